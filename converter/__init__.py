@@ -1,0 +1,1 @@
+"""Model conversion: ONNX import/export (and later TFLite import, optimisation passes, quantisation)."""

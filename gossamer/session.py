@@ -1,0 +1,153 @@
+"""`load()` and `Session`: the public way to run a model.
+
+`Session.run(output_names, feeds)` has the call shape of onnxruntime's InferenceSession.run, so users
+can swap engines. Feeds are checked against the model (names, dtypes, ranks, fixed and symbolic dims)
+before anything runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .refimpl import model_format
+from .refimpl.dtypes import name_of, to_numpy
+from .refimpl.errors import InputError
+from .refimpl.interpreter import NodeObserver, Program
+from .refimpl.ir import Graph, Value
+from .refimpl.shape_inference import infer_shapes
+
+ModelSource = str | os.PathLike | bytes | Graph
+
+
+def read_model(source: ModelSource) -> Graph:
+    """Reads an ONNX model, a .gsm file (path or bytes) or passes a Graph through."""
+    if isinstance(source, Graph):
+        return source
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if bytes(source[: len(model_format.MAGIC)]) == model_format.MAGIC:
+            return model_format.load_gsm(bytes(source))
+        return _onnx_graph(bytes(source))
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+    with open(path, "rb") as f:
+        head = f.read(len(model_format.MAGIC))
+    if head == model_format.MAGIC:
+        return model_format.load_gsm(path)
+    return _onnx_graph(path)
+
+
+def _onnx_graph(source: Any) -> Graph:
+    from .converter.onnx_import import graph_from_onnx
+
+    return graph_from_onnx(source)
+
+
+def load(source: ModelSource, **options: Any) -> Session:
+    """Loads a model (.onnx, .gsm, bytes or a Graph) into a Session on the reference interpreter."""
+    return Session(read_model(source), **options)
+
+
+class Session:
+    """A loaded model, ready to run."""
+
+    def __init__(self, graph: Graph) -> None:
+        graph.validate()
+        self.graph = graph
+        self._program = Program(graph)
+        initialized = set(graph.initializers)
+        self._feedable = {v.name: v for v in graph.inputs}
+        self._required = [v.name for v in graph.inputs if v.name not in initialized]
+        inferred = infer_shapes(graph)
+        self.inputs: list[Value] = [v for v in graph.inputs if v.name not in initialized]
+        self.outputs: list[Value] = [inferred.get(v.name, v) for v in graph.outputs]
+
+    def get_inputs(self) -> list[Value]:
+        return list(self.inputs)
+
+    def get_outputs(self) -> list[Value]:
+        return list(self.outputs)
+
+    def run(
+        self,
+        output_names: Sequence[str] | None,
+        feeds: dict[str, Any],
+        *,
+        observers: Sequence[NodeObserver] = (),
+        timings: dict[str, float] | None = None,
+    ) -> list[Any]:
+        """Runs the model; returns the requested outputs (all when output_names is None) in order."""
+        names = [v.name for v in self.graph.outputs] if output_names is None else list(output_names)
+        known = {v.name for v in self.graph.outputs}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InputError(
+                f"requested output(s) {unknown} are not outputs of model {self.graph.name!r}; "
+                f"outputs are {sorted(known)}"
+            )
+        checked = self._check_feeds(feeds)
+        env = self._program.run(checked, observers=observers, timings=timings)
+        return [env[n] for n in names]
+
+    def _check_feeds(self, feeds: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(feeds, dict):
+            raise InputError(f"feeds must be a dict of input name to array, got {type(feeds).__name__}")
+        unknown = [n for n in feeds if n not in self._feedable]
+        if unknown:
+            raise InputError(
+                f"model {self.graph.name!r} has no input(s) {unknown}; its inputs are "
+                + ", ".join(f"{v.name}: {v.describe()}" for v in self.inputs)
+            )
+        missing = [n for n in self._required if n not in feeds]
+        if missing:
+            raise InputError(
+                f"model {self.graph.name!r} needs input(s) {missing}: "
+                + ", ".join(f"{n}: {self._feedable[n].describe()}" for n in missing)
+            )
+        symbols: dict[str, tuple[int, str]] = {}
+        checked: dict[str, Any] = {}
+        for name, value in feeds.items():
+            checked[name] = _check_one(self._feedable[name], value, symbols)
+        return checked
+
+
+def _check_one(spec: Value, value: Any, symbols: dict[str, tuple[int, str]]) -> Any:
+    if spec.kind != "tensor":
+        return value
+    if not isinstance(value, np.ndarray):
+        if isinstance(value, (np.generic, int, float, bool, list)):
+            value = np.asarray(value, dtype=to_numpy(spec.dtype) if spec.dtype else None)
+        else:
+            raise InputError(f"input {spec.name!r} must be a numpy array, got {type(value).__name__}")
+    if spec.dtype is not None:
+        got = name_of(value.dtype)
+        if got != spec.dtype:
+            raise InputError(
+                f"input {spec.name!r} expects dtype {spec.dtype}, got {got} "
+                f"(convert with array.astype(np.{spec.dtype}) if that is what you mean)"
+            )
+    if spec.shape is not None:
+        if value.ndim != len(spec.shape):
+            raise InputError(
+                f"input {spec.name!r} expects rank {len(spec.shape)} {spec.describe()}, "
+                f"got shape {list(value.shape)}"
+            )
+        for axis, (want, got_dim) in enumerate(zip(spec.shape, value.shape)):
+            if isinstance(want, int) and want != got_dim:
+                raise InputError(
+                    f"input {spec.name!r} expects {spec.describe()}, got shape {list(value.shape)} "
+                    f"(axis {axis} must be {want})"
+                )
+            if isinstance(want, str):
+                seen = symbols.setdefault(want, (got_dim, spec.name))
+                if seen[0] != got_dim:
+                    raise InputError(
+                        f"dimension {want!r} is {seen[0]} in input {seen[1]!r} but {got_dim} in "
+                        f"input {spec.name!r} (axis {axis})"
+                    )
+    return value

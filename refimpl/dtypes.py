@@ -1,0 +1,55 @@
+"""Element types by name, and their numpy dtypes.
+
+The IR names dtypes with plain strings ("float32", "bfloat16", "string"); this module is the one place
+that turns a name into a numpy dtype, using ml_dtypes for the types numpy lacks.
+"""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+from .errors import GraphValidationError
+
+_NUMPY_NAMES = [
+    "float32", "float64", "float16", "int8", "int16", "int32", "int64",
+    "uint8", "uint16", "uint32", "uint64", "bool", "complex64", "complex128",
+]  # fmt: skip
+_ML_DTYPES_NAMES = [
+    "bfloat16", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
+    "float8_e8m0fnu", "float4_e2m1fn", "int4", "uint4", "int2", "uint2",
+]  # fmt: skip
+
+NUMPY_DTYPES: dict[str, np.dtype] = {n: np.dtype(n) for n in _NUMPY_NAMES}
+NUMPY_DTYPES.update({n: np.dtype(getattr(ml_dtypes, n)) for n in _ML_DTYPES_NAMES if hasattr(ml_dtypes, n)})
+NUMPY_DTYPES["string"] = np.dtype(object)
+
+DTYPE_NAMES: frozenset[str] = frozenset(NUMPY_DTYPES)
+
+FLOAT = frozenset({"float16", "float32", "float64", "bfloat16"})
+SIGNED_INT = frozenset({"int8", "int16", "int32", "int64"})
+UNSIGNED_INT = frozenset({"uint8", "uint16", "uint32", "uint64"})
+INT = SIGNED_INT | UNSIGNED_INT
+NUMERIC = FLOAT | INT
+ALL = DTYPE_NAMES
+
+
+def to_numpy(name: str) -> np.dtype:
+    """The numpy dtype for an IR dtype name."""
+    try:
+        return NUMPY_DTYPES[name]
+    except KeyError:
+        raise GraphValidationError(
+            f"unknown dtype {name!r}; known: {', '.join(sorted(DTYPE_NAMES))}"
+        ) from None
+
+
+def name_of(dtype: np.dtype | type) -> str:
+    """The IR dtype name of a numpy dtype (object arrays are strings)."""
+    dt = np.dtype(dtype)
+    if dt == np.dtype(object) or dt.kind in "US":
+        return "string"
+    for name, candidate in NUMPY_DTYPES.items():
+        if candidate == dt and name != "string":
+            return name
+    raise GraphValidationError(f"numpy dtype {dt} has no Gossamer equivalent")

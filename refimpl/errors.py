@@ -1,0 +1,40 @@
+"""Typed errors. Every user-facing failure is one of these and says what to do next."""
+
+from __future__ import annotations
+
+
+class GossamerError(Exception):
+    """Base of every error Gossamer raises on purpose."""
+
+
+class GraphValidationError(GossamerError):
+    """The graph is malformed: dangling names, cycles, duplicate outputs, bad attributes."""
+
+
+class UnsupportedModelError(GossamerError):
+    """The model uses ops, domains or opsets Gossamer does not implement (all are listed)."""
+
+    def __init__(self, message: str, unsupported: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.unsupported = unsupported or []
+
+
+class ModelFormatError(GossamerError):
+    """A model file is corrupt, truncated, hostile or of an unknown version."""
+
+
+class InputError(GossamerError, ValueError):
+    """A feed does not match the model: unknown name, missing input, wrong dtype or shape."""
+
+
+class NodeExecutionError(GossamerError):
+    """An op raised while running a node; names the node, op, input dtypes and shapes."""
+
+    def __init__(self, message: str, node_name: str = "", op_type: str = "") -> None:
+        super().__init__(message)
+        self.node_name = node_name
+        self.op_type = op_type
+
+
+class OpArgumentError(GossamerError, ValueError):
+    """An op received inputs or attributes outside its specification."""

@@ -1,0 +1,297 @@
+"""The reference interpreter: runs a Graph node by node with the registry's functions.
+
+`Program(graph)` resolves every node once (listing all unsupported ops together), checks attributes
+against the function signatures, and precomputes when each tensor is last used so that it is released
+right after. `Program.run(feeds)` executes; observers see every node before and after it runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from .dtypes import name_of
+from .errors import (
+    GossamerError,
+    GraphValidationError,
+    NodeExecutionError,
+    OpArgumentError,
+    UnsupportedModelError,
+)
+from .ir import Graph, Node
+from .registry import OpFunction, OpRegistry, default_registry, spec_of
+
+
+class NodeObserver(Protocol):
+    """Called around every node; `inputs`/`outputs` are the runtime values (None = absent)."""
+
+    def before_node(self, node: Node, inputs: Sequence[Any]) -> None: ...
+    def after_node(self, node: Node, inputs: Sequence[Any], outputs: Sequence[Any]) -> None: ...
+
+
+@dataclass
+class _Step:
+    node: Node
+    fn: OpFunction
+    attrs: dict[str, Any]
+    bodies: dict[str, Program]
+    wants_num_outputs: bool
+    release_after: list[str] = field(default_factory=list)
+
+
+class Body:
+    """A subgraph bound to the values of its enclosing scope; calling it runs the subgraph."""
+
+    def __init__(self, program: Program, outer: dict[str, Any], observers: Sequence[NodeObserver]):
+        self._program = program
+        self._outer = outer
+        self._observers = observers
+        self.input_names = [v.name for v in program.graph.inputs]
+        self.output_names = [v.name for v in program.graph.outputs]
+
+    def __call__(self, *inputs: Any) -> list[Any]:
+        if len(inputs) > len(self.input_names):
+            raise OpArgumentError(
+                f"subgraph {self._program.graph.name!r} takes {len(self.input_names)} inputs, "
+                f"got {len(inputs)}"
+            )
+        feeds = dict(zip(self.input_names, inputs))
+        env = self._program.run(feeds, outer=self._outer, observers=self._observers)
+        return [env[n] for n in self.output_names]
+
+
+class Program:
+    """A graph resolved against a registry, ready to run any number of times."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        registry: OpRegistry | None = None,
+        *,
+        outer_scope: frozenset[str] = frozenset(),
+        opsets: dict[str, int] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.registry = registry or default_registry()
+        self.opsets = dict(opsets or graph.opsets)
+        unsupported: dict[tuple[str, str, int], list[str]] = {}
+        self._steps: list[_Step] = []
+        order = graph.topological_nodes(outer_scope)
+        scope = outer_scope | graph.produced_names()
+        self._collect_steps(order, scope, unsupported)
+        if unsupported:
+            raise _unsupported_error(graph, unsupported)
+        self._plan_releases()
+
+    # ---- compile ---------------------------------------------------------------------------------
+    def _collect_steps(
+        self, order: list[Node], scope: frozenset[str] | set[str], unsupported: dict
+    ) -> None:
+        for node in order:
+            domain = "" if node.domain == "ai.onnx" else node.domain
+            opset = self.opsets.get(domain, self.opsets.get("ai.onnx", 0) if domain == "" else 0)
+            fn = self.registry.resolve(domain, node.op_type, opset)
+            bodies: dict[str, Program] = {}
+            for attr_name, value in node.attrs.items():
+                if isinstance(value, Graph):
+                    try:
+                        bodies[attr_name] = Program(
+                            value, self.registry, outer_scope=frozenset(scope), opsets=self.opsets
+                        )
+                    except UnsupportedModelError as err:
+                        for item in err.unsupported:
+                            key = (item["domain"], item["op_type"], item["opset"])
+                            unsupported.setdefault(key, []).extend(item["nodes"])
+            if fn is None:
+                unsupported.setdefault((domain, node.op_type, opset), []).append(node.name)
+                continue
+            attrs = {k: v for k, v in node.attrs.items() if k not in bodies}
+            wants = _check_signature(fn, node, attrs, bodies)
+            self._steps.append(_Step(node, fn, attrs, bodies, wants))
+
+    def _plan_releases(self) -> None:
+        keep = {v.name for v in self.graph.outputs}
+        last_use: dict[str, int] = {}
+        for idx, step in enumerate(self._steps):
+            for name in step.node.inputs:
+                if name:
+                    last_use[name] = idx
+            for body in step.bodies.values():
+                for name in body.graph.free_names():
+                    last_use[name] = idx
+            for name in step.node.outputs:  # unused outputs die where they are born
+                if name:
+                    last_use.setdefault(name, idx)
+        for name, idx in last_use.items():
+            if name not in keep and name not in self.graph.initializers:
+                self._steps[idx].release_after.append(name)
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [s.node for s in self._steps]
+
+    # ---- run -------------------------------------------------------------------------------------
+    def run(
+        self,
+        feeds: dict[str, Any],
+        *,
+        outer: dict[str, Any] | None = None,
+        observers: Sequence[NodeObserver] = (),
+        timings: dict[str, float] | None = None,
+        keep_all: bool = False,
+    ) -> dict[str, Any]:
+        """Runs every node; returns the environment holding (at least) the graph outputs."""
+        env: dict[str, Any] = dict(outer) if outer else {}
+        env.update(self.graph.initializers)
+        env.update(feeds)
+        with np.errstate(all="ignore"):
+            for step in self._steps:
+                node = step.node
+                args = [env[name] if name else None for name in node.inputs]
+                kwargs = dict(step.attrs)
+                for attr_name, program in step.bodies.items():
+                    kwargs[attr_name] = Body(program, env, observers)
+                if step.wants_num_outputs and "num_outputs" not in kwargs:
+                    kwargs["num_outputs"] = len(node.outputs)
+                for obs in observers:
+                    obs.before_node(node, args)
+                start = time.perf_counter()
+                results = _call(step.fn, node, args, kwargs)
+                if timings is not None:
+                    timings[node.name] = timings.get(node.name, 0.0) + time.perf_counter() - start
+                for name, value in zip(node.outputs, results):
+                    if name:
+                        env[name] = value
+                for obs in observers:
+                    obs.after_node(node, args, results)
+                if not keep_all:
+                    for name in step.release_after:
+                        env.pop(name, None)
+        return env
+
+
+def _call(fn: OpFunction, node: Node, args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+    spec = spec_of(fn)
+    if spec.dtypes is not None and args and isinstance(args[0], np.ndarray):
+        got = _dtype_name(args[0].dtype)
+        if got not in spec.dtypes:
+            raise NodeExecutionError(
+                f"{node.label()}: {spec.op_type} does not accept input 0 of dtype {got}; "
+                f"it accepts {', '.join(sorted(spec.dtypes))}",
+                node.name,
+                node.op_type,
+            )
+    try:
+        out = fn(*args, **kwargs)
+    except GossamerError as err:
+        if isinstance(err, NodeExecutionError):
+            raise
+        raise NodeExecutionError(_failure(node, args, err), node.name, node.op_type) from err
+    except Exception as err:  # an op bug or numpy error: name the node, keep the cause
+        raise NodeExecutionError(_failure(node, args, err), node.name, node.op_type) from err
+    results = list(out) if isinstance(out, tuple) else [out]
+    n_named = len(node.outputs)
+    if len(results) < sum(1 for o in node.outputs if o):
+        raise NodeExecutionError(
+            f"{node.label()}: the op returned {len(results)} outputs, the node names {n_named}",
+            node.name,
+            node.op_type,
+        )
+    return [_as_array(r) for r in results[:n_named]]
+
+
+def _as_array(value: Any) -> Any:
+    if isinstance(value, np.ndarray) or value is None or isinstance(value, list):
+        return value
+    if isinstance(value, np.generic):
+        return np.asarray(value)
+    return value
+
+
+_DTYPE_NAME_CACHE: dict[np.dtype, str] = {}
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    name = _DTYPE_NAME_CACHE.get(dtype)
+    if name is None:
+        name = _DTYPE_NAME_CACHE[dtype] = name_of(dtype)
+    return name
+
+
+def describe_value(value: Any) -> str:
+    if value is None:
+        return "absent"
+    if isinstance(value, np.ndarray):
+        return f"{_dtype_name(value.dtype)}{list(value.shape)}"
+    if isinstance(value, list):
+        return "sequence[" + ", ".join(describe_value(v) for v in value[:3]) + (", …" if len(value) > 3 else "") + "]"
+    return type(value).__name__
+
+
+def _failure(node: Node, args: list[Any], err: Exception) -> str:
+    ins = ", ".join(f"{n or '<none>'}: {describe_value(a)}" for n, a in zip(node.inputs, args))
+    return f"{node.label()} failed on inputs ({ins}): {type(err).__name__}: {err}"
+
+
+def _check_signature(
+    fn: OpFunction, node: Node, attrs: dict[str, Any], bodies: dict[str, Program]
+) -> bool:
+    """Checks that the node's inputs and attributes fit the function; returns 'wants num_outputs'."""
+    sig = _signature(fn)
+    params = list(sig.parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
+    if not variadic and len(node.inputs) > len(positional):
+        raise GraphValidationError(
+            f"{node.label()}: has {len(node.inputs)} inputs, {spec_of(fn).op_type} takes at most "
+            f"{len(positional)} ({', '.join(p.name for p in positional)})"
+        )
+    keywords = {p.name for p in params if p.kind == p.KEYWORD_ONLY}
+    accepts_any = any(p.kind == p.VAR_KEYWORD for p in params)
+    unknown = [a for a in list(attrs) + list(bodies) if a not in keywords]
+    if unknown and not accepts_any:
+        raise GraphValidationError(
+            f"{node.label()}: attribute(s) {unknown} are not part of {spec_of(fn).op_type} "
+            f"(opset function {fn.__name__}); known: {sorted(keywords) or 'none'}"
+        )
+    required = [
+        p.name for p in params
+        if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name != "num_outputs"
+    ]  # fmt: skip
+    missing = [r for r in required if r not in attrs and r not in bodies]
+    if missing:
+        raise GraphValidationError(f"{node.label()}: required attribute(s) {missing} are missing")
+    return "num_outputs" in keywords
+
+
+_SIGNATURES: dict[Callable, inspect.Signature] = {}
+
+
+def _signature(fn: OpFunction) -> inspect.Signature:
+    sig = _SIGNATURES.get(fn)
+    if sig is None:
+        sig = _SIGNATURES[fn] = inspect.signature(fn)
+    return sig
+
+
+def _unsupported_error(graph: Graph, unsupported: dict[tuple[str, str, int], list[str]]):
+    items = [
+        {"domain": d or "ai.onnx", "op_type": op, "opset": v, "nodes": names, "count": len(names)}
+        for (d, op, v), names in sorted(unsupported.items())
+    ]
+    lines = [
+        f"  {it['domain']}::{it['op_type']} (opset {it['opset']}): {it['count']} node(s), e.g. "
+        + ", ".join(repr(n) for n in it["nodes"][:3])
+        for it in items
+    ]
+    return UnsupportedModelError(
+        f"model {graph.name!r} uses {len(items)} op(s) Gossamer does not implement:\n"
+        + "\n".join(lines)
+        + "\nImplement them with @reference_op (see refimpl/ops) or register them from a plugin.",
+        items,
+    )

@@ -1,0 +1,182 @@
+"""The graph IR: Value, Node, Graph.
+
+A Graph is a list of Nodes in any order, named graph inputs/outputs (Values), initializers (numpy
+arrays) and the opset imports. A Node's attribute may hold a nested Graph (If/Loop/Scan bodies); such a
+body may read names of the enclosing graphs (outer-scope references). Empty input names mean "optional
+input not given", as in ONNX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import GraphValidationError
+
+Dim = int | str | None  # a fixed size, a symbolic name, or unknown
+
+
+@dataclass
+class Value:
+    """A named, typed slot: graph input/output or an intermediate with inferred type.
+
+    kind is "tensor", "sequence" (of tensors of `dtype`) or "optional" (of a tensor of `dtype`).
+    shape None means the rank is unknown.
+    """
+
+    name: str
+    dtype: str | None = None
+    shape: tuple[Dim, ...] | None = None
+    kind: str = "tensor"
+
+    def describe(self) -> str:
+        dims = "?" if self.shape is None else "[" + ", ".join("?" if d is None else str(d) for d in self.shape) + "]"
+        inner = f"{self.dtype or '?'}{dims}"
+        return inner if self.kind == "tensor" else f"{self.kind}<{inner}>"
+
+
+@dataclass
+class Node:
+    """One op application. attrs maps attribute names to Python values, arrays or Graphs."""
+
+    op_type: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    domain: str = ""
+
+    def subgraphs(self) -> Iterator[Graph]:
+        for value in self.attrs.values():
+            if isinstance(value, Graph):
+                yield value
+            elif isinstance(value, list):
+                yield from (v for v in value if isinstance(v, Graph))
+
+    def label(self) -> str:
+        return f"{self.name or '<unnamed>'} ({self.op_type})"
+
+
+@dataclass
+class Graph:
+    """A computation graph; also the type of subgraph attributes."""
+
+    nodes: list[Node]
+    inputs: list[Value]
+    outputs: list[Value]
+    initializers: dict[str, np.ndarray] = field(default_factory=dict)
+    name: str = "graph"
+    opsets: dict[str, int] = field(default_factory=lambda: {"": 21})
+    value_info: dict[str, Value] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    # ---- queries -------------------------------------------------------------------------------
+    def produced_names(self) -> set[str]:
+        names = {v.name for v in self.inputs} | set(self.initializers)
+        for node in self.nodes:
+            names.update(o for o in node.outputs if o)
+        return names
+
+    def free_names(self) -> set[str]:
+        """Names this graph (and its nested bodies) reads but does not define: outer-scope refs."""
+        defined = {v.name for v in self.inputs} | set(self.initializers)
+        for node in self.nodes:
+            defined.update(o for o in node.outputs if o)
+        used: set[str] = {v.name for v in self.outputs}
+        for node in self.nodes:
+            used.update(i for i in node.inputs if i)
+            for sub in node.subgraphs():
+                used |= sub.free_names()
+        return used - defined
+
+    def topological_nodes(self, outer: set[str] | frozenset[str] = frozenset()) -> list[Node]:
+        """Nodes in an order where each runs after its producers (stable w.r.t. the file order).
+
+        Raises GraphValidationError on cycles, duplicate producers and names nobody produces.
+        """
+        producer: dict[str, int] = {}
+        available = {v.name for v in self.inputs} | set(self.initializers) | set(outer)
+        for idx, node in enumerate(self.nodes):
+            for out in node.outputs:
+                if not out:
+                    continue
+                if out in producer:
+                    other = self.nodes[producer[out]]
+                    raise GraphValidationError(
+                        f"graph {self.name!r}: value {out!r} is produced twice, by "
+                        f"{other.label()} and {node.label()}"
+                    )
+                if out in available and out not in outer:
+                    raise GraphValidationError(
+                        f"graph {self.name!r}: {node.label()} writes {out!r}, which is already a "
+                        "graph input or initializer"
+                    )
+                producer[out] = idx
+        waiting_on: list[int] = []
+        consumers: dict[str, list[int]] = {}
+        for idx, node in enumerate(self.nodes):
+            needs = {i for i in node.inputs if i}
+            for sub in node.subgraphs():
+                needs |= sub.free_names()
+            missing = [n for n in needs if n not in producer and n not in available]
+            if missing:
+                raise GraphValidationError(
+                    f"graph {self.name!r}: {node.label()} reads {sorted(missing)}, which no node, "
+                    "graph input or initializer provides"
+                )
+            pending = [n for n in needs if n in producer]
+            waiting_on.append(len(pending))
+            for n in pending:
+                consumers.setdefault(n, []).append(idx)
+        import heapq
+
+        ready = [i for i, w in enumerate(waiting_on) if w == 0]
+        heapq.heapify(ready)
+        order: list[Node] = []
+        while ready:
+            idx = heapq.heappop(ready)
+            order.append(self.nodes[idx])
+            for out in self.nodes[idx].outputs:
+                for c in consumers.get(out, ()):
+                    waiting_on[c] -= 1
+                    if waiting_on[c] == 0:
+                        heapq.heappush(ready, c)
+        if len(order) != len(self.nodes):
+            stuck = [self.nodes[i].label() for i, w in enumerate(waiting_on) if w > 0]
+            raise GraphValidationError(
+                f"graph {self.name!r} has a cycle through {len(stuck)} node(s): "
+                + ", ".join(stuck[:10])
+            )
+        return order
+
+    def validate(self, outer: set[str] | frozenset[str] = frozenset()) -> None:
+        """Checks names, producers, cycles and outputs, recursively into subgraphs."""
+        seen: set[str] = set()
+        for v in self.inputs:
+            if not v.name:
+                raise GraphValidationError(f"graph {self.name!r} has an input with an empty name")
+            if v.name in seen:
+                raise GraphValidationError(f"graph {self.name!r}: input {v.name!r} is listed twice")
+            seen.add(v.name)
+        self.topological_nodes(outer)
+        produced = self.produced_names() | set(outer)
+        for v in self.outputs:
+            if v.name not in produced:
+                raise GraphValidationError(
+                    f"graph {self.name!r}: output {v.name!r} is not produced by any node, input or "
+                    "initializer"
+                )
+        scope = set(outer) | self.produced_names()
+        for node in self.nodes:
+            for sub in node.subgraphs():
+                sub.validate(scope)
+
+    def walk(self) -> Iterator[tuple[Graph, Node]]:
+        """Every (graph, node) pair, nested bodies included."""
+        for node in self.nodes:
+            yield self, node
+            for sub in node.subgraphs():
+                yield from sub.walk()
