@@ -242,7 +242,12 @@ def _value(v: onnx.ValueInfoProto) -> Value:
     tt = tp.tensor_type
     shape = None
     if tt.HasField("shape"):
-        shape = tuple(
-            int(d.dim_value) if d.HasField("dim_value") else (d.dim_param or None) for d in tt.shape.dim
-        )
+        shape = tuple(_dim(d) for d in tt.shape.dim)
     return Value(v.name, _elem(tt.elem_type), shape, kind)
+
+
+def _dim(d: onnx.TensorShapeProto.Dimension) -> int | str | None:
+    """A fixed size, a named symbol, or None (exporters write -1, 0-less or "?" for "unknown")."""
+    if d.HasField("dim_value"):
+        return int(d.dim_value) if d.dim_value >= 0 else None
+    return d.dim_param if d.dim_param and d.dim_param != "?" else None

@@ -1,0 +1,252 @@
+"""The `gossamer` command line: convert, run, info, dump, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .refimpl.dtypes import to_numpy
+from .refimpl.errors import GossamerError, InputError
+from .refimpl.ir import Value
+from .session import Session, load, read_model
+
+log = logging.getLogger("gossamer")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    try:
+        return int(args.func(args) or 0)
+    except (GossamerError, FileNotFoundError, ImportError, OSError) as err:
+        message = str(err).strip().splitlines()
+        print(f"gossamer {args.command}: error: {message[0] if message else type(err).__name__}",
+              file=sys.stderr)  # fmt: skip
+        for line in message[1:8]:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gossamer",
+        description="Gossamer: run, convert and inspect neural-network models (.onnx, .gsm).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("convert", help="convert an ONNX model to a .gsm file")
+    p.add_argument("model", help="input model (.onnx or .gsm)")
+    p.add_argument("-o", "--output", required=True, help="output .gsm path")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("run", help="run a model and print (or save) its outputs")
+    _add_input_options(p)
+    p.add_argument("-o", "--output", help="save the outputs to this .npz file")
+    p.add_argument("--full", action="store_true", help="print whole arrays, not a summary")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("info", help="inputs, outputs, op histogram, parameters, estimated FLOPs")
+    p.add_argument("model")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("dump", help="run a model and write every intermediate tensor to a folder")
+    _add_input_options(p)
+    p.add_argument("-o", "--output", required=True, help="folder for the .npy files and index.json")
+    p.set_defaults(func=cmd_dump)
+
+    p = sub.add_parser("demo", help="build a small network in code, convert it, run it, time it")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--loops", type=int, default=5, help="timed runs after one warm-up")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="model file (.onnx or .gsm)")
+    p.add_argument("-i", "--input", action="append", default=[], metavar="NAME=FILE.npy",
+                   help="feed an input from a .npy file (repeatable)")  # fmt: skip
+    p.add_argument("--random", action="store_true",
+                   help="feed seeded random values to every input not given with --input")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed for --random (default 0)")
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...",
+                   help="concrete shape for a --random input with symbolic dims")  # fmt: skip
+
+
+# ---- commands -----------------------------------------------------------------------------------
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .refimpl.model_format import save_gsm
+
+    graph = read_model(args.model)
+    Session(graph)  # refuse to write a model we cannot run
+    save_gsm(graph, args.output)
+    size = Path(args.output).stat().st_size
+    print(f"wrote {args.output} ({size:,} bytes, {len(graph.nodes)} nodes)")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    sess = load(args.model)
+    feeds = _feeds(sess, args)
+    start = time.perf_counter()
+    outputs = sess.run(None, feeds)
+    elapsed = time.perf_counter() - start
+    names = [v.name for v in sess.graph.outputs]
+    for name, value in zip(names, outputs):
+        print(_format_value(name, value, args.full))
+    print(f"# {len(sess.graph.nodes)} nodes in {elapsed * 1000:.1f} ms (reference interpreter)")
+    if args.output:
+        arrays = {n: (v.astype(str) if isinstance(v, np.ndarray) and v.dtype == object else v)
+                  for n, v in zip(names, outputs) if isinstance(v, np.ndarray)}  # fmt: skip
+        np.savez(args.output, **arrays)
+        print(f"# saved {len(arrays)} output(s) to {args.output}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .refimpl.model_stats import format_stats, model_stats
+
+    sess = load(args.model)
+    print(f"model: {args.model}  (graph {sess.graph.name!r}, opsets {sess.graph.opsets})")
+    for title, values in (("inputs", sess.inputs), ("outputs", sess.outputs)):
+        print(f"{title}:")
+        for v in values:
+            print(f"  {v.name}: {v.describe()}")
+    print(format_stats(model_stats(sess.graph)))
+    return 0
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    from .refimpl.tensor_dump import TensorDumper
+
+    sess = load(args.model)
+    feeds = _feeds(sess, args)
+    dumper = TensorDumper(args.output)
+    dumper.dump_feeds(feeds)
+    sess.run(None, feeds, observers=[dumper])
+    files = sum(len(e["outputs"]) for e in dumper.entries)
+    print(f"wrote {files} tensors from {len(dumper.entries) - 1} nodes to {args.output}/ "
+          "(index.json lists them in execution order)")  # fmt: skip
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .converter.onnx_import import graph_from_onnx
+    from .examples import tiny_cnn
+    from .refimpl.model_format import save_gsm
+
+    model = tiny_cnn(seed=args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tiny_cnn.gsm"
+        save_gsm(graph_from_onnx(model), path)
+        print(f"built tiny_cnn in code (seed {args.seed}), converted ONNX -> {path.name} "
+              f"({path.stat().st_size:,} bytes)")  # fmt: skip
+        sess = load(path)
+        image = np.random.default_rng(args.seed).random((1, 3, 64, 64), dtype=np.float32)
+        timings: dict[str, float] = {}
+        (probs,) = sess.run(None, {"image": image})
+        for _ in range(args.loops):
+            (probs,) = sess.run(None, {"image": image}, timings=timings)
+        print("probabilities:", np.array2string(probs[0], precision=4, suppress_small=True))
+        print(f"top class: {int(probs[0].argmax())} (p = {probs[0].max():.4f})")
+        _print_oracle_check(model, image, probs)
+        by_op: dict[str, float] = defaultdict(float)
+        ops = {n.name: n.op_type for n in sess.graph.nodes}
+        for node_name, seconds in timings.items():
+            by_op[ops[node_name]] += seconds / max(1, args.loops)
+        total = sum(by_op.values())
+        print(f"top-5 op timings (mean of {args.loops} runs, reference interpreter, total "
+              f"{total * 1000:.2f} ms):")  # fmt: skip
+        for op, seconds in sorted(by_op.items(), key=lambda kv: -kv[1])[:5]:
+            print(f"  {op:<20s} {seconds * 1000:8.3f} ms  {100 * seconds / total:5.1f} %")
+    return 0
+
+
+def _print_oracle_check(model: Any, image: np.ndarray, probs: np.ndarray) -> None:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (expected,) = ref.run(None, {"image": image})
+    print(f"onnxruntime agrees: max |diff| = {float(np.abs(expected - probs).max()):.2e}")
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+def _feeds(sess: Session, args: argparse.Namespace) -> dict[str, Any]:
+    feeds: dict[str, Any] = {}
+    known = {v.name: v for v in sess.inputs}
+    for item in args.input:
+        name, sep, file = item.partition("=")
+        if not sep:
+            raise InputError(f"--input expects NAME=FILE.npy, got {item!r}")
+        if name not in known:
+            raise InputError(f"--input {name!r}: the model has no such input; inputs: {sorted(known)}")
+        feeds[name] = np.load(file, allow_pickle=False)
+    shapes = _parse_shapes(args.shape)
+    missing = [v for v in sess.inputs if v.name not in feeds]
+    if missing and not args.random:
+        raise InputError(
+            "no value for input(s) " + ", ".join(f"{v.name}: {v.describe()}" for v in missing)
+            + "; give --input NAME=FILE.npy or --random"
+        )
+    rng = np.random.default_rng(args.seed)
+    for v in missing:
+        feeds[v.name] = random_input(v, shapes.get(v.name), rng)
+    return feeds
+
+
+def _parse_shapes(items: list[str]) -> dict[str, tuple[int, ...]]:
+    shapes = {}
+    for item in items:
+        name, sep, dims = item.partition("=")
+        try:
+            shapes[name] = tuple(int(d) for d in dims.split(",") if d.strip())
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise InputError(f"--shape expects NAME=D0,D1,..., got {item!r}")
+    return shapes
+
+
+def random_input(v: Value, shape: tuple[int, ...] | None, rng: np.random.Generator) -> np.ndarray:
+    """Seeded random values for an input: symbolic dims become 1 on axis 0 and 64 elsewhere."""
+    if v.kind != "tensor" or v.dtype is None:
+        raise InputError(f"input {v.name!r} ({v.describe()}) needs an explicit --input")
+    if shape is None:
+        if v.shape is None:
+            raise InputError(f"input {v.name!r} has unknown rank; give --shape {v.name}=D0,D1,...")
+        shape = tuple(d if isinstance(d, int) else (1 if i == 0 else 64) for i, d in enumerate(v.shape))
+    dtype = to_numpy(v.dtype)
+    if v.dtype == "bool":
+        return rng.random(shape) < 0.5
+    if dtype.kind in "iu":
+        return rng.integers(0, 4, size=shape).astype(dtype)
+    if v.dtype == "string":
+        return np.array(["x"] * int(np.prod(shape)), dtype=object).reshape(shape)
+    return rng.random(shape, dtype=np.float32).astype(dtype)
+
+
+def _format_value(name: str, value: Any, full: bool) -> str:
+    if not isinstance(value, np.ndarray):
+        return f"{name}: {type(value).__name__} {value!r}"[:2000]
+    head = f"{name}: {value.dtype}{list(value.shape)}"
+    if value.dtype.kind in "fc" and value.size:
+        as32 = value.astype(np.float64)
+        head += f"  min {np.nanmin(as32):.6g} max {np.nanmax(as32):.6g} mean {np.nanmean(as32):.6g}"
+    opts = {"threshold": sys.maxsize} if full else {"threshold": 20, "edgeitems": 3}
+    return head + "\n" + np.array2string(value, precision=6, **opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

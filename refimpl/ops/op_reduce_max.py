@@ -1,0 +1,30 @@
+import numpy as np
+
+from ..dtypes import NUMERIC
+from ..registry import reference_op
+from ._rd_reduce import axes_from_attribute, axes_from_input, lowest, reduce, reduced_size
+
+
+def _kernel(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    initial = lowest(x.dtype) if reduced_size(x, axes) == 0 else None
+    return np.max(x, axis=axes, keepdims=keepdims, initial=initial)
+
+
+@reference_op("ReduceMax", since=1, dtypes=NUMERIC | {"bool"})
+def reduce_max_1(
+    data: np.ndarray, *, axes: list[int] | None = None, keepdims: int = 1
+) -> np.ndarray:
+    """y = max_axes x (empty set: -inf, min int or False) (axes attribute)"""
+    return reduce(data, axes_from_attribute(data, axes), keepdims, _kernel)
+
+
+@reference_op("ReduceMax", since=18, dtypes=NUMERIC | {"bool"})
+def reduce_max_18(
+    data: np.ndarray,
+    axes: np.ndarray | None = None,
+    *,
+    keepdims: int = 1,
+    noop_with_empty_axes: int = 0,
+) -> np.ndarray:
+    """y = max_axes x (empty set: -inf, min int or False) (axes input)"""
+    return reduce(data, axes_from_input(data, axes, noop_with_empty_axes), keepdims, _kernel)

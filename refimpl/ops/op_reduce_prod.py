@@ -1,0 +1,29 @@
+import numpy as np
+
+from ..dtypes import NUMERIC
+from ..registry import reference_op
+from ._rd_reduce import axes_from_attribute, axes_from_input, reduce
+
+
+def _kernel(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    return np.prod(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+
+
+@reference_op("ReduceProd", since=1, dtypes=NUMERIC)
+def reduce_prod_1(
+    data: np.ndarray, *, axes: list[int] | None = None, keepdims: int = 1
+) -> np.ndarray:
+    """y = Π_axes x (axes attribute)"""
+    return reduce(data, axes_from_attribute(data, axes), keepdims, _kernel)
+
+
+@reference_op("ReduceProd", since=18, dtypes=NUMERIC)
+def reduce_prod_18(
+    data: np.ndarray,
+    axes: np.ndarray | None = None,
+    *,
+    keepdims: int = 1,
+    noop_with_empty_axes: int = 0,
+) -> np.ndarray:
+    """y = Π_axes x (axes input)"""
+    return reduce(data, axes_from_input(data, axes, noop_with_empty_axes), keepdims, _kernel)

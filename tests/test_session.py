@@ -1,0 +1,102 @@
+"""Session: the onnxruntime-shaped API and its checks on feeds."""
+
+import numpy as np
+import pytest
+from onnx import helper
+
+import gossamer
+from gossamer import InputError
+from tests.conftest import make_model, tensor_info
+
+
+@pytest.fixture
+def session():
+    model = make_model(
+        [helper.make_node("Add", ["a", "b"], ["s"]), helper.make_node("Relu", ["s"], ["y"])],
+        [tensor_info("a", np.float32, ["N", 3]), tensor_info("b", np.float32, ["N", 3])],
+        [tensor_info("y", np.float32, ["N", 3]), tensor_info("s", np.float32, ["N", 3])],
+    )
+    return gossamer.load(model.SerializeToString())
+
+
+def test_run_returns_outputs_in_requested_order(session):
+    a = np.array([[1, -2, 3]], np.float32)
+    b = np.array([[1, 1, -5]], np.float32)
+    s, y = session.run(["s", "y"], {"a": a, "b": b})
+    np.testing.assert_array_equal(s, a + b)
+    np.testing.assert_array_equal(y, np.maximum(a + b, 0))
+
+
+def test_none_means_all_outputs(session):
+    out = session.run(None, {"a": np.zeros((2, 3), np.float32), "b": np.zeros((2, 3), np.float32)})
+    assert len(out) == 2
+
+
+def test_inputs_and_outputs_describe_the_model(session):
+    assert [(v.name, v.dtype, v.shape) for v in session.inputs] == [
+        ("a", "float32", ("N", 3)), ("b", "float32", ("N", 3))]  # fmt: skip
+    assert [v.name for v in session.get_outputs()] == ["y", "s"]
+
+
+def test_unknown_input_name_lists_real_inputs(session):
+    with pytest.raises(InputError, match=r"no input\(s\) \['c'\].*a: float32\[N, 3\]"):
+        session.run(None, {"a": np.zeros((1, 3), np.float32), "c": np.zeros((1, 3), np.float32)})
+
+
+def test_missing_input_is_named(session):
+    with pytest.raises(InputError, match=r"needs input\(s\) \['b'\]"):
+        session.run(None, {"a": np.zeros((1, 3), np.float32)})
+
+
+def test_wrong_dtype_names_expected_and_given(session):
+    with pytest.raises(InputError, match="input 'a' expects dtype float32, got float64"):
+        session.run(None, {"a": np.zeros((1, 3)), "b": np.zeros((1, 3), np.float32)})
+
+
+def test_wrong_rank_is_rejected(session):
+    with pytest.raises(InputError, match="expects rank 2"):
+        session.run(None, {"a": np.zeros(3, np.float32), "b": np.zeros((1, 3), np.float32)})
+
+
+def test_wrong_fixed_dim_names_the_axis(session):
+    with pytest.raises(InputError, match="axis 1 must be 3"):
+        session.run(None, {"a": np.zeros((1, 4), np.float32), "b": np.zeros((1, 4), np.float32)})
+
+
+def test_symbolic_dim_must_agree_across_inputs(session):
+    with pytest.raises(InputError, match="dimension 'N' is 2 in input 'a' but 5"):
+        session.run(None, {"a": np.zeros((2, 3), np.float32), "b": np.zeros((5, 3), np.float32)})
+
+
+def test_unknown_output_name_is_rejected(session):
+    with pytest.raises(InputError, match="not outputs"):
+        session.run(["nope"], {"a": np.zeros((1, 3), np.float32), "b": np.zeros((1, 3), np.float32)})
+
+
+def test_feeds_must_be_a_dict(session):
+    with pytest.raises(InputError, match="must be a dict"):
+        session.run(None, [np.zeros((1, 3), np.float32)])
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        gossamer.load(tmp_path / "absent.onnx")
+
+
+def test_garbage_bytes_are_a_model_format_error():
+    with pytest.raises(gossamer.ModelFormatError):
+        gossamer.load(b"\x08\x07garbage that is not a protobuf \xff\xff\xff")
+
+
+def test_initializer_listed_as_input_is_an_optional_feed():
+    from onnx import numpy_helper
+
+    w = numpy_helper.from_array(np.full(3, 2, np.float32), "w")
+    model = make_model([helper.make_node("Add", ["x", "w"], ["y"])],
+                       [tensor_info("x", np.float32, [3]), tensor_info("w", np.float32, [3])],
+                       [tensor_info("y", np.float32, [3])], [w])  # fmt: skip
+    sess = gossamer.load(model.SerializeToString())
+    assert [v.name for v in sess.inputs] == ["x"]
+    x = np.ones(3, np.float32)
+    np.testing.assert_array_equal(sess.run(None, {"x": x})[0], x + 2)
+    np.testing.assert_array_equal(sess.run(None, {"x": x, "w": x})[0], x + 1)
