@@ -84,7 +84,9 @@ def assert_similar(expected: Any, actual: Any, rtol: float, atol: float, where: 
         return
     if expected is None:
         if actual is not None:
-            raise AssertionError(f"{where}: expected an empty optional, got {type(actual).__name__}")
+            raise AssertionError(
+                f"{where}: expected an empty optional, got {type(actual).__name__}"
+            )
         return
     if not isinstance(actual, np.ndarray):
         raise AssertionError(f"{where}: expected an array, got {type(actual).__name__}")
@@ -105,8 +107,8 @@ def assert_similar(expected: Any, actual: Any, rtol: float, atol: float, where: 
 
 def run_case(case: Any, backends: list[str] | None = None) -> CaseResult:
     """Runs one node case; never raises (the failure is in the result)."""
-    from ..session import Session
     from ..converter.onnx_import import graph_from_onnx
+    from ..session import Session
 
     start = time.perf_counter()
     try:
@@ -128,7 +130,9 @@ def run_case(case: Any, backends: list[str] | None = None) -> CaseResult:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the ONNX backend node tests through Gossamer.")
+    parser = argparse.ArgumentParser(
+        description="Run the ONNX backend node tests through Gossamer."
+    )
     parser.add_argument("--filter", default="", help="regular expression on case names")
     parser.add_argument("--failures", help="write failing cases and their messages to this file")
     parser.add_argument("--backend", default="reference")
@@ -147,9 +151,11 @@ def main(argv: list[str] | None = None) -> int:
             for r in failed:
                 f.write(f"{r.name}\t{r.message}\n")
     slow = sorted(results, key=lambda r: -r.seconds)[:5]
-    print(f"passed {passed}/{len(results)} ({100.0 * passed / max(1, len(results)):.1f} %); "
-          f"{len(unexpected)} unexpected failures, {len(fixed)} xfails now pass; "
-          f"slowest: " + ", ".join(f"{r.name} {r.seconds:.2f}s" for r in slow))
+    print(
+        f"passed {passed}/{len(results)} ({100.0 * passed / max(1, len(results)):.1f} %); "
+        f"{len(unexpected)} unexpected failures, {len(fixed)} xfails now pass; "
+        f"slowest: " + ", ".join(f"{r.name} {r.seconds:.2f}s" for r in slow)
+    )
     for r in unexpected:
         print(f"FAIL {r.name}: {r.message}")
     return 1 if unexpected else 0

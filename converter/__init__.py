@@ -1,1 +1,2 @@
-"""Model conversion: ONNX import/export (and later TFLite import, optimisation passes, quantisation)."""
+"""Model conversion: ONNX import/export (and later TFLite import, optimisation passes,
+quantisation)."""

@@ -1,8 +1,8 @@
 """ONNX → Gossamer IR.
 
-Reads a ModelProto (path, bytes or object) into a `Graph`: tensors through onnx.numpy_helper (external
-data included), nested If/Loop/Scan bodies recursively, model-local functions inlined. Declared shapes
-are kept only as hints; nothing here trusts them for execution.
+Reads a ModelProto (path, bytes or object) into a `Graph`: tensors through onnx.numpy_helper
+(external data included), nested If/Loop/Scan bodies recursively, model-local functions inlined.
+Declared shapes are kept only as hints; nothing here trusts them for execution.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ except ImportError as _err:  # pragma: no cover - exercised only without the ext
         "reading ONNX models needs the 'onnx' extra: pip install 'gossamer[onnx]'"
     ) from _err
 
+
 def load_onnx_model(source: str | os.PathLike | bytes | onnx.ModelProto) -> onnx.ModelProto:
     """Parses an ONNX model from a path, bytes or an existing ModelProto (external data loaded)."""
     if isinstance(source, onnx.ModelProto):
@@ -43,7 +44,9 @@ def load_onnx_model(source: str | os.PathLike | bytes | onnx.ModelProto) -> onnx
     except FileNotFoundError:
         raise
     except Exception as err:  # protobuf DecodeError, missing external files, ...
-        raise ModelFormatError(f"cannot read ONNX model {source if not isinstance(source, bytes) else '<bytes>'}: {err}") from err
+        raise ModelFormatError(
+            f"cannot read ONNX model {'<bytes>' if isinstance(source, bytes) else source}: {err}"
+        ) from err
 
 
 def _uses_external_data(model: onnx.ModelProto) -> bool:
@@ -55,14 +58,18 @@ def _uses_external_data(model: onnx.ModelProto) -> bool:
 def graph_from_onnx(source: str | os.PathLike | bytes | onnx.ModelProto) -> Graph:
     """Converts an ONNX model into a Gossamer Graph."""
     model = load_onnx_model(source)
-    opsets = {("" if o.domain == "ai.onnx" else o.domain): int(o.version) for o in model.opset_import}
+    opsets = {
+        ("" if o.domain == "ai.onnx" else o.domain): int(o.version) for o in model.opset_import
+    }
     if "" not in opsets:
         opsets[""] = 1
     functions = {(f.domain, f.name): f for f in model.functions}
     graph = _graph(model.graph, functions, opsets)
     graph.metadata = {p.key: p.value for p in model.metadata_props}
     if model.producer_name:
-        graph.metadata.setdefault("producer", f"{model.producer_name} {model.producer_version}".strip())
+        graph.metadata.setdefault(
+            "producer", f"{model.producer_name} {model.producer_version}".strip()
+        )
     return graph
 
 
@@ -74,6 +81,7 @@ def _graph(g: onnx.GraphProto, functions: dict, opsets: dict[str, int]) -> Graph
     fresh = _fresh_names()
     for n in g.node:
         nodes.extend(_expand(n, functions, opsets, fresh))
+    _name_unnamed_nodes(nodes)
     # Old models list initializers among the inputs too: those are inputs with a default.
     inputs = [_value(v) for v in g.input]
     return Graph(
@@ -85,6 +93,19 @@ def _graph(g: onnx.GraphProto, functions: dict, opsets: dict[str, int]) -> Graph
         opsets=dict(opsets),
         value_info={v.name: _value(v) for v in g.value_info},
     )
+
+
+def _name_unnamed_nodes(nodes: list[Node]) -> None:
+    """Gives every unnamed (or duplicately named) node a unique `<OpType>_<index>` name."""
+    taken = {n.name for n in nodes if n.name}
+    seen: set[str] = set()
+    for index, node in enumerate(nodes):
+        if not node.name or node.name in seen:
+            candidate = f"{node.op_type}_{index}"
+            while candidate in taken or candidate in seen:
+                candidate += "_"
+            node.name = candidate
+        seen.add(node.name)
 
 
 def _fresh_names():
@@ -100,7 +121,7 @@ def _expand(n: onnx.NodeProto, functions: dict, opsets: dict[str, int], fresh) -
     rename: dict[str, str] = {"": ""}
     for formal, actual in zip(fn.input, n.input):
         rename[formal] = actual
-    for formal in fn.input[len(n.input):]:
+    for formal in fn.input[len(n.input) :]:
         rename[formal] = ""
     for formal, actual in zip(fn.output, n.output):
         rename[formal] = actual
@@ -187,7 +208,9 @@ def _tensor(t: onnx.TensorProto) -> np.ndarray:
     except Exception as err:
         raise ModelFormatError(f"tensor {t.name!r} cannot be decoded: {err}") from err
     if array.dtype == object:
-        array = np.array([s.decode("utf-8") if isinstance(s, bytes) else s for s in array.flat], dtype=object).reshape(array.shape)
+        array = np.array(
+            [s.decode("utf-8") if isinstance(s, bytes) else s for s in array.flat], dtype=object
+        ).reshape(array.shape)
     return array
 
 

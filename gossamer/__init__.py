@@ -1,8 +1,8 @@
 """Gossamer: an ultra-light neural-network inference engine.
 
-    import gossamer
-    sess = gossamer.load("model.onnx")          # or a .gsm file, or bytes
-    outputs = sess.run(None, {"input": x})       # the call shape of onnxruntime
+import gossamer
+sess = gossamer.load("model.onnx")          # or a .gsm file, or bytes
+outputs = sess.run(None, {"input": x})       # the call shape of onnxruntime
 """
 
 from __future__ import annotations

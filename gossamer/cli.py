@@ -24,14 +24,18 @@ log = logging.getLogger("gossamer")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.func(args) or 0)
     except (GossamerError, FileNotFoundError, ImportError, OSError) as err:
         message = str(err).strip().splitlines()
-        print(f"gossamer {args.command}: error: {message[0] if message else type(err).__name__}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"gossamer {args.command}: error: {message[0] if message else type(err).__name__}",
+            file=sys.stderr,
+        )
         for line in message[1:8]:
             print(f"  {line}", file=sys.stderr)
         return 1
@@ -74,13 +78,27 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="model file (.onnx or .gsm)")
-    p.add_argument("-i", "--input", action="append", default=[], metavar="NAME=FILE.npy",
-                   help="feed an input from a .npy file (repeatable)")  # fmt: skip
-    p.add_argument("--random", action="store_true",
-                   help="feed seeded random values to every input not given with --input")  # fmt: skip
+    p.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.npy",
+        help="feed an input from a .npy file (repeatable)",
+    )
+    p.add_argument(
+        "--random",
+        action="store_true",
+        help="feed seeded random values to every input not given with --input",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for --random (default 0)")
-    p.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...",
-                   help="concrete shape for a --random input with symbolic dims")  # fmt: skip
+    p.add_argument(
+        "--shape",
+        action="append",
+        default=[],
+        metavar="NAME=D0,D1,...",
+        help="concrete shape for a --random input with symbolic dims",
+    )
 
 
 # ---- commands -----------------------------------------------------------------------------------
@@ -106,8 +124,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(_format_value(name, value, args.full))
     print(f"# {len(sess.graph.nodes)} nodes in {elapsed * 1000:.1f} ms (reference interpreter)")
     if args.output:
-        arrays = {n: (v.astype(str) if isinstance(v, np.ndarray) and v.dtype == object else v)
-                  for n, v in zip(names, outputs) if isinstance(v, np.ndarray)}  # fmt: skip
+        arrays = {
+            n: (v.astype(str) if isinstance(v, np.ndarray) and v.dtype == object else v)
+            for n, v in zip(names, outputs)
+            if isinstance(v, np.ndarray)
+        }
         np.savez(args.output, **arrays)
         print(f"# saved {len(arrays)} output(s) to {args.output}")
     return 0
@@ -135,8 +156,10 @@ def cmd_dump(args: argparse.Namespace) -> int:
     dumper.dump_feeds(feeds)
     sess.run(None, feeds, observers=[dumper])
     files = sum(len(e["outputs"]) for e in dumper.entries)
-    print(f"wrote {files} tensors from {len(dumper.entries) - 1} nodes to {args.output}/ "
-          "(index.json lists them in execution order)")  # fmt: skip
+    print(
+        f"wrote {files} tensors from {len(dumper.entries) - 1} nodes to {args.output}/ "
+        "(index.json lists them in execution order)"
+    )
     return 0
 
 
@@ -149,8 +172,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tiny_cnn.gsm"
         save_gsm(graph_from_onnx(model), path)
-        print(f"built tiny_cnn in code (seed {args.seed}), converted ONNX -> {path.name} "
-              f"({path.stat().st_size:,} bytes)")  # fmt: skip
+        print(
+            f"built tiny_cnn in code (seed {args.seed}), converted ONNX -> {path.name} "
+            f"({path.stat().st_size:,} bytes)"
+        )
         sess = load(path)
         image = np.random.default_rng(args.seed).random((1, 3, 64, 64), dtype=np.float32)
         timings: dict[str, float] = {}
@@ -165,8 +190,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for node_name, seconds in timings.items():
             by_op[ops[node_name]] += seconds / max(1, args.loops)
         total = sum(by_op.values())
-        print(f"top-5 op timings (mean of {args.loops} runs, reference interpreter, total "
-              f"{total * 1000:.2f} ms):")  # fmt: skip
+        print(
+            f"top-5 op timings (mean of {args.loops} runs, reference interpreter, total "
+            f"{total * 1000:.2f} ms):"
+        )
         for op, seconds in sorted(by_op.items(), key=lambda kv: -kv[1])[:5]:
             print(f"  {op:<20s} {seconds * 1000:8.3f} ms  {100 * seconds / total:5.1f} %")
     return 0
@@ -191,13 +218,16 @@ def _feeds(sess: Session, args: argparse.Namespace) -> dict[str, Any]:
         if not sep:
             raise InputError(f"--input expects NAME=FILE.npy, got {item!r}")
         if name not in known:
-            raise InputError(f"--input {name!r}: the model has no such input; inputs: {sorted(known)}")
+            raise InputError(
+                f"--input {name!r}: the model has no such input; inputs: {sorted(known)}"
+            )
         feeds[name] = np.load(file, allow_pickle=False)
     shapes = _parse_shapes(args.shape)
     missing = [v for v in sess.inputs if v.name not in feeds]
     if missing and not args.random:
         raise InputError(
-            "no value for input(s) " + ", ".join(f"{v.name}: {v.describe()}" for v in missing)
+            "no value for input(s) "
+            + ", ".join(f"{v.name}: {v.describe()}" for v in missing)
             + "; give --input NAME=FILE.npy or --random"
         )
     rng = np.random.default_rng(args.seed)
@@ -226,7 +256,9 @@ def random_input(v: Value, shape: tuple[int, ...] | None, rng: np.random.Generat
     if shape is None:
         if v.shape is None:
             raise InputError(f"input {v.name!r} has unknown rank; give --shape {v.name}=D0,D1,...")
-        shape = tuple(d if isinstance(d, int) else (1 if i == 0 else 64) for i, d in enumerate(v.shape))
+        shape = tuple(
+            d if isinstance(d, int) else (1 if i == 0 else 64) for i, d in enumerate(v.shape)
+        )
     dtype = to_numpy(v.dtype)
     if v.dtype == "bool":
         return rng.random(shape) < 0.5

@@ -1,4 +1,5 @@
-"""Example networks built in code with fixed seeds (no downloads): for the demo, tests and benchmarks.
+"""Example networks built in code with fixed seeds (no downloads): for the demo, tests and
+benchmarks.
 
 Each builder returns an `onnx.ModelProto` (needs the `onnx` extra) whose weights come from
 `numpy.random.default_rng(seed)`, so every run builds the same model bit for bit.
@@ -42,12 +43,28 @@ class _Builder:
         self.nodes.append(helper.make_node(op, inputs, outs, name=self.name(op), **attrs))
         return outs[0] if n_out == 1 else outs
 
-    def conv_bn_act(self, x: str, cin: int, cout: int, k: int, stride: int = 1, group: int = 1,
-                    act: str | None = "Relu") -> str:  # fmt: skip
+    def conv_bn_act(
+        self,
+        x: str,
+        cin: int,
+        cout: int,
+        k: int,
+        stride: int = 1,
+        group: int = 1,
+        act: str | None = "Relu",
+    ) -> str:
         w = self.weight("w", (cout, cin // group, k, k), cin // group * k * k)
-        y = self.node("Conv", [x, w], kernel_shape=[k, k], strides=[stride, stride],
-                      pads=[k // 2] * 4, group=group)  # fmt: skip
-        scale = self.const("bn_scale", (1 + 0.1 * self.rng.standard_normal(cout)).astype(np.float32))
+        y = self.node(
+            "Conv",
+            [x, w],
+            kernel_shape=[k, k],
+            strides=[stride, stride],
+            pads=[k // 2] * 4,
+            group=group,
+        )
+        scale = self.const(
+            "bn_scale", (1 + 0.1 * self.rng.standard_normal(cout)).astype(np.float32)
+        )
         bias = self.const("bn_bias", (0.1 * self.rng.standard_normal(cout)).astype(np.float32))
         mean = self.const("bn_mean", (0.1 * self.rng.standard_normal(cout)).astype(np.float32))
         var = self.const("bn_var", (1 + 0.1 * self.rng.random(cout)).astype(np.float32))
@@ -70,7 +87,7 @@ class _Builder:
 
 
 def tiny_cnn(seed: int = 0, size: int = 64, classes: int = 10) -> Any:
-    """A small MobileNet-style classifier: conv stem, two inverted residual blocks, pool, Gemm, Softmax."""
+    """A small MobileNet-style classifier: stem, two inverted residuals, pool, Gemm, Softmax."""
     from onnx import TensorProto, helper
 
     b = _Builder(seed)
@@ -91,4 +108,141 @@ def tiny_cnn(seed: int = 0, size: int = 64, classes: int = 10) -> Any:
         "tiny_cnn",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, size, size])],
         [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", classes])],
+    )
+
+
+def _image_model(b: _Builder, name: str, x: str, channels: int, classes: int, size: int) -> Any:
+    from onnx import TensorProto, helper
+
+    x = b.node("GlobalAveragePool", [x])
+    x = b.node("Flatten", [x], axis=1)
+    w = b.weight("fc_w", (classes, channels), channels)
+    bias = b.const("fc_b", np.zeros(classes, np.float32))
+    b.node("Gemm", [x, w, bias], transB=1)
+    b.nodes[-1].output[0] = "logits"
+    return b.model(
+        name,
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes])],
+    )
+
+
+def mobilenet_v2(seed: int = 0, size: int = 224, classes: int = 1000) -> Any:
+    """MobileNetV2 (width 1.0): 17 inverted-residual blocks, ReLU6 as Clip, BatchNorm unfused."""
+    b = _Builder(seed)
+    x = b.conv_bn_act("image", 3, 32, 3, stride=2, act="Relu6")
+    cin = 32
+    for t, c, n, s in [
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ]:
+        for i in range(n):
+            stride = s if i == 0 else 1
+            hidden = cin * t
+            y = x if t == 1 else b.conv_bn_act(x, cin, hidden, 1, act="Relu6")
+            y = b.conv_bn_act(y, hidden, hidden, 3, stride=stride, group=hidden, act="Relu6")
+            y = b.conv_bn_act(y, hidden, c, 1, act=None)
+            x = b.node("Add", [x, y]) if stride == 1 and cin == c else y
+            cin = c
+    x = b.conv_bn_act(x, cin, 1280, 1, act="Relu6")
+    return _image_model(b, "mobilenet_v2", x, 1280, classes, size)
+
+
+def resnet18(seed: int = 0, size: int = 224, classes: int = 1000) -> Any:
+    """ResNet-18: 7x7 stem, max pool, four stages of two basic blocks, BatchNorm unfused."""
+    b = _Builder(seed)
+    x = b.conv_bn_act("image", 3, 64, 7, stride=2)
+    x = b.node("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    cin = 64
+    for stage, cout in enumerate([64, 128, 256, 512]):
+        for block in range(2):
+            stride = 2 if stage > 0 and block == 0 else 1
+            y = b.conv_bn_act(x, cin, cout, 3, stride=stride)
+            y = b.conv_bn_act(y, cout, cout, 3, act=None)
+            shortcut = (
+                x
+                if stride == 1 and cin == cout
+                else b.conv_bn_act(x, cin, cout, 1, stride, act=None)
+            )
+            x = b.node("Relu", [b.node("Add", [shortcut, y])])
+            cin = cout
+    return _image_model(b, "resnet18", x, 512, classes, size)
+
+
+def minilm_encoder(
+    seed: int = 0,
+    layers: int = 6,
+    hidden: int = 384,
+    heads: int = 12,
+    seq: int = 128,
+    vocab: int = 1000,
+) -> Any:
+    """A MiniLM-style BERT encoder: embeddings, `layers` x (attention, GELU(erf) FFN), post-LN."""
+    from onnx import TensorProto, helper
+
+    b = _Builder(seed)
+    head_dim = hidden // heads
+
+    def linear(x: str, fan_in: int, fan_out: int) -> str:
+        w = b.weight("w", (fan_in, fan_out), fan_in)
+        bias = b.const("b", (0.02 * b.rng.standard_normal(fan_out)).astype(np.float32))
+        return b.node("Add", [b.node("MatMul", [x, w]), bias])
+
+    def layer_norm(x: str) -> str:
+        gamma = b.const("ln_g", np.ones(hidden, np.float32))
+        beta = b.const("ln_b", np.zeros(hidden, np.float32))
+        return b.node("LayerNormalization", [x, gamma, beta], axis=-1, epsilon=1e-12)
+
+    table = b.const("word_emb", (0.02 * b.rng.standard_normal((vocab, hidden))).astype(np.float32))
+    pos = b.const("pos_emb", (0.02 * b.rng.standard_normal((1, seq, hidden))).astype(np.float32))
+    x = layer_norm(b.node("Add", [b.node("Gather", [table, "input_ids"]), pos]))
+    # additive mask: (1 - mask) * -10000, shaped [batch, 1, 1, seq]
+    mask = b.node(
+        "Cast", [b.node("Unsqueeze", ["attention_mask", b.const("ax", np.array([1, 2]))])], to=1
+    )
+    mask = b.node(
+        "Mul",
+        [
+            b.node("Sub", [b.const("one", np.array(1, np.float32)), mask]),
+            b.const("neg", np.array(-10000, np.float32)),
+        ],
+    )
+    split_heads = b.const("shape", np.array([1, seq, heads, head_dim], np.int64))
+    merge_heads = b.const("shape", np.array([1, seq, hidden], np.int64))
+    scale = b.const("scale", np.array(1 / np.sqrt(head_dim), np.float32))
+    for _ in range(layers):
+        q, k, v = (b.node("Reshape", [linear(x, hidden, hidden), split_heads]) for _ in range(3))
+        q = b.node("Transpose", [q], perm=[0, 2, 1, 3])
+        k = b.node("Transpose", [k], perm=[0, 2, 3, 1])
+        v = b.node("Transpose", [v], perm=[0, 2, 1, 3])
+        scores = b.node("Add", [b.node("Mul", [b.node("MatMul", [q, k]), scale]), mask])
+        ctx = b.node("MatMul", [b.node("Softmax", [scores], axis=-1), v])
+        ctx = b.node("Reshape", [b.node("Transpose", [ctx], perm=[0, 2, 1, 3]), merge_heads])
+        x = layer_norm(b.node("Add", [x, linear(ctx, hidden, hidden)]))
+        h = linear(x, hidden, 4 * hidden)
+        erf = b.node(
+            "Erf", [b.node("Div", [h, b.const("sqrt2", np.array(np.sqrt(2), np.float32))])]
+        )
+        gelu = b.node(
+            "Mul",
+            [
+                b.node("Mul", [h, b.node("Add", [erf, b.const("one", np.array(1, np.float32))])]),
+                b.const("half", np.array(0.5, np.float32)),
+            ],
+        )
+        x = layer_norm(b.node("Add", [x, linear(gelu, 4 * hidden, hidden)]))
+    b.node("Identity", [x])
+    b.nodes[-1].output[0] = "last_hidden_state"
+    return b.model(
+        "minilm_encoder",
+        [
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, seq]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, [1, seq]),
+        ],
+        [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [1, seq, hidden])],
     )

@@ -1,8 +1,8 @@
 """`load()` and `Session`: the public way to run a model.
 
-`Session.run(output_names, feeds)` has the call shape of onnxruntime's InferenceSession.run, so users
-can swap engines. Feeds are checked against the model (names, dtypes, ranks, fixed and symbolic dims)
-before anything runs.
+`Session.run(output_names, feeds)` has the call shape of onnxruntime's InferenceSession.run, so
+users can swap engines. Feeds are checked against the model (names, dtypes, ranks, fixed and
+symbolic dims) before anything runs.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class Session:
         observers: Sequence[NodeObserver] = (),
         timings: dict[str, float] | None = None,
     ) -> list[Any]:
-        """Runs the model; returns the requested outputs (all when output_names is None) in order."""
+        """Runs the model; returns the requested outputs in order (None: all outputs)."""
         names = [v.name for v in self.graph.outputs] if output_names is None else list(output_names)
         known = {v.name for v in self.graph.outputs}
         unknown = [n for n in names if n not in known]
@@ -96,7 +96,9 @@ class Session:
 
     def _check_feeds(self, feeds: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(feeds, dict):
-            raise InputError(f"feeds must be a dict of input name to array, got {type(feeds).__name__}")
+            raise InputError(
+                f"feeds must be a dict of input name to array, got {type(feeds).__name__}"
+            )
         unknown = [n for n in feeds if n not in self._feedable]
         if unknown:
             raise InputError(
@@ -123,7 +125,9 @@ def _check_one(spec: Value, value: Any, symbols: dict[str, tuple[int, str]]) -> 
         if isinstance(value, (np.generic, int, float, bool, list)):
             value = np.asarray(value, dtype=to_numpy(spec.dtype) if spec.dtype else None)
         else:
-            raise InputError(f"input {spec.name!r} must be a numpy array, got {type(value).__name__}")
+            raise InputError(
+                f"input {spec.name!r} must be a numpy array, got {type(value).__name__}"
+            )
     if spec.dtype is not None:
         got = name_of(value.dtype)
         if got != spec.dtype:

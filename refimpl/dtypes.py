@@ -1,7 +1,7 @@
 """Element types by name, and their numpy dtypes.
 
-The IR names dtypes with plain strings ("float32", "bfloat16", "string"); this module is the one place
-that turns a name into a numpy dtype, using ml_dtypes for the types numpy lacks.
+The IR names dtypes with plain strings ("float32", "bfloat16", "string"); this module is the one
+place that turns a name into a numpy dtype, using ml_dtypes for the types numpy lacks.
 """
 
 from __future__ import annotations
@@ -12,16 +12,39 @@ import numpy as np
 from .errors import GraphValidationError
 
 _NUMPY_NAMES = [
-    "float32", "float64", "float16", "int8", "int16", "int32", "int64",
-    "uint8", "uint16", "uint32", "uint64", "bool", "complex64", "complex128",
-]  # fmt: skip
+    "float32",
+    "float64",
+    "float16",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "bool",
+    "complex64",
+    "complex128",
+]
 _ML_DTYPES_NAMES = [
-    "bfloat16", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
-    "float8_e8m0fnu", "float4_e2m1fn", "int4", "uint4", "int2", "uint2",
-]  # fmt: skip
+    "bfloat16",
+    "float8_e4m3fn",
+    "float8_e4m3fnuz",
+    "float8_e5m2",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+    "float4_e2m1fn",
+    "int4",
+    "uint4",
+    "int2",
+    "uint2",
+]
 
 NUMPY_DTYPES: dict[str, np.dtype] = {n: np.dtype(n) for n in _NUMPY_NAMES}
-NUMPY_DTYPES.update({n: np.dtype(getattr(ml_dtypes, n)) for n in _ML_DTYPES_NAMES if hasattr(ml_dtypes, n)})
+NUMPY_DTYPES.update(
+    {n: np.dtype(getattr(ml_dtypes, n)) for n in _ML_DTYPES_NAMES if hasattr(ml_dtypes, n)}
+)
 NUMPY_DTYPES["string"] = np.dtype(object)
 
 DTYPE_NAMES: frozenset[str] = frozenset(NUMPY_DTYPES)

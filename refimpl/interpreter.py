@@ -1,8 +1,9 @@
 """The reference interpreter: runs a Graph node by node with the registry's functions.
 
 `Program(graph)` resolves every node once (listing all unsupported ops together), checks attributes
-against the function signatures, and precomputes when each tensor is last used so that it is released
-right after. `Program.run(feeds)` executes; observers see every node before and after it runs.
+against the function signatures, and precomputes when each tensor is last used so that it is
+released right after. `Program.run(feeds)` executes; observers see every node before and after it
+runs.
 """
 
 from __future__ import annotations
@@ -229,7 +230,12 @@ def describe_value(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"{_dtype_name(value.dtype)}{list(value.shape)}"
     if isinstance(value, list):
-        return "sequence[" + ", ".join(describe_value(v) for v in value[:3]) + (", …" if len(value) > 3 else "") + "]"
+        return (
+            "sequence["
+            + ", ".join(describe_value(v) for v in value[:3])
+            + (", …" if len(value) > 3 else "")
+            + "]"
+        )
     return type(value).__name__
 
 
@@ -241,7 +247,7 @@ def _failure(node: Node, args: list[Any], err: Exception) -> str:
 def _check_signature(
     fn: OpFunction, node: Node, attrs: dict[str, Any], bodies: dict[str, Program]
 ) -> bool:
-    """Checks that the node's inputs and attributes fit the function; returns 'wants num_outputs'."""
+    """Checks the node's inputs and attributes against the function; True: fill num_outputs."""
     sig = _signature(fn)
     params = list(sig.parameters.values())
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -260,9 +266,10 @@ def _check_signature(
             f"(opset function {fn.__name__}); known: {sorted(keywords) or 'none'}"
         )
     required = [
-        p.name for p in params
+        p.name
+        for p in params
         if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name != "num_outputs"
-    ]  # fmt: skip
+    ]
     missing = [r for r in required if r not in attrs and r not in bodies]
     if missing:
         raise GraphValidationError(f"{node.label()}: required attribute(s) {missing} are missing")

@@ -1,9 +1,9 @@
 """The graph IR: Value, Node, Graph.
 
 A Graph is a list of Nodes in any order, named graph inputs/outputs (Values), initializers (numpy
-arrays) and the opset imports. A Node's attribute may hold a nested Graph (If/Loop/Scan bodies); such a
-body may read names of the enclosing graphs (outer-scope references). Empty input names mean "optional
-input not given", as in ONNX.
+arrays) and the opset imports. A Node's attribute may hold a nested Graph (If/Loop/Scan bodies);
+such a body may read names of the enclosing graphs (outer-scope references). Empty input names mean
+"optional input not given", as in ONNX.
 """
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ class Value:
     kind: str = "tensor"
 
     def describe(self) -> str:
-        dims = "?" if self.shape is None else "[" + ", ".join("?" if d is None else str(d) for d in self.shape) + "]"
+        dims = (
+            "?"
+            if self.shape is None
+            else "[" + ", ".join("?" if d is None else str(d) for d in self.shape) + "]"
+        )
         inner = f"{self.dtype or '?'}{dims}"
         return inner if self.kind == "tensor" else f"{self.kind}<{inner}>"
 

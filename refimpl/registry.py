@@ -62,7 +62,8 @@ class OpRegistry:
         versions = self._versions.setdefault((spec.domain, spec.op_type), {})
         if spec.since in versions and versions[spec.since] is not fn:
             raise GraphValidationError(
-                f"op {spec.domain or 'ai.onnx'}::{spec.op_type} since {spec.since} is defined twice: "
+                f"op {spec.domain or 'ai.onnx'}::{spec.op_type} since {spec.since} is defined "
+                "twice: "
                 f"{versions[spec.since].__module__} and {fn.__module__}"
             )
         versions[spec.since] = fn
@@ -105,6 +106,9 @@ def default_registry() -> OpRegistry:
             continue
         module = importlib.import_module(f"{ops.__name__}.{info.name}")
         for _, fn in inspect.getmembers(module, inspect.isfunction):
-            if isinstance(getattr(fn, "__gossamer_op__", None), OpSpec) and fn.__module__ == module.__name__:
+            if (
+                isinstance(getattr(fn, "__gossamer_op__", None), OpSpec)
+                and fn.__module__ == module.__name__
+            ):
                 registry.register(fn)
     return registry

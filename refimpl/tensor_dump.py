@@ -1,7 +1,7 @@
 """Dump mode: an observer that writes every tensor a run produces to a folder, for debugging.
 
-Each tensor becomes `<index>_<safe name>.npy` (written with allow_pickle=False; strings are stored as
-unicode arrays); `index.json` lists, in execution order, the node, op, and for every output its
+Each tensor becomes `<index>_<safe name>.npy` (written with allow_pickle=False; strings are stored
+as unicode arrays); `index.json` lists, in execution order, the node, op, and for every output its
 original name, file, dtype and shape. Sequences write one file per element.
 """
 

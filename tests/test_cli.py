@@ -13,10 +13,13 @@ from tests.conftest import make_model, tensor_info
 @pytest.fixture
 def model_path(tmp_path):
     model = make_model(
-        [helper.make_node("Add", ["x", "x"], ["d"], name="double"),
-         helper.make_node("Relu", ["d"], ["y"], name="relu")],
-        [tensor_info("x", np.float32, ["N", 4])], [tensor_info("y", np.float32, ["N", 4])],
-    )  # fmt: skip
+        [
+            helper.make_node("Add", ["x", "x"], ["d"], name="double"),
+            helper.make_node("Relu", ["d"], ["y"], name="relu"),
+        ],
+        [tensor_info("x", np.float32, ["N", 4])],
+        [tensor_info("y", np.float32, ["N", 4])],
+    )
     path = tmp_path / "m.onnx"
     path.write_bytes(model.SerializeToString())
     return path
@@ -25,7 +28,12 @@ def model_path(tmp_path):
 def test_run_with_input_file_saves_outputs(tmp_path, model_path, capsys):
     x = np.array([[-1, 2, -3, 4]], np.float32)
     np.save(tmp_path / "x.npy", x)
-    assert main(["run", str(model_path), "-i", f"x={tmp_path / 'x.npy'}", "-o", str(tmp_path / "o.npz")]) == 0
+    assert (
+        main(
+            ["run", str(model_path), "-i", f"x={tmp_path / 'x.npy'}", "-o", str(tmp_path / "o.npz")]
+        )
+        == 0
+    )
     np.testing.assert_array_equal(np.load(tmp_path / "o.npz")["y"], np.maximum(2 * x, 0))
     assert "y: float32[1, 4]" in capsys.readouterr().out
 
@@ -33,7 +41,9 @@ def test_run_with_input_file_saves_outputs(tmp_path, model_path, capsys):
 def test_run_random_is_seeded(model_path, tmp_path):
     for k in (1, 2):
         main(["run", str(model_path), "--random", "--seed", "7", "-o", str(tmp_path / f"{k}.npz")])
-    np.testing.assert_array_equal(np.load(tmp_path / "1.npz")["y"], np.load(tmp_path / "2.npz")["y"])
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "1.npz")["y"], np.load(tmp_path / "2.npz")["y"]
+    )
 
 
 def test_run_without_inputs_fails_with_one_line(model_path, capsys):
@@ -52,7 +62,9 @@ def test_convert_then_run_gives_same_outputs(tmp_path, model_path):
     assert main(["convert", str(model_path), "-o", str(gsm)]) == 0
     main(["run", str(model_path), "--random", "-o", str(tmp_path / "a.npz")])
     main(["run", str(gsm), "--random", "-o", str(tmp_path / "b.npz")])
-    np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["y"], np.load(tmp_path / "b.npz")["y"])
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "a.npz")["y"], np.load(tmp_path / "b.npz")["y"]
+    )
 
 
 def test_dump_writes_every_tensor_and_an_index(tmp_path, model_path):

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from gossamer.refimpl.errors import GraphValidationError
 from gossamer.refimpl.ir import Graph, Node, Value
 
@@ -22,7 +21,9 @@ def test_valid_chain_passes():
 
 
 def test_topological_order_follows_dependencies_not_file_order():
-    g = _graph([Node("Relu", ["t"], ["y"], name="second"), Node("Relu", ["x"], ["t"], name="first")])
+    g = _graph(
+        [Node("Relu", ["t"], ["y"], name="second"), Node("Relu", ["x"], ["t"], name="first")]
+    )
     assert [n.name for n in g.topological_nodes()] == ["first", "second"]
 
 
@@ -33,8 +34,13 @@ def test_dangling_input_is_named():
 
 
 def test_cycle_is_reported_with_its_nodes():
-    g = _graph([Node("Add", ["x", "b"], ["a"], name="n1"), Node("Relu", ["a"], ["b"], name="n2"),
-                Node("Relu", ["a"], ["y"], name="n3")])  # fmt: skip
+    g = _graph(
+        [
+            Node("Add", ["x", "b"], ["a"], name="n1"),
+            Node("Relu", ["a"], ["b"], name="n2"),
+            Node("Relu", ["a"], ["y"], name="n3"),
+        ]
+    )
     with pytest.raises(GraphValidationError, match="cycle.*n1"):
         g.validate()
 
@@ -65,8 +71,13 @@ def test_duplicate_graph_input_is_rejected():
 
 def test_subgraph_may_read_outer_scope_names():
     body = Graph(nodes=[Node("Add", ["x", "outer"], ["r"])], inputs=[], outputs=[Value("r")])
-    g = _graph([Node("Relu", ["x"], ["outer"]), Node("If", ["c"], ["y"], {"then_branch": body,
-                "else_branch": body})], inputs=("x", "c"))  # fmt: skip
+    g = _graph(
+        [
+            Node("Relu", ["x"], ["outer"]),
+            Node("If", ["c"], ["y"], {"then_branch": body, "else_branch": body}),
+        ],
+        inputs=("x", "c"),
+    )
     g.validate()
     assert body.free_names() == {"x", "outer"}
 

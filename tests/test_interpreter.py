@@ -2,28 +2,34 @@
 
 import numpy as np
 import pytest
-from onnx import helper
-
-import gossamer
 from gossamer.refimpl.errors import GraphValidationError, NodeExecutionError, UnsupportedModelError
 from gossamer.refimpl.interpreter import Program
 from gossamer.refimpl.ir import Graph, Node, Value
 from gossamer.refimpl.registry import OpRegistry, default_registry, reference_op
+from onnx import helper
+
+import gossamer
 from tests.conftest import make_model, tensor_info
 
 
 def _relu_chain(n: int) -> Graph:
-    nodes = [Node("Relu", ["x" if i == 0 else f"t{i - 1}"], [f"t{i}"], name=f"r{i}") for i in range(n)]
+    nodes = [
+        Node("Relu", ["x" if i == 0 else f"t{i - 1}"], [f"t{i}"], name=f"r{i}") for i in range(n)
+    ]
     return Graph(nodes, [Value("x", "float32", (4,))], [Value(f"t{n - 1}")])
 
 
 def test_all_unsupported_ops_are_listed_at_once():
     model = make_model(
-        [helper.make_node("FooOp", ["x"], ["a"], name="f1"), helper.make_node("FooOp", ["a"], ["b"], name="f2"),
-         helper.make_node("BarOp", ["b"], ["c"], name="b1", domain="com.vendor")],
-        [tensor_info("x")], [tensor_info("c")],
+        [
+            helper.make_node("FooOp", ["x"], ["a"], name="f1"),
+            helper.make_node("FooOp", ["a"], ["b"], name="f2"),
+            helper.make_node("BarOp", ["b"], ["c"], name="b1", domain="com.vendor"),
+        ],
+        [tensor_info("x")],
+        [tensor_info("c")],
         extra_opsets=[helper.make_opsetid("com.vendor", 1)],
-    )  # fmt: skip
+    )
     with pytest.raises(UnsupportedModelError) as info:
         gossamer.load(model.SerializeToString())
     found = {(u["domain"], u["op_type"]): u for u in info.value.unsupported}
@@ -71,7 +77,12 @@ def test_observers_see_each_node_before_and_after():
             calls.append(("after", node.name, outputs[0].shape))
 
     Program(_relu_chain(2)).run({"x": np.ones(4, np.float32)}, observers=[Recorder()])
-    assert calls == [("before", "r0", 1), ("after", "r0", (4,)), ("before", "r1", 1), ("after", "r1", (4,))]
+    assert calls == [
+        ("before", "r0", 1),
+        ("after", "r0", (4,)),
+        ("before", "r1", 1),
+        ("after", "r1", (4,)),
+    ]
 
 
 def test_op_failure_names_node_op_and_inputs():
@@ -82,20 +93,28 @@ def test_op_failure_names_node_op_and_inputs():
 
     registry = OpRegistry()
     registry.register(boom_1)
-    g = Graph([Node("Boom", ["x"], ["y"], name="the_node")], [Value("x", "float32", (2,))], [Value("y")])
+    g = Graph(
+        [Node("Boom", ["x"], ["y"], name="the_node")], [Value("x", "float32", (2,))], [Value("y")]
+    )
     with pytest.raises(NodeExecutionError, match=r"the_node \(Boom\).*float32\[2\].*kaput") as info:
         Program(g, registry).run({"x": np.zeros(2, np.float32)})
     assert info.value.node_name == "the_node" and info.value.op_type == "Boom"
 
 
 def test_unknown_attribute_is_rejected_at_load():
-    g = Graph([Node("Relu", ["x"], ["y"], {"alpha": 1.0}, name="r")], [Value("x", "float32", (2,))], [Value("y")])
+    g = Graph(
+        [Node("Relu", ["x"], ["y"], {"alpha": 1.0}, name="r")],
+        [Value("x", "float32", (2,))],
+        [Value("y")],
+    )
     with pytest.raises(GraphValidationError, match="alpha"):
         Program(g)
 
 
 def test_too_many_inputs_are_rejected_at_load():
-    g = Graph([Node("Relu", ["x", "x"], ["y"], name="r")], [Value("x", "float32", (2,))], [Value("y")])
+    g = Graph(
+        [Node("Relu", ["x", "x"], ["y"], name="r")], [Value("x", "float32", (2,))], [Value("y")]
+    )
     with pytest.raises(GraphValidationError, match="at most 1"):
         Program(g)
 

@@ -5,7 +5,6 @@ conformance/xfails/onnx_node_reference.txt, and xfail is strict (a fixed case mu
 """
 
 import pytest
-
 from gossamer.conformance.onnx_node_suite import collect_cases, load_xfails, run_case
 
 CASES = collect_cases()

@@ -18,7 +18,11 @@ SHAPES = {
     "ppocr_mobile_v2_cls.onnx": {"x": (1, 3, 48, 192)},
     "ppocrv4_rec.onnx": {"x": (1, 3, 48, 320)},
     "silero_vad_v6_16k_sequence.onnx": {"input": (4, 576)},
-    "minilm_l6_int8.onnx": {"input_ids": (1, 16), "attention_mask": (1, 16), "token_type_ids": (1, 16)},
+    "minilm_l6_int8.onnx": {
+        "input_ids": (1, 16),
+        "attention_mask": (1, 16),
+        "token_type_ids": (1, 16),
+    },
 }
 # Per-model tolerance, widened only with a written reason.
 TOLERANCE: dict[str, tuple[float, float]] = {}

@@ -34,7 +34,9 @@ def test_none_means_all_outputs(session):
 
 def test_inputs_and_outputs_describe_the_model(session):
     assert [(v.name, v.dtype, v.shape) for v in session.inputs] == [
-        ("a", "float32", ("N", 3)), ("b", "float32", ("N", 3))]  # fmt: skip
+        ("a", "float32", ("N", 3)),
+        ("b", "float32", ("N", 3)),
+    ]
     assert [v.name for v in session.get_outputs()] == ["y", "s"]
 
 
@@ -70,7 +72,9 @@ def test_symbolic_dim_must_agree_across_inputs(session):
 
 def test_unknown_output_name_is_rejected(session):
     with pytest.raises(InputError, match="not outputs"):
-        session.run(["nope"], {"a": np.zeros((1, 3), np.float32), "b": np.zeros((1, 3), np.float32)})
+        session.run(
+            ["nope"], {"a": np.zeros((1, 3), np.float32), "b": np.zeros((1, 3), np.float32)}
+        )
 
 
 def test_feeds_must_be_a_dict(session):
@@ -92,9 +96,12 @@ def test_initializer_listed_as_input_is_an_optional_feed():
     from onnx import numpy_helper
 
     w = numpy_helper.from_array(np.full(3, 2, np.float32), "w")
-    model = make_model([helper.make_node("Add", ["x", "w"], ["y"])],
-                       [tensor_info("x", np.float32, [3]), tensor_info("w", np.float32, [3])],
-                       [tensor_info("y", np.float32, [3])], [w])  # fmt: skip
+    model = make_model(
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        [tensor_info("x", np.float32, [3]), tensor_info("w", np.float32, [3])],
+        [tensor_info("y", np.float32, [3])],
+        [w],
+    )
     sess = gossamer.load(model.SerializeToString())
     assert [v.name for v in sess.inputs] == ["x"]
     x = np.ones(3, np.float32)

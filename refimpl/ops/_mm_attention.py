@@ -1,4 +1,4 @@
-"""Scaled dot-product attention shared by Attention-23/24/25 (and the masks they compose)."""
+"""Scaled dot-product attention shared by Attention-23/24/25: head layout, masks, softmax."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dtypes import name_of
+from ..dtypes import to_numpy
 from ..errors import OpArgumentError
 from ._mm_compute import widen
 
 # ONNX TensorProto element types allowed for softmax_precision
-_PRECISIONS = {1: np.float32, 10: np.float16, 11: np.float64, 16: "bfloat16"}
+_PRECISIONS = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,57 @@ class AttentionAttrs:
     right_window_size: int = -1
 
 
-def split_heads(x: np.ndarray, heads: int | None, what: str) -> np.ndarray:
+def attend(q, k, v, attn_mask, past_key, past_value, nonpad_kv_seqlen, a: AttentionAttrs):
+    """(Y, present_key, present_value, qk_matmul_output) of softmax(q k^T * scale + bias) v."""
+    if (past_key is None) != (past_value is None):
+        raise OpArgumentError("Attention needs past_key and past_value together, or neither")
+    if nonpad_kv_seqlen is not None and past_key is not None:
+        raise OpArgumentError("Attention: nonpad_kv_seqlen cannot be used with past_key/value")
+    if not q.ndim == k.ndim == v.ndim or q.ndim not in (3, 4):
+        raise OpArgumentError(f"Attention needs Q, K, V all 3-D or all 4-D: {q.shape, k.shape}")
+    rank3 = q.ndim == 3
+    if rank3:
+        q = _split_heads(q, a.q_num_heads, "q_num_heads")
+        k = _split_heads(k, a.kv_num_heads, "kv_num_heads")
+        v = _split_heads(v, a.kv_num_heads, "kv_num_heads")
+    if past_key is not None:
+        k = np.concatenate([past_key, k], axis=2)
+        v = np.concatenate([past_value, v], axis=2)
+    present_key, present_value = k, v
+    batch, q_heads, sq, head = q.shape
+    kv_heads, total = k.shape[1], k.shape[2]
+    if q_heads % kv_heads:
+        raise OpArgumentError(f"Attention: {q_heads} query heads are not a multiple of {kv_heads}")
+    cd = widen(q).dtype
+    root = cd.type(np.sqrt(a.scale if a.scale is not None else 1 / np.sqrt(head)))
+    kk = np.repeat(widen(k), q_heads // kv_heads, axis=1)  # head h reads kv head h // group
+    vv = np.repeat(widen(v), q_heads // kv_heads, axis=1)
+    scores = (widen(q) * root) @ (kk * root).swapaxes(-1, -2)
+    raw = scores
+    if a.softcap > 0:
+        scores = (a.softcap * np.tanh(scores / cd.type(a.softcap))).astype(cd)
+    bias = _bias(attn_mask, nonpad_kv_seqlen, past_key, (sq, total), batch, cd, a)
+    biased = scores + bias
+    pd = to_numpy(_PRECISIONS[a.softmax_precision]) if a.softmax_precision else q.dtype
+    if a.softmax_precision is not None and a.softmax_precision not in _PRECISIONS:
+        raise OpArgumentError(f"softmax_precision must be one of {sorted(_PRECISIONS)}")
+    probs = _softmax(widen(biased.astype(pd)))
+    # a query row with no attendable key yields zeros, decided on the bias (not the logits)
+    probs = np.where(np.isneginf(np.max(bias, axis=-1, keepdims=True)), 0, probs).astype(
+        probs.dtype
+    )
+    probs = probs.astype(q.dtype)
+    y = (widen(probs) @ vv).astype(q.dtype)
+    if rank3:
+        y = y.transpose(0, 2, 1, 3).reshape(batch, sq, -1)
+    mode = a.qk_matmul_output_mode
+    if mode not in (0, 1, 2, 3):
+        raise OpArgumentError(f"qk_matmul_output_mode must be 0, 1, 2 or 3, got {mode}")
+    qk = (raw, scores, np.broadcast_to(biased, scores.shape), probs)[mode].astype(q.dtype)
+    return y, present_key, present_value, qk
+
+
+def _split_heads(x: np.ndarray, heads: int | None, what: str) -> np.ndarray:
     """(B, S, H*D) -> (B, H, S, D)."""
     if not heads or x.shape[2] % heads:
         raise OpArgumentError(
@@ -38,70 +88,41 @@ def split_heads(x: np.ndarray, heads: int | None, what: str) -> np.ndarray:
     return x.reshape(b, s, heads, hidden // heads).transpose(0, 2, 1, 3)
 
 
-def allowed_keys(
-    shape: tuple[int, int], offset: np.ndarray, attrs: AttentionAttrs
-) -> np.ndarray | None:
-    """Boolean (B|1, 1, Sq, T) of keys j a query i may see: causal j <= i + offset, and windows."""
-    if not attrs.is_causal and attrs.left_window_size < 0 and attrs.right_window_size < 0:
-        return None
+def _bias(mask, nonpad, past_key, shape, batch, cd, a: AttentionAttrs) -> np.ndarray:
+    """Additive bias broadcastable to (B, Hq, Sq, T): 0 where allowed, -inf where not, + mask."""
     sq, total = shape
-    pos = np.arange(sq)[:, None] + offset.reshape(-1, 1, 1, 1)  # absolute query position
+    if past_key is not None:
+        offset = np.array([past_key.shape[2]])
+    elif nonpad is not None:
+        offset = np.asarray(nonpad).astype(np.int64).reshape(-1) - sq
+    else:
+        offset = np.array([0])
+    pos = np.arange(sq)[:, None] + offset.reshape(-1, 1, 1, 1)  # absolute query positions
     j = np.arange(total)
-    ok = np.ones(pos.shape[:3] + (total,), dtype=bool)
-    if attrs.is_causal:
+    ok = np.ones((offset.size, 1, sq, total), dtype=bool)
+    if a.is_causal:
         ok &= j <= pos
-    if attrs.left_window_size >= 0:
-        ok &= j >= pos - attrs.left_window_size
-    if attrs.right_window_size >= 0:
-        ok &= j <= pos + attrs.right_window_size
-    return ok
-
-
-def attention_bias(
-    mask: np.ndarray | None,
-    nonpad: np.ndarray | None,
-    offset: np.ndarray,
-    shape: tuple[int, int],
-    dtype: np.dtype,
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(float mask padded to T with -inf, key-padding allowed set) from attn_mask/nonpad_kv_seqlen."""
-    total = shape[1]
-    float_mask = keep = None
+    if a.left_window_size >= 0:
+        ok &= j >= pos - a.left_window_size
+    if a.right_window_size >= 0:
+        ok &= j <= pos + a.right_window_size
+    if nonpad is not None:
+        ok = ok & (j < np.asarray(nonpad).reshape(-1, 1, 1, 1))
+    float_mask = np.zeros((), dtype=cd)
     if mask is not None:
         if mask.shape[-1] > total:
             raise OpArgumentError(f"attn_mask has {mask.shape[-1]} keys, more than {total}")
         pad = [(0, 0)] * (mask.ndim - 1) + [(0, total - mask.shape[-1])]
         if mask.dtype == np.bool_:
-            keep = np.pad(mask, pad, constant_values=False)
+            ok = ok & np.pad(mask, pad, constant_values=False)
         else:
-            float_mask = np.pad(widen(mask).astype(dtype), pad, constant_values=-np.inf)
-    if nonpad is not None:
-        valid = np.arange(total) < np.asarray(nonpad).reshape(-1, 1, 1, 1)
-        keep = valid if keep is None else keep & valid
-    return float_mask, keep
+            float_mask = np.pad(widen(mask).astype(cd), pad, constant_values=-np.inf)
+    return np.where(ok, cd.type(0), cd.type(-np.inf)) + float_mask
 
 
-def softmax_rows(x: np.ndarray) -> np.ndarray:
+def _softmax(x: np.ndarray) -> np.ndarray:
     """softmax over the last axis; an all -inf row gives zeros instead of NaN."""
     top = np.max(x, axis=-1, keepdims=True)
-    top = np.where(np.isneginf(top), 0, top).astype(x.dtype)
-    e = np.exp(x - top)
+    e = np.exp(x - np.where(np.isneginf(top), 0, top).astype(x.dtype))
     total = np.sum(e, axis=-1, keepdims=True)
     return e / np.where(total == 0, 1, total).astype(x.dtype)
-
-
-def precision_dtype(code: int | None, default: np.dtype) -> np.dtype:
-    if code is None:
-        return default
-    if code not in _PRECISIONS:
-        raise OpArgumentError(f"softmax_precision must be one of {sorted(_PRECISIONS)}, got {code}")
-    return widen(np.zeros(0, dtype=_numpy_dtype(_PRECISIONS[code]))).dtype
-
-
-def _numpy_dtype(x) -> np.dtype:
-    from ..dtypes import to_numpy
-
-    return to_numpy(x) if isinstance(x, str) else np.dtype(x)
-
-
-__all__ = ["AttentionAttrs", "allowed_keys", "attention_bias", "softmax_rows", "name_of"]

@@ -47,7 +47,7 @@ def batch_normalization_14(
     x, scale, b, input_mean, input_var, *, epsilon: float = 1e-5, momentum: float = 0.9,
     training_mode: int = 0,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """y = (x - mu) / sqrt(s2 + eps) * scale + b; training: batch moments, running = m*old+(1-m)*new"""
+    """y = (x-mu) / sqrt(s2+eps) * scale + b; training: batch mu, s2; running = m*old + (1-m)*new"""
     if not training_mode:
         return _normalize(x, scale, b, input_mean, input_var, epsilon, channel_shape(x))
     axes = (0, *range(2, x.ndim))

@@ -9,7 +9,7 @@ from ..registry import reference_op
 def lrn_1(
     x: np.ndarray, *, size: int, alpha: float = 0.0001, beta: float = 0.75, bias: float = 1.0
 ) -> np.ndarray:
-    """y = x / (bias + alpha/size * sum x[:, c']^2)^beta over c' in [c - (size-1)//2, c + size//2]"""
+    """y = x / (bias + alpha/size * sum x[:, c']^2)^beta, c' in [c-(size-1)//2, c+size//2]"""
     if size < 1:
         raise OpArgumentError(f"LRN size must be >= 1, got {size}")
     if x.ndim < 3:
