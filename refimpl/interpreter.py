@@ -54,6 +54,7 @@ class Body:
         self._observers = observers
         self.input_names = [v.name for v in program.graph.inputs]
         self.output_names = [v.name for v in program.graph.outputs]
+        self.output_values = list(program.graph.outputs)  # declared types, for empty-loop outputs
 
     def __call__(self, *inputs: Any) -> list[Any]:
         if len(inputs) > len(self.input_names):
@@ -106,7 +107,8 @@ class Program:
                         )
                     except UnsupportedModelError as err:
                         for item in err.unsupported:
-                            key = (item["domain"], item["op_type"], item["opset"])
+                            domain_key = "" if item["domain"] == "ai.onnx" else item["domain"]
+                            key = (domain_key, item["op_type"], item["opset"])
                             unsupported.setdefault(key, []).extend(item["nodes"])
             if fn is None:
                 unsupported.setdefault((domain, node.op_type, opset), []).append(node.name)
@@ -286,8 +288,10 @@ def _signature(fn: OpFunction) -> inspect.Signature:
     return sig
 
 
-def _unsupported_error(graph: Graph, unsupported: dict[tuple[str, str, int], list[str]]):
-    items = [
+def _unsupported_error(
+    graph: Graph, unsupported: dict[tuple[str, str, int], list[str]]
+) -> UnsupportedModelError:
+    items: list[dict[str, Any]] = [
         {"domain": d or "ai.onnx", "op_type": op, "opset": v, "nodes": names, "count": len(names)}
         for (d, op, v), names in sorted(unsupported.items())
     ]

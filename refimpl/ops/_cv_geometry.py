@@ -40,7 +40,9 @@ def spatial_attr(
         return (default,) * rank
     out = tuple(int(v) for v in value)
     if len(out) != rank:
-        raise OpArgumentError(f"{name} has {len(out)} entries, expected {rank} (one per spatial axis)")
+        raise OpArgumentError(
+            f"{name} has {len(out)} entries, expected {rank} (one per spatial axis)"
+        )
     if any(v < minimum for v in out):
         raise OpArgumentError(f"{name} must be >= {minimum} on every axis, got {list(out)}")
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -23,7 +24,7 @@ def pad_spatial(
 
 
 def windows(x: np.ndarray, win: Window, pad_value: float = 0) -> np.ndarray:
-    """Read-only view v (N, C, *kernel, *out) of padded x: v[n, c, *k, *o] = xp[n, c, *(o*s + k*d)]."""
+    """Read-only view v (N, C, *kernel, *out) of padded x: v[n, c, *k, *o] = xp[n, c, *(o*s+k*d)]"""
     spatial = x.shape[2:]
     ends = [
         max(0, (o - 1) * s + ext - n - b)  # the input padded just enough for the last window
@@ -79,20 +80,24 @@ def col2im(
     """
     rank = len(kernel)
     in_shape = cols.shape[2 + rank :]
-    full = [(i - 1) * s + (k - 1) * d + 1 for i, s, k, d in zip(in_shape, strides, kernel, dilations)]
+    full = [
+        (i - 1) * s + (k - 1) * d + 1 for i, s, k, d in zip(in_shape, strides, kernel, dilations)
+    ]
     lo = [min(0, b) for b in pads_begin]
     hi = [max(f, b + o) for f, b, o in zip(full, pads_begin, out_shape)]
     buf = np.zeros(cols.shape[:2] + tuple(h - low for h, low in zip(hi, lo)), dtype=cols.dtype)
     for k in np.ndindex(*kernel):
-        dst = tuple(
+        dst: tuple[Any, ...] = (Ellipsis,) + tuple(
             slice(kk * d - low, kk * d - low + (i - 1) * s + 1, s)
             for kk, d, low, i, s in zip(k, dilations, lo, in_shape, strides)
         )
-        buf[(Ellipsis, *dst)] += cols[(slice(None), slice(None), *k)]
-    crop = tuple(slice(b - low, b - low + o) for b, low, o in zip(pads_begin, lo, out_shape))
-    return buf[(Ellipsis, *crop)]
+        buf[dst] += cols[(slice(None), slice(None), *k)]
+    crop: tuple[Any, ...] = (Ellipsis,) + tuple(
+        slice(b - low, b - low + o) for b, low, o in zip(pads_begin, lo, out_shape)
+    )
+    return buf[crop]
 
 
 def float_compute(x: np.ndarray) -> np.ndarray:
-    """x as float32 (float16/bfloat16/float32) or float64: the precision the float ops compute in."""
+    """x in the precision float ops compute in: float64 stays, every other float becomes float32."""
     return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)

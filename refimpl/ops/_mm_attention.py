@@ -11,6 +11,8 @@ from ..errors import OpArgumentError
 from ._mm_compute import widen
 
 # ONNX TensorProto element types allowed for softmax_precision
+A = np.ndarray
+Opt = np.ndarray | None
 _PRECISIONS = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
 
 
@@ -27,11 +29,14 @@ class AttentionAttrs:
     right_window_size: int = -1
 
 
-def attend(q, k, v, attn_mask, past_key, past_value, nonpad_kv_seqlen, a: AttentionAttrs):
+def attend(
+    q: A, k: A, v: A, attn_mask: Opt, past_key: Opt, past_value: Opt, nonpad: Opt,
+    a: AttentionAttrs,
+) -> tuple[A, A, A, A]:  # fmt: skip
     """(Y, present_key, present_value, qk_matmul_output) of softmax(q k^T * scale + bias) v."""
     if (past_key is None) != (past_value is None):
         raise OpArgumentError("Attention needs past_key and past_value together, or neither")
-    if nonpad_kv_seqlen is not None and past_key is not None:
+    if nonpad is not None and past_key is not None:
         raise OpArgumentError("Attention: nonpad_kv_seqlen cannot be used with past_key/value")
     if not q.ndim == k.ndim == v.ndim or q.ndim not in (3, 4):
         raise OpArgumentError(f"Attention needs Q, K, V all 3-D or all 4-D: {q.shape, k.shape}")
@@ -56,17 +61,15 @@ def attend(q, k, v, attn_mask, past_key, past_value, nonpad_kv_seqlen, a: Attent
     raw = scores
     if a.softcap > 0:
         scores = (a.softcap * np.tanh(scores / cd.type(a.softcap))).astype(cd)
-    bias = _bias(attn_mask, nonpad_kv_seqlen, past_key, (sq, total), batch, cd, a)
+    bias = _bias(attn_mask, nonpad, past_key, (sq, total), cd, a)
     biased = scores + bias
-    pd = to_numpy(_PRECISIONS[a.softmax_precision]) if a.softmax_precision else q.dtype
     if a.softmax_precision is not None and a.softmax_precision not in _PRECISIONS:
         raise OpArgumentError(f"softmax_precision must be one of {sorted(_PRECISIONS)}")
+    pd = to_numpy(_PRECISIONS[a.softmax_precision]) if a.softmax_precision else q.dtype
     probs = _softmax(widen(biased.astype(pd)))
     # a query row with no attendable key yields zeros, decided on the bias (not the logits)
-    probs = np.where(np.isneginf(np.max(bias, axis=-1, keepdims=True)), 0, probs).astype(
-        probs.dtype
-    )
-    probs = probs.astype(q.dtype)
+    empty_row = np.isneginf(np.max(bias, axis=-1, keepdims=True))
+    probs = np.where(empty_row, probs.dtype.type(0), probs).astype(q.dtype)
     y = (widen(probs) @ vv).astype(q.dtype)
     if rank3:
         y = y.transpose(0, 2, 1, 3).reshape(batch, sq, -1)
@@ -88,7 +91,9 @@ def _split_heads(x: np.ndarray, heads: int | None, what: str) -> np.ndarray:
     return x.reshape(b, s, heads, hidden // heads).transpose(0, 2, 1, 3)
 
 
-def _bias(mask, nonpad, past_key, shape, batch, cd, a: AttentionAttrs) -> np.ndarray:
+def _bias(
+    mask: Opt, nonpad: Opt, past_key: Opt, shape: tuple[int, int], cd: np.dtype, a: AttentionAttrs
+) -> A:
     """Additive bias broadcastable to (B, Hq, Sq, T): 0 where allowed, -inf where not, + mask."""
     sq, total = shape
     if past_key is not None:

@@ -36,13 +36,24 @@ def stack_scan_output(body: Any, index: int, items: list[np.ndarray]) -> np.ndar
 
 def _declared_outputs(body: Any) -> list[Any]:
     """The body's declared output Values (dtype, shape), where the body exposes its graph."""
-    values = getattr(body, "output_values", None)
-    if values is None:
-        graph = getattr(getattr(body, "_program", None), "graph", None)
-        values = graph.outputs if graph is not None else []
-    return list(values)
+    return list(getattr(body, "output_values", []))
 
 
 def check_count(outputs: list[Any], expected: int, what: str) -> None:
     if len(outputs) != expected:
         raise OpArgumentError(f"{what} returned {len(outputs)} outputs, expected {expected}")
+
+
+def pad_stack_batches(
+    body: Any, index: int, per_batch: list[list[np.ndarray]], steps: int
+) -> np.ndarray:
+    """[batch, steps, ...]: each batch item's outputs, zero-padded past its sequence length."""
+    template = next((items[0] for items in per_batch if items), None)
+    if template is None:
+        empty = stack_scan_output(body, index, [])
+        return np.zeros((len(per_batch), steps, *empty.shape[1:]), dtype=empty.dtype)
+    out = np.zeros((len(per_batch), steps, *np.shape(template)), dtype=np.asarray(template).dtype)
+    for b, items in enumerate(per_batch):
+        if items:
+            out[b, : len(items)] = np.stack(items)
+    return out

@@ -7,6 +7,7 @@ Half-precision inputs are reduced in float32 and cast back; a kernel that needs 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -60,14 +61,14 @@ def reduce(
     return np.asarray(y).astype(x.dtype, copy=False)
 
 
-def lowest(dtype: np.dtype) -> object:
+def lowest(dtype: np.dtype) -> Any:
     """The identity of max: -inf, the smallest integer, or False."""
     if dtype.kind == "b":
         return False
     return np.iinfo(dtype).min if dtype.kind in "iu" else -np.inf
 
 
-def highest(dtype: np.dtype) -> object:
+def highest(dtype: np.dtype) -> Any:
     """The identity of min: +inf, the largest integer, or True."""
     if dtype.kind == "b":
         return True

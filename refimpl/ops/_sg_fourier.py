@@ -14,11 +14,11 @@ def to_complex(x: np.ndarray, what: str = "input") -> np.ndarray:
         raise OpArgumentError(
             f"{what} must end in a dimension of 1 (real) or 2 (complex), got shape {list(x.shape)}"
         )
-    work = np.float64 if x.dtype == np.float64 else np.float32
-    parts = x.astype(work)
-    if x.shape[-1] == 1:
-        return parts[..., 0] + work(0) * 1j
-    return parts[..., 0] + parts[..., 1] * 1j
+    z = np.zeros(x.shape[:-1], dtype=np.complex128 if x.dtype == np.float64 else np.complex64)
+    z.real = x[..., 0].astype(z.real.dtype)
+    if x.shape[-1] == 2:
+        z.imag = x[..., 1].astype(z.real.dtype)
+    return z
 
 
 def from_complex(z: np.ndarray, dtype: np.dtype) -> np.ndarray:

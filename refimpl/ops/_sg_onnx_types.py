@@ -1,4 +1,4 @@
-"""ONNX TensorProto element-type codes (the `dtype`/`output_datatype` attributes) as numpy dtypes."""
+"""ONNX TensorProto element-type codes (`dtype`, `output_datatype` attributes) as numpy dtypes."""
 
 from __future__ import annotations
 
@@ -17,12 +17,16 @@ TENSOR_TYPE_NAMES: dict[int, str] = {
 }  # fmt: skip
 
 
-def dtype_from_code(code: int, allowed: frozenset[str] | None = None, what: str = "dtype") -> np.dtype:
+def dtype_from_code(
+    code: int, allowed: frozenset[str] | None = None, what: str = "dtype"
+) -> np.dtype:
     """The numpy dtype of a TensorProto type code, checked against the op's allowed names."""
     name = TENSOR_TYPE_NAMES.get(int(code))
     if name is None or (allowed is not None and name not in allowed):
         choices = sorted(c for c, n in TENSOR_TYPE_NAMES.items() if allowed is None or n in allowed)
-        raise OpArgumentError(f"{what}={code} is not an allowed element type here; use one of {choices}")
+        raise OpArgumentError(
+            f"{what}={code} is not an allowed element type here; use one of {choices}"
+        )
     return to_numpy(name)
 
 

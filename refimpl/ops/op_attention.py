@@ -5,12 +5,15 @@ from ..errors import OpArgumentError
 from ..registry import reference_op
 from ._mm_attention import AttentionAttrs, attend
 
-Outputs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+A = np.ndarray
+Opt = np.ndarray | None
+Outputs = tuple[A, A, A, A]
 
 
 @reference_op("Attention", since=23, dtypes=FLOAT)
 def attention_23(
-    q, k, v, attn_mask=None, past_key=None, past_value=None, *, is_causal: int = 0,
+    q: A, k: A, v: A, attn_mask: Opt = None, past_key: Opt = None, past_value: Opt = None, *,
+    is_causal: int = 0,
     kv_num_heads: int | None = None, q_num_heads: int | None = None,
     qk_matmul_output_mode: int = 0, scale: float | None = None, softcap: float = 0.0,
     softmax_precision: int | None = None,
@@ -25,7 +28,8 @@ def attention_23(
 
 @reference_op("Attention", since=24, dtypes=FLOAT)
 def attention_24(
-    q, k, v, attn_mask=None, past_key=None, past_value=None, nonpad_kv_seqlen=None, *,
+    q: A, k: A, v: A, attn_mask: Opt = None, past_key: Opt = None, past_value: Opt = None,
+    nonpad_kv_seqlen: Opt = None, *,
     is_causal: int = 0, kv_num_heads: int | None = None, q_num_heads: int | None = None,
     qk_matmul_output_mode: int = 0, scale: float | None = None, softcap: float = 0.0,
     softmax_precision: int | None = None,
@@ -40,7 +44,8 @@ def attention_24(
 
 @reference_op("Attention", since=25, dtypes=FLOAT)
 def attention_25(
-    q, k, v, attn_mask=None, past_key=None, past_value=None, nonpad_kv_seqlen=None, *,
+    q: A, k: A, v: A, attn_mask: Opt = None, past_key: Opt = None, past_value: Opt = None,
+    nonpad_kv_seqlen: Opt = None, *,
     is_causal: int = 0, kv_num_heads: int | None = None, q_num_heads: int | None = None,
     qk_matmul_output_mode: int = 0, scale: float | None = None, softcap: float = 0.0,
     softmax_precision: int | None = None, left_window_size: int = -1,

@@ -5,8 +5,10 @@ from ..errors import OpArgumentError
 from ..registry import reference_op
 from ._mm_compute import channel_shape, widen
 
+A = np.ndarray
 
-def _normalize(x, scale, b, mean, var, epsilon: float, shape) -> np.ndarray:
+
+def _normalize(x: A, scale: A, b: A, mean: A, var: A, epsilon: float, shape: tuple) -> A:
     xw = widen(x)
     to = xw.dtype
     s, bb, m, v = (widen(t).astype(to, copy=False).reshape(shape) for t in (scale, b, mean, var))
@@ -24,7 +26,8 @@ def _inference_only(num_outputs: int, since: int) -> None:
 
 @reference_op("BatchNormalization", since=7, dtypes=FLOAT)
 def batch_normalization_7(
-    x, scale, b, mean, var, *, epsilon: float = 1e-5, momentum: float = 0.9, spatial: int = 1,
+    x: A, scale: A, b: A, mean: A, var: A, *, epsilon: float = 1e-5, momentum: float = 0.9,
+    spatial: int = 1,
     num_outputs: int = 1,
 ) -> np.ndarray:  # fmt: skip
     """y = (x - mean) / sqrt(var + eps) * scale + b; per channel (spatial=1) or per C,D1..Dn"""
@@ -35,8 +38,9 @@ def batch_normalization_7(
 
 @reference_op("BatchNormalization", since=9, dtypes=FLOAT)
 def batch_normalization_9(
-    x, scale, b, mean, var, *, epsilon: float = 1e-5, momentum: float = 0.9, num_outputs: int = 1
-) -> np.ndarray:
+    x: A, scale: A, b: A, mean: A, var: A, *, epsilon: float = 1e-5, momentum: float = 0.9,
+    num_outputs: int = 1,
+) -> np.ndarray:  # fmt: skip
     """y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + b[c] over axis 1"""
     _inference_only(num_outputs, 9)
     return _normalize(x, scale, b, mean, var, epsilon, channel_shape(x))
@@ -44,8 +48,8 @@ def batch_normalization_9(
 
 @reference_op("BatchNormalization", since=14, dtypes=FLOAT)
 def batch_normalization_14(
-    x, scale, b, input_mean, input_var, *, epsilon: float = 1e-5, momentum: float = 0.9,
-    training_mode: int = 0,
+    x: A, scale: A, b: A, input_mean: A, input_var: A, *, epsilon: float = 1e-5,
+    momentum: float = 0.9, training_mode: int = 0,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """y = (x-mu) / sqrt(s2+eps) * scale + b; training: batch mu, s2; running = m*old + (1-m)*new"""
     if not training_mode:

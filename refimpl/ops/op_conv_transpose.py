@@ -15,7 +15,9 @@ def _conv_transpose(x, w, b, attrs: dict, extra_pad_at_end: bool) -> np.ndarray:
     n, c, *in_sp = x.shape
     rank, group = len(in_sp), attrs["group"]
     if group < 1 or c != w.shape[0] or c % group:
-        raise OpArgumentError(f"x has {c} channels, W {list(w.shape)}: need W[0] == C, C % group == 0")
+        raise OpArgumentError(
+            f"x has {c} channels, W {list(w.shape)}: need W[0] == C, C % group == 0"
+        )
     kernel = tuple(w.shape[2:])
     strides = spatial_attr("strides", attrs["strides"], rank, 1, 1)
     dils = spatial_attr("dilations", attrs["dilations"], rank, 1, 1)
@@ -47,10 +49,6 @@ def _conv_transpose(x, w, b, attrs: dict, extra_pad_at_end: bool) -> np.ndarray:
     return y.astype(x.dtype, copy=False)
 
 
-def _attrs(**kw) -> dict:
-    return kw
-
-
 @reference_op("ConvTranspose", since=1, dtypes=FLOAT)
 def conv_transpose_1(
     x: np.ndarray,
@@ -68,7 +66,7 @@ def conv_transpose_1(
 ) -> np.ndarray:
     """y = col2im(W^T x) + b; an odd padding derived from output_shape goes to the end unless
     SAME_UPPER"""
-    attrs = _attrs(
+    attrs = dict(
         auto_pad=auto_pad, dilations=dilations, group=group, output_padding=output_padding,
         output_shape=output_shape, pads=pads, strides=strides,
     )  # fmt: skip
@@ -92,7 +90,7 @@ def conv_transpose_11(
 ) -> np.ndarray:
     """y[n, m, i*s + k*d - pad_begin] += sum_c W[c, m, k] x[n, c, i], plus b[m]; an odd padding
     derived from output_shape goes to the end only for SAME_UPPER"""
-    attrs = _attrs(
+    attrs = dict(
         auto_pad=auto_pad, dilations=dilations, group=group, output_padding=output_padding,
         output_shape=output_shape, pads=pads, strides=strides,
     )  # fmt: skip

@@ -23,7 +23,9 @@ def _dft(x: np.ndarray, dft_length: np.ndarray | None, axis: int, inverse: int, 
     n = scalar_int(dft_length, "dft_length", x.shape[axis])
     if n < 1:
         raise OpArgumentError(f"dft_length must be >= 1, got {n}")
-    spectrum = np.fft.ifft(signal, n=n, axis=axis) if inverse else np.fft.fft(signal, n=n, axis=axis)
+    spectrum = (
+        np.fft.ifft(signal, n=n, axis=axis) if inverse else np.fft.fft(signal, n=n, axis=axis)
+    )
     if onesided:  # conjugate symmetry of a real signal: keep bins 0 .. n//2
         spectrum = np.take(spectrum, np.arange(n // 2 + 1), axis=axis)
     return from_complex(spectrum, x.dtype)

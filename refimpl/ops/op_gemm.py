@@ -6,7 +6,10 @@ from ..registry import reference_op
 from ._mm_compute import widen
 
 
-def _gemm(a, b, c, alpha: float, beta: float, trans_a: int, trans_b: int) -> np.ndarray:
+def _gemm(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray | None, alpha: float, beta: float, trans_a: int,
+    trans_b: int,
+) -> np.ndarray:  # fmt: skip
     if a.ndim != 2 or b.ndim != 2:
         raise OpArgumentError(f"Gemm needs 2-D A and B, got shapes {a.shape} and {b.shape}")
     a2 = widen(a).T if trans_a else widen(a)
@@ -40,7 +43,7 @@ def _check_c(c: np.ndarray, y: np.ndarray) -> None:
 def gemm_7(
     a: np.ndarray,
     b: np.ndarray,
-    c: np.ndarray | None,
+    c: np.ndarray | None = None,
     *,
     alpha: float = 1.0,
     beta: float = 1.0,

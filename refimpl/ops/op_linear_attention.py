@@ -4,6 +4,8 @@ from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
 
+A = np.ndarray
+Opt = np.ndarray | None
 _RULES = ("linear", "gated", "delta", "gated_delta")
 
 
@@ -17,7 +19,8 @@ def _heads(x: np.ndarray, heads: int, what: str) -> np.ndarray:
 
 @reference_op("LinearAttention", since=27, dtypes=FLOAT)
 def linear_attention_27(
-    query, key, value, past_state=None, decay=None, beta=None, *, q_num_heads: int,
+    query: A, key: A, value: A, past_state: Opt = None, decay: Opt = None, beta: Opt = None, *,
+    q_num_heads: int,
     kv_num_heads: int, update_rule: str = "gated_delta", scale: float = 0.0, chunk_size: int = 64,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """S_t = e^g S + beta k (x) (v - e^g S^T k) (per rule); o_t = scale q_t^T S_t, token by token"""

@@ -14,11 +14,13 @@ def lrn_1(
         raise OpArgumentError(f"LRN size must be >= 1, got {size}")
     if x.ndim < 3:
         raise OpArgumentError(f"LRN needs an input of shape (N, C, D1, ...), got {x.shape}")
-    xw = x.astype(np.float64 if x.dtype == np.float64 else np.float32)
+    xw: np.ndarray = x.astype(np.float64 if x.dtype == np.float64 else np.float32)
     pad = [(0, 0)] * x.ndim
     pad[1] = ((size - 1) // 2, size // 2)
-    padded = np.pad(xw * xw, pad)
+    padded = np.pad(np.square(xw), pad)
     channels = x.shape[1]
-    square_sum = sum(padded[:, k : k + channels] for k in range(size))
+    square_sum = np.zeros_like(xw)
+    for k in range(size):  # a loop over the window, not over the tensor
+        square_sum += padded[:, k : k + channels]
     y = xw / (bias + (alpha / size) * square_sum) ** beta
     return y.astype(x.dtype, copy=False)

@@ -6,8 +6,9 @@ from ._rd_reduce import axes_from_attribute, axes_from_input, lowest, reduce, re
 
 
 def _kernel(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    initial = lowest(x.dtype) if reduced_size(x, axes) == 0 else None
-    return np.max(x, axis=axes, keepdims=keepdims, initial=initial)
+    if reduced_size(x, axes) == 0:
+        return np.max(x, axis=axes, keepdims=keepdims, initial=lowest(x.dtype))
+    return np.max(x, axis=axes, keepdims=keepdims)
 
 
 @reference_op("ReduceMax", since=1, dtypes=NUMERIC | {"bool"})

@@ -6,8 +6,9 @@ from ._rd_reduce import axes_from_attribute, axes_from_input, highest, reduce, r
 
 
 def _kernel(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    initial = highest(x.dtype) if reduced_size(x, axes) == 0 else None
-    return np.min(x, axis=axes, keepdims=keepdims, initial=initial)
+    if reduced_size(x, axes) == 0:
+        return np.min(x, axis=axes, keepdims=keepdims, initial=highest(x.dtype))
+    return np.min(x, axis=axes, keepdims=keepdims)
 
 
 @reference_op("ReduceMin", since=1, dtypes=NUMERIC | {"bool"})

@@ -18,6 +18,8 @@ def regex_full_match_20(x: np.ndarray, *, pattern: str | None = None) -> np.ndar
     try:
         regex = re.compile(pattern, re.ASCII)
     except re.error as err:
-        raise OpArgumentError(f"pattern {pattern!r} is not a valid regular expression: {err}") from err
+        raise OpArgumentError(
+            f"pattern {pattern!r} is not a valid regular expression: {err}"
+        ) from err
     matches = [regex.fullmatch(s) is not None for s in x.reshape(-1)]
     return np.array(matches, dtype=bool).reshape(x.shape)

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._rd_control import check_count, stack_scan_output
+from ._rd_control import check_count, pad_stack_batches, stack_scan_output
 from ._rd_reduce import normalize_axes
 
 
@@ -24,12 +24,12 @@ def scan_9(
         raise OpArgumentError(
             f"num_scan_inputs={num_scan_inputs} does not fit {len(inputs)} inputs"
         )
-    state, xs = list(inputs[:n_state]), inputs[n_state:]
-    in_axes = scan_input_axes or [0] * len(xs)
-    in_dirs = scan_input_directions or [0] * len(xs)
-    _check_len(in_axes, len(xs), "scan_input_axes")
-    _check_len(in_dirs, len(xs), "scan_input_directions")
-    xs = [_to_front(x, a, d) for x, a, d in zip(xs, in_axes, in_dirs, strict=True)]
+    state, raw = list(inputs[:n_state]), inputs[n_state:]
+    in_axes = scan_input_axes or [0] * len(raw)
+    in_dirs = scan_input_directions or [0] * len(raw)
+    _check_len(in_axes, len(raw), "scan_input_axes")
+    _check_len(in_dirs, len(raw), "scan_input_directions")
+    xs = [_to_front(x, a, d) for x, a, d in zip(raw, in_axes, in_dirs, strict=True)]
     steps = {x.shape[0] for x in xs}
     if len(steps) != 1:
         raise OpArgumentError(f"scan inputs disagree on the sequence length: {sorted(steps)}")
@@ -88,25 +88,14 @@ def scan_8(
             state = list(outs[:n_state])
             for acc, y in zip(per_b, outs[n_state:], strict=True):
                 acc.append(y)
-        for acc, s in zip(finals, state, strict=True):
-            acc.append(s)
-        for acc, items in zip(ys, per_b, strict=True):
-            acc.append(items)
-    stacked = [_pad_stack(body, n_state + k, per_batch, steps) for k, per_batch in enumerate(ys)]
+        for final, s in zip(finals, state, strict=True):
+            final.append(s)
+        for per_batch, items in zip(ys, per_b, strict=True):
+            per_batch.append(items)
+    stacked = [
+        pad_stack_batches(body, n_state + k, per_batch, steps) for k, per_batch in enumerate(ys)
+    ]
     return (*(np.stack(f) for f in finals), *stacked)
-
-
-def _pad_stack(body: Any, index: int, per_batch: list[list[np.ndarray]], steps: int) -> np.ndarray:
-    """[batch, steps, ...]: each batch item's outputs, zero-padded past its sequence length."""
-    template = next((items[0] for items in per_batch if items), None)
-    if template is None:
-        empty = stack_scan_output(body, index, [])
-        return np.zeros((len(per_batch), steps, *empty.shape[1:]), dtype=empty.dtype)
-    out = np.zeros((len(per_batch), steps, *np.shape(template)), dtype=np.asarray(template).dtype)
-    for b, items in enumerate(per_batch):
-        if items:
-            out[b, : len(items)] = np.stack(items)
-    return out
 
 
 def _to_front(x: np.ndarray, axis: int, direction: int) -> np.ndarray:

@@ -9,5 +9,5 @@ from .op_scatter_elements import scatter_elements
 def scatter_9(
     data: np.ndarray, indices: np.ndarray, updates: np.ndarray, *, axis: int = 0
 ) -> np.ndarray:
-    """out = data; out[i.. with i_axis = indices[i..]] = updates[i..] (deprecated ScatterElements)"""
+    """out = data; out[i.. with i_axis = indices[i..]] = updates[i..] (old ScatterElements)"""
     return scatter_elements(data, indices, updates, axis, "none", {"none"})

@@ -15,7 +15,7 @@ def tensor_scatter_24(
     axis: int = -2,
     mode: str = "linear",
 ) -> np.ndarray:
-    """present = past; present[b, .., w[b] + s, ..] = update[b, .., s, ..] (mod max_len if circular)"""
+    """present = past; present[b, .., w[b] + s, ..] = update[b, .., s, ..] (mod len if circular)"""
     axis = norm_axis(axis, past_cache.ndim)
     if axis == 0:
         raise OpArgumentError("TensorScatter axis must not be the batch axis 0")

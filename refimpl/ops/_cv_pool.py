@@ -1,0 +1,76 @@
+"""Pooling over sliding windows: max (with argmax indices), average and Lp."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._cv_geometry import Window
+from ._cv_im2col import float_compute, windows
+
+
+def _kernel_axes(win: Window) -> tuple[int, ...]:
+    return tuple(range(2, 2 + len(win.kernel)))
+
+
+def _lowest(dtype: np.dtype) -> float | int:
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def max_pool(x: np.ndarray, win: Window) -> np.ndarray:
+    """y[n, c, o] = max over the window taps inside the input (padding never wins)."""
+    src = x if x.dtype.kind in "iu" else float_compute(x)
+    return windows(src, win, _lowest(src.dtype)).max(axis=_kernel_axes(win)).astype(x.dtype)
+
+
+def max_pool_indices(x: np.ndarray, win: Window, storage_order: int = 0) -> np.ndarray:
+    """Flat index into x of the first maximal tap of each window (int64, padding excluded).
+
+    storage_order 0 numbers the spatial axes row-major, 1 column-major; batch and channel always
+    come first: index = (n * C + c) * prod(spatial) + spatial_index.
+    """
+    n, c, *spatial = x.shape
+    src = x.astype(np.float64)  # exact for every pooled dtype; -inf padding never ties a value
+    view = windows(src, win, -np.inf)
+    taps = view.reshape(n, c, math.prod(win.kernel), *win.out).argmax(axis=2)
+    tap_coords = np.unravel_index(taps, win.kernel)
+    order = range(len(spatial)) if storage_order else reversed(range(len(spatial)))
+    index = np.zeros(taps.shape, dtype=np.int64)
+    step = 1
+    for axis in order:
+        o = np.arange(win.out[axis]).reshape((-1,) + (1,) * (len(spatial) - 1 - axis))
+        pos = o * win.strides[axis] + tap_coords[axis] * win.dilations[axis] - win.pads_begin[axis]
+        index += pos * step
+        step *= spatial[axis]
+    nc = np.arange(n * c, dtype=np.int64).reshape((n, c) + (1,) * len(spatial))
+    return index + nc * step
+
+
+def _counts(size: int, out: int, k: int, s: int, d: int, low: int, high: int) -> np.ndarray:
+    """How many taps of each window along one axis fall in [low, high)."""
+    pos = np.arange(out)[:, None] * s + np.arange(k)[None, :] * d
+    return ((pos >= low) & (pos < high)).sum(axis=1)
+
+
+def avg_pool(x: np.ndarray, win: Window, count_include_pad: int) -> np.ndarray:
+    """y = sum of the window taps / number of taps in the input (or in input+pads if counted)."""
+    xf = float_compute(x)
+    total = windows(xf, win, 0).sum(axis=_kernel_axes(win))
+    divisor = np.ones((), dtype=np.int64)
+    for axis, size in enumerate(x.shape[2:]):
+        b, e = win.pads_begin[axis], win.pads_end[axis]
+        # positions are in padded coordinates: the input spans [b, b + size)
+        low, high = (0, b + size + e) if count_include_pad else (b, b + size)
+        cnt = _counts(size, win.out[axis], win.kernel[axis], win.strides[axis],
+                      win.dilations[axis], low, high)  # fmt: skip
+        divisor = np.multiply.outer(divisor, cnt)
+    return (total / np.maximum(divisor, 1).astype(xf.dtype)).astype(x.dtype)
+
+
+def lp_pool(x: np.ndarray, win: Window, p: float) -> np.ndarray:
+    """y = (sum over the window taps of |x|^p) ^ (1/p); padding contributes 0."""
+    xf = float_compute(x)
+    power = np.abs(xf) ** xf.dtype.type(p)
+    total = windows(power, win, 0).sum(axis=_kernel_axes(win))
+    return (total ** xf.dtype.type(1.0 / p)).astype(x.dtype)

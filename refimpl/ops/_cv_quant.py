@@ -1,0 +1,203 @@
+"""Exact integer and low-precision quantisation semantics shared by the Quantize/QLinear ops.
+
+Rounding is half to even (np.rint), saturation clips to the target type's range, integer
+products accumulate exactly (int32 semantics), and requantisation multiplies the float32
+accumulator by a float32 multiplier, as ONNX Runtime does.
+"""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+from ..errors import OpArgumentError
+from ._cv_geometry import Window
+from ._cv_im2col import conv
+
+# TensorProto.DataType codes (output_dtype / precision attributes) -> numpy dtypes
+TENSOR_DTYPES: dict[int, np.dtype] = {
+    code: np.dtype(t)
+    for code, t in {
+        1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
+        7: np.int64, 10: np.float16, 11: np.float64, 16: ml_dtypes.bfloat16,
+        17: ml_dtypes.float8_e4m3fn, 18: ml_dtypes.float8_e4m3fnuz, 19: ml_dtypes.float8_e5m2,
+        20: ml_dtypes.float8_e5m2fnuz, 21: ml_dtypes.uint4, 22: ml_dtypes.int4,
+        23: ml_dtypes.float4_e2m1fn, 24: ml_dtypes.float8_e8m0fnu, 25: ml_dtypes.uint2,
+        26: ml_dtypes.int2,
+    }.items()
+}  # fmt: skip
+INTEGER_TARGETS = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16)} | {
+    np.dtype(t) for t in (ml_dtypes.uint4, ml_dtypes.int4, ml_dtypes.uint2, ml_dtypes.int2)
+}
+FLOAT_TARGETS = {
+    np.dtype(t)
+    for t in (
+        ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e4m3fnuz, ml_dtypes.float8_e5m2,
+        ml_dtypes.float8_e5m2fnuz, ml_dtypes.float4_e2m1fn,
+    )
+}  # fmt: skip
+# dtype names of every quantised type (input 0 of DequantizeLinear)
+QUANTIZED = frozenset(
+    {"int8", "uint8", "int16", "uint16", "int32", "int4", "uint4", "int2", "uint2"}
+    | {"float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float4_e2m1fn"}
+)
+
+
+def dtype_of_code(code: int, attr: str) -> np.dtype:
+    try:
+        return TENSOR_DTYPES[int(code)]
+    except KeyError:
+        raise OpArgumentError(f"{attr}={code} is not a supported TensorProto data type") from None
+
+
+def int_range(dtype: np.dtype) -> tuple[int, int]:
+    info = ml_dtypes.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def broadcast_param(
+    param: np.ndarray, x_shape: tuple[int, ...], axis: int, block_size: int, name: str
+) -> np.ndarray:
+    """A scale or zero point reshaped to broadcast against x: per tensor, per axis or blocked."""
+    param = np.asarray(param)
+    if param.size == 1 and param.ndim <= 1:
+        return param.reshape(())
+    rank = len(x_shape)
+    if not -rank <= axis < rank:
+        raise OpArgumentError(f"axis {axis} is out of range for input of rank {rank}")
+    axis %= rank
+    if block_size > 0:
+        n = x_shape[axis]
+        expected = x_shape[:axis] + (-(-n // block_size),) + x_shape[axis + 1 :]
+        if param.shape != expected:
+            raise OpArgumentError(
+                f"{name} shape {list(param.shape)} does not fit blocked quantisation of "
+                f"{list(x_shape)} with axis={axis}, block_size={block_size}: "
+                f"expected {list(expected)}"
+            )
+        return np.repeat(param, block_size, axis=axis).take(np.arange(n), axis=axis)
+    if block_size < 0:
+        raise OpArgumentError(f"block_size must be >= 0, got {block_size}")
+    if param.ndim != 1 or param.shape[0] != x_shape[axis]:
+        raise OpArgumentError(
+            f"{name} of shape {list(param.shape)} must be a scalar or 1-D of length "
+            f"{x_shape[axis]} (axis {axis} of input {list(x_shape)})"
+        )
+    return param.reshape((-1,) + (1,) * (rank - 1 - axis))
+
+
+def saturate_to(values: np.ndarray, dtype: np.dtype, saturate: int = 1) -> np.ndarray:
+    """Rounded float values -> dtype: integers round half to even and clip; float8/float4 round
+    to nearest even and clip to +-max finite when `saturate` (NaN stays NaN)."""
+    if dtype in INTEGER_TARGETS:
+        low, high = int_range(dtype)
+        exact = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+        clipped = np.clip(np.rint(exact), low, high)
+        return clipped.astype(np.int64).astype(dtype)
+    if saturate:
+        top = float(ml_dtypes.finfo(dtype).max)
+        values = np.clip(values, -top, top)
+    return values.astype(dtype)
+
+
+def requantize(
+    acc: np.ndarray, multiplier: np.ndarray, zero_point: np.ndarray | None, dtype: np.dtype
+) -> np.ndarray:
+    """y = saturate(rint(float32(acc) * multiplier) + zero_point) in dtype."""
+    scaled = np.rint(acc.astype(np.float32) * multiplier.astype(np.float32))
+    zp = 0 if zero_point is None else zero_point.astype(np.float32)
+    return saturate_to(scaled + zp, dtype)
+
+
+def shifted(x: np.ndarray, zero_point: np.ndarray | None) -> np.ndarray:
+    """x - zero_point as float64: exact for 8/16-bit data, and the BLAS matmul on it is exact
+    while partial sums stay below 2**53 (int32 accumulation never gets near)."""
+    out = x.astype(np.float64)
+    return out if zero_point is None else out - zero_point.astype(np.float64)
+
+
+def to_int32(exact: np.ndarray) -> np.ndarray:
+    """Exact integer-valued float64 -> int32 with two's-complement wrap, like int32 accumulation."""
+    return exact.astype(np.int64).astype(np.int32)
+
+
+def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """int32 matmul of zero-point-shifted operands (see `shifted`)."""
+    return to_int32(np.matmul(a, b))
+
+
+def int_conv(x: np.ndarray, w: np.ndarray, win: Window, group: int) -> np.ndarray:
+    """int32 convolution of zero-point-shifted operands (padding contributes 0)."""
+    return to_int32(conv(x, w, win, group))
+
+
+def channel_param(param: np.ndarray | None, rank: int, channels: int, name: str) -> np.ndarray:
+    """A per-tensor or per-output-channel parameter shaped to broadcast over (N, M, *spatial)."""
+    p = np.asarray(0 if param is None else param)
+    if p.size == 1:
+        return p.reshape(())
+    if p.ndim != 1 or p.shape[0] != channels:
+        raise OpArgumentError(f"{name} must be a scalar or 1-D of length {channels}, got {p.shape}")
+    return p.reshape((channels,) + (1,) * rank)
+
+
+_COMPUTE_FLOATS = {np.dtype(t) for t in (np.float16, np.float32, np.float64, ml_dtypes.bfloat16)}
+
+
+def quantize(
+    x: np.ndarray,
+    scale: np.ndarray,
+    zero_point: np.ndarray | None,
+    *,
+    axis: int = 1,
+    block_size: int = 0,
+    saturate: int = 1,
+    output_dtype: int = 0,
+    precision: int = 0,
+) -> np.ndarray:
+    """y = saturate(rint(x / scale) + zero_point); the division runs in `precision` or scale's
+    dtype; y has zero_point's dtype, else output_dtype, else uint8."""
+    target = dtype_of_code(output_dtype, "output_dtype") if output_dtype else np.dtype(np.uint8)
+    if zero_point is not None:
+        if output_dtype and target != zero_point.dtype:
+            raise OpArgumentError(
+                f"output_dtype {target} differs from y_zero_point's {zero_point.dtype}"
+            )
+        target = zero_point.dtype
+    if target not in INTEGER_TARGETS | FLOAT_TARGETS:
+        raise OpArgumentError(f"{target} is not a quantised type QuantizeLinear can produce")
+    compute = dtype_of_code(precision, "precision") if precision else np.asarray(scale).dtype
+    compute = compute if compute in _COMPUTE_FLOATS else np.dtype(np.float32)
+    s = broadcast_param(scale, x.shape, axis, block_size, "y_scale").astype(compute)
+    q = (x.astype(compute) / s).astype(np.float64 if target in INTEGER_TARGETS else np.float32)
+    if target in INTEGER_TARGETS:
+        q = np.rint(q)  # before adding the zero point: half-to-even depends on parity
+    if zero_point is not None:
+        q = q + broadcast_param(zero_point, x.shape, axis, block_size, "y_zero_point").astype(
+            q.dtype
+        )
+    return saturate_to(q, target, saturate)
+
+
+def dequantize(
+    x: np.ndarray,
+    scale: np.ndarray,
+    zero_point: np.ndarray | None,
+    *,
+    axis: int = 1,
+    block_size: int = 0,
+    output_dtype: int = 0,
+) -> np.ndarray:
+    """y = (x - zero_point) * scale, computed in float32, in output_dtype or scale's dtype."""
+    out = dtype_of_code(output_dtype, "output_dtype") if output_dtype else np.asarray(scale).dtype
+    integer = x.dtype in INTEGER_TARGETS or x.dtype == np.int32
+    diff = x.astype(np.int64) if integer else x.astype(np.float32)
+    if zero_point is not None:
+        if zero_point.dtype != x.dtype:
+            raise OpArgumentError(
+                f"x_zero_point dtype {zero_point.dtype} differs from x's {x.dtype}"
+            )
+        zp = broadcast_param(zero_point, x.shape, axis, block_size, "x_zero_point")
+        diff = diff - zp.astype(diff.dtype)
+    s = broadcast_param(scale, x.shape, axis, block_size, "x_scale").astype(np.float32)
+    return (diff.astype(np.float32) * s).astype(out)

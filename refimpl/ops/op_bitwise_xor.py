@@ -1,0 +1,10 @@
+import numpy as np
+
+from ..dtypes import INT
+from ..registry import reference_op
+
+
+@reference_op("BitwiseXor", since=18, dtypes=INT)
+def bitwise_xor_18(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """c = a ^ b (numpy broadcasting)"""
+    return np.bitwise_xor(a, b)
