@@ -69,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="folder for the .npy files and index.json")
     p.set_defaults(func=cmd_dump)
 
+    p = sub.add_parser("backends", help="list registered backends, their priority and availability")
+    p.set_defaults(func=cmd_backends)
+
+    p = sub.add_parser("explain", help="show which backend runs each node, and why")
+    p.add_argument("model")
+    _add_backends_option(p)
+    p.set_defaults(func=cmd_explain)
+
     p = sub.add_parser("demo", help="build a small network in code, convert it, run it, time it")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--loops", type=int, default=5, help="timed runs after one warm-up")
@@ -76,8 +84,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_backends_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backends", type=lambda s: [b.strip() for b in s.split(",") if b.strip()],
+                   help="comma-separated backends to use (default: GOSSAMER_BACKENDS, else all "
+                   "available); the reference always takes what they decline")  # fmt: skip
+
+
 def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="model file (.onnx or .gsm)")
+    _add_backends_option(p)
     p.add_argument(
         "-i",
         "--input",
@@ -113,8 +128,23 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backends(args: argparse.Namespace) -> int:
+    from .plugins.explain import format_backends
+
+    print(format_backends())
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .plugins.explain import format_placement
+
+    sess = load(args.model, backends=args.backends)
+    print(format_placement(sess.graph, sess.placement))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    sess = load(args.model)
+    sess = load(args.model, backends=args.backends)
     feeds = _feeds(sess, args)
     start = time.perf_counter()
     outputs = sess.run(None, feeds)
@@ -122,7 +152,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = [v.name for v in sess.graph.outputs]
     for name, value in zip(names, outputs):
         print(_format_value(name, value, args.full))
-    print(f"# {len(sess.graph.nodes)} nodes in {elapsed * 1000:.1f} ms (reference interpreter)")
+    used = ", ".join(f"{b} {n}" for b, n in sess.placement.summary().items())
+    print(f"# {len(sess.graph.nodes)} nodes in {elapsed * 1000:.1f} ms ({used})")
     if args.output:
         arrays = {
             n: (v.astype(str) if isinstance(v, np.ndarray) and v.dtype == object else v)
@@ -150,7 +181,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_dump(args: argparse.Namespace) -> int:
     from .refimpl.tensor_dump import TensorDumper
 
-    sess = load(args.model)
+    sess = load(args.model, backends=args.backends)
     feeds = _feeds(sess, args)
     dumper = TensorDumper(args.output)
     dumper.dump_feeds(feeds)

@@ -17,7 +17,7 @@ import numpy as np
 from .refimpl import model_format
 from .refimpl.dtypes import name_of, to_numpy
 from .refimpl.errors import InputError
-from .refimpl.interpreter import NodeObserver, Program
+from .refimpl.interpreter import NodeObserver
 from .refimpl.ir import Graph, Value
 from .refimpl.shape_inference import infer_shapes
 
@@ -48,18 +48,26 @@ def _onnx_graph(source: Any) -> Graph:
     return graph_from_onnx(source)
 
 
-def load(source: ModelSource, **options: Any) -> Session:
-    """Loads a model (.onnx, .gsm, bytes or a Graph) into a Session on the reference interpreter."""
-    return Session(read_model(source), **options)
+def load(source: ModelSource, *, backends: Sequence[str] | None = None) -> Session:
+    """Loads a model (.onnx, .gsm, bytes or a Graph) into a Session.
+
+    `backends` restricts the backends used (default: GOSSAMER_BACKENDS, else every available one);
+    nodes no chosen backend takes run on the reference.
+    """
+    return Session(read_model(source), backends=backends)
 
 
 class Session:
     """A loaded model, ready to run."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, *, backends: Sequence[str] | None = None) -> None:
+        from .plugins.executor import build_program
+
         graph.validate()
         self.graph = graph
-        self._program = Program(graph)
+        self._program, self.placement = build_program(
+            graph, list(backends) if backends is not None else None
+        )
         initialized = set(graph.initializers)
         self._feedable = {v.name: v for v in graph.inputs}
         self._required = [v.name for v in graph.inputs if v.name not in initialized]

@@ -1,0 +1,21 @@
+"""The plugin host: hookspecs, the Backend contract, the plugin manager and the planner.
+
+Public API for backend authors (stable names):
+
+    from gossamer.plugins import Backend, KernelBackend, kernel, Claim, Decline, hookimpl
+
+See docs/writing-a-backend.md.
+"""
+
+from .backend import Backend, Claim, CompiledPartition, Decline, KernelBackend, kernel
+from .hookspecs import hookimpl
+
+__all__ = [
+    "Backend",
+    "Claim",
+    "CompiledPartition",
+    "Decline",
+    "KernelBackend",
+    "hookimpl",
+    "kernel",
+]

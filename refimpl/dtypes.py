@@ -11,35 +11,14 @@ import numpy as np
 
 from .errors import GraphValidationError
 
-_NUMPY_NAMES = [
-    "float32",
-    "float64",
-    "float16",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "bool",
-    "complex64",
-    "complex128",
-]
-_ML_DTYPES_NAMES = [
-    "bfloat16",
-    "float8_e4m3fn",
-    "float8_e4m3fnuz",
-    "float8_e5m2",
-    "float8_e5m2fnuz",
-    "float8_e8m0fnu",
-    "float4_e2m1fn",
-    "int4",
-    "uint4",
-    "int2",
-    "uint2",
-]
+_NUMPY_NAMES = (
+    "float32 float64 float16 int8 int16 int32 int64 uint8 uint16 uint32 uint64 bool "
+    "complex64 complex128"
+).split()
+_ML_DTYPES_NAMES = (
+    "bfloat16 float8_e4m3fn float8_e4m3fnuz float8_e5m2 float8_e5m2fnuz float8_e8m0fnu "
+    "float4_e2m1fn float6_e2m3fn float6_e3m2fn int4 uint4 int2 uint2"
+).split()
 
 NUMPY_DTYPES: dict[str, np.dtype] = {n: np.dtype(n) for n in _NUMPY_NAMES}
 NUMPY_DTYPES.update(
@@ -76,3 +55,23 @@ def name_of(dtype: np.dtype | type) -> str:
         if candidate == dt and name != "string":
             return name
     raise GraphValidationError(f"numpy dtype {dt} has no Gossamer equivalent")
+
+
+# ONNX TensorProto.DataType codes -> IR dtype names (the one copy of this table).
+ONNX_TYPE_CODES: dict[int, str] = {
+    1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64",
+    8: "string", 9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64",
+    14: "complex64", 15: "complex128", 16: "bfloat16", 17: "float8_e4m3fn", 18: "float8_e4m3fnuz",
+    19: "float8_e5m2", 20: "float8_e5m2fnuz", 21: "uint4", 22: "int4", 23: "float4_e2m1fn",
+    24: "float8_e8m0fnu", 25: "uint2", 26: "int2", 27: "float6_e2m3fn", 28: "float6_e3m2fn",
+}  # fmt: skip
+
+
+def from_onnx_code(code: int) -> np.dtype:
+    """The numpy dtype of an ONNX TensorProto data-type code (e.g. Cast's `to`)."""
+    from .errors import OpArgumentError
+
+    name = ONNX_TYPE_CODES.get(code)
+    if name is None or name not in NUMPY_DTYPES:
+        raise OpArgumentError(f"data type code {code} is not a type Gossamer can represent")
+    return NUMPY_DTYPES[name]

@@ -18,7 +18,6 @@ import numpy as np
 
 from .dtypes import name_of
 from .errors import (
-    GossamerError,
     GraphValidationError,
     NodeExecutionError,
     OpArgumentError,
@@ -35,10 +34,22 @@ class NodeObserver(Protocol):
     def after_node(self, node: Node, inputs: Sequence[Any], outputs: Sequence[Any]) -> None: ...
 
 
+@dataclass(frozen=True)
+class Override:
+    """Runs a node with something other than its reference function (a backend's kernel, or a
+    compiled partition standing for several nodes)."""
+
+    impl: Callable[..., Any]
+    backend: str
+    partition: bool = False  # True: impl takes the boundary inputs only, no attributes
+
+
 @dataclass
 class _Step:
     node: Node
-    fn: OpFunction
+    fn: OpFunction | None  # the reference function (None for a fused partition)
+    impl: Callable[..., Any]  # what runs: fn itself, or a backend's override
+    backend: str
     attrs: dict[str, Any]
     bodies: dict[str, Program]
     wants_num_outputs: bool
@@ -77,9 +88,11 @@ class Program:
         *,
         outer_scope: frozenset[str] = frozenset(),
         opsets: dict[str, int] | None = None,
+        overrides: dict[str, Override] | None = None,
     ) -> None:
         self.graph = graph
         self.registry = registry or default_registry()
+        self.overrides = overrides or {}
         self.opsets = dict(opsets or graph.opsets)
         unsupported: dict[tuple[str, str, int], list[str]] = {}
         self._steps: list[_Step] = []
@@ -95,6 +108,11 @@ class Program:
         self, order: list[Node], scope: frozenset[str] | set[str], unsupported: dict
     ) -> None:
         for node in order:
+            override = self.overrides.get(node.name)
+            if override is not None and override.partition:
+                step = _Step(node, None, override.impl, override.backend, {}, {}, False)
+                self._steps.append(step)
+                continue
             domain = "" if node.domain == "ai.onnx" else node.domain
             opset = self.opsets.get(domain, self.opsets.get("ai.onnx", 0) if domain == "" else 0)
             fn = self.registry.resolve(domain, node.op_type, opset)
@@ -115,7 +133,8 @@ class Program:
                 continue
             attrs = {k: v for k, v in node.attrs.items() if k not in bodies}
             wants = _check_signature(fn, node, attrs, bodies)
-            self._steps.append(_Step(node, fn, attrs, bodies, wants))
+            impl, backend = (override.impl, override.backend) if override else (fn, "reference")
+            self._steps.append(_Step(node, fn, impl, backend, attrs, bodies, wants))
 
     def _plan_releases(self) -> None:
         keep = {v.name for v in self.graph.outputs}
@@ -164,7 +183,7 @@ class Program:
                 for obs in observers:
                     obs.before_node(node, args)
                 start = time.perf_counter()
-                results = _call(step.fn, node, args, kwargs)
+                results = _call(step, args, kwargs)
                 if timings is not None:
                     timings[node.name] = timings.get(node.name, 0.0) + time.perf_counter() - start
                 for name, value in zip(node.outputs, results):
@@ -178,30 +197,37 @@ class Program:
         return env
 
 
-def _call(fn: OpFunction, node: Node, args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
-    spec = spec_of(fn)
-    if spec.dtypes is not None and args and isinstance(args[0], np.ndarray):
-        got = _dtype_name(args[0].dtype)
-        if got not in spec.dtypes:
-            raise NodeExecutionError(
-                f"{node.label()}: {spec.op_type} does not accept input 0 of dtype {got}; "
-                f"it accepts {', '.join(sorted(spec.dtypes))}",
-                node.name,
-                node.op_type,
-            )
+def _call(step: _Step, args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+    node = step.node
+    if step.fn is not None:
+        spec = spec_of(step.fn)
+        if spec.dtypes is not None and args and isinstance(args[0], np.ndarray):
+            got = _dtype_name(args[0].dtype)
+            if got not in spec.dtypes:
+                raise NodeExecutionError(
+                    f"{node.label()}: {spec.op_type} does not accept input 0 of dtype {got}; "
+                    f"it accepts {', '.join(sorted(spec.dtypes))}",
+                    node.name,
+                    node.op_type,
+                )
     try:
-        out = fn(*args, **kwargs)
-    except GossamerError as err:
-        if isinstance(err, NodeExecutionError):
-            raise
-        raise NodeExecutionError(_failure(node, args, err), node.name, node.op_type) from err
-    except Exception as err:  # an op bug or numpy error: name the node, keep the cause
-        raise NodeExecutionError(_failure(node, args, err), node.name, node.op_type) from err
+        out = step.impl(*args, **kwargs)
+    except NodeExecutionError:
+        raise
+    except Exception as err:  # an op or kernel bug, or a numpy error: name the node, keep the cause
+        message = _failure(node, args, err)
+        if step.backend != "reference":
+            message = (
+                f"backend {step.backend!r} failed: {message}. Run without it with "
+                f"GOSSAMER_BLOCK={step.backend} or load(..., backends=[...]) leaving it out."
+            )
+        raise NodeExecutionError(message, node.name, node.op_type) from err
     results = list(out) if isinstance(out, tuple) else [out]
     n_named = len(node.outputs)
     if len(results) < sum(1 for o in node.outputs if o):
         raise NodeExecutionError(
-            f"{node.label()}: the op returned {len(results)} outputs, the node names {n_named}",
+            f"{node.label()}: {step.backend} returned {len(results)} outputs, the node names "
+            f"{n_named}",
             node.name,
             node.op_type,
         )

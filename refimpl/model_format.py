@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import re
 import struct
 import zlib
 from collections import Counter
@@ -33,16 +34,19 @@ REQUIRED_FLAGS = 0x0000FFFF  # low flag bits name features a reader must know; n
 KNOWN_FLAGS = 0
 MAX_GRAPH_DEPTH = 64  # subgraph nesting levels
 MAX_RANK = 64  # numpy's own limit
-MIN_NODE_BYTES = (
-    32  # the shortest node the schema allows is longer: more nodes means a hostile file
-)
+# A node's JSON is longer than MIN_NODE_BYTES, so more nodes than that allows means a hostile file.
+MIN_NODE_BYTES = 32
+# Python spends ~70 bytes on an empty list or dict: capping their density caps the parse's memory.
+MIN_CONTAINER_CHARS = 6  # a valid document has fewer: `"a":{"ints":[]},` is 16 characters for 2
 VALUE_KINDS = ("tensor", "sequence", "optional")
 _INT64 = (-(2**63), 2**63 - 1)
 _MAX_NBYTES = 2**63 - 1  # numpy refuses arrays whose size (zeros counted as 1) exceeds this
 _MAX_FLOAT_INT = 2**1023  # larger JSON integers do not fit a float
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 PathLike = str | os.PathLike
+JsonPath = str | tuple  # a place in the JSON document: a root name or (parent, suffix)
 
 
 # ---- writing -------------------------------------------------------------------------------------
@@ -85,30 +89,35 @@ def pack_gsm(
     For tools and tests: the header gets consistent offsets and a correct checksum.
     """
     text = document if isinstance(document, bytes) else _json_bytes(document)
-    data_offset = _align(HEADER.size + len(text))
-    header = HEADER.pack(
-        MAGIC, major, minor, flags, HEADER.size, len(text), data_offset, len(data), zlib.crc32(text)
-    )
-    padding = b"\0" * (data_offset - HEADER.size - len(text))
-    return header + text + padding + bytes(data)
+    return _head(text, len(data), major, minor, flags) + bytes(data)
 
 
 def _write(graph: Graph, out: IO[bytes]) -> None:
+    graph.validate()  # refuse to write what load_gsm would refuse to read
     writer = _Writer()
     document = {"schema": FORMAT_MAJOR, "graph": writer.graph(graph, 0), "tensors": writer.table}
-    text = _json_bytes(document)
-    data_offset = _align(HEADER.size + len(text))
-    header = HEADER.pack(
-        MAGIC, FORMAT_MAJOR, FORMAT_MINOR, 0, HEADER.size, len(text), data_offset, writer.size,
-        zlib.crc32(text),
-    )  # fmt: skip
-    out.write(header + text + b"\0" * (data_offset - HEADER.size - len(text)))
+    out.write(_head(_json_bytes(document), writer.size))
     written = 0
     for offset, raw in writer.chunks:
         out.write(b"\0" * (offset - written))
         out.write(memoryview(raw))
         written = offset + raw.nbytes
     out.write(b"\0" * (writer.size - written))
+
+
+def _head(
+    text: bytes,
+    data_size: int,
+    major: int = FORMAT_MAJOR,
+    minor: int = FORMAT_MINOR,
+    flags: int = 0,
+) -> bytes:
+    """Header, graph section and the padding up to the 64-byte-aligned data section."""
+    data_offset = _align(HEADER.size + len(text))
+    header = HEADER.pack(
+        MAGIC, major, minor, flags, HEADER.size, len(text), data_offset, data_size, zlib.crc32(text)
+    )
+    return header + text + b"\0" * (data_offset - HEADER.size - len(text))
 
 
 def _json_bytes(document: dict) -> bytes:
@@ -232,11 +241,16 @@ def _as_str(item: Any) -> str:
 
 
 def _value_doc(name: str, v: Value) -> dict:
-    shape = (
-        None
-        if v.shape is None
-        else [d if isinstance(d, (str, type(None))) else int(d) for d in v.shape]
-    )
+    if v.kind not in VALUE_KINDS or (v.dtype is not None and v.dtype not in NUMPY_DTYPES):
+        raise GraphValidationError(
+            f"value {name!r} has kind {v.kind!r} and dtype {v.dtype!r}; kinds are "
+            f"{list(VALUE_KINDS)}, dtypes those of refimpl/dtypes.py"
+        )
+    shape = None
+    if v.shape is not None:
+        shape = [d if isinstance(d, (str, type(None))) else int(d) for d in v.shape]
+        if any(isinstance(d, int) and d < 0 for d in shape):
+            raise GraphValidationError(f"value {name!r} has a negative dimension: {v.describe()}")
     return {"name": name, "dtype": v.dtype, "shape": shape, "kind": v.kind}
 
 
@@ -301,7 +315,7 @@ def _load(buf: np.ndarray, where: str) -> Graph:
             f"{where}: graph section checksum mismatch (header says {crc:#010x}, content has "
             f"{actual:#010x}); the file is corrupt"
         )
-    document = _parse_json(where, section.tobytes())
+    document = _parse_json(where, memoryview(section))
     reader = _Reader(where, g_len, buf[d_off : d_off + d_len])
     graph = reader.document(document)
     try:
@@ -327,11 +341,19 @@ def _check_section(where: str, name: str, offset: int, length: int, size: int) -
         )
 
 
-def _parse_json(where: str, raw: bytes) -> Any:
+def _parse_json(where: str, raw: memoryview) -> Any:
     try:
-        text = raw.decode("utf-8")
+        text = str(raw, "utf-8")
     except UnicodeDecodeError as err:
         raise ModelFormatError(f"{where}: graph section is not UTF-8 text: {err}") from None
+    containers = text.count("{") + text.count("[")
+    if containers * MIN_CONTAINER_CHARS > len(text):  # recount without brackets inside strings
+        containers = sum(map(_JSON_STRING.sub("", text).count, "{["))
+        if containers * MIN_CONTAINER_CHARS > len(text):
+            raise ModelFormatError(
+                f"{where}: graph section has {containers} JSON objects and lists in "
+                f"{len(text)} characters, denser than any valid graph (hostile file)"
+            )
     try:
         return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
     except RecursionError:
@@ -363,22 +385,35 @@ class _Reader:
         self.nodes = 0
         self.tensors: list[np.ndarray] = []
 
-    def fail(self, path: str, message: str) -> ModelFormatError:
-        return ModelFormatError(f"{self.where}: {path} {message}")
+    def fail(self, path: JsonPath, message: str) -> ModelFormatError:
+        parts = []
+        while isinstance(path, tuple):  # paths are (parent, suffix) pairs: O(1) to extend
+            path, suffix = path
+            parts.append(suffix)
+        return ModelFormatError(f"{self.where}: {path}{''.join(reversed(parts))} {message}")
 
-    def expect(self, value: Any, kind: type, path: str) -> Any:
+    def expect(self, value: Any, kind: type, path: JsonPath) -> Any:
         # JSON true/false are Python bools, which are also ints: compare exact types.
         if type(value) is not kind:
             names = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
             raise self.fail(path, f"must be {names[kind]}, got {_json_type(value)}")
         return value
 
-    def key(self, obj: dict, key: str, kind: type, path: str) -> Any:
+    def key(self, obj: dict, key: str, kind: type, path: JsonPath) -> Any:
         if key not in obj:
             raise self.fail(path, f"lacks the required key {key!r}")
-        return self.expect(obj[key], kind, f"{path}.{key}")
+        return self.expect(obj[key], kind, (path, f".{key}"))
 
-    def int64(self, value: Any, path: str, low: int = _INT64[0]) -> int:
+    def items(self, items: list, kind: type, path: JsonPath) -> list:
+        """Checks every item's type (and ints' int64 range); builds a path only on failure."""
+        for i, v in enumerate(items):
+            if type(v) is not kind or (kind is int and not _INT64[0] <= v <= _INT64[1]):
+                if kind is int:
+                    self.int64(v, (path, f"[{i}]"))
+                self.expect(v, kind, (path, f"[{i}]"))
+        return items
+
+    def int64(self, value: Any, path: JsonPath, low: int = _INT64[0]) -> int:
         self.expect(value, int, path)
         if not low <= value <= _INT64[1]:
             raise self.fail(path, f"is {value}, outside [{low}, {_INT64[1]}]")
@@ -394,7 +429,7 @@ class _Reader:
         self.tensors = [self.tensor(entry, f"tensors[{i}]") for i, entry in enumerate(table)]
         return self.graph(self.key(doc, "graph", dict, "graph section"), "graph", 0)
 
-    def tensor(self, entry: Any, path: str) -> np.ndarray:
+    def tensor(self, entry: Any, path: JsonPath) -> np.ndarray:
         self.expect(entry, dict, path)
         dtype_name = self.key(entry, "dtype", str, path)
         if dtype_name not in NUMPY_DTYPES:
@@ -405,26 +440,25 @@ class _Reader:
             raise self.fail(path, f"has rank {len(shape)}, more than {MAX_RANK}")
         count, bound = 1, dtype.itemsize
         for axis, dim in enumerate(shape):
-            self.int64(dim, f"{path}.shape[{axis}]", low=0)
+            self.int64(dim, (path, f".shape[{axis}]"), low=0)
             count *= dim
             bound *= max(dim, 1)  # checked per step, so the product never grows past ~2**126
             if bound > _MAX_NBYTES:
-                raise self.fail(path, f"has shape {shape[: axis + 1]}…, too large for any array")
+                raise self.fail(path, f"has shape {shape[: axis + 1]}..., too large for any array")
         if dtype_name == "string":
             strings = self.key(entry, "strings", list, path)
             if len(strings) != count:
                 raise self.fail(
                     path, f"has shape {shape} ({count} elements) but {len(strings)} strings"
                 )
-            for i, s in enumerate(strings):
-                self.expect(s, str, f"{path}.strings[{i}]")
+            self.items(strings, str, (path, ".strings"))
             array = np.empty(count, dtype=object)
             array[:] = strings
             array = array.reshape(shape)
             array.flags.writeable = False
             return array
-        offset = self.int64(entry.get("offset"), f"{path}.offset", low=0)
-        nbytes = self.int64(entry.get("nbytes"), f"{path}.nbytes", low=0)
+        offset = self.int64(entry.get("offset"), (path, ".offset"), low=0)
+        nbytes = self.int64(entry.get("nbytes"), (path, ".nbytes"), low=0)
         if nbytes != count * dtype.itemsize:
             raise self.fail(
                 path,
@@ -444,7 +478,7 @@ class _Reader:
         array.flags.writeable = False
         return array
 
-    def tensor_ref(self, value: Any, path: str) -> np.ndarray:
+    def tensor_ref(self, value: Any, path: JsonPath) -> np.ndarray:
         index = self.expect(value, int, path)
         if not 0 <= index < len(self.tensors):
             raise self.fail(
@@ -453,117 +487,126 @@ class _Reader:
         return self.tensors[index]
 
     # -- graph structure --
-    def graph(self, obj: dict, path: str, depth: int) -> Graph:
+    def graph(self, obj: dict, path: JsonPath, depth: int) -> Graph:
         if depth > MAX_GRAPH_DEPTH:
             raise self.fail(path, f"nests subgraphs deeper than {MAX_GRAPH_DEPTH} levels")
         name = self.key(obj, "name", str, path)
         opsets = self.key(obj, "opsets", dict, path)
         for domain, version in opsets.items():
-            self.int64(version, f"{path}.opsets[{domain!r}]", low=0)
+            self.int64(version, (path, f".opsets[{domain!r}]"), low=0)
         metadata = self.key(obj, "metadata", dict, path)
         for k, v in metadata.items():
-            self.expect(v, str, f"{path}.metadata[{k!r}]")
+            self.expect(v, str, (path, f".metadata[{k!r}]"))
         inputs = self.values(obj, "inputs", path)
         outputs = self.values(obj, "outputs", path)
         value_info: dict[str, Value] = {}
         for v in self.values(obj, "value_info", path):
             if v.name in value_info:
-                raise self.fail(f"{path}.value_info", f"lists {v.name!r} twice")
+                raise self.fail((path, ".value_info"), f"lists {v.name!r} twice")
             value_info[v.name] = v
         initializers: dict[str, np.ndarray] = {}
         for i, item in enumerate(self.key(obj, "initializers", list, path)):
-            where = f"{path}.initializers[{i}]"
+            where = (path, f".initializers[{i}]")
             self.expect(item, dict, where)
             init_name = self.key(item, "name", str, where)
             if init_name in initializers:
-                raise self.fail(f"{path}.initializers", f"lists {init_name!r} twice")
-            initializers[init_name] = self.tensor_ref(item.get("tensor"), f"{where}.tensor")
+                raise self.fail((path, ".initializers"), f"lists {init_name!r} twice")
+            initializers[init_name] = self.tensor_ref(item.get("tensor"), (where, ".tensor"))
         nodes_doc = self.key(obj, "nodes", list, path)
         self.nodes += len(nodes_doc)
         if self.nodes > self.max_nodes:
             raise self.fail(path, "has more nodes than a graph section of its size can hold")
-        nodes = [self.node(n, f"{path}.nodes[{i}]", depth) for i, n in enumerate(nodes_doc)]
+        nodes = []
+        for i, n in enumerate(nodes_doc):
+            nodes.append(self.node(n, (path, f".nodes[{i}]"), depth))
+            nodes_doc[i] = None  # drop the parsed dict now: peak memory holds one copy of a node
         return Graph(
             nodes=nodes, inputs=inputs, outputs=outputs, initializers=initializers, name=name,
-            opsets=dict(opsets), value_info=value_info, metadata=dict(metadata),
+            opsets=opsets, value_info=value_info, metadata=metadata,
         )  # fmt: skip
 
-    def values(self, obj: dict, key: str, path: str) -> list[Value]:
+    def values(self, obj: dict, key: str, path: JsonPath) -> list[Value]:
         items = self.key(obj, key, list, path)
-        return [self.value(v, f"{path}.{key}[{i}]") for i, v in enumerate(items)]
+        return [self.value(v, (path, f".{key}[{i}]")) for i, v in enumerate(items)]
 
-    def value(self, obj: Any, path: str) -> Value:
+    def value(self, obj: Any, path: JsonPath) -> Value:
         self.expect(obj, dict, path)
         name = self.key(obj, "name", str, path)
         dtype = obj.get("dtype")
         if dtype is not None and (type(dtype) is not str or dtype not in NUMPY_DTYPES):
             raise self.fail(
-                f"{path}.dtype", f"is not a known dtype name or null: {str(dtype)[:40]!r}"
+                (path, ".dtype"), f"is not a known dtype name or null: {str(dtype)[:40]!r}"
             )
         shape = obj.get("shape")
         if shape is not None:
-            self.expect(shape, list, f"{path}.shape")
+            self.expect(shape, list, (path, ".shape"))
             if len(shape) > MAX_RANK:
-                raise self.fail(f"{path}.shape", f"has rank {len(shape)}, more than {MAX_RANK}")
+                raise self.fail((path, ".shape"), f"has rank {len(shape)}, more than {MAX_RANK}")
             for axis, dim in enumerate(shape):
                 if dim is not None and type(dim) is not str:
-                    self.int64(dim, f"{path}.shape[{axis}]", low=0)
+                    self.int64(dim, (path, f".shape[{axis}]"), low=0)
             shape = tuple(shape)
         kind = self.key(obj, "kind", str, path)
         if kind not in VALUE_KINDS:
-            raise self.fail(f"{path}.kind", f"is {kind[:40]!r}, not one of {list(VALUE_KINDS)}")
+            raise self.fail((path, ".kind"), f"is {kind[:40]!r}, not one of {list(VALUE_KINDS)}")
         return Value(name, dtype, shape, kind)
 
-    def node(self, obj: Any, path: str, depth: int) -> Node:
+    def node(self, obj: Any, path: JsonPath, depth: int) -> Node:
         self.expect(obj, dict, path)
         op_type = self.key(obj, "op_type", str, path)
         if not op_type:
-            raise self.fail(f"{path}.op_type", "is empty")
+            raise self.fail((path, ".op_type"), "is empty")
         names = {}
         for key in ("inputs", "outputs"):
-            names[key] = self.key(obj, key, list, path)
-            for i, n in enumerate(names[key]):
-                self.expect(n, str, f"{path}.{key}[{i}]")
+            names[key] = self.items(self.key(obj, key, list, path), str, (path, f".{key}"))
         attrs = {
-            k: self.attribute(v, f"{path}.attrs[{k!r}]", depth)
+            k: self.attribute(v, (path, f".attrs[{k!r}]"), depth)
             for k, v in self.key(obj, "attrs", dict, path).items()
         }
         return Node(
-            op_type=op_type, inputs=list(names["inputs"]), outputs=list(names["outputs"]),
+            op_type=op_type, inputs=names["inputs"], outputs=names["outputs"],
             attrs=attrs, name=self.key(obj, "name", str, path),
             domain=self.key(obj, "domain", str, path),
         )  # fmt: skip
 
-    def attribute(self, obj: Any, path: str, depth: int) -> Any:
+    def attribute(self, obj: Any, path: JsonPath, depth: int) -> Any:
         self.expect(obj, dict, path)
         if len(obj) != 1:
             raise self.fail(path, f"must have exactly one kind key, got {sorted(obj)[:5]}")
         ((kind, value),) = obj.items()
         if kind == "int":
-            return self.int64(value, f"{path}.int")
+            return self.int64(value, (path, ".int"))
         if kind == "float":
-            return self.float(value, f"{path}.float")
+            return self.float(value, (path, ".float"))
         if kind == "string":
-            return self.expect(value, str, f"{path}.string")
+            return self.expect(value, str, (path, ".string"))
         if kind == "tensor":
-            return self.tensor_ref(value, f"{path}.tensor")
+            return self.tensor_ref(value, (path, ".tensor"))
         if kind == "graph":
-            return self.graph(self.expect(value, dict, f"{path}.graph"), f"{path}.graph", depth + 1)
+            return self.graph(
+                self.expect(value, dict, (path, ".graph")), (path, ".graph"), depth + 1
+            )
         if kind not in ("ints", "floats", "strings", "tensors", "graphs"):
             raise self.fail(path, f"has unknown attribute kind {kind[:40]!r}")
-        items = self.expect(value, list, f"{path}.{kind}")
-        where = [f"{path}.{kind}[{i}]" for i in range(len(items))]
+        items = self.expect(value, list, (path, f".{kind}"))
+        where = (path, f".{kind}")
         if kind == "ints":
-            return [self.int64(v, w) for v, w in zip(items, where)]
+            return self.items(items, int, where)
         if kind == "floats":
-            return [self.float(v, w) for v, w in zip(items, where)]
+            for i, v in enumerate(items):  # in place: the parsed list becomes the attribute
+                if type(v) is not float:
+                    items[i] = self.float(v, (where, f"[{i}]"))
+            return items
         if kind == "strings":
-            return [self.expect(v, str, w) for v, w in zip(items, where)]
+            return self.items(items, str, where)
         if kind == "tensors":
-            return [self.tensor_ref(v, w) for v, w in zip(items, where)]
-        return [self.graph(self.expect(v, dict, w), w, depth + 1) for v, w in zip(items, where)]
+            return [self.tensor_ref(v, (where, f"[{i}]")) for i, v in enumerate(items)]
+        return [
+            self.graph(self.expect(v, dict, (where, f"[{i}]")), (where, f"[{i}]"), depth + 1)
+            for i, v in enumerate(items)
+        ]
 
-    def float(self, value: Any, path: str) -> float:
+    def float(self, value: Any, path: JsonPath) -> float:
         if type(value) is float:
             return value
         if type(value) is int and abs(value) <= _MAX_FLOAT_INT:

@@ -87,7 +87,7 @@ def _unwrap(s: str) -> str:
     return s
 
 
-def _product(d: Dim) -> tuple[int, list[str]] | None:
+def _product(d: Elem) -> tuple[int, list[str]] | None:
     """d as coefficient * symbols, or None when unknown or not integral."""
     if d is None:
         return None
@@ -122,7 +122,7 @@ def _offset(s: str) -> tuple[str, int]:
     return s, 0
 
 
-def dim_add(a: Dim, b: Dim) -> Dim:
+def dim_add(a: Elem, b: Elem) -> Dim:
     if a is None or b is None:
         return None
     if _num(a) and _num(b):
@@ -135,10 +135,12 @@ def dim_add(a: Dim, b: Dim) -> Dim:
         base, off = _offset(a)
         total = off + int(b)
         return base if total == 0 else f"{base}{total:+d}"
+    if a == b:
+        return dim_mul(a, 2)
     return f"{a}+{_wrap(b) if '-' in _top_level(b) else b}"
 
 
-def dim_sub(a: Dim, b: Dim) -> Dim:
+def dim_sub(a: Elem, b: Elem) -> Dim:
     if a is None or b is None:
         return None
     if a == b:
@@ -148,7 +150,7 @@ def dim_sub(a: Dim, b: Dim) -> Dim:
     return f"{a}-{_wrap(b) if any(c in _top_level(b) for c in '+-') else b}"
 
 
-def dim_mul(a: Dim, b: Dim) -> Dim:
+def dim_mul(a: Elem, b: Elem) -> Dim:
     if (_num(a) and a == 0) or (_num(b) and b == 0):
         return 0
     if _num(a) and _num(b):
@@ -159,7 +161,7 @@ def dim_mul(a: Dim, b: Dim) -> Dim:
     return _format_product(pa[0] * pb[0], pa[1] + pb[1])
 
 
-def _divide_product(a: Dim, b: Dim) -> Dim:
+def _divide_product(a: Elem, b: Elem) -> Dim:
     pa, pb = _product(a), _product(b)
     if pa is None or pb is None or pb[0] == 0 or pa[0] % pb[0]:
         return None
@@ -170,7 +172,7 @@ def _divide_product(a: Dim, b: Dim) -> Dim:
     return _format_product(pa[0] // pb[0], rest.elements())
 
 
-def dim_floordiv(a: Dim, b: Dim) -> Dim:
+def dim_floordiv(a: Elem, b: Elem) -> Dim:
     if a is None or b is None or (_num(b) and b == 0):
         return None
     if _num(a) and _num(b):
@@ -181,7 +183,7 @@ def dim_floordiv(a: Dim, b: Dim) -> Dim:
     return exact if exact is not None else f"{_wrap(a)}//{_wrap(b)}"
 
 
-def dim_ceildiv(a: Dim, b: Dim) -> Dim:
+def dim_ceildiv(a: Elem, b: Elem) -> Dim:
     if a is None or b is None or (_num(b) and b == 0):
         return None
     if _num(a) and _num(b):
@@ -199,7 +201,7 @@ def dims_product(dims: Iterable[Dim]) -> Dim:
     return out
 
 
-def broadcast_dim(a: Dim, b: Dim) -> Dim:
+def broadcast_dim(a: Elem, b: Elem) -> Dim:
     """Multidirectional broadcast of one dim: 1 vs N -> N, N vs N -> N, N vs M -> unknown."""
     if a == b:
         return a
@@ -232,7 +234,7 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
     return tuple(out)
 
 
-def _merge_dim(a: Dim, b: Dim) -> Dim:
+def _merge_dim(a: Elem, b: Elem) -> Dim:
     """Two facts about the same dim: keep the known one, drop contradictions."""
     if a == b or b is None:
         return a
@@ -355,7 +357,7 @@ class _Scope:
         self.set(name, dtype, () if scalar else (len(elems),))
 
 
-def _clean_dim(d: Dim) -> Dim:
+def _clean_dim(d: Elem) -> Dim:
     if d is None:
         return None
     if isinstance(d, str):
@@ -495,6 +497,10 @@ def _int_divide(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return x / y
 
 
+def _SHAPE_ONLY(*args: Any) -> None:
+    """Marks ops whose folded value follows from the input and the inferred output shape."""
+
+
 _FOLDERS: dict[str, Callable[..., Any]] = {
     "Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": _int_divide, "Mod": np.mod,
     "Neg": np.negative, "Abs": np.abs, "Max": np.maximum, "Min": np.minimum,
@@ -508,8 +514,9 @@ _FOLDERS: dict[str, Callable[..., Any]] = {
     "Slice": _slice_array,
     "Range": lambda start, limit, delta: np.arange(start, limit, delta, dtype=start.dtype),
     # shape-only ops: the inferred output shape says everything
-    "Reshape": None, "Squeeze": None, "Unsqueeze": None, "Flatten": None, "Identity": None,
-    "Expand": None, "Cast": None, "CastLike": None, "ConstantOfShape": None,
+    "Reshape": _SHAPE_ONLY, "Squeeze": _SHAPE_ONLY, "Unsqueeze": _SHAPE_ONLY,
+    "Flatten": _SHAPE_ONLY, "Identity": _SHAPE_ONLY, "Cast": _SHAPE_ONLY, "CastLike": _SHAPE_ONLY,
+    "Expand": _SHAPE_ONLY, "ConstantOfShape": _SHAPE_ONLY,
 }  # fmt: skip
 _FOLD_ATTRS = {"Concat": ("axis",), "Gather": ("axis",), "Transpose": ("perm",)}
 
@@ -521,19 +528,20 @@ def _fold_node(s: _Scope, n: Node) -> None:
         return
     if out.dtype == "string" or math.prod(out.shape) > _SYM_LIMIT or len(n.outputs) != 1:  # type: ignore
         return
-    args = [s.array(i) if i else None for i in n.inputs]
+    args: list[Any] = [s.array(i) if i else None for i in n.inputs]
     if any(a is None or a.size > _SYM_LIMIT for a, i in zip(args, n.inputs) if i):
         return
     if n.op_type == "Slice" and "starts" in n.attrs:
         return
     folder = _FOLDERS[n.op_type]
     shape = tuple(int(d) for d in out.shape)  # type: ignore[arg-type]
+    value: np.ndarray | None
     if n.op_type == "ConstantOfShape":
         fill = np.asarray(n.attrs.get("value", np.zeros(1, np.float32))).reshape(-1)[:1]
         value = np.full(shape, fill[0] if fill.size else 0, dtype=fill.dtype)
     elif n.op_type == "Expand":
         value = np.broadcast_to(args[0], shape)
-    elif folder is None:  # the inferred output shape says everything
+    elif folder is _SHAPE_ONLY:
         value = args[0].reshape(shape) if args[0].size == math.prod(shape) else None
     else:
         kwargs = {k: n.attrs[k] for k in _FOLD_ATTRS.get(n.op_type, ()) if k in n.attrs}
@@ -701,6 +709,7 @@ def _cast(s: _Scope, n: Node) -> None:
     sym = s.sym(_in(n, 0))
     if sym is None or dtype is None or dtype == "string":
         return
+    elems: list[Elem]
     if dtype == "bool":
         elems = [bool(e) if _num(e) else None for e in sym.elems]
     elif dtype in FLOAT:
@@ -768,10 +777,6 @@ def _constant_of_shape(s: _Scope, n: Node) -> None:
         length = (s.shape(_in(n, 0)) or (None,))[0]
         shape = (None,) * length if isinstance(length, int) else None
     s.set(_out(n), dtype, shape)
-    if shape is not None and len(shape) <= 1 and all(_num(d) for d in shape):
-        count = int(shape[0]) if shape else 1
-        if count <= _SYM_LIMIT and fill.size == 1:
-            s.consts[_out(n)] = np.full(tuple(int(d) for d in shape), fill.reshape(()), fill.dtype)
 
 
 @_rule("Range")
@@ -871,11 +876,11 @@ def _split(s: _Scope, n: Node) -> None:
             s.set(o, x.dtype, None)
         return
     axis = _axis(n.attrs.get("axis", 0), len(x.shape))
-    sizes: list[Dim] | None = n.attrs.get("split") or (s.ints(_in(n, 1)) if _in(n, 1) else None)
-    dim = x.shape[axis] if axis is not None else None
+    sizes: list[Any] | None = n.attrs.get("split") or (s.ints(_in(n, 1)) if _in(n, 1) else None)
+    dim: Any = x.shape[axis] if axis is not None else None
     if sizes is None and "num_outputs" in n.attrs and _num(dim):
-        chunk = -(-int(dim) // int(n.attrs["num_outputs"]))  # type: ignore[arg-type]
-        sizes = [chunk] * (len(outs) - 1) + [int(dim) - chunk * (len(outs) - 1)]  # type: ignore
+        chunk = -(-int(dim) // int(n.attrs["num_outputs"]))
+        sizes = [chunk] * (len(outs) - 1) + [int(dim) - chunk * (len(outs) - 1)]
     elif sizes is None:
         exact = _divide_product(dim, len(outs))
         sizes = [exact if exact is not None else dim_floordiv(dim, len(outs))] * len(outs)
@@ -886,7 +891,7 @@ def _split(s: _Scope, n: Node) -> None:
         s.set(o, x.dtype, tuple(shape))
 
 
-def _slice_len(dim: Dim, start: Elem, end: Elem, step: Elem) -> Dim:
+def _slice_len(dim: Elem, start: Elem, end: Elem, step: Elem) -> Dim:
     """Length of dim[start:end:step] with ONNX clamping; a symbolic bound is taken as in range."""
     if not _num(step) or step == 0:
         return None
@@ -1208,6 +1213,7 @@ def matmul_shape(a: Shape, b: Shape) -> Shape:
 def _matmul(s: _Scope, n: Node) -> None:
     b_at = 3 if n.op_type == "QLinearMatMul" else 1
     shape = matmul_shape(s.shape(_in(n, 0)), s.shape(_in(n, b_at)))
+    dtype: str | None
     if n.op_type == "MatMulInteger":
         dtype = "int32"
     elif n.op_type == "QLinearMatMul":

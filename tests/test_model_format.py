@@ -9,6 +9,7 @@ import mmap
 import os
 import struct
 import zlib
+from pathlib import Path
 
 import ml_dtypes
 import numpy as np
@@ -200,7 +201,7 @@ def test_initializer_order_and_dict_order_survive() -> None:
 
 # ---- layout --------------------------------------------------------------------------------------
 def test_every_tensor_and_the_data_section_are_64_byte_aligned() -> None:
-    graph = Graph([], [], [Value("a")], initializers={
+    graph = Graph([], [], [Value("t0")], initializers={
         f"t{i}": np.ones(n, np.uint8) for i, n in enumerate([1, 3, 0, 65, 7, 128, 2])})  # fmt: skip
     fields, doc, _ = sections(mf.dump_gsm(graph))
     assert fields[6] % 64 == 0
@@ -279,6 +280,21 @@ def test_saving_over_a_mapped_file_leaves_the_old_mapping_intact(tmp_path) -> No
     assert mf.load_gsm(path).initializers["w"].tolist() == [0.0, 0.0, 0.0]
 
 
+def test_a_graph_loaded_from_a_path_saves_back_over_that_path(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "m.gsm"
+    mf.save_gsm(small_graph(), path)
+    loaded = mf.load_gsm(path)
+    mf.save_gsm(loaded, path)
+    assert_same_graph(mf.load_gsm(path), small_graph())
+    assert_same_graph(loaded, small_graph())
+
+
+def test_the_format_document_lists_every_dtype_and_the_header_struct() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "gsm-format.md").read_text()
+    assert mf.HEADER.format in text
+    assert [d for d in sorted(DTYPE_NAMES) if f" {d} " not in text.replace("`", " ")] == []
+
+
 # ---- saving bad graphs ---------------------------------------------------------------------------
 def test_save_rejects_an_attribute_it_cannot_store_and_keeps_the_old_file(tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "m.gsm"
@@ -287,6 +303,15 @@ def test_save_rejects_an_attribute_it_cannot_store_and_keeps_the_old_file(tmp_pa
     with pytest.raises(GraphValidationError, match="attribute 'bad' has type dict"):
         mf.save_gsm(graph, path)
     assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["m.gsm"]
+
+
+def test_save_rejects_a_graph_that_load_would_refuse() -> None:
+    with pytest.raises(GraphValidationError, match="reads \\['ghost'\\]"):
+        mf.dump_gsm(Graph([Node("Relu", ["ghost"], ["y"])], [], [Value("y")]))
+    with pytest.raises(GraphValidationError, match="kind 'map'"):
+        mf.dump_gsm(Graph([], [Value("x", kind="map")], [Value("x")]))
+    with pytest.raises(GraphValidationError, match="negative dimension"):
+        mf.dump_gsm(Graph([], [Value("x", "float32", (-1,))], [Value("x")]))
 
 
 def test_save_rejects_an_int_attribute_beyond_int64() -> None:
@@ -459,13 +484,27 @@ def test_checksum_mismatch_is_refused(blob: bytes) -> None:
         (b"\xff\xfe{}", "not UTF-8"),
         (b'{"a": NaN}', "not valid JSON: bare NaN"),
         (b'{"a": 1, "a": 2}', "duplicate key"),
-        (b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
+        (b"[     " * 100_000 + b"]" * 100_000, "nests too deeply"),
+        (b"[" * 100_000 + b"]" * 100_000, "100000 JSON objects and lists in 200000 characters"),
+        (b'{"a": [{}, {}, {}, []]}', "denser than any valid graph"),
         (b"1" * 5000, "not valid JSON"),
-        (b"[]", "graph section must be an object, got a list"),
+        (b"[1, 2, 3]", "graph section must be an object, got a list"),
         (b'{"schema": 2, "graph": {}, "tensors": []}', "schema 2, expected 1"),
         (b'{"graph": {}, "tensors": []}', "lacks the required key 'schema'"),
     ],
-    ids=["cut", "utf8", "nan", "dupkey", "deep", "bigint", "list", "schema", "noschema"],
+    ids=[
+        "cut",
+        "utf8",
+        "nan",
+        "dupkey",
+        "deep",
+        "dense",
+        "dense2",
+        "bigint",
+        "list",
+        "schema",
+        "noschema",
+    ],
 )
 def test_graph_section_that_is_not_the_expected_json_is_refused(text: bytes, pattern: str) -> None:
     _raises(pack_text(text), pattern)
@@ -551,6 +590,11 @@ def test_bool_tensor_with_bytes_other_than_0_and_1_is_refused() -> None:
     _, _, data = sections(blob)
     corrupt = blob[: len(blob) - len(data)] + b"\x02" + data[1:]
     _raises(corrupt, "is bool but holds bytes other than 0 and 1")
+
+
+def test_brackets_inside_strings_do_not_count_as_dense_json() -> None:
+    graph = Graph([], [], [Value("w")], initializers={"w": np.ones(1)}, metadata={"m": "[{" * 500})
+    assert mf.load_gsm(mf.dump_gsm(graph)).metadata["m"] == "[{" * 500
 
 
 def _nested(depth: int) -> dict:

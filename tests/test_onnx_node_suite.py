@@ -17,7 +17,7 @@ def _params():
         yield pytest.param(name, marks=marks, id=name)
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(_params()))
 def test_node_case(name):
     result = run_case(CASES[name])
     assert result.passed, result.message

@@ -60,7 +60,8 @@ def conv(x: np.ndarray, w: np.ndarray, win: Window, group: int) -> np.ndarray:
     """y[n, g*Mg + m, o] = sum_{c, k} w[g*Mg + m, c, k] * xp[n, g*Cg + c, o*s + k*d] (no bias)."""
     n, c = x.shape[:2]
     check_groups(c, w.shape, group)
-    cols = im2col(x, win).reshape(n, group, -1, math.prod(win.out))
+    taps = (c // group) * math.prod(win.kernel)
+    cols = im2col(x, win).reshape(n, group, taps, math.prod(win.out))
     w_g = w.reshape(group, w.shape[0] // group, -1)
     return np.matmul(w_g, cols).reshape(n, w.shape[0], *win.out)
 

@@ -36,6 +36,8 @@ STRING = np.dtype(object)
 _SATURATING = {ONNX_DTYPES[code] for code in (17, 18, 19, 20)}  # the four float8 types
 _E8M0 = np.dtype(ml_dtypes.float8_e8m0fnu)
 _ROUND_MODES = ("up", "down", "nearest")
+_NUMPY_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+_SUB_BYTE_INTS = ("int4", "uint4", "int2", "uint2")
 
 
 def dtype_of_code(to: int | str) -> np.dtype:
@@ -65,12 +67,18 @@ def cast(
         finfo = ml_dtypes.finfo(dtype)
         wide = x if x.dtype == np.float64 else x.astype(np.float32)
         return np.clip(wide, float(finfo.min), float(finfo.max)).astype(dtype)
-    return x.astype(dtype)
+    try:
+        return x.astype(dtype)
+    except TypeError:  # ml_dtypes lacks some direct casts (int4 -> uint2, e8m0 -> int4, ...)
+        middle = np.int64 if x.dtype.name in _SUB_BYTE_INTS else np.float32
+        return x.astype(middle).astype(dtype)
 
 
 def _to_strings(x: np.ndarray) -> np.ndarray:
     if x.dtype.kind == "b":
         x = x.astype(np.int8)
+    elif x.dtype.kind not in "iu" and x.dtype not in _NUMPY_FLOATS:  # ml_dtypes print as float32
+        x = x.astype(np.float32)
     text = x.astype(np.str_)
     if x.dtype.kind in "iu":
         return text.astype(object)

@@ -25,11 +25,14 @@ def norm_axes(axes: Iterable[int], rank: int, what: str = "axes") -> list[int]:
     return out
 
 
-def int_list(values: np.ndarray | Iterable[int] | None) -> list[int] | None:
-    """A 0-d/1-d int tensor (or list) as a Python list of ints; None stays None."""
-    if values is None:
-        return None
+def int_list(values: np.ndarray | Iterable[int]) -> list[int]:
+    """A 0-d/1-d int tensor (or list) as a Python list of ints."""
     return [int(v) for v in np.asarray(values).reshape(-1)]
+
+
+def opt_int_list(values: np.ndarray | None) -> list[int] | None:
+    """int_list of an optional input; None stays None."""
+    return None if values is None else int_list(values)
 
 
 def scalar_int(value: np.ndarray | int, what: str) -> int:

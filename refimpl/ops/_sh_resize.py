@@ -25,8 +25,10 @@ def source_coords(
     mode: str, out_len: int, in_len: int, scale: float, roi: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Input coordinate of every output index, and (tf_crop_and_resize) which fall outside."""
-    y = np.arange(out_len, dtype=np.float64)
-    out_f = scale * in_len  # the fractional output length the scale implies
+    # float32, as onnxruntime computes: ties such as scale 1.7 then round as the user meant
+    y = np.arange(out_len, dtype=np.float32)
+    scale = np.float32(scale)  # type: ignore[assignment]
+    out_f = scale * np.float32(in_len)  # the fractional output length the scale implies
     if mode == "half_pixel":
         return (y + 0.5) / scale - 0.5, None
     if mode == "half_pixel_symmetric":
@@ -98,6 +100,7 @@ def resize_axis(data, axis: int, out_len: int, scale: float, roi, opts: dict) ->
         shape[axis] = out_len
         return np.zeros(shape, dtype=data.dtype)
     x, outside = source_coords(opts["coordinate_transformation_mode"], out_len, in_len, scale, roi)
+    x = x.astype(np.float64)
     idx, w = taps(x, in_len, scale, opts)
     bshape = [1] * data.ndim
     bshape[axis] = out_len

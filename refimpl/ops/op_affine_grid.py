@@ -15,7 +15,7 @@ def _base_coords(size: int, align_corners: int) -> np.ndarray:
 @reference_op("AffineGrid", since=20, dtypes=FLOAT)
 def affine_grid_20(theta: np.ndarray, size: np.ndarray, *, align_corners: int = 0) -> np.ndarray:
     """grid[n, (d,) h, w] = theta[n] @ (x_w, y_h, (z_d,) 1) with x, y, z spanning [-1, 1]"""
-    dims = int_list(size) or []
+    dims = int_list(size)
     if len(dims) not in (4, 5):
         raise OpArgumentError(
             f"AffineGrid size must be (N, C, H, W) or (N, C, D, H, W), got {dims}"

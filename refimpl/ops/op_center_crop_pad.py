@@ -12,7 +12,7 @@ def center_crop_pad_18(
 ) -> np.ndarray:
     """y = input centre-cropped or zero-padded (centred) to `shape` on axes"""
     axes = list(range(input_data.ndim)) if axes is None else norm_axes(axes, input_data.ndim)
-    sizes = int_list(shape) or []
+    sizes = int_list(shape)
     if len(sizes) != len(axes) or any(s < 0 for s in sizes):
         raise OpArgumentError(f"CenterCropPad shape {sizes} does not fit axes {axes}")
     out_shape = list(input_data.shape)

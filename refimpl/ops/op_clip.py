@@ -3,6 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT, NUMERIC
 from ..errors import OpArgumentError
 from ..registry import reference_op
+from ._ew_math import float_map
 
 _FLT_MAX = 3.4028234663852886e38
 
@@ -10,7 +11,7 @@ _FLT_MAX = 3.4028234663852886e38
 @reference_op("Clip", since=6, dtypes=FLOAT)
 def clip_6(x: np.ndarray, *, min: float = -_FLT_MAX, max: float = _FLT_MAX) -> np.ndarray:
     """y = min(max(x, min), max) with attribute bounds"""
-    return np.minimum(np.maximum(x, min), max).astype(x.dtype, copy=False)
+    return float_map(lambda v: np.minimum(np.maximum(v, min), max), x)  # no float16 overflow
 
 
 @reference_op("Clip", since=11, dtypes=NUMERIC)

@@ -12,7 +12,7 @@ def constant_of_shape_9(input: np.ndarray, *, value: np.ndarray | None = None) -
     fill = np.zeros(1, np.float32) if value is None else np.asarray(value)
     if fill.size != 1:
         raise OpArgumentError(f"ConstantOfShape value must hold one element, got {fill.size}")
-    shape = int_list(input) or []
+    shape = int_list(input)
     if any(d < 0 for d in shape):
         raise OpArgumentError(f"ConstantOfShape shape {shape} has a negative dimension")
     return np.full(shape, fill.reshape(-1)[0], dtype=fill.dtype)

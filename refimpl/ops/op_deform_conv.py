@@ -64,7 +64,8 @@ def deform_conv_19(
         tap = np.indices(kernel)[d].reshape(taps, 1) * win.dilations[d]
         pos = np.indices(out)[d].reshape(1, length) * win.strides[d] - win.pads_begin[d]
         coords.append((tap + pos + off[:, :, :, d]).reshape(n, offset_group, taps * length))
-    sampled = _sample(xf.reshape(n, offset_group, c // offset_group, -1), coords, spatial)
+    points = math.prod(spatial)
+    sampled = _sample(xf.reshape(n, offset_group, c // offset_group, points), coords, spatial)
     if mask is not None:
         sampled = sampled * float_compute(mask).reshape(n, offset_group, 1, taps * length)
     cols = sampled.reshape(n, group, (c // group) * taps, length)

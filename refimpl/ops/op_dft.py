@@ -26,7 +26,9 @@ def _dft(x: np.ndarray, dft_length: np.ndarray | None, axis: int, inverse: int, 
     spectrum = (
         np.fft.ifft(signal, n=n, axis=axis) if inverse else np.fft.fft(signal, n=n, axis=axis)
     )
-    if onesided:  # conjugate symmetry of a real signal: keep bins 0 .. n//2
+    if (
+        onesided
+    ):  # conjugate symmetry of a real signal: keep bins 0 .. n//2 (complex: truncated too)
         spectrum = np.take(spectrum, np.arange(n // 2 + 1), axis=axis)
     return from_complex(spectrum, x.dtype)
 

@@ -10,7 +10,7 @@ from ._sh_axes import int_list
 def expand_8(input: np.ndarray, shape: np.ndarray) -> np.ndarray:
     """y = input broadcast (numpy rules, both ways) with shape"""
     try:
-        target = np.broadcast_shapes(input.shape, tuple(int_list(shape) or []))
+        target = np.broadcast_shapes(input.shape, tuple(int_list(shape)))
     except ValueError:
         raise OpArgumentError(
             f"Expand cannot broadcast {list(input.shape)} with {int_list(shape)}"

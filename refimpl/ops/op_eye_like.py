@@ -19,4 +19,4 @@ def eye_like_9(input: np.ndarray, *, dtype: int | None = None, k: int = 0) -> np
     if dtype is not None and dtype not in _ONNX_DTYPES:
         raise OpArgumentError(f"EyeLike dtype {dtype} is not a supported TensorProto type")
     out_dtype = input.dtype if dtype is None else to_numpy(_ONNX_DTYPES[dtype])
-    return np.eye(*input.shape, k=k).astype(out_dtype)
+    return np.eye(input.shape[0], input.shape[1], k=k).astype(out_dtype)

@@ -13,7 +13,8 @@ def _axis_taps(c: np.ndarray, size: int, mode: str, padding: str, align: int):
     lo, hi = (0.0, size - 1.0) if align else (-0.5, size - 0.5)
     if mode == "nearest":
         c = np.rint(c)  # round half to even, as PyTorch does
-    outside = (c < lo) | (c > hi)
+    # like PyTorch, cubic pads each tap, not the coordinate (its taps straddle the border)
+    outside = ((c < lo) | (c > hi)) & (mode != "cubic")
     if padding == "border":
         c = np.where(outside, np.clip(c, 0, size - 1), c)
     elif padding == "reflection":

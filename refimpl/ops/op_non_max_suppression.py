@@ -15,28 +15,28 @@ def _corners(boxes: np.ndarray, center_point_box: int) -> np.ndarray:
                      np.maximum(x1, x2)], axis=-1)  # fmt: skip
 
 
-def _iou(b: np.ndarray) -> np.ndarray:
-    """Pairwise intersection-over-union of (n, 4) corner boxes; 0 where an area is empty."""
+def _iou_with(b: np.ndarray, i: int) -> np.ndarray:
+    """Intersection-over-union of corner box i with every box; 0 where an area is empty."""
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    lo = np.maximum(b[:, None, :2], b[None, :, :2])
-    hi = np.minimum(b[:, None, 2:], b[None, :, 2:])
+    lo = np.maximum(b[i, :2], b[:, :2])
+    hi = np.minimum(b[i, 2:], b[:, 2:])
     inter = np.prod(np.clip(hi - lo, 0, None), axis=-1)
-    union = area[:, None] + area[None, :] - inter
-    ok = (area[:, None] > 0) & (area[None, :] > 0) & (inter > 0)
+    union = area[i] + area - inter
+    ok = (area[i] > 0) & (area > 0) & (inter > 0)
     return np.where(ok, inter / np.where(ok, union, 1.0), 0.0)
 
 
-def _select(scores: np.ndarray, iou: np.ndarray, limit: int, iou_thr: float, score_thr) -> list:
-    keep_mask = np.ones(scores.shape, bool) if score_thr is None else scores > score_thr
-    order = [int(i) for i in np.argsort(-scores, kind="stable") if keep_mask[i]]
+def _select(scores: np.ndarray, corners: np.ndarray, limit: int, iou_thr: float, score_thr):
+    keep = np.ones(scores.shape, bool) if score_thr is None else scores > score_thr
+    order = np.argsort(-scores, kind="stable")
     chosen: list[int] = []
-    alive = np.ones(scores.shape, bool)
-    for i in order:  # greedy: best remaining box suppresses its overlaps
+    alive = keep.copy()
+    for i in order[keep[order]]:  # greedy: the best remaining box suppresses its overlaps
         if len(chosen) >= limit:
             break
         if alive[i]:
-            chosen.append(i)
-            alive &= ~(iou[i] > iou_thr)
+            chosen.append(int(i))
+            alive &= ~(_iou_with(corners, int(i)) > iou_thr)
     return chosen
 
 
@@ -59,8 +59,9 @@ def non_max_suppression_10(
     corners = _corners(boxes.astype(np.float64), center_point_box)
     rows = []
     for b in range(boxes.shape[0]):
-        iou = _iou(corners[b])
         for c in range(scores.shape[1]):
-            for i in _select(scores[b, c].astype(np.float64), iou, limit, iou_thr, score_thr):
+            for i in _select(
+                scores[b, c].astype(np.float64), corners[b], limit, iou_thr, score_thr
+            ):
                 rows.append((b, c, i))
     return np.array(rows, dtype=np.int64).reshape(-1, 3)

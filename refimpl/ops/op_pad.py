@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import int_list, norm_axes
+from ._sh_axes import int_list, norm_axes, opt_int_list
 
 _NUMPY_MODE = {"constant": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}
 
@@ -26,7 +26,7 @@ def _pad(data, pads: list[int], value, mode: str, axes, modes: tuple[str, ...]) 
     if mode == "constant":
         fill = np.zeros((), data.dtype) if value is None else np.asarray(value).astype(data.dtype)
         return np.pad(cropped, grow, mode="constant", constant_values=fill.reshape(-1)[0])
-    return np.pad(cropped, grow, mode=_NUMPY_MODE[mode])
+    return np.pad(cropped, grow, mode=_NUMPY_MODE[mode])  # type: ignore[call-overload]
 
 
 @reference_op("Pad", since=2, dtypes=ALL)
@@ -42,7 +42,7 @@ def pad_11(
 ) -> np.ndarray:  # fmt: skip
     """y = data padded by pads [x1_begin, .., x1_end, ..]; negative pads crop"""
     modes = ("constant", "reflect", "edge")
-    return _pad(data, int_list(pads) or [], constant_value, mode, None, modes)
+    return _pad(data, int_list(pads), constant_value, mode, None, modes)
 
 
 @reference_op("Pad", since=18, dtypes=ALL)
@@ -52,7 +52,7 @@ def pad_18(
 ) -> np.ndarray:  # fmt: skip
     """y = data padded by pads on the given axes; negative pads crop"""
     modes = ("constant", "reflect", "edge")
-    return _pad(data, int_list(pads) or [], constant_value, mode, int_list(axes), modes)
+    return _pad(data, int_list(pads), constant_value, mode, opt_int_list(axes), modes)
 
 
 @reference_op("Pad", since=19, dtypes=ALL)
@@ -62,4 +62,4 @@ def pad_19(
 ) -> np.ndarray:  # fmt: skip
     """y = data padded by pads on the given axes (constant/reflect/edge/wrap); negative pads crop"""
     modes = ("constant", "reflect", "edge", "wrap")
-    return _pad(data, int_list(pads) or [], constant_value, mode, int_list(axes), modes)
+    return _pad(data, int_list(pads), constant_value, mode, opt_int_list(axes), modes)

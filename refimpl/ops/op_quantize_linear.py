@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._cv_quant import quantize
+from ._cv_quant_linear import quantize
 
 _X_TYPES = FLOAT | {"int32"}
 

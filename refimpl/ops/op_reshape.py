@@ -33,10 +33,10 @@ def _target_shape(in_shape: tuple[int, ...], shape: list[int], allowzero: int) -
 @reference_op("Reshape", since=5, dtypes=ALL)
 def reshape_5(data: np.ndarray, shape: np.ndarray) -> np.ndarray:
     """y = data with the given shape (0 copies the input dim, -1 is inferred)"""
-    return data.reshape(_target_shape(data.shape, int_list(shape) or [], 0))
+    return data.reshape(_target_shape(data.shape, int_list(shape), 0))
 
 
 @reference_op("Reshape", since=14, dtypes=ALL)
 def reshape_14(data: np.ndarray, shape: np.ndarray, *, allowzero: int = 0) -> np.ndarray:
     """y = data with the given shape (0 copies the input dim unless allowzero, -1 is inferred)"""
-    return data.reshape(_target_shape(data.shape, int_list(shape) or [], allowzero))
+    return data.reshape(_target_shape(data.shape, int_list(shape), allowzero))

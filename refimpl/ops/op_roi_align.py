@@ -42,7 +42,7 @@ def _roi_align(x, rois, batch_indices, mode, out_h, out_w, ratio, scale, half_pi
             np.add.at(wy, (rows, yl), wyl), np.add.at(wy, (rows, yh), wyh)
             cols = np.arange(out_w)[:, None]
             np.add.at(wx, (cols, xl), wxl), np.add.at(wx, (cols, xh), wxh)
-            out[r] = np.einsum("ph,chw,qw->cpq", wy, img, wx) / max(gh * gw, 1)
+            out[r] = (wy @ img @ wx.T) / max(gh * gw, 1)
         else:  # max over samples of the largest weighted corner (onnxruntime's definition)
             best = None
             for yi, wy_ in ((yl, wyl), (yh, wyh)):

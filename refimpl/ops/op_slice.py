@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import int_list, norm_axes
+from ._sh_axes import int_list, norm_axes, opt_int_list
 
 
 def _slice(data: np.ndarray, starts: list[int], ends: list[int], axes, steps) -> np.ndarray:
@@ -37,4 +37,4 @@ def slice_10(
     steps: np.ndarray | None = None,
 ) -> np.ndarray:
     """y = data[starts:ends:steps] along axes (bounds clamped, negative steps allowed)"""
-    return _slice(data, int_list(starts), int_list(ends), int_list(axes), int_list(steps))
+    return _slice(data, int_list(starts), int_list(ends), opt_int_list(axes), opt_int_list(steps))

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import int_list, norm_axes
+from ._sh_axes import norm_axes, opt_int_list
 
 
 def _squeeze(data: np.ndarray, axes: list[int] | None) -> np.ndarray:
@@ -25,4 +25,4 @@ def squeeze_1(data: np.ndarray, *, axes: list[int] | None = None) -> np.ndarray:
 @reference_op("Squeeze", since=13, dtypes=ALL)
 def squeeze_13(data: np.ndarray, axes: np.ndarray | None = None) -> np.ndarray:
     """y = data without the size-1 dims in axes (all size-1 dims by default)"""
-    return _squeeze(data, int_list(axes))
+    return _squeeze(data, opt_int_list(axes))

@@ -15,7 +15,11 @@ def stft_17(
     *,
     onesided: int = 1,
 ) -> np.ndarray:
-    """y[b, f, k] = Σ_n w[n] x[b, f·step + n] e^(-2πjkn/L), frames f of length L"""
+    """y[b, f, k] = Σ_n w[n] x[b, f·step + n] e^(-2πjkn/L), frames f of length L
+
+    onesided keeps k ≤ L/2; for a complex signal (where ONNX calls onesided impossible) that is
+    the same truncation of the full spectrum, not an error.
+    """
     if signal.ndim != 3:
         raise OpArgumentError(f"signal must have rank 3 [batch, length, 1|2], got {signal.shape}")
     samples = to_complex(signal, "signal")  # [batch, length]

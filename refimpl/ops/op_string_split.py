@@ -10,13 +10,14 @@ def string_split_20(
 ) -> tuple[np.ndarray, np.ndarray]:
     """y[..., :] = x.split(delimiter, maxsplit) padded with "", z = number of parts
 
-    An unset or empty delimiter splits on runs of whitespace and drops leading/trailing whitespace.
+    An unset or empty delimiter splits on runs of whitespace and drops leading/trailing whitespace
+    (also after the last split); an empty string has no substrings (as in onnxruntime).
     """
     if maxsplit is not None and maxsplit < 0:
         raise OpArgumentError(f"maxsplit must be >= 0 when set, got {maxsplit}")
     sep = delimiter or None
     limit = -1 if maxsplit is None else maxsplit
-    parts = [s.split(sep, limit) for s in x.reshape(-1)]
+    parts = [(s.strip() if sep is None else s).split(sep, limit) if s else [] for s in x.ravel()]
     counts = np.array([len(p) for p in parts], dtype=np.int64).reshape(x.shape)
     width = int(counts.max()) if counts.size else 0
     substrings = np.full((len(parts), width), "", dtype=object)

@@ -63,17 +63,22 @@ def tf_idf_vectorizer_9(
         raise OpArgumentError("weights and ngram_indexes must be parallel, with indexes >= 0")
     vocab = np.unique(pool)
     ids = _encode(x.reshape(1, -1) if x.ndim == 1 else x, vocab)
-    counts = np.zeros((ids.shape[0], len(indexes)), dtype=np.int64)
     starts = list(ngram_counts) + [len(pool)]
+    levels = [pool[starts[n - 1] : starts[n]] for n in range(1, len(starts))]  # n-grams, n = 1..
+    whole = all(level.size % n == 0 for n, level in enumerate(levels, 1))
+    if not whole or sum(level.size // n for n, level in enumerate(levels, 1)) != len(indexes):
+        raise OpArgumentError(
+            "ngram_counts must cut the pool into whole 1-grams, 2-grams, ... with one "
+            f"ngram_indexes entry each ({len(indexes)} given)"
+        )
+    counts = np.zeros((ids.shape[0], len(indexes)), dtype=np.int64)
     first_gram = 0  # index of the level's first n-gram among all pool n-grams
-    for n in range(1, len(ngram_counts) + 1):
-        grams = _encode(pool[starts[n - 1] : starts[n]], vocab).reshape(-1, n)
+    for n, level in enumerate(levels, 1):
+        grams = _encode(level, vocab).reshape(-1, n)
         if min_gram_length <= n <= max_gram_length:
             chosen = slice(first_gram, first_gram + len(grams))
             counts[:, chosen] = _ngram_counts(ids, grams, max_skip_count)
         first_gram += len(grams)
-    if first_gram != len(indexes):
-        raise OpArgumentError(f"the pool holds {first_gram} n-grams, ngram_indexes {len(indexes)}")
     if mode == "TF":
         values = counts.astype(np.float64)
     else:

@@ -9,7 +9,7 @@ from ._sh_axes import int_list
 @reference_op("Tile", since=6, dtypes=ALL)
 def tile_6(input: np.ndarray, repeats: np.ndarray) -> np.ndarray:
     """y = input repeated repeats[i] times along each axis i"""
-    reps = int_list(repeats) or []
+    reps = int_list(repeats)
     if len(reps) != input.ndim or any(r < 0 for r in reps):
         raise OpArgumentError(f"Tile repeats {reps} must be {input.ndim} non-negative ints")
     return np.tile(input, reps) if input.ndim else input.copy()

@@ -21,4 +21,4 @@ def unsqueeze_1(data: np.ndarray, *, axes: list[int]) -> np.ndarray:
 @reference_op("Unsqueeze", since=13, dtypes=ALL)
 def unsqueeze_13(data: np.ndarray, axes: np.ndarray) -> np.ndarray:
     """y = data with size-1 dims inserted at axes (positions in the output)"""
-    return _unsqueeze(data, int_list(axes) or [])
+    return _unsqueeze(data, int_list(axes))

@@ -522,6 +522,18 @@ def test_castlike_opset_15_takes_the_dtype_of_the_second_input():
     assert y.dtype == np.int16 and y.tolist() == [1, -2]
 
 
+def test_cast_between_sub_byte_integers_wraps_to_the_low_bits():
+    x = np.array([-2, 7], ml_dtypes.int4)
+    y = run("Cast", [x], [TensorProto.UINT4], to=TensorProto.UINT4)[0]
+    assert y.dtype == ml_dtypes.uint4 and y.astype(np.int32).tolist() == [14, 7]
+
+
+def test_cast_float8_to_string_prints_the_float8_value():
+    x = np.array([1.5, -2.0, 0.3], np.float32).astype(ml_dtypes.float8_e5m2)
+    y = run("Cast", [x], [TensorProto.STRING], to=TensorProto.STRING)[0]
+    assert y.tolist() == ["1.5", "-2", "0.3125"]
+
+
 def test_cast_of_an_empty_tensor_keeps_its_shape():
     y = run("Cast", [np.zeros((0, 2), np.float64)], [F32], to=F32)[0]
     assert y.shape == (0, 2) and y.dtype == np.float32

@@ -1,0 +1,201 @@
+"""The Backend contract: claim nodes, compile what was granted, never redefine an op.
+
+Two kinds of backend:
+- `KernelBackend`: overrides single ops with kernels. A kernel is declared with
+  `@kernel(<reference function>, dtypes=..., supports=...)`; its signature must equal the reference
+  function's (checked when the class is created). A node whose dtype, attributes or shapes a kernel
+  does not support is simply not claimed: it falls back, visibly.
+- `Backend` (subgraph delegate): `get_capability(graph)` returns `Claim`s of connected node sets
+  (and `Decline`s with reasons); the planner grants some of them; `compile(partition, claim)` turns a
+  granted partition (a standalone Graph of the claimed nodes) into a callable.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..refimpl.dtypes import DTYPE_NAMES
+from ..refimpl.errors import GossamerError
+from ..refimpl.ir import Graph, Node, Value
+from ..refimpl.registry import OpFunction, spec_of
+
+# A compiled partition: called with the partition graph's inputs (positional, in order), returns
+# its outputs (one value, or a tuple in the order of the partition graph's outputs).
+CompiledPartition = Callable[..., Any]
+# A kernel's `supports` predicate: True/None = supported, False or a reason string = not supported.
+SupportsPredicate = Callable[[Node, list[Value | None]], "bool | str | None"]
+
+
+class BackendContractError(GossamerError):
+    """A backend breaks the plugin contract (bad kernel signature, bad claim, duplicate name, ...)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A backend's request to run these nodes (by name) as one partition."""
+
+    nodes: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Decline:
+    """A backend's statement that it will not run a node, and why (shown by `gossamer explain`)."""
+
+    node: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """An override of one reference function."""
+
+    reference: OpFunction
+    fn: Callable[..., Any]
+    dtypes: frozenset[str] | None = None
+    supports: SupportsPredicate | None = None
+
+    @property
+    def op_type(self) -> str:
+        return spec_of(self.reference).op_type
+
+
+def kernel(
+    reference: OpFunction,
+    *,
+    dtypes: Iterable[str] | None = None,
+    supports: SupportsPredicate | None = None,
+) -> Callable[[Callable[..., Any]], Kernel]:
+    """Declares the decorated function as a kernel for `reference` (inside a KernelBackend class).
+
+    `dtypes`: the dtypes of input 0 the kernel accepts (None: all the reference accepts).
+    `supports(node, input_values)`: True if the kernel handles this node's attributes and input
+    types/shapes; False or a short reason string if not.
+    """
+    spec_of(reference)  # raises TypeError if it is not a reference op
+    allowed = frozenset(dtypes) if dtypes is not None else None
+    if allowed is not None and not allowed <= DTYPE_NAMES:
+        raise BackendContractError(f"unknown dtype(s) {sorted(allowed - DTYPE_NAMES)} in @kernel")
+
+    def wrap(fn: Callable[..., Any]) -> Kernel:
+        check_kernel_signature(reference, fn)
+        return Kernel(reference, fn, allowed, supports)
+
+    return wrap
+
+
+def check_kernel_signature(reference: OpFunction, fn: Callable[..., Any]) -> None:
+    """Raises BackendContractError unless fn's parameters equal the reference's (names, kinds,
+    defaults)."""
+    want = _params(reference)
+    got = _params(fn)
+    if want != got:
+        raise BackendContractError(
+            f"kernel {fn.__qualname__} must have the signature of the reference "
+            f"{reference.__module__}.{reference.__name__}{inspect.signature(reference)}, "
+            f"got {inspect.signature(fn)}"
+        )
+
+
+def _params(fn: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+class Backend:
+    """Base of every backend. Subclasses set `name` and implement the methods below."""
+
+    name: ClassVar[str] = ""
+    priority: ClassVar[int] = 0  # higher wins where claims overlap; the reference has the lowest
+    min_partition_size: ClassVar[int] = 1  # claims with fewer nodes are declined by the planner
+
+    def is_available(self) -> str | None:
+        """None if this backend can run here; else the reason it cannot (cheap, no side effects)."""
+        return None
+
+    def get_capability(self, graph: Graph) -> list[Claim | Decline]:
+        """Pure and deterministic: the node sets this backend wants to run, and why it declines others."""
+        raise NotImplementedError
+
+    def compile(self, graph: Graph, claim: Claim) -> CompiledPartition:
+        """Compiles a granted partition (`graph` holds exactly the claimed nodes; its inputs and
+        outputs are the partition boundary). May be slow. Must not keep a reference to `graph`."""
+        raise NotImplementedError
+
+    def op_count(self) -> int | None:
+        """How many op types this backend can claim, if it knows (shown by `gossamer backends`)."""
+        return None
+
+    def describe(self) -> str:
+        return self.name
+
+
+class KernelBackend(Backend):
+    """A backend made of per-op kernels, declared with `@kernel` in the class body."""
+
+    kernels: ClassVar[dict[OpFunction, Kernel]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        found: dict[OpFunction, Kernel] = {}
+        for base in reversed(cls.__mro__[1:]):
+            found.update(getattr(base, "kernels", {}))
+        for value in vars(cls).values():
+            if isinstance(value, Kernel):  # a subclass's kernel replaces an inherited one
+                found[value.reference] = value
+        cls.kernels = found
+
+    def op_count(self) -> int | None:
+        return len({k.op_type for k in self.kernels.values()})
+
+    def get_capability(self, graph: Graph) -> list[Claim | Decline]:
+        from ..refimpl.shape_inference import infer_shapes
+        from .manager import op_registry
+
+        registry = op_registry()
+        types = infer_shapes(graph)
+        out: list[Claim | Decline] = []
+        for node in graph.nodes:
+            domain = node.domain
+            opset = graph.opsets.get(domain, 1)
+            reference = registry.resolve(domain, node.op_type, opset)
+            k = self.kernels.get(reference) if reference is not None else None
+            if k is None:
+                out.append(Decline(node.name, f"no kernel for {node.op_type}"))
+                continue
+            inputs = [types.get(i) if i else None for i in node.inputs]
+            reason = _kernel_refuses(k, node, inputs)
+            out.append(Decline(node.name, reason) if reason else Claim((node.name,)))
+        return out
+
+    def compile(self, graph: Graph, claim: Claim) -> CompiledPartition:
+        """A kernel claim is one node: the kernel itself runs it (same signature as the reference)."""
+        (node,) = graph.nodes
+        registry_kernel = self.kernel_for(node, graph.opsets)
+        if registry_kernel is None:
+            raise BackendContractError(f"{self.name}: no kernel for {node.label()}")
+        return registry_kernel.fn
+
+    def kernel_for(self, node: Node, opsets: dict[str, int]) -> Kernel | None:
+        from .manager import op_registry
+
+        reference = op_registry().resolve(node.domain, node.op_type, opsets.get(node.domain, 1))
+        return self.kernels.get(reference) if reference is not None else None
+
+
+def _kernel_refuses(k: Kernel, node: Node, inputs: list[Value | None]) -> str | None:
+    first = inputs[0] if inputs else None
+    if k.dtypes is not None and first is not None:
+        if first.dtype is None:
+            return "dtype of input 0 is unknown before running"
+        if first.dtype not in k.dtypes:
+            return f"dtype {first.dtype} not supported (kernel takes {', '.join(sorted(k.dtypes))})"
+    if k.supports is not None:
+        verdict = k.supports(node, inputs)
+        if verdict is False:
+            return "attributes or shapes not supported"
+        if isinstance(verdict, str):
+            return verdict
+    return None

@@ -1,0 +1,53 @@
+"""From a graph and the selected backends to a runnable Program: plan, compile, fuse.
+
+Kernel claims become per-node overrides (the kernel runs with the reference's arguments); subgraph
+claims are cut out, compiled by their backend and replaced by one fused node. A partition whose
+compile raises falls back to the reference, with the reason recorded in the placement.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..refimpl.interpreter import Override, Program
+from ..refimpl.ir import Graph
+from .backend import KernelBackend
+from .manager import op_registry, select_backends
+from .partition import extract_partition, fuse
+from .planner import Placement, plan
+from .reference_backend import REFERENCE
+
+log = logging.getLogger("gossamer.plugins")
+
+
+def build_program(graph: Graph, backends: list[str] | None = None) -> tuple[Program, Placement]:
+    """The program that runs `graph` on the chosen backends, and the placement it follows."""
+    selected, excluded = select_backends(backends)
+    placement = plan(graph, selected, excluded)
+    by_name = {n.name: n for n in graph.nodes}
+    overrides: dict[str, Override] = {}
+    partitions: list[Graph] = []
+    for index, (backend, claim) in enumerate(placement.partitions):
+        if isinstance(backend, KernelBackend) and len(claim.nodes) == 1:
+            found = backend.kernel_for(by_name[claim.nodes[0]], graph.opsets)
+            if found is not None:
+                overrides[claim.nodes[0]] = Override(found.fn, backend.name)
+                continue
+        part = extract_partition(graph, claim.nodes, f"{backend.name}_partition_{index}")
+        try:
+            compiled = backend.compile(part, claim)
+        except Exception as err:  # fall back, visibly
+            reason = f"compile failed: {type(err).__name__}: {err}"
+            log.warning("backend %r: %s; its %d node(s) fall back", backend.name, reason,
+                        len(claim.nodes))  # fmt: skip
+            for node in claim.nodes:
+                placement.backend_of[node] = REFERENCE
+                placement.declined.setdefault(node, {})[backend.name] = reason
+            continue
+        partitions.append(part)
+        overrides[part.name] = Override(compiled, backend.name, partition=True)
+    placement.partitions = [
+        (b, c) for b, c in placement.partitions if placement.backend_of[c.nodes[0]] == b.name
+    ]
+    executed = fuse(graph, partitions) if partitions else graph
+    return Program(executed, op_registry(), overrides=overrides), placement

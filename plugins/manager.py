@@ -1,0 +1,197 @@
+"""Discovers plugins (entry-point group `gossamer`), collects their backends and ops.
+
+Loading is lazy and forgiving: nothing is imported until backends or ops are first asked for; a
+plugin that fails to import, or whose hook raises, is skipped with a logged reason (kept in
+`plugin_state().failures` for `gossamer backends`). `GOSSAMER_BLOCK=a,b` blocks plugins or backends
+by name; `GOSSAMER_BACKENDS=a,b` restricts which backends sessions use by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from ..refimpl.errors import GossamerError
+from ..refimpl.registry import OpFunction, OpRegistry, default_registry, spec_of
+from . import hookspecs, reference_backend
+from .backend import Backend
+
+log = logging.getLogger("gossamer.plugins")
+
+
+class BackendSelectionError(GossamerError):
+    """A requested backend does not exist, is blocked, or is unavailable."""
+
+
+@dataclass
+class PluginState:
+    manager: pluggy.PluginManager
+    backends: dict[str, Backend] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)  # plugin or backend name -> reason
+    registry: OpRegistry = field(default_factory=OpRegistry)
+
+
+_lock = threading.Lock()
+_state: PluginState | None = None
+_extra_plugins: list[tuple[Any, str]] = []
+
+
+def blocked_names() -> set[str]:
+    return {n.strip() for n in os.environ.get("GOSSAMER_BLOCK", "").split(",") if n.strip()}
+
+
+def plugin_state() -> PluginState:
+    """The loaded plugins (built on first use, then cached until `reset_plugins()`)."""
+    global _state
+    with _lock:
+        if _state is None:
+            _state = _load()
+        return _state
+
+
+def reset_plugins() -> None:
+    """Forgets loaded plugins; the next use loads them again (for tests and long-lived hosts)."""
+    global _state
+    with _lock:
+        _state = None
+
+
+def register_plugin(plugin: Any, name: str) -> None:
+    """Adds a plugin object (module or instance with hookimpls) without an entry point."""
+    _extra_plugins.append((plugin, name))
+    reset_plugins()
+
+
+def unregister_plugin(name: str) -> None:
+    _extra_plugins[:] = [(p, n) for p, n in _extra_plugins if n != name]
+    reset_plugins()
+
+
+def op_registry() -> OpRegistry:
+    """The reference ops plus every op that plugins registered."""
+    return plugin_state().registry
+
+
+def all_backends() -> dict[str, Backend]:
+    return dict(plugin_state().backends)
+
+
+def _load() -> PluginState:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    state = PluginState(manager=pm)
+    blocked = blocked_names()
+    plugins: list[tuple[Any, str]] = [(reference_backend, reference_backend.REFERENCE)]
+    for ep in sorted(entry_points(group=hookspecs.ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if ep.name == reference_backend.REFERENCE:
+            continue  # the built-in module is registered above (also when running from a checkout)
+        if ep.name in blocked:
+            state.failures[ep.name] = "blocked by GOSSAMER_BLOCK"
+            continue
+        try:
+            plugins.append((ep.load(), ep.name))
+        except Exception as err:  # a broken plugin must not take the host down
+            state.failures[ep.name] = f"failed to import: {type(err).__name__}: {err}"
+            log.warning("plugin %r skipped: %s", ep.name, state.failures[ep.name])
+    plugins.extend(_extra_plugins)
+    for plugin, name in plugins:
+        try:
+            pm.register(plugin, name=name)
+        except Exception as err:
+            state.failures[name] = f"failed to register: {type(err).__name__}: {err}"
+            log.warning("plugin %r skipped: %s", name, state.failures[name])
+    _collect_ops(state)
+    _collect_backends(state, blocked)
+    return state
+
+
+def _call_each(state: PluginState, hook_name: str, register: Any) -> None:
+    """Calls one hook on every plugin separately, so one raising plugin is skipped, not fatal."""
+    hook = getattr(state.manager.hook, hook_name)
+    for impl in hook.get_hookimpls():
+        try:
+            impl.function(register=register)
+        except Exception as err:
+            state.failures[impl.plugin_name] = f"{hook_name} raised {type(err).__name__}: {err}"
+            log.warning("plugin %r: %s", impl.plugin_name, state.failures[impl.plugin_name])
+
+
+def _collect_ops(state: PluginState) -> None:
+    registry = default_registry().copy()
+    builtin = set(registry.op_types())
+
+    def register(fn: OpFunction) -> None:
+        spec = spec_of(fn)
+        if (spec.domain, spec.op_type) in builtin:
+            raise GossamerError(
+                f"{spec.domain or 'ai.onnx'}::{spec.op_type} is a built-in op; plugins may add ops, "
+                "not redefine them"
+            )
+        registry.register(fn)
+
+    _call_each(state, "gossamer_register_ops", register)
+    state.registry = registry
+
+
+def _collect_backends(state: PluginState, blocked: set[str]) -> None:
+    def register(backend: Backend) -> None:
+        if not isinstance(backend, Backend) or not backend.name:
+            raise GossamerError(f"{backend!r} is not a named gossamer.plugins.Backend")
+        if backend.name in state.backends:
+            raise GossamerError(f"a backend named {backend.name!r} is already registered")
+        if backend.name in blocked and backend.name != reference_backend.REFERENCE:
+            state.failures[backend.name] = "blocked by GOSSAMER_BLOCK"
+            return
+        state.backends[backend.name] = backend
+
+    _call_each(state, "gossamer_register_backends", register)
+
+
+def availability(backend: Backend) -> str | None:
+    """None if usable, else why not (is_available() raising counts as unavailable)."""
+    try:
+        return backend.is_available()
+    except Exception as err:
+        return f"is_available() raised {type(err).__name__}: {err}"
+
+
+def select_backends(requested: list[str] | None = None) -> tuple[list[Backend], dict[str, str]]:
+    """The backends a session uses (reference always included, last) and why others are left out.
+
+    `requested` (or else GOSSAMER_BACKENDS) restricts the set; naming an unknown, blocked or
+    unavailable backend is an error that says what exists.
+    """
+    state = plugin_state()
+    if requested is None:
+        env = os.environ.get("GOSSAMER_BACKENDS", "")
+        requested = [n.strip() for n in env.split(",") if n.strip()] or None
+    excluded: dict[str, str] = {}
+    chosen: list[Backend] = []
+    for name, backend in sorted(state.backends.items()):
+        if requested is not None and name not in requested and name != reference_backend.REFERENCE:
+            excluded[name] = "not selected"
+            continue
+        reason = availability(backend)
+        if reason is not None:
+            excluded[name] = f"unavailable: {reason}"
+            if requested is not None and name in requested:
+                raise BackendSelectionError(f"backend {name!r} is unavailable: {reason}")
+            continue
+        chosen.append(backend)
+    if requested is not None:
+        unknown = [n for n in requested if n not in state.backends]
+        if unknown:
+            why = {n: state.failures[n] for n in unknown if n in state.failures}
+            raise BackendSelectionError(
+                f"unknown backend(s) {unknown}"
+                + (f" ({'; '.join(f'{k}: {v}' for k, v in why.items())})" if why else "")
+                + f"; registered: {sorted(state.backends)}"
+            )
+    chosen.sort(key=lambda b: (-b.priority, b.name))
+    return chosen, excluded

@@ -1,0 +1,124 @@
+"""The planner: decides which backend runs each node, deterministically.
+
+1. Every selected backend, highest priority first (ties by name), states its claims.
+2. A claim is granted if none of its nodes is taken yet, it has at least the backend's
+   `min_partition_size` nodes, and it is convex (no path leaves it and comes back, so running it as
+   one step cannot create a cycle). Otherwise each of its nodes records why it was declined.
+3. Whatever is left runs on the reference backend.
+Subgraph bodies (If/Loop/Scan) run inside their parent node's backend: the reference interprets them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ..refimpl.ir import Graph
+from .backend import Backend, Claim, Decline
+from .reference_backend import REFERENCE
+
+log = logging.getLogger("gossamer.plugins")
+
+
+@dataclass
+class Placement:
+    """Where each node runs, the granted partitions, and why the other backends declined."""
+
+    backend_of: dict[str, str] = field(default_factory=dict)  # node name -> backend name
+    partitions: list[tuple[Backend, Claim]] = field(default_factory=list)  # granted, non-reference
+    declined: dict[str, dict[str, str]] = field(default_factory=dict)  # node -> backend -> reason
+    excluded: dict[str, str] = field(default_factory=dict)  # backend -> why it took no part
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for backend in self.backend_of.values():
+            counts[backend] += 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def plan(
+    graph: Graph, backends: list[Backend], excluded: dict[str, str] | None = None
+) -> Placement:
+    """Places every top-level node of `graph` on one of `backends` (the reference takes the rest)."""
+    placement = Placement(excluded=dict(excluded or {}))
+    names = {n.name for n in graph.nodes}
+    successors = _successors(graph)
+    ordered = sorted(
+        (b for b in backends if b.name != REFERENCE), key=lambda b: (-b.priority, b.name)
+    )
+    for backend in ordered:
+        try:
+            answers = list(backend.get_capability(graph))
+        except Exception as err:  # a broken backend is left out, never fatal
+            reason = f"get_capability raised {type(err).__name__}: {err}"
+            placement.excluded[backend.name] = reason
+            log.warning("backend %r left out: %s", backend.name, reason)
+            continue
+        mentioned: set[str] = set()
+        for answer in answers:
+            if isinstance(answer, Decline):
+                mentioned.add(answer.node)
+                placement.declined.setdefault(answer.node, {})[backend.name] = answer.reason
+                continue
+            claim = answer
+            mentioned.update(claim.nodes)
+            reason = _refusal(claim, backend, names, placement, successors)
+            if reason:
+                for node in claim.nodes:
+                    if node in names:
+                        placement.declined.setdefault(node, {})[backend.name] = reason
+                continue
+            for node in claim.nodes:
+                placement.backend_of[node] = backend.name
+            placement.partitions.append((backend, claim))
+        for node in names - mentioned:
+            placement.declined.setdefault(node, {}).setdefault(backend.name, "not claimed")
+    for node in graph.nodes:
+        placement.backend_of.setdefault(node.name, REFERENCE)
+    return placement
+
+
+def _refusal(
+    claim: Claim,
+    backend: Backend,
+    names: set[str],
+    placement: Placement,
+    successors: dict[str, set[str]],
+) -> str | None:
+    unknown = [n for n in claim.nodes if n not in names]
+    if unknown or not claim.nodes or len(set(claim.nodes)) != len(claim.nodes):
+        return f"invalid claim (unknown or repeated nodes {unknown or list(claim.nodes)})"
+    taken = {placement.backend_of[n] for n in claim.nodes if n in placement.backend_of}
+    if taken:
+        return f"overlaps a partition granted to {', '.join(sorted(taken))} (higher priority)"
+    if len(claim.nodes) < backend.min_partition_size:
+        return f"partition too small ({len(claim.nodes)} < {backend.min_partition_size} nodes)"
+    if len(claim.nodes) > 1 and not _is_convex(set(claim.nodes), successors):
+        return "partition is not convex (a path leaves it and re-enters)"
+    return None
+
+
+def _successors(graph: Graph) -> dict[str, set[str]]:
+    consumers: dict[str, set[str]] = defaultdict(set)
+    for node in graph.nodes:
+        reads = {i for i in node.inputs if i}
+        for body in node.subgraphs():
+            reads |= body.free_names()
+        for name in reads:
+            consumers[name].add(node.name)
+    return {n.name: {c for o in n.outputs if o for c in consumers.get(o, ())} for n in graph.nodes}
+
+
+def _is_convex(part: set[str], successors: dict[str, set[str]]) -> bool:
+    frontier = [s for n in part for s in successors[n] if s not in part]
+    seen = set(frontier)
+    while frontier:
+        node = frontier.pop()
+        for s in successors[node]:
+            if s in part:
+                return False
+            if s not in seen:
+                seen.add(s)
+                frontier.append(s)
+    return True
