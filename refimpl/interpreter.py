@@ -23,7 +23,7 @@ from .errors import (
     OpArgumentError,
     UnsupportedModelError,
 )
-from .ir import Graph, Node
+from .ir import Graph, Node, Scope
 from .registry import OpFunction, OpRegistry, default_registry, spec_of
 
 
@@ -86,7 +86,7 @@ class Program:
         graph: Graph,
         registry: OpRegistry | None = None,
         *,
-        outer_scope: frozenset[str] = frozenset(),
+        outer_scope: Scope | None = None,
         opsets: dict[str, int] | None = None,
         overrides: dict[str, Override] | None = None,
     ) -> None:
@@ -97,7 +97,9 @@ class Program:
         unsupported: dict[tuple[str, str, int], list[str]] = {}
         self._steps: list[_Step] = []
         order = graph.topological_nodes(outer_scope)
-        scope = outer_scope | graph.produced_names()
+        scope = Scope(graph.produced_names(), outer_scope)
+        # a body reads only its free names from the enclosing scope: copy just those per call
+        self._free_names = sorted(graph.free_names()) if outer_scope is not None else []
         self._collect_steps(order, scope, unsupported)
         if unsupported:
             raise _unsupported_error(graph, unsupported)
@@ -105,7 +107,7 @@ class Program:
 
     # ---- compile ---------------------------------------------------------------------------------
     def _collect_steps(
-        self, order: list[Node], scope: frozenset[str] | set[str], unsupported: dict
+        self, order: list[Node], scope: Scope, unsupported: dict
     ) -> None:
         for node in order:
             override = self.overrides.get(node.name)
@@ -121,7 +123,7 @@ class Program:
                 if isinstance(value, Graph):
                     try:
                         bodies[attr_name] = Program(
-                            value, self.registry, outer_scope=frozenset(scope), opsets=self.opsets
+                            value, self.registry, outer_scope=scope, opsets=self.opsets
                         )
                     except UnsupportedModelError as err:
                         for item in err.unsupported:
@@ -168,7 +170,7 @@ class Program:
         keep_all: bool = False,
     ) -> dict[str, Any]:
         """Runs every node; returns the environment holding (at least) the graph outputs."""
-        env: dict[str, Any] = dict(outer) if outer else {}
+        env: dict[str, Any] = {n: outer[n] for n in self._free_names if n in outer} if outer else {}
         env.update(self.graph.initializers)
         env.update(feeds)
         with np.errstate(all="ignore"):

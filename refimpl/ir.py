@@ -8,7 +8,7 @@ such a body may read names of the enclosing graphs (outer-scope references). Emp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,27 @@ import numpy as np
 from .errors import GraphValidationError
 
 Dim = int | str | None  # a fixed size, a symbolic name, or unknown
+
+
+class Scope:
+    """Names visible in a graph: its own plus those of every enclosing graph (never copied, so
+    checking deeply nested bodies stays linear in the model size)."""
+
+    def __init__(self, names: Iterable[str] = (), parent: Scope | None = None) -> None:
+        self.names = set(names)
+        self.parent = parent
+
+    def __contains__(self, name: object) -> bool:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.names:
+                return True
+            scope = scope.parent
+        return False
+
+
+def _scope(outer: Scope | Iterable[str] | None) -> Scope:
+    return outer if isinstance(outer, Scope) else Scope(outer or ())
 
 
 @dataclass
@@ -96,13 +117,14 @@ class Graph:
                 used |= sub.free_names()
         return used - defined
 
-    def topological_nodes(self, outer: set[str] | frozenset[str] = frozenset()) -> list[Node]:
+    def topological_nodes(self, outer: Scope | Iterable[str] | None = None) -> list[Node]:
         """Nodes in an order where each runs after its producers (stable w.r.t. the file order).
 
         Raises GraphValidationError on cycles, duplicate producers and names nobody produces.
         """
+        outer = _scope(outer)
         producer: dict[str, int] = {}
-        available = {v.name for v in self.inputs} | set(self.initializers) | set(outer)
+        local = {v.name for v in self.inputs} | set(self.initializers)
         for idx, node in enumerate(self.nodes):
             for out in node.outputs:
                 if not out:
@@ -113,7 +135,7 @@ class Graph:
                         f"graph {self.name!r}: value {out!r} is produced twice, by "
                         f"{other.label()} and {node.label()}"
                     )
-                if out in available and out not in outer:
+                if out in local:
                     raise GraphValidationError(
                         f"graph {self.name!r}: {node.label()} writes {out!r}, which is already a "
                         "graph input or initializer"
@@ -125,7 +147,7 @@ class Graph:
             needs = {i for i in node.inputs if i}
             for sub in node.subgraphs():
                 needs |= sub.free_names()
-            missing = [n for n in needs if n not in producer and n not in available]
+            missing = [n for n in needs if n not in producer and n not in local and n not in outer]
             if missing:
                 raise GraphValidationError(
                     f"graph {self.name!r}: {node.label()} reads {sorted(missing)}, which no node, "
@@ -156,8 +178,9 @@ class Graph:
             )
         return order
 
-    def validate(self, outer: set[str] | frozenset[str] = frozenset()) -> None:
+    def validate(self, outer: Scope | Iterable[str] | None = None) -> None:
         """Checks names, producers, cycles and outputs, recursively into subgraphs."""
+        outer = _scope(outer)
         seen: set[str] = set()
         for v in self.inputs:
             if not v.name:
@@ -166,14 +189,13 @@ class Graph:
                 raise GraphValidationError(f"graph {self.name!r}: input {v.name!r} is listed twice")
             seen.add(v.name)
         self.topological_nodes(outer)
-        produced = self.produced_names() | set(outer)
+        scope = Scope(self.produced_names(), outer)
         for v in self.outputs:
-            if v.name not in produced:
+            if v.name not in scope:
                 raise GraphValidationError(
                     f"graph {self.name!r}: output {v.name!r} is not produced by any node, input or "
                     "initializer"
                 )
-        scope = set(outer) | self.produced_names()
         for node in self.nodes:
             for sub in node.subgraphs():
                 sub.validate(scope)

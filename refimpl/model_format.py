@@ -42,7 +42,8 @@ VALUE_KINDS = ("tensor", "sequence", "optional")
 _INT64 = (-(2**63), 2**63 - 1)
 _MAX_NBYTES = 2**63 - 1  # numpy refuses arrays whose size (zeros counted as 1) exceeds this
 _MAX_FLOAT_INT = 2**1023  # larger JSON integers do not fit a float
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+# A JSON string, or an unterminated one running to the end: always matching keeps re.sub linear.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 PathLike = str | os.PathLike
@@ -100,7 +101,7 @@ def _write(graph: Graph, out: IO[bytes]) -> None:
     written = 0
     for offset, raw in writer.chunks:
         out.write(b"\0" * (offset - written))
-        out.write(memoryview(raw))
+        out.write(raw.data)
         written = offset + raw.nbytes
     out.write(b"\0" * (writer.size - written))
 
@@ -308,14 +309,14 @@ def _load(buf: np.ndarray, where: str) -> Graph:
             f"{where}: graph section [{g_off}, {g_off + g_len}) overlaps data section "
             f"[{d_off}, {d_off + d_len})"
         )
-    section = buf[g_off : g_off + g_len]
+    section = buf[g_off : g_off + g_len].data
     actual = zlib.crc32(section)
     if actual != crc:
         raise ModelFormatError(
             f"{where}: graph section checksum mismatch (header says {crc:#010x}, content has "
             f"{actual:#010x}); the file is corrupt"
         )
-    document = _parse_json(where, memoryview(section))
+    document = _parse_json(where, section)
     reader = _Reader(where, g_len, buf[d_off : d_off + d_len])
     graph = reader.document(document)
     try:
@@ -407,10 +408,10 @@ class _Reader:
     def items(self, items: list, kind: type, path: JsonPath) -> list:
         """Checks every item's type (and ints' int64 range); builds a path only on failure."""
         for i, v in enumerate(items):
-            if type(v) is not kind or (kind is int and not _INT64[0] <= v <= _INT64[1]):
-                if kind is int:
-                    self.int64(v, (path, f"[{i}]"))
+            if type(v) is not kind:
                 self.expect(v, kind, (path, f"[{i}]"))
+            elif kind is int:
+                self.int64(v, (path, f"[{i}]"))
         return items
 
     def int64(self, value: Any, path: JsonPath, low: int = _INT64[0]) -> int:

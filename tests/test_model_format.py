@@ -8,6 +8,7 @@ import math
 import mmap
 import os
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -289,10 +290,9 @@ def test_a_graph_loaded_from_a_path_saves_back_over_that_path(tmp_path) -> None:
     assert_same_graph(loaded, small_graph())
 
 
-def test_the_format_document_lists_every_dtype_and_the_header_struct() -> None:
+def test_the_format_document_states_the_header_struct() -> None:
     text = (Path(__file__).parents[1] / "docs" / "gsm-format.md").read_text()
-    assert mf.HEADER.format in text
-    assert [d for d in sorted(DTYPE_NAMES) if f" {d} " not in text.replace("`", " ")] == []
+    assert f'`"{mf.HEADER.format}"`' in text
 
 
 # ---- saving bad graphs ---------------------------------------------------------------------------
@@ -590,6 +590,12 @@ def test_bool_tensor_with_bytes_other_than_0_and_1_is_refused() -> None:
     _, _, data = sections(blob)
     corrupt = blob[: len(blob) - len(data)] + b"\x02" + data[1:]
     _raises(corrupt, "is bool but holds bytes other than 0 and 1")
+
+
+def test_dense_json_with_an_unterminated_escaped_string_is_refused_in_linear_time() -> None:
+    start = time.perf_counter()
+    _raises(pack_text(b"[" * 100_000 + b'"' + b'\\"' * 200_000), "denser than any valid graph")
+    assert time.perf_counter() - start < 2.0
 
 
 def test_brackets_inside_strings_do_not_count_as_dense_json() -> None:

@@ -9,10 +9,12 @@ A = np.ndarray
 
 
 def _normalize(x: A, scale: A, b: A, mean: A, var: A, epsilon: float, shape: tuple) -> A:
-    xw = widen(x)
-    to = xw.dtype
-    s, bb, m, v = (widen(t).astype(to, copy=False).reshape(shape) for t in (scale, b, mean, var))
-    y = (xw - m) / np.sqrt(v + to.type(epsilon)) * s + bb
+    """x * k + (b - mean * k) with k = scale / sqrt(var + eps): per-channel terms in float64."""
+    s, bb, m, v = (t.astype(np.float64).reshape(shape) for t in (scale, b, mean, var))
+    k = s / np.sqrt(v + epsilon)
+    work = np.float64 if x.dtype == np.float64 else np.float32  # float16/bfloat16: round once
+    y = x.astype(work, copy=False) * k.astype(work)
+    y += (bb - m * k).astype(work)
     return y.astype(x.dtype, copy=False)
 
 
