@@ -48,7 +48,7 @@ class OnnxExportError(GossamerError):
 
 
 def graph_to_onnx(graph: Graph) -> onnx.ModelProto:
-    """The ONNX ModelProto of a Gossamer Graph, with the same semantics (any ONNX runtime runs it)."""
+    """The ONNX ModelProto of a Gossamer Graph, with the same semantics."""
     for _, node in graph.walk():
         if node.domain == PARTITION_DOMAIN:
             raise OnnxExportError(
@@ -146,8 +146,9 @@ class _Exporter:
 
     def value(self, v: Value, name: str | None = None) -> onnx.ValueInfoProto:
         proto = onnx.ValueInfoProto(name=v.name if name is None else name)
-        tensor = TypeProto()
-        tensor.tensor_type.elem_type = self.elem(v.dtype)
+        tensor = TypeProto()  # left empty when nothing is known, as ONNX allows in bodies
+        if v.dtype is not None or v.shape is not None:
+            tensor.tensor_type.elem_type = self.elem(v.dtype)
         if v.shape is not None:
             tensor.tensor_type.shape.SetInParent()
             for d in v.shape:
@@ -160,7 +161,7 @@ class _Exporter:
             proto.type.sequence_type.elem_type.CopyFrom(tensor)
         elif v.kind == "optional":
             proto.type.optional_type.elem_type.CopyFrom(tensor)
-        else:
+        elif tensor.HasField("tensor_type"):
             proto.type.CopyFrom(tensor)
         return proto
 

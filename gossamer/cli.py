@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="inputs, outputs, op histogram, parameters, estimated FLOPs")
     p.add_argument("model")
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...",
+                   help="fix an input's shape (dynamic dims) for the FLOP estimate")  # fmt: skip
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("dump", help="run a model and write every intermediate tensor to a folder")
@@ -76,6 +78,34 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     _add_backends_option(p)
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare every intermediate tensor of a backend run with the reference (or "
+        "onnxruntime); name the first divergent node. Exit 0: agree, 1: diverge, 2: error",
+    )
+    _add_input_options(p)
+    p.add_argument("--backend", dest="backends", type=lambda s: [s.strip()],
+                   help="the one backend to check (same as --backends NAME)")  # fmt: skip
+    p.add_argument("--against", choices=["reference", "onnxruntime"], default="reference",
+                   help="the trusted side (default: the reference alone)")  # fmt: skip
+    p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default 1e-3)")
+    p.add_argument("--atol", type=float, default=1e-4, help="absolute tolerance (default 1e-4)")
+    p.add_argument("--top", type=int, default=10, help="rows in the worst-nodes table")
+    p.add_argument("-o", "--output", help="repro folder (default ./<model>.compare/)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("export", help="write a model (.gsm or .onnx) as a checked ONNX file")
+    p.add_argument("model", help="input model (.gsm or .onnx)")
+    p.add_argument("-o", "--output", required=True, help="output .onnx path")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("view", help="open a model in Netron (.gsm files are exported to ONNX)")
+    p.add_argument("model", help="model file (.onnx or .gsm)")
+    p.add_argument("--port", type=int, help="port for the Netron server (default: Netron's)")
+    p.add_argument("--no-browser", action="store_true", help="serve only; do not open a browser")
+    p.set_defaults(func=cmd_view)
 
     p = sub.add_parser("demo", help="build a small network in code, convert it, run it, time it")
     p.add_argument("--seed", type=int, default=0)
@@ -143,6 +173,26 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Exit status as cmp(1): 0 every value agrees, 1 a divergence was found, 2 an error. Inputs not
+    given with --input get seeded random values (--random is implied)."""
+    from .tools.compare import compare_model, comparison_json
+
+    try:
+        sess = load(args.model, backends=args.backends)
+        args.random = True
+        feeds = _feeds(sess, args)
+        out = args.output or f"{Path(args.model).stem}.compare"
+        result = compare_model(args.model, feeds, against=args.against, rtol=args.rtol,
+                               atol=args.atol, repro_dir=out, session=sess)  # fmt: skip
+    except (GossamerError, FileNotFoundError, ImportError, OSError, ValueError) as err:
+        message = str(err).strip().splitlines() or [type(err).__name__]
+        print(f"gossamer compare: error: {message[0]}", file=sys.stderr)
+        return 2
+    print(comparison_json(result, args.top) if args.json else result.format(args.top))
+    return 0 if result.agrees else 1
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     sess = load(args.model, backends=args.backends)
     feeds = _feeds(sess, args)
@@ -174,7 +224,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"{title}:")
         for v in values:
             print(f"  {v.name}: {v.describe()}")
-    print(format_stats(model_stats(sess.graph)))
+    shapes = _parse_shapes(args.shape)
+    print(format_stats(model_stats(sess.graph, input_shapes=shapes or None)))
+    dynamic = [
+        v.name
+        for v in sess.inputs
+        if v.shape is None or not all(isinstance(d, int) for d in v.shape)
+    ]
+    if dynamic and not shapes:
+        print(f"(inputs {dynamic} have dynamic dims: give --shape NAME=D0,D1,... for FLOPs)")
     return 0
 
 
@@ -227,6 +285,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         for op, seconds in sorted(by_op.items(), key=lambda kv: -kv[1])[:5]:
             print(f"  {op:<20s} {seconds * 1000:8.3f} ms  {100 * seconds / total:5.1f} %")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .converter.onnx_export import save_onnx
+
+    graph = read_model(args.model)
+    save_onnx(graph, args.output)
+    size = Path(args.output).stat().st_size
+    print(f"wrote {args.output} ({size:,} bytes, {len(graph.nodes)} nodes, passes onnx.checker)")
+    return 0
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from .refimpl.model_format import MAGIC
+
+    try:
+        import netron
+    except ImportError:
+        raise ImportError("install the view extra: pip install 'gossamer[view]'") from None
+    path = Path(args.model)
+    if not path.exists():
+        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+    with open(path, "rb") as f:
+        is_gsm = f.read(len(MAGIC)) == MAGIC
+    with tempfile.TemporaryDirectory() as tmp:
+        if is_gsm:  # Netron reads ONNX, so a .gsm is exported first
+            from .converter.onnx_export import save_onnx
+
+            onnx_path = Path(tmp) / (path.stem + ".onnx")
+            save_onnx(read_model(path), onnx_path)
+            path = onnx_path
+        address = None if args.port is None else ("localhost", args.port)
+        netron.start(str(path), address=address, browse=not args.no_browser)
+        wait = getattr(netron, "wait", None)
+        if wait is not None:
+            wait()  # serve until Ctrl-C; the exported file must outlive the server
     return 0
 
 

@@ -158,9 +158,8 @@ class KernelBackend(Backend):
         types = infer_shapes(graph)
         out: list[Claim | Decline] = []
         for node in graph.nodes:
-            domain = node.domain
-            opset = graph.opsets.get(domain, 1)
-            reference = registry.resolve(domain, node.op_type, opset)
+            opset = _opset_of(graph.opsets, node.domain)
+            reference = registry.resolve(node.domain, node.op_type, opset)
             k = self.kernels.get(reference) if reference is not None else None
             if k is None:
                 out.append(Decline(node.name, f"no kernel for {node.op_type}"))
@@ -181,8 +180,16 @@ class KernelBackend(Backend):
     def kernel_for(self, node: Node, opsets: dict[str, int]) -> Kernel | None:
         from .manager import op_registry
 
-        reference = op_registry().resolve(node.domain, node.op_type, opsets.get(node.domain, 1))
+        opset = _opset_of(opsets, node.domain)
+        reference = op_registry().resolve(node.domain, node.op_type, opset)
         return self.kernels.get(reference) if reference is not None else None
+
+
+def _opset_of(opsets: dict[str, int], domain: str) -> int:
+    """The opset a node's domain is imported at, as the interpreter reads it ("" = "ai.onnx")."""
+    if domain in ("", "ai.onnx"):
+        return opsets.get("", opsets.get("ai.onnx", 0))
+    return opsets.get(domain, 0)
 
 
 def _kernel_refuses(k: Kernel, node: Node, inputs: list[Value | None]) -> str | None:

@@ -103,7 +103,10 @@ def _load() -> PluginState:
     for plugin, name in plugins:
         try:
             pm.register(plugin, name=name)
+            pm.check_pending()  # a misspelt hook name is reported, not silently never called
         except Exception as err:
+            if pm.is_registered(plugin):
+                pm.unregister(plugin)
             state.failures[name] = f"failed to register: {type(err).__name__}: {err}"
             log.warning("plugin %r skipped: %s", name, state.failures[name])
     _collect_ops(state)

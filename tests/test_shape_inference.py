@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from gossamer.converter.onnx_import import graph_from_onnx
 from gossamer.refimpl.ir import Graph, Node, Value
-from gossamer.refimpl.shape_inference import broadcast_dim, infer_shapes
+from gossamer.refimpl.shape_inference import infer_shapes
+from gossamer.refimpl.shape_inference.symbolic import broadcast_dim
 from hypothesis import given
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper

@@ -60,24 +60,10 @@ def conv(x: np.ndarray, w: np.ndarray, win: Window, group: int) -> np.ndarray:
     """y[n, g*Mg + m, o] = sum_{c, k} w[g*Mg + m, c, k] * xp[n, g*Cg + c, o*s + k*d] (no bias)."""
     n, c = x.shape[:2]
     check_groups(c, w.shape, group)
-    if group == c == w.shape[0]:
-        return depthwise_conv(x, w, win)
     taps = (c // group) * math.prod(win.kernel)
     cols = im2col(x, win).reshape(n, group, taps, math.prod(win.out))
     w_g = w.reshape(group, w.shape[0] // group, -1)
     return np.matmul(w_g, cols).reshape(n, w.shape[0], *win.out)
-
-
-def depthwise_conv(x: np.ndarray, w: np.ndarray, win: Window) -> np.ndarray:
-    """y[n, c, o] = sum_k w[c, 0, k] * xp[n, c, o*s + k*d]: group = C = M, one pass per offset."""
-    view = windows(x, win)
-    per_channel = (-1,) + (1,) * len(win.out)
-    y = np.zeros(x.shape[:2] + win.out, dtype=np.result_type(x, w))
-    product = np.empty_like(y)
-    for k in np.ndindex(*win.kernel):
-        tap = w[(slice(None), 0, *k)].reshape(per_channel)
-        y += np.multiply(view[(slice(None), slice(None), *k)], tap, out=product)
-    return y
 
 
 def col2im(

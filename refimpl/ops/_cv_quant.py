@@ -10,22 +10,12 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 
+from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ._cv_geometry import Window
 from ._cv_im2col import conv
+from ._sg_onnx_types import dtype_from_code
 
-# TensorProto.DataType codes (output_dtype / precision attributes) -> numpy dtypes
-TENSOR_DTYPES: dict[int, np.dtype] = {
-    code: np.dtype(t)
-    for code, t in {
-        1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
-        7: np.int64, 10: np.float16, 11: np.float64, 16: ml_dtypes.bfloat16,
-        17: ml_dtypes.float8_e4m3fn, 18: ml_dtypes.float8_e4m3fnuz, 19: ml_dtypes.float8_e5m2,
-        20: ml_dtypes.float8_e5m2fnuz, 21: ml_dtypes.uint4, 22: ml_dtypes.int4,
-        23: ml_dtypes.float4_e2m1fn, 24: ml_dtypes.float8_e8m0fnu, 25: ml_dtypes.uint2,
-        26: ml_dtypes.int2,
-    }.items()
-}  # fmt: skip
 INTEGER_TARGETS = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16)} | {
     np.dtype(t) for t in (ml_dtypes.uint4, ml_dtypes.int4, ml_dtypes.uint2, ml_dtypes.int2)
 }
@@ -43,11 +33,13 @@ QUANTIZED = frozenset(
 )
 
 
+# element types the output_dtype / precision attributes may name
+_ATTR_TYPES = QUANTIZED | FLOAT | {"int64", "float8_e8m0fnu"}
+
+
 def dtype_of_code(code: int, attr: str) -> np.dtype:
-    try:
-        return TENSOR_DTYPES[int(code)]
-    except KeyError:
-        raise OpArgumentError(f"{attr}={code} is not a supported TensorProto data type") from None
+    """The numpy dtype of a TensorProto code given as an output_dtype / precision attribute."""
+    return dtype_from_code(code, _ATTR_TYPES, attr)
 
 
 def int_range(dtype: np.dtype) -> tuple[int, int]:

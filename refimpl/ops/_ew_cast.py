@@ -16,24 +16,11 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 
+from ..dtypes import ONNX_TYPE_CODES, from_onnx_code, to_numpy
 from ..errors import OpArgumentError
 
-# TensorProto.DataType codes -> numpy dtypes.
-ONNX_DTYPES: dict[int, np.dtype] = {
-    code: np.dtype(t)
-    for code, t in {
-        1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
-        7: np.int64, 8: object, 9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32,
-        13: np.uint64, 14: np.complex64, 15: np.complex128, 16: ml_dtypes.bfloat16,
-        17: ml_dtypes.float8_e4m3fn, 18: ml_dtypes.float8_e4m3fnuz, 19: ml_dtypes.float8_e5m2,
-        20: ml_dtypes.float8_e5m2fnuz, 21: ml_dtypes.uint4, 22: ml_dtypes.int4,
-        23: ml_dtypes.float4_e2m1fn, 24: ml_dtypes.float8_e8m0fnu, 25: ml_dtypes.uint2,
-        26: ml_dtypes.int2, 27: ml_dtypes.float6_e2m3fn, 28: ml_dtypes.float6_e3m2fn,
-    }.items()
-}  # fmt: skip
-
 STRING = np.dtype(object)
-_SATURATING = {ONNX_DTYPES[code] for code in (17, 18, 19, 20)}  # the four float8 types
+_SATURATING = {from_onnx_code(code) for code in (17, 18, 19, 20)}  # the four float8 types
 _E8M0 = np.dtype(ml_dtypes.float8_e8m0fnu)
 _ROUND_MODES = ("up", "down", "nearest")
 _NUMPY_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -43,12 +30,10 @@ _SUB_BYTE_INTS = ("int4", "uint4", "int2", "uint2")
 def dtype_of_code(to: int | str) -> np.dtype:
     """The numpy dtype of a TensorProto data type code (a dtype name is accepted too)."""
     if isinstance(to, str):
-        from ..dtypes import to_numpy
-
         return to_numpy(to)
-    if to not in ONNX_DTYPES:
+    if to not in ONNX_TYPE_CODES:
         raise OpArgumentError(f"'to' = {to} is not a TensorProto data type Gossamer can represent")
-    return ONNX_DTYPES[to]
+    return from_onnx_code(to)
 
 
 def cast(

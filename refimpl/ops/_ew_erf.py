@@ -46,11 +46,11 @@ def erf(x: np.ndarray) -> np.ndarray:
     """erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, in float64."""
     x = np.asarray(x, dtype=np.float64)
     y = np.abs(x).ravel()
-    out = np.empty_like(y)
+    out = np.full_like(y, np.nan)  # NaN is in no range below and stays NaN
     # Integer indices gather and scatter much faster than boolean masks on mixed data.
     small = np.flatnonzero(y <= _SMALL)
     middle = np.flatnonzero((y > _SMALL) & (y <= _MIDDLE))
-    large = np.flatnonzero(~(y <= _MIDDLE))  # NaN lands here and stays NaN
+    large = np.flatnonzero(y > _MIDDLE)
     s = y[small]
     out[small] = s * _ratio(_P1, _Q1, s * s)
     m = y[middle]

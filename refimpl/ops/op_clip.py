@@ -7,17 +7,17 @@ from ..registry import reference_op
 _FLT_MAX = 3.4028234663852886e38
 
 
-def _clip(x: np.ndarray, low: object, high: object) -> np.ndarray:
+def _clip(x: np.ndarray, low: np.ndarray | None, high: np.ndarray | None) -> np.ndarray:
     """min(max(x, low), high) in x's dtype; a bound of None does not clip."""
     # np.clip is numpy's minimum(maximum(x, low), high) (NaN stays NaN, low > high gives high),
     # with a fast loop for two bounds; out= keeps a 0-d result an array.
     return np.clip(x, low, high, out=np.empty_like(x))
 
 
-def _as_dtype(bound: float, dtype: np.dtype) -> np.generic:
+def _as_dtype(bound: float, dtype: np.dtype) -> np.ndarray:
     """bound rounded to dtype; exact for clipping, since rounding is monotone (overflow -> inf)."""
     with np.errstate(over="ignore"):
-        return np.array(bound).astype(dtype)[()]
+        return np.array(bound).astype(dtype)
 
 
 @reference_op("Clip", since=6, dtypes=FLOAT)
@@ -34,5 +34,5 @@ def clip_11(
     for name, bound in (("min", min), ("max", max)):
         if bound is not None and bound.size != 1:
             raise OpArgumentError(f"Clip {name} must be a scalar, got shape {bound.shape}")
-    low, high = (None if b is None else b.reshape(()).astype(x.dtype)[()] for b in (min, max))
+    low, high = (None if b is None else b.reshape(()).astype(x.dtype) for b in (min, max))
     return _clip(x, low, high)

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from gossamer.plugins import Backend, hookimpl
 from gossamer.plugins import manager as plugin_manager
 from gossamer.refimpl.ir import Graph, Node, Value

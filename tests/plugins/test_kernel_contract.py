@@ -6,7 +6,6 @@ import inspect
 
 import numpy as np
 import pytest
-
 from gossamer.plugins import KernelBackend, kernel
 from gossamer.plugins.backend import BackendContractError
 from gossamer.refimpl.ops.op_add import add_7

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-
-import gossamer
+import pytest
 from gossamer.plugins import Backend, Claim, Decline, KernelBackend, kernel
 from gossamer.plugins.manager import select_backends
 from gossamer.plugins.planner import plan
 from gossamer.refimpl.ir import Graph, Node
 from gossamer.refimpl.ops.op_relu import relu_6
+
+import gossamer
 
 from .conftest import chain_graph, feeds_for, tensor
 
@@ -24,7 +25,12 @@ def relu_kernel_backend(name: str, priority: int = 0, **kernel_options) -> Kerne
     cls = type(
         f"Relu_{name}",
         (KernelBackend,),
-        {"name": name, "priority": priority, "calls": 0, "relu": kernel(relu_6, **kernel_options)(relu)},
+        {
+            "name": name,
+            "priority": priority,
+            "calls": 0,
+            "relu": kernel(relu_6, **kernel_options)(relu),
+        },
     )
     return cls()
 
@@ -186,3 +192,19 @@ def test_unavailable_backend_takes_no_part(use_backends):
     placement = gossamer.load(chain_graph()).placement
     assert placement.backend_of["relu"] == "reference"
     assert placement.excluded["absent"] == "unavailable: no device"
+
+
+
+@pytest.mark.parametrize(("node_domain", "opset_key"), [("", "ai.onnx"), ("ai.onnx", "")])
+def test_kernel_backend_treats_ai_onnx_and_empty_domain_alike(use_backends, node_domain, opset_key):
+    use_backends(relu_kernel_backend("fastrelu"))
+    graph = Graph(
+        nodes=[Node("Relu", ["x"], ["y"], name="relu", domain=node_domain)],
+        inputs=[tensor("x")],
+        outputs=[tensor("y")],
+        opsets={opset_key: 17},
+    )
+    sess = gossamer.load(graph)
+    assert sess.placement.backend_of == {"relu": "fastrelu"}
+    x = np.array([[-1, 0, 2]], np.float32).repeat(2, 0)
+    np.testing.assert_array_equal(sess.run(None, {"x": x})[0], np.maximum(x, 0))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-
-import gossamer
 from gossamer.plugins import Backend, Claim, Decline
 from gossamer.refimpl.ir import Graph, Node
+
+import gossamer
 
 from .conftest import feeds_for, tensor
 

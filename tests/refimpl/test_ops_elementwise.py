@@ -193,6 +193,30 @@ def test_erf_handles_special_values():
     assert y[0] == 1.0 and y[1] == -1.0 and np.isnan(y[2]) and y[3] == 0 and np.signbit(y[3])
 
 
+def test_erf_is_within_a_few_float64_ulps_of_math_erf_on_a_dense_grid_and_tails():
+    grid = np.linspace(-7, 7, 70001)
+    tails = np.geomspace(1e-310, 1e300, 3000)
+    edges = np.array([0.46875, 4.0, 5.9, 6.0, 26.5, 27.0])  # Cody's range boundaries, underflow
+    x = np.concatenate([grid, tails, -tails, edges, np.nextafter(edges, 0), -edges])
+    expect = np.array([math.erf(v) for v in x])
+    ulps = np.abs(erf(x) - expect) / np.spacing(np.abs(expect))
+    assert ulps.max() <= 8
+
+
+def test_erf_keeps_sign_of_zero_and_saturates_at_infinity():
+    y = erf(np.array([0.0, -0.0, np.inf, -np.inf, 1e308, -1e308]))
+    assert y.tolist() == [0.0, 0.0, 1.0, -1.0, 1.0, -1.0]
+    assert np.signbit(y).tolist() == [False, True, False, True, False, True]
+
+
+def test_erf_op_on_float32_is_correctly_rounded_math_erf():
+    x = np.concatenate([np.linspace(-6, 6, 20001), [np.nan, 1e-30, -1e-30]]).astype(np.float32)
+    y = run("Erf", [x], [F32])[0]
+    expect = np.array([math.erf(v) for v in x.astype(np.float64)]).astype(np.float32)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, expect)
+
+
 # ---- variadic ------------------------------------------------------------------------------
 @pytest.mark.parametrize("op", ["Max", "Min", "Sum", "Mean"])
 def test_variadic_ops_do_not_broadcast_before_opset_8(op):
@@ -376,6 +400,26 @@ def test_clip_rejects_non_scalar_bounds():
 def test_clip_keeps_zero_d_input_zero_d():
     y = run("Clip", [np.array(3.0, np.float32), np.array(0.0, np.float32)], [F32], opset=13)[0]
     assert y.shape == () and y == 3.0
+
+
+def test_clip_6_default_bounds_leave_float16_infinities_alone():
+    x = np.array([-np.inf, -1.0, 65504.0, np.inf], np.float16)
+    y = run("Clip", [x], [TensorProto.FLOAT16], opset=6)[0]
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y, x)
+
+
+def test_clip_propagates_nan_and_a_min_above_max_gives_max():
+    x = np.array([np.nan, -3.0, 0.5, 9.0], np.float32)
+    y = run("Clip", [x, np.array(4.0, np.float32), np.array(2.0, np.float32)], [F32], opset=13)[0]
+    assert np.isnan(y[0]) and y[1:].tolist() == [2.0, 2.0, 2.0]
+
+
+def test_relu_propagates_nan_and_keeps_integers_exact():
+    y = run("Relu", [np.array([np.nan, -np.inf, -1.0, np.inf], np.float32)], [F32])[0]
+    assert np.isnan(y[0]) and y[1:].tolist() == [0.0, 0.0, np.inf]
+    big = np.array([-(2**62), 2**62 + 1], np.int64)
+    assert run("Relu", [big], [I64])[0].tolist() == [0, 2**62 + 1]
 
 
 # ---- isinf / isnan ---------------------------------------------------------------------------

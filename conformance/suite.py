@@ -1,0 +1,112 @@
+"""A whole backend run: the (case, dtype) cells, strict xfails, and the graph-level cases.
+
+    from gossamer.conformance.suite import run_suite
+    cells = run_suite("mybackend", ops=["Conv", "Relu"], max_examples=10)
+
+Xfail files (`conformance/xfails/<backend>.txt`, reviewed, strict): one entry a line,
+`<case id>  # reason` (every dtype) or `<case id>[<dtype>]  # reason`. A listed cell that passes is
+an XPASS, which fails the run like an unexpected failure does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ..plugins.manager import op_registry, select_backends
+from ..refimpl.registry import spec_of
+from .case import Case, opset_of
+from .cases import all_cases
+from .runner import ERROR, FAIL, PASS, XFAIL, XPASS, CellResult, run_cell
+
+XFAIL_DIR = Path(__file__).parent / "xfails"
+
+
+def cells(ops: Iterable[str] | None = None) -> list[tuple[Case, str]]:
+    """Every (case, dtype) the reference accepts, optionally only for some ops or case ids."""
+    wanted = set(ops) if ops else None
+    out: list[tuple[Case, str]] = []
+    registry = op_registry()
+    for case in all_cases():
+        if wanted is not None and not ({case.op, case.id} & wanted):
+            continue
+        fn = registry.resolve(case.domain, case.op, opset_of(case))
+        allowed = spec_of(fn).dtypes if fn is not None else None
+        fixed = case.args[0].dtype if case.args else None
+        for dtype in case.dtypes:
+            if allowed is None or (fixed or dtype) in allowed:
+                out.append((case, dtype))
+    return out
+
+
+def load_xfails(backend: str) -> dict[str, str]:
+    """'<case id>' or '<case id>[<dtype>]' -> reason."""
+    path = XFAIL_DIR / f"{backend}.txt"
+    out: dict[str, str] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, reason = line.partition("#")
+            out[key.strip()] = reason.strip() or "no reason given"
+    return out
+
+
+def xfail_reason(xfails: dict[str, str], case_id: str, dtype: str) -> str | None:
+    return xfails.get(f"{case_id}[{dtype}]", xfails.get(case_id))
+
+
+def apply_xfail(cell: CellResult, reason: str | None) -> CellResult:
+    """Strict xfail: a failure becomes XFAIL (reason kept), a pass becomes XPASS."""
+    if reason is None:
+        return cell
+    if cell.status in (FAIL, ERROR):
+        cell.message = f"{reason} (was: {cell.message})"
+        cell.status = XFAIL
+    elif cell.status == PASS:
+        cell.status = XPASS
+        cell.message = f"listed as xfail ({reason}) but passes: remove it from xfails/{cell.backend}.txt"
+    return cell
+
+
+def check_backend(backend: str) -> None:
+    """Raises BackendSelectionError if the backend does not exist or is unavailable."""
+    select_backends([backend])
+
+
+def run_suite(
+    backend: str,
+    *,
+    ops: Iterable[str] | None = None,
+    max_examples: int = 10,
+    graphs: bool = True,
+    shrink: bool = True,
+    progress: Callable[[CellResult], None] | None = None,
+) -> list[CellResult]:
+    """Runs every cell (and the graph-level cases) on `backend`, xfails applied."""
+    from .graph_cases import run_graph_cases
+
+    check_backend(backend)
+    xfails = load_xfails(backend)
+    results: list[CellResult] = []
+    for case, dtype in cells(ops):
+        cell = run_cell(case, dtype, backend, max_examples=max_examples, shrink=shrink)
+        results.append(apply_xfail(cell, xfail_reason(xfails, case.id, dtype)))
+        if progress:
+            progress(results[-1])
+    if graphs and not ops:
+        for cell in run_graph_cases(backend):
+            results.append(apply_xfail(cell, xfail_reason(xfails, cell.case_id, cell.dtype)))
+            if progress:
+                progress(results[-1])
+    return results
+
+
+def stale_xfails(backend: str, results: list[CellResult]) -> list[str]:
+    """Xfail entries that match no cell of a full run (typos, removed cases)."""
+    keys = {r.case_id for r in results} | {f"{r.case_id}[{r.dtype}]" for r in results}
+    return sorted(k for k in load_xfails(backend) if k not in keys)
+
+
+__all__ = ["XFAIL", "cells", "load_xfails", "run_suite", "stale_xfails"]

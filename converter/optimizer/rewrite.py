@@ -1,0 +1,239 @@
+"""What every pass needs to read and edit a graph safely: producers, consumers, constants, names.
+
+A `GraphView` indexes the top-level graph once; a pass matches patterns against it, edits the graph
+through its methods (which keep the indexes current) and never touches nested bodies except to rename
+the outer names they read. Passes only rewrite the top-level graph.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from ...refimpl.ir import Graph, Node, Value
+
+GOSSAMER_DOMAIN = "gossamer"
+
+
+def copy_graph(graph: Graph) -> Graph:
+    """A copy whose node lists and attributes can be edited; initializer arrays are shared."""
+    nodes = [
+        Node(
+            n.op_type,
+            list(n.inputs),
+            list(n.outputs),
+            {k: copy.deepcopy(v) if _has_graph(v) else v for k, v in n.attrs.items()},
+            n.name,
+            n.domain,
+        )
+        for n in graph.nodes
+    ]
+    return Graph(
+        nodes=nodes,
+        inputs=[copy.copy(v) for v in graph.inputs],
+        outputs=[copy.copy(v) for v in graph.outputs],
+        initializers=dict(graph.initializers),
+        name=graph.name,
+        opsets=dict(graph.opsets),
+        value_info=dict(graph.value_info),
+        metadata=dict(graph.metadata),
+    )
+
+
+def _has_graph(value: object) -> bool:
+    return isinstance(value, Graph) or (
+        isinstance(value, list) and any(isinstance(v, Graph) for v in value)
+    )
+
+
+def default_opset(graph: Graph) -> int:
+    return graph.opsets.get("", graph.opsets.get("ai.onnx", 1))
+
+
+def is_standard(node: Node) -> bool:
+    return node.domain in ("", "ai.onnx")
+
+
+class GraphView:
+    """Producer, consumers and constants of the names of one (top-level) graph."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.producer: dict[str, Node] = {}
+        self.consumers: dict[str, list[Node]] = defaultdict(list)
+        self.body_reads: set[str] = set()  # names read from inside nested bodies
+        for node in graph.nodes:
+            self._index(node)
+        self.outputs = {v.name for v in graph.outputs}
+        self.feedable = {v.name for v in graph.inputs}
+        self._taken = graph.produced_names() | {v.name for v in graph.outputs}
+        self._taken |= {n.name for n in graph.nodes}
+
+    def _index(self, node: Node) -> None:
+        for out in node.outputs:
+            if out:
+                self.producer[out] = node
+        for name in node.inputs:
+            if name and node not in self.consumers[name]:
+                self.consumers[name].append(node)
+        for sub in node.subgraphs():
+            self.body_reads |= sub.free_names()
+
+    def _unindex(self, node: Node) -> None:
+        for out in node.outputs:
+            if self.producer.get(out) is node:
+                del self.producer[out]
+        for name in node.inputs:
+            if name and node in self.consumers.get(name, []):
+                self.consumers[name].remove(node)
+
+    # ---- queries ---------------------------------------------------------------------------------
+    def constant(self, name: str) -> np.ndarray | None:
+        """The value of `name` if it is fixed: an initializer no feed overrides, or a Constant."""
+        if not name:
+            return None
+        if name in self.graph.initializers and name not in self.feedable:
+            return np.asarray(self.graph.initializers[name])
+        node = self.producer.get(name)
+        if node is not None and node.op_type == "Constant" and is_standard(node):
+            value = node.attrs.get("value")
+            if isinstance(value, np.ndarray):
+                return value
+        return None
+
+    def scalar(self, name: str) -> float | None:
+        """The value of a constant with exactly one element, as a Python float."""
+        value = self.constant(name)
+        if value is None or value.size != 1 or value.dtype.kind not in "fiu":
+            return None
+        return float(value.reshape(()))
+
+    def alive(self, node: Node) -> bool:
+        """False once a rewrite has removed `node` from the graph."""
+        return any(self.producer.get(o) is node for o in node.outputs if o)
+
+    def is_used(self, name: str) -> bool:
+        return bool(self.consumers.get(name)) or name in self.outputs or name in self.body_reads
+
+    def sole_consumer(self, name: str) -> Node | None:
+        """The one node reading `name`, if nothing else (graph output, a body, a second node) does."""
+        users = self.consumers.get(name, [])
+        if len(users) != 1 or name in self.outputs or name in self.body_reads:
+            return None
+        return users[0]
+
+    def producer_of(self, name: str, op_type: str) -> Node | None:
+        node = self.producer.get(name)
+        if node is not None and node.op_type == op_type and is_standard(node):
+            return node
+        return None
+
+    # ---- edits -----------------------------------------------------------------------------------
+    def fresh(self, base: str) -> str:
+        """A value or node name not used anywhere in the graph."""
+        candidate, i = base, 0
+        while candidate in self._taken:
+            i += 1
+            candidate = f"{base}_{i}"
+        self._taken.add(candidate)
+        return candidate
+
+    def add_initializer(self, base: str, value: np.ndarray) -> str:
+        name = self.fresh(base)
+        self.graph.initializers[name] = value
+        return name
+
+    def replace(self, old: Iterable[Node], new: Iterable[Node]) -> None:
+        """Removes the `old` nodes and puts the `new` ones where the first old one stood."""
+        old = list(old)
+        new = list(new)
+        gone = {id(n) for n in old}
+        at = min((i for i, n in enumerate(self.graph.nodes) if id(n) in gone), default=None)
+        for node in old:
+            self._unindex(node)
+        kept = [n for n in self.graph.nodes if id(n) not in gone]
+        at = len(kept) if at is None else sum(1 for n in self.graph.nodes[:at] if id(n) not in gone)
+        self.graph.nodes[:] = kept[:at] + new + kept[at:]
+        for node in new:
+            self._index(node)
+            self._taken |= {o for o in node.outputs if o} | {node.name}
+
+    def set_input(self, node: Node, index: int, name: str) -> None:
+        self._unindex(node)
+        node.inputs[index] = name
+        self._index(node)
+
+    def bypass(self, node: Node, keep: str, drop: str) -> bool:
+        """Removes `node`, whose output `drop` equals its input `keep`; False if impossible.
+
+        Readers of `drop` read `keep` instead. When `drop` is a graph output, `keep` is renamed to
+        `drop` instead, which needs `keep` to be produced by a node and to be no graph output.
+        """
+        if drop in self.outputs:
+            if keep in self.outputs or keep not in self.producer or keep in self.feedable:
+                return False
+            self.replace([node], [])
+            self.rename(keep, drop)
+            return True
+        self.replace([node], [])
+        self.rename(drop, keep)
+        return True
+
+    def rename(self, old: str, new: str) -> None:
+        """Every producer and reader of `old` (nested bodies included) uses `new` instead."""
+        for node in list(self.graph.nodes):
+            if old in node.inputs or old in node.outputs or any(node.subgraphs()):
+                self._unindex(node)
+                node.inputs[:] = [new if i == old else i for i in node.inputs]
+                node.outputs[:] = [new if o == old else o for o in node.outputs]
+                for sub in node.subgraphs():
+                    _rename_free(sub, old, new)
+                self._index(node)
+        if old in self.body_reads:
+            self.body_reads.discard(old)
+            self.body_reads.add(new)
+        self._taken.add(new)
+
+
+def _rename_free(graph: Graph, old: str, new: str) -> None:
+    if old in graph.produced_names():
+        return  # the body defines its own `old`: not an outer reference
+    for node in graph.nodes:
+        node.inputs[:] = [new if i == old else i for i in node.inputs]
+        for sub in node.subgraphs():
+            _rename_free(sub, old, new)
+    for v in graph.outputs:
+        if v.name == old:
+            v.name = new
+
+
+def node_named(view: GraphView, op_type: str, inputs: list[str], outputs: list[str],
+               base: str, domain: str = "", **attrs: object) -> Node:  # fmt: skip
+    """A new node with a fresh name derived from `base`."""
+    return Node(op_type, inputs, outputs, dict(attrs), view.fresh(base), domain)
+
+
+def other_input(node: Node, name: str) -> str | None:
+    """For a binary node reading `name` once, its other input (None if it reads `name` twice)."""
+    if len(node.inputs) != 2 or node.inputs.count(name) != 1:
+        return None
+    return node.inputs[1] if node.inputs[0] == name else node.inputs[0]
+
+
+def use_gossamer_domain(graph: Graph) -> None:
+    graph.opsets.setdefault(GOSSAMER_DOMAIN, 1)
+
+
+def live_value_info(graph: Graph) -> dict[str, Value]:
+    names = graph.produced_names()
+    return {k: v for k, v in graph.value_info.items() if k in names}
+
+
+def iter_ops(graph: Graph, *op_types: str) -> Iterator[Node]:
+    """Standard-domain nodes of the given types, in graph order (a snapshot: safe to edit)."""
+    for node in list(graph.nodes):
+        if node.op_type in op_types and is_standard(node):
+            yield node

@@ -1,0 +1,113 @@
+"""The inference driver: walks a graph's nodes in order, applying the rule for each op.
+
+The rule table maps ONNX op types (and com.microsoft ones) to rule functions; each `rules_*`
+module contributes its part. A node with no rule, or whose rule fails on a model it does not
+understand, gets unknown outputs; inference never raises on a model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import GraphValidationError
+from ..ir import Graph, Node, Value
+from . import rules_constants, rules_control, rules_elementwise, rules_misc, rules_nn, rules_shape
+from .scope import Rule, Scope, array_dtype, clean_shape
+from .shape_values import FOLDERS, fold_node
+
+log = logging.getLogger(__name__)
+
+
+def _merge(*tables: dict[str, Rule]) -> dict[str, Rule]:
+    """One table from several; an op ruled twice is a programming error."""
+    merged: dict[str, Rule] = {}
+    for table in tables:
+        twice = merged.keys() & table.keys()
+        if twice:
+            raise RuntimeError(f"ops with two shape rules: {sorted(twice)}")
+        merged.update(table)
+    return merged
+
+
+RULES: dict[str, Rule] = _merge(
+    rules_elementwise.RULES,
+    rules_constants.RULES,
+    rules_shape.RULES,
+    rules_nn.RULES,
+    rules_misc.RULES,
+    rules_control.RULES,
+)
+MS_RULES: dict[str, Rule] = rules_misc.MS_RULES  # com.microsoft ops that differ from ONNX's
+
+
+def infer_shapes(graph: Graph) -> dict[str, Value]:
+    """Inferred Value (dtype, shape) for every name in the graph and its subgraphs."""
+    result: dict[str, Value] = {}
+    infer_graph(graph, None, result, itertools.count(), {})
+    return result
+
+
+def infer_graph(
+    graph: Graph,
+    parent: Scope | None,
+    result: dict[str, Value],
+    fresh: Iterator[int],
+    bound_inputs: dict[str, Value],
+) -> Scope:
+    """Infers one graph in a scope nested in `parent`; subgraph inputs take `bound_inputs`."""
+    scope = Scope(graph, parent, fresh, result, infer_graph)
+    for v in graph.inputs:
+        bound = bound_inputs.get(v.name)
+        if bound is not None and (v.dtype is None or v.shape is None):
+            scope.values[v.name] = Value(v.name, v.dtype or bound.dtype, bound.shape, v.kind)
+        else:
+            scope.values[v.name] = Value(v.name, v.dtype, clean_shape(v.shape), v.kind)
+    for name, arr in graph.initializers.items():
+        arr = np.asarray(arr)
+        scope.values[name] = Value(name, array_dtype(arr), tuple(int(d) for d in arr.shape))
+        scope.consts[name] = arr
+    try:
+        order = graph.topological_nodes(frozenset(_outer_names(parent)))
+    except (GraphValidationError, RecursionError):
+        order = list(graph.nodes)
+    for node in order:
+        rule = _rule_for(node)
+        if rule is not None:
+            try:
+                rule(scope, node)
+                if node.op_type in FOLDERS and node.domain in ("", "ai.onnx"):
+                    fold_node(scope, node)
+            except Exception as err:  # a model we do not understand: leave its outputs unknown
+                log.debug("shape inference gave up on %s: %s", node.label(), err)
+        for out in node.outputs:
+            if out and out not in scope.values:
+                scope.values[out] = Value(out)
+    for name, value in scope.values.items():
+        if parent is None:
+            result[name] = value
+        else:
+            result.setdefault(name, value)
+    for v in graph.outputs:
+        if v.name not in scope.values:
+            result.setdefault(v.name, scope.value(v.name))
+    return scope
+
+
+def _outer_names(scope: Scope | None) -> set[str]:
+    names: set[str] = set()
+    while scope is not None:
+        names |= scope.graph.produced_names() | set(scope.values)
+        scope = scope.parent
+    return names
+
+
+def _rule_for(node: Node) -> Rule | None:
+    if node.domain in ("", "ai.onnx"):
+        return RULES.get(node.op_type)
+    if node.domain == "com.microsoft":
+        return MS_RULES.get(node.op_type) or RULES.get(node.op_type)
+    return None

@@ -1,0 +1,229 @@
+"""Symbolic dim arithmetic.
+
+A dim is an int, a symbol ("N", or a derived expression such as "N*2" or "(H-3)//2+1") or
+None (unknown); a shape of None means the rank is unknown. The operations here simplify products
+and constant offsets so that the same size is spelled the same way wherever it is derived.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..ir import Dim
+
+Shape = tuple[Dim, ...] | None
+Elem = Any  # an element of a tracked vector: int, float, bool, symbol string or None
+
+
+def is_num(d: object) -> bool:
+    return isinstance(d, (int, float, np.integer, np.floating))
+
+
+def _top_level(s: str) -> str:
+    """The characters of s outside any parentheses."""
+    depth, out = 0, []
+    for ch in s:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def _wrap(s: Dim) -> str:
+    text = str(s)
+    return f"({text})" if any(ch in _top_level(text) for ch in "+-*/") else text
+
+
+def _unwrap(s: str) -> str:
+    """s without parentheses that enclose all of it."""
+    while s.startswith("(") and s.endswith(")"):
+        depth = 0
+        for i, ch in enumerate(s):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(s) - 1:
+                return s
+        s = s[1:-1]
+    return s
+
+
+def _product(d: Elem) -> tuple[int, list[str]] | None:
+    """d as coefficient * symbols, or None when unknown or not integral."""
+    if d is None:
+        return None
+    if is_num(d):
+        return (int(d), []) if float(d).is_integer() else None
+    d = _unwrap(d)
+    top = _top_level(d)
+    if any(ch in top for ch in "+-/") or "*" not in top:
+        return 1, [d]
+    coef, syms = 1, []
+    for token in d.split("*"):
+        if token.isdigit():
+            coef *= int(token)
+        else:
+            syms.append(_unwrap(token))
+    return coef, syms
+
+
+def _format_product(coef: int, syms: Iterable[str]) -> Dim:
+    names = sorted(syms)
+    if coef == 0 or not names:
+        return coef
+    if coef == 1 and len(names) == 1:
+        return names[0]
+    return "*".join([_wrap(t) for t in names] + ([] if coef == 1 else [str(coef)]))
+
+
+def _offset(s: str) -> tuple[str, int]:
+    m = re.fullmatch(r"(.+?)([+-]\d+)", s)
+    if m and m.group(1)[-1] not in "*/(+-":
+        return m.group(1), int(m.group(2))
+    return s, 0
+
+
+def dim_add(a: Elem, b: Elem) -> Dim:
+    if a is None or b is None:
+        return None
+    if is_num(a) and is_num(b):
+        return a + b
+    if is_num(a):
+        a, b = b, a
+    if is_num(b):
+        if not float(b).is_integer():
+            return None
+        base, off = _offset(a)
+        total = off + int(b)
+        return base if total == 0 else f"{base}{total:+d}"
+    if a == b:
+        return dim_mul(a, 2)
+    return f"{a}+{_wrap(b) if '-' in _top_level(b) else b}"
+
+
+def dim_sub(a: Elem, b: Elem) -> Dim:
+    if a is None or b is None:
+        return None
+    if a == b:
+        return 0
+    if is_num(b):
+        return dim_add(a, -b)
+    return f"{a}-{_wrap(b) if any(c in _top_level(b) for c in '+-') else b}"
+
+
+def dim_mul(a: Elem, b: Elem) -> Dim:
+    if (is_num(a) and a == 0) or (is_num(b) and b == 0):
+        return 0
+    if is_num(a) and is_num(b):
+        return a * b
+    pa, pb = _product(a), _product(b)
+    if pa is None or pb is None:
+        return None
+    return _format_product(pa[0] * pb[0], pa[1] + pb[1])
+
+
+def divide_exact(a: Elem, b: Elem) -> Dim:
+    pa, pb = _product(a), _product(b)
+    if pa is None or pb is None or pb[0] == 0 or pa[0] % pb[0]:
+        return None
+    rest = Counter(pa[1])
+    rest.subtract(pb[1])
+    if any(v < 0 for v in rest.values()):
+        return None
+    return _format_product(pa[0] // pb[0], rest.elements())
+
+
+def dim_floordiv(a: Elem, b: Elem) -> Dim:
+    if a is None or b is None or (is_num(b) and b == 0):
+        return None
+    if is_num(a) and is_num(b):
+        return int(a // b)
+    if b == 1:
+        return a
+    exact = divide_exact(a, b)
+    return exact if exact is not None else f"{_wrap(a)}//{_wrap(b)}"
+
+
+def dim_ceildiv(a: Elem, b: Elem) -> Dim:
+    if a is None or b is None or (is_num(b) and b == 0):
+        return None
+    if is_num(a) and is_num(b):
+        return int(-(-a // b))
+    if b == 1:
+        return a
+    exact = divide_exact(a, b)
+    return exact if exact is not None else f"ceil({_wrap(a)}/{_wrap(b)})"
+
+
+def dims_product(dims: Iterable[Dim]) -> Dim:
+    out: Dim = 1
+    for d in dims:
+        out = dim_mul(out, d)
+    return out
+
+
+def broadcast_dim(a: Elem, b: Elem) -> Dim:
+    """Multidirectional broadcast of one dim: 1 vs N -> N, N vs N -> N, N vs M -> unknown."""
+    if a == b:
+        return a
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    if is_num(a) and b is None:
+        return a
+    if is_num(b) and a is None:
+        return b
+    if is_num(a) and isinstance(b, str):
+        return a
+    if is_num(b) and isinstance(a, str):
+        return b
+    return None
+
+
+def broadcast_shapes(*shapes: Shape) -> Shape:
+    if any(s is None for s in shapes):
+        return None
+    rank = max((len(s) for s in shapes), default=0)  # type: ignore[arg-type]
+    out: list[Dim] = []
+    for i in range(rank):
+        dims = [s[len(s) - rank + i] for s in shapes if len(s) - rank + i >= 0]  # type: ignore
+        d = dims[0]
+        for other in dims[1:]:
+            d = broadcast_dim(d, other)
+        out.append(d)
+    return tuple(out)
+
+
+def merge_dim(a: Elem, b: Elem) -> Dim:
+    """Two facts about the same dim: keep the known one, drop contradictions."""
+    if a == b or b is None:
+        return a
+    if a is None:
+        return b
+    if is_num(a) and not is_num(b):
+        return a
+    if is_num(b) and not is_num(a):
+        return b
+    return None
+
+
+def join_shapes(a: Shape, b: Shape) -> Shape:
+    """A shape valid for both branches (If) or all iterations (Loop)."""
+    if a is None or b is None or len(a) != len(b):
+        return None
+    return tuple(x if x == y else None for x, y in zip(a, b))
+
+
+def chain(fn: Callable[[Elem, Elem], Elem], xs: tuple[Elem, ...]) -> Elem:
+    out = xs[0]
+    for x in xs[1:]:
+        out = fn(out, x)
+    return out

@@ -1,0 +1,355 @@
+"""`gossamer compare`: run a model on two sides, compare every intermediate, name the first
+divergence.
+
+Side A is Gossamer on the chosen backends (default: every available one). Side B, the trusted side,
+is either the reference alone (a Session with `backends=[]`, which keeps only the reference) or
+onnxruntime, with every intermediate value exposed as an extra graph output and graph optimisations
+off (so each value is what its own node computed). Values are matched by name and walked in the
+order side B's nodes run; a value only one side has (inside a fused partition on side A, inside an
+ONNX function on the onnxruntime side) is skipped and counted. The first node with an output
+outside tolerance is the first divergence; its inputs are saved with a repro script (see
+`tools/compare_repro.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..plugins.partition import PARTITION_DOMAIN
+from ..refimpl import model_format
+from ..refimpl.errors import InputError
+from ..refimpl.interpreter import describe_value
+from ..refimpl.ir import Graph, Node
+from ..session import ModelSource, Session, read_model
+from .tensor_diff import TensorDiff, diff_values
+
+DEFAULT_RTOL = 1e-3
+DEFAULT_ATOL = 1e-4
+AGAINST = ("reference", "onnxruntime")
+
+
+@dataclass
+class ValueDiff:
+    """One value both sides produced: who produced it, where side A ran it, and how far apart."""
+
+    index: int  # position of the producing node in side B's execution order
+    node: str
+    op_type: str
+    value: str
+    ran_on: str  # side A's backend (and partition, if the value left a fused partition)
+    type_a: str
+    type_b: str
+    diff: TensorDiff
+
+
+@dataclass
+class Comparison:
+    """The outcome of `compare_model`."""
+
+    model: str
+    side_a: str
+    side_b: str
+    rtol: float
+    atol: float
+    values: list[ValueDiff] = field(default_factory=list)  # side B's execution order
+    skipped: list[str] = field(default_factory=list)  # values only one side exposes
+    first: ValueDiff | None = None  # the first value outside tolerance
+    input_notes: list[str] = field(default_factory=list)  # the divergent node's inputs, A vs B
+    repro_dir: str | None = None
+    repro_note: str = ""
+
+    @property
+    def agrees(self) -> bool:
+        return self.first is None
+
+    def worst(self, k: int) -> list[ValueDiff]:
+        """The k nodes with the largest max-rel (each node by its worst output)."""
+        by_node: dict[str, ValueDiff] = {}
+        for v in self.values:
+            best = by_node.get(v.node)
+            if best is None or _rank(v) > _rank(best):
+                by_node[v.node] = v
+        return sorted(by_node.values(), key=_rank, reverse=True)[: max(0, k)]
+
+    def as_dict(self, top: int = 10) -> dict[str, Any]:
+        def row(v: ValueDiff) -> dict[str, Any]:
+            return {
+                "index": v.index,
+                "node": v.node,
+                "op_type": v.op_type,
+                "value": v.value,
+                "ran_on": v.ran_on,
+                "type_a": v.type_a,
+                "type_b": v.type_b,
+                "diverges": v.diff.diverges,
+                **v.diff.as_dict(),
+            }
+
+        return {
+            "model": self.model,
+            "side_a": self.side_a,
+            "side_b": self.side_b,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "agrees": self.agrees,
+            "compared": len(self.values),
+            "divergent_values": sum(v.diff.diverges for v in self.values),
+            "skipped": self.skipped,
+            "first_divergence": row(self.first) if self.first else None,
+            "input_notes": self.input_notes,
+            "worst": [row(v) for v in self.worst(top)],
+            "repro_dir": self.repro_dir,
+            "repro_note": self.repro_note,
+            "values": [row(v) for v in self.values],
+        }
+
+    def format(self, top: int = 10) -> str:
+        return format_comparison(self, top)
+
+
+class _Recorder:
+    """An observer keeping every top-level node's outputs (copied: a buggy kernel may later write
+    into a value it reads). Nodes inside If/Loop/Scan bodies run between their parent's
+    before_node and after_node, so depth tells them apart."""
+
+    def __init__(self, copy: bool) -> None:
+        self.copy = copy
+        self.depth = 0
+        self.values: dict[str, Any] = {}
+        self.producer: dict[str, Node] = {}
+        self.order: list[Node] = []
+
+    def before_node(self, node: Node, inputs: Sequence[Any]) -> None:
+        self.depth += 1
+
+    def after_node(self, node: Node, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
+        self.depth -= 1
+        if self.depth:
+            return
+        self.order.append(node)
+        for name, value in zip(node.outputs, outputs):
+            if name:
+                self.values[name] = _copy(value) if self.copy else value
+                self.producer[name] = node
+
+
+def compare_model(
+    model: ModelSource,
+    feeds: dict[str, Any],
+    *,
+    backends: Sequence[str] | None = None,
+    against: str = "reference",
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    repro_dir: str | Path | None = None,
+    session: Session | None = None,
+) -> Comparison:
+    """Runs `model` on side A (Gossamer on `backends`) and side B (`against`), compares every value
+    both sides expose, and (if `repro_dir` is given and they diverge) writes a repro there.
+
+    `session`: an already loaded side-A Session of the same model (saves loading it twice).
+    """
+    if against not in AGAINST:
+        raise InputError(f"--against must be one of {', '.join(AGAINST)}, got {against!r}")
+    if not (rtol >= 0 and atol >= 0):
+        raise InputError(f"tolerances must be >= 0, got rtol {rtol} atol {atol}")
+    graph = session.graph if session is not None else read_model(model)
+    sess_a = session or Session(graph, backends=backends)
+    rec_a = _Recorder(copy=True)
+    sess_a.run(None, feeds, observers=[rec_a])
+    if against == "reference":
+        rec_b = _Recorder(copy=False)
+        Session(graph, backends=[]).run(None, feeds, observers=[rec_b])
+        order_b, values_b = rec_b.order, rec_b.values
+    else:
+        from .compare_ort import run_onnxruntime
+
+        order_b = graph.topological_nodes()
+        values_b = run_onnxruntime(model, feeds)
+    used = sess_a.placement.summary()
+    result = Comparison(
+        model=_model_label(model),
+        side_a="gossamer [" + ", ".join(used) + "]",
+        side_b=against,
+        rtol=rtol,
+        atol=atol,
+    )
+    for index, node in enumerate(order_b):
+        for name in node.outputs:
+            if not name:
+                continue
+            if name not in values_b or name not in rec_a.values:
+                result.skipped.append(name)
+                continue
+            a, b = rec_a.values[name], values_b[name]
+            row = ValueDiff(
+                index=index,
+                node=node.name,
+                op_type=node.op_type,
+                value=name,
+                ran_on=_ran_on(sess_a, node, rec_a.producer[name]),
+                type_a=describe_value(a),
+                type_b=describe_value(b),
+                diff=diff_values(a, b, rtol=rtol, atol=atol),
+            )
+            result.values.append(row)
+            if result.first is None and row.diff.diverges:
+                result.first = row
+    if result.first is not None:
+        first_node = next(n for n in order_b if n.name == result.first.node)
+        env_a = {**graph.initializers, **feeds, **rec_a.values}
+        env_b = {**graph.initializers, **feeds, **values_b}
+        producer = rec_a.producer[result.first.value]
+        # a fused partition's boundary is what side A actually fed: describe those inputs
+        reads = list(producer.inputs) if producer.domain == PARTITION_DOMAIN else None
+        result.input_notes = _input_notes(reads or node_reads(first_node), env_a, env_b, rtol, atol)
+        if repro_dir is not None:
+            from .compare_repro import write_repro
+
+            result.repro_dir, result.repro_note = write_repro(
+                Path(repro_dir), graph, sess_a, first_node, producer, env_a, env_b, result, model
+            )
+    return result
+
+
+def _ran_on(sess: Session, node: Node, producer: Node) -> str:
+    backend = sess.placement.backend_of.get(node.name, "?")
+    if producer.domain == PARTITION_DOMAIN:
+        return f"{backend} ({producer.name})"
+    return backend
+
+
+def _input_notes(
+    reads: list[str], env_a: dict[str, Any], env_b: dict[str, Any], rtol: float, atol: float
+) -> list[str]:
+    notes = []
+    for name in reads:
+        b = env_b.get(name)
+        if name not in env_a:
+            notes.append(f"{name}: {describe_value(b)} (not visible on side A)")
+            continue
+        d = diff_values(env_a[name], b, rtol=rtol, atol=atol)
+        if d.max_abs == 0 and not d.problem and not d.nonfinite:
+            verdict = "identical on both sides"
+        else:
+            within = "beyond" if d.diverges else "within"
+            verdict = (
+                f"differs {within} tolerance: max-abs {d.max_abs:.3g}, max-rel {d.max_rel:.3g}"
+            )
+            verdict += f" {d.problem}" if d.problem else ""
+        notes.append(f"{name}: {describe_value(b)} {verdict}")
+    return notes
+
+
+def node_reads(node: Node) -> list[str]:
+    """The names a node reads: its inputs, then what its bodies read from the enclosing scope."""
+    reads = [i for i in node.inputs if i]
+    for name in sorted({n for body in node.subgraphs() for n in body.free_names()}):
+        if name not in reads:
+            reads.append(name)
+    return list(dict.fromkeys(reads))
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _rank(v: ValueDiff) -> tuple[int, float, float]:
+    d = v.diff
+    rel = d.max_rel if d.max_rel == d.max_rel else float("inf")
+    return (int(bool(d.problem) or d.nonfinite > 0), rel, d.max_abs)
+
+
+def _model_label(model: ModelSource) -> str:
+    if isinstance(model, Graph):
+        return model.name
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        is_gsm = bytes(model[: len(model_format.MAGIC)]) == model_format.MAGIC
+        return f"<{'gsm' if is_gsm else 'onnx'} bytes>"
+    return str(model)
+
+
+# ---- the text report -----------------------------------------------------------------------------
+def format_comparison(c: Comparison, top: int = 10) -> str:
+    lines = [
+        f"compare {c.model}: {c.side_a} vs {c.side_b}  (rtol {c.rtol:g}, atol {c.atol:g})",
+        f"compared {len(c.values)} values"
+        + (f"; {len(c.skipped)} skipped (visible on one side only)" if c.skipped else ""),
+    ]
+    if c.first is None:
+        worst = c.worst(1)
+        tail = f"; largest max-rel {worst[0].diff.max_rel:.3g} at {worst[0].node}" if worst else ""
+        lines.append(f"all values agree within tolerance{tail}")
+    else:
+        f = c.first
+        lines += [
+            "",
+            f"FIRST DIVERGENCE: node {f.node!r} ({f.op_type}), #{f.index} in execution order, "
+            f"ran on {f.ran_on}",
+            f"  output {f.value!r}: {f.type_a}"
+            + ("" if f.type_a == f.type_b else f" vs {f.type_b}"),
+            "  " + _metrics(f.diff),
+        ]
+        lines += ["  input " + n for n in c.input_notes]
+        bad = sum(v.diff.diverges for v in c.values)
+        lines.append(f"  {bad} of {len(c.values)} compared values diverge")
+    if top > 0 and c.values:
+        lines += [
+            "",
+            f"worst {min(top, len(c.worst(top)))} nodes by max-rel:",
+            _table(c.worst(top)),
+        ]
+    if c.repro_dir:
+        lines += ["", f"repro: {c.repro_dir}  ({c.repro_note})"]
+    elif c.repro_note:
+        lines += ["", f"repro: {c.repro_note}"]
+    return "\n".join(lines)
+
+
+def _metrics(d: TensorDiff) -> str:
+    if d.problem:
+        return f"MISMATCH: {d.problem}"
+    text = (
+        f"max-abs {d.max_abs:.3g}  max-rel {d.max_rel:.3g}  mean-rel {d.mean_rel:.3g}  "
+        f"cosine {d.cosine:.6f}  outside tolerance {d.mismatches}/{d.size} "
+        f"({100 * d.mismatches / max(1, d.size):.1f} %)"
+    )
+    return text + (f"  NaN/inf disagree at {d.nonfinite}" if d.nonfinite else "")
+
+
+def _table(rows: list[ValueDiff]) -> str:
+    width = max([len(r.node) for r in rows] + [4])
+    ran = max([len(r.ran_on) for r in rows] + [6])
+    head = (
+        f"  {'#':>4}  {'node':<{width}}  {'op':<14} {'ran on':<{ran}}  {'max-abs':>9} "
+        f"{'max-rel':>9} {'mean-rel':>9} {'cosine':>9}  outside"
+    )
+    out = [head]
+    for r in rows:
+        d = r.diff
+        mark = "!" if d.diverges else " "
+        if d.problem:
+            stats = f"MISMATCH: {d.problem}"
+        else:
+            stats = (
+                f"{d.max_abs:9.3g} {d.max_rel:9.3g} {d.mean_rel:9.3g} {d.cosine:9.6f}  "
+                f"{d.mismatches}/{d.size}"
+            )
+        out.append(
+            f"{mark} {r.index:>4}  {r.node:<{width}}  {r.op_type:<14} {r.ran_on:<{ran}}  {stats}"
+        )
+    return "\n".join(out)
+
+
+def comparison_json(c: Comparison, top: int = 10) -> str:
+    return json.dumps(c.as_dict(top), indent=1)

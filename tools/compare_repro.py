@@ -1,0 +1,201 @@
+"""The repro `gossamer compare` leaves behind for the first divergent node.
+
+Written into one folder:
+    node.gsm                the divergent node alone (or, if side A ran it inside a fused partition,
+                            that whole partition), its constant inputs embedded as initializers
+    inputs_<side B>/*.npy   every input it read on the trusted side
+    inputs_gossamer/*.npy   side A's inputs, only where they already differ from side B's
+    expected_<side B>/*.npy side B's outputs for it
+    node.onnx               the single ONNX node, when side B is onnxruntime
+    repro.py                loads the above and runs the node on the reference and on the backend
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..plugins.partition import PARTITION_DOMAIN, extract_partition
+from ..refimpl.dtypes import name_of
+from ..refimpl.interpreter import describe_value
+from ..refimpl.ir import Graph, Node, Value
+from ..refimpl.model_format import save_gsm
+from ..session import Session
+
+if TYPE_CHECKING:
+    from .compare import Comparison
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def write_repro(
+    out: Path,
+    graph: Graph,
+    sess_a: Session,
+    node: Node,
+    producer: Node,
+    env_a: dict[str, Any],
+    env_b: dict[str, Any],
+    result: Comparison,
+    model: Any,
+) -> tuple[str | None, str]:
+    """Writes the repro; returns (folder, what it holds), or (None, why it was not written)."""
+    unit, backend = _unit(graph, sess_a, node, producer)
+    fed = [v.name for v in unit.inputs]
+    reads = fed + list(unit.initializers)
+    for name in fed:
+        if not isinstance(env_b.get(name), np.ndarray):
+            why = describe_value(env_b.get(name)) if name in env_b else "not visible on side B"
+            return None, f"not written: input {name!r} is {why}, not a tensor"
+    unit.inputs = [Value(n, name_of(env_b[n].dtype), tuple(env_b[n].shape)) for n in fed]
+    files = {name: f"{i:02d}_{_UNSAFE.sub('_', name)[:60]}.npy" for i, name in enumerate(reads)}
+    out.mkdir(parents=True, exist_ok=True)
+    side_b = result.side_b
+    folders = [f"inputs_{side_b}"]
+    _save(out / folders[0], {n: env_b.get(n, unit.initializers.get(n)) for n in reads}, files)
+    differing = [n for n in fed if n in env_a and not _same(env_a[n], env_b[n])]
+    if differing:
+        folders.append("inputs_gossamer")
+        _save(out / folders[1], {n: env_a[n] for n in fed if n in env_a}, files)
+        if any(n not in env_a for n in fed):  # a partition-internal value: fall back to side B's
+            _save(out / folders[1], {n: env_b[n] for n in fed if n not in env_a}, files)
+    outputs = [v.name for v in unit.outputs]
+    out_files = {
+        name: f"{i:02d}_{_UNSAFE.sub('_', name)[:60]}.npy" for i, name in enumerate(outputs)
+    }
+    _save(out / f"expected_{side_b}", {n: env_b.get(n) for n in outputs}, out_files)
+    save_gsm(unit, out / "node.gsm")
+    wrote_onnx = False
+    if side_b == "onnxruntime" and producer.domain != PARTITION_DOMAIN:
+        from .compare_ort import single_node_onnx
+
+        blob = single_node_onnx(
+            model, node, {n: env_b.get(n, unit.initializers.get(n)) for n in reads}
+        )
+        if blob is not None:
+            (out / "node.onnx").write_bytes(blob)
+            wrote_onnx = True
+    script = _SCRIPT.format(
+        model=result.model,
+        node=node.name,
+        op=node.op_type,
+        value=result.first.value if result.first else "",
+        unit=f"partition {producer.name!r} ({len(unit.nodes)} nodes)"
+        if producer.domain == PARTITION_DOMAIN
+        else f"node {node.name!r}",
+        backend=backend,
+        side_b=side_b,
+        feeds={n: files[n] for n in fed},
+        all_inputs={n: files[n] for n in reads},
+        outputs=out_files,
+        folders=folders,
+        rtol=result.rtol,
+        atol=result.atol,
+    )
+    (out / "repro.py").write_text(script)
+    held = ["node.gsm", f"{len(reads)} input(s) in {', '.join(folders)}", "repro.py"]
+    if wrote_onnx:
+        held.insert(1, "node.onnx")
+    if differing:
+        held.append(f"side A's inputs already differ: {', '.join(differing)}")
+    return str(out), "; ".join(held) + f"; run: python {out / 'repro.py'}"
+
+
+def _unit(graph: Graph, sess: Session, node: Node, producer: Node) -> tuple[Graph, str]:
+    """What to replay (the node, or the partition side A ran it in) and the backend it ran on."""
+    if producer.domain == PARTITION_DOMAIN:
+        for backend, claim in sess.placement.partitions:
+            if node.name in claim.nodes:
+                return extract_partition(graph, claim.nodes, producer.name), backend.name
+    unit = extract_partition(graph, (node.name,), _UNSAFE.sub("_", node.name) or "node")
+    unit.outputs = [Value(o) for o in node.outputs if o]
+    return unit, sess.placement.backend_of.get(node.name, "reference")
+
+
+def _save(folder: Path, arrays: dict[str, Any], files: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, value in arrays.items():
+        if isinstance(value, np.ndarray):
+            np.save(folder / files[name], value, allow_pickle=False)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    return a is b
+
+
+_SCRIPT = '''"""Repro written by `gossamer compare` for {model}.
+
+First divergence: node {node!r} ({op}), output {value!r}, ran on backend {backend!r}.
+This replays {unit} (node.gsm) on the reference and on {backend!r}, with each folder of saved
+inputs, and prints how far apart the outputs are; then checks the reference against the outputs
+the {side_b} side produced. The backend must be registered (installed by entry point).
+Run: python repro.py
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+import gossamer
+from gossamer.tools.tensor_diff import diff_values
+
+HERE = Path(__file__).resolve().parent
+BACKEND = {backend!r}
+FEEDS = {feeds!r}  # node.gsm input -> file in each inputs folder
+ALL_INPUTS = {all_inputs!r}  # constants included (for node.onnx)
+OUTPUTS = {outputs!r}  # output -> file in expected_{side_b}/
+INPUT_FOLDERS = {folders!r}
+RTOL, ATOL = {rtol!r}, {atol!r}
+
+
+def load(folder, files):
+    return {{name: np.load(HERE / folder / file) for name, file in files.items()}}
+
+
+def show(label, names, got, want):
+    for name, g, w in zip(names, got, want):
+        d = diff_values(g, w, rtol=RTOL, atol=ATOL)
+        verdict = "DIVERGES" if d.diverges else "agrees"
+        print(f"  {{label}} {{name}}: {{verdict}}  max-abs {{d.max_abs:.3g}}"
+              f"  max-rel {{d.max_rel:.3g}}  cosine {{d.cosine:.6f}}"
+              f"  outside tolerance {{d.mismatches}}/{{d.size}} {{d.problem}}")
+
+
+def main():
+    reference = gossamer.load(HERE / "node.gsm", backends=[])
+    names = list(OUTPUTS)
+    try:
+        chosen = [] if BACKEND == "reference" else [BACKEND]
+        backend = gossamer.load(HERE / "node.gsm", backends=chosen)
+    except gossamer.GossamerError as err:  # e.g. a test-only backend, not installed here
+        print(f"cannot load backend {{BACKEND!r}} here: {{err}}")
+    else:
+        print("placement:", backend.placement.backend_of)
+        for folder in INPUT_FOLDERS:
+            feeds = load(folder, FEEDS)
+            print(f"with {{folder}}:")
+            got, want = backend.run(names, feeds), reference.run(names, feeds)
+            show(f"{{BACKEND}} vs reference:", names, got, want)
+    expected = load("expected_{side_b}", {{n: f for n, f in OUTPUTS.items()
+                                         if (HERE / "expected_{side_b}" / f).exists()}})
+    want = reference.run(names, load(INPUT_FOLDERS[0], FEEDS))
+    print("saved {side_b} outputs:")
+    have = list(expected)
+    mine = [want[names.index(n)] for n in have]
+    show("reference vs {side_b}:", have, mine, list(expected.values()))
+    if (HERE / "node.onnx").exists():
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(HERE / "node.onnx"), providers=["CPUExecutionProvider"])
+        got = sess.run(names, load(INPUT_FOLDERS[0], ALL_INPUTS))
+        show("onnxruntime vs reference:", names, got, want)
+
+
+if __name__ == "__main__":
+    main()
+'''
