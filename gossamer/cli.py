@@ -107,6 +107,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="serve only; do not open a browser")
     p.set_defaults(func=cmd_view)
 
+    p = sub.add_parser("optimize", help="run the graph optimiser (-O0..-O3) and write a .gsm file")
+    p.add_argument("model", help="input model (.onnx or .gsm)")
+    p.add_argument("-o", "--output", required=True, help="output .gsm path")
+    p.add_argument("-O", dest="level", type=int, choices=range(4), default=3,
+                   help="optimisation level (default 3): -O1 folding and cleanup, -O2 fusions, "
+                   "-O3 pattern fusions")  # fmt: skip
+    p.add_argument("--passes", type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+                   help="run exactly these passes, in order, instead of the level's")  # fmt: skip
+    p.add_argument("--details", type=int, default=5, help="changes listed per pass (default 5)")
+    p.set_defaults(func=cmd_optimize)
+
     p = sub.add_parser("demo", help="build a small network in code, convert it, run it, time it")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--loops", type=int, default=5, help="timed runs after one warm-up")
@@ -288,6 +299,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from .converter.optimizer import optimize
+    from .refimpl.model_format import save_gsm
+
+    graph, report = optimize(read_model(args.model), args.level, passes=args.passes)
+    Session(graph)  # refuse to write a model we cannot run
+    save_gsm(graph, args.output)
+    print(report.format(details=args.details))
+    size = Path(args.output).stat().st_size
+    print(f"wrote {args.output} ({size:,} bytes, {len(graph.nodes)} nodes)")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .converter.onnx_export import save_onnx
 
@@ -376,7 +400,8 @@ def _parse_shapes(items: list[str]) -> dict[str, tuple[int, ...]]:
 
 
 def random_input(v: Value, shape: tuple[int, ...] | None, rng: np.random.Generator) -> np.ndarray:
-    """Seeded random values for an input: symbolic dims become 1 on axis 0 and 64 elsewhere."""
+    """Seeded random values for an input (integers 0 or 1, floats in [0, 1)): symbolic dims
+    become 1 on axis 0 and 64 elsewhere."""
     if v.kind != "tensor" or v.dtype is None:
         raise InputError(f"input {v.name!r} ({v.describe()}) needs an explicit --input")
     if shape is None:
@@ -389,7 +414,7 @@ def random_input(v: Value, shape: tuple[int, ...] | None, rng: np.random.Generat
     if v.dtype == "bool":
         return rng.random(shape) < 0.5
     if dtype.kind in "iu":
-        return rng.integers(0, 4, size=shape).astype(dtype)
+        return rng.integers(0, 2, size=shape).astype(dtype)  # 0/1: valid ids, masks and segment ids
     if v.dtype == "string":
         return np.array(["x"] * int(np.prod(shape)), dtype=object).reshape(shape)
     return rng.random(shape, dtype=np.float32).astype(dtype)

@@ -5,9 +5,9 @@ Two kinds of backend:
   `@kernel(<reference function>, dtypes=..., supports=...)`; its signature must equal the reference
   function's (checked when the class is created). A node whose dtype, attributes or shapes a kernel
   does not support is simply not claimed: it falls back, visibly.
-- `Backend` (subgraph delegate): `get_capability(graph)` returns `Claim`s of connected node sets
-  (and `Decline`s with reasons); the planner grants some of them; `compile(partition, claim)` turns a
-  granted partition (a standalone Graph of the claimed nodes) into a callable.
+- `Backend` (subgraph delegate): `get_capability(graph)` returns `Claim`s of connected node
+  sets (and `Decline`s with reasons); the planner grants some of them; `compile(partition, claim)`
+  turns a granted partition (a standalone Graph of the claimed nodes) into a callable.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import numpy as np
 
 from ..refimpl.dtypes import DTYPE_NAMES
 from ..refimpl.errors import GossamerError
@@ -27,10 +29,14 @@ from ..refimpl.registry import OpFunction, spec_of
 CompiledPartition = Callable[..., Any]
 # A kernel's `supports` predicate: True/None = supported, False or a reason string = not supported.
 SupportsPredicate = Callable[[Node, list[Value | None]], "bool | str | None"]
+# A kernel's `prepare(node, constants)` hook: called once per claimed node at compile time with the
+# node's constant inputs (input index -> array); returns the function to run, with the reference's
+# signature (e.g. a closure over pre-packed weights).
+PrepareHook = Callable[[Node, "dict[int, np.ndarray]"], Callable[..., Any]]
 
 
 class BackendContractError(GossamerError):
-    """A backend breaks the plugin contract (bad kernel signature, bad claim, duplicate name, ...)."""
+    """A backend breaks the plugin contract (bad kernel signature, bad claim, duplicate name)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,17 @@ class Kernel:
     fn: Callable[..., Any]
     dtypes: frozenset[str] | None = None
     supports: SupportsPredicate | None = None
+    prepare: PrepareHook | None = None
+
+    def for_node(self, node: Node, constants: dict[int, np.ndarray]) -> Callable[..., Any]:
+        """The function that runs `node`: `prepare(node, constants)` if the kernel has one (e.g. to
+        pre-pack weights once), else the kernel itself. Either way it takes the reference's
+        arguments."""
+        if self.prepare is None:
+            return self.fn
+        prepared = self.prepare(node, constants)
+        check_kernel_signature(self.reference, prepared)
+        return prepared
 
     @property
     def op_type(self) -> str:
@@ -68,12 +85,15 @@ def kernel(
     *,
     dtypes: Iterable[str] | None = None,
     supports: SupportsPredicate | None = None,
+    prepare: PrepareHook | None = None,
 ) -> Callable[[Callable[..., Any]], Kernel]:
     """Declares the decorated function as a kernel for `reference` (inside a KernelBackend class).
 
     `dtypes`: the dtypes of input 0 the kernel accepts (None: all the reference accepts).
     `supports(node, input_values)`: True if the kernel handles this node's attributes and input
     types/shapes; False or a short reason string if not.
+    `prepare(node, constants)`: optional; returns the per-node function to run (same signature),
+    built once at compile time from the node's constant inputs (input index -> array).
     """
     spec_of(reference)  # raises TypeError if it is not a reference op
     allowed = frozenset(dtypes) if dtypes is not None else None
@@ -82,7 +102,7 @@ def kernel(
 
     def wrap(fn: Callable[..., Any]) -> Kernel:
         check_kernel_signature(reference, fn)
-        return Kernel(reference, fn, allowed, supports)
+        return Kernel(reference, fn, allowed, supports, prepare)
 
     return wrap
 
@@ -116,7 +136,8 @@ class Backend:
         return None
 
     def get_capability(self, graph: Graph) -> list[Claim | Decline]:
-        """Pure and deterministic: the node sets this backend wants to run, and why it declines others."""
+        """Pure and deterministic: the node sets this backend wants to run, and why it declines
+        others."""
         raise NotImplementedError
 
     def compile(self, graph: Graph, claim: Claim) -> CompiledPartition:
@@ -170,7 +191,7 @@ class KernelBackend(Backend):
         return out
 
     def compile(self, graph: Graph, claim: Claim) -> CompiledPartition:
-        """A kernel claim is one node: the kernel itself runs it (same signature as the reference)."""
+        """A kernel claim is one node: the kernel runs it (same signature as the reference)."""
         (node,) = graph.nodes
         registry_kernel = self.kernel_for(node, graph.opsets)
         if registry_kernel is None:
@@ -200,7 +221,10 @@ def _kernel_refuses(k: Kernel, node: Node, inputs: list[Value | None]) -> str | 
         if first.dtype not in k.dtypes:
             return f"dtype {first.dtype} not supported (kernel takes {', '.join(sorted(k.dtypes))})"
     if k.supports is not None:
-        verdict = k.supports(node, inputs)
+        try:
+            verdict = k.supports(node, inputs)
+        except Exception as err:  # a buggy predicate declines this node only
+            return f"supports() raised {type(err).__name__}: {err}"
         if verdict is False:
             return "attributes or shapes not supported"
         if isinstance(verdict, str):

@@ -29,25 +29,39 @@ def build_program(graph: Graph, backends: list[str] | None = None) -> tuple[Prog
     partitions: list[Graph] = []
     for index, (backend, claim) in enumerate(placement.partitions):
         if isinstance(backend, KernelBackend) and len(claim.nodes) == 1:
-            found = backend.kernel_for(by_name[claim.nodes[0]], graph.opsets)
+            node = by_name[claim.nodes[0]]
+            found = backend.kernel_for(node, graph.opsets)
             if found is not None:
-                overrides[claim.nodes[0]] = Override(found.fn, backend.name)
-                continue
+                constants = {
+                    i: graph.initializers[name]
+                    for i, name in enumerate(node.inputs)
+                    if name in graph.initializers
+                }
+                try:
+                    overrides[node.name] = Override(found.for_node(node, constants), backend.name)
+                    continue
+                except Exception as err:  # a failing prepare falls back like a failing compile
+                    _fall_back(placement, backend.name, claim.nodes, err)
+                    continue
         part = extract_partition(graph, claim.nodes, f"{backend.name}_partition_{index}")
         try:
             compiled = backend.compile(part, claim)
         except Exception as err:  # fall back, visibly
-            reason = f"compile failed: {type(err).__name__}: {err}"
-            log.warning("backend %r: %s; its %d node(s) fall back", backend.name, reason,
-                        len(claim.nodes))  # fmt: skip
-            for node in claim.nodes:
-                placement.backend_of[node] = REFERENCE
-                placement.declined.setdefault(node, {})[backend.name] = reason
+            _fall_back(placement, backend.name, claim.nodes, err)
             continue
         partitions.append(part)
-        overrides[part.name] = Override(compiled, backend.name, partition=True)
+        covers = tuple(f"{n} ({by_name[n].op_type})" for n in claim.nodes)
+        overrides[part.name] = Override(compiled, backend.name, partition=True, covers=covers)
     placement.partitions = [
         (b, c) for b, c in placement.partitions if placement.backend_of[c.nodes[0]] == b.name
     ]
     executed = fuse(graph, partitions) if partitions else graph
     return Program(executed, op_registry(), overrides=overrides), placement
+
+
+def _fall_back(placement: Placement, backend: str, nodes: tuple[str, ...], err: Exception) -> None:
+    reason = f"compile failed: {type(err).__name__}: {err}"
+    log.warning("backend %r: %s; its %d node(s) fall back", backend, reason, len(nodes))
+    for node in nodes:
+        placement.backend_of[node] = REFERENCE
+        placement.declined.setdefault(node, {})[backend] = reason

@@ -14,7 +14,10 @@ def format_backends() -> str:
     for name, backend in sorted(state.backends.items(), key=lambda kv: (-kv[1].priority, kv[0])):
         reason = availability(backend)
         status = "available" if reason is None else f"unavailable ({reason})"
-        count = backend.op_count()
+        try:
+            count = backend.op_count()
+        except Exception:  # a listing never fails because one backend misbehaves
+            count = None
         ops = "subgraph claims" if count is None else f"claims {count} op types"
         lines.append(f"{name:<16} priority {backend.priority:>11}  {status}  {ops}")
     for name, reason in sorted(state.failures.items()):

@@ -16,7 +16,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def gossamer_register_backends(register: Callable[[Any], None]) -> None:
-    """Register backends by calling `register(backend)` once per `gossamer.plugins.Backend` instance.
+    """Register backends: call `register(backend)` once per `gossamer.plugins.Backend` instance.
 
     Called once per process, when backends are first listed. Must be cheap: no device probing, no
     compiling, no import of heavy SDKs (do those in `Backend.is_available()` / `compile()`). A

@@ -133,8 +133,8 @@ def _collect_ops(state: PluginState) -> None:
         spec = spec_of(fn)
         if (spec.domain, spec.op_type) in builtin:
             raise GossamerError(
-                f"{spec.domain or 'ai.onnx'}::{spec.op_type} is a built-in op; plugins may add ops, "
-                "not redefine them"
+                f"{spec.domain or 'ai.onnx'}::{spec.op_type} is a built-in op; plugins may add "
+                "ops, not redefine them"
             )
         registry.register(fn)
 

@@ -5,7 +5,8 @@
    `min_partition_size` nodes, and it is convex (no path leaves it and comes back, so running it as
    one step cannot create a cycle). Otherwise each of its nodes records why it was declined.
 3. Whatever is left runs on the reference backend.
-Subgraph bodies (If/Loop/Scan) run inside their parent node's backend: the reference interprets them.
+Subgraph bodies (If/Loop/Scan) run inside their parent node's backend: the reference interprets
+them.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class Placement:
 def plan(
     graph: Graph, backends: list[Backend], excluded: dict[str, str] | None = None
 ) -> Placement:
-    """Places every top-level node of `graph` on one of `backends` (the reference takes the rest)."""
+    """Places every top-level node of `graph` on one of `backends` (the reference takes the
+    rest)."""
     placement = Placement(excluded=dict(excluded or {}))
     names = {n.name for n in graph.nodes}
     successors = _successors(graph)
@@ -51,9 +53,9 @@ def plan(
         try:
             answers = list(backend.get_capability(graph))
         except Exception as err:  # a broken backend is left out, never fatal
-            reason = f"get_capability raised {type(err).__name__}: {err}"
-            placement.excluded[backend.name] = reason
-            log.warning("backend %r left out: %s", backend.name, reason)
+            why = f"get_capability raised {type(err).__name__}: {err}"
+            placement.excluded[backend.name] = why
+            log.warning("backend %r left out: %s", backend.name, why)
             continue
         mentioned: set[str] = set()
         for answer in answers:
@@ -91,7 +93,7 @@ def _refusal(
         return f"invalid claim (unknown or repeated nodes {unknown or list(claim.nodes)})"
     taken = {placement.backend_of[n] for n in claim.nodes if n in placement.backend_of}
     if taken:
-        return f"overlaps a partition granted to {', '.join(sorted(taken))} (higher priority)"
+        return f"overlaps a partition already granted to {', '.join(sorted(taken))}"
     if len(claim.nodes) < backend.min_partition_size:
         return f"partition too small ({len(claim.nodes)} < {backend.min_partition_size} nodes)"
     if len(claim.nodes) > 1 and not _is_convex(set(claim.nodes), successors):

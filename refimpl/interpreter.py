@@ -42,6 +42,7 @@ class Override:
     impl: Callable[..., Any]
     backend: str
     partition: bool = False  # True: impl takes the boundary inputs only, no attributes
+    covers: tuple[str, ...] = ()  # for a partition: the original nodes it stands for
 
 
 @dataclass
@@ -54,6 +55,7 @@ class _Step:
     bodies: dict[str, Program]
     wants_num_outputs: bool
     release_after: list[str] = field(default_factory=list)
+    covers: tuple[str, ...] = ()
 
 
 class Body:
@@ -106,13 +108,12 @@ class Program:
         self._plan_releases()
 
     # ---- compile ---------------------------------------------------------------------------------
-    def _collect_steps(
-        self, order: list[Node], scope: Scope, unsupported: dict
-    ) -> None:
+    def _collect_steps(self, order: list[Node], scope: Scope, unsupported: dict) -> None:
         for node in order:
             override = self.overrides.get(node.name)
             if override is not None and override.partition:
                 step = _Step(node, None, override.impl, override.backend, {}, {}, False)
+                step.covers = override.covers
                 self._steps.append(step)
                 continue
             domain = "" if node.domain == "ai.onnx" else node.domain
@@ -218,6 +219,9 @@ def _call(step: _Step, args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
         raise
     except Exception as err:  # an op or kernel bug, or a numpy error: name the node, keep the cause
         message = _failure(node, args, err)
+        if step.covers:
+            message += f" (the partition runs nodes {', '.join(step.covers[:8])}"
+            message += ", …)" if len(step.covers) > 8 else ")"
         if step.backend != "reference":
             message = (
                 f"backend {step.backend!r} failed: {message}. Run without it with "

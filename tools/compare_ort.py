@@ -1,9 +1,10 @@
 """The onnxruntime side of `gossamer compare`: every intermediate value exposed as a graph output.
 
-A copy of the ONNX model lists every top-level node output as an extra graph output (typed from ONNX
-shape inference where it knows the type, untyped otherwise, which onnxruntime accepts) and runs once
-with graph optimisations off, so each value is what its own node computed rather than a fused
-kernel's. Values inside subgraphs or ONNX functions cannot be exposed this way and are not returned.
+A copy of the ONNX model (a .gsm file or a Graph is exported to ONNX first) lists every top-level
+node output as an extra graph output (typed from ONNX shape inference where it knows the type,
+untyped otherwise, which onnxruntime accepts) and runs once with graph optimisations off, so each
+value is what its own node computed rather than a fused kernel's. Values inside subgraphs or ONNX
+functions cannot be exposed this way and are not returned.
 """
 
 from __future__ import annotations

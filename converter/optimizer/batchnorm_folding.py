@@ -1,7 +1,7 @@
 """Conv + BatchNormalization folding (O2).
 
 Rewrite: BatchNormalization(Conv(x, W, b), scale, bias, mean, var) becomes Conv(x, W', b') with
-k = scale / sqrt(var + epsilon), W'[m] = W[m] * k[m], b' = (b - mean) * k + bias (computed in float64,
+k = scale / sqrt(var + epsilon), W'[m] = W[m] * k[m], b' = (b - mean) * k + bias (in float64,
 rounded once to W's dtype; the result differs from the unfused pair only by rounding).
 Preconditions: W, b and the four BN parameters are constants; W is float32 or float64; the Conv's
 output feeds only this BN; the BN is in inference mode (training_mode 0, spatial 1) and only its

@@ -96,3 +96,6 @@ def _existing_bias(
     if value.size == size and size != 1 and value.shape[-1] != size:
         return None  # a [M, 1] column bias is not per output channel
     return np.broadcast_to(value.reshape(-1), (size,))
+
+
+_REWRITES = {"Conv": _conv, "Gemm": _gemm, "MatMul": _matmul}

@@ -22,8 +22,9 @@ def run(graph: Graph) -> list[str]:
         if not any(view.is_used(o) for o in node.outputs if o):
             view.replace([node], [])
             removed.append(node.name)
-    for name in list(graph.initializers):
-        if not view.is_used(name) and name not in view.feedable:
-            del graph.initializers[name]
-            removed.append(f"initializer {name}")
+    unused = [n for n in graph.initializers if not view.is_used(n) and n not in view.feedable]
+    for name in unused:
+        del graph.initializers[name]
+    if unused:
+        removed.append(f"{len(unused)} unused initializer(s), e.g. {unused[0]!r}")
     return removed

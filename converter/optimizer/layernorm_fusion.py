@@ -99,7 +99,11 @@ def _match(view: GraphView, mean: Node, x: str) -> tuple | None:
     eps_name = other_input(add_eps, var_mean.outputs[0]) if add_eps else None
     eps = view.scalar(eps_name) if eps_name else None
     sqrt = _next(view, add_eps, "Sqrt") if eps is not None else None
-    if sqrt is None or view.sole_consumer(sqrt.outputs[0]) is not div or div.inputs[1] != sqrt.outputs[0]:
+    if (
+        sqrt is None
+        or view.sole_consumer(sqrt.outputs[0]) is not div
+        or div.inputs[1] != sqrt.outputs[0]
+    ):
         return None
     mul = _next(view, div, "Mul")
     gamma = other_input(mul, div.outputs[0]) if mul else None

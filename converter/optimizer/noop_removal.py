@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...refimpl.dtypes import ONNX_TYPE_CODES
 from ...refimpl.ir import Graph, Node, Value
-from ...refimpl.shape_inference import dtype_from_onnx, infer_shapes
+from ...refimpl.shape_inference import infer_shapes
 from .rewrite import GraphView, default_opset, is_standard
 
 NAME = "noop_removal"
@@ -55,7 +56,9 @@ def _is_noop(node: Node, view: GraphView, shapes: dict[str, Value], opset: int) 
         return list(perm) == list(range(len(perm)))
     if op == "Cast":
         source = shapes.get(node.inputs[0])
-        return source is not None and source.dtype == dtype_from_onnx(node.attrs.get("to"))
+        to = node.attrs.get("to")
+        target = ONNX_TYPE_CODES.get(to) if isinstance(to, int) else to
+        return source is not None and source.dtype is not None and source.dtype == target
     if op in ("Reshape", "Expand"):
         before = _static(shapes.get(node.inputs[0]))
         return before is not None and before == _static(shapes.get(node.outputs[0]))

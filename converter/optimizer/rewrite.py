@@ -1,8 +1,8 @@
 """What every pass needs to read and edit a graph safely: producers, consumers, constants, names.
 
-A `GraphView` indexes the top-level graph once; a pass matches patterns against it, edits the graph
-through its methods (which keep the indexes current) and never touches nested bodies except to rename
-the outer names they read. Passes only rewrite the top-level graph.
+A `GraphView` indexes the top-level graph once; a pass matches patterns against it, edits the
+graph through its methods (which keep the indexes current) and never touches nested bodies except
+to rename the outer names they read. Passes only rewrite the top-level graph.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class GraphView:
         return bool(self.consumers.get(name)) or name in self.outputs or name in self.body_reads
 
     def sole_consumer(self, name: str) -> Node | None:
-        """The one node reading `name`, if nothing else (graph output, a body, a second node) does."""
+        """The one node reading `name`, if nothing else (graph output, body, other node) does."""
         users = self.consumers.get(name, [])
         if len(users) != 1 or name in self.outputs or name in self.body_reads:
             return None

@@ -11,14 +11,15 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pytest
+from gossamer.refimpl.ir import Graph, Node, Value
 from onnx import helper, numpy_helper
 
 import gossamer
-from gossamer.refimpl.ir import Graph, Node, Value
 from tests.conftest import make_model, tensor_info
 
 PACKAGE = Path(__file__).parents[2] / "examples" / "gossamer_example_backend"
@@ -101,6 +102,8 @@ def test_example_declines_other_dtypes_and_broadcasting_with_reasons(example):
 def _pip_can_build() -> str | None:
     if importlib.util.find_spec("setuptools") is None:
         return "setuptools is not installed (needed to build without network)"
+    if int(version("setuptools").split(".")[0]) < 77:
+        return "the example's pyproject.toml needs setuptools >= 77 (SPDX license string)"
     if importlib.util.find_spec("pip") is None:
         return "pip is not installed"
     return None

@@ -1,0 +1,116 @@
+"""Graph optimisation: rewrite passes over the Gossamer IR, run at a level -O0 .. -O3.
+
+    graph, report = optimize(graph, level=3)
+    print(report.format())
+
+-O0 changes nothing; -O1 folds constants and removes no-ops and dead nodes; -O2 adds
+BatchNormalization folding and Conv/Gemm/MatMul bias and activation fusion into gossamer::Fused*
+ops; -O3 adds LayerNorm and GELU fusion, MatMul batching and Transpose/Reshape cancellation.
+Every pass is one module (`run(graph) -> list of changes`) whose docstring states its rewrite and
+its preconditions; passes rewrite the top-level graph only (If/Loop/Scan bodies stay as they are).
+The input graph is never modified: optimize works on a copy that shares the weight arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+
+from ...refimpl.errors import GraphValidationError
+from ...refimpl.ir import Graph
+from . import (
+    activation_fusion,
+    batchnorm_folding,
+    bias_fusion,
+    constant_folding,
+    dead_node_elimination,
+    gelu_fusion,
+    layernorm_fusion,
+    matmul_add_to_gemm,
+    matmul_batching,
+    noop_removal,
+    swish_fusion,
+    transpose_reshape_cancellation,
+)
+from .report import OptimizationReport, PassResult, op_histogram
+from .rewrite import copy_graph, live_value_info
+
+MAX_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    level: int
+    run: Callable[[Graph], list[str]]
+    doc: str
+
+
+def _pass(module: ModuleType) -> Pass:
+    return Pass(module.NAME, module.LEVEL, module.run, module.__doc__ or "")
+
+
+# The pipeline, in order; a run at level L runs the entries of level <= L. Cleanup passes run
+# again at the end because fusions leave dead constants and new no-ops behind.
+PIPELINE: list[Pass] = [
+    _pass(m)
+    for m in (
+        constant_folding,
+        noop_removal,
+        dead_node_elimination,
+        transpose_reshape_cancellation,
+        layernorm_fusion,
+        gelu_fusion,
+        batchnorm_folding,
+        swish_fusion,
+        matmul_add_to_gemm,
+        bias_fusion,
+        activation_fusion,
+        matmul_batching,
+        noop_removal,
+        dead_node_elimination,
+    )
+]
+PASSES: dict[str, Pass] = {p.name: p for p in PIPELINE}
+
+
+def optimize(
+    graph: Graph, level: int = MAX_LEVEL, *, passes: Sequence[str] | None = None
+) -> tuple[Graph, OptimizationReport]:
+    """The optimised copy of `graph` and a report of what each pass changed.
+
+    `passes` runs exactly the named passes, in the given order, instead of the level's pipeline.
+    """
+    if not 0 <= level <= MAX_LEVEL:
+        raise ValueError(f"optimisation level must be 0..{MAX_LEVEL}, got {level}")
+    if passes is not None:
+        unknown = [p for p in passes if p not in PASSES]
+        if unknown:
+            raise ValueError(f"unknown pass(es) {unknown}; known: {sorted(PASSES)}")
+        chosen = [PASSES[p] for p in passes]
+    else:
+        chosen = [p for p in PIPELINE if p.level <= level]
+    result = copy_graph(graph)
+    report = OptimizationReport(level, len(graph.nodes), ops_before=op_histogram(graph))
+    for p in chosen:
+        start = time.perf_counter()
+        changes = p.run(result)
+        report.passes.append(PassResult(p.name, p.level, changes, time.perf_counter() - start))
+        try:
+            result.validate()
+        except GraphValidationError as err:
+            raise GraphValidationError(
+                f"optimisation pass {p.name!r} left graph {graph.name!r} invalid (a bug in the "
+                f"pass; run with a lower -O level to avoid it): {err}"
+            ) from err
+    result.value_info = live_value_info(result)
+    report.nodes_after = len(result.nodes)
+    report.ops_after = op_histogram(result)
+    if chosen:
+        result.metadata["gossamer.optimize"] = report.to_json()
+    return result, report
+
+
+__all__ = ["PASSES", "PIPELINE", "OptimizationReport", "Pass", "PassResult", "optimize"]
