@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .plugins.run_context import using_threads
 from .refimpl import model_format
 from .refimpl.dtypes import name_of, to_numpy
 from .refimpl.errors import InputError
@@ -48,21 +49,29 @@ def _onnx_graph(source: Any) -> Graph:
     return graph_from_onnx(source)
 
 
-def load(source: ModelSource, *, backends: Sequence[str] | None = None) -> Session:
+def load(
+    source: ModelSource, *, backends: Sequence[str] | None = None, threads: int | None = None
+) -> Session:
     """Loads a model (.onnx, .gsm, bytes or a Graph) into a Session.
 
     `backends` restricts the backends used (default: GOSSAMER_BACKENDS, else every available one);
-    nodes no chosen backend takes run on the reference.
+    nodes no chosen backend takes run on the reference. `threads` caps the threads kernels use
+    (default: the cores this process may run on).
     """
-    return Session(read_model(source), backends=backends)
+    return Session(read_model(source), backends=backends, threads=threads)
 
 
 class Session:
     """A loaded model, ready to run."""
 
-    def __init__(self, graph: Graph, *, backends: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, graph: Graph, *, backends: Sequence[str] | None = None, threads: int | None = None
+    ) -> None:
         from .plugins.executor import build_program
 
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise InputError(f"threads must be a positive integer, got {threads!r}")
+        self.threads = threads
         graph.validate()
         self.graph = graph
         self._program, self.placement = build_program(
@@ -99,7 +108,8 @@ class Session:
                 f"outputs are {sorted(known)}"
             )
         checked = self._check_feeds(feeds)
-        env = self._program.run(checked, observers=observers, timings=timings)
+        with using_threads(self.threads):
+            env = self._program.run(checked, observers=observers, timings=timings)
         return [env[n] for n in names]
 
     def _check_feeds(self, feeds: dict[str, Any]) -> dict[str, Any]:
