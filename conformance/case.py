@@ -157,9 +157,7 @@ def graph_of(ex: Example) -> Graph:
 
 def feeds_of(ex: Example) -> dict[str, np.ndarray]:
     return {
-        f"x{i}": v
-        for i, v in enumerate(ex.inputs)
-        if v is not None and not ex.case.args[i].const
+        f"x{i}": v for i, v in enumerate(ex.inputs) if v is not None and not ex.case.args[i].const
     }
 
 

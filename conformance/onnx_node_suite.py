@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     pattern = re.compile(args.filter)
     selected = [c for n, c in sorted(cases.items()) if pattern.search(n)]
     xfails = load_xfails(args.backend)
-    results = [run_case(c) for c in selected]
+    results = [run_case(c, backends=[args.backend]) for c in selected]
     failed = [r for r in results if not r.passed]
     passed = len(results) - len(failed)
     unexpected = [r for r in failed if r.name not in xfails]

@@ -34,25 +34,31 @@ def raw(data, dtype, shape):
 
 '''
 
-_FOOTER = '''
+_FOOTER = """
 expected = gossamer.load(graph, backends=[]).run(None, dict(feeds))
 session = gossamer.load(graph, backends=[{backend!r}])
 print("placement:", session.placement.backend_of)
 actual = session.run(None, dict(feeds))
 for k, (e, a) in enumerate(zip(expected, actual)):
-    e, a = np.asarray(e), np.asarray(a)
-    print(f"output {{k}}: expected {{e.dtype}}{{list(e.shape)}}, actual {{a.dtype}}{{list(a.shape)}}")
+    if not isinstance(e, np.ndarray) or not isinstance(a, np.ndarray):
+        print(f"output {{k}}: expected {{e!r}}")
+        print(f"  actual {{a!r}}")
+        continue
+    print(f"output {{k}}: expected {{e.dtype}}{{list(e.shape)}},",
+          f"actual {{a.dtype}}{{list(a.shape)}}")
     if e.shape != a.shape or e.dtype != a.dtype or e.dtype == object:
         continue
     e64, a64 = e.astype(np.float64), a.astype(np.float64)
     ok = (e64 == a64) | (np.isnan(e64) & np.isnan(a64))
-    diff = np.where(ok, 0.0, np.abs(a64 - e64))
-    rel = diff / np.maximum(np.abs(e64), np.finfo(np.float64).tiny)
-    print(f"  max abs {{np.nanmax(diff, initial=0):.3g}}, max rel {{np.nanmax(rel, initial=0):.3g}},"
+    with np.errstate(all="ignore"):
+        diff = np.where(ok, 0.0, np.abs(a64 - e64))
+        rel = diff / np.maximum(np.abs(e64), np.finfo(np.float64).tiny)
+    print(f"  max abs {{np.nanmax(diff, initial=0):.3g}},",
+          f"max rel {{np.nanmax(rel, initial=0):.3g}},"
           f" mismatched (not bitwise equal) {{int((~ok).sum())}}/{{e.size}}")
     print("  expected:", np.array2string(e, threshold=50))
     print("  actual:  ", np.array2string(a, threshold=50))
-'''
+"""
 
 
 def array_source(value: np.ndarray) -> str:

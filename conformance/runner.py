@@ -74,7 +74,7 @@ def run_graph(
     tol_of: Callable[[str], Tolerance],
     title: str,
 ) -> ExampleResult:
-    """Runs `graph` on the reference and on `backend`; `tol_of(dtype)` gives an output's tolerance."""
+    """Runs `graph` on the reference and on `backend`; `tol_of(dtype)`: an output's tolerance."""
     from ..session import Session
 
     def fail(status: str, message: str) -> ExampleResult:
@@ -133,7 +133,9 @@ def run_example(ex: Example, backend: str) -> ExampleResult:
     def tol_of(dtype: str) -> Tolerance:
         return tolerance(dtype or ex.dtype, case.tol, reduced, backend, case.id)
 
-    shapes = ", ".join("-" if v is None else f"{name_of(v.dtype)}{list(v.shape)}" for v in ex.inputs)
+    shapes = ", ".join(
+        "-" if v is None else f"{name_of(v.dtype)}{list(v.shape)}" for v in ex.inputs
+    )
     title = f"{case.id} [{ex.dtype}] on {backend}: inputs ({shapes}), attrs {ex.attrs}"
     return run_graph(graph_of(ex), feeds_of(ex), backend, tol_of, title)
 

@@ -22,9 +22,10 @@ def specials(dtype: np.dtype) -> np.ndarray:
         return np.array(vals, dtype=np.float64).astype(dtype)
     if name in INT:
         info = np.iinfo(dtype)
-        vals = sorted({int(info.min), int(info.max), 0, 1, int(info.max) - 1} | (
-            {-1, int(info.min) + 1} if info.min < 0 else set()
-        ))
+        vals = sorted(
+            {int(info.min), int(info.max), 0, 1, int(info.max) - 1}
+            | ({-1, int(info.min) + 1} if info.min < 0 else set())
+        )
         return np.array([np.dtype(dtype).type(v) for v in vals], dtype=dtype)
     if name == "bool":
         return np.array([False, True])

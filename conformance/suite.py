@@ -66,7 +66,9 @@ def apply_xfail(cell: CellResult, reason: str | None) -> CellResult:
         cell.status = XFAIL
     elif cell.status == PASS:
         cell.status = XPASS
-        cell.message = f"listed as xfail ({reason}) but passes: remove it from xfails/{cell.backend}.txt"
+        cell.message = (
+            f"listed as xfail ({reason}) but passes: remove it from xfails/{cell.backend}.txt"
+        )
     return cell
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 TOLERANCE_DIR = Path(__file__).parent / "tolerances"
@@ -87,7 +87,7 @@ def _override(backend: str, case_id: str, dtype: str) -> dict | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def backend_overrides(backend: str) -> dict[str, dict[str, dict]]:
     """The reviewed widenings of a backend (empty if it has no file); every entry needs a reason."""
     path = TOLERANCE_DIR / f"{backend}.json"
@@ -97,8 +97,12 @@ def backend_overrides(backend: str) -> dict[str, dict[str, dict]]:
     for case_key, per_dtype in table.items():
         for dtype_key, entry in per_dtype.items():
             if not str(entry.get("reason", "")).strip():
-                raise ValueError(f"{path}: {case_key}/{dtype_key} widens a tolerance without a reason")
+                raise ValueError(
+                    f"{path}: {case_key}/{dtype_key} widens a tolerance without a reason"
+                )
             unknown = set(entry) - {"rtol", "atol", "reason"}
             if unknown:
-                raise ValueError(f"{path}: {case_key}/{dtype_key} has unknown keys {sorted(unknown)}")
+                raise ValueError(
+                    f"{path}: {case_key}/{dtype_key} has unknown keys {sorted(unknown)}"
+                )
     return table

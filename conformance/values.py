@@ -108,7 +108,11 @@ def unary(**kw: Any) -> st.SearchStrategy[tuple[Shape]]:
 
 @st.composite
 def broadcast(
-    draw: Any, n: int = 2, min_rank: int = 0, max_rank: int = 4, min_side: int = 0,
+    draw: Any,
+    n: int = 2,
+    min_rank: int = 0,
+    max_rank: int = 4,
+    min_side: int = 0,
     shuffle: bool = True,
 ) -> tuple[Shape, ...]:
     """n shapes that broadcast together: the full shape, then copies with leading dims dropped

@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="inputs, outputs, op histogram, parameters, estimated FLOPs")
     p.add_argument("model")
     p.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...",
-                   help="fix an input's shape (dynamic dims) for the FLOP estimate")  # fmt: skip
+                   help="fix an input's shape (dynamic dims) for FLOPs and memory")  # fmt: skip
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("dump", help="run a model and write every intermediate tensor to a folder")
@@ -117,6 +117,27 @@ def _parser() -> argparse.ArgumentParser:
                    help="run exactly these passes, in order, instead of the level's")  # fmt: skip
     p.add_argument("--details", type=int, default=5, help="changes listed per pass (default 5)")
     p.set_defaults(func=cmd_optimize)
+
+    p = sub.add_parser("conformance", help="check a backend against the reference, op by op")
+    from .conformance.cli import add_arguments as _conformance_arguments
+
+    _conformance_arguments(p)
+    p.set_defaults(func=cmd_conformance)
+
+    p = sub.add_parser("benchmark", help="time a model: min/median/max latency, load time, "
+                       "a per-node and per-op-type profile, a golden-output check")  # fmt: skip
+    _add_input_options(p)
+    p.add_argument("--threads", type=int, help="threads for the kernels (default: all cores)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
+    p.add_argument("--loops", type=int, default=10, help="timed runs (default 10)")
+    p.add_argument("--profile", action="store_true",
+                   help="per-node and per-op-type tables (avg ms, %% of total, calls)")  # fmt: skip
+    p.add_argument("--golden", metavar="FILE.npz",
+                   help="compare outputs with this file (written if it is missing)")  # fmt: skip
+    p.add_argument("--threshold", default="1.0", metavar="PCT",
+                   help="largest mean relative error in %% for --golden (default 1.0)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("demo", help="build a small network in code, convert it, run it, time it")
     p.add_argument("--seed", type=int, default=0)
@@ -204,6 +225,45 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0 if result.agrees else 1
 
 
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    """Exit 1 when a --golden comparison exceeds the threshold. Inputs not given with --input get
+    seeded random values (--random is implied)."""
+    from .tools.benchmark import (
+        benchmark_session,
+        check_golden,
+        format_report,
+        load_timed,
+        report_json,
+    )
+
+    try:
+        threshold = float(args.threshold)
+    except ValueError:
+        threshold = float("nan")
+    if not (threshold >= 0 and threshold != float("inf")):
+        raise InputError(f"--threshold must be a percentage >= 0, got {args.threshold!r}")
+    if args.loops < 1 or args.warmup < 0:
+        raise InputError(f"need --loops >= 1 and --warmup >= 0, got {args.loops}, {args.warmup}")
+    sess, load_times = load_timed(args.model, backends=args.backends, threads=args.threads)
+    args.random = True
+    feeds = _feeds(sess, args)
+    result = benchmark_session(
+        sess, feeds, load=load_times, model=str(args.model), warmup=args.warmup, loops=args.loops,
+        profile=args.profile,
+    )  # fmt: skip
+    golden = None
+    if args.golden:
+        golden = check_golden(args.golden, result.output_names, result.outputs, threshold)
+    print(report_json(result, golden) if args.json else format_report(result, golden))
+    return 0 if golden is None or golden.passed else 1
+
+
+def cmd_conformance(args: argparse.Namespace) -> int:
+    from .conformance.cli import run
+
+    return run(args)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     sess = load(args.model, backends=args.backends)
     feeds = _feeds(sess, args)
@@ -243,7 +303,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         if v.shape is None or not all(isinstance(d, int) for d in v.shape)
     ]
     if dynamic and not shapes:
-        print(f"(inputs {dynamic} have dynamic dims: give --shape NAME=D0,D1,... for FLOPs)")
+        print(f"(inputs {dynamic} are dynamic: give --shape NAME=D0,D1,... for FLOPs and memory)")
     return 0
 
 

@@ -246,3 +246,94 @@ def minilm_encoder(
         ],
         [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [1, seq, hidden])],
     )
+
+
+def resnet50(seed: int = 0, size: int = 224, classes: int = 1000) -> Any:
+    """ResNet-50 (v1.5): 7x7 stem, max pool, [3, 4, 6, 3] bottleneck blocks (stride on the 3x3)."""
+    b = _Builder(seed)
+    x = b.conv_bn_act("image", 3, 64, 7, stride=2)
+    x = b.node("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    cin = 64
+    for stage, (width, blocks) in enumerate([(64, 3), (128, 4), (256, 6), (512, 3)]):
+        cout = 4 * width
+        for block in range(blocks):
+            stride = 2 if stage > 0 and block == 0 else 1
+            y = b.conv_bn_act(x, cin, width, 1)
+            y = b.conv_bn_act(y, width, width, 3, stride=stride)
+            y = b.conv_bn_act(y, width, cout, 1, act=None)
+            shortcut = (
+                x
+                if cin == cout and stride == 1
+                else b.conv_bn_act(x, cin, cout, 1, stride, act=None)
+            )
+            x = b.node("Relu", [b.node("Add", [shortcut, y])])
+            cin = cout
+    return _image_model(b, "resnet50", x, cin, classes, size)
+
+
+def squeezenet1_1(seed: int = 0, size: int = 224, classes: int = 1000) -> Any:
+    """SqueezeNet 1.1: conv stem, eight Fire modules (squeeze 1x1, expand 1x1 + 3x3, Concat),
+    ceil-mode max pools, a 1x1 conv classifier and global average pooling; biases, no BatchNorm."""
+    from onnx import TensorProto, helper
+
+    b = _Builder(seed)
+
+    def conv_relu(x: str, cin: int, cout: int, k: int, stride: int = 1, pad: int = 0) -> str:
+        w = b.weight("w", (cout, cin, k, k), cin * k * k)
+        bias = b.const("b", (0.01 * b.rng.standard_normal(cout)).astype(np.float32))
+        y = b.node("Conv", [x, w, bias], kernel_shape=[k, k], strides=[stride] * 2, pads=[pad] * 4)
+        return b.node("Relu", [y])
+
+    def fire(x: str, cin: int, squeeze: int, expand: int) -> str:
+        s = conv_relu(x, cin, squeeze, 1)
+        return b.node(
+            "Concat",
+            [conv_relu(s, squeeze, expand, 1), conv_relu(s, squeeze, expand, 3, pad=1)],
+            axis=1,
+        )
+
+    def pool(x: str) -> str:
+        return b.node("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+
+    x = pool(conv_relu("image", 3, 64, 3, stride=2))
+    x = pool(fire(fire(x, 64, 16, 64), 128, 16, 64))
+    x = pool(fire(fire(x, 128, 32, 128), 256, 32, 128))
+    for cin, squeeze, expand in [(256, 48, 192), (384, 48, 192), (384, 64, 256), (512, 64, 256)]:
+        x = fire(x, cin, squeeze, expand)
+    x = b.node("GlobalAveragePool", [conv_relu(x, 512, classes, 1)])
+    b.node("Flatten", [x], axis=1)
+    b.nodes[-1].output[0] = "logits"
+    return b.model(
+        "squeezenet1_1",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes])],
+    )
+
+
+def lstm(
+    seed: int = 0, layers: int = 2, hidden: int = 256, steps: int = 50, features: int = 64
+) -> Any:
+    """A stacked LSTM over a [steps, 1, features] sequence: `layers` ONNX LSTM nodes (forward,
+    gates iofc), each output squeezed of its direction axis; weights uniform in +-1/sqrt(hidden)."""
+    from onnx import TensorProto, helper
+
+    b = _Builder(seed)
+    bound = 1 / np.sqrt(hidden)
+
+    def uniform(shape: tuple[int, ...]) -> np.ndarray:
+        return b.rng.uniform(-bound, bound, shape).astype(np.float32)
+
+    x, cin = "x", features
+    axis = b.const("axis", np.array([1], np.int64))
+    for _ in range(layers):
+        w = b.const("W", uniform((1, 4 * hidden, cin)))
+        r = b.const("R", uniform((1, 4 * hidden, hidden)))
+        bias = b.const("B", uniform((1, 8 * hidden)))
+        y = b.node("LSTM", [x, w, r, bias], hidden_size=hidden)
+        x, cin = b.node("Squeeze", [y, axis]), hidden
+    b.nodes[-1].output[0] = "y"
+    return b.model(
+        "lstm",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, 1, features])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [steps, 1, hidden])],
+    )

@@ -7,7 +7,8 @@ per element; data movement (Reshape, Transpose, Gather, ...) costs 0. A node who
 known statically (or whose op has no formula) has no estimate and contributes 0. Totals cover the
 main graph: If/Loop/Scan bodies run a data-dependent number of times, so those nodes have no
 estimate, while the nodes inside their bodies are still listed (and counted in the histogram).
-Symbolic input dims can be fixed with `input_shapes=` to get estimates for dynamic models."""
+Symbolic input dims can be fixed with `input_shapes=` to get estimates for dynamic models.
+`memory` is the static arena plan (refimpl/memory_plan.py) of the main graph's intermediates."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from .errors import GossamerError
 from .ir import Graph, Node, Value
+from .memory_plan import MemoryPlan, plan_memory
 from .shape_inference import infer_shapes
 
 Shapes = Callable[[str], tuple[int, ...] | None]
@@ -48,6 +51,7 @@ class ModelStats:
     nodes_without_flops: int  # main graph nodes with no estimate
     node_flops: list[NodeFlops] = field(default_factory=list)
     flops_by_op: dict[str, int] = field(default_factory=dict)
+    memory: MemoryPlan | None = None  # None when the graph cannot be ordered
 
 
 def model_stats(graph: Graph, input_shapes: dict[str, tuple[int, ...]] | None = None) -> ModelStats:
@@ -81,6 +85,10 @@ def model_stats(graph: Graph, input_shapes: dict[str, tuple[int, ...]] | None = 
         flops = node_flops_estimate(node, lambda name: _static_shape(values.get(name)))
         node_flops.append(NodeFlops(g.name, node.name, key, flops, g is not graph))
     main = [f for f in node_flops if not f.in_subgraph]
+    try:
+        memory: MemoryPlan | None = plan_memory(fixed, values=values)
+    except GossamerError:
+        memory = None
     by_op: dict[str, int] = {}
     for f in main:
         by_op[f.op_type] = by_op.get(f.op_type, 0) + (f.flops or 0)
@@ -95,6 +103,7 @@ def model_stats(graph: Graph, input_shapes: dict[str, tuple[int, ...]] | None = 
         nodes_without_flops=sum(f.flops is None for f in main),
         node_flops=node_flops,
         flops_by_op=by_op,
+        memory=memory,
     )
 
 
@@ -271,6 +280,25 @@ def _human_bytes(n: int) -> str:
     return f"{n} B"
 
 
+def _memory_lines(plan: MemoryPlan | None) -> list[str]:
+    if plan is None:
+        return []
+    dynamic = sum(not r.startswith(("Constant", "computed")) for r in plan.unplanned.values())
+    lines = []
+    if plan.tensors:
+        lines += [
+            f"memory:      arena {_human_bytes(plan.arena_bytes)} vs "
+            f"{_human_bytes(plan.sum_of_intermediates_bytes)} for all {len(plan.tensors)} "
+            f"intermediates (peak live {_human_bytes(plan.peak_live_bytes)}: the lower bound)",
+            f"             {plan.num_inplace} computed in place, {plan.num_views} views "
+            "(share their input's buffer)",
+        ]
+    if dynamic:
+        head = "             " if plan.tensors else "memory:      "
+        lines.append(f"{head}{dynamic} intermediate(s) of dynamic size not planned")
+    return lines
+
+
 def format_stats(stats: ModelStats) -> str:
     """A human-readable summary and per-op-type table (what `gossamer info` prints)."""
     sub = f" (+{stats.num_subgraph_nodes} in subgraphs)" if stats.num_subgraph_nodes else ""
@@ -284,6 +312,7 @@ def format_stats(stats: ModelStats) -> str:
         f"nodes:       {stats.num_nodes}{sub}",
         f"parameters:  {stats.param_count:,} ({_human_bytes(stats.param_bytes)})",
         f"FLOPs:       {_human(stats.total_flops, 'FLOP')} ({stats.total_flops:,}){missing}",
+        *_memory_lines(stats.memory),
         "",
         f"{'op type':<28} {'count':>7} {'FLOPs':>14} {'share':>7}",
         f"{'-' * 28} {'-' * 7} {'-' * 14} {'-' * 7}",

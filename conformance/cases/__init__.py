@@ -23,6 +23,7 @@ MODULES = (
     "indexing",
     "quantized",
     "misc",
+    "recurrent",
 )
 NOT_YET_COVERED = Path(__file__).parent / "_not_yet_covered.txt"
 

@@ -9,7 +9,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ..case import Arg, Case, Ctx
-from ..values import broadcast, unary as unary_shapes
+from ..values import broadcast
+from ..values import unary as unary_shapes
 
 F32 = ("float32",)
 FLOATS = ("float32", "float16", "float64", "bfloat16")

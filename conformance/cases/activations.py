@@ -7,7 +7,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ..case import Arg, Case
-from ..values import axis_of, broadcast, shapes, unary as unary_shapes
+from ..values import axis_of, broadcast, shapes
+from ..values import unary as unary_shapes
 from ._build import FLOATS, INTS, fixed, reduced_axis, unary
 
 T = "transcendental"
@@ -35,10 +36,21 @@ CASES: list[Case] = [
         FLOATS + INTS,
         attrs=fixed(bias=st.sampled_from([0.0, 1.0]), lambd=st.sampled_from([0.5, 1.0, 2.0])),
     ),
-    Case("PRelu", (Arg("any"), Arg("any")), FLOATS + ("int32", "int64"), shapes=broadcast(2, shuffle=False),
-         tol="default", special=True),  # fmt: skip
-    Case("SwiGLU", (Arg("any"), Arg("any")), FLOATS, shapes=unary_shapes().map(lambda s: s * 2),
-         tol=T),  # fmt: skip
+    Case(
+        "PRelu",
+        (Arg("any"), Arg("any")),
+        FLOATS + ("int32", "int64"),
+        shapes=broadcast(2, shuffle=False),
+        tol="default",
+        special=True,
+    ),  # fmt: skip
+    Case(
+        "SwiGLU",
+        (Arg("any"), Arg("any")),
+        FLOATS,
+        shapes=unary_shapes().map(lambda s: s * 2),
+        tol=T,
+    ),  # fmt: skip
 ]
 
 
@@ -50,10 +62,27 @@ def _softmax(op: str, exact: bool = False) -> list[Case]:
     tol = "exact" if exact else T
     one = shapes(min_rank=1, max_rank=4, min_side=1).map(lambda s: (s,))
     return [
-        Case(op, (Arg("any"),), FLOATS, shapes=one, attrs=_axis, tol=tol,
-             reduced=reduced_axis(), special=not exact),  # fmt: skip
-        Case(op, (Arg("any"),), FLOATS, shapes=one, attrs=_axis, tol=tol, opset=11,
-             variant="opset11", reduced=lambda ex: max(1, ex.inputs[0].size)),  # fmt: skip
+        Case(
+            op,
+            (Arg("any"),),
+            FLOATS,
+            shapes=one,
+            attrs=_axis,
+            tol=tol,
+            reduced=reduced_axis(),
+            special=not exact,
+        ),  # fmt: skip
+        Case(
+            op,
+            (Arg("any"),),
+            FLOATS,
+            shapes=one,
+            attrs=_axis,
+            tol=tol,
+            opset=11,
+            variant="opset11",
+            reduced=lambda ex: max(1, ex.inputs[0].size),
+        ),  # fmt: skip
     ]
 
 

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from ...refimpl.dtypes import ONNX_TYPE_CODES
 from ..case import Arg, Case, Ctx
-from ..values import broadcast, make, unary as unary_shapes
+from ..values import broadcast, make
+from ..values import unary as unary_shapes
 from ._build import BOOL, F3, FLOATS, INTS, NUMERIC, SINTS, UINTS, binary, fixed, unary, variadic
 
 T = "transcendental"
@@ -28,7 +29,9 @@ CASES: list[Case] = [
         F3,
         tol="exact",
         variant="one_sided",
-        attrs=fixed(detect_negative=st.sampled_from([0, 1]), detect_positive=st.sampled_from([0, 1])),
+        attrs=fixed(
+            detect_negative=st.sampled_from([0, 1]), detect_positive=st.sampled_from([0, 1])
+        ),
     ),
     unary("Not", BOOL, tol="exact"),
     unary("BitwiseNot", INTS + UINTS[1:], tol="exact"),
@@ -90,7 +93,9 @@ CASES: list[Case] = [
         tol="exact",
         special=True,
     ),
-    Case("Identity", (Arg("any"),), NUMERIC + BOOL, shapes=unary_shapes(), tol="exact", special=True),
+    Case(
+        "Identity", (Arg("any"),), NUMERIC + BOOL, shapes=unary_shapes(), tol="exact", special=True
+    ),
 ]
 
 
@@ -108,8 +113,14 @@ def _bound(which: int):
 
 
 CASES += [
-    Case("Clip", (Arg("any"), _bound(1), _bound(2)), NUMERIC, shapes=unary_shapes(), tol="exact",
-         special=True),  # fmt: skip
+    Case(
+        "Clip",
+        (Arg("any"), _bound(1), _bound(2)),
+        NUMERIC,
+        shapes=unary_shapes(),
+        tol="exact",
+        special=True,
+    ),  # fmt: skip
     unary(
         "Clip",
         FLOATS,
@@ -137,8 +148,19 @@ def _like(ctx: Ctx) -> np.ndarray:
 
 CASES += [
     # values in range for every target type: casting out-of-range floats to ints is undefined
-    Case("Cast", (Arg("small"),), FLOATS + INTS + BOOL, shapes=unary_shapes(), attrs=_cast_target,
-         tol="exact"),  # fmt: skip
-    Case("CastLike", (Arg("small"), Arg(_like, const=True)), FLOATS + INTS + BOOL,
-         shapes=unary_shapes(), tol="exact"),  # fmt: skip
+    Case(
+        "Cast",
+        (Arg("small"),),
+        FLOATS + INTS + BOOL,
+        shapes=unary_shapes(),
+        attrs=_cast_target,
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "CastLike",
+        (Arg("small"), Arg(_like, const=True)),
+        FLOATS + INTS + BOOL,
+        shapes=unary_shapes(),
+        tol="exact",
+    ),  # fmt: skip
 ]

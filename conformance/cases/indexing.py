@@ -37,8 +37,13 @@ def _elements_idx(ctx: Ctx, partial: bool = False) -> np.ndarray:
     """Indices of the data's shape except along the axis; `partial`: also smaller elsewhere, and
     possibly empty (both allowed by ONNX and ONNX Runtime)."""
     data, axis = ctx.shapes[0], ctx.attrs["axis"]
-    shape = tuple((ctx.draw(st.integers(1, d)) if partial else d) if i != axis % len(data) else
-                  ctx.draw(st.integers(0 if partial else 1, 4)) for i, d in enumerate(data))  # fmt: skip
+    lo = 0 if partial else 1
+    shape = tuple(
+        (ctx.draw(st.integers(1, d)) if partial else d)
+        if i != axis % len(data)
+        else ctx.draw(st.integers(lo, 4))
+        for i, d in enumerate(data)
+    )
     return _indices(data[axis], shape, ctx.rng)
 
 
@@ -76,46 +81,126 @@ def _nd_unique(ctx: Ctx) -> np.ndarray:
 
 def _nd_updates(ctx: Ctx) -> np.ndarray:
     idx, data = ctx.inputs[1], ctx.shapes[0]
-    return make("any", idx.shape[:-1] + tuple(data[idx.shape[-1]:]), ctx.dtype, ctx.rng)
+    return make("any", idx.shape[:-1] + tuple(data[idx.shape[-1] :]), ctx.dtype, ctx.rng)
 
 
 _REDUCTION = st.sampled_from(["none", "none", "add", "mul", "max", "min"])
 
 
 CASES: list[Case] = [
-    Case("Gather", (Arg("any"), Arg(_gather_idx, dtype="int64")), ALL, shapes=_RANKED,
-         attrs=_axis, tol="exact"),  # fmt: skip
-    Case("GatherElements", (Arg("any"), Arg(_elements_idx, dtype="int64")), ALL, shapes=_RANKED,
-         attrs=_axis, tol="exact"),  # fmt: skip
-    Case("GatherElements", (Arg("any"), Arg(lambda c: _elements_idx(c, True), dtype="int64")), F3,
-         shapes=_RANKED, attrs=_axis, tol="exact", variant="partial_indices"),  # fmt: skip
-    Case("GatherND", (Arg("any"), Arg(_nd_idx, dtype="int64")), ALL, shapes=_RANKED, tol="exact",
-         attrs=lambda s: st.fixed_dictionaries({"batch_dims": st.integers(0, len(s[0]) - 1)})),
-    Case("ScatterElements", (Arg("any"), Arg(_unique_rows, dtype="int64"), _updates_like(1)), ALL,
-         shapes=_RANKED, attrs=_axis, tol="exact"),  # fmt: skip
-    Case("ScatterElements", (Arg("small"), Arg(_unique_rows, dtype="int64"), _updates_like(1)),
-         F3 + ("int32", "int64"), shapes=_RANKED, variant="reduction", tol="default",
-         attrs=lambda s: _axis(s).map(lambda d: dict(d, reduction="add"))),  # fmt: skip
-    Case("Scatter", (Arg("any"), Arg(_unique_rows, dtype="int64"), _updates_like(1)), F3,
-         shapes=_RANKED, attrs=_axis, tol="exact", opset=10),  # fmt: skip
-    Case("ScatterND", (Arg("any"), Arg(_nd_unique, dtype="int64"), Arg(_nd_updates)), ALL,
-         shapes=_RANKED, tol="exact"),  # fmt: skip
-    Case("ScatterND", (Arg("small"), Arg(_nd_unique, dtype="int64"), Arg(_nd_updates)),
-         F3 + ("int32", "int64"), shapes=_RANKED, variant="reduction",
-         attrs=lambda s: st.fixed_dictionaries({"reduction": _REDUCTION})),  # fmt: skip
-    Case("OneHot", (Arg(lambda c: c.rng.integers(-5, 5, size=c.shapes[0]), dtype="int64"),
-                    Arg(lambda c: np.asarray(5, np.int64), dtype="int64", const=True),
-                    Arg(lambda c: np.asarray([0, 3]).astype(c.dtype), const=True)),
-         ("int64",), shapes=shapes(0, 3).map(lambda s: (s,)), tol="exact",
-         attrs=lambda s: st.fixed_dictionaries({"axis": st.integers(-len(s[0]) - 1, len(s[0]))})),
+    Case(
+        "Gather",
+        (Arg("any"), Arg(_gather_idx, dtype="int64")),
+        ALL,
+        shapes=_RANKED,
+        attrs=_axis,
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "GatherElements",
+        (Arg("any"), Arg(_elements_idx, dtype="int64")),
+        ALL,
+        shapes=_RANKED,
+        attrs=_axis,
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "GatherElements",
+        (Arg("any"), Arg(lambda c: _elements_idx(c, True), dtype="int64")),
+        F3,
+        shapes=_RANKED,
+        attrs=_axis,
+        tol="exact",
+        variant="partial_indices",
+    ),  # fmt: skip
+    Case(
+        "GatherND",
+        (Arg("any"), Arg(_nd_idx, dtype="int64")),
+        ALL,
+        shapes=_RANKED,
+        tol="exact",
+        attrs=lambda s: st.fixed_dictionaries({"batch_dims": st.integers(0, len(s[0]) - 1)}),
+    ),
+    Case(
+        "ScatterElements",
+        (Arg("any"), Arg(_unique_rows, dtype="int64"), _updates_like(1)),
+        ALL,
+        shapes=_RANKED,
+        attrs=_axis,
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "ScatterElements",
+        (Arg("small"), Arg(_unique_rows, dtype="int64"), _updates_like(1)),
+        F3 + ("int32", "int64"),
+        shapes=_RANKED,
+        variant="reduction",
+        tol="default",
+        attrs=lambda s: _axis(s).map(lambda d: dict(d, reduction="add")),
+    ),  # fmt: skip
+    Case(
+        "Scatter",
+        (Arg("any"), Arg(_unique_rows, dtype="int64"), _updates_like(1)),
+        F3,
+        shapes=_RANKED,
+        attrs=_axis,
+        tol="exact",
+        opset=10,
+    ),  # fmt: skip
+    Case(
+        "ScatterND",
+        (Arg("any"), Arg(_nd_unique, dtype="int64"), Arg(_nd_updates)),
+        ALL,
+        shapes=_RANKED,
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "ScatterND",
+        (Arg("small"), Arg(_nd_unique, dtype="int64"), Arg(_nd_updates)),
+        F3 + ("int32", "int64"),
+        shapes=_RANKED,
+        variant="reduction",
+        attrs=lambda s: st.fixed_dictionaries({"reduction": _REDUCTION}),
+    ),  # fmt: skip
+    Case(
+        "OneHot",
+        (
+            Arg(lambda c: c.rng.integers(-5, 5, size=c.shapes[0]), dtype="int64"),
+            Arg(lambda c: np.asarray(5, np.int64), dtype="int64", const=True),
+            Arg(lambda c: np.asarray([0, 3]).astype(c.dtype), const=True),
+        ),
+        ("int64",),
+        shapes=shapes(0, 3).map(lambda s: (s,)),
+        tol="exact",
+        attrs=lambda s: st.fixed_dictionaries({"axis": st.integers(-len(s[0]) - 1, len(s[0]))}),
+    ),
     Case("NonZero", (Arg("small"),), ALL, shapes=shapes().map(lambda s: (s,)), tol="exact"),
-    Case("Compress", (Arg("any"), Arg(lambda c: c.rng.random(
-        c.draw(st.integers(0, c.shapes[0][c.attrs["axis"]]))) < 0.5, dtype="bool")), ALL,
-         shapes=_RANKED, attrs=_axis, tol="exact"),  # fmt: skip
-    Case("ReverseSequence",
-         (Arg("any"), Arg(lambda c: c.rng.integers(0, c.shapes[0][0] + 1, size=c.shapes[0][1]),
-                          dtype="int64")),
-         ALL, shapes=shapes(2, 3, min_side=1).map(lambda s: (s,)), tol="exact",
-         attrs=lambda s: st.just({"time_axis": 0, "batch_axis": 1})),  # fmt: skip
+    Case(
+        "Compress",
+        (
+            Arg("any"),
+            Arg(
+                lambda c: c.rng.random(c.draw(st.integers(0, c.shapes[0][c.attrs["axis"]]))) < 0.5,
+                dtype="bool",
+            ),
+        ),
+        ALL,
+        shapes=_RANKED,
+        attrs=_axis,
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "ReverseSequence",
+        (
+            Arg("any"),
+            Arg(
+                lambda c: c.rng.integers(0, c.shapes[0][0] + 1, size=c.shapes[0][1]), dtype="int64"
+            ),
+        ),
+        ALL,
+        shapes=shapes(2, 3, min_side=1).map(lambda s: (s,)),
+        tol="exact",
+        attrs=lambda s: st.just({"time_axis": 0, "batch_axis": 1}),
+    ),  # fmt: skip
 ]
 _ = (FLOATS, const_int64)

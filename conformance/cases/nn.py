@@ -91,10 +91,24 @@ def _inner(ex: Example) -> int:
 
 CONV_ARGS = (Arg("any"), Arg("any", const=True), Arg("any", const=True))
 CASES: list[Case] = [
-    Case("Conv", CONV_ARGS, FLOATS, shapes=_conv_shapes(), attrs=_attrs_last, tol="matmul",
-         reduced=_inner),  # fmt: skip
-    Case("ConvTranspose", CONV_ARGS, FLOATS, shapes=_conv_shapes(transpose=True),
-         attrs=_attrs_last, tol="matmul", reduced=_inner),  # fmt: skip
+    Case(
+        "Conv",
+        CONV_ARGS,
+        FLOATS,
+        shapes=_conv_shapes(),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=_inner,
+    ),  # fmt: skip
+    Case(
+        "ConvTranspose",
+        CONV_ARGS,
+        FLOATS,
+        shapes=_conv_shapes(transpose=True),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=_inner,
+    ),  # fmt: skip
 ]
 
 
@@ -130,16 +144,36 @@ CASES += [
     _pool("AveragePool", FLOATS, count_include_pad=st.sampled_from([0, 1])),
     _pool("AveragePool", F3, opset=7),
     _pool("LpPool", F3, p=st.sampled_from([1, 2, 3])),
-    Case("MaxPool", (Arg("distinct"),), F3, outputs=2, variant="indices", tol="exact",
-         shapes=_pool_shapes(dilations=False, ceil=False).map(
-             lambda t: (t[0], {k: v for k, v in t[1].items() if k not in ("pads", "auto_pad")})),
-         attrs=_attrs_last),  # fmt: skip
-    Case("GlobalAveragePool", (Arg("any"),), FLOATS, shapes=_NCHW, tol="reduction",
-         reduced=lambda ex: int(np.prod(ex.inputs[0].shape[2:]))),  # fmt: skip
+    Case(
+        "MaxPool",
+        (Arg("distinct"),),
+        F3,
+        outputs=2,
+        variant="indices",
+        tol="exact",
+        shapes=_pool_shapes(dilations=False, ceil=False).map(
+            lambda t: (t[0], {k: v for k, v in t[1].items() if k not in ("pads", "auto_pad")})
+        ),
+        attrs=_attrs_last,
+    ),  # fmt: skip
+    Case(
+        "GlobalAveragePool",
+        (Arg("any"),),
+        FLOATS,
+        shapes=_NCHW,
+        tol="reduction",
+        reduced=lambda ex: int(np.prod(ex.inputs[0].shape[2:])),
+    ),  # fmt: skip
     Case("GlobalMaxPool", (Arg("any"),), FLOATS, shapes=_NCHW, tol="exact", special=True),
-    Case("GlobalLpPool", (Arg("any"),), F3, shapes=_NCHW, tol="reduction",
-         attrs=lambda s: st.fixed_dictionaries({"p": st.sampled_from([1, 2, 3])}),
-         reduced=lambda ex: int(np.prod(ex.inputs[0].shape[2:]))),  # fmt: skip
+    Case(
+        "GlobalLpPool",
+        (Arg("any"),),
+        F3,
+        shapes=_NCHW,
+        tol="reduction",
+        attrs=lambda s: st.fixed_dictionaries({"p": st.sampled_from([1, 2, 3])}),
+        reduced=lambda ex: int(np.prod(ex.inputs[0].shape[2:])),
+    ),  # fmt: skip
 ]
 
 
@@ -182,12 +216,31 @@ def _einsum_shapes(draw: Any) -> tuple[Any, ...]:
 
 
 CASES += [
-    Case("MatMul", (Arg("any"), Arg("any")), FLOATS + ("int32", "int64"), shapes=_matmul_shapes(),
-         tol="matmul", reduced=_k_of),  # fmt: skip
-    Case("Gemm", (Arg("any"), Arg("any", const=True), Arg("any", const=True)),
-         FLOATS + ("int32", "int64"), shapes=_gemm_shapes(), attrs=_attrs_last, tol="matmul",
-         reduced=lambda ex: max(1, ex.inputs[0].shape[0 if ex.attrs["transA"] else 1])),  # fmt: skip
-    Case("Einsum", (Arg("any"), Arg("any")), F3 + ("int32", "int64"), shapes=_einsum_shapes(),
-         attrs=_attrs_last, tol="matmul", reduced=lambda ex: 16),  # fmt: skip
+    Case(
+        "MatMul",
+        (Arg("any"), Arg("any")),
+        FLOATS + ("int32", "int64"),
+        shapes=_matmul_shapes(),
+        tol="matmul",
+        reduced=_k_of,
+    ),  # fmt: skip
+    Case(
+        "Gemm",
+        (Arg("any"), Arg("any", const=True), Arg("any", const=True)),
+        FLOATS + ("int32", "int64"),
+        shapes=_gemm_shapes(),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=lambda ex: max(1, ex.inputs[0].shape[0 if ex.attrs["transA"] else 1]),
+    ),  # fmt: skip
+    Case(
+        "Einsum",
+        (Arg("any"), Arg("any")),
+        F3 + ("int32", "int64"),
+        shapes=_einsum_shapes(),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=lambda ex: 16,
+    ),  # fmt: skip
 ]
 _ = INTS

@@ -52,27 +52,69 @@ def _mm_shapes(draw: Any) -> tuple[Any, ...]:
 
 CASES: list[Case] = [
     # float -> int: x/scale rounded half to even, plus zero point, saturated
-    Case("QuantizeLinear", (Arg("wide"), Arg(_scale, dtype="float32", const=True),
-                            Arg(_float_zero_point, const=True)),
-         ("float32",), shapes=_ANY, tol="exact", special=False),  # fmt: skip
-    Case("QuantizeLinear", (Arg("wide"), Arg(_scale, dtype="float32", const=True)), ("float32",),
-         shapes=_ANY, tol="exact", variant="no_zero_point"),  # fmt: skip
-    Case("DequantizeLinear", (Arg(lambda c: _ints(c, c.shapes[0], c.dtype)),
-                              Arg(_scale, dtype="float32", const=True), _zero_point()),
-         Q + ("int32",), shapes=_ANY, tol="default"),  # fmt: skip
-    Case("DynamicQuantizeLinear", (Arg("any"),), ("float32",), outputs=3, tol="quant1",
-         shapes=shapes(1, 3, min_side=1).map(lambda s: (s,))),  # fmt: skip
-    Case("MatMulInteger", (Arg(lambda c: _ints(c, c.shapes[0], c.dtype)),
-                           Arg(lambda c: _ints(c, c.shapes[1], c.dtype), const=True),
-                           _zero_point(), _zero_point()),
-         Q, shapes=_mm_shapes(), tol="exact"),  # fmt: skip
-    Case("QLinearMatMul", (Arg(lambda c: _ints(c, c.shapes[0], c.dtype)),
-                           Arg(_scale, dtype="float32", const=True), _zero_point(),
-                           Arg(lambda c: _ints(c, c.shapes[1], c.dtype), const=True),
-                           Arg(_scale, dtype="float32", const=True), _zero_point(),
-                           Arg(lambda c: np.asarray(4.0, np.float32), dtype="float32", const=True),
-                           _zero_point()),
-         Q, shapes=_mm_shapes(), tol="quant1"),  # fmt: skip
+    Case(
+        "QuantizeLinear",
+        (Arg("wide"), Arg(_scale, dtype="float32", const=True), Arg(_float_zero_point, const=True)),
+        ("float32",),
+        shapes=_ANY,
+        tol="exact",
+        special=False,
+    ),  # fmt: skip
+    Case(
+        "QuantizeLinear",
+        (Arg("wide"), Arg(_scale, dtype="float32", const=True)),
+        ("float32",),
+        shapes=_ANY,
+        tol="exact",
+        variant="no_zero_point",
+    ),  # fmt: skip
+    Case(
+        "DequantizeLinear",
+        (
+            Arg(lambda c: _ints(c, c.shapes[0], c.dtype)),
+            Arg(_scale, dtype="float32", const=True),
+            _zero_point(),
+        ),
+        Q + ("int32",),
+        shapes=_ANY,
+        tol="default",
+    ),  # fmt: skip
+    Case(
+        "DynamicQuantizeLinear",
+        (Arg("any"),),
+        ("float32",),
+        outputs=3,
+        tol="quant1",
+        shapes=shapes(1, 3, min_side=1).map(lambda s: (s,)),
+    ),  # fmt: skip
+    Case(
+        "MatMulInteger",
+        (
+            Arg(lambda c: _ints(c, c.shapes[0], c.dtype)),
+            Arg(lambda c: _ints(c, c.shapes[1], c.dtype), const=True),
+            _zero_point(),
+            _zero_point(),
+        ),
+        Q,
+        shapes=_mm_shapes(),
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "QLinearMatMul",
+        (
+            Arg(lambda c: _ints(c, c.shapes[0], c.dtype)),
+            Arg(_scale, dtype="float32", const=True),
+            _zero_point(),
+            Arg(lambda c: _ints(c, c.shapes[1], c.dtype), const=True),
+            Arg(_scale, dtype="float32", const=True),
+            _zero_point(),
+            Arg(lambda c: np.asarray(4.0, np.float32), dtype="float32", const=True),
+            _zero_point(),
+        ),
+        Q,
+        shapes=_mm_shapes(),
+        tol="quant1",
+    ),  # fmt: skip
 ]
 
 
@@ -85,15 +127,30 @@ def _qconv_shapes() -> st.SearchStrategy[tuple[Any, ...]]:
 
 
 CASES += [
-    Case("ConvInteger", (_conv_int(0), _conv_int(1), _zero_point(), _zero_point()), ("uint8",),
-         shapes=_qconv_shapes().map(lambda t: (t[0], t[1], None, None, t[2])),
-         attrs=lambda s: st.just(dict(s[-1])), tol="exact"),  # fmt: skip
-    Case("QLinearConv", (_conv_int(0), Arg(_scale, dtype="float32", const=True), _zero_point(),
-                         Arg(lambda c: _ints(c, c.shapes[3], c.dtype), const=True),
-                         Arg(_scale, dtype="float32", const=True), _zero_point(),
-                         Arg(lambda c: np.asarray(2.0, np.float32), dtype="float32", const=True),
-                         _zero_point()),
-         Q, shapes=_qconv_shapes().map(lambda t: (t[0], None, None, t[1], t[2])),
-         attrs=lambda s: st.just(dict(s[-1])), tol="quant1"),  # fmt: skip
+    Case(
+        "ConvInteger",
+        (_conv_int(0), _conv_int(1), _zero_point(), _zero_point()),
+        ("uint8",),
+        shapes=_qconv_shapes().map(lambda t: (t[0], t[1], None, None, t[2])),
+        attrs=lambda s: st.just(dict(s[-1])),
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "QLinearConv",
+        (
+            _conv_int(0),
+            Arg(_scale, dtype="float32", const=True),
+            _zero_point(),
+            Arg(lambda c: _ints(c, c.shapes[3], c.dtype), const=True),
+            Arg(_scale, dtype="float32", const=True),
+            _zero_point(),
+            Arg(lambda c: np.asarray(2.0, np.float32), dtype="float32", const=True),
+            _zero_point(),
+        ),
+        Q,
+        shapes=_qconv_shapes().map(lambda t: (t[0], None, None, t[1], t[2])),
+        attrs=lambda s: st.just(dict(s[-1])),
+        tol="quant1",
+    ),  # fmt: skip
 ]
 _ = nchw

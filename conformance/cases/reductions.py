@@ -62,10 +62,26 @@ def _reduced_length(ex: Example) -> int:
 
 def _reduce(op: str, domain: str = "any", tol: str = "reduction") -> list[Case]:
     return [
-        Case(op, (Arg(domain), const_int64(_axes_input)), REDUCE_DTYPES, shapes=_ONE,
-             attrs=_input_axes, tol=tol, reduced=_reduced_length),  # fmt: skip
-        Case(op, (Arg(domain),), REDUCE_DTYPES, shapes=_ONE, attrs=_attr_axes, tol=tol, opset=11,
-             variant="opset11", reduced=_reduced_length),  # fmt: skip
+        Case(
+            op,
+            (Arg(domain), const_int64(_axes_input)),
+            REDUCE_DTYPES,
+            shapes=_ONE,
+            attrs=_input_axes,
+            tol=tol,
+            reduced=_reduced_length,
+        ),  # fmt: skip
+        Case(
+            op,
+            (Arg(domain),),
+            REDUCE_DTYPES,
+            shapes=_ONE,
+            attrs=_attr_axes,
+            tol=tol,
+            opset=11,
+            variant="opset11",
+            reduced=_reduced_length,
+        ),  # fmt: skip
     ]
 
 
@@ -95,8 +111,11 @@ def _arg_attrs(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
 
 def _cum_attrs(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
-        {"exclusive": st.sampled_from([0, 1]), "reverse": st.sampled_from([0, 1]),
-         "_axis": axis_of(len(shapes_[0]))}  # fmt: skip
+        {
+            "exclusive": st.sampled_from([0, 1]),
+            "reverse": st.sampled_from([0, 1]),
+            "_axis": axis_of(len(shapes_[0])),
+        }  # fmt: skip
     )
 
 
@@ -106,8 +125,11 @@ def _cum_axis(ctx: Ctx) -> int:
 
 def _topk_attrs(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
-        {"axis": axis_of(len(shapes_[0])), "largest": st.sampled_from([0, 1]),
-         "sorted": st.just(1)}  # fmt: skip
+        {
+            "axis": axis_of(len(shapes_[0])),
+            "largest": st.sampled_from([0, 1]),
+            "sorted": st.just(1),
+        }  # fmt: skip
     )
 
 
@@ -118,22 +140,59 @@ def _k(ctx: Ctx) -> list[int]:
 
 
 CASES += [
-    Case("ArgMax", (Arg("int_valued"),), FLOATS + INTS, shapes=_NONEMPTY_AXIS, attrs=_arg_attrs,
-         tol="exact"),  # fmt: skip
-    Case("ArgMin", (Arg("int_valued"),), FLOATS + INTS, shapes=_NONEMPTY_AXIS, attrs=_arg_attrs,
-         tol="exact"),  # fmt: skip
-    Case("CumSum", (Arg("int_valued"), const_int64(_cum_axis)), FLOATS + ("int32", "int64"),
-         shapes=_NONEMPTY_AXIS, attrs=_cum_attrs, tol="reduction",
-         reduced=lambda ex: max(ex.inputs[0].shape, default=1)),  # fmt: skip
-    Case("CumProd", (Arg("small"), const_int64(_cum_axis)), FLOATS + ("int32", "int64"),
-         shapes=_NONEMPTY_AXIS, attrs=_cum_attrs, tol="reduction",
-         reduced=lambda ex: max(ex.inputs[0].shape, default=1)),  # fmt: skip
+    Case(
+        "ArgMax",
+        (Arg("int_valued"),),
+        FLOATS + INTS,
+        shapes=_NONEMPTY_AXIS,
+        attrs=_arg_attrs,
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "ArgMin",
+        (Arg("int_valued"),),
+        FLOATS + INTS,
+        shapes=_NONEMPTY_AXIS,
+        attrs=_arg_attrs,
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "CumSum",
+        (Arg("int_valued"), const_int64(_cum_axis)),
+        FLOATS + ("int32", "int64"),
+        shapes=_NONEMPTY_AXIS,
+        attrs=_cum_attrs,
+        tol="reduction",
+        reduced=lambda ex: max(ex.inputs[0].shape, default=1),
+    ),  # fmt: skip
+    Case(
+        "CumProd",
+        (Arg("small"), const_int64(_cum_axis)),
+        FLOATS + ("int32", "int64"),
+        shapes=_NONEMPTY_AXIS,
+        attrs=_cum_attrs,
+        tol="reduction",
+        reduced=lambda ex: max(ex.inputs[0].shape, default=1),
+    ),  # fmt: skip
     # distinct values: which of two equal elements TopK returns is not specified
-    Case("TopK", (Arg("distinct"), const_int64(_k)), F3 + ("int32", "int64"),
-         shapes=_NONEMPTY_AXIS, attrs=_topk_attrs, outputs=2, tol="exact"),  # fmt: skip
-    Case("LpNormalization", (Arg("nonzero"),), FLOATS, shapes=_NONEMPTY_AXIS,
-         attrs=lambda s: st.fixed_dictionaries({"axis": axis_of(len(s[0])),
-                                                "p": st.sampled_from([1, 2])}),
-         reduced=reduced_axis()),  # fmt: skip
+    Case(
+        "TopK",
+        (Arg("distinct"), const_int64(_k)),
+        F3 + ("int32", "int64"),
+        shapes=_NONEMPTY_AXIS,
+        attrs=_topk_attrs,
+        outputs=2,
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "LpNormalization",
+        (Arg("nonzero"),),
+        FLOATS,
+        shapes=_NONEMPTY_AXIS,
+        attrs=lambda s: st.fixed_dictionaries(
+            {"axis": axis_of(len(s[0])), "p": st.sampled_from([1, 2])}
+        ),
+        reduced=reduced_axis(),
+    ),  # fmt: skip
 ]
 _ = fixed

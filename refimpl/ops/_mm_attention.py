@@ -6,14 +6,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dtypes import to_numpy
+from ..dtypes import FLOAT, ONNX_TYPE_CODES, from_onnx_code
 from ..errors import OpArgumentError
 from ._mm_compute import widen
 
-# ONNX TensorProto element types allowed for softmax_precision
 A = np.ndarray
 Opt = np.ndarray | None
-_PRECISIONS = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
+# the ONNX TensorProto codes softmax_precision may name: the float types (1, 10, 11, 16)
+PRECISION_CODES = tuple(sorted(c for c, name in ONNX_TYPE_CODES.items() if name in FLOAT))
+
+
+def precision_dtype(code: int) -> np.dtype:
+    """The dtype named by a softmax_precision code, which must be one of PRECISION_CODES."""
+    if code not in PRECISION_CODES:
+        raise OpArgumentError(f"softmax_precision must be one of {list(PRECISION_CODES)}")
+    return from_onnx_code(code)
 
 
 @dataclass(frozen=True)
@@ -63,9 +70,7 @@ def attend(
         scores = (a.softcap * np.tanh(scores / cd.type(a.softcap))).astype(cd)
     bias = _bias(attn_mask, nonpad, past_key, (sq, total), cd, a)
     biased = scores + bias
-    if a.softmax_precision is not None and a.softmax_precision not in _PRECISIONS:
-        raise OpArgumentError(f"softmax_precision must be one of {sorted(_PRECISIONS)}")
-    pd = to_numpy(_PRECISIONS[a.softmax_precision]) if a.softmax_precision else q.dtype
+    pd = precision_dtype(a.softmax_precision) if a.softmax_precision is not None else q.dtype
     probs = _softmax(widen(biased.astype(pd)))
     # a query row with no attendable key yields zeros, decided on the bias (not the logits)
     empty_row = np.isneginf(np.max(bias, axis=-1, keepdims=True))

@@ -61,6 +61,34 @@ def reduce(
     return np.asarray(y).astype(x.dtype, copy=False)
 
 
+def reduce_attribute_axes(
+    data: np.ndarray, axes: list[int] | None, keepdims: int, kernel: Kernel, *, real: bool = False
+) -> np.ndarray:
+    """The Reduce* op of opsets before 13/18, where `axes` is an attribute."""
+    return reduce(data, axes_from_attribute(data, axes), keepdims, kernel, real=real)
+
+
+def reduce_input_axes(
+    data: np.ndarray, axes: np.ndarray | None, keepdims: int, noop_with_empty_axes: int,
+    kernel: Kernel, *, real: bool = False,
+) -> np.ndarray:  # fmt: skip
+    """The Reduce* op of opsets 13/18 on, where `axes` is an input."""
+    return reduce(
+        data, axes_from_input(data, axes, noop_with_empty_axes), keepdims, kernel, real=real
+    )
+
+
+def extreme_kernel(fn: Callable[..., np.ndarray], identity: Callable[[np.dtype], Any]) -> Kernel:
+    """The kernel of fn (np.max / np.min); an empty reduction yields identity(dtype)."""
+
+    def kernel(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+        if reduced_size(x, axes) == 0:
+            return fn(x, axis=axes, keepdims=keepdims, initial=identity(x.dtype))
+        return fn(x, axis=axes, keepdims=keepdims)
+
+    return kernel
+
+
 def lowest(dtype: np.dtype) -> Any:
     """The identity of max: -inf, the smallest integer, or False."""
     if dtype.kind == "b":

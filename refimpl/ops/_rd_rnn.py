@@ -1,9 +1,10 @@
 """The recurrence driver shared by RNN, GRU and LSTM.
 
-A cell sees one time step: cell(xw_t, *states) -> new states (hidden state first), where
-xw_t = X_t · Wᵀ + Wb is precomputed for all steps at once. The driver handles directions, layouts,
-sequence_lens (steps past a batch item's length keep its state and write zeros to Y), initial states
-and half-precision inputs (computed in float32).
+run_recurrent does the setup the three share (hidden size, activations, biases, clip) and asks the
+op for one cell per direction. A cell sees one time step: cell(xw_t, *states) -> new states (hidden
+state first), where xw_t = X_t · Wᵀ + Wb is precomputed for all steps at once. The driver handles
+directions, layouts, sequence_lens (steps past a batch item's length keep its state and write zeros
+to Y), initial states and half-precision inputs (computed in float32).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import OpArgumentError
+from ._rd_rnn_act import Activation
+from ._rd_rnn_act import activations as bind_activations
 
 Cell = Callable[..., tuple[np.ndarray, ...]]
 DIRECTIONS = ("forward", "reverse", "bidirectional")
@@ -30,6 +33,42 @@ class RecurrentAttrs:
     direction: str
     hidden_size: int | None
     layout: int = 0
+
+
+@dataclass(frozen=True)
+class Direction:
+    """What the cell of direction `index` closes over; arrays are in the working dtype."""
+
+    index: int
+    hidden: int
+    dtype: np.dtype
+    r: np.ndarray  # this direction's R, [gates * hidden, hidden]
+    rb: np.ndarray  # this direction's R bias, [gates * hidden]
+    acts: list[Activation]  # the op's activations (f, g, h), alpha/beta bound
+    clip: Callable[[np.ndarray], np.ndarray]
+
+
+def run_recurrent(
+    x: np.ndarray, w: np.ndarray, r: np.ndarray, b: np.ndarray | None,
+    sequence_lens: np.ndarray | None, initial: Sequence[np.ndarray | None], a: RecurrentAttrs, *,
+    gates: int, default_activations: list[str], make_cell: Callable[[Direction], Cell],
+) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """(Y, *final states) of a layer whose W/R stack `gates` gates; make_cell builds each cell."""
+    dirs = num_directions(a.direction)
+    hidden = hidden_of(w, r, dirs, gates, a.hidden_size)
+    dtype = work_dtype(x)
+    acts = bind_activations(
+        a.activations, a.activation_alpha, a.activation_beta, default_activations, dirs, dtype
+    )
+    bias, clip = split_bias(b, dirs, gates * hidden, dtype), clipper(a.clip)
+    cells = [
+        make_cell(Direction(d, hidden, dtype, r[d].astype(dtype), bias[d, 1], acts[d], clip))
+        for d in range(dirs)
+    ]
+    return run_layer(
+        x, w, sequence_lens, initial, hidden_size=hidden, direction=a.direction, layout=a.layout,
+        make_cell=lambda d: (bias[d, 0], cells[d]),
+    )  # fmt: skip
 
 
 def num_directions(direction: str) -> int:

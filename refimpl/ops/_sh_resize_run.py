@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import OpArgumentError
 from ._sh_axes import norm_axes
 from ._sh_resize import resize_axis
+
+
+@dataclass(frozen=True)
+class ResizeAttrs:
+    """Resize's resampling attributes with their ONNX defaults; run_resize(..., **asdict(a))."""
+
+    coordinate_transformation_mode: str = "half_pixel"
+    cubic_coeff_a: float = -0.75
+    exclude_outside: int = 0
+    extrapolation_value: float = 0.0
+    mode: str = "nearest"
+    nearest_mode: str = "round_prefer_floor"
+    antialias: int = 0  # opset 18 on
+    keep_aspect_ratio_policy: str = "stretch"  # opset 18 on
 
 
 def run_resize(x, roi, scales, sizes, axes, modes, coord_modes, **opts) -> np.ndarray:

@@ -19,11 +19,12 @@ def attention_23(
     softmax_precision: int | None = None,
 ) -> Outputs:  # fmt: skip
     """y = softmax(softcap(q k^T * scale) + mask + causal bias) v, with a past KV cache"""
-    attrs = AttentionAttrs(
-        is_causal, q_num_heads, kv_num_heads, qk_matmul_output_mode, scale, softcap,
-        softmax_precision,
+    return attention_24(
+        q, k, v, attn_mask, past_key, past_value, None, is_causal=is_causal,
+        kv_num_heads=kv_num_heads, q_num_heads=q_num_heads,
+        qk_matmul_output_mode=qk_matmul_output_mode, scale=scale, softcap=softcap,
+        softmax_precision=softmax_precision,
     )  # fmt: skip
-    return attend(q, k, v, attn_mask, past_key, past_value, None, attrs)
 
 
 @reference_op("Attention", since=24, dtypes=FLOAT)
@@ -35,11 +36,13 @@ def attention_24(
     softmax_precision: int | None = None,
 ) -> Outputs:  # fmt: skip
     """attention-23, plus nonpad_kv_seqlen: per-batch valid keys of an external cache"""
-    attrs = AttentionAttrs(
-        is_causal, q_num_heads, kv_num_heads, qk_matmul_output_mode, scale, softcap,
-        softmax_precision,
+    heads = q.ndim != 4  # 23/24 ignore head counts given with 4-D inputs; 25 rejects them
+    return attention_25(
+        q, k, v, attn_mask, past_key, past_value, nonpad_kv_seqlen, is_causal=is_causal,
+        kv_num_heads=kv_num_heads if heads else None, q_num_heads=q_num_heads if heads else None,
+        qk_matmul_output_mode=qk_matmul_output_mode, scale=scale, softcap=softcap,
+        softmax_precision=softmax_precision, left_window_size=-1, right_window_size=-1,
     )  # fmt: skip
-    return attend(q, k, v, attn_mask, past_key, past_value, nonpad_kv_seqlen, attrs)
 
 
 @reference_op("Attention", since=25, dtypes=FLOAT)

@@ -2,13 +2,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..dtypes import FLOAT, to_numpy
+from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
+from ._mm_attention import precision_dtype
 from ._mm_compute import widen
 
-# ONNX TensorProto element types allowed for softmax_precision
-_PRECISIONS = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
 Modifier = Callable[..., list]
 
 
@@ -38,10 +37,8 @@ def flex_attention_1(
     q_heads, kv_heads = q.shape[1], k.shape[1]
     if kv_heads != v.shape[1] or q_heads % kv_heads or k.shape[2] != v.shape[2]:
         raise OpArgumentError(f"FlexAttention heads/lengths disagree: {q.shape, k.shape, v.shape}")
-    if softmax_precision is not None and softmax_precision not in _PRECISIONS:
-        raise OpArgumentError(f"softmax_precision must be one of {sorted(_PRECISIONS)}")
     if softmax_precision is not None:
-        cd = to_numpy(_PRECISIONS[softmax_precision])
+        cd = precision_dtype(softmax_precision)
     else:
         cd = np.dtype(np.float64 if q.dtype == np.float64 else np.float32)
     root = widen(q).dtype.type(

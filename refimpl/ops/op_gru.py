@@ -1,53 +1,27 @@
+from functools import partial
+
 import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._rd_rnn import (
-    RecurrentAttrs,
-    clipper,
-    hidden_of,
-    num_directions,
-    run_layer,
-    split_bias,
-    work_dtype,
-)
-from ._rd_rnn_act import activations as bind_activations
+from ._rd_rnn import Cell, Direction, RecurrentAttrs, run_recurrent
 
 
-def _gru(
-    x: np.ndarray, w: np.ndarray, r: np.ndarray, b: np.ndarray | None,
-    sequence_lens: np.ndarray | None, initial_h: np.ndarray | None, a: RecurrentAttrs,
-    linear_before_reset: int,
-) -> tuple[np.ndarray, ...]:  # fmt: skip
-    dirs = num_directions(a.direction)
-    hidden = hidden_of(w, r, dirs, 3, a.hidden_size)
-    dtype = work_dtype(x)
-    defaults = ["Sigmoid", "Tanh"]
-    acts = bind_activations(
-        a.activations, a.activation_alpha, a.activation_beta, defaults, dirs, dtype
-    )
-    bias, clip = split_bias(b, dirs, 3 * hidden, dtype), clipper(a.clip)
+def _cell(dn: Direction, linear_before_reset: int) -> Cell:
+    hidden, clip, (f, g) = dn.hidden, dn.clip, dn.acts
+    r_zr, r_h = np.split(dn.r, [2 * hidden])  # gates z, r | h
+    rb_zr, rb_h = np.split(dn.rb, [2 * hidden])
 
-    def make_cell(d: int):
-        r_zr, r_h = np.split(r[d].astype(dtype), [2 * hidden])  # gates z, r | h
-        rb_zr, rb_h = np.split(bias[d, 1], [2 * hidden])
-        f, g = acts[d]
+    def cell(xw: np.ndarray, h: np.ndarray) -> tuple[np.ndarray]:
+        z, reset = np.split(f(clip(xw[:, : 2 * hidden] + h @ r_zr.T + rb_zr)), 2, axis=1)
+        if linear_before_reset:
+            recur = reset * (h @ r_h.T + rb_h)
+        else:
+            recur = (reset * h) @ r_h.T + rb_h
+        h_tilde = g(clip(xw[:, 2 * hidden :] + recur))
+        return ((1 - z) * h_tilde + z * h,)
 
-        def cell(xw: np.ndarray, h: np.ndarray) -> tuple[np.ndarray]:
-            z, reset = np.split(f(clip(xw[:, : 2 * hidden] + h @ r_zr.T + rb_zr)), 2, axis=1)
-            if linear_before_reset:
-                recur = reset * (h @ r_h.T + rb_h)
-            else:
-                recur = (reset * h) @ r_h.T + rb_h
-            h_tilde = g(clip(xw[:, 2 * hidden :] + recur))
-            return ((1 - z) * h_tilde + z * h,)
-
-        return bias[d, 0], cell
-
-    return run_layer(
-        x, w, sequence_lens, [initial_h], hidden_size=hidden, direction=a.direction,
-        layout=a.layout, make_cell=make_cell,
-    )  # fmt: skip
+    return cell
 
 
 @reference_op("GRU", since=7, dtypes=FLOAT)
@@ -59,10 +33,11 @@ def gru_7(
     direction: str = "forward", hidden_size: int | None = None, linear_before_reset: int = 0,
 ) -> tuple[np.ndarray, ...]:  # fmt: skip
     """z, r = f(X·Wᵀ + H·Rᵀ + b); h̃ = g(X·Whᵀ + (r⊙H)·Rhᵀ + b); H' = (1-z)⊙h̃ + z⊙H"""
-    attrs = RecurrentAttrs(
-        activation_alpha, activation_beta, activations, clip, direction, hidden_size
-    )
-    return _gru(x, w, r, b, sequence_lens, initial_h, attrs, linear_before_reset)
+    return gru_14(
+        x, w, r, b, sequence_lens, initial_h, activation_alpha=activation_alpha,
+        activation_beta=activation_beta, activations=activations, clip=clip, direction=direction,
+        hidden_size=hidden_size, layout=0, linear_before_reset=linear_before_reset,
+    )  # fmt: skip
 
 
 @reference_op("GRU", since=14, dtypes=FLOAT)
@@ -78,4 +53,8 @@ def gru_14(
     attrs = RecurrentAttrs(
         activation_alpha, activation_beta, activations, clip, direction, hidden_size, layout
     )
-    return _gru(x, w, r, b, sequence_lens, initial_h, attrs, linear_before_reset)
+    return run_recurrent(
+        x, w, r, b, sequence_lens, [initial_h], attrs, gates=3,
+        default_activations=["Sigmoid", "Tanh"],
+        make_cell=partial(_cell, linear_before_reset=linear_before_reset),
+    )  # fmt: skip

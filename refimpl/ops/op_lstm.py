@@ -1,55 +1,30 @@
+from functools import partial
+
 import numpy as np
 
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._rd_rnn import (
-    RecurrentAttrs,
-    clipper,
-    hidden_of,
-    num_directions,
-    run_layer,
-    split_bias,
-    work_dtype,
-)
-from ._rd_rnn_act import activations as bind_activations
+from ._rd_rnn import Cell, Direction, RecurrentAttrs, num_directions, run_recurrent
 
 
-def _lstm(
-    x: np.ndarray, w: np.ndarray, r: np.ndarray, b: np.ndarray | None,
-    sequence_lens: np.ndarray | None, initial_h: np.ndarray | None,
-    initial_c: np.ndarray | None, p: np.ndarray | None, a: RecurrentAttrs, input_forget: int,
-) -> tuple[np.ndarray, ...]:  # fmt: skip
-    dirs = num_directions(a.direction)
-    hidden = hidden_of(w, r, dirs, 4, a.hidden_size)
-    dtype = work_dtype(x)
-    defaults = ["Sigmoid", "Tanh", "Tanh"]
-    acts = bind_activations(
-        a.activations, a.activation_alpha, a.activation_beta, defaults, dirs, dtype
-    )
-    bias, clip = split_bias(b, dirs, 4 * hidden, dtype), clipper(a.clip)
+def _cell(dn: Direction, p: np.ndarray | None, direction: str, input_forget: int) -> Cell:
+    dirs, hidden = num_directions(direction), dn.hidden
     if p is not None and p.shape != (dirs, 3 * hidden):
         raise OpArgumentError(f"P has shape {list(p.shape)}, expected {[dirs, 3 * hidden]}")
-    peep = np.zeros((dirs, 3, hidden), dtype) if p is None else p.astype(dtype).reshape(dirs, 3, -1)
+    peep = np.zeros((3, hidden), dn.dtype) if p is None else p[dn.index].astype(dn.dtype)
+    p_i, p_o, p_f = peep.reshape(3, -1)  # peepholes of gates i, o, f
+    r_t, rb, clip, (f, g, h_act) = dn.r.T, dn.rb, dn.clip, dn.acts
 
-    def make_cell(d: int):
-        r_t, rb, (f, g, h_act) = r[d].astype(dtype).T, bias[d, 1], acts[d]
-        p_i, p_o, p_f = peep[d]
+    def cell(xw: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pre_i, pre_o, pre_f, pre_c = np.split(xw + h @ r_t + rb, 4, axis=1)  # gates i, o, f, c
+        i = f(clip(pre_i + p_i * c))
+        forget = 1 - i if input_forget else f(clip(pre_f + p_f * c))
+        c_new = forget * c + i * g(clip(pre_c))
+        o = f(clip(pre_o + p_o * c_new))
+        return o * h_act(c_new), c_new
 
-        def cell(xw: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            pre_i, pre_o, pre_f, pre_c = np.split(xw + h @ r_t + rb, 4, axis=1)  # gates i, o, f, c
-            i = f(clip(pre_i + p_i * c))
-            forget = 1 - i if input_forget else f(clip(pre_f + p_f * c))
-            c_new = forget * c + i * g(clip(pre_c))
-            o = f(clip(pre_o + p_o * c_new))
-            return o * h_act(c_new), c_new
-
-        return bias[d, 0], cell
-
-    return run_layer(
-        x, w, sequence_lens, [initial_h, initial_c], hidden_size=hidden, direction=a.direction,
-        layout=a.layout, make_cell=make_cell,
-    )  # fmt: skip
+    return cell
 
 
 @reference_op("LSTM", since=7, dtypes=FLOAT)
@@ -62,10 +37,11 @@ def lstm_7(
     direction: str = "forward", hidden_size: int | None = None, input_forget: int = 0,
 ) -> tuple[np.ndarray, ...]:  # fmt: skip
     """i, f, o = f(X·Wᵀ + H·Rᵀ + P⊙C + b); C' = f⊙C + i⊙g(…); H' = o⊙h(C'); outputs Y, Y_h, Y_c"""
-    attrs = RecurrentAttrs(
-        activation_alpha, activation_beta, activations, clip, direction, hidden_size
-    )
-    return _lstm(x, w, r, b, sequence_lens, initial_h, initial_c, p, attrs, input_forget)
+    return lstm_14(
+        x, w, r, b, sequence_lens, initial_h, initial_c, p, activation_alpha=activation_alpha,
+        activation_beta=activation_beta, activations=activations, clip=clip, direction=direction,
+        hidden_size=hidden_size, input_forget=input_forget, layout=0,
+    )  # fmt: skip
 
 
 @reference_op("LSTM", since=14, dtypes=FLOAT)
@@ -82,4 +58,8 @@ def lstm_14(
     attrs = RecurrentAttrs(
         activation_alpha, activation_beta, activations, clip, direction, hidden_size, layout
     )
-    return _lstm(x, w, r, b, sequence_lens, initial_h, initial_c, p, attrs, input_forget)
+    return run_recurrent(
+        x, w, r, b, sequence_lens, [initial_h, initial_c], attrs, gates=4,
+        default_activations=["Sigmoid", "Tanh", "Tanh"],
+        make_cell=partial(_cell, p=p, direction=direction, input_forget=input_forget),
+    )  # fmt: skip

@@ -51,9 +51,9 @@ def quantize_linear_21(
     saturate: int = 1,
 ) -> np.ndarray:
     """y = saturate(rint(x / y_scale) + y_zero_point), per tensor, per axis or per block"""
-    return quantize(
-        x, y_scale, y_zero_point, axis=axis, block_size=block_size, saturate=saturate,
-        output_dtype=output_dtype,
+    return quantize_linear_23(
+        x, y_scale, y_zero_point, axis=axis, block_size=block_size, output_dtype=output_dtype,
+        precision=0, saturate=saturate,
     )  # fmt: skip
 
 

@@ -2,13 +2,9 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..registry import reference_op
-from ._rd_reduce import axes_from_attribute, axes_from_input, lowest, reduce, reduced_size
+from ._rd_reduce import extreme_kernel, lowest, reduce_attribute_axes, reduce_input_axes
 
-
-def _kernel(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    if reduced_size(x, axes) == 0:
-        return np.max(x, axis=axes, keepdims=keepdims, initial=lowest(x.dtype))
-    return np.max(x, axis=axes, keepdims=keepdims)
+_kernel = extreme_kernel(np.max, lowest)
 
 
 @reference_op("ReduceMax", since=1, dtypes=NUMERIC | {"bool"})
@@ -16,7 +12,7 @@ def reduce_max_1(
     data: np.ndarray, *, axes: list[int] | None = None, keepdims: int = 1
 ) -> np.ndarray:
     """y = max_axes x (empty set: -inf, min int or False) (axes attribute)"""
-    return reduce(data, axes_from_attribute(data, axes), keepdims, _kernel)
+    return reduce_attribute_axes(data, axes, keepdims, _kernel)
 
 
 @reference_op("ReduceMax", since=18, dtypes=NUMERIC | {"bool"})
@@ -28,4 +24,4 @@ def reduce_max_18(
     noop_with_empty_axes: int = 0,
 ) -> np.ndarray:
     """y = max_axes x (empty set: -inf, min int or False) (axes input)"""
-    return reduce(data, axes_from_input(data, axes, noop_with_empty_axes), keepdims, _kernel)
+    return reduce_input_axes(data, axes, keepdims, noop_with_empty_axes, _kernel)

@@ -2,13 +2,9 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..registry import reference_op
-from ._rd_reduce import axes_from_attribute, axes_from_input, highest, reduce, reduced_size
+from ._rd_reduce import extreme_kernel, highest, reduce_attribute_axes, reduce_input_axes
 
-
-def _kernel(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    if reduced_size(x, axes) == 0:
-        return np.min(x, axis=axes, keepdims=keepdims, initial=highest(x.dtype))
-    return np.min(x, axis=axes, keepdims=keepdims)
+_kernel = extreme_kernel(np.min, highest)
 
 
 @reference_op("ReduceMin", since=1, dtypes=NUMERIC | {"bool"})
@@ -16,7 +12,7 @@ def reduce_min_1(
     data: np.ndarray, *, axes: list[int] | None = None, keepdims: int = 1
 ) -> np.ndarray:
     """y = min_axes x (empty set: +inf, max int or True) (axes attribute)"""
-    return reduce(data, axes_from_attribute(data, axes), keepdims, _kernel)
+    return reduce_attribute_axes(data, axes, keepdims, _kernel)
 
 
 @reference_op("ReduceMin", since=18, dtypes=NUMERIC | {"bool"})
@@ -28,4 +24,4 @@ def reduce_min_18(
     noop_with_empty_axes: int = 0,
 ) -> np.ndarray:
     """y = min_axes x (empty set: +inf, max int or True) (axes input)"""
-    return reduce(data, axes_from_input(data, axes, noop_with_empty_axes), keepdims, _kernel)
+    return reduce_input_axes(data, axes, keepdims, noop_with_empty_axes, _kernel)

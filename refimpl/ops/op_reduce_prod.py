@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..registry import reference_op
-from ._rd_reduce import axes_from_attribute, axes_from_input, reduce
+from ._rd_reduce import reduce_attribute_axes, reduce_input_axes
 
 
 def _kernel(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -14,7 +14,7 @@ def reduce_prod_1(
     data: np.ndarray, *, axes: list[int] | None = None, keepdims: int = 1
 ) -> np.ndarray:
     """y = Π_axes x (axes attribute)"""
-    return reduce(data, axes_from_attribute(data, axes), keepdims, _kernel)
+    return reduce_attribute_axes(data, axes, keepdims, _kernel)
 
 
 @reference_op("ReduceProd", since=18, dtypes=NUMERIC)
@@ -26,4 +26,4 @@ def reduce_prod_18(
     noop_with_empty_axes: int = 0,
 ) -> np.ndarray:
     """y = Π_axes x (axes input)"""
-    return reduce(data, axes_from_input(data, axes, noop_with_empty_axes), keepdims, _kernel)
+    return reduce_input_axes(data, axes, keepdims, noop_with_empty_axes, _kernel)

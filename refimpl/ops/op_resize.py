@@ -1,8 +1,10 @@
+from dataclasses import asdict
+
 import numpy as np
 
 from ..dtypes import ALL
 from ..registry import reference_op
-from ._sh_resize_run import run_resize
+from ._sh_resize_run import ResizeAttrs, run_resize
 
 _MODES = ("nearest", "linear", "cubic")
 _COORDS_13 = (
@@ -14,16 +16,21 @@ _COORDS_13 = (
 )
 _COORDS_11 = _COORDS_13 + ("tf_half_pixel_for_nn",)
 _COORDS_19 = _COORDS_13 + ("half_pixel_symmetric",)
-_NO_CUBIC = dict(cubic_coeff_a=-0.75, exclude_outside=0, extrapolation_value=0.0)
+
+
+def _resize(
+    x: np.ndarray, roi: np.ndarray | None, scales: np.ndarray | None, sizes: np.ndarray | None,
+    axes: list[int] | None, coord_modes: tuple[str, ...], a: ResizeAttrs,
+    modes: tuple[str, ...] = _MODES,
+) -> np.ndarray:  # fmt: skip
+    return run_resize(x, roi, scales, sizes, axes, modes, coord_modes, **asdict(a))
 
 
 @reference_op("Resize", since=10, dtypes=ALL)
 def resize_10(x: np.ndarray, scales: np.ndarray, *, mode: str = "nearest") -> np.ndarray:
     """y = x resampled to floor(shape * scales) (asymmetric coordinates, nearest/linear)"""
-    return run_resize(
-        x, None, scales, None, None, ("nearest", "linear"), ("asymmetric",), mode=mode,
-        coordinate_transformation_mode="asymmetric", nearest_mode="legacy", **_NO_CUBIC,
-    )  # fmt: skip
+    a = ResizeAttrs("asymmetric", mode=mode, nearest_mode="legacy")
+    return _resize(x, None, scales, None, None, ("asymmetric",), a, ("nearest", "linear"))
 
 
 @reference_op("Resize", since=11, dtypes=ALL)
@@ -34,12 +41,11 @@ def resize_11(
     mode: str = "nearest", nearest_mode: str = "round_prefer_floor",
 ) -> np.ndarray:  # fmt: skip
     """y[o] = sum_k w_k(x_orig(o)) * x[tap_k] per resized axis (nearest/linear/cubic)"""
-    return run_resize(
-        x, roi, scales, sizes, None, _MODES, _COORDS_11, mode=mode,
-        coordinate_transformation_mode=coordinate_transformation_mode,
-        cubic_coeff_a=cubic_coeff_a, exclude_outside=exclude_outside,
-        extrapolation_value=extrapolation_value, nearest_mode=nearest_mode,
+    a = ResizeAttrs(
+        coordinate_transformation_mode, cubic_coeff_a, exclude_outside, extrapolation_value, mode,
+        nearest_mode,
     )  # fmt: skip
+    return _resize(x, roi, scales, sizes, None, _COORDS_11, a)
 
 
 @reference_op("Resize", since=13, dtypes=ALL)
@@ -50,12 +56,11 @@ def resize_13(
     mode: str = "nearest", nearest_mode: str = "round_prefer_floor",
 ) -> np.ndarray:  # fmt: skip
     """y[o] = sum_k w_k(x_orig(o)) * x[tap_k] per resized axis (tf_half_pixel_for_nn dropped)"""
-    return run_resize(
-        x, roi, scales, sizes, None, _MODES, _COORDS_13, mode=mode,
-        coordinate_transformation_mode=coordinate_transformation_mode,
-        cubic_coeff_a=cubic_coeff_a, exclude_outside=exclude_outside,
-        extrapolation_value=extrapolation_value, nearest_mode=nearest_mode,
+    a = ResizeAttrs(
+        coordinate_transformation_mode, cubic_coeff_a, exclude_outside, extrapolation_value, mode,
+        nearest_mode,
     )  # fmt: skip
+    return _resize(x, roi, scales, sizes, None, _COORDS_13, a)
 
 
 @reference_op("Resize", since=18, dtypes=ALL)
@@ -68,13 +73,11 @@ def resize_18(
     nearest_mode: str = "round_prefer_floor",
 ) -> np.ndarray:  # fmt: skip
     """y[o] = sum_k w_k(x_orig(o)) * x[tap_k] per resized axis; antialias, axes, aspect policy"""
-    return run_resize(
-        x, roi, scales, sizes, axes, _MODES, _COORDS_13, antialias=antialias, mode=mode,
-        coordinate_transformation_mode=coordinate_transformation_mode,
-        cubic_coeff_a=cubic_coeff_a, exclude_outside=exclude_outside,
-        extrapolation_value=extrapolation_value, nearest_mode=nearest_mode,
-        keep_aspect_ratio_policy=keep_aspect_ratio_policy,
+    a = ResizeAttrs(
+        coordinate_transformation_mode, cubic_coeff_a, exclude_outside, extrapolation_value, mode,
+        nearest_mode, antialias, keep_aspect_ratio_policy,
     )  # fmt: skip
+    return _resize(x, roi, scales, sizes, axes, _COORDS_13, a)
 
 
 @reference_op("Resize", since=19, dtypes=ALL)
@@ -87,10 +90,8 @@ def resize_19(
     nearest_mode: str = "round_prefer_floor",
 ) -> np.ndarray:  # fmt: skip
     """y[o] = sum_k w_k(x_orig(o)) * x[tap_k] per resized axis; adds half_pixel_symmetric"""
-    return run_resize(
-        x, roi, scales, sizes, axes, _MODES, _COORDS_19, antialias=antialias, mode=mode,
-        coordinate_transformation_mode=coordinate_transformation_mode,
-        cubic_coeff_a=cubic_coeff_a, exclude_outside=exclude_outside,
-        extrapolation_value=extrapolation_value, nearest_mode=nearest_mode,
-        keep_aspect_ratio_policy=keep_aspect_ratio_policy,
+    a = ResizeAttrs(
+        coordinate_transformation_mode, cubic_coeff_a, exclude_outside, extrapolation_value, mode,
+        nearest_mode, antialias, keep_aspect_ratio_policy,
     )  # fmt: skip
+    return _resize(x, roi, scales, sizes, axes, _COORDS_19, a)

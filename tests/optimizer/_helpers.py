@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-from onnx import helper, numpy_helper
-
-import gossamer
 from gossamer.converter.onnx_import import graph_from_onnx
 from gossamer.converter.optimizer import optimize
 from gossamer.refimpl.ir import Graph
+from onnx import helper, numpy_helper
+
+import gossamer
 from tests.conftest import make_model, tensor_info
+
+F32 = np.float32
 
 
 def graph_of(nodes, inputs, outputs, inits=None, opset=17) -> Graph:
@@ -42,7 +44,7 @@ def feeds_for(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     init = set(graph.initializers)
     return {
-        v.name: rng.standard_normal(v.shape).astype(np.float32)
+        v.name: rng.standard_normal([d if isinstance(d, int) else 1 for d in v.shape]).astype(F32)
         for v in graph.inputs
         if v.name not in init
     }

@@ -1,9 +1,8 @@
 """O1 passes: constant folding, no-op removal, dead-node elimination."""
 
 import numpy as np
-from onnx import helper
-
 from gossamer.converter.optimizer import optimize
+from onnx import helper
 
 from ._helpers import graph_of, node, ops, optimized_matches
 

@@ -225,11 +225,11 @@ def test_gossamer_block_cannot_remove_the_reference(monkeypatch):
 def test_importing_gossamer_loads_no_plugins():
     code = (
         "import sys, gossamer; "
-        "print(any(m.startswith('gossamer.plugins') for m in sys.modules)); "
+        "print('gossamer.plugins.manager' in sys.modules); "
         "import gossamer.plugins.manager as m; print(m._state is None)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "True"]
+    assert out.stdout.split() == ["False", "True"]  # no discovery until a session or listing
 
 
 def test_hookimpl_with_wrong_argument_name_is_skipped_with_the_reason(use_plugin, use_backends):

@@ -565,3 +565,10 @@ def test_op_argument_error_is_the_cause_of_bad_attribute_failures():
     with pytest.raises(NodeExecutionError) as info:
         run("ScatterND", [arr(3), ints([[0]]), arr(1)], [F], opset=18, reduction="avg")
     assert isinstance(info.value.__cause__, OpArgumentError)
+
+
+def test_gather_elements_indices_smaller_than_data_or_empty_match_onnxruntime():
+    (y,) = same_as_ort("GatherElements", [arr(3, 4), ints([[2, 0], [-1, 1]])], [F], 13, axis=0)
+    assert y.shape == (2, 2)
+    (e,) = same_as_ort("GatherElements", [arr(3, 4), np.zeros((0, 4), np.int64)], [F], 13, axis=1)
+    assert e.shape == (0, 4)

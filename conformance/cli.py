@@ -1,0 +1,79 @@
+"""`gossamer conformance --backend NAME [--report out.md|out.json] [--ops Conv,Relu]
+[--max-examples N]`: runs the suite, prints the op x dtype matrix, exits 1 on unexpected
+failures (FAIL, ERROR, XPASS) and 0 otherwise.
+
+    python -m gossamer.conformance.cli --backend reference
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .report import failures_text, matrix_table, summary_line, write_report
+from .runner import UNEXPECTED, CellResult
+from .suite import run_suite, stale_xfails
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend", required=True, help="the backend under test (see gossamer backends)"
+    )
+    p.add_argument("--report", help="write the matrix and failures to this .md or .json file")
+    p.add_argument(
+        "--ops",
+        type=lambda s: [o.strip() for o in s.split(",") if o.strip()],
+        help="only these ops or case ids (comma-separated), e.g. Conv,Softmax:opset11",
+    )
+    p.add_argument(
+        "--max-examples",
+        type=int,
+        default=10,
+        help="hypothesis examples per (case, dtype) cell (default 10)",
+    )
+    p.add_argument("--no-shrink", action="store_true", help="report failures without shrinking")
+    p.add_argument("--repro", action="store_true", help="print the repro script of every failure")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the suite for parsed arguments; prints; returns the exit status."""
+    start = time.perf_counter()
+    done = [0]
+
+    def progress(cell: CellResult) -> None:
+        done[0] += 1
+        if not args.quiet and sys.stderr.isatty():
+            print(f"\r{done[0]} cells ({cell.case_id})".ljust(60), end="", file=sys.stderr)
+
+    results = run_suite(args.backend, ops=args.ops, max_examples=args.max_examples,
+                        shrink=not args.no_shrink, progress=progress)  # fmt: skip
+    seconds = time.perf_counter() - start
+    if not args.quiet and sys.stderr.isatty():
+        print("\r".ljust(60) + "\r", end="", file=sys.stderr)
+    if not args.quiet:
+        print(matrix_table(results))
+        print()
+    failures = failures_text(results, repro=args.repro)
+    if failures:
+        print(failures)
+        print()
+    if not args.ops:
+        for key in stale_xfails(args.backend, results):
+            print(f"warning: xfails/{args.backend}.txt entry {key!r} matches no cell")
+    print(f"backend {args.backend}: " + summary_line(results, seconds))
+    if args.report:
+        write_report(results, args.report, args.backend, seconds)
+        print(f"report written to {args.report}")
+    return 1 if any(r.status in UNEXPECTED for r in results) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gossamer conformance", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The op x dtype matrix: a terminal table, a Markdown report, a JSON report."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from .runner import UNEXPECTED, CellResult
+
+SYMBOL = {"pass": "ok", "fail": "FAIL", "not claimed": "-", "xfail": "xfail", "xpass": "XPASS",
+          "error": "ERROR"}  # fmt: skip
+DTYPE_ORDER = ["float32", "float16", "bfloat16", "float64", "int8", "uint8", "int16", "uint16",
+               "int32", "uint32", "int64", "uint64", "bool"]  # fmt: skip
+
+
+def _dtypes(results: list[CellResult]) -> list[str]:
+    seen = {r.dtype for r in results}
+    return [d for d in DTYPE_ORDER if d in seen] + sorted(seen - set(DTYPE_ORDER))
+
+
+def _rows(results: list[CellResult]) -> dict[str, dict[str, CellResult]]:
+    rows: dict[str, dict[str, CellResult]] = {}
+    for r in results:
+        rows.setdefault(r.case_id, {})[r.dtype] = r
+    return rows
+
+
+def summary(results: list[CellResult]) -> Counter:
+    return Counter(r.status for r in results)
+
+
+def summary_line(results: list[CellResult], seconds: float | None = None) -> str:
+    counts = summary(results)
+    parts = [f"{counts.get(s, 0)} {s}" for s in SYMBOL if counts.get(s)]
+    unexpected = sum(counts.get(s, 0) for s in UNEXPECTED)
+    tail = f" in {seconds:.1f} s" if seconds is not None else ""
+    return f"{len(results)} cells: " + ", ".join(parts) + f"; {unexpected} unexpected" + tail
+
+
+def matrix_table(results: list[CellResult], markdown: bool = False) -> str:
+    """The op x dtype matrix; cells: ok, FAIL, ERROR, XPASS, xfail, - (not claimed)."""
+    dtypes = _dtypes(results)
+    rows = _rows(results)
+    width = max([len(c) for c in rows] + [4])
+    lines = []
+    if markdown:
+        lines.append("| case | " + " | ".join(dtypes) + " |")
+        lines.append("|---" * (len(dtypes) + 1) + "|")
+    else:
+        lines.append(f"{'case':<{width}}  " + " ".join(f"{d:>8}" for d in dtypes))
+    for case_id, cells in rows.items():
+        marks = [SYMBOL[cells[d].status] if d in cells else "" for d in dtypes]
+        if markdown:
+            lines.append(f"| {case_id} | " + " | ".join(marks) + " |")
+        else:
+            lines.append(f"{case_id:<{width}}  " + " ".join(f"{m:>8}" for m in marks))
+    return "\n".join(lines)
+
+
+def failures_text(results: list[CellResult], repro: bool = True) -> str:
+    out = []
+    for r in results:
+        if r.status in UNEXPECTED or r.status == "xfail":
+            out.append(f"{r.status.upper()} {r.case_id} [{r.dtype}] on {r.backend}: {r.message}")
+            if repro and r.repro and r.status in UNEXPECTED:
+                out.append("```python\n" + r.repro + "\n```")
+    return "\n".join(out)
+
+
+def write_report(results: list[CellResult], path: str | Path, backend: str, seconds: float) -> None:
+    """Writes `path` as JSON (.json) or Markdown (anything else)."""
+    path = Path(path)
+    if path.suffix == ".json":
+        doc = {
+            "backend": backend,
+            "seconds": round(seconds, 3),
+            "summary": dict(summary(results)),
+            "dtypes": _dtypes(results),
+            "cells": [r.as_dict() for r in results],
+        }
+        path.write_text(json.dumps(doc, indent=1))
+        return
+    text = [
+        f"# Conformance of backend `{backend}`",
+        "",
+        summary_line(results, seconds),
+        "",
+        "Legend: ok = pass, FAIL = differs from the reference, ERROR = the reference itself "
+        "raised, XPASS = listed as xfail but passes, xfail = expected failure, - = not claimed.",
+        "",
+        matrix_table(results, markdown=True),
+        "",
+    ]
+    failures = failures_text(results)
+    if failures:
+        text += ["## Failures (each with a runnable repro)", "", failures, ""]
+    path.write_text("\n".join(text))

@@ -1,0 +1,200 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Thin Cython wrappers over the C kernels in src/ (memoryviews in, GIL released while they run).
+
+Callers (the backend modules) pass C-contiguous float32 arrays of the right sizes; these wrappers do
+not re-check shapes. Every kernel takes its OpenMP thread count explicitly.
+"""
+
+cdef extern from "src/gk.h" nogil:
+    int gk_cpu_has_avx2_fma()
+    int gk_simd_avx2
+    void gk_set_simd(int avx2)
+    ctypedef struct gk_epilogue:
+        const float *bias_row
+        const float *bias_col
+        float lo
+        float hi
+        int clip
+    size_t gk_packed_a_size(long m, long k)
+    size_t gk_packed_b_size(long k, long n)
+    void gk_pack_a(long m, long k, const float *a, long s_m, long s_k, float *out, int threads)
+    void gk_pack_b(long k, long n, const float *b, long s_k, long s_n, float *out, int threads)
+    void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, float *c,
+                        long ldc, const gk_epilogue *ep, int threads)
+    void gk_matmul_batched(long batch, long m, long n, long k, const float *a, long a_bs,
+                           long a_sm, long a_sk, const float *b, long b_bs, long b_sk, long b_sn,
+                           float *c, long c_bs, int threads)
+    void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                        long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                        float *out, int threads)
+    void gk_depthwise(const float *x, long n, long c, long h, long w, const float *wt, long kh,
+                      long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
+                      long ow, const float *bias, float lo, float hi, int clip, float *y,
+                      int threads)
+    void gk_binary(int op, const float *a, const float *b, float *y, long outer, long mid,
+                   long inner, int bo, int bm, int bi, int swap, int threads)
+    void gk_unary(int op, const float *x, float *y, long n, float lo, float hi, int threads)
+    void gk_channel_affine(const float *x, const float *scale, const float *shift, float *y,
+                           long outer, long c, long inner, int threads)
+    void gk_pool2d(int is_max, const float *x, long nc, long h, long w, long kh, long kw,
+                   long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                   const float *cnt_y, const float *cnt_x, float *y, int threads)
+    void gk_global_avg(const float *x, long nc, long hw, float *y, int threads)
+    void gk_softmax_rows(const float *x, float *y, long rows, long n, int threads)
+    void gk_layernorm_rows(const float *x, const float *scale, const float *bias, float *y,
+                           float *mean, float *inv_std, long rows, long n, float eps,
+                           int threads)
+
+MR = 6
+NR = 16
+
+
+def cpu_has_avx2_fma():
+    """True if this CPU has AVX2 and FMA."""
+    return bool(gk_cpu_has_avx2_fma())
+
+
+def set_simd(bint avx2):
+    """Use the AVX2/FMA kernels (if the CPU has them) or the generic ones."""
+    gk_set_simd(avx2)
+
+
+def simd_avx2():
+    return bool(gk_simd_avx2)
+
+
+def packed_a_size(long m, long k):
+    return gk_packed_a_size(m, k)
+
+
+def packed_b_size(long k, long n):
+    return gk_packed_b_size(k, n)
+
+
+cdef inline const float *ptr(const float[::1] v) noexcept nogil:
+    return &v[0] if v.shape[0] else NULL
+
+
+def pack_a(const float[:, :] a, float[::1] out, int threads):
+    """out = A (M x K, any strides) packed in 6-row panels."""
+    cdef long m = a.shape[0], k = a.shape[1]
+    if m == 0 or k == 0:
+        return
+    with nogil:
+        gk_pack_a(m, k, &a[0, 0], a.strides[0] // 4, a.strides[1] // 4, &out[0], threads)
+
+
+def pack_b(const float[:, :] b, float[::1] out, int threads):
+    """out = B (K x N, any strides) packed in 16-column panels."""
+    cdef long k = b.shape[0], n = b.shape[1]
+    if n == 0 or k == 0:
+        return
+    with nogil:
+        gk_pack_b(k, n, &b[0, 0], b.strides[0] // 4, b.strides[1] // 4, &out[0], threads)
+
+
+def gemm(long m, long n, long k, const float[::1] ap, const float[::1] bp, float[:, ::1] c,
+         const float[::1] bias_row, const float[::1] bias_col, float lo, float hi, bint clip,
+         int threads):
+    """c[:m, :n] = clip(packed A @ packed B + bias_row[:, None] + bias_col[None, :], lo, hi)."""
+    cdef gk_epilogue ep
+    if m == 0 or n == 0:
+        return
+    ep.bias_row = ptr(bias_row) if bias_row is not None else NULL
+    ep.bias_col = ptr(bias_col) if bias_col is not None else NULL
+    ep.lo = lo
+    ep.hi = hi
+    ep.clip = clip
+    with nogil:
+        gk_gemm_packed(m, n, k, ptr(ap), ptr(bp), &c[0, 0], c.strides[0] // 4, &ep, threads)
+
+
+def matmul_batched(const float[:, :, :] a, const float[:, :, :] b, float[:, :, ::1] c,
+                   int threads):
+    """c[i] = a[i or 0] @ b[i or 0]: a (Ba, M, K), b (Bb, K, N), a batch of 1 broadcasts."""
+    cdef long batch = c.shape[0], m = c.shape[1], n = c.shape[2], k = a.shape[2]
+    if batch == 0 or m == 0 or n == 0:
+        return
+    if k == 0:
+        c[:, :, :] = 0
+        return
+    cdef long a_bs = a.strides[0] // 4 if a.shape[0] > 1 else 0
+    cdef long b_bs = b.strides[0] // 4 if b.shape[0] > 1 else 0
+    with nogil:
+        gk_matmul_batched(batch, m, n, k, &a[0, 0, 0], a_bs, a.strides[1] // 4,
+                          a.strides[2] // 4, &b[0, 0, 0], b_bs, b.strides[1] // 4,
+                          b.strides[2] // 4, &c[0, 0, 0], m * n, threads)
+
+
+def pack_b_conv(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh, long dw,
+                long ph, long pw, long oh, long ow, float[::1] out, int threads):
+    """out = packed im2col of one image group x (C, H, W)."""
+    with nogil:
+        gk_pack_b_conv(&x[0, 0, 0], x.shape[0], x.shape[1], x.shape[2], kh, kw, sh, sw, dh, dw,
+                       ph, pw, oh, ow, &out[0], threads)
+
+
+def depthwise(const float[:, :, :, ::1] x, const float[::1] wt, long kh, long kw, long sh,
+              long sw, long dh, long dw, long ph, long pw, const float[::1] bias, float lo,
+              float hi, bint clip, float[:, :, :, ::1] y, int threads):
+    """y = clip(depthwise conv(x, wt) + bias, lo, hi) (one filter per channel)."""
+    with nogil:
+        gk_depthwise(&x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2], x.shape[3], &wt[0],
+                     kh, kw, sh, sw, dh, dw, ph, pw, y.shape[2], y.shape[3],
+                     ptr(bias) if bias is not None else NULL, lo, hi, clip, &y[0, 0, 0, 0],
+                     threads)
+
+
+def binary(int op, const float[::1] a, const float[::1] b, float[::1] y, long outer, long mid,
+           long inner, bint bo, bint bm, bint bi, bint swap, int threads):
+    """y[o, m, i] = a[o, m, i] (op) b[o if bo, m if bm, i if bi] (b op a if swap)."""
+    if y.shape[0] == 0:
+        return
+    with nogil:
+        gk_binary(op, &a[0], &b[0], &y[0], outer, mid, inner, bo, bm, bi, swap, threads)
+
+
+def unary(int op, const float[::1] x, float[::1] y, float lo, float hi, int threads):
+    if y.shape[0] == 0:
+        return
+    with nogil:
+        gk_unary(op, &x[0], &y[0], x.shape[0], lo, hi, threads)
+
+
+def channel_affine(const float[::1] x, const float[::1] scale, const float[::1] shift,
+                   float[::1] y, long outer, long c, long inner, int threads):
+    if y.shape[0] == 0:
+        return
+    with nogil:
+        gk_channel_affine(&x[0], &scale[0], &shift[0], &y[0], outer, c, inner, threads)
+
+
+def pool2d(bint is_max, const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh,
+           long dw, long ph, long pw, const float[::1] cnt_y, const float[::1] cnt_x,
+           float[:, :, ::1] y, int threads):
+    """y[p] = max or average pool of plane x[p] (average divides by cnt_y[oy] * cnt_x[ox])."""
+    if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0:
+        return
+    with nogil:
+        gk_pool2d(is_max, &x[0, 0, 0], x.shape[0], x.shape[1], x.shape[2], kh, kw, sh, sw, dh,
+                  dw, ph, pw, y.shape[1], y.shape[2],
+                  ptr(cnt_y) if cnt_y is not None else NULL,
+                  ptr(cnt_x) if cnt_x is not None else NULL, &y[0, 0, 0], threads)
+
+
+def global_avg(const float[:, ::1] x, float[::1] y, int threads):
+    with nogil:
+        gk_global_avg(&x[0, 0], x.shape[0], x.shape[1], &y[0], threads)
+
+
+def softmax_rows(const float[:, ::1] x, float[:, ::1] y, int threads):
+    with nogil:
+        gk_softmax_rows(&x[0, 0], &y[0, 0], x.shape[0], x.shape[1], threads)
+
+
+def layernorm_rows(const float[:, ::1] x, const float[::1] scale, const float[::1] bias,
+                   float[:, ::1] y, float[::1] mean, float[::1] inv_std, float eps, int threads):
+    with nogil:
+        gk_layernorm_rows(&x[0, 0], &scale[0], ptr(bias) if bias is not None else NULL,
+                          &y[0, 0], &mean[0], &inv_std[0], x.shape[0], x.shape[1], eps,
+                          threads)

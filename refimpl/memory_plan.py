@@ -1,0 +1,444 @@
+"""Static memory planning: every intermediate tensor of a static-shape graph gets an arena offset.
+
+A tensor lives from the step that writes it to the last step that reads it (steps are the nodes in
+`Graph.topological_nodes()` order, as the interpreter runs them; graph outputs live to step
+`num_steps`, where they are handed back). Graph inputs, initializers and Constant outputs are not in
+the arena, nor are values computed from weights alone (what constant folding removes; unless
+`plan_constants=True`) or values produced inside If/Loop/Scan bodies. Tensors of unknown size
+are listed in `unplanned` with the reason.
+
+Two ways to share a buffer, from a small explicit rule table:
+- a *view*: Reshape/Squeeze/Unsqueeze/Flatten/Identity outputs are the input's bytes reinterpreted;
+- *in place*: an element-wise op writes its output over an input of identical dtype and shape that
+  dies at this node (its whole buffer, views included, is read for the last time here).
+Buffers are then placed greedy by size (Pisarchyk & Lee 2020, as TFLite's ArenaPlanner): largest
+first, each at the lowest aligned offset free of every placed buffer whose lifetime overlaps.
+
+For a backend: `plan.allocate()` makes the arena once, `plan.view(arena, name)` is a tensor's
+preallocated array (write into it with `out=`); copy graph outputs out before the next run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dtypes import to_numpy
+from .errors import GossamerError
+from .ir import Graph, Node, Value
+from .shape_inference import infer_shapes
+
+# ops whose output is its input 0 reinterpreted (same bytes, another shape)
+VIEW_OPS = frozenset("Reshape Squeeze Unsqueeze Flatten Identity".split())
+# element-wise ops that may overwrite input 0 (out[i] depends on in[i] only)
+UNARY_INPLACE = frozenset(
+    "Relu LeakyRelu Clip Sigmoid HardSigmoid HardSwish Tanh Elu Selu Celu Softplus Softsign Erf "
+    "Exp Log Neg Abs Sqrt Reciprocal Floor Ceil Round Sin Cos Not Gelu Swish".split()
+)
+# element-wise binary ops that may overwrite either input when it has the output's shape
+BINARY_INPLACE = frozenset("Add Sub Mul Div".split())
+
+
+class MemoryPlanError(GossamerError, AssertionError):
+    """A memory plan is inconsistent: two live tensors share bytes, or an offset is out of range."""
+
+
+@dataclass(frozen=True)
+class TensorPlan:
+    """Where one intermediate lives. `how`: "own", "view" or "inplace" (then `shares` is the input
+    whose buffer it reuses)."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    nbytes: int
+    first: int  # the step that writes it
+    last: int  # the last step that reads it (num_steps for graph outputs)
+    buffer: int  # index into MemoryPlan.buffers
+    offset: int  # bytes from the start of the arena
+    how: str = "own"
+    shares: str | None = None
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A region of the arena; `size` is rounded up to the alignment."""
+
+    offset: int
+    size: int
+    first: int
+    last: int
+    tensors: tuple[str, ...]
+
+
+@dataclass
+class MemoryPlan:
+    alignment: int
+    num_steps: int
+    steps: list[str]  # node name per step
+    tensors: dict[str, TensorPlan]
+    buffers: list[Buffer]
+    unplanned: dict[str, str]  # name -> why it has no place in the arena
+    arena_bytes: int
+    sum_of_intermediates_bytes: int  # each planned tensor in its own aligned allocation
+    peak_live_bytes: int  # max over steps of the live buffers' bytes: a lower bound on the arena
+    subgraph_values: int = 0  # values produced inside bodies (never planned)
+
+    @property
+    def offsets(self) -> dict[str, int]:
+        return {n: t.offset for n, t in self.tensors.items()}
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Tensor -> the input whose buffer it shares (views and in-place outputs)."""
+        return {n: t.shares for n, t in self.tensors.items() if t.shares is not None}
+
+    @property
+    def num_views(self) -> int:
+        return sum(t.how == "view" for t in self.tensors.values())
+
+    @property
+    def num_inplace(self) -> int:
+        return sum(t.how == "inplace" for t in self.tensors.values())
+
+    def allocate(self) -> np.ndarray:
+        """A fresh uint8 arena whose start is aligned to `alignment` bytes."""
+        raw = np.empty(self.arena_bytes + self.alignment, np.uint8)
+        start = (-raw.ctypes.data) % self.alignment
+        return raw[start : start + self.arena_bytes]
+
+    def view(self, arena: np.ndarray, name: str) -> np.ndarray:
+        """The tensor `name` as an array over its bytes of `arena`."""
+        t = self.tensors[name]
+        return arena[t.offset : t.offset + t.nbytes].view(to_numpy(t.dtype)).reshape(t.shape)
+
+    def verify(self) -> None:
+        """Raises MemoryPlanError unless tensors that are live at the same step never share bytes
+        (except views of one value and an in-place write over an input that dies there)."""
+        problems = _check_bounds(self) + _check_buffers(self) + _check_sharing(self)
+        if problems:
+            more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+            raise MemoryPlanError("invalid memory plan: " + "; ".join(problems[:10]) + more)
+
+
+def plan_memory(
+    graph: Graph,
+    input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+    alignment: int = 64,
+    *,
+    values: Mapping[str, Value] | None = None,
+    plan_constants: bool = False,
+) -> MemoryPlan:
+    """Plans the arena of `graph`; input_shapes fixes dynamic input dims, values skips inference
+    (as model_stats passes the shapes it already has). Values computed from weights alone
+    (Constant outputs, DequantizeLinear of an initializer, ...) belong with the weights once the
+    optimiser folds them: they are planned only with plan_constants=True."""
+    if alignment < 1:
+        raise ValueError(f"alignment must be a positive number of bytes, got {alignment}")
+    if values is None:
+        values = infer_shapes(with_input_shapes(graph, input_shapes))
+    order = graph.topological_nodes()
+    n = len(order)
+    first, last = _lifetimes(graph, order)
+    external = {v.name for v in graph.inputs} | set(graph.initializers)
+    constant = set() if plan_constants else _weights_only(graph, order)
+    sizes: dict[str, tuple[str, tuple[int, ...], int]] = {}
+    unplanned: dict[str, str] = {}
+    for node in order:
+        for name in node.outputs:
+            if not name or name in external:
+                continue
+            if name in constant:
+                unplanned[name] = (
+                    "Constant output (held with the weights)"
+                    if node.op_type == "Constant"
+                    else "computed from weights only (constant folding removes it)"
+                )
+                continue
+            found = _static_size(values.get(name))
+            if isinstance(found, str):
+                unplanned[name] = found
+            else:
+                sizes[name] = found
+    groups, how = _share(order, sizes, last)
+    buffers = _place(groups, sizes, first, last, alignment)
+    tensors: dict[str, TensorPlan] = {}
+    for b_idx, buf in enumerate(buffers):
+        for name in buf.tensors:
+            dtype, shape, nbytes = sizes[name]
+            kind, shares = how.get(name, ("own", None))
+            tensors[name] = TensorPlan(
+                name, dtype, shape, nbytes, first[name], last[name], b_idx, buf.offset, kind, shares
+            )
+    live = np.zeros(n + 2, np.int64)
+    for buf in buffers:
+        live[buf.first] += buf.size
+        live[buf.last + 1] -= buf.size
+    return MemoryPlan(
+        alignment=alignment,
+        num_steps=n,
+        steps=[node.name for node in order],
+        tensors=dict(sorted(tensors.items(), key=lambda kv: (kv[1].first, kv[0]))),
+        buffers=buffers,
+        unplanned=unplanned,
+        arena_bytes=max((b.offset + b.size for b in buffers), default=0),
+        sum_of_intermediates_bytes=sum(_round_up(s[2], alignment) for s in sizes.values()),
+        peak_live_bytes=int(np.cumsum(live).max()) if buffers else 0,
+        subgraph_values=sum(len([o for o in node.outputs if o]) for _, node in _body_nodes(graph)),
+    )
+
+
+def with_input_shapes(graph: Graph, input_shapes: Mapping[str, tuple[int, ...]] | None) -> Graph:
+    """The graph with some inputs' declared shapes replaced (to fix dynamic dims)."""
+    if not input_shapes:
+        return graph
+    inputs = [
+        Value(v.name, v.dtype, tuple(input_shapes[v.name]), v.kind) if v.name in input_shapes else v
+        for v in graph.inputs
+    ]
+    return dataclasses.replace(graph, inputs=inputs)
+
+
+# ---- lifetimes and sizes ---------------------------------------------------------------------
+def _lifetimes(graph: Graph, order: list[Node]) -> tuple[dict[str, int], dict[str, int]]:
+    """First (writing) and last (reading) step per name produced by a node, as the interpreter
+    releases them; graph outputs last until len(order)."""
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for step, node in enumerate(order):
+        reads = {i for i in node.inputs if i}
+        for body in node.subgraphs():
+            reads |= body.free_names()
+        for name in reads:
+            last[name] = step
+        for name in node.outputs:
+            if name:
+                first[name] = step
+                last.setdefault(name, step)  # an unused output dies where it is born
+    for v in graph.outputs:
+        if v.name in first:
+            last[v.name] = len(order)
+    return first, last
+
+
+_RANDOM = frozenset("RandomNormal RandomUniform RandomNormalLike RandomUniformLike Multinomial "
+                    "Bernoulli".split())  # fmt: skip
+
+
+def _weights_only(graph: Graph, order: list[Node]) -> set[str]:
+    """Names computed from initializers and Constants alone (what constant folding removes)."""
+    known = set(graph.initializers) - {v.name for v in graph.inputs}
+    out: set[str] = set()
+    for node in order:
+        ins = [i for i in node.inputs if i]
+        is_constant = node.op_type == "Constant" or (
+            ins and all(i in known for i in ins) and node.op_type not in _RANDOM
+        )
+        if is_constant and node.domain in ("", "ai.onnx") and not any(node.subgraphs()):
+            names = {o for o in node.outputs if o}
+            known |= names
+            out |= names
+    return out
+
+
+def _static_size(v: Value | None) -> tuple[str, tuple[int, ...], int] | str:
+    """(dtype, shape, nbytes), or why the size is not known statically."""
+    if v is None:
+        return "no inferred type"
+    if v.kind != "tensor":
+        return f"{v.kind} value"
+    if v.dtype is None:
+        return "unknown dtype"
+    if v.dtype == "string":
+        return "string tensor (variable size)"
+    if v.shape is None:
+        return "unknown rank"
+    dynamic = [d for d in v.shape if not isinstance(d, int)]
+    if dynamic:
+        return "dynamic dims " + ", ".join("?" if d is None else str(d) for d in dynamic)
+    shape = tuple(int(d) for d in v.shape)  # type: ignore[arg-type]
+    return v.dtype, shape, math.prod(shape) * to_numpy(v.dtype).itemsize
+
+
+def _body_nodes(graph: Graph) -> list[tuple[Graph, Node]]:
+    return [(g, node) for g, node in graph.walk() if g is not graph]
+
+
+# ---- sharing: views and in-place -------------------------------------------------------------
+def _share(
+    order: list[Node],
+    sizes: dict[str, tuple[str, tuple[int, ...], int]],
+    last: dict[str, int],
+) -> tuple[list[list[str]], dict[str, tuple[str, str]]]:
+    """Groups of tensors sharing one buffer, and how each non-owner shares."""
+    group_of: dict[str, int] = {}
+    groups: list[list[str]] = []
+    how: dict[str, tuple[str, str]] = {}
+    for step, node in enumerate(order):
+        outs = [o for o in node.outputs if o]
+        if len(outs) == 1 and outs[0] in sizes and node.domain in ("", "ai.onnx"):
+            out = outs[0]
+            found = _share_with(node, out, step, sizes, group_of, groups, last)
+            if found is not None:
+                source, kind = found
+                group_of[out] = group_of[source]
+                groups[group_of[out]].append(out)
+                how[out] = (kind, source)
+                continue
+        for out in outs:
+            if out in sizes:
+                group_of[out] = len(groups)
+                groups.append([out])
+    return groups, how
+
+
+def _share_with(
+    node: Node,
+    out: str,
+    step: int,
+    sizes: dict[str, tuple[str, tuple[int, ...], int]],
+    group_of: dict[str, int],
+    groups: list[list[str]],
+    last: dict[str, int],
+) -> tuple[str, str] | None:
+    """(input, "view" or "inplace") whose buffer `out` may take over, or None."""
+    op = node.op_type
+    if op in VIEW_OPS:
+        candidates, kind = node.inputs[:1], "view"
+    elif op in UNARY_INPLACE:
+        candidates, kind = node.inputs[:1], "inplace"
+    elif op in BINARY_INPLACE:
+        candidates, kind = node.inputs[:2], "inplace"
+    else:
+        return None
+    for name in candidates:
+        if name not in group_of or sizes[name][0] != sizes[out][0]:
+            continue
+        if kind == "view":
+            if sizes[name][2] == sizes[out][2]:
+                return name, kind
+            continue
+        group = group_of[name]
+        others = [i for i in node.inputs if i and i != name and group_of.get(i) == group]
+        dies_here = all(last[member] <= step for member in groups[group])
+        if sizes[name][1] == sizes[out][1] and dies_here and not others:
+            return name, kind
+    return None
+
+
+# ---- placement -------------------------------------------------------------------------------
+def _place(
+    groups: list[list[str]],
+    sizes: dict[str, tuple[str, tuple[int, ...], int]],
+    first: dict[str, int],
+    last: dict[str, int],
+    alignment: int,
+) -> list[Buffer]:
+    """Greedy by size: largest buffer first, at the lowest offset free during its lifetime."""
+    spans = [
+        (
+            _round_up(max(sizes[m][2] for m in g), alignment),
+            min(first[m] for m in g),
+            max(last[m] for m in g),
+        )
+        for g in groups
+    ]
+    order = sorted(range(len(groups)), key=lambda i: (-spans[i][0], spans[i][1], i))
+    placed_first = np.empty(len(groups), np.int64)
+    placed_last = np.empty(len(groups), np.int64)
+    placed_lo = np.empty(len(groups), np.int64)
+    placed_hi = np.empty(len(groups), np.int64)
+    offsets = [0] * len(groups)
+    count = 0
+    for i in order:
+        size, lo_step, hi_step = spans[i]
+        if size == 0:
+            continue
+        k = slice(0, count)
+        clash = (placed_first[k] <= hi_step) & (placed_last[k] >= lo_step)
+        offset = 0
+        for lo, hi in sorted(zip(placed_lo[k][clash].tolist(), placed_hi[k][clash].tolist())):
+            if offset + size <= lo:
+                break
+            offset = max(offset, hi)
+        offsets[i] = offset
+        placed_first[count], placed_last[count] = lo_step, hi_step
+        placed_lo[count], placed_hi[count] = offset, offset + size
+        count += 1
+    return [Buffer(offsets[i], spans[i][0], spans[i][1], spans[i][2], tuple(groups[i]))
+            for i in range(len(groups))]  # fmt: skip
+
+
+def _round_up(n: int, alignment: int) -> int:
+    return -(-n // alignment) * alignment
+
+
+# ---- verification ----------------------------------------------------------------------------
+def _check_bounds(plan: MemoryPlan) -> list[str]:
+    problems = []
+    for t in plan.tensors.values():
+        buf = plan.buffers[t.buffer]
+        if t.nbytes and t.offset % plan.alignment:
+            problems.append(f"{t.name!r} at offset {t.offset} is not {plan.alignment}-aligned")
+        if t.offset != buf.offset or t.nbytes > buf.size or t.name not in buf.tensors:
+            problems.append(f"{t.name!r} does not fit its buffer {t.buffer}")
+        if t.offset + t.nbytes > plan.arena_bytes:
+            problems.append(f"{t.name!r} ends at {t.offset + t.nbytes} > arena {plan.arena_bytes}")
+        if not buf.first <= t.first <= t.last <= buf.last:
+            problems.append(f"{t.name!r} lives [{t.first}, {t.last}] outside its buffer's span")
+    return problems
+
+
+def _check_buffers(plan: MemoryPlan) -> list[str]:
+    """Buffers live at a common step occupy disjoint bytes."""
+    bufs = [b for b in plan.buffers if b.size]
+    if not bufs:
+        return []
+    f = np.array([b.first for b in bufs])
+    la = np.array([b.last for b in bufs])
+    lo = np.array([b.offset for b in bufs])
+    hi = lo + np.array([b.size for b in bufs])
+    problems = []
+    for i in range(len(bufs) - 1):
+        j = slice(i + 1, None)
+        bad = (f[j] <= la[i]) & (la[j] >= f[i]) & (lo[j] < hi[i]) & (hi[j] > lo[i])
+        for k in np.flatnonzero(bad)[:3]:
+            a, b = bufs[i], bufs[i + 1 + k]
+            problems.append(
+                f"{a.tensors[0]!r} [{a.first}, {a.last}] @ {a.offset}+{a.size} overlaps "
+                f"{b.tensors[0]!r} [{b.first}, {b.last}] @ {b.offset}+{b.size}"
+            )
+    return problems
+
+
+def _check_sharing(plan: MemoryPlan) -> list[str]:
+    """Within a buffer, the values (an owner or in-place write plus its views) follow one another:
+    each is dead by the step the next one is written, and only in-place writes come after the
+    first."""
+    problems = []
+    for buf in plan.buffers:
+        spans: dict[str, list[int]] = {}
+        for name in buf.tensors:
+            t, root = plan.tensors[name], name
+            while plan.tensors[root].how == "view":
+                root = plan.tensors[root].shares or root
+                if plan.tensors[root].buffer != t.buffer:
+                    problems.append(f"view {name!r} is not in the buffer of {root!r}")
+                    break
+            span = spans.setdefault(root, [plan.tensors[root].first, plan.tensors[root].last])
+            span[1] = max(span[1], t.last)
+        ordered = sorted(spans.items(), key=lambda kv: kv[1][0])
+        for k, (root, (start, _)) in enumerate(ordered):
+            want = "own" if k == 0 else "inplace"
+            if plan.tensors[root].how != want:
+                problems.append(f"{root!r} is value {k} of buffer {buf.tensors[0]!r} but {want!r}")
+            if k and ordered[k - 1][1][1] > start:
+                problems.append(
+                    f"{root!r} is written at step {start} over {ordered[k - 1][0]!r}, "
+                    f"which is read until step {ordered[k - 1][1][1]}"
+                )
+    return problems

@@ -1,0 +1,49 @@
+"""Builds the Cython/C kernels of the CPU backend (gossamer.cython_kernels._ext).
+
+pyproject.toml holds all the metadata; this file only declares the extension module. Flags: -O3 and
+OpenMP, and deliberately no -mavx2/-march: the AVX2/FMA kernels carry GCC target attributes and
+are chosen at run time, so a wheel built here also runs on CPUs without AVX2. The extension is
+optional: if it cannot be built (no C compiler), the install still succeeds and the `cython`
+backend reports itself unavailable.
+"""
+
+import os
+import sys
+
+from setuptools import Extension, setup
+
+SOURCES = [
+    "cython_kernels/_ext.pyx",
+    "cython_kernels/src/dispatch.c",
+    "cython_kernels/src/gemm.c",
+    "cython_kernels/src/conv.c",
+    "cython_kernels/src/elementwise.c",
+]
+
+
+def extensions() -> list:
+    if os.environ.get("GOSSAMER_NO_EXTENSIONS"):
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        print("setup.py: Cython is not installed; building without the cython backend",
+              file=sys.stderr)
+        return []
+    msvc = sys.platform == "win32"
+    compile_args = ["/O2", "/openmp"] if msvc else ["-O3", "-fopenmp", "-fno-math-errno"]
+    link_args = [] if msvc else ["-fopenmp"]
+    ext = Extension(
+        "gossamer.cython_kernels._ext",
+        SOURCES,
+        include_dirs=["cython_kernels"],
+        depends=["cython_kernels/src/gk.h", "cython_kernels/src/simd.h",
+                 "cython_kernels/src/conv_body.inc", "cython_kernels/src/elementwise_body.inc"],
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+        optional=True,
+    )
+    return cythonize([ext], language_level=3, quiet=True, build_dir="build")
+
+
+setup(ext_modules=extensions())
