@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from gossamer import examples
 from gossamer.converter.onnx_import import graph_from_onnx
 from gossamer.refimpl.interpreter import Override, Program
 from gossamer.refimpl.ir import Graph, Node, Value
@@ -14,6 +13,7 @@ from gossamer.refimpl.memory_plan import MemoryPlan, MemoryPlanError, plan_memor
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gossamer import examples
 from tests.conftest import MODELS_DIR, ONNX_MODELS
 
 F32 = "float32"

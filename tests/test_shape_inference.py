@@ -624,3 +624,19 @@ def test_models_folder_missing_is_a_skip_not_a_failure(monkeypatch, tmp_path):
     monkeypatch.setattr(me, "MODELS_DIR", tmp_path)
     with pytest.raises(pytest.skip.Exception):
         _real_model("minilm_l6_int8.onnx")
+
+
+def test_gossamer_fused_ops_infer_like_the_op_they_extend():
+    from gossamer.refimpl.ir import Graph, Node, Value
+
+    w = np.zeros((8, 3, 3, 3), np.float32)
+    g = Graph(
+        [Node("FusedConv", ["x", "w"], ["y"], {"pads": [1, 1, 1, 1], "activation": "Relu"},
+              name="fc", domain="gossamer"),
+         Node("Gelu", ["y"], ["z"], name="g", domain="gossamer")],
+        [Value("x", "float32", ("N", 3, 16, 16))], [Value("z")], {"w": w},
+        opsets={"": 17, "gossamer": 1},
+    )  # fmt: skip
+    types = infer_shapes(g)
+    assert types["y"].shape == ("N", 8, 16, 16) and types["z"].shape == ("N", 8, 16, 16)
+    assert types["z"].dtype == "float32"

@@ -24,6 +24,7 @@ MODULES = (
     "quantized",
     "misc",
     "recurrent",
+    "fused",
 )
 NOT_YET_COVERED = Path(__file__).parent / "_not_yet_covered.txt"
 

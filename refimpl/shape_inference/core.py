@@ -110,4 +110,9 @@ def _rule_for(node: Node) -> Rule | None:
         return RULES.get(node.op_type)
     if node.domain == "com.microsoft":
         return MS_RULES.get(node.op_type) or RULES.get(node.op_type)
+    if node.domain == "gossamer":  # fused ops shape like the op they extend
+        return RULES.get(_GOSSAMER_FUSED.get(node.op_type, node.op_type))
     return None
+
+
+_GOSSAMER_FUSED = {"FusedConv": "Conv", "FusedGemm": "Gemm", "FusedMatMul": "MatMul"}

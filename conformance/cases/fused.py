@@ -1,0 +1,131 @@
+"""Gossamer's own fused ops (domain `gossamer`): FusedConv, FusedGemm, FusedMatMul with every
+activation epilogue, and the Gelu, Swish and LayerNormalization ops the converter emits for opsets
+that predate the ONNX versions.
+
+The convolution/GEMM/MatMul shapes come from the `nn` family; the activation (with or without its
+`activation_params`) is drawn per example, and the PRelu slope input is present exactly when the
+activation is PRelu.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ..case import Arg, Case, Ctx, Example
+from ..values import make, shapes
+from ._build import F3, FLOATS, unary
+from .nn import _conv_shapes, _gemm_shapes, _inner, _matmul_shapes
+from .norm import _layer_attrs, _normalized, _optional_bias, _trailing
+
+_PARAMS: dict[str, list[list[float]]] = {
+    "": [], "Relu": [], "HardSwish": [], "Sigmoid": [], "PRelu": [], "Gelu": [],
+    "Clip": [[-1.0, 2.0], [0.0, 6.0]], "HardSigmoid": [[0.2, 0.5], [0.5, 0.25]],
+    "LeakyRelu": [[0.01], [0.3]], "Swish": [[1.0], [1.702]],
+}  # fmt: skip
+GD = "gossamer"
+
+
+@st.composite
+def _activation(draw: Any) -> dict[str, Any]:
+    name = draw(st.sampled_from(sorted(_PARAMS)))
+    attrs: dict[str, Any] = {"activation": name} if name or draw(st.booleans()) else {}
+    if _PARAMS[name] and draw(st.booleans()):
+        attrs["activation_params"] = draw(st.sampled_from(_PARAMS[name]))
+    return attrs
+
+
+def _with_activation(base: st.SearchStrategy[tuple[Any, ...]]) -> st.SearchStrategy[tuple]:
+    """Appends the activation to the base case's attribute dict (the last entry)."""
+    return st.tuples(base, _activation()).map(lambda t: (*t[0][:-1], {**t[0][-1], **t[1]}))
+
+
+def _slope(channels: Any) -> Arg:
+    """The PRelu slope (only with activation PRelu), per output channel or a single value."""
+
+    def make_slope(ctx: Ctx) -> np.ndarray | None:
+        if ctx.attrs.get("activation") != "PRelu":
+            return None
+        shape = channels(ctx) if ctx.draw(st.booleans()) else (1,)
+        return make("any", shape, ctx.dtype, ctx.rng)
+
+    return Arg(make_slope, const=True)
+
+
+def _attrs_last(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.just(dict(shapes_[-1]))
+
+
+def _conv_channels(ctx: Ctx) -> tuple[int, ...]:
+    w = ctx.inputs[1]
+    return (w.shape[0], *[1] * (w.ndim - 2))
+
+
+def _last_dim(ctx: Ctx) -> tuple[int, ...]:
+    b, trans = ctx.inputs[1], ctx.attrs.get("transB", 0)
+    return (b.shape[0] if trans else b.shape[-1],) if b.ndim else (1,)
+
+
+@st.composite
+def _matmul_bias(draw: Any) -> tuple[Any, ...]:
+    a, b = draw(_matmul_shapes())
+    n = b[-1] if len(b) > 1 else None
+    bias = draw(st.sampled_from([(n,), (1,), None])) if n is not None else None
+    return (a, b, bias, None, {})
+
+
+def _k(ex: Example) -> int:
+    return max(1, ex.inputs[0].shape[-1])
+
+
+CASES: list[Case] = [
+    Case(
+        "FusedConv",
+        (Arg("any"), Arg("any", const=True), Arg("any", const=True), _slope(_conv_channels)),
+        FLOATS,
+        domain=GD,
+        shapes=_with_activation(_conv_shapes().map(lambda t: (*t[:3], None, t[3]))),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=_inner,
+    ),
+    Case(
+        "FusedGemm",
+        (Arg("any"), Arg("any", const=True), Arg("any", const=True), _slope(_last_dim)),
+        FLOATS,
+        domain=GD,
+        shapes=_with_activation(_gemm_shapes().map(lambda t: (*t[:3], None, t[3]))),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=lambda ex: max(1, ex.inputs[0].shape[0 if ex.attrs["transA"] else 1]),
+    ),
+    Case(
+        "FusedMatMul",
+        (Arg("any"), Arg("any", const=True), Arg("any", const=True), _slope(_last_dim)),
+        FLOATS,
+        domain=GD,
+        shapes=_with_activation(_matmul_bias()),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=_k,
+    ),
+    unary("Gelu", FLOATS, domain=GD, tol="transcendental",
+          attrs=lambda s: st.sampled_from([{}, {"approximate": "tanh"}])),  # fmt: skip
+    unary("Swish", FLOATS, domain=GD, tol="transcendental",
+          attrs=lambda s: st.sampled_from([{}, {"alpha": 1.702}, {"alpha": 0.5}])),  # fmt: skip
+    Case(
+        "LayerNormalization",
+        (Arg("any"), Arg(lambda c: _trailing(c, "any"), const=True),
+         Arg(_optional_bias, const=True)),
+        FLOATS,
+        domain=GD,
+        shapes=shapes(min_rank=1, max_rank=4, min_side=1).map(lambda s: (s,)),
+        attrs=_layer_attrs,
+        tol="reduction",
+        reduced=_normalized,
+        outputs=3,
+    ),  # fmt: skip
+]
+_ = F3
