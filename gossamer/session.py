@@ -50,15 +50,27 @@ def _onnx_graph(source: Any) -> Graph:
 
 
 def load(
-    source: ModelSource, *, backends: Sequence[str] | None = None, threads: int | None = None
+    source: ModelSource,
+    *,
+    backends: Sequence[str] | None = None,
+    threads: int | None = None,
+    optimize: int = 0,
 ) -> Session:
     """Loads a model (.onnx, .gsm, bytes or a Graph) into a Session.
 
     `backends` restricts the backends used (default: GOSSAMER_BACKENDS, else every available one);
     nodes no chosen backend takes run on the reference. `threads` caps the threads kernels use
-    (default: the cores this process may run on).
+    (default: the cores this process may run on). `optimize` runs the graph optimiser at that
+    level (0: the graph as written, best for debugging; 3: every fusion).
     """
-    return Session(read_model(source), backends=backends, threads=threads)
+    if not isinstance(optimize, int) or not 0 <= optimize <= 3:
+        raise InputError(f"optimize must be a level 0..3, got {optimize!r}")
+    graph = read_model(source)
+    if optimize:
+        from .converter.optimizer import optimize as optimize_graph
+
+        graph, _ = optimize_graph(graph, optimize)
+    return Session(graph, backends=backends, threads=threads)
 
 
 class Session:

@@ -221,7 +221,7 @@ def _lifetimes(graph: Graph, order: list[Node]) -> tuple[dict[str, int], dict[st
                 last.setdefault(name, step)  # an unused output dies where it is born
     for v in graph.outputs:
         if v.name in first:
-            pass
+            last[v.name] = len(order)
     return first, last
 
 

@@ -107,3 +107,20 @@ def test_initializer_listed_as_input_is_an_optional_feed():
     x = np.ones(3, np.float32)
     np.testing.assert_array_equal(sess.run(None, {"x": x})[0], x + 2)
     np.testing.assert_array_equal(sess.run(None, {"x": x, "w": x})[0], x + 1)
+
+
+def test_optimize_level_fuses_and_keeps_outputs():
+    from gossamer.examples import tiny_cnn
+
+    model = tiny_cnn().SerializeToString()
+    image = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
+    plain = gossamer.load(model)
+    fused = gossamer.load(model, optimize=3)
+    assert len(fused.graph.nodes) < len(plain.graph.nodes)
+    np.testing.assert_allclose(fused.run(None, {"image": image})[0],
+                               plain.run(None, {"image": image})[0], rtol=1e-5, atol=1e-7)  # fmt: skip
+
+
+def test_bad_optimize_level_is_an_input_error():
+    with pytest.raises(InputError, match="optimize must be a level"):
+        gossamer.load(b"irrelevant", optimize=7)

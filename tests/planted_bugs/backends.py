@@ -58,7 +58,7 @@ class ConvPadBug(_CorrectReluAdd):
 
 
 class ReluLeak(_CorrectReluAdd):
-    """Planted: Relu lets small negatives through (x > -0.5 instead of x > 0). Float dtypes only:
+    """Planted: Relu lets small negatives through (zeroes only x <= -0.5). Float dtypes only:
     for integers the test x > -0.5 is x >= 0, i.e. correct."""
 
     name = "relu_leak"
@@ -66,7 +66,7 @@ class ReluLeak(_CorrectReluAdd):
 
     @kernel(relu_6, dtypes=FLOAT)
     def relu(x: np.ndarray) -> np.ndarray:
-        return np.where(x > -0.5, x, np.zeros((), x.dtype))
+        return np.where(x <= -0.5, np.zeros((), x.dtype), x)  # NaN passes, like the reference
 
     @kernel(abs_6)
     def abs(x: np.ndarray) -> np.ndarray:

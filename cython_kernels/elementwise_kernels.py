@@ -1,0 +1,343 @@
+"""Element-wise (Add/Sub/Mul/Div with common broadcasts, Relu/Clip/Sigmoid), BatchNormalization
+(inference), pooling, Softmax and LayerNormalization over the last axis.
+
+Each prepared function carries its reference's signature (functools.wraps), so the host calls it
+exactly as it would call the reference.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..plugins import KernelBackend, kernel
+from ..refimpl.ir import Node, Value
+from ..refimpl.ops import op_average_pool as avgp
+from ..refimpl.ops import op_max_pool as maxp
+from ..refimpl.ops._cv_geometry import window
+from ..refimpl.ops._cv_pool import _counts
+from ..refimpl.ops.op_add import add_7
+from ..refimpl.ops.op_batch_normalization import batch_normalization_9, batch_normalization_14
+from ..refimpl.ops.op_clip import clip_6, clip_11
+from ..refimpl.ops.op_div import div_7
+from ..refimpl.ops.op_fused_layer_normalization import layer_normalization_1
+from ..refimpl.ops.op_global_average_pool import global_average_pool_1
+from ..refimpl.ops.op_layer_normalization import layer_normalization_17
+from ..refimpl.ops.op_mul import mul_7
+from ..refimpl.ops.op_relu import relu_6
+from ..refimpl.ops.op_sigmoid import sigmoid_6
+from ..refimpl.ops.op_softmax import softmax_1, softmax_13
+from ..refimpl.ops.op_sub import sub_7
+from ._common import F32, all_float32, known_shape, threads
+from ._native import ext
+
+Array = np.ndarray
+BINARY = {"Add": 0, "Sub": 1, "Mul": 2, "Div": 3}
+RELU, CLIP, SIGMOID = 0, 1, 2
+
+
+def _like(reference: Callable[..., Any], fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn, presented with reference's signature (it is called with the reference's arguments)."""
+    return functools.update_wrapper(fn, reference, assigned=("__doc__",), updated=())  # type: ignore[arg-type]
+
+
+def _same_signature(reference: Callable[..., Any]) -> Callable[..., Any]:
+    def stub(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("this kernel runs only through its prepare() hook")
+
+    stub.__wrapped__ = reference  # type: ignore[attr-defined]
+    return stub
+
+
+def _declare(reference: Callable[..., Any], supports: Any, prepare: Any) -> Any:
+    fn = _same_signature(reference)
+    wrapped = kernel(reference, dtypes={"float32"}, supports=supports, prepare=prepare)(fn)
+    return wrapped
+
+
+def _as_prepared(reference: Callable[..., Any], run: Callable[..., Any]) -> Callable[..., Any]:
+    run.__wrapped__ = reference  # type: ignore[attr-defined]
+    return run
+
+
+# ---- binary ops ---------------------------------------------------------------------------------
+
+
+def broadcast_plan(a: tuple[int, ...], b: tuple[int, ...]) -> tuple | str:
+    """(swap, outer, mid, inner, bo, bm, bi) running a (op) b as big (op) small[broadcast], or why
+    not. The smaller operand's dims collapse into at most three full/broadcast groups."""
+    try:
+        out = tuple(np.broadcast_shapes(a, b))
+    except ValueError:
+        return "shapes do not broadcast"
+    if tuple(a) == out:
+        swap, small = False, b
+    elif tuple(b) == out:
+        swap, small = True, a
+    else:
+        return "both operands broadcast"
+    s = (1,) * (len(out) - len(small)) + tuple(small)
+    groups: list[list[int]] = []  # [is_full, size]
+    for so, do in zip(s, out):
+        if do == 1:
+            continue
+        full = int(so == do)
+        if groups and groups[-1][0] == full:
+            groups[-1][1] *= do
+        else:
+            groups.append([full, do])
+    if len(groups) > 3:
+        return "broadcast pattern with more than three alternating groups"
+    groups = [[1, 1]] * (3 - len(groups)) + groups
+    (fo, o), (fm, m), (fi, i) = groups
+    return swap, o, m, i, fo, fm, fi
+
+
+def _binary_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    bad = all_float32(inputs)
+    if bad:
+        return bad
+    a, b = known_shape(inputs[0]), known_shape(inputs[1])
+    if a is None or b is None:
+        return "shapes unknown before running"
+    plan = broadcast_plan(a, b)
+    return plan if isinstance(plan, str) else None
+
+
+def _prepare_binary(reference: Callable[..., Any]) -> Callable[..., Any]:
+    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+        op = BINARY[node.op_type]
+
+        def run(a: Array, b: Array) -> Array:
+            plan = broadcast_plan(a.shape, b.shape)
+            if isinstance(plan, str):
+                raise ValueError(f"{node.op_type} of shapes {a.shape} and {b.shape}: {plan}")
+            swap, o, m, i, fo, fm, fi = plan
+            big, small = (b, a) if swap else (a, b)
+            y = np.empty(big.shape, F32)
+            ext().binary(op, np.ascontiguousarray(big, F32).reshape(-1),
+                         np.ascontiguousarray(small, F32).reshape(-1), y.reshape(-1),
+                         o, m, i, fo, fm, fi, swap, threads())  # fmt: skip
+            return y
+
+        return _as_prepared(reference, run)
+
+    return prepare
+
+
+# ---- unary ops ----------------------------------------------------------------------------------
+
+
+def _unary(x: Array, op: int, lo: float = 0.0, hi: float = 0.0) -> Array:
+    y = np.empty(x.shape, F32)
+    ext().unary(op, np.ascontiguousarray(x, F32).reshape(-1), y.reshape(-1), lo, hi, threads())
+    return y
+
+
+def _prepare_unary(reference: Callable[..., Any]) -> Callable[..., Any]:
+    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+        if reference is relu_6:
+            return _as_prepared(reference, lambda x: _unary(x, RELU))
+        if reference is sigmoid_6:
+            return _as_prepared(reference, lambda x: _unary(x, SIGMOID))
+        if reference is clip_6:
+            lo = float(F32(node.attrs.get("min", -3.4028234663852886e38)))
+            hi = float(F32(node.attrs.get("max", 3.4028234663852886e38)))
+            return _as_prepared(reference, lambda x, **_: _unary(x, CLIP, lo, hi))
+
+        def clip(x: Array, min: Array | None = None, max: Array | None = None) -> Array:
+            lo = -np.inf if min is None else float(np.asarray(min, F32).reshape(()))
+            hi = np.inf if max is None else float(np.asarray(max, F32).reshape(()))
+            return _unary(x, CLIP, lo, hi)
+
+        return _as_prepared(reference, clip)
+
+    return prepare
+
+
+def _clip11_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    bad = all_float32(inputs)
+    if bad:
+        return bad
+    for v in inputs[1:]:
+        shape = known_shape(v) if v is not None else ()
+        if shape is None or int(np.prod(shape)) != 1:
+            return "min/max not known to be scalars"
+    return None
+
+
+# ---- normalisation, pooling, softmax ------------------------------------------------------------
+
+
+def _bn_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    if node.attrs.get("training_mode", 0) or len([o for o in node.outputs if o]) > 1:
+        return "training mode not supported"
+    x = known_shape(inputs[0])
+    return all_float32(inputs[:1]) or (None if x and len(x) >= 2 else "rank < 2 or unknown")
+
+
+def _prepare_bn(reference: Callable[..., Any]) -> Callable[..., Any]:
+    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+        eps = float(node.attrs.get("epsilon", 1e-5))
+
+        def terms(scale: Array, b: Array, mean: Array, var: Array) -> tuple[Array, Array]:
+            s, bb, m, v = (np.asarray(t, np.float64).reshape(-1) for t in (scale, b, mean, var))
+            k = s / np.sqrt(v + eps)  # as the reference: float64 terms rounded once
+            return np.ascontiguousarray(k, F32), np.ascontiguousarray(bb - m * k, F32)
+
+        fixed = terms(*(constants[i] for i in range(1, 5))) if set(range(1, 5)) <= set(constants) else None
+
+        def run(x: Array, scale: Array, b: Array, mean: Array, var: Array, **_: Any) -> Array:
+            k, shift = fixed if fixed is not None else terms(scale, b, mean, var)
+            y = np.empty(x.shape, F32)
+            c = x.shape[1]
+            ext().channel_affine(np.ascontiguousarray(x, F32).reshape(-1), k, shift,
+                                 y.reshape(-1), x.shape[0], c, y.size // max(1, x.shape[0] * c),
+                                 threads())  # fmt: skip
+            return y
+
+        return _as_prepared(reference, run)
+
+    return prepare
+
+
+def _pool_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    x = known_shape(inputs[0])
+    if len([o for o in node.outputs if o]) > 1:
+        return "the Indices output is not supported"
+    if x is None or len(x) != 4:
+        return "2-D pooling of a known shape only"
+    return all_float32(inputs)
+
+
+def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., Any]:
+    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+        a = node.attrs
+        geo = {k: a.get(k) for k in ("kernel_shape", "strides", "dilations", "pads")}
+        auto_pad, ceil_mode = a.get("auto_pad") or "NOTSET", int(a.get("ceil_mode", 0))
+        include_pad = int(a.get("count_include_pad", 0))
+
+        def run(x: Array, **_: Any) -> Array:
+            win = window(x.shape[2:], **geo, auto_pad=auto_pad, ceil_mode=ceil_mode)
+            n, c, h, w = x.shape
+            (oh, ow), (kh, kw) = win.out, win.kernel
+            y = np.empty((n, c, oh, ow), F32)
+            counts = [None, None]
+            if not is_max:
+                for axis, size in enumerate((h, w)):
+                    b, e = win.pads_begin[axis], win.pads_end[axis]
+                    lo, hi = (0, b + size + e) if include_pad else (b, b + size)
+                    cnt = _counts(size, win.out[axis], win.kernel[axis], win.strides[axis],
+                                  win.dilations[axis], lo, hi)  # fmt: skip
+                    counts[axis] = np.ascontiguousarray(cnt, F32)
+            ext().pool2d(is_max, np.ascontiguousarray(x, F32).reshape(n * c, h, w), kh, kw,
+                         *win.strides, *win.dilations, *win.pads_begin, counts[0], counts[1],
+                         y.reshape(n * c, oh, ow), threads())  # fmt: skip
+            return y
+
+        return _as_prepared(reference, run)
+
+    return prepare
+
+
+def _prepare_gap(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    def run(x: Array) -> Array:
+        n, c = x.shape[:2]
+        y = np.empty((n, c) + (1,) * (x.ndim - 2), F32)
+        ext().global_avg(np.ascontiguousarray(x, F32).reshape(n * c, -1), y.reshape(-1), threads())
+        return y
+
+    return _as_prepared(global_average_pool_1, run)
+
+
+def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    x = known_shape(inputs[0])
+    return None if x and len(x) >= 3 and np.prod(x[2:]) > 0 else "needs known non-empty spatial dims"
+
+
+def _last_axis_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    x = known_shape(inputs[0])
+    if x is None or not x or x[-1] == 0:
+        return "shape unknown, 0-d or empty last axis"
+    axis = int(node.attrs.get("axis", 1 if node.op_type == "Softmax" and "axis" not in node.attrs else -1))
+    if node.op_type == "LayerNormalization" and int(node.attrs.get("stash_type", 1)) != 1:
+        return "stash_type other than float32"
+    if axis not in (-1, len(x) - 1):
+        return f"axis {axis} is not the last axis"
+    return all_float32(inputs)
+
+
+def _prepare_softmax(reference: Callable[..., Any]) -> Callable[..., Any]:
+    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+        def run(x: Array, **_: Any) -> Array:
+            y = np.empty(x.shape, F32)
+            n = x.shape[-1]
+            ext().softmax_rows(np.ascontiguousarray(x, F32).reshape(-1, n), y.reshape(-1, n),
+                               threads())  # fmt: skip
+            return y
+
+        return _as_prepared(reference, run)
+
+    return prepare
+
+
+def _prepare_layernorm(reference: Callable[..., Any]) -> Callable[..., Any]:
+    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+        eps = float(node.attrs.get("epsilon", 1e-5))
+
+        def run(x: Array, scale: Array, b: Array | None = None, **_: Any) -> tuple:
+            n = x.shape[-1]
+            y = np.empty(x.shape, F32)
+            stats = x.shape[:-1] + (1,)
+            mean, inv_std = np.empty(stats, F32), np.empty(stats, F32)
+            sc = np.ascontiguousarray(np.broadcast_to(scale, (n,)), F32)
+            bias = None if b is None else np.ascontiguousarray(np.broadcast_to(b, (n,)), F32)
+            ext().layernorm_rows(np.ascontiguousarray(x, F32).reshape(-1, n), sc, bias,
+                                 y.reshape(-1, n), mean.reshape(-1), inv_std.reshape(-1), eps,
+                                 threads())  # fmt: skip
+            return y, mean, inv_std
+
+        return _as_prepared(reference, run)
+
+    return prepare
+
+
+def _layernorm_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    why = _last_axis_refusal(node, inputs)
+    if why:
+        return why
+    n = known_shape(inputs[0])[-1]  # type: ignore[index]
+    for v in inputs[1:3]:
+        s = known_shape(v) if v is not None else (n,)
+        if s is None or int(np.prod(s)) != n:
+            return "scale/bias other than one value per element of the last axis"
+    return None
+
+
+class ElementwiseKernels(KernelBackend):
+    """The element-wise, pooling and normalisation kernels (mixed into CythonBackend)."""
+
+    add = _declare(add_7, _binary_refusal, _prepare_binary(add_7))
+    sub = _declare(sub_7, _binary_refusal, _prepare_binary(sub_7))
+    mul = _declare(mul_7, _binary_refusal, _prepare_binary(mul_7))
+    div = _declare(div_7, _binary_refusal, _prepare_binary(div_7))
+    relu = _declare(relu_6, None, _prepare_unary(relu_6))
+    sigmoid = _declare(sigmoid_6, None, _prepare_unary(sigmoid_6))
+    clip_6 = _declare(clip_6, None, _prepare_unary(clip_6))
+    clip_11 = _declare(clip_11, _clip11_refusal, _prepare_unary(clip_11))
+    bn_9 = _declare(batch_normalization_9, _bn_refusal, _prepare_bn(batch_normalization_9))
+    bn_14 = _declare(batch_normalization_14, _bn_refusal, _prepare_bn(batch_normalization_14))
+    gap = _declare(global_average_pool_1, _gap_refusal, _prepare_gap)
+    softmax_1 = _declare(softmax_1, _last_axis_refusal, _prepare_softmax(softmax_1))
+    softmax_13 = _declare(softmax_13, _last_axis_refusal, _prepare_softmax(softmax_13))
+    ln_17 = _declare(layer_normalization_17, _layernorm_refusal, _prepare_layernorm(layer_normalization_17))
+    ln_fused = _declare(layer_normalization_1, _layernorm_refusal, _prepare_layernorm(layer_normalization_1))
+
+
+for _ref in (maxp.max_pool_8, maxp.max_pool_10, maxp.max_pool_12):
+    setattr(ElementwiseKernels, _ref.__name__, _declare(_ref, _pool_refusal, _prepare_pool(_ref, True)))
+for _ref in (avgp.average_pool_7, avgp.average_pool_10, avgp.average_pool_19):
+    setattr(ElementwiseKernels, _ref.__name__, _declare(_ref, _pool_refusal, _prepare_pool(_ref, False)))
