@@ -117,8 +117,12 @@ def test_optimize_level_fuses_and_keeps_outputs():
     plain = gossamer.load(model)
     fused = gossamer.load(model, optimize=3)
     assert len(fused.graph.nodes) < len(plain.graph.nodes)
-    np.testing.assert_allclose(fused.run(None, {"image": image})[0],
-                               plain.run(None, {"image": image})[0], rtol=1e-5, atol=1e-7)  # fmt: skip
+    np.testing.assert_allclose(
+        fused.run(None, {"image": image})[0],
+        plain.run(None, {"image": image})[0],
+        rtol=1e-5,
+        atol=1e-7,
+    )
 
 
 def test_bad_optimize_level_is_an_input_error():
