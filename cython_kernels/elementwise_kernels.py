@@ -258,11 +258,11 @@ def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return None if x and len(x) >= 3 and np.prod(x[2:]) > 0 else "needs known non-empty spatial dims"
 
 
-def _last_axis_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+def _last_axis_refusal(node: Node, inputs: list[Value | None], default_axis: int = -1) -> str | None:
     x = known_shape(inputs[0])
     if x is None or not x or x[-1] == 0:
         return "shape unknown, 0-d or empty last axis"
-    axis = int(node.attrs.get("axis", 1 if node.op_type == "Softmax" and "axis" not in node.attrs else -1))
+    axis = int(node.attrs.get("axis", default_axis))
     if node.op_type == "LayerNormalization" and int(node.attrs.get("stash_type", 1)) != 1:
         return "stash_type other than float32"
     if axis not in (-1, len(x) - 1):
@@ -331,13 +331,15 @@ class ElementwiseKernels(KernelBackend):
     bn_9 = _declare(batch_normalization_9, _bn_refusal, _prepare_bn(batch_normalization_9))
     bn_14 = _declare(batch_normalization_14, _bn_refusal, _prepare_bn(batch_normalization_14))
     gap = _declare(global_average_pool_1, _gap_refusal, _prepare_gap)
-    softmax_1 = _declare(softmax_1, _last_axis_refusal, _prepare_softmax(softmax_1))
+    softmax_1 = _declare(softmax_1, lambda n, i: _last_axis_refusal(n, i, 1), _prepare_softmax(softmax_1))
     softmax_13 = _declare(softmax_13, _last_axis_refusal, _prepare_softmax(softmax_13))
     ln_17 = _declare(layer_normalization_17, _layernorm_refusal, _prepare_layernorm(layer_normalization_17))
     ln_fused = _declare(layer_normalization_1, _layernorm_refusal, _prepare_layernorm(layer_normalization_1))
 
 
-for _ref in (maxp.max_pool_8, maxp.max_pool_10, maxp.max_pool_12):
-    setattr(ElementwiseKernels, _ref.__name__, _declare(_ref, _pool_refusal, _prepare_pool(_ref, True)))
-for _ref in (avgp.average_pool_7, avgp.average_pool_10, avgp.average_pool_19):
-    setattr(ElementwiseKernels, _ref.__name__, _declare(_ref, _pool_refusal, _prepare_pool(_ref, False)))
+# Every MaxPool/AveragePool version shares one kernel body; registered in the class's table (which
+# CythonBackend inherits) rather than spelled out six times.
+for _ref, _is_max in [(r, True) for r in (maxp.max_pool_8, maxp.max_pool_10, maxp.max_pool_12)] + [
+    (r, False) for r in (avgp.average_pool_7, avgp.average_pool_10, avgp.average_pool_19)
+]:
+    ElementwiseKernels.kernels[_ref] = _declare(_ref, _pool_refusal, _prepare_pool(_ref, _is_max))

@@ -115,7 +115,8 @@ def test_higher_priority_wins_and_the_other_records_the_overlap(use_backends):
     use_backends(relu_kernel_backend("low", priority=1), relu_kernel_backend("high", priority=5))
     placement = gossamer.load(chain_graph()).placement
     assert placement.backend_of["relu"] == "high"
-    assert placement.declined["relu"]["low"].startswith("overlaps a partition already granted to high")
+    reason = placement.declined["relu"]["low"]
+    assert reason.startswith("overlaps a partition already granted to high")
 
 
 def test_equal_priority_is_broken_by_name_not_registration_order(use_backends):

@@ -1,0 +1,32 @@
+"""CythonBackend: the FP32 CPU backend made of the kernel tables in this package.
+
+Kernels are declared per reference function in conv_kernels, gemm_kernels and elementwise_kernels;
+each declines (with a reason shown by `gossamer explain`) the nodes it cannot run exactly.
+"""
+
+from __future__ import annotations
+
+from ..refimpl.ir import Graph
+from .conv_kernels import ConvKernels
+from .elementwise_kernels import ElementwiseKernels
+from .gemm_kernels import GemmKernels
+
+
+class CythonBackend(ConvKernels, GemmKernels, ElementwiseKernels):
+    """Cython + C SIMD kernels (AVX2/FMA chosen at run time), OpenMP threads per session."""
+
+    name = "cython"
+    priority = 100
+
+    def is_available(self) -> str | None:
+        from ._native import IMPORT_ERROR
+
+        return IMPORT_ERROR
+
+    def get_capability(self, graph: Graph):  # type: ignore[no-untyped-def]
+        return super().get_capability(graph)
+
+    def describe(self) -> str:
+        from ._native import IMPORT_ERROR, simd_level
+
+        return f"cython ({'unavailable' if IMPORT_ERROR else simd_level()})"
