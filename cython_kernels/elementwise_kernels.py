@@ -216,12 +216,13 @@ def _pool_refusal(node: Node, inputs: list[Value | None]) -> str | None:
 def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., Any]:
     def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
         a = node.attrs
-        geo = {k: a.get(k) for k in ("kernel_shape", "strides", "dilations", "pads")}
+        geo = {k: a.get(k) for k in ("strides", "dilations", "pads")}
+        kernel_shape = a.get("kernel_shape")
         auto_pad, ceil_mode = a.get("auto_pad") or "NOTSET", int(a.get("ceil_mode", 0))
         include_pad = int(a.get("count_include_pad", 0))
 
         def run(x: Array, **_: Any) -> Array:
-            win = window(x.shape[2:], **geo, auto_pad=auto_pad, ceil_mode=ceil_mode)
+            win = window(x.shape[2:], kernel_shape, **geo, auto_pad=auto_pad, ceil_mode=ceil_mode)
             n, c, h, w = x.shape
             (oh, ow), (kh, kw) = win.out, win.kernel
             y = np.empty((n, c, oh, ow), F32)

@@ -283,6 +283,23 @@ def test_real_model_plan_is_valid_and_within_bounds(name):
     assert all(not r.startswith("dynamic") for r in plan.unplanned.values())
 
 
+@pytest.mark.models
+@pytest.mark.parametrize("name", ONNX_MODELS)
+def test_real_model_runs_in_its_arena_bit_for_bit(name):
+    path = MODELS_DIR / name
+    if not path.exists():
+        pytest.skip(f"{name} is not in {MODELS_DIR}")
+    from gossamer import load
+    from tests.test_real_models import _feeds
+
+    g = graph_from_onnx(str(path))
+    feeds = _feeds(name, load(path))
+    plan = plan_memory(g, {k: v.shape for k, v in feeds.items()})
+    expected = Program(g).run(feeds)
+    for got, v in zip(run_in_arena(g, plan, feeds), g.outputs):
+        np.testing.assert_array_equal(got, expected[v.name])
+
+
 # ---- random DAGs -------------------------------------------------------------------------------
 OPS = ["Relu", "Sigmoid", "Add", "Mul", "Reshape", "Identity", "MatMul", "Concat", "Split"]
 

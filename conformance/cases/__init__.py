@@ -25,6 +25,8 @@ MODULES = (
     "misc",
     "recurrent",
     "fused",
+    "vision",
+    "losses",
 )
 NOT_YET_COVERED = Path(__file__).parent / "_not_yet_covered.txt"
 

@@ -57,6 +57,25 @@ class ConvPadBug(_CorrectReluAdd):
                       kernel_shape=kernel_shape, pads=pads, strides=strides)  # fmt: skip
 
 
+class ConvPadShift(_CorrectReluAdd):
+    """Planted: on the last spatial axis the padding is shifted by one (begin + 1, end - 1 when the
+    end pad is at least 1): the output shape is right, the values are one position off."""
+
+    name = "pad_shift"
+    priority = 50
+
+    @kernel(conv_1)
+    def conv(x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None,
+             pads=None, strides=None):  # fmt: skip
+        if pads is not None and pads[-1] >= 1:
+            half = len(pads) // 2
+            pads = list(pads)
+            pads[half - 1] += 1
+            pads[-1] -= 1
+        return conv_1(x, w, b, auto_pad=auto_pad, dilations=dilations, group=group,
+                      kernel_shape=kernel_shape, pads=pads, strides=strides)  # fmt: skip
+
+
 class ReluLeak(_CorrectReluAdd):
     """Planted: Relu lets small negatives through (zeroes only x <= -0.5). Float dtypes only:
     for integers the test x > -0.5 is x >= 0, i.e. correct."""
@@ -181,7 +200,7 @@ class Registers:
 
 ALL: dict[str, type[Backend]] = {
     cls.name: cls
-    for cls in (ConvPadBug, ReluLeak, KeepdimsBug, InplaceAbs, CorrectFuser, SwappedOutputs,
+    for cls in (ConvPadBug, ConvPadShift, ReluLeak, KeepdimsBug, InplaceAbs, CorrectFuser, SwappedOutputs,
                 DroppedOutputs)  # fmt: skip
 }
 
