@@ -27,8 +27,10 @@ def extensions() -> list:
     try:
         from Cython.Build import cythonize
     except ImportError:
-        print("setup.py: Cython is not installed; building without the cython backend",
-              file=sys.stderr)
+        print(
+            "setup.py: Cython is not installed; building without the cython backend",
+            file=sys.stderr,
+        )
         return []
     msvc = sys.platform == "win32"
     compile_args = ["/O2", "/openmp"] if msvc else ["-O3", "-fopenmp", "-fno-math-errno"]
@@ -37,8 +39,12 @@ def extensions() -> list:
         "gossamer.cython_kernels._ext",
         SOURCES,
         include_dirs=["cython_kernels"],
-        depends=["cython_kernels/src/gk.h", "cython_kernels/src/simd.h",
-                 "cython_kernels/src/conv_body.inc", "cython_kernels/src/elementwise_body.inc"],
+        depends=[
+            "cython_kernels/src/gk.h",
+            "cython_kernels/src/simd.h",
+            "cython_kernels/src/conv_body.inc",
+            "cython_kernels/src/elementwise_body.inc",
+        ],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         optional=True,

@@ -194,7 +194,8 @@ def _tflite(
     sample = folder / "calibration_image_sample_data_20x128x128x3_float32.npy"
     if not sample.exists():
         np.save(sample, np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32))
-    cmd = [tool, "-i", str(onnx_path), "-o", str(out_dir)]
+    # Erf (GELU) is no TFLite builtin: without its pseudo-op replacement it needs the Flex delegate
+    cmd = [tool, "-i", str(onnx_path), "-o", str(out_dir), "-rtpo", "Erf"]
     shapes = [f"{k}:{','.join(map(str, v.shape))}" for k, v in feeds.items()]
     cmd += ["-ois", *shapes]
     path, reason = _convert(cmd, out, folder / "onnx2tf.log", 600)

@@ -11,6 +11,7 @@ the parent can check that the engines agree.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -18,6 +19,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,15 @@ Runner = Callable[[], list[np.ndarray]]
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+    """Peak resident memory of this process. Linux carries getrusage's ru_maxrss over from the
+    parent across exec, so the per-address-space high-water mark VmHWM is read first."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 # ---- engines: each returns (run, version, note) after loading the model -------------------------
@@ -147,6 +157,15 @@ def _litert_feed(detail: dict, feeds: dict) -> np.ndarray | None:
     return None
 
 
+# imported before the load timer starts: load time is the model's, not the library's
+IMPORTS = {
+    "gossamer-reference": ["gossamer", "gossamer.plugins.executor"],
+    "gossamer-cython": ["gossamer", "gossamer.plugins.executor"],
+    "onnxruntime": ["onnxruntime"],
+    "openvino": ["openvino"],
+    "mnn": ["MNN", "MNN.nn", "MNN.expr"],
+    "litert": ["ai_edge_litert.interpreter"],
+}
 ENGINES: dict[str, Callable[..., tuple[Runner, str, str]]] = {
     "gossamer-reference": gossamer_engine([]),
     "gossamer-cython": gossamer_engine(["cython"]),
@@ -171,6 +190,9 @@ def main() -> None:
             spec = json.load(f)
         with np.load(spec["feeds"], allow_pickle=False) as stored:
             feeds = {k: stored[k] for k in stored.files}
+        for module in IMPORTS[engine]:
+            importlib.import_module(module)
+        rss_start = _rss_mb()
         start = time.perf_counter()
         run, version, note = ENGINES[engine](spec, feeds, int(threads))
         load_s = time.perf_counter() - start
@@ -183,7 +205,8 @@ def main() -> None:
             run()
     except Exception as err:  # report and leave: the parent records the reason
         traceback.print_exc()
-        say({"error": f"{type(err).__name__}: {str(err).strip().splitlines()[0][:300]}"})
+        first = (str(err).strip().splitlines() or [""])[0].split(". ")[0]
+        say({"error": f"{type(err).__name__}: {first[:300]}"})
         return
     say(
         {
@@ -192,7 +215,7 @@ def main() -> None:
             "first_run_s": first_s,
             "version": version,
             "note": note,
-            "rss_start_mb": rss_start,
+            "rss_after_import_mb": rss_start,
             "rss_loaded_mb": rss_loaded,
         }
     )

@@ -139,7 +139,7 @@ def bench_group(
             load_ms=worker.info["load_s"] * 1000,
             first_run_ms=worker.info["first_run_s"] * 1000,
             peak_rss_mb=peak,
-            rss_before_load_mb=worker.info["rss_start_mb"],
+            rss_after_import_mb=worker.info["rss_after_import_mb"],
             version=worker.info["version"],
             note=worker.info["note"],
             max_rel_err_vs_ort=_agreement(_outputs(worker), reference),

@@ -19,12 +19,16 @@ class Stats:
     max_rel: float = 0.0
     mismatched: int = 0
     total: int = 0
+    nonfinite_mismatched: int = 0  # NaN or ±inf on one side only, or infinities of other sign
 
     def describe(self) -> str:
-        return (
+        text = (
             f"max abs {self.max_abs:.3g}, max rel {self.max_rel:.3g}, "
             f"mismatched {self.mismatched}/{self.total}"
         )
+        if self.nonfinite_mismatched:
+            text += f" ({self.nonfinite_mismatched} NaN/inf mismatch(es))"
+        return text
 
 
 def _wide(a: np.ndarray) -> np.ndarray:
@@ -48,8 +52,9 @@ def _compare(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> Stats:
     both_finite = np.isfinite(e) & np.isfinite(a)
     diff = np.where(both_finite, np.abs(a - e), 0.0)
     rel = np.where(both_finite & (e != 0), diff / np.where(e == 0, 1.0, np.abs(e)), 0.0)
-    bad = (e_nan != a_nan) | (~both_finite & ~(e_nan & a_nan) & (e != a))
-    bad |= diff > tol.atol + tol.rtol * np.abs(np.where(both_finite, e, 0.0))
+    nonfinite = (e_nan != a_nan) | (~both_finite & ~(e_nan & a_nan) & (e != a))
+    stats.nonfinite_mismatched = int(nonfinite.sum())
+    bad = nonfinite | (diff > tol.atol + tol.rtol * np.abs(np.where(both_finite, e, 0.0)))
     if expected.dtype.kind in "biu" and tol.atol == 0:  # exact, without float64 rounding
         bad = np.asarray(expected != actual)
     stats.max_abs = float(diff.max())

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..plugins.manager import op_registry, select_backends
+from ..refimpl.errors import GossamerError
 from ..refimpl.registry import spec_of
 from .case import Case, opset_of
 from .cases import all_cases
@@ -77,6 +78,10 @@ def check_backend(backend: str) -> None:
     select_backends([backend])
 
 
+class ConformanceUsageError(GossamerError):
+    """The suite was asked for something that does not exist (an unknown op or case id)."""
+
+
 def run_suite(
     backend: str,
     *,
@@ -87,18 +92,33 @@ def run_suite(
     progress: Callable[[CellResult], None] | None = None,
 ) -> list[CellResult]:
     """Runs every cell (and the graph-level cases) on `backend`, xfails applied."""
-    from .graph_cases import run_graph_cases
+    from .graph_cases import GRAPH_CASES, run_graph_cases
 
     check_backend(backend)
+    wanted = list(ops) if ops else None
+    graph_names: tuple[str, ...] | None = None
+    if wanted is not None:
+        graph_names = tuple(o.split(":", 1)[1] for o in wanted if o.startswith("graph:"))
+        known = {c.op for c in all_cases()} | {c.id for c in all_cases()}
+        known |= {f"graph:{name}" for name in GRAPH_CASES}
+        unknown = [o for o in wanted if o not in known]
+        if unknown:  # a typo must not give a silent green run
+            raise ConformanceUsageError(
+                f"--ops names no case: {unknown}; ops and case ids are listed by "
+                "`gossamer conformance --backend reference` (graph cases: "
+                + ", ".join(f"graph:{n}" for n in GRAPH_CASES)
+                + ")"
+            )
     xfails = load_xfails(backend)
     results: list[CellResult] = []
-    for case, dtype in cells(ops):
+    op_names = None if wanted is None else [o for o in wanted if not o.startswith("graph:")]
+    for case, dtype in cells(op_names) if op_names is None or op_names else []:
         cell = run_cell(case, dtype, backend, max_examples=max_examples, shrink=shrink)
         results.append(apply_xfail(cell, xfail_reason(xfails, case.id, dtype)))
         if progress:
             progress(results[-1])
-    if graphs and not ops:
-        for cell in run_graph_cases(backend):
+    if graphs and (graph_names is None or graph_names):
+        for cell in run_graph_cases(backend, names=graph_names):
             results.append(apply_xfail(cell, xfail_reason(xfails, cell.case_id, cell.dtype)))
             if progress:
                 progress(results[-1])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 def simd_level() -> str:
-    """"avx2+fma" or "generic": the kernel variants in use (raises if the extension is missing)."""
+    """ "avx2+fma" or "generic": the kernel variants in use (raises if the extension is missing)."""
     from ._native import simd_level as level
 
     return level()

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
+# libgomp reads this when the extension loads: idle OpenMP workers spin only briefly, so on a
+# busy 2-core machine they do not steal the core the Python thread needs between kernels.
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
 _ext: ModuleType | None
 try:
     from . import _ext  # type: ignore[attr-defined, no-redef]
@@ -37,7 +41,7 @@ def set_simd_level(level: str) -> str:
 
 
 def simd_level() -> str:
-    """"avx2+fma" or "generic": the kernels in use now."""
+    """ "avx2+fma" or "generic": the kernels in use now."""
     return "avx2+fma" if ext().simd_avx2() else "generic"
 
 

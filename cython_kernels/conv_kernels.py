@@ -17,8 +17,15 @@ from ..refimpl.ir import Node, Value
 from ..refimpl.ops._cv_geometry import window
 from ..refimpl.ops.op_conv import conv_1
 from ..refimpl.ops.op_fused_conv import fused_conv_1
-from ._common import F32, all_float32, epilogue_bounds, fused_activation_refusal, known_shape
-from ._common import scratch, threads
+from ._common import (
+    F32,
+    all_float32,
+    epilogue_bounds,
+    fused_activation_refusal,
+    known_shape,
+    scratch,
+    threads,
+)
 from ._native import ext
 
 Array = np.ndarray

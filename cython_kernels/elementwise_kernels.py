@@ -188,7 +188,11 @@ def _prepare_bn(reference: Callable[..., Any]) -> Callable[..., Any]:
             k = s / np.sqrt(v + eps)  # as the reference: float64 terms rounded once
             return np.ascontiguousarray(k, F32), np.ascontiguousarray(bb - m * k, F32)
 
-        fixed = terms(*(constants[i] for i in range(1, 5))) if set(range(1, 5)) <= set(constants) else None
+        fixed = (
+            terms(*(constants[i] for i in range(1, 5)))
+            if set(range(1, 5)) <= set(constants)
+            else None
+        )
 
         def run(x: Array, scale: Array, b: Array, mean: Array, var: Array, **_: Any) -> Array:
             k, shift = fixed if fixed is not None else terms(scale, b, mean, var)
@@ -256,10 +260,14 @@ def _prepare_gap(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
 
 def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     x = known_shape(inputs[0])
-    return None if x and len(x) >= 3 and np.prod(x[2:]) > 0 else "needs known non-empty spatial dims"
+    return (
+        None if x and len(x) >= 3 and np.prod(x[2:]) > 0 else "needs known non-empty spatial dims"
+    )
 
 
-def _last_axis_refusal(node: Node, inputs: list[Value | None], default_axis: int = -1) -> str | None:
+def _last_axis_refusal(
+    node: Node, inputs: list[Value | None], default_axis: int = -1
+) -> str | None:
     x = known_shape(inputs[0])
     if x is None or not x or x[-1] == 0:
         return "shape unknown, 0-d or empty last axis"
@@ -332,10 +340,16 @@ class ElementwiseKernels(KernelBackend):
     bn_9 = _declare(batch_normalization_9, _bn_refusal, _prepare_bn(batch_normalization_9))
     bn_14 = _declare(batch_normalization_14, _bn_refusal, _prepare_bn(batch_normalization_14))
     gap = _declare(global_average_pool_1, _gap_refusal, _prepare_gap)
-    softmax_1 = _declare(softmax_1, lambda n, i: _last_axis_refusal(n, i, 1), _prepare_softmax(softmax_1))
+    softmax_1 = _declare(
+        softmax_1, lambda n, i: _last_axis_refusal(n, i, 1), _prepare_softmax(softmax_1)
+    )
     softmax_13 = _declare(softmax_13, _last_axis_refusal, _prepare_softmax(softmax_13))
-    ln_17 = _declare(layer_normalization_17, _layernorm_refusal, _prepare_layernorm(layer_normalization_17))
-    ln_fused = _declare(layer_normalization_1, _layernorm_refusal, _prepare_layernorm(layer_normalization_1))
+    ln_17 = _declare(
+        layer_normalization_17, _layernorm_refusal, _prepare_layernorm(layer_normalization_17)
+    )
+    ln_fused = _declare(
+        layer_normalization_1, _layernorm_refusal, _prepare_layernorm(layer_normalization_1)
+    )
 
 
 # Every MaxPool/AveragePool version shares one kernel body; registered in the class's table (which

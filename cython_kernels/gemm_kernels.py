@@ -17,8 +17,15 @@ from ..refimpl.ops.op_fused_gemm import fused_gemm_1
 from ..refimpl.ops.op_fused_mat_mul import fused_mat_mul_1
 from ..refimpl.ops.op_gemm import gemm_7, gemm_11
 from ..refimpl.ops.op_mat_mul import mat_mul_1
-from ._common import F32, all_float32, epilogue_bounds, fused_activation_refusal, known_shape
-from ._common import scratch, threads
+from ._common import (
+    F32,
+    all_float32,
+    epilogue_bounds,
+    fused_activation_refusal,
+    known_shape,
+    scratch,
+    threads,
+)
 from ._native import ext
 
 Array = np.ndarray
@@ -76,6 +83,8 @@ def _matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
         return "operand shapes unknown before running"
     if len(a) < 2 or len(b) < 2:
         return "1-D operands not supported"
+    if 0 in a or 0 in b:
+        return "empty operands"
     return _batch_refusal(a, b)
 
 
@@ -142,6 +151,8 @@ def _gemm_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     a, b = known_shape(inputs[0]), known_shape(inputs[1])
     if a is None or b is None or len(a) != 2 or len(b) != 2:
         return "operand shapes unknown or not 2-D"
+    if 0 in a or 0 in b:
+        return "empty operands"
     m = a[1] if node.attrs.get("transA", 0) else a[0]
     n = b[0] if node.attrs.get("transB", 0) else b[1]
     c = known_shape(inputs[2]) if len(inputs) > 2 and inputs[2] is not None else ()

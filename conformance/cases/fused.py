@@ -112,15 +112,31 @@ CASES: list[Case] = [
         tol="matmul",
         reduced=_k,
     ),
-    replace(unary("Gelu", FLOATS, tol="transcendental",
-                  attrs=lambda s: st.sampled_from([{}, {"approximate": "tanh"}])), domain=GD),
-    replace(unary("Swish", FLOATS, tol="transcendental",
-                  attrs=lambda s: st.sampled_from([{}, {"alpha": 1.702}, {"alpha": 0.5}])),
-            domain=GD),  # fmt: skip
+    replace(
+        unary(
+            "Gelu",
+            FLOATS,
+            tol="transcendental",
+            attrs=lambda s: st.sampled_from([{}, {"approximate": "tanh"}]),
+        ),
+        domain=GD,
+    ),
+    replace(
+        unary(
+            "Swish",
+            FLOATS,
+            tol="transcendental",
+            attrs=lambda s: st.sampled_from([{}, {"alpha": 1.702}, {"alpha": 0.5}]),
+        ),
+        domain=GD,
+    ),  # fmt: skip
     Case(
         "LayerNormalization",
-        (Arg("any"), Arg(lambda c: _trailing(c, "any"), const=True),
-         Arg(_optional_bias, const=True)),
+        (
+            Arg("any"),
+            Arg(lambda c: _trailing(c, "any"), const=True),
+            Arg(_optional_bias, const=True),
+        ),
         FLOATS,
         domain=GD,
         shapes=shapes(min_rank=1, max_rank=4, min_side=1).map(lambda s: (s,)),

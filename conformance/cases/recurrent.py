@@ -219,3 +219,61 @@ CASES += [
         tol="default",
     ),
 ]
+
+
+# ---- state and cache updates: TensorScatter, CausalConvWithState --------------------------------
+@st.composite
+def _scatter_shapes(draw: Any) -> tuple:
+    """(past_cache, update, write_indices, attrs): linear writes stay inside the cache."""
+    rank = draw(st.sampled_from([3, 4]))
+    shape = [draw(st.integers(1, 3)) for _ in range(rank)]
+    axis = draw(st.integers(1, rank - 1))
+    shape[axis] = max_len = draw(st.integers(1, 6))
+    update = list(shape)
+    update[axis] = draw(st.integers(0, max_len))
+    attrs: dict[str, Any] = {"axis": draw(st.sampled_from([axis, axis - rank]))}
+    if draw(st.booleans()):
+        attrs["mode"] = draw(st.sampled_from(["linear", "circular"]))
+    indices = (shape[0],) if draw(st.booleans()) else None
+    return (tuple(shape), tuple(update), indices, attrs)
+
+
+def _write_indices(ctx: Ctx) -> np.ndarray | None:
+    past, update, shape = ctx.shapes[0], ctx.shapes[1], ctx.shapes[2]
+    if shape is None:
+        return None
+    axis = ctx.attrs["axis"] % len(past)
+    room = past[axis] - update[axis]
+    high = past[axis] - 1 if ctx.attrs.get("mode") == "circular" else room
+    return ctx.rng.integers(0, max(high, 0) + 1, size=shape).astype(np.int64)
+
+
+@st.composite
+def _causal_conv_shapes(draw: Any) -> tuple:
+    b, c, t, k = (draw(st.integers(1, n)) for n in (2, 4, 6, 4))
+    attrs = {"activation": draw(st.sampled_from(["none", "silu", "swish"]))}
+    bias = (c,) if draw(st.booleans()) else None
+    state = (b, c, k - 1) if draw(st.booleans()) else None
+    return ((b, c, t), (c, 1, k), bias, state, attrs)
+
+
+CASES += [
+    Case(
+        "TensorScatter",
+        (Arg("any"), Arg("any"), Arg(_write_indices, dtype="int64")),
+        FLOATS + ("int64", "int8", "bool"),
+        shapes=_scatter_shapes(),
+        attrs=_attrs_last,
+        tol="exact",
+    ),  # fmt: skip
+    Case(
+        "CausalConvWithState",
+        (Arg("any"), Arg("any", const=True), Arg("any", const=True), Arg("any")),
+        FLOATS,
+        shapes=_causal_conv_shapes(),
+        attrs=_attrs_last,
+        outputs=2,
+        tol="matmul",
+        reduced=lambda ex: ex.inputs[1].shape[2],
+    ),  # fmt: skip
+]

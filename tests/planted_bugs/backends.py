@@ -4,13 +4,15 @@ Every kernel backend pairs one buggy kernel with correct ones (thin wrappers ove
 function), so "fails on that op only" is a real claim: the correct kernels are claimed and pass.
 
 - `pad_bug`: Conv drops the end pad of the last spatial axis (pads[-1] read as 0).
+- `pad_shift`: Conv pads the last spatial axis one too many at the start and one too few at the
+  end (same output shape, values one position off).
 - `relu_leak`: Relu keeps x where x > -0.5 (negatives in (-0.5, 0) leak through).
 - `keepdims_bug`: ReduceSum (both the axes-attribute and the axes-input versions) always keeps the
   reduced axes; ReduceMean, next to it, is correct.
 - `inplace_abs`: Abs computes in place (np.abs(x, out=x)): the right output, a clobbered input.
 - `swapped_outputs` / `dropped_outputs`: subgraph backends fusing elementwise chains whose
   compiled partition returns its outputs in reverse order / forgets the outputs that are also read
-  inside the partition.
+  inside the partition; `correct_fuser` is the same fuser without the bug (the control).
 """
 
 from __future__ import annotations
@@ -200,13 +202,21 @@ class Registers:
 
 ALL: dict[str, type[Backend]] = {
     cls.name: cls
-    for cls in (ConvPadBug, ConvPadShift, ReluLeak, KeepdimsBug, InplaceAbs, CorrectFuser, SwappedOutputs,
-                DroppedOutputs)  # fmt: skip
+    for cls in (
+        ConvPadBug,
+        ConvPadShift,
+        ReluLeak,
+        KeepdimsBug,
+        InplaceAbs,
+        CorrectFuser,
+        SwappedOutputs,
+        DroppedOutputs,
+    )  # fmt: skip
 }
 
 
 def register_all() -> list[str]:
-    """Registers every planted backend (for a repro run in a fresh process); returns plugin names."""
+    """Registers every planted backend (also for a repro in a fresh process); the plugin names."""
     from gossamer.plugins import manager
 
     names = []

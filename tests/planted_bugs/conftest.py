@@ -20,9 +20,9 @@ from gossamer.cli import main
 
 from .backends import register_all
 
-# Small but enough: each planted bug is found in every claimed dtype at this many examples
+# The CLI default. Each planted bug is found in every claimed dtype at this many examples
 # (derandomised, so the verdicts are reproducible).
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 10
 
 
 @pytest.fixture(autouse=True)

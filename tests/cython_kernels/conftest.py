@@ -1,0 +1,28 @@
+"""Fixtures for the Cython backend tests: both SIMD paths, 1 and 2 threads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+native = pytest.importorskip("gossamer.cython_kernels._native")
+if native.IMPORT_ERROR:  # pragma: no cover - only where the extension could not be built
+    pytest.skip(native.IMPORT_ERROR, allow_module_level=True)
+
+
+@pytest.fixture(scope="module", params=["avx2+fma", "generic"])
+def simd(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs the test on the AVX2/FMA kernels (if this CPU has them) and on the generic ones."""
+    from gossamer.cython_kernels import set_simd_level
+
+    if request.param == "avx2+fma" and not native.ext().cpu_has_avx2_fma():
+        pytest.skip("this CPU has no AVX2/FMA")
+    before = native.simd_level()
+    yield set_simd_level(request.param)
+    set_simd_level(before)
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["1thread", "2threads"])
+def threads(request: pytest.FixtureRequest) -> int:
+    return request.param
