@@ -126,6 +126,7 @@ def chart(rows: list[dict[str, Any]], path: Path) -> bool:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         return False
     table = _index(rows)
@@ -148,6 +149,9 @@ def chart(rows: list[dict[str, Any]], path: Path) -> bool:
             ax.bar(xs, ys, width, label=engine)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_yscale("log")
+        ticks = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x")
+        ax.yaxis.set_major_formatter(ticks)
+        ax.yaxis.set_minor_formatter(ticks)
         ax.set_xticks(range(len(models)), models, rotation=20, ha="right")
         ax.set_ylabel("median / onnxruntime")
         ax.set_title(f"{n} thread(s): latency relative to onnxruntime (lower is faster)")

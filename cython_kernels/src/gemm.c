@@ -155,18 +155,23 @@ void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, fl
 #endif
     float *br = padded_copy(ep->bias_row, m, GK_MR);
     float *bc = padded_copy(ep->bias_col, n, GK_NR);
-    /* smaller N tiles when there would be too few tiles for the threads */
-    long nc = NC_MAX;
+    /* equal tiles: M split into tm row blocks, N into tn panel blocks, tm * tn a multiple of the
+     * thread count where N allows it (uneven tiles leave a core idle at the end) */
     long tm = (m + MC - 1) / MC;
-    while (nc > GK_NR && tm * ((n + nc - 1) / nc) < 4L * threads) nc -= GK_NR;
-    long tn = (n + nc - 1) / nc;
+    long mc = ((m + tm - 1) / tm + GK_MR - 1) / GK_MR * GK_MR;
+    tm = (m + mc - 1) / mc;
+    long npan = (n + GK_NR - 1) / GK_NR;
+    long tn = (npan + NC_MAX / GK_NR - 1) / (NC_MAX / GK_NR);
+    while (tn < npan && (tm * tn) % threads) tn++;
+    long nc = (npan + tn - 1) / tn * GK_NR;
+    tn = (n + nc - 1) / nc;
     long tiles = tm * tn;
     int nthreads = (int)GK_MIN((long)threads, tiles);
     if ((double)m * n * (k + 1) < 65536.0) nthreads = 1; /* too small to pay for a fork */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+#pragma omp parallel for schedule(static) num_threads(nthreads)
     for (long t = 0; t < tiles; t++) {
-        long m0 = (t / tn) * MC, n0 = (t % tn) * nc;
-        long m1 = GK_MIN(m, m0 + MC), n1 = GK_MIN(n, n0 + nc);
+        long m0 = (t / tn) * mc, n0 = (t % tn) * nc;
+        long m1 = GK_MIN(m, m0 + mc), n1 = GK_MIN(n, n0 + nc);
         float tmp[GK_MR * GK_NR];
         for (long k0 = 0;; k0 += KC) {
             long kc = GK_MIN((long)KC, k - k0);
