@@ -84,11 +84,31 @@ def diamond_constant(rng: np.random.Generator) -> tuple[Graph, dict[str, np.ndar
     return _graph(nodes, ["x"], ["y", "p"], {"x": x}, {"k": k})
 
 
+def mlp(rng: np.random.Generator) -> tuple[Graph, dict[str, np.ndarray]]:
+    """Two linear layers (MatMul + Add with constant weights) around a Relu: the pattern subgraph
+    backends fuse, with the activation possibly left to another backend."""
+    x = rng.uniform(-1, 1, (4, 8)).astype(np.float32)
+    w1 = rng.uniform(-1, 1, (8, 16)).astype(np.float32)
+    b1 = rng.uniform(-1, 1, (16,)).astype(np.float32)
+    w2 = rng.uniform(-1, 1, (16, 3)).astype(np.float32)
+    b2 = rng.uniform(-1, 1, (3,)).astype(np.float32)
+    nodes = [
+        Node("MatMul", ["x", "w1"], ["h"], name="matmul1"),
+        Node("Add", ["h", "b1"], ["hb"], name="add1"),
+        Node("Relu", ["hb"], ["r"], name="relu"),
+        Node("MatMul", ["r", "w2"], ["o"], name="matmul2"),
+        Node("Add", ["o", "b2"], ["y"], name="add2"),
+    ]
+    inits = {"w1": w1, "b1": b1, "w2": w2, "b2": b2}
+    return _graph(nodes, ["x"], ["y", "hb"], {"x": x}, inits)
+
+
 GRAPH_CASES: dict[str, Builder] = {
     "chain": chain,
     "shared_input": shared_input,
     "intermediate_output": intermediate_output,
     "diamond_constant": diamond_constant,
+    "mlp": mlp,
 }
 
 

@@ -7,6 +7,7 @@ temporary folder and runs the CLI in a subprocess that finds it by its entry poi
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -143,3 +144,12 @@ def test_installed_example_is_found_by_entry_point_and_takes_nodes(tmp_path):
     assert rows["relu"][1:3] == ["Relu", "example"]
     assert rows["matmul"][1:3] == ["MatMul", "example_fused"]
     assert "summary: 4 nodes; example: 2 node(s)" in explained.stdout
+
+    # The vendor's proof: the installed package passes the conformance suite on what it claims.
+    for backend, ops in (("example", "Relu,Add"), ("example_fused", "graph:mlp")):
+        conformance = [*cli, "conformance", "--backend", backend, "--ops", ops, "-q"]
+        conformance += ["--max-examples", "5", "--report", str(tmp_path / f"{backend}.json")]
+        checked = _run(conformance, env, tmp_path)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        cells = json.loads((tmp_path / f"{backend}.json").read_text())["cells"]
+        assert any(c["status"] == "pass" for c in cells), cells
