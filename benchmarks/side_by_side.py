@@ -116,6 +116,7 @@ def bench_group(
     for r in range(args.runs):
         shift = r % max(1, len(workers))
         for worker in workers[shift:] + workers[:shift]:
+            time.sleep(args.gap)  # let the previous engine's spinning pool threads go idle
             try:
                 worker.times += worker.ask("run 1", args.timeout)["times"]
             except RuntimeError as err:
@@ -176,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
     parser.add_argument("--opt-level", type=int, default=3, help="Gossamer's -O level (default 3)")
     parser.add_argument("--onnx2tf", help="onnx2tf executable for LiteRT (a venv with TensorFlow)")
+    parser.add_argument("--gap", type=float, default=0.1,
+                        help="idle seconds before each engine's turn (default 0.1)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=600, help="seconds per worker reply")
     parser.add_argument("--out", default=str(HERE / "results" / "side_by_side"),
                         help="output prefix: PREFIX.md, PREFIX.json, PREFIX.png")  # fmt: skip

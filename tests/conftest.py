@@ -22,6 +22,9 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 # Derandomised and bounded by default (CI and local runs agree); HYPOTHESIS_PROFILE=dev explores.
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# Tests that do not name their backends test the reference; backend tests pass backends=[...].
+os.environ.setdefault("GOSSAMER_BACKENDS", "reference")
+
 MODELS_DIR = Path(os.environ.get("GOSSAMER_MODELS", Path.home() / ".cache" / "gossamer" / "models"))
 ONNX_MODELS = [
     "minilm_l6_int8.onnx",

@@ -45,8 +45,14 @@ def test_json_reports_latency_load_and_placement(model_path, capsys):
     assert 0 < lat["min"] <= lat["median"] <= lat["max"]
     assert len(report["runs_ms"]) == 3 and report["loops"] == 3 and report["warmup"] == 1
     assert set(report["load_ms"]) == {"read", "session", "total"}
-    assert report["placement"] == {"reference": 3}
+    assert sum(report["placement"].values()) == 3  # every node placed on some backend
     assert "profile" not in report and "golden" not in report
+
+
+def test_backends_option_restricts_the_placement(model_path, capsys):
+    _, report = _bench_json(capsys, str(model_path), "--backends", "reference", "--profile")
+    assert report["placement"] == {"reference": 3}
+    assert {n["backend"] for n in report["profile"]["nodes"]} == {"reference"}
 
 
 def test_threads_option_reaches_the_session(model_path, capsys):
@@ -66,7 +72,7 @@ def test_profile_json_counts_calls_and_percentages(model_path, capsys):
     _, report = _bench_json(capsys, str(model_path), "--profile")
     nodes = report["profile"]["nodes"]
     assert [n["name"] for n in nodes] == ["project", "relu", "double"]  # execution order
-    assert all(n["calls"] == 3 and n["backend"] == "reference" for n in nodes)
+    assert all(n["calls"] == 3 and n["backend"] in report["placement"] for n in nodes)
     ops = {r["op_type"]: r for r in report["profile"]["op_types"]}
     assert set(ops) == {"MatMul", "Relu", "Add"}
     assert sum(r["percent"] for r in ops.values()) == pytest.approx(100.0)
