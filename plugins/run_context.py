@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 _threads: ContextVar[int | None] = ContextVar("gossamer_threads", default=None)
 
@@ -28,8 +29,31 @@ def current_threads() -> int:
 
 @contextmanager
 def using_threads(threads: int | None) -> Iterator[None]:
+    """Kernels see `threads`; numpy's BLAS (used by reference ops) is capped to it too when the
+    optional `threadpoolctl` is installed (`pip install 'gossamer[threads]'`)."""
     token = _threads.set(threads)
     try:
-        yield
+        controller = _blas_controller() if threads is not None else None
+        if controller is None:
+            yield
+        else:
+            with controller.limit(limits=threads, user_api="blas"):
+                yield
     finally:
         _threads.reset(token)
+
+
+_controller: list[Any] = []
+
+
+def _blas_controller() -> Any:
+    """A cached threadpoolctl controller, or None without threadpoolctl (then BLAS keeps its
+    own thread count, e.g. OPENBLAS_NUM_THREADS)."""
+    if not _controller:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _controller.append(None)
+        else:
+            _controller.append(ThreadpoolController())
+    return _controller[0]

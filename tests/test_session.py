@@ -128,3 +128,35 @@ def test_optimize_level_fuses_and_keeps_outputs():
 def test_bad_optimize_level_is_an_input_error():
     with pytest.raises(InputError, match="optimize must be a level"):
         gossamer.load(b"irrelevant", optimize=7)
+
+
+def test_threads_caps_numpy_blas_during_a_run():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    seen = []
+
+    class Probe:
+        def before_node(self, node, inputs):
+            info = threadpoolctl.threadpool_info()
+            seen.append([i["num_threads"] for i in info if i["user_api"] == "blas"])
+
+        def after_node(self, node, inputs, outputs):
+            pass
+
+    model = make_model(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        [tensor_info("x", np.float32, [2])],
+        [tensor_info("y", np.float32, [2])],
+    )
+    sess = gossamer.load(model.SerializeToString(), threads=1)
+    sess.run(None, {"x": np.ones(2, np.float32)}, observers=[Probe()])
+    assert seen and all(n == 1 for counts in seen for n in counts)
+
+
+def test_threads_must_be_positive():
+    model = make_model(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        [tensor_info("x", np.float32, [2])],
+        [tensor_info("y", np.float32, [2])],
+    )
+    with pytest.raises(InputError, match="threads must be a positive integer"):
+        gossamer.load(model.SerializeToString(), threads=0)
