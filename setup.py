@@ -18,6 +18,7 @@ SOURCES = [
     "cython_kernels/src/gemm.c",
     "cython_kernels/src/conv.c",
     "cython_kernels/src/elementwise.c",
+    "cython_kernels/src/winograd.c",
 ]
 
 
@@ -44,6 +45,8 @@ def extensions() -> list:
             "cython_kernels/src/simd.h",
             "cython_kernels/src/conv_body.inc",
             "cython_kernels/src/elementwise_body.inc",
+            "cython_kernels/src/gkx.h",
+            "cython_kernels/src/winograd_body.inc",
         ],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

@@ -56,6 +56,88 @@ def fused_activation_refusal(node: Node) -> str | None:
     return None
 
 
+# Fused activations the conv kernels run: the epilogue ones in the GEMM, the rest as one in-place
+# pass over the result (unary op codes of gk_unary / gkx.h; PRelu through gk_binary).
+UNARY_OPS = {"Relu": 0, "Clip": 1, "Sigmoid": 2, "Tanh": 3, "Erf": 4, "Gelu": 5, "GeluTanh": 6,
+             "Swish": 7, "HardSigmoid": 8, "HardSwish": 9, "LeakyRelu": 10}  # fmt: skip
+PRELU = 4  # gk_binary op code
+# activation run after the GEMM -> its number of activation_params
+POST_ACTIVATIONS = {"HardSigmoid": 2, "HardSwish": 0, "Sigmoid": 0, "LeakyRelu": 1, "PRelu": 0,
+                    "Swish": 1, "Gelu": 0}  # fmt: skip
+
+
+def conv_activation_refusal(node: Node) -> str | None:
+    """Why a gossamer::FusedConv node's activation cannot run here (epilogue or one pass), or
+    None."""
+    activation = str(node.attrs.get("activation", ""))
+    if activation in EPILOGUE_ACTIVATIONS:
+        return fused_activation_refusal(node)
+    if activation not in POST_ACTIVATIONS:
+        return f"fused activation {activation} not supported"
+    params = node.attrs.get("activation_params")
+    if params and len(params) != POST_ACTIVATIONS[activation]:
+        return f"{activation} takes {POST_ACTIVATIONS[activation]} activation_params"
+    return None
+
+
+def post_activation(activation: str, params: Sequence[float] | None):  # type: ignore[no-untyped-def]
+    """For an activation outside the epilogue: fn(y, slope) applying it to y in place (None for
+    epilogue activations)."""
+    from ._native import ext
+
+    if activation in EPILOGUE_ACTIVATIONS:
+        return None
+    p = [float(v) for v in params] if params else []
+    if activation == "PRelu":
+
+        def prelu(y: np.ndarray, slope: np.ndarray | None) -> np.ndarray:
+            return apply_prelu(y, slope, out=y)
+
+        return prelu
+    defaults = {"HardSigmoid": [0.20000000298023224, 0.5], "LeakyRelu": [0.01], "Swish": [1.0]}
+    p = p or defaults.get(activation, [])
+    lo, hi = (p + [0.0, 0.0])[:2]
+    if activation == "Swish":
+        lo = float(F32(lo))  # the reference multiplies by alpha as a float32 array
+    op = UNARY_OPS[activation]
+
+    def run(y: np.ndarray, slope: np.ndarray | None) -> np.ndarray:
+        flat = y.reshape(-1)
+        ext().unary(op, flat, flat, lo, hi, threads())
+        return y
+
+    return run
+
+
+def apply_prelu(x: np.ndarray, slope: np.ndarray | None, out: np.ndarray | None = None):  # type: ignore[no-untyped-def]
+    """x < 0 ? x * slope : x with slope broadcasting onto x (else the reference's error)."""
+    from ..refimpl.ops.op_prelu import prelu_7
+    from ._native import ext
+    from .elementwise_kernels import broadcast_plan
+
+    plan = broadcast_plan(x.shape, slope.shape) if slope is not None else "no slope"
+    if isinstance(plan, str) or plan[0] or slope.dtype != F32:  # type: ignore[union-attr]
+        y = prelu_7(x, slope)  # type: ignore[arg-type]
+        if out is not None:
+            out[...] = y
+            return out
+        return y
+    _, o, m, i, fo, fm, fi = plan
+    y = out if out is not None else np.empty(x.shape, F32)
+    ext().binary(PRELU, np.ascontiguousarray(x, F32).reshape(-1),
+                 np.ascontiguousarray(slope, F32).reshape(-1), y.reshape(-1),
+                 o, m, i, fo, fm, fi, False, threads())  # fmt: skip
+    return y
+
+
+def static_shape(value: Value | None) -> tuple[int | None, ...] | None:
+    """The value's shape with None for each dim not known before running; None if the rank is
+    unknown."""
+    if value is None or value.shape is None:
+        return None
+    return tuple(d if isinstance(d, int) else None for d in value.shape)
+
+
 def known_shape(value: Value | None) -> tuple[int, ...] | None:
     """The value's shape if every dim is a known int, else None."""
     if value is None or value.shape is None or any(not isinstance(d, int) for d in value.shape):

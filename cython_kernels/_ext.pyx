@@ -198,3 +198,31 @@ def layernorm_rows(const float[:, ::1] x, const float[::1] scale, const float[::
         gk_layernorm_rows(&x[0, 0], &scale[0], ptr(bias) if bias is not None else NULL,
                           &y[0, 0], &mean[0], &inv_std[0], x.shape[0], x.shape[1], eps,
                           threads)
+
+
+# ---- convolution / element-wise extensions (src/gkx.h: winograd.c, elementwise.c) -------------
+
+cdef extern from "src/gkx.h" nogil:
+    size_t gk_winograd_work(long mt, long c, long m, long oh, long ow, long chunk)
+    void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, long ph,
+                          long pw, long oh, long ow, const float *u, long m, const float *bias,
+                          float lo, float hi, int clip, float *y, float *work, long chunk,
+                          int threads)
+
+
+def winograd_work(long mt, long c, long m, long oh, long ow, long chunk):
+    """Scratch floats winograd_conv needs."""
+    return gk_winograd_work(mt, c, m, oh, ow, chunk)
+
+
+def winograd_conv(long mt, const float[:, :, :, ::1] x, long ph, long pw, const float[::1] u,
+                  long m, const float[::1] bias, float lo, float hi, bint clip,
+                  float[:, :, :, ::1] y, float[::1] work, long chunk, int threads):
+    """y = clip(conv3x3(x) + bias) by Winograd F(mt x mt, 3x3); u: packed transformed weights."""
+    if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0 or y.shape[3] == 0:
+        return
+    with nogil:
+        gk_winograd_conv(mt, &x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2], x.shape[3], ph,
+                         pw, y.shape[2], y.shape[3], &u[0], m,
+                         ptr(bias) if bias is not None else NULL, lo, hi, clip,
+                         &y[0, 0, 0, 0], &work[0], chunk, threads)

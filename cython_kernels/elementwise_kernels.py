@@ -1,5 +1,10 @@
-"""Element-wise (Add/Sub/Mul/Div with common broadcasts, Relu/Clip/Sigmoid), BatchNormalization
-(inference), pooling, Softmax and LayerNormalization over the last axis.
+"""Element-wise (Add/Sub/Mul/Div with common broadcasts; Relu, Clip, Sigmoid, Tanh, Erf, Gelu,
+Swish, HardSigmoid, HardSwish, LeakyRelu, PRelu), BatchNormalization (inference), pooling, Softmax
+and LayerNormalization over the last axis.
+
+Shapes need not be known before running: what a kernel needs at prepare time is the rank (and
+attributes); broadcast patterns and sizes are worked out per call, and a call whose shapes fall
+outside what the kernel handles (e.g. both operands broadcast) runs the reference function itself.
 
 Each prepared function carries its reference's signature (functools.wraps), so the host calls it
 exactly as it would call the reference.
@@ -23,20 +28,30 @@ from ..refimpl.ops.op_add import add_7
 from ..refimpl.ops.op_batch_normalization import batch_normalization_9, batch_normalization_14
 from ..refimpl.ops.op_clip import clip_6, clip_11
 from ..refimpl.ops.op_div import div_7
+from ..refimpl.ops.op_erf import erf_9
+from ..refimpl.ops.op_fused_gelu import gelu_1
 from ..refimpl.ops.op_fused_layer_normalization import layer_normalization_1
+from ..refimpl.ops.op_fused_swish import swish_1
+from ..refimpl.ops.op_gelu import gelu_20
 from ..refimpl.ops.op_global_average_pool import global_average_pool_1
+from ..refimpl.ops.op_hard_sigmoid import hard_sigmoid_6
+from ..refimpl.ops.op_hard_swish import hard_swish_14
 from ..refimpl.ops.op_layer_normalization import layer_normalization_17
+from ..refimpl.ops.op_leaky_relu import leaky_relu_6
 from ..refimpl.ops.op_mul import mul_7
+from ..refimpl.ops.op_prelu import prelu_7
 from ..refimpl.ops.op_relu import relu_6
 from ..refimpl.ops.op_sigmoid import sigmoid_6
 from ..refimpl.ops.op_softmax import softmax_1, softmax_13
 from ..refimpl.ops.op_sub import sub_7
-from ._common import F32, all_float32, known_shape, threads
+from ..refimpl.ops.op_swish import swish_24
+from ..refimpl.ops.op_tanh import tanh_6
+from ._common import F32, UNARY_OPS, all_float32, apply_prelu, known_shape, static_shape, threads
 from ._native import ext
 
 Array = np.ndarray
 BINARY = {"Add": 0, "Sub": 1, "Mul": 2, "Div": 3}
-RELU, CLIP, SIGMOID = 0, 1, 2
+RELU, CLIP, SIGMOID = UNARY_OPS["Relu"], UNARY_OPS["Clip"], UNARY_OPS["Sigmoid"]
 
 
 def _like(reference: Callable[..., Any], fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -101,8 +116,8 @@ def _binary_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     if bad:
         return bad
     a, b = known_shape(inputs[0]), known_shape(inputs[1])
-    if a is None or b is None:
-        return "shapes unknown before running"
+    if a is None or b is None:  # the broadcast pattern is worked out per call
+        return None
     plan = broadcast_plan(a, b)
     return plan if isinstance(plan, str) else None
 
@@ -113,8 +128,8 @@ def _prepare_binary(reference: Callable[..., Any]) -> Callable[..., Any]:
 
         def run(a: Array, b: Array) -> Array:
             plan = broadcast_plan(a.shape, b.shape)
-            if isinstance(plan, str):
-                raise ValueError(f"{node.op_type} of shapes {a.shape} and {b.shape}: {plan}")
+            if isinstance(plan, str) or a.dtype != F32 or b.dtype != F32:
+                return reference(a, b)  # a pattern outside the kernel's: numpy, as the reference
             swap, o, m, i, fo, fm, fi = plan
             big, small = (b, a) if swap else (a, b)
             y = np.empty(big.shape, F32)
@@ -135,6 +150,57 @@ def _unary(x: Array, op: int, lo: float = 0.0, hi: float = 0.0) -> Array:
     y = np.empty(x.shape, F32)
     ext().unary(op, np.ascontiguousarray(x, F32).reshape(-1), y.reshape(-1), lo, hi, threads())
     return y
+
+
+# reference -> (op code, its float attributes in the order the kernel takes them, their defaults)
+ACTIVATIONS: dict[Callable[..., Any], tuple[str, tuple[tuple[str, float], ...]]] = {
+    tanh_6: ("Tanh", ()),
+    erf_9: ("Erf", ()),
+    hard_swish_14: ("HardSwish", ()),
+    leaky_relu_6: ("LeakyRelu", (("alpha", 0.01),)),
+    hard_sigmoid_6: ("HardSigmoid", (("alpha", 0.20000000298023224), ("beta", 0.5))),
+    swish_24: ("Swish", (("alpha", 1.0),)),
+    swish_1: ("Swish", (("alpha", 1.0),)),
+    gelu_20: ("Gelu", ()),
+    gelu_1: ("Gelu", ()),
+}
+
+
+def _activation_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    approximate = node.attrs.get("approximate", "none")
+    if node.op_type == "Gelu" and approximate not in ("none", "tanh"):
+        return f"approximate={approximate!r}"
+    return all_float32(inputs)
+
+
+def _prepare_activation(reference: Callable[..., Any]) -> Callable[..., Any]:
+    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+        name, params = ACTIVATIONS[reference]
+        if name == "Gelu" and node.attrs.get("approximate", "none") == "tanh":
+            name = "GeluTanh"
+        values = [float(node.attrs.get(k, d)) for k, d in params] + [0.0, 0.0]
+        if name == "Swish":
+            values[0] = float(F32(values[0]))  # alpha * x as float32 (Mul of a float32 array)
+        op, lo, hi = UNARY_OPS[name], values[0], values[1]
+        return _as_prepared(reference, lambda x, **_: _unary(x, op, lo, hi))
+
+    return prepare
+
+
+def _prelu_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    bad = all_float32(inputs)
+    if bad:
+        return bad
+    x, slope = known_shape(inputs[0]), known_shape(inputs[1])
+    if x is not None and slope is not None:
+        plan = broadcast_plan(x, slope)
+        if isinstance(plan, str) or plan[0]:
+            return "slope does not broadcast onto the input"
+    return None
+
+
+def _prepare_prelu(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    return _as_prepared(prelu_7, lambda x, slope: apply_prelu(x, slope))
 
 
 def _prepare_unary(reference: Callable[..., Any]) -> Callable[..., Any]:
@@ -175,7 +241,7 @@ def _clip11_refusal(node: Node, inputs: list[Value | None]) -> str | None:
 def _bn_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     if node.attrs.get("training_mode", 0) or len([o for o in node.outputs if o]) > 1:
         return "training mode not supported"
-    x = known_shape(inputs[0])
+    x = static_shape(inputs[0])
     return all_float32(inputs[:1]) or (None if x and len(x) >= 2 else "rank < 2 or unknown")
 
 
@@ -209,11 +275,11 @@ def _prepare_bn(reference: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _pool_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    x = known_shape(inputs[0])
+    x = static_shape(inputs[0])
     if len([o for o in node.outputs if o]) > 1:
         return "the Indices output is not supported"
     if x is None or len(x) != 4:
-        return "2-D pooling of a known shape only"
+        return "2-D pooling only (rank 4 known before running)"
     return all_float32(inputs)
 
 
@@ -251,6 +317,8 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
 def _prepare_gap(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
     def run(x: Array) -> Array:
         n, c = x.shape[:2]
+        if x.size == 0 or x.ndim < 3 or x.dtype != F32:
+            return global_average_pool_1(x)
         y = np.empty((n, c) + (1,) * (x.ndim - 2), F32)
         ext().global_avg(np.ascontiguousarray(x, F32).reshape(n * c, -1), y.reshape(-1), threads())
         return y
@@ -259,31 +327,37 @@ def _prepare_gap(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
 
 
 def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    x = known_shape(inputs[0])
-    return (
-        None if x and len(x) >= 3 and np.prod(x[2:]) > 0 else "needs known non-empty spatial dims"
-    )
+    x = static_shape(inputs[0])
+    if x is None or len(x) < 3:
+        return "rank < 3 or unknown"
+    return None if 0 not in x[2:] else "empty spatial dims"
 
 
 def _last_axis_refusal(
     node: Node, inputs: list[Value | None], default_axis: int = -1
 ) -> str | None:
-    x = known_shape(inputs[0])
+    x = static_shape(inputs[0])
     if x is None or not x or x[-1] == 0:
-        return "shape unknown, 0-d or empty last axis"
+        return "rank unknown, 0-d or empty last axis"
     axis = int(node.attrs.get("axis", default_axis))
     if node.op_type == "LayerNormalization" and int(node.attrs.get("stash_type", 1)) != 1:
         return "stash_type other than float32"
-    if axis not in (-1, len(x) - 1):
+    coerced = node.op_type == "Softmax" and default_axis == 1  # Softmax-1: rows of a 2-D view
+    if axis not in (-1, len(x) - 1) and not (coerced and -len(x) <= axis < len(x)):
         return f"axis {axis} is not the last axis"
     return all_float32(inputs)
 
 
 def _prepare_softmax(reference: Callable[..., Any]) -> Callable[..., Any]:
     def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-        def run(x: Array, **_: Any) -> Array:
+        axis = int(node.attrs.get("axis", 1 if reference is softmax_1 else -1))
+
+        def run(x: Array, **kwargs: Any) -> Array:
+            a = axis + x.ndim if axis < 0 else axis
+            n = int(np.prod(x.shape[a:])) if reference is softmax_1 else x.shape[-1]
+            if x.size == 0 or n == 0 or x.dtype != F32:
+                return reference(x, **kwargs)
             y = np.empty(x.shape, F32)
-            n = x.shape[-1]
             ext().softmax_rows(np.ascontiguousarray(x, F32).reshape(-1, n), y.reshape(-1, n),
                                threads())  # fmt: skip
             return y
@@ -297,8 +371,10 @@ def _prepare_layernorm(reference: Callable[..., Any]) -> Callable[..., Any]:
     def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
         eps = float(node.attrs.get("epsilon", 1e-5))
 
-        def run(x: Array, scale: Array, b: Array | None = None, **_: Any) -> tuple:
+        def run(x: Array, scale: Array, b: Array | None = None, **kwargs: Any) -> tuple:
             n = x.shape[-1]
+            if n == 0 or scale.size != n or (b is not None and b.size != n):
+                return reference(x, scale, b, **kwargs)
             y = np.empty(x.shape, F32)
             stats = x.shape[:-1] + (1,)
             mean, inv_std = np.empty(stats, F32), np.empty(stats, F32)
@@ -318,10 +394,10 @@ def _layernorm_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     why = _last_axis_refusal(node, inputs)
     if why:
         return why
-    n = known_shape(inputs[0])[-1]  # type: ignore[index]
+    n = static_shape(inputs[0])[-1]  # type: ignore[index]
     for v in inputs[1:3]:
         s = known_shape(v) if v is not None else (n,)
-        if s is None or int(np.prod(s)) != n:
+        if n is not None and s is not None and int(np.prod(s)) != n:
             return "scale/bias other than one value per element of the last axis"
     return None
 
@@ -335,6 +411,7 @@ class ElementwiseKernels(KernelBackend):
     div = _declare(div_7, _binary_refusal, _prepare_binary(div_7))
     relu = _declare(relu_6, None, _prepare_unary(relu_6))
     sigmoid = _declare(sigmoid_6, None, _prepare_unary(sigmoid_6))
+    prelu = _declare(prelu_7, _prelu_refusal, _prepare_prelu)
     clip_6 = _declare(clip_6, None, _prepare_unary(clip_6))
     clip_11 = _declare(clip_11, _clip11_refusal, _prepare_unary(clip_11))
     bn_9 = _declare(batch_normalization_9, _bn_refusal, _prepare_bn(batch_normalization_9))
@@ -351,6 +428,11 @@ class ElementwiseKernels(KernelBackend):
         layer_normalization_1, _layernorm_refusal, _prepare_layernorm(layer_normalization_1)
     )
 
+
+for _ref in ACTIVATIONS:  # Tanh, Erf, Gelu, Swish, HardSigmoid, HardSwish, LeakyRelu
+    ElementwiseKernels.kernels[_ref] = _declare(
+        _ref, _activation_refusal, _prepare_activation(_ref)
+    )
 
 # Every MaxPool/AveragePool version shares one kernel body; registered in the class's table (which
 # CythonBackend inherits) rather than spelled out six times.

@@ -30,6 +30,7 @@ import numpy as np
 from .dtypes import to_numpy
 from .errors import GossamerError
 from .ir import Graph, Node, Value
+from .memory_plan_check import plan_problems
 from .shape_inference import infer_shapes
 
 # ops whose output is its input 0 reinterpreted (same bytes, another shape)
@@ -119,7 +120,7 @@ class MemoryPlan:
     def verify(self) -> None:
         """Raises MemoryPlanError unless tensors that are live at the same step never share bytes
         (except views of one value and an in-place write over an input that dies there)."""
-        problems = _check_bounds(self) + _check_buffers(self) + _check_sharing(self)
+        problems = plan_problems(self)
         if problems:
             more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
             raise MemoryPlanError("invalid memory plan: " + "; ".join(problems[:10]) + more)
@@ -375,70 +376,3 @@ def _place(
 
 def _round_up(n: int, alignment: int) -> int:
     return -(-n // alignment) * alignment
-
-
-# ---- verification ----------------------------------------------------------------------------
-def _check_bounds(plan: MemoryPlan) -> list[str]:
-    problems = []
-    for t in plan.tensors.values():
-        buf = plan.buffers[t.buffer]
-        if t.nbytes and t.offset % plan.alignment:
-            problems.append(f"{t.name!r} at offset {t.offset} is not {plan.alignment}-aligned")
-        if t.offset != buf.offset or t.nbytes > buf.size or t.name not in buf.tensors:
-            problems.append(f"{t.name!r} does not fit its buffer {t.buffer}")
-        if t.offset + t.nbytes > plan.arena_bytes:
-            problems.append(f"{t.name!r} ends at {t.offset + t.nbytes} > arena {plan.arena_bytes}")
-        if not buf.first <= t.first <= t.last <= buf.last:
-            problems.append(f"{t.name!r} lives [{t.first}, {t.last}] outside its buffer's span")
-    return problems
-
-
-def _check_buffers(plan: MemoryPlan) -> list[str]:
-    """Buffers live at a common step occupy disjoint bytes."""
-    bufs = [b for b in plan.buffers if b.size]
-    if not bufs:
-        return []
-    f = np.array([b.first for b in bufs])
-    la = np.array([b.last for b in bufs])
-    lo = np.array([b.offset for b in bufs])
-    hi = lo + np.array([b.size for b in bufs])
-    problems = []
-    for i in range(len(bufs) - 1):
-        j = slice(i + 1, None)
-        bad = (f[j] <= la[i]) & (la[j] >= f[i]) & (lo[j] < hi[i]) & (hi[j] > lo[i])
-        for k in np.flatnonzero(bad)[:3]:
-            a, b = bufs[i], bufs[i + 1 + k]
-            problems.append(
-                f"{a.tensors[0]!r} [{a.first}, {a.last}] @ {a.offset}+{a.size} overlaps "
-                f"{b.tensors[0]!r} [{b.first}, {b.last}] @ {b.offset}+{b.size}"
-            )
-    return problems
-
-
-def _check_sharing(plan: MemoryPlan) -> list[str]:
-    """Within a buffer, the values (an owner or in-place write plus its views) follow one another:
-    each is dead by the step the next one is written, and only in-place writes come after the
-    first."""
-    problems = []
-    for buf in plan.buffers:
-        spans: dict[str, list[int]] = {}
-        for name in buf.tensors:
-            t, root = plan.tensors[name], name
-            while plan.tensors[root].how == "view":
-                root = plan.tensors[root].shares or root
-                if plan.tensors[root].buffer != t.buffer:
-                    problems.append(f"view {name!r} is not in the buffer of {root!r}")
-                    break
-            span = spans.setdefault(root, [plan.tensors[root].first, plan.tensors[root].last])
-            span[1] = max(span[1], t.last)
-        ordered = sorted(spans.items(), key=lambda kv: kv[1][0])
-        for k, (root, (start, _)) in enumerate(ordered):
-            want = "own" if k == 0 else "inplace"
-            if plan.tensors[root].how != want:
-                problems.append(f"{root!r} is value {k} of buffer {buf.tensors[0]!r} but {want!r}")
-            if k and ordered[k - 1][1][1] > start:
-                problems.append(
-                    f"{root!r} is written at step {start} over {ordered[k - 1][0]!r}, "
-                    f"which is read until step {ordered[k - 1][1][1]}"
-                )
-    return problems

@@ -63,6 +63,146 @@ void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, lo
 #include "conv_body.inc"
 #undef GK_SFX
 
+/* One output row of a 3x3 depthwise conv, dilation 1: row[ox] = clip(b + sum_ky w[ky][0] r_ky[ox]
+ * + w[ky][1] r_ky[ox + o1] + w[ky][2] r_ky[ox + o2]), o1 = 1, o2 = 2 (stride 1, padded rows). */
+static void dw3x3_row_generic(const float *restrict r0, const float *restrict r1,
+                              const float *restrict r2, const float *restrict wc, long o1, long o2,
+                              float b, float lo, float hi, int clip, long ow, float *restrict row) {
+    for (long ox = 0; ox < ow; ox++) {
+        float v = b + wc[0] * r0[ox] + wc[1] * r0[ox + o1] + wc[2] * r0[ox + o2] +
+                  wc[3] * r1[ox] + wc[4] * r1[ox + o1] + wc[5] * r1[ox + o2] + wc[6] * r2[ox] +
+                  wc[7] * r2[ox + o1] + wc[8] * r2[ox + o2];
+        if (clip) {
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+        }
+        row[ox] = v;
+    }
+}
+
+#if GK_X86
+GK_TARGET_AVX2 static void dw3x3_row_avx2(const float *restrict r0, const float *restrict r1,
+                                          const float *restrict r2, const float *restrict wc,
+                                          long o1, long o2, float b, float lo, float hi, int clip,
+                                          long ow, float *restrict row) {
+    __m256 w0 = _mm256_set1_ps(wc[0]), w1 = _mm256_set1_ps(wc[1]), w2 = _mm256_set1_ps(wc[2]);
+    __m256 w3 = _mm256_set1_ps(wc[3]), w4 = _mm256_set1_ps(wc[4]), w5 = _mm256_set1_ps(wc[5]);
+    __m256 w6 = _mm256_set1_ps(wc[6]), w7 = _mm256_set1_ps(wc[7]), w8 = _mm256_set1_ps(wc[8]);
+    __m256 vb = _mm256_set1_ps(b), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    long ox = 0;
+    for (; ox + 8 <= ow; ox += 8) {
+        /* the same summation order as the generic row (b first, then the taps in order) */
+        __m256 v = _mm256_fmadd_ps(w0, _mm256_loadu_ps(r0 + ox), vb);
+        v = _mm256_fmadd_ps(w1, _mm256_loadu_ps(r0 + ox + o1), v);
+        v = _mm256_fmadd_ps(w2, _mm256_loadu_ps(r0 + ox + o2), v);
+        v = _mm256_fmadd_ps(w3, _mm256_loadu_ps(r1 + ox), v);
+        v = _mm256_fmadd_ps(w4, _mm256_loadu_ps(r1 + ox + o1), v);
+        v = _mm256_fmadd_ps(w5, _mm256_loadu_ps(r1 + ox + o2), v);
+        v = _mm256_fmadd_ps(w6, _mm256_loadu_ps(r2 + ox), v);
+        v = _mm256_fmadd_ps(w7, _mm256_loadu_ps(r2 + ox + o1), v);
+        v = _mm256_fmadd_ps(w8, _mm256_loadu_ps(r2 + ox + o2), v);
+        /* max(lo, v) / min(hi, v) return v when v is NaN, as the reference */
+        if (clip) v = _mm256_min_ps(vhi, _mm256_max_ps(vlo, v));
+        _mm256_storeu_ps(row + ox, v);
+    }
+    if (ox < ow) { /* the last 1..7 outputs with masked loads and stores (no reads past a row) */
+        __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(ow - ox)), lane);
+#define GK_LD(p) _mm256_maskload_ps((p), mask)
+        __m256 v = _mm256_fmadd_ps(w0, GK_LD(r0 + ox), vb);
+        v = _mm256_fmadd_ps(w1, GK_LD(r0 + ox + o1), v);
+        v = _mm256_fmadd_ps(w2, GK_LD(r0 + ox + o2), v);
+        v = _mm256_fmadd_ps(w3, GK_LD(r1 + ox), v);
+        v = _mm256_fmadd_ps(w4, GK_LD(r1 + ox + o1), v);
+        v = _mm256_fmadd_ps(w5, GK_LD(r1 + ox + o2), v);
+        v = _mm256_fmadd_ps(w6, GK_LD(r2 + ox), v);
+        v = _mm256_fmadd_ps(w7, GK_LD(r2 + ox + o1), v);
+        v = _mm256_fmadd_ps(w8, GK_LD(r2 + ox + o2), v);
+#undef GK_LD
+        if (clip) v = _mm256_min_ps(vhi, _mm256_max_ps(vlo, v));
+        _mm256_maskstore_ps(row + ox, mask, v);
+    }
+}
+
+/* even / odd elements of the 16 floats a, b: [a0 a2 a4 a6 b0 b2 b4 b6], [a1 a3 ... b7] */
+GK_TARGET_AVX2 static inline __m256 dw_even(__m256 a, __m256 b) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))), 0xD8));
+}
+GK_TARGET_AVX2 static inline __m256 dw_odd(__m256 a, __m256 b) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))), 0xD8));
+}
+
+/* stride 2 (plain padded rows): the taps 2ox, 2ox + 1, 2ox + 2 split out of contiguous loads */
+GK_TARGET_AVX2 static void dw3x3s2_row_avx2(const float *restrict r0, const float *restrict r1,
+                                            const float *restrict r2, const float *restrict wc,
+                                            float b, float lo, float hi, int clip, long ow,
+                                            long padw, float *restrict row) {
+    const float *rs[3] = {r0, r1, r2};
+    __m256 vb = _mm256_set1_ps(b), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    long ox = 0;
+    /* a block reads p[2ox .. 2ox + 17]; padw = 2 ow + 1, so the last block reads one float past
+     * the row (the next row's, or the spare row after the plane), which no lane uses */
+    for (; ox + 8 <= ow; ox += 8) {
+        __m256 v = vb;
+        for (int ky = 0; ky < 3; ky++) {
+            const float *p = rs[ky] + 2 * ox;
+            __m256 a = _mm256_loadu_ps(p), c = _mm256_loadu_ps(p + 8);
+            __m256 a2 = _mm256_loadu_ps(p + 2), c2 = _mm256_loadu_ps(p + 10);
+            v = _mm256_fmadd_ps(_mm256_set1_ps(wc[ky * 3]), dw_even(a, c), v);
+            v = _mm256_fmadd_ps(_mm256_set1_ps(wc[ky * 3 + 1]), dw_odd(a, c), v);
+            v = _mm256_fmadd_ps(_mm256_set1_ps(wc[ky * 3 + 2]), dw_even(a2, c2), v);
+        }
+        if (clip) v = _mm256_min_ps(vhi, _mm256_max_ps(vlo, v));
+        _mm256_storeu_ps(row + ox, v);
+    }
+    for (; ox < ow; ox++) {
+        float v = b;
+        for (int ky = 0; ky < 3; ky++) {
+            const float *p = rs[ky] + 2 * ox;
+            v = fmaf(wc[ky * 3], p[0], v);
+            v = fmaf(wc[ky * 3 + 1], p[1], v);
+            v = fmaf(wc[ky * 3 + 2], p[2], v);
+        }
+        if (clip) {
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+        }
+        row[ox] = v;
+    }
+}
+#endif
+
+/* 3x3, dilation 1, stride 1 (or 2 with AVX2): zero-padded plane, then the row kernels */
+static void dw3x3_plane(const float *src, long h, long w, const float *wc, long sh, long sw,
+                        long ph, long pw, long oh, long ow, float b, float lo, float hi, int clip,
+                        float *scratch, float *dst, int use_avx2) {
+    long padh = (oh - 1) * sh + 3, padw = (ow - 1) * sw + 3;
+    memset(scratch, 0, (size_t)(padh * padw) * sizeof(float));
+    long x0 = GK_MAX(0L, -pw), x1 = GK_MIN(w, padw - pw);
+    for (long iy = 0; iy < h; iy++) {
+        long py = iy + ph;
+        if (py < 0) continue;
+        if (py >= padh) break;
+        float *prow = scratch + py * padw;
+        const float *srow = src + iy * w;
+        if (x1 > x0) memcpy(prow + x0 + pw, srow + x0, (size_t)(x1 - x0) * sizeof(float));
+    }
+    for (long oy = 0; oy < oh; oy++) {
+        const float *r0 = scratch + oy * sh * padw, *r1 = r0 + padw, *r2 = r1 + padw;
+        float *row = dst + oy * ow;
+#if GK_X86
+        if (sw == 2) /* only with AVX2 (see fast3x3) */
+            dw3x3s2_row_avx2(r0, r1, r2, wc, b, lo, hi, clip, ow, padw, row);
+        else if (use_avx2)
+            dw3x3_row_avx2(r0, r1, r2, wc, 1, 2, b, lo, hi, clip, ow, row);
+        else
+#endif
+            dw3x3_row_generic(r0, r1, r2, wc, 1, 2, b, lo, hi, clip, ow, row);
+    }
+}
+
 /* y[n, c] = clip(bias[c] + sum_{ky,kx} wt[c, ky, kx] * xpad[n, c, oy*sh + ky*dh, ox*sw + kx*dw]) */
 void gk_depthwise(const float *x, long n, long c, long h, long w, const float *wt, long kh, long kw,
                   long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
@@ -70,14 +210,20 @@ void gk_depthwise(const float *x, long n, long c, long h, long w, const float *w
     long padh = (oh - 1) * sh + (kh - 1) * dh + 1, padw = (ow - 1) * sw + (kw - 1) * dw + 1;
     long planes = n * c;
     int use_avx2 = gk_simd_avx2;
+    int fast3x3 = kh == 3 && kw == 3 && dh == 1 && dw == 1 && (sw == 1 || (sw == 2 && use_avx2));
 #pragma omp parallel num_threads(threads) if (planes * oh * ow * kh * kw > 32768)
     {
-        float *scratch = (float *)malloc((size_t)(padh * padw) * sizeof(float));
+        float *scratch = (float *)malloc((size_t)((padh + 1) * padw) * sizeof(float));
 #pragma omp for schedule(static)
         for (long pl = 0; pl < planes; pl++) {
             if (!scratch) continue;
             long ch = pl % c;
             const float *src = x + pl * h * w;
+            if (fast3x3) {
+                dw3x3_plane(src, h, w, wt + ch * 9, sh, sw, ph, pw, oh, ow, bias ? bias[ch] : 0.0f,
+                            lo, hi, clip, scratch, y + pl * oh * ow, use_avx2);
+                continue;
+            }
             /* the zero-padded plane this window geometry reads */
             memset(scratch, 0, (size_t)(padh * padw) * sizeof(float));
             for (long iy = 0; iy < h; iy++) {

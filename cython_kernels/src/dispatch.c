@@ -1,7 +1,9 @@
-/* Run-time SIMD selection: AVX2+FMA when the CPU has both (and the user did not force generic). */
+/* Run-time SIMD selection: the best of AVX-512F, AVX2+FMA and generic that the CPU has, capped by
+ * the level the user asks for (GOSSAMER_SIMD / set_simd_level). */
 #include "gk.h"
 
 int gk_simd_avx2 = 0;
+int gk_simd_avx512 = 0;
 
 int gk_cpu_has_avx2_fma(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -12,4 +14,21 @@ int gk_cpu_has_avx2_fma(void) {
 #endif
 }
 
-void gk_set_simd(int avx2) { gk_simd_avx2 = avx2 && gk_cpu_has_avx2_fma(); }
+int gk_cpu_has_avx512f(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return gk_cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+int gk_set_simd_level(int level) {
+    gk_simd_avx512 = level >= 2 && gk_cpu_has_avx512f();
+    gk_simd_avx2 = level >= 1 && gk_cpu_has_avx2_fma();
+    return gk_simd_level();
+}
+
+int gk_simd_level(void) { return gk_simd_avx512 ? 2 : gk_simd_avx2 ? 1 : 0; }
+
+void gk_set_simd(int avx2) { gk_set_simd_level(avx2 ? 2 : 0); }

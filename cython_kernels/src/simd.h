@@ -6,9 +6,11 @@
 #include <immintrin.h>
 #define GK_X86 1
 #define GK_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define GK_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #else
 #define GK_X86 0
 #define GK_TARGET_AVX2
+#define GK_TARGET_AVX512
 #endif
 
 #include "gk.h"

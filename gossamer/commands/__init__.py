@@ -1,0 +1,5 @@
+"""What each `gossamer` subcommand does, one module per group; gossamer/cli.py dispatches.
+
+model_io: convert, optimize, export, view. running: run, info, dump, demo. backends: backends,
+explain, conformance. tools: compare, benchmark.
+"""

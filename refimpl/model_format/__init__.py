@@ -1,0 +1,50 @@
+"""The .gsm model file: a fixed header, a JSON graph section, 64-byte-aligned raw tensor data.
+
+The exact layout and schema are in docs/gsm-format.md. `load_gsm` checks every field before it
+builds anything, maps tensor data without copying (np.memmap of a path, np.frombuffer views of
+bytes) and raises ModelFormatError for any corrupt, truncated or hostile file. No pickle, ever.
+
+header.py holds the byte layout (header, flags, sections, CRC), schema.py the graph section's JSON
+(limits, canonical writing, strict parsing), writer.py Graph -> file, reader.py file -> Graph.
+"""
+
+from .header import (
+    ALIGNMENT,
+    FORMAT_MAJOR,
+    FORMAT_MINOR,
+    HEADER,
+    KNOWN_FLAGS,
+    MAGIC,
+    REQUIRED_FLAGS,
+)
+from .reader import PathLike, load_gsm
+from .schema import (
+    MAX_GRAPH_DEPTH,
+    MAX_RANK,
+    MIN_CONTAINER_CHARS,
+    MIN_NODE_BYTES,
+    VALUE_KINDS,
+    JsonPath,
+)
+from .writer import dump_gsm, pack_gsm, save_gsm
+
+__all__ = [
+    "ALIGNMENT",
+    "FORMAT_MAJOR",
+    "FORMAT_MINOR",
+    "HEADER",
+    "KNOWN_FLAGS",
+    "MAGIC",
+    "MAX_GRAPH_DEPTH",
+    "MAX_RANK",
+    "MIN_CONTAINER_CHARS",
+    "MIN_NODE_BYTES",
+    "REQUIRED_FLAGS",
+    "VALUE_KINDS",
+    "JsonPath",
+    "PathLike",
+    "dump_gsm",
+    "load_gsm",
+    "pack_gsm",
+    "save_gsm",
+]

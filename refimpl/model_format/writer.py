@@ -1,0 +1,191 @@
+"""Writing .gsm: a Graph becomes the JSON graph section and the aligned, deduplicated data."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import IO, Any
+
+import numpy as np
+
+from ..dtypes import NUMPY_DTYPES, name_of
+from ..errors import GraphValidationError
+from ..ir import Graph, Node, Value
+from .header import FORMAT_MAJOR, FORMAT_MINOR, align, head
+from .schema import INT64, MAX_GRAPH_DEPTH, VALUE_KINDS, float_doc, json_bytes
+
+PathLike = str | os.PathLike
+
+
+def dump_gsm(graph: Graph) -> bytes:
+    """The .gsm bytes of a graph."""
+    out = io.BytesIO()
+    _write(graph, out)
+    return out.getvalue()
+
+
+def save_gsm(graph: Graph, path_or_file: PathLike | IO[bytes]) -> None:
+    """Writes a graph as .gsm to a binary file object, or atomically (write, then rename) to a path.
+
+    The rename keeps readers that still map the old file safe from seeing it change under them.
+    """
+    if hasattr(path_or_file, "write"):
+        _write(graph, path_or_file)  # type: ignore[arg-type]
+        return
+    path = os.fspath(path_or_file)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            _write(graph, f)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def pack_gsm(
+    document: dict | bytes,
+    data: bytes | np.ndarray,
+    *,
+    major: int = FORMAT_MAJOR,
+    minor: int = FORMAT_MINOR,
+    flags: int = 0,
+) -> bytes:
+    """Assembles a file from a graph section (a document, or its exact bytes) and a data section.
+
+    For tools and tests: the header gets consistent offsets and a correct checksum.
+    """
+    text = document if isinstance(document, bytes) else json_bytes(document)
+    return head(text, len(data), major, minor, flags) + bytes(data)
+
+
+def _write(graph: Graph, out: IO[bytes]) -> None:
+    graph.validate()  # refuse to write what load_gsm would refuse to read
+    writer = _Writer()
+    document = {"schema": FORMAT_MAJOR, "graph": writer.graph(graph, 0), "tensors": writer.table}
+    out.write(head(json_bytes(document), writer.size))
+    written = 0
+    for offset, raw in writer.chunks:
+        out.write(b"\0" * (offset - written))
+        out.write(raw.data)
+        written = offset + raw.nbytes
+    out.write(b"\0" * (writer.size - written))
+
+
+class _Writer:
+    """Turns a Graph into the JSON document, collecting tensors into the table and data chunks."""
+
+    def __init__(self) -> None:
+        self.table: list[dict] = []
+        self.chunks: list[tuple[int, np.ndarray]] = []
+        self.size = 0
+        self._seen: dict[int, tuple[np.ndarray, int]] = {}  # id(array) -> (array, index): dedupe
+
+    def tensor(self, array: np.ndarray) -> int:
+        if id(array) in self._seen:
+            return self._seen[id(array)][1]
+        index = len(self.table)
+        self._seen[id(array)] = (array, index)
+        shape = [int(d) for d in array.shape]
+        if array.dtype.kind in "OUS":
+            strings = [_as_str(x) for x in array.reshape(-1).tolist()]
+            self.table.append({"dtype": "string", "shape": shape, "strings": strings})
+            return index
+        if array.dtype.byteorder == ">":
+            array = array.astype(array.dtype.newbyteorder("<"))
+        dtype = name_of(array.dtype)
+        raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+        offset = align(self.size)
+        self.chunks.append((offset, raw))
+        self.size = offset + raw.nbytes
+        self.table.append({"dtype": dtype, "shape": shape, "offset": offset, "nbytes": raw.nbytes})
+        return index
+
+    def graph(self, graph: Graph, depth: int) -> dict:
+        if depth > MAX_GRAPH_DEPTH:
+            raise GraphValidationError(
+                f"graph {graph.name!r} nests subgraphs deeper than {MAX_GRAPH_DEPTH} levels"
+            )
+        return {
+            "name": graph.name,
+            "opsets": {str(k): int(v) for k, v in graph.opsets.items()},
+            "metadata": {str(k): str(v) for k, v in graph.metadata.items()},
+            "inputs": [_value_doc(v.name, v) for v in graph.inputs],
+            "outputs": [_value_doc(v.name, v) for v in graph.outputs],
+            "value_info": [_value_doc(k, v) for k, v in graph.value_info.items()],
+            "initializers": [
+                {"name": k, "tensor": self.tensor(np.asarray(a))}
+                for k, a in graph.initializers.items()
+            ],
+            "nodes": [self.node(n, depth) for n in graph.nodes],
+        }
+
+    def node(self, node: Node, depth: int) -> dict:
+        attrs = {k: self.attribute(node, k, v, depth) for k, v in node.attrs.items()}
+        return {
+            "op_type": node.op_type, "domain": node.domain, "name": node.name,
+            "inputs": list(node.inputs), "outputs": list(node.outputs), "attrs": attrs,
+        }  # fmt: skip
+
+    def attribute(self, node: Node, name: str, value: Any, depth: int) -> dict:
+        if isinstance(value, Graph):
+            return {"graph": self.graph(value, depth + 1)}
+        if isinstance(value, np.ndarray):
+            return {"tensor": self.tensor(value)}
+        if isinstance(value, str):
+            return {"string": value}
+        if _is_int(value):
+            return {"int": _int64(value, node, name)}
+        if isinstance(value, (float, np.floating)):
+            return {"float": float_doc(value)}
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+            if all(isinstance(v, Graph) for v in items) and items:
+                return {"graphs": [self.graph(g, depth + 1) for g in items]}
+            if all(isinstance(v, np.ndarray) for v in items) and items:
+                return {"tensors": [self.tensor(a) for a in items]}
+            if all(isinstance(v, str) for v in items) and items:
+                return {"strings": items}
+            if all(_is_int(v) for v in items):
+                return {"ints": [_int64(v, node, name) for v in items]}
+            if all(_is_int(v) or isinstance(v, (float, np.floating)) for v in items):
+                return {"floats": [float_doc(v) for v in items]}
+        raise GraphValidationError(
+            f"{node.label()}: attribute {name!r} has type {type(value).__name__}, which .gsm "
+            "cannot store (it stores ints, floats, strings, arrays, graphs and lists of one kind)"
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer, np.bool_))
+
+
+def _int64(value: Any, node: Node, name: str) -> int:
+    number = int(value)
+    if not INT64[0] <= number <= INT64[1]:
+        raise GraphValidationError(
+            f"{node.label()}: attribute {name!r} value {number} overflows int64"
+        )
+    return number
+
+
+def _as_str(item: Any) -> str:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, bytes):
+        return item.decode("utf-8", errors="surrogateescape")
+    raise GraphValidationError(f"string tensors may hold only str, found {type(item).__name__}")
+
+
+def _value_doc(name: str, v: Value) -> dict:
+    if v.kind not in VALUE_KINDS or (v.dtype is not None and v.dtype not in NUMPY_DTYPES):
+        raise GraphValidationError(
+            f"value {name!r} has kind {v.kind!r} and dtype {v.dtype!r}; kinds are "
+            f"{list(VALUE_KINDS)}, dtypes those of refimpl/dtypes.py"
+        )
+    shape = None
+    if v.shape is not None:
+        shape = [d if isinstance(d, (str, type(None))) else int(d) for d in v.shape]
+        if any(isinstance(d, int) and d < 0 for d in shape):
+            raise GraphValidationError(f"value {name!r} has a negative dimension: {v.describe()}")
+    return {"name": name, "dtype": v.dtype, "shape": shape, "kind": v.kind}
