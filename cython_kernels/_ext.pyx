@@ -5,16 +5,37 @@ Callers (the backend modules) pass C-contiguous float32 arrays of the right size
 not re-check shapes. Every kernel takes its OpenMP thread count explicitly.
 """
 
+from libc.math cimport INFINITY
+from libc.string cimport memset
+
 cdef extern from "src/gk.h" nogil:
     int gk_cpu_has_avx2_fma()
+    int gk_cpu_has_avx512f()
     int gk_simd_avx2
     void gk_set_simd(int avx2)
+    int gk_set_simd_level(int level)
+    int gk_simd_level()
     ctypedef struct gk_epilogue:
         const float *bias_row
         const float *bias_col
         float lo
         float hi
         int clip
+        int act
+        float alpha
+        float beta
+        const float *slope_row
+        const float *slope_col
+        const float *residual
+        long ld_residual
+    void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const float *bp,
+                 float *c, long ldc, const gk_epilogue *ep, int threads)
+    void gk_gemm_batched(long batch, long m, long n, long k, const float *a, long a_bs,
+                         long s_m, long s_k, const float *bp, long bp_bs, float *c, long c_bs,
+                         long ldc, const gk_epilogue *ep, long r_bs, int threads)
+    void gk_epilogue_apply(float *y, long rows, long cols, long ldy, const gk_epilogue *ep,
+                           int threads)
+    void gk_gemm_tune(long kc, long mc, long *old)
     size_t gk_packed_a_size(long m, long k)
     size_t gk_packed_b_size(long k, long n)
     void gk_pack_a(long m, long k, const float *a, long s_m, long s_k, float *out, int threads)
@@ -45,8 +66,9 @@ cdef extern from "src/gk.h" nogil:
                            float *mean, float *inv_std, long rows, long n, float eps,
                            int threads)
 
-MR = 6
+MR = 12
 NR = 16
+SIMD_LEVELS = ("generic", "avx2+fma", "avx512f")
 
 
 def cpu_has_avx2_fma():
@@ -54,13 +76,36 @@ def cpu_has_avx2_fma():
     return bool(gk_cpu_has_avx2_fma())
 
 
+def cpu_has_avx512f():
+    """True if this CPU has AVX-512F (and AVX2/FMA)."""
+    return bool(gk_cpu_has_avx512f())
+
+
 def set_simd(bint avx2):
-    """Use the AVX2/FMA kernels (if the CPU has them) or the generic ones."""
+    """Use the best kernels this CPU has (True) or the generic ones (False)."""
     gk_set_simd(avx2)
+
+
+def set_simd_index(int level):
+    """Use kernels up to SIMD_LEVELS[level], capped by the CPU; returns the index now active."""
+    return gk_set_simd_level(level)
+
+
+def simd_index():
+    """Index into SIMD_LEVELS of the kernels in use."""
+    return gk_simd_level()
 
 
 def simd_avx2():
     return bool(gk_simd_avx2)
+
+
+def gemm_tune(long kc=0, long mc=0):
+    """Sets the GEMM K block and M block (0 keeps one; for tests and tuning); returns the
+    previous (kc, mc)."""
+    cdef long old[2]
+    gk_gemm_tune(kc, mc, old)
+    return old[0], old[1]
 
 
 def packed_a_size(long m, long k):
@@ -75,8 +120,12 @@ cdef inline const float *ptr(const float[::1] v) noexcept nogil:
     return &v[0] if v.shape[0] else NULL
 
 
+cdef inline const float *optr(const float[::1] v) noexcept nogil:
+    return NULL if v is None or v.shape[0] == 0 else &v[0]
+
+
 def pack_a(const float[:, :] a, float[::1] out, int threads):
-    """out = A (M x K, any strides) packed in 6-row panels."""
+    """out = A (M x K, any strides) packed in 12-row panels."""
     cdef long m = a.shape[0], k = a.shape[1]
     if m == 0 or k == 0:
         return
@@ -100,6 +149,7 @@ def gemm(long m, long n, long k, const float[::1] ap, const float[::1] bp, float
     cdef gk_epilogue ep
     if m == 0 or n == 0:
         return
+    memset(&ep, 0, sizeof(ep))
     ep.bias_row = ptr(bias_row) if bias_row is not None else NULL
     ep.bias_col = ptr(bias_col) if bias_col is not None else NULL
     ep.lo = lo
@@ -107,6 +157,86 @@ def gemm(long m, long n, long k, const float[::1] ap, const float[::1] bp, float
     ep.clip = clip
     with nogil:
         gk_gemm_packed(m, n, k, ptr(ap), ptr(bp), &c[0, 0], c.strides[0] // 4, &ep, threads)
+
+
+cdef class Epilogue:
+    """What the GEMM does to each result element (see gk.h: gk_epilogue): biases, residual, clip,
+    activation. Arrays are kept referenced while the object lives."""
+    cdef gk_epilogue ep
+    cdef object keep
+
+    def __init__(self, bias_row=None, bias_col=None, residual=None, bint clip=False,
+                 float lo=-INFINITY, float hi=INFINITY, int act=0, float alpha=0.0,
+                 float beta=0.0, slope_row=None, slope_col=None):
+        cdef const float[::1] v
+        memset(&self.ep, 0, sizeof(self.ep))
+        self.keep = (bias_row, bias_col, residual, slope_row, slope_col)
+        if bias_row is not None:
+            v = bias_row
+            self.ep.bias_row = optr(v)
+        if bias_col is not None:
+            v = bias_col
+            self.ep.bias_col = optr(v)
+        if slope_row is not None:
+            v = slope_row
+            self.ep.slope_row = optr(v)
+        if slope_col is not None:
+            v = slope_col
+            self.ep.slope_col = optr(v)
+        cdef const float[:, ::1] r
+        if residual is not None:
+            r = residual
+            self.ep.residual = &r[0, 0] if r.shape[0] and r.shape[1] else NULL
+            self.ep.ld_residual = r.strides[0] // 4
+        self.ep.clip = clip
+        self.ep.lo = lo
+        self.ep.hi = hi
+        self.ep.act = act
+        self.ep.alpha = alpha
+        self.ep.beta = beta
+
+
+def gemm_ep(long m, long n, long k, const float[::1] ap, const float[::1] bp, float[:, ::1] c,
+            Epilogue ep, int threads):
+    """c = epilogue(packed A @ packed B) (A packed by pack_a, B by pack_b / pack_b_conv)."""
+    if m == 0 or n == 0:
+        return
+    with nogil:
+        gk_gemm_packed(m, n, k, ptr(ap), ptr(bp), &c[0, 0], c.strides[0] // 4, &ep.ep, threads)
+
+
+def gemm_a(const float[:, :] a, const float[::1] bp, long n, float[:, ::1] c, Epilogue ep,
+           int threads):
+    """c = epilogue(A @ packed B) with A (M x K, any strides) packed inside the same threads."""
+    cdef long m = a.shape[0], k = a.shape[1]
+    if m == 0 or n == 0:
+        return
+    with nogil:
+        gk_gemm(m, n, k, &a[0, 0], a.strides[0] // 4, a.strides[1] // 4, ptr(bp), &c[0, 0],
+                c.strides[0] // 4, &ep.ep, threads)
+
+
+def gemm_batched(const float[:, :, :] a, const float[:, ::1] bp, long n, float[:, :, ::1] c,
+                 Epilogue ep, long r_bs, int threads):
+    """c[i] = epilogue(a[i or 0] @ B[i or 0]): a (Ba, M, K), bp (Bb, packed size), Ba/Bb 1 or
+    the batch; the residual (if any) advances by r_bs floats per batch."""
+    cdef long batch = c.shape[0], m = c.shape[1], k = a.shape[2]
+    if batch == 0 or m == 0 or n == 0:
+        return
+    cdef long a_bs = a.strides[0] // 4 if a.shape[0] > 1 else 0
+    cdef long b_bs = bp.shape[1] if bp.shape[0] > 1 else 0
+    with nogil:
+        gk_gemm_batched(batch, m, n, k, &a[0, 0, 0], a_bs, a.strides[1] // 4, a.strides[2] // 4,
+                        &bp[0, 0], b_bs, &c[0, 0, 0], c.strides[0] // 4, c.strides[1] // 4,
+                        &ep.ep, r_bs, threads)
+
+
+def epilogue_apply(float[:, ::1] y, Epilogue ep, int threads):
+    """y = epilogue(y) in place (biases, residual, clip, activation)."""
+    if y.shape[0] == 0 or y.shape[1] == 0:
+        return
+    with nogil:
+        gk_epilogue_apply(&y[0, 0], y.shape[0], y.shape[1], y.strides[0] // 4, &ep.ep, threads)
 
 
 def matmul_batched(const float[:, :, :] a, const float[:, :, :] b, float[:, :, ::1] c,
@@ -203,16 +333,16 @@ def layernorm_rows(const float[:, ::1] x, const float[::1] scale, const float[::
 # ---- convolution / element-wise extensions (src/gkx.h: winograd.c, elementwise.c) -------------
 
 cdef extern from "src/gkx.h" nogil:
-    size_t gk_winograd_work(long mt, long c, long m, long oh, long ow, long chunk)
+    size_t gk_winograd_work(long mt, long c, long m, long oh, long ow, long chunk, int threads)
     void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, long ph,
                           long pw, long oh, long ow, const float *u, long m, const float *bias,
                           float lo, float hi, int clip, float *y, float *work, long chunk,
                           int threads)
 
 
-def winograd_work(long mt, long c, long m, long oh, long ow, long chunk):
-    """Scratch floats winograd_conv needs."""
-    return gk_winograd_work(mt, c, m, oh, ow, chunk)
+def winograd_work(long mt, long c, long m, long oh, long ow, long chunk, int threads):
+    """Scratch floats winograd_conv needs (with this many threads)."""
+    return gk_winograd_work(mt, c, m, oh, ow, chunk, threads)
 
 
 def winograd_conv(long mt, const float[:, :, :, ::1] x, long ph, long pw, const float[::1] u,

@@ -21,7 +21,8 @@ except ImportError as err:  # not built here (no compiler at install time) or a 
         "reinstall gossamer with a C compiler and Cython available"
     )
 
-LEVELS = ("avx2+fma", "generic")
+LEVELS = ("avx512f", "avx2+fma", "generic")
+_ALIASES = {"avx512": "avx512f", "avx2": "avx2+fma"}
 
 
 def ext() -> ModuleType:
@@ -32,19 +33,23 @@ def ext() -> ModuleType:
 
 
 def set_simd_level(level: str) -> str:
-    """Selects "avx2+fma" (if the CPU has it; else generic), "generic" or "auto"; returns the
-    level now active."""
+    """Selects at most `level`: "avx512f" (GEMM 12x32 zmm kernels), "avx2+fma" (alias "avx2"),
+    "generic" or "auto" (the best this CPU has); a level the CPU lacks falls back to the next
+    lower one. Returns the level now active."""
+    level = _ALIASES.get(level, level)
     if level not in (*LEVELS, "auto"):
         raise ValueError(f"SIMD level must be one of {', '.join(LEVELS)} or auto, got {level!r}")
-    ext().set_simd(level != "generic")
+    index = len(LEVELS) - 1 if level == "auto" else len(LEVELS) - 1 - LEVELS.index(level)
+    ext().set_simd_index(index)
     return simd_level()
 
 
 def simd_level() -> str:
-    """ "avx2+fma" or "generic": the kernels in use now."""
-    return "avx2+fma" if ext().simd_avx2() else "generic"
+    """ "avx512f", "avx2+fma" or "generic": the kernels in use now (at "avx512f" the GEMM runs
+    AVX-512 kernels and the other kernels their AVX2/FMA variants)."""
+    return LEVELS[len(LEVELS) - 1 - ext().simd_index()]
 
 
 if _ext is not None:
-    # GOSSAMER_SIMD=generic forces the portable kernels (e.g. to test them on an AVX2 machine).
+    # GOSSAMER_SIMD=avx2 or generic forces the lower kernels (e.g. to test them on this machine).
     set_simd_level(os.environ.get("GOSSAMER_SIMD", "auto").strip().lower() or "auto")

@@ -47,6 +47,12 @@ _G = {
 }  # fmt: skip
 
 
+def _avx512_gemm() -> bool:
+    """Whether the GEMM runs its AVX-512 micro-kernel (SIMD level index 2 and up)."""
+    index = getattr(ext(), "simd_index", None)
+    return bool(index is not None and index() >= 2)
+
+
 def _conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     bad = all_float32(inputs[:4])
     if bad:
@@ -102,6 +108,7 @@ class _Conv:
         # or F(2x2), and may be unknown before running)
         self.w_const = w if w is not None and self._winograd_able(w) else None
         self.wino: dict[int, Array] = {}
+        self.windows: dict[tuple, Any] = {}  # (x shape, w shape, geometry) -> its window
         b = constants.get(2)
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
 
@@ -161,23 +168,32 @@ class _Conv:
             return 4
         if WINOGRAD == "f2":
             return 2
-        # measured (AVX2, 1 thread, ResNet shapes): F(4x4) 1.8-2.5x faster than im2col wherever
-        # its 16-tile panels are mostly full; F(2x2) for the small planes (7x7) where they are not
-        if c < 16 or m < 16:
+        # measured at 1 thread on ResNet shapes: F(4x4) is 1.3-1.8x (AVX-512 GEMM) or 1.8-2.5x
+        # (AVX2 GEMM) faster than im2col wherever its 16-tile panels are mostly full (planes of
+        # 14x14 and up); on 7x7 planes F(2x2) beats im2col with the AVX2 GEMM (1.5 vs 3.2 ms for
+        # 512 channels) but not clearly with the AVX-512 one (1.1-1.75 vs 1.3 ms). With fewer
+        # than 32 input channels the GEMMs are too thin to pay for the transforms (SqueezeNet's
+        # 16 -> 64 at 55x55: 0.38 vs 0.36 ms).
+        if c < 32 or m < 16:
             return 0
         if -(-oh // 4) * -(-ow // 4) >= 16:
             return 4
-        return 2 if -(-oh // 2) * -(-ow // 2) >= 16 else 0
+        return 2 if -(-oh // 2) * -(-ow // 2) >= 16 and not _avx512_gemm() else 0
 
     def run(self, x: Array, w: Array, b: Array | None, geometry: dict[str, Any]) -> Array:
         from ..refimpl.ops._cv_im2col import check_groups
 
         n, c, h, wd = x.shape
         m, cg, kh, kw = w.shape
-        check_groups(c, w.shape, self.group)  # the reference's error for mismatched channels
-        win = window(x.shape[2:], geometry["kernel_shape"] or w.shape[2:],
-                     strides=geometry["strides"], dilations=geometry["dilations"],
-                     pads=geometry["pads"], auto_pad=geometry["auto_pad"])  # fmt: skip
+        key = (x.shape, w.shape, id(geometry))
+        win = self.windows.get(key)
+        if win is None:  # once per input shape (the geometry is Python work: ~5 us per call)
+            check_groups(c, w.shape, self.group)  # the reference's error for mismatched channels
+            win = window(x.shape[2:], geometry["kernel_shape"] or w.shape[2:],
+                         strides=geometry["strides"], dilations=geometry["dilations"],
+                         pads=geometry["pads"], auto_pad=geometry["auto_pad"])  # fmt: skip
+            if len(self.windows) < 64:
+                self.windows[key] = win
         (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out
         const_w = self.packed is not None and tuple(w.shape) == self.w_shape
         packed = self.packed if const_w else self._pack(w)
@@ -193,7 +209,7 @@ class _Conv:
         mt = self.use_winograd(c, m, oh, ow) if const_w and (sh, sw, dh, dw) == (1, 1, 1, 1) else 0
         if mt:
             chunk = max(64, (3 << 19) // ((mt + 2) ** 2 * (c + m)) // 16 * 16)
-            work = scratch(ext().winograd_work(mt, c, m, oh, ow, chunk))
+            work = scratch(ext().winograd_work(mt, c, m, oh, ow, chunk, t))
             ext().winograd_conv(mt, x, ph, pw, self._winograd_weights(mt), m, bias, *self.bounds,
                                 y, work, chunk, t)  # fmt: skip
             return y

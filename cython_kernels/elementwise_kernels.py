@@ -4,7 +4,8 @@ and LayerNormalization over the last axis.
 
 Shapes need not be known before running: what a kernel needs at prepare time is the rank (and
 attributes); broadcast patterns and sizes are worked out per call, and a call whose shapes fall
-outside what the kernel handles (e.g. both operands broadcast) runs the reference function itself.
+outside what the kernel handles (e.g. both operands broadcast) raises RuntimeDecline: the host then
+runs the reference for that call and counts it in Session.runtime_fallbacks.
 
 Each prepared function carries its reference's signature (functools.wraps), so the host calls it
 exactly as it would call the reference.
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, kernel
+from ..plugins import KernelBackend, RuntimeDecline, kernel
 from ..refimpl.ir import Node, Value
 from ..refimpl.ops import op_average_pool as avgp
 from ..refimpl.ops import op_max_pool as maxp
@@ -129,7 +130,7 @@ def _prepare_binary(reference: Callable[..., Any]) -> Callable[..., Any]:
         def run(a: Array, b: Array) -> Array:
             plan = broadcast_plan(a.shape, b.shape)
             if isinstance(plan, str) or a.dtype != F32 or b.dtype != F32:
-                return reference(a, b)  # a pattern outside the kernel's: numpy, as the reference
+                raise RuntimeDecline(f"broadcast {a.shape} with {b.shape} is outside the kernel")
             swap, o, m, i, fo, fm, fi = plan
             big, small = (b, a) if swap else (a, b)
             y = np.empty(big.shape, F32)
@@ -356,7 +357,7 @@ def _prepare_softmax(reference: Callable[..., Any]) -> Callable[..., Any]:
             a = axis + x.ndim if axis < 0 else axis
             n = int(np.prod(x.shape[a:])) if reference is softmax_1 else x.shape[-1]
             if x.size == 0 or n == 0 or x.dtype != F32:
-                return reference(x, **kwargs)
+                raise RuntimeDecline(f"empty input or softmax axis (shape {x.shape})")
             y = np.empty(x.shape, F32)
             ext().softmax_rows(np.ascontiguousarray(x, F32).reshape(-1, n), y.reshape(-1, n),
                                threads())  # fmt: skip
@@ -374,7 +375,7 @@ def _prepare_layernorm(reference: Callable[..., Any]) -> Callable[..., Any]:
         def run(x: Array, scale: Array, b: Array | None = None, **kwargs: Any) -> tuple:
             n = x.shape[-1]
             if n == 0 or scale.size != n or (b is not None and b.size != n):
-                return reference(x, scale, b, **kwargs)
+                raise RuntimeDecline(f"normalised axis {n} vs scale {scale.shape}")
             y = np.empty(x.shape, F32)
             stats = x.shape[:-1] + (1,)
             mean, inv_std = np.empty(stats, F32), np.empty(stats, F32)

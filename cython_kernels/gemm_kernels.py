@@ -1,34 +1,128 @@
-"""MatMul, Gemm and their gossamer::Fused* forms on the packed GEMM (bias + Relu/Clip fused).
+"""MatMul, Gemm and their gossamer::Fused* forms on the packed GEMM, with the fused epilogue.
 
-A constant right operand (weights) is packed once in `prepare`; the left operand is packed per
-call. MatMul with two run-time operands (attention) uses the batched kernel, which packs both.
+A constant right operand (weights, also 3-D batched weights) is packed once in `prepare`; the left
+operand is packed per call inside the GEMM's own threads. MatMul with two run-time operands
+(attention) uses the batched kernel, which packs both.
+
+The epilogue API (also used by the conv kernels): `activation_refusal` says whether a Fused*
+node's activation runs in the epilogue, `fused_activation` turns (activation, activation_params)
+into an `Activation`, and `make_epilogue(activation, bias_row=, bias_col=, residual=, slope=,
+slope_axis=)` builds the `ext().Epilogue` passed to `ext().gemm_ep` (packed A and B),
+`ext().gemm_a` (A by strides) or `ext().gemm_batched`. Per element (i, j) of C:
+    y = A@B + bias_row[i] + bias_col[j] + residual[i, j];  y = clip(y) (Relu, Clip);  y = act(y)
+with act one of Sigmoid, Swish, HardSigmoid, HardSwish, LeakyRelu, Gelu (erf), Tanh, PRelu.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..plugins import KernelBackend, kernel
 from ..refimpl.ir import Node, Value
+from ..refimpl.ops._fused_activation import ACTIVATIONS
 from ..refimpl.ops.op_fused_gemm import fused_gemm_1
 from ..refimpl.ops.op_fused_mat_mul import fused_mat_mul_1
 from ..refimpl.ops.op_gemm import gemm_7, gemm_11
 from ..refimpl.ops.op_mat_mul import mat_mul_1
-from ._common import (
-    F32,
-    all_float32,
-    epilogue_bounds,
-    fused_activation_refusal,
-    known_shape,
-    scratch,
-    threads,
-)
+from ._common import F32, all_float32, known_shape, threads
 from ._native import ext
 
 Array = np.ndarray
+INF = float("inf")
+
+# gk.h GK_ACT_* codes of the activations after the clip
+ACT_CODES = {"": 0, "Relu": 0, "Clip": 0, "Sigmoid": 1, "Swish": 2, "HardSigmoid": 3,
+             "HardSwish": 4, "LeakyRelu": 5, "Gelu": 6, "Tanh": 7, "PRelu": 8}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A fused activation as the GEMM epilogue computes it: clip to [lo, hi] if `clip`, then the
+    gk.h activation `act` with parameters alpha, beta (PRelu: the slope comes with the epilogue)."""
+
+    clip: bool = False
+    lo: float = -INF
+    hi: float = INF
+    act: int = 0
+    alpha: float = 0.0
+    beta: float = 0.0
+
+    @property
+    def prelu(self) -> bool:
+        return self.act == ACT_CODES["PRelu"]
+
+
+def activation_refusal(activation: str, params: Sequence[float] | None) -> str | None:
+    """Why (activation, activation_params) of a gossamer::Fused* node cannot run in the epilogue,
+    or None (every activation the Fused* ops define, plus Tanh, can)."""
+    if activation not in ACTIVATIONS and activation != "Tanh":
+        return f"fused activation {activation} not in the epilogue"
+    n = len(ACTIVATIONS.get(activation, ()))
+    if params and len(params) != n:
+        return f"{activation or 'no activation'} takes {n} activation_params, got {len(params)}"
+    return None
+
+
+def node_activation_refusal(node: Node) -> str | None:
+    """activation_refusal for a node's `activation` / `activation_params` attributes."""
+    return activation_refusal(
+        str(node.attrs.get("activation", "")), node.attrs.get("activation_params")
+    )
+
+
+def fused_activation(activation: str, params: Sequence[float] | None) -> Activation:
+    """The epilogue form of a fused activation (defaults as the reference's ACTIVATIONS)."""
+    p = (
+        [float(v) for v in params]
+        if params
+        else [float(v) for v in ACTIVATIONS.get(activation, ())]
+    )
+    if activation == "Relu":
+        return Activation(clip=True, lo=0.0, hi=INF)
+    if activation == "Clip":  # the reference rounds the bounds to float32
+        return Activation(clip=True, lo=float(F32(p[0])), hi=float(F32(p[1])))
+    alpha = float(F32(p[0])) if p else 0.0
+    beta = float(F32(p[1])) if len(p) > 1 else 0.0
+    return Activation(act=ACT_CODES[activation], alpha=alpha, beta=beta)
+
+
+def make_epilogue(
+    activation: Activation = Activation(),
+    *,
+    bias_row: Array | None = None,
+    bias_col: Array | None = None,
+    residual: Array | None = None,
+    slope: Array | None = None,
+    slope_axis: str = "col",
+) -> Any:
+    """The ext().Epilogue: float32 vectors bias_row (M) / bias_col (N), residual (M x N, row-major
+    rows; added before the activation), PRelu slope (1 element, or M for slope_axis "row", or N
+    for "col")."""
+    vec = _vector
+    kwargs: dict[str, Any] = {}
+    if activation.prelu:
+        s = vec(slope)
+        if s is None:
+            raise ValueError("the PRelu epilogue needs a slope")
+        if s.size == 1:
+            kwargs["alpha"] = float(s[0])
+        else:
+            kwargs["slope_row" if slope_axis == "row" else "slope_col"] = s
+    if residual is not None:
+        residual = np.ascontiguousarray(residual, F32)
+    return ext().Epilogue(
+        bias_row=vec(bias_row), bias_col=vec(bias_col), residual=residual,
+        clip=activation.clip, lo=activation.lo, hi=activation.hi, act=activation.act,
+        alpha=kwargs.pop("alpha", activation.alpha), beta=activation.beta, **kwargs,
+    )  # fmt: skip
+
+
+def _vector(v: Array | None) -> Array | None:
+    return None if v is None else np.ascontiguousarray(v, F32).reshape(-1)
 
 
 def pack_weights(b: Array) -> Array:
@@ -41,12 +135,10 @@ def pack_weights(b: Array) -> Array:
 
 def gemm_rows(a2: Array, packed_b: Array, n: int, bias_col: Array | None, bounds: tuple) -> Array:
     """clip(a2 @ B + bias_col, lo, hi) for a 2-D left operand and packed B."""
-    m, k = a2.shape
-    t = threads()
-    ap = scratch(ext().packed_a_size(m, k))
-    ext().pack_a(a2, ap, t)
-    y = np.empty((m, n), F32)
-    ext().gemm(m, n, k, ap, packed_b, y, None, bias_col, *bounds, t)
+    lo, hi, clip = bounds
+    ep = make_epilogue(Activation(clip=clip, lo=lo, hi=hi), bias_col=bias_col)
+    y = np.empty((a2.shape[0], n), F32)
+    ext().gemm_a(a2, packed_b, n, y, ep, threads())
     return y
 
 
@@ -88,36 +180,81 @@ def _matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return _batch_refusal(a, b)
 
 
+def _slope_refusal(slope: Value | None, m: int | None, n: int, rank: int) -> str | None:
+    """PRelu slope: a scalar, a vector over the last axis, or (2-D results, m given) [M, 1]."""
+    shape = known_shape(slope)
+    if shape is None:
+        return "PRelu slope shape unknown before running"
+    size = int(np.prod(shape))
+    if len(shape) > rank:
+        return "PRelu slope has more dims than the result"
+    if size == 1 or (size == n and shape[-1] == n):
+        return None
+    if m is not None and rank == 2 and tuple(shape) == (m, 1):
+        return None
+    return "PRelu slope other than a scalar, a last-axis vector or a per-row column"
+
+
 def _fused_matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    why = _matmul_refusal(node, inputs[:2]) or fused_activation_refusal(node)
+    why = _matmul_refusal(node, inputs[:2]) or node_activation_refusal(node)
     if why:
         return why
     bias = known_shape(inputs[2]) if len(inputs) > 2 and inputs[2] is not None else ()
     n = known_shape(inputs[1])[-1]  # type: ignore[index]
     if bias is None or (bias and (int(np.prod(bias)) != n or bias[-1] != n)):
         return "bias other than a vector over the last axis"
-    if len(known_shape(inputs[0]) or ()) < len(bias):  # bias would add batch dims
+    rank = len(known_shape(inputs[0]) or ())
+    if rank < len(bias):  # bias would add batch dims
         return "bias has more dims than the result"
+    if node.attrs.get("activation") == "PRelu":
+        slope = inputs[3] if len(inputs) > 3 else None
+        return _slope_refusal(slope, None, n, max(rank, len(known_shape(inputs[1]) or ())))
     return None
 
 
-def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-    activation = str(node.attrs.get("activation", ""))
-    bounds = epilogue_bounds(activation, node.attrs.get("activation_params"))
-    w = constants.get(1)
-    packed = pack_weights(w) if w is not None and w.ndim == 2 else None
+def _slope_axis(slope: Array | None, n: int) -> str:
+    if slope is None or slope.size == 1 or (slope.shape and slope.shape[-1] == n):
+        return "col"
+    return "row"
 
-    def run(a: Array, b: Array, bias: Array | None = None) -> Array:
-        bias_col = None if bias is None else np.ascontiguousarray(bias, F32).reshape(-1)
+
+def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    activation = fused_activation(
+        str(node.attrs.get("activation", "")), node.attrs.get("activation_params")
+    )
+    w = constants.get(1)
+    packed = packed3 = None
+    if w is not None and int(np.prod(w.shape[:-2])) == 1:
+        packed = pack_weights(np.asarray(w, F32).reshape(w.shape[-2:]))
+    elif w is not None:  # batched weights: every batch packed once, here
+        w3 = np.asarray(w, F32).reshape(-1, *w.shape[-2:])
+        packed3 = np.stack([pack_weights(wi) for wi in w3])
+
+    names = list(node.inputs) + ["", ""]
+    has_bias, has_slope = bool(names[2]), bool(names[3])
+    fixed = None  # the epilogue, built once when its arrays are constants
+    if (not has_bias or 2 in constants) and (not has_slope or 3 in constants):
+        if not activation.prelu or 3 in constants:
+            fixed = make_epilogue(activation, bias_col=constants.get(2), slope=constants.get(3))
+
+    def run(a: Array, b: Array, bias: Array | None = None, slope: Array | None = None) -> Array:
+        k, n = b.shape[-2:]
+        ep = fixed or make_epilogue(activation, bias_col=bias, slope=slope, slope_axis="col")
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        m = a.shape[-2]
         if packed is not None:
-            k, n = b.shape
-            y = gemm_rows(np.asarray(a, F32).reshape(-1, k), packed, n, bias_col, bounds)
-            return y.reshape(*a.shape[:-1], n)
+            y = np.empty((*batch, m, n), F32)
+            ext().gemm_a(np.asarray(a, F32).reshape(-1, k), packed, n, y.reshape(-1, n), ep,
+                         threads())  # fmt: skip
+            return y
+        if packed3 is not None:
+            y = np.empty((*batch, m, n), F32)
+            a3 = np.asarray(a, F32).reshape(-1, m, k)
+            ext().gemm_batched(a3, packed3, n, y.reshape(-1, m, n), ep, 0, threads())
+            return y
         y = batched_matmul(a, b)
-        if bias_col is not None:
-            y += bias_col
-        if bounds[2]:
-            np.clip(y, F32(bounds[0]), F32(bounds[1]), out=y)  # NaN stays NaN, as in the epilogue
+        if bias is not None or activation != Activation():
+            ext().epilogue_apply(y.reshape(-1, n), ep, threads())
         return y
 
     return run
@@ -139,7 +276,7 @@ def _prepare_fused_matmul(node: Node, constants: dict[int, Array]) -> Callable[.
         a: Array, b: Array, bias: Array | None = None, slope: Array | None = None, *,
         activation: str = "", activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
-        return run(a, b, bias)
+        return run(a, b, bias, slope)
 
     return fused_mat_mul
 
@@ -160,7 +297,12 @@ def _gemm_refusal(node: Node, inputs: list[Value | None]) -> str | None:
         return "C shape unknown before running"
     if c and node.attrs.get("beta", 1.0) != 0.0 and _bias_kind(c, m, n) is None:
         return f"C of shape {list(c)} is not a per-row or per-column bias"
-    return fused_activation_refusal(node) if node.op_type == "FusedGemm" else None
+    if node.op_type != "FusedGemm":
+        return None
+    why = node_activation_refusal(node)
+    if why is None and node.attrs.get("activation") == "PRelu":
+        why = _slope_refusal(inputs[3] if len(inputs) > 3 else None, m, n, 2)
+    return why
 
 
 def _bias_kind(c: tuple[int, ...], m: int, n: int) -> str | None:
@@ -178,7 +320,7 @@ def _prepare_gemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
     attrs = node.attrs
     alpha, beta = float(attrs.get("alpha", 1.0)), float(attrs.get("beta", 1.0))
     trans_a, trans_b = int(attrs.get("transA", 0)), int(attrs.get("transB", 0))
-    bounds = epilogue_bounds(str(attrs.get("activation", "")), attrs.get("activation_params"))
+    activation = fused_activation(str(attrs.get("activation", "")), attrs.get("activation_params"))
 
     def weights(b: Array) -> Array:
         op_b = np.asarray(b, F32).T if trans_b else np.asarray(b, F32)
@@ -186,7 +328,7 @@ def _prepare_gemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
 
     packed = weights(constants[1]) if 1 in constants else None
 
-    def run(a: Array, b: Array, c: Array | None = None) -> Array:
+    def run(a: Array, b: Array, c: Array | None = None, slope: Array | None = None) -> Array:
         op_a = a.T if trans_a else a
         m, n = op_a.shape[0], (b.shape[0] if trans_b else b.shape[1])
         bias_row = bias_col = None
@@ -194,16 +336,14 @@ def _prepare_gemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
             cb = np.asarray(c, F32) * F32(beta) if beta != 1.0 else np.asarray(c, F32)
             kind = _bias_kind(cb.shape, m, n)
             if kind == "row":
-                bias_row = np.ascontiguousarray(cb.reshape(-1))
+                bias_row = cb.reshape(-1)
             else:  # scalar or col (supports() ruled out the rest)
-                bias_col = np.ascontiguousarray(np.broadcast_to(cb.reshape(-1), (n,)))
+                bias_col = np.broadcast_to(cb.reshape(-1), (n,))
         bp = packed if packed is not None else weights(b)
-        t = threads()
-        k = op_a.shape[1]
-        ap = scratch(ext().packed_a_size(m, k))
-        ext().pack_a(np.asarray(op_a, F32), ap, t)
+        ep = make_epilogue(activation, bias_row=bias_row, bias_col=bias_col, slope=slope,
+                           slope_axis=_slope_axis(slope, n))  # fmt: skip
         y = np.empty((m, n), F32)
-        ext().gemm(m, n, k, ap, bp, y, bias_row, bias_col, *bounds, t)
+        ext().gemm_a(np.asarray(op_a, F32), bp, n, y, ep, threads())
         return y
 
     return run
@@ -229,7 +369,7 @@ def _prepare_fused_gemm(node: Node, constants: dict[int, Array]) -> Callable[...
         alpha: float = 1.0, beta: float = 1.0, transA: int = 0, transB: int = 0,
         activation: str = "", activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
-        return run(a, b, c)
+        return run(a, b, c, slope)
 
     return fused_gemm
 

@@ -96,6 +96,12 @@ class Session:
         self.inputs: list[Value] = [v for v in graph.inputs if v.name not in initialized]
         self.outputs: list[Value] = [inferred.get(v.name, v) for v in graph.outputs]
 
+    @property
+    def runtime_fallbacks(self) -> dict[str, tuple[int, str]]:
+        """node -> (calls, reason) for calls a backend kernel declined at run time (the reference
+        ran them instead), e.g. shapes outside what the kernel handles."""
+        return dict(self._program.runtime_fallbacks)
+
     def get_inputs(self) -> list[Value]:
         return list(self.inputs)
 

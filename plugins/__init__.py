@@ -3,10 +3,12 @@
 Public API for backend authors (stable names):
 
     from gossamer.plugins import Backend, KernelBackend, kernel, Claim, Decline, hookimpl
+    from gossamer.plugins import RuntimeDecline   # a kernel declining one call at run time
 
 See docs/writing-a-backend.md.
 """
 
+from ..refimpl.errors import RuntimeDecline
 from .backend import Backend, Claim, CompiledPartition, Decline, KernelBackend, kernel
 from .hookspecs import hookimpl
 
@@ -16,6 +18,7 @@ __all__ = [
     "CompiledPartition",
     "Decline",
     "KernelBackend",
+    "RuntimeDecline",
     "hookimpl",
     "kernel",
 ]

@@ -38,3 +38,10 @@ class NodeExecutionError(GossamerError):
 
 class OpArgumentError(GossamerError, ValueError):
     """An op received inputs or attributes outside its specification."""
+
+
+class RuntimeDecline(Exception):
+    """Raised by a backend kernel when this call's run-time shapes or dtypes fall outside what it
+    handles (knowable only at run time, e.g. for a symbolic dim). The host then runs the reference
+    function for this call and counts it in `Session.runtime_fallbacks`; a kernel never computes
+    the reference's answer itself."""

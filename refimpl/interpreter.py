@@ -21,6 +21,7 @@ from .errors import (
     GraphValidationError,
     NodeExecutionError,
     OpArgumentError,
+    RuntimeDecline,
     UnsupportedModelError,
 )
 from .ir import Graph, Node, Scope
@@ -95,6 +96,8 @@ class Program:
         self.graph = graph
         self.registry = registry or default_registry()
         self.overrides = overrides or {}
+        # node -> (calls, reason): kernels that declined a call at run time (the reference ran)
+        self.runtime_fallbacks: dict[str, tuple[int, str]] = {}
         self.opsets = dict(opsets or graph.opsets)
         unsupported: dict[tuple[str, str, int], list[str]] = {}
         self._steps: list[_Step] = []
@@ -186,7 +189,7 @@ class Program:
                 for obs in observers:
                     obs.before_node(node, args)
                 start = time.perf_counter()
-                results = _call(step, args, kwargs)
+                results = _call(step, args, kwargs, self.runtime_fallbacks)
                 if timings is not None:
                     timings[node.name] = timings.get(node.name, 0.0) + time.perf_counter() - start
                 for name, value in zip(node.outputs, results):
@@ -200,7 +203,12 @@ class Program:
         return env
 
 
-def _call(step: _Step, args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+def _call(
+    step: _Step,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    fallbacks: dict[str, tuple[int, str]],
+) -> list[Any]:
     node = step.node
     if step.fn is not None:
         spec = spec_of(step.fn)
@@ -214,7 +222,19 @@ def _call(step: _Step, args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
                     node.op_type,
                 )
     try:
-        out = step.impl(*args, **kwargs)
+        try:
+            out = step.impl(*args, **kwargs)
+        except RuntimeDecline as declined:
+            if step.fn is None or step.impl is step.fn:
+                raise NodeExecutionError(
+                    f"{node.label()}: {step.backend} raised RuntimeDecline where the host has no "
+                    f"reference to run instead ({declined})",
+                    node.name,
+                    node.op_type,
+                ) from declined
+            count, _ = fallbacks.get(node.name, (0, ""))
+            fallbacks[node.name] = (count + 1, f"{step.backend}: {declined}")
+            out = step.fn(*args, **kwargs)
     except NodeExecutionError:
         raise
     except Exception as err:  # an op or kernel bug, or a numpy error: name the node, keep the cause

@@ -63,6 +63,25 @@ void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, lo
 #include "conv_body.inc"
 #undef GK_SFX
 
+/* dst (padh x padw) = the plane src (h x w) at offset (ph, pw), zero elsewhere; each element
+ * written once (the plane may be cut off at the bottom / right where no window reads it) */
+static void pad_plane(const float *src, long h, long w, long ph, long pw, long padh, long padw,
+                      float *dst) {
+    long x0 = GK_MAX(0L, -pw), x1 = GK_MIN(w, padw - pw); /* source columns copied */
+    long c0 = x1 > x0 ? x0 + pw : padw, c1 = x1 > x0 ? x1 + pw : padw;
+    for (long py = 0; py < padh; py++) {
+        float *row = dst + py * padw;
+        long iy = py - ph;
+        if (iy < 0 || iy >= h || x1 <= x0) {
+            memset(row, 0, (size_t)padw * sizeof(float));
+            continue;
+        }
+        if (c0 > 0) memset(row, 0, (size_t)c0 * sizeof(float));
+        memcpy(row + c0, src + iy * w + x0, (size_t)(c1 - c0) * sizeof(float));
+        if (c1 < padw) memset(row + c1, 0, (size_t)(padw - c1) * sizeof(float));
+    }
+}
+
 /* One output row of a 3x3 depthwise conv, dilation 1: row[ox] = clip(b + sum_ky w[ky][0] r_ky[ox]
  * + w[ky][1] r_ky[ox + o1] + w[ky][2] r_ky[ox + o2]), o1 = 1, o2 = 2 (stride 1, padded rows). */
 static void dw3x3_row_generic(const float *restrict r0, const float *restrict r1,
@@ -172,6 +191,36 @@ GK_TARGET_AVX2 static void dw3x3s2_row_avx2(const float *restrict r0, const floa
         row[ox] = v;
     }
 }
+
+/* any kh x kw, stride 1, dilation 1: row[ox] = clip(b + sum_{ky,kx} w[ky][kx] r[ky][ox + kx]),
+ * 8 outputs per step in one register, the last 1..7 masked */
+GK_TARGET_AVX2 static void dwk_row_avx2(const float *r, long padw, long kh, long kw,
+                                        const float *restrict wc, float b, float lo, float hi,
+                                        int clip, long ow, float *restrict row) {
+    __m256 vb = _mm256_set1_ps(b), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (long ox = 0; ox < ow; ox += 8) {
+        int full = ox + 8 <= ow;
+        __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)GK_MIN(ow - ox, 8L)), lane);
+        __m256 v = vb;
+        for (long ky = 0; ky < kh; ky++) {
+            const float *rr = r + ky * padw + ox;
+            const float *wk = wc + ky * kw;
+            if (full)
+                for (long kx = 0; kx < kw; kx++)
+                    v = _mm256_fmadd_ps(_mm256_broadcast_ss(wk + kx), _mm256_loadu_ps(rr + kx), v);
+            else
+                for (long kx = 0; kx < kw; kx++)
+                    v = _mm256_fmadd_ps(_mm256_broadcast_ss(wk + kx),
+                                        _mm256_maskload_ps(rr + kx, mask), v);
+        }
+        if (clip) v = _mm256_min_ps(vhi, _mm256_max_ps(vlo, v));
+        if (full)
+            _mm256_storeu_ps(row + ox, v);
+        else
+            _mm256_maskstore_ps(row + ox, mask, v);
+    }
+}
 #endif
 
 /* 3x3, dilation 1, stride 1 (or 2 with AVX2): zero-padded plane, then the row kernels */
@@ -179,16 +228,7 @@ static void dw3x3_plane(const float *src, long h, long w, const float *wc, long 
                         long ph, long pw, long oh, long ow, float b, float lo, float hi, int clip,
                         float *scratch, float *dst, int use_avx2) {
     long padh = (oh - 1) * sh + 3, padw = (ow - 1) * sw + 3;
-    memset(scratch, 0, (size_t)(padh * padw) * sizeof(float));
-    long x0 = GK_MAX(0L, -pw), x1 = GK_MIN(w, padw - pw);
-    for (long iy = 0; iy < h; iy++) {
-        long py = iy + ph;
-        if (py < 0) continue;
-        if (py >= padh) break;
-        float *prow = scratch + py * padw;
-        const float *srow = src + iy * w;
-        if (x1 > x0) memcpy(prow + x0 + pw, srow + x0, (size_t)(x1 - x0) * sizeof(float));
-    }
+    pad_plane(src, h, w, ph, pw, padh, padw, scratch);
     for (long oy = 0; oy < oh; oy++) {
         const float *r0 = scratch + oy * sh * padw, *r1 = r0 + padw, *r2 = r1 + padw;
         float *row = dst + oy * ow;
@@ -225,20 +265,16 @@ void gk_depthwise(const float *x, long n, long c, long h, long w, const float *w
                 continue;
             }
             /* the zero-padded plane this window geometry reads */
-            memset(scratch, 0, (size_t)(padh * padw) * sizeof(float));
-            for (long iy = 0; iy < h; iy++) {
-                long py = iy + ph;
-                if (py >= padh) break;
-                long x0 = GK_MAX(0L, -pw), x1 = GK_MIN(w, padw - pw);
-                if (x1 > x0)
-                    memcpy(scratch + py * padw + x0 + pw, src + iy * w + x0,
-                           (size_t)(x1 - x0) * sizeof(float));
-            }
+            pad_plane(src, h, w, ph, pw, padh, padw, scratch);
             float b = bias ? bias[ch] : 0.0f;
             float *dst = y + pl * oh * ow;
             const float *wc = wt + ch * kh * kw;
 #if GK_X86
-            if (use_avx2)
+            if (use_avx2 && sw == 1 && dh == 1 && dw == 1) {
+                for (long oy = 0; oy < oh; oy++)
+                    dwk_row_avx2(scratch + oy * sh * padw, padw, kh, kw, wc, b, lo, hi, clip, ow,
+                                 dst + oy * ow);
+            } else if (use_avx2)
                 dw_plane_avx2(scratch, padw, wc, kh, kw, sh, sw, dh, dw, oh, ow, b, lo, hi, clip,
                               dst);
             else

@@ -172,22 +172,34 @@ void gk_pool2d(int is_max, const float *x, long nc, long h, long w, long kh, lon
     float fill = is_max ? -INFINITY : 0.0f;
 #pragma omp parallel num_threads(threads_for(nc * oh * ow * kh * kw, threads))
     {
-        float *p = (float *)malloc((size_t)(padh * padw) * sizeof(float));
+        float *p = (float *)malloc((size_t)((padh + 1) * padw) * sizeof(float));
+        float *mrow = p ? p + padh * padw : NULL; /* max pool: the vertical maxima of a row */
 #pragma omp for schedule(static)
         for (long pl = 0; pl < nc; pl++) {
             if (!p) continue;
-            for (long i = 0; i < padh * padw; i++) p[i] = fill;
             const float *src = x + pl * h * w;
+            float *dst = y + pl * oh * ow;
+            if (is_max && ph == 0 && pw == 0 && padh <= h && padw <= w) {
+                /* every window lies inside the plane: read it in place */
+                for (long oy = 0; oy < oh; oy++)
+                    GK_CALL(max_pool_row, src + oy * sh * w, w, padw, kh, kw, sw, dh, dw, ow, mrow,
+                            dst + oy * ow);
+                continue;
+            }
+            for (long i = 0; i < padh * padw; i++) p[i] = fill;
             for (long iy = 0; iy < h && iy + ph < padh; iy++) {
                 long x0 = GK_MAX(0L, -pw), x1 = GK_MIN(w, padw - pw);
                 if (x1 > x0)
                     memcpy(p + (iy + ph) * padw + x0 + pw, src + iy * w + x0,
                            (size_t)(x1 - x0) * sizeof(float));
             }
-            float *dst = y + pl * oh * ow;
             for (long oy = 0; oy < oh; oy++) {
                 float *row = dst + oy * ow;
-                GK_CALL(pool_row, is_max, p + oy * sh * padw, padw, kh, kw, sw, dh, dw, ow, row);
+                if (is_max)
+                    GK_CALL(max_pool_row, p + oy * sh * padw, padw, padw, kh, kw, sw, dh, dw, ow,
+                            mrow, row);
+                else
+                    GK_CALL(pool_row, 0, p + oy * sh * padw, padw, kh, kw, sw, dh, dw, ow, row);
                 if (!is_max)
                     for (long ox = 0; ox < ow; ox++) {
                         float d = cnt_y[oy] * cnt_x[ox];

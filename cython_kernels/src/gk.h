@@ -81,8 +81,9 @@ void gk_matmul_batched(long batch, long m, long n, long k, const float *a, long 
  * alpha), with the GEMM epilogue's own vectorised code (used for run-time-B MatMul) */
 void gk_epilogue_apply(float *y, long rows, long cols, long ldy, const gk_epilogue *ep,
                        int threads);
-/* tuning knobs (K block, M block of the AVX-512 path); 0 leaves one unchanged */
-void gk_gemm_tune(long kc, long mc);
+/* cache blocking: K block, M block (rows, AVX-512 path); 0 leaves one unchanged; the values
+ * before the call are stored in old[0], old[1] */
+void gk_gemm_tune(long kc, long mc, long *old);
 
 /* Convolution (conv.c) */
 void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh, long sw,

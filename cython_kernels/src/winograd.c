@@ -8,6 +8,7 @@
  * the 4x4 tiles. 36 multiplies per 16 outputs instead of 144 (F(2x2, 3x3): 16 per 4 instead of 36)
  * part alone), paid for with the transforms, which are memory-bound.
  */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,27 +31,113 @@
 
 static long round16(long v) { return (v + WL - 1) / WL * WL; }
 
-size_t gk_winograd_work(long mt, long c, long m, long oh, long ow, long chunk) {
-    long th = (oh + mt - 1) / mt, tw = (ow + mt - 1) / mt, a = mt + 2;
-    long tiles = th * tw, ct = round16(GK_MIN(tiles, chunk));
+/* floats of one tile chunk's buffers (V and M) for at most ct tiles */
+static size_t chunk_floats(long mt, long c, long m, long ct) {
+    long a = mt + 2;
+    return (size_t)(a * a) * (size_t)(c + m) * (size_t)round16(ct);
+}
+
+size_t gk_winograd_work(long mt, long c, long m, long oh, long ow, long chunk, int threads) {
+    long th = (oh + mt - 1) / mt, tw = (ow + mt - 1) / mt, tiles = th * tw;
+    long ct = round16(GK_MIN(tiles, chunk));
     return (size_t)(c * (th * mt + 2) * (tw * mt + 2)) +
-           (size_t)(a * a) * (size_t)(c + m) * (size_t)ct;
+           (size_t)GK_MAX(threads, 1) * chunk_floats(mt, c, m, ct);
+}
+
+typedef struct {
+    long mt, c, m, hp, wp, tw, oh, ow;
+    const float *xp; /* the zero-padded image (c x hp x wp) */
+    const float *u;  /* (mt + 2)^2 packed transformed weights, asz floats apart */
+    size_t asz;
+    const float *bias;
+    float lo, hi;
+    int clip, use_avx2;
+    float *y; /* the image's output (m x oh x ow) */
+} wino_job;
+
+/* Output tiles [t0, t0 + nt): input transform into vb (packed B per position), the GEMMs into mb,
+ * the output transform into y. `threads` > 1 spreads each phase; 1 runs it here (the caller may
+ * be a thread of an outer team: the inner regions are then inactive). */
+static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb, int threads) {
+    long mt = j->mt, c = j->c, m = j->m, a = mt + 2, a2 = a * a, wp = j->wp;
+    long ntp = round16(nt), panels = ntp / WL;
+    gk_epilogue plain;
+    memset(&plain, 0, sizeof plain);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && panels * c > 8)
+    for (long pc = 0; pc < panels * c; pc++) {
+        float d[36 * WL], v[36 * WL];
+        long p = pc / c, ci = pc % c;
+        const float *plane = j->xp + ci * j->hp * wp;
+        for (long l = 0; l < WL; l++) {
+            long t = t0 + p * WL + l;
+            if (t >= t0 + nt) {
+                for (long k = 0; k < a2; k++) d[k * WL + l] = 0.0f;
+                continue;
+            }
+            const float *s = plane + (t / j->tw) * mt * wp + (t % j->tw) * mt;
+            for (long r = 0; r < a; r++)
+                for (long q = 0; q < a; q++) d[(r * a + q) * WL + l] = s[r * wp + q];
+        }
+#if GK_X86
+        if (j->use_avx2)
+            mt == 4 ? wino_in_avx2(d, v) : wino_in2_avx2(d, v);
+        else
+#endif
+            mt == 4 ? wino_in_generic(d, v) : wino_in2_generic(d, v);
+        for (long k = 0; k < a2; k++)
+            memcpy(vb + k * c * ntp + p * c * WL + ci * WL, v + k * WL, WL * sizeof(float));
+    }
+    /* a2 GEMMs M[k] (m x ntp) = U[k] @ V[k], one per thread */
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+    for (long k = 0; k < a2; k++)
+        gk_gemm_packed(m, ntp, c, j->u + k * j->asz, vb + k * c * ntp, mb + k * m * ntp, ntp,
+                       &plain, 1);
+    /* output transform, bias, clip, scatter */
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && panels * m > 8)
+    for (long pm = 0; pm < panels * m; pm++) {
+        float mm[36 * WL], o[16 * WL];
+        long p = pm / m, co = pm % m;
+        for (long k = 0; k < a2; k++)
+            memcpy(mm + k * WL, mb + k * m * ntp + co * ntp + p * WL, WL * sizeof(float));
+        float b = j->bias ? j->bias[co] : 0.0f;
+#if GK_X86
+        if (j->use_avx2)
+            mt == 4 ? wino_out_avx2(mm, o, b, j->lo, j->hi, j->clip)
+                    : wino_out2_avx2(mm, o, b, j->lo, j->hi, j->clip);
+        else
+#endif
+            mt == 4 ? wino_out_generic(mm, o, b, j->lo, j->hi, j->clip)
+                    : wino_out2_generic(mm, o, b, j->lo, j->hi, j->clip);
+        float *plane = j->y + co * j->oh * j->ow;
+        for (long l = 0; l < WL; l++) {
+            long t = t0 + p * WL + l;
+            if (t >= t0 + nt) break;
+            long oy = (t / j->tw) * mt, ox = (t % j->tw) * mt;
+            long rows = GK_MIN(mt, j->oh - oy), cols = GK_MIN(mt, j->ow - ox);
+            for (long i = 0; i < rows; i++)
+                for (long q = 0; q < cols; q++)
+                    plane[(oy + i) * j->ow + ox + q] = o[(i * mt + q) * WL + l];
+        }
+    }
 }
 
 void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, long ph, long pw,
                       long oh, long ow, const float *u, long m, const float *bias, float lo,
                       float hi, int clip, float *y, float *work, long chunk, int threads) {
     long th = (oh + mt - 1) / mt, tw = (ow + mt - 1) / mt, tiles = th * tw;
-    long hp = th * mt + 2, wp = tw * mt + 2, a = mt + 2, a2 = a * a;
-    long ct = round16(GK_MIN(tiles, chunk));
-    float *xp = work, *vb = xp + c * hp * wp, *mb = vb + a2 * c * ct;
-    size_t asz = gk_packed_a_size(m, c);
-    int use_avx2 = gk_simd_avx2;
-    gk_epilogue plain = {NULL, NULL, 0.0f, 0.0f, 0};
-    int gemm_outer = threads > 1 ? threads : 1;
+    long hp = th * mt + 2, wp = tw * mt + 2;
+    long ct = round16(GK_MIN(tiles, chunk)), panels = round16(tiles) / WL;
+    float *xp = work, *bufs = xp + c * hp * wp;
+    size_t per_thread = chunk_floats(mt, c, m, ct);
+    wino_job j = {mt, c, m, hp, wp, tw, oh, ow, xp, u, gk_packed_a_size(m, c), bias, lo, hi,
+                  clip, gk_simd_avx2, NULL};
+    /* enough panels: each thread runs its own tiles through all three phases (no barrier between
+     * them, so a busy core does not stall the other three times per chunk); else the phases are
+     * spread over the threads one after another */
+    int by_tiles = threads > 1 && panels >= 2 * threads;
     for (long img = 0; img < n; img++) {
         const float *xi = x + img * c * h * w;
-        float *yi = y + img * m * oh * ow;
+        j.y = y + img * m * oh * ow;
         /* the zero-padded image every tile reads (rows/columns no tile reads are left out) */
 #pragma omp parallel for schedule(static) num_threads(threads) if (c * hp * wp > 65536)
         for (long ci = 0; ci < c; ci++) {
@@ -62,74 +149,21 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
                     memcpy(dst + (iy + ph) * wp + x0 + pw, xi + ci * h * w + iy * w + x0,
                            (size_t)(x1 - x0) * sizeof(float));
         }
-        for (long t0 = 0; t0 < tiles; t0 += ct) {
-            long nt = GK_MIN(ct, tiles - t0), ntp = round16(nt), panels = ntp / WL;
-            /* input transform: V[k] (packed B, K = c, N = ntp) for k < a2 */
-#pragma omp parallel num_threads(threads) if (panels * c > 8)
+        if (by_tiles) {
+#pragma omp parallel num_threads(threads)
             {
-                float d[36 * WL], v[36 * WL];
-#pragma omp for schedule(static)
-                for (long pc = 0; pc < panels * c; pc++) {
-                    long p = pc / c, ci = pc % c;
-                    const float *plane = xp + ci * hp * wp;
-                    for (long l = 0; l < WL; l++) {
-                        long t = t0 + p * WL + l;
-                        if (t >= t0 + nt) {
-                            for (long k = 0; k < a2; k++) d[k * WL + l] = 0.0f;
-                            continue;
-                        }
-                        const float *s = plane + (t / tw) * mt * wp + (t % tw) * mt;
-                        for (long r = 0; r < a; r++)
-                            for (long q = 0; q < a; q++) d[(r * a + q) * WL + l] = s[r * wp + q];
-                    }
-#if GK_X86
-                    if (use_avx2)
-                        mt == 4 ? wino_in_avx2(d, v) : wino_in2_avx2(d, v);
-                    else
-#endif
-                        mt == 4 ? wino_in_generic(d, v) : wino_in2_generic(d, v);
-                    for (long k = 0; k < a2; k++)
-                        memcpy(vb + k * c * ntp + p * c * WL + ci * WL, v + k * WL,
-                               WL * sizeof(float));
-                }
+                long id = omp_get_thread_num(), nth = omp_get_num_threads();
+                long first = panels * id / nth * WL;
+                long last = GK_MIN(tiles, panels * (id + 1) / nth * WL);
+                float *vb = bufs + (size_t)id * per_thread;
+                float *mb = vb + (size_t)((mt + 2) * (mt + 2)) * (size_t)c * (size_t)ct;
+                for (long t0 = first; t0 < last; t0 += ct)
+                    wino_tiles(&j, t0, GK_MIN(ct, last - t0), vb, mb, 1);
             }
-            /* a2 GEMMs M[k] (m x ntp) = U[k] @ V[k]: spread over the threads, one each */
-#pragma omp parallel for schedule(static) num_threads(gemm_outer)
-            for (long k = 0; k < a2; k++)
-                gk_gemm_packed(m, ntp, c, u + k * asz, vb + k * c * ntp, mb + k * m * ntp, ntp,
-                               &plain, 1);
-            /* output transform, bias, clip, scatter */
-#pragma omp parallel num_threads(threads) if (panels * m > 8)
-            {
-                float mm[36 * WL], o[16 * WL];
-#pragma omp for schedule(static)
-                for (long pm = 0; pm < panels * m; pm++) {
-                    long p = pm / m, co = pm % m;
-                    for (long k = 0; k < a2; k++)
-                        memcpy(mm + k * WL, mb + k * m * ntp + co * ntp + p * WL,
-                               WL * sizeof(float));
-                    float b = bias ? bias[co] : 0.0f;
-#if GK_X86
-                    if (use_avx2)
-                        mt == 4 ? wino_out_avx2(mm, o, b, lo, hi, clip)
-                                : wino_out2_avx2(mm, o, b, lo, hi, clip);
-                    else
-#endif
-                        mt == 4 ? wino_out_generic(mm, o, b, lo, hi, clip)
-                                : wino_out2_generic(mm, o, b, lo, hi, clip);
-                    float *plane = yi + co * oh * ow;
-                    for (long l = 0; l < WL; l++) {
-                        long t = t0 + p * WL + l;
-                        if (t >= t0 + nt) break;
-                        long oy = (t / tw) * mt, ox = (t % tw) * mt;
-                        long rows = GK_MIN(mt, oh - oy), cols = GK_MIN(mt, ow - ox);
-                        for (long i = 0; i < rows; i++)
-                            for (long j = 0; j < cols; j++)
-                                plane[(oy + i) * ow + ox + j] = o[(i * mt + j) * WL + l];
-                    }
-                }
-            }
+        } else {
+            float *vb = bufs, *mb = vb + (size_t)((mt + 2) * (mt + 2)) * (size_t)c * (size_t)ct;
+            for (long t0 = 0; t0 < tiles; t0 += ct)
+                wino_tiles(&j, t0, GK_MIN(ct, tiles - t0), vb, mb, threads);
         }
     }
-    (void)use_avx2;
 }

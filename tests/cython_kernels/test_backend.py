@@ -28,7 +28,10 @@ def test_simd_level_names_the_active_path_and_can_be_forced_generic():
     before = simd_level()
     try:
         assert set_simd_level("generic") == "generic"
-        expected = "avx2+fma" if _native.ext().cpu_has_avx2_fma() else "generic"
+        e = _native.ext()
+        expected = (
+            "avx512f" if e.cpu_has_avx512f() else "avx2+fma" if e.cpu_has_avx2_fma() else "generic"
+        )
         assert set_simd_level("auto") == expected
     finally:
         set_simd_level(before)

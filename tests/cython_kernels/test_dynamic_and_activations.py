@@ -255,3 +255,49 @@ def test_fused_conv_with_activations_after_the_gemm(activation, params, depthwis
     ours, ref, placement = run_both(model, {"x": x}, threads)
     assert_on_cython(placement)
     assert_close(ours, ref, **CONV_TOL)
+
+
+@pytest.mark.parametrize("rank", [3, 4])
+def test_conv_with_weights_given_at_run_time_matches(rank, simd):
+    rng = np.random.default_rng(9)
+    x_shape, w_shape = ((2, 4, 11), (6, 4, 3)) if rank == 3 else ((1, 4, 9, 8), (6, 4, 3, 3))
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal(w_shape, dtype=np.float32)
+    pads = [1, 1] if rank == 3 else [1, 1, 1, 1]
+    model = symbolic_model("Conv", {"x": ["N", 4, "H", "W"][:rank], "w": list(w_shape)},
+                           pads=pads)  # fmt: skip
+    ours, ref, placement = run_both(model, {"x": x, "w": w}, 1)
+    assert_on_cython(placement)
+    assert_close(ours, ref, **CONV_TOL)
+
+
+def test_winograd_fused_conv_with_prelu_after_the_transform(simd, threads, winograd_always):
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((1, 32, 13, 17), dtype=np.float32)
+    consts = {"w": rng.standard_normal((24, 32, 3, 3), dtype=np.float32) * 0.1,
+              "b": rng.standard_normal(24, dtype=np.float32),
+              "s": rng.uniform(0, 0.5, (24, 1, 1)).astype(np.float32)}  # fmt: skip
+    model = one_node("FusedConv", {"x": x}, consts, domain="gossamer", pads=[1, 1, 1, 1],
+                     activation="PRelu")  # fmt: skip
+    ours, ref, placement = run_both(model, {"x": x}, threads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, **CONV_TOL)
+
+
+@pytest.mark.parametrize("mode", ["f4", "f2"])
+@pytest.mark.parametrize("n", [1, 2])
+def test_winograd_tile_sizes_on_planes_the_threads_split(mode, n, simd, threads):
+    before = conv_kernels.WINOGRAD
+    conv_kernels.WINOGRAD = mode
+    try:
+        rng = np.random.default_rng(11)
+        x = rng.standard_normal((n, 40, 30, 37), dtype=np.float32)  # 8x10 / 15x19 tiles
+        consts = {"w": rng.standard_normal((20, 40, 3, 3), dtype=np.float32) * 0.1,
+                  "b": rng.standard_normal(20, dtype=np.float32)}  # fmt: skip
+        model = one_node("FusedConv", {"x": x}, consts, domain="gossamer", pads=[1, 0, 1, 2],
+                         activation="Clip", activation_params=[-1.0, 1.0])  # fmt: skip
+        ours, ref, placement = run_both(model, {"x": x}, threads)
+    finally:
+        conv_kernels.WINOGRAD = before
+    assert_on_cython(placement)
+    assert_close(ours, ref, **CONV_TOL)

@@ -92,3 +92,26 @@ def test_compiled_partition_raising_names_the_backend_and_the_partition(use_back
     assert "backend 'crashing' failed" in message
     assert "crashing_partition_0 (Partition)" in message
     assert "GOSSAMER_BLOCK=crashing" in message
+
+
+def test_runtime_decline_runs_the_reference_for_that_call_and_counts_it(use_backends):
+    from gossamer.plugins import RuntimeDecline
+
+    class Picky(KernelBackend):
+        name = "picky"
+
+        @kernel(relu_6, dtypes={"float32"})
+        def relu(x):
+            if x.shape[1] != 4:
+                raise RuntimeDecline(f"only 4 columns, got {x.shape[1]}")
+            return np.maximum(x, np.float32(0))
+
+    use_backends(Picky())
+    sess = gossamer.load(chain_graph(), backends=["picky"])
+    x = np.array([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0]], np.float32)
+    (y,) = sess.run(None, {"x": x})
+    np.testing.assert_array_equal(
+        y, gossamer.load(chain_graph(), backends=[]).run(None, {"x": x})[0]
+    )
+    assert sess.placement.backend_of["relu"] == "picky"
+    assert sess.runtime_fallbacks == {"relu": (1, "picky: only 4 columns, got 3")}

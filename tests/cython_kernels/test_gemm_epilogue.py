@@ -1,0 +1,258 @@
+"""The packed GEMM on every SIMD path (AVX-512F, AVX2/FMA, generic), 1 and 2 threads: shapes,
+cache-block edges, thread partitions, the fused epilogue (every activation, PRelu slopes, the
+residual), batched constant weights."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ._helpers import assert_close, assert_on_cython, one_node, run_both
+
+native = pytest.importorskip("gossamer.cython_kernels._native")
+GEMM_TOL = {"rtol": 1e-4, "atol": 1e-4}
+ACTIVATIONS = [("Relu", None), ("Clip", [-0.5, 0.7]), ("Sigmoid", None), ("Swish", [1.5]),
+               ("HardSigmoid", [0.3, 0.4]), ("HardSwish", None), ("LeakyRelu", [0.2]),
+               ("Gelu", None)]  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=["avx512f", "avx2+fma", "generic"])
+def level(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every SIMD path this CPU has."""
+    from gossamer.cython_kernels import set_simd_level
+
+    if request.param == "avx512f" and not native.ext().cpu_has_avx512f():
+        pytest.skip("this CPU has no AVX-512F")
+    if request.param == "avx2+fma" and not native.ext().cpu_has_avx2_fma():
+        pytest.skip("this CPU has no AVX2/FMA")
+    before = native.simd_level()
+    assert set_simd_level(request.param) == request.param
+    yield request.param
+    set_simd_level(before)
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["1thread", "2threads"])
+def nthreads(request: pytest.FixtureRequest) -> int:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def small_blocks() -> Iterator[None]:
+    """Tiny K and M blocks, so small shapes cross every cache-block edge."""
+    old = native.ext().gemm_tune(7, 24)
+    yield
+    native.ext().gemm_tune(*old)
+
+
+def _gemm(a: np.ndarray, b: np.ndarray, threads: int, **epilogue: object) -> np.ndarray:
+    from gossamer.cython_kernels import gemm_kernels as gk
+
+    act = epilogue.pop("activation", gk.Activation())
+    y = np.empty((a.shape[0], b.shape[1]), np.float32)
+    ep = gk.make_epilogue(act, **epilogue)  # type: ignore[arg-type]
+    native.ext().gemm_a(a, gk.pack_weights(b), b.shape[1], y, ep, threads)
+    return y
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 60), n=st.integers(1, 80), k=st.integers(1, 40), trans=st.booleans())
+def test_gemm_matches_numpy_across_block_edges(m, n, k, trans, level, nthreads, small_blocks):
+    rng = np.random.default_rng(m * 1000 + n * 10 + k)
+    a = rng.standard_normal((k, m) if trans else (m, k), dtype=np.float32)
+    a = a.T if trans else a  # strided left operand
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    np.testing.assert_allclose(_gemm(a, b, nthreads), a @ b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("m, n, k", [(49, 2048, 64), (196, 1000, 40), (128, 1536, 24),
+                                     (512, 49, 30), (13, 33, 300), (1, 700, 5)])  # fmt: skip
+def test_gemm_splits_typical_shapes_across_threads_exactly(m, n, k, level, nthreads):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    np.testing.assert_allclose(_gemm(a, b, nthreads), a @ b, rtol=1e-4, atol=1e-4)
+
+
+def _erf_gelu(x: np.ndarray) -> np.ndarray:
+    return np.array([0.5 * v * (1.0 + math.erf(v / math.sqrt(2.0))) for v in x.astype(float)])
+
+
+def test_gelu_epilogue_is_accurate_to_float32(level):
+    """erf to ~1 ulp; Gelu within 1e-6 relative for x >= -2, 5e-8 absolute everywhere (the
+    negative tail uses erfc = exp(q), without cancellation)."""
+    from gossamer.cython_kernels import gemm_kernels as gk
+
+    x = np.concatenate([np.linspace(-9, 9, 4001), [0.0, -0.0, 1e-30, -1e-30, 1e-8, 3e-3]])
+    x = x.astype(np.float32)
+    y = x[None, :].copy()
+    native.ext().epilogue_apply(y, gk.make_epilogue(gk.fused_activation("Gelu", None)), 1)
+    ref = _erf_gelu(x)
+    err = np.abs(y[0] - ref)
+    near = x >= -2
+    assert (err[near] / np.maximum(np.abs(ref[near]), 1e-30)).max() < 1e-6
+    assert err.max() < 5e-8 * max(1.0, float(np.abs(x).max()))
+
+
+def test_epilogue_keeps_nan_and_infinities(level):
+    from gossamer.cython_kernels import gemm_kernels as gk
+
+    x = np.array([[np.nan, np.inf, -np.inf, 0.0]], np.float32)
+    for name in ("Gelu", "Sigmoid", "Tanh", "Relu"):
+        y = x.copy()
+        native.ext().epilogue_apply(y, gk.make_epilogue(gk.fused_activation(name, None)), 1)
+        assert np.isnan(y[0, 0]), name
+    y = x.copy()
+    native.ext().epilogue_apply(y, gk.make_epilogue(gk.fused_activation("Gelu", None)), 1)
+    assert y[0, 1] == np.inf and np.isnan(y[0, 2])  # -inf * 0, as the reference
+
+
+def test_tanh_epilogue_matches_numpy(level):
+    from gossamer.cython_kernels import gemm_kernels as gk
+
+    x = np.linspace(-12, 12, 3001, dtype=np.float32)[None, :]
+    y = x.copy()
+    native.ext().epilogue_apply(y, gk.make_epilogue(gk.fused_activation("Tanh", None)), 1)
+    np.testing.assert_allclose(y, np.tanh(x.astype(np.float64)), rtol=2e-6, atol=1e-7)
+
+
+def test_residual_and_biases_are_added_before_the_activation(level, nthreads):
+    from gossamer.cython_kernels import gemm_kernels as gk
+
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((37, 50), dtype=np.float32)
+    b = rng.standard_normal((50, 45), dtype=np.float32)
+    r = rng.standard_normal((37, 45), dtype=np.float32)
+    br, bc = rng.standard_normal(37, dtype=np.float32), rng.standard_normal(45, dtype=np.float32)
+    y = _gemm(a, b, nthreads, activation=gk.fused_activation("Relu", None), bias_row=br,
+              bias_col=bc, residual=r)  # fmt: skip
+    np.testing.assert_allclose(y, np.maximum(a @ b + br[:, None] + bc + r, 0), **GEMM_TOL)
+
+
+@pytest.mark.parametrize("axis", ["row", "col", "scalar"])
+def test_prelu_epilogue_takes_its_slope_per_row_column_or_scalar(axis, level, nthreads):
+    from gossamer.cython_kernels import gemm_kernels as gk
+
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((20, 30), dtype=np.float32)
+    b = rng.standard_normal((30, 40), dtype=np.float32)
+    slope = {"row": rng.random((20, 1)), "col": rng.random(40), "scalar": np.array([0.25])}[axis]
+    slope = slope.astype(np.float32)
+    y = _gemm(a, b, nthreads, activation=gk.fused_activation("PRelu", None), slope=slope,
+              slope_axis="row" if axis == "row" else "col")  # fmt: skip
+    z = a @ b
+    np.testing.assert_allclose(y, np.where(z < 0, z * slope, z), **GEMM_TOL)
+
+
+@pytest.mark.parametrize("activation, params", ACTIVATIONS)
+@pytest.mark.parametrize("constant_b", [True, False])
+def test_fused_matmul_runs_every_activation_in_the_epilogue(
+    activation, params, constant_b, level, nthreads
+):
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((2, 9, 33), dtype=np.float32) * 2
+    b = rng.standard_normal((33, 21), dtype=np.float32)
+    bias = rng.standard_normal(21, dtype=np.float32)
+    attrs = {"activation": activation} | ({"activation_params": params} if params else {})
+    if constant_b:
+        model = one_node("FusedMatMul", {"a": a}, {"b": b, "bias": bias}, domain="gossamer",
+                         **attrs)  # fmt: skip
+        feeds = {"a": a}
+    else:
+        model = one_node("FusedMatMul", {"a": a, "b": b}, {"bias": bias}, domain="gossamer",
+                         **attrs)  # fmt: skip
+        feeds = {"a": a, "b": b}
+    ours, ref, placement = run_both(model, feeds, nthreads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, **GEMM_TOL)
+
+
+@pytest.mark.parametrize("slope_shape", [(1,), (21,), (1, 21)])
+def test_fused_matmul_with_prelu_is_claimed_and_exact(slope_shape, level):
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((9, 33), dtype=np.float32)
+    consts = {"b": rng.standard_normal((33, 21), dtype=np.float32),
+              "bias": rng.standard_normal(21, dtype=np.float32),
+              "slope": rng.random(slope_shape, dtype=np.float32)}  # fmt: skip
+    model = one_node("FusedMatMul", {"a": a}, consts, domain="gossamer", activation="PRelu")
+    ours, ref, placement = run_both(model, {"a": a}, 1)
+    assert_on_cython(placement)
+    assert_close(ours, ref, **GEMM_TOL)
+
+
+@pytest.mark.parametrize("slope_shape", [(1,), (12,), (7, 1)])
+@pytest.mark.parametrize("activation", ["PRelu", "Gelu", "HardSwish"])
+def test_fused_gemm_runs_the_activation_in_the_epilogue(slope_shape, activation, level):
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((7, 15), dtype=np.float32)
+    consts = {"b": rng.standard_normal((15, 12), dtype=np.float32),
+              "c": rng.standard_normal(12, dtype=np.float32)}  # fmt: skip
+    if activation == "PRelu":
+        consts["slope"] = rng.random(slope_shape, dtype=np.float32)
+    elif slope_shape != (1,):
+        pytest.skip("slope only for PRelu")
+    model = one_node("FusedGemm", {"a": a}, consts, domain="gossamer", activation=activation,
+                     alpha=0.5, beta=2.0)  # fmt: skip
+    ours, ref, placement = run_both(model, {"a": a}, 2)
+    assert_on_cython(placement)
+    assert_close(ours, ref, **GEMM_TOL)
+
+
+def test_fused_matmul_with_an_unknown_slope_layout_is_declined_with_a_reason():
+    a = np.ones((2, 3, 4), np.float32)
+    consts = {"b": np.ones((4, 5), np.float32), "bias": np.ones(5, np.float32),
+              "slope": np.ones((3, 1), np.float32)}  # fmt: skip
+    model = one_node("FusedMatMul", {"a": a}, consts, domain="gossamer", activation="PRelu")
+    _, _, placement = run_both(model, {"a": a}, 1)
+    (reasons,) = placement.declined.values()
+    assert "slope" in reasons["cython"]
+
+
+@pytest.mark.parametrize("a_batch", [(), (3,), (1, 3)])
+def test_matmul_with_constant_3d_weights_packs_each_batch_once(a_batch, level, nthreads,
+                                                               monkeypatch):  # fmt: skip
+    from gossamer.cython_kernels import gemm_kernels as gk
+
+    calls = []
+    pack = gk.pack_weights
+    monkeypatch.setattr(gk, "pack_weights", lambda b: calls.append(b.shape) or pack(b))
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal((*a_batch, 19, 40), dtype=np.float32)
+    b = rng.standard_normal((3, 40, 37), dtype=np.float32)
+    bias = rng.standard_normal(37, dtype=np.float32)
+    model = one_node("FusedMatMul", {"a": a}, {"b": b, "bias": bias}, domain="gossamer",
+                     activation="Gelu")  # fmt: skip
+    ours, ref, placement = run_both(model, {"a": a}, nthreads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, **GEMM_TOL)
+    assert calls == [(40, 37)] * 3  # at prepare, once per batch
+
+
+@pytest.mark.parametrize("env, expected", [("avx2", "avx2+fma"), ("generic", "generic")])
+def test_gossamer_simd_env_var_forces_the_lower_paths(env, expected):
+    if expected == "avx2+fma" and not native.ext().cpu_has_avx2_fma():
+        pytest.skip("this CPU has no AVX2/FMA")
+    code = "from gossamer.cython_kernels import simd_level; print(simd_level())"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "GOSSAMER_SIMD": env},
+                         capture_output=True, text=True)  # fmt: skip
+    assert out.stdout.strip() == expected, out.stderr
+
+
+def test_auto_selects_avx512f_where_the_cpu_has_it():
+    from gossamer.cython_kernels import set_simd_level, simd_level
+
+    before = simd_level()
+    try:
+        expected = "avx512f" if native.ext().cpu_has_avx512f() else None
+        if expected is None:
+            pytest.skip("this CPU has no AVX-512F")
+        assert set_simd_level("auto") == expected
+    finally:
+        set_simd_level(before)
