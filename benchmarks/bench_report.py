@@ -45,8 +45,8 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         f"{meta['date']}; {m['cpu']}, {m['cores']} cores; Python {m['python']}. Median of "
         f"{meta['runs']} interleaved runs after {meta['warmup']} warm-up, each engine in its own "
-        f"process; Gossamer runs the -O{meta['opt_level']} .gsm. Single runs on a shared machine "
-        "move by tens of percent: compare ratios within one run.",
+        f"process, {_turns(meta)}; Gossamer runs the -O{meta['opt_level']} .gsm. Single runs on a "
+        "shared machine move by tens of percent: compare ratios within one run.",
     ]
     versions = {r["engine"]: r["version"] for r in rows if r.get("version")}
     out.append("Versions: " + ", ".join(f"{e} {v}" for e, v in versions.items()) + ".")
@@ -160,3 +160,10 @@ def chart(rows: list[dict[str, Any]], path: Path) -> bool:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
+
+
+def _turns(meta: dict) -> str:
+    block = meta.get("block", 0)
+    if not block:
+        return "one run per turn after an idle gap (thread wake-up included)"
+    return f"{block} timed runs per turn after one untimed wake-up run (steady state)"

@@ -113,12 +113,15 @@ def bench_group(
             continue
         worker.info = hello
         workers.append(worker)
-    for r in range(args.runs):
+    per_turn = max(1, args.block)
+    for r in range(-(-args.runs // per_turn)):
         shift = r % max(1, len(workers))
         for worker in workers[shift:] + workers[:shift]:
             time.sleep(args.gap)  # let the previous engine's spinning pool threads go idle
             try:
-                worker.times += worker.ask("run 1", args.timeout)["times"]
+                times = worker.ask(f"run {per_turn + (args.block > 0)}", args.timeout)["times"]
+                # with --block K the first run of a turn only wakes the engine's threads up
+                worker.times += times[1:] if args.block > 0 else times
             except RuntimeError as err:
                 rows[worker.engine].update(status="error", reason=str(err))
                 workers.remove(worker)
@@ -177,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
     parser.add_argument("--opt-level", type=int, default=3, help="Gossamer's -O level (default 3)")
     parser.add_argument("--onnx2tf", help="onnx2tf executable for LiteRT (a venv with TensorFlow)")
+    parser.add_argument("--block", type=int, default=5,
+                        help="timed runs per engine turn, after one untimed wake-up run "
+                        "(default 5: steady state); 0: single runs after each idle gap, "
+                        "thread wake-up included")  # fmt: skip
     parser.add_argument("--gap", type=float, default=0.1,
                         help="idle seconds before each engine's turn (default 0.1)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=600, help="seconds per worker reply")
@@ -227,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
         },  # fmt: skip
         "runs": args.runs,
+        "block": args.block,
         "warmup": args.warmup,
         "threads": threads,
         "opt_level": args.opt_level,
