@@ -97,17 +97,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("probabilities:", np.array2string(probs[0], precision=4, suppress_small=True))
         print(f"top class: {int(probs[0].argmax())} (p = {probs[0].max():.4f})")
         _print_oracle_check(model, image, probs)
-        by_op: dict[str, float] = defaultdict(float)
+        by_op: dict[tuple[str, str], float] = defaultdict(float)
         ops = {n.name: n.op_type for n in sess.graph.nodes}
         for node_name, seconds in timings.items():
-            by_op[ops[node_name]] += seconds / max(1, args.loops)
+            key = (ops[node_name], sess.placement.backend_of.get(node_name, "?"))
+            by_op[key] += seconds / max(1, args.loops)
         total = sum(by_op.values())
-        print(
-            f"top-5 op timings (mean of {args.loops} runs, reference interpreter, total "
-            f"{total * 1000:.2f} ms):"
-        )
-        for op, seconds in sorted(by_op.items(), key=lambda kv: -kv[1])[:5]:
-            print(f"  {op:<20s} {seconds * 1000:8.3f} ms  {100 * seconds / total:5.1f} %")
+        used = ", ".join(f"{b}: {n} nodes" for b, n in sess.placement.summary().items())
+        runs = f"mean of {args.loops} runs"
+        print(f"top-5 op timings ({runs}; {used}; total {total * 1000:.2f} ms):")
+        for (op, backend), seconds in sorted(by_op.items(), key=lambda kv: -kv[1])[:5]:
+            share = 100 * seconds / total
+            print(f"  {op:<20s} {backend:<10s} {seconds * 1000:8.3f} ms  {share:5.1f} %")
     return 0
 
 
