@@ -9,28 +9,6 @@
 
 #define CHUNK 8192 /* elements per parallel work unit of the flat loops */
 
-/* exp(x) for float32, Cephes-style: 2^n * p(r) with |r| <= ln2/2, about 1 ulp; written with plain
- * arithmetic so the compiler vectorises it. NaN propagates; large |x| saturates to inf / 0. */
-static inline float gk_expf(float x) {
-    float xc = x < -87.33654f ? -87.33654f : x;
-    xc = xc > 88.0f ? 88.0f : xc;
-    float n = floorf(xc * 1.44269504088896341f + 0.5f);
-    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    float e = p * scale;
-    e = x > 88.72283f ? INFINITY : e;
-    e = x < -87.33654f ? 0.0f : e;
-    return x != x ? x : e; /* NaN stays NaN */
-}
 
 /* exp(t) in double for |t| <= 700 (clamped): 2^n * Taylor(r) with |r| <= ln2/2, ~1e-15
  * relative. n is extracted with the 1.5 * 2^52 trick so the loop vectorises without an AVX-512

@@ -112,29 +112,7 @@ static float *tls_get(int slot, size_t n) {
 
 /* ---- scalar activations, branch-free so the epilogue loops vectorise ------------------------ */
 
-/* exp(x) for float32: 2^n * p(r), |r| <= ln2/2, about 1 ulp; NaN propagates, saturates */
-static inline float epi_exp(float x) {
-    float xc = x < -87.33654f ? -87.33654f : x;
-    xc = xc > 88.37f ? 88.37f : xc;
-    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
-    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    float e = p * scale;
-    e = x > 88.72283f ? INFINITY : e;
-    e = x < -87.33654f ? 0.0f : e;
-    return x != x ? x : e;
-}
-
-static inline float epi_sigmoid(float x) { return 1.0f / (1.0f + epi_exp(-x)); }
+static inline float epi_sigmoid(float x) { return 1.0f / (1.0f + gk_expf(-x)); }
 
 static inline float epi_hardsigmoid(float x, float alpha, float beta) {
     float v = alpha * x + beta;
@@ -162,14 +140,14 @@ static inline float epi_gelu(float x) {
     q = q * t - 6.34846687e-1f;
     q = q * t - 1.28717512e-1f;
     q = q * t - t;
-    float ec = epi_exp(q); /* erfc(|a|) */
+    float ec = gk_expf(q); /* erfc(|a|) */
     float onep = t > 0.927734375f ? (x < 0.0f ? ec : 2.0f - ec) : 1.0f + erf_small;
     return 0.5f * x * onep;
 }
 
 static inline float epi_tanh(float x) {
     float t = fabsf(x), s = x * x;
-    float e = epi_exp(-2.0f * t);
+    float e = gk_expf(-2.0f * t);
     float big = (1.0f - e) / (1.0f + e);
     big = x < 0.0f ? -big : big;
     float p = 62.0f / 2835.0f;
