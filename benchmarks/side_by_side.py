@@ -64,6 +64,9 @@ class Worker:
         self.outputs = tmp / f"{model.name}-{engine}-{threads}.npz"
         self.log = tmp / f"{model.name}-{engine}-{threads}.log"
         env = dict(os.environ)
+        # load times are measured as deployed, with Python's bytecode cache (some sandboxes turn
+        # it off, which makes every process recompile each imported module)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)  # numpy's BLAS (the reference's matmuls) obeys these
         args = [sys.executable, str(HERE / "bench_worker.py"), engine, str(model.spec_path),
