@@ -21,14 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, kernel
+from ..plugins import KernelBackend, RuntimeDecline, kernel
 from ..refimpl.ir import Node, Value
 from ..refimpl.ops._fused_activation import ACTIVATIONS
 from ..refimpl.ops.op_fused_gemm import fused_gemm_1
 from ..refimpl.ops.op_fused_mat_mul import fused_mat_mul_1
 from ..refimpl.ops.op_gemm import gemm_7, gemm_11
 from ..refimpl.ops.op_mat_mul import mat_mul_1
-from ._common import F32, all_float32, known_shape, threads
+from ._common import F32, all_float32, known_shape, static_shape, threads
 from ._native import ext
 
 Array = np.ndarray
@@ -170,14 +170,25 @@ def _matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     bad = all_float32(inputs)
     if bad:
         return bad
-    a, b = known_shape(inputs[0]), known_shape(inputs[1])
+    a, b = static_shape(inputs[0]), static_shape(inputs[1])
     if a is None or b is None:
-        return "operand shapes unknown before running"
+        return "operand ranks unknown before running"
     if len(a) < 2 or len(b) < 2:
         return "1-D operands not supported"
+    if None in a or None in b:
+        return None  # symbolic dims: each call is checked by _call_refusal
     if 0 in a or 0 in b:
         return "empty operands"
-    return _batch_refusal(a, b)
+    return _batch_refusal(a, b)  # type: ignore[arg-type]
+
+
+def _call_refusal(a: Array, b: Array) -> str | None:
+    """Why this call's shapes are outside the kernel (None: they are not)."""
+    if a.shape[-1] != b.shape[-2]:
+        return f"inner dimensions differ: {a.shape} @ {b.shape}"  # the reference names the error
+    if a.size == 0 or b.size == 0:
+        return "empty operands"
+    return _batch_refusal(a.shape, b.shape)
 
 
 def _slope_refusal(slope: Value | None, m: int | None, n: int, rank: int) -> str | None:
@@ -200,15 +211,18 @@ def _fused_matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     if why:
         return why
     bias = known_shape(inputs[2]) if len(inputs) > 2 and inputs[2] is not None else ()
-    n = known_shape(inputs[1])[-1]  # type: ignore[index]
+    b_shape = static_shape(inputs[1]) or ()
+    n = b_shape[-1] if b_shape else None
+    if (bias or node.attrs.get("activation") == "PRelu") and n is None:
+        return "weight columns unknown before running"
     if bias is None or (bias and (int(np.prod(bias)) != n or bias[-1] != n)):
         return "bias other than a vector over the last axis"
-    rank = len(known_shape(inputs[0]) or ())
+    rank = len(static_shape(inputs[0]) or ())
     if rank < len(bias):  # bias would add batch dims
         return "bias has more dims than the result"
     if node.attrs.get("activation") == "PRelu":
         slope = inputs[3] if len(inputs) > 3 else None
-        return _slope_refusal(slope, None, n, max(rank, len(known_shape(inputs[1]) or ())))
+        return _slope_refusal(slope, None, n, max(rank, len(b_shape)))  # type: ignore[arg-type]
     return None
 
 
@@ -238,6 +252,9 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
             fixed = make_epilogue(activation, bias_col=constants.get(2), slope=constants.get(3))
 
     def run(a: Array, b: Array, bias: Array | None = None, slope: Array | None = None) -> Array:
+        why = _call_refusal(a, b)
+        if why:
+            raise RuntimeDecline(why)
         k, n = b.shape[-2:]
         ep = fixed or make_epilogue(activation, bias_col=bias, slope=slope, slope_axis="col")
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])

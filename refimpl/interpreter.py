@@ -221,6 +221,7 @@ def _call(
                     node.name,
                     node.op_type,
                 )
+    backend = step.backend  # who is answerable if this call fails
     try:
         try:
             out = step.impl(*args, **kwargs)
@@ -234,6 +235,7 @@ def _call(
                 ) from declined
             count, _ = fallbacks.get(node.name, (0, ""))
             fallbacks[node.name] = (count + 1, f"{step.backend}: {declined}")
+            backend = "reference"
             out = step.fn(*args, **kwargs)
     except NodeExecutionError:
         raise
@@ -242,10 +244,10 @@ def _call(
         if step.covers:
             message += f" (the partition runs nodes {', '.join(step.covers[:8])}"
             message += ", …)" if len(step.covers) > 8 else ")"
-        if step.backend != "reference":
+        if backend != "reference":
             message = (
-                f"backend {step.backend!r} failed: {message}. Run without it with "
-                f"GOSSAMER_BLOCK={step.backend} or load(..., backends=[...]) leaving it out."
+                f"backend {backend!r} failed: {message}. Run without it with "
+                f"GOSSAMER_BLOCK={backend} or load(..., backends=[...]) leaving it out."
             )
         raise NodeExecutionError(message, node.name, node.op_type) from err
     results = list(out) if isinstance(out, tuple) else [out]

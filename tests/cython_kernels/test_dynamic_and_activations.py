@@ -301,3 +301,25 @@ def test_winograd_tile_sizes_on_planes_the_threads_split(mode, n, simd, threads)
         conv_kernels.WINOGRAD = before
     assert_on_cython(placement)
     assert_close(ours, ref, **CONV_TOL)
+
+
+def test_matmul_with_symbolic_dims_is_claimed_and_bad_shapes_get_the_reference_error():
+    from gossamer.refimpl.errors import NodeExecutionError
+    from gossamer.refimpl.ir import Graph, Node, Value
+
+    import gossamer
+
+    graph = Graph(
+        [Node("MatMul", ["a", "b"], ["y"], name="mm")],
+        [Value("a", "float32", ("N", 3)), Value("b", "float32", (None, "K"))],
+        [Value("y")],
+        opsets={"": 17},
+    )
+    sess = gossamer.load(graph, backends=["cython"])
+    assert sess.placement.backend_of["mm"] == "cython"
+    a, b = np.ones((2, 3), np.float32), np.full((3, 5), 2, np.float32)
+    np.testing.assert_array_equal(sess.run(None, {"a": a, "b": b})[0], a @ b)
+    with pytest.raises(NodeExecutionError, match="MatMul inner dimensions differ") as info:
+        sess.run(None, {"a": a, "b": np.ones((4, 5), np.float32)})
+    assert "backend 'cython' failed" not in str(info.value)
+    assert sess.runtime_fallbacks["mm"][0] == 1
