@@ -1,4 +1,5 @@
-"""The shared real models run on the reference and match onnxruntime (rtol 1e-3, atol 1e-4)."""
+"""The shared real models run on the reference (and on the cython backend where it is built) and
+match onnxruntime (rtol 1e-3, atol 1e-4)."""
 
 import numpy as np
 import pytest
@@ -38,11 +39,21 @@ def _feeds(name, sess):
     return feeds
 
 
+def _backend_available(name: str) -> bool:
+    from gossamer.plugins.manager import all_backends, availability
+
+    backend = all_backends().get(name)
+    return backend is not None and availability(backend) is None
+
+
 @pytest.mark.models
+@pytest.mark.parametrize("backend", ["reference", "cython"])
 @pytest.mark.parametrize("name", ONNX_MODELS)
-def test_real_model_matches_onnxruntime(models_dir, name):
+def test_real_model_matches_onnxruntime(models_dir, name, backend):
+    if not _backend_available(backend):
+        pytest.skip(f"backend {backend} is not available here")
     path = models_dir / name
-    sess = gossamer.load(path)
+    sess = gossamer.load(path, backends=[backend])
     feeds = _feeds(name, sess)
     ours = sess.run(None, feeds)
     oracle = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
