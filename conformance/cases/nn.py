@@ -27,7 +27,7 @@ def _attrs_last(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
 def _window(draw: Any, spatial: int, dilations: bool) -> dict[str, Any]:
     """kernel/strides/dilations/pads (or auto_pad) for `spatial` dims; `_min`: the smallest input
     size per dim that gives an output of at least 1."""
-    k = [draw(st.integers(1, 3)) for _ in range(spatial)]
+    k = [draw(st.sampled_from([1, 2, 3, 3])) for _ in range(spatial)]  # 3: pads can be non-zero
     use_d = dilations and draw(st.booleans())
     d = [draw(st.integers(1, 2)) if use_d else 1 for _ in range(spatial)]
     eff = [(ki - 1) * di + 1 for ki, di in zip(k, d)]
@@ -38,8 +38,8 @@ def _window(draw: Any, spatial: int, dilations: bool) -> dict[str, Any]:
         out["dilations"] = d
     begins = [draw(st.integers(0, (e - 1) // 2)) for e in eff]
     ends = [draw(st.integers(0, (e - 1) // 2)) for e in eff]
-    mode = draw(st.integers(0, 4))
-    if mode <= 1 and any(begins + ends):
+    mode = draw(st.integers(0, 4))  # explicit pads most often: off-by-one pad bugs hide elsewhere
+    if mode <= 2 and any(begins + ends):
         out["pads"] = begins + ends
     elif mode == 4:
         out["auto_pad"] = draw(st.sampled_from(["SAME_UPPER", "SAME_LOWER", "VALID"]))
@@ -63,7 +63,7 @@ def _conv_shapes(draw: Any, transpose: bool = False) -> tuple[Any, ...]:
     while n * cin * int(np.prod(sizes)) > MAX_ELEMENTS:
         sizes = [max(1, s - 1) for s in sizes]
         if spatial == 3:
-            attrs = {"kernel_shape": [1, 1, 1]}
+            attrs = {"kernel_shape": [1, 1, 1], **({"group": group} if group > 1 else {})}
             break
     x = (n, cin, *sizes)
     k = attrs["kernel_shape"]
@@ -151,8 +151,8 @@ CASES += [
         outputs=2,
         variant="indices",
         tol="exact",
-        shapes=_pool_shapes(dilations=False, ceil=False).map(
-            lambda t: (t[0], {k: v for k, v in t[1].items() if k not in ("pads", "auto_pad")})
+        shapes=_pool_shapes(dilations=False, ceil=False).filter(
+            lambda t: "pads" not in t[1] and "auto_pad" not in t[1]  # sizes assume their padding
         ),
         attrs=_attrs_last,
     ),  # fmt: skip
