@@ -21,6 +21,9 @@ SOURCES = [
     "cython_kernels/src/conv.c",
     "cython_kernels/src/elementwise.c",
     "cython_kernels/src/winograd.c",
+    "cython_kernels/src/rnn.c",
+    "cython_kernels/src/layout.c",
+    "cython_kernels/src/spatial.c",
 ]
 
 
@@ -51,6 +54,9 @@ def extensions() -> list:
             "cython_kernels/src/elementwise_body.inc",
             "cython_kernels/src/gkx.h",
             "cython_kernels/src/winograd_body.inc",
+            "cython_kernels/rnn.pxi",
+            "cython_kernels/layout.pxi",
+            "cython_kernels/spatial.pxi",
         ],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

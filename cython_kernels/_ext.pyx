@@ -356,3 +356,9 @@ def winograd_conv(long mt, const float[:, :, :, ::1] x, long ph, long pw, const 
                          pw, y.shape[2], y.shape[3], &u[0], m,
                          ptr(bias) if bias is not None else NULL, lo, hi, clip,
                          &y[0, 0, 0, 0], &work[0], chunk, threads)
+
+
+# ---- kernel families in their own files (each a .pxi over its src/*.c) ------------------------
+include "rnn.pxi"
+include "layout.pxi"
+include "spatial.pxi"

@@ -1,6 +1,7 @@
 """CythonBackend: the FP32 CPU backend made of the kernel tables in this package.
 
-Kernels are declared per reference function in conv_kernels, gemm_kernels and elementwise_kernels;
+Kernels are declared per reference function in conv_kernels, gemm_kernels, elementwise_kernels,
+rnn_kernels and layout_kernels;
 each declines (with a reason shown by `gossamer explain`) the nodes it cannot run exactly.
 """
 
@@ -10,9 +11,11 @@ from ..refimpl.ir import Graph
 from .conv_kernels import ConvKernels
 from .elementwise_kernels import ElementwiseKernels
 from .gemm_kernels import GemmKernels
+from .layout_kernels import LayoutKernels
+from .rnn_kernels import RnnKernels
 
 
-class CythonBackend(ConvKernels, GemmKernels, ElementwiseKernels):
+class CythonBackend(ConvKernels, GemmKernels, ElementwiseKernels, RnnKernels, LayoutKernels):
     """Cython + C SIMD kernels (AVX2/FMA chosen at run time), OpenMP threads per session."""
 
     name = "cython"
