@@ -57,6 +57,17 @@ class _Step:
     wants_num_outputs: bool
     release_after: list[str] = field(default_factory=list)
     covers: tuple[str, ...] = ()
+    # precomputed for the run loop: the keyword arguments when the node has no bodies (shared by
+    # every call: callees receive a fresh dict through **), and the dtypes input 0 may have
+    kwargs: dict[str, Any] | None = None
+    dtypes: frozenset[str] | None = None
+
+    def finish(self) -> None:
+        if not self.bodies:
+            self.kwargs = dict(self.attrs)
+            if self.wants_num_outputs and "num_outputs" not in self.kwargs:
+                self.kwargs["num_outputs"] = len(self.node.outputs)
+        self.dtypes = spec_of(self.fn).dtypes if self.fn is not None else None
 
 
 class Body:
@@ -141,6 +152,8 @@ class Program:
             wants = _check_signature(fn, node, attrs, bodies)
             impl, backend = (override.impl, override.backend) if override else (fn, "reference")
             self._steps.append(_Step(node, fn, impl, backend, attrs, bodies, wants))
+        for step in self._steps:
+            step.finish()
 
     def _plan_releases(self) -> None:
         keep = {v.name for v in self.graph.outputs}
@@ -181,16 +194,20 @@ class Program:
             for step in self._steps:
                 node = step.node
                 args = [env[name] if name else None for name in node.inputs]
-                kwargs = dict(step.attrs)
-                for attr_name, program in step.bodies.items():
-                    kwargs[attr_name] = Body(program, env, observers)
-                if step.wants_num_outputs and "num_outputs" not in kwargs:
-                    kwargs["num_outputs"] = len(node.outputs)
+                kwargs = step.kwargs
+                if kwargs is None:
+                    kwargs = dict(step.attrs)
+                    for attr_name, program in step.bodies.items():
+                        kwargs[attr_name] = Body(program, env, observers)
+                    if step.wants_num_outputs and "num_outputs" not in kwargs:
+                        kwargs["num_outputs"] = len(node.outputs)
                 for obs in observers:
                     obs.before_node(node, args)
-                start = time.perf_counter()
-                results = _call(step, args, kwargs, self.runtime_fallbacks)
-                if timings is not None:
+                if timings is None:
+                    results = _call(step, args, kwargs, self.runtime_fallbacks)
+                else:
+                    start = time.perf_counter()
+                    results = _call(step, args, kwargs, self.runtime_fallbacks)
                     timings[node.name] = timings.get(node.name, 0.0) + time.perf_counter() - start
                 for name, value in zip(node.outputs, results):
                     if name:
@@ -210,17 +227,16 @@ def _call(
     fallbacks: dict[str, tuple[int, str]],
 ) -> list[Any]:
     node = step.node
-    if step.fn is not None:
-        spec = spec_of(step.fn)
-        if spec.dtypes is not None and args and isinstance(args[0], np.ndarray):
-            got = _dtype_name(args[0].dtype)
-            if got not in spec.dtypes:
-                raise NodeExecutionError(
-                    f"{node.label()}: {spec.op_type} does not accept input 0 of dtype {got}; "
-                    f"it accepts {', '.join(sorted(spec.dtypes))}",
-                    node.name,
-                    node.op_type,
-                )
+    allowed = step.dtypes
+    if allowed is not None and args and isinstance(args[0], np.ndarray):
+        got = _dtype_name(args[0].dtype)
+        if got not in allowed:
+            raise NodeExecutionError(
+                f"{node.label()}: {node.op_type} does not accept input 0 of dtype {got}; "
+                f"it accepts {', '.join(sorted(allowed))}",
+                node.name,
+                node.op_type,
+            )
     backend = step.backend  # who is answerable if this call fails
     try:
         try:
@@ -250,6 +266,8 @@ def _call(
                 f"GOSSAMER_BLOCK={backend} or load(..., backends=[...]) leaving it out."
             )
         raise NodeExecutionError(message, node.name, node.op_type) from err
+    if type(out) is np.ndarray and len(node.outputs) == 1:  # the common case, checked cheaply
+        return [out]
     results = list(out) if isinstance(out, tuple) else [out]
     n_named = len(node.outputs)
     if len(results) < sum(1 for o in node.outputs if o):
