@@ -20,7 +20,7 @@ from .refimpl.dtypes import name_of, to_numpy
 from .refimpl.errors import InputError
 from .refimpl.interpreter import NodeObserver
 from .refimpl.ir import Graph, Value
-from .refimpl.shape_inference import infer_shapes
+from .refimpl.shape_inference import infer_shapes, inference_cache
 
 ModelSource = str | os.PathLike | bytes | Graph
 
@@ -86,13 +86,14 @@ class Session:
         self.threads = threads
         graph.validate()
         self.graph = graph
-        self._program, self.placement = build_program(
-            graph, list(backends) if backends is not None else None
-        )
+        with inference_cache():  # planning, kernels and the memory plan ask for the same shapes
+            self._program, self.placement = build_program(
+                graph, list(backends) if backends is not None else None
+            )
+            inferred = infer_shapes(graph)
         initialized = set(graph.initializers)
         self._feedable = {v.name: v for v in graph.inputs}
         self._required = [v.name for v in graph.inputs if v.name not in initialized]
-        inferred = infer_shapes(graph)
         self.inputs: list[Value] = [v for v in graph.inputs if v.name not in initialized]
         self.outputs: list[Value] = [inferred.get(v.name, v) for v in graph.outputs]
 

@@ -4,10 +4,12 @@ Public API for backend authors (stable names):
 
     from gossamer.plugins import Backend, KernelBackend, kernel, Claim, Decline, hookimpl
     from gossamer.plugins import RuntimeDecline   # a kernel declining one call at run time
+    from gossamer.plugins import output_array     # where a kernel writes an output (the arena)
 
 See docs/writing-a-backend.md.
 """
 
+from ..refimpl.arena import output_array
 from ..refimpl.errors import RuntimeDecline
 from .backend import Backend, Claim, CompiledPartition, Decline, KernelBackend, kernel
 from .hookspecs import hookimpl
@@ -21,4 +23,5 @@ __all__ = [
     "RuntimeDecline",
     "hookimpl",
     "kernel",
+    "output_array",
 ]

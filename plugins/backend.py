@@ -110,6 +110,10 @@ def kernel(
 def check_kernel_signature(reference: OpFunction, fn: Callable[..., Any]) -> None:
     """Raises BackendContractError unless fn's parameters equal the reference's (names, kinds,
     defaults)."""
+    code = getattr(fn, "__code__", None)
+    defaults = (getattr(fn, "__defaults__", None), getattr(fn, "__kwdefaults__", None))
+    if code is not None and _VERIFIED.get((reference, code)) == defaults:
+        return  # another closure of the same prepare hook, already checked
     want = _params(reference)
     got = _params(fn)
     if want != got:
@@ -118,6 +122,12 @@ def check_kernel_signature(reference: OpFunction, fn: Callable[..., Any]) -> Non
             f"{reference.__module__}.{reference.__name__}{inspect.signature(reference)}, "
             f"got {inspect.signature(fn)}"
         )
+    if code is not None:
+        _VERIFIED[(reference, code)] = defaults
+
+
+# (reference, code object) -> the defaults of a function found to have the reference's signature
+_VERIFIED: dict[tuple[Any, Any], tuple[Any, Any]] = {}
 
 
 def _params(fn: Callable[..., Any]) -> list[tuple[str, Any, Any]]:

@@ -11,6 +11,7 @@ import logging
 
 from ..refimpl.interpreter import Override, Program
 from ..refimpl.ir import Graph
+from ..refimpl.memory_plan import plan_memory
 from .backend import KernelBackend
 from .manager import op_registry, select_backends
 from .partition import extract_partition, fuse
@@ -56,7 +57,9 @@ def build_program(graph: Graph, backends: list[str] | None = None) -> tuple[Prog
         (b, c) for b, c in placement.partitions if placement.backend_of[c.nodes[0]] == b.name
     ]
     executed = fuse(graph, partitions) if partitions else graph
-    return Program(executed, op_registry(), overrides=overrides), placement
+    # backend kernels may write into an arena (reference ops always allocate: no plan for them)
+    memory = plan_memory(executed) if overrides else None
+    return Program(executed, op_registry(), overrides=overrides, memory_plan=memory), placement
 
 
 def _fall_back(placement: Placement, backend: str, nodes: tuple[str, ...], err: Exception) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .arena import Arena, set_outputs
 from .dtypes import name_of
 from .errors import (
     GraphValidationError,
@@ -25,6 +26,7 @@ from .errors import (
     UnsupportedModelError,
 )
 from .ir import Graph, Node, Scope
+from .memory_plan import MemoryPlan
 from .registry import OpFunction, OpRegistry, default_registry, spec_of
 
 
@@ -61,6 +63,7 @@ class _Step:
     # every call: callees receive a fresh dict through **), and the dtypes input 0 may have
     kwargs: dict[str, Any] | None = None
     dtypes: frozenset[str] | None = None
+    aliased: tuple[bool, ...] = ()  # per output: the memory plan makes it a view of an input
 
     def finish(self) -> None:
         if not self.bodies:
@@ -103,6 +106,7 @@ class Program:
         outer_scope: Scope | None = None,
         opsets: dict[str, int] | None = None,
         overrides: dict[str, Override] | None = None,
+        memory_plan: MemoryPlan | None = None,
     ) -> None:
         self.graph = graph
         self.registry = registry or default_registry()
@@ -120,6 +124,7 @@ class Program:
         if unsupported:
             raise _unsupported_error(graph, unsupported)
         self._plan_releases()
+        self.arena = self._make_arena(memory_plan) if memory_plan is not None else None
 
     # ---- compile ---------------------------------------------------------------------------------
     def _collect_steps(self, order: list[Node], scope: Scope, unsupported: dict) -> None:
@@ -172,6 +177,19 @@ class Program:
             if name not in keep and name not in self.graph.initializers:
                 self._steps[idx].release_after.append(name)
 
+    def _make_arena(self, plan: MemoryPlan) -> Arena | None:
+        """The arena for `plan` if it was made for exactly these steps (else None: no arena)."""
+        if plan.steps != [s.node.name for s in self._steps] or plan.arena_bytes == 0:
+            return None
+        outputs = {v.name for v in self.graph.outputs}
+        arena = Arena(plan, [list(s.node.outputs) for s in self._steps], outputs)
+        for step in self._steps:
+            step.aliased = tuple(
+                bool(name) and name in plan.tensors and plan.tensors[name].how == "view"
+                for name in step.node.outputs
+            )
+        return arena
+
     @property
     def nodes(self) -> list[Node]:
         return [s.node for s in self._steps]
@@ -190,8 +208,36 @@ class Program:
         env: dict[str, Any] = {n: outer[n] for n in self._free_names if n in outer} if outer else {}
         env.update(self.graph.initializers)
         env.update(feeds)
+        arena = self.arena if not observers and not keep_all else None
+        if arena is not None and not arena.lock.acquire(blocking=False):
+            arena = None  # another thread is running this program in the arena
+        previous = set_outputs(None)  # a nested run (a body) never writes into its host's arena
+        try:
+            if arena is not None:
+                arena.bind()
+                self._run_steps(env, observers, timings, keep_all, arena)
+                for value in self.graph.outputs:  # the caller keeps these: never arena bytes
+                    if arena.aliases(env.get(value.name)):
+                        env[value.name] = env[value.name].copy()
+            else:
+                self._run_steps(env, observers, timings, keep_all, None)
+        finally:
+            set_outputs(previous)
+            if arena is not None:
+                arena.lock.release()
+        return env
+
+    def _run_steps(
+        self,
+        env: dict[str, Any],
+        observers: Sequence[NodeObserver],
+        timings: dict[str, float] | None,
+        keep_all: bool,
+        arena: Arena | None,
+    ) -> None:
+        views = arena.step_views if arena is not None else None
         with np.errstate(all="ignore"):
-            for step in self._steps:
+            for index, step in enumerate(self._steps):
                 node = step.node
                 args = [env[name] if name else None for name in node.inputs]
                 kwargs = step.kwargs
@@ -203,11 +249,18 @@ class Program:
                         kwargs["num_outputs"] = len(node.outputs)
                 for obs in observers:
                     obs.before_node(node, args)
-                if timings is None:
+                start = time.perf_counter() if timings is not None else 0.0
+                if views is None:
                     results = _call(step, args, kwargs, self.runtime_fallbacks)
                 else:
-                    start = time.perf_counter()
-                    results = _call(step, args, kwargs, self.runtime_fallbacks)
+                    planned = views[index]
+                    set_outputs(planned)
+                    try:
+                        results = _call(step, args, kwargs, self.runtime_fallbacks)
+                    finally:
+                        set_outputs(None)
+                    _keep_out_of_arena(step, results, planned, arena)  # type: ignore[arg-type]
+                if timings is not None:
                     timings[node.name] = timings.get(node.name, 0.0) + time.perf_counter() - start
                 for name, value in zip(node.outputs, results):
                     if name:
@@ -217,7 +270,23 @@ class Program:
                 if not keep_all:
                     for name in step.release_after:
                         env.pop(name, None)
-        return env
+
+
+def _keep_out_of_arena(
+    step: _Step, results: list[Any], planned: tuple[np.ndarray | None, ...] | None, arena: Arena
+) -> None:
+    """Results that alias the arena where the plan does not expect it (a reference op returned a
+    view of an arena tensor) are copied: into their own planned array when there is one."""
+    for i, value in enumerate(results):
+        mine = planned[i] if planned is not None and i < len(planned) else None
+        if value is mine or (i < len(step.aliased) and step.aliased[i]):
+            continue
+        if arena.aliases(value):
+            if mine is not None and mine.shape == value.shape and mine.dtype == value.dtype:
+                np.copyto(mine, value)
+                results[i] = mine
+            else:
+                results[i] = value.copy()
 
 
 def _call(

@@ -14,8 +14,9 @@ Two ways to share a buffer, from a small explicit rule table:
 Buffers are then placed greedy by size (Pisarchyk & Lee 2020, as TFLite's ArenaPlanner): largest
 first, each at the lowest aligned offset free of every placed buffer whose lifetime overlaps.
 
-For a backend: `plan.allocate()` makes the arena once, `plan.view(arena, name)` is a tensor's
-preallocated array (write into it with `out=`); copy graph outputs out before the next run.
+At run time (refimpl/arena.py) a Program built with the plan allocates the arena once
+(`plan.allocate()`) and hands each node its planned arrays (`plan.view(arena, name)`); a backend
+kernel writes into them by asking `arena.output_array(shape, dtype)` for its outputs.
 """
 
 from __future__ import annotations

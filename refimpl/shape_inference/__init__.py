@@ -14,6 +14,6 @@ Modules: `core` (the driver and the rule table), `scope` (what is known per name
 
 from __future__ import annotations
 
-from .core import infer_shapes
+from .core import infer_shapes, inference_cache
 
-__all__ = ["infer_shapes"]
+__all__ = ["inference_cache", "infer_shapes"]

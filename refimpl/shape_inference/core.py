@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -46,9 +48,31 @@ MS_RULES: dict[str, Rule] = rules_misc.MS_RULES  # com.microsoft ops that differ
 
 def infer_shapes(graph: Graph) -> dict[str, Value]:
     """Inferred Value (dtype, shape) for every name in the graph and its subgraphs."""
+    memo = getattr(_memo, "graphs", None)
+    if memo is not None and id(graph) in memo and memo[id(graph)][0] is graph:
+        return dict(memo[id(graph)][1])
     result: dict[str, Value] = {}
     infer_graph(graph, None, result, itertools.count(), {})
+    if memo is not None:
+        memo[id(graph)] = (graph, dict(result))
     return result
+
+
+_memo = threading.local()
+
+
+@contextmanager
+def inference_cache() -> Iterator[None]:
+    """Inside the block infer_shapes runs once per graph object (as a session load asks for the
+    same graph's shapes several times); the caller must not change those graphs in the block."""
+    outer = getattr(_memo, "graphs", None)
+    if outer is None:
+        _memo.graphs = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _memo.graphs = None
 
 
 def infer_graph(

@@ -1,0 +1,91 @@
+"""Arena execution: the intermediates of a static-shape graph written into one preallocated buffer.
+
+`memory_plan.plan_memory` gives every intermediate tensor an offset in one arena. A `Program` built
+with that plan allocates the arena on its first run and, around each node, hands the node's planned
+output arrays to whatever runs it. A kernel that can write into a given array asks for its output
+with `output_array(shape, dtype, index)` instead of allocating: it gets the planned array when shape
+and dtype match, else a fresh one, so a kernel never depends on the plan being there. Reference ops
+simply allocate. After the first run, a graph whose kernels all write into the arena allocates
+nothing but its outputs.
+
+What keeps this safe:
+- graph outputs never get an arena array (they are handed to the caller), and an output that
+  aliases the arena anyway (a view of an intermediate) is copied before it is returned;
+- an op that returns a view of an arena tensor the plan does not know about (a reference
+  Transpose or Slice returns a numpy view) gets that view copied, so the buffer can be reused;
+- runs with observers or `keep_all` (tools that keep intermediates) and nested runs (If/Loop
+  bodies) do not use the arena; neither does a second thread running the same Program while the
+  arena is in use.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from .memory_plan import MemoryPlan
+
+_state = threading.local()
+
+
+def output_array(shape: tuple[int, ...], dtype: Any = np.float32, index: int = 0) -> np.ndarray:
+    """The array to write output `index` of the running node into: its planned arena slice when
+    the node runs inside an arena and the shape and dtype are the planned ones, else a new array."""
+    outs = getattr(_state, "outs", None)
+    if outs is not None and index < len(outs):
+        planned = outs[index]
+        if planned is not None and planned.shape == shape and planned.dtype == dtype:
+            return planned
+    return np.empty(shape, dtype)
+
+
+def set_outputs(outs: tuple[np.ndarray | None, ...] | None) -> tuple[np.ndarray | None, ...] | None:
+    """Makes `outs` the running node's planned outputs; returns the previous ones (to restore)."""
+    previous = getattr(_state, "outs", None)
+    _state.outs = outs
+    return previous
+
+
+class Arena:
+    """One arena for one program: the buffer (allocated on first use) and the planned output
+    arrays of each step."""
+
+    def __init__(self, plan: MemoryPlan, step_outputs: list[list[str]], graph_outputs: set[str]):
+        self.plan = plan
+        self._step_outputs = step_outputs
+        self._graph_outputs = graph_outputs
+        self.buffer: np.ndarray | None = None
+        self.step_views: list[tuple[np.ndarray | None, ...] | None] = []
+        self.lock = threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        return self.plan.arena_bytes
+
+    def bind(self) -> None:
+        """Allocates the buffer and the per-step output arrays (once)."""
+        if self.buffer is not None:
+            return
+        buffer = self.plan.allocate()
+        views: list[tuple[np.ndarray | None, ...] | None] = []
+        for names in self._step_outputs:
+            outs = tuple(self._planned(buffer, name) for name in names)
+            views.append(outs if any(o is not None for o in outs) else None)
+        self.step_views = views
+        self.buffer = buffer
+
+    def _planned(self, buffer: np.ndarray, name: str) -> np.ndarray | None:
+        t = self.plan.tensors.get(name) if name else None
+        if t is None or t.how == "view" or name in self._graph_outputs or t.nbytes == 0:
+            return None
+        return self.plan.view(buffer, name)
+
+    def aliases(self, value: Any) -> bool:
+        """Whether `value` is an array over this arena's bytes."""
+        return (
+            isinstance(value, np.ndarray)
+            and self.buffer is not None
+            and np.may_share_memory(value, self.buffer)
+        )
