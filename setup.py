@@ -24,6 +24,7 @@ SOURCES = [
     "cython_kernels/src/rnn.c",
     "cython_kernels/src/layout.c",
     "cython_kernels/src/spatial.c",
+    "cython_kernels/src/upsample.c",
 ]
 
 
@@ -57,6 +58,7 @@ def extensions() -> list:
             "cython_kernels/rnn.pxi",
             "cython_kernels/layout.pxi",
             "cython_kernels/spatial.pxi",
+            "cython_kernels/upsample.pxi",
         ],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

@@ -337,7 +337,7 @@ cdef extern from "src/gkx.h" nogil:
     void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, long ph,
                           long pw, long oh, long ow, const float *u, long m, const float *bias,
                           float lo, float hi, int clip, float *y, float *work, long chunk,
-                          int threads)
+                          int threads, const float *res)
 
 
 def winograd_work(long mt, long c, long m, long oh, long ow, long chunk, int threads):
@@ -347,18 +347,27 @@ def winograd_work(long mt, long c, long m, long oh, long ow, long chunk, int thr
 
 def winograd_conv(long mt, const float[:, :, :, ::1] x, long ph, long pw, const float[::1] u,
                   long m, const float[::1] bias, float lo, float hi, bint clip,
-                  float[:, :, :, ::1] y, float[::1] work, long chunk, int threads):
-    """y = clip(conv3x3(x) + bias) by Winograd F(mt x mt, 3x3); u: packed transformed weights."""
+                  float[:, :, :, ::1] y, float[::1] work, long chunk, int threads,
+                  const float[:, :, :, ::1] residual=None):
+    """y = clip(conv3x3(x) + bias [+ residual]) by Winograd F(mt x mt, 3x3); u: packed
+    transformed weights; residual (y's shape) is added before the clip."""
+    cdef const float *res = NULL
     if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0 or y.shape[3] == 0:
         return
+    if residual is not None:
+        if (residual.shape[0] != y.shape[0] or residual.shape[1] != y.shape[1]
+                or residual.shape[2] != y.shape[2] or residual.shape[3] != y.shape[3]):
+            raise ValueError("residual must have the output's shape")
+        res = &residual[0, 0, 0, 0]
     with nogil:
         gk_winograd_conv(mt, &x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2], x.shape[3], ph,
                          pw, y.shape[2], y.shape[3], &u[0], m,
                          ptr(bias) if bias is not None else NULL, lo, hi, clip,
-                         &y[0, 0, 0, 0], &work[0], chunk, threads)
+                         &y[0, 0, 0, 0], &work[0], chunk, threads, res)
 
 
 # ---- kernel families in their own files (each a .pxi over its src/*.c) ------------------------
 include "rnn.pxi"
 include "layout.pxi"
 include "spatial.pxi"
+include "upsample.pxi"

@@ -1,7 +1,7 @@
 """CythonBackend: the FP32 CPU backend made of the kernel tables in this package.
 
 Kernels are declared per reference function in conv_kernels, gemm_kernels, elementwise_kernels,
-rnn_kernels and layout_kernels;
+rnn_kernels, layout_kernels and upsample_kernels;
 each declines (with a reason shown by `gossamer explain`) the nodes it cannot run exactly.
 """
 
@@ -13,9 +13,12 @@ from .elementwise_kernels import ElementwiseKernels
 from .gemm_kernels import GemmKernels
 from .layout_kernels import LayoutKernels
 from .rnn_kernels import RnnKernels
+from .upsample_kernels import UpsampleKernels
 
 
-class CythonBackend(ConvKernels, GemmKernels, ElementwiseKernels, RnnKernels, LayoutKernels):
+class CythonBackend(
+    ConvKernels, GemmKernels, ElementwiseKernels, RnnKernels, LayoutKernels, UpsampleKernels
+):
     """Cython + C SIMD kernels (AVX2/FMA chosen at run time), OpenMP threads per session."""
 
     name = "cython"

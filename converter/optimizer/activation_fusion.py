@@ -44,8 +44,9 @@ def run(graph: Graph) -> list[str]:
         if base is None or params is None:
             continue
         inputs = list(producer.inputs)
-        if act.op_type == "PRelu":
-            inputs = inputs[:3] + [""] * (3 - len(inputs)) + [act.inputs[1]]  # slope is input 3
+        if act.op_type == "PRelu":  # the slope is input 3 (a FusedConv residual stays input 4)
+            inputs = inputs + [""] * (4 - len(inputs))
+            inputs[3] = act.inputs[1]
         attrs = dict(producer.attrs) | {"activation": act.op_type}
         if params:
             attrs["activation_params"] = params

@@ -24,10 +24,12 @@ enum { GK_PRELU = 4 };
 /* Winograd F(mt x mt, 3x3), mt = 4 or 2; stride 1, dilation 1, one group. u: (mt + 2)^2 packed-A
  * matrices (Cout x Cin, gk_packed_a_size(m, c) floats each: transformed weights G g G^T);
  * work: gk_winograd_work floats (for this thread count); chunk: output tiles per pass (and per
- * thread when the threads split the tiles). */
+ * thread when the threads split the tiles); res: NULL or a residual of y's layout, added after
+ * the bias and before the clip. */
 size_t gk_winograd_work(long mt, long c, long m, long oh, long ow, long chunk, int threads);
 void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, long ph, long pw,
                       long oh, long ow, const float *u, long m, const float *bias, float lo,
-                      float hi, int clip, float *y, float *work, long chunk, int threads);
+                      float hi, int clip, float *y, float *work, long chunk, int threads,
+                      const float *res);
 
 #endif

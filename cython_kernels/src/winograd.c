@@ -52,7 +52,8 @@ typedef struct {
     const float *bias;
     float lo, hi;
     int clip, use_avx2;
-    float *y; /* the image's output (m x oh x ow) */
+    float *y;          /* the image's output (m x oh x ow) */
+    const float *res;  /* NULL, or the residual added before the clip (m x oh x ow) */
 } wino_job;
 
 /* Output tiles [t0, t0 + nt): input transform into vb (packed B per position), the GEMMs into mb,
@@ -100,37 +101,50 @@ static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb
         for (long k = 0; k < a2; k++)
             memcpy(mm + k * WL, mb + k * m * ntp + co * ntp + p * WL, WL * sizeof(float));
         float b = j->bias ? j->bias[co] : 0.0f;
+        int clip_here = j->clip && !j->res; /* with a residual: add it first, then clip */
 #if GK_X86
         if (j->use_avx2)
-            mt == 4 ? wino_out_avx2(mm, o, b, j->lo, j->hi, j->clip)
-                    : wino_out2_avx2(mm, o, b, j->lo, j->hi, j->clip);
+            mt == 4 ? wino_out_avx2(mm, o, b, j->lo, j->hi, clip_here)
+                    : wino_out2_avx2(mm, o, b, j->lo, j->hi, clip_here);
         else
 #endif
-            mt == 4 ? wino_out_generic(mm, o, b, j->lo, j->hi, j->clip)
-                    : wino_out2_generic(mm, o, b, j->lo, j->hi, j->clip);
+            mt == 4 ? wino_out_generic(mm, o, b, j->lo, j->hi, clip_here)
+                    : wino_out2_generic(mm, o, b, j->lo, j->hi, clip_here);
         float *plane = j->y + co * j->oh * j->ow;
+        const float *rplane = j->res ? j->res + co * j->oh * j->ow : NULL;
         for (long l = 0; l < WL; l++) {
             long t = t0 + p * WL + l;
             if (t >= t0 + nt) break;
             long oy = (t / j->tw) * mt, ox = (t % j->tw) * mt;
             long rows = GK_MIN(mt, j->oh - oy), cols = GK_MIN(mt, j->ow - ox);
             for (long i = 0; i < rows; i++)
-                for (long q = 0; q < cols; q++)
-                    plane[(oy + i) * j->ow + ox + q] = o[(i * mt + q) * WL + l];
+                for (long q = 0; q < cols; q++) {
+                    long at = (oy + i) * j->ow + ox + q;
+                    float v = o[(i * mt + q) * WL + l];
+                    if (rplane) {
+                        v += rplane[at];
+                        if (j->clip) { /* as the epilogue: a NaN stays NaN */
+                            v = v < j->lo ? j->lo : v;
+                            v = v > j->hi ? j->hi : v;
+                        }
+                    }
+                    plane[at] = v;
+                }
         }
     }
 }
 
 void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, long ph, long pw,
                       long oh, long ow, const float *u, long m, const float *bias, float lo,
-                      float hi, int clip, float *y, float *work, long chunk, int threads) {
+                      float hi, int clip, float *y, float *work, long chunk, int threads,
+                      const float *res) {
     long th = (oh + mt - 1) / mt, tw = (ow + mt - 1) / mt, tiles = th * tw;
     long hp = th * mt + 2, wp = tw * mt + 2;
     long ct = round16(GK_MIN(tiles, chunk)), panels = round16(tiles) / WL;
     float *xp = work, *bufs = xp + c * hp * wp;
     size_t per_thread = chunk_floats(mt, c, m, ct);
     wino_job j = {mt, c, m, hp, wp, tw, oh, ow, xp, u, gk_packed_a_size(m, c), bias, lo, hi,
-                  clip, gk_simd_avx2, NULL};
+                  clip, gk_simd_avx2, NULL, NULL};
     /* enough panels: each thread runs its own tiles through all three phases (no barrier between
      * them, so a busy core does not stall the other three times per chunk); else the phases are
      * spread over the threads one after another */
@@ -138,6 +152,7 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
     for (long img = 0; img < n; img++) {
         const float *xi = x + img * c * h * w;
         j.y = y + img * m * oh * ow;
+        j.res = res ? res + img * m * oh * ow : NULL;
         /* the zero-padded image every tile reads (rows/columns no tile reads are left out) */
 #pragma omp parallel for schedule(static) num_threads(threads) if (c * hp * wp > 65536)
         for (long ci = 0; ci < c; ci++) {

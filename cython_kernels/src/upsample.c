@@ -1,0 +1,2 @@
+/* upsample kernels: ConvTranspose (GEMM + col2im) and Resize. */
+#include "gk.h"

@@ -1,0 +1,1 @@
+# Cython wrappers for src/upsample.c (included by _ext.pyx).
