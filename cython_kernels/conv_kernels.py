@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, kernel
+from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.ir import Node, Value
 from ..refimpl.ops._cv_geometry import window
 from ..refimpl.ops.op_conv import conv_1
@@ -34,6 +34,7 @@ from ._common import (
 from ._native import ext
 
 Array = np.ndarray
+_NO_CLIP = (-float("inf"), float("inf"), False)  # epilogue bounds when the clip must wait
 
 
 # Winograd F(4x4, 3x3) policy: "auto" (where it measured faster), "always" (any 3x3/stride-1/
@@ -47,6 +48,12 @@ _G = {
 }  # fmt: skip
 
 
+# group-1 convs with at most this many input channels run the direct polyphase kernel (src/
+# spatial.c) where the SIMD level has it: im2col's K = C*kh*kw is too thin for the GEMM there
+# (MobileNetV2's 3 -> 32 3x3 s2 stem: 0.50 ms as GEMM at 1 thread).
+DIRECT_MAX_CIN = 4
+
+
 def _avx512_gemm() -> bool:
     """Whether the GEMM runs its AVX-512 micro-kernel (SIMD level index 2 and up)."""
     index = getattr(ext(), "simd_index", None)
@@ -54,7 +61,7 @@ def _avx512_gemm() -> bool:
 
 
 def _conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    bad = all_float32(inputs[:4])
+    bad = all_float32(inputs[:5])
     if bad:
         return bad
     x, w = static_shape(inputs[0]), static_shape(inputs[1])
@@ -111,6 +118,13 @@ class _Conv:
         self.windows: dict[tuple, Any] = {}  # (x shape, w shape, geometry) -> its window
         b = constants.get(2)
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
+        # few input channels (an image model's stem): the direct polyphase kernel, weights as
+        # (C*kh*kw) x M so one tap's output channels are adjacent
+        self.w_direct = (
+            np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[0], -1).T)
+            if w is not None and self.group == 1 and w.shape[1] <= DIRECT_MAX_CIN
+            else None
+        )
 
     def _winograd_able(self, w: Array) -> bool:
         g = self.geometry
@@ -152,12 +166,20 @@ class _Conv:
     def _depthwise(self, w_shape: tuple[int, ...]) -> bool:
         return self.group > 1 and w_shape[1] == 1 and w_shape[0] == self.group
 
-    def __call__(self, x: Array, w: Array, b: Array | None, slope: Array | None = None) -> Array:
+    def __call__(
+        self,
+        x: Array,
+        w: Array,
+        b: Array | None,
+        slope: Array | None = None,
+        z: Array | None = None,
+    ) -> Array:
         if x.ndim == 3 and w.ndim == 3:  # 1-D: (N, C, L) as (N, C, 1, L)
-            y = self.run(x[:, :, None, :], w[:, :, None, :], b, self.geometry_1d)
+            z4 = None if z is None else z[:, :, None, :]
+            y = self.run(x[:, :, None, :], w[:, :, None, :], b, self.geometry_1d, z4)
             y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
         else:
-            y = self.run(x, w, b, self.geometry)
+            y = self.run(x, w, b, self.geometry, z)
         return y if self.post is None else self.post(y, slope)
 
     def use_winograd(self, c: int, m: int, oh: int, ow: int) -> int:
@@ -180,7 +202,10 @@ class _Conv:
             return 4
         return 2 if -(-oh // 2) * -(-ow // 2) >= 16 and not _avx512_gemm() else 0
 
-    def run(self, x: Array, w: Array, b: Array | None, geometry: dict[str, Any]) -> Array:
+    def run(
+        self, x: Array, w: Array, b: Array | None, geometry: dict[str, Any], z: Array | None = None
+    ) -> Array:
+        """y = clip(conv(x, w) + b [+ z]); z, the residual, has y's shape (else RuntimeDecline)."""
         from ..refimpl.ops._cv_im2col import check_groups
 
         n, c, h, wd = x.shape
@@ -199,20 +224,31 @@ class _Conv:
         packed = self.packed if const_w else self._pack(w)
         bias = self.bias if self.bias is not None or b is None else np.ascontiguousarray(b, F32)
         x = np.ascontiguousarray(x, F32)
-        y = np.empty((n, m, oh, ow), F32)
+        y = output_array((n, m, oh, ow))
+        if z is not None:
+            if z.shape != y.shape:
+                raise RuntimeDecline(f"residual {list(z.shape)} is not the output {list(y.shape)}")
+            z = np.ascontiguousarray(z, F32)
         t = threads()
         if y.size == 0:
             return y
         if self._depthwise(w.shape):
-            ext().depthwise(x, packed, kh, kw, sh, sw, dh, dw, ph, pw, bias, *self.bounds, y, t)
-            return y
+            bounds = self.bounds if z is None else _NO_CLIP
+            ext().depthwise(x, packed, kh, kw, sh, sw, dh, dw, ph, pw, bias, *bounds, y, t)
+            return y if z is None else self._add_residual(y, z)
         mt = self.use_winograd(c, m, oh, ow) if const_w and (sh, sw, dh, dw) == (1, 1, 1, 1) else 0
         if mt:
             chunk = max(64, (3 << 19) // ((mt + 2) ** 2 * (c + m)) // 16 * 16)
             work = scratch(ext().winograd_work(mt, c, m, oh, ow, chunk, t))
             ext().winograd_conv(mt, x, ph, pw, self._winograd_weights(mt), m, bias, *self.bounds,
-                                y, work, chunk, t)  # fmt: skip
+                                y, work, chunk, t, residual=z)  # fmt: skip
             return y
+        if const_w and self.w_direct is not None:
+            work = scratch(ext().conv_direct_work(c, h, wd, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow))
+            bounds = self.bounds if z is None else _NO_CLIP
+            if ext().conv_direct(x, self.w_direct, kh, kw, sh, sw, dh, dw, ph, pw, bias,
+                                 *bounds, y, work, t):  # fmt: skip
+                return y if z is None else self._add_residual(y, z)
         mg, k, hw = m // self.group, cg * kh * kw, oh * ow
         plain = (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (oh, ow) == (h, wd)
         bp = scratch(ext().packed_b_size(k, hw))
@@ -225,7 +261,21 @@ class _Conv:
                     ext().pack_b_conv(xg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, bp, t)
                 yg = y[i, g * mg : (g + 1) * mg].reshape(mg, hw)
                 bg = None if bias is None else bias[g * mg : (g + 1) * mg]
-                ext().gemm(mg, hw, k, packed[g], bp, yg, bg, None, *self.bounds, t)
+                if z is None:
+                    ext().gemm(mg, hw, k, packed[g], bp, yg, bg, None, *self.bounds, t)
+                else:  # the residual is added in the epilogue, before the clip
+                    lo, hi, clip = self.bounds
+                    zg = z[i, g * mg : (g + 1) * mg].reshape(mg, hw)
+                    ep = ext().Epilogue(bias_row=bg, residual=zg, clip=clip, lo=lo, hi=hi)
+                    ext().gemm_ep(mg, hw, k, packed[g], bp, yg, ep, t)
+        return y
+
+    def _add_residual(self, y: Array, z: Array) -> Array:
+        """y + z, then the epilogue's clip (for the paths whose C kernel takes no residual)."""
+        np.add(y, z, out=y)
+        lo, hi, clip = self.bounds
+        if clip:  # as the epilogue: max then min, a NaN stays NaN
+            np.minimum(np.maximum(y, np.float32(lo), out=y), np.float32(hi), out=y)
         return y
 
 
@@ -247,13 +297,14 @@ def _prepare_fused_conv(node: Node, constants: dict[int, Array]) -> Callable[...
     prepared = _Conv(node, constants)
 
     def fused_conv(
-        x: Array, w: Array, b: Array | None = None, slope: Array | None = None, *,
+        x: Array, w: Array, b: Array | None = None, slope: Array | None = None,
+        z: Array | None = None, *,
         auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
         kernel_shape: list[int] | None = None, pads: list[int] | None = None,
         strides: list[int] | None = None, activation: str = "",
         activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
-        return prepared(x, w, b, slope)
+        return prepared(x, w, b, slope, z)
 
     return fused_conv
 
@@ -276,7 +327,8 @@ class ConvKernels(KernelBackend):
 
     @kernel(fused_conv_1, dtypes={"float32"}, supports=_conv_refusal, prepare=_prepare_fused_conv)
     def fused_conv(
-        x: Array, w: Array, b: Array | None = None, slope: Array | None = None, *,
+        x: Array, w: Array, b: Array | None = None, slope: Array | None = None,
+        z: Array | None = None, *,
         auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
         kernel_shape: list[int] | None = None, pads: list[int] | None = None,
         strides: list[int] | None = None, activation: str = "",

@@ -3,8 +3,8 @@ activation epilogue, and the Gelu, Swish and LayerNormalization ops the converte
 that predate the ONNX versions.
 
 The convolution/GEMM/MatMul shapes come from the `nn` family; the activation (with or without its
-`activation_params`) is drawn per example, and the PRelu slope input is present exactly when the
-activation is PRelu.
+`activation_params`) is drawn per example, the PRelu slope input is present exactly when the
+activation is PRelu, and FusedConv's residual input z in about half the examples.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from ...refimpl.ops._cv_geometry import window
 from ..case import Arg, Case, Ctx, Example
 from ..values import make, shapes
 from ._build import F3, FLOATS, unary
@@ -55,6 +56,23 @@ def _slope(channels: Any) -> Arg:
     return Arg(make_slope, const=True)
 
 
+def _residual() -> Arg:
+    """FusedConv's residual z (input 4), present in about half the examples: the convolution
+    output's shape (computed from x, w and the drawn geometry)."""
+
+    def make_z(ctx: Ctx) -> np.ndarray | None:
+        if not ctx.draw(st.booleans()):
+            return None
+        x, w, a = ctx.inputs[0], ctx.inputs[1], ctx.attrs
+        win = window(
+            x.shape[2:], a.get("kernel_shape") or w.shape[2:], strides=a.get("strides"),
+            dilations=a.get("dilations"), pads=a.get("pads"), auto_pad=a.get("auto_pad", "NOTSET"),
+        )  # fmt: skip
+        return make("any", (x.shape[0], w.shape[0], *win.out), ctx.dtype, ctx.rng)
+
+    return Arg(make_z)
+
+
 def _attrs_last(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
     return st.just(dict(shapes_[-1]))
 
@@ -84,10 +102,16 @@ def _k(ex: Example) -> int:
 CASES: list[Case] = [
     Case(
         "FusedConv",
-        (Arg("any"), Arg("any", const=True), Arg("any", const=True), _slope(_conv_channels)),
+        (
+            Arg("any"),
+            Arg("any", const=True),
+            Arg("any", const=True),
+            _slope(_conv_channels),
+            _residual(),
+        ),
         FLOATS,
         domain=GD,
-        shapes=_with_activation(_conv_shapes().map(lambda t: (*t[:3], None, t[3]))),
+        shapes=_with_activation(_conv_shapes().map(lambda t: (*t[:3], None, None, t[3]))),
         attrs=_attrs_last,
         tol="matmul",
         reduced=_inner,

@@ -4,8 +4,9 @@
     print(report.format())
 
 -O0 changes nothing; -O1 folds constants and removes no-ops and dead nodes; -O2 adds
-BatchNormalization folding and Conv/Gemm/MatMul bias and activation fusion into gossamer::Fused*
-ops; -O3 adds LayerNorm and GELU fusion, MatMul batching and Transpose/Reshape cancellation.
+BatchNormalization folding, Conv/Gemm/MatMul bias fusion, Conv + residual Add fusion and
+activation fusion into gossamer::Fused* ops; -O3 adds LayerNorm and GELU fusion, MatMul batching
+and Transpose/Reshape cancellation.
 Every pass is one module (`run(graph) -> list of changes`) whose docstring states its rewrite and
 its preconditions; passes rewrite the top-level graph only (If/Loop/Scan bodies stay as they are).
 The input graph is never modified: optimize works on a copy that shares the weight arrays.
@@ -31,6 +32,7 @@ from . import (
     matmul_add_to_gemm,
     matmul_batching,
     noop_removal,
+    residual_fusion,
     swish_fusion,
     transpose_reshape_cancellation,
 )
@@ -67,6 +69,7 @@ PIPELINE: list[Pass] = [
         swish_fusion,
         matmul_add_to_gemm,
         bias_fusion,
+        residual_fusion,
         activation_fusion,
         matmul_batching,
         noop_removal,

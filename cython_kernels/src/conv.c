@@ -4,6 +4,11 @@
 
 #include "simd.h"
 
+/* spatial.c: the polyphase depthwise kernel (AVX2/AVX-512; 0 at the generic level) */
+int gk_dw_poly(const float *x, long n, long c, long h, long w, const float *wt, long kh, long kw,
+               long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+               const float *bias, float lo, float hi, int clip, float *y, int threads);
+
 /* Packed B (see gemm.c) of the im2col matrix of one image group x (c, h, w):
  * B[(ci*kh + ky)*kw + kx, oy*ow + ox] = x[ci, oy*sh - ph + ky*dh, ox*sw - pw + kx*dw] (0 outside). */
 void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh, long sw,
@@ -247,6 +252,9 @@ static void dw3x3_plane(const float *src, long h, long w, const float *wc, long 
 void gk_depthwise(const float *x, long n, long c, long h, long w, const float *wt, long kh, long kw,
                   long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
                   const float *bias, float lo, float hi, int clip, float *y, int threads) {
+    if (gk_dw_poly(x, n, c, h, w, wt, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, bias, lo, hi, clip,
+                   y, threads))
+        return;
     long padh = (oh - 1) * sh + (kh - 1) * dh + 1, padw = (ow - 1) * sw + (kw - 1) * dw + 1;
     long planes = n * c;
     int use_avx2 = gk_simd_avx2;

@@ -11,7 +11,9 @@
  * (a grid pm x pn = threads, chosen to balance 12x32 tiles; the larger operand is the one split),
  * left operand packing happens inside the same region (each thread packs a share, then a barrier).
  * Inside a block: K in blocks of KC, M in blocks of MC rows, then 32-column B micro-panels (kept
- * in L1) against the 12-row A micro-panels of the M block (streamed from L2).
+ * in L1) against the 12-row A micro-panels of the M block (streamed from L2). Software prefetches
+ * cover what the hardware prefetchers miss: the next A and B micro-panels, the C tile two
+ * column panels ahead (written with one stream per row) and, while packing B, its rows.
  */
 #include <math.h>
 #include <stdint.h>
@@ -26,6 +28,11 @@
 /* K block and M block (rows) of the cache blocking: a 32-column B micro-panel of KC rows is 32 KiB
  * at KC 256 (L1 48 KiB on Zen 5), an A block MC x KC 144 KiB (L2 1 MiB). */
 static long g_kc = 256, g_mc = 144;
+/* prefetch distances: the C tile GK_PFC_PANELS 32-column panels ahead (AVX-512 kernel), the rows of
+ * B GK_PFB_PANELS 16-column panels ahead while packing (measured on 1x1 convolutions of
+ * MobileNetV2 with cold caches: 1.3-2x faster; no change when the operands are cached) */
+#define GK_PFC_PANELS 2
+#define GK_PFB_PANELS 4
 
 void gk_gemm_tune(long kc, long mc, long *old) {
     old[0] = g_kc;
@@ -74,6 +81,10 @@ static void pack_b_panels(long k, long n, const float *b, long s_k, long s_n, fl
             const float *row = src + kk * s_k;
             float *d = dst + kk * GK_NR;
             if (s_n == 1) {
+                /* one read stream per row of B, more than the hardware prefetchers follow: fetch
+                 * the same row a few panels on */
+                if ((p + GK_PFB_PANELS) * GK_NR < n)
+                    __builtin_prefetch(row + GK_PFB_PANELS * GK_NR, 0, 3);
                 memcpy(d, row, (size_t)cols * sizeof(float));
             } else {
                 for (long j = 0; j < cols; j++) d[j] = row[j * s_n];
@@ -83,15 +94,19 @@ static void pack_b_panels(long k, long n, const float *b, long s_k, long s_n, fl
     }
 }
 
+/* panel rows (k x panels) from which packing is split between threads: 4096 rows of 16 floats are
+ * 256 KiB, about 15 us of copying (a fork costs a few us) */
+#define GK_PACK_PAR 4096
+
 void gk_pack_a(long m, long k, const float *a, long s_m, long s_k, float *out, int threads) {
     long panels = (m + GK_MR - 1) / GK_MR;
-#pragma omp parallel for schedule(static) num_threads(threads) if (panels * k > 32768)
+#pragma omp parallel for schedule(static) num_threads(threads) if (panels * k > GK_PACK_PAR)
     for (long p = 0; p < panels; p++) pack_a_panels(m, k, a, s_m, s_k, out, p, p + 1);
 }
 
 void gk_pack_b(long k, long n, const float *b, long s_k, long s_n, float *out, int threads) {
     long panels = (n + GK_NR - 1) / GK_NR;
-#pragma omp parallel for schedule(static) num_threads(threads) if (panels * k > 32768)
+#pragma omp parallel for schedule(static) num_threads(threads) if (panels * k > GK_PACK_PAR)
     for (long p = 0; p < panels; p++) pack_b_panels(k, n, b, s_k, s_n, out, p, p + 1);
 }
 
@@ -214,8 +229,19 @@ static inline __attribute__((always_inline)) void k512(const int R, const int W,
                                                        int load_c, int last, const gk_epilogue *ep,
                                                        long i, long j, long cols,
                                                        const float *pf, const float *pfb,
-                                                       long pfb_n) {
+                                                       long pfb_n, float *pfc) {
     __m512 x0[GK_MR], x1[GK_MR];
+    if (pfc) { /* a C tile further along the same rows, into L2 (when C is large its rows miss
+                * every cache: one stream per row is more than the hardware prefetchers follow;
+                * into L1 it would evict the B micro-panel) */
+#pragma GCC unroll 12
+        for (int r = 0; r < GK_MR; r++) {
+            if (r < R) {
+                _mm_prefetch((const char *)(pfc + r * ldc), _MM_HINT_T1);
+                if (W == 2) _mm_prefetch((const char *)(pfc + r * ldc + 16), _MM_HINT_T1);
+            }
+        }
+    }
 #pragma GCC unroll 12
     for (int r = 0; r < GK_MR; r++) {
         x0[r] = _mm512_setzero_ps();
@@ -282,15 +308,15 @@ static inline __attribute__((always_inline)) void k512(const int R, const int W,
 typedef void (*k512_fn)(long kc, const float *a, const float *b0, const float *b1, float *c,
                         long ldc, __mmask16 mk0, __mmask16 mk1, int load_c, int last,
                         const gk_epilogue *ep, long i, long j, long cols, const float *pf,
-                        const float *pfb, long pfb_n);
+                        const float *pfb, long pfb_n, float *pfc);
 
 #define GK_K512(R, W)                                                                         \
     static void k512_##R##_##W(long kc, const float *a, const float *b0, const float *b1,      \
                                float *c, long ldc, __mmask16 mk0, __mmask16 mk1, int load_c,   \
                                int last, const gk_epilogue *ep, long i, long j, long cols,     \
-                               const float *pf, const float *pfb, long pfb_n) {                \
+                               const float *pf, const float *pfb, long pfb_n, float *pfc) {    \
         k512(R, W, kc, a, b0, b1, c, ldc, mk0, mk1, load_c, last, ep, i, j, cols, pf, pfb,     \
-             pfb_n);                                                                           \
+             pfb_n, pfc);                                                                      \
     }
 #define GK_K512_W(R) GK_K512(R, 1) GK_K512(R, 2)
 GK_K512_W(1) GK_K512_W(2) GK_K512_W(3) GK_K512_W(4) GK_K512_W(5) GK_K512_W(6)
@@ -328,6 +354,7 @@ static void block_avx512(const gemm_args *g, long m0, long m1, long n0, long n1)
                 long tiles = (mb1 - mb + GK_MR - 1) / GK_MR, half = (tiles + 1) / 2;
                 int pfb_on = j + 2 * GK_NR < n1 && tiles >= 2;
                 int two = j + 3 * GK_NR < n1;
+                int pfc_on = j + (2 * GK_PFC_PANELS + 2) * GK_NR <= n1;
                 for (long i = mb; i < mb1; i += GK_MR) {
                     long rows = GK_MIN((long)GK_MR, mb1 - i);
                     const float *a = g->ap + (i / GK_MR) * k * GK_MR + k0 * GK_MR;
@@ -345,8 +372,10 @@ static void block_avx512(const gemm_args *g, long m0, long m1, long n0, long n1)
                     /* the first sweep over the M block reads A from L3 or memory: fetch the next
                      * A micro-panel while this one computes */
                     const float *pf = j == n0 && i + GK_MR < mb1 ? a + k * GK_MR : NULL;
-                    k512_tab[rows][w - 1](kc, a, b0, b1, g->c + i * g->ldc + j, g->ldc, mk0, mk1,
-                                          load_c, last, g->ep, i, j, cols, pf, pfb, pfb_n);
+                    float *ct = g->c + i * g->ldc + j;
+                    float *pfc = pfc_on ? ct + 2 * GK_PFC_PANELS * GK_NR : NULL;
+                    k512_tab[rows][w - 1](kc, a, b0, b1, ct, g->ldc, mk0, mk1, load_c, last, g->ep,
+                                          i, j, cols, pf, pfb, pfb_n, pfc);
                 }
             }
         }

@@ -1,0 +1,152 @@
+"""The polyphase spatial kernels (src/spatial.c) agree with the reference: depthwise conv, the
+direct conv for few input channels, max / average pooling; on AVX-512, AVX2 and generic (where
+the older paths run), 1 and 2 threads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from ._helpers import assert_close, assert_on_cython, one_node, run_both
+
+TOL = {"rtol": 1e-4, "atol": 1e-4}
+ACTIVATIONS = [("", None), ("Relu", None), ("Clip", [-0.5, 0.5]), ("Sigmoid", None),
+               ("LeakyRelu", [0.1]), ("HardSwish", None)]  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=["avx512f", "avx2+fma", "generic"])
+def level(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every SIMD level this CPU has (AVX-512 and AVX2 run the polyphase kernels)."""
+    from gossamer.cython_kernels import _native
+
+    if request.param == "avx512f" and not _native.ext().cpu_has_avx512f():
+        pytest.skip("this CPU has no AVX-512F")
+    if request.param == "avx2+fma" and not _native.ext().cpu_has_avx2_fma():
+        pytest.skip("this CPU has no AVX2/FMA")
+    before = _native.simd_level()
+    yield _native.set_simd_level(request.param)
+    _native.set_simd_level(before)
+
+
+def _geometry(rng: np.random.Generator) -> dict:
+    k = int(rng.choice([1, 3, 3, 3, 5]))
+    s = int(rng.choice([1, 2, 2, 3]))
+    d = int(rng.choice([1, 1, 1, 2]))
+    pads = [int(v) for v in rng.integers(0, k, 4)] if rng.random() < 0.7 else [0, 0, 0, 0]
+    return {"kernel_shape": [k, k], "strides": [s, s], "dilations": [d, d], "pads": pads}
+
+
+def _plane(rng: np.random.Generator, geo: dict) -> tuple[int, int]:
+    span = (geo["kernel_shape"][0] - 1) * geo["dilations"][0] + 1
+    h, w = (int(v) for v in rng.choice([1, 2, 7, 13, 14, 17, 30], 2))
+    return max(h, span), max(w, span)
+
+
+@pytest.mark.parametrize("seed", range(14))
+def test_depthwise_matches_reference(seed: int, level: str, threads: int) -> None:
+    rng = np.random.default_rng(seed)
+    geo = _geometry(rng)
+    c = int(rng.choice([1, 5, 16, 19, 40]))
+    h, w = _plane(rng, geo)
+    activation, params = ACTIVATIONS[seed % len(ACTIVATIONS)]
+    x = rng.standard_normal((int(rng.integers(1, 3)), c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((c, 1, *geo["kernel_shape"])).astype(np.float32)
+    b = rng.standard_normal(c).astype(np.float32)
+    attrs = {"activation": activation, **({"activation_params": params} if params else {})}
+    model = one_node("FusedConv", {"x": x}, {"w": wt, "b": b}, domain="gossamer", group=c,
+                     **geo, **attrs)  # fmt: skip
+    ours, ref, placement = run_both(model, {"x": x}, threads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, **TOL)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_direct_conv_for_few_input_channels_matches_reference(
+    seed: int, level: str, threads: int
+) -> None:
+    rng = np.random.default_rng(100 + seed)
+    geo = _geometry(rng)
+    if seed % 3 == 0:
+        geo["kernel_shape"] = [7, 7]
+        geo["pads"] = [3, 3, 3, 3]
+    c, m = int(rng.integers(1, 5)), int(rng.choice([1, 3, 8, 13, 32]))
+    h, w = _plane(rng, geo)
+    activation, params = ACTIVATIONS[seed % 3]
+    x = rng.standard_normal((int(rng.integers(1, 3)), c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((m, c, *geo["kernel_shape"])).astype(np.float32)
+    consts = {"w": wt, "b": rng.standard_normal(m).astype(np.float32)} if seed % 2 else {"w": wt}
+    attrs = {"activation": activation, **({"activation_params": params} if params else {})}
+    model = one_node("FusedConv", {"x": x}, consts, domain="gossamer", **geo, **attrs)
+    ours, ref, placement = run_both(model, {"x": x}, threads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, **TOL)
+
+
+def test_mobilenet_stem_and_depthwise_shapes(level: str, threads: int) -> None:
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((1, 3, 224, 224)).astype(np.float32)
+    w = rng.standard_normal((32, 3, 3, 3)).astype(np.float32)
+    clip = {"activation": "Clip", "activation_params": [0.0, 6.0]}
+    model = one_node("FusedConv", {"x": x}, {"w": w}, domain="gossamer", strides=[2, 2],
+                     pads=[1, 1, 1, 1], **clip)  # fmt: skip
+    ours, ref, placement = run_both(model, {"x": x}, threads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, **TOL)
+    for c, hw, s in [(96, 112, 2), (960, 7, 1), (576, 14, 2)]:
+        x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
+        w = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
+        model = one_node("FusedConv", {"x": x}, {"w": w}, domain="gossamer", group=c,
+                         strides=[s, s], pads=[1, 1, 1, 1], **clip)  # fmt: skip
+        ours, ref, placement = run_both(model, {"x": x}, threads)
+        assert_on_cython(placement)
+        assert_close(ours, ref, **TOL)
+
+
+@pytest.mark.parametrize("seed", range(16))
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+def test_pooling_matches_reference(op: str, seed: int, level: str, threads: int) -> None:
+    rng = np.random.default_rng(200 + seed)
+    geo = _geometry(rng)
+    k = geo["kernel_shape"][0]
+    geo["pads"] = [min(p, k - 1) for p in geo["pads"]]  # pads smaller than the kernel
+    attrs = {**geo, "ceil_mode": int(seed % 2)}
+    if op == "AveragePool":
+        attrs["count_include_pad"] = int(seed % 4 >= 2)
+    h, w = _plane(rng, geo)
+    x = rng.standard_normal((int(rng.integers(1, 3)), int(rng.choice([1, 3, 16])), h, w))
+    x = x.astype(np.float32)
+    if seed % 5 == 0:  # NaN and infinities propagate as in the reference
+        x.reshape(-1)[rng.integers(0, x.size, 3)] = [np.nan, np.inf, -np.inf]
+    model = one_node(op, {"x": x}, opset=19, **attrs)
+    ours, ref, placement = run_both(model, {"x": x}, threads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_squeezenet_max_pools(level: str, threads: int) -> None:
+    rng = np.random.default_rng(3)
+    for c, hw in [(64, 111), (128, 55), (256, 27)]:
+        x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
+        model = one_node("MaxPool", {"x": x}, kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+        ours, ref, placement = run_both(model, {"x": x}, threads)
+        assert_on_cython(placement)
+        assert_close(ours, ref, rtol=0, atol=0)
+
+
+def test_polyphase_kernels_can_be_turned_off_and_agree_with_the_older_paths() -> None:
+    from gossamer.cython_kernels._native import ext
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 24, 15, 15)).astype(np.float32)
+    w = rng.standard_normal((24, 1, 3, 3)).astype(np.float32)
+    model = one_node("Conv", {"x": x}, {"w": w}, group=24, strides=[2, 2], pads=[1, 0, 1, 2])
+    outs = []
+    for on in (0, 1):
+        before = ext().spatial_on(on)
+        try:
+            outs.append(run_both(model, {"x": x}, 2)[0])
+        finally:
+            ext().spatial_on(int(before))
+    assert_close(outs[1], outs[0], **TOL)
