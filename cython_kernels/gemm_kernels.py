@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, kernel
+from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.ir import Node, Value
 from ..refimpl.ops._fused_activation import ACTIVATIONS
 from ..refimpl.ops.op_fused_gemm import fused_gemm_1
@@ -137,7 +137,7 @@ def gemm_rows(a2: Array, packed_b: Array, n: int, bias_col: Array | None, bounds
     """clip(a2 @ B + bias_col, lo, hi) for a 2-D left operand and packed B."""
     lo, hi, clip = bounds
     ep = make_epilogue(Activation(clip=clip, lo=lo, hi=hi), bias_col=bias_col)
-    y = np.empty((a2.shape[0], n), F32)
+    y = output_array((a2.shape[0], n))
     ext().gemm_a(a2, packed_b, n, y, ep, threads())
     return y
 
@@ -148,7 +148,7 @@ def batched_matmul(a: Array, b: Array) -> Array:
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     a3 = np.asarray(a, F32).reshape(-1, m, k)
     b3 = np.asarray(b, F32).reshape(-1, k, n)
-    y = np.empty((*batch, m, n), F32)
+    y = output_array((*batch, m, n))
     ext().matmul_batched(a3, b3, y.reshape(-1, m, n), threads())
     return y
 
@@ -260,12 +260,12 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         m = a.shape[-2]
         if packed is not None:
-            y = np.empty((*batch, m, n), F32)
+            y = output_array((*batch, m, n))
             ext().gemm_a(np.asarray(a, F32).reshape(-1, k), packed, n, y.reshape(-1, n), ep,
                          threads())  # fmt: skip
             return y
         if packed3 is not None:
-            y = np.empty((*batch, m, n), F32)
+            y = output_array((*batch, m, n))
             a3 = np.asarray(a, F32).reshape(-1, m, k)
             ext().gemm_batched(a3, packed3, n, y.reshape(-1, m, n), ep, 0, threads())
             return y
@@ -359,7 +359,7 @@ def _prepare_gemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
         bp = packed if packed is not None else weights(b)
         ep = make_epilogue(activation, bias_row=bias_row, bias_col=bias_col, slope=slope,
                            slope_axis=_slope_axis(slope, n))  # fmt: skip
-        y = np.empty((m, n), F32)
+        y = output_array((m, n))
         ext().gemm_a(np.asarray(op_a, F32), bp, n, y, ep, threads())
         return y
 

@@ -32,7 +32,9 @@ _state = threading.local()
 
 def output_array(shape: tuple[int, ...], dtype: Any = np.float32, index: int = 0) -> np.ndarray:
     """The array to write output `index` of the running node into: its planned arena slice when
-    the node runs inside an arena and the shape and dtype are the planned ones, else a new array."""
+    the node runs inside an arena and the shape and dtype are the planned ones, else a new array.
+    Ask only for the arrays returned as the node's outputs: a scratch array taken from here would
+    share the output's bytes."""
     outs = getattr(_state, "outs", None)
     if outs is not None and index < len(outs):
         planned = outs[index]
