@@ -56,6 +56,7 @@ def extensions() -> list:
             "cython_kernels/src/gkx.h",
             "cython_kernels/src/winograd_body.inc",
             "cython_kernels/rnn.pxi",
+            "cython_kernels/src/rnn.h",
             "cython_kernels/layout.pxi",
             "cython_kernels/spatial.pxi",
             "cython_kernels/upsample.pxi",

@@ -1,1 +1,116 @@
 # Cython wrappers for src/rnn.c (included by _ext.pyx; one section per kernel family).
+from libc.stdint cimport int64_t
+
+cdef extern from "src/rnn.h" nogil:
+    ctypedef struct gk_rnn_io:
+        long steps
+        long batch
+        long hidden
+        long dirs
+        int reverse
+        const float *xw
+        long xw_t
+        long xw_b
+        long xw_ld
+        const int64_t *lens
+        float *y
+        long y_t
+        long y_d
+        long y_b
+        const float *h0
+        const float *c0
+        float *yh
+        float *yc
+        long s_d
+        long s_b
+        float lo
+        float hi
+    size_t gk_rnn_packed_size(long gates, long hidden)
+    int gk_rnn_team_ok()
+    void gk_rnn_team_policy(int adapt)
+    void gk_rnn_pack(const float *r, long gates, long hidden, float *out)
+    void gk_lstm(const gk_rnn_io *io, const float *rp, const float *peep, int input_forget,
+                 int threads)
+    void gk_gru(const gk_rnn_io *io, const float *rzr, const float *rh, const float *rbh,
+                int linear_before_reset, int threads)
+
+
+def rnn_team_ok():
+    """False while the recurrences back off to one thread (see src/rnn.h)."""
+    return bool(gk_rnn_team_ok())
+
+
+def rnn_team_policy(bint adapt):
+    """adapt True (default): after a team whose other threads hardly ran, the next calls run on
+    one thread for a while; False: always the threads asked for (tests)."""
+    gk_rnn_team_policy(adapt)
+
+
+def rnn_packed_size(long gates, long hidden):
+    """Floats of one direction's R (`gates` gates) packed by rnn_pack."""
+    return gk_rnn_packed_size(gates, hidden)
+
+
+def rnn_pack(const float[:, ::1] r, long gates, long hidden, float[::1] out):
+    """out = rows [0, gates * hidden) of R (each `hidden` long) in 16-unit panels."""
+    if hidden == 0 or gates == 0:
+        return
+    with nogil:
+        gk_rnn_pack(&r[0, 0], gates, hidden, &out[0])
+
+
+cdef inline float *_rnn_out(float[::1] v) noexcept nogil:
+    return NULL if v is None or v.shape[0] == 0 else &v[0]
+
+
+cdef int _rnn_io(gk_rnn_io *io, const float[:, ::1] xw, long steps, long batch, long hidden,
+                 long dirs, bint reverse, int layout, const int64_t[::1] lens, float[::1] y,
+                 const float[::1] h0, const float[::1] c0, float[::1] yh, float[::1] yc,
+                 float lo, float hi) except -1:
+    """Fills io: xw rows (t, b) [T*B] (layout 0) or (b, t) [B*T] (layout 1); Y [T, D, B, H] or
+    [B, T, D, H]; states [D, B, H] or [B, D, H]; all flat and C-contiguous."""
+    memset(io, 0, sizeof(gk_rnn_io))
+    io.steps, io.batch, io.hidden, io.dirs, io.reverse = steps, batch, hidden, dirs, reverse
+    io.xw = &xw[0, 0] if xw.shape[0] and xw.shape[1] else NULL
+    io.xw_ld = xw.shape[1]
+    io.xw_t, io.xw_b = (1, steps) if layout else (batch, 1)
+    io.lens = &lens[0] if lens is not None and lens.shape[0] else NULL
+    io.y = _rnn_out(y)
+    if layout:
+        io.y_t, io.y_d, io.y_b = dirs * hidden, hidden, steps * dirs * hidden
+        io.s_d, io.s_b = hidden, dirs * hidden
+    else:
+        io.y_t, io.y_d, io.y_b = dirs * batch * hidden, batch * hidden, hidden
+        io.s_d, io.s_b = batch * hidden, hidden
+    io.h0 = optr(h0)
+    io.c0 = optr(c0)
+    io.yh = _rnn_out(yh)
+    io.yc = _rnn_out(yc)
+    io.lo, io.hi = lo, hi
+    return 0
+
+
+def lstm(const float[:, ::1] xw, long steps, long batch, long hidden, long dirs, bint reverse,
+         int layout, const int64_t[::1] lens, float[::1] y, const float[::1] h0,
+         const float[::1] c0, float[::1] yh, float[::1] yc, const float[::1] rp,
+         const float[::1] peep, bint input_forget, float lo, float hi, int threads):
+    """The LSTM recurrence over precomputed xw = X W^T + Wb + Rb (see src/rnn.h); arrays flat,
+    None where absent (h0/c0: zeros; lens: all steps; y/yh/yc: not written)."""
+    cdef gk_rnn_io io
+    _rnn_io(&io, xw, steps, batch, hidden, dirs, reverse, layout, lens, y, h0, c0, yh, yc, lo,
+            hi)
+    with nogil:
+        gk_lstm(&io, &rp[0], &peep[0], input_forget, threads)
+
+
+def gru(const float[:, ::1] xw, long steps, long batch, long hidden, long dirs, bint reverse,
+        int layout, const int64_t[::1] lens, float[::1] y, const float[::1] h0, float[::1] yh,
+        const float[::1] rzr, const float[::1] rh, const float[::1] rbh,
+        bint linear_before_reset, float lo, float hi, int threads):
+    """The GRU recurrence over precomputed xw (see src/rnn.h); rbh: the R bias of gate h per
+    direction (used when linear_before_reset)."""
+    cdef gk_rnn_io io
+    _rnn_io(&io, xw, steps, batch, hidden, dirs, reverse, layout, lens, y, h0, None, yh, None,
+            lo, hi)
+    with nogil:
+        gk_gru(&io, &rzr[0], &rh[0], &rbh[0], linear_before_reset, threads)

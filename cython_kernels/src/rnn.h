@@ -1,0 +1,69 @@
+/* LSTM and GRU recurrences (rnn.c), float32.
+ *
+ * The caller computes XW = X W^T + biases for every step at once (one packed GEMM); these kernels
+ * run the recurrence: per step gates = XW[t] + h R^T, then the gate non-linearities and the state
+ * update, fused, in ONE OpenMP parallel region over all steps (each thread owns a contiguous range
+ * of 16-unit panels of the hidden state and all gate rows of its units; steps are ordered by
+ * completion counters, and a thread the OS has descheduled has its items run by the others: see
+ * the scheduling notes in rnn.c). Activations are the ONNX defaults: sigmoid / tanh / tanh (LSTM),
+ * sigmoid / tanh (GRU). Results do not depend on the thread count or on who ran an item.
+ */
+#ifndef GK_RNN_H
+#define GK_RNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GK_RNN_NU 16 /* hidden units per packed panel */
+
+/* One layer's inputs and outputs. Directions: dirs 1 runs forward (reverse 0) or reversed
+ * (reverse 1); dirs 2 runs direction 0 forward and direction 1 reversed. Offsets are in floats:
+ *   XW row of (step t, batch b): xw + (t * xw_t + b * xw_b) * xw_ld, direction d at column
+ *     d * gates * hidden (gate order i, o, f, c for LSTM; z, r, h for GRU);
+ *   Y[t, d, b, :] at y + t * y_t + d * y_d + b * y_b (NULL: not written);
+ *   initial and final states [d, b, :] at s + d * s_d + b * s_b (NULL h0/c0: zeros; NULL yh/yc:
+ *     not written).
+ * lens: per batch item in [0, steps], or NULL (all steps). Steps past an item's length keep its
+ * state and write zeros to Y; reversed directions run each item's first lens[b] steps backwards.
+ * Gate pre-activations are clipped to [lo, hi] (infinite bounds: no clip). */
+typedef struct {
+    long steps, batch, hidden, dirs;
+    int reverse;
+    const float *xw;
+    long xw_t, xw_b, xw_ld;
+    const int64_t *lens;
+    float *y;
+    long y_t, y_d, y_b;
+    const float *h0, *c0;
+    float *yh, *yc;
+    long s_d, s_b;
+    float lo, hi;
+} gk_rnn_io;
+
+/* R of one direction, rows g * hidden + j (j < hidden) of `gates` consecutive gates, each row
+ * `hidden` floats, packed as ceil(hidden / 16) panels of [k][gate][16 units] (units past hidden
+ * zero). */
+size_t gk_rnn_packed_size(long gates, long hidden);
+void gk_rnn_pack(const float *r, long gates, long hidden, float *out);
+
+/* LSTM: rp holds dirs packed R (4 gates, gk_rnn_packed_size(4, hidden) floats each); peep is
+ * dirs x 3 hidden peepholes (i, o, f; zeros when the model has none); input_forget couples the
+ * forget gate to 1 - i. */
+void gk_lstm(const gk_rnn_io *io, const float *rp, const float *peep, int input_forget,
+             int threads);
+
+/* GRU: rzr holds dirs packed R of gates z, r (2 gates each), rh dirs packed R of gate h (1 gate);
+ * rbh is dirs x hidden R biases of gate h, used (inside r * (...)) when linear_before_reset is 1
+ * (else the caller folds them into XW and rbh may be NULL). */
+void gk_gru(const gk_rnn_io *io, const float *rzr, const float *rh, const float *rbh,
+            int linear_before_reset, int threads);
+
+/* 0 while the recurrences run on one thread because their last team's other threads hardly ran
+ * (the cores were busy); callers may then run their own parallel work (the input GEMM) on one
+ * thread too */
+int gk_rnn_team_ok(void);
+/* adapt 1 (the default): back off as above; 0: always run the team asked for (tests). Either way
+ * any back-off in progress ends. */
+void gk_rnn_team_policy(int adapt);
+
+#endif
