@@ -57,6 +57,8 @@ def extensions() -> list:
             "cython_kernels/src/winograd_body.inc",
             "cython_kernels/rnn.pxi",
             "cython_kernels/src/rnn.h",
+            "cython_kernels/src/layout.h",
+            "cython_kernels/src/softmax_body.inc",
             "cython_kernels/layout.pxi",
             "cython_kernels/spatial.pxi",
             "cython_kernels/upsample.pxi",

@@ -1,7 +1,7 @@
 """CythonBackend: the FP32 CPU backend made of the kernel tables in this package.
 
 Kernels are declared per reference function in conv_kernels, gemm_kernels, elementwise_kernels,
-rnn_kernels, layout_kernels and upsample_kernels;
+rnn_kernels, layout_kernels, conv_transpose_kernels and resize_kernels;
 each declines (with a reason shown by `gossamer explain`) the nodes it cannot run exactly.
 """
 
@@ -9,15 +9,22 @@ from __future__ import annotations
 
 from ..refimpl.ir import Graph
 from .conv_kernels import ConvKernels
+from .conv_transpose_kernels import ConvTransposeKernels
 from .elementwise_kernels import ElementwiseKernels
 from .gemm_kernels import GemmKernels
 from .layout_kernels import LayoutKernels
+from .resize_kernels import ResizeKernels
 from .rnn_kernels import RnnKernels
-from .upsample_kernels import UpsampleKernels
 
 
 class CythonBackend(
-    ConvKernels, GemmKernels, ElementwiseKernels, RnnKernels, LayoutKernels, UpsampleKernels
+    ConvKernels,
+    ConvTransposeKernels,
+    GemmKernels,
+    ElementwiseKernels,
+    RnnKernels,
+    LayoutKernels,
+    ResizeKernels,
 ):
     """Cython + C SIMD kernels (AVX2/FMA chosen at run time), OpenMP threads per session."""
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, kernel
+from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.ir import Node, Value
 from ..refimpl.ops import op_average_pool as avgp
 from ..refimpl.ops import op_max_pool as maxp
@@ -126,22 +126,33 @@ def _binary_refusal(node: Node, inputs: list[Value | None]) -> str | None:
 def _prepare_binary(reference: Callable[..., Any]) -> Callable[..., Any]:
     def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
         op = BINARY[node.op_type]
+        plans: dict[tuple, tuple | str] = {}  # (a shape, b shape) -> broadcast_plan
 
         def run(a: Array, b: Array) -> Array:
-            plan = broadcast_plan(a.shape, b.shape)
+            key = (a.shape, b.shape)
+            plan = plans.get(key)
+            if plan is None:
+                plan = broadcast_plan(a.shape, b.shape)
+                if len(plans) >= 64:
+                    plans.clear()
+                plans[key] = plan
             if isinstance(plan, str) or a.dtype != F32 or b.dtype != F32:
                 raise RuntimeDecline(f"broadcast {a.shape} with {b.shape} is outside the kernel")
             swap, o, m, i, fo, fm, fi = plan
             big, small = (b, a) if swap else (a, b)
-            y = np.empty(big.shape, F32)
-            ext().binary(op, np.ascontiguousarray(big, F32).reshape(-1),
-                         np.ascontiguousarray(small, F32).reshape(-1), y.reshape(-1),
-                         o, m, i, fo, fm, fi, swap, threads())  # fmt: skip
+            y = output_array(big.shape, F32)
+            ext().binary(op, _flat(big), _flat(small), y.reshape(-1), o, m, i, fo, fm, fi, swap,
+                         threads())  # fmt: skip
             return y
 
         return _as_prepared(reference, run)
 
     return prepare
+
+
+def _flat(x: Array) -> Array:
+    """x as a flat C-contiguous float32 array (a view when it already is one)."""
+    return x.reshape(-1) if x.flags.c_contiguous else np.ascontiguousarray(x, F32).reshape(-1)
 
 
 # ---- unary ops ----------------------------------------------------------------------------------
@@ -305,7 +316,8 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
                     cnt = _counts(size, win.out[axis], win.kernel[axis], win.strides[axis],
                                   win.dilations[axis], lo, hi)  # fmt: skip
                     counts[axis] = np.ascontiguousarray(cnt, F32)
-            ext().pool2d(is_max, np.ascontiguousarray(x, F32).reshape(n * c, h, w), kh, kw,
+            # the polyphase kernel (src/spatial.c), or gk_pool2d at the generic SIMD level
+            ext().pool2d_poly(is_max, np.ascontiguousarray(x, F32).reshape(n * c, h, w), kh, kw,
                          *win.strides, *win.dilations, *win.pads_begin, counts[0], counts[1],
                          y.reshape(n * c, oh, ow), threads())  # fmt: skip
             return y
@@ -358,9 +370,8 @@ def _prepare_softmax(reference: Callable[..., Any]) -> Callable[..., Any]:
             n = int(np.prod(x.shape[a:])) if reference is softmax_1 else x.shape[-1]
             if x.size == 0 or n == 0 or x.dtype != F32:
                 raise RuntimeDecline(f"empty input or softmax axis (shape {x.shape})")
-            y = np.empty(x.shape, F32)
-            ext().softmax_rows(np.ascontiguousarray(x, F32).reshape(-1, n), y.reshape(-1, n),
-                               threads())  # fmt: skip
+            y = output_array(x.shape, F32)
+            ext().softmax_rows(_flat(x).reshape(-1, n), y.reshape(-1, n), threads())
             return y
 
         return _as_prepared(reference, run)
@@ -371,19 +382,25 @@ def _prepare_softmax(reference: Callable[..., Any]) -> Callable[..., Any]:
 def _prepare_layernorm(reference: Callable[..., Any]) -> Callable[..., Any]:
     def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
         eps = float(node.attrs.get("epsilon", 1e-5))
+        # scale and bias as flat float32 vectors, made once when they are initializers
+        fixed = {i: np.ascontiguousarray(constants[i], F32).reshape(-1)
+                 for i in (1, 2) if i in constants}  # fmt: skip
 
         def run(x: Array, scale: Array, b: Array | None = None, **kwargs: Any) -> tuple:
             n = x.shape[-1]
             if n == 0 or scale.size != n or (b is not None and b.size != n):
                 raise RuntimeDecline(f"normalised axis {n} vs scale {scale.shape}")
-            y = np.empty(x.shape, F32)
+            sc = fixed.get(1)
+            if sc is None:
+                sc = np.ascontiguousarray(scale, F32).reshape(-1)
+            bias = None if b is None else fixed.get(2)
+            if b is not None and bias is None:
+                bias = np.ascontiguousarray(b, F32).reshape(-1)
+            y = output_array(x.shape, F32)
             stats = x.shape[:-1] + (1,)
-            mean, inv_std = np.empty(stats, F32), np.empty(stats, F32)
-            sc = np.ascontiguousarray(np.broadcast_to(scale, (n,)), F32)
-            bias = None if b is None else np.ascontiguousarray(np.broadcast_to(b, (n,)), F32)
-            ext().layernorm_rows(np.ascontiguousarray(x, F32).reshape(-1, n), sc, bias,
-                                 y.reshape(-1, n), mean.reshape(-1), inv_std.reshape(-1), eps,
-                                 threads())  # fmt: skip
+            mean, inv_std = output_array(stats, F32, 1), output_array(stats, F32, 2)
+            ext().layernorm_rows(_flat(x).reshape(-1, n), sc, bias, y.reshape(-1, n),
+                                 mean.reshape(-1), inv_std.reshape(-1), eps, threads())  # fmt: skip
             return y, mean, inv_std
 
         return _as_prepared(reference, run)

@@ -1,1 +1,77 @@
-# Cython wrappers for src/upsample.c (included by _ext.pyx).
+# Cython wrappers for src/upsample.c (included by _ext.pyx): ConvTranspose's col2im and Resize.
+
+cdef extern from *:
+    """
+    size_t gk_col2im_work(long sh, long sw, long oh, long ow);
+    void gk_col2im(const float *cols, long c, long h, long w, long kh, long kw, long sh, long sw,
+                   long dh, long dw, long ph, long pw, long oh, long ow, const float *bias,
+                   float *y, float *work, int threads);
+    void gk_resize2d(const float *x, long p, long h, long w, float *y, long oh, long ow, int th,
+                     const int *ih, const double *wh, const unsigned char *outh, int tw,
+                     const int *iw, const double *ww, const unsigned char *outw, double extrap,
+                     int threads);
+    """
+    size_t gk_col2im_work(long sh, long sw, long oh, long ow) nogil
+    void gk_col2im(const float *cols, long c, long h, long w, long kh, long kw, long sh, long sw,
+                   long dh, long dw, long ph, long pw, long oh, long ow, const float *bias,
+                   float *y, float *work, int threads) nogil
+    void gk_resize2d(const float *x, long p, long h, long w, float *y, long oh, long ow, int th,
+                     const int *ih, const double *wh, const unsigned char *outh, int tw,
+                     const int *iw, const double *ww, const unsigned char *outw, double extrap,
+                     int threads) nogil
+
+
+def col2im_work(long sh, long sw, long oh, long ow, int threads):
+    """Floats of work col2im needs with this many threads."""
+    return gk_col2im_work(sh, sw, oh, ow) * max(threads, 1)
+
+
+def col2im(const float[::1] cols, long c, long h, long w, long kh, long kw, long sh, long sw,
+           long dh, long dw, long ph, long pw, const float[::1] bias, float[:, :, ::1] y,
+           float[::1] work, int threads):
+    """y[m, iy*sh + ky*dh - ph, ix*sw + kx*dw - pw] += cols[m, ky, kx, iy, ix], plus bias[m]
+    (cols (c, kh, kw, h, w) flat, y (c, oh, ow); work: col2im_work floats)."""
+    cdef long oh = y.shape[1], ow = y.shape[2]
+    if c == 0 or oh == 0 or ow == 0:
+        return
+    if cols.shape[0] < c * kh * kw * h * w or y.shape[0] != c:
+        raise ValueError("col2im: cols or y too small")
+    if work is not None and work.shape[0] < <long>gk_col2im_work(sh, sw, oh, ow) * max(threads, 1):
+        raise ValueError("col2im: work too small")
+    with nogil:
+        gk_col2im(ptr(cols), c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                  ptr(bias) if bias is not None else NULL, &y[0, 0, 0], optr(work), threads)
+
+
+cdef inline const int *iptr(const int[::1] v) noexcept nogil:
+    return NULL if v is None or v.shape[0] == 0 else &v[0]
+
+
+cdef inline const double *dptr(const double[::1] v) noexcept nogil:
+    return NULL if v is None or v.shape[0] == 0 else &v[0]
+
+
+cdef inline const unsigned char *bptr(const unsigned char[::1] v) noexcept nogil:
+    return NULL if v is None or v.shape[0] == 0 else &v[0]
+
+
+def resize2d(const float[:, :, ::1] x, float[:, :, ::1] y, int th, const int[::1] ih,
+             const double[::1] wh, const unsigned char[::1] outh, int tw, const int[::1] iw,
+             const double[::1] ww, const unsigned char[::1] outw, double extrap, int threads):
+    """y[p] = x[p] resampled separably: per axis th/tw taps (0: identity), index tables (o, t)
+    tap-major ([t * out + o]), weights (None for nearest), outside masks (None or uint8 per output index)."""
+    cdef long p = x.shape[0], h = x.shape[1], w = x.shape[2]
+    cdef long oh = y.shape[1], ow = y.shape[2]
+    if y.shape[0] != p:
+        raise ValueError("resize2d: x and y differ in planes")
+    if (th == 0 and oh != h) or (tw == 0 and ow != w):
+        raise ValueError("resize2d: an identity axis changes length")
+    if (th and (ih is None or ih.shape[0] < oh * th)) or (tw and (iw is None or iw.shape[0] < ow * tw)):
+        raise ValueError("resize2d: index tables too short")
+    if (wh is None) != (ww is None) and th and tw:
+        raise ValueError("resize2d: weights for one axis only")
+    if p == 0 or oh == 0 or ow == 0:
+        return
+    with nogil:
+        gk_resize2d(&x[0, 0, 0], p, h, w, &y[0, 0, 0], oh, ow, th, iptr(ih), dptr(wh), bptr(outh),
+                    tw, iptr(iw), dptr(ww), bptr(outw), extrap, threads)

@@ -107,6 +107,19 @@ static inline void gk_erf_pair(double y, double *erf_out, double *erfc_out) {
 #undef GK_SFX
 
 #if GK_X86
+/* Softmax/LayerNorm rows once more for AVX-512F: exp over 16 lanes is ~2x the AVX2 loop */
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx2,fma,prefer-vector-width=512")
+#define GK_SFX(name) name##_avx512
+#include "softmax_body.inc"
+#undef GK_SFX
+#pragma GCC pop_options
+#define GK_CALL_NORM(fn, ...) (gk_simd_avx512 ? fn##_avx512(__VA_ARGS__) : GK_CALL(fn, __VA_ARGS__))
+#else
+#define GK_CALL_NORM(fn, ...) GK_CALL(fn, __VA_ARGS__)
+#endif
+
+#if GK_X86
 #define GK_CALL(fn, ...) (gk_simd_avx2 ? fn##_avx2(__VA_ARGS__) : fn##_generic(__VA_ARGS__))
 #else
 #define GK_CALL(fn, ...) fn##_generic(__VA_ARGS__)
@@ -196,12 +209,13 @@ void gk_global_avg(const float *x, long nc, long hw, float *y, int threads) {
 
 void gk_softmax_rows(const float *x, float *y, long rows, long n, int threads) {
 #pragma omp parallel for schedule(static) num_threads(threads_for(rows * n, threads))
-    for (long r = 0; r < rows; r++) GK_CALL(softmax_row, x + r * n, y + r * n, n);
+    for (long r = 0; r < rows; r++) GK_CALL_NORM(softmax_row, x + r * n, y + r * n, n);
 }
 
 void gk_layernorm_rows(const float *x, const float *scale, const float *bias, float *y, float *mean,
                        float *inv_std, long rows, long n, float eps, int threads) {
 #pragma omp parallel for schedule(static) num_threads(threads_for(rows * n, threads))
     for (long r = 0; r < rows; r++)
-        GK_CALL(layernorm_row, x + r * n, scale, bias, y + r * n, n, eps, mean + r, inv_std + r);
+        GK_CALL_NORM(layernorm_row, x + r * n, scale, bias, y + r * n, n, eps, mean + r,
+                     inv_std + r);
 }

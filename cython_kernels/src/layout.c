@@ -1,2 +1,262 @@
-/* layout kernels (declared in gkx.h-style prototypes inside layout.pxi). */
-#include "gk.h"
+/* Data-movement kernels: strided n-d copy (Transpose/Slice/Split/Concat) and Gather. */
+#include <stdint.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "layout.h"
+#include "simd.h"
+
+typedef ptrdiff_t idx_t;
+
+/* below this many bytes a copy runs on the calling thread: a copy is memory-bound, a second
+ * thread saved ~2 us on a 192 KiB transpose here, and a fork waits for a busy core when another
+ * process holds it (measured: 0.3 ms per copy on this shared 2-core machine) */
+#define PAR_BYTES (1024 * 1024)
+
+typedef struct {
+    idx_t n, s, d; /* size, source stride, destination stride (bytes) */
+} dim_t;
+
+enum { MODE_ROWS, MODE_TILE, MODE_STRIDED };
+
+typedef struct {
+    int k;        /* outer dims: dim[0..k) */
+    int mode;     /* what the inner dims are */
+    idx_t esize;  /* element bytes */
+    idx_t nab;    /* MODE_TILE: blocks along dim[k] (a) */
+    dim_t dim[GK_COPY_MAXDIM];
+    const char *src;
+    char *dst;
+} plan_t;
+
+#define TB 16 /* tile edge (elements) of the blocked transpose */
+
+/* ---- inner kernels ---------------------------------------------------------------------- */
+
+static void strided_row(const char *s, char *d, idx_t n, idx_t ss, idx_t ds, idx_t esize) {
+    switch (esize) {
+    case 1:
+        for (idx_t i = 0; i < n; i++) d[i * ds] = s[i * ss];
+        break;
+    case 2:
+        for (idx_t i = 0; i < n; i++) memcpy(d + i * ds, s + i * ss, 2);
+        break;
+    case 4:
+        for (idx_t i = 0; i < n; i++) memcpy(d + i * ds, s + i * ss, 4);
+        break;
+    case 8:
+        for (idx_t i = 0; i < n; i++) memcpy(d + i * ds, s + i * ss, 8);
+        break;
+    default:
+        for (idx_t i = 0; i < n; i++) memcpy(d + i * ds, s + i * ss, (size_t)esize);
+    }
+}
+
+/* scalar block: dst[a * da + b * esize] = src[a * esize + b * sb], a < na, b < nb */
+#define GK_TILE_SCALAR(T)                                                                     \
+    for (idx_t b0 = 0; b0 < nb; b0 += TB) {                                                   \
+        idx_t b1 = GK_MIN(nb, b0 + TB);                                                       \
+        for (idx_t a = 0; a < na; a++) {                                                      \
+            const char *sp = s + a * (idx_t)sizeof(T);                                        \
+            T *dp = (T *)(void *)(d + a * da);                                                \
+            for (idx_t b = b0; b < b1; b++) memcpy(dp + b, sp + b * sb, sizeof(T));           \
+        }                                                                                     \
+    }
+
+static void tile_generic(const char *s, char *d, idx_t na, idx_t nb, idx_t sb, idx_t da,
+                         idx_t esize) {
+    switch (esize) {
+    case 1: GK_TILE_SCALAR(uint8_t) break;
+    case 2: GK_TILE_SCALAR(uint16_t) break;
+    case 4: GK_TILE_SCALAR(uint32_t) break;
+    case 8: GK_TILE_SCALAR(uint64_t) break;
+    default:
+        for (idx_t a = 0; a < na; a++) strided_row(s + a * esize, d + a * da, nb, sb, esize, esize);
+    }
+}
+
+#if GK_X86
+/* 4-byte elements, 8x8 blocks in registers */
+GK_TARGET_AVX2 static void tile_f32_avx2(const char *s, char *d, idx_t na, idx_t nb, idx_t sb,
+                                         idx_t da) {
+    idx_t a = 0;
+    for (; a + 8 <= na; a += 8) {
+        idx_t b = 0;
+        for (; b + 8 <= nb; b += 8) {
+            const char *p = s + a * 4 + b * sb;
+            __m256 r0 = _mm256_loadu_ps((const float *)(const void *)(p));
+            __m256 r1 = _mm256_loadu_ps((const float *)(const void *)(p + sb));
+            __m256 r2 = _mm256_loadu_ps((const float *)(const void *)(p + 2 * sb));
+            __m256 r3 = _mm256_loadu_ps((const float *)(const void *)(p + 3 * sb));
+            __m256 r4 = _mm256_loadu_ps((const float *)(const void *)(p + 4 * sb));
+            __m256 r5 = _mm256_loadu_ps((const float *)(const void *)(p + 5 * sb));
+            __m256 r6 = _mm256_loadu_ps((const float *)(const void *)(p + 6 * sb));
+            __m256 r7 = _mm256_loadu_ps((const float *)(const void *)(p + 7 * sb));
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            char *q = d + a * da + b * 4;
+            _mm256_storeu_ps((float *)(void *)(q), _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps((float *)(void *)(q + da), _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps((float *)(void *)(q + 2 * da), _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps((float *)(void *)(q + 3 * da), _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps((float *)(void *)(q + 4 * da), _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps((float *)(void *)(q + 5 * da), _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps((float *)(void *)(q + 6 * da), _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps((float *)(void *)(q + 7 * da), _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        if (b < nb) tile_generic(s + a * 4 + b * sb, d + a * da + b * 4, 8, nb - b, sb, da, 4);
+    }
+    if (a < na) tile_generic(s + a * 4, d + a * da, na - a, nb, sb, da, 4);
+}
+#endif
+
+/* one unit of work: the inner dims at (s, d); MODE_TILE: a-block `blk` */
+static void inner(const plan_t *p, const char *s, char *d, idx_t blk) {
+    const dim_t *in = p->dim + p->k;
+    if (p->mode == MODE_ROWS) {
+        memcpy(d, s, (size_t)(in[0].n * p->esize));
+    } else if (p->mode == MODE_STRIDED) {
+        strided_row(s, d, in[0].n, in[0].s, in[0].d, p->esize);
+    } else {
+        idx_t a0 = blk * TB, na = GK_MIN((idx_t)TB, in[0].n - a0);
+        s += a0 * in[0].s;
+        d += a0 * in[0].d;
+#if GK_X86
+        if (p->esize == 4 && gk_simd_avx2) {
+            tile_f32_avx2(s, d, na, in[1].n, in[1].s, in[0].d);
+            return;
+        }
+#endif
+        tile_generic(s, d, na, in[1].n, in[1].s, in[0].d, p->esize);
+    }
+}
+
+/* units [u0, u1): unit u = (outer index, block) with the block fastest (MODE_TILE) */
+static void run_units(const plan_t *p, idx_t u0, idx_t u1) {
+    idx_t ix[GK_COPY_MAXDIM];
+    idx_t nab = p->mode == MODE_TILE ? p->nab : 1, blk = u0 % nab, u = u0 / nab;
+    const char *s = p->src;
+    char *d = p->dst;
+    for (int i = p->k - 1; i >= 0; i--) {
+        ix[i] = u % p->dim[i].n;
+        u /= p->dim[i].n;
+        s += ix[i] * p->dim[i].s;
+        d += ix[i] * p->dim[i].d;
+    }
+    for (idx_t w = u0; w < u1; w++) {
+        inner(p, s, d, blk);
+        if (++blk < nab) continue;
+        blk = 0;
+        for (int i = p->k - 1; i >= 0; i--) {
+            s += p->dim[i].s;
+            d += p->dim[i].d;
+            if (++ix[i] < p->dim[i].n) break;
+            s -= p->dim[i].s * p->dim[i].n;
+            d -= p->dim[i].d * p->dim[i].n;
+            ix[i] = 0;
+        }
+    }
+}
+
+int gk_copy_nd(int ndim, const ptrdiff_t *shape, const char *src, const ptrdiff_t *ss, char *dst,
+               const ptrdiff_t *ds, ptrdiff_t esize, int threads) {
+    plan_t p;
+    int r = 0;
+    idx_t total = esize;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] == 0) return 0;
+        total *= shape[i];
+    }
+    /* drop size-1 dims; merge a dim into the one outside it where both sides are contiguous */
+    for (int i = 0; i < ndim; i++) {
+        idx_t n = shape[i];
+        if (n == 1) continue;
+        if (r > 0 && p.dim[r - 1].s == ss[i] * n && p.dim[r - 1].d == ds[i] * n) {
+            p.dim[r - 1].n *= n;
+            p.dim[r - 1].s = ss[i];
+            p.dim[r - 1].d = ds[i];
+            continue;
+        }
+        if (r == GK_COPY_MAXDIM) return -1;
+        p.dim[r].n = n;
+        p.dim[r].s = ss[i];
+        p.dim[r].d = ds[i];
+        r++;
+    }
+    if (r == 0) {
+        memcpy(dst, src, (size_t)esize);
+        return 0;
+    }
+    p.esize = esize;
+    p.src = src;
+    p.dst = dst;
+    p.nab = 1;
+    dim_t last = p.dim[r - 1];
+    int t = -1; /* a dim contiguous in the source, to swap with the dst-contiguous last one */
+    if (last.d == esize && last.s != esize && r >= 2)
+        for (int i = r - 2; i >= 0; i--)
+            if (p.dim[i].s == esize) {
+                t = i;
+                break;
+            }
+    if (last.s == esize && last.d == esize) {
+        p.mode = MODE_ROWS;
+        p.k = r - 1;
+    } else if (t >= 0 && last.n >= 4 && p.dim[t].n >= 4) {
+        dim_t a = p.dim[t];
+        for (int i = t; i < r - 2; i++) p.dim[i] = p.dim[i + 1];
+        p.dim[r - 2] = a;
+        p.mode = MODE_TILE;
+        p.k = r - 2;
+        p.nab = (a.n + TB - 1) / TB;
+    } else {
+        p.mode = MODE_STRIDED;
+        p.k = r - 1;
+    }
+    idx_t units = p.nab;
+    for (int i = 0; i < p.k; i++) units *= p.dim[i].n;
+    int nt = (total >= PAR_BYTES && threads > 1 && units > 1) ? threads : 1;
+    if (nt == 1) {
+        run_units(&p, 0, units);
+        return 0;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+#ifdef _OPENMP
+        idx_t rank = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+        idx_t rank = 0, team = 1;
+#endif
+        idx_t u0 = units * rank / team, u1 = units * (rank + 1) / team;
+        if (u1 > u0) run_units(&p, u0, u1);
+    }
+    return 0;
+}
+
+ptrdiff_t gk_gather(const char *x, ptrdiff_t outer, ptrdiff_t dim, ptrdiff_t row, const void *idx,
+                    int idx64, ptrdiff_t nidx, char *y, int threads) {
+    const int64_t *i64 = (const int64_t *)idx;
+    const int32_t *i32 = (const int32_t *)idx;
+    for (idx_t j = 0; j < nidx; j++) {
+        int64_t v = idx64 ? i64[j] : (int64_t)i32[j];
+        if (v < -(int64_t)dim || v >= (int64_t)dim) return j;
+    }
+    idx_t units = outer * nidx;
+    int nt = (units * row >= PAR_BYTES && threads > 1 && units > 1) ? threads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (idx_t u = 0; u < units; u++) {
+        idx_t o = u / nidx, j = u % nidx;
+        int64_t v = idx64 ? i64[j] : (int64_t)i32[j];
+        v += v < 0 ? dim : 0;
+        memcpy(y + u * row, x + (o * dim + (idx_t)v) * row, (size_t)row);
+    }
+    return -1;
+}
