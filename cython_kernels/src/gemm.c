@@ -233,12 +233,20 @@ static inline __attribute__((always_inline)) void k512(const int R, const int W,
     __m512 x0[GK_MR], x1[GK_MR];
     if (pfc) { /* a C tile further along the same rows, into L2 (when C is large its rows miss
                 * every cache: one stream per row is more than the hardware prefetchers follow;
-                * into L1 it would evict the B micro-panel) */
+                * into L1 it would evict the B micro-panel); the residual tile there too */
+        const float *pr = last && ep->residual
+                              ? ep->residual + i * ep->ld_residual + j + (pfc - c)
+                              : NULL;
 #pragma GCC unroll 12
         for (int r = 0; r < GK_MR; r++) {
             if (r < R) {
                 _mm_prefetch((const char *)(pfc + r * ldc), _MM_HINT_T1);
                 if (W == 2) _mm_prefetch((const char *)(pfc + r * ldc + 16), _MM_HINT_T1);
+                if (pr) {
+                    _mm_prefetch((const char *)(pr + r * ep->ld_residual), _MM_HINT_T1);
+                    if (W == 2)
+                        _mm_prefetch((const char *)(pr + r * ep->ld_residual + 16), _MM_HINT_T1);
+                }
             }
         }
     }
