@@ -27,7 +27,7 @@ import numpy as np
 
 from .memory_plan import MemoryPlan
 
-_state = threading.local()
+running = threading.local()  # .outs: the planned outputs of the node running on this thread
 
 
 def output_array(shape: tuple[int, ...], dtype: Any = np.float32, index: int = 0) -> np.ndarray:
@@ -35,7 +35,7 @@ def output_array(shape: tuple[int, ...], dtype: Any = np.float32, index: int = 0
     the node runs inside an arena and the shape and dtype are the planned ones, else a new array.
     Ask only for the arrays returned as the node's outputs: a scratch array taken from here would
     share the output's bytes."""
-    outs = getattr(_state, "outs", None)
+    outs = getattr(running, "outs", None)
     if outs is not None and index < len(outs):
         planned = outs[index]
         if planned is not None and planned.shape == shape and planned.dtype == dtype:
@@ -45,8 +45,8 @@ def output_array(shape: tuple[int, ...], dtype: Any = np.float32, index: int = 0
 
 def set_outputs(outs: tuple[np.ndarray | None, ...] | None) -> tuple[np.ndarray | None, ...] | None:
     """Makes `outs` the running node's planned outputs; returns the previous ones (to restore)."""
-    previous = getattr(_state, "outs", None)
-    _state.outs = outs
+    previous = getattr(running, "outs", None)
+    running.outs = outs
     return previous
 
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .arena import Arena, set_outputs
+from .arena import running as arena_state
 from .dtypes import name_of
 from .errors import (
     GraphValidationError,
@@ -252,14 +253,13 @@ class Program:
                 start = time.perf_counter() if timings is not None else 0.0
                 if views is None:
                     results = _call(step, args, kwargs, self.runtime_fallbacks)
-                else:
+                else:  # (on an exception, run() resets the planned outputs)
                     planned = views[index]
-                    set_outputs(planned)
-                    try:
-                        results = _call(step, args, kwargs, self.runtime_fallbacks)
-                    finally:
-                        set_outputs(None)
-                    _keep_out_of_arena(step, results, planned, arena)  # type: ignore[arg-type]
+                    arena_state.outs = planned
+                    results = _call(step, args, kwargs, self.runtime_fallbacks)
+                    arena_state.outs = None
+                    if planned is None or len(results) != 1 or results[0] is not planned[0]:
+                        _keep_out_of_arena(step, results, planned, arena)  # type: ignore[arg-type]
                 if timings is not None:
                     timings[node.name] = timings.get(node.name, 0.0) + time.perf_counter() - start
                 for name, value in zip(node.outputs, results):
