@@ -54,6 +54,15 @@ _G = {
 DIRECT_MAX_CIN = 4
 
 
+def _direct_weights(w: Array) -> Array:
+    """Weights (M, C, kh, kw) as the direct kernel reads them: (C*kh*kw) x ldw, one tap's output
+    channels adjacent (whole vectors), zero columns from M up to ldw, a multiple of 16."""
+    m = w.shape[0]
+    out = np.zeros((int(np.prod(w.shape[1:])), -(-m // 16) * 16), F32)
+    out[:, :m] = np.asarray(w, F32).reshape(m, -1).T
+    return out
+
+
 def _avx512_gemm() -> bool:
     """Whether the GEMM runs its AVX-512 micro-kernel (SIMD level index 2 and up)."""
     index = getattr(ext(), "simd_index", None)
@@ -118,10 +127,9 @@ class _Conv:
         self.windows: dict[tuple, Any] = {}  # (x shape, w shape, geometry) -> its window
         b = constants.get(2)
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
-        # few input channels (an image model's stem): the direct polyphase kernel, weights as
-        # (C*kh*kw) x M so one tap's output channels are adjacent
+        # few input channels (an image model's stem): the direct polyphase kernel
         self.w_direct = (
-            np.ascontiguousarray(np.asarray(w, F32).reshape(w.shape[0], -1).T)
+            _direct_weights(w)
             if w is not None and self.group == 1 and w.shape[1] <= DIRECT_MAX_CIN
             else None
         )

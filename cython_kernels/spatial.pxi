@@ -8,8 +8,8 @@ cdef extern from *:
     size_t gk_conv_direct_work(long c, long h, long w, long kh, long kw, long sh, long sw,
                                long dh, long dw, long ph, long pw, long oh, long ow);
     int gk_conv_direct(const float *x, long n, long c, long h, long w, const float *wt_t, long m,
-                       long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
-                       long oh, long ow, const float *bias, float lo, float hi, int clip,
+                       long ldw, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                       long pw, long oh, long ow, const float *bias, float lo, float hi, int clip,
                        float *y, float *work, int threads);
     int gk_pool_poly(int is_max, const float *x, long nc, long h, long w, long kh, long kw,
                      long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
@@ -19,8 +19,8 @@ cdef extern from *:
     size_t gk_conv_direct_work(long c, long h, long w, long kh, long kw, long sh, long sw,
                                long dh, long dw, long ph, long pw, long oh, long ow) nogil
     int gk_conv_direct(const float *x, long n, long c, long h, long w, const float *wt_t, long m,
-                       long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
-                       long oh, long ow, const float *bias, float lo, float hi, int clip,
+                       long ldw, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                       long pw, long oh, long ow, const float *bias, float lo, float hi, int clip,
                        float *y, float *work, int threads) nogil
     int gk_pool_poly(int is_max, const float *x, long nc, long h, long w, long kh, long kw,
                      long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
@@ -47,14 +47,17 @@ def conv_direct(const float[:, :, :, ::1] x, const float[:, ::1] wt_t, long kh, 
                 long sh, long sw, long dh, long dw, long ph, long pw, const float[::1] bias,
                 float lo, float hi, bint clip, float[:, :, :, ::1] y, float[::1] work,
                 int threads):
-    """y = clip(conv(x, w) + bias) for one group, wt_t = w.reshape(M, -1).T (C*kh*kw x M);
-    False (y untouched) where the SIMD level has no such kernel."""
+    """y = clip(conv(x, w) + bias) for one group, wt_t = w.reshape(M, -1).T zero-padded to
+    C*kh*kw x ldw columns, ldw a multiple of 16 (direct_weights); False (y untouched) where the
+    SIMD level has no such kernel."""
     cdef int done
     if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0 or y.shape[3] == 0:
         return True
+    if wt_t.shape[0] != x.shape[1] * kh * kw or wt_t.shape[1] < y.shape[1]:
+        raise ValueError("conv_direct: weights do not fit the input and output")
     with nogil:
         done = gk_conv_direct(&x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2], x.shape[3],
-                              &wt_t[0, 0], y.shape[1], kh, kw, sh, sw, dh, dw, ph, pw,
+                              &wt_t[0, 0], y.shape[1], wt_t.shape[1], kh, kw, sh, sw, dh, dw, ph, pw,
                               y.shape[2], y.shape[3], ptr(bias) if bias is not None else NULL,
                               lo, hi, clip, &y[0, 0, 0, 0], &work[0], threads)
     return bool(done)

@@ -24,8 +24,10 @@
  * propagates; x > 88.72 gives inf, x < -87.34 gives 0 (between 88.37 and 88.72 it returns
  * exp(88.37): the exponent trick stops at 2^127). */
 static inline float gk_expf(float x) {
-    float xc = x < -87.33654f ? -87.33654f : x;
-    xc = xc > 88.37f ? 88.37f : xc;
+    /* written so that a NaN x selects the clamp (a finite xc): (int32_t)n below must not see a
+     * NaN (the conversion and the shift would be undefined); the result is still NaN (last line) */
+    float xc = x > -87.33654f ? x : -87.33654f;
+    xc = xc < 88.37f ? xc : 88.37f;
     float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
     float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;

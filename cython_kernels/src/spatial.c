@@ -32,7 +32,7 @@ typedef struct {
 
 #define SP_SLACK 320 /* floats after the last phase plane read by lanes past the end */
 #define SP_BATCH_FLOATS 12288 /* small planes: phases + results of this many floats per batch */
-#define SP_OB_MAX 8  /* most output channels in one register tile of the direct conv */
+#define SP_CH 128    /* output pixels per chunk of a row in the direct conv (rows up to 160 whole) */
 
 static void sp_geo_init(sp_geo *g, long h, long w, long kh, long kw, long sh, long sw, long dh,
                         long dw, long ph, long pw, long oh, long ow) {
@@ -65,8 +65,12 @@ static long sp_tap(const sp_geo *g, long ky, long kx, long dh, long dw) {
 #pragma GCC target("avx512f,avx2,fma")
 #define SP(name) name##_avx512
 #define SPV 16
-#define SP_QV 3 /* output vectors per register tile of the direct conv */
-#define SP_OB 8 /* output channels per register tile of the direct conv */
+/* direct conv register tiles: nv vectors of output channels x SP_NPn output pixels */
+#define SP_DV 4
+#define SP_NP1 16
+#define SP_NP2 12
+#define SP_NP3 8
+#define SP_NP4 6
 typedef __m512 sp_vf_avx512;
 typedef __mmask16 sp_vm_avx512;
 #define vf sp_vf_avx512
@@ -104,14 +108,45 @@ static inline __m512 sp_load_in_avx512(const float *p, long col, long lo, long h
                   _mm512_cmp_epi32_mask(c, _mm512_set1_epi32((int)hi), _MM_CMPINT_LT);
     return _mm512_mask_loadu_ps(fill, m, p);
 }
+/* r[i][j] -> r[j][i] (16 x 16) */
+static inline __attribute__((always_inline)) void sp_transpose_avx512(__m512 *r) {
+    __m512 u[16], v[16];
+    for (int g = 0; g < 4; g++) {
+        __m512 ta = _mm512_unpacklo_ps(r[4 * g], r[4 * g + 1]);
+        __m512 tb = _mm512_unpackhi_ps(r[4 * g], r[4 * g + 1]);
+        __m512 tc = _mm512_unpacklo_ps(r[4 * g + 2], r[4 * g + 3]);
+        __m512 td = _mm512_unpackhi_ps(r[4 * g + 2], r[4 * g + 3]);
+        u[4 * g] = _mm512_shuffle_ps(ta, tc, 0x44); /* rows 4g.. of column 4L + 0 in lane L */
+        u[4 * g + 1] = _mm512_shuffle_ps(ta, tc, 0xEE);
+        u[4 * g + 2] = _mm512_shuffle_ps(tb, td, 0x44);
+        u[4 * g + 3] = _mm512_shuffle_ps(tb, td, 0xEE);
+    }
+    for (int e = 0; e < 4; e++) {
+        v[e] = _mm512_shuffle_f32x4(u[e], u[4 + e], 0x88);
+        v[4 + e] = _mm512_shuffle_f32x4(u[e], u[4 + e], 0xDD);
+        v[8 + e] = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0x88);
+        v[12 + e] = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0xDD);
+    }
+    for (int e = 0; e < 4; e++) {
+        r[e] = _mm512_shuffle_f32x4(v[e], v[8 + e], 0x88);
+        r[8 + e] = _mm512_shuffle_f32x4(v[e], v[8 + e], 0xDD);
+        r[4 + e] = _mm512_shuffle_f32x4(v[4 + e], v[12 + e], 0x88);
+        r[12 + e] = _mm512_shuffle_f32x4(v[4 + e], v[12 + e], 0xDD);
+    }
+}
 #define VEVEN sp_even_avx512
 #define VODD sp_odd_avx512
 #define VLOAD_IN sp_load_in_avx512
+#define VTRANSPOSE sp_transpose_avx512
 #include "spatial.c"
 #undef SP
 #undef SPV
-#undef SP_QV
-#undef SP_OB
+#undef SP_DV
+#undef SP_NP1
+#undef SP_NP2
+#undef SP_NP3
+#undef SP_NP4
+#undef VTRANSPOSE
 #undef vf
 #undef vm
 #undef VLD
@@ -138,8 +173,9 @@ static inline __m512 sp_load_in_avx512(const float *p, long col, long lo, long h
 #pragma GCC target("avx2,fma")
 #define SP(name) name##_avx2
 #define SPV 8
-#define SP_QV 3
-#define SP_OB 4
+#define SP_DV 2
+#define SP_NP1 12
+#define SP_NP2 6
 #define vf __m256
 #define vm __m256
 #define VLD _mm256_loadu_ps
@@ -181,9 +217,28 @@ static inline __m256 sp_load_in_avx2(const float *p, long col, long lo, long hi,
                                  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), c));
     return _mm256_blendv_ps(fill, _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
 }
+/* r[i][j] -> r[j][i] (8 x 8) */
+static inline __attribute__((always_inline)) void sp_transpose_avx2(__m256 *r) {
+    __m256 u[8];
+    for (int g = 0; g < 2; g++) {
+        __m256 ta = _mm256_unpacklo_ps(r[4 * g], r[4 * g + 1]);
+        __m256 tb = _mm256_unpackhi_ps(r[4 * g], r[4 * g + 1]);
+        __m256 tc = _mm256_unpacklo_ps(r[4 * g + 2], r[4 * g + 3]);
+        __m256 td = _mm256_unpackhi_ps(r[4 * g + 2], r[4 * g + 3]);
+        u[4 * g] = _mm256_shuffle_ps(ta, tc, 0x44);
+        u[4 * g + 1] = _mm256_shuffle_ps(ta, tc, 0xEE);
+        u[4 * g + 2] = _mm256_shuffle_ps(tb, td, 0x44);
+        u[4 * g + 3] = _mm256_shuffle_ps(tb, td, 0xEE);
+    }
+    for (int e = 0; e < 4; e++) {
+        r[e] = _mm256_permute2f128_ps(u[e], u[4 + e], 0x20);
+        r[4 + e] = _mm256_permute2f128_ps(u[e], u[4 + e], 0x31);
+    }
+}
 #define VEVEN sp_even_avx2
 #define VODD sp_odd_avx2
 #define VLOAD_IN sp_load_in_avx2
+#define VTRANSPOSE sp_transpose_avx2
 #include "spatial.c"
 #pragma GCC pop_options
 #endif /* GK_X86 */
@@ -271,41 +326,50 @@ size_t gk_conv_direct_work(long c, long h, long w, long kh, long kw, long sh, lo
 
 /* Direct conv, one group, few input channels (the stem of an image model):
  * y[n, o] = clip(bias[o] + sum_{ci,ky,kx} wt_t[(ci*kh + ky)*kw + kx, o] * xpad[n, ci, ...]),
- * wt_t the (C*kh*kw) x M transposed weights; work: gk_conv_direct_work floats. Returns 0 (nothing
- * done) at the generic level. */
+ * wt_t the (C*kh*kw) x ldw transposed weights, ldw a multiple of 16 at least m (columns m.. are
+ * zeros); work: gk_conv_direct_work floats. Output channels go in the vector lanes (weights of a
+ * tap are whole vectors, the input is broadcast per output pixel from the phase planes), so a
+ * register tile is channels x pixels, transposed into the NCHW planes through a small buffer.
+ * Returns 0 (nothing done) at the generic level. */
 int gk_conv_direct(const float *x, long n, long c, long h, long w, const float *wt_t, long m,
-                   long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
-                   long ow, const float *bias, float lo, float hi, int clip, float *y,
-                   float *work, int threads) {
+                   long ldw, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                   long pw, long oh, long ow, const float *bias, float lo, float hi, int clip,
+                   float *y, float *work, int threads) {
     int level = sp_level();
     long k = c * kh * kw;
-    if (!level || k > 1024) return 0;
+    if (!level || k > 1024 || ldw < m || ldw % 16) return 0;
     sp_geo g;
     sp_geo_init(&g, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
     long per_c = g.sh * g.sw * g.plane;
     long *off = (long *)malloc((size_t)k * sizeof(long));
-    if (!off) return 0;
+    float *bp = (float *)malloc((size_t)ldw * sizeof(float)); /* bias, zeros past m */
+    if (!off || !bp) {
+        free(off);
+        free(bp);
+        return 0;
+    }
+    for (long o = 0; o < ldw; o++) bp[o] = bias && o < m ? bias[o] : 0.0f;
     for (long ci = 0; ci < c; ci++)
         for (long ky = 0; ky < kh; ky++)
             for (long kx = 0; kx < kw; kx++)
                 off[(ci * kh + ky) * kw + kx] = ci * per_c + sp_tap(&g, ky, kx, dh, dw);
     if (!clip) lo = -INFINITY, hi = INFINITY;
     sp_fill(work + c * per_c, g.wq + SP_SLACK, 0.0f);
-    long band = GK_MAX(1L, 512 / g.wq), bands = (oh + band - 1) / band;
+    long ch = ow <= SP_CH + SP_CH / 4 ? ow : SP_CH;
     long tasks = c * g.sh; /* (channel, row phase) pairs to build */
     int nt = m * oh * ow * k > 65536 ? threads : 1;
     int ok = 1;
 #pragma omp parallel num_threads(nt) reduction(&& : ok)
     {
-        long ab = SP_OB_MAX * (band * g.wq + 64);
-        float *acc = (float *)malloc((size_t)ab * sizeof(float));
-        ok = acc != NULL;
-        if (acc) sp_fill(acc, ab, 0.0f);
+        long tsz = (ch + 16) * ldw;
+        float *t = (float *)malloc((size_t)tsz * sizeof(float));
+        ok = t != NULL;
+        if (t) sp_fill(t, tsz, 0.0f);
         for (long i = 0; i < n; i++) {
             const float *xi = x + i * c * h * w;
 #pragma omp for schedule(static)
-            for (long t = 0; t < tasks; t++) {
-                long ci = t / g.sh, a = t % g.sh;
+            for (long tk = 0; tk < tasks; tk++) {
+                long ci = tk / g.sh, a = tk % g.sh;
 #if GK_X86
                 if (level == 2)
                     sp_build_rows_avx512(&g, xi + ci * h * w, work + ci * per_c, 0.0f, a);
@@ -314,22 +378,22 @@ int gk_conv_direct(const float *x, long n, long c, long h, long w, const float *
 #endif
             }
 #pragma omp for schedule(static)
-            for (long b = 0; b < bands; b++) {
-                if (!acc) continue;
-                long oy0 = b * band, oy1 = GK_MIN(oh, oy0 + band);
+            for (long oy = 0; oy < oh; oy++) {
+                if (!t) continue;
 #if GK_X86
                 if (level == 2)
-                    sp_direct_band_avx512(&g, work, off, k, wt_t, m, bias, lo, hi, oy0, oy1, oh,
-                                          ow, acc, y + i * m * oh * ow);
+                    sp_direct_row_avx512(&g, work, off, k, wt_t, ldw, m, bp, lo, hi, oy, oh, ow,
+                                         ch, t, y + i * m * oh * ow);
                 else
-                    sp_direct_band_avx2(&g, work, off, k, wt_t, m, bias, lo, hi, oy0, oy1, oh,
-                                        ow, acc, y + i * m * oh * ow);
+                    sp_direct_row_avx2(&g, work, off, k, wt_t, ldw, m, bp, lo, hi, oy, oh, ow,
+                                       ch, t, y + i * m * oh * ow);
 #endif
             }
         }
-        free(acc);
+        free(t);
     }
     free(off);
+    free(bp);
     return ok;
 }
 
@@ -524,58 +588,100 @@ static void SP(sp_dw_planes)(const sp_geo *g, const float *x, long p0, long p1, 
     }
 }
 
-/* One register tile of the direct conv: OB output channels x SP_QV vectors of flat outputs
- * q0.. (bias first, then every tap); results clipped into acc (rows ld apart). */
-static inline __attribute__((always_inline)) void SP(sp_direct_tile)(
-    const float *phs, const long *off, long k, const float *wt_t, long m, long oc0, const int ob,
-    const float *bias, vf vlo, vf vhi, long q0, float *restrict acc, long ld) {
-    vf s[SP_OB_MAX][SP_QV];
-    for (int o = 0; o < ob; o++) {
-        vf b0 = VSET1(bias ? bias[oc0 + o] : 0.0f);
-        for (int v = 0; v < SP_QV; v++) s[o][v] = b0;
+/* One register tile of the direct conv: nv vectors of output channels (the padded weights' columns
+ * from wg on, ldw apart per tap) x np output pixels, flat outputs xq[j] of every tap's phase plane
+ * (xq + off[t]); bias first, then every tap in order; clipped results into t, one row of nv * SPV
+ * channels per pixel, ldt apart. */
+static inline __attribute__((always_inline)) void SP(sp_dt_tile)(
+    const float *xq, const long *off, long k, const float *wg, long ldw, const float *bg, vf vlo,
+    vf vhi, float *restrict t, long ldt, const int nv, const int np) {
+    vf s[SP_DV][16];
+#pragma GCC unroll 16
+    for (int v = 0; v < nv; v++) {
+        vf b = VLD(bg + v * SPV);
+#pragma GCC unroll 16
+        for (int j = 0; j < np; j++) s[v][j] = b;
     }
-    const float *wp = wt_t + oc0;
-    for (long t = 0; t < k; t++, wp += m) {
-        const float *p = phs + off[t] + q0;
-        vf xv[SP_QV];
-        for (int v = 0; v < SP_QV; v++) xv[v] = VLD(p + v * SPV);
-        for (int o = 0; o < ob; o++) {
-            vf wv = VSET1(wp[o]);
-            for (int v = 0; v < SP_QV; v++) s[o][v] = VFMA(wv, xv[v], s[o][v]);
+    for (long i = 0; i < k; i++) {
+        const float *p = xq + off[i], *w = wg + i * ldw;
+        vf wv[SP_DV];
+#pragma GCC unroll 16
+        for (int v = 0; v < nv; v++) wv[v] = VLD(w + v * SPV);
+#pragma GCC unroll 16
+        for (int j = 0; j < np; j++) {
+            vf xv = VSET1(p[j]);
+#pragma GCC unroll 16
+            for (int v = 0; v < nv; v++) s[v][j] = VFMA(wv[v], xv, s[v][j]);
         }
     }
-    for (int o = 0; o < ob; o++)
-        for (int v = 0; v < SP_QV; v++) VST(acc + o * ld + v * SPV, VMIN(vhi, VMAX(vlo, s[o][v])));
+#pragma GCC unroll 16
+    for (int j = 0; j < np; j++)
+#pragma GCC unroll 16
+        for (int v = 0; v < nv; v++)
+            VST(t + j * ldt + v * SPV, VMIN(vhi, VMAX(vlo, s[v][j])));
 }
 
-/* Output rows oy0..oy1 of every channel of the direct conv (one image). */
-static void SP(sp_direct_band)(const sp_geo *g, const float *phs, const long *off, long k,
-                               const float *wt_t, long m, const float *bias, float lo, float hi,
-                               long oy0, long oy1, long oh, long ow, float *restrict acc,
-                               float *restrict y) {
-    long wq = g->wq, qa = oy0 * wq, nq = (oy1 - oy0) * wq;
-    long step = SP_QV * SPV, ld = (nq + step - 1) / step * step;
-    vf vlo = VSET1(lo), vhi = VSET1(hi);
-    for (long oc0 = 0; oc0 < m;) {
-        long left = m - oc0;
-        int ob = left >= SP_OB ? SP_OB : left >= 4 ? 4 : left >= 2 ? 2 : 1;
-        for (long q = 0; q < nq; q += step) {
-            if (ob == SP_OB)
-                SP(sp_direct_tile)(phs, off, k, wt_t, m, oc0, SP_OB, bias, vlo, vhi, qa + q,
-                                   acc + q, ld);
-            else if (ob == 4)
-                SP(sp_direct_tile)(phs, off, k, wt_t, m, oc0, 4, bias, vlo, vhi, qa + q,
-                                   acc + q, ld);
-            else if (ob == 2)
-                SP(sp_direct_tile)(phs, off, k, wt_t, m, oc0, 2, bias, vlo, vhi, qa + q,
-                                   acc + q, ld);
+/* tiles over pixels 0..n (the last one may run past n: t has room, the phases slack) */
+#define SP_DT_TILES(NV, NP)                                                                    \
+    for (long px = 0; px < n; px += (NP))                                                      \
+    SP(sp_dt_tile)(xq + px, off, k, wg, ldw, bg, vlo, vhi, t + px * ldt, ldt, (NV), (NP))
+
+static void SP(sp_dt_tiles)(const float *xq, const long *off, long k, const float *wg, long ldw,
+                            const float *bg, vf vlo, vf vhi, float *restrict t, long ldt, int nv,
+                            long n) {
+#if SP_DV == 4
+    if (nv == 4) {
+        SP_DT_TILES(4, SP_NP4);
+        return;
+    }
+    if (nv == 3) {
+        SP_DT_TILES(3, SP_NP3);
+        return;
+    }
+#endif
+    if (nv == 2)
+        SP_DT_TILES(2, SP_NP2);
+    else
+        SP_DT_TILES(1, SP_NP1);
+}
+#undef SP_DT_TILES
+
+/* y[c, px] = t[px, c] for channels 0..m, pixels 0..n (rows of y ys apart) */
+static void SP(sp_dt_out)(const float *t, long ldt, long m, long n, float *restrict y, long ys) {
+    for (long cb = 0; cb < m; cb += SPV) {
+        long nc = GK_MIN((long)SPV, m - cb);
+        for (long pb = 0; pb < n; pb += SPV) {
+            long np = GK_MIN((long)SPV, n - pb);
+            vf r[SPV];
+            for (int i = 0; i < SPV; i++) r[i] = VLD(t + (pb + i) * ldt + cb);
+            VTRANSPOSE(r);
+            float *d = y + cb * ys + pb;
+            if (np == SPV)
+                for (long i = 0; i < nc; i++) VST(d + i * ys, r[i]);
             else
-                SP(sp_direct_tile)(phs, off, k, wt_t, m, oc0, 1, bias, vlo, vhi, qa + q,
-                                   acc + q, ld);
+                for (long i = 0; i < nc; i++) VST_PART(d + i * ys, r[i], np);
         }
-        for (int o = 0; o < ob; o++)
-            SP(sp_rows_out)(acc + o * ld, wq, oy0, oy1, ow, y + (oc0 + o) * oh * ow);
-        oc0 += ob;
+    }
+}
+
+/* Output row oy of every channel of the direct conv (one image): pixel chunks of ch, each computed
+ * into t (pixel-major, ldw channels per pixel) a channel group at a time, then transposed into y. */
+static void SP(sp_direct_row)(const sp_geo *g, const float *phs, const long *off, long k,
+                              const float *wt, long ldw, long m, const float *bias, float lo,
+                              float hi, long oy, long oh, long ow, long ch, float *restrict t,
+                              float *restrict y) {
+    vf vlo = VSET1(lo), vhi = VSET1(hi);
+    long mv = (m + SPV - 1) / SPV;
+    for (long x0 = 0; x0 < ow; x0 += ch) {
+        long n = GK_MIN(ch, ow - x0);
+        const float *xq = phs + oy * g->wq + x0;
+        for (long v0 = 0; v0 < mv;) {
+            int nv = (int)GK_MIN((long)SP_DV, mv - v0);
+            SP(sp_dt_tiles)(xq, off, k, wt + v0 * SPV, ldw, bias + v0 * SPV, vlo, vhi,
+                            t + v0 * SPV, ldw, nv, n);
+            v0 += nv;
+        }
+        SP(sp_dt_out)(t, ldw, m, n, y + oy * ow + x0, oh * ow);
     }
 }
 

@@ -198,7 +198,7 @@ GK_TARGET_AVX2 static void nearest_rows_avx2(const float *xr, float *yr, long k,
             j += 4;
         }
         if (j + 2 <= w) {
-            __m128 v = _mm_castpd_ps(_mm_load_sd((const double *)(xr + j)));
+            __m128 v = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(xr + j)));
             v = _mm_add_ps(v, _mm_setzero_ps());
             v = _mm_unpacklo_ps(v, v);
             for (long d = 0; d < k; d++) _mm_storeu_ps(yr + d * ow + 2 * j, v);

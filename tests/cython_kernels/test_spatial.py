@@ -104,6 +104,32 @@ def test_mobilenet_stem_and_depthwise_shapes(level: str, threads: int) -> None:
         assert_close(ours, ref, **TOL)
 
 
+@pytest.mark.parametrize(
+    ("c", "m", "hw", "k", "s", "p"),
+    [
+        (3, 64, 64, 7, 2, 3),
+        (3, 100, 21, 3, 1, 1),
+        (2, 37, (5, 341), 3, 2, 1),
+        (1, 16, (3, 180), 5, 1, 2),
+    ],
+)
+def test_direct_conv_channel_groups_and_long_rows(
+    c: int, m: int, hw: int | tuple[int, int], k: int, s: int, p: int, level: str, threads: int
+) -> None:
+    """The direct kernel's register tiles over channel groups (M past 64 and not a multiple of
+    16) and its pixel chunks (rows longer than 160 outputs), ResNet's stem geometry."""
+    h, w = hw if isinstance(hw, tuple) else (hw, hw)
+    rng = np.random.default_rng(m)
+    x = rng.standard_normal((2, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((m, c, k, k)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    model = one_node("FusedConv", {"x": x}, {"w": wt, "b": b}, domain="gossamer", strides=[s, s],
+                     pads=[p] * 4, kernel_shape=[k, k], activation="Relu")  # fmt: skip
+    ours, ref, placement = run_both(model, {"x": x}, threads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, **TOL)
+
+
 @pytest.mark.parametrize("seed", range(16))
 @pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
 def test_pooling_matches_reference(op: str, seed: int, level: str, threads: int) -> None:
