@@ -153,5 +153,20 @@ def all_float32(inputs: Sequence[Value | None]) -> str | None:
     return None
 
 
+def conv_rank_refusal(inputs: Sequence[Value | None], what: str) -> str | None:
+    """Why a conv-like node (input 0 the data, input 1 the weight) is not a 1-D or 2-D one this
+    backend runs, or None."""
+    x, w = static_shape(inputs[0]), static_shape(inputs[1])
+    ranks = {len(s) for s in (x, w) if s is not None}
+    if not ranks:
+        return "ranks of input and weight unknown before running"
+    if len(ranks) > 1:
+        return "input and weight ranks differ"
+    (rank,) = ranks
+    if rank not in (3, 4):
+        return f"{rank - 2}-D {what} (1-D and 2-D only)"
+    return None
+
+
 def contiguous(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=F32)

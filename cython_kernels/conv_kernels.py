@@ -25,10 +25,10 @@ from ._common import (
     F32,
     all_float32,
     conv_activation_refusal,
+    conv_rank_refusal,
     epilogue_bounds,
     post_activation,
     scratch,
-    static_shape,
     threads,
 )
 from ._native import ext
@@ -70,18 +70,9 @@ def _avx512_gemm() -> bool:
 
 
 def _conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    bad = all_float32(inputs[:5])
+    bad = all_float32(inputs[:5]) or conv_rank_refusal(inputs, "convolution")
     if bad:
         return bad
-    x, w = static_shape(inputs[0]), static_shape(inputs[1])
-    ranks = {len(s) for s in (x, w) if s is not None}
-    if not ranks:
-        return "ranks of input and weight unknown before running"
-    if len(ranks) > 1:
-        return "input and weight ranks differ"
-    (rank,) = ranks
-    if rank not in (3, 4):
-        return f"{rank - 2}-D convolution (1-D and 2-D only)"
     if node.op_type == "FusedConv":
         return conv_activation_refusal(node)
     return None

@@ -18,7 +18,7 @@ from ..refimpl.errors import OpArgumentError
 from ..refimpl.ir import Node, Value
 from ..refimpl.ops._cv_geometry import auto_pad_name, spatial_attr, split_pads
 from ..refimpl.ops.op_conv_transpose import conv_transpose_1
-from ._common import F32, INF, all_float32, scratch, static_shape, threads
+from ._common import F32, INF, all_float32, conv_rank_refusal, scratch, threads
 from ._native import ext
 
 Array = np.ndarray
@@ -32,19 +32,7 @@ def _unprepared(*args: Any, **kwargs: Any) -> Any:
 
 
 def _convt_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    bad = all_float32(inputs[:3])
-    if bad:
-        return bad
-    x, w = static_shape(inputs[0]), static_shape(inputs[1])
-    ranks = {len(s) for s in (x, w) if s is not None}
-    if not ranks:
-        return "ranks of input and weight unknown before running"
-    if len(ranks) > 1:
-        return "input and weight ranks differ"
-    (rank,) = ranks
-    if rank not in (3, 4):
-        return f"{rank - 2}-D ConvTranspose (1-D and 2-D only)"
-    return None
+    return all_float32(inputs[:3]) or conv_rank_refusal(inputs, "ConvTranspose")
 
 
 def _convt_geometry(x_shape: tuple[int, ...], w_shape: tuple[int, ...], a: dict[str, Any]):  # type: ignore[no-untyped-def]

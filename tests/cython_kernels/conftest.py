@@ -26,3 +26,23 @@ def simd(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(scope="module", params=[1, 2], ids=["1thread", "2threads"])
 def threads(request: pytest.FixtureRequest) -> int:
     return request.param
+
+
+@pytest.fixture(scope="module", params=["avx512f", "avx2+fma", "generic"])
+def level(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every SIMD path this CPU has (avx512f included, unlike `simd`)."""
+    from gossamer.cython_kernels import set_simd_level
+
+    if request.param == "avx512f" and not native.ext().cpu_has_avx512f():
+        pytest.skip("this CPU has no AVX-512F")
+    if request.param == "avx2+fma" and not native.ext().cpu_has_avx2_fma():
+        pytest.skip("this CPU has no AVX2/FMA")
+    before = native.simd_level()
+    assert set_simd_level(request.param) == request.param
+    yield request.param
+    set_simd_level(before)
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["1thread", "2threads"])
+def nthreads(request: pytest.FixtureRequest) -> int:
+    return request.param

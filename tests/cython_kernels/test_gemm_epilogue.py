@@ -24,26 +24,6 @@ ACTIVATIONS = [("Relu", None), ("Clip", [-0.5, 0.7]), ("Sigmoid", None), ("Swish
                ("Gelu", None)]  # fmt: skip
 
 
-@pytest.fixture(scope="module", params=["avx512f", "avx2+fma", "generic"])
-def level(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every SIMD path this CPU has."""
-    from gossamer.cython_kernels import set_simd_level
-
-    if request.param == "avx512f" and not native.ext().cpu_has_avx512f():
-        pytest.skip("this CPU has no AVX-512F")
-    if request.param == "avx2+fma" and not native.ext().cpu_has_avx2_fma():
-        pytest.skip("this CPU has no AVX2/FMA")
-    before = native.simd_level()
-    assert set_simd_level(request.param) == request.param
-    yield request.param
-    set_simd_level(before)
-
-
-@pytest.fixture(scope="module", params=[1, 2], ids=["1thread", "2threads"])
-def nthreads(request: pytest.FixtureRequest) -> int:
-    return request.param
-
-
 @pytest.fixture(scope="module")
 def small_blocks() -> Iterator[None]:
     """Tiny K and M blocks, so small shapes cross every cache-block edge."""

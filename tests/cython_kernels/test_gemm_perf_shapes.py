@@ -5,8 +5,6 @@ write nothing past C), column tails around the prefetch distances."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,26 +13,6 @@ from hypothesis import strategies as st
 native = pytest.importorskip("gossamer.cython_kernels._native")
 F32 = np.float32
 TOL = {"rtol": 1e-4, "atol": 1e-4}
-
-
-@pytest.fixture(scope="module", params=["avx512f", "avx2+fma", "generic"])
-def level(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every SIMD path this CPU has."""
-    from gossamer.cython_kernels import set_simd_level
-
-    if request.param == "avx512f" and not native.ext().cpu_has_avx512f():
-        pytest.skip("this CPU has no AVX-512F")
-    if request.param == "avx2+fma" and not native.ext().cpu_has_avx2_fma():
-        pytest.skip("this CPU has no AVX2/FMA")
-    before = native.simd_level()
-    assert set_simd_level(request.param) == request.param
-    yield request.param
-    set_simd_level(before)
-
-
-@pytest.fixture(scope="module", params=[1, 2], ids=["1thread", "2threads"])
-def nthreads(request: pytest.FixtureRequest) -> int:
-    return request.param
 
 
 def _packed_b_reference(b: np.ndarray) -> np.ndarray:

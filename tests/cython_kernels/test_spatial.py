@@ -4,8 +4,6 @@ the older paths run), 1 and 2 threads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -14,20 +12,6 @@ from ._helpers import assert_close, assert_on_cython, one_node, run_both
 TOL = {"rtol": 1e-4, "atol": 1e-4}
 ACTIVATIONS = [("", None), ("Relu", None), ("Clip", [-0.5, 0.5]), ("Sigmoid", None),
                ("LeakyRelu", [0.1]), ("HardSwish", None)]  # fmt: skip
-
-
-@pytest.fixture(scope="module", params=["avx512f", "avx2+fma", "generic"])
-def level(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every SIMD level this CPU has (AVX-512 and AVX2 run the polyphase kernels)."""
-    from gossamer.cython_kernels import _native
-
-    if request.param == "avx512f" and not _native.ext().cpu_has_avx512f():
-        pytest.skip("this CPU has no AVX-512F")
-    if request.param == "avx2+fma" and not _native.ext().cpu_has_avx2_fma():
-        pytest.skip("this CPU has no AVX2/FMA")
-    before = _native.simd_level()
-    yield _native.set_simd_level(request.param)
-    _native.set_simd_level(before)
 
 
 def _geometry(rng: np.random.Generator) -> dict:
