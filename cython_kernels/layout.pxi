@@ -1,7 +1,9 @@
 # Cython wrappers for src/layout.c (included by _ext.pyx; one section per kernel family).
 # Arrays come in through the buffer protocol (any strides, any fixed-size dtype numpy can export;
 # layout_kernels.py views the others as unsigned ints of the same size).
-from cpython.buffer cimport PyBUF_STRIDES, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_STRIDES, PyBUF_WRITABLE, PyBuffer_Release,
+                             PyObject_GetBuffer)
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 
 cdef extern from "src/layout.h" nogil:
     int gk_copy_nd(int ndim, const Py_ssize_t *shape, const char *src, const Py_ssize_t *ss,
@@ -28,17 +30,31 @@ cdef int _copy_view(Py_buffer *s, const Py_ssize_t *perm, Py_buffer *d, Py_ssize
     return rc
 
 
+cdef int _same_shape(str name, Py_buffer *s, const Py_ssize_t *perm, Py_buffer *d) except -1:
+    """d's shape is s's (axes permuted by perm, if given) and the element sizes agree."""
+    cdef int i
+    if s.ndim != d.ndim:
+        raise ValueError(f"{name}: source has {s.ndim} dims, destination {d.ndim}")
+    if s.itemsize != d.itemsize:
+        raise ValueError(f"{name}: element sizes differ ({s.itemsize} vs {d.itemsize})")
+    for i in range(s.ndim):
+        if d.shape[i] != s.shape[perm[i] if perm != NULL else i]:
+            raise ValueError(f"{name}: destination dim {i} is {d.shape[i]}, source gives "
+                             f"{s.shape[perm[i] if perm != NULL else i]}")
+    return 0
+
+
 def copy_into(src, dst, int threads):
-    """dst[...] = src (equal shapes and element sizes, any strides). Returns 0, or -1 if the
-    kernel cannot run it (then nothing was copied)."""
+    """dst[...] = src (equal shapes and element sizes, any strides; ValueError otherwise).
+    Returns 0, or -1 if the kernel cannot run it (more than 64 dims; then nothing was copied)."""
     cdef Py_buffer s, d
     cdef int rc = -1
     PyObject_GetBuffer(src, &s, PyBUF_STRIDES)
     try:
         PyObject_GetBuffer(dst, &d, PyBUF_STRIDES | PyBUF_WRITABLE)
         try:
-            if s.ndim == d.ndim:
-                rc = _copy_view(&s, NULL, &d, 0, threads)
+            _same_shape("copy_into", &s, NULL, &d)
+            rc = _copy_view(&s, NULL, &d, 0, threads)
         finally:
             PyBuffer_Release(&d)
     finally:
@@ -47,20 +63,30 @@ def copy_into(src, dst, int threads):
 
 
 def transpose_into(src, tuple perm, dst, int threads):
-    """dst = src with axes permuted (dst.shape[i] == src.shape[perm[i]]). Returns 0 or -1."""
+    """dst = src with axes permuted (dst.shape[i] == src.shape[perm[i]], perm a permutation of
+    range(ndim); ValueError otherwise). Returns 0 or -1 (more than 64 dims)."""
     cdef Py_buffer s, d
     cdef Py_ssize_t p[64]
-    cdef int i, rc = -1
-    if len(perm) > 64:
+    cdef char seen[64]
+    cdef int i, n = len(perm), rc = -1
+    cdef Py_ssize_t v
+    if n > 64:
         return -1
-    for i in range(len(perm)):
-        p[i] = perm[i]
+    memset(seen, 0, sizeof(seen))
+    for i in range(n):
+        v = perm[i]
+        if v < 0 or v >= n or seen[v]:
+            raise ValueError(f"transpose_into: perm {perm} is not a permutation of range({n})")
+        seen[v] = 1
+        p[i] = v
     PyObject_GetBuffer(src, &s, PyBUF_STRIDES)
     try:
         PyObject_GetBuffer(dst, &d, PyBUF_STRIDES | PyBUF_WRITABLE)
         try:
-            if s.ndim == d.ndim == len(perm):
-                rc = _copy_view(&s, p, &d, 0, threads)
+            if s.ndim != n:
+                raise ValueError(f"transpose_into: perm has {n} axes, source {s.ndim}")
+            _same_shape("transpose_into", &s, p, &d)
+            rc = _copy_view(&s, p, &d, 0, threads)
         finally:
             PyBuffer_Release(&d)
     finally:
@@ -69,40 +95,87 @@ def transpose_into(src, tuple perm, dst, int threads):
 
 
 def concat_into(inputs, int axis, dst, int threads):
-    """dst = the inputs joined along axis (shapes checked by the caller). Returns 0 or -1."""
-    cdef Py_buffer s, d
-    cdef Py_ssize_t offset = 0
-    cdef int rc = 0
+    """dst = the inputs joined along axis. Every input is checked (same ndim and element size as
+    dst, other dims equal, lengths along axis summing to dst's; ValueError otherwise) before
+    anything is copied. Returns 0, or -1 (more than 64 dims; nothing copied)."""
+    cdef Py_buffer d
+    cdef Py_buffer *bufs = NULL
+    cdef Py_ssize_t offset = 0, total = 0, n = len(inputs), got = 0, j
+    cdef int i, rc = 0
     PyObject_GetBuffer(dst, &d, PyBUF_STRIDES | PyBUF_WRITABLE)
     try:
+        if axis < 0 or axis >= d.ndim:
+            raise ValueError(f"concat_into: axis {axis} is outside [0, {d.ndim})")
+        if d.ndim > 64:
+            return -1
+        bufs = <Py_buffer *>PyMem_Malloc(max(n, 1) * sizeof(Py_buffer))
+        if bufs == NULL:
+            raise MemoryError()
         for x in inputs:
-            PyObject_GetBuffer(x, &s, PyBUF_STRIDES)
-            try:
-                if s.ndim != d.ndim:
-                    return -1
-                rc = _copy_view(&s, NULL, &d, offset, threads)
-                if rc:
-                    return rc
-                offset += s.shape[axis] * d.strides[axis]
-            finally:
-                PyBuffer_Release(&s)
+            if got >= n:
+                raise ValueError("concat_into: inputs changed length")
+            PyObject_GetBuffer(x, &bufs[got], PyBUF_STRIDES)
+            got += 1
+            if bufs[got - 1].ndim != d.ndim or bufs[got - 1].itemsize != d.itemsize:
+                raise ValueError(f"concat_into: input {got - 1} differs from the destination in "
+                                 f"rank or element size")
+            for i in range(d.ndim):
+                if i != axis and bufs[got - 1].shape[i] != d.shape[i]:
+                    raise ValueError(f"concat_into: input {got - 1} dim {i} is "
+                                     f"{bufs[got - 1].shape[i]}, destination {d.shape[i]}")
+            total += bufs[got - 1].shape[axis]
+        if total != d.shape[axis]:
+            raise ValueError(f"concat_into: inputs total {total} along axis {axis}, destination "
+                             f"{d.shape[axis]}")
+        # with at most 64 dims gk_copy_nd cannot fail, so no input is left half done
+        for j in range(got):
+            rc = _copy_view(&bufs[j], NULL, &d, offset, threads)
+            if rc:
+                return rc
+            offset += bufs[j].shape[axis] * d.strides[axis]
     finally:
+        for j in range(got):
+            PyBuffer_Release(&bufs[j])
+        PyMem_Free(bufs)
         PyBuffer_Release(&d)
     return rc
 
 
+cdef bint _int_format(const char *f, Py_ssize_t itemsize) noexcept:
+    """A signed integer buffer format of 4 or 8 bytes ('i', 'l', 'q', maybe after '<', '=', '@')."""
+    if f == NULL:
+        return False
+    if f[0] == b'<' or f[0] == b'=' or f[0] == b'@':
+        f += 1
+    if f[0] == 0 or f[1] != 0:
+        return False
+    return (itemsize == 4 or itemsize == 8) and (f[0] == b'i' or f[0] == b'l' or f[0] == b'q')
+
+
 def gather_rows(x, idx, dst, long outer, long dim, long row, int threads):
     """dst (outer, nidx, row bytes) = x (outer, dim, row bytes)[:, idx, :]; x, idx (int32 or
-    int64) and dst C-contiguous. Returns -1, or the position of the first bad index."""
+    int64) and dst C-contiguous (ValueError where a buffer is too small for the sizes, TypeError
+    for another index type). Returns -1, or the position of the first bad index."""
     cdef Py_buffer bx, bi, bd
     cdef Py_ssize_t bad = -1, nidx
+    if outer < 0 or dim < 0 or row < 0:
+        raise ValueError("gather_rows: negative size")
     PyObject_GetBuffer(x, &bx, 0)
     try:
-        PyObject_GetBuffer(idx, &bi, 0)
+        PyObject_GetBuffer(idx, &bi, PyBUF_FORMAT)
         try:
             PyObject_GetBuffer(dst, &bd, PyBUF_WRITABLE)
             try:
+                if not _int_format(bi.format, bi.itemsize):
+                    raise TypeError(f"gather_rows: indices must be int32 or int64, not "
+                                    f"{(<bytes>bi.format).decode() if bi.format else 'bytes'}")
                 nidx = bi.len // bi.itemsize
+                if bx.len < outer * dim * row:
+                    raise ValueError(f"gather_rows: x has {bx.len} bytes, needs {outer} x {dim}"
+                                     f" x {row}")
+                if bd.len < outer * nidx * row:
+                    raise ValueError(f"gather_rows: dst has {bd.len} bytes, needs {outer} x "
+                                     f"{nidx} x {row}")
                 with nogil:
                     bad = gk_gather(<const char *>bx.buf, outer, dim, row, bi.buf,
                                     bi.itemsize == 8, nidx, <char *>bd.buf, threads)

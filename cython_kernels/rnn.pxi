@@ -53,8 +53,13 @@ def rnn_packed_size(long gates, long hidden):
 
 def rnn_pack(const float[:, ::1] r, long gates, long hidden, float[::1] out):
     """out = rows [0, gates * hidden) of R (each `hidden` long) in 16-unit panels."""
+    if hidden < 0 or gates < 0:
+        raise ValueError("rnn_pack: negative size")
     if hidden == 0 or gates == 0:
         return
+    if r is None or r.shape[1] != hidden or r.shape[0] < gates * hidden:
+        raise ValueError(f"rnn_pack: r must have at least {gates * hidden} rows of {hidden}")
+    _vec("rnn_pack", "out", out, gk_rnn_packed_size(gates, hidden), False)
     with nogil:
         gk_rnn_pack(&r[0, 0], gates, hidden, &out[0])
 
@@ -63,12 +68,35 @@ cdef inline float *_rnn_out(float[::1] v) noexcept nogil:
     return NULL if v is None or v.shape[0] == 0 else &v[0]
 
 
-cdef int _rnn_io(gk_rnn_io *io, const float[:, ::1] xw, long steps, long batch, long hidden,
+cdef int _rnn_io(str name, long gates, gk_rnn_io *io, const float[:, ::1] xw, long steps, long batch, long hidden,
                  long dirs, bint reverse, int layout, const int64_t[::1] lens, float[::1] y,
                  const float[::1] h0, const float[::1] c0, float[::1] yh, float[::1] yc,
                  float lo, float hi) except -1:
     """Fills io: xw rows (t, b) [T*B] (layout 0) or (b, t) [B*T] (layout 1); Y [T, D, B, H] or
-    [B, T, D, H]; states [D, B, H] or [B, D, H]; all flat and C-contiguous."""
+    [B, T, D, H]; states [D, B, H] or [B, D, H]; all flat and C-contiguous. Raises ValueError
+    where an array is too small for the sizes (xw: `gates` gates per direction) or a length is
+    outside [0, steps]."""
+    cdef long b, v, states = dirs * batch * hidden
+    if steps < 0 or batch < 0 or hidden < 0 or (dirs != 1 and dirs != 2):
+        raise ValueError(f"{name}: bad sizes (steps {steps}, batch {batch}, hidden {hidden}, "
+                         f"dirs {dirs})")
+    if layout != 0 and layout != 1:
+        raise ValueError(f"{name}: layout must be 0 or 1")
+    if xw is None or xw.shape[0] < steps * batch or xw.shape[1] < dirs * gates * hidden:
+        raise ValueError(f"{name}: xw needs {steps * batch} rows of {dirs * gates * hidden}")
+    if lens is not None:
+        if lens.shape[0] < batch:
+            raise ValueError(f"{name}: lens has {lens.shape[0]} entries, batch is {batch}")
+        for b in range(batch):
+            v = lens[b]
+            if v < 0 or v > steps:
+                raise ValueError(f"{name}: lens[{b}] = {v} is outside [0, {steps}]")
+    if y is not None and 0 < y.shape[0] < steps * states:
+        raise ValueError(f"{name}: y has {y.shape[0]} floats, needs {steps * states}")
+    _vec(name, "h0", h0, states if h0 is not None and h0.shape[0] else 0, True)
+    _vec(name, "c0", c0, states if c0 is not None and c0.shape[0] else 0, True)
+    if (yh is not None and 0 < yh.shape[0] < states) or (yc is not None and 0 < yc.shape[0] < states):
+        raise ValueError(f"{name}: yh or yc has fewer than {states} floats")
     memset(io, 0, sizeof(gk_rnn_io))
     io.steps, io.batch, io.hidden, io.dirs, io.reverse = steps, batch, hidden, dirs, reverse
     io.xw = &xw[0, 0] if xw.shape[0] and xw.shape[1] else NULL
@@ -97,8 +125,14 @@ def lstm(const float[:, ::1] xw, long steps, long batch, long hidden, long dirs,
     """The LSTM recurrence over precomputed xw = X W^T + Wb + Rb (see src/rnn.h); arrays flat,
     None where absent (h0/c0: zeros; lens: all steps; y/yh/yc: not written)."""
     cdef gk_rnn_io io
-    _rnn_io(&io, xw, steps, batch, hidden, dirs, reverse, layout, lens, y, h0, c0, yh, yc, lo,
-            hi)
+    _rnn_io("lstm", 4, &io, xw, steps, batch, hidden, dirs, reverse, layout, lens, y, h0, c0, yh,
+            yc, lo, hi)
+    _vec("lstm", "rp", rp, dirs * gk_rnn_packed_size(4, hidden), False)
+    _vec("lstm", "peep", peep, dirs * 3 * hidden, False)
+    if rp is None or peep is None or rp.shape[0] == 0 or peep.shape[0] == 0:
+        if steps and batch and hidden:
+            raise ValueError("lstm: rp and peep are required")
+        return
     with nogil:
         gk_lstm(&io, &rp[0], &peep[0], input_forget, threads)
 
@@ -110,7 +144,16 @@ def gru(const float[:, ::1] xw, long steps, long batch, long hidden, long dirs, 
     """The GRU recurrence over precomputed xw (see src/rnn.h); rbh: the R bias of gate h per
     direction (used when linear_before_reset)."""
     cdef gk_rnn_io io
-    _rnn_io(&io, xw, steps, batch, hidden, dirs, reverse, layout, lens, y, h0, None, yh, None,
-            lo, hi)
+    _rnn_io("gru", 3, &io, xw, steps, batch, hidden, dirs, reverse, layout, lens, y, h0, None, yh,
+            None, lo, hi)
+    _vec("gru", "rzr", rzr, dirs * gk_rnn_packed_size(2, hidden), False)
+    _vec("gru", "rh", rh, dirs * gk_rnn_packed_size(1, hidden), False)
+    if linear_before_reset:
+        _vec("gru", "rbh (linear_before_reset)", rbh, dirs * hidden, False)
+    if rzr is None or rh is None or rzr.shape[0] == 0 or rh.shape[0] == 0:
+        if steps and batch and hidden:
+            raise ValueError("gru: rzr and rh are required")
+        return
     with nogil:
-        gk_gru(&io, &rzr[0], &rh[0], &rbh[0], linear_before_reset, threads)
+        gk_gru(&io, &rzr[0], &rh[0], optr(rbh) if linear_before_reset else NULL,
+               linear_before_reset, threads)

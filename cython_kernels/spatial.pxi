@@ -51,10 +51,17 @@ def conv_direct(const float[:, :, :, ::1] x, const float[:, ::1] wt_t, long kh, 
     C*kh*kw x ldw columns, ldw a multiple of 16 (direct_weights); False (y untouched) where the
     SIMD level has no such kernel."""
     cdef int done
+    _geometry("conv_direct", kh, kw, sh, sw, dh, dw)
+    if x is None or y is None or y.shape[0] != x.shape[0]:
+        raise ValueError("conv_direct: x and y differ in batch")
     if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0 or y.shape[3] == 0:
         return True
-    if wt_t.shape[0] != x.shape[1] * kh * kw or wt_t.shape[1] < y.shape[1]:
+    if wt_t is None or wt_t.shape[0] != x.shape[1] * kh * kw or wt_t.shape[1] < y.shape[1]:
         raise ValueError("conv_direct: weights do not fit the input and output")
+    _vec("conv_direct", "bias", bias, y.shape[1], True)
+    _vec("conv_direct", "work", work,
+         gk_conv_direct_work(x.shape[1], x.shape[2], x.shape[3], kh, kw, sh, sw, dh, dw, ph, pw,
+                             y.shape[2], y.shape[3]), False)
     with nogil:
         done = gk_conv_direct(&x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2], x.shape[3],
                               &wt_t[0, 0], y.shape[1], wt_t.shape[1], kh, kw, sh, sw, dh, dw, ph, pw,
@@ -69,6 +76,7 @@ def pool2d_poly(bint is_max, const float[:, :, ::1] x, long kh, long kw, long sh
     """y[p] = max or average pool of plane x[p] (average divides by cnt_y[oy] * cnt_x[ox]),
     by the polyphase kernel, else by pool2d (the generic SIMD level)."""
     cdef int done = 0
+    _pool_check("pool2d_poly", is_max, x, kh, kw, sh, sw, dh, dw, cnt_y, cnt_x, y)
     if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0:
         return
     with nogil:

@@ -32,12 +32,17 @@ def col2im(const float[::1] cols, long c, long h, long w, long kh, long kw, long
     """y[m, iy*sh + ky*dh - ph, ix*sw + kx*dw - pw] += cols[m, ky, kx, iy, ix], plus bias[m]
     (cols (c, kh, kw, h, w) flat, y (c, oh, ow); work: col2im_work floats)."""
     cdef long oh = y.shape[1], ow = y.shape[2]
+    _geometry("col2im", kh, kw, sh, sw, dh, dw)
+    if c < 0 or h < 0 or w < 0:
+        raise ValueError("col2im: negative size")
+    if y.shape[0] != c:
+        raise ValueError(f"col2im: y has {y.shape[0]} channels, c is {c}")
     if c == 0 or oh == 0 or ow == 0:
         return
-    if cols.shape[0] < c * kh * kw * h * w or y.shape[0] != c:
-        raise ValueError("col2im: cols or y too small")
-    if work is not None and work.shape[0] < <long>gk_col2im_work(sh, sw, oh, ow) * max(threads, 1):
-        raise ValueError("col2im: work too small")
+    if cols is None or cols.shape[0] < c * kh * kw * h * w:
+        raise ValueError("col2im: cols too small")
+    _vec("col2im", "work", work, <long>gk_col2im_work(sh, sw, oh, ow) * max(threads, 1), False)
+    _vec("col2im", "bias", bias, c, True)
     with nogil:
         gk_col2im(ptr(cols), c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
                   ptr(bias) if bias is not None else NULL, &y[0, 0, 0], optr(work), threads)
@@ -55,6 +60,21 @@ cdef inline const unsigned char *bptr(const unsigned char[::1] v) noexcept nogil
     return NULL if v is None or v.shape[0] == 0 else &v[0]
 
 
+cdef int _index_range(str name, const int[::1] v, long n, long bound) except -1:
+    """v[:n] within [0, bound)."""
+    cdef long i
+    cdef int lo = 0, hi = -1, e
+    for i in range(n):
+        e = v[i]
+        if e < lo:
+            lo = e
+        if e > hi:
+            hi = e
+    if lo < 0 or hi >= bound:
+        raise ValueError(f"resize2d: {name} holds {lo if lo < 0 else hi}, outside [0, {bound})")
+    return 0
+
+
 def resize2d(const float[:, :, ::1] x, float[:, :, ::1] y, int th, const int[::1] ih,
              const double[::1] wh, const unsigned char[::1] outh, int tw, const int[::1] iw,
              const double[::1] ww, const unsigned char[::1] outw, double extrap, int threads):
@@ -62,6 +82,9 @@ def resize2d(const float[:, :, ::1] x, float[:, :, ::1] y, int th, const int[::1
     tap-major ([t * out + o]), weights (None for nearest), outside masks (None or uint8 per output index)."""
     cdef long p = x.shape[0], h = x.shape[1], w = x.shape[2]
     cdef long oh = y.shape[1], ow = y.shape[2]
+    cdef bint nearest
+    if th < 0 or tw < 0:
+        raise ValueError("resize2d: negative tap count")
     if y.shape[0] != p:
         raise ValueError("resize2d: x and y differ in planes")
     if (th == 0 and oh != h) or (tw == 0 and ow != w):
@@ -72,6 +95,23 @@ def resize2d(const float[:, :, ::1] x, float[:, :, ::1] y, int th, const int[::1
         raise ValueError("resize2d: weights for one axis only")
     if p == 0 or oh == 0 or ow == 0:
         return
+    # as the C kernel decides: no weights at all (or only empty ones) means nearest, one tap
+    nearest = dptr(wh) == NULL and dptr(ww) == NULL
+    if nearest and (th > 1 or tw > 1):
+        raise ValueError("resize2d: nearest (no weights) takes one tap per axis")
+    if not nearest:
+        if th and (wh is None or wh.shape[0] < oh * th):
+            raise ValueError(f"resize2d: wh needs {oh * th} weights")
+        if tw and (ww is None or ww.shape[0] < ow * tw):
+            raise ValueError(f"resize2d: ww needs {ow * tw} weights")
+    if th and (outh is not None and 0 < outh.shape[0] < oh):
+        raise ValueError(f"resize2d: outh needs {oh} entries")
+    if tw and (outw is not None and 0 < outw.shape[0] < ow):
+        raise ValueError(f"resize2d: outw needs {ow} entries")
+    if th:
+        _index_range("ih", ih, oh * th, h)
+    if tw:
+        _index_range("iw", iw, ow * tw, w)
     with nogil:
         gk_resize2d(&x[0, 0, 0], p, h, w, &y[0, 0, 0], oh, ow, th, iptr(ih), dptr(wh), bptr(outh),
                     tw, iptr(iw), dptr(ww), bptr(outw), extrap, threads)

@@ -166,6 +166,9 @@ static void run_units(const plan_t *p, idx_t u0, idx_t u1) {
     }
 }
 
+/* Fails (-1, nothing copied) only when more than GK_COPY_MAXDIM dims remain after dropping and
+ * merging, which needs ndim > GK_COPY_MAXDIM: the Cython wrappers reject such ranks up front, so
+ * concat_into (one call per input) never stops after copying some inputs. */
 int gk_copy_nd(int ndim, const ptrdiff_t *shape, const char *src, const ptrdiff_t *ss, char *dst,
                const ptrdiff_t *ds, ptrdiff_t esize, int threads) {
     plan_t p;
