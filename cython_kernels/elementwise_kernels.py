@@ -31,6 +31,7 @@ from ..refimpl.ops.op_clip import clip_6, clip_11
 from ..refimpl.ops.op_div import div_7
 from ..refimpl.ops.op_erf import erf_9
 from ..refimpl.ops.op_fused_gelu import gelu_1
+from ..refimpl.ops.op_fused_hard_swish import hard_swish_1
 from ..refimpl.ops.op_fused_layer_normalization import layer_normalization_1
 from ..refimpl.ops.op_fused_swish import swish_1
 from ..refimpl.ops.op_gelu import gelu_20
@@ -169,6 +170,7 @@ ACTIVATIONS: dict[Callable[..., Any], tuple[str, tuple[tuple[str, float], ...]]]
     tanh_6: ("Tanh", ()),
     erf_9: ("Erf", ()),
     hard_swish_14: ("HardSwish", ()),
+    hard_swish_1: ("HardSwish", ()),
     leaky_relu_6: ("LeakyRelu", (("alpha", 0.01),)),
     hard_sigmoid_6: ("HardSigmoid", (("alpha", 0.20000000298023224), ("beta", 0.5))),
     swish_24: ("Swish", (("alpha", 1.0),)),

@@ -1,6 +1,6 @@
 """Gossamer's own fused ops (domain `gossamer`): FusedConv, FusedGemm, FusedMatMul with every
-activation epilogue, and the Gelu, Swish and LayerNormalization ops the converter emits for opsets
-that predate the ONNX versions.
+activation epilogue, and the Gelu, Swish, HardSwish and LayerNormalization ops the converter emits
+for opsets that predate the ONNX versions.
 
 The convolution/GEMM/MatMul shapes come from the `nn` family; the activation (with or without its
 `activation_params`) is drawn per example, the PRelu slope input is present exactly when the
@@ -145,6 +145,7 @@ CASES: list[Case] = [
         ),
         domain=GD,
     ),
+    replace(unary("HardSwish", FLOATS), domain=GD),
     replace(
         unary(
             "Swish",

@@ -4,9 +4,9 @@
     print(report.format())
 
 -O0 changes nothing; -O1 folds constants and removes no-ops and dead nodes; -O2 adds
-BatchNormalization folding, Conv/Gemm/MatMul bias fusion, Conv + residual Add fusion and
-activation fusion into gossamer::Fused* ops; -O3 adds LayerNorm and GELU fusion, MatMul batching
-and Transpose/Reshape cancellation.
+BatchNormalization folding, Swish and hard-swish pattern fusion, Conv/Gemm/MatMul bias fusion,
+Conv + residual Add fusion and activation fusion into gossamer::Fused* ops; -O3 adds LayerNorm and
+GELU fusion, MatMul batching and Transpose/Reshape cancellation.
 Every pass is one module (`run(graph) -> list of changes`) whose docstring states its rewrite and
 its preconditions; passes rewrite the top-level graph only (If/Loop/Scan bodies stay as they are).
 The input graph is never modified: optimize works on a copy that shares the weight arrays.
@@ -28,6 +28,7 @@ from . import (
     constant_folding,
     dead_node_elimination,
     gelu_fusion,
+    hardswish_fusion,
     layernorm_fusion,
     matmul_add_to_gemm,
     matmul_batching,
@@ -67,6 +68,7 @@ PIPELINE: list[Pass] = [
         gelu_fusion,
         batchnorm_folding,
         swish_fusion,
+        hardswish_fusion,
         matmul_add_to_gemm,
         bias_fusion,
         residual_fusion,

@@ -4,9 +4,9 @@ Rewrite: Act(Conv(x, W, b)) becomes gossamer::FusedConv(x, W, b[, slope]; conv a
 activation="Act", activation_params=[...]); likewise Gemm -> gossamer::FusedGemm and MatMul (or a
 FusedMatMul from bias fusion) -> gossamer::FusedMatMul. Act is one of Relu, Clip (Relu6),
 HardSigmoid, HardSwish, Sigmoid, LeakyRelu, PRelu (its slope becomes the fused op's last input),
-Swish (ai.onnx or gossamer) and Gelu (approximate="none"); the fused ops apply the activation with
-the very reference functions of the unfused ops, so results are bit-identical (ai.onnx Swish-24 is
-the one exception: it rounds differently from x * Sigmoid(x)).
+Swish and HardSwish (ai.onnx or gossamer) and Gelu (approximate="none"); the fused ops apply the
+activation with the very reference functions of the unfused ops, so results are bit-identical
+(ai.onnx Swish-24 is the one exception: it rounds differently from x * Sigmoid(x)).
 Preconditions: the producer's output feeds only the activation; a fused producer has no activation
 yet; Clip bounds are constants; Gemm/MatMul results are of a float dtype (a constant B shows it).
 """
@@ -34,7 +34,7 @@ def run(graph: Graph) -> list[str]:
     for act in list(graph.nodes):
         if act.op_type not in _ACTIVATIONS or act.domain not in ("", "ai.onnx", GOSSAMER_DOMAIN):
             continue
-        if act.domain == GOSSAMER_DOMAIN and act.op_type not in ("Swish", "Gelu"):
+        if act.domain == GOSSAMER_DOMAIN and act.op_type not in ("Swish", "Gelu", "HardSwish"):
             continue
         producer = view.producer.get(act.inputs[0])
         if producer is None or view.sole_consumer(act.inputs[0]) is not act:

@@ -217,6 +217,7 @@ OP_MODULES: dict[tuple[str, str], str] = {
     ("gossamer", "FusedGemm"): "op_fused_gemm",
     ("gossamer", "FusedMatMul"): "op_fused_mat_mul",
     ("gossamer", "Gelu"): "op_fused_gelu",
+    ("gossamer", "HardSwish"): "op_fused_hard_swish",
     ("gossamer", "LayerNormalization"): "op_fused_layer_normalization",
     ("gossamer", "Swish"): "op_fused_swish",
 }
