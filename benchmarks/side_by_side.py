@@ -144,6 +144,7 @@ def bench_group(
             mean_ms=statistics.fmean(ms),
             runs=len(ms),
             load_ms=worker.info["load_s"] * 1000,
+            init_ms=worker.info.get("init_s", 0.0) * 1000,
             first_run_ms=worker.info["first_run_s"] * 1000,
             peak_rss_mb=peak,
             rss_after_import_mb=worker.info["rss_after_import_mb"],
