@@ -4,9 +4,10 @@
     print(report.format())
 
 -O0 changes nothing; -O1 folds constants and removes no-ops and dead nodes; -O2 adds
-BatchNormalization folding, Swish and hard-swish pattern fusion, Conv/Gemm/MatMul bias fusion,
-Conv + residual Add fusion and activation fusion into gossamer::Fused* ops; -O3 adds LayerNorm and
-GELU fusion, MatMul batching and Transpose/Reshape cancellation.
+BatchNormalization folding, Gather push-down into dequantized tables, Swish and hard-swish
+pattern fusion, Conv/Gemm/MatMul bias fusion, Conv + residual Add fusion and activation fusion
+into gossamer::Fused* ops; -O3 adds LayerNorm and GELU fusion, MatMul batching and
+Transpose/Reshape cancellation.
 Every pass is one module (`run(graph) -> list of changes`) whose docstring states its rewrite and
 its preconditions; passes rewrite the top-level graph only (If/Loop/Scan bodies stay as they are).
 The input graph is never modified: optimize works on a copy that shares the weight arrays.
@@ -27,6 +28,7 @@ from . import (
     bias_fusion,
     constant_folding,
     dead_node_elimination,
+    gather_pushdown,
     gelu_fusion,
     hardswish_fusion,
     layernorm_fusion,
@@ -67,6 +69,7 @@ PIPELINE: list[Pass] = [
         layernorm_fusion,
         gelu_fusion,
         batchnorm_folding,
+        gather_pushdown,
         swish_fusion,
         hardswish_fusion,
         matmul_add_to_gemm,
