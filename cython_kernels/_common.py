@@ -111,6 +111,7 @@ def post_activation(activation: str, params: Sequence[float] | None):  # type: i
 
 def apply_prelu(x: np.ndarray, slope: np.ndarray | None, out: np.ndarray | None = None):  # type: ignore[no-untyped-def]
     """x < 0 ? x * slope : x with slope broadcasting onto x (else the reference's error)."""
+    from ..plugins import output_array
     from ..refimpl.ops.op_prelu import prelu_7
     from ._native import ext
     from .elementwise_kernels import broadcast_plan
@@ -123,7 +124,7 @@ def apply_prelu(x: np.ndarray, slope: np.ndarray | None, out: np.ndarray | None 
             return out
         return y
     _, o, m, i, fo, fm, fi = plan
-    y = out if out is not None else np.empty(x.shape, F32)
+    y = out if out is not None else output_array(x.shape, F32)
     ext().binary(PRELU, np.ascontiguousarray(x, F32).reshape(-1),
                  np.ascontiguousarray(slope, F32).reshape(-1), y.reshape(-1),
                  o, m, i, fo, fm, fi, False, threads())  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, kernel
+from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.errors import OpArgumentError
 from ..refimpl.ir import Node, Value
 from ..refimpl.ops._cv_geometry import auto_pad_name, spatial_attr, split_pads
@@ -122,7 +122,7 @@ class _ConvTranspose:
         g, t = self.group, threads()
         cg, m, taps, hw = c // g, g * mg, kh * kw, h * wd
         (sh, sw), (dh, dw), (ph, pw), (oh, ow) = strides, dils, begin, out
-        y = np.empty((n, m, oh, ow), F32)
+        y = output_array((n, m, oh, ow), F32)
         if y.size == 0:
             return y
         if hw == 0 or c == 0:

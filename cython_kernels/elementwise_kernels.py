@@ -160,7 +160,7 @@ def _flat(x: Array) -> Array:
 
 
 def _unary(x: Array, op: int, lo: float = 0.0, hi: float = 0.0) -> Array:
-    y = np.empty(x.shape, F32)
+    y = output_array(x.shape, F32)
     ext().unary(op, np.ascontiguousarray(x, F32).reshape(-1), y.reshape(-1), lo, hi, threads())
     return y
 
@@ -276,7 +276,7 @@ def _prepare_bn(reference: Callable[..., Any]) -> Callable[..., Any]:
 
         def run(x: Array, scale: Array, b: Array, mean: Array, var: Array, **_: Any) -> Array:
             k, shift = fixed if fixed is not None else terms(scale, b, mean, var)
-            y = np.empty(x.shape, F32)
+            y = output_array(x.shape, F32)
             c = x.shape[1]
             ext().channel_affine(np.ascontiguousarray(x, F32).reshape(-1), k, shift,
                                  y.reshape(-1), x.shape[0], c, y.size // max(1, x.shape[0] * c),
@@ -309,7 +309,7 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
             win = window(x.shape[2:], kernel_shape, **geo, auto_pad=auto_pad, ceil_mode=ceil_mode)
             n, c, h, w = x.shape
             (oh, ow), (kh, kw) = win.out, win.kernel
-            y = np.empty((n, c, oh, ow), F32)
+            y = output_array((n, c, oh, ow), F32)
             counts = [None, None]
             if not is_max:
                 for axis, size in enumerate((h, w)):
@@ -334,7 +334,7 @@ def _prepare_gap(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
         n, c = x.shape[:2]
         if x.size == 0 or x.ndim < 3 or x.dtype != F32:
             return global_average_pool_1(x)
-        y = np.empty((n, c) + (1,) * (x.ndim - 2), F32)
+        y = output_array((n, c) + (1,) * (x.ndim - 2), F32)
         ext().global_avg(np.ascontiguousarray(x, F32).reshape(n * c, -1), y.reshape(-1), threads())
         return y
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, kernel
+from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.errors import OpArgumentError
 from ..refimpl.ir import Node, Value
 from ..refimpl.ops import op_resize
@@ -105,7 +105,7 @@ class _Resize:
         out_shape, tables = plan
         if tables is None:
             return x.copy()  # no axis resampled: the reference casts to float64 and back
-        y = np.empty(out_shape, F32)
+        y = output_array(out_shape, F32)
         if y.size == 0:
             return y
         if x.size == 0:

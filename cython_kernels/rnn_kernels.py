@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, kernel
+from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.ir import Node, Value
 from ..refimpl.ops.op_gru import gru_7, gru_14
 from ..refimpl.ops.op_lstm import lstm_7, lstm_14
@@ -167,9 +167,9 @@ class _Layer:
         elif steps * batch:
             xw[:] = wt.bias_col
         y_shape = (batch, steps, d, h) if layout else (steps, d, batch, h)
-        y = np.empty(y_shape, F32) if self.wants[0] else None
-        yh = np.empty(state, F32) if self.wants[1] else None
-        yc = np.empty(state, F32) if self.wants[2] and self.op == "LSTM" else None
+        y = output_array(y_shape, F32, 0) if self.wants[0] else None
+        yh = output_array(state, F32, 1) if self.wants[1] else None
+        yc = output_array(state, F32, 2) if self.wants[2] and self.op == "LSTM" else None
         args = (xw, steps, batch, h, d, self.reverse, layout, lens, _flat(y), _flat(h0))
         if self.op == "LSTM":
             ext().lstm(*args, _flat(c0), _flat(yh), _flat(yc), wt.rp, wt.extra,
