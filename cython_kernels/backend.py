@@ -1,7 +1,7 @@
 """CythonBackend: the FP32 CPU backend made of the kernel tables in this package.
 
 Kernels are declared per reference function in conv_kernels, gemm_kernels, elementwise_kernels,
-rnn_kernels, layout_kernels, conv_transpose_kernels and resize_kernels;
+pool_kernels, rnn_kernels, layout_kernels, conv_transpose_kernels and resize_kernels;
 each declines (with a reason shown by `gossamer explain`) the nodes it cannot run exactly.
 """
 
@@ -13,6 +13,7 @@ from .conv_transpose_kernels import ConvTransposeKernels
 from .elementwise_kernels import ElementwiseKernels
 from .gemm_kernels import GemmKernels
 from .layout_kernels import LayoutKernels
+from .pool_kernels import PoolKernels
 from .resize_kernels import ResizeKernels
 from .rnn_kernels import RnnKernels
 
@@ -22,6 +23,7 @@ class CythonBackend(
     ConvTransposeKernels,
     GemmKernels,
     ElementwiseKernels,
+    PoolKernels,
     RnnKernels,
     LayoutKernels,
     ResizeKernels,

@@ -1,6 +1,6 @@
 """Element-wise (Add/Sub/Mul/Div with common broadcasts; Relu, Clip, Sigmoid, Tanh, Erf, Gelu,
-Swish, HardSigmoid, HardSwish, LeakyRelu, PRelu), BatchNormalization (inference), pooling, Softmax
-and LayerNormalization over the last axis.
+Swish, HardSigmoid, HardSwish, LeakyRelu, PRelu), BatchNormalization (inference), Softmax and
+LayerNormalization over the last axis (pooling is in pool_kernels.py).
 
 Shapes need not be known before running: what a kernel needs at prepare time is the rank (and
 attributes); broadcast patterns and sizes are worked out per call, and a call whose shapes fall
@@ -21,10 +21,6 @@ import numpy as np
 
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.ir import Node, Value
-from ..refimpl.ops import op_average_pool as avgp
-from ..refimpl.ops import op_max_pool as maxp
-from ..refimpl.ops._cv_geometry import window
-from ..refimpl.ops._cv_pool import _counts
 from ..refimpl.ops.op_add import add_7
 from ..refimpl.ops.op_batch_normalization import batch_normalization_9, batch_normalization_14
 from ..refimpl.ops.op_clip import clip_6, clip_11
@@ -35,7 +31,6 @@ from ..refimpl.ops.op_fused_hard_swish import hard_swish_1
 from ..refimpl.ops.op_fused_layer_normalization import layer_normalization_1
 from ..refimpl.ops.op_fused_swish import swish_1
 from ..refimpl.ops.op_gelu import gelu_20
-from ..refimpl.ops.op_global_average_pool import global_average_pool_1
 from ..refimpl.ops.op_hard_sigmoid import hard_sigmoid_6
 from ..refimpl.ops.op_hard_swish import hard_swish_14
 from ..refimpl.ops.op_layer_normalization import layer_normalization_17
@@ -249,7 +244,7 @@ def _clip11_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return None
 
 
-# ---- normalisation, pooling, softmax ------------------------------------------------------------
+# ---- normalisation, softmax ------------------------------------------------------------------
 
 
 def _bn_refusal(node: Node, inputs: list[Value | None]) -> str | None:
@@ -286,66 +281,6 @@ def _prepare_bn(reference: Callable[..., Any]) -> Callable[..., Any]:
         return _as_prepared(reference, run)
 
     return prepare
-
-
-def _pool_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    x = static_shape(inputs[0])
-    if len([o for o in node.outputs if o]) > 1:
-        return "the Indices output is not supported"
-    if x is None or len(x) != 4:
-        return "2-D pooling only (rank 4 known before running)"
-    return all_float32(inputs)
-
-
-def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., Any]:
-    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-        a = node.attrs
-        geo = {k: a.get(k) for k in ("strides", "dilations", "pads")}
-        kernel_shape = a.get("kernel_shape")
-        auto_pad, ceil_mode = a.get("auto_pad") or "NOTSET", int(a.get("ceil_mode", 0))
-        include_pad = int(a.get("count_include_pad", 0))
-
-        def run(x: Array, **_: Any) -> Array:
-            win = window(x.shape[2:], kernel_shape, **geo, auto_pad=auto_pad, ceil_mode=ceil_mode)
-            n, c, h, w = x.shape
-            (oh, ow), (kh, kw) = win.out, win.kernel
-            y = output_array((n, c, oh, ow), F32)
-            counts = [None, None]
-            if not is_max:
-                for axis, size in enumerate((h, w)):
-                    b, e = win.pads_begin[axis], win.pads_end[axis]
-                    lo, hi = (0, b + size + e) if include_pad else (b, b + size)
-                    cnt = _counts(size, win.out[axis], win.kernel[axis], win.strides[axis],
-                                  win.dilations[axis], lo, hi)  # fmt: skip
-                    counts[axis] = np.ascontiguousarray(cnt, F32)
-            # the polyphase kernel (src/spatial.c), or gk_pool2d at the generic SIMD level
-            ext().pool2d_poly(is_max, np.ascontiguousarray(x, F32).reshape(n * c, h, w), kh, kw,
-                         *win.strides, *win.dilations, *win.pads_begin, counts[0], counts[1],
-                         y.reshape(n * c, oh, ow), threads())  # fmt: skip
-            return y
-
-        return _as_prepared(reference, run)
-
-    return prepare
-
-
-def _prepare_gap(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-    def run(x: Array) -> Array:
-        n, c = x.shape[:2]
-        if x.size == 0 or x.ndim < 3 or x.dtype != F32:
-            return global_average_pool_1(x)
-        y = output_array((n, c) + (1,) * (x.ndim - 2), F32)
-        ext().global_avg(np.ascontiguousarray(x, F32).reshape(n * c, -1), y.reshape(-1), threads())
-        return y
-
-    return _as_prepared(global_average_pool_1, run)
-
-
-def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    x = static_shape(inputs[0])
-    if x is None or len(x) < 3:
-        return "rank < 3 or unknown"
-    return None if 0 not in x[2:] else "empty spatial dims"
 
 
 def _last_axis_refusal(
@@ -436,7 +371,6 @@ class ElementwiseKernels(KernelBackend):
     clip_11 = _declare(clip_11, _clip11_refusal, _prepare_unary(clip_11))
     bn_9 = _declare(batch_normalization_9, _bn_refusal, _prepare_bn(batch_normalization_9))
     bn_14 = _declare(batch_normalization_14, _bn_refusal, _prepare_bn(batch_normalization_14))
-    gap = _declare(global_average_pool_1, _gap_refusal, _prepare_gap)
     softmax_1 = _declare(
         softmax_1, lambda n, i: _last_axis_refusal(n, i, 1), _prepare_softmax(softmax_1)
     )
@@ -453,10 +387,3 @@ for _ref in ACTIVATIONS:  # Tanh, Erf, Gelu, Swish, HardSigmoid, HardSwish, Leak
     ElementwiseKernels.kernels[_ref] = _declare(
         _ref, _activation_refusal, _prepare_activation(_ref)
     )
-
-# Every MaxPool/AveragePool version shares one kernel body; registered in the class's table (which
-# CythonBackend inherits) rather than spelled out six times.
-for _ref, _is_max in [(r, True) for r in (maxp.max_pool_8, maxp.max_pool_10, maxp.max_pool_12)] + [
-    (r, False) for r in (avgp.average_pool_7, avgp.average_pool_10, avgp.average_pool_19)
-]:
-    ElementwiseKernels.kernels[_ref] = _declare(_ref, _pool_refusal, _prepare_pool(_ref, _is_max))
