@@ -63,12 +63,6 @@ def _direct_weights(w: Array) -> Array:
     return out
 
 
-def _avx512_gemm() -> bool:
-    """Whether the GEMM runs its AVX-512 micro-kernel (SIMD level index 2 and up)."""
-    index = getattr(ext(), "simd_index", None)
-    return bool(index is not None and index() >= 2)
-
-
 def _conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     bad = all_float32(inputs[:5]) or conv_rank_refusal(inputs, "convolution")
     if bad:
@@ -192,14 +186,15 @@ class _Conv:
         # measured at 1 thread on ResNet shapes: F(4x4) is 1.3-1.8x (AVX-512 GEMM) or 1.8-2.5x
         # (AVX2 GEMM) faster than im2col wherever its 16-tile panels are mostly full (planes of
         # 14x14 and up); on 7x7 planes F(2x2) beats im2col with the AVX2 GEMM (1.5 vs 3.2 ms for
-        # 512 channels) but not clearly with the AVX-512 one (1.1-1.75 vs 1.3 ms). With fewer
-        # than 32 input channels the GEMMs are too thin to pay for the transforms (SqueezeNet's
-        # 16 -> 64 at 55x55: 0.38 vs 0.36 ms).
+        # 512 channels) and, since the GEMM prefetches its output tiles, with the AVX-512 one
+        # too (whole ResNet-18, interleaved: 15.9 -> 14.9 ms at 1 thread, 8.94 -> 8.40 ms at 2;
+        # ResNet-50 38.4 -> 37.4 / 20.7 -> 20.3 ms). With fewer than 32 input channels the GEMMs
+        # are too thin to pay for the transforms (SqueezeNet's 16 -> 64 at 55x55: 0.38 vs 0.36).
         if c < 32 or m < 16:
             return 0
         if -(-oh // 4) * -(-ow // 4) >= 16:
             return 4
-        return 2 if -(-oh // 2) * -(-ow // 2) >= 16 and not _avx512_gemm() else 0
+        return 2 if -(-oh // 2) * -(-ow // 2) >= 16 else 0
 
     def run(
         self, x: Array, w: Array, b: Array | None, geometry: dict[str, Any], z: Array | None = None
