@@ -1,8 +1,10 @@
 """Conv and gossamer::FusedConv (1-D and 2-D, float32): depthwise direct, 3x3 stride-1 by Winograd
 F(4x4, 3x3) where it measured faster, everything else as packed GEMM.
 
-Weights are packed once at prepare time (per group: W_g as the GEMM's left operand, M x C*kh*kw;
-for Winograd the 36 transformed matrices G g G^T); per call the input is written straight into
+Weights are packed once per layout, when a call first needs it (the spatial size, known only then,
+picks the path): per group W_g as the GEMM's left operand (M x C*kh*kw), for Winograd the 36 or 16
+transformed matrices G g G^T, for the direct stem kernel W^T (this one at prepare time), so a layer
+keeps only the copies its path reads. Per call the input is written straight into
 packed-B panels (im2col without an im2col matrix; a 1x1/stride-1/no-pad conv packs the input plane
 as is). Bias and Relu/Clip run in the epilogue, other fused activations in one pass after it.
 Only weights, channel counts and attributes are needed at prepare time: batch and spatial sizes
@@ -84,6 +86,12 @@ def _as_2d(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _avx512_gemm() -> bool:
+    """Whether the GEMM runs its AVX-512 micro-kernel (SIMD level index 2 and up)."""
+    index = getattr(ext(), "simd_index", None)
+    return bool(index is not None and index() >= 2)
+
+
 class _Conv:
     """One Conv node, prepared: packed weights per group (and Winograd's), the epilogue."""
 
@@ -104,7 +112,10 @@ class _Conv:
         if w is not None and w.ndim == 3:
             w = w.reshape(w.shape[0], w.shape[1], 1, w.shape[2])
         self.w_shape = None if w is None else w.shape
-        self.packed = self._pack(w) if w is not None else None
+        # the constant weights packed for the GEMM/depthwise paths, on first use: a layer that
+        # always runs Winograd (or the direct stem kernel) never holds this copy (ResNet-18: 37 MB)
+        self._w = w
+        self._packed: list[Array] | Array | None = None
         # transformed weights per tile size, packed on first use (the spatial size picks F(4x4)
         # or F(2x2), and may be unknown before running)
         self.w_const = w if w is not None and self._winograd_able(w) else None
@@ -156,6 +167,12 @@ class _Conv:
             packs.append(out)
         return packs
 
+    def packed(self) -> list[Array] | Array:
+        """The constant weights packed for the GEMM (per group) or the depthwise kernel."""
+        if self._packed is None:
+            self._packed = self._pack(self._w)
+        return self._packed
+
     def _depthwise(self, w_shape: tuple[int, ...]) -> bool:
         return self.group > 1 and w_shape[1] == 1 and w_shape[0] == self.group
 
@@ -186,15 +203,16 @@ class _Conv:
         # measured at 1 thread on ResNet shapes: F(4x4) is 1.3-1.8x (AVX-512 GEMM) or 1.8-2.5x
         # (AVX2 GEMM) faster than im2col wherever its 16-tile panels are mostly full (planes of
         # 14x14 and up); on 7x7 planes F(2x2) beats im2col with the AVX2 GEMM (1.5 vs 3.2 ms for
-        # 512 channels) and, since the GEMM prefetches its output tiles, with the AVX-512 one
-        # too (whole ResNet-18, interleaved: 15.9 -> 14.9 ms at 1 thread, 8.94 -> 8.40 ms at 2;
-        # ResNet-50 38.4 -> 37.4 / 20.7 -> 20.3 ms). With fewer than 32 input channels the GEMMs
-        # are too thin to pay for the transforms (SqueezeNet's 16 -> 64 at 55x55: 0.38 vs 0.36).
+        # 512 channels). With the AVX-512 GEMM it is ~6 % faster on the whole ResNet-18 (15.9 ->
+        # 14.9 ms at 1 thread, 8.94 -> 8.40 at 2) but its 16 transformed matrices of 512 x 512
+        # cost 17 MB per layer and took peak RSS over onnxruntime's (255 vs 225 MB; 199 MB
+        # without): im2col there. With fewer than 32 input channels the GEMMs are too thin to pay
+        # for the transforms (SqueezeNet's 16 -> 64 at 55x55: 0.38 vs 0.36 ms).
         if c < 32 or m < 16:
             return 0
         if -(-oh // 4) * -(-ow // 4) >= 16:
             return 4
-        return 2 if -(-oh // 2) * -(-ow // 2) >= 16 else 0
+        return 2 if -(-oh // 2) * -(-ow // 2) >= 16 and not _avx512_gemm() else 0
 
     def run(
         self, x: Array, w: Array, b: Array | None, geometry: dict[str, Any], z: Array | None = None
@@ -214,8 +232,7 @@ class _Conv:
             if len(self.windows) < 64:
                 self.windows[key] = win
         (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out
-        const_w = self.packed is not None and tuple(w.shape) == self.w_shape
-        packed = self.packed if const_w else self._pack(w)
+        const_w = self.w_shape is not None and tuple(w.shape) == self.w_shape
         bias = self.bias if self.bias is not None or b is None else np.ascontiguousarray(b, F32)
         x = np.ascontiguousarray(x, F32)
         y = output_array((n, m, oh, ow))
@@ -228,6 +245,7 @@ class _Conv:
             return y
         if self._depthwise(w.shape):
             bounds = self.bounds if z is None else _NO_CLIP
+            packed = self.packed() if const_w else self._pack(w)
             ext().depthwise(x, packed, kh, kw, sh, sw, dh, dw, ph, pw, bias, *bounds, y, t)
             return y if z is None else self._add_residual(y, z)
         mt = self.use_winograd(c, m, oh, ow) if const_w and (sh, sw, dh, dw) == (1, 1, 1, 1) else 0
@@ -243,6 +261,7 @@ class _Conv:
             if ext().conv_direct(x, self.w_direct, kh, kw, sh, sw, dh, dw, ph, pw, bias,
                                  *bounds, y, work, t):  # fmt: skip
                 return y if z is None else self._add_residual(y, z)
+        packed = self.packed() if const_w else self._pack(w)
         mg, k, hw = m // self.group, cg * kh * kw, oh * ow
         plain = (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (oh, ow) == (h, wd)
         bp = scratch(ext().packed_b_size(k, hw))
