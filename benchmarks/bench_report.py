@@ -69,10 +69,16 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 for ref in (best[0] if best else None, ort):
                     line.append(f"{mine / ref:.2f}x" if mine and ref else "—")
             out.append("| " + " | ".join(line) + " |")
-    out += ["", f"## Load time (ms) / peak RSS (MB), {max(meta['threads'])} thread(s)", ""]
+    out += [
+        "",
+        f"## Load time (+ first run) (ms) / peak RSS (MB), {max(meta['threads'])} thread(s)",
+        "",
+    ]
     out.append(
         "Load: model file to ready session (Gossamer: the .gsm; MNN and LiteRT: their converted "
-        "file), the library import excluded. Peak RSS of the whole worker process (Python and the "
+        "file), the library import excluded; in parentheses the first run, which includes work an "
+        "engine defers to it (Gossamer packs each conv's weights for the path the first input "
+        "shape picks). Peak RSS of the whole worker process (Python and the "
         "engine's libraries included)." + _init_sentence(rows)
     )
     out += ["", "| model | " + " | ".join(engines) + " |", "|---" + "|---:" * len(engines) + "|"]
@@ -109,7 +115,9 @@ def _load_cell(row: dict[str, Any] | None) -> str:
     if row is None or row.get("status") != "ok":
         return "—"
     rss = row.get("peak_rss_mb")
-    return f"{row['load_ms']:.0f} / {rss:.0f}" if rss else f"{row['load_ms']:.0f} / ?"
+    first = row.get("first_run_ms")
+    load = f"{row['load_ms']:.0f}" + (f" (+{first:.0f})" if first is not None else "")
+    return f"{load} / {rss:.0f}" if rss else f"{load} / ?"
 
 
 def _notes(rows: list[dict[str, Any]], meta: dict[str, Any]) -> list[str]:
