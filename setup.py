@@ -25,6 +25,7 @@ SOURCES = [
     "cython_kernels/src/layout.c",
     "cython_kernels/src/spatial.c",
     "cython_kernels/src/upsample.c",
+    "cython_kernels/src/threads.c",
 ]
 
 

@@ -18,9 +18,20 @@ EPILOGUE_ACTIVATIONS = ("", "Relu", "Clip")
 _scratch = threading.local()
 
 
+_team = [1]  # the largest OpenMP team started so far
+
+
 def threads() -> int:
-    """OpenMP threads for this run (the Session's `threads=`, else this process's cores)."""
-    return current_threads()
+    """OpenMP threads for this run (the Session's `threads=`, else this process's cores). The
+    first time a team this large is asked for, its workers are started off the calling thread's
+    core (src/threads.c: else the first regions of a process wait ~8 ms each for them)."""
+    t = current_threads()
+    if t > _team[0]:
+        _team[0] = t
+        from ._native import ext
+
+        ext().threads_start(t)
+    return t
 
 
 def scratch(size: int) -> np.ndarray:

@@ -39,6 +39,7 @@ cdef extern from "src/gk.h" nogil:
     void gk_epilogue_apply(float *y, long rows, long cols, long ldy, const gk_epilogue *ep,
                            int threads)
     void gk_gemm_tune(long kc, long mc, long *old)
+    int gk_threads_start(int threads)
     size_t gk_packed_a_size(long m, long k)
     size_t gk_packed_b_size(long k, long n)
     void gk_pack_a(long m, long k, const float *a, long s_m, long s_k, float *out, int threads)
@@ -109,6 +110,14 @@ def gemm_tune(long kc=0, long mc=0):
     cdef long old[2]
     gk_gemm_tune(kc, mc, old)
     return old[0], old[1]
+
+
+def threads_start(int threads):
+    """Starts the OpenMP team with its workers off the calling thread's core (see
+    src/threads.c); returns how many workers moved."""
+    with nogil:
+        moved = gk_threads_start(threads)
+    return moved
 
 
 def packed_a_size(long m, long k):

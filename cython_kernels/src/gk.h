@@ -83,6 +83,9 @@ void gk_epilogue_apply(float *y, long rows, long cols, long ldy, const gk_epilog
                        int threads);
 /* cache blocking: K block, M block (rows, AVX-512 path); 0 leaves one unchanged; the values
  * before the call are stored in old[0], old[1] */
+/* starts the OpenMP team of `threads` with every worker moved off the caller's CPU (then
+ * unpinned); returns how many moved */
+int gk_threads_start(int threads);
 void gk_gemm_tune(long kc, long mc, long *old);
 
 /* Convolution (conv.c) */
