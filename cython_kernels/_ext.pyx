@@ -510,10 +510,26 @@ def layernorm_rows(const float[:, ::1] x, const float[::1] scale, const float[::
 
 cdef extern from "src/gkx.h" nogil:
     size_t gk_winograd_work(long mt, long c, long m, long oh, long ow, long chunk, int threads)
+    void gk_winograd_weights(const float *w, long m, long c, long a, const double *g, float *u,
+                             int threads)
     void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, long ph,
                           long pw, long oh, long ow, const float *u, long m, const float *bias,
                           float lo, float hi, int clip, float *y, float *work, long chunk,
                           int threads, const float *res)
+
+
+def winograd_weights(const float[:, :, :, ::1] w, const double[:, ::1] g, float[:, :, ::1] u,
+                     int threads):
+    """u[a*a, m, c] = G w G^T per (m, c) for 3x3 weights w (m, c, 3, 3); g is a x 3 (a = 4, 6)."""
+    cdef long m = w.shape[0], c = w.shape[1], a = g.shape[0]
+    if w.shape[2] != 3 or w.shape[3] != 3 or g.shape[1] != 3 or a not in (4, 6):
+        raise ValueError("winograd_weights: w must be (m, c, 3, 3) and g (4 or 6, 3)")
+    if u.shape[0] != a * a or u.shape[1] != m or u.shape[2] != c:
+        raise ValueError("winograd_weights: u must be (a*a, m, c)")
+    if m == 0 or c == 0:
+        return
+    with nogil:
+        gk_winograd_weights(&w[0, 0, 0, 0], m, c, a, &g[0, 0], &u[0, 0, 0], threads)
 
 
 def winograd_work(long mt, long c, long m, long oh, long ow, long chunk, int threads):

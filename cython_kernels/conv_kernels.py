@@ -45,8 +45,8 @@ WINOGRAD = "auto"
 # Winograd's G for F(4x4, 3x3) (6 x 3) and F(2x2, 3x3) (4 x 3): U = G g G^T per channel pair.
 _G = {
     4: np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
-                 [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]]),
-    2: np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]),
+                 [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]], np.float64),
+    2: np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64),
 }  # fmt: skip
 
 
@@ -145,9 +145,9 @@ class _Conv:
     @staticmethod
     def _pack_winograd(w: Array, mt: int) -> Array:
         m, c = w.shape[:2]
-        g, a2 = _G[mt], (mt + 2) ** 2
-        u = np.einsum("ai,mcij,bj->abmc", g, np.asarray(w, np.float64), g)
-        u = np.ascontiguousarray(u.reshape(a2, m, c), F32)
+        a2 = (mt + 2) ** 2
+        u = np.empty((a2, m, c), F32)  # G g G^T per channel pair, in double (src/winograd.c)
+        ext().winograd_weights(np.ascontiguousarray(w, F32), _G[mt], u, threads())
         size = ext().packed_a_size(m, c)
         out = np.empty(a2 * size, F32)
         for k in range(a2):

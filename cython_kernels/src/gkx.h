@@ -32,4 +32,9 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
                       float hi, int clip, float *y, float *work, long chunk, int threads,
                       const float *res);
 
+/* the transformed weights U = G w G^T of Winograd (a = mt + 2 = 6 or 4; g: a x 3, row-major)
+ * for weights w (m x c x 3 x 3), as u[a*a][m][c] */
+void gk_winograd_weights(const float *w, long m, long c, long a, const double *g, float *u,
+                         int threads);
+
 #endif

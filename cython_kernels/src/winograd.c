@@ -182,3 +182,23 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
         }
     }
 }
+
+/* U[k = a*A + b][m][c] = sum_ij G[a][i] w[m][c][i][j] G[b][j] for every (m, c): the transformed
+ * weights of Winograd F(A-2 x A-2, 3x3) (A = 6 or 4), in double and rounded once; g is A x 3. */
+void gk_winograd_weights(const float *w, long m, long c, long a, const double *g, float *u,
+                         int threads) {
+    long plane = m * c;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && plane > 4096)
+    for (long mc = 0; mc < plane; mc++) {
+        const float *k = w + mc * 9;
+        double t[6][3];
+        for (long r = 0; r < a; r++)
+            for (long j = 0; j < 3; j++)
+                t[r][j] = g[r * 3 + 0] * k[0 * 3 + j] + g[r * 3 + 1] * k[1 * 3 + j] +
+                          g[r * 3 + 2] * k[2 * 3 + j];
+        for (long r = 0; r < a; r++)
+            for (long q = 0; q < a; q++)
+                u[(r * a + q) * plane + mc] =
+                    (float)(t[r][0] * g[q * 3 + 0] + t[r][1] * g[q * 3 + 1] + t[r][2] * g[q * 3 + 2]);
+    }
+}
