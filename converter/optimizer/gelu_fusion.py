@@ -19,6 +19,8 @@ from .rewrite import (
     GOSSAMER_DOMAIN,
     GraphView,
     default_opset,
+    divided_by,
+    is_scalar,
     iter_ops,
     other_input,
     use_gossamer_domain,
@@ -26,6 +28,7 @@ from .rewrite import (
 
 NAME = "gelu_fusion"
 LEVEL = 3
+_TOL = 1e-4  # absolute tolerance of the pattern's constants (0.5, 1, sqrt 2)
 
 
 def run(graph: Graph) -> list[str]:
@@ -80,18 +83,11 @@ def _match(view: GraphView, erf: Node) -> tuple[str, list[Node], str] | None:
 
 def _divided_by_sqrt2(view: GraphView, node: Node) -> str | None:
     """x when node is Div(x, sqrt 2) or Mul(x, 1/sqrt 2), else None."""
-    if node.op_type == "Div" and node.domain in ("", "ai.onnx"):
-        return node.inputs[0] if _is_const(view, node.inputs[1], math.sqrt(2)) else None
-    if node.op_type == "Mul" and node.domain in ("", "ai.onnx"):
-        for x, c in (node.inputs, node.inputs[::-1]):
-            if _is_const(view, c, 1 / math.sqrt(2)):
-                return x
-    return None
+    return divided_by(view, node, math.sqrt(2), abs_tol=_TOL)
 
 
 def _is_const(view: GraphView, name: str | None, target: float) -> bool:
-    value = view.scalar(name) if name else None
-    return value is not None and abs(value - target) <= 1e-4
+    return is_scalar(view, name, target, abs_tol=_TOL)
 
 
 def _sole(view: GraphView, node: Node, op_type: str) -> Node | None:

@@ -13,11 +13,21 @@ feeds only the next node of it; Clip's bounds are constant inputs (opset >= 11) 
 from __future__ import annotations
 
 from ...refimpl.ir import Graph, Node
-from .rewrite import GOSSAMER_DOMAIN, GraphView, default_opset, iter_ops, use_gossamer_domain
+from .rewrite import (
+    GOSSAMER_DOMAIN,
+    GraphView,
+    default_opset,
+    divided_by,
+    is_scalar,
+    iter_ops,
+    near,
+    use_gossamer_domain,
+)
 
 NAME = "hardswish_fusion"
 LEVEL = 2
 _SIXTH = 1.0 / 6.0
+_TOL = 1e-6  # relative tolerance of the pattern's constants
 
 
 def run(graph: Graph) -> list[str]:
@@ -62,31 +72,24 @@ def run(graph: Graph) -> list[str]:
     return fused
 
 
-def _near(value: float | None, want: float) -> bool:
-    return value is not None and abs(value - want) <= 1e-6 * max(1.0, abs(want))
-
-
 def _other_than(view: GraphView, node: Node, constant: float) -> str | None:
     """The input of a binary node whose other input is the scalar `constant`."""
     a, b = (list(node.inputs) + ["", ""])[:2]
-    if _near(view.scalar(b), constant) and a and a != b:
+    if is_scalar(view, b, constant, rel_tol=_TOL) and a and a != b:
         return a
-    if _near(view.scalar(a), constant) and b and a != b:
+    if is_scalar(view, a, constant, rel_tol=_TOL) and b and a != b:
         return b
     return None
 
 
 def _bounds_are_0_6(view: GraphView, clip: Node, opset: int) -> bool:
     if opset < 11:
-        return _near(clip.attrs.get("min"), 0.0) and _near(clip.attrs.get("max"), 6.0)
+        a = clip.attrs
+        return near(a.get("min"), 0.0, rel_tol=_TOL) and near(a.get("max"), 6.0, rel_tol=_TOL)
     names = (list(clip.inputs) + ["", ""])[1:3]
-    return all(n and _near(view.scalar(n), v) for n, v in zip(names, (0.0, 6.0)))
+    return all(n and is_scalar(view, n, v, rel_tol=_TOL) for n, v in zip(names, (0.0, 6.0)))
 
 
 def _is_div_by_6(view: GraphView, node: Node, value: str) -> bool:
     """node computes value / 6 (Div by 6, or Mul by 1/6 in either order)."""
-    if node.op_type == "Div":
-        return node.inputs[0] == value and _near(view.scalar(node.inputs[1]), 6.0)
-    if node.op_type == "Mul":
-        return _other_than(view, node, _SIXTH) == value
-    return False
+    return divided_by(view, node, 6.0, rel_tol=_TOL) == value

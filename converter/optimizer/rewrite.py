@@ -223,6 +223,37 @@ def other_input(node: Node, name: str) -> str | None:
     return node.inputs[1] if node.inputs[0] == name else node.inputs[0]
 
 
+def near(value: float | None, target: float, *, abs_tol: float = 0.0, rel_tol: float = 0.0) -> bool:
+    """value is within max(abs_tol, rel_tol * max(1, |target|)) of target (None: no)."""
+    tol = max(abs_tol, rel_tol * max(1.0, abs(target)))
+    return value is not None and abs(value - target) <= tol
+
+
+def is_scalar(
+    view: GraphView, name: str | None, target: float, *, abs_tol: float = 0.0, rel_tol: float = 0.0
+) -> bool:
+    """`name` is a constant with one element, near `target` (see near)."""
+    value = view.scalar(name) if name else None
+    return near(value, target, abs_tol=abs_tol, rel_tol=rel_tol)
+
+
+def divided_by(
+    view: GraphView, node: Node, divisor: float, *, abs_tol: float = 0.0, rel_tol: float = 0.0
+) -> str | None:
+    """x when the standard-domain `node` computes x / divisor: Div(x, divisor), or a Mul of x by
+    1/divisor in either operand order; else None. The constants are compared with near()."""
+    tol = {"abs_tol": abs_tol, "rel_tol": rel_tol}
+    if not is_standard(node):
+        return None
+    if node.op_type == "Div":
+        return node.inputs[0] if is_scalar(view, node.inputs[1], divisor, **tol) else None
+    if node.op_type == "Mul":
+        for x, c in (node.inputs, node.inputs[::-1]):
+            if is_scalar(view, c, 1 / divisor, **tol):
+                return x
+    return None
+
+
 def use_gossamer_domain(graph: Graph) -> None:
     graph.opsets.setdefault(GOSSAMER_DOMAIN, 1)
 
