@@ -60,6 +60,11 @@ class Arena:
         self._graph_outputs = graph_outputs
         self.buffer: np.ndarray | None = None
         self.step_views: list[tuple[np.ndarray | None, ...] | None] = []
+        # per step and output: the plan makes it a view of an input (aliasing it is expected)
+        self.step_aliased: list[tuple[bool, ...]] = [
+            tuple(bool(n) and n in plan.tensors and plan.tensors[n].how == "view" for n in names)
+            for names in step_outputs
+        ]
         self.lock = threading.Lock()
 
     @property
@@ -83,6 +88,21 @@ class Arena:
         if t is None or t.how == "view" or name in self._graph_outputs or t.nbytes == 0:
             return None
         return self.plan.view(buffer, name)
+
+    def keep_out(self, index: int, results: list[Any]) -> None:
+        """Copies results of step `index` that alias the arena where the plan does not expect it
+        (a reference op returned a view of an arena tensor): into their own planned array when
+        there is one."""
+        planned, aliased = self.step_views[index], self.step_aliased[index]
+        for i, value in enumerate(results):
+            mine = planned[i] if planned is not None and i < len(planned) else None
+            if value is mine or (i < len(aliased) and aliased[i]) or not self.aliases(value):
+                continue
+            if mine is not None and mine.shape == value.shape and mine.dtype == value.dtype:
+                np.copyto(mine, value)
+                results[i] = mine
+            else:
+                results[i] = value.copy()
 
     def aliases(self, value: Any) -> bool:
         """Whether `value` is an array over this arena's bytes."""

@@ -64,7 +64,6 @@ class _Step:
     # every call: callees receive a fresh dict through **), and the dtypes input 0 may have
     kwargs: dict[str, Any] | None = None
     dtypes: frozenset[str] | None = None
-    aliased: tuple[bool, ...] = ()  # per output: the memory plan makes it a view of an input
 
     def finish(self) -> None:
         if not self.bodies:
@@ -183,13 +182,7 @@ class Program:
         if plan.steps != [s.node.name for s in self._steps] or plan.arena_bytes == 0:
             return None
         outputs = {v.name for v in self.graph.outputs}
-        arena = Arena(plan, [list(s.node.outputs) for s in self._steps], outputs)
-        for step in self._steps:
-            step.aliased = tuple(
-                bool(name) and name in plan.tensors and plan.tensors[name].how == "view"
-                for name in step.node.outputs
-            )
-        return arena
+        return Arena(plan, [list(s.node.outputs) for s in self._steps], outputs)
 
     @property
     def nodes(self) -> list[Node]:
@@ -259,7 +252,7 @@ class Program:
                     results = _call(step, args, kwargs, self.runtime_fallbacks)
                     arena_state.outs = None
                     if planned is None or len(results) != 1 or results[0] is not planned[0]:
-                        _keep_out_of_arena(step, results, planned, arena)  # type: ignore[arg-type]
+                        arena.keep_out(index, results)  # type: ignore[union-attr]
                 if timings is not None:
                     timings[node.name] = timings.get(node.name, 0.0) + time.perf_counter() - start
                 for name, value in zip(node.outputs, results):
@@ -270,23 +263,6 @@ class Program:
                 if not keep_all:
                     for name in step.release_after:
                         env.pop(name, None)
-
-
-def _keep_out_of_arena(
-    step: _Step, results: list[Any], planned: tuple[np.ndarray | None, ...] | None, arena: Arena
-) -> None:
-    """Results that alias the arena where the plan does not expect it (a reference op returned a
-    view of an arena tensor) are copied: into their own planned array when there is one."""
-    for i, value in enumerate(results):
-        mine = planned[i] if planned is not None and i < len(planned) else None
-        if value is mine or (i < len(step.aliased) and step.aliased[i]):
-            continue
-        if arena.aliases(value):
-            if mine is not None and mine.shape == value.shape and mine.dtype == value.dtype:
-                np.copyto(mine, value)
-                results[i] = mine
-            else:
-                results[i] = value.copy()
 
 
 def _call(
