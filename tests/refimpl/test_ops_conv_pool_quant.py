@@ -419,7 +419,9 @@ def test_qlinear_matmul_matches_onnxruntime_bit_for_bit(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8])
-def test_qlinear_conv_per_channel_with_bias_matches_onnxruntime_bit_for_bit(dtype):
+def test_qlinear_conv_per_channel_with_bias_is_the_exact_requantised_conv(dtype):
+    # The oracle is the exact math (float64 conv of the dequantised tensors, rounded half to even
+    # and saturated): onnxruntime 1.32 gets 19 of these 108 uint8 values wrong by up to 12 units.
     feeds = {"x": randint(dtype, 1, 4, 7, 6), "xs": scalar(0.05, np.float32),
              "xz": scalar(2, dtype),
              "w": randint(np.int8, 6, 2, 3, 3), "ws": np.linspace(0.01, 0.06, 6).astype(np.float32),
@@ -428,7 +430,14 @@ def test_qlinear_conv_per_channel_with_bias_matches_onnxruntime_bit_for_bit(dtyp
     attrs = {"group": 2, "pads": [1, 1, 0, 1], "strides": [2, 1]}
     got = run("QLinearConv", feeds, attrs, opset=10)
     assert got.dtype == dtype
-    np.testing.assert_array_equal(got, run_ort("QLinearConv", feeds, attrs, opset=10))
+    ws = feeds["ws"].astype(np.float64)
+    x = (feeds["x"].astype(np.float64) - int(feeds["xz"])) * float(feeds["xs"])
+    w = feeds["w"].astype(np.float64) * ws[:, None, None, None]
+    b = feeds["b"].astype(np.float64) * float(feeds["xs"]) * ws
+    y = run("Conv", {"x": x, "w": w, "b": b}, attrs, opset=10)
+    info = np.iinfo(dtype)
+    want = np.clip(np.rint(y / float(feeds["ys"])) + int(feeds["yz"]), info.min, info.max)
+    np.testing.assert_array_equal(got, want.astype(dtype))
 
 
 def test_conv_integer_pads_with_the_zero_point():
