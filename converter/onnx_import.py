@@ -8,7 +8,9 @@ Declared shapes are kept only as hints; nothing here trusts them for execution.
 from __future__ import annotations
 
 import itertools
+import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ import numpy as np
 from ..refimpl.dtypes import name_of
 from ..refimpl.errors import GossamerError, ModelFormatError
 from ..refimpl.ir import Graph, Node, Value
+from ..refimpl.memory_budget import default_budget, format_bytes, tensor_bytes
+from ..refimpl.model_format import MAX_GRAPH_DEPTH
 
 try:
     import onnx
@@ -30,10 +34,13 @@ except ImportError as _err:  # pragma: no cover - exercised only without the ext
 def load_onnx_model(source: str | os.PathLike | bytes | onnx.ModelProto) -> onnx.ModelProto:
     """Parses an ONNX model from a path, bytes or an existing ModelProto (external data loaded)."""
     if isinstance(source, onnx.ModelProto):
+        _refuse_external_data(source)
         return source
     try:
         if isinstance(source, (bytes, bytearray, memoryview)):
-            return onnx.load_model_from_string(bytes(source))
+            model = onnx.load_model_from_string(bytes(source))
+            _refuse_external_data(model)
+            return model
         path = Path(source)
         model = onnx.load(str(path), load_external_data=False)
         if _uses_external_data(model):
@@ -47,6 +54,17 @@ def load_onnx_model(source: str | os.PathLike | bytes | onnx.ModelProto) -> onnx
         raise ModelFormatError(
             f"cannot read ONNX model {'<bytes>' if isinstance(source, bytes) else source}: {err}"
         ) from err
+
+
+def _refuse_external_data(model: onnx.ModelProto) -> None:
+    """A model without a path has no folder its external data files could be found in (reading
+    them relative to the working directory would read whatever files happen to be there)."""
+    if _uses_external_data(model):
+        raise ModelFormatError(
+            "the ONNX model refers to external data files but was given as bytes or a "
+            "ModelProto, which have no folder to find them in: load it from its file path, or "
+            "load the data first (onnx.load(path) loads it)"
+        )
 
 
 def _uses_external_data(model: onnx.ModelProto) -> bool:
@@ -63,8 +81,8 @@ def graph_from_onnx(source: str | os.PathLike | bytes | onnx.ModelProto) -> Grap
     }
     if "" not in opsets:
         opsets[""] = 1
-    functions = {(f.domain, f.name): f for f in model.functions}
-    graph = _graph(model.graph, functions, opsets)
+    state = _Import({(f.domain, f.name): f for f in model.functions})
+    graph = _graph(model.graph, state, opsets, 0)
     graph.metadata = {p.key: p.value for p in model.metadata_props}
     if model.producer_name:
         graph.metadata.setdefault(
@@ -73,14 +91,67 @@ def graph_from_onnx(source: str | os.PathLike | bytes | onnx.ModelProto) -> Grap
     return graph
 
 
-def _graph(g: onnx.GraphProto, functions: dict, opsets: dict[str, int]) -> Graph:
+# Limits that keep a hostile model from exhausting the stack, memory or time while it is read.
+MAX_NODES = 2_000_000  # nodes after inlining functions (the largest real models: ~100,000)
+MAX_CALL_DEPTH = 64  # model-local functions calling functions this deep
+
+
+@dataclass
+class _Import:
+    """What reading one model shares: its local functions, their inlined sizes, the node count."""
+
+    functions: dict[tuple[str, str], onnx.FunctionProto]
+    nodes: int = 0
+    fresh: Any = field(default_factory=lambda: _fresh_names())
+    sizes: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def reserve(self, graph: str, count: int) -> None:
+        """Counts `count` more nodes, refusing the model before it grows past MAX_NODES."""
+        self.nodes += count
+        if self.nodes > MAX_NODES:
+            raise ModelFormatError(
+                f"graph {graph!r}: more than {MAX_NODES:,} nodes once model-local functions are "
+                "inlined (functions that call each other many times?)"
+            )
+
+    def inlined_size(self, key: tuple[str, str], calling: tuple[tuple[str, str], ...]) -> int:
+        """Nodes function `key` becomes once inlined (computed without inlining anything);
+        refuses recursion and call chains deeper than MAX_CALL_DEPTH."""
+        if key in self.sizes:
+            return self.sizes[key]
+        chain = (*calling, key)
+        if key in calling:
+            cycle = " -> ".join(f"{d + '::' if d else ''}{name}" for d, name in chain)
+            raise ModelFormatError(
+                f"model-local function {key[1]!r} calls itself ({cycle}); recursive functions "
+                "cannot be inlined"
+            )
+        if len(chain) > MAX_CALL_DEPTH:
+            raise ModelFormatError(
+                f"model-local function {key[1]!r} is called through {len(chain)} nested "
+                f"functions; at most {MAX_CALL_DEPTH} are accepted"
+            )
+        total = 0
+        for inner in self.functions[key].node:
+            callee = (inner.domain, inner.op_type)
+            total += self.inlined_size(callee, chain) if callee in self.functions else 1
+            total = min(total, MAX_NODES + 1)  # enough to refuse; keeps the integers small
+        self.sizes[key] = total
+        return total
+
+
+def _graph(g: onnx.GraphProto, state: _Import, opsets: dict[str, int], depth: int) -> Graph:
+    if depth > MAX_GRAPH_DEPTH:
+        raise ModelFormatError(
+            f"graph {g.name!r} is nested {depth} levels deep in If/Loop/Scan bodies; at most "
+            f"{MAX_GRAPH_DEPTH} are accepted"
+        )
     initializers = {t.name: _tensor(t) for t in g.initializer}
     for sparse in g.sparse_initializer:
         initializers[sparse.values.name] = _sparse(sparse)
     nodes: list[Node] = []
-    fresh = _fresh_names()
     for n in g.node:
-        nodes.extend(_expand(n, functions, opsets, fresh))
+        nodes.extend(_expand(n, state, opsets, depth, g.name, ()))
     _name_unnamed_nodes(nodes)
     # Old models list initializers among the inputs too: those are inputs with a default.
     inputs = [_value(v) for v in g.input]
@@ -113,11 +184,23 @@ def _fresh_names():
     return lambda base: f"{base}__inl{next(counter)}"
 
 
-def _expand(n: onnx.NodeProto, functions: dict, opsets: dict[str, int], fresh) -> list[Node]:
+def _expand(
+    n: onnx.NodeProto,
+    state: _Import,
+    opsets: dict[str, int],
+    depth: int,
+    graph: str,
+    calling: tuple[tuple[str, str], ...],
+) -> list[Node]:
+    """The node, or the nodes of the model-local function it calls (inlined, recursively)."""
     key = (n.domain, n.op_type)
-    if key not in functions:
-        return [_node(n, functions, opsets)]
-    fn = functions[key]
+    if key not in state.functions:
+        if not calling:  # nodes inside a function were counted when it was reserved
+            state.reserve(graph, 1)
+        return [_node(n, state, opsets, depth)]
+    if not calling:
+        state.reserve(graph, state.inlined_size(key, ()))
+    fn = state.functions[key]
     rename: dict[str, str] = {"": ""}
     for formal, actual in zip(fn.input, n.input):
         rename[formal] = actual
@@ -132,12 +215,12 @@ def _expand(n: onnx.NodeProto, functions: dict, opsets: dict[str, int], fresh) -
         inner = _bind_attribute_refs(inner, attrs, defaults)
         for name in list(inner.input) + list(inner.output):
             if name not in rename:
-                rename[name] = fresh(name)
+                rename[name] = state.fresh(name)
         inner.input[:] = [rename[i] for i in inner.input]
         inner.output[:] = [rename[o] for o in inner.output]
         fn_opsets = dict(opsets)
         fn_opsets.update({o.domain: o.version for o in fn.opset_import})
-        out.extend(_expand(inner, functions, fn_opsets, fresh))
+        out.extend(_expand(inner, state, fn_opsets, depth, graph, (*calling, key)))
     return out
 
 
@@ -159,8 +242,8 @@ def _bind_attribute_refs(inner: onnx.NodeProto, attrs: dict, defaults: dict) -> 
     return copy
 
 
-def _node(n: onnx.NodeProto, functions: dict, opsets: dict[str, int]) -> Node:
-    attrs = {a.name: _attribute(a, functions, opsets) for a in n.attribute}
+def _node(n: onnx.NodeProto, state: _Import, opsets: dict[str, int], depth: int) -> Node:
+    attrs = {a.name: _attribute(a, state, opsets, depth) for a in n.attribute}
     return Node(
         op_type=n.op_type,
         inputs=list(n.input),
@@ -171,7 +254,7 @@ def _node(n: onnx.NodeProto, functions: dict, opsets: dict[str, int]) -> Node:
     )
 
 
-def _attribute(a: onnx.AttributeProto, functions: dict, opsets: dict[str, int]) -> Any:
+def _attribute(a: onnx.AttributeProto, state: _Import, opsets: dict[str, int], depth: int) -> Any:
     t = a.type
     if t == AttributeProto.FLOAT:
         return float(a.f)
@@ -184,7 +267,7 @@ def _attribute(a: onnx.AttributeProto, functions: dict, opsets: dict[str, int]) 
     if t == AttributeProto.SPARSE_TENSOR:
         return _sparse(a.sparse_tensor)
     if t == AttributeProto.GRAPH:
-        return _graph(a.g, functions, opsets)
+        return _graph(a.g, state, opsets, depth + 1)
     if t == AttributeProto.FLOATS:
         return [float(x) for x in a.floats]
     if t == AttributeProto.INTS:
@@ -194,7 +277,7 @@ def _attribute(a: onnx.AttributeProto, functions: dict, opsets: dict[str, int]) 
     if t == AttributeProto.TENSORS:
         return [_tensor(x) for x in a.tensors]
     if t == AttributeProto.GRAPHS:
-        return [_graph(g, functions, opsets) for g in a.graphs]
+        return [_graph(g, state, opsets, depth + 1) for g in a.graphs]
     if t == AttributeProto.TYPE_PROTO:
         return _type_name(a.tp)
     if t == AttributeProto.TYPE_PROTOS:
@@ -215,13 +298,40 @@ def _tensor(t: onnx.TensorProto) -> np.ndarray:
 
 
 def _sparse(s: onnx.SparseTensorProto) -> np.ndarray:
+    """The dense tensor of a sparse initializer; its dims and indices are checked first (the dense
+    size against the default memory budget, as nothing else bounds it)."""
+    name = s.values.name
     values = _tensor(s.values)
-    indices = _tensor(s.indices).astype(np.int64)
-    dense = np.zeros(tuple(s.dims), dtype=values.dtype)
-    if indices.ndim == 1:
-        dense.reshape(-1)[indices] = values
+    indices = _tensor(s.indices)
+    dims = tuple(int(d) for d in s.dims)
+    if any(d < 0 for d in dims):
+        raise ModelFormatError(f"sparse tensor {name!r} has negative dims {list(dims)}")
+    nbytes = tensor_bytes(name_of(values.dtype), dims) if values.dtype != object else 0
+    if nbytes > default_budget():
+        raise ModelFormatError(
+            f"sparse tensor {name!r} of dims {list(dims)} would take {format_bytes(nbytes)} dense, "
+            f"over the memory budget of {format_bytes(default_budget())}"
+        )
+    size = math.prod(dims)
+    flat = indices.ndim == 1
+    if indices.dtype.kind not in "iu" or values.ndim != 1:
+        raise ModelFormatError(f"sparse tensor {name!r}: indices must be integers, values 1-D")
+    if (flat and indices.shape != values.shape) or (
+        not flat and indices.shape != (values.size, len(dims))
+    ):
+        raise ModelFormatError(
+            f"sparse tensor {name!r}: indices {list(indices.shape)} do not match "
+            f"{values.size} values of a rank-{len(dims)} tensor"
+        )
+    bounds = np.array([size] if flat else dims, dtype=np.int64)
+    if indices.size and ((indices < 0).any() or (indices >= bounds).any()):
+        raise ModelFormatError(f"sparse tensor {name!r} has indices outside dims {list(dims)}")
+    dense = np.zeros(dims, dtype=values.dtype)
+    index = indices.astype(np.int64)
+    if flat:
+        dense.reshape(-1)[index] = values
     else:
-        dense[tuple(indices.T)] = values
+        dense[tuple(index.T)] = values
     return dense
 
 

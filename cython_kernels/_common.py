@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 
-from ..plugins.run_context import current_threads
+from ..plugins.run_context import check_allocation, current_threads
 from ..refimpl.ir import Node, Value
+from ..refimpl.ops._cv_geometry import Window
 
 F32 = np.float32
 INF = float("inf")
@@ -39,9 +41,27 @@ def scratch(size: int) -> np.ndarray:
     packing does not allocate and page-fault on each call). Valid until the next scratch() call."""
     buf = getattr(_scratch, "buf", None)
     if buf is None or buf.size < size:
+        check_allocation(4 * int(size), f"a cython kernel's work buffer of {size} floats")
         buf = np.empty(max(size, 1 << 16), F32)
         _scratch.buf = buf
     return buf[:size]
+
+
+# The C window kernels index planes with int64 arithmetic and size their work buffers from the
+# geometry; beyond these bounds a window is declined (the reference runs it) long before any
+# product of them could overflow or a buffer grow without bound.
+MAX_WINDOW_TAPS = 1 << 16
+MAX_WINDOW_STEP = 1 << 20
+
+
+def window_refusal(spatial: Sequence[int], win: Window) -> str | None:
+    """Why the C window kernels must not run this geometry (None: they may)."""
+    if math.prod(win.kernel) > MAX_WINDOW_TAPS:
+        return f"a window of {list(win.kernel)} taps (over {MAX_WINDOW_TAPS})"
+    steps = (*win.strides, *win.dilations, *win.pads_begin, *win.pads_end)
+    if max(steps) > MAX_WINDOW_STEP:
+        return f"a stride, dilation or pad over {MAX_WINDOW_STEP}"
+    return None
 
 
 def epilogue_bounds(activation: str, params: Sequence[float] | None) -> tuple[float, float, bool]:

@@ -147,11 +147,27 @@ cdef inline int _need(bint ok, str what) except -1:
     return 0
 
 
+# Bound on every window size, stride, dilation and pad the C kernels take: products of a few of
+# them (offsets, padded extents, polyphase buffer sizes) then stay far inside int64.
+cdef long GEOMETRY_MAX = 1 << 20
+
+
 cdef inline int _geometry(str name, long kh, long kw, long sh, long sw, long dh, long dw) except -1:
-    """Kernel sizes, strides and dilations must be at least 1."""
+    """Kernel sizes, strides and dilations must be in [1, GEOMETRY_MAX]."""
     if kh < 1 or kw < 1 or sh < 1 or sw < 1 or dh < 1 or dw < 1:
         raise ValueError(f"{name}: kernel, stride and dilation must be >= 1 "
                          f"(got {kh}x{kw}, {sh}x{sw}, {dh}x{dw})")
+    if (kh > GEOMETRY_MAX or kw > GEOMETRY_MAX or sh > GEOMETRY_MAX or sw > GEOMETRY_MAX
+            or dh > GEOMETRY_MAX or dw > GEOMETRY_MAX):
+        raise ValueError(f"{name}: kernel, stride and dilation must be <= {GEOMETRY_MAX} "
+                         f"(got {kh}x{kw}, {sh}x{sw}, {dh}x{dw})")
+    return 0
+
+
+cdef inline int _pads(str name, long ph, long pw) except -1:
+    """Begin pads must be in [0, GEOMETRY_MAX]."""
+    if ph < 0 or pw < 0 or ph > GEOMETRY_MAX or pw > GEOMETRY_MAX:
+        raise ValueError(f"{name}: pads must be in [0, {GEOMETRY_MAX}] (got {ph}, {pw})")
     return 0
 
 
@@ -371,6 +387,7 @@ def pack_b_conv(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, lo
                 long ph, long pw, long oh, long ow, float[::1] out, int threads):
     """out = packed im2col of one image group x (C, H, W)."""
     _geometry("pack_b_conv", kh, kw, sh, sw, dh, dw)
+    _pads("pack_b_conv", ph, pw)
     if oh < 0 or ow < 0:
         raise ValueError("pack_b_conv: negative output size")
     if x.shape[0] == 0 or oh == 0 or ow == 0:
@@ -386,6 +403,7 @@ def depthwise(const float[:, :, :, ::1] x, const float[::1] wt, long kh, long kw
               float hi, bint clip, float[:, :, :, ::1] y, int threads):
     """y = clip(depthwise conv(x, wt) + bias, lo, hi) (one filter per channel)."""
     _geometry("depthwise", kh, kw, sh, sw, dh, dw)
+    _pads("depthwise", ph, pw)
     if y.shape[0] != x.shape[0] or y.shape[1] != x.shape[1]:
         raise ValueError(f"depthwise: y ({y.shape[0]}, {y.shape[1]}, ..) and x ({x.shape[0]}, "
                          f"{x.shape[1]}, ..) differ in batch or channels")
@@ -450,6 +468,7 @@ def pool2d(bint is_max, const float[:, :, ::1] x, long kh, long kw, long sh, lon
            float[:, :, ::1] y, int threads):
     """y[p] = max or average pool of plane x[p] (average divides by cnt_y[oy] * cnt_x[ox])."""
     _pool_check("pool2d", is_max, x, kh, kw, sh, sw, dh, dw, cnt_y, cnt_x, y)
+    _pads("pool2d", ph, pw)
     if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0:
         return
     with nogil:
@@ -546,6 +565,7 @@ def winograd_conv(long mt, const float[:, :, :, ::1] x, long ph, long pw, const 
     cdef const float *res = NULL
     if mt != 2 and mt != 4:
         raise ValueError(f"winograd_conv: tile size {mt} is not 2 or 4")
+    _pads("winograd_conv", ph, pw)
     if x is None or y is None or y.shape[0] != x.shape[0] or y.shape[1] != m:
         raise ValueError("winograd_conv: y's batch or channels do not match x and m")
     if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0 or y.shape[3] == 0:

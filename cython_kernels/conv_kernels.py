@@ -32,6 +32,7 @@ from ._common import (
     post_activation,
     scratch,
     threads,
+    window_refusal,
 )
 from ._native import ext
 
@@ -229,6 +230,9 @@ class _Conv:
             win = window(x.shape[2:], geometry["kernel_shape"] or w.shape[2:],
                          strides=geometry["strides"], dilations=geometry["dilations"],
                          pads=geometry["pads"], auto_pad=geometry["auto_pad"])  # fmt: skip
+            refusal = window_refusal(x.shape[2:], win)
+            if refusal is not None:
+                raise RuntimeDecline(refusal)
             if len(self.windows) < 64:
                 self.windows[key] = win
         (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out

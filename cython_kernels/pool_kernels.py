@@ -10,14 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, output_array
+from ..plugins import KernelBackend, RuntimeDecline, output_array
 from ..refimpl.ir import Node, Value
 from ..refimpl.ops import op_average_pool as avgp
 from ..refimpl.ops import op_max_pool as maxp
 from ..refimpl.ops._cv_geometry import window
 from ..refimpl.ops._cv_pool import _counts
 from ..refimpl.ops.op_global_average_pool import global_average_pool_1
-from ._common import F32, all_float32, static_shape, threads
+from ._common import F32, all_float32, static_shape, threads, window_refusal
 from ._native import ext
 from .elementwise_kernels import _as_prepared, _declare
 
@@ -43,6 +43,9 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
 
         def run(x: Array, **_: Any) -> Array:
             win = window(x.shape[2:], kernel_shape, **geo, auto_pad=auto_pad, ceil_mode=ceil_mode)
+            refusal = window_refusal(x.shape[2:], win)
+            if refusal is not None:
+                raise RuntimeDecline(refusal)
             n, c, h, w = x.shape
             (oh, ow), (kh, kw) = win.out, win.kernel
             y = output_array((n, c, oh, ow), F32)

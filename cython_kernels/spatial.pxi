@@ -40,6 +40,8 @@ def spatial_on(int on=-1):
 def conv_direct_work(long c, long h, long w, long kh, long kw, long sh, long sw, long dh,
                      long dw, long ph, long pw, long oh, long ow):
     """Scratch floats conv_direct needs."""
+    _geometry("conv_direct_work", kh, kw, sh, sw, dh, dw)
+    _pads("conv_direct_work", ph, pw)
     return gk_conv_direct_work(c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)
 
 
@@ -52,6 +54,7 @@ def conv_direct(const float[:, :, :, ::1] x, const float[:, ::1] wt_t, long kh, 
     SIMD level has no such kernel."""
     cdef int done
     _geometry("conv_direct", kh, kw, sh, sw, dh, dw)
+    _pads("conv_direct", ph, pw)
     if x is None or y is None or y.shape[0] != x.shape[0]:
         raise ValueError("conv_direct: x and y differ in batch")
     if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0 or y.shape[3] == 0:
@@ -77,6 +80,7 @@ def pool2d_poly(bint is_max, const float[:, :, ::1] x, long kh, long kw, long sh
     by the polyphase kernel, else by pool2d (the generic SIMD level)."""
     cdef int done = 0
     _pool_check("pool2d_poly", is_max, x, kh, kw, sh, sw, dh, dw, cnt_y, cnt_x, y)
+    _pads("pool2d_poly", ph, pw)
     if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0:
         return
     with nogil:

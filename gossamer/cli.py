@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 from .refimpl.dtypes import to_numpy
 from .refimpl.errors import GossamerError, InputError
 from .refimpl.ir import Value
+from .refimpl.memory_budget import parse_budget
 from .session import Session
 
 log = logging.getLogger("gossamer")
@@ -28,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    before = os.environ.get("GOSSAMER_MAX_MEMORY")
+    if getattr(args, "max_memory", None):  # every session this command loads takes it
+        os.environ["GOSSAMER_MAX_MEMORY"] = args.max_memory
     try:
         return int(args.func(args) or 0)
     except (GossamerError, FileNotFoundError, ImportError, OSError) as err:
@@ -39,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in message[1:8]:
             print(f"  {line}", file=sys.stderr)
         return 1
+    finally:  # main() may run inside another program (tests, notebooks): leave its env as it was
+        if before is None:
+            os.environ.pop("GOSSAMER_MAX_MEMORY", None)
+        else:
+            os.environ["GOSSAMER_MAX_MEMORY"] = before
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -152,6 +162,18 @@ def _add_backends_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backends", type=lambda s: [b.strip() for b in s.split(",") if b.strip()],
                    help="comma-separated backends to use (default: GOSSAMER_BACKENDS, else all "
                    "available); the reference always takes what they decline")  # fmt: skip
+    p.add_argument("--max-memory", type=_budget, metavar="SIZE",
+                   help="refuse a model or run whose tensors, arena or work buffers would "
+                   "take more than SIZE (e.g. 4G; default GOSSAMER_MAX_MEMORY, else 3/4 of "
+                   "RAM)")  # fmt: skip
+
+
+def _budget(text: str) -> str:
+    try:
+        parse_budget(text, "--max-memory")
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
 
 
 def _add_input_options(p: argparse.ArgumentParser) -> None:

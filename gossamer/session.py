@@ -14,12 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from .plugins.run_context import using_threads
+from .plugins.run_context import using_memory_budget, using_threads
 from .refimpl import model_format
 from .refimpl.dtypes import name_of, to_numpy
-from .refimpl.errors import InputError
+from .refimpl.errors import GraphValidationError, InputError, MemoryBudgetError
 from .refimpl.interpreter import NodeObserver
 from .refimpl.ir import Graph, Value
+from .refimpl.memory_budget import (
+    SizeGuard,
+    check_values,
+    format_bytes,
+    is_static_dim,
+    parse_budget,
+)
+from .refimpl.memory_plan import with_input_shapes
 from .refimpl.shape_inference import infer_shapes, inference_cache
 
 ModelSource = str | os.PathLike | bytes | Graph
@@ -55,13 +63,17 @@ def load(
     backends: Sequence[str] | None = None,
     threads: int | None = None,
     optimize: int = 0,
+    max_memory: int | str | None = None,
 ) -> Session:
     """Loads a model (.onnx, .gsm, bytes or a Graph) into a Session.
 
     `backends` restricts the backends used (default: GOSSAMER_BACKENDS, else every available one);
     nodes no chosen backend takes run on the reference. `threads` caps the threads kernels use
     (default: the cores this process may run on). `optimize` runs the graph optimiser at that
-    level (0: the graph as written, best for debugging; 3: every fusion).
+    level (0: the graph as written, best for debugging; 3: every fusion). `max_memory` (bytes,
+    or a size such as "4G"; default GOSSAMER_MAX_MEMORY, else 3/4 of this machine's memory) is
+    the most any one tensor, the arena or a kernel's work buffer may take: a model or a run that
+    would exceed it is refused with MemoryBudgetError before anything that large is allocated.
     """
     if not isinstance(optimize, int) or not 0 <= optimize <= 3:
         raise InputError(f"optimize must be a level 0..3, got {optimize!r}")
@@ -70,27 +82,46 @@ def load(
         from .converter.optimizer import optimize as optimize_graph
 
         graph, _ = optimize_graph(graph, optimize)
-    return Session(graph, backends=backends, threads=threads)
+    return Session(graph, backends=backends, threads=threads, max_memory=max_memory)
 
 
 class Session:
     """A loaded model, ready to run."""
 
     def __init__(
-        self, graph: Graph, *, backends: Sequence[str] | None = None, threads: int | None = None
+        self,
+        graph: Graph,
+        *,
+        backends: Sequence[str] | None = None,
+        threads: int | None = None,
+        max_memory: int | str | None = None,
     ) -> None:
         from .plugins.executor import build_program
 
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise InputError(f"threads must be a positive integer, got {threads!r}")
         self.threads = threads
+        self.max_memory = parse_budget(max_memory)
         graph.validate()
         self.graph = graph
-        with inference_cache():  # planning, kernels and the memory plan ask for the same shapes
+        with inference_cache(), using_memory_budget(self.max_memory):
+            # planning, kernels and the memory plan ask for the same shapes
+            inferred = infer_shapes(graph)
+            intermediates = [v for n, v in inferred.items() if n not in graph.initializers]
+            check_values(intermediates, self.max_memory, graph.name, "its declared input shapes")
             self._program, self.placement = build_program(
                 graph, list(backends) if backends is not None else None
             )
-            inferred = infer_shapes(graph)
+        arena = self._program.arena
+        if arena is not None and arena.nbytes > self.max_memory:
+            raise MemoryBudgetError(
+                f"model {graph.name!r}: its intermediate tensors need an arena of "
+                f"{format_bytes(arena.nbytes)}, over the memory budget of "
+                f"{format_bytes(self.max_memory)}; raise max_memory if this is intended",
+                nbytes=arena.nbytes,
+                budget=self.max_memory,
+            )
+        self._sized = _SizedRuns(graph, inferred, self.max_memory)
         initialized = set(graph.initializers)
         self._feedable = {v.name: v for v in graph.inputs}
         self._required = [v.name for v in graph.inputs if v.name not in initialized]
@@ -127,8 +158,9 @@ class Session:
                 f"outputs are {sorted(known)}"
             )
         checked = self._check_feeds(feeds)
-        with using_threads(self.threads):
-            env = self._program.run(checked, observers=observers, timings=timings)
+        guard = self._sized.guard_for(checked)
+        with using_threads(self.threads), using_memory_budget(self.max_memory):
+            env = self._program.run(checked, observers=observers, timings=timings, guard=guard)
         return [env[n] for n in names]
 
     def _check_feeds(self, feeds: dict[str, Any]) -> dict[str, Any]:
@@ -165,8 +197,16 @@ def _check_one(spec: Value, value: Any, symbols: dict[str, tuple[int, str]]) -> 
             raise InputError(
                 f"input {spec.name!r} must be a numpy array, got {type(value).__name__}"
             )
+    if not value.dtype.isnative:  # e.g. big-endian data read from a file: same values, our order
+        value = value.astype(value.dtype.newbyteorder("="))
     if spec.dtype is not None:
-        got = name_of(value.dtype)
+        try:
+            got = name_of(value.dtype)
+        except GraphValidationError:
+            raise InputError(
+                f"input {spec.name!r} has numpy dtype {value.dtype}, which no model input can "
+                f"take; it expects {spec.dtype}"
+            ) from None
         if got != spec.dtype:
             raise InputError(
                 f"input {spec.name!r} expects dtype {spec.dtype}, got {got} "
@@ -192,3 +232,61 @@ def _check_one(spec: Value, value: Any, symbols: dict[str, tuple[int, str]]) -> 
                         f"input {spec.name!r} (axis {axis})"
                     )
     return value
+
+
+class _SizedRuns:
+    """The memory-budget checks of one session's runs: the tensors whose sizes the feeds' shapes
+    decide (inferred once per distinct set of feed shapes), and a SizeGuard for the nodes whose
+    output sizes depend on input values."""
+
+    CACHED_SHAPES = 32
+
+    def __init__(self, graph: Graph, inferred: dict[str, Value], budget: int) -> None:
+        self.graph = graph
+        self.budget = budget
+        self.symbolic = [
+            v.name
+            for v in graph.inputs
+            if v.name not in graph.initializers
+            and v.shape is not None
+            and not all(is_static_dim(d) for d in v.shape)
+        ]
+        self._guards: dict[tuple, SizeGuard | None] = {}
+        if not self.symbolic:
+            self._guards[()] = self._guard(inferred)
+
+    def guard_for(self, feeds: dict[str, Any]) -> SizeGuard | None:
+        """Checks the feed-dependent sizes of a run (raising MemoryBudgetError) and returns the
+        guard for its value-dependent nodes (None: there are none)."""
+        key = tuple(
+            tuple(feeds[n].shape) if isinstance(feeds.get(n), np.ndarray) else None
+            for n in self.symbolic
+        )
+        if key in self._guards:
+            return self._guards[key]
+        shapes = {n: s for n, s in zip(self.symbolic, key) if s is not None}
+        inferred = infer_shapes(with_input_shapes(self.graph, shapes))
+        fed = ", ".join(f"{n}: {list(s)}" for n, s in shapes.items())
+        intermediates = [v for n, v in inferred.items() if n not in self.graph.initializers]
+        check_values(intermediates, self.budget, self.graph.name, f"the feeds' shapes ({fed})")
+        if len(self._guards) >= self.CACHED_SHAPES:
+            self._guards.pop(next(iter(self._guards)))
+        guard = self._guards[key] = self._guard(inferred)
+        return guard
+
+    def _guard(self, inferred: dict[str, Value]) -> SizeGuard | None:
+        """A guard for the top-level nodes with an output of unknown size, or None."""
+        dynamic = [
+            node.name
+            for node in self.graph.nodes
+            if any(o and _unsized(inferred.get(o)) for o in node.outputs)
+        ]
+        if not dynamic:
+            return None
+        return SizeGuard(dynamic, self.budget, self.graph.name, self.graph.opsets)
+
+
+def _unsized(value: Value | None) -> bool:
+    if value is None or value.kind != "tensor":
+        return value is None
+    return value.shape is None or not all(is_static_dim(d) for d in value.shape)

@@ -5,6 +5,7 @@ Public API for backend authors (stable names):
     from gossamer.plugins import Backend, KernelBackend, kernel, Claim, Decline, hookimpl
     from gossamer.plugins import RuntimeDecline   # a kernel declining one call at run time
     from gossamer.plugins import output_array     # where a kernel writes an output (the arena)
+    from gossamer.plugins import check_allocation # before a work buffer a model sizes
 
 See docs/writing-a-backend.md.
 """
@@ -13,6 +14,7 @@ from ..refimpl.arena import output_array
 from ..refimpl.errors import RuntimeDecline
 from .backend import Backend, Claim, CompiledPartition, Decline, KernelBackend, kernel
 from .hookspecs import hookimpl
+from .run_context import check_allocation
 
 __all__ = [
     "Backend",
@@ -21,6 +23,7 @@ __all__ = [
     "Decline",
     "KernelBackend",
     "RuntimeDecline",
+    "check_allocation",
     "hookimpl",
     "kernel",
     "output_array",

@@ -233,7 +233,9 @@ def _kernel_refuses(k: Kernel, node: Node, inputs: list[Value | None]) -> str | 
     if k.supports is not None:
         try:
             verdict = k.supports(node, inputs)
-        except Exception as err:  # a buggy predicate declines this node only
+        except BaseException as err:  # a buggy predicate declines this node only
+            if isinstance(err, KeyboardInterrupt):  # all else a plugin raises is contained
+                raise
             return f"supports() raised {type(err).__name__}: {err}"
         if verdict is False:
             return "attributes or shapes not supported"

@@ -41,13 +41,17 @@ def build_program(graph: Graph, backends: list[str] | None = None) -> tuple[Prog
                 try:
                     overrides[node.name] = Override(found.for_node(node, constants), backend.name)
                     continue
-                except Exception as err:  # a failing prepare falls back like a failing compile
+                except BaseException as err:  # a failing prepare falls back like a failing compile
+                    if isinstance(err, KeyboardInterrupt):  # all else a plugin raises is contained
+                        raise
                     _fall_back(placement, backend.name, claim.nodes, err)
                     continue
         part = extract_partition(graph, claim.nodes, f"{backend.name}_partition_{index}")
         try:
             compiled = backend.compile(part, claim)
-        except Exception as err:  # fall back, visibly
+        except BaseException as err:  # fall back, visibly
+            if isinstance(err, KeyboardInterrupt):  # all else a plugin raises is contained
+                raise
             _fall_back(placement, backend.name, claim.nodes, err)
             continue
         partitions.append(part)
@@ -62,7 +66,9 @@ def build_program(graph: Graph, backends: list[str] | None = None) -> tuple[Prog
     return Program(executed, op_registry(), overrides=overrides, memory_plan=memory), placement
 
 
-def _fall_back(placement: Placement, backend: str, nodes: tuple[str, ...], err: Exception) -> None:
+def _fall_back(
+    placement: Placement, backend: str, nodes: tuple[str, ...], err: BaseException
+) -> None:
     reason = f"compile failed: {type(err).__name__}: {err}"
     log.warning("backend %r: %s; its %d node(s) fall back", backend, reason, len(nodes))
     for node in nodes:

@@ -16,7 +16,9 @@ def format_backends() -> str:
         status = "available" if reason is None else f"unavailable ({reason})"
         try:
             count = backend.op_count()
-        except Exception:  # a listing never fails because one backend misbehaves
+        except BaseException as err:  # a listing never fails because one backend misbehaves
+            if isinstance(err, KeyboardInterrupt):  # all else a plugin raises is contained
+                raise
             count = None
         ops = "subgraph claims" if count is None else f"claims {count} op types"
         lines.append(f"{name:<16} priority {backend.priority:>11}  {status}  {ops}")

@@ -96,7 +96,9 @@ def _load() -> PluginState:
             continue
         try:
             plugins.append((ep.load(), ep.name))
-        except Exception as err:  # a broken plugin must not take the host down
+        except BaseException as err:  # a broken plugin must not take the host down
+            if isinstance(err, KeyboardInterrupt):  # all else a plugin raises is contained
+                raise
             state.failures[ep.name] = f"failed to import: {type(err).__name__}: {err}"
             log.warning("plugin %r skipped: %s", ep.name, state.failures[ep.name])
     plugins.extend(_extra_plugins)
@@ -104,7 +106,9 @@ def _load() -> PluginState:
         try:
             pm.register(plugin, name=name)
             pm.check_pending()  # a misspelt hook name is reported, not silently never called
-        except Exception as err:
+        except BaseException as err:
+            if isinstance(err, KeyboardInterrupt):  # all else a plugin raises is contained
+                raise
             if pm.is_registered(plugin):
                 pm.unregister(plugin)
             state.failures[name] = f"failed to register: {type(err).__name__}: {err}"
@@ -120,7 +124,9 @@ def _call_each(state: PluginState, hook_name: str, register: Any) -> None:
     for impl in hook.get_hookimpls():
         try:
             impl.function(register=register)
-        except Exception as err:
+        except BaseException as err:
+            if isinstance(err, KeyboardInterrupt):  # all else a plugin raises is contained
+                raise
             state.failures[impl.plugin_name] = f"{hook_name} raised {type(err).__name__}: {err}"
             log.warning("plugin %r: %s", impl.plugin_name, state.failures[impl.plugin_name])
 
@@ -160,7 +166,9 @@ def availability(backend: Backend) -> str | None:
     """None if usable, else why not (is_available() raising counts as unavailable)."""
     try:
         return backend.is_available()
-    except Exception as err:
+    except BaseException as err:
+        if isinstance(err, KeyboardInterrupt):  # all else a plugin raises is contained
+            raise
         return f"is_available() raised {type(err).__name__}: {err}"
 
 

@@ -52,7 +52,9 @@ def plan(
     for backend in ordered:
         try:
             answers = list(backend.get_capability(graph))
-        except Exception as err:  # a broken backend is left out, never fatal
+        except BaseException as err:  # a broken backend is left out, never fatal
+            if isinstance(err, KeyboardInterrupt):  # all else a plugin raises is contained
+                raise
             why = f"get_capability raised {type(err).__name__}: {err}"
             placement.excluded[backend.name] = why
             log.warning("backend %r left out: %s", backend.name, why)

@@ -1,6 +1,8 @@
 """Per-run settings that kernels read without changing their (reference) signatures.
 
-A Session sets them around each run (`using_threads`); a kernel asks `current_threads()`.
+A Session sets them around each run (`using_threads`, `using_memory_budget`); a kernel asks
+`current_threads()`, and calls `check_allocation()` before it allocates a work buffer whose size
+the model decides.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from ..refimpl.errors import MemoryBudgetError
+from ..refimpl.memory_budget import default_budget, format_bytes
+
 _threads: ContextVar[int | None] = ContextVar("gossamer_threads", default=None)
+_budget: ContextVar[int | None] = ContextVar("gossamer_memory_budget", default=None)
 
 
 def default_threads() -> int:
@@ -57,3 +63,31 @@ def _blas_controller() -> Any:
         else:
             _controller.append(ThreadpoolController())
     return _controller[0]
+
+
+@contextmanager
+def using_memory_budget(budget: int | None) -> Iterator[None]:
+    """Kernels' `check_allocation` compares with `budget` bytes (None: the default budget)."""
+    token = _budget.set(budget)
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def check_allocation(nbytes: int, what: str) -> None:
+    """Raises MemoryBudgetError when a buffer of `nbytes` (exact: pass a Python int computed from
+    the shapes) would exceed the session's memory budget; `what` names the buffer and its kernel.
+    Call it before allocating anything whose size a model or a feed decides."""
+    budget = _budget.get()
+    if budget is None:
+        budget = default_budget()
+    if nbytes > budget:
+        raise MemoryBudgetError(
+            f"{what} would take {format_bytes(nbytes)}, over the memory budget of "
+            f"{format_bytes(budget)}; raise it with max_memory= / --max-memory / "
+            "GOSSAMER_MAX_MEMORY if this is intended",
+            tensor=what,
+            nbytes=nbytes,
+            budget=budget,
+        )

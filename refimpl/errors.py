@@ -27,6 +27,17 @@ class InputError(GossamerError, ValueError):
     """A feed does not match the model: unknown name, missing input, wrong dtype or shape."""
 
 
+class MemoryBudgetError(GossamerError, MemoryError):
+    """A tensor, the arena or a kernel's work buffer would exceed the session's memory budget
+    (`max_memory`); raised before anything that large is allocated."""
+
+    def __init__(self, message: str, tensor: str = "", nbytes: int = 0, budget: int = 0) -> None:
+        super().__init__(message)
+        self.tensor = tensor
+        self.nbytes = nbytes
+        self.budget = budget
+
+
 class NodeExecutionError(GossamerError):
     """An op raised while running a node; names the node, op, input dtypes and shapes."""
 

@@ -21,12 +21,14 @@ from .arena import running as arena_state
 from .dtypes import name_of
 from .errors import (
     GraphValidationError,
+    MemoryBudgetError,
     NodeExecutionError,
     OpArgumentError,
     RuntimeDecline,
     UnsupportedModelError,
 )
 from .ir import Graph, Node, Scope
+from .memory_budget import SizeGuard
 from .memory_plan import MemoryPlan
 from .registry import OpFunction, OpRegistry, default_registry, spec_of
 
@@ -197,8 +199,11 @@ class Program:
         observers: Sequence[NodeObserver] = (),
         timings: dict[str, float] | None = None,
         keep_all: bool = False,
+        guard: SizeGuard | None = None,
     ) -> dict[str, Any]:
-        """Runs every node; returns the environment holding (at least) the graph outputs."""
+        """Runs every node; returns the environment holding (at least) the graph outputs.
+
+        `guard` checks the output sizes of its nodes against a memory budget before they run."""
         env: dict[str, Any] = {n: outer[n] for n in self._free_names if n in outer} if outer else {}
         env.update(self.graph.initializers)
         env.update(feeds)
@@ -209,12 +214,12 @@ class Program:
         try:
             if arena is not None:
                 arena.bind()
-                self._run_steps(env, observers, timings, keep_all, arena)
+                self._run_steps(env, observers, timings, keep_all, arena, guard)
                 for value in self.graph.outputs:  # the caller keeps these: never arena bytes
                     if arena.aliases(env.get(value.name)):
                         env[value.name] = env[value.name].copy()
             else:
-                self._run_steps(env, observers, timings, keep_all, None)
+                self._run_steps(env, observers, timings, keep_all, None, guard)
         finally:
             set_outputs(previous)
             if arena is not None:
@@ -228,8 +233,10 @@ class Program:
         timings: dict[str, float] | None,
         keep_all: bool,
         arena: Arena | None,
+        guard: SizeGuard | None,
     ) -> None:
         views = arena.step_views if arena is not None else None
+        guarded = guard.nodes if guard is not None else frozenset()
         with np.errstate(all="ignore"):
             for index, step in enumerate(self._steps):
                 node = step.node
@@ -241,6 +248,8 @@ class Program:
                         kwargs[attr_name] = Body(program, env, observers)
                     if step.wants_num_outputs and "num_outputs" not in kwargs:
                         kwargs["num_outputs"] = len(node.outputs)
+                if node.name in guarded:
+                    guard.check(node, args)  # type: ignore[union-attr]
                 for obs in observers:
                     obs.before_node(node, args)
                 start = time.perf_counter() if timings is not None else 0.0
@@ -298,14 +307,24 @@ def _call(
             fallbacks[node.name] = (count + 1, f"{step.backend}: {declined}")
             backend = "reference"
             out = step.fn(*args, **kwargs)
-    except NodeExecutionError:
+    except (NodeExecutionError, MemoryBudgetError):
         raise
-    except Exception as err:  # an op or kernel bug, or a numpy error: name the node, keep the cause
+    except MemoryError as err:  # the machine, not the budget, said no: the node's size is at fault
+        raise MemoryBudgetError(
+            f"{_failure(node, args, err)}: the machine cannot allocate what this node needs. "
+            "Use smaller inputs, or set max_memory= / GOSSAMER_MAX_MEMORY so that such runs are "
+            "refused before they start."
+        ) from err
+    except BaseException as err:  # an op or kernel bug, a numpy error, a kernel's SystemExit: name
+        if isinstance(err, KeyboardInterrupt):  # the node, keep the cause; only Ctrl-C passes
+            raise
         message = _failure(node, args, err)
         if step.covers:
             message += f" (the partition runs nodes {', '.join(step.covers[:8])}"
             message += ", …)" if len(step.covers) > 8 else ")"
-        if backend != "reference":
+        # an OpArgumentError is the spec's verdict on the node (kernels share the reference's
+        # argument checks): the model is at fault there, not the backend
+        if backend != "reference" and not isinstance(err, OpArgumentError):
             message = (
                 f"backend {backend!r} failed: {message}. Run without it with "
                 f"GOSSAMER_BLOCK={backend} or load(..., backends=[...]) leaving it out."
@@ -358,7 +377,7 @@ def describe_value(value: Any) -> str:
     return type(value).__name__
 
 
-def _failure(node: Node, args: list[Any], err: Exception) -> str:
+def _failure(node: Node, args: list[Any], err: BaseException) -> str:
     ins = ", ".join(f"{n or '<none>'}: {describe_value(a)}" for n, a in zip(node.inputs, args))
     return f"{node.label()} failed on inputs ({ins}): {type(err).__name__}: {err}"
 

@@ -183,6 +183,29 @@ def test_repro_replays_the_divergent_node(model_path, tmp_path, capsys):
     assert "reference vs reference: r: agrees" in printed
 
 
+def test_repro_script_escapes_hostile_names_and_paths(tmp_path, capsys):
+    """A model path and node name that try to close the docstring and run code stay text."""
+    hostile = 'x"""\nimport os; os.environ["PWNED"] = "1"\n"""'
+    model = small_model()
+    for node in model.graph.node:
+        if node.name == "relu":
+            node.name = "relu" + hostile
+    folder = tmp_path / ("dir" + hostile.replace("/", "_"))
+    folder.mkdir()
+    path = folder / "m.onnx"
+    path.write_bytes(model.SerializeToString())
+    out = tmp_path / "repro"
+    result = compare_model(path, feeds(), backends=["leaky_relu"], repro_dir=out)
+    assert result.first is not None and result.first.node == "relu" + hostile
+    script = (out / "repro.py").read_text()
+    tree = compile(script, "repro.py", "exec", flags=0x400, dont_inherit=True)  # ast only
+    assert isinstance(tree.body[0].value.value, str)  # the docstring is still one string
+    assert [type(stmt).__name__ for stmt in tree.body[1:4]] == ["ImportFrom", "Import", "Import"]
+    runpy.run_path(str(out / "repro.py"), run_name="__main__")
+    assert "PWNED" not in __import__("os").environ
+    assert "DIVERGES" in capsys.readouterr().out
+
+
 def test_against_onnxruntime_agrees_on_small_model(model_path):
     result = compare_model(model_path, feeds(), backends=[], against="onnxruntime")
     assert result.agrees

@@ -55,6 +55,20 @@ def test_wrong_dtype_names_expected_and_given(session):
         session.run(None, {"a": np.zeros((1, 3)), "b": np.zeros((1, 3), np.float32)})
 
 
+def test_big_endian_feed_is_converted_to_native_byte_order(session):
+    a = np.array([[1, -2, 3]], ">f4")
+    b = np.array([[0.5, 0.5, 0.5]], np.float32)
+    y, s = session.run(None, {"a": a, "b": b})
+    np.testing.assert_array_equal(s, [[1.5, -1.5, 3.5]])
+    assert s.dtype == np.float32 and s.dtype.isnative
+
+
+def test_feed_of_a_dtype_no_model_takes_names_the_input(session):
+    odd = np.zeros((1, 3), [("re", "f4"), ("im", "f4")])
+    with pytest.raises(InputError, match="input 'a' has numpy dtype .* it expects float32"):
+        session.run(None, {"a": odd, "b": np.zeros((1, 3), np.float32)})
+
+
 def test_wrong_rank_is_rejected(session):
     with pytest.raises(InputError, match="expects rank 2"):
         session.run(None, {"a": np.zeros(3, np.float32), "b": np.zeros((1, 3), np.float32)})

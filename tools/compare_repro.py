@@ -78,16 +78,19 @@ def write_repro(
         if blob is not None:
             (out / "node.onnx").write_bytes(blob)
             wrote_onnx = True
+    # names and paths come from the model: in the docstring only as escaped text, in code as reprs
     script = _SCRIPT.format(
-        model=result.model,
-        node=node.name,
-        op=node.op_type,
-        value=result.first.value if result.first else "",
-        unit=f"partition {producer.name!r} ({len(unit.nodes)} nodes)"
+        model=_doc_text(result.model),
+        node=_doc_text(node.name),
+        op=_doc_text(node.op_type),
+        value=_doc_text(result.first.value if result.first else ""),
+        unit=f"partition {_doc_text(producer.name)} ({len(unit.nodes)} nodes)"
         if producer.domain == PARTITION_DOMAIN
-        else f"node {node.name!r}",
+        else f"node {_doc_text(node.name)}",
         backend=backend,
+        backend_doc=_doc_text(backend),
         side_b=side_b,
+        side_b_doc=_doc_text(side_b),
         feeds={n: files[n] for n in fed},
         all_inputs={n: files[n] for n in reads},
         outputs=out_files,
@@ -122,6 +125,12 @@ def _save(folder: Path, arrays: dict[str, Any], files: dict[str, str]) -> None:
             np.save(folder / files[name], value, allow_pickle=False)
 
 
+def _doc_text(value: Any) -> str:
+    """`value` as text that cannot end or escape the generated script's docstring: its repr (no
+    raw newlines), every double quote backslash-escaped."""
+    return repr(str(value)).replace('"', '\\"')
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
@@ -130,10 +139,10 @@ def _same(a: Any, b: Any) -> bool:
 
 _SCRIPT = '''"""Repro written by `gossamer compare` for {model}.
 
-First divergence: node {node!r} ({op}), output {value!r}, ran on backend {backend!r}.
-This replays {unit} (node.gsm) on the reference and on {backend!r}, with each folder of saved
+First divergence: node {node} ({op}), output {value}, ran on backend {backend_doc}.
+This replays {unit} (node.gsm) on the reference and on {backend_doc}, with each folder of saved
 inputs, and prints how far apart the outputs are; then checks the reference against the outputs
-the {side_b} side produced. The backend must be registered (installed by entry point).
+the {side_b_doc} side produced. The backend must be registered (installed by entry point).
 Run: python repro.py
 """
 
@@ -146,9 +155,10 @@ from gossamer.tools.tensor_diff import diff_values
 
 HERE = Path(__file__).resolve().parent
 BACKEND = {backend!r}
+SIDE_B = {side_b!r}
 FEEDS = {feeds!r}  # node.gsm input -> file in each inputs folder
 ALL_INPUTS = {all_inputs!r}  # constants included (for node.onnx)
-OUTPUTS = {outputs!r}  # output -> file in expected_{side_b}/
+OUTPUTS = {outputs!r}  # output -> file in expected_<SIDE_B>/
 INPUT_FOLDERS = {folders!r}
 RTOL, ATOL = {rtol!r}, {atol!r}
 
@@ -181,13 +191,13 @@ def main():
             print(f"with {{folder}}:")
             got, want = backend.run(names, feeds), reference.run(names, feeds)
             show(f"{{BACKEND}} vs reference:", names, got, want)
-    expected = load("expected_{side_b}", {{n: f for n, f in OUTPUTS.items()
-                                         if (HERE / "expected_{side_b}" / f).exists()}})
+    saved = f"expected_{{SIDE_B}}"
+    expected = load(saved, {{n: f for n, f in OUTPUTS.items() if (HERE / saved / f).exists()}})
     want = reference.run(names, load(INPUT_FOLDERS[0], FEEDS))
-    print("saved {side_b} outputs:")
+    print(f"saved {{SIDE_B}} outputs:")
     have = list(expected)
     mine = [want[names.index(n)] for n in have]
-    show("reference vs {side_b}:", have, mine, list(expected.values()))
+    show(f"reference vs {{SIDE_B}}:", have, mine, list(expected.values()))
     if (HERE / "node.onnx").exists():
         import onnxruntime as ort
 

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from ..errors import OpArgumentError
 
 AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+# Largest window extent or pad on one axis: no tensor axis is longer, and every kernel's index
+# arithmetic (int64 in C) stays far from overflow below it.
+MAX_EXTENT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,19 @@ def window(
             o = (-(-span // s) if ceil_mode else span // s) + 1
             if ceil_mode and (o - 1) * s >= n + begins[i]:
                 o -= 1  # a window may not start in the end padding
+        if max(ext, begins[i], ends[i]) > MAX_EXTENT:
+            raise OpArgumentError(
+                f"window of extent {ext} padded by ({begins[i]}, {ends[i]}) on spatial axis {i} "
+                f"exceeds {MAX_EXTENT}: no input can be that large"
+            )
         if o < 1 or n + begins[i] + ends[i] < ext:
             raise OpArgumentError(
                 f"window of extent {ext} does not fit spatial axis {i} of size {n} "
                 f"padded by ({begins[i]}, {ends[i]})"
             )
         out.append(o)
+    # One window along an axis: its stride never applies (and a kernel of 1 never dilates), so
+    # both are set to 1 there; the output is the same, and no index o * stride can overflow.
+    strides_ = tuple(1 if o == 1 else s for o, s in zip(out, strides_))
+    dils = tuple(1 if k == 1 else d for k, d in zip(kernel_, dils))
     return Window(kernel_, strides_, dils, tuple(begins), tuple(ends), tuple(out))

@@ -1,0 +1,162 @@
+"""The memory budget: the most bytes one tensor (or a session's arena) may take, checked up front.
+
+A hostile or mistaken model can ask for a tensor of 2^70 bytes, or a feed can make a symbolic dim
+huge; allocating first and failing later either raises a bare MemoryError deep inside a kernel or,
+worse, succeeds and takes the machine's memory. So sizes are computed with exact integers from
+shapes before anything is allocated and compared with the budget:
+
+- at load, every tensor whose shape is static (and the planned arena);
+- at run, every tensor whose shape the feeds decide (shape inference with the feeds' shapes);
+- before a node whose output size depends on input values (ConstantOfShape, Expand, Tile, Range,
+  Pad, Resize, ...), that node's shape rule on its actual inputs;
+- kernels' work buffers, through `plugins.run_context.check_allocation`.
+
+The default budget is three quarters of the memory this process can use (physical memory, or the
+address-space limit when one is set); `GOSSAMER_MAX_MEMORY` or `max_memory=` change it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable
+
+import numpy as np
+
+from .dtypes import name_of, to_numpy
+from .errors import InputError, MemoryBudgetError
+from .ir import Graph, Node, Value
+from .shape_inference import infer_shapes
+
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+DEFAULT_SHARE = 0.75  # of the memory this process can use
+
+
+def available_memory() -> int:
+    """Bytes this process can use: physical memory, or the address-space limit when lower."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        import resource  # POSIX only
+    except (AttributeError, ValueError, ImportError):  # no sysconf / resource: assume 8 GiB
+        return 8 << 30
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return physical if soft == resource.RLIM_INFINITY else min(physical, soft)
+
+
+def default_budget() -> int:
+    """GOSSAMER_MAX_MEMORY if set, else DEFAULT_SHARE of available_memory()."""
+    env = os.environ.get("GOSSAMER_MAX_MEMORY", "").strip()
+    if env:
+        return parse_budget(env, "GOSSAMER_MAX_MEMORY")
+    return int(available_memory() * DEFAULT_SHARE)
+
+
+def parse_budget(value: int | str | None, what: str = "max_memory") -> int:
+    """Bytes from an int or a string such as '512M', '4G', '1.5GB', '2GiB' (None: the default)."""
+    if value is None:
+        return default_budget()
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InputError(f"{what} must be a byte count or a size like '4G', got {value!r}")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", value.upper())
+        if match is None:
+            raise InputError(f"{what} must be a byte count or a size like '4G', got {value!r}")
+        size = int(float(match.group(1)) * _UNITS[match.group(2)])
+    if size < 1:
+        raise InputError(f"{what} must be at least 1 byte, got {value!r}")
+    return size
+
+
+def format_bytes(n: int) -> str:
+    """'1.5 GiB' style; exact bytes below 1 KiB, and scientific beyond any machine."""
+    if n >= 1 << 60:
+        return f"{n:.3g} bytes"
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def tensor_bytes(dtype: str, shape: Iterable[int]) -> int:
+    """Exact bytes of a dense tensor (Python integers: never overflows)."""
+    return math.prod(int(d) for d in shape) * to_numpy(dtype).itemsize
+
+
+def static_bytes(value: Value) -> int | None:
+    """Bytes of a tensor whose dtype and every dim are known, else None."""
+    if value.kind != "tensor" or value.dtype in (None, "string") or value.shape is None:
+        return None
+    if not all(is_static_dim(d) for d in value.shape):
+        return None
+    return tensor_bytes(value.dtype, value.shape)  # type: ignore[arg-type]
+
+
+def is_static_dim(d: object) -> bool:
+    """A dim known as a number (shape inference may give numpy integers)."""
+    return isinstance(d, (int, np.integer)) and not isinstance(d, bool)
+
+
+def check_values(values: Iterable[Value], budget: int, model: str, cause: str) -> None:
+    """Raises MemoryBudgetError for the largest tensor among `values` over `budget`.
+
+    `cause` says what fixed the shapes (e.g. "its declared shapes", "the feeds x: [1, 3, 9999]").
+    """
+    worst: tuple[int, str, tuple] | None = None
+    for value in values:
+        nbytes = static_bytes(value)
+        if nbytes is not None and nbytes > budget and (worst is None or nbytes > worst[0]):
+            worst = (nbytes, value.name, tuple(value.shape or ()))
+    if worst is not None:
+        nbytes, name, shape = worst
+        raise MemoryBudgetError(
+            f"model {model!r}: tensor {name!r} of shape {list(shape)} would take "
+            f"{format_bytes(nbytes)} (given {cause}), over the memory budget of "
+            f"{format_bytes(budget)}; raise it with max_memory= / --max-memory / "
+            "GOSSAMER_MAX_MEMORY if this is intended",
+            tensor=name,
+            nbytes=nbytes,
+            budget=budget,
+        )
+
+
+# ---- run time: shapes the feeds or input values decide ----------------------------------------
+SMALL_INT_ELEMENTS = 1024  # integer inputs up to this size are given to the rule by value
+
+
+class SizeGuard:
+    """Checks, before a node runs, the outputs its shape rule infers from the node's actual inputs.
+
+    For the nodes whose output sizes depend on input values (unknown until they run); cheap for
+    every other node, which it never sees.
+    """
+
+    def __init__(self, nodes: Iterable[str], budget: int, model: str, opsets: dict[str, int]):
+        self.nodes = frozenset(nodes)
+        self.budget = budget
+        self.model = model
+        self.opsets = dict(opsets)
+
+    def check(self, node: Node, args: list) -> None:
+        if next(node.subgraphs(), None) is not None:
+            return  # a body's tensors are checked as they are built (MemoryError is caught)
+        inputs: list[Value] = []
+        constants: dict[str, np.ndarray] = {}
+        for name, arg in zip(node.inputs, args):
+            if not name or not isinstance(arg, np.ndarray):
+                continue
+            if arg.dtype.kind in "iu" and arg.size <= SMALL_INT_ELEMENTS:
+                constants[name] = arg
+            else:
+                inputs.append(Value(name, name_of(arg.dtype), tuple(arg.shape)))
+        outputs = [Value(o) for o in node.outputs if o]
+        probe = Graph([node], inputs, outputs, constants, node.name, self.opsets)
+        inferred = infer_shapes(probe)
+        check_values(
+            (inferred[o.name] for o in outputs if o.name in inferred),
+            self.budget,
+            self.model,
+            f"the values of its inputs at node {node.name!r} ({node.op_type})",
+        )

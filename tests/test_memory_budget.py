@@ -1,0 +1,236 @@
+"""The memory budget (`max_memory`): a model or a run whose tensors, arena or kernel work buffers
+would exceed it is refused with MemoryBudgetError before anything that large is allocated, and
+the error names the tensor, the size and the budget; sizes are exact integers (never overflow)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from gossamer.plugins import KernelBackend, check_allocation, kernel
+from gossamer.plugins import manager as plugin_manager
+from gossamer.plugins.hookspecs import hookimpl
+from gossamer.refimpl.errors import InputError, MemoryBudgetError
+from gossamer.refimpl.memory_budget import default_budget, format_bytes, parse_budget
+from gossamer.refimpl.ops.op_relu import relu_6
+from onnx import helper, numpy_helper
+
+import gossamer
+from gossamer.cli import main
+from tests.conftest import make_model, tensor_info
+
+
+def _bytes(nodes, inputs, outputs, inits=()) -> bytes:
+    return make_model(nodes, inputs, outputs, inits).SerializeToString()
+
+
+def _broadcast_model() -> bytes:
+    """y = a + b with a: [N, 1], b: [1, N]: a feed of N elements makes an N x N output."""
+    return _bytes(
+        [helper.make_node("Add", ["a", "b"], ["y"])],
+        [tensor_info("a", np.float32, ["N", 1]), tensor_info("b", np.float32, [1, "N"])],
+        [tensor_info("y")],
+    )
+
+
+def _shape_from_feed_model() -> bytes:
+    """y = ConstantOfShape(s): the output's size is the feed's values."""
+    return _bytes(
+        [helper.make_node("ConstantOfShape", ["s"], ["y"])],
+        [tensor_info("s", np.int64, [2])],
+        [tensor_info("y")],
+    )
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("1024", 1024), ("4K", 4096), ("1.5G", 3 << 29), ("2GiB", 2 << 30), ("512 MB", 512 << 20)],
+)
+def test_budget_sizes_parse_with_units(text, expected):
+    assert parse_budget(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "-1", "four gigs", "0", 0, True, 1.5])
+def test_bad_budget_is_an_input_error(bad):
+    with pytest.raises(InputError, match="max_memory"):
+        parse_budget(bad)
+
+
+def test_default_budget_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("GOSSAMER_MAX_MEMORY", "3M")
+    assert default_budget() == 3 << 20
+    monkeypatch.delenv("GOSSAMER_MAX_MEMORY")
+    assert 0 < default_budget() < 1 << 50
+
+
+def test_format_bytes_is_readable_at_every_scale():
+    assert format_bytes(512) == "512 bytes"
+    assert format_bytes(3 << 30) == "3.0 GiB"
+    assert format_bytes(2**72) == "4.72e+21 bytes"
+
+
+@pytest.mark.parametrize("backends", [[], None], ids=["reference", "default"])
+def test_input_larger_than_any_machine_is_refused_at_load_without_overflow(backends):
+    model = _bytes(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        [tensor_info("x", np.float32, [2**40, 2**30])],
+        [tensor_info("y")],
+    )
+    with pytest.raises(MemoryBudgetError, match=r"tensor 'x' of shape \[1099511627776") as info:
+        gossamer.load(model, backends=backends)
+    assert info.value.tensor == "x" and info.value.nbytes == 2**72
+
+
+def test_huge_hidden_size_is_refused_at_load_naming_the_output():
+    w = numpy_helper.from_array(np.zeros((1, 16, 3), np.float32), "W")
+    r = numpy_helper.from_array(np.zeros((1, 16, 4), np.float32), "R")
+    model = _bytes(
+        [helper.make_node("LSTM", ["x", "W", "R"], ["y"], hidden_size=2**32)],
+        [tensor_info("x", np.float32, [5, 1, 3])],
+        [tensor_info("y")],
+        [w, r],
+    )
+    with pytest.raises(MemoryBudgetError, match="tensor 'y' of shape .*4294967296"):
+        gossamer.load(model, backends=None)
+
+
+def test_feed_shapes_that_blow_up_a_broadcast_are_refused_before_running():
+    sess = gossamer.load(_broadcast_model(), max_memory="1M")
+    small = sess.run(None, {"a": np.ones((8, 1), np.float32), "b": np.ones((1, 8), np.float32)})
+    assert small[0].shape == (8, 8)
+    big = {"a": np.ones((1000, 1), np.float32), "b": np.ones((1, 1000), np.float32)}
+    with pytest.raises(MemoryBudgetError, match=r"'y' of shape \[1000, 1000\].*a: \[1000, 1\]"):
+        sess.run(None, big)
+
+
+def test_output_sized_by_input_values_is_refused_before_it_is_allocated():
+    sess = gossamer.load(_shape_from_feed_model(), max_memory="1M")
+    assert sess.run(None, {"s": np.array([4, 5])})[0].shape == (4, 5)
+    with pytest.raises(MemoryBudgetError, match="ConstantOfShape") as info:
+        sess.run(None, {"s": np.array([2**20, 2**20])})
+    assert info.value.nbytes == 2**42 and info.value.budget == 1 << 20
+
+
+def test_budget_from_the_environment_applies_to_a_session(monkeypatch):
+    monkeypatch.setenv("GOSSAMER_MAX_MEMORY", "64K")
+    sess = gossamer.load(_shape_from_feed_model())
+    with pytest.raises(MemoryBudgetError, match="64.0 KiB"):
+        sess.run(None, {"s": np.array([256, 256])})
+
+
+def test_arena_larger_than_the_budget_is_refused_at_load():
+    pytest.importorskip("gossamer.cython_kernels._native")
+    if "cython" not in plugin_manager.all_backends():
+        pytest.skip("cython backend not available")
+    model = _bytes(
+        [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Sigmoid", ["x"], ["b"]),
+         helper.make_node("Add", ["a", "b"], ["c"]), helper.make_node("Relu", ["c"], ["y"])],
+        [tensor_info("x", np.float32, [1, 1 << 18])], [tensor_info("y")],
+    )  # fmt: skip
+    # a and b (1 MiB each) live together: the arena takes 2 MiB, every tensor fits in 1.5
+    gossamer.load(model, backends=["cython"], max_memory="3M")
+    with pytest.raises(MemoryBudgetError, match="arena of 2.0 MiB"):
+        gossamer.load(model, backends=["cython"], max_memory="1536K")
+
+
+class _BufferHungry(KernelBackend):
+    """A kernel that asks for a work buffer as large as its input says."""
+
+    name = "buffer_hungry"
+
+    @kernel(relu_6)
+    def relu(x: np.ndarray) -> np.ndarray:
+        check_allocation(int(x.size) << 30, "buffer_hungry's relu scratch")
+        return np.maximum(x, x.dtype.type(0))
+
+
+class _Registers:
+    def __init__(self, backend):
+        self.backend = backend
+
+    @hookimpl
+    def gossamer_register_backends(self, register):
+        register(self.backend)
+
+
+@pytest.fixture
+def use_kernel():
+    names = []
+
+    def add(backend):
+        names.append(f"plugin_{backend.name}")
+        plugin_manager.register_plugin(_Registers(backend), names[-1])
+
+    yield add
+    for name in names:
+        plugin_manager.unregister_plugin(name)
+
+
+def test_kernel_work_buffer_over_the_budget_is_refused_naming_the_buffer(use_kernel):
+    use_kernel(_BufferHungry())
+    model = _bytes(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        [tensor_info("x", np.float32, [4])],
+        [tensor_info("y")],
+    )
+    x = np.array([-1, 2, -3, 4], np.float32)
+    sess = gossamer.load(model, backends=["buffer_hungry"], max_memory="5G")
+    assert sess.run(None, {"x": x})[0].tolist() == [0, 2, 0, 4]  # 4 GiB fits in 5
+    sess = gossamer.load(model, backends=["buffer_hungry"], max_memory="3G")
+    with pytest.raises(MemoryBudgetError, match="buffer_hungry's relu scratch.*3.0 GiB"):
+        sess.run(None, {"x": x})
+
+
+class _Exhausted(KernelBackend):
+    """A kernel whose allocation the machine refuses."""
+
+    name = "exhausted"
+
+    @kernel(relu_6)
+    def relu(x: np.ndarray) -> np.ndarray:
+        raise MemoryError("Unable to allocate 4.00 TiB")
+
+
+def test_memory_error_inside_a_node_is_a_typed_error_naming_the_node(use_kernel):
+    use_kernel(_Exhausted())
+    model = _bytes(
+        [helper.make_node("Relu", ["x"], ["y"], name="act")],
+        [tensor_info("x", np.float32, [4])],
+        [tensor_info("y")],
+    )
+    sess = gossamer.load(model, backends=["exhausted"])
+    with pytest.raises(MemoryBudgetError, match="act .Relu. failed.*cannot allocate") as info:
+        sess.run(None, {"x": np.zeros(4, np.float32)})
+    assert isinstance(info.value.__cause__, MemoryError)
+
+
+def test_cli_max_memory_refuses_with_one_line(tmp_path, capsys):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(_broadcast_model())
+    code = main(["run", str(path), "--random", "--shape", "a=600,1", "--shape", "b=1,600",
+                 "--max-memory", "1M"])  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("gossamer run: error: model") and "memory budget of 1.0 MiB" in err
+    assert "GOSSAMER_MAX_MEMORY" not in os.environ  # the flag applied to that command only
+
+
+def test_cli_rejects_a_malformed_max_memory(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "m.onnx", "--random", "--max-memory", "lots"])
+    assert info.value.code == 2
+    assert "--max-memory" in capsys.readouterr().err
+
+
+def test_shapes_of_a_new_feed_size_are_inferred_once(monkeypatch):
+    from gossamer import session as session_module
+
+    sess = gossamer.load(_broadcast_model())
+    calls = []
+    real = session_module.infer_shapes
+    monkeypatch.setattr(session_module, "infer_shapes", lambda g: calls.append(1) or real(g))
+    feeds = {"a": np.ones((3, 1), np.float32), "b": np.ones((1, 3), np.float32)}
+    for _ in range(3):
+        sess.run(None, feeds)
+    assert len(calls) == 1
