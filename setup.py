@@ -6,7 +6,8 @@ exp's range clamps, so they vectorise; values are unchanged: no trap is ever ena
 deliberately no -mavx2/-march: the AVX2/FMA kernels carry GCC target attributes and
 are chosen at run time, so a wheel built here also runs on CPUs without AVX2. The extension is
 optional: if it cannot be built (no C compiler), the install still succeeds and the `cython`
-backend reports itself unavailable.
+backend reports itself unavailable. GOSSAMER_SANITIZE=address,undefined builds it with GCC's
+sanitizers (tools/sanitize.sh runs the kernel tests that way).
 """
 
 import os
@@ -44,6 +45,10 @@ def extensions() -> list:
     gcc_args = ["-O3", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
     compile_args = ["/O2", "/openmp"] if msvc else gcc_args
     link_args = [] if msvc else ["-fopenmp"]
+    sanitize = os.environ.get("GOSSAMER_SANITIZE")  # e.g. "address,undefined": tools/sanitize.sh
+    if sanitize and not msvc:
+        checks = [f"-fsanitize={sanitize}", "-fno-omit-frame-pointer", "-g"]
+        compile_args, link_args = compile_args + checks, link_args + checks
     ext = Extension(
         "gossamer.cython_kernels._ext",
         SOURCES,

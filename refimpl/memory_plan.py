@@ -247,6 +247,9 @@ def _weights_only(graph: Graph, order: list[Node]) -> set[str]:
     return out
 
 
+MAX_PLANNED_BYTES = 1 << 48  # offsets stay exact int64 arithmetic far below this
+
+
 def _static_size(v: Value | None) -> tuple[str, tuple[int, ...], int] | str:
     """(dtype, shape, nbytes), or why the size is not known statically."""
     if v is None:
@@ -263,7 +266,10 @@ def _static_size(v: Value | None) -> tuple[str, tuple[int, ...], int] | str:
     if dynamic:
         return "dynamic dims " + ", ".join("?" if d is None else str(d) for d in dynamic)
     shape = tuple(int(d) for d in v.shape)  # type: ignore[arg-type]
-    return v.dtype, shape, math.prod(shape) * to_numpy(v.dtype).itemsize
+    nbytes = math.prod(shape) * to_numpy(v.dtype).itemsize
+    if nbytes > MAX_PLANNED_BYTES:  # a session refuses it (memory budget); a plan leaves it out
+        return f"{nbytes:.3g} bytes, more than any arena can hold"
+    return v.dtype, shape, nbytes
 
 
 def _body_nodes(graph: Graph) -> list[tuple[Graph, Node]]:

@@ -148,6 +148,14 @@ def test_dynamic_dims_are_unplanned_until_input_shapes_fix_them():
     assert fixed.unplanned == {}
 
 
+def test_tensor_larger_than_any_arena_is_left_out_of_the_plan_without_overflow():
+    g = matmul_chain(["Relu", "Relu"])
+    g.inputs[0] = Value("x", F32, (2**40, 2**30))
+    plan = plan_memory(g)
+    assert plan.tensors == {}
+    assert plan.unplanned["t0"] == "4.72e+21 bytes, more than any arena can hold"
+
+
 def test_values_made_inside_a_body_are_not_planned_but_extend_outer_lifetimes():
     body = Graph([Node("Relu", ["t"], ["inner"])], [], [Value("inner")], name="body")
     g = graph(
