@@ -12,6 +12,11 @@ cd "$WORK"
 python3 -m venv .venv
 .venv/bin/pip install --disable-pip-version-check -q -U pip
 GOSSAMER_SANITIZE=address,undefined .venv/bin/pip install --disable-pip-version-check -q -e '.[test]'
+SO="$(ls cython_kernels/_ext*.so)"
+if ! nm -D "$SO" | grep -q __asan_report; then
+  echo "the extension was not built with AddressSanitizer" >&2
+  exit 1
+fi
 ASAN_LIB="$(gcc -print-file-name=libasan.so)"
 UBSAN_LIB="$(gcc -print-file-name=libubsan.so)"
 if [ "$#" -eq 0 ]; then
