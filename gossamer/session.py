@@ -20,14 +20,7 @@ from .refimpl.dtypes import name_of, to_numpy
 from .refimpl.errors import GraphValidationError, InputError, MemoryBudgetError
 from .refimpl.interpreter import NodeObserver
 from .refimpl.ir import Graph, Value
-from .refimpl.memory_budget import (
-    SizeGuard,
-    check_values,
-    format_bytes,
-    is_static_dim,
-    parse_budget,
-)
-from .refimpl.memory_plan import with_input_shapes
+from .refimpl.memory_budget import RunSizes, check_values, format_bytes, parse_budget
 from .refimpl.shape_inference import infer_shapes, inference_cache
 
 ModelSource = str | os.PathLike | bytes | Graph
@@ -121,7 +114,7 @@ class Session:
                 nbytes=arena.nbytes,
                 budget=self.max_memory,
             )
-        self._sized = _SizedRuns(graph, inferred, self.max_memory)
+        self._sized = RunSizes(graph, inferred, self.max_memory)
         initialized = set(graph.initializers)
         self._feedable = {v.name: v for v in graph.inputs}
         self._required = [v.name for v in graph.inputs if v.name not in initialized]
@@ -232,61 +225,3 @@ def _check_one(spec: Value, value: Any, symbols: dict[str, tuple[int, str]]) -> 
                         f"input {spec.name!r} (axis {axis})"
                     )
     return value
-
-
-class _SizedRuns:
-    """The memory-budget checks of one session's runs: the tensors whose sizes the feeds' shapes
-    decide (inferred once per distinct set of feed shapes), and a SizeGuard for the nodes whose
-    output sizes depend on input values."""
-
-    CACHED_SHAPES = 32
-
-    def __init__(self, graph: Graph, inferred: dict[str, Value], budget: int) -> None:
-        self.graph = graph
-        self.budget = budget
-        self.symbolic = [
-            v.name
-            for v in graph.inputs
-            if v.name not in graph.initializers
-            and v.shape is not None
-            and not all(is_static_dim(d) for d in v.shape)
-        ]
-        self._guards: dict[tuple, SizeGuard | None] = {}
-        if not self.symbolic:
-            self._guards[()] = self._guard(inferred)
-
-    def guard_for(self, feeds: dict[str, Any]) -> SizeGuard | None:
-        """Checks the feed-dependent sizes of a run (raising MemoryBudgetError) and returns the
-        guard for its value-dependent nodes (None: there are none)."""
-        key = tuple(
-            tuple(feeds[n].shape) if isinstance(feeds.get(n), np.ndarray) else None
-            for n in self.symbolic
-        )
-        if key in self._guards:
-            return self._guards[key]
-        shapes = {n: s for n, s in zip(self.symbolic, key) if s is not None}
-        inferred = infer_shapes(with_input_shapes(self.graph, shapes))
-        fed = ", ".join(f"{n}: {list(s)}" for n, s in shapes.items())
-        intermediates = [v for n, v in inferred.items() if n not in self.graph.initializers]
-        check_values(intermediates, self.budget, self.graph.name, f"the feeds' shapes ({fed})")
-        if len(self._guards) >= self.CACHED_SHAPES:
-            self._guards.pop(next(iter(self._guards)))
-        guard = self._guards[key] = self._guard(inferred)
-        return guard
-
-    def _guard(self, inferred: dict[str, Value]) -> SizeGuard | None:
-        """A guard for the top-level nodes with an output of unknown size, or None."""
-        dynamic = [
-            node.name
-            for node in self.graph.nodes
-            if any(o and _unsized(inferred.get(o)) for o in node.outputs)
-        ]
-        if not dynamic:
-            return None
-        return SizeGuard(dynamic, self.budget, self.graph.name, self.graph.opsets)
-
-
-def _unsized(value: Value | None) -> bool:
-    if value is None or value.kind != "tensor":
-        return value is None
-    return value.shape is None or not all(is_static_dim(d) for d in value.shape)

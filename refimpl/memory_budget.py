@@ -20,13 +20,16 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from .dtypes import name_of, to_numpy
 from .errors import InputError, MemoryBudgetError
 from .ir import Graph, Node, Value
+from .memory_plan import with_input_shapes
 from .shape_inference import infer_shapes
 
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -160,3 +163,65 @@ class SizeGuard:
             self.model,
             f"the values of its inputs at node {node.name!r} ({node.op_type})",
         )
+
+
+class RunSizes:
+    """The memory-budget checks of one session's runs: the tensors whose sizes the feeds' shapes
+    decide (inferred once per distinct set of feed shapes), and a SizeGuard for the nodes whose
+    output sizes depend on input values. Safe to share between threads."""
+
+    CACHED_SHAPES = 32
+
+    def __init__(self, graph: Graph, inferred: dict[str, Value], budget: int) -> None:
+        self.graph = graph
+        self.budget = budget
+        self._lock = threading.Lock()
+        self.symbolic = [
+            v.name
+            for v in graph.inputs
+            if v.name not in graph.initializers
+            and v.shape is not None
+            and not all(is_static_dim(d) for d in v.shape)
+        ]
+        self._guards: dict[tuple, SizeGuard | None] = {}
+        if not self.symbolic:
+            self._guards[()] = self._guard(inferred)
+
+    def guard_for(self, feeds: dict[str, Any]) -> SizeGuard | None:
+        """Checks the feed-dependent sizes of a run (raising MemoryBudgetError) and returns the
+        guard for its value-dependent nodes (None: there are none)."""
+        key = tuple(
+            tuple(feeds[n].shape) if isinstance(feeds.get(n), np.ndarray) else None
+            for n in self.symbolic
+        )
+        with self._lock:
+            if key in self._guards:
+                return self._guards[key]
+        shapes = {n: s for n, s in zip(self.symbolic, key) if s is not None}
+        inferred = infer_shapes(with_input_shapes(self.graph, shapes))
+        fed = ", ".join(f"{n}: {list(s)}" for n, s in shapes.items())
+        intermediates = [v for n, v in inferred.items() if n not in self.graph.initializers]
+        check_values(intermediates, self.budget, self.graph.name, f"the feeds' shapes ({fed})")
+        guard = self._guard(inferred)
+        with self._lock:
+            if len(self._guards) >= self.CACHED_SHAPES:
+                self._guards.pop(next(iter(self._guards)))
+            self._guards[key] = guard
+        return guard
+
+    def _guard(self, inferred: dict[str, Value]) -> SizeGuard | None:
+        """A guard for the top-level nodes with an output of unknown size, or None."""
+        dynamic = [
+            node.name
+            for node in self.graph.nodes
+            if any(o and _unsized(inferred.get(o)) for o in node.outputs)
+        ]
+        if not dynamic:
+            return None
+        return SizeGuard(dynamic, self.budget, self.graph.name, self.graph.opsets)
+
+
+def _unsized(value: Value | None) -> bool:
+    if value is None or value.kind != "tensor":
+        return value is None
+    return value.shape is None or not all(is_static_dim(d) for d in value.shape)

@@ -224,12 +224,12 @@ def test_cli_rejects_a_malformed_max_memory(capsys):
 
 
 def test_shapes_of_a_new_feed_size_are_inferred_once(monkeypatch):
-    from gossamer import session as session_module
+    from gossamer.refimpl import memory_budget
 
     sess = gossamer.load(_broadcast_model())
     calls = []
-    real = session_module.infer_shapes
-    monkeypatch.setattr(session_module, "infer_shapes", lambda g: calls.append(1) or real(g))
+    real = memory_budget.infer_shapes
+    monkeypatch.setattr(memory_budget, "infer_shapes", lambda g: calls.append(1) or real(g))
     feeds = {"a": np.ones((3, 1), np.float32), "b": np.ones((1, 3), np.float32)}
     for _ in range(3):
         sess.run(None, feeds)
