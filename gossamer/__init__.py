@@ -11,9 +11,11 @@ from .refimpl.errors import (
     GossamerError,
     GraphValidationError,
     InputError,
+    MemoryBudgetError,
     ModelFormatError,
     NodeExecutionError,
     OpArgumentError,
+    RunTimeoutError,
     UnsupportedModelError,
 )
 from .session import Session, load
@@ -22,9 +24,11 @@ __all__ = [
     "GossamerError",
     "GraphValidationError",
     "InputError",
+    "MemoryBudgetError",
     "ModelFormatError",
     "NodeExecutionError",
     "OpArgumentError",
+    "RunTimeoutError",
     "Session",
     "UnsupportedModelError",
     "load",

@@ -8,6 +8,7 @@ symbolic dims) before anything runs.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -140,8 +141,18 @@ class Session:
         *,
         observers: Sequence[NodeObserver] = (),
         timings: dict[str, float] | None = None,
+        timeout: float | None = None,
     ) -> list[Any]:
-        """Runs the model; returns the requested outputs in order (None: all outputs)."""
+        """Runs the model; returns the requested outputs in order (None: all outputs).
+
+        `timeout` (seconds) stops a run that takes longer, with RunTimeoutError, before the next
+        node (or Loop iteration) starts: what a server needs against models that loop for ever.
+        """
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+        ):
+            raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        deadline = time.monotonic() + timeout if timeout is not None else None
         names = [v.name for v in self.graph.outputs] if output_names is None else list(output_names)
         known = {v.name for v in self.graph.outputs}
         unknown = [n for n in names if n not in known]
@@ -153,7 +164,9 @@ class Session:
         checked = self._check_feeds(feeds)
         guard = self._sized.guard_for(checked)
         with using_threads(self.threads), using_memory_budget(self.max_memory):
-            env = self._program.run(checked, observers=observers, timings=timings, guard=guard)
+            env = self._program.run(
+                checked, observers=observers, timings=timings, guard=guard, deadline=deadline
+            )
         return [env[n] for n in names]
 
     def _check_feeds(self, feeds: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,11 @@ class NodeExecutionError(GossamerError):
         self.op_type = op_type
 
 
+class RunTimeoutError(NodeExecutionError, TimeoutError):
+    """A run passed its `timeout`; names the node it stopped before (runs stop between nodes,
+    Loop iterations included, never inside a kernel)."""
+
+
 class OpArgumentError(GossamerError, ValueError):
     """An op received inputs or attributes outside its specification."""
 

@@ -25,6 +25,7 @@ from .errors import (
     NodeExecutionError,
     OpArgumentError,
     RuntimeDecline,
+    RunTimeoutError,
     UnsupportedModelError,
 )
 from .ir import Graph, Node, Scope
@@ -78,10 +79,17 @@ class _Step:
 class Body:
     """A subgraph bound to the values of its enclosing scope; calling it runs the subgraph."""
 
-    def __init__(self, program: Program, outer: dict[str, Any], observers: Sequence[NodeObserver]):
+    def __init__(
+        self,
+        program: Program,
+        outer: dict[str, Any],
+        observers: Sequence[NodeObserver],
+        deadline: float | None = None,
+    ):
         self._program = program
         self._outer = outer
         self._observers = observers
+        self._deadline = deadline
         self.input_names = [v.name for v in program.graph.inputs]
         self.output_names = [v.name for v in program.graph.outputs]
         self.output_values = list(program.graph.outputs)  # declared types, for empty-loop outputs
@@ -93,7 +101,9 @@ class Body:
                 f"got {len(inputs)}"
             )
         feeds = dict(zip(self.input_names, inputs))
-        env = self._program.run(feeds, outer=self._outer, observers=self._observers)
+        env = self._program.run(
+            feeds, outer=self._outer, observers=self._observers, deadline=self._deadline
+        )
         return [env[n] for n in self.output_names]
 
 
@@ -200,10 +210,13 @@ class Program:
         timings: dict[str, float] | None = None,
         keep_all: bool = False,
         guard: SizeGuard | None = None,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
         """Runs every node; returns the environment holding (at least) the graph outputs.
 
-        `guard` checks the output sizes of its nodes against a memory budget before they run."""
+        `guard` checks the output sizes of its nodes against a memory budget before they run.
+        `deadline` (a time.monotonic() value) stops the run with RunTimeoutError before the first
+        node, of this graph or of any body it runs (each Loop iteration), that would start later."""
         env: dict[str, Any] = {n: outer[n] for n in self._free_names if n in outer} if outer else {}
         env.update(self.graph.initializers)
         env.update(feeds)
@@ -214,12 +227,12 @@ class Program:
         try:
             if arena is not None:
                 arena.bind()
-                self._run_steps(env, observers, timings, keep_all, arena, guard)
+                self._run_steps(env, observers, timings, keep_all, arena, guard, deadline)
                 for value in self.graph.outputs:  # the caller keeps these: never arena bytes
                     if arena.aliases(env.get(value.name)):
                         env[value.name] = env[value.name].copy()
             else:
-                self._run_steps(env, observers, timings, keep_all, None, guard)
+                self._run_steps(env, observers, timings, keep_all, None, guard, deadline)
         finally:
             set_outputs(previous)
             if arena is not None:
@@ -234,6 +247,7 @@ class Program:
         keep_all: bool,
         arena: Arena | None,
         guard: SizeGuard | None,
+        deadline: float | None,
     ) -> None:
         views = arena.step_views if arena is not None else None
         guarded = guard.nodes if guard is not None else frozenset()
@@ -245,9 +259,16 @@ class Program:
                 if kwargs is None:
                     kwargs = dict(step.attrs)
                     for attr_name, program in step.bodies.items():
-                        kwargs[attr_name] = Body(program, env, observers)
+                        kwargs[attr_name] = Body(program, env, observers, deadline)
                     if step.wants_num_outputs and "num_outputs" not in kwargs:
                         kwargs["num_outputs"] = len(node.outputs)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise RunTimeoutError(
+                        f"model {self.graph.name!r}: the run passed its timeout before node "
+                        f"{node.label()}",
+                        node.name,
+                        node.op_type,
+                    )
                 if node.name in guarded:
                     guard.check(node, args)  # type: ignore[union-attr]
                 for obs in observers:
@@ -307,7 +328,7 @@ def _call(
             fallbacks[node.name] = (count + 1, f"{step.backend}: {declined}")
             backend = "reference"
             out = step.fn(*args, **kwargs)
-    except (NodeExecutionError, MemoryBudgetError):
+    except (NodeExecutionError, MemoryBudgetError, RunTimeoutError):
         raise
     except MemoryError as err:  # the machine, not the budget, said no: the node's size is at fault
         raise MemoryBudgetError(

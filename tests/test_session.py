@@ -174,3 +174,50 @@ def test_threads_must_be_positive():
     )
     with pytest.raises(InputError, match="threads must be a positive integer"):
         gossamer.load(model.SerializeToString(), threads=0)
+
+
+def _endless_loop_model():
+    """y = Loop(M = 2^62, cond = true) adding 1 to x each iteration: it runs for ever."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Add", ["acc_in", "one"], ["acc_out"])],
+        "body",
+        [tensor_info("i", np.int64, []), tensor_info("cond_in", np.bool_, []),
+         tensor_info("acc_in", np.float32, [1])],
+        [tensor_info("cond_out", np.bool_, []), tensor_info("acc_out", np.float32, [1])],
+    )  # fmt: skip
+    inits = [
+        helper.make_tensor("trips", 7, [], [2**62]),
+        helper.make_tensor("true", 9, [], [True]),
+        helper.make_tensor("one", 1, [1], [1.0]),
+    ]
+    return make_model(
+        [helper.make_node("Loop", ["trips", "true", "x"], ["y"], body=body)],
+        [tensor_info("x", np.float32, [1])],
+        [tensor_info("y", np.float32, [1])],
+        inits,
+    ).SerializeToString()
+
+
+def test_timeout_stops_an_endless_loop_between_iterations():
+    import time
+
+    sess = gossamer.load(_endless_loop_model())
+    start = time.monotonic()
+    with pytest.raises(gossamer.RunTimeoutError, match="passed its timeout before node") as info:
+        sess.run(None, {"x": np.zeros(1, np.float32)}, timeout=0.3)
+    assert time.monotonic() - start < 5
+    assert info.value.op_type in ("Add", "Identity", "Loop")
+
+
+def test_timeout_leaves_a_quick_run_alone(session):
+    a = np.ones((1, 3), np.float32)
+    (y, s) = session.run(None, {"a": a, "b": a}, timeout=30)
+    np.testing.assert_array_equal(s, a + a)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "1"])
+def test_bad_timeout_is_an_input_error(session, bad):
+    a = np.ones((1, 3), np.float32)
+    with pytest.raises(InputError, match="timeout must be a positive number"):
+        session.run(None, {"a": a, "b": a}, timeout=bad)
