@@ -264,8 +264,8 @@ class Program:
                         kwargs["num_outputs"] = len(node.outputs)
                 if deadline is not None and time.monotonic() > deadline:
                     raise RunTimeoutError(
-                        f"model {self.graph.name!r}: the run passed its timeout before node "
-                        f"{node.label()}",
+                        f"the run passed its timeout before node {node.label()} of graph "
+                        f"{self.graph.name!r}",
                         node.name,
                         node.op_type,
                     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -10,16 +11,32 @@ from ._cv_geometry import Window
 from ._cv_im2col import float_compute, windows
 
 
-def _over_taps(ufunc: np.ufunc, view: np.ndarray, win: Window, initial: float) -> np.ndarray:
+def _over_taps(
+    ufunc: np.ufunc, view: np.ndarray, win: Window, initial: float, spatial: tuple[int, ...]
+) -> np.ndarray:
     """ufunc-reduce a window view (N, C, *kernel, *out) over its kernel taps -> (N, C, *out).
 
     One pass per kernel offset over a strided slice: far faster than reducing the 2+rank-axis
-    view, and no window is ever copied out.
+    view, and no window is ever copied out. Taps that fall in the padding for every output add
+    only `initial` (the reduction's identity) and are skipped, so a huge kernel over a small
+    padded input costs what its few useful taps cost.
     """
     y = np.full(view.shape[:2] + win.out, initial, dtype=view.dtype)
-    for k in np.ndindex(*win.kernel):
+    for k in itertools.product(*_useful_taps(win, spatial)):
         ufunc(y, view[(slice(None), slice(None), *k)], out=y)
     return y
+
+
+def _useful_taps(win: Window, spatial: tuple[int, ...]) -> list[range]:
+    """Per axis, the taps k that reach the input for some output o: b <= o*s + k*d < b + n."""
+    ranges = []
+    for n, k, s, d, b, o in zip(
+        spatial, win.kernel, win.strides, win.dilations, win.pads_begin, win.out
+    ):
+        first = max(0, -(-(b - (o - 1) * s) // d))
+        last = min(k - 1, (b + n - 1) // d)
+        ranges.append(range(first, last + 1))
+    return ranges
 
 
 def _lowest(dtype: np.dtype) -> float | int:
@@ -30,7 +47,7 @@ def max_pool(x: np.ndarray, win: Window) -> np.ndarray:
     """y[n, c, o] = max over the window taps inside the input (padding never wins)."""
     src = x if x.dtype.kind in "iu" else float_compute(x)
     low = _lowest(src.dtype)
-    return _over_taps(np.maximum, windows(src, win, low), win, low).astype(x.dtype, copy=False)
+    return _over_taps(np.maximum, windows(src, win, low), win, low, x.shape[2:]).astype(x.dtype, copy=False)
 
 
 def max_pool_indices(x: np.ndarray, win: Window, storage_order: int = 0) -> np.ndarray:
@@ -57,15 +74,19 @@ def max_pool_indices(x: np.ndarray, win: Window, storage_order: int = 0) -> np.n
 
 
 def _counts(size: int, out: int, k: int, s: int, d: int, low: int, high: int) -> np.ndarray:
-    """How many taps of each window along one axis fall in [low, high)."""
-    pos = np.arange(out)[:, None] * s + np.arange(k)[None, :] * d
-    return ((pos >= low) & (pos < high)).sum(axis=1)
+    """How many taps of each window along one axis fall in [low, high): for window o, the taps
+    j in [0, k) with low <= o*s + j*d < high, i.e. ceil((low - o*s)/d) <= j < ceil((high - o*s)/d).
+    """
+    start = np.arange(out, dtype=np.int64) * s
+    first = np.clip(-((start - low) // d), 0, k)  # ceil((low - start) / d), within [0, k]
+    end = np.clip(-((start - high) // d), 0, k)
+    return np.maximum(end - first, 0)
 
 
 def avg_pool(x: np.ndarray, win: Window, count_include_pad: int) -> np.ndarray:
     """y = sum of the window taps / number of taps in the input (or in input+pads if counted)."""
     xf = float_compute(x)
-    total = _over_taps(np.add, windows(xf, win, 0), win, 0)
+    total = _over_taps(np.add, windows(xf, win, 0), win, 0, x.shape[2:])
     divisor = np.ones((), dtype=np.int64)
     for axis, size in enumerate(x.shape[2:]):
         b, e = win.pads_begin[axis], win.pads_end[axis]
@@ -81,5 +102,5 @@ def lp_pool(x: np.ndarray, win: Window, p: float) -> np.ndarray:
     """y = (sum over the window taps of |x|^p) ^ (1/p); padding contributes 0."""
     xf = float_compute(x)
     power = np.abs(xf) ** xf.dtype.type(p)
-    total = _over_taps(np.add, windows(power, win, 0), win, 0)
+    total = _over_taps(np.add, windows(power, win, 0), win, 0, x.shape[2:])
     return (total ** xf.dtype.type(1.0 / p)).astype(x.dtype)

@@ -225,7 +225,8 @@ def test_global_pools_keep_rank_and_match_onnxruntime(op):
     feeds = {"x": randn(2, 3, 4, 5, 2)}
     got = run(op, feeds)
     assert got.shape == (2, 3, 1, 1, 1)
-    np.testing.assert_allclose(got, run_ort(op, feeds), rtol=1e-5)
+    # a mean of 40 standard normals can sit near 0: float32 sums then differ by ~1e-8 absolute
+    np.testing.assert_allclose(got, run_ort(op, feeds), rtol=1e-5, atol=1e-7)
 
 
 def test_global_average_pool_float16_stays_float16():
