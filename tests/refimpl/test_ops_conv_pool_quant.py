@@ -7,10 +7,12 @@ import time
 import numpy as np
 import onnxruntime
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
 import gossamer
-from gossamer import GraphValidationError, NodeExecutionError
+from gossamer import GraphValidationError, NodeExecutionError, OpArgumentError
 
 RNG = np.random.default_rng(0)
 
@@ -478,3 +480,26 @@ def test_deform_conv_half_pixel_offset_interpolates_bilinearly():
     # (0.5, 0.5) averages 0,1,3,4; the other samples reach past the border where x is 0
     np.testing.assert_allclose(got[0, 0, 0, 0], 2.0)
     np.testing.assert_allclose(got[0, 0, 1, 1], 8 / 4)
+
+
+# ---- pooling skips taps that never reach the input -----------------------------------------------
+@settings(max_examples=200)
+@given(
+    n=st.integers(1, 9), k=st.integers(1, 9), s=st.integers(1, 4), d=st.integers(1, 4),
+    b=st.integers(0, 12), e=st.integers(0, 12),
+)  # fmt: skip
+def test_window_tap_counts_and_useful_taps_match_enumerating_every_tap(n, k, s, d, b, e):
+    from gossamer.refimpl.ops._cv_geometry import window
+    from gossamer.refimpl.ops._cv_pool import _counts, _useful_taps
+
+    try:
+        win = window((n,), [k], strides=[s], dilations=[d], pads=[b, e])
+    except OpArgumentError:
+        return
+    o = win.out[0]
+    pos = np.arange(o)[:, None] * win.strides[0] + np.arange(k)[None, :] * win.dilations[0]
+    inside = (pos >= b) & (pos < b + n)
+    np.testing.assert_array_equal(_counts(n, o, k, win.strides[0], win.dilations[0], b, b + n),
+                                  inside.sum(axis=1))  # fmt: skip
+    (useful,) = _useful_taps(win, (n,))
+    assert set(np.flatnonzero(inside.any(axis=0))) <= set(useful)
