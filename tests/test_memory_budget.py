@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from gossamer.plugins import KernelBackend, check_allocation, kernel
 from gossamer.plugins import manager as plugin_manager
-from gossamer.plugins.hookspecs import hookimpl
 from gossamer.refimpl.errors import InputError, MemoryBudgetError
 from gossamer.refimpl.memory_budget import default_budget, format_bytes, parse_budget
 from gossamer.refimpl.ops.op_relu import relu_6
@@ -19,6 +18,7 @@ from onnx import helper, numpy_helper
 import gossamer
 from gossamer.cli import main
 from tests.conftest import make_model, tensor_info
+from tests.plugins.conftest import BackendsPlugin
 
 
 def _bytes(nodes, inputs, outputs, inits=()) -> bytes:
@@ -145,22 +145,13 @@ class _BufferHungry(KernelBackend):
         return np.maximum(x, x.dtype.type(0))
 
 
-class _Registers:
-    def __init__(self, backend):
-        self.backend = backend
-
-    @hookimpl
-    def gossamer_register_backends(self, register):
-        register(self.backend)
-
-
 @pytest.fixture
 def use_kernel():
     names = []
 
     def add(backend):
         names.append(f"plugin_{backend.name}")
-        plugin_manager.register_plugin(_Registers(backend), names[-1])
+        plugin_manager.register_plugin(BackendsPlugin(backend), names[-1])
 
     yield add
     for name in names:
