@@ -204,7 +204,9 @@ def test_timeout_stops_an_endless_loop_between_iterations():
 
     sess = gossamer.load(_endless_loop_model())
     start = time.monotonic()
-    with pytest.raises(gossamer.RunTimeoutError, match="passed its timeout before node .* of graph") as info:
+    with pytest.raises(
+        gossamer.RunTimeoutError, match="passed its timeout before node .* of graph"
+    ) as info:
         sess.run(None, {"x": np.zeros(1, np.float32)}, timeout=0.3)
     assert time.monotonic() - start < 5
     assert info.value.op_type in ("Add", "Identity", "Loop")
