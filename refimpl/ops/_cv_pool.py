@@ -47,7 +47,8 @@ def max_pool(x: np.ndarray, win: Window) -> np.ndarray:
     """y[n, c, o] = max over the window taps inside the input (padding never wins)."""
     src = x if x.dtype.kind in "iu" else float_compute(x)
     low = _lowest(src.dtype)
-    return _over_taps(np.maximum, windows(src, win, low), win, low, x.shape[2:]).astype(x.dtype, copy=False)
+    y = _over_taps(np.maximum, windows(src, win, low), win, low, x.shape[2:])
+    return y.astype(x.dtype, copy=False)
 
 
 def max_pool_indices(x: np.ndarray, win: Window, storage_order: int = 0) -> np.ndarray:
