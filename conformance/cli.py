@@ -1,6 +1,6 @@
-"""`gossamer conformance --backend NAME [--report out.md|out.json] [--ops Conv,Relu]
-[--max-examples N]`: runs the suite, prints the op x dtype matrix, exits 1 on unexpected
-failures (FAIL, ERROR, XPASS) and 0 otherwise.
+"""`gossamer conformance --backend NAME [--quick | --thorough] [--seed N] [--ops Conv,Relu]
+[--max-examples N] [--report out.md|out.json|out.html|out.png ...]`: runs the suite, prints the
+op x dtype matrix, exits 1 on unexpected failures (FAIL, ERROR, XPASS) and 0 otherwise.
 
     python -m gossamer.conformance.cli --backend reference
 """
@@ -11,26 +11,56 @@ import argparse
 import sys
 import time
 
-from .report import failures_text, matrix_table, summary_line, write_report
+from .report import check_report_path, failures_text, matrix_table, summary_line, write_report
 from .runner import UNEXPECTED, CellResult
-from .suite import run_suite, stale_xfails
+from .suite import PRESETS, run_suite, stale_xfails
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend", required=True, help="the backend under test (see gossamer backends)"
     )
-    p.add_argument("--report", help="write the matrix and failures to this .md or .json file")
+    p.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        help="write the matrix and failures to this file: .md, .json, .html (a colour grid) or "
+        ".png (needs matplotlib); repeatable",
+    )
     p.add_argument(
         "--ops",
         type=lambda s: [o.strip() for o in s.split(",") if o.strip()],
         help="only these ops or case ids (comma-separated), e.g. Conv,Softmax:opset11",
     )
+    speed = p.add_mutually_exclusive_group()
+    speed.add_argument(
+        "--quick",
+        dest="preset",
+        action="store_const",
+        const="quick",
+        help=f"{PRESETS['quick'].max_examples} drawn example per cell; every edge on a case's "
+        "first dtype, one on each other dtype",
+    )
+    speed.add_argument(
+        "--thorough",
+        dest="preset",
+        action="store_const",
+        const="thorough",
+        help=f"{PRESETS['thorough'].max_examples} drawn examples per cell, every edge on every "
+        "dtype",
+    )
+    p.set_defaults(preset="default")
     p.add_argument(
         "--max-examples",
         type=int,
-        default=10,
-        help="hypothesis examples per (case, dtype) cell (default 10)",
+        help="drawn (hypothesis) examples per (case, dtype) cell, besides the fixed edge and "
+        f"extreme-value examples (default {PRESETS['default'].max_examples})",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the drawn examples (default 0: every run draws the same examples)",
     )
     p.add_argument("--no-shrink", action="store_true", help="report failures without shrinking")
     p.add_argument("--repro", action="store_true", help="print the repro script of every failure")
@@ -39,6 +69,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Runs the suite for parsed arguments; prints; returns the exit status."""
+    for path in args.report:  # a report that cannot be written fails now, not after the run
+        check_report_path(path)
     start = time.perf_counter()
     done = [0]
 
@@ -48,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"\r{done[0]} cells ({cell.case_id})".ljust(60), end="", file=sys.stderr)
 
     results = run_suite(args.backend, ops=args.ops, max_examples=args.max_examples,
-                        shrink=not args.no_shrink, progress=progress)  # fmt: skip
+                        shrink=not args.no_shrink, seed=args.seed, preset=args.preset,
+                        progress=progress)  # fmt: skip
     seconds = time.perf_counter() - start
     if not args.quiet and sys.stderr.isatty():
         print("\r".ljust(60) + "\r", end="", file=sys.stderr)
@@ -63,9 +96,9 @@ def run(args: argparse.Namespace) -> int:
         for key in stale_xfails(args.backend, results):
             print(f"warning: xfails/{args.backend}.txt entry {key!r} matches no cell")
     print(f"backend {args.backend}: " + summary_line(results, seconds))
-    if args.report:
-        write_report(results, args.report, args.backend, seconds)
-        print(f"report written to {args.report}")
+    for path in args.report:
+        write_report(results, path, args.backend, seconds)
+        print(f"report written to {path}")
     return 1 if any(r.status in UNEXPECTED for r in results) else 0
 
 

@@ -10,9 +10,11 @@ Any test that takes the `gossamer_cell` argument is parametrised with one item p
         gossamer_cell.check()
 
 Options: `--gossamer-backend NAME` (repeatable or comma list; overrides the marker),
-`--gossamer-ops Conv,Relu`, `--gossamer-max-examples N` (default 10). Derandomisation follows the
-active hypothesis profile. Verdicts: pass; FAIL with a runnable repro in the message; not claimed
-= skip; a listed xfail = xfail (strict: an xfail that passes fails).
+`--gossamer-ops Conv,Relu`, `--gossamer-preset quick|default|thorough`, `--gossamer-max-examples N`
+(default: the preset's), `--gossamer-seed N`. Derandomisation follows the active hypothesis
+profile (derandomised: the seed option picks the drawn examples; else they are random). Every
+item runs its fixed edge and extreme-value examples. Verdicts: pass; FAIL with a runnable repro in
+the message; not claimed = skip; a listed xfail = xfail (strict: an xfail that passes fails).
 """
 
 from __future__ import annotations
@@ -31,8 +33,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="backend(s) under test (repeatable, or a comma list)")  # fmt: skip
     group.addoption("--gossamer-ops", default="", metavar="OPS",
                     help="only these ops or case ids (comma list)")  # fmt: skip
-    group.addoption("--gossamer-max-examples", type=int, default=10, metavar="N",
-                    help="hypothesis examples per (case, dtype) (default 10)")  # fmt: skip
+    group.addoption("--gossamer-max-examples", type=int, default=None, metavar="N",
+                    help="drawn examples per (case, dtype) (default: the preset's)")  # fmt: skip
+    group.addoption("--gossamer-preset", default="default", metavar="NAME",
+                    choices=["quick", "default", "thorough"],
+                    help="quick, default or thorough (as gossamer conformance)")  # fmt: skip
+    group.addoption("--gossamer-seed", type=int, default=0, metavar="N",
+                    help="seed of the drawn examples when derandomised (default 0)")  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,7 +55,9 @@ class ConformanceItem:
     backend: str
     case_id: str
     dtype: str
-    max_examples: int = 10
+    max_examples: int | None = None
+    preset: str = "default"
+    seed: int = 0
 
     def check(self) -> None:
         from hypothesis import settings
@@ -56,16 +65,19 @@ class ConformanceItem:
         from .cases import all_cases
         from .graph_cases import run_graph_cases
         from .runner import ERROR, FAIL, NOT_CLAIMED, XFAIL, XPASS, run_cell
-        from .suite import apply_xfail, load_xfails, xfail_reason
+        from .suite import PRESETS, apply_xfail, edge_share, load_xfails, xfail_reason
 
         if self.case_id.startswith("graph:"):
             name = self.case_id.split(":", 1)[1]
             (cell,) = run_graph_cases(self.backend, names=(name,))
         else:
             case = next(c for c in all_cases() if c.id == self.case_id)
-            derandomize = bool(settings.default.derandomize)
-            cell = run_cell(case, self.dtype, self.backend, max_examples=self.max_examples,
-                            derandomize=derandomize)  # fmt: skip
+            preset = PRESETS[self.preset]
+            examples = preset.max_examples if self.max_examples is None else self.max_examples
+            share = edge_share(case, self.dtype, self.backend, preset.extra_edges)
+            cell = run_cell(case, self.dtype, self.backend, max_examples=examples,
+                            derandomize=bool(settings.default.derandomize), seed=self.seed,
+                            edge_share=share)  # fmt: skip
         reason = xfail_reason(load_xfails(self.backend), self.case_id, self.dtype)
         cell = apply_xfail(cell, reason)
         if cell.status == NOT_CLAIMED:
@@ -96,10 +108,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
     ops = [o.strip() for o in metafunc.config.getoption("gossamer_ops").split(",") if o.strip()]
     max_examples = metafunc.config.getoption("gossamer_max_examples")
+    preset = metafunc.config.getoption("gossamer_preset")
+    seed = metafunc.config.getoption("gossamer_seed")
     params: list[Any] = []
     for backend in _backends(metafunc):
-        for case, dtype in cells(ops or None):
-            params.append(ConformanceItem(backend, case.id, dtype, max_examples))
+        for case, dtype in cells(ops or None, backend):
+            params.append(ConformanceItem(backend, case.id, dtype, max_examples, preset, seed))
         if not ops:
             params += [ConformanceItem(backend, f"graph:{g}", "float32") for g in GRAPH_CASES]
     ids = [f"{p.backend}:{p.case_id}[{p.dtype}]" for p in params]

@@ -1,4 +1,5 @@
-"""The op x dtype matrix: a terminal table, a Markdown report, a JSON report."""
+"""The op x dtype matrix: a terminal table, a Markdown report, a JSON report, and (report_html.py)
+a colour grid as self-contained HTML or PNG."""
 
 from __future__ import annotations
 
@@ -68,9 +69,34 @@ def failures_text(results: list[CellResult], repro: bool = True) -> str:
     return "\n".join(out)
 
 
+def check_report_path(path: str | Path) -> None:
+    """Raises ConformanceUsageError, before anything runs, for a report that cannot be written."""
+    from .suite import ConformanceUsageError
+
+    if Path(path).suffix.lower() == ".png":
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ConformanceUsageError(
+                f"{path}: a .png report needs matplotlib (pip install 'gossamer[bench]'); a "
+                ".html report draws the same colour grid without it"
+            ) from None
+    if not Path(path).resolve().parent.is_dir():
+        raise ConformanceUsageError(f"{path}: the folder of the report does not exist")
+
+
 def write_report(results: list[CellResult], path: str | Path, backend: str, seconds: float) -> None:
-    """Writes `path` as JSON (.json) or Markdown (anything else)."""
+    """Writes `path` as JSON (.json), a colour grid (.html, .htm; .png with matplotlib) or
+    Markdown (anything else)."""
+    from .report_html import html_report, write_png
+
     path = Path(path)
+    if path.suffix.lower() in (".html", ".htm"):
+        path.write_text(html_report(results, backend, seconds), encoding="utf-8")
+        return
+    if path.suffix.lower() == ".png":
+        write_png(results, path, backend)
+        return
     if path.suffix == ".json":
         doc = {
             "backend": backend,

@@ -2,7 +2,8 @@
 
 Small numpy-native arrays are written as `np.array` literals, larger ones (and ml_dtypes types
 such as bfloat16) as base64 raw bytes with dtype and shape. The script builds the one-node graph,
-runs it on the reference and on the backend, and prints max abs, max rel and mismatched counts.
+runs it on the reference and on the backend, and prints max abs, max rel, mismatched counts, the
+first mismatching positions, and any input the backend wrote into.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ _FOOTER = """
 expected = gossamer.load(graph, backends=[]).run(None, dict(feeds))
 session = gossamer.load(graph, backends=[{backend!r}])
 print("placement:", session.placement.backend_of)
-actual = session.run(None, dict(feeds))
+given = {{name: value.copy() for name, value in feeds.items()}}
+actual = session.run(None, given)
+for name, value in feeds.items():
+    if value.tobytes() != given[name].tobytes():
+        changed = int((value != given[name]).sum())
+        print(f"input {{name}} was modified by the run: {{changed}} element(s) changed (mutated)")
 for k, (e, a) in enumerate(zip(expected, actual)):
     if not isinstance(e, np.ndarray) or not isinstance(a, np.ndarray):
         print(f"output {{k}}: expected {{e!r}}")
@@ -56,6 +62,9 @@ for k, (e, a) in enumerate(zip(expected, actual)):
     print(f"  max abs {{np.nanmax(diff, initial=0):.3g}},",
           f"max rel {{np.nanmax(rel, initial=0):.3g}},"
           f" mismatched (not bitwise equal) {{int((~ok).sum())}}/{{e.size}}")
+    for flat in np.flatnonzero(~ok)[:5]:  # the first mismatches, by position
+        where = tuple(int(i) for i in np.unravel_index(flat, e.shape))
+        print(f"  at {{list(where)}}: expected {{e[where]!r}}, actual {{a[where]!r}}")
     print("  expected:", np.array2string(e, threshold=50))
     print("  actual:  ", np.array2string(a, threshold=50))
 """

@@ -11,6 +11,7 @@ an XPASS, which fails the run like an unexpected failure does.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..plugins.manager import op_registry, select_backends
@@ -18,26 +19,64 @@ from ..refimpl.errors import GossamerError
 from ..refimpl.registry import spec_of
 from .case import Case, opset_of
 from .cases import all_cases
+from .claims import kernel_table, unclaimable
+from .claims import wanted as claims_wanted
 from .runner import ERROR, FAIL, PASS, XFAIL, XPASS, CellResult, run_cell
 
 XFAIL_DIR = Path(__file__).parent / "xfails"
 
 
-def cells(ops: Iterable[str] | None = None) -> list[tuple[Case, str]]:
-    """Every (case, dtype) the reference accepts, optionally only for some ops or case ids."""
+@dataclass(frozen=True)
+class Preset:
+    """How much a run checks per cell: drawn examples, and edges on the dtypes after the first
+    claimed one (None: every edge on every dtype)."""
+
+    max_examples: int
+    extra_edges: int | None
+
+
+PRESETS = {
+    "quick": Preset(max_examples=1, extra_edges=1),
+    "default": Preset(max_examples=3, extra_edges=4),
+    "thorough": Preset(max_examples=50, extra_edges=None),
+}
+
+
+def edge_share(case: Case, dtype: str, backend: str, extra_edges: int | None) -> tuple[int, int]:
+    """Which edges a cell runs, as (k, n): edges whose index is k mod n. The first dtype of the
+    case the backend may claim runs them all; each later dtype a different slice of about
+    `extra_edges` of them (None: every dtype runs every edge)."""
+    if extra_edges is None or not case.edges:
+        return (0, 1)
+    claimable = [d for d in case_dtypes(case) if not unclaimable(backend, case, d)]
+    if not claimable or dtype == claimable[0] or dtype not in claimable:
+        return (0, 1)
+    n = max(1, -(-len(case.edges) // max(1, extra_edges)))
+    return (claimable.index(dtype) - 1, n)
+
+
+def cells(ops: Iterable[str] | None = None, backend: str | None = None) -> list[tuple[Case, str]]:
+    """Every (case, dtype) the reference accepts, optionally only for some ops or case ids. With
+    a kernel `backend`, older-version cases only for the versions it claims (see claims.py)."""
     wanted = set(ops) if ops else None
     out: list[tuple[Case, str]] = []
-    registry = op_registry()
+    table = kernel_table(backend) if backend else None
     for case in all_cases():
         if wanted is not None and not ({case.op, case.id} & wanted):
             continue
-        fn = registry.resolve(case.domain, case.op, opset_of(case))
-        allowed = spec_of(fn).dtypes if fn is not None else None
-        fixed = case.args[0].dtype if case.args else None
-        for dtype in case.dtypes:
-            if allowed is None or (fixed or dtype) in allowed:
-                out.append((case, dtype))
+        named = wanted is not None and case.id in wanted and case.id != case.op  # a variant id
+        if not claims_wanted(table, case) and not named:
+            continue
+        out += [(case, dtype) for dtype in case_dtypes(case)]
     return out
+
+
+def case_dtypes(case: Case) -> list[str]:
+    """The case's dtypes that the reference accepts for its op version."""
+    fn = op_registry().resolve(case.domain, case.op, opset_of(case))
+    allowed = spec_of(fn).dtypes if fn is not None else None
+    fixed = case.args[0].dtype if case.args else None
+    return [d for d in case.dtypes if allowed is None or (fixed or d) in allowed]
 
 
 def load_xfails(backend: str) -> dict[str, str]:
@@ -86,12 +125,20 @@ def run_suite(
     backend: str,
     *,
     ops: Iterable[str] | None = None,
-    max_examples: int = 10,
+    max_examples: int | None = None,
     graphs: bool = True,
     shrink: bool = True,
+    seed: int = 0,
+    edges: bool = True,
+    preset: str = "default",
     progress: Callable[[CellResult], None] | None = None,
 ) -> list[CellResult]:
-    """Runs every cell (and the graph-level cases) on `backend`, xfails applied."""
+    """Runs every cell (and the graph-level cases) on `backend`, xfails applied. `preset` (quick,
+    default, thorough) sets the drawn examples per cell (`max_examples` overrides it) and how the
+    edges are dealt across dtypes; `seed` picks the drawn examples (the fixed edge and extremes
+    examples run in every run unless `edges` is False)."""
+    chosen = PRESETS[preset]
+    max_examples = chosen.max_examples if max_examples is None else max_examples
     from .graph_cases import GRAPH_CASES, run_graph_cases
 
     check_backend(backend)
@@ -112,8 +159,10 @@ def run_suite(
     xfails = load_xfails(backend)
     results: list[CellResult] = []
     op_names = None if wanted is None else [o for o in wanted if not o.startswith("graph:")]
-    for case, dtype in cells(op_names) if op_names is None or op_names else []:
-        cell = run_cell(case, dtype, backend, max_examples=max_examples, shrink=shrink)
+    for case, dtype in cells(op_names, backend) if op_names is None or op_names else []:
+        share = edge_share(case, dtype, backend, chosen.extra_edges)
+        cell = run_cell(case, dtype, backend, max_examples=max_examples, shrink=shrink,
+                        seed=seed, edges=edges, edge_share=share)  # fmt: skip
         results.append(apply_xfail(cell, xfail_reason(xfails, case.id, dtype)))
         if progress:
             progress(results[-1])
@@ -131,4 +180,4 @@ def stale_xfails(backend: str, results: list[CellResult]) -> list[str]:
     return sorted(k for k in load_xfails(backend) if k not in keys)
 
 
-__all__ = ["XFAIL", "cells", "load_xfails", "run_suite", "stale_xfails"]
+__all__ = ["PRESETS", "XFAIL", "cells", "edge_share", "load_xfails", "run_suite", "stale_xfails"]

@@ -8,6 +8,8 @@ family allows them.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from typing import Any
 
 import numpy as np
@@ -87,19 +89,62 @@ def as_array(value: Any, dtype: str) -> np.ndarray:
 
 
 # ---- shape families ------------------------------------------------------------------------------
+# Sides where vectorised and tiled kernels break: SIMD widths (4/8/16 lanes), their neighbours
+# (remainder loops), and cache-tile sizes. Each shape family draws one of these in about one
+# example in three, besides small sides.
+BLOCK_SIZES = (1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65)
+
+
 def _size(shape: Shape) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
+def fit(
+    sides: list[int], keep: int | None = None, limit: int = MAX_ELEMENTS, floor: int = 1
+) -> tuple[int, ...]:
+    """`sides` with the largest sides (index `keep` last) lowered, not below `floor`, until the
+    shape holds at most `limit` elements (or no side can be lowered)."""
+    sides = list(sides)
+    while _size(tuple(sides)) > limit:
+        order = [i for i in range(len(sides)) if i != keep and sides[i] > floor]
+        if not order and keep is not None:
+            keep, order = None, [i for i in range(len(sides)) if sides[i] > floor]
+        if not order:
+            break
+        i = max(order, key=lambda j: sides[j])
+        sides[i] = max(floor, sides[i] // 2)
+    return tuple(sides)
+
+
+@functools.cache
+def ints(lo: int, hi: int) -> st.SearchStrategy[int]:
+    """st.integers(lo, hi), built once (building strategies per draw is slow)."""
+    return st.integers(lo, hi)
+
+
+@functools.cache
+def block_side(min_side: int = 0) -> st.SearchStrategy[int]:
+    return st.sampled_from([b for b in BLOCK_SIZES if b >= min_side])
+
+
+@st.composite
 def shapes(
-    min_rank: int = 0, max_rank: int = 4, min_side: int = 0, max_side: int = 5
-) -> st.SearchStrategy[Shape]:
-    """One shape, bounded by MAX_ELEMENTS (0-d and empty included when the bounds allow)."""
-    return (
-        st.lists(st.integers(min_side, max_side), min_size=min_rank, max_size=max_rank)
-        .map(tuple)
-        .filter(lambda s: _size(s) <= MAX_ELEMENTS)
-    )
+    draw: Any,
+    min_rank: int = 0,
+    max_rank: int = 4,
+    min_side: int = 0,
+    max_side: int = 5,
+    blocks: bool = True,
+) -> Shape:
+    """One shape, bounded by MAX_ELEMENTS (0-d and empty included when the bounds allow). With
+    `blocks`, one side (the innermost, half the time) is a BLOCK_SIZES side in one draw of three."""
+    rank = draw(ints(min_rank, max_rank))
+    sides = [draw(ints(min_side, max_side)) for _ in range(rank)]
+    if blocks and rank and draw(ints(0, 2)) == 0:
+        k = rank - 1 if draw(ints(0, 1)) else draw(ints(0, rank - 1))
+        sides[k] = draw(block_side(max(1, min_side)))
+        return fit(sides, keep=k, floor=max(1, min_side))
+    return fit(sides, floor=max(1, min_side))
 
 
 def unary(**kw: Any) -> st.SearchStrategy[tuple[Shape]]:
@@ -121,16 +166,20 @@ def broadcast(
     full = draw(shapes(min_rank, max_rank, min_side))
     out = [full]
     for _ in range(n - 1):
-        drop = draw(st.integers(0, len(full)))
+        drop = draw(ints(0, len(full)))
         part = list(full[drop:])
+        ones = draw(ints(0, 4 ** len(part) - 1)) if part else 0  # 1 in 4 dims becomes 1
         for k in range(len(part)):
-            if draw(st.booleans()) and draw(st.booleans()):
+            if (ones >> (2 * k)) & 3 == 3:
                 part[k] = 1
         out.append(tuple(part))
     if not shuffle:
         return tuple(out)
-    order = draw(st.permutations(range(n)))
+    order = draw(_PERMUTATIONS[n])
     return tuple(out[i] for i in order)
+
+
+_PERMUTATIONS = {n: st.sampled_from(list(itertools.permutations(range(n)))) for n in range(1, 5)}
 
 
 def same(n: int = 2, **kw: Any) -> st.SearchStrategy[tuple[Shape, ...]]:
@@ -139,18 +188,27 @@ def same(n: int = 2, **kw: Any) -> st.SearchStrategy[tuple[Shape, ...]]:
 
 @st.composite
 def nchw(draw: Any, spatial: int = 2, max_c: int = 4, max_hw: int = 7, min_hw: int = 1) -> Shape:
-    n = draw(st.integers(1, 2))
-    c = draw(st.integers(1, max_c))
-    hw = [draw(st.integers(min_hw, max_hw)) for _ in range(spatial)]
+    """(N, C, *spatial): small, or (one draw in three) a BLOCK_SIZES channel count, or a
+    BLOCK_SIZES innermost spatial side (odd remainders of vectorised loops), batch up to 3."""
+    n = draw(ints(1, 3))
+    c = draw(ints(1, max_c))
+    hw = [draw(ints(min_hw, max_hw)) for _ in range(spatial)]
+    wide = draw(ints(0, 5))
+    if wide == 0:
+        c = draw(block_side())
+    elif wide == 1 and spatial:
+        hw[-1] = max(min_hw, draw(block_side()))
     shape = (n, c, *hw)
-    if _size(shape) > MAX_ELEMENTS:
-        shape = (1, c, *[min(h, 4) for h in hw])
+    keep = 1 if wide == 0 else (len(shape) - 1 if wide == 1 and spatial else None)
+    shape = fit(list(shape), keep=keep)
+    if any(h < min_hw for h in shape[2:]):  # fit may not lower a spatial side below min_hw
+        shape = (*shape[:2], *[max(h, min_hw) for h in shape[2:]])
     return shape
 
 
 def axis_of(rank: int) -> st.SearchStrategy[int]:
     """A valid axis for a rank (negative forms included); 0 for 0-d tensors."""
-    return st.integers(-rank, rank - 1) if rank else st.just(0)
+    return ints(-rank, rank - 1) if rank else ints(0, 0)
 
 
 def is_float(dtype: str) -> bool:

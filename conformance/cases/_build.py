@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from ..case import Arg, Case, Ctx
 from ..values import broadcast
 from ..values import unary as unary_shapes
+from ._edges import BINARY_EDGES, UNARY_EDGES, VARIADIC_EDGES
 
 F32 = ("float32",)
 FLOATS = ("float32", "float16", "float64", "bfloat16")
@@ -30,21 +31,26 @@ def fixed(**strategies: st.SearchStrategy[Any]) -> AttrFn:
 
 
 def unary(op: str, dtypes: tuple[str, ...], domain: str = "any", **kw: Any) -> Case:
-    kw.setdefault("special", True)
-    kw.setdefault("shapes", unary_shapes())
+    """A one-input case; default shapes: any (block sides, 0-d, empty), with UNARY_EDGES."""
+    if "shapes" not in kw:
+        kw["shapes"] = unary_shapes()
+        kw.setdefault("edges", UNARY_EDGES)
     return Case(op, (Arg(domain),), dtypes, **kw)
 
 
 def binary(op: str, dtypes: tuple[str, ...], domains: tuple[str, str] = ("any", "any"), **kw: Any):
-    kw.setdefault("special", True)
-    kw.setdefault("shapes", broadcast(2))
+    """A two-input broadcasting case, with BINARY_EDGES."""
+    if "shapes" not in kw:
+        kw["shapes"] = broadcast(2)
+        kw.setdefault("edges", BINARY_EDGES)
     return Case(op, (Arg(domains[0]), Arg(domains[1])), dtypes, **kw)
 
 
 def variadic(op: str, dtypes: tuple[str, ...], n: int = 3, domain: str = "any", **kw: Any) -> Case:
-    kw.setdefault("special", True)
-    shapes = st.integers(1, n).flatmap(lambda k: broadcast(k))
-    return Case(op, tuple(Arg(domain) for _ in range(n)), dtypes, shapes=shapes, **kw)
+    """One to n broadcasting inputs, with VARIADIC_EDGES."""
+    kw.setdefault("shapes", st.integers(1, n).flatmap(lambda k: broadcast(k)))
+    kw.setdefault("edges", VARIADIC_EDGES)
+    return Case(op, tuple(Arg(domain) for _ in range(n)), dtypes, **kw)
 
 
 def const_int64(fn: Callable[[Ctx], Any]) -> Arg:

@@ -10,6 +10,7 @@ from ..case import Arg, Case
 from ..values import axis_of, broadcast, shapes
 from ..values import unary as unary_shapes
 from ._build import FLOATS, INTS, fixed, reduced_axis, unary
+from ._edges import grid, plain
 
 T = "transcendental"
 ALPHA = st.sampled_from([0.01, 0.2, 1.0, 1.5])
@@ -42,7 +43,16 @@ CASES: list[Case] = [
         FLOATS + ("int32", "int64"),
         shapes=broadcast(2, shuffle=False),
         tol="default",
-        special=True,
+        edges=plain(
+            [
+                ((2, 3, 17), (17,)),
+                ((2, 17, 3), (17, 1)),
+                ((33,), (1,)),
+                ((3, 17), (3, 17)),
+                ((2, 9, 2, 2), (9, 1, 1)),
+                ((65,), ()),
+            ]
+        ),  # slope per channel, shared
     ),  # fmt: skip
     Case(
         "SwiGLU",
@@ -50,12 +60,19 @@ CASES: list[Case] = [
         FLOATS,
         shapes=unary_shapes().map(lambda s: s * 2),
         tol=T,
+        edges=plain([((65,), (65,)), ((3, 17), (3, 17)), ((2, 33), (2, 33))]),
     ),  # fmt: skip
 ]
 
 
 def _axis(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({"axis": axis_of(len(shapes_[0]))})
+
+
+# every axis, negative forms included, of a rank-3 shape with a 17-long axis; long rows
+_AXES = grid([((2, 17, 3),)], axis=[0, 1, 2, -1, -2, -3]) + grid(
+    [((65,),), ((3, 33),), ((2, 2, 16),)], axis=[-1]
+)
 
 
 def _softmax(op: str, exact: bool = False) -> list[Case]:
@@ -71,6 +88,7 @@ def _softmax(op: str, exact: bool = False) -> list[Case]:
             tol=tol,
             reduced=reduced_axis(),
             special=not exact,
+            edges=_AXES,
         ),  # fmt: skip
         Case(
             op,
@@ -82,6 +100,8 @@ def _softmax(op: str, exact: bool = False) -> list[Case]:
             opset=11,
             variant="opset11",
             reduced=lambda ex: max(1, ex.inputs[0].size),
+            special=not exact,
+            edges=_AXES,
         ),  # fmt: skip
     ]
 

@@ -76,10 +76,13 @@ def _loop_shapes(draw: Any) -> tuple:
 
 def _loop_m(ctx: Ctx) -> np.ndarray | None:
     mode = ctx.attrs["_mode"]
-    return None if mode == "while" else np.asarray(ctx.draw(st.integers(0, 4)), np.int64)
+    trips = ctx.attrs["_m"] if "_m" in ctx.attrs else ctx.draw(st.integers(0, 4))
+    return None if mode == "while" else np.asarray(trips, np.int64)
 
 
 def _loop_cond(ctx: Ctx) -> np.ndarray | None:
+    if "_cond" in ctx.attrs:
+        return None if ctx.attrs["_cond"] is None else np.asarray(ctx.attrs["_cond"])
     if ctx.attrs["_mode"] == "for" and ctx.draw(st.booleans()):
         return None
     return np.asarray(ctx.draw(st.integers(0, 5)) > 0)  # now and then a loop that never starts
@@ -87,7 +90,8 @@ def _loop_cond(ctx: Ctx) -> np.ndarray | None:
 
 def _loop_v(ctx: Ctx) -> np.ndarray:
     mode = ctx.attrs.pop("_mode")
-    stop = None if mode == "for" else ctx.draw(st.integers(0, 3))
+    stop = ctx.attrs.get("_stop") if "_stop" in ctx.attrs else (
+        None if mode == "for" else ctx.draw(st.integers(0, 3)))  # fmt: skip
     ctx.attrs["body"] = _loop_body(ctx.dtype, ctx.shapes[2], stop)
     return make("small", ctx.shapes[2], ctx.dtype, ctx.rng)
 
@@ -128,12 +132,55 @@ def _scan_state(ctx: Ctx) -> np.ndarray:
     return make("small", ctx.shapes[0], ctx.dtype, ctx.rng)
 
 
+@st.composite
+def _scan8_shapes(draw: Any) -> tuple:
+    """Scan-8: (sequence_lens, state (B, ...), x (B, T, ...), attrs); batch axis 0, scan axis 1."""
+    inner = draw(shapes(0, 1, min_side=1, max_side=3))
+    b, t = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    attrs: dict[str, Any] = {"num_scan_inputs": 1}
+    if draw(st.booleans()):
+        attrs["directions"] = [draw(st.sampled_from([0, 1]))]
+    return ((b,) if draw(st.booleans()) else None, (b, *inner), (b, t, *inner), attrs)
+
+
+def _scan8_lens(ctx: Ctx) -> np.ndarray | None:
+    if ctx.shapes[0] is None:
+        return None
+    return ctx.rng.integers(0, ctx.shapes[2][1] + 1, size=ctx.shapes[0]).astype(np.int64)
+
+
+def _scan8_state(ctx: Ctx) -> np.ndarray:
+    ctx.attrs["body"] = _scan_body(ctx.dtype, ctx.shapes[1][1:])
+    return make("small", ctx.shapes[1], ctx.dtype, ctx.rng)
+
+
+_LOOP_EDGES = tuple(
+    (((), (), v, {"_mode": mode, "_m": m, "_cond": c, "_stop": stop}), None)
+    for v, mode, m, c, stop in (((17,), "for", 3, None, None), ((3, 9), "for", 0, True, None),
+                                ((), "while", 0, True, 2), ((2,), "both", 4, True, 1),
+                                ((65,), "both", 2, False, 3))
+)  # fmt: skip
+_SCAN_EDGES = tuple(
+    ((state, x, {"num_scan_inputs": 1, **a}), None)
+    for state, x, a in (((17,), (3, 17), {}), ((2, 9), (2, 4, 9), {"scan_input_axes": [1]}),
+                        ((), (5,), {"scan_input_directions": [1]}),
+                        ((3,), (2, 3), {"scan_output_directions": [1], "scan_output_axes": [-1]}))
+)  # fmt: skip
+
+
 CASES: list[Case] = [
-    Case("If", (Arg(_if_cond, dtype="bool"),), DTYPES, shapes=st.just(((),)), tol="exact"),
+    Case("If", (Arg(_if_cond, dtype="bool"),), DTYPES, shapes=st.just(((),)), tol="exact",
+         edges=((((),), None),)),
     Case("Loop", (Arg(_loop_m, dtype="int64"), Arg(_loop_cond, dtype="bool"), Arg(_loop_v)),
-         DTYPES, shapes=_loop_shapes(), attrs=_attrs_last, outputs=2, tol="default"),
+         DTYPES, shapes=_loop_shapes(), attrs=_attrs_last, outputs=2, tol="default",
+         edges=_LOOP_EDGES),
     Case("Scan", (Arg(_scan_state), Arg("small")), DTYPES, shapes=_scan_shapes(),
-         attrs=_attrs_last, outputs=2, tol="default"),
+         attrs=_attrs_last, outputs=2, tol="default", edges=_SCAN_EDGES),
+    Case("Scan", (Arg(_scan8_lens, dtype="int64"), Arg(_scan8_state), Arg("small")), F3,
+         shapes=_scan8_shapes(), attrs=_attrs_last, outputs=2, tol="default", opset=8,
+         variant="opset8", edges=tuple(((lens, st_, x, a), None) for lens, st_, x, a in (
+             ((2,), (2, 17), (2, 3, 17), {"num_scan_inputs": 1}),
+             (None, (3,), (3, 4), {"num_scan_inputs": 1, "directions": [1]})))),
 ]  # fmt: skip
 
 
@@ -143,11 +190,15 @@ def _maybe_tensor(ctx: Ctx) -> np.ndarray | None:
 
 
 _TENSOR = shapes(0, 3).map(lambda s: (s,))
+_SMALL_EDGES = ((((65,),), None), (((3, 17),), None), (((),), None))
 CASES += [
     Case("SequenceEmpty", (), ("float32",), shapes=st.just(()), tol="exact",
-         attrs=lambda s: st.sampled_from([{}, {"dtype": 7}, {"dtype": 11}])),
-    Case("Optional", (Arg("any"),), DTYPES + ("bool",), shapes=_TENSOR, tol="exact"),
+         attrs=lambda s: st.sampled_from([{}, {"dtype": 7}, {"dtype": 11}]),
+         edges=tuple(((), a) for a in ({}, {"dtype": 7}, {"dtype": 11}))),
+    Case("Optional", (Arg("any"),), DTYPES + ("bool",), shapes=_TENSOR, tol="exact",
+         edges=_SMALL_EDGES),
     Case("OptionalHasElement", (Arg(_maybe_tensor),), DTYPES, tol="exact",
-         shapes=st.one_of(_TENSOR, st.just((None,)))),
-    Case("OptionalGetElement", (Arg("any"),), DTYPES + ("bool",), shapes=_TENSOR, tol="exact"),
+         shapes=st.one_of(_TENSOR, st.just((None,))), edges=_SMALL_EDGES + (((None,), None),)),
+    Case("OptionalGetElement", (Arg("any"),), DTYPES + ("bool",), shapes=_TENSOR, tol="exact",
+         edges=_SMALL_EDGES),
 ]  # fmt: skip

@@ -19,8 +19,9 @@ from ...refimpl.ops._cv_geometry import window
 from ..case import Arg, Case, Ctx, Example
 from ..values import make, shapes
 from ._build import F3, FLOATS, unary
-from .nn import _conv_shapes, _gemm_shapes, _inner, _matmul_shapes
-from .norm import _layer_attrs, _normalized, _optional_bias, _trailing
+from .matmul import _MATMUL_EDGES, _gemm_shapes, _matmul_shapes, gemm_edges
+from .nn import CONV_EDGES, _conv_shapes, _inner
+from .norm import _AXIS_EDGES, _layer_attrs, _normalized, _optional_bias, _trailing
 
 _PARAMS: dict[str, list[list[float]]] = {
     "": [], "Relu": [], "HardSwish": [], "Sigmoid": [], "PRelu": [], "Gelu": [],
@@ -61,7 +62,7 @@ def _residual() -> Arg:
     output's shape (computed from x, w and the drawn geometry)."""
 
     def make_z(ctx: Ctx) -> np.ndarray | None:
-        if not ctx.draw(st.booleans()):
+        if not (ctx.attrs["_z"] if "_z" in ctx.attrs else ctx.draw(st.booleans())):
             return None
         x, w, a = ctx.inputs[0], ctx.inputs[1], ctx.attrs
         win = window(
@@ -99,6 +100,29 @@ def _k(ex: Example) -> int:
     return max(1, ex.inputs[0].shape[-1])
 
 
+_ACTS = sorted(_PARAMS)
+
+
+def _act(k: int) -> dict[str, Any]:
+    """The k-th activation of the table (with its first parameter set, if it has one)."""
+    name = _ACTS[k % len(_ACTS)]
+    params = {"activation_params": _PARAMS[name][0]} if _PARAMS[name] else {}
+    return {"activation": name, **params} if name else {}
+
+
+_FCONV = tuple(
+    ((x, w, b, None, None, {**a, **_act(k), "_z": k % 3 == 0}), None)
+    for k, ((x, w, b, a), _) in enumerate(CONV_EDGES[::2])
+)
+_FGEMM = tuple(
+    ((a, b, c, None, {**attrs, **_act(k)}), None)
+    for k, ((a, b, c, attrs), _) in enumerate(gemm_edges(False)[::3])
+)
+_FMATMUL = tuple(
+    ((a, b, (b[-1],) if len(b) > 1 else None, None, _act(k) if len(a) + len(b) > 2 else {}), None)
+    for k, ((a, b), _) in enumerate(_MATMUL_EDGES)
+)
+
 CASES: list[Case] = [
     Case(
         "FusedConv",
@@ -115,6 +139,7 @@ CASES: list[Case] = [
         attrs=_attrs_last,
         tol="matmul",
         reduced=_inner,
+        edges=_FCONV,
     ),
     Case(
         "FusedGemm",
@@ -125,6 +150,7 @@ CASES: list[Case] = [
         attrs=_attrs_last,
         tol="matmul",
         reduced=lambda ex: max(1, ex.inputs[0].shape[0 if ex.attrs["transA"] else 1]),
+        edges=_FGEMM,
     ),
     Case(
         "FusedMatMul",
@@ -135,6 +161,7 @@ CASES: list[Case] = [
         attrs=_attrs_last,
         tol="matmul",
         reduced=_k,
+        edges=_FMATMUL,
     ),
     replace(
         unary(
@@ -169,6 +196,8 @@ CASES: list[Case] = [
         tol="reduction",
         reduced=_normalized,
         outputs=3,
+        edges=_AXIS_EDGES,
+        accumulate=True,
     ),  # fmt: skip
 ]
 _ = F3

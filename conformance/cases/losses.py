@@ -18,6 +18,8 @@ from ._build import FLOATS
 def _loss_shapes(draw: Any) -> tuple:
     """(scores, target, weight, attrs)."""
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    if draw(st.integers(0, 2)) == 0:  # a class count past a SIMD block
+        c = draw(st.sampled_from((7, 8, 9, 15, 16, 17, 33)))
     extra = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
     attrs: dict[str, Any] = {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
     if draw(st.booleans()):
@@ -40,6 +42,15 @@ def _target(ctx: Ctx) -> np.ndarray:
     return target.astype(np.int64)
 
 
+_EDGES = tuple(
+    ((x, (x[0], *x[2:]), w, {"reduction": r, **({"ignore_index": i} if i is not None else {})}),
+     None)
+    for x, w, r, i in (((3, 17), (17,), "mean", None), ((2, 17, 3), None, "sum", 1),
+                       ((4, 9), (9,), "none", -1), ((2, 33), (33,), "mean", 0),
+                       ((1, 5, 2, 2), None, "mean", None), ((65, 2), None, "sum", None))
+)  # fmt: skip
+
+
 def _classes(ex: Example) -> int:
     return max(1, ex.inputs[0].shape[1]) * max(1, ex.inputs[1].size)
 
@@ -53,6 +64,8 @@ CASES: list[Case] = [
         attrs=lambda s: st.just(dict(s[-1])),
         tol="reduction",
         reduced=_classes,
+        edges=_EDGES,
+        accumulate=True,
     ),
     Case(
         "SoftmaxCrossEntropyLoss",
@@ -63,5 +76,7 @@ CASES: list[Case] = [
         outputs=2,
         tol="reduction",
         reduced=_classes,
+        edges=_EDGES,
+        accumulate=True,
     ),
 ]

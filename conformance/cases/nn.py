@@ -1,8 +1,12 @@
-"""Conv, ConvTranspose, pooling, MatMul, Gemm, Einsum.
+"""Conv and ConvTranspose (pooling: pool.py; MatMul, Gemm, Einsum: matmul.py).
 
 Shapes and attributes are drawn together (the shapes strategy returns the input shapes followed by
 the attribute dict), so pads/strides/dilations/group always fit the input: every output dimension
-is at least 1 and the channel counts divide by the group.
+is at least 1 and the channel counts divide by the group. Besides small convolutions the strategy
+draws depthwise and grouped convolutions with BLOCK_SIZES channels (SIMD channel blocks), wide
+input or output channel counts, batch up to 3 and BLOCK_SIZES spatial sides in 1-D. The edges
+enumerate what changes indexing: asymmetric pads, dilations, strides larger than the kernel,
+auto_pad, and channel counts on both sides of 8, 16, 32 and 64.
 """
 
 from __future__ import annotations
@@ -12,11 +16,11 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from ..case import Arg, Case, Example
-from ..values import MAX_ELEMENTS, broadcast, nchw
-from ._build import F3, FLOATS, INTS
+from ..case import Arg, Case, Edge, Example
+from ..values import BLOCK_SIZES
+from ._build import FLOATS
 
-_NOATTR: Any = None
+CONV_ELEMENTS = 1024  # per input (x); the weights may be larger
 
 
 def _attrs_last(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
@@ -33,7 +37,7 @@ def _window(draw: Any, spatial: int, dilations: bool) -> dict[str, Any]:
     eff = [(ki - 1) * di + 1 for ki, di in zip(k, d)]
     out: dict[str, Any] = {"kernel_shape": k}
     if draw(st.booleans()):
-        out["strides"] = [draw(st.integers(1, 2)) for _ in range(spatial)]
+        out["strides"] = [draw(st.integers(1, 3)) for _ in range(spatial)]  # 3: beyond the kernel
     if use_d:
         out["dilations"] = d
     begins = [draw(st.integers(0, (e - 1) // 2)) for e in eff]
@@ -48,23 +52,46 @@ def _window(draw: Any, spatial: int, dilations: bool) -> dict[str, Any]:
     return out
 
 
+def _channels(draw: Any, room: int) -> tuple[int, int, int]:
+    """(group, cin, cout): small; or depthwise / grouped / wide with BLOCK_SIZES channel counts,
+    at most `room` input channels."""
+    kind = draw(st.integers(0, 5))
+    wide = [b for b in BLOCK_SIZES if b <= room] or [1]
+    if kind == 0:  # depthwise, channel multiplier 1 or 2
+        c = draw(st.sampled_from(wide))
+        return c, c, c * draw(st.sampled_from([1, 1, 2]))
+    if kind == 1:  # grouped, many channels per group or many groups
+        group = draw(st.sampled_from([g for g in (2, 3, 4, 8) if g <= room] or [1]))
+        per = draw(st.sampled_from([b for b in BLOCK_SIZES if b * group <= room] or [1]))
+        return group, group * per, group * draw(st.sampled_from([1, 2, 3, 8, 9]))
+    if kind == 2:  # a wide input or output channel count
+        wide_c = draw(st.sampled_from(wide))
+        small = draw(st.integers(1, 3))
+        return (1, wide_c, small) if draw(st.booleans()) else (1, small, wide_c)
+    group = draw(st.sampled_from([1, 1, 2, 3]))
+    cin, cout = group * draw(st.integers(1, 2)), group * draw(st.integers(1, 3))
+    if kind == 3 and cin <= room:
+        return cin, cin, cin  # small depthwise
+    return group, cin, cout
+
+
 @st.composite
 def _conv_shapes(draw: Any, transpose: bool = False) -> tuple[Any, ...]:
     spatial = draw(st.sampled_from([1, 2, 2, 3]))
     attrs = draw(_window(spatial, dilations=True))
-    sizes = [draw(st.integers(m, m + 4)) for m in attrs.pop("_min")]
-    group = draw(st.sampled_from([1, 1, 2, 3]))
-    cin, cout = group * draw(st.integers(1, 2)), group * draw(st.integers(1, 3))
-    if draw(st.integers(0, 4)) == 0:  # depthwise
-        group, cout = cin, cin
+    mins = attrs.pop("_min")
+    sizes = [draw(st.integers(m, m + 4)) for m in mins]
+    if spatial == 1 and draw(st.integers(0, 2)) == 0:
+        sizes[0] = max(mins[0], draw(st.sampled_from(BLOCK_SIZES)))
+    n = draw(st.integers(1, 3))
+    while n > 1 and n * int(np.prod(sizes)) * 2 > CONV_ELEMENTS:
+        n -= 1
+    room = max(1, CONV_ELEMENTS // (n * int(np.prod(sizes))))
+    group, cin, cout = _channels(draw, room)
+    if n * cin * int(np.prod(sizes)) > CONV_ELEMENTS:  # a 3-D window left little room
+        group, cin, cout = 1, 1, draw(st.integers(1, 3))
     if group > 1:
         attrs["group"] = group
-    n = draw(st.integers(1, 2))
-    while n * cin * int(np.prod(sizes)) > MAX_ELEMENTS:
-        sizes = [max(1, s - 1) for s in sizes]
-        if spatial == 3:
-            attrs = {"kernel_shape": [1, 1, 1], **({"group": group} if group > 1 else {})}
-            break
     x = (n, cin, *sizes)
     k = attrs["kernel_shape"]
     if transpose:
@@ -89,6 +116,51 @@ def _inner(ex: Example) -> int:
     return max(1, int(np.prod(w.shape[1:]))) if w is not None else 1
 
 
+def conv_edge(x: tuple, cout: int, k: tuple, group: int = 1, bias: bool = True, **attrs) -> Edge:
+    """A Conv edge: input x, `cout` output channels, kernel k (weights (cout, cin/group, *k))."""
+    w = (cout, x[1] // group, *k)
+    if group > 1:
+        attrs["group"] = group
+    return ((x, w, (cout,) if bias else None, {"kernel_shape": list(k), **attrs}), None)
+
+
+def transpose_edge(x: tuple, cout: int, k: tuple, group: int = 1, **attrs: Any) -> Edge:
+    """A ConvTranspose edge: weights (cin, cout/group, *k)."""
+    if group > 1:
+        attrs["group"] = group
+    return ((x, (x[1], cout // group, *k), (cout,), {"kernel_shape": list(k), **attrs}), None)
+
+
+P1 = [1, 1, 1, 1]
+CONV_EDGES: tuple[Edge, ...] = (
+    # depthwise 3x3 around the 8/16/32/64-lane channel blocks
+    *(conv_edge((1, c, 3, 4), c, (3, 3), group=c, pads=P1) for c in (7, 8, 9, 16, 17, 33, 65)),
+    conv_edge((2, 17, 4, 3), 34, (3, 3), group=17, strides=[2, 2], pads=P1),  # multiplier 2
+    conv_edge((1, 32, 3, 3), 16, (3, 3), group=4, pads=[0, 1, 1, 0]),  # grouped, 8 per group
+    conv_edge((1, 18, 4, 4), 9, (1, 1), group=3),
+    conv_edge((2, 17, 4, 4), 3, (3, 3), pads=[0, 1, 1, 0]),  # wide cin, asymmetric pads
+    conv_edge((1, 3, 5, 5), 33, (3, 3), strides=[2, 1]),  # wide cout
+    conv_edge((1, 9, 4, 4), 17, (1, 1)),  # 1x1: a plain GEMM of odd sizes
+    conv_edge((2, 3, 65), 4, (3,), pads=[1, 2], strides=[2]),  # 1-D, long row
+    conv_edge((1, 1, 33), 1, (5,), dilations=[3], bias=False),
+    conv_edge((1, 2, 3, 4, 5), 3, (2, 2, 2), pads=[0, 1, 0, 1, 0, 1]),  # 3-D
+    conv_edge((1, 2, 7, 7), 2, (2, 2), strides=[3, 3]),  # strides larger than the kernel
+    conv_edge((1, 2, 5, 5), 4, (1, 1), strides=[2, 2]),
+    conv_edge((1, 2, 6, 7), 3, (3, 3), dilations=[2, 2], pads=[2, 0, 1, 2]),
+    conv_edge((1, 2, 5, 6), 2, (2, 3), strides=[2, 2], auto_pad="SAME_UPPER"),
+    conv_edge((1, 2, 5, 6), 2, (2, 3), strides=[2, 2], auto_pad="SAME_LOWER"),
+    conv_edge((3, 2, 5, 6), 2, (2, 3), strides=[2, 2], auto_pad="VALID"),
+)
+TRANSPOSE_EDGES: tuple[Edge, ...] = (
+    *(transpose_edge((1, c, 3, 3), c, (3, 3), group=c, pads=P1) for c in (8, 9, 17, 33)),
+    transpose_edge((2, 3, 3, 4), 17, (3, 3), strides=[2, 2], output_padding=[1, 0]),
+    transpose_edge((1, 17, 3, 3), 2, (2, 2), strides=[3, 3]),  # strides larger than the kernel
+    transpose_edge((1, 4, 3, 3), 4, (3, 3), group=2, dilations=[2, 1], pads=[0, 1, 1, 0]),
+    transpose_edge((1, 2, 33), 3, (3,), strides=[2], pads=[1, 0]),
+    transpose_edge((1, 2, 3, 3), 2, (3, 3), strides=[2, 2], output_shape=[7, 8]),
+    transpose_edge((1, 1, 2, 2, 3), 2, (2, 2, 2), strides=[1, 2, 1]),
+)
+
 CONV_ARGS = (Arg("any"), Arg("any", const=True), Arg("any", const=True))
 CASES: list[Case] = [
     Case(
@@ -99,6 +171,7 @@ CASES: list[Case] = [
         attrs=_attrs_last,
         tol="matmul",
         reduced=_inner,
+        edges=CONV_EDGES,
     ),  # fmt: skip
     Case(
         "ConvTranspose",
@@ -108,139 +181,6 @@ CASES: list[Case] = [
         attrs=_attrs_last,
         tol="matmul",
         reduced=_inner,
+        edges=TRANSPOSE_EDGES,
     ),  # fmt: skip
 ]
-
-
-@st.composite
-def _pool_shapes(draw: Any, dilations: bool, ceil: bool, spatial: int | None = None) -> tuple:
-    spatial = spatial or draw(st.sampled_from([1, 2, 2]))
-    attrs = draw(_window(spatial, dilations=dilations))
-    x = draw(nchw(spatial=spatial, max_c=3, max_hw=5))
-    x = (*x[:2], *[max(h, m) for h, m in zip(x[2:], attrs.pop("_min"))])
-    if ceil and draw(st.booleans()):
-        attrs["ceil_mode"] = 1
-    if int(np.prod(x)) > MAX_ELEMENTS:
-        x = (1, 1, *x[2:])
-    return (x, attrs)
-
-
-def _pool(op: str, dtypes: tuple[str, ...], opset: int | None = None, **extra: Any) -> Case:
-    dil = opset is None or opset >= (10 if op == "MaxPool" else 19)
-    shapes = _pool_shapes(dilations=dil and op != "LpPool", ceil=opset is None or opset >= 10)
-    if extra:
-        shapes = st.tuples(shapes, st.fixed_dictionaries(extra)).map(
-            lambda t: (t[0][0], {**t[0][1], **t[1]})
-        )
-    return Case(op, (Arg("any"),), dtypes, shapes=shapes, attrs=_attrs_last, opset=opset,
-                variant=f"opset{opset}" if opset else "", tol="exact" if op == "MaxPool" else
-                "reduction", reduced=lambda ex: 9, special=op == "MaxPool")  # fmt: skip
-
-
-_NCHW = st.sampled_from([1, 2]).flatmap(lambda s: nchw(spatial=s)).map(lambda x: (x,))
-CASES += [
-    _pool("MaxPool", FLOATS + ("int8", "uint8")),
-    _pool("MaxPool", F3, opset=8),
-    _pool("AveragePool", FLOATS, count_include_pad=st.sampled_from([0, 1])),
-    _pool("AveragePool", F3, opset=7),
-    _pool("LpPool", F3, p=st.sampled_from([1, 2, 3])),
-    Case(
-        "MaxPool",
-        (Arg("distinct"),),
-        F3,
-        outputs=2,
-        variant="indices",
-        tol="exact",
-        shapes=_pool_shapes(dilations=False, ceil=False).filter(
-            lambda t: "pads" not in t[1] and "auto_pad" not in t[1]  # sizes assume their padding
-        ),
-        attrs=_attrs_last,
-    ),  # fmt: skip
-    Case(
-        "GlobalAveragePool",
-        (Arg("any"),),
-        FLOATS,
-        shapes=_NCHW,
-        tol="reduction",
-        reduced=lambda ex: int(np.prod(ex.inputs[0].shape[2:])),
-    ),  # fmt: skip
-    Case("GlobalMaxPool", (Arg("any"),), FLOATS, shapes=_NCHW, tol="exact", special=True),
-    Case(
-        "GlobalLpPool",
-        (Arg("any"),),
-        F3,
-        shapes=_NCHW,
-        tol="reduction",
-        attrs=lambda s: st.fixed_dictionaries({"p": st.sampled_from([1, 2, 3])}),
-        reduced=lambda ex: int(np.prod(ex.inputs[0].shape[2:])),
-    ),  # fmt: skip
-]
-
-
-# ---- MatMul / Gemm / Einsum -------------------------------------------------------------------
-@st.composite
-def _matmul_shapes(draw: Any) -> tuple[Any, ...]:
-    m, k, n = (draw(st.integers(0 if i else 1, 6)) for i in range(3))
-    batch = draw(broadcast(2, max_rank=2, min_side=1))
-    a = (*batch[0], m, k) if draw(st.integers(0, 5)) else (k,)
-    b = (*batch[1], k, n) if draw(st.integers(0, 5)) else (k,)
-    return (a, b)
-
-
-def _k_of(ex: Example) -> int:
-    return max(1, ex.inputs[0].shape[-1])
-
-
-@st.composite
-def _gemm_shapes(draw: Any) -> tuple[Any, ...]:
-    m, k, n = (draw(st.integers(1, 8)) for _ in range(3))
-    ta, tb = draw(st.sampled_from([0, 1])), draw(st.sampled_from([0, 1]))
-    c = draw(st.sampled_from([(m, n), (n,), (1, n), (m, 1), (), None]))
-    attrs = {"transA": ta, "transB": tb, "alpha": draw(st.sampled_from([1.0, 0.5, 2.0])),
-             "beta": draw(st.sampled_from([1.0, 0.5, 0.0]))}  # fmt: skip
-    return ((k, m) if ta else (m, k), (n, k) if tb else (k, n), c, attrs)
-
-
-_EQUATIONS = {
-    "ij,jk->ik": "ij jk", "bij,bjk->bik": "bij bjk", "ij->ji": "ij", "i,i->": "i i",
-    "ii->i": "ii", "bhqd,bhkd->bhqk": "bhqd bhkd", "ij,j->i": "ij j", "ijk->": "ijk",
-}  # fmt: skip
-
-
-@st.composite
-def _einsum_shapes(draw: Any) -> tuple[Any, ...]:
-    eq = draw(st.sampled_from(sorted(_EQUATIONS)))
-    size = {c: draw(st.integers(1, 4)) for c in "bhijkqd"}
-    shapes = tuple(tuple(size[c] for c in term) for term in _EQUATIONS[eq].split())
-    return (*shapes, *([None] * (2 - len(shapes))), {"equation": eq})
-
-
-CASES += [
-    Case(
-        "MatMul",
-        (Arg("any"), Arg("any")),
-        FLOATS + ("int32", "int64"),
-        shapes=_matmul_shapes(),
-        tol="matmul",
-        reduced=_k_of,
-    ),  # fmt: skip
-    Case(
-        "Gemm",
-        (Arg("any"), Arg("any", const=True), Arg("any", const=True)),
-        FLOATS + ("int32", "int64"),
-        shapes=_gemm_shapes(),
-        attrs=_attrs_last,
-        tol="matmul",
-        reduced=lambda ex: max(1, ex.inputs[0].shape[0 if ex.attrs["transA"] else 1]),
-    ),  # fmt: skip
-    Case(
-        "Einsum",
-        (Arg("any"), Arg("any")),
-        F3 + ("int32", "int64"),
-        shapes=_einsum_shapes(),
-        attrs=_attrs_last,
-        tol="matmul",
-        reduced=lambda ex: 16,
-    ),  # fmt: skip
-]
-_ = INTS

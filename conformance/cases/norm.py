@@ -1,4 +1,6 @@
-"""Normalisations: Batch/Instance/Layer/Group/RMS normalisation, LRN, MVN."""
+"""Normalisations: Batch (7, 9, 14) / Instance / Layer / Group (18, 21) / RMS normalisation, LRN,
+MVN. The edges: channel counts around the SIMD blocks, every normalised axis (negative too),
+group counts, LRN window sizes against the channel count."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from ..case import Arg, Case, Ctx, Example
 from ..values import make, nchw, shapes
 from ._build import F3, FLOATS
+from ._edges import grid
 
 _EPS = st.sampled_from([1e-5, 1e-3])
 
@@ -71,43 +74,62 @@ def _group_param(per: str) -> Arg:
     return Arg(param, const=True)
 
 
+_CHANNEL_X = ((2, 17, 3), (1, 33, 2, 2), (3, 65), (2, 8, 1, 1, 2), (1, 9, 7))
+_CHANNEL_EDGES = tuple(
+    ((x, (x[1],), (x[1],), (x[1],), (x[1],)), {"epsilon": eps})
+    for x, eps in zip(_CHANNEL_X, (1e-5, 1e-3, 0.1, 1e-5, 1e-3))
+)
+_AXIS_EDGES = grid([((2, 3, 17),)], axis=[0, 1, 2, -1, -2, -3]) + grid([((65,),), ((3, 33),)],
+                                                                        axis=[-1])  # fmt: skip
+_GROUP_EDGES = tuple(((x, {"num_groups": g, "epsilon": 1e-5}), None)
+                     for x, g in (((2, 16, 3), 4), ((1, 33, 2), 3), ((1, 8, 2, 2), 8),
+                                  ((1, 8, 2, 2), 1), ((2, 4, 17), 2)))  # fmt: skip
 CASES: list[Case] = [
     Case("BatchNormalization",
          (Arg("any"), _per_channel("any"), _per_channel("any"), _per_channel("any"),
           _per_channel("positive")),
-         FLOATS, shapes=_channels(), tol="default",
+         FLOATS, shapes=_channels(), tol="default", edges=_CHANNEL_EDGES,
          attrs=lambda s: st.fixed_dictionaries({"epsilon": _EPS})),  # fmt: skip
-    Case("BatchNormalization",
-         (Arg("any"), _per_channel("any"), _per_channel("any"), _per_channel("any"),
-          _per_channel("positive")),
-         F3, shapes=_channels(), opset=9, variant="opset9"),  # fmt: skip
+    *(Case("BatchNormalization",
+           (Arg("any"), _per_channel("any"), _per_channel("any"), _per_channel("any"),
+            _per_channel("positive")),
+           F3, shapes=_channels(), opset=v, variant=f"opset{v}", edges=_CHANNEL_EDGES)
+      for v in (9, 7)),  # fmt: skip
     Case("InstanceNormalization", (Arg("any"), _per_channel("any"), _per_channel("any")), FLOATS,
          shapes=st.sampled_from([1, 2]).flatmap(lambda s: _channels()).filter(
              lambda t: len(t[0]) >= 3),
          attrs=lambda s: st.fixed_dictionaries({"epsilon": _EPS}), tol="reduction",
-         reduced=_spatial),  # fmt: skip
+         reduced=_spatial, edges=tuple(((x, (x[1],), (x[1],)), None) for x in _CHANNEL_X
+                                       if len(x) >= 3)),  # fmt: skip
     Case("LayerNormalization",
          (Arg("any"), Arg(lambda c: _trailing(c, "any"), const=True),
           Arg(_optional_bias, const=True)),
-         FLOATS, shapes=_RANKED, attrs=_layer_attrs, tol="reduction", reduced=_normalized),
+         FLOATS, shapes=_RANKED, attrs=_layer_attrs, tol="reduction", reduced=_normalized,
+         edges=_AXIS_EDGES),
     Case("LayerNormalization",
          (Arg("any"), Arg(lambda c: _trailing(c, "any"), const=True)),
          F3, shapes=_RANKED, attrs=_layer_attrs, tol="reduction", reduced=_normalized,
-         outputs=3, variant="mean_invstd"),  # fmt: skip
+         outputs=3, variant="mean_invstd", edges=_AXIS_EDGES, accumulate=True),  # fmt: skip
     Case("RMSNormalization", (Arg("any"), Arg(lambda c: _trailing(c, "any"), const=True)),
-         FLOATS, shapes=_RANKED, attrs=_layer_attrs, tol="reduction", reduced=_normalized),
+         FLOATS, shapes=_RANKED, attrs=_layer_attrs, tol="reduction", reduced=_normalized,
+         edges=_AXIS_EDGES),
     Case("GroupNormalization", (Arg("any"), _group_param("channel"), _group_param("channel")),
          FLOATS, shapes=_groups(), attrs=lambda s: st.just(dict(s[1])), tol="reduction",
-         reduced=lambda ex: max(1, ex.inputs[0].size // ex.attrs["num_groups"])),  # fmt: skip
+         reduced=lambda ex: max(1, ex.inputs[0].size // ex.attrs["num_groups"]),
+         edges=_GROUP_EDGES),  # fmt: skip
     Case("GroupNormalization", (Arg("any"), _group_param("group"), _group_param("group")),
          F3, shapes=_groups(), attrs=lambda s: st.just(dict(s[1])), tol="reduction",
-         opset=18, variant="opset18",
+         opset=18, variant="opset18", edges=_GROUP_EDGES,
          reduced=lambda ex: max(1, ex.inputs[0].size // ex.attrs["num_groups"])),  # fmt: skip
     Case("LRN", (Arg("any"),), FLOATS, shapes=nchw().map(lambda x: (x,)), tol="transcendental",
          attrs=lambda s: st.fixed_dictionaries({
              "size": st.sampled_from([1, 3, 5]), "alpha": st.sampled_from([1e-4, 0.1]),
-             "beta": st.sampled_from([0.75, 0.5]), "bias": st.sampled_from([1.0, 2.0])})),
+             "beta": st.sampled_from([0.75, 0.5]), "bias": st.sampled_from([1.0, 2.0])}),
+         edges=grid([((1, 17, 2, 2),), ((2, 3, 1, 4),)], size=[1, 3, 5])
+         + grid([((1, 33, 1, 2),)], size=[3], alpha=[0.1], beta=[0.5], bias=[2.0])),
     Case("MeanVarianceNormalization", (Arg("any"),), F3, shapes=nchw().map(lambda x: (x,)),
          tol="reduction", reduced=lambda ex: max(1, ex.inputs[0].size),
-         attrs=lambda s: st.sampled_from([{}, {"axes": [2, 3]}, {"axes": [1]}])),
+         attrs=lambda s: st.sampled_from([{}, {"axes": [2, 3]}, {"axes": [1]}]),
+         edges=grid([((2, 17, 3, 2),)], axes=[None, [2, 3], [1], [0, 1, 2, 3]])
+         + grid([((1, 3, 1, 33),)], axes=[None])),
 ]  # fmt: skip

@@ -29,6 +29,11 @@ def _attrs_last(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
 def _recurrent_shapes(draw: Any, gates: int, acts: int, lstm: bool, layout: bool) -> tuple:
     """(X, W, R, B, sequence_lens, initial_h[, initial_c, P], attrs)."""
     t, b, i, h = (draw(st.integers(1, 4)) for _ in range(4))
+    if draw(st.integers(0, 2)) == 0:  # an input or hidden size past a SIMD block
+        i, h = (
+            draw(st.sampled_from((7, 8, 9, 15, 16, 17))) if k else v
+            for k, v in zip(draw(st.sampled_from([(1, 0), (0, 1), (1, 1)])), (i, h))
+        )
     direction = draw(st.sampled_from(_DIRECTIONS))
     d = 2 if direction == "bidirectional" else 1
     batch_major = layout and draw(st.booleans())
@@ -77,6 +82,31 @@ def _recurrent_reduced(ex: Example) -> int:
     return (x.shape[-1] + h) * max(x.shape[:2])
 
 
+def _recurrent_edges(gates: int, lstm: bool, layout: bool) -> tuple:
+    """Hidden and input sizes around the SIMD blocks, every direction, all optional inputs."""
+    out = []
+    for t, b, i, h, direction, batch_major in ((3, 2, 17, 9, "forward", False),
+                                               (2, 3, 4, 17, "bidirectional", False),
+                                               (4, 1, 3, 8, "reverse", False),
+                                               (2, 2, 16, 16, "forward", layout)):  # fmt: skip
+        d = 2 if direction == "bidirectional" else 1
+        state = (b, d, h) if batch_major else (d, b, h)
+        shapes: list[Any] = [(b, t, i) if batch_major else (t, b, i), (d, gates * h, i),
+                             (d, gates * h, h), (d, 2 * gates * h), (b,), state]  # fmt: skip
+        if lstm:
+            shapes += [state, (d, 3 * h)]
+        attrs = {"hidden_size": h, "direction": direction, **({"layout": 1} if batch_major else {})}
+        k = len(out)
+        if gates == 3 and k % 2:
+            attrs["linear_before_reset"] = 1
+        if lstm and k == 2:
+            attrs["input_forget"] = 1
+        if k == 3:
+            attrs["clip"] = 0.5
+        out.append(((*shapes, attrs), None))
+    return tuple(out)
+
+
 def _recurrent(op: str, gates: int, acts: int, opset: int | None = None) -> Case:
     lstm = op == "LSTM"
     args = [Arg("any"), Arg("small", const=True), Arg("small", const=True),
@@ -94,6 +124,7 @@ def _recurrent(op: str, gates: int, acts: int, opset: int | None = None) -> Case
         variant=f"opset{opset}" if opset else "",
         tol="matmul",
         reduced=_recurrent_reduced,
+        edges=_recurrent_edges(gates, lstm, layout=opset is None),
     )
 
 
@@ -114,6 +145,8 @@ def _attention_shapes(draw: Any, rank3: bool, past: bool | None, qk: bool) -> tu
     b, kv_heads, group = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
     q_heads = kv_heads * group
     sq, skv, head, head_v = (draw(st.integers(1, 4)) for _ in range(4))
+    if draw(st.integers(0, 2)) == 0:  # a head size or key count past a SIMD block
+        head, skv = draw(st.sampled_from((8, 9, 16, 17))), draw(st.sampled_from((4, 9, 17)))
     with_past = draw(st.booleans()) if past is None else past
     p = draw(st.integers(1, 3)) if with_past else 0
     attrs: dict[str, Any] = {}
@@ -159,7 +192,29 @@ def _head(ex: Example) -> int:
     return max(1, k.shape[-1] // ex.attrs.get("kv_num_heads", 1)) * 4
 
 
-def _attention(variant: str, rank3: bool, past: bool | None, outputs: int, qk: bool) -> Case:
+def _attention_edges(rank3: bool, past: bool | None) -> tuple:
+    """Head sizes around the SIMD blocks, grouped heads, causal with a cache, both mask kinds."""
+    out = []
+    for b, qh, kvh, sq, skv, head, p, attrs, mask in (
+        (1, 2, 1, 3, 17, 16, 0, {"is_causal": 1}, "none"),
+        (2, 2, 2, 2, 5, 17, 0, {"scale": 0.25}, "float"),
+        (1, 4, 2, 3, 9, 8, 2, {"is_causal": 1}, "bool"),
+    ):
+        p = (2 if past else 0) if past is not None else p
+        total = skv + p
+        a = {**attrs, "_mask": mask}
+        if rank3:
+            a.update(q_num_heads=qh, kv_num_heads=kvh)
+            q, k, v = (b, sq, qh * head), (b, skv, kvh * head), (b, skv, kvh * head)
+        else:
+            q, k, v = (b, qh, sq, head), (b, kvh, skv, head), (b, kvh, skv, head)
+        cache = (b, kvh, p, head) if p else None
+        out.append(((q, k, v, None if mask == "none" else (sq, total), cache, cache, a), None))
+    return tuple(out)
+
+
+def _attention(variant: str, rank3: bool, past: bool | None, outputs: int, qk: bool,
+               opset: int | None = None) -> Case:  # fmt: skip
     return Case(
         "Attention",
         _ATTENTION_ARGS,
@@ -170,6 +225,8 @@ def _attention(variant: str, rank3: bool, past: bool | None, outputs: int, qk: b
         variant=variant,
         tol="matmul",
         reduced=_head,
+        opset=opset,
+        edges=_attention_edges(rank3, past),
     )
 
 
@@ -177,6 +234,8 @@ CASES += [
     _attention("", rank3=False, past=None, outputs=1, qk=False),
     _attention("3d_present", rank3=True, past=True, outputs=3, qk=False),
     _attention("qk_output", rank3=False, past=None, outputs=4, qk=True),
+    _attention("opset24", rank3=False, past=None, outputs=1, qk=False, opset=24),
+    _attention("opset23", rank3=False, past=None, outputs=1, qk=False, opset=23),
 ]
 
 
@@ -217,6 +276,23 @@ CASES += [
         shapes=_rotary_shapes(),
         attrs=_attrs_last,
         tol="default",
+        edges=(
+            (
+                ((1, 3, 2 * 32), (1, 3, 16), (1, 3, 16), None, {"interleaved": 0, "num_heads": 2}),
+                None,
+            ),
+            (((2, 2, 3, 34), (5, 17), (5, 17), (2, 3), {"interleaved": 1}), None),
+            (
+                (
+                    (1, 1, 4, 32),
+                    (1, 4, 8),
+                    (1, 4, 8),
+                    None,
+                    {"interleaved": 0, "rotary_embedding_dim": 16},
+                ),
+                None,
+            ),
+        ),  # fmt: skip
     ),
 ]
 
@@ -265,6 +341,11 @@ CASES += [
         shapes=_scatter_shapes(),
         attrs=_attrs_last,
         tol="exact",
+        edges=(
+            (((2, 17, 3), (2, 4, 3), (2,), {"axis": 1}), None),
+            (((2, 3, 9, 4), (2, 3, 2, 4), (2,), {"axis": -2, "mode": "circular"}), None),
+            (((1, 33, 2), (1, 33, 2), None, {"axis": 1, "mode": "linear"}), None),
+        ),  # fmt: skip
     ),  # fmt: skip
     Case(
         "CausalConvWithState",
@@ -272,6 +353,14 @@ CASES += [
         FLOATS,
         shapes=_causal_conv_shapes(),
         attrs=_attrs_last,
+        edges=tuple(
+            ((x, w, (w[0],), st_, {"activation": a}), None)
+            for x, w, st_, a in (
+                ((2, 17, 5), (17, 1, 4), (2, 17, 3), "silu"),
+                ((1, 33, 3), (33, 1, 2), None, "none"),
+                ((1, 8, 9), (8, 1, 3), (1, 8, 2), "swish"),
+            )
+        ),  # fmt: skip
         outputs=2,
         tol="matmul",
         reduced=lambda ex: ex.inputs[1].shape[2],

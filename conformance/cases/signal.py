@@ -34,7 +34,10 @@ def _scalar(key: str, dtype: str = "int64", const: bool = True) -> Arg:
 def _dft_shapes(draw: Any, opset: int) -> tuple:
     rank = draw(st.sampled_from([3, 3, 4]))
     complex_ = draw(st.booleans())
-    shape = tuple(draw(st.integers(1, 6)) for _ in range(rank - 1)) + (2 if complex_ else 1,)
+    sides = [draw(st.integers(1, 6)) for _ in range(rank - 1)]
+    if draw(st.integers(0, 2)) == 0:  # a transform length past a SIMD block (and odd)
+        sides[-1] = draw(st.sampled_from((7, 9, 15, 16, 17, 33)))
+    shape = tuple(sides) + (2 if complex_ else 1,)
     axis = draw(st.integers(1, rank - 2))
     attrs: dict[str, Any] = {"inverse": draw(st.sampled_from([0, 1]))}
     if not complex_ and not attrs["inverse"]:
@@ -65,13 +68,30 @@ def _stft_shapes(draw: Any) -> tuple:
     return ((b, length, 2 if complex_ else 1), None, window, None, attrs)
 
 
+def _dft_edges(opset: int) -> tuple:
+    """Odd and block lengths, real and complex, onesided, inverse, every axis."""
+    out = []
+    for shape, axis, attrs in (((2, 17, 1), 1, {"onesided": 1}), ((1, 9, 2), 1, {"inverse": 1}),
+                               ((3, 16, 1), 1, {"_length": 9}), ((2, 5, 7, 2), 2, {}),
+                               ((1, 33, 2), 1, {"_length": 40})):  # fmt: skip
+        key = {"_axis": axis - len(shape) if opset >= 20 else axis} if opset >= 20 else {
+            "axis": axis}  # fmt: skip
+        out.append(((shape, {"inverse": 0, **attrs, **key}), None))
+    return tuple(out)
+
+
+_STFT_EDGES = tuple(((x, None, w, None, a), None) for x, w, a in (
+    ((1, 33, 1), (8,), {"_step": 3}), ((2, 17, 2), (5,), {"_step": 2, "onesided": 0}),
+    ((1, 16, 1), None, {"_step": 4, "_frame": 7, "onesided": 1})))  # fmt: skip
 CASES: list[Case] = [
     Case("DFT", (Arg("any"), _scalar("_length"), _scalar("_axis")), F3, shapes=_dft_shapes(20),
-         attrs=_attrs_last, tol="matmul", reduced=lambda ex: 8),  # fmt: skip
+         attrs=_attrs_last, tol="matmul", reduced=lambda ex: 40, edges=_dft_edges(20)),
     Case("DFT", (Arg("any"), _scalar("_length")), F3, shapes=_dft_shapes(17), opset=17,
-         variant="opset17", attrs=_attrs_last, tol="matmul", reduced=lambda ex: 8),  # fmt: skip
+         variant="opset17", attrs=_attrs_last, tol="matmul", reduced=lambda ex: 40,
+         edges=_dft_edges(17)),
     Case("STFT", (Arg("any"), _scalar("_step"), Arg("prob"), _scalar("_frame")), F3,
-         shapes=_stft_shapes(), attrs=_attrs_last, tol="matmul", reduced=lambda ex: 16),
+         shapes=_stft_shapes(), attrs=_attrs_last, tol="matmul", reduced=lambda ex: 16,
+         edges=_STFT_EDGES),
 ]  # fmt: skip
 
 
@@ -87,8 +107,18 @@ def _window_attrs(draw: Any, shapes_: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _window(op: str) -> Case:
-    return Case(op, (_scalar("_size", "int64", const=False),), ("int64",), shapes=st.just(((),)),
-                attrs=lambda s: _window_attrs(s), tol="transcendental")  # fmt: skip
+    return Case(
+        op,
+        (_scalar("_size", "int64", const=False),),
+        ("int64",),
+        shapes=st.just(((),)),
+        attrs=lambda s: _window_attrs(s),
+        tol="transcendental",
+        edges=tuple(
+            (((),), {"_size": n, "periodic": p, "output_datatype": t})
+            for n, p, t in ((17, 1, 1), (16, 0, 1), (1, 1, 11), (33, 0, 10))
+        ),
+    )
 
 
 @st.composite
@@ -124,5 +154,9 @@ CASES += [
         shapes=st.just(((),) * 5),
         attrs=lambda s: _mel_attrs(s),
         tol="transcendental",
+        edges=tuple(
+            (((),) * 5, {"_bins": b, "_dft": d, "_rate": 16000, "_low": lo, "_high": 4000.0})
+            for b, d, lo in ((8, 32, 0.0), (3, 17, 300.0))
+        ),
     ),
 ]

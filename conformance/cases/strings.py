@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ..case import Arg, Case, Ctx
 from ..values import broadcast, make, shapes
+from ._edges import BINARY_EDGES, grid
 
 WORDS = ("", "a", "Hello", "WORLD", "foo bar", " x ", "día", "a,b", "1,2,,3", "tab\tsep",
          "Foo", "foo", "abc123", "  ")  # fmt: skip
@@ -54,6 +55,7 @@ CASES: list[Case] = [
         ("string",),
         shapes=broadcast(2, max_rank=3),
         tol="exact",
+        edges=BINARY_EDGES[:6],
     ),  # fmt: skip
     Case(
         "RegexFullMatch",
@@ -62,6 +64,7 @@ CASES: list[Case] = [
         shapes=shapes(0, 3).map(lambda s: (s,)),
         tol="exact",
         attrs=lambda s: st.fixed_dictionaries({"pattern": st.sampled_from(_PATTERNS)}),
+        edges=grid([((3, 17),)], pattern=_PATTERNS),
     ),  # fmt: skip
     Case(
         "StringNormalizer",
@@ -70,6 +73,12 @@ CASES: list[Case] = [
         tol="exact",
         shapes=st.integers(1, 6).flatmap(lambda c: st.sampled_from([((c,),), ((1, c),)])),
         attrs=lambda s: _normalizer_attrs(s),
+        edges=grid(
+            [((17,),), ((1, 9),)],
+            case_change_action=["LOWER", "UPPER"],
+            is_case_sensitive=[0, 1],
+            stopwords=[["foo", "a"]],
+        ),
     ),  # fmt: skip
     Case(
         "StringSplit",
@@ -79,6 +88,17 @@ CASES: list[Case] = [
         tol="exact",
         outputs=2,
         attrs=lambda s: _SPLIT,
+        edges=tuple(
+            (((3, 17),), a)
+            for a in (
+                {},
+                {"delimiter": ","},
+                {"delimiter": " "},
+                {"delimiter": ",,"},
+                {"delimiter": ",", "maxsplit": 1},
+                {"maxsplit": 0},
+            )
+        ),  # fmt: skip
     ),  # fmt: skip
 ]
 
@@ -94,6 +114,15 @@ def _encoder_input(ctx: Ctx) -> np.ndarray:
                          default_int64=-7)  # fmt: skip
         return _strings(ctx.shapes[0], ctx.rng)
     ctx.attrs.update(keys_int64s=ints, values_strings=keys, default_string="?")
+    return ctx.rng.integers(-1, len(keys) + 1, size=ctx.shapes[0]).astype(np.int64)
+
+
+def _encoder_input_1(ctx: Ctx) -> np.ndarray:
+    """LabelEncoder-1: classes_strings maps strings to their index and indices to strings."""
+    keys = ctx.draw(st.lists(st.sampled_from(WORDS[1:8]), min_size=1, max_size=5, unique=True))
+    ctx.attrs.update(classes_strings=keys, default_int64=-7, default_string="?")
+    if ctx.dtype == "string":
+        return _strings(ctx.shapes[0], ctx.rng)
     return ctx.rng.integers(-1, len(keys) + 1, size=ctx.shapes[0]).astype(np.int64)
 
 
@@ -116,6 +145,21 @@ CASES += [
         domain=ML,
         tol="exact",
         shapes=shapes(0, 2).map(lambda s: (s,)),
+        edges=grid([((65,),), ((3, 17),), ((),)]),
+    ),  # fmt: skip
+    *(
+        Case(
+            "LabelEncoder",
+            (Arg(maker),),
+            ("string", "int64"),
+            domain=ML,
+            tol="exact",
+            shapes=shapes(0, 2).map(lambda s: (s,)),
+            opset=v,
+            variant=f"opset{v}",
+            edges=grid([((65,),), ((3, 17),)]),
+        )
+        for v, maker in ((2, _encoder_input), (1, _encoder_input_1))
     ),  # fmt: skip
     Case(
         "ArrayFeatureExtractor",
@@ -124,5 +168,6 @@ CASES += [
         domain=ML,
         tol="exact",
         shapes=shapes(1, 3, min_side=1).map(lambda s: (s,)),
+        edges=grid([((3, 17),), ((65,),), ((2, 2, 9),)]),
     ),  # fmt: skip
 ]

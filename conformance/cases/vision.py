@@ -28,7 +28,7 @@ def _attrs_last(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
 @st.composite
 def _grid_shapes(draw: Any, opset: int) -> tuple:
     rank = 2 if opset < 20 else draw(st.sampled_from([2, 2, 3]))
-    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    n, c = draw(st.integers(1, 2)), draw(st.sampled_from((1, 2, 3, 1, 2, 3, 8, 9, 17)))
     spatial = tuple(draw(st.integers(1, 4)) for _ in range(rank))
     out = tuple(draw(st.integers(1, 4)) for _ in range(rank))
     modes = ["bilinear", "nearest", "bicubic"] if opset < 20 else ["linear", "nearest", "cubic"]
@@ -54,31 +54,37 @@ def _affine_shapes(draw: Any) -> tuple:
     return ((n, rank, rank + 1), size, {"align_corners": align})
 
 
+def _grid_edges(opset: int) -> tuple:
+    """Every mode x padding mode, align_corners both ways, a 17-channel input."""
+    modes = ["bilinear", "nearest", "bicubic"] if opset < 20 else ["linear", "nearest", "cubic"]
+    pads = ["zeros", "border", "reflection"]
+    return tuple(
+        (
+            ((1, 17, 4, 5), (1, 3, 4, 2), {"mode": m, "padding_mode": p, "align_corners": k % 2}),
+            None,
+        )
+        for k, (m, p) in enumerate((m, p) for m in modes for p in pads)
+    ) + ((((2, 3, 2, 3, 4), (2, 2, 2, 3, 3), {"mode": modes[0]}), None),) * (opset >= 20)
+
+
 CASES: list[Case] = [
-    Case("GridSample", (Arg("any"), Arg(_grid)), F3, shapes=_grid_shapes(20), attrs=_attrs_last),
-    Case(
-        "GridSample",
-        (Arg("any"), Arg(_grid)),
-        ("float32",),
-        shapes=_grid_shapes(16),
-        attrs=_attrs_last,
-        opset=16,
-        variant="opset16",
-    ),  # fmt: skip
-    Case(
-        "AffineGrid",
-        (Arg("small"), const_int64(lambda c: c.shapes[1])),
-        FLOATS,
-        shapes=_affine_shapes(),
-        attrs=_attrs_last,
-    ),  # fmt: skip
-]
+    Case("GridSample", (Arg("any"), Arg(_grid)), F3, shapes=_grid_shapes(20), attrs=_attrs_last,
+         edges=_grid_edges(20), accumulate=True),
+    Case("GridSample", (Arg("any"), Arg(_grid)), ("float32",), shapes=_grid_shapes(16),
+         attrs=_attrs_last, opset=16, variant="opset16", edges=_grid_edges(16), accumulate=True),
+    Case("AffineGrid", (Arg("small"), const_int64(lambda c: c.shapes[1])), FLOATS,
+         shapes=_affine_shapes(), attrs=_attrs_last, accumulate=True,
+         edges=tuple(((theta, size, {"align_corners": a}), None) for theta, size in (
+             ((1, 2, 3), [1, 17, 4, 5]), ((2, 3, 4), [2, 3, 2, 3, 4])) for a in (0, 1))),
+]  # fmt: skip
 
 
 # ---- RoiAlign ------------------------------------------------------------------------------------
 @st.composite
 def _roi_shapes(draw: Any, opset: int) -> tuple:
     n, c, h, w = (draw(st.integers(1, k)) for k in (2, 3, 6, 6))
+    if draw(st.integers(0, 2)) == 0:  # channels past a SIMD block
+        c = draw(st.sampled_from((8, 9, 17)))
     rois = draw(st.integers(1, 4))
     attrs: dict[str, Any] = {
         "mode": draw(st.sampled_from(["avg", "max"])),
@@ -108,18 +114,34 @@ def _batch_indices(ctx: Ctx) -> np.ndarray:
 
 
 _ROI_ARGS = (Arg("any"), Arg(_rois), Arg(_batch_indices, dtype="int64"))
+
+
+def _roi_edges(opset: int) -> tuple:
+    out = []
+    for k, (mode, coord) in enumerate(
+        (m, c) for m in ("avg", "max") for c in ("half_pixel", "output_half_pixel")
+    ):
+        attrs = {
+            "mode": mode,
+            "output_height": 2,
+            "output_width": 3,
+            "sampling_ratio": k % 3,
+            "spatial_scale": 0.5 if k % 2 else 1.0,
+        }
+        if opset >= 16:
+            attrs["coordinate_transformation_mode"] = coord
+        elif coord == "output_half_pixel":
+            continue
+        out.append((((2, 17, 6, 6), (3, 4), (3,), attrs), None))
+    return tuple(out)
+
+
 CASES += [
-    Case("RoiAlign", _ROI_ARGS, FLOATS, shapes=_roi_shapes(16), attrs=_attrs_last),
-    Case(
-        "RoiAlign",
-        _ROI_ARGS,
-        ("float32",),
-        shapes=_roi_shapes(10),
-        attrs=_attrs_last,
-        opset=10,
-        variant="opset10",
-    ),  # fmt: skip
-]
+    Case("RoiAlign", _ROI_ARGS, FLOATS, shapes=_roi_shapes(16), attrs=_attrs_last,
+         edges=_roi_edges(16), accumulate=True),
+    Case("RoiAlign", _ROI_ARGS, ("float32",), shapes=_roi_shapes(10), attrs=_attrs_last,
+         opset=10, variant="opset10", edges=_roi_edges(10), accumulate=True),
+]  # fmt: skip
 
 
 # ---- NonMaxSuppression ---------------------------------------------------------------------------
@@ -171,6 +193,14 @@ CASES += [
         shapes=_nms_shapes(),
         attrs=_attrs_last,
         tol="exact",
+        edges=tuple(
+            (((b, n, 4), (b, c, n), *limits, {"center_point_box": cp}), None)
+            for b, c, n, limits, cp in (
+                (1, 2, 17, ((1,), (1,), (1,)), 0),
+                (2, 1, 9, ((1,), (1,), None), 1),
+                (1, 3, 12, (None, None, None), 0),
+            )
+        ),  # fmt: skip
     ),
 ]
 
@@ -209,10 +239,52 @@ def _deform_shapes(draw: Any) -> tuple:
 CASES += [
     Case(
         "DeformConv",
-        (Arg("any"), Arg("any", const=True), Arg("small"), Arg("any", const=True), Arg("prob")),
+        (
+            Arg("any"),
+            Arg("any", const=True),
+            Arg("small", special=False),  # offsets: positions
+            Arg("any", const=True),
+            Arg("prob"),
+        ),
         FLOATS,
         shapes=_deform_shapes(),
         attrs=_attrs_last,
+        edges=(
+            (
+                (
+                    (1, 4, 4, 5),
+                    (2, 2, 3, 3),
+                    (1, 2 * 18, 2, 3),
+                    (2,),
+                    (1, 18, 2, 3),
+                    {
+                        "kernel_shape": [3, 3],
+                        "strides": [1, 1],
+                        "dilations": [1, 1],
+                        "pads": [0, 0, 0, 0],
+                        "group": 2,
+                        "offset_group": 2,
+                    },
+                ),
+                None,
+            ),
+            (
+                (
+                    (2, 17, 3, 3),
+                    (3, 17, 1, 1),
+                    (2, 2, 2, 2),
+                    None,
+                    None,
+                    {
+                        "kernel_shape": [1, 1],
+                        "strides": [2, 2],
+                        "dilations": [1, 1],
+                        "pads": [0, 0, 1, 1],
+                    },
+                ),
+                None,
+            ),
+        ),  # fmt: skip
         tol="matmul",
         reduced=lambda ex: 4 * max(1, int(np.prod(ex.inputs[1].shape[1:]))),
     ),
@@ -269,8 +341,24 @@ CASES += [
         FLOATS + ("int32", "int64"),
         shapes=_col2im_shapes(),
         attrs=_attrs_last,
+        edges=(
+            (
+                (
+                    (1, 2 * 9, 4 * 5),
+                    [6, 7],
+                    [3, 3],
+                    {"dilations": [1, 1], "strides": [1, 1], "pads": [0, 0, 0, 0]},
+                ),
+                None,
+            ),
+            (
+                ((2, 17 * 2, 17), [33], [2], {"dilations": [2], "strides": [2], "pads": [1, 1]}),
+                None,
+            ),
+        ),  # fmt: skip
         tol="reduction",
         reduced=lambda ex: 9,
+        accumulate=True,
     ),
     Case(
         "MaxUnpool",
@@ -278,6 +366,13 @@ CASES += [
         FLOATS + ("int32", "int64"),
         shapes=_unpool_shapes(),
         attrs=_attrs_last,
+        edges=(
+            (
+                ((1, 17, 2, 3), (1, 17, 2, 3), None, {"kernel_shape": [2, 2], "strides": [2, 2]}),
+                None,
+            ),
+            (((2, 3, 9), (2, 3, 9), (2, 3, 20), {"kernel_shape": [2], "strides": [2]}), None),
+        ),  # fmt: skip
         tol="exact",
     ),  # fmt: skip
 ]

@@ -1,7 +1,12 @@
-"""Meta-test: every op of the reference registry has a conformance case, or is listed (with a
-reason) in conformance/cases/_not_yet_covered.txt — and a listed op that has a case is an error."""
+"""Meta-tests of the case table: every op of the reference registry has a conformance case, or is
+listed (with a reason) in conformance/cases/_not_yet_covered.txt (a listed op that has a case is an
+error); every version of a covered op has a case; every case has fixed edges, and every family
+has edges across the SIMD block widths."""
 
-from gossamer.conformance.cases import all_cases, not_yet_covered
+import importlib
+
+from gossamer.conformance.case import opset_of
+from gossamer.conformance.cases import MODULES, all_cases, not_yet_covered
 from gossamer.plugins.manager import op_registry
 
 
@@ -37,3 +42,32 @@ def test_not_yet_covered_lists_only_existing_ops_with_reasons():
 def test_every_case_names_a_reference_op():
     ops = {_name(d, o) for d, o in op_registry().op_types()}
     assert not sorted(_covered() - ops)
+
+
+def test_every_version_of_an_op_with_a_case_is_tested():
+    """A kernel registered for any version of an op (cast_19, max_pool_10, resize_11, gemm_7...)
+    must meet a case at that version: every registry version resolves to some case."""
+    registry = op_registry()
+    tested = {registry.resolve(c.domain, c.op, opset_of(c)) for c in all_cases()}
+    missing = []
+    for domain, op in {(c.domain, c.op) for c in all_cases()}:
+        for since in registry.versions(domain, op):
+            if registry.resolve(domain, op, since) not in tested:
+                missing.append(f"{_name(domain, op)}-{since}")
+    assert not missing, f"op versions without a case: {sorted(missing)}"
+
+
+def test_every_case_has_fixed_edges():
+    assert not [c.id for c in all_cases() if not c.edges]
+
+
+def test_every_family_has_edges_across_simd_block_widths():
+    """Each family's fixed examples include an input side past one 8-lane block (9, 17, 33...)."""
+    for name in MODULES:
+        module = importlib.import_module(f"gossamer.conformance.cases.{name}")
+        sides = {d for case in module.CASES for edge in case.edges for d in _sides(edge[0])}
+        assert {9, 17, 33, 65} & sides, f"{name}: no edge crosses a block width ({sorted(sides)})"
+
+
+def _sides(shapes) -> list[int]:
+    return [d for s in shapes if isinstance(s, tuple) for d in s if isinstance(d, int)]

@@ -10,6 +10,8 @@ function), so "fails on that op only" is a real claim: the correct kernels are c
 - `keepdims_bug`: ReduceSum (both the axes-attribute and the axes-input versions) always keeps the
   reduced axes; ReduceMean, next to it, is correct.
 - `inplace_abs`: Abs computes in place (np.abs(x, out=x)): the right output, a clobbered input.
+- mutants_compute.py / mutants_layout.py: one realistic kernel bug per backend across every case
+  family (mutants.py tables the bug class and the cases each must fail).
 - `swapped_outputs` / `dropped_outputs`: subgraph backends fusing elementwise chains whose
   compiled partition returns its outputs in reverse order / forgets the outputs that are also read
   inside the partition; `correct_fuser` is the same fuser without the bug (the control).
@@ -200,6 +202,13 @@ class Registers:
         register(self.backend)
 
 
+def _mutant_classes() -> tuple[type[Backend], ...]:
+    from .mutants_compute import CLASSES as COMPUTE
+    from .mutants_layout import CLASSES as LAYOUT
+
+    return COMPUTE + LAYOUT
+
+
 ALL: dict[str, type[Backend]] = {
     cls.name: cls
     for cls in (
@@ -211,6 +220,7 @@ ALL: dict[str, type[Backend]] = {
         CorrectFuser,
         SwappedOutputs,
         DroppedOutputs,
+        *_mutant_classes(),  # one planted kernel bug each: mutants.py lists what each must fail
     )  # fmt: skip
 }
 

@@ -56,12 +56,13 @@ def test_conv_pad_bug_fails_conv_only(conformance, backend):
     assert doc["rc"] == 1
 
 
-def test_conv_dropped_pad_repro_crashes_on_the_short_axis(conformance, tmp_path, capsys):
+def test_conv_dropped_pad_repro_shows_the_short_axis(conformance, tmp_path, capsys):
     failed = cell(conformance("pad_bug", ["Conv"]), "Conv", "float32")
     assert "'pads'" in failed["repro"] and "Node('Conv'" in failed["repro"]
     printed = run_repro(failed["repro"], tmp_path, capsys)
-    assert "raised NodeExecutionError: backend 'pad_bug' failed: node (Conv)" in printed
-    assert "does not fit spatial axis" in printed
+    crashed = "raised NodeExecutionError: backend 'pad_bug' failed: node (Conv)" in printed
+    shapes = re.search(r"expected float32\[(.*?)\], actual float32\[(.*?)\]", printed)
+    assert crashed or (shapes and shapes[1] != shapes[2])  # the last axis lost its end pad
 
 
 def test_conv_shifted_pad_repro_shows_wrong_values_in_a_fresh_process(conformance, tmp_path):
@@ -90,8 +91,8 @@ def test_relu_leak_fails_relu_only(conformance, tmp_path, capsys):
     failed = cell(doc, "Relu", "float32")
     printed = run_repro(failed["repro"], tmp_path, capsys)
     assert mismatches(printed) and mismatches(printed)[0] > 0
-    actual = printed.split("actual:", 1)[1]
-    assert re.search(r"-[0-9.]*[1-9]", actual)  # a negative (not -0.) leaked into the output
+    first = re.findall(r"at \[[\d, ]*\]: expected (\S+), actual (\S+)", printed)
+    assert first and all(float(a.rstrip(",)").split("(")[-1]) < 0 for _, a in first)  # leaked
 
 
 def test_keepdims_bug_fails_reduce_sum_only(conformance, tmp_path, capsys):
@@ -124,13 +125,7 @@ def test_inplace_abs_is_reported_as_mutated_input_on_abs_only(conformance):
         assert "# inplace_abs wrote into its inputs: mutated input 0 (x0)" in failed["repro"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="suite weakness: the repro script compares outputs only; a kernel that writes into its "
-    "input gives the right output, so the repro prints no mismatch (conformance/repro.py _FOOTER "
-    "should copy the feeds and report inputs changed by the run)",
-)
 def test_inplace_abs_repro_demonstrates_the_mutation(conformance, tmp_path, capsys):
     failed = cell(conformance("inplace_abs", ["Abs"]), "Abs", "float32")
     printed = run_repro(failed["repro"], tmp_path, capsys)
-    assert "mutated" in printed or any(m > 0 for m in mismatches(printed))
+    assert re.search(r"input x0 was modified by the run: [1-9]\d* element\(s\) changed", printed)
