@@ -140,20 +140,19 @@ def post_activation(activation: str, params: Sequence[float] | None):  # type: i
     return run
 
 
-def apply_prelu(x: np.ndarray, slope: np.ndarray | None, out: np.ndarray | None = None):  # type: ignore[no-untyped-def]
-    """x < 0 ? x * slope : x with slope broadcasting onto x (else the reference's error)."""
-    from ..plugins import output_array
-    from ..refimpl.ops.op_prelu import prelu_7
+def apply_prelu(
+    x: np.ndarray, slope: np.ndarray | None, out: np.ndarray | None = None
+) -> np.ndarray:
+    """x < 0 ? x * slope : x with slope broadcasting onto x; RuntimeDecline where the slope's
+    shape or dtype is not one the broadcast loops take (the host then runs the reference)."""
+    from ..plugins import RuntimeDecline, output_array
     from ._native import ext
     from .elementwise_kernels import broadcast_plan
 
     plan = broadcast_plan(x.shape, slope.shape) if slope is not None else "no slope"
-    if isinstance(plan, str) or plan[0] or slope.dtype != F32:  # type: ignore[union-attr]
-        y = prelu_7(x, slope)  # type: ignore[arg-type]
-        if out is not None:
-            out[...] = y
-            return out
-        return y
+    if isinstance(plan, str) or plan[0] or slope is None or slope.dtype != F32:
+        why = plan if isinstance(plan, str) else "the slope is larger than the input"
+        raise RuntimeDecline(f"PRelu slope {getattr(slope, 'shape', None)} on {x.shape}: {why}")
     _, o, m, i, fo, fm, fi = plan
     y = out if out is not None else output_array(x.shape, F32)
     ext().binary(PRELU, np.ascontiguousarray(x, F32).reshape(-1),

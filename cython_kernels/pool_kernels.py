@@ -71,8 +71,8 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
 def _prepare_gap(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
     def run(x: Array) -> Array:
         n, c = x.shape[:2]
-        if x.size == 0 or x.ndim < 3 or x.dtype != F32:
-            return global_average_pool_1(x)
+        if x.size == 0 or x.ndim < 3 or x.dtype != F32:  # a symbolic dim made it so this call
+            raise RuntimeDecline(f"{x.dtype}{list(x.shape)}: empty, rank < 3 or not float32")
         y = output_array((n, c) + (1,) * (x.ndim - 2), F32)
         ext().global_avg(np.ascontiguousarray(x, F32).reshape(n * c, -1), y.reshape(-1), threads())
         return y
