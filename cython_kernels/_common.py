@@ -10,7 +10,7 @@ import numpy as np
 
 from ..plugins.run_context import check_allocation, current_threads
 from ..refimpl.ir import Node, Value
-from ..refimpl.ops._cv_geometry import Window
+from ..refimpl.op_geometry import Window
 
 F32 = np.float32
 INF = float("inf")

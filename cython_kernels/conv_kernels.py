@@ -20,7 +20,7 @@ import numpy as np
 
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.ir import Node, Value
-from ..refimpl.ops._cv_geometry import window
+from ..refimpl.op_geometry import check_groups, window
 from ..refimpl.ops.op_conv import conv_1
 from ..refimpl.ops.op_fused_conv import fused_conv_1
 from ._common import (
@@ -219,8 +219,6 @@ class _Conv:
         self, x: Array, w: Array, b: Array | None, geometry: dict[str, Any], z: Array | None = None
     ) -> Array:
         """y = clip(conv(x, w) + b [+ z]); z, the residual, has y's shape (else RuntimeDecline)."""
-        from ..refimpl.ops._cv_im2col import check_groups
-
         n, c, h, wd = x.shape
         m, cg, kh, kw = w.shape
         key = (x.shape, w.shape, id(geometry))

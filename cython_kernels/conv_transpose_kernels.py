@@ -16,7 +16,7 @@ import numpy as np
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.errors import OpArgumentError
 from ..refimpl.ir import Node, Value
-from ..refimpl.ops._cv_geometry import auto_pad_name, spatial_attr, split_pads
+from ..refimpl.op_geometry import auto_pad_name, spatial_attr, split_pads
 from ..refimpl.ops.op_conv_transpose import conv_transpose_1
 from ._common import F32, INF, all_float32, conv_rank_refusal, scratch, threads
 from ._native import ext

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.ir import Node, Value
-from ..refimpl.ops._fused_activation import ACTIVATIONS
+from ..refimpl.op_geometry import FUSED_ACTIVATIONS as ACTIVATIONS
 from ..refimpl.ops.op_fused_gemm import fused_gemm_1
 from ..refimpl.ops.op_fused_mat_mul import fused_mat_mul_1
 from ..refimpl.ops.op_gemm import gemm_7, gemm_11

@@ -19,14 +19,15 @@ import numpy as np
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.dtypes import DTYPE_NAMES
 from ..refimpl.ir import Node, Value
-from ..refimpl.ops._ew_cast import dtype_of_code
+from ..refimpl.op_geometry import cast_target_dtype as dtype_of_code
+from ..refimpl.op_geometry import reshape_target_shape, split_equal_sizes
 from ..refimpl.ops.op_cast import cast_6, cast_19, cast_24
 from ..refimpl.ops.op_concat import concat_4
 from ..refimpl.ops.op_flatten import flatten_1
 from ..refimpl.ops.op_gather import gather_1
-from ..refimpl.ops.op_reshape import _target_shape, reshape_5, reshape_14
+from ..refimpl.ops.op_reshape import reshape_5, reshape_14
 from ..refimpl.ops.op_slice import slice_1, slice_10
-from ..refimpl.ops.op_split import _equal_sizes, split_2, split_13, split_18
+from ..refimpl.ops.op_split import split_2, split_13, split_18
 from ..refimpl.ops.op_squeeze import squeeze_1, squeeze_13
 from ..refimpl.ops.op_transpose import transpose_1
 from ..refimpl.ops.op_unsqueeze import unsqueeze_1, unsqueeze_13
@@ -196,7 +197,7 @@ def _split_plan(
 ) -> tuple:
     a = _norm_axis(axis, len(shape))
     try:
-        sizes = sizes or tuple(_equal_sizes(shape[a], parts, uneven))
+        sizes = sizes or tuple(split_equal_sizes(shape[a], parts, uneven))
     except ValueError as err:
         raise RuntimeDecline(str(err)) from err
     if any(s < 0 for s in sizes) or sum(sizes) != shape[a]:
@@ -297,7 +298,7 @@ def _prepare_gather(node: Node, constants: dict[int, Array]) -> Callable[..., An
 
 def _reshape_target(shape: tuple[int, ...], target: tuple[int, ...], allowzero: int) -> tuple:
     try:
-        return tuple(_target_shape(shape, list(target), allowzero))
+        return tuple(reshape_target_shape(shape, list(target), allowzero))
     except ValueError as err:
         raise RuntimeDecline(str(err)) from err
 

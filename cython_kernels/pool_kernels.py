@@ -12,10 +12,9 @@ import numpy as np
 
 from ..plugins import KernelBackend, RuntimeDecline, output_array
 from ..refimpl.ir import Node, Value
+from ..refimpl.op_geometry import window, window_tap_counts
 from ..refimpl.ops import op_average_pool as avgp
 from ..refimpl.ops import op_max_pool as maxp
-from ..refimpl.ops._cv_geometry import window
-from ..refimpl.ops._cv_pool import _counts
 from ..refimpl.ops.op_global_average_pool import global_average_pool_1
 from ._common import F32, all_float32, static_shape, threads, window_refusal
 from ._native import ext
@@ -54,8 +53,10 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
                 for axis, size in enumerate((h, w)):
                     b, e = win.pads_begin[axis], win.pads_end[axis]
                     lo, hi = (0, b + size + e) if include_pad else (b, b + size)
-                    cnt = _counts(size, win.out[axis], win.kernel[axis], win.strides[axis],
-                                  win.dilations[axis], lo, hi)  # fmt: skip
+                    cnt = window_tap_counts(
+                        size, win.out[axis], win.kernel[axis], win.strides[axis],
+                        win.dilations[axis], lo, hi,
+                    )  # fmt: skip
                     counts[axis] = np.ascontiguousarray(cnt, F32)
             # the polyphase kernel (src/spatial.c), or gk_pool2d at the generic SIMD level
             ext().pool2d_poly(is_max, np.ascontiguousarray(x, F32).reshape(n * c, h, w), kh, kw,

@@ -18,10 +18,10 @@ import numpy as np
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.errors import OpArgumentError
 from ..refimpl.ir import Node, Value
+from ..refimpl.op_geometry import NEAREST_MODES, norm_axes, resize_scales_from_sizes
+from ..refimpl.op_geometry import resize_source_coords as source_coords
+from ..refimpl.op_geometry import resize_taps as taps
 from ..refimpl.ops import op_resize
-from ..refimpl.ops._sh_axes import norm_axes
-from ..refimpl.ops._sh_resize import NEAREST_MODES, source_coords, taps
-from ..refimpl.ops._sh_resize_run import _sizes_to_scales
 from ..refimpl.ops.op_upsample import upsample_7, upsample_9
 from ._common import F32, threads
 from ._native import ext
@@ -142,7 +142,7 @@ class _Resize:
             sz = [int(s) for s in given]
             if any(s < 0 for s in sz):
                 raise RuntimeDecline(f"sizes must be non-negative, got {sz}")
-            sc, outs = _sizes_to_scales(in_lens, sz, opts["keep_aspect_ratio_policy"])
+            sc, outs = resize_scales_from_sizes(in_lens, sz, opts["keep_aspect_ratio_policy"])
         roi_l = None if roi is None else [float(r) for r in np.asarray(roi).reshape(-1)]
         if roi_l is not None and len(roi_l) not in (0, 2 * len(axes)):
             raise RuntimeDecline(f"roi needs {2 * len(axes)} values, got {len(roi_l)}")

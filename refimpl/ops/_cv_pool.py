@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 
@@ -22,8 +23,9 @@ def _over_taps(
     padded input costs what its few useful taps cost.
     """
     y = np.full(view.shape[:2] + win.out, initial, dtype=view.dtype)
+    every: tuple[Any, ...] = (slice(None), slice(None))
     for k in itertools.product(*_useful_taps(win, spatial)):
-        ufunc(y, view[(slice(None), slice(None), *k)], out=y)
+        ufunc(y, view[every + k], out=y)
     return y
 
 
