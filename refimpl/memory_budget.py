@@ -165,6 +165,9 @@ class SizeGuard:
         )
 
 
+_MISSING = object()
+
+
 class RunSizes:
     """The memory-budget checks of one session's runs: the tensors whose sizes the feeds' shapes
     decide (inferred once per distinct set of feed shapes), and a SizeGuard for the nodes whose
@@ -190,13 +193,12 @@ class RunSizes:
     def guard_for(self, feeds: dict[str, Any]) -> SizeGuard | None:
         """Checks the feed-dependent sizes of a run (raising MemoryBudgetError) and returns the
         guard for its value-dependent nodes (None: there are none)."""
-        key = tuple(
-            tuple(feeds[n].shape) if isinstance(feeds.get(n), np.ndarray) else None
-            for n in self.symbolic
-        )
-        with self._lock:
-            if key in self._guards:
-                return self._guards[key]
+        if not self.symbolic:
+            return self._guards[()]
+        key = tuple([getattr(feeds.get(n), "shape", None) for n in self.symbolic])
+        found = self._guards.get(key, _MISSING)  # one dict read: atomic, so no lock
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
         shapes = {n: s for n, s in zip(self.symbolic, key) if s is not None}
         inferred = infer_shapes(with_input_shapes(self.graph, shapes))
         fed = ", ".join(f"{n}: {list(s)}" for n, s in shapes.items())
