@@ -134,7 +134,7 @@ def prepare(name: str, engines: list[str], opt_level: int, onnx2tf: str | None) 
 
 def _real_feeds(name: str, blob: bytes) -> dict[str, np.ndarray]:
     import gossamer
-    from gossamer.cli import random_input
+    from gossamer.commands.inputs import random_input
 
     sess = gossamer.load(blob)
     rng = np.random.default_rng(0)

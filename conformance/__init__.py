@@ -6,9 +6,9 @@
 - `runner.py` runs examples and cells (fixed edges and extremes, then drawn examples), `claims.py`
   what a kernel backend can claim (its op versions and dtypes), `suite.py` a whole backend
   (presets, strict xfails), `graph_cases.py` the partition-boundary graphs, `tolerances.py` the
-  one tolerance table, `repro.py` the runnable repro scripts, `report.py` the op x dtype matrix
-  (`report_html.py`: as a colour grid), `cli.py` `gossamer conformance`, `pytest_plugin.py` the
-  pytest11 plugin.
+  one tolerance table, `repro.py` the runnable repro scripts, `summary.py` the dtype columns and
+  the summary line, `report.py` the op x dtype matrix (`report_html.py`: as a colour grid),
+  `cli.py` `gossamer conformance`, `pytest_plugin.py` the pytest11 plugin.
 - `onnx_node_suite` runs the ONNX backend node tests (generated from the installed `onnx` package)
   through Gossamer.
 See docs/conformance.md.

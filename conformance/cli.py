@@ -11,9 +11,10 @@ import argparse
 import sys
 import time
 
-from .report import check_report_path, failures_text, matrix_table, summary_line, write_report
+from .report import check_report_path, failures_text, matrix_table, write_report
 from .runner import UNEXPECTED, CellResult
 from .suite import PRESETS, run_suite, stale_xfails
+from .summary import summary_line
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

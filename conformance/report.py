@@ -4,20 +4,10 @@ a colour grid as self-contained HTML or PNG."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 
 from .runner import UNEXPECTED, CellResult
-
-SYMBOL = {"pass": "ok", "fail": "FAIL", "not claimed": "-", "xfail": "xfail", "xpass": "XPASS",
-          "error": "ERROR"}  # fmt: skip
-DTYPE_ORDER = ["float32", "float16", "bfloat16", "float64", "int8", "uint8", "int16", "uint16",
-               "int32", "uint32", "int64", "uint64", "bool"]  # fmt: skip
-
-
-def _dtypes(results: list[CellResult]) -> list[str]:
-    seen = {r.dtype for r in results}
-    return [d for d in DTYPE_ORDER if d in seen] + sorted(seen - set(DTYPE_ORDER))
+from .summary import SYMBOL, dtype_columns, summary, summary_line
 
 
 def _rows(results: list[CellResult]) -> dict[str, dict[str, CellResult]]:
@@ -27,21 +17,9 @@ def _rows(results: list[CellResult]) -> dict[str, dict[str, CellResult]]:
     return rows
 
 
-def summary(results: list[CellResult]) -> Counter:
-    return Counter(r.status for r in results)
-
-
-def summary_line(results: list[CellResult], seconds: float | None = None) -> str:
-    counts = summary(results)
-    parts = [f"{counts.get(s, 0)} {s}" for s in SYMBOL if counts.get(s)]
-    unexpected = sum(counts.get(s, 0) for s in UNEXPECTED)
-    tail = f" in {seconds:.1f} s" if seconds is not None else ""
-    return f"{len(results)} cells: " + ", ".join(parts) + f"; {unexpected} unexpected" + tail
-
-
 def matrix_table(results: list[CellResult], markdown: bool = False) -> str:
     """The op x dtype matrix; cells: ok, FAIL, ERROR, XPASS, xfail, - (not claimed)."""
-    dtypes = _dtypes(results)
+    dtypes = dtype_columns(results)
     rows = _rows(results)
     width = max([len(c) for c in rows] + [4])
     lines = []
@@ -102,7 +80,7 @@ def write_report(results: list[CellResult], path: str | Path, backend: str, seco
             "backend": backend,
             "seconds": round(seconds, 3),
             "summary": dict(summary(results)),
-            "dtypes": _dtypes(results),
+            "dtypes": dtype_columns(results),
             "cells": [r.as_dict() for r in results],
         }
         path.write_text(json.dumps(doc, indent=1))

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from .runner import UNEXPECTED, CellResult
+from .summary import dtype_columns, summary_line
 
 COLOURS = {
     "pass": "#2e7d32",
@@ -36,17 +37,9 @@ pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 11px; }
 """
 
 
-def _dtypes(results: list[CellResult]) -> list[str]:
-    from .report import _dtypes as ordered
-
-    return ordered(results)
-
-
 def html_report(results: list[CellResult], backend: str, seconds: float) -> str:
     """The whole report page."""
-    from .report import summary_line
-
-    dtypes = _dtypes(results)
+    dtypes = dtype_columns(results)
     rows: dict[str, dict[str, CellResult]] = {}
     for r in results:
         rows.setdefault(r.case_id, {})[r.dtype] = r
@@ -105,7 +98,7 @@ def write_png(results: list[CellResult], path: Path, backend: str) -> None:
     import numpy as np
 
     statuses = list(COLOURS)
-    dtypes = _dtypes(results)
+    dtypes = dtype_columns(results)
     cases = list(dict.fromkeys(r.case_id for r in results))
     grid = np.full((len(cases), len(dtypes)), np.nan)
     for r in results:

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins.partition import PARTITION_DOMAIN
 from ..refimpl.dtypes import ONNX_TYPE_CODES
 from ..refimpl.errors import GossamerError
-from ..refimpl.ir import Graph, Node, Value
+from ..refimpl.ir import PARTITION_DOMAIN, Graph, Node, Value
 
 try:
     import onnx

@@ -140,6 +140,36 @@ def post_activation(activation: str, params: Sequence[float] | None):  # type: i
     return run
 
 
+def broadcast_plan(a: tuple[int, ...], b: tuple[int, ...]) -> tuple | str:
+    """(swap, outer, mid, inner, bo, bm, bi) running a (op) b as big (op) small[broadcast], or why
+    not. The smaller operand's dims collapse into at most three full/broadcast groups."""
+    try:
+        out = tuple(np.broadcast_shapes(a, b))
+    except ValueError:
+        return "shapes do not broadcast"
+    if tuple(a) == out:
+        swap, small = False, b
+    elif tuple(b) == out:
+        swap, small = True, a
+    else:
+        return "both operands broadcast"
+    s = (1,) * (len(out) - len(small)) + tuple(small)
+    groups: list[list[int]] = []  # [is_full, size]
+    for so, do in zip(s, out):
+        if do == 1:
+            continue
+        full = int(so == do)
+        if groups and groups[-1][0] == full:
+            groups[-1][1] *= do
+        else:
+            groups.append([full, do])
+    if len(groups) > 3:
+        return "broadcast pattern with more than three alternating groups"
+    groups = [[1, 1]] * (3 - len(groups)) + groups
+    (fo, o), (fm, m), (fi, i) = groups
+    return swap, o, m, i, fo, fm, fi
+
+
 def apply_prelu(
     x: np.ndarray, slope: np.ndarray | None, out: np.ndarray | None = None
 ) -> np.ndarray:
@@ -147,7 +177,6 @@ def apply_prelu(
     shape or dtype is not one the broadcast loops take (the host then runs the reference)."""
     from ..plugins import RuntimeDecline, output_array
     from ._native import ext
-    from .elementwise_kernels import broadcast_plan
 
     plan = broadcast_plan(x.shape, slope.shape) if slope is not None else "no slope"
     if isinstance(plan, str) or plan[0] or slope is None or slope.dtype != F32:

@@ -43,7 +43,16 @@ from ..refimpl.ops.op_softmax import softmax_1, softmax_13
 from ..refimpl.ops.op_sub import sub_7
 from ..refimpl.ops.op_swish import swish_24
 from ..refimpl.ops.op_tanh import tanh_6
-from ._common import F32, UNARY_OPS, all_float32, apply_prelu, known_shape, static_shape, threads
+from ._common import (
+    F32,
+    UNARY_OPS,
+    all_float32,
+    apply_prelu,
+    broadcast_plan,
+    known_shape,
+    static_shape,
+    threads,
+)
 from ._native import ext
 
 Array = np.ndarray
@@ -76,36 +85,6 @@ def _as_prepared(reference: Callable[..., Any], run: Callable[..., Any]) -> Call
 
 
 # ---- binary ops ---------------------------------------------------------------------------------
-
-
-def broadcast_plan(a: tuple[int, ...], b: tuple[int, ...]) -> tuple | str:
-    """(swap, outer, mid, inner, bo, bm, bi) running a (op) b as big (op) small[broadcast], or why
-    not. The smaller operand's dims collapse into at most three full/broadcast groups."""
-    try:
-        out = tuple(np.broadcast_shapes(a, b))
-    except ValueError:
-        return "shapes do not broadcast"
-    if tuple(a) == out:
-        swap, small = False, b
-    elif tuple(b) == out:
-        swap, small = True, a
-    else:
-        return "both operands broadcast"
-    s = (1,) * (len(out) - len(small)) + tuple(small)
-    groups: list[list[int]] = []  # [is_full, size]
-    for so, do in zip(s, out):
-        if do == 1:
-            continue
-        full = int(so == do)
-        if groups and groups[-1][0] == full:
-            groups[-1][1] *= do
-        else:
-            groups.append([full, do])
-    if len(groups) > 3:
-        return "broadcast pattern with more than three alternating groups"
-    groups = [[1, 1]] * (3 - len(groups)) + groups
-    (fo, o), (fm, m), (fi, i) = groups
-    return swap, o, m, i, fo, fm, fi
 
 
 def _binary_refusal(node: Node, inputs: list[Value | None]) -> str | None:

@@ -9,9 +9,7 @@ outputs every value read outside the partition or returned by the graph.
 
 from __future__ import annotations
 
-from ..refimpl.ir import Graph, Node, Value
-
-PARTITION_DOMAIN = "gossamer.partition"
+from ..refimpl.ir import PARTITION_DOMAIN, Graph, Node, Value
 
 
 def extract_partition(graph: Graph, node_names: tuple[str, ...], name: str) -> Graph:

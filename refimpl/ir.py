@@ -18,6 +18,10 @@ from .errors import GraphValidationError
 
 Dim = int | str | None  # a fixed size, a symbolic name, or unknown
 
+# The domain of the one node the planner fuses each granted partition into (op "Partition"); it
+# lives with the IR because every layer that reads an execution graph must recognise it.
+PARTITION_DOMAIN = "gossamer.partition"
+
 
 class Scope:
     """Names visible in a graph: its own plus those of every enclosing graph (never copied, so

@@ -19,7 +19,8 @@ from gossamer.refimpl.model_format import save_gsm
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 import gossamer
-from gossamer.cli import main, random_input
+from gossamer.cli import main
+from gossamer.commands.inputs import random_input
 from tests.conftest import ONNX_MODELS, make_model, tensor_info
 
 ort = pytest.importorskip("onnxruntime")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import gossamer
-from gossamer.cli import random_input
+from gossamer.commands.inputs import random_input
 from tests.conftest import ONNX_MODELS
 
 ort = pytest.importorskip("onnxruntime")

@@ -24,9 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins.partition import PARTITION_DOMAIN
 from ..refimpl.errors import InputError
-from ..refimpl.ir import Node
+from ..refimpl.ir import PARTITION_DOMAIN, Node
 from ..session import ModelSource, Session, read_model
 
 _NEAR_ZERO = 1e-6  # below this |reference| the error counts as absolute, not relative

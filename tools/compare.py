@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins.partition import PARTITION_DOMAIN
 from ..refimpl import model_format
 from ..refimpl.errors import InputError
 from ..refimpl.interpreter import describe_value
-from ..refimpl.ir import Graph, Node
+from ..refimpl.ir import PARTITION_DOMAIN, Graph, Node
 from ..session import ModelSource, Session, read_model
 from .tensor_diff import TensorDiff, diff_values
 

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..plugins.partition import PARTITION_DOMAIN, extract_partition
+from ..plugins.partition import extract_partition
 from ..refimpl.dtypes import name_of
 from ..refimpl.interpreter import describe_value
-from ..refimpl.ir import Graph, Node, Value
+from ..refimpl.ir import PARTITION_DOMAIN, Graph, Node, Value
 from ..refimpl.model_format import save_gsm
 from ..session import Session
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from ...refimpl.ops._cv_geometry import window
+from ...refimpl.op_geometry import window
 from ..case import Arg, Case, Ctx, Example
 from ..values import make, shapes
 from ._build import F3, FLOATS, unary

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from ..cli import _feeds, _parse_shapes
 from ..session import load
+from .inputs import feeds_from_args, parse_shapes
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     sess = load(args.model, backends=args.backends)
-    feeds = _feeds(sess, args)
+    feeds = feeds_from_args(sess, args)
     start = time.perf_counter()
     outputs = sess.run(None, feeds)
     elapsed = time.perf_counter() - start
@@ -47,7 +47,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"{title}:")
         for v in values:
             print(f"  {v.name}: {v.describe()}")
-    shapes = _parse_shapes(args.shape)
+    shapes = parse_shapes(args.shape)
     print(format_stats(model_stats(sess.graph, input_shapes=shapes or None)))
     dynamic = [
         v.name
@@ -63,7 +63,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
     from ..refimpl.tensor_dump import TensorDumper
 
     sess = load(args.model, backends=args.backends)
-    feeds = _feeds(sess, args)
+    feeds = feeds_from_args(sess, args)
     dumper = TensorDumper(args.output)
     dumper.dump_feeds(feeds)
     sess.run(None, feeds, observers=[dumper])

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import _feeds
 from ..refimpl.errors import GossamerError, InputError
 from ..session import load
+from .inputs import feeds_from_args
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     try:
         sess = load(args.model, backends=args.backends)
         args.random = True
-        feeds = _feeds(sess, args)
+        feeds = feeds_from_args(sess, args)
         out = args.output or f"{Path(args.model).stem}.compare"
         result = compare_model(args.model, feeds, against=args.against, rtol=args.rtol,
                                atol=args.atol, repro_dir=out, session=sess)  # fmt: skip
@@ -52,7 +52,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         raise InputError(f"need --loops >= 1 and --warmup >= 0, got {args.loops}, {args.warmup}")
     sess, load_times = load_timed(args.model, backends=args.backends, threads=args.threads)
     args.random = True
-    feeds = _feeds(sess, args)
+    feeds = feeds_from_args(sess, args)
     result = benchmark_session(
         sess, feeds, load=load_times, model=str(args.model), warmup=args.warmup, loops=args.loops,
         profile=args.profile,
