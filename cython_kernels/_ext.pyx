@@ -14,8 +14,6 @@ from libc.string cimport memset
 cdef extern from "src/gk.h" nogil:
     int gk_cpu_has_avx2_fma()
     int gk_cpu_has_avx512f()
-    int gk_simd_avx2
-    void gk_set_simd(int avx2)
     int gk_set_simd_level(int level)
     int gk_simd_level()
     ctypedef struct gk_epilogue:
@@ -85,11 +83,6 @@ def cpu_has_avx512f():
     return bool(gk_cpu_has_avx512f())
 
 
-def set_simd(bint avx2):
-    """Use the best kernels this CPU has (True) or the generic ones (False)."""
-    gk_set_simd(avx2)
-
-
 def set_simd_index(int level):
     """Use kernels up to SIMD_LEVELS[level], capped by the CPU; returns the index now active."""
     return gk_set_simd_level(level)
@@ -98,10 +91,6 @@ def set_simd_index(int level):
 def simd_index():
     """Index into SIMD_LEVELS of the kernels in use."""
     return gk_simd_level()
-
-
-def simd_avx2():
-    return bool(gk_simd_avx2)
 
 
 def gemm_tune(long kc=0, long mc=0):

@@ -30,5 +30,3 @@ int gk_set_simd_level(int level) {
 }
 
 int gk_simd_level(void) { return gk_simd_avx512 ? 2 : gk_simd_avx2 ? 1 : 0; }
-
-void gk_set_simd(int avx2) { gk_set_simd_level(avx2 ? 2 : 0); }

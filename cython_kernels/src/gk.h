@@ -19,7 +19,6 @@ int gk_cpu_has_avx2_fma(void);
 int gk_cpu_has_avx512f(void);
 extern int gk_simd_avx2;   /* 1: AVX2/FMA (or better) variants are used */
 extern int gk_simd_avx512; /* 1: the AVX-512F GEMM kernels are used */
-void gk_set_simd(int avx2);        /* 1: the best level this CPU has; 0: generic */
 int gk_set_simd_level(int level);  /* at most `level` (capped by the CPU); returns the level set */
 int gk_simd_level(void);
 
