@@ -8,7 +8,16 @@ from the private `refimpl/ops/_*` modules, which may move.
 
 from __future__ import annotations
 
-from .ops._cv_geometry import (
+from .ops._axes import norm_axes
+from .ops._cast import dtype_of_code as cast_target_dtype
+from .ops._fused_activation import ACTIVATIONS as FUSED_ACTIVATIONS
+from .ops._im2col import check_groups
+from .ops._pooling import _counts as window_tap_counts
+from .ops._resample import NEAREST_MODES
+from .ops._resample import source_coords as resize_source_coords
+from .ops._resample import taps as resize_taps
+from .ops._resample_run import _sizes_to_scales as resize_scales_from_sizes
+from .ops._window import (
     MAX_EXTENT,
     Window,
     auto_pad_name,
@@ -16,15 +25,6 @@ from .ops._cv_geometry import (
     split_pads,
     window,
 )
-from .ops._cv_im2col import check_groups
-from .ops._cv_pool import _counts as window_tap_counts
-from .ops._ew_cast import dtype_of_code as cast_target_dtype
-from .ops._fused_activation import ACTIVATIONS as FUSED_ACTIVATIONS
-from .ops._sh_axes import norm_axes
-from .ops._sh_resize import NEAREST_MODES
-from .ops._sh_resize import source_coords as resize_source_coords
-from .ops._sh_resize import taps as resize_taps
-from .ops._sh_resize_run import _sizes_to_scales as resize_scales_from_sizes
 from .ops.op_reshape import _target_shape as reshape_target_shape
 from .ops.op_split import _equal_sizes as split_equal_sizes
 

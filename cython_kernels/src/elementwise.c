@@ -52,7 +52,7 @@ static inline double gk_tanh_d(double x) {
 }
 
 /* erf(y) and erfc(y) for y >= 0 (NaN propagates), Cody's rational approximations (the
- * reference's _ew_erf coefficients) in double, all three ranges computed and selected so the
+ * reference's _erf coefficients) in double, all three ranges computed and selected so the
  * loop vectorises. */
 static inline double gk_horner(const double *c, int n, double t) {
     double s = c[0];

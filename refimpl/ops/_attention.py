@@ -8,7 +8,7 @@ import numpy as np
 
 from ..dtypes import FLOAT, ONNX_TYPE_CODES, from_onnx_code
 from ..errors import OpArgumentError
-from ._mm_compute import widen
+from ._precision import widen
 
 A = np.ndarray
 Opt = np.ndarray | None
@@ -37,9 +37,15 @@ class AttentionAttrs:
 
 
 def attend(
-    q: A, k: A, v: A, attn_mask: Opt, past_key: Opt, past_value: Opt, nonpad: Opt,
+    q: A,
+    k: A,
+    v: A,
+    attn_mask: Opt,
+    past_key: Opt,
+    past_value: Opt,
+    nonpad: Opt,
     a: AttentionAttrs,
-) -> tuple[A, A, A, A]:  # fmt: skip
+) -> tuple[A, A, A, A]:
     """(Y, present_key, present_value, qk_matmul_output) of softmax(q k^T * scale + bias) v."""
     if (past_key is None) != (past_value is None):
         raise OpArgumentError("Attention needs past_key and past_value together, or neither")

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..errors import OpArgumentError
-from ._sg_onnx_types import dtype_from_code
+from ._onnx_types import dtype_from_code
 
 
 def cosine_window(

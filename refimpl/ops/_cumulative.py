@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._sh_axes import norm_axis, scalar_int
+from ._axes import norm_axis, scalar_int
 
 _HALF = (np.dtype(np.float16), np.dtype("bfloat16"))
 

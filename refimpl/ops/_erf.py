@@ -14,6 +14,7 @@ import numpy as np
 
 _SMALL, _MIDDLE = 0.46875, 4.0
 # Coefficients, highest power first (Cody's CALERF: A, B / C, D / P, Q reordered for Horner).
+# fmt: skip keeps each table packed and aligned, three per line, for checking against CALERF.
 _P1 = (1.85777706184603153e-1, 3.16112374387056560e00, 1.13864154151050156e02,
        3.77485237685302021e02, 3.20937758913846947e03)  # fmt: skip
 _Q1 = (1.0, 2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..errors import OpArgumentError
-from ._cv_geometry import Window
+from ._window import Window
 
 
 def pad_spatial(

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ._cv_geometry import Window
-from ._cv_im2col import float_compute, windows
+from ._im2col import float_compute, windows
+from ._window import Window
 
 
 def _over_taps(
@@ -95,8 +95,9 @@ def avg_pool(x: np.ndarray, win: Window, count_include_pad: int) -> np.ndarray:
         b, e = win.pads_begin[axis], win.pads_end[axis]
         # positions are in padded coordinates: the input spans [b, b + size)
         low, high = (0, b + size + e) if count_include_pad else (b, b + size)
-        cnt = _counts(size, win.out[axis], win.kernel[axis], win.strides[axis],
-                      win.dilations[axis], low, high)  # fmt: skip
+        cnt = _counts(
+            size, win.out[axis], win.kernel[axis], win.strides[axis], win.dilations[axis], low, high
+        )
         divisor = np.multiply.outer(divisor, cnt)
     return (total / np.maximum(divisor, 1).astype(xf.dtype)).astype(x.dtype)
 

@@ -1,4 +1,4 @@
-"""Precision helpers shared by the matmul, normalisation and attention ops (prefix _mm)."""
+"""Precision helpers shared by the matmul, normalisation and attention ops."""
 
 from __future__ import annotations
 

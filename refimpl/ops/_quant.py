@@ -12,9 +12,9 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
-from ._cv_geometry import Window
-from ._cv_im2col import conv
-from ._sg_onnx_types import dtype_from_code
+from ._im2col import conv
+from ._onnx_types import dtype_from_code
+from ._window import Window
 
 INTEGER_TARGETS = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16)} | {
     np.dtype(t) for t in (ml_dtypes.uint4, ml_dtypes.int4, ml_dtypes.uint2, ml_dtypes.int2)
@@ -22,10 +22,13 @@ INTEGER_TARGETS = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16)
 FLOAT_TARGETS = {
     np.dtype(t)
     for t in (
-        ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e4m3fnuz, ml_dtypes.float8_e5m2,
-        ml_dtypes.float8_e5m2fnuz, ml_dtypes.float4_e2m1fn,
+        ml_dtypes.float8_e4m3fn,
+        ml_dtypes.float8_e4m3fnuz,
+        ml_dtypes.float8_e5m2,
+        ml_dtypes.float8_e5m2fnuz,
+        ml_dtypes.float4_e2m1fn,
     )
-}  # fmt: skip
+}
 # dtype names of every quantised type (input 0 of DequantizeLinear)
 QUANTIZED = frozenset(
     {"int8", "uint8", "int16", "uint16", "int32", "int4", "uint4", "int2", "uint2"}

@@ -6,7 +6,7 @@ import ml_dtypes
 import numpy as np
 
 from ..errors import OpArgumentError
-from ._cv_quant import FLOAT_TARGETS, INTEGER_TARGETS, broadcast_param, dtype_of_code, saturate_to
+from ._quant import FLOAT_TARGETS, INTEGER_TARGETS, broadcast_param, dtype_of_code, saturate_to
 
 _COMPUTE_FLOATS = {np.dtype(t) for t in (np.float16, np.float32, np.float64, ml_dtypes.bfloat16)}
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import OpArgumentError
-from ._rd_rnn_act import Activation
-from ._rd_rnn_act import activations as bind_activations
+from ._recurrent_activations import Activation
+from ._recurrent_activations import activations as bind_activations
 
 Cell = Callable[..., tuple[np.ndarray, ...]]
 DIRECTIONS = ("forward", "reverse", "bidirectional")
@@ -49,10 +49,18 @@ class Direction:
 
 
 def run_recurrent(
-    x: np.ndarray, w: np.ndarray, r: np.ndarray, b: np.ndarray | None,
-    sequence_lens: np.ndarray | None, initial: Sequence[np.ndarray | None], a: RecurrentAttrs, *,
-    gates: int, default_activations: list[str], make_cell: Callable[[Direction], Cell],
-) -> tuple[np.ndarray, ...]:  # fmt: skip
+    x: np.ndarray,
+    w: np.ndarray,
+    r: np.ndarray,
+    b: np.ndarray | None,
+    sequence_lens: np.ndarray | None,
+    initial: Sequence[np.ndarray | None],
+    a: RecurrentAttrs,
+    *,
+    gates: int,
+    default_activations: list[str],
+    make_cell: Callable[[Direction], Cell],
+) -> tuple[np.ndarray, ...]:
     """(Y, *final states) of a layer whose W/R stack `gates` gates; make_cell builds each cell."""
     dirs = num_directions(a.direction)
     hidden = hidden_of(w, r, dirs, gates, a.hidden_size)
@@ -66,9 +74,15 @@ def run_recurrent(
         for d in range(dirs)
     ]
     return run_layer(
-        x, w, sequence_lens, initial, hidden_size=hidden, direction=a.direction, layout=a.layout,
+        x,
+        w,
+        sequence_lens,
+        initial,
+        hidden_size=hidden,
+        direction=a.direction,
+        layout=a.layout,
         make_cell=lambda d: (bias[d, 0], cells[d]),
-    )  # fmt: skip
+    )
 
 
 def num_directions(direction: str) -> int:

@@ -69,9 +69,14 @@ def reduce_attribute_axes(
 
 
 def reduce_input_axes(
-    data: np.ndarray, axes: np.ndarray | None, keepdims: int, noop_with_empty_axes: int,
-    kernel: Kernel, *, real: bool = False,
-) -> np.ndarray:  # fmt: skip
+    data: np.ndarray,
+    axes: np.ndarray | None,
+    keepdims: int,
+    noop_with_empty_axes: int,
+    kernel: Kernel,
+    *,
+    real: bool = False,
+) -> np.ndarray:
     """The Reduce* op of opsets 13/18 on, where `axes` is an input."""
     return reduce(
         data, axes_from_input(data, axes, noop_with_empty_axes), keepdims, kernel, real=real

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import OpArgumentError
-from ._sh_axes import norm_axes
-from ._sh_resize import resize_axis
+from ._axes import norm_axes
+from ._resample import resize_axis
 
 
 @dataclass(frozen=True)

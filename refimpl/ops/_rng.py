@@ -10,7 +10,7 @@ import numpy as np
 
 from ..dtypes import FLOAT, name_of
 from ..errors import OpArgumentError
-from ._sg_onnx_types import float_dtype_from_code
+from ._onnx_types import float_dtype_from_code
 
 
 def generator(seed: float | None) -> np.random.Generator:

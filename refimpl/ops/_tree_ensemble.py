@@ -30,9 +30,14 @@ def member_table(modes: np.ndarray, membership_values: np.ndarray | None) -> np.
 
 def _goes_true(modes, value, split, members, tracks_true) -> np.ndarray:
     conditions = [
-        value <= split, value < split, value >= split, value > split, value == split,
-        value != split, (value[:, None] == members).any(axis=1),
-    ]  # fmt: skip
+        value <= split,
+        value < split,
+        value >= split,
+        value > split,
+        value == split,
+        value != split,
+        (value[:, None] == members).any(axis=1),
+    ]
     return np.select([modes == m for m in range(7)], conditions) | (np.isnan(value) & tracks_true)
 
 
@@ -46,8 +51,13 @@ def reach_leaves(data: np.ndarray, roots: np.ndarray, nodes: dict[str, np.ndarra
             return leaf
         nd = node[rows, trees]
         value = data[rows, nodes["featureids"][nd]]
-        true = _goes_true(nodes["modes"][nd], value, nodes["splits"][nd], nodes["members"][nd],
-                          nodes["tracks_true"][nd])  # fmt: skip
+        true = _goes_true(
+            nodes["modes"][nd],
+            value,
+            nodes["splits"][nd],
+            nodes["members"][nd],
+            nodes["tracks_true"][nd],
+        )
         nxt = np.where(true, nodes["truenodeids"][nd], nodes["falsenodeids"][nd])
         done = np.where(true, nodes["trueleafs"][nd], nodes["falseleafs"][nd]).astype(bool)
         node[rows, trees] = nxt

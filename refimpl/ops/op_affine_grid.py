@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import int_list
+from ._axes import int_list
 
 
 def _base_coords(size: int, align_corners: int) -> np.ndarray:

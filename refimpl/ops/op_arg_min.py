@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..registry import reference_op
-from ._rd_reduce import arg_reduce
+from ._reduce import arg_reduce
 
 
 @reference_op("ArgMin", since=1, dtypes=NUMERIC | {"bool"})

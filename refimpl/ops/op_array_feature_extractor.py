@@ -5,9 +5,11 @@ from ..registry import reference_op
 
 
 @reference_op(
-    "ArrayFeatureExtractor", since=1, domain="ai.onnx.ml",
+    "ArrayFeatureExtractor",
+    since=1,
+    domain="ai.onnx.ml",
     dtypes={"float32", "float64", "int32", "int64", "string"},
-)  # fmt: skip
+)
 def array_feature_extractor_1(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """z[..., j] = x[..., y[j]] (y flattened; a 1-D x gives z of shape [1, len(y)])"""
     indices = np.asarray(y, dtype=np.int64).reshape(-1)

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._mm_compute import channel_shape, widen
+from ._precision import channel_shape, widen
 
 A = np.ndarray
 
@@ -28,10 +28,17 @@ def _inference_only(num_outputs: int, since: int) -> None:
 
 @reference_op("BatchNormalization", since=7, dtypes=FLOAT)
 def batch_normalization_7(
-    x: A, scale: A, b: A, mean: A, var: A, *, epsilon: float = 1e-5, momentum: float = 0.9,
+    x: A,
+    scale: A,
+    b: A,
+    mean: A,
+    var: A,
+    *,
+    epsilon: float = 1e-5,
+    momentum: float = 0.9,
     spatial: int = 1,
     num_outputs: int = 1,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """y = (x - mean) / sqrt(var + eps) * scale + b; per channel (spatial=1) or per C,D1..Dn"""
     _inference_only(num_outputs, 7)
     shape = channel_shape(x) if spatial else x.shape[1:]
@@ -40,9 +47,16 @@ def batch_normalization_7(
 
 @reference_op("BatchNormalization", since=9, dtypes=FLOAT)
 def batch_normalization_9(
-    x: A, scale: A, b: A, mean: A, var: A, *, epsilon: float = 1e-5, momentum: float = 0.9,
+    x: A,
+    scale: A,
+    b: A,
+    mean: A,
+    var: A,
+    *,
+    epsilon: float = 1e-5,
+    momentum: float = 0.9,
     num_outputs: int = 1,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + b[c] over axis 1"""
     _inference_only(num_outputs, 9)
     return _normalize(x, scale, b, mean, var, epsilon, channel_shape(x))
@@ -50,9 +64,16 @@ def batch_normalization_9(
 
 @reference_op("BatchNormalization", since=14, dtypes=FLOAT)
 def batch_normalization_14(
-    x: A, scale: A, b: A, input_mean: A, input_var: A, *, epsilon: float = 1e-5,
-    momentum: float = 0.9, training_mode: int = 0,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    x: A,
+    scale: A,
+    b: A,
+    input_mean: A,
+    input_var: A,
+    *,
+    epsilon: float = 1e-5,
+    momentum: float = 0.9,
+    training_mode: int = 0,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """y = (x-mu) / sqrt(s2+eps) * scale + b; training: batch mu, s2; running = m*old + (1-m)*new"""
     if not training_mode:
         return _normalize(x, scale, b, input_mean, input_var, epsilon, channel_shape(x))

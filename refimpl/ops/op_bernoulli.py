@@ -2,8 +2,8 @@ import numpy as np
 
 from ..dtypes import FLOAT, NUMERIC
 from ..registry import reference_op
-from ._sg_onnx_types import dtype_from_code
-from ._sg_random import generator
+from ._onnx_types import dtype_from_code
+from ._rng import generator
 
 _OUTPUT_TYPES = NUMERIC | {"bool"}
 

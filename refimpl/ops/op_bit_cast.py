@@ -3,12 +3,17 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._ew_cast import STRING, dtype_of_code
+from ._cast import STRING, dtype_of_code
 
 _SUB_BYTE_BITS = {
-    "int4": 4, "uint4": 4, "float4_e2m1fn": 4, "int2": 2, "uint2": 2,
-    "float6_e2m3fn": 6, "float6_e3m2fn": 6,
-}  # fmt: skip
+    "int4": 4,
+    "uint4": 4,
+    "float4_e2m1fn": 4,
+    "int2": 2,
+    "uint2": 2,
+    "float6_e2m3fn": 6,
+    "float6_e3m2fn": 6,
+}
 
 
 def _bits(dtype: np.dtype) -> int:

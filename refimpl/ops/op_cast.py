@@ -2,12 +2,12 @@ import numpy as np
 
 from ..dtypes import ALL
 from ..registry import reference_op
-from ._ew_cast import cast, dtype_of_code
+from ._cast import cast, dtype_of_code
 
 
 @reference_op("Cast", since=6, dtypes=ALL)
 def cast_6(x: np.ndarray, *, to: int) -> np.ndarray:
-    """y = x converted to TensorProto type `to` (float8 saturates; see _ew_cast)"""
+    """y = x converted to TensorProto type `to` (float8 saturates; see _cast)"""
     return cast(x, dtype_of_code(to))
 
 

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import ALL
 from ..registry import reference_op
-from ._ew_cast import cast
+from ._cast import cast
 
 
 @reference_op("CastLike", since=15, dtypes=ALL)

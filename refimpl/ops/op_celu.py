@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._ew_math import float_map
+from ._float_math import float_map
 
 
 @reference_op("Celu", since=12, dtypes=FLOAT)

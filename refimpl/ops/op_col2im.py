@@ -5,8 +5,8 @@ import numpy as np
 from ..dtypes import NUMERIC
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._cv_geometry import spatial_attr, split_pads
-from ._cv_im2col import col2im
+from ._im2col import col2im
+from ._window import spatial_attr, split_pads
 
 
 @reference_op("Col2Im", since=18, dtypes=NUMERIC)

@@ -2,8 +2,8 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._rd_reduce import normalize_axes
-from ._rd_sequence import as_sequence
+from ._reduce import normalize_axes
+from ._sequence import as_sequence
 
 
 @reference_op("ConcatFromSequence", since=11)

@@ -20,10 +20,15 @@ def constant_1(
 ) -> Any:
     """y = the one attribute that is set, as a tensor"""
     given = {
-        "value": value, "sparse_value": sparse_value, "value_float": value_float,
-        "value_floats": value_floats, "value_int": value_int, "value_ints": value_ints,
-        "value_string": value_string, "value_strings": value_strings,
-    }  # fmt: skip
+        "value": value,
+        "sparse_value": sparse_value,
+        "value_float": value_float,
+        "value_floats": value_floats,
+        "value_int": value_int,
+        "value_ints": value_ints,
+        "value_string": value_string,
+        "value_strings": value_strings,
+    }
     set_ = [k for k, v in given.items() if v is not None]
     if len(set_) != 1:
         raise OpArgumentError(f"Constant needs exactly one value attribute, got {set_ or 'none'}")

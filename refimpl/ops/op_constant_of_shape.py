@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import INT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import int_list
+from ._axes import int_list
 
 
 @reference_op("ConstantOfShape", since=9, dtypes=INT)

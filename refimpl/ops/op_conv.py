@@ -2,8 +2,8 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._cv_geometry import window
-from ._cv_im2col import conv, float_compute
+from ._im2col import conv, float_compute
+from ._window import window
 
 
 @reference_op("Conv", since=1, dtypes=FLOAT)

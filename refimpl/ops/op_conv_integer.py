@@ -1,8 +1,8 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._cv_geometry import window
-from ._cv_quant import channel_param, int_conv, shifted
+from ._quant import channel_param, int_conv, shifted
+from ._window import window
 
 
 @reference_op("ConvInteger", since=10, dtypes={"int8", "uint8"})
@@ -21,9 +21,13 @@ def conv_integer_10(
 ) -> np.ndarray:
     """y = conv(x - x_zero_point, w - w_zero_point) in int32 (padding is x_zero_point, i.e. 0)"""
     win = window(
-        x.shape[2:], kernel_shape or w.shape[2:], strides=strides, dilations=dilations, pads=pads,
+        x.shape[2:],
+        kernel_shape or w.shape[2:],
+        strides=strides,
+        dilations=dilations,
+        pads=pads,
         auto_pad=auto_pad,
-    )  # fmt: skip
+    )
     w_zp = channel_param(w_zero_point, w.ndim - 1, w.shape[0], "w_zero_point")
     x_zp = channel_param(x_zero_point, 0, 1, "x_zero_point")
     return int_conv(shifted(x, x_zp), shifted(w, w_zp), win, group)

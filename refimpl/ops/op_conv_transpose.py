@@ -5,8 +5,8 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._cv_geometry import auto_pad_name, spatial_attr, split_pads
-from ._cv_im2col import col2im, float_compute
+from ._im2col import col2im, float_compute
+from ._window import auto_pad_name, spatial_attr, split_pads
 
 
 @reference_op("ConvTranspose", since=1, dtypes=FLOAT)

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..registry import reference_op
-from ._sh_cumulative import cumulate
+from ._cumulative import cumulate
 
 
 @reference_op("CumProd", since=26, dtypes=NUMERIC)

@@ -6,8 +6,8 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._cv_geometry import window
-from ._cv_im2col import check_groups, float_compute
+from ._im2col import check_groups, float_compute
+from ._window import window
 
 
 def _sample(x, coords, spatial):

@@ -2,8 +2,8 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._cv_quant import QUANTIZED
-from ._cv_quant_linear import dequantize
+from ._quant import QUANTIZED
+from ._quant_linear import dequantize
 
 _BEFORE_19 = {"int8", "uint8", "int32"}
 

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._ew_math import FLOAT_AND_FLOAT8
+from ._float_math import FLOAT_AND_FLOAT8
 
 
 @reference_op("Dropout", since=7, dtypes=FLOAT_AND_FLOAT8)

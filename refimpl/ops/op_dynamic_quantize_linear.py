@@ -1,7 +1,7 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._cv_quant import saturate_to
+from ._quant import saturate_to
 
 
 @reference_op("DynamicQuantizeLinear", since=11, dtypes={"float32"})

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import NUMERIC
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._mm_compute import widen
+from ._precision import widen
 
 
 @reference_op("Einsum", since=12, dtypes=NUMERIC)

@@ -2,8 +2,8 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._ew_erf import erf
-from ._ew_math import float_map
+from ._erf import erf
+from ._float_math import float_map
 
 
 @reference_op("Erf", since=9, dtypes=FLOAT)

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL, NUMERIC
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sg_onnx_types import dtype_from_code
+from ._onnx_types import dtype_from_code
 
 _OUTPUT_TYPES = NUMERIC | {"bool"}  # EyeLike's T2: numbers and bool
 

@@ -5,8 +5,8 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._mm_attention import precision_dtype
-from ._mm_compute import widen
+from ._attention import precision_dtype
+from ._precision import widen
 
 Modifier = Callable[..., list]
 

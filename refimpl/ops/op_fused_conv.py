@@ -26,9 +26,16 @@ def fused_conv_1(
 ) -> np.ndarray:
     """y = activation(Conv(x, w, b) + z; activation_params, slope); z (the residual) is optional"""
     y = conv_1(
-        x, w, b, auto_pad=auto_pad, dilations=dilations, group=group,
-        kernel_shape=kernel_shape, pads=pads, strides=strides,
-    )  # fmt: skip
+        x,
+        w,
+        b,
+        auto_pad=auto_pad,
+        dilations=dilations,
+        group=group,
+        kernel_shape=kernel_shape,
+        pads=pads,
+        strides=strides,
+    )
     if z is not None:
         if z.shape != y.shape:
             raise OpArgumentError(

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import ALL
 from ..registry import reference_op
-from ._sh_axes import norm_axis, wrap_indices
+from ._axes import norm_axis, wrap_indices
 
 
 @reference_op("Gather", since=1, dtypes=ALL)

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import wrap_indices
+from ._axes import wrap_indices
 
 
 def _gather_nd(data: np.ndarray, indices: np.ndarray, b: int) -> np.ndarray:

@@ -3,13 +3,18 @@ import numpy as np
 from ..dtypes import NUMERIC
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._mm_compute import widen
+from ._precision import widen
 
 
 def _gemm(
-    a: np.ndarray, b: np.ndarray, c: np.ndarray | None, alpha: float, beta: float, trans_a: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray | None,
+    alpha: float,
+    beta: float,
+    trans_a: int,
     trans_b: int,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     if a.ndim != 2 or b.ndim != 2:
         raise OpArgumentError(f"Gemm needs 2-D A and B, got shapes {a.shape} and {b.shape}")
     a2 = widen(a).T if trans_a else widen(a)

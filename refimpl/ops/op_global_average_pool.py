@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._cv_im2col import float_compute
+from ._im2col import float_compute
 
 
 @reference_op("GlobalAveragePool", since=1, dtypes=FLOAT)

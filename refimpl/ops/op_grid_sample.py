@@ -5,7 +5,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_grid import cubic_weights, reflect, unnormalize
+from ._grid_coords import cubic_weights, reflect, unnormalize
 
 
 def _axis_taps(c: np.ndarray, size: int, mode: str, padding: str, align: int):
@@ -68,9 +68,13 @@ def _grid_sample(x, grid, mode: str, padding: str, align: int) -> np.ndarray:
 
 @reference_op("GridSample", since=16, dtypes=ALL)
 def grid_sample_16(
-    x: np.ndarray, grid: np.ndarray, *, align_corners: int = 0, mode: str = "bilinear",
+    x: np.ndarray,
+    grid: np.ndarray,
+    *,
+    align_corners: int = 0,
+    mode: str = "bilinear",
     padding_mode: str = "zeros",
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """y[n, c, h, w] = x[n, c] sampled (bilinear/nearest/bicubic) at grid[n, h, w] in [-1, 1]^2"""
     modes = {"bilinear": "linear", "nearest": "nearest", "bicubic": "cubic"}
     if mode not in modes or x.ndim != 4:
@@ -80,9 +84,13 @@ def grid_sample_16(
 
 @reference_op("GridSample", since=20, dtypes=ALL)
 def grid_sample_20(
-    x: np.ndarray, grid: np.ndarray, *, align_corners: int = 0, mode: str = "linear",
+    x: np.ndarray,
+    grid: np.ndarray,
+    *,
+    align_corners: int = 0,
+    mode: str = "linear",
     padding_mode: str = "zeros",
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """y[n, c, o..] = x[n, c] sampled (linear/nearest/cubic) at grid[n, o..] in [-1, 1]^r"""
     if mode not in ("linear", "nearest", "cubic"):
         raise OpArgumentError(f"GridSample mode must be linear, nearest or cubic, got {mode!r}")

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._mm_compute import channel_shape, stash, widen
+from ._precision import channel_shape, stash, widen
 
 
 def _group_normalize(x: np.ndarray, num_groups: int, epsilon: float, stash_type: int):

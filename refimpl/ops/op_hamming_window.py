@@ -1,7 +1,7 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._sg_window import cosine_window
+from ._cosine_window import cosine_window
 
 
 @reference_op("HammingWindow", since=17, dtypes={"int32", "int64"})

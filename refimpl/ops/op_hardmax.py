@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._rd_softmax import along_axis, coerced_2d, hardmax
+from ._softmax import along_axis, coerced_2d, hardmax
 
 
 @reference_op("Hardmax", since=1, dtypes=FLOAT)

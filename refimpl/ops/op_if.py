@@ -3,7 +3,7 @@ from typing import Any
 import numpy as np
 
 from ..registry import reference_op
-from ._rd_control import truth
+from ._control_flow import truth
 
 
 @reference_op("If", since=1, dtypes={"bool"})

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._mm_compute import channel_shape, widen
+from ._precision import channel_shape, widen
 
 
 @reference_op("InstanceNormalization", since=6, dtypes=FLOAT)

@@ -1,7 +1,7 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._ew_math import FLOAT_AND_FLOAT8, widen
+from ._float_math import FLOAT_AND_FLOAT8, widen
 
 
 @reference_op("IsInf", since=10, dtypes=FLOAT_AND_FLOAT8)

@@ -1,7 +1,7 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._ew_math import FLOAT_AND_FLOAT8, widen
+from ._float_math import FLOAT_AND_FLOAT8, widen
 
 
 @reference_op("IsNaN", since=9, dtypes=FLOAT_AND_FLOAT8)

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sg_lookup import lookup
+from ._lookup import lookup
 
 _BUILTIN_DEFAULTS = {"O": "_Unused", "i": -1, "u": -1, "f": -0.0}
 _V4_TYPES = {"float32", "float64", "int16", "int32", "int64", "string"}

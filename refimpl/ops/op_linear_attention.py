@@ -19,10 +19,19 @@ def _heads(x: np.ndarray, heads: int, what: str) -> np.ndarray:
 
 @reference_op("LinearAttention", since=27, dtypes=FLOAT)
 def linear_attention_27(
-    query: A, key: A, value: A, past_state: Opt = None, decay: Opt = None, beta: Opt = None, *,
+    query: A,
+    key: A,
+    value: A,
+    past_state: Opt = None,
+    decay: Opt = None,
+    beta: Opt = None,
+    *,
     q_num_heads: int,
-    kv_num_heads: int, update_rule: str = "gated_delta", scale: float = 0.0, chunk_size: int = 64,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    kv_num_heads: int,
+    update_rule: str = "gated_delta",
+    scale: float = 0.0,
+    chunk_size: int = 64,
+) -> tuple[np.ndarray, np.ndarray]:
     """S_t = e^g S + beta k (x) (v - e^g S^T k) (per rule); o_t = scale q_t^T S_t, token by token"""
     if update_rule not in _RULES:
         raise OpArgumentError(f"update_rule must be one of {_RULES}, got {update_rule!r}")

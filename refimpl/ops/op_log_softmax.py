@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._rd_softmax import along_axis, coerced_2d, log_softmax
+from ._softmax import along_axis, coerced_2d, log_softmax
 
 
 @reference_op("LogSoftmax", since=1, dtypes=FLOAT)

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._rd_control import check_count, stack_scan_output, truth
+from ._control_flow import check_count, stack_scan_output, truth
 
 
 @reference_op("Loop", since=1)

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._mm_compute import normalize_axis, widen
+from ._precision import normalize_axis, widen
 
 
 @reference_op("LpNormalization", since=1, dtypes=FLOAT)

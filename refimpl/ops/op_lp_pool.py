@@ -2,8 +2,8 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._cv_geometry import window
-from ._cv_pool import lp_pool
+from ._pooling import lp_pool
+from ._window import window
 
 
 @reference_op("LpPool", since=2, dtypes=FLOAT)
@@ -36,7 +36,12 @@ def lp_pool_18(
 ) -> np.ndarray:
     """y[n, c, o] = (sum_k |xpad[n, c, o*s + k*d]|^p)^(1/p)"""
     win = window(
-        x.shape[2:], kernel_shape, strides=strides, dilations=dilations, pads=pads,
-        auto_pad=auto_pad, ceil_mode=ceil_mode,
-    )  # fmt: skip
+        x.shape[2:],
+        kernel_shape,
+        strides=strides,
+        dilations=dilations,
+        pads=pads,
+        auto_pad=auto_pad,
+        ceil_mode=ceil_mode,
+    )
     return lp_pool(x, win, p)

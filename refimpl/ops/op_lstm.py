@@ -5,7 +5,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._rd_rnn import Cell, Direction, RecurrentAttrs, num_directions, run_recurrent
+from ._recurrent import Cell, Direction, RecurrentAttrs, num_directions, run_recurrent
 
 
 def _cell(dn: Direction, p: np.ndarray | None, direction: str, input_forget: int) -> Cell:
@@ -29,37 +29,77 @@ def _cell(dn: Direction, p: np.ndarray | None, direction: str, input_forget: int
 
 @reference_op("LSTM", since=7, dtypes=FLOAT)
 def lstm_7(
-    x: np.ndarray, w: np.ndarray, r: np.ndarray, b: np.ndarray | None = None,
-    sequence_lens: np.ndarray | None = None, initial_h: np.ndarray | None = None,
-    initial_c: np.ndarray | None = None, p: np.ndarray | None = None, *,
-    activation_alpha: list[float] | None = None, activation_beta: list[float] | None = None,
-    activations: list[str] | None = None, clip: float | None = None,
-    direction: str = "forward", hidden_size: int | None = None, input_forget: int = 0,
-) -> tuple[np.ndarray, ...]:  # fmt: skip
+    x: np.ndarray,
+    w: np.ndarray,
+    r: np.ndarray,
+    b: np.ndarray | None = None,
+    sequence_lens: np.ndarray | None = None,
+    initial_h: np.ndarray | None = None,
+    initial_c: np.ndarray | None = None,
+    p: np.ndarray | None = None,
+    *,
+    activation_alpha: list[float] | None = None,
+    activation_beta: list[float] | None = None,
+    activations: list[str] | None = None,
+    clip: float | None = None,
+    direction: str = "forward",
+    hidden_size: int | None = None,
+    input_forget: int = 0,
+) -> tuple[np.ndarray, ...]:
     """i, f, o = f(X·Wᵀ + H·Rᵀ + P⊙C + b); C' = f⊙C + i⊙g(…); H' = o⊙h(C'); outputs Y, Y_h, Y_c"""
     return lstm_14(
-        x, w, r, b, sequence_lens, initial_h, initial_c, p, activation_alpha=activation_alpha,
-        activation_beta=activation_beta, activations=activations, clip=clip, direction=direction,
-        hidden_size=hidden_size, input_forget=input_forget, layout=0,
-    )  # fmt: skip
+        x,
+        w,
+        r,
+        b,
+        sequence_lens,
+        initial_h,
+        initial_c,
+        p,
+        activation_alpha=activation_alpha,
+        activation_beta=activation_beta,
+        activations=activations,
+        clip=clip,
+        direction=direction,
+        hidden_size=hidden_size,
+        input_forget=input_forget,
+        layout=0,
+    )
 
 
 @reference_op("LSTM", since=14, dtypes=FLOAT)
 def lstm_14(
-    x: np.ndarray, w: np.ndarray, r: np.ndarray, b: np.ndarray | None = None,
-    sequence_lens: np.ndarray | None = None, initial_h: np.ndarray | None = None,
-    initial_c: np.ndarray | None = None, p: np.ndarray | None = None, *,
-    activation_alpha: list[float] | None = None, activation_beta: list[float] | None = None,
-    activations: list[str] | None = None, clip: float | None = None,
-    direction: str = "forward", hidden_size: int | None = None, input_forget: int = 0,
+    x: np.ndarray,
+    w: np.ndarray,
+    r: np.ndarray,
+    b: np.ndarray | None = None,
+    sequence_lens: np.ndarray | None = None,
+    initial_h: np.ndarray | None = None,
+    initial_c: np.ndarray | None = None,
+    p: np.ndarray | None = None,
+    *,
+    activation_alpha: list[float] | None = None,
+    activation_beta: list[float] | None = None,
+    activations: list[str] | None = None,
+    clip: float | None = None,
+    direction: str = "forward",
+    hidden_size: int | None = None,
+    input_forget: int = 0,
     layout: int = 0,
-) -> tuple[np.ndarray, ...]:  # fmt: skip
+) -> tuple[np.ndarray, ...]:
     """LSTM 7 where layout=1 means batch-major X [B, T, I], Y [B, T, D, H], Y_h/Y_c [B, D, H]"""
     attrs = RecurrentAttrs(
         activation_alpha, activation_beta, activations, clip, direction, hidden_size, layout
     )
     return run_recurrent(
-        x, w, r, b, sequence_lens, [initial_h, initial_c], attrs, gates=4,
+        x,
+        w,
+        r,
+        b,
+        sequence_lens,
+        [initial_h, initial_c],
+        attrs,
+        gates=4,
         default_activations=["Sigmoid", "Tanh", "Tanh"],
         make_cell=partial(_cell, p=p, direction=direction, input_forget=input_forget),
-    )  # fmt: skip
+    )

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._cv_quant import int_matmul, shifted
+from ._quant import int_matmul, shifted
 
 
 def _row_zero_point(zp: np.ndarray | None, a: np.ndarray) -> np.ndarray | None:

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..registry import reference_op
-from ._ew_variadic import fold
+from ._variadic import fold
 
 
 @reference_op("Max", since=6, dtypes=NUMERIC)

@@ -2,8 +2,8 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._cv_geometry import window
-from ._cv_pool import max_pool, max_pool_indices
+from ._pooling import max_pool, max_pool_indices
+from ._window import window
 
 
 def _max_pool(x, *, want_indices: bool, storage_order: int = 0, **geometry):
@@ -40,9 +40,14 @@ def max_pool_8(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """y = max over each window; indices = flat index into x of the (first) maximum"""
     return _max_pool(
-        x, want_indices=num_outputs > 1, storage_order=storage_order,
-        kernel=kernel_shape, auto_pad=auto_pad, pads=pads, strides=strides,
-    )  # fmt: skip
+        x,
+        want_indices=num_outputs > 1,
+        storage_order=storage_order,
+        kernel=kernel_shape,
+        auto_pad=auto_pad,
+        pads=pads,
+        strides=strides,
+    )
 
 
 @reference_op("MaxPool", since=10, dtypes=FLOAT)
@@ -60,9 +65,16 @@ def max_pool_10(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """y[n, c, o] = max_k xpad[n, c, o*s + k*d]; indices = flat index into x of the first max"""
     return _max_pool(
-        x, want_indices=num_outputs > 1, storage_order=storage_order, kernel=kernel_shape,
-        auto_pad=auto_pad, ceil_mode=ceil_mode, dilations=dilations, pads=pads, strides=strides,
-    )  # fmt: skip
+        x,
+        want_indices=num_outputs > 1,
+        storage_order=storage_order,
+        kernel=kernel_shape,
+        auto_pad=auto_pad,
+        ceil_mode=ceil_mode,
+        dilations=dilations,
+        pads=pads,
+        strides=strides,
+    )
 
 
 @reference_op("MaxPool", since=12, dtypes=FLOAT | {"int8", "uint8"})
@@ -80,7 +92,13 @@ def max_pool_12(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """As MaxPool-10, also over int8/uint8 (padding is the type's minimum)"""
     return max_pool_10(
-        x, kernel_shape=kernel_shape, auto_pad=auto_pad, ceil_mode=ceil_mode,
-        dilations=dilations, pads=pads, storage_order=storage_order, strides=strides,
+        x,
+        kernel_shape=kernel_shape,
+        auto_pad=auto_pad,
+        ceil_mode=ceil_mode,
+        dilations=dilations,
+        pads=pads,
+        storage_order=storage_order,
+        strides=strides,
         num_outputs=num_outputs,
-    )  # fmt: skip
+    )

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import NUMERIC
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._cv_geometry import spatial_attr, split_pads
+from ._window import spatial_attr, split_pads
 
 
 @reference_op("MaxUnpool", since=9, dtypes=NUMERIC)

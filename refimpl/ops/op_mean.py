@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._ew_variadic import fold
+from ._variadic import fold
 
 
 def _mean(data: tuple[np.ndarray, ...], broadcast: bool) -> np.ndarray:

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._mm_compute import normalize_axis, widen
+from ._precision import normalize_axis, widen
 
 
 @reference_op("MeanVarianceNormalization", since=9, dtypes=FLOAT)

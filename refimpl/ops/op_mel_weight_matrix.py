@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import NUMERIC
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sg_onnx_types import dtype_from_code
+from ._onnx_types import dtype_from_code
 
 
 def _hz_to_mel(hz: float) -> float:

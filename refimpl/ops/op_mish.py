@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._ew_math import float_map
+from ._float_math import float_map
 
 
 @reference_op("Mish", since=18, dtypes=FLOAT)

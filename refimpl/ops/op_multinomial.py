@@ -3,8 +3,8 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sg_onnx_types import dtype_from_code
-from ._sg_random import generator
+from ._onnx_types import dtype_from_code
+from ._rng import generator
 
 
 @reference_op("Multinomial", since=7, dtypes=FLOAT)

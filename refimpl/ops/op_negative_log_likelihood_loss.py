@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._rd_loss import nll
+from ._losses import nll
 
 
 @reference_op("NegativeLogLikelihoodLoss", since=12, dtypes=FLOAT)

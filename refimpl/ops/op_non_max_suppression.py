@@ -11,8 +11,9 @@ def _corners(boxes: np.ndarray, center_point_box: int) -> np.ndarray:
         xc, yc, w, h = np.moveaxis(boxes, -1, 0)
         return np.stack([yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2], axis=-1)
     y1, x1, y2, x2 = np.moveaxis(boxes, -1, 0)
-    return np.stack([np.minimum(y1, y2), np.minimum(x1, x2), np.maximum(y1, y2),
-                     np.maximum(x1, x2)], axis=-1)  # fmt: skip
+    return np.stack(
+        [np.minimum(y1, y2), np.minimum(x1, x2), np.maximum(y1, y2), np.maximum(x1, x2)], axis=-1
+    )
 
 
 def _iou_with(b: np.ndarray, i: int) -> np.ndarray:
@@ -42,10 +43,14 @@ def _select(scores: np.ndarray, corners: np.ndarray, limit: int, iou_thr: float,
 
 @reference_op("NonMaxSuppression", since=10, dtypes=FLOAT)
 def non_max_suppression_10(
-    boxes: np.ndarray, scores: np.ndarray, max_output_boxes_per_class: np.ndarray | None = None,
-    iou_threshold: np.ndarray | None = None, score_threshold: np.ndarray | None = None, *,
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    max_output_boxes_per_class: np.ndarray | None = None,
+    iou_threshold: np.ndarray | None = None,
+    score_threshold: np.ndarray | None = None,
+    *,
     center_point_box: int = 0,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """[batch, class, box] rows chosen greedily per class by score, dropping IoU > threshold"""
     if boxes.ndim != 3 or boxes.shape[2] != 4 or scores.ndim != 3:
         raise OpArgumentError("NonMaxSuppression needs boxes (B, N, 4) and scores (B, C, N)")

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import NUMERIC
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import norm_axis
+from ._axes import norm_axis
 
 
 def _one_hot(indices, depth, values, axis: int, allow_negative: bool) -> np.ndarray:

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import int_list, norm_axes, opt_int_list
+from ._axes import int_list, norm_axes, opt_int_list
 
 _NUMPY_MODE = {"constant": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}
 
@@ -37,9 +37,12 @@ def pad_2(data: np.ndarray, *, pads: list[int], mode: str = "constant", value: f
 
 @reference_op("Pad", since=11, dtypes=ALL)
 def pad_11(
-    data: np.ndarray, pads: np.ndarray, constant_value: np.ndarray | None = None, *,
+    data: np.ndarray,
+    pads: np.ndarray,
+    constant_value: np.ndarray | None = None,
+    *,
     mode: str = "constant",
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """y = data padded by pads [x1_begin, .., x1_end, ..]; negative pads crop"""
     modes = ("constant", "reflect", "edge")
     return _pad(data, int_list(pads), constant_value, mode, None, modes)
@@ -47,9 +50,13 @@ def pad_11(
 
 @reference_op("Pad", since=18, dtypes=ALL)
 def pad_18(
-    data: np.ndarray, pads: np.ndarray, constant_value: np.ndarray | None = None,
-    axes: np.ndarray | None = None, *, mode: str = "constant",
-) -> np.ndarray:  # fmt: skip
+    data: np.ndarray,
+    pads: np.ndarray,
+    constant_value: np.ndarray | None = None,
+    axes: np.ndarray | None = None,
+    *,
+    mode: str = "constant",
+) -> np.ndarray:
     """y = data padded by pads on the given axes; negative pads crop"""
     modes = ("constant", "reflect", "edge")
     return _pad(data, int_list(pads), constant_value, mode, opt_int_list(axes), modes)
@@ -57,9 +64,13 @@ def pad_18(
 
 @reference_op("Pad", since=19, dtypes=ALL)
 def pad_19(
-    data: np.ndarray, pads: np.ndarray, constant_value: np.ndarray | None = None,
-    axes: np.ndarray | None = None, *, mode: str = "constant",
-) -> np.ndarray:  # fmt: skip
+    data: np.ndarray,
+    pads: np.ndarray,
+    constant_value: np.ndarray | None = None,
+    axes: np.ndarray | None = None,
+    *,
+    mode: str = "constant",
+) -> np.ndarray:
     """y = data padded by pads on the given axes (constant/reflect/edge/wrap); negative pads crop"""
     modes = ("constant", "reflect", "edge", "wrap")
     return _pad(data, int_list(pads), constant_value, mode, opt_int_list(axes), modes)

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..registry import reference_op
-from ._ew_math import widen
+from ._float_math import widen
 
 
 @reference_op("Pow", since=7, dtypes=NUMERIC)

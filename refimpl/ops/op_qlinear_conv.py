@@ -1,8 +1,8 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._cv_geometry import window
-from ._cv_quant import channel_param, int_conv, requantize, shifted
+from ._quant import channel_param, int_conv, requantize, shifted
+from ._window import window
 
 
 @reference_op("QLinearConv", since=10, dtypes={"int8", "uint8"})
@@ -27,9 +27,13 @@ def qlinear_conv_10(
     """y = saturate(rint((conv(x - x_zp, w - w_zp) + b) * x_scale * w_scale / y_scale) + y_zp),
     accumulated in int32; w_scale and w_zero_point are per tensor or per output channel"""
     win = window(
-        x.shape[2:], kernel_shape or w.shape[2:], strides=strides, dilations=dilations, pads=pads,
+        x.shape[2:],
+        kernel_shape or w.shape[2:],
+        strides=strides,
+        dilations=dilations,
+        pads=pads,
         auto_pad=auto_pad,
-    )  # fmt: skip
+    )
     rank, m = len(win.out), w.shape[0]
     w_zp = channel_param(w_zero_point, w.ndim - 1, m, "w_zero_point")
     x_zp = channel_param(x_zero_point, 0, 1, "x_zero_point")

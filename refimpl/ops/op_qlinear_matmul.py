@@ -1,7 +1,7 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._cv_quant import int_matmul, requantize, shifted
+from ._quant import int_matmul, requantize, shifted
 
 
 def _rows(param: np.ndarray) -> np.ndarray:

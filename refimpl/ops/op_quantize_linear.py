@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._cv_quant_linear import quantize
+from ._quant_linear import quantize
 
 _X_TYPES = FLOAT | {"int32"}
 
@@ -52,9 +52,15 @@ def quantize_linear_21(
 ) -> np.ndarray:
     """y = saturate(rint(x / y_scale) + y_zero_point), per tensor, per axis or per block"""
     return quantize_linear_23(
-        x, y_scale, y_zero_point, axis=axis, block_size=block_size, output_dtype=output_dtype,
-        precision=0, saturate=saturate,
-    )  # fmt: skip
+        x,
+        y_scale,
+        y_zero_point,
+        axis=axis,
+        block_size=block_size,
+        output_dtype=output_dtype,
+        precision=0,
+        saturate=saturate,
+    )
 
 
 @reference_op("QuantizeLinear", since=23, dtypes=_X_TYPES)
@@ -71,6 +77,12 @@ def quantize_linear_23(
 ) -> np.ndarray:
     """y = saturate(rint(x / y_scale) + y_zero_point), dividing in `precision` (or y_scale's)"""
     return quantize(
-        x, y_scale, y_zero_point, axis=axis, block_size=block_size, saturate=saturate,
-        output_dtype=output_dtype, precision=precision,
-    )  # fmt: skip
+        x,
+        y_scale,
+        y_zero_point,
+        axis=axis,
+        block_size=block_size,
+        saturate=saturate,
+        output_dtype=output_dtype,
+        precision=precision,
+    )

@@ -1,7 +1,7 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._sg_random import generator, output_dtype
+from ._rng import generator, output_dtype
 
 
 @reference_op("RandomNormalLike", since=1)

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..registry import reference_op
-from ._rd_reduce import reduce_attribute_axes, reduce_input_axes
+from ._reduce import reduce_attribute_axes, reduce_input_axes
 
 
 def _kernel(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:

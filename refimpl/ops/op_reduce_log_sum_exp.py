@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..registry import reference_op
-from ._rd_reduce import reduce_attribute_axes, reduce_input_axes, reduced_size
+from ._reduce import reduce_attribute_axes, reduce_input_axes, reduced_size
 
 
 def _kernel(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import NUMERIC
 from ..registry import reference_op
-from ._rd_reduce import extreme_kernel, lowest, reduce_attribute_axes, reduce_input_axes
+from ._reduce import extreme_kernel, lowest, reduce_attribute_axes, reduce_input_axes
 
 _kernel = extreme_kernel(np.max, lowest)
 

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import norm_axis
+from ._axes import norm_axis
 
 
 @reference_op("ReverseSequence", since=10, dtypes=ALL)

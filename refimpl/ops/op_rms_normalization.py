@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._mm_compute import normalize_axis, stash, widen
+from ._precision import normalize_axis, stash, widen
 
 
 @reference_op("RMSNormalization", since=23, dtypes=FLOAT)

@@ -56,22 +56,43 @@ def _roi_align(x, rois, batch_indices, mode, out_h, out_w, ratio, scale, half_pi
 
 @reference_op("RoiAlign", since=10, dtypes=FLOAT)
 def roi_align_10(
-    x: np.ndarray, rois: np.ndarray, batch_indices: np.ndarray, *, mode: str = "avg",
-    output_height: int = 1, output_width: int = 1, sampling_ratio: int = 0,
+    x: np.ndarray,
+    rois: np.ndarray,
+    batch_indices: np.ndarray,
+    *,
+    mode: str = "avg",
+    output_height: int = 1,
+    output_width: int = 1,
+    sampling_ratio: int = 0,
     spatial_scale: float = 1.0,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """y[r, c] = bins of x[batch[r], c] over RoI r, each the avg/max of bilinear samples"""
-    return _roi_align(x, rois, batch_indices, mode, output_height, output_width,
-                      sampling_ratio, spatial_scale, half_pixel=False)  # fmt: skip
+    return _roi_align(
+        x,
+        rois,
+        batch_indices,
+        mode,
+        output_height,
+        output_width,
+        sampling_ratio,
+        spatial_scale,
+        half_pixel=False,
+    )
 
 
 @reference_op("RoiAlign", since=16, dtypes=FLOAT)
 def roi_align_16(
-    x: np.ndarray, rois: np.ndarray, batch_indices: np.ndarray, *,
-    coordinate_transformation_mode: str = "half_pixel", mode: str = "avg",
-    output_height: int = 1, output_width: int = 1, sampling_ratio: int = 0,
+    x: np.ndarray,
+    rois: np.ndarray,
+    batch_indices: np.ndarray,
+    *,
+    coordinate_transformation_mode: str = "half_pixel",
+    mode: str = "avg",
+    output_height: int = 1,
+    output_width: int = 1,
+    sampling_ratio: int = 0,
     spatial_scale: float = 1.0,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """y[r, c] = bins of x[batch[r], c] over RoI r (shifted by -0.5 if half_pixel), avg/max"""
     if coordinate_transformation_mode not in ("half_pixel", "output_half_pixel"):
         raise OpArgumentError(
@@ -79,5 +100,14 @@ def roi_align_16(
             "'half_pixel' or 'output_half_pixel'"
         )
     half = coordinate_transformation_mode == "half_pixel"
-    return _roi_align(x, rois, batch_indices, mode, output_height, output_width,
-                      sampling_ratio, spatial_scale, half_pixel=half)  # fmt: skip
+    return _roi_align(
+        x,
+        rois,
+        batch_indices,
+        mode,
+        output_height,
+        output_width,
+        sampling_ratio,
+        spatial_scale,
+        half_pixel=half,
+    )

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._mm_compute import widen
+from ._precision import widen
 
 
 @reference_op("RotaryEmbedding", since=23, dtypes=FLOAT)

@@ -4,8 +4,8 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._rd_control import check_count, pad_stack_batches, stack_scan_output
-from ._rd_reduce import normalize_axes
+from ._control_flow import check_count, pad_stack_batches, stack_scan_output
+from ._reduce import normalize_axes
 
 
 @reference_op("Scan", since=9)

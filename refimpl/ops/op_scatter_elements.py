@@ -3,8 +3,8 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import norm_axis, wrap_indices
-from ._sh_scatter import scatter_into
+from ._axes import norm_axis, wrap_indices
+from ._scatter import scatter_into
 
 
 def scatter_elements(data, indices, updates, axis: int, reduction: str, allowed) -> np.ndarray:
@@ -30,18 +30,26 @@ def scatter_elements_11(
 
 @reference_op("ScatterElements", since=16, dtypes=ALL)
 def scatter_elements_16(
-    data: np.ndarray, indices: np.ndarray, updates: np.ndarray, *, axis: int = 0,
+    data: np.ndarray,
+    indices: np.ndarray,
+    updates: np.ndarray,
+    *,
+    axis: int = 0,
     reduction: str = "none",
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """out = data; out[i.. with i_axis = indices[i..]] (=, +=, *=) updates[i..]"""
     return scatter_elements(data, indices, updates, axis, reduction, {"none", "add", "mul"})
 
 
 @reference_op("ScatterElements", since=18, dtypes=ALL)
 def scatter_elements_18(
-    data: np.ndarray, indices: np.ndarray, updates: np.ndarray, *, axis: int = 0,
+    data: np.ndarray,
+    indices: np.ndarray,
+    updates: np.ndarray,
+    *,
+    axis: int = 0,
     reduction: str = "none",
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """out = data; out[i.. with i_axis = indices[i..]] (=, +, *, max, min) updates[i..]"""
     allowed = {"none", "add", "mul", "max", "min"}
     return scatter_elements(data, indices, updates, axis, reduction, allowed)

@@ -3,8 +3,8 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import wrap_indices
-from ._sh_scatter import scatter_into
+from ._axes import wrap_indices
+from ._scatter import scatter_into
 
 
 def _scatter_nd(data, indices, updates, reduction: str, allowed) -> np.ndarray:

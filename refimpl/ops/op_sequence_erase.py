@@ -1,7 +1,7 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._rd_sequence import as_sequence, resolve_position
+from ._sequence import as_sequence, resolve_position
 
 
 @reference_op("SequenceErase", since=11)

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._rd_sequence import as_sequence, resolve_position
+from ._sequence import as_sequence, resolve_position
 
 
 @reference_op("SequenceInsert", since=11)

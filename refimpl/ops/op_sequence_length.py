@@ -1,7 +1,7 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._rd_sequence import as_sequence
+from ._sequence import as_sequence
 
 
 @reference_op("SequenceLength", since=11)

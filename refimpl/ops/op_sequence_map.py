@@ -2,8 +2,8 @@ from typing import Any
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._rd_control import check_count
-from ._rd_sequence import as_sequence
+from ._control_flow import check_count
+from ._sequence import as_sequence
 
 
 @reference_op("SequenceMap", since=17)

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import int_list, norm_axes, opt_int_list
+from ._axes import int_list, norm_axes, opt_int_list
 
 
 def _slice(data: np.ndarray, starts: list[int], ends: list[int], axes, steps) -> np.ndarray:

@@ -2,8 +2,8 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._rd_loss import nll
-from ._rd_softmax import log_softmax
+from ._losses import nll
+from ._softmax import log_softmax
 
 
 @reference_op("SoftmaxCrossEntropyLoss", since=12, dtypes=FLOAT)

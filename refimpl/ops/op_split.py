@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import int_list, norm_axis
+from ._axes import int_list, norm_axis
 
 
 def _split(x: np.ndarray, sizes: list[int], axis: int) -> tuple[np.ndarray, ...]:

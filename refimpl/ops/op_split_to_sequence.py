@@ -2,7 +2,7 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._rd_reduce import normalize_axes
+from ._reduce import normalize_axes
 
 
 @reference_op("SplitToSequence", since=11)

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import norm_axes, opt_int_list
+from ._axes import norm_axes, opt_int_list
 
 
 def _squeeze(data: np.ndarray, axes: list[int] | None) -> np.ndarray:

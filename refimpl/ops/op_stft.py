@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sg_fourier import from_complex, scalar_int, to_complex
+from ._fourier import from_complex, scalar_int, to_complex
 
 
 @reference_op("STFT", since=17, dtypes=FLOAT)

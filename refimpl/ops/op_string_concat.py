@@ -1,7 +1,7 @@
 import numpy as np
 
 from ..registry import reference_op
-from ._sg_strings import as_objects, as_strings
+from ._strings import as_objects, as_strings
 
 
 @reference_op("StringConcat", since=20, dtypes={"string"})

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sg_strings import as_objects, as_strings
+from ._strings import as_objects, as_strings
 
 
 @reference_op("StringNormalizer", since=10, dtypes={"string"})

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import FLOAT
 from ..registry import reference_op
-from ._ew_variadic import fold
+from ._variadic import fold
 
 
 @reference_op("Sum", since=6, dtypes=FLOAT)

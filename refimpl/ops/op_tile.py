@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import int_list
+from ._axes import int_list
 
 
 @reference_op("Tile", since=6, dtypes=ALL)

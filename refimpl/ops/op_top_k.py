@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import NUMERIC
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import norm_axis, scalar_int
+from ._axes import norm_axis, scalar_int
 
 
 def _top_k(x: np.ndarray, k: int, axis: int, largest: int) -> tuple[np.ndarray, np.ndarray]:

@@ -5,8 +5,8 @@ import numpy as np
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sg_post_transform import post_transform as transform_scores
-from ._sg_tree import member_table, reach_leaves
+from ._post_transform import post_transform as transform_scores
+from ._tree_ensemble import member_table, reach_leaves
 
 
 def _aggregate(
@@ -55,10 +55,15 @@ def tree_ensemble_5(
     modes = np.asarray(nodes_modes, dtype=np.int64).ravel()
     tracks = nodes_missing_value_tracks_true or [0] * modes.size
     raw: dict[str, Any] = {
-        "modes": modes, "featureids": nodes_featureids, "splits": nodes_splits,
-        "truenodeids": nodes_truenodeids, "trueleafs": nodes_trueleafs,
-        "falsenodeids": nodes_falsenodeids, "falseleafs": nodes_falseleafs, "tracks_true": tracks,
-    }  # fmt: skip
+        "modes": modes,
+        "featureids": nodes_featureids,
+        "splits": nodes_splits,
+        "truenodeids": nodes_truenodeids,
+        "trueleafs": nodes_trueleafs,
+        "falsenodeids": nodes_falsenodeids,
+        "falseleafs": nodes_falseleafs,
+        "tracks_true": tracks,
+    }
     nodes = {k: np.asarray(v).ravel() for k, v in raw.items()}
     if any(v.size != modes.size for v in nodes.values()):
         raise OpArgumentError("all nodes_* attributes must have the same length")

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_axes import scalar_int
+from ._axes import scalar_int
 
 
 @reference_op("Trilu", since=14, dtypes=ALL)

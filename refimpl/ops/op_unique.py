@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import ALL
 from ..registry import reference_op
-from ._sh_axes import norm_axis
+from ._axes import norm_axis
 
 
 @reference_op("Unique", since=11, dtypes=ALL)

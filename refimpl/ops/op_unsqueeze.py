@@ -2,7 +2,7 @@ import numpy as np
 
 from ..dtypes import ALL
 from ..registry import reference_op
-from ._sh_axes import int_list, norm_axes
+from ._axes import int_list, norm_axes
 
 
 def _unsqueeze(data: np.ndarray, axes: list[int]) -> np.ndarray:

@@ -3,7 +3,7 @@ import numpy as np
 from ..dtypes import ALL
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._sh_resize_run import run_resize
+from ._resample_run import run_resize
 
 
 def _upsample(x: np.ndarray, scales: list[float], mode: str) -> np.ndarray:
@@ -12,11 +12,20 @@ def _upsample(x: np.ndarray, scales: list[float], mode: str) -> np.ndarray:
     if len(scales) != x.ndim or any(s < 1 for s in scales):
         raise OpArgumentError(f"Upsample needs {x.ndim} scales >= 1, got {scales}")
     return run_resize(
-        x, None, np.array(scales), None, None, ("nearest", "linear"), ("asymmetric",),
-        mode="nearest" if mode == "nearest" else "linear", nearest_mode="legacy",
-        coordinate_transformation_mode="asymmetric", cubic_coeff_a=-0.75, exclude_outside=0,
+        x,
+        None,
+        np.array(scales),
+        None,
+        None,
+        ("nearest", "linear"),
+        ("asymmetric",),
+        mode="nearest" if mode == "nearest" else "linear",
+        nearest_mode="legacy",
+        coordinate_transformation_mode="asymmetric",
+        cubic_coeff_a=-0.75,
+        exclude_outside=0,
         extrapolation_value=0.0,
-    )  # fmt: skip
+    )
 
 
 @reference_op("Upsample", since=7, dtypes=ALL)

@@ -489,8 +489,8 @@ def test_deform_conv_half_pixel_offset_interpolates_bilinearly():
     b=st.integers(0, 12), e=st.integers(0, 12),
 )  # fmt: skip
 def test_window_tap_counts_and_useful_taps_match_enumerating_every_tap(n, k, s, d, b, e):
-    from gossamer.refimpl.ops._cv_geometry import window
-    from gossamer.refimpl.ops._cv_pool import _counts, _useful_taps
+    from gossamer.refimpl.ops._pooling import _counts, _useful_taps
+    from gossamer.refimpl.ops._window import window
 
     try:
         win = window((n,), [k], strides=[s], dilations=[d], pads=[b, e])

@@ -15,7 +15,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 from gossamer.refimpl.errors import GraphValidationError, NodeExecutionError
-from gossamer.refimpl.ops._ew_erf import erf
+from gossamer.refimpl.ops._erf import erf
 from gossamer.refimpl.ops.op_identity import identity_1
 from hypothesis import given
 from hypothesis import strategies as st

@@ -12,7 +12,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from gossamer.refimpl.errors import GraphValidationError, NodeExecutionError, OpArgumentError
-from gossamer.refimpl.ops._sh_resize_run import run_resize
+from gossamer.refimpl.ops._resample_run import run_resize
 from hypothesis import given
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
