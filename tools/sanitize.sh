@@ -20,7 +20,7 @@ fi
 ASAN_LIB="$(gcc -print-file-name=libasan.so)"
 UBSAN_LIB="$(gcc -print-file-name=libubsan.so)"
 if [ "$#" -eq 0 ]; then
-  set -- tests/cython_kernels tests/test_real_models.py tests/test_memory_budget.py
+  set -- tests/cython_kernels tests/test_real_models.py tests/refimpl/test_memory_budget.py
 fi
 # numpy and the Python allocator are not instrumented: leaks and their odd frees are not ours
 LD_PRELOAD="$ASAN_LIB $UBSAN_LIB" \

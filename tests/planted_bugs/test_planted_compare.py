@@ -1,6 +1,6 @@
 """`gossamer compare` names the Conv with the planted pad bug as the first divergent node, although
 the same backend also runs the (correct) Relu and Add after it. The real-model variant of this
-check lives in tests/test_compare.py."""
+check lives in tests/tools/test_compare.py."""
 
 from __future__ import annotations
 

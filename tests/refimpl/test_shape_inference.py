@@ -619,7 +619,7 @@ def test_real_model_shapes_equal_onnxruntime_outputs(name):
 
 
 def test_models_folder_missing_is_a_skip_not_a_failure(monkeypatch, tmp_path):
-    import tests.test_shape_inference as me
+    import tests.refimpl.test_shape_inference as me
 
     monkeypatch.setattr(me, "MODELS_DIR", tmp_path)
     with pytest.raises(pytest.skip.Exception):

@@ -291,7 +291,7 @@ def test_a_graph_loaded_from_a_path_saves_back_over_that_path(tmp_path) -> None:
 
 
 def test_the_format_document_states_the_header_struct() -> None:
-    text = (Path(__file__).parents[1] / "docs" / "gsm-format.md").read_text()
+    text = (Path(__file__).parents[2] / "docs" / "gsm-format.md").read_text()
     assert f'`"{mf.HEADER.format}"`' in text
 
 
