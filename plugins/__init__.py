@@ -6,12 +6,15 @@ Public API for backend authors (stable names):
     from gossamer.plugins import RuntimeDecline   # a kernel declining one call at run time
     from gossamer.plugins import output_array     # where a kernel writes an output (the arena)
     from gossamer.plugins import check_allocation # before a work buffer a model sizes
+    from gossamer.plugins import Graph, Node, Value, infer_shapes   # the IR a backend is given
 
 See docs/writing-a-backend.md.
 """
 
 from ..refimpl.arena import output_array
 from ..refimpl.errors import RuntimeDecline
+from ..refimpl.ir import Graph, Node, Value
+from ..refimpl.shape_inference import infer_shapes
 from .backend import Backend, Claim, CompiledPartition, Decline, KernelBackend, kernel
 from .hookspecs import hookimpl
 from .run_context import check_allocation
@@ -21,10 +24,14 @@ __all__ = [
     "Claim",
     "CompiledPartition",
     "Decline",
+    "Graph",
     "KernelBackend",
+    "Node",
     "RuntimeDecline",
+    "Value",
     "check_allocation",
     "hookimpl",
+    "infer_shapes",
     "kernel",
     "output_array",
 ]

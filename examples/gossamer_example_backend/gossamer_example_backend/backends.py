@@ -9,11 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from gossamer.plugins import Backend, Claim, Decline, KernelBackend, kernel, output_array
-from gossamer.refimpl.ir import Graph, Node, Value
+from gossamer.plugins import (
+    Backend,
+    Claim,
+    Decline,
+    Graph,
+    KernelBackend,
+    Node,
+    Value,
+    infer_shapes,
+    kernel,
+    output_array,
+)
 from gossamer.refimpl.ops.op_add import add_7
 from gossamer.refimpl.ops.op_relu import relu_6
-from gossamer.refimpl.shape_inference import infer_shapes
 
 
 def _at_most_4d(node: Node, inputs: list[Value | None]) -> bool | str:
