@@ -18,10 +18,10 @@ import numpy as np
 from .plugins.run_context import using_memory_budget, using_threads
 from .refimpl import model_format
 from .refimpl.dtypes import name_of, to_numpy
-from .refimpl.errors import GraphValidationError, InputError, MemoryBudgetError
+from .refimpl.errors import GraphValidationError, InputError
 from .refimpl.interpreter import NodeObserver
 from .refimpl.ir import Graph, Value
-from .refimpl.memory_budget import RunSizes, check_values, format_bytes, parse_budget
+from .refimpl.memory_budget import RunSizes, parse_budget
 from .refimpl.shape_inference import infer_shapes, inference_cache
 
 ModelSource = str | os.PathLike | bytes | Graph
@@ -101,21 +101,12 @@ class Session:
         with inference_cache(), using_memory_budget(self.max_memory):
             # planning, kernels and the memory plan ask for the same shapes
             inferred = infer_shapes(graph)
-            intermediates = [v for n, v in inferred.items() if n not in graph.initializers]
-            check_values(intermediates, self.max_memory, graph.name, "its declared input shapes")
+            self._sized = RunSizes(graph, inferred, self.max_memory)  # refuses oversized tensors
             self._program, self.placement = build_program(
                 graph, list(backends) if backends is not None else None
             )
-        arena = self._program.arena
-        if arena is not None and arena.nbytes > self.max_memory:
-            raise MemoryBudgetError(
-                f"model {graph.name!r}: its intermediate tensors need an arena of "
-                f"{format_bytes(arena.nbytes)}, over the memory budget of "
-                f"{format_bytes(self.max_memory)}; raise max_memory if this is intended",
-                nbytes=arena.nbytes,
-                budget=self.max_memory,
-            )
-        self._sized = RunSizes(graph, inferred, self.max_memory)
+        if self._program.arena is not None:
+            self._sized.check_arena(self._program.arena.nbytes)
         initialized = set(graph.initializers)
         self._feedable = {v.name: v for v in graph.inputs}
         self._required = [v.name for v in graph.inputs if v.name not in initialized]

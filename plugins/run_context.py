@@ -13,8 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from ..refimpl.errors import MemoryBudgetError
-from ..refimpl.memory_budget import default_budget, format_bytes
+from ..refimpl.memory_budget import default_budget, format_bytes, over_budget
 
 _threads: ContextVar[int | None] = ContextVar("gossamer_threads", default=None)
 _budget: ContextVar[int | None] = ContextVar("gossamer_memory_budget", default=None)
@@ -83,11 +82,6 @@ def check_allocation(nbytes: int, what: str) -> None:
     if budget is None:
         budget = default_budget()
     if nbytes > budget:
-        raise MemoryBudgetError(
-            f"{what} would take {format_bytes(nbytes)}, over the memory budget of "
-            f"{format_bytes(budget)}; raise it with max_memory= / --max-memory / "
-            "GOSSAMER_MAX_MEMORY if this is intended",
-            tensor=what,
-            nbytes=nbytes,
-            budget=budget,
+        raise over_budget(
+            f"{what} would take {format_bytes(nbytes)}", budget, tensor=what, nbytes=nbytes
         )

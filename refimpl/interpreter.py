@@ -328,7 +328,7 @@ def _call(
             fallbacks[node.name] = (count + 1, f"{step.backend}: {declined}")
             backend = "reference"
             out = step.fn(*args, **kwargs)
-    except (NodeExecutionError, MemoryBudgetError, RunTimeoutError):
+    except (NodeExecutionError, MemoryBudgetError):  # already name the node (or the budget)
         raise
     except MemoryError as err:  # the machine, not the budget, said no: the node's size is at fault
         raise MemoryBudgetError(

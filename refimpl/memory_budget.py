@@ -102,6 +102,18 @@ def is_static_dim(d: object) -> bool:
     return isinstance(d, (int, np.integer)) and not isinstance(d, bool)
 
 
+def over_budget(subject: str, budget: int, tensor: str = "", nbytes: int = 0) -> MemoryBudgetError:
+    """The error for `subject` (what would take how much, e.g. "tensor 'y' ... would take 4 GiB")
+    over `budget`, with the one way out every budget error names."""
+    return MemoryBudgetError(
+        f"{subject}, over the memory budget of {format_bytes(budget)}; raise it with "
+        "max_memory= / --max-memory / GOSSAMER_MAX_MEMORY if this is intended",
+        tensor=tensor,
+        nbytes=nbytes,
+        budget=budget,
+    )
+
+
 def check_values(values: Iterable[Value], budget: int, model: str, cause: str) -> None:
     """Raises MemoryBudgetError for the largest tensor among `values` over `budget`.
 
@@ -114,14 +126,12 @@ def check_values(values: Iterable[Value], budget: int, model: str, cause: str) -
             worst = (nbytes, value.name, tuple(value.shape or ()))
     if worst is not None:
         nbytes, name, shape = worst
-        raise MemoryBudgetError(
+        raise over_budget(
             f"model {model!r}: tensor {name!r} of shape {list(shape)} would take "
-            f"{format_bytes(nbytes)} (given {cause}), over the memory budget of "
-            f"{format_bytes(budget)}; raise it with max_memory= / --max-memory / "
-            "GOSSAMER_MAX_MEMORY if this is intended",
+            f"{format_bytes(nbytes)} (given {cause})",
+            budget,
             tensor=name,
             nbytes=nbytes,
-            budget=budget,
         )
 
 
@@ -176,9 +186,11 @@ class RunSizes:
     CACHED_SHAPES = 32
 
     def __init__(self, graph: Graph, inferred: dict[str, Value], budget: int) -> None:
+        """Checks the tensors `inferred` from the declared shapes (raising MemoryBudgetError)."""
         self.graph = graph
         self.budget = budget
         self._lock = threading.Lock()
+        self._check(inferred, "its declared input shapes")
         self.symbolic = [
             v.name
             for v in graph.inputs
@@ -202,14 +214,29 @@ class RunSizes:
         shapes = {n: s for n, s in zip(self.symbolic, key) if s is not None}
         inferred = infer_shapes(with_input_shapes(self.graph, shapes))
         fed = ", ".join(f"{n}: {list(s)}" for n, s in shapes.items())
-        intermediates = [v for n, v in inferred.items() if n not in self.graph.initializers]
-        check_values(intermediates, self.budget, self.graph.name, f"the feeds' shapes ({fed})")
+        self._check(inferred, f"the feeds' shapes ({fed})")
         guard = self._guard(inferred)
         with self._lock:
             if len(self._guards) >= self.CACHED_SHAPES:
                 self._guards.pop(next(iter(self._guards)))
             self._guards[key] = guard
         return guard
+
+    def check_arena(self, nbytes: int) -> None:
+        """Raises MemoryBudgetError when the planned arena alone exceeds the budget."""
+        if nbytes > self.budget:
+            raise over_budget(
+                f"model {self.graph.name!r}: its intermediate tensors need an arena of "
+                f"{format_bytes(nbytes)}",
+                self.budget,
+                nbytes=nbytes,
+            )
+
+    def _check(self, inferred: dict[str, Value], cause: str) -> None:
+        """Every inferred tensor but the initializers (already loaded) against the budget."""
+        initializers = self.graph.initializers
+        values = [v for n, v in inferred.items() if n not in initializers]
+        check_values(values, self.budget, self.graph.name, cause)
 
     def _guard(self, inferred: dict[str, Value]) -> SizeGuard | None:
         """A guard for the top-level nodes with an output of unknown size, or None."""
