@@ -12,8 +12,7 @@ import pytest
 from gossamer.conformance import suite, tolerances
 from gossamer.conformance.graph_cases import run_graph_cases
 from gossamer.conformance.runner import FAIL, NOT_CLAIMED, PASS, XFAIL, XPASS, CellResult
-from gossamer.plugins import Backend, Claim, KernelBackend, hookimpl, kernel
-from gossamer.plugins.manager import register_plugin, unregister_plugin
+from gossamer.plugins import Backend, Claim, KernelBackend, kernel
 from gossamer.plugins.reference_backend import ReferenceBackend
 from gossamer.refimpl.ops.op_abs import abs_6
 from gossamer.refimpl.ops.op_relu import relu_6
@@ -70,23 +69,6 @@ class SwappedOutputs(Partial):
     def compile(self, graph, claim):
         run = ReferenceBackend().compile(graph, claim)
         return lambda *xs: tuple(reversed(run(*xs)))
-
-
-class _Plugin:
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-
-    @hookimpl
-    def gossamer_register_backends(self, register):
-        register(self.backend)
-
-
-@pytest.fixture
-def backend(request):
-    cls = request.param
-    register_plugin(_Plugin(cls()), cls.name)
-    yield cls.name
-    unregister_plugin(cls.name)
 
 
 def _by_status(cells: list[CellResult]) -> dict[str, set[str]]:

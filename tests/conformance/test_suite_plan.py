@@ -9,8 +9,7 @@ import pytest
 from gossamer.conformance import suite
 from gossamer.conformance.cases import all_cases
 from gossamer.conformance.runner import FAIL, NOT_CLAIMED, PASS, cell_seed, run_cell
-from gossamer.plugins import KernelBackend, hookimpl, kernel
-from gossamer.plugins.manager import register_plugin, unregister_plugin
+from gossamer.plugins import KernelBackend, kernel
 from gossamer.refimpl.ops.op_max_pool import max_pool_10
 from gossamer.refimpl.ops.op_relu import relu_6
 from gossamer.refimpl.ops.op_sigmoid import sigmoid_6
@@ -58,23 +57,6 @@ class Recorder(KernelBackend):
     def relu(x):
         SEEN.append(tuple(x.shape))
         return np.maximum(x, 0)
-
-
-class _Plugin:
-    def __init__(self, backend):
-        self.backend = backend
-
-    @hookimpl
-    def gossamer_register_backends(self, register):
-        register(self.backend)
-
-
-@pytest.fixture
-def backend(request):
-    cls = request.param
-    register_plugin(_Plugin(cls()), cls.name)
-    yield cls.name
-    unregister_plugin(cls.name)
 
 
 def _case(case_id: str):
