@@ -307,10 +307,11 @@ def _sparse(s: onnx.SparseTensorProto) -> np.ndarray:
     if any(d < 0 for d in dims):
         raise ModelFormatError(f"sparse tensor {name!r} has negative dims {list(dims)}")
     nbytes = tensor_bytes(name_of(values.dtype), dims) if values.dtype != object else 0
-    if nbytes > default_budget():
+    budget = default_budget()
+    if nbytes > budget:
         raise ModelFormatError(
             f"sparse tensor {name!r} of dims {list(dims)} would take {format_bytes(nbytes)} dense, "
-            f"over the memory budget of {format_bytes(default_budget())}"
+            f"over the memory budget of {format_bytes(budget)}"
         )
     size = math.prod(dims)
     flat = indices.ndim == 1
