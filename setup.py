@@ -3,8 +3,9 @@
 pyproject.toml holds all the metadata; this file only declares the extension module. Flags: -O3 and
 OpenMP, -fno-trapping-math (lets GCC if-convert the float selects of the element-wise loops, e.g.
 exp's range clamps, so they vectorise; values are unchanged: no trap is ever enabled), and
-deliberately no -mavx2/-march: the AVX2/FMA kernels carry GCC target attributes and
-are chosen at run time, so a wheel built here also runs on CPUs without AVX2. The extension is
+deliberately no -mavx2/-march: the kernels of each SIMD level are compiled in their own file
+(src/levels/<level>.c, under a `#pragma GCC target`) and chosen at run time (src/dispatch.c),
+so a wheel built here also runs on CPUs without AVX2. The extension is
 optional: if it cannot be built (no C compiler), the install still succeeds and the `cython`
 backend reports itself unavailable. GOSSAMER_SANITIZE=address,undefined builds it with GCC's
 sanitizers (tools/sanitize.sh runs the kernel tests that way).
@@ -12,22 +13,15 @@ sanitizers (tools/sanitize.sh runs the kernel tests that way).
 
 import os
 import sys
+from pathlib import Path
 
 from setuptools import Extension, setup
 
-SOURCES = [
-    "cython_kernels/_ext.pyx",
-    "cython_kernels/src/dispatch.c",
-    "cython_kernels/src/gemm.c",
-    "cython_kernels/src/conv.c",
-    "cython_kernels/src/elementwise.c",
-    "cython_kernels/src/winograd.c",
-    "cython_kernels/src/rnn.c",
-    "cython_kernels/src/layout.c",
-    "cython_kernels/src/spatial.c",
-    "cython_kernels/src/upsample.c",
-    "cython_kernels/src/threads.c",
-]
+HERE = Path(__file__).resolve().parent
+
+SOURCES = ["cython_kernels/_ext.pyx"] + sorted(
+    str(p.relative_to(HERE)) for p in (HERE / "cython_kernels/src").rglob("*.c")
+)
 
 
 def extensions() -> list:
@@ -53,22 +47,11 @@ def extensions() -> list:
         "gossamer.cython_kernels._ext",
         SOURCES,
         include_dirs=["cython_kernels"],
-        depends=[
-            "cython_kernels/src/gk.h",
-            "cython_kernels/src/simd.h",
-            "cython_kernels/src/gemm_epi.inc",
-            "cython_kernels/src/conv_body.inc",
-            "cython_kernels/src/elementwise_body.inc",
-            "cython_kernels/src/gkx.h",
-            "cython_kernels/src/winograd_body.inc",
-            "cython_kernels/rnn.pxi",
-            "cython_kernels/src/rnn.h",
-            "cython_kernels/src/layout.h",
-            "cython_kernels/src/softmax_body.inc",
-            "cython_kernels/layout.pxi",
-            "cython_kernels/spatial.pxi",
-            "cython_kernels/upsample.pxi",
-        ],
+        depends=sorted(
+            str(p.relative_to(HERE))
+            for pattern in ("*.h", "*.inc", "*.pxi")
+            for p in (HERE / "cython_kernels").rglob(pattern)
+        ),
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         optional=True,

@@ -88,7 +88,7 @@ def fused_activation_refusal(node: Node) -> str | None:
 
 
 # Fused activations the conv kernels run: the epilogue ones in the GEMM, the rest as one in-place
-# pass over the result (unary op codes of gk_unary / gkx.h; PRelu through gk_binary).
+# pass over the result (unary op codes of gk_unary in src/elementwise.h; PRelu through gk_binary).
 UNARY_OPS = {"Relu": 0, "Clip": 1, "Sigmoid": 2, "Tanh": 3, "Erf": 4, "Gelu": 5, "GeluTanh": 6,
              "Swish": 7, "HardSigmoid": 8, "HardSwish": 9, "LeakyRelu": 10}  # fmt: skip
 PRELU = 4  # gk_binary op code

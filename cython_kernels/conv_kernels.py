@@ -51,9 +51,9 @@ _G = {
 }  # fmt: skip
 
 
-# group-1 convs with at most this many input channels run the direct polyphase kernel (src/
-# spatial.c) where the SIMD level has it: im2col's K = C*kh*kw is too thin for the GEMM there
-# (MobileNetV2's 3 -> 32 3x3 s2 stem: 0.50 ms as GEMM at 1 thread).
+# group-1 convs with at most this many input channels run the direct polyphase kernel
+# (gk_conv_direct, src/conv.h) where the SIMD level has it: im2col's K = C*kh*kw is too thin for
+# the GEMM there (MobileNetV2's 3 -> 32 3x3 s2 stem: 0.50 ms as GEMM at 1 thread).
 DIRECT_MAX_CIN = 4
 
 

@@ -34,7 +34,7 @@ from ._native import ext
 Array = np.ndarray
 INF = float("inf")
 
-# gk.h GK_ACT_* codes of the activations after the clip
+# src/gemm.h GK_ACT_* codes of the activations after the clip
 ACT_CODES = {"": 0, "Relu": 0, "Clip": 0, "Sigmoid": 1, "Swish": 2, "HardSigmoid": 3,
              "HardSwish": 4, "LeakyRelu": 5, "Gelu": 6, "Tanh": 7, "PRelu": 8}  # fmt: skip
 
@@ -42,7 +42,8 @@ ACT_CODES = {"": 0, "Relu": 0, "Clip": 0, "Sigmoid": 1, "Swish": 2, "HardSigmoid
 @dataclass(frozen=True)
 class Activation:
     """A fused activation as the GEMM epilogue computes it: clip to [lo, hi] if `clip`, then the
-    gk.h activation `act` with parameters alpha, beta (PRelu: the slope comes with the epilogue)."""
+    src/gemm.h activation `act` with parameters alpha, beta (PRelu: the slope comes with the
+    epilogue)."""
 
     clip: bool = False
     lo: float = -INF

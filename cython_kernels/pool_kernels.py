@@ -1,5 +1,5 @@
 """MaxPool (8, 10, 12), AveragePool (7, 10, 19) and GlobalAveragePool (float32, 2-D): the
-polyphase kernel of src/spatial.c (gk_pool2d's row passes at the generic SIMD level), with
+polyphase kernel of src/pool.c (row passes at the generic SIMD level), with
 ceil_mode, pads, dilations and count_include_pad as the reference; the Indices output is declined.
 """
 
@@ -58,8 +58,8 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
                         win.dilations[axis], lo, hi,
                     )  # fmt: skip
                     counts[axis] = np.ascontiguousarray(cnt, F32)
-            # the polyphase kernel (src/spatial.c), or gk_pool2d at the generic SIMD level
-            ext().pool2d_poly(is_max, np.ascontiguousarray(x, F32).reshape(n * c, h, w), kh, kw,
+            # polyphase planes, or row passes at the generic SIMD level (gk_pool2d, src/pool.h)
+            ext().pool2d(is_max, np.ascontiguousarray(x, F32).reshape(n * c, h, w), kh, kw,
                          *win.strides, *win.dilations, *win.pads_begin, counts[0], counts[1],
                          y.reshape(n * c, oh, ow), threads())  # fmt: skip
             return y

@@ -1,12 +1,40 @@
-/* Run-time SIMD selection: the best of AVX-512F, AVX2+FMA and generic that the CPU has, capped by
- * the level the user asks for (GOSSAMER_SIMD / set_simd_level). */
-#include "gk.h"
+/* Run-time SIMD selection (see dispatch.h): the best of AVX-512F, AVX2+FMA and generic that the
+ * CPU has, capped by the level the user asks for (GOSSAMER_SIMD / set_simd_level). */
+#include "dispatch.h"
 
-int gk_simd_avx2 = 0;
-int gk_simd_avx512 = 0;
+#include "isa.h"
+
+/* every family's table at every level (levels/<level>.c) */
+#define GK_FAMILY_TABLES(T) extern const T T##_generic, T##_avx2, T##_avx512;
+GK_FAMILY_TABLES(gk_gemm_kernels)
+GK_FAMILY_TABLES(gk_conv_kernels)
+GK_FAMILY_TABLES(gk_pool_kernels)
+GK_FAMILY_TABLES(gk_elementwise_kernels)
+GK_FAMILY_TABLES(gk_normalize_kernels)
+GK_FAMILY_TABLES(gk_winograd_kernels)
+GK_FAMILY_TABLES(gk_rnn_kernels)
+GK_FAMILY_TABLES(gk_layout_kernels)
+GK_FAMILY_TABLES(gk_upsample_kernels)
+#undef GK_FAMILY_TABLES
+
+#define GK_LEVEL_TABLE(SFX)                                                                     \
+    {&gk_gemm_kernels_##SFX,        &gk_conv_kernels_##SFX,    &gk_pool_kernels_##SFX,         \
+     &gk_elementwise_kernels_##SFX, &gk_normalize_kernels_##SFX, &gk_winograd_kernels_##SFX,   \
+     &gk_rnn_kernels_##SFX,         &gk_layout_kernels_##SFX,  &gk_upsample_kernels_##SFX}
+
+static const gk_kernel_table level_tables[] = {
+    GK_LEVEL_TABLE(generic),
+#if GK_X86
+    GK_LEVEL_TABLE(avx2),
+    GK_LEVEL_TABLE(avx512),
+#endif
+};
+
+gk_kernel_table gk_k = GK_LEVEL_TABLE(generic);
+static int current_level = 0;
 
 int gk_cpu_has_avx2_fma(void) {
-#if defined(__x86_64__) || defined(__i386__)
+#if GK_X86
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
@@ -15,7 +43,7 @@ int gk_cpu_has_avx2_fma(void) {
 }
 
 int gk_cpu_has_avx512f(void) {
-#if defined(__x86_64__) || defined(__i386__)
+#if GK_X86
     __builtin_cpu_init();
     return gk_cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f");
 #else
@@ -24,9 +52,10 @@ int gk_cpu_has_avx512f(void) {
 }
 
 int gk_set_simd_level(int level) {
-    gk_simd_avx512 = level >= 2 && gk_cpu_has_avx512f();
-    gk_simd_avx2 = level >= 1 && gk_cpu_has_avx2_fma();
-    return gk_simd_level();
+    int best = gk_cpu_has_avx512f() ? 2 : gk_cpu_has_avx2_fma() ? 1 : 0;
+    current_level = level < 0 ? 0 : level > best ? best : level;
+    gk_k = level_tables[current_level];
+    return current_level;
 }
 
-int gk_simd_level(void) { return gk_simd_avx512 ? 2 : gk_simd_avx2 ? 1 : 0; }
+int gk_simd_level(void) { return current_level; }

@@ -1,12 +1,12 @@
-/* Data-movement kernels: strided n-d copy (Transpose/Slice/Split/Concat) and Gather. */
+/* Data-movement drivers (see layout.h): strided n-d copy (Transpose/Slice/Split/Concat) and
+ * Gather; the per-level register transpose is in layout_kernels.inc. */
 #include <stdint.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "dispatch.h"
+#include "isa.h"
 #include "layout.h"
-#include "simd.h"
+#include "threads.h"
 
 typedef ptrdiff_t idx_t;
 
@@ -77,47 +77,6 @@ static void tile_generic(const char *s, char *d, idx_t na, idx_t nb, idx_t sb, i
     }
 }
 
-#if GK_X86
-/* 4-byte elements, 8x8 blocks in registers */
-GK_TARGET_AVX2 static void tile_f32_avx2(const char *s, char *d, idx_t na, idx_t nb, idx_t sb,
-                                         idx_t da) {
-    idx_t a = 0;
-    for (; a + 8 <= na; a += 8) {
-        idx_t b = 0;
-        for (; b + 8 <= nb; b += 8) {
-            const char *p = s + a * 4 + b * sb;
-            __m256 r0 = _mm256_loadu_ps((const float *)(const void *)(p));
-            __m256 r1 = _mm256_loadu_ps((const float *)(const void *)(p + sb));
-            __m256 r2 = _mm256_loadu_ps((const float *)(const void *)(p + 2 * sb));
-            __m256 r3 = _mm256_loadu_ps((const float *)(const void *)(p + 3 * sb));
-            __m256 r4 = _mm256_loadu_ps((const float *)(const void *)(p + 4 * sb));
-            __m256 r5 = _mm256_loadu_ps((const float *)(const void *)(p + 5 * sb));
-            __m256 r6 = _mm256_loadu_ps((const float *)(const void *)(p + 6 * sb));
-            __m256 r7 = _mm256_loadu_ps((const float *)(const void *)(p + 7 * sb));
-            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            char *q = d + a * da + b * 4;
-            _mm256_storeu_ps((float *)(void *)(q), _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_storeu_ps((float *)(void *)(q + da), _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_storeu_ps((float *)(void *)(q + 2 * da), _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_storeu_ps((float *)(void *)(q + 3 * da), _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_storeu_ps((float *)(void *)(q + 4 * da), _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_storeu_ps((float *)(void *)(q + 5 * da), _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_storeu_ps((float *)(void *)(q + 6 * da), _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_storeu_ps((float *)(void *)(q + 7 * da), _mm256_permute2f128_ps(u3, u7, 0x31));
-        }
-        if (b < nb) tile_generic(s + a * 4 + b * sb, d + a * da + b * 4, 8, nb - b, sb, da, 4);
-    }
-    if (a < na) tile_generic(s + a * 4, d + a * da, na - a, nb, sb, da, 4);
-}
-#endif
-
 /* one unit of work: the inner dims at (s, d); MODE_TILE: a-block `blk` */
 static void inner(const plan_t *p, const char *s, char *d, idx_t blk) {
     const dim_t *in = p->dim + p->k;
@@ -129,13 +88,16 @@ static void inner(const plan_t *p, const char *s, char *d, idx_t blk) {
         idx_t a0 = blk * TB, na = GK_MIN((idx_t)TB, in[0].n - a0);
         s += a0 * in[0].s;
         d += a0 * in[0].d;
-#if GK_X86
-        if (p->esize == 4 && gk_simd_avx2) {
-            tile_f32_avx2(s, d, na, in[1].n, in[1].s, in[0].d);
+        idx_t nb = in[1].n, sb = in[1].s, da = in[0].d;
+        const gk_layout_kernels *K = gk_k.layout;
+        if (p->esize == 4 && K->tile_f32) { /* whole 8x8 blocks in registers, then the edges */
+            idx_t na8 = na / 8 * 8, nb8 = nb / 8 * 8;
+            K->tile_f32(s, d, na, nb, sb, da);
+            if (nb8 < nb) tile_generic(s + nb8 * sb, d + nb8 * 4, na8, nb - nb8, sb, da, 4);
+            if (na8 < na) tile_generic(s + na8 * 4, d + na8 * da, na - na8, nb, sb, da, 4);
             return;
         }
-#endif
-        tile_generic(s, d, na, in[1].n, in[1].s, in[0].d, p->esize);
+        tile_generic(s, d, na, nb, sb, da, p->esize);
     }
 }
 
@@ -234,7 +196,7 @@ int gk_copy_nd(int ndim, const ptrdiff_t *shape, const char *src, const ptrdiff_
 #pragma omp parallel num_threads(nt)
     {
 #ifdef _OPENMP
-        idx_t rank = omp_get_thread_num(), team = omp_get_num_threads();
+        idx_t rank = gk_team_rank(), team = gk_team_size();
 #else
         idx_t rank = 0, team = 1;
 #endif

@@ -22,4 +22,13 @@ int gk_copy_nd(int ndim, const ptrdiff_t *shape, const char *src, const ptrdiff_
 ptrdiff_t gk_gather(const char *x, ptrdiff_t outer, ptrdiff_t dim, ptrdiff_t row, const void *idx,
                     int idx64, ptrdiff_t nidx, char *y, int threads);
 
+/* ---- per-level kernels (layout_kernels.inc; dispatch.c selects one level's) ---------------- */
+
+typedef struct {
+    /* the whole 8 x 8 blocks of an na x nb transpose of 4-byte elements: d[a * da + b * 4] =
+     * s[a * 4 + b * sb] for a < na / 8 * 8, b < nb / 8 * 8 (byte strides); NULL at generic */
+    void (*tile_f32)(const char *s, char *d, ptrdiff_t na, ptrdiff_t nb, ptrdiff_t sb,
+                     ptrdiff_t da);
+} gk_layout_kernels;
+
 #endif

@@ -2,10 +2,10 @@
  *
  * The caller computes XW = X W^T + biases for every step at once (one packed GEMM); these kernels
  * run the recurrence: per step gates = XW[t] + h R^T, then the gate non-linearities and the state
- * update, fused, in ONE OpenMP parallel region over all steps (each thread owns a contiguous range
- * of 16-unit panels of the hidden state and all gate rows of its units; steps are ordered by
- * completion counters, and a thread the OS has descheduled has its items run by the others: see
- * the scheduling notes in rnn.c). Activations are the ONNX defaults: sigmoid / tanh / tanh (LSTM),
+ * update, fused (rnn_kernels.inc), in ONE OpenMP parallel region over all steps: each thread owns
+ * a contiguous range of 16-unit panels of the hidden state and all gate rows of its units; steps
+ * are ordered, and a thread the OS has descheduled has its items run by the others, by the stage
+ * scheduler (stage_scheduler.h). Activations are the ONNX defaults: sigmoid / tanh / tanh (LSTM),
  * sigmoid / tanh (GRU). Results do not depend on the thread count or on who ran an item.
  */
 #ifndef GK_RNN_H
@@ -58,12 +58,23 @@ void gk_lstm(const gk_rnn_io *io, const float *rp, const float *peep, int input_
 void gk_gru(const gk_rnn_io *io, const float *rzr, const float *rh, const float *rbh,
             int linear_before_reset, int threads);
 
-/* 0 while the recurrences run on one thread because their last team's other threads hardly ran
- * (the cores were busy); callers may then run their own parallel work (the input GEMM) on one
- * thread too */
-int gk_rnn_team_ok(void);
-/* adapt 1 (the default): back off as above; 0: always run the team asked for (tests). Either way
- * any back-off in progress ends. */
-void gk_rnn_team_policy(int adapt);
+/* ---- per-level kernels (rnn_kernels.inc; dispatch.c selects one level's) ------------------- */
+
+/* GEMV of one panel's packed R against h, then the gates and the state update of units
+ * j0 .. j0 + nu - 1 (nu <= 16). LSTM (gates i, o, f, c): h, c the previous states; xw the step's
+ * XW row; peep the i, o, f peepholes; cn, hn the new states; y the Y row or NULL. GRU phase A
+ * (gates z, r, and h when lbr): with lbr the new h, else z into zb and r * h into rh for phase B,
+ * which computes h~ = tanh(xw_h + (r * h) R_h^T) and the new h. */
+typedef struct {
+    void (*lstm_panel)(const float *pan, long H, const float *h, const float *xw,
+                       const float *peep, const float *c, float *cn, float *hn, float *y, long j0,
+                       long nu, float lo, float hi, int input_forget);
+    void (*gru_panel_a)(const float *pzr, const float *ph, long H, const float *h, const float *xw,
+                        const float *rbh, float *hn, float *y, float *zb, float *rh, long j0,
+                        long nu, float lo, float hi, int lbr);
+    void (*gru_panel_b)(const float *ph, long H, const float *rh, const float *h, const float *xw,
+                        const float *zb, float *hn, float *y, long j0, long nu, float lo,
+                        float hi);
+} gk_rnn_kernels;
 
 #endif

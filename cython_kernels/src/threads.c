@@ -6,7 +6,7 @@
  * runs one region in which every worker moves itself off the caller's CPU (an affinity mask
  * without that CPU forces the move), then takes back its whole mask: nothing stays pinned. */
 #define _GNU_SOURCE
-#include "gk.h"
+#include "threads.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -38,5 +38,21 @@ int gk_threads_start(int threads) {
 #else
     (void)threads;
     return 0;
+#endif
+}
+
+int gk_team_rank(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+int gk_team_size(void) {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
 #endif
 }

@@ -8,26 +8,16 @@
  * the 4x4 tiles. 36 multiplies per 16 outputs instead of 144 (F(2x2, 3x3): 16 per 4 instead of 36)
  * part alone), paid for with the transforms, which are memory-bound.
  */
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "simd.h"
-#include "gkx.h"
+#include "dispatch.h"
+#include "gemm.h"
+#include "isa.h"
+#include "threads.h"
+#include "winograd.h"
 
 #define WL GK_NR /* tiles per panel (lanes of the transforms) */
-
-#if GK_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define GK_SFX(name) name##_avx2
-#include "winograd_body.inc"
-#undef GK_SFX
-#pragma GCC pop_options
-#endif
-#define GK_SFX(name) name##_generic
-#include "winograd_body.inc"
-#undef GK_SFX
 
 static long round16(long v) { return (v + WL - 1) / WL * WL; }
 
@@ -51,7 +41,7 @@ typedef struct {
     size_t asz;
     const float *bias;
     float lo, hi;
-    int clip, use_avx2;
+    int clip;
     float *y;          /* the image's output (m x oh x ow) */
     const float *res;  /* NULL, or the residual added before the clip (m x oh x ow) */
 } wino_job;
@@ -62,6 +52,7 @@ typedef struct {
 static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb, int threads) {
     long mt = j->mt, c = j->c, m = j->m, a = mt + 2, a2 = a * a, wp = j->wp;
     long ntp = round16(nt), panels = ntp / WL;
+    const gk_winograd_kernels *K = gk_k.winograd;
     gk_epilogue plain;
     memset(&plain, 0, sizeof plain);
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && panels * c > 8)
@@ -79,12 +70,7 @@ static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb
             for (long r = 0; r < a; r++)
                 for (long q = 0; q < a; q++) d[(r * a + q) * WL + l] = s[r * wp + q];
         }
-#if GK_X86
-        if (j->use_avx2)
-            mt == 4 ? wino_in_avx2(d, v) : wino_in2_avx2(d, v);
-        else
-#endif
-            mt == 4 ? wino_in_generic(d, v) : wino_in2_generic(d, v);
+        mt == 4 ? K->input4(d, v) : K->input2(d, v);
         for (long k = 0; k < a2; k++)
             memcpy(vb + k * c * ntp + p * c * WL + ci * WL, v + k * WL, WL * sizeof(float));
     }
@@ -102,14 +88,8 @@ static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb
             memcpy(mm + k * WL, mb + k * m * ntp + co * ntp + p * WL, WL * sizeof(float));
         float b = j->bias ? j->bias[co] : 0.0f;
         int clip_here = j->clip && !j->res; /* with a residual: add it first, then clip */
-#if GK_X86
-        if (j->use_avx2)
-            mt == 4 ? wino_out_avx2(mm, o, b, j->lo, j->hi, clip_here)
-                    : wino_out2_avx2(mm, o, b, j->lo, j->hi, clip_here);
-        else
-#endif
-            mt == 4 ? wino_out_generic(mm, o, b, j->lo, j->hi, clip_here)
-                    : wino_out2_generic(mm, o, b, j->lo, j->hi, clip_here);
+        mt == 4 ? K->output4(mm, o, b, j->lo, j->hi, clip_here)
+                : K->output2(mm, o, b, j->lo, j->hi, clip_here);
         float *plane = j->y + co * j->oh * j->ow;
         const float *rplane = j->res ? j->res + co * j->oh * j->ow : NULL;
         for (long l = 0; l < WL; l++) {
@@ -144,7 +124,7 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
     float *xp = work, *bufs = xp + c * hp * wp;
     size_t per_thread = chunk_floats(mt, c, m, ct);
     wino_job j = {mt, c, m, hp, wp, tw, oh, ow, xp, u, gk_packed_a_size(m, c), bias, lo, hi,
-                  clip, gk_simd_avx2, NULL, NULL};
+                  clip, NULL, NULL};
     /* enough panels: each thread runs its own tiles through all three phases (no barrier between
      * them, so a busy core does not stall the other three times per chunk); else the phases are
      * spread over the threads one after another */
@@ -167,7 +147,7 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
         if (by_tiles) {
 #pragma omp parallel num_threads(threads)
             {
-                long id = omp_get_thread_num(), nth = omp_get_num_threads();
+                long id = gk_team_rank(), nth = gk_team_size();
                 long first = panels * id / nth * WL;
                 long last = GK_MIN(tiles, panels * (id + 1) / nth * WL);
                 float *vb = bufs + (size_t)id * per_thread;

@@ -16,7 +16,7 @@ TOL = {"rtol": 1e-4, "atol": 1e-4}
 
 
 def _packed_b_reference(b: np.ndarray) -> np.ndarray:
-    """gk.h's packed-B layout built with numpy: 16-column panels, K x 16 each, zero past N."""
+    """src/gemm.h's packed-B layout built with numpy: 16-column panels, K x 16 each, zero past N."""
     k, n = b.shape
     panels = -(-n // 16)
     out = np.zeros((panels, max(k, 1), 16), F32)

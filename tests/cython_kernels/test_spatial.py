@@ -1,6 +1,6 @@
-"""The polyphase spatial kernels (src/spatial.c) agree with the reference: depthwise conv, the
-direct conv for few input channels, max / average pooling; on AVX-512, AVX2 and generic (where
-the older paths run), 1 and 2 threads."""
+"""The polyphase kernels (src/polyphase.h, driven by conv.c and pool.c) agree with the reference:
+depthwise conv, the direct conv for few input channels, max / average pooling; on AVX-512, AVX2
+and generic (where the row paths run), 1 and 2 threads."""
 
 from __future__ import annotations
 
@@ -154,9 +154,9 @@ def test_polyphase_kernels_can_be_turned_off_and_agree_with_the_older_paths() ->
     model = one_node("Conv", {"x": x}, {"w": w}, group=24, strides=[2, 2], pads=[1, 0, 1, 2])
     outs = []
     for on in (0, 1):
-        before = ext().spatial_on(on)
+        before = ext().polyphase_on(on)
         try:
             outs.append(run_both(model, {"x": x}, 2)[0])
         finally:
-            ext().spatial_on(int(before))
+            ext().polyphase_on(int(before))
     assert_close(outs[1], outs[0], **TOL)

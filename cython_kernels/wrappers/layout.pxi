@@ -1,4 +1,4 @@
-# Cython wrappers for src/layout.c (included by _ext.pyx; one section per kernel family).
+# Wrappers of src/layout.h: strided n-d copies (Transpose, Slice, Split, Concat) and Gather.
 # Arrays come in through the buffer protocol (any strides, any fixed-size dtype numpy can export;
 # layout_kernels.py views the others as unsigned ints of the same size).
 from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_STRIDES, PyBUF_WRITABLE, PyBuffer_Release,

@@ -1,4 +1,5 @@
-# Cython wrappers for src/rnn.c (included by _ext.pyx; one section per kernel family).
+# Wrappers of src/rnn.h (LSTM and GRU recurrences) and of the stage scheduler that runs them
+# (src/stage_scheduler.h).
 from libc.stdint cimport int64_t
 
 cdef extern from "src/rnn.h" nogil:
@@ -26,8 +27,12 @@ cdef extern from "src/rnn.h" nogil:
         float lo
         float hi
     size_t gk_rnn_packed_size(long gates, long hidden)
-    int gk_rnn_team_ok()
-    void gk_rnn_team_policy(int adapt)
+
+cdef extern from "src/stage_scheduler.h" nogil:
+    int gk_sched_team_ok()
+    void gk_sched_team_policy(int adapt)
+    long gk_sched_check(long stages, long units, int threads, int redo, int stall_rank,
+                        long stall_us, long *out)
     void gk_rnn_pack(const float *r, long gates, long hidden, float *out)
     void gk_lstm(const gk_rnn_io *io, const float *rp, const float *peep, int input_forget,
                  int threads)
@@ -36,14 +41,33 @@ cdef extern from "src/rnn.h" nogil:
 
 
 def rnn_team_ok():
-    """False while the recurrences back off to one thread (see src/rnn.h)."""
-    return bool(gk_rnn_team_ok())
+    """False while the recurrences back off to one thread (see src/stage_scheduler.h)."""
+    return bool(gk_sched_team_ok())
 
 
 def rnn_team_policy(bint adapt):
     """adapt True (default): after a team whose other threads hardly ran, the next calls run on
     one thread for a while; False: always the threads asked for (tests)."""
-    gk_rnn_team_policy(adapt)
+    gk_sched_team_policy(adapt)
+
+
+def stage_scheduler_check(long stages, long units, int threads, bint redo=False,
+                          int stall_rank=-1, long stall_us=0):
+    """Runs a synthetic schedule through the stage scheduler and checks its contract (every unit
+    of every stage runs, exactly once without redo; no stage starts before the previous one
+    ended); the thread of rank stall_rank sleeps stall_us us in its first item of stage 1.
+    Returns (violations, items stolen, units run twice, team size)."""
+    cdef long out[3]
+    cdef long bad
+    if stages < 0 or units < 1 or threads < 1 or stall_us < 0 or stall_us > 10_000_000:
+        raise ValueError("stage_scheduler_check: stages >= 0, units >= 1, threads >= 1, "
+                         "stall_us in [0, 1e7]")
+    out[0] = out[1] = out[2] = 0
+    with nogil:
+        bad = gk_sched_check(stages, units, threads, redo, stall_rank, stall_us, out)
+    if bad < 0:
+        raise MemoryError("stage_scheduler_check: out of memory")
+    return bad, out[0], out[1], out[2]
 
 
 def rnn_packed_size(long gates, long hidden):

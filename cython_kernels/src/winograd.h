@@ -1,25 +1,9 @@
-/* Declarations of the convolution / element-wise extensions (winograd.c, elementwise.c, conv.c)
- * that sit beside gk.h: more unary ops, PRelu, Winograd F(4x4, 3x3), data movement. */
-#ifndef GKX_H
-#define GKX_H
+/* Winograd F(4x4, 3x3) and F(2x2, 3x3) convolution (winograd.c drives it,
+ * winograd_kernels.inc holds the per-level tile transforms). */
+#ifndef GK_WINOGRAD_H
+#define GK_WINOGRAD_H
 
-#include "gk.h"
-
-/* gk_unary op codes after GK_RELU / GK_CLIP / GK_SIGMOID (gk.h). lo/hi carry the parameters:
- * SWISH alpha; HARDSIGMOID alpha, beta; LEAKYRELU alpha. TANH, ERF, GELU, GELU_TANH and
- * HARDSWISH are computed in double and rounded once (as the reference). */
-enum {
-    GK_TANH = 3,
-    GK_ERF = 4,
-    GK_GELU = 5,
-    GK_GELU_TANH = 6,
-    GK_SWISH = 7,
-    GK_HARDSIGMOID = 8,
-    GK_HARDSWISH = 9,
-    GK_LEAKYRELU = 10
-};
-/* gk_binary op code: y = a < 0 ? a * b : a (a is the full-size operand, never swapped) */
-enum { GK_PRELU = 4 };
+#include <stddef.h>
 
 /* Winograd F(mt x mt, 3x3), mt = 4 or 2; stride 1, dilation 1, one group. u: (mt + 2)^2 packed-A
  * matrices (Cout x Cin, gk_packed_a_size(m, c) floats each: transformed weights G g G^T);
@@ -36,5 +20,17 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
  * for weights w (m x c x 3 x 3), as u[a*a][m][c] */
 void gk_winograd_weights(const float *w, long m, long c, long a, const double *g, float *u,
                          int threads);
+
+/* ---- per-level kernels (winograd_kernels.inc; dispatch.c selects one level's) -------------- */
+
+/* Each transform works on 16 tiles at once (the lanes), one packed-B panel of the GEMMs. */
+typedef struct {
+    /* v = B^T d B: d[r][c][lane] (6 x 6 x 16) -> v[r*6 + c][lane]; in2: 4 x 4 tiles */
+    void (*input4)(const float *d, float *v);
+    void (*input2)(const float *d, float *v);
+    /* o = A^T m A + b, clipped: m[k][lane] (36 x 16) -> o[i*4 + j][lane]; out2: 16 -> 4 x 16 */
+    void (*output4)(const float *m, float *o, float b, float lo, float hi, int clip);
+    void (*output2)(const float *m, float *o, float b, float lo, float hi, int clip);
+} gk_winograd_kernels;
 
 #endif

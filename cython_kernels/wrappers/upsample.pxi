@@ -1,24 +1,14 @@
-# Cython wrappers for src/upsample.c (included by _ext.pyx): ConvTranspose's col2im and Resize.
+# Wrappers of src/upsample.h: ConvTranspose's col2im and Resize.
 
-cdef extern from *:
-    """
-    size_t gk_col2im_work(long sh, long sw, long oh, long ow);
+cdef extern from "src/upsample.h" nogil:
+    size_t gk_col2im_work(long sh, long sw, long oh, long ow)
     void gk_col2im(const float *cols, long c, long h, long w, long kh, long kw, long sh, long sw,
                    long dh, long dw, long ph, long pw, long oh, long ow, const float *bias,
-                   float *y, float *work, int threads);
+                   float *y, float *work, int threads)
     void gk_resize2d(const float *x, long p, long h, long w, float *y, long oh, long ow, int th,
                      const int *ih, const double *wh, const unsigned char *outh, int tw,
                      const int *iw, const double *ww, const unsigned char *outw, double extrap,
-                     int threads);
-    """
-    size_t gk_col2im_work(long sh, long sw, long oh, long ow) nogil
-    void gk_col2im(const float *cols, long c, long h, long w, long kh, long kw, long sh, long sw,
-                   long dh, long dw, long ph, long pw, long oh, long ow, const float *bias,
-                   float *y, float *work, int threads) nogil
-    void gk_resize2d(const float *x, long p, long h, long w, float *y, long oh, long ow, int th,
-                     const int *ih, const double *wh, const unsigned char *outh, int tw,
-                     const int *iw, const double *ww, const unsigned char *outw, double extrap,
-                     int threads) nogil
+                     int threads)
 
 
 def col2im_work(long sh, long sw, long oh, long ow, int threads):

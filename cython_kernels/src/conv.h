@@ -1,0 +1,73 @@
+/* Convolution pieces besides the GEMM (conv.c drives them, conv_kernels.inc holds the per-level
+ * kernels): im2col straight into packed-B panels, the depthwise conv, and the direct conv for few
+ * input channels. Winograd is in winograd.h. */
+#ifndef GK_CONV_H
+#define GK_CONV_H
+
+#include <stddef.h>
+
+#include "polyphase.h"
+
+/* Packed B (gemm.h) of the im2col matrix of one image group x (c, h, w):
+ * B[(ci*kh + ky)*kw + kx, oy*ow + ox] = x[ci, oy*sh - ph + ky*dh, ox*sw - pw + kx*dw] (0 outside). */
+void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh, long sw,
+                    long dh, long dw, long ph, long pw, long oh, long ow, float *out, int threads);
+
+/* y[n, c] = clip(bias[c] + sum_{ky,kx} wt[c, ky, kx] * xpad[n, c, oy*sh + ky*dh, ox*sw + kx*dw]).
+ * Two implementations, by plane size: small planes (a batch of them fits in L1) go through
+ * polyphase planes, whole planes one vector at a time (levels 1 and 2); larger planes, and every
+ * plane at the generic level, a zero-padded plane and one output row at a time (3x3 stride 1 and
+ * 2, k x k stride 1, anything else), which keeps the padded plane and the rows in L1: the
+ * polyphase path measured no faster there (MobileNetV2 112x112: 0.35 -> 0.42 ms). */
+void gk_depthwise(const float *x, long n, long c, long h, long w, const float *wt, long kh, long kw,
+                  long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                  const float *bias, float lo, float hi, int clip, float *y, int threads);
+
+/* floats of work gk_conv_direct needs */
+size_t gk_conv_direct_work(long c, long h, long w, long kh, long kw, long sh, long sw, long dh,
+                           long dw, long ph, long pw, long oh, long ow);
+/* Direct conv, one group, few input channels (the stem of an image model):
+ * y[n, o] = clip(bias[o] + sum_{ci,ky,kx} wt_t[(ci*kh + ky)*kw + kx, o] * xpad[n, ci, ...]),
+ * wt_t the (C*kh*kw) x ldw transposed weights, ldw a multiple of 16 at least m (columns m.. are
+ * zeros); work: gk_conv_direct_work floats. Output channels go in the vector lanes (weights of a
+ * tap are whole vectors, the input is broadcast per output pixel from the phase planes), so a
+ * register tile is channels x pixels, transposed into the NCHW planes through a small buffer.
+ * Returns 0 (nothing done) at the generic level or when turned off (gk_polyphase_on); the caller
+ * then runs im2col and the GEMM. */
+int gk_conv_direct(const float *x, long n, long c, long h, long w, const float *wt_t, long m,
+                   long ldw, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                   long pw, long oh, long ow, const float *bias, float lo, float hi, int clip,
+                   float *y, float *work, int threads);
+
+/* ---- per-level kernels (conv_kernels.inc; dispatch.c selects one level's) ------------------ */
+
+typedef struct {
+    /* one output row of a 3x3 depthwise conv, stride 1, dilation 1, over padded rows r0..r2 */
+    void (*dw3x3_row)(const float *r0, const float *r1, const float *r2, const float *wc, float b,
+                      float lo, float hi, int clip, long ow, float *row);
+    /* the same, stride 2 (rows padw = 2 ow + 1 wide: one float past a row is read); NULL at the
+     * generic level (dw_plane runs it) */
+    void (*dw3x3s2_row)(const float *r0, const float *r1, const float *r2, const float *wc,
+                        float b, float lo, float hi, int clip, long ow, float *row);
+    /* one output row of any kh x kw, stride 1, dilation 1 (rows padw apart); NULL at generic */
+    void (*dwk_row)(const float *r, long padw, long kh, long kw, const float *wc, float b,
+                    float lo, float hi, int clip, long ow, float *row);
+    /* a whole output plane of any geometry from a padded plane p (padw wide) */
+    void (*dw_plane)(const float *p, long padw, const float *wc, long kh, long kw, long sh,
+                     long sw, long dh, long dw, long oh, long ow, float b, float lo, float hi,
+                     int clip, float *y);
+    /* polyphase (NULL at generic): depthwise planes p0..p1 of x (n*c planes) into y, taps at
+     * off[0:taps] in the phases (lo/hi always applied); batch planes per pass or bands of rows */
+    void (*dw_planes_poly)(const sp_geo *g, const float *x, long p0, long p1, long c,
+                           const float *wt, const float *bias, float lo, float hi, long oh,
+                           long ow, const long *off, long taps, float *phs, float *acc,
+                           long batch, long band, float *y);
+    /* polyphase (NULL at generic): row phase a of one plane's phases; output row oy of every
+     * channel of the direct conv */
+    void (*poly_build_rows)(const sp_geo *g, const float *src, float *phs, float fill, long a);
+    void (*direct_row)(const sp_geo *g, const float *phs, const long *off, long k,
+                       const float *wt, long ldw, long m, const float *bias, float lo, float hi,
+                       long oy, long oh, long ow, long ch, float *t, float *y);
+} gk_conv_kernels;
+
+#endif

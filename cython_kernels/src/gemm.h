@@ -1,0 +1,96 @@
+/* Packed SGEMM with a fused epilogue (gemm.c drives it, gemm_kernels.inc holds the per-level
+ * register kernels). Every call runs one OpenMP parallel region (or none for small problems). */
+#ifndef GK_GEMM_H
+#define GK_GEMM_H
+
+#include <stddef.h>
+
+#define GK_MR 12 /* packed A panel height (AVX-512: 12x32 blocks; AVX2/generic: two 6x16 halves) */
+#define GK_NR 16 /* packed B panel width (AVX-512 reads two adjacent panels at once) */
+
+/* Activations of the epilogue (field `act`); parameters in alpha/beta. */
+enum {
+    GK_ACT_NONE = 0,
+    GK_ACT_SIGMOID = 1,
+    GK_ACT_SWISH = 2,       /* x * sigmoid(alpha x) */
+    GK_ACT_HARDSIGMOID = 3, /* max(0, min(1, alpha x + beta)) */
+    GK_ACT_HARDSWISH = 4,   /* x * max(0, min(1, x/6 + 1/2)) */
+    GK_ACT_LEAKYRELU = 5,   /* x < 0 ? alpha x : x */
+    GK_ACT_GELU = 6,        /* x/2 (1 + erf(x / sqrt 2)) */
+    GK_ACT_TANH = 7,
+    GK_ACT_PRELU = 8        /* x < 0 ? slope x : x, slope per row (slope_row) or column */
+};
+
+/* Epilogue applied to every output element (i, j), in this order:
+ *   y = acc + bias_row[i] + bias_col[j] + residual[i * ld_residual + j]   (each term if non-NULL)
+ *   if clip: y = min(max(y, lo), hi)      (Relu: lo = 0, hi = inf; NaN propagates)
+ *   y = act(y)                             (GK_ACT_*, alpha/beta/slope as documented above)
+ * The first five fields keep their historical order (positional initialisers elsewhere). */
+typedef struct {
+    const float *bias_row; /* length M or NULL */
+    const float *bias_col; /* length N or NULL */
+    float lo, hi;
+    int clip;
+    int act;
+    float alpha, beta;
+    const float *slope_row; /* PRelu: length M, or NULL */
+    const float *slope_col; /* PRelu: length N, or NULL */
+    const float *residual;  /* R[M, N] with row stride ld_residual, or NULL */
+    long ld_residual;
+} gk_epilogue;
+
+/* C[M,N] = epilogue(A[M,K] @ B[K,N]).
+ * Packed A: ceil(M/12) panels, each K x 12 (k-major), rows past M zero.
+ * Packed B: ceil(N/16) panels, each K x 16 (k-major), columns past N zero. */
+size_t gk_packed_a_size(long m, long k);
+size_t gk_packed_b_size(long k, long n);
+void gk_pack_a(long m, long k, const float *a, long s_m, long s_k, float *out, int threads);
+void gk_pack_b(long k, long n, const float *b, long s_k, long s_n, float *out, int threads);
+void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, float *c, long ldc,
+                    const gk_epilogue *ep, int threads);
+/* A given by strides (packed inside the same parallel region), B packed. */
+void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const float *bp,
+             float *c, long ldc, const gk_epilogue *ep, int threads);
+/* C[i] = epilogue(A[i] @ B[i]) for i < batch, one parallel region: A by strides (a_bs 0
+ * broadcasts), B packed per batch (bp_bs floats apart, 0 broadcasts), C[i] at c + i * c_bs
+ * (row stride ldc); ep applies to every batch (residual advanced by r_bs per batch). */
+void gk_gemm_batched(long batch, long m, long n, long k, const float *a, long a_bs, long s_m,
+                     long s_k, const float *bp, long bp_bs, float *c, long c_bs, long ldc,
+                     const gk_epilogue *ep, long r_bs, int threads);
+/* C[b] = A[b] @ B[b], both operands by strides (packed per batch; neither is constant) */
+void gk_matmul_batched(long batch, long m, long n, long k, const float *a, long a_bs, long a_sm,
+                       long a_sk, const float *b, long b_bs, long b_sk, long b_sn, float *c,
+                       long c_bs, int threads);
+/* y[i] = act(x[i]) for the epilogue activations (GK_ACT_*; PRelu: slope[i] if slope, else
+ * alpha), with the GEMM epilogue's own vectorised code (used for run-time-B MatMul) */
+void gk_epilogue_apply(float *y, long rows, long cols, long ldy, const gk_epilogue *ep,
+                       int threads);
+/* cache blocking: K block, M block (rows); 0 leaves one unchanged; the values before the call
+ * are stored in old[0], old[1] */
+void gk_gemm_tune(long kc, long mc, long *old);
+
+/* ---- per-level kernels (gemm_kernels.inc; dispatch.c selects one level's) ------------------ */
+
+/* one product: packed operands, C and its epilogue, the cache blocking in force */
+typedef struct {
+    long m, n, k;
+    const float *ap, *bp;
+    float *c;
+    long ldc;
+    const gk_epilogue *ep;
+    long kc, mc;
+} gk_gemm_args;
+
+typedef struct {
+    /* columns of C per register block: a thread's share of C is a multiple of it */
+    long col_unit;
+    /* C[m0:m1, n0:n1] = epilogue(A @ B), K in blocks of kc, M in blocks of mc (m0, n0 aligned to
+     * GK_MR and col_unit) */
+    void (*block)(const gk_gemm_args *g, long m0, long m1, long n0, long n1);
+    /* the epilogue on a tile of C in memory; add: also the biases, residual and clip, else only
+     * the activation */
+    void (*epilogue)(float *c, long ldc, long rows, long cols, const gk_epilogue *ep, long i0,
+                     long j0, int add);
+} gk_gemm_kernels;
+
+#endif

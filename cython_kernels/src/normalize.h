@@ -1,0 +1,21 @@
+/* Softmax and LayerNorm over the rows of a matrix (normalize.c drives them over the threads,
+ * normalize_kernels.inc holds the per-level row kernels). */
+#ifndef GK_NORMALIZE_H
+#define GK_NORMALIZE_H
+
+/* y[r] = softmax(x[r]) for rows of n floats */
+void gk_softmax_rows(const float *x, float *y, long rows, long n, int threads);
+/* per row r: mean[r], inv_std[r] = 1/sqrt(var + eps), y = ((x - mean) * inv_std) * scale + bias
+ * (bias may be NULL) */
+void gk_layernorm_rows(const float *x, const float *scale, const float *bias, float *y, float *mean,
+                       float *inv_std, long rows, long n, float eps, int threads);
+
+/* ---- per-level kernels (normalize_kernels.inc; dispatch.c selects one level's) ------------- */
+
+typedef struct {
+    void (*softmax_row)(const float *x, float *y, long n);
+    void (*layernorm_row)(const float *x, const float *scale, const float *bias, float *y, long n,
+                          float eps, float *mean, float *inv_std);
+} gk_normalize_kernels;
+
+#endif

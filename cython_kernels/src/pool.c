@@ -1,0 +1,101 @@
+/* Pooling drivers (see pool.h): polyphase planes where the level has them, else row passes over a
+ * padded plane; the global average. The per-level kernels are in pool_kernels.inc. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "isa.h"
+#include "pool.h"
+
+/* threads worth forking for `work` window taps (a fork costs a few us) */
+static int threads_for_work(long work, int threads) { return work < 32768 ? 1 : threads; }
+
+/* gk_pool2d on polyphase planes: returns 0 (nothing done) where the level has no polyphase
+ * kernel, they are turned off, or the window has more than 256 taps */
+static int pool_poly(int is_max, const float *x, long nc, long h, long w, long kh, long kw, long sh,
+                 long sw, long dh, long dw, long ph, long pw, long oh, long ow, const float *cnt_y,
+                 const float *cnt_x, float *y, int threads) {
+    const gk_pool_kernels *K = gk_k.pool;
+    if (!gk_polyphase_on || !K->planes_poly || kh * kw > 256) return 0;
+    sp_geo g;
+    sp_geo_init(&g, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
+    long off[256];
+    for (long ky = 0; ky < kh; ky++)
+        for (long kx = 0; kx < kw; kx++) off[ky * kw + kx] = sp_tap(&g, ky, kx, dh, dw);
+    long batch, band;
+    sp_plan(&g, oh, &batch, &band);
+    long chunks = (nc + batch - 1) / batch, psz = sp_size(&g), asz = band * g.wq + 64;
+    int nt = nc * oh * ow * kh * kw > 32768 ? threads : 1;
+    int ok = 1;
+#pragma omp parallel num_threads(nt) reduction(&& : ok)
+    {
+        float *buf = (float *)malloc((size_t)(batch * (psz + asz)) * sizeof(float));
+        ok = buf != NULL;
+        if (buf) sp_fill(buf, batch * (psz + asz), 0.0f);
+#pragma omp for schedule(static)
+        for (long ck = 0; ck < chunks; ck++) {
+            if (!buf) continue;
+            long p0 = ck * batch, p1 = GK_MIN(nc, p0 + batch);
+            K->planes_poly(is_max, &g, x, p0, p1, oh, ow, off, kh * kw, cnt_y, cnt_x, buf,
+                           buf + batch * psz, batch, band, y);
+        }
+        free(buf);
+    }
+    return ok;
+}
+
+void gk_pool2d(int is_max, const float *x, long nc, long h, long w, long kh, long kw, long sh,
+               long sw, long dh, long dw, long ph, long pw, long oh, long ow, const float *cnt_y,
+               const float *cnt_x, float *y, int threads) {
+    if (pool_poly(is_max, x, nc, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, cnt_y, cnt_x, y,
+                  threads))
+        return;
+    const gk_pool_kernels *K = gk_k.pool;
+    long padh = (oh - 1) * sh + (kh - 1) * dh + 1, padw = (ow - 1) * sw + (kw - 1) * dw + 1;
+    float fill = is_max ? -INFINITY : 0.0f;
+#pragma omp parallel num_threads(threads_for_work(nc * oh * ow * kh * kw, threads))
+    {
+        float *p = (float *)malloc((size_t)((padh + 1) * padw) * sizeof(float));
+        float *mrow = p ? p + padh * padw : NULL; /* max pool: the vertical maxima of a row */
+#pragma omp for schedule(static)
+        for (long pl = 0; pl < nc; pl++) {
+            if (!p) continue;
+            const float *src = x + pl * h * w;
+            float *dst = y + pl * oh * ow;
+            if (is_max && ph == 0 && pw == 0 && padh <= h && padw <= w) {
+                /* every window lies inside the plane: read it in place */
+                for (long oy = 0; oy < oh; oy++)
+                    K->max_row(src + oy * sh * w, w, padw, kh, kw, sw, dh, dw, ow, mrow,
+                            dst + oy * ow);
+                continue;
+            }
+            for (long i = 0; i < padh * padw; i++) p[i] = fill;
+            for (long iy = 0; iy < h && iy + ph < padh; iy++) {
+                long x0 = GK_MAX(0L, -pw), x1 = GK_MIN(w, padw - pw);
+                if (x1 > x0)
+                    memcpy(p + (iy + ph) * padw + x0 + pw, src + iy * w + x0,
+                           (size_t)(x1 - x0) * sizeof(float));
+            }
+            for (long oy = 0; oy < oh; oy++) {
+                float *row = dst + oy * ow;
+                if (is_max)
+                    K->max_row(p + oy * sh * padw, padw, padw, kh, kw, sw, dh, dw, ow,
+                            mrow, row);
+                else
+                    K->sum_window_row(p + oy * sh * padw, padw, kh, kw, sw, dh, dw, ow, row);
+                if (!is_max)
+                    for (long ox = 0; ox < ow; ox++) {
+                        float d = cnt_y[oy] * cnt_x[ox];
+                        row[ox] /= d < 1.0f ? 1.0f : d;
+                    }
+            }
+        }
+        free(p);
+    }
+}
+
+void gk_global_avg(const float *x, long nc, long hw, float *y, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads_for_work(nc * hw, threads))
+    for (long r = 0; r < nc; r++) y[r] = gk_k.pool->row_sum(x + r * hw, hw) / (float)hw;
+}

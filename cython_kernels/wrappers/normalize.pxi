@@ -1,0 +1,32 @@
+# Wrappers of src/normalize.h: Softmax and LayerNorm rows.
+
+cdef extern from "src/normalize.h" nogil:
+    void gk_softmax_rows(const float *x, float *y, long rows, long n, int threads)
+    void gk_layernorm_rows(const float *x, const float *scale, const float *bias, float *y,
+                           float *mean, float *inv_std, long rows, long n, float eps,
+                           int threads)
+
+
+def softmax_rows(const float[:, ::1] x, float[:, ::1] y, int threads):
+    if x is None or y is None or y.shape[0] != x.shape[0] or y.shape[1] != x.shape[1]:
+        raise ValueError("softmax_rows: x and y differ in shape")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        return
+    with nogil:
+        gk_softmax_rows(&x[0, 0], &y[0, 0], x.shape[0], x.shape[1], threads)
+
+
+def layernorm_rows(const float[:, ::1] x, const float[::1] scale, const float[::1] bias,
+                   float[:, ::1] y, float[::1] mean, float[::1] inv_std, float eps, int threads):
+    if x is None or y is None or y.shape[0] != x.shape[0] or y.shape[1] != x.shape[1]:
+        raise ValueError("layernorm_rows: x and y differ in shape")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        return
+    _vec("layernorm_rows", "scale", scale, x.shape[1], False)
+    _vec("layernorm_rows", "bias", bias, x.shape[1], True)
+    _vec("layernorm_rows", "mean", mean, x.shape[0], False)
+    _vec("layernorm_rows", "inv_std", inv_std, x.shape[0], False)
+    with nogil:
+        gk_layernorm_rows(&x[0, 0], &scale[0], ptr(bias) if bias is not None else NULL,
+                          &y[0, 0], &mean[0], &inv_std[0], x.shape[0], x.shape[1], eps,
+                          threads)
