@@ -18,7 +18,12 @@ import numpy as np
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.errors import OpArgumentError
 from ..refimpl.ir import Node, Value
-from ..refimpl.op_geometry import NEAREST_MODES, norm_axes, resize_scales_from_sizes
+from ..refimpl.op_geometry import (
+    NEAREST_MODES,
+    RESIZE_COORD_MODES,
+    norm_axes,
+    resize_scales_from_sizes,
+)
 from ..refimpl.op_geometry import resize_source_coords as source_coords
 from ..refimpl.op_geometry import resize_taps as taps
 from ..refimpl.ops import op_resize
@@ -30,8 +35,6 @@ Array = np.ndarray
 
 
 _MODES = ("nearest", "linear", "cubic")
-_COORDS = {10: ("asymmetric",), 11: op_resize._COORDS_11, 13: op_resize._COORDS_13,
-           18: op_resize._COORDS_13, 19: op_resize._COORDS_19}  # fmt: skip
 _DEFAULTS = {"coordinate_transformation_mode": "half_pixel", "cubic_coeff_a": -0.75,
              "exclude_outside": 0, "extrapolation_value": 0.0, "mode": "nearest",
              "nearest_mode": "round_prefer_floor", "antialias": 0,
@@ -68,7 +71,7 @@ def _resize_refusal(version: int) -> Callable[[Node, list[Value | None]], str | 
         if opts["mode"] not in modes:
             return f"mode {opts['mode']!r} is not one of {list(modes)}"
         coord = opts["coordinate_transformation_mode"]
-        if coord not in _COORDS[version]:
+        if coord not in RESIZE_COORD_MODES[version]:
             return f"coordinate_transformation_mode {coord!r} (the reference reports it)"
         if opts["nearest_mode"] not in NEAREST_MODES:
             return f"nearest_mode {opts['nearest_mode']!r} (the reference reports it)"

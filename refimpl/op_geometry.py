@@ -13,7 +13,7 @@ from .ops._cast import dtype_of_code as cast_target_dtype
 from .ops._fused_activation import ACTIVATIONS as FUSED_ACTIVATIONS
 from .ops._im2col import check_groups
 from .ops._pooling import _counts as window_tap_counts
-from .ops._resample import NEAREST_MODES
+from .ops._resample import NEAREST_MODES, RESIZE_COORD_MODES
 from .ops._resample import source_coords as resize_source_coords
 from .ops._resample import taps as resize_taps
 from .ops._resample_run import _sizes_to_scales as resize_scales_from_sizes
@@ -32,6 +32,7 @@ __all__ = [
     "FUSED_ACTIVATIONS",
     "MAX_EXTENT",
     "NEAREST_MODES",
+    "RESIZE_COORD_MODES",
     "Window",
     "auto_pad_name",
     "cast_target_dtype",

@@ -226,6 +226,30 @@ def private_refimpl_violations(imports: list[Import]) -> list[str]:
     return problems
 
 
+def private_attribute_violations(source_text: str, path: str) -> list[str]:
+    """`module._name` uses in one backend file where `module` was imported from refimpl (the
+    import itself is public, the attribute is not)."""
+    tree = ast.parse(source_text, filename=path)
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and "refimpl" in (node.module or "").split("."):
+            bound.update(alias.asname or alias.name for alias in node.names)
+    problems = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in bound
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            problems.append(
+                f"{path}:{node.lineno}: `{node.value.id}.{node.attr}`: a backend may use only "
+                "public refimpl names"
+            )
+    return problems
+
+
 def refimpl_dependency_violations(imports: list[Import]) -> list[str]:
     """refimpl imports outside the standard library, numpy, ml_dtypes and its allow-list."""
     problems = []
@@ -345,6 +369,25 @@ def test_no_layer_imports_a_higher_one(all_imports: list[Import]) -> None:
 def test_a_backend_imports_only_public_refimpl(all_imports: list[Import]) -> None:
     problems = private_refimpl_violations(all_imports)
     assert not problems, "\n".join(problems)
+
+
+def test_a_backend_uses_no_private_attribute_of_refimpl() -> None:
+    problems = []
+    for module, path in discover().items():
+        if layer_of(module) in PUBLIC_REFIMPL_ONLY:
+            text = path.read_text(encoding="utf-8")
+            problems += private_attribute_violations(text, str(path.relative_to(REPO)))
+    assert not problems, "\n".join(problems)
+
+
+def test_the_attribute_checker_reports_a_private_constant_of_a_public_module() -> None:
+    source = (
+        "from ..refimpl.ops import op_resize\n"
+        "from . import local\n"
+        "MODES = op_resize._COORDS_11\n"
+        "OK = op_resize.resize_11, op_resize.__name__, local._private\n"
+    )
+    assert [p.split(": `")[0] for p in private_attribute_violations(source, "k.py")] == ["k.py:3"]
 
 
 def test_the_import_graph_has_no_cycles_beyond_the_allow_list(all_imports: list[Import]) -> None:

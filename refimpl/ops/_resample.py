@@ -25,6 +25,22 @@ COORD_MODES = (
 )
 NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "legacy")
 
+# the coordinate transformation modes each Resize version accepts (10 has none: asymmetric)
+_MODES_13 = (
+    "half_pixel",
+    "pytorch_half_pixel",
+    "align_corners",
+    "asymmetric",
+    "tf_crop_and_resize",
+)
+RESIZE_COORD_MODES = {
+    10: ("asymmetric",),
+    11: _MODES_13 + ("tf_half_pixel_for_nn",),
+    13: _MODES_13,
+    18: _MODES_13,
+    19: _MODES_13 + ("half_pixel_symmetric",),
+}
+
 
 def source_coords(
     mode: str, out_len: int, in_len: int, scale: float, roi: tuple[float, float]

@@ -4,18 +4,11 @@ import numpy as np
 
 from ..dtypes import ALL
 from ..registry import reference_op
+from ._resample import RESIZE_COORD_MODES
 from ._resample_run import ResizeAttrs, run_resize
 
 _MODES = ("nearest", "linear", "cubic")
-_COORDS_13 = (
-    "half_pixel",
-    "pytorch_half_pixel",
-    "align_corners",
-    "asymmetric",
-    "tf_crop_and_resize",
-)
-_COORDS_11 = _COORDS_13 + ("tf_half_pixel_for_nn",)
-_COORDS_19 = _COORDS_13 + ("half_pixel_symmetric",)
+_COORDS_11, _COORDS_13, _COORDS_19 = (RESIZE_COORD_MODES[v] for v in (11, 13, 19))
 
 
 def _resize(
