@@ -36,7 +36,7 @@ def ext() -> ModuleType:
 
 
 def set_simd_level(level: str) -> str:
-    """Selects at most `level`: "avx512f" (GEMM 12x32 zmm kernels), "avx2+fma" (alias "avx2"),
+    """Selects at most `level`: "avx512f" (alias "avx512"), "avx2+fma" (alias "avx2"),
     "generic" or "auto" (the best this CPU has); a level the CPU lacks falls back to the next
     lower one. Returns the level now active."""
     level = _ALIASES.get(level, level)
@@ -48,8 +48,8 @@ def set_simd_level(level: str) -> str:
 
 
 def simd_level() -> str:
-    """ "avx512f", "avx2+fma" or "generic": the kernels in use now (at "avx512f" the GEMM runs
-    AVX-512 kernels and the other kernels their AVX2/FMA variants)."""
+    """ "avx512f", "avx2+fma" or "generic": the kernels in use now (every kernel family is
+    compiled for each level; src/dispatch.h)."""
     return LEVELS[len(LEVELS) - 1 - ext().simd_index()]
 
 

@@ -28,7 +28,8 @@ class CythonBackend(
     LayoutKernels,
     ResizeKernels,
 ):
-    """Cython + C SIMD kernels (AVX2/FMA chosen at run time), OpenMP threads per session."""
+    """Cython + C SIMD kernels (AVX-512, AVX2 or generic, chosen at run time), OpenMP threads per
+    session."""
 
     name = "cython"
     priority = 100

@@ -40,8 +40,9 @@ Array = np.ndarray
 _NO_CLIP = (-float("inf"), float("inf"), False)  # epilogue bounds when the clip must wait
 
 
-# Winograd F(4x4, 3x3) policy: "auto" (where it measured faster), "always" (any 3x3/stride-1/
-# dilation-1/one-group conv; tests) or "never".
+# Winograd policy: "auto" (F(4x4, 3x3) or F(2x2, 3x3) where each measured faster), "always" or
+# "f4" (F(4x4) on any 3x3/stride-1/dilation-1/one-group conv with constant weights), "f2" (F(2x2)
+# there; tests) or "never".
 WINOGRAD = "auto"
 # Winograd's G for F(4x4, 3x3) (6 x 3) and F(2x2, 3x3) (4 x 3): U = G g G^T per channel pair.
 _G = {
@@ -201,14 +202,9 @@ class _Conv:
             return 4
         if WINOGRAD == "f2":
             return 2
-        # measured at 1 thread on ResNet shapes: F(4x4) is 1.3-1.8x (AVX-512 GEMM) or 1.8-2.5x
-        # (AVX2 GEMM) faster than im2col wherever its 16-tile panels are mostly full (planes of
-        # 14x14 and up); on 7x7 planes F(2x2) beats im2col with the AVX2 GEMM (1.5 vs 3.2 ms for
-        # 512 channels). With the AVX-512 GEMM it is ~6 % faster on the whole ResNet-18 (15.9 ->
-        # 14.9 ms at 1 thread, 8.94 -> 8.40 at 2) but its 16 transformed matrices of 512 x 512
-        # cost 17 MB per layer and took peak RSS over onnxruntime's (255 vs 225 MB; 199 MB
-        # without): im2col there. With fewer than 32 input channels the GEMMs are too thin to pay
-        # for the transforms (SqueezeNet's 16 -> 64 at 55x55: 0.38 vs 0.36 ms).
+        # F(4x4) where its 16-tile panels are mostly full; F(2x2) on smaller planes only with the
+        # AVX2/generic GEMM (with the AVX-512 one its memory is not worth it); never with fewer
+        # than 32 input channels. The measurements behind this: docs/cython-backend.md, Winograd.
         if c < 32 or m < 16:
             return 0
         if -(-oh // 4) * -(-ow // 4) >= 16:
