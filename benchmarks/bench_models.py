@@ -1,6 +1,6 @@
 """The benchmark models and what each engine needs of them: ONNX, an optimised .gsm, MNN, TFLite.
 
-Built-in models come from gossamer.examples with fixed seeds; the shared real models from the
+Built-in models come from gossamer.builtin_models with fixed seeds; the shared real models from the
 model cache (tests/conftest.py MODELS_DIR) with the input shapes tests/test_real_models.py uses.
 Converted files are cached under ~/.cache/gossamer/bench/<model>-<hash of the ONNX bytes>/, so a
 slow conversion (onnx2tf) happens once.
@@ -53,15 +53,15 @@ def _lstm_feeds() -> dict[str, np.ndarray]:
 
 
 def _builtin(name: str) -> Callable[[], Any]:
-    from gossamer import examples
+    from gossamer import builtin_models
 
     return {
-        "mobilenet_v2": examples.mobilenet_v2,
-        "resnet18": examples.resnet18,
-        "resnet50": examples.resnet50,
-        "squeezenet1_1": examples.squeezenet1_1,
-        "minilm": examples.minilm_encoder,
-        "lstm": examples.lstm,
+        "mobilenet_v2": builtin_models.mobilenet_v2,
+        "resnet18": builtin_models.resnet18,
+        "resnet50": builtin_models.resnet50,
+        "squeezenet1_1": builtin_models.squeezenet1_1,
+        "minilm": builtin_models.minilm_encoder,
+        "lstm": builtin_models.lstm,
     }[name]
 
 

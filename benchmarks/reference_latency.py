@@ -22,7 +22,7 @@ import onnxruntime as ort
 from onnx.reference import ReferenceEvaluator
 
 import gossamer
-from gossamer.examples import minilm_encoder, mobilenet_v2, resnet18
+from gossamer.builtin_models import minilm_encoder, mobilenet_v2, resnet18
 
 MODELS = {"mobilenet_v2": mobilenet_v2, "resnet18": resnet18, "minilm": minilm_encoder}
 

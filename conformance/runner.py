@@ -39,7 +39,7 @@ from .case import (
     takes_specials,
 )
 from .claims import unclaimable
-from .compare import compare_outputs, same_bits
+from .output_check import compare_outputs, same_bits
 from .repro import repro_script
 from .tolerances import Tolerance, tolerance
 

@@ -37,7 +37,7 @@ LAYER_OF_PREFIX = {
     "gossamer.plugins": "plugins",
     "gossamer.converter": "converter",
     "gossamer.cython_kernels": "cython_kernels",
-    "gossamer": "session",  # gossamer/__init__.py, session.py, examples.py
+    "gossamer": "session",  # gossamer/__init__.py, session.py, builtin_models.py
     "gossamer.conformance": "conformance",
     "gossamer.tools": "tools",
     "gossamer.cli": "cli",

@@ -76,8 +76,8 @@ def cmd_dump(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from ..builtin_models import tiny_cnn
     from ..converter.onnx_import import graph_from_onnx
-    from ..examples import tiny_cnn
     from ..refimpl.model_format import save_gsm
 
     model = tiny_cnn(seed=args.seed)

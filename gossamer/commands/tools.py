@@ -14,7 +14,7 @@ from .inputs import feeds_from_args
 def cmd_compare(args: argparse.Namespace) -> int:
     """Exit status as cmp(1): 0 every value agrees, 1 a divergence was found, 2 an error. Inputs not
     given with --input get seeded random values (--random is implied)."""
-    from ..tools.compare import compare_model, comparison_json
+    from ..tools.first_divergence import compare_model, comparison_json
 
     try:
         sess = load(args.model, backends=args.backends)

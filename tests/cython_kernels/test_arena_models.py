@@ -8,7 +8,7 @@ import tracemalloc
 import numpy as np
 
 import gossamer
-from gossamer.examples import mobilenet_v2
+from gossamer.builtin_models import mobilenet_v2
 
 
 def test_mobilenet_v2_allocates_only_its_output_after_the_first_run():

@@ -11,7 +11,7 @@ from gossamer.cython_kernels import _native, set_simd_level, simd_level
 from gossamer.cython_kernels.backend import CythonBackend
 
 import gossamer
-from gossamer.examples import tiny_cnn
+from gossamer.builtin_models import tiny_cnn
 
 from ._helpers import one_node
 

@@ -89,7 +89,7 @@ def test_a_residual_of_another_shape_gets_the_reference_error():
 
 def test_resnet18_with_fused_shortcuts_matches_onnxruntime():
     ort = pytest.importorskip("onnxruntime")
-    from gossamer.examples import resnet18
+    from gossamer.builtin_models import resnet18
 
     model = resnet18().SerializeToString()
     x = RNG.standard_normal((1, 3, 224, 224)).astype(F32)

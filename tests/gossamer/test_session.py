@@ -124,7 +124,7 @@ def test_initializer_listed_as_input_is_an_optional_feed():
 
 
 def test_optimize_level_fuses_and_keeps_outputs():
-    from gossamer.examples import tiny_cnn
+    from gossamer.builtin_models import tiny_cnn
 
     model = tiny_cnn().SerializeToString()
     image = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)

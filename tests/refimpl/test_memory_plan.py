@@ -13,7 +13,7 @@ from gossamer.refimpl.memory_plan import MemoryPlan, MemoryPlanError, plan_memor
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gossamer import examples
+from gossamer import builtin_models
 from tests.conftest import MODELS_DIR, ONNX_MODELS
 
 F32 = "float32"
@@ -234,7 +234,7 @@ def benchmark_graph(name: str):
         "tiny_cnn": {}, "mobilenet_v2": {"size": 32}, "resnet18": {"size": 32},
         "minilm_encoder": {"layers": 2, "seq": 16},
     }  # fmt: skip
-    return graph_from_onnx(getattr(examples, name)(**small[name]))
+    return graph_from_onnx(getattr(builtin_models, name)(**small[name]))
 
 
 FEEDS = {
@@ -271,7 +271,7 @@ def check_bounds(plan: MemoryPlan) -> None:
 
 @pytest.mark.parametrize("name", ["mobilenet_v2", "resnet18", "minilm_encoder", "tiny_cnn"])
 def test_benchmark_model_plan_is_valid_and_within_bounds(name):
-    plan = plan_memory(graph_from_onnx(getattr(examples, name)()), BENCHMARK_SHAPES.get(name))
+    plan = plan_memory(graph_from_onnx(getattr(builtin_models, name)()), BENCHMARK_SHAPES.get(name))
     check_bounds(plan)
     assert plan.tensors and not plan.unplanned
     assert plan.arena_bytes < plan.sum_of_intermediates_bytes / 2

@@ -1,5 +1,5 @@
-"""Seed models for the fuzzer: small ONNX graphs built in code, gossamer.examples networks, small
-real models from the shared cache, and the `.gsm` form of each.
+"""Seed models for the fuzzer: small ONNX graphs built in code, gossamer.builtin_models networks,
+small real models from the shared cache, and the `.gsm` form of each.
 
 Every seed is valid: it loads and runs (the fuzzer's mutations make it hostile). Seeds are built
 once in the parent process and handed to the forked children as serialized bytes.
@@ -328,13 +328,13 @@ def _handmade() -> dict[str, onnx.ModelProto]:
     return seeds
 
 
-def _examples() -> dict[str, onnx.ModelProto]:
-    from gossamer import examples
+def _builtin_models() -> dict[str, onnx.ModelProto]:
+    from gossamer import builtin_models
 
     return {
-        "tiny_cnn": examples.tiny_cnn(size=16),
-        "lstm": examples.lstm(layers=2, hidden=8, steps=4, features=5),
-        "minilm": examples.minilm_encoder(layers=1, hidden=16, heads=2, seq=6, vocab=20),
+        "tiny_cnn": builtin_models.tiny_cnn(size=16),
+        "lstm": builtin_models.lstm(layers=2, hidden=8, steps=4, features=5),
+        "minilm": builtin_models.minilm_encoder(layers=1, hidden=16, heads=2, seq=6, vocab=20),
     }
 
 
@@ -345,7 +345,7 @@ def build_seeds(real_models: bool = True, formats: tuple[str, ...] = ("onnx", "g
     from gossamer.refimpl.model_format import dump_gsm
 
     protos: list[tuple[str, bytes, float]] = []
-    for name, model in {**_handmade(), **_examples()}.items():
+    for name, model in {**_handmade(), **_builtin_models()}.items():
         protos.append((name, model.SerializeToString(), 1.0))
     if real_models and MODELS_DIR.is_dir():
         for path in sorted(MODELS_DIR.glob("*.onnx")):

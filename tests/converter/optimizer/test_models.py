@@ -15,7 +15,7 @@ from gossamer.converter.onnx_import import graph_from_onnx
 from gossamer.converter.optimizer import PASSES, optimize
 
 import gossamer
-from gossamer import examples
+from gossamer import builtin_models
 from tests.conftest import MODELS_DIR, ONNX_MODELS
 from tests.test_real_models import _feeds
 
@@ -29,7 +29,7 @@ MODELS = [pytest.param(m, marks=pytest.mark.models) for m in ONNX_MODELS] + BENC
 def _baseline(name: str) -> tuple:
     """(graph, feeds, outputs of the unoptimised graph), built once per model."""
     if name in BENCHMARK_MODELS:
-        graph = graph_from_onnx(getattr(examples, name)())
+        graph = graph_from_onnx(getattr(builtin_models, name)())
     else:
         graph = graph_from_onnx(MODELS_DIR / name)
     sess = gossamer.load(graph)

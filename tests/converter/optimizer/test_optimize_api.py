@@ -8,8 +8,8 @@ from gossamer.converter.onnx_import import graph_from_onnx
 from gossamer.converter.optimizer import PASSES, PIPELINE, optimize
 from gossamer.refimpl.model_format import load_gsm, save_gsm
 
+from gossamer.builtin_models import tiny_cnn
 from gossamer.cli import main
-from gossamer.examples import tiny_cnn
 
 from ._helpers import assert_same_outputs, feeds_for, ops, run
 

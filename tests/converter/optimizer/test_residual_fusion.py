@@ -83,7 +83,7 @@ def test_a_conv_with_an_activation_already_is_not_fused():
 def test_resnet_blocks_fuse_every_shortcut():
     from gossamer.converter.onnx_import import graph_from_onnx
 
-    from gossamer.examples import resnet18
+    from gossamer.builtin_models import resnet18
 
     out, report = optimize(graph_from_onnx(resnet18()), 3)
     assert report.changed("residual_fusion") == 8

@@ -26,7 +26,7 @@ from ..refimpl.model_format import save_gsm
 from ..session import Session
 
 if TYPE_CHECKING:
-    from .compare import Comparison
+    from .first_divergence import Comparison
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -70,7 +70,7 @@ def write_repro(
     save_gsm(unit, out / "node.gsm")
     wrote_onnx = False
     if side_b == "onnxruntime" and producer.domain != PARTITION_DOMAIN:
-        from .compare_ort import single_node_onnx
+        from .ort_intermediates import single_node_onnx
 
         blob = single_node_onnx(
             model, node, {n: env_b.get(n, unit.initializers.get(n)) for n in reads}

@@ -11,7 +11,7 @@ from gossamer.plugins import Backend, Claim, Decline, KernelBackend, hookimpl, k
 from gossamer.plugins import manager as plugin_manager
 from gossamer.refimpl.ops.op_conv import conv_1
 from gossamer.refimpl.ops.op_relu import relu_6
-from gossamer.tools.compare import compare_model
+from gossamer.tools.first_divergence import compare_model
 from gossamer.tools.tensor_diff import diff_values
 from onnx import helper, numpy_helper
 

@@ -8,7 +8,7 @@ off (so each value is what its own node computed). Values are matched by name an
 order side B's nodes run; a value only one side has (inside a fused partition on side A, inside an
 ONNX function on the onnxruntime side) is skipped and counted. The first node with an output
 outside tolerance is the first divergence; its inputs are saved with a repro script (see
-`tools/compare_repro.py`).
+`tools/divergence_repro.py`).
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def compare_model(
         Session(graph, backends=[]).run(None, feeds, observers=[rec_b])
         order_b, values_b = rec_b.order, rec_b.values
     else:
-        from .compare_ort import run_onnxruntime
+        from .ort_intermediates import run_onnxruntime
 
         order_b = graph.topological_nodes()
         values_b = run_onnxruntime(model, feeds)
@@ -209,7 +209,7 @@ def compare_model(
         reads = list(producer.inputs) if producer.domain == PARTITION_DOMAIN else None
         result.input_notes = _input_notes(reads or node_reads(first_node), env_a, env_b, rtol, atol)
         if repro_dir is not None:
-            from .compare_repro import write_repro
+            from .divergence_repro import write_repro
 
             result.repro_dir, result.repro_note = write_repro(
                 Path(repro_dir), graph, sess_a, first_node, producer, env_a, env_b, result, model

@@ -1,5 +1,6 @@
-"""Example networks built in code with fixed seeds (no downloads): for the demo, tests and
-benchmarks.
+"""The built-in models: networks built in code with fixed seeds (no downloads), for the demo,
+tests and benchmarks (`examples/` at the repository root is something else: a sample backend
+package).
 
 Each builder returns an `onnx.ModelProto` (needs the `onnx` extra) whose weights come from
 `numpy.random.default_rng(seed)`, so every run builds the same model bit for bit.
