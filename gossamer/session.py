@@ -26,6 +26,9 @@ from .refimpl.shape_inference import infer_shapes, inference_cache
 
 ModelSource = str | os.PathLike | bytes | Graph
 
+# the optimisation level load() and the CLI use unless told otherwise (see load)
+DEFAULT_OPTIMIZE = 0
+
 
 def read_model(source: ModelSource) -> Graph:
     """Reads an ONNX model, a .gsm file (path or bytes) or passes a Graph through."""
@@ -56,7 +59,7 @@ def load(
     *,
     backends: Sequence[str] | None = None,
     threads: int | None = None,
-    optimize: int = 0,
+    optimize: int = DEFAULT_OPTIMIZE,
     max_memory: int | str | None = None,
 ) -> Session:
     """Loads a model (.onnx, .gsm, bytes or a Graph) into a Session.
@@ -118,6 +121,16 @@ class Session:
         """node -> (calls, reason) for calls a backend kernel declined at run time (the reference
         ran them instead), e.g. shapes outside what the kernel handles."""
         return dict(self._program.runtime_fallbacks)
+
+    @property
+    def fused_partitions(self) -> dict[str, tuple[str, ...]]:
+        """fused partition node -> the nodes it stands for ("name (OpType)"), for the partitions
+        a backend compiled as a whole."""
+        return {
+            name: override.covers
+            for name, override in self._program.overrides.items()
+            if override.partition
+        }
 
     def get_inputs(self) -> list[Value]:
         return list(self.inputs)
