@@ -28,9 +28,9 @@ def test_no_stages_runs_nothing() -> None:
 
 @pytest.mark.parametrize("redo", [False, True])
 def test_a_stalled_thread_has_its_items_run_by_the_others(redo: bool) -> None:
-    # rank 1 sleeps 30 ms inside its first item of stage 1; stalling counts after a few us
+    # rank 1 sleeps 200 ms inside its first item of stage 1; stalling counts after a few us
     bad, stolen, twice, team = ext().stage_scheduler_check(
-        6, 32, 2, redo, stall_rank=1, stall_us=30_000
+        6, 32, 2, redo, stall_rank=1, stall_us=200_000
     )
     assert team == 2 and bad == 0
     # its three unclaimed items of stage 1 at least (without redo the claimed one waits for it)

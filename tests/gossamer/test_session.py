@@ -128,9 +128,10 @@ def test_optimize_level_fuses_and_keeps_outputs():
 
     model = tiny_cnn().SerializeToString()
     image = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
-    plain = gossamer.load(model)
+    plain = gossamer.load(model, optimize=0)
     fused = gossamer.load(model, optimize=3)
     assert len(fused.graph.nodes) < len(plain.graph.nodes)
+    assert len(gossamer.load(model).graph.nodes) == len(fused.graph.nodes)  # -O3 by default
     np.testing.assert_allclose(
         fused.run(None, {"image": image})[0],
         plain.run(None, {"image": image})[0],
@@ -223,3 +224,45 @@ def test_bad_timeout_is_an_input_error(session, bad):
     a = np.ones((1, 3), np.float32)
     with pytest.raises(InputError, match="timeout must be a positive number"):
         session.run(None, {"a": a, "b": a}, timeout=bad)
+
+
+def test_blas_runs_on_one_thread_while_a_native_backend_shares_the_run():
+    """The reference's numpy BLAS and a native backend's thread team must not fight for the
+    cores: during a run of a session with native nodes BLAS is capped at one thread, and the
+    previous count is back afterwards (refimpl/blas_threads.py)."""
+    from gossamer.refimpl.blas_threads import loaded_blas
+
+    from gossamer.builtin_models import tiny_cnn
+
+    libs = loaded_blas()
+    if not libs:
+        pytest.skip("no BLAS whose thread count can be set is loaded here")
+    before = [lib.get() for lib in libs]
+    seen: list[list[int]] = []
+
+    class Probe:
+        def before_node(self, node, inputs):
+            seen.append([lib.get() for lib in libs])
+
+        def after_node(self, node, inputs, outputs):
+            pass
+
+    image = np.zeros((1, 3, 64, 64), np.float32)
+    from gossamer.plugins.manager import all_backends, availability
+
+    native_backends = [
+        name
+        for name, backend in all_backends().items()
+        if name == "cython" and availability(backend) is None
+    ]
+    if not native_backends:
+        pytest.skip("the cython backend is not available here")
+    native = gossamer.load(tiny_cnn().SerializeToString(), backends=native_backends)
+    native.run(None, {"image": image}, observers=[Probe()])
+    assert seen and all(counts == [1] * len(libs) for counts in seen)
+    assert [lib.get() for lib in libs] == before
+    seen.clear()
+    gossamer.load(tiny_cnn().SerializeToString(), backends=[]).run(
+        None, {"image": image}, observers=[Probe()]
+    )
+    assert all(counts == before for counts in seen)  # reference only: BLAS as it was

@@ -1,0 +1,104 @@
+"""How many threads numpy's BLAS may use, set for the duration of a run.
+
+The reference's MatMul, Gemm and Einsum run on numpy, whose BLAS (OpenBLAS in numpy's wheels)
+starts its own thread team, while a native backend's kernels run on an OpenMP team whose idle
+workers keep spinning for a while after each kernel (GOMP_SPINCOUNT). In a model that mixes
+reference and native nodes both teams then fight for the same cores, and a run becomes erratic
+(measured on a 2-core machine: 16 ms, then 144 ms, against 3.2 ms with one thread). A session
+whose nodes run partly on a native backend therefore runs the reference's BLAS on one thread
+(`blas_thread_limit(1)`), and puts the previous setting back after the run.
+
+Only the BLAS libraries numpy loads are handled: OpenBLAS under its usual symbol names (numpy's
+own `scipy_openblas64_`, a system `openblas`) and MKL, found among the loaded shared objects
+(Linux: /proc/self/maps). Where none is found (another platform or BLAS), the limit does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+# (getter, setter) symbol names per BLAS flavour, in the order tried
+_SYMBOLS = (
+    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+    ("openblas_get_num_threads", "openblas_set_num_threads"),
+    ("MKL_Get_Max_Threads", "MKL_Set_Num_Threads"),
+)
+_LOCK = threading.Lock()
+
+
+class _Blas:
+    """One loaded BLAS library's thread-count getter and setter."""
+
+    def __init__(self, get: Callable[[], int], set_: Callable[[int], None], path: str) -> None:
+        self.get, self.set, self.path = get, set_, path
+
+
+def _loaded_libraries() -> list[str]:
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        return []
+    names = set()
+    for line in maps.read_text(errors="replace").splitlines():
+        path = line.split()[-1] if line.split() else ""
+        lowered = path.lower()
+        if path.startswith("/") and ("blas" in lowered or "mkl" in lowered) and ".so" in lowered:
+            names.add(path)
+    return sorted(names)
+
+
+@cache
+def loaded_blas() -> tuple[_Blas, ...]:
+    """The BLAS libraries loaded in this process whose thread count can be set."""
+    import numpy  # noqa: F401  (numpy loads its BLAS on import)
+
+    found = []
+    for path in _loaded_libraries():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get_name, set_name in _SYMBOLS:
+            if hasattr(lib, get_name) and hasattr(lib, set_name):
+                getter, setter = getattr(lib, get_name), getattr(lib, set_name)
+                getter.restype, getter.argtypes = ctypes.c_int, []
+                setter.restype, setter.argtypes = None, [ctypes.c_int]
+                found.append(_Blas(getter, setter, path))
+                break
+    return tuple(found)
+
+
+_active = 0  # runs inside a limit now (runs may overlap in several Python threads)
+_saved: list[int] = []
+
+
+@contextmanager
+def blas_thread_limit(threads: int | None) -> Iterator[None]:
+    """Caps every loaded BLAS at `threads` inside the block (None: leaves them as they are). The
+    first block to enter sets the cap and the last to leave restores the previous counts, so
+    overlapping runs in several threads share one cap (the first one's)."""
+    global _active, _saved
+    libs = loaded_blas() if threads is not None else ()
+    if threads is None or not libs:
+        yield
+        return
+    with _LOCK:
+        if _active == 0:
+            _saved = [lib.get() for lib in libs]
+            for lib in libs:
+                lib.set(threads)
+        _active += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _active -= 1
+            if _active == 0:
+                for lib, was in zip(libs, _saved):
+                    lib.set(was)
