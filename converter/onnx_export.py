@@ -5,6 +5,10 @@ ONNX ModelProto: nodes keep their names, order and attributes, initializers go t
 onnx.numpy_helper (bfloat16, float8, int4 and string tensors included), nested If/Loop/Scan bodies
 recursively. Attribute types follow the Python values; an empty list or an ambiguous value (a string
 that stands for a type, a dense array for a sparse attribute) takes its type from the op schema.
+Top-level nodes are written in a topological order (ONNX requires one; optimiser rewrites may
+leave a node ahead of a producer), stable with respect to the graph's own order.
+Gossamer's own ops (domain "gossamer", from the optimiser) become calls of model-local functions
+that spell them in standard ops (see onnx_functions), so onnxruntime runs the file as written.
 Fused partition nodes have no ONNX meaning and are refused with `OnnxExportError`.
 """
 
@@ -17,8 +21,10 @@ from typing import Any
 import numpy as np
 
 from ..refimpl.dtypes import ONNX_TYPE_CODES
-from ..refimpl.errors import GossamerError
+from ..refimpl.errors import GossamerError, GraphValidationError
 from ..refimpl.ir import PARTITION_DOMAIN, Graph, Node, Value
+from .onnx_functions import DOMAIN as GOSSAMER_DOMAIN
+from .onnx_functions import FunctionExportError, FunctionWriter, attribute_types
 
 try:
     import onnx
@@ -58,9 +64,13 @@ def graph_to_onnx(graph: Graph) -> onnx.ModelProto:
     opsets.setdefault("", 1)
     for _, node in graph.walk():
         opsets.setdefault(node.domain, 1)
-    exporter = _Exporter(opsets)
+    exporter = _Exporter(opsets, FunctionWriter(graph, opsets))
     model = onnx.ModelProto()
-    model.graph.CopyFrom(exporter.graph(graph))
+    try:
+        model.graph.CopyFrom(exporter.graph(graph, top=True))
+    except (FunctionExportError, GraphValidationError) as err:
+        raise OnnxExportError(str(err)) from err
+    model.functions.extend(exporter.functions.functions.values())
     for domain, version in sorted(opsets.items()):
         model.opset_import.append(onnx.helper.make_opsetid(domain, version))
     model.ir_version = max(
@@ -96,13 +106,14 @@ def _version() -> str:
 
 
 class _Exporter:
-    def __init__(self, opsets: dict[str, int]) -> None:
+    def __init__(self, opsets: dict[str, int], functions: FunctionWriter) -> None:
         self.opsets = opsets
+        self.functions = functions
         self.dtypes: set[str] = set()  # element types written, for the IR version
 
-    def graph(self, graph: Graph) -> onnx.GraphProto:
+    def graph(self, graph: Graph, top: bool = False) -> onnx.GraphProto:
         g = onnx.GraphProto(name=graph.name)
-        g.node.extend(self.node(n) for n in graph.nodes)
+        g.node.extend(self.node(n) for n in (graph.topological_nodes() if top else graph.nodes))
         g.input.extend(self.value(v) for v in graph.inputs)
         g.output.extend(self.value(v) for v in graph.outputs)
         g.initializer.extend(self.tensor(np.asarray(a), k) for k, a in graph.initializers.items())
@@ -122,6 +133,9 @@ class _Exporter:
             attr = self.attribute(node, name, value)
             if attr is not None:
                 proto.attribute.append(attr)
+        if node.domain == GOSSAMER_DOMAIN:
+            proto.op_type, n_out = self.functions.call(node)
+            proto.output.extend([""] * (n_out - len(proto.output)))  # a call names every output
         return proto
 
     def tensor(self, array: np.ndarray, name: str = "") -> onnx.TensorProto:
@@ -186,6 +200,8 @@ class _Exporter:
 
     def schema_type(self, node: Node, name: str) -> int | None:
         """The attribute's type in the op schema, or None when no schema is known."""
+        if node.domain == GOSSAMER_DOMAIN:
+            return attribute_types(node.op_type).get(name)
         try:
             schema = onnx.defs.get_schema(
                 node.op_type, self.opsets.get(node.domain, 1), node.domain

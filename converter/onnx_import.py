@@ -1,7 +1,9 @@
 """ONNX → Gossamer IR.
 
 Reads a ModelProto (path, bytes or object) into a `Graph`: tensors through onnx.numpy_helper
-(external data included), nested If/Loop/Scan bodies recursively, model-local functions inlined.
+(external data included), nested If/Loop/Scan bodies recursively, model-local functions inlined,
+except those Gossamer's exporter writes for its own ops (onnx_functions.fused_op_of): a call of
+gossamer::FusedConv_Add_Relu is read back as the gossamer::FusedConv node it was written from.
 Declared shapes are kept only as hints; nothing here trusts them for execution.
 """
 
@@ -21,6 +23,7 @@ from ..refimpl.errors import GossamerError, ModelFormatError
 from ..refimpl.ir import Graph, Node, Value
 from ..refimpl.memory_budget import default_budget, format_bytes, tensor_bytes
 from ..refimpl.model_format import MAX_GRAPH_DEPTH
+from .onnx_functions import fused_op_of
 
 try:
     import onnx
@@ -76,18 +79,36 @@ def _uses_external_data(model: onnx.ModelProto) -> bool:
 def graph_from_onnx(source: str | os.PathLike | bytes | onnx.ModelProto) -> Graph:
     """Converts an ONNX model into a Gossamer Graph."""
     model = load_onnx_model(source)
+    if not model.HasField("graph"):  # an empty file parses as an empty ModelProto
+        name = source if isinstance(source, (str, os.PathLike)) else type(source).__name__
+        raise ModelFormatError(f"{name} is not an ONNX model: it has no graph (empty file?)")
     opsets = {
         ("" if o.domain == "ai.onnx" else o.domain): int(o.version) for o in model.opset_import
     }
     if "" not in opsets:
         opsets[""] = 1
-    state = _Import({(f.domain, f.name): f for f in model.functions})
+    functions = {(f.domain, f.name): f for f in model.functions}
+    own = {key: op for key, f in functions.items() if (op := fused_op_of(f)) is not None}
+    state = _Import({k: f for k, f in functions.items() if k not in own}, own)
     graph = _graph(model.graph, state, opsets, 0)
     graph.metadata = {p.key: p.value for p in model.metadata_props}
     if model.producer_name:
         graph.metadata.setdefault(
             "producer", f"{model.producer_name} {model.producer_version}".strip()
         )
+    graph.model_info = {
+        key: value
+        for key, value in (
+            ("producer_name", model.producer_name),
+            ("producer_version", model.producer_version),
+            ("domain", model.domain),
+            ("doc_string", model.doc_string),
+            ("graph_doc_string", model.graph.doc_string),
+        )
+        if value
+    }
+    if model.HasField("model_version"):
+        graph.model_info["model_version"] = str(model.model_version)
     return graph
 
 
@@ -101,6 +122,7 @@ class _Import:
     """What reading one model shares: its local functions, their inlined sizes, the node count."""
 
     functions: dict[tuple[str, str], onnx.FunctionProto]
+    own_ops: dict[tuple[str, str], str] = field(default_factory=dict)  # function -> gossamer op
     nodes: int = 0
     fresh: Any = field(default_factory=lambda: _fresh_names())
     sizes: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -244,10 +266,14 @@ def _bind_attribute_refs(inner: onnx.NodeProto, attrs: dict, defaults: dict) -> 
 
 def _node(n: onnx.NodeProto, state: _Import, opsets: dict[str, int], depth: int) -> Node:
     attrs = {a.name: _attribute(a, state, opsets, depth) for a in n.attribute}
+    outputs = list(n.output)
+    own_op = state.own_ops.get((n.domain, n.op_type))
+    while own_op and len(outputs) > 1 and not outputs[-1]:
+        outputs.pop()  # the exporter lists every output of a function call
     return Node(
-        op_type=n.op_type,
+        op_type=own_op or n.op_type,
         inputs=list(n.input),
-        outputs=list(n.output),
+        outputs=outputs,
         attrs=attrs,
         name=n.name,
         domain="" if n.domain == "ai.onnx" else n.domain,

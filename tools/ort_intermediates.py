@@ -119,6 +119,9 @@ def single_node_onnx(model: Any, node: Any, inputs: dict[str, Any]) -> bytes | N
         ],
         [onnx.ValueInfoProto(name=o) for o in outputs],
     )
-    single = helper.make_model(graph, opset_imports=list(proto.opset_import))
+    # a gossamer-domain call needs its function (an optimised model exports fused ops as functions)
+    single = helper.make_model(
+        graph, opset_imports=list(proto.opset_import), functions=list(proto.functions)
+    )
     single.ir_version = proto.ir_version
     return single.SerializeToString()

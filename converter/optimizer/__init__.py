@@ -10,6 +10,9 @@ into gossamer::Fused* ops; -O3 adds LayerNorm and GELU fusion, MatMul batching a
 Transpose/Reshape cancellation.
 Every pass is one module (`run(graph) -> list of changes`) whose docstring states its rewrite and
 its preconditions; passes rewrite the top-level graph only (If/Loop/Scan bodies stay as they are).
+The result's nodes are in a topological order (stable with respect to the input's order), as ONNX
+requires of a file. No pass makes the model file larger by materialising weights: constant folding
+keeps quantised (int8, int4) and float16 weights and their dequantisation as they are.
 The input graph is never modified: optimize works on a copy that shares the weight arrays.
 """
 
@@ -113,6 +116,7 @@ def optimize(
                 f"optimisation pass {p.name!r} left graph {graph.name!r} invalid (a bug in the "
                 f"pass; run with a lower -O level to avoid it): {err}"
             ) from err
+    result.nodes[:] = result.topological_nodes()  # a fusion may leave a node before a producer
     result.value_info = live_value_info(result)
     report.nodes_after = len(result.nodes)
     report.ops_after = op_histogram(result)

@@ -54,8 +54,8 @@ def run(graph: Graph) -> list[str]:
                 nodes.append(Node("Gather", [scale, ids], [s_name], {"axis": 0}, s_name))
             inputs = [deq, s_name] if mul.inputs[0] == cast_out else [s_name, deq]
             nodes.append(Node("Mul", inputs, [gather.outputs[0]], {}, mul.name))
-        old = [cast, gather] + ([mul] if mul is not None else [])
-        view.replace(old, nodes)
+        view.replace([gather], nodes)  # where the Gather stood: after the producer of its ids
+        view.replace([cast] + ([mul] if mul is not None else []), [])
         changed.append(f"{gather.name}: {cast.inputs[0]} {list(table.shape)}")
     return changed
 

@@ -394,6 +394,27 @@ def test_attribute_of_unknown_python_type_is_refused():
         graph_to_onnx(graph)
 
 
+def test_nodes_are_written_in_topological_order():
+    graph = Graph(
+        [Node("Neg", ["h"], ["y"], name="second"), Node("Relu", ["x"], ["h"], name="first")],
+        [Value("x", "float32", (2,))],
+        [Value("y", "float32", (2,))],
+    )
+    model = graph_to_onnx(graph)
+    onnx.checker.check_model(model)
+    assert [n.name for n in model.graph.node] == ["first", "second"]
+
+
+def test_a_cycle_is_refused_with_a_typed_error():
+    graph = Graph(
+        [Node("Neg", ["b"], ["a"], name="n1"), Node("Neg", ["a"], ["b"], name="n2")],
+        [],
+        [Value("a", "float32", (2,))],
+    )
+    with pytest.raises(OnnxExportError):
+        graph_to_onnx(graph)
+
+
 # ---- the shared real models ---------------------------------------------------------------------
 REAL_SHAPES = {
     "mtcnn_pnet.onnx": {"input_1": (1, 24, 32, 3)},
@@ -463,7 +484,7 @@ def test_export_accepts_an_onnx_source(tmp_path, gsm_path):
 
 
 def test_export_of_missing_file_fails_with_one_line(tmp_path, capsys):
-    assert main(["export", str(tmp_path / "nope.gsm"), "-o", str(tmp_path / "x.onnx")]) == 1
+    assert main(["export", str(tmp_path / "nope.gsm"), "-o", str(tmp_path / "x.onnx")]) == 2
     assert "gossamer export: error:" in capsys.readouterr().err
 
 
@@ -481,6 +502,7 @@ def fake_netron(monkeypatch):
     module.start = start
     module.wait = lambda: calls.append("wait")
     monkeypatch.setitem(sys.modules, "netron", module)
+    monkeypatch.setattr("webbrowser.get", lambda *a: object())  # as if a browser were installed
     return calls
 
 
@@ -503,6 +525,6 @@ def test_view_opens_an_onnx_file_directly(tmp_path, gsm_path, fake_netron):
 
 def test_view_without_netron_says_how_to_install_it(gsm_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "netron", None)  # `import netron` raises ImportError
-    assert main(["view", str(gsm_path)]) == 1
+    assert main(["view", str(gsm_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "gossamer view: error: install the view extra: pip install 'gossamer[view]'"

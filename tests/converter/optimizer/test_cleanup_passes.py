@@ -71,6 +71,55 @@ def test_constant_folding_skips_outputs_larger_than_the_limit():
     assert ops(out)["Expand"] == 1
 
 
+def _dequantized_weight(q: np.ndarray) -> object:
+    """y = x @ (Cast(q) * 0.02): a weight stored as int8, dequantised in the graph."""
+    return graph_of(
+        [node("Cast", ["q"], ["f"], to=1), node("Mul", ["f", "s"], ["w"]),
+         node("MatMul", ["x", "w"], ["y"])],
+        [("x", [2, q.shape[0]])],
+        [("y", [2, q.shape[1]])],
+        {"q": q, "s": np.array(0.02, F32)},
+    )  # fmt: skip
+
+
+def test_constant_folding_keeps_int8_weights_and_their_dequantization():
+    q = np.random.default_rng(0).integers(-128, 128, (64, 64)).astype(np.int8)  # 16 KiB as float
+    out = optimized_matches(_dequantized_weight(q), ["constant_folding", "dead_node_elimination"])
+    assert ops(out) == {"Cast": 1, "Mul": 1, "MatMul": 1}
+    assert out.initializers["q"].dtype == np.int8
+
+
+def test_constant_folding_folds_a_dequantization_within_the_growth_allowance():
+    q = np.arange(-8, 8, dtype=np.int8).reshape(4, 4)  # 64 bytes as float32
+    out = optimized_matches(_dequantized_weight(q), ["constant_folding", "dead_node_elimination"])
+    assert ops(out) == {"MatMul": 1}
+
+
+def test_constant_folding_folds_weight_transposes_that_do_not_grow_the_model():
+    w = np.random.default_rng(1).standard_normal((64, 48)).astype(F32)
+    g = graph_of(
+        [node("Transpose", ["w"], ["wt"], perm=[1, 0]), node("MatMul", ["x", "wt"], ["y"])],
+        [("x", [2, 48])],
+        [("y", [2, 64])],
+        {"w": w},
+    )
+    out = optimized_matches(g, ["constant_folding", "dead_node_elimination"])
+    assert ops(out) == {"MatMul": 1}
+
+
+def test_constant_folding_does_not_copy_a_weight_another_node_still_reads():
+    w = np.random.default_rng(2).standard_normal((64, 64)).astype(F32)
+    g = graph_of(
+        [node("Transpose", ["w"], ["wt"], perm=[1, 0]), node("MatMul", ["x", "wt"], ["a"]),
+         node("MatMul", ["x", "w"], ["b"]), node("Add", ["a", "b"], ["y"])],
+        [("x", [2, 64])],
+        [("y", [2, 64])],
+        {"w": w},
+    )  # fmt: skip
+    out, _ = optimize(g, passes=["constant_folding"])
+    assert ops(out)["Transpose"] == 1
+
+
 def test_constant_folding_does_not_fold_initializers_a_feed_can_override():
     g = graph_of(
         [node("Add", ["a", "a"], ["c"]), node("Mul", ["x", "c"], ["y"])],

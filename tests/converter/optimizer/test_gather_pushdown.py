@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from gossamer.converter.optimizer import optimize
+from gossamer.converter.optimizer import gather_pushdown, optimize
+from gossamer.refimpl.ir import Node
 from onnx import TensorProto
 
 import gossamer
@@ -79,3 +80,13 @@ def test_a_scale_that_widens_the_table_is_left_alone():
     g = _table(RNG.random((1, 8)).astype(np.float32), q=q)
     _, report = optimize(g, passes=["gather_pushdown"])
     assert report.changed("gather_pushdown") == 0
+
+
+def test_the_pushed_down_gather_stays_after_the_producer_of_its_ids():
+    g = _table(np.array(0.5, np.float32))
+    g.initializers.pop("ids")
+    g.inputs.append(type(g.outputs[0])("raw", "int64", IDS.shape))
+    g.nodes.insert(2, Node("Identity", ["raw"], ["ids"], {}, "make_ids"))  # after Cast and Mul
+    assert gather_pushdown.run(g)
+    order = [n.name for n in g.nodes]
+    assert order == [n.name for n in g.topological_nodes()]

@@ -52,7 +52,8 @@ def _check(name: str, **how) -> object:
 @pytest.mark.parametrize("name", MODELS)
 def test_optimized_model_computes_what_the_original_computes(models_dir, name, level):
     report = _check(name, level=level)
-    assert report.nodes_after <= report.nodes_before
+    # gather push-down trades Cast, Mul, Gather for Gather, Cast, Mul (+ a Gather of the scales)
+    assert report.nodes_after <= report.nodes_before + report.changed("gather_pushdown")
 
 
 @pytest.mark.parametrize("pass_name", sorted(PASSES))

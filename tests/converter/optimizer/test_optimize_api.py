@@ -11,7 +11,7 @@ from gossamer.refimpl.model_format import load_gsm, save_gsm
 from gossamer.builtin_models import tiny_cnn
 from gossamer.cli import main
 
-from ._helpers import assert_same_outputs, feeds_for, ops, run
+from ._helpers import assert_same_outputs, feeds_for, graph_of, node, ops, run
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +79,18 @@ def test_cli_optimize_writes_the_model_and_prints_the_report(tmp_path, capsys):
     assert "gossamer::FusedConv" in ops(graph)
     image = np.random.default_rng(0).random((1, 3, 16, 16), dtype=np.float32)
     assert run(graph, {"image": image})[0].shape == (1, 10)
+
+
+def test_the_optimized_graph_is_in_topological_order():
+    # residual fusion puts FusedConv where the Conv stood, ahead of the Sigmoid producing z
+    w = np.random.default_rng(0).standard_normal((4, 4, 1, 1)).astype(np.float32)
+    g = graph_of(
+        [node("Conv", ["x", "w"], ["c"]), node("Sigmoid", ["x"], ["z"]),
+         node("Add", ["c", "z"], ["y"])],
+        [("x", [1, 4, 3, 3])],
+        [("y", [1, 4, 3, 3])],
+        {"w": w},
+    )  # fmt: skip
+    out, report = optimize(g, passes=["residual_fusion"])
+    assert report.changed("residual_fusion") == 1
+    assert [n.op_type for n in out.nodes] == ["Sigmoid", "FusedConv"]
