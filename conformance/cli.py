@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ops",
-        type=lambda s: [o.strip() for o in s.split(",") if o.strip()],
+        type=_op_list,
         help="only these ops or case ids (comma-separated), e.g. Conv,Softmax:opset11",
     )
     speed = p.add_mutually_exclusive_group()
@@ -53,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.set_defaults(preset="default")
     p.add_argument(
         "--max-examples",
-        type=int,
+        type=_count,
         help="drawn (hypothesis) examples per (case, dtype) cell, besides the fixed edge and "
         f"extreme-value examples (default {PRESETS['default'].max_examples})",
     )
@@ -66,6 +66,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-shrink", action="store_true", help="report failures without shrinking")
     p.add_argument("--repro", action="store_true", help="print the repro script of every failure")
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+
+
+def _op_list(text: str) -> list[str]:
+    ops = [o.strip() for o in text.split(",") if o.strip()]
+    if not ops:
+        raise argparse.ArgumentTypeError("give at least one op or case id, e.g. Conv,Relu")
+    return ops
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,9 @@
-"""Comparing a backend's outputs with the reference's, with error statistics."""
+"""Comparing a backend's outputs with the reference's, with error statistics.
+
+Which elements mismatch is decided by `refimpl.mismatch.mismatches`, the one definition shared with
+`gossamer compare`: |actual - expected| > max(atol, rtol * median|expected|) + rtol * |expected|
+for floats, NaN/inf agreeing exactly, integers within `atol` units (0: exact), bool and strings
+exact."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..refimpl.dtypes import FLOAT
+from ..refimpl.mismatch import mismatches
 from .tolerances import Tolerance
 
 
@@ -20,12 +26,15 @@ class Stats:
     mismatched: int = 0
     total: int = 0
     nonfinite_mismatched: int = 0  # NaN or ±inf on one side only, or infinities of other sign
+    atol_eff: float = 0.0  # the absolute tolerance applied (the tensor's magnitude may raise it)
 
     def describe(self) -> str:
         text = (
             f"max abs {self.max_abs:.3g}, max rel {self.max_rel:.3g}, "
             f"mismatched {self.mismatched}/{self.total}"
         )
+        if self.atol_eff:
+            text += f" (atol applied {self.atol_eff:.1e})"
         if self.nonfinite_mismatched:
             text += f" ({self.nonfinite_mismatched} NaN/inf mismatch(es))"
         return text
@@ -48,18 +57,15 @@ def _compare(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> Stats:
     stats = Stats(total=int(e.size))
     if e.size == 0:
         return stats
-    e_nan, a_nan = np.isnan(e), np.isnan(a)
     both_finite = np.isfinite(e) & np.isfinite(a)
     diff = np.where(both_finite, np.abs(a - e), 0.0)
     rel = np.where(both_finite & (e != 0), diff / np.where(e == 0, 1.0, np.abs(e)), 0.0)
-    nonfinite = (e_nan != a_nan) | (~both_finite & ~(e_nan & a_nan) & (e != a))
-    stats.nonfinite_mismatched = int(nonfinite.sum())
-    bad = nonfinite | (diff > tol.atol + tol.rtol * np.abs(np.where(both_finite, e, 0.0)))
-    if expected.dtype.kind in "biu" and tol.atol == 0:  # exact, without float64 rounding
-        bad = np.asarray(expected != actual)
+    found = mismatches(actual, expected, rtol=tol.rtol, atol=tol.atol, int_units=int(tol.atol))
+    stats.nonfinite_mismatched = int(found.nonfinite.sum())
+    stats.atol_eff = found.atol_eff if found.atol_eff > tol.atol else 0.0
     stats.max_abs = float(diff.max())
     stats.max_rel = float(rel.max())
-    stats.mismatched = int(bad.sum())
+    stats.mismatched = found.count
     return stats
 
 
@@ -96,7 +102,7 @@ def compare_outputs(
             all_stats.append(None)
             continue
         if e.dtype == object:
-            same = bool(np.array_equal(e, a))
+            same = not mismatches(a, e, rtol=0.0, atol=0.0).count
             problems.extend([] if same else [f"{where}: strings differ"])
             all_stats.append(None)
             continue

@@ -56,7 +56,7 @@ def check_report_path(path: str | Path) -> None:
             import matplotlib  # noqa: F401
         except ImportError:
             raise ConformanceUsageError(
-                f"{path}: a .png report needs matplotlib (pip install 'gossamer[bench]'); a "
+                f"{path}: a .png report needs matplotlib (pip install 'gossamer[plot]'); a "
                 ".html report draws the same colour grid without it"
             ) from None
     if not Path(path).resolve().parent.is_dir():

@@ -1,9 +1,10 @@
 """The one tolerance table, and its per-backend widenings (reviewed data files).
 
-Integers and bools compare exactly. Floats compare as |actual - expected| <= atol + rtol*|expected|
-with NaN matching NaN and infinities matching exactly. A case's `tol` key scales the dtype's base
-tolerance ("exact" makes even floats exact: abs, relu, max, shape ops, ...); reductions widen by the
-square root of the reduced length. A backend may widen further only through
+Integers and bools compare exactly. Floats agree when |actual - expected| <= max(atol, rtol *
+median|expected|) + rtol*|expected| (refimpl/mismatch.py, the definition `gossamer compare` uses
+too), with NaN matching NaN and infinities matching exactly. A case's `tol` key scales the dtype's
+base tolerance ("exact" makes even floats exact: abs, relu, max, shape ops, ...); reductions widen
+by the square root of the reduced length. A backend may widen further only through
 `conformance/tolerances/<backend>.json`:
 
     {"Conv": {"float16": {"rtol": 2e-3, "atol": 1e-3, "reason": "fp32 accumulation order"}},

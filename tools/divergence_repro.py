@@ -24,6 +24,7 @@ from ..refimpl.interpreter import describe_value
 from ..refimpl.ir import PARTITION_DOMAIN, Graph, Node, Value
 from ..refimpl.model_format import save_gsm
 from ..session import Session
+from .tensor_diff import TensorDiff, diff_values, merge_diffs
 
 if TYPE_CHECKING:
     from .first_divergence import Comparison
@@ -43,14 +44,11 @@ def write_repro(
     model: Any,
 ) -> tuple[str | None, str]:
     """Writes the repro; returns (folder, what it holds), or (None, why it was not written)."""
-    unit, backend = _unit(graph, sess_a, node, producer)
+    unit, backend, why = replay_unit(graph, sess_a, node, producer, env_b)
+    if why:
+        return None, f"not written: {why}"
     fed = [v.name for v in unit.inputs]
     reads = fed + list(unit.initializers)
-    for name in fed:
-        if not isinstance(env_b.get(name), np.ndarray):
-            why = describe_value(env_b.get(name)) if name in env_b else "not visible on side B"
-            return None, f"not written: input {name!r} is {why}, not a tensor"
-    unit.inputs = [Value(n, name_of(env_b[n].dtype), tuple(env_b[n].shape)) for n in fed]
     files = {name: f"{i:02d}_{_UNSAFE.sub('_', name)[:60]}.npy" for i, name in enumerate(reads)}
     out.mkdir(parents=True, exist_ok=True)
     side_b = result.side_b
@@ -107,15 +105,72 @@ def write_repro(
     return str(out), "; ".join(held) + f"; run: python {out / 'repro.py'}"
 
 
-def _unit(graph: Graph, sess: Session, node: Node, producer: Node) -> tuple[Graph, str]:
-    """What to replay (the node, or the partition side A ran it in) and the backend it ran on."""
+def replay_unit(
+    graph: Graph, sess: Session, node: Node, producer: Node, env_b: dict[str, Any]
+) -> tuple[Graph, str, str]:
+    """What to replay for the divergent node, typed from side B's inputs: (the node alone, or the
+    partition side A ran it in; the backend it ran on; "" or why it cannot be replayed)."""
     if producer.domain == PARTITION_DOMAIN:
-        for backend, claim in sess.placement.partitions:
-            if node.name in claim.nodes:
-                return extract_partition(graph, claim.nodes, producer.name), backend.name
-    unit = extract_partition(graph, (node.name,), _UNSAFE.sub("_", node.name) or "node")
-    unit.outputs = [Value(o) for o in node.outputs if o]
-    return unit, sess.placement.backend_of.get(node.name, "reference")
+        found = _partition_unit(graph, sess, node, producer)
+        if found is None:
+            return Graph([], [], []), "?", f"no partition of side A holds node {node.name!r}"
+        unit, backend = found
+    else:  # side A's own node (after optimisation it may be a fused node of another name)
+        unit = extract_partition(graph, (producer.name,), _UNSAFE.sub("_", producer.name) or "node")
+        unit.outputs = [Value(o) for o in producer.outputs if o]
+        backend = sess.placement.backend_of.get(producer.name, "reference")
+    for v in unit.inputs:
+        if not isinstance(env_b.get(v.name), np.ndarray):
+            what = describe_value(env_b.get(v.name)) if v.name in env_b else "not visible on side B"
+            return unit, backend, f"input {v.name!r} is {what}, not a tensor"
+    unit.inputs = [Value(v.name, name_of(env_b[v.name].dtype), env_b[v.name].shape)
+                   for v in unit.inputs]  # fmt: skip
+    return unit, backend, ""
+
+
+def _partition_unit(
+    graph: Graph, sess: Session, node: Node, producer: Node
+) -> tuple[Graph, str] | None:
+    """The partition side A ran `node` in: the claim that holds it, or that writes its outputs."""
+    wanted = {o for o in node.outputs if o}
+    by_name = {n.name: n for n in graph.nodes}
+    for backend, claim in sess.placement.partitions:
+        writes = {o for name in claim.nodes if name in by_name for o in by_name[name].outputs}
+        if node.name in claim.nodes or wanted & writes:
+            return extract_partition(graph, claim.nodes, producer.name), backend.name
+    return None
+
+
+def replay_locally(
+    graph: Graph,
+    sess: Session,
+    node: Node,
+    producer: Node,
+    env_b: dict[str, Any],
+    *,
+    rtol: float,
+    atol: float,
+) -> tuple[TensorDiff | None, str]:
+    """Runs the divergent node (or side A's partition holding it) alone on side A's backend, fed
+    side B's inputs, and diffs its outputs with side B's: does the node itself compute
+    differently, or does it only carry in a difference its inputs already had?
+    Returns (the diff, or None if it could not be replayed; a one-line note)."""
+    unit, backend, why = replay_unit(graph, sess, node, producer, env_b)
+    if why:
+        return None, f"not replayed: {why}"
+    names = [v.name for v in unit.outputs if isinstance(env_b.get(v.name), np.ndarray)]
+    if not names:
+        return None, "not replayed: side B has none of its outputs as a tensor"
+    try:
+        alone = Session(unit, backends=[] if backend == "reference" else [backend])
+        ran = {alone.placement.backend_of.get(n.name, "reference") for n in unit.nodes}
+        if ran != {backend}:
+            return None, f"not replayed: {backend} does not take the node alone (ran on {ran})"
+        got = alone.run(names, {v.name: env_b[v.name] for v in unit.inputs})
+    except Exception as err:  # a replay is a diagnosis: its failure must not hide the report
+        return None, f"not replayed: {type(err).__name__}: {str(err).splitlines()[0][:200]}"
+    parts = [diff_values(g, env_b[n], rtol=rtol, atol=atol) for n, g in zip(names, got)]
+    return merge_diffs(parts), ""
 
 
 def _save(folder: Path, arrays: dict[str, Any], files: dict[str, str]) -> None:

@@ -5,10 +5,16 @@ Side A is Gossamer on the chosen backends (default: every available one). Side B
 is either the reference alone (a Session with `backends=[]`, which keeps only the reference) or
 onnxruntime, with every intermediate value exposed as an extra graph output and graph optimisations
 off (so each value is what its own node computed). Values are matched by name and walked in the
-order side B's nodes run; a value only one side has (inside a fused partition on side A, inside an
-ONNX function on the onnxruntime side) is skipped and counted. The first node with an output
-outside tolerance is the first divergence; its inputs are saved with a repro script (see
-`tools/divergence_repro.py`).
+order side B's nodes run; a value only one side has (inside a fused partition on side A, fused
+away by the optimiser, inside an ONNX function on the onnxruntime side) is skipped and counted.
+Side B always runs the graph as written; side A runs it optimised at `optimize`.
+
+"Outside tolerance" is the definition the conformance suite uses (refimpl/mismatch.py): an element
+mismatches when |a - b| > max(atol, rtol * median |b|) + rtol * |b|, or NaN/inf disagree, or an
+integer differs. The first node with an output outside tolerance is the first divergence. It is
+then replayed alone on side A's backend, fed side B's inputs: if it agrees there, the difference
+was carried in by its inputs (float rounding accumulated upstream, amplified here), not made by
+the node. Its inputs are saved with a repro script (see `tools/divergence_repro.py`).
 """
 
 from __future__ import annotations
@@ -25,9 +31,11 @@ from ..refimpl import model_format
 from ..refimpl.errors import InputError
 from ..refimpl.interpreter import describe_value
 from ..refimpl.ir import PARTITION_DOMAIN, Graph, Node
-from ..session import ModelSource, Session, read_model
+from ..session import DEFAULT_OPTIMIZE, ModelSource, Session, read_model
+from .compare_report import comparison_json, format_comparison
 from .tensor_diff import TensorDiff, diff_values
 
+OPTIMIZED = "gossamer.optimize"  # graph metadata the optimiser writes (its report, with the level)
 DEFAULT_RTOL = 1e-3
 DEFAULT_ATOL = 1e-4
 AGAINST = ("reference", "onnxruntime")
@@ -60,6 +68,8 @@ class Comparison:
     skipped: list[str] = field(default_factory=list)  # values only one side exposes
     first: ValueDiff | None = None  # the first value outside tolerance
     input_notes: list[str] = field(default_factory=list)  # the divergent node's inputs, A vs B
+    local: TensorDiff | None = None  # the divergent node replayed alone on side B's inputs
+    local_note: str = ""  # why it was not replayed
     repro_dir: str | None = None
     repro_note: str = ""
 
@@ -68,7 +78,8 @@ class Comparison:
         return self.first is None
 
     def worst(self, k: int) -> list[ValueDiff]:
-        """The k nodes with the largest max-rel (each node by its worst output)."""
+        """The k nodes closest to (or furthest beyond) their tolerance: largest error/tolerance
+        (each node by its worst output; a shape/dtype problem or NaN/inf disagreement first)."""
         by_node: dict[str, ValueDiff] = {}
         for v in self.values:
             best = by_node.get(v.node)
@@ -102,6 +113,10 @@ class Comparison:
             "skipped": self.skipped,
             "first_divergence": row(self.first) if self.first else None,
             "input_notes": self.input_notes,
+            "replayed_on_side_b_inputs": (
+                {"diverges": self.local.diverges, **self.local.as_dict()} if self.local else None
+            ),
+            "replay_note": self.local_note,
             "worst": [row(v) for v in self.worst(top)],
             "repro_dir": self.repro_dir,
             "repro_note": self.repro_note,
@@ -148,33 +163,43 @@ def compare_model(
     atol: float = DEFAULT_ATOL,
     repro_dir: str | Path | None = None,
     session: Session | None = None,
+    optimize: int | None = None,
 ) -> Comparison:
-    """Runs `model` on side A (Gossamer on `backends`) and side B (`against`), compares every value
-    both sides expose, and (if `repro_dir` is given and they diverge) writes a repro there.
+    """Runs `model` on side A (Gossamer on `backends`, the graph optimised at level `optimize`,
+    default load()'s) and side B (`against`, the graph as written), compares every value both
+    sides expose, and (if `repro_dir` is given and they diverge) writes a repro there.
 
-    `session`: an already loaded side-A Session of the same model (saves loading it twice).
+    `session`: an already loaded side-A Session of the same model (saves loading it twice; its
+    own optimisation level counts, `optimize` is not used).
     """
     if against not in AGAINST:
         raise InputError(f"--against must be one of {', '.join(AGAINST)}, got {against!r}")
     if not (rtol >= 0 and atol >= 0):
         raise InputError(f"tolerances must be >= 0, got rtol {rtol} atol {atol}")
-    graph = session.graph if session is not None else read_model(model)
-    sess_a = session or Session(graph, backends=backends)
+    if optimize is not None and optimize not in range(4):
+        raise InputError(f"optimize must be a level 0..3, got {optimize!r}")
+    if session is None:
+        graph_b = read_model(model)
+        sess_a = _side_a(graph_b, backends, DEFAULT_OPTIMIZE if optimize is None else optimize)
+    else:
+        sess_a = session
+        graph_b = read_model(model) if OPTIMIZED in session.graph.metadata else session.graph
+    graph = sess_a.graph
     rec_a = _Recorder(copy=True)
     sess_a.run(None, feeds, observers=[rec_a])
     if against == "reference":
         rec_b = _Recorder(copy=False)
-        Session(graph, backends=[]).run(None, feeds, observers=[rec_b])
+        Session(graph_b, backends=[]).run(None, feeds, observers=[rec_b])
         order_b, values_b = rec_b.order, rec_b.values
     else:
         from .ort_intermediates import run_onnxruntime
 
-        order_b = graph.topological_nodes()
+        order_b = graph_b.topological_nodes()
         values_b = run_onnxruntime(model, feeds)
     used = sess_a.placement.summary()
     result = Comparison(
         model=_model_label(model),
-        side_a="gossamer [" + ", ".join(used) + "]",
+        side_a=f"gossamer -O{_level(graph)} [" + ", ".join(used) + "]",
         side_b=against,
         rtol=rtol,
         atol=atol,
@@ -203,22 +228,42 @@ def compare_model(
     if result.first is not None:
         first_node = next(n for n in order_b if n.name == result.first.node)
         env_a = {**graph.initializers, **feeds, **rec_a.values}
-        env_b = {**graph.initializers, **feeds, **values_b}
+        env_b = {**graph_b.initializers, **feeds, **values_b}
         producer = rec_a.producer[result.first.value]
         # a fused partition's boundary is what side A actually fed: describe those inputs
         reads = list(producer.inputs) if producer.domain == PARTITION_DOMAIN else None
         result.input_notes = _input_notes(reads or node_reads(first_node), env_a, env_b, rtol, atol)
-        if repro_dir is not None:
-            from .divergence_repro import write_repro
+        from .divergence_repro import replay_locally, write_repro
 
+        result.local, result.local_note = replay_locally(
+            graph, sess_a, first_node, producer, env_b, rtol=rtol, atol=atol
+        )
+        if repro_dir is not None:
             result.repro_dir, result.repro_note = write_repro(
                 Path(repro_dir), graph, sess_a, first_node, producer, env_a, env_b, result, model
             )
     return result
 
 
+def _level(graph: Graph) -> int:
+    """The optimisation level a graph was optimised at (0: as written)."""
+    try:
+        return int(json.loads(graph.metadata[OPTIMIZED])["level"])
+    except (KeyError, ValueError, TypeError):
+        return 0
+
+
+def _side_a(graph: Graph, backends: Sequence[str] | None, optimize: int) -> Session:
+    if optimize:
+        from ..converter.optimizer import optimize as optimize_graph
+
+        graph, _ = optimize_graph(graph, optimize)
+    return Session(graph, backends=backends)
+
+
 def _ran_on(sess: Session, node: Node, producer: Node) -> str:
-    backend = sess.placement.backend_of.get(node.name, "?")
+    backend_of = sess.placement.backend_of
+    backend = backend_of.get(node.name) or backend_of.get(producer.name, "?")
     if producer.domain == PARTITION_DOMAIN:
         return f"{backend} ({producer.name})"
     return backend
@@ -266,7 +311,7 @@ def _copy(value: Any) -> Any:
 def _rank(v: ValueDiff) -> tuple[int, float, float]:
     d = v.diff
     rel = d.max_rel if d.max_rel == d.max_rel else float("inf")
-    return (int(bool(d.problem) or d.nonfinite > 0), rel, d.max_abs)
+    return (int(bool(d.problem) or d.nonfinite > 0), d.tol_ratio, rel)
 
 
 def _model_label(model: ModelSource) -> str:
@@ -278,77 +323,4 @@ def _model_label(model: ModelSource) -> str:
     return str(model)
 
 
-# ---- the text report -----------------------------------------------------------------------------
-def format_comparison(c: Comparison, top: int = 10) -> str:
-    lines = [
-        f"compare {c.model}: {c.side_a} vs {c.side_b}  (rtol {c.rtol:g}, atol {c.atol:g})",
-        f"compared {len(c.values)} values"
-        + (f"; {len(c.skipped)} skipped (visible on one side only)" if c.skipped else ""),
-    ]
-    if c.first is None:
-        worst = c.worst(1)
-        tail = f"; largest max-rel {worst[0].diff.max_rel:.3g} at {worst[0].node}" if worst else ""
-        lines.append(f"all values agree within tolerance{tail}")
-    else:
-        f = c.first
-        lines += [
-            "",
-            f"FIRST DIVERGENCE: node {f.node!r} ({f.op_type}), #{f.index} in execution order, "
-            f"ran on {f.ran_on}",
-            f"  output {f.value!r}: {f.type_a}"
-            + ("" if f.type_a == f.type_b else f" vs {f.type_b}"),
-            "  " + _metrics(f.diff),
-        ]
-        lines += ["  input " + n for n in c.input_notes]
-        bad = sum(v.diff.diverges for v in c.values)
-        lines.append(f"  {bad} of {len(c.values)} compared values diverge")
-    if top > 0 and c.values:
-        lines += [
-            "",
-            f"worst {min(top, len(c.worst(top)))} nodes by max-rel:",
-            _table(c.worst(top)),
-        ]
-    if c.repro_dir:
-        lines += ["", f"repro: {c.repro_dir}  ({c.repro_note})"]
-    elif c.repro_note:
-        lines += ["", f"repro: {c.repro_note}"]
-    return "\n".join(lines)
-
-
-def _metrics(d: TensorDiff) -> str:
-    if d.problem:
-        return f"MISMATCH: {d.problem}"
-    text = (
-        f"max-abs {d.max_abs:.3g}  max-rel {d.max_rel:.3g}  mean-rel {d.mean_rel:.3g}  "
-        f"cosine {d.cosine:.6f}  outside tolerance {d.mismatches}/{d.size} "
-        f"({100 * d.mismatches / max(1, d.size):.1f} %)"
-    )
-    return text + (f"  NaN/inf disagree at {d.nonfinite}" if d.nonfinite else "")
-
-
-def _table(rows: list[ValueDiff]) -> str:
-    width = max([len(r.node) for r in rows] + [4])
-    ran = max([len(r.ran_on) for r in rows] + [6])
-    head = (
-        f"  {'#':>4}  {'node':<{width}}  {'op':<14} {'ran on':<{ran}}  {'max-abs':>9} "
-        f"{'max-rel':>9} {'mean-rel':>9} {'cosine':>9}  outside"
-    )
-    out = [head]
-    for r in rows:
-        d = r.diff
-        mark = "!" if d.diverges else " "
-        if d.problem:
-            stats = f"MISMATCH: {d.problem}"
-        else:
-            stats = (
-                f"{d.max_abs:9.3g} {d.max_rel:9.3g} {d.mean_rel:9.3g} {d.cosine:9.6f}  "
-                f"{d.mismatches}/{d.size}"
-            )
-        out.append(
-            f"{mark} {r.index:>4}  {r.node:<{width}}  {r.op_type:<14} {r.ran_on:<{ran}}  {stats}"
-        )
-    return "\n".join(out)
-
-
-def comparison_json(c: Comparison, top: int = 10) -> str:
-    return json.dumps(c.as_dict(top), indent=1)
+__all__ = ["Comparison", "ValueDiff", "compare_model", "comparison_json", "format_comparison"]

@@ -27,8 +27,8 @@ def test_cli_markdown_report(tmp_path):
     assert "| Add |" in out.read_text()
 
 
-def test_cli_unknown_backend_is_an_error(capsys):
-    assert main(["conformance", "--backend", "no_such_backend", "--ops", "Relu"]) == 1
+def test_cli_unknown_backend_is_an_error_with_exit_2(capsys):
+    assert main(["conformance", "--backend", "no_such_backend", "--ops", "Relu"]) == 2
     assert "no_such_backend" in capsys.readouterr().err
 
 
@@ -50,7 +50,7 @@ def test_cli_png_report_needs_matplotlib_and_says_so_before_running(tmp_path, ca
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        assert code == 1 and "needs matplotlib" in capsys.readouterr().err
+        assert code == 2 and "needs matplotlib" in capsys.readouterr().err
         assert not png.exists()
     else:
         assert code == 0 and png.read_bytes()[:4] == b"\x89PNG"

@@ -35,7 +35,8 @@ def conv_relu_add(path):
 @pytest.mark.parametrize("backend", ["pad_shift", "pad_bug"])
 def test_compare_names_the_conv_as_first_divergence(backend, tmp_path, capsys):
     model = conv_relu_add(tmp_path / "m.onnx")
-    rc = main(["compare", str(model), "--backend", backend, "-o", str(tmp_path / "out"), "--json"])
+    rc = main(["compare", str(model), "-O", "0", "--backend", backend, "-o", str(tmp_path / "out"),
+               "--json"])  # fmt: skip
     report = json.loads(capsys.readouterr().out)
     assert rc == 1 and not report["agrees"]
     first = report["first_divergence"]
@@ -47,8 +48,8 @@ def test_compare_names_the_conv_as_first_divergence(backend, tmp_path, capsys):
 def test_compare_agrees_for_the_correct_kernels_of_the_same_backend(tmp_path, capsys):
     model = conv_relu_add(tmp_path / "m.onnx")
     # keepdims_bug's only bug is in ReduceSum; in this model it runs Relu and Add (correctly).
-    rc = main(["compare", str(model), "--backend", "keepdims_bug", "-o", str(tmp_path / "o"),
-               "--json"])  # fmt: skip
+    rc = main(["compare", str(model), "-O", "0", "--backend", "keepdims_bug",
+               "-o", str(tmp_path / "o"), "--json"])  # fmt: skip
     report = json.loads(capsys.readouterr().out)
     assert rc == 0 and report["agrees"] and report["first_divergence"] is None
     assert {v["node"]: v["ran_on"] for v in report["values"]}["relu"] == "keepdims_bug"
