@@ -3,10 +3,15 @@
 import gossamer
 sess = gossamer.load("model.onnx")          # or a .gsm file, or bytes
 outputs = sess.run(None, {"input": x})       # the call shape of onnxruntime
+
+sess = gossamer.InferenceSession("model.onnx")   # onnxruntime's API: `import gossamer as ort`
 """
 
 from __future__ import annotations
 
+from .inference_session import InferenceSession, ModelMetadata
+from .model_signature import NodeArg
+from .providers import get_available_providers, get_device
 from .refimpl.errors import (
     GossamerError,
     GraphValidationError,
@@ -15,22 +20,41 @@ from .refimpl.errors import (
     ModelFormatError,
     NodeExecutionError,
     OpArgumentError,
+    PerformanceWarning,
     RunTimeoutError,
     UnsupportedModelError,
 )
 from .session import Session, load
+from .session_options import (
+    ExecutionMode,
+    GraphOptimizationLevel,
+    RunOptions,
+    SessionConfigError,
+    SessionOptions,
+)
 
 __all__ = [
+    "ExecutionMode",
     "GossamerError",
+    "GraphOptimizationLevel",
     "GraphValidationError",
+    "InferenceSession",
     "InputError",
     "MemoryBudgetError",
     "ModelFormatError",
+    "ModelMetadata",
+    "NodeArg",
     "NodeExecutionError",
     "OpArgumentError",
+    "PerformanceWarning",
+    "RunOptions",
     "RunTimeoutError",
     "Session",
+    "SessionConfigError",
+    "SessionOptions",
     "UnsupportedModelError",
+    "get_available_providers",
+    "get_device",
     "load",
 ]
 __version__ = "0.1.0"

@@ -6,7 +6,8 @@
 
 Every executed node becomes one complete event ("ph": "X") with its start and duration in
 microseconds, on one track per run; `args` carry what a profile reader asks next: the op type
-(with its domain), the backend that ran it, the input and output shapes and dtypes, and for a
+(with its domain), the backend that ran it (a call its kernel declined at run time shows as
+"reference (declined by <backend>: <reason>)"), the input and output shapes and dtypes, and for a
 fused partition the nodes it stands for. Each run is also one enclosing event on its own track.
 Observers run every node one at a time, so a profiled run is what the engine does node by node
 (a compiled partition still shows as one node).
@@ -49,6 +50,10 @@ class TraceRecorder:
         self.name = name
         self._backend_of = dict(session.placement.backend_of) if session is not None else {}
         self._covers = session.fused_partitions if session is not None else {}
+        # node -> (calls, reason) of calls a kernel declined at run time (the reference ran
+        # them): the live record, read around each node
+        self._declined = session._program.runtime_fallbacks if session is not None else {}
+        self._declines_before: dict[str, int] = {}
         self.events: list[dict[str, Any]] = []
         self._origin = time.perf_counter_ns()
         self._started: dict[str, int] = {}
@@ -61,14 +66,19 @@ class TraceRecorder:
         if self._run_start is None:
             self._run_start = now
         self._started[node.name] = now
+        self._declines_before[node.name] = self._declined.get(node.name, (0, ""))[0]
 
     def after_node(self, node: Node, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
         end = time.perf_counter_ns()
         start = self._started.pop(node.name, end)
         op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
+        backend = self._backend(node)
+        calls, reason = self._declined.get(node.name, (0, ""))
+        if calls > self._declines_before.pop(node.name, calls):
+            backend = f"reference (declined by {reason})"
         args: dict[str, Any] = {
             "op_type": "Partition" if node.domain == PARTITION_DOMAIN else op,
-            "backend": self._backend(node),
+            "backend": backend,
             "inputs": [describe_value(v) for v in inputs],
             "outputs": [describe_value(v) for v in outputs],
         }

@@ -7,16 +7,20 @@ symbolic dims) before anything runs.
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .plugins.reference_backend import REFERENCE
 from .plugins.run_context import using_memory_budget, using_threads
 from .refimpl import model_format
+from .refimpl.blas_threads import blas_thread_limit
 from .refimpl.dtypes import name_of, to_numpy
 from .refimpl.errors import GraphValidationError, InputError
 from .refimpl.interpreter import NodeObserver
@@ -24,16 +28,23 @@ from .refimpl.ir import Graph, Value
 from .refimpl.memory_budget import RunSizes, parse_budget
 from .refimpl.shape_inference import infer_shapes, inference_cache
 
+if TYPE_CHECKING:
+    from .plugins.placement_report import PlacementReport
+
 ModelSource = str | os.PathLike | bytes | Graph
 
 # the optimisation level load() and the CLI use unless told otherwise (see load)
-DEFAULT_OPTIMIZE = 0
+DEFAULT_OPTIMIZE = 3
 
 
 def read_model(source: ModelSource) -> Graph:
-    """Reads an ONNX model, a .gsm file (path or bytes) or passes a Graph through."""
+    """Reads an ONNX model (path, bytes or onnx.ModelProto), a .gsm file (path or bytes) or
+    passes a Graph through."""
     if isinstance(source, Graph):
         return source
+    onnx = sys.modules.get("onnx")  # a ModelProto can exist only once onnx is imported
+    if onnx is not None and isinstance(source, onnx.ModelProto):
+        return _onnx_graph(source)  # imported as it is, never serialised to bytes
     if isinstance(source, (bytes, bytearray, memoryview)):
         if bytes(source[: len(model_format.MAGIC)]) == model_format.MAGIC:
             return model_format.load_gsm(bytes(source))
@@ -94,7 +105,18 @@ class Session:
         max_memory: int | str | None = None,
     ) -> None:
         from .plugins.executor import build_program
+        from .plugins.placement_report import warn_if_mostly_reference
 
+        if not isinstance(graph, Graph):
+            given = (
+                repr(os.fspath(graph))
+                if isinstance(graph, (str, os.PathLike))
+                else f"a {type(graph).__name__}"
+            )
+            raise InputError(
+                f"Session takes a loaded Graph, got {given}: open a model (path, bytes or "
+                "onnx.ModelProto) with gossamer.load(...) or gossamer.InferenceSession(...)"
+            )
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise InputError(f"threads must be a positive integer, got {threads!r}")
         self.threads = threads
@@ -108,6 +130,7 @@ class Session:
             self._program, self.placement = build_program(
                 graph, list(backends) if backends is not None else None
             )
+            warn_if_mostly_reference(graph, self.placement, inferred)  # once, at load
         if self._program.arena is not None:
             self._sized.check_arena(self._program.arena.nbytes)
         initialized = set(graph.initializers)
@@ -115,6 +138,13 @@ class Session:
         self._required = [v.name for v in graph.inputs if v.name not in initialized]
         self.inputs: list[Value] = [v for v in graph.inputs if v.name not in initialized]
         self.outputs: list[Value] = [inferred.get(v.name, v) for v in graph.outputs]
+
+    def placement_report(self) -> PlacementReport:
+        """Where the nodes run: per node the backend, estimated FLOPs and why the others declined;
+        shares per backend (what `gossamer explain` prints first)."""
+        from .plugins.placement_report import placement_report
+
+        return placement_report(self.graph, self.placement)
 
     @property
     def runtime_fallbacks(self) -> dict[str, tuple[int, str]]:
@@ -167,11 +197,23 @@ class Session:
             )
         checked = self._check_feeds(feeds)
         guard = self._sized.guard_for(checked)
-        with using_threads(self.threads), using_memory_budget(self.max_memory):
+        with (
+            using_threads(self.threads),
+            using_memory_budget(self.max_memory),
+            blas_thread_limit(self._blas_threads),
+        ):
             env = self._program.run(
                 checked, observers=observers, timings=timings, guard=guard, deadline=deadline
             )
         return [env[n] for n in names]
+
+    @functools.cached_property
+    def _blas_threads(self) -> int | None:
+        """numpy's BLAS threads during a run: one when a native backend runs part of the model
+        (its thread team and BLAS's would fight for the cores: refimpl/blas_threads.py), else
+        as they are."""
+        native = any(b != REFERENCE for b in self.placement.backend_of.values())
+        return 1 if native else None
 
     def _check_feeds(self, feeds: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(feeds, dict):

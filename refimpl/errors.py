@@ -61,3 +61,8 @@ class RuntimeDecline(Exception):
     handles (knowable only at run time, e.g. for a symbolic dim). The host then runs the reference
     function for this call and counts it in `Session.runtime_fallbacks`; a kernel never computes
     the reference's answer itself."""
+
+
+class PerformanceWarning(UserWarning):
+    """A model will run much slower than it could: e.g. most of its estimated FLOPs fall back to
+    the reference although a faster backend was selected (warned once, at load)."""

@@ -101,6 +101,10 @@ class Graph:
     opsets: dict[str, int] = field(default_factory=lambda: {"": 21})
     value_info: dict[str, Value] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+    # What an ONNX file says about the model, for reporting (onnxruntime's ModelMetadata): the
+    # ModelProto's producer_name, producer_version, domain, model_version and doc_string, and the
+    # GraphProto's doc_string as graph_doc_string; only those the file sets.
+    model_info: dict[str, str] = field(default_factory=dict)
 
     # ---- queries -------------------------------------------------------------------------------
     def produced_names(self) -> set[str]:

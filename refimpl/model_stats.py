@@ -302,26 +302,32 @@ def _memory_lines(plan: MemoryPlan | None) -> list[str]:
 def format_stats(stats: ModelStats) -> str:
     """A human-readable summary and per-op-type table (what `gossamer info` prints)."""
     sub = f" (+{stats.num_subgraph_nodes} in subgraphs)" if stats.num_subgraph_nodes else ""
-    missing = (
-        f"; {stats.nodes_without_flops} node(s) without a FLOP estimate"
-        if stats.nodes_without_flops
-        else ""
-    )
+    counted = f"{_human(stats.total_flops, 'FLOP')} ({stats.total_flops:,})"
+    if stats.nodes_without_flops:  # a partial sum is a lower bound, and 0 means "unknown"
+        missing = f"{stats.nodes_without_flops} node(s) without a FLOP estimate"
+        counted = f"at least {counted}; {missing}" if stats.total_flops else f"unknown ({missing})"
     lines = [
         f"model:       {stats.graph_name}",
         f"nodes:       {stats.num_nodes}{sub}",
         f"parameters:  {stats.param_count:,} ({_human_bytes(stats.param_bytes)})",
-        f"FLOPs:       {_human(stats.total_flops, 'FLOP')} ({stats.total_flops:,}){missing}",
+        f"FLOPs:       {counted}",
         *_memory_lines(stats.memory),
         "",
         f"{'op type':<28} {'count':>7} {'FLOPs':>14} {'share':>7}",
         f"{'-' * 28} {'-' * 7} {'-' * 14} {'-' * 7}",
     ]
     total = stats.total_flops or 1
+    unknown_by_op: dict[str, int] = {}
+    for f in stats.node_flops:
+        if f.flops is None and not f.in_subgraph:
+            unknown_by_op[f.op_type] = unknown_by_op.get(f.op_type, 0) + 1
     for op, count in stats.op_histogram.items():
         flops = stats.flops_by_op.get(op, 0)
         share = f"{100 * flops / total:6.1f}%" if stats.total_flops else "      -"
-        lines.append(f"{op:<28} {count:>7} {_human(flops, 'FLOP'):>14} {share:>7}")
+        cell = _human(flops, "FLOP")
+        if unknown_by_op.get(op):  # "?" when no node of this type has an estimate
+            cell, share = (f">={cell}" if flops else "?"), "      -"
+        lines.append(f"{op:<28} {count:>7} {cell:>14} {share:>7}")
     unknown = sorted({f.op_type for f in stats.node_flops if f.flops is None and not f.in_subgraph})
     if unknown:
         lines += ["", "no FLOP estimate for: " + ", ".join(unknown)]

@@ -1,46 +1,57 @@
-"""`gossamer benchmark`: latency of one model on chosen backends, a per-node and per-op-type
-profile, and a golden-output check.
+"""`gossamer benchmark`: latency of one model on chosen backends, its memory, the setting it ran
+in, and a per-node and per-op-type profile.
 
-Latency is `time.perf_counter()` around `Session.run` over `loops` runs after `warmup` runs. With a
-profile the timed runs also accumulate seconds per executed node (the interpreter's `timings=`; a
-fused partition appears under its own name, and its backend is the one that compiled it), shown
-like MindSpore Lite's `timeProfiling`: average ms per run, % of the total, calls.
+Every run is timed with `time.perf_counter()` around `Session.run`. The first run of the session
+is reported apart (the cold run: first-touch allocations, lazy kernel set-up, cold caches); the
+statistics are over `loops` runs after `warmup` runs (with `warmup=0` the cold run is the first
+of them). Percentiles interpolate linearly between runs (numpy.percentile). With a profile the
+timed runs also accumulate seconds per executed node (the interpreter's `timings=`, which adds
+two clock reads per node); a fused partition appears under its own name, and its backend is the
+one that compiled it. `trace_session` records separate runs node by node for a Chrome/Perfetto
+trace (observed runs do not use the memory arena, so they are not the timed ones).
 
-The golden check compares each output with a stored `.npz`: the mean relative error (percent; per
-element |a - b| / |b|, or |a - b| where |b| <= 1e-6, as MindSpore Lite's benchmark does) and the
-cosine similarity. Above the threshold the check fails.
+Memory: the process's peak resident set (getrusage: loading, and whatever else this process did,
+included) and the current resident set before and after the timed runs (Linux /proc; elsewhere
+not measured); growth across the timed runs is what a run keeps and does not give back.
+
+The report (text, JSON, chart) is in `benchmark_report`; the golden check in `golden`.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import os
 import statistics
+import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..refimpl.errors import InputError
-from ..refimpl.ir import PARTITION_DOMAIN, Node
-from ..session import ModelSource, Session, read_model
+from ..plugins.manager import all_backends
+from ..plugins.run_context import default_threads
+from ..profiling import TraceRecorder
+from ..refimpl.dtypes import name_of
+from ..refimpl.errors import GraphValidationError, InputError
+from ..session import DEFAULT_OPTIMIZE, ModelSource, Session, read_model
+from .node_backend import placed_backend
 
-_NEAR_ZERO = 1e-6  # below this |reference| the error counts as absolute, not relative
+PERCENTILES = (50, 90, 95, 99)
 
 
 @dataclass
 class LoadTimes:
-    """Seconds to read the model file and to create the Session (plan, compile, resolve)."""
+    """Seconds to read the model file, optimise the graph, and create the Session (plan,
+    compile, resolve)."""
 
     read_s: float
     session_s: float
+    optimize_s: float = 0.0
 
     @property
     def total_s(self) -> float:
-        return self.read_s + self.session_s
+        return self.read_s + self.optimize_s + self.session_s
 
 
 @dataclass
@@ -52,52 +63,94 @@ class NodeProfile:
     backend: str
     total_s: float
     calls: int
+    fallback_calls: int = 0  # calls the backend declined at run time (the reference ran them)
 
 
 @dataclass
-class OutputCheck:
-    """One output against its golden value."""
+class InputInfo:
+    """One fed input: what it was, and where it came from (e.g. {"kind": "random", ...})."""
 
     name: str
-    mean_rel_err_pct: float
-    cosine: float
-    ok: bool
-    note: str = ""
+    dtype: str
+    shape: list[int] | None
+    source: dict[str, Any]
 
 
 @dataclass
-class GoldenResult:
-    path: str
-    action: str  # "wrote" or "compared"
-    threshold_pct: float
-    outputs: list[OutputCheck] = field(default_factory=list)
+class MemoryUse:
+    """Bytes: the process's peak resident set so far, and the resident set around the timed
+    runs (None where the platform does not say)."""
+
+    peak_rss: int | None
+    rss_before: int | None
+    rss_after: int | None
 
     @property
-    def passed(self) -> bool:
-        return all(o.ok for o in self.outputs)
+    def rss_growth(self) -> int | None:
+        if self.rss_before is None or self.rss_after is None:
+            return None
+        return self.rss_after - self.rss_before
+
+
+@dataclass
+class BackendUse:
+    """A backend that runs nodes of this session: its self-description (the SIMD level, for
+    the CPU backend) and how many nodes it runs."""
+
+    name: str
+    description: str
+    nodes: int
+
+
+@dataclass
+class TraceInfo:
+    path: str
+    runs: int
+    node_events: int
 
 
 @dataclass
 class BenchmarkResult:
     model: str
-    threads: int | None
+    threads: int | None  # as requested (None: the default)
+    threads_used: int
     warmup: int
     loops: int
     load: LoadTimes
+    cold_s: float  # the session's first run
+    warmup_s: list[float]
     latencies_s: list[float]
     placement: dict[str, int]  # backend -> node count
+    backends: list[BackendUse] = field(default_factory=list)
+    inputs: list[InputInfo] = field(default_factory=list)
+    memory: MemoryUse = field(default_factory=lambda: MemoryUse(None, None, None))
+    optimize: int = 0
     nodes: list[NodeProfile] | None = None  # with a profile, in execution order
+    runtime_fallbacks: dict[str, tuple[int, str]] = field(default_factory=dict)
+    trace: TraceInfo | None = None
+    plot: str | None = None  # the chart's path, once written
     outputs: list[Any] = field(default_factory=list, repr=False)
     output_names: list[str] = field(default_factory=list)
 
     def stats_ms(self) -> dict[str, float]:
+        """mean, std (sample; 0 for one run), min, median, p50/p90/p95/p99, max of the timed runs,
+        in ms."""
         ms = [t * 1000 for t in self.latencies_s]
-        return {
+        out = {
+            "mean": statistics.fmean(ms),
+            "std": statistics.stdev(ms) if len(ms) > 1 else 0.0,
             "min": min(ms),
             "median": statistics.median(ms),
-            "max": max(ms),
-            "mean": statistics.fmean(ms),
         }
+        for p, value in zip(PERCENTILES, np.percentile(ms, PERCENTILES)):
+            out[f"p{p}"] = float(value)
+        out["max"] = max(ms)
+        return out
+
+    @property
+    def cold_in_timed(self) -> bool:
+        """With no warm-up the cold run is also the first timed run."""
+        return self.warmup == 0
 
     def op_types(self) -> list[NodeProfile]:
         """The profile summed per op type (calls add up over nodes), slowest first."""
@@ -106,34 +159,44 @@ class BenchmarkResult:
             row = by_type.setdefault(n.op_type, NodeProfile(n.op_type, n.op_type, "", 0.0, 0))
             row.total_s += n.total_s
             row.calls += n.calls
+            row.fallback_calls += n.fallback_calls
             backends = set(filter(None, row.backend.split(","))) | {n.backend}
             row.backend = ",".join(sorted(backends))
         return sorted(by_type.values(), key=lambda r: -r.total_s)
 
-
-class _ExecutionOrder:
-    """A node observer that records the executed nodes (fused partitions included), once each."""
-
-    def __init__(self) -> None:
-        self.nodes: dict[str, Node] = {}
-
-    def before_node(self, node: Node, inputs: Sequence[Any]) -> None:
-        self.nodes.setdefault(node.name, node)
-
-    def after_node(self, node: Node, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
-        pass
+    def op_backend_ms(self) -> dict[str, dict[str, float]]:
+        """Average ms per run per op type, split by backend: {op type: {backend: ms}}, slowest op
+        type first (what the chart draws)."""
+        split: dict[str, dict[str, float]] = {}
+        for n in self.nodes or []:
+            per = split.setdefault(n.op_type, {})
+            per[n.backend] = per.get(n.backend, 0.0) + n.total_s / self.loops * 1000
+        return dict(sorted(split.items(), key=lambda kv: -sum(kv[1].values())))
 
 
 def load_timed(
-    source: ModelSource, *, backends: Sequence[str] | None = None, threads: int | None = None
+    source: ModelSource,
+    *,
+    backends: Sequence[str] | None = None,
+    threads: int | None = None,
+    optimize: int = DEFAULT_OPTIMIZE,
 ) -> tuple[Session, LoadTimes]:
-    """A Session for `source` and how long reading and session creation took."""
+    """A Session for `source` (optimised at level `optimize`, as `gossamer.load` does) and how
+    long each step of loading took."""
+    if not isinstance(optimize, int) or not 0 <= optimize <= 3:
+        raise InputError(f"optimize must be a level 0..3, got {optimize!r}")
     start = time.perf_counter()
     graph = read_model(source)
     read = time.perf_counter() - start
     start = time.perf_counter()
+    if optimize:
+        from ..converter.optimizer import optimize as optimize_graph
+
+        graph, _ = optimize_graph(graph, optimize)
+    optimized = time.perf_counter() - start
+    start = time.perf_counter()
     sess = Session(graph, backends=backends, threads=threads)
-    return sess, LoadTimes(read, time.perf_counter() - start)
+    return sess, LoadTimes(read, time.perf_counter() - start, optimized)
 
 
 def benchmark_session(
@@ -145,208 +208,146 @@ def benchmark_session(
     warmup: int = 1,
     loops: int = 10,
     profile: bool = False,
+    sources: dict[str, dict[str, Any]] | None = None,
+    optimize: int = 0,
 ) -> BenchmarkResult:
-    """Times `loops` runs of `sess` after `warmup` runs (at least one run happens untimed, to learn
-    the execution order when profiling)."""
+    """Runs `sess` `warmup` times, then `loops` timed times, timing every run; the first (the
+    cold run, when `sess` has not run before) is reported apart. `sources` says where each feed
+    came from (default {"kind": "given"})."""
     if loops < 1 or warmup < 0:
         raise InputError(f"need loops >= 1 and warmup >= 0, got loops={loops}, warmup={warmup}")
-    order = _ExecutionOrder()
-    outputs: list[Any] = []
-    for i in range(max(warmup, 1 if profile else 0)):
-        outputs = sess.run(None, feeds, observers=[order] if i == 0 and profile else ())
+    fallbacks_before = sess.runtime_fallbacks
+    warmup_s = [_timed_run(sess, feeds, None)[0] for _ in range(warmup)]
     timings: dict[str, float] | None = {} if profile else None
-    latencies = []
+    fallbacks_timed = sess.runtime_fallbacks
+    rss_before = current_rss()
+    latencies: list[float] = []
+    outputs: list[Any] = []
     for _ in range(loops):
-        start = time.perf_counter()
-        outputs = sess.run(None, feeds, timings=timings)
-        latencies.append(time.perf_counter() - start)
+        seconds, outputs = _timed_run(sess, feeds, timings)
+        latencies.append(seconds)
+    rss_after = current_rss()
+    peak = peak_rss()  # the kernel updates the high-water mark lazily: never below what we saw
+    if peak is not None:
+        peak = max(peak, rss_before or 0, rss_after or 0)
+    memory = MemoryUse(peak, rss_before, rss_after)
+    fallbacks = _fallbacks_since(sess, fallbacks_before)
     result = BenchmarkResult(
         model=model,
         threads=sess.threads,
+        threads_used=sess.threads or default_threads(),
         warmup=warmup,
         loops=loops,
         load=load,
+        cold_s=(warmup_s or latencies)[0],
+        warmup_s=warmup_s,
         latencies_s=latencies,
         placement=sess.placement.summary(),
+        backends=backends_in_use(sess),
+        inputs=[
+            _input_info(name, value, (sources or {}).get(name)) for name, value in feeds.items()
+        ],
+        memory=memory,
+        optimize=optimize,
+        runtime_fallbacks=fallbacks,
         outputs=outputs,
         output_names=[v.name for v in sess.graph.outputs],
     )
     if timings is not None:
-        result.nodes = [
-            NodeProfile(name, _op_label(node), _backend_of(sess, node), timings[name], loops)
-            for name, node in order.nodes.items()
-            if name in timings
-        ]
+        result.nodes = _profile(sess, timings, loops, _fallbacks_since(sess, fallbacks_timed))
     return result
 
 
-def _op_label(node: Node) -> str:
-    return "Partition" if node.domain == PARTITION_DOMAIN else node.op_type
+def trace_session(
+    sess: Session, feeds: dict[str, Any], runs: int, path: str | os.PathLike[str]
+) -> TraceInfo:
+    """Writes `runs` runs, observed node by node, to `path` as a Chrome/Perfetto trace."""
+    if runs < 1:
+        raise InputError(f"need at least one traced run, got {runs}")
+    recorder = TraceRecorder(sess)
+    for _ in range(runs):
+        sess.run(None, feeds, observers=[recorder])
+        recorder.end_run()
+    nodes = sum(1 for e in recorder.events if e["tid"] != 0)  # track 0 holds the runs
+    return TraceInfo(recorder.write(path), runs, nodes)
 
 
-def _backend_of(sess: Session, node: Node) -> str:
-    backend = sess.placement.backend_of.get(node.name)
-    if backend is None and node.domain == PARTITION_DOMAIN:
-        # a fused node is named "<backend>_partition_<index>"
-        backend = node.name.rpartition("_partition_")[0]
-    return backend or "?"
-
-
-# ---- golden outputs -----------------------------------------------------------------------------
-def check_golden(
-    path: str | Path, names: Sequence[str], outputs: Sequence[Any], threshold_pct: float = 1.0
-) -> GoldenResult:
-    """Writes the outputs to `path` if it does not exist; otherwise compares them with it."""
-    path = Path(path)
-    arrays = {n: v for n, v in zip(names, outputs) if isinstance(v, np.ndarray)}
-    if not path.exists():
-        np.savez(
-            path, **{n: (v.astype(str) if v.dtype == object else v) for n, v in arrays.items()}
-        )
-        return GoldenResult(str(path), "wrote", threshold_pct)
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            golden = {k: stored[k] for k in stored.files}
-    except (OSError, ValueError) as err:
-        raise InputError(f"golden file {str(path)!r} is not a readable .npz: {err}") from None
-    result = GoldenResult(str(path), "compared", threshold_pct)
-    for name in names:
-        if name not in arrays:
-            continue  # a sequence or map output has no stored array
-        if name not in golden:
-            note = f"not in the golden file (it has {sorted(golden)})"
-            result.outputs.append(OutputCheck(name, math.inf, 0.0, False, note))
-            continue
-        err, cosine, note = compare_output(arrays[name], golden[name])
-        result.outputs.append(OutputCheck(name, err, cosine, err <= threshold_pct, note))
-    return result
-
-
-def compare_output(actual: np.ndarray, expected: np.ndarray) -> tuple[float, float, str]:
-    """(mean relative error in percent, cosine similarity, note) of `actual` against `expected`."""
-    if actual.shape != expected.shape:
-        return math.inf, 0.0, f"shape {list(actual.shape)} != golden {list(expected.shape)}"
-    if actual.dtype.kind in "OUS" or expected.dtype.kind in "OUS":
-        same = bool(np.array_equal(actual.astype(str), expected.astype(str)))
-        return (0.0, 1.0, "") if same else (100.0, 0.0, "strings differ")
-    a = actual.astype(np.float64).ravel()
-    b = expected.astype(np.float64).ravel()
-    if a.size == 0:
-        return 0.0, 1.0, "empty"
-    both_nan = np.isnan(a) & np.isnan(b)
-    diff = np.where(both_nan, 0.0, np.abs(a - b))
-    diff = np.where(np.isnan(diff), np.inf, diff)  # a NaN on one side only is an infinite error
-    scale = np.where(np.abs(b) > _NEAR_ZERO, np.abs(b), 1.0)
-    err = float(np.mean(diff / scale) * 100)
-    finite = np.isfinite(a) & np.isfinite(b)
-    a, b = a[finite], b[finite]
-    norms = float(np.linalg.norm(a) * np.linalg.norm(b))
-    if norms == 0:
-        cosine = 1.0 if not a.any() and not b.any() else 0.0
-    else:
-        cosine = float(np.dot(a, b) / norms)
-    return err, cosine, ""
-
-
-# ---- report -------------------------------------------------------------------------------------
-def format_report(result: BenchmarkResult, golden: GoldenResult | None = None) -> str:
-    """Human-readable tables: load, latency, the profile tables, the golden check."""
-    s = result.stats_ms()
-    used = ", ".join(f"{b} {n}" for b, n in result.placement.items())
-    lines = [
-        f"model: {result.model}  ({used}; threads {result.threads or 'default'})",
-        f"load: {result.load.total_s * 1000:.1f} ms (read {result.load.read_s * 1000:.1f} ms, "
-        f"session {result.load.session_s * 1000:.1f} ms)",
-        f"latency over {result.loops} runs after {result.warmup} warm-up: min {s['min']:.3f} ms, "
-        f"median {s['median']:.3f} ms, max {s['max']:.3f} ms, mean {s['mean']:.3f} ms",
+def backends_in_use(sess: Session) -> list[BackendUse]:
+    """The backends that run nodes of `sess`, most nodes first, each as it describes itself."""
+    known = all_backends()
+    return [
+        BackendUse(name, known[name].describe() if name in known else name, count)
+        for name, count in sess.placement.summary().items()
     ]
-    if result.nodes is not None:
-        total = sum(n.total_s for n in result.nodes) or 1e-12
-        per_node = sorted(result.nodes, key=lambda n: -n.total_s)
-        lines += ["", "per node (slowest first):"]
-        lines += _profile_table(per_node, result.loops, total, "node")
-        lines += ["", "per op type:"]
-        lines += _profile_table(result.op_types(), result.loops, total, "op type")
-    if golden is not None:
-        lines.append("")
-        if golden.action == "wrote":
-            lines.append(f"golden: wrote {len(result.output_names)} output(s) to {golden.path}")
+
+
+def _timed_run(
+    sess: Session, feeds: dict[str, Any], timings: dict[str, float] | None
+) -> tuple[float, list[Any]]:
+    start = time.perf_counter()
+    outputs = sess.run(None, feeds, timings=timings)
+    return time.perf_counter() - start, outputs
+
+
+def _fallbacks_since(
+    sess: Session, before: dict[str, tuple[int, str]]
+) -> dict[str, tuple[int, str]]:
+    """node -> (calls the reference ran instead of the placed backend since `before`, reason)."""
+    out = {}
+    for name, (calls, reason) in sess.runtime_fallbacks.items():
+        earlier = before.get(name, (0, ""))[0]
+        if calls > earlier:
+            out[name] = (calls - earlier, reason)
+    return out
+
+
+def _profile(
+    sess: Session, timings: dict[str, float], loops: int, fallbacks: dict[str, tuple[int, str]]
+) -> list[NodeProfile]:
+    """The timed nodes in execution order (the order `timings` first saw them)."""
+    nodes = {n.name: n for n in sess.graph.nodes}
+    partitions = sess.fused_partitions  # fused nodes stand in the executed graph, not sess.graph
+    rows = []
+    for name, seconds in timings.items():
+        if name in partitions:
+            op_type, backend = "Partition", name.rpartition("_partition_")[0]
+        elif name in nodes:
+            op_type, backend = nodes[name].op_type, placed_backend(sess, nodes[name])
         else:
-            lines.append(f"golden: {golden.path} (threshold {golden.threshold_pct:g} %)")
-            for o in golden.outputs:
-                mark = "ok  " if o.ok else "FAIL"
-                note = f"  {o.note}" if o.note else ""
-                lines.append(
-                    f"  {mark} {o.name}: mean relative error {o.mean_rel_err_pct:.4g} %, "
-                    f"cosine {o.cosine:.6f}{note}"
-                )
-            lines.append("golden check " + ("passed" if golden.passed else "FAILED"))
-    return "\n".join(lines)
+            continue  # not a top-level node of this session
+        calls = fallbacks.get(name, (0, ""))[0]
+        rows.append(NodeProfile(name, op_type, backend, seconds, loops, calls))
+    return rows
 
 
-def _profile_table(rows: list[NodeProfile], loops: int, total: float, title: str) -> list[str]:
-    width = max([len(r.name) for r in rows] + [len(title)])
-    op_w = max([len(r.op_type) for r in rows] + [7])
-    be_w = max([len(r.backend) for r in rows] + [7])
-    head = f"  {title:<{width}}  "
-    head += "" if title == "op type" else f"{'op type':<{op_w}}  "
-    head += f"{'backend':<{be_w}}  {'avg ms':>9}  {'%':>6}  {'calls':>6}  {'total ms':>10}"
-    out = [head]
-    for r in rows:
-        line = f"  {r.name:<{width}}  " + ("" if title == "op type" else f"{r.op_type:<{op_w}}  ")
-        line += (
-            f"{r.backend:<{be_w}}  {r.total_s / loops * 1000:9.3f}  "
-            f"{100 * r.total_s / total:6.2f}  {r.calls:6d}  {r.total_s * 1000:10.3f}"
-        )
-        out.append(line)
-    return out
+def _input_info(name: str, value: Any, source: dict[str, Any] | None) -> InputInfo:
+    if isinstance(value, np.ndarray):
+        try:
+            dtype = name_of(value.dtype)
+        except GraphValidationError:
+            dtype = str(value.dtype)
+        shape: list[int] | None = [int(d) for d in value.shape]
+    else:
+        dtype, shape = type(value).__name__, None
+    return InputInfo(name, dtype, shape, source or {"kind": "given"})
 
 
-def report_dict(result: BenchmarkResult, golden: GoldenResult | None = None) -> dict[str, Any]:
-    """The machine-readable form of a benchmark (what `--json` prints)."""
-    out: dict[str, Any] = {
-        "model": result.model,
-        "placement": result.placement,
-        "threads": result.threads,
-        "warmup": result.warmup,
-        "loops": result.loops,
-        "load_ms": {
-            "read": result.load.read_s * 1000,
-            "session": result.load.session_s * 1000,
-            "total": result.load.total_s * 1000,
-        },
-        "latency_ms": result.stats_ms(),
-        "runs_ms": [t * 1000 for t in result.latencies_s],
-    }
-    if result.nodes is not None:
-        total = sum(n.total_s for n in result.nodes) or 1e-12
-
-        def row(n: NodeProfile) -> dict[str, Any]:
-            d = asdict(n)
-            d["avg_ms"] = n.total_s / result.loops * 1000
-            d["percent"] = 100 * n.total_s / total
-            d["total_ms"] = d.pop("total_s") * 1000
-            return d
-
-        op_rows = [row(n) for n in result.op_types()]
-        for d in op_rows:
-            d.pop("name")
-        out["profile"] = {"nodes": [row(n) for n in result.nodes], "op_types": op_rows}
-    if golden is not None:
-        out["golden"] = {
-            "path": golden.path,
-            "action": golden.action,
-            "threshold_pct": golden.threshold_pct,
-            "passed": golden.passed,
-            "outputs": [_finite(asdict(o)) for o in golden.outputs],
-        }
-    return out
+# ---- memory -------------------------------------------------------------------------------------
+def peak_rss() -> int | None:
+    """The peak resident set of this process so far, in bytes (None where unknown)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) if sys.platform == "darwin" else int(peak) * 1024  # macOS: bytes; Linux: KiB
 
 
-def _finite(d: dict[str, Any]) -> dict[str, Any]:
-    """JSON has no infinity: an infinite error becomes null."""
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
-
-
-def report_json(result: BenchmarkResult, golden: GoldenResult | None = None) -> str:
-    return json.dumps(report_dict(result, golden), indent=1)
+def current_rss() -> int | None:
+    """The resident set of this process now, in bytes (Linux; None elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            resident_pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")

@@ -1,9 +1,12 @@
-"""Backend commands: list them, explain which one runs each node, check one for conformance."""
+"""Backend commands: list them and the ops they implement, explain which one runs each node, check
+one for conformance."""
 
 from __future__ import annotations
 
 import argparse
+import warnings
 
+from ..refimpl.errors import PerformanceWarning
 from ..session import load
 
 
@@ -15,10 +18,31 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from ..plugins.explain import format_placement
+    from ..plugins.explain import NodeFilter, format_explanation
 
-    sess = load(args.model, backends=args.backends)
-    print(format_placement(sess.graph, sess.placement))
+    with warnings.catch_warnings():  # explain prints the fallback summary itself, in full
+        warnings.simplefilter("ignore", PerformanceWarning)
+        sess = load(args.model, backends=args.backends, optimize=args.optimize)
+    only = NodeFilter(tuple(args.op), tuple(args.only_backends), args.fallback)
+    text = format_explanation(
+        sess.graph, sess.placement, summary=args.summary, only=only, report=sess.placement_report()
+    )
+    print(text)
+    return 0
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    from ..plugins.op_support import format_ops_json, format_ops_markdown, format_ops_text, op_table
+
+    names = [n.strip() for item in args.only_backends for n in item.split(",") if n.strip()]
+    table = op_table(names or None)
+    if args.json:
+        print(format_ops_json(table))
+    elif args.markdown:
+        command = " ".join(["gossamer ops --markdown", *(f"--backend {n}" for n in names)])
+        print(format_ops_markdown(table, command), end="")
+    else:
+        print(format_ops_text(table), end="")
     return 0
 
 

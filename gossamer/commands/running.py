@@ -13,12 +13,28 @@ from typing import Any
 import numpy as np
 
 from ..session import load
-from .inputs import feeds_from_args, parse_shapes
+from .inputs import (
+    check_shapes,
+    concrete_shapes,
+    describe_dims,
+    describe_feed,
+    feeds_with_sources,
+    hint_shapes,
+    parse_shapes,
+    shape_hint,
+    symbolic_inputs,
+)
+from .model_io import check_output_path
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    sess = load(args.model, backends=args.backends)
-    feeds = feeds_from_args(sess, args)
+    if args.output:
+        check_output_path(args.output, "-o", suffixes={".npz": "numpy archive"})
+    sess = load(args.model, backends=args.backends, optimize=args.optimize)
+    feeds, sources = feeds_with_sources(sess, args)
+    for name, value in feeds.items():  # what went in, so a run can be repeated or questioned
+        how = sources[name] if sources[name].startswith("random") else f"from {sources[name]}"
+        print(f"# input {name}: {describe_feed(value)} {how}")
     start = time.perf_counter()
     outputs = sess.run(None, feeds)
     elapsed = time.perf_counter() - start
@@ -41,36 +57,56 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from ..refimpl.model_stats import format_stats, model_stats
 
-    sess = load(args.model)
+    sess = load(args.model, optimize=args.optimize)
+    shapes = parse_shapes(args.shape)
+    check_shapes(shapes, sess.inputs)
+    fixed = concrete_shapes(sess.inputs, shapes)
     print(f"model: {args.model}  (graph {sess.graph.name!r}, opsets {sess.graph.opsets})")
     for title, values in (("inputs", sess.inputs), ("outputs", sess.outputs)):
         print(f"{title}:")
         for v in values:
-            print(f"  {v.name}: {v.describe()}")
-    shapes = parse_shapes(args.shape)
-    print(format_stats(model_stats(sess.graph, input_shapes=shapes or None)))
-    dynamic = [
-        v.name
-        for v in sess.inputs
-        if v.shape is None or not all(isinstance(d, int) for d in v.shape)
-    ]
-    if dynamic and not shapes:
-        print(f"(inputs {dynamic} are dynamic: give --shape NAME=D0,D1,... for FLOPs and memory)")
+            shape = (
+                f"  (as {list(fixed[v.name])})"
+                if v.name in fixed and v.shape != fixed[v.name]
+                else ""
+            )
+            print(f"  {v.name}: {v.describe()}{shape}")
+    stats = model_stats(sess.graph, input_shapes=fixed or None)
+    print(format_stats(stats))
+    symbolic = symbolic_inputs(sess.inputs, shapes)
+    if symbolic:
+        hints = hint_shapes(symbolic)
+        unknown = stats.nodes_without_flops
+        if all(h is not None for h in hints.values()):  # how many nodes fixing the dims reveals
+            hinted = concrete_shapes(sess.inputs, {**shapes, **hints})  # type: ignore[dict-item]
+            unknown -= model_stats(sess.graph, input_shapes=hinted).nodes_without_flops
+        if unknown:
+            print(
+                f"\nFLOPs and memory are unknown for the {unknown} node(s) whose shapes depend "
+                f"on the symbolic dims {describe_dims(symbolic)} (of input(s) "
+                f"{', '.join(symbolic)}); to count them, fix the dims: {shape_hint(hints)}"
+            )
     return 0
 
 
 def cmd_dump(args: argparse.Namespace) -> int:
-    from ..refimpl.tensor_dump import TensorDumper
+    """Writes the tensors and index.json, then prints one line per tensor (node, op, backend,
+    dtype[shape], statistics) and where the first NaN or inf appeared."""
+    from ..refimpl.tensor_dump import TensorDumper, format_index
+    from ..tools.node_backend import NodeBackends
+    from .inputs import feeds_with_sources
+    from .tools import input_sources
 
-    sess = load(args.model, backends=args.backends)
-    feeds = feeds_from_args(sess, args)
-    dumper = TensorDumper(args.output)
-    dumper.dump_feeds(feeds)
+    sess = load(args.model, backends=args.backends, optimize=args.optimize)
+    feeds, sources = feeds_with_sources(sess, args)
+    dumper = TensorDumper(args.output, backend_of=NodeBackends(sess))
+    dumper.dump_feeds(feeds, input_sources(sess, args, feeds, sources))
     sess.run(None, feeds, observers=[dumper])
+    print(format_index(dumper.entries))
     files = sum(len(e["outputs"]) for e in dumper.entries)
     print(
         f"wrote {files} tensors from {len(dumper.entries) - 1} nodes to {args.output}/ "
-        "(index.json lists them in execution order)"
+        "(index.json lists them in execution order, with these statistics)"
     )
     return 0
 

@@ -4,25 +4,8 @@ import json
 
 import numpy as np
 import pytest
-from onnx import helper
 
 from gossamer.cli import main
-from tests.conftest import make_model, tensor_info
-
-
-@pytest.fixture
-def model_path(tmp_path):
-    model = make_model(
-        [
-            helper.make_node("Add", ["x", "x"], ["d"], name="double"),
-            helper.make_node("Relu", ["d"], ["y"], name="relu"),
-        ],
-        [tensor_info("x", np.float32, ["N", 4])],
-        [tensor_info("y", np.float32, ["N", 4])],
-    )
-    path = tmp_path / "m.onnx"
-    path.write_bytes(model.SerializeToString())
-    return path
 
 
 def test_run_with_input_file_saves_outputs(tmp_path, model_path, capsys):
@@ -47,13 +30,13 @@ def test_run_random_is_seeded(model_path, tmp_path):
 
 
 def test_run_without_inputs_fails_with_one_line(model_path, capsys):
-    assert main(["run", str(model_path)]) == 1
+    assert main(["run", str(model_path)]) == 2
     err = capsys.readouterr().err
-    assert "error: no value for input(s) x" in err
+    assert "error: no value for input(s) x" in err and len(err.splitlines()) == 1
 
 
 def test_run_on_missing_file_fails_cleanly(tmp_path, capsys):
-    assert main(["run", str(tmp_path / "nope.onnx"), "--random"]) == 1
+    assert main(["run", str(tmp_path / "nope.onnx"), "--random"]) == 2
     assert "does not exist" in capsys.readouterr().err
 
 
@@ -96,3 +79,26 @@ def test_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     for cmd in ("convert", "run", "info", "dump", "demo"):
         assert cmd in out
+
+
+def test_version_prints_the_package_version(capsys):
+    import gossamer
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"gossamer {gossamer.__version__}"
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_verbose_is_accepted_before_or_after_the_command(where, model_path):
+    argv = ["run", str(model_path), "--random"]
+    argv = ["-v", *argv] if where == "before" else [argv[0], "-v", *argv[1:]]
+    assert main(argv) == 0
+
+
+def test_verbose_after_the_command_turns_debug_logging_on():
+    from gossamer.cli import _parser
+
+    assert _parser().parse_args(["run", "-v", "m.onnx"]).verbose is True
+    assert getattr(_parser().parse_args(["run", "m.onnx"]), "verbose", False) is False

@@ -152,6 +152,6 @@ def test_explain_lists_backends_that_took_no_part(use_backends, model_path, caps
 
 
 def test_explain_with_unknown_backend_fails_listing_registered(model_path, capsys):
-    assert main(["explain", str(model_path), "--backends", "nope"]) == 1
+    assert main(["explain", str(model_path), "--backends", "nope"]) == 2
     err = capsys.readouterr().err
     assert "unknown backend(s) ['nope']" in err and "registered: ['reference']" in err

@@ -137,7 +137,7 @@ def test_installed_example_is_found_by_entry_point_and_takes_nodes(tmp_path):
 
     model = tmp_path / "mlp.onnx"
     model.write_bytes(mlp_model().SerializeToString())
-    explain = [*cli, "explain", str(model), "--backends", "example,example_fused"]
+    explain = [*cli, "explain", str(model), "--backends", "example,example_fused", "-O", "0"]
     explained = _run(explain, env, tmp_path)
     assert explained.returncode == 0, explained.stderr
     rows = {line.split()[0]: line.split() for line in explained.stdout.splitlines() if line}

@@ -201,7 +201,7 @@ def test_cli_max_memory_refuses_with_one_line(tmp_path, capsys):
     path.write_bytes(_broadcast_model())
     code = main(["run", str(path), "--random", "--shape", "a=600,1", "--shape", "b=1,600",
                  "--max-memory", "1M"])  # fmt: skip
-    assert code == 1
+    assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("gossamer run: error: model") and "memory budget of 1.0 MiB" in err
     assert "GOSSAMER_MAX_MEMORY" not in os.environ  # the flag applied to that command only

@@ -1,0 +1,65 @@
+"""The load-time report on the real backends: a model whose work mostly falls back to the
+reference while the cython backend takes part says so once, with counts and reasons."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import gossamer
+
+from ._fallback_models import CONV_FLOPS, MATMUL_FLOPS, RELU_FLOPS, conv_integer, conv_mlp
+
+
+def performance_warnings(model: bytes, **options) -> tuple[gossamer.Session, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sess = gossamer.load(model, optimize=0, **options)
+    return sess, [
+        str(w.message) for w in caught if issubclass(w.category, gossamer.PerformanceWarning)
+    ]
+
+
+def test_fp16_model_on_cython_warns_once_with_the_fallback_share_and_reason():
+    sess, messages = performance_warnings(conv_mlp(np.float16), backends=["cython"])
+    assert len(messages) == 1
+    assert messages[0].startswith(
+        "model 'test': 100 % of estimated FLOPs (3 of 4 nodes) run on the reference: cython "
+        "declined 3 nodes: dtype float16 not supported (kernel takes float32) (3)"
+    )
+    report = sess.placement_report()
+    assert {n.node: n.backend for n in report.nodes} == {
+        "conv": "reference",
+        "relu": "reference",
+        "flatten": "cython",  # a data-movement kernel takes any fixed-size dtype
+        "fc": "reference",
+    }
+    assert report.total_flops == CONV_FLOPS + RELU_FLOPS + MATMUL_FLOPS
+
+
+def test_the_same_model_in_fp32_runs_on_cython_without_a_warning():
+    sess, messages = performance_warnings(conv_mlp(np.float32), backends=["cython"])
+    assert messages == []
+    assert sess.placement.summary() == {"cython": 4}
+
+
+@pytest.mark.parametrize("backends", [["reference"], None])  # None: GOSSAMER_BACKENDS=reference
+def test_fp16_model_on_the_reference_only_does_not_warn(backends):
+    assert performance_warnings(conv_mlp(np.float16), backends=backends)[1] == []
+
+
+def test_dynamic_batch_counts_nodes_and_says_flops_are_unknown():
+    _, messages = performance_warnings(conv_mlp(np.float16, batch="N"), backends=["cython"])
+    assert len(messages) == 1
+    assert messages[0].startswith(
+        "model 'test': 3 of 4 nodes (3 of 3 computing nodes) run on the reference; FLOPs unknown "
+        "(input(s) x have symbolic dims): cython declined 3 nodes"
+    )
+
+
+def test_conv_integer_on_cython_names_the_missing_kernel():
+    _, messages = performance_warnings(conv_integer(), backends=["cython"], threads=2)
+    assert len(messages) == 1
+    assert "cython declined 1 node: no kernel for ConvInteger (1)" in messages[0]
