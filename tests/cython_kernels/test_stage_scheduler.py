@@ -18,7 +18,10 @@ def test_every_unit_runs_once_and_stages_are_ordered(
     bad, stolen, twice, team = ext().stage_scheduler_check(stages, units, threads, redo)
     assert bad == 0
     assert team == min(threads, units)
-    assert twice == 0  # nobody stalled, so nothing ran twice (redo only re-runs stalled items)
+    # without redo every unit runs exactly once; with it a thread the OS takes off its core for a
+    # few microseconds (this machine is busy under pytest -n 2) may have a claimed item run again
+    if not redo:
+        assert twice == 0
     assert stolen >= 0
 
 
