@@ -11,7 +11,7 @@ from ..errors import ModelFormatError
 
 MAGIC = b"GOSSAMER"
 FORMAT_MAJOR = 1  # a reader refuses any other major version
-FORMAT_MINOR = 0  # a newer minor only adds things an older reader may ignore
+FORMAT_MINOR = 1  # a newer minor only adds things an older reader may ignore (1: model_info)
 # magic, major, minor, flags, graph offset, graph length, data offset, data length, graph CRC32,
 # then 12 reserved bytes (written as zero, ignored on read).
 HEADER = struct.Struct("<8sHHIQQQQI12x")

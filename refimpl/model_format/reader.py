@@ -180,6 +180,10 @@ class _Reader:
         metadata = self.key(obj, "metadata", dict, path)
         for k, v in metadata.items():
             self.expect(v, str, (path, f".metadata[{k!r}]"))
+        model_info = obj.get("model_info", {})  # optional: added in minor 1
+        self.expect(model_info, dict, (path, ".model_info"))
+        for k, v in model_info.items():
+            self.expect(v, str, (path, f".model_info[{k!r}]"))
         inputs = self.values(obj, "inputs", path)
         outputs = self.values(obj, "outputs", path)
         value_info: dict[str, Value] = {}
@@ -205,7 +209,7 @@ class _Reader:
             nodes_doc[i] = None  # drop the parsed dict now: peak memory holds one copy of a node
         return Graph(
             nodes=nodes, inputs=inputs, outputs=outputs, initializers=initializers, name=name,
-            opsets=opsets, value_info=value_info, metadata=metadata,
+            opsets=opsets, value_info=value_info, metadata=metadata, model_info=model_info,
         )  # fmt: skip
 
     def values(self, obj: dict, key: str, path: JsonPath) -> list[Value]:

@@ -110,6 +110,7 @@ class _Writer:
             "name": graph.name,
             "opsets": {str(k): int(v) for k, v in graph.opsets.items()},
             "metadata": {str(k): str(v) for k, v in graph.metadata.items()},
+            "model_info": {str(k): str(v) for k, v in graph.model_info.items()},
             "inputs": [_value_doc(v.name, v) for v in graph.inputs],
             "outputs": [_value_doc(v.name, v) for v in graph.outputs],
             "value_info": [_value_doc(k, v) for k, v in graph.value_info.items()],
