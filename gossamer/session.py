@@ -22,7 +22,7 @@ from .plugins.run_context import using_memory_budget, using_threads
 from .refimpl import model_format
 from .refimpl.blas_threads import blas_thread_limit
 from .refimpl.dtypes import name_of, to_numpy
-from .refimpl.errors import GraphValidationError, InputError
+from .refimpl.errors import GraphValidationError, InputError, ModelFormatError
 from .refimpl.interpreter import NodeObserver
 from .refimpl.ir import Graph, Value
 from .refimpl.memory_budget import RunSizes, parse_budget
@@ -38,31 +38,51 @@ DEFAULT_OPTIMIZE = 3
 
 
 def read_model(source: ModelSource) -> Graph:
-    """Reads an ONNX model (path, bytes or onnx.ModelProto), a .gsm file (path or bytes) or
-    passes a Graph through."""
+    """Reads an ONNX model (path, bytes or onnx.ModelProto), a .gsm file (path or bytes), a
+    TFLite flatbuffer (path or bytes) or passes a Graph through. The format is told by content,
+    never by file name; a load error names the format it detected."""
     if isinstance(source, Graph):
         return source
     onnx = sys.modules.get("onnx")  # a ModelProto can exist only once onnx is imported
     if onnx is not None and isinstance(source, onnx.ModelProto):
         return _onnx_graph(source)  # imported as it is, never serialised to bytes
     if isinstance(source, (bytes, bytearray, memoryview)):
-        if bytes(source[: len(model_format.MAGIC)]) == model_format.MAGIC:
-            return model_format.load_gsm(bytes(source))
-        return _onnx_graph(bytes(source))
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
-    with open(path, "rb") as f:
-        head = f.read(len(model_format.MAGIC))
-    if head == model_format.MAGIC:
-        return model_format.load_gsm(path)
-    return _onnx_graph(path)
+        data = bytes(source)
+        head = data[:_HEAD]
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+        with open(path, "rb") as f:
+            head = f.read(_HEAD)
+        data = path  # type: ignore[assignment]
+    if head[: len(model_format.MAGIC)] == model_format.MAGIC:
+        return _named(".gsm", model_format.load_gsm, data)
+    if head[4:8] == b"TFL3":  # the TFLite flatbuffer identifier
+        from .converter.tflite.import_graph import graph_from_tflite
+
+        return _named("TFLite", graph_from_tflite, data)
+    return _named("ONNX", _onnx_graph, data)
+
+
+_HEAD = max(len(model_format.MAGIC), 8)
 
 
 def _onnx_graph(source: Any) -> Graph:
     from .converter.onnx_import import graph_from_onnx
 
     return graph_from_onnx(source)
+
+
+def _named(fmt: str, loader: Any, data: Any) -> Graph:
+    """Runs a format's loader; a ModelFormatError that does not say which format was detected
+    gets it prefixed, so the user knows how the file was read."""
+    try:
+        return loader(data)
+    except ModelFormatError as err:
+        if fmt.lower() in str(err).lower():
+            raise
+        raise ModelFormatError(f"{fmt} model: {err}") from err
 
 
 def load(
