@@ -54,7 +54,8 @@ int gk_sched_team_allowed(void);
 int gk_sched_team_ok(void);
 void gk_sched_team_policy(int adapt);
 
-/* a synthetic run and a check of the contract above, for the tests (stage_scheduler_check.c) */
+/* a synthetic run and a check of the contract above, for the tests (stage_scheduler_check.c);
+ * out: 4 longs (see there) */
 long gk_sched_check(long stages, long units, int threads, int redo, int stall_rank, long stall_us,
                     long *out);
 

@@ -18,7 +18,7 @@ static void check_item(void *p, long stage, long first, long count, long gf, lon
     check_ctx *cx = (check_ctx *)p;
     (void)gf;
     (void)gc;
-    if (stage == 1 && gk_team_rank() == cx->stall_rank &&
+    if (stage >= 1 && gk_team_rank() == cx->stall_rank &&
         !__atomic_exchange_n(&cx->stalled, 1, __ATOMIC_ACQ_REL)) {
         /* as if the OS took this thread off its core in the middle of an item */
         struct timespec ts = {cx->stall_us / 1000000, (cx->stall_us % 1000000) * 1000};
@@ -37,9 +37,10 @@ static void check_item(void *p, long stage, long first, long count, long gf, lon
 }
 
 /* Runs `stages` x `units` with `threads` threads; the thread of rank stall_rank (-1: none) sleeps
- * stall_us microseconds at its first item of stage 1. Returns the number of contract violations
- * (-1: out of memory); out[0]: items run by a thread other than their owner, out[1]: units run
- * more than once, out[2]: the team size used. */
+ * stall_us microseconds in the first item it runs from stage 1 on (on a busy machine the others
+ * may have taken all of its stage-1 items). Returns the number of contract violations (-1: out
+ * of memory); out[0]: items run by a thread other than their owner, out[1]: units run more than
+ * once, out[2]: the team size used, out[3]: whether the stalling thread slept. */
 long gk_sched_check(long stages, long units, int threads, int redo, int stall_rank, long stall_us,
                     long *out) {
     size_t n = (size_t)(stages * units);
@@ -65,6 +66,7 @@ long gk_sched_check(long stages, long units, int threads, int redo, int stall_ra
         }
         out[0] = gk_sched_stolen(s);
         out[2] = gk_sched_threads(s);
+        out[3] = cx.stalled;
     }
     gk_sched_free(s);
     free(cx.start);

@@ -55,19 +55,20 @@ def stage_scheduler_check(long stages, long units, int threads, bint redo=False,
                           int stall_rank=-1, long stall_us=0):
     """Runs a synthetic schedule through the stage scheduler and checks its contract (every unit
     of every stage runs, exactly once without redo; no stage starts before the previous one
-    ended); the thread of rank stall_rank sleeps stall_us us in its first item of stage 1.
-    Returns (violations, items stolen, units run twice, team size)."""
-    cdef long out[3]
+    ended); the thread of rank stall_rank sleeps stall_us us in the first item it runs from
+    stage 1 on. Returns (violations, items stolen, units run twice, team size, whether it
+    slept)."""
+    cdef long out[4]
     cdef long bad
     if stages < 0 or units < 1 or threads < 1 or stall_us < 0 or stall_us > 10_000_000:
         raise ValueError("stage_scheduler_check: stages >= 0, units >= 1, threads >= 1, "
                          "stall_us in [0, 1e7]")
-    out[0] = out[1] = out[2] = 0
+    out[0] = out[1] = out[2] = out[3] = 0
     with nogil:
         bad = gk_sched_check(stages, units, threads, redo, stall_rank, stall_us, out)
     if bad < 0:
         raise MemoryError("stage_scheduler_check: out of memory")
-    return bad, out[0], out[1], out[2]
+    return bad, out[0], out[1], out[2], bool(out[3])
 
 
 def rnn_packed_size(long gates, long hidden):

@@ -15,7 +15,7 @@ from gossamer.cython_kernels._native import ext
 def test_every_unit_runs_once_and_stages_are_ordered(
     stages: int, units: int, threads: int, redo: bool
 ) -> None:
-    bad, stolen, twice, team = ext().stage_scheduler_check(stages, units, threads, redo)
+    bad, stolen, twice, team, _ = ext().stage_scheduler_check(stages, units, threads, redo)
     assert bad == 0
     assert team == min(threads, units)
     # without redo every unit runs exactly once; with it a thread the OS takes off its core for a
@@ -32,16 +32,17 @@ def test_no_stages_runs_nothing() -> None:
 @pytest.mark.parametrize("redo", [False, True])
 def test_a_stalled_thread_has_its_items_run_by_the_others(redo: bool) -> None:
     # rank 1 sleeps 200 ms inside its first item of stage 1; stalling counts after a few us
-    bad, stolen, twice, team = ext().stage_scheduler_check(
+    bad, stolen, twice, team, slept = ext().stage_scheduler_check(
         6, 32, 2, redo, stall_rank=1, stall_us=200_000
     )
     assert team == 2 and bad == 0
-    # its three unclaimed items of stage 1 at least (without redo the claimed one waits for it)
+    # its three unclaimed items of that stage at least (without redo the claimed one waits for
+    # it); if the busy machine kept rank 1 off its core for all of it, rank 0 ran everything
     assert stolen >= 3
-    if redo:  # the sleeping thread's item was run by the other thread and then by itself
-        assert twice >= 1
-    else:
+    if not redo:
         assert twice == 0
+    elif slept:  # the sleeping thread's item was run by the other thread and then by itself
+        assert twice >= 1
 
 
 def test_a_team_larger_than_the_units_is_cut_down() -> None:
