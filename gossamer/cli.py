@@ -179,13 +179,15 @@ def _parser() -> _Parser:
     p = sub.add_parser(
         "compare",
         help="compare every intermediate tensor of a backend run with the reference (or "
-        "onnxruntime); name the first divergent node. Exit 0: agree, 1: diverge, 2: error",
+        "onnxruntime, or LiteRT); name the first divergent node. Exit 0: agree, 1: diverge, "
+        "2: error",
     )
     _add_input_options(p)
     p.add_argument("--backend", dest="backends", type=lambda s: [s.strip()],
                    help="the one backend to check (same as --backends NAME)")  # fmt: skip
-    p.add_argument("--against", choices=["reference", "onnxruntime"], default="reference",
-                   help="the trusted side (default: the reference alone)")  # fmt: skip
+    p.add_argument("--against", choices=["reference", "onnxruntime", "litert"],
+                   default="reference", help="the trusted side (default: the reference alone; "
+                   "litert: LiteRT, for .tflite models)")  # fmt: skip
     p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default 1e-3); "
                    "an element mismatches when |a - b| > max(atol, rtol * median|b|) + "
                    "rtol * |b|")  # fmt: skip

@@ -7,7 +7,10 @@ onnxruntime, with every intermediate value exposed as an extra graph output and 
 off (so each value is what its own node computed). Values are matched by name and walked in the
 order side B's nodes run; a value only one side has (inside a fused partition on side A, fused
 away by the optimiser, inside an ONNX function on the onnxruntime side) is skipped and counted.
-Side B always runs the graph as written; side A runs it optimised at `optimize`.
+Side B always runs the graph as written; side A runs it optimised at `optimize`. For a .tflite
+model side B can also be LiteRT (`tools/litert_intermediates.py`): every tensor a TFLite operator
+writes is matched with the imported graph's value of the same name; the values the importer
+synthesizes inside an operator (layout transposes, pre-activation results) are skipped.
 
 "Outside tolerance" is the definition the conformance suite uses (refimpl/mismatch.py): an element
 mismatches when |a - b| > max(atol, rtol * median |b|) + rtol * |b|, or NaN/inf disagree, or an
@@ -38,7 +41,7 @@ from .tensor_diff import TensorDiff, diff_values
 OPTIMIZED = "gossamer.optimize"  # graph metadata the optimiser writes (its report, with the level)
 DEFAULT_RTOL = 1e-3
 DEFAULT_ATOL = 1e-4
-AGAINST = ("reference", "onnxruntime")
+AGAINST = ("reference", "onnxruntime", "litert")
 
 
 @dataclass
@@ -178,6 +181,10 @@ def compare_model(
         raise InputError(f"tolerances must be >= 0, got rtol {rtol} atol {atol}")
     if optimize is not None and optimize not in range(4):
         raise InputError(f"optimize must be a level 0..3, got {optimize!r}")
+    if against == "litert":  # before any run: a non-TFLite model or no LiteRT is one clear error
+        from .litert_intermediates import check_litert
+
+        check_litert(model)
     if session is None:
         graph_b = read_model(model)
         sess_a = _side_a(graph_b, backends, DEFAULT_OPTIMIZE if optimize is None else optimize)
@@ -187,10 +194,16 @@ def compare_model(
     graph = sess_a.graph
     rec_a = _Recorder(copy=True)
     sess_a.run(None, feeds, observers=[rec_a])
+    opcodes: dict[str, str] = {}  # LiteRT: the TFLite operator that wrote each value
     if against == "reference":
         rec_b = _Recorder(copy=False)
         Session(graph_b, backends=[]).run(None, feeds, observers=[rec_b])
         order_b, values_b = rec_b.order, rec_b.values
+    elif against == "litert":
+        from .litert_intermediates import run_litert
+
+        order_b = graph_b.topological_nodes()
+        values_b, opcodes = run_litert(model, feeds)
     else:
         from .ort_intermediates import run_onnxruntime
 
@@ -212,12 +225,15 @@ def compare_model(
                 result.skipped.append(name)
                 continue
             a, b = rec_a.values[name], values_b[name]
+            ran_on = _ran_on(sess_a, node, rec_a.producer[name])
+            if against == "litert":  # the row stands for the TFLite operator that wrote `name`
+                ran_on = _operator_ran_on(sess_a, graph_b, node, values_b) or ran_on
             row = ValueDiff(
                 index=index,
                 node=node.name,
-                op_type=node.op_type,
+                op_type=opcodes.get(name, node.op_type) if against == "litert" else node.op_type,
                 value=name,
-                ran_on=_ran_on(sess_a, node, rec_a.producer[name]),
+                ran_on=ran_on,
                 type_a=describe_value(a),
                 type_b=describe_value(b),
                 diff=diff_values(a, b, rtol=rtol, atol=atol),
@@ -235,14 +251,49 @@ def compare_model(
         result.input_notes = _input_notes(reads or node_reads(first_node), env_a, env_b, rtol, atol)
         from .divergence_repro import replay_locally, write_repro
 
-        result.local, result.local_note = replay_locally(
-            graph, sess_a, first_node, producer, env_b, rtol=rtol, atol=atol
-        )
-        if repro_dir is not None:
+        group = []
+        if against == "litert":
+            group = _operator_group(sess_a, graph_b, first_node, values_b)
+        if len(group) > 1:  # one TFLite operator, several nodes: LiteRT sees only its boundary
+            from .litert_intermediates import replay_operator
+
+            reads = list(dict.fromkeys(r for n in group for r in node_reads(n)))
+            inner = {o for n in group for o in n.outputs}
+            reads = [r for r in reads if r not in inner and r not in graph.initializers]
+            result.input_notes = _input_notes(reads, env_a, env_b, rtol, atol)
+            result.local, result.local_note = replay_operator(
+                graph, sess_a, group, [result.first.value], env_b, rtol=rtol, atol=atol
+            )
+            result.repro_note = (
+                f"not written: the TFLite operator became {len(group)} nodes "
+                f"({', '.join(n.op_type for n in group)}); the repro covers single nodes"
+            )
+        else:
+            result.local, result.local_note = replay_locally(
+                graph, sess_a, first_node, producer, env_b, rtol=rtol, atol=atol
+            )
+        if repro_dir is not None and len(group) <= 1:
             result.repro_dir, result.repro_note = write_repro(
                 Path(repro_dir), graph, sess_a, first_node, producer, env_a, env_b, result, model
             )
     return result
+
+
+def _operator_group(sess: Session, graph_b: Graph, node: Node, values_b: dict) -> list[Node]:
+    """The nodes of the TFLite operator whose output `node` writes, when side A ran each of them
+    as a node of its own (at -O0; [] when the optimiser fused or removed any)."""
+    from .litert_intermediates import operator_nodes
+
+    group = operator_nodes(graph_b, node, values_b)
+    backend_of = sess.placement.backend_of
+    return group if all(n.name in backend_of for n in group) else []
+
+
+def _operator_ran_on(sess: Session, graph_b: Graph, node: Node, values_b: dict) -> str:
+    """The backends side A ran a TFLite operator's nodes on ("" when they were fused)."""
+    group = _operator_group(sess, graph_b, node, values_b)
+    backend_of = sess.placement.backend_of
+    return "+".join(dict.fromkeys(backend_of[n.name] for n in group))
 
 
 def _level(graph: Graph) -> int:
@@ -319,7 +370,8 @@ def _model_label(model: ModelSource) -> str:
         return model.name
     if isinstance(model, (bytes, bytearray, memoryview)):
         is_gsm = bytes(model[: len(model_format.MAGIC)]) == model_format.MAGIC
-        return f"<{'gsm' if is_gsm else 'onnx'} bytes>"
+        is_tflite = bytes(model[4:8]) == b"TFL3"
+        return f"<{'gsm' if is_gsm else 'tflite' if is_tflite else 'onnx'} bytes>"
     return str(model)
 
 
