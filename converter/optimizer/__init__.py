@@ -6,8 +6,8 @@
 -O0 changes nothing; -O1 folds constants and removes no-ops and dead nodes; -O2 adds
 BatchNormalization folding, Gather push-down into dequantized tables, Swish and hard-swish
 pattern fusion, Conv/Gemm/MatMul bias fusion, Conv + residual Add fusion and activation fusion
-into gossamer::Fused* ops; -O3 adds LayerNorm and GELU fusion, MatMul batching and
-Transpose/Reshape cancellation.
+into gossamer::Fused* ops; -O3 adds Transpose sinking, LayerNorm and GELU fusion, MatMul
+batching and Transpose/Reshape cancellation.
 Every pass is one module (`run(graph) -> list of changes`) whose docstring states its rewrite and
 its preconditions; passes rewrite the top-level graph only (If/Loop/Scan bodies stay as they are).
 The result's nodes are in a topological order (stable with respect to the input's order), as ONNX
@@ -41,6 +41,7 @@ from . import (
     residual_fusion,
     swish_fusion,
     transpose_reshape_cancellation,
+    transpose_sinking,
 )
 from .report import OptimizationReport, PassResult, op_histogram
 from .rewrite import copy_graph, live_value_info
@@ -68,6 +69,7 @@ PIPELINE: list[Pass] = [
         constant_folding,
         noop_removal,
         dead_node_elimination,
+        transpose_sinking,
         transpose_reshape_cancellation,
         layernorm_fusion,
         gelu_fusion,
