@@ -93,12 +93,14 @@ def load(
     optimize: int = DEFAULT_OPTIMIZE,
     max_memory: int | str | None = None,
 ) -> Session:
-    """Loads a model (.onnx, .gsm, bytes or a Graph) into a Session.
+    """Loads a model (.onnx, .gsm or .tflite as a path or bytes, an onnx.ModelProto, or a Graph)
+    into a Session.
 
     `backends` restricts the backends used (default: GOSSAMER_BACKENDS, else every available one);
     nodes no chosen backend takes run on the reference. `threads` caps the threads kernels use
     (default: the cores this process may run on). `optimize` runs the graph optimiser at that
-    level (0: the graph as written, best for debugging; 3: every fusion). `max_memory` (bytes,
+    level (default DEFAULT_OPTIMIZE = 3, every fusion, as onnxruntime enables all its
+    optimisations by default; 0: the graph as written, best for debugging). `max_memory` (bytes,
     or a size such as "4G"; default GOSSAMER_MAX_MEMORY, else 3/4 of this machine's memory) is
     the most any one tensor, the arena or a kernel's work buffer may take: a model or a run that
     would exceed it is refused with MemoryBudgetError before anything that large is allocated.
