@@ -97,40 +97,40 @@ static void dw3x3_plane(const float *src, long h, long w, const float *wc, long 
 
 /* gk_depthwise on polyphase planes: returns 0 (nothing done) where the level has no polyphase
  * kernel, they are turned off, or the planes are too large to batch */
-static int dw_poly(const float *x, long n, long c, long h, long w, const float *wt, long kh, long kw,
-               long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
-               const float *bias, float lo, float hi, int clip, float *y, int threads) {
+typedef struct {
+    const gk_conv_kernels *K;
+    const sp_geo *g;
+    const float *x, *wt, *bias;
+    long c, oh, ow, taps, batch, band;
+    float lo, hi;
+    const long *off;
+    float *y;
+} dw_batch;
+
+static void dw_planes(const void *ctx, long p0, long p1, float *phs, float *acc) {
+    const dw_batch *d = (const dw_batch *)ctx;
+    d->K->dw_planes_poly(d->g, d->x, p0, p1, d->c, d->wt, d->bias, d->lo, d->hi, d->oh, d->ow,
+                         d->off, d->taps, phs, acc, d->batch, d->band, d->y);
+}
+
+static int dw_poly(const float *x, long n, long c, long h, long w, const float *wt, long kh,
+                   long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                   const float *bias, float lo, float hi, int clip, float *y, int threads) {
     const gk_conv_kernels *K = gk_k.conv;
     if (!gk_polyphase_on || !K->dw_planes_poly || kh * kw > 64) return 0;
     sp_geo g;
     sp_geo_init(&g, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
     long off[64];
-    for (long ky = 0; ky < kh; ky++)
-        for (long kx = 0; kx < kw; kx++) off[ky * kw + kx] = sp_tap(&g, ky, kx, dh, dw);
+    sp_taps(&g, kh, kw, dh, dw, off);
     if (!clip) lo = -INFINITY, hi = INFINITY;
     long planes = n * c, batch, band;
     sp_plan(&g, oh, &batch, &band);
-    /* planes too large to batch (56x56 and up) measured no faster than conv.c's row kernels in
+    /* planes too large to batch (56x56 and up) measured no faster than the row kernels below in
      * MobileNetV2 (112x112: 0.35 -> 0.42 ms), which keep the padded plane and rows in L1 */
     if (batch == 1) return 0;
-    long chunks = (planes + batch - 1) / batch, psz = sp_size(&g), asz = band * g.wq + 64;
+    dw_batch d = {K, &g, x, wt, bias, c, oh, ow, kh * kw, batch, band, lo, hi, off, y};
     int nt = planes * oh * ow * kh * kw > 32768 ? threads : 1;
-    int ok = 1;
-#pragma omp parallel num_threads(nt) reduction(&& : ok)
-    {
-        float *buf = (float *)malloc((size_t)(batch * (psz + asz)) * sizeof(float));
-        ok = buf != NULL;
-        if (buf) sp_fill(buf, batch * (psz + asz), 0.0f);
-#pragma omp for schedule(static)
-        for (long ck = 0; ck < chunks; ck++) {
-            if (!buf) continue;
-            long p0 = ck * batch, p1 = GK_MIN(planes, p0 + batch);
-            K->dw_planes_poly(&g, x, p0, p1, c, wt, bias, lo, hi, oh, ow, off, kh * kw, buf,
-                              buf + batch * psz, batch, band, y);
-        }
-        free(buf);
-    }
-    return ok;
+    return sp_run_batches(&g, planes, batch, band, nt, dw_planes, &d);
 }
 
 /* y[n, c] = clip(bias[c] + sum_{ky,kx} wt[c, ky, kx] * xpad[n, c, oy*sh + ky*dh, ox*sw + kx*dw]) */
@@ -201,10 +201,9 @@ int gk_conv_direct(const float *x, long n, long c, long h, long w, const float *
         return 0;
     }
     for (long o = 0; o < ldw; o++) bp[o] = bias && o < m ? bias[o] : 0.0f;
-    for (long ci = 0; ci < c; ci++)
-        for (long ky = 0; ky < kh; ky++)
-            for (long kx = 0; kx < kw; kx++)
-                off[(ci * kh + ky) * kw + kx] = ci * per_c + sp_tap(&g, ky, kx, dh, dw);
+    sp_taps(&g, kh, kw, dh, dw, off);
+    for (long ci = 1; ci < c; ci++) /* channel ci's phases follow channel ci - 1's */
+        for (long t = 0; t < kh * kw; t++) off[ci * kh * kw + t] = ci * per_c + off[t];
     if (!clip) lo = -INFINITY, hi = INFINITY;
     sp_fill(work + c * per_c, g.wq + SP_SLACK, 0.0f);
     long ch = ow <= SP_CH + SP_CH / 4 ? ow : SP_CH;

@@ -72,4 +72,21 @@ static inline void sp_plan(const sp_geo *g, long oh, long *batch, long *band) {
     }
 }
 
+/* off[ky * kw + kx] = sp_tap(g, ky, kx, dh, dw) for the kh x kw taps */
+static inline void sp_taps(const sp_geo *g, long kh, long kw, long dh, long dw, long *off) {
+    for (long ky = 0; ky < kh; ky++)
+        for (long kx = 0; kx < kw; kx++) off[ky * kw + kx] = sp_tap(g, ky, kx, dh, dw);
+}
+
+/* Computes planes [p0, p1) (at most `batch`) with phs: their phase planes (batch * sp_size
+ * floats), acc: their results (batch * (band * wq + 64) floats). */
+typedef void (*sp_batch_fn)(const void *ctx, long p0, long p1, float *phs, float *acc);
+
+/* Runs fn over planes [0, planes) a batch at a time (sp_plan's batch and band) on `threads`
+ * threads, each with its own zeroed buffer (polyphase.c). Returns 0 if a thread could not
+ * allocate its buffer: its planes were not computed, and the caller runs its row path over
+ * every plane. */
+int sp_run_batches(const sp_geo *g, long planes, long batch, long band, int threads,
+                   sp_batch_fn fn, const void *ctx);
+
 #endif

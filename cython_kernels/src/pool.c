@@ -13,36 +13,36 @@ static int threads_for_work(long work, int threads) { return work < 32768 ? 1 : 
 
 /* gk_pool2d on polyphase planes: returns 0 (nothing done) where the level has no polyphase
  * kernel, they are turned off, or the window has more than 256 taps */
-static int pool_poly(int is_max, const float *x, long nc, long h, long w, long kh, long kw, long sh,
-                 long sw, long dh, long dw, long ph, long pw, long oh, long ow, const float *cnt_y,
-                 const float *cnt_x, float *y, int threads) {
+typedef struct {
+    const gk_pool_kernels *K;
+    int is_max;
+    const sp_geo *g;
+    const float *x, *cnt_y, *cnt_x;
+    long oh, ow, taps, batch, band;
+    const long *off;
+    float *y;
+} pool_batch;
+
+static void pool_planes(const void *ctx, long p0, long p1, float *phs, float *acc) {
+    const pool_batch *d = (const pool_batch *)ctx;
+    d->K->planes_poly(d->is_max, d->g, d->x, p0, p1, d->oh, d->ow, d->off, d->taps, d->cnt_y,
+                      d->cnt_x, phs, acc, d->batch, d->band, d->y);
+}
+
+static int pool_poly(int is_max, const float *x, long nc, long h, long w, long kh, long kw,
+                     long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                     const float *cnt_y, const float *cnt_x, float *y, int threads) {
     const gk_pool_kernels *K = gk_k.pool;
     if (!gk_polyphase_on || !K->planes_poly || kh * kw > 256) return 0;
     sp_geo g;
     sp_geo_init(&g, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
     long off[256];
-    for (long ky = 0; ky < kh; ky++)
-        for (long kx = 0; kx < kw; kx++) off[ky * kw + kx] = sp_tap(&g, ky, kx, dh, dw);
+    sp_taps(&g, kh, kw, dh, dw, off);
     long batch, band;
     sp_plan(&g, oh, &batch, &band);
-    long chunks = (nc + batch - 1) / batch, psz = sp_size(&g), asz = band * g.wq + 64;
+    pool_batch d = {K, is_max, &g, x, cnt_y, cnt_x, oh, ow, kh * kw, batch, band, off, y};
     int nt = nc * oh * ow * kh * kw > 32768 ? threads : 1;
-    int ok = 1;
-#pragma omp parallel num_threads(nt) reduction(&& : ok)
-    {
-        float *buf = (float *)malloc((size_t)(batch * (psz + asz)) * sizeof(float));
-        ok = buf != NULL;
-        if (buf) sp_fill(buf, batch * (psz + asz), 0.0f);
-#pragma omp for schedule(static)
-        for (long ck = 0; ck < chunks; ck++) {
-            if (!buf) continue;
-            long p0 = ck * batch, p1 = GK_MIN(nc, p0 + batch);
-            K->planes_poly(is_max, &g, x, p0, p1, oh, ow, off, kh * kw, cnt_y, cnt_x, buf,
-                           buf + batch * psz, batch, band, y);
-        }
-        free(buf);
-    }
-    return ok;
+    return sp_run_batches(&g, nc, batch, band, nt, pool_planes, &d);
 }
 
 void gk_pool2d(int is_max, const float *x, long nc, long h, long w, long kh, long kw, long sh,
