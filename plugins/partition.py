@@ -67,4 +67,6 @@ def fuse(graph: Graph, partitions: list[Graph]) -> Graph:
         opsets=graph.opsets,
         value_info=graph.value_info,
         metadata=graph.metadata,
+        model_info=graph.model_info,
+        quant=graph.quant,
     )

@@ -68,6 +68,34 @@ class Value:
 
 
 @dataclass
+class QuantParams:
+    """How the integers of a quantised tensor map to real numbers: real = (q - zero_point) * scale.
+
+    scale and zero_point are scalars (per tensor), 1-D along `axis` (per channel), or blocked
+    (`block_size` > 0: one entry per block of `block_size` elements along `axis`). `bits` is the
+    number of significant bits of each integer (1..16; the tensor's dtype is the container, e.g.
+    int8 holding 4-bit codes), so a writer may pack the codes and a reader must find them in
+    range. Value and meaning only: ops never read it; importers, the quantiser and exporters do.
+    """
+
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int | None = None
+    block_size: int = 0
+    bits: int = 8
+
+    def describe(self) -> str:
+        per = (
+            "per tensor"
+            if self.axis is None
+            else f"per block of {self.block_size} on axis {self.axis}"
+            if self.block_size
+            else f"per channel on axis {self.axis}"
+        )
+        return f"{self.bits}-bit {per}"
+
+
+@dataclass
 class Node:
     """One op application. attrs maps attribute names to Python values, arrays or Graphs."""
 
@@ -105,6 +133,8 @@ class Graph:
     # ModelProto's producer_name, producer_version, domain, model_version and doc_string, and the
     # GraphProto's doc_string as graph_doc_string; only those the file sets.
     model_info: dict[str, str] = field(default_factory=dict)
+    # Quantisation parameters of quantised values (initializers or activations), by value name.
+    quant: dict[str, QuantParams] = field(default_factory=dict)
 
     # ---- queries -------------------------------------------------------------------------------
     def produced_names(self) -> set[str]:

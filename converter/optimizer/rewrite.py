@@ -40,6 +40,8 @@ def copy_graph(graph: Graph) -> Graph:
         opsets=dict(graph.opsets),
         value_info=dict(graph.value_info),
         metadata=dict(graph.metadata),
+        model_info=dict(graph.model_info),
+        quant=dict(graph.quant),
     )
 
 
