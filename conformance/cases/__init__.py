@@ -25,6 +25,7 @@ MODULES = (
     "layout",
     "indexing",
     "quantized",
+    "quantized_contrib",
     "misc",
     "resize",
     "recurrent",

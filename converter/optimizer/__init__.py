@@ -4,10 +4,10 @@
     print(report.format())
 
 -O0 changes nothing; -O1 folds constants and removes no-ops and dead nodes; -O2 adds
-BatchNormalization folding, Gather push-down into dequantized tables, Swish and hard-swish
-pattern fusion, Conv/Gemm/MatMul bias fusion, Conv + residual Add fusion and activation fusion
-into gossamer::Fused* ops; -O3 adds Transpose sinking, LayerNorm and GELU fusion, MatMul
-batching and Transpose/Reshape cancellation.
+QDQ -> integer QOperator rewriting (first, before folding), BatchNormalization folding, Gather
+push-down into dequantized tables, Swish and hard-swish pattern fusion, Conv/Gemm/MatMul bias
+fusion, Conv + residual Add fusion and activation fusion into gossamer::Fused* ops; -O3 adds
+Transpose sinking, LayerNorm and GELU fusion, MatMul batching and Transpose/Reshape cancellation.
 Every pass is one module (`run(graph) -> list of changes`) whose docstring states its rewrite and
 its preconditions; passes rewrite the top-level graph only (If/Loop/Scan bodies stay as they are).
 The result's nodes are in a topological order (stable with respect to the input's order), as ONNX
@@ -38,6 +38,7 @@ from . import (
     matmul_add_to_gemm,
     matmul_batching,
     noop_removal,
+    qdq_to_qoperator,
     residual_fusion,
     swish_fusion,
     transpose_reshape_cancellation,
@@ -66,6 +67,7 @@ def _pass(module: ModuleType) -> Pass:
 PIPELINE: list[Pass] = [
     _pass(m)
     for m in (
+        qdq_to_qoperator,  # first: constant folding would turn small DQ'd weights into floats
         constant_folding,
         noop_removal,
         dead_node_elimination,

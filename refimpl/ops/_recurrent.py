@@ -60,8 +60,10 @@ def run_recurrent(
     gates: int,
     default_activations: list[str],
     make_cell: Callable[[Direction], Cell],
+    project: Callable[[np.ndarray, int], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """(Y, *final states) of a layer whose W/R stack `gates` gates; make_cell builds each cell."""
+    """(Y, *final states) of a layer whose W/R stack `gates` gates; make_cell builds each cell;
+    project(X, d) replaces X · W[d]ᵀ (quantised weights)."""
     dirs = num_directions(a.direction)
     hidden = hidden_of(w, r, dirs, gates, a.hidden_size)
     dtype = work_dtype(x)
@@ -82,6 +84,7 @@ def run_recurrent(
         direction=a.direction,
         layout=a.layout,
         make_cell=lambda d: (bias[d, 0], cells[d]),
+        project=project,
     )
 
 
@@ -114,8 +117,10 @@ def run_layer(
     direction: str,
     layout: int,
     make_cell: Callable[[int], tuple[np.ndarray, Cell]],
+    project: Callable[[np.ndarray, int], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """(Y, *final states) for every state; make_cell(d) -> (W bias of direction d, its cell)."""
+    """(Y, *final states) for every state; make_cell(d) -> (W bias of direction d, its cell);
+    project(X, d) -> X · W[d]ᵀ (default: the float matmul)."""
     if layout not in (0, 1):
         raise OpArgumentError(f"layout must be 0 or 1, got {layout}")
     dirs = num_directions(direction)
@@ -137,7 +142,8 @@ def run_layer(
         reverse = direction == "reverse" or d == 1
         wb, cell = make_cell(d)
         xd = _reverse_valid(xs, lens) if reverse else xs
-        y, states = _recur(xd @ w[d].astype(dtype).T + wb, lens, cell, [s[d] for s in inits])
+        xw = xd @ w[d].astype(dtype).T if project is None else project(xd, d)
+        y, states = _recur(xw + wb, lens, cell, [s[d] for s in inits])
         ys.append(_reverse_valid(y, lens) if reverse else y)
         finals.append(states)
     y = np.stack(ys, axis=1)  # [T, D, B, H]

@@ -140,6 +140,26 @@ def _qlinear_concat(s: Scope, n: Node) -> None:
     concat(s, inner)
 
 
+@ms_rule("QGemm")
+def _qgemm(s: Scope, n: Node) -> None:
+    a, b = s.shape(in_name(n, 0)), s.shape(in_name(n, 3))
+    m = a[1 if n.attrs.get("transA", 0) else 0] if a is not None and len(a) == 2 else None
+    k = b[0 if n.attrs.get("transB", 0) else 1] if b is not None and len(b) == 2 else None
+    dtype = s.dtype(in_name(n, 8)) if in_name(n, 8) else "float32"  # float without y_zero_point
+    s.set(out_name(n), dtype, (m, k))
+
+
+@ms_rule("DynamicQuantizeLSTM")
+def _dynamic_quantize_lstm(s: Scope, n: Node) -> None:
+    x, r = s.shape(in_name(n, 0)), s.shape(in_name(n, 2))  # R is [D, H, 4H]
+    hidden = n.attrs.get("hidden_size", r[1] if r is not None and len(r) == 3 else None)
+    dirs = 2 if n.attrs.get("direction", "forward") == "bidirectional" else 1
+    seq, batch = (x[0], x[1]) if x is not None and len(x) == 3 else (None, None)
+    s.set(out_name(n), "float32", (seq, dirs, batch, hidden))
+    for i in (1, 2):
+        s.set(out_name(n, i), "float32", (dirs, batch, hidden))
+
+
 # ---- data-dependent and generators -----------------------------------------------------------
 @rule("NonZero")
 def _nonzero(s: Scope, n: Node) -> None:
