@@ -213,6 +213,21 @@ def all_float32(inputs: Sequence[Value | None]) -> str | None:
     return None
 
 
+def float32_or_half(inputs: Sequence[Value | None]) -> str | None:
+    """None if every present input is float32, or every one is float16 (a float16 node computes
+    in float32 here, from weights converted once, and rounds its output to float16), else the
+    reason."""
+    kinds = {v.dtype for v in inputs if v is not None}
+    if kinds <= {"float32"} or kinds == {"float16"}:
+        return None
+    return f"inputs are {', '.join(sorted(str(k) for k in kinds))} (all float32 or all float16)"
+
+
+def half_out(y: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """y (float32) rounded to float16 where the node's input `like` is float16."""
+    return y.astype(np.float16) if like.dtype == np.float16 else y
+
+
 def conv_rank_refusal(inputs: Sequence[Value | None], what: str) -> str | None:
     """Why a conv-like node (input 0 the data, input 1 the weight) is not a 1-D or 2-D one this
     backend runs, or None."""

@@ -1,7 +1,8 @@
 """CythonBackend: the FP32 CPU backend made of the kernel tables in this package.
 
 Kernels are declared per reference function in conv_kernels, gemm_kernels, elementwise_kernels,
-pool_kernels, rnn_kernels, layout_kernels, conv_transpose_kernels and resize_kernels;
+pool_kernels, rnn_kernels, layout_kernels, conv_transpose_kernels, resize_kernels and the int8
+qconv_kernels, qgemm_kernels and qelementwise_kernels;
 each declines (with a reason shown by `gossamer explain`) the nodes it cannot run exactly.
 """
 
@@ -14,6 +15,9 @@ from .elementwise_kernels import ElementwiseKernels
 from .gemm_kernels import GemmKernels
 from .layout_kernels import LayoutKernels
 from .pool_kernels import PoolKernels
+from .qconv_kernels import QConvKernels
+from .qelementwise_kernels import QElementwiseKernels
+from .qgemm_kernels import QGemmKernels
 from .resize_kernels import ResizeKernels
 from .rnn_kernels import RnnKernels
 
@@ -27,6 +31,9 @@ class CythonBackend(
     RnnKernels,
     LayoutKernels,
     ResizeKernels,
+    QConvKernels,
+    QGemmKernels,
+    QElementwiseKernels,
 ):
     """Cython + C SIMD kernels (AVX-512, AVX2 or generic, chosen at run time), OpenMP threads per
     session."""

@@ -25,10 +25,11 @@ from ..refimpl.ops.op_conv import conv_1
 from ..refimpl.ops.op_fused_conv import fused_conv_1
 from ._common import (
     F32,
-    all_float32,
     conv_activation_refusal,
     conv_rank_refusal,
     epilogue_bounds,
+    float32_or_half,
+    half_out,
     post_activation,
     scratch,
     threads,
@@ -37,6 +38,7 @@ from ._common import (
 from ._native import ext
 
 Array = np.ndarray
+FLOATS = {"float32", "float16"}  # float16 nodes compute in float32 (see _common.float32_or_half)
 _NO_CLIP = (-float("inf"), float("inf"), False)  # epilogue bounds when the clip must wait
 
 
@@ -68,7 +70,7 @@ def _direct_weights(w: Array) -> Array:
 
 
 def _conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    bad = all_float32(inputs[:5]) or conv_rank_refusal(inputs, "convolution")
+    bad = float32_or_half(inputs[:5]) or conv_rank_refusal(inputs, "convolution")
     if bad:
         return bad
     if node.op_type == "FusedConv":
@@ -192,7 +194,9 @@ class _Conv:
             y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
         else:
             y = self.run(x, w, b, self.geometry, z)
-        return y if self.post is None else self.post(y, slope)
+        if slope is not None and slope.dtype == np.float16:
+            slope = slope.astype(F32)
+        return half_out(y if self.post is None else self.post(y, slope), x)
 
     def use_winograd(self, c: int, m: int, oh: int, ow: int) -> int:
         """The Winograd tile size (4 or 2) for this layer, or 0 for the im2col GEMM."""
@@ -327,7 +331,7 @@ def _unprepared(*args: Any, **kwargs: Any) -> Any:
 class ConvKernels(KernelBackend):
     """The convolution kernels (mixed into CythonBackend)."""
 
-    @kernel(conv_1, dtypes={"float32"}, supports=_conv_refusal, prepare=_prepare_conv)
+    @kernel(conv_1, dtypes=FLOATS, supports=_conv_refusal, prepare=_prepare_conv)
     def conv(
         x: Array, w: Array, b: Array | None = None, *, auto_pad: str = "NOTSET",
         dilations: list[int] | None = None, group: int = 1,
@@ -336,7 +340,7 @@ class ConvKernels(KernelBackend):
     ) -> Array:  # fmt: skip
         return _unprepared()
 
-    @kernel(fused_conv_1, dtypes={"float32"}, supports=_conv_refusal, prepare=_prepare_fused_conv)
+    @kernel(fused_conv_1, dtypes=FLOATS, supports=_conv_refusal, prepare=_prepare_fused_conv)
     def fused_conv(
         x: Array, w: Array, b: Array | None = None, slope: Array | None = None,
         z: Array | None = None, *,

@@ -73,9 +73,14 @@ def _same_signature(reference: Callable[..., Any]) -> Callable[..., Any]:
     return stub
 
 
-def _declare(reference: Callable[..., Any], supports: Any, prepare: Any) -> Any:
+def _declare(
+    reference: Callable[..., Any],
+    supports: Any,
+    prepare: Any,
+    dtypes: frozenset = frozenset({"float32"}),
+) -> Any:
     fn = _same_signature(reference)
-    wrapped = kernel(reference, dtypes={"float32"}, supports=supports, prepare=prepare)(fn)
+    wrapped = kernel(reference, dtypes=dtypes, supports=supports, prepare=prepare)(fn)
     return wrapped
 
 

@@ -28,10 +28,11 @@ from ..refimpl.ops.op_fused_gemm import fused_gemm_1
 from ..refimpl.ops.op_fused_mat_mul import fused_mat_mul_1
 from ..refimpl.ops.op_gemm import gemm_7, gemm_11
 from ..refimpl.ops.op_mat_mul import mat_mul_1
-from ._common import F32, all_float32, known_shape, static_shape, threads
+from ._common import F32, float32_or_half, half_out, known_shape, static_shape, threads
 from ._native import ext
 
 Array = np.ndarray
+FLOATS = {"float32", "float16"}  # float16 nodes compute in float32 (see _common.float32_or_half)
 INF = float("inf")
 
 # src/gemm.h GK_ACT_* codes of the activations after the clip
@@ -168,7 +169,7 @@ def _batch_refusal(a: tuple[int, ...], b: tuple[int, ...]) -> str | None:
 
 
 def _matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    bad = all_float32(inputs)
+    bad = float32_or_half(inputs)
     if bad:
         return bad
     a, b = static_shape(inputs[0]), static_shape(inputs[1])
@@ -282,7 +283,7 @@ def _prepare_plain_matmul(node: Node, constants: dict[int, Array]) -> Callable[.
     run = _prepare_matmul(node, constants)
 
     def mat_mul(a: Array, b: Array) -> Array:
-        return run(a, b)
+        return half_out(run(a, b), a)
 
     return mat_mul
 
@@ -294,13 +295,13 @@ def _prepare_fused_matmul(node: Node, constants: dict[int, Array]) -> Callable[.
         a: Array, b: Array, bias: Array | None = None, slope: Array | None = None, *,
         activation: str = "", activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
-        return run(a, b, bias, slope)
+        return half_out(run(a, b, bias, slope), a)
 
     return fused_mat_mul
 
 
 def _gemm_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    bad = all_float32(inputs[:3])
+    bad = float32_or_half(inputs[:3])
     if bad:
         return bad
     a, b = known_shape(inputs[0]), known_shape(inputs[1])
@@ -374,7 +375,7 @@ def _prepare_plain_gemm(node: Node, constants: dict[int, Array]) -> Callable[...
         a: Array, b: Array, c: Array | None = None, *, alpha: float = 1.0, beta: float = 1.0,
         transA: int = 0, transB: int = 0,
     ) -> Array:  # fmt: skip
-        return run(a, b, c)
+        return half_out(run(a, b, c), a)
 
     return gemm
 
@@ -387,7 +388,7 @@ def _prepare_fused_gemm(node: Node, constants: dict[int, Array]) -> Callable[...
         alpha: float = 1.0, beta: float = 1.0, transA: int = 0, transB: int = 0,
         activation: str = "", activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
-        return run(a, b, c, slope)
+        return half_out(run(a, b, c, slope), a)
 
     return fused_gemm
 
@@ -399,12 +400,12 @@ def _unprepared(*args: Any, **kwargs: Any) -> Any:
 class GemmKernels(KernelBackend):
     """The GEMM-based kernels (mixed into CythonBackend)."""
 
-    @kernel(mat_mul_1, dtypes={"float32"}, supports=_matmul_refusal, prepare=_prepare_plain_matmul)
+    @kernel(mat_mul_1, dtypes=FLOATS, supports=_matmul_refusal, prepare=_prepare_plain_matmul)
     def mat_mul(a: Array, b: Array) -> Array:
         return _unprepared()
 
     @kernel(
-        fused_mat_mul_1, dtypes={"float32"}, supports=_fused_matmul_refusal,
+        fused_mat_mul_1, dtypes=FLOATS, supports=_fused_matmul_refusal,
         prepare=_prepare_fused_matmul,
     )  # fmt: skip
     def fused_mat_mul(
@@ -413,21 +414,21 @@ class GemmKernels(KernelBackend):
     ) -> Array:  # fmt: skip
         return _unprepared()
 
-    @kernel(gemm_7, dtypes={"float32"}, supports=_gemm_refusal, prepare=_prepare_plain_gemm)
+    @kernel(gemm_7, dtypes=FLOATS, supports=_gemm_refusal, prepare=_prepare_plain_gemm)
     def gemm_7(
         a: Array, b: Array, c: Array | None = None, *, alpha: float = 1.0, beta: float = 1.0,
         transA: int = 0, transB: int = 0,
     ) -> Array:  # fmt: skip
         return _unprepared()
 
-    @kernel(gemm_11, dtypes={"float32"}, supports=_gemm_refusal, prepare=_prepare_plain_gemm)
+    @kernel(gemm_11, dtypes=FLOATS, supports=_gemm_refusal, prepare=_prepare_plain_gemm)
     def gemm_11(
         a: Array, b: Array, c: Array | None = None, *, alpha: float = 1.0, beta: float = 1.0,
         transA: int = 0, transB: int = 0,
     ) -> Array:  # fmt: skip
         return _unprepared()
 
-    @kernel(fused_gemm_1, dtypes={"float32"}, supports=_gemm_refusal, prepare=_prepare_fused_gemm)
+    @kernel(fused_gemm_1, dtypes=FLOATS, supports=_gemm_refusal, prepare=_prepare_fused_gemm)
     def fused_gemm(
         a: Array, b: Array, c: Array | None = None, slope: Array | None = None, *,
         alpha: float = 1.0, beta: float = 1.0, transA: int = 0, transB: int = 0,

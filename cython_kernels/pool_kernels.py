@@ -1,6 +1,7 @@
-"""MaxPool (8, 10, 12), AveragePool (7, 10, 19) and GlobalAveragePool (float32, 2-D): the
-polyphase kernel of src/pool.c (row passes at the generic SIMD level), with
-ceil_mode, pads, dilations and count_include_pad as the reference; the Indices output is declined.
+"""MaxPool (8, 10, 12), AveragePool (7, 10, 19) and GlobalAveragePool (float32, 2-D; MaxPool also
+uint8/int8, exactly, through float32): the polyphase kernel of src/pool.c (row passes at the
+generic SIMD level), with ceil_mode, pads, dilations and count_include_pad as the reference; the
+Indices output is declined.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ._native import ext
 from .elementwise_kernels import _as_prepared, _declare
 
 Array = np.ndarray
+EIGHT_BIT = ("uint8", "int8")  # MaxPool also takes these (computed through float32, exactly)
 
 
 def _pool_refusal(node: Node, inputs: list[Value | None]) -> str | None:
@@ -29,6 +31,8 @@ def _pool_refusal(node: Node, inputs: list[Value | None]) -> str | None:
         return "the Indices output is not supported"
     if x is None or len(x) != 4:
         return "2-D pooling only (rank 4 known before running)"
+    if node.op_type == "MaxPool" and inputs[0] is not None and inputs[0].dtype in EIGHT_BIT:
+        return None  # exact through float32: every 8-bit value is a float32, max commutes
     return all_float32(inputs)
 
 
@@ -47,7 +51,8 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
                 raise RuntimeDecline(refusal)
             n, c, h, w = x.shape
             (oh, ow), (kh, kw) = win.out, win.kernel
-            y = output_array((n, c, oh, ow), F32)
+            shape = (n, c, oh, ow)
+            y = output_array(shape, F32) if x.dtype == F32 else np.empty(shape, F32)
             counts = [None, None]
             if not is_max:
                 for axis, size in enumerate((h, w)):
@@ -62,6 +67,10 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
             ext().pool2d(is_max, np.ascontiguousarray(x, F32).reshape(n * c, h, w), kh, kw,
                          *win.strides, *win.dilations, *win.pads_begin, counts[0], counts[1],
                          y.reshape(n * c, oh, ow), threads())  # fmt: skip
+            if x.dtype != F32:  # an 8-bit MaxPool: every maximum is one of its inputs, exactly
+                out = output_array((n, c, oh, ow), x.dtype)
+                np.copyto(out, y, casting="unsafe")
+                return out
             return y
 
         return _as_prepared(reference, run)
@@ -99,4 +108,5 @@ class PoolKernels(KernelBackend):
 for _ref, _is_max in [(r, True) for r in (maxp.max_pool_8, maxp.max_pool_10, maxp.max_pool_12)] + [
     (r, False) for r in (avgp.average_pool_7, avgp.average_pool_10, avgp.average_pool_19)
 ]:
-    PoolKernels.kernels[_ref] = _declare(_ref, _pool_refusal, _prepare_pool(_ref, _is_max))
+    _types = frozenset({"float32", *EIGHT_BIT}) if _is_max else frozenset({"float32"})
+    PoolKernels.kernels[_ref] = _declare(_ref, _pool_refusal, _prepare_pool(_ref, _is_max), _types)

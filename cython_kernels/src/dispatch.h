@@ -19,6 +19,9 @@
 #include "layout.h"
 #include "normalize.h"
 #include "pool.h"
+#include "qconv.h"
+#include "qelementwise.h"
+#include "qgemm.h"
 #include "rnn.h"
 #include "upsample.h"
 #include "winograd.h"
@@ -33,6 +36,9 @@ typedef struct {
     const gk_rnn_kernels *rnn;
     const gk_layout_kernels *layout;
     const gk_upsample_kernels *upsample;
+    const gk_qgemm_kernels *qgemm;
+    const gk_qconv_kernels *qconv;
+    const gk_qelementwise_kernels *qelementwise;
 } gk_kernel_table;
 
 /* the kernels of the level in force (the generic ones until gk_set_simd_level runs) */

@@ -1,4 +1,4 @@
-"""Small models built in code for the fallback report: the same network in float16 (which the
+"""Small models built in code for the fallback report: the same network in float64 (which the
 cython backend declines) or float32, and an op it has no kernel for."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ MATMUL_FLOPS = 2 * 10 * (8 * 16 * 16)
 RELU_FLOPS = 8 * 16 * 16
 
 
-def conv_mlp(dtype=np.float16, batch=1):
+def conv_mlp(dtype=np.float64, batch=1):
     """x[batch, 3, 16, 16] -> Conv 3x3 (8 channels) -> Relu -> Reshape [-1, 2048] -> MatMul -> y."""
     rng = np.random.default_rng(0)
     weights = [
@@ -36,11 +36,10 @@ def conv_mlp(dtype=np.float16, batch=1):
     return model.SerializeToString()
 
 
-def conv_integer(batch=1):
-    """x uint8 -> ConvInteger (w int8) -> y int32: an op the cython backend has no kernel for."""
-    w = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.int8), "w")
-    node = helper.make_node("ConvInteger", ["x", "w"], ["y"], name="qconv")
+def det_model(batch=1):
+    """x float32 [batch, 8, 8] -> Det -> y: an op the cython backend has no kernel for."""
+    node = helper.make_node("Det", ["x"], ["y"], name="det")
     model = make_model(
-        [node], [tensor_info("x", np.uint8, [batch, 3, 8, 8])], [tensor_info("y", np.int32)], [w]
+        [node], [tensor_info("x", np.float32, [batch, 8, 8])], [tensor_info("y", np.float32)], []
     )
     return model.SerializeToString()

@@ -10,7 +10,7 @@ import pytest
 
 import gossamer
 
-from ._fallback_models import CONV_FLOPS, MATMUL_FLOPS, RELU_FLOPS, conv_integer, conv_mlp
+from ._fallback_models import CONV_FLOPS, MATMUL_FLOPS, RELU_FLOPS, conv_mlp, det_model
 
 
 def performance_warnings(model: bytes, **options) -> tuple[gossamer.Session, list[str]]:
@@ -22,12 +22,13 @@ def performance_warnings(model: bytes, **options) -> tuple[gossamer.Session, lis
     ]
 
 
-def test_fp16_model_on_cython_warns_once_with_the_fallback_share_and_reason():
-    sess, messages = performance_warnings(conv_mlp(np.float16), backends=["cython"])
+def test_fp64_model_on_cython_warns_once_with_the_fallback_share_and_reason():
+    sess, messages = performance_warnings(conv_mlp(np.float64), backends=["cython"])
     assert len(messages) == 1
     assert messages[0].startswith(
         "model 'test': 100 % of estimated FLOPs (3 of 4 nodes) run on the reference: cython "
-        "declined 3 nodes: dtype float16 not supported (kernel takes float32) (3)"
+        "declined 3 nodes: dtype float64 not supported (kernel takes float16, float32) (2), dtype "
+        "float64 not supported (kernel takes float32) (1)"
     )
     report = sess.placement_report()
     assert {n.node: n.backend for n in report.nodes} == {
@@ -46,12 +47,12 @@ def test_the_same_model_in_fp32_runs_on_cython_without_a_warning():
 
 
 @pytest.mark.parametrize("backends", [["reference"], None])  # None: GOSSAMER_BACKENDS=reference
-def test_fp16_model_on_the_reference_only_does_not_warn(backends):
-    assert performance_warnings(conv_mlp(np.float16), backends=backends)[1] == []
+def test_fp64_model_on_the_reference_only_does_not_warn(backends):
+    assert performance_warnings(conv_mlp(np.float64), backends=backends)[1] == []
 
 
 def test_dynamic_batch_counts_nodes_and_says_flops_are_unknown():
-    _, messages = performance_warnings(conv_mlp(np.float16, batch="N"), backends=["cython"])
+    _, messages = performance_warnings(conv_mlp(np.float64, batch="N"), backends=["cython"])
     assert len(messages) == 1
     assert messages[0].startswith(
         "model 'test': 3 of 4 nodes (3 of 3 computing nodes) run on the reference; FLOPs unknown "
@@ -59,7 +60,7 @@ def test_dynamic_batch_counts_nodes_and_says_flops_are_unknown():
     )
 
 
-def test_conv_integer_on_cython_names_the_missing_kernel():
-    _, messages = performance_warnings(conv_integer(), backends=["cython"], threads=2)
+def test_an_op_without_a_cython_kernel_is_named():
+    _, messages = performance_warnings(det_model(), backends=["cython"], threads=2)
     assert len(messages) == 1
-    assert "cython declined 1 node: no kernel for ConvInteger (1)" in messages[0]
+    assert "cython declined 1 node: no kernel for Det (1)" in messages[0]

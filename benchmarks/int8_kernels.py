@@ -1,0 +1,241 @@
+"""Int8 on the cython backend against its own fp32 and against onnxruntime int8, side by side.
+
+Models: the built-in ResNet-18, ResNet-50 and MobileNetV2 quantised by onnxruntime's
+quantize_static (QOperator format, per-channel s8 weights, u8 activations, random calibration
+data, after quant_pre_process folded the BatchNorms), and the built-in MiniLM encoder quantised
+by quantize_dynamic. Engines: gossamer-cython on the int8 model, gossamer-cython on the fp32
+model, onnxruntime on the int8 model; 1 and 2 threads. Each engine runs in its own process (no
+engine's spinning workers take another's cores) and the rounds are interleaved, so the shared
+machine's noise falls on every engine alike. Writes benchmarks/results/int8_kernels.md
+(medians, ratios, and where Gossamer's int8 time goes, per op type, from one profiled run).
+
+    python benchmarks/int8_kernels.py                         # everything (several minutes)
+    python benchmarks/int8_kernels.py --models resnet18 --runs 5 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import logging
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+CACHE = Path(os.environ.get("GOSSAMER_BENCH_CACHE", Path.home() / ".cache/gossamer/bench")) / "int8"
+MODELS = ["resnet18", "resnet50", "mobilenet_v2", "minilm"]
+ENGINES = ["gossamer-int8", "gossamer-fp32", "onnxruntime-int8"]
+
+
+def quantised(name: str) -> tuple[Path, Path]:
+    """(fp32 model, int8 model) files, built once under CACHE."""
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from gossamer import builtin_models
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    fp32, int8 = CACHE / f"{name}.onnx", CACHE / f"{name}_int8.onnx"
+    if fp32.exists() and int8.exists():
+        return fp32, int8
+    model = builtin_models.minilm_encoder() if name == "minilm" else getattr(builtin_models, name)()
+    raw = CACHE / f"{name}_raw.onnx"
+    onnx.save(model, raw)
+    quant_pre_process(str(raw), str(fp32), skip_symbolic_shape=True)
+    if name == "minilm":
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+        return fp32, int8
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.left = [feeds(model, seed) for seed in range(8)]
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return self.left.pop() if self.left else None
+
+    quantize_static(
+        str(fp32), str(int8), Reader(), quant_format=QuantFormat.QOperator, per_channel=True,
+        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+    )  # fmt: skip
+    return fp32, int8
+
+
+def feeds(model: Any, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random inputs for an ONNX model: images ~ N(0, 1), token ids in [0, 1000), mask of ones."""
+    from onnx import helper
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for value in model.graph.input:
+        t = value.type.tensor_type
+        shape = [d.dim_value or 1 for d in t.shape.dim]
+        dtype = helper.tensor_dtype_to_np_dtype(t.elem_type)
+        if np.issubdtype(dtype, np.floating):
+            out[value.name] = rng.standard_normal(shape).astype(dtype)
+        elif "mask" in value.name:
+            out[value.name] = np.ones(shape, dtype)
+        else:
+            out[value.name] = rng.integers(0, 1000, shape).astype(dtype)
+    return out
+
+
+def session(engine: str, fp32: Path, int8: Path, threads: int) -> Any:
+    """The engine's session and a function running one inference."""
+    if engine.startswith("gossamer"):
+        import gossamer
+
+        model = int8 if engine == "gossamer-int8" else fp32
+        sess = gossamer.load(str(model), backends=["cython"], threads=threads)
+        return sess, lambda f: sess.run(None, f)
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    sess = ort.InferenceSession(str(int8), opts, providers=["CPUExecutionProvider"])
+    return sess, lambda f: sess.run(None, f)
+
+
+def serve(conn: Any, engine: str, fp32: Path, int8: Path, threads: int, inputs: dict) -> None:
+    """One engine in its own process (its threads never compete with another engine's spinning
+    workers): answers "run" with one run's milliseconds, "profile" with where_time_goes rows."""
+    logging.getLogger().setLevel(logging.ERROR)
+    sess, run = session(engine, fp32, int8, threads)
+    conn.send("ready")
+    while True:
+        what = conn.recv()
+        if what == "run":
+            start = time.perf_counter()
+            run(inputs)
+            conn.send((time.perf_counter() - start) * 1000)
+        elif what == "profile":
+            conn.send(where_time_goes(sess, inputs))
+        else:
+            return
+
+
+def where_time_goes(session: Any, inputs: dict[str, np.ndarray], runs: int = 3) -> list[str]:
+    """Per op type and backend: ms per run and node count, from a profiled run (node by node)."""
+    from gossamer.profiling import TraceRecorder
+
+    recorder = TraceRecorder(session)
+    for _ in range(runs):
+        session.run(None, inputs, observers=[recorder])
+    path = CACHE / "trace.json"
+    recorder.write(str(path))
+    import json
+
+    events = json.loads(path.read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    total: dict[tuple[str, str], float] = collections.defaultdict(float)
+    count: collections.Counter = collections.Counter()
+    for e in events:
+        args = e.get("args") or {}
+        if e.get("ph") == "X" and "backend" in args:
+            key = (str(args.get("op") or args.get("op_type")), str(args["backend"]))
+            total[key] += e["dur"] / 1000 / runs
+            count[key] += 1
+    rows = sorted(total.items(), key=lambda kv: -kv[1])
+    return [f"| {op} | {be} | {count[(op, be)] // runs} | {ms:.2f} |" for (op, be), ms in rows]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default=",".join(MODELS))
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--runs", type=int, default=15)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--out", default=str(HERE / "results" / "int8_kernels.md"))
+    args = p.parse_args()
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    logging.getLogger().setLevel(logging.ERROR)
+    from gossamer.cython_kernels import simd_level
+    from gossamer.cython_kernels._native import ext
+
+    lines = [
+        "# Int8 kernels: Gossamer cython int8 vs Gossamer fp32 vs onnxruntime int8",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"SIMD level {simd_level()}, AVX512_VNNI: {ext().cpu_has_vnni()}. "
+        f"{args.runs} interleaved runs after {args.warmup} warm-up runs; "
+        f"load average at start {os.getloadavg()[0]:.1f}.",
+        "",
+        "| model | threads | gossamer int8 ms | gossamer fp32 ms | onnxruntime int8 ms "
+        "| int8 / ort int8 | int8 / gossamer fp32 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    profiles: dict[str, list[str]] = {}
+    for name in args.models.split(","):
+        fp32, int8 = quantised(name)
+        import onnx
+
+        inputs = feeds(onnx.load(str(fp32)))
+        for threads in (int(t) for t in args.threads.split(",")):
+            workers = {}
+            for engine in ENGINES:
+                mine, theirs = context.Pipe()
+                proc = context.Process(
+                    target=serve, args=(theirs, engine, fp32, int8, threads, inputs)
+                )
+                proc.start()
+                workers[engine] = (proc, mine)
+            for _, conn in workers.values():
+                assert conn.recv() == "ready"
+            times: dict[str, list[float]] = {e: [] for e in ENGINES}
+            for r in range(args.warmup + args.runs):
+                order = ENGINES[r % 3 :] + ENGINES[: r % 3]  # rotate who runs first
+                for engine in order:
+                    time.sleep(0.05)  # the previous engine's idle workers stop spinning
+                    workers[engine][1].send("run")
+                    ms = workers[engine][1].recv()
+                    if r >= args.warmup:
+                        times[engine].append(ms)
+            med = {e: statistics.median(v) for e, v in times.items()}
+            lines.append(
+                f"| {name} | {threads} | {med['gossamer-int8']:.2f} | {med['gossamer-fp32']:.2f}"
+                f" | {med['onnxruntime-int8']:.2f}"
+                f" | {med['gossamer-int8'] / med['onnxruntime-int8']:.2f}"
+                f" | {med['gossamer-int8'] / med['gossamer-fp32']:.2f} |"
+            )
+            print(lines[-1], flush=True)
+            if threads == 1:
+                workers["gossamer-int8"][1].send("profile")
+                profiles[name] = workers["gossamer-int8"][1].recv()
+            for proc, conn in workers.values():
+                conn.send("stop")
+                proc.join()
+    lines += [
+        "",
+        "Why int8 is not faster than fp32 without VNNI: the exact AVX2 GEMM multiplies "
+        "zero-point-shifted int16 pairs (_mm256_madd_epi16: 16 multiply-adds per 2 uops, about "
+        "1.15x the fp32 FMA kernel's rate), because _mm256_maddubs_epi16 (what onnxruntime's AVX2 "
+        "u8s8 kernel uses, 32 per 3 uops) saturates int16 pair sums and is not exact; fp32 also "
+        "runs 3x3 convolutions by Winograd (about 2-4x fewer multiplies). With AVX512_VNNI the "
+        "same packing runs vpdpwssd (32 per uop).",
+        "",
+        "## Where Gossamer's int8 time goes (1 thread, profiled node by node)",
+        "",
+    ]
+    for name, rows in profiles.items():
+        lines += [f"### {name}", "", "| op | backend | nodes | ms/run |", "|---|---|---|---|"]
+        lines += rows[:12] + [""]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""QLinearConv and ConvInteger (1-D and 2-D, u8/s8 activations and weights) on the exact int8
+kernels: depthwise direct (src/qconv.h), everything else im2col into the int8 GEMM (src/qgemm.h).
+
+Weights minus their zero points (per tensor or per output channel) are packed once when constant
+(per group, as the GEMM's left operand; int16 taps for depthwise); the requantising epilogue
+(multiplier float32(x_scale) * float32(w_scale[c]) / float32(y_scale), int32 bias, output zero
+point, saturation) is built once when its inputs are constants. Padding is the input zero point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
+from ..refimpl.ir import Node, Value
+from ..refimpl.op_geometry import check_groups, window
+from ..refimpl.ops.op_conv_integer import conv_integer_10
+from ..refimpl.ops.op_qlinear_conv import qlinear_conv_10
+from ._common import conv_rank_refusal, scratch, threads, window_refusal
+from ._native import ext
+from ._qcommon import (
+    EIGHT_BIT,
+    F32,
+    Q_I32,
+    as_bytes,
+    epilogue,
+    output_type,
+    qtype,
+    scalar,
+    scalar_zero_point,
+    zero_points,
+)  # fmt: skip
+from .conv_kernels import _as_2d
+
+Array = np.ndarray
+_DW_MAX_TAPS = 258  # src/qconv.h GK_QDW_MAX_TAPS: larger depthwise windows run as grouped GEMMs
+
+
+def _refusal(x_index: int, w_index: int) -> Callable[[Node, list[Value | None]], str | None]:
+    def refuses(node: Node, inputs: list[Value | None]) -> str | None:
+        w = inputs[w_index] if len(inputs) > w_index else None
+        if w is not None and w.dtype not in EIGHT_BIT:
+            return f"weights are {w.dtype} (uint8/int8 only)"
+        return conv_rank_refusal([inputs[x_index], w], "convolution")
+
+    return refuses
+
+
+class _QConv:
+    """One QLinearConv / ConvInteger node, prepared: packed weights and epilogue when constant."""
+
+    def __init__(self, node: Node, constants: dict[int, Array], w_index: int) -> None:
+        a = node.attrs
+        geometry = {
+            k: a.get(k) for k in ("auto_pad", "dilations", "kernel_shape", "pads", "strides")
+        }
+        geometry["auto_pad"] = geometry["auto_pad"] or "NOTSET"
+        self.geometry, self.geometry_1d = geometry, _as_2d(geometry)
+        self.group = int(a.get("group", 1))
+        self.constants = constants
+        self.inputs = list(node.inputs)
+        self.w_index = w_index
+        self.packed: tuple[Any, ...] | None = None  # (packed weights, depthwise) when constant
+        self.ep: object | None = None  # the epilogue when every input it reads is constant
+        self.windows: dict[tuple, Any] = {}
+
+    def _pack(self, w: Array, w_zp: Array | None) -> tuple[Any, bool]:
+        m, cg, kh, kw = w.shape
+        wt, zw = qtype(w, "weights"), zero_points(w_zp, m, "w_zero_point", w)
+        if self.group > 1 and cg == 1 and m == self.group and kh * kw <= _DW_MAX_TAPS:
+            taps = w.reshape(m, kh * kw).astype(np.int32) - zw.reshape(-1, 1)
+            return np.ascontiguousarray(taps, np.int16).reshape(-1), True
+        mg, t = m // self.group, threads()
+        packs = []
+        for g in range(self.group):
+            wg = as_bytes(w[g * mg : (g + 1) * mg]).reshape(mg, cg * kh * kw)
+            zg = zw if zw.size == 1 else zw[g * mg : (g + 1) * mg]
+            out = np.empty(ext().qpacked_a_size(mg, cg * kh * kw), np.int16)
+            ext().qpack_a(wg, wt, np.ascontiguousarray(zg), out, t)
+            packs.append(out)
+        return packs, False
+
+    def fixed(self, *indices: int) -> bool:
+        """Whether these inputs are constants or absent (the same in every call)."""
+        return all(
+            i in self.constants or i >= len(self.inputs) or not self.inputs[i] for i in indices
+        )
+
+    def weights(self, w: Array, w_zp: Array | None) -> tuple[Any, bool]:
+        if not self.fixed(self.w_index, self.w_index + 2):
+            return self._pack(w, w_zp)
+        if self.packed is None:
+            self.packed = self._pack(w, w_zp)
+        return self.packed
+
+    def window(self, x: Array, w: Array, geometry: dict[str, Any]) -> Any:
+        key = (x.shape, w.shape, id(geometry))
+        win = self.windows.get(key)
+        if win is None:
+            check_groups(x.shape[1], w.shape, self.group)
+            g = geometry
+            kernel_shape = g["kernel_shape"] or w.shape[2:]
+            win = window(
+                x.shape[2:], kernel_shape, strides=g["strides"], dilations=g["dilations"],
+                pads=g["pads"], auto_pad=g["auto_pad"],
+            )  # fmt: skip
+            refusal = window_refusal(x.shape[2:], win)
+            if refusal is not None:
+                raise RuntimeDecline(refusal)
+            if len(self.windows) < 64:
+                self.windows[key] = win
+        return win
+
+    def run(self, x: Array, x_zp: Array | None, w: Array, w_zp: Array | None, ep: Any,
+            dtype: np.dtype) -> Array:  # fmt: skip
+        if x.ndim != w.ndim or x.ndim not in (3, 4):
+            raise RuntimeDecline(f"a {x.ndim}-D input with {w.ndim}-D weights")
+        if x.ndim == 3:
+            y = self._run2d(x[:, :, None, :], x_zp, w[:, :, None, :], w_zp, ep, dtype, True)
+            return y.reshape(y.shape[0], y.shape[1], y.shape[3])
+        return self._run2d(x, x_zp, w, w_zp, ep, dtype, False)
+
+    def _run2d(self, x: Array, x_zp: Array | None, w: Array, w_zp: Array | None, ep: Any,
+               dtype: np.dtype, one_d: bool) -> Array:  # fmt: skip
+        win = self.window(x, w, self.geometry_1d if one_d else self.geometry)
+        (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out
+        n, c, h, wd = x.shape
+        m, cg, kh, kw = w.shape
+        xt, zx = qtype(x, "input"), scalar_zero_point(x_zp, "x_zero_point", x)
+        y = output_array((n, m, oh, ow), dtype)
+        if y.size == 0:
+            return y
+        packed, depthwise = self.weights(w, w_zp)
+        xb, t = as_bytes(x), threads()
+        if depthwise:
+            work = scratch(ext().qdepthwise_work(h, wd, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, t))
+            ext().qdepthwise(xb, xt, packed, kh, kw, sh, sw, dh, dw, ph, pw, zx, ep, y,
+                             work.view(np.int32), t)  # fmt: skip
+            return y
+        mg, k, hw = m // self.group, cg * kh * kw, oh * ow
+        bp = scratch((ext().qpacked_b_size(k, hw) + 1) // 2).view(np.int16)
+        for i in range(n):
+            for g in range(self.group):
+                ext().qpack_b_conv(xb[i, g * cg : (g + 1) * cg], xt, kh, kw, sh, sw, dh, dw,
+                                   ph, pw, oh, ow, zx, bp, t)  # fmt: skip
+                yg = y[i, g * mg : (g + 1) * mg].reshape(mg, hw)
+                ext().qgemm(mg, hw, k, packed[g], bp, yg, ep, g * mg, 0, t)
+        return y
+
+
+def _qlinear_epilogue(
+    prep: _QConv, x_scale: Array, w_scale: Array, y_scale: Array, y_zp: Array | None,
+    b: Array | None, m: int, x_dtype: np.dtype,
+) -> tuple[Any, np.dtype]:  # fmt: skip
+    """The QLinearConv epilogue and output dtype (built once when its inputs are constants)."""
+    const = prep.fixed(1, 4, 6, 7, 8)
+    if const and prep.ep is not None:
+        return prep.ep
+    dtype, out_type, zp = output_type(y_zp, x_dtype)
+    if w_scale.size not in (1, m):
+        raise RuntimeDecline(f"w_scale has {w_scale.size} values (1 or {m})")
+    # the reference's expression, in float32, in its order
+    mult = scalar(x_scale, "x_scale").astype(F32) * w_scale.reshape(-1).astype(F32)
+    mult = mult / scalar(y_scale, "y_scale").astype(F32)
+    bias = None
+    if b is not None:
+        if b.dtype != np.int32 or b.size not in (1, m):
+            raise RuntimeDecline(f"bias {b.dtype}[{b.size}] (int32, 1 or {m} values)")
+        bias = b.reshape(-1, 1)
+    made = (epilogue(out_type, mult.reshape(-1, 1), zp, bias, rows=m), dtype)
+    if const:
+        prep.ep = made
+    return made
+
+
+def _prepare_qlinear_conv(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    prep = _QConv(node, constants, 3)
+
+    def qlinear_conv(
+        x: Array, x_scale: Array, x_zero_point: Array, w: Array, w_scale: Array,
+        w_zero_point: Array, y_scale: Array, y_zero_point: Array, b: Array | None = None, *,
+        auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None,
+    ) -> Array:  # fmt: skip
+        ep, dtype = _qlinear_epilogue(prep, x_scale, w_scale, y_scale, y_zero_point, b,
+                                      w.shape[0], x.dtype)  # fmt: skip
+        return prep.run(x, x_zero_point, w, w_zero_point, ep, dtype)
+
+    return qlinear_conv
+
+
+def _prepare_conv_integer(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    prep = _QConv(node, constants, 1)
+    ep = epilogue(Q_I32, None, 0.0)
+
+    def conv_integer(
+        x: Array, w: Array, x_zero_point: Array | None = None,
+        w_zero_point: Array | None = None, *,
+        auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None,
+    ) -> Array:  # fmt: skip
+        return prep.run(x, x_zero_point, w, w_zero_point, ep, np.dtype(np.int32))
+
+    return conv_integer
+
+
+def _unprepared(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("this kernel runs only through its prepare() hook")
+
+
+class QConvKernels(KernelBackend):
+    """The int8 convolution kernels (mixed into CythonBackend)."""
+
+    @kernel(qlinear_conv_10, dtypes=set(EIGHT_BIT), supports=_refusal(0, 3),
+            prepare=_prepare_qlinear_conv)  # fmt: skip
+    def qlinear_conv(
+        x: Array, x_scale: Array, x_zero_point: Array, w: Array, w_scale: Array,
+        w_zero_point: Array, y_scale: Array, y_zero_point: Array, b: Array | None = None, *,
+        auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None,
+    ) -> Array:  # fmt: skip
+        return _unprepared()
+
+    @kernel(conv_integer_10, dtypes=set(EIGHT_BIT), supports=_refusal(0, 1),
+            prepare=_prepare_conv_integer)  # fmt: skip
+    def conv_integer(
+        x: Array, w: Array, x_zero_point: Array | None = None,
+        w_zero_point: Array | None = None, *,
+        auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None,
+    ) -> Array:  # fmt: skip
+        return _unprepared()

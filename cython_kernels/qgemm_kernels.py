@@ -1,0 +1,213 @@
+"""QLinearMatMul, MatMulInteger and com.microsoft QGemm on the exact int8 GEMM (src/qgemm.h).
+
+The right operand (weights; 2-D) minus its zero point (per tensor or per column) is packed once
+when constant; the left operand (activations, any leading dims folded into rows) is packed per
+call. The epilogue (multiplier in float32 in the reference's order, int32 bias / C, output zero
+point, saturation; or int32 / float32 output) is built once when its inputs are constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
+from ..refimpl.ir import Node, Value
+from ..refimpl.ops.op_matmul_integer import matmul_integer_10
+from ..refimpl.ops.op_qgemm import qgemm_1
+from ..refimpl.ops.op_qlinear_matmul import qlinear_matmul_10
+from ._common import scratch, threads
+from ._native import ext
+from ._qcommon import (
+    EIGHT_BIT,
+    F32,
+    Q_I32,
+    as_bytes,
+    epilogue,
+    output_type,
+    qtype,
+    scalar,
+    zero_points,
+)  # fmt: skip
+
+Array = np.ndarray
+Q_F32 = 3
+
+
+def _b_refusal(b_index: int) -> Callable[[Node, list[Value | None]], str | None]:
+    def refuses(node: Node, inputs: list[Value | None]) -> str | None:
+        b = inputs[b_index] if len(inputs) > b_index else None
+        if b is not None and b.dtype not in EIGHT_BIT:
+            return f"B is {b.dtype} (uint8/int8 only)"
+        if b is not None and b.shape is not None and len(b.shape) != 2:
+            return f"{len(b.shape)}-D B (2-D weights only)"
+        return None
+
+    return refuses
+
+
+def _fixed(node: Node, constants: dict[int, Array], *indices: int) -> bool:
+    """Whether these inputs are constants or absent (the same in every call)."""
+    ins = node.inputs
+    return all(i in constants or i >= len(ins) or not ins[i] for i in indices)
+
+
+def _rows(p: Array | None, m: int, batch: int) -> Array | None:
+    """A per-row parameter of A's last-but-one axis repeated for each batch of folded rows."""
+    if p is None or p.size <= 1 or batch == 1:
+        return p
+    return np.tile(np.asarray(p).reshape(m, -1), (batch, 1))
+
+
+class _QMatMul:
+    """A (..., M, K) x B (K, N) with the right operand packed once when constant."""
+
+    def __init__(self, node: Node, constants: dict[int, Array], b_index: int, zb_index: int):
+        self.const_b = _fixed(node, constants, b_index, zb_index)
+        self.packed: tuple[Array, int, int] | None = None
+
+    def weights(self, b: Array, b_zp: Array | None) -> tuple[Array, int, int]:
+        if self.packed is not None:
+            return self.packed
+        if b.ndim != 2:
+            raise RuntimeDecline(f"{b.ndim}-D B (2-D weights only)")
+        k, n = b.shape
+        zb = b_zp
+        if zb is not None and zb.size > 1 and zb.shape[-1] != n:
+            raise RuntimeDecline(f"b_zero_point {list(zb.shape)} is not per column")
+        out = np.empty(ext().qpacked_b_size(k, n), np.int16)
+        ext().qpack_b(as_bytes(b), qtype(b, "B"), zero_points(zb, n, "b_zero_point", b), out,
+                      threads())  # fmt: skip
+        made = (out, k, n)
+        if self.const_b:
+            self.packed = made
+        return made
+
+    def run(self, a: Array, a_zp: Array | None, b: Array, b_zp: Array | None, ep: Any,
+            dtype: np.dtype) -> Array:  # fmt: skip
+        bp, k, n = self.weights(b, b_zp)
+        if a.ndim < 2 or a.shape[-1] != k:
+            raise RuntimeDecline(f"A {list(a.shape)} against B ({k}, {n})")
+        m = int(np.prod(a.shape[:-1]))
+        y = output_array((*a.shape[:-1], n), dtype)
+        if y.size == 0:
+            return y
+        za = zero_points(_rows(a_zp, a.shape[-2], m // a.shape[-2]), m, "a_zero_point", a)
+        t = threads()
+        ap = scratch((ext().qpacked_a_size(m, k) + 1) // 2).view(np.int16)
+        ext().qpack_a(as_bytes(a).reshape(m, k), qtype(a, "A"), za, ap, t)
+        ext().qgemm(m, n, k, ap, bp, y.reshape(m, n), ep, 0, 0, t)
+        return y
+
+
+def _prepare_qlinear_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    prep = _QMatMul(node, constants, 3, 5)
+    fixed = _fixed(node, constants, 1, 4, 6, 7)
+    cache: dict[tuple, tuple[Any, np.dtype]] = {}
+
+    def qlinear_matmul(
+        a: Array, a_scale: Array, a_zero_point: Array, b: Array, b_scale: Array,
+        b_zero_point: Array, y_scale: Array, y_zero_point: Array,
+    ) -> Array:  # fmt: skip
+        key = a.shape[:-1] if a_scale.size > 1 else ()
+        made = cache.get(key) if fixed else None
+        if made is None:
+            dtype, out_type, zp = output_type(y_zero_point, a.dtype)
+            rows = a_scale.reshape(-1, 1) if a_scale.ndim == 1 and a_scale.size > 1 else a_scale
+            mult = rows.astype(F32) * b_scale.astype(F32) / y_scale.astype(F32)  # the reference's
+            m, n = int(np.prod(a.shape[:-1])), b.shape[-1]
+            if mult.ndim > 2:
+                raise RuntimeDecline(f"a {mult.ndim}-D requantisation multiplier")
+            if mult.ndim == 2 and mult.shape[0] > 1:
+                mult = _rows(mult, a.shape[-2], m // max(a.shape[-2], 1))
+            made = (epilogue(out_type, mult, zp, rows=m, cols=n), dtype)
+            if fixed and len(cache) < 16:
+                cache[key] = made
+        return prep.run(a, a_zero_point, b, b_zero_point, made[0], made[1])
+
+    return qlinear_matmul
+
+
+def _prepare_matmul_integer(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    prep = _QMatMul(node, constants, 1, 3)
+    ep = epilogue(Q_I32, None, 0.0)
+
+    def matmul_integer(
+        a: Array, b: Array, a_zero_point: Array | None = None, b_zero_point: Array | None = None
+    ) -> Array:
+        return prep.run(a, a_zero_point, b, b_zero_point, ep, np.dtype(np.int32))
+
+    return matmul_integer
+
+
+def _prepare_qgemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    prep = _QMatMul(node, constants, 3, 5)
+    trans_a, trans_b = bool(node.attrs.get("transA", 0)), bool(node.attrs.get("transB", 0))
+    fixed = _fixed(node, constants, 1, 2, 4, 6, 7, 8)
+    cache: list[tuple[Any, np.dtype]] = []
+
+    def qgemm(
+        a: Array, a_scale: Array, a_zero_point: Array, b: Array, b_scale: Array,
+        b_zero_point: Array, c: Array | None = None, y_scale: Array | None = None,
+        y_zero_point: Array | None = None, *, alpha: float = 1.0, transA: int = 0, transB: int = 0,
+    ) -> Array:  # fmt: skip
+        if a.ndim == 2 and b.ndim == 2:
+            a, b = (a.T if trans_a else a), (b.T if trans_b else b)
+        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+            raise RuntimeDecline(f"shapes {list(a.shape)} x {list(b.shape)}")
+        m, n = a.shape[0], b.shape[1]
+        if not (fixed and cache):
+            zb = b_zero_point
+            if b_scale.size not in (1, n) or (zb is not None and zb.size not in (1, n)):
+                raise RuntimeDecline("b_scale / b_zero_point neither per tensor nor per column")
+            scalar(a_zero_point, "a_zero_point")
+            bs = b_scale.reshape(()) if b_scale.size == 1 else b_scale
+            mult = (F32(alpha) * F32(scalar(a_scale, "a_scale")[0]) * bs).astype(F32)
+            if y_scale is not None:
+                mult = mult / F32(scalar(y_scale, "y_scale")[0])
+            if c is not None and (c.dtype != np.int32 or c.ndim > 2):
+                raise RuntimeDecline(f"C {c.dtype}{list(c.shape)} (int32, at most 2-D)")
+            if y_zero_point is None:
+                made = (epilogue(Q_F32, mult, 0.0, c, rows=m, cols=n), np.dtype(F32))
+            else:
+                dtype, out_type, zp = output_type(y_zero_point, a.dtype)
+                made = (epilogue(out_type, mult, zp, c, rows=m, cols=n), dtype)
+            if not fixed:
+                return prep.run(a, a_zero_point, b, b_zero_point, *made)
+            cache.append(made)
+        return prep.run(a, a_zero_point, b, b_zero_point, *cache[0])
+
+    return qgemm
+
+
+def _unprepared(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("this kernel runs only through its prepare() hook")
+
+
+class QGemmKernels(KernelBackend):
+    """The int8 matrix product kernels (mixed into CythonBackend)."""
+
+    @kernel(qlinear_matmul_10, dtypes=set(EIGHT_BIT), supports=_b_refusal(3),
+            prepare=_prepare_qlinear_matmul)  # fmt: skip
+    def qlinear_matmul(
+        a: Array, a_scale: Array, a_zero_point: Array, b: Array, b_scale: Array,
+        b_zero_point: Array, y_scale: Array, y_zero_point: Array,
+    ) -> Array:  # fmt: skip
+        return _unprepared()
+
+    @kernel(matmul_integer_10, dtypes=set(EIGHT_BIT), supports=_b_refusal(1),
+            prepare=_prepare_matmul_integer)  # fmt: skip
+    def matmul_integer(
+        a: Array, b: Array, a_zero_point: Array | None = None, b_zero_point: Array | None = None
+    ) -> Array:
+        return _unprepared()
+
+    @kernel(qgemm_1, dtypes=set(EIGHT_BIT), supports=_b_refusal(3), prepare=_prepare_qgemm)
+    def qgemm(
+        a: Array, a_scale: Array, a_zero_point: Array, b: Array, b_scale: Array,
+        b_zero_point: Array, c: Array | None = None, y_scale: Array | None = None,
+        y_zero_point: Array | None = None, *, alpha: float = 1.0, transA: int = 0, transB: int = 0,
+    ) -> Array:  # fmt: skip
+        return _unprepared()

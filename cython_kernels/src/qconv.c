@@ -1,0 +1,189 @@
+/* The int8 convolution's drivers (see qconv.h): im2col into the int8 GEMM's packed B, and the
+ * depthwise conv over planes (threads share the planes; each has its own padded plane and
+ * accumulator rows in `work`). */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "isa.h"
+#include "qconv.h"
+
+static inline int32_t load_q(const void *p, int type, long i) {
+    return type == GK_Q_U8 ? (int32_t)((const uint8_t *)p)[i] : (int32_t)((const int8_t *)p)[i];
+}
+
+/* row kk of im2col (K = c*kh*kw rows, n = oh*ow columns; 0 where kk >= K) into r[0:n] */
+static inline void im2col_row(const void *x, int type, long c, long h, long w, long kh, long kw,
+                              long sh, long sw, long dh, long dw, long ph, long pw, long oh,
+                              long ow, int32_t zx, long kk, int16_t *restrict r) {
+    if (kk >= c * kh * kw) {
+        memset(r, 0, (size_t)(oh * ow) * sizeof(int16_t));
+        return;
+    }
+    long ch = kk / (kh * kw), ky = (kk / kw) % kh, kx = kk % kw;
+    /* the output columns whose input column is inside the plane: [x0, x1) */
+    long off = kx * dw - pw, x0 = 0, x1 = ow;
+    while (x0 < ow && x0 * sw + off < 0) x0++;
+    while (x1 > x0 && (x1 - 1) * sw + off >= w) x1--;
+    for (long oy = 0; oy < oh; oy++) {
+        long iy = oy * sh - ph + ky * dh;
+        int16_t *restrict d = r + oy * ow;
+        if (iy < 0 || iy >= h) {
+            memset(d, 0, (size_t)ow * sizeof(int16_t));
+            continue;
+        }
+        for (long ox = 0; ox < x0; ox++) d[ox] = 0;
+        long src = ch * h * w + iy * w + off;
+        if (type == GK_Q_U8) {
+            const uint8_t *s = (const uint8_t *)x + src;
+            if (sw == 1)
+                for (long ox = x0; ox < x1; ox++) d[ox] = (int16_t)((int32_t)s[ox] - zx);
+            else
+                for (long ox = x0; ox < x1; ox++) d[ox] = (int16_t)((int32_t)s[ox * sw] - zx);
+        } else {
+            const int8_t *s = (const int8_t *)x + src;
+            if (sw == 1)
+                for (long ox = x0; ox < x1; ox++) d[ox] = (int16_t)((int32_t)s[ox] - zx);
+            else
+                for (long ox = x0; ox < x1; ox++) d[ox] = (int16_t)((int32_t)s[ox * sw] - zx);
+        }
+        for (long ox = x1; ox < ow; ox++) d[ox] = 0;
+    }
+}
+
+/* rows r0, r1 (n columns) as pair kp of every B panel (columns past n: 0) */
+static void interleave_pair(const int16_t *restrict r0, const int16_t *restrict r1, long n,
+                            long kp, long k2, int16_t *restrict out) {
+    long np = (n + GK_QNR - 1) / GK_QNR;
+    for (long p = 0; p < np; p++) {
+        int16_t *restrict d = out + (p * k2 + kp) * 2 * GK_QNR;
+        long j0 = p * GK_QNR;
+        if (j0 + GK_QNR <= n) {
+            for (int j = 0; j < GK_QNR; j++) {
+                d[2 * j] = r0[j0 + j];
+                d[2 * j + 1] = r1[j0 + j];
+            }
+        } else {
+            for (int j = 0; j < GK_QNR; j++) {
+                d[2 * j] = j0 + j < n ? r0[j0 + j] : 0;
+                d[2 * j + 1] = j0 + j < n ? r1[j0 + j] : 0;
+            }
+        }
+    }
+}
+
+int gk_qpack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
+                    long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
+                    int16_t *out, int threads) {
+    long k = c * kh * kw, k2 = (k + 1) / 2, n = oh * ow;
+    int fail = 0;
+#pragma omp parallel num_threads(threads) if (k * n > 32768)
+    {
+        int16_t *rows = (int16_t *)malloc((size_t)(2 * n) * sizeof(int16_t));
+        if (!rows) {
+#pragma omp atomic write
+            fail = 1;
+        }
+#pragma omp for schedule(static)
+        for (long kp = 0; kp < k2; kp++) {
+            if (!rows) continue;
+            im2col_row(x, type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, zx, 2 * kp, rows);
+            im2col_row(x, type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, zx, 2 * kp + 1,
+                       rows + n);
+            interleave_pair(rows, rows + n, n, kp, k2, out);
+        }
+        free(rows);
+    }
+    return !fail;
+}
+
+static long padded_h(long kh, long sh, long dh, long oh) { return (oh - 1) * sh + (kh - 1) * dh + 1; }
+
+/* the padded plane of the depthwise conv (hp x wp, zero outside x), split into sh x sw phases so
+ * that every tap reads one contiguous run: row yy, column xx of the padded plane is row yy / sh,
+ * column xx / sw of phase (yy % sh) * sw + xx % sw; each phase hq x wq int16s */
+static void dw_phases(const void *x, int type, long h, long w, long ph, long pw, long hp, long wp,
+                      long sh, long sw, long hq, long wq, int32_t zx, float *restrict xp) {
+    for (long rx = 0; rx < sw; rx++) {
+        /* the phase's columns xq whose input column xq * sw + rx - pw is in [0, w) */
+        long x0 = 0, x1 = wq;
+        while (x0 < wq && x0 * sw + rx - pw < 0) x0++;
+        while (x1 > x0 && ((x1 - 1) * sw + rx - pw >= w || (x1 - 1) * sw + rx >= wp)) x1--;
+        for (long ry = 0; ry < sh; ry++)
+            for (long yq = 0; yq < hq; yq++) {
+                float *restrict d = xp + ((ry * sw + rx) * hq + yq) * wq;
+                long yy = yq * sh + ry, iy = yy - ph;
+                if (yy >= hp || iy < 0 || iy >= h || x1 <= x0) {
+                    memset(d, 0, (size_t)wq * sizeof(float));
+                    continue;
+                }
+                memset(d, 0, (size_t)x0 * sizeof(float));
+                long src = iy * w + x0 * sw + rx - pw, len = x1 - x0;
+                if (type == GK_Q_U8) {
+                    const uint8_t *s = (const uint8_t *)x + src;
+                    if (sw == 1)
+                        for (long q = 0; q < len; q++) d[x0 + q] = (float)((int32_t)s[q] - zx);
+                    else
+                        for (long q = 0; q < len; q++)
+                            d[x0 + q] = (float)((int32_t)s[q * sw] - zx);
+                } else {
+                    const int8_t *s = (const int8_t *)x + src;
+                    if (sw == 1)
+                        for (long q = 0; q < len; q++) d[x0 + q] = (float)((int32_t)s[q] - zx);
+                    else
+                        for (long q = 0; q < len; q++)
+                            d[x0 + q] = (float)((int32_t)s[q * sw] - zx);
+                }
+                memset(d + x1, 0, (size_t)(wq - x1) * sizeof(float));
+            }
+    }
+}
+
+static void dw_sizes(long kh, long kw, long sh, long sw, long dh, long dw, long oh, long ow,
+                     long *hp, long *wp, long *hq, long *wq) {
+    *hp = padded_h(kh, sh, dh, oh);
+    *wp = padded_h(kw, sw, dw, ow);
+    *hq = (*hp + sh - 1) / sh;
+    *wq = (*wp + sw - 1) / sw;
+}
+
+size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw,
+                          long ph, long pw, long oh, long ow) {
+    long hp, wp, hq, wq;
+    (void)h, (void)w, (void)ph, (void)pw;
+    dw_sizes(kh, kw, sh, sw, dh, dw, oh, ow, &hp, &wp, &hq, &wq);
+    size_t plane = (size_t)sh * (size_t)sw * (size_t)hq * (size_t)wq;
+    return plane + (size_t)oh * (size_t)wq + (size_t)oh * (size_t)ow + 32;
+}
+
+void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, const int16_t *wt,
+                   long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
+                   long ow, int32_t zx, const gk_qepilogue *ep, void *y, int32_t *work,
+                   int threads) {
+    long hp, wp, hq, wq, planes = n * c;
+    dw_sizes(kh, kw, sh, sw, dh, dw, oh, ow, &hp, &wp, &hq, &wq);
+    size_t per = gk_qdepthwise_work(h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
+    size_t es = ep->out_type >= GK_Q_I32 ? 4 : 1;
+    const gk_qconv_kernels *kc = gk_k.qconv;
+    const gk_qgemm_kernels *kg = gk_k.qgemm;
+    int nt = planes * oh * ow * kh * kw < 65536 ? 1 : threads;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        /* per thread: the int32 outputs, the float sums, the float phases (int32-sized words) */
+        int32_t *acc = work + (size_t)omp_get_thread_num() * per;
+        float *facc = (float *)(acc + (size_t)oh * ow + 16);
+        float *xp = facc + (size_t)oh * wq + 16;
+#pragma omp for schedule(static)
+        for (long pl = 0; pl < planes; pl++) {
+            long ch = pl % c;
+            dw_phases((const char *)x + (size_t)pl * h * w, type, h, w, ph, pw, hp, wp, sh, sw,
+                      hq, wq, zx, xp);
+            kc->dw_plane(xp, hq, wq, wt + ch * kh * kw, kh, kw, sh, sw, dh, dw, oh, ow, facc);
+            for (long oy = 0; oy < oh; oy++) /* exact integers: rows of wq -> int32 rows of ow */
+                for (long ox = 0; ox < ow; ox++) acc[oy * ow + ox] = (int32_t)facc[oy * wq + ox];
+            kg->epilogue(acc, oh * ow, 1, oh * ow, ep, ch, 0, (char *)y + (size_t)pl * oh * ow * es,
+                         oh * ow);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/* Exact 8-bit integer convolution (QLinearConv, ConvInteger; see qgemm.h for the arithmetic). A
+ * general conv is im2col into the int8 GEMM's packed B (gk_qpack_b_conv: zero-point-shifted int16
+ * pairs, padding packed as 0, i.e. the input zero point) against the weights packed once as A; a
+ * 1x1 stride-1 conv packs the input plane as is. Depthwise convs run gk_qdepthwise: per channel
+ * a zero-point-shifted, padded plane, each tap accumulated over one contiguous run (vectorised;
+ * exact integer sums in float32), then the GEMM's epilogue with the channel as its row. */
+#ifndef GK_QCONV_H
+#define GK_QCONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qgemm.h"
+
+/* x: C x H x W (element type GK_Q_U8/S8) of one image and group; B (K = C*kh*kw rows, N = oh*ow
+ * columns) packed into out (gk_qpacked_b_size(K, N) int16s), every value minus zx. Returns 0 if
+ * a thread's row buffer (4 N bytes) could not be allocated (out is then incomplete). */
+int gk_qpack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
+                    long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
+                    int16_t *out, int threads);
+/* the most taps gk_qdepthwise takes: its float32 sums stay exact integers below 2^24 */
+#define GK_QDW_MAX_TAPS 258
+/* Work buffer (int32 words per thread) gk_qdepthwise needs. */
+size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw,
+                          long ph, long pw, long oh, long ow);
+/* y[n, ch] = epilogue(sum_taps (x[n, ch] - zx) * wt[ch]) for every image and channel: x N x C x H
+ * x W (type), wt C x kh*kw (at most GK_QDW_MAX_TAPS) already minus the weight zero point (in
+ * [-255, 255]), y N x C x oh x ow (ep->out_type);
+ * the epilogue's row index is the channel. work: threads * gk_qdepthwise_work int32s. */
+void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, const int16_t *wt,
+                   long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
+                   long ow, int32_t zx, const gk_qepilogue *ep, void *y, int32_t *work,
+                   int threads);
+
+typedef struct {
+    /* acc[oy * wq + ox] = sum over taps of wt[tap] * padded[oy*sh + ky*dh][ox*sw + kx*dw] for
+     * oy < oh, ox < ow (other columns of acc: anything); the padded plane (x - zx as float) is
+     * split into sh x sw phases of hq x wq (qconv.c: dw_phases), so each tap is one contiguous
+     * run of (oh - 1) * wq + ow multiply-adds. Exact in float32, FMA or not: every partial sum
+     * is an integer of magnitude <= taps * 255 * 255 < 2^24 (GK_QDW_MAX_TAPS) */
+    void (*dw_plane)(const float *xp, long hq, long wq, const int16_t *wt, long kh, long kw,
+                     long sh, long sw, long dh, long dw, long oh, long ow, float *acc);
+} gk_qconv_kernels;
+
+#endif

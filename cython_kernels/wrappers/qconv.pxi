@@ -1,0 +1,83 @@
+# Wrappers of src/qconv.h: im2col into the int8 GEMM's packed B, the int8 depthwise conv.
+
+cdef extern from "src/qconv.h" nogil:
+    int gk_qpack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw,
+                        long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                        int zx, short *out, int threads)
+    size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh,
+                              long dw, long ph, long pw, long oh, long ow)
+    void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w,
+                       const short *wt, long kh, long kw, long sh, long sw, long dh, long dw,
+                       long ph, long pw, long oh, long ow, int zx, const gk_qepilogue *ep,
+                       void *y, int *work, int threads)
+
+
+QDW_MAX_TAPS = 258  # src/qconv.h GK_QDW_MAX_TAPS
+
+
+cdef int _qgeometry(str name, long h, long w, long kh, long kw, long sh, long sw, long dh,
+                    long dw, long ph, long pw, long oh, long ow) except -1:
+    """The window is valid and the output size (oh, ow) is the one it gives."""
+    _geometry(name, kh, kw, sh, sw, dh, dw)
+    _pads(name, ph, pw)
+    if oh < 0 or ow < 0 or oh > GEOMETRY_MAX or ow > GEOMETRY_MAX:
+        raise ValueError(f"{name}: output size {oh} x {ow} out of range")
+    if oh > 0 and (oh - 1) * sh + (kh - 1) * dh > h - 1 + 2 * GEOMETRY_MAX:
+        raise ValueError(f"{name}: the window leaves the padded input")
+    if ow > 0 and (ow - 1) * sw + (kw - 1) * dw > w - 1 + 2 * GEOMETRY_MAX:
+        raise ValueError(f"{name}: the window leaves the padded input")
+    return 0
+
+
+def qpack_b_conv(const unsigned char[:, :, ::1] x, int type, long kh, long kw, long sh, long sw,
+                 long dh, long dw, long ph, long pw, long oh, long ow, int zx, short[::1] out,
+                 int threads):
+    """out = im2col(x - zx) (C*kh*kw x oh*ow, padding 0) packed for the int8 GEMM's B."""
+    cdef long c = x.shape[0], h = x.shape[1], w = x.shape[2]
+    _qtype(type)
+    _qgeometry("qpack_b_conv", h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)
+    if out.shape[0] < <Py_ssize_t>gk_qpacked_b_size(c * kh * kw, oh * ow):
+        raise ValueError("qpack_b_conv: out is too small")
+    if c == 0 or h == 0 or w == 0 or oh == 0 or ow == 0:
+        return
+    cdef int ok
+    with nogil:
+        ok = gk_qpack_b_conv(&x[0, 0, 0], type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                             zx, &out[0], threads)
+    if not ok:
+        raise MemoryError("qpack_b_conv: no memory for a row buffer")
+
+
+def qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                    long pw, long oh, long ow, int threads):
+    """int32 words of work buffer qdepthwise needs with this many threads."""
+    _qgeometry("qdepthwise_work", h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)
+    return max(threads, 1) * gk_qdepthwise_work(h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)
+
+
+def qdepthwise(const unsigned char[:, :, :, ::1] x, int type, const short[::1] wt, long kh,
+               long kw, long sh, long sw, long dh, long dw, long ph, long pw, int zx,
+               QEpilogue ep, y, int[::1] work, int threads):
+    """y[n, c] = epilogue(depthwise conv of x[n, c] - zx with wt[c] (kh*kw taps, minus the
+    weight zero point)); y is N x C x oh x ow of the epilogue's type."""
+    cdef long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    _qtype(type)
+    if y.ndim != 4 or y.shape[0] != n or y.shape[1] != c or not y.flags.c_contiguous:
+        raise ValueError("qdepthwise: y must be a C-contiguous N x C x oh x ow array")
+    cdef long oh = y.shape[2], ow = y.shape[3]
+    _qgeometry("qdepthwise", h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)
+    if wt.shape[0] < c * kh * kw:
+        raise ValueError("qdepthwise: wt is too small")
+    if kh * kw > QDW_MAX_TAPS:
+        raise ValueError(f"qdepthwise: {kh * kw} taps (at most {QDW_MAX_TAPS})")
+    ep.check(c, oh * ow)
+    cdef unsigned char[:, ::1] yv = _qout("qdepthwise", y.reshape(n * c, oh * ow), ep, n * c,
+                                          oh * ow)
+    if work.shape[0] < <Py_ssize_t>(max(threads, 1) * gk_qdepthwise_work(
+            h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)):
+        raise ValueError("qdepthwise: work is too small")
+    if n == 0 or c == 0 or oh == 0 or ow == 0:
+        return
+    with nogil:
+        gk_qdepthwise(&x[0, 0, 0, 0], type, n, c, h, w, &wt[0], kh, kw, sh, sw, dh, dw, ph, pw,
+                      oh, ow, zx, &ep.ep, &yv[0, 0], &work[0], threads)

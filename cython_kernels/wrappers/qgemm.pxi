@@ -1,0 +1,160 @@
+# Wrappers of src/qgemm.h: the exact int8 GEMM (int16-pair packing, requantising epilogue).
+# 8-bit operands come in as uint8 views with a type code (Q_U8 / Q_S8); outputs as numpy arrays
+# whose rows are contiguous (uint8/int8 or int32, per the epilogue's out_type).
+
+import numpy as _np
+
+cdef extern from "src/qgemm.h" nogil:
+    ctypedef struct gk_qepilogue:
+        const int *bias
+        long bias_rs, bias_cs
+        const float *mult
+        long mult_rs, mult_cs
+        float zp, lo, hi
+        int out_type
+    size_t gk_qpacked_a_size(long m, long k)
+    size_t gk_qpacked_b_size(long k, long n)
+    void gk_qpack_a(long m, long k, const void *a, int type, long s_m, long s_k,
+                    const int *za, long za_s, short *out, int threads)
+    void gk_qpack_b(long k, long n, const void *b, int type, long s_k, long s_n,
+                    const int *zb, long zb_s, short *out, int threads)
+    void gk_qgemm_packed_at(long m, long n, long k, const short *ap, const short *bp,
+                            void *c, long ldc, const gk_qepilogue *ep, long i0, long j0,
+                            int threads)
+    int gk_cpu_has_vnni()
+
+Q_U8, Q_S8, Q_I32, Q_F32 = 0, 1, 2, 3
+QMR = 6
+QNR = 16
+_Q_ITEMSIZE = {0: 1, 1: 1, 2: 4, 3: 4}
+
+
+def cpu_has_vnni():
+    """True if this CPU has AVX512_VNNI (with AVX512BW): the AVX-512 level's int8 GEMM then
+    runs vpdpwssd."""
+    return bool(gk_cpu_has_vnni())
+
+
+def qpacked_a_size(long m, long k):
+    return gk_qpacked_a_size(m, k)
+
+
+def qpacked_b_size(long k, long n):
+    return gk_qpacked_b_size(k, n)
+
+
+cdef int _qtype(int t) except -1:
+    if t != Q_U8 and t != Q_S8:
+        raise ValueError(f"8-bit operand type must be Q_U8 or Q_S8, got {t}")
+    return 0
+
+
+cdef int _zeros(str name, const int[::1] z, long n) except -1:
+    """A zero point vector: one value (for every line) or n."""
+    if z is None or (z.shape[0] != 1 and z.shape[0] != n):
+        raise ValueError(f"{name}: zero points must number 1 or {n}")
+    if z.shape[0] == 0 and n > 0:
+        raise ValueError(f"{name}: no zero point")
+    return 0
+
+
+def qpack_a(const unsigned char[:, :] a, int type, const int[::1] za, short[::1] out,
+            int threads):
+    """out = (A - za[row]) (M x K, any strides, uint8 view of u8/s8 data) packed for the int8
+    GEMM's left operand."""
+    cdef long m = a.shape[0], k = a.shape[1]
+    _qtype(type)
+    _zeros("qpack_a", za, m)
+    if out.shape[0] < <Py_ssize_t>gk_qpacked_a_size(m, k):
+        raise ValueError("qpack_a: out is too small")
+    if m == 0 or k == 0:
+        return
+    with nogil:
+        gk_qpack_a(m, k, &a[0, 0], type, a.strides[0], a.strides[1], &za[0],
+                   1 if za.shape[0] > 1 else 0, &out[0], threads)
+
+
+def qpack_b(const unsigned char[:, :] b, int type, const int[::1] zb, short[::1] out,
+            int threads):
+    """out = (B - zb[column]) (K x N, any strides) packed for the int8 GEMM's right operand."""
+    cdef long k = b.shape[0], n = b.shape[1]
+    _qtype(type)
+    _zeros("qpack_b", zb, n)
+    if out.shape[0] < <Py_ssize_t>gk_qpacked_b_size(k, n):
+        raise ValueError("qpack_b: out is too small")
+    if n == 0 or k == 0:
+        return
+    with nogil:
+        gk_qpack_b(k, n, &b[0, 0], type, b.strides[0], b.strides[1], &zb[0],
+                   1 if zb.shape[0] > 1 else 0, &out[0], threads)
+
+
+cdef class QEpilogue:
+    """The int8 GEMM's epilogue (src/qgemm.h: gk_qepilogue): bias (int32), requantisation by
+    mult (float32) and zp, saturation to out_type; mult[i * mult_rs + j * mult_cs]. The arrays
+    are kept referenced while the object lives."""
+    cdef gk_qepilogue ep
+    cdef object keep
+    cdef Py_ssize_t n_mult, n_bias
+
+    def __init__(self, int out_type, const float[::1] mult=None, long mult_rs=0,
+                 long mult_cs=0, const int[::1] bias=None, long bias_rs=0, long bias_cs=0,
+                 float zp=0.0):
+        if out_type not in (Q_U8, Q_S8, Q_I32, Q_F32):
+            raise ValueError(f"QEpilogue: unknown out_type {out_type}")
+        if out_type != Q_I32 and (mult is None or mult.shape[0] == 0):
+            raise ValueError("QEpilogue: a requantising epilogue needs mult")
+        if mult_rs < 0 or mult_cs < 0 or bias_rs < 0 or bias_cs < 0:
+            raise ValueError("QEpilogue: negative stride")
+        memset(&self.ep, 0, sizeof(self.ep))
+        self.keep = (mult, bias)
+        self.n_mult = -1 if mult is None else mult.shape[0]
+        self.n_bias = -1 if bias is None or bias.shape[0] == 0 else bias.shape[0]
+        self.ep.out_type = out_type
+        self.ep.mult = NULL if self.n_mult <= 0 else &mult[0]
+        self.ep.mult_rs, self.ep.mult_cs = mult_rs, mult_cs
+        self.ep.bias = NULL if self.n_bias < 0 else &bias[0]
+        self.ep.bias_rs, self.ep.bias_cs = bias_rs, bias_cs
+        self.ep.zp = zp
+        self.ep.lo, self.ep.hi = (0.0, 255.0) if out_type == Q_U8 else (-128.0, 127.0)
+
+    cdef int check(self, long i1, long j1) except -1:
+        """Every mult/bias index of rows < i1 and columns < j1 is in range."""
+        cdef long last_m = (i1 - 1) * self.ep.mult_rs + (j1 - 1) * self.ep.mult_cs
+        cdef long last_b = (i1 - 1) * self.ep.bias_rs + (j1 - 1) * self.ep.bias_cs
+        if i1 <= 0 or j1 <= 0:
+            return 0
+        if self.ep.out_type != Q_I32 and last_m >= self.n_mult:
+            raise ValueError(f"QEpilogue: mult has {self.n_mult} values, needs {last_m + 1}")
+        if self.n_bias >= 0 and last_b >= self.n_bias:
+            raise ValueError(f"QEpilogue: bias has {self.n_bias} values, needs {last_b + 1}")
+        return 0
+
+
+cdef unsigned char[:, ::1] _qout(str name, object c, QEpilogue ep, long m, long n):
+    """c (2-D, contiguous rows, the epilogue's element type, at least m x n) as bytes."""
+    cdef int size = _Q_ITEMSIZE[ep.ep.out_type]
+    kind = "f" if ep.ep.out_type == Q_F32 else "iu"
+    if c.ndim != 2 or c.dtype.itemsize != size or c.dtype.kind not in kind:
+        raise ValueError(f"{name}: output must be 2-D, {size}-byte, of kind {kind}")
+    if c.shape[0] < m or c.shape[1] < n:
+        raise ValueError(f"{name}: output is smaller than {m} x {n}")
+    return c.view(_np.uint8)
+
+
+def qgemm(long m, long n, long k, const short[::1] ap, const short[::1] bp, c, QEpilogue ep,
+          long i0=0, long j0=0, int threads=1):
+    """c[:m, :n] = epilogue(packed A @ packed B); (i0, j0) offset the epilogue's indices."""
+    if m < 0 or n < 0 or k < 0 or i0 < 0 or j0 < 0:
+        raise ValueError(f"qgemm: negative size or offset ({m}, {n}, {k}, {i0}, {j0})")
+    if ap.shape[0] < <Py_ssize_t>gk_qpacked_a_size(m, k):
+        raise ValueError("qgemm: packed A is too small")
+    if bp.shape[0] < <Py_ssize_t>gk_qpacked_b_size(k, n):
+        raise ValueError("qgemm: packed B is too small")
+    ep.check(i0 + m, j0 + n)
+    if m == 0 or n == 0:
+        return
+    cdef unsigned char[:, ::1] cv = _qout("qgemm", c, ep, m, n)
+    cdef long ldc = cv.strides[0] // _Q_ITEMSIZE[ep.ep.out_type]
+    with nogil:
+        gk_qgemm_packed_at(m, n, k, &ap[0], &bp[0], &cv[0, 0], ldc, &ep.ep, i0, j0, threads)

@@ -1,0 +1,172 @@
+"""The exact int8 convolutions (src/qconv.h, QLinearConv / ConvInteger): bit-identical to the
+reference at every SIMD level this CPU has, 1 and 2 threads; padding is the input zero point."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gossamer
+
+from ._qhelpers import q_model, run_exact
+
+F32 = np.float32
+
+
+def _q(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max + 1, shape).astype(dtype)
+
+
+def _qlinear_conv_consts(rng, w, x_dtype, y_dtype, per_channel, with_bias):  # type: ignore[no-untyped-def]
+    m = w.shape[0]
+    chan = (m,) if per_channel else ()
+    return {
+        "x_scale": F32(rng.random() * 0.05 + 1e-3), "x_zero_point": _q(rng, (), x_dtype),
+        "w": w, "w_scale": (rng.random(chan) * 0.02 + 1e-4).astype(F32),
+        "w_zero_point": _q(rng, chan, str(w.dtype)),
+        "y_scale": F32(rng.random() * 0.3 + 0.01), "y_zero_point": _q(rng, (), y_dtype),
+        "b": rng.integers(-(2**16), 2**16, m).astype(np.int32) if with_bias else None,
+    }  # fmt: skip
+
+
+@st.composite
+def conv_geometry(draw):  # type: ignore[no-untyped-def]
+    depthwise = draw(st.booleans())
+    group = draw(st.integers(1, 3)) if not depthwise else draw(st.integers(2, 6))
+    cg = 1 if depthwise else draw(st.integers(1, 5))
+    mg = 1 if depthwise else draw(st.integers(1, 7))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw, dh, dw = (draw(st.integers(1, 3)) for _ in range(4))
+    pads = [draw(st.integers(0, 3)) for _ in range(4)]
+    h = draw(st.integers((kh - 1) * dh + 1, 14))
+    w = draw(st.integers((kw - 1) * dw + 1, 14))
+    return dict(group=group, cin=group * cg, cout=group * mg, k=(kh, kw), strides=[sh, sw],
+                dilations=[dh, dw], pads=pads, hw=(h, w))  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    g=conv_geometry(), x_dtype=st.sampled_from(["uint8", "int8"]),
+    w_dtype=st.sampled_from(["int8", "uint8"]), y_dtype=st.sampled_from(["uint8", "int8"]),
+    per_channel=st.booleans(), with_bias=st.booleans(), batch=st.integers(1, 2),
+    seed=st.integers(0, 2**31 - 1),
+)  # fmt: skip
+def test_qlinear_conv(level, nthreads, g, x_dtype, w_dtype, y_dtype, per_channel, with_bias,
+                      batch, seed):  # fmt: skip
+    rng = np.random.default_rng(seed)
+    x = _q(rng, (batch, g["cin"], *g["hw"]), x_dtype)
+    w = _q(rng, (g["cout"], g["cin"] // g["group"], *g["k"]), w_dtype)
+    consts = _qlinear_conv_consts(rng, w, x_dtype, y_dtype, per_channel, with_bias)
+    attrs = {k: g[k] for k in ("group", "strides", "dilations", "pads")}
+    run_exact(q_model("QLinearConv", {"x": x}, consts, **attrs), {"x": x}, nthreads)
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_padding_is_the_input_zero_point(level, depthwise):
+    # an input equal to its zero point everywhere is zero everywhere, padding included: the output
+    # is the bias alone at every position, border or not
+    c = 4
+    x = np.full((1, c, 5, 6), 200, np.uint8)
+    w = np.full((c, 1 if depthwise else c, 3, 3), 127, np.int8)
+    consts = {
+        "x_scale": F32(1.0), "x_zero_point": np.uint8(200), "w": w, "w_scale": F32(1.0),
+        "w_zero_point": np.int8(0), "y_scale": F32(1.0), "y_zero_point": np.int8(-3),
+        "b": np.array([1, 2, 3, 4], np.int32),
+    }  # fmt: skip
+    model = q_model("QLinearConv", {"x": x}, consts, group=c if depthwise else 1, pads=[2] * 4)
+    y = run_exact(model, {"x": x}, 2)
+    want = np.array([-2, -1, 0, 1]).reshape(1, 4, 1, 1)
+    np.testing.assert_array_equal(y, np.broadcast_to(want, y.shape))
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 300), (2, 3, 17)])
+def test_qlinear_conv_1d(level, nthreads, shape):
+    rng = np.random.default_rng(2)
+    x = _q(rng, shape, "int8")
+    w = _q(rng, (5, shape[1], 3), "int8")
+    consts = _qlinear_conv_consts(rng, w, "int8", "int8", True, True)
+    run_exact(
+        q_model("QLinearConv", {"x": x}, consts, pads=[1, 1], strides=[2]), {"x": x}, nthreads
+    )
+
+
+def test_outputs_saturate_at_both_ends(level):
+    x = np.array([[[[0, 255], [255, 0]]]], np.uint8)
+    w = np.array([[[[127]]], [[[-128]]]], np.int8)
+    consts = {
+        "x_scale": F32(1.0), "x_zero_point": np.uint8(0), "w": w,
+        "w_scale": np.array([1.0, 1.0], F32), "w_zero_point": np.zeros(2, np.int8),
+        "y_scale": F32(1.0), "y_zero_point": np.uint8(128),
+    }  # fmt: skip
+    y = run_exact(q_model("QLinearConv", {"x": x}, consts), {"x": x}, 1)
+    assert y.min() == 0 and y.max() == 255
+
+
+@pytest.mark.parametrize("group", [1, 3])
+def test_conv_integer(level, nthreads, group):
+    rng = np.random.default_rng(4)
+    x = _q(rng, (2, 6, 9, 7), "uint8")
+    w = _q(rng, (6, 6 // group, 3, 3), "uint8")
+    consts = {"w": w, "x_zero_point": np.uint8(77), "w_zero_point": np.uint8(130)}
+    model = q_model("ConvInteger", {"x": x}, consts, group=group, pads=[1, 0, 1, 2])
+    run_exact(model, {"x": x}, nthreads)
+
+
+def test_run_time_weights_are_packed_per_call(nthreads):
+    rng = np.random.default_rng(6)
+    x, w = _q(rng, (1, 4, 6, 6), "uint8"), _q(rng, (3, 4, 3, 3), "int8")
+    consts = _qlinear_conv_consts(rng, w, "uint8", "uint8", False, True)
+    order = list(consts)
+    order[0:0] = ["x"]
+    del consts["w"]
+    model = q_model("QLinearConv", {"x": x, "w": w}, consts, order=order)
+    for _ in range(2):  # a second call with other weights packs them anew
+        run_exact(model, {"x": x, "w": w}, nthreads)
+        w = _q(rng, w.shape, "int8")
+
+
+def test_3d_convolution_is_declined_with_a_reason():
+    rng = np.random.default_rng(8)
+    x = _q(rng, (1, 2, 3, 4, 4), "uint8")
+    consts = {"w": _q(rng, (2, 2, 1, 1, 1), "uint8")}
+    sess = gossamer.load(q_model("ConvInteger", {"x": x}, consts), backends=["cython"], optimize=0)
+    assert "cython" not in set(sess.placement.backend_of.values())
+    assert "3-D convolution" in str(sess.placement.declined)
+
+
+@pytest.mark.parametrize("k", [16, 17])  # 256 taps: the float32 sums' edge; 289: grouped GEMM
+def test_depthwise_extreme_values_stay_exact(level, k):
+    c = 3
+    x = np.full((1, c, k + 2, k + 1), 255, np.uint8)
+    x[0, 1] = 0
+    w = np.full((c, 1, k, k), -128, np.int8)
+    consts = {
+        "x_scale": F32(1.0), "x_zero_point": np.uint8(0), "w": w, "w_scale": F32(1.0),
+        "w_zero_point": np.int8(127), "y_scale": F32(2.0**18), "y_zero_point": np.int8(0),
+        "b": np.array([0, 0, -(2**23)], np.int32),
+    }  # fmt: skip
+    y = run_exact(q_model("QLinearConv", {"x": x}, consts, group=c), {"x": x}, 2)
+    assert len(np.unique(y)) > 1
+
+
+def test_wrappers_reject_short_buffers_and_bad_geometry():
+    from gossamer.cython_kernels._native import ext
+
+    x = np.zeros((2, 5, 5), np.uint8)
+    with pytest.raises(ValueError, match="too small"):
+        ext().qpack_b_conv(x, 0, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5, 0, np.empty(10, np.int16), 1)
+    with pytest.raises(ValueError, match="stride"):
+        ext().qpack_b_conv(x, 0, 3, 3, 0, 1, 1, 1, 1, 1, 5, 5, 0, np.empty(9999, np.int16), 1)
+    ep = ext().QEpilogue(0, np.ones(1, F32), 1, 0)  # one multiplier, indexed per channel
+    y = np.empty((1, 2, 5, 5), np.uint8)
+    work = np.empty(100000, np.int32)
+    wt = np.zeros(18, np.int16)
+    with pytest.raises(ValueError, match="mult"):
+        ext().qdepthwise(x.reshape(1, 2, 5, 5), 0, wt, 3, 3, 1, 1, 1, 1, 1, 1, 0, ep, y, work, 1)
+    big = ext().QEpilogue(0, np.ones(2, F32), 1, 0)
+    with pytest.raises(ValueError, match="taps"):
+        ext().qdepthwise(x.reshape(1, 2, 5, 5), 0, np.zeros(2 * 289, np.int16), 17, 17, 1, 1, 1,
+                         1, 8, 8, 0, big, y, work, 1)  # fmt: skip

@@ -1,0 +1,142 @@
+"""The exact int8 element-wise kernels (src/qelementwise.h: QLinearAdd, QLinearMul,
+QLinearGlobalAveragePool): bit-identical to the reference at every SIMD level this CPU has,
+including every pair of 8-bit values (where an FMA-contracted kernel would differ near .5 ties)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onnx import helper, load_from_string
+
+import gossamer
+
+from ._qhelpers import q_model, run_exact
+
+F32 = np.float32
+MS = "com.microsoft"
+
+
+def _q(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max + 1, shape).astype(dtype)
+
+
+def _binary_consts(rng, dtype, b=None):  # type: ignore[no-untyped-def]
+    consts = {
+        "a_scale": F32(rng.random() * 0.1 + 1e-3), "a_zero_point": _q(rng, (), dtype),
+        "b": b, "b_scale": F32(rng.random() * 0.1 + 1e-3), "b_zero_point": _q(rng, (), dtype),
+        "c_scale": F32(rng.random() * 0.2 + 1e-3), "c_zero_point": _q(rng, (), dtype),
+    }  # fmt: skip
+    return consts
+
+
+@pytest.mark.parametrize("op", ["QLinearAdd", "QLinearMul"])
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_pair_of_values(level, op, dtype, seed):
+    rng = np.random.default_rng(seed)
+    codes = np.arange(np.iinfo(dtype).min, np.iinfo(dtype).max + 1).astype(dtype)
+    a, b = np.repeat(codes, 256), np.tile(codes, 256)  # all 65536 pairs
+    order = ["a", "a_scale", "a_zero_point", "b", "b_scale", "b_zero_point", "c_scale",
+             "c_zero_point"]  # fmt: skip
+    consts = _binary_consts(rng, dtype)
+    del consts["b"]
+    model = q_model(op, {"a": a, "b": b}, consts, domain=MS, order=order)
+    run_exact(model, {"a": a, "b": b}, 2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    op=st.sampled_from(["QLinearAdd", "QLinearMul"]), dtype=st.sampled_from(["uint8", "int8"]),
+    shape=st.lists(st.integers(1, 9), min_size=1, max_size=4).map(tuple),
+    one_value=st.sampled_from(["none", "b", "a"]), seed=st.integers(0, 2**31 - 1),
+)  # fmt: skip
+def test_qlinear_binary(level, nthreads, op, dtype, shape, one_value, seed):
+    if one_value == "a" and op == "QLinearAdd":
+        one_value = "b"  # the add is not symmetric in float32: a one-value A is declined
+    rng = np.random.default_rng(seed)
+    a = _q(rng, (1,) if one_value == "a" else shape, dtype)
+    b = _q(rng, (1,) if one_value == "b" else shape, dtype)
+    run_exact(q_model(op, {"a": a}, _binary_consts(rng, dtype, b), domain=MS), {"a": a}, nthreads)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    dtype=st.sampled_from(["uint8", "int8"]), n=st.integers(1, 3), c=st.integers(1, 20),
+    hw=st.sampled_from([(1, 1), (7, 7), (3, 50), (1, 1000)]), seed=st.integers(0, 2**31 - 1),
+)  # fmt: skip
+def test_qlinear_global_average_pool(level, nthreads, dtype, n, c, hw, seed):
+    rng = np.random.default_rng(seed)
+    x = _q(rng, (n, c, *hw), dtype)
+    consts = {
+        "x_scale": F32(rng.random() * 0.1 + 1e-3), "x_zero_point": _q(rng, (), dtype),
+        "y_scale": F32(rng.random() * 0.1 + 1e-3), "y_zero_point": _q(rng, (), dtype),
+    }  # fmt: skip
+    run_exact(q_model("QLinearGlobalAveragePool", {"x": x}, consts, domain=MS), {"x": x}, nthreads)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 40), min_size=1, max_size=3).map(tuple),
+    kind=st.sampled_from(["normal", "positive", "negative", "zeros", "nan", "inf", "huge"]),
+    seed=st.integers(0, 2**31 - 1),
+)  # fmt: skip
+def test_dynamic_quantize_linear(level, nthreads, shape, kind, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * rng.uniform(1e-3, 1e3)).astype(F32)
+    with np.errstate(over="ignore"):  # "huge" overflows some values to infinities on purpose
+        variants = {"positive": np.abs(x), "negative": -np.abs(x), "zeros": x * 0,
+                    "huge": x * F32(1e35)}  # fmt: skip
+    x = variants.get(kind, x)
+    if kind in ("nan", "inf"):
+        x.reshape(-1)[rng.integers(0, x.size)] = np.nan if kind == "nan" else np.inf
+    model = q_model("DynamicQuantizeLinear", {"x": x}, {})
+    proto = load_from_string(model)  # three outputs: y, scale, zero point
+    proto.graph.node[0].output[:] = ["y", "s", "z"]
+    proto.graph.output.extend(helper.make_tensor_value_info(n, 0, None) for n in ("s", "z"))
+    ours = gossamer.load(
+        proto.SerializeToString(), backends=["cython"], threads=nthreads, optimize=0
+    )
+    ref = gossamer.load(proto.SerializeToString(), backends=[], optimize=0)
+    assert set(ours.placement.backend_of.values()) == {"cython"}
+    for got, want in zip(ours.run(None, {"x": x}), ref.run(None, {"x": x}), strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    assert not ours.runtime_fallbacks
+
+
+POOLS = [
+    {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]},
+    {"kernel_shape": [2, 3], "ceil_mode": 1, "strides": [2, 2]},
+]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("geometry", POOLS)
+def test_eight_bit_max_pool(level, nthreads, dtype, geometry):
+    x = _q(np.random.default_rng(9), (2, 3, 11, 10), dtype)
+    run_exact(q_model("MaxPool", {"x": x}, {}, **geometry), {"x": x}, nthreads)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", None])
+@pytest.mark.parametrize("opset", [10, 13, 19, 21])
+def test_quantize_linear_per_tensor(level, nthreads, dtype, opset):
+    rng = np.random.default_rng(opset)
+    x = (rng.standard_normal((2, 3, 50)) * 40).astype(F32)
+    x.reshape(-1)[:4] = [np.nan, np.inf, -np.inf, 0.5]
+    zp = None if dtype is None else _q(rng, (), dtype)
+    consts = {"s": F32(0.37), "z": zp} if zp is not None else {"s": F32(0.37)}
+    model = q_model("QuantizeLinear", {"x": x}, consts)
+    proto = load_from_string(model)
+    proto.opset_import[0].version = opset
+    run_exact(proto.SerializeToString(), {"x": x}, nthreads)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_dequantize_linear_per_tensor(level, nthreads, dtype):
+    rng = np.random.default_rng(3)
+    x = _q(rng, (4, 300), dtype)
+    consts = {"s": F32(0.0123), "z": _q(rng, (), dtype)}
+    run_exact(q_model("DequantizeLinear", {"x": x}, consts), {"x": x}, nthreads)
