@@ -160,6 +160,10 @@ def default_registry() -> OpRegistry:
         if info.name.startswith("op_") and info.name not in listed:
             for fn in marked_functions(importlib.import_module(f"{ops.__name__}.{info.name}")):
                 registry.register(fn)
+    from .grad._index import GRAD_MODULES  # VJPs are reference ops too (refimpl/grad/)
+
+    for key, module in GRAD_MODULES.items():
+        registry.defer(key, f"{__name__.rpartition('.')[0]}.grad.{module}")
     return registry
 
 
