@@ -8,7 +8,8 @@ deliberately no -mavx2/-march: the kernels of each SIMD level are compiled in th
 so a wheel built here also runs on CPUs without AVX2. The extension is
 optional: if it cannot be built (no C compiler), the install still succeeds and the `cython`
 backend reports itself unavailable. GOSSAMER_SANITIZE=address,undefined builds it with GCC's
-sanitizers (tools/sanitize.sh runs the kernel tests that way).
+sanitizers (tools/sanitize.sh runs the kernel tests that way). GOSSAMER_KERNEL_FAMILIES=conv,gemm
+builds only those kernel families and the ones they need (`gossamer crop`, docs/cropper.md).
 """
 
 import os
@@ -43,10 +44,14 @@ def extensions() -> list:
     if sanitize and not msvc:
         checks = [f"-fsanitize={sanitize}", "-fno-omit-frame-pointer", "-g"]
         compile_args, link_args = compile_args + checks, link_args + checks
+    sources, include = SOURCES, ["cython_kernels"]
+    families = os.environ.get("GOSSAMER_KERNEL_FAMILIES")  # e.g. "conv,gemm": gossamer crop
+    if families is not None:
+        sources, include = _family_subset(families)
     ext = Extension(
         "gossamer.cython_kernels._ext",
-        SOURCES,
-        include_dirs=["cython_kernels"],
+        sources,
+        include_dirs=include,
         depends=sorted(
             str(p.relative_to(HERE))
             for pattern in ("*.h", "*.inc", "*.pxi")
@@ -54,9 +59,28 @@ def extensions() -> list:
         ),
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        optional=True,
+        optional=families is None,  # a cropped build that was asked for kernels must have them
     )
     return cythonize([ext], language_level=3, quiet=True, build_dir="build")
+
+
+def _family_subset(families: str) -> tuple[list[str], list[str]]:
+    """Sources and include folder of an extension with only these kernel families (and those
+    they need): a copy generated under build/ by tools/cropper/kernel_families.py; the tree's
+    own files are only read."""
+    import importlib.util
+
+    path = HERE / "tools/cropper/kernel_families.py"
+    spec = importlib.util.spec_from_file_location("gossamer_kernel_families", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    chosen = {f.strip() for f in families.split(",") if f.strip()}
+    out = HERE / "build/kernel_families"
+    sources = module.write_subset(HERE / "cython_kernels", chosen, out)
+    # src/ too: Cython copies the headers the wrappers name into build/, not those they include
+    include = [os.path.relpath(out, HERE), os.path.relpath(out / "src", HERE)]
+    return [os.path.relpath(s, HERE) for s in sources], include
 
 
 setup(ext_modules=extensions())

@@ -61,8 +61,12 @@ def cells(ops: Iterable[str] | None = None, backend: str | None = None) -> list[
     wanted = set(ops) if ops else None
     out: list[tuple[Case, str]] = []
     table = kernel_table(backend) if backend else None
-    for case in all_cases():
-        if wanted is not None and not ({case.op, case.id} & wanted):
+    cases = all_cases()
+    onnx_ops = {c.op for c in cases if not c.domain}
+    for case in cases:
+        # a bare op name means the ONNX op where there is one ("Relu", not tflite::Relu)
+        bare = case.op if not case.domain or case.op not in onnx_ops else None
+        if wanted is not None and not ({bare, f"{case.domain}::{case.op}", case.id} & wanted):
             continue
         named = wanted is not None and case.id in wanted and case.id != case.op  # a variant id
         if not claims_wanted(table, case) and not named:

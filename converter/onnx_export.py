@@ -10,6 +10,11 @@ leave a node ahead of a producer), stable with respect to the graph's own order.
 Gossamer's own ops (domain "gossamer", from the optimiser) become calls of model-local functions
 that spell them in standard ops (see onnx_functions), so onnxruntime runs the file as written.
 Fused partition nodes have no ONNX meaning and are refused with `OnnxExportError`.
+Quantisation parameters (Graph.quant) have no ONNX field: they live in the graph's Quantize /
+DequantizeLinear nodes. What the file can keep is the codes' width: codes of 4 bits or fewer in an
+int8/uint8 container, read only by DequantizeLinear at opset >= 21, are written as int4/uint4
+(half the bytes); other widths stay in their 8/16-bit container (ONNX has no 3-, 5- or 12-bit type,
+and onnxruntime no int2), so an N-bit model is larger as ONNX than as .gsm, which packs N bits.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 from ..refimpl.dtypes import ONNX_TYPE_CODES
@@ -116,7 +122,11 @@ class _Exporter:
         g.node.extend(self.node(n) for n in (graph.topological_nodes() if top else graph.nodes))
         g.input.extend(self.value(v) for v in graph.inputs)
         g.output.extend(self.value(v) for v in graph.outputs)
-        g.initializer.extend(self.tensor(np.asarray(a), k) for k, a in graph.initializers.items())
+        narrow = _int4_codes(graph, self.opsets.get("", 1))
+        g.initializer.extend(
+            self.tensor(np.asarray(a).astype(narrow[k]) if k in narrow else np.asarray(a), k)
+            for k, a in graph.initializers.items()
+        )
         g.value_info.extend(
             self.value(v, name)
             for name, v in graph.value_info.items()
@@ -285,6 +295,38 @@ class _Exporter:
                 f"{node.label()}: attribute {a.name!r} mixes {', '.join(kinds)}; ONNX lists hold "
                 "one kind"
             )
+
+
+def _int4_codes(graph: Graph, opset: int) -> dict[str, np.dtype]:
+    """Initializers of <= 4-bit codes (Graph.quant) in an 8-bit container that only
+    DequantizeLinear reads (as codes, or as their zero point): name -> int4 / uint4."""
+    if opset < 21 or not graph.quant:
+        return {}
+    readers: dict[str, list[tuple[Node, int]]] = {}
+    for node in graph.nodes:
+        for index, name in enumerate(node.inputs):
+            readers.setdefault(name, []).append((node, index))
+    kept = {v.name for v in graph.inputs} | {v.name for v in graph.outputs}
+    kept |= {n for node in graph.nodes for sub in node.subgraphs() for n in sub.free_names()}
+    narrow: dict[str, np.dtype] = {}
+    for name, qp in graph.quant.items():
+        codes = graph.initializers.get(name)
+        if codes is None or qp.bits > 4 or name in kept:
+            continue
+        dtype = np.asarray(codes).dtype
+        uses = readers.get(name, [])
+        if dtype not in (np.int8, np.uint8) or not uses:
+            continue
+        if all(n.op_type == "DequantizeLinear" and n.domain in ("", "ai.onnx") and i == 0
+               for n, i in uses):  # fmt: skip
+            zero_points = {n.inputs[2] for n, _ in uses if len(n.inputs) > 2 and n.inputs[2]}
+            if all(z in graph.initializers and z not in kept and all(
+                    n.op_type == "DequantizeLinear" and i == 2 and n.inputs[0] == name
+                    for n, i in readers.get(z, [])) for z in zero_points):  # fmt: skip
+                four = np.dtype(ml_dtypes.int4 if dtype == np.int8 else ml_dtypes.uint4)
+                narrow[name] = four
+                narrow.update((z, four) for z in zero_points)
+    return narrow
 
 
 def _is_int(value: Any) -> bool:

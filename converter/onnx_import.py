@@ -23,6 +23,7 @@ from ..refimpl.errors import GossamerError, ModelFormatError
 from ..refimpl.ir import Graph, Node, Value
 from ..refimpl.memory_budget import default_budget, format_bytes, tensor_bytes
 from ..refimpl.model_format import MAX_GRAPH_DEPTH
+from ..refimpl.model_format.quant import quant_of_dequantize
 from .onnx_functions import fused_op_of
 
 try:
@@ -177,7 +178,7 @@ def _graph(g: onnx.GraphProto, state: _Import, opsets: dict[str, int], depth: in
     _name_unnamed_nodes(nodes)
     # Old models list initializers among the inputs too: those are inputs with a default.
     inputs = [_value(v) for v in g.input]
-    return Graph(
+    graph = Graph(
         nodes=nodes,
         inputs=inputs,
         outputs=[_value(v) for v in g.output],
@@ -186,6 +187,12 @@ def _graph(g: onnx.GraphProto, state: _Import, opsets: dict[str, int], depth: in
         opsets=dict(opsets),
         value_info={v.name: _value(v) for v in g.value_info},
     )
+    # ONNX keeps quantisation parameters in DequantizeLinear nodes: record those of constant codes
+    # (so a .gsm file packs int4 weights 2 a byte); codes a feed may replace are not constant
+    fed = {v.name for v in inputs}
+    recovered = quant_of_dequantize(graph)
+    graph.quant.update((k, v) for k, v in recovered.items() if k not in fed)
+    return graph
 
 
 def _name_unnamed_nodes(nodes: list[Node]) -> None:

@@ -13,6 +13,8 @@ from .inference_session import InferenceSession, ModelMetadata
 from .model_signature import NodeArg
 from .providers import get_available_providers, get_device
 from .refimpl.errors import (
+    CalibrationDataError,
+    CroppedBuildError,
     GossamerError,
     GraphValidationError,
     InputError,
@@ -34,6 +36,8 @@ from .session_options import (
 )
 
 __all__ = [
+    "CalibrationDataError",
+    "CroppedBuildError",
     "ExecutionMode",
     "GossamerError",
     "GraphOptimizationLevel",
@@ -47,6 +51,7 @@ __all__ = [
     "NodeExecutionError",
     "OpArgumentError",
     "PerformanceWarning",
+    "QuantizeResult",
     "RunOptions",
     "RunTimeoutError",
     "Session",
@@ -56,5 +61,15 @@ __all__ = [
     "get_available_providers",
     "get_device",
     "load",
+    "quantize",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """`quantize` and `QuantizeResult` load on first use: a cropped build ships no quantiser."""
+    if name in ("quantize", "QuantizeResult"):
+        from . import quantization
+
+        return getattr(quantization, name)
+    raise AttributeError(f"module 'gossamer' has no attribute {name!r}")

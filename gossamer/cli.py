@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import __version__
+from .refimpl.cropped_build import missing_feature_error
 from .refimpl.errors import GossamerError, InputError
 from .refimpl.memory_budget import parse_budget
 
@@ -79,7 +80,22 @@ def _error_text(err: BaseException) -> str:
         return text + (f" -> {err.filename2}" if err.filename2 is not None else "")
     if isinstance(err, MemoryError) and not str(err):
         return "out of memory (try --max-memory to refuse such a run up front, or a smaller input)"
+    if isinstance(err, ModuleNotFoundError) and (err.name or "").startswith("gossamer."):
+        cropped = missing_feature_error(f"{err.name} (this command needs it)", recrop=False)
+        if cropped is not None:  # a cropped build left it out
+            return str(cropped)
     return str(err).strip() or type(err).__name__
+
+
+def _left_out(p: argparse.ArgumentParser, feature: str) -> None:
+    """A command whose parts a cropped build left out: it takes anything and says so."""
+    error = missing_feature_error(feature, recrop=False) or ImportError(f"{feature} is missing")
+
+    def say(*_: Any) -> Any:
+        raise error
+
+    p.set_defaults(func=say)
+    p.error = lambda _: p.exit(2, f"gossamer {p.prog.split()[-1]}: error: {error}\n")  # type: ignore[method-assign]
 
 
 def _print_error(command: str, text: str) -> None:
@@ -104,7 +120,8 @@ def _parser() -> _Parser:
 
     parser = _Parser(
         prog="gossamer",
-        description="Gossamer: run, convert and inspect neural-network models (.onnx, .gsm).",
+        description="Gossamer: run, convert and inspect neural-network models (.onnx, .gsm, "
+        ".tflite).",
         epilog="Exit status: 0 done, 1 ran but a check failed (compare, conformance, benchmark "
         "--golden), 2 error, 130 interrupted.",
     )
@@ -112,9 +129,9 @@ def _parser() -> _Parser:
     parser.add_argument("--version", action="version", version=f"gossamer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("convert", help="convert a model between .onnx and .gsm (the -o extension "
-                       "names the format)")  # fmt: skip
-    p.add_argument("model", help="input model (.onnx or .gsm)")
+    p = sub.add_parser("convert", help="convert a model (.onnx, .gsm, .tflite) to .onnx or .gsm "
+                       "(the -o extension names the format)")  # fmt: skip
+    p.add_argument("model", help="input model (.onnx, .gsm or .tflite)")
     p.add_argument("-o", "--output", required=True, help=OUTPUT_MODEL_HELP)
     _add_optimize_option(p)
     p.set_defaults(func=model_io.cmd_convert)
@@ -127,7 +144,7 @@ def _parser() -> _Parser:
     p.set_defaults(func=running.cmd_run)
 
     p = sub.add_parser("info", help="inputs, outputs, op histogram, parameters, estimated FLOPs")
-    p.add_argument("model", help="model file (.onnx or .gsm)")
+    p.add_argument("model", help="model file (.onnx, .gsm or .tflite)")
     p.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...",
                    help="fix an input's symbolic dims for FLOPs and memory (repeatable; a dim "
                    "name fixed here is fixed in every input that uses it)")  # fmt: skip
@@ -148,7 +165,7 @@ def _parser() -> _Parser:
 
     p = sub.add_parser("explain", help="show which backend runs each node, and why; the share "
                        "of nodes and estimated FLOPs that fall back to the reference")  # fmt: skip
-    p.add_argument("model", help="model file (.onnx or .gsm)")
+    p.add_argument("model", help="model file (.onnx, .gsm or .tflite)")
     _add_backends_option(p)
     _add_optimize_option(p)
     p.add_argument("--summary", action="store_true",
@@ -208,7 +225,7 @@ def _parser() -> _Parser:
     p.set_defaults(func=model_io.cmd_export)
 
     p = sub.add_parser("view", help="open a model in Netron (.gsm files are exported to ONNX)")
-    p.add_argument("model", help="model file (.onnx or .gsm)")
+    p.add_argument("model", help="model file (.onnx, .gsm or .tflite)")
     p.add_argument("--port", type=_port, help="port for the Netron server (default: Netron's)")
     p.add_argument("--no-browser", action="store_true",
                    help="serve only, printing the address to open; no browser")  # fmt: skip
@@ -216,7 +233,7 @@ def _parser() -> _Parser:
 
     p = sub.add_parser("optimize", help="run the graph optimiser (-O0..-O3) and write the model "
                        "(.gsm or .onnx, by the -o extension)")  # fmt: skip
-    p.add_argument("model", help="input model (.onnx or .gsm)")
+    p.add_argument("model", help="input model (.onnx, .gsm or .tflite)")
     p.add_argument("-o", "--output", required=True, help=OUTPUT_MODEL_HELP)
     _add_optimize_option(p, default=3)
     p.add_argument("--passes", type=_pass_list, metavar="PASS,...",
@@ -226,10 +243,13 @@ def _parser() -> _Parser:
     p.set_defaults(func=model_io.cmd_optimize)
 
     p = sub.add_parser("conformance", help="check a backend against the reference, op by op")
-    from .conformance.cli import add_arguments as _conformance_arguments
-
-    _conformance_arguments(p)
-    p.set_defaults(func=backends.cmd_conformance)
+    try:
+        from .conformance.cli import add_arguments as _conformance_arguments
+    except ModuleNotFoundError:  # a cropped build (gossamer crop) ships no conformance suite
+        _left_out(p, "gossamer conformance (the conformance suite)")
+    else:
+        _conformance_arguments(p)
+        p.set_defaults(func=backends.cmd_conformance)
 
     p = sub.add_parser("benchmark", help="time a model: cold and warm latency (mean, std, "
                        "percentiles), load time, memory, a per-node and per-op-type profile, "
@@ -259,6 +279,21 @@ def _parser() -> _Parser:
                    help="largest mean relative error in %% for --golden (default 1.0)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.set_defaults(func=tools.cmd_benchmark)
+
+    p = sub.add_parser("quantize", help="post-training quantisation: static int8 with "
+                       "calibration, dynamic int8, weight-only N-bit or fp16; writes .onnx or "
+                       ".gsm and a per-layer report")  # fmt: skip
+    from .commands import quantize as _quantize
+
+    _quantize.add_arguments(p)
+    p.set_defaults(func=_quantize.cmd_quantize)
+
+    p = sub.add_parser("crop", help="build the minimal install (a staged tree, a wheel) that runs "
+                       "exactly these models, with a size report")  # fmt: skip
+    from .commands import crop as _crop
+
+    _crop.add_arguments(p)
+    p.set_defaults(func=_crop.cmd_crop)
 
     p = sub.add_parser("demo", help="build a small network in code, convert it, run it, time it")
     p.add_argument("--seed", type=_count, default=0, help="seed of the weights and the image")
@@ -349,7 +384,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     from .commands.images import PREPROCESS_HELP
     from .commands.inputs import INPUT_HELP
 
-    p.add_argument("model", help="model file (.onnx or .gsm)")
+    p.add_argument("model", help="model file (.onnx, .gsm or .tflite)")
     _add_backends_option(p)
     p.add_argument(
         "-i",

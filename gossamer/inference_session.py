@@ -189,6 +189,12 @@ class InferenceSession:
                 profile.recorder.end_run()
         return [np.asarray(r) if isinstance(r, np.generic) else r for r in results]
 
+    def reset_state(self) -> None:
+        """A stateful model's kept values (e.g. a TFLite model's resource variables) back to their
+        initial ones (Gossamer's; onnxruntime models have no state). set_providers starts a new
+        session, whose state is the initial one too."""
+        self.session.reset_state()
+
     # ---- profiling -----------------------------------------------------------------------------
     def end_profiling(self) -> str:
         """Writes the profile (Chrome trace JSON, one track per run) and returns its file name;

@@ -90,7 +90,8 @@ def read_with_signature(source: Any) -> tuple[Graph, Signature]:
     """The Graph and, from the file itself, its declared inputs and outputs."""
     if isinstance(source, Graph):
         return source, _graph_signature(source)
-    if isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)) and _is_gsm(source):
+    native = isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview))
+    if native and _read_as_graph(source):  # .gsm or TFLite: the Graph declares what they do
         graph = read_model(bytes(source) if isinstance(source, (bytearray, memoryview)) else source)
         return graph, _graph_signature(graph)
     if isinstance(source, (str, os.PathLike)) and not Path(source).exists():
@@ -107,21 +108,26 @@ def read_with_signature(source: Any) -> tuple[Graph, Signature]:
     return graph_from_onnx(model), _proto_signature(model)
 
 
-def _is_gsm(source: str | os.PathLike | bytes | bytearray | memoryview) -> bool:
+def _read_as_graph(source: str | os.PathLike | bytes | bytearray | memoryview) -> bool:
+    """Whether the source is a .gsm or a TFLite file (by content): read as a Graph, whose
+    inputs and outputs are the declared ones (a TFLite model's state hidden)."""
     magic = model_format.MAGIC
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source[: len(magic)]) == magic
-    path = Path(source)
-    if not path.is_file():
-        return False
-    with open(path, "rb") as f:
-        return f.read(len(magic)) == magic
+        head = bytes(source[:8])
+    else:
+        path = Path(source)
+        if not path.is_file():
+            return False
+        with open(path, "rb") as f:
+            head = f.read(8)
+    return head[: len(magic)] == magic or head[4:8] == b"TFL3"
 
 
 def _graph_signature(graph: Graph) -> Signature:
+    state_in, state_out = graph.state_names()  # kept by the session, not the user's
     return Signature(
-        [_declared(v) for v in graph.inputs],
-        [_declared(v) for v in graph.outputs],
+        [_declared(v) for v in graph.inputs if v.name not in state_in],
+        [_declared(v) for v in graph.outputs if v.name not in state_out],
         frozenset(graph.initializers),
     )
 

@@ -2,16 +2,19 @@
 
 `Session.run(output_names, feeds)` has the call shape of onnxruntime's InferenceSession.run, so
 users can swap engines. Feeds are checked against the model (names, dtypes, ranks, fixed and
-symbolic dims) before anything runs.
+symbolic dims) before anything runs. A stateful model (Graph.state, e.g. a TFLite model's resource
+variables) keeps its state between runs of one Session: `state`, `set_state`, `reset_state`.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +24,9 @@ from .plugins.reference_backend import REFERENCE
 from .plugins.run_context import using_memory_budget, using_threads
 from .refimpl import model_format
 from .refimpl.blas_threads import blas_thread_limit
+from .refimpl.cropped_build import for_model, has_optimizer, missing_feature_error
 from .refimpl.dtypes import name_of, to_numpy
-from .refimpl.errors import GraphValidationError, InputError, ModelFormatError
+from .refimpl.errors import CroppedBuildError, GraphValidationError, InputError, ModelFormatError
 from .refimpl.interpreter import NodeObserver
 from .refimpl.ir import Graph, Value
 from .refimpl.memory_budget import RunSizes, parse_budget
@@ -59,8 +63,9 @@ def read_model(source: ModelSource) -> Graph:
     if head[: len(model_format.MAGIC)] == model_format.MAGIC:
         return _named(".gsm", model_format.load_gsm, data)
     if head[4:8] == b"TFL3":  # the TFLite flatbuffer identifier
-        from .converter.tflite.import_graph import graph_from_tflite
-
+        graph_from_tflite = _feature(
+            "converter.tflite.import_graph", "graph_from_tflite", "the TFLite importer", source
+        )
         return _named("TFLite", graph_from_tflite, data)
     return _named("ONNX", _onnx_graph, data)
 
@@ -69,9 +74,25 @@ _HEAD = max(len(model_format.MAGIC), 8)
 
 
 def _onnx_graph(source: Any) -> Graph:
-    from .converter.onnx_import import graph_from_onnx
-
+    graph_from_onnx = _feature(
+        "converter.onnx_import", "graph_from_onnx", "the ONNX importer", source
+    )
     return graph_from_onnx(source)
+
+
+def _feature(module: str, name: str, what: str, source: Any) -> Any:
+    """gossamer.<module>.<name>; a cropped build (`gossamer crop`) that left the module out
+    raises CroppedBuildError naming `what` and the command that re-crops with this model."""
+    try:
+        found = importlib.import_module(f"{__package__}.{module}")
+    except ModuleNotFoundError as err:
+        ours = (err.name or "").startswith(f"{__package__}.")
+        model = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+        cropped = missing_feature_error(what, model) if ours else None
+        if cropped is None:
+            raise
+        raise cropped from None
+    return getattr(found, name)
 
 
 def _named(fmt: str, loader: Any, data: Any) -> Graph:
@@ -108,11 +129,19 @@ def load(
     if not isinstance(optimize, int) or not 0 <= optimize <= 3:
         raise InputError(f"optimize must be a level 0..3, got {optimize!r}")
     graph = read_model(source)
-    if optimize:
+    if optimize and has_optimizer():  # a crop for pre-optimised .gsm files has no optimiser
         from .converter.optimizer import optimize as optimize_graph
+        from .converter.optimizer.weight_expansion import expand_stored_weights
 
-        graph, _ = optimize_graph(graph, optimize)
-    return Session(graph, backends=backends, threads=threads, max_memory=max_memory)
+        # float16 / N-bit stored weights become float32 once, in memory (never in a file), so
+        # the optimiser's folds and the kernels see plain weights and no run converts them
+        graph, _ = optimize_graph(expand_stored_weights(graph), optimize)
+    try:
+        return Session(graph, backends=backends, threads=threads, max_memory=max_memory)
+    except CroppedBuildError as err:  # its re-crop command names this file
+        if not isinstance(source, (str, os.PathLike)):
+            raise
+        raise for_model(err, os.fspath(source)) from None
 
 
 class Session:
@@ -156,10 +185,18 @@ class Session:
         if self._program.arena is not None:
             self._sized.check_arena(self._program.arena.nbytes)
         initialized = set(graph.initializers)
-        self._feedable = {v.name: v for v in graph.inputs}
-        self._required = [v.name for v in graph.inputs if v.name not in initialized]
-        self.inputs: list[Value] = [v for v in graph.inputs if v.name not in initialized]
-        self.outputs: list[Value] = [inferred.get(v.name, v) for v in graph.outputs]
+        state_in, state_out = graph.state_names()  # the model's own, never the user's
+        user_inputs = [v for v in graph.inputs if v.name not in state_in]
+        self._feedable = {v.name: v for v in user_inputs}
+        self._required = [v.name for v in user_inputs if v.name not in initialized]
+        self.inputs: list[Value] = [v for v in user_inputs if v.name not in initialized]
+        self.outputs: list[Value] = [
+            inferred.get(v.name, v) for v in graph.outputs if v.name not in state_out
+        ]
+        self._state_specs = {v.name: v for v in graph.inputs if v.name in state_in}
+        self._state: dict[str, np.ndarray | None] = {}
+        self._state_lock = threading.Lock()  # a stateful run reads and writes state as one step
+        self.reset_state()
 
     def placement_report(self) -> PlacementReport:
         """Where the nodes run: per node the backend, estimated FLOPs and why the others declined;
@@ -187,6 +224,38 @@ class Session:
     def get_inputs(self) -> list[Value]:
         return list(self.inputs)
 
+    # ---- state kept between runs (Graph.state) ---------------------------------------------------
+    def reset_state(self) -> None:
+        """Every state back to its initial value: the session then runs as a fresh one would
+        (a freshly created LiteRT interpreter, for an imported TFLite model's variables)."""
+        with self._state_lock:
+            self._state = {b.name: b.initial for b in self.graph.state}
+
+    @property
+    def state(self) -> dict[str, np.ndarray | None]:
+        """The values the model keeps between runs, by state name (copies; None: no value yet).
+        Empty for a stateless model."""
+        return {k: None if v is None else np.array(v) for k, v in self._state.items()}
+
+    def set_state(self, values: Mapping[str, Any]) -> None:
+        """Replaces the named states' values (checked like feeds: dtype, rank, fixed dims); the
+        next run starts from them."""
+        if not isinstance(values, Mapping):
+            raise InputError(f"set_state takes a dict of state name to array, got {values!r}")
+        bindings = {b.name: b for b in self.graph.state}
+        unknown = [n for n in values if n not in bindings]
+        if unknown:
+            raise InputError(
+                f"model {self.graph.name!r} has no state(s) {unknown}; its states are "
+                f"{sorted(bindings) or 'none'}"
+            )
+        checked = {}
+        for name, value in values.items():
+            spec = self._state_specs.get(bindings[name].input or "", Value(name))
+            checked[name] = np.array(_check_one(Value(name, spec.dtype, spec.shape), value, {}))
+        with self._state_lock:
+            self._state.update(checked)
+
     def get_outputs(self) -> list[Value]:
         return list(self.outputs)
 
@@ -209,8 +278,8 @@ class Session:
         ):
             raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
         deadline = time.monotonic() + timeout if timeout is not None else None
-        names = [v.name for v in self.graph.outputs] if output_names is None else list(output_names)
-        known = {v.name for v in self.graph.outputs}
+        names = [v.name for v in self.outputs] if output_names is None else list(output_names)
+        known = {v.name for v in self.outputs}
         unknown = [n for n in names if n not in known]
         if unknown:
             raise InputError(
@@ -218,16 +287,49 @@ class Session:
                 f"outputs are {sorted(known)}"
             )
         checked = self._check_feeds(feeds)
-        guard = self._sized.guard_for(checked)
+        if not self.graph.state:
+            env = self._execute(checked, observers, timings, deadline)
+            return [env[n] for n in names]
+        with self._state_lock:  # one run at a time sees and replaces the state
+            env = self._execute({**checked, **self._state_feeds()}, observers, timings, deadline)
+            # written back only now that the run succeeded; copied, since an output may be a
+            # view of a feed the caller can still change
+            for b in self.graph.state:
+                if b.output is not None:
+                    self._state[b.name] = np.array(env[b.output])
+        return [env[n] for n in names]
+
+    def _execute(
+        self,
+        feeds: dict[str, Any],
+        observers: Sequence[NodeObserver],
+        timings: dict[str, float] | None,
+        deadline: float | None,
+    ) -> dict[str, Any]:
+        guard = self._sized.guard_for(feeds)
         with (
             using_threads(self.threads),
             using_memory_budget(self.max_memory),
             blas_thread_limit(self._blas_threads),
         ):
-            env = self._program.run(
-                checked, observers=observers, timings=timings, guard=guard, deadline=deadline
+            return self._program.run(
+                feeds, observers=observers, timings=timings, guard=guard, deadline=deadline
             )
-        return [env[n] for n in names]
+
+    def _state_feeds(self) -> dict[str, Any]:
+        feeds = {}
+        for b in self.graph.state:
+            if b.input is None:
+                continue
+            value = self._state[b.name]
+            if value is None:
+                raise InputError(
+                    f"model {self.graph.name!r} reads state {b.name!r} before anything gave it "
+                    "a value (set it with Session.set_state, or the model is missing its "
+                    "initialisation)"
+                )
+            feeds[b.input] = value
+        return feeds
 
     @functools.cached_property
     def _blas_threads(self) -> int | None:

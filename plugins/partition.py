@@ -69,4 +69,5 @@ def fuse(graph: Graph, partitions: list[Graph]) -> Graph:
         metadata=graph.metadata,
         model_info=graph.model_info,
         quant=graph.quant,
+        state=graph.state,
     )

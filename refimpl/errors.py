@@ -19,12 +19,34 @@ class UnsupportedModelError(GossamerError):
         self.unsupported = unsupported or []
 
 
+class CroppedBuildError(UnsupportedModelError):
+    """A cropped build (`gossamer crop`) lacks ops or features this model needs: `missing` lists
+    each, `command` is the `gossamer crop` command that re-crops with this model too."""
+
+    def __init__(
+        self,
+        message: str,
+        unsupported: list[dict] | None = None,
+        *,
+        missing: list[str] | None = None,
+        command: str = "",
+    ) -> None:
+        super().__init__(message, unsupported)
+        self.missing = missing or []
+        self.command = command
+
+
 class ModelFormatError(GossamerError):
     """A model file is corrupt, truncated, hostile or of an unknown version."""
 
 
 class InputError(GossamerError, ValueError):
     """A feed does not match the model: unknown name, missing input, wrong dtype or shape."""
+
+
+class CalibrationDataError(InputError):
+    """Calibration data for quantisation does not fit the model: a missing input, a wrong shape
+    or dtype, NaN or infinity, no samples, or inputs with different sample counts."""
 
 
 class MemoryBudgetError(GossamerError, MemoryError):

@@ -18,6 +18,7 @@ import numpy as np
 
 from .arena import Arena, set_outputs
 from .arena import running as arena_state
+from .cropped_build import missing_ops_error
 from .dtypes import name_of
 from .errors import (
     GraphValidationError,
@@ -452,6 +453,9 @@ def _unsupported_error(
         {"domain": d or "ai.onnx", "op_type": op, "opset": v, "nodes": names, "count": len(names)}
         for (d, op, v), names in sorted(unsupported.items())
     ]
+    cropped = missing_ops_error(graph.name, items)  # a cropped build names what it left out
+    if cropped is not None:
+        return cropped
     lines = [
         f"  {it['domain']}::{it['op_type']} (opset {it['opset']}): {it['count']} node(s), e.g. "
         + ", ".join(repr(n) for n in it["nodes"][:3])

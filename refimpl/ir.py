@@ -3,7 +3,9 @@
 A Graph is a list of Nodes in any order, named graph inputs/outputs (Values), initializers (numpy
 arrays) and the opset imports. A Node's attribute may hold a nested Graph (If/Loop/Scan bodies);
 such a body may read names of the enclosing graphs (outer-scope references). Empty input names mean
-"optional input not given", as in ONNX.
+"optional input not given", as in ONNX. A top-level Graph may list `state` (StateBinding): values
+kept between runs, read from some of its inputs and written to some of its outputs, so the graph
+itself stays a pure function.
 """
 
 from __future__ import annotations
@@ -96,6 +98,22 @@ class QuantParams:
 
 
 @dataclass
+class StateBinding:
+    """A value a model keeps from one run to the next (a TFLite resource variable, a streaming
+    model's buffers). The graph stays a pure function (inputs, state) -> (outputs, new state):
+    each run reads the state from graph input `input` (None: the graph never reads it before
+    writing it) and its new value is graph output `output` (None: no run changes it). The
+    Session keeps the value between runs, feeds it, writes the new value back after a run that
+    succeeded, and restores `initial` on reset (None: no value until a run writes one; a run
+    that reads it before then fails, as LiteRT's reference kernels do)."""
+
+    name: str
+    input: str | None
+    output: str | None
+    initial: np.ndarray | None = None
+
+
+@dataclass
 class Node:
     """One op application. attrs maps attribute names to Python values, arrays or Graphs."""
 
@@ -135,6 +153,9 @@ class Graph:
     model_info: dict[str, str] = field(default_factory=dict)
     # Quantisation parameters of quantised values (initializers or activations), by value name.
     quant: dict[str, QuantParams] = field(default_factory=dict)
+    # Values kept between runs (top-level graph only): their graph inputs and outputs are the
+    # model's hidden state, not the user's feeds and results (see StateBinding).
+    state: list[StateBinding] = field(default_factory=list)
 
     # ---- queries -------------------------------------------------------------------------------
     def produced_names(self) -> set[str]:
@@ -237,6 +258,45 @@ class Graph:
         for node in self.nodes:
             for sub in node.subgraphs():
                 sub.validate(scope)
+        self._validate_state()
+
+    def state_names(self) -> tuple[set[str], set[str]]:
+        """The graph inputs and outputs that carry state (hidden from a Session's user)."""
+        return (
+            {b.input for b in self.state if b.input},
+            {b.output for b in self.state if b.output},
+        )
+
+    def _validate_state(self) -> None:
+        inputs = {v.name: v for v in self.inputs}
+        outputs = {v.name for v in self.outputs}
+        seen: set[str] = set()
+        used: set[str] = set()
+        for b in self.state:
+            where = f"graph {self.name!r}: state {b.name!r}"
+            if not b.name or b.name in seen:
+                raise GraphValidationError(f"{where} is unnamed or listed twice")
+            seen.add(b.name)
+            if b.input is None and b.output is None:
+                raise GraphValidationError(f"{where} has neither an input nor an output")
+            if b.input is not None and (b.input not in inputs or b.input in self.initializers):
+                raise GraphValidationError(
+                    f"{where} reads {b.input!r}, which is not a graph input (or has an initializer)"
+                )
+            if b.output is not None and b.output not in outputs:
+                raise GraphValidationError(f"{where} writes {b.output!r}, not a graph output")
+            for name in (b.input, b.output):
+                if name is not None:
+                    if name in used:
+                        raise GraphValidationError(f"{where}: {name!r} carries two states")
+                    used.add(name)
+            if b.initial is not None and b.input is not None:
+                v = inputs[b.input]
+                dtype = str(b.initial.dtype)
+                if v.dtype is not None and dtype != v.dtype:
+                    raise GraphValidationError(
+                        f"{where}: initial value is {dtype}, its input {b.input!r} {v.dtype}"
+                    )
 
     def walk(self) -> Iterator[tuple[Graph, Node]]:
         """Every (graph, node) pair, nested bodies included."""

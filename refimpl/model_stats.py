@@ -164,6 +164,7 @@ _ELEMENTWISE = set(
     "Greater LessOrEqual GreaterOrEqual And Or Xor Where QuantizeLinear DequantizeLinear "
     "DynamicQuantizeLinear QLinearAdd QLinearMul QLinearSigmoid QLinearLeakyRelu FastGelu "
     "BiasGelu QuickGelu Swish CumSum Resize Upsample".split()
+    + "Logistic Quantize Requantize Dequantize ResizeBilinear ConcatenationRescale".split()
 )
 _PER_ELEMENT = {  # FLOPs per output element
     "BatchNormalization": 2, "InstanceNormalization": 5, "LayerNormalization": 5,
@@ -254,6 +255,17 @@ def _einsum(node: Node, ins: list, out: tuple[int, ...] | None) -> int | None:
     return (2 if len(ins) > 1 else 1) * math.prod(sizes.values())
 
 
+def _tflite_product(node: Node, ins: list, out: tuple[int, ...] | None) -> int | None:
+    """tflite::Conv2D / DepthwiseConv2D / FullyConnected / TransposeConv2D (weights: input 3)."""
+    w = ins[3] if len(ins) > 3 else None
+    if out is None or w is None or ins[0] is None:
+        return None
+    if node.op_type == "TransposeConv2D":
+        return 2 * math.prod(ins[0]) * math.prod(w[:3])
+    taps = w[1] * w[2] if node.op_type == "DepthwiseConv2D" else math.prod(w[1:])
+    return 2 * math.prod(out) * taps
+
+
 _FORMULAS: dict[str, Callable[[Node, list, Any], int | None]] = {
     "Conv": _conv, "ConvInteger": _conv, "QLinearConv": _conv, "FusedConv": _conv,
     "ConvTranspose": _conv_transpose,
@@ -262,6 +274,10 @@ _FORMULAS: dict[str, Callable[[Node, list, Any], int | None]] = {
     "QLinearMatMul": lambda n, ins, out: _matmul(n, ins[:1], out),
     "MaxPool": _pool, "AveragePool": _pool, "LpPool": _pool, "QLinearAveragePool": _pool,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent, "Einsum": _einsum,
+    # TFLite's integer ops (domain tflite, NHWC)
+    "Conv2D": _tflite_product, "DepthwiseConv2D": _tflite_product,
+    "FullyConnected": _tflite_product, "TransposeConv2D": _tflite_product,
+    "AveragePool2D": _pool, "MaxPool2D": _pool,
 }  # fmt: skip
 
 

@@ -178,7 +178,10 @@ def write_op_index(path: str | None = None) -> str:
         "",
         "OP_MODULES: dict[tuple[str, str], str] = {",
     ]
-    lines += [f"    {key!r}: {module!r}," for key, module in sorted(scan_op_index().items())]
+    lines += [  # the quotes ruff format would choose, so a regenerated file stays formatted
+        f'    ("{domain}", "{op}"): "{module}",'
+        for (domain, op), module in sorted(scan_op_index().items())
+    ]
     lines.append("}")
     text = "\n".join(lines) + "\n"
     target = path or str(Path(ops.__file__).parent / "_index.py")

@@ -251,7 +251,7 @@ def benchmark_session(
         optimize=optimize,
         runtime_fallbacks=fallbacks,
         outputs=outputs,
-        output_names=[v.name for v in sess.graph.outputs],
+        output_names=[v.name for v in sess.outputs],
     )
     if timings is not None:
         result.nodes = _profile(sess, timings, loops, _fallbacks_since(sess, fallbacks_timed))

@@ -35,6 +35,7 @@ MODULES = (
     "signal",
     "strings",
     "control",
+    "tflite_int8",
     "gradients",
 )
 NOT_YET_COVERED = Path(__file__).parent / "_not_yet_covered.txt"

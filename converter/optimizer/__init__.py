@@ -122,6 +122,8 @@ def optimize(
             ) from err
     result.nodes[:] = result.topological_nodes()  # a fusion may leave a node before a producer
     result.value_info = live_value_info(result)
+    live = result.produced_names()  # quantisation parameters of values the passes removed go
+    result.quant = {name: q for name, q in result.quant.items() if name in live}
     report.nodes_after = len(result.nodes)
     report.ops_after = op_histogram(result)
     if chosen:

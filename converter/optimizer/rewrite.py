@@ -42,6 +42,7 @@ def copy_graph(graph: Graph) -> Graph:
         metadata=dict(graph.metadata),
         model_info=dict(graph.model_info),
         quant=dict(graph.quant),
+        state=list(graph.state),
     )
 
 

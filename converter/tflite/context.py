@@ -22,13 +22,16 @@ ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5
 
 
 class Context:
-    def __init__(self, subgraph: Subgraph) -> None:
+    def __init__(self, subgraph: Subgraph, taken: set[str] | None = None) -> None:
         self.subgraph = subgraph
         self.nodes: list[Node] = []
         self.initializers: dict[str, np.ndarray] = {}
         self.constants: dict[int, np.ndarray] = {}  # by tensor index, incl. folded ones
         self.names: list[str] = []
-        self._taken: set[str] = set()
+        # names in use; a body's Context shares its host's, so no name is defined twice
+        self._taken: set[str] = taken if taken is not None else set()
+        # ops_control.Control: the model's variables and other subgraphs (set by the importer)
+        self.control: Any = None
         self._counter = 0
         reserved = {subgraph.tensors[i].name for i in subgraph.inputs + subgraph.outputs}
         for t in subgraph.tensors:
@@ -46,6 +49,18 @@ class Context:
         self.op: Operator | None = None
 
     # ---- names and constants -------------------------------------------------------------------
+    def nested(self, subgraph: Subgraph) -> Context:
+        """A Context for another subgraph (an IF/WHILE body, a CALL_ONCE init) converted inside
+        this one: it shares the names in use, so no name is defined twice in nested scopes."""
+        return Context(subgraph, taken=self._taken)
+
+    def claim(self, base: str) -> str:
+        """`base` itself while no value has that name, else a fresh variant of it."""
+        if base and base not in self._taken:
+            self._taken.add(base)
+            return base
+        return self.fresh(base or "value")
+
     def fresh(self, base: str) -> str:
         while True:
             self._counter += 1
@@ -125,3 +140,26 @@ _NUMERIC = {
 }  # fmt: skip
 
 Converter = Callable[[Context, Operator], None]
+
+
+def arity(
+    inputs: int, outputs: int = 1, required: tuple[int, ...] | None = None
+) -> Callable[[Converter], Converter]:
+    """Wraps a converter so that an operator with fewer than `inputs` inputs or `outputs`
+    outputs, or with one of the `required` inputs (default: all `inputs`) or of those outputs
+    left out (-1), is Unsupported (a malformed or hostile file) rather than an IndexError or a
+    wrong tensor."""
+    needed = tuple(range(inputs)) if required is None else required
+
+    def wrap(convert: Converter) -> Converter:
+        def checked(ctx: Context, op: Operator) -> None:
+            if len(op.inputs) < inputs or any(op.inputs[k] < 0 for k in needed):
+                raise Unsupported(f"it needs {inputs} input(s), got {op.inputs}")
+            if len(op.outputs) < outputs or min(op.outputs[:outputs], default=0) < 0:
+                raise Unsupported(f"it needs {outputs} output(s), got {op.outputs}")
+            convert(ctx, op)
+
+        checked.__doc__ = convert.__doc__
+        return checked
+
+    return wrap

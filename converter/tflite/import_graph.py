@@ -1,8 +1,10 @@
 """TFLite model -> Gossamer Graph of standard ONNX ops.
 
 `graph_from_tflite` reads and validates the file (reader.py), then converts the first subgraph
-operator by operator with the converters of ops_conv.py, ops_elementwise.py, ops_shape.py and
-ops_misc.py.
+operator by operator with the converters of ops_conv.py, ops_elementwise.py, ops_shape.py,
+ops_misc.py and ops_control.py (resource variables, CALL_ONCE, IF, WHILE: the other subgraphs);
+the sequence ops (ops_sequence*.py) and the less common builtins (ops_array.py, ops_scatter.py,
+ops_generate.py, ops_accumulate.py, ops_math.py, ops_nms.py).
 Tensors keep their TFLite names (made unique where the file repeats one); the graph's inputs and
 outputs are the subgraph's, in the order of its serving signature when it has one (else the
 subgraph's order, which is what LiteRT's get_input_details() lists), so feeds keyed by LiteRT's
@@ -17,18 +19,52 @@ from typing import Any
 
 from ...refimpl.errors import UnsupportedModelError
 from ...refimpl.ir import Graph, Value
-from . import ops_conv, ops_elementwise, ops_misc, ops_shape
+from . import (
+    ops_accumulate,
+    ops_array,
+    ops_control,
+    ops_control_flow,
+    ops_conv,
+    ops_custom,
+    ops_elementwise,
+    ops_generate,
+    ops_math,
+    ops_misc,
+    ops_nms,
+    ops_quantized,
+    ops_scatter,
+    ops_sequence,
+    ops_sequence_rnn,
+    ops_shape,
+    ops_sparse,
+)
 from .context import Context, Converter, Unsupported
-from .reader import DTYPES, FORMAT, Subgraph, TFLiteModel, read_tflite
+from .reader import DTYPES, FORMAT, Operator, Subgraph, TFLiteModel, read_tflite
 
 CONVERTERS: dict[str, Converter] = {
     **ops_conv.CONVERTERS,
     **ops_elementwise.CONVERTERS,
     **ops_shape.CONVERTERS,
     **ops_misc.CONVERTERS,
+    **ops_control.CONVERTERS,
+    **ops_control_flow.CONVERTERS,
+    **ops_sparse.CONVERTERS,
+    **ops_sequence.CONVERTERS,
+    **ops_sequence_rnn.CONVERTERS,
+    **ops_array.CONVERTERS,
+    **ops_generate.CONVERTERS,
+    **ops_accumulate.CONVERTERS,
+    **ops_scatter.CONVERTERS,
+    **ops_math.CONVERTERS,
+    **ops_nms.CONVERTERS,
 }
 # TFLite operators the importer maps, by builtin name
-IMPORTED_OPS: frozenset[str] = frozenset(CONVERTERS)
+IMPORTED_OPS: frozenset[str] = frozenset(CONVERTERS) | frozenset(ops_quantized.CONVERTERS)
+
+
+def mapped(op: Operator) -> bool:
+    """Whether the importer has a converter for op (a custom op by its custom code)."""
+    return op.opcode in (ops_custom.CONVERTERS if op.custom else IMPORTED_OPS)
 
 
 def unsupported_ops(model: TFLiteModel) -> list[dict[str, Any]]:
@@ -37,7 +73,7 @@ def unsupported_ops(model: TFLiteModel) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for sg in model.subgraphs:
         for op in sg.operators:
-            if op.opcode in IMPORTED_OPS and not op.custom:
+            if mapped(op):
                 continue
             _note(found, op.opcode, op.custom, f"subgraph {sg.index} op {op.index}")
     return _items(found)
@@ -85,15 +121,9 @@ def graph_from_tflite(source: str | Path | bytes, *, max_memory: int | str | Non
     found = {it["op_type"]: it for it in unsupported_ops(model)}
     sg = model.subgraphs[0]
     ctx = Context(sg)
-    for op in sg.operators:  # ... and every mapped op whose variant is not, all listed at once
-        if op.opcode not in IMPORTED_OPS or op.custom:
-            continue
-        ctx.op = op
-        try:
-            _check_not_quantized(sg, op.inputs + op.outputs)
-            CONVERTERS[op.opcode](ctx, op)
-        except Unsupported as why:
-            _note(found, op.opcode, op.custom, f"subgraph 0 op {op.index}", str(why))
+    # variables and other subgraphs (IF/WHILE bodies, CALL_ONCE) are reached through ctx.control
+    ctx.control = ops_control.Control(model, lambda body: convert_ops(body, found), found=found)
+    convert_ops(ctx, found)
     if found:
         raise _refuse(_items(found))
     inputs, outputs = _signature_order(model, sg)
@@ -113,14 +143,27 @@ def graph_from_tflite(source: str | Path | bytes, *, max_memory: int | str | Non
     }
     graph.model_info = {"producer_name": "TFLite", "doc_string": model.description}
     graph.model_info = {k: v for k, v in graph.model_info.items() if v}
+    ops_quantized.annotate(ctx, graph)  # Graph.quant, the tflite opset
+    ops_control.add_state(ctx, graph)  # resource variables become Graph.state (and their quant)
     return graph
 
 
-def _check_not_quantized(sg: Subgraph, indices: list[int]) -> None:
-    for i in indices:
-        t = sg.tensors[i] if i >= 0 else None
-        if t is not None and t.quantization is not None and t.dtype not in ("float32", "float16"):
-            raise Unsupported(f"quantized {t.dtype} tensors (integer models are not imported yet)")
+def convert_ops(ctx: Context, found: dict) -> None:
+    """Converts every operator of ctx's subgraph; each mapped op whose variant is not handled is
+    noted in `found` (so all are listed at once)."""
+    sg = ctx.subgraph
+    for op in sg.operators:
+        if not mapped(op):
+            continue
+        ctx.op = op
+        try:
+            # quantised integer operators go to ops_quantized's converters
+            if op.custom:  # MediaPipe's, by custom code
+                ops_custom.CONVERTERS[op.opcode](ctx, op)
+            else:
+                ops_quantized.pick(sg, op, CONVERTERS.get(op.opcode))(ctx, op)
+        except Unsupported as why:
+            _note(found, op.opcode, op.custom, f"subgraph {sg.index} op {op.index}", str(why))
 
 
 def _signature_order(model: TFLiteModel, sg: Subgraph) -> tuple[list[int], list[int]]:

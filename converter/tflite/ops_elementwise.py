@@ -3,6 +3,8 @@ broadcasting (as ONNX's), min/max, unary math and activations."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .context import Context, Converter, Unsupported
 from .reader import Operator
 
@@ -72,9 +74,34 @@ def prelu(ctx: Context, op: Operator) -> None:
 
 
 def floor_div(ctx: Context, op: Operator) -> None:
+    dtype = ctx.tensor(op.inputs[0]).dtype
+    a, b = ctx.name(op.inputs[0]), ctx.name(op.inputs[1])
+    if dtype in ("int8", "int16", "int32") and ctx.tensor(op.inputs[0]).quantization is None:
+        # integer FloorDiv (floor_div.cc): std::floor(double(x) / double(y)), exact for int32
+        a, b = ctx.emit("Cast", [a], to=11), ctx.emit("Cast", [b], to=11)
+        q = ctx.emit("Floor", [ctx.emit("Div", [a, b])])
+        ctx.emit("Cast", [q], [ctx.names[op.outputs[0]]], to=_INT_CODES[dtype])
+        return
     _float(ctx, op)  # float FLOOR_DIV is floor(x / y)
-    q = ctx.emit("Div", [ctx.name(op.inputs[0]), ctx.name(op.inputs[1])])
-    ctx.emit("Floor", [q], [ctx.names[op.outputs[0]]])
+    ctx.emit("Floor", [ctx.emit("Div", [a, b])], [ctx.names[op.outputs[0]]])
+
+
+def floor_mod(ctx: Context, op: Operator) -> None:
+    # floor_mod.cc: m = fmod(x, y) (C's % for integers); m + y when m != 0 and y, m differ in sign
+    dtype = ctx.tensor(op.inputs[0]).dtype
+    if dtype not in ("float32", "int8", "int16", "int32", "int64"):
+        raise Unsupported(f"{dtype} tensors")
+    if ctx.tensor(op.inputs[0]).quantization is not None and dtype != "float32":
+        raise Unsupported(f"quantized {dtype} tensors")
+    a, b = ctx.name(op.inputs[0]), ctx.name(op.inputs[1])
+    m = ctx.emit("Mod", [a, b], fmod=1)
+    zero = ctx.add_const("zero", np.zeros((), dtype))
+    signs = ctx.emit("Xor", [ctx.emit("Less", [b, zero]), ctx.emit("Less", [m, zero])])
+    fix = ctx.emit("And", [ctx.emit("Not", [ctx.emit("Equal", [m, zero])]), signs])
+    ctx.emit("Where", [fix, ctx.emit("Add", [m, b]), m], [ctx.names[op.outputs[0]]])
+
+
+_INT_CODES = {"int8": 3, "int16": 5, "int32": 6}
 
 
 CONVERTERS: dict[str, Converter] = {
@@ -87,6 +114,7 @@ CONVERTERS: dict[str, Converter] = {
     "SQUARED_DIFFERENCE": squared_difference,
     "POW": _binary("Pow", fused=False),
     "FLOOR_DIV": floor_div,
+    "FLOOR_MOD": floor_mod,
     "FLOOR": _unary("Floor"),
     "CEIL": _unary("Ceil"),
     "ROUND": _unary("Round"),  # half to even, as TFLite's RoundToNearest

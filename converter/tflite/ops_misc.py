@@ -10,6 +10,7 @@ import numpy as np
 from ...refimpl.dtypes import ONNX_TYPE_CODES
 from .context import Context, Converter, Unsupported
 from .ops_conv import TO_NCHW, TO_NHWC
+from .ops_indexing import gather, mirror_pad, select
 from .reader import Operator
 
 _ONNX_CODE = {name: code for code, name in ONNX_TYPE_CODES.items()}
@@ -147,13 +148,6 @@ def slice_(ctx: Context, op: Operator) -> None:
     ctx.emit("Slice", [*inputs, ctx.int64s(list(range(len(begin))))], _out(ctx, op))
 
 
-def gather(ctx: Context, op: Operator) -> None:
-    if int(op.options.get("batch_dims", 0)) != 0:
-        raise Unsupported("batch_dims != 0")
-    axis = _axis(int(op.options.get("axis", 0)), _rank(ctx, op.inputs[0]))
-    ctx.emit("Gather", [ctx.name(op.inputs[0]), ctx.name(op.inputs[1])], _out(ctx, op), axis=axis)
-
-
 def pack(ctx: Context, op: Operator) -> None:
     axis = _axis(int(op.options.get("axis", 0)), _rank(ctx, op.inputs[0]) + 1)
     parts = [ctx.emit("Unsqueeze", [ctx.name(i), ctx.int64s([axis])]) for i in op.inputs]
@@ -201,17 +195,6 @@ def _depth_space(op_type: str) -> Converter:
     return convert
 
 
-def mirror_pad(ctx: Context, op: Operator) -> None:
-    if int(op.options.get("mode", 0)) != 0:
-        raise Unsupported("SYMMETRIC mirror padding")  # ONNX Pad has only REFLECT's rule
-    pads = np.asarray(ctx.const(op.inputs[1], "paddings")).astype(np.int64)
-    rank = _rank(ctx, op.inputs[0])
-    if pads.shape != (rank, 2):
-        raise Unsupported(f"paddings of shape {pads.shape} for a rank-{rank} input")
-    inputs = [ctx.name(op.inputs[0]), ctx.int64s([*pads[:, 0], *pads[:, 1]])]
-    ctx.emit("Pad", inputs, _out(ctx, op), mode="reflect")
-
-
 CONVERTERS: dict[str, Converter] = {
     "SOFTMAX": softmax,
     "LOG_SOFTMAX": log_softmax,
@@ -227,6 +210,7 @@ CONVERTERS: dict[str, Converter] = {
     "LOGICAL_OR": _logical("Or"),
     "LOGICAL_NOT": _logical("Not"),
     "SELECT_V2": select_v2,
+    "SELECT": select,
     "CAST": cast,
     "ARG_MAX": _arg("ArgMax"),
     "ARG_MIN": _arg("ArgMin"),

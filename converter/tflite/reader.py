@@ -80,7 +80,7 @@ class Tensor:
     shape_signature: tuple[int, ...] | None  # -1 for a dynamic dim; None when the file has none
     data: np.ndarray | None  # a read-only view of the file's bytes (constants), else None
     quantization: Quantization | None = None
-    sparse: bool = False  # carries SparsityParameters (needs DENSIFY)
+    sparse: bool = False  # stored sparse (SparsityParameters): `data` is the densified value
     is_variable: bool = False
 
     @property
@@ -329,14 +329,19 @@ class _Reader:
         self.index(f"{where}'s buffer index", buffer, max(len(buffers), 1))
         data = None
         raw = self.buffer_bytes(buffers, buffer) if buffers else None
-        if raw is not None:
+        sparse = _guard(where, x.Sparsity) is not None
+        if sparse and DTYPES[code] is not None:  # validated and densified (sparsity.py)
+            from .sparsity import densify
+
+            np_dtype = np.dtype(_np_dtype(dtype))
+            data = densify(self, x, where, dtype, shape, raw, np_dtype, _guard, _fail)
+        elif raw is not None:
             data = self.constant(where, dtype, shape, raw)
         elif DTYPES[code] is not None:
             nbytes = math.prod(shape) * np.dtype(_np_dtype(dtype)).itemsize
             if nbytes > self.budget:
                 raise over_budget(f"{FORMAT} {self.source}", self.budget, name, nbytes)
         quant = self.quantization(x, where, shape)
-        sparse = _guard(where, x.Sparsity) is not None
         return Tensor(t, name, dtype, shape, signature, data, quant, sparse,
                       bool(_guard(where, x.IsVariable)))  # fmt: skip
 

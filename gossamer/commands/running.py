@@ -38,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     outputs = sess.run(None, feeds)
     elapsed = time.perf_counter() - start
-    names = [v.name for v in sess.graph.outputs]
+    names = [v.name for v in sess.outputs]
     for name, value in zip(names, outputs):
         print(_format_value(name, value, args.full))
     used = ", ".join(f"{b} {n}" for b, n in sess.placement.summary().items())
@@ -71,6 +71,10 @@ def cmd_info(args: argparse.Namespace) -> int:
                 else ""
             )
             print(f"  {v.name}: {v.describe()}{shape}")
+    if sess.graph.state:
+        print("state (kept between runs; Session.reset_state restores the initial values):")
+        for line in _state_lines(sess):
+            print(f"  {line}")
     stats = model_stats(sess.graph, input_shapes=fixed or None)
     print(format_stats(stats))
     symbolic = symbolic_inputs(sess.inputs, shapes)
@@ -87,6 +91,25 @@ def cmd_info(args: argparse.Namespace) -> int:
                 f"{', '.join(symbolic)}); to count them, fix the dims: {shape_hint(hints)}"
             )
     return 0
+
+
+def _state_lines(sess: Any) -> list[str]:
+    """One line per state: its type, initial value, and the graph input/output carrying it."""
+    specs = {v.name: v for v in sess.graph.inputs} | {v.name: v for v in sess.graph.outputs}
+    lines = []
+    for b in sess.graph.state:
+        spec = specs.get(b.input or b.output or "")
+        kind = spec.describe() if spec is not None else "?"
+        start = (
+            "no initial value"
+            if b.initial is None
+            else f"initial {b.initial.dtype}{list(b.initial.shape)}"
+            + (" zeros" if not np.any(b.initial) else "")
+        )
+        ends = f"read as {b.input!r}" if b.input else "never read"
+        ends += f", written as {b.output!r}" if b.output else ", never written"
+        lines.append(f"{b.name}: {kind}, {start}; {ends}")
+    return lines
 
 
 def cmd_dump(args: argparse.Namespace) -> int:

@@ -11,6 +11,8 @@ header.py holds the byte layout (header, flags, sections, CRC), schema.py the gr
 
 from .header import (
     ALIGNMENT,
+    FLAG_PACKED,
+    FLAG_STATE,
     FORMAT_MAJOR,
     FORMAT_MINOR,
     HEADER,
@@ -31,6 +33,8 @@ from .writer import dump_gsm, pack_gsm, save_gsm
 
 __all__ = [
     "ALIGNMENT",
+    "FLAG_PACKED",
+    "FLAG_STATE",
     "FORMAT_MAJOR",
     "FORMAT_MINOR",
     "HEADER",

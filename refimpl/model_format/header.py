@@ -11,13 +11,20 @@ from ..errors import ModelFormatError
 
 MAGIC = b"GOSSAMER"
 FORMAT_MAJOR = 1  # a reader refuses any other major version
-FORMAT_MINOR = 1  # a newer minor only adds things an older reader may ignore (1: model_info)
+# a newer minor only adds things an older reader may ignore (1: model_info; 2: quant, packed codes)
+FORMAT_MINOR = 2
 # magic, major, minor, flags, graph offset, graph length, data offset, data length, graph CRC32,
 # then 12 reserved bytes (written as zero, ignored on read).
 HEADER = struct.Struct("<8sHHIQQQQI12x")
 ALIGNMENT = 64
-REQUIRED_FLAGS = 0x0000FFFF  # low flag bits name features a reader must know; none exist in 1.0
-KNOWN_FLAGS = 0
+REQUIRED_FLAGS = 0x0000FFFF  # low flag bits name features a reader must know
+# bit 0: the top-level graph has "state" (values kept between runs); a reader that ignored it
+# would run a stateful model as a stateless one, so it must refuse the file instead
+FLAG_STATE = 0x0001
+# bit 1: some tensors are bit-packed N-bit codes (quantised weights, see packing.py); a reader that
+# did not know would misread their bytes
+FLAG_PACKED = 0x0002
+KNOWN_FLAGS = FLAG_STATE | FLAG_PACKED
 
 
 def align(n: int) -> int:

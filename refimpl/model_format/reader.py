@@ -13,8 +13,10 @@ import numpy as np
 
 from ..dtypes import NUMPY_DTYPES
 from ..errors import GraphValidationError, ModelFormatError
-from ..ir import Graph, Node, Value
+from ..ir import Graph, Node, StateBinding, Value
 from .header import ALIGNMENT, FORMAT_MAJOR, HEADER, sections
+from .packing import packed_nbytes, padding_is_zero, storage_bits, unpack_codes
+from .quant import read_quant
 from .schema import (
     INT64,
     MAX_FLOAT_INT,
@@ -67,6 +69,7 @@ class _Reader:
         self.max_nodes = doc_bytes // MIN_NODE_BYTES
         self.nodes = 0
         self.tensors: list[np.ndarray] = []
+        self.packed: dict[int, int] = {}  # id(array) -> bits, for tensors stored bit-packed
 
     def fail(self, path: JsonPath, message: str) -> ModelFormatError:
         parts = []
@@ -142,10 +145,19 @@ class _Reader:
             return array
         offset = self.int64(entry.get("offset"), (path, ".offset"), low=0)
         nbytes = self.int64(entry.get("nbytes"), (path, ".nbytes"), low=0)
-        if nbytes != count * dtype.itemsize:
+        bits = entry.get("bits")  # optional (minor 2, FLAG_PACKED): bit-packed N-bit codes
+        if bits is not None:
+            width = storage_bits(dtype) and dtype.itemsize * 8  # the unpacked bits per code
+            if self.int64(bits, (path, ".bits"), low=1) >= (width or 1):
+                raise self.fail(
+                    (path, ".bits"), f"is {bits}: packed codes must be narrower than an integer "
+                    f"container, and {dtype_name} takes {width or 'no integer'} bits unpacked"
+                )  # fmt: skip
+        size = count * dtype.itemsize if bits is None else packed_nbytes(count, bits)
+        if nbytes != size:
+            packing = "" if bits is None else f" packed at {bits} bits"
             raise self.fail(
-                path,
-                f"is {dtype_name}{shape}, {count * dtype.itemsize} bytes, but nbytes says {nbytes}",
+                path, f"is {dtype_name}{shape}{packing}, {size} bytes, but nbytes says {nbytes}"
             )
         if offset % ALIGNMENT:
             raise self.fail(path, f"offset {offset} is not {ALIGNMENT}-byte aligned")
@@ -157,6 +169,13 @@ class _Reader:
         raw = self.data[offset : offset + nbytes]
         if dtype_name == "bool" and nbytes and raw.max() > 1:
             raise self.fail(path, "is bool but holds bytes other than 0 and 1")
+        if bits is not None:  # unpacked into memory: a copy, not a view of the file
+            if not padding_is_zero(raw, count, bits):
+                raise self.fail(path, "has non-zero padding bits after its last packed code")
+            array = unpack_codes(raw, tuple(shape), dtype, bits)
+            self.packed[id(array)] = bits
+            array.flags.writeable = False
+            return array
         array = raw.view(dtype).reshape(shape)
         array.flags.writeable = False
         return array
@@ -207,9 +226,30 @@ class _Reader:
         for i, n in enumerate(nodes_doc):
             nodes.append(self.node(n, (path, f".nodes[{i}]"), depth))
             nodes_doc[i] = None  # drop the parsed dict now: peak memory holds one copy of a node
-        return Graph(
+        state = [  # optional (header flag FLAG_STATE): values kept between runs, top level only
+            self.state(item, (path, f".state[{i}]"))
+            for i, item in enumerate(self.expect(obj.get("state", []), list, (path, ".state")))
+        ]
+        if state and depth:
+            raise self.fail((path, ".state"), "is allowed on the top-level graph only")
+        graph = Graph(
             nodes=nodes, inputs=inputs, outputs=outputs, initializers=initializers, name=name,
             opsets=opsets, value_info=value_info, metadata=metadata, model_info=model_info,
+            state=state,
+        )  # fmt: skip
+        read_quant(self, obj, path, graph, self.packed)  # optional "quant" list (minor 2)
+        return graph
+
+    def state(self, obj: Any, path: JsonPath) -> StateBinding:
+        self.expect(obj, dict, path)
+        ends = {}
+        for key in ("input", "output"):
+            value = obj.get(key)
+            ends[key] = None if value is None else self.expect(value, str, (path, f".{key}"))
+        initial = obj.get("initial")
+        return StateBinding(
+            name=self.key(obj, "name", str, path), input=ends["input"], output=ends["output"],
+            initial=None if initial is None else self.tensor_ref(initial, (path, ".initial")),
         )  # fmt: skip
 
     def values(self, obj: dict, key: str, path: JsonPath) -> list[Value]:

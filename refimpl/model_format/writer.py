@@ -10,8 +10,10 @@ import numpy as np
 
 from ..dtypes import NUMPY_DTYPES, name_of
 from ..errors import GraphValidationError
-from ..ir import Graph, Node, Value
-from .header import FORMAT_MAJOR, FORMAT_MINOR, align, head
+from ..ir import Graph, Node, QuantParams, StateBinding, Value
+from .header import FLAG_PACKED, FLAG_STATE, FORMAT_MAJOR, FORMAT_MINOR, align, head
+from .packing import pack_codes, storage_bits
+from .quant import quant_docs, valid_quant
 from .schema import INT64, MAX_GRAPH_DEPTH, VALUE_KINDS, float_doc, json_bytes
 
 PathLike = str | os.PathLike
@@ -63,7 +65,8 @@ def _write(graph: Graph, out: IO[bytes]) -> None:
     graph.validate()  # refuse to write what load_gsm would refuse to read
     writer = _Writer()
     document = {"schema": FORMAT_MAJOR, "graph": writer.graph(graph, 0), "tensors": writer.table}
-    out.write(head(json_bytes(document), writer.size))
+    flags = (FLAG_STATE if graph.state else 0) | (FLAG_PACKED if writer.packed else 0)
+    out.write(head(json_bytes(document), writer.size, flags=flags))
     written = 0
     for offset, raw in writer.chunks:
         out.write(b"\0" * (offset - written))
@@ -79,13 +82,17 @@ class _Writer:
         self.table: list[dict] = []
         self.chunks: list[tuple[int, np.ndarray]] = []
         self.size = 0
-        self._seen: dict[int, tuple[np.ndarray, int]] = {}  # id(array) -> (array, index): dedupe
+        # id(array) (and packed bits) -> (array, index): dedupe
+        self._seen: dict[Any, tuple[np.ndarray, int]] = {}
+        self.packed = False  # some tensor is stored bit-packed (FLAG_PACKED)
 
-    def tensor(self, array: np.ndarray) -> int:
-        if id(array) in self._seen:
-            return self._seen[id(array)][1]
+    def tensor(self, array: np.ndarray, bits: int | None = None) -> int:
+        """The table index of `array`, stored once; `bits`: as packed N-bit codes."""
+        key = id(array) if bits is None else (id(array), bits)
+        if key in self._seen:
+            return self._seen[key][1]
         index = len(self.table)
-        self._seen[id(array)] = (array, index)
+        self._seen[key] = (array, index)
         shape = [int(d) for d in array.shape]
         if array.dtype.kind in "OUS":
             strings = [_as_str(x) for x in array.reshape(-1).tolist()]
@@ -94,11 +101,16 @@ class _Writer:
         if array.dtype.byteorder == ">":
             array = array.astype(array.dtype.newbyteorder("<"))
         dtype = name_of(array.dtype)
-        raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+        if bits is not None:
+            raw = pack_codes(array, bits)
+            self.packed = True
+        else:
+            raw = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
         offset = align(self.size)
         self.chunks.append((offset, raw))
         self.size = offset + raw.nbytes
-        self.table.append({"dtype": dtype, "shape": shape, "offset": offset, "nbytes": raw.nbytes})
+        entry = {"dtype": dtype, "shape": shape, "offset": offset, "nbytes": raw.nbytes}
+        self.table.append(entry if bits is None else {**entry, "bits": bits})
         return index
 
     def graph(self, graph: Graph, depth: int) -> dict:
@@ -106,6 +118,7 @@ class _Writer:
             raise GraphValidationError(
                 f"graph {graph.name!r} nests subgraphs deeper than {MAX_GRAPH_DEPTH} levels"
             )
+        quant = valid_quant(graph)  # what a reader accepts; stale entries are dropped
         return {
             "name": graph.name,
             "opsets": {str(k): int(v) for k, v in graph.opsets.items()},
@@ -115,11 +128,18 @@ class _Writer:
             "outputs": [_value_doc(v.name, v) for v in graph.outputs],
             "value_info": [_value_doc(k, v) for k, v in graph.value_info.items()],
             "initializers": [
-                {"name": k, "tensor": self.tensor(np.asarray(a))}
+                {"name": k, "tensor": self.tensor(np.asarray(a), _packed_bits(quant, k, a))}
                 for k, a in graph.initializers.items()
             ],
             "nodes": [self.node(n, depth) for n in graph.nodes],
+            **({"state": [self.state(b) for b in graph.state]} if graph.state else {}),
+            **({"quant": quant_docs(quant, self.tensor)} if quant else {}),
         }
+
+    def state(self, b: StateBinding) -> dict:
+        """A state binding: the runtime value is never written, only the initial one."""
+        initial = None if b.initial is None else self.tensor(np.asarray(b.initial))
+        return {"name": b.name, "input": b.input, "output": b.output, "initial": initial}
 
     def node(self, node: Node, depth: int) -> dict:
         attrs = {k: self.attribute(node, k, v, depth) for k, v in node.attrs.items()}
@@ -155,6 +175,14 @@ class _Writer:
             f"{node.label()}: attribute {name!r} has type {type(value).__name__}, which .gsm "
             "cannot store (it stores ints, floats, strings, arrays, graphs and lists of one kind)"
         )
+
+
+def _packed_bits(quant: dict[str, QuantParams], name: str, array: Any) -> int | None:
+    """N when initializer `name` holds N-bit codes narrower than its container: stored packed."""
+    qp, dtype = quant.get(name), np.asarray(array).dtype
+    if qp is None or storage_bits(dtype) is None:
+        return None
+    return qp.bits if qp.bits < dtype.itemsize * 8 else None  # int4 codes take a byte unpacked
 
 
 def _is_int(value: Any) -> bool:

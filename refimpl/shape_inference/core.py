@@ -17,7 +17,15 @@ import numpy as np
 
 from ..errors import GraphValidationError
 from ..ir import Graph, Node, Value
-from . import rules_constants, rules_control, rules_elementwise, rules_misc, rules_nn, rules_shape
+from . import (
+    rules_constants,
+    rules_control,
+    rules_elementwise,
+    rules_misc,
+    rules_nn,
+    rules_shape,
+    rules_tflite,
+)
 from .scope import Rule, Scope, array_dtype, clean_shape
 from .shape_values import FOLDERS, fold_node
 
@@ -136,6 +144,8 @@ def _rule_for(node: Node) -> Rule | None:
         return MS_RULES.get(node.op_type) or RULES.get(node.op_type)
     if node.domain == "gossamer":  # fused ops shape like the op they extend
         return RULES.get(_GOSSAMER_FUSED.get(node.op_type, node.op_type))
+    if node.domain == "tflite":  # TFLite's integer ops (refimpl/ops/op_tfl_*.py)
+        return rules_tflite.RULES.get(node.op_type)
     return None
 
 

@@ -143,14 +143,10 @@ def test_depth_to_space_and_back():
     _check(_model("SPACE_TO_DEPTH", [(F32, (1, 4, 6, 2))], [(F32, (1, 2, 3, 8))], options))
 
 
-def test_mirror_pad_reflect_and_symmetric_refused():
+def test_mirror_pad_reflect():  # SYMMETRIC: tests/converter/test_tflite_indexing.py
     pads = np.array([[1, 2], [0, 1]], np.int32)
     options = ("MirrorPadOptions", {"mode": 0})
     _check(_model("MIRROR_PAD", [(F32, (4, 3)), pads], [(F32, (7, 4))], options))
-    options = ("MirrorPadOptions", {"mode": 1})
-    model = _model("MIRROR_PAD", [(F32, (4, 3)), pads], [(F32, (7, 4))], options)
-    with pytest.raises(gossamer.UnsupportedModelError, match="MIRROR_PAD.*SYMMETRIC"):
-        gossamer.load(model)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ subgraph with a serving_default signature, as the TFLite converter would.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import flatbuffers
@@ -36,6 +37,9 @@ class T:
     data: np.ndarray | None = None
     scales: tuple[float, ...] = ()
     zero_points: tuple[int, ...] = ()
+    quantized_dimension: int = 0  # the channel axis of per-channel scales
+    # writes a SparsityParameters table (data then holds the compressed values)
+    sparsity: Callable[[flatbuffers.Builder], int] | None = None
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Op:
     outputs: list[int]
     options: tuple[str, dict] | None = None  # ("Conv2DOptions", {"stride_w": 2, ...})
     version: int = 1  # the operator code's version (LiteRT registers some ops from 2 on)
+    custom_options: bytes = b""  # a custom op's raw options
 
 
 @dataclass
@@ -109,6 +114,7 @@ def build_model(spec: Spec) -> bytes:
     for t, buf in zip(spec.tensors, tensor_buffer):
         name = b.CreateString(t.name)
         shape = _vector(b, Tensor.StartShapeVector, list(t.shape), b.PrependInt32)
+        sparsity = t.sparsity(b) if t.sparsity is not None else None
         quant = None
         if t.scales:
             scales = _vector(b, Quant.StartScaleVector, list(t.scales),
@@ -118,6 +124,7 @@ def build_model(spec: Spec) -> bytes:
             Quant.Start(b)
             Quant.AddScale(b, scales)
             Quant.AddZeroPoint(b, zeros)
+            Quant.AddQuantizedDimension(b, t.quantized_dimension)
             quant = Quant.End(b)
         Tensor.Start(b)
         Tensor.AddShape(b, shape)
@@ -126,6 +133,8 @@ def build_model(spec: Spec) -> bytes:
         Tensor.AddName(b, name)
         if quant is not None:
             Tensor.AddQuantization(b, quant)
+        if sparsity is not None:
+            Tensor.AddSparsity(b, sparsity)
         tensors.append(Tensor.End(b))
     codes: list[int | str] = []
     versions: dict[int | str, int] = {}
@@ -147,12 +156,15 @@ def build_model(spec: Spec) -> bytes:
     ops = []
     for op in spec.ops:
         options = _options(b, *op.options) if op.options is not None else None
+        custom_options = b.CreateByteVector(op.custom_options) if op.custom_options else None
         ins = _vector(b, Operator.StartInputsVector, op.inputs, b.PrependInt32)
         outs = _vector(b, Operator.StartOutputsVector, op.outputs, b.PrependInt32)
         Operator.Start(b)
         Operator.AddOpcodeIndex(b, codes.index(op.code))
         Operator.AddInputs(b, ins)
         Operator.AddOutputs(b, outs)
+        if custom_options is not None:
+            Operator.AddCustomOptions(b, custom_options)
         if options is not None:
             Operator.AddBuiltinOptionsType(b, options[0])
             Operator.AddBuiltinOptions(b, options[1])

@@ -85,7 +85,26 @@ CASES = [
     ("benchmark", ["benchmark", "{model}", "--shape", "y=1"], "no input 'y'"),
     ("benchmark", ["benchmark", "{model}", "--loops", "0"], "--loops"),
     ("demo", ["demo", "--loops", "0"], "expected an integer >= 1"),
+    ("quantize", ["quantize", "{model}", "-o", "{out}/q.onnx"], "needs calibration data"),
+    (
+        "quantize",
+        ["quantize", "{missing}", "-o", "{out}/q.onnx", "--mode", "dynamic"],
+        "does not exist",
+    ),  # fmt: skip
+    ("quantize", ["quantize", "{model}", "-o", "{out}/q.bin"], "use one of .gsm"),
+    (
+        "quantize",
+        ["quantize", "{model}", "-o", "{out}/q.onnx", "--calibration", "{f32}"],
+        "single array",
+    ),  # fmt: skip
+    (
+        "quantize",
+        ["quantize", "{model}", "-o", "{out}/q.onnx", "--mode", "int3"],
+        "invalid choice",
+    ),  # fmt: skip
     ("demo", ["demo", "--seed", "x"], "expected an integer >= 0"),
+    ("crop", ["crop", "{missing}", "-o", "{missing}"], "does not exist"),
+    ("crop", ["crop", "{model}", "-o", "{missing}", "-O", "7"], "invalid choice"),
 ]
 
 

@@ -204,9 +204,10 @@ class Registers:
 
 def _mutant_classes() -> tuple[type[Backend], ...]:
     from .mutants_compute import CLASSES as COMPUTE
+    from .mutants_integer import CLASSES as INTEGER
     from .mutants_layout import CLASSES as LAYOUT
 
-    return COMPUTE + LAYOUT
+    return COMPUTE + LAYOUT + INTEGER
 
 
 ALL: dict[str, type[Backend]] = {

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from gossamer.plugins import Backend
 
-from . import mutants_compute, mutants_layout
+from . import mutants_compute, mutants_integer, mutants_layout
 from .backends import ConvPadBug, ConvPadShift, InplaceAbs, KeepdimsBug, ReluLeak
 
 
@@ -30,7 +30,7 @@ def _m(backend: type[Backend], family: str, kind: str, *fails: str) -> Mutant:
     return Mutant(backend, family, kind, frozenset(fails))
 
 
-C, L = mutants_compute, mutants_layout
+C, L, I = mutants_compute, mutants_layout, mutants_integer
 MUTANTS: dict[str, Mutant] = {
     m.name: m
     for m in (
@@ -90,6 +90,14 @@ MUTANTS: dict[str, Mutant] = {
         _m(L.StringSplitMaxsplit, "strings", "ignored attribute", "StringSplit"),
         _m(L.LoopTripCount, "control", "ignored input", "Loop"),
         _m(L.ResizeNearestCoord, "resize", "ignored attribute", "Resize"),
+        _m(
+            I.QLinearAddZeroPointB,
+            "quantized_contrib",
+            "ignored input",
+            "com.microsoft::QLinearAdd",
+        ),  # fmt: skip
+        _m(I.TFLiteAddActivation, "tflite_int8", "ignored attribute", "tflite::Add"),
+        _m(I.ReluGradLeak, "gradients", "wrong values", "ai.gossamer.grad::ReluGrad"),
     )
 }
-NEW_CLASSES = mutants_compute.CLASSES + mutants_layout.CLASSES
+NEW_CLASSES = mutants_compute.CLASSES + mutants_layout.CLASSES + mutants_integer.CLASSES

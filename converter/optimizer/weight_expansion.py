@@ -1,0 +1,127 @@
+"""Load-time expansion of compactly stored weights into float32, in memory only.
+
+A float16 or weight-only quantised model stores its weights compactly and rebuilds them with a
+node: Cast(float16 constant -> float32), DequantizeLinear(constant codes, scale, zero point), or
+(for old opsets) Cast(annotated codes) -> (Reshape) -> (Sub) -> Mul -> (Reshape). Run as
+written, every run pays for that node, and the optimiser's folds (BatchNorm into Conv, bias
+fusion) and the kernels' one-time weight packing see a computed value instead of a constant.
+`expand_stored_weights` folds those nodes once, when a model is loaded for running, so the rest
+of the pipeline sees plain float32 weights. The files stay compact: constant folding
+deliberately keeps these nodes (it must not make a saved model larger), and this step is never
+part of a saved graph.
+Left alone: a DequantizeLinear of a constant whose consumer also reads a dequantized activation
+(a QDQ unit, kept for integer kernels), and anything inside If/Loop/Scan bodies.
+Memory: the expanded weights take what the float model's would (4 bytes per element).
+Not an optimisation pass (it is in no PIPELINE level, since a pass's result may be saved):
+`gossamer.load` calls it before optimising. It lives here so a crop that ships the optimiser
+ships it too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import numpy as np
+
+from ...refimpl.errors import GossamerError
+from ...refimpl.interpreter import Program
+from ...refimpl.ir import Graph, Node, Value
+
+log = logging.getLogger(__name__)
+_COMPACT_FLOATS = {"float16", "bfloat16"}
+
+
+def expand_stored_weights(graph: Graph) -> Graph:
+    """`graph` with its weight-rebuilding nodes folded into float32 initializers (a new Graph
+    sharing everything else; `graph` itself is unchanged). Returns `graph` when nothing folds."""
+    fed = {v.name for v in graph.inputs}
+    outputs = {v.name for v in graph.outputs}
+    consumers: dict[str, list[Node]] = {}
+    producer: dict[str, Node] = {}
+    for node in graph.nodes:
+        for name in node.inputs:
+            consumers.setdefault(name, []).append(node)
+        for name in node.outputs:
+            producer[name] = node
+    for node in graph.nodes:
+        for sub in node.subgraphs():
+            for name in sub.free_names():
+                consumers.setdefault(name, []).append(node)
+    constants = {k: v for k, v in graph.initializers.items() if k not in fed}
+    expanded: set[str] = set()
+    folded: list[Node] = []
+    for node in graph.topological_nodes():
+        if not _rebuilds_weight(node, constants, expanded, graph, consumers, producer):
+            continue
+        value = _evaluate(graph, node, constants)
+        if value is None or value.dtype != np.float32 or node.outputs[0] in outputs:
+            continue
+        constants[node.outputs[0]] = value
+        expanded.add(node.outputs[0])
+        folded.append(node)
+    if not folded:
+        return graph
+    gone = {id(n) for n in folded}
+    nodes = [n for n in graph.nodes if id(n) not in gone]
+    still_read = {i for n in nodes for i in n.inputs} | outputs
+    still_read |= {name for n in nodes for sub in n.subgraphs() for name in sub.free_names()}
+    freed = {i for n in folded for i in n.inputs if i} | expanded
+    initializers = {k: v for k, v in constants.items() if k in still_read or k not in freed}
+    initializers.update((k, v) for k, v in graph.initializers.items() if k in fed)
+    log.debug("expanded %d stored weights to float32", len(folded))
+    return dataclasses.replace(
+        graph, nodes=nodes, initializers=initializers,
+        quant={k: q for k, q in graph.quant.items() if k in initializers or k not in freed},
+    )  # fmt: skip
+
+
+def _rebuilds_weight(
+    node: Node, constants: dict[str, np.ndarray], expanded: set[str], graph: Graph,
+    consumers: dict[str, list[Node]], producer: dict[str, Node],
+) -> bool:  # fmt: skip
+    if node.domain not in ("", "ai.onnx") or len(node.outputs) != 1 or not node.outputs[0]:
+        return False
+    names = [i for i in node.inputs if i]
+    if not names or any(n not in constants for n in names):
+        return False
+    first = names[0]
+    if node.op_type == "Cast":
+        source = np.asarray(constants[first])
+        return source.dtype.name in _COMPACT_FLOATS or (first in graph.quant)
+    if node.op_type == "DequantizeLinear":
+        return not _in_qdq_unit(node, consumers, producer, constants)
+    if node.op_type in ("Mul", "Sub", "Reshape"):
+        return any(n in expanded for n in names)
+    return False
+
+
+def _in_qdq_unit(
+    dq: Node, consumers: dict[str, list[Node]], producer: dict[str, Node],
+    constants: dict[str, np.ndarray],
+) -> bool:  # fmt: skip
+    """Whether a consumer of `dq`'s output also reads a DequantizeLinear of a non-constant."""
+    for consumer in consumers.get(dq.outputs[0], []):
+        for name in consumer.inputs:
+            other = producer.get(name)
+            if (
+                other is not None
+                and other is not dq
+                and other.op_type == "DequantizeLinear"
+                and other.inputs[0] not in constants
+            ):
+                return True
+    return False
+
+
+def _evaluate(graph: Graph, node: Node, constants: dict[str, np.ndarray]) -> np.ndarray | None:
+    single = Graph(
+        nodes=[node], inputs=[], outputs=[Value(node.outputs[0])],
+        initializers={n: constants[n] for n in node.inputs if n}, opsets=graph.opsets,
+    )  # fmt: skip
+    try:
+        value = Program(single).run({})[node.outputs[0]]
+    except (GossamerError, ValueError, TypeError, ArithmeticError) as err:
+        log.debug("not expanding %s: %s", node.label(), err)
+        return None
+    return value if isinstance(value, np.ndarray) else None

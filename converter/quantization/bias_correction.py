@@ -1,0 +1,70 @@
+"""Bias correction (as MindSpore Lite's post-training quantiser does it): quantisation shifts the
+mean of a layer's output, most in depthwise convolutions whose few weights per channel round
+coarsely. For every quantised Conv/Gemm with a bias, the mean error per output channel of the
+layer's own quantisation, E[f(Q(x), Q(W)) - f(x, W)] over the calibration data (x the float
+input; the error carried in from earlier layers is theirs to correct), is subtracted from the
+bias before it is quantised, so the quantised layer is unbiased on that data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...refimpl.ir import Graph, Node
+from ..optimizer.rewrite import default_opset
+from .calibration_data import CalibrationData
+from .plan import QuantPlan
+from .qdq_writer import QdqResult
+from .qparams import ACTIVATION_TYPES
+from .replay import Replayer
+from .runner import Runner, progress_bar
+
+
+def bias_shifts(
+    float_graph: Graph,
+    plan: QuantPlan,
+    qdq: QdqResult,
+    data: CalibrationData,
+    act_dtype: str,
+    *,
+    runner: Runner,
+    progress: bool = False,
+    batch: int = 8,
+) -> dict[str, np.ndarray]:
+    """node -> mean output error per channel (quantised - float) of each biased Conv/Gemm."""
+    replay = Replayer(
+        qdq.params, qdq.weights, ACTIVATION_TYPES[act_dtype][0], default_opset(float_graph)
+    )
+    targets = {name: idx for name, (idx, _) in plan.biases.items()}
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+
+    class Probe:
+        def before_node(self, node: Node, inputs: Sequence[Any]) -> None:
+            pass
+
+        def after_node(self, node: Node, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
+            if node.name not in targets:
+                return
+            drop = (targets[node.name],)
+            q = replay.call(node, inputs, drop=drop).astype(np.float64)
+            f = replay.call(node, inputs, quantized=False, drop=drop).astype(np.float64)
+            axis = 1 if node.op_type == "Conv" else q.ndim - 1
+            others = tuple(i for i in range(q.ndim) if i != axis)
+            sums[node.name] = sums.get(node.name, 0.0) + (q - f).sum(axis=others)
+            counts[node.name] = counts.get(node.name, 0) + q.size // q.shape[axis]
+
+    run = runner(float_graph)
+    bar = progress_bar(data.count, "bias correction", progress)
+    try:
+        for feed, samples in data.feeds(batch):
+            run(feed, [Probe()])
+            if bar is not None:
+                bar.update(samples)
+    finally:
+        if bar is not None:
+            bar.close()
+    return {n: (s / counts[n]).astype(np.float32) for n, s in sums.items() if counts[n]}

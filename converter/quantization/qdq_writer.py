@@ -1,0 +1,192 @@
+"""Writes a QuantPlan as a standard QDQ graph, the format onnxruntime's quantize_static writes.
+
+Each quantised activation X gets QuantizeLinear -> DequantizeLinear (X_QuantizeLinear_Output,
+X_DequantizeLinear_Output) and every consumer reads the dequantised value; each weight is stored
+as an int8 initializer W_quantized with its own DequantizeLinear (per tensor, or per channel with
+`axis`); each bias as int32 B_quantized (scale x_scale * w_scale) with a DequantizeLinear.
+Every quantised value's parameters are also recorded in `Graph.quant`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...refimpl.ir import Graph, Node, QuantParams
+from ..optimizer.rewrite import copy_graph
+from .plan import QuantPlan
+from .qparams import (
+    ACTIVATION_TYPES,
+    activation_params,
+    bias_params,
+    quantize_array,
+    quantize_bias,
+    weight_params,
+)
+
+
+@dataclass
+class QdqResult:
+    graph: Graph
+    params: dict[str, QuantParams]  # float tensor name (activation, constant) -> its parameters
+    dequantized: dict[str, str]  # float tensor name -> the name consumers read it under now
+    weights: dict[tuple[str, int], QuantParams]  # (node, input) -> weight parameters
+
+
+def activation_ranges(
+    plan: QuantPlan, ranges: dict[str, tuple[float, float]], act_dtype: str
+) -> dict[str, QuantParams]:
+    """Parameters of every activation and constant the plan quantises; a shared-range tensor
+    (MaxPool's output) takes its source's."""
+    params: dict[str, QuantParams] = {}
+    for name in plan.activations:
+        source = name
+        while source in plan.shared:
+            source = plan.shared[source]
+        low, high = ranges.get(source, ranges.get(name, (0.0, 0.0)))
+        params[name] = activation_params(low, high, act_dtype)
+    for name in plan.constants:
+        data = plan.graph.initializers[name]
+        params[name] = activation_params(float(data.min()), float(data.max()), act_dtype)
+    return params
+
+
+def write_qdq(
+    plan: QuantPlan,
+    params: dict[str, QuantParams],
+    act_dtype: str = "uint8",
+    bias_shift: dict[str, np.ndarray] | None = None,
+) -> QdqResult:
+    """The QDQ graph; `bias_shift` (node -> per-channel float) is subtracted from the biases
+    before they are quantised (bias correction)."""
+    g = copy_graph(plan.graph)
+    g.initializers = dict(g.initializers)
+    taken = g.produced_names() | {i for n in g.nodes for i in n.inputs}
+    fresh = _Namer(taken)
+    np_type = ACTIVATION_TYPES[act_dtype][0]
+    rename: dict[str, str] = {}
+    new_nodes: list[Node] = []
+    for name in [*plan.activations, *plan.constants]:
+        p = params[name]
+        scale, zero = fresh(f"{name}_scale"), fresh(f"{name}_zero_point")
+        g.initializers[scale] = np.asarray(p.scale, np.float32)
+        g.initializers[zero] = np.asarray(p.zero_point, np_type)
+        deq = fresh(f"{name}_DequantizeLinear_Output")
+        if name in plan.constants:
+            q = fresh(f"{name}_quantized")
+            g.initializers[q] = quantize_array(g.initializers[name], p, np_type)
+        else:
+            q = fresh(f"{name}_QuantizeLinear_Output")
+            new_nodes.append(
+                Node(
+                    "QuantizeLinear", [name, scale, zero], [q], name=fresh(f"{name}_QuantizeLinear")
+                )
+            )
+        new_nodes.append(
+            Node(
+                "DequantizeLinear", [q, scale, zero], [deq], name=fresh(f"{name}_DequantizeLinear")
+            )
+        )
+        g.quant[q] = p
+        rename[name] = deq
+    by_name = {n.name: n for n in g.nodes}
+    weights: dict[tuple[str, int], QuantParams] = {}
+    written: dict[tuple[str, int | None], str] = {}
+    for (node_name, idx), axis in plan.weights.items():
+        node = by_name[node_name]
+        w_name = node.inputs[idx]
+        w = g.initializers[w_name]
+        wp = weight_params(w, axis, plan.weight_bits)
+        weights[(node_name, idx)] = wp
+        key = (w_name, axis)
+        if key not in written:
+            written[key] = _dequantized_weight(g, new_nodes, fresh, w_name, w, wp)
+        node.inputs[idx] = written[key]
+    for node_name, (b_idx, w_idx) in plan.biases.items():
+        node = by_name[node_name]
+        x_params = params.get(node.inputs[0])
+        wp = weights.get((node_name, w_idx))
+        if x_params is None or wp is None:
+            continue
+        b = g.initializers[node.inputs[b_idx]].astype(np.float32)
+        if bias_shift and node_name in bias_shift:
+            b = b - bias_shift[node_name].astype(np.float32)
+        bp = bias_params(x_params.scale, wp)
+        node.inputs[b_idx] = _dequantized_bias(g, new_nodes, fresh, node.inputs[b_idx], b, bp)
+    for node in g.nodes:
+        node.inputs = [rename.get(i, i) for i in node.inputs]
+    g.nodes = g.nodes + new_nodes  # added after the renaming: Q nodes read the float tensors
+    g.nodes = g.topological_nodes()
+    drop_unused_initializers(g)
+    return QdqResult(g, params, rename, weights)
+
+
+def _dequantized_weight(
+    g: Graph, nodes: list[Node], fresh: _Namer, name: str, w: np.ndarray, wp: QuantParams
+) -> str:
+    q, scale, zero = fresh(f"{name}_quantized"), fresh(f"{name}_scale"), fresh(f"{name}_zero_point")
+    g.initializers[q] = quantize_array(w, wp, np.int8, symmetric=True)
+    g.initializers[scale] = wp.scale
+    g.initializers[zero] = wp.zero_point
+    out = fresh(f"{name}_DequantizeLinear_Output")
+    attrs = {} if wp.axis is None else {"axis": wp.axis}
+    nodes.append(
+        Node(
+            "DequantizeLinear",
+            [q, scale, zero],
+            [out],
+            attrs,
+            name=fresh(f"{name}_DequantizeLinear"),
+        )
+    )
+    g.quant[q] = wp
+    return out
+
+
+def _dequantized_bias(
+    g: Graph, nodes: list[Node], fresh: _Namer, name: str, b: np.ndarray, bp: QuantParams
+) -> str:
+    q, scale, zero = fresh(f"{name}_quantized"), fresh(f"{name}_scale"), fresh(f"{name}_zero_point")
+    g.initializers[q] = quantize_bias(b, bp)
+    g.initializers[scale] = bp.scale
+    g.initializers[zero] = bp.zero_point
+    out = fresh(f"{name}_DequantizeLinear_Output")
+    attrs = {} if bp.axis is None else {"axis": 0}
+    nodes.append(
+        Node(
+            "DequantizeLinear",
+            [q, scale, zero],
+            [out],
+            attrs,
+            name=fresh(f"{name}_DequantizeLinear"),
+        )
+    )
+    # not in g.quant: its 32-bit codes are beyond what QuantParams records (1..16 bits)
+    return out
+
+
+def drop_unused_initializers(g: Graph) -> None:
+    """Removes initializers no node, body or output reads (the float weights now stored int8)."""
+    used = {i for n in g.nodes for i in n.inputs} | {v.name for v in g.outputs}
+    used |= {v.name for v in g.inputs}
+    for n in g.nodes:
+        for sub in n.subgraphs():
+            used |= sub.free_names()
+    for name in [k for k in g.initializers if k not in used]:
+        del g.initializers[name]
+
+
+class _Namer:
+    """Fresh names: `base`, else `base_1`, `base_2`, ... (never one the graph already uses)."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self.taken = set(taken)
+
+    def __call__(self, base: str) -> str:
+        name, i = base, 0
+        while name in self.taken:
+            i += 1
+            name = f"{base}_{i}"
+        self.taken.add(name)
+        return name

@@ -1,0 +1,107 @@
+"""Load-time expansion: float16 and N-bit stored weights become float32 once, in memory."""
+
+from __future__ import annotations
+
+import numpy as np
+from gossamer.converter.optimizer.weight_expansion import expand_stored_weights
+from gossamer.refimpl.interpreter import Program
+from gossamer.refimpl.ir import Graph, Node, QuantParams, Value
+
+import gossamer
+
+X = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+
+
+def matmul_graph(nodes: list[Node], initializers: dict, **kw) -> Graph:  # noqa: ANN003
+    """x @ w, with `w` rebuilt by `nodes` from `initializers`."""
+    return Graph(
+        nodes=[*nodes, Node("MatMul", ["x", "w"], ["y"], {}, "mm")],
+        inputs=[Value("x", "float32", (2, 4))],
+        outputs=[Value("y", "float32", (2, 3))],
+        initializers=initializers,
+        opsets={"": 21},
+        **kw,
+    )
+
+
+def ops(graph: Graph) -> list[str]:
+    return [n.op_type for n in graph.nodes]
+
+
+def same_result(a: Graph, b: Graph) -> bool:
+    return np.array_equal(Program(a).run({"x": X})["y"], Program(b).run({"x": X})["y"])
+
+
+W16 = np.arange(12, dtype=np.float16).reshape(4, 3) / 8
+CODES = np.array([[1, -2, 3], [-4, 5, -6], [7, -7, 0], [2, 2, -1]], dtype=np.int8)
+SCALE = np.array([0.5, 0.25, 0.125], np.float32)
+
+
+def test_a_cast_of_a_float16_weight_becomes_a_float32_initializer() -> None:
+    graph = matmul_graph([Node("Cast", ["w16"], ["w"], {"to": 1}, "cast")], {"w16": W16})
+    expanded = expand_stored_weights(graph)
+    assert ops(expanded) == ["MatMul"] and list(expanded.initializers) == ["w"]
+    assert expanded.initializers["w"].dtype == np.float32
+    assert same_result(graph, expanded)
+    assert ops(graph) == ["Cast", "MatMul"] and "w16" in graph.initializers  # input unchanged
+
+
+def test_a_dequantize_of_constant_codes_folds_and_drops_its_quant_entry() -> None:
+    graph = matmul_graph(
+        [Node("DequantizeLinear", ["q", "s"], ["w"], {"axis": 1}, "dq")],
+        {"q": CODES, "s": SCALE},
+        quant={"q": QuantParams(SCALE, np.zeros(3, np.int8), axis=1, bits=4)},
+    )
+    expanded = expand_stored_weights(graph)
+    assert ops(expanded) == ["MatMul"] and expanded.quant == {}
+    assert same_result(graph, expanded)
+
+
+def test_the_cast_sub_mul_chain_of_annotated_codes_folds() -> None:
+    codes = CODES.astype(np.uint8) + 8
+    graph = matmul_graph(
+        [
+            Node("Cast", ["q"], ["qf"], {"to": 1}, "cast"),
+            Node("Sub", ["qf", "z"], ["qz"], {}, "sub"),
+            Node("Mul", ["qz", "s"], ["w"], {}, "mul"),
+        ],
+        {"q": codes, "z": np.full((1, 3), 8, np.float32), "s": SCALE.reshape(1, 3)},
+        quant={"q": QuantParams(SCALE, np.full(3, 8, np.uint8), axis=1, bits=4)},
+    )
+    expanded = expand_stored_weights(graph)
+    assert ops(expanded) == ["MatMul"] and list(expanded.initializers) == ["w"]
+    assert same_result(graph, expanded)
+
+
+def test_a_cast_of_unannotated_integers_is_left_to_the_model() -> None:
+    # onnxruntime-quantised models dequantize int8 tables this way; Gather push-down handles them
+    graph = matmul_graph([Node("Cast", ["q"], ["w"], {"to": 1}, "cast")], {"q": CODES})
+    assert expand_stored_weights(graph) is graph
+
+
+def test_a_qdq_unit_keeps_its_weight_dequantize() -> None:
+    graph = Graph(
+        nodes=[
+            Node("QuantizeLinear", ["x", "xs"], ["xq"], {}, "q"),
+            Node("DequantizeLinear", ["xq", "xs"], ["xd"], {}, "dqx"),
+            Node("DequantizeLinear", ["wq", "s"], ["w"], {"axis": 1}, "dqw"),
+            Node("MatMul", ["xd", "w"], ["y"], {}, "mm"),
+        ],
+        inputs=[Value("x", "float32", (2, 4))],
+        outputs=[Value("y", "float32", (2, 3))],
+        initializers={"xs": np.array(0.1, np.float32), "wq": CODES, "s": SCALE},
+        opsets={"": 21},
+    )
+    assert expand_stored_weights(graph) is graph
+
+
+def test_a_weight_a_feed_may_replace_is_not_folded() -> None:
+    graph = matmul_graph([Node("Cast", ["w16"], ["w"], {"to": 1}, "cast")], {"w16": W16})
+    graph.inputs.append(Value("w16", "float16", (4, 3)))
+    assert expand_stored_weights(graph) is graph
+
+
+def test_load_expands_before_optimising_and_only_then() -> None:
+    graph = matmul_graph([Node("Cast", ["w16"], ["w"], {"to": 1}, "cast")], {"w16": W16})
+    assert "Cast" not in ops(gossamer.load(graph).graph)
+    assert "Cast" in ops(gossamer.load(graph, optimize=0).graph)  # the graph as written
