@@ -1,7 +1,8 @@
 """The ONNX backend node tests (generated from the installed onnx package) on the reference.
 
 Every case runs; the ones that cannot pass are listed with a reason in
-conformance/xfails/onnx_node_reference.txt, and xfail is strict (a fixed case must leave the list).
+conformance/xfails/onnx_node_reference.txt, and xfail is strict (a fixed case must leave the
+list) except for random ops, whose values match by chance now and then.
 """
 
 import pytest
@@ -13,7 +14,11 @@ XFAILS = load_xfails("reference")
 
 def _params():
     for name in sorted(CASES):
-        marks = [pytest.mark.xfail(strict=True, reason=XFAILS[name])] if name in XFAILS else []
+        reason = XFAILS.get(name)
+        # a random op's values match the generated expectation by chance (10 Bernoulli draws:
+        # about 1 run in 60), so only those xfails are not strict
+        strict = reason is not None and not reason.startswith("random")
+        marks = [pytest.mark.xfail(strict=strict, reason=reason)] if reason is not None else []
         yield pytest.param(name, marks=marks, id=name)
 
 
