@@ -295,6 +295,13 @@ def _parser() -> _Parser:
     _crop.add_arguments(p)
     p.set_defaults(func=_crop.cmd_crop)
 
+    p = sub.add_parser("train", help="train or fine-tune a model on .npz data (losses, SGD/Adam, "
+                       "frozen layers, checkpoints); writes .onnx or .gsm")  # fmt: skip
+    from .commands import train as _train
+
+    _train.add_arguments(p)
+    p.set_defaults(func=_train.cmd_train)
+
     p = sub.add_parser("demo", help="build a small network in code, convert it, run it, time it")
     p.add_argument("--seed", type=_count, default=0, help="seed of the weights and the image")
     p.add_argument("--loops", type=_positive, default=5, help="timed runs after one warm-up")

@@ -105,6 +105,16 @@ CASES = [
     ("demo", ["demo", "--seed", "x"], "expected an integer >= 0"),
     ("crop", ["crop", "{missing}", "-o", "{missing}"], "does not exist"),
     ("crop", ["crop", "{model}", "-o", "{missing}", "-O", "7"], "invalid choice"),
+    (
+        "train",
+        ["train", "{model}", "--data", "{missing}", "--labels", "y", "-o", "{out}/t.onnx"],
+        "no such file",
+    ),
+    (
+        "train",
+        ["train", "{model}", "--data", "{f32}", "--labels", "y", "-o", "{out}/t.onnx"],
+        "not a .npz",
+    ),
 ]
 
 
