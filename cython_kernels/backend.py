@@ -2,8 +2,9 @@
 
 Kernels are declared per reference function in conv_kernels, gemm_kernels, elementwise_kernels,
 pool_kernels, rnn_kernels, layout_kernels, conv_transpose_kernels, resize_kernels and the int8
-qconv_kernels, qgemm_kernels and qelementwise_kernels;
-each declines (with a reason shown by `gossamer explain`) the nodes it cannot run exactly.
+qconv_kernels, qgemm_kernels, qelementwise_kernels, tflite_kernels and tflite_table_kernels
+(TFLite's 8-bit ops); each declines (with a reason shown by `gossamer explain`) the nodes it
+cannot run exactly.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from .qelementwise_kernels import QElementwiseKernels
 from .qgemm_kernels import QGemmKernels
 from .resize_kernels import ResizeKernels
 from .rnn_kernels import RnnKernels
+from .tflite_kernels import TFLiteKernels
+from .tflite_table_kernels import TFLiteTableKernels
 
 
 class CythonBackend(
@@ -34,6 +37,8 @@ class CythonBackend(
     QConvKernels,
     QGemmKernels,
     QElementwiseKernels,
+    TFLiteKernels,
+    TFLiteTableKernels,
 ):
     """Cython + C SIMD kernels (AVX-512, AVX2 or generic, chosen at run time), OpenMP threads per
     session."""

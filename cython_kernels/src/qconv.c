@@ -187,3 +187,52 @@ void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, cons
         }
     }
 }
+
+/* acc[q] += (s[q / mult] - zx) * wk[q] over cm channels */
+static inline void dw_nhwc_tap(const void *src, int type, long mult, long cm, int32_t zx,
+                               const int16_t *restrict wk, int32_t *restrict acc) {
+    if (type == GK_Q_U8) {
+        const uint8_t *s = (const uint8_t *)src;
+        if (mult == 1)
+            for (long q = 0; q < cm; q++) acc[q] += ((int32_t)s[q] - zx) * wk[q];
+        else
+            for (long q = 0; q < cm; q++) acc[q] += ((int32_t)s[q / mult] - zx) * wk[q];
+    } else {
+        const int8_t *s = (const int8_t *)src;
+        if (mult == 1)
+            for (long q = 0; q < cm; q++) acc[q] += ((int32_t)s[q] - zx) * wk[q];
+        else
+            for (long q = 0; q < cm; q++) acc[q] += ((int32_t)s[q / mult] - zx) * wk[q];
+    }
+}
+
+void gk_qdepthwise_nhwc(const void *x, int type, long n, long h, long w, long c, long mult,
+                        const int16_t *wt, long kh, long kw, long sh, long sw, long dh, long dw,
+                        long ph, long pw, long oh, long ow, int32_t zx, const gk_qepilogue *ep,
+                        void *y, int32_t *work, int threads) {
+    long cm = c * mult, pixels = n * oh * ow;
+    size_t es = ep->out_type >= GK_Q_I32 ? 4 : 1;
+    const gk_qgemm_kernels *kg = gk_k.qgemm;
+    int nt = pixels * cm * kh * kw < 65536 ? 1 : threads;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int32_t *acc = work + (size_t)omp_get_thread_num() * cm;
+#pragma omp for schedule(static)
+        for (long p = 0; p < pixels; p++) {
+            long b = p / (oh * ow), oy = (p / ow) % oh, ox = p % ow;
+            memset(acc, 0, (size_t)cm * sizeof(int32_t));
+            for (long ky = 0; ky < kh; ky++) {
+                long iy = oy * sh - ph + ky * dh;
+                if (iy < 0 || iy >= h) continue;
+                for (long kx = 0; kx < kw; kx++) {
+                    long ix = ox * sw - pw + kx * dw;
+                    if (ix < 0 || ix >= w) continue;
+                    size_t at = ((size_t)(b * h + iy) * (size_t)w + (size_t)ix) * (size_t)c;
+                    dw_nhwc_tap((const char *)x + at, type, mult, cm, zx, wt + (ky * kw + kx) * cm,
+                                acc);
+                }
+            }
+            kg->epilogue(acc, cm, 1, cm, ep, p, 0, (char *)y + (size_t)p * cm * es, cm);
+        }
+    }
+}

@@ -32,6 +32,19 @@ void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, cons
                    long ow, int32_t zx, const gk_qepilogue *ep, void *y, int32_t *work,
                    int threads);
 
+/* The most taps gk_qdepthwise_nhwc takes: its int32 sums (each product at most 255 * 255 in
+ * magnitude) cannot overflow. */
+#define GK_QDW_NHWC_MAX_TAPS 33000
+/* y[b, oy, ox, o] = epilogue(sum over the taps inside the image of (x[b, iy, ix, o / mult] - zx)
+ * * wt[ky, kx, o]) for NHWC x (N x H x W x C, type) and y (N x OH x OW x C*mult, ep->out_type),
+ * wt kh x kw x C*mult already minus the weight zero point; iy = oy * sh - ph + ky * dh (ix the
+ * same). The epilogue's row is the output pixel, its column the output channel. work: threads *
+ * C*mult int32s. */
+void gk_qdepthwise_nhwc(const void *x, int type, long n, long h, long w, long c, long mult,
+                        const int16_t *wt, long kh, long kw, long sh, long sw, long dh, long dw,
+                        long ph, long pw, long oh, long ow, int32_t zx, const gk_qepilogue *ep,
+                        void *y, int32_t *work, int threads);
+
 typedef struct {
     /* acc[oy * wq + ox] = sum over taps of wt[tap] * padded[oy*sh + ky*dh][ox*sw + kx*dw] for
      * oy < oh, ox < ow (other columns of acc: anything); the padded plane (x - zx as float) is

@@ -34,7 +34,11 @@ enum { GK_Q_U8 = 0, GK_Q_S8 = 1, GK_Q_I32 = 2, GK_Q_F32 = 3 };
  *   else: v = rint(float(acc + bias) * mult(i, j)) (float32, half to even), t = v + zp (float32),
  *         NaN -> 0, t clipped to [lo, hi], converted to out_type.
  * mult(i, j) = mult[i * mult_rs + j * mult_cs] (strides 0 for a scalar); bias the same way (NULL:
- * none). lo/hi are the output type's range. */
+ * none). lo/hi are the output type's range.
+ * TFLite's fixed point instead (fx_mult != NULL, out_type U8/S8; mult unused): C = clamp(
+ * MultiplyByQuantizedMultiplier(acc + bias, fx_mult(i, j), fx_shift(i, j)) + fx_zp, fx_lo, fx_hi)
+ * in integers, as refimpl/ops/_tflite_fixed_point.py `output_stage` (double rounding; int64
+ * intermediates; fx_shift <= 30); fx_mult/fx_shift indexed with fx_rs / fx_cs. */
 typedef struct {
     const int32_t *bias;
     long bias_rs, bias_cs;
@@ -42,6 +46,9 @@ typedef struct {
     long mult_rs, mult_cs;
     float zp, lo, hi;
     int out_type;
+    const int32_t *fx_mult, *fx_shift;
+    long fx_rs, fx_cs;
+    int32_t fx_zp, fx_lo, fx_hi;
 } gk_qepilogue;
 
 size_t gk_qpacked_a_size(long m, long k); /* int16 elements */

@@ -10,9 +10,14 @@ cdef extern from "src/qconv.h" nogil:
                        const short *wt, long kh, long kw, long sh, long sw, long dh, long dw,
                        long ph, long pw, long oh, long ow, int zx, const gk_qepilogue *ep,
                        void *y, int *work, int threads)
+    void gk_qdepthwise_nhwc(const void *x, int type, long n, long h, long w, long c, long mult,
+                            const short *wt, long kh, long kw, long sh, long sw, long dh,
+                            long dw, long ph, long pw, long oh, long ow, int zx,
+                            const gk_qepilogue *ep, void *y, int *work, int threads)
 
 
 QDW_MAX_TAPS = 258  # src/qconv.h GK_QDW_MAX_TAPS
+QDW_NHWC_MAX_TAPS = 33000  # src/qconv.h GK_QDW_NHWC_MAX_TAPS
 
 
 cdef int _qgeometry(str name, long h, long w, long kh, long kw, long sh, long sw, long dh,
@@ -81,3 +86,32 @@ def qdepthwise(const unsigned char[:, :, :, ::1] x, int type, const short[::1] w
     with nogil:
         gk_qdepthwise(&x[0, 0, 0, 0], type, n, c, h, w, &wt[0], kh, kw, sh, sw, dh, dw, ph, pw,
                       oh, ow, zx, &ep.ep, &yv[0, 0], &work[0], threads)
+
+
+def qdepthwise_nhwc(const unsigned char[:, :, :, ::1] x, int type, const short[::1] wt, long kh,
+                    long kw, long sh, long sw, long dh, long dw, long ph, long pw, int zx,
+                    QEpilogue ep, y, int[::1] work, int threads):
+    """y[n, oy, ox, o] = epilogue(depthwise conv of NHWC x - zx (output channel o reads input
+    channel o // mult) with wt[ky, kx, o] (minus the weight zero point)); y is N x oh x ow x
+    C*mult of the epilogue's type; the epilogue's row is the output pixel, its column the
+    channel. work: threads * C*mult int32s."""
+    cdef long n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
+    _qtype(type)
+    if y.ndim != 4 or y.shape[0] != n or not y.flags.c_contiguous or c == 0 or y.shape[3] % c:
+        raise ValueError("qdepthwise_nhwc: y must be a C-contiguous N x oh x ow x C*mult array")
+    cdef long oh = y.shape[1], ow = y.shape[2], cm = y.shape[3]
+    _qgeometry("qdepthwise_nhwc", h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)
+    if wt.shape[0] < kh * kw * cm:
+        raise ValueError("qdepthwise_nhwc: wt is too small")
+    if kh * kw > QDW_NHWC_MAX_TAPS:
+        raise ValueError(f"qdepthwise_nhwc: {kh * kw} taps (at most {QDW_NHWC_MAX_TAPS})")
+    ep.check(n * oh * ow, cm)
+    cdef unsigned char[:, ::1] yv = _qout("qdepthwise_nhwc", y.reshape(n * oh * ow, cm), ep,
+                                          n * oh * ow, cm)
+    if work.shape[0] < max(threads, 1) * cm:
+        raise ValueError("qdepthwise_nhwc: work is too small")
+    if n == 0 or cm == 0 or oh == 0 or ow == 0:
+        return
+    with nogil:
+        gk_qdepthwise_nhwc(&x[0, 0, 0, 0], type, n, h, w, c, cm // c, &wt[0], kh, kw, sh, sw, dh,
+                           dw, ph, pw, oh, ow, zx, &ep.ep, &yv[0, 0], &work[0], threads)

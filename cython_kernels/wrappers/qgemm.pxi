@@ -12,6 +12,10 @@ cdef extern from "src/qgemm.h" nogil:
         long mult_rs, mult_cs
         float zp, lo, hi
         int out_type
+        const int *fx_mult
+        const int *fx_shift
+        long fx_rs, fx_cs
+        int fx_zp, fx_lo, fx_hi
     size_t gk_qpacked_a_size(long m, long k)
     size_t gk_qpacked_b_size(long k, long n)
     void gk_qpack_a(long m, long k, const void *a, int type, long s_m, long s_k,
@@ -92,17 +96,23 @@ def qpack_b(const unsigned char[:, :] b, int type, const int[::1] zb, short[::1]
 cdef class QEpilogue:
     """The int8 GEMM's epilogue (src/qgemm.h: gk_qepilogue): bias (int32), requantisation by
     mult (float32) and zp, saturation to out_type; mult[i * mult_rs + j * mult_cs]. The arrays
-    are kept referenced while the object lives."""
+    are kept referenced while the object lives. fixed_point() switches it to TFLite's integer
+    requantisation."""
     cdef gk_qepilogue ep
     cdef object keep
-    cdef Py_ssize_t n_mult, n_bias
+    cdef object keep_fx
+    cdef Py_ssize_t n_mult, n_bias, n_fx
 
     def __init__(self, int out_type, const float[::1] mult=None, long mult_rs=0,
                  long mult_cs=0, const int[::1] bias=None, long bias_rs=0, long bias_cs=0,
                  float zp=0.0):
         if out_type not in (Q_U8, Q_S8, Q_I32, Q_F32):
             raise ValueError(f"QEpilogue: unknown out_type {out_type}")
-        if out_type != Q_I32 and (mult is None or mult.shape[0] == 0):
+        if out_type == Q_F32 and mult is None:
+            raise ValueError("QEpilogue: a requantising epilogue needs mult")
+        if out_type != Q_I32 and mult is None:
+            mult = _np.zeros(1, _np.float32)  # a fixed_point() epilogue reads no float mult
+        if out_type != Q_I32 and mult.shape[0] == 0:
             raise ValueError("QEpilogue: a requantising epilogue needs mult")
         if mult_rs < 0 or mult_cs < 0 or bias_rs < 0 or bias_cs < 0:
             raise ValueError("QEpilogue: negative stride")
@@ -117,6 +127,31 @@ cdef class QEpilogue:
         self.ep.bias_rs, self.ep.bias_cs = bias_rs, bias_cs
         self.ep.zp = zp
         self.ep.lo, self.ep.hi = (0.0, 255.0) if out_type == Q_U8 else (-128.0, 127.0)
+        self.n_fx = -1
+
+    def fixed_point(self, const int[::1] mult, const int[::1] shift, long rs, long cs, int zp,
+                    int lo, int hi):
+        """TFLite's requantisation instead of the float one: clamp(MultiplyByQuantizedMultiplier(
+        acc + bias, mult(i, j), shift(i, j)) + zp, lo, hi), mult/shift[i * rs + j * cs]; every
+        shift <= 30 and every mult in [0, 2^31); [lo, hi] inside the output type's range."""
+        if self.ep.out_type != Q_U8 and self.ep.out_type != Q_S8:
+            raise ValueError("QEpilogue.fixed_point: the output must be 8-bit")
+        if mult is None or shift is None or mult.shape[0] == 0 or mult.shape[0] != shift.shape[0]:
+            raise ValueError("QEpilogue.fixed_point: mult and shift must have equal, >0 sizes")
+        if rs < 0 or cs < 0:
+            raise ValueError("QEpilogue.fixed_point: negative stride")
+        cdef Py_ssize_t q
+        for q in range(mult.shape[0]):
+            if mult[q] < 0 or shift[q] > 30 or shift[q] < -31:
+                raise ValueError(f"QEpilogue.fixed_point: multiplier {mult[q]} shift {shift[q]}")
+        if lo > hi or lo < self.ep.lo or hi > self.ep.hi:
+            raise ValueError(f"QEpilogue.fixed_point: range [{lo}, {hi}] outside the output's")
+        self.keep_fx = (mult, shift)
+        self.n_fx = mult.shape[0]
+        self.ep.fx_mult, self.ep.fx_shift = &mult[0], &shift[0]
+        self.ep.fx_rs, self.ep.fx_cs = rs, cs
+        self.ep.fx_zp, self.ep.fx_lo, self.ep.fx_hi = zp, lo, hi
+        return self
 
     cdef int check(self, long i1, long j1) except -1:
         """Every mult/bias index of rows < i1 and columns < j1 is in range."""
@@ -126,6 +161,8 @@ cdef class QEpilogue:
             return 0
         if self.ep.out_type != Q_I32 and last_m >= self.n_mult:
             raise ValueError(f"QEpilogue: mult has {self.n_mult} values, needs {last_m + 1}")
+        if self.n_fx >= 0 and (i1 - 1) * self.ep.fx_rs + (j1 - 1) * self.ep.fx_cs >= self.n_fx:
+            raise ValueError(f"QEpilogue: fixed-point multipliers number {self.n_fx}, too few")
         if self.n_bias >= 0 and last_b >= self.n_bias:
             raise ValueError(f"QEpilogue: bias has {self.n_bias} values, needs {last_b + 1}")
         return 0
