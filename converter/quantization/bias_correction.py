@@ -20,7 +20,7 @@ from .plan import QuantPlan
 from .qdq_writer import QdqResult
 from .qparams import ACTIVATION_TYPES
 from .replay import Replayer
-from .runner import Runner, progress_bar
+from .runner import Runner, feeds_with_progress
 
 
 def bias_shifts(
@@ -58,13 +58,6 @@ def bias_shifts(
             counts[node.name] = counts.get(node.name, 0) + q.size // q.shape[axis]
 
     run = runner(float_graph)
-    bar = progress_bar(data.count, "bias correction", progress)
-    try:
-        for feed, samples in data.feeds(batch):
-            run(feed, [Probe()])
-            if bar is not None:
-                bar.update(samples)
-    finally:
-        if bar is not None:
-            bar.close()
+    for feed in feeds_with_progress(data, batch, "bias correction", progress):
+        run(feed, [Probe()])
     return {n: (s / counts[n]).astype(np.float32) for n, s in sums.items() if counts[n]}

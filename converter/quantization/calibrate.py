@@ -16,7 +16,7 @@ from ...refimpl.errors import InputError
 from ...refimpl.ir import Graph
 from .calibration_data import CalibrationData
 from .ranges import METHODS, TensorStats, choose_range
-from .runner import OutputTap, Runner, progress_bar, reference_runner
+from .runner import OutputTap, Runner, feeds_with_progress, reference_runner
 
 Range = tuple[float, float]
 
@@ -52,18 +52,11 @@ def calibrate(
                 stats[name].add_histogram(values, kind)
 
         tap = OutputTap(wanted, sink)
-        bar = progress_bar(data.count, label, progress)
-        try:
-            for feed, samples in data.feeds(batch):
-                for name, value in feed.items():
-                    if name in wanted:
-                        sink(name, value)
-                run(feed, [tap])
-                if bar is not None:
-                    bar.update(samples)
-        finally:
-            if bar is not None:
-                bar.close()
+        for feed in feeds_with_progress(data, batch, label, progress):
+            for name, value in feed.items():
+                if name in wanted:
+                    sink(name, value)
+            run(feed, [tap])
     ranges = {name: choose_range(s, method, percentile) for name, s in stats.items() if s.count}
     return ranges, stats
 

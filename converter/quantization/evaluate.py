@@ -15,7 +15,7 @@ import numpy as np
 
 from ...refimpl.ir import Graph
 from .calibration_data import CalibrationData
-from .runner import OutputTap, Runner, progress_bar
+from .runner import OutputTap, Runner, feeds_with_progress
 
 PairSink = Callable[[str, np.ndarray, np.ndarray], None]
 
@@ -72,29 +72,22 @@ def paired_runs(
     run_float, run_quant = runner(float_graph), runner(quant_graph)
     float_names = set(pairs)
     quant_names = set(pairs.values())
-    bar = progress_bar(data.count, label, progress)
-    try:
-        for feed, samples in data.feeds(batch):
-            got_f: dict[str, np.ndarray] = {k: v for k, v in feed.items() if k in float_names}
-            got_q: dict[str, np.ndarray] = {k: v for k, v in feed.items() if k in quant_names}
-            outs_f = run_float(feed, [OutputTap(float_names, got_f.__setitem__)])
-            outs_q = run_quant(feed, [OutputTap(quant_names, got_q.__setitem__)])
-            for v, f in zip(float_graph.outputs, outs_f):
-                if v.name in float_names:
-                    got_f[v.name] = f
-            for v, q in zip(quant_graph.outputs, outs_q):
-                if v.name in quant_names:
-                    got_q[v.name] = q
-            for f_name, q_name in pairs.items():
-                if f_name in got_f and q_name in got_q:
-                    if float_sink is not None:
-                        float_sink(f_name, got_f[f_name])
-                    sink(f_name, got_f[f_name], got_q[q_name])
-            if bar is not None:
-                bar.update(samples)
-    finally:
-        if bar is not None:
-            bar.close()
+    for feed in feeds_with_progress(data, batch, label, progress):
+        got_f: dict[str, np.ndarray] = {k: v for k, v in feed.items() if k in float_names}
+        got_q: dict[str, np.ndarray] = {k: v for k, v in feed.items() if k in quant_names}
+        outs_f = run_float(feed, [OutputTap(float_names, got_f.__setitem__)])
+        outs_q = run_quant(feed, [OutputTap(quant_names, got_q.__setitem__)])
+        for v, f in zip(float_graph.outputs, outs_f):
+            if v.name in float_names:
+                got_f[v.name] = f
+        for v, q in zip(quant_graph.outputs, outs_q):
+            if v.name in quant_names:
+                got_q[v.name] = q
+        for f_name, q_name in pairs.items():
+            if f_name in got_f and q_name in got_q:
+                if float_sink is not None:
+                    float_sink(f_name, got_f[f_name])
+                sink(f_name, got_f[f_name], got_q[q_name])
 
 
 def output_agreement(

@@ -8,13 +8,16 @@ every node's outputs, so a runner must not fuse nodes into opaque partitions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...refimpl.interpreter import NodeObserver, Program
 from ...refimpl.ir import Graph
+
+if TYPE_CHECKING:
+    from .calibration_data import CalibrationData
 
 RunFeed = Callable[[dict[str, np.ndarray], Sequence[NodeObserver]], list[Any]]
 Runner = Callable[[Graph], RunFeed]
@@ -58,3 +61,18 @@ def progress_bar(total: int, desc: str, enabled: bool) -> Any:
     except ImportError:
         return None
     return tqdm(total=total, desc=desc, unit="sample", leave=False, dynamic_ncols=True)
+
+
+def feeds_with_progress(
+    data: CalibrationData, batch: int, label: str, enabled: bool
+) -> Iterator[dict[str, np.ndarray]]:
+    """data's feeds, `batch` samples at a time, counted on a progress bar (closed at the end)."""
+    bar = progress_bar(data.count, label, enabled)
+    try:
+        for feed, samples in data.feeds(batch):
+            yield feed
+            if bar is not None:
+                bar.update(samples)
+    finally:
+        if bar is not None:
+            bar.close()

@@ -21,7 +21,7 @@ from .evaluate import Agreement
 from .plan import QuantPlan
 from .qparams import ACTIVATION_TYPES
 from .replay import Replayer
-from .runner import Runner, progress_bar
+from .runner import Runner, feeds_with_progress
 
 
 def layer_sensitivity(
@@ -61,15 +61,8 @@ def layer_sensitivity(
                 stats[node.name].add(outputs[0], replay.fake(out, q))
 
     run = runner(float_graph)
-    bar = progress_bar(data.count, "layer sensitivity", progress)
-    try:
-        for feed, samples in data.feeds(batch):
-            run(feed, [Probe()])
-            if bar is not None:
-                bar.update(samples)
-    finally:
-        if bar is not None:
-            bar.close()
+    for feed in feeds_with_progress(data, batch, "layer sensitivity", progress):
+        run(feed, [Probe()])
     return {n: s.sqnr_db for n, s in stats.items() if s.ff or s.qq}
 
 
