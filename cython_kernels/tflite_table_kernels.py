@@ -107,26 +107,20 @@ def _prepare_pair(reference: Callable[..., Array]) -> Callable[..., Any]:
     return prepare
 
 
-def _prepare_logistic(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-    table = _Table(tfl_logistic_1, node, constants)
+def _prepare_unary(reference: Callable[..., Any]) -> Callable[..., Any]:
+    """The prepare hook of a one-input table op (Logistic, Tanh: no attributes)."""
 
-    def logistic(
-        x: Array, x_scale: Array, x_zero_point: Array, y_scale: Array, y_zero_point: Array
-    ) -> Array:
-        return table(x, (x_scale, x_zero_point, y_scale, y_zero_point), {})
+    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+        table = _Table(reference, node, constants)
 
-    return logistic
+        def unary(
+            x: Array, x_scale: Array, x_zero_point: Array, y_scale: Array, y_zero_point: Array
+        ) -> Array:
+            return table(x, (x_scale, x_zero_point, y_scale, y_zero_point), {})
 
+        return unary
 
-def _prepare_tanh(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-    table = _Table(tfl_tanh_1, node, constants)
-
-    def tanh(
-        x: Array, x_scale: Array, x_zero_point: Array, y_scale: Array, y_zero_point: Array
-    ) -> Array:
-        return table(x, (x_scale, x_zero_point, y_scale, y_zero_point), {})
-
-    return tanh
+    return prepare
 
 
 def _prepare_requantize(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -148,13 +142,13 @@ def _unprepared(*args: Any, **kwargs: Any) -> Any:
 class TFLiteTableKernels(KernelBackend):
     """The table-lookup tflite::* kernels (mixed into CythonBackend)."""
 
-    @kernel(tfl_logistic_1, dtypes=set(EIGHT_BIT), prepare=_prepare_logistic)
+    @kernel(tfl_logistic_1, dtypes=set(EIGHT_BIT), prepare=_prepare_unary(tfl_logistic_1))
     def tfl_logistic(
         x: Array, x_scale: Array, x_zero_point: Array, y_scale: Array, y_zero_point: Array
     ) -> Array:
         return _unprepared()
 
-    @kernel(tfl_tanh_1, dtypes=set(EIGHT_BIT), prepare=_prepare_tanh)
+    @kernel(tfl_tanh_1, dtypes=set(EIGHT_BIT), prepare=_prepare_unary(tfl_tanh_1))
     def tfl_tanh(
         x: Array, x_scale: Array, x_zero_point: Array, y_scale: Array, y_zero_point: Array
     ) -> Array:
