@@ -1,6 +1,6 @@
-"""Element-wise (Add/Sub/Mul/Div with common broadcasts; Relu, Clip, Sigmoid, Tanh, Erf, Gelu,
-Swish, HardSigmoid, HardSwish, LeakyRelu, PRelu), BatchNormalization (inference), Softmax and
-LayerNormalization over the last axis (pooling is in pool_kernels.py).
+"""Element-wise (Add/Sub/Mul/Div and two-input Max/Min with common broadcasts; Relu, Clip,
+Sigmoid, Tanh, Erf, Gelu, Swish, HardSigmoid, HardSwish, LeakyRelu, PRelu), BatchNormalization
+(inference), Softmax and LayerNormalization over the last axis (pooling is in pool_kernels.py).
 
 Shapes need not be known before running: what a kernel needs at prepare time is the rank (and
 attributes); broadcast patterns and sizes are worked out per call, and a call whose shapes fall
@@ -35,6 +35,8 @@ from ..refimpl.ops.op_hard_sigmoid import hard_sigmoid_6
 from ..refimpl.ops.op_hard_swish import hard_swish_14
 from ..refimpl.ops.op_layer_normalization import layer_normalization_17
 from ..refimpl.ops.op_leaky_relu import leaky_relu_6
+from ..refimpl.ops.op_max import max_8
+from ..refimpl.ops.op_min import min_8
 from ..refimpl.ops.op_mul import mul_7
 from ..refimpl.ops.op_prelu import prelu_7
 from ..refimpl.ops.op_relu import relu_6
@@ -56,7 +58,7 @@ from ._common import (
 from ._native import ext
 
 Array = np.ndarray
-BINARY = {"Add": 0, "Sub": 1, "Mul": 2, "Div": 3}
+BINARY = {"Add": 0, "Sub": 1, "Mul": 2, "Div": 3, "Max": 5, "Min": 6}
 RELU, CLIP, SIGMOID = UNARY_OPS["Relu"], UNARY_OPS["Clip"], UNARY_OPS["Sigmoid"]
 
 
@@ -101,6 +103,13 @@ def _binary_refusal(node: Node, inputs: list[Value | None]) -> str | None:
         return None
     plan = broadcast_plan(a, b)
     return plan if isinstance(plan, str) else None
+
+
+def _pair_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    """Max/Min take any number of inputs; the kernel folds exactly two."""
+    if len(inputs) != 2:
+        return f"{len(inputs)} inputs (the kernel takes two)"
+    return _binary_refusal(node, inputs)
 
 
 def _prepare_binary(reference: Callable[..., Any]) -> Callable[..., Any]:
@@ -348,6 +357,8 @@ class ElementwiseKernels(KernelBackend):
     sub = _declare(sub_7, _binary_refusal, _prepare_binary(sub_7))
     mul = _declare(mul_7, _binary_refusal, _prepare_binary(mul_7))
     div = _declare(div_7, _binary_refusal, _prepare_binary(div_7))
+    max_ = _declare(max_8, _pair_refusal, _prepare_binary(max_8))
+    min_ = _declare(min_8, _pair_refusal, _prepare_binary(min_8))
     relu = _declare(relu_6, None, _prepare_unary(relu_6))
     sigmoid = _declare(sigmoid_6, None, _prepare_unary(sigmoid_6))
     prelu = _declare(prelu_7, _prelu_refusal, _prepare_prelu)

@@ -4,7 +4,7 @@
 #define GK_ELEMENTWISE_H
 
 /* gk_binary ops. PRELU: y = a < 0 ? a * b : a (a is the full-size operand, never swapped) */
-enum { GK_ADD = 0, GK_SUB = 1, GK_MUL = 2, GK_DIV = 3, GK_PRELU = 4 };
+enum { GK_ADD = 0, GK_SUB = 1, GK_MUL = 2, GK_DIV = 3, GK_PRELU = 4, GK_MAX = 5, GK_MIN = 6 };
 /* y[o, m, i] = a[o, m, i] (op) b[bo*o, bm*m, bi*i] (bo/bm/bi 0 or 1: broadcast flags); swap:
  * b (op) a for SUB and DIV. y may be a or b (in place). */
 void gk_binary(int op, const float *a, const float *b, float *y, long outer, long mid, long inner,

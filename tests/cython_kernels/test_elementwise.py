@@ -31,6 +31,28 @@ def test_binary_ops_match_reference_for_common_broadcasts(op, a_shape, b_shape, 
     assert_close(ours, ref)
 
 
+@pytest.mark.parametrize("op", ["Max", "Min"])
+@pytest.mark.parametrize("a_shape, b_shape", BROADCASTS)
+def test_max_min_of_two_match_reference_and_propagate_nan(op, a_shape, b_shape, simd, threads):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(a_shape, dtype=np.float32)
+    b = rng.standard_normal(b_shape, dtype=np.float32)
+    a.reshape(-1)[::7] = np.nan  # NaN on the left ...
+    if b.size > 1:
+        b.reshape(-1)[1::5] = np.nan  # ... and on the right
+    ours, ref, placement = run_both(one_node(op, {"a": a, "b": b}), {"a": a, "b": b}, threads)
+    assert_on_cython(placement)
+    np.testing.assert_array_equal(ours[0], ref[0])  # exact, NaN where numpy has NaN
+
+
+def test_max_of_three_inputs_is_declined():
+    x = np.ones((2, 3), np.float32)
+    feeds = {"a": x, "b": x, "c": x}
+    _, _, placement = run_both(one_node("Max", feeds), feeds, 1)
+    (reasons,) = placement.declined.values()
+    assert reasons["cython"] == "3 inputs (the kernel takes two)"
+
+
 def test_binary_op_where_both_operands_broadcast_is_declined():
     a, b = np.ones((3, 1), np.float32), np.ones((1, 4), np.float32)
     _, _, placement = run_both(one_node("Add", {"a": a, "b": b}), {"a": a, "b": b}, 1)
