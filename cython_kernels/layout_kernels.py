@@ -1,7 +1,7 @@
-"""Data-movement kernels for every fixed-size dtype: Transpose, Concat, Split, Slice and Gather as
-strided copies in C (src/layout.c); Reshape, Flatten, Squeeze and Unsqueeze as views (what the
-reference returns too) with their target shape worked out once per input shape; Cast between
-float32 and int64/int32/float16.
+"""Data-movement kernels for every fixed-size dtype: Transpose, Concat, Split, Slice, Gather and
+constant-mode Pad as strided copies in C (src/layout.c); Reshape, Flatten, Squeeze and Unsqueeze
+as views (what the reference returns too) with their target shape worked out once per input
+shape; Cast between float32 and int64/int32/float16.
 
 The Python side of each call is kept small: what depends only on the input shape (output shape,
 permutation, window) is cached per shape on first use. A call the kernel cannot run exactly (bad
@@ -25,6 +25,7 @@ from ..refimpl.ops.op_cast import cast_6, cast_19, cast_24
 from ..refimpl.ops.op_concat import concat_4
 from ..refimpl.ops.op_flatten import flatten_1
 from ..refimpl.ops.op_gather import gather_1
+from ..refimpl.ops.op_pad import pad_11, pad_18, pad_19
 from ..refimpl.ops.op_reshape import reshape_5, reshape_14
 from ..refimpl.ops.op_slice import slice_1, slice_10
 from ..refimpl.ops.op_split import split_2, split_13, split_18
@@ -265,6 +266,57 @@ def _prepare_slice(reference: Callable[..., Any]) -> Callable[..., Any]:
     return prepare
 
 
+def _pad_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    mode = node.attrs.get("mode", "constant")
+    return None if mode == "constant" else f"mode {mode!r} (the kernel pads with a constant)"
+
+
+def _pad_window(
+    shape: tuple[int, ...], pads: tuple[int, ...], axes: tuple[int, ...] | None
+) -> tuple[tuple[int, ...], tuple[slice, ...]]:
+    """(output shape, where the input goes in it) for non-negative constant-mode pads."""
+    rank = len(shape)
+    axes = tuple(range(rank)) if axes is None else tuple(_norm_axis(a, rank) for a in axes)
+    if len(pads) != 2 * len(axes) or len(set(axes)) != len(axes) or min(pads, default=0) < 0:
+        raise RuntimeDecline(f"pads {list(pads)} on axes {list(axes)}: not plain growth")
+    begin, end = [0] * rank, [0] * rank
+    for i, a in enumerate(axes):
+        begin[a], end[a] = pads[i], pads[i + len(axes)]
+    out = tuple(d + b + e for d, b, e in zip(shape, begin, end))
+    return out, tuple(slice(b, b + d) for b, d in zip(begin, shape))
+
+
+def _prepare_pad(reference: Callable[..., Any]) -> Callable[..., Any]:
+    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+        fixed = _constant_inputs(node, constants, 1)  # else pads/value/axes are read per call
+        params = (
+            (_int_tuple(constants.get(1)) or (), constants.get(2), _int_tuple(constants.get(3)))
+            if fixed
+            else None
+        )
+        windows: dict[Any, tuple] = {}
+
+        def run(data: Array, *args: Any, **_: Any) -> Array:
+            if params is not None:
+                pads, fill, axes = params
+            else:
+                given = tuple(args) + (None,) * (3 - len(args))
+                pads, fill, axes = _int_tuple(given[0]) or (), given[1], _int_tuple(given[2])
+            key = (data.shape, pads, axes)
+            window = windows.get(key)
+            if window is None:
+                window = _remember(windows, key, _pad_window(data.shape, pads, axes))
+            y = output_array(window[0], data.dtype)
+            y.fill(0 if fill is None else np.asarray(fill).astype(data.dtype).reshape(-1)[0])
+            if ext().copy_into(_raw(data), _raw(y)[window[1]], threads()):
+                raise RuntimeDecline(f"rank {data.ndim} is beyond the copy kernel")
+            return y
+
+        return _as_prepared(reference, run)
+
+    return prepare
+
+
 def _prepare_gather(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
     given = int(node.attrs.get("axis", 0))
     plans: dict[Any, tuple] = {}
@@ -434,6 +486,9 @@ class LayoutKernels(KernelBackend):
     slice_1 = _declare(slice_1, _prepare_slice(slice_1))
     slice_10 = _declare(slice_10, _prepare_slice(slice_10))
     gather = _declare(gather_1, _prepare_gather)
+    pad_11 = _declare(pad_11, _prepare_pad(pad_11), _pad_refusal)
+    pad_18 = _declare(pad_18, _prepare_pad(pad_18), _pad_refusal)
+    pad_19 = _declare(pad_19, _prepare_pad(pad_19), _pad_refusal)
     reshape_5 = _declare(reshape_5, _prepare_reshape(reshape_5))
     reshape_14 = _declare(reshape_14, _prepare_reshape(reshape_14))
     flatten = _declare(flatten_1, _prepare_flatten)

@@ -343,3 +343,59 @@ def test_binary_ops_with_cached_broadcast_plans_match_reference(a_shape, b_shape
                 continue
             _same(fn(a, b), want)
             _same(fn(a[..., ::-1], b), ref(a[..., ::-1], b))  # a non-contiguous operand
+
+
+@pytest.mark.parametrize(
+    "pads, value, opset",
+    [
+        ([0, 0, 1, 2, 0, 3, 2, 1], None, 17),  # spatial padding, zeros
+        ([0, 0, 0, 0, 0, 5, 0, 0], 1.5, 17),  # channel padding (TFLite residual branches)
+        ([0, 2, 0, 0, 0, 0, 0, 3], -2.0, 19),
+    ],
+)
+def test_constant_pad_matches_reference(pads, value, opset, threads):
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 4)).astype(np.float32)
+    constants = {"pads": np.array(pads, np.int64)}
+    if value is not None:
+        constants["value"] = np.array(value, np.float32)
+    model = one_node("Pad", {"x": x}, constants, opset=opset)
+    ours, ref, placement = run_both(model, {"x": x}, threads)
+    assert_on_cython(placement)
+    np.testing.assert_array_equal(ours[0], ref[0])
+
+
+def test_pad_with_negative_pads_falls_back_and_matches():
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    model = one_node("Pad", {"x": x}, {"pads": np.array([0, -1, 1, 0, 0, 2], np.int64)})
+    ours, ref, _ = run_both(model, {"x": x}, 1)
+    np.testing.assert_array_equal(ours[0], ref[0])
+
+
+def test_reflect_pad_is_declined_with_the_mode():
+    x = np.ones((1, 2, 4, 4), np.float32)
+    model = one_node("Pad", {"x": x}, {"pads": np.ones(8, np.int64)}, mode="reflect")
+    _, _, placement = run_both(model, {"x": x}, 1)
+    (reasons,) = placement.declined.values()
+    assert reasons["cython"] == "mode 'reflect' (the kernel pads with a constant)"
+
+
+def test_pad_with_pads_computed_at_run_time_matches_reference():
+    from onnx import TensorProto, helper
+
+    import gossamer
+
+    x = np.random.default_rng(1).standard_normal((1, 2, 3, 3)).astype(np.float32)
+    shape = helper.make_node("Shape", ["x"], ["s"], start=2, end=4)  # [3, 3]: pads from the data
+    cat = helper.make_node("Concat", ["zeros", "s", "zeros", "s"], ["pads"], axis=0)
+    pad = helper.make_node("Pad", ["x", "pads"], ["y"], name="pad")
+    graph = helper.make_graph(
+        [shape, cat, pad], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[helper.make_tensor("zeros", TensorProto.INT64, [2], [0, 0])],
+    )  # fmt: skip
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    ours = gossamer.load(blob, backends=["cython"], optimize=0)  # keeps Shape -> Concat -> Pad
+    assert ours.placement.backend_of["pad"] == "cython"
+    ref = gossamer.load(blob, backends=[], optimize=0)
+    np.testing.assert_array_equal(ours.run(None, {"x": x})[0], ref.run(None, {"x": x})[0])
