@@ -7,32 +7,15 @@ import pytest
 pytest.importorskip("tflite")
 
 import gossamer  # noqa: E402
-from tests.converter.tflite_models import Op, Spec, T, build_model  # noqa: E402
+from tests.converter.tflite_more_models import BOOL, F32, I32, I64, single_op  # noqa: E402
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
-BuiltinOperator = pytest.importorskip("tflite").BuiltinOperator
-
-F32, I32, I64, BOOL = 0, 2, 4, 6
-NUMPY = {F32: np.float32, I32: np.int32, I64: np.int64, BOOL: np.bool_}
 
 
 def _model(code, inputs, outputs, options=None) -> bytes:
     """inputs: (type, shape) for a graph input, an array for a constant; outputs: (type, shape)."""
-    tensors, graph_inputs = [], []
-    for k, item in enumerate(inputs):
-        if isinstance(item, np.ndarray):
-            kind = {np.dtype(v): c for c, v in NUMPY.items()}[item.dtype]
-            tensors.append(T(f"const_{k}", kind, item.shape, item))
-        else:
-            graph_inputs.append(len(tensors))
-            tensors.append(T(f"serving_default_in{k}:0", item[0], item[1]))
-    outs = []
-    for k, (kind, shape) in enumerate(outputs):
-        outs.append(len(tensors))
-        tensors.append(T(f"out{k}", kind, shape))
     version = 2 if code == "BROADCAST_TO" else 1  # LiteRT registers BROADCAST_TO from version 2
-    op = Op(getattr(BuiltinOperator, code), list(range(len(inputs))), outs, options, version)
-    return build_model(Spec(tensors, [op], graph_inputs, outs))
+    return single_op(code, inputs, outputs, options, version)
 
 
 def _check(model: bytes, reference: bool = True) -> None:

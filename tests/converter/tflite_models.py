@@ -74,18 +74,58 @@ def _camel(name: str) -> str:
 
 
 def _options(b: flatbuffers.Builder, kind: str, fields: dict) -> tuple[int, int]:
-    """Writes a builtin options table; returns (BuiltinOptions type, offset)."""
+    """Writes a builtin options table of scalars, strings and int32 lists; returns
+    (BuiltinOptions type, offset)."""
     module = importlib.import_module(f"tflite.{kind}")
-    vectors = {}
+    offsets = {}
     for key, value in fields.items():
         if isinstance(value, (list, tuple)):
-            vectors[key] = _vector(b, getattr(module, f"Start{_camel(key)}Vector"), list(value),
+            offsets[key] = _vector(b, getattr(module, f"Start{_camel(key)}Vector"), list(value),
                                    b.PrependInt32)  # fmt: skip
+        elif isinstance(value, str):
+            offsets[key] = b.CreateString(value)
     module.Start(b)
     for key, value in fields.items():
-        getattr(module, f"Add{_camel(key)}")(b, vectors.get(key, value))
+        getattr(module, f"Add{_camel(key)}")(b, offsets.get(key, value))
     enum = importlib.import_module("tflite.BuiltinOptions").BuiltinOptions
     return getattr(enum, kind), module.End(b)
+
+
+def _buffers(b: flatbuffers.Builder, raw: list[bytes | None]) -> list[int]:
+    """One Buffer table per entry (None or empty: a buffer without data)."""
+    buffers = []
+    for data in raw:
+        vec = b.CreateByteVector(data) if data else None
+        Buffer.Start(b)
+        if vec is not None:
+            Buffer.AddData(b, vec)
+        buffers.append(Buffer.End(b))
+    return buffers
+
+
+def _serving_signature(
+    b: flatbuffers.Builder, names: list[str], inputs: list[int], outputs: list[int]
+) -> int:
+    """A "serving_default" SignatureDef of subgraph 0 naming tensors by `names` (":0" dropped)."""
+    maps = {}
+    for side, indices in (("in", inputs), ("out", outputs)):
+        items = []
+        for i in indices:
+            name = b.CreateString(names[i].split(":")[0])
+            TensorMap.Start(b)
+            TensorMap.AddName(b, name)
+            TensorMap.AddTensorIndex(b, i)
+            items.append(TensorMap.End(b))
+        maps[side] = items
+    ins = _vector(b, SignatureDef.StartInputsVector, maps["in"], b.PrependUOffsetTRelative)
+    outs = _vector(b, SignatureDef.StartOutputsVector, maps["out"], b.PrependUOffsetTRelative)
+    key = b.CreateString("serving_default")
+    SignatureDef.Start(b)
+    SignatureDef.AddInputs(b, ins)
+    SignatureDef.AddOutputs(b, outs)
+    SignatureDef.AddSignatureKey(b, key)
+    SignatureDef.AddSubgraphIndex(b, 0)
+    return SignatureDef.End(b)
 
 
 def build_model(spec: Spec) -> bytes:
@@ -103,13 +143,7 @@ def build_model(spec: Spec) -> bytes:
     for key, raw in spec.metadata.items():
         metadata_buffer[key] = len(buffer_data)
         buffer_data.append(raw)
-    buffers = []
-    for raw in buffer_data:
-        data = b.CreateByteVector(raw) if raw else None
-        Buffer.Start(b)
-        if data is not None:
-            Buffer.AddData(b, data)
-        buffers.append(Buffer.End(b))
+    buffers = _buffers(b, buffer_data)
     tensors = []
     for t, buf in zip(spec.tensors, tensor_buffer):
         name = b.CreateString(t.name)
@@ -183,25 +217,8 @@ def build_model(spec: Spec) -> bytes:
     subgraph = SubGraph.End(b)
     signatures = []
     if spec.signature:
-        maps = {}
-        for side, indices in (("in", spec.inputs), ("out", spec.outputs)):
-            items = []
-            for i in indices:
-                name = b.CreateString(spec.tensors[i].name.split(":")[0])
-                TensorMap.Start(b)
-                TensorMap.AddName(b, name)
-                TensorMap.AddTensorIndex(b, i)
-                items.append(TensorMap.End(b))
-            maps[side] = items
-        ins = _vector(b, SignatureDef.StartInputsVector, maps["in"], b.PrependUOffsetTRelative)
-        outs = _vector(b, SignatureDef.StartOutputsVector, maps["out"], b.PrependUOffsetTRelative)
-        key = b.CreateString("serving_default")
-        SignatureDef.Start(b)
-        SignatureDef.AddInputs(b, ins)
-        SignatureDef.AddOutputs(b, outs)
-        SignatureDef.AddSignatureKey(b, key)
-        SignatureDef.AddSubgraphIndex(b, 0)
-        signatures.append(SignatureDef.End(b))
+        names = [t.name for t in spec.tensors]
+        signatures.append(_serving_signature(b, names, spec.inputs, spec.outputs))
     metadata = []
     for key, buf in metadata_buffer.items():
         name = b.CreateString(key)

@@ -8,22 +8,20 @@ Tensor types: FLOAT32, INT32, BOOL, RESOURCE; `T.variable` marks TFLite's `is_va
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
 import flatbuffers
 import numpy as np
 
 from .tflite_models import (
-    Buffer,
     Model,
     Operator,
     OperatorCode,
-    SignatureDef,
     SubGraph,
     Tensor,
-    TensorMap,
-    _camel,
+    _buffers,
+    _options,
+    _serving_signature,
     _vector,
 )
 
@@ -59,17 +57,6 @@ class Sub:
     name: str = ""
 
 
-def _options(b: flatbuffers.Builder, kind: str, fields: dict) -> tuple[int, int]:
-    """A builtin options table of scalars and strings; (BuiltinOptions type, offset)."""
-    module = importlib.import_module(f"tflite.{kind}")
-    strings = {k: b.CreateString(v) for k, v in fields.items() if isinstance(v, str)}
-    module.Start(b)
-    for key, value in fields.items():
-        getattr(module, f"Add{_camel(key)}")(b, strings.get(key, value))
-    enum = importlib.import_module("tflite.BuiltinOptions").BuiltinOptions
-    return getattr(enum, kind), module.End(b)
-
-
 def build(subgraphs: list[Sub]) -> bytes:
     b = flatbuffers.Builder(1024)
     raw: list[bytes | None] = [None]
@@ -80,13 +67,7 @@ def build(subgraphs: list[Sub]) -> bytes:
             where[-1].append(0 if t.data is None else len(raw))
             if t.data is not None:
                 raw.append(np.ascontiguousarray(t.data).tobytes())
-    buffers = []
-    for data in raw:
-        vec = b.CreateByteVector(data) if data else None
-        Buffer.Start(b)
-        if vec is not None:
-            Buffer.AddData(b, vec)
-        buffers.append(Buffer.End(b))
+    buffers = _buffers(b, raw)
     codes = sorted({op.code for sg in subgraphs for op in sg.ops})
     opcodes = []
     for code in codes:
@@ -97,25 +78,8 @@ def build(subgraphs: list[Sub]) -> bytes:
         opcodes.append(OperatorCode.End(b))
     offsets = [_subgraph(b, sg, where[k], codes) for k, sg in enumerate(subgraphs)]
     main = subgraphs[0]
-    maps = {}
-    for side, indices in (("in", main.inputs), ("out", main.outputs)):
-        items = []
-        for i in indices:
-            name = b.CreateString(main.tensors[i].name.split(":")[0])
-            TensorMap.Start(b)
-            TensorMap.AddName(b, name)
-            TensorMap.AddTensorIndex(b, i)
-            items.append(TensorMap.End(b))
-        maps[side] = items
-    ins = _vector(b, SignatureDef.StartInputsVector, maps["in"], b.PrependUOffsetTRelative)
-    outs = _vector(b, SignatureDef.StartOutputsVector, maps["out"], b.PrependUOffsetTRelative)
-    key = b.CreateString("serving_default")
-    SignatureDef.Start(b)
-    SignatureDef.AddInputs(b, ins)
-    SignatureDef.AddOutputs(b, outs)
-    SignatureDef.AddSignatureKey(b, key)
-    SignatureDef.AddSubgraphIndex(b, 0)
-    signature = SignatureDef.End(b)
+    names = [t.name for t in main.tensors]
+    signature = _serving_signature(b, names, main.inputs, main.outputs)
     oc_vec = _vector(b, Model.StartOperatorCodesVector, opcodes, b.PrependUOffsetTRelative)
     sg_vec = _vector(b, Model.StartSubgraphsVector, offsets, b.PrependUOffsetTRelative)
     buf_vec = _vector(b, Model.StartBuffersVector, buffers, b.PrependUOffsetTRelative)
