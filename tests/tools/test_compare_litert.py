@@ -11,7 +11,6 @@ pytest.importorskip("ai_edge_litert")
 from gossamer.plugins import KernelBackend, hookimpl, kernel  # noqa: E402
 from gossamer.plugins import manager as plugin_manager  # noqa: E402
 from gossamer.refimpl.errors import InputError  # noqa: E402
-from gossamer.refimpl.ops.op_conv import conv_1  # noqa: E402
 from gossamer.refimpl.ops.op_mul import mul_7  # noqa: E402
 from gossamer.tools.first_divergence import compare_model  # noqa: E402
 from gossamer.tools.litert_intermediates import run_litert  # noqa: E402
@@ -20,22 +19,15 @@ from gossamer.cli import main  # noqa: E402
 from gossamer.session import load  # noqa: E402
 from tests.conftest import MODELS_DIR, make_model, tensor_info  # noqa: E402
 from tests.converter.tflite_models import FLOAT32, Op, Spec, T, build_model  # noqa: E402
+from tests.tools.test_first_divergence import BiasedConv as _BiasedConv  # noqa: E402
 
 CONV_2D, MUL, RELU = 3, 18, 1
 
 
-class BiasedConv(KernelBackend):
-    """Planted bug: the Conv bias is off by 0.05."""
+class BiasedConv(_BiasedConv):
+    """Planted bug: the Conv bias is off by 0.05 (test_first_divergence's, under its own name)."""
 
     name = "litert_biased_conv"
-    priority = 10
-
-    @kernel(conv_1)
-    def conv(x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None,
-             pads=None, strides=None):  # fmt: skip
-        b = np.full(w.shape[0], 0.05, x.dtype) if b is None else b + np.asarray(0.05, b.dtype)
-        return conv_1(x, w, b, auto_pad=auto_pad, dilations=dilations, group=group,
-                      kernel_shape=kernel_shape, pads=pads, strides=strides)  # fmt: skip
 
 
 class OffMul(KernelBackend):
