@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,6 +19,8 @@ INF = float("inf")
 EPILOGUE_ACTIVATIONS = ("", "Relu", "Clip")
 
 _scratch = threading.local()
+# every live scratch() buffer (by id): segments.py gives each plan its own copy of these
+SCRATCH_BUFFERS: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
 
 
 _team = [1]  # the largest OpenMP team started so far
@@ -44,6 +47,7 @@ def scratch(size: int) -> np.ndarray:
         check_allocation(4 * int(size), f"a cython kernel's work buffer of {size} floats")
         buf = np.empty(max(size, 1 << 16), F32)
         _scratch.buf = buf
+        SCRATCH_BUFFERS[id(buf)] = buf
     return buf[:size]
 
 

@@ -14,6 +14,7 @@ from libc.string cimport memset
 
 include "wrappers/checks.pxi"
 include "wrappers/runtime.pxi"
+include "wrappers/plan.pxi"
 include "wrappers/gemm.pxi"
 include "wrappers/conv.pxi"
 include "wrappers/winograd.pxi"

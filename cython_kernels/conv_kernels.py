@@ -36,6 +36,7 @@ from ._common import (
     window_refusal,
 )
 from ._native import ext
+from .segments import numpy_work, traceable
 
 Array = np.ndarray
 FLOATS = {"float32", "float16"}  # float16 nodes compute in float32 (see _common.float32_or_half)
@@ -287,6 +288,7 @@ class _Conv:
 
     def _add_residual(self, y: Array, z: Array) -> Array:
         """y + z, then the epilogue's clip (for the paths whose C kernel takes no residual)."""
+        numpy_work()
         np.add(y, z, out=y)
         lo, hi, clip = self.bounds
         if clip:  # as the epilogue: max then min, a NaN stays NaN
@@ -305,7 +307,7 @@ def _prepare_conv(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
     ) -> Array:  # fmt: skip
         return prepared(x, w, b)
 
-    return conv
+    return traceable(conv)
 
 
 def _prepare_fused_conv(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -321,7 +323,7 @@ def _prepare_fused_conv(node: Node, constants: dict[int, Array]) -> Callable[...
     ) -> Array:  # fmt: skip
         return prepared(x, w, b, slope, z)
 
-    return fused_conv
+    return traceable(fused_conv)
 
 
 def _unprepared(*args: Any, **kwargs: Any) -> Any:

@@ -56,6 +56,7 @@ from ._common import (
     threads,
 )
 from ._native import ext
+from .segments import traceable
 
 Array = np.ndarray
 BINARY = {"Add": 0, "Sub": 1, "Mul": 2, "Div": 3, "Max": 5, "Min": 6}
@@ -88,7 +89,7 @@ def _declare(
 
 def _as_prepared(reference: Callable[..., Any], run: Callable[..., Any]) -> Callable[..., Any]:
     run.__wrapped__ = reference  # type: ignore[attr-defined]
-    return run
+    return traceable(run)  # every call is C calls on its arrays (segments.py)
 
 
 # ---- binary ops ---------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from ..refimpl.ops.op_gemm import gemm_7, gemm_11
 from ..refimpl.ops.op_mat_mul import mat_mul_1
 from ._common import F32, float32_or_half, half_out, known_shape, static_shape, threads
 from ._native import ext
+from .segments import traceable
 
 Array = np.ndarray
 FLOATS = {"float32", "float16"}  # float16 nodes compute in float32 (see _common.float32_or_half)
@@ -285,7 +286,7 @@ def _prepare_plain_matmul(node: Node, constants: dict[int, Array]) -> Callable[.
     def mat_mul(a: Array, b: Array) -> Array:
         return half_out(run(a, b), a)
 
-    return mat_mul
+    return traceable(mat_mul)  # a float16 result is an astype copy: segments.py refuses it
 
 
 def _prepare_fused_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -297,7 +298,7 @@ def _prepare_fused_matmul(node: Node, constants: dict[int, Array]) -> Callable[.
     ) -> Array:  # fmt: skip
         return half_out(run(a, b, bias, slope), a)
 
-    return fused_mat_mul
+    return traceable(fused_mat_mul)
 
 
 def _gemm_refusal(node: Node, inputs: list[Value | None]) -> str | None:

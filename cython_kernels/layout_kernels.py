@@ -34,6 +34,7 @@ from ..refimpl.ops.op_transpose import transpose_1
 from ..refimpl.ops.op_unsqueeze import unsqueeze_1, unsqueeze_13
 from ._common import threads
 from ._native import ext
+from .segments import traceable
 
 Array = np.ndarray
 FIXED_SIZE = frozenset(DTYPE_NAMES - {"string"})
@@ -80,8 +81,11 @@ def _declare(
 
 
 def _as_prepared(reference: Callable[..., Any], run: Callable[..., Any]) -> Callable[..., Any]:
+    """run, presented as reference's kernel and marked traceable (segments.py): its calls are
+    n-d copies (or none: a view); a call that does numpy work instead writes no output through
+    a recorded call, which segments.py refuses."""
     run.__wrapped__ = reference  # type: ignore[attr-defined]
-    return run
+    return traceable(run)
 
 
 def _norm_axis(axis: int, rank: int) -> int:
@@ -312,7 +316,8 @@ def _prepare_pad(reference: Callable[..., Any]) -> Callable[..., Any]:
                 raise RuntimeDecline(f"rank {data.ndim} is beyond the copy kernel")
             return y
 
-        return _as_prepared(reference, run)
+        run.__wrapped__ = reference  # type: ignore[attr-defined]
+        return run  # not traceable: y.fill is numpy work a replay would miss
 
     return prepare
 

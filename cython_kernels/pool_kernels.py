@@ -20,6 +20,7 @@ from ..refimpl.ops.op_global_average_pool import global_average_pool_1
 from ._common import F32, all_float32, static_shape, threads, window_refusal
 from ._native import ext
 from .elementwise_kernels import _as_prepared, _declare
+from .segments import numpy_work
 
 Array = np.ndarray
 EIGHT_BIT = ("uint8", "int8")  # MaxPool also takes these (computed through float32, exactly)
@@ -69,6 +70,7 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
                          y.reshape(n * c, oh, ow), threads())  # fmt: skip
             if x.dtype != F32:  # an 8-bit MaxPool: every maximum is one of its inputs, exactly
                 out = output_array((n, c, oh, ow), x.dtype)
+                numpy_work()
                 np.copyto(out, y, casting="unsafe")
                 return out
             return y

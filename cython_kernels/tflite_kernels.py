@@ -32,6 +32,7 @@ from ..refimpl.ops.op_tfl_fully_connected import tfl_fully_connected_1
 from ._common import scratch, threads
 from ._native import ext
 from ._qcommon import EIGHT_BIT, as_bytes, epilogue, qtype
+from .segments import traceable
 
 Array = np.ndarray
 _DW_MAX_TAPS = 33000  # src/qconv.h GK_QDW_NHWC_MAX_TAPS (int32 sums cannot overflow)
@@ -153,12 +154,18 @@ def _pack_b(w2: Array, w: Array, w_zp: Array | None) -> Array:
     return out
 
 
+_ZERO_POINTS: dict[int, Array] = {}  # zx -> [zx] int32, kept (recorded calls point at it)
+
+
 def _gemm(a: Array, x: Array, zx: int, bp: Array, y2: Array, ep: object) -> None:
     """y2 [M, N] = epilogue(a [M, K] (bytes, any strides) - zx times the packed B)."""
     (m, k), n = a.shape, y2.shape[1]
     t = threads()
     ap = scratch((ext().qpacked_a_size(m, k) + 1) // 2).view(np.int16)
-    ext().qpack_a(a, qtype(x, "input"), np.array([zx], np.int32), ap, t)
+    za = _ZERO_POINTS.get(zx)
+    if za is None:
+        za = _ZERO_POINTS.setdefault(zx, np.array([zx], np.int32))
+    ext().qpack_a(a, qtype(x, "input"), za, ap, t)
     ext().qgemm(m, n, k, ap, bp, y2, ep, 0, 0, t)
 
 
@@ -217,7 +224,7 @@ def _prepare_conv(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
             _gemm(_windows(x, zx, kh, kw, g), x, zx, bp, y.reshape(-1, o), ep)
         return y
 
-    return conv_2d
+    return traceable(conv_2d)  # a padded window copy is a temporary: segments.py refuses it
 
 
 def _prepare_depthwise(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -254,7 +261,7 @@ def _prepare_depthwise(node: Node, constants: dict[int, Array]) -> Callable[...,
                                   left, zx, ep, y, work, t)  # fmt: skip
         return y
 
-    return depthwise_conv_2d
+    return traceable(depthwise_conv_2d)
 
 
 def _prepare_fully_connected(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -278,7 +285,7 @@ def _prepare_fully_connected(node: Node, constants: dict[int, Array]) -> Callabl
             _gemm(as_bytes(x).reshape(-1, k), x, zx, bp, y, ep)
         return y
 
-    return fully_connected
+    return traceable(fully_connected)
 
 
 def _unprepared(*args: Any, **kwargs: Any) -> Any:

@@ -24,7 +24,9 @@ from ..refimpl.ops.op_tfl_mul import tfl_mul_1
 from ..refimpl.ops.op_tfl_requantize import tfl_requantize_1
 from ..refimpl.ops.op_tfl_sub import tfl_sub_1
 from ..refimpl.ops.op_tfl_tanh import tfl_tanh_1
+from ._native import ext
 from ._qcommon import EIGHT_BIT
+from .segments import traceable
 
 Array = np.ndarray
 _BYTES = np.arange(256, dtype=np.uint8)
@@ -54,7 +56,10 @@ class _Table:
                 raise RuntimeDecline(f"the op gave {list(table.shape)} values for 256")
             self.tables[x.dtype] = table
         y = output_array(x.shape, table.dtype)
-        np.take(table, np.asarray(x).view(np.uint8), out=y, mode="clip")  # 0..255
+        if table.dtype.itemsize <= 2 and y.flags.c_contiguous:  # the C lookup (segments replay it)
+            ext().lut8(np.asarray(x).view(np.uint8).reshape(-1), None, table, y)
+        else:
+            np.take(table, np.asarray(x).view(np.uint8), out=y, mode="clip")  # 0..255
         return y
 
 
@@ -85,6 +90,12 @@ class _PairTable:
             if table.shape != (65536,):
                 raise RuntimeDecline(f"the op gave {list(table.shape)} values for 65536")
             self.tables[a.dtype] = table
+        if a.shape == b.shape and table.dtype.itemsize <= 2:  # the C lookup (segments replay it)
+            y = output_array(a.shape, table.dtype)
+            if y.flags.c_contiguous:
+                ext().lut8(np.asarray(a).view(np.uint8).reshape(-1),
+                           np.asarray(b).view(np.uint8).reshape(-1), table, y)  # fmt: skip
+                return y
         index = (np.asarray(a).view(np.uint8).astype(np.uint16) << 8) | np.asarray(b).view(np.uint8)
         y = output_array(index.shape, table.dtype)
         np.take(table, index, out=y, mode="clip")  # 0..65535
@@ -102,7 +113,7 @@ def _prepare_pair(reference: Callable[..., Array]) -> Callable[..., Any]:
             params = (a_scale, a_zero_point, b_scale, b_zero_point, y_scale, y_zero_point)
             return table(a, b, params, activation)
 
-        return binary
+        return traceable(binary)  # a lookup np.take does is not written by C: segments refuse it
 
     return prepare
 
@@ -118,7 +129,7 @@ def _prepare_unary(reference: Callable[..., Any]) -> Callable[..., Any]:
         ) -> Array:
             return table(x, (x_scale, x_zero_point, y_scale, y_zero_point), {})
 
-        return unary
+        return traceable(unary)
 
     return prepare
 
@@ -132,7 +143,7 @@ def _prepare_requantize(node: Node, constants: dict[int, Array]) -> Callable[...
     ) -> Array:  # fmt: skip
         return table(x, (x_scale, x_zero_point, y_scale, y_zero_point), {"to": to})
 
-    return requantize
+    return traceable(requantize)
 
 
 def _unprepared(*args: Any, **kwargs: Any) -> Any:

@@ -9,6 +9,7 @@ runs.
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,12 +35,43 @@ from .memory_budget import SizeGuard
 from .memory_plan import MemoryPlan
 from .registry import OpFunction, OpRegistry, default_registry, spec_of
 
+log = logging.getLogger("gossamer.interpreter")
+
 
 class NodeObserver(Protocol):
     """Called around every node; `inputs`/`outputs` are the runtime values (None = absent)."""
 
     def before_node(self, node: Node, inputs: Sequence[Any]) -> None: ...
     def after_node(self, node: Node, inputs: Sequence[Any], outputs: Sequence[Any]) -> None: ...
+
+
+class Segment(Protocol):
+    """Steps [start, stop) of a Program run by a backend in one call (see SegmentBuilder)."""
+
+    start: int
+    stop: int
+
+    def run(self, env: dict[str, Any]) -> bool:
+        """Runs the steps on env's values and puts the values read after them into env; False
+        (having changed nothing) when this run's values do not fit what the segment was built
+        for: the steps then run one by one."""
+        ...
+
+
+class SegmentBuilder(Protocol):
+    """A backend's recorder of one arena run, turning runs of consecutive steps into Segments.
+
+    A Program whose overrides name one (an override's `impl.segment_builder`, a callable taking
+    the Program) records its second arena run through it: `before`/`after` around every step,
+    then `finish` returns the segments; later arena runs without observers, timings or keep_all
+    call each segment instead of its steps. `close` is called last in every case."""
+
+    def before(self, index: int, node: Node, impl: Callable[..., Any]) -> None: ...
+    def after(
+        self, index: int, node: Node, args: list[Any], results: list[Any], declined: bool
+    ) -> None: ...
+    def finish(self, env: dict[str, Any]) -> list[Segment]: ...
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -138,6 +170,10 @@ class Program:
             raise _unsupported_error(graph, unsupported)
         self._plan_releases()
         self.arena = self._make_arena(memory_plan) if memory_plan is not None else None
+        # segments: (start, stop, segment or None, names released after it) covering every step
+        self.schedule: list[tuple[int, int, Segment | None, tuple[str, ...]]] | None = None
+        self._segment_builder = _segment_builder(self.overrides) if self.arena else None
+        self._arena_runs = 0
 
     # ---- compile ---------------------------------------------------------------------------------
     def _collect_steps(self, order: list[Node], scope: Scope, unsupported: dict) -> None:
@@ -228,10 +264,22 @@ class Program:
         try:
             if arena is not None:
                 arena.bind()
-                self._run_steps(env, observers, timings, keep_all, arena, guard, deadline)
-                for value in self.graph.outputs:  # the caller keeps these: never arena bytes
-                    if arena.aliases(env.get(value.name)):
-                        env[value.name] = env[value.name].copy()
+                recorder = self._recorder() if timings is None else None
+                try:
+                    if self.schedule is not None and timings is None:
+                        self._run_segmented(env, arena, guard, deadline)
+                    else:
+                        self._run_steps(
+                            env, observers, timings, keep_all, arena, guard, deadline, recorder
+                        )
+                    for value in self.graph.outputs:  # the caller keeps these: never arena bytes
+                        if arena.aliases(env.get(value.name)):
+                            env[value.name] = env[value.name].copy()
+                    if recorder is not None:
+                        self._install_segments(recorder, env)
+                finally:
+                    if recorder is not None:
+                        recorder.close()
             else:
                 self._run_steps(env, observers, timings, keep_all, None, guard, deadline)
         finally:
@@ -239,6 +287,61 @@ class Program:
             if arena is not None:
                 arena.lock.release()
         return env
+
+    def _recorder(self) -> SegmentBuilder | None:
+        """The builder that records this arena run (the second: the first packs weights), if
+        segments are wanted and not built yet."""
+        if self._segment_builder is None or self.schedule is not None:
+            return None
+        self._arena_runs += 1
+        return self._segment_builder(self) if self._arena_runs >= 2 else None
+
+    def _install_segments(self, recorder: SegmentBuilder, env: dict[str, Any]) -> None:
+        try:
+            segments = sorted(recorder.finish(env), key=lambda s: s.start)
+        except Exception as err:  # a builder's failure costs the speed-up, never the run
+            log.warning("segment builder failed (%s: %s); steps run one by one",
+                        type(err).__name__, err)  # fmt: skip
+            segments = []
+        self._segment_builder = None  # one recording per program
+        if not segments:
+            return
+        schedule: list[tuple[int, int, Segment | None, tuple[str, ...]]] = []
+        at = 0
+        for seg in segments:
+            if seg.start < at or seg.stop <= seg.start or seg.stop > len(self._steps):
+                raise ValueError(f"segment [{seg.start}, {seg.stop}) overlaps or is out of range")
+            if seg.start > at:
+                schedule.append((at, seg.start, None, ()))
+            inside = self._steps[seg.start : seg.stop]
+            made = {n for s in inside for n in s.node.outputs}  # never in env: the segment's own
+            released = tuple(n for s in inside for n in s.release_after if n not in made)
+            schedule.append((seg.start, seg.stop, seg, released))
+            at = seg.stop
+        if at < len(self._steps):
+            schedule.append((at, len(self._steps), None, ()))
+        self.schedule = schedule
+
+    def _run_segmented(
+        self, env: dict[str, Any], arena: Arena, guard: SizeGuard | None, deadline: float | None
+    ) -> None:
+        """An arena run through the schedule: each segment in one call (its guarded sizes were
+        checked when it was recorded, and it runs only on the shapes it was recorded with)."""
+        for start, stop, segment, released in self.schedule or ():
+            if segment is not None:
+                if deadline is not None and time.monotonic() > deadline:
+                    node = self._steps[start].node
+                    raise RunTimeoutError(
+                        f"the run passed its timeout before node {node.label()} of graph "
+                        f"{self.graph.name!r}",
+                        node.name,
+                        node.op_type,
+                    )
+                if segment.run(env):
+                    for name in released:
+                        env.pop(name, None)
+                    continue
+            self._run_steps(env, (), None, False, arena, guard, deadline, None, start, stop)
 
     def _run_steps(
         self,
@@ -249,11 +352,16 @@ class Program:
         arena: Arena | None,
         guard: SizeGuard | None,
         deadline: float | None,
+        recorder: SegmentBuilder | None = None,
+        start: int = 0,
+        stop: int | None = None,
     ) -> None:
         views = arena.step_views if arena is not None else None
         guarded = guard.nodes if guard is not None else frozenset()
+        steps = self._steps
         with np.errstate(all="ignore"):
-            for index, step in enumerate(self._steps):
+            for index in range(start, len(steps) if stop is None else stop):
+                step = steps[index]
                 node = step.node
                 args = [env[name] if name else None for name in node.inputs]
                 kwargs = step.kwargs
@@ -274,7 +382,10 @@ class Program:
                     guard.check(node, args)  # type: ignore[union-attr]
                 for obs in observers:
                     obs.before_node(node, args)
-                start = time.perf_counter() if timings is not None else 0.0
+                if recorder is not None:
+                    recorder.before(index, node, step.impl)
+                    fell = self.runtime_fallbacks.get(node.name)
+                began = time.perf_counter() if timings is not None else 0.0
                 if views is None:
                     results = _call(step, args, kwargs, self.runtime_fallbacks)
                 else:  # (on an exception, run() resets the planned outputs)
@@ -285,7 +396,10 @@ class Program:
                     if planned is None or len(results) != 1 or results[0] is not planned[0]:
                         arena.keep_out(index, results)  # type: ignore[union-attr]
                 if timings is not None:
-                    timings[node.name] = timings.get(node.name, 0.0) + time.perf_counter() - start
+                    timings[node.name] = timings.get(node.name, 0.0) + time.perf_counter() - began
+                if recorder is not None:
+                    declined = self.runtime_fallbacks.get(node.name) is not fell
+                    recorder.after(index, node, args, results, declined)
                 for name, value in zip(node.outputs, results):
                     if name:
                         env[name] = value
@@ -294,6 +408,15 @@ class Program:
                 if not keep_all:
                     for name in step.release_after:
                         env.pop(name, None)
+
+
+def _segment_builder(overrides: dict[str, Override]) -> Callable[..., SegmentBuilder] | None:
+    """The segment builder a backend names on its overrides' impls (the first found), if any."""
+    for override in overrides.values():
+        builder = getattr(override.impl, "segment_builder", None)
+        if builder is not None:
+            return builder  # type: ignore[no-any-return]
+    return None
 
 
 def _call(

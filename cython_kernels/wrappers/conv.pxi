@@ -43,6 +43,13 @@ def pack_b_conv(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, lo
     with nogil:
         gk_pack_b_conv(&x[0, 0, 0], x.shape[0], x.shape[1], x.shape[2], kh, kw, sh, sw, dh, dw,
                        ph, pw, oh, ow, &out[0], threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_pack_b_conv, "pack_b_conv", (x, out))
+        c.c.p[0], c.c.p[1] = <void *>&x[0, 0, 0], <void *>&out[0]
+        c.c.i[0], c.c.i[1], c.c.i[2] = x.shape[0], x.shape[1], x.shape[2]
+        c.c.i[3], c.c.i[4], c.c.i[5], c.c.i[6], c.c.i[7], c.c.i[8] = kh, kw, sh, sw, dh, dw
+        c.c.i[9], c.c.i[10], c.c.i[11], c.c.i[12], c.c.i[13] = ph, pw, oh, ow, threads
 
 
 def depthwise(const float[:, :, :, ::1] x, const float[::1] wt, long kh, long kw, long sh,
@@ -63,6 +70,17 @@ def depthwise(const float[:, :, :, ::1] x, const float[::1] wt, long kh, long kw
                      kh, kw, sh, sw, dh, dw, ph, pw, y.shape[2], y.shape[3],
                      ptr(bias) if bias is not None else NULL, lo, hi, clip, &y[0, 0, 0, 0],
                      threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_depthwise, "depthwise", (x, wt, bias, y))
+        c.c.p[0], c.c.p[1] = <void *>&x[0, 0, 0, 0], <void *>&wt[0]
+        c.c.p[2] = <void *>(ptr(bias) if bias is not None else NULL)
+        c.c.p[3] = <void *>&y[0, 0, 0, 0]
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3] = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+        c.c.i[4], c.c.i[5], c.c.i[6], c.c.i[7], c.c.i[8], c.c.i[9] = kh, kw, sh, sw, dh, dw
+        c.c.i[10], c.c.i[11], c.c.i[12], c.c.i[13] = ph, pw, y.shape[2], y.shape[3]
+        c.c.i[14], c.c.i[15] = clip, threads
+        c.c.f[0], c.c.f[1] = lo, hi
 
 
 def conv_direct_work(long c, long h, long w, long kh, long kw, long sh, long sw, long dh,
@@ -98,4 +116,39 @@ def conv_direct(const float[:, :, :, ::1] x, const float[:, ::1] wt_t, long kh, 
                               &wt_t[0, 0], y.shape[1], wt_t.shape[1], kh, kw, sh, sw, dh, dw, ph, pw,
                               y.shape[2], y.shape[3], ptr(bias) if bias is not None else NULL,
                               lo, hi, clip, &y[0, 0, 0, 0], &work[0], threads)
+    cdef Call c
+    if done and _tracing():
+        c = _record(_run_conv_direct, "conv_direct", (x, wt_t, bias, y, work))
+        c.c.p[0], c.c.p[1] = <void *>&x[0, 0, 0, 0], <void *>&wt_t[0, 0]
+        c.c.p[2] = <void *>(ptr(bias) if bias is not None else NULL)
+        c.c.p[3], c.c.p[4] = <void *>&y[0, 0, 0, 0], <void *>&work[0]
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3] = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+        c.c.i[4], c.c.i[5], c.c.i[6], c.c.i[7], c.c.i[8], c.c.i[9] = (y.shape[1], wt_t.shape[1],
+                                                                      kh, kw, sh, sw)
+        c.c.i[10], c.c.i[11], c.c.i[12], c.c.i[13] = dh, dw, ph, pw
+        c.c.i[14], c.c.i[15], c.c.i[16], c.c.i[17] = y.shape[2], y.shape[3], clip, threads
+        c.c.f[0], c.c.f[1] = lo, hi
     return bool(done)
+
+
+cdef int _run_pack_b_conv(const gk_call *c) noexcept nogil:
+    gk_pack_b_conv(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3], c.i[4], c.i[5], c.i[6],
+                   c.i[7], c.i[8], c.i[9], c.i[10], c.i[11], c.i[12], <float *>c.p[1],
+                   <int>c.i[13])
+    return 0
+
+
+cdef int _run_depthwise(const gk_call *c) noexcept nogil:
+    gk_depthwise(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3], <const float *>c.p[1],
+                 c.i[4], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11], c.i[12],
+                 c.i[13], <const float *>c.p[2], c.f[0], c.f[1], <int>c.i[14], <float *>c.p[3],
+                 <int>c.i[15])
+    return 0
+
+
+cdef int _run_conv_direct(const gk_call *c) noexcept nogil:
+    gk_conv_direct(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3], <const float *>c.p[1],
+                   c.i[4], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11], c.i[12],
+                   c.i[13], c.i[14], c.i[15], <const float *>c.p[2], c.f[0], c.f[1],
+                   <int>c.i[16], <float *>c.p[3], <float *>c.p[4], <int>c.i[17])
+    return 0

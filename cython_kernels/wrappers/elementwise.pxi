@@ -25,6 +25,18 @@ def binary(int op, const float[::1] a, const float[::1] b, float[::1] y, long ou
         raise ValueError(f"binary: b has {b.shape[0]} floats, too few for its broadcast")
     with nogil:
         gk_binary(op, &a[0], &b[0], &y[0], outer, mid, inner, bo, bm, bi, swap, threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_binary, "binary", (a, b, y))
+        c.c.p[0], c.c.p[1], c.c.p[2] = <void *>&a[0], <void *>&b[0], <void *>&y[0]
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3] = op, outer, mid, inner
+        c.c.i[4], c.c.i[5], c.c.i[6], c.c.i[7], c.c.i[8] = bo, bm, bi, swap, threads
+
+
+cdef int _run_binary(const gk_call *c) noexcept nogil:
+    gk_binary(<int>c.i[0], <const float *>c.p[0], <const float *>c.p[1], <float *>c.p[2], c.i[1],
+              c.i[2], c.i[3], <int>c.i[4], <int>c.i[5], <int>c.i[6], <int>c.i[7], <int>c.i[8])
+    return 0
 
 
 def unary(int op, const float[::1] x, float[::1] y, float lo, float hi, int threads):
@@ -36,6 +48,18 @@ def unary(int op, const float[::1] x, float[::1] y, float lo, float hi, int thre
         return
     with nogil:
         gk_unary(op, &x[0], &y[0], x.shape[0], lo, hi, threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_unary, "unary", (x, y))
+        c.c.p[0], c.c.p[1] = <void *>&x[0], <void *>&y[0]
+        c.c.i[0], c.c.i[1], c.c.i[2] = op, x.shape[0], threads
+        c.c.f[0], c.c.f[1] = lo, hi
+
+
+cdef int _run_unary(const gk_call *c) noexcept nogil:
+    gk_unary(<int>c.i[0], <const float *>c.p[0], <float *>c.p[1], c.i[1], c.f[0], c.f[1],
+             <int>c.i[2])
+    return 0
 
 
 def channel_affine(const float[::1] x, const float[::1] scale, const float[::1] shift,
@@ -51,3 +75,15 @@ def channel_affine(const float[::1] x, const float[::1] scale, const float[::1] 
     _vec("channel_affine", "shift", shift, c, False)
     with nogil:
         gk_channel_affine(&x[0], &scale[0], &shift[0], &y[0], outer, c, inner, threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_channel_affine, "channel_affine", (x, scale, shift, y))
+        call.c.p[0], call.c.p[1] = <void *>&x[0], <void *>&scale[0]
+        call.c.p[2], call.c.p[3] = <void *>&shift[0], <void *>&y[0]
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = outer, c, inner, threads
+
+
+cdef int _run_channel_affine(const gk_call *c) noexcept nogil:
+    gk_channel_affine(<const float *>c.p[0], <const float *>c.p[1], <const float *>c.p[2],
+                      <float *>c.p[3], c.i[0], c.i[1], c.i[2], <int>c.i[3])
+    return 0

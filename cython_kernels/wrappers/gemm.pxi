@@ -60,6 +60,12 @@ def pack_a(const float[:, :] a, float[::1] out, int threads):
     _vec("pack_a", "out", out, gk_packed_a_size(m, k), False)
     with nogil:
         gk_pack_a(m, k, &a[0, 0], a.strides[0] // 4, a.strides[1] // 4, &out[0], threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_pack_a, "pack_a", (a, out))
+        c.c.p[0], c.c.p[1] = <void *>&a[0, 0], <void *>&out[0]
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3] = m, k, a.strides[0] // 4, a.strides[1] // 4
+        c.c.i[4] = threads
 
 
 def pack_b(const float[:, :] b, float[::1] out, int threads):
@@ -90,6 +96,24 @@ def gemm(long m, long n, long k, const float[::1] ap, const float[::1] bp, float
     ep.clip = clip
     with nogil:
         gk_gemm_packed(m, n, k, ptr(ap), ptr(bp), &c[0, 0], c.strides[0] // 4, &ep, threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_gemm, "gemm", (ap, bp, c, bias_row, bias_col))
+        call.c.p[0], call.c.p[1], call.c.p[2] = <void *>ptr(ap), <void *>ptr(bp), <void *>&c[0, 0]
+        call.c.p[3], call.c.p[4] = <void *>ep.bias_row, <void *>ep.bias_col
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = m, n, k, c.strides[0] // 4
+        call.c.i[4], call.c.i[5] = clip, threads
+        call.c.f[0], call.c.f[1] = lo, hi
+
+
+cdef int _run_gemm(const gk_call *c) noexcept nogil:
+    cdef gk_epilogue e
+    memset(&e, 0, sizeof(e))
+    e.bias_row, e.bias_col = <const float *>c.p[3], <const float *>c.p[4]
+    e.lo, e.hi, e.clip = c.f[0], c.f[1], <int>c.i[4]
+    gk_gemm_packed(c.i[0], c.i[1], c.i[2], <const float *>c.p[0], <const float *>c.p[1],
+                   <float *>c.p[2], c.i[3], &e, <int>c.i[5])
+    return 0
 
 
 cdef int _gemm_sizes(str name, long m, long n, long k, const float[::1] ap, const float[::1] bp,
@@ -179,6 +203,13 @@ def gemm_ep(long m, long n, long k, const float[::1] ap, const float[::1] bp, fl
     ep.check("gemm_ep", m, n, 1, 0)
     with nogil:
         gk_gemm_packed(m, n, k, ptr(ap), ptr(bp), &c[0, 0], c.strides[0] // 4, &ep.ep, threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_gemm_ep, "gemm_ep", (ap, bp, c, ep))
+        call.c.p[0], call.c.p[1], call.c.p[2] = <void *>ptr(ap), <void *>ptr(bp), <void *>&c[0, 0]
+        _ep_slots(call, ep)
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = m, n, k, c.strides[0] // 4
+        call.c.i[4] = threads
 
 
 def gemm_a(const float[:, :] a, const float[::1] bp, long n, float[:, ::1] c, Epilogue ep,
@@ -196,6 +227,14 @@ def gemm_a(const float[:, :] a, const float[::1] bp, long n, float[:, ::1] c, Ep
     with nogil:
         gk_gemm(m, n, k, &a[0, 0], a.strides[0] // 4, a.strides[1] // 4, ptr(bp), &c[0, 0],
                 c.strides[0] // 4, &ep.ep, threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_gemm_a, "gemm_a", (a, bp, c, ep))
+        call.c.p[0], call.c.p[1], call.c.p[2] = <void *>&a[0, 0], <void *>ptr(bp), <void *>&c[0, 0]
+        _ep_slots(call, ep)
+        call.c.i[0], call.c.i[1], call.c.i[2] = m, n, k
+        call.c.i[3], call.c.i[4] = a.strides[0] // 4, a.strides[1] // 4
+        call.c.i[5], call.c.i[6] = c.strides[0] // 4, threads
 
 
 def gemm_batched(const float[:, :, :] a, const float[:, ::1] bp, long n, float[:, :, ::1] c,
@@ -220,6 +259,16 @@ def gemm_batched(const float[:, :, :] a, const float[:, ::1] bp, long n, float[:
         gk_gemm_batched(batch, m, n, k, &a[0, 0, 0], a_bs, a.strides[1] // 4, a.strides[2] // 4,
                         &bp[0, 0], b_bs, &c[0, 0, 0], c.strides[0] // 4, c.strides[1] // 4,
                         &ep.ep, r_bs, threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_gemm_batched, "gemm_batched", (a, bp, c, ep))
+        call.c.p[0], call.c.p[1] = <void *>&a[0, 0, 0], <void *>&bp[0, 0]
+        call.c.p[2] = <void *>&c[0, 0, 0]
+        _ep_slots(call, ep)
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = batch, m, n, k
+        call.c.i[4], call.c.i[5], call.c.i[6] = a_bs, a.strides[1] // 4, a.strides[2] // 4
+        call.c.i[7], call.c.i[8], call.c.i[9] = b_bs, c.strides[0] // 4, c.strides[1] // 4
+        call.c.i[10], call.c.i[11] = r_bs, threads
 
 
 def epilogue_apply(float[:, ::1] y, Epilogue ep, int threads):
@@ -230,6 +279,13 @@ def epilogue_apply(float[:, ::1] y, Epilogue ep, int threads):
     ep.check("epilogue_apply", y.shape[0], y.shape[1], 1, 0)
     with nogil:
         gk_epilogue_apply(&y[0, 0], y.shape[0], y.shape[1], y.strides[0] // 4, &ep.ep, threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_epilogue_apply, "epilogue_apply", (y, ep))
+        call.c.p[2] = <void *>&y[0, 0]
+        _ep_slots(call, ep)
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = (y.shape[0], y.shape[1],
+                                                              y.strides[0] // 4, threads)
 
 
 def matmul_batched(const float[:, :, :] a, const float[:, :, :] b, float[:, :, ::1] c,
@@ -244,6 +300,8 @@ def matmul_batched(const float[:, :, :] a, const float[:, :, :] b, float[:, :, :
                          f"{b.shape[1]}, {b.shape[2]}) does not give c ({batch}, {m}, {n})")
     if k == 0:
         c[:, :, :] = 0
+        if _tracing():
+            _trace.append(None)  # not recordable: the segment builder refuses this node
         return
     cdef long a_bs = a.strides[0] // 4 if a.shape[0] > 1 else 0
     cdef long b_bs = b.strides[0] // 4 if b.shape[0] > 1 else 0
@@ -251,3 +309,68 @@ def matmul_batched(const float[:, :, :] a, const float[:, :, :] b, float[:, :, :
         gk_matmul_batched(batch, m, n, k, &a[0, 0, 0], a_bs, a.strides[1] // 4,
                           a.strides[2] // 4, &b[0, 0, 0], b_bs, b.strides[1] // 4,
                           b.strides[2] // 4, &c[0, 0, 0], m * n, threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_matmul_batched, "matmul_batched", (a, b, c))
+        call.c.p[0], call.c.p[1], call.c.p[2] = <void *>&a[0, 0, 0], <void *>&b[0, 0, 0], <void *>&c[0, 0, 0]
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = batch, m, n, k
+        call.c.i[4], call.c.i[5], call.c.i[6] = a_bs, a.strides[1] // 4, a.strides[2] // 4
+        call.c.i[7], call.c.i[8], call.c.i[9] = b_bs, b.strides[1] // 4, b.strides[2] // 4
+        call.c.i[10], call.c.i[11] = m * n, threads
+
+
+cdef void _ep_slots(Call call, Epilogue ep):
+    """The epilogue's array pointers as the call's slots 3..7 (so they are checked and moved like
+    any argument) and the epilogue object kept for the rest."""
+    call.c.ep = <const void *>&ep.ep
+    call.c.p[3], call.c.p[4] = <void *>ep.ep.bias_row, <void *>ep.ep.bias_col
+    call.c.p[5], call.c.p[6] = <void *>ep.ep.slope_row, <void *>ep.ep.slope_col
+    call.c.p[7] = <void *>ep.ep.residual
+
+
+cdef inline gk_epilogue _ep_of(const gk_call *c) noexcept nogil:
+    cdef gk_epilogue e = (<const gk_epilogue *>c.ep)[0]
+    e.bias_row, e.bias_col = <const float *>c.p[3], <const float *>c.p[4]
+    e.slope_row, e.slope_col = <const float *>c.p[5], <const float *>c.p[6]
+    e.residual = <const float *>c.p[7]
+    return e
+
+
+cdef int _run_gemm_ep(const gk_call *c) noexcept nogil:
+    cdef gk_epilogue e = _ep_of(c)
+    gk_gemm_packed(c.i[0], c.i[1], c.i[2], <const float *>c.p[0], <const float *>c.p[1],
+                   <float *>c.p[2], c.i[3], &e, <int>c.i[4])
+    return 0
+
+
+cdef int _run_gemm_a(const gk_call *c) noexcept nogil:
+    cdef gk_epilogue e = _ep_of(c)
+    gk_gemm(c.i[0], c.i[1], c.i[2], <const float *>c.p[0], c.i[3], c.i[4], <const float *>c.p[1],
+            <float *>c.p[2], c.i[5], &e, <int>c.i[6])
+    return 0
+
+
+cdef int _run_gemm_batched(const gk_call *c) noexcept nogil:
+    cdef gk_epilogue e = _ep_of(c)
+    gk_gemm_batched(c.i[0], c.i[1], c.i[2], c.i[3], <const float *>c.p[0], c.i[4], c.i[5],
+                    c.i[6], <const float *>c.p[1], c.i[7], <float *>c.p[2], c.i[8], c.i[9], &e,
+                    c.i[10], <int>c.i[11])
+    return 0
+
+
+cdef int _run_epilogue_apply(const gk_call *c) noexcept nogil:
+    cdef gk_epilogue e = _ep_of(c)
+    gk_epilogue_apply(<float *>c.p[2], c.i[0], c.i[1], c.i[2], &e, <int>c.i[3])
+    return 0
+
+
+cdef int _run_pack_a(const gk_call *c) noexcept nogil:
+    gk_pack_a(c.i[0], c.i[1], <const float *>c.p[0], c.i[2], c.i[3], <float *>c.p[1], <int>c.i[4])
+    return 0
+
+
+cdef int _run_matmul_batched(const gk_call *c) noexcept nogil:
+    gk_matmul_batched(c.i[0], c.i[1], c.i[2], c.i[3], <const float *>c.p[0], c.i[4], c.i[5],
+                      c.i[6], <const float *>c.p[1], c.i[7], c.i[8], c.i[9], <float *>c.p[2],
+                      c.i[10], <int>c.i[11])
+    return 0

@@ -27,7 +27,31 @@ cdef int _copy_view(Py_buffer *s, const Py_ssize_t *perm, Py_buffer *d, Py_ssize
     with nogil:
         rc = gk_copy_nd(s.ndim, shape, <const char *>s.buf, ss, <char *>d.buf + offset,
                         d.strides, s.itemsize, threads)
+    if _tracing():
+        _record_copy(s.ndim, shape, s.buf, ss, <char *>d.buf + offset, d.strides, s.itemsize,
+                     threads)
     return rc
+
+
+cdef void _record_copy(int ndim, const Py_ssize_t *shape, const void *src, const Py_ssize_t *ss,
+                       void *dst, const Py_ssize_t *ds, Py_ssize_t esize, int threads):
+    """Records an n-d copy (up to 8 dims; a larger one marks the trace unrecordable)."""
+    cdef Call c
+    cdef int i
+    if ndim > 8:
+        _trace.append(None)
+        return
+    c = _record(_run_copy_nd, "copy_nd", ())
+    c.c.p[0], c.c.p[1] = <void *>src, dst
+    for i in range(ndim):
+        c.c.i[i], c.c.i[8 + i], c.c.i[16 + i] = shape[i], ss[i], ds[i]
+    c.c.i[24], c.c.i[25], c.c.i[26] = ndim, esize, threads
+
+
+cdef int _run_copy_nd(const gk_call *c) noexcept nogil:
+    return gk_copy_nd(<int>c.i[24], <const Py_ssize_t *>&c.i[0], <const char *>c.p[0],
+                      <const Py_ssize_t *>&c.i[8], <char *>c.p[1], <const Py_ssize_t *>&c.i[16],
+                      c.i[25], <int>c.i[26])
 
 
 cdef int _same_shape(str name, Py_buffer *s, const Py_ssize_t *perm, Py_buffer *d) except -1:

@@ -14,6 +14,16 @@ def softmax_rows(const float[:, ::1] x, float[:, ::1] y, int threads):
         return
     with nogil:
         gk_softmax_rows(&x[0, 0], &y[0, 0], x.shape[0], x.shape[1], threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_softmax_rows, "softmax_rows", (x, y))
+        c.c.p[0], c.c.p[1] = <void *>&x[0, 0], <void *>&y[0, 0]
+        c.c.i[0], c.c.i[1], c.c.i[2] = x.shape[0], x.shape[1], threads
+
+
+cdef int _run_softmax_rows(const gk_call *c) noexcept nogil:
+    gk_softmax_rows(<const float *>c.p[0], <float *>c.p[1], c.i[0], c.i[1], <int>c.i[2])
+    return 0
 
 
 def layernorm_rows(const float[:, ::1] x, const float[::1] scale, const float[::1] bias,
@@ -30,3 +40,18 @@ def layernorm_rows(const float[:, ::1] x, const float[::1] scale, const float[::
         gk_layernorm_rows(&x[0, 0], &scale[0], ptr(bias) if bias is not None else NULL,
                           &y[0, 0], &mean[0], &inv_std[0], x.shape[0], x.shape[1], eps,
                           threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_layernorm_rows, "layernorm_rows", (x, scale, bias, y, mean, inv_std))
+        c.c.p[0], c.c.p[1] = <void *>&x[0, 0], <void *>&scale[0]
+        c.c.p[2] = <void *>(ptr(bias) if bias is not None else NULL)
+        c.c.p[3], c.c.p[4], c.c.p[5] = <void *>&y[0, 0], <void *>&mean[0], <void *>&inv_std[0]
+        c.c.i[0], c.c.i[1], c.c.i[2] = x.shape[0], x.shape[1], threads
+        c.c.f[0] = eps
+
+
+cdef int _run_layernorm_rows(const gk_call *c) noexcept nogil:
+    gk_layernorm_rows(<const float *>c.p[0], <const float *>c.p[1], <const float *>c.p[2],
+                      <float *>c.p[3], <float *>c.p[4], <float *>c.p[5], c.i[0], c.i[1], c.f[0],
+                      <int>c.i[2])
+    return 0

@@ -21,6 +21,23 @@ def pool2d(bint is_max, const float[:, :, ::1] x, long kh, long kw, long sh, lon
                   dw, ph, pw, y.shape[1], y.shape[2],
                   ptr(cnt_y) if cnt_y is not None else NULL,
                   ptr(cnt_x) if cnt_x is not None else NULL, &y[0, 0, 0], threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_pool2d, "pool2d", (x, cnt_y, cnt_x, y))
+        c.c.p[0], c.c.p[3] = <void *>&x[0, 0, 0], <void *>&y[0, 0, 0]
+        c.c.p[1] = <void *>(ptr(cnt_y) if cnt_y is not None else NULL)
+        c.c.p[2] = <void *>(ptr(cnt_x) if cnt_x is not None else NULL)
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3] = is_max, x.shape[0], x.shape[1], x.shape[2]
+        c.c.i[4], c.c.i[5], c.c.i[6], c.c.i[7], c.c.i[8], c.c.i[9] = kh, kw, sh, sw, dh, dw
+        c.c.i[10], c.c.i[11], c.c.i[12], c.c.i[13] = ph, pw, y.shape[1], y.shape[2]
+        c.c.i[14] = threads
+
+
+cdef int _run_pool2d(const gk_call *c) noexcept nogil:
+    gk_pool2d(<int>c.i[0], <const float *>c.p[0], c.i[1], c.i[2], c.i[3], c.i[4], c.i[5], c.i[6],
+              c.i[7], c.i[8], c.i[9], c.i[10], c.i[11], c.i[12], c.i[13],
+              <const float *>c.p[1], <const float *>c.p[2], <float *>c.p[3], <int>c.i[14])
+    return 0
 
 
 cdef int _pool_check(str name, bint is_max, const float[:, :, ::1] x, long kh, long kw, long sh,
@@ -43,3 +60,13 @@ def global_avg(const float[:, ::1] x, float[::1] y, int threads):
         return
     with nogil:
         gk_global_avg(&x[0, 0], x.shape[0], x.shape[1], &y[0], threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_global_avg, "global_avg", (x, y))
+        c.c.p[0], c.c.p[1] = <void *>&x[0, 0], <void *>&y[0]
+        c.c.i[0], c.c.i[1], c.c.i[2] = x.shape[0], x.shape[1], threads
+
+
+cdef int _run_global_avg(const gk_call *c) noexcept nogil:
+    gk_global_avg(<const float *>c.p[0], c.i[0], c.i[1], <float *>c.p[1], <int>c.i[2])
+    return 0

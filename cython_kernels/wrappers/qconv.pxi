@@ -115,3 +115,21 @@ def qdepthwise_nhwc(const unsigned char[:, :, :, ::1] x, int type, const short[:
     with nogil:
         gk_qdepthwise_nhwc(&x[0, 0, 0, 0], type, n, h, w, c, cm // c, &wt[0], kh, kw, sh, sw, dh,
                            dw, ph, pw, oh, ow, zx, &ep.ep, &yv[0, 0], &work[0], threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_qdepthwise_nhwc, "qdepthwise_nhwc", (x, wt, yv, work, ep))
+        call.c.p[0], call.c.p[1] = <void *>&x[0, 0, 0, 0], <void *>&wt[0]
+        call.c.p[2], call.c.p[3] = <void *>&yv[0, 0], <void *>&work[0]
+        call.c.ep = <const void *>&ep.ep
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3], call.c.i[4] = type, n, h, w, c
+        call.c.i[5], call.c.i[6], call.c.i[7], call.c.i[8], call.c.i[9] = cm // c, kh, kw, sh, sw
+        call.c.i[10], call.c.i[11], call.c.i[12], call.c.i[13], call.c.i[14] = dh, dw, ph, pw, oh
+        call.c.i[15], call.c.i[16], call.c.i[17] = ow, zx, threads
+
+
+cdef int _run_qdepthwise_nhwc(const gk_call *c) noexcept nogil:
+    gk_qdepthwise_nhwc(<const void *>c.p[0], <int>c.i[0], c.i[1], c.i[2], c.i[3], c.i[4], c.i[5],
+                       <const short *>c.p[1], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11],
+                       c.i[12], c.i[13], c.i[14], c.i[15], <int>c.i[16],
+                       <const gk_qepilogue *>c.ep, c.p[2], <int *>c.p[3], <int>c.i[17])
+    return 0

@@ -76,6 +76,18 @@ def qpack_a(const unsigned char[:, :] a, int type, const int[::1] za, short[::1]
     with nogil:
         gk_qpack_a(m, k, &a[0, 0], type, a.strides[0], a.strides[1], &za[0],
                    1 if za.shape[0] > 1 else 0, &out[0], threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_qpack_a, "qpack_a", (a, za, out))
+        c.c.p[0], c.c.p[1], c.c.p[2] = <void *>&a[0, 0], <void *>&za[0], <void *>&out[0]
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3], c.c.i[4] = m, k, type, a.strides[0], a.strides[1]
+        c.c.i[5], c.c.i[6] = 1 if za.shape[0] > 1 else 0, threads
+
+
+cdef int _run_qpack_a(const gk_call *c) noexcept nogil:
+    gk_qpack_a(c.i[0], c.i[1], <const void *>c.p[0], <int>c.i[2], c.i[3], c.i[4],
+               <const int *>c.p[1], c.i[5], <short *>c.p[2], <int>c.i[6])
+    return 0
 
 
 def qpack_b(const unsigned char[:, :] b, int type, const int[::1] zb, short[::1] out,
@@ -195,3 +207,16 @@ def qgemm(long m, long n, long k, const short[::1] ap, const short[::1] bp, c, Q
     cdef long ldc = cv.strides[0] // _Q_ITEMSIZE[ep.ep.out_type]
     with nogil:
         gk_qgemm_packed_at(m, n, k, &ap[0], &bp[0], &cv[0, 0], ldc, &ep.ep, i0, j0, threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_qgemm, "qgemm", (ap, bp, cv, ep))
+        call.c.p[0], call.c.p[1], call.c.p[2] = <void *>&ap[0], <void *>&bp[0], <void *>&cv[0, 0]
+        call.c.ep = <const void *>&ep.ep
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = m, n, k, ldc
+        call.c.i[4], call.c.i[5], call.c.i[6] = i0, j0, threads
+
+
+cdef int _run_qgemm(const gk_call *c) noexcept nogil:
+    gk_qgemm_packed_at(c.i[0], c.i[1], c.i[2], <const short *>c.p[0], <const short *>c.p[1],
+                       c.p[2], c.i[3], <const gk_qepilogue *>c.ep, c.i[4], c.i[5], <int>c.i[6])
+    return 0

@@ -60,3 +60,22 @@ def winograd_conv(long mt, const float[:, :, :, ::1] x, long ph, long pw, const 
                          pw, y.shape[2], y.shape[3], &u[0], m,
                          ptr(bias) if bias is not None else NULL, lo, hi, clip,
                          &y[0, 0, 0, 0], &work[0], chunk, threads, res)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_winograd_conv, "winograd_conv", (x, u, bias, y, work, residual))
+        c.c.p[0], c.c.p[1] = <void *>&x[0, 0, 0, 0], <void *>&u[0]
+        c.c.p[2] = <void *>(ptr(bias) if bias is not None else NULL)
+        c.c.p[3], c.c.p[4], c.c.p[5] = <void *>&y[0, 0, 0, 0], <void *>&work[0], <void *>res
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3], c.c.i[4] = (mt, x.shape[0], x.shape[1],
+                                                            x.shape[2], x.shape[3])
+        c.c.i[5], c.c.i[6], c.c.i[7], c.c.i[8], c.c.i[9] = ph, pw, y.shape[2], y.shape[3], m
+        c.c.i[10], c.c.i[11], c.c.i[12] = clip, chunk, threads
+        c.c.f[0], c.c.f[1] = lo, hi
+
+
+cdef int _run_winograd_conv(const gk_call *c) noexcept nogil:
+    gk_winograd_conv(c.i[0], <const float *>c.p[0], c.i[1], c.i[2], c.i[3], c.i[4], c.i[5],
+                     c.i[6], c.i[7], c.i[8], <const float *>c.p[1], c.i[9],
+                     <const float *>c.p[2], c.f[0], c.f[1], <int>c.i[10], <float *>c.p[3],
+                     <float *>c.p[4], c.i[11], <int>c.i[12], <const float *>c.p[5])
+    return 0

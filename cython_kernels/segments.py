@@ -1,0 +1,432 @@
+"""Segments: runs of consecutive cython steps executed by one call into C (src/plan.h).
+
+A Program whose kernels are marked `traceable` records its second arena run through a
+`Recorder` (the interpreter's SegmentBuilder hook): around each traceable step the extension's
+wrappers record every C call the kernel makes (wrappers/plan.pxi), with the exact pointers, sizes
+and thread count. A step's calls can be replayed without Python when
+- every pointer lies in one of the step's inputs or outputs, the arena, an initializer, a
+  scratch() buffer, or an array that outlives the call (packed weights, epilogue tables): a
+  temporary the kernel built from data (a padded copy) disqualifies the step;
+- every input that is not an initializer is read through a pointer (so no value of it was read by
+  Python and baked into the call), and every output is written through one;
+- the kernel did not decline (no reference fallback).
+View ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) whose output is a view of input 0 and
+whose other inputs are initializers are replayed as nothing at all.
+
+Maximal runs of such steps become one `Plan` each. Memory that moves between runs is handled by
+address: pointers into a value coming from outside the segment and not living in the arena (a
+graph input, a tensor a reference op allocated) are patched per run from that run's array;
+outputs a kernel allocated (graph outputs) and scratch buffers get private buffers owned by the
+segment. Each segment is verified once when built: the arena and its private buffers are filled
+with a pattern, the recorded inputs are put back, the plan runs, and every value it hands on must
+equal the node-by-node result bit for bit, else the segment is dropped (with a warning).
+
+A segment runs only when its inputs have the recorded shapes, dtypes and (for arena values)
+addresses, and the thread count is the recorded one; otherwise its steps run one by one.
+GOSSAMER_SEGMENTS=0 turns segments off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..plugins.run_context import current_threads
+from ..refimpl.errors import NodeExecutionError
+from ..refimpl.ir import Node
+from ..refimpl.memory_plan import VIEW_OPS
+from ._common import SCRATCH_BUFFERS
+from ._native import ext
+
+log = logging.getLogger("gossamer.cython_kernels")
+_EPILOGUES = ("Epilogue", "QEpilogue")
+_PATTERN = 0xA5  # what the arena holds while a segment is verified
+
+
+def enabled() -> bool:
+    return os.environ.get("GOSSAMER_SEGMENTS", "1").strip() != "0"
+
+
+def traceable(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a prepared kernel whose every call does nothing but instrumented C calls (plus
+    views and metadata), so that its recorded calls can replace it."""
+    fn.traceable = True  # type: ignore[attr-defined]
+    fn.segment_builder = recorder  # type: ignore[attr-defined]
+    return fn
+
+
+def numpy_work() -> None:
+    """Called by a traceable kernel before numpy work on data: this call cannot be replayed."""
+    ext().trace_untraceable()
+
+
+def recorder(program: Any) -> Recorder | None:
+    return Recorder(program) if enabled() and ext() is not None else None
+
+
+def _bounds(a: np.ndarray) -> tuple[int, int]:
+    lo, hi = np.lib.array_utils.byte_bounds(a)
+    return int(lo), int(hi)
+
+
+def _root(obj: Any) -> Any:
+    """The object owning obj's memory (following .base of arrays and memoryviews)."""
+    for _ in range(64):
+        base = getattr(obj, "base", None)
+        if base is None or base is obj:
+            return obj
+        obj = base
+    return obj
+
+
+def _aligned(nbytes: int) -> np.ndarray:
+    raw = np.empty(nbytes + 64, np.uint8)
+    start = (-raw.ctypes.data) % 64
+    return raw[start : start + nbytes]
+
+
+@dataclass
+class _Record:
+    """One recorded step: its values, its calls and where each pointer of them points."""
+
+    node: Node
+    args: list[Any]
+    results: list[Any]
+    calls: list[Any]
+    alias: bool = False
+    why: str = ""
+    pointers: list[list[tuple[int, int]]] = field(default_factory=list)  # per call (slot, addr)
+    held: list[Any] = field(default_factory=list)  # arrays that outlive the call
+
+
+class Recorder:
+    """The SegmentBuilder of the cython backend (see refimpl/interpreter.py)."""
+
+    def __init__(self, program: Any) -> None:
+        self.program = program
+        self.threads = current_threads()
+        self.records: dict[int, _Record] = {}
+        self.snap: dict[str, np.ndarray] = {}
+        self.tracing = False
+        arena = program.arena
+        self.arena_buffer = arena.buffer
+        self.arena_range = _bounds(arena.buffer)
+        self.initializers = program.graph.initializers
+        self.init_ranges = [
+            _bounds(a) for a in self.initializers.values() if isinstance(a, np.ndarray) and a.size
+        ]
+        self.scratch: dict[int, tuple[int, int]] = {}  # scratch() buffers seen: id -> bounds
+        self.scratch_copies: dict[int, np.ndarray] = {}  # id -> this program's own copy
+
+    # ---- recording (SegmentBuilder) -------------------------------------------------------------
+    def before(self, index: int, node: Node, impl: Callable[..., Any]) -> None:
+        if getattr(impl, "traceable", False):
+            ext().trace_begin()
+            self.tracing = True
+
+    def after(
+        self, index: int, node: Node, args: list[Any], results: list[Any], declined: bool
+    ) -> None:
+        calls: list[Any] | None = None
+        if self.tracing:
+            calls = ext().trace_end()
+            self.tracing = False
+        elif node.op_type in VIEW_OPS and node.domain in ("", "ai.onnx"):
+            calls = []
+        for name, value in zip(node.inputs, args):
+            if name and name not in self.snap and name not in self.initializers:
+                if isinstance(value, np.ndarray):
+                    self.snap[name] = value.copy()
+        for name, value in zip(node.outputs, results):
+            if name and isinstance(value, np.ndarray):
+                self.snap[name] = value.copy()
+        if calls is not None:
+            self.records[index] = self._classify(node, list(args), list(results), calls, declined)
+
+    def close(self) -> None:
+        if self.tracing:
+            ext().trace_end()
+            self.tracing = False
+
+    def _classify(
+        self, node: Node, args: list[Any], results: list[Any], calls: list[Any], declined: bool
+    ) -> _Record:
+        alias = not calls and node.op_type in VIEW_OPS and node.domain in ("", "ai.onnx")
+        rec = _Record(node, args, results, calls, alias=alias)
+        if declined:
+            rec.why = "the kernel declined"
+        elif any(c is None for c in calls):
+            rec.why = "a call that cannot be recorded"
+        elif any(a is not None and not isinstance(a, np.ndarray) for a in args + results):
+            rec.why = "a value that is not an array"
+        if rec.why:
+            rec.calls = []
+            return rec
+        owners: dict[int, tuple[weakref.ref, int, int]] = {}
+        for call in calls:
+            for obj in call.keep:
+                root = _root(obj) if obj is not None else None
+                if isinstance(root, np.ndarray) and root.size:
+                    owners[id(root)] = (weakref.ref(root), *_bounds(root))
+                root = None
+            call.hold(tuple(o for o in call.keep if type(o).__name__ in _EPILOGUES))
+            rec.pointers.append(call.pointers())
+        obj = None
+        live = [(lo, hi, ref()) for ref, lo, hi in owners.values() if ref() is not None]
+        rec.why = self._check(rec, live)
+        return rec
+
+    def _check(self, rec: _Record, live: list[tuple[int, int, Any]]) -> str:
+        """Why the step's calls cannot stand for it, or ''."""
+        node = rec.node
+        ins = [(n, a) for n, a in zip(node.inputs, rec.args) if n and a is not None and a.size]
+        outs = [(n, a) for n, a in zip(node.outputs, rec.results) if n and a is not None]
+        addrs = [addr for ptrs in rec.pointers for _, addr in ptrs]
+        known = [_bounds(a) for _, a in outs + ins if a.size]
+        known += [self.arena_range, *self.init_ranges]
+        for buf in list(SCRATCH_BUFFERS.values()):
+            lo, hi = _bounds(buf)
+            self.scratch.setdefault(id(buf), (lo, hi))
+            known.append((lo, hi))
+        known += [(lo, hi) for lo, hi, _ in live]
+        for addr in addrs:
+            if not any(lo <= addr < hi for lo, hi in known):
+                return "a pointer to a temporary array"
+        rec.held = [obj for lo, hi, obj in live if any(lo <= a < hi for a in addrs)]
+        for name, a in ins:
+            if name in self.initializers:
+                continue
+            if rec.alias and name == node.inputs[0]:
+                continue
+            lo, hi = _bounds(a)
+            if not any(lo <= addr < hi for addr in addrs):
+                return f"input {name!r} is not read by the C calls"
+        for name, a in outs:
+            if not a.size:
+                continue
+            lo, hi = _bounds(a)
+            if rec.alias:
+                first = rec.args[0] if rec.args else None
+                if first is None or not first.size:
+                    return "a view of nothing"
+                flo, fhi = _bounds(first)
+                if not (flo <= lo and hi <= fhi):
+                    return "a view op that copied"
+            elif not any(lo <= addr < hi for addr in addrs):
+                return f"output {name!r} is not written by the C calls"
+        return ""
+
+    # ---- building --------------------------------------------------------------------------------
+    def finish(self, env: dict[str, Any]) -> list[Segment]:
+        nodes = self.program.nodes
+        last_read: dict[str, int] = {}
+        for i, node in enumerate(nodes):
+            for name in node.inputs:
+                if name:
+                    last_read[name] = i
+        outputs = {v.name for v in self.program.graph.outputs}
+        for name in outputs:
+            last_read[name] = len(nodes)
+        ok = {i for i, r in self.records.items() if not r.why}
+        segments: list[Segment] = []
+        i = 0
+        while i < len(nodes):
+            if i not in ok:
+                i += 1
+                continue
+            j = i
+            while j in ok:
+                j += 1
+            built = self._build(i, j, last_read, outputs)
+            if isinstance(built, int):  # step `built` cannot be in a segment: cut there
+                self.records[built].why = "cut"
+                ok.discard(built)
+                continue
+            if built is not None:
+                if self._verify(built):
+                    segments.append(built)
+                else:
+                    log.warning("segment of nodes %s..%s differs from node-by-node; not used",
+                                nodes[i].name, nodes[j - 1].name)  # fmt: skip
+            i = j
+        self.snap.clear()
+        return segments
+
+    def _build(
+        self, s: int, e: int, last_read: dict[str, int], outputs: set[str]
+    ) -> Segment | int | None:
+        recs = [(k, self.records[k]) for k in range(s, e)]
+        if not any(r.calls for _, r in recs):
+            return None
+        alo, ahi = self.arena_range
+        produced: dict[str, tuple[int, np.ndarray]] = {}  # name -> step, array
+        root_of: dict[str, str] = {}
+        external: dict[str, tuple[int, np.ndarray]] = {}  # name -> first reading step, array
+        for k, rec in recs:
+            for name, a in zip(rec.node.inputs, rec.args):
+                if name and a is not None and name not in produced and \
+                        name not in self.initializers and name not in external:  # fmt: skip
+                    external[name] = (k, a)
+            for name, a in zip(rec.node.outputs, rec.results):
+                if name and a is not None:
+                    produced[name] = (k, a)
+                    first = rec.node.inputs[0] if rec.alias else name
+                    root_of[name] = root_of.get(first, first) if rec.alias else name
+
+        def in_arena(a: np.ndarray) -> bool:
+            lo, hi = _bounds(a) if a.size else (alo, alo)
+            return alo <= lo and hi <= ahi
+
+        regions: list[tuple[str, tuple[int, ...], np.dtype, int]] = []
+        movable: list[tuple[int, int, int]] = []  # bounds, region
+        for name, (k, a) in external.items():
+            fixed = in_arena(a)
+            if not fixed and not a.flags.c_contiguous:
+                return k
+            regions.append((name, a.shape, a.dtype, a.ctypes.data if fixed else 0))
+            if not fixed and a.size:
+                movable.append((*_bounds(a), len(regions) - 1))
+        private: list[tuple[int, int, np.ndarray]] = []  # bounds, private buffer
+        private_of: dict[str, np.ndarray] = {}
+        for name, (k, a) in produced.items():
+            if root_of[name] != name or in_arena(a) or not a.size:
+                continue
+            if not a.flags.c_contiguous:
+                return k
+            buf = _aligned(a.nbytes)
+            private.append((*_bounds(a), buf))
+            private_of[name] = buf
+        patches: list[tuple[int, int, int, int]] = []
+        calls: list[Any] = []
+        held: list[Any] = []
+        call_node: list[str] = []
+        for _, rec in recs:
+            held += rec.held
+            for call, ptrs in zip(rec.calls, rec.pointers):
+                index = len(calls)
+                for slot, addr in ptrs:
+                    call.set_pointer(slot, addr)
+                    moved = next(((lo, r) for lo, hi, r in movable if lo <= addr < hi), None)
+                    if moved is not None:
+                        patches.append((index, slot, moved[1], addr - moved[0]))
+                        continue
+                    own = next(((lo, b) for lo, hi, b in private if lo <= addr < hi), None)
+                    if own is None:
+                        own = next(
+                            ((lo, self._scratch_copy(key)) for key, (lo, hi) in
+                             self.scratch.items() if lo <= addr < hi), None)  # fmt: skip
+                    if own is not None:
+                        call.set_pointer(slot, own[1].ctypes.data + addr - own[0])
+                calls.append(call)
+                call_node.append(rec.node.label())
+        exports: dict[str, Any] = {}
+        rebuilt: dict[str, tuple[str, tuple[int, ...], np.dtype, int, tuple[int, ...]]] = {}
+        copied: list[str] = []
+        for name, (_, a) in produced.items():
+            if last_read.get(name, -1) < e:
+                continue
+            root = root_of[name]
+            if root in external and regions[_region(regions, root)][3] == 0:
+                base = external[root][1]
+                rebuilt[name] = (root, a.shape, a.dtype, _bounds(a)[0] - _bounds(base)[0],
+                                 a.strides)  # fmt: skip
+            elif root in private_of:
+                rlo = _bounds(produced[root][1])[0]
+                offset = _bounds(a)[0] - rlo
+                exports[name] = np.ndarray(a.shape, a.dtype, buffer=private_of[root],
+                                           offset=offset, strides=a.strides)  # fmt: skip
+                if name in outputs:
+                    copied.append(name)
+            else:
+                exports[name] = a
+        plan = ext().Plan(calls, patches, [(shape, dt, fixed) for _, shape, dt, fixed in regions])
+        seg = Segment(s, e, plan, [r[0] for r in regions], exports, rebuilt, copied,
+                      self.threads, call_node, held)  # fmt: skip
+        seg.private = [b for _, _, b in private] + list(self.scratch_copies.values())
+        return seg
+
+    def _scratch_copy(self, key: int) -> np.ndarray:
+        copy = self.scratch_copies.get(key)
+        if copy is None:
+            lo, hi = self.scratch[key]
+            copy = self.scratch_copies[key] = _aligned(hi - lo)
+        return copy
+
+    def _verify(self, seg: Segment) -> bool:
+        """Runs the segment on the recorded inputs over a patterned arena; its exports must equal
+        the node-by-node results."""
+        self.arena_buffer[...] = _PATTERN
+        for buf in seg.private:
+            buf[...] = _PATTERN
+        env: dict[str, Any] = {}
+        for name, fixed in zip(seg.region_names, seg.plan.fixed_addresses()):
+            snap = self.snap.get(name)
+            if snap is None:
+                return False
+            if fixed:
+                view = np.ndarray(snap.shape, snap.dtype, buffer=self.arena_buffer,
+                                  offset=fixed - self.arena_range[0])  # fmt: skip
+                np.copyto(view, snap)
+                env[name] = view
+            else:
+                env[name] = np.ascontiguousarray(snap.copy())
+        if not seg.run(env):
+            return False
+        for name in list(seg.exports) + list(seg.rebuilt):
+            want = self.snap.get(name)
+            got = env.get(name)
+            if want is None or got is None or want.shape != got.shape or \
+                    want.tobytes() != np.ascontiguousarray(got).tobytes():  # fmt: skip
+                log.debug("segment export %s differs", name)
+                return False
+        return True
+
+
+def _region(regions: list[tuple[str, Any, Any, int]], name: str) -> int:
+    return next(i for i, r in enumerate(regions) if r[0] == name)
+
+
+class Segment:
+    """Steps [start, stop) as one Plan (the interpreter's Segment)."""
+
+    def __init__(
+        self, start: int, stop: int, plan: Any, region_names: list[str], exports: dict[str, Any],
+        rebuilt: dict[str, tuple], copied: list[str], threads: int, call_node: list[str],
+        owned: list[Any],
+    ) -> None:  # fmt: skip
+        self.start, self.stop = start, stop
+        self.plan = plan
+        self.region_names = region_names
+        self.exports = exports
+        self.rebuilt = rebuilt
+        self.copied = copied
+        self.threads = threads
+        self.call_node = call_node
+        self.owned = owned  # keeps packed weights and epilogue tables alive
+        self.private: list[np.ndarray] = []  # its buffers: fresh outputs, scratch copies
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def run(self, env: dict[str, Any]) -> bool:
+        if current_threads() != self.threads:
+            return False
+        failed = self.plan.run([env.get(n) for n in self.region_names])
+        if failed == -2:
+            return False
+        if failed >= 0:
+            raise NodeExecutionError(
+                f"{self.call_node[failed]}: its kernel failed inside a segment", "", ""
+            )
+        env.update(self.exports)
+        for name, (root, shape, dtype, offset, strides) in self.rebuilt.items():
+            env[name] = np.ndarray(shape, dtype, buffer=env[root], offset=offset, strides=strides)
+        for name in self.copied:
+            env[name] = env[name].copy()
+        return True
