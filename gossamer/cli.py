@@ -219,9 +219,15 @@ def _parser() -> _Parser:
     p.set_defaults(func=tools.cmd_compare)
 
     p = sub.add_parser("export", help="write a model's graph as written (no optimisation) to a "
-                       "checked ONNX file (an -o ending in .gsm writes .gsm)")  # fmt: skip
-    p.add_argument("model", help="input model (.gsm or .onnx)")
+                       "checked ONNX file (-o ending in .gsm: .gsm, .tflite: TFLite)")  # fmt: skip
+    p.add_argument("model", help="input model (.gsm, .onnx or .tflite)")
     p.add_argument("-o", "--output", required=True, help=OUTPUT_MODEL_HELP)
+    p.add_argument("--format", choices=["onnx", "gsm", "tflite"],
+                   help="format to write (default: the -o extension's)")  # fmt: skip
+    p.add_argument("--nhwc-io", action="store_true",
+                   help="tflite: 4-D inputs/outputs NHWC (default: the model's)")  # fmt: skip
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...",
+                   help="tflite: fix an input's dynamic dims (repeatable)")  # fmt: skip
     p.set_defaults(func=model_io.cmd_export)
 
     p = sub.add_parser("view", help="open a model in Netron (.gsm files are exported to ONNX)")

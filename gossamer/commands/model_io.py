@@ -1,5 +1,5 @@
 """Commands that write model files: convert, optimize, export (the -o extension names the format:
-.gsm or .onnx), and view (Netron)."""
+.gsm, .onnx, or for export also .tflite), and view (Netron)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,26 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    check_output_path(args.output, "-o", suffixes=MODEL_FORMATS)
+    fmt = getattr(args, "format", None)
+    if fmt == "tflite" or (fmt is None and Path(args.output).suffix.lower() == ".tflite"):
+        return _export_tflite(args)
+    if fmt is not None and Path(args.output).suffix.lower() != f".{fmt}":
+        raise InputError(f"-o {args.output}: --format {fmt} writes a .{fmt} file")
+    check_output_path(args.output, "-o", suffixes={**MODEL_FORMATS, ".tflite": "TFLite"})
     print(write_model(read_model(args.model), args.output))
+    return 0
+
+
+def _export_tflite(args: argparse.Namespace) -> int:
+    """`export --format tflite` (converter/tflite_export, docs/tflite-export.md)."""
+    from ..converter.tflite_export import write_tflite
+    from .inputs import parse_shapes
+
+    check_output_path(args.output, "-o")
+    shapes = parse_shapes(getattr(args, "shape", []))
+    options = {"nhwc_io": bool(getattr(args, "nhwc_io", False)), "input_shapes": shapes or None}
+    size = write_tflite(read_model(args.model), args.output, **options)
+    print(f"wrote {args.output} ({size:,} bytes, TFLite)")
     return 0
 
 
