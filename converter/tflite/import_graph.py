@@ -37,6 +37,7 @@ from . import (
     ops_sequence_rnn,
     ops_shape,
     ops_sparse,
+    ops_unique_bucketize,
 )
 from .context import Context, Converter, Unsupported
 from .reader import DTYPES, FORMAT, Operator, Subgraph, TFLiteModel, read_tflite
@@ -57,6 +58,7 @@ CONVERTERS: dict[str, Converter] = {
     **ops_scatter.CONVERTERS,
     **ops_math.CONVERTERS,
     **ops_nms.CONVERTERS,
+    **ops_unique_bucketize.CONVERTERS,
 }
 # TFLite operators the importer maps, by builtin name
 IMPORTED_OPS: frozenset[str] = frozenset(CONVERTERS) | frozenset(ops_quantized.CONVERTERS)

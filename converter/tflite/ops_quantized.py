@@ -15,10 +15,12 @@ quantised tensor the graph uses. See docs/tflite-import.md for the semantics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ...refimpl.ir import Graph, QuantParams
-from . import ops_quantized_compute, ops_quantized_moving
+from . import ops_hybrid, ops_quantized_compute, ops_quantized_more, ops_quantized_moving
 from .context import Context, Converter, Unsupported
 from .ops_quantized_base import DOMAIN, is_quantized
 from .reader import Operator, Subgraph
@@ -31,7 +33,24 @@ PASS_THROUGH = frozenset(
 CONVERTERS: dict[str, Converter] = {
     **ops_quantized_compute.CONVERTERS,
     **ops_quantized_moving.CONVERTERS,
+    **ops_quantized_more.CONVERTERS,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ops_hybrid.hybrid_sequence_lstm,
 }
+# later variants wrap the first converters: each takes its own case (int16, uint8, per-channel,
+# int32, a hybrid float input) and hands every other operator to the converter it wraps
+_VARIANTS: dict[str, Callable[[Converter], Converter]] = {
+    "QUANTIZE": ops_quantized_more.quantize_per_channel,
+    "ADD": ops_quantized_more.int16_arithmetic,
+    "SUB": ops_quantized_more.int16_arithmetic,
+    "MUL": ops_quantized_more.int16_arithmetic,
+    "BATCH_MATMUL": ops_quantized_more.batch_matmul_int16,
+    "RESIZE_BILINEAR": ops_quantized_more.resize_bilinear_uint8,
+    "CONV_2D": ops_hybrid.hybrid,
+    "DEPTHWISE_CONV_2D": ops_hybrid.hybrid,
+    "FULLY_CONNECTED": ops_hybrid.hybrid,
+}
+for _name, _variant in _VARIANTS.items():
+    CONVERTERS[_name] = _variant(CONVERTERS[_name])
 
 
 def pick(sg: Subgraph, op: Operator, plain: Converter | None) -> Converter:

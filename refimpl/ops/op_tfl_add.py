@@ -8,16 +8,17 @@ LEFT_SHIFT = 20  # 8-bit ADD/SUB: inputs are scaled up by 2**20 before rescaling
 
 
 def add_sub(a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point,
-            activation: str, sign: int) -> np.ndarray:  # fmt: skip
-    """The 8-bit ADD (sign 1) / SUB (sign -1) kernel, broadcasting like numpy."""
+            activation: str, sign: int, left_shift: int = LEFT_SHIFT) -> np.ndarray:  # fmt: skip
+    """The 8-bit ADD (sign 1) / SUB (sign -1) kernel, broadcasting like numpy (the general int16
+    one shifts the inputs by 15 instead of 20)."""
     sa, sb = fp.scalar_param(a_scale, "a_scale"), fp.scalar_param(b_scale, "b_scale")
     sy = fp.scalar_param(y_scale, "y_scale")
     twice_max = 2 * np.float64(max(sa, sb))
     ma, ea = fp.quantize_multiplier(np.float64(sa) / twice_max)
     mb, eb = fp.quantize_multiplier(np.float64(sb) / twice_max)
-    my, ey = fp.quantize_multiplier(twice_max / np.float64(np.float32(2**LEFT_SHIFT) * sy))
-    ia = (a.astype(np.int64) - fp.zero_point(a_zero_point, "a_zero_point")) << LEFT_SHIFT
-    ib = (b.astype(np.int64) - fp.zero_point(b_zero_point, "b_zero_point")) << LEFT_SHIFT
+    my, ey = fp.quantize_multiplier(twice_max / np.float64(np.float32(2**left_shift) * sy))
+    ia = (a.astype(np.int64) - fp.zero_point(a_zero_point, "a_zero_point")) << left_shift
+    ib = (b.astype(np.int64) - fp.zero_point(b_zero_point, "b_zero_point")) << left_shift
     raw = fp.multiply_by_quantized_multiplier(ia, ma, ea) + sign * (
         fp.multiply_by_quantized_multiplier(ib, mb, eb)
     )

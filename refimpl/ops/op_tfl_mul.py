@@ -5,7 +5,7 @@ from . import _tflite_fixed_point as fp
 from .op_tfl_conv_2d import TFLITE_INTS
 
 
-@reference_op("Mul", since=1, domain="tflite", dtypes=TFLITE_INTS - {"int16"})
+@reference_op("Mul", since=1, domain="tflite", dtypes=TFLITE_INTS)
 def tfl_mul_1(
     a: np.ndarray,
     a_scale: np.ndarray,

@@ -12,10 +12,12 @@ from ._tflite_fixed_point import (
     quantize_multiplier,
     zero_point,
 )
+from ._tflite_int16 import checked_log2
 from ._tflite_window import out_and_pad
 
 __all__ = [
     "activation_range",
+    "checked_log2",
     "multiply_by_quantized_multiplier",
     "out_and_pad",
     "product_multipliers",

@@ -40,6 +40,7 @@ class T:
     quantized_dimension: int = 0  # the channel axis of per-channel scales
     # writes a SparsityParameters table (data then holds the compressed values)
     sparsity: Callable[[flatbuffers.Builder], int] | None = None
+    variable: bool = False  # TFLite's is_variable (a state tensor LiteRT updates in place)
 
 
 @dataclass
@@ -74,14 +75,15 @@ def _camel(name: str) -> str:
 
 
 def _options(b: flatbuffers.Builder, kind: str, fields: dict) -> tuple[int, int]:
-    """Writes a builtin options table of scalars, strings and int32 lists; returns
+    """Writes a builtin options table of scalars, strings and int32 (or float) lists; returns
     (BuiltinOptions type, offset)."""
     module = importlib.import_module(f"tflite.{kind}")
     offsets = {}
     for key, value in fields.items():
         if isinstance(value, (list, tuple)):
+            floats = any(isinstance(v, float) for v in value)  # (BucketizeOptions.boundaries)
             offsets[key] = _vector(b, getattr(module, f"Start{_camel(key)}Vector"), list(value),
-                                   b.PrependInt32)  # fmt: skip
+                                   b.PrependFloat32 if floats else b.PrependInt32)  # fmt: skip
         elif isinstance(value, str):
             offsets[key] = b.CreateString(value)
     module.Start(b)
@@ -169,6 +171,8 @@ def build_model(spec: Spec) -> bytes:
             Tensor.AddQuantization(b, quant)
         if sparsity is not None:
             Tensor.AddSparsity(b, sparsity)
+        if t.variable:
+            Tensor.AddIsVariable(b, True)
         tensors.append(Tensor.End(b))
     codes: list[int | str] = []
     versions: dict[int | str, int] = {}
