@@ -221,6 +221,19 @@ class Session:
             if override.partition
         }
 
+    @property
+    def partition_estimates(self) -> dict[str, Any]:
+        """fused partition node -> its backend's estimate for it on the backend's target (the
+        compiled partition's `estimate` attribute, e.g. the NPU cycles an NPU compiler predicts;
+        `gossamer benchmark` prints it beside the measured time); partitions without one are
+        left out."""
+        found = {
+            name: getattr(override.impl, "estimate", None)
+            for name, override in self._program.overrides.items()
+            if override.partition
+        }
+        return {name: e for name, e in found.items() if e is not None}
+
     def get_inputs(self) -> list[Value]:
         return list(self.inputs)
 

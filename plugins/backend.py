@@ -140,6 +140,9 @@ class Backend:
     name: ClassVar[str] = ""
     priority: ClassVar[int] = 0  # higher wins where claims overlap; the reference has the lowest
     min_partition_size: ClassVar[int] = 1  # claims with fewer nodes are declined by the planner
+    # False: the backend runs only where it is named (backends=, --backends, GOSSAMER_BACKENDS),
+    # never by default; for targets other than this host (an NPU simulated here)
+    default_selected: ClassVar[bool] = True
 
     def is_available(self) -> str | None:
         """None if this backend can run here; else the reason it cannot (cheap, no side effects)."""

@@ -188,6 +188,9 @@ def select_backends(requested: list[str] | None = None) -> tuple[list[Backend], 
         if requested is not None and name not in requested and name != reference_backend.REFERENCE:
             excluded[name] = "not selected"
             continue
+        if requested is None and not backend.default_selected:
+            excluded[name] = "not selected (runs only when named)"
+            continue
         reason = availability(backend)
         if reason is not None:
             excluded[name] = f"unavailable: {reason}"

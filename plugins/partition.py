@@ -33,6 +33,7 @@ def extract_partition(graph: Graph, node_names: tuple[str, ...], name: str) -> G
             used_outside |= body.free_names()
     outputs = [o for n in nodes for o in n.outputs if o and o in used_outside]
     known = {v.name: v for v in graph.inputs} | graph.value_info
+    touched = set(reads) | produced  # the quantisation and types of these travel with the part
     return Graph(
         nodes=nodes,
         inputs=[known.get(i, Value(i)) for i in reads if i not in graph.initializers],
@@ -40,6 +41,8 @@ def extract_partition(graph: Graph, node_names: tuple[str, ...], name: str) -> G
         initializers={i: graph.initializers[i] for i in reads if i in graph.initializers},
         name=name,
         opsets=dict(graph.opsets),
+        value_info={n: v for n, v in graph.value_info.items() if n in touched},
+        quant={n: q for n, q in graph.quant.items() if n in touched},
     )
 
 

@@ -74,9 +74,10 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                                   optimize=args.optimize)  # fmt: skip
     args.random = True
     feeds, sources = feeds_with_sources(sess, args)
+    estimates = sess.partition_estimates  # e.g. Vela's NPU time per ethos-u partition
     result = benchmark_session(
         sess, feeds, load=load_times, model=str(args.model), warmup=args.warmup, loops=args.loops,
-        profile=args.profile or args.top is not None or bool(args.plot),
+        profile=args.profile or args.top is not None or bool(args.plot) or bool(estimates),
         sources=input_sources(sess, args, feeds, sources), optimize=args.optimize,
     )  # fmt: skip
     if args.trace:
@@ -87,6 +88,10 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if args.golden:
         golden = check_golden(args.golden, result.output_names, result.outputs, threshold)
     print(report_json(result, golden) if args.json else format_report(result, golden, top=args.top))
+    if estimates and not args.json:
+        from .partition_estimates import estimate_table
+
+        print(estimate_table(estimates, result.nodes, args.loops))
     return 0 if golden is None or golden.passed else 1
 
 
