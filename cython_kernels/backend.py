@@ -3,8 +3,8 @@
 Kernels are declared per reference function in conv_kernels, gemm_kernels, elementwise_kernels,
 pool_kernels, rnn_kernels, layout_kernels, conv_transpose_kernels, resize_kernels and the int8
 qconv_kernels, qgemm_kernels, qelementwise_kernels, tflite_kernels and tflite_table_kernels
-(TFLite's 8-bit ops); each declines (with a reason shown by `gossamer explain`) the nodes it
-cannot run exactly.
+(TFLite's 8-bit ops), and grad_kernels (training's hot VJPs); each declines (with a reason shown
+by `gossamer explain`) the nodes it cannot run exactly.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .conv_kernels import ConvKernels
 from .conv_transpose_kernels import ConvTransposeKernels
 from .elementwise_kernels import ElementwiseKernels
 from .gemm_kernels import GemmKernels
+from .grad_kernels import GradKernels
 from .layout_kernels import LayoutKernels
 from .pool_kernels import PoolKernels
 from .qconv_kernels import QConvKernels
@@ -39,6 +40,7 @@ class CythonBackend(
     QElementwiseKernels,
     TFLiteKernels,
     TFLiteTableKernels,
+    GradKernels,
 ):
     """Cython + C SIMD kernels (AVX-512, AVX2 or generic, chosen at run time), OpenMP threads per
     session."""

@@ -40,6 +40,7 @@ __all__ = [
     "CroppedBuildError",
     "ExecutionMode",
     "GossamerError",
+    "GradientNotDefinedError",
     "GraphOptimizationLevel",
     "GraphValidationError",
     "InferenceSession",
@@ -67,9 +68,14 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """`quantize` and `QuantizeResult` load on first use: a cropped build ships no quantiser."""
+    """`quantize` and `QuantizeResult` load on first use: a cropped build ships no quantiser;
+    `GradientNotDefinedError` (training) too: running a model never needs the autodiff."""
     if name in ("quantize", "QuantizeResult"):
         from . import quantization
 
         return getattr(quantization, name)
+    if name == "GradientNotDefinedError":
+        from .refimpl.grad.backward_graph import GradientNotDefinedError
+
+        return GradientNotDefinedError
     raise AttributeError(f"module 'gossamer' has no attribute {name!r}")

@@ -42,7 +42,8 @@ class Trainer:
     "adamw" or an `Optimizer`; `lr`: a number or a `Schedule` (stepped once per batch);
     `clip_norm`: clip the gradients' global norm to this before each update; `output`: the
     output the loss applies to (default: the first; use logits, not probabilities, for the
-    cross-entropy losses).
+    cross-entropy losses); `backends`, `threads`: as for `gossamer.load` (every step's kernels,
+    forward and backward, run on at most `threads` threads).
     """
 
     def __init__(
@@ -57,6 +58,7 @@ class Trainer:
         clip_norm: float | None = None,
         output: str | None = None,
         backends: Sequence[str] | None = None,
+        threads: int | None = None,
     ) -> None:
         self.graph = read_model(model)
         self.loss = Loss(loss) if isinstance(loss, str) else loss
@@ -84,11 +86,11 @@ class Trainer:
         backward = build_backward(with_loss, "loss", self.trainable)
         backward.graph.outputs.extend(Value(o) for o in self._stats)
         self._gradients = backward.gradients
-        self._train = _session(weights_as_inputs(backward.graph, self._fed), backends)
+        self._train = _session(weights_as_inputs(backward.graph, self._fed), backends, threads)
         evaluation = self.loss.append_to(self.graph, self.output)
         evaluation.outputs.append(Value(self.output))
-        self._eval = _session(weights_as_inputs(evaluation, self._fed), backends)
-        self._infer = _session(weights_as_inputs(self.graph, self._fed), backends)
+        self._eval = _session(weights_as_inputs(evaluation, self._fed), backends, threads)
+        self._infer = _session(weights_as_inputs(self.graph, self._fed), backends, threads)
         self._shapes: dict[int, tuple[int, ...]] = {}
         self.history: dict[str, list[float]] = {"loss": []}
         self.epochs_done = 0
@@ -173,21 +175,37 @@ class Trainer:
         self.epochs_done = int(meta["epochs_done"])
         self.history = {k: list(v) for k, v in meta["history"].items()}
 
+    def gradients(
+        self, batch: Mapping[str, np.ndarray], labels: np.ndarray
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """(the batch's loss, {trainable weight: its gradient}) at the current weights, in
+        training mode, without updating anything."""
+        loss, grads, _ = self._run_backward(batch, labels)
+        return loss, grads
+
     def train_step(self, batch: Mapping[str, np.ndarray], labels: np.ndarray) -> float:
         """One update on one batch; returns the batch's loss before the update."""
-        feeds = {**batch, **self.weights}
-        feeds.update(self.loss.feeds(labels, self._output_shape(batch), self._dtype))
-        names = ["loss", *self._gradients.values(), *self._stats]
-        values = dict(zip(names, self._train.run(names, feeds)))
-        grads = {w: values[g] for w, g in self._gradients.items()}
+        loss, grads, stats = self._run_backward(batch, labels)
         if self.clip_norm is not None:
             grads, _ = clip_by_global_norm(grads, self.clip_norm)
         lr = self.schedule(self.optimizer.steps)
         params = {w: self.weights[w] for w in self.trainable}
         self.weights.update(self.optimizer.step(params, grads, lr))
-        for out, init in self._stats.items():
-            self.weights[init] = np.asarray(values[out]).astype(self.weights[init].dtype)
-        return float(values["loss"])
+        for init, value in stats.items():
+            self.weights[init] = value.astype(self.weights[init].dtype)
+        return loss
+
+    def _run_backward(
+        self, batch: Mapping[str, np.ndarray], labels: np.ndarray
+    ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """(loss, gradients, new running statistics by initializer) of one batch."""
+        feeds = {**batch, **self.weights}
+        feeds.update(self.loss.feeds(labels, self._output_shape(batch), self._dtype))
+        names = ["loss", *self._gradients.values(), *self._stats]
+        values = dict(zip(names, self._train.run(names, feeds)))
+        grads = {w: values[g] for w, g in self._gradients.items()}
+        stats = {init: np.asarray(values[out]) for out, init in self._stats.items()}
+        return float(values["loss"]), grads, stats
 
     # ---- evaluation and export --------------------------------------------------------------
     def predict(self, data: Mapping[str, np.ndarray], *, batch_size: int = 256) -> np.ndarray:
@@ -267,10 +285,10 @@ def _not_weights(graph: Graph) -> set[str]:
     return found
 
 
-def _session(graph: Graph, backends: Sequence[str] | None) -> Session:
-    with warnings.catch_warnings():  # most VJPs run on the reference: expected, not news
+def _session(graph: Graph, backends: Sequence[str] | None, threads: int | None) -> Session:
+    with warnings.catch_warnings():  # VJPs a backend does not claim run on the reference
         warnings.simplefilter("ignore", PerformanceWarning)
-        return Session(graph, backends=backends)
+        return Session(graph, backends=backends, threads=threads)
 
 
 def _check_data(data: Mapping[str, np.ndarray], labels: np.ndarray | None, batch_size: int) -> int:

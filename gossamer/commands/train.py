@@ -60,6 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", metavar="CURVE.png", help="the loss curve (needs matplotlib)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--backends", help="comma-separated backends to use (default: all)")
+    p.add_argument("--threads", type=int, help="threads for the kernels (default: all cores)")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -85,6 +86,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainable=args.train or ["*"],
         frozen=args.freeze,
         backends=args.backends.split(",") if args.backends else None,
+        threads=args.threads,
     )
     bar = _progress(len(labels), args.epochs, not args.no_progress and sys.stderr.isatty())
     history = trainer.fit(

@@ -146,6 +146,10 @@ def _rule_for(node: Node) -> Rule | None:
         return RULES.get(_GOSSAMER_FUSED.get(node.op_type, node.op_type))
     if node.domain == "tflite":  # TFLite's integer ops (refimpl/ops/op_tfl_*.py)
         return rules_tflite.RULES.get(node.op_type)
+    if node.domain == "ai.gossamer.grad":  # a VJP's cotangents have its forward inputs' types
+        from ..grad.shape_rule import infer_gradient
+
+        return infer_gradient
     return None
 
 

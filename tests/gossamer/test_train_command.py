@@ -109,3 +109,15 @@ def test_bad_input_exits_2_with_one_line(files, capsys, extra, message):
     code, _, err = _run(argv, capsys)
     assert code == 2
     assert message in err and "Traceback" not in err
+
+
+def test_an_op_without_a_gradient_exits_2_naming_it(files, capsys):
+    tmp, model = files
+    proto = onnx.load(str(model))
+    proto.graph.node[2].op_type = "Erf"
+    onnx.save(proto, str(tmp / "erf.onnx"))
+    argv = ["train", tmp / "erf.onnx", "--data", tmp / "train.npz", "--labels", "y"]
+    code, _, err = _run([*argv, "-o", tmp / "o.onnx"], capsys)
+    assert code == 2
+    assert "no gradient in the reference: Erf (relu)" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

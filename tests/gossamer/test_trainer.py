@@ -241,3 +241,28 @@ def test_a_checkpoint_of_another_model_is_refused(tmp_path):
         Trainer(_mlp(), loss="sparse_cross_entropy").fit(
             {"x": x}, y, epochs=2, checkpoint_dir=tmp_path, resume=True
         )
+
+
+def test_an_op_without_a_gradient_is_gossamers_typed_error():
+    import gossamer
+
+    model = _mlp()
+    model.graph.node[2].op_type = "Erf"  # relu -> erf: no VJP between fc1 and the loss
+    with pytest.raises(gossamer.GradientNotDefinedError, match=r"Erf \(relu\)") as err:
+        Trainer(model, loss="sparse_cross_entropy")
+    assert isinstance(err.value, gossamer.UnsupportedModelError)
+    assert "GradientNotDefinedError" in gossamer.__all__
+    Trainer(model, loss="sparse_cross_entropy", frozen=["fc1.*"])  # frozen: no gradient needed
+
+
+def test_gradients_are_those_a_step_applies_and_change_nothing():
+    x, y = _blobs(32)
+    trainer = Trainer(_mlp(), loss="sparse_cross_entropy", optimizer="sgd", lr=0.5)
+    before = {k: v.copy() for k, v in trainer.weights.items()}
+    loss, grads = trainer.gradients({"x": x}, y)
+    assert set(grads) == set(trainer.trainable)
+    for k, v in before.items():
+        np.testing.assert_array_equal(trainer.weights[k], v)
+    assert trainer.train_step({"x": x}, y) == loss
+    for k in trainer.trainable:  # plain SGD: w <- w - lr g
+        np.testing.assert_allclose(trainer.weights[k], before[k] - 0.5 * grads[k], rtol=1e-6)

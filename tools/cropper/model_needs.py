@@ -77,8 +77,11 @@ def model_needs(path: str | Path, optimize: int) -> ModelNeeds:
         for node, opsets in _all_nodes(imported, imported.opsets):
             domain = "" if node.domain == "ai.onnx" else node.domain
             registry.resolve(domain, node.op_type, _opset(opsets, domain))
-        # every backend, whatever GOSSAMER_BACKENDS says: the crop ships what any of them needs
-        session = load(str(path), optimize=optimize, backends=sorted(all_backends()))
+        # every backend a plain load uses, whatever GOSSAMER_BACKENDS says: the crop ships what
+        # any of them needs (opt-in ones, default_selected False, such as an NPU delegate, only
+        # run where named, so they do not take nodes from the CPU backends here)
+        chosen = sorted(n for n, b in all_backends().items() if b.default_selected)
+        session = load(str(path), optimize=optimize, backends=chosen)
     needs.ops = dict(seen)
     needs.nodes = len(session.graph.nodes)
     needs.placed = session.placement.summary()

@@ -24,8 +24,11 @@ ALWAYS_LEFT_OUT = (
     f"{PKG}.conformance",
     f"{PKG}.builtin_models",
     f"{PKG}.converter.onnx_export",
+    f"{PKG}.converter.tflite_export",
     f"{PKG}.converter.quantization",  # making models, not running them
     f"{PKG}.quantization",
+    f"{PKG}.npu_plugin",  # opt-in device backends (default_selected False): not for a CPU crop
+    f"{PKG}.opencl_plugin",
 )
 # features a crop ships only when its models need them
 IMPORTERS = {"onnx": f"{PKG}.converter.onnx_import", "tflite": f"{PKG}.converter.tflite"}

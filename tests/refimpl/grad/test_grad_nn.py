@@ -7,6 +7,7 @@ import pytest
 from gossamer.refimpl.grad.grad_max_pool import max_pool_grad_1
 from gossamer.refimpl.ops.op_average_pool import average_pool_19
 from gossamer.refimpl.ops.op_batch_normalization import (
+    batch_normalization_7,
     batch_normalization_9,
     batch_normalization_14,
 )
@@ -99,6 +100,18 @@ def test_batch_norm_training_mode_matches_finite_differences(shape, seed):
 def test_batch_norm_inference_differentiates_every_input(shape, seed):
     inputs = _bn_inputs(np.random.default_rng(seed), shape)
     got = check_vjp(batch_normalization_9, inputs, {"epsilon": 1e-3}, seed=seed)
+    assert set(got) == {0, 1, 2, 3, 4}
+
+
+@given(
+    shape=array_shapes(min_dims=2, max_dims=4, max_side=3), spatial=st.integers(0, 1), seed=SEEDS
+)
+def test_batch_norm_7_per_channel_or_per_position(shape, spatial, seed):
+    rng = np.random.default_rng(seed)
+    stats = (shape[1],) if spatial else shape[1:]
+    inputs = [values(rng, shape), *(values(rng, stats) for _ in range(3))]
+    inputs.append(rng.uniform(0.5, 2.0, stats))
+    got = check_vjp(batch_normalization_7, inputs, {"epsilon": 1e-3, "spatial": spatial}, seed=seed)
     assert set(got) == {0, 1, 2, 3, 4}
 
 

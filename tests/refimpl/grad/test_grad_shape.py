@@ -9,11 +9,11 @@ from gossamer.refimpl.ops.op_concat import concat_4
 from gossamer.refimpl.ops.op_dropout import dropout_12
 from gossamer.refimpl.ops.op_flatten import flatten_1
 from gossamer.refimpl.ops.op_gather import gather_1
-from gossamer.refimpl.ops.op_pad import pad_19
+from gossamer.refimpl.ops.op_pad import pad_2, pad_19
 from gossamer.refimpl.ops.op_reduce_mean import reduce_mean_1, reduce_mean_18
 from gossamer.refimpl.ops.op_reduce_sum import reduce_sum_1, reduce_sum_13
 from gossamer.refimpl.ops.op_reshape import reshape_14
-from gossamer.refimpl.ops.op_slice import slice_10
+from gossamer.refimpl.ops.op_slice import slice_1, slice_10
 from gossamer.refimpl.ops.op_split import split_18
 from gossamer.refimpl.ops.op_transpose import transpose_1
 from hypothesis import given
@@ -86,6 +86,17 @@ def test_slice_with_negative_steps_and_clamped_bounds(shape, data, seed):
 
 
 @given(shape=SHAPES, data=st.data(), seed=SEEDS)
+def test_slice_1_with_attribute_bounds(shape, data, seed):
+    axes = data.draw(st.permutations(range(len(shape))))[: data.draw(st.integers(1, len(shape)))]
+    attrs = {
+        "starts": [data.draw(st.integers(-6, 6)) for _ in axes],
+        "ends": [data.draw(st.integers(-6, 6)) for _ in axes],
+        "axes": list(axes) if data.draw(st.booleans()) or len(axes) < len(shape) else None,
+    }
+    check_vjp(slice_1, [values(np.random.default_rng(seed), shape)], attrs, seed=seed)
+
+
+@given(shape=SHAPES, data=st.data(), seed=SEEDS)
 def test_gather_accumulates_repeated_indices(shape, data, seed):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1))
     n = shape[axis]
@@ -107,6 +118,16 @@ def test_pad_in_every_mode_with_crops(mode, shape, data, seed):
     if mode == "constant":
         inputs.append(np.array(rng.uniform(-1, 1)))
     check_vjp(pad_19, inputs, {"mode": mode}, seed=seed)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "edge"])
+@given(
+    shape=array_shapes(min_dims=1, max_dims=3, min_side=3, max_side=4), data=st.data(), seed=SEEDS
+)
+def test_pad_2_with_attribute_pads(mode, shape, data, seed):
+    pads = [data.draw(st.integers(0, 2)) for _ in range(2 * len(shape))]
+    x = values(np.random.default_rng(seed), shape)
+    check_vjp(pad_2, [x], {"mode": mode, "pads": pads, "value": 0.5}, seed=seed)
 
 
 @pytest.mark.parametrize("forward", [reduce_sum_13, reduce_mean_18], ids=lambda f: f.__name__)

@@ -1,0 +1,333 @@
+"""Backward kernels: the hot VJPs of refimpl/grad (ai.gossamer.grad::<Op>Grad), float32.
+
+- ConvGrad (1-D and 2-D): dW = Σ_n dy_g[n] @ cols_g[n]^T and dcols = W_g^T @ dy_g as batched BLAS
+  GEMMs (numpy's matmul; the session's thread cap applies to it), dx = src/upsample.c's col2im
+  (the ConvTranspose kernel's adjoint scatter, parallel over channels); depthwise convolutions
+  (one input and one output channel per group) tap by tap, with no GEMM at all.
+- MaxPoolGrad with non-overlapping windows (kernel = strides, no pads or dilations): the first
+  maximum of each window (numpy's argmax picks it exactly as the forward's max_pool_indices)
+  receives dy; other geometries are declined (the reference scatters through the index trace).
+- ClipGrad (opsets 6 and 11, scalar bounds; ReLU6 in MobileNets): one mask, no temporaries of
+  the reference's four-way case split.
+- MatMulGrad with a 2-D right operand (a weight) as two single GEMMs over all leading axes, and
+  with equal batch shapes (attention) as batched GEMMs; GeluGrad (exact form) on the C erf.
+- BatchNormalizationGrad in training mode: the batch moments and the per-channel sums over an
+  (N, C, L) view (the moments in float64), dx built in place without the reference's x-hat array.
+The math is the reference's (see each VJP's docstring); only the summation order differs, so
+conformance holds them to the float32 reduction tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..plugins import KernelBackend, RuntimeDecline, kernel
+from ..refimpl.errors import OpArgumentError
+from ..refimpl.grad.grad_batch_normalization import batch_normalization_grad_9
+from ..refimpl.grad.grad_clip import clip_grad_6, clip_grad_11
+from ..refimpl.grad.grad_conv import conv_grad_1
+from ..refimpl.grad.grad_gelu import gelu_grad_20
+from ..refimpl.grad.grad_mat_mul import mat_mul_grad_1
+from ..refimpl.grad.grad_max_pool import max_pool_grad_1
+from ..refimpl.ir import Node, Value
+from ..refimpl.op_geometry import Window, check_groups, window
+from ._common import F32, all_float32, conv_rank_refusal, scratch, threads
+from ._native import ext
+from .elementwise_kernels import UNARY_OPS
+
+Array = np.ndarray
+_FLT_MAX = 3.4028234663852886e38
+_ERF = UNARY_OPS["Erf"]
+
+
+# ---- ConvGrad ------------------------------------------------------------------------------------
+def _conv_grad_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    return all_float32(inputs[:4]) or conv_rank_refusal(inputs[1:3], "ConvGrad")
+
+
+def _conv_window(x: Array, w: Array, attrs: dict[str, Any]) -> Window:
+    try:
+        check_groups(x.shape[1], w.shape, attrs["group"])
+        return window(x.shape[2:], attrs["kernel_shape"] or w.shape[2:], strides=attrs["strides"],
+                      dilations=attrs["dilations"], pads=attrs["pads"],
+                      auto_pad=attrs["auto_pad"])  # fmt: skip
+    except OpArgumentError as err:
+        raise RuntimeDecline(str(err)) from err
+
+
+def windows(x: Array, win: Window) -> Array:
+    """Read-only view v (N, C, kh, kw, oh, ow) of zero-padded x: v[n, c, k, o] = xp[n, c, o s + k d]
+    (the reference's im2col windows, rebuilt from the public geometry)."""
+    (ph, pw), (oh, ow), (h, w) = win.pads_begin, win.out, x.shape[2:]
+    (sh, sw), (dh, dw), (eh, ew) = win.strides, win.dilations, win.extent
+    rows, cols = (oh - 1) * sh + eh, (ow - 1) * sw + ew  # padded just enough for the last window
+    xp = x
+    if ph or pw or rows > h or cols > w:
+        xp = np.zeros((*x.shape[:2], max(rows, ph + h), max(cols, pw + w)), x.dtype)
+        xp[:, :, ph : ph + h, pw : pw + w] = x
+    v = np.lib.stride_tricks.sliding_window_view(xp, (eh, ew), axis=(2, 3))
+    v = v[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
+    return v.transpose(0, 1, 4, 5, 2, 3)
+
+
+def _conv_backward(dy: Array, x: Array, w: Array, group: int, win: Window) -> tuple[Array, Array]:
+    """(dx, dw) of a 2-D convolution, all float32 (N, C, H, W)."""
+    n, c, h, wd = x.shape
+    m = w.shape[0]
+    (kh, kw), (oh, ow) = win.kernel, win.out
+    if c == group and m == group:  # depthwise: per tap, a multiply and a reduction
+        return _depthwise_backward(dy, x, w, win)
+    cg, mg, taps, ll = c // group, m // group, kh * kw, oh * ow
+    g = dy.reshape(n, group, mg, ll)
+    cols = np.ascontiguousarray(windows(x, win)).reshape(n, group, cg * taps, ll)
+    dw = np.matmul(g, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, Mg, Cg*K)
+    w_t = w.reshape(group, mg, cg * taps).transpose(0, 2, 1)
+    dcols = np.matmul(w_t, g)  # (N, G, Cg*K, L) = (N, C, kh, kw, oh, ow)
+    dx = np.empty(x.shape, F32)
+    t = threads()
+    (sh, sw), (dh, dw_), (ph, pw) = win.strides, win.dilations, win.pads_begin
+    n_work = ext().col2im_work(sh, sw, h, wd, t)
+    work = scratch(n_work) if n_work else None
+    for i in range(n):
+        ext().col2im(dcols[i].reshape(-1), c, oh, ow, kh, kw, sh, sw, dh, dw_, ph, pw, None,
+                     dx[i], work, t)  # fmt: skip
+    return dx, dw.reshape(w.shape)
+
+
+def _depthwise_backward(dy: Array, x: Array, w: Array, win: Window) -> tuple[Array, Array]:
+    """dw[c, 0, k] = Σ dy[:, c] x_tap_k[:, c]; padded dx[:, :, taps k] += dy w[c, k]"""
+    n, c, h, wd = x.shape
+    (oh, ow), (sh, sw), (dh, dw_) = win.out, win.strides, win.dilations
+    (ph, pw), (hp, wp) = win.pads_begin, win.extent
+    view = windows(x, win)  # (N, C, kh, kw, oh, ow), a strided view of padded x
+    dw = np.empty(w.shape, F32)
+    rows, cols = max((oh - 1) * sh + hp, ph + h), max((ow - 1) * sw + wp, pw + wd)
+    buf = np.zeros((n, c, rows, cols), F32)
+    prod = np.empty(dy.shape, F32)
+    for ky in range(win.kernel[0]):
+        for kx in range(win.kernel[1]):
+            np.multiply(dy, view[:, :, ky, kx], out=prod)
+            dw[:, 0, ky, kx] = prod.sum(axis=(0, 2, 3))
+            np.multiply(dy, w[:, 0, ky, kx].reshape(1, c, 1, 1), out=prod)
+            y0, x0 = ky * dh, kx * dw_
+            buf[:, :, y0 : y0 + (oh - 1) * sh + 1 : sh, x0 : x0 + (ow - 1) * sw + 1 : sw] += prod
+    return np.ascontiguousarray(buf[:, :, ph : ph + h, pw : pw + wd]), dw
+
+
+def conv_grad_kernel(
+    dy: Array, x: Array, w: Array, b: Array | None = None, *, auto_pad: str = "NOTSET",
+    dilations: list[int] | None = None, group: int = 1, kernel_shape: list[int] | None = None,
+    pads: list[int] | None = None, strides: list[int] | None = None,
+) -> tuple[Array, Array, Array | None]:  # fmt: skip
+    if x.ndim not in (3, 4) or w.ndim != x.ndim or dy.ndim != x.ndim:
+        raise RuntimeDecline(f"rank {x.ndim} input (1-D and 2-D only)")
+    attrs = {"auto_pad": auto_pad, "dilations": dilations, "group": group,
+             "kernel_shape": kernel_shape, "pads": pads, "strides": strides}  # fmt: skip
+    win = _conv_window(x, w, attrs)
+    if tuple(dy.shape) != (x.shape[0], w.shape[0], *win.out):
+        raise RuntimeDecline(f"dy has shape {list(dy.shape)}, the conv's output {win.out}")
+    db = None if b is None else dy.sum(axis=(0, *range(2, dy.ndim)), dtype=F32)
+    if x.ndim == 3:  # 1-D as 2-D with H = 1
+        win = Window((1, *win.kernel), (1, *win.strides), (1, *win.dilations),
+                     (0, *win.pads_begin), (0, *win.pads_end), (1, *win.out))  # fmt: skip
+        dx, dw = _conv_backward(dy[:, :, None], x[:, :, None], w[:, :, None], group, win)
+        return dx[:, :, 0], dw[:, :, 0], db
+    f = np.ascontiguousarray
+    dx, dw = _conv_backward(f(dy, F32), f(x, F32), f(w, F32), group, win)
+    return dx, dw, db
+
+
+# ---- pooling ------------------------------------------------------------------------------------
+def _max_pool_grad_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    a = node.attrs
+    k = list(a.get("kernel_shape") or [])
+    if len(k) != 2:
+        return "2-D MaxPool only"
+    if list(a.get("strides") or [1, 1]) != k:
+        return "overlapping or gapped windows (strides != kernel_shape)"
+    if any(a.get("pads") or []) or any(d != 1 for d in a.get("dilations") or []):
+        return "pads or dilations"
+    if a.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID") or a.get("ceil_mode", 0):
+        return "auto_pad SAME or ceil_mode"
+    return all_float32(inputs[:2])
+
+
+def max_pool_grad_kernel(
+    dy: Array, x: Array, *, kernel_shape: list[int], auto_pad: str = "NOTSET",
+    ceil_mode: int = 0, dilations: list[int] | None = None, pads: list[int] | None = None,
+    storage_order: int = 0, strides: list[int] | None = None, num_outputs: int = 1,
+) -> tuple[Array]:  # fmt: skip
+    n, c, h, wd = x.shape
+    kh, kw = kernel_shape
+    oh, ow = h // kh, wd // kw
+    if x.ndim != 4 or tuple(dy.shape) != (n, c, oh, ow):
+        raise RuntimeDecline(f"dy {list(dy.shape)} does not match x {list(x.shape)}")
+    tiles = x[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
+    first = tiles.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)
+    onehot = first[..., None] == np.arange(kh * kw)  # (N, C, oh, ow, K)
+    dx = np.zeros(x.shape, F32)
+    picked = (onehot * dy[..., None].astype(F32)).reshape(n, c, oh, ow, kh, kw)
+    dx[:, :, : oh * kh, : ow * kw] = picked.transpose(0, 1, 2, 4, 3, 5).reshape(
+        n, c, oh * kh, ow * kw)  # fmt: skip
+    return (dx,)
+
+
+# ---- element-wise -------------------------------------------------------------------------------
+def _scalar_bounds(node: Node, inputs: list[Value | None]) -> str | None:
+    for v in inputs[2:4]:
+        if v is not None and v.shape is not None and len(v.shape) != 0:
+            return "non-scalar bounds"
+    return all_float32(inputs[:4])
+
+
+def _clip_masked(dy: Array, x: Array, lo: float, hi: float) -> tuple[Array, float, float]:
+    """(dx, Σ dy where x < lo, Σ dy where x > hi) for lo <= hi; NaN x passes dy (as the
+    reference's, whose masks are false for NaN)."""
+    if lo > hi or math.isnan(lo) or math.isnan(hi):
+        raise RuntimeDecline("min > max or a NaN bound")
+    below, above = x < lo, x > hi
+    dlo = float(np.sum(dy, where=below, dtype=F32)) if lo != -np.inf else 0.0
+    dhi = float(np.sum(dy, where=above, dtype=F32)) if hi != np.inf else 0.0
+    dx = np.where(below | above, F32(0), dy).astype(F32, copy=False)
+    return dx, dlo, dhi
+
+
+def clip_grad_11_kernel(
+    dy: Array, x: Array, min: Array | None = None, max: Array | None = None
+) -> tuple[Array, Array | None, Array | None]:
+    lo = -np.inf if min is None else float(min)
+    hi = np.inf if max is None else float(max)
+    dx, dlo, dhi = _clip_masked(dy, x, lo, hi)
+    as_bound = lambda v, b: None if b is None else np.array(v, F32).reshape(b.shape)  # noqa: E731
+    return dx, as_bound(dlo, min), as_bound(dhi, max)
+
+
+# ---- MatMul and Gelu (the transformer's VJPs) ----------------------------------------------------
+def mat_mul_grad_kernel(dy: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    """A 2-D right operand (a weight): da = dy @ b^T and db = a^T @ dy as two single GEMMs over
+    all leading axes (the reference sums a batch of small products); equal batch shapes: one
+    batched GEMM each, nothing to sum."""
+    if a.ndim < 2 or b.ndim < 2:
+        raise RuntimeDecline("1-D operand")
+    g = np.asarray(dy, F32)
+    if b.ndim == 2:
+        k, n = b.shape
+        if g.shape != (*a.shape[:-1], n):
+            raise RuntimeDecline(f"dy {list(g.shape)} does not match a @ b")
+        rows = math.prod(a.shape[:-1])
+        g2 = g.reshape(rows, n)
+        da = np.matmul(g2, b.T).reshape(a.shape)
+        return da, np.matmul(a.reshape(rows, k).T, g2)
+    if a.shape[:-2] != b.shape[:-2] or g.shape != (*a.shape[:-1], b.shape[-1]):
+        raise RuntimeDecline("broadcast batch axes")
+    return np.matmul(g, np.swapaxes(b, -1, -2)), np.matmul(np.swapaxes(a, -1, -2), g)
+
+
+def _gelu_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    if node.attrs.get("approximate", "none") != "none":
+        return "approximate='tanh' (the reference's tanh form runs)"
+    return all_float32(inputs[:2])
+
+
+def gelu_grad_kernel(dy: Array, x: Array) -> tuple[Array]:
+    """dx = dy (Phi(x) + x phi(x)), Phi from the C erf (the Erf kernel's, ~1 ulp)."""
+    v = np.asarray(x, F32, order="C")  # keeps a 0-d array 0-d
+    scaled, cdf = np.empty(v.shape, F32), np.empty(v.shape, F32)
+    np.multiply(v, F32(1 / math.sqrt(2.0)), out=scaled)
+    ext().unary(_ERF, scaled.reshape(-1), cdf.reshape(-1), 0.0, 0.0, threads())
+    cdf += 1.0
+    cdf *= 0.5
+    pdf = np.square(v, out=np.empty(v.shape, F32))
+    pdf *= F32(-0.5)
+    np.exp(pdf, out=pdf)
+    pdf *= F32(1 / math.sqrt(2.0 * math.pi))
+    pdf *= v
+    cdf += pdf
+    cdf *= dy
+    return (cdf,)
+
+
+# ---- BatchNormalization, training mode -----------------------------------------------------------
+def _bn_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    if not node.attrs.get("training_mode", 0):
+        return "inference mode (the reference's one pass is as fast)"
+    return all_float32(inputs[:5])
+
+
+def batch_norm_grad_kernel(
+    dy: Array, x: Array, scale: Array, b: Array, mean: Array, var: Array, *,
+    epsilon: float = 1e-5, momentum: float = 0.9, training_mode: int = 0, num_outputs: int = 1,
+) -> tuple[Array | None, ...]:  # fmt: skip
+    if not training_mode or x.ndim < 2:
+        raise RuntimeDecline("inference mode")
+    n, c = x.shape[:2]
+    m = x.size // c
+    x3 = np.ascontiguousarray(x, F32).reshape(n, c, -1)
+    g3 = np.ascontiguousarray(dy, F32).reshape(n, c, -1)
+    mu = x3.sum(axis=(0, 2), dtype=np.float64) / m
+    centred = x3 - mu.astype(F32)[None, :, None]
+    var_ = np.einsum("ncl,ncl->c", centred, centred, dtype=np.float64) / m
+    r = (1.0 / np.sqrt(var_ + epsilon)).astype(F32)
+    db = g3.sum(axis=(0, 2), dtype=F32)
+    dscale = np.einsum("ncl,ncl->c", g3, centred) * r
+    k = np.asarray(scale, F32) * r
+    # dx = k/m (m g - db - xh dscale), xh = centred r: g*k - (k db/m) - centred (k r dscale/m)
+    centred *= (k * r * dscale / m)[None, :, None]
+    dx = g3 * k[None, :, None]
+    dx -= (k * db / m)[None, :, None]
+    dx -= centred
+    return dx.reshape(x.shape), dscale.astype(F32), db, None, None
+
+
+class GradKernels(KernelBackend):
+    """Backward kernels for the VJPs training spends its time in (mixed into CythonBackend)."""
+
+    @kernel(conv_grad_1, dtypes={"float32"}, supports=_conv_grad_refusal)
+    def conv_grad(
+        dy: Array, x: Array, w: Array, b: Array | None = None, *, auto_pad: str = "NOTSET",
+        dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None,
+    ) -> tuple[Array, Array, Array | None]:  # fmt: skip
+        return conv_grad_kernel(dy, x, w, b, auto_pad=auto_pad, dilations=dilations, group=group,
+                                kernel_shape=kernel_shape, pads=pads, strides=strides)  # fmt: skip
+
+    @kernel(max_pool_grad_1, dtypes={"float32"}, supports=_max_pool_grad_refusal)
+    def max_pool_grad(
+        dy: Array, x: Array, *, kernel_shape: list[int], auto_pad: str = "NOTSET",
+        ceil_mode: int = 0, dilations: list[int] | None = None, pads: list[int] | None = None,
+        storage_order: int = 0, strides: list[int] | None = None, num_outputs: int = 1,
+    ) -> tuple[Array]:  # fmt: skip
+        return max_pool_grad_kernel(dy, x, kernel_shape=kernel_shape)
+
+    @kernel(clip_grad_11, dtypes={"float32"}, supports=_scalar_bounds)
+    def clip_grad_11(
+        dy: Array, x: Array, min: Array | None = None, max: Array | None = None
+    ) -> tuple[Array, Array | None, Array | None]:
+        return clip_grad_11_kernel(dy, x, min, max)
+
+    @kernel(clip_grad_6, dtypes={"float32"}, supports=lambda n, i: all_float32(i[:2]))
+    def clip_grad_6(
+        dy: Array, x: Array, *, min: float = -_FLT_MAX, max: float = _FLT_MAX
+    ) -> tuple[Array]:
+        return (_clip_masked(dy, x, float(min), float(max))[0],)
+
+    @kernel(mat_mul_grad_1, dtypes={"float32"}, supports=lambda n, i: all_float32(i[:3]))
+    def mat_mul_grad(dy: Array, a: Array, b: Array) -> tuple[Array, Array]:
+        return mat_mul_grad_kernel(dy, a, b)
+
+    @kernel(gelu_grad_20, dtypes={"float32"}, supports=_gelu_refusal)
+    def gelu_grad(dy: Array, x: Array, *, approximate: str = "none") -> tuple[Array]:
+        return gelu_grad_kernel(dy, x)
+
+    @kernel(batch_normalization_grad_9, dtypes={"float32"}, supports=_bn_refusal)
+    def batch_normalization_grad(
+        dy: Array, x: Array, scale: Array, b: Array, mean: Array, var: Array, *,
+        epsilon: float = 1e-5, momentum: float = 0.9, training_mode: int = 0,
+        num_outputs: int = 1,
+    ) -> tuple[Array | None, ...]:  # fmt: skip
+        return batch_norm_grad_kernel(dy, x, scale, b, mean, var, epsilon=epsilon,
+                                      training_mode=training_mode)  # fmt: skip
