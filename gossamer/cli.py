@@ -308,6 +308,14 @@ def _parser() -> _Parser:
     _train.add_arguments(p)
     p.set_defaults(func=_train.cmd_train)
 
+    p = sub.add_parser("tune", help="search the work sizes of a backend's kernels for a model "
+                       "on this device and keep the best (e.g. --backends opencl)")  # fmt: skip
+    _add_input_options(p)
+    from .commands import tune as _tune
+
+    _tune.add_arguments(p)
+    p.set_defaults(func=_tune.cmd_tune)
+
     p = sub.add_parser("demo", help="build a small network in code, convert it, run it, time it")
     p.add_argument("--seed", type=_count, default=0, help="seed of the weights and the image")
     p.add_argument("--loops", type=_positive, default=5, help="timed runs after one warm-up")

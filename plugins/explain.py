@@ -150,6 +150,9 @@ def format_placement(graph: Graph, placement: Placement, nodes: list[str] | None
     grouped = [(b.name, len(c.nodes)) for b, c in placement.partitions if len(c.nodes) > 1]
     if grouped:
         lines.append("partitions: " + ", ".join(f"{b} ({n} nodes)" for b, n in grouped))
+    for backend, claim in placement.partitions:  # what a subgraph backend says it made of a claim
+        if claim.note:
+            lines.append(f"  {backend.name} partition of {claim.nodes[0]}: {claim.note}")
     for name, reason in sorted(placement.excluded.items()):
         lines.append(f"backend {name} took no part: {reason}")
     return "\n".join(lines)

@@ -115,6 +115,8 @@ CASES = [
         ["train", "{model}", "--data", "{f32}", "--labels", "y", "-o", "{out}/t.onnx"],
         "not a .npz",
     ),
+    ("tune", ["tune", "{missing}", "--backends", "opencl"], "does not exist"),
+    ("tune", ["tune", "{model}", "--budget", "0"], "--budget must be a positive"),
 ]
 
 

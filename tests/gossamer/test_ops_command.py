@@ -75,6 +75,6 @@ def test_backend_filter_takes_a_comma_list(in_tree_plugins, capsys):
 def test_an_unknown_backend_is_a_one_line_error(in_tree_plugins, capsys):
     assert main(["ops", "--backend", "nope"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [
-        "gossamer ops: error: unknown backend(s) ['nope']; registered: ['cython', 'reference']"
-    ]
+    registered = sorted(plugin_manager.all_backends())  # the in-tree backends
+    assert {"cython", "reference"} <= set(registered)
+    assert err == [f"gossamer ops: error: unknown backend(s) ['nope']; registered: {registered}"]

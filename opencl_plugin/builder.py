@@ -1,0 +1,99 @@
+"""The lowering context: what a kernel family uses to turn one node into device launches.
+
+Tensors are named symbolically (`Ref`) while lowering; the partition runtime resolves them to
+buffers once the memory plan is known. A view (Reshape, Squeeze, ...) is an alias: it names the
+same storage as its source. Weights are uploaded once per partition (`weight`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..refimpl.ir import Node
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A device tensor by storage name, resolved to a buffer after memory planning."""
+
+    storage: str
+
+
+@dataclass
+class Launch:
+    program: str  # "lib" (the kernel families) or "gen" (this partition's generated kernels)
+    kernel: str
+    gsize: tuple[int, ...]
+    args: list[Any]
+    tune_key: str = ""
+    node: str = ""
+
+
+@dataclass
+class Builder:
+    shapes: dict[str, tuple[int, ...]]  # every value of the partition, concrete
+    constants: dict[str, np.ndarray]  # the partition's initializers
+    upload: Any  # (key, array) -> device buffer, once per key
+    launches: list[Launch] = field(default_factory=list)
+    alias: dict[str, str] = field(default_factory=dict)  # value -> storage it is a view of
+    sizes: dict[str, int] = field(default_factory=dict)  # produced storage -> float count
+    sources: list[str] = field(default_factory=list)  # generated kernel sources
+    mapped: dict[str, Any] = field(default_factory=dict)  # index maps built in this plan
+    node: str = ""
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.shapes[name]
+
+    def const(self, name: str) -> Any:  # an ndarray, or None when not a constant
+        return self.constants.get(name) if name else None
+
+    def storage(self, name: str) -> str:
+        while name in self.alias:
+            name = self.alias[name]
+        return name
+
+    def ref(self, name: str) -> Any:
+        """The device tensor `name` (a weight buffer when it is a constant)."""
+        base = self.storage(name)
+        if base in self.constants:
+            return self.weight(base, self.constants[base])
+        return Ref(base)
+
+    def out(self, name: str) -> Ref:
+        """Declares `name` as produced here (sized from its shape) and returns it."""
+        self.sizes[name] = max(1, math.prod(self.shapes[name]))
+        return Ref(name)
+
+    def view(self, out: str, src: str) -> None:
+        self.alias[out] = self.storage(src)
+
+    def scratch(self, tag: str, count: int) -> Ref:
+        name = f"{self.node}::{tag}"
+        self.sizes[name] = max(1, count)
+        return Ref(name)
+
+    def weight(self, key: str, array: np.ndarray, dtype: Any = np.float32) -> Any:
+        return self.upload(key, np.ascontiguousarray(array, dtype=dtype))
+
+    def launch(
+        self, kernel: str, gsize: tuple[int, ...], args: list[Any], *, program: str = "lib"
+    ) -> None:
+        sizes = "x".join(str(g) for g in gsize)
+        scalars = ",".join(str(int(a)) for a in args if isinstance(a, np.int32))
+        key = f"{kernel}[{sizes}]({scalars})"
+        self.launches.append(Launch(program, kernel, gsize, args, key, self.node))
+
+    def attr(self, node: Node, name: str, default: Any) -> Any:
+        return node.attrs.get(name, default)
+
+
+def i32(v: int) -> np.int32:
+    return np.int32(v)
+
+
+def f32(v: float) -> np.float32:
+    return np.float32(v)

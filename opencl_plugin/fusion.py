@@ -1,0 +1,209 @@
+"""Online fusion: chains of element-wise nodes become one generated kernel each, and a chain
+whose only reader is a Softmax (the attention mask's Add) runs inside a generated Softmax.
+
+Grouping (structure only, so `get_capability` can show it): walking the nodes backwards, an
+element-wise node joins the group of its consumers when all of them are in one group and its
+output is not needed outside the partition; such a group only lets its last node's value out, so
+the intermediates stay in registers. Code generation (`emit_group`) happens per input-shape plan:
+shapes are baked in, so broadcast indexing is constant arithmetic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..refimpl.ir import Node
+from .builder import Builder, i32
+from .kernels import elementwise as ew
+
+
+def elementwise_groups(
+    nodes: list[Node], fusible: set[str], escaping: Iterable[str]
+) -> list[list[Node]]:
+    """Groups of fusible nodes (each in topological order); every fusible node is in one."""
+    escape = set(escaping)
+    consumers: dict[str, list[str]] = {}
+    for node in nodes:
+        for name in node.inputs:
+            if name:
+                consumers.setdefault(name, []).append(node.name)
+    group_of: dict[str, str] = {}
+    groups: dict[str, list[Node]] = {}
+    for node in reversed(nodes):
+        if node.name not in fusible:
+            continue
+        out = node.outputs[0]
+        owners = {group_of.get(c) for c in consumers.get(out, [])}
+        if out not in escape and len(owners) == 1 and None not in owners:
+            root = owners.pop()
+            assert root is not None
+            group_of[node.name] = root
+            groups[root].append(node)
+        else:
+            group_of[node.name] = node.name
+            groups[node.name] = [node]
+    order = {n.name: i for i, n in enumerate(nodes)}
+    return sorted((g[::-1] for g in groups.values()), key=lambda g: order[g[-1].name])
+
+
+def describe(groups: list[list[Node]]) -> str:
+    """'Add+Relu, Mul+Sigmoid': the fused groups of more than one node."""
+    return ", ".join("+".join(n.op_type for n in g) for g in groups if len(g) > 1)
+
+
+def softmax_prologues(
+    nodes: list[Node], groups: list[list[Node]], escaping: Iterable[str]
+) -> dict[str, list[Node]]:
+    """Softmax node -> the element-wise group computing its input (e.g. the attention mask's
+    Add), where the Softmax is that value's only reader and it is not needed elsewhere: the group
+    then runs inside the Softmax kernel instead of through a buffer."""
+    escape = set(escaping)
+    readers: dict[str, list[Node]] = {}
+    for node in nodes:
+        for name in node.inputs:
+            if name:
+                readers.setdefault(name, []).append(node)
+    by_root = {g[-1].outputs[0]: g for g in groups}
+    found: dict[str, list[Node]] = {}
+    for node in nodes:
+        if node.op_type != "Softmax" or node.domain not in ("", "ai.onnx"):
+            continue
+        x = node.inputs[0]
+        if x in by_root and x not in escape and [r.name for r in readers[x]] == [node.name]:
+            found[node.name] = by_root[x]
+    return found
+
+
+def emit_group(bld: Builder, group: list[Node], opset: int) -> None:
+    """Generates the kernel for `group` at the current shapes and launches it."""
+    root = group[-1]
+    total = math.prod(bld.shape(root.outputs[0]))
+    params, args, body, result = _expression(bld, group, opset)
+    sig = ", ".join(["__global data_t* restrict y", *params, "const int total"])
+    text = f"({sig}) {{\n  const int i = get_global_id(0);\n  if (i >= total) return;\n  {body}\n"
+    text += f"  ST({result}, y, i);\n}}\n"
+    name = _add_kernel(bld, "ew", text)
+    bld.launch(name, (max(total, 1),), [bld.out(root.outputs[0]), *args, i32(total)], program="gen")
+
+
+def emit_softmax(
+    bld: Builder, group: list[Node], softmax: Node, geometry: tuple[int, int, int], opset: int
+) -> None:
+    """Softmax over rows of length L (stride `inner`) of the value `group` computes, generated
+    as one kernel: the group's expression is evaluated where the Softmax reads its input."""
+    L, inner, total = geometry
+    params, args, body, result = _expression(bld, group, opset)
+    sig = ", ".join(["__global data_t* restrict y", *params, "const int L", "const int inner"])
+    at = "const int i = (int)(base + (long)j * inner);"
+    text = f"""({sig}, const int total) {{
+  const int r = get_global_id(0);
+  if (r >= total) return;
+  const long base = (long)(r / inner) * L * inner + r % inner;
+  float m = -INFINITY;
+  for (int j = 0; j < L; ++j) {{
+    {at}
+    {body}
+    m = npmax(m, {result});
+  }}
+  float s = 0.0f;
+  for (int j = 0; j < L; ++j) {{
+    {at}
+    {body}
+    const float e = exp({result} - m);
+    ST(e, y, i);
+    s += e;
+  }}
+  for (int j = 0; j < L; ++j) {{
+    {at}
+    ST(LD(y, i) / s, y, i);
+  }}
+}}
+"""
+    name = _add_kernel(bld, "softmax", text)
+    out = bld.out(softmax.outputs[0])
+    args = [out, *args, i32(L), i32(inner), i32(total)]
+    bld.launch(name, (max(total, 1),), args, program="gen")
+
+
+def _add_kernel(bld: Builder, kind: str, text: str) -> str:
+    name = f"{kind}_" + hashlib.sha1(text.encode()).hexdigest()[:16]
+    source = f"__kernel void {name}{text}"
+    if source not in bld.sources:
+        bld.sources.append(source)
+    return name
+
+
+def _expression(
+    bld: Builder, group: list[Node], opset: int
+) -> tuple[list[str], list[object], str, str]:
+    """(kernel parameters, their arguments, C statements computing the group's value at flat
+    index `i` of its output, the variable holding it)."""
+    out_shape = bld.shape(group[-1].outputs[0])
+    rank = len(out_shape)
+    ostr = _strides(out_shape)
+    inside: dict[str, str] = {}
+    params: list[str] = []
+    args: list[object] = []
+    loads: list[str] = []
+    coords: dict[int, str] = {}
+    seen: dict[str, str] = {}
+
+    def index(shape: tuple[int, ...]) -> str:
+        shape = (1,) * (rank - len(shape)) + tuple(shape)
+        if shape == tuple(out_shape):
+            return "i"
+        terms, acc = [], 1
+        for d in range(rank - 1, -1, -1):
+            if shape[d] != 1:
+                coords.setdefault(d, f"const int c{d} = (i / {ostr[d]}) % {out_shape[d]};")
+                terms.append(f"c{d} * {acc}" if acc != 1 else f"c{d}")
+            acc *= shape[d]
+        return " + ".join(terms) or "0"
+
+    def operand(key: str, buf: object, shape: tuple[int, ...]) -> str:
+        if key in seen:
+            return seen[key]
+        j = len(params)
+        params.append(f"__global const data_t* restrict p{j}")
+        args.append(buf)
+        loads.append(f"const float v{j} = LD(p{j}, {index(shape)});")
+        seen[key] = f"v{j}"
+        return seen[key]
+
+    def value(name: str) -> str:
+        if name in inside:
+            return inside[name]
+        c = bld.const(name)
+        if c is not None and c.size == 1:
+            return ew.literal(float(c.reshape(-1)[0]))
+        return operand(name, bld.ref(name), bld.shape(name))
+
+    lines: list[str] = []
+    for k, node in enumerate(group):
+        x_rank = len(bld.shape(node.inputs[0]))
+
+        def extra(
+            tag: str, array: np.ndarray, _: tuple[int, ...], node: Node = node, rank: int = x_rank
+        ) -> str:
+            key = f"{node.name}::{tag}"
+            shape = ew.channel_shape(rank, array.size)
+            return operand(key, bld.weight(key, ew.as_float32(array)), shape)
+
+        argv = [value(node.inputs[i]) for i in ew.operands(node)]
+        expr = ew.expression(node, argv, bld.constants, opset, extra)
+        lines.append(f"const float t{k} = {expr};")
+        inside[node.outputs[0]] = f"t{k}"
+    body = "\n    ".join(list(coords.values()) + loads + lines)
+    return params, args, body, f"t{len(group) - 1}"
+
+
+def _strides(shape: tuple[int, ...]) -> list[int]:
+    out, acc = [], 1
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= d
+    return out[::-1]

@@ -1,0 +1,128 @@
+"""Conv and FusedConv (NCHW, 1-D or 2-D, constant weights) on gemm_f32, im2col_f32 and
+depthwise_f32.
+
+- depthwise (group = C = M): one direct kernel;
+- 1x1, stride 1, no padding, one group: y[img] = W @ x[img], x read in place as the B operand;
+- otherwise: im2col into a scratch buffer already in gemm_f32's panel layout, then one GEMM per
+  (image, group) as the batch dimension.
+Bias, the residual z and the activation run in the GEMM's (or depthwise kernel's) epilogue.
+"""
+
+from __future__ import annotations
+
+from ...refimpl.ir import Node, Value
+from ...refimpl.op_geometry import window
+from ..builder import Builder, f32, i32
+from ._checks import PRELU, float32_inputs, fused_activation, is_const, slope_args, slope_refusal
+from .gemm import gemm
+
+
+def supports_conv(node: Node, inputs: list[Value | None], consts: dict, opset: int) -> str | None:
+    why = float32_inputs(inputs, 0, 1, 2, 4)
+    if why:
+        return why
+    x = inputs[0].shape  # type: ignore[union-attr]
+    if len(x) not in (3, 4):
+        return f"{len(x) - 2}-D convolution (opencl runs 1-D and 2-D)"
+    if not is_const(consts, node.inputs[1]):
+        return "weights are not constant"
+    if len(node.inputs) > 2 and node.inputs[2] and not is_const(consts, node.inputs[2]):
+        return "bias is not constant"
+    if not isinstance(x[1], int):
+        return "channel count unknown"
+    if node.op_type == "FusedConv":
+        act = fused_activation(node)
+        if isinstance(act, str):
+            return act
+        if act[0] == PRELU:
+            return slope_refusal(node, consts, 3, consts[node.inputs[1]].shape[0], 1, len(x))
+    return None
+
+
+def _geometry(bld: Builder, node: Node) -> tuple:
+    x = bld.shape(node.inputs[0])
+    w = bld.const(node.inputs[1])
+    a = node.attrs
+    spatial = x[2:]
+    win = window(
+        spatial,
+        a.get("kernel_shape") or w.shape[2:],
+        strides=a.get("strides"),
+        dilations=a.get("dilations"),
+        pads=a.get("pads"),
+        auto_pad=a.get("auto_pad", "NOTSET"),
+    )
+    if len(spatial) == 1:  # 1-D runs as 2-D with H = 1
+        return (
+            (1, spatial[0]),
+            (1, win.kernel[0]),
+            (1, win.strides[0]),
+            (1, win.dilations[0]),
+            (0, win.pads_begin[0]),
+            (1, win.out[0]),
+        )
+    return spatial, win.kernel, win.strides, win.dilations, win.pads_begin, win.out
+
+
+def lower_conv(bld: Builder, node: Node, opset: int) -> None:
+    xn, wn = node.inputs[0], node.inputs[1]
+    bn = node.inputs[2] if len(node.inputs) > 2 else ""
+    zn = node.inputs[4] if len(node.inputs) > 4 else ""
+    n_img, C = bld.shape(xn)[:2]
+    w = bld.const(wn)
+    M, G = w.shape[0], int(node.attrs.get("group", 1))
+    (H, W), (KH, KW), (sh, sw), (dh, dw), (ph, pw), (OH, OW) = _geometry(bld, node)
+    act = fused_activation(node) if node.op_type == "FusedConv" else (0, 0.0, 0.0)
+    assert not isinstance(act, str)
+    act, slope, smode = slope_args(bld, node, 3, act, 1)
+    x, y = bld.ref(xn), bld.out(node.outputs[0])
+    bias = bld.weight(bn, bld.const(bn).reshape(-1)) if bn else None
+    res = bld.ref(zn) if zn else None
+    P = OH * OW
+    if G == C == M and w.shape[1] == 1:
+        wk = bld.weight(wn, w.reshape(M, KH * KW))
+        args = [x, wk, y, bias, i32(bias is not None), res, i32(res is not None)] + [
+            i32(v) for v in (C, H, W, OH, OW, KH, KW, sh, sw)
+        ]
+        args += [i32(v) for v in (ph, pw, dh, dw)] + [
+            i32(act[0]),
+            f32(act[1]),
+            f32(act[2]),
+            slope,
+            i32(smode),
+        ]
+        bld.launch("depthwise_f32", (-(-OW // 8), OH, n_img * C), args)
+        return
+    Mg, Cg = M // G, C // G
+    K = Cg * KH * KW
+    a = bld.weight(wn, w.reshape(M, K))
+    common = dict(
+        M=Mg,
+        N=P,
+        K=K,
+        lda=K,
+        ldc=P,
+        GA=G,
+        sA=Mg * K,
+        sC=Mg * P,
+        bias=bias,
+        bias_mode=1 if bias is not None else 0,
+        sbias=Mg,
+        res=res,
+        act=act,
+        slope=slope,
+        slope_mode=smode,
+    )
+    pointwise = (KH, KW, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (OH, OW) == (H, W)
+    if pointwise and G == 1:
+        gemm(bld, a, x, y, ldb=P, pstride=16, batch=n_img, sB=C * P, **common)  # type: ignore
+        return
+    ppad = -(-P // 16) * 16
+    col = bld.scratch("col", n_img * G * K * ppad)
+    geo = (C, H, W, G, Cg, KH, KW, OW, P, ppad, sh, sw, ph, pw, dh, dw)
+    bld.launch("im2col_f32", (ppad // 16, K, n_img * G), [x, col] + [i32(v) for v in geo])
+    gemm(bld, a, col, y, ldb=16, pstride=16 * K, batch=n_img * G, sB=K * ppad, **common)  # type: ignore
+
+
+SUPPORT = {"Conv": supports_conv, "FusedConv": supports_conv}
+LOWER = {"Conv": lower_conv, "FusedConv": lower_conv}

@@ -1,0 +1,100 @@
+// C[b] = act(alpha * A[b % GA] @ B[b] + bias[b % GA] + res[b]); A: MxK rows lda apart;
+// B: KxN as 16-column panels (panel p at B + p*pstride, rows ldb apart; a plain row-major B has
+// pstride 16 and ldb N); C and res: MxN, rows ldc apart; batch strides sA, sB, sC, sbias.
+// One work-item computes a 4x16 tile in eight float8 accumulators (PoCL does not vectorise
+// across work-items, so the SIMD width is written out). Rows past M are clamped on read and not
+// stored; columns past N read panel padding or buffer slack (every buffer has 64 bytes of it)
+// and are not stored, so the inner loop has no bounds checks.
+// (PoCL 3.1 asserts on NULL buffer arguments: absent operands are a dummy buffer and a flag.)
+// bias_mode: 0 none, 1 per row (bias[m]), 2 per column (bias[n]); slope_mode (PRelu) likewise.
+__kernel void gemm_f32(__global const data_t* restrict A, __global const data_t* restrict B,
+                       __global data_t* restrict C, const int M, const int N, const int K,
+                       const int lda, const int ldb, const int pstride, const int ldc,
+                       const int GA, const int sA, const int sB, const int sC,
+                       const float alpha, __global const data_t* restrict bias,
+                       const int bias_mode, const int sbias, __global const data_t* restrict res,
+                       const int has_res, const int act, const float p0, const float p1,
+                       __global const data_t* restrict slope, const int slope_mode) {
+  const int n0 = get_global_id(0) * 16;
+  const int m0 = get_global_id(1) * 4;
+  const int b = get_global_id(2);
+  if (n0 >= N || m0 >= M) return;
+  const int g = b % GA;
+  A += g * sA;
+  B += b * sB;
+  C += b * sC;
+  const int r1 = min(m0 + 1, M - 1), r2 = min(m0 + 2, M - 1), r3 = min(m0 + 3, M - 1);
+  __global const data_t* a0 = A + m0 * lda;
+  __global const data_t* a1 = A + r1 * lda;
+  __global const data_t* a2 = A + r2 * lda;
+  __global const data_t* a3 = A + r3 * lda;
+  __global const data_t* bp = B + (n0 / 16) * pstride;
+  float8 c00 = 0.0f, c01 = 0.0f, c10 = 0.0f, c11 = 0.0f;
+  float8 c20 = 0.0f, c21 = 0.0f, c30 = 0.0f, c31 = 0.0f;
+  for (int k = 0; k < K; ++k) {
+    const float8 b0 = LD8(bp, 0);
+    const float8 b1 = LD8(bp, 1);
+    bp += ldb;
+    const float x0 = LD(a0, k), x1 = LD(a1, k), x2 = LD(a2, k), x3 = LD(a3, k);
+    c00 = fma((float8)(x0), b0, c00);
+    c01 = fma((float8)(x0), b1, c01);
+    c10 = fma((float8)(x1), b0, c10);
+    c11 = fma((float8)(x1), b1, c11);
+    c20 = fma((float8)(x2), b0, c20);
+    c21 = fma((float8)(x2), b1, c21);
+    c30 = fma((float8)(x3), b0, c30);
+    c31 = fma((float8)(x3), b1, c31);
+  }
+  float acc[4][16];
+  vstore8(c00, 0, acc[0]); vstore8(c01, 1, acc[0]);
+  vstore8(c10, 0, acc[1]); vstore8(c11, 1, acc[1]);
+  vstore8(c20, 0, acc[2]); vstore8(c21, 1, acc[2]);
+  vstore8(c30, 0, acc[3]); vstore8(c31, 1, acc[3]);
+  if (bias_mode) bias += g * sbias;
+  if (slope_mode == 1) slope += g * sbias;
+  res += has_res ? b * sC : 0;
+  const int rows = min(4, M - m0), cols = min(16, N - n0);
+  for (int i = 0; i < rows; ++i) {
+    const int m = m0 + i;
+    for (int j = 0; j < cols; ++j) {
+      const int n = n0 + j;
+      float v = alpha * acc[i][j];
+      if (bias_mode == 1) v += LD(bias, m);
+      else if (bias_mode == 2) v += LD(bias, n);
+      if (has_res) v += LD(res, m * ldc + n);
+      if (slope_mode) v = v < 0.0f ? LD(slope, slope_mode == 1 ? m : n) * v : v;
+      ST(activate(v, act, p0, p1), C, m * ldc + n);
+    }
+  }
+}
+
+// A 1xN row times a KxN panel-packed B (M = 1: fully connected layers at batch 1), 16 columns per
+// work-item, two float8 accumulators; same epilogue as gemm_f32 (bias per column only).
+__kernel void gemv_f32(__global const data_t* restrict A, __global const data_t* restrict B,
+                       __global data_t* restrict C, const int N, const int K, const int ldb,
+                       const int pstride, const float alpha, __global const data_t* restrict bias,
+                       const int has_bias, __global const data_t* restrict res, const int has_res,
+                       const int act, const float p0, const float p1,
+                       __global const data_t* restrict slope, const int slope_mode) {
+  const int n0 = get_global_id(0) * 16;
+  if (n0 >= N) return;
+  __global const data_t* bp = B + (n0 / 16) * pstride;
+  float8 acc0 = 0.0f, acc1 = 0.0f;
+  for (int k = 0; k < K; ++k) {
+    const float8 a = (float8)(LD(A, k));
+    acc0 = fma(a, LD8(bp, 0), acc0);
+    acc1 = fma(a, LD8(bp, 1), acc1);
+    bp += ldb;
+  }
+  float out[16];
+  vstore8(acc0, 0, out);
+  vstore8(acc1, 1, out);
+  const int cols = min(16, N - n0);
+  for (int j = 0; j < cols; ++j) {
+    float v = alpha * out[j];
+    if (has_bias) v += LD(bias, n0 + j);
+    if (has_res) v += LD(res, n0 + j);
+    if (slope_mode) v = v < 0.0f ? LD(slope, n0 + j) * v : v;
+    ST(activate(v, act, p0, p1), C, n0 + j);
+  }
+}

@@ -1,0 +1,57 @@
+// Row reductions over x viewed as (outer, L, inner); one work-item per (outer, inner) pair.
+
+// y = exp(x - max) / sum(exp(x - max)) along L
+__kernel void softmax_f32(__global const data_t* restrict x, __global data_t* restrict y,
+                          const int L, const int inner, const int total) {
+  const int i = get_global_id(0);
+  if (i >= total) return;
+  const long base = (long)(i / inner) * L * inner + i % inner;
+  __global const data_t* xp = x + base;
+  __global data_t* yp = y + base;
+  float m = -INFINITY;
+  for (int j = 0; j < L; ++j) m = npmax(m, LD(xp, j * inner));
+  float s = 0.0f;
+  for (int j = 0; j < L; ++j) {
+    const float e = exp(LD(xp, j * inner) - m);
+    ST(e, yp, j * inner);
+    s += e;
+  }
+  for (int j = 0; j < L; ++j) ST(LD(yp, j * inner) / s, yp, j * inner);
+}
+
+// y = (x - mean) * (1 / sqrt(var + eps)) * scale + bias over rows of L (inner = 1)
+__kernel void layernorm_f32(__global const data_t* restrict x, __global data_t* restrict y,
+                            __global const data_t* restrict scale,
+                            __global const data_t* restrict bias, const int has_bias,
+                            const int L, const float eps,
+                            const int rows) {
+  const int r = get_global_id(0);
+  if (r >= rows) return;
+  __global const data_t* xp = x + (long)r * L;
+  __global data_t* yp = y + (long)r * L;
+  float s = 0.0f;
+  for (int j = 0; j < L; ++j) s += LD(xp, j);
+  const float mean = s / L;
+  float q = 0.0f;
+  for (int j = 0; j < L; ++j) {
+    const float c = LD(xp, j) - mean;
+    q += c * c;
+  }
+  const float inv = 1.0f / sqrt(q / L + eps);
+  for (int j = 0; j < L; ++j) {
+    float v = (LD(xp, j) - mean) * inv * LD(scale, j);
+    if (has_bias) v += LD(bias, j);
+    ST(v, yp, j);
+  }
+}
+
+// y = sum (mean: / L) along L; mode 0 sum, 1 mean
+__kernel void reduce_f32(__global const data_t* restrict x, __global data_t* restrict y,
+                         const int L, const int inner, const int total, const int mode) {
+  const int i = get_global_id(0);
+  if (i >= total) return;
+  __global const data_t* xp = x + (long)(i / inner) * L * inner + i % inner;
+  float s = 0.0f;
+  for (int j = 0; j < L; ++j) s += LD(xp, j * inner);
+  ST(mode == 1 ? s / L : s, y, i);
+}

@@ -1,0 +1,272 @@
+"""A compiled partition: weights on the device once, one launch plan per input-shape signature.
+
+Integer partition inputs (shapes, axes, slice bounds computed outside the partition) are not
+sent to the device: their values are constants of the plan and part of its key.
+A plan is built the first time a signature runs (at compile time when the partition's input
+shapes are static): shapes inferred, nodes lowered to launches (element-wise groups generated),
+intermediates assigned to a pool of device buffers by liveness, kernel arguments set once. A run
+is then: copy the inputs in, enqueue the launches, copy the outputs out. Nothing is allocated on
+the device per run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..plugins import check_allocation
+from ..refimpl.ir import Graph, Node, Value
+from ..refimpl.shape_inference import infer_shapes
+from .builder import Builder, Ref
+from .device import Device
+from .fusion import elementwise_groups, emit_group, emit_softmax, softmax_prologues
+from .kernels import common_source, library_source
+from .kernels.reduce import softmax_geometry
+from .kernels.registry import LOWER, is_elementwise, opset_of
+from .memory_plan import plan_pool
+from .program_cache import BUILD_OPTIONS, get_program, source_hash
+from .tuning import LocalSize, candidates, default_local, rounded, search, table_for
+
+SLACK = 64  # bytes past every buffer's end: gemm_f32 reads up to 15 floats beyond a row
+
+
+@dataclass
+class Plan:
+    inputs: dict[str, Any]  # device buffer per float partition input
+    launches: list[tuple[Any, tuple[int, ...], LocalSize, str]]  # kernel, global, local, key
+    outputs: list[tuple[Any, tuple[int, ...]]]  # (buffer, shape) per partition output
+    pool_bytes: int = 0
+    seconds: float = 0.0
+    kernels: dict[str, int] = field(default_factory=dict)
+    pool: list[Any] = field(default_factory=list)  # kernels do not keep their buffers alive
+
+
+class PartitionRuntime:
+    def __init__(self, device: Device, graph: Graph, precision: str = "fp32") -> None:
+        self.device = device
+        self.half = precision == "fp16"  # tensors stored as half (fp16 storage), float math
+        self.options = BUILD_OPTIONS + (" -DGSM_FP16" if self.half else "")
+        self.dtype = np.float16 if self.half else np.float32
+        self.nodes: list[Node] = list(graph.nodes)
+        self.input_names = [v.name for v in graph.inputs]
+        self.output_names = [v.name for v in graph.outputs]
+        self.constants = dict(graph.initializers)
+        self.opsets = dict(graph.opsets)
+        fusible = {n.name for n in self.nodes if is_elementwise(n)}
+        self.groups = elementwise_groups(self.nodes, fusible, self.output_names)
+        self._softmax = softmax_prologues(self.nodes, self.groups, self.output_names)
+        inside_softmax = {id(g) for g in self._softmax.values()}
+        self._root = {g[-1].name: g for g in self.groups if id(g) not in inside_softmax}
+        self._member = {n.name for g in self.groups for n in g[:-1]} | {
+            g[-1].name for g in self._softmax.values()
+        }
+        lib = library_source()
+        self.library = get_program(device, lib, self.options)
+        self.tuning = table_for(device.identity, source_hash(lib + self.options))
+        self._weights: dict[str, Any] = {}
+        self._plans: dict[tuple, Plan] = {}
+        self._lock = threading.Lock()
+        static = all(
+            v.dtype == "float32"
+            and v.shape is not None
+            and all(isinstance(d, int) for d in v.shape)
+            for v in graph.inputs
+        )
+        if static:  # build the plan now: the first run does not pay for it
+            self._plan({v.name: tuple(v.shape) for v in graph.inputs}, {})  # type: ignore[arg-type]
+
+    # ---- running ---------------------------------------------------------------------------
+    def __call__(self, *arrays: np.ndarray) -> Any:
+        cl, queue = self.device.cl, self.device.queue
+        feeds: dict[str, np.ndarray] = {}
+        values: dict[str, np.ndarray] = {}
+        for name, a in zip(self.input_names, arrays):
+            a = np.asarray(a)
+            if a.dtype.kind == "f":
+                feeds[name] = np.require(a, self.dtype, "C")  # keeps 0-d arrays 0-d
+            else:
+                values[name] = a
+        key = _key({n: a.shape for n, a in feeds.items()}, values)
+        with self._lock:
+            plan = self._plans.get(key) or self._plan(
+                {n: a.shape for n, a in feeds.items()}, values
+            )
+            for name, buf in plan.inputs.items():
+                if feeds[name].size:
+                    cl.enqueue_copy(queue, buf, feeds[name], is_blocking=False)
+            for kernel, gsize, local, _ in plan.launches:
+                cl.enqueue_nd_range_kernel(queue, kernel, rounded(gsize, local), local)
+            outs = []
+            for buf, shape in plan.outputs:
+                out = np.empty(shape, self.dtype)
+                if out.size:
+                    cl.enqueue_copy(queue, out, buf, is_blocking=False)
+                outs.append(out)
+            queue.finish()
+        if self.half:
+            outs = [o.astype(np.float32) for o in outs]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def plans(self) -> list[Plan]:
+        return list(self._plans.values())
+
+    # ---- planning --------------------------------------------------------------------------
+    def _plan(self, in_shapes: dict[str, tuple[int, ...]], values: dict[str, np.ndarray]) -> Plan:
+        start = time.perf_counter()
+        cl, ctx = self.device.cl, self.device.context
+        constants = {**self.constants, **values}
+        shapes = self._shapes(in_shapes, constants)
+        bld = Builder(shapes, constants, self._upload)
+        for node in self.nodes:
+            bld.node = node.name
+            if node.name in self._member:
+                continue
+            opset = opset_of(self.opsets, node.domain)
+            if node.name in self._root:
+                emit_group(bld, self._root[node.name], opset)
+            elif node.name in self._softmax:
+                geometry = softmax_geometry(bld.shape(node.inputs[0]), node, opset)
+                emit_softmax(bld, self._softmax[node.name], node, geometry, opset)
+            else:
+                LOWER[node.op_type](bld, node, opset)
+        gen = None
+        if bld.sources:
+            source = common_source() + "\n" + "\n".join(bld.sources)
+            gen = get_program(self.device, source, self.options)
+        inputs = {
+            n: cl.Buffer(ctx, cl.mem_flags.READ_WRITE, _nbytes(s, self.dtype) + SLACK)
+            for n, s in in_shapes.items()
+        }
+        end = len(bld.launches)
+        lifetimes: dict[str, list[int]] = {}
+        for i, launch in enumerate(bld.launches):
+            for arg in launch.args:
+                if isinstance(arg, Ref) and arg.storage not in inputs:
+                    lifetimes.setdefault(arg.storage, [i, i])[1] = i
+        out_storage = [bld.storage(o) for o in self.output_names]
+        for s in out_storage:
+            if s in bld.sizes:
+                lifetimes.setdefault(s, [end, end])[1] = end
+        item = np.dtype(self.dtype).itemsize
+        pool = plan_pool({s: (a, b, bld.sizes[s] * item) for s, (a, b) in lifetimes.items()})
+        for size in pool.sizes:  # the kernels index with 32-bit ints
+            if size // item >= 2**31:
+                raise ValueError(f"a tensor of {size // item} elements (opencl indexes below 2^31)")
+        check_allocation(pool.nbytes, f"the opencl buffer pool of {len(pool.sizes)} buffers")
+        buffers = [cl.Buffer(ctx, cl.mem_flags.READ_WRITE, n + SLACK) for n in pool.sizes]
+
+        dummy = self._upload("::absent", np.zeros(1, np.float32))
+
+        def resolve(arg: Any) -> Any:
+            if arg is None:  # an absent operand (PoCL 3.1 asserts on NULL buffer arguments)
+                return dummy
+            if not isinstance(arg, Ref):
+                return arg
+            if arg.storage in inputs:
+                return inputs[arg.storage]
+            return buffers[pool.slot_of[arg.storage]]
+
+        launches: list[tuple[Any, tuple[int, ...], LocalSize, str]] = []
+        counts: dict[str, int] = {}
+        for launch in bld.launches:
+            program = self.library if launch.program == "lib" else gen
+            kernel = cl.Kernel(program, launch.kernel)
+            kernel.set_args(*[resolve(a) for a in launch.args])
+            local = self.tuning.local_size(launch.tune_key) or default_local(
+                launch.kernel, launch.gsize
+            )
+            launches.append((kernel, launch.gsize, local, launch.tune_key))
+            kind = launch.kernel if launch.program == "lib" else "fused element-wise"
+            counts[kind] = counts.get(kind, 0) + 1
+        outputs = []
+        for name, storage in zip(self.output_names, out_storage):
+            if storage in inputs:
+                buf = inputs[storage]
+            elif storage in constants:
+                buf = self._upload(storage, np.ascontiguousarray(constants[storage], np.float32))
+            else:
+                buf = buffers[pool.slot_of[storage]]
+            outputs.append((buf, shapes[name]))
+        plan = Plan(inputs, launches, outputs, pool.nbytes, 0.0, counts, buffers)
+        plan.seconds = time.perf_counter() - start
+        self._plans[_key(in_shapes, values)] = plan
+        return plan
+
+    def _shapes(
+        self, in_shapes: dict[str, tuple[int, ...]], constants: dict[str, np.ndarray]
+    ) -> dict[str, tuple[int, ...]]:
+        graph = Graph(
+            nodes=self.nodes,
+            inputs=[Value(n, "float32", s) for n, s in in_shapes.items()],
+            outputs=[Value(o) for o in self.output_names],
+            initializers=constants,
+            opsets=self.opsets,
+        )
+        found = {n: tuple(v.shape) for n, v in infer_shapes(graph).items() if v.shape is not None}
+        found.update({n: tuple(a.shape) for n, a in constants.items()})
+        found.update(in_shapes)
+        return found  # type: ignore[return-value]
+
+    def _upload(self, key: str, array: np.ndarray) -> Any:
+        found = self._weights.get(key)
+        if found is None:
+            cl, ctx = self.device.cl, self.device.context
+            if self.half and array.dtype == np.float32:  # weights are stored as half too
+                array = array.astype(np.float16)
+            host = np.zeros(array.size + SLACK // array.itemsize, array.dtype)
+            host[: array.size] = array.reshape(-1)
+            mf = cl.mem_flags
+            if self.device.host_unified_memory:  # the device reads host memory in place
+                found = cl.Buffer(ctx, mf.READ_ONLY | mf.USE_HOST_PTR, hostbuf=host)
+                self._weights[key + "::host"] = host  # keep the memory alive
+            else:
+                found = cl.Buffer(ctx, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=host)
+            self._weights[key] = found
+        return found
+
+    # ---- tuning ----------------------------------------------------------------------------
+    def tune(self, budget: float) -> dict[str, tuple[LocalSize, LocalSize]]:
+        """Searches the local size of every launch of every plan (within `budget` seconds in
+        all); returns launch key -> (before, after) and stores the table."""
+        cl, queue = self.device.cl, self.device.queue
+        max_wg = int(self.device.device.max_work_group_size)
+        launches = [launch for plan in self._plans.values() for launch in plan.launches]
+        changed: dict[str, tuple[LocalSize, LocalSize]] = {}
+        deadline = time.perf_counter() + budget
+        for i, (kernel, gsize, local, key) in enumerate(launches):
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                break
+            if key in changed:
+                continue
+
+            def run(option: LocalSize, kernel: Any = kernel, gsize: Any = gsize) -> None:
+                cl.enqueue_nd_range_kernel(queue, kernel, rounded(gsize, option), option)
+                queue.finish()
+
+            options = candidates(kernel.function_name, gsize, max_wg)
+            best = search(run, options, left / max(len(launches) - i, 1))
+            self.tuning.entries[key] = list(best) if best else None
+            changed[key] = (local, best)
+        with self._lock:
+            for plan in self._plans.values():
+                plan.launches = [
+                    (k, g, self.tuning.local_size(key) or default_local(k.function_name, g), key)
+                    for k, g, _, key in plan.launches
+                ]
+        self.tuning.save()
+        return changed
+
+
+def _key(shapes: dict[str, tuple[int, ...]], values: dict[str, np.ndarray]) -> tuple:
+    return tuple(sorted(shapes.items())) + tuple(
+        (n, a.dtype.str, a.shape, a.tobytes()) for n, a in sorted(values.items())
+    )
+
+
+def _nbytes(shape: tuple[int, ...], dtype: Any) -> int:
+    return int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize

@@ -1,0 +1,25 @@
+"""`gossamer conformance --backend opencl` on the hot-path ops (the quick preset: the whole
+claimed matrix takes about two minutes on PoCL and is run by the CLI, not here)."""
+
+from __future__ import annotations
+
+import pytest
+from gossamer.conformance.runner import PASS, UNEXPECTED
+from gossamer.conformance.suite import run_suite
+
+pytestmark = pytest.mark.usefixtures("device")
+
+HOT_PATH = [
+    "Conv", "gossamer::FusedConv", "Gemm", "gossamer::FusedGemm", "MatMul",
+    "gossamer::FusedMatMul", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Mul", "Relu",
+    "Sigmoid", "HardSwish", "Softmax", "LayerNormalization", "Concat", "Transpose", "Slice",
+    "Reshape", "BatchNormalization", "Resize", "Pad",
+]  # fmt: skip
+
+
+def test_hot_path_ops_pass_conformance():
+    cells = run_suite("opencl", ops=HOT_PATH, preset="quick", graphs=True)
+    bad = [f"{c.case_id}[{c.dtype}]: {c.message}" for c in cells if c.status in UNEXPECTED]
+    assert not bad, "\n".join(bad)
+    passed = {c.case_id.split(":")[0] for c in cells if c.status == PASS and c.dtype == "float32"}
+    assert {"Conv", "Gemm", "MatMul", "Softmax", "Add", "Relu"} <= passed

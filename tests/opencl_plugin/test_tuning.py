@@ -1,0 +1,94 @@
+"""Work-size tuning: searched per launch, persisted per device and kernel source, read back by
+later sessions; a corrupt table is ignored; `gossamer tune` needs a tunable backend."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from gossamer.opencl_plugin import tuning
+from gossamer.opencl_plugin.tuning import TuningTable, candidates, rounded, search
+
+from .test_kernels import one_node, rand
+
+
+@pytest.mark.parametrize(
+    ("costs", "chosen"),
+    [
+        ({(64,): 1.0, (8,): 0.95, (16,): 1.2}, (64,)),  # 5 % faster is noise: keep the default
+        ({(64,): 1.0, (8,): 0.95, (16,): 0.5}, (16,)),  # clearly faster: taken
+    ],
+)
+def test_the_default_is_kept_unless_clearly_beaten(monkeypatch, costs, chosen):
+    clock = [0.0]
+    monkeypatch.setattr(tuning.time, "perf_counter", lambda: clock[0])
+
+    def run(option):  # each launch advances the clock by the option's cost
+        clock[0] += costs[option]
+
+    assert search(run, list(costs), budget=1e9) == chosen
+
+
+def test_candidates_start_with_the_default_and_fit_the_device():
+    found = candidates("gemm_f32", (8, 8, 1), max_wg=16)
+    assert found[0] == (4, 4, 1)
+    assert all(lx * ly <= 16 for lx, ly, _ in found)  # type: ignore[misc]
+
+
+def test_global_sizes_are_rounded_up_to_the_local_size():
+    assert rounded((10, 3, 2), (4, 4, 1)) == (12, 4, 2)
+    assert rounded((10,), None) == (10,)
+
+
+def test_a_corrupt_table_is_ignored(tmp_path):
+    path = tmp_path / "tuning.json"
+    path.write_text("{ not json")
+    assert TuningTable(path).entries == {}
+    path.write_text(json.dumps({"entries": {"k[1]()": [8]}}))
+    assert TuningTable(path).local_size("k[1]()") == (8,)
+
+
+@pytest.mark.usefixtures("device")
+def test_tuned_sizes_persist_and_results_do_not_change(fresh_cache):
+    import gossamer
+
+    graph, feeds = one_node("Conv", {"x": rand(1, 4, 10, 10)}, {"w": rand(8, 4, 3, 3)})
+    sess = gossamer.load(graph, backends=["opencl"], optimize=0)
+    before = sess.run(None, feeds)[0]
+    (part,) = [o.impl for o in sess._program.overrides.values() if o.partition]
+    found = part.tune(2.0)
+    assert found  # every launch of the plan was searched
+    stored = json.loads(next(fresh_cache.glob("tuning-*.json")).read_text())["entries"]
+    assert set(found) <= set(stored)
+    np.testing.assert_array_equal(sess.run(None, feeds)[0], before)
+    tuning._TABLES.clear()  # a new process reads the table from disk
+    again = gossamer.load(graph, backends=["opencl"], optimize=0)
+    (part2,) = [o.impl for o in again._program.overrides.values() if o.partition]
+    assert {key: list(local) for _, _, local, key in part2.plans()[0].launches} == stored
+
+
+@pytest.mark.usefixtures("device")
+def test_tune_command_reports_latency(tmp_path, capsys, fresh_cache):
+    from gossamer.cli import main
+
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(rand(4, 3, 3, 3), "w")
+    model = helper.make_model(
+        helper.make_graph(
+            [helper.make_node("Conv", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["z"])],
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+            [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+            [w],
+        ),
+        opset_imports=[helper.make_opsetid("", 17)],
+    )
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    assert main(["tune", str(path), "--backends", "opencl", "--budget", "2", "--runs", "2"]) == 0
+    assert "latency:" in capsys.readouterr().out
+    assert main(["tune", str(path), "--backends", "reference"]) == 2
+    assert "no compiled partition here can be tuned" in capsys.readouterr().err
