@@ -294,6 +294,13 @@ def _parser() -> _Parser:
     _quantize.add_arguments(p)
     p.set_defaults(func=_quantize.cmd_quantize)
 
+    p = sub.add_parser("compile", help="compile a model for a backend's target and write the "
+                       "file it runs (--backends ethos-u: the Vela-compiled .tflite)")  # fmt: skip
+    from .commands import compile as _compile
+
+    _compile.add_arguments(p)
+    p.set_defaults(func=_compile.cmd_compile)
+
     p = sub.add_parser("crop", help="build the minimal install (a staged tree, a wheel) that runs "
                        "exactly these models, with a size report")  # fmt: skip
     from .commands import crop as _crop

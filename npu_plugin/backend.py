@@ -16,11 +16,13 @@ from __future__ import annotations
 import importlib.util
 import logging
 import weakref
+from collections.abc import Mapping
 
 from ..plugins import Backend, Claim, Decline, Graph, Value, infer_shapes
 from ..plugins.partition import extract_partition
 from . import cache
 from .config import EthosUConfig, EthosUConfigError, config_from_env
+from .deploy import FEATURE_DTYPES, deploy
 from .partition_export import refused_nodes, to_tflite
 from .partitioning import capability, node_verdicts, operator_verdicts
 from .simulation import NpuEstimate, SimulatedPartition
@@ -34,7 +36,6 @@ from .vela_runner import (
 )
 
 log = logging.getLogger("gossamer.npu_plugin")
-FEATURE_DTYPES = frozenset({"int8", "uint8", "int16"})  # what an Ethos-U computes on
 _ROUNDS = 48  # export + Vela attempts, each declining what the exporter or Vela refused
 
 
@@ -118,6 +119,13 @@ class EthosUBackend(Backend):
                 kept = {k: v for k, v in types.items() if k in touched}
                 self._types[id(answer)] = (weakref.ref(answer), kept)
         return answers
+
+    # ---- deploying (gossamer compile) ------------------------------------------------------
+    def deploy(self, graph: Graph, path: str, options: Mapping[str, str] | None = None) -> str:
+        """Writes the whole graph to `path` as the file an Ethos-U board runs (NPU partitions as
+        ethos-u custom ops, the rest as TFLite builtins); returns Vela's summary. Options:
+        accelerator, system_config, memory_mode, clock (GOSSAMER_ETHOSU_* where unset)."""
+        return deploy(graph, path, options)
 
     # ---- compiling --------------------------------------------------------------------------
     def compile(self, graph: Graph, claim: Claim) -> SimulatedPartition:

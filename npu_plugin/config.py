@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..refimpl.errors import InputError
@@ -118,6 +119,39 @@ def config_from_env(env: dict[str, str] | None = None) -> EthosUConfig:
         min_partition_size=_positive_int(get("MIN_PARTITION"), "MIN_PARTITION", 1),
         timeout_s=float(_positive_int(get("TIMEOUT"), "TIMEOUT", 300)),
     )
+
+
+OPTIONS = ("accelerator", "system_config", "memory_mode", "clock")  # a deploy's options
+
+
+def config_from_options(
+    options: Mapping[str, str], env: dict[str, str] | None = None
+) -> EthosUConfig:
+    """The target `options` describe (keys of OPTIONS, e.g. from `gossamer compile --accelerator`),
+    the GOSSAMER_ETHOSU_* variables where an option is unset. Errors name the option."""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise EthosUConfigError(
+            f"unknown ethos-u option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}"
+        )
+    merged = dict(os.environ if env is None else env)
+    given = {k: str(v) for k, v in options.items() if v is not None and str(v).strip()}
+    if "accelerator" in given:  # a new family: its own defaults, not the environment's
+        for key in ("SYSTEM_CONFIG", "MEMORY_MODE"):
+            merged.pop(f"GOSSAMER_ETHOSU_{key}", None)
+    merged.update({f"GOSSAMER_ETHOSU_{k.upper()}": v for k, v in given.items()})
+    try:
+        return config_from_env(merged)
+    except EthosUConfigError as err:
+        raise named_by_options(err, given) from err
+
+
+def named_by_options(err: EthosUConfigError, options: Mapping[str, str]) -> EthosUConfigError:
+    """`err` with the settings it names that came from `options` named as options."""
+    text = str(err)
+    for key in options:
+        text = text.replace(f"GOSSAMER_ETHOSU_{key.upper()}=", f"ethos-u option {key}=")
+    return EthosUConfigError(text)
 
 
 def _clock(text: str | None) -> float | None:

@@ -237,6 +237,22 @@ def _transpose_pads(node: Node, x_shape, y_shape, kernel, strides) -> list[int]:
     return begins
 
 
+def check_pool_output(ctx: ExportContext, node: Node, xs: int, kernel: list[int], g: dict) -> None:
+    """Refuses a pool whose output size TFLite's (on the padded input `xs`) is not: ONNX's
+    ceil_mode adds a last, partial window that TFLite's floor-mode pooling never makes."""
+    out_hw = list(ctx.shape(node.outputs[0])[2:])
+    in_hw = ctx.writer.tensors[xs].shape[1:3]
+    expect = [
+        -(-in_hw[i] // g["strides"][i]) if g["padding"] == 0
+        else (in_hw[i] - kernel[i]) // g["strides"][i] + 1
+        for i in range(2)
+    ]  # fmt: skip
+    if out_hw != expect:
+        why = " (ceil_mode=1: TFLite pools have no partial last window)"
+        raise Refused(f"output {out_hw} where TFLite's pooling gives {expect}"
+                      + (why if node.attrs.get("ceil_mode", 0) else ""))  # fmt: skip
+
+
 def pool(code: str) -> object:
     def lower(ctx: ExportContext, node: Node) -> None:
         x, y = node.inputs[0], node.outputs[0]
@@ -251,16 +267,8 @@ def pool(code: str) -> object:
             value = FLT_LOWEST if ctx.dtype(x) == "float32" else -128.0
         elif g["pads"] is not None and not node.attrs.get("count_include_pad", 0):
             raise Refused("AveragePool pads other than TFLite's SAME without count_include_pad")
-        out_hw = ctx.shape(y)[2:]
         xs = padded_input(ctx, node, x, g["pads"], value)
-        in_hw = ctx.writer.tensors[xs].shape[1:3]
-        expect = [
-            -(-in_hw[i] // g["strides"][i]) if g["padding"] == 0
-            else (in_hw[i] - kernel[i]) // g["strides"][i] + 1
-            for i in range(2)
-        ]  # fmt: skip
-        if list(out_hw) != expect:
-            raise Refused(f"output {list(out_hw)} where TFLite's pooling gives {expect}")
+        check_pool_output(ctx, node, xs, kernel, g)
         opts = {
             "padding": g["padding"], "stride_h": g["strides"][0], "stride_w": g["strides"][1],
             "filter_height": kernel[0], "filter_width": kernel[1], "fused_activation_function": 0,

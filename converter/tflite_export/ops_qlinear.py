@@ -13,7 +13,7 @@ import numpy as np
 from ...refimpl.ir import Node, QuantParams
 from .context import NHWC, ExportContext, Refused
 from .flatbuffer import Quant
-from .ops_float import geometry, grouped, padded_input
+from .ops_float import check_pool_output, geometry, grouped, padded_input
 from .ops_moving import requantised
 from .ops_tflite import bias, param, quantised_const
 
@@ -165,6 +165,7 @@ def qlinear_average_pool(ctx: ExportContext, node: Node) -> None:
     if g["pads"] is not None and not node.attrs.get("count_include_pad", 0):
         raise Refused("pads other than TFLite's SAME without count_include_pad")
     xs = padded_input(ctx, node, x, g["pads"])
+    check_pool_output(ctx, node, xs, kernel, g)
     opts = {
         "padding": g["padding"], "stride_h": g["strides"][0], "stride_w": g["strides"][1],
         "filter_height": kernel[0], "filter_width": kernel[1], "fused_activation_function": 0,

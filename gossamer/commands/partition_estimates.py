@@ -39,5 +39,18 @@ def estimate_table(estimates: dict[str, Any], nodes: list[Any] | None, loops: in
     return "\n".join(lines)
 
 
+def estimate_records(estimates: dict[str, Any], nodes: list[Any] | None) -> list[dict[str, Any]]:
+    """The table as JSON records (`gossamer benchmark --json`'s "partition_estimates"): the
+    backend's figures per partition (`as_dict()`), its name and the measured host ms per run."""
+    host = {n.name: n.total_s / max(n.calls, 1) for n in nodes or []}
+    records = []
+    for name, estimate in estimates.items():
+        info = estimate.as_dict() if hasattr(estimate, "as_dict") else dict(vars(estimate))
+        measured = host.get(name)
+        host_ms = measured * 1e3 if measured is not None else None
+        records.append({"partition": name, **info, "host_ms": host_ms})
+    return records
+
+
 def _kib(value: Any) -> str:
     return f"{value / 1024:.1f}" if isinstance(value, int | float) else "-"

@@ -48,7 +48,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """Exit 1 when a --golden comparison exceeds the threshold. Inputs not given with --input get
     seeded random values (--random is implied). --top and --plot imply --profile."""
     from ..tools.benchmark import benchmark_session, load_timed, trace_session
-    from ..tools.benchmark_report import format_report, plot_profile, report_json
+    from ..tools.benchmark_report import format_report, plot_profile, report_dict, report_json
     from ..tools.golden import check_golden
     from ..tools.plots import check_plot_path
     from .inputs import feeds_with_sources
@@ -87,7 +87,18 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     golden = None
     if args.golden:
         golden = check_golden(args.golden, result.output_names, result.outputs, threshold)
-    print(report_json(result, golden) if args.json else format_report(result, golden, top=args.top))
+    if args.json and estimates:  # the backend's per-partition estimates join the JSON report
+        import json
+
+        from .partition_estimates import estimate_records
+
+        data = report_dict(result, golden)
+        data["partition_estimates"] = estimate_records(estimates, result.nodes)
+        print(json.dumps(data, indent=1))
+    elif args.json:
+        print(report_json(result, golden))
+    else:
+        print(format_report(result, golden, top=args.top))
     if estimates and not args.json:
         from .partition_estimates import estimate_table
 

@@ -102,6 +102,17 @@ CASES = [
         ["quantize", "{model}", "-o", "{out}/q.onnx", "--mode", "int3"],
         "invalid choice",
     ),  # fmt: skip
+    ("compile", ["compile", "{model}", "-o", "{out}/m.tflite"], "required: --backends"),
+    (
+        "compile",
+        ["compile", "{model}", "--backends", "cython", "-o", "{out}/m.tflite"],
+        "writes no deployable file",
+    ),
+    (
+        "compile",
+        ["compile", "{model}", "--backends", "ethos-u", "-o", "{out}/m.tflite", "-O", "9"],
+        "invalid choice",
+    ),
     ("demo", ["demo", "--seed", "x"], "expected an integer >= 0"),
     ("crop", ["crop", "{missing}", "-o", "{missing}"], "does not exist"),
     ("crop", ["crop", "{model}", "-o", "{missing}", "-O", "7"], "invalid choice"),

@@ -80,6 +80,22 @@ def test_benchmark_prints_the_npu_estimate_beside_host_time(tmp_path, capsys):
         assert 0 < est_ms < 1 and host_ms > 0
 
 
+def test_benchmark_json_carries_the_partition_estimates(tmp_path, capsys):
+    import json
+
+    path = tmp_path / "split.tflite"
+    path.write_bytes(split_cnn())
+    argv = ["benchmark", str(path), "--backends", "ethos-u", "--loops", "2", "--json"]
+    assert cli_main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    records = data["partition_estimates"]
+    assert sorted(r["partition"] for r in records) == ["ethos-u_partition_0", "ethos-u_partition_1"]
+    for record in records:
+        assert record["target"].startswith("ethos-u55-128") and record["cycles"] > 0
+        assert 0 < record["ms"] < 1 and record["host_ms"] > 0 and record["npu_operators"] >= 1
+        assert record["sram_bytes"] > 0 and record["vela_version"]
+
+
 def test_explain_shows_vela_reason(tmp_path, capsys):
     path = tmp_path / "split.tflite"
     path.write_bytes(split_cnn())

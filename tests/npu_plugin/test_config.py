@@ -72,3 +72,50 @@ def test_target_key_changes_with_every_setting():
         )
     }
     assert len(keys) == 4
+
+
+def test_deploy_options_override_the_environment():
+    from gossamer.npu_plugin.config import config_from_options
+
+    env = {"GOSSAMER_ETHOSU_ACCELERATOR": "ethos-u55-64", "GOSSAMER_ETHOSU_CLOCK": "200MHz"}
+    assert config_from_options({}, env) == config_from_env(env)
+    config = config_from_options({"accelerator": "ethos-u65-512"}, env)
+    assert (config.accelerator, config.system_config, config.memory_mode) == (
+        "ethos-u65-512",
+        "Ethos_U65_High_End",  # the new family's defaults, not the environment's
+        "Dedicated_Sram",
+    )
+    assert config.clock_hz == 2e8  # unset options keep the environment's value
+    config = config_from_options({"memory_mode": "Sram_Only", "clock": "1GHz"}, env)
+    assert (config.accelerator, config.memory_mode, config.clock_hz) == (
+        "ethos-u55-64",
+        "Sram_Only",
+        1e9,
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"accelerator": "u55"}, "ethos-u option accelerator='u55' is not an Ethos-U"),
+        (
+            {"system_config": "Nope"},
+            "ethos-u option system_config='Nope' is not in Vela's vela.ini",
+        ),
+        ({"clock": "7"}, "ethos-u option clock='7'"),
+        ({"speed": "max"}, "unknown ethos-u option(s) speed"),
+    ],
+)
+def test_bad_deploy_options_name_the_option(options, message):
+    from gossamer.npu_plugin.deploy import target_config
+
+    with pytest.raises(EthosUConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        target_config(options)  # vela.ini is checked too
+
+
+def test_a_bad_variable_under_good_options_is_named_as_the_variable(monkeypatch):
+    from gossamer.npu_plugin.deploy import target_config
+
+    monkeypatch.setenv("GOSSAMER_ETHOSU_MEMORY_MODE", "Nowhere")
+    with pytest.raises(EthosUConfigError, match="^GOSSAMER_ETHOSU_MEMORY_MODE='Nowhere' is not"):
+        target_config({"clock": "400MHz"})

@@ -183,3 +183,35 @@ def test_a_qoperator_graph_exports_and_asymmetric_weights_are_refused_with_the_r
         export_tflite(_qlinear_conv_graph(3))
     assert info.value.unsupported[0]["node"] == "conv"
     assert "asymmetric weights" in str(info.value)
+
+
+def _qlinear_average_pool_graph(ceil_mode: int) -> Graph:
+    inits = {"xs": np.array(0.05, np.float32), "xz": np.array(0, np.int8)}
+    attrs = {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": ceil_mode}
+    pool_inputs = ["xq", "xs", "xz", "xs", "xz"]
+    nodes = [
+        Node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], name="q"),
+        Node("QLinearAveragePool", pool_inputs, ["yq"], attrs, domain="com.microsoft", name="pool"),
+        Node("DequantizeLinear", ["yq", "xs", "xz"], ["y"], name="dq"),
+    ]
+    x = Value("x", "float32", (1, 3, 6, 7))
+    graph = Graph(nodes, [x], [Value("y", "float32", None)], inits)
+    graph.outputs[0] = infer_shapes(graph)["y"]
+    return graph
+
+
+def test_a_ceil_mode_qlinear_average_pool_is_refused_naming_the_node():
+    graph = _qlinear_average_pool_graph(ceil_mode=1)
+    assert graph.outputs[0].shape == (1, 3, 3, 3)  # ONNX's partial last window: 3, not 2
+    with pytest.raises(TFLiteExportError) as info:
+        export_tflite(graph)
+    assert info.value.unsupported[0]["node"] == "pool"
+    assert "output [3, 3] where TFLite's pooling gives [2, 3]" in str(info.value)
+    assert "ceil_mode=1" in str(info.value)
+
+
+def test_a_floor_mode_qlinear_average_pool_still_exports_exactly():
+    graph = _qlinear_average_pool_graph(ceil_mode=0)
+    data = export_tflite(graph)
+    assert operators(data)["AVERAGE_POOL_2D"] == 1
+    assert assert_int8_exact(data, random_feeds(graph, np.random.default_rng(0))) >= 1
