@@ -1,9 +1,10 @@
 """Bias correction (as MindSpore Lite's post-training quantiser does it): quantisation shifts the
 mean of a layer's output, most in depthwise convolutions whose few weights per channel round
-coarsely. For every quantised Conv/Gemm with a bias, the mean error per output channel of the
-layer's own quantisation, E[f(Q(x), Q(W)) - f(x, W)] over the calibration data (x the float
-input; the error carried in from earlier layers is theirs to correct), is subtracted from the
-bias before it is quantised, so the quantised layer is unbiased on that data.
+coarsely. For every quantised Conv/Gemm with a bias (and MatMul whose bias is the Add after it),
+the mean error per output channel of the layer's own quantisation, E[f(Q(x), Q(W)) - f(x, W)]
+over the calibration data (x the float input; the error carried in from earlier layers is theirs
+to correct), is subtracted from the bias before it is quantised, so the quantised layer is
+unbiased on that data.
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ def bias_shifts(
     replay = Replayer(
         qdq.params, qdq.weights, ACTIVATION_TYPES[act_dtype][0], default_opset(float_graph)
     )
-    targets = {name: idx for name, (idx, _) in plan.biases.items()}
+    targets: dict[str, tuple[str, tuple[int, ...]]] = {
+        name: (name, (idx,)) for name, (idx, _) in plan.biases.items()
+    }
+    # a MatMul whose bias is the Add after it: its error is corrected in that Add's bias
+    targets.update({mm: (add, ()) for add, (_, mm) in plan.matmul_bias.items()})
     sums: dict[str, np.ndarray] = {}
     counts: dict[str, int] = {}
 
@@ -49,13 +54,13 @@ def bias_shifts(
         def after_node(self, node: Node, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
             if node.name not in targets:
                 return
-            drop = (targets[node.name],)
+            key, drop = targets[node.name]
             q = replay.call(node, inputs, drop=drop).astype(np.float64)
             f = replay.call(node, inputs, quantized=False, drop=drop).astype(np.float64)
             axis = 1 if node.op_type == "Conv" else q.ndim - 1
             others = tuple(i for i in range(q.ndim) if i != axis)
-            sums[node.name] = sums.get(node.name, 0.0) + (q - f).sum(axis=others)
-            counts[node.name] = counts.get(node.name, 0) + q.size // q.shape[axis]
+            sums[key] = sums.get(key, 0.0) + (q - f).sum(axis=others)
+            counts[key] = counts.get(key, 0) + q.size // q.shape[axis]
 
     run = runner(float_graph)
     for feed in feeds_with_progress(data, batch, "bias correction", progress):

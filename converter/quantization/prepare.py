@@ -3,9 +3,10 @@ DequantizeLinear need 13, a standard HardSwish 14, LayerNormalization 17), const
 BatchNormalization folded into the convolutions, x * Clip(x + 3, 0, 6) / 6 made HardSwish (else
 its x * relu6(x + 3) product, up to 36 x larger than the result, would be quantised on its own
 wide range), a hand-written LayerNorm made LayerNormalization (kept float: its Sub/Mul/Add chain
-quantised step by step loses the small deviations it normalises) and MatMul + Add made Gemm, so
-that each weight and bias is quantised once, after folding (as onnxruntime's quant_pre_process
-does). Only standard ONNX ops come out: no fused gossamer ops.
+quantised step by step loses the small deviations it normalises) and MatMul + Add made Gemm, and
+constant per-channel Mul/Add after a Conv folded into it (affine_folding.py), so that each
+weight and bias is quantised once, after folding (as onnxruntime's quant_pre_process does).
+Only standard ONNX ops come out: no fused gossamer ops.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ...refimpl.errors import UnsupportedModelError
 from ...refimpl.ir import Graph
 from ..optimizer import optimize
 from ..optimizer.rewrite import default_opset
+from .affine_folding import fold_affine
 
 NEEDED_OPSET = 13  # per-channel QuantizeLinear / DequantizeLinear
 WANTED_OPSET = 17  # HardSwish (14) and LayerNormalization (17) are standard ops from here
@@ -45,6 +47,7 @@ def prepare_float_graph(graph: Graph) -> Graph:
     passes = [p for p in PASSES if opset >= _STANDARD_FROM.get(p, 0)]
     prepared, _ = optimize(graph, passes=passes)
     prepared.metadata.pop("gossamer.optimize", None)
+    fold_affine(prepared)
     return prepared
 
 

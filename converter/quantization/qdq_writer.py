@@ -3,7 +3,8 @@
 Each quantised activation X gets QuantizeLinear -> DequantizeLinear (X_QuantizeLinear_Output,
 X_DequantizeLinear_Output) and every consumer reads the dequantised value; each weight is stored
 as an int8 initializer W_quantized with its own DequantizeLinear (per tensor, or per channel with
-`axis`); each bias as int32 B_quantized (scale x_scale * w_scale) with a DequantizeLinear.
+`axis`); each bias as int32 B_quantized (scale x_scale * w_scale) with a DequantizeLinear
+(a MatMul's in the Add after it).
 Every quantised value's parameters are also recorded in `Graph.quant`.
 """
 
@@ -103,10 +104,12 @@ def write_qdq(
         if key not in written:
             written[key] = _dequantized_weight(g, new_nodes, fresh, w_name, w, wp)
         node.inputs[idx] = written[key]
-    for node_name, (b_idx, w_idx) in plan.biases.items():
+    biases = [(name, b_idx, name, w_idx) for name, (b_idx, w_idx) in plan.biases.items()]
+    biases += [(add, b_idx, mm, 1) for add, (b_idx, mm) in plan.matmul_bias.items()]
+    for node_name, b_idx, linear, w_idx in biases:
         node = by_name[node_name]
-        x_params = params.get(node.inputs[0])
-        wp = weights.get((node_name, w_idx))
+        x_params = params.get(by_name[linear].inputs[0])
+        wp = weights.get((linear, w_idx))
         if x_params is None or wp is None:
             continue
         b = g.initializers[node.inputs[b_idx]].astype(np.float32)

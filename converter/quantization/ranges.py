@@ -7,6 +7,12 @@
   threshold (bin 128 upward) the clipped distribution P (outliers folded into the last bin) is
   compared with its `levels`-level quantisation Q; the threshold with the least KL(P || Q) wins
   (a tensor with fewer than KL_MIN_VALUES values over the whole data set keeps its minmax range).
+- mse: the range whose quantisation has the least mean squared error over the observed values
+  (clipping error beyond the range plus rounding error within it, step**2 / 12 per value), as
+  PyTorch's HistogramObserver chooses it: a 2048-bin histogram over [min, max]; every pair of
+  candidate ends (MSE_CANDIDATES per side, on bin edges) is scored at once with prefix sums.
+  Where outliers are rare and unimportant it clips them; where they carry much of the signal's
+  energy it keeps them (unlike a fixed percentile).
 Every range is widened to include 0 so that zero is exact (padding, ReLU).
 """
 
@@ -16,8 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-METHODS = ("minmax", "percentile", "kl")
-HIST_BINS = {"percentile": 16384, "kl": 2048}
+METHODS = ("minmax", "percentile", "kl", "mse")
+HIST_BINS = {"percentile": 16384, "kl": 2048, "mse": 2048}
+MSE_CANDIDATES = 256  # candidate ends per side of the mse search
 # KL compares distributions over 2048 bins: with fewer values than this (a classifier's few
 # logits) the histogram is mostly empty bins and the search clips nearly everything; minmax then
 KL_MIN_VALUES = 8192
@@ -63,6 +70,8 @@ def choose_range(stats: TensorStats, method: str, percentile: float = 99.99) -> 
         levels = 255 if low >= 0 else 128  # one sign: the whole code range on [0, t]
         threshold = kl_threshold(stats.hist, stats.edges[1], levels)
         low, high = max(low, -threshold), min(high, threshold)
+    elif method == "mse" and stats.hist is not None:
+        low, high = mse_range(stats.hist, stats.edges, levels=255)
     return min(low, 0.0), max(high, 0.0)
 
 
@@ -116,3 +125,39 @@ def kl_threshold(hist: np.ndarray, top: float, levels: int = 128) -> float:
     divergence[mass[n[:, 0]] == 0] = np.inf  # nothing kept below this threshold
     best = int(n[int(np.argmin(divergence)), 0])
     return (best + 0.5) * width if best < bins else top
+
+
+def mse_range(
+    hist: np.ndarray, edges: tuple[float, float], levels: int = 255
+) -> tuple[float, float]:
+    """The (low, high) minimising the quantisation MSE of a histogram over edges (0 included).
+
+    Values are taken at their bin centres. For a candidate [a, b] (a <= 0 <= b) the error is
+    sum over values v < a of (a - v)**2, over v > b of (v - b)**2, plus (b - a)**2 / levels**2 / 12
+    per value inside. Tail sums come from prefix sums of count, sum v and sum v**2."""
+    h = hist.astype(np.float64)
+    bins = len(h)
+    bottom, top = edges
+    width = (top - bottom) / bins
+    centres = bottom + (np.arange(bins) + 0.5) * width
+    c0 = np.concatenate(([0.0], np.cumsum(h)))
+    c1 = np.concatenate(([0.0], np.cumsum(h * centres)))
+    c2 = np.concatenate(([0.0], np.cumsum(h * centres**2)))
+    total = c0[-1]
+    if total == 0:
+        return min(bottom, 0.0), max(top, 0.0)
+    zero = int(np.clip(np.floor((0.0 - bottom) / width), 0, bins))  # the bin edge at or below 0
+    lo = np.unique(np.linspace(0, zero, MSE_CANDIDATES).round().astype(int))  # edges a
+    hi = np.unique(np.linspace(max(zero, 1), bins, MSE_CANDIDATES).round().astype(int))  # edges b
+    a = bottom + lo * width
+    b = bottom + hi * width
+    # below a: values in bins [0, lo); above b: bins [hi, bins)
+    below = c2[lo] - 2 * a * c1[lo] + a * a * c0[lo]
+    above = (c2[-1] - c2[hi]) - 2 * b * (c1[-1] - c1[hi]) + b * b * (total - c0[hi])
+    inside = c0[hi][None, :] - c0[lo][:, None]
+    step = (b[None, :] - a[:, None]) / levels
+    error = below[:, None] + above[None, :] + inside * step * step / 12.0
+    i, j = np.unravel_index(int(np.argmin(error)), error.shape)
+    low = float(a[i]) if lo[i] > 0 else bottom
+    high = float(b[j]) if hi[j] < bins else top
+    return min(low, 0.0), max(high, 0.0)

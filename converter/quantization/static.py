@@ -40,6 +40,7 @@ class StaticOptions:
     activation_type: str = "uint8"
     reduce_range: bool = False
     bias_correction: bool = True  # MindSpore Lite's default; more accurate on every model measured
+    equalize: bool = True  # channel equalisation before calibration (equalize.py)
     skip: tuple[str, ...] = ()
     target_cosine: float | None = None
     format: str = "qdq"
@@ -91,6 +92,13 @@ def quantize_static(
     unknown = [s for s in opts.skip if s not in known]
     if unknown:
         raise InputError(f"--skip names no node of the model: {unknown}")
+    notes: list[str] = []
+    if opts.equalize:
+        from .equalize import equalize_channels
+
+        notes = equalize_channels(
+            float_graph, data, runner=runner, skip=set(opts.skip), batch=opts.batch
+        )
     types = infer_shapes(float_graph)
     plan = plan_static(
         float_graph,
@@ -117,6 +125,7 @@ def quantize_static(
     qdq = _write(float_graph, plan, ranges, data, opts, common)
     report = QuantReport("static", settings=_settings(opts))
     report.kept_float = kept
+    report.notes += notes
     measure_layers(report, float_graph, plan, qdq, data, opts.activation_type, **common)  # type: ignore[arg-type]
     result = qdq.graph
     report.sizes = {"float": _weight_bytes(float_graph), "quantized": _weight_bytes(result)}
@@ -146,7 +155,12 @@ def _write(
 
 
 def _watched(plan: QuantPlan) -> list[str]:
-    names = list(plan.activations) + [plan.shared[a] for a in plan.activations if a in plan.shared]
+    names = []
+    for name in plan.activations:
+        names.append(name)
+        while name in plan.shared:
+            name = plan.shared[name]
+            names.append(name)
     return list(dict.fromkeys(names))
 
 
@@ -277,6 +291,7 @@ def _settings(opts: StaticOptions) -> dict[str, object]:
         activations=opts.activation_type,
         weights=f"int8 ({opts.weight_bits}-bit range)" if opts.reduce_range else "int8",
         bias_correction=opts.bias_correction,
+        equalize=opts.equalize,
         format=opts.format,
     )
     if opts.target_cosine is not None:

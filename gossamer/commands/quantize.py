@@ -46,9 +46,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--method",
-        choices=["minmax", "percentile", "kl"],
+        choices=["minmax", "percentile", "kl", "mse"],
         default="minmax",
-        help="how calibration picks activation ranges (default minmax)",
+        help="how calibration picks activation ranges (default minmax; mse: the range with "
+        "the least quantisation error)",
     )
     p.add_argument(
         "--percentile",
@@ -86,6 +87,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=True,
         help="static: fold each Conv/Gemm output channel's mean quantisation error "
         "on the calibration data into its bias (default on, as MindSpore Lite)",
+    )
+    p.add_argument(
+        "--equalize",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="static: rescale the input channels of Conv/MatMul layers whose channel ranges "
+        "differ widely, the weights taking the inverse (same float model; default on)",
     )
     p.add_argument(
         "--skip",
@@ -179,6 +187,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         activation_type=args.activation_type,
         reduce_range=args.reduce_range,
         bias_correction=args.bias_correction,
+        equalize=args.equalize,
         skip=args.skip,
         target_cosine=args.target_cosine,
         format=args.format,

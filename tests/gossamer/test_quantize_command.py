@@ -51,6 +51,20 @@ def test_static_writes_a_model_that_runs_and_a_report(cnn_path, calib, tmp_path,
     assert data["layers"] and all(row["cosine"] > 0.9 for row in data["layers"])
 
 
+@pytest.mark.parametrize("equalize", ["--equalize", "--no-equalize"])
+def test_mse_method_and_equalisation_switch(cnn_path, calib, tmp_path, capsys, equalize):
+    out, report = tmp_path / "q.onnx", tmp_path / "r.json"
+    code, _, err = _run(
+        ["quantize", cnn_path, "-o", out, "--calibration", calib, "--method", "mse", equalize,
+         "--report", report],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    _runs(out)
+    settings = json.loads(report.read_text())["settings"]
+    assert settings["method"] == "mse" and settings["equalize"] is (equalize == "--equalize")
+
+
 def test_markdown_report_and_plot(cnn_path, calib, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     md, png = tmp_path / "r.md", tmp_path / "r.png"
