@@ -25,6 +25,7 @@ from ..refimpl.ops.op_conv import conv_1
 from ..refimpl.ops.op_fused_conv import fused_conv_1
 from ._common import (
     F32,
+    UNARY_OPS,
     conv_activation_refusal,
     conv_rank_refusal,
     epilogue_bounds,
@@ -36,11 +37,14 @@ from ._common import (
     window_refusal,
 )
 from ._native import ext
-from .segments import numpy_work, traceable
+from .elementwise_kernels import BINARY
+from .prepacked import packed_form
+from .segments import traceable
 
 Array = np.ndarray
 FLOATS = {"float32", "float16"}  # float16 nodes compute in float32 (see _common.float32_or_half)
 _NO_CLIP = (-float("inf"), float("inf"), False)  # epilogue bounds when the clip must wait
+_ADD = BINARY["Add"]
 
 
 # Winograd policy: "auto" (F(4x4, 3x3) or F(2x2, 3x3) where each measured faster), "always" or
@@ -113,7 +117,7 @@ class _Conv:
         self.bounds = (
             epilogue_bounds(activation, params) if self.post is None else (0.0, 0.0, False)
         )
-        w = constants.get(1)
+        w = self._src = constants.get(1)  # the weight as given: pre-packed forms hang on it
         if w is not None and w.ndim == 3:
             w = w.reshape(w.shape[0], w.shape[1], 1, w.shape[2])
         self.w_shape = None if w is None else w.shape
@@ -129,11 +133,13 @@ class _Conv:
         b = constants.get(2)
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
         # few input channels (an image model's stem): the direct polyphase kernel
-        self.w_direct = (
-            _direct_weights(w)
-            if w is not None and self.group == 1 and w.shape[1] <= DIRECT_MAX_CIN
-            else None
-        )
+        self.w_direct = None
+        if w is not None and self.group == 1 and w.shape[1] <= DIRECT_MAX_CIN:
+            k, ldw = int(np.prod(w.shape[1:])), -(-w.shape[0] // 16) * 16
+            self.w_direct = packed_form(
+                self._src, "conv.direct", {"m": w.shape[0], "k": k}, (k, ldw),
+                lambda: _direct_weights(w),
+            )  # fmt: skip
 
     def _winograd_able(self, w: Array) -> bool:
         g = self.geometry
@@ -144,7 +150,13 @@ class _Conv:
 
     def _winograd_weights(self, mt: int) -> Array:
         if mt not in self.wino:
-            self.wino[mt] = self._pack_winograd(self.w_const, mt)  # type: ignore[arg-type]
+            w = self.w_const
+            m, c = w.shape[:2]  # type: ignore[union-attr]
+            shape = ((mt + 2) ** 2 * ext().packed_a_size(m, c),)
+            self.wino[mt] = packed_form(
+                self._src, "conv.winograd", {"mt": mt, "m": m, "c": c}, shape,
+                lambda: self._pack_winograd(w, mt),  # type: ignore[arg-type]
+            )  # fmt: skip
         return self.wino[mt]
 
     @staticmethod
@@ -160,22 +172,39 @@ class _Conv:
         return out
 
     def _pack(self, w: Array) -> list[Array] | Array:
-        m, cg, kh, kw = w.shape
         if self._depthwise(w.shape):
             return np.ascontiguousarray(w, F32).reshape(-1)
-        mg = m // self.group
-        packs = []
+        return self._split(self._pack_groups(w))
+
+    def _pack_groups(self, w: Array) -> Array:
+        """Every group's W_g packed as the GEMM's left operand, one after another."""
+        m, cg, kh, kw = w.shape
+        mg, size = m // self.group, ext().packed_a_size(m // self.group, cg * kh * kw)
+        out = np.empty(self.group * size, F32)
         for g in range(self.group):
             wg = np.asarray(w[g * mg : (g + 1) * mg], F32).reshape(mg, cg * kh * kw)
-            out = np.empty(ext().packed_a_size(mg, cg * kh * kw), F32)
-            ext().pack_a(wg, out, threads())
-            packs.append(out)
-        return packs
+            ext().pack_a(wg, out[g * size : (g + 1) * size], threads())
+        return out
+
+    def _split(self, whole: Array) -> list[Array]:
+        size = whole.size // self.group
+        return [whole[g * size : (g + 1) * size] for g in range(self.group)]
 
     def packed(self) -> list[Array] | Array:
         """The constant weights packed for the GEMM (per group) or the depthwise kernel."""
         if self._packed is None:
-            self._packed = self._pack(self._w)
+            w = self._w
+            if self._depthwise(w.shape):
+                self._packed = self._pack(w)
+            else:
+                m, cg, kh, kw = w.shape
+                k, mg = cg * kh * kw, m // self.group
+                shape = (self.group * ext().packed_a_size(mg, k),)
+                whole = packed_form(
+                    self._src, "conv.pack_a", {"m": m, "k": k, "group": self.group}, shape,
+                    lambda: self._pack_groups(w),
+                )  # fmt: skip
+                self._packed = self._split(whole)
         return self._packed
 
     def _depthwise(self, w_shape: tuple[int, ...]) -> bool:
@@ -258,10 +287,13 @@ class _Conv:
             ext().winograd_conv(mt, x, ph, pw, self._winograd_weights(mt), m, bias, *self.bounds,
                                 y, work, chunk, t, residual=z)  # fmt: skip
             return y
-        if const_w and self.w_direct is not None:
+        w_direct = self.w_direct if const_w else None
+        if not const_w and self.group == 1 and cg <= DIRECT_MAX_CIN:  # run-time weights
+            w_direct = _direct_weights(w)  # (training): C*kh*kw x M floats, cheap per call
+        if w_direct is not None:
             work = scratch(ext().conv_direct_work(c, h, wd, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow))
             bounds = self.bounds if z is None else _NO_CLIP
-            if ext().conv_direct(x, self.w_direct, kh, kw, sh, sw, dh, dw, ph, pw, bias,
+            if ext().conv_direct(x, w_direct, kh, kw, sh, sw, dh, dw, ph, pw, bias,
                                  *bounds, y, work, t):  # fmt: skip
                 return y if z is None else self._add_residual(y, z)
         packed = self.packed() if const_w else self._pack(w)
@@ -287,12 +319,15 @@ class _Conv:
         return y
 
     def _add_residual(self, y: Array, z: Array) -> Array:
-        """y + z, then the epilogue's clip (for the paths whose C kernel takes no residual)."""
-        numpy_work()
-        np.add(y, z, out=y)
+        """y + z, then the epilogue's clip (for the paths whose C kernel takes no residual), by
+        the element-wise C kernels (recorded for segments): the clip as the epilogue's, a NaN
+        stays NaN and -0.0 stays -0.0 (numpy's maximum-then-minimum)."""
+        flat, t = y.reshape(-1), threads()
+        ext().binary(_ADD, flat, z.reshape(-1), flat, 1, 1, flat.size, False, False, True,
+                     False, t)  # fmt: skip
         lo, hi, clip = self.bounds
-        if clip:  # as the epilogue: max then min, a NaN stays NaN
-            np.minimum(np.maximum(y, np.float32(lo), out=y), np.float32(hi), out=y)
+        if clip:
+            ext().unary(UNARY_OPS["Clip"], flat, flat, lo, hi, t)
         return y
 
 

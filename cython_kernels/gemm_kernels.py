@@ -30,6 +30,7 @@ from ..refimpl.ops.op_gemm import gemm_7, gemm_11
 from ..refimpl.ops.op_mat_mul import mat_mul_1
 from ._common import F32, float32_or_half, half_out, known_shape, static_shape, threads
 from ._native import ext
+from .prepacked import packed_form
 from .segments import traceable
 
 Array = np.ndarray
@@ -242,10 +243,18 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
     w = constants.get(1)
     packed = packed3 = None
     if w is not None and int(np.prod(w.shape[:-2])) == 1:
-        packed = pack_weights(np.asarray(w, F32).reshape(w.shape[-2:]))
+        kw, nw = w.shape[-2:]
+        packed = packed_form(
+            w, "matmul.pack_b", {"k": kw, "n": nw}, (ext().packed_b_size(kw, nw),),
+            lambda: pack_weights(np.asarray(w, F32).reshape(w.shape[-2:])),
+        )  # fmt: skip
     elif w is not None:  # batched weights: every batch packed once, here
         w3 = np.asarray(w, F32).reshape(-1, *w.shape[-2:])
-        packed3 = np.stack([pack_weights(wi) for wi in w3])
+        packed3 = packed_form(
+            w, "matmul.pack_b3", {"b": w3.shape[0], "k": w3.shape[1], "n": w3.shape[2]},
+            (w3.shape[0], ext().packed_b_size(*w3.shape[1:])),
+            lambda: np.stack([pack_weights(wi) for wi in w3]),
+        )  # fmt: skip
 
     names = list(node.inputs) + ["", ""]
     has_bias, has_slope = bool(names[2]), bool(names[3])
@@ -305,12 +314,14 @@ def _gemm_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     bad = float32_or_half(inputs[:3])
     if bad:
         return bad
-    a, b = known_shape(inputs[0]), known_shape(inputs[1])
-    if a is None or b is None or len(a) != 2 or len(b) != 2:
+    a, b = static_shape(inputs[0]), known_shape(inputs[1])
+    trans_a = node.attrs.get("transA", 0)
+    # A's rows may be a symbolic dim (a batch N): run() takes M from the array it gets
+    if a is None or b is None or len(a) != 2 or len(b) != 2 or a[0 if trans_a else 1] is None:
         return "operand shapes unknown or not 2-D"
     if 0 in a or 0 in b:
         return "empty operands"
-    m = a[1] if node.attrs.get("transA", 0) else a[0]
+    m = a[1] if trans_a else a[0]
     n = b[0] if node.attrs.get("transB", 0) else b[1]
     c = known_shape(inputs[2]) if len(inputs) > 2 and inputs[2] is not None else ()
     if c is None:
@@ -346,7 +357,13 @@ def _prepare_gemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
         op_b = np.asarray(b, F32).T if trans_b else np.asarray(b, F32)
         return pack_weights(op_b * F32(alpha) if alpha != 1.0 else op_b)
 
-    packed = weights(constants[1]) if 1 in constants else None
+    packed = None
+    if 1 in constants:
+        w = constants[1]
+        k, n = w.shape[::-1] if trans_b else w.shape
+        params = {"k": k, "n": n, "transB": trans_b, "alpha": repr(alpha)}
+        size = (ext().packed_b_size(k, n),)
+        packed = packed_form(w, "gemm.pack_b", params, size, lambda: weights(w))
 
     def run(a: Array, b: Array, c: Array | None = None, slope: Array | None = None) -> Array:
         op_a = a.T if trans_a else a
@@ -378,7 +395,7 @@ def _prepare_plain_gemm(node: Node, constants: dict[int, Array]) -> Callable[...
     ) -> Array:  # fmt: skip
         return half_out(run(a, b, c), a)
 
-    return gemm
+    return traceable(gemm)  # a bias computed per call is refused by segments.py (not a pointer)
 
 
 def _prepare_fused_gemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -391,7 +408,7 @@ def _prepare_fused_gemm(node: Node, constants: dict[int, Array]) -> Callable[...
     ) -> Array:  # fmt: skip
         return half_out(run(a, b, c, slope), a)
 
-    return fused_gemm
+    return traceable(fused_gemm)
 
 
 def _unprepared(*args: Any, **kwargs: Any) -> Any:

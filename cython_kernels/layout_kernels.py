@@ -311,15 +311,26 @@ def _prepare_pad(reference: Callable[..., Any]) -> Callable[..., Any]:
             if window is None:
                 window = _remember(windows, key, _pad_window(data.shape, pads, axes))
             y = output_array(window[0], data.dtype)
-            y.fill(0 if fill is None else np.asarray(fill).astype(data.dtype).reshape(-1)[0])
+            ext().fill(_fill_value(values, fill, data.dtype), _raw(y))
             if ext().copy_into(_raw(data), _raw(y)[window[1]], threads()):
                 raise RuntimeDecline(f"rank {data.ndim} is beyond the copy kernel")
             return y
 
-        run.__wrapped__ = reference  # type: ignore[attr-defined]
-        return run  # not traceable: y.fill is numpy work a replay would miss
+        values: dict[Any, Array] = {}  # (dtype, value bytes) -> the fill element (kept alive)
+        return _as_prepared(reference, run)  # a fill and a copy, both recorded C calls
 
     return prepare
+
+
+def _fill_value(values: dict[Any, Array], fill: Any, dtype: np.dtype) -> Array:
+    """The pad value as one element of `dtype`, as raw bytes; the same array for the same value
+    (a recorded fill points at it)."""
+    one = np.zeros(1, dtype) if fill is None else np.asarray(fill).astype(dtype).reshape(-1)[:1]
+    key = (dtype, one.tobytes())
+    found = values.get(key)
+    if found is None:
+        found = _remember(values, key, np.frombuffer(one.tobytes(), np.uint8).copy())
+    return found
 
 
 def _prepare_gather(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:

@@ -45,16 +45,16 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
         auto_pad, ceil_mode = a.get("auto_pad") or "NOTSET", int(a.get("ceil_mode", 0))
         include_pad = int(a.get("count_include_pad", 0))
 
-        def run(x: Array, **_: Any) -> Array:
-            win = window(x.shape[2:], kernel_shape, **geo, auto_pad=auto_pad, ceil_mode=ceil_mode)
-            refusal = window_refusal(x.shape[2:], win)
+        # per input spatial shape: the window and (AveragePool) its divisor tables, built once
+        # and kept (a recorded pool2d call points at the tables: segments.py)
+        plans: dict[tuple[int, ...], tuple[Any, list[Array | None]]] = {}
+
+        def plan(h: int, w: int) -> tuple[Any, list[Array | None]]:
+            win = window((h, w), kernel_shape, **geo, auto_pad=auto_pad, ceil_mode=ceil_mode)
+            refusal = window_refusal((h, w), win)
             if refusal is not None:
                 raise RuntimeDecline(refusal)
-            n, c, h, w = x.shape
-            (oh, ow), (kh, kw) = win.out, win.kernel
-            shape = (n, c, oh, ow)
-            y = output_array(shape, F32) if x.dtype == F32 else np.empty(shape, F32)
-            counts = [None, None]
+            counts: list[Array | None] = [None, None]
             if not is_max:
                 for axis, size in enumerate((h, w)):
                     b, e = win.pads_begin[axis], win.pads_end[axis]
@@ -64,6 +64,18 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
                         win.dilations[axis], lo, hi,
                     )  # fmt: skip
                     counts[axis] = np.ascontiguousarray(cnt, F32)
+            if len(plans) >= 64:
+                plans.clear()
+            plans[(h, w)] = (win, counts)
+            return win, counts
+
+        def run(x: Array, **_: Any) -> Array:
+            n, c, h, w = x.shape
+            found = plans.get((h, w))
+            win, counts = found if found is not None else plan(h, w)
+            (oh, ow), (kh, kw) = win.out, win.kernel
+            shape = (n, c, oh, ow)
+            y = output_array(shape, F32) if x.dtype == F32 else np.empty(shape, F32)
             # polyphase planes, or row passes at the generic SIMD level (gk_pool2d, src/pool.h)
             ext().pool2d(is_max, np.ascontiguousarray(x, F32).reshape(n * c, h, w), kh, kw,
                          *win.strides, *win.dilations, *win.pads_begin, counts[0], counts[1],

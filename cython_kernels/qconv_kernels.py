@@ -34,6 +34,7 @@ from ._qcommon import (
     zero_points,
 )  # fmt: skip
 from .conv_kernels import _as_2d
+from .prepacked import digest, packed_form
 
 Array = np.ndarray
 _DW_MAX_TAPS = 258  # src/qconv.h GK_QDW_MAX_TAPS: larger depthwise windows run as grouped GEMMs
@@ -93,8 +94,25 @@ class _QConv:
         if not self.fixed(self.w_index, self.w_index + 2):
             return self._pack(w, w_zp)
         if self.packed is None:
-            self.packed = self._pack(w, w_zp)
+            self.packed = self._pack_constant(w, w_zp)
         return self.packed
+
+    def _pack_constant(self, w: Array, w_zp: Array | None) -> tuple[Any, bool]:
+        """_pack of the constant weights; the grouped GEMM's packs may come from the file."""
+        m, cg, kh, kw = w.shape
+        if self.group > 1 and cg == 1 and m == self.group and kh * kw <= _DW_MAX_TAPS:
+            return self._pack(w, w_zp)  # depthwise taps: a subtraction, nothing worth storing
+        mg, k = m // self.group, cg * kh * kw
+        size = ext().qpacked_a_size(mg, k)
+
+        def pack() -> Array:
+            packs = self._pack(w, w_zp)[0]
+            return packs[0] if len(packs) == 1 else np.concatenate(packs)
+
+        params = {"m": m, "k": k, "group": self.group, "type": w.dtype.name, "zp": digest(w_zp)}
+        whole = packed_form(self.constants[self.w_index], "qconv.pack_a", params,
+                            (self.group * size,), pack, np.int16)  # fmt: skip
+        return [whole[g * size : (g + 1) * size] for g in range(self.group)], False
 
     def window(self, x: Array, w: Array, geometry: dict[str, Any]) -> Any:
         key = (x.shape, w.shape, id(geometry))

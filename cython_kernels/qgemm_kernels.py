@@ -31,6 +31,7 @@ from ._qcommon import (
     scalar,
     zero_points,
 )  # fmt: skip
+from .prepacked import digest, packed_form
 
 Array = np.ndarray
 Q_F32 = 3
@@ -66,6 +67,7 @@ class _QMatMul:
 
     def __init__(self, node: Node, constants: dict[int, Array], b_index: int, zb_index: int):
         self.const_b = _fixed(node, constants, b_index, zb_index)
+        self.source = constants.get(b_index)  # the weight as given: pre-packed forms hang on it
         self.packed: tuple[Array, int, int] | None = None
 
     def weights(self, b: Array, b_zp: Array | None) -> tuple[Array, int, int]:
@@ -77,9 +79,16 @@ class _QMatMul:
         zb = b_zp
         if zb is not None and zb.size > 1 and zb.shape[-1] != n:
             raise RuntimeDecline(f"b_zero_point {list(zb.shape)} is not per column")
-        out = np.empty(ext().qpacked_b_size(k, n), np.int16)
-        ext().qpack_b(as_bytes(b), qtype(b, "B"), zero_points(zb, n, "b_zero_point", b), out,
-                      threads())  # fmt: skip
+
+        def pack() -> Array:
+            out = np.empty(ext().qpacked_b_size(k, n), np.int16)
+            ext().qpack_b(as_bytes(b), qtype(b, "B"), zero_points(zb, n, "b_zero_point", b), out,
+                          threads())  # fmt: skip
+            return out
+
+        params = {"k": k, "n": n, "type": b.dtype.name, "zp": digest(zb)}
+        out = packed_form(self.source if self.const_b else None, "qgemm.pack_b", params,
+                          (ext().qpacked_b_size(k, n),), pack, np.int16)  # fmt: skip
         made = (out, k, n)
         if self.const_b:
             self.packed = made

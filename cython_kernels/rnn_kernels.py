@@ -25,6 +25,7 @@ from ..refimpl.ops.op_lstm import lstm_7, lstm_14
 from ._common import F32, all_float32, scratch, threads
 from ._native import ext
 from .gemm_kernels import make_epilogue, pack_weights
+from .prepacked import packed_form
 
 Array = np.ndarray
 INF = float("inf")
@@ -100,12 +101,16 @@ class _Layer:
             try:
                 self.fixed = self.weights(
                     constants[1], constants[2], constants.get(3),
-                    constants.get(p_index) if p_index else None,
+                    constants.get(p_index) if p_index else None, const=True,
                 )  # fmt: skip
             except RuntimeDecline:
                 self.fixed = None  # every call declines, and the reference names the error
 
-    def weights(self, w: Array, r: Array, b: Array | None, p: Array | None) -> _Weights:
+    def weights(
+        self, w: Array, r: Array, b: Array | None, p: Array | None, const: bool = False
+    ) -> _Weights:
+        """The packed weights; `const`: w and r are the node's constants (pre-packed forms of
+        them are used where a file has them)."""
         d, g = self.dirs, self.gates
         if any(v is not None and v.dtype != F32 for v in (w, r, b, p)):
             raise RuntimeDecline("weights other than float32")
@@ -118,23 +123,42 @@ class _Layer:
             raise RuntimeDecline(f"P {list(p.shape)} does not fit the node")
         n_in = w.shape[2]
         w_all = np.ascontiguousarray(w, F32).reshape(d * g * h, n_in)
-        packed_w = pack_weights(w_all.T) if n_in else None
+        w_src, r_src = (w, r) if const else (None, None)
+        packed_w = None
+        if n_in:
+            packed_w = packed_form(
+                w_src, "rnn.pack_w", {"rows": d * g * h, "k": n_in},
+                (ext().packed_b_size(n_in, d * g * h),), lambda: pack_weights(w_all.T),
+            )  # fmt: skip
         bias = np.zeros((d, 2, g * h), F32) if b is None else np.asarray(b, F32).reshape(d, 2, -1)
         col = bias[:, 0] + bias[:, 1]
         r = np.ascontiguousarray(r, F32)
         if self.op == "LSTM":
             size = ext().rnn_packed_size(4, h)
-            rp = np.empty(d * size, F32)
-            for k in range(d):
-                ext().rnn_pack(r[k], 4, h, rp[k * size : (k + 1) * size])
+
+            def pack_lstm() -> Array:
+                out = np.empty(d * size, F32)
+                for k in range(d):
+                    ext().rnn_pack(r[k], 4, h, out[k * size : (k + 1) * size])
+                return out
+
+            rp = packed_form(r_src, "rnn.pack_r", {"gates": 4, "d": d, "h": h}, (d * size,),
+                             pack_lstm)  # fmt: skip
             rh = np.zeros(1, F32)
             extra = np.zeros((d, 3 * h), F32) if p is None else np.asarray(p, F32)
         else:
             size_zr, size_h = ext().rnn_packed_size(2, h), ext().rnn_packed_size(1, h)
-            rp, rh = np.empty(d * size_zr, F32), np.empty(d * size_h, F32)
-            for k in range(d):
-                ext().rnn_pack(r[k], 2, h, rp[k * size_zr : (k + 1) * size_zr])
-                ext().rnn_pack(r[k, 2 * h :], 1, h, rh[k * size_h : (k + 1) * size_h])
+
+            def pack_gru(gates: int, size: int, start: int) -> Array:
+                out = np.empty(d * size, F32)
+                for k in range(d):
+                    ext().rnn_pack(r[k, start:], gates, h, out[k * size : (k + 1) * size])
+                return out
+
+            rp = packed_form(r_src, "rnn.pack_r", {"gates": 2, "d": d, "h": h}, (d * size_zr,),
+                             lambda: pack_gru(2, size_zr, 0))  # fmt: skip
+            rh = packed_form(r_src, "rnn.pack_rh", {"gates": 1, "d": d, "h": h}, (d * size_h,),
+                             lambda: pack_gru(1, size_h, 2 * h))  # fmt: skip
             extra = np.ascontiguousarray(bias[:, 1, 2 * h :])
             if self.lbr:  # R's h-gate bias is multiplied by r: it stays out of XW
                 col[:, 2 * h :] = bias[:, 0, 2 * h :]

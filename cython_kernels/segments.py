@@ -47,6 +47,9 @@ from ._native import ext
 log = logging.getLogger("gossamer.cython_kernels")
 _EPILOGUES = ("Epilogue", "QEpilogue")
 _PATTERN = 0xA5  # what the arena holds while a segment is verified
+# the self-check keeps a copy of every value a recorded run hands on: past this many bytes a
+# recording stops (such a model's nodes are large: one call each costs little beside them)
+RECORD_LIMIT = 64 << 20
 
 
 def enabled() -> bool:
@@ -68,6 +71,21 @@ def numpy_work() -> None:
 
 def recorder(program: Any) -> Recorder | None:
     return Recorder(program) if enabled() and ext() is not None else None
+
+
+# segments replay calls recorded with one thread count: the interpreter keeps a schedule per count
+recorder.context_key = current_threads  # type: ignore[attr-defined]
+
+
+# program -> node label -> why that step is not in a segment (its last recording)
+_SPLITS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def split_reasons(program: Any) -> dict[str, str]:
+    """node label -> why the step runs outside segments, from `program`'s recording (empty before
+    one): "not traceable: Op" for a kernel not marked traceable or a reference node, else the
+    recorder's reason (a temporary array, numpy work, a decline, ...)."""
+    return dict(_SPLITS.get(program, {}))
 
 
 def _bounds(a: np.ndarray) -> tuple[int, int]:
@@ -123,9 +141,13 @@ class Recorder:
         ]
         self.scratch: dict[int, tuple[int, int]] = {}  # scratch() buffers seen: id -> bounds
         self.scratch_copies: dict[int, np.ndarray] = {}  # id -> this program's own copy
+        self.snapped = 0  # bytes in snap
+        self.abandoned = arena.nbytes > RECORD_LIMIT
 
     # ---- recording (SegmentBuilder) -------------------------------------------------------------
     def before(self, index: int, node: Node, impl: Callable[..., Any]) -> None:
+        if self.abandoned:
+            return
         if getattr(impl, "traceable", False):
             ext().trace_begin()
             self.tracing = True
@@ -139,15 +161,25 @@ class Recorder:
             self.tracing = False
         elif node.op_type in VIEW_OPS and node.domain in ("", "ai.onnx"):
             calls = []
+        if self.abandoned:
+            return
         for name, value in zip(node.inputs, args):
             if name and name not in self.snap and name not in self.initializers:
                 if isinstance(value, np.ndarray):
-                    self.snap[name] = value.copy()
+                    self._snap(name, value)
         for name, value in zip(node.outputs, results):
             if name and isinstance(value, np.ndarray):
-                self.snap[name] = value.copy()
+                self._snap(name, value)
+        if self.snapped > RECORD_LIMIT:
+            self.abandoned = True
+            self.snap.clear()
+            return
         if calls is not None:
             self.records[index] = self._classify(node, list(args), list(results), calls, declined)
+
+    def _snap(self, name: str, value: np.ndarray) -> None:
+        self.snap[name] = value.copy()
+        self.snapped += value.nbytes
 
     def close(self) -> None:
         if self.tracing:
@@ -225,6 +257,10 @@ class Recorder:
     # ---- building --------------------------------------------------------------------------------
     def finish(self, env: dict[str, Any]) -> list[Segment]:
         nodes = self.program.nodes
+        if self.abandoned:
+            why = f"not recorded: more than {RECORD_LIMIT >> 20} MiB of values to check"
+            _SPLITS[self.program] = {node.label(): why for node in nodes}
+            return []
         last_read: dict[str, int] = {}
         for i, node in enumerate(nodes):
             for name in node.inputs:
@@ -254,8 +290,18 @@ class Recorder:
                 else:
                     log.warning("segment of nodes %s..%s differs from node-by-node; not used",
                                 nodes[i].name, nodes[j - 1].name)  # fmt: skip
+                    for k in range(i, j):
+                        self.records[k].why = "its segment failed the self-check"
             i = j
         self.snap.clear()
+        reasons = {}
+        for i, node in enumerate(nodes):
+            rec = self.records.get(i)
+            if rec is None:
+                reasons[node.label()] = f"not traceable: {node.op_type}"
+            elif rec.why:
+                reasons[node.label()] = rec.why
+        _SPLITS[self.program] = reasons
         return segments
 
     def _build(
@@ -375,7 +421,7 @@ class Recorder:
                 np.copyto(view, snap)
                 env[name] = view
             else:
-                env[name] = np.ascontiguousarray(snap.copy())
+                env[name] = snap.copy()  # C order (ascontiguousarray would make a 0-d one 1-d)
         if not seg.run(env):
             return False
         for name in list(seg.exports) + list(seg.rebuilt):

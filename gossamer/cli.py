@@ -134,6 +134,7 @@ def _parser() -> _Parser:
     p.add_argument("model", help="input model (.onnx, .gsm or .tflite)")
     p.add_argument("-o", "--output", required=True, help=OUTPUT_MODEL_HELP)
     _add_optimize_option(p)
+    _add_pack_option(p)
     p.set_defaults(func=model_io.cmd_convert)
 
     p = sub.add_parser("run", help="run a model and print (or save) its outputs")
@@ -246,6 +247,7 @@ def _parser() -> _Parser:
                    help="run exactly these passes, in order, instead of the level's")  # fmt: skip
     p.add_argument("--details", type=_count, default=5,
                    help="changes listed per pass (default 5)")  # fmt: skip
+    _add_pack_option(p)
     p.set_defaults(func=model_io.cmd_optimize)
 
     p = sub.add_parser("conformance", help="check a backend against the reference, op by op")
@@ -350,6 +352,15 @@ def _add_optimize_option(p: argparse.ArgumentParser, default: int | None = None)
                    metavar="LEVEL", help=f"graph optimisation level 0..3 (default {level}): "
                    "0 the graph as written, 1 folding and cleanup, 2 fusions, 3 pattern "
                    "fusions")  # fmt: skip
+
+
+def _add_pack_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pack", metavar="BACKEND", choices=["cython"],
+                   help="store BACKEND's packed weights in the .gsm (packed once here, for this "
+                   "machine's SIMD level; another level repacks at load): cython")  # fmt: skip
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=D0,D1,...",
+                   help="with --pack: an input's shape for the packing run, where its dims are "
+                   "symbolic (repeatable)")  # fmt: skip
 
 
 def _pass_list(text: str) -> list[str]:

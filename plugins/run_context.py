@@ -64,6 +64,18 @@ def _blas_controller() -> Any:
     return _controller[0]
 
 
+def enter_run(threads: int | None, budget: int | None) -> tuple[Any, Any]:
+    """Sets what `using_threads(threads)` (without its BLAS cap) and `using_memory_budget(budget)`
+    set, in one cheap call a Session makes per run; pass the result to `leave_run`."""
+    return _threads.set(threads), _budget.set(budget)
+
+
+def leave_run(tokens: tuple[Any, Any]) -> None:
+    """Undoes `enter_run`."""
+    _budget.reset(tokens[1])
+    _threads.reset(tokens[0])
+
+
 @contextmanager
 def using_memory_budget(budget: int | None) -> Iterator[None]:
     """Kernels' `check_allocation` compares with `budget` bytes (None: the default budget)."""

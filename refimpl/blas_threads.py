@@ -83,22 +83,40 @@ def blas_thread_limit(threads: int | None) -> Iterator[None]:
     """Caps every loaded BLAS at `threads` inside the block (None: leaves them as they are). The
     first block to enter sets the cap and the last to leave restores the previous counts, so
     overlapping runs in several threads share one cap (the first one's)."""
-    global _active, _saved
-    libs = loaded_blas() if threads is not None else ()
-    if threads is None or not libs:
-        yield
-        return
-    with _LOCK:
-        if _active == 0:
-            _saved = [lib.get() for lib in libs]
-            for lib in libs:
-                lib.set(threads)
-        _active += 1
+    entered = enter_limit(threads)
     try:
         yield
     finally:
-        with _LOCK:
-            _active -= 1
-            if _active == 0:
-                for lib, was in zip(libs, _saved):
+        leave_limit(entered)
+
+
+def enter_limit(threads: int | None) -> bool:
+    """What entering `blas_thread_limit(threads)` does, as a plain call (a Session's run makes it
+    without a generator); returns whether a cap was entered: pass that to `leave_limit`. A BLAS
+    already at `threads` is not set again."""
+    global _active, _saved
+    libs = loaded_blas() if threads is not None else ()
+    if not libs:
+        return False
+    with _LOCK:
+        if _active == 0:
+            _saved = [lib.get() for lib in libs]
+            for lib, was in zip(libs, _saved):
+                if was != threads:
+                    lib.set(threads)  # type: ignore[arg-type]
+        _active += 1
+    return True
+
+
+def leave_limit(entered: bool) -> None:
+    """Undoes `enter_limit` (the last run to leave restores the previous counts)."""
+    global _active
+    if not entered:
+        return
+    libs = loaded_blas()
+    with _LOCK:
+        _active -= 1
+        if _active == 0:
+            for lib, was in zip(libs, _saved):
+                if lib.get() != was:
                     lib.set(was)

@@ -34,8 +34,10 @@ from .ir import Graph, Node, Scope
 from .memory_budget import SizeGuard
 from .memory_plan import MemoryPlan
 from .registry import OpFunction, OpRegistry, default_registry, spec_of
+from .shape_arenas import ShapeArenas, symbolic_inputs
 
 log = logging.getLogger("gossamer.interpreter")
+MAX_CONTEXTS = 4  # segment schedules one Program keeps, one per builder context (thread count)
 
 
 class NodeObserver(Protocol):
@@ -169,11 +171,38 @@ class Program:
         if unsupported:
             raise _unsupported_error(graph, unsupported)
         self._plan_releases()
-        self.arena = self._make_arena(memory_plan) if memory_plan is not None else None
+        self.bind_arena(memory_plan)
+        # symbolic input dims: an arena (and segments) per input-shape signature, planned at run
+        symbolic = symbolic_inputs(graph) if memory_plan is not None and outer_scope is None else []
+        self._shapes = ShapeArenas(self, symbolic) if symbolic else None
+
+    def bind_arena(self, plan: MemoryPlan | None) -> None:
+        """Runs with `plan`'s arena from now on (None: none), with fresh segments; a variant for
+        one input-shape signature (refimpl/shape_arenas.py) is a copy of its Program bound so."""
+        self.arena = self._make_arena(plan) if plan is not None else None
         # segments: (start, stop, segment or None, names released after it) covering every step
         self.schedule: list[tuple[int, int, Segment | None, tuple[str, ...]]] | None = None
-        self._segment_builder = _segment_builder(self.overrides) if self.arena else None
+        self._builder_factory = _segment_builder(self.overrides) if self.arena else None
+        self._segment_builder = self._builder_factory
         self._arena_runs = 0
+        # the builder's context_key() (e.g. the thread count) the schedule was recorded in, and
+        # the schedules of other contexts: a run in another context records its own
+        self._segment_key: Any = None
+        self._schedules: dict[Any, tuple[Any, Any, int]] = {}
+        self._unaliased: dict[str, Any] = {}  # output name -> an array found not in the arena
+        self._shapes = None
+        self.use_segments = getattr(self, "use_segments", True)  # False: never record any
+
+    def set_arena_limit(self, nbytes: int | None) -> None:
+        """The most bytes the arenas planned per input shape may take together (a Session passes
+        its memory budget; None: the default budget)."""
+        if self._shapes is not None:
+            self._shapes.limit = nbytes
+
+    @property
+    def shape_arenas(self) -> ShapeArenas | None:
+        """The per-input-shape arenas of a graph with symbolic input dims (None: static)."""
+        return self._shapes
 
     # ---- compile ---------------------------------------------------------------------------------
     def _collect_steps(self, order: list[Node], scope: Scope, unsupported: dict) -> None:
@@ -254,6 +283,12 @@ class Program:
         `guard` checks the output sizes of its nodes against a memory budget before they run.
         `deadline` (a time.monotonic() value) stops the run with RunTimeoutError before the first
         node, of this graph or of any body it runs (each Loop iteration), that would start later."""
+        if self._shapes is not None and not observers and not keep_all:
+            variant = self._shapes.variant(feeds)
+            if variant is not None:  # this shape's arena
+                return variant.run(  # type: ignore[no-any-return]
+                    feeds, outer=outer, timings=timings, guard=guard, deadline=deadline
+                )
         env: dict[str, Any] = {n: outer[n] for n in self._free_names if n in outer} if outer else {}
         env.update(self.graph.initializers)
         env.update(feeds)
@@ -264,6 +299,7 @@ class Program:
         try:
             if arena is not None:
                 arena.bind()
+                self._match_context()
                 recorder = self._recorder() if timings is None else None
                 try:
                     if self.schedule is not None and timings is None:
@@ -272,9 +308,7 @@ class Program:
                         self._run_steps(
                             env, observers, timings, keep_all, arena, guard, deadline, recorder
                         )
-                    for value in self.graph.outputs:  # the caller keeps these: never arena bytes
-                        if arena.aliases(env.get(value.name)):
-                            env[value.name] = env[value.name].copy()
+                    self._unalias_outputs(env, arena)
                     if recorder is not None:
                         self._install_segments(recorder, env)
                 finally:
@@ -288,10 +322,48 @@ class Program:
                 arena.lock.release()
         return env
 
+    def _unalias_outputs(self, env: dict[str, Any], arena: Arena) -> None:
+        """The caller keeps the graph outputs: never arena bytes. An array that owns its memory
+        (base None: a fresh copy) cannot be in the arena; one found not to alias it is remembered
+        (held, so its id stays its own): a segment hands back the same arrays every run."""
+        seen = self._unaliased
+        for value in self.graph.outputs:
+            name = value.name
+            got = env.get(name)
+            if got is None or seen.get(name) is got:
+                continue
+            if isinstance(got, np.ndarray) and got.base is None and got is not arena.buffer:
+                continue
+            if arena.aliases(got):
+                env[name] = got.copy()
+            elif self.schedule is not None:
+                seen[name] = got
+
+    def _match_context(self) -> None:
+        """Switches to the schedule recorded in the builder's current context (its
+        `context_key()`), or to none yet (recorded anew); at most MAX_CONTEXTS are kept. Called
+        holding the arena lock."""
+        key_of = getattr(self._builder_factory, "context_key", None)
+        if key_of is None:
+            return
+        key = key_of()
+        if key == self._segment_key:
+            return
+        if self._segment_key is None:  # the first context: what was set up is its state
+            self._segment_key = key
+            return
+        if len(self._schedules) >= MAX_CONTEXTS:
+            self._schedules.pop(next(iter(self._schedules)))
+        saved = (self.schedule, self._segment_builder, self._arena_runs)
+        self._schedules[self._segment_key] = saved
+        fresh = (None, self._builder_factory, 0)
+        self.schedule, self._segment_builder, self._arena_runs = self._schedules.pop(key, fresh)
+        self._segment_key = key
+
     def _recorder(self) -> SegmentBuilder | None:
         """The builder that records this arena run (the second: the first packs weights), if
         segments are wanted and not built yet."""
-        if self._segment_builder is None or self.schedule is not None:
+        if self._segment_builder is None or self.schedule is not None or not self.use_segments:
             return None
         self._arena_runs += 1
         return self._segment_builder(self) if self._arena_runs >= 2 else None

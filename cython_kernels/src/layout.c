@@ -225,3 +225,20 @@ ptrdiff_t gk_gather(const char *x, ptrdiff_t outer, ptrdiff_t dim, ptrdiff_t row
     }
     return -1;
 }
+
+void gk_fill(char *dst, ptrdiff_t n, const char *value, ptrdiff_t esize) {
+    if (n <= 0 || esize <= 0) return;
+    int same = 1;
+    for (ptrdiff_t i = 1; i < esize; i++) same &= value[i] == value[0];
+    if (same) {
+        memset(dst, (unsigned char)value[0], (size_t)(n * esize));
+        return;
+    }
+    memcpy(dst, value, (size_t)esize); /* then double the filled prefix */
+    ptrdiff_t done = esize, total = n * esize;
+    while (done < total) {
+        ptrdiff_t step = done < total - done ? done : total - done;
+        memcpy(dst + done, dst, (size_t)step);
+        done += step;
+    }
+}

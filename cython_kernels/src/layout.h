@@ -16,6 +16,10 @@
 int gk_copy_nd(int ndim, const ptrdiff_t *shape, const char *src, const ptrdiff_t *ss, char *dst,
                const ptrdiff_t *ds, ptrdiff_t esize, int threads);
 
+/* dst[0 .. n) = value for n contiguous elements of `esize` bytes (the value's bytes repeated;
+ * memset when they are all equal, e.g. a zero of any type). */
+void gk_fill(char *dst, ptrdiff_t n, const char *value, ptrdiff_t esize);
+
 /* y[o, j, :] = x[o, idx[j] (+ dim if negative), :] with rows of `row` bytes, x (outer, dim, row)
  * and y (outer, nidx, row) contiguous; idx int64 (idx64) or int32. Returns -1, or the position
  * of the first index outside [-dim, dim) (then nothing is copied). */

@@ -76,6 +76,12 @@ def pack_b(const float[:, :] b, float[::1] out, int threads):
     _vec("pack_b", "out", out, gk_packed_b_size(k, n), False)
     with nogil:
         gk_pack_b(k, n, &b[0, 0], b.strides[0] // 4, b.strides[1] // 4, &out[0], threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_pack_b, "pack_b", (b, out))
+        c.c.p[0], c.c.p[1] = <void *>&b[0, 0], <void *>&out[0]
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3] = k, n, b.strides[0] // 4, b.strides[1] // 4
+        c.c.i[4] = threads
 
 
 def gemm(long m, long n, long k, const float[::1] ap, const float[::1] bp, float[:, ::1] c,
@@ -366,6 +372,11 @@ cdef int _run_epilogue_apply(const gk_call *c) noexcept nogil:
 
 cdef int _run_pack_a(const gk_call *c) noexcept nogil:
     gk_pack_a(c.i[0], c.i[1], <const float *>c.p[0], c.i[2], c.i[3], <float *>c.p[1], <int>c.i[4])
+    return 0
+
+
+cdef int _run_pack_b(const gk_call *c) noexcept nogil:
+    gk_pack_b(c.i[0], c.i[1], <const float *>c.p[0], c.i[2], c.i[3], <float *>c.p[1], <int>c.i[4])
     return 0
 
 

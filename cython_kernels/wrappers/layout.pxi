@@ -1,13 +1,14 @@
 # Wrappers of src/layout.h: strided n-d copies (Transpose, Slice, Split, Concat) and Gather.
 # Arrays come in through the buffer protocol (any strides, any fixed-size dtype numpy can export;
 # layout_kernels.py views the others as unsigned ints of the same size).
-from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_STRIDES, PyBUF_WRITABLE, PyBuffer_Release,
-                             PyObject_GetBuffer)
+from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_STRIDES, PyBUF_WRITABLE, PyBuffer_IsContiguous,
+                             PyBuffer_Release, PyObject_GetBuffer)
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 
 cdef extern from "src/layout.h" nogil:
     int gk_copy_nd(int ndim, const Py_ssize_t *shape, const char *src, const Py_ssize_t *ss,
                    char *dst, const Py_ssize_t *ds, Py_ssize_t esize, int threads)
+    void gk_fill(char *dst, Py_ssize_t n, const char *value, Py_ssize_t esize)
     Py_ssize_t gk_gather(const char *x, Py_ssize_t outer, Py_ssize_t dim, Py_ssize_t row,
                         const void *idx, int idx64, Py_ssize_t nidx, char *y, int threads)
 
@@ -84,6 +85,36 @@ def copy_into(src, dst, int threads):
     finally:
         PyBuffer_Release(&s)
     return rc
+
+
+def fill(value, dst):
+    """dst[...] = value: dst C-contiguous, value one element of dst's element size (any dtype
+    viewed as bytes). Recorded for segments, holding `value` (keep it unchanged afterwards)."""
+    cdef Py_buffer v, d
+    cdef Call c
+    PyObject_GetBuffer(value, &v, PyBUF_STRIDES)
+    try:
+        PyObject_GetBuffer(dst, &d, PyBUF_STRIDES | PyBUF_WRITABLE)
+        try:
+            if v.len != d.itemsize:
+                raise ValueError(f"fill: the value has {v.len} bytes, an element {d.itemsize}")
+            if not PyBuffer_IsContiguous(&d, b'C'):
+                raise ValueError("fill: dst must be C-contiguous")
+            with nogil:
+                gk_fill(<char *>d.buf, d.len // d.itemsize, <const char *>v.buf, d.itemsize)
+            if _tracing() and d.len:
+                c = _record(_run_fill, "fill", (value, dst))
+                c.c.p[0], c.c.p[1] = d.buf, v.buf
+                c.c.i[0], c.c.i[1] = d.len // d.itemsize, d.itemsize
+        finally:
+            PyBuffer_Release(&d)
+    finally:
+        PyBuffer_Release(&v)
+
+
+cdef int _run_fill(const gk_call *c) noexcept nogil:
+    gk_fill(<char *>c.p[0], c.i[0], <const char *>c.p[1], c.i[1])
+    return 0
 
 
 def transpose_into(src, tuple perm, dst, int threads):
@@ -182,6 +213,7 @@ def gather_rows(x, idx, dst, long outer, long dim, long row, int threads):
     for another index type). Returns -1, or the position of the first bad index."""
     cdef Py_buffer bx, bi, bd
     cdef Py_ssize_t bad = -1, nidx
+    cdef Call c
     if outer < 0 or dim < 0 or row < 0:
         raise ValueError("gather_rows: negative size")
     PyObject_GetBuffer(x, &bx, 0)
@@ -203,6 +235,11 @@ def gather_rows(x, idx, dst, long outer, long dim, long row, int threads):
                 with nogil:
                     bad = gk_gather(<const char *>bx.buf, outer, dim, row, bi.buf,
                                     bi.itemsize == 8, nidx, <char *>bd.buf, threads)
+                if bad < 0 and _tracing() and outer * nidx * row:
+                    c = _record(_run_gather, "gather", (x, idx, dst))
+                    c.c.p[0], c.c.p[1], c.c.p[2] = bx.buf, bi.buf, bd.buf
+                    c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3] = outer, dim, row, bi.itemsize == 8
+                    c.c.i[4], c.c.i[5] = nidx, threads
             finally:
                 PyBuffer_Release(&bd)
         finally:
@@ -210,3 +247,9 @@ def gather_rows(x, idx, dst, long outer, long dim, long row, int threads):
     finally:
         PyBuffer_Release(&bx)
     return bad
+
+
+cdef int _run_gather(const gk_call *c) noexcept nogil:
+    """A replayed gather: nonzero (the plan's failure) when an index is out of range."""
+    return gk_gather(<const char *>c.p[0], c.i[0], c.i[1], c.i[2], c.p[1], <int>c.i[3], c.i[4],
+                     <char *>c.p[2], <int>c.i[5]) >= 0

@@ -23,6 +23,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
         graph, _ = optimize(graph, args.optimize)
     Session(graph)  # refuse to write a model we cannot run
+    _prepack(graph, args)
     print(write_model(graph, args.output))
     return 0
 
@@ -34,8 +35,22 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     graph, report = optimize(read_model(args.model), args.optimize, passes=args.passes)
     Session(graph)  # refuse to write a model we cannot run
     print(report.format(details=args.details))
+    _prepack(graph, args)
     print(write_model(graph, args.output))
     return 0
+
+
+def _prepack(graph: Graph, args: argparse.Namespace) -> None:
+    """--pack BACKEND: the backend's packed weights go into the .gsm (commands/packing.py)."""
+    backend = getattr(args, "pack", None)
+    if backend is None:
+        return
+    if Path(args.output).suffix.lower() != ".gsm":
+        raise InputError(f"--pack stores packed weights in a .gsm file, not {args.output}")
+    from .inputs import parse_shapes
+    from .packing import prepack
+
+    print(prepack(graph, backend, parse_shapes(getattr(args, "shape", None) or [])))
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ bytes) and raises ModelFormatError for any corrupt, truncated or hostile file. N
 unpickled.
 
 header.py holds the byte layout (header, flags, sections, CRC), schema.py the graph section's JSON
-(limits, canonical writing, strict parsing), writer.py Graph -> file, reader.py file -> Graph.
+(limits, canonical writing, strict parsing), writer.py Graph -> file, reader.py file -> Graph,
+prepacked.py the table of pre-packed forms of weights (a backend's packed layouts, stored in the
+file's optional "prepacked" list and attached to the loaded weight arrays).
 """
 
 from .header import (

@@ -16,6 +16,7 @@ from ..errors import GraphValidationError, ModelFormatError
 from ..ir import Graph, Node, StateBinding, Value
 from .header import ALIGNMENT, FORMAT_MAJOR, HEADER, sections
 from .packing import packed_nbytes, padding_is_zero, storage_bits, unpack_codes
+from .prepacked import MAX_KEY_CHARS, attach
 from .quant import read_quant
 from .schema import (
     INT64,
@@ -52,11 +53,14 @@ def load_gsm(source: PathLike | bytes | bytearray | memoryview) -> Graph:
 def _load(buf: np.ndarray, where: str) -> Graph:
     section, data = sections(buf, where)
     document = parse_json(where, section)
-    graph = _Reader(where, section.nbytes, data).document(document)
+    reader = _Reader(where, section.nbytes, data)
+    graph = reader.document(document)
     try:
         graph.validate()
     except GraphValidationError as err:
         raise ModelFormatError(f"{where} holds an invalid graph: {err}") from err
+    for source, key, form in reader.prepacked:  # only once the whole file is known valid
+        attach(source, key, form)
     return graph
 
 
@@ -70,6 +74,7 @@ class _Reader:
         self.nodes = 0
         self.tensors: list[np.ndarray] = []
         self.packed: dict[int, int] = {}  # id(array) -> bits, for tensors stored bit-packed
+        self.prepacked: list[tuple[np.ndarray, str, np.ndarray]] = []  # (weight, key, form)
 
     def fail(self, path: JsonPath, message: str) -> ModelFormatError:
         parts = []
@@ -113,7 +118,37 @@ class _Reader:
             raise self.fail("graph section", f"has schema {schema}, expected {FORMAT_MAJOR}")
         table = self.key(doc, "tensors", list, "graph section")
         self.tensors = [self.tensor(entry, f"tensors[{i}]") for i, entry in enumerate(table)]
-        return self.graph(self.key(doc, "graph", dict, "graph section"), "graph", 0)
+        graph = self.graph(self.key(doc, "graph", dict, "graph section"), "graph", 0)
+        entries = self.expect(doc.get("prepacked", []), list, "prepacked")  # optional, minor 3
+        seen: set[tuple[int, str]] = set()
+        for i, entry in enumerate(entries):
+            self.prepacked_entry(entry, f"prepacked[{i}]", seen)
+        return graph
+
+    def prepacked_entry(self, entry: Any, path: str, seen: set[tuple[int, str]]) -> None:
+        """One pre-packed form: {"source": TENSOR_INDEX, "key": str, "crc32": u32,
+        "array": TENSOR_INDEX}, both tensors raw (not strings, not bit-packed)."""
+        self.expect(entry, dict, path)
+        arrays = {}
+        for name in ("source", "array"):
+            if name not in entry:
+                raise self.fail(path, f"lacks the required key {name!r}")
+            arrays[name] = array = self.tensor_ref(entry[name], (path, f".{name}"))
+            if array.dtype == object:
+                raise self.fail((path, f".{name}"), "is a string tensor; forms are numeric")
+            if name == "array" and id(array) in self.packed:
+                raise self.fail((path, ".array"), "is stored bit-packed; forms are raw tensors")
+        key = self.key(entry, "key", str, path)
+        if not 0 < len(key) <= MAX_KEY_CHARS:
+            raise self.fail((path, ".key"), f"has {len(key)} characters, not 1..{MAX_KEY_CHARS}")
+        crc = self.key(entry, "crc32", int, path)
+        if not 0 <= crc < 2**32:
+            raise self.fail((path, ".crc32"), f"is {crc}, not an unsigned 32-bit checksum")
+        pair = (entry["source"], key)
+        if pair in seen:
+            raise self.fail((path, ".key"), f"repeats key {key[:60]!r} for tensor {pair[0]}")
+        seen.add(pair)
+        self.prepacked.append((arrays["source"], key, arrays["array"]))
 
     def tensor(self, entry: Any, path: JsonPath) -> np.ndarray:
         self.expect(entry, dict, path)

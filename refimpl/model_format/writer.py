@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import zlib
 from typing import IO, Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from ..errors import GraphValidationError
 from ..ir import Graph, Node, QuantParams, StateBinding, Value
 from .header import FLAG_PACKED, FLAG_STATE, FORMAT_MAJOR, FORMAT_MINOR, align, head
 from .packing import pack_codes, storage_bits
+from .prepacked import forms
 from .quant import quant_docs, valid_quant
 from .schema import INT64, MAX_GRAPH_DEPTH, VALUE_KINDS, float_doc, json_bytes
 
@@ -65,6 +67,9 @@ def _write(graph: Graph, out: IO[bytes]) -> None:
     graph.validate()  # refuse to write what load_gsm would refuse to read
     writer = _Writer()
     document = {"schema": FORMAT_MAJOR, "graph": writer.graph(graph, 0), "tensors": writer.table}
+    prepacked = writer.prepacked()  # optional (minor 3): forms kernels packed from the tensors
+    if prepacked:
+        document["prepacked"] = prepacked
     flags = (FLAG_STATE if graph.state else 0) | (FLAG_PACKED if writer.packed else 0)
     out.write(head(json_bytes(document), writer.size, flags=flags))
     written = 0
@@ -112,6 +117,25 @@ class _Writer:
         entry = {"dtype": dtype, "shape": shape, "offset": offset, "nbytes": raw.nbytes}
         self.table.append(entry if bits is None else {**entry, "bits": bits})
         return index
+
+    def prepacked(self) -> list[dict]:
+        """The "prepacked" entries of the written tensors' attached forms (see prepacked.py)."""
+        docs, done = [], set()
+        for array, index in list(self._seen.values()):
+            if id(array) in done or array.dtype.kind in "OUS":
+                continue
+            done.add(id(array))
+            attached = forms(array)
+            if not attached:
+                continue
+            crc = zlib.crc32(np.ascontiguousarray(array).reshape(-1).view(np.uint8).data)
+            for key in sorted(attached):
+                form = np.asarray(attached[key])
+                if form.dtype.kind in "OUS":
+                    continue
+                entry = {"source": index, "key": key, "crc32": crc, "array": self.tensor(form)}
+                docs.append(entry)
+        return docs
 
     def graph(self, graph: Graph, depth: int) -> dict:
         if depth > MAX_GRAPH_DEPTH:

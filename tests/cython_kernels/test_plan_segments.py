@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from gossamer.cython_kernels import segments
-from gossamer.plugins.run_context import current_threads
+from gossamer.plugins.run_context import current_threads, using_threads
 from gossamer.refimpl.errors import RuntimeDecline
 from gossamer.refimpl.ir import Graph, Node, Value
 
@@ -42,12 +42,16 @@ def _chain(nodes: int = 12, size: int = 16) -> Graph:
 def _pair(graph: Graph) -> tuple[gossamer.Session, gossamer.Session]:
     fast = gossamer.load(graph, backends=["cython"], threads=1, optimize=0)
     slow = gossamer.load(graph, backends=["cython"], threads=1, optimize=0)
-    slow._program._segment_builder = None  # node by node
+    slow._program.use_segments = False  # node by node (in its arenas per input shape too)
     return fast, slow
 
 
 def _segments(session: gossamer.Session) -> list[Any]:
-    return [seg for _, _, seg, _ in session._program.schedule or () if seg is not None]
+    """The program's segments, with those of its arenas per input shape (symbolic dims)."""
+    programs = [session._program]
+    if session._program.shape_arenas is not None:
+        programs += [v for v in session._program.shape_arenas.variants.values() if v is not None]
+    return [seg for p in programs for _, _, seg, _ in p.schedule or () if seg is not None]
 
 
 def test_chain_runs_as_one_segment_and_equals_node_by_node():
@@ -117,6 +121,21 @@ def test_changed_thread_count_runs_node_by_node():
     env = {"x": x}
     assert seg.run(env) is False  # outside the session: its thread count is not current
     assert fast._program.run({"x": x})["y"].tobytes() == slow.run(None, {"x": x})[0].tobytes()
+
+
+def test_another_thread_count_records_its_own_segments():
+    fast, slow = _pair(_chain())
+    x = np.full(16, 0.25, np.float32)
+    want = slow.run(None, {"x": x})[0].tobytes()
+    program = fast._program
+    for threads in (1, 2, 1, 2, 2, 1):  # each count: its first run packs, its second records
+        with using_threads(threads):
+            assert program.run({"x": x})["y"].tobytes() == want
+    for threads in (2, 1):
+        with using_threads(threads):
+            assert program.run({"x": x})["y"].tobytes() == want
+            (seg,) = _segments(fast)
+            assert seg.threads == threads
 
 
 def test_a_declining_kernel_is_left_out_of_segments():
@@ -207,7 +226,7 @@ def _feeds(session: gossamer.Session, rng: np.random.Generator) -> dict[str, np.
     "name, least",
     [("mww_okay_nabu_int8.tflite", 42), ("silero_vad_v6_16k_sequence.onnx", 10)],
 )
-def test_real_model_segments_equal_node_by_node(name, least):
+def test_real_model_segments_equal_node_by_node(name, least, monkeypatch):
     path = MODELS_DIR / name
     if not path.exists():
         pytest.skip(f"{path} is not cached")
@@ -215,11 +234,14 @@ def test_real_model_segments_equal_node_by_node(name, least):
         pytest.importorskip("tflite")
     fast = gossamer.load(str(path), backends=["cython"], threads=1)
     slow = gossamer.load(str(path), backends=["cython"], threads=1)
-    slow._program._segment_builder = None
     rng = np.random.default_rng(3)
     for _ in range(5):  # stateful models carry their state through both
         feeds = _feeds(fast, rng)
-        for a, b in zip(fast.run(None, feeds), slow.run(None, feeds)):
+        with monkeypatch.context() as m:  # node by node (also in arenas planned per shape)
+            m.setenv("GOSSAMER_SEGMENTS", "0")
+            want = slow.run(None, feeds)
+        for a, b in zip(fast.run(None, feeds), want):
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    assert not _segments(slow)
     covered = sum(len(s) for s in _segments(fast))
     assert covered >= least

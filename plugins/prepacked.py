@@ -1,0 +1,75 @@
+"""Pre-packed weights for any backend: look up, and record for saving, the packed forms of weights.
+
+A kernel's prepare hook (or its first call) packs a constant weight into its own layout. With
+`packed_form(weight, key, shape, build)` it first asks whether that weight array carries a form
+under exactly `key` (read from a .gsm file, refimpl/model_format/prepacked.py) of the expected
+float32 `shape`, and packs with `build` only when not. The key must name everything the layout
+depends on (backend, layout version, SIMD level, parameters): a different key is a miss, and a
+miss repacks, so a stale form is never used. While `recording()` is active every form packed is
+attached to its weight, and save_gsm then stores it (`gossamer convert --pack BACKEND`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..refimpl.model_format.prepacked import attach, find, forms
+
+__all__ = ["forms", "packed_form", "recording", "stats"]
+
+log = logging.getLogger(__name__)
+
+# "reused": forms taken from a file; "packed": forms packed here (tests and benchmarks read them)
+stats: Counter[str] = Counter()
+_recorders: list[list[str]] = []  # one list of recorded keys per active recording()
+_lock = threading.Lock()
+
+
+def packed_form(
+    weight: np.ndarray | None,
+    key: str,
+    shape: tuple[int, ...],
+    build: Callable[[], np.ndarray],
+    dtype: type = np.float32,
+) -> np.ndarray:
+    """The form of `weight` filed under `key` when it is a C-contiguous array of exactly `dtype`
+    and `shape`; else `build()` (attached to `weight` while recording)."""
+    if weight is None:
+        return build()
+    found = find(weight, key)
+    if found is not None:
+        if found.dtype == dtype and found.shape == shape and found.flags.c_contiguous:
+            stats["reused"] += 1
+            return found
+        log.warning(
+            "pre-packed %s has dtype %s and shape %s, expected %s %s: packing it again",
+            key, found.dtype, list(found.shape), np.dtype(dtype), list(shape),
+        )  # fmt: skip
+    packed = build()
+    stats["packed"] += 1
+    if _recorders:
+        attach(weight, key, packed)
+        with _lock:
+            for keys in _recorders:
+                keys.append(key)
+    return packed
+
+
+@contextmanager
+def recording() -> Iterator[list[str]]:
+    """Attaches every form packed meanwhile to its weight, for save_gsm to store; yields the list
+    of their keys, filled as they are packed."""
+    keys: list[str] = []
+    with _lock:
+        _recorders.append(keys)
+    try:
+        yield keys
+    finally:
+        with _lock:
+            _recorders.remove(keys)

@@ -1,0 +1,118 @@
+"""Arenas per input shape (refimpl/shape_arenas.py): a Program whose inputs have symbolic dims
+plans an arena for the shapes of each run, keeps a few, and runs every shape correctly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gossamer.refimpl import shape_arenas
+from gossamer.refimpl.arena import output_array
+from gossamer.refimpl.interpreter import Override, Program
+from gossamer.refimpl.ir import Graph, Node, Value
+from gossamer.refimpl.memory_plan import plan_memory
+
+WRITES: list[np.ndarray] = []
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    y = output_array(x.shape, x.dtype)
+    np.maximum(x, 0, out=y)
+    WRITES.append(y)
+    return y
+
+
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    y = output_array(np.broadcast_shapes(a.shape, b.shape), a.dtype)
+    np.add(a, b, out=y)
+    WRITES.append(y)
+    return y
+
+
+def _graph(shape: tuple) -> Graph:
+    """x -> Relu -> Add(x) -> Relu -> Add(c) -> y; x of `shape` (symbolic dims allowed)."""
+    nodes = [
+        Node("Relu", ["x"], ["a"], name="r1"),
+        Node("Add", ["a", "x"], ["b"], name="a1"),
+        Node("Relu", ["b"], ["c"], name="r2"),
+        Node("Add", ["c", "k"], ["y"], name="a2"),
+    ]
+    return Graph(nodes, [Value("x", "float32", shape)], [Value("y", "float32", shape)],
+                 initializers={"k": np.float32(0.5) * np.ones(1, np.float32)}, name="sym",
+                 opsets={"": 17})  # fmt: skip
+
+
+def _program(graph: Graph) -> Program:
+    overrides = {
+        n.name: Override(_relu if n.op_type == "Relu" else _add, "test") for n in graph.nodes
+    }
+    return Program(graph, overrides=overrides, memory_plan=plan_memory(graph))
+
+
+def _want(x: np.ndarray) -> np.ndarray:
+    a = np.maximum(x, 0)
+    return np.maximum(a + x, 0) + np.float32(0.5)
+
+
+def test_a_symbolic_graph_gets_an_arena_per_input_shape():
+    program = _program(_graph(("N", 8)))
+    assert program.arena is None and program.shape_arenas is not None
+    rng = np.random.default_rng(0)
+    for n in (3, 5, 3, 3, 5):
+        x = rng.standard_normal((n, 8)).astype(np.float32)
+        WRITES.clear()
+        y = program.run({"x": x})["y"]
+        assert y.tobytes() == _want(x).tobytes()
+        variant = program.shape_arenas.variants[((n, 8),)]
+        assert variant is not None and variant.arena is not None
+        assert any(np.shares_memory(w, variant.arena.buffer) for w in WRITES)
+        assert not np.shares_memory(y, variant.arena.buffer)  # the caller's own array
+    assert set(program.shape_arenas.variants) == {((3, 8),), ((5, 8),)}
+    assert program.shape_arenas.plans_made == 2  # each shape planned once
+
+
+def test_a_static_graph_plans_once_at_load():
+    program = _program(_graph((4, 8)))
+    assert program.arena is not None and program.shape_arenas is None
+
+
+def test_the_least_recently_used_shapes_are_dropped(monkeypatch):
+    monkeypatch.setattr(shape_arenas, "MAX_VARIANTS", 2)
+    program = _program(_graph(("N", 8)))
+    for n in (1, 2, 1, 3):  # 2 is the least recently used when 3 arrives
+        x = np.full((n, 8), -1.0, np.float32)
+        assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    assert set(program.shape_arenas.variants) == {((1, 8),), ((3, 8),)}
+
+
+def test_arenas_over_the_limit_are_not_kept():
+    program = _program(_graph(("N", 8)))
+    program.set_arena_limit(1024)  # one tensor of 64 x 8 floats takes 2 KiB
+    x = np.ones((64, 8), np.float32)
+    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    assert program.shape_arenas.variants == {((64, 8),): None}  # runs without an arena
+
+
+def test_too_many_shapes_stop_the_planning(monkeypatch):
+    monkeypatch.setattr(shape_arenas, "MAX_PLANS", 3)
+    program = _program(_graph(("N", 8)))
+    for n in range(1, 7):
+        x = np.full((n, 8), 2.0, np.float32)
+        assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    assert program.shape_arenas.plans_made == 3
+    assert len(program.shape_arenas.variants) == 3
+
+
+def test_observers_and_keep_all_run_without_a_variant():
+    program = _program(_graph(("N", 8)))
+    x = np.ones((2, 8), np.float32)
+    env = program.run({"x": x}, keep_all=True)
+    assert set("abcy") <= set(env)
+    assert program.shape_arenas.variants == {}
+
+
+@pytest.mark.parametrize("shape", [("N", 8), (None, 8)])
+def test_symbolic_and_unknown_dims_both_plan(shape):
+    program = _program(_graph(shape))
+    x = np.ones((2, 8), np.float32)
+    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    assert program.shape_arenas.variants[((2, 8),)] is not None
