@@ -1,20 +1,25 @@
 """Backward kernels: the hot VJPs of refimpl/grad (ai.gossamer.grad::<Op>Grad), float32.
 
 - ConvGrad (1-D and 2-D): dW = Σ_n dy_g[n] @ cols_g[n]^T and dcols = W_g^T @ dy_g as batched BLAS
-  GEMMs (numpy's matmul; the session's thread cap applies to it), dx = src/upsample.c's col2im
-  (the ConvTranspose kernel's adjoint scatter, parallel over channels); depthwise convolutions
-  (one input and one output channel per group) tap by tap, with no GEMM at all.
-- MaxPoolGrad with non-overlapping windows (kernel = strides, no pads or dilations): the first
-  maximum of each window (numpy's argmax picks it exactly as the forward's max_pool_indices)
-  receives dy; other geometries are declined (the reference scatters through the index trace).
-- ClipGrad (opsets 6 and 11, scalar bounds; ReLU6 in MobileNets): one mask, no temporaries of
-  the reference's four-way case split.
+  GEMMs (numpy's matmul; BLAS stays at the Session's one thread beside the kernels' OpenMP team:
+  raising it to the run's count measured 5x slower at 2 threads on 2 cores), dx = src/upsample.c's
+  col2im over all N*C planes in one call (the ConvTranspose kernel's adjoint scatter, parallel
+  over planes); depthwise convolutions (one input and one output channel per group): dx as the
+  Conv kernel's C depthwise pass over dy with the flipped filters (the adjoint), dw by the same
+  pass with dy's planes as the filters.
+- MaxPoolGrad with non-overlapping windows (kernel = strides, no pads or dilations): tap by tap
+  over strided views, the first tap equal to its window's maximum (the first NaN in a window
+  with one) receives dy, as the forward's max_pool_indices pick it; other geometries are
+  declined (the reference scatters through the index trace).
+- ClipGrad (opsets 6 and 11, scalar bounds; ReLU6 in MobileNets): 0/1 float masks, the bound
+  cotangents as BLAS dots, dx = dy * inside (a NaN or inf dy under a mask: the exact masked form).
 - MatMulGrad with a 2-D right operand (a weight) as two single GEMMs over all leading axes, and
   with equal batch shapes (attention) as batched GEMMs; GeluGrad (exact form) on the C erf.
 - BatchNormalizationGrad in training mode: the batch moments and the per-channel sums over an
   (N, C, L) view (the moments in float64), dx built in place without the reference's x-hat array.
 The math is the reference's (see each VJP's docstring); only the summation order differs, so
-conformance holds them to the float32 reduction tolerance.
+conformance holds them to the float32 reduction tolerance. The element-wise and normalisation
+VJPs are in grad_elementwise_kernels.py (mixed in here).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, kernel
+from ..plugins import RuntimeDecline, kernel
 from ..refimpl.errors import OpArgumentError
 from ..refimpl.grad.grad_batch_normalization import batch_normalization_grad_9
 from ..refimpl.grad.grad_clip import clip_grad_6, clip_grad_11
@@ -34,9 +39,10 @@ from ..refimpl.grad.grad_mat_mul import mat_mul_grad_1
 from ..refimpl.grad.grad_max_pool import max_pool_grad_1
 from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import Window, check_groups, window
-from ._common import F32, all_float32, conv_rank_refusal, scratch, threads
+from ._common import F32, MAX_WINDOW_TAPS, all_float32, conv_rank_refusal, scratch, threads
 from ._native import ext
 from .elementwise_kernels import UNARY_OPS
+from .grad_elementwise_kernels import GradElementwiseKernels
 
 Array = np.ndarray
 _FLT_MAX = 3.4028234663852886e38
@@ -83,38 +89,66 @@ def _conv_backward(dy: Array, x: Array, w: Array, group: int, win: Window) -> tu
     cg, mg, taps, ll = c // group, m // group, kh * kw, oh * ow
     g = dy.reshape(n, group, mg, ll)
     cols = np.ascontiguousarray(windows(x, win)).reshape(n, group, cg * taps, ll)
-    dw = np.matmul(g, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, Mg, Cg*K)
     w_t = w.reshape(group, mg, cg * taps).transpose(0, 2, 1)
+    dw = np.matmul(g, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, Mg, Cg*K)
     dcols = np.matmul(w_t, g)  # (N, G, Cg*K, L) = (N, C, kh, kw, oh, ow)
     dx = np.empty(x.shape, F32)
     t = threads()
     (sh, sw), (dh, dw_), (ph, pw) = win.strides, win.dilations, win.pads_begin
     n_work = ext().col2im_work(sh, sw, h, wd, t)
     work = scratch(n_work) if n_work else None
-    for i in range(n):
-        ext().col2im(dcols[i].reshape(-1), c, oh, ow, kh, kw, sh, sw, dh, dw_, ph, pw, None,
-                     dx[i], work, t)  # fmt: skip
+    # one call over all N*C planes: dcols is (N, C, kh, kw, oh, ow) = (N*C, kh, kw, oh, ow)
+    ext().col2im(dcols.reshape(-1), n * c, oh, ow, kh, kw, sh, sw, dh, dw_, ph, pw, None,
+                 dx.reshape(n * c, h, wd), work, t)  # fmt: skip
     return dx, dw.reshape(w.shape)
 
 
 def _depthwise_backward(dy: Array, x: Array, w: Array, win: Window) -> tuple[Array, Array]:
-    """dw[c, 0, k] = Σ dy[:, c] x_tap_k[:, c]; padded dx[:, :, taps k] += dy w[c, k]"""
+    """Both by the Conv kernel's C depthwise pass: dx, the depthwise convolution of dy
+    (zero-stuffed by the strides) with the flipped filters, padded by extent - 1 - pad (the
+    forward's adjoint); dw[c, 0, k] = Σ_n Σ_o dy[n, c, o] xp[n, c, o s + k d], each (n, c) plane
+    of x convolved with dy's plane as its filter (stride d, dilation s), summed over n."""
     n, c, h, wd = x.shape
-    (oh, ow), (sh, sw), (dh, dw_) = win.out, win.strides, win.dilations
-    (ph, pw), (hp, wp) = win.pads_begin, win.extent
+    (kh, kw), (oh, ow), (sh, sw), (dh, dw_) = win.kernel, win.out, win.strides, win.dilations
+    (ph, pw), t = win.pads_begin, threads()
+    qh, qw = dh * (kh - 1) - ph, dw_ * (kw - 1) - pw  # the adjoint's leading pads
+    dx = np.empty(x.shape, F32)
+    if qh >= 0 and qw >= 0:
+        u = dy
+        if sh > 1 or sw > 1:
+            u = np.zeros((n, c, (oh - 1) * sh + 1, (ow - 1) * sw + 1), F32)
+            u[:, :, ::sh, ::sw] = dy
+        flipped = np.ascontiguousarray(w[:, 0, ::-1, ::-1], F32).reshape(-1)
+        ext().depthwise(u, flipped, kh, kw, 1, 1, dh, dw_, qh, qw, None, 0.0, 0.0, False, dx, t)
+    else:  # a pad beyond the filter's extent: scatter tap by tap
+        _depthwise_dx_taps(dy, w, win, dx)
+    if oh * ow <= MAX_WINDOW_TAPS:  # dw per (n, c) plane: x correlated with dy as the filter
+        taps = np.empty((1, n * c, kh, kw), F32)  # (stride: the dilation, dilation: the stride)
+        ext().depthwise(x.reshape(1, n * c, h, wd), dy.reshape(-1), oh, ow, dh, dw_, sh, sw,
+                        ph, pw, None, 0.0, 0.0, False, taps, t)  # fmt: skip
+        return dx, taps.reshape(n, c, 1, kh, kw).sum(axis=0)
     view = windows(x, win)  # (N, C, kh, kw, oh, ow), a strided view of padded x
     dw = np.empty(w.shape, F32)
+    for ky in range(kh):
+        for kx in range(kw):
+            dw[:, 0, ky, kx] = np.einsum("nchw,nchw->c", dy, view[:, :, ky, kx])
+    return dx, dw
+
+
+def _depthwise_dx_taps(dy: Array, w: Array, win: Window, dx: Array) -> None:
+    """dx of a depthwise conv into dx: padded dx[:, :, taps k] += dy w[c, k], tap by tap."""
+    n, c, h, wd = dx.shape
+    (oh, ow), (sh, sw), (dh, dw_) = win.out, win.strides, win.dilations
+    (ph, pw), (hp, wp) = win.pads_begin, win.extent
     rows, cols = max((oh - 1) * sh + hp, ph + h), max((ow - 1) * sw + wp, pw + wd)
     buf = np.zeros((n, c, rows, cols), F32)
     prod = np.empty(dy.shape, F32)
     for ky in range(win.kernel[0]):
         for kx in range(win.kernel[1]):
-            np.multiply(dy, view[:, :, ky, kx], out=prod)
-            dw[:, 0, ky, kx] = prod.sum(axis=(0, 2, 3))
             np.multiply(dy, w[:, 0, ky, kx].reshape(1, c, 1, 1), out=prod)
             y0, x0 = ky * dh, kx * dw_
             buf[:, :, y0 : y0 + (oh - 1) * sh + 1 : sh, x0 : x0 + (ow - 1) * sw + 1 : sw] += prod
-    return np.ascontiguousarray(buf[:, :, ph : ph + h, pw : pw + wd]), dw
+    dx[...] = buf[:, :, ph : ph + h, pw : pw + wd]
 
 
 def conv_grad_kernel(
@@ -165,13 +199,26 @@ def max_pool_grad_kernel(
     oh, ow = h // kh, wd // kw
     if x.ndim != 4 or tuple(dy.shape) != (n, c, oh, ow):
         raise RuntimeDecline(f"dy {list(dy.shape)} does not match x {list(x.shape)}")
-    tiles = x[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
-    first = tiles.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)
-    onehot = first[..., None] == np.arange(kh * kw)  # (N, C, oh, ow, K)
     dx = np.zeros(x.shape, F32)
-    picked = (onehot * dy[..., None].astype(F32)).reshape(n, c, oh, ow, kh, kw)
-    dx[:, :, : oh * kh, : ow * kw] = picked.transpose(0, 1, 2, 4, 3, 5).reshape(
-        n, c, oh * kh, ow * kw)  # fmt: skip
+    g = np.asarray(dy, F32)
+    # tap by tap over strided views: the first tap equal to the window's maximum gets dy (the
+    # forward's max_pool_indices pick the first maximum, as the reference's trace does)
+    taps = [(ky, kx) for ky in range(kh) for kx in range(kw)]
+    view = lambda a, ky, kx: a[:, :, ky : oh * kh : kh, kx : ow * kw : kw]  # noqa: E731
+    top = view(x, 0, 0).copy()
+    for ky, kx in taps[1:]:
+        np.maximum(top, view(x, ky, kx), out=top)
+    free = np.ones(top.shape, bool)
+    hit = np.empty(top.shape, bool)
+    for nan in (False, True):  # then windows with a NaN (the maximum): their first NaN gets dy
+        for ky, kx in taps:
+            tap = view(x, ky, kx)
+            np.isnan(tap, out=hit) if nan else np.equal(tap, top, out=hit)
+            hit &= free
+            np.copyto(view(dx, ky, kx), g, where=hit)
+            np.greater(free, hit, out=free)  # free and not hit
+        if not free.any():
+            break
     return (dx,)
 
 
@@ -188,6 +235,16 @@ def _clip_masked(dy: Array, x: Array, lo: float, hi: float) -> tuple[Array, floa
     reference's, whose masks are false for NaN)."""
     if lo > hi or math.isnan(lo) or math.isnan(hi):
         raise RuntimeDecline("min > max or a NaN bound")
+    g, v = np.ascontiguousarray(dy, F32).reshape(-1), np.ascontiguousarray(x, F32).reshape(-1)
+    below = np.less(v, F32(lo), out=np.empty(v.shape, F32))  # 0/1 masks as floats: BLAS dots
+    above = np.greater(v, F32(hi), out=np.empty(v.shape, F32))
+    with np.errstate(invalid="ignore", over="ignore"):
+        dlo = float(np.dot(g, below)) if lo != -np.inf else 0.0
+        dhi = float(np.dot(g, above)) if hi != np.inf else 0.0
+    if math.isfinite(dlo) and math.isfinite(dhi):  # else a NaN or inf dy under a mask: 0 * it
+        below += above  # is NaN, so the exact masked form below runs
+        np.subtract(F32(1), below, out=below)
+        return np.multiply(g, below, out=above).reshape(np.shape(dy)), dlo, dhi
     below, above = x < lo, x > hi
     dlo = float(np.sum(dy, where=below, dtype=F32)) if lo != -np.inf else 0.0
     dhi = float(np.sum(dy, where=above, dtype=F32)) if hi != np.inf else 0.0
@@ -282,8 +339,9 @@ def batch_norm_grad_kernel(
     return dx.reshape(x.shape), dscale.astype(F32), db, None, None
 
 
-class GradKernels(KernelBackend):
-    """Backward kernels for the VJPs training spends its time in (mixed into CythonBackend)."""
+class GradKernels(GradElementwiseKernels):
+    """Backward kernels for the VJPs training spends its time in (mixed into CythonBackend), and
+    GradElementwiseKernels' element-wise and normalisation VJPs."""
 
     @kernel(conv_grad_1, dtypes={"float32"}, supports=_conv_grad_refusal)
     def conv_grad(

@@ -197,3 +197,51 @@ def test_a_trainers_backward_graph_runs_its_hot_vjps_on_cython():
     for name in want:
         np.testing.assert_allclose(got[name], want[name], rtol=1e-4, atol=1e-6, err_msg=name)
     assert onnx is not None
+
+
+# depthwise: stride 2 with odd sizes, dilation 2 and stride 2, a pad past the filter's extent
+# (the tap-by-tap scatter), 5x5
+DEPTHWISE = [
+    ((2, 4, 9, 8), (4, 1, 3, 3), {"group": 4, "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    ((1, 3, 11, 11), (3, 1, 3, 3), {"group": 3, "strides": [2, 2], "dilations": [2, 2],
+                                    "pads": [2, 2, 2, 2]}),
+    ((1, 2, 6, 6), (2, 1, 3, 3), {"group": 2, "pads": [3, 3, 3, 3]}),
+    ((2, 5, 8, 8), (5, 1, 5, 5), {"group": 5, "pads": [2, 2, 2, 2]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("x_shape,w_shape,attrs", DEPTHWISE)
+def test_depthwise_conv_grad_matches_the_reference(x_shape, w_shape, attrs):
+    test_conv_grad_matches_the_reference(x_shape, w_shape, attrs, True)
+
+
+def test_clip_grad_fast_path_sums_and_masks_like_the_reference():
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((4, 8, 9, 9)) * 4).astype(F32)
+    x.flat[::11] = 6.0  # at the bound: passes
+    dy = rng.standard_normal(x.shape).astype(F32)
+    lo, hi = np.array(0.0, F32), np.array(6.0, F32)
+    got, want = clip_grad_11_kernel(dy, x, lo, hi), clip_grad_11(dy, x, lo, hi)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-5)
+    dy.flat[np.argmax(x < 0)] = np.inf  # an inf cotangent under the mask: exactly 0 there
+    np.testing.assert_array_equal(
+        clip_grad_11_kernel(dy, x, lo, hi)[0], clip_grad_11(dy, x, lo, hi)[0]
+    )
+
+
+@pytest.mark.parametrize("cin,attrs", [(1, {}), (3, {"strides": [2, 2], "pads": [1, 1, 1, 1]})])
+def test_conv_with_run_time_weights_and_few_input_channels_matches_the_reference(cin, attrs):
+    """Training feeds the weights: a stem conv takes the direct kernel with weights packed per
+    call (not the GEMM), and still computes the reference's result."""
+    from gossamer.cython_kernels.conv_kernels import _Conv
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, cin, 12, 12)).astype(F32)
+    w = rng.standard_normal((6, cin, 3, 3)).astype(F32)
+    b = rng.standard_normal(6).astype(F32)
+    full = {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [0, 0, 0, 0], "dilations": [1, 1],
+            **attrs}  # fmt: skip
+    conv = _Conv(Node("Conv", ["x", "w", "b"], ["y"], full), {})  # no constants: run-time weights
+    np.testing.assert_allclose(conv(x, w, b), conv_1(x, w, b, **full), rtol=1e-5, atol=1e-5)
