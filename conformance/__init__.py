@@ -2,7 +2,8 @@
 
 - `cases/`: the case table (one module per op family, a case per op version, each with fixed
   edges), `case.py` the record, `values.py` the value domains and shape families (block-width
-  sides), `special_values.py` NaN/±inf/-0.0/subnormals/overflowing values/integer extremes.
+  sides), `special_values.py` NaN/±inf/-0.0/subnormals/overflowing values/integer extremes,
+  `storage.py` the value domains of backends that store floats narrower (`storage_dtype`).
 - `runner.py` runs examples and cells (fixed edges and extremes, then drawn examples), `claims.py`
   what a kernel backend can claim (its op versions and dtypes), `suite.py` a whole backend
   (presets, strict xfails), `graph_cases.py` the partition-boundary graphs, `tolerances.py` the

@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 from ..refimpl.dtypes import to_numpy
 from ..refimpl.ir import Graph, Node, Value
 from . import special_values, values
+from .storage import round_to
+from .storage import specials_dtype as storage_of
 
 Shape = tuple[int, ...]
 
@@ -122,17 +124,25 @@ def opset_of(case: Case) -> int:
     return max([default, *versions])
 
 
-def draw_example(case: Case, dtype: str) -> st.SearchStrategy[Example]:
-    """A hypothesis strategy of concrete examples of `case` at `dtype`."""
-    return _EXAMPLES(case, dtype)
+def draw_example(case: Case, dtype: str, storage: str | None = None) -> st.SearchStrategy[Example]:
+    """A hypothesis strategy of concrete examples of `case` at `dtype` (`storage`: see
+    build_example)."""
+    return _EXAMPLES(case, dtype, storage=storage)
 
 
 def build_example(
-    draw: Any, case: Case, dtype: str, edge: Edge | None = None, extremes: int | None = None
+    draw: Any,
+    case: Case,
+    dtype: str,
+    edge: Edge | None = None,
+    extremes: int | None = None,
+    storage: str | None = None,
 ) -> Example:
     """One concrete example of `case` at `dtype`, drawing with `draw`; with `edge`, of that fixed
     example (shapes and attributes given, values still drawn); with `extremes` (an offset into
-    the special-value pool), every special-taking input cycles through the whole pool."""
+    the special-value pool), every special-taking input cycles through the whole pool. With
+    `storage` (the backend's storage_dtype), wider float inputs take that type's special values
+    and are rounded to it, except constant inputs built by makers (shape-like: scales, ...)."""
     if edge is None:
         shapes = draw(case.shapes)
         attrs = draw(_attrs_strategy(case, shapes))
@@ -152,10 +162,15 @@ def build_example(
     acc = accumulates(case)
     if extremes is not None:
         ctx.inputs = _with_specials(case, ctx.inputs, lambda v, d: special_values.fill(
-            v, extremes, d, acc))  # fmt: skip
+            v, extremes, d, acc, storage_of(v.dtype, storage)))  # fmt: skip
     elif edge is None and case.special and draw(_QUARTER) == 0:  # one example in four
         ctx.inputs = _with_specials(case, ctx.inputs, lambda v, d: special_values.sprinkle(
-            v, rng, domain=d, accumulate=acc))  # fmt: skip
+            v, rng, domain=d, accumulate=acc, pool_dtype=storage_of(v.dtype, storage)))  # fmt: skip
+    if storage is not None:
+        ctx.inputs = [
+            v if arg.const and callable(arg.domain) else round_to(v, storage)
+            for arg, v in zip(case.args, ctx.inputs)
+        ]
     while ctx.inputs and ctx.inputs[-1] is None:
         ctx.inputs.pop()
     attrs = {k: v for k, v in ctx.attrs.items() if not k.startswith("_")}  # "_x": makers' notes

@@ -43,6 +43,7 @@ from .case import (
 from .claims import unclaimable
 from .output_check import compare_outputs, same_bits
 from .repro import repro_script
+from .storage import round_to, storage_dtype
 from .tolerances import Tolerance, tolerance
 
 PASS, FAIL, NOT_CLAIMED, XFAIL, XPASS, ERROR = (
@@ -94,8 +95,10 @@ def run_graph(
     backend: str,
     tol_of: Callable[[str], Tolerance],
     title: str,
+    storage: str | None = None,
 ) -> ExampleResult:
-    """Runs `graph` on the reference and on `backend`; `tol_of(dtype)`: an output's tolerance."""
+    """Runs `graph` on the reference and on `backend`; `tol_of(dtype)`: an output's tolerance;
+    `storage`: the backend's storage_dtype (the reference's outputs are rounded to it)."""
     from ..session import Session
 
     def fail(status: str, message: str) -> ExampleResult:
@@ -119,7 +122,7 @@ def run_graph(
     if not any(sess.placement.backend_of.get(n.name) == backend for n in graph.nodes):
         return ExampleResult(NOT_CLAIMED)  # the oracle need not run
     try:
-        expected = oracle(graph, feeds)
+        expected = [round_to(e, storage) for e in oracle(graph, feeds)]
     except Exception as err:
         return fail(ERROR, f"the reference raised {type(err).__name__}: {_first(err)}")
     given_feeds = _copies(feeds)
@@ -159,7 +162,9 @@ def _first(err: Exception) -> str:
     return (lines[0] if lines else "")[:400]
 
 
-def run_example(ex: Example, backend: str, origin: str = "") -> ExampleResult:
+def run_example(
+    ex: Example, backend: str, origin: str = "", storage: str | None = None
+) -> ExampleResult:
     case = ex.case
     reduced = case.reduced(ex) if case.reduced else 1
 
@@ -172,7 +177,9 @@ def run_example(ex: Example, backend: str, origin: str = "") -> ExampleResult:
     title = f"{case.id} [{ex.dtype}] on {backend}: inputs ({shapes}), attrs {ex.attrs}"
     if origin:
         title += f" ({origin})"
-    return run_graph(graph_of(ex), feeds_of(ex), backend, tol_of, title)
+    if storage is not None:
+        title += f" (stored as {storage})"
+    return run_graph(graph_of(ex), feeds_of(ex), backend, tol_of, title, storage)
 
 
 def cell_seed(seed: int, case_id: str, dtype: str) -> int:
@@ -248,6 +255,7 @@ def run_cell(
         cell.status, cell.message = NOT_CLAIMED, why_not
         return cell
     use_seed = cell_seed(seed, case.id, dtype) if derandomize else None
+    storage = storage_dtype(backend)
 
     def record(result: ExampleResult) -> None:
         cell.examples += 1
@@ -260,15 +268,15 @@ def run_cell(
     @given(st.data())
     def check_fixed(data: st.DataObject) -> None:
         for edge, extremes, origin in fixed:
-            ex = build_example(data.draw, case, dtype, edge, extremes)
-            record(run_example(ex, backend, origin))
+            ex = build_example(data.draw, case, dtype, edge, extremes, storage)
+            record(run_example(ex, backend, origin, storage))
 
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
 
     @_settings(max(1, max_examples), phases)
-    @given(draw_example(case, dtype))
+    @given(draw_example(case, dtype, storage))
     def check(ex: Example) -> None:
-        record(run_example(ex, backend))
+        record(run_example(ex, backend, storage=storage))
 
     fixed = _fixed(case, dtype, edge_share) if edges else []
     tests = ([check_fixed] if fixed else []) + ([check] if max_examples > 0 else [])

@@ -67,9 +67,11 @@ def sprinkle(
     fraction: float = 0.25,
     domain: str = "any",
     accumulate: bool = False,
+    pool_dtype: np.dtype | None = None,
 ) -> np.ndarray:
-    """A copy of `value` with about `fraction` of its elements replaced by special values."""
-    pool = specials(value.dtype, domain, accumulate)
+    """A copy of `value` with about `fraction` of its elements replaced by special values (those
+    of `pool_dtype`, default value's dtype: see storage.py)."""
+    pool = _pool(value.dtype, domain, accumulate, pool_dtype)
     if value.size == 0 or pool.size == 0:
         return value
     out = value.copy()
@@ -81,12 +83,16 @@ def sprinkle(
 
 
 def fill(
-    value: np.ndarray, offset: int, domain: str = "any", accumulate: bool = False
+    value: np.ndarray,
+    offset: int,
+    domain: str = "any",
+    accumulate: bool = False,
+    pool_dtype: np.dtype | None = None,
 ) -> np.ndarray:
     """A copy of `value` whose elements cycle through the whole pool, starting at `offset` (so
     an input with at least as many elements as the pool holds every special value once); every
     other element keeps its ordinary value, so finite neighbours still meet the specials."""
-    pool = specials(value.dtype, domain, accumulate)
+    pool = _pool(value.dtype, domain, accumulate, pool_dtype)
     if value.size == 0 or pool.size == 0:
         return value
     out = value.copy()
@@ -94,6 +100,16 @@ def fill(
     take = np.arange(0, flat.size, 2) if flat.size >= 2 * pool.size else np.arange(flat.size)
     flat[take] = pool[(offset + np.arange(take.size)) % pool.size]
     return out
+
+
+def _pool(
+    dtype: np.dtype, domain: str, accumulate: bool, pool_dtype: np.dtype | None
+) -> np.ndarray:
+    """The special values of `pool_dtype` (default `dtype`) as `dtype`: a backend storing float32
+    as float16 gets half's specials, exactly representable in float32."""
+    if pool_dtype is None or np.dtype(pool_dtype) == np.dtype(dtype):
+        return specials(dtype, domain, accumulate)
+    return specials(pool_dtype, domain, accumulate).astype(dtype)
 
 
 def pool_size(dtype: np.dtype) -> int:

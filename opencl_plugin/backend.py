@@ -35,6 +35,12 @@ class OpenCLBackend(Backend):
             return self.fixed_precision
         return os.environ.get(ENV_PRECISION, "").strip().lower() or "fp32"
 
+    @property
+    def storage_dtype(self) -> str | None:
+        """`float16` with fp16 storage: the conformance suite then draws half-range values and
+        rounds the reference's inputs and outputs as this backend does (conformance/storage.py)."""
+        return "float16" if self.precision() == "fp16" else None
+
     def is_available(self) -> str | None:
         if self.precision() not in PRECISIONS:
             return f"{ENV_PRECISION}={self.precision()!r}: use one of {', '.join(PRECISIONS)}"

@@ -175,7 +175,8 @@ class PartitionRuntime:
         for launch in bld.launches:
             program = self.library if launch.program == "lib" else gen
             kernel = cl.Kernel(program, launch.kernel)
-            kernel.set_args(*[resolve(a) for a in launch.args])
+            for i, arg in enumerate(launch.args):  # clSetKernelArg each: no invoker call
+                kernel.set_arg(i, resolve(arg))
             local = self.tuning.local_size(launch.tune_key) or default_local(
                 launch.kernel, launch.gsize
             )

@@ -60,6 +60,8 @@ def lower(bld: Builder, node: Node, opset: int) -> None:
         if node.op_type == "Pad" and opset < 11:
             attrs["value"] = 0.0
         result = np.asarray(fn(*args, **attrs))  # type: ignore[misc]
+        if any(not isinstance(d, int) for d in out_shape):  # a shape rule left it open
+            out_shape = bld.shapes[node.outputs[0]] = tuple(result.shape)
         assert result.shape == tuple(out_shape), (result.shape, out_shape)
         mapped = result.reshape(-1) - 1
         found = bld.weight(key, mapped.astype(np.int32), np.int32)

@@ -23,3 +23,17 @@ def test_hot_path_ops_pass_conformance():
     assert not bad, "\n".join(bad)
     passed = {c.case_id.split(":")[0] for c in cells if c.status == PASS and c.dtype == "float32"}
     assert {"Conv", "Gemm", "MatMul", "Softmax", "Add", "Relu"} <= passed
+
+
+def test_fp16_storage_passes_conformance_on_half_range_values():
+    """opencl-fp16 declares storage_dtype float16: the suite draws half-range values and rounds
+    the reference's inputs and outputs to half, so overflow past 65504 is inf on both sides."""
+    from gossamer.conformance.storage import storage_dtype
+
+    assert storage_dtype("opencl-fp16") == "float16"
+    assert storage_dtype("opencl") is None
+    ops = ["Exp", "Mul", "Add", "gossamer::FusedConv", "gossamer::FusedGemm", "Pad", "Softmax"]
+    cells = run_suite("opencl-fp16", ops=ops, preset="quick", graphs=False)
+    bad = [f"{c.case_id}[{c.dtype}]: {c.message}" for c in cells if c.status in UNEXPECTED]
+    assert not bad, "\n".join(bad)
+    assert {c.case_id for c in cells if c.status == PASS} >= {"Exp", "Mul", "gossamer::FusedConv"}

@@ -164,6 +164,25 @@ def test_nearest_resize_matches_the_reference():
     check_against_reference(graph, feeds, rtol=0, atol=0)
 
 
+def test_resize_whose_output_shape_the_shape_rule_leaves_open(caplog):
+    """keep_aspect_ratio_policy: shape inference leaves the output dims open; the index map (the
+    reference op run on the indices) gives the shape, so the node still runs on the device."""
+    consts = {"roi": np.zeros(0, np.float32), "sizes": np.array([1, 2, 5, 7], np.int64)}
+    attrs = {"mode": "nearest", "keep_aspect_ratio_policy": "not_larger"}
+    names = ["x", "roi", "", "sizes"]
+    graph = Graph(
+        nodes=[Node("Resize", names, ["y"], attrs, name="n")],
+        inputs=[Value("x", "float32", (1, 2, 3, 4))],
+        outputs=[Value("y")],
+        initializers=consts,
+        opsets={"": 19},
+    )
+    with caplog.at_level("WARNING"):
+        sess = check_against_reference(graph, {"x": rand(1, 2, 3, 4)}, rtol=0, atol=0)
+    assert "compile failed" not in caplog.text
+    assert sess.run(None, {"x": rand(1, 2, 3, 4)})[0].shape == (1, 2, 3, 4)
+
+
 def test_concat_of_a_broadcast_elementwise_chain():
     nodes = [
         Node("Mul", ["x", "k"], ["m"], name="mul"),  # k broadcast over (1, C, 1, 1)
