@@ -75,6 +75,11 @@ def _child(
         os.chdir(workdir)  # the job writes its files here
         if mem_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (mem_bytes, mem_bytes))
+        # a library loaded in the parent may have installed its own handler for a fatal signal
+        # that returns (so the planted or real crash would go on as if nothing happened):
+        # faulthandler chains to whatever it replaces, so that must be the default action
+        for fatal in (signal.SIGSEGV, signal.SIGFPE, signal.SIGBUS, signal.SIGILL):
+            signal.signal(fatal, signal.SIG_DFL)
         faulthandler.enable(file=log, all_threads=True)
         faulthandler.dump_traceback_later(max(0.2, timeout - min(1.0, timeout / 10)), file=log)
 
