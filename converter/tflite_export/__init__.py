@@ -17,46 +17,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ...refimpl.ir import Graph, QuantParams, Value
+from ...refimpl.ir import Graph
 from .errors import TFLiteExportError
 from .export import export_graph
 
 __all__ = ["TFLiteExportError", "export_partition", "export_tflite", "write_tflite"]
 
 
-def export_tflite(
-    graph: Graph,
-    *,
-    nhwc_io: bool = False,
-    values: dict[str, Value] | None = None,
-    quant: dict[str, QuantParams] | None = None,
-    input_shapes: dict[str, tuple[int, ...]] | None = None,
-    prepare: bool = True,
-    state_as_io: bool = False,
-) -> bytes:
-    """The TFLite flatbuffer of `graph`: one subgraph, inputs and outputs named and ordered as
-    the graph's, with a "serving_default" signature. `nhwc_io`: 4-D inputs and outputs are laid
-    out NHWC (an NCHW graph's are transposed at the boundary; default: as the graph has them).
-    `values` types values the graph does not (a partition's boundary inputs); `quant` replaces
-    `graph.quant` as the annotation of quantised values (the integer ops' own scale and
-    zero-point inputs always come first). `input_shapes` fixes the dynamic dims of inputs (ops
-    whose TFLite form needs static sizes, such as SAME padding, need them). Kept state
-    (`graph.state`) becomes TFLite resource variables (initialised by a CALL_ONCE subgraph), so
-    the file streams as the model does; `state_as_io` writes it as plain inputs and outputs
-    instead (the caller feeds each run's new state to the next). `prepare` runs the clean-ups first
-    (constant folding, batch-norm folding, no-op and dead-node removal); without it every node
-    is written as it is and every tensor keeps its value's name (a partition for a compiler that
-    reports per tensor). Raises TFLiteExportError (every node it cannot express, with the
-    reason)."""
-    return export_graph(
-        graph,
-        nhwc_io=nhwc_io,
-        values=values,
-        quant=quant,
-        input_shapes=input_shapes,
-        prepare=prepare,
-        state_as_io=state_as_io,
-    )
+export_tflite = export_graph  # the public name (the function lives in export.py)
 
 
 def export_partition(whole: Graph, partition: Graph) -> bytes:
