@@ -1,8 +1,9 @@
 """Backward kernels: the hot VJPs of refimpl/grad (ai.gossamer.grad::<Op>Grad), float32.
 
 - ConvGrad (1-D and 2-D): dW = Σ_n dy_g[n] @ cols_g[n]^T and dcols = W_g^T @ dy_g as batched BLAS
-  GEMMs (numpy's matmul; BLAS stays at the Session's one thread beside the kernels' OpenMP team:
-  raising it to the run's count measured 5x slower at 2 threads on 2 cores), dx = src/upsample.c's
+  GEMMs on the C extension's packed matmul_batched with the run's threads (numpy's BLAS stays at
+  one thread beside the kernels' OpenMP team: raising it measured 5x slower at 2 threads on 2
+  cores; numpy's matmul only for grouped, non-depthwise convolutions), dx = src/upsample.c's
   col2im over all N*C planes in one call (the ConvTranspose kernel's adjoint scatter, parallel
   over planes); depthwise convolutions (one input and one output channel per group): dx as the
   Conv kernel's C depthwise pass over dy with the flipped filters (the adjoint), dw by the same
@@ -25,6 +26,8 @@ VJPs are in grad_elementwise_kernels.py (mixed in here).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -79,6 +82,37 @@ def windows(x: Array, win: Window) -> Array:
     return v.transpose(0, 1, 4, 5, 2, 3)
 
 
+_POOL: list[ThreadPoolExecutor] = []
+_MIN_SPLIT = 1 << 16  # elements: below this a second thread costs more than it saves
+
+
+def _split_run(fn: Callable[[int, int], Any], total: int, min_size: int = _MIN_SPLIT) -> list[Any]:
+    """fn(lo, hi) over [0, total) in threads() contiguous parts, the calling thread taking the
+    first; numpy's ufuncs and reductions release the GIL on arrays this large, so the parts run
+    on separate cores. Results in part order."""
+    t = min(threads(), total // min_size if min_size else total)
+    if t <= 1:
+        return [fn(0, total)]
+    if not _POOL or _POOL[0]._max_workers < t - 1:
+        _POOL[:] = [ThreadPoolExecutor(t - 1, thread_name_prefix="gossamer-grad")]
+    bounds = [total * i // t for i in range(t + 1)]
+    futures = [_POOL[0].submit(fn, bounds[i], bounds[i + 1]) for i in range(1, t)]
+    first = fn(bounds[0], bounds[1])
+    return [first, *(f.result() for f in futures)]
+
+
+def _gemm3(a: Array, b: Array) -> Array:
+    """a[i or 0] @ b[i or 0] for float32 3-D operands of any strides (a batch of 1 broadcasts),
+    by ext().matmul_batched with the run's threads (numpy's one-thread BLAS at one thread: faster
+    there on these small per-sample GEMMs); the result is contiguous."""
+    t = threads()
+    if t == 1:
+        return np.ascontiguousarray(np.matmul(a, b), F32)
+    y = np.empty((max(a.shape[0], b.shape[0]), a.shape[1], b.shape[2]), F32)
+    ext().matmul_batched(a, b, y, t)
+    return y
+
+
 def _conv_backward(dy: Array, x: Array, w: Array, group: int, win: Window) -> tuple[Array, Array]:
     """(dx, dw) of a 2-D convolution, all float32 (N, C, H, W)."""
     n, c, h, wd = x.shape
@@ -90,8 +124,12 @@ def _conv_backward(dy: Array, x: Array, w: Array, group: int, win: Window) -> tu
     g = dy.reshape(n, group, mg, ll)
     cols = np.ascontiguousarray(windows(x, win)).reshape(n, group, cg * taps, ll)
     w_t = w.reshape(group, mg, cg * taps).transpose(0, 2, 1)
-    dw = np.matmul(g, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, Mg, Cg*K)
-    dcols = np.matmul(w_t, g)  # (N, G, Cg*K, L) = (N, C, kh, kw, oh, ow)
+    if group == 1:  # the C GEMM on strided views, its threads over the batch or within each
+        dw = _gemm3(g.reshape(n, mg, ll), cols.reshape(n, -1, ll).transpose(0, 2, 1)).sum(axis=0)
+        dcols = _gemm3(w_t, g.reshape(n, mg, ll))  # (N, C*K, L) = (N, C, kh, kw, oh, ow)
+    else:
+        dw = np.matmul(g, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, Mg, Cg*K)
+        dcols = np.matmul(w_t, g)  # (N, G, Cg*K, L) = (N, C, kh, kw, oh, ow)
     dx = np.empty(x.shape, F32)
     t = threads()
     (sh, sw), (dh, dw_), (ph, pw) = win.strides, win.dilations, win.pads_begin
@@ -236,15 +274,23 @@ def _clip_masked(dy: Array, x: Array, lo: float, hi: float) -> tuple[Array, floa
     if lo > hi or math.isnan(lo) or math.isnan(hi):
         raise RuntimeDecline("min > max or a NaN bound")
     g, v = np.ascontiguousarray(dy, F32).reshape(-1), np.ascontiguousarray(x, F32).reshape(-1)
-    below = np.less(v, F32(lo), out=np.empty(v.shape, F32))  # 0/1 masks as floats: BLAS dots
-    above = np.greater(v, F32(hi), out=np.empty(v.shape, F32))
-    with np.errstate(invalid="ignore", over="ignore"):
-        dlo = float(np.dot(g, below)) if lo != -np.inf else 0.0
-        dhi = float(np.dot(g, above)) if hi != np.inf else 0.0
+    dx = np.empty(v.shape, F32)
+
+    def part(i: int, j: int) -> tuple[float, float]:  # elements [i, j), in the run's threads
+        below = np.less(v[i:j], F32(lo), out=np.empty(j - i, F32))  # 0/1 float masks: BLAS dots
+        above = np.greater(v[i:j], F32(hi), out=dx[i:j])
+        with np.errstate(invalid="ignore", over="ignore"):
+            dlo = float(np.dot(g[i:j], below)) if lo != -np.inf else 0.0
+            dhi = float(np.dot(g[i:j], above)) if hi != np.inf else 0.0
+            below += above  # a non-finite dy under a mask: NaN here, replaced below
+            np.subtract(F32(1), below, out=below)
+            np.multiply(g[i:j], below, out=dx[i:j])
+        return dlo, dhi
+
+    sums = _split_run(part, v.size)
+    dlo, dhi = sum(p[0] for p in sums), sum(p[1] for p in sums)
     if math.isfinite(dlo) and math.isfinite(dhi):  # else a NaN or inf dy under a mask: 0 * it
-        below += above  # is NaN, so the exact masked form below runs
-        np.subtract(F32(1), below, out=below)
-        return np.multiply(g, below, out=above).reshape(np.shape(dy)), dlo, dhi
+        return dx.reshape(np.shape(dy)), dlo, dhi  # is NaN, so the exact masked form below runs
     below, above = x < lo, x > hi
     dlo = float(np.sum(dy, where=below, dtype=F32)) if lo != -np.inf else 0.0
     dhi = float(np.sum(dy, where=above, dtype=F32)) if hi != np.inf else 0.0
@@ -276,11 +322,16 @@ def mat_mul_grad_kernel(dy: Array, a: Array, b: Array) -> tuple[Array, Array]:
             raise RuntimeDecline(f"dy {list(g.shape)} does not match a @ b")
         rows = math.prod(a.shape[:-1])
         g2 = g.reshape(rows, n)
-        da = np.matmul(g2, b.T).reshape(a.shape)
-        return da, np.matmul(a.reshape(rows, k).T, g2)
+        a2 = np.asarray(a, F32).reshape(rows, k)
+        da = _gemm3(g2[None], np.asarray(b, F32).T[None]).reshape(a.shape)
+        return da, _gemm3(a2.T[None], g2[None])[0]
     if a.shape[:-2] != b.shape[:-2] or g.shape != (*a.shape[:-1], b.shape[-1]):
         raise RuntimeDecline("broadcast batch axes")
-    return np.matmul(g, np.swapaxes(b, -1, -2)), np.matmul(np.swapaxes(a, -1, -2), g)
+    m, n = a.shape[-2], b.shape[-1]
+    a3 = np.asarray(a, F32).reshape(-1, m, a.shape[-1])
+    b3, g3 = np.asarray(b, F32).reshape(-1, *b.shape[-2:]), g.reshape(-1, m, n)
+    da = _gemm3(g3, b3.transpose(0, 2, 1)).reshape(a.shape)
+    return da, _gemm3(a3.transpose(0, 2, 1), g3).reshape(b.shape)
 
 
 def _gelu_refusal(node: Node, inputs: list[Value | None]) -> str | None:
@@ -321,22 +372,36 @@ def batch_norm_grad_kernel(
     if not training_mode or x.ndim < 2:
         raise RuntimeDecline("inference mode")
     n, c = x.shape[:2]
-    m = x.size // c
     x3 = np.ascontiguousarray(x, F32).reshape(n, c, -1)
     g3 = np.ascontiguousarray(dy, F32).reshape(n, c, -1)
+    s3 = np.asarray(scale, F32).reshape(c)
+    dx, dscale, db = np.empty(x3.shape, F32), np.empty(c, F32), np.empty(c, F32)
+
+    def channels(lo: int, hi: int) -> None:  # the channels [lo, hi): independent of the others
+        dscale[lo:hi], db[lo:hi] = _bn_grad(g3[:, lo:hi], x3[:, lo:hi], s3[lo:hi], epsilon,
+                                            dx[:, lo:hi])  # fmt: skip
+
+    _split_run(channels, c, max(1, _MIN_SPLIT // max(1, x3.size // c)))
+    return dx.reshape(x.shape), dscale, db, None, None
+
+
+def _bn_grad(g3: Array, x3: Array, scale: Array, epsilon: float, dx: Array) -> tuple[Array, Array]:
+    """(dscale, db) of training-mode BatchNormalization over (N, C, L) float32 views, dx into
+    dx (a view of the same shape)."""
+    m = x3.size // x3.shape[1]
     mu = x3.sum(axis=(0, 2), dtype=np.float64) / m
     centred = x3 - mu.astype(F32)[None, :, None]
     var_ = np.einsum("ncl,ncl->c", centred, centred, dtype=np.float64) / m
     r = (1.0 / np.sqrt(var_ + epsilon)).astype(F32)
     db = g3.sum(axis=(0, 2), dtype=F32)
     dscale = np.einsum("ncl,ncl->c", g3, centred) * r
-    k = np.asarray(scale, F32) * r
+    k = scale * r
     # dx = k/m (m g - db - xh dscale), xh = centred r: g*k - (k db/m) - centred (k r dscale/m)
     centred *= (k * r * dscale / m)[None, :, None]
-    dx = g3 * k[None, :, None]
+    np.multiply(g3, k[None, :, None], out=dx)
     dx -= (k * db / m)[None, :, None]
     dx -= centred
-    return dx.reshape(x.shape), dscale.astype(F32), db, None, None
+    return dscale.astype(F32), db
 
 
 class GradKernels(GradElementwiseKernels):

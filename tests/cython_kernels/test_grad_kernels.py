@@ -245,3 +245,42 @@ def test_conv_with_run_time_weights_and_few_input_channels_matches_the_reference
             **attrs}  # fmt: skip
     conv = _Conv(Node("Conv", ["x", "w", "b"], ["y"], full), {})  # no constants: run-time weights
     np.testing.assert_allclose(conv(x, w, b), conv_1(x, w, b, **full), rtol=1e-5, atol=1e-5)
+
+
+def test_two_thread_paths_match_the_reference():
+    """At 2 threads: BatchNormalizationGrad split over channels, ClipGrad over elements (both
+    large enough to split), ConvGrad's and MatMulGrad's GEMMs on the C matmul_batched."""
+    from gossamer.plugins.run_context import using_threads
+
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((4, 6, 80, 80)) * 3).astype(F32)
+    dy = rng.standard_normal(x.shape).astype(F32)
+    c = x.shape[1]
+    scale, b = rng.uniform(0.5, 1.5, c).astype(F32), rng.standard_normal(c).astype(F32)
+    mean, var, lo, hi = np.zeros(c, F32), np.ones(c, F32), np.array(0.0, F32), np.array(1.0, F32)
+    w = rng.standard_normal((5, 6, 3, 3)).astype(F32)
+    attrs = {"pads": [1, 1, 1, 1], "strides": [2, 2]}
+    dyc = rng.standard_normal(conv_1(x, w, **attrs).shape).astype(F32)
+    a, bm = rng.standard_normal((3, 40, 24)).astype(F32), rng.standard_normal((24, 16)).astype(F32)
+    a4, b4 = rng.standard_normal((2, 3, 9, 7)).astype(F32), rng.standard_normal((2, 3, 7, 5))
+    b4 = b4.astype(F32)
+    with using_threads(2):
+        bn = batch_norm_grad_kernel(dy, x, scale, b, mean, var, epsilon=1e-3, training_mode=1)
+        clip = clip_grad_11_kernel(dy, x, lo, hi)
+        conv = conv_grad_kernel(dyc, x, w, **attrs)
+        mm4 = mat_mul_grad_kernel(np.ones((2, 3, 9, 5), F32), a4, b4)
+    want = batch_normalization_grad_9(dy, x, scale, b, mean, var, epsilon=1e-3, training_mode=1)
+    for g, r in zip(bn[:3], want[:3]):
+        np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(clip[0], clip_grad_11(dy, x, lo, hi)[0])
+    for g, r in zip(clip[1:], clip_grad_11(dy, x, lo, hi)[1:]):
+        np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-2)
+    for g, r in zip(conv[:2], conv_grad_1(dyc, x, w, **attrs)[:2]):
+        np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-3)
+    dmm = rng.standard_normal((3, 40, 16)).astype(F32)
+    with using_threads(2):
+        mm = mat_mul_grad_kernel(dmm, a, bm)
+    for got, want in ((mm, mat_mul_grad_1(dmm, a, bm)),
+                      (mm4, mat_mul_grad_1(np.ones((2, 3, 9, 5), F32), a4, b4))):  # fmt: skip
+        for g, r in zip(got, want):
+            np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4)
