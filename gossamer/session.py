@@ -375,10 +375,9 @@ class Session:
         return self._blas_threads if self._blas_threads is not None else self.threads
 
     def _check_feeds(self, feeds: dict[str, Any]) -> dict[str, Any]:
-        if type(feeds) is dict:  # the steady state: feeds shaped as a run that passed before
-            key = tuple([(n, v.dtype, v.shape) for n, v in feeds.items() if type(v) is np.ndarray])
-            if len(key) == len(feeds) and key in self._valid_feeds:
-                return feeds
+        key = _feed_signature(feeds)
+        if key is not None and key in self._valid_feeds:  # the steady state: feeds shaped as a
+            return feeds  # run that passed before
         if not isinstance(feeds, dict):
             raise InputError(
                 f"feeds must be a dict of input name to array, got {type(feeds).__name__}"
@@ -399,16 +398,23 @@ class Session:
         checked: dict[str, Any] = {}
         for name, value in feeds.items():
             checked[name] = _check_one(self._feedable[name], value, symbols)
-        if type(feeds) is dict and all(checked[n] is v for n, v in feeds.items()):
-            key = tuple([(n, v.dtype, v.shape) for n, v in feeds.items() if type(v) is np.ndarray])
-            if len(key) == len(feeds):  # every feed an array taken as it is
-                if len(self._valid_feeds) >= _CACHED_SIGNATURES:
-                    self._valid_feeds.pop(next(iter(self._valid_feeds)), None)
-                self._valid_feeds[key] = True
+        if key is not None and all(checked[n] is v for n, v in feeds.items()):
+            if len(self._valid_feeds) >= _CACHED_SIGNATURES:  # every feed an array taken as is
+                self._valid_feeds.pop(next(iter(self._valid_feeds)), None)
+            self._valid_feeds[key] = True
         return checked
 
 
 _CACHED_SIGNATURES = 16  # feed signatures a Session remembers as valid
+
+
+def _feed_signature(feeds: Any) -> tuple | None:
+    """(name, dtype, shape) per feed when `feeds` is a plain dict of plain numpy arrays (the
+    only feeds whose check can be remembered), else None."""
+    if type(feeds) is not dict:
+        return None
+    key = tuple([(n, v.dtype, v.shape) for n, v in feeds.items() if type(v) is np.ndarray])
+    return key if len(key) == len(feeds) else None
 
 
 def _check_one(spec: Value, value: Any, symbols: dict[str, tuple[int, str]]) -> Any:
