@@ -16,7 +16,7 @@ import numpy as np
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.errors import OpArgumentError
 from ..refimpl.ir import Node, Value
-from ..refimpl.op_geometry import auto_pad_name, spatial_attr, split_pads
+from ..refimpl.op_geometry import conv_transpose_geometry
 from ..refimpl.ops.op_conv_transpose import conv_transpose_1
 from ._common import F32, INF, all_float32, conv_rank_refusal, scratch, threads
 from ._native import ext
@@ -37,26 +37,10 @@ def _convt_refusal(node: Node, inputs: list[Value | None]) -> str | None:
 
 def _convt_geometry(x_shape: tuple[int, ...], w_shape: tuple[int, ...], a: dict[str, Any]):  # type: ignore[no-untyped-def]
     """(strides, dilations, pads_begin, out) exactly as conv_transpose_1 derives them."""
-    rank = len(x_shape) - 2
-    in_sp, kernel = x_shape[2:], w_shape[2:]
-    strides = spatial_attr("strides", a.get("strides"), rank, 1, 1)
-    dils = spatial_attr("dilations", a.get("dilations"), rank, 1, 1)
-    out_pad = spatial_attr("output_padding", a.get("output_padding"), rank, 0, 0)
-    mode = auto_pad_name(a.get("auto_pad") or "NOTSET")
-    full = [s * (i - 1) + op + (k - 1) * d + 1
-            for s, i, op, k, d in zip(strides, in_sp, out_pad, kernel, dils)]  # fmt: skip
-    output_shape = a.get("output_shape")
-    if output_shape or mode in ("SAME_UPPER", "SAME_LOWER"):
-        if output_shape:
-            out = [int(v) for v in output_shape[-rank:]]
-        else:
-            out = [i * s for i, s in zip(in_sp, strides)]
-        totals = [f - o for f, o in zip(full, out)]
-        begin = tuple(t // 2 if mode == "SAME_UPPER" else t - t // 2 for t in totals)
-    else:
-        begin, end = split_pads(a.get("pads") if mode == "NOTSET" else None, rank)
-        out = [f - pb - pe for f, pb, pe in zip(full, begin, end)]
-    return strides, dils, begin, out
+    return conv_transpose_geometry(
+        x_shape[2:], tuple(w_shape[2:]), a.get("auto_pad"), a.get("dilations"),
+        a.get("output_padding"), a.get("output_shape"), a.get("pads"), a.get("strides"),
+    )  # fmt: skip
 
 
 class _ConvTranspose:

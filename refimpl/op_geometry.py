@@ -25,6 +25,7 @@ from .ops._window import (
     split_pads,
     window,
 )
+from .ops.op_conv_transpose import conv_transpose_geometry
 from .ops.op_reshape import _target_shape as reshape_target_shape
 from .ops.op_split import _equal_sizes as split_equal_sizes
 
@@ -37,6 +38,7 @@ __all__ = [
     "auto_pad_name",
     "cast_target_dtype",
     "check_groups",
+    "conv_transpose_geometry",
     "norm_axes",
     "reshape_target_shape",
     "resize_scales_from_sizes",

@@ -4,7 +4,8 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..ops._im2col import windows
-from ..ops._window import Window, auto_pad_name, spatial_attr, split_pads
+from ..ops._window import Window
+from ..ops.op_conv_transpose import conv_transpose_geometry
 from .contract import gradient_op, like, work
 
 
@@ -33,24 +34,9 @@ def conv_transpose_grad_1(
             f"x has {c} channels, W {list(w.shape)}: need W[0] == C, C % group == 0"
         )
     kernel = tuple(w.shape[2:])
-    strides_ = spatial_attr("strides", strides, rank, 1, 1)
-    dils = spatial_attr("dilations", dilations, rank, 1, 1)
-    out_pad = spatial_attr("output_padding", output_padding, rank, 0, 0)
-    mode = auto_pad_name(auto_pad)
-    full = [
-        s * (i - 1) + op + (k - 1) * d + 1
-        for s, i, op, k, d in zip(strides_, in_sp, out_pad, kernel, dils)
-    ]
-    if output_shape or mode in ("SAME_UPPER", "SAME_LOWER"):  # the forward's rule, verbatim
-        out = (
-            [int(v) for v in output_shape[-rank:]]
-            if output_shape
-            else [i * s for i, s in zip(in_sp, strides_)]
-        )
-        totals = [f - o for f, o in zip(full, out)]
-        begin = tuple(t // 2 if mode == "SAME_UPPER" else t - t // 2 for t in totals)
-    else:
-        begin, _ = split_pads(pads if mode == "NOTSET" else None, rank)
+    strides_, dils, begin, _ = conv_transpose_geometry(
+        in_sp, kernel, auto_pad, dilations, output_padding, output_shape, pads, strides
+    )
     # Output position i*s + k*d - begin gathers back to x[i]: dy's windows, with dy padded by
     # `begin` (a negative begin crops), one window per input position.
     g = work(dy)

@@ -36,10 +36,36 @@ def conv_transpose_1(
             f"x has {c} channels, W {list(w.shape)}: need W[0] == C, C % group == 0"
         )
     kernel = tuple(w.shape[2:])
+    strides_, dils, begin, out = conv_transpose_geometry(
+        in_sp, kernel, auto_pad, dilations, output_padding, output_shape, pads, strides
+    )
+    group_in, m_per_group = c // group, w.shape[1]
+    xs = float_compute(x).reshape(n, group, group_in, math.prod(in_sp))
+    wt = float_compute(w).reshape(group, group_in, m_per_group * math.prod(kernel))
+    cols = np.matmul(wt.transpose(0, 2, 1), xs).reshape(n, group * m_per_group, *kernel, *in_sp)
+    y = col2im(cols, kernel, strides_, dils, begin, out)
+    if b is not None:
+        y += float_compute(b).reshape((1, -1) + (1,) * rank)
+    return y.astype(x.dtype, copy=False)
+
+
+def conv_transpose_geometry(
+    in_sp: list[int] | tuple[int, ...],
+    kernel: tuple[int, ...],
+    auto_pad: str | None,
+    dilations: list[int] | None,
+    output_padding: list[int] | None,
+    output_shape: list[int] | None,
+    pads: list[int] | None,
+    strides: list[int] | None,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], list[int]]:
+    """(strides, dilations, pads_begin, output spatial shape): y's position i*s + k*d - pads_begin
+    receives x[i]; every backend and the gradient derive the geometry here"""
+    rank = len(in_sp)
     strides_ = spatial_attr("strides", strides, rank, 1, 1)
     dils = spatial_attr("dilations", dilations, rank, 1, 1)
     out_pad = spatial_attr("output_padding", output_padding, rank, 0, 0)
-    mode = auto_pad_name(auto_pad)
+    mode = auto_pad_name(auto_pad or "NOTSET")
     full = [
         s * (i - 1) + op + (k - 1) * d + 1
         for s, i, op, k, d in zip(strides_, in_sp, out_pad, kernel, dils)
@@ -54,11 +80,4 @@ def conv_transpose_1(
     else:
         begin, end = split_pads(pads if mode == "NOTSET" else None, rank)
         out = [f - pb - pe for f, pb, pe in zip(full, begin, end)]
-    group_in, m_per_group = c // group, w.shape[1]
-    xs = float_compute(x).reshape(n, group, group_in, math.prod(in_sp))
-    wt = float_compute(w).reshape(group, group_in, m_per_group * math.prod(kernel))
-    cols = np.matmul(wt.transpose(0, 2, 1), xs).reshape(n, group * m_per_group, *kernel, *in_sp)
-    y = col2im(cols, kernel, strides_, dils, begin, out)
-    if b is not None:
-        y += float_compute(b).reshape((1, -1) + (1,) * rank)
-    return y.astype(x.dtype, copy=False)
+    return tuple(strides_), tuple(dils), tuple(begin), out
