@@ -21,7 +21,9 @@ import pytest
 from gossamer.cli import main
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
+
+from tests.gossamer._train_models import small_cnn  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 
@@ -50,48 +52,11 @@ _HOOK = textwrap.dedent("""
 """)
 
 
-def _conv_net() -> onnx.ModelProto:
-    """Conv -> BatchNorm (training mode during fit: running statistics change) -> Relu ->
-    MaxPool -> Flatten -> Gemm; no Dropout, so a run is deterministic."""
-    rng = np.random.default_rng(3)
-    f32 = np.float32
-    inits = [
-        numpy_helper.from_array((rng.standard_normal((4, 1, 3, 3)) * 0.4).astype(f32), "conv.w"),
-        numpy_helper.from_array(np.ones(4, f32), "bn.scale"),
-        numpy_helper.from_array(np.zeros(4, f32), "bn.bias"),
-        numpy_helper.from_array(np.zeros(4, f32), "bn.mean"),
-        numpy_helper.from_array(np.ones(4, f32), "bn.var"),
-        numpy_helper.from_array((rng.standard_normal((3, 16)) * 0.3).astype(f32), "fc.w"),
-        numpy_helper.from_array(np.zeros(3, f32), "fc.b"),
-    ]
-    nodes = [
-        helper.make_node("Conv", ["x", "conv.w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
-        helper.make_node(
-            "BatchNormalization",
-            ["c", "bn.scale", "bn.bias", "bn.mean", "bn.var"],
-            ["b"],
-            name="bn",
-        ),
-        helper.make_node("Relu", ["b"], ["r"], name="relu"),
-        helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("Flatten", ["p"], ["f"], name="flat"),
-        helper.make_node("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "crash_cnn",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1, 4, 4])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", 3])],
-        inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
-
-
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     """The model, the data and an uninterrupted run's exported model and log."""
     tmp = tmp_path_factory.mktemp("crash")
-    onnx.save(_conv_net(), str(tmp / "cnn.onnx"))
+    onnx.save(small_cnn(3, dropout=False, fc_bias=True), str(tmp / "cnn.onnx"))
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 60)
     x = (rng.standard_normal((60, 1, 4, 4)) + y[:, None, None, None]).astype(np.float32)

@@ -13,6 +13,8 @@ from gossamer.train import Trainer
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+from tests.gossamer._train_models import small_cnn  # noqa: E402
+
 
 def _blobs(n: int = 240, d: int = 8, classes: int = 3, seed: int = 0):
     """Gaussian blobs: a synthetic task a small MLP separates (sklearn is not a dependency)."""
@@ -49,45 +51,6 @@ def _mlp(d: int = 8, hidden: int = 16, classes: int = 3, seed: int = 1) -> onnx.
         inits,
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-
-
-def _cnn(seed: int = 2) -> onnx.ModelProto:
-    """Conv -> BatchNorm (opset 15: trainable mode) -> Relu -> Dropout -> pool -> Gemm."""
-    rng = np.random.default_rng(seed)
-    f32 = np.float32
-    inits = [
-        numpy_helper.from_array((rng.standard_normal((4, 1, 3, 3)) * 0.4).astype(f32), "conv.w"),
-        numpy_helper.from_array(np.ones(4, f32), "bn.scale"),
-        numpy_helper.from_array(np.zeros(4, f32), "bn.bias"),
-        numpy_helper.from_array(np.zeros(4, f32), "bn.mean"),
-        numpy_helper.from_array(np.ones(4, f32), "bn.var"),
-        numpy_helper.from_array((rng.standard_normal((3, 16)) * 0.3).astype(f32), "fc.w"),
-        numpy_helper.from_array(np.array(0.1, f32), "drop.ratio"),
-    ]
-    nodes = [
-        helper.make_node("Conv", ["x", "conv.w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
-        helper.make_node(
-            "BatchNormalization",
-            ["c", "bn.scale", "bn.bias", "bn.mean", "bn.var"],
-            ["b"],
-            name="bn",
-        ),
-        helper.make_node("Relu", ["b"], ["r"], name="relu"),
-        helper.make_node("Dropout", ["r", "drop.ratio"], ["dr"], name="drop"),
-        helper.make_node(
-            "MaxPool", ["dr"], ["p"], kernel_shape=[2, 2], strides=[2, 2], name="pool"
-        ),
-        helper.make_node("Flatten", ["p"], ["f"], name="flat"),
-        helper.make_node("Gemm", ["f", "fc.w"], ["logits"], transB=1, name="fc"),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "cnn",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1, 4, 4])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", 3])],
-        inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
 
 
 def test_fit_lowers_the_loss_and_accuracy_rises_well_above_chance():
@@ -154,7 +117,12 @@ def test_training_mode_batchnorm_updates_running_stats_and_export_runs_in_onnxru
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 1, 4, 4)).astype(np.float32) + 1.0
     y = (x.mean(axis=(1, 2, 3)) > 1.0).astype(np.int64) + (x[:, 0, 0, 0] > 2.0)
-    trainer = Trainer(_cnn(), loss="sparse_cross_entropy", optimizer="adamw", lr=0.01)
+    trainer = Trainer(
+        small_cnn(2, dropout=True, fc_bias=False),
+        loss="sparse_cross_entropy",
+        optimizer="adamw",
+        lr=0.01,
+    )
     assert set(trainer._stats.values()) == {"bn.mean", "bn.var"}
     trainer.fit({"x": x}, y, epochs=2, batch_size=16)
     assert not np.allclose(trainer.weights["bn.mean"], 0.0)  # running mean moved towards ~1
