@@ -2,13 +2,17 @@
 (`gossamer convert --pack cython`), against onnxruntime's InferenceSession creation + first run.
 
     python benchmarks/load_first_run.py [--models a,b] [--threads 1] [--repeats 3]
-        [--out benchmarks/results/load_first_run.md]
+        [--before PYTHONPATH] [--out benchmarks/results/load_first_run.md]
 
-Each measurement is a fresh process (imports done before the clock starts, so the figures are
-the session's cost, not Python's start-up): the load, the first run, and the process's peak RSS
-(VmHWM) with its RSS after the imports. Variants are interleaved and repeated; medians are
-reported. Files are in the page cache (not a cold disk), the CPU caches are cold. A benchmark, not
-a test: nothing is asserted.
+Each measurement is a fresh process that imports numpy and reads the feeds, then times, for both
+engines alike: the engine's import (`import gossamer` / `import onnxruntime`), the load (session
+creation) and the first run; and reads the process's peak RSS (VmHWM) and its RSS after the
+import. Cells give load + first run (the session's cost) and, separately, the import, and
+the ratio of import + load + first run to onnxruntime's (what a fresh process pays).
+`--before PYTHONPATH` adds the variant "before", the pre-packed .gsm loaded by another Gossamer
+tree (e.g. `git archive` of an older commit laid out as the `gossamer` package), interleaved with
+the others. Variants are interleaved and repeated; medians are reported. Files are in the page
+cache (not a cold disk), the CPU caches are cold. A benchmark, not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import time
 from pathlib import Path
 
 VARIANTS = ("gossamer .onnx", "gossamer .gsm", "gossamer .gsm --pack", "onnxruntime")
+BEFORE = "before: .gsm --pack"  # the --before tree on the pre-packed file
+BEFORE_NOTE = "; `before`: the pre-packed file loaded by the --before tree."
 # the benchmark models, then the shared real ONNX models (benchmarks/bench_models.py)
 DEFAULT_MODELS = (
     "mobilenet_v2,resnet18,resnet50,squeezenet1_1,minilm,lstm,minilm_l6_int8,mtcnn_onet,"
@@ -40,15 +46,15 @@ def _rss_kb(field: str) -> int:
 
 
 def worker(variant: str, path: str, feeds_path: str, threads: int) -> None:
-    """One measurement in this process: prints {"load", "first", "rss_mb", "base_mb", ...}."""
+    """One measurement in this process: prints {"import", "load", "first", "rss_mb", ...}."""
     import numpy as np
 
     feeds = dict(np.load(feeds_path))
-    start = time.perf_counter()
+    i0, start = time.process_time(), time.perf_counter()
     if variant == "onnxruntime":
         import onnxruntime as ort
 
-        imported = time.perf_counter() - start
+        imported, import_cpu = time.perf_counter() - start, time.process_time() - i0
         base = _rss_kb("VmRSS")
         c0, t0 = time.process_time(), time.perf_counter()
         opts = ort.SessionOptions()
@@ -63,7 +69,7 @@ def worker(variant: str, path: str, feeds_path: str, threads: int) -> None:
 
         import gossamer
 
-        imported = time.perf_counter() - start
+        imported, import_cpu = time.perf_counter() - start, time.process_time() - i0
         base = _rss_kb("VmRSS")
         c0, t0 = time.process_time(), time.perf_counter()
         session = gossamer.load(path, threads=threads)
@@ -71,9 +77,12 @@ def worker(variant: str, path: str, feeds_path: str, threads: int) -> None:
         session.run(None, feeds)
         extra = dict(prepacked.stats)
     t2, cpu = time.perf_counter(), time.process_time() - c0
+    # VmHWM: this address space's peak. Not getrusage's ru_maxrss, which Linux carries over
+    # fork + exec: it would report the benchmark parent's RSS (122 MB) for every worker
     peak = _rss_kb("VmHWM")
-    print(json.dumps({"import": imported, "cpu": cpu, "load": t1 - t0, "first": t2 - t1,
-                      "rss_mb": peak / 1024, "base_mb": base / 1024, **extra}))  # fmt: skip
+    print(json.dumps({"import": imported, "import_cpu": import_cpu, "cpu": cpu, "load": t1 - t0,
+                      "first": t2 - t1, "rss_mb": peak / 1024, "base_mb": base / 1024,
+                      **extra}))  # fmt: skip
 
 
 # workers keep compiled bytecode (an installed package has it) even where the caller's
@@ -82,9 +91,10 @@ _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 _ENV.setdefault("PYTHONPYCACHEPREFIX", str(Path.home() / ".cache" / "gossamer" / "bench-pycache"))
 
 
-def _measure(variant: str, path: str, feeds: str, threads: int) -> dict:
+def _measure(variant: str, path: str, feeds: str, threads: int, before: str | None = None) -> dict:
     cmd = [sys.executable, __file__, "--worker", variant, path, feeds, str(threads)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=_ENV)
+    env = _ENV if variant != BEFORE else {**_ENV, "PYTHONPATH": before or ""}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:200]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -98,7 +108,7 @@ def _files(name: str) -> dict[str, str]:
 
     spec = prepare(name, ["gossamer"], 3, None).spec
     packed = Path(spec["gsm"]).with_name(f"O3-packed-{simd_level()}.gsm")
-    if not packed.exists():
+    if not packed.exists() or not _has_record(packed):  # written before .gsm kept its -O level
         import numpy as np
 
         with np.load(spec["feeds"]) as feeds:  # the packing run uses the benchmark's shapes
@@ -108,7 +118,14 @@ def _files(name: str) -> dict[str, str]:
         subprocess.run(cmd, check=True, capture_output=True, timeout=1200)
     return {"gossamer .onnx": spec["onnx"], "gossamer .gsm": spec["gsm"],
             "gossamer .gsm --pack": str(packed), "onnxruntime": spec["onnx"],
-            "feeds": spec["feeds"]}  # fmt: skip
+            BEFORE: str(packed), "feeds": spec["feeds"]}  # fmt: skip
+
+
+def _has_record(path: Path) -> bool:
+    from gossamer.converter.optimizer.record import KEY
+    from gossamer.refimpl.model_format import load_gsm
+
+    return KEY in load_gsm(path).metadata
 
 
 def main() -> None:
@@ -117,20 +134,27 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default="benchmarks/results/load_first_run.md")
+    parser.add_argument("--before", help="PYTHONPATH of an older Gossamer tree to compare")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="a subset of VARIANTS")
     args = parser.parse_args()
+    args.started = time.strftime("%Y-%m-%d %H:%M")
+    chosen = [v for v in VARIANTS if v in args.variants.split(",")]
+    if "onnxruntime" not in chosen:
+        parser.error("--variants must include onnxruntime (the reference of every ratio)")
+    args.variants = variants = (*chosen, BEFORE) if args.before else tuple(chosen)
     load_before = os.getloadavg()
     rows = []
     for name in args.models.split(","):
         files = _files(name)
-        for variant in VARIANTS:  # one discarded round: .pyc files, page cache
-            _measure(variant, files[variant], files["feeds"], args.threads)
-        results: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+        for variant in variants:  # one discarded round: .pyc files, page cache
+            _measure(variant, files[variant], files["feeds"], args.threads, args.before)
+        results: dict[str, list[dict]] = {v: [] for v in variants}
         for _ in range(args.repeats):
-            for variant in VARIANTS:
+            for variant in variants:
                 results[variant].append(
-                    _measure(variant, files[variant], files["feeds"], args.threads)
+                    _measure(variant, files[variant], files["feeds"], args.threads, args.before)
                 )
-        sizes = {v: Path(files[v]).stat().st_size / 2**20 for v in VARIANTS[:3]}
+        sizes = {v: Path(files[v]).stat().st_size / 2**20 for v in variants if "gossamer" in v}
         rows.append(_row(name, results, sizes))
         print(rows[-1], flush=True)
         _write(args, rows, load_before, os.getloadavg())  # after each model: partial results
@@ -146,7 +170,8 @@ def _row(name: str, results: dict[str, list[dict]], sizes: dict[str, float]) -> 
     ort = results["onnxruntime"]
     ort_total = (_median(ort, "load") or 0) + (_median(ort, "first") or 0)
     ort_cpu = _median(ort, "cpu") or 0
-    for variant in VARIANTS:
+    ort_all = ort_total + (_median(ort, "import") or 0)
+    for variant in results:
         runs = results[variant]
         errors = [r["error"] for r in runs if "error" in r]
         if errors:
@@ -162,32 +187,35 @@ def _row(name: str, results: dict[str, list[dict]], sizes: dict[str, float]) -> 
         packs = int(_median(runs, "packed") or 0)
         forms = f"; {reused} reused / {packs} packed" if variant != "onnxruntime" else ""
         size = f"; {sizes[variant]:.0f} MB file" if variant in sizes else ""
+        imported = _median(runs, "import") or 0
+        with_import = (imported + load + first) / ort_all if ort_all else 0
         cells.append(
             f"{load * 1e3:.0f} + {first * 1e3:.0f} ms{ratio}; CPU {cpu * 1e3:.0f} ms{cpu_ratio}; "
-            f"RSS {rss:.0f} MB (+{grown:.0f}){forms}{size}"
+            f"RSS {rss:.0f} MB (+{grown:.0f}){forms}{size}; import {imported * 1e3:.0f} ms "
+            f"(CPU {(_median(runs, 'import_cpu') or 0) * 1e3:.0f}), with it {with_import:.2f}×"
         )
-    imports = [_median(results[v], "import") or 0 for v in ("gossamer .gsm", "onnxruntime")]
-    cells.append(" / ".join(f"{t * 1e3:.0f}" for t in imports))
     return "| " + " | ".join(cells) + " |"
 
 
-_NOTES = "## Reading"  # the results file's hand-written section, from this heading on
-
-
 def _write(args: argparse.Namespace, rows: list[str], before: tuple, after: tuple) -> None:
+    """Writes this run's table as the results file's first section ("## Run <start time>");
+    the file's other sections (earlier runs, hand-written notes) are kept below it."""
     import onnxruntime
     from gossamer.cython_kernels import simd_level
 
     import gossamer
 
+    variants = args.variants
     command = (
         f"python benchmarks/load_first_run.py --models {args.models} --threads {args.threads} "
-        f"--repeats {args.repeats}"
+        f"--repeats {args.repeats} --variants {','.join(v for v in variants if v != BEFORE)}"
+        + (" --before PATH" if args.before else "")
     )
+    heading = f"## Run {args.started}"
     lines = [
-        "# Load + first run",
+        heading,
         "",
-        f"`{command}` — {time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or 'cpu'}, "
+        f"`{command}` — {platform.processor() or 'cpu'}, "
         f"{os.cpu_count()} cores, SIMD level {simd_level()}, {args.threads} thread(s), gossamer "
         f"{gossamer.__version__}, onnxruntime {onnxruntime.__version__}.",
         f"Load average (1/5/15 min) at start {before[0]:.1f}/{before[1]:.1f}/{before[2]:.1f}, "
@@ -196,22 +224,25 @@ def _write(args: argparse.Namespace, rows: list[str], before: tuple, after: tupl
         "",
         "Each cell: median load + median first run, wall time (their sum's ratio to "
         "onnxruntime's session creation + first run); the CPU time of both (ratio: robust to the "
-        "machine's load, where wall time is not); peak RSS of the process (growth over its RSS "
-        "after the imports); for Gossamer the weight forms reused from the file / packed at load "
-        "or first run, and the file size. Last column: the median `import gossamer` / `import "
-        f"onnxruntime` in ms, not counted in the cells. Medians of {args.repeats} fresh processes "
-        "per variant, interleaved. `.gsm` is "
-        "`gossamer convert -O3`, `.gsm --pack` adds `--pack cython`.",
+        "machine's load, where wall time is not); peak RSS of the process (VmHWM; growth over "
+        "its RSS after the import); for Gossamer the weight forms reused from the file / packed "
+        "at load or first run, and the file size; the engine's import (`import gossamer` / "
+        "`import onnxruntime`, measured alike in the same fresh process, not in the load) and the "
+        "ratio of import + load + first run to onnxruntime's. Medians of "
+        f"{args.repeats} fresh processes per variant, interleaved. `.gsm` is `gossamer convert "
+        "-O3`, `.gsm --pack` adds `--pack cython`" + (BEFORE_NOTE if args.before else "."),
         "",
-        "| model | " + " | ".join(VARIANTS) + " | import (ms) |",
-        "|---" * (len(VARIANTS) + 2) + "|",
+        "| model | " + " | ".join(variants) + " |",
+        "|---" * (len(variants) + 1) + "|",
         *rows,
         "",
     ]
     out = Path(args.out)
-    old = out.read_text() if out.exists() else ""
-    notes = old[old.index(_NOTES) :] if _NOTES in old else ""  # hand-written, kept on a rerun
-    out.write_text("\n".join(lines) + ("\n" + notes if notes else ""))
+    old = out.read_text() if out.exists() else "# Load + first run\n"
+    title, *sections = old.split("\n## ")
+    kept = [f"## {sec}" for sec in sections if f"## {sec}".splitlines()[0] != heading]
+    text = title.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n" + "\n".join(kept)
+    out.write_text(text.rstrip("\n") + "\n")
     print(f"wrote {args.out}")
 
 

@@ -130,12 +130,18 @@ def load(
         raise InputError(f"optimize must be a level 0..3, got {optimize!r}")
     graph = read_model(source)
     if optimize and has_optimizer():  # a crop for pre-optimised .gsm files has no optimiser
-        from .converter.optimizer import optimize as optimize_graph
+        from .converter.optimizer.record import optimized_level
         from .converter.optimizer.weight_expansion import expand_stored_weights
 
         # float16 / N-bit stored weights become float32 once, in memory (never in a file), so
         # the optimiser's folds and the kernels see plain weights and no run converts them
-        graph, _ = optimize_graph(expand_stored_weights(graph), optimize)
+        expanded = expand_stored_weights(graph)
+        # a graph this optimiser already optimised at >= the level (gossamer convert/optimize)
+        # is not optimised again, unless expanding weights gave the passes something new
+        if expanded is not graph or optimized_level(graph) < optimize:
+            from .converter.optimizer import optimize as optimize_graph
+
+            graph, _ = optimize_graph(expanded, optimize)
     try:
         return Session(graph, backends=backends, threads=threads, max_memory=max_memory)
     except CroppedBuildError as err:  # its re-crop command names this file

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..plugins import hookimpl
-from .backend import EthosUBackend
+from ..plugins import DeferredBackend, hookimpl
 
 
 @hookimpl
 def gossamer_register_backends(register: Any) -> None:
-    register(EthosUBackend())
+    # opt-in: its module (partitioning, cache, simulation) is imported only when named
+    register(DeferredBackend("ethos-u", f"{__package__}.backend:EthosUBackend", 300, False))

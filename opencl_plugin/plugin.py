@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..plugins import Backend, hookimpl
+from ..plugins import Backend, DeferredBackend, hookimpl
 
 
 @hookimpl
-def gossamer_register_backends(register: Callable[[Backend], None]) -> None:
-    from .backend import OpenCLBackend, OpenCLFp16Backend
-
-    register(OpenCLBackend())
-    register(OpenCLFp16Backend())
+def gossamer_register_backends(register: Callable[[Backend | DeferredBackend], None]) -> None:
+    # opt-in backends: .backend (kernels, fusion, builder) is imported only when one is named
+    register(DeferredBackend("opencl", f"{__package__}.backend:OpenCLBackend", 200, False))
+    register(DeferredBackend("opencl-fp16", f"{__package__}.backend:OpenCLFp16Backend", 190, False))

@@ -3,6 +3,7 @@
 Public API for backend authors (stable names):
 
     from gossamer.plugins import Backend, KernelBackend, kernel, Claim, Decline, hookimpl
+    from gossamer.plugins import DeferredBackend  # a backend imported only when selected
     from gossamer.plugins import RuntimeDecline   # a kernel declining one call at run time
     from gossamer.plugins import output_array     # where a kernel writes an output (the arena)
     from gossamer.plugins import check_allocation # before a work buffer a model sizes
@@ -15,7 +16,15 @@ from ..refimpl.arena import output_array
 from ..refimpl.errors import RuntimeDecline
 from ..refimpl.ir import Graph, Node, Value
 from ..refimpl.shape_inference import infer_shapes
-from .backend import Backend, Claim, CompiledPartition, Decline, KernelBackend, kernel
+from .backend import (
+    Backend,
+    Claim,
+    CompiledPartition,
+    Decline,
+    DeferredBackend,
+    KernelBackend,
+    kernel,
+)
 from .hookspecs import hookimpl
 from .run_context import check_allocation
 
@@ -24,6 +33,7 @@ __all__ = [
     "Claim",
     "CompiledPartition",
     "Decline",
+    "DeferredBackend",
     "Graph",
     "KernelBackend",
     "Node",

@@ -4,6 +4,10 @@ Loading is lazy and forgiving: nothing is imported until backends or ops are fir
 plugin that fails to import, or whose hook raises, is skipped with a logged reason (kept in
 `plugin_state().failures` for `gossamer backends`). `GOSSAMER_BLOCK=a,b` blocks plugins or backends
 by name; `GOSSAMER_BACKENDS=a,b` restricts which backends sessions use by default.
+
+Entry points come from a cached scan (plugins/entry_points.py). A backend registered as a
+`DeferredBackend` is imported only when a session selects it or `plugin_state()`/`all_backends()`
+asks about every backend, so an opt-in backend costs a default session nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
@@ -20,7 +23,8 @@ import pluggy
 from ..refimpl.errors import GossamerError
 from ..refimpl.registry import OpFunction, OpRegistry, default_registry, spec_of
 from . import hookspecs, reference_backend
-from .backend import Backend
+from .backend import Backend, DeferredBackend
+from .entry_points import entry_points
 
 log = logging.getLogger("gossamer.plugins")
 
@@ -33,11 +37,12 @@ class BackendSelectionError(GossamerError):
 class PluginState:
     manager: pluggy.PluginManager
     backends: dict[str, Backend] = field(default_factory=dict)
+    deferred: dict[str, DeferredBackend] = field(default_factory=dict)  # not imported yet
     failures: dict[str, str] = field(default_factory=dict)  # plugin or backend name -> reason
     registry: OpRegistry = field(default_factory=OpRegistry)
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a deferred backend imported under it may ask for plugins
 _state: PluginState | None = None
 _extra_plugins: list[tuple[Any, str]] = []
 
@@ -47,12 +52,37 @@ def blocked_names() -> set[str]:
 
 
 def plugin_state() -> PluginState:
-    """The loaded plugins (built on first use, then cached until `reset_plugins()`)."""
+    """The loaded plugins with every backend imported (built on first use, then cached until
+    `reset_plugins()`)."""
+    state = _plugin_state()
+    if state.deferred:
+        _materialize(state, list(state.deferred))
+    return state
+
+
+def _plugin_state() -> PluginState:
+    """The loaded plugins; backends registered as DeferredBackend may not be imported yet."""
     global _state
     with _lock:
         if _state is None:
             _state = _load()
         return _state
+
+
+def _materialize(state: PluginState, names: list[str]) -> None:
+    """Imports the deferred backends `names`; one that fails is recorded in `failures`."""
+    with _lock:
+        for name in names:
+            deferred = state.deferred.pop(name, None)
+            if deferred is None:
+                continue
+            try:
+                state.backends[name] = deferred.load()
+            except BaseException as err:
+                if isinstance(err, KeyboardInterrupt):  # all else a plugin raises is contained
+                    raise
+                state.failures[name] = f"failed to import: {type(err).__name__}: {err}"
+                log.warning("backend %r skipped: %s", name, state.failures[name])
 
 
 def reset_plugins() -> None:
@@ -75,7 +105,7 @@ def unregister_plugin(name: str) -> None:
 
 def op_registry() -> OpRegistry:
     """The reference ops plus every op that plugins registered."""
-    return plugin_state().registry
+    return _plugin_state().registry
 
 
 def all_backends() -> dict[str, Backend]:
@@ -149,15 +179,18 @@ def _collect_ops(state: PluginState) -> None:
 
 
 def _collect_backends(state: PluginState, blocked: set[str]) -> None:
-    def register(backend: Backend) -> None:
-        if not isinstance(backend, Backend) or not backend.name:
+    def register(backend: Backend | DeferredBackend) -> None:
+        if not isinstance(backend, (Backend, DeferredBackend)) or not backend.name:
             raise GossamerError(f"{backend!r} is not a named gossamer.plugins.Backend")
-        if backend.name in state.backends:
+        if backend.name in state.backends or backend.name in state.deferred:
             raise GossamerError(f"a backend named {backend.name!r} is already registered")
         if backend.name in blocked and backend.name != reference_backend.REFERENCE:
             state.failures[backend.name] = "blocked by GOSSAMER_BLOCK"
             return
-        state.backends[backend.name] = backend
+        if isinstance(backend, DeferredBackend):
+            state.deferred[backend.name] = backend
+        else:
+            state.backends[backend.name] = backend
 
     _call_each(state, "gossamer_register_backends", register)
 
@@ -178,19 +211,33 @@ def select_backends(requested: list[str] | None = None) -> tuple[list[Backend], 
     `requested` (or else GOSSAMER_BACKENDS) restricts the set; naming an unknown, blocked or
     unavailable backend is an error that says what exists.
     """
-    state = plugin_state()
+    state = _plugin_state()
     if requested is None:
         env = os.environ.get("GOSSAMER_BACKENDS", "")
         requested = [n.strip() for n in env.split(",") if n.strip()] or None
+    with _lock:  # another thread may be importing deferred backends
+        wanted = [  # the deferred backends this selection may use: only those are imported
+            name
+            for name, d in state.deferred.items()
+            if (name in requested if requested is not None else d.default_selected)
+        ]
+    if wanted:
+        _materialize(state, wanted)
     excluded: dict[str, str] = {}
     chosen: list[Backend] = []
-    for name, backend in sorted(state.backends.items()):
+    with _lock:
+        candidates: list[tuple[str, Backend | DeferredBackend]] = [
+            *state.backends.items(),
+            *state.deferred.items(),
+        ]
+    for name, backend in sorted(candidates, key=lambda kv: kv[0]):
         if requested is not None and name not in requested and name != reference_backend.REFERENCE:
             excluded[name] = "not selected"
             continue
         if requested is None and not backend.default_selected:
             excluded[name] = "not selected (runs only when named)"
             continue
+        assert isinstance(backend, Backend)  # a selectable deferred one was imported above
         reason = availability(backend)
         if reason is not None:
             excluded[name] = f"unavailable: {reason}"

@@ -6,7 +6,10 @@ place that turns a name into a numpy dtype, using ml_dtypes for the types numpy 
 
 from __future__ import annotations
 
-import ml_dtypes
+import sys
+from collections.abc import Iterator, Mapping
+from types import ModuleType
+
 import numpy as np
 
 from .errors import GraphValidationError
@@ -20,13 +23,52 @@ _ML_DTYPES_NAMES = (
     "float4_e2m1fn float6_e2m3fn float6_e3m2fn int4 uint4 int2 uint2"
 ).split()
 
-NUMPY_DTYPES: dict[str, np.dtype] = {n: np.dtype(n) for n in _NUMPY_NAMES}
-NUMPY_DTYPES.update(
-    {n: np.dtype(getattr(ml_dtypes, n)) for n in _ML_DTYPES_NAMES if hasattr(ml_dtypes, n)}
-)
-NUMPY_DTYPES["string"] = np.dtype(object)
+
+class _DtypeTable(Mapping[str, np.dtype]):
+    """name -> numpy dtype. ml_dtypes (about 1 s to import with numpy 2.4: it registers thousands
+    of ufunc loops) is imported on the first lookup of one of its types, so a float32 model never
+    pays for it; names, order and membership are known without it."""
+
+    def __init__(self) -> None:
+        self._names = (*_NUMPY_NAMES, *_ML_DTYPES_NAMES, "string")
+        self._known: dict[str, np.dtype] = {n: np.dtype(n) for n in _NUMPY_NAMES}
+        self._known["string"] = np.dtype(object)
+        self._name_set = frozenset(self._names)
+
+    def __getitem__(self, name: str) -> np.dtype:
+        found = self._known.get(name)
+        if found is None:
+            if name not in _ML_DTYPES_NAMES:
+                raise KeyError(name)
+            found = self._known[name] = np.dtype(getattr(_ml_dtypes(), name))
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._name_set
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _ml_dtypes() -> ModuleType:
+    import ml_dtypes
+
+    return ml_dtypes
+
+
+def ml_dtypes_loaded() -> bool:
+    """Whether ml_dtypes is imported (then its dtypes can already be in use)."""
+    return "ml_dtypes" in sys.modules
+
+
+# requires ml_dtypes >= 0.5 (pyproject.toml), the first with every type named here
+NUMPY_DTYPES: Mapping[str, np.dtype] = _DtypeTable()
 
 DTYPE_NAMES: frozenset[str] = frozenset(NUMPY_DTYPES)
+_BY_NUMPY_DTYPE = {np.dtype(n): n for n in _NUMPY_NAMES}
 
 FLOAT = frozenset({"float16", "float32", "float64", "bfloat16"})
 SIGNED_INT = frozenset({"int8", "int16", "int32", "int64"})
@@ -51,6 +93,11 @@ def name_of(dtype: np.dtype | type) -> str:
     dt = np.dtype(dtype)
     if dt == np.dtype(object) or dt.kind in "US":
         return "string"
+    found = _BY_NUMPY_DTYPE.get(dt)
+    if found is not None:
+        return found
+    if not ml_dtypes_loaded():  # an ml_dtypes dtype exists only once ml_dtypes is imported
+        raise GraphValidationError(f"numpy dtype {dt} has no Gossamer equivalent")
     for name, candidate in NUMPY_DTYPES.items():
         if candidate == dt and name != "string":
             return name
@@ -75,3 +122,29 @@ def from_onnx_code(code: int) -> np.dtype:
     if name is None or name not in NUMPY_DTYPES:
         raise OpArgumentError(f"data type code {code} is not a type Gossamer can represent")
     return NUMPY_DTYPES[name]
+
+
+class DtypeSet:
+    """A set of dtypes given by IR name. Membership never imports ml_dtypes: a dtype of one of its
+    types can exist only once ml_dtypes is imported."""
+
+    def __init__(self, names: frozenset[str] | set[str] | tuple[str, ...]) -> None:
+        self.names = frozenset(names)
+        self._numpy = frozenset(NUMPY_DTYPES[n] for n in self.names if n not in _ML_DTYPES_NAMES)
+        self._ml = tuple(n for n in _ML_DTYPES_NAMES if n in self.names)
+
+    def __contains__(self, dtype: object) -> bool:
+        if dtype in self._numpy:
+            return True
+        if not self._ml or not ml_dtypes_loaded():
+            return False
+        return any(dtype == NUMPY_DTYPES[n] for n in self._ml)
+
+    def __or__(self, other: DtypeSet) -> DtypeSet:
+        return DtypeSet(self.names | other.names)
+
+    def __iter__(self) -> Iterator[np.dtype]:
+        return (NUMPY_DTYPES[n] for n in self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)

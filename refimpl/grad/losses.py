@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dtypes import to_numpy
 from ..errors import InputError, UnsupportedModelError
 from ..ir import Graph, Node, Value
 
@@ -219,7 +220,7 @@ def _same_shape(kind: str, labels: np.ndarray, z_shape: tuple[int, ...]) -> None
 def _dtype_of(graph: Graph, name: str) -> np.dtype:
     for v in [*graph.outputs, *graph.value_info.values()]:
         if v.name == name and v.dtype:
-            dt = np.dtype(v.dtype)
+            dt = to_numpy(v.dtype)  # np.dtype('bfloat16') needs ml_dtypes imported
             if dt.kind != "f":
                 raise UnsupportedModelError(f"the loss needs a float output; {name!r} is {dt}")
             return dt

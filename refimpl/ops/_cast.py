@@ -13,15 +13,15 @@ Rules (ONNX Cast, checked against onnx.reference and onnxruntime):
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
-from ..dtypes import ONNX_TYPE_CODES, from_onnx_code, to_numpy
+from ..dtypes import ONNX_TYPE_CODES, DtypeSet, from_onnx_code, to_numpy
 from ..errors import OpArgumentError
 
 STRING = np.dtype(object)
-_SATURATING = {from_onnx_code(code) for code in (17, 18, 19, 20)}  # the four float8 types
-_E8M0 = np.dtype(ml_dtypes.float8_e8m0fnu)
+# the four float8 types; sets by name, so importing this module does not import ml_dtypes
+_SATURATING = DtypeSet({ONNX_TYPE_CODES[code] for code in (17, 18, 19, 20)})
+_E8M0 = DtypeSet({"float8_e8m0fnu"})
 _ROUND_MODES = ("up", "down", "nearest")
 _NUMPY_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 _SUB_BYTE_INTS = ("int4", "uint4", "int2", "uint2")
@@ -46,9 +46,11 @@ def cast(
         return x.copy() if x.dtype == STRING else _to_strings(x)
     if x.dtype == STRING or x.dtype.kind in "US":
         x = _from_strings(x, dtype)
-    if dtype == _E8M0:
+    if dtype in _E8M0:
         return _to_e8m0(x, saturate, round_mode)
     if dtype in _SATURATING and saturate and x.dtype.kind != "b":
+        import ml_dtypes  # imported already: `dtype` is one of its types
+
         finfo = ml_dtypes.finfo(dtype)
         wide = x if x.dtype == np.float64 else x.astype(np.float32)
         return np.clip(wide, float(finfo.min), float(finfo.max)).astype(dtype)
@@ -99,4 +101,4 @@ def _to_e8m0(x: np.ndarray, saturate: bool, round_mode: str) -> np.ndarray:
     code = np.where(a == 0, low, code)
     code = np.where(np.isinf(a), high, code)
     code = np.where(np.isnan(a), nan_code, code)
-    return code.astype(np.uint8).view(_E8M0)
+    return code.astype(np.uint8).view(to_numpy("float8_e8m0fnu"))

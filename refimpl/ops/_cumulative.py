@@ -6,7 +6,7 @@ import numpy as np
 
 from ._axes import norm_axis, scalar_int
 
-_HALF = (np.dtype(np.float16), np.dtype("bfloat16"))
+_HALF = ("float16", "bfloat16")  # by name: np.dtype("bfloat16") needs ml_dtypes imported
 
 
 def cumulate(
@@ -15,7 +15,7 @@ def cumulate(
     """y[i] = op of x[j] over j <= i (j < i if exclusive; j >= i / j > i if reverse)."""
     ax = norm_axis(scalar_int(axis, "axis"), x.ndim)
     # 16-bit floats accumulate in float32 (numpy has no accurate fp16/bf16 scan)
-    work = x.astype(np.float32) if x.dtype in _HALF else x
+    work = x.astype(np.float32) if x.dtype.name in _HALF else x
     if reverse:
         work = np.flip(work, ax)
     out = ufunc.accumulate(work, axis=ax, dtype=work.dtype)

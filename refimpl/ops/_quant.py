@@ -7,28 +7,19 @@ accumulator by a float32 multiplier, as ONNX Runtime does.
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
-from ..dtypes import FLOAT
+from ..dtypes import FLOAT, DtypeSet
 from ..errors import OpArgumentError
 from ._im2col import conv
 from ._onnx_types import dtype_from_code
 from ._window import Window
 
-INTEGER_TARGETS = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16)} | {
-    np.dtype(t) for t in (ml_dtypes.uint4, ml_dtypes.int4, ml_dtypes.uint2, ml_dtypes.int2)
-}
-FLOAT_TARGETS = {
-    np.dtype(t)
-    for t in (
-        ml_dtypes.float8_e4m3fn,
-        ml_dtypes.float8_e4m3fnuz,
-        ml_dtypes.float8_e5m2,
-        ml_dtypes.float8_e5m2fnuz,
-        ml_dtypes.float4_e2m1fn,
-    )
-}
+# sets by name: importing this module does not import ml_dtypes (int4/float8 are its types)
+INTEGER_TARGETS = DtypeSet({"uint8", "int8", "uint16", "int16", "uint4", "int4", "uint2", "int2"})
+FLOAT_TARGETS = DtypeSet(
+    {"float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float4_e2m1fn"}
+)
 # dtype names of every quantised type (input 0 of DequantizeLinear)
 QUANTIZED = frozenset(
     {"int8", "uint8", "int16", "uint16", "int32", "int4", "uint4", "int2", "uint2"}
@@ -46,6 +37,10 @@ def dtype_of_code(code: int, attr: str) -> np.dtype:
 
 
 def int_range(dtype: np.dtype) -> tuple[int, int]:
+    if np.dtype(dtype).kind in "iu":
+        return int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    import ml_dtypes  # int4/int2: its own types, so it is imported already
+
     info = ml_dtypes.iinfo(dtype)
     return int(info.min), int(info.max)
 
@@ -90,6 +85,8 @@ def saturate_to(values: np.ndarray, dtype: np.dtype, saturate: int = 1) -> np.nd
         clipped = np.clip(np.rint(exact), low, high)
         return clipped.astype(np.int64).astype(dtype)
     if saturate:
+        import ml_dtypes  # float8/float4: its own types, so it is imported already
+
         top = float(ml_dtypes.finfo(dtype).max)
         values = np.clip(values, -top, top)
     return values.astype(dtype)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
+from ..dtypes import DtypeSet
 from ..errors import OpArgumentError
 from ._quant import FLOAT_TARGETS, INTEGER_TARGETS, broadcast_param, dtype_of_code, saturate_to
 
-_COMPUTE_FLOATS = {np.dtype(t) for t in (np.float16, np.float32, np.float64, ml_dtypes.bfloat16)}
+_COMPUTE_FLOATS = DtypeSet({"float16", "float32", "float64", "bfloat16"})
 
 
 def quantize(

@@ -29,6 +29,6 @@ def range_27(
 ) -> np.ndarray:
     """y[i] = start + i * delta; float16/bfloat16 computed in float32 when stash_type = 1"""
     dtype = np.asarray(start).dtype
-    low_precision = dtype in (np.dtype(np.float16), np.dtype("bfloat16"))
+    low_precision = dtype.name in ("float16", "bfloat16")
     work = np.dtype(np.float32) if stash_type == 1 and low_precision else dtype
     return _range(start, limit, delta, work)

@@ -11,7 +11,7 @@ def _top_k(x: np.ndarray, k: int, axis: int, largest: int) -> tuple[np.ndarray, 
     n = x.shape[axis]
     if not 0 <= k <= n:
         raise OpArgumentError(f"TopK k={k} is outside [0, {n}] for axis {axis}")
-    work = x.astype(np.float32) if x.dtype == np.dtype("bfloat16") else x
+    work = x.astype(np.float32) if x.dtype.name == "bfloat16" else x
     if largest:
         # stable sort of the reversed axis, reversed back: descending, ties by lower index
         order = np.argsort(np.flip(work, axis), axis=axis, kind="stable")

@@ -1,0 +1,103 @@
+"""Whether a graph is already optimised: the record `optimize` leaves in the graph's metadata.
+
+    metadata["gossamer.optimized"] = {"level": 3, "optimizer": "...", "graph": "..."} (JSON)
+
+`optimize` writes it whenever it runs a level's whole pipeline, so a `.gsm` written by
+`gossamer convert` / `gossamer optimize` carries it (an ordinary metadata entry: older readers
+ignore it, older files lack it and are optimised at load as before). `gossamer.load` skips the
+optimiser for a graph whose record is valid at >= the requested level. Valid means all of:
+- "optimizer" equals this installation's optimiser (a checksum of the optimiser's sources, so
+  any change to a pass counts): a file optimised by another version is optimised again;
+- "graph" equals the fingerprint of the graph as it is now (every node's op, domain, inputs,
+  outputs and attribute names, the initializer names, in order): a graph edited after it was
+  optimised (by hand, by another tool, by the quantiser) is optimised again;
+- the entry is small, well-formed JSON with an integer level in 1..3.
+Anything else counts as "not optimised". Skipping the optimiser never skips validation (the
+session validates every graph it is given) and never changes results: an optimised graph computes
+what the original computes, and the optimiser is run at load only to be faster.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ...refimpl.ir import Graph
+
+KEY = "gossamer.optimized"
+_MAX_LEVEL = 3
+_MAX_TEXT = 1024  # a record is ~100 characters; anything much longer is not one of ours
+
+
+@lru_cache(maxsize=1)
+def optimizer_version() -> str | None:
+    """This installation's optimiser: a checksum of the optimiser's source files (None where
+    they cannot be read: then no record is trusted)."""
+    folder = Path(__file__).parent
+    crc, adler = 0, 1
+    try:
+        for path in sorted(folder.glob("*.py")):
+            data = path.name.encode() + b"\0" + path.read_bytes()
+            crc, adler = zlib.crc32(data, crc), zlib.adler32(data, adler)
+    except OSError:
+        return None
+    if crc == 0:  # no source files (a frozen install)
+        return None
+    return f"{crc:08x}{adler:08x}"
+
+
+def _attr_text(value: Any) -> str:
+    if isinstance(value, (int, float, str, bytes)):
+        return repr(value)
+    if isinstance(value, (list, tuple)) and len(value) <= 64:
+        if all(isinstance(v, (int, float, str, bytes)) for v in value):
+            return repr(list(value))
+    return type(value).__name__  # an array or a subgraph: its kind only (cheap)
+
+
+def graph_fingerprint(graph: Graph) -> str:
+    """A checksum of the graph's structure: nodes (op, domain, inputs, outputs, attributes:
+    scalars and short lists by value, arrays and subgraphs by kind) and initializer names, in
+    order."""
+    parts = [
+        f"{n.domain}::{n.op_type}({','.join(n.inputs)})->{','.join(n.outputs)}"
+        f"[{','.join(f'{k}={_attr_text(n.attrs[k])}' for k in sorted(n.attrs))}]"
+        for n in graph.nodes
+    ]
+    parts.append("|".join(graph.initializers))
+    parts.append(
+        "|".join(v.name for v in graph.inputs) + ">" + "|".join(v.name for v in graph.outputs)
+    )
+    data = "\n".join(parts).encode()
+    return f"{len(graph.nodes)}:{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
+def record(graph: Graph, level: int) -> str:
+    """The metadata value saying `graph` (as it is now) was optimised at `level`."""
+    return json.dumps(
+        {"level": level, "optimizer": optimizer_version(), "graph": graph_fingerprint(graph)},
+        sort_keys=True,
+    )
+
+
+def optimized_level(graph: Graph) -> int:
+    """The level `graph` is known to be optimised at by this optimiser (0: not known to be)."""
+    text = graph.metadata.get(KEY)
+    version = optimizer_version()
+    if not isinstance(text, str) or len(text) > _MAX_TEXT or version is None:
+        return 0
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return 0
+    if not isinstance(data, dict):
+        return 0
+    level = data.get("level")
+    if type(level) is not int or not 1 <= level <= _MAX_LEVEL:
+        return 0
+    if data.get("optimizer") != version or data.get("graph") != graph_fingerprint(graph):
+        return 0
+    return level
