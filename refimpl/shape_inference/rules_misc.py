@@ -99,7 +99,7 @@ def _resize(s: Scope, n: Node) -> None:
             ax = norm_axis(a, rank) or 0
             d = shape[ax]
             if is_num(d):
-                shape[ax] = int(math.floor(d * sc + 1e-6))  # type: ignore[operator]
+                shape[ax] = int(math.floor(d * sc))  # type: ignore[operator]  # as the reference
             else:
                 shape[ax] = dim_mul(d, int(sc)) if float(sc).is_integer() else None
     else:

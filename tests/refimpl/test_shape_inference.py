@@ -393,6 +393,19 @@ def test_resize_with_scales_and_with_sizes():
     assert infer([by_size], ins, inits=[const("sz", [1, 3, 8, 8])])["y"].shape == (1, 3, 8, 8)
 
 
+def test_resize_lengths_are_the_references_floor_of_the_float32_scale():
+    """10 * float32(0.7) = 6.99999988: the reference's length is 6, and so is the inferred one"""
+    from gossamer.refimpl.ops.op_resize import resize_13
+
+    node = helper.make_node("Resize", ["x", "", "sc"], ["y"])
+    scales = np.array([1, 1, 0.7, 0.7], np.float32)
+    inferred = infer(
+        [node], [tensor_info("x", shape=[1, 1, 10, 10])], inits=[const("sc", scales, np.float32)]
+    )
+    ran = resize_13(np.zeros((1, 1, 10, 10), np.float32), None, scales)
+    assert inferred["y"].shape == ran.shape == (1, 1, 6, 6)
+
+
 def test_constant_value_ints_is_int64_vector():
     n = helper.make_node("Constant", [], ["y"], value_ints=[1, 2, 3])
     assert infer([n], [])["y"] == Value("y", "int64", (3,))
