@@ -51,6 +51,7 @@ def quantize(
     equalize: bool = True,
     skip: Sequence[str] = (),
     target_cosine: float | None = None,
+    sixteen_bit: bool = True,
     format: str = "qdq",
     bits: int = 8,
     group_size: int = 0,
@@ -92,6 +93,7 @@ def quantize(
             equalize=equalize,
             skip=tuple(skip),
             target_cosine=target_cosine,
+            sixteen_bit=sixteen_bit,
             format=format,
         )
     elif mode == "dynamic":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -90,11 +91,35 @@ def paired_runs(
                 sink(f_name, got_f[f_name], got_q[q_name])
 
 
+def float_outputs(
+    float_graph: Graph, data: CalibrationData, *, runner: Runner, batch: int = 8
+) -> list[list[Any]]:
+    """The float graph's outputs for every feed of `data` (in `data.feeds(batch)` order), so
+    that candidates of one search are compared with one float run."""
+    run = runner(float_graph)
+    return [run(feed, []) for feed, _ in data.feeds(batch)]
+
+
 def output_agreement(
-    float_graph: Graph, quant_graph: Graph, data: CalibrationData, *, runner: Runner
+    float_graph: Graph,
+    quant_graph: Graph,
+    data: CalibrationData,
+    *,
+    runner: Runner,
+    reference: list[list[Any]] | None = None,
+    batch: int = 8,
 ) -> dict[str, Agreement]:
-    """Cosine and SQNR of every float graph output, quantised vs float, over all samples."""
+    """Cosine and SQNR of every float graph output, quantised vs float, over all samples;
+    `reference`: float_outputs(float_graph, data, batch=batch), not recomputed."""
     result = {v.name: Agreement() for v in float_graph.outputs}
+    if reference is not None:
+        run = runner(quant_graph)
+        names = [v.name for v in float_graph.outputs]
+        for (feed, _), outs_f in zip(data.feeds(batch), reference):
+            for name, f, q in zip(names, outs_f, run(feed, [])):
+                if isinstance(f, np.ndarray) and f.dtype.kind == "f":
+                    result[name].add(f, q)
+        return {k: v for k, v in result.items() if v.ff or v.qq}
     pairs = {v.name: v.name for v in float_graph.outputs}
 
     def sink(name: str, f: np.ndarray, q: np.ndarray) -> None:

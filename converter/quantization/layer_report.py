@@ -40,6 +40,7 @@ class QuantReport:
     settings: dict[str, Any] = field(default_factory=dict)
     layers: list[LayerStats] = field(default_factory=list)
     kept_float: dict[str, str] = field(default_factory=dict)  # node -> why it stayed float
+    sixteen_bit: dict[str, str] = field(default_factory=dict)  # node -> why it got 16 bits
     outputs: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> cosine, sqnr_db
     sizes: dict[str, int] = field(default_factory=dict)  # "float", "quantized" bytes of weights
     notes: list[str] = field(default_factory=list)
@@ -70,6 +71,8 @@ class QuantReport:
             widths = [min(40, max(len(row[i]) for row in table)) for i in range(len(header))]
             for row in table:
                 lines.append("  ".join(c[:40].ljust(w) for c, w in zip(row, widths)).rstrip())
+        for node, why in self.sixteen_bit.items():
+            lines.append(f"16-bit: {node} ({why})")
         for node, why in self.kept_float.items():
             lines.append(f"kept float: {node} ({why})")
         for name, agree in self.outputs.items():
@@ -106,6 +109,10 @@ class QuantReport:
                     f"| {r.node} | {r.op} | {r.bits} | {rng} | {_num(r.clipped_pct, '.3f')}"
                     f" | {_num(r.cosine, '.5f')} | {_num(r.sqnr_db, '.1f')} |"
                 )
+            out.append("")
+        if self.sixteen_bit:
+            out += ["## 16-bit activations and weights", ""]
+            out += [f"- {n}: {w}" for n, w in self.sixteen_bit.items()]
             out.append("")
         if self.kept_float:
             out += ["## Kept float", ""] + [f"- {n}: {w}" for n, w in self.kept_float.items()]

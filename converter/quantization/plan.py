@@ -64,6 +64,32 @@ class QuantPlan:
     matmul_bias: dict[str, tuple[int, str]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # quantisable nodes kept float on request
     weight_bits: int = 8  # 7 with reduce_range
+    wide: set[str] = field(default_factory=set)  # nodes with 16-bit activations and weights
+
+    def wide_tensors(self) -> set[str]:
+        """The activations and constants with 16-bit codes: every quantised input and output of
+        a wide node (a MatMul and its bias Add count as one), and what shares a range with one."""
+        by_name = {n.name: n for n in self.graph.nodes}
+        nodes = set(self.wide)
+        for add, (_, matmul) in self.matmul_bias.items():
+            if add in nodes or matmul in nodes:
+                nodes |= {add, matmul}
+        quantised = set(self.activations) | set(self.constants)
+        tensors = {
+            t
+            for name in nodes
+            if name in by_name
+            for t in [*by_name[name].inputs, by_name[name].outputs[0]]
+            if t in quantised
+        }
+        grew = True
+        while grew:  # shared parameters: both ends or neither
+            grew = False
+            for name, source in self.shared.items():
+                if (name in tensors) != (source in tensors):
+                    tensors |= {name, source}
+                    grew = True
+        return tensors
 
 
 def plan_static(
@@ -73,8 +99,10 @@ def plan_static(
     skip: set[str],
     per_channel: bool,
     weight_bits: int = 8,
+    wide: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> QuantPlan:
-    """Decides what to quantise in `graph` (float, opset >= 13); `types` holds inferred dtypes."""
+    """Decides what to quantise in `graph` (float, opset >= 13); `types` holds inferred dtypes;
+    the nodes in `wide` get 16-bit activations and weights."""
     g = copy_graph(graph)
     plan = QuantPlan(g, weight_bits=weight_bits)
     outputs = {v.name for v in g.outputs}
@@ -140,6 +168,7 @@ def plan_static(
     kept = [a for a in acts if a in consumers or a in outputs]
     plan.activations = [a for a in kept if not _read_only_as_float(a, consumers, outputs)]
     _share_moved(plan, producer)
+    plan.wide = {n for n in wide if n in plan.nodes}
     return plan
 
 

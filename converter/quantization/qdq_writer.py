@@ -18,13 +18,17 @@ from ...refimpl.ir import Graph, Node, QuantParams
 from ..optimizer.rewrite import copy_graph
 from .plan import QuantPlan
 from .qparams import (
-    ACTIVATION_TYPES,
+    WIDE_OPSET,
+    WIDE_TYPES,
     activation_params,
     bias_params,
+    code_type,
     quantize_array,
     quantize_bias,
     weight_params,
 )
+
+WIDE_WEIGHT_BITS = 16
 
 
 @dataclass
@@ -39,17 +43,22 @@ def activation_ranges(
     plan: QuantPlan, ranges: dict[str, tuple[float, float]], act_dtype: str
 ) -> dict[str, QuantParams]:
     """Parameters of every activation and constant the plan quantises; a shared-range tensor
-    (MaxPool's output) takes its source's."""
+    (MaxPool's output) takes its source's; the plan's wide tensors get 16-bit codes."""
+    wide = plan.wide_tensors()
     params: dict[str, QuantParams] = {}
+
+    def dtype(name: str) -> str:
+        return WIDE_TYPES[act_dtype] if name in wide else act_dtype
+
     for name in plan.activations:
         source = name
         while source in plan.shared:
             source = plan.shared[source]
         low, high = ranges.get(source, ranges.get(name, (0.0, 0.0)))
-        params[name] = activation_params(low, high, act_dtype)
+        params[name] = activation_params(low, high, dtype(name))
     for name in plan.constants:
         data = plan.graph.initializers[name]
-        params[name] = activation_params(float(data.min()), float(data.max()), act_dtype)
+        params[name] = activation_params(float(data.min()), float(data.max()), dtype(name))
     return params
 
 
@@ -60,23 +69,24 @@ def write_qdq(
     bias_shift: dict[str, np.ndarray] | None = None,
 ) -> QdqResult:
     """The QDQ graph; `bias_shift` (node -> per-channel float) is subtracted from the biases
-    before they are quantised (bias correction)."""
+    before they are quantised (bias correction). With any 16-bit codes the graph's opset is
+    raised to 21 (16-bit QuantizeLinear/DequantizeLinear); a bias whose input or weight has
+    16-bit codes stays float (int32 codes on so fine a scale could overflow)."""
     g = copy_graph(plan.graph)
     g.initializers = dict(g.initializers)
     taken = g.produced_names() | {i for n in g.nodes for i in n.inputs}
     fresh = _Namer(taken)
-    np_type = ACTIVATION_TYPES[act_dtype][0]
     rename: dict[str, str] = {}
     new_nodes: list[Node] = []
     for name in [*plan.activations, *plan.constants]:
         p = params[name]
         scale, zero = fresh(f"{name}_scale"), fresh(f"{name}_zero_point")
         g.initializers[scale] = np.asarray(p.scale, np.float32)
-        g.initializers[zero] = np.asarray(p.zero_point, np_type)
+        g.initializers[zero] = np.asarray(p.zero_point, code_type(p))
         deq = fresh(f"{name}_DequantizeLinear_Output")
         if name in plan.constants:
             q = fresh(f"{name}_quantized")
-            g.initializers[q] = quantize_array(g.initializers[name], p, np_type)
+            g.initializers[q] = quantize_array(g.initializers[name], p, code_type(p))
         else:
             q = fresh(f"{name}_QuantizeLinear_Output")
             new_nodes.append(
@@ -93,14 +103,15 @@ def write_qdq(
         rename[name] = deq
     by_name = {n.name: n for n in g.nodes}
     weights: dict[tuple[str, int], QuantParams] = {}
-    written: dict[tuple[str, int | None], str] = {}
+    written: dict[tuple[str, int | None, int], str] = {}
     for (node_name, idx), axis in plan.weights.items():
         node = by_name[node_name]
         w_name = node.inputs[idx]
         w = g.initializers[w_name]
-        wp = weight_params(w, axis, plan.weight_bits)
+        bits = WIDE_WEIGHT_BITS if node_name in plan.wide else plan.weight_bits
+        wp = weight_params(w, axis, bits)
         weights[(node_name, idx)] = wp
-        key = (w_name, axis)
+        key = (w_name, axis, bits)
         if key not in written:
             written[key] = _dequantized_weight(g, new_nodes, fresh, w_name, w, wp)
         node.inputs[idx] = written[key]
@@ -115,6 +126,11 @@ def write_qdq(
         b = g.initializers[node.inputs[b_idx]].astype(np.float32)
         if bias_shift and node_name in bias_shift:
             b = b - bias_shift[node_name].astype(np.float32)
+        if x_params.bits > 8 or wp.bits > 8:
+            if bias_shift and node_name in bias_shift:
+                node.inputs[b_idx] = fresh(f"{node.inputs[b_idx]}_corrected")
+                g.initializers[node.inputs[b_idx]] = b
+            continue
         bp = bias_params(x_params.scale, wp)
         node.inputs[b_idx] = _dequantized_bias(g, new_nodes, fresh, node.inputs[b_idx], b, bp)
     for node in g.nodes:
@@ -122,14 +138,33 @@ def write_qdq(
     g.nodes = g.nodes + new_nodes  # added after the renaming: Q nodes read the float tensors
     g.nodes = g.topological_nodes()
     drop_unused_initializers(g)
+    if any(p.bits > 8 for p in [*params.values(), *weights.values()]):
+        g = _with_wide_opset(g)
     return QdqResult(g, params, rename, weights)
+
+
+def _with_wide_opset(g: Graph) -> Graph:
+    """`g` at opset 21 or later: in place where no op of it changes meaning, else converted."""
+    from .opset_compat import changed_ops
+    from .prepare import upgrade_opset
+
+    opset = g.opsets.get("", g.opsets.get("ai.onnx", 1))
+    if opset >= WIDE_OPSET:
+        return g
+    if not changed_ops(g, opset, WIDE_OPSET):
+        g.opsets = {**g.opsets, "": WIDE_OPSET}
+        g.opsets.pop("ai.onnx", None)
+        return g
+    upgraded = upgrade_opset(g, WIDE_OPSET)
+    upgraded.quant = dict(g.quant)
+    return upgraded
 
 
 def _dequantized_weight(
     g: Graph, nodes: list[Node], fresh: _Namer, name: str, w: np.ndarray, wp: QuantParams
 ) -> str:
     q, scale, zero = fresh(f"{name}_quantized"), fresh(f"{name}_scale"), fresh(f"{name}_zero_point")
-    g.initializers[q] = quantize_array(w, wp, np.int8, symmetric=True)
+    g.initializers[q] = quantize_array(w, wp, code_type(wp), symmetric=True)
     g.initializers[scale] = wp.scale
     g.initializers[zero] = wp.zero_point
     out = fresh(f"{name}_DequantizeLinear_Output")

@@ -13,22 +13,34 @@ import numpy as np
 from ...refimpl.ir import QuantParams
 
 ACTIVATION_TYPES = {"uint8": (np.uint8, 0, 255), "int8": (np.int8, -128, 127)}
+# 16-bit codes for the most sensitive tensors (--target-cosine's step before float): same
+# signedness as the 8-bit type; standard QuantizeLinear/DequantizeLinear from opset 21
+WIDE_TYPES = {"uint8": "uint16", "int8": "int16"}
+CODE_TYPES = {
+    **ACTIVATION_TYPES,
+    "uint16": (np.uint16, 0, 65535),
+    "int16": (np.int16, -32768, 32767),
+}
+WIDE_OPSET = 21
 _TINY = np.float32(1e-12)  # a tensor that is all zeros still gets a usable scale
 
 
 def activation_params(low: float, high: float, dtype: str = "uint8") -> QuantParams:
-    """Asymmetric per-tensor parameters for a float range (widened to include 0)."""
-    np_type, qmin, qmax = ACTIVATION_TYPES[dtype]
+    """Asymmetric per-tensor parameters for a float range (widened to include 0); `dtype` one
+    of CODE_TYPES (8- or 16-bit codes)."""
+    np_type, qmin, qmax = CODE_TYPES[dtype]
     low, high = min(float(low), 0.0), max(float(high), 0.0)
     scale = np.float32((high - low) / (qmax - qmin))
     if not scale > _TINY:
         scale = np.float32(1.0)
     zero_point = np.clip(np.rint(qmin - low / float(scale)), qmin, qmax)
-    return QuantParams(np.asarray(scale, np.float32), np.asarray(zero_point, np_type))
+    bits = 8 * np.dtype(np_type).itemsize
+    return QuantParams(np.asarray(scale, np.float32), np.asarray(zero_point, np_type), bits=bits)
 
 
 def weight_params(w: np.ndarray, axis: int | None, bits: int = 8) -> QuantParams:
-    """Symmetric int8 parameters of a weight, per tensor (axis None) or per channel."""
+    """Symmetric parameters of a weight (codes +-(2**(bits-1) - 1): int8 up to 8 bits, else
+    int16), per tensor (axis None) or per channel."""
     qmax = 2 ** (bits - 1) - 1
     if axis is None:
         peak = np.asarray(np.max(np.abs(w)) if w.size else 0.0, np.float32)
@@ -37,7 +49,7 @@ def weight_params(w: np.ndarray, axis: int | None, bits: int = 8) -> QuantParams
         peak = np.max(np.abs(w), axis=other).astype(np.float32)
     scale = (peak / np.float32(qmax)).astype(np.float32)
     scale = np.where(scale > _TINY, scale, np.float32(1.0)).astype(np.float32)
-    zero = np.zeros(scale.shape, np.int8)
+    zero = np.zeros(scale.shape, np.int8 if bits <= 8 else np.int16)
     return QuantParams(scale, zero, axis=None if axis is None else axis % w.ndim, bits=bits)
 
 
@@ -62,10 +74,17 @@ def dequantize_array(q: np.ndarray, params: QuantParams) -> np.ndarray:
 
 
 def fake_quantize(
-    x: np.ndarray, params: QuantParams, dtype: type, *, symmetric: bool = False
+    x: np.ndarray, params: QuantParams, dtype: type | None = None, *, symmetric: bool = False
 ) -> np.ndarray:
-    """x rounded to the nearest representable value (what Q then DQ gives)."""
+    """x rounded to the nearest representable value (what Q then DQ gives); the code type is
+    the zero point's unless `dtype` is given."""
+    dtype = np.asarray(params.zero_point).dtype.type if dtype is None else dtype
     return dequantize_array(quantize_array(x, params, dtype, symmetric=symmetric), params)
+
+
+def code_type(params: QuantParams) -> type:
+    """The integer type of a value's codes (its zero point's)."""
+    return np.asarray(params.zero_point).dtype.type
 
 
 def bias_params(x_scale: np.ndarray, w: QuantParams) -> QuantParams:

@@ -35,7 +35,7 @@ class Replayer:
         p = self.params.get(name)
         if p is None or not isinstance(value, np.ndarray):
             return value
-        return fake_quantize(value, p, self.act_type)
+        return fake_quantize(value, p)  # in the value's own code type (8 or 16 bits)
 
     def call(
         self, node: Node, inputs: Sequence[Any], *, quantized: bool = True, drop: Sequence[int] = ()
@@ -52,7 +52,7 @@ class Replayer:
                 continue
             w = self.weights.get((node.name, idx)) if quantized else None
             if w is not None:
-                args.append(fake_quantize(value, w, np.int8, symmetric=True))
+                args.append(fake_quantize(value, w, symmetric=True))
             else:
                 args.append(self.fake(name, value) if quantized else value)
         while args and args[-1] is None:

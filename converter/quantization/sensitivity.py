@@ -3,8 +3,9 @@
 Each quantised node's own sensitivity is measured in one float run: the node is recomputed on
 fake-quantised inputs and weights (what Q -> DQ gives) with its output fake-quantised too, and the
 SQNR against its float output is that node's share of the error (low SQNR = sensitive).
-`keep_float_until` then keeps the k most sensitive nodes float, for the smallest k (found by
-doubling, then bisection) whose model-output cosine reaches the target.
+`keep_float_until` then keeps the k most sensitive nodes float (or 16-bit), for the smallest k
+(found by doubling, then bisection) whose model-output cosine reaches the target;
+`choose_precision` tries 16 bits before float.
 """
 
 from __future__ import annotations
@@ -91,3 +92,23 @@ def keep_float_until(
         else:
             low = mid
     return ranking[:high], scores[high]
+
+
+def choose_precision(
+    ranking: list[str],
+    target: float,
+    cosine_with: Callable[[list[str], list[str]], float],
+    *,
+    sixteen_bit: bool = True,
+) -> tuple[list[str], list[str]]:
+    """(16-bit nodes, float nodes) for --target-cosine; `cosine_with(wide, kept)` scores a
+    candidate. The shortest prefix of `ranking` at 16 bits that reaches the target; where all of
+    it at 16 bits does not, every node 16-bit but the shortest prefix kept float that does.
+    Without sixteen_bit: the shortest prefix kept float, the rest 8-bit."""
+    if not sixteen_bit:
+        return [], keep_float_until(ranking, target, lambda k: cosine_with([], k))[0]
+    wide, reached = keep_float_until(ranking, target, lambda w: cosine_with(w, []))
+    if reached >= target:
+        return wide, []
+    kept, _ = keep_float_until(ranking, target, lambda k: cosine_with(ranking, k))
+    return list(ranking), kept

@@ -5,13 +5,15 @@
 Steps: fold the float graph (prepare.py), decide what to quantise (plan.py), run the calibration
 data through the float model and choose each activation's range (calibrate.py), write
 QuantizeLinear/DequantizeLinear pairs, int8 weights and int32 biases (qdq_writer.py); then,
-on request, correct the biases (bias_correction.py) and keep the most sensitive layers float until
-the output cosine reaches a target (sensitivity.py); last, measure every layer against float
-(the report). `format="qoperator"` rewrites the QDQ graph into QLinear* operators.
+on request, correct the biases (bias_correction.py) and give the most sensitive layers 16-bit
+codes, then keep them float, until the output cosine reaches a target (sensitivity.py); last,
+measure every layer against float (the report). `format="qoperator"` rewrites the QDQ graph
+into QLinear* operators.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,15 +23,16 @@ from ...refimpl.ir import Graph
 from ...refimpl.shape_inference import infer_shapes
 from .calibrate import calibrate, check_method
 from .calibration_data import CalibrationData, CalibrationSource, load_calibration
-from .evaluate import Agreement, output_agreement, paired_runs, worst_cosine
+from .evaluate import Agreement, float_outputs, output_agreement, paired_runs, worst_cosine
 from .layer_report import LayerStats, QuantReport
 from .plan import QuantPlan, plan_static
 from .prepare import prepare_float_graph
 from .qdq_writer import QdqResult, activation_ranges, write_qdq
-from .qparams import ACTIVATION_TYPES
+from .qparams import ACTIVATION_TYPES, code_type
 from .runner import Runner, reference_runner
 
 FORMATS = ("qdq", "qoperator")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class StaticOptions:
     equalize: bool = True  # channel equalisation before calibration (equalize.py)
     skip: tuple[str, ...] = ()
     target_cosine: float | None = None
+    sixteen_bit: bool = True  # --target-cosine tries 16-bit layers before float ones
     format: str = "qdq"
     batch: int = 8
 
@@ -119,12 +123,14 @@ def quantize_static(
     )
     kept: dict[str, str] = {s: "--skip" for s in opts.skip}
     common = {"runner": runner, "progress": progress, "batch": opts.batch}
+    sixteen: dict[str, str] = {}
     if opts.target_cosine is not None:
-        plan, extra = _reach_target(float_graph, types, plan, ranges, data, opts, common)
+        plan, extra, sixteen = _reach_target(float_graph, types, plan, ranges, data, opts, common)
         kept.update(extra)
     qdq = _write(float_graph, plan, ranges, data, opts, common)
     report = QuantReport("static", settings=_settings(opts))
     report.kept_float = kept
+    report.sixteen_bit = sixteen
     report.notes += notes
     measure_layers(report, float_graph, plan, qdq, data, opts.activation_type, **common)  # type: ignore[arg-type]
     result = qdq.graph
@@ -172,8 +178,12 @@ def _reach_target(
     data: CalibrationData,
     opts: StaticOptions,
     common: dict,
-) -> tuple[QuantPlan, dict[str, str]]:
-    from .sensitivity import keep_float_until, layer_sensitivity
+) -> tuple[QuantPlan, dict[str, str], dict[str, str]]:
+    """The plan whose output cosine to float (on the calibration data) reaches the target:
+    the most sensitive layers 16-bit first (fewest that reach it), and where even every layer
+    at 16 bits does not, the most sensitive float (the rest 16-bit). Also returns the nodes
+    kept float and the 16-bit ones, each with why."""
+    from .sensitivity import choose_precision, layer_sensitivity
 
     params = activation_ranges(plan, ranges, opts.activation_type)
     first = write_qdq(plan, params, opts.activation_type)
@@ -181,15 +191,21 @@ def _reach_target(
         float_graph, plan, params, first.weights, opts.activation_type, data, **common
     )
     ranking = sorted(sensitivity, key=lambda n: sensitivity[n])
-    plans: dict[int, QuantPlan] = {}
+    target = opts.target_cosine or 1.0
+    plans: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[QuantPlan, float]] = {}
+    reference = float_outputs(float_graph, data, runner=common["runner"], batch=opts.batch)
 
-    def cosine(kept: list[str]) -> float:
+    def cosine(wide: list[str], kept: list[str]) -> float:
+        key = (tuple(wide), tuple(kept))
+        if key in plans:
+            return plans[key][1]
         candidate = plan_static(
             float_graph,
             types,
             skip=set(opts.skip) | set(kept),
             per_channel=opts.per_channel,
             weight_bits=opts.weight_bits,
+            wide=set(wide) - set(kept),
         )
         missing = [n for n in _watched(candidate) if n not in ranges]
         if missing:
@@ -202,15 +218,27 @@ def _reach_target(
                 runner=common["runner"],
             )
             ranges.update(more)
-        plans[len(kept)] = candidate
         g = _write(float_graph, candidate, ranges, data, opts, {**common, "progress": False}).graph
-        return worst_cosine(output_agreement(float_graph, g, data, runner=common["runner"]))
+        agree = output_agreement(
+            float_graph, g, data, runner=common["runner"], reference=reference, batch=opts.batch
+        )
+        score = worst_cosine(agree)
+        logger.info("target cosine: %d 16-bit, %d float: %.5f", len(wide), len(kept), score)
+        plans[key] = (candidate, score)
+        return score
 
-    kept, reached = keep_float_until(ranking, opts.target_cosine or 1.0, cosine)
-    why = {
-        n: f"--target-cosine {opts.target_cosine}: layer SQNR {sensitivity[n]:.1f} dB" for n in kept
+    wide, kept = choose_precision(ranking, target, cosine, sixteen_bit=opts.sixteen_bit)
+    chosen = plans[(tuple(wide), tuple(kept))][0] if wide or kept else plan
+    sixteen = {
+        n: f"--target-cosine {opts.target_cosine}: layer SQNR {sensitivity[n]:.1f} dB at 8 bits"
+        for n in ranking
+        if n in chosen.wide
     }
-    return plans.get(len(kept), plan), why
+    floats = {
+        n: f"--target-cosine {opts.target_cosine}: layer SQNR {sensitivity[n]:.1f} dB at 8 bits"
+        for n in kept
+    }
+    return chosen, floats, sixteen
 
 
 def measure_layers(
@@ -226,18 +254,20 @@ def measure_layers(
     batch: int = 8,
 ) -> None:
     """Fills the report's layers (output range, clipped %, cosine, SQNR) and model outputs."""
-    _, qmin, qmax = ACTIVATION_TYPES[act_dtype]
     by_name = {n.name: n for n in plan.graph.nodes}
     pairs: dict[str, str] = {}
     rows: dict[str, LayerStats] = {}
     for node_name in plan.nodes:
         node = by_name[node_name]
         out = node.outputs[0]
-        row = LayerStats(node_name, node.op_type, 8, out)
         p = qdq.params.get(out)
+        # bits of the output's codes; of the weights and inputs where the output stays float
+        bits = p.bits if p is not None else 16 if node_name in plan.wide else 8
+        row = LayerStats(node_name, node.op_type, bits, out)
         if p is not None:
             scale, zero = float(p.scale), float(p.zero_point)
-            row.low, row.high = (qmin - zero) * scale, (qmax - zero) * scale
+            info = np.iinfo(code_type(p))
+            row.low, row.high = (info.min - zero) * scale, (info.max - zero) * scale
         rows[out] = row
         pairs[out] = qdq.dequantized.get(out, out)
     outputs = {v.name: Agreement() for v in float_graph.outputs}
@@ -296,6 +326,7 @@ def _settings(opts: StaticOptions) -> dict[str, object]:
     )
     if opts.target_cosine is not None:
         out["target_cosine"] = opts.target_cosine
+        out["sixteen_bit"] = opts.sixteen_bit
     return out
 
 

@@ -107,8 +107,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--target-cosine",
         type=float,
         metavar="C",
-        help="static: keep the most sensitive layers float until the output cosine "
-        "to float on the calibration data reaches C (e.g. 0.99)",
+        help="static: give the most sensitive layers 16-bit activations and weights, then "
+        "keep them float, until the output cosine to float on the calibration data reaches "
+        "C (e.g. 0.99)",
+    )
+    p.add_argument(
+        "--16-bit",
+        dest="sixteen_bit",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="static, with --target-cosine: try 16-bit layers (opset 21 QDQ) before float "
+        "ones (default on)",
     )
     p.add_argument(
         "--format",
@@ -190,6 +199,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         equalize=args.equalize,
         skip=args.skip,
         target_cosine=args.target_cosine,
+        sixteen_bit=args.sixteen_bit,
         format=args.format,
         bits=args.bits,
         group_size=args.group_size,
