@@ -31,6 +31,7 @@ class Launch:
     args: list[Any]
     tune_key: str = ""
     node: str = ""
+    local: tuple[int, ...] | None = None  # a local size the kernel requires (never tuned)
 
 
 @dataclass
@@ -80,12 +81,18 @@ class Builder:
         return self.upload(key, np.ascontiguousarray(array, dtype=dtype))
 
     def launch(
-        self, kernel: str, gsize: tuple[int, ...], args: list[Any], *, program: str = "lib"
+        self,
+        kernel: str,
+        gsize: tuple[int, ...],
+        args: list[Any],
+        *,
+        program: str = "lib",
+        local: tuple[int, ...] | None = None,
     ) -> None:
         sizes = "x".join(str(g) for g in gsize)
         scalars = ",".join(str(int(a)) for a in args if isinstance(a, np.int32))
-        key = f"{kernel}[{sizes}]({scalars})"
-        self.launches.append(Launch(program, kernel, gsize, args, key, self.node))
+        key = "" if local else f"{kernel}[{sizes}]({scalars})"  # "": not tunable
+        self.launches.append(Launch(program, kernel, gsize, args, key, self.node, local))
 
     def attr(self, node: Node, name: str, default: Any) -> Any:
         return node.attrs.get(name, default)

@@ -32,6 +32,13 @@ class Device:
     device_name: str
     driver_version: str
     host_unified_memory: bool
+    is_cpu: bool = False
+
+    @property
+    def zero_copy(self) -> bool:
+        """Whether buffers may be read and written through their host memory between commands:
+        a CPU device runs kernels on that very memory (USE_HOST_PTR), so no copy commands."""
+        return self.is_cpu and self.host_unified_memory
 
     @property
     def identity(self) -> str:
@@ -71,6 +78,7 @@ def open_device(choice: str | None = None) -> Device:
                 device_name=dev.name.strip(),
                 driver_version=dev.driver_version.strip(),
                 host_unified_memory=bool(dev.host_unified_memory),
+                is_cpu=bool(dev.type & cl.device_type.CPU),
             )
             _DEVICES[key] = found
         return found
@@ -80,7 +88,18 @@ def _choice(choice: str | None) -> str:
     return (choice if choice is not None else os.environ.get(ENV_DEVICE, "")).strip()
 
 
+_FOUND: dict[str, tuple[Any, Any]] = {}  # choice -> (pyopencl, device): enumerate once
+
+
 def _find(choice: str | None) -> tuple[Any, Any]:
+    key = _choice(choice)
+    found = _FOUND.get(key)
+    if found is None:
+        found = _FOUND[key] = _enumerate(key)
+    return found
+
+
+def _enumerate(key: str) -> tuple[Any, Any]:
     import pyopencl as cl
 
     try:
@@ -102,7 +121,6 @@ def _find(choice: str | None) -> tuple[Any, Any]:
             devices.append((p_index, d_index, label, dev))
     if not devices:
         raise NoDeviceError(f"no OpenCL device on {len(platforms)} platform(s)")
-    key = _choice(choice)
     if not key:
         return cl, devices[0][3]
     listing = "; ".join(f"{p}:{d} {label}" for p, d, label, _ in devices)

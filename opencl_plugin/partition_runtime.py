@@ -43,6 +43,12 @@ class Plan:
     seconds: float = 0.0
     kernels: dict[str, int] = field(default_factory=dict)
     pool: list[Any] = field(default_factory=list)  # kernels do not keep their buffers alive
+    # what a run enqueues: kernel, global size rounded up to the local size, local size
+    enqueue: list[tuple[Any, tuple[int, ...], LocalSize]] = field(default_factory=list)
+    # zero-copy (a CPU device): the host memory of the input and output buffers, shaped
+    in_views: dict[str, np.ndarray] = field(default_factory=dict)
+    out_views: list[np.ndarray | None] = field(default_factory=list)
+    hosts: list[np.ndarray] = field(default_factory=list)  # keeps the host memory alive
 
 
 class PartitionRuntime:
@@ -95,20 +101,26 @@ class PartitionRuntime:
             plan = self._plans.get(key) or self._plan(
                 {n: a.shape for n, a in feeds.items()}, values
             )
-            for name, buf in plan.inputs.items():
-                if feeds[name].size:
-                    cl.enqueue_copy(queue, buf, feeds[name], is_blocking=False)
-            for kernel, gsize, local, _ in plan.launches:
-                cl.enqueue_nd_range_kernel(queue, kernel, rounded(gsize, local), local)
-            outs = []
-            for buf, shape in plan.outputs:
-                out = np.empty(shape, self.dtype)
-                if out.size:
-                    cl.enqueue_copy(queue, out, buf, is_blocking=False)
-                outs.append(out)
-            queue.finish()
+            if plan.in_views:  # a CPU device: the buffers are this host memory
+                for name, into in plan.in_views.items():
+                    np.copyto(into, feeds[name])
+            else:
+                for name, buf in plan.inputs.items():
+                    if feeds[name].size:
+                        cl.enqueue_copy(queue, buf, feeds[name], is_blocking=False)
+            enqueue = cl.enqueue_nd_range_kernel
+            for kernel, gsize, local in plan.enqueue:
+                enqueue(queue, kernel, gsize, local)
+            copies: list[np.ndarray | None] = []  # outputs copied by the device (not zero-copy)
+            for (buf, shape), view in zip(plan.outputs, plan.out_views):
+                host = None if view is not None else np.empty(shape, self.dtype)
+                if host is not None and host.size:
+                    cl.enqueue_copy(queue, host, buf, is_blocking=False)
+                copies.append(host)
+            queue.finish()  # the one synchronisation of a run
+            outs = [c if v is None else v.copy() for c, v in zip(copies, plan.out_views)]
         if self.half:
-            outs = [o.astype(np.float32) for o in outs]
+            outs = [o.astype(np.float32) for o in outs]  # type: ignore[union-attr]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def plans(self) -> list[Plan]:
@@ -117,7 +129,7 @@ class PartitionRuntime:
     # ---- planning --------------------------------------------------------------------------
     def _plan(self, in_shapes: dict[str, tuple[int, ...]], values: dict[str, np.ndarray]) -> Plan:
         start = time.perf_counter()
-        cl, ctx = self.device.cl, self.device.context
+        cl = self.device.cl
         constants = {**self.constants, **values}
         shapes = self._shapes(in_shapes, constants)
         bld = Builder(shapes, constants, self._upload)
@@ -137,10 +149,8 @@ class PartitionRuntime:
         if bld.sources:
             source = common_source() + "\n" + "\n".join(bld.sources)
             gen = get_program(self.device, source, self.options)
-        inputs = {
-            n: cl.Buffer(ctx, cl.mem_flags.READ_WRITE, _nbytes(s, self.dtype) + SLACK)
-            for n, s in in_shapes.items()
-        }
+        hosts: dict[int, np.ndarray] = {}  # id(buffer) -> its host memory (zero-copy only)
+        inputs = {n: self._buffer(_nbytes(s, self.dtype), hosts) for n, s in in_shapes.items()}
         end = len(bld.launches)
         lifetimes: dict[str, list[int]] = {}
         for i, launch in enumerate(bld.launches):
@@ -157,7 +167,7 @@ class PartitionRuntime:
             if size // item >= 2**31:
                 raise ValueError(f"a tensor of {size // item} elements (opencl indexes below 2^31)")
         check_allocation(pool.nbytes, f"the opencl buffer pool of {len(pool.sizes)} buffers")
-        buffers = [cl.Buffer(ctx, cl.mem_flags.READ_WRITE, n + SLACK) for n in pool.sizes]
+        buffers = [self._buffer(n, hosts) for n in pool.sizes]
 
         dummy = self._upload("::absent", np.zeros(1, np.float32))
 
@@ -174,11 +184,13 @@ class PartitionRuntime:
         counts: dict[str, int] = {}
         for launch in bld.launches:
             program = self.library if launch.program == "lib" else gen
-            kernel = cl.Kernel(program, launch.kernel)
+            kernel = _kernel(cl, program, launch.kernel)
             for i, arg in enumerate(launch.args):  # clSetKernelArg each: no invoker call
                 kernel.set_arg(i, resolve(arg))
-            local = self.tuning.local_size(launch.tune_key) or default_local(
-                launch.kernel, launch.gsize
+            local = (
+                launch.local
+                or self.tuning.local_size(launch.tune_key)
+                or default_local(launch.kernel, launch.gsize)
             )
             launches.append((kernel, launch.gsize, local, launch.tune_key))
             kind = launch.kernel if launch.program == "lib" else "fused element-wise"
@@ -193,6 +205,18 @@ class PartitionRuntime:
                 buf = buffers[pool.slot_of[storage]]
             outputs.append((buf, shapes[name]))
         plan = Plan(inputs, launches, outputs, pool.nbytes, 0.0, counts, buffers)
+        plan.enqueue = [(k, rounded(g, lz), lz) for k, g, lz, _ in launches]
+        if hosts:
+            plan.hosts = list(hosts.values())
+            plan.in_views = {
+                n: _view(hosts[id(b)], in_shapes[n], self.dtype) for n, b in inputs.items()
+            }
+            plan.out_views = [
+                _view(hosts[id(b)], shape, self.dtype) if id(b) in hosts else None
+                for b, shape in outputs
+            ]
+        else:
+            plan.out_views = [None] * len(outputs)
         plan.seconds = time.perf_counter() - start
         self._plans[_key(in_shapes, values)] = plan
         return plan
@@ -212,13 +236,25 @@ class PartitionRuntime:
         found.update(in_shapes)
         return found  # type: ignore[return-value]
 
+    def _buffer(self, nbytes: int, hosts: dict[int, np.ndarray]) -> Any:
+        """A pool or input buffer of `nbytes` (+ slack); on a CPU device backed by host memory
+        (recorded in `hosts`), so a run copies feeds in and results out with numpy, no commands."""
+        cl, ctx = self.device.cl, self.device.context
+        if not self.device.zero_copy:
+            return cl.Buffer(ctx, cl.mem_flags.READ_WRITE, nbytes + SLACK)
+        host = _aligned(nbytes + SLACK)
+        buf = cl.Buffer(ctx, cl.mem_flags.READ_WRITE | cl.mem_flags.USE_HOST_PTR, hostbuf=host)
+        hosts[id(buf)] = host
+        return buf
+
     def _upload(self, key: str, array: np.ndarray) -> Any:
         found = self._weights.get(key)
         if found is None:
             cl, ctx = self.device.cl, self.device.context
             if self.half and array.dtype == np.float32:  # weights are stored as half too
                 array = array.astype(np.float16)
-            host = np.zeros(array.size + SLACK // array.itemsize, array.dtype)
+            # aligned, so PoCL runs on this memory instead of copying it into its own
+            host = _aligned(array.nbytes + SLACK).view(array.dtype)
             host[: array.size] = array.reshape(-1)
             mf = cl.mem_flags
             if self.device.host_unified_memory:  # the device reads host memory in place
@@ -242,7 +278,7 @@ class PartitionRuntime:
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            if key in changed:
+            if key in changed or not key:  # no key: the kernel requires its local size
                 continue
 
             def run(option: LocalSize, kernel: Any = kernel, gsize: Any = gsize) -> None:
@@ -257,8 +293,11 @@ class PartitionRuntime:
             for plan in self._plans.values():
                 plan.launches = [
                     (k, g, self.tuning.local_size(key) or default_local(k.function_name, g), key)
-                    for k, g, _, key in plan.launches
+                    if key
+                    else (k, g, lz, key)
+                    for k, g, lz, key in plan.launches
                 ]
+                plan.enqueue = [(k, rounded(g, lz), lz) for k, g, lz, _ in plan.launches]
         self.tuning.save()
         return changed
 
@@ -271,3 +310,22 @@ def _key(shapes: dict[str, tuple[int, ...]], values: dict[str, np.ndarray]) -> t
 
 def _nbytes(shape: tuple[int, ...], dtype: Any) -> int:
     return int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+
+
+def _aligned(nbytes: int, align: int = 128) -> np.ndarray:
+    """Zeroed host memory aligned for the device (PoCL uses aligned USE_HOST_PTR memory as is)."""
+    raw = np.zeros(nbytes + align, np.uint8)
+    start = -raw.ctypes.data % align
+    return raw[start : start + nbytes]
+
+
+def _view(host: np.ndarray, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    count = int(np.prod(shape, dtype=np.int64))
+    return host[: count * np.dtype(dtype).itemsize].view(dtype).reshape(shape)
+
+
+def _kernel(cl: Any, program: Any, name: str) -> Any:
+    """A kernel object without pyopencl's invoker set-up (an on-disk cache look-up, ~0.3 ms per
+    object): arguments are set once with set_arg and runs enqueue it directly."""
+    raw = getattr(program, "_get_prg", None)
+    return cl._cl.Kernel(raw(), name) if raw else cl.Kernel(program, name)

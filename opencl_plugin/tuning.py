@@ -75,7 +75,17 @@ def default_local(kernel: str, gsize: tuple[int, ...]) -> tuple[int, ...]:
     target, first = (16, 4) if kernel == "gemm_f32" else (64, 16)
     lx = min(first, _pow2(gsize[0]))
     ly = min(max(1, target // lx), _pow2(gsize[1]))
-    return (lx, ly, 1)[: len(gsize)]
+    if len(gsize) < 3:
+        return (lx, ly)
+    # short rows over many channels (a depthwise 5x5 on a 2x96 map, 200 channels): a group per
+    # channel made PoCL's per-group cost the kernel's; take several channels per group while the
+    # launch still has 32 groups. Kernels do not bound-check axis 2: lz divides it.
+    items = gsize[0] * gsize[1] * gsize[2]
+    cap = max(1, min(256, max(target, _pow2(items // 32))) // (lx * ly))
+    lz = 1
+    while lz * 2 <= cap and gsize[2] % (lz * 2) == 0:
+        lz *= 2
+    return (lx, ly, lz)
 
 
 def _pow2(n: int) -> int:

@@ -45,3 +45,14 @@ inline float activate(float v, int act, float p0, float p1) {
   }
   return v;
 }
+
+// activate() on 8 lanes for the codes that vectorise (0 none, 1 Relu, 2 Clip), with numpy's NaN
+// rules (a NaN lane stays NaN); 0 when the code does not, and the caller takes the scalar path.
+inline int activate8(float8* v, int act, float p0, float p1) {
+  switch (act) {
+    case 0: return 1;
+    case 1: *v = select(*v, (float8)(0.0f), *v < 0.0f); return 1;
+    case 2: *v = select(*v, (float8)(p0), *v < p0); *v = select(*v, (float8)(p1), *v > p1); return 1;
+  }
+  return 0;
+}

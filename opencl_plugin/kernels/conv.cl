@@ -82,9 +82,20 @@ __kernel void depthwise_f32(__global const data_t* restrict x, __global const da
       acc = vload8(0, t);
     }
   }
+  const int n = min(8, OW - ow0);
+  const long o0 = ((long)ic * OH + oh) * OW + ow0;
+  // the usual tile (8 pixels, a vector activation): the epilogue in vector operations
+  if (n == 8) {
+    float8 v = has_bias ? acc + (float8)(LD(bias, c)) : acc;
+    if (has_res) v += LD8(res + o0, 0);
+    if (slope_mode) v = select(v, (float8)(LD(slope, c)) * v, v < 0.0f);
+    if (activate8(&v, act, p0, p1)) {
+      ST8(v, y + o0, 0);
+      return;
+    }
+  }
   float out[8];
   vstore8(acc, 0, out);
-  const int n = min(8, OW - ow0);
   for (int j = 0; j < n; ++j) {
     const long o = ((long)ic * OH + oh) * OW + ow0 + j;
     float v = out[j];

@@ -54,6 +54,25 @@ __kernel void gemm_f32(__global const data_t* restrict A, __global const data_t*
   if (slope_mode == 1) slope += g * sbias;
   res += has_res ? b * sC : 0;
   const int rows = min(4, M - m0), cols = min(16, N - n0);
+  if (cols == 16 && act <= 2) {  // full rows, a vector activation: the epilogue in vectors
+    for (int i = 0; i < rows; ++i) {
+      const int m = m0 + i;
+      for (int h = 0; h < 2; ++h) {
+        const int n = n0 + 8 * h;
+        float8 v = (float8)(alpha) * vload8(h, acc[i]);
+        if (bias_mode == 1) v += (float8)(LD(bias, m));
+        else if (bias_mode == 2) v += LD8(bias + n, 0);
+        if (has_res) v += LD8(res + m * ldc + n, 0);
+        if (slope_mode) {
+          const float8 s = slope_mode == 1 ? (float8)(LD(slope, m)) : LD8(slope + n, 0);
+          v = select(v, s * v, v < 0.0f);
+        }
+        activate8(&v, act, p0, p1);
+        ST8(v, C + m * ldc + n, 0);
+      }
+    }
+    return;
+  }
   for (int i = 0; i < rows; ++i) {
     const int m = m0 + i;
     for (int j = 0; j < cols; ++j) {

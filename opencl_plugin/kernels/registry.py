@@ -7,13 +7,24 @@ from collections.abc import Callable
 from typing import Any
 
 from ...refimpl.ir import Node, Value
-from . import conv, elementwise, gemm, index_map, layout, pool, reduce
+from . import (
+    conv,
+    conv_transpose,
+    elementwise,
+    gemm,
+    index_map,
+    layout,
+    pool,
+    recurrent,
+    reduce,
+    resize,
+)
 
 Support = Callable[[Node, "list[Value | None]", dict, int], "str | None"]
 
 SUPPORT: dict[str, Support] = {}
 LOWER: dict[str, Callable[..., Any]] = {}
-for family in (gemm, conv, pool, reduce, layout, index_map):
+for family in (gemm, conv, conv_transpose, pool, reduce, layout, index_map, resize, recurrent):
     SUPPORT.update(family.SUPPORT)  # type: ignore[attr-defined]
     LOWER.update(family.LOWER)  # type: ignore[attr-defined]
 # Identity and Dropout are views when alone; inside an element-wise chain they fuse

@@ -1,0 +1,73 @@
+"""The direct (tiled) convolution kernel and the im2col + GEMM path each against the reference,
+whichever the size rule would pick, on the geometries that select their code paths (vector taps
+at stride 1 and 2, the clamped gather at the padding, other strides, groups, 1-D, fused
+epilogues), and the rule itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gossamer.opencl_plugin.kernels import conv
+from gossamer.refimpl.ir import Node
+
+from .conftest import check_against_reference
+from .test_kernels import one_node, rand
+
+pytestmark = pytest.mark.usefixtures("device")
+
+GEOMETRIES = [
+    ((1, 3, 24, 32), (10, 3, 3, 3), {}),  # stride 1, rows wide enough for vector taps
+    ((2, 5, 11, 19), (9, 5, 3, 3), {"pads": [1, 1, 1, 1], "strides": [2, 2]}),  # stride 2
+    ((1, 4, 7, 7), (12, 4, 3, 3), {"pads": [1, 1, 1, 1]}),  # rows shorter than a tile: gather
+    ((1, 4, 13, 17), (6, 4, 5, 3), {"pads": [2, 0, 1, 2], "strides": [3, 3]}),  # stride 3
+    ((1, 6, 9, 9), (15, 2, 3, 3), {"group": 3, "dilations": [2, 1], "pads": [0, 1, 2, 1]}),
+    ((2, 8, 30), (17, 8, 5), {"auto_pad": "SAME_LOWER", "strides": [2]}),  # 1-D
+    ((1, 3, 10, 10), (4, 3, 1, 1), {"strides": [2, 2]}),  # 1x1 with a stride
+]
+
+
+@pytest.fixture(params=["direct", "im2col"])
+def conv_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(conv, "DIRECT", lambda *a: request.param == "direct")
+    return request.param
+
+
+@pytest.mark.parametrize(("x", "w", "attrs"), GEOMETRIES)
+def test_conv_matches_the_reference_on_both_paths(conv_path, x, w, attrs):
+    graph, feeds = one_node("Conv", {"x": rand(*x)}, {"w": rand(*w), "b": rand(w[0])}, attrs)
+    sess = check_against_reference(graph, feeds, rtol=1e-4, atol=1e-5)
+    kernels = {k for p in sess_plans(sess) for k in p.kernels}
+    assert ("conv_direct_f32" in kernels) == (conv_path == "direct")
+
+
+def sess_plans(sess) -> list:
+    """The launch plans of a session's opencl partitions."""
+    parts = [o.impl for o in sess._program.overrides.values() if o.partition]
+    return [plan for part in parts for plan in part.plans()]
+
+
+@pytest.mark.parametrize("activation", ["Relu", "Clip", "PRelu"])
+def test_direct_conv_epilogue_adds_bias_residual_and_activation(conv_path, activation):
+    consts = {"w": rand(11, 3, 3, 3), "b": rand(11), "slope": rand(11, 1, 1)}
+    names = ["x", "w", "b", "slope" if activation == "PRelu" else "", "z"]
+    attrs = {"activation": activation, "pads": [1, 1, 1, 1]}
+    if activation == "Clip":
+        attrs["activation_params"] = [-0.5, 0.5]
+    node = Node("FusedConv", names, ["y0"], attrs, name="n", domain="gossamer")
+    graph, feeds = one_node("Conv", {"x": rand(2, 3, 9, 12), "z": rand(2, 11, 9, 12)}, consts)
+    graph.nodes[0] = node
+    check_against_reference(graph, feeds, rtol=1e-4, atol=1e-5)
+
+
+def test_size_rule_takes_direct_for_short_reductions_and_large_images():
+    assert conv.direct_wins(3, 32, 9, 112 * 112)  # a stem: K = 27
+    assert conv.direct_wins(64, 64, 9, 56 * 56)  # large image
+    assert not conv.direct_wins(256, 256, 9, 14 * 14)  # deep and small: GEMM tiles win
+
+
+def test_direct_packing_puts_eight_output_channels_side_by_side():
+    w = np.arange(2 * 10 * 3 * 2 * 2, dtype=np.float32).reshape(20, 3, 2, 2)  # G=2, Mg=10
+    packed = conv.pack_direct(w, 2)
+    assert packed.shape == (2, 2, 2, 2, 3, 8)  # [g][mb][kh][kw][c][8]
+    assert packed[1, 1, 0, 1, 2, 1] == w[10 + 8 + 1, 2, 0, 1]
+    assert not packed[0, 1, :, :, :, 2:].any()  # channels past Mg are zero
