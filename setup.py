@@ -1,8 +1,9 @@
 """Builds the Cython/C kernels of the CPU backend (gossamer.cython_kernels._ext).
 
-pyproject.toml holds all the metadata; this file only declares the extension module. Flags: -O3 and
-OpenMP, -fno-trapping-math (lets GCC if-convert the float selects of the element-wise loops, e.g.
-exp's range clamps, so they vectorise; values are unchanged: no trap is ever enabled), and
+pyproject.toml holds all the metadata; this file only declares the extension module. Flags: -O3,
+-pthread (the kernels' own thread pool, src/threadpool.c; no OpenMP), -fno-trapping-math (lets
+GCC if-convert the float selects of the element-wise loops, e.g. exp's range clamps, so they
+vectorise; values are unchanged: no trap is ever enabled), and
 deliberately no -mavx2/-march: the kernels of each SIMD level are compiled in their own file
 (src/levels/<level>.c, under a `#pragma GCC target`) and chosen at run time (src/dispatch.c),
 so a wheel built here also runs on CPUs without AVX2. The extension is
@@ -37,9 +38,9 @@ def extensions() -> list:
         )
         return []
     msvc = sys.platform == "win32"
-    gcc_args = ["-O3", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
-    compile_args = ["/O2", "/openmp"] if msvc else gcc_args
-    link_args = [] if msvc else ["-fopenmp"]
+    gcc_args = ["-O3", "-pthread", "-fno-math-errno", "-fno-trapping-math"]
+    compile_args = ["/O2"] if msvc else gcc_args
+    link_args = [] if msvc else ["-pthread"]
     sanitize = os.environ.get("GOSSAMER_SANITIZE")  # e.g. "address,undefined": tools/sanitize.sh
     if sanitize and not msvc:
         checks = [f"-fsanitize={sanitize}", "-fno-omit-frame-pointer", "-g"]

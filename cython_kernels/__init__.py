@@ -1,5 +1,5 @@
 """The Cython CPU backend: FP32 SIMD kernels (AVX-512, AVX2 or generic, chosen at run time),
-OpenMP threads.
+threads on the kernels' own pool (src/threadpool.h).
 
 `simd_level()` says which kernels run ("avx512f", "avx2+fma" or "generic"); GOSSAMER_SIMD=avx2 or
 generic caps the level. The backend itself is `gossamer.cython_kernels.backend.CythonBackend`,

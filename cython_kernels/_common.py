@@ -23,13 +23,13 @@ _scratch = threading.local()
 SCRATCH_BUFFERS: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
 
 
-_team = [1]  # the largest OpenMP team started so far
+_team = [1]  # the most threads the kernels' pool was started for so far
 
 
 def threads() -> int:
-    """OpenMP threads for this run (the Session's `threads=`, else this process's cores). The
-    first time a team this large is asked for, its workers are started off the calling thread's
-    core (src/threads.c: else the first regions of a process wait ~8 ms each for them)."""
+    """Threads for this run's kernels (the Session's `threads=`, else this process's cores). The
+    first time this many are asked for, the thread pool's workers are started (src/threads.c),
+    so that the first run does not pay for creating them."""
     t = current_threads()
     if t > _team[0]:
         _team[0] = t

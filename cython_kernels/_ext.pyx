@@ -6,7 +6,7 @@ Callers (the backend modules) pass C-contiguous float32 arrays of the right size
 depth every wrapper still checks, with a few comparisons before any C code runs, that the arrays
 it is given are large enough for the sizes it is told (and that indices / geometry are in range),
 and raises ValueError otherwise: no call can make a kernel read or write out of bounds. Every
-kernel takes its OpenMP thread count explicitly.
+kernel takes its thread count (for the kernels' pool, src/threadpool.h) explicitly.
 """
 
 from libc.math cimport INFINITY

@@ -5,13 +5,6 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-# libgomp reads this when the extension loads: how long an idle OpenMP worker spins before it
-# sleeps. Workers that sleep between two kernels of one run are woken by the Python thread, and
-# Linux's wake-affine placement then often puts them on the Python thread's own core, where each
-# region's join waits for a scheduler slice (silero_vad's STFT conv: 2 ms instead of 0.06 ms at
-# 2 threads with 10000 spins). 300000 (libgomp's usual default) keeps them awake through a run.
-os.environ.setdefault("GOMP_SPINCOUNT", "300000")
-
 _ext: ModuleType | None
 try:
     from . import _ext  # type: ignore[attr-defined, no-redef]

@@ -42,8 +42,8 @@ class CythonBackend(
     TFLiteTableKernels,
     GradKernels,
 ):
-    """Cython + C SIMD kernels (AVX-512, AVX2 or generic, chosen at run time), OpenMP threads per
-    session."""
+    """Cython + C SIMD kernels (AVX-512, AVX2 or generic, chosen at run time), threads per
+    session (the kernels' own pool)."""
 
     name = "cython"
     priority = 100

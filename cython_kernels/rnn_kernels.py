@@ -3,8 +3,8 @@
 prepare() packs each node's weights once: W of every direction as one GEMM right operand, so
 X W^T + Wb + Rb for all steps and directions is one packed GEMM with the biases in its epilogue,
 and R of each direction in 16-unit panels for the recurrence (src/rnn.c: per step a GEMV over
-each thread's own panels fused with the gates and the state update, all steps in one OpenMP
-region). Runs both layouts, all directions, sequence_lens, initial states, peepholes, clip,
+each thread's own panels fused with the gates and the state update, all steps in one thread-pool
+call). Runs both layouts, all directions, sequence_lens, initial states, peepholes, clip,
 input_forget and linear_before_reset; declines activation lists other than the defaults. A call
 outside the op's contract (shapes, sequence_lens out of range) raises RuntimeDecline, so the
 reference runs it and reports the error.

@@ -9,8 +9,56 @@
 #include "dispatch.h"
 #include "gemm.h"
 #include "isa.h"
+#include "threadpool.h"
 
 int gk_polyphase_on = 1;
+
+typedef struct {
+    const float *x;
+    long c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps;
+    float *out;
+    gk_seat_bufs bufs; /* per tap: lane offsets (GK_NR longs), then a dense flag (int) each */
+} packb_job;
+
+/* panels [p0, p1) of the packed im2col matrix */
+static void pack_b_conv_panels(void *ctx, long p0, long p1, int seat) {
+    packb_job *j = (packb_job *)ctx;
+    long taps = j->taps, kw = j->kw, n = j->n, k = j->k, h = j->h, w = j->w, ow = j->ow;
+    long *offs = (long *)gk_seat_buf(&j->bufs, seat);
+    if (!offs) return;
+    int *dense = (int *)(offs + taps * GK_NR);
+    for (long p = p0; p < p1; p++) {
+        /* per tap: each lane's offset in a channel plane (-1: padding), and whether the 16
+         * lanes read 16 consecutive floats */
+        for (long t = 0; t < taps; t++) {
+            long ky = t / kw, kx = t % kw;
+            long *o = offs + t * GK_NR;
+            for (long l = 0; l < GK_NR; l++) {
+                long q = p * GK_NR + l;
+                o[l] = -1;
+                if (q >= n) continue;
+                long iy = (q / ow) * j->sh - j->ph + ky * j->dh;
+                long ix = (q % ow) * j->sw - j->pw + kx * j->dw;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w) o[l] = iy * w + ix;
+            }
+            int d = o[0] >= 0;
+            for (long l = 1; l < GK_NR && d; l++) d = o[l] == o[0] + l;
+            dense[t] = d;
+        }
+        float *dst = j->out + p * k * GK_NR;
+        for (long ci = 0; ci < j->c; ci++) {
+            const float *plane = j->x + ci * h * w;
+            for (long t = 0; t < taps; t++, dst += GK_NR) {
+                const long *o = offs + t * GK_NR;
+                if (dense[t]) {
+                    memcpy(dst, plane + o[0], GK_NR * sizeof(float));
+                } else {
+                    for (long l = 0; l < GK_NR; l++) dst[l] = o[l] >= 0 ? plane[o[l]] : 0.0f;
+                }
+            }
+        }
+    }
+}
 
 /* Packed B (see gemm.c) of the im2col matrix of one image group x (c, h, w):
  * B[(ci*kh + ky)*kw + kx, oy*ow + ox] = x[ci, oy*sh - ph + ky*dh, ox*sw - pw + kx*dw] (0 outside). */
@@ -18,45 +66,11 @@ void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, lo
                     long dh, long dw, long ph, long pw, long oh, long ow, float *out, int threads) {
     long n = oh * ow, k = c * kh * kw, taps = kh * kw;
     long panels = (n + GK_NR - 1) / GK_NR;
-#pragma omp parallel num_threads(threads) if (panels * k > 32768)
-    {
-        long *offs = (long *)malloc((size_t)taps * GK_NR * sizeof(long));
-        int *dense = (int *)malloc((size_t)taps * sizeof(int));
-#pragma omp for schedule(static)
-        for (long p = 0; p < panels; p++) {
-            if (!offs || !dense) continue;
-            /* per tap: each lane's offset in a channel plane (-1: padding), and whether the 16
-             * lanes read 16 consecutive floats */
-            for (long t = 0; t < taps; t++) {
-                long ky = t / kw, kx = t % kw;
-                long *o = offs + t * GK_NR;
-                for (long l = 0; l < GK_NR; l++) {
-                    long q = p * GK_NR + l;
-                    o[l] = -1;
-                    if (q >= n) continue;
-                    long iy = (q / ow) * sh - ph + ky * dh, ix = (q % ow) * sw - pw + kx * dw;
-                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) o[l] = iy * w + ix;
-                }
-                int d = o[0] >= 0;
-                for (long l = 1; l < GK_NR && d; l++) d = o[l] == o[0] + l;
-                dense[t] = d;
-            }
-            float *dst = out + p * k * GK_NR;
-            for (long ci = 0; ci < c; ci++) {
-                const float *plane = x + ci * h * w;
-                for (long t = 0; t < taps; t++, dst += GK_NR) {
-                    const long *o = offs + t * GK_NR;
-                    if (dense[t]) {
-                        memcpy(dst, plane + o[0], GK_NR * sizeof(float));
-                    } else {
-                        for (long l = 0; l < GK_NR; l++) dst[l] = o[l] >= 0 ? plane[o[l]] : 0.0f;
-                    }
-                }
-            }
-        }
-        free(offs);
-        free(dense);
-    }
+    packb_job j = {x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps, out,
+                   {0, {NULL}}};
+    gk_seat_bufs_init(&j.bufs, (size_t)taps * (GK_NR * sizeof(long) + sizeof(int)));
+    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, pack_b_conv_panels, &j);
+    gk_seat_bufs_free(&j.bufs);
 }
 
 /* dst (padh x padw) = the plane src (h x w) at offset (ph, pw), zero elsewhere; each element
@@ -133,6 +147,48 @@ static int dw_poly(const float *x, long n, long c, long h, long w, const float *
     return sp_run_batches(&g, planes, batch, band, nt, dw_planes, &d);
 }
 
+typedef struct {
+    const gk_conv_kernels *K;
+    const float *x, *wt, *bias;
+    long c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, padh, padw;
+    float lo, hi;
+    int clip, fast3x3;
+    float *y;
+    gk_seat_bufs bufs; /* the zero-padded plane */
+} dw_job;
+
+/* planes [p0, p1) (image-major) of the depthwise conv on padded planes */
+static void dw_planes_rows(void *ctx, long p0, long p1, int seat) {
+    dw_job *j = (dw_job *)ctx;
+    const gk_conv_kernels *K = j->K;
+    long h = j->h, w = j->w, kh = j->kh, kw = j->kw, sh = j->sh, sw = j->sw, dh = j->dh;
+    long dw = j->dw, ph = j->ph, pw = j->pw, oh = j->oh, ow = j->ow, padw = j->padw;
+    float *scratch = (float *)gk_seat_buf(&j->bufs, seat);
+    if (!scratch) return;
+    for (long pl = p0; pl < p1; pl++) {
+        long ch = pl % j->c;
+        const float *src = j->x + pl * h * w;
+        float b = j->bias ? j->bias[ch] : 0.0f;
+        float *dst = j->y + pl * oh * ow;
+        if (j->fast3x3) {
+            dw3x3_plane(src, h, w, j->wt + ch * 9, sh, sw, ph, pw, oh, ow, b, j->lo, j->hi,
+                        j->clip, scratch, dst);
+            continue;
+        }
+        /* the zero-padded plane this window geometry reads */
+        pad_plane(src, h, w, ph, pw, j->padh, padw, scratch);
+        const float *wc = j->wt + ch * kh * kw;
+        if (K->dwk_row && sw == 1 && dh == 1 && dw == 1) {
+            for (long oy = 0; oy < oh; oy++)
+                K->dwk_row(scratch + oy * sh * padw, padw, kh, kw, wc, b, j->lo, j->hi, j->clip,
+                           ow, dst + oy * ow);
+        } else {
+            K->dw_plane(scratch, padw, wc, kh, kw, sh, sw, dh, dw, oh, ow, b, j->lo, j->hi,
+                        j->clip, dst);
+        }
+    }
+}
+
 /* y[n, c] = clip(bias[c] + sum_{ky,kx} wt[c, ky, kx] * xpad[n, c, oy*sh + ky*dh, ox*sw + kx*dw]) */
 void gk_depthwise(const float *x, long n, long c, long h, long w, const float *wt, long kh, long kw,
                   long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
@@ -144,35 +200,12 @@ void gk_depthwise(const float *x, long n, long c, long h, long w, const float *w
     long padh = (oh - 1) * sh + (kh - 1) * dh + 1, padw = (ow - 1) * sw + (kw - 1) * dw + 1;
     long planes = n * c;
     int fast3x3 = kh == 3 && kw == 3 && dh == 1 && dw == 1 && (sw == 1 || (sw == 2 && K->dw3x3s2_row));
-#pragma omp parallel num_threads(threads) if (planes * oh * ow * kh * kw > 32768)
-    {
-        float *scratch = (float *)malloc((size_t)((padh + 1) * padw) * sizeof(float));
-#pragma omp for schedule(static)
-        for (long pl = 0; pl < planes; pl++) {
-            if (!scratch) continue;
-            long ch = pl % c;
-            const float *src = x + pl * h * w;
-            if (fast3x3) {
-                dw3x3_plane(src, h, w, wt + ch * 9, sh, sw, ph, pw, oh, ow, bias ? bias[ch] : 0.0f,
-                            lo, hi, clip, scratch, y + pl * oh * ow);
-                continue;
-            }
-            /* the zero-padded plane this window geometry reads */
-            pad_plane(src, h, w, ph, pw, padh, padw, scratch);
-            float b = bias ? bias[ch] : 0.0f;
-            float *dst = y + pl * oh * ow;
-            const float *wc = wt + ch * kh * kw;
-            if (K->dwk_row && sw == 1 && dh == 1 && dw == 1) {
-                for (long oy = 0; oy < oh; oy++)
-                    K->dwk_row(scratch + oy * sh * padw, padw, kh, kw, wc, b, lo, hi, clip, ow,
-                               dst + oy * ow);
-            } else {
-                K->dw_plane(scratch, padw, wc, kh, kw, sh, sw, dh, dw, oh, ow, b, lo, hi, clip,
-                            dst);
-            }
-        }
-        free(scratch);
-    }
+    dw_job j = {K, x, wt, bias, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, padh, padw, lo,
+                hi, clip, fast3x3, y, {0, {NULL}}};
+    gk_seat_bufs_init(&j.bufs, (size_t)((padh + 1) * padw) * sizeof(float));
+    gk_parallel_range(planes, planes * oh * ow * kh * kw > 32768 ? threads : 1, dw_planes_rows,
+                      &j);
+    gk_seat_bufs_free(&j.bufs);
 }
 
 /* floats of work gk_conv_direct needs */
@@ -181,6 +214,48 @@ size_t gk_conv_direct_work(long c, long h, long w, long kh, long kw, long sh, lo
     sp_geo g;
     sp_geo_init(&g, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
     return (size_t)(c * g.sh * g.sw * g.plane + g.wq + SP_SLACK);
+}
+
+typedef struct {
+    const gk_conv_kernels *K;
+    const sp_geo *g;
+    const float *xi; /* the image */
+    float *work;
+    const long *off;
+    long k;
+    const float *wt_t;
+    long ldw, m;
+    const float *bp;
+    float lo, hi;
+    long oh, ow, ch, per_c, hw;
+    float *yi;
+    gk_seat_bufs bufs; /* the direct rows' tile (zeroed once) */
+    int failed;
+} direct_job;
+
+/* (channel, row phase) pairs [t0, t1) of the image's polyphase rows */
+static void direct_build(void *ctx, long t0, long t1, int seat) {
+    const direct_job *j = (const direct_job *)ctx;
+    (void)seat;
+    for (long tk = t0; tk < t1; tk++) {
+        long ci = tk / j->g->sh, a = tk % j->g->sh;
+        j->K->poly_build_rows(j->g, j->xi + ci * j->hw, j->work + ci * j->per_c, 0.0f, a);
+    }
+}
+
+/* output rows [r0, r1) of the image */
+static void direct_rows(void *ctx, long r0, long r1, int seat) {
+    direct_job *j = (direct_job *)ctx;
+    int fresh = j->bufs.p[seat] == NULL;
+    float *t = (float *)gk_seat_buf(&j->bufs, seat);
+    if (!t) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    if (fresh) sp_fill(t, (long)(j->bufs.bytes / sizeof(float)), 0.0f);
+    for (long oy = r0; oy < r1; oy++)
+        j->K->direct_row(j->g, j->work, j->off, j->k, j->wt_t, j->ldw, j->m, j->bp, j->lo, j->hi,
+                         oy, j->oh, j->ow, j->ch, t, j->yi);
 }
 
 int gk_conv_direct(const float *x, long n, long c, long h, long w, const float *wt_t, long m,
@@ -209,29 +284,17 @@ int gk_conv_direct(const float *x, long n, long c, long h, long w, const float *
     long ch = ow <= SP_CH + SP_CH / 4 ? ow : SP_CH;
     long tasks = c * g.sh; /* (channel, row phase) pairs to build */
     int nt = m * oh * ow * k > 65536 ? threads : 1;
-    int ok = 1;
-#pragma omp parallel num_threads(nt) reduction(&& : ok)
-    {
-        long tsz = (ch + 16) * ldw;
-        float *t = (float *)malloc((size_t)tsz * sizeof(float));
-        ok = t != NULL;
-        if (t) sp_fill(t, tsz, 0.0f);
-        for (long i = 0; i < n; i++) {
-            const float *xi = x + i * c * h * w;
-#pragma omp for schedule(static)
-            for (long tk = 0; tk < tasks; tk++) {
-                long ci = tk / g.sh, a = tk % g.sh;
-                K->poly_build_rows(&g, xi + ci * h * w, work + ci * per_c, 0.0f, a);
-            }
-#pragma omp for schedule(static)
-            for (long oy = 0; oy < oh; oy++) {
-                if (!t) continue;
-                K->direct_row(&g, work, off, k, wt_t, ldw, m, bp, lo, hi, oy, oh, ow, ch, t,
-                              y + i * m * oh * ow);
-            }
-        }
-        free(t);
+    direct_job j = {K, &g, NULL, work, off, k, wt_t, ldw, m, bp, lo, hi, oh, ow, ch, per_c, h * w,
+                    NULL, {0, {NULL}}, 0};
+    gk_seat_bufs_init(&j.bufs, (size_t)((ch + 16) * ldw) * sizeof(float));
+    for (long i = 0; i < n && !j.failed; i++) {
+        j.xi = x + i * c * h * w;
+        j.yi = y + i * m * oh * ow;
+        gk_parallel_range(tasks, nt, direct_build, &j);
+        gk_parallel_range(oh, nt, direct_rows, &j);
     }
+    gk_seat_bufs_free(&j.bufs);
+    int ok = !j.failed;
     free(off);
     free(bp);
     return ok;

@@ -5,10 +5,11 @@
  * contiguous so one packing serves any K blocking; constant operands (weights) are packed once at
  * prepare time.
  *
- * Threads: one OpenMP parallel region per call. C is split into one rectangular block per thread
- * (a grid pm x pn = threads, chosen to balance the level's register blocks; the larger operand is
- * the one split), left operand packing happens inside the same region (each thread packs a share,
- * then a barrier). Inside a block (the level's `block` kernel): K in blocks of KC, M in blocks of
+ * Threads: the pool's (threadpool.h). C is split into a grid of rectangular blocks, a few per thread
+ * (pm x pn chosen to balance the level's register blocks; the larger operand is the one split),
+ * claimed one at a time; a left operand packed per call is packed first, in a pool call of its own
+ * (panels shared between the threads). Who computes a block does not change its bits: every
+ * element is the same sum over K in the same order. Inside a block (the level's `block` kernel): K in blocks of KC, M in blocks of
  * MC rows, then B micro-panels (kept in L1) against the A micro-panels of the M block (streamed
  * from L2). Software prefetches cover what the hardware prefetchers miss: the next A and B
  * micro-panels, the C tile two column panels ahead (AVX-512 kernel) and, while packing B, its rows.
@@ -19,7 +20,7 @@
 #include "dispatch.h"
 #include "gemm.h"
 #include "isa.h"
-#include "threads.h"
+#include "threadpool.h"
 
 /* K block and M block (rows) of the cache blocking: a 32-column B micro-panel of KC rows is 32 KiB
  * at KC 256 (L1 48 KiB on Zen 5), an A block MC x KC 144 KiB (L2 1 MiB). */
@@ -90,19 +91,38 @@ static void pack_b_panels(long k, long n, const float *b, long s_k, long s_n, fl
 }
 
 /* panel rows (k x panels) from which packing is split between threads: 4096 rows of 16 floats are
- * 256 KiB, about 15 us of copying (a fork costs a few us) */
+ * 256 KiB, about 15 us of copying (a pool call costs about a microsecond) */
 #define GK_PACK_PAR 4096
+
+typedef struct {
+    long m, k, s_m, s_k;
+    const float *src;
+    float *out;
+} pack_job;
+
+static void pack_a_range(void *ctx, long p0, long p1, int seat) {
+    const pack_job *j = (const pack_job *)ctx;
+    (void)seat;
+    pack_a_panels(j->m, j->k, j->src, j->s_m, j->s_k, j->out, p0, p1);
+}
+
+static void pack_b_range(void *ctx, long p0, long p1, int seat) {
+    const pack_job *j = (const pack_job *)ctx;
+    (void)seat;
+    pack_b_panels(j->k, j->m, j->src, j->s_m, j->s_k, j->out, p0, p1);
+}
 
 void gk_pack_a(long m, long k, const float *a, long s_m, long s_k, float *out, int threads) {
     long panels = (m + GK_MR - 1) / GK_MR;
-#pragma omp parallel for schedule(static) num_threads(threads) if (panels * k > GK_PACK_PAR)
-    for (long p = 0; p < panels; p++) pack_a_panels(m, k, a, s_m, s_k, out, p, p + 1);
+    pack_job j = {m, k, s_m, s_k, a, out};
+    gk_parallel_range(panels, panels * k > GK_PACK_PAR ? threads : 1, pack_a_range, &j);
 }
 
+/* (pack_job's m is B's n, s_m its s_k, s_k its s_n) */
 void gk_pack_b(long k, long n, const float *b, long s_k, long s_n, float *out, int threads) {
     long panels = (n + GK_NR - 1) / GK_NR;
-#pragma omp parallel for schedule(static) num_threads(threads) if (panels * k > GK_PACK_PAR)
-    for (long p = 0; p < panels; p++) pack_b_panels(k, n, b, s_k, s_n, out, p, p + 1);
+    pack_job j = {n, k, s_k, s_n, b, out};
+    gk_parallel_range(panels, panels * k > GK_PACK_PAR ? threads : 1, pack_b_range, &j);
 }
 
 /* Per-thread reusable buffers (never freed; they grow to the largest size used), so packing does
@@ -145,7 +165,7 @@ static void grid(long m, long n, int T, int *pm_out, int *pn_out) {
     }
 }
 
-/* thread t's block of the T-way grid, run with the current level's kernels */
+/* block t of the T-block grid, run with the current level's kernels */
 static void run_part(const gk_gemm_args *g, int T, int t) {
     int pm = 1, pn = 1;
     if (T > 1) grid(g->m, g->n, T, &pm, &pn);
@@ -157,7 +177,7 @@ static void run_part(const gk_gemm_args *g, int T, int t) {
     gk_k.gemm->block(g, m0, m1, n0, n1);
 }
 
-/* threads worth forking for an m x n x k product (about 2 us of work per extra thread) */
+/* threads worth a pool call for an m x n x k product (about 2 us of work per extra thread) */
 static int threads_for(double m, double n, double k, int threads) {
     double work = m * n * (k > 0 ? k : 1);
     int t = threads < 1 ? 1 : threads;
@@ -165,17 +185,40 @@ static int threads_for(double m, double n, double k, int threads) {
     return t;
 }
 
+/* blocks of the grid for nt threads: 4 per thread where each keeps about 400000 multiply-adds
+ * (~4 us), else 2, else 1 */
+static int blocks_for(double m, double n, double k, int nt) {
+    double work = m * n * (k > 0 ? k : 1);
+    int per = work >= 4 * 400000.0 * nt ? 4 : work >= 2 * 400000.0 * nt ? 2 : 1;
+    return nt * per;
+}
+
+typedef struct {
+    gk_gemm_args g;
+    int blocks;
+} grid_job;
+
+static void grid_block(void *ctx, long t, int seat) {
+    const grid_job *j = (const grid_job *)ctx;
+    (void)seat;
+    run_part(&j->g, j->blocks, (int)t);
+}
+
+/* C = the packed product, its blocks over the pool */
+static void run_grid(const gk_gemm_args *g, int nt) {
+    grid_job j = {*g, blocks_for((double)g->m, (double)g->n, (double)g->k, nt)};
+    if (nt <= 1) {
+        run_part(g, 1, 0);
+        return;
+    }
+    gk_parallel(j.blocks, nt, grid_block, &j);
+}
+
 void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, float *c, long ldc,
                     const gk_epilogue *ep, int threads) {
     if (m <= 0 || n <= 0) return;
     gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, g_kc, g_mc};
-    int nt = threads_for((double)m, (double)n, (double)k, threads);
-    if (nt == 1) {
-        run_part(&g, 1, 0);
-        return;
-    }
-#pragma omp parallel num_threads(nt)
-    run_part(&g, gk_team_size(), gk_team_rank());
+    run_grid(&g, threads_for((double)m, (double)n, (double)k, threads));
 }
 
 void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const float *bp,
@@ -186,17 +229,36 @@ void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const f
     if (!ap) return;
     gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, g_kc, g_mc};
     int nt = threads_for((double)m, (double)n, (double)k, threads);
-    if (nt == 1) {
-        pack_a_panels(m, k, a, s_m, s_k, ap, 0, panels);
+    pack_job pj = {m, k, s_m, s_k, a, ap};
+    gk_parallel_range(panels, nt, pack_a_range, &pj);
+    run_grid(&g, nt);
+}
+
+typedef struct {
+    long m, n, k, a_bs, s_m, s_k, bp_bs, c_bs, ldc, r_bs, b_bs, b_sk, b_sn;
+    const float *a, *b, *bp;
+    float *c;
+    const gk_epilogue *ep;
+    size_t asz, bsz;
+} batch_job;
+
+/* gk_gemm_batched's batches [i0, i1), each whole on this thread (its own packed A) */
+static void gemm_batches(void *ctx, long i0, long i1, int seat) {
+    const batch_job *j = (const batch_job *)ctx;
+    long m = j->m, k = j->k, panels = (m + GK_MR - 1) / GK_MR;
+    float *ap = tls_get(0, j->asz);
+    (void)seat;
+    if (!ap) return;
+    long packed = -1;
+    gk_epilogue e = *j->ep;
+    for (long i = i0; i < i1; i++) {
+        long src = j->a_bs ? i : 0;
+        if (src != packed) pack_a_panels(m, k, j->a + src * j->a_bs, j->s_m, j->s_k, ap, 0, panels);
+        packed = src;
+        e.residual = j->ep->residual ? j->ep->residual + i * j->r_bs : NULL;
+        gk_gemm_args g = {m, j->n, k, ap, j->bp + i * j->bp_bs, j->c + i * j->c_bs, j->ldc, &e,
+                          g_kc, g_mc};
         run_part(&g, 1, 0);
-        return;
-    }
-#pragma omp parallel num_threads(nt)
-    {
-        int T = gk_team_size(), t = gk_team_rank();
-        pack_a_panels(m, k, a, s_m, s_k, ap, panels * t / T, panels * (t + 1) / T);
-#pragma omp barrier
-        run_part(&g, T, t);
     }
 }
 
@@ -208,43 +270,40 @@ void gk_gemm_batched(long batch, long m, long n, long k, const float *a, long a_
     long panels = (m + GK_MR - 1) / GK_MR;
     int nt = threads_for((double)batch * m, (double)n, (double)k, threads);
     /* whole batches per thread when they divide evenly (or are many), else all threads on each */
-    int per_thread = nt > 1 && (batch % nt == 0 || batch >= 4L * nt);
-    float *shared = per_thread ? NULL : tls_get(0, asz);
-    if (!per_thread && !shared) return;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int T = gk_team_size(), t = gk_team_rank();
-        gk_epilogue e = *ep;
-        if (per_thread) {
-            float *ap = tls_get(0, asz);
-            long packed = -1;
-#pragma omp for schedule(static)
-            for (long i = 0; i < batch; i++) {
-                if (!ap) continue;
-                long src = a_bs ? i : 0;
-                if (src != packed) pack_a_panels(m, k, a + src * a_bs, s_m, s_k, ap, 0, panels);
-                packed = src;
-                e.residual = ep->residual ? ep->residual + i * r_bs : NULL;
-                gk_gemm_args g = {m, n, k, ap, bp + i * bp_bs, c + i * c_bs, ldc, &e, g_kc, g_mc};
-                run_part(&g, 1, 0);
-            }
-        } else {
-            for (long i = 0; i < batch; i++) {
-                if (i == 0 || a_bs) {
-                    if (i > 0 && T > 1) {
-#pragma omp barrier
-                    }
-                    pack_a_panels(m, k, a + i * a_bs, s_m, s_k, shared, panels * t / T,
-                                  panels * (t + 1) / T);
-                    if (T > 1) {
-#pragma omp barrier
-                    }
-                }
-                e.residual = ep->residual ? ep->residual + i * r_bs : NULL;
-                gk_gemm_args g = {m, n, k, shared, bp + i * bp_bs, c + i * c_bs, ldc, &e, g_kc, g_mc};
-                run_part(&g, T, t);
-            }
+    batch_job bj = {m, n, k, a_bs, s_m, s_k, bp_bs, c_bs, ldc, r_bs, 0, 0, 0, a, NULL, bp, c, ep,
+                    asz, 0};
+    if (nt == 1 || batch % nt == 0 || batch >= 4L * nt) {
+        gk_parallel_range(batch, nt, gemm_batches, &bj);
+        return;
+    }
+    float *shared = tls_get(0, asz);
+    if (!shared) return;
+    gk_epilogue e = *ep;
+    for (long i = 0; i < batch; i++) {
+        if (i == 0 || a_bs) {
+            pack_job pj = {m, k, s_m, s_k, a + i * a_bs, shared};
+            gk_parallel_range(panels, nt, pack_a_range, &pj);
         }
+        e.residual = ep->residual ? ep->residual + i * r_bs : NULL;
+        gk_gemm_args g = {m, n, k, shared, bp + i * bp_bs, c + i * c_bs, ldc, &e, g_kc, g_mc};
+        run_grid(&g, nt);
+    }
+}
+
+/* gk_matmul_batched's batches [i0, i1), each whole on this thread (its own packed A and B) */
+static void matmul_batches(void *ctx, long i0, long i1, int seat) {
+    const batch_job *j = (const batch_job *)ctx;
+    long m = j->m, n = j->n, k = j->k;
+    long apan = (m + GK_MR - 1) / GK_MR, bpan = (n + GK_NR - 1) / GK_NR;
+    gk_epilogue ep = {NULL, NULL, 0.0f, 0.0f, 0};
+    float *ap = tls_get(0, j->asz), *bp = tls_get(1, j->bsz);
+    (void)seat;
+    if (!ap || !bp) return;
+    for (long i = i0; i < i1; i++) {
+        pack_a_panels(m, k, j->a + i * j->a_bs, j->s_m, j->s_k, ap, 0, apan);
+        pack_b_panels(k, n, j->b + i * j->b_bs, j->b_sk, j->b_sn, bp, 0, bpan);
+        gk_gemm_args g = {m, n, k, ap, bp, j->c + i * j->c_bs, n, &ep, g_kc, g_mc};
+        run_part(&g, 1, 0);
     }
 }
 
@@ -258,49 +317,42 @@ void gk_matmul_batched(long batch, long m, long n, long k, const float *a, long 
     size_t asz = gk_packed_a_size(m, k), bsz = gk_packed_b_size(k, n);
     long apan = (m + GK_MR - 1) / GK_MR, bpan = (n + GK_NR - 1) / GK_NR;
     int nt = threads_for((double)batch * m, (double)n, (double)k, threads);
-    int per_thread = nt > 1 && (batch % nt == 0 || batch >= 4L * nt);
-    float *sa = per_thread ? NULL : tls_get(0, asz), *sb = per_thread ? NULL : tls_get(1, bsz);
-    if (!per_thread && (!sa || !sb)) return;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int T = gk_team_size(), t = gk_team_rank();
-        if (per_thread) {
-            float *ap = tls_get(0, asz), *bp = tls_get(1, bsz);
-#pragma omp for schedule(static)
-            for (long i = 0; i < batch; i++) {
-                if (!ap || !bp) continue;
-                pack_a_panels(m, k, a + i * a_bs, a_sm, a_sk, ap, 0, apan);
-                pack_b_panels(k, n, b + i * b_bs, b_sk, b_sn, bp, 0, bpan);
-                gk_gemm_args g = {m, n, k, ap, bp, c + i * c_bs, n, &ep, g_kc, g_mc};
-                run_part(&g, 1, 0);
-            }
-        } else {
-            for (long i = 0; i < batch; i++) {
-                if (i > 0 && T > 1) {
-#pragma omp barrier
-                }
-                pack_a_panels(m, k, a + i * a_bs, a_sm, a_sk, sa, apan * t / T,
-                              apan * (t + 1) / T);
-                pack_b_panels(k, n, b + i * b_bs, b_sk, b_sn, sb, bpan * t / T,
-                              bpan * (t + 1) / T);
-                if (T > 1) {
-#pragma omp barrier
-                }
-                gk_gemm_args g = {m, n, k, sa, sb, c + i * c_bs, n, &ep, g_kc, g_mc};
-                run_part(&g, T, t);
-            }
-        }
+    batch_job bj = {m, n, k, a_bs, a_sm, a_sk, 0, c_bs, n, 0, b_bs, b_sk, b_sn, a, b, NULL, c, &ep,
+                    asz, bsz};
+    if (nt == 1 || batch % nt == 0 || batch >= 4L * nt) {
+        gk_parallel_range(batch, nt, matmul_batches, &bj);
+        return;
+    }
+    float *sa = tls_get(0, asz), *sb = tls_get(1, bsz);
+    if (!sa || !sb) return;
+    for (long i = 0; i < batch; i++) {
+        pack_job pa = {m, k, a_sm, a_sk, a + i * a_bs, sa};
+        pack_job pb = {n, k, b_sk, b_sn, b + i * b_bs, sb};
+        gk_parallel_range(apan, nt, pack_a_range, &pa);
+        gk_parallel_range(bpan, nt, pack_b_range, &pb);
+        gk_gemm_args g = {m, n, k, sa, sb, c + i * c_bs, n, &ep, g_kc, g_mc};
+        run_grid(&g, nt);
+    }
+}
+
+typedef struct {
+    float *y;
+    long rows, cols, ldy;
+    const gk_epilogue *ep;
+} epi_job;
+
+/* 16-row units [u0, u1) */
+static void epilogue_units(void *ctx, long u0, long u1, int seat) {
+    const epi_job *j = (const epi_job *)ctx;
+    (void)seat;
+    for (long u = u0; u < u1; u++) {
+        long r0 = u * 16, r = GK_MIN(16L, j->rows - r0);
+        gk_k.gemm->epilogue(j->y + r0 * j->ldy, j->ldy, r, j->cols, j->ep, r0, 0, 1);
     }
 }
 
 void gk_epilogue_apply(float *y, long rows, long cols, long ldy, const gk_epilogue *ep,
                        int threads) {
-    long chunk = 16;
-    long chunks = (rows + chunk - 1) / chunk;
-    int nt = rows * cols >= 65536 ? threads : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (long u = 0; u < chunks; u++) {
-        long r0 = u * chunk, r = GK_MIN(chunk, rows - r0);
-        gk_k.gemm->epilogue(y + r0 * ldy, ldy, r, cols, ep, r0, 0, 1);
-    }
+    epi_job j = {y, rows, cols, ldy, ep};
+    gk_parallel_range((rows + 15) / 16, rows * cols >= 65536 ? threads : 1, epilogue_units, &j);
 }

@@ -1,5 +1,5 @@
 /* Packed SGEMM with a fused epilogue (gemm.c drives it, gemm_kernels.inc holds the per-level
- * register kernels). Every call runs one OpenMP parallel region (or none for small problems). */
+ * register kernels). Threads: the kernels' pool (threadpool.h; none for small problems). */
 #ifndef GK_GEMM_H
 #define GK_GEMM_H
 
@@ -48,10 +48,10 @@ void gk_pack_a(long m, long k, const float *a, long s_m, long s_k, float *out, i
 void gk_pack_b(long k, long n, const float *b, long s_k, long s_n, float *out, int threads);
 void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, float *c, long ldc,
                     const gk_epilogue *ep, int threads);
-/* A given by strides (packed inside the same parallel region), B packed. */
+/* A given by strides (packed by the same call, a pool call before the product), B packed. */
 void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const float *bp,
              float *c, long ldc, const gk_epilogue *ep, int threads);
-/* C[i] = epilogue(A[i] @ B[i]) for i < batch, one parallel region: A by strides (a_bs 0
+/* C[i] = epilogue(A[i] @ B[i]) for i < batch, in one call: A by strides (a_bs 0
  * broadcasts), B packed per batch (bp_bs floats apart, 0 broadcasts), C[i] at c + i * c_bs
  * (row stride ldc); ep applies to every batch (residual advanced by r_bs per batch). */
 void gk_gemm_batched(long batch, long m, long n, long k, const float *a, long a_bs, long s_m,

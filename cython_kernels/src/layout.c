@@ -6,13 +6,13 @@
 #include "dispatch.h"
 #include "isa.h"
 #include "layout.h"
-#include "threads.h"
+#include "threadpool.h"
 
 typedef ptrdiff_t idx_t;
 
 /* below this many bytes a copy runs on the calling thread: a copy is memory-bound, a second
- * thread saved ~2 us on a 192 KiB transpose here, and a fork waits for a busy core when another
- * process holds it (measured: 0.3 ms per copy on this shared 2-core machine) */
+ * thread saved ~2 us on a 192 KiB transpose here (an OpenMP fork also waited for a busy core when
+ * another process held it: 0.3 ms per copy on this shared 2-core machine) */
 #define PAR_BYTES (1024 * 1024)
 
 typedef struct {
@@ -128,6 +128,11 @@ static void run_units(const plan_t *p, idx_t u0, idx_t u1) {
     }
 }
 
+static void copy_units(void *ctx, long u0, long u1, int seat) {
+    (void)seat;
+    run_units((const plan_t *)ctx, u0, u1);
+}
+
 /* Fails (-1, nothing copied) only when more than GK_COPY_MAXDIM dims remain after dropping and
  * merging, which needs ndim > GK_COPY_MAXDIM: the Cython wrappers reject such ranks up front, so
  * concat_into (one call per input) never stops after copying some inputs. */
@@ -193,17 +198,30 @@ int gk_copy_nd(int ndim, const ptrdiff_t *shape, const char *src, const ptrdiff_
         run_units(&p, 0, units);
         return 0;
     }
-#pragma omp parallel num_threads(nt)
-    {
-#ifdef _OPENMP
-        idx_t rank = gk_team_rank(), team = gk_team_size();
-#else
-        idx_t rank = 0, team = 1;
-#endif
-        idx_t u0 = units * rank / team, u1 = units * (rank + 1) / team;
-        if (u1 > u0) run_units(&p, u0, u1);
-    }
+    gk_parallel_range(units, nt, copy_units, &p);
     return 0;
+}
+
+typedef struct {
+    const char *x;
+    idx_t dim, row;
+    const int64_t *i64;
+    const int32_t *i32;
+    int idx64;
+    idx_t nidx;
+    char *y;
+} gather_job;
+
+/* rows [u0, u1) of the gathered output: u = (outer index, index position) */
+static void gather_units(void *ctx, long u0, long u1, int seat) {
+    const gather_job *g = (const gather_job *)ctx;
+    (void)seat;
+    for (idx_t u = u0; u < u1; u++) {
+        idx_t o = u / g->nidx, j = u % g->nidx;
+        int64_t v = g->idx64 ? g->i64[j] : (int64_t)g->i32[j];
+        v += v < 0 ? g->dim : 0;
+        memcpy(g->y + u * g->row, g->x + (o * g->dim + (idx_t)v) * g->row, (size_t)g->row);
+    }
 }
 
 ptrdiff_t gk_gather(const char *x, ptrdiff_t outer, ptrdiff_t dim, ptrdiff_t row, const void *idx,
@@ -216,13 +234,8 @@ ptrdiff_t gk_gather(const char *x, ptrdiff_t outer, ptrdiff_t dim, ptrdiff_t row
     }
     idx_t units = outer * nidx;
     int nt = (units * row >= PAR_BYTES && threads > 1 && units > 1) ? threads : 1;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (idx_t u = 0; u < units; u++) {
-        idx_t o = u / nidx, j = u % nidx;
-        int64_t v = idx64 ? i64[j] : (int64_t)i32[j];
-        v += v < 0 ? dim : 0;
-        memcpy(y + u * row, x + (o * dim + (idx_t)v) * row, (size_t)row);
-    }
+    gather_job g = {x, dim, row, i64, i32, idx64, nidx, y};
+    gk_parallel_range(units, nt, gather_units, &g);
     return -1;
 }
 

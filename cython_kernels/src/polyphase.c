@@ -3,23 +3,39 @@
 
 #include "isa.h"
 #include "polyphase.h"
+#include "threadpool.h"
+
+typedef struct {
+    long planes, batch, psz, asz;
+    sp_batch_fn fn;
+    const void *ctx;
+    float *buf[GK_POOL_MAX_THREADS]; /* per seat, allocated by its first chunk */
+    int failed;
+} batches_job;
+
+/* batches [b0, b1) of `batch` planes */
+static void run_batches(void *p, long b0, long b1, int seat) {
+    batches_job *j = (batches_job *)p;
+    float *buf = j->buf[seat];
+    if (!buf) {
+        size_t n = (size_t)(j->batch * (j->psz + j->asz));
+        buf = j->buf[seat] = (float *)malloc(n * sizeof(float));
+        if (!buf) {
+            __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+            return;
+        }
+        sp_fill(buf, (long)n, 0.0f);
+    }
+    for (long ck = b0; ck < b1; ck++) {
+        long p0 = ck * j->batch;
+        j->fn(j->ctx, p0, GK_MIN(j->planes, p0 + j->batch), buf, buf + j->batch * j->psz);
+    }
+}
 
 int sp_run_batches(const sp_geo *g, long planes, long batch, long band, int threads,
                    sp_batch_fn fn, const void *ctx) {
-    long chunks = (planes + batch - 1) / batch, psz = sp_size(g), asz = band * g->wq + 64;
-    int ok = 1;
-#pragma omp parallel num_threads(threads) reduction(&& : ok)
-    {
-        float *buf = (float *)malloc((size_t)(batch * (psz + asz)) * sizeof(float));
-        ok = buf != NULL;
-        if (buf) sp_fill(buf, batch * (psz + asz), 0.0f);
-#pragma omp for schedule(static)
-        for (long ck = 0; ck < chunks; ck++) {
-            if (!buf) continue;
-            long p0 = ck * batch;
-            fn(ctx, p0, GK_MIN(planes, p0 + batch), buf, buf + batch * psz);
-        }
-        free(buf);
-    }
-    return ok;
+    batches_job j = {planes, batch, sp_size(g), band * g->wq + 64, fn, ctx, {NULL}, 0};
+    gk_parallel_range((planes + batch - 1) / batch, threads, run_batches, &j);
+    for (int s = 0; s < GK_POOL_MAX_THREADS; s++) free(j.buf[s]);
+    return !j.failed;
 }

@@ -1,13 +1,13 @@
 /* The int8 convolution's drivers (see qconv.h): im2col into the int8 GEMM's packed B, and the
  * depthwise conv over planes (threads share the planes; each has its own padded plane and
  * accumulator rows in `work`). */
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dispatch.h"
 #include "isa.h"
 #include "qconv.h"
+#include "threadpool.h"
 
 static inline int32_t load_q(const void *p, int type, long i) {
     return type == GK_Q_U8 ? (int32_t)((const uint8_t *)p)[i] : (int32_t)((const int8_t *)p)[i];
@@ -73,29 +73,43 @@ static void interleave_pair(const int16_t *restrict r0, const int16_t *restrict 
     }
 }
 
+typedef struct {
+    const void *x;
+    int type;
+    long c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k2;
+    int32_t zx;
+    int16_t *out;
+    gk_seat_bufs bufs; /* two im2col rows */
+    int failed;
+} qpackb_job;
+
+/* row pairs [k0, k1) of the packed im2col matrix */
+static void qpack_b_pairs(void *ctx, long k0, long k1, int seat) {
+    qpackb_job *j = (qpackb_job *)ctx;
+    int16_t *rows = (int16_t *)gk_seat_buf(&j->bufs, seat);
+    if (!rows) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (long kp = k0; kp < k1; kp++) {
+        im2col_row(j->x, j->type, j->c, j->h, j->w, j->kh, j->kw, j->sh, j->sw, j->dh, j->dw,
+                   j->ph, j->pw, j->oh, j->ow, j->zx, 2 * kp, rows);
+        im2col_row(j->x, j->type, j->c, j->h, j->w, j->kh, j->kw, j->sh, j->sw, j->dh, j->dw,
+                   j->ph, j->pw, j->oh, j->ow, j->zx, 2 * kp + 1, rows + j->n);
+        interleave_pair(rows, rows + j->n, j->n, kp, j->k2, j->out);
+    }
+}
+
 int gk_qpack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
                     long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
                     int16_t *out, int threads) {
     long k = c * kh * kw, k2 = (k + 1) / 2, n = oh * ow;
-    int fail = 0;
-#pragma omp parallel num_threads(threads) if (k * n > 32768)
-    {
-        int16_t *rows = (int16_t *)malloc((size_t)(2 * n) * sizeof(int16_t));
-        if (!rows) {
-#pragma omp atomic write
-            fail = 1;
-        }
-#pragma omp for schedule(static)
-        for (long kp = 0; kp < k2; kp++) {
-            if (!rows) continue;
-            im2col_row(x, type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, zx, 2 * kp, rows);
-            im2col_row(x, type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, zx, 2 * kp + 1,
-                       rows + n);
-            interleave_pair(rows, rows + n, n, kp, k2, out);
-        }
-        free(rows);
-    }
-    return !fail;
+    qpackb_job j = {x, type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k2, zx, out,
+                    {0, {NULL}}, 0};
+    gk_seat_bufs_init(&j.bufs, (size_t)(2 * n) * sizeof(int16_t));
+    gk_parallel_range(k2, k * n > 32768 ? threads : 1, qpack_b_pairs, &j);
+    gk_seat_bufs_free(&j.bufs);
+    return !j.failed;
 }
 
 static long padded_h(long kh, long sh, long dh, long oh) { return (oh - 1) * sh + (kh - 1) * dh + 1; }
@@ -157,35 +171,51 @@ size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, lo
     return plane + (size_t)oh * (size_t)wq + (size_t)oh * (size_t)ow + 32;
 }
 
+typedef struct {
+    const void *x;
+    int type;
+    long n, c, h, w, mult, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, hp, wp, hq, wq, cm;
+    const int16_t *wt;
+    int32_t zx;
+    const gk_qepilogue *ep;
+    void *y;
+    int32_t *work;
+    size_t per, es;
+} qdw_job;
+
+/* planes [p0, p1) of the NCHW int8 depthwise conv; seat's share of `work` */
+static void qdw_planes(void *ctx, long p0, long p1, int seat) {
+    const qdw_job *j = (const qdw_job *)ctx;
+    const gk_qconv_kernels *kc = gk_k.qconv;
+    const gk_qgemm_kernels *kg = gk_k.qgemm;
+    long oh = j->oh, ow = j->ow, wq = j->wq;
+    /* per seat: the int32 outputs, the float sums, the float phases (int32-sized words) */
+    int32_t *acc = j->work + (size_t)seat * j->per;
+    float *facc = (float *)(acc + (size_t)oh * ow + 16);
+    float *xp = facc + (size_t)oh * wq + 16;
+    for (long pl = p0; pl < p1; pl++) {
+        long ch = pl % j->c;
+        dw_phases((const char *)j->x + (size_t)pl * j->h * j->w, j->type, j->h, j->w, j->ph,
+                  j->pw, j->hp, j->wp, j->sh, j->sw, j->hq, wq, j->zx, xp);
+        kc->dw_plane(xp, j->hq, wq, j->wt + ch * j->kh * j->kw, j->kh, j->kw, j->sh, j->sw, j->dh,
+                     j->dw, oh, ow, facc);
+        for (long oy = 0; oy < oh; oy++) /* exact integers: rows of wq -> int32 rows of ow */
+            for (long ox = 0; ox < ow; ox++) acc[oy * ow + ox] = (int32_t)facc[oy * wq + ox];
+        kg->epilogue(acc, oh * ow, 1, oh * ow, j->ep, ch, 0,
+                     (char *)j->y + (size_t)pl * oh * ow * j->es, oh * ow);
+    }
+}
+
 void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, const int16_t *wt,
                    long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
                    long ow, int32_t zx, const gk_qepilogue *ep, void *y, int32_t *work,
                    int threads) {
-    long hp, wp, hq, wq, planes = n * c;
-    dw_sizes(kh, kw, sh, sw, dh, dw, oh, ow, &hp, &wp, &hq, &wq);
-    size_t per = gk_qdepthwise_work(h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
-    size_t es = ep->out_type >= GK_Q_I32 ? 4 : 1;
-    const gk_qconv_kernels *kc = gk_k.qconv;
-    const gk_qgemm_kernels *kg = gk_k.qgemm;
-    int nt = planes * oh * ow * kh * kw < 65536 ? 1 : threads;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        /* per thread: the int32 outputs, the float sums, the float phases (int32-sized words) */
-        int32_t *acc = work + (size_t)omp_get_thread_num() * per;
-        float *facc = (float *)(acc + (size_t)oh * ow + 16);
-        float *xp = facc + (size_t)oh * wq + 16;
-#pragma omp for schedule(static)
-        for (long pl = 0; pl < planes; pl++) {
-            long ch = pl % c;
-            dw_phases((const char *)x + (size_t)pl * h * w, type, h, w, ph, pw, hp, wp, sh, sw,
-                      hq, wq, zx, xp);
-            kc->dw_plane(xp, hq, wq, wt + ch * kh * kw, kh, kw, sh, sw, dh, dw, oh, ow, facc);
-            for (long oy = 0; oy < oh; oy++) /* exact integers: rows of wq -> int32 rows of ow */
-                for (long ox = 0; ox < ow; ox++) acc[oy * ow + ox] = (int32_t)facc[oy * wq + ox];
-            kg->epilogue(acc, oh * ow, 1, oh * ow, ep, ch, 0, (char *)y + (size_t)pl * oh * ow * es,
-                         oh * ow);
-        }
-    }
+    qdw_job j = {x, type, n, c, h, w, 1, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, 0, 0, 0, 0, c,
+                 wt, zx, ep, y, work, 0, ep->out_type >= GK_Q_I32 ? 4 : 1};
+    dw_sizes(kh, kw, sh, sw, dh, dw, oh, ow, &j.hp, &j.wp, &j.hq, &j.wq);
+    j.per = gk_qdepthwise_work(h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
+    long planes = n * c;
+    gk_parallel_range(planes, planes * oh * ow * kh * kw < 65536 ? 1 : threads, qdw_planes, &j);
 }
 
 /* acc[q] += (s[q / mult] - zx) * wk[q] over cm channels */
@@ -206,33 +236,36 @@ static inline void dw_nhwc_tap(const void *src, int type, long mult, long cm, in
     }
 }
 
+/* output pixels [q0, q1) of the NHWC int8 depthwise conv; seat's cm accumulators of `work` */
+static void qdw_nhwc_pixels(void *ctx, long q0, long q1, int seat) {
+    const qdw_job *j = (const qdw_job *)ctx;
+    const gk_qgemm_kernels *kg = gk_k.qgemm;
+    long cm = j->cm, oh = j->oh, ow = j->ow, h = j->h, w = j->w, c = j->c;
+    int32_t *acc = j->work + (size_t)seat * cm;
+    for (long p = q0; p < q1; p++) {
+        long b = p / (oh * ow), oy = (p / ow) % oh, ox = p % ow;
+        memset(acc, 0, (size_t)cm * sizeof(int32_t));
+        for (long ky = 0; ky < j->kh; ky++) {
+            long iy = oy * j->sh - j->ph + ky * j->dh;
+            if (iy < 0 || iy >= h) continue;
+            for (long kx = 0; kx < j->kw; kx++) {
+                long ix = ox * j->sw - j->pw + kx * j->dw;
+                if (ix < 0 || ix >= w) continue;
+                size_t at = ((size_t)(b * h + iy) * (size_t)w + (size_t)ix) * (size_t)c;
+                dw_nhwc_tap((const char *)j->x + at, j->type, j->mult, cm, j->zx,
+                            j->wt + (ky * j->kw + kx) * cm, acc);
+            }
+        }
+        kg->epilogue(acc, cm, 1, cm, j->ep, p, 0, (char *)j->y + (size_t)p * cm * j->es, cm);
+    }
+}
+
 void gk_qdepthwise_nhwc(const void *x, int type, long n, long h, long w, long c, long mult,
                         const int16_t *wt, long kh, long kw, long sh, long sw, long dh, long dw,
                         long ph, long pw, long oh, long ow, int32_t zx, const gk_qepilogue *ep,
                         void *y, int32_t *work, int threads) {
     long cm = c * mult, pixels = n * oh * ow;
-    size_t es = ep->out_type >= GK_Q_I32 ? 4 : 1;
-    const gk_qgemm_kernels *kg = gk_k.qgemm;
-    int nt = pixels * cm * kh * kw < 65536 ? 1 : threads;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int32_t *acc = work + (size_t)omp_get_thread_num() * cm;
-#pragma omp for schedule(static)
-        for (long p = 0; p < pixels; p++) {
-            long b = p / (oh * ow), oy = (p / ow) % oh, ox = p % ow;
-            memset(acc, 0, (size_t)cm * sizeof(int32_t));
-            for (long ky = 0; ky < kh; ky++) {
-                long iy = oy * sh - ph + ky * dh;
-                if (iy < 0 || iy >= h) continue;
-                for (long kx = 0; kx < kw; kx++) {
-                    long ix = ox * sw - pw + kx * dw;
-                    if (ix < 0 || ix >= w) continue;
-                    size_t at = ((size_t)(b * h + iy) * (size_t)w + (size_t)ix) * (size_t)c;
-                    dw_nhwc_tap((const char *)x + at, type, mult, cm, zx, wt + (ky * kw + kx) * cm,
-                                acc);
-                }
-            }
-            kg->epilogue(acc, cm, 1, cm, ep, p, 0, (char *)y + (size_t)p * cm * es, cm);
-        }
-    }
+    qdw_job j = {x, type, n, c, h, w, mult, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, 0, 0, 0, 0,
+                 cm, wt, zx, ep, y, work, 0, ep->out_type >= GK_Q_I32 ? 4 : 1};
+    gk_parallel_range(pixels, pixels * cm * kh * kw < 65536 ? 1 : threads, qdw_nhwc_pixels, &j);
 }

@@ -1,37 +1,65 @@
-/* The int8 element-wise drivers (see qelementwise.h): runs of elements shared between threads. */
+/* The int8 element-wise drivers (see qelementwise.h): runs of QEW_CHUNK elements shared between
+ * the pool's threads. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "dispatch.h"
 #include "isa.h"
 #include "qelementwise.h"
+#include "threadpool.h"
 
-#define QEW_CHUNK 16384 /* elements per thread's run (a fork costs a few us) */
+#define QEW_CHUNK 16384 /* elements per unit of work (a pool call costs about a microsecond) */
 
-void gk_qbinary(int op, long n, const void *a, const void *b, long b_step,
-                const gk_qbinary_params *p, void *y, int threads) {
-    const gk_qelementwise_kernels *k = gk_k.qelementwise;
-    long chunks = (n + QEW_CHUNK - 1) / QEW_CHUNK;
-    const char *ab = (const char *)a, *bb = (const char *)b;
-    char *yb = (char *)y;
-#pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1 && threads > 1)
-    for (long c = 0; c < chunks; c++) {
-        long i0 = c * QEW_CHUNK, len = GK_MIN(QEW_CHUNK, n - i0);
-        k->binary(op, len, ab + i0, bb + i0 * b_step, b_step, p, yb + i0);
+typedef struct {
+    int op, type;
+    long n, len, b_step;
+    const void *a, *b;
+    const gk_qbinary_params *p;
+    void *y;
+    int32_t zx, zp;
+    float m, zy, lo, hi, scale;
+    const float *x;
+    float *fy, *lo_c, *hi_c; /* qminmax: per unit */
+    int *nan_c;
+} qew_job;
+
+static int qew_threads(long chunks, int threads) { return chunks > 1 ? threads : 1; }
+
+static void qbinary_units(void *ctx, long u0, long u1, int seat) {
+    const qew_job *j = (const qew_job *)ctx;
+    (void)seat;
+    for (long c = u0; c < u1; c++) {
+        long i0 = c * QEW_CHUNK, len = GK_MIN(QEW_CHUNK, j->n - i0);
+        gk_k.qelementwise->binary(j->op, len, (const char *)j->a + i0,
+                                  (const char *)j->b + i0 * j->b_step, j->b_step, j->p,
+                                  (char *)j->y + i0);
     }
 }
 
-void gk_qrow_mean(long rows, long len, const void *x, int type, int32_t zx, float m, float zy,
-                  float lo, float hi, void *y, int threads) {
-#pragma omp parallel for schedule(static) num_threads(threads) if (rows * len > 65536)
-    for (long r = 0; r < rows; r++) {
+void gk_qbinary(int op, long n, const void *a, const void *b, long b_step,
+                const gk_qbinary_params *p, void *y, int threads) {
+    long chunks = (n + QEW_CHUNK - 1) / QEW_CHUNK;
+    qew_job j = {0};
+    j.op = op, j.n = n, j.a = a, j.b = b, j.b_step = b_step, j.p = p, j.y = y;
+    gk_parallel_range(chunks, qew_threads(chunks, threads), qbinary_units, &j);
+}
+
+static void qrow_mean_rows(void *ctx, long r0, long r1, int seat) {
+    const qew_job *j = (const qew_job *)ctx;
+    long len = j->len;
+    int type = j->type;
+    int32_t zx = j->zx;
+    float m = j->m, zy = j->zy, lo = j->lo, hi = j->hi;
+    void *y = j->y;
+    (void)seat;
+    for (long r = r0; r < r1; r++) {
         int64_t s = 0;
         if (type == GK_Q_U8) {
-            const uint8_t *row = (const uint8_t *)x + r * len;
-            for (long j = 0; j < len; j++) s += row[j];
+            const uint8_t *row = (const uint8_t *)j->a + r * len;
+            for (long q = 0; q < len; q++) s += row[q];
         } else {
-            const int8_t *row = (const int8_t *)x + r * len;
-            for (long j = 0; j < len; j++) s += row[j];
+            const int8_t *row = (const int8_t *)j->a + r * len;
+            for (long q = 0; q < len; q++) s += row[q];
         }
         s -= (int64_t)zx * len;
         /* rint in float32, then + zy exactly (the reference adds it in float64) */
@@ -45,39 +73,96 @@ void gk_qrow_mean(long rows, long len, const void *x, int type, int32_t zx, floa
     }
 }
 
+void gk_qrow_mean(long rows, long len, const void *x, int type, int32_t zx, float m, float zy,
+                  float lo, float hi, void *y, int threads) {
+    qew_job j = {0};
+    j.len = len, j.a = x, j.type = type, j.zx = zx, j.m = m, j.zy = zy, j.lo = lo, j.hi = hi;
+    j.y = y;
+    gk_parallel_range(rows, rows * len > 65536 ? threads : 1, qrow_mean_rows, &j);
+}
+
+/* min, max and any NaN of units [u0, u1), each unit on its own (combined in unit order after, so
+ * that ties such as -0 and 0 resolve as in one pass) */
+static void qminmax_units(void *ctx, long u0, long u1, int seat) {
+    const qew_job *j = (const qew_job *)ctx;
+    (void)seat;
+    for (long u = u0; u < u1; u++) {
+        float l = INFINITY, h = -INFINITY;
+        int bad = 0;
+        for (long i = u * QEW_CHUNK; i < GK_MIN(j->n, (u + 1) * QEW_CHUNK); i++) {
+            float v = j->x[i];
+            l = v < l ? v : l;
+            h = v > h ? v : h;
+            bad |= v != v;
+        }
+        j->lo_c[u] = l;
+        j->hi_c[u] = h;
+        j->nan_c[u] = bad;
+    }
+}
+
 void gk_qminmax(long n, const float *x, float *lo, float *hi, int *nan, int threads) {
+    long units = (n + QEW_CHUNK - 1) / QEW_CHUNK;
     float l = INFINITY, h = -INFINITY;
     int bad = 0;
-#pragma omp parallel for schedule(static) num_threads(threads) if (n > 4 * QEW_CHUNK) \
-    reduction(min : l) reduction(max : h) reduction(| : bad)
-    for (long i = 0; i < n; i++) {
-        float v = x[i];
-        l = v < l ? v : l;
-        h = v > h ? v : h;
-        bad |= v != v;
+    qew_job j = {0};
+    j.n = n, j.x = x;
+    j.lo_c = (float *)malloc((size_t)(units > 0 ? units : 1) * 2 * sizeof(float));
+    j.nan_c = (int *)malloc((size_t)(units > 0 ? units : 1) * sizeof(int));
+    if (j.lo_c && j.nan_c && units > 4) {
+        j.hi_c = j.lo_c + units;
+        gk_parallel_range(units, threads, qminmax_units, &j);
+        for (long u = 0; u < units; u++) {
+            l = j.lo_c[u] < l ? j.lo_c[u] : l;
+            h = j.hi_c[u] > h ? j.hi_c[u] : h;
+            bad |= j.nan_c[u];
+        }
+    } else {
+        for (long i = 0; i < n; i++) {
+            float v = x[i];
+            l = v < l ? v : l;
+            h = v > h ? v : h;
+            bad |= v != v;
+        }
     }
+    free(j.lo_c);
+    free(j.nan_c);
     *lo = l;
     *hi = h;
     *nan = bad;
 }
 
-void gk_qquantize(long n, const float *x, float scale, float zp, int type, void *y, int threads) {
-    const gk_qelementwise_kernels *k = gk_k.qelementwise;
-    long chunks = (n + QEW_CHUNK - 1) / QEW_CHUNK;
-#pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1 && threads > 1)
-    for (long c = 0; c < chunks; c++) {
+static void qquantize_units(void *ctx, long u0, long u1, int seat) {
+    const qew_job *j = (const qew_job *)ctx;
+    (void)seat;
+    for (long c = u0; c < u1; c++) {
         long i0 = c * QEW_CHUNK;
-        k->quantize(GK_MIN(QEW_CHUNK, n - i0), x + i0, scale, zp, type, (char *)y + i0);
+        gk_k.qelementwise->quantize(GK_MIN(QEW_CHUNK, j->n - i0), j->x + i0, j->scale, j->zy,
+                                    j->type, (char *)j->y + i0);
+    }
+}
+
+void gk_qquantize(long n, const float *x, float scale, float zp, int type, void *y, int threads) {
+    long chunks = (n + QEW_CHUNK - 1) / QEW_CHUNK;
+    qew_job j = {0};
+    j.n = n, j.x = x, j.scale = scale, j.zy = zp, j.type = type, j.y = y;
+    gk_parallel_range(chunks, qew_threads(chunks, threads), qquantize_units, &j);
+}
+
+static void qdequantize_units(void *ctx, long u0, long u1, int seat) {
+    const qew_job *j = (const qew_job *)ctx;
+    (void)seat;
+    for (long c = u0; c < u1; c++) {
+        long i0 = c * QEW_CHUNK;
+        gk_k.qelementwise->dequantize(GK_MIN(QEW_CHUNK, j->n - i0), (const char *)j->a + i0,
+                                      j->type, j->zp, j->scale, j->fy + i0);
     }
 }
 
 void gk_qdequantize(long n, const void *x, int type, int32_t zp, float scale, float *y,
                     int threads) {
-    const gk_qelementwise_kernels *k = gk_k.qelementwise;
     long chunks = (n + QEW_CHUNK - 1) / QEW_CHUNK;
-#pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1 && threads > 1)
-    for (long c = 0; c < chunks; c++) {
-        long i0 = c * QEW_CHUNK;
-        k->dequantize(GK_MIN(QEW_CHUNK, n - i0), (const char *)x + i0, type, zp, scale, y + i0);
-    }
+    qew_job j = {0};
+    j.n = n, j.a = x, j.type = type, j.zp = zp, j.scale = scale, j.fy = y;
+    gk_parallel_range(chunks, qew_threads(chunks, threads), qdequantize_units, &j);
 }

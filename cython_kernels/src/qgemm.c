@@ -4,13 +4,15 @@
  *
  * C is cut into tasks of QNB B panels x QMB A panels (QMB chosen so the A block stays in L2); a
  * task runs each B panel against the A panels of its block, one GK_QMR x GK_QNR tile at a time,
- * and requantises the tile straight into C. Tasks are shared statically by the OpenMP team. */
+ * and requantises the tile straight into C. Tasks are shared by the pool's threads
+ * (threadpool.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dispatch.h"
 #include "isa.h"
 #include "qgemm.h"
+#include "threadpool.h"
 
 #define QNB 4             /* B panels per task */
 #define QA_BLOCK (192 << 10) /* bytes of A per task (L2) */
@@ -54,27 +56,68 @@ static void pack_panel(long lines, long width, long k, const void *src, int type
     }
 }
 
+typedef struct {
+    long lines, k, s_l, s_k, z_s;
+    const char *base;
+    int type, width;
+    const int32_t *z;
+    int16_t *out;
+} qpack_job;
+
+/* panels [p0, p1) of `width` lines */
+static void qpack_panels(void *ctx, long p0, long p1, int seat) {
+    const qpack_job *j = (const qpack_job *)ctx;
+    long k2 = pairs(j->k), w = j->width;
+    (void)seat;
+    for (long p = p0; p < p1; p++)
+        pack_panel(GK_MIN(w, j->lines - p * w), w, j->k, j->base + p * w * j->s_l, j->type, j->s_l,
+                   j->s_k, j->z ? j->z + p * w * j->z_s : NULL, j->z_s, j->out + p * k2 * 2 * w);
+}
+
 void gk_qpack_a(long m, long k, const void *a, int type, long s_m, long s_k, const int32_t *za,
                 long za_s, int16_t *out, int threads) {
-    long panels = (m + GK_QMR - 1) / GK_QMR, k2 = pairs(k);
-    const char *base = (const char *)a;
-#pragma omp parallel for schedule(static) num_threads(threads) if (panels * k > 8192)
-    for (long p = 0; p < panels; p++)
-        pack_panel(GK_MIN(GK_QMR, m - p * GK_QMR), GK_QMR, k, base + p * GK_QMR * s_m, type, s_m,
-                   s_k, za ? za + p * GK_QMR * za_s : NULL, za_s, out + p * k2 * 2 * GK_QMR);
+    long panels = (m + GK_QMR - 1) / GK_QMR;
+    qpack_job j = {m, k, s_m, s_k, za_s, (const char *)a, type, GK_QMR, za, out};
+    gk_parallel_range(panels, panels * k > 8192 ? threads : 1, qpack_panels, &j);
 }
 
 void gk_qpack_b(long k, long n, const void *b, int type, long s_k, long s_n, const int32_t *zb,
                 long zb_s, int16_t *out, int threads) {
-    long panels = (n + GK_QNR - 1) / GK_QNR, k2 = pairs(k);
-    const char *base = (const char *)b;
-#pragma omp parallel for schedule(static) num_threads(threads) if (panels * k > 8192)
-    for (long p = 0; p < panels; p++)
-        pack_panel(GK_MIN(GK_QNR, n - p * GK_QNR), GK_QNR, k, base + p * GK_QNR * s_n, type, s_n,
-                   s_k, zb ? zb + p * GK_QNR * zb_s : NULL, zb_s, out + p * k2 * 2 * GK_QNR);
+    long panels = (n + GK_QNR - 1) / GK_QNR;
+    qpack_job j = {n, k, s_n, s_k, zb_s, (const char *)b, type, GK_QNR, zb, out};
+    gk_parallel_range(panels, panels * k > 8192 ? threads : 1, qpack_panels, &j);
 }
 
 static size_t out_size(int type) { return type >= GK_Q_I32 ? 4 : 1; }
+
+typedef struct {
+    long m, n, k2, mp, np, qmb, tm, i0, j0, ldc;
+    const int16_t *ap, *bp;
+    const gk_qepilogue *ep;
+    void (*tile)(long, const int16_t *, const int16_t *, int32_t *);
+    char *cb;
+    size_t es;
+} qgemm_job;
+
+/* tasks [t0, t1): task t = (B block t / tm, A block t % tm) */
+static void qgemm_tasks(void *ctx, long t0, long t1, int seat) {
+    const qgemm_job *q = (const qgemm_job *)ctx;
+    const gk_qgemm_kernels *kt = gk_k.qgemm;
+    long k2 = q->k2, m = q->m, n = q->n;
+    (void)seat;
+    for (long t = t0; t < t1; t++) {
+        long tj = t / q->tm, ti = t % q->tm;
+        int32_t acc[GK_QMR * GK_QNR];
+        for (long pj = tj * QNB; pj < GK_MIN(q->np, (tj + 1) * QNB); pj++)
+            for (long pi = ti * q->qmb; pi < GK_MIN(q->mp, (ti + 1) * q->qmb); pi++) {
+                long i = pi * GK_QMR, j = pj * GK_QNR;
+                q->tile(k2, q->ap + pi * k2 * 2 * GK_QMR, q->bp + pj * k2 * 2 * GK_QNR, acc);
+                kt->epilogue(acc, GK_QNR, GK_MIN(GK_QMR, m - i), GK_MIN(GK_QNR, n - j), q->ep,
+                             q->i0 + i, q->j0 + j, q->cb + ((size_t)i * q->ldc + j) * q->es,
+                             q->ldc);
+            }
+    }
+}
 
 void gk_qgemm_packed_at(long m, long n, long k, const int16_t *ap, const int16_t *bp, void *c,
                         long ldc, const gk_qepilogue *ep, long i0, long j0, int threads) {
@@ -85,22 +128,10 @@ void gk_qgemm_packed_at(long m, long n, long k, const int16_t *ap, const int16_t
     long tm = (mp + qmb - 1) / qmb, tn = (np + QNB - 1) / QNB;
     int nt = (double)m * n * k < QPAR_MIN ? 1 : threads;
     const gk_qgemm_kernels *kt = gk_k.qgemm;
-    void (*tile)(long, const int16_t *, const int16_t *, int32_t *) =
-        kt->tile_vnni && gk_cpu_has_vnni() ? kt->tile_vnni : kt->tile;
-    size_t es = out_size(ep->out_type);
-    char *cb = (char *)c;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1) collapse(2)
-    for (long tj = 0; tj < tn; tj++)
-        for (long ti = 0; ti < tm; ti++) {
-            int32_t acc[GK_QMR * GK_QNR];
-            for (long pj = tj * QNB; pj < GK_MIN(np, (tj + 1) * QNB); pj++)
-                for (long pi = ti * qmb; pi < GK_MIN(mp, (ti + 1) * qmb); pi++) {
-                    long i = pi * GK_QMR, j = pj * GK_QNR;
-                    tile(k2, ap + pi * k2 * 2 * GK_QMR, bp + pj * k2 * 2 * GK_QNR, acc);
-                    kt->epilogue(acc, GK_QNR, GK_MIN(GK_QMR, m - i), GK_MIN(GK_QNR, n - j), ep,
-                                 i0 + i, j0 + j, cb + ((size_t)i * ldc + j) * es, ldc);
-                }
-        }
+    qgemm_job q = {m, n, k2, mp, np, qmb, tm, i0, j0, ldc, ap, bp, ep,
+                   kt->tile_vnni && gk_cpu_has_vnni() ? kt->tile_vnni : kt->tile, (char *)c,
+                   out_size(ep->out_type)};
+    gk_parallel_range(tn * tm, nt, qgemm_tasks, &q);
 }
 
 void gk_qgemm_packed(long m, long n, long k, const int16_t *ap, const int16_t *bp, void *c,

@@ -2,7 +2,7 @@
  *
  * The caller computes XW = X W^T + biases for every step at once (one packed GEMM); these kernels
  * run the recurrence: per step gates = XW[t] + h R^T, then the gate non-linearities and the state
- * update, fused (rnn_kernels.inc), in ONE OpenMP parallel region over all steps: each thread owns
+ * update, fused (rnn_kernels.inc), in ONE thread-pool call over all steps: each thread owns
  * a contiguous range of 16-unit panels of the hidden state and all gate rows of its units; steps
  * are ordered, and a thread the OS has descheduled has its items run by the others, by the stage
  * scheduler (stage_scheduler.h). Activations are the ONNX defaults: sigmoid / tanh / tanh (LSTM),

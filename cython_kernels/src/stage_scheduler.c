@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "isa.h"
+#include "threadpool.h"
 #include "threads.h"
 
 #define ITEMS_PER_GROUP 4 /* items per group and stage: the granularity of stealing */
@@ -214,9 +215,9 @@ int gk_sched_team_allowed(void) {
 
 int gk_sched_team_ok(void) { return __atomic_load_n(&backoff_left, __ATOMIC_RELAXED) <= 0; }
 
-/* after a team run (`busy`: the master's time in its share, `join`: its wait at the join): was
+/* after a team run (`busy`: the master's time in its share, `join`: its wait at the end of the pool call): was
  * the team worth it? Yes if the other threads completed at least a quarter of their items and
- * the join took under 30 us plus a tenth of the work. Good runs halve the next back-off, bad
+ * that wait took under 30 us plus a tenth of the work. Good runs halve the next back-off, bad
  * ones start one and double the next. */
 static void team_verdict(const gk_sched *s, double busy, double join) {
     long others = 0, share = 0;
@@ -234,6 +235,23 @@ static void team_verdict(const gk_sched *s, double busy, double join) {
     __atomic_store_n(&backoff_len, len < 256 ? 2 * len : 256, __ATOMIC_RELAXED);
 }
 
+typedef struct {
+    gk_sched *s;
+    double t_master; /* when rank 0 ended */
+} sched_call;
+
+/* one pool chunk per rank: a rank that no worker started is run by the caller (its items are
+ * then mostly done: the caller stole them while it waited for their stage) */
+static void sched_rank(void *p, long rank, int seat) {
+    sched_call *call = (sched_call *)p;
+    int saved = gk_team_rank();
+    (void)seat;
+    gk_set_team_rank((int)rank);
+    worker(call->s, rank);
+    if (rank == 0) call->t_master = now_ns();
+    gk_set_team_rank(saved);
+}
+
 void gk_sched_run(gk_sched *s, gk_sched_item_fn fn, void *ctx) {
     s->fn = fn;
     s->ctx = ctx;
@@ -243,16 +261,15 @@ void gk_sched_run(gk_sched *s, gk_sched_item_fn fn, void *ctx) {
     for (long k = 0; k < s->stages; k++) s->left[k] = s->items;
     for (long g = 0; g < s->groups; g++) s->owner[g].alive = 0;
     if (s->stages <= 0 || s->items <= 0) return;
-    if (s->groups == 1) {
+    /* one thread, or the pool is held (another session's call, or this is inside a chunk of
+     * one): every item in order here, rather than ranks waiting to steal each other's items */
+    if (s->groups == 1 || gk_pool_owned()) {
         for (long k = 0; k < s->stages; k++)
             for (long i = 0; i < s->items; i++) run_item(s, k, i);
         return;
     }
-    double t0 = now_ns(), t_master = t0;
-#pragma omp parallel num_threads((int)s->groups)
-    {
-        worker(s, gk_team_rank());
-        if (gk_team_rank() == 0) t_master = now_ns();
-    }
-    team_verdict(s, t_master - t0, now_ns() - t_master);
+    sched_call call = {s, now_ns()};
+    double t0 = call.t_master;
+    gk_parallel(s->groups, (int)s->groups, sched_rank, &call);
+    team_verdict(s, call.t_master - t0, now_ns() - call.t_master);
 }

@@ -1,5 +1,5 @@
 /* A work-stealing scheduler for a sequence of dependent stages over a fixed set of units, in one
- * OpenMP parallel region (stage_scheduler.c). The recurrences of rnn.c are its user: a stage is a
+ * call of the kernels' thread pool, one chunk per rank (stage_scheduler.c, threadpool.h). The recurrences of rnn.c are its user: a stage is a
  * step (or a phase of one), a unit a 16-unit panel of the hidden state.
  *
  * Stage k may start only when stage k - 1 is complete. Thread g owns a contiguous group of units
@@ -11,8 +11,9 @@
  * that running an item twice is harmless (it reads only the state of its stage and writes only
  * that of the next, never reused, and both runs write the same bits). So a descheduled thread
  * does not stall the stages (without `redo`: only while inside an item) and a team smaller than
- * asked for still finishes; the end of the parallel region still waits for every team thread to
- * arrive (OpenMP's join), which also keeps late runs inside the call. "Progress" is any item a
+ * asked for still finishes; the end of the call waits for every rank some thread has started
+ * (a rank no worker started is run by the caller, its items already done), which also keeps late
+ * runs inside the call. "Progress" is any item a
  * thread completes, so a working thief is never taken for stalled.
  *
  * Results must not depend on who runs an item: the callback gets only what to run.
@@ -37,14 +38,14 @@ void gk_sched_free(gk_sched *s);
 /* the team size the schedule was made for */
 int gk_sched_threads(const gk_sched *s);
 /* runs every item of every stage, in stage order: on this thread when the team is 1, else in
- * one parallel region, after which the team is judged (below) */
+ * one pool call, after which the team is judged (below) */
 void gk_sched_run(gk_sched *s, gk_sched_item_fn fn, void *ctx);
 /* items run by a thread other than their owner in the last run (tests) */
 long gk_sched_stolen(const gk_sched *s);
 
 /* Team back-off. A team whose other threads hardly ran (the master did their items: the other
- * cores were busy) cost the master a wait at OpenMP's join for threads that were not even
- * scheduled; the next calls then run on one thread, for 4, 8, ... up to 256 calls, then try the
+ * cores were busy) cost the master its waits for stalled stages and, at the end, for a rank
+ * started by a thread that was then descheduled; the next calls then run on one thread, for 4, 8, ... up to 256 calls, then try the
  * team again. Process-wide and approximate (relaxed atomics).
  * gk_sched_team_allowed: 0 while backing off (counts the call). gk_sched_team_ok: the same
  * without counting (callers may then run their own parallel work on one thread too).

@@ -1,14 +1,14 @@
-/* OpenMP helpers shared by the kernel drivers (threads.c). */
+/* Thread helpers shared by the kernel drivers (threads.c); the pool itself is threadpool.h. */
 #ifndef GK_THREADS_H
 #define GK_THREADS_H
 
-/* starts the OpenMP team of `threads` with every worker moved off the caller's CPU (then
- * unpinned); returns how many moved */
+/* starts the pool's workers for calls of up to `threads` threads (they are otherwise started on
+ * first use); returns how many this call started */
 int gk_threads_start(int threads);
 
-/* the calling thread's rank in its OpenMP team and the team's size (0 and 1 outside a region
- * or without OpenMP) */
+/* the calling thread's seat in the pool call whose chunk it runs (threadpool.h), or the rank the
+ * stage scheduler gave it (stage_scheduler.h); 0 outside both */
 int gk_team_rank(void);
-int gk_team_size(void);
+void gk_set_team_rank(int rank);
 
 #endif

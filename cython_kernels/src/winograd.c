@@ -14,7 +14,7 @@
 #include "dispatch.h"
 #include "gemm.h"
 #include "isa.h"
-#include "threads.h"
+#include "threadpool.h"
 #include "winograd.h"
 
 #define WL GK_NR /* tiles per panel (lanes of the transforms) */
@@ -46,23 +46,27 @@ typedef struct {
     const float *res;  /* NULL, or the residual added before the clip (m x oh x ow) */
 } wino_job;
 
-/* Output tiles [t0, t0 + nt): input transform into vb (packed B per position), the GEMMs into mb,
- * the output transform into y. `threads` > 1 spreads each phase; 1 runs it here (the caller may
- * be a thread of an outer team: the inner regions are then inactive). */
-static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb, int threads) {
-    long mt = j->mt, c = j->c, m = j->m, a = mt + 2, a2 = a * a, wp = j->wp;
-    long ntp = round16(nt), panels = ntp / WL;
+/* one call of wino_tiles' phases */
+typedef struct {
+    const wino_job *j;
+    long t0, nt, ntp;
+    float *vb, *mb;
+} wino_phase;
+
+/* input transform of (panel, channel) pairs [q0, q1) into vb */
+static void wino_input(void *ctx, long q0, long q1, int seat) {
+    const wino_phase *f = (const wino_phase *)ctx;
+    const wino_job *j = f->j;
+    long mt = j->mt, c = j->c, a = mt + 2, a2 = a * a, wp = j->wp, ntp = f->ntp;
     const gk_winograd_kernels *K = gk_k.winograd;
-    gk_epilogue plain;
-    memset(&plain, 0, sizeof plain);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && panels * c > 8)
-    for (long pc = 0; pc < panels * c; pc++) {
+    (void)seat;
+    for (long pc = q0; pc < q1; pc++) {
         float d[36 * WL], v[36 * WL];
         long p = pc / c, ci = pc % c;
         const float *plane = j->xp + ci * j->hp * wp;
         for (long l = 0; l < WL; l++) {
-            long t = t0 + p * WL + l;
-            if (t >= t0 + nt) {
+            long t = f->t0 + p * WL + l;
+            if (t >= f->t0 + f->nt) {
                 for (long k = 0; k < a2; k++) d[k * WL + l] = 0.0f;
                 continue;
             }
@@ -72,20 +76,35 @@ static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb
         }
         mt == 4 ? K->input4(d, v) : K->input2(d, v);
         for (long k = 0; k < a2; k++)
-            memcpy(vb + k * c * ntp + p * c * WL + ci * WL, v + k * WL, WL * sizeof(float));
+            memcpy(f->vb + k * c * ntp + p * c * WL + ci * WL, v + k * WL, WL * sizeof(float));
     }
-    /* a2 GEMMs M[k] (m x ntp) = U[k] @ V[k], one per thread */
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-    for (long k = 0; k < a2; k++)
-        gk_gemm_packed(m, ntp, c, j->u + k * j->asz, vb + k * c * ntp, mb + k * m * ntp, ntp,
+}
+
+/* GEMMs [k0, k1) of the a2: M[k] (m x ntp) = U[k] @ V[k] */
+static void wino_gemms(void *ctx, long k0, long k1, int seat) {
+    const wino_phase *f = (const wino_phase *)ctx;
+    const wino_job *j = f->j;
+    long c = j->c, m = j->m, ntp = f->ntp;
+    gk_epilogue plain;
+    memset(&plain, 0, sizeof plain);
+    (void)seat;
+    for (long k = k0; k < k1; k++)
+        gk_gemm_packed(m, ntp, c, j->u + k * j->asz, f->vb + k * c * ntp, f->mb + k * m * ntp, ntp,
                        &plain, 1);
-    /* output transform, bias, clip, scatter */
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && panels * m > 8)
-    for (long pm = 0; pm < panels * m; pm++) {
+}
+
+/* output transform, bias, clip, scatter of (panel, output channel) pairs [q0, q1) */
+static void wino_output(void *ctx, long q0, long q1, int seat) {
+    const wino_phase *f = (const wino_phase *)ctx;
+    const wino_job *j = f->j;
+    long mt = j->mt, m = j->m, a = mt + 2, a2 = a * a, ntp = f->ntp;
+    const gk_winograd_kernels *K = gk_k.winograd;
+    (void)seat;
+    for (long pm = q0; pm < q1; pm++) {
         float mm[36 * WL], o[16 * WL];
         long p = pm / m, co = pm % m;
         for (long k = 0; k < a2; k++)
-            memcpy(mm + k * WL, mb + k * m * ntp + co * ntp + p * WL, WL * sizeof(float));
+            memcpy(mm + k * WL, f->mb + k * m * ntp + co * ntp + p * WL, WL * sizeof(float));
         float b = j->bias ? j->bias[co] : 0.0f;
         int clip_here = j->clip && !j->res; /* with a residual: add it first, then clip */
         mt == 4 ? K->output4(mm, o, b, j->lo, j->hi, clip_here)
@@ -93,8 +112,8 @@ static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb
         float *plane = j->y + co * j->oh * j->ow;
         const float *rplane = j->res ? j->res + co * j->oh * j->ow : NULL;
         for (long l = 0; l < WL; l++) {
-            long t = t0 + p * WL + l;
-            if (t >= t0 + nt) break;
+            long t = f->t0 + p * WL + l;
+            if (t >= f->t0 + f->nt) break;
             long oy = (t / j->tw) * mt, ox = (t % j->tw) * mt;
             long rows = GK_MIN(mt, j->oh - oy), cols = GK_MIN(mt, j->ow - ox);
             for (long i = 0; i < rows; i++)
@@ -114,6 +133,58 @@ static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb
     }
 }
 
+/* Output tiles [t0, t0 + nt): input transform into vb (packed B per position), the GEMMs into mb,
+ * the output transform into y. `threads` > 1 spreads each phase over the pool; 1 runs it here
+ * (the caller may be running a chunk of an outer pool call). */
+static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb, int threads) {
+    long ntp = round16(nt), panels = ntp / WL;
+    wino_phase f = {j, t0, nt, ntp, vb, mb};
+    long a = j->mt + 2;
+    gk_parallel_range(panels * j->c, panels * j->c > 8 ? threads : 1, wino_input, &f);
+    gk_parallel_range(a * a, threads, wino_gemms, &f);
+    gk_parallel_range(panels * j->m, panels * j->m > 8 ? threads : 1, wino_output, &f);
+}
+
+/* gk_winograd_conv's tiles in chunks of `per` panels, each chunk through all three phases on one
+ * thread with the seat's buffers */
+typedef struct {
+    const wino_job *j;
+    long tiles, per, ct;
+    float *bufs;
+    size_t per_thread;
+} wino_chunks;
+
+static void wino_chunk(void *ctx, long q, int seat) {
+    const wino_chunks *w = (const wino_chunks *)ctx;
+    long first = q * w->per * WL, last = GK_MIN(w->tiles, (q + 1) * w->per * WL);
+    float *vb = w->bufs + (size_t)seat * w->per_thread;
+    float *mb = vb + (size_t)((w->j->mt + 2) * (w->j->mt + 2)) * (size_t)w->j->c * (size_t)w->ct;
+    if (last > first) wino_tiles(w->j, first, last - first, vb, mb, 1);
+}
+
+typedef struct {
+    const float *xi;
+    float *xp;
+    long h, w, hp, wp, ph, pw;
+} wino_pad;
+
+/* channels [c0, c1) of the zero-padded image every tile reads (rows/columns no tile reads are
+ * left out) */
+static void wino_pad_channels(void *ctx, long c0, long c1, int seat) {
+    const wino_pad *d = (const wino_pad *)ctx;
+    long hp = d->hp, wp = d->wp, h = d->h, w = d->w, ph = d->ph, pw = d->pw;
+    (void)seat;
+    for (long ci = c0; ci < c1; ci++) {
+        float *dst = d->xp + ci * hp * wp;
+        memset(dst, 0, (size_t)(hp * wp) * sizeof(float));
+        long x0 = GK_MAX(0L, -pw), x1 = GK_MIN(w, wp - pw);
+        for (long iy = GK_MAX(0L, -ph); iy < h && iy + ph < hp; iy++)
+            if (x1 > x0)
+                memcpy(dst + (iy + ph) * wp + x0 + pw, d->xi + ci * h * w + iy * w + x0,
+                       (size_t)(x1 - x0) * sizeof(float));
+    }
+}
+
 void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, long ph, long pw,
                       long oh, long ow, const float *u, long m, const float *bias, float lo,
                       float hi, int clip, float *y, float *work, long chunk, int threads,
@@ -125,36 +196,20 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
     size_t per_thread = chunk_floats(mt, c, m, ct);
     wino_job j = {mt, c, m, hp, wp, tw, oh, ow, xp, u, gk_packed_a_size(m, c), bias, lo, hi,
                   clip, NULL, NULL};
-    /* enough panels: each thread runs its own tiles through all three phases (no barrier between
-     * them, so a busy core does not stall the other three times per chunk); else the phases are
-     * spread over the threads one after another */
+    /* enough panels: chunks of tiles run through all three phases on one thread each (no pool
+     * call between the phases); else the phases are spread over the threads one after another */
     int by_tiles = threads > 1 && panels >= 2 * threads;
+    /* chunks of `per` panels: at least 4 per thread where that leaves 4 panels (64 tiles) each */
+    long per = GK_MIN(ct / WL, GK_MAX(4L, (panels + 4 * threads - 1) / (4 * threads)));
+    wino_chunks wc = {&j, tiles, per, ct, bufs, per_thread};
+    wino_pad pad = {NULL, xp, h, w, hp, wp, ph, pw};
     for (long img = 0; img < n; img++) {
-        const float *xi = x + img * c * h * w;
+        pad.xi = x + img * c * h * w;
         j.y = y + img * m * oh * ow;
         j.res = res ? res + img * m * oh * ow : NULL;
-        /* the zero-padded image every tile reads (rows/columns no tile reads are left out) */
-#pragma omp parallel for schedule(static) num_threads(threads) if (c * hp * wp > 65536)
-        for (long ci = 0; ci < c; ci++) {
-            float *dst = xp + ci * hp * wp;
-            memset(dst, 0, (size_t)(hp * wp) * sizeof(float));
-            long x0 = GK_MAX(0L, -pw), x1 = GK_MIN(w, wp - pw);
-            for (long iy = GK_MAX(0L, -ph); iy < h && iy + ph < hp; iy++)
-                if (x1 > x0)
-                    memcpy(dst + (iy + ph) * wp + x0 + pw, xi + ci * h * w + iy * w + x0,
-                           (size_t)(x1 - x0) * sizeof(float));
-        }
+        gk_parallel_range(c, c * hp * wp > 65536 ? threads : 1, wino_pad_channels, &pad);
         if (by_tiles) {
-#pragma omp parallel num_threads(threads)
-            {
-                long id = gk_team_rank(), nth = gk_team_size();
-                long first = panels * id / nth * WL;
-                long last = GK_MIN(tiles, panels * (id + 1) / nth * WL);
-                float *vb = bufs + (size_t)id * per_thread;
-                float *mb = vb + (size_t)((mt + 2) * (mt + 2)) * (size_t)c * (size_t)ct;
-                for (long t0 = first; t0 < last; t0 += ct)
-                    wino_tiles(&j, t0, GK_MIN(ct, last - t0), vb, mb, 1);
-            }
+            gk_parallel((panels + per - 1) / per, threads, wino_chunk, &wc);
         } else {
             float *vb = bufs, *mb = vb + (size_t)((mt + 2) * (mt + 2)) * (size_t)c * (size_t)ct;
             for (long t0 = 0; t0 < tiles; t0 += ct)
@@ -165,12 +220,20 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
 
 /* U[k = a*A + b][m][c] = sum_ij G[a][i] w[m][c][i][j] G[b][j] for every (m, c): the transformed
  * weights of Winograd F(A-2 x A-2, 3x3) (A = 6 or 4), in double and rounded once; g is A x 3. */
-void gk_winograd_weights(const float *w, long m, long c, long a, const double *g, float *u,
-                         int threads) {
-    long plane = m * c;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && plane > 4096)
-    for (long mc = 0; mc < plane; mc++) {
-        const float *k = w + mc * 9;
+typedef struct {
+    const float *w;
+    long plane, a;
+    const double *g;
+    float *u;
+} wino_weights;
+
+static void wino_weights_range(void *ctx, long q0, long q1, int seat) {
+    const wino_weights *d = (const wino_weights *)ctx;
+    long a = d->a, plane = d->plane;
+    const double *g = d->g;
+    (void)seat;
+    for (long mc = q0; mc < q1; mc++) {
+        const float *k = d->w + mc * 9;
         double t[6][3];
         for (long r = 0; r < a; r++)
             for (long j = 0; j < 3; j++)
@@ -178,7 +241,13 @@ void gk_winograd_weights(const float *w, long m, long c, long a, const double *g
                           g[r * 3 + 2] * k[2 * 3 + j];
         for (long r = 0; r < a; r++)
             for (long q = 0; q < a; q++)
-                u[(r * a + q) * plane + mc] =
+                d->u[(r * a + q) * plane + mc] =
                     (float)(t[r][0] * g[q * 3 + 0] + t[r][1] * g[q * 3 + 1] + t[r][2] * g[q * 3 + 2]);
     }
+}
+
+void gk_winograd_weights(const float *w, long m, long c, long a, const double *g, float *u,
+                         int threads) {
+    wino_weights d = {w, m * c, a, g, u};
+    gk_parallel_range(m * c, m * c > 4096 ? threads : 1, wino_weights_range, &d);
 }

@@ -1,4 +1,4 @@
-# SIMD level selection (src/dispatch.h) and the OpenMP team start (src/threads.h).
+# SIMD level selection (src/dispatch.h) and the kernels' thread pool (src/threadpool.h).
 
 cdef extern from "src/dispatch.h" nogil:
     int gk_cpu_has_avx2_fma()
@@ -7,6 +7,9 @@ cdef extern from "src/dispatch.h" nogil:
     int gk_simd_level()
 cdef extern from "src/threads.h" nogil:
     int gk_threads_start(int threads)
+cdef extern from "src/threadpool.h" nogil:
+    int gk_pool_workers()
+    long gk_pool_check(long chunks, int threads, long chunk_us, long stall_us, long *out)
 
 SIMD_LEVELS = ("generic", "avx2+fma", "avx512f")
 
@@ -32,8 +35,26 @@ def simd_index():
 
 
 def threads_start(int threads):
-    """Starts the OpenMP team with its workers off the calling thread's core (see
-    src/threads.c); returns how many workers moved."""
+    """Starts the thread pool's workers for calls of up to `threads` threads (see
+    src/threads.c); returns how many this call started."""
     with nogil:
-        moved = gk_threads_start(threads)
-    return moved
+        started = gk_threads_start(threads)
+    return started
+
+
+def pool_workers():
+    """The thread pool's workers started so far."""
+    return gk_pool_workers()
+
+
+def pool_check(long chunks, int threads, long chunk_us=0, long stall_us=0):
+    """The pool's contract on a synthetic job (src/threadpool_check.c): (violations, chunks run
+    by the caller, chunks run by workers, microseconds, largest seat)."""
+    cdef long out[4]
+    cdef long bad
+    out[0] = out[1] = out[2] = out[3] = 0
+    with nogil:
+        bad = gk_pool_check(chunks, threads, chunk_us, stall_us, out)
+    if bad < 0:
+        raise MemoryError("pool_check: out of memory")
+    return bad, out[0], out[1], out[2], out[3]

@@ -1,0 +1,369 @@
+/* The kernels' thread pool (see threadpool.h).
+ *
+ * The pool has one job slot. Its state is one 64-bit word: the job's generation (24 bits), the
+ * worker seats still free (8 bits) and the chunks not yet claimed (32 bits). A worker joins a job
+ * by taking a seat and claiming a chunk in one compare-and-swap, then claims chunks while the
+ * generation is unchanged; chunk c = chunks - left. A claim is valid only while its chunk is
+ * unfinished, so the job cannot end (and the slot cannot be reused) between a worker's claim and
+ * its reading of the job's function and arguments. The caller counts finished chunks (`done`):
+ * when no chunk is left unclaimed, it waits for done == chunks, i.e. for chunks that workers have
+ * started; it spins briefly, then sleeps on a futex (a descheduled worker may then be moved onto
+ * the caller's idle core). Idle workers spin for GK_POOL_SPIN_NS (less if the OS takes them off
+ * their core meanwhile: on a shared core spinning only uses up their share of it), then sleep on
+ * their own futex; the caller wakes only the sleeping ones it wants. A worker that finds itself on
+ * the caller's CPU (Linux wakes a thread onto its waker's CPU when the others are busy) moves off
+ * it, as the OpenMP team's workers had to (see move_off).
+ *
+ * Without Linux futexes (other POSIX systems) the sleeps are short naps; without pthreads
+ * (Windows) every call runs on the calling thread.
+ */
+#define _GNU_SOURCE
+#include "threadpool.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "isa.h"
+#include "threads.h"
+
+#if defined(__unix__) || defined(__APPLE__)
+#define GK_POOL_THREADS 1
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#endif
+#else
+#define GK_POOL_THREADS 0
+#endif
+
+/* how long an idle worker looks for the next job before it sleeps, and how long a caller spins
+ * for started chunks before it sleeps: the gaps between the kernels of one run are a few us */
+#define GK_POOL_SPIN_NS 100000.0
+#define GK_POOL_WAIT_SPIN_NS 20000.0
+/* a gap this long between two looks at the clock while spinning: the thread was descheduled */
+#define GK_POOL_PREEMPTED_NS 50000.0
+
+#define GEN_BITS 24
+#define SEAT_BITS 8
+#define STATE(gen, seats, left)                                                                  \
+    (((uint64_t)(gen) << 40) | ((uint64_t)(seats) << 32) | (uint64_t)(uint32_t)(left))
+#define S_GEN(s) ((uint32_t)((s) >> 40))
+#define S_SEATS(s) ((uint32_t)((s) >> 32) & 0xFFu)
+#define S_LEFT(s) ((uint32_t)(s))
+
+long gk_pool_test_stall_us; /* threadpool_check.c: workers nap this long before joining a job */
+
+static void run_alone(long chunks, gk_pool_fn fn, void *ctx) {
+    int saved = gk_team_rank();
+    gk_set_team_rank(0);
+    for (long c = 0; c < chunks; c++) fn(ctx, c, 0);
+    gk_set_team_rank(saved);
+}
+
+#if GK_POOL_THREADS
+
+typedef struct {
+    _Alignas(64) uint64_t state;
+    gk_pool_fn fn;
+    void *ctx;
+    long chunks;
+    int threads;
+    _Alignas(64) uint32_t done;   /* chunks finished (futex: the caller sleeps on it) */
+    uint32_t caller_waiting;
+    int caller_cpu;               /* the CPU the caller was on when it published the job */
+    _Alignas(64) int owned;       /* a call holds the pool */
+} pool_job;
+
+typedef struct {
+    _Alignas(64) uint32_t wake; /* futex: bumped to wake the worker */
+    uint32_t sleeping;
+} pool_worker;
+
+static pool_job job;
+static pool_worker workers[GK_POOL_MAX_THREADS]; /* [1, n_workers] */
+static int n_workers;
+static uint32_t generation;
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static inline void relax(void) {
+#if GK_X86
+    __builtin_ia32_pause();
+#endif
+}
+
+static void futex_wait(uint32_t *addr, uint32_t val) {
+#if defined(__linux__)
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+#else
+    (void)addr, (void)val;
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+#endif
+}
+
+static void futex_wake(uint32_t *addr, int n) {
+#if defined(__linux__)
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+#else
+    (void)addr, (void)n;
+#endif
+}
+
+/* whether this thread runs on the CPU the last caller published */
+static int on_callers_cpu(void) {
+#if defined(__linux__)
+    int c = __atomic_load_n(&job.caller_cpu, __ATOMIC_RELAXED);
+    return c >= 0 && sched_getcpu() == c;
+#else
+    return 0;
+#endif
+}
+
+/* Moves this thread off `cpu` (an affinity mask without it forces the move, then the whole mask
+ * is taken back: nothing stays pinned). A woken worker is often put on its waker's CPU when the
+ * other cores are busy (with other processes): there it can only take turns with the caller. */
+static void move_off(int cpu) {
+#if defined(__linux__)
+    cpu_set_t all, others;
+    if (cpu < 0 || sched_getaffinity(0, sizeof all, &all) != 0 || !CPU_ISSET(cpu, &all)) return;
+    others = all;
+    CPU_CLR(cpu, &others);
+    if (CPU_COUNT(&others) > 0 && sched_setaffinity(0, sizeof others, &others) == 0)
+        sched_setaffinity(0, sizeof all, &all);
+#else
+    (void)cpu;
+#endif
+}
+
+/* claims a chunk of generation `gen` (joining with a seat when `join`); -1 when none is left */
+static long claim(uint32_t gen, int join, int *seat) {
+    uint64_t s = __atomic_load_n(&job.state, __ATOMIC_ACQUIRE);
+    for (;;) {
+        if (S_GEN(s) != gen || S_LEFT(s) == 0 || (join && S_SEATS(s) == 0)) return -1;
+        uint64_t t = s - 1 - (join ? (1ull << 32) : 0);
+        if (__atomic_compare_exchange_n(&job.state, &s, t, 1, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            break;
+    }
+    /* the claimed chunk is unfinished: the job's fields stay those of `gen` until it is done */
+    if (join) *seat = job.threads - (int)S_SEATS(s);
+    return job.chunks - (long)S_LEFT(s);
+}
+
+/* a worker's part of job `gen`: claims and runs chunks until none is left */
+static void work_on(uint32_t gen) {
+    long stall = __atomic_load_n(&gk_pool_test_stall_us, __ATOMIC_RELAXED);
+    if (stall > 0) {
+        struct timespec ts = {stall / 1000000, (stall % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
+    int seat = 0;
+    long c = claim(gen, 1, &seat);
+    if (c < 0) return;
+    gk_pool_fn fn = job.fn;
+    void *ctx = job.ctx;
+    long chunks = job.chunks;
+    gk_set_team_rank(seat);
+    do {
+        fn(ctx, c, seat);
+        uint32_t d = __atomic_add_fetch(&job.done, 1, __ATOMIC_SEQ_CST);
+        if (d == (uint32_t)chunks && __atomic_load_n(&job.caller_waiting, __ATOMIC_SEQ_CST))
+            futex_wake(&job.done, 1);
+    } while ((c = claim(gen, 0, NULL)) >= 0);
+    gk_set_team_rank(0);
+}
+
+static void *worker_main(void *arg) {
+    pool_worker *me = &workers[(intptr_t)arg];
+    uint32_t last = 0xFFFFFFFFu; /* no generation: joins a job in progress at once */
+    uint32_t moved = 0xFFFFFFFFu; /* the last job after which it moved off the caller's CPU */
+    for (;;) {
+        double t0 = now_ns(), t_prev = t0;
+        int spins = 0;
+        for (;;) {
+            uint64_t s = __atomic_load_n(&job.state, __ATOMIC_ACQUIRE);
+            if (S_GEN(s) != last) {
+                last = S_GEN(s);
+                if (S_LEFT(s) > 0 && S_SEATS(s) > 0) work_on(last);
+                t0 = t_prev = now_ns();
+                continue;
+            }
+            relax();
+            if (++spins % 64 == 0) {
+                double t = now_ns();
+                /* past the spin time, taken off the core meanwhile (it is shared: spinning
+                 * would only use up this thread's share of it), or on the last caller's core
+                 * (spinning there only delays the caller; asleep, this thread is woken onto an
+                 * idle core if there is one) */
+                if (t - t0 > GK_POOL_SPIN_NS || t - t_prev > GK_POOL_PREEMPTED_NS) break;
+                if (on_callers_cpu()) {
+                    if (moved == last) break; /* moved for this job already: the OS put it back */
+                    moved = last;
+                    move_off(__atomic_load_n(&job.caller_cpu, __ATOMIC_RELAXED));
+                }
+                t_prev = t;
+            }
+        }
+        /* sleep until a caller bumps `wake`; a job published after `sleeping` is set is either
+         * seen below or its caller sees `sleeping` and wakes this worker */
+        uint32_t w = __atomic_load_n(&me->wake, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&me->sleeping, 1, __ATOMIC_SEQ_CST);
+        if (S_GEN(__atomic_load_n(&job.state, __ATOMIC_SEQ_CST)) == last)
+            futex_wait(&me->wake, w);
+        __atomic_store_n(&me->sleeping, 0, __ATOMIC_RELAXED);
+        if (on_callers_cpu()) move_off(__atomic_load_n(&job.caller_cpu, __ATOMIC_RELAXED));
+    }
+    return NULL;
+}
+
+static void after_fork_child(void) {
+    /* the workers did not survive the fork: start again (a call in progress did not either) */
+    n_workers = 0;
+    memset(workers, 0, sizeof workers);
+    job.owned = 0;
+    job.state = STATE(generation, 0, 0);
+    pthread_mutex_init(&start_lock, NULL);
+}
+
+int gk_pool_start(int threads) {
+    int want = GK_MIN(threads, GK_POOL_MAX_THREADS) - 1, started = 0;
+    if (want <= __atomic_load_n(&n_workers, __ATOMIC_ACQUIRE)) return 0;
+    pthread_mutex_lock(&start_lock);
+    static int forked_handler;
+    if (!forked_handler) forked_handler = pthread_atfork(NULL, NULL, after_fork_child) == 0;
+    /* workers take no signals: Python handles them on its main thread */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    while (n_workers < want) {
+        pthread_t tid;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int id = n_workers + 1;
+        int err = pthread_create(&tid, &attr, worker_main, (void *)(intptr_t)id);
+        pthread_attr_destroy(&attr);
+        if (err) break;
+        __atomic_store_n(&n_workers, id, __ATOMIC_RELEASE);
+        started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_mutex_unlock(&start_lock);
+    return started;
+}
+
+int gk_pool_workers(void) { return __atomic_load_n(&n_workers, __ATOMIC_ACQUIRE); }
+
+int gk_pool_owned(void) { return __atomic_load_n(&job.owned, __ATOMIC_RELAXED); }
+
+void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
+    if (chunks <= 0) return;
+    int nt = GK_MIN((long)GK_MIN(threads, GK_POOL_MAX_THREADS), chunks);
+    if (nt <= 1 || chunks > 0x7FFFFFFFL) {
+        run_alone(chunks, fn, ctx);
+        return;
+    }
+    if (gk_pool_workers() < nt - 1) gk_pool_start(nt);
+    nt = GK_MIN(nt, gk_pool_workers() + 1);
+    int free_ = 0;
+    if (nt <= 1 || !__atomic_compare_exchange_n(&job.owned, &free_, 1, 0, __ATOMIC_ACQUIRE,
+                                                 __ATOMIC_RELAXED)) {
+        run_alone(chunks, fn, ctx); /* another call holds the pool */
+        return;
+    }
+    job.fn = fn;
+    job.ctx = ctx;
+    job.chunks = chunks;
+    job.threads = nt;
+#if defined(__linux__)
+    __atomic_store_n(&job.caller_cpu, sched_getcpu(), __ATOMIC_RELAXED);
+#endif
+    __atomic_store_n(&job.done, 0, __ATOMIC_RELAXED);
+    generation = (generation + 1) & ((1u << GEN_BITS) - 1);
+    uint32_t gen = generation;
+    __atomic_store_n(&job.state, STATE(gen, nt - 1, chunks), __ATOMIC_SEQ_CST);
+    for (int i = 1; i < nt; i++)
+        if (__atomic_load_n(&workers[i].sleeping, __ATOMIC_SEQ_CST)) {
+            __atomic_add_fetch(&workers[i].wake, 1, __ATOMIC_SEQ_CST);
+            futex_wake(&workers[i].wake, 1);
+        }
+    int saved = gk_team_rank();
+    gk_set_team_rank(0);
+    uint32_t mine = 0;
+    for (long c; (c = claim(gen, 0, NULL)) >= 0; mine++) fn(ctx, c, 0);
+    gk_set_team_rank(saved);
+    /* every chunk is claimed: wait for those the workers started */
+    uint32_t d = __atomic_add_fetch(&job.done, mine, __ATOMIC_SEQ_CST);
+    if (d != (uint32_t)chunks) {
+        double t0 = now_ns(), t_prev = t0;
+        for (int spins = 1; (d = __atomic_load_n(&job.done, __ATOMIC_ACQUIRE)) != chunks; spins++) {
+            relax();
+            if (spins % 64 == 0) {
+                double t = now_ns();
+                if (t - t0 > GK_POOL_WAIT_SPIN_NS || t - t_prev > GK_POOL_PREEMPTED_NS) break;
+                t_prev = t;
+            }
+        }
+        __atomic_store_n(&job.caller_waiting, 1, __ATOMIC_SEQ_CST);
+        while ((d = __atomic_load_n(&job.done, __ATOMIC_SEQ_CST)) != (uint32_t)chunks)
+            futex_wait(&job.done, d);
+        __atomic_store_n(&job.caller_waiting, 0, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&job.owned, 0, __ATOMIC_RELEASE);
+}
+
+#else /* no pthreads: every call runs on the calling thread */
+
+int gk_pool_start(int threads) {
+    (void)threads;
+    return 0;
+}
+
+int gk_pool_workers(void) { return 0; }
+
+int gk_pool_owned(void) { return 0; }
+
+void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
+    (void)threads;
+    run_alone(chunks, fn, ctx);
+}
+
+#endif
+
+typedef struct {
+    long n, chunks;
+    gk_range_fn fn;
+    void *ctx;
+} range_job;
+
+static void range_chunk(void *p, long c, int seat) {
+    const range_job *r = (const range_job *)p;
+    long b = r->n * c / r->chunks, e = r->n * (c + 1) / r->chunks;
+    if (e > b) r->fn(r->ctx, b, e, seat);
+}
+
+void gk_parallel_range(long n, int threads, gk_range_fn fn, void *ctx) {
+    if (n <= 0) return;
+    if (threads <= 1 || n == 1) {
+        int saved = gk_team_rank();
+        gk_set_team_rank(0);
+        fn(ctx, 0, n, 0);
+        gk_set_team_rank(saved);
+        return;
+    }
+    long most = (long)GK_MIN(threads, GK_POOL_MAX_THREADS) * GK_POOL_CHUNKS_PER_THREAD;
+    range_job r = {n, GK_MIN(n, most), fn, ctx};
+    gk_parallel(r.chunks, threads, range_chunk, &r);
+}

@@ -1,0 +1,76 @@
+/* The kernels' thread pool (threadpool.c): a parallel-for whose calling thread never waits for
+ * work that no other thread has started.
+ *
+ * A call's work is cut into chunks, claimed one at a time from one atomic counter by the calling
+ * thread and by up to threads - 1 pool workers. Workers are created once and sleep on a futex
+ * between calls (after a short, time-bounded spin). The caller claims chunks like any worker;
+ * when none is left unclaimed it waits only for the chunks other threads have actually started,
+ * so a worker that the OS has not run yet (another process holds its core) costs nothing: the
+ * caller runs its chunks. Chunks should be several per thread, so that a worker taken off its
+ * core in the middle of one holds up little.
+ *
+ * One call at a time owns the pool; a call that finds it owned (another Python thread's session,
+ * or a call from inside a chunk) runs all its chunks on its own thread. Who runs a chunk must not
+ * change the results: a chunk's output may depend only on the chunk index.
+ */
+#ifndef GK_THREADPOOL_H
+#define GK_THREADPOOL_H
+
+#include <stdlib.h>
+
+#define GK_POOL_MAX_THREADS 64
+/* chunks per thread that gk_parallel_range aims for */
+#define GK_POOL_CHUNKS_PER_THREAD 8
+
+/* runs chunk `chunk`; seat: in [0, threads), distinct among the threads running chunks of the
+ * same call at the same time (0 on the calling thread): an index into per-thread scratch */
+typedef void (*gk_pool_fn)(void *ctx, long chunk, int seat);
+/* runs the units [begin, end) */
+typedef void (*gk_range_fn)(void *ctx, long begin, long end, int seat);
+
+/* fn(ctx, c, seat) once for every c in [0, chunks), on the calling thread and up to threads - 1
+ * workers; returns when every chunk has returned */
+void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx);
+/* [0, n) cut into at most threads * GK_POOL_CHUNKS_PER_THREAD contiguous ranges (the units keep
+ * whatever boundaries the caller gave them: only their grouping depends on `threads`) */
+void gk_parallel_range(long n, int threads, gk_range_fn fn, void *ctx);
+
+/* Per-seat scratch of one call: seat s's buffer is allocated by the first chunk seat s runs (only
+ * one thread holds a seat at a time) and freed by gk_seat_bufs_free after the call. */
+typedef struct {
+    size_t bytes;
+    void *p[GK_POOL_MAX_THREADS];
+} gk_seat_bufs;
+
+static inline void gk_seat_bufs_init(gk_seat_bufs *b, size_t bytes) {
+    b->bytes = bytes;
+    for (int s = 0; s < GK_POOL_MAX_THREADS; s++) b->p[s] = NULL;
+}
+
+/* seat's buffer (NULL: out of memory) */
+static inline void *gk_seat_buf(gk_seat_bufs *b, int seat) {
+    if (!b->p[seat]) b->p[seat] = malloc(b->bytes ? b->bytes : 1);
+    return b->p[seat];
+}
+
+static inline void gk_seat_bufs_free(gk_seat_bufs *b) {
+    for (int s = 0; s < GK_POOL_MAX_THREADS; s++) free(b->p[s]);
+}
+
+/* starts workers until the pool has threads - 1 (at most GK_POOL_MAX_THREADS - 1); returns how
+ * many this call started */
+int gk_pool_start(int threads);
+/* workers started so far */
+int gk_pool_workers(void);
+/* whether a call holds the pool now (a new call would run alone; approximate: it may change) */
+int gk_pool_owned(void);
+
+/* A check of the contract above, for the tests (threadpool_check.c): `chunks` chunks of about
+ * chunk_us microseconds each on `threads` threads; every worker sleeps stall_us microseconds
+ * after it sees the call and before it may claim anything (as if the OS kept it off its core).
+ * Returns the violations (a chunk run other than once, a seat out of range or shared by two
+ * threads at once; -1: out of memory); out: [0] chunks run by the calling thread, [1] by
+ * workers, [2] the call's duration in microseconds, [3] the largest seat seen. */
+long gk_pool_check(long chunks, int threads, long chunk_us, long stall_us, long *out);
+
+#endif

@@ -1,0 +1,163 @@
+"""The kernels' thread pool (src/threadpool.h): every chunk once, the caller takes back the chunks
+of a worker that has not started, concurrent callers, and results that do not depend on who ran
+which chunk."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+from gossamer.cython_kernels._native import ext
+
+import gossamer
+
+from ._helpers import one_node
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("chunks", [1, 7, 1000])
+def test_every_chunk_runs_exactly_once_on_a_seat_below_the_thread_count(threads, chunks):
+    bad, by_caller, by_workers, _, max_seat = ext().pool_check(chunks, threads, 2)
+    assert bad == 0
+    assert by_caller + by_workers == chunks
+    assert 0 <= max_seat < threads
+
+
+def test_one_thread_runs_every_chunk_on_the_caller():
+    bad, by_caller, by_workers, _, max_seat = ext().pool_check(50, 1, 0)
+    assert (bad, by_caller, by_workers, max_seat) == (0, 50, 0, 0)
+
+
+def test_the_caller_takes_back_the_chunks_of_a_worker_that_has_not_started():
+    ext().threads_start(2)
+    stall_us = 1_000_000  # every worker naps 1 s after it sees the call, before it may claim
+    bad, by_caller, by_workers, elapsed_us, _ = ext().pool_check(64, 2, 50, stall_us)
+    assert bad == 0
+    assert (by_caller, by_workers) == (64, 0)
+    assert elapsed_us < stall_us // 2  # 64 x 50 us on the caller, not a wait for the nap
+
+
+def test_concurrent_callers_each_run_every_chunk_once():
+    results: list[tuple] = []
+    lock = threading.Lock()
+
+    def caller() -> None:
+        for _ in range(20):
+            out = ext().pool_check(100, 2, 5)
+            with lock:
+                results.append(out)
+
+    workers = [threading.Thread(target=caller) for _ in range(4)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert len(results) == 80
+    assert all(bad == 0 and c + w == 100 for bad, c, w, _, _ in results)
+
+
+def test_a_forked_child_starts_workers_of_its_own():
+    ext().threads_start(2)
+    pid = os.fork()
+    if pid == 0:  # the parent's workers did not survive the fork
+        try:
+            bad, by_caller, by_workers, _, _ = ext().pool_check(200, 2, 5)
+            os._exit(0 if bad == 0 and by_caller + by_workers == 200 else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def _models() -> dict[str, tuple[bytes, dict[str, np.ndarray]]]:
+    rng = np.random.default_rng(0)
+
+    def r(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape).astype(np.float32)
+
+    x = r(1, 32, 40, 40)
+    return {
+        "conv3x3": (
+            one_node("Conv", {"x": x}, {"w": r(48, 32, 3, 3), "b": r(48)}, pads=[1, 1, 1, 1]),
+            {"x": x},
+        ),
+        "conv1x1_strided": (
+            one_node("Conv", {"x": x}, {"w": r(64, 32, 1, 1)}, strides=[2, 2]),
+            {"x": x},
+        ),
+        "depthwise": (
+            one_node("Conv", {"x": x}, {"w": r(32, 1, 3, 3)}, group=32, pads=[1, 1, 1, 1]),
+            {"x": x},
+        ),
+        "depthwise5x5_s2": (
+            one_node(
+                "Conv",
+                {"x": x},
+                {"w": r(32, 1, 5, 5)},
+                group=32,
+                pads=[2, 2, 2, 2],
+                strides=[2, 2],
+            ),
+            {"x": x},
+        ),  # fmt: skip
+        "gemm": (one_node("Gemm", {"a": r(300, 200)}, {"b": r(200, 260)}), {"a": r(300, 200)}),
+        "matmul_batched": (
+            one_node("MatMul", {"a": r(6, 70, 90), "b": r(6, 90, 50)}),
+            {"a": r(6, 70, 90), "b": r(6, 90, 50)},
+        ),
+        "maxpool": (one_node("MaxPool", {"x": x}, kernel_shape=[3, 3], strides=[2, 2]), {"x": x}),
+        "avgpool_padded": (
+            one_node("AveragePool", {"x": x}, kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+            {"x": x},
+        ),
+        "softmax": (one_node("Softmax", {"x": r(512, 300)}), {"x": r(512, 300)}),
+        "lstm": (
+            one_node(
+                "LSTM",
+                {"x": r(20, 1, 32)},
+                {"w": r(1, 512, 32) * 0.1, "r": r(1, 512, 128) * 0.1},
+                hidden_size=128,
+            ),
+            {"x": r(20, 1, 32)},
+        ),  # fmt: skip
+    }
+
+
+MODELS = _models()
+
+
+def _run(name: str, threads: int) -> list[np.ndarray]:
+    model, feeds = MODELS[name]
+    session = gossamer.load(model, backends=["cython"], threads=threads)
+    assert set(session.placement.backend_of.values()) == {"cython"}
+    return session.run(None, feeds)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_results_are_bit_identical_at_1_2_and_4_threads(name):
+    one = _run(name, 1)
+    for threads in (2, 4):
+        for a, b in zip(one, _run(name, threads)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_sessions_in_concurrent_python_threads_get_the_single_thread_results():
+    names = ["conv3x3", "depthwise", "gemm", "maxpool", "lstm"]
+    expected = {n: _run(n, 1) for n in names}
+    sessions = {n: gossamer.load(MODELS[n][0], backends=["cython"], threads=2) for n in names}
+    failures: list[str] = []
+
+    def run(name: str) -> None:
+        for _ in range(15):
+            got = sessions[name].run(None, MODELS[name][1])
+            if not all(np.array_equal(a, b) for a, b in zip(got, expected[name])):
+                failures.append(name)
+
+    workers = [threading.Thread(target=run, args=(n,)) for n in names for _ in range(2)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert failures == []
