@@ -2,10 +2,10 @@
 
 Kernels are declared per reference function in conv_kernels, gemm_kernels, elementwise_kernels,
 pool_kernels, rnn_kernels, layout_kernels, conv_transpose_kernels, resize_kernels, maths_kernels,
-reduce_kernels, cast_kernels, broadcast_kernels and the int8 qconv_kernels, qgemm_kernels,
-qelementwise_kernels, tflite_kernels and tflite_table_kernels (TFLite's 8-bit ops), and
-grad_kernels (training's hot VJPs); each declines (with a reason shown by `gossamer explain`) the
-nodes it cannot run exactly, and shape arithmetic is left to the reference on purpose
+reduce_kernels, cast_kernels, broadcast_kernels, where_kernels and the int8 qconv_kernels,
+qgemm_kernels, qelementwise_kernels, tflite_kernels and tflite_table_kernels (TFLite's 8-bit ops),
+and grad_kernels (training's hot VJPs); each declines (with a reason shown by `gossamer explain`)
+the nodes it cannot run exactly, and shape arithmetic is left to the reference on purpose
 (not_worth.py says so).
 """
 
@@ -31,6 +31,7 @@ from .resize_kernels import ResizeKernels
 from .rnn_kernels import RnnKernels
 from .tflite_kernels import TFLiteKernels
 from .tflite_table_kernels import TFLiteTableKernels
+from .where_kernels import WhereKernels
 
 
 class CythonBackend(
@@ -52,6 +53,7 @@ class CythonBackend(
     ReduceKernels,
     CastKernels,
     BroadcastKernels,
+    WhereKernels,
 ):
     """Cython + C SIMD kernels (AVX-512, AVX2 or generic, chosen at run time), OpenMP threads per
     session."""
