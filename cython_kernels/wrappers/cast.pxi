@@ -1,5 +1,7 @@
 # Wrappers of src/cast.h: Cast between bool, integers and float32/float64 (numpy's astype).
 
+from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE, PyBuffer_Release,
+                            PyObject_GetBuffer)
 cdef extern from "src/cast.h" nogil:
     int gk_cast_supported(int frm, int to)
     int gk_cast(const void *x, int frm, void *y, int to, long n, int threads)

@@ -1,5 +1,7 @@
 # Wrappers of src/where.h: Where with full-size or one-element operands, and IsNaN.
 
+from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE, PyBuffer_Release,
+                            PyObject_GetBuffer)
 from libc.stdint cimport uint8_t
 
 cdef extern from "src/where.h" nogil:
