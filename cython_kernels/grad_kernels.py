@@ -8,16 +8,13 @@
   over planes); depthwise convolutions (one input and one output channel per group): dx as the
   Conv kernel's C depthwise pass over dy with the flipped filters (the adjoint), dw by the same
   pass with dy's planes as the filters.
-- MaxPoolGrad with non-overlapping windows (kernel = strides, no pads or dilations): tap by tap
-  over strided views, the first tap equal to its window's maximum (the first NaN in a window
-  with one) receives dy, as the forward's max_pool_indices pick it; other geometries are
-  declined (the reference scatters through the index trace).
-- ClipGrad (opsets 6 and 11, scalar bounds; ReLU6 in MobileNets): 0/1 float masks, the bound
-  cotangents as BLAS dots, dx = dy * inside (a NaN or inf dy under a mask: the exact masked form).
+- MaxPoolGrad with non-overlapping windows (kernel = strides, no pads or dilations), ClipGrad
+  (opsets 6 and 11, scalar bounds; ReLU6 in MobileNets) and training-mode BatchNormalizationGrad:
+  one C pass each (two per channel for BatchNormalizationGrad) in src/train.c, declared here and
+  run by train_kernels.py; other MaxPool geometries are declined (the reference scatters through
+  the index trace).
 - MatMulGrad with a 2-D right operand (a weight) as two single GEMMs over all leading axes, and
   with equal batch shapes (attention) as batched GEMMs; GeluGrad (exact form) on the C erf.
-- BatchNormalizationGrad in training mode: the batch moments and the per-channel sums over an
-  (N, C, L) view (the moments in float64), dx built in place without the reference's x-hat array.
 The math is the reference's (see each VJP's docstring); only the summation order differs, so
 conformance holds them to the float32 reduction tolerance. The element-wise and normalisation
 VJPs are in grad_elementwise_kernels.py (mixed in here).
@@ -26,8 +23,6 @@ VJPs are in grad_elementwise_kernels.py (mixed in here).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -46,6 +41,7 @@ from ._common import F32, MAX_WINDOW_TAPS, all_float32, conv_rank_refusal, scrat
 from ._native import ext
 from .elementwise_kernels import UNARY_OPS
 from .grad_elementwise_kernels import GradElementwiseKernels
+from .train_kernels import batch_norm_grad_kernel, clip_masked, max_pool_grad_kernel
 
 Array = np.ndarray
 _FLT_MAX = 3.4028234663852886e38
@@ -80,25 +76,6 @@ def windows(x: Array, win: Window) -> Array:
     v = np.lib.stride_tricks.sliding_window_view(xp, (eh, ew), axis=(2, 3))
     v = v[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
     return v.transpose(0, 1, 4, 5, 2, 3)
-
-
-_POOL: list[ThreadPoolExecutor] = []
-_MIN_SPLIT = 1 << 16  # elements: below this a second thread costs more than it saves
-
-
-def _split_run(fn: Callable[[int, int], Any], total: int, min_size: int = _MIN_SPLIT) -> list[Any]:
-    """fn(lo, hi) over [0, total) in threads() contiguous parts, the calling thread taking the
-    first; numpy's ufuncs and reductions release the GIL on arrays this large, so the parts run
-    on separate cores. Results in part order."""
-    t = min(threads(), total // min_size if min_size else total)
-    if t <= 1:
-        return [fn(0, total)]
-    if not _POOL or _POOL[0]._max_workers < t - 1:
-        _POOL[:] = [ThreadPoolExecutor(t - 1, thread_name_prefix="gossamer-grad")]
-    bounds = [total * i // t for i in range(t + 1)]
-    futures = [_POOL[0].submit(fn, bounds[i], bounds[i + 1]) for i in range(1, t)]
-    first = fn(bounds[0], bounds[1])
-    return [first, *(f.result() for f in futures)]
 
 
 def _gemm3(a: Array, b: Array) -> Array:
@@ -227,39 +204,6 @@ def _max_pool_grad_refusal(node: Node, inputs: list[Value | None]) -> str | None
     return all_float32(inputs[:2])
 
 
-def max_pool_grad_kernel(
-    dy: Array, x: Array, *, kernel_shape: list[int], auto_pad: str = "NOTSET",
-    ceil_mode: int = 0, dilations: list[int] | None = None, pads: list[int] | None = None,
-    storage_order: int = 0, strides: list[int] | None = None, num_outputs: int = 1,
-) -> tuple[Array]:  # fmt: skip
-    n, c, h, wd = x.shape
-    kh, kw = kernel_shape
-    oh, ow = h // kh, wd // kw
-    if x.ndim != 4 or tuple(dy.shape) != (n, c, oh, ow):
-        raise RuntimeDecline(f"dy {list(dy.shape)} does not match x {list(x.shape)}")
-    dx = np.zeros(x.shape, F32)
-    g = np.asarray(dy, F32)
-    # tap by tap over strided views: the first tap equal to the window's maximum gets dy (the
-    # forward's max_pool_indices pick the first maximum, as the reference's trace does)
-    taps = [(ky, kx) for ky in range(kh) for kx in range(kw)]
-    view = lambda a, ky, kx: a[:, :, ky : oh * kh : kh, kx : ow * kw : kw]  # noqa: E731
-    top = view(x, 0, 0).copy()
-    for ky, kx in taps[1:]:
-        np.maximum(top, view(x, ky, kx), out=top)
-    free = np.ones(top.shape, bool)
-    hit = np.empty(top.shape, bool)
-    for nan in (False, True):  # then windows with a NaN (the maximum): their first NaN gets dy
-        for ky, kx in taps:
-            tap = view(x, ky, kx)
-            np.isnan(tap, out=hit) if nan else np.equal(tap, top, out=hit)
-            hit &= free
-            np.copyto(view(dx, ky, kx), g, where=hit)
-            np.greater(free, hit, out=free)  # free and not hit
-        if not free.any():
-            break
-    return (dx,)
-
-
 # ---- element-wise -------------------------------------------------------------------------------
 def _scalar_bounds(node: Node, inputs: list[Value | None]) -> str | None:
     for v in inputs[2:4]:
@@ -268,42 +212,12 @@ def _scalar_bounds(node: Node, inputs: list[Value | None]) -> str | None:
     return all_float32(inputs[:4])
 
 
-def _clip_masked(dy: Array, x: Array, lo: float, hi: float) -> tuple[Array, float, float]:
-    """(dx, Σ dy where x < lo, Σ dy where x > hi) for lo <= hi; NaN x passes dy (as the
-    reference's, whose masks are false for NaN)."""
-    if lo > hi or math.isnan(lo) or math.isnan(hi):
-        raise RuntimeDecline("min > max or a NaN bound")
-    g, v = np.ascontiguousarray(dy, F32).reshape(-1), np.ascontiguousarray(x, F32).reshape(-1)
-    dx = np.empty(v.shape, F32)
-
-    def part(i: int, j: int) -> tuple[float, float]:  # elements [i, j), in the run's threads
-        below = np.less(v[i:j], F32(lo), out=np.empty(j - i, F32))  # 0/1 float masks: BLAS dots
-        above = np.greater(v[i:j], F32(hi), out=dx[i:j])
-        with np.errstate(invalid="ignore", over="ignore"):
-            dlo = float(np.dot(g[i:j], below)) if lo != -np.inf else 0.0
-            dhi = float(np.dot(g[i:j], above)) if hi != np.inf else 0.0
-            below += above  # a non-finite dy under a mask: NaN here, replaced below
-            np.subtract(F32(1), below, out=below)
-            np.multiply(g[i:j], below, out=dx[i:j])
-        return dlo, dhi
-
-    sums = _split_run(part, v.size)
-    dlo, dhi = sum(p[0] for p in sums), sum(p[1] for p in sums)
-    if math.isfinite(dlo) and math.isfinite(dhi):  # else a NaN or inf dy under a mask: 0 * it
-        return dx.reshape(np.shape(dy)), dlo, dhi  # is NaN, so the exact masked form below runs
-    below, above = x < lo, x > hi
-    dlo = float(np.sum(dy, where=below, dtype=F32)) if lo != -np.inf else 0.0
-    dhi = float(np.sum(dy, where=above, dtype=F32)) if hi != np.inf else 0.0
-    dx = np.where(below | above, F32(0), dy).astype(F32, copy=False)
-    return dx, dlo, dhi
-
-
 def clip_grad_11_kernel(
     dy: Array, x: Array, min: Array | None = None, max: Array | None = None
 ) -> tuple[Array, Array | None, Array | None]:
     lo = -np.inf if min is None else float(min)
     hi = np.inf if max is None else float(max)
-    dx, dlo, dhi = _clip_masked(dy, x, lo, hi)
+    dx, dlo, dhi = clip_masked(dy, x, lo, hi)
     as_bound = lambda v, b: None if b is None else np.array(v, F32).reshape(b.shape)  # noqa: E731
     return dx, as_bound(dlo, min), as_bound(dhi, max)
 
@@ -365,45 +279,6 @@ def _bn_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return all_float32(inputs[:5])
 
 
-def batch_norm_grad_kernel(
-    dy: Array, x: Array, scale: Array, b: Array, mean: Array, var: Array, *,
-    epsilon: float = 1e-5, momentum: float = 0.9, training_mode: int = 0, num_outputs: int = 1,
-) -> tuple[Array | None, ...]:  # fmt: skip
-    if not training_mode or x.ndim < 2:
-        raise RuntimeDecline("inference mode")
-    n, c = x.shape[:2]
-    x3 = np.ascontiguousarray(x, F32).reshape(n, c, -1)
-    g3 = np.ascontiguousarray(dy, F32).reshape(n, c, -1)
-    s3 = np.asarray(scale, F32).reshape(c)
-    dx, dscale, db = np.empty(x3.shape, F32), np.empty(c, F32), np.empty(c, F32)
-
-    def channels(lo: int, hi: int) -> None:  # the channels [lo, hi): independent of the others
-        dscale[lo:hi], db[lo:hi] = _bn_grad(g3[:, lo:hi], x3[:, lo:hi], s3[lo:hi], epsilon,
-                                            dx[:, lo:hi])  # fmt: skip
-
-    _split_run(channels, c, max(1, _MIN_SPLIT // max(1, x3.size // c)))
-    return dx.reshape(x.shape), dscale, db, None, None
-
-
-def _bn_grad(g3: Array, x3: Array, scale: Array, epsilon: float, dx: Array) -> tuple[Array, Array]:
-    """(dscale, db) of training-mode BatchNormalization over (N, C, L) float32 views, dx into
-    dx (a view of the same shape)."""
-    m = x3.size // x3.shape[1]
-    mu = x3.sum(axis=(0, 2), dtype=np.float64) / m
-    centred = x3 - mu.astype(F32)[None, :, None]
-    var_ = np.einsum("ncl,ncl->c", centred, centred, dtype=np.float64) / m
-    r = (1.0 / np.sqrt(var_ + epsilon)).astype(F32)
-    db = g3.sum(axis=(0, 2), dtype=F32)
-    dscale = np.einsum("ncl,ncl->c", g3, centred) * r
-    k = scale * r
-    # dx = k/m (m g - db - xh dscale), xh = centred r: g*k - (k db/m) - centred (k r dscale/m)
-    centred *= (k * r * dscale / m)[None, :, None]
-    np.multiply(g3, k[None, :, None], out=dx)
-    dx -= (k * db / m)[None, :, None]
-    dx -= centred
-    return dscale.astype(F32), db
-
-
 class GradKernels(GradElementwiseKernels):
     """Backward kernels for the VJPs training spends its time in (mixed into CythonBackend), and
     GradElementwiseKernels' element-wise and normalisation VJPs."""
@@ -424,7 +299,7 @@ class GradKernels(GradElementwiseKernels):
         ceil_mode: int = 0, dilations: list[int] | None = None, pads: list[int] | None = None,
         storage_order: int = 0, strides: list[int] | None = None, num_outputs: int = 1,
     ) -> tuple[Array]:  # fmt: skip
-        return max_pool_grad_kernel(dy, x, kernel_shape=kernel_shape)
+        return max_pool_grad_kernel(dy, x, kernel_shape, strides)
 
     @kernel(clip_grad_11, dtypes={"float32"}, supports=_scalar_bounds)
     def clip_grad_11(
@@ -436,7 +311,7 @@ class GradKernels(GradElementwiseKernels):
     def clip_grad_6(
         dy: Array, x: Array, *, min: float = -_FLT_MAX, max: float = _FLT_MAX
     ) -> tuple[Array]:
-        return (_clip_masked(dy, x, float(min), float(max))[0],)
+        return (clip_masked(dy, x, float(min), float(max))[0],)
 
     @kernel(mat_mul_grad_1, dtypes={"float32"}, supports=lambda n, i: all_float32(i[:3]))
     def mat_mul_grad(dy: Array, a: Array, b: Array) -> tuple[Array, Array]:
@@ -453,4 +328,4 @@ class GradKernels(GradElementwiseKernels):
         num_outputs: int = 1,
     ) -> tuple[Array | None, ...]:  # fmt: skip
         return batch_norm_grad_kernel(dy, x, scale, b, mean, var, epsilon=epsilon,
-                                      training_mode=training_mode)  # fmt: skip
+                                      momentum=momentum, training_mode=training_mode)  # fmt: skip
