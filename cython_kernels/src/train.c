@@ -163,18 +163,18 @@ void gk_clip_grad(const float *dy, const float *x, float lo, float hi, float *dx
             float alo[GK_LANES] = {0}, ahi[GK_LANES] = {0};
             for (; i + GK_LANES <= e; i += GK_LANES)
                 for (int j = 0; j < GK_LANES; j++) {
-                    float gj = g[i + j], vj = v[i + j];
-                    int below = vj < lo, above = vj > hi;
-                    alo[j] += below ? gj : 0.0f;
-                    ahi[j] += above ? gj : 0.0f;
-                    out[i + j] = (below | above) ? 0.0f : gj;
+                    float gj = g[i + j], vj = v[i + j]; /* selects only: vectorised as blends */
+                    alo[j] += vj < lo ? gj : 0.0f;
+                    ahi[j] += vj > hi ? gj : 0.0f;
+                    float inside = vj > hi ? 0.0f : gj;
+                    out[i + j] = vj < lo ? 0.0f : inside;
                 }
             float tl = 0.0f, th = 0.0f;
             for (; i < e; i++) {
-                int below = v[i] < lo, above = v[i] > hi;
-                tl += below ? g[i] : 0.0f;
-                th += above ? g[i] : 0.0f;
-                out[i] = (below | above) ? 0.0f : g[i];
+                tl += v[i] < lo ? g[i] : 0.0f;
+                th += v[i] > hi ? g[i] : 0.0f;
+                float inside = v[i] > hi ? 0.0f : g[i];
+                out[i] = v[i] < lo ? 0.0f : inside;
             }
             for (int j = 0; j < GK_LANES; j++) {
                 tl += alo[j];
