@@ -23,6 +23,7 @@ VJPs are in grad_elementwise_kernels.py (mixed in here).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -90,22 +91,28 @@ def _gemm3(a: Array, b: Array) -> Array:
     return y
 
 
-def _conv_backward(dy: Array, x: Array, w: Array, group: int, win: Window) -> tuple[Array, Array]:
-    """(dx, dw) of a 2-D convolution, all float32 (N, C, H, W)."""
+def _conv_backward(
+    dy: Array, x: Array, w: Array, group: int, win: Window, want_dx: bool = True
+) -> tuple[Array | None, Array]:
+    """(dx, dw) of a 2-D convolution, all float32 (N, C, H, W); dx None unless want_dx."""
     n, c, h, wd = x.shape
     m = w.shape[0]
     (kh, kw), (oh, ow) = win.kernel, win.out
     if c == group and m == group:  # depthwise: per tap, a multiply and a reduction
-        return _depthwise_backward(dy, x, w, win)
+        return _depthwise_backward(dy, x, w, win, want_dx)
     cg, mg, taps, ll = c // group, m // group, kh * kw, oh * ow
     g = dy.reshape(n, group, mg, ll)
     cols = np.ascontiguousarray(windows(x, win)).reshape(n, group, cg * taps, ll)
     w_t = w.reshape(group, mg, cg * taps).transpose(0, 2, 1)
     if group == 1:  # the C GEMM on strided views, its threads over the batch or within each
         dw = _gemm3(g.reshape(n, mg, ll), cols.reshape(n, -1, ll).transpose(0, 2, 1)).sum(axis=0)
-        dcols = _gemm3(w_t, g.reshape(n, mg, ll))  # (N, C*K, L) = (N, C, kh, kw, oh, ow)
     else:
         dw = np.matmul(g, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, Mg, Cg*K)
+    if not want_dx:  # a graph input's cotangent (the first conv's): nothing reads it
+        return None, dw.reshape(w.shape)
+    if group == 1:
+        dcols = _gemm3(w_t, g.reshape(n, mg, ll))  # (N, C*K, L) = (N, C, kh, kw, oh, ow)
+    else:
         dcols = np.matmul(w_t, g)  # (N, G, Cg*K, L) = (N, C, kh, kw, oh, ow)
     dx = np.empty(x.shape, F32)
     t = threads()
@@ -118,7 +125,9 @@ def _conv_backward(dy: Array, x: Array, w: Array, group: int, win: Window) -> tu
     return dx, dw.reshape(w.shape)
 
 
-def _depthwise_backward(dy: Array, x: Array, w: Array, win: Window) -> tuple[Array, Array]:
+def _depthwise_backward(
+    dy: Array, x: Array, w: Array, win: Window, want_dx: bool = True
+) -> tuple[Array | None, Array]:
     """Both by the Conv kernel's C depthwise pass: dx, the depthwise convolution of dy
     (zero-stuffed by the strides) with the flipped filters, padded by extent - 1 - pad (the
     forward's adjoint); dw[c, 0, k] = Σ_n Σ_o dy[n, c, o] xp[n, c, o s + k d], each (n, c) plane
@@ -127,8 +136,10 @@ def _depthwise_backward(dy: Array, x: Array, w: Array, win: Window) -> tuple[Arr
     (kh, kw), (oh, ow), (sh, sw), (dh, dw_) = win.kernel, win.out, win.strides, win.dilations
     (ph, pw), t = win.pads_begin, threads()
     qh, qw = dh * (kh - 1) - ph, dw_ * (kw - 1) - pw  # the adjoint's leading pads
-    dx = np.empty(x.shape, F32)
-    if qh >= 0 and qw >= 0:
+    dx = np.empty(x.shape, F32) if want_dx else None
+    if dx is None:
+        pass
+    elif qh >= 0 and qw >= 0:
         u = dy
         if sh > 1 or sw > 1:
             u = np.zeros((n, c, (oh - 1) * sh + 1, (ow - 1) * sw + 1), F32)
@@ -169,8 +180,9 @@ def _depthwise_dx_taps(dy: Array, w: Array, win: Window, dx: Array) -> None:
 def conv_grad_kernel(
     dy: Array, x: Array, w: Array, b: Array | None = None, *, auto_pad: str = "NOTSET",
     dilations: list[int] | None = None, group: int = 1, kernel_shape: list[int] | None = None,
-    pads: list[int] | None = None, strides: list[int] | None = None,
-) -> tuple[Array, Array, Array | None]:  # fmt: skip
+    pads: list[int] | None = None, strides: list[int] | None = None, want_dx: bool = True,
+) -> tuple[Array | None, Array, Array | None]:  # fmt: skip
+    """(dx, dw, db); dx None when not want_dx (the node's first output unused)."""
     if x.ndim not in (3, 4) or w.ndim != x.ndim or dy.ndim != x.ndim:
         raise RuntimeDecline(f"rank {x.ndim} input (1-D and 2-D only)")
     attrs = {"auto_pad": auto_pad, "dilations": dilations, "group": group,
@@ -182,11 +194,23 @@ def conv_grad_kernel(
     if x.ndim == 3:  # 1-D as 2-D with H = 1
         win = Window((1, *win.kernel), (1, *win.strides), (1, *win.dilations),
                      (0, *win.pads_begin), (0, *win.pads_end), (1, *win.out))  # fmt: skip
-        dx, dw = _conv_backward(dy[:, :, None], x[:, :, None], w[:, :, None], group, win)
-        return dx[:, :, 0], dw[:, :, 0], db
+        dx, dw = _conv_backward(dy[:, :, None], x[:, :, None], w[:, :, None], group, win,
+                                want_dx)  # fmt: skip
+        return None if dx is None else dx[:, :, 0], dw[:, :, 0], db
     f = np.ascontiguousarray
-    dx, dw = _conv_backward(f(dy, F32), f(x, F32), f(w, F32), group, win)
+    dx, dw = _conv_backward(f(dy, F32), f(x, F32), f(w, F32), group, win, want_dx)
     return dx, dw, db
+
+
+def _prepare_conv_grad(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    """ConvGrad skipping dx where the node's first output is unused (a graph input's)."""
+    want_dx = bool(node.outputs and node.outputs[0])
+
+    def run(dy: Array, x: Array, w: Array, b: Array | None = None, **attrs: Any) -> tuple:
+        return conv_grad_kernel(dy, x, w, b, **attrs, want_dx=want_dx)
+
+    run.__wrapped__ = conv_grad_1  # type: ignore[attr-defined]
+    return run
 
 
 # ---- pooling ------------------------------------------------------------------------------------
@@ -283,7 +307,8 @@ class GradKernels(GradElementwiseKernels):
     """Backward kernels for the VJPs training spends its time in (mixed into CythonBackend), and
     GradElementwiseKernels' element-wise and normalisation VJPs."""
 
-    @kernel(conv_grad_1, dtypes={"float32"}, supports=_conv_grad_refusal)
+    @kernel(conv_grad_1, dtypes={"float32"}, supports=_conv_grad_refusal,
+            prepare=_prepare_conv_grad)  # fmt: skip
     def conv_grad(
         dy: Array, x: Array, w: Array, b: Array | None = None, *, auto_pad: str = "NOTSET",
         dilations: list[int] | None = None, group: int = 1,

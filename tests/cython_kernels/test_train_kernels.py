@@ -209,3 +209,21 @@ def test_a_trainers_batch_norm_forward_runs_on_cython_and_updates_running_statis
     for name in ("bn.mean", "bn.var"):
         assert not np.array_equal(fast.weights[name], weights[name]), name
         np.testing.assert_allclose(fast.weights[name], slow.weights[name], rtol=1e-5, atol=1e-7)
+
+
+def test_conv_grad_skips_dx_where_the_node_leaves_it_unnamed():
+    """A first conv's ConvGrad ('' for dx): no dx work, the same dw and db."""
+    from gossamer.cython_kernels.grad_kernels import GradKernels
+    from gossamer.refimpl.grad.grad_conv import conv_grad_1
+
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal((2, 3, 9, 9)).astype(F32), rng.standard_normal((4, 3, 3, 3))
+    w, b, dy = w.astype(F32), np.zeros(4, F32), rng.standard_normal((2, 4, 9, 9)).astype(F32)
+    attrs = {"pads": [1, 1, 1, 1]}
+    prepare = GradKernels.kernels[conv_grad_1].prepare
+    unused = prepare(Node("ConvGrad", ["dy", "x", "w", "b"], ["", "dw", "db"], attrs), {})
+    used = prepare(Node("ConvGrad", ["dy", "x", "w", "b"], ["dx", "dw", "db"], attrs), {})
+    skipped, full = unused(dy, x, w, b, **attrs), used(dy, x, w, b, **attrs)
+    assert skipped[0] is None and full[0] is not None
+    np.testing.assert_array_equal(skipped[1], full[1])
+    np.testing.assert_allclose(full[1], conv_grad_1(dy, x, w, b, **attrs)[1], rtol=1e-4, atol=1e-4)
