@@ -14,7 +14,7 @@
   run by train_kernels.py; other MaxPool geometries are declined (the reference scatters through
   the index trace).
 - MatMulGrad with a 2-D right operand (a weight) as two single GEMMs over all leading axes, and
-  with equal batch shapes (attention) as batched GEMMs; GeluGrad (exact form) on the C erf.
+  with equal batch shapes (attention) as batched GEMMs; GeluGrad (exact form) in one C pass.
 The math is the reference's (see each VJP's docstring); only the summation order differs, so
 conformance holds them to the float32 reduction tolerance. The element-wise and normalisation
 VJPs are in grad_elementwise_kernels.py (mixed in here).
@@ -40,13 +40,11 @@ from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import Window, check_groups, window
 from ._common import F32, MAX_WINDOW_TAPS, all_float32, conv_rank_refusal, scratch, threads
 from ._native import ext
-from .elementwise_kernels import UNARY_OPS
 from .grad_elementwise_kernels import GradElementwiseKernels
 from .train_kernels import batch_norm_grad_kernel, clip_masked, max_pool_grad_kernel
 
 Array = np.ndarray
 _FLT_MAX = 3.4028234663852886e38
-_ERF = UNARY_OPS["Erf"]
 
 
 # ---- ConvGrad ------------------------------------------------------------------------------------
@@ -279,21 +277,13 @@ def _gelu_refusal(node: Node, inputs: list[Value | None]) -> str | None:
 
 
 def gelu_grad_kernel(dy: Array, x: Array) -> tuple[Array]:
-    """dx = dy (Phi(x) + x phi(x)), Phi from the C erf (the Erf kernel's, ~1 ulp)."""
-    v = np.asarray(x, F32, order="C")  # keeps a 0-d array 0-d
-    scaled, cdf = np.empty(v.shape, F32), np.empty(v.shape, F32)
-    np.multiply(v, F32(1 / math.sqrt(2.0)), out=scaled)
-    ext().unary(_ERF, scaled.reshape(-1), cdf.reshape(-1), 0.0, 0.0, threads())
-    cdf += 1.0
-    cdf *= 0.5
-    pdf = np.square(v, out=np.empty(v.shape, F32))
-    pdf *= F32(-0.5)
-    np.exp(pdf, out=pdf)
-    pdf *= F32(1 / math.sqrt(2.0 * math.pi))
-    pdf *= v
-    cdf += pdf
-    cdf *= dy
-    return (cdf,)
+    """dx = dy (Phi(x) + x phi(x)) in one C pass (src/train.c: maths.h's erf and exp, ~2 ulp)."""
+    if np.shape(dy) != np.shape(x):
+        raise RuntimeDecline(f"dy {list(np.shape(dy))} does not match x {list(np.shape(x))}")
+    f = lambda a: np.ascontiguousarray(a, F32).reshape(-1)  # noqa: E731
+    dx = np.empty(np.shape(x), F32)  # keeps a 0-d array 0-d
+    ext().gelu_grad(f(dy), f(x), dx.reshape(-1), threads())
+    return (dx,)
 
 
 # ---- BatchNormalization, training mode -----------------------------------------------------------

@@ -4,6 +4,8 @@
 #include "train.h"
 
 #include <math.h>
+
+#include "maths.h"
 #include <string.h>
 
 #define GK_LANES 16
@@ -216,5 +218,21 @@ void gk_max_pool_grad(const float *dy, const float *x, float *dx, long planes, l
                     }
                 dp[at] = gp[oy * ow + ox];
             }
+    }
+}
+
+void gk_gelu_grad(const float *dy, const float *x, float *dx, long n, int threads) {
+    long chunks = (n + GK_BLOCK - 1) / GK_BLOCK;
+#pragma omp parallel for schedule(static) num_threads(train_threads(n * 8, threads))
+    for (long ch = 0; ch < chunks; ch++) {
+        const float *restrict g = dy, *restrict v = x;
+        float *restrict out = dx;
+        long end = min_l((ch + 1) * GK_BLOCK, n);
+        for (long i = ch * GK_BLOCK; i < end; i++) {
+            float xi = v[i], ax = fabsf(xi);
+            float cdf = ax < 1e-20f ? 0.5f : gk_geluf(xi) / xi;
+            float pdf = gk_expf(-0.5f * xi * xi) * 0.398942280401432678f;
+            out[i] = g[i] * (cdf + xi * pdf);
+        }
     }
 }

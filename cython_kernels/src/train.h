@@ -34,4 +34,8 @@ void gk_clip_grad(const float *dy, const float *x, float lo, float hi, float *dx
 void gk_max_pool_grad(const float *dy, const float *x, float *dx, long planes, long h, long w,
                       long kh, long kw, int threads);
 
+/* GELU's VJP (erf form): dx = dy (Phi(x) + x phi(x)), Phi(x) = (1 + erf(x / sqrt 2)) / 2 from
+ * maths.h's gk_geluf (Phi = gelu(x) / x; 1/2 near 0), phi(x) = exp(-x² / 2) / sqrt(2 pi). */
+void gk_gelu_grad(const float *dy, const float *x, float *dx, long n, int threads);
+
 #endif

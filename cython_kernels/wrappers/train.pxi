@@ -12,6 +12,7 @@ cdef extern from "src/train.h" nogil:
                       double *sums, long n, int threads)
     void gk_max_pool_grad(const float *dy, const float *x, float *dx, long planes, long h,
                           long w, long kh, long kw, int threads)
+    void gk_gelu_grad(const float *dy, const float *x, float *dx, long n, int threads)
 
 
 cdef long _ncl(str name, long n, long c, long l, Py_ssize_t have) except -1:
@@ -89,3 +90,15 @@ def max_pool_grad(const float[::1] dy, const float[::1] x, float[::1] dx, long p
         return
     with nogil:
         gk_max_pool_grad(&dy[0], &x[0], &dx[0], planes, h, w, kh, kw, threads)
+
+
+def gelu_grad(const float[::1] dy, const float[::1] x, float[::1] dx, int threads):
+    """dx = dy (Phi(x) + x phi(x)) over x's elements."""
+    _need(dy is not None and x is not None and dx is not None,
+          "gelu_grad: dy, x and dx are required")
+    cdef long n = x.shape[0]
+    _need(dy.shape[0] >= n and dx.shape[0] >= n, "gelu_grad: dy or dx is shorter than x")
+    if n == 0:
+        return
+    with nogil:
+        gk_gelu_grad(&dy[0], &x[0], &dx[0], n, threads)

@@ -227,3 +227,20 @@ def test_conv_grad_skips_dx_where_the_node_leaves_it_unnamed():
     assert skipped[0] is None and full[0] is not None
     np.testing.assert_array_equal(skipped[1], full[1])
     np.testing.assert_allclose(full[1], conv_grad_1(dy, x, w, b, **attrs)[1], rtol=1e-4, atol=1e-4)
+
+
+def test_gelu_grad_matches_the_reference_from_the_tails_through_zero():
+    from gossamer.cython_kernels.grad_kernels import gelu_grad_kernel
+    from gossamer.refimpl.grad.grad_gelu import gelu_grad_20
+
+    x = np.concatenate([np.linspace(-12, 12, 4001), [0.0, -0.0, 1e-30, -1e-30, 1e-3]])
+    x = x.astype(F32).reshape(1, -1)
+    dy = np.random.default_rng(10).standard_normal(x.shape).astype(F32)
+    np.testing.assert_allclose(gelu_grad_kernel(dy, x)[0], gelu_grad_20(dy, x)[0],
+                               rtol=2e-5, atol=1e-6)  # fmt: skip
+    special = np.array([np.nan, np.inf, -np.inf], F32)  # NaN in both (inf * 0 in the reference)
+    with np.errstate(invalid="ignore"):
+        want = gelu_grad_20(np.ones(3, F32), special)[0]
+    np.testing.assert_array_equal(gelu_grad_kernel(np.ones(3, F32), special)[0], want)
+    with pytest.raises(ValueError, match="shorter"):
+        ext().gelu_grad(np.zeros(3, F32), np.zeros(4, F32), np.zeros(4, F32), 1)
