@@ -34,8 +34,8 @@ def _flat(a: Array) -> Array:
 
 
 def _ncl(x: Array) -> tuple[int, int, int]:
-    if x.ndim < 2:
-        raise RuntimeDecline(f"rank {x.ndim} input (N, C, ... only)")
+    if x.ndim < 2 or x.size == 0:  # an empty batch's moments are NaN: the reference's warning
+        raise RuntimeDecline(f"rank {x.ndim} or empty input {list(x.shape)} (N, C, ... only)")
     n, c = x.shape[:2]
     return n, c, math.prod(x.shape[2:])
 

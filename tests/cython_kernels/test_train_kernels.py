@@ -66,6 +66,10 @@ def test_training_batch_norm_forward_declines_per_channel_inputs_of_the_wrong_si
     x, scale, b, mean, var = _bn_inputs((2, 3, 4))
     with pytest.raises(RuntimeDecline, match="per-channel"):
         run(x, scale[:2], b, mean, var, **attrs)
+    with pytest.raises(RuntimeDecline, match="empty"):  # an empty batch: the reference's NaNs
+        run(x[:0], scale, b, mean, var, **attrs)
+    with pytest.raises(RuntimeDecline, match="empty"):
+        batch_norm_grad_kernel(x[:0], x[:0], scale, b, mean, var, training_mode=1)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
