@@ -94,7 +94,8 @@ def fused_activation_refusal(node: Node) -> str | None:
 # Fused activations the conv kernels run: the epilogue ones in the GEMM, the rest as one in-place
 # pass over the result (unary op codes of gk_unary in src/elementwise.h; PRelu through gk_binary).
 UNARY_OPS = {"Relu": 0, "Clip": 1, "Sigmoid": 2, "Tanh": 3, "Erf": 4, "Gelu": 5, "GeluTanh": 6,
-             "Swish": 7, "HardSigmoid": 8, "HardSwish": 9, "LeakyRelu": 10}  # fmt: skip
+             "Swish": 7, "HardSigmoid": 8, "HardSwish": 9, "LeakyRelu": 10, "Sqrt": 11,
+             "Log": 12, "Pow": 13}  # fmt: skip
 PRELU = 4  # gk_binary op code
 # activation run after the GEMM -> its number of activation_params
 POST_ACTIVATIONS = {"HardSigmoid": 2, "HardSwish": 0, "Sigmoid": 0, "LeakyRelu": 1, "PRelu": 0,

@@ -1,6 +1,7 @@
 """Element-wise (Add/Sub/Mul/Div and two-input Max/Min with common broadcasts; Relu, Clip,
 Sigmoid, Tanh, Erf, Gelu, Swish, HardSigmoid, HardSwish, LeakyRelu, PRelu), BatchNormalization
-(inference), Softmax and LayerNormalization over the last axis (pooling is in pool_kernels.py).
+(inference; training mode runs train_kernels.py's), Softmax and LayerNormalization over the last
+axis (pooling is in pool_kernels.py).
 
 Shapes need not be known before running: what a kernel needs at prepare time is the rank (and
 attributes); broadcast patterns and sizes are worked out per call, and a call whose shapes fall
@@ -57,6 +58,7 @@ from ._common import (
 )
 from ._native import ext
 from .segments import traceable
+from .train_kernels import bn_train_refusal, prepare_bn_train
 
 Array = np.ndarray
 BINARY = {"Add": 0, "Sub": 1, "Mul": 2, "Div": 3, "Max": 5, "Min": 6}
@@ -277,6 +279,18 @@ def _prepare_bn(reference: Callable[..., Any]) -> Callable[..., Any]:
     return prepare
 
 
+def _bn14_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    if node.attrs.get("training_mode", 0):  # training: train_kernels.py
+        return bn_train_refusal(node, inputs)
+    return _bn_refusal(node, inputs)
+
+
+def _prepare_bn14(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    if node.attrs.get("training_mode", 0):
+        return prepare_bn_train(batch_normalization_14, node)
+    return _prepare_bn(batch_normalization_14)(node, constants)
+
+
 def _last_axis_refusal(
     node: Node, inputs: list[Value | None], default_axis: int = -1
 ) -> str | None:
@@ -366,7 +380,7 @@ class ElementwiseKernels(KernelBackend):
     clip_6 = _declare(clip_6, None, _prepare_unary(clip_6))
     clip_11 = _declare(clip_11, _clip11_refusal, _prepare_unary(clip_11))
     bn_9 = _declare(batch_normalization_9, _bn_refusal, _prepare_bn(batch_normalization_9))
-    bn_14 = _declare(batch_normalization_14, _bn_refusal, _prepare_bn(batch_normalization_14))
+    bn_14 = _declare(batch_normalization_14, _bn14_refusal, _prepare_bn14)
     softmax_1 = _declare(
         softmax_1, lambda n, i: _last_axis_refusal(n, i, 1), _prepare_softmax(softmax_1)
     )

@@ -8,16 +8,13 @@
   over planes); depthwise convolutions (one input and one output channel per group): dx as the
   Conv kernel's C depthwise pass over dy with the flipped filters (the adjoint), dw by the same
   pass with dy's planes as the filters.
-- MaxPoolGrad with non-overlapping windows (kernel = strides, no pads or dilations): tap by tap
-  over strided views, the first tap equal to its window's maximum (the first NaN in a window
-  with one) receives dy, as the forward's max_pool_indices pick it; other geometries are
-  declined (the reference scatters through the index trace).
-- ClipGrad (opsets 6 and 11, scalar bounds; ReLU6 in MobileNets): 0/1 float masks, the bound
-  cotangents as BLAS dots, dx = dy * inside (a NaN or inf dy under a mask: the exact masked form).
+- MaxPoolGrad with non-overlapping windows (kernel = strides, no pads or dilations), ClipGrad
+  (opsets 6 and 11, scalar bounds; ReLU6 in MobileNets) and training-mode BatchNormalizationGrad:
+  one C pass each (two per channel for BatchNormalizationGrad) in src/train.c, declared here and
+  run by train_kernels.py; other MaxPool geometries are declined (the reference scatters through
+  the index trace).
 - MatMulGrad with a 2-D right operand (a weight) as two single GEMMs over all leading axes, and
-  with equal batch shapes (attention) as batched GEMMs; GeluGrad (exact form) on the C erf.
-- BatchNormalizationGrad in training mode: the batch moments and the per-channel sums over an
-  (N, C, L) view (the moments in float64), dx built in place without the reference's x-hat array.
+  with equal batch shapes (attention) as batched GEMMs; GeluGrad (exact form) in one C pass.
 The math is the reference's (see each VJP's docstring); only the summation order differs, so
 conformance holds them to the float32 reduction tolerance. The element-wise and normalisation
 VJPs are in grad_elementwise_kernels.py (mixed in here).
@@ -27,7 +24,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -44,12 +40,11 @@ from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import Window, check_groups, window
 from ._common import F32, MAX_WINDOW_TAPS, all_float32, conv_rank_refusal, scratch, threads
 from ._native import ext
-from .elementwise_kernels import UNARY_OPS
 from .grad_elementwise_kernels import GradElementwiseKernels
+from .train_kernels import batch_norm_grad_kernel, clip_masked, max_pool_grad_kernel
 
 Array = np.ndarray
 _FLT_MAX = 3.4028234663852886e38
-_ERF = UNARY_OPS["Erf"]
 
 
 # ---- ConvGrad ------------------------------------------------------------------------------------
@@ -82,25 +77,6 @@ def windows(x: Array, win: Window) -> Array:
     return v.transpose(0, 1, 4, 5, 2, 3)
 
 
-_POOL: list[ThreadPoolExecutor] = []
-_MIN_SPLIT = 1 << 16  # elements: below this a second thread costs more than it saves
-
-
-def _split_run(fn: Callable[[int, int], Any], total: int, min_size: int = _MIN_SPLIT) -> list[Any]:
-    """fn(lo, hi) over [0, total) in threads() contiguous parts, the calling thread taking the
-    first; numpy's ufuncs and reductions release the GIL on arrays this large, so the parts run
-    on separate cores. Results in part order."""
-    t = min(threads(), total // min_size if min_size else total)
-    if t <= 1:
-        return [fn(0, total)]
-    if not _POOL or _POOL[0]._max_workers < t - 1:
-        _POOL[:] = [ThreadPoolExecutor(t - 1, thread_name_prefix="gossamer-grad")]
-    bounds = [total * i // t for i in range(t + 1)]
-    futures = [_POOL[0].submit(fn, bounds[i], bounds[i + 1]) for i in range(1, t)]
-    first = fn(bounds[0], bounds[1])
-    return [first, *(f.result() for f in futures)]
-
-
 def _gemm3(a: Array, b: Array) -> Array:
     """a[i or 0] @ b[i or 0] for float32 3-D operands of any strides (a batch of 1 broadcasts),
     by ext().matmul_batched with the run's threads (numpy's one-thread BLAS at one thread: faster
@@ -113,22 +89,28 @@ def _gemm3(a: Array, b: Array) -> Array:
     return y
 
 
-def _conv_backward(dy: Array, x: Array, w: Array, group: int, win: Window) -> tuple[Array, Array]:
-    """(dx, dw) of a 2-D convolution, all float32 (N, C, H, W)."""
+def _conv_backward(
+    dy: Array, x: Array, w: Array, group: int, win: Window, want_dx: bool = True
+) -> tuple[Array | None, Array]:
+    """(dx, dw) of a 2-D convolution, all float32 (N, C, H, W); dx None unless want_dx."""
     n, c, h, wd = x.shape
     m = w.shape[0]
     (kh, kw), (oh, ow) = win.kernel, win.out
     if c == group and m == group:  # depthwise: per tap, a multiply and a reduction
-        return _depthwise_backward(dy, x, w, win)
+        return _depthwise_backward(dy, x, w, win, want_dx)
     cg, mg, taps, ll = c // group, m // group, kh * kw, oh * ow
     g = dy.reshape(n, group, mg, ll)
     cols = np.ascontiguousarray(windows(x, win)).reshape(n, group, cg * taps, ll)
     w_t = w.reshape(group, mg, cg * taps).transpose(0, 2, 1)
     if group == 1:  # the C GEMM on strided views, its threads over the batch or within each
         dw = _gemm3(g.reshape(n, mg, ll), cols.reshape(n, -1, ll).transpose(0, 2, 1)).sum(axis=0)
-        dcols = _gemm3(w_t, g.reshape(n, mg, ll))  # (N, C*K, L) = (N, C, kh, kw, oh, ow)
     else:
         dw = np.matmul(g, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, Mg, Cg*K)
+    if not want_dx:  # a graph input's cotangent (the first conv's): nothing reads it
+        return None, dw.reshape(w.shape)
+    if group == 1:
+        dcols = _gemm3(w_t, g.reshape(n, mg, ll))  # (N, C*K, L) = (N, C, kh, kw, oh, ow)
+    else:
         dcols = np.matmul(w_t, g)  # (N, G, Cg*K, L) = (N, C, kh, kw, oh, ow)
     dx = np.empty(x.shape, F32)
     t = threads()
@@ -141,7 +123,9 @@ def _conv_backward(dy: Array, x: Array, w: Array, group: int, win: Window) -> tu
     return dx, dw.reshape(w.shape)
 
 
-def _depthwise_backward(dy: Array, x: Array, w: Array, win: Window) -> tuple[Array, Array]:
+def _depthwise_backward(
+    dy: Array, x: Array, w: Array, win: Window, want_dx: bool = True
+) -> tuple[Array | None, Array]:
     """Both by the Conv kernel's C depthwise pass: dx, the depthwise convolution of dy
     (zero-stuffed by the strides) with the flipped filters, padded by extent - 1 - pad (the
     forward's adjoint); dw[c, 0, k] = Σ_n Σ_o dy[n, c, o] xp[n, c, o s + k d], each (n, c) plane
@@ -150,8 +134,10 @@ def _depthwise_backward(dy: Array, x: Array, w: Array, win: Window) -> tuple[Arr
     (kh, kw), (oh, ow), (sh, sw), (dh, dw_) = win.kernel, win.out, win.strides, win.dilations
     (ph, pw), t = win.pads_begin, threads()
     qh, qw = dh * (kh - 1) - ph, dw_ * (kw - 1) - pw  # the adjoint's leading pads
-    dx = np.empty(x.shape, F32)
-    if qh >= 0 and qw >= 0:
+    dx = np.empty(x.shape, F32) if want_dx else None
+    if dx is None:
+        pass
+    elif qh >= 0 and qw >= 0:
         u = dy
         if sh > 1 or sw > 1:
             u = np.zeros((n, c, (oh - 1) * sh + 1, (ow - 1) * sw + 1), F32)
@@ -192,8 +178,9 @@ def _depthwise_dx_taps(dy: Array, w: Array, win: Window, dx: Array) -> None:
 def conv_grad_kernel(
     dy: Array, x: Array, w: Array, b: Array | None = None, *, auto_pad: str = "NOTSET",
     dilations: list[int] | None = None, group: int = 1, kernel_shape: list[int] | None = None,
-    pads: list[int] | None = None, strides: list[int] | None = None,
-) -> tuple[Array, Array, Array | None]:  # fmt: skip
+    pads: list[int] | None = None, strides: list[int] | None = None, want_dx: bool = True,
+) -> tuple[Array | None, Array, Array | None]:  # fmt: skip
+    """(dx, dw, db); dx None when not want_dx (the node's first output unused)."""
     if x.ndim not in (3, 4) or w.ndim != x.ndim or dy.ndim != x.ndim:
         raise RuntimeDecline(f"rank {x.ndim} input (1-D and 2-D only)")
     attrs = {"auto_pad": auto_pad, "dilations": dilations, "group": group,
@@ -205,11 +192,23 @@ def conv_grad_kernel(
     if x.ndim == 3:  # 1-D as 2-D with H = 1
         win = Window((1, *win.kernel), (1, *win.strides), (1, *win.dilations),
                      (0, *win.pads_begin), (0, *win.pads_end), (1, *win.out))  # fmt: skip
-        dx, dw = _conv_backward(dy[:, :, None], x[:, :, None], w[:, :, None], group, win)
-        return dx[:, :, 0], dw[:, :, 0], db
+        dx, dw = _conv_backward(dy[:, :, None], x[:, :, None], w[:, :, None], group, win,
+                                want_dx)  # fmt: skip
+        return None if dx is None else dx[:, :, 0], dw[:, :, 0], db
     f = np.ascontiguousarray
-    dx, dw = _conv_backward(f(dy, F32), f(x, F32), f(w, F32), group, win)
+    dx, dw = _conv_backward(f(dy, F32), f(x, F32), f(w, F32), group, win, want_dx)
     return dx, dw, db
+
+
+def _prepare_conv_grad(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    """ConvGrad skipping dx where the node's first output is unused (a graph input's)."""
+    want_dx = bool(node.outputs and node.outputs[0])
+
+    def run(dy: Array, x: Array, w: Array, b: Array | None = None, **attrs: Any) -> tuple:
+        return conv_grad_kernel(dy, x, w, b, **attrs, want_dx=want_dx)
+
+    run.__wrapped__ = conv_grad_1  # type: ignore[attr-defined]
+    return run
 
 
 # ---- pooling ------------------------------------------------------------------------------------
@@ -227,39 +226,6 @@ def _max_pool_grad_refusal(node: Node, inputs: list[Value | None]) -> str | None
     return all_float32(inputs[:2])
 
 
-def max_pool_grad_kernel(
-    dy: Array, x: Array, *, kernel_shape: list[int], auto_pad: str = "NOTSET",
-    ceil_mode: int = 0, dilations: list[int] | None = None, pads: list[int] | None = None,
-    storage_order: int = 0, strides: list[int] | None = None, num_outputs: int = 1,
-) -> tuple[Array]:  # fmt: skip
-    n, c, h, wd = x.shape
-    kh, kw = kernel_shape
-    oh, ow = h // kh, wd // kw
-    if x.ndim != 4 or tuple(dy.shape) != (n, c, oh, ow):
-        raise RuntimeDecline(f"dy {list(dy.shape)} does not match x {list(x.shape)}")
-    dx = np.zeros(x.shape, F32)
-    g = np.asarray(dy, F32)
-    # tap by tap over strided views: the first tap equal to the window's maximum gets dy (the
-    # forward's max_pool_indices pick the first maximum, as the reference's trace does)
-    taps = [(ky, kx) for ky in range(kh) for kx in range(kw)]
-    view = lambda a, ky, kx: a[:, :, ky : oh * kh : kh, kx : ow * kw : kw]  # noqa: E731
-    top = view(x, 0, 0).copy()
-    for ky, kx in taps[1:]:
-        np.maximum(top, view(x, ky, kx), out=top)
-    free = np.ones(top.shape, bool)
-    hit = np.empty(top.shape, bool)
-    for nan in (False, True):  # then windows with a NaN (the maximum): their first NaN gets dy
-        for ky, kx in taps:
-            tap = view(x, ky, kx)
-            np.isnan(tap, out=hit) if nan else np.equal(tap, top, out=hit)
-            hit &= free
-            np.copyto(view(dx, ky, kx), g, where=hit)
-            np.greater(free, hit, out=free)  # free and not hit
-        if not free.any():
-            break
-    return (dx,)
-
-
 # ---- element-wise -------------------------------------------------------------------------------
 def _scalar_bounds(node: Node, inputs: list[Value | None]) -> str | None:
     for v in inputs[2:4]:
@@ -268,42 +234,12 @@ def _scalar_bounds(node: Node, inputs: list[Value | None]) -> str | None:
     return all_float32(inputs[:4])
 
 
-def _clip_masked(dy: Array, x: Array, lo: float, hi: float) -> tuple[Array, float, float]:
-    """(dx, Σ dy where x < lo, Σ dy where x > hi) for lo <= hi; NaN x passes dy (as the
-    reference's, whose masks are false for NaN)."""
-    if lo > hi or math.isnan(lo) or math.isnan(hi):
-        raise RuntimeDecline("min > max or a NaN bound")
-    g, v = np.ascontiguousarray(dy, F32).reshape(-1), np.ascontiguousarray(x, F32).reshape(-1)
-    dx = np.empty(v.shape, F32)
-
-    def part(i: int, j: int) -> tuple[float, float]:  # elements [i, j), in the run's threads
-        below = np.less(v[i:j], F32(lo), out=np.empty(j - i, F32))  # 0/1 float masks: BLAS dots
-        above = np.greater(v[i:j], F32(hi), out=dx[i:j])
-        with np.errstate(invalid="ignore", over="ignore"):
-            dlo = float(np.dot(g[i:j], below)) if lo != -np.inf else 0.0
-            dhi = float(np.dot(g[i:j], above)) if hi != np.inf else 0.0
-            below += above  # a non-finite dy under a mask: NaN here, replaced below
-            np.subtract(F32(1), below, out=below)
-            np.multiply(g[i:j], below, out=dx[i:j])
-        return dlo, dhi
-
-    sums = _split_run(part, v.size)
-    dlo, dhi = sum(p[0] for p in sums), sum(p[1] for p in sums)
-    if math.isfinite(dlo) and math.isfinite(dhi):  # else a NaN or inf dy under a mask: 0 * it
-        return dx.reshape(np.shape(dy)), dlo, dhi  # is NaN, so the exact masked form below runs
-    below, above = x < lo, x > hi
-    dlo = float(np.sum(dy, where=below, dtype=F32)) if lo != -np.inf else 0.0
-    dhi = float(np.sum(dy, where=above, dtype=F32)) if hi != np.inf else 0.0
-    dx = np.where(below | above, F32(0), dy).astype(F32, copy=False)
-    return dx, dlo, dhi
-
-
 def clip_grad_11_kernel(
     dy: Array, x: Array, min: Array | None = None, max: Array | None = None
 ) -> tuple[Array, Array | None, Array | None]:
     lo = -np.inf if min is None else float(min)
     hi = np.inf if max is None else float(max)
-    dx, dlo, dhi = _clip_masked(dy, x, lo, hi)
+    dx, dlo, dhi = clip_masked(dy, x, lo, hi)
     as_bound = lambda v, b: None if b is None else np.array(v, F32).reshape(b.shape)  # noqa: E731
     return dx, as_bound(dlo, min), as_bound(dhi, max)
 
@@ -341,21 +277,13 @@ def _gelu_refusal(node: Node, inputs: list[Value | None]) -> str | None:
 
 
 def gelu_grad_kernel(dy: Array, x: Array) -> tuple[Array]:
-    """dx = dy (Phi(x) + x phi(x)), Phi from the C erf (the Erf kernel's, ~1 ulp)."""
-    v = np.asarray(x, F32, order="C")  # keeps a 0-d array 0-d
-    scaled, cdf = np.empty(v.shape, F32), np.empty(v.shape, F32)
-    np.multiply(v, F32(1 / math.sqrt(2.0)), out=scaled)
-    ext().unary(_ERF, scaled.reshape(-1), cdf.reshape(-1), 0.0, 0.0, threads())
-    cdf += 1.0
-    cdf *= 0.5
-    pdf = np.square(v, out=np.empty(v.shape, F32))
-    pdf *= F32(-0.5)
-    np.exp(pdf, out=pdf)
-    pdf *= F32(1 / math.sqrt(2.0 * math.pi))
-    pdf *= v
-    cdf += pdf
-    cdf *= dy
-    return (cdf,)
+    """dx = dy (Phi(x) + x phi(x)) in one C pass (src/train.c: maths.h's erf and exp, ~2 ulp)."""
+    if np.shape(dy) != np.shape(x):
+        raise RuntimeDecline(f"dy {list(np.shape(dy))} does not match x {list(np.shape(x))}")
+    f = lambda a: np.ascontiguousarray(a, F32).reshape(-1)  # noqa: E731
+    dx = np.empty(np.shape(x), F32)  # keeps a 0-d array 0-d
+    ext().gelu_grad(f(dy), f(x), dx.reshape(-1), threads())
+    return (dx,)
 
 
 # ---- BatchNormalization, training mode -----------------------------------------------------------
@@ -365,50 +293,12 @@ def _bn_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return all_float32(inputs[:5])
 
 
-def batch_norm_grad_kernel(
-    dy: Array, x: Array, scale: Array, b: Array, mean: Array, var: Array, *,
-    epsilon: float = 1e-5, momentum: float = 0.9, training_mode: int = 0, num_outputs: int = 1,
-) -> tuple[Array | None, ...]:  # fmt: skip
-    if not training_mode or x.ndim < 2:
-        raise RuntimeDecline("inference mode")
-    n, c = x.shape[:2]
-    x3 = np.ascontiguousarray(x, F32).reshape(n, c, -1)
-    g3 = np.ascontiguousarray(dy, F32).reshape(n, c, -1)
-    s3 = np.asarray(scale, F32).reshape(c)
-    dx, dscale, db = np.empty(x3.shape, F32), np.empty(c, F32), np.empty(c, F32)
-
-    def channels(lo: int, hi: int) -> None:  # the channels [lo, hi): independent of the others
-        dscale[lo:hi], db[lo:hi] = _bn_grad(g3[:, lo:hi], x3[:, lo:hi], s3[lo:hi], epsilon,
-                                            dx[:, lo:hi])  # fmt: skip
-
-    _split_run(channels, c, max(1, _MIN_SPLIT // max(1, x3.size // c)))
-    return dx.reshape(x.shape), dscale, db, None, None
-
-
-def _bn_grad(g3: Array, x3: Array, scale: Array, epsilon: float, dx: Array) -> tuple[Array, Array]:
-    """(dscale, db) of training-mode BatchNormalization over (N, C, L) float32 views, dx into
-    dx (a view of the same shape)."""
-    m = x3.size // x3.shape[1]
-    mu = x3.sum(axis=(0, 2), dtype=np.float64) / m
-    centred = x3 - mu.astype(F32)[None, :, None]
-    var_ = np.einsum("ncl,ncl->c", centred, centred, dtype=np.float64) / m
-    r = (1.0 / np.sqrt(var_ + epsilon)).astype(F32)
-    db = g3.sum(axis=(0, 2), dtype=F32)
-    dscale = np.einsum("ncl,ncl->c", g3, centred) * r
-    k = scale * r
-    # dx = k/m (m g - db - xh dscale), xh = centred r: g*k - (k db/m) - centred (k r dscale/m)
-    centred *= (k * r * dscale / m)[None, :, None]
-    np.multiply(g3, k[None, :, None], out=dx)
-    dx -= (k * db / m)[None, :, None]
-    dx -= centred
-    return dscale.astype(F32), db
-
-
 class GradKernels(GradElementwiseKernels):
     """Backward kernels for the VJPs training spends its time in (mixed into CythonBackend), and
     GradElementwiseKernels' element-wise and normalisation VJPs."""
 
-    @kernel(conv_grad_1, dtypes={"float32"}, supports=_conv_grad_refusal)
+    @kernel(conv_grad_1, dtypes={"float32"}, supports=_conv_grad_refusal,
+            prepare=_prepare_conv_grad)  # fmt: skip
     def conv_grad(
         dy: Array, x: Array, w: Array, b: Array | None = None, *, auto_pad: str = "NOTSET",
         dilations: list[int] | None = None, group: int = 1,
@@ -424,7 +314,7 @@ class GradKernels(GradElementwiseKernels):
         ceil_mode: int = 0, dilations: list[int] | None = None, pads: list[int] | None = None,
         storage_order: int = 0, strides: list[int] | None = None, num_outputs: int = 1,
     ) -> tuple[Array]:  # fmt: skip
-        return max_pool_grad_kernel(dy, x, kernel_shape=kernel_shape)
+        return max_pool_grad_kernel(dy, x, kernel_shape, strides)
 
     @kernel(clip_grad_11, dtypes={"float32"}, supports=_scalar_bounds)
     def clip_grad_11(
@@ -436,7 +326,7 @@ class GradKernels(GradElementwiseKernels):
     def clip_grad_6(
         dy: Array, x: Array, *, min: float = -_FLT_MAX, max: float = _FLT_MAX
     ) -> tuple[Array]:
-        return (_clip_masked(dy, x, float(min), float(max))[0],)
+        return (clip_masked(dy, x, float(min), float(max))[0],)
 
     @kernel(mat_mul_grad_1, dtypes={"float32"}, supports=lambda n, i: all_float32(i[:3]))
     def mat_mul_grad(dy: Array, a: Array, b: Array) -> tuple[Array, Array]:
@@ -453,4 +343,4 @@ class GradKernels(GradElementwiseKernels):
         num_outputs: int = 1,
     ) -> tuple[Array | None, ...]:  # fmt: skip
         return batch_norm_grad_kernel(dy, x, scale, b, mean, var, epsilon=epsilon,
-                                      training_mode=training_mode)  # fmt: skip
+                                      momentum=momentum, training_mode=training_mode)  # fmt: skip

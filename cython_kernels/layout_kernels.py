@@ -1,7 +1,7 @@
 """Data-movement kernels for every fixed-size dtype: Transpose, Concat, Split, Slice, Gather and
-constant-mode Pad as strided copies in C (src/layout.c); Reshape, Flatten, Squeeze and Unsqueeze
-as views (what the reference returns too) with their target shape worked out once per input
-shape; Cast between float32 and int64/int32/float16.
+Pad (constant; reflect, edge and wrap in pad_modes.py) as strided copies in C (src/layout.c);
+Reshape, Flatten, Squeeze and Unsqueeze as views (what the reference returns too) with their
+target shape worked out once per input shape (Cast is in cast_kernels.py).
 
 The Python side of each call is kept small: what depends only on the input shape (output shape,
 permutation, window) is cached per shape on first use. A call the kernel cannot run exactly (bad
@@ -19,9 +19,7 @@ import numpy as np
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.dtypes import DTYPE_NAMES
 from ..refimpl.ir import Node, Value
-from ..refimpl.op_geometry import cast_target_dtype as dtype_of_code
 from ..refimpl.op_geometry import reshape_target_shape, split_equal_sizes
-from ..refimpl.ops.op_cast import cast_6, cast_19, cast_24
 from ..refimpl.ops.op_concat import concat_4
 from ..refimpl.ops.op_flatten import flatten_1
 from ..refimpl.ops.op_gather import gather_1
@@ -34,6 +32,7 @@ from ..refimpl.ops.op_transpose import transpose_1
 from ..refimpl.ops.op_unsqueeze import unsqueeze_1, unsqueeze_13
 from ._common import threads
 from ._native import ext
+from .pad_modes import border_refusal, fill_borders
 from .segments import traceable
 
 Array = np.ndarray
@@ -272,13 +271,16 @@ def _prepare_slice(reference: Callable[..., Any]) -> Callable[..., Any]:
 
 def _pad_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     mode = node.attrs.get("mode", "constant")
-    return None if mode == "constant" else f"mode {mode!r} (the kernel pads with a constant)"
+    return None if mode in _PAD_MODES else f"mode {mode!r} (constant, reflect, edge, wrap only)"
+
+
+_PAD_MODES = ("constant", "reflect", "edge", "wrap")
 
 
 def _pad_window(
     shape: tuple[int, ...], pads: tuple[int, ...], axes: tuple[int, ...] | None
-) -> tuple[tuple[int, ...], tuple[slice, ...]]:
-    """(output shape, where the input goes in it) for non-negative constant-mode pads."""
+) -> tuple[tuple[int, ...], tuple[slice, ...], list[int], list[int]]:
+    """(output shape, where the input goes in it, begin pads, end pads) for non-negative pads."""
     rank = len(shape)
     axes = tuple(range(rank)) if axes is None else tuple(_norm_axis(a, rank) for a in axes)
     if len(pads) != 2 * len(axes) or len(set(axes)) != len(axes) or min(pads, default=0) < 0:
@@ -287,12 +289,15 @@ def _pad_window(
     for i, a in enumerate(axes):
         begin[a], end[a] = pads[i], pads[i + len(axes)]
     out = tuple(d + b + e for d, b, e in zip(shape, begin, end))
-    return out, tuple(slice(b, b + d) for b, d in zip(begin, shape))
+    return out, tuple(slice(b, b + d) for b, d in zip(begin, shape)), begin, end
 
 
 def _prepare_pad(reference: Callable[..., Any]) -> Callable[..., Any]:
     def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
         fixed = _constant_inputs(node, constants, 1)  # else pads/value/axes are read per call
+        mode = str(node.attrs.get("mode", "constant"))
+        if mode == "wrap" and reference is not pad_19:
+            mode = ""  # the reference's error
         params = (
             (_int_tuple(constants.get(1)) or (), constants.get(2), _int_tuple(constants.get(3)))
             if fixed
@@ -310,10 +315,17 @@ def _prepare_pad(reference: Callable[..., Any]) -> Callable[..., Any]:
             window = windows.get(key)
             if window is None:
                 window = _remember(windows, key, _pad_window(data.shape, pads, axes))
+            if mode != "constant":
+                why = border_refusal(mode, data.shape, window[2], window[3]) if mode else "mode"
+                if why:
+                    raise RuntimeDecline(why)
             y = output_array(window[0], data.dtype)
-            ext().fill(_fill_value(values, fill, data.dtype), _raw(y))
+            if mode == "constant":
+                ext().fill(_fill_value(values, fill, data.dtype), _raw(y))
             if ext().copy_into(_raw(data), _raw(y)[window[1]], threads()):
                 raise RuntimeDecline(f"rank {data.ndim} is beyond the copy kernel")
+            if mode != "constant":
+                fill_borders(_raw(y), data.shape, window[2], window[3], mode, threads())
             return y
 
         values: dict[Any, Array] = {}  # (dtype, value bytes) -> the fill element (kept alive)
@@ -448,49 +460,6 @@ def _prepare_resqueeze(reference: Callable[..., Any], target: Callable[..., Any]
     return prepare
 
 
-# ---- Cast ---------------------------------------------------------------------------------------
-
-_CASTS = {
-    ("float32", "int64"),
-    ("float32", "int32"),
-    ("float32", "float16"),
-    ("int64", "float32"),
-    ("int32", "float32"),
-    ("float16", "float32"),
-}
-
-
-def _cast_refusal(node: Node, inputs: list[Value | None]) -> str | None:
-    try:
-        to = dtype_of_code(node.attrs.get("to"))  # type: ignore[arg-type]
-    except Exception:
-        return "unknown target type"
-    if str(node.attrs.get("round_mode", "up")) not in ("up", "down", "nearest"):
-        return "unknown round_mode"
-    source = inputs[0].dtype if inputs[0] is not None else None
-    if (source, to.name) not in _CASTS:
-        return f"cast {source} -> {to.name} (float32 <-> int64/int32/float16 only)"
-    return None
-
-
-def _prepare_cast(reference: Callable[..., Any]) -> Callable[..., Any]:
-    def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-        to = dtype_of_code(node.attrs["to"])
-        sources = {np.dtype(a) for a, b in _CASTS if b == to.name}  # dtype.name costs ~2 us
-
-        def run(x: Array, **_: Any) -> Array:
-            if x.dtype not in sources:
-                raise RuntimeDecline(f"cast {x.dtype} -> {to}")
-            return x.astype(to)  # numpy's conversion, as the reference (np.copyto costs 4 us)
-
-        return _as_prepared(reference, run)
-
-    return prepare
-
-
-_CAST_FROM = frozenset({"float32", "int64", "int32", "float16"})
-
-
 class LayoutKernels(KernelBackend):
     """The data-movement kernels (mixed into CythonBackend)."""
 
@@ -512,6 +481,3 @@ class LayoutKernels(KernelBackend):
     squeeze_13 = _declare(squeeze_13, _prepare_resqueeze(squeeze_13, _squeezed))
     unsqueeze_1 = _declare(unsqueeze_1, _prepare_resqueeze(unsqueeze_1, _unsqueezed))
     unsqueeze_13 = _declare(unsqueeze_13, _prepare_resqueeze(unsqueeze_13, _unsqueezed))
-    cast_6 = _declare(cast_6, _prepare_cast(cast_6), _cast_refusal, _CAST_FROM)
-    cast_19 = _declare(cast_19, _prepare_cast(cast_19), _cast_refusal, _CAST_FROM)
-    cast_24 = _declare(cast_24, _prepare_cast(cast_24), _cast_refusal, _CAST_FROM)

@@ -262,3 +262,19 @@ def _casts(since: int, newest: bool, like: bool) -> list[Case]:
 
 CASES += _casts(24, True, False) + _casts(19, False, False) + _casts(6, False, False)
 CASES += _casts(24, True, True) + _casts(19, False, True) + _casts(15, False, True)
+
+
+_EXPONENTS = (2.0, 3.0, 0.5, -1.0, 1.5, 0.0, 1.0)
+
+
+def _scalar_exponent(ctx: Ctx) -> np.ndarray:
+    """The one-element exponent (as kernels that take a scalar exponent see it most)."""
+    e = ctx.attrs.pop("_e") if "_e" in ctx.attrs else ctx.draw(st.sampled_from(_EXPONENTS))
+    return np.asarray(e, dtype=ctx.dtype)
+
+
+# x ** scalar (square, root, reciprocal, fractional): any base, negative ones included (NaN)
+CASES.append(Case(
+    "Pow", (Arg("any"), Arg(_scalar_exponent, const=True)), FLOATS, shapes=unary_shapes(),
+    tol=T, variant="scalar_exponent",
+    edges=tuple(((s,), {"_e": e}) for s in ((65,), (3, 17)) for e in _EXPONENTS)))  # fmt: skip

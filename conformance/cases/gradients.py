@@ -124,15 +124,17 @@ def _cases() -> list[Case]:
     registry = default_registry()
     out: list[Case] = []
     wanted = {fn: grad_spec_of(fn) for fn in gradient_functions()}
-    done: set[OpFunction] = set()
+    done: set[tuple[OpFunction, bool]] = set()
     for case in _forward_cases():
         if case.domain or "float32" not in case.dtypes:
             continue
         forward = registry.resolve("", case.op, opset_of(case))
         vjp = vjp_for(forward) if forward is not None else None
-        if vjp is None or vjp in done or vjp not in wanted:
+        # a training-mode variant (BatchNormalization) gets its own VJP case: another formula
+        key = (vjp, case.variant == "training")
+        if vjp is None or key in done or vjp not in wanted:
             continue
-        done.add(vjp)
+        done.add(key)
         out.append(gradient_case(case, vjp, forward))
     return out
 

@@ -95,6 +95,16 @@ CASES: list[Case] = [
             _per_channel("positive")),
            F3, shapes=_channels(), opset=v, variant=f"opset{v}", edges=_CHANNEL_EDGES)
       for v in (9, 7)),  # fmt: skip
+    # training mode (opset 14+): batch moments, running statistics as outputs 1 and 2
+    Case("BatchNormalization",
+         (Arg("any"), _per_channel("any"), _per_channel("any"), _per_channel("any"),
+          _per_channel("positive")),
+         F3, shapes=_channels(), outputs=3, variant="training", tol="reduction",
+         reduced=lambda ex: max(1, ex.inputs[0].size // max(1, ex.inputs[0].shape[1])),
+         edges=tuple((s, {**a, "training_mode": 1}) for s, a in _CHANNEL_EDGES),
+         attrs=lambda s: st.fixed_dictionaries(
+             {"epsilon": _EPS, "momentum": st.sampled_from([0.9, 0.1]),
+              "training_mode": st.just(1)})),  # fmt: skip
     Case("InstanceNormalization", (Arg("any"), _per_channel("any"), _per_channel("any")), FLOATS,
          shapes=st.sampled_from([1, 2]).flatmap(lambda s: _channels()).filter(
              lambda t: len(t[0]) >= 3),

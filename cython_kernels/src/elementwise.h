@@ -24,7 +24,10 @@ enum {
     GK_SWISH = 7,
     GK_HARDSIGMOID = 8,
     GK_HARDSWISH = 9,
-    GK_LEAKYRELU = 10
+    GK_LEAKYRELU = 10,
+    GK_SQRT = 11, /* the three below in double, rounded once (as the reference) */
+    GK_LOG = 12,
+    GK_POW = 13 /* x ** lo (lo: the exponent, a float32 value; 0.5: sqrt, as numpy) */
 };
 void gk_unary(int op, const float *x, float *y, long n, float lo, float hi, int threads);
 

@@ -1,6 +1,7 @@
 """Shape inference of `<Op>Grad` nodes: output i, the cotangent of forward input i, has the dtype
 and shape of forward input i, which the node reads (its GradSpec's `takes` says where). Outputs
-whose forward input the node does not read (Split's) stay unknown."""
+whose forward input the node does not read get dy's dtype and an unknown shape (Transpose's,
+Softmax's), or stay unknown where the node takes several cotangents (Split's)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,14 @@ def infer_gradient(scope: Any, node: Node) -> None:
             break
         if token.startswith("x") and j < len(node.inputs):
             sources[int(token[1:])] = node.inputs[j]
+    one_dy = grad_spec_of(vjp).takes[:1] == ("dy",) and node.inputs and node.inputs[0]
+    dy = scope.value(node.inputs[0]) if one_dy else None
     for i, out in enumerate(node.outputs):
         name = sources.get(i)
         if out and name:
             value = scope.value(name)
             scope.set(out, value.dtype, value.shape)
+        elif out and dy is not None and dy.dtype is not None:
+            # a forward input the node does not read (Transpose's, Softmax's): of dy's dtype (each
+            # such op's output has its input's dtype), shape unknown
+            scope.set(out, dy.dtype, None)

@@ -92,10 +92,10 @@ def test_recording_stops_past_its_byte_limit(monkeypatch):
 
 
 def test_a_zero_dim_value_from_outside_enters_a_segment():
-    """ReduceMax (reference, keepdims=0) hands a 0-d array to the segment Sub -> Max -> Relu."""
+    """ReduceL2 (reference, keepdims=0) hands a 0-d array to the segment Sub -> Max -> Relu."""
     graph = Graph(
         [
-            Node("ReduceMax", ["x"], ["r"], name="rmax", attrs={"keepdims": 0}),
+            Node("ReduceL2", ["x"], ["r"], name="rl2", attrs={"keepdims": 0}),
             Node("Sub", ["r", "c"], ["s"], name="sub"),
             Node("Max", ["x", "s"], ["m"], name="max"),
             Node("Relu", ["m"], ["y"], name="relu"),

@@ -34,3 +34,14 @@ def test_variadic_inputs_map_in_order_and_unknown_positions_stay_unknown():
     assert tuple(found["da"].shape) == (2, 2) and tuple(found["db"].shape) == (3, 2)
     assert found["dx"].dtype is None
     assert np.dtype(found["da"].dtype) == np.float32
+
+
+def test_a_cotangent_of_an_input_the_node_does_not_read_has_dys_dtype():
+    """TransposeGrad reads only dy, SoftmaxGrad dy and y: dx gets dy's dtype (backends can claim
+    the nodes that consume it), its shape stays unknown."""
+    transpose = Node("TransposeGrad", ["dy"], ["dx"], {"perm": [1, 0]}, domain=GRAD_DOMAIN)
+    softmax = Node("SoftmaxGrad", ["dz", "z"], ["dt"], {"axis": -1}, domain=GRAD_DOMAIN)
+    found = infer_shapes(_graph([transpose, softmax], {"dy": (2, 3), "dz": (4,), "z": (4,)}))
+    for out in ("dx", "dt"):
+        assert np.dtype(found[out].dtype) == np.float32
+    assert found["dx"].shape is None

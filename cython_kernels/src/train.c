@@ -1,0 +1,238 @@
+/* Training kernels (see train.h). Sums run in 16 float lanes over blocks of GK_BLOCK elements and
+ * in float64 across blocks: vectorisable without reassociation flags, and as accurate as a
+ * float64 sum for these lengths. */
+#include "train.h"
+
+#include <math.h>
+
+#include "maths.h"
+#include <string.h>
+
+#define GK_LANES 16
+#define GK_BLOCK 1024
+
+/* threads worth forking for `work` floats (a fork costs a few us) */
+static int train_threads(long work, int threads) { return work < 32768 ? 1 : threads; }
+
+static long min_l(long a, long b) { return a < b ? a : b; }
+
+/* Σ x[0:n] */
+static double block_sum(const float *restrict x, long n) {
+    double total = 0.0;
+    for (long b = 0; b < n; b += GK_BLOCK) {
+        long e = min_l(b + GK_BLOCK, n), i = b;
+        float acc[GK_LANES] = {0};
+        for (; i + GK_LANES <= e; i += GK_LANES)
+            for (int j = 0; j < GK_LANES; j++) acc[j] += x[i + j];
+        float s = 0.0f;
+        for (; i < e; i++) s += x[i];
+        for (int j = 0; j < GK_LANES; j++) s += acc[j];
+        total += s;
+    }
+    return total;
+}
+
+/* Σ x[0:n] and Σ g[0:n], in one pass */
+static void block_sum2(const float *restrict x, const float *restrict g, long n, double *sx,
+                       double *sg) {
+    double tx = 0.0, tg = 0.0;
+    for (long b = 0; b < n; b += GK_BLOCK) {
+        long e = min_l(b + GK_BLOCK, n), i = b;
+        float ax[GK_LANES] = {0}, ag[GK_LANES] = {0};
+        for (; i + GK_LANES <= e; i += GK_LANES)
+            for (int j = 0; j < GK_LANES; j++) {
+                ax[j] += x[i + j];
+                ag[j] += g[i + j];
+            }
+        float s = 0.0f, t = 0.0f;
+        for (; i < e; i++) {
+            s += x[i];
+            t += g[i];
+        }
+        for (int j = 0; j < GK_LANES; j++) {
+            s += ax[j];
+            t += ag[j];
+        }
+        tx += s;
+        tg += t;
+    }
+    *sx += tx;
+    *sg += tg;
+}
+
+/* Σ (x - mu)² and, when g is not NULL, Σ g (x - mu), over x[0:n] */
+static void centred_sums(const float *restrict x, const float *restrict g, long n, float mu,
+                         double *sxx, double *sgx) {
+    double txx = 0.0, tgx = 0.0;
+    for (long b = 0; b < n; b += GK_BLOCK) {
+        long e = min_l(b + GK_BLOCK, n), i = b;
+        float axx[GK_LANES] = {0}, agx[GK_LANES] = {0};
+        float s = 0.0f, t = 0.0f;
+        if (g) {
+            for (; i + GK_LANES <= e; i += GK_LANES)
+                for (int j = 0; j < GK_LANES; j++) {
+                    float d = x[i + j] - mu;
+                    axx[j] += d * d;
+                    agx[j] += g[i + j] * d;
+                }
+            for (; i < e; i++) {
+                float d = x[i] - mu;
+                s += d * d;
+                t += g[i] * d;
+            }
+        } else {
+            for (; i + GK_LANES <= e; i += GK_LANES)
+                for (int j = 0; j < GK_LANES; j++) {
+                    float d = x[i + j] - mu;
+                    axx[j] += d * d;
+                }
+            for (; i < e; i++) {
+                float d = x[i] - mu;
+                s += d * d;
+            }
+        }
+        for (int j = 0; j < GK_LANES; j++) {
+            s += axx[j];
+            t += agx[j];
+        }
+        txx += s;
+        tgx += t;
+    }
+    *sxx += txx;
+    *sgx += tgx;
+}
+
+void gk_bn_train_forward(const float *x, const float *scale, const float *bias, float *y,
+                         float *mean, float *var, long n, long c, long l, double eps, int threads) {
+    double m = (double)n * (double)l;
+#pragma omp parallel for schedule(static) num_threads(train_threads(n * c * l, threads))
+    for (long ch = 0; ch < c; ch++) {
+        double s = 0.0, sxx = 0.0, unused = 0.0;
+        for (long i = 0; i < n; i++) s += block_sum(x + (i * c + ch) * l, l);
+        float mu = (float)(s / m);
+        for (long i = 0; i < n; i++) centred_sums(x + (i * c + ch) * l, NULL, l, mu, &sxx, &unused);
+        float v = (float)(sxx / m);
+        double k = (double)scale[ch] / sqrt((double)v + eps);
+        float kf = (float)k, sf = (float)((double)bias[ch] - (double)mu * k);
+        for (long i = 0; i < n; i++) {
+            const float *xs = x + (i * c + ch) * l;
+            float *ys = y + (i * c + ch) * l;
+            for (long j = 0; j < l; j++) ys[j] = xs[j] * kf + sf;
+        }
+        mean[ch] = mu;
+        var[ch] = v;
+    }
+}
+
+void gk_bn_train_grad(const float *dy, const float *x, const float *scale, float *dx,
+                      float *dscale, float *db, long n, long c, long l, double eps, int threads) {
+    double m = (double)n * (double)l;
+#pragma omp parallel for schedule(static) num_threads(train_threads(n * c * l, threads))
+    for (long ch = 0; ch < c; ch++) {
+        double sx = 0.0, sg = 0.0, sxx = 0.0, sgx = 0.0;
+        for (long i = 0; i < n; i++)
+            block_sum2(x + (i * c + ch) * l, dy + (i * c + ch) * l, l, &sx, &sg);
+        float mu = (float)(sx / m);
+        for (long i = 0; i < n; i++)
+            centred_sums(x + (i * c + ch) * l, dy + (i * c + ch) * l, l, mu, &sxx, &sgx);
+        double r = 1.0 / sqrt((double)(float)(sxx / m) + eps);
+        double k = (double)scale[ch] * r, ds = sgx * r;
+        /* dx = (dy - db / m) k - (x - mu) k r dscale / m: dy centred first, as the reference's
+         * m dy - db (exact 0 where dy is constant over the channel) */
+        float a = (float)k, gm = (float)(sg / m), q = (float)(-k * r * ds / m);
+        for (long i = 0; i < n; i++) {
+            const float *xs = x + (i * c + ch) * l, *gs = dy + (i * c + ch) * l;
+            float *out = dx + (i * c + ch) * l;
+            for (long j = 0; j < l; j++) out[j] = (gs[j] - gm) * a + (xs[j] - mu) * q;
+        }
+        dscale[ch] = (float)ds;
+        db[ch] = (float)sg;
+    }
+}
+
+void gk_clip_grad(const float *dy, const float *x, float lo, float hi, float *dx, double *sums,
+                  long n, int threads) {
+    long chunks = (n + GK_CLIP_CHUNK - 1) / GK_CLIP_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(train_threads(n, threads))
+    for (long ch = 0; ch < chunks; ch++) {
+        const float *restrict g = dy;
+        const float *restrict v = x;
+        float *restrict out = dx;
+        double slo = 0.0, shi = 0.0;
+        long end = min_l((ch + 1) * GK_CLIP_CHUNK, n);
+        for (long b = ch * GK_CLIP_CHUNK; b < end; b += GK_BLOCK) {
+            long e = min_l(b + GK_BLOCK, end), i = b;
+            float alo[GK_LANES] = {0}, ahi[GK_LANES] = {0};
+            for (; i + GK_LANES <= e; i += GK_LANES)
+                for (int j = 0; j < GK_LANES; j++) {
+                    float gj = g[i + j], vj = v[i + j]; /* selects only: vectorised as blends */
+                    alo[j] += vj < lo ? gj : 0.0f;
+                    ahi[j] += vj > hi ? gj : 0.0f;
+                    float inside = vj > hi ? 0.0f : gj;
+                    out[i + j] = vj < lo ? 0.0f : inside;
+                }
+            float tl = 0.0f, th = 0.0f;
+            for (; i < e; i++) {
+                tl += v[i] < lo ? g[i] : 0.0f;
+                th += v[i] > hi ? g[i] : 0.0f;
+                float inside = v[i] > hi ? 0.0f : g[i];
+                out[i] = v[i] < lo ? 0.0f : inside;
+            }
+            for (int j = 0; j < GK_LANES; j++) {
+                tl += alo[j];
+                th += ahi[j];
+            }
+            slo += tl;
+            shi += th;
+        }
+        sums[2 * ch] = slo;
+        sums[2 * ch + 1] = shi;
+    }
+}
+
+void gk_max_pool_grad(const float *dy, const float *x, float *dx, long planes, long h, long w,
+                      long kh, long kw, int threads) {
+    long oh = h / kh, ow = w / kw;
+#pragma omp parallel for schedule(static) num_threads(train_threads(planes * h * w, threads))
+    for (long p = 0; p < planes; p++) {
+        const float *xp = x + p * h * w, *gp = dy + p * oh * ow;
+        float *dp = dx + p * h * w;
+        memset(dp, 0, (size_t)(h * w) * sizeof(float));
+        for (long oy = 0; oy < oh; oy++)
+            for (long ox = 0; ox < ow; ox++) {
+                long top = oy * kh * w + ox * kw, at = top;
+                float best = xp[top];
+                for (long ky = 0; ky < kh && best == best; ky++)
+                    for (long kx = 0; kx < kw; kx++) {
+                        long idx = top + ky * w + kx;
+                        float v = xp[idx];
+                        if (v != v) { /* the first NaN wins */
+                            at = idx;
+                            best = v;
+                            break;
+                        }
+                        if (v > best) {
+                            best = v;
+                            at = idx;
+                        }
+                    }
+                dp[at] = gp[oy * ow + ox];
+            }
+    }
+}
+
+void gk_gelu_grad(const float *dy, const float *x, float *dx, long n, int threads) {
+    long chunks = (n + GK_BLOCK - 1) / GK_BLOCK;
+#pragma omp parallel for schedule(static) num_threads(train_threads(n * 8, threads))
+    for (long ch = 0; ch < chunks; ch++) {
+        const float *restrict g = dy, *restrict v = x;
+        float *restrict out = dx;
+        long end = min_l((ch + 1) * GK_BLOCK, n);
+        for (long i = ch * GK_BLOCK; i < end; i++) {
+            float xi = v[i], ax = fabsf(xi);
+            float cdf = ax < 1e-20f ? 0.5f : gk_geluf(xi) / xi;
+            float pdf = gk_expf(-0.5f * xi * xi) * 0.398942280401432678f;
+            out[i] = g[i] * (cdf + xi * pdf);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+# Wrappers of src/train.h: training-mode BatchNormalization forward and VJP, ClipGrad, MaxPoolGrad.
+
+cdef extern from "src/train.h" nogil:
+    long GK_CLIP_CHUNK
+    void gk_bn_train_forward(const float *x, const float *scale, const float *bias, float *y,
+                             float *mean, float *var, long n, long c, long l, double eps,
+                             int threads)
+    void gk_bn_train_grad(const float *dy, const float *x, const float *scale, float *dx,
+                          float *dscale, float *db, long n, long c, long l, double eps,
+                          int threads)
+    void gk_clip_grad(const float *dy, const float *x, float lo, float hi, float *dx,
+                      double *sums, long n, int threads)
+    void gk_max_pool_grad(const float *dy, const float *x, float *dx, long planes, long h,
+                          long w, long kh, long kw, int threads)
+    void gk_gelu_grad(const float *dy, const float *x, float *dx, long n, int threads)
+
+
+cdef long _ncl(str name, long n, long c, long l, Py_ssize_t have) except -1:
+    """n c l, after checking each size is >= 0 and the product fits in `have` floats."""
+    if n < 0 or c < 0 or l < 0:
+        raise ValueError(f"{name}: negative size")
+    if n and c and l and (n > have or c > have // n or l > have // (n * c)):
+        raise ValueError(f"{name}: an array has fewer than {n} x {c} x {l} floats")
+    return n * c * l
+
+
+def bn_train_forward(const float[::1] x, const float[::1] scale, const float[::1] bias,
+                     float[::1] y, float[::1] mean, float[::1] var, long n, long c, long l,
+                     double eps, int threads):
+    """y = BatchNormalization(x) with x's batch moments (x, y: (N, C, L)); mean, var: (C,)."""
+    _need(x is not None and y is not None, "bn_train_forward: x and y are required")
+    _ncl("bn_train_forward", n, c, l, min(x.shape[0], y.shape[0]))
+    for arg, v in (("scale", scale), ("bias", bias), ("mean", mean), ("var", var)):
+        _vec("bn_train_forward", arg, v, c, False)
+    if n * c * l == 0:
+        return
+    with nogil:
+        gk_bn_train_forward(&x[0], &scale[0], &bias[0], &y[0], &mean[0], &var[0], n, c, l, eps,
+                            threads)
+
+
+def bn_train_grad(const float[::1] dy, const float[::1] x, const float[::1] scale,
+                  float[::1] dx, float[::1] dscale, float[::1] db, long n, long c, long l,
+                  double eps, int threads):
+    """(dx, dscale, db) of training-mode BatchNormalization (dy, x, dx: (N, C, L))."""
+    _need(dy is not None and x is not None and dx is not None,
+          "bn_train_grad: dy, x and dx are required")
+    _ncl("bn_train_grad", n, c, l, min(dy.shape[0], x.shape[0], dx.shape[0]))
+    for arg, v in (("scale", scale), ("dscale", dscale), ("db", db)):
+        _vec("bn_train_grad", arg, v, c, False)
+    if n * c * l == 0:
+        return
+    with nogil:
+        gk_bn_train_grad(&dy[0], &x[0], &scale[0], &dx[0], &dscale[0], &db[0], n, c, l, eps,
+                         threads)
+
+
+def clip_grad(const float[::1] dy, const float[::1] x, float lo, float hi, float[::1] dx,
+              int threads):
+    """dx = dy where lo <= x <= hi (or x is NaN), else 0; returns (Σ dy where x < lo,
+    Σ dy where x > hi) as floats (float64 sums of per-chunk parts, in order)."""
+    _need(dy is not None and x is not None and dx is not None,
+          "clip_grad: dy, x and dx are required")
+    cdef long n = x.shape[0]
+    _need(dy.shape[0] >= n and dx.shape[0] >= n, "clip_grad: dy or dx is shorter than x")
+    _need(not (lo > hi), "clip_grad: lo > hi")
+    if n == 0:
+        return 0.0, 0.0
+    cdef long chunks = (n + GK_CLIP_CHUNK - 1) // GK_CLIP_CHUNK
+    cdef double[::1] sums = _np.empty(2 * chunks, _np.float64)
+    with nogil:
+        gk_clip_grad(&dy[0], &x[0], lo, hi, &dx[0], &sums[0], n, threads)
+    cdef double below = 0.0, above = 0.0
+    cdef long k
+    for k in range(chunks):
+        below += sums[2 * k]
+        above += sums[2 * k + 1]
+    return below, above
+
+
+def max_pool_grad(const float[::1] dy, const float[::1] x, float[::1] dx, long planes, long h,
+                  long w, long kh, long kw, int threads):
+    """dx of a MaxPool over planes (h, w) with kh x kw windows at strides (kh, kw), no pads."""
+    _need(dy is not None and x is not None and dx is not None,
+          "max_pool_grad: dy, x and dx are required")
+    _geometry("max_pool_grad", kh, kw, kh, kw, 1, 1)
+    _ncl("max_pool_grad", planes, h, w, min(x.shape[0], dx.shape[0]))
+    _ncl("max_pool_grad", planes, h // kh, w // kw, dy.shape[0])
+    if planes * h * w == 0:
+        return
+    with nogil:
+        gk_max_pool_grad(&dy[0], &x[0], &dx[0], planes, h, w, kh, kw, threads)
+
+
+def gelu_grad(const float[::1] dy, const float[::1] x, float[::1] dx, int threads):
+    """dx = dy (Phi(x) + x phi(x)) over x's elements."""
+    _need(dy is not None and x is not None and dx is not None,
+          "gelu_grad: dy, x and dx are required")
+    cdef long n = x.shape[0]
+    _need(dy.shape[0] >= n and dx.shape[0] >= n, "gelu_grad: dy or dx is shorter than x")
+    if n == 0:
+        return
+    with nogil:
+        gk_gelu_grad(&dy[0], &x[0], &dx[0], n, threads)
