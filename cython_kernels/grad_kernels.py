@@ -2,7 +2,7 @@
 
 - ConvGrad (1-D and 2-D): dW = Σ_n dy_g[n] @ cols_g[n]^T and dcols = W_g^T @ dy_g as batched BLAS
   GEMMs on the C extension's packed matmul_batched with the run's threads (numpy's BLAS stays at
-  one thread beside the kernels' OpenMP team: raising it measured 5x slower at 2 threads on 2
+  one thread beside the kernels' thread pool: raising it measured 5x slower at 2 threads on 2
   cores; numpy's matmul only for grouped, non-depthwise convolutions), dx = src/upsample.c's
   col2im over all N*C planes in one call (the ConvTranspose kernel's adjoint scatter, parallel
   over planes); depthwise convolutions (one input and one output channel per group): dx as the

@@ -1,10 +1,11 @@
 """How many threads numpy's BLAS may use, set for the duration of a run.
 
 The reference's MatMul, Gemm and Einsum run on numpy, whose BLAS (OpenBLAS in numpy's wheels)
-starts its own thread team, while a native backend's kernels run on an OpenMP team whose idle
-workers keep spinning for a while after each kernel (GOMP_SPINCOUNT). In a model that mixes
-reference and native nodes both teams then fight for the same cores, and a run becomes erratic
-(measured on a 2-core machine: 16 ms, then 144 ms, against 3.2 ms with one thread). A session
+starts its own thread team, which joins at the end of every call, while a native backend's
+kernels run on their own workers (the cython backend's thread pool, whose idle workers spin
+briefly after each kernel). In a model that mixes reference and native nodes both teams then fight
+for the same cores, and a run becomes erratic (measured on a 2-core machine with the earlier
+OpenMP kernels: 16 ms, then 144 ms, against 3.2 ms with one thread). A session
 whose nodes run partly on a native backend therefore runs the reference's BLAS on one thread
 (`blas_thread_limit(1)`), and puts the previous setting back after the run.
 

@@ -74,8 +74,8 @@ def prewarm() -> None:
 def locate(
     r: Result, seeds: list[Seed], args: argparse.Namespace, allowed: set[str] | None, base: Path
 ) -> Result:
-    """A crash or hang that left no Python frame (e.g. in an OpenMP thread) is run again with
-    every node reported before it runs; the last one names the op in the signature."""
+    """A crash or hang that left no Python frame (e.g. in a kernel's worker thread) is run again
+    with every node reported before it runs; the last one names the op in the signature."""
     job = case_job(seeds, args.seed, r.key, allowed, trace=True, run_timeout=args.run_timeout)
     again = next(
         run_jobs(

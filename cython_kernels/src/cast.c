@@ -3,6 +3,7 @@
 
 #include "cast.h"
 #include "isa.h"
+#include "threadpool.h"
 
 #define CHUNK (1L << 16) /* elements per parallel work unit */
 
@@ -56,12 +57,28 @@ static void cast_range(const void *x, int from, void *y, int to, long i0, long i
     }
 }
 
+typedef struct {
+    const void *x;
+    void *y;
+    int from, to;
+    long n;
+} cast_job;
+
+/* chunks [u0, u1) of CHUNK elements */
+static void cast_units(void *p, long u0, long u1, int seat) {
+    const cast_job *j = (const cast_job *)p;
+    (void)seat;
+    for (long u = u0; u < u1; u++)
+        cast_range(j->x, j->from, j->y, j->to, u * CHUNK, GK_MIN(j->n, (u + 1) * CHUNK));
+}
+
 int gk_cast(const void *x, int from, void *y, int to, long n, int threads) {
     if (!gk_cast_supported(from, to)) return -1;
+    cast_job j = {x, y, from, to, n};
     long chunks = (n + CHUNK - 1) / CHUNK;
-    int nt = chunks > 1 ? threads : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (long u = 0; u < chunks; u++)
-        cast_range(x, from, y, to, u * CHUNK, GK_MIN(n, (u + 1) * CHUNK));
+    if (chunks > 1 && threads > 1)
+        gk_parallel_range(chunks, threads, cast_units, &j);
+    else
+        cast_units(&j, 0, chunks, 0);
     return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "isa.h"
 #include "reduce.h"
+#include "threadpool.h"
 
 #define BLOCK 256 /* inner elements per work unit of the column reductions */
 #define PAR_WORK (1L << 16) /* below this many elements read, one thread */
@@ -69,19 +70,39 @@ static void reduce_columns(int op, const float *x, float *y, long n, long inner,
     }
 }
 
+typedef struct {
+    const float *x;
+    float *y;
+    int op;
+    long n, inner, blocks;
+} reduce_job;
+
+/* rows [o0, o1) reduced to one value each (inner == 1) */
+static void reduce_rows(void *p, long o0, long o1, int seat) {
+    const reduce_job *j = (const reduce_job *)p;
+    (void)seat;
+    for (long o = o0; o < o1; o++) j->y[o] = reduce_row(j->op, j->x + o * j->n, j->n);
+}
+
+/* units [u0, u1): unit u is block u % blocks of BLOCK columns of row group u / blocks */
+static void reduce_blocks(void *p, long u0, long u1, int seat) {
+    const reduce_job *j = (const reduce_job *)p;
+    (void)seat;
+    for (long u = u0; u < u1; u++) {
+        long o = u / j->blocks, i0 = (u % j->blocks) * BLOCK;
+        reduce_columns(j->op, j->x + o * j->n * j->inner + i0, j->y + o * j->inner + i0, j->n,
+                       j->inner, GK_MIN((long)BLOCK, j->inner - i0));
+    }
+}
+
 void gk_reduce(int op, const float *x, float *y, long outer, long n, long inner, int threads) {
     long work = outer * n * inner;
     int nt = work < PAR_WORK ? 1 : threads;
-    if (inner == 1) {
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-        for (long o = 0; o < outer; o++) y[o] = reduce_row(op, x + o * n, n);
-        return;
-    }
-    long blocks = (inner + BLOCK - 1) / BLOCK;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (long u = 0; u < outer * blocks; u++) {
-        long o = u / blocks, i0 = (u % blocks) * BLOCK;
-        reduce_columns(op, x + o * n * inner + i0, y + o * inner + i0, n, inner,
-                       GK_MIN((long)BLOCK, inner - i0));
-    }
+    reduce_job j = {x, y, op, n, inner, (inner + BLOCK - 1) / BLOCK};
+    long units = inner == 1 ? outer : outer * j.blocks;
+    gk_range_fn fn = inner == 1 ? reduce_rows : reduce_blocks;
+    if (nt > 1)
+        gk_parallel_range(units, nt, fn, &j);
+    else
+        fn(&j, 0, units, 0);
 }

@@ -5,14 +5,34 @@
 
 #include <math.h>
 
-#include "maths.h"
 #include <string.h>
+
+#include "maths.h"
+#include "threadpool.h"
 
 #define GK_LANES 16
 #define GK_BLOCK 1024
 
-/* threads worth forking for `work` floats (a fork costs a few us) */
+/* threads worth waking for `work` floats (a pool call costs a few us) */
 static int train_threads(long work, int threads) { return work < 32768 ? 1 : threads; }
+
+/* fn over the units [0, units) on the pool, or on this thread where one thread is asked */
+static void train_run(long units, int threads, gk_range_fn fn, void *ctx) {
+    if (threads > 1)
+        gk_parallel_range(units, threads, fn, ctx);
+    else
+        fn(ctx, 0, units, 0);
+}
+
+/* one training kernel's arguments, shared by its units */
+typedef struct {
+    const float *x, *dy, *scale, *bias;
+    float *y, *dx, *mean, *var, *dscale, *db;
+    double *sums;
+    double eps;
+    float lo, hi;
+    long n, c, l, h, w, kh, kw;
+} train_job;
 
 static long min_l(long a, long b) { return a < b ? a : b; }
 
@@ -102,11 +122,15 @@ static void centred_sums(const float *restrict x, const float *restrict g, long 
     *sgx += tgx;
 }
 
-void gk_bn_train_forward(const float *x, const float *scale, const float *bias, float *y,
-                         float *mean, float *var, long n, long c, long l, double eps, int threads) {
-    double m = (double)n * (double)l;
-#pragma omp parallel for schedule(static) num_threads(train_threads(n * c * l, threads))
-    for (long ch = 0; ch < c; ch++) {
+/* channels [c0, c1) */
+static void bn_forward_channels(void *p, long c0, long c1, int seat) {
+    const train_job *j = (const train_job *)p;
+    const float *x = j->x, *scale = j->scale, *bias = j->bias;
+    float *y = j->y, *mean = j->mean, *var = j->var;
+    long n = j->n, c = j->c, l = j->l;
+    double m = (double)n * (double)l, eps = j->eps;
+    (void)seat;
+    for (long ch = c0; ch < c1; ch++) {
         double s = 0.0, sxx = 0.0, unused = 0.0;
         for (long i = 0; i < n; i++) s += block_sum(x + (i * c + ch) * l, l);
         float mu = (float)(s / m);
@@ -124,11 +148,22 @@ void gk_bn_train_forward(const float *x, const float *scale, const float *bias, 
     }
 }
 
-void gk_bn_train_grad(const float *dy, const float *x, const float *scale, float *dx,
-                      float *dscale, float *db, long n, long c, long l, double eps, int threads) {
-    double m = (double)n * (double)l;
-#pragma omp parallel for schedule(static) num_threads(train_threads(n * c * l, threads))
-    for (long ch = 0; ch < c; ch++) {
+void gk_bn_train_forward(const float *x, const float *scale, const float *bias, float *y,
+                         float *mean, float *var, long n, long c, long l, double eps, int threads) {
+    train_job j = {.x = x, .scale = scale, .bias = bias, .y = y, .mean = mean, .var = var,
+                   .eps = eps, .n = n, .c = c, .l = l};
+    train_run(c, train_threads(n * c * l, threads), bn_forward_channels, &j);
+}
+
+/* channels [c0, c1) */
+static void bn_grad_channels(void *p, long c0, long c1, int seat) {
+    const train_job *j = (const train_job *)p;
+    const float *x = j->x, *dy = j->dy, *scale = j->scale;
+    float *dx = j->dx, *dscale = j->dscale, *db = j->db;
+    long n = j->n, c = j->c, l = j->l;
+    double m = (double)n * (double)l, eps = j->eps;
+    (void)seat;
+    for (long ch = c0; ch < c1; ch++) {
         double sx = 0.0, sg = 0.0, sxx = 0.0, sgx = 0.0;
         for (long i = 0; i < n; i++)
             block_sum2(x + (i * c + ch) * l, dy + (i * c + ch) * l, l, &sx, &sg);
@@ -150,14 +185,23 @@ void gk_bn_train_grad(const float *dy, const float *x, const float *scale, float
     }
 }
 
-void gk_clip_grad(const float *dy, const float *x, float lo, float hi, float *dx, double *sums,
-                  long n, int threads) {
-    long chunks = (n + GK_CLIP_CHUNK - 1) / GK_CLIP_CHUNK;
-#pragma omp parallel for schedule(static) num_threads(train_threads(n, threads))
-    for (long ch = 0; ch < chunks; ch++) {
-        const float *restrict g = dy;
-        const float *restrict v = x;
-        float *restrict out = dx;
+void gk_bn_train_grad(const float *dy, const float *x, const float *scale, float *dx,
+                      float *dscale, float *db, long n, long c, long l, double eps, int threads) {
+    train_job j = {.x = x, .dy = dy, .scale = scale, .dx = dx, .dscale = dscale, .db = db,
+                   .eps = eps, .n = n, .c = c, .l = l};
+    train_run(c, train_threads(n * c * l, threads), bn_grad_channels, &j);
+}
+
+/* chunks [c0, c1) of GK_CLIP_CHUNK elements; chunk ch's two bound sums go to sums[2 ch ...] */
+static void clip_grad_chunks(void *p, long c0, long c1, int seat) {
+    const train_job *j = (const train_job *)p;
+    const float *restrict g = j->dy;
+    const float *restrict v = j->x;
+    float *restrict out = j->dx;
+    float lo = j->lo, hi = j->hi;
+    long n = j->n;
+    (void)seat;
+    for (long ch = c0; ch < c1; ch++) {
         double slo = 0.0, shi = 0.0;
         long end = min_l((ch + 1) * GK_CLIP_CHUNK, n);
         for (long b = ch * GK_CLIP_CHUNK; b < end; b += GK_BLOCK) {
@@ -185,16 +229,26 @@ void gk_clip_grad(const float *dy, const float *x, float lo, float hi, float *dx
             slo += tl;
             shi += th;
         }
-        sums[2 * ch] = slo;
-        sums[2 * ch + 1] = shi;
+        j->sums[2 * ch] = slo;
+        j->sums[2 * ch + 1] = shi;
     }
 }
 
-void gk_max_pool_grad(const float *dy, const float *x, float *dx, long planes, long h, long w,
-                      long kh, long kw, int threads) {
-    long oh = h / kh, ow = w / kw;
-#pragma omp parallel for schedule(static) num_threads(train_threads(planes * h * w, threads))
-    for (long p = 0; p < planes; p++) {
+void gk_clip_grad(const float *dy, const float *x, float lo, float hi, float *dx, double *sums,
+                  long n, int threads) {
+    train_job j = {.x = x, .dy = dy, .dx = dx, .sums = sums, .lo = lo, .hi = hi, .n = n};
+    long chunks = (n + GK_CLIP_CHUNK - 1) / GK_CLIP_CHUNK;
+    train_run(chunks, train_threads(n, threads), clip_grad_chunks, &j);
+}
+
+/* planes [p0, p1) */
+static void max_pool_grad_planes(void *ctx, long p0, long p1, int seat) {
+    const train_job *j = (const train_job *)ctx;
+    const float *x = j->x, *dy = j->dy;
+    float *dx = j->dx;
+    long h = j->h, w = j->w, kh = j->kh, kw = j->kw, oh = h / kh, ow = w / kw;
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
         const float *xp = x + p * h * w, *gp = dy + p * oh * ow;
         float *dp = dx + p * h * w;
         memset(dp, 0, (size_t)(h * w) * sizeof(float));
@@ -221,12 +275,20 @@ void gk_max_pool_grad(const float *dy, const float *x, float *dx, long planes, l
     }
 }
 
-void gk_gelu_grad(const float *dy, const float *x, float *dx, long n, int threads) {
-    long chunks = (n + GK_BLOCK - 1) / GK_BLOCK;
-#pragma omp parallel for schedule(static) num_threads(train_threads(n * 8, threads))
-    for (long ch = 0; ch < chunks; ch++) {
-        const float *restrict g = dy, *restrict v = x;
-        float *restrict out = dx;
+void gk_max_pool_grad(const float *dy, const float *x, float *dx, long planes, long h, long w,
+                      long kh, long kw, int threads) {
+    train_job j = {.x = x, .dy = dy, .dx = dx, .h = h, .w = w, .kh = kh, .kw = kw};
+    train_run(planes, train_threads(planes * h * w, threads), max_pool_grad_planes, &j);
+}
+
+/* blocks [c0, c1) of GK_BLOCK elements */
+static void gelu_grad_blocks(void *p, long c0, long c1, int seat) {
+    const train_job *j = (const train_job *)p;
+    const float *restrict g = j->dy, *restrict v = j->x;
+    float *restrict out = j->dx;
+    long n = j->n;
+    (void)seat;
+    for (long ch = c0; ch < c1; ch++) {
         long end = min_l((ch + 1) * GK_BLOCK, n);
         for (long i = ch * GK_BLOCK; i < end; i++) {
             float xi = v[i], ax = fabsf(xi);
@@ -235,4 +297,9 @@ void gk_gelu_grad(const float *dy, const float *x, float *dx, long n, int thread
             out[i] = g[i] * (cdf + xi * pdf);
         }
     }
+}
+
+void gk_gelu_grad(const float *dy, const float *x, float *dx, long n, int threads) {
+    train_job j = {.x = x, .dy = dy, .dx = dx, .n = n};
+    train_run((n + GK_BLOCK - 1) / GK_BLOCK, train_threads(n * 8, threads), gelu_grad_blocks, &j);
 }

@@ -1,7 +1,7 @@
 /* Training kernels (train.c): training-mode BatchNormalization forward and backward, ClipGrad and
  * MaxPoolGrad, float32. Tensors are (N, C, L) (L = the spatial size) or flat; every parallel loop
- * is one `omp parallel for` over independent channels, planes or fixed-size chunks, so results do
- * not depend on the thread count. Memory-bound: plain C at the baseline ISA, no SIMD levels. */
+ * is one pool call (threadpool.h) over independent channels, planes or fixed-size chunks, so results
+ * do not depend on the thread count. Memory-bound: plain C at the baseline ISA, no SIMD levels. */
 #ifndef GK_TRAIN_H
 #define GK_TRAIN_H
 

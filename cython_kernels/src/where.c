@@ -3,6 +3,7 @@
 
 #include "isa.h"
 #include "where.h"
+#include "threadpool.h"
 
 #define CHUNK (1L << 15) /* elements per parallel work unit */
 
@@ -30,14 +31,31 @@ static void where_range(const uint8_t *c, int c_full, const char *x, int x_full,
     }
 }
 
+typedef struct {
+    const uint8_t *c;
+    const char *x, *y;
+    char *out;
+    int c_full, x_full, y_full;
+    long n, esize;
+} where_job;
+
+/* chunks [u0, u1) of CHUNK elements */
+static void where_units(void *p, long u0, long u1, int seat) {
+    const where_job *j = (const where_job *)p;
+    (void)seat;
+    for (long u = u0; u < u1; u++)
+        where_range(j->c, j->c_full, j->x, j->x_full, j->y, j->y_full, j->out, u * CHUNK,
+                    GK_MIN(j->n, (u + 1) * CHUNK), j->esize);
+}
+
 void gk_where(const uint8_t *c, int c_full, const char *x, int x_full, const char *y, int y_full,
               char *out, long n, long esize, int threads) {
+    where_job j = {c, x, y, out, c_full, x_full, y_full, n, esize};
     long chunks = (n + CHUNK - 1) / CHUNK;
-    int nt = chunks > 1 ? threads : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (long u = 0; u < chunks; u++)
-        where_range(c, c_full, x, x_full, y, y_full, out, u * CHUNK, GK_MIN(n, (u + 1) * CHUNK),
-                    esize);
+    if (chunks > 1 && threads > 1)
+        gk_parallel_range(chunks, threads, where_units, &j);
+    else
+        where_units(&j, 0, chunks, 0);
 }
 
 void gk_isnan_f32(const float *x, uint8_t *out, long n) {

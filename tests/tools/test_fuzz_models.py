@@ -1,9 +1,9 @@
 """The model fuzzer (tools/fuzz_models.py): its sandbox classifies planted failures correctly, its
 cases are reproducible, and a bounded deterministic sample of 200 cases finds nothing.
 
-The sample runs in a fresh process (the fuzzer forks per case, and forking a process whose OpenMP
-pool already ran is not safe), with the library's default backends and only the seed models built
-in code, so it needs no download.
+The sample runs in a fresh process (the fuzzer forks per case, and a process that forks should
+not have run BLAS or kernel thread pools first), with the library's default backends and only the
+seed models built in code, so it needs no download.
 """
 
 from __future__ import annotations

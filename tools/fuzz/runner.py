@@ -4,7 +4,7 @@ The child sets RLIMIT_AS, enables faulthandler (its dump names the Python frame 
 dump shortly before the timeout names where a hang is), runs the job and reports JSON lines
 through a pipe. The parent enforces the timeout with SIGKILL and classifies by exit status:
 killed by a signal -> "crash", timed out -> "hang", otherwise the child's own classification.
-`run_jobs` keeps up to N children in flight. The parent itself never runs a model, so no OpenMP
+`run_jobs` keeps up to N children in flight. The parent itself never runs a model, so no kernel
 or BLAS thread pool exists when it forks.
 """
 
