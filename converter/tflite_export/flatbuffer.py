@@ -10,6 +10,7 @@ kernels and Vela read it in place.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ class Quant:
 
     scales: np.ndarray
     zero_points: np.ndarray
-    axis: int = 0
+    axis: int = 0  # quantized_dimension, written as given (LiteRT checks it even with one scale)
 
 
 @dataclass
@@ -55,15 +56,19 @@ class TensorSpec:
     signature: tuple[int, ...] | None = None  # -1 for a dim known only at run time
     data: np.ndarray | None = None
     quant: Quant | None = None
+    variable: bool = False  # is_variable: a state tensor the runtime updates in place
+    sparsity: Callable[[Any], int] | None = None  # writes its SparsityParameters table
 
 
 @dataclass
 class OpSpec:
-    code: str  # BuiltinOperator name: "CONV_2D"
+    code: str | int  # BuiltinOperator name ("CONV_2D") or number
     inputs: list[int]  # tensor indices, -1 for an omitted optional input
     outputs: list[int]
     options: tuple[str, dict] | None = None  # ("Conv2DOptions", {"stride_w": 2, ...})
     version: int = 1
+    custom_code: str = ""  # a CUSTOM operator's name (code "CUSTOM" or 32)
+    custom_options: bytes = b""  # a CUSTOM operator's raw options
 
 
 @dataclass
@@ -74,6 +79,9 @@ class TFLiteWriter:
     outputs: list[int] = field(default_factory=list)
     description: str = "gossamer export"
     others: list[TFLiteWriter] = field(default_factory=list)  # subgraphs 1.. (initialisers)
+    name: str = ""  # the subgraph's name; "main" / "init_<k>" when empty
+    signature: bool = True  # writes the serving_default SignatureDef of subgraph 0
+    metadata: dict[str, bytes] = field(default_factory=dict)  # Model.metadata, by name
 
     def add_tensor(self, spec: TensorSpec) -> int:
         if spec.dtype not in TENSOR_TYPES:
@@ -100,31 +108,37 @@ class TFLiteWriter:
             op.inputs = [new[i] if i >= 0 else i for i in op.inputs]
             op.outputs = [new[i] for i in op.outputs]
 
-    def finish(self) -> bytes:
-        """The model: this subgraph (0) and the `others` (1, 2, ...: CALL_ONCE initialisers)."""
+    def finish(self, prune: bool = True) -> bytes:
+        """The model: this subgraph (0) and the `others` (1, 2, ...: CALL_ONCE initialisers,
+        control-flow bodies). prune=False keeps unused tensors and the tensor numbering."""
         import flatbuffers
 
         graphs = [self, *self.others]
-        for g in graphs:
+        for g in graphs if prune else ():
             g.prune()
         size = sum(t.data.nbytes for g in graphs for t in g.tensors if t.data is not None)
         b = flatbuffers.Builder(1024 + size)
-        buffers, tensor_buffers = _buffers(b, graphs)
-        codes: dict[str, int] = {}
+        buffers, tensor_buffers, metadata_buffers = _buffers(b, graphs, self.metadata)
+        codes: dict[tuple[int, str], int] = {}
         for op in (op for g in graphs for op in g.ops):
-            codes[op.code] = max(codes.get(op.code, 1), op.version)
+            key = _opcode_key(op)
+            codes[key] = max(codes.get(key, 1), op.version)
         code_index = {c: i for i, c in enumerate(codes)}
-        opcodes = [self._opcode(b, code, version) for code, version in codes.items()]
+        opcodes = [self._opcode(b, key, version) for key, version in codes.items()]
         subgraphs = [
-            g._subgraph(b, tensor_buffers[k], code_index, "main" if k == 0 else f"init_{k}")
+            g._subgraph(
+                b, tensor_buffers[k], code_index, g.name or ("main" if k == 0 else f"init_{k}")
+            )
             for k, g in enumerate(graphs)
         ]
-        signature = self._signature(b)
+        signatures = [self._signature(b)] if self.signature else []
+        metadata = [_metadata(b, key, buf) for key, buf in metadata_buffers.items()]
         Model = schema("Model")
         oc_vec = _offsets(b, Model.StartOperatorCodesVector, opcodes)
         sg_vec = _offsets(b, Model.StartSubgraphsVector, subgraphs)
         buf_vec = _offsets(b, Model.StartBuffersVector, buffers)
-        sig_vec = _offsets(b, Model.StartSignatureDefsVector, [signature])
+        sig_vec = _offsets(b, Model.StartSignatureDefsVector, signatures)
+        md_vec = _offsets(b, Model.StartMetadataVector, metadata) if metadata else None
         description = b.CreateString(self.description)
         Model.Start(b)
         Model.AddVersion(b, 3)
@@ -133,12 +147,20 @@ class TFLiteWriter:
         Model.AddDescription(b, description)
         Model.AddBuffers(b, buf_vec)
         Model.AddSignatureDefs(b, sig_vec)
+        if md_vec is not None:
+            Model.AddMetadata(b, md_vec)
         b.Finish(Model.End(b), file_identifier=b"TFL3")
         return bytes(b.Output())
 
-    def _subgraph(self, b: Any, buffers: list[int], code_index: dict[str, int], name: str) -> int:
+    def signature_name(self, index: int) -> str:
+        """The name tensor `index` goes by in the serving signature (its own name)."""
+        return self.tensors[index].name
+
+    def _subgraph(
+        self, b: Any, buffers: list[int], code_index: dict[tuple[int, str], int], name: str
+    ) -> int:
         tensors = [self._tensor(b, t, buf) for t, buf in zip(self.tensors, buffers)]
-        operators = [self._operator(b, op, code_index[op.code]) for op in self.ops]
+        operators = [self._operator(b, op, code_index[_opcode_key(op)]) for op in self.ops]
         Sub = schema("SubGraph")
         t_vec = _offsets(b, Sub.StartTensorsVector, tensors)
         i_vec = _ints(b, Sub.StartInputsVector, self.inputs)
@@ -160,6 +182,7 @@ class TFLiteWriter:
         signature = None
         if t.signature is not None and list(t.signature) != list(t.shape):
             signature = _ints(b, Tensor.StartShapeSignatureVector, list(t.signature))
+        sparsity = t.sparsity(b) if t.sparsity is not None else None
         quant = self._quant(b, t.quant) if t.quant is not None else None
         Tensor.Start(b)
         Tensor.AddShape(b, shape)
@@ -168,6 +191,10 @@ class TFLiteWriter:
         Tensor.AddName(b, name)
         if quant is not None:
             Tensor.AddQuantization(b, quant)
+        if sparsity is not None:
+            Tensor.AddSparsity(b, sparsity)
+        if t.variable:
+            Tensor.AddIsVariable(b, True)
         if signature is not None:
             Tensor.AddShapeSignature(b, signature)
         return Tensor.End(b)
@@ -182,29 +209,35 @@ class TFLiteWriter:
         Q.Start(b)
         Q.AddScale(b, s_vec)
         Q.AddZeroPoint(b, z_vec)
-        Q.AddQuantizedDimension(b, int(q.axis) if len(scales) > 1 else 0)
+        Q.AddQuantizedDimension(b, int(q.axis))
         return Q.End(b)
 
     @staticmethod
-    def _opcode(b: Any, code: str, version: int) -> int:
+    def _opcode(b: Any, key: tuple[int, str], version: int) -> int:
         OperatorCode = schema("OperatorCode")
-        number = getattr(schema("BuiltinOperator").BuiltinOperator, code)
+        number, custom_code = key
+        custom = b.CreateString(custom_code) if custom_code else None
         OperatorCode.Start(b)
         OperatorCode.AddDeprecatedBuiltinCode(b, min(number, 127))
         OperatorCode.AddBuiltinCode(b, number)
         OperatorCode.AddVersion(b, version)
+        if custom is not None:
+            OperatorCode.AddCustomCode(b, custom)
         return OperatorCode.End(b)
 
     @staticmethod
     def _operator(b: Any, op: OpSpec, opcode_index: int) -> int:
         Operator = schema("Operator")
         options = _options(b, *op.options) if op.options is not None else None
+        custom = b.CreateByteVector(op.custom_options) if op.custom_options else None
         ins = _ints(b, Operator.StartInputsVector, op.inputs)
         outs = _ints(b, Operator.StartOutputsVector, op.outputs)
         Operator.Start(b)
         Operator.AddOpcodeIndex(b, opcode_index)
         Operator.AddInputs(b, ins)
         Operator.AddOutputs(b, outs)
+        if custom is not None:
+            Operator.AddCustomOptions(b, custom)
         if options is not None:
             Operator.AddBuiltinOptionsType(b, options[0])
             Operator.AddBuiltinOptions(b, options[1])
@@ -217,7 +250,7 @@ class TFLiteWriter:
         for indices in (self.inputs, self.outputs):
             items = []
             for i in indices:
-                name = b.CreateString(self.tensors[i].name)
+                name = b.CreateString(self.signature_name(i))
                 TensorMap.Start(b)
                 TensorMap.AddName(b, name)
                 TensorMap.AddTensorIndex(b, i)
@@ -234,8 +267,11 @@ class TFLiteWriter:
         return SignatureDef.End(b)
 
 
-def _buffers(b: Any, graphs: list[TFLiteWriter]) -> tuple[list[int], list[list[int]]]:
-    """Buffer 0 is the empty sentinel; each constant tensor of every subgraph gets its own."""
+def _buffers(
+    b: Any, graphs: list[TFLiteWriter], metadata: dict[str, bytes]
+) -> tuple[list[int], list[list[int]], dict[str, int]]:
+    """Buffer 0 is the empty sentinel; each constant tensor of every subgraph gets its own,
+    then each metadata entry."""
     Buffer = schema("Buffer")
     datas: list[bytes | None] = [None]
     tensor_buffers = []
@@ -248,6 +284,10 @@ def _buffers(b: Any, graphs: list[TFLiteWriter]) -> tuple[list[int], list[list[i
                 indices.append(len(datas))
                 datas.append(np.ascontiguousarray(t.data).tobytes())
         tensor_buffers.append(indices)
+    metadata_buffers = {}
+    for key, raw in metadata.items():
+        metadata_buffers[key] = len(datas)
+        datas.append(raw)
     offsets = []
     for data in datas:
         vec = _aligned_bytes(b, data) if data else None
@@ -255,7 +295,23 @@ def _buffers(b: Any, graphs: list[TFLiteWriter]) -> tuple[list[int], list[list[i
         if vec is not None:
             Buffer.AddData(b, vec)
         offsets.append(Buffer.End(b))
-    return offsets, tensor_buffers
+    return offsets, tensor_buffers, metadata_buffers
+
+
+def _metadata(b: Any, name: str, buffer: int) -> int:
+    Metadata = schema("Metadata")
+    label = b.CreateString(name)
+    Metadata.Start(b)
+    Metadata.AddName(b, label)
+    Metadata.AddBuffer(b, buffer)
+    return Metadata.End(b)
+
+
+def _opcode_key(op: OpSpec) -> tuple[int, str]:
+    """(BuiltinOperator number, custom code): what tells one operator code from another."""
+    if isinstance(op.code, int):
+        return op.code, op.custom_code
+    return getattr(schema("BuiltinOperator").BuiltinOperator, op.code), op.custom_code
 
 
 def _vector(b: Any, start: Any, items: list, prepend: Any) -> int:
@@ -286,12 +342,17 @@ def _camel(name: str) -> str:
 
 
 def _options(b: Any, kind: str, fields: dict) -> tuple[int, int]:
-    """Writes a builtin options table of scalars and int32 lists; (BuiltinOptions type, offset)."""
+    """Writes a builtin options table of scalars, strings and int32 (or float32) lists;
+    (BuiltinOptions type, offset)."""
     module = schema(kind)
     offsets = {}
     for key, value in fields.items():
         if isinstance(value, (list, tuple)):
-            offsets[key] = _ints(b, getattr(module, f"Start{_camel(key)}Vector"), list(value))
+            start = getattr(module, f"Start{_camel(key)}Vector")
+            if any(isinstance(v, float) for v in value):  # BucketizeOptions.boundaries
+                offsets[key] = _vector(b, start, list(value), b.PrependFloat32)
+            else:
+                offsets[key] = _ints(b, start, list(value))
         elif isinstance(value, str):
             offsets[key] = b.CreateString(value)
     module.Start(b)

@@ -1,6 +1,6 @@
 """Writes .tflite flatbuffers with several subgraphs (IF/WHILE bodies, CALL_ONCE init subgraphs)
-and resource variables, for the state and control-flow tests; the single-subgraph sibling is
-tflite_models.py (whose T/Op records and option writer this reuses).
+and resource variables, for the state and control-flow tests, with the exporter's writer (as
+tflite_models.py does for one subgraph).
 
 `build(subgraphs)` takes `Sub`s: subgraph 0 is the main one (with a serving_default signature).
 Tensor types: FLOAT32, INT32, BOOL, RESOURCE; `T.variable` marks TFLite's `is_variable`.
@@ -10,20 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import flatbuffers
 import numpy as np
+from gossamer.converter.tflite_export.flatbuffer import OpSpec, TensorSpec
 
-from .tflite_models import (
-    Model,
-    Operator,
-    OperatorCode,
-    SubGraph,
-    Tensor,
-    _buffers,
-    _options,
-    _serving_signature,
-    _vector,
-)
+from .tflite_models import DTYPES, ServingWriter
 
 FLOAT32, INT32, BOOL, RESOURCE = 0, 2, 6, 13
 ADD, MUL, SUB, LESS, GREATER = 0, 18, 41, 58, 61
@@ -58,80 +48,21 @@ class Sub:
 
 
 def build(subgraphs: list[Sub]) -> bytes:
-    b = flatbuffers.Builder(1024)
-    raw: list[bytes | None] = [None]
-    where: list[list[int]] = []
-    for sg in subgraphs:
-        where.append([])
-        for t in sg.tensors:
-            where[-1].append(0 if t.data is None else len(raw))
-            if t.data is not None:
-                raw.append(np.ascontiguousarray(t.data).tobytes())
-    buffers = _buffers(b, raw)
-    codes = sorted({op.code for sg in subgraphs for op in sg.ops})
-    opcodes = []
-    for code in codes:
-        OperatorCode.Start(b)
-        OperatorCode.AddDeprecatedBuiltinCode(b, min(code, 127))
-        OperatorCode.AddBuiltinCode(b, code)
-        OperatorCode.AddVersion(b, 1)
-        opcodes.append(OperatorCode.End(b))
-    offsets = [_subgraph(b, sg, where[k], codes) for k, sg in enumerate(subgraphs)]
-    main = subgraphs[0]
-    names = [t.name for t in main.tensors]
-    signature = _serving_signature(b, names, main.inputs, main.outputs)
-    oc_vec = _vector(b, Model.StartOperatorCodesVector, opcodes, b.PrependUOffsetTRelative)
-    sg_vec = _vector(b, Model.StartSubgraphsVector, offsets, b.PrependUOffsetTRelative)
-    buf_vec = _vector(b, Model.StartBuffersVector, buffers, b.PrependUOffsetTRelative)
-    sig_vec = _vector(b, Model.StartSignatureDefsVector, [signature], b.PrependUOffsetTRelative)
-    Model.Start(b)
-    Model.AddVersion(b, 3)
-    Model.AddOperatorCodes(b, oc_vec)
-    Model.AddSubgraphs(b, sg_vec)
-    Model.AddBuffers(b, buf_vec)
-    Model.AddSignatureDefs(b, sig_vec)
-    b.Finish(Model.End(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    main, *others = [_writer(sg) for sg in subgraphs]
+    main.others = others
+    return main.finish(prune=False)
 
 
-def _subgraph(b: flatbuffers.Builder, sg: Sub, buffers: list[int], codes: list[int]) -> int:
-    tensors = []
-    for t, buf in zip(sg.tensors, buffers, strict=True):
-        name = b.CreateString(t.name)
-        shape = _vector(b, Tensor.StartShapeVector, list(t.shape), b.PrependInt32)
-        Tensor.Start(b)
-        Tensor.AddShape(b, shape)
-        Tensor.AddType(b, t.type)
-        Tensor.AddBuffer(b, buf)
-        Tensor.AddName(b, name)
-        if t.variable:
-            Tensor.AddIsVariable(b, True)
-        tensors.append(Tensor.End(b))
-    ops = []
-    for op in sg.ops:
-        options = _options(b, *op.options) if op.options is not None else None
-        ins = _vector(b, Operator.StartInputsVector, op.inputs, b.PrependInt32)
-        outs = _vector(b, Operator.StartOutputsVector, op.outputs, b.PrependInt32)
-        Operator.Start(b)
-        Operator.AddOpcodeIndex(b, codes.index(op.code))
-        Operator.AddInputs(b, ins)
-        Operator.AddOutputs(b, outs)
-        if options is not None:
-            Operator.AddBuiltinOptionsType(b, options[0])
-            Operator.AddBuiltinOptions(b, options[1])
-        ops.append(Operator.End(b))
-    t_vec = _vector(b, SubGraph.StartTensorsVector, tensors, b.PrependUOffsetTRelative)
-    i_vec = _vector(b, SubGraph.StartInputsVector, sg.inputs, b.PrependInt32)
-    o_vec = _vector(b, SubGraph.StartOutputsVector, sg.outputs, b.PrependInt32)
-    op_vec = _vector(b, SubGraph.StartOperatorsVector, ops, b.PrependUOffsetTRelative)
-    name = b.CreateString(sg.name)
-    SubGraph.Start(b)
-    SubGraph.AddTensors(b, t_vec)
-    SubGraph.AddInputs(b, i_vec)
-    SubGraph.AddOutputs(b, o_vec)
-    SubGraph.AddOperators(b, op_vec)
-    SubGraph.AddName(b, name)
-    return SubGraph.End(b)
+def _writer(sg: Sub) -> ServingWriter:
+    return ServingWriter(
+        [TensorSpec(t.name, DTYPES[t.type], tuple(t.shape), data=t.data, variable=t.variable)
+         for t in sg.tensors],
+        [OpSpec(op.code, op.inputs, op.outputs, op.options) for op in sg.ops],
+        list(sg.inputs),
+        list(sg.outputs),
+        description="gossamer test model",
+        name=sg.name,
+    )  # fmt: skip
 
 
 def handle(shared_name: str) -> tuple[str, dict]:
