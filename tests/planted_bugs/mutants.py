@@ -71,7 +71,13 @@ MUTANTS: dict[str, Mutant] = {
             "LayerNormalization",
             "LayerNormalization:mean_invstd",
         ),  # fmt: skip
-        _m(L.BatchNormEps, "norm", "ignored attribute", "BatchNormalization"),
+        _m(
+            L.BatchNormEps,
+            "norm",
+            "ignored attribute",
+            "BatchNormalization",
+            "BatchNormalization:training",
+        ),
         _m(L.UnsqueezeNegative, "shape", "wrong shape", "Unsqueeze"),
         _m(L.SliceNegativeStep, "shape", "indexing", "Slice"),
         _m(L.ShapeInt32, "layout", "wrong dtype", "Shape"),
