@@ -6,55 +6,43 @@ reduce_kernels, cast_kernels, broadcast_kernels, where_kernels and the int8 qcon
 qgemm_kernels, qelementwise_kernels, tflite_kernels and tflite_table_kernels (TFLite's 8-bit ops),
 and grad_kernels (training's hot VJPs); each declines (with a reason shown by `gossamer explain`)
 the nodes it cannot run exactly, and shape arithmetic is left to the reference on purpose
-(not_worth.py says so).
+(not_worth.py says so). A table is imported the first time the backend is asked about one of its
+ops (lazy_tables.py), so a session imports only the tables its model needs.
 """
 
 from __future__ import annotations
 
+from ..plugins import KernelBackend
 from ..refimpl.ir import Graph
-from .broadcast_kernels import BroadcastKernels
-from .cast_kernels import CastKernels
-from .conv_kernels import ConvKernels
-from .conv_transpose_kernels import ConvTransposeKernels
-from .elementwise_kernels import ElementwiseKernels
-from .gemm_kernels import GemmKernels
-from .grad_kernels import GradKernels
-from .layout_kernels import LayoutKernels
-from .maths_kernels import MathsKernels
+from .lazy_tables import LazyKernels
 from .not_worth import explain_declines
-from .pool_kernels import PoolKernels
-from .qconv_kernels import QConvKernels
-from .qelementwise_kernels import QElementwiseKernels
-from .qgemm_kernels import QGemmKernels
-from .reduce_kernels import ReduceKernels
-from .resize_kernels import ResizeKernels
-from .rnn_kernels import RnnKernels
-from .tflite_kernels import TFLiteKernels
-from .tflite_table_kernels import TFLiteTableKernels
-from .where_kernels import WhereKernels
+
+# The kernel tables (module, class), highest priority first: where two declare a kernel for one
+# reference function, the earlier one's wins. Imported lazily (lazy_tables.py).
+TABLES: tuple[tuple[str, str], ...] = (
+    ("conv_kernels", "ConvKernels"),
+    ("conv_transpose_kernels", "ConvTransposeKernels"),
+    ("gemm_kernels", "GemmKernels"),
+    ("elementwise_kernels", "ElementwiseKernels"),
+    ("pool_kernels", "PoolKernels"),
+    ("rnn_kernels", "RnnKernels"),
+    ("layout_kernels", "LayoutKernels"),
+    ("resize_kernels", "ResizeKernels"),
+    ("qconv_kernels", "QConvKernels"),
+    ("qgemm_kernels", "QGemmKernels"),
+    ("qelementwise_kernels", "QElementwiseKernels"),
+    ("tflite_kernels", "TFLiteKernels"),
+    ("tflite_table_kernels", "TFLiteTableKernels"),
+    ("grad_kernels", "GradKernels"),
+    ("maths_kernels", "MathsKernels"),
+    ("reduce_kernels", "ReduceKernels"),
+    ("cast_kernels", "CastKernels"),
+    ("broadcast_kernels", "BroadcastKernels"),
+    ("where_kernels", "WhereKernels"),
+)
 
 
-class CythonBackend(
-    ConvKernels,
-    ConvTransposeKernels,
-    GemmKernels,
-    ElementwiseKernels,
-    PoolKernels,
-    RnnKernels,
-    LayoutKernels,
-    ResizeKernels,
-    QConvKernels,
-    QGemmKernels,
-    QElementwiseKernels,
-    TFLiteKernels,
-    TFLiteTableKernels,
-    GradKernels,
-    MathsKernels,
-    ReduceKernels,
-    CastKernels,
-    BroadcastKernels,
-    WhereKernels,
-):
+class CythonBackend(KernelBackend):
     """Cython + C SIMD kernels (AVX-512, AVX2 or generic, chosen at run time), threads per
     session (the kernels' own pool)."""
 
@@ -73,3 +61,17 @@ class CythonBackend(
         from ._native import IMPORT_ERROR, simd_level
 
         return f"cython ({'unavailable' if IMPORT_ERROR else simd_level()})"
+
+
+# set after the class statement: KernelBackend.__init_subclass__ collects `kernels` eagerly
+CythonBackend.kernels = LazyKernels(__package__, TABLES)  # type: ignore[assignment]
+
+
+if __name__ == "__main__":  # regenerates kernel_index.py from the tables above
+    from pathlib import Path
+
+    from .lazy_tables import index_of, index_text
+
+    path = Path(__file__).with_name("kernel_index.py")
+    path.write_text(index_text(index_of(CythonBackend.kernels.all_tables())))  # type: ignore[attr-defined]
+    print(f"wrote {path}")

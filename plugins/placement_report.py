@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from ..refimpl.errors import PerformanceWarning
 from ..refimpl.ir import Graph, Value
-from ..refimpl.model_stats import node_flops_estimate
 from ..refimpl.shape_inference import infer_shapes
 from .planner import Placement
 from .reference_backend import REFERENCE
@@ -159,6 +158,8 @@ def placement_report(
 ) -> PlacementReport:
     """The report for `graph` placed by `placement`; `values` are its inferred types (computed
     when not given)."""
+    from ..refimpl.model_stats import node_flops_estimate  # not at import: a session rarely asks
+
     types = infer_shapes(graph) if values is None else values
     nodes = []
     for node in graph.nodes:

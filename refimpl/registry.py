@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -82,10 +83,15 @@ class OpRegistry:
             self._deferred[key] = module
 
     def _load(self, key: tuple[str, str]) -> None:
-        module = self._deferred.pop(key, None)
-        if module is not None:
-            for fn in marked_functions(importlib.import_module(module)):
-                self.register(fn)
+        if key not in self._deferred:
+            return
+        # one thread imports; another asking meanwhile waits instead of seeing no op
+        with _LOAD_LOCK:
+            module = self._deferred.get(key)
+            if module is not None:
+                for fn in marked_functions(importlib.import_module(module)):
+                    self.register(fn)
+                del self._deferred[key]  # only once registered: the check above skips the lock
 
     def resolve(self, domain: str, op_type: str, opset: int) -> OpFunction | None:
         """The function with the highest `since <= opset`, or None if none applies."""
@@ -115,6 +121,9 @@ class OpRegistry:
         other._versions = {k: dict(v) for k, v in self._versions.items()}
         other._deferred = dict(self._deferred)
         return other
+
+
+_LOAD_LOCK = threading.RLock()  # guards the import of deferred op modules
 
 
 def _canonical_domain(domain: str) -> str:

@@ -113,6 +113,9 @@ def _opset(opsets: dict[str, int], domain: str) -> int:
 
 def _defining_module(backend_class: type, reference: object) -> str:
     """The module of the kernel-table class (a mixin of the backend) that declares the kernel."""
+    module_of = getattr(getattr(backend_class, "kernels", None), "module_of", None)
+    if module_of is not None:  # the cython backend's lazily imported tables (lazy_tables.py)
+        return module_of(reference) or backend_class.__module__
     for cls in backend_class.__mro__[1:]:
         if reference in vars(cls).get("kernels", {}):
             return cls.__module__

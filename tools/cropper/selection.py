@@ -62,19 +62,18 @@ def _under(name: str, prefixes: Sequence[str]) -> bool:
 
 
 def kernel_table_modules(root: Path) -> dict[str, str]:
-    """The kernel-table mixins of CythonBackend: module -> class, read from backend.py."""
+    """The kernel tables of CythonBackend: module -> class, read from backend.py's TABLES."""
     tree = ast.parse((root / "cython_kernels/backend.py").read_text())
-    bases: set[str] = set()
     for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            bases |= {b.id for b in node.bases if isinstance(b, ast.Name)}
-    tables: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            for alias in node.names:
-                if alias.name in bases:
-                    tables[f"{KERNELS}.{node.module}"] = alias.name
-    return tables
+        if isinstance(node, ast.AnnAssign | ast.Assign) and "TABLES" in assigned_names(node):
+            assert node.value is not None
+            return {f"{KERNELS}.{m}": cls for m, cls in ast.literal_eval(node.value)}
+    return {}
+
+
+def assigned_names(node: ast.AnnAssign | ast.Assign) -> set[str]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return {t.id for t in targets if isinstance(t, ast.Name)}
 
 
 def entry_points(root: Path) -> set[str]:
