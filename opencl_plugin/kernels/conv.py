@@ -19,19 +19,30 @@ from ._checks import PRELU, float32_inputs, fused_activation, is_const, slope_ar
 from .gemm import gemm
 
 
-def supports_conv(node: Node, inputs: list[Value | None], consts: dict, opset: int) -> str | None:
-    why = float32_inputs(inputs, 0, 1, 2, 4)
+def conv_refusal(
+    node: Node, inputs: list[Value | None], consts: dict, what: str, float_inputs: tuple
+) -> str | None:
+    """Why a Conv-like node (x, constant W, constant bias) cannot run here, or None"""
+    why = float32_inputs(inputs, *float_inputs)
     if why:
         return why
     x = inputs[0].shape  # type: ignore[union-attr]
     if len(x) not in (3, 4):
-        return f"{len(x) - 2}-D convolution (opencl runs 1-D and 2-D)"
+        return f"{len(x) - 2}-D {what} (opencl runs 1-D and 2-D)"
     if not is_const(consts, node.inputs[1]):
         return "weights are not constant"
     if len(node.inputs) > 2 and node.inputs[2] and not is_const(consts, node.inputs[2]):
         return "bias is not constant"
     if not isinstance(x[1], int):
         return "channel count unknown"
+    return None
+
+
+def supports_conv(node: Node, inputs: list[Value | None], consts: dict, opset: int) -> str | None:
+    why = conv_refusal(node, inputs, consts, "convolution", (0, 1, 2, 4))
+    if why:
+        return why
+    x = inputs[0].shape  # type: ignore[union-attr]
     if node.op_type == "FusedConv":
         act = fused_activation(node)
         if isinstance(act, str):

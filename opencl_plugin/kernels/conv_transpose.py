@@ -7,24 +7,11 @@ from __future__ import annotations
 from ...refimpl.ir import Node, Value
 from ...refimpl.op_geometry import conv_transpose_geometry
 from ..builder import Builder, i32
-from ._checks import float32_inputs, is_const
-from .conv import pack_direct
+from .conv import conv_refusal, pack_direct
 
 
 def supports(node: Node, inputs: list[Value | None], consts: dict, opset: int) -> str | None:
-    why = float32_inputs(inputs, 0, 1, 2)
-    if why:
-        return why
-    x = inputs[0].shape  # type: ignore[union-attr]
-    if len(x) not in (3, 4):
-        return f"{len(x) - 2}-D transposed convolution (opencl runs 1-D and 2-D)"
-    if not is_const(consts, node.inputs[1]):
-        return "weights are not constant"
-    if len(node.inputs) > 2 and node.inputs[2] and not is_const(consts, node.inputs[2]):
-        return "bias is not constant"
-    if not isinstance(x[1], int):
-        return "channel count unknown"
-    return None
+    return conv_refusal(node, inputs, consts, "transposed convolution", (0, 1, 2))
 
 
 def lower(bld: Builder, node: Node, opset: int) -> None:
