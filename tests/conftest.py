@@ -74,3 +74,24 @@ def tensor_info(name, dtype=np.float32, shape=None):
     return helper.make_tensor_value_info(
         name, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), shape
     )
+
+
+def matmul_relu_graph(bias: bool = True):
+    """A Graph built in code: x[2, 4] @ w (+ b) -> Relu -> y[2, 3]; optimising it fuses MatMul and
+    Add into one op, so "optimised" and "as written" differ."""
+    from gossamer.refimpl.ir import Graph, Node, Value
+
+    rng = np.random.default_rng(0)
+    inits = {"w": rng.standard_normal((4, 3)).astype(np.float32)}
+    nodes = [Node("MatMul", ["x", "w"], ["m"], {}, "mm")]
+    if bias:
+        inits["b"] = rng.standard_normal(3).astype(np.float32)
+        nodes.append(Node("Add", ["m", "b"], ["s"], {}, "add"))
+    nodes.append(Node("Relu", ["s" if bias else "m"], ["y"], {}, "relu"))
+    return Graph(
+        nodes=nodes,
+        inputs=[Value("x", "float32", (2, 4))],
+        outputs=[Value("y", "float32", (2, 3))],
+        initializers=inits,
+        opsets={"": 17},
+    )

@@ -11,26 +11,9 @@ from gossamer.refimpl.ir import Graph, Node, Value
 from gossamer.refimpl.model_format import load_gsm, save_gsm
 
 import gossamer
+from tests.conftest import matmul_relu_graph
 
 X = np.random.default_rng(1).standard_normal((2, 4)).astype(np.float32)
-
-
-def small_graph() -> Graph:
-    rng = np.random.default_rng(0)
-    return Graph(
-        nodes=[
-            Node("MatMul", ["x", "w"], ["m"], {}, "mm"),
-            Node("Add", ["m", "b"], ["s"], {}, "add"),
-            Node("Relu", ["s"], ["y"], {}, "relu"),
-        ],
-        inputs=[Value("x", "float32", (2, 4))],
-        outputs=[Value("y", "float32", (2, 3))],
-        initializers={
-            "w": rng.standard_normal((4, 3)).astype(np.float32),
-            "b": rng.standard_normal(3).astype(np.float32),
-        },
-        opsets={"": 17},
-    )
 
 
 @pytest.fixture
@@ -48,14 +31,14 @@ def optimizer_calls(monkeypatch) -> list[int]:
 
 
 def expected() -> np.ndarray:
-    return gossamer.load(small_graph(), optimize=0).run(None, {"x": X})[0]
+    return gossamer.load(matmul_relu_graph(), optimize=0).run(None, {"x": X})[0]
 
 
 @pytest.mark.parametrize(("written", "requested"), [(3, 3), (3, 1), (2, 2), (2, 1)])
 def test_a_gsm_optimised_at_or_above_the_level_is_not_optimised_again(
     tmp_path, optimizer_calls, written, requested
 ):
-    graph, _ = optimize(small_graph(), written)
+    graph, _ = optimize(matmul_relu_graph(), written)
     save_gsm(graph, tmp_path / "m.gsm")
     optimizer_calls.clear()
     session = gossamer.load(tmp_path / "m.gsm", optimize=requested)
@@ -64,7 +47,7 @@ def test_a_gsm_optimised_at_or_above_the_level_is_not_optimised_again(
 
 
 def test_a_gsm_optimised_below_the_level_is_optimised_at_it(tmp_path, optimizer_calls):
-    graph, _ = optimize(small_graph(), 1)
+    graph, _ = optimize(matmul_relu_graph(), 1)
     save_gsm(graph, tmp_path / "m.gsm")
     optimizer_calls.clear()
     gossamer.load(tmp_path / "m.gsm", optimize=3)
@@ -72,7 +55,7 @@ def test_a_gsm_optimised_below_the_level_is_optimised_at_it(tmp_path, optimizer_
 
 
 def test_an_older_gsm_without_the_record_is_optimised_as_before(tmp_path, optimizer_calls):
-    graph, _ = optimize(small_graph(), 3)
+    graph, _ = optimize(matmul_relu_graph(), 3)
     del graph.metadata[record.KEY]  # what a file written before the record existed holds
     save_gsm(graph, tmp_path / "m.gsm")
     assert "gossamer.optimize" in load_gsm(tmp_path / "m.gsm").metadata
@@ -83,12 +66,12 @@ def test_an_older_gsm_without_the_record_is_optimised_as_before(tmp_path, optimi
 
 
 def test_an_unoptimised_model_is_optimised(optimizer_calls):
-    gossamer.load(small_graph())
+    gossamer.load(matmul_relu_graph())
     assert optimizer_calls == [3]
 
 
 def test_a_graph_edited_after_optimisation_is_optimised_again(optimizer_calls):
-    graph, _ = optimize(small_graph(), 3)
+    graph, _ = optimize(matmul_relu_graph(), 3)
     graph.nodes.append(Node("Relu", ["y"], ["y2"], {}, "again"))
     graph.outputs = [Value("y2", "float32", (2, 3))]
     optimizer_calls.clear()
@@ -97,7 +80,7 @@ def test_a_graph_edited_after_optimisation_is_optimised_again(optimizer_calls):
 
 
 def test_a_forged_record_does_not_skip_validation():
-    broken = small_graph()
+    broken = matmul_relu_graph()
     broken.nodes[1].inputs = ["m", "nowhere"]  # an input no one produces
     broken.metadata[record.KEY] = record.record(broken, 3)  # "already optimised"
     assert record.optimized_level(broken) == 3

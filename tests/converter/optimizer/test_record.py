@@ -6,59 +6,41 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from gossamer.converter.optimizer import optimize, record
 from gossamer.refimpl.ir import Graph, Node, Value
 
-
-def small_graph() -> Graph:
-    """x @ w + b -> Relu: MatMul+Add become one Gemm-like op when optimised."""
-    rng = np.random.default_rng(0)
-    return Graph(
-        nodes=[
-            Node("MatMul", ["x", "w"], ["m"], {}, "mm"),
-            Node("Add", ["m", "b"], ["s"], {}, "add"),
-            Node("Relu", ["s"], ["y"], {}, "relu"),
-        ],
-        inputs=[Value("x", "float32", (2, 4))],
-        outputs=[Value("y", "float32", (2, 3))],
-        initializers={
-            "w": rng.standard_normal((4, 3)).astype(np.float32),
-            "b": rng.standard_normal(3).astype(np.float32),
-        },
-        opsets={"": 17},
-    )
+from tests.conftest import matmul_relu_graph
 
 
 @pytest.mark.parametrize("level", [1, 2, 3])
 def test_optimize_records_the_level_it_ran(level):
-    optimized, _ = optimize(small_graph(), level)
+    optimized, _ = optimize(matmul_relu_graph(), level)
     assert record.optimized_level(optimized) == level
 
 
 def test_an_unoptimised_graph_has_no_level():
-    assert record.optimized_level(small_graph()) == 0
+    assert record.optimized_level(matmul_relu_graph()) == 0
 
 
 def test_level_zero_writes_no_record():
-    optimized, _ = optimize(small_graph(), 0)
+    optimized, _ = optimize(matmul_relu_graph(), 0)
     assert record.KEY not in optimized.metadata
 
 
 def test_a_chosen_list_of_passes_writes_no_record():
-    optimized, _ = optimize(small_graph(), 3, passes=["dead_node_elimination"])
+    optimized, _ = optimize(matmul_relu_graph(), 3, passes=["dead_node_elimination"])
     assert record.optimized_level(optimized) == 0
 
 
 def test_a_graph_edited_after_optimisation_is_not_trusted():
-    optimized, _ = optimize(small_graph(), 3)
+    optimized, _ = optimize(matmul_relu_graph(), 3)
     optimized.nodes.append(Node("Relu", ["y"], ["y2"], {}, "extra"))
     assert record.optimized_level(optimized) == 0
 
 
 def test_an_attribute_edited_after_optimisation_is_not_trusted():
-    graph = small_graph()
+    graph = matmul_relu_graph()
     graph.nodes.append(Node("Softmax", ["y"], ["z"], {"axis": 1}, "sm"))
     graph.outputs = [Value("z", "float32", (2, 3))]
     optimized, _ = optimize(graph, 3)
@@ -68,7 +50,7 @@ def test_an_attribute_edited_after_optimisation_is_not_trusted():
 
 
 def test_a_record_of_another_optimiser_is_not_trusted(monkeypatch):
-    optimized, _ = optimize(small_graph(), 3)
+    optimized, _ = optimize(matmul_relu_graph(), 3)
     data = json.loads(optimized.metadata[record.KEY])
     data["optimizer"] = "0" * 16
     optimized.metadata[record.KEY] = json.dumps(data)
@@ -99,7 +81,7 @@ def _forged(graph: Graph, **fields: object) -> str:
     ],
 )
 def test_malformed_or_hostile_records_count_as_not_optimised(text):
-    graph = small_graph()
+    graph = matmul_relu_graph()
     forged = {
         "FORGED_LEVEL_STR": _forged(graph, level="3"),
         "FORGED_LEVEL_7": _forged(graph, level=7),
@@ -112,7 +94,7 @@ def test_malformed_or_hostile_records_count_as_not_optimised(text):
 
 
 def test_a_well_formed_record_of_the_graph_as_it_is_is_trusted():
-    graph = small_graph()
+    graph = matmul_relu_graph()
     graph.metadata[record.KEY] = _forged(graph, level=2)
     assert record.optimized_level(graph) == 2
 
