@@ -46,6 +46,17 @@ def copy_graph(graph: Graph) -> Graph:
     )
 
 
+def drop_unused_initializers(g: Graph) -> None:
+    """Removes initializers no node, body or output reads (e.g. weights a rewrite replaced)."""
+    used = {i for n in g.nodes for i in n.inputs} | {v.name for v in g.outputs}
+    used |= {v.name for v in g.inputs}
+    for n in g.nodes:
+        for sub in n.subgraphs():
+            used |= sub.free_names()
+    for name in [k for k in g.initializers if k not in used]:
+        del g.initializers[name]
+
+
 def _has_graph(value: object) -> bool:
     return isinstance(value, Graph) or (
         isinstance(value, list) and any(isinstance(v, Graph) for v in value)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...refimpl.ir import Graph, Node, Value
 from ...refimpl.shape_inference import infer_shapes
-from ..optimizer.rewrite import GraphView, other_input
+from ..optimizer.rewrite import GraphView, drop_unused_initializers, other_input
 
 
 def fold_affine(graph: Graph) -> list[str]:
@@ -29,13 +29,7 @@ def fold_affine(graph: Graph) -> list[str]:
             break
         changes += step
     if changes:
-        used = {i for n in graph.nodes for i in n.inputs} | {v.name for v in graph.outputs}
-        used |= {v.name for v in graph.inputs}
-        for n in graph.nodes:
-            for sub in n.subgraphs():
-                used |= sub.free_names()
-        for name in [k for k in graph.initializers if k not in used]:
-            del graph.initializers[name]
+        drop_unused_initializers(graph)
     return changes
 
 

@@ -17,12 +17,12 @@ import numpy as np
 
 from ...refimpl.ir import Graph, Node, QuantParams, Value
 from ...refimpl.shape_inference import infer_shapes
-from ..optimizer.rewrite import copy_graph
+from ..optimizer.rewrite import copy_graph, drop_unused_initializers
 from .calibration_data import CalibrationData, CalibrationSource, load_calibration
 from .evaluate import Agreement, paired_runs
 from .layer_report import LayerStats, QuantReport
 from .prepare import prepare_float_graph
-from .qdq_writer import _Namer, drop_unused_initializers
+from .qdq_writer import _Namer
 from .qparams import dequantize_array, quantize_array, weight_params
 from .runner import Runner, reference_runner
 

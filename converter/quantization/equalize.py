@@ -24,10 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...refimpl.ir import Graph, Node
-from ..optimizer.rewrite import GraphView
+from ..optimizer.rewrite import GraphView, drop_unused_initializers
 from .calibration_data import CalibrationData
 from .plan import DATA_MOVEMENT, QUANTIZABLE
-from .qdq_writer import drop_unused_initializers
 from .runner import OutputTap, Runner, feeds_with_progress
 
 MIN_SPREAD = 2.0  # largest / median channel range below which X is left as it is

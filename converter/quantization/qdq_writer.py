@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...refimpl.ir import Graph, Node, QuantParams
-from ..optimizer.rewrite import copy_graph
+from ..optimizer.rewrite import copy_graph, drop_unused_initializers
 from .plan import QuantPlan
 from .qparams import (
     WIDE_OPSET,
@@ -202,17 +202,6 @@ def _dequantized_bias(
     )
     # not in g.quant: its 32-bit codes are beyond what QuantParams records (1..16 bits)
     return out
-
-
-def drop_unused_initializers(g: Graph) -> None:
-    """Removes initializers no node, body or output reads (the float weights now stored int8)."""
-    used = {i for n in g.nodes for i in n.inputs} | {v.name for v in g.outputs}
-    used |= {v.name for v in g.inputs}
-    for n in g.nodes:
-        for sub in n.subgraphs():
-            used |= sub.free_names()
-    for name in [k for k in g.initializers if k not in used]:
-        del g.initializers[name]
 
 
 class _Namer:
