@@ -98,6 +98,15 @@ class Builder:
         return node.attrs.get(name, default)
 
 
+def row_major_strides(shape: tuple[int, ...]) -> list[int]:
+    """Element strides of a contiguous (C-order) tensor of `shape`."""
+    out, acc = [], 1
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= d
+    return out[::-1]
+
+
 def i32(v: int) -> np.int32:
     return np.int32(v)
 

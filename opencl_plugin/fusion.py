@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..refimpl.ir import Node
-from .builder import Builder, i32
+from .builder import Builder, i32, row_major_strides
 from .kernels import elementwise as ew
 
 
@@ -144,7 +144,7 @@ def _expression(
     index `i` of its output, the variable holding it)."""
     out_shape = bld.shape(group[-1].outputs[0])
     rank = len(out_shape)
-    ostr = _strides(out_shape)
+    ostr = row_major_strides(out_shape)
     inside: dict[str, str] = {}
     params: list[str] = []
     args: list[object] = []
@@ -199,11 +199,3 @@ def _expression(
         inside[node.outputs[0]] = f"t{k}"
     body = "\n    ".join(list(coords.values()) + loads + lines)
     return params, args, body, f"t{len(group) - 1}"
-
-
-def _strides(shape: tuple[int, ...]) -> list[int]:
-    out, acc = [], 1
-    for d in reversed(shape):
-        out.append(acc)
-        acc *= d
-    return out[::-1]

@@ -10,18 +10,10 @@ from typing import Any
 import numpy as np
 
 from ...refimpl.ir import Node, Value
-from ..builder import Builder, i32
+from ..builder import Builder, i32, row_major_strides
 from ._checks import at_plan_time, float32_inputs, is_const
 
 VIEWS = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout")
-
-
-def _strides(shape: tuple[int, ...]) -> list[int]:
-    out, acc = [], 1
-    for d in reversed(shape):
-        out.append(acc)
-        acc *= d
-    return out[::-1]
 
 
 def copy_strided(
@@ -68,8 +60,10 @@ def _merged(shape: list, sstr: list, dstr: list) -> tuple[list, list, list]:
 def transpose_into(bld: Builder, src: Any, shape: tuple, perm: tuple, tag: str) -> Any:
     out_shape = tuple(shape[p] for p in perm)
     dst = bld.scratch(tag, math.prod(out_shape))
-    st = _strides(shape)
-    copy_strided(bld, src, 0, dst, 0, out_shape, [st[p] for p in perm], _strides(out_shape), tag)
+    st = row_major_strides(shape)
+    copy_strided(
+        bld, src, 0, dst, 0, out_shape, [st[p] for p in perm], row_major_strides(out_shape), tag
+    )
     return dst
 
 
@@ -97,7 +91,7 @@ def lower_transpose(bld: Builder, node: Node, opset: int) -> None:
     shape = bld.shape(node.inputs[0])
     perm = node.attrs.get("perm") or list(range(len(shape)))[::-1]
     out = bld.out(node.outputs[0])
-    st = _strides(shape)
+    st = row_major_strides(shape)
     out_shape = tuple(shape[p] for p in perm)
     copy_strided(
         bld,
@@ -107,7 +101,7 @@ def lower_transpose(bld: Builder, node: Node, opset: int) -> None:
         0,
         out_shape,
         [st[p] for p in perm],
-        _strides(out_shape),
+        row_major_strides(out_shape),
         "t",
     )
 
@@ -115,12 +109,20 @@ def lower_transpose(bld: Builder, node: Node, opset: int) -> None:
 def lower_concat(bld: Builder, node: Node, opset: int) -> None:
     out_shape = bld.shape(node.outputs[0])
     ax = int(node.attrs["axis"]) % len(out_shape)
-    out, dst = bld.out(node.outputs[0]), _strides(out_shape)
+    out, dst = bld.out(node.outputs[0]), row_major_strides(out_shape)
     offset = 0
     for i, name in enumerate(node.inputs):
         shape = bld.shape(name)
         copy_strided(
-            bld, bld.ref(name), 0, out, offset * dst[ax], shape, _strides(shape), dst, f"c{i}"
+            bld,
+            bld.ref(name),
+            0,
+            out,
+            offset * dst[ax],
+            shape,
+            row_major_strides(shape),
+            dst,
+            f"c{i}",
         )
         offset += shape[ax]
 
@@ -137,13 +139,21 @@ def supports_split(node: Node, inputs: list[Value | None], consts: dict, opset: 
 def lower_split(bld: Builder, node: Node, opset: int) -> None:
     shape = bld.shape(node.inputs[0])
     ax = int(node.attrs.get("axis", 0)) % len(shape)
-    src, st = bld.ref(node.inputs[0]), _strides(shape)
+    src, st = bld.ref(node.inputs[0]), row_major_strides(shape)
     offset = 0
     for i, name in enumerate(node.outputs):
         part = bld.shape(name)
         if name:
             copy_strided(
-                bld, src, offset * st[ax], bld.out(name), 0, part, st, _strides(part), f"s{i}"
+                bld,
+                src,
+                offset * st[ax],
+                bld.out(name),
+                0,
+                part,
+                st,
+                row_major_strides(part),
+                f"s{i}",
             )
         offset += part[ax]
 
@@ -186,7 +196,7 @@ def lower_slice(bld: Builder, node: Node, opset: int) -> None:
     shape = bld.shape(node.inputs[0])
     p = _slice_params(node, bld.constants, opset)
     assert isinstance(p, list)
-    st = _strides(shape)
+    st = row_major_strides(shape)
     offset, sstr = 0, list(st)
     out_shape = list(shape)
     for start, end, axis, step in zip(*p):
@@ -205,7 +215,7 @@ def lower_slice(bld: Builder, node: Node, opset: int) -> None:
         0,
         out_shape,
         sstr,
-        _strides(tuple(out_shape)),
+        row_major_strides(tuple(out_shape)),
         "sl",
     )
 
