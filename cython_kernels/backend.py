@@ -34,6 +34,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("tflite_kernels", "TFLiteKernels"),
     ("tflite_table_kernels", "TFLiteTableKernels"),
     ("grad_kernels", "GradKernels"),
+    ("optimizer_kernels", "OptimizerKernels"),
     ("maths_kernels", "MathsKernels"),
     ("reduce_kernels", "ReduceKernels"),
     ("cast_kernels", "CastKernels"),

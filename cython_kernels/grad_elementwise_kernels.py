@@ -7,7 +7,8 @@ one buffer) and the broadcast sums taken over a 2-D or 3-D view of the cotangent
   axes broadcasting added or stretched; a trailing-axes operand (a bias) or a per-channel one
   (1, C, 1, ...) sums over a 2-D / 3-D view, other patterns the reference's way.
 - SoftmaxGrad, LogSoftmaxGrad (opsets 1 and 13): one product, one row sum, in place.
-- LayerNormalizationGrad over the trailing axes with a scale (and bias) of the normalised shape.
+- LayerNormalizationGrad over the trailing axes with a scale (and bias) of the normalised shape,
+  one C pass per row.
 - GlobalAveragePoolGrad: dy / count broadcast (the reference's, without the float64 detour).
 The summation order differs from the reference's only in the broadcast sums, so conformance
 holds them to the float32 reduction tolerance.
@@ -32,7 +33,8 @@ from ..refimpl.grad.grad_softmax import softmax_grad_1, softmax_grad_13
 from ..refimpl.grad.grad_sub import sub_grad_7
 from ..refimpl.grad.grad_tanh import tanh_grad_6
 from ..refimpl.ir import Node, Value
-from ._common import F32, all_float32
+from ._common import F32, all_float32, threads
+from ._native import ext
 
 Array = np.ndarray
 
@@ -99,8 +101,9 @@ def softmax_grad(dy: Array, y: Array, axis: int, log: bool) -> Array:
 def layer_norm_grad(
     dy: Array, x: Array, scale: Array, b: Array | None, axis: int, epsilon: float
 ) -> tuple[Array, Array, Array | None]:
-    """The reference's formula over a (rows, D) view: xh = (x - mean) r; dxh = dy scale;
-    dx = r (dxh - mean(dxh) - xh mean(dxh xh)); dscale = Σ_rows dy xh; db = Σ_rows dy."""
+    """The reference's formula over a (rows, D) view in one C pass per row (src/normalize.c):
+    xh = (x - mean) r; dxh = dy scale; dx = r (dxh - mean(dxh) - xh mean(dxh xh));
+    dscale = Σ_rows dy xh; db = Σ_rows dy."""
     if not -x.ndim <= axis < x.ndim:
         raise RuntimeDecline(f"axis {axis} out of range (the reference reports it)")
     ax = axis % x.ndim
@@ -110,21 +113,15 @@ def layer_norm_grad(
             raise RuntimeDecline(f"scale or bias of shape {list(p.shape)}, not the normalised one")
     x2 = np.ascontiguousarray(x, F32).reshape(-1, d)
     g2 = np.ascontiguousarray(dy, F32).reshape(-1, d)
-    xh = x2 - x2.mean(axis=1, keepdims=True)
-    var = np.einsum("rd,rd->r", xh, xh) / F32(d)
-    r = (F32(1) / np.sqrt(var + F32(epsilon))).astype(F32)[:, None]
-    xh *= r
-    dxh = g2 * scale.reshape(1, d)
-    prod = g2 * xh
-    dscale = prod.sum(axis=0).reshape(scale.shape)
-    np.multiply(dxh, xh, out=prod)
-    m2 = prod.mean(axis=1, keepdims=True)
-    dxh -= dxh.mean(axis=1, keepdims=True)
-    xh *= m2
-    dxh -= xh
-    dxh *= r
-    db = None if b is None else g2.sum(axis=0).reshape(b.shape)
-    return dxh.reshape(x.shape), dscale, db
+    dx = np.empty(x2.shape, F32)
+    dscale, db = np.empty(d, F32), np.empty(d, F32)
+    ext().layernorm_grad_rows(g2, x2, np.ascontiguousarray(scale, F32).reshape(d), dx, dscale, db,
+                              float(epsilon), threads())  # fmt: skip
+    return (
+        dx.reshape(x.shape),
+        dscale.reshape(scale.shape),
+        None if b is None else db.reshape(b.shape),
+    )
 
 
 class GradElementwiseKernels(KernelBackend):

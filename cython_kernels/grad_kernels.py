@@ -13,6 +13,7 @@
   one C pass each (two per channel for BatchNormalizationGrad) in src/train.c, declared here and
   run by train_kernels.py; other MaxPool geometries are declined (the reference scatters through
   the index trace).
+- GatherGrad: one C pass of float64 row sums in index order (the reference's result exactly).
 - MatMulGrad with a 2-D right operand (a weight) as two single GEMMs over all leading axes, and
   with equal batch shapes (attention) as batched GEMMs; GeluGrad (exact form) in one C pass.
 The math is the reference's (see each VJP's docstring); only the summation order differs, so
@@ -33,6 +34,7 @@ from ..refimpl.errors import OpArgumentError
 from ..refimpl.grad.grad_batch_normalization import batch_normalization_grad_9
 from ..refimpl.grad.grad_clip import clip_grad_6, clip_grad_11
 from ..refimpl.grad.grad_conv import conv_grad_1
+from ..refimpl.grad.grad_gather import gather_grad_1
 from ..refimpl.grad.grad_gelu import gelu_grad_20
 from ..refimpl.grad.grad_mat_mul import mat_mul_grad_1
 from ..refimpl.grad.grad_max_pool import max_pool_grad_1
@@ -270,6 +272,31 @@ def mat_mul_grad_kernel(dy: Array, a: Array, b: Array) -> tuple[Array, Array]:
     return da, _gemm3(a3.transpose(0, 2, 1), g3).reshape(b.shape)
 
 
+def gather_grad_kernel(dy: Array, data: Array, indices: Array, axis: int) -> Array:
+    """ddata[.., j, ..] = Σ dy[.., i, ..] over the i with indices[i] = j, in one C pass
+    (src/train.c): each target sums its slices in float64 in order of i, as the reference's
+    bincount does, so the result is the reference's exactly, without its position arrays."""
+    if not -data.ndim <= axis < data.ndim:
+        raise RuntimeDecline(f"axis {axis} out of range (the reference reports it)")
+    ax = axis % data.ndim
+    dim = data.shape[ax]
+    idx = np.asarray(indices, np.int64).reshape(-1)
+    idx = np.where(idx < 0, idx + dim, idx)
+    if idx.size and (idx.min() < 0 or idx.max() >= dim):
+        raise RuntimeDecline("an index out of range (the reference reports it)")
+    outer, inner = math.prod(data.shape[:ax]), math.prod(data.shape[ax + 1 :])
+    out = np.empty((outer, dim, inner), F32)
+    g = np.ascontiguousarray(dy, F32).reshape(outer, idx.size, inner)
+    ext().gather_grad(g, np.ascontiguousarray(idx, np.longlong), out)
+    return out.reshape(data.shape)
+
+
+def _gather_grad_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    if inputs[2] is not None and inputs[2].dtype not in ("int32", "int64"):
+        return f"indices of {inputs[2].dtype}"
+    return all_float32(inputs[:2])
+
+
 def _gelu_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     if node.attrs.get("approximate", "none") != "none":
         return "approximate='tanh' (the reference's tanh form runs)"
@@ -331,6 +358,10 @@ class GradKernels(GradElementwiseKernels):
     @kernel(mat_mul_grad_1, dtypes={"float32"}, supports=lambda n, i: all_float32(i[:3]))
     def mat_mul_grad(dy: Array, a: Array, b: Array) -> tuple[Array, Array]:
         return mat_mul_grad_kernel(dy, a, b)
+
+    @kernel(gather_grad_1, dtypes={"float32"}, supports=_gather_grad_refusal)
+    def gather_grad(dy: Array, data: Array, indices: Array, *, axis: int = 0) -> tuple[Array]:
+        return (gather_grad_kernel(dy, data, indices, axis),)
 
     @kernel(gelu_grad_20, dtypes={"float32"}, supports=_gelu_refusal)
     def gelu_grad(dy: Array, x: Array, *, approximate: str = "none") -> tuple[Array]:

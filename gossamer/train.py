@@ -7,7 +7,8 @@ trainer.evaluate({"image": x_val}, y_val); trainer.export("tuned.onnx")
 
 The loss is appended to the model's first output and the backward program is built from the
 reference's VJPs (refimpl/grad), so forward, loss and gradients run as one graph in a Session:
-backends run whatever of it they claim. During `fit`, BatchNormalization (opset >= 14) uses batch
+backends run whatever of it they claim, and their kernels for the optimiser's ONNX training ops
+(Adam, Momentum) update the weights. During `fit`, BatchNormalization (opset >= 14) uses batch
 statistics and updates its running statistics, and Dropout (opset >= 12) drops; `evaluate` and
 `export` use inference mode.
 """
@@ -18,9 +19,11 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from .plugins.run_context import enter_run, leave_run
 from .refimpl.errors import InputError, PerformanceWarning, UnsupportedModelError
 from .refimpl.grad.backward_graph import GradientNotDefinedError, build_backward, trainable_names
 from .refimpl.grad.checkpoint import checkpoints, load_checkpoint, prune, save_checkpoint
@@ -29,6 +32,8 @@ from .refimpl.grad.optimizers import Optimizer, clip_by_global_norm, make_optimi
 from .refimpl.grad.schedules import Schedule
 from .refimpl.grad.training_graph import training_mode, weights_as_inputs
 from .refimpl.ir import Graph, Value
+from .refimpl.ops.op_adam import adam_1
+from .refimpl.ops.op_momentum import momentum_1
 from .session import ModelSource, Session, read_model
 
 __all__ = ["GradientNotDefinedError", "Loss", "Schedule", "Trainer"]
@@ -87,6 +92,7 @@ class Trainer:
         backward.graph.outputs.extend(Value(o) for o in self._stats)
         self._gradients = backward.gradients
         self._train = _session(weights_as_inputs(backward.graph, self._fed), backends, threads)
+        self.optimizer.ops = optimizer_kernels(self._train)
         evaluation = self.loss.append_to(self.graph, self.output)
         evaluation.outputs.append(Value(self.output))
         self._eval = _session(weights_as_inputs(evaluation, self._fed), backends, threads)
@@ -190,7 +196,11 @@ class Trainer:
             grads, _ = clip_by_global_norm(grads, self.clip_norm)
         lr = self.schedule(self.optimizer.steps)
         params = {w: self.weights[w] for w in self.trainable}
-        self.weights.update(self.optimizer.step(params, grads, lr))
+        tokens = enter_run(self._train.threads, None)  # the optimiser's kernels: the run's threads
+        try:
+            self.weights.update(self.optimizer.step(params, grads, lr))
+        finally:
+            leave_run(tokens)
         for init, value in stats.items():
             self.weights[init] = value.astype(self.weights[init].dtype)
         return loss
@@ -283,6 +293,39 @@ def _not_weights(graph: Graph) -> set[str]:
         elif node.op_type == "Dropout":
             found.update(node.inputs[1:2])
     return found
+
+
+def optimizer_kernels(session: Session) -> dict[Callable[..., Any], Callable[..., Any]]:
+    """The optimiser ops' kernels (Adam, Momentum) of the backends `session` places nodes on, the
+    highest priority first, as Optimizer.ops: one that declines at run time hands the call back to
+    the reference."""
+    from .plugins import RuntimeDecline
+    from .plugins.backend import KernelBackend
+    from .plugins.manager import all_backends
+
+    used = set(session.placement.backend_of.values())
+    candidates = sorted(
+        (b for name, b in all_backends().items() if name in used and isinstance(b, KernelBackend)),
+        key=lambda b: -b.priority,
+    )
+    found: dict[Callable[..., Any], Callable[..., Any]] = {}
+    for op in (adam_1, momentum_1):
+        for backend in candidates:
+            k = backend.kernels.get(op)
+            if k is not None:
+                found[op] = _falling_back(k.fn, op, RuntimeDecline)
+                break
+    return found
+
+
+def _falling_back(fn: Callable[..., Any], reference: Callable[..., Any], decline: type) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except decline:
+            return reference(*args, **kwargs)
+
+    return run
 
 
 def _session(graph: Graph, backends: Sequence[str] | None, threads: int | None) -> Session:

@@ -1,5 +1,7 @@
 /* Softmax and LayerNorm drivers (see normalize.h): rows over the pool's threads; the per-level
  * row kernels are in normalize_kernels.inc. */
+#include <string.h>
+
 #include "dispatch.h"
 #include "normalize.h"
 #include "threadpool.h"
@@ -37,4 +39,43 @@ void gk_layernorm_rows(const float *x, const float *scale, const float *bias, fl
                        float *inv_std, long rows, long n, float eps, int threads) {
     rows_job j = {x, scale, bias, y, mean, inv_std, n, eps};
     gk_parallel_range(rows, threads_for_work(rows * n, threads), layernorm_rows, &j);
+}
+
+typedef struct {
+    const float *dy, *x, *scale;
+    float *dx, *partial;
+    long rows, n;
+    float eps;
+} ln_grad_job;
+
+/* chunks [c0, c1) of GK_LN_GRAD_ROWS rows; chunk k's dscale and db sums go to partial[2 n k ...] */
+static void layernorm_grad_chunks(void *p, long c0, long c1, int seat) {
+    const ln_grad_job *j = (const ln_grad_job *)p;
+    long n = j->n;
+    (void)seat;
+    for (long k = c0; k < c1; k++) {
+        float *acc_s = j->partial + 2 * n * k, *acc_b = acc_s + n;
+        memset(acc_s, 0, (size_t)(2 * n) * sizeof(float));
+        long end = (k + 1) * GK_LN_GRAD_ROWS < j->rows ? (k + 1) * GK_LN_GRAD_ROWS : j->rows;
+        for (long r = k * GK_LN_GRAD_ROWS; r < end; r++)
+            gk_k.normalize->layernorm_grad_row(j->dy + r * n, j->x + r * n, j->scale,
+                                               j->dx + r * n, n, j->eps, acc_s, acc_b);
+    }
+}
+
+void gk_layernorm_grad_rows(const float *dy, const float *x, const float *scale, float *dx,
+                            float *dscale, float *db, float *partial, long rows, long n, float eps,
+                            int threads) {
+    ln_grad_job j = {dy, x, scale, dx, partial, rows, n, eps};
+    long chunks = (rows + GK_LN_GRAD_ROWS - 1) / GK_LN_GRAD_ROWS;
+    gk_parallel_range(chunks, threads_for_work(rows * n, threads), layernorm_grad_chunks, &j);
+    for (long i = 0; i < n; i++) {
+        double s = 0.0, b = 0.0;
+        for (long k = 0; k < chunks; k++) {
+            s += partial[2 * n * k + i];
+            b += partial[2 * n * k + n + i];
+        }
+        dscale[i] = (float)s;
+        db[i] = (float)b;
+    }
 }

@@ -10,12 +10,23 @@ void gk_softmax_rows(const float *x, float *y, long rows, long n, int threads);
 void gk_layernorm_rows(const float *x, const float *scale, const float *bias, float *y, float *mean,
                        float *inv_std, long rows, long n, float eps, int threads);
 
+/* LayerNormalization's VJP over rows of n (x, dy, dx: rows x n; scale: n): dx, and dscale =
+ * Σ_rows dy xh, db = Σ_rows dy. Rows are summed in float within chunks of GK_LN_GRAD_ROWS rows
+ * and the chunks' sums added in order in double: the same result at any thread count. partial:
+ * scratch of 2 n ceil(rows / GK_LN_GRAD_ROWS) floats. */
+#define GK_LN_GRAD_ROWS 64
+void gk_layernorm_grad_rows(const float *dy, const float *x, const float *scale, float *dx,
+                            float *dscale, float *db, float *partial, long rows, long n, float eps,
+                            int threads);
+
 /* ---- per-level kernels (normalize_kernels.inc; dispatch.c selects one level's) ------------- */
 
 typedef struct {
     void (*softmax_row)(const float *x, float *y, long n);
     void (*layernorm_row)(const float *x, const float *scale, const float *bias, float *y, long n,
                           float eps, float *mean, float *inv_std);
+    void (*layernorm_grad_row)(const float *dy, const float *x, const float *scale, float *dx,
+                               long n, float eps, float *acc_s, float *acc_b);
 } gk_normalize_kernels;
 
 #endif

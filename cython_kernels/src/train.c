@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "dispatch.h"
+#include "isa.h"
 #include "maths.h"
 #include "threadpool.h"
 
@@ -281,25 +283,93 @@ void gk_max_pool_grad(const float *dy, const float *x, float *dx, long planes, l
     train_run(planes, train_threads(planes * h * w, threads), max_pool_grad_planes, &j);
 }
 
-/* blocks [c0, c1) of GK_BLOCK elements */
+/* blocks [c0, c1) of GK_BLOCK elements, by the SIMD level's row kernel (elementwise_kernels.inc) */
 static void gelu_grad_blocks(void *p, long c0, long c1, int seat) {
     const train_job *j = (const train_job *)p;
-    const float *restrict g = j->dy, *restrict v = j->x;
-    float *restrict out = j->dx;
-    long n = j->n;
+    long start = c0 * GK_BLOCK, end = min_l(c1 * GK_BLOCK, j->n);
     (void)seat;
-    for (long ch = c0; ch < c1; ch++) {
-        long end = min_l((ch + 1) * GK_BLOCK, n);
-        for (long i = ch * GK_BLOCK; i < end; i++) {
-            float xi = v[i], ax = fabsf(xi);
-            float cdf = ax < 1e-20f ? 0.5f : gk_geluf(xi) / xi;
-            float pdf = gk_expf(-0.5f * xi * xi) * 0.398942280401432678f;
-            out[i] = g[i] * (cdf + xi * pdf);
-        }
-    }
+    gk_k.elementwise->gelu_grad_row(j->dy + start, j->x + start, j->dx + start, end - start);
 }
 
 void gk_gelu_grad(const float *dy, const float *x, float *dx, long n, int threads) {
     train_job j = {.x = x, .dy = dy, .dx = dx, .n = n};
     train_run((n + GK_BLOCK - 1) / GK_BLOCK, train_threads(n * 8, threads), gelu_grad_blocks, &j);
+}
+
+void gk_gather_grad(const float *dy, const long long *idx, double *acc, float *out, long outer,
+                    long n, long dim, long inner) {
+    memset(acc, 0, (size_t)(outer * dim * inner) * sizeof(double));
+    for (long o = 0; o < outer; o++)
+        for (long i = 0; i < n; i++) {
+            const float *restrict g = dy + (o * n + i) * inner;
+            double *restrict a = acc + (o * dim + (long)idx[i]) * inner;
+            for (long k = 0; k < inner; k++) a[k] += (double)g[k];
+        }
+    for (long k = 0; k < outer * dim * inner; k++) out[k] = (float)acc[k];
+}
+
+typedef struct {
+    const float *x, *grad, *v, *h, *k;
+    float *xo, *vo, *ho;
+    long n;
+    int nesterov;
+} opt_job;
+
+/* chunks [c0, c1) of GK_OPT_CHUNK elements */
+static void adam_chunks(void *p, long c0, long c1, int seat) {
+    const opt_job *j = (const opt_job *)p;
+    const float *restrict x = j->x, *restrict gr = j->grad, *restrict v = j->v, *restrict h = j->h;
+    float *restrict xo = j->xo, *restrict vo = j->vo, *restrict ho = j->ho;
+    const float nc = j->k[0], a = j->k[1], oma = j->k[2], b = j->k[3], omb = j->k[4];
+    const float rate = j->k[5], eps = j->k[6], post = j->k[7];
+    long end = min_l(c1 * GK_OPT_CHUNK, j->n);
+    (void)seat;
+    GK_IVDEP for (long i = c0 * GK_OPT_CHUNK; i < end; i++) {
+        float g = nc * x[i] + gr[i];
+        float vn = a * v[i] + oma * g;
+        float hn = b * h[i] + (omb * g) * g;
+        vo[i] = vn;
+        ho[i] = hn;
+        xo[i] = post * (x[i] - (rate * vn) / (sqrtf(hn) + eps));
+    }
+}
+
+void gk_adam(const float *x, const float *grad, const float *v, const float *h, float *xo,
+             float *vo, float *ho, long n, const float *k, int threads) {
+    opt_job j = {.x = x, .grad = grad, .v = v, .h = h, .k = k, .xo = xo, .vo = vo, .ho = ho,
+                 .n = n};
+    train_run((n + GK_OPT_CHUNK - 1) / GK_OPT_CHUNK, train_threads(n * 4, threads), adam_chunks,
+              &j);
+}
+
+static void momentum_chunks(void *p, long c0, long c1, int seat) {
+    const opt_job *j = (const opt_job *)p;
+    const float *restrict x = j->x, *restrict gr = j->grad, *restrict v = j->v;
+    float *restrict xo = j->xo, *restrict vo = j->vo;
+    const float nc = j->k[0], a = j->k[1], bt = j->k[2], rate = j->k[3];
+    long end = min_l(c1 * GK_OPT_CHUNK, j->n);
+    (void)seat;
+    if (j->nesterov) {
+        for (long i = c0 * GK_OPT_CHUNK; i < end; i++) {
+            float g = nc * x[i] + gr[i];
+            float vn = a * v[i] + bt * g;
+            vo[i] = vn;
+            xo[i] = x[i] - rate * (g + a * vn);
+        }
+    } else {
+        for (long i = c0 * GK_OPT_CHUNK; i < end; i++) {
+            float g = nc * x[i] + gr[i];
+            float vn = a * v[i] + bt * g;
+            vo[i] = vn;
+            xo[i] = x[i] - rate * vn;
+        }
+    }
+}
+
+void gk_momentum(const float *x, const float *grad, const float *v, float *xo, float *vo, long n,
+                 const float *k, int nesterov, int threads) {
+    opt_job j = {.x = x, .grad = grad, .v = v, .k = k, .xo = xo, .vo = vo, .n = n,
+                 .nesterov = nesterov};
+    train_run((n + GK_OPT_CHUNK - 1) / GK_OPT_CHUNK, train_threads(n * 4, threads),
+              momentum_chunks, &j);
 }

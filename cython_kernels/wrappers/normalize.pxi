@@ -5,6 +5,10 @@ cdef extern from "src/normalize.h" nogil:
     void gk_layernorm_rows(const float *x, const float *scale, const float *bias, float *y,
                            float *mean, float *inv_std, long rows, long n, float eps,
                            int threads)
+    long GK_LN_GRAD_ROWS
+    void gk_layernorm_grad_rows(const float *dy, const float *x, const float *scale, float *dx,
+                                float *dscale, float *db, float *partial, long rows, long n,
+                                float eps, int threads)
 
 
 def softmax_rows(const float[:, ::1] x, float[:, ::1] y, int threads):
@@ -55,3 +59,28 @@ cdef int _run_layernorm_rows(const gk_call *c) noexcept nogil:
                       <float *>c.p[3], <float *>c.p[4], <float *>c.p[5], c.i[0], c.i[1], c.f[0],
                       <int>c.i[2])
     return 0
+
+
+def layernorm_grad_rows(const float[:, ::1] dy, const float[:, ::1] x, const float[::1] scale,
+                        float[:, ::1] dx, float[::1] dscale, float[::1] db, float eps,
+                        int threads):
+    """LayerNormalization's VJP over the rows of x (rows, n): dx, dscale = Σ dy xh, db = Σ dy."""
+    _need(dy is not None and x is not None and dx is not None,
+          "layernorm_grad_rows: dy, x and dx are required")
+    cdef long rows = x.shape[0], n = x.shape[1]
+    _need(dy.shape[0] == rows and dy.shape[1] == n and dx.shape[0] == rows and dx.shape[1] == n,
+          "layernorm_grad_rows: dy, x and dx differ in shape")
+    _vec("layernorm_grad_rows", "scale", scale, n, False)
+    _vec("layernorm_grad_rows", "dscale", dscale, n, False)
+    _vec("layernorm_grad_rows", "db", db, n, False)
+    if n == 0:
+        return
+    if rows == 0:
+        dscale[:] = 0.0
+        db[:] = 0.0
+        return
+    cdef float[::1] partial = _np.empty(2 * n * ((rows + GK_LN_GRAD_ROWS - 1) // GK_LN_GRAD_ROWS),
+                                        _np.float32)
+    with nogil:
+        gk_layernorm_grad_rows(&dy[0, 0], &x[0, 0], &scale[0], &dx[0, 0], &dscale[0], &db[0],
+                               &partial[0], rows, n, eps, threads)

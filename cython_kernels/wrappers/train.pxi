@@ -13,6 +13,13 @@ cdef extern from "src/train.h" nogil:
     void gk_max_pool_grad(const float *dy, const float *x, float *dx, long planes, long h,
                           long w, long kh, long kw, int threads)
     void gk_gelu_grad(const float *dy, const float *x, float *dx, long n, int threads)
+    long GK_OPT_CHUNK
+    void gk_adam(const float *x, const float *grad, const float *v, const float *h, float *xo,
+                 float *vo, float *ho, long n, const float *k, int threads)
+    void gk_momentum(const float *x, const float *grad, const float *v, float *xo, float *vo,
+                     long n, const float *k, int nesterov, int threads)
+    void gk_gather_grad(const float *dy, const long long *idx, double *acc, float *out,
+                        long outer, long n, long dim, long inner)
 
 
 cdef long _ncl(str name, long n, long c, long l, Py_ssize_t have) except -1:
@@ -102,3 +109,53 @@ def gelu_grad(const float[::1] dy, const float[::1] x, float[::1] dx, int thread
         return
     with nogil:
         gk_gelu_grad(&dy[0], &x[0], &dx[0], n, threads)
+
+
+def gather_grad(const float[:, :, ::1] dy, const long long[::1] idx, float[:, :, ::1] out):
+    """out[o, j] = Σ dy[o, i] over the i with idx[i] = j (float64 sums in order of i), for
+    dy (outer, n, inner) and out (outer, dim, inner)."""
+    _need(dy is not None and idx is not None and out is not None,
+          "gather_grad: dy, idx and out are required")
+    cdef long outer = out.shape[0], dim = out.shape[1], inner = out.shape[2], n = idx.shape[0]
+    _need(dy.shape[0] == outer and dy.shape[1] == n and dy.shape[2] == inner,
+          "gather_grad: dy is not (outer, len(idx), inner)")
+    cdef long i
+    for i in range(n):
+        _need(0 <= idx[i] < dim, "gather_grad: an index is out of range")
+    if outer * dim * inner == 0:
+        return
+    cdef double[::1] acc = _np.empty(outer * dim * inner, _np.float64)
+    with nogil:
+        gk_gather_grad(&dy[0, 0, 0], &idx[0] if n else NULL, &acc[0], &out[0, 0, 0], outer, n,
+                       dim, inner)
+
+
+cdef int _same_sizes(str name, long n, tuple arrays) except -1:
+    for a in arrays:
+        _need(a is not None and a.shape[0] == n, f"{name}: the arrays differ in size")
+    return 0
+
+
+def adam(const float[::1] x, const float[::1] grad, const float[::1] v, const float[::1] h,
+         float[::1] xo, float[::1] vo, float[::1] ho, const float[::1] k, int threads):
+    """One group of the ONNX Adam op (src/train.h's gk_adam); k: the 8 float32 constants."""
+    _need(x is not None and k is not None and k.shape[0] == 8, "adam: x and 8 constants needed")
+    cdef long n = x.shape[0]
+    _same_sizes("adam", n, (grad, v, h, xo, vo, ho))
+    if n == 0:
+        return
+    with nogil:
+        gk_adam(&x[0], &grad[0], &v[0], &h[0], &xo[0], &vo[0], &ho[0], n, &k[0], threads)
+
+
+def momentum(const float[::1] x, const float[::1] grad, const float[::1] v, float[::1] xo,
+             float[::1] vo, const float[::1] k, bint nesterov, int threads):
+    """One group of the ONNX Momentum op (src/train.h's gk_momentum); k: 4 float32 constants."""
+    _need(x is not None and k is not None and k.shape[0] == 4,
+          "momentum: x and 4 constants needed")
+    cdef long n = x.shape[0]
+    _same_sizes("momentum", n, (grad, v, xo, vo))
+    if n == 0:
+        return
+    with nogil:
+        gk_momentum(&x[0], &grad[0], &v[0], &xo[0], &vo[0], n, &k[0], nesterov, threads)

@@ -5,12 +5,13 @@ An optimiser keeps its state per parameter name and updates a dict of parameters
 gradients: `params = opt.step(params, grads, lr)`. The updates are the reference's ONNX training
 ops (`ai.onnx.preview.training` Momentum and Adam), called with the arguments that make their math
 PyTorch's; only AdamW's decoupled decay is applied here first, since ONNX's `norm_coefficient_post`
-decays after the update instead.
+decays after the update instead. `ops` maps a training op to the function that runs it (empty:
+the reference's): gossamer.train fills it with the session's backends' kernels for those ops.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,11 @@ class Optimizer:
     def __init__(self) -> None:
         self.steps = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
+        # training op (adam_1, momentum_1) -> what runs it, with the op's signature
+        self.ops: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def _op(self, reference: Callable[..., Any]) -> Callable[..., Any]:
+        return self.ops.get(reference, reference)
 
     def step(self, params: Params, grads: Params, lr: float) -> dict[str, np.ndarray]:
         """The parameters after one update with learning rate `lr` (the inputs are not changed)."""
@@ -74,7 +80,7 @@ class SGD(Optimizer):
 
     def _update(self, name: str, x: np.ndarray, g: np.ndarray, lr: float) -> np.ndarray:
         s = self.state.setdefault(name, {"buf": np.zeros_like(x)})
-        x_new, s["buf"] = momentum_1(
+        x_new, s["buf"] = self._op(momentum_1)(
             np.array(lr),
             np.array(self.steps),
             x,
@@ -121,7 +127,7 @@ class Adam(Optimizer):
             x = (x * x.dtype.type(1.0 - lr * self.weight_decay)).astype(x.dtype)
         # ONNX Adam divides by √v + ε with a bias-corrected rate; PyTorch by √v̂ + ε, which is the
         # same with ε scaled by √(1 - β₂ᵗ)
-        x_new, s["m"], s["v"] = adam_1(
+        x_new, s["m"], s["v"] = self._op(adam_1)(
             np.array(lr),
             np.array(t),
             x,

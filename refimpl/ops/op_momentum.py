@@ -2,7 +2,7 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._optimizers import TRAINING, groups, regroup, scalar
+from ..training_op_args import TRAINING, groups, regroup, scalar
 
 
 @reference_op("Momentum", since=1, domain=TRAINING, dtypes={"float32", "float64"})

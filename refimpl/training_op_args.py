@@ -1,4 +1,6 @@
-"""Shared plumbing of the ai.onnx.preview.training optimizers (Adagrad, Adam, Momentum)."""
+"""Shared plumbing of the ai.onnx.preview.training optimizer ops (Adagrad, Adam, Momentum in
+ops/op_*.py) and of backends' kernels for them: the variadic [X1..Xn, G1..Gn, ...] groups and the
+scalar inputs."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import OpArgumentError
+from .errors import OpArgumentError
 
 TRAINING = "ai.onnx.preview.training"
 
