@@ -25,6 +25,7 @@ from . import (
     qdq_to_qoperator,
     record,
     residual_fusion,
+    scale_folding,
     swish_fusion,
     transpose_reshape_cancellation,
     transpose_sinking,
@@ -65,6 +66,7 @@ PIPELINE: list[Pass] = [
         swish_fusion,
         hardswish_fusion,
         matmul_add_to_gemm,
+        scale_folding,  # before bias_fusion: a folded Mul exposes the Add after it
         bias_fusion,
         residual_fusion,
         activation_fusion,
