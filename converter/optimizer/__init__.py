@@ -5,8 +5,9 @@
 
 -O0 changes nothing; -O1 folds constants and removes no-ops and dead nodes; -O2 adds
 QDQ -> integer QOperator rewriting (first, before folding), BatchNormalization folding, Gather
-push-down into dequantized tables, Swish and hard-swish pattern fusion, Conv/Gemm/MatMul bias
-fusion, Conv + residual Add fusion and activation fusion into gossamer::Fused* ops; -O3 adds
+push-down into dequantized tables, Swish and hard-swish pattern fusion, constant scale folding
+into Conv/Gemm/MatMul weights, Conv/Gemm/MatMul bias fusion, Conv + residual Add fusion and
+activation fusion into gossamer::Fused* ops; -O3 adds
 Transpose sinking, LayerNorm and GELU fusion, MatMul batching and Transpose/Reshape cancellation.
 Every pass is one module (`run(graph) -> list of changes`) whose docstring states its rewrite and
 its preconditions; passes rewrite the top-level graph only (If/Loop/Scan bodies stay as they are).
