@@ -6,7 +6,8 @@ one buffer) and the broadcast sums taken over a 2-D or 3-D view of the cotangent
 - AddGrad, SubGrad, MulGrad with numpy broadcasting: an operand's cotangent summed over the
   axes broadcasting added or stretched; a trailing-axes operand (a bias) or a per-channel one
   (1, C, 1, ...) sums over a 2-D / 3-D view, other patterns the reference's way.
-- SoftmaxGrad, LogSoftmaxGrad (opsets 1 and 13): one product, one row sum, in place.
+- SoftmaxGrad, LogSoftmaxGrad (opsets 1 and 13): over the last axis one C pass per row
+  (src/normalize.c), else one product, one row sum, in place.
 - LayerNormalizationGrad over the trailing axes with a scale (and bias) of the normalised shape,
   one C pass per row.
 - GlobalAveragePoolGrad: dy / count broadcast (the reference's, without the float64 detour).
@@ -87,6 +88,13 @@ def softmax_grad(dy: Array, y: Array, axis: int, log: bool) -> Array:
     if not -y.ndim <= axis < max(y.ndim, 1):
         raise RuntimeDecline(f"axis {axis} out of range (the reference reports it)")
     g = np.asarray(dy, F32)
+    if axis in (-1, y.ndim - 1) and y.size and g.shape == y.shape:  # rows: one C pass each
+        n = y.shape[-1]
+        out = np.empty(y.shape, F32)
+        ext().softmax_grad_rows(np.ascontiguousarray(g).reshape(-1, n),
+                                np.ascontiguousarray(y, F32).reshape(-1, n), out.reshape(-1, n),
+                                log, threads())  # fmt: skip
+        return out
     if log:
         out = np.exp(y)
         out *= g.sum(axis=axis, keepdims=True)

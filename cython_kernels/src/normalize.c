@@ -79,3 +79,24 @@ void gk_layernorm_grad_rows(const float *dy, const float *x, const float *scale,
         db[i] = (float)b;
     }
 }
+
+typedef struct {
+    const float *dy, *y;
+    float *dx;
+    long n;
+    int log;
+} softmax_grad_job;
+
+static void softmax_grad_rows(void *p, long r0, long r1, int seat) {
+    const softmax_grad_job *j = (const softmax_grad_job *)p;
+    (void)seat;
+    for (long r = r0; r < r1; r++)
+        gk_k.normalize->softmax_grad_row(j->dy + r * j->n, j->y + r * j->n, j->dx + r * j->n, j->n,
+                                         j->log);
+}
+
+void gk_softmax_grad_rows(const float *dy, const float *y, float *dx, long rows, long n, int log,
+                          int threads) {
+    softmax_grad_job j = {dy, y, dx, n, log};
+    gk_parallel_range(rows, threads_for_work(rows * n, threads), softmax_grad_rows, &j);
+}

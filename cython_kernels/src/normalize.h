@@ -19,6 +19,11 @@ void gk_layernorm_grad_rows(const float *dy, const float *x, const float *scale,
                             float *dscale, float *db, float *partial, long rows, long n, float eps,
                             int threads);
 
+/* Softmax's (log 0) or LogSoftmax's (log 1) VJP over rows of n: dx = y (dy - Σ dy y) or
+ * dx = dy - exp(y) Σ dy, y the op's output. */
+void gk_softmax_grad_rows(const float *dy, const float *y, float *dx, long rows, long n, int log,
+                          int threads);
+
 /* ---- per-level kernels (normalize_kernels.inc; dispatch.c selects one level's) ------------- */
 
 typedef struct {
@@ -27,6 +32,7 @@ typedef struct {
                           float eps, float *mean, float *inv_std);
     void (*layernorm_grad_row)(const float *dy, const float *x, const float *scale, float *dx,
                                long n, float eps, float *acc_s, float *acc_b);
+    void (*softmax_grad_row)(const float *dy, const float *y, float *dx, long n, int log);
 } gk_normalize_kernels;
 
 #endif

@@ -6,6 +6,8 @@ cdef extern from "src/normalize.h" nogil:
                            float *mean, float *inv_std, long rows, long n, float eps,
                            int threads)
     long GK_LN_GRAD_ROWS
+    void gk_softmax_grad_rows(const float *dy, const float *y, float *dx, long rows, long n,
+                              int log, int threads)
     void gk_layernorm_grad_rows(const float *dy, const float *x, const float *scale, float *dx,
                                 float *dscale, float *db, float *partial, long rows, long n,
                                 float eps, int threads)
@@ -84,3 +86,18 @@ def layernorm_grad_rows(const float[:, ::1] dy, const float[:, ::1] x, const flo
     with nogil:
         gk_layernorm_grad_rows(&dy[0, 0], &x[0, 0], &scale[0], &dx[0, 0], &dscale[0], &db[0],
                                &partial[0], rows, n, eps, threads)
+
+
+def softmax_grad_rows(const float[:, ::1] dy, const float[:, ::1] y, float[:, ::1] dx,
+                      bint log, int threads):
+    """Softmax's (LogSoftmax's with log) VJP over the rows of y: dx = y (dy - Σ dy y) (or
+    dy - exp(y) Σ dy)."""
+    _need(dy is not None and y is not None and dx is not None,
+          "softmax_grad_rows: dy, y and dx are required")
+    cdef long rows = y.shape[0], n = y.shape[1]
+    _need(dy.shape[0] == rows and dy.shape[1] == n and dx.shape[0] == rows and dx.shape[1] == n,
+          "softmax_grad_rows: dy, y and dx differ in shape")
+    if rows == 0 or n == 0:
+        return
+    with nogil:
+        gk_softmax_grad_rows(&dy[0, 0], &y[0, 0], &dx[0, 0], rows, n, log, threads)

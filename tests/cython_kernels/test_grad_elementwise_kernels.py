@@ -120,3 +120,36 @@ def test_global_average_pool_grad_matches_the_reference():
     x, dy = _r(2, 3, 5, 4), _r(2, 3, 1, 1)
     got = KERNELS[global_average_pool_grad_1].fn(dy, x)
     np.testing.assert_allclose(got[0], global_average_pool_grad_1(dy, x)[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("rows,n", [(64, 128), (3, 17), (1, 1)])
+def test_softmax_grad_rows_in_c_match_the_reference_at_any_thread_count(log, rows, n):
+    from gossamer.plugins.run_context import using_threads
+
+    reference = log_softmax_grad_13 if log else softmax_grad_13
+    z = _r(rows, n)
+    y = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    y = (np.log(y) if log else y).astype(np.float32)
+    dy = _r(rows, n)
+    results = []
+    for t in (1, 2, 4):
+        with using_threads(t):
+            results.append(KERNELS[reference].fn(dy, y, axis=-1)[0])
+    _close(results[:1], reference(dy, y, axis=-1), rtol=1e-5, atol=1e-6)
+    assert all(r.tobytes() == results[0].tobytes() for r in results)
+
+
+@pytest.mark.parametrize("rows,d", [(1024, 128), (65, 33), (1, 7)])
+def test_layer_norm_grad_rows_in_c_are_the_same_at_any_thread_count(rows, d):
+    from gossamer.plugins.run_context import using_threads
+
+    x, dy, scale, b = _r(rows, d) * 2 + 0.5, _r(rows, d), _r(d), _r(d)
+    want = layer_normalization_grad_17(dy, x, scale, b, axis=-1, epsilon=1e-5)
+    results = []
+    for t in (1, 2, 4):
+        with using_threads(t):
+            results.append(KERNELS[layer_normalization_grad_17].fn(dy, x, scale, b, axis=-1))
+    _close(results[0], want, rtol=1e-4, atol=1e-4)
+    for r in results[1:]:
+        assert all(p.tobytes() == q.tobytes() for p, q in zip(r, results[0]))
