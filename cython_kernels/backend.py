@@ -40,6 +40,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("cast_kernels", "CastKernels"),
     ("broadcast_kernels", "BroadcastKernels"),
     ("where_kernels", "WhereKernels"),
+    ("variadic_kernels", "VariadicKernels"),
 )
 
 

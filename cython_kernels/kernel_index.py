@@ -56,6 +56,7 @@ TABLES_OF: dict[tuple[str, str], tuple[str, ...]] = {
     ("", "Sqrt"): ("maths_kernels",),
     ("", "Squeeze"): ("layout_kernels",),
     ("", "Sub"): ("elementwise_kernels",),
+    ("", "Sum"): ("variadic_kernels",),
     ("", "Swish"): ("elementwise_kernels",),
     ("", "Tanh"): ("elementwise_kernels",),
     ("", "Tile"): ("broadcast_kernels",),
