@@ -11,9 +11,9 @@ void gk_binary(int op, const float *a, const float *b, float *y, long outer, lon
                int bo, int bm, int bi, int swap, int threads);
 
 /* gk_unary ops; lo/hi carry the parameters: CLIP lo, hi; SWISH alpha; HARDSIGMOID alpha, beta;
- * LEAKYRELU alpha. TANH, ERF, GELU_TANH, HARDSIGMOID and HARDSWISH are computed in double and
- * rounded once (as the reference); GELU in float (maths.h's gk_geluf, a few ulp: the hot
- * activation of transformers, about 3x faster so). y may be x. */
+ * LEAKYRELU alpha. TANH, ERF, GELU_TANH and HARDSIGMOID are computed in double and rounded once
+ * (as the reference); GELU (maths.h's gk_geluf, a few ulp: the hot activation of transformers,
+ * about 3x faster so) and HARDSWISH (as the GEMM epilogue computes it) in float. y may be x. */
 enum {
     GK_RELU = 0,
     GK_CLIP = 1,
