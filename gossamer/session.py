@@ -162,7 +162,6 @@ class Session:
         max_memory: int | str | None = None,
     ) -> None:
         from .plugins.executor import build_program
-        from .plugins.placement_report import warn_if_mostly_reference
 
         if not isinstance(graph, Graph):
             given = (
@@ -187,7 +186,10 @@ class Session:
             self._program, self.placement = build_program(
                 graph, list(backends) if backends is not None else None
             )
-            warn_if_mostly_reference(graph, self.placement, inferred)  # once, at load
+            if REFERENCE in self.placement.backend_of.values():  # else there is nothing to warn
+                from .plugins.placement_report import warn_if_mostly_reference
+
+                warn_if_mostly_reference(graph, self.placement, inferred)  # once, at load
         if self._program.arena is not None:
             self._sized.check_arena(self._program.arena.nbytes)
         self._program.set_arena_limit(self.max_memory)  # arenas planned per input shape

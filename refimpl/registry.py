@@ -8,9 +8,10 @@ opset V the highest `since <= V` wins.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
-import pkgutil
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 from .errors import GraphValidationError
 
 OpFunction = Callable[..., Any]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,19 @@ class OpRegistry:
     """Maps (domain, op_type) to its versioned reference functions.
 
     Ops may be registered lazily: `defer(key, module)` names the module that defines an op, which
-    is imported the first time the op is resolved (so loading a model imports only its ops).
+    is imported the first time the op is resolved (so loading a model imports only its ops);
+    `defer_domain(domain, entries)` defers reading a whole domain's list of such modules. A
+    registry built from an index that may be out of date is given `when_stale(recheck)`: called
+    once, the first time the index fails it (an op it does not list is asked for, a module it names
+    is gone or does not define its op, or every op is listed), to register what the index missed.
     """
 
     def __init__(self) -> None:
         self._versions: dict[tuple[str, str], dict[int, OpFunction]] = {}
         self._deferred: dict[tuple[str, str], str] = {}  # op -> module not imported yet
+        # domain -> its (op -> module) list, not read yet
+        self._deferred_domains: dict[str, Callable[[], dict[tuple[str, str], str]]] = {}
+        self._recheck: Callable[[OpRegistry], None] | None = None
 
     def register(self, fn: OpFunction) -> None:
         spec = spec_of(fn)
@@ -82,16 +91,63 @@ class OpRegistry:
         if key not in self._versions:
             self._deferred[key] = module
 
+    def defer_domain(self, domain: str, entries: Callable[[], dict[tuple[str, str], str]]) -> None:
+        """Records that `entries()` lists the ops of `domain` (op -> module, as `defer` takes);
+        it is called when an op of that domain is first asked for, or every op is listed."""
+        self._deferred_domains[_canonical_domain(domain)] = entries
+
+    def when_stale(self, recheck: Callable[[OpRegistry], None]) -> None:
+        """Sets what registers the ops a deferral index missed (see the class docstring)."""
+        self._recheck = recheck
+
+    def import_module(self, module: str) -> None:
+        """Imports `module` now and registers its ops (dropping deferrals that name it)."""
+        with _LOAD_LOCK:
+            for fn in marked_functions(importlib.import_module(module)):
+                self.register(fn)
+            for key in [k for k, m in self._deferred.items() if m == module]:
+                del self._deferred[key]
+
+    def _load_domain(self, domain: str) -> None:
+        if domain not in self._deferred_domains:
+            return
+        with _LOAD_LOCK:
+            entries = self._deferred_domains.get(domain)
+            if entries is not None:
+                for key, module in entries().items():
+                    self.defer(key, module)
+                del self._deferred_domains[domain]  # only once deferred: see _load
+
     def _load(self, key: tuple[str, str]) -> None:
+        self._load_domain(key[0])
         if key not in self._deferred:
+            if key not in self._versions:
+                self._stale()  # an op the index does not list: it may be out of date
             return
         # one thread imports; another asking meanwhile waits instead of seeing no op
         with _LOAD_LOCK:
             module = self._deferred.get(key)
-            if module is not None:
-                for fn in marked_functions(importlib.import_module(module)):
-                    self.register(fn)
-                del self._deferred[key]  # only once registered: the check above skips the lock
+            if module is None:
+                return
+            try:
+                found = importlib.import_module(module)
+            except ModuleNotFoundError as err:
+                if err.name != module:  # the op module exists but imports something missing
+                    raise
+                found = None  # removed since the index was written
+            for fn in marked_functions(found) if found is not None else ():
+                self.register(fn)
+            del self._deferred[key]  # only once registered: the check above skips the lock
+            if key not in self._versions:  # the index named a module that no longer defines it
+                self._stale()
+
+    def _stale(self) -> None:
+        if self._recheck is None:  # checked already (or nothing to check)
+            return
+        with _LOAD_LOCK:
+            recheck, self._recheck = self._recheck, None
+            if recheck is not None:
+                recheck(self)
 
     def resolve(self, domain: str, op_type: str, opset: int) -> OpFunction | None:
         """The function with the highest `since <= opset`, or None if none applies."""
@@ -108,18 +164,34 @@ class OpRegistry:
         self._load(key)
         return sorted(self._versions.get(key, {}))
 
+    def knows(self, domain: str, op_type: str) -> bool:
+        """Whether any version of the op is registered (importing its module if deferred)."""
+        key = (_canonical_domain(domain), op_type)
+        self._load(key)
+        return key in self._versions
+
     def op_types(self) -> list[tuple[str, str]]:
+        self._complete()
         return sorted(set(self._versions) | set(self._deferred))
 
     def functions(self) -> list[OpFunction]:
+        self._complete()
         for key in list(self._deferred):
             self._load(key)
         return [fn for vs in self._versions.values() for fn in vs.values()]
+
+    def _complete(self) -> None:
+        """Every domain's list read and the index checked: a listing must not miss an op."""
+        for domain in list(self._deferred_domains):
+            self._load_domain(domain)
+        self._stale()
 
     def copy(self) -> OpRegistry:
         other = OpRegistry()
         other._versions = {k: dict(v) for k, v in self._versions.items()}
         other._deferred = dict(self._deferred)
+        other._deferred_domains = dict(self._deferred_domains)
+        other._recheck = self._recheck
         return other
 
 
@@ -132,69 +204,107 @@ def _canonical_domain(domain: str) -> str:
 
 def marked_functions(module: ModuleType) -> list[OpFunction]:
     """The @reference_op functions a module defines (not those it imports)."""
-    return [
+    return [  # inspect.getmembers' order (by name), at a third of its cost
         fn
-        for _, fn in inspect.getmembers(module, inspect.isfunction)
-        if isinstance(getattr(fn, "__gossamer_op__", None), OpSpec)
+        for _, fn in sorted(vars(module).items())
+        if inspect.isfunction(fn)
+        and isinstance(getattr(fn, "__gossamer_op__", None), OpSpec)
         and fn.__module__ == module.__name__
     ]
 
 
-def scan_op_index() -> dict[tuple[str, str], str]:
-    """(domain, op_type) -> defining module, found by importing every `refimpl/ops/op_*.py`."""
-    from . import ops
+def indexed_registry(
+    package: ModuleType | None = None,
+    modules: dict[tuple[str, str], str] | None = None,
+    sizes: dict[str, int] | None = None,
+) -> OpRegistry:
+    """A registry of the `op_*` modules of `package` (default `refimpl.ops`), found from the index
+    `modules` (op -> module) and `sizes` (module -> its file's size when indexed), default the
+    generated `ops/_index.py`; refimpl/op_index.py says what is checked and when."""
+    from .op_index import op_files
 
+    if package is None or modules is None or sizes is None:
+        from . import ops
+        from .ops._index import OP_FILE_SIZES, OP_MODULES
+
+        package, modules, sizes = ops, OP_MODULES, OP_FILE_SIZES
+    registry = OpRegistry()
+    name = package.__name__
+    present = op_files(package)
+    if present is None:  # not files in a folder: trust nothing, import every op module
+        import pkgutil
+
+        for info in pkgutil.iter_modules(package.__path__):
+            if info.name.startswith("op_"):
+                registry.import_module(f"{name}.{info.name}")
+        return registry
+    for key, module in modules.items():
+        if module in present:
+            registry.defer(key, f"{name}.{module}")
+    for module in sorted(set(present) - set(sizes)):  # added since the index was written
+        log.debug("op module %s is not in the op index: imported now", module)
+        registry.import_module(f"{name}.{module}")
+    registry.when_stale(functools.partial(_recheck, name, present, sizes))
+    return registry
+
+
+def _recheck(
+    name: str, present: dict[str, str], sizes: dict[str, int], registry: OpRegistry
+) -> None:
+    """Imports (and registers the ops of) every indexed op module whose file changed size."""
+    from .op_index import changed_modules
+
+    for module in changed_modules(present, sizes):
+        log.debug("op module %s changed since the op index was written: imported now", module)
+        try:
+            registry.import_module(f"{name}.{module}")
+        except Exception as err:  # its own op, resolved, raises this; an unrelated lookup must not
+            log.warning("op module %s failed to import: %s: %s", module, type(err).__name__, err)
+
+
+def scan_op_index(package: ModuleType | None = None) -> dict[tuple[str, str], str]:
+    """(domain, op_type) -> defining module, found by importing every `op_*` module of `package`
+    (default `refimpl.ops`); an op defined in two modules is refused."""
+    import pkgutil
+
+    if package is None:
+        from . import ops
+
+        package = ops
     index: dict[tuple[str, str], str] = {}
-    for info in sorted(pkgutil.iter_modules(ops.__path__), key=lambda m: m.name):
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if info.name.startswith("op_"):
-            for fn in marked_functions(importlib.import_module(f"{ops.__name__}.{info.name}")):
+            found = importlib.import_module(f"{package.__name__}.{info.name}")
+            for fn in marked_functions(found):
                 spec = spec_of(fn)
-                index[(spec.domain, spec.op_type)] = info.name
+                key = (spec.domain, spec.op_type)
+                if index.setdefault(key, info.name) != info.name:
+                    raise GraphValidationError(
+                        f"op {spec.domain or 'ai.onnx'}::{spec.op_type} is defined in two modules, "
+                        f"{index[key]} and {info.name}: keep every version of an op in one module"
+                    )
     return index
 
 
 @lru_cache(maxsize=1)
 def default_registry() -> OpRegistry:
-    """The registry of every op in `refimpl/ops`. Op modules listed in `ops/_index.py` are imported
-    on first use; any op module the index does not list is imported now (the index only saves
-    time; tests/refimpl/test_op_index.py keeps it complete)."""
-    from . import ops
-    from .ops._index import OP_MODULES
+    """The registry of every op in `refimpl/ops` and every VJP in `refimpl/grad`, imported on
+    first use. The op modules are found from the generated index `ops/_index.py`, trusted only as
+    far as refimpl/op_index.py checks it: an out-of-date index costs time, never an op."""
+    from .op_index import GRAD_DOMAIN, grad_entries
 
-    registry = OpRegistry()
-    listed = set(OP_MODULES.values())
-    for key, module in OP_MODULES.items():
-        registry.defer(key, f"{ops.__name__}.{module}")
-    for info in pkgutil.iter_modules(ops.__path__):
-        if info.name.startswith("op_") and info.name not in listed:
-            for fn in marked_functions(importlib.import_module(f"{ops.__name__}.{info.name}")):
-                registry.register(fn)
-    from .grad._index import GRAD_MODULES  # VJPs are reference ops too (refimpl/grad/)
-
-    for key, module in GRAD_MODULES.items():
-        registry.defer(key, f"{__name__.rpartition('.')[0]}.grad.{module}")
+    registry = indexed_registry()
+    registry.defer_domain(GRAD_DOMAIN, grad_entries)  # VJPs are reference ops too (refimpl/grad/)
     return registry
 
 
 def write_op_index(path: str | None = None) -> str:
     """Regenerates `refimpl/ops/_index.py` from a full scan; returns its text."""
     from . import ops
+    from .op_index import index_text, op_file_sizes
 
-    lines = [
-        '"""(domain, op_type) -> the op module defining it, so a session imports only the ops its',
-        "model uses. Generated by `python -m gossamer.refimpl.registry`; tests/refimpl/",
-        'test_op_index.py fails when it is out of date."""',
-        "",
-        "OP_MODULES: dict[tuple[str, str], str] = {",
-    ]
-    lines += [  # the quotes ruff format would choose, so a regenerated file stays formatted
-        f'    ("{domain}", "{op}"): "{module}",'
-        for (domain, op), module in sorted(scan_op_index().items())
-    ]
-    lines.append("}")
-    text = "\n".join(lines) + "\n"
-    target = path or str(Path(ops.__file__).parent / "_index.py")
-    Path(target).write_text(text)
+    text = index_text(scan_op_index(), op_file_sizes(ops))
+    Path(path or Path(ops.__file__).parent / "_index.py").write_text(text)
     return text
 
 

@@ -20,9 +20,9 @@ what the original computes, and the optimiser is run at load only to be faster.
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from ...refimpl.ir import Graph
@@ -36,11 +36,12 @@ _MAX_TEXT = 1024  # a record is ~100 characters; anything much longer is not one
 def optimizer_version() -> str | None:
     """This installation's optimiser: a checksum of the optimiser's source files (None where
     they cannot be read: then no record is trusted)."""
-    folder = Path(__file__).parent
+    folder = os.path.dirname(os.path.abspath(__file__))
     crc, adler = 0, 1
-    try:
-        for path in sorted(folder.glob("*.py")):
-            data = path.name.encode() + b"\0" + path.read_bytes()
+    try:  # plain os calls: this runs on every load of an optimised .gsm (~0.3 ms, Path ~0.7)
+        for name in sorted(n for n in os.listdir(folder) if n.endswith(".py")):
+            with open(os.path.join(folder, name), "rb") as f:
+                data = name.encode() + b"\0" + f.read()
             crc, adler = zlib.crc32(data, crc), zlib.adler32(data, adler)
     except OSError:
         return None

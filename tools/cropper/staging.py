@@ -44,7 +44,8 @@ def stage(root: Path, plan: CropPlan, out: Path, command: list[str]) -> str:
             cropped_backend(backend.read_text(), plan.dropped_kernel_modules, root)
         )
     ops_dir = out / plan.files[OPS].parent.relative_to(root)
-    (ops_dir / "_index.py").write_text(op_index_text(plan.op_index))
+    sizes = {m: (ops_dir / f"{m}.py").stat().st_size for m in set(plan.op_index.values())}
+    (ops_dir / "_index.py").write_text(op_index_text(plan.op_index, sizes))
     crop_id = _crop_id(out, plan)
     manifest = out / plan.files[OPS].parent.parent.relative_to(root) / "_crop_manifest.py"
     manifest.write_text(manifest_text(plan, command, crop_id))
@@ -68,8 +69,9 @@ def _crop_id(out: Path, plan: CropPlan) -> str:
     return digest.hexdigest()[:10]
 
 
-def op_index_text(index: dict[tuple[str, str], str]) -> str:
-    """refimpl/ops/_index.py in write_op_index's format, with only these entries."""
+def op_index_text(index: dict[tuple[str, str], str], sizes: dict[str, int]) -> str:
+    """refimpl/ops/_index.py in write_op_index's format, with only these entries (and the shipped
+    op files' sizes, which the registry checks the index by: refimpl/op_index.py)."""
     lines = [
         '"""(domain, op_type) -> the op module defining it, so a session imports only the ops its',
         "model uses. Restricted by `gossamer crop` to the op modules this cropped build ships",
@@ -78,6 +80,8 @@ def op_index_text(index: dict[tuple[str, str], str]) -> str:
         "OP_MODULES: dict[tuple[str, str], str] = {",
     ]
     lines += [f"    {key!r}: {module!r}," for key, module in sorted(index.items())]
+    lines += ["}", "", "OP_FILE_SIZES: dict[str, int] = {"]
+    lines += [f"    {module!r}: {size}," for module, size in sorted(sizes.items())]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
