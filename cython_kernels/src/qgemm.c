@@ -74,16 +74,64 @@ static void qpack_panels(void *ctx, long p0, long p1, int seat) {
                    j->s_k, j->z ? j->z + p * w * j->z_s : NULL, j->z_s, j->out + p * k2 * 2 * w);
 }
 
+/* panels [p0, p1) of A with contiguous rows (the level's vectorised panel kernel) */
+static void qpack_a_rows(void *ctx, long p0, long p1, int seat) {
+    const qpack_job *j = (const qpack_job *)ctx;
+    long k2 = pairs(j->k);
+    (void)seat;
+    for (long p = p0; p < p1; p++)
+        gk_k.qgemm->pack_a_panel((const uint8_t *)j->base + p * GK_QMR * j->s_l,
+                                 GK_MIN(GK_QMR, j->lines - p * GK_QMR), j->s_l, j->k, j->type,
+                                 j->z ? j->z + p * GK_QMR * j->z_s : NULL, j->z_s,
+                                 j->out + p * k2 * 2 * GK_QMR);
+}
+
 void gk_qpack_a(long m, long k, const void *a, int type, long s_m, long s_k, const int32_t *za,
                 long za_s, int16_t *out, int threads) {
     long panels = (m + GK_QMR - 1) / GK_QMR;
     qpack_job j = {m, k, s_m, s_k, za_s, (const char *)a, type, GK_QMR, za, out};
-    gk_parallel_range(panels, panels * k > 8192 ? threads : 1, qpack_panels, &j);
+    gk_parallel_range(panels, panels * k > 32768 ? threads : 1,
+                      s_k == 1 && k > 0 ? qpack_a_rows : qpack_panels, &j);
+}
+
+/* whether zero point z is a value of the 8-bit type (so a byte row of it packs as 0) */
+static int in_type(int32_t z, int type) {
+    return type == GK_Q_U8 ? z >= 0 && z <= 255 : z >= -128 && z <= 127;
+}
+
+typedef struct {
+    long k, n, s_k;
+    const uint8_t *b, *zrow; /* zrow: n bytes of the zero point (the odd K's missing row) */
+    int type;
+    int32_t z;
+    int16_t *out;
+} qpack_rows_job;
+
+/* pairs [p0, p1) of B with contiguous rows */
+static void qpack_b_rows(void *ctx, long p0, long p1, int seat) {
+    const qpack_rows_job *j = (const qpack_rows_job *)ctx;
+    long k2 = pairs(j->k);
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
+        const uint8_t *r0 = j->b + 2 * p * j->s_k;
+        const uint8_t *r1 = 2 * p + 1 < j->k ? r0 + j->s_k : j->zrow;
+        gk_k.qgemm->pack_b_pair(r0, r1, j->n, j->type, j->z, p, k2, j->out);
+    }
 }
 
 void gk_qpack_b(long k, long n, const void *b, int type, long s_k, long s_n, const int32_t *zb,
                 long zb_s, int16_t *out, int threads) {
     long panels = (n + GK_QNR - 1) / GK_QNR;
+    int32_t z = zb ? zb[0] : 0;
+    uint8_t *zrow = NULL;
+    if (s_n == 1 && k > 0 && (!zb || zb_s == 0) && in_type(z, type) &&
+        (zrow = (uint8_t *)malloc((size_t)n + 1)) != NULL) {
+        memset(zrow, (uint8_t)z, (size_t)n + 1);
+        qpack_rows_job r = {k, n, s_k, (const uint8_t *)b, zrow, type, z, out};
+        gk_parallel_range(pairs(k), panels * k > 32768 ? threads : 1, qpack_b_rows, &r);
+        free(zrow);
+        return;
+    }
     qpack_job j = {n, k, s_n, s_k, zb_s, (const char *)b, type, GK_QNR, zb, out};
     gk_parallel_range(panels, panels * k > 8192 ? threads : 1, qpack_panels, &j);
 }

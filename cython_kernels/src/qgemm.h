@@ -76,6 +76,14 @@ typedef struct {
     /* C[i, j] = epilogue(acc[i * lda + j]) for i < rows, j < cols; (i0, j0) index mult/bias */
     void (*epilogue)(const int32_t *acc, long lda, long rows, long cols, const gk_qepilogue *ep,
                      long i0, long j0, void *c, long ldc);
+    /* pair kp (of k2) of every packed-B panel from two byte rows of n values (element type
+     * GK_Q_U8/S8): (r0[j] - z, r1[j] - z) as int16; columns past n are 0 */
+    void (*pack_b_pair)(const uint8_t *r0, const uint8_t *r1, long n, int type, int32_t z,
+                        long kp, long k2, int16_t *out);
+    /* one packed-A panel: lines l < `lines` from src + l * s_l (k contiguous bytes, type) minus
+     * z[l * z_s] (z NULL: 0); lines past `lines` are 0 */
+    void (*pack_a_panel)(const uint8_t *src, long lines, long s_l, long k, int type,
+                         const int32_t *z, long z_s, int16_t *out);
 } gk_qgemm_kernels;
 
 #endif
