@@ -119,8 +119,14 @@ static void im2col_bytes(const uint8_t *x, long c, long h, long w, long kh, long
             memset(d, zb, (size_t)ow);
             continue;
         }
-        memset(d, zb, (size_t)x0);
         const uint8_t *src = x + ch * h * w + iy * w + off;
+        if (ow < 32) { /* short rows: library calls would cost more than the bytes */
+            for (long ox = 0; ox < x0; ox++) d[ox] = zb;
+            for (long ox = x0; ox < x1; ox++) d[ox] = src[ox * sw];
+            for (long ox = x1; ox < ow; ox++) d[ox] = zb;
+            continue;
+        }
+        memset(d, zb, (size_t)x0);
         if (sw == 1)
             memcpy(d + x0, src + x0, (size_t)(x1 - x0));
         else
