@@ -55,12 +55,14 @@ typedef struct {
                      long sh, long sw, long dh, long dw, long oh, long ow, float *acc);
     /* Winograd F(2x2, 3x3) input transform of one channel (qconv_winograd.h): x (h x w, type)
      * minus zx, zero-padded, tile (ty, tx) at row 2 ty - ph, column 2 tx - pw; v[q * vs + ty *
-     * tw + tx] = (B^T d B)[q / 4][q % 4] for q < 16. scratch: gk_qwino_in_scratch int16s */
+     * tw + tx] = (B^T d B)[q / 4][q % 4] for q < 16; vs >= th * tw + 16 (the slack is
+     * scribbled on). scratch: gk_qwino_in_scratch int16s */
     void (*wino_in)(const void *x, int type, long h, long w, int32_t zx, long ph, long pw,
                     long th, long tw, int16_t *scratch, int16_t *v, long vs);
     /* its output transform for one output channel: m[q * ms + t] (q < 16, t < th * tw) ->
      * y[oy * ow + ox] = (A^T M A)[oy % 2][ox % 2] of tile (oy / 2, ox / 2), arithmetic shift
-     * right by 2 (int32, wrapping); scratch: 12 * tw int32s */
+     * right by 2 (int32, wrapping); m readable 8 values past its last tile; scratch: 12 *
+     * (tw rounded up to 8) int32s */
     void (*wino_out)(const int32_t *m, long ms, long th, long tw, long oh, long ow,
                      int32_t *scratch, int32_t *y);
     /* pair kp (of k2) of every packed-B panel from two int16 rows of n values; past n: 0 */

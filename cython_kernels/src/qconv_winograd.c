@@ -14,11 +14,11 @@ static long tiles(long n) { return (n + 1) / 2; }
 
 size_t gk_qwino_packed_b_size(long c, long t) { return 16 * gk_qpacked_b_size(c, t); }
 
-size_t gk_qwino_in_scratch(long tw) { return (size_t)(12 * (tw + 1) + 16); }
+size_t gk_qwino_in_scratch(long tw) { return (size_t)(12 * ((tw + 16) / 16 * 16 + 16) + 16); }
 
-/* per thread: one output channel's oh x ow int32s (rounded up to even) and 12 * tw sums */
+/* per thread: one output channel's oh x ow int32s (rounded up to even) and the sums */
 static size_t out_rows(long oh, long ow) {
-    return (size_t)(2 * tiles(oh) * 2 * tiles(ow) + 12 * tiles(ow) + 32);
+    return (size_t)(2 * tiles(oh) * 2 * tiles(ow) + 12 * ((tiles(ow) + 7) / 8 * 8) + 48);
 }
 
 size_t gk_qwino_work(long m, long oh, long ow, int threads) {
@@ -46,22 +46,23 @@ static void qwino_in_pairs(void *ctx, long k0, long k1, int seat) {
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
         return;
     }
-    long t = j->t, plane = j->h * j->w;
-    int16_t *scratch = v + 2 * 16 * t;
+    long t = j->t, vs = t + 16, plane = j->h * j->w;
+    int16_t *scratch = v + 2 * 16 * vs;
     for (long kp = k0; kp < k1; kp++) {
         for (long hf = 0; hf < 2; hf++) {
             long ch = 2 * kp + hf;
-            int16_t *vc = v + hf * 16 * t;
+            int16_t *vc = v + hf * 16 * vs;
             if (ch >= j->c) {
-                memset(vc, 0, (size_t)(16 * t) * sizeof(int16_t));
+                memset(vc, 0, (size_t)(16 * vs) * sizeof(int16_t));
                 continue;
             }
             const char *xc = (const char *)j->x + (size_t)ch * (size_t)plane;
             kc->wino_in(xc, j->type, j->h, j->w, j->zx, j->ph, j->pw, j->th, j->tw, scratch, vc,
-                        t);
+                        vs);
         }
         for (long q = 0; q < 16; q++)
-            kc->pack_b_pair16(v + q * t, v + 16 * t + q * t, t, kp, j->k2, j->bp + q * j->bsize);
+            kc->pack_b_pair16(v + q * vs, v + 16 * vs + q * vs, t, kp, j->k2,
+                              j->bp + q * j->bsize);
     }
 }
 
@@ -93,16 +94,16 @@ int gk_qconv_winograd(const void *x, int type, long c, long h, long w, long ph, 
     long th = tiles(oh), tw = tiles(ow), t = th * tw, k2 = (c + 1) / 2;
     size_t bsize = gk_qpacked_b_size(c, t), asize = gk_qpacked_a_size(m, c);
     qwino_in_job in = {x, type, c, h, w, ph, pw, th, tw, t, k2, zx, bp, bsize, {0, {NULL}}, 0};
-    gk_seat_bufs_init(&in.bufs, (2 * 16 * (size_t)t + gk_qwino_in_scratch(tw)) * sizeof(int16_t));
+    gk_seat_bufs_init(&in.bufs,
+                      (2 * 16 * (size_t)(t + 16) + gk_qwino_in_scratch(tw)) * sizeof(int16_t));
     gk_parallel_range(k2, (double)c * h * w * 16 > 65536 ? threads : 1, qwino_in_pairs, &in);
     gk_seat_bufs_free(&in.bufs);
     if (in.failed) return 0;
     gk_qepilogue raw;
     memset(&raw, 0, sizeof(raw));
     raw.out_type = GK_Q_I32;
-    for (long q = 0; q < 16; q++)
-        gk_qgemm_packed(m, t, c, up + q * asize, bp + q * bsize, work + q * m * t, t, &raw,
-                        threads);
+    gk_qgemm_packed_batch(16, m, t, c, up, asize, bp, bsize, work, (size_t)(m * t), t, &raw, 0, 0,
+                          threads);
     qwino_out_job out = {m, t, th, tw, oh, ow, work, work + 16 * m * t, out_rows(oh, ow),
                          ep->out_type >= GK_Q_I32 ? 4 : 1, ep, (char *)y};
     gk_parallel_range(m, (double)m * oh * ow * 16 > 65536 ? threads : 1, qwino_out_channels, &out);
