@@ -139,47 +139,65 @@ void gk_qpack_b(long k, long n, const void *b, int type, long s_k, long s_n, con
 static size_t out_size(int type) { return type >= GK_Q_I32 ? 4 : 1; }
 
 typedef struct {
-    long m, n, k2, mp, np, qmb, tm, i0, j0, ldc;
+    long m, n, k2, mp, np, qmb, tm, tn, i0, j0, ldc;
     const int16_t *ap, *bp;
+    size_t as, bs, cs; /* batch strides (int16s of A / B, elements of C) */
     const gk_qepilogue *ep;
     void (*tile)(long, const int16_t *, const int16_t *, int32_t *);
     char *cb;
     size_t es;
+    int fused; /* full tiles through kt->tile_q8 */
 } qgemm_job;
 
-/* tasks [t0, t1): task t = (B block t / tm, A block t % tm) */
+/* tasks [t0, t1): task t = (product t / (tn tm), B block (t / tm) % tn, A block t % tm) */
 static void qgemm_tasks(void *ctx, long t0, long t1, int seat) {
     const qgemm_job *q = (const qgemm_job *)ctx;
     const gk_qgemm_kernels *kt = gk_k.qgemm;
     long k2 = q->k2, m = q->m, n = q->n;
     (void)seat;
     for (long t = t0; t < t1; t++) {
-        long tj = t / q->tm, ti = t % q->tm;
+        long b = t / (q->tn * q->tm), tj = (t / q->tm) % q->tn, ti = t % q->tm;
+        const int16_t *ap = q->ap + b * q->as, *bp = q->bp + b * q->bs;
+        char *cb = q->cb + b * q->cs * q->es;
         int32_t acc[GK_QMR * GK_QNR];
         for (long pj = tj * QNB; pj < GK_MIN(q->np, (tj + 1) * QNB); pj++)
             for (long pi = ti * q->qmb; pi < GK_MIN(q->mp, (ti + 1) * q->qmb); pi++) {
                 long i = pi * GK_QMR, j = pj * GK_QNR;
-                q->tile(k2, q->ap + pi * k2 * 2 * GK_QMR, q->bp + pj * k2 * 2 * GK_QNR, acc);
+                if (q->fused && i + GK_QMR <= m && j + GK_QNR <= n) {
+                    kt->tile_q8(k2, ap + pi * k2 * 2 * GK_QMR, bp + pj * k2 * 2 * GK_QNR, q->ep,
+                                q->i0 + i, q->j0 + j,
+                                (uint8_t *)cb + (size_t)i * q->ldc + j, q->ldc);
+                    continue;
+                }
+                q->tile(k2, ap + pi * k2 * 2 * GK_QMR, bp + pj * k2 * 2 * GK_QNR, acc);
                 kt->epilogue(acc, GK_QNR, GK_MIN(GK_QMR, m - i), GK_MIN(GK_QNR, n - j), q->ep,
-                             q->i0 + i, q->j0 + j, q->cb + ((size_t)i * q->ldc + j) * q->es,
+                             q->i0 + i, q->j0 + j, cb + ((size_t)i * q->ldc + j) * q->es,
                              q->ldc);
             }
     }
 }
 
-void gk_qgemm_packed_at(long m, long n, long k, const int16_t *ap, const int16_t *bp, void *c,
-                        long ldc, const gk_qepilogue *ep, long i0, long j0, int threads) {
-    if (m <= 0 || n <= 0) return;
+void gk_qgemm_packed_batch(long count, long m, long n, long k, const int16_t *ap, size_t as,
+                           const int16_t *bp, size_t bs, void *c, size_t cs, long ldc,
+                           const gk_qepilogue *ep, long i0, long j0, int threads) {
+    if (m <= 0 || n <= 0 || count <= 0) return;
     long k2 = pairs(k), mp = (m + GK_QMR - 1) / GK_QMR, np = (n + GK_QNR - 1) / GK_QNR;
     long a_panel = k2 * 4 * GK_QMR; /* bytes */
     long qmb = GK_MAX(1, QA_BLOCK / GK_MAX(a_panel, 1));
     long tm = (mp + qmb - 1) / qmb, tn = (np + QNB - 1) / QNB;
-    int nt = (double)m * n * k < QPAR_MIN ? 1 : threads;
+    int nt = (double)count * m * n * k < QPAR_MIN ? 1 : threads;
     const gk_qgemm_kernels *kt = gk_k.qgemm;
-    qgemm_job q = {m, n, k2, mp, np, qmb, tm, i0, j0, ldc, ap, bp, ep,
-                   kt->tile_vnni && gk_cpu_has_vnni() ? kt->tile_vnni : kt->tile, (char *)c,
-                   out_size(ep->out_type)};
-    gk_parallel_range(tn * tm, nt, qgemm_tasks, &q);
+    int vnni = kt->tile_vnni && gk_cpu_has_vnni();
+    int fused = kt->tile_q8 && !vnni && (ep->out_type == GK_Q_U8 || ep->out_type == GK_Q_S8) &&
+                !ep->fx_mult && ep->mult_cs <= 1 && ep->bias_cs <= 1;
+    qgemm_job q = {m, n, k2, mp, np, qmb, tm, tn, i0, j0, ldc, ap, bp, as, bs, cs, ep,
+                   vnni ? kt->tile_vnni : kt->tile, (char *)c, out_size(ep->out_type), fused};
+    gk_parallel_range(count * tn * tm, nt, qgemm_tasks, &q);
+}
+
+void gk_qgemm_packed_at(long m, long n, long k, const int16_t *ap, const int16_t *bp, void *c,
+                        long ldc, const gk_qepilogue *ep, long i0, long j0, int threads) {
+    gk_qgemm_packed_batch(1, m, n, k, ap, 0, bp, 0, c, 0, ldc, ep, i0, j0, threads);
 }
 
 void gk_qgemm_packed(long m, long n, long k, const int16_t *ap, const int16_t *bp, void *c,
