@@ -181,46 +181,6 @@ int gk_qpack_b_conv(const void *x, int type, long c, long h, long w, long kh, lo
 
 static long padded_h(long kh, long sh, long dh, long oh) { return (oh - 1) * sh + (kh - 1) * dh + 1; }
 
-/* the padded plane of the depthwise conv (hp x wp, zero outside x), split into sh x sw phases so
- * that every tap reads one contiguous run: row yy, column xx of the padded plane is row yy / sh,
- * column xx / sw of phase (yy % sh) * sw + xx % sw; each phase hq x wq int16s */
-static void dw_phases(const void *x, int type, long h, long w, long ph, long pw, long hp, long wp,
-                      long sh, long sw, long hq, long wq, int32_t zx, float *restrict xp) {
-    for (long rx = 0; rx < sw; rx++) {
-        /* the phase's columns xq whose input column xq * sw + rx - pw is in [0, w) */
-        long x0 = 0, x1 = wq;
-        while (x0 < wq && x0 * sw + rx - pw < 0) x0++;
-        while (x1 > x0 && ((x1 - 1) * sw + rx - pw >= w || (x1 - 1) * sw + rx >= wp)) x1--;
-        for (long ry = 0; ry < sh; ry++)
-            for (long yq = 0; yq < hq; yq++) {
-                float *restrict d = xp + ((ry * sw + rx) * hq + yq) * wq;
-                long yy = yq * sh + ry, iy = yy - ph;
-                if (yy >= hp || iy < 0 || iy >= h || x1 <= x0) {
-                    memset(d, 0, (size_t)wq * sizeof(float));
-                    continue;
-                }
-                memset(d, 0, (size_t)x0 * sizeof(float));
-                long src = iy * w + x0 * sw + rx - pw, len = x1 - x0;
-                if (type == GK_Q_U8) {
-                    const uint8_t *s = (const uint8_t *)x + src;
-                    if (sw == 1)
-                        for (long q = 0; q < len; q++) d[x0 + q] = (float)((int32_t)s[q] - zx);
-                    else
-                        for (long q = 0; q < len; q++)
-                            d[x0 + q] = (float)((int32_t)s[q * sw] - zx);
-                } else {
-                    const int8_t *s = (const int8_t *)x + src;
-                    if (sw == 1)
-                        for (long q = 0; q < len; q++) d[x0 + q] = (float)((int32_t)s[q] - zx);
-                    else
-                        for (long q = 0; q < len; q++)
-                            d[x0 + q] = (float)((int32_t)s[q * sw] - zx);
-                }
-                memset(d + x1, 0, (size_t)(wq - x1) * sizeof(float));
-            }
-    }
-}
-
 static void dw_sizes(long kh, long kw, long sh, long sw, long dh, long dw, long oh, long ow,
                      long *hp, long *wp, long *hq, long *wq) {
     *hp = padded_h(kh, sh, dh, oh);
@@ -262,8 +222,8 @@ static void qdw_planes(void *ctx, long p0, long p1, int seat) {
     float *xp = facc + (size_t)oh * wq + 16;
     for (long pl = p0; pl < p1; pl++) {
         long ch = pl % j->c;
-        dw_phases((const char *)j->x + (size_t)pl * j->h * j->w, j->type, j->h, j->w, j->ph,
-                  j->pw, j->hp, j->wp, j->sh, j->sw, j->hq, wq, j->zx, xp);
+        kc->dw_phases((const char *)j->x + (size_t)pl * j->h * j->w, j->type, j->h, j->w, j->ph,
+                      j->pw, j->hp, j->wp, j->sh, j->sw, j->hq, wq, j->zx, xp);
         kc->dw_plane(xp, j->hq, wq, j->wt + ch * j->kh * j->kw, j->kh, j->kw, j->sh, j->sw, j->dh,
                      j->dw, oh, ow, facc);
         for (long oy = 0; oy < oh; oy++) /* exact integers: rows of wq -> int32 rows of ow */

@@ -68,6 +68,10 @@ typedef struct {
     /* pair kp (of k2) of every packed-B panel from two int16 rows of n values; past n: 0 */
     void (*pack_b_pair16)(const int16_t *r0, const int16_t *r1, long n, long kp, long k2,
                           int16_t *out);
+    /* the depthwise conv's padded plane (hp x wp; x minus zx as float, 0 outside x) split into
+     * sh x sw phases of hq x wq (qconv_kernels.inc) */
+    void (*dw_phases)(const void *x, int type, long h, long w, long ph, long pw, long hp, long wp,
+                      long sh, long sw, long hq, long wq, int32_t zx, float *xp);
 } gk_qconv_kernels;
 
 #endif
