@@ -1,5 +1,7 @@
 """QLinearConv and ConvInteger (1-D and 2-D, u8/s8 activations and weights) on the exact int8
-kernels: depthwise direct (src/qconv.h), everything else im2col into the int8 GEMM (src/qgemm.h).
+kernels: depthwise direct (src/qconv.h); 3x3 stride-1 single-group convolutions with constant
+weights by integer Winograd F(2x2, 3x3) where it is provably exact (src/qconv_winograd.h);
+everything else im2col into the int8 GEMM (src/qgemm.h).
 
 Weights minus their zero points (per tensor or per output channel) are packed once when constant
 (per group, as the GEMM's left operand; int16 taps for depthwise); the requantising epilogue
