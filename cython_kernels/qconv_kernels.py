@@ -1,5 +1,7 @@
 """QLinearConv and ConvInteger (1-D and 2-D, u8/s8 activations and weights) on the exact int8
-kernels: depthwise direct (src/qconv.h), everything else im2col into the int8 GEMM (src/qgemm.h).
+kernels: depthwise direct (src/qconv.h); 3x3 stride-1 single-group convolutions with constant
+weights by integer Winograd F(2x2, 3x3) where it is provably exact (src/qconv_winograd.h);
+everything else im2col into the int8 GEMM (src/qgemm.h).
 
 Weights minus their zero points (per tensor or per output channel) are packed once when constant
 (per group, as the GEMM's left operand; int16 taps for depthwise); the requantising epilogue
@@ -38,6 +40,30 @@ from .prepacked import digest, packed_form
 
 Array = np.ndarray
 _DW_MAX_TAPS = 258  # src/qconv.h GK_QDW_MAX_TAPS: larger depthwise windows run as grouped GEMMs
+# Winograd F(2x2, 3x3) (src/qconv_winograd.h): G' = 2G keeps the weight transform in integers
+_G2 = np.array([[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]], np.int64)
+_WINO_MIN_CHANNELS = 8  # below this (in or out), im2col's one GEMM beats 16 small ones
+
+
+def _packed_a16(a: Array, qmr: int) -> Array:
+    """An M x K int16-range matrix in the int8 GEMM's packed-A layout (src/qgemm.h)."""
+    m, k = a.shape
+    k2, panels = max((k + 1) // 2, 1), -(-m // qmr)
+    full = np.zeros((panels * qmr, 2 * k2), np.int16)
+    full[:m, :k] = a
+    return np.ascontiguousarray(full.reshape(panels, qmr, k2, 2).transpose(0, 2, 1, 3)).reshape(-1)
+
+
+def winograd_weights(w: Array, zw: Array) -> Array | None:
+    """The 16 packed matrices U'[q] = (G' (w - zw) G'^T)[q // 4, q % 4] (M x C each) of 3x3
+    weights, or None where the Winograd conv would not be exact: its int32 result is exact only
+    while every |sum| < 2^29, i.e. 255 * sum |w - zw| < 2^29 for every output channel."""
+    g = w.astype(np.int64) - zw.astype(np.int64).reshape(-1, 1, 1, 1)
+    if 255 * int(np.abs(g).sum(axis=(1, 2, 3)).max(initial=0)) >= 1 << 29:
+        return None
+    u = np.einsum("ik,mckl,jl->ijmc", _G2, g, _G2)  # |u| <= 9 * 255: int16
+    qmr = ext().QMR
+    return np.concatenate([_packed_a16(u[q // 4, q % 4], qmr) for q in range(16)])
 
 
 def _refusal(x_index: int, w_index: int) -> Callable[[Node, list[Value | None]], str | None]:
@@ -67,6 +93,7 @@ class _QConv:
         self.packed: tuple[Any, ...] | None = None  # (packed weights, depthwise) when constant
         self.ep: object | None = None  # the epilogue when every input it reads is constant
         self.windows: dict[tuple, Any] = {}
+        self.wino: Array | None | bool = False  # packed Winograd weights; False: not computed
 
     def _pack(self, w: Array, w_zp: Array | None) -> tuple[Any, bool]:
         m, cg, kh, kw = w.shape
@@ -114,6 +141,16 @@ class _QConv:
                             (self.group * size,), pack, np.int16)  # fmt: skip
         return [whole[g * size : (g + 1) * size] for g in range(self.group)], False
 
+    def winograd(self, w: Array, w_zp: Array | None) -> Array | None:
+        """The packed Winograd weights of constant 3x3 single-group weights (once), else None."""
+        if self.wino is False:
+            m, cg, kh, kw = w.shape
+            fit = (kh, kw) == (3, 3) and self.group == 1 and min(m, cg) >= _WINO_MIN_CHANNELS
+            const = self.fixed(self.w_index, self.w_index + 2)
+            zw = zero_points(w_zp, m, "w_zero_point", w) if fit and const else None
+            self.wino = winograd_weights(w, zw) if zw is not None else None
+        return self.wino  # type: ignore[return-value]
+
     def window(self, x: Array, w: Array, geometry: dict[str, Any]) -> Any:
         key = (x.shape, w.shape, id(geometry))
         win = self.windows.get(key)
@@ -157,6 +194,14 @@ class _QConv:
             work = scratch(ext().qdepthwise_work(h, wd, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, t))
             ext().qdepthwise(xb, xt, packed, kh, kw, sh, sw, dh, dw, ph, pw, zx, ep, y,
                              work.view(np.int32), t)  # fmt: skip
+            return y
+        up = self.winograd(w, w_zp) if (sh, sw, dh, dw) == (1, 1, 1, 1) else None
+        if up is not None:
+            nb, nw = ext().qwino_sizes(m, c, oh, ow, t)
+            buf = scratch((nb + 1) // 2 + nw)
+            bp, work = buf[: (nb + 1) // 2].view(np.int16), buf[(nb + 1) // 2 :].view(np.int32)
+            for i in range(n):
+                ext().qconv_winograd(xb[i], xt, ph, pw, zx, up, m, ep, y[i], bp, work, t)
             return y
         mg, k, hw = m // self.group, cg * kh * kw, oh * ow
         bp = scratch((ext().qpacked_b_size(k, hw) + 1) // 2).view(np.int16)

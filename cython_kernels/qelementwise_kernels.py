@@ -141,8 +141,9 @@ class QElementwiseKernels(KernelBackend):
         low = F32(0.0 if nan else min(0.0, float(F32(lo))))
         scale = F32(1.0 if high == low else high - low) / F32(255)
         # saturate_u8(rint(-low / scale)) in float64, NaN -> 0, as the reference's saturate_to
-        exact = np.nan_to_num(np.float64(-low / scale), nan=0.0)
-        zero_point = np.uint8(np.clip(np.rint(exact), 0, 255))
+        # (Python's round is half to even, like rint; clipping first keeps infinities out of it)
+        exact = float(-low / scale)
+        zero_point = np.uint8(0 if exact != exact else round(min(max(exact, 0.0), 255.0)))
         y = output_array(x.shape, np.uint8)
         ext().qquantize(flat, float(scale), float(zero_point), 0, y.reshape(-1), threads())
         return y, np.asarray(scale, F32), np.asarray(zero_point, np.uint8)

@@ -100,59 +100,86 @@ static void qpack_b_pairs(void *ctx, long k0, long k1, int seat) {
     }
 }
 
+/* row kk of im2col as raw bytes (padding and kk >= K: the zero point's byte zb) into r[0:n] */
+static void im2col_bytes(const uint8_t *x, long c, long h, long w, long kh, long kw, long sh,
+                         long sw, long dh, long dw, long ph, long pw, long oh, long ow, uint8_t zb,
+                         long kk, uint8_t *restrict r) {
+    if (kk >= c * kh * kw) {
+        memset(r, zb, (size_t)(oh * ow));
+        return;
+    }
+    long ch = kk / (kh * kw), ky = (kk / kw) % kh, kx = kk % kw;
+    long off = kx * dw - pw, x0 = 0, x1 = ow;
+    while (x0 < ow && x0 * sw + off < 0) x0++;
+    while (x1 > x0 && (x1 - 1) * sw + off >= w) x1--;
+    for (long oy = 0; oy < oh; oy++) {
+        long iy = oy * sh - ph + ky * dh;
+        uint8_t *restrict d = r + oy * ow;
+        if (iy < 0 || iy >= h || x1 <= x0) {
+            memset(d, zb, (size_t)ow);
+            continue;
+        }
+        const uint8_t *src = x + ch * h * w + iy * w + off;
+        if (ow < 32) { /* short rows: library calls would cost more than the bytes */
+            for (long ox = 0; ox < x0; ox++) d[ox] = zb;
+            for (long ox = x0; ox < x1; ox++) d[ox] = src[ox * sw];
+            for (long ox = x1; ox < ow; ox++) d[ox] = zb;
+            continue;
+        }
+        memset(d, zb, (size_t)x0);
+        if (sw == 1)
+            memcpy(d + x0, src + x0, (size_t)(x1 - x0));
+        else
+            for (long ox = x0; ox < x1; ox++) d[ox] = src[ox * sw];
+        memset(d + x1, zb, (size_t)(ow - x1));
+    }
+}
+
+/* row pairs [k0, k1) of the packed im2col matrix, through byte rows and the level's pair
+ * packer; a 1x1, stride-1, unpadded conv's rows are the input planes themselves */
+static void qpack_b_byte_pairs(void *ctx, long k0, long k1, int seat) {
+    qpackb_job *j = (qpackb_job *)ctx;
+    long n = j->n, k = j->c * j->kh * j->kw;
+    int direct = j->kh == 1 && j->kw == 1 && j->sh == 1 && j->sw == 1 && j->ph == 0 &&
+                 j->pw == 0 && j->oh == j->h && j->ow == j->w;
+    uint8_t *rows = (uint8_t *)gk_seat_buf(&j->bufs, seat);
+    if (!rows) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    const uint8_t *x = (const uint8_t *)j->x;
+    for (long kp = k0; kp < k1; kp++) {
+        const uint8_t *r[2];
+        for (int h = 0; h < 2; h++) {
+            long kk = 2 * kp + h;
+            if (direct && kk < k) {
+                r[h] = x + kk * n;
+                continue;
+            }
+            im2col_bytes(x, j->c, j->h, j->w, j->kh, j->kw, j->sh, j->sw, j->dh, j->dw, j->ph,
+                         j->pw, j->oh, j->ow, (uint8_t)j->zx, kk, rows + h * n);
+            r[h] = rows + h * n;
+        }
+        gk_k.qgemm->pack_b_pair(r[0], r[1], n, j->type, j->zx, kp, j->k2, j->out);
+    }
+}
+
 int gk_qpack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
                     long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
                     int16_t *out, int threads) {
     long k = c * kh * kw, k2 = (k + 1) / 2, n = oh * ow;
     qpackb_job j = {x, type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k2, zx, out,
                     {0, {NULL}}, 0};
-    gk_seat_bufs_init(&j.bufs, (size_t)(2 * n) * sizeof(int16_t));
-    gk_parallel_range(k2, k * n > 32768 ? threads : 1, qpack_b_pairs, &j);
+    /* a zero point that is a value of the type pads as its own byte; any other, as int16 */
+    int bytes = type == GK_Q_U8 ? zx >= 0 && zx <= 255 : zx >= -128 && zx <= 127;
+    gk_seat_bufs_init(&j.bufs, (size_t)(2 * n) * (bytes ? 1 : sizeof(int16_t)));
+    gk_parallel_range(k2, k * n > 32768 ? threads : 1, bytes ? qpack_b_byte_pairs : qpack_b_pairs,
+                      &j);
     gk_seat_bufs_free(&j.bufs);
     return !j.failed;
 }
 
 static long padded_h(long kh, long sh, long dh, long oh) { return (oh - 1) * sh + (kh - 1) * dh + 1; }
-
-/* the padded plane of the depthwise conv (hp x wp, zero outside x), split into sh x sw phases so
- * that every tap reads one contiguous run: row yy, column xx of the padded plane is row yy / sh,
- * column xx / sw of phase (yy % sh) * sw + xx % sw; each phase hq x wq int16s */
-static void dw_phases(const void *x, int type, long h, long w, long ph, long pw, long hp, long wp,
-                      long sh, long sw, long hq, long wq, int32_t zx, float *restrict xp) {
-    for (long rx = 0; rx < sw; rx++) {
-        /* the phase's columns xq whose input column xq * sw + rx - pw is in [0, w) */
-        long x0 = 0, x1 = wq;
-        while (x0 < wq && x0 * sw + rx - pw < 0) x0++;
-        while (x1 > x0 && ((x1 - 1) * sw + rx - pw >= w || (x1 - 1) * sw + rx >= wp)) x1--;
-        for (long ry = 0; ry < sh; ry++)
-            for (long yq = 0; yq < hq; yq++) {
-                float *restrict d = xp + ((ry * sw + rx) * hq + yq) * wq;
-                long yy = yq * sh + ry, iy = yy - ph;
-                if (yy >= hp || iy < 0 || iy >= h || x1 <= x0) {
-                    memset(d, 0, (size_t)wq * sizeof(float));
-                    continue;
-                }
-                memset(d, 0, (size_t)x0 * sizeof(float));
-                long src = iy * w + x0 * sw + rx - pw, len = x1 - x0;
-                if (type == GK_Q_U8) {
-                    const uint8_t *s = (const uint8_t *)x + src;
-                    if (sw == 1)
-                        for (long q = 0; q < len; q++) d[x0 + q] = (float)((int32_t)s[q] - zx);
-                    else
-                        for (long q = 0; q < len; q++)
-                            d[x0 + q] = (float)((int32_t)s[q * sw] - zx);
-                } else {
-                    const int8_t *s = (const int8_t *)x + src;
-                    if (sw == 1)
-                        for (long q = 0; q < len; q++) d[x0 + q] = (float)((int32_t)s[q] - zx);
-                    else
-                        for (long q = 0; q < len; q++)
-                            d[x0 + q] = (float)((int32_t)s[q * sw] - zx);
-                }
-                memset(d + x1, 0, (size_t)(wq - x1) * sizeof(float));
-            }
-    }
-}
 
 static void dw_sizes(long kh, long kw, long sh, long sw, long dh, long dw, long oh, long ow,
                      long *hp, long *wp, long *hq, long *wq) {
@@ -195,8 +222,8 @@ static void qdw_planes(void *ctx, long p0, long p1, int seat) {
     float *xp = facc + (size_t)oh * wq + 16;
     for (long pl = p0; pl < p1; pl++) {
         long ch = pl % j->c;
-        dw_phases((const char *)j->x + (size_t)pl * j->h * j->w, j->type, j->h, j->w, j->ph,
-                  j->pw, j->hp, j->wp, j->sh, j->sw, j->hq, wq, j->zx, xp);
+        kc->dw_phases((const char *)j->x + (size_t)pl * j->h * j->w, j->type, j->h, j->w, j->ph,
+                      j->pw, j->hp, j->wp, j->sh, j->sw, j->hq, wq, j->zx, xp);
         kc->dw_plane(xp, j->hq, wq, j->wt + ch * j->kh * j->kw, j->kh, j->kw, j->sh, j->sw, j->dh,
                      j->dw, oh, ow, facc);
         for (long oy = 0; oy < oh; oy++) /* exact integers: rows of wq -> int32 rows of ow */

@@ -53,6 +53,25 @@ typedef struct {
      * is an integer of magnitude <= taps * 255 * 255 < 2^24 (GK_QDW_MAX_TAPS) */
     void (*dw_plane)(const float *xp, long hq, long wq, const int16_t *wt, long kh, long kw,
                      long sh, long sw, long dh, long dw, long oh, long ow, float *acc);
+    /* Winograd F(2x2, 3x3) input transform of one channel (qconv_winograd.h): x (h x w, type)
+     * minus zx, zero-padded, tile (ty, tx) at row 2 ty - ph, column 2 tx - pw; v[q * vs + ty *
+     * tw + tx] = (B^T d B)[q / 4][q % 4] for q < 16; vs >= th * tw + 16 (the slack is
+     * scribbled on). scratch: gk_qwino_in_scratch int16s */
+    void (*wino_in)(const void *x, int type, long h, long w, int32_t zx, long ph, long pw,
+                    long th, long tw, int16_t *scratch, int16_t *v, long vs);
+    /* its output transform for one output channel: m[q * ms + t] (q < 16, t < th * tw) ->
+     * y[oy * ow + ox] = (A^T M A)[oy % 2][ox % 2] of tile (oy / 2, ox / 2), arithmetic shift
+     * right by 2 (int32, wrapping); m readable 8 values past its last tile; scratch: 12 *
+     * (tw rounded up to 8) int32s */
+    void (*wino_out)(const int32_t *m, long ms, long th, long tw, long oh, long ow,
+                     int32_t *scratch, int32_t *y);
+    /* pair kp (of k2) of every packed-B panel from two int16 rows of n values; past n: 0 */
+    void (*pack_b_pair16)(const int16_t *r0, const int16_t *r1, long n, long kp, long k2,
+                          int16_t *out);
+    /* the depthwise conv's padded plane (hp x wp; x minus zx as float, 0 outside x) split into
+     * sh x sw phases of hq x wq (qconv_kernels.inc) */
+    void (*dw_phases)(const void *x, int type, long h, long w, long ph, long pw, long hp, long wp,
+                      long sh, long sw, long hq, long wq, int32_t zx, float *xp);
 } gk_qconv_kernels;
 
 #endif

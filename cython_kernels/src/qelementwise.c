@@ -81,20 +81,15 @@ void gk_qrow_mean(long rows, long len, const void *x, int type, int32_t zx, floa
     gk_parallel_range(rows, rows * len > 65536 ? threads : 1, qrow_mean_rows, &j);
 }
 
-/* min, max and any NaN of units [u0, u1), each unit on its own (combined in unit order after, so
- * that ties such as -0 and 0 resolve as in one pass) */
+/* min, max and any NaN of units [u0, u1), each unit on its own (combined in unit order after) */
 static void qminmax_units(void *ctx, long u0, long u1, int seat) {
     const qew_job *j = (const qew_job *)ctx;
     (void)seat;
     for (long u = u0; u < u1; u++) {
         float l = INFINITY, h = -INFINITY;
         int bad = 0;
-        for (long i = u * QEW_CHUNK; i < GK_MIN(j->n, (u + 1) * QEW_CHUNK); i++) {
-            float v = j->x[i];
-            l = v < l ? v : l;
-            h = v > h ? v : h;
-            bad |= v != v;
-        }
+        long i0 = u * QEW_CHUNK;
+        gk_k.qelementwise->minmax(GK_MIN(QEW_CHUNK, j->n - i0), j->x + i0, &l, &h, &bad);
         j->lo_c[u] = l;
         j->hi_c[u] = h;
         j->nan_c[u] = bad;
@@ -118,12 +113,7 @@ void gk_qminmax(long n, const float *x, float *lo, float *hi, int *nan, int thre
             bad |= j.nan_c[u];
         }
     } else {
-        for (long i = 0; i < n; i++) {
-            float v = x[i];
-            l = v < l ? v : l;
-            h = v > h ? v : h;
-            bad |= v != v;
-        }
+        gk_k.qelementwise->minmax(n, x, &l, &h, &bad);
     }
     free(j.lo_c);
     free(j.nan_c);

@@ -38,7 +38,9 @@ void gk_qbinary(int op, long n, const void *a, const void *b, long b_step,
 void gk_qrow_mean(long rows, long len, const void *x, int type, int32_t zx, float m, float zy,
                   float lo, float hi, void *y, int threads);
 
-/* DynamicQuantizeLinear's first pass: lo/hi = min/max of x (*nan = 1 if x holds a NaN) */
+/* DynamicQuantizeLinear's first pass: lo/hi = min/max of the non-NaN values of x (*nan = 1 if x
+ * holds a NaN; all NaN: lo = +inf, hi = -inf). Which zero a -0/+0 tie gives is unspecified
+ * (DynamicQuantizeLinear clamps both with 0 first, so it never matters there). */
 void gk_qminmax(long n, const float *x, float *lo, float *hi, int *nan, int threads);
 /* QuantizeLinear (per tensor): y[i] = saturate(rint(x[i] / scale) + zp) in type (GK_Q_U8/S8;
  * float32 division, NaN -> 0) */
@@ -54,6 +56,8 @@ typedef struct {
     void (*dequantize)(long n, const void *x, int type, int32_t zp, float scale, float *y);
     void (*binary)(int op, long n, const void *a, const void *b, long b_step,
                    const gk_qbinary_params *p, void *y);
+    /* *lo / *hi = min / max of *lo / *hi and the non-NaN x[i], i < n; *nan |= any NaN */
+    void (*minmax)(long n, const float *x, float *lo, float *hi, int *nan);
 } gk_qelementwise_kernels;
 
 #endif

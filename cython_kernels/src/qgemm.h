@@ -65,6 +65,11 @@ void gk_qgemm_packed(long m, long n, long k, const int16_t *ap, const int16_t *b
 /* the same with row offset i0 / column offset j0 of the epilogue's mult/bias indices */
 void gk_qgemm_packed_at(long m, long n, long k, const int16_t *ap, const int16_t *bp, void *c,
                         long ldc, const gk_qepilogue *ep, long i0, long j0, int threads);
+/* count products at once (one parallel region): product b reads A at ap + b * as, B at bp + b * bs
+ * (int16s) and writes C at c + b * cs elements */
+void gk_qgemm_packed_batch(long count, long m, long n, long k, const int16_t *ap, size_t as,
+                           const int16_t *bp, size_t bs, void *c, size_t cs, long ldc,
+                           const gk_qepilogue *ep, long i0, long j0, int threads);
 int gk_cpu_has_vnni(void);
 
 /* ---- per-level kernels (qgemm_kernels.inc) -------------------------------------------------- */
@@ -76,6 +81,18 @@ typedef struct {
     /* C[i, j] = epilogue(acc[i * lda + j]) for i < rows, j < cols; (i0, j0) index mult/bias */
     void (*epilogue)(const int32_t *acc, long lda, long rows, long cols, const gk_qepilogue *ep,
                      long i0, long j0, void *c, long ldc);
+    /* pair kp (of k2) of every packed-B panel from two byte rows of n values (element type
+     * GK_Q_U8/S8): (r0[j] - z, r1[j] - z) as int16; columns past n are 0 */
+    void (*pack_b_pair)(const uint8_t *r0, const uint8_t *r1, long n, int type, int32_t z,
+                        long kp, long k2, int16_t *out);
+    /* one packed-A panel: lines l < `lines` from src + l * s_l (k contiguous bytes, type) minus
+     * z[l * z_s] (z NULL: 0); lines past `lines` are 0 */
+    void (*pack_a_panel)(const uint8_t *src, long lines, long s_l, long k, int type,
+                         const int32_t *z, long z_s, int16_t *out);
+    /* tile + epilogue in one, for a full tile, a byte output, the float requantisation and
+     * mult/bias column strides 0 or 1: C[i + r, j + c] (row stride ldc bytes); NULL: none */
+    void (*tile_q8)(long k2, const int16_t *ap, const int16_t *bp, const gk_qepilogue *ep, long i,
+                    long j, uint8_t *c, long ldc);
 } gk_qgemm_kernels;
 
 #endif

@@ -133,3 +133,48 @@ cdef int _run_qdepthwise_nhwc(const gk_call *c) noexcept nogil:
                        c.i[12], c.i[13], c.i[14], c.i[15], <int>c.i[16],
                        <const gk_qepilogue *>c.ep, c.p[2], <int *>c.p[3], <int>c.i[17])
     return 0
+
+
+cdef extern from "src/qconv_winograd.h" nogil:
+    size_t gk_qwino_packed_b_size(long c, long t)
+    size_t gk_qwino_work(long m, long oh, long ow, int threads)
+    int gk_qconv_winograd(const void *x, int type, long c, long h, long w, long ph, long pw,
+                          long oh, long ow, int zx, const short *up, long m,
+                          const gk_qepilogue *ep, void *y, short *bp, int *work, int threads)
+
+
+def qwino_sizes(long m, long c, long oh, long ow, int threads):
+    """(int16s of transformed-input scratch, int32s of work) qconv_winograd needs."""
+    cdef long t = ((oh + 1) // 2) * ((ow + 1) // 2)
+    return gk_qwino_packed_b_size(c, t), gk_qwino_work(m, oh, ow, max(threads, 1))
+
+
+def qconv_winograd(const unsigned char[:, :, ::1] x, int type, long ph, long pw, int zx,
+                   const short[::1] up, long m, QEpilogue ep, y, short[::1] bp, int[::1] work,
+                   int threads):
+    """y (m x oh x ow, the epilogue's type) = epilogue(3x3, stride-1 conv of x - zx (C x H x W,
+    zero padding ph/pw at the top/left) with the weights whose Winograd transform U' = G' g G'^T
+    is packed in up: 16 packed-A matrices of m x C, matrix q holding U'[q // 4][q % 4]). The
+    caller guarantees 255 * sum |w - zw| < 2^29 for every output channel (exactness)."""
+    cdef long c = x.shape[0], h = x.shape[1], w = x.shape[2]
+    _qtype(type)
+    if y.ndim != 3 or y.shape[0] != m or not y.flags.c_contiguous:
+        raise ValueError("qconv_winograd: y must be a C-contiguous m x oh x ow array")
+    cdef long oh = y.shape[1], ow = y.shape[2]
+    _qgeometry("qconv_winograd", h, w, 3, 3, 1, 1, 1, 1, ph, pw, oh, ow)
+    if up.shape[0] < 16 * <Py_ssize_t>gk_qpacked_a_size(m, c):
+        raise ValueError("qconv_winograd: up is too small")
+    nb, nw = qwino_sizes(m, c, oh, ow, threads)
+    if bp.shape[0] < nb or work.shape[0] < nw:
+        raise ValueError("qconv_winograd: bp or work is too small")
+    ep.check(m, oh * ow)
+    cdef unsigned char[:, ::1] yv = _qout("qconv_winograd", y.reshape(m, oh * ow), ep, m,
+                                          oh * ow)
+    if m == 0 or c == 0 or oh == 0 or ow == 0:
+        return
+    cdef int ok
+    with nogil:
+        ok = gk_qconv_winograd(&x[0, 0, 0], type, c, h, w, ph, pw, oh, ow, zx, &up[0], m,
+                               &ep.ep, &yv[0, 0], &bp[0], &work[0], threads)
+    if not ok:
+        raise MemoryError("qconv_winograd: no memory for a thread's scratch")

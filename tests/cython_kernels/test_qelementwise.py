@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gossamer.cython_kernels._native import ext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import helper, load_from_string
@@ -140,3 +141,20 @@ def test_dequantize_linear_per_tensor(level, nthreads, dtype):
     x = _q(rng, (4, 300), dtype)
     consts = {"s": F32(0.0123), "z": _q(rng, (), dtype)}
     run_exact(q_model("DequantizeLinear", {"x": x}, consts), {"x": x}, nthreads)
+
+
+@pytest.mark.parametrize("n", [1, 31, 32, 47, 16384, 40000])
+def test_qminmax_skips_nans_wherever_they_are(level, nthreads, n):
+    rng = np.random.default_rng(n)
+    for where in ([], [0], [n - 1], list(range(0, n, 7))):
+        x = rng.standard_normal(n).astype(F32)
+        x[where] = np.nan
+        lo, hi, nan = ext().qminmax(x, nthreads)
+        assert nan == bool(where)
+        if len(where) == n:
+            assert (lo, hi) == (np.inf, -np.inf)
+        else:
+            assert (lo, hi) == (np.nanmin(x), np.nanmax(x))
+    x = np.full(n, np.nan, F32)
+    x[-1] = -np.inf
+    assert ext().qminmax(x, nthreads) == (-np.inf, -np.inf, n > 1)
