@@ -119,6 +119,8 @@ def layer_norm_grad(
     for p in (scale, b):
         if p is not None and p.shape != x.shape[ax:]:
             raise RuntimeDecline(f"scale or bias of shape {list(p.shape)}, not the normalised one")
+    if d == 0:
+        raise RuntimeDecline("an empty normalised shape (the reference's means of nothing)")
     x2 = np.ascontiguousarray(x, F32).reshape(-1, d)
     g2 = np.ascontiguousarray(dy, F32).reshape(-1, d)
     dx = np.empty(x2.shape, F32)

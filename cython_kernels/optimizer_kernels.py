@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..plugins import KernelBackend, RuntimeDecline, kernel
-from ..refimpl.training_op_args import groups, regroup, scalar
 from ..refimpl.ops.op_adam import adam_1
 from ..refimpl.ops.op_momentum import momentum_1
+from ..refimpl.training_op_args import groups, regroup, scalar
 from ._common import F32, threads
 from ._native import ext
 

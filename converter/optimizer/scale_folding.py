@@ -10,7 +10,9 @@ HardSwish, Mul, Add, Conv) disappears into the weights, and bias_fusion and acti
 which run after this pass, fuse the rest. Products are taken in float64 and rounded once: the
 result differs from the unfolded graph only by rounding.
 Preconditions: s, b, W and any bias are constants of one float dtype; each folded Mul/Add feeds
-only the node it folds into, and a producer's output only its Mul; an Add folds before a Conv
+only the node it folds into, and a producer's output only its Mul; before a Conv, the Mul/Add
+output has the (known) shape of its variable input (a constant that broadcasts it to more
+channels or a higher rank stays); an Add folds before a Conv
 only when the Conv pads nothing (a padded zero would stand where u + b has b; a scaled zero stays
 zero, so a Mul folds with any padding).
 """
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...refimpl.ir import Graph, Node
+from ...refimpl.ir import Graph, Node, Value
+from ...refimpl.shape_inference import infer_shapes
 from .rewrite import GraphView, iter_ops, other_input
 
 NAME = "scale_folding"
@@ -29,6 +32,7 @@ _SUM_DTYPE = np.float64
 
 def run(graph: Graph) -> list[str]:
     view = GraphView(graph)
+    shapes = infer_shapes(graph)  # folding changes no value's shape: valid throughout
     folded: list[str] = []
     changed = True
     while changed:  # a folded Mul may expose an Add (or the next Mul) to the same Conv
@@ -37,7 +41,7 @@ def run(graph: Graph) -> list[str]:
             if view.alive(node) and _fold_after(view, node, folded):
                 changed = True
         for conv in list(iter_ops(graph, "Conv")):
-            if view.alive(conv) and _fold_before(view, conv, folded):
+            if view.alive(conv) and _fold_before(view, conv, shapes, folded):
                 changed = True
     return folded
 
@@ -92,17 +96,19 @@ def _gemm_after(view: GraphView, gemm: Node, s: np.ndarray, out: str) -> Node | 
     if s.shape not in ((), (1,), (n,), (1, n)):
         return None
     k = np.broadcast_to(s.astype(_SUM_DTYPE).reshape(-1), (n,))
-    b_new = _rounded(b.astype(_SUM_DTYPE) * (k[:, None] if trans_b else k[None, :]), b)
-    inputs = [gemm.inputs[0], view.add_initializer(f"{gemm.inputs[1]}_scaled", b_new)]
     attrs = dict(gemm.attrs)
+    c_new = None
     if len(gemm.inputs) > 2 and gemm.inputs[2]:
         c = view.constant(gemm.inputs[2])
         if c is None or c.ndim > 2 or c.dtype != b.dtype:
             return None
         full = np.broadcast_to(c.astype(_SUM_DTYPE), np.broadcast_shapes(c.shape, (1, n)))
         c_new = _rounded(float(attrs.get("beta", 1.0)) * full * k, b)
-        inputs.append(view.add_initializer(f"{gemm.name}_bias_scaled", c_new))
         attrs["beta"] = 1.0
+    b_new = _rounded(b.astype(_SUM_DTYPE) * (k[:, None] if trans_b else k[None, :]), b)
+    inputs = [gemm.inputs[0], view.add_initializer(f"{gemm.inputs[1]}_scaled", b_new)]
+    if c_new is not None:
+        inputs.append(view.add_initializer(f"{gemm.name}_bias_scaled", c_new))
     return Node("Gemm", inputs, [out], attrs, gemm.name, gemm.domain)
 
 
@@ -110,7 +116,7 @@ _AFTER = {"Conv": _conv_after, "MatMul": _matmul_after, "Gemm": _gemm_after}
 
 
 # ---- a Mul or Add before a Conv ----------------------------------------------------------------
-def _fold_before(view: GraphView, conv: Node, folded: list[str]) -> bool:
+def _fold_before(view: GraphView, conv: Node, shapes: dict[str, Value], folded: list[str]) -> bool:
     x = conv.inputs[0]
     producer = view.producer.get(x)
     if (
@@ -131,8 +137,8 @@ def _fold_before(view: GraphView, conv: Node, folded: list[str]) -> bool:
     for u in dict.fromkeys(producer.inputs):
         c_name = other_input(producer, u)
         c = view.constant(c_name) if c_name is not None else None
-        if c is None or c.dtype != w.dtype:
-            continue
+        if c is None or c.dtype != w.dtype or not _same_shape(shapes.get(u), shapes.get(x)):
+            continue  # (c broadcasting u to more channels or a higher rank: the Conv needs it)
         per_input = _per_input_channel(c, w, int(conv.attrs.get("group", 1) or 1))
         if per_input is None:
             continue
@@ -140,7 +146,7 @@ def _fold_before(view: GraphView, conv: Node, folded: list[str]) -> bool:
             w_new, b_new = _rounded(w.astype(_SUM_DTYPE) * per_input, w), bias
         elif _pads_nothing(conv):
             window_sums = (w.astype(_SUM_DTYPE) * per_input).reshape(w.shape[0], -1).sum(axis=1)
-            w_new, b_new = w, _rounded(bias.astype(_SUM_DTYPE) + window_sums, w)
+            w_new, b_new = None, _rounded(bias.astype(_SUM_DTYPE) + window_sums, w)
         else:
             continue
         view.replace([producer, conv], [_conv_node(view, conv, w_new, b_new, u, conv.outputs[0])])
@@ -163,6 +169,15 @@ def _per_input_channel(c: np.ndarray, w: np.ndarray, group: int) -> np.ndarray |
     per_group = c.astype(_SUM_DTYPE).reshape(group, w.shape[1])  # [g, j] = c[g C/G + j]
     rows = np.repeat(per_group, w.shape[0] // group, axis=0)  # output channel m is in group m G/M
     return rows.reshape(w.shape[:2] + (1,) * (rank - 2))
+
+
+def _same_shape(a: Value | None, b: Value | None) -> bool:
+    """Both shapes known and equal (symbolic dims by name; an unknown dim is not equal)."""
+    if a is None or b is None or a.shape is None or b.shape is None:
+        return False
+    return len(a.shape) == len(b.shape) and all(
+        p == q and p is not None for p, q in zip(a.shape, b.shape)
+    )
 
 
 def _pads_nothing(conv: Node) -> bool:
@@ -191,11 +206,12 @@ def _conv_constants(view: GraphView, conv: Node) -> tuple[np.ndarray | None, np.
 
 
 def _conv_node(
-    view: GraphView, conv: Node, w: np.ndarray, bias: np.ndarray, x: str, out: str
+    view: GraphView, conv: Node, w: np.ndarray | None, bias: np.ndarray, x: str, out: str
 ) -> Node:
+    """The folded Conv; w None keeps the Conv's own weights (an Add folded into the bias)."""
     inputs = [
         x,
-        view.add_initializer(f"{conv.inputs[1]}_scaled", w),
+        conv.inputs[1] if w is None else view.add_initializer(f"{conv.inputs[1]}_scaled", w),
         view.add_initializer(f"{conv.name}_bias_scaled", bias),
     ]
     return Node("Conv", inputs, [out], dict(conv.attrs), conv.name, conv.domain)

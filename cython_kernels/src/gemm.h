@@ -14,7 +14,7 @@ enum {
     GK_ACT_SIGMOID = 1,
     GK_ACT_SWISH = 2,       /* x * sigmoid(alpha x) */
     GK_ACT_HARDSIGMOID = 3, /* max(0, min(1, alpha x + beta)) */
-    GK_ACT_HARDSWISH = 4,   /* x * max(0, min(1, x/6 + 1/2)) */
+    GK_ACT_HARDSWISH = 4,   /* x * max(0, min(1, (x + 3) / 6)) (maths.h's gk_hardswishf) */
     GK_ACT_LEAKYRELU = 5,   /* x < 0 ? alpha x : x */
     GK_ACT_GELU = 6,        /* x/2 (1 + erf(x / sqrt 2)) */
     GK_ACT_TANH = 7,

@@ -12,6 +12,10 @@
 #include "maths.h"
 #include "threadpool.h"
 
+/* no FMA contraction here (a * b + c rounded twice, as numpy computes it): the optimiser kernels
+ * are the reference's float32 steps bit for bit, also where the baseline ISA has FMA (aarch64) */
+#pragma GCC optimize("fp-contract=off")
+
 #define GK_LANES 16
 #define GK_BLOCK 1024
 

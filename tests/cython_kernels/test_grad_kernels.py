@@ -284,3 +284,30 @@ def test_two_thread_paths_match_the_reference():
                       (mm4, mat_mul_grad_1(np.ones((2, 3, 9, 5), F32), a4, b4))):  # fmt: skip
         for g, r in zip(got, want):
             np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "shape,indices,axis",
+    [((1000, 16), np.random.default_rng(1).integers(-1000, 1000, (8, 40)), 0),
+     ((5, 3), np.array([0, -1, 4, 4, -5]), 0), ((5, 3), np.array(2), 0),
+     ((2, 5, 3), np.array([[1, -2], [1, 1]]), 1), ((3, 4), np.array([3, -4, 3], np.int32), -1),
+     ((5, 3), np.zeros((0,), np.int64), 0), ((4, 0), np.array([1, 1]), 0)],
+)  # fmt: skip
+def test_gather_grad_is_the_reference_bit_for_bit(shape, indices, axis):
+    from gossamer.cython_kernels.grad_kernels import gather_grad_kernel
+    from gossamer.refimpl.grad.grad_gather import gather_grad_1
+    from gossamer.refimpl.ops.op_gather import gather_1
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal(shape).astype(np.float32)
+    dy = rng.standard_normal(gather_1(data, indices, axis=axis).shape).astype(np.float32)
+    got = gather_grad_kernel(dy, data, indices, axis)
+    want = gather_grad_1(dy, data, indices, axis=axis)[0]
+    assert got.shape == want.shape and got.tobytes() == want.tobytes()
+
+
+def test_gather_grad_declines_an_index_out_of_range():
+    from gossamer.cython_kernels.grad_kernels import gather_grad_kernel
+
+    with pytest.raises(RuntimeDecline, match="out of range"):
+        gather_grad_kernel(np.zeros(1, np.float32), np.zeros(5, np.float32), np.array([5]), 0)

@@ -51,7 +51,9 @@ def feeds_for(graph: Graph, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def run(graph: Graph, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    return gossamer.load(graph).run(None, feeds)
+    """The graph's outputs as written (optimize=0: the load's own optimiser would run the passes
+    under test on the "before" side too)."""
+    return gossamer.load(graph, optimize=0).run(None, feeds)
 
 
 def assert_same_outputs(before: list, after: list, rtol: float = 1e-4) -> None:

@@ -114,3 +114,39 @@ def test_a_learnable_affine_block_chain_ends_as_fused_convs():
     assert sorted(ops(out)) == ["Conv", "gossamer::FusedConv"]
     np.testing.assert_allclose(gossamer.load(out, optimize=0).run(None, feeds)[0], want,
                                rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+@pytest.mark.parametrize("op", ["Mul", "Add"])
+def test_a_constant_that_broadcasts_the_conv_input_stays(op):
+    """x (1, 1, 5, 5) op c (1, 3, 1, 1) feeds a 3-channel Conv: folding would hand the Conv x."""
+    inits = {"W": _w(8, 3, 3, 3), "c": np.linspace(0.5, 1.5, 3).reshape(1, 3, 1, 1).astype(F32)}
+    nodes = [node(op, ["x", "c"], ["a"]), node("Conv", ["a", "W"], ["y"])]
+    g = graph_of(nodes, [("x", [1, 1, 5, 5])], [("y", [1, 8, 3, 3])], inits)
+    out = optimized_matches(g, ["scale_folding"])
+    assert ops(out) == {op: 1, "Conv": 1}
+
+
+def test_a_constant_that_raises_the_rank_stays():
+    inits = {"W": _w(2, 4, 3, 3), "c": np.full((1, 1, 1, 1), 2.0, F32)}
+    nodes = [node("Mul", ["x", "c"], ["a"]), node("Conv", ["a", "W"], ["y"])]
+    g = graph_of(nodes, [("x", [4, 5, 5])], [("y", [1, 2, 3, 3])], inits)
+    assert ops(optimized_matches(g, ["scale_folding"])) == {"Mul": 1, "Conv": 1}
+
+
+def test_an_add_folded_before_a_conv_keeps_its_shared_weights():
+    inits = {"W": _w(8, 4, 1, 1), "c": np.array(0.5, F32)}
+    nodes = [node("Add", ["x", "c"], ["a"]), node("Conv", ["a", "W"], ["y1"]),
+             node("Conv", ["x", "W"], ["y2"])]  # fmt: skip
+    g = graph_of(nodes, [("x", [1, 4, 3, 3])], [("y1", [1, 8, 3, 3]), ("y2", [1, 8, 3, 3])], inits)
+    out = optimized_matches(g, ["scale_folding"])
+    assert ops(out) == {"Conv": 2}
+    assert all(n.inputs[1] == "W" for n in out.nodes)
+    assert not any(k.startswith("W_") for k in out.initializers)
+
+
+def test_a_gemm_with_a_run_time_bias_is_left_untouched():
+    nodes = [node("Gemm", ["x", "B", "c"], ["m"]), node("Mul", ["m", "s"], ["y"])]
+    inits = {"B": _w(5, 8), "s": np.array(2.0, F32)}
+    g = graph_of(nodes, [("x", [3, 5]), ("c", [8])], [("y", [3, 8])], inits)
+    out, _ = optimize(g, passes=["scale_folding"])
+    assert ops(out) == {"Gemm": 1, "Mul": 1} and set(out.initializers) == {"B", "s"}
