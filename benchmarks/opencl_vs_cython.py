@@ -179,6 +179,10 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _load(avg: tuple[float, float, float]) -> str:
+    return " / ".join(f"{v:.1f}" for v in avg)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", help="comma-separated (default: every benchmark model)")
@@ -191,6 +195,7 @@ def main() -> int:
     )
     args = p.parse_args()
     names = args.models.split(",") if args.models else bench_models.all_model_names()
+    load_start = os.getloadavg()
     rows = []
     for name in names:
         try:
@@ -198,10 +203,14 @@ def main() -> int:
         except Exception as err:  # one model's failure is a row, not the end of the run
             rows.append({"model": name, "error": f"{type(err).__name__}: {err}"[:200]})
         print(table(rows[-1:]).splitlines()[2], flush=True)
+    load_end = os.getloadavg()
     print()
     print(table(rows))
+    # the cores are shared: the load says how far the figures can be trusted
+    print(f"\nload average (1/5/15 min): {_load(load_start)} at start, {_load(load_end)} at end")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        meta = {"load_start": load_start, "load_end": load_end}
+        args.json.write_text(json.dumps({"rows": rows, **meta}, indent=1))
     return 0
 
 

@@ -38,13 +38,17 @@ class Launch:
 class Builder:
     shapes: dict[str, tuple[int, ...]]  # every value of the partition, concrete
     constants: dict[str, np.ndarray]  # the partition's initializers
-    upload: Any  # (key, array) -> device buffer, once per key
+    upload: Any  # (key, array, keep_float=False) -> device buffer, once per key
     launches: list[Launch] = field(default_factory=list)
     alias: dict[str, str] = field(default_factory=dict)  # value -> storage it is a view of
     sizes: dict[str, int] = field(default_factory=dict)  # produced storage -> float count
     sources: list[str] = field(default_factory=list)  # generated kernel sources
     mapped: dict[str, Any] = field(default_factory=dict)  # index maps built in this plan
     node: str = ""
+    half: bool = False  # fp16 storage: tensors and weights are half unless asked for as float
+    choices: dict[str, str] = field(default_factory=dict)  # tuned variant per site key
+    # sites with several variants: site -> (node, options, the one chosen)
+    variants: dict[str, tuple[str, tuple[str, ...], str]] = field(default_factory=dict)
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.shapes[name]
@@ -77,8 +81,16 @@ class Builder:
         self.sizes[name] = max(1, count)
         return Ref(name)
 
+    def scratch_float(self, tag: str, count: int) -> Ref:
+        """A scratch buffer of `count` floats whatever the storage type (2 halves a float)."""
+        return self.scratch(tag, count * 2 if self.half else count)
+
     def weight(self, key: str, array: np.ndarray, dtype: Any = np.float32) -> Any:
         return self.upload(key, np.ascontiguousarray(array, dtype=dtype))
+
+    def weight_float(self, key: str, array: np.ndarray) -> Any:
+        """A float32 weight that stays float32 under fp16 storage."""
+        return self.upload(key, np.ascontiguousarray(array, dtype=np.float32), keep_float=True)
 
     def launch(
         self,
@@ -93,6 +105,15 @@ class Builder:
         scalars = ",".join(str(int(a)) for a in args if isinstance(a, np.int32))
         key = "" if local else f"{kernel}[{sizes}]({scalars})"  # "": not tunable
         self.launches.append(Launch(program, kernel, gsize, args, key, self.node, local))
+
+    def choose(self, site: str, default: str, options: tuple[str, ...]) -> str:
+        """The variant to lower `site` with: the tuned choice where there is one among `options`,
+        else `default`; a site with several options is recorded for the tuner."""
+        found = self.choices.get(site)
+        chosen = found if found in options else default
+        if len(options) > 1:
+            self.variants[site] = (self.node, options, chosen)
+        return chosen
 
     def attr(self, node: Node, name: str, default: Any) -> Any:
         return node.attrs.get(name, default)

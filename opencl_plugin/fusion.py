@@ -99,7 +99,7 @@ def emit_softmax(
     params, args, body, result = _expression(bld, group, opset)
     sig = ", ".join(["__global data_t* restrict y", *params, "const int L", "const int inner"])
     at = "const int i = (int)(base + (long)j * inner);"
-    text = f"""({sig}, const int total) {{
+    head = f"""({sig}, const int total) {{
   const int r = get_global_id(0);
   if (r >= total) return;
   const long base = (long)(r / inner) * L * inner + r % inner;
@@ -109,7 +109,32 @@ def emit_softmax(
     {body}
     m = npmax(m, {result});
   }}
-  float s = 0.0f;
+"""
+    if inner == 1 and L % 8 == 0:  # contiguous rows (attention): exp and the division in float8
+        text = (
+            head
+            + f"""  float8 s8 = 0.0f;
+  for (int j0 = 0; j0 < L; j0 += 8) {{
+    float t[8];
+    for (int u = 0; u < 8; ++u) {{
+      const int j = j0 + u;
+      {at}
+      {body}
+      t[u] = {result};
+    }}
+    const float8 e = exp(vload8(0, t) - m);
+    ST8(e, y + base + j0, 0);
+    s8 += e;
+  }}
+  const float s = ((s8.s0 + s8.s1) + (s8.s2 + s8.s3)) + ((s8.s4 + s8.s5) + (s8.s6 + s8.s7));
+  for (int j0 = 0; j0 < L; j0 += 8) ST8(LD8(y + base + j0, 0) / s, y + base + j0, 0);
+}}
+"""
+        )
+    else:
+        text = (
+            head
+            + f"""  float s = 0.0f;
   for (int j = 0; j < L; ++j) {{
     {at}
     {body}
@@ -123,6 +148,7 @@ def emit_softmax(
   }}
 }}
 """
+        )
     name = _add_kernel(bld, "softmax", text)
     out = bld.out(softmax.outputs[0])
     args = [out, *args, i32(L), i32(inner), i32(total)]

@@ -29,7 +29,7 @@ from .kernels.reduce import softmax_geometry
 from .kernels.registry import LOWER, is_elementwise, opset_of
 from .memory_plan import plan_pool
 from .program_cache import BUILD_OPTIONS, get_program, source_hash
-from .tuning import LocalSize, candidates, default_local, rounded, search, table_for
+from .tuning import LocalSize, default_local, rounded, table_for
 
 SLACK = 64  # bytes past every buffer's end: gemm_f32 reads up to 15 floats beyond a row
 
@@ -49,6 +49,12 @@ class Plan:
     in_views: dict[str, np.ndarray] = field(default_factory=dict)
     out_views: list[np.ndarray | None] = field(default_factory=list)
     hosts: list[np.ndarray] = field(default_factory=list)  # keeps the host memory alive
+    # for the tuner: the input signature (to rebuild the plan), the node of each launch, the
+    # variant sites (site -> (node, options, chosen)) and the weights the plan uses
+    signature: tuple = ()
+    nodes: list[str] = field(default_factory=list)
+    variants: dict[str, tuple[str, tuple[str, ...], str]] = field(default_factory=dict)
+    weights: set[str] = field(default_factory=set)
 
 
 class PartitionRuntime:
@@ -75,6 +81,7 @@ class PartitionRuntime:
         self.tuning = table_for(device.identity, source_hash(lib + self.options))
         self._weights: dict[str, Any] = {}
         self._plans: dict[tuple, Plan] = {}
+        self._trial: dict[str, str] = {}  # variant choices the tuner is trying
         self._lock = threading.Lock()
         static = all(
             v.dtype == "float32"
@@ -126,13 +133,30 @@ class PartitionRuntime:
     def plans(self) -> list[Plan]:
         return list(self._plans.values())
 
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while a run or a planning step uses the plans."""
+        return self._lock
+
     # ---- planning --------------------------------------------------------------------------
     def _plan(self, in_shapes: dict[str, tuple[int, ...]], values: dict[str, np.ndarray]) -> Plan:
+        plan = self._build(in_shapes, values)
+        self._plans[_key(in_shapes, values)] = plan
+        return plan
+
+    def _build(self, in_shapes: dict[str, tuple[int, ...]], values: dict[str, np.ndarray]) -> Plan:
         start = time.perf_counter()
         cl = self.device.cl
         constants = {**self.constants, **values}
         shapes = self._shapes(in_shapes, constants)
-        bld = Builder(shapes, constants, self._upload)
+        used: set[str] = {"::absent"}
+
+        def upload(key: str, array: np.ndarray, keep_float: bool = False) -> Any:
+            used.add(key)
+            return self._upload(key, array, keep_float)
+
+        choices = {**self.tuning.choices, **self._trial}
+        bld = Builder(shapes, constants, upload, half=self.half, choices=choices)
         for node in self.nodes:
             bld.node = node.name
             if node.name in self._member:
@@ -200,11 +224,15 @@ class PartitionRuntime:
             if storage in inputs:
                 buf = inputs[storage]
             elif storage in constants:
-                buf = self._upload(storage, np.ascontiguousarray(constants[storage], np.float32))
+                buf = upload(storage, np.ascontiguousarray(constants[storage], np.float32))
             else:
                 buf = buffers[pool.slot_of[storage]]
             outputs.append((buf, shapes[name]))
         plan = Plan(inputs, launches, outputs, pool.nbytes, 0.0, counts, buffers)
+        plan.signature = (in_shapes, values)
+        plan.nodes = [launch.node for launch in bld.launches]
+        plan.variants = dict(bld.variants)
+        plan.weights = used
         plan.enqueue = [(k, rounded(g, lz), lz) for k, g, lz, _ in launches]
         if hosts:
             plan.hosts = list(hosts.values())
@@ -218,7 +246,6 @@ class PartitionRuntime:
         else:
             plan.out_views = [None] * len(outputs)
         plan.seconds = time.perf_counter() - start
-        self._plans[_key(in_shapes, values)] = plan
         return plan
 
     def _shapes(
@@ -247,11 +274,11 @@ class PartitionRuntime:
         hosts[id(buf)] = host
         return buf
 
-    def _upload(self, key: str, array: np.ndarray) -> Any:
+    def _upload(self, key: str, array: np.ndarray, keep_float: bool = False) -> Any:
         found = self._weights.get(key)
         if found is None:
             cl, ctx = self.device.cl, self.device.context
-            if self.half and array.dtype == np.float32:  # weights are stored as half too
+            if self.half and array.dtype == np.float32 and not keep_float:  # half weights too
                 array = array.astype(np.float16)
             # aligned, so PoCL runs on this memory instead of copying it into its own
             host = _aligned(array.nbytes + SLACK).view(array.dtype)
@@ -266,40 +293,30 @@ class PartitionRuntime:
         return found
 
     # ---- tuning ----------------------------------------------------------------------------
-    def tune(self, budget: float) -> dict[str, tuple[LocalSize, LocalSize]]:
-        """Searches the local size of every launch of every plan (within `budget` seconds in
-        all); returns launch key -> (before, after) and stores the table."""
-        cl, queue = self.device.cl, self.device.queue
-        max_wg = int(self.device.device.max_work_group_size)
-        launches = [launch for plan in self._plans.values() for launch in plan.launches]
-        changed: dict[str, tuple[LocalSize, LocalSize]] = {}
-        deadline = time.perf_counter() + budget
-        for i, (kernel, gsize, local, key) in enumerate(launches):
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                break
-            if key in changed or not key:  # no key: the kernel requires its local size
-                continue
+    def tune(self, budget: float) -> dict[str, tuple[Any, Any]]:
+        """Searches the variant of every variant site (a convolution's algorithm), then the local
+        size of every launch, of every plan, within `budget` seconds in all; returns site or
+        launch key -> (before, after) and stores the table (partition_tuning.py)."""
+        from .partition_tuning import tune
 
-            def run(option: LocalSize, kernel: Any = kernel, gsize: Any = gsize) -> None:
-                cl.enqueue_nd_range_kernel(queue, kernel, rounded(gsize, option), option)
-                queue.finish()
+        return tune(self, budget)
 
-            options = candidates(kernel.function_name, gsize, max_wg)
-            best = search(run, options, left / max(len(launches) - i, 1))
-            self.tuning.entries[key] = list(best) if best else None
-            changed[key] = (local, best)
+    def rebuild(self) -> None:
+        """Rebuilds every plan (after the tuned choices changed); weights no plan uses any more
+        are released."""
         with self._lock:
-            for plan in self._plans.values():
-                plan.launches = [
-                    (k, g, self.tuning.local_size(key) or default_local(k.function_name, g), key)
-                    if key
-                    else (k, g, lz, key)
-                    for k, g, lz, key in plan.launches
-                ]
-                plan.enqueue = [(k, rounded(g, lz), lz) for k, g, lz, _ in plan.launches]
-        self.tuning.save()
-        return changed
+            self._plans = {k: self._build(*p.signature) for k, p in self._plans.items()}
+            keep = set().union(*(p.weights for p in self._plans.values()))
+            keep |= {f"{k}::host" for k in keep}
+            self._weights = {k: b for k, b in self._weights.items() if k in keep}
+
+    def trial(self, plan: Plan, choices: dict[str, str]) -> Plan:
+        """`plan` built again with these variant choices (not kept)."""
+        self._trial = choices
+        try:
+            return self._build(*plan.signature)
+        finally:
+            self._trial = {}
 
 
 def _key(shapes: dict[str, tuple[int, ...]], values: dict[str, np.ndarray]) -> tuple:

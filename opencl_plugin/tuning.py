@@ -1,4 +1,5 @@
-"""Local work sizes: searched per kernel x global size x device, persisted as JSON.
+"""Local work sizes (searched per kernel x global size x device) and kernel variants (searched per
+site, e.g. a convolution's algorithm per layer shape), persisted as JSON.
 
 The table file is keyed by the device identity (platform, device, driver version) and the hash of
 the kernel library source, so a driver update or a kernel change starts a fresh table. Without an
@@ -30,15 +31,19 @@ _TABLES: dict[str, TuningTable] = {}
 
 
 class TuningTable:
-    """launch key -> best local size, for one device and kernel source."""
+    """launch key -> best local size, and site key -> chosen kernel variant (e.g. a convolution's
+    algorithm), for one device and kernel source."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.entries: dict[str, list[int] | None] = {}
+        self.choices: dict[str, str] = {}
         try:
             data = json.loads(path.read_text())
             if isinstance(data, dict) and isinstance(data.get("entries"), dict):
                 self.entries = data["entries"]
+            if isinstance(data, dict) and isinstance(data.get("choices"), dict):
+                self.choices = {k: v for k, v in data["choices"].items() if isinstance(v, str)}
         except (OSError, ValueError):
             pass
 
@@ -51,7 +56,8 @@ class TuningTable:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w") as f:
-                json.dump({"entries": self.entries}, f, indent=0, sort_keys=True)
+                table = {"entries": self.entries, "choices": self.choices}
+                json.dump(table, f, indent=0, sort_keys=True)
             os.replace(tmp, self.path)
         except OSError as err:
             log.warning("cannot write the OpenCL tuning table %s: %s", self.path, err)
@@ -72,7 +78,7 @@ def default_local(kernel: str, gsize: tuple[int, ...]) -> tuple[int, ...]:
     global size up idles few work-items; powers of two, so few variants are compiled."""
     if len(gsize) == 1:
         return (min(256, _pow2(gsize[0])),)
-    target, first = (16, 4) if kernel == "gemm_f32" else (64, 16)
+    target, first = (16, 4) if kernel in ("gemm_f32", "gemm_float_f32") else (64, 16)
     lx = min(first, _pow2(gsize[0]))
     ly = min(max(1, target // lx), _pow2(gsize[1]))
     if len(gsize) < 3:

@@ -14,9 +14,11 @@ from importlib import resources
 
 FAMILIES = (
     "common",
+    "gemm_tile",
     "gemm",
     "conv",
     "conv_direct",
+    "winograd",
     "pool",
     "reduce",
     "layout",
@@ -25,11 +27,41 @@ FAMILIES = (
 )
 
 
+# families compiled more than once, each copy under its own macros: the GEMM tile over the
+# storage type (half under fp16 storage) and over float (Winograd's transformed tiles)
+_ACCESS = ("G_T", "G_LD", "G_LD8", "G_ST", "G_ST8")
+VARIANTS = {
+    "gemm_tile": (
+        ("gemm_f32", ("data_t", "LD", "LD8", "ST", "ST8")),
+        ("gemm_float_f32", ("float", "FLD", "FLD8", "FST", "FST8")),
+    ),
+}
+_FLOAT_ACCESS = """#define FLD(p, i) ((p)[i])
+#define FLD8(p, i) vload8((i), (p))
+#define FST(v, p, i) ((p)[i] = (v))
+#define FST8(v, p, i) vstore8((v), (i), (p))
+"""
+
+
+def _variant(text: str, name: str, access: tuple[str, ...]) -> str:
+    defines = [f"#define GEMM_NAME {name}"] + [f"#define {m} {v}" for m, v in zip(_ACCESS, access)]
+    undefs = [f"#undef {m}" for m in ("GEMM_NAME", *_ACCESS)]
+    return "\n".join(defines) + "\n" + text + "\n" + "\n".join(undefs)
+
+
 @functools.cache
 def library_source() -> str:
     """The kernel families' source, one program (common helpers first)."""
     root = resources.files(__package__)
-    return "\n".join(root.joinpath(f"{name}.cl").read_text() for name in FAMILIES)
+    parts = []
+    for family in FAMILIES:
+        text = root.joinpath(f"{family}.cl").read_text()
+        if family in VARIANTS:
+            parts.append(_FLOAT_ACCESS)
+            parts += [_variant(text, name, access) for name, access in VARIANTS[family]]
+        else:
+            parts.append(text)
+    return "\n".join(parts)
 
 
 @functools.cache

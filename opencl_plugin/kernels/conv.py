@@ -1,14 +1,19 @@
-"""Conv and FusedConv (NCHW, 1-D or 2-D, constant weights) on gemm_f32, im2col_f32 and
-depthwise_f32.
+"""Conv and FusedConv (NCHW, 1-D or 2-D, constant weights) on gemm_f32, im2col_f32,
+depthwise_f32, conv_direct_f32 and Winograd (winograd.py).
 
 - depthwise (group = C = M): one direct kernel;
 - 1x1, stride 1, no padding, one group: y[img] = W @ x[img], x read in place as the B operand;
-- otherwise: im2col into a scratch buffer already in gemm_f32's panel layout, then one GEMM per
-  (image, group) as the batch dimension.
-Bias, the residual z and the activation run in the GEMM's (or depthwise kernel's) epilogue.
+- 3x3, stride 1, one group, enough channels: Winograd F(4x4, 3x3), F(2x2) on small maps;
+- otherwise the direct kernel (short reductions, large images) or im2col into a scratch buffer
+  already in gemm_f32's panel layout, then one GEMM per (image, group) as the batch dimension.
+`algorithm` chooses; a choice `gossamer tune` measured per layer shape overrides it.
+Bias, the residual z and the activation run in the epilogue of the last kernel.
 """
 
 from __future__ import annotations
+
+import logging
+import os
 
 import numpy as np
 
@@ -17,6 +22,9 @@ from ...refimpl.op_geometry import window
 from ..builder import Builder, f32, i32
 from ._checks import PRELU, float32_inputs, fused_activation, is_const, slope_args, slope_refusal
 from .gemm import gemm
+from .winograd import eligible, lower_winograd
+
+log = logging.getLogger("gossamer.opencl")
 
 
 def conv_refusal(
@@ -109,7 +117,17 @@ def lower_conv(bld: Builder, node: Node, opset: int) -> None:
     Mg, Cg = M // G, C // G
     K = Cg * KH * KW
     pointwise = (KH, KW, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (OH, OW) == (H, W)
-    if not (pointwise and G == 1) and DIRECT(Cg, Mg, KH * KW, P):
+    algo = ALGORITHM(Cg, Mg, (KH, KW), (sh, sw), (dh, dw), G, P)
+    if forced_algorithm() is None and eligible((KH, KW), (sh, sw), (dh, dw), G):
+        site = f"conv[{n_img}x{C}x{H}x{W}->{M}x{OH}x{OW}]p{ph},{pw}"
+        plain = "direct" if DIRECT(Cg, Mg, KH * KW, P) else "im2col"
+        algo = bld.choose(site, algo, ("winograd4", "winograd2", plain))
+    if algo in ("winograd2", "winograd4"):
+        epilogue = [bias, bias is not None, res, res is not None, *act, slope, smode]
+        geo = (n_img, C, H, W, M, OH, OW, ph, pw)
+        lower_winograd(bld, int(algo[-1]), wn, w, x, y, geo, epilogue)
+        return
+    if not (pointwise and G == 1) and algo == "direct":
         wk = bld.weight(wn + "::direct", pack_direct(w.reshape(M, Cg, KH, KW), G))
         geo = (C, H, W, G, Cg, Mg, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw)
         args = [x, wk, y, bias, i32(bias is not None), res, i32(res is not None)]
@@ -144,14 +162,58 @@ def lower_conv(bld: Builder, node: Node, opset: int) -> None:
     gemm(bld, a, col, y, ldb=16, pstride=16 * K, batch=n_img * G, sB=K * ppad, **common)  # type: ignore
 
 
+ENV_ALGORITHM = "GOSSAMER_OPENCL_CONV"
+ALGORITHMS = ("winograd4", "winograd2", "direct", "im2col")
+
+
+def algorithm(
+    cg: int, mg: int, kernel: tuple, strides: tuple, dilations: tuple, groups: int, pixels: int
+) -> str:
+    """How a (non-depthwise, non-pointwise) convolution runs: Winograd F(4x4, 3x3) (F(2x2) on
+    small maps) for 3x3 stride 1 layers of some depth, else the direct kernel or im2col + GEMM
+    by `direct_wins`; a tuned choice per layer shape overrides this (lower_conv).
+    GOSSAMER_OPENCL_CONV=<one of ALGORITHMS> forces one where it applies (tests, measurements)."""
+    forced = forced_algorithm()
+    wino = eligible(kernel, strides, dilations, groups)
+    if forced in ("winograd4", "winograd2") and wino:
+        return forced
+    if forced in ("direct", "im2col"):
+        return forced
+    if wino and WINOGRAD(cg, mg, pixels):
+        return "winograd4" if pixels >= 100 else "winograd2"
+    return "direct" if DIRECT(cg, mg, kernel[0] * kernel[1], pixels) else "im2col"
+
+
+def forced_algorithm() -> str | None:
+    """GOSSAMER_OPENCL_CONV when it names one of ALGORITHMS; None when unset or "auto" (an unknown
+    name is logged and ignored)."""
+    forced = os.environ.get(ENV_ALGORITHM, "").strip().lower()
+    if forced in ALGORITHMS:
+        return forced
+    if forced not in ("", "auto"):
+        log.warning("%s=%r is not one of %s (or auto): ignored", ENV_ALGORITHM, forced, ALGORITHMS)
+    return None
+
+
+def winograd_wins(cg: int, mg: int, pixels: int) -> bool:
+    """Whether Winograd beats the direct kernel and im2col + GEMM (measured per layer on PoCL,
+    docs): its transforms cost about one pass over the input and the output, so it needs enough
+    channels on both sides for the saving in multiplications to outweigh them. On small maps
+    (under 100 output pixels: 7x7) F(2x2) wins over F(4x4): fewer padded tiles, and 16 instead of
+    36 transformed weight matrices to stream (512 x 512 channels: 16 vs 36 MB)."""
+    return cg >= 16 and mg >= 16
+
+
 def direct_wins(cg: int, mg: int, taps: int, pixels: int) -> bool:
     """Whether the direct kernel beats im2col + GEMM. Measured per layer on PoCL (docs): direct
     wins on short reductions (no im2col pass to amortise) and large images (im2col's buffer
-    outgrows the cache); the GEMM's 4x16 register tile wins on deep, small layers."""
+    outgrows the cache); the GEMM's 6x16 register tile wins on deep, small layers."""
     return cg * taps <= 300 or pixels >= 1500
 
 
-DIRECT = direct_wins  # the choice, replaceable for measurements
+DIRECT = direct_wins  # the choices, replaceable for measurements
+WINOGRAD = winograd_wins
+ALGORITHM = algorithm
 
 
 def pack_direct(w: np.ndarray, groups: int) -> np.ndarray:

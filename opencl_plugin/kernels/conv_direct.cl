@@ -98,20 +98,21 @@ __kernel void conv_direct_f32(__global const data_t* restrict x, __global const 
           const float8 xv = LD16(xr, 0).even;
           CONV_ACC8(xv, wq)
         }
-      } else {  // clamped columns (always readable), times 0 for the taps in the padding
-        int cols[8];
-        float keep[8];
+      } else {  // clamped columns (always readable), 0 selected for the taps in the padding
+        int cols[8], keep[8];  // (a select, not a multiply by 0: inf * 0 would be NaN)
         for (int j = 0; j < 8; ++j) {
           const int col = iw + j * sw;
-          keep[j] = col >= 0 && col < W ? 1.0f : 0.0f;
+          keep[j] = col >= 0 && col < W ? -1 : 0;
           cols[j] = clamp(col, 0, W - 1);
         }
-        const float8 mask = vload8(0, keep);
+        const int8 mask = vload8(0, keep);
         xr = xg + ih * W;
         for (int c = 0; c < Cg; ++c, xr += H * W, wq += 8) {
-          const float8 xv = (float8)(LD(xr, cols[0]), LD(xr, cols[1]), LD(xr, cols[2]),
-                                     LD(xr, cols[3]), LD(xr, cols[4]), LD(xr, cols[5]),
-                                     LD(xr, cols[6]), LD(xr, cols[7])) * mask;
+          const float8 xv = select((float8)(0.0f),
+                                   (float8)(LD(xr, cols[0]), LD(xr, cols[1]), LD(xr, cols[2]),
+                                            LD(xr, cols[3]), LD(xr, cols[4]), LD(xr, cols[5]),
+                                            LD(xr, cols[6]), LD(xr, cols[7])),
+                                   mask);
           CONV_ACC8(xv, wq)
         }
       }

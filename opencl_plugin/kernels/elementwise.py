@@ -134,7 +134,7 @@ def expression(
             k = literal(2 * math.sqrt(2.0 / math.pi))
             return f"({x} / (1.0f + exp(-{k} * ({x} + 0.044715f * {x} * {x} * {x}))))"
         # 1 + erf(v) = erfc(-v): accurate where erf(v) is close to -1
-        return f"(0.5f * {x} * erfc({x} * {literal(-1 / math.sqrt(2.0))}))"
+        return f"(0.5f * {x} * gsm_erfc({x} * {literal(-1 / math.sqrt(2.0))}))"
     if op == "Clip":
         if opset >= 11:
             lo, hi = (

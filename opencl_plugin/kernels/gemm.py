@@ -1,4 +1,4 @@
-"""Gemm, FusedGemm, MatMul, FusedMatMul on gemm_f32 / gemv_f32 (gemm.cl).
+"""Gemm, FusedGemm, MatMul, FusedMatMul on gemm_f32 (gemm_tile.cl) / gemv_f32 (gemm.cl).
 
 Constant B operands are packed once into 16-column panels ((N/16) x K x 16, zero padded) so the
 kernel streams them contiguously; A is read row by row. Bias (per column), a same-shape residual
@@ -60,10 +60,12 @@ def gemm(
     act: tuple[int, float, float] = (0, 0.0, 0.0),
     slope: Any = None,
     slope_mode: int = 0,
+    kernel: str = "gemm_f32",
 ) -> None:
-    """C = act(alpha * A @ B + bias + res), batched (see gemm.cl for the operand layouts)."""
+    """C = act(alpha * A @ B + bias + res), batched (see gemm_tile.cl for the operand layouts);
+    `kernel` gemm_float_f32: every operand a float buffer whatever the storage type."""
     code, p0, p1 = act
-    if M == 1 and batch == 1 and bias_mode != 1 and slope_mode != 1:
+    if M == 1 and batch == 1 and bias_mode != 1 and slope_mode != 1 and kernel == "gemm_f32":
         args = [a, bm, c, i32(N), i32(K), i32(ldb), i32(pstride), f32(alpha)]
         args += [bias, i32(bias is not None), res, i32(res is not None)]
         args += [i32(code), f32(p0), f32(p1), slope, i32(slope_mode)]
@@ -72,7 +74,7 @@ def gemm(
     args = [a, bm, c, i32(M), i32(N), i32(K), i32(lda), i32(ldb), i32(pstride), i32(ldc)]
     args += [i32(GA), i32(sA), i32(sB), i32(sC), f32(alpha), bias, i32(bias_mode), i32(sbias)]
     args += [res, i32(res is not None), i32(code), f32(p0), f32(p1), slope, i32(slope_mode)]
-    bld.launch("gemm_f32", (-(-N // 16), -(-M // 4), batch), args)
+    bld.launch(kernel, (-(-N // 16), -(-M // 6), batch), args)
 
 
 def _batch_dims(shape: tuple, out_batch: tuple) -> str | None:
@@ -119,10 +121,12 @@ def supports_matmul(node: Node, inputs: list[Value | None], consts: dict, opset:
 
 def lower_matmul(bld: Builder, node: Node, opset: int) -> None:
     an, bn = node.inputs[0], node.inputs[1]
-    sa, sb, so = bld.shape(an), bld.shape(bn), bld.shape(node.outputs[0])
+    sa, sb = bld.shape(an), bld.shape(bn)
     M, K = (1, sa[0]) if len(sa) == 1 else sa[-2:]
     N = 1 if len(sb) == 1 else sb[-1]
-    batch = math.prod(so[:-2]) if len(so) > 2 else 1
+    # the batch is the broadcast of both operands' leading dims (a 1-D A drops the M axis from
+    # the output's shape, so the output's leading dims are not it)
+    batch = math.prod(np.broadcast_shapes(tuple(sa[:-2]), tuple(sb[:-2])))
     na = math.prod(sa[:-2]) if len(sa) > 2 else 1
     nb = math.prod(sb[:-2]) if len(sb) > 2 else 1
     const_b = bld.const(bn)

@@ -61,7 +61,10 @@ def lower_pool(bld: Builder, node: Node, opset: int) -> None:
     x, y = bld.ref(node.inputs[0]), bld.out(node.outputs[0])
     if node.op_type == "MaxPool":
         geo = (H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw)
-        bld.launch("maxpool_f32", (OW, OH, planes), [x, y] + [i32(v) for v in geo])
+        if OW >= 8:  # 8 outputs of a row per work-item, in vector operations
+            bld.launch("maxpool8_f32", (-(-OW // 8), OH, planes), [x, y] + [i32(v) for v in geo])
+        else:
+            bld.launch("maxpool_f32", (OW, OH, planes), [x, y] + [i32(v) for v in geo])
         return
     include = int(a.get("count_include_pad", 0))
     divisor = np.ones((), np.int64)

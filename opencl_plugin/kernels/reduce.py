@@ -38,8 +38,11 @@ def softmax_geometry(shape: tuple[int, ...], node: Node, opset: int) -> tuple[in
 
 def lower_softmax(bld: Builder, node: Node, opset: int) -> None:
     L, inner, total = softmax_geometry(bld.shape(node.inputs[0]), node, opset)
-    args = [bld.ref(node.inputs[0]), bld.out(node.outputs[0]), i32(L), i32(inner), i32(total)]
-    bld.launch("softmax_f32", (total,), args)
+    x, y = bld.ref(node.inputs[0]), bld.out(node.outputs[0])
+    if inner % 8 == 0:  # 8 rows side by side: one work-item in vector operations
+        bld.launch("softmax8_f32", (total // 8,), [x, y, i32(L), i32(inner), i32(total // 8)])
+        return
+    bld.launch("softmax_f32", (total,), [x, y, i32(L), i32(inner), i32(total)])
 
 
 def supports_layernorm(

@@ -95,6 +95,7 @@ def test_gemm_variants_match_the_reference(a, b, attrs, c):
         ((2, 3, 5, 17), (2, 3, 17, 20), False),  # attention-style, both batched
         ((5, 17), (4, 17, 9), False),  # broadcast A
         ((17,), (17, 9), True),  # 1-D A
+        ((5,), (2, 3, 5, 1), False),  # 1-D A, batched B: the batch is B's (not output[:-2])
     ],
 )
 def test_matmul_batches_and_broadcasts_like_the_reference(a, b, const_b):

@@ -50,9 +50,12 @@ def test_a_corrupt_table_is_ignored(tmp_path):
 
 
 @pytest.mark.usefixtures("device")
-def test_tuned_sizes_persist_and_results_do_not_change(fresh_cache):
+def test_tuned_sizes_persist_and_results_do_not_change(fresh_cache, monkeypatch):
+    from gossamer.opencl_plugin.kernels import conv
+
     import gossamer
 
+    monkeypatch.setenv(conv.ENV_ALGORITHM, "direct")  # one algorithm: only work sizes change
     graph, feeds = one_node("Conv", {"x": rand(1, 4, 10, 10)}, {"w": rand(8, 4, 3, 3)})
     sess = gossamer.load(graph, backends=["opencl"], optimize=0)
     before = sess.run(None, feeds)[0]
@@ -92,3 +95,31 @@ def test_tune_command_reports_latency(tmp_path, capsys, fresh_cache):
     assert "latency:" in capsys.readouterr().out
     assert main(["tune", str(path), "--backends", "reference"]) == 2
     assert "no compiled partition here can be tuned" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("device")
+def test_tuned_convolution_algorithm_persists_and_results_still_match(fresh_cache, monkeypatch):
+    """A 3x3 stride-1 convolution has three variants (Winograd F(4x4), F(2x2), direct or
+    im2col): the tuner times each, keeps one per layer shape, and a later session uses it."""
+    from gossamer.opencl_plugin.kernels import conv
+
+    import gossamer
+
+    monkeypatch.delenv(conv.ENV_ALGORITHM, raising=False)
+    graph, feeds = one_node("Conv", {"x": rand(1, 16, 12, 12)}, {"w": rand(16, 16, 3, 3) * 0.2})
+    expected = gossamer.load(graph, backends=[], optimize=0).run(None, feeds)[0]
+    sess = gossamer.load(graph, backends=["opencl"], optimize=0)
+    (part,) = [o.impl for o in sess._program.overrides.values() if o.partition]
+    ((site, (node, options, _)),) = part.plans()[0].variants.items()
+    assert set(options) == {"winograd4", "winograd2", "direct"}
+    found = part.tune(3.0)
+    chosen = found[site][1]
+    assert chosen in options
+    stored = json.loads(next(fresh_cache.glob("tuning-*.json")).read_text())["choices"]
+    assert stored == {site: chosen}
+    np.testing.assert_allclose(sess.run(None, feeds)[0], expected, rtol=1e-4, atol=1e-4)
+    tuning._TABLES.clear()  # a new process reads the table from disk
+    again = gossamer.load(graph, backends=["opencl"], optimize=0)
+    (part2,) = [o.impl for o in again._program.overrides.values() if o.partition]
+    assert part2.plans()[0].variants[site][2] == chosen
+    np.testing.assert_allclose(again.run(None, feeds)[0], expected, rtol=1e-4, atol=1e-4)
