@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from gossamer.plugins import kernel
 from gossamer.refimpl.grad.grad_relu import relu_grad_6
+from gossamer.refimpl.ops.op_adam import adam_1
 from gossamer.refimpl.ops.op_qlinear_add import qlinear_add_1
 from gossamer.refimpl.ops.op_tfl_add import tfl_add_1
 
@@ -42,4 +43,17 @@ class ReluGradLeak(Neighbour):
         return (dx + (0.01 * dy * (x < 0)).astype(dx.dtype),)
 
 
-CLASSES = (QLinearAddZeroPointB, TFLiteAddActivation, ReluGradLeak)
+class AdamNoBiasCorrection(Neighbour):
+    """Adam ignores the step count T: no bias correction (the first step's rate at every step)."""
+
+    name = "adam_no_bias_correction"
+
+    @kernel(adam_1)
+    def adam(r, t, *tensors, alpha=0.9, beta=0.999, epsilon=1e-6, norm_coefficient=0.0,
+             norm_coefficient_post=0.0):  # fmt: skip
+        return adam_1(r, np.zeros_like(t), *tensors, alpha=alpha, beta=beta, epsilon=epsilon,
+                      norm_coefficient=norm_coefficient,
+                      norm_coefficient_post=norm_coefficient_post)  # fmt: skip
+
+
+CLASSES = (QLinearAddZeroPointB, TFLiteAddActivation, ReluGradLeak, AdamNoBiasCorrection)
