@@ -39,6 +39,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("cast_kernels", "CastKernels"),
     ("broadcast_kernels", "BroadcastKernels"),
     ("where_kernels", "WhereKernels"),
+    ("nchwc_kernels", "NchwcKernels"),
 )
 
 
