@@ -4,8 +4,8 @@ residual and Relu/Clip in the epilogue) and the blocked GlobalAveragePool that e
 
 The graph pass converter/optimizer/channel_blocking.py plans these nodes; the kernels take
 float32 only, blocks of 8 and 2-D convs, and decline anything else (the reference runs it).
-Weights are packed once, at prepare time: [M/8][C][kh][kw][8] for a conv, [C/8][kh][kw][8] for
-a depthwise conv, so one output block's weights of one tap are a vector.
+Weights are packed once, at prepare time (pack_conv_weights; [C/8][kh][kw][8] for a depthwise
+conv), so that the weights one tap of a register tile needs are adjacent vectors.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .segments import traceable
 
 Array = np.ndarray
 BLOCK = 8  # the block the C kernels compute (a vector of 8 floats on every SIMD level)
+GROUP = 4  # output blocks per register tile of the conv kernel (src/nchwc.c NC_GROUP)
 
 
 def _blocked(v: Value | None, rank: int) -> str | None:
@@ -85,6 +86,18 @@ def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return _blocked(inputs[0], 5) or all_float32(inputs[:1])
 
 
+def pack_conv_weights(w: Array) -> Array:
+    """w (M, C, kh, kw) as the conv kernel reads it: per group of GROUP output blocks (fewer in the
+    last), [C][kh][kw][blocks][8], so that one tap's weights of the whole group are adjacent."""
+    m, c, kh, kw = w.shape
+    parts = []
+    for ob0 in range(0, m // BLOCK, GROUP):
+        nb = min(GROUP, m // BLOCK - ob0)
+        part = w[ob0 * BLOCK : (ob0 + nb) * BLOCK].reshape(nb, BLOCK, c, kh, kw)
+        parts.append(np.ascontiguousarray(part.transpose(2, 3, 4, 0, 1), F32).reshape(-1))
+    return np.concatenate(parts)
+
+
 class _Conv:
     """One NchwcConv node, prepared: the packed weights, the bias and the epilogue's bounds."""
 
@@ -108,8 +121,7 @@ class _Conv:
         w = np.asarray(w, F32)
         if self.group > 1:  # depthwise: [C/8][kh][kw][8]
             return np.ascontiguousarray(w.reshape(m // BLOCK, BLOCK, kh, kw).transpose(0, 2, 3, 1))
-        blocks = w.reshape(m // BLOCK, BLOCK, cg, kh, kw).transpose(0, 2, 3, 4, 1)
-        return np.ascontiguousarray(blocks).reshape(-1)
+        return pack_conv_weights(w)
 
     def __call__(self, x: Array, w: Array, b: Array | None, z: Array | None) -> Array:
         blocked = x.ndim == 5

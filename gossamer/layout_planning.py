@@ -3,9 +3,14 @@ channel layout (converter/optimizer/channel_blocking.py) is planned only when it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from .refimpl.ir import Graph
+
+# where the pass records its plan (channel_blocking.METADATA_KEY; read here without importing the
+# optimiser, which a cropped build may not have)
+LAYOUT_KEY = "gossamer.layout"
 
 
 def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
@@ -20,3 +25,15 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     if not any(b.name == "cython" for b in chosen):
         return graph
     return planned(graph)
+
+
+def describe_layout(graph: Graph) -> str | None:
+    """One line about the blocked layout planned in `graph` (gossamer info), or None."""
+    raw = graph.metadata.get(LAYOUT_KEY)
+    if not raw:
+        return None
+    plan = json.loads(raw)
+    return (
+        f"{plan['layout']} (cython): {plan['nodes']} convs in {plan['chains']} blocked "
+        f"chain(s), {plan['reorders']} reorder(s) at their ends"
+    )

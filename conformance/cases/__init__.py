@@ -37,6 +37,7 @@ MODULES = (
     "control",
     "tflite_int8",
     "gradients",
+    "blocked_layout",
 )
 NOT_YET_COVERED = Path(__file__).parent / "_not_yet_covered.txt"
 

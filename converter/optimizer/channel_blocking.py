@@ -71,18 +71,6 @@ def run(graph: Graph) -> list[str]:
     return [f"NCHW{BLOCK}c chain of {len(c)} convs from {c[0]}" for c in kept]
 
 
-def describe(graph: Graph) -> str | None:
-    """One line about the blocked layout planned in `graph`, or None (gossamer info)."""
-    raw = graph.metadata.get(METADATA_KEY)
-    if not raw:
-        return None
-    plan = json.loads(raw)
-    return (
-        f"{plan['layout']} (cython): {plan['nodes']} convs in {plan['chains']} blocked "
-        f"chain(s), {plan['reorders']} reorder(s) at their ends"
-    )
-
-
 def _conv_ok(node: Node, view: GraphView, values: dict[str, Value]) -> str | None:
     """'conv' or 'depthwise' if the node can run blocked (input layout aside), else None."""
     if node.op_type == "Conv" and node.domain in ("", "ai.onnx"):

@@ -10,6 +10,7 @@
 
 #define NC_B GK_NCHWC_BLOCK
 #define NC_CHUNK 48 /* output pixels of a row per conv work item (8 register tiles) */
+#define NC_GROUP 4 /* output blocks per work item (the widest register tile) */
 
 /* -------------------------------------------------------------------------------------------- */
 typedef struct {
@@ -58,10 +59,10 @@ void gk_nchwc_reorder_out(const float *x, long n, long c, long hw, float *y, int
 typedef struct {
     const gk_nchwc_conv_args *a;
     const gk_nchwc_kernels *K;
-    long groups, oh, chunks, mb;
+    long groups, oh, chunks, chunk, mb;
 } conv_job;
 
-/* items [t0, t1): (image, pair of output blocks, output row, chunk of the row), the chunk
+/* items [t0, t1): (image, group of output blocks, output row, chunk of the row), the chunk
  * innermost so that a thread's consecutive items share the weights */
 static void conv_items(void *ctx, long t0, long t1, int seat) {
     const conv_job *j = (const conv_job *)ctx;
@@ -70,9 +71,9 @@ static void conv_items(void *ctx, long t0, long t1, int seat) {
     for (long t = t0; t < t1; t++) {
         long ch = t % j->chunks, r = t / j->chunks;
         long oy = r % j->oh, g = (r / j->oh) % j->groups, i = r / (j->oh * j->groups);
-        long ob0 = 2 * g;
-        int nb = ob0 + 1 < j->mb ? 2 : 1;
-        long ox0 = ch * NC_CHUNK, ox1 = GK_MIN(a->ow, ox0 + NC_CHUNK);
+        long ob0 = NC_GROUP * g;
+        int nb = (int)GK_MIN((long)NC_GROUP, j->mb - ob0);
+        long ox0 = ch * j->chunk, ox1 = GK_MIN(a->ow, ox0 + j->chunk);
         j->K->conv_row(a, i, ob0, nb, oy, ox0, ox1);
     }
 }
@@ -86,8 +87,9 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
         a.w = a.ow = a.h * a.w;
         a.h = a.oh = 1;
     }
-    long mb = a.m / NC_B, groups = (mb + 1) / 2, chunks = (a.ow + NC_CHUNK - 1) / NC_CHUNK;
-    conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, mb};
+    long mb = a.m / NC_B, groups = (mb + NC_GROUP - 1) / NC_GROUP;
+    long chunks = (a.ow + NC_CHUNK - 1) / NC_CHUNK, chunk = (a.ow + chunks - 1) / chunks;
+    conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb};
     long items = n * groups * a.oh * chunks;
     double work = (double)n * a.m * a.oh * a.ow * a.c * a.kh * a.kw;
     gk_parallel_range(items, work > 65536 ? threads : 1, conv_items, &j);

@@ -32,7 +32,9 @@ typedef struct {
     const float *x;
     long c, h, w;
     gk_nchwc_strides xs;
-    const float *wp; /* conv: [m/8][c][kh][kw][8]; depthwise: [c/8][kh][kw][8] */
+    /* conv: per group of 4 output blocks (fewer in the last), [c][kh][kw][blocks][8];
+     * depthwise: [c/8][kh][kw][8] */
+    const float *wp;
     long m, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;
     const float *bias; /* m floats or NULL */
     const float *z;    /* residual laid out as y, or NULL */
@@ -62,7 +64,7 @@ void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, 
 /* ---- per-level kernels (nchwc_kernels.inc; dispatch.c selects one level's) ----------------- */
 
 typedef struct {
-    /* output pixels [ox0, ox1) of row oy of image i, output blocks ob0 .. ob0 + nb (nb 1 or 2) */
+    /* output pixels [ox0, ox1) of row oy of image i, output blocks ob0 .. ob0 + nb (nb 1..4) */
     void (*conv_row)(const gk_nchwc_conv_args *a, long i, long ob0, int nb, long oy, long ox0,
                      long ox1);
     /* output rows [oy0, oy1) of channel block cb of image i */

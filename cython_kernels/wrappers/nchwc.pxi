@@ -48,7 +48,8 @@ def nchwc_conv(const float[::1] x, long n, long c, long h, long w, bint x_blocke
                long ph, long pw, long oh, long ow, const float[::1] bias, const float[::1] z,
                float lo, float hi, float[::1] y, int threads):
     """y (n, m/8, oh, ow, 8) = clip(conv(x, w) + bias + z, lo, hi); x (n, c, h, w) or blocked
-    (n, c/8, h, w, 8) (x_blocked); wp [m/8][c][kh][kw][8]; z laid out as y, or None."""
+    (n, c/8, h, w, 8) (x_blocked); wp per group of 4 output blocks (fewer in the last)
+    [c][kh][kw][blocks][8] (pack_conv_weights); z laid out as y, or None."""
     _geometry("nchwc_conv", kh, kw, sh, sw, dh, dw)
     _pads("nchwc_conv", ph, pw)
     _blocks("nchwc_conv", "output channel count", m)
