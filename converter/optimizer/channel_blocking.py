@@ -3,19 +3,23 @@ selected; not part of the backend-neutral pipeline).
 
 Plans chains of convolutions that run in NCHW8c, (N, C/8, H, W, 8), whose vector is eight
 channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU kernels):
-- a Conv / FusedConv (2-D, constant weights, float32, output channels a multiple of 8, group 1 or
-  depthwise, activation none/Relu/Clip, no PRelu slope) becomes gossamer::NchwcConv, writing a
-  blocked output; a group-1 conv reads its input as it comes (NCHW from outside a chain, blocked
-  inside one), a depthwise conv only a blocked input;
+- a Conv / FusedConv (2-D, constant weights, float32, output channels a multiple of 8, activation
+  none/Relu/Clip, no PRelu slope) that is 1x1, depthwise, or a stem (at most STEM_MAX_CIN input
+  channels) becomes gossamer::NchwcConv, writing a blocked output; a group-1 conv reads its input
+  as it comes (NCHW from outside a chain, blocked inside one), a depthwise conv only a blocked
+  input; wider k x k convs keep NCHW (Winograd, im2col GEMM);
+- an element-wise op of blocked values (unary with scalar parameters; binary of two blocked values
+  of one shape, or with a scalar) runs unchanged on the blocked values;
 - a residual z from outside the chain is blocked by a gossamer::NchwcReorderInput;
 - a GlobalAveragePool of a blocked value becomes gossamer::NchwcGlobalAveragePool (which writes
   NCHW, ending the chain);
 - every other reader of a blocked value reads it through one gossamer::NchwcReorderOutput, which
   keeps the value's name, so graph outputs and the rest of the graph are unchanged.
-A chain (blocked convs joined by blocked values) with a single conv is left as it was: its
-reorders would cost more than the layout saves. Channel counts must be known; batch and spatial
-dims may be symbolic. The plan is recorded in graph.metadata["gossamer.layout"] (JSON), which
-`gossamer info` prints. GOSSAMER_BLOCKED_LAYOUT=0 turns the pass off.
+Only chains (nodes joined by blocked values) with a depthwise conv and another conv are kept:
+the depthwise conv is what NCHW vectorises badly on small planes; 1x1-only chains are about as
+fast as NCHW's packed GEMM and would pay for their reorders. Channel counts must be known; batch
+and spatial dims may be symbolic. The plan is recorded in graph.metadata["gossamer.layout"]
+(JSON), which `gossamer info` prints. GOSSAMER_BLOCKED_LAYOUT=0 turns the pass off.
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ LEVEL = 3
 BLOCK = 8
 METADATA_KEY = "gossamer.layout"
 _CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
+# a group-1 conv with a kernel larger than 1x1 runs blocked only with this few input channels (a
+# network's stem, read straight from NCHW); wider ones keep NCHW's Winograd / im2col GEMM
+STEM_MAX_CIN = 8
+_UNARY = {"Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Tanh", "Elu",
+          "Selu", "Softplus", "Abs", "Neg", "Identity"}  # fmt: skip
+_GOSSAMER_UNARY = {"HardSwish", "Swish", "Gelu"}
+_BINARY = {"Add", "Sub", "Mul", "Max", "Min"}
 
 
 def enabled() -> bool:
@@ -48,27 +59,35 @@ def run(graph: Graph) -> list[str]:
     """Rewrites `graph` in place; returns one line per blocked chain."""
     view = GraphView(graph)
     values = infer_shapes(graph)
-    blocked = _plan(graph, view, values)
+    plan = _plan(graph, view, values)
+    if not plan:
+        return []
+    chains = [c for c in _chains(plan, view) if _worth_it(c, plan)]
+    blocked = {name: plan[name] for chain in chains for name in chain}
     if not blocked:
         return []
-    chains = _chains(blocked, view)
-    blocked = {name for chain in chains if len(chain) > 1 for name in chain}
-    if not blocked:
-        return []
-    reorders = _rewrite(graph, view, values, blocked)
+    reorders = _rewrite(graph, view, blocked)
     use_gossamer_domain(graph)
     graph.nodes[:] = graph.topological_nodes()
     graph.value_info = live_value_info(graph)
-    kept = [sorted(c) for c in chains if len(c) > 1]
+    convs = [sorted(n for n in c if plan[n] != "elementwise") for c in chains]
     graph.metadata[METADATA_KEY] = json.dumps(
         {
             "layout": f"NCHW{BLOCK}c",
-            "chains": len(kept),
-            "nodes": sum(map(len, kept)),
+            "chains": len(chains),
+            "nodes": sum(map(len, convs)),
             "reorders": reorders,
         }  # fmt: skip
     )
-    return [f"NCHW{BLOCK}c chain of {len(c)} convs from {c[0]}" for c in kept]
+    return [f"NCHW{BLOCK}c chain of {len(c)} convs from {c[0]}" for c in convs]
+
+
+def _worth_it(chain: set[str], plan: dict[str, str]) -> bool:
+    """A chain pays for its reorders when it has a depthwise conv (which NCHW vectorises badly
+    on small planes) and another conv; chains of 1x1 convs alone stay in NCHW, whose packed
+    GEMM is about as fast there without the reorders."""
+    kinds = [plan[n] for n in chain]
+    return "depthwise" in kinds and sum(k != "elementwise" for k in kinds) >= 2
 
 
 def _conv_ok(node: Node, view: GraphView, values: dict[str, Value]) -> str | None:
@@ -95,32 +114,64 @@ def _conv_ok(node: Node, view: GraphView, values: dict[str, Value]) -> str | Non
     c, group = x.shape[1], int(node.attrs.get("group", 1))
     if not isinstance(c, int):
         return None
-    if group == 1 and c == w.shape[1]:
+    if group == 1 and c == w.shape[1] and (w.shape[2:] == (1, 1) or c <= STEM_MAX_CIN):
         return "conv"
     if group == c == w.shape[0] and w.shape[1] == 1:
         return "depthwise"
     return None
 
 
+def _elementwise_ok(
+    node: Node, view: GraphView, values: dict[str, Value], blocked: set[str]
+) -> bool:
+    """An element-wise node that computes the same on blocked values: a unary op of a blocked
+    value (constant scalar parameters), or a binary op of two blocked values of one shape or of
+    a blocked value and a constant scalar."""
+    standard = node.domain in ("", "ai.onnx")
+    y = values.get(node.outputs[0]) if len(node.outputs) == 1 else None
+    if y is None or y.dtype != "float32" or not node.inputs or node.inputs[0] not in blocked:
+        return False
+    if (standard and node.op_type in _UNARY) or (
+        node.domain == GOSSAMER_DOMAIN and node.op_type in _GOSSAMER_UNARY
+    ):
+        return all(not n or _scalar(view, n) for n in node.inputs[1:])
+    if not standard or node.op_type not in _BINARY or len(node.inputs) != 2:
+        return False
+    a, b = node.inputs
+    if b in blocked:
+        va, vb = values.get(a), values.get(b)
+        return va is not None and vb is not None and va.shape == vb.shape
+    return _scalar(view, b)
+
+
+def _scalar(view: GraphView, name: str) -> bool:
+    value = view.constant(name)
+    return value is not None and value.size == 1
+
+
 def _known_channels(v: Value | None, channels: int) -> bool:
     return v is not None and v.shape is not None and len(v.shape) == 4 and v.shape[1] == channels
 
 
-def _plan(graph: Graph, view: GraphView, values: dict[str, Value]) -> set[str]:
-    """Names of the conv nodes to block, in one pass over the nodes in order: a depthwise conv
-    only on a blocked input."""
-    out: set[str] = set()
+def _plan(graph: Graph, view: GraphView, values: dict[str, Value]) -> dict[str, str]:
+    """node name -> "conv", "depthwise" or "elementwise" for the nodes to block, in one pass
+    over the nodes in order: a depthwise conv and an element-wise op only on blocked inputs."""
+    out: dict[str, str] = {}
     blocked_values: set[str] = set()
     for node in graph.topological_nodes():
         kind = _conv_ok(node, view, values)
-        if kind is None or (kind == "depthwise" and node.inputs[0] not in blocked_values):
+        if kind == "depthwise" and node.inputs[0] not in blocked_values:
             continue
-        out.add(node.name)
+        if kind is None and _elementwise_ok(node, view, values, blocked_values):
+            kind = "elementwise"
+        if kind is None:
+            continue
+        out[node.name] = kind
         blocked_values.add(node.outputs[0])
     return out
 
 
-def _chains(blocked: set[str], view: GraphView) -> list[set[str]]:
+def _chains(blocked: dict[str, str], view: GraphView) -> list[set[str]]:
     """The blocked nodes grouped into chains (connected through values they pass each other)."""
     parent = {n: n for n in blocked}
 
@@ -133,7 +184,7 @@ def _chains(blocked: set[str], view: GraphView) -> list[set[str]]:
     for node in list(view.graph.nodes):
         if node.name not in blocked:
             continue
-        for name in node.inputs[:1] + node.inputs[4:5]:
+        for name in node.inputs:
             producer = view.producer.get(name) if name else None
             if producer is not None and producer.name in blocked:
                 parent[find(producer.name)] = find(node.name)
@@ -143,7 +194,7 @@ def _chains(blocked: set[str], view: GraphView) -> list[set[str]]:
     return sorted(groups.values(), key=lambda g: sorted(g)[0])
 
 
-def _rewrite(graph: Graph, view: GraphView, values: dict[str, Value], blocked: set[str]) -> int:
+def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
     """Replaces the planned nodes; returns the reorders added."""
     nodes = [n for n in graph.nodes if n.name in blocked]
     renamed = {n.outputs[0]: view.fresh(f"{n.outputs[0]}_nchwc") for n in nodes}
@@ -163,6 +214,11 @@ def _rewrite(graph: Graph, view: GraphView, values: dict[str, Value], blocked: s
         return blocked_in[name]
 
     for node in nodes:
+        if blocked[node.name] == "elementwise":  # the same op, on the blocked values
+            inputs = [renamed.get(i, i) for i in node.inputs]
+            view.replace([node], [Node(node.op_type, inputs, [renamed[node.outputs[0]]],
+                                       dict(node.attrs), node.name, node.domain)])  # fmt: skip
+            continue
         x, w = node.inputs[0], node.inputs[1]
         b = node.inputs[2] if len(node.inputs) > 2 else ""
         z = node.inputs[4] if len(node.inputs) > 4 else ""

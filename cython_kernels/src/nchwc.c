@@ -11,6 +11,9 @@
 #define NC_B GK_NCHWC_BLOCK
 #define NC_CHUNK 48 /* output pixels of a row per conv work item (8 register tiles) */
 #define NC_GROUP 4 /* output blocks per work item (the widest register tile) */
+/* input channel x tap pairs summed per pass over a chunk (16 KB of a group's weights; 0: all in
+ * one pass) */
+long gk_nchwc_ktaps = 128;
 
 /* -------------------------------------------------------------------------------------------- */
 typedef struct {
@@ -59,7 +62,7 @@ void gk_nchwc_reorder_out(const float *x, long n, long c, long hw, float *y, int
 typedef struct {
     const gk_nchwc_conv_args *a;
     const gk_nchwc_kernels *K;
-    long groups, oh, chunks, chunk, mb;
+    long groups, oh, chunks, chunk, mb, ncb, kb;
 } conv_job;
 
 /* items [t0, t1): (image, group of output blocks, output row, chunk of the row), the chunk
@@ -74,7 +77,10 @@ static void conv_items(void *ctx, long t0, long t1, int seat) {
         long ob0 = NC_GROUP * g;
         int nb = (int)GK_MIN((long)NC_GROUP, j->mb - ob0);
         long ox0 = ch * j->chunk, ox1 = GK_MIN(a->ow, ox0 + j->chunk);
-        j->K->conv_row(a, i, ob0, nb, oy, ox0, ox1);
+        /* input channel blocks kb at a time, so that their weights stay in L1 over the chunk's
+         * tiles (partial sums wait in y: each output's sum is in the same order either way) */
+        for (long cb0 = 0; cb0 < j->ncb; cb0 += j->kb)
+            j->K->conv_row(a, i, ob0, nb, oy, ox0, ox1, cb0, GK_MIN(j->ncb, cb0 + j->kb));
     }
 }
 
@@ -89,7 +95,9 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
     }
     long mb = a.m / NC_B, groups = (mb + NC_GROUP - 1) / NC_GROUP;
     long chunks = (a.ow + NC_CHUNK - 1) / NC_CHUNK, chunk = (a.ow + chunks - 1) / chunks;
-    conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb};
+    long ncb = a.c / a.xs.cblk, taps = a.xs.cblk * a.kh * a.kw;
+    conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb, ncb,
+                  gk_nchwc_ktaps > 0 ? GK_MAX(1L, gk_nchwc_ktaps / taps) : ncb};
     long items = n * groups * a.oh * chunks;
     double work = (double)n * a.m * a.oh * a.ow * a.c * a.kh * a.kw;
     gk_parallel_range(items, work > 65536 ? threads : 1, conv_items, &j);

@@ -53,6 +53,9 @@ void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const fl
                         long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
                         long ow, const float *bias, const float *z, float lo, float hi, float *y,
                         int threads);
+/* input channel x tap pairs a conv sums per pass over a chunk of pixels (0: all at once) */
+extern long gk_nchwc_ktaps;
+
 /* the same two on any strides (a.xs, a.ys set by the caller): the layout micro-benchmark */
 void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a, long n, int threads);
 void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads);
@@ -64,9 +67,11 @@ void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, 
 /* ---- per-level kernels (nchwc_kernels.inc; dispatch.c selects one level's) ----------------- */
 
 typedef struct {
-    /* output pixels [ox0, ox1) of row oy of image i, output blocks ob0 .. ob0 + nb (nb 1..4) */
+    /* output pixels [ox0, ox1) of row oy of image i, output blocks ob0 .. ob0 + nb (nb 1..4),
+     * summing the input channel blocks [cb0, cb1) (of c / x's cblk): the first range starts
+     * from the bias, later ones from the partial sums in y; the last one adds z and clips */
     void (*conv_row)(const gk_nchwc_conv_args *a, long i, long ob0, int nb, long oy, long ox0,
-                     long ox1);
+                     long ox1, long cb0, long cb1);
     /* output rows [oy0, oy1) of channel block cb of image i */
     void (*dw_rows)(const gk_nchwc_conv_args *a, long i, long cb, long oy0, long oy1);
 } gk_nchwc_kernels;

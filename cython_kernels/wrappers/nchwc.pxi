@@ -13,12 +13,23 @@ cdef extern from "src/nchwc.h" nogil:
                             long pw, long oh, long ow, const float *bias, const float *z,
                             float lo, float hi, float *y, int threads)
     void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, int threads)
+    long gk_nchwc_ktaps
 
 
 cdef inline int _blocks(str name, str what, long c) except -1:
     if c <= 0 or c % 8:
         raise ValueError(f"{name}: {what} {c} is not a positive multiple of 8")
     return 0
+
+
+def nchwc_ktaps(long ktaps=-1):
+    """Input channel x tap pairs the blocked conv sums per pass over a chunk of pixels (0: all
+    in one pass); -1 only asks. Returns the previous setting."""
+    global gk_nchwc_ktaps
+    cdef long old = gk_nchwc_ktaps
+    if ktaps >= 0:
+        gk_nchwc_ktaps = ktaps
+    return old
 
 
 def nchwc_reorder(const float[::1] x, long n, long c, long hw, float[::1] y, bint out,

@@ -125,3 +125,27 @@ def test_a_block_other_than_eight_is_declined():
     sess = gossamer.Session(_graph("NchwcConv", {"x": x}, {"w": w}), backends=["cython"])
     assert sess.placement.backend_of["n"] == "reference"
     assert "block 16" in sess.placement.declined["n"]["cython"]
+
+
+@pytest.mark.parametrize("ktaps", [8, 72])
+def test_summing_input_channels_in_several_passes_changes_no_bit(ktaps):
+    """The conv sums a few input channel blocks per pass over a chunk (partial sums wait in y);
+    any pass size gives the one-pass result exactly, residual and clip included."""
+    from gossamer.cython_kernels._native import ext
+
+    x = _blocked(RNG.standard_normal((1, 48, 7, 9)).astype(F32))
+    inits = {"w": (RNG.standard_normal((24, 48, 3, 3)) * 0.3).astype(F32),
+             "b": RNG.standard_normal(24).astype(F32)}  # fmt: skip
+    z = RNG.standard_normal((1, 3, 7, 9, 8)).astype(F32)
+    graph = _graph("NchwcConv", {"x": x}, inits, pads=[1, 1, 1, 1], activation="Relu")
+    graph.inputs.append(Value("z", "float32", z.shape))
+    graph.nodes[0].inputs[:] = ["x", "w", "b", "z"]
+    sess = gossamer.Session(graph, backends=["cython"], threads=2)
+    old = ext().nchwc_ktaps(0)
+    try:
+        whole = sess.run(None, {"x": x, "z": z})[0]
+        ext().nchwc_ktaps(ktaps)
+        parts = sess.run(None, {"x": x, "z": z})[0]
+    finally:
+        ext().nchwc_ktaps(old)
+    assert np.array_equal(whole, parts)

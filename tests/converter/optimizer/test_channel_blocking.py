@@ -127,15 +127,49 @@ def test_describe_says_what_was_planned():
     assert LAYOUT_KEY == channel_blocking.METADATA_KEY
 
 
+def _pair(first, second_attrs=None, first_w=(16, 16, 1, 1), c=16, extra=()):
+    """x -> first conv -> depthwise 3x3 -> extra nodes; y the last output."""
+    nodes = [node("Conv", ["x", "w0"], ["a"], kernel_shape=list(first_w[2:]), **(first or {})),
+             node("Conv", ["a", "w1"], ["d"], kernel_shape=[3, 3], group=16, pads=[1, 1, 1, 1]),
+             *extra]  # fmt: skip
+    out = extra[-1].output[0] if extra else "d"
+    inits = {"w0": _w(*first_w), "w1": _w(16, 1, 3, 3), "w2": _w(16, 16, 1, 1)}
+    return graph_of(nodes, [("x", [1, c, 6, 6])], [(out, None)], inits)
+
+
 @pytest.mark.parametrize("residual", [True, False])
 def test_a_residual_from_outside_the_chain_is_reordered_in(residual):
     """z read by a blocked conv but produced outside the chain: one NchwcReorderInput."""
-    nodes = [node("Conv", ["x", "w0"], ["a"], kernel_shape=[1, 1]),
-             node("Conv", ["a", "w1"], ["p"], kernel_shape=[1, 1]),
+    extra = [node("Conv", ["d", "w2"], ["p"], kernel_shape=[1, 1]),
              node("Add", ["p", "x"] if residual else ["p", "p"], ["y"])]  # fmt: skip
-    g = graph_of(nodes, [("x", [1, 8, 5, 5])], [("y", None)],
-                 {"w0": _w(8, 8, 1, 1), "w1": _w(8, 8, 1, 1)})  # fmt: skip
-    optimized, planned, _ = _planned(g)
+    optimized, planned, _ = _planned(_pair({}, extra=extra))
+    assert ops(planned)["gossamer::NchwcConv"] == 3
     assert ("gossamer::NchwcReorderInput" in ops(planned)) == residual
-    x = RNG.standard_normal((1, 8, 5, 5)).astype(F32)
+    x = RNG.standard_normal((1, 16, 6, 6)).astype(F32)
     np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+def test_an_elementwise_op_of_two_blocked_values_runs_blocked():
+    extra = [node("Conv", ["d", "w2"], ["p"], kernel_shape=[1, 1]),
+             node("Mul", ["p", "a"], ["m"]), node("Relu", ["m"], ["y"])]  # fmt: skip
+    optimized, planned, _ = _planned(_pair({}, extra=extra))
+    counts = ops(planned)
+    assert counts["gossamer::NchwcConv"] == 3 and counts["gossamer::NchwcReorderOutput"] == 1
+    mul = next(n for n in planned.nodes if n.op_type == "Mul")
+    assert all(i.endswith("_nchwc") for i in mul.inputs)  # on the blocked values, no reorder
+    x = RNG.standard_normal((1, 16, 6, 6)).astype(F32)
+    np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+def test_chains_without_a_depthwise_conv_stay_in_nchw():
+    nodes = [node("Conv", ["x", "w0"], ["a"], kernel_shape=[1, 1]),
+             node("Conv", ["a", "w1"], ["y"], kernel_shape=[1, 1])]  # fmt: skip
+    g = graph_of(nodes, [("x", [1, 8, 5, 5])], [("y", None)],
+                 {"w0": _w(16, 8, 1, 1), "w1": _w(16, 16, 1, 1)})  # fmt: skip
+    assert _planned(g)[2] == []
+
+
+def test_a_wide_3x3_conv_keeps_nchw_and_splits_the_chain():
+    g = _pair({"pads": [1, 1, 1, 1]}, first_w=(16, 16, 3, 3))
+    _, planned, _ = _planned(g)
+    assert "gossamer::NchwcConv" not in ops(planned)  # the depthwise alone is no chain
