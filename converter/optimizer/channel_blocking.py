@@ -45,6 +45,8 @@ _CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "stride
 # a group-1 conv with a kernel larger than 1x1 runs blocked only with this few input channels (a
 # network's stem, read straight from NCHW); wider ones keep NCHW's Winograd / im2col GEMM
 STEM_MAX_CIN = 8
+# a chain is blocked only if it needs at most one reorder per this many convs
+MAX_CONVS_PER_REORDER = 4
 _UNARY = {"Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Tanh", "Elu",
           "Selu", "Softplus", "Abs", "Neg", "Identity"}  # fmt: skip
 _GOSSAMER_UNARY = {"HardSwish", "Swish", "Gelu"}
@@ -62,7 +64,7 @@ def run(graph: Graph) -> list[str]:
     plan = _plan(graph, view, values)
     if not plan:
         return []
-    chains = [c for c in _chains(plan, view) if _worth_it(c, plan)]
+    chains = [c for c in _chains(plan, view) if _worth_it(c, plan, view)]
     blocked = {name: plan[name] for chain in chains for name in chain}
     if not blocked:
         return []
@@ -82,12 +84,34 @@ def run(graph: Graph) -> list[str]:
     return [f"NCHW{BLOCK}c chain of {len(c)} convs from {c[0]}" for c in convs]
 
 
-def _worth_it(chain: set[str], plan: dict[str, str]) -> bool:
+def _worth_it(chain: set[str], plan: dict[str, str], view: GraphView) -> bool:
     """A chain pays for its reorders when it has a depthwise conv (which NCHW vectorises badly
-    on small planes) and another conv; chains of 1x1 convs alone stay in NCHW, whose packed
-    GEMM is about as fast there without the reorders."""
+    on small planes), another conv, and few reorders (at most one per MAX_CONVS_PER_REORDER
+    convs: a chain cut short by ops it cannot carry, Pad say, costs more than it saves; 1x1-only
+    chains are about as fast as NCHW's packed GEMM)."""
     kinds = [plan[n] for n in chain]
-    return "depthwise" in kinds and sum(k != "elementwise" for k in kinds) >= 2
+    convs = sum(k != "elementwise" for k in kinds)
+    if "depthwise" not in kinds or convs < 2:
+        return False
+    return _reorders(chain, view) * MAX_CONVS_PER_REORDER <= convs
+
+
+def _reorders(chain: set[str], view: GraphView) -> int:
+    """The reorders blocking `chain` would add: blocked values read outside it (a
+    GlobalAveragePool aside) and residuals from outside."""
+    nodes = {n.name: n for n in view.graph.nodes if n.name in chain}
+    count = 0
+    for name in chain:
+        node = nodes[name]
+        out = node.outputs[0]
+        readers = [r for r in view.consumers.get(out, []) if r.name not in chain]
+        if out in view.outputs or any(not _is_global_average(r) for r in readers):
+            count += 1
+        z = node.inputs[4] if node.op_type == "FusedConv" and len(node.inputs) > 4 else ""
+        producer = view.producer.get(z) if z else None
+        if z and (producer is None or producer.name not in chain):
+            count += 1
+    return count
 
 
 def _conv_ok(node: Node, view: GraphView, values: dict[str, Value]) -> str | None:
