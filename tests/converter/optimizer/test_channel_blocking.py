@@ -190,3 +190,16 @@ def test_a_chain_needing_more_reorders_than_it_saves_stays_in_nchw():
     g = _pair({}, extra=extra)
     g.nodes[3].op_type = "Pow"  # Mul would run blocked: an op the pass does not carry instead
     assert _planned(g)[2] == []
+
+
+def test_a_planned_graph_exports_to_onnx_that_onnxruntime_runs_alike():
+    ort = pytest.importorskip("onnxruntime")
+    from gossamer.converter.onnx_export import graph_to_onnx
+
+    optimized, planned, _ = _planned(_chain())
+    model = graph_to_onnx(planned)
+    assert {f.name.split("_")[0] for f in model.functions} >= {"NchwcConv"}
+    x = RNG.standard_normal((1, 3, 20, 18)).astype(F32)
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    y = got.run(None, {"x": x})[0]
+    np.testing.assert_allclose(y, _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
