@@ -319,6 +319,68 @@ def _layer_normalization(b: _Body) -> list[str]:
     return []
 
 
+def _int64s(b: _Body, values: list[int]) -> str:
+    return b.op("Constant", [], value=numpy_helper.from_array(np.array(values, np.int64)))
+
+
+def _blocked_rank(b: _Body) -> int:
+    if b.rank is None:
+        raise FunctionExportError(
+            f"{b.node.label()}: the rank of its input {b.node.inputs[0]!r} is unknown, and its "
+            "ONNX function reshapes by it; declare the graph inputs' shapes"
+        )
+    return b.rank
+
+
+def _to_blocked(b: _Body, x: str, rank: int, size: int, out: str) -> str:
+    """(N, C, *spatial) -> (N, C/size, *spatial, size), rank that of x"""
+    shape = b.op("Shape", [x])
+    n = b.op("Slice", [shape, _int64s(b, [0]), _int64s(b, [1])])
+    spatial = b.op("Slice", [shape, _int64s(b, [2]), _int64s(b, [rank])])
+    split = b.op("Reshape", [x, b.op("Concat", [n, _int64s(b, [-1, size]), spatial], axis=0)])
+    return b.op("Transpose", [split], out, perm=[0, 1, *range(3, rank + 1), 2])
+
+
+def _from_blocked(b: _Body, x: str, rank: int, out: str | None = None) -> str:
+    """(N, C/c, *spatial, c) -> (N, C, *spatial), rank that of x"""
+    shape = b.op("Shape", [x])
+    n = b.op("Slice", [shape, _int64s(b, [0]), _int64s(b, [1])])
+    spatial = b.op("Slice", [shape, _int64s(b, [2]), _int64s(b, [rank - 1])])
+    moved = b.op("Transpose", [x], perm=[0, 1, rank - 1, *range(2, rank - 1)])
+    return b.op("Reshape", [moved, b.op("Concat", [n, _int64s(b, [-1]), spatial], axis=0)], out)
+
+
+def _nchwc_reorder_input(b: _Body) -> list[str]:
+    _to_blocked(b, "x", _blocked_rank(b), int(b.node.attrs.get("block_size", 8)), "y")
+    return []
+
+
+def _nchwc_reorder_output(b: _Body) -> list[str]:
+    _from_blocked(b, "x", _blocked_rank(b), "y")
+    return []
+
+
+def _nchwc_global_average_pool(b: _Body) -> list[str]:
+    b.op("GlobalAveragePool", [_from_blocked(b, "x", _blocked_rank(b))], "y")
+    return []
+
+
+def _nchwc_conv(b: _Body) -> list[str]:
+    """y = blocked(activation(Conv(x', w, b) + z')), x' and z' unblocked (x may be NCHW)"""
+    rank = _blocked_rank(b)
+    blocked = rank == 5  # a 2-D conv's blocked input (NchwcConv is 2-D)
+    x = b._x()
+    size = x.shape[-1] if blocked and x is not None and x.shape is not None else 8
+    if not isinstance(size, int):
+        raise FunctionExportError(f"{b.node.label()}: the block of its input is unknown")
+    y = b.op("Conv", [_from_blocked(b, "x", rank) if blocked else "x", "w", "b"])
+    b.ref(_CONV_ATTRS)
+    if _present(b.node, 3):
+        y = b.op("Add", [y, _from_blocked(b, "z", 5)])
+    _to_blocked(b, _activation(b, y, "act"), 4, size, "y")
+    return _epilogue_name(b, _present(b.node, 3))
+
+
 # gossamer op -> writer of its function body (returns the name's epilogue parts)
 WRITERS: dict[str, Callable[[_Body], list[str]]] = {
     "FusedConv": _fused_conv,
@@ -328,6 +390,10 @@ WRITERS: dict[str, Callable[[_Body], list[str]]] = {
     "HardSwish": _hard_swish_op,
     "LayerNormalization": _layer_normalization,
     "Swish": _swish_op,
+    "NchwcReorderInput": _nchwc_reorder_input,
+    "NchwcReorderOutput": _nchwc_reorder_output,
+    "NchwcConv": _nchwc_conv,
+    "NchwcGlobalAveragePool": _nchwc_global_average_pool,
 }
 
 

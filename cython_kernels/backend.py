@@ -41,6 +41,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("broadcast_kernels", "BroadcastKernels"),
     ("where_kernels", "WhereKernels"),
     ("variadic_kernels", "VariadicKernels"),
+    ("nchwc_kernels", "NchwcKernels"),
 )
 
 

@@ -142,6 +142,10 @@ def load(
             from .converter.optimizer import optimize as optimize_graph
 
             graph, _ = optimize_graph(expanded, optimize)
+        if optimize >= 3:  # the CPU kernels' blocked layout, where they run the graph
+            from .layout_planning import plan_for_backends
+
+            graph = plan_for_backends(graph, backends)
     try:
         return Session(graph, backends=backends, threads=threads, max_memory=max_memory)
     except CroppedBuildError as err:  # its re-crop command names this file

@@ -175,7 +175,7 @@ _PER_ELEMENT = {  # FLOPs per output element
 _REDUCE = set(
     "ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd ReduceL1 ReduceL2 ReduceLogSum "
     "ReduceLogSumExp ReduceSumSquare ArgMax ArgMin TopK GlobalAveragePool GlobalMaxPool "
-    "GlobalLpPool QLinearGlobalAveragePool".split()
+    "GlobalLpPool QLinearGlobalAveragePool NchwcGlobalAveragePool".split()
 )
 
 
@@ -268,6 +268,7 @@ def _tflite_product(node: Node, ins: list, out: tuple[int, ...] | None) -> int |
 
 _FORMULAS: dict[str, Callable[[Node, list, Any], int | None]] = {
     "Conv": _conv, "ConvInteger": _conv, "QLinearConv": _conv, "FusedConv": _conv,
+    "NchwcConv": _conv,  # a blocked output has the NCHW one's element count
     "ConvTranspose": _conv_transpose,
     "MatMul": _matmul, "MatMulInteger": _matmul, "FusedMatMul": _matmul,
     "MatMulIntegerToFloat": _matmul, "Gemm": _gemm,

@@ -38,6 +38,7 @@ MODULES = (
     "tflite_int8",
     "gradients",
     "optimizers",
+    "blocked_layout",
 )
 NOT_YET_COVERED = Path(__file__).parent / "_not_yet_covered.txt"
 

@@ -25,6 +25,7 @@
 #include "rnn.h"
 #include "upsample.h"
 #include "winograd.h"
+#include "nchwc.h"
 
 typedef struct {
     const gk_gemm_kernels *gemm;
@@ -39,6 +40,7 @@ typedef struct {
     const gk_qgemm_kernels *qgemm;
     const gk_qconv_kernels *qconv;
     const gk_qelementwise_kernels *qelementwise;
+    const gk_nchwc_kernels *nchwc;
 } gk_kernel_table;
 
 /* the kernels of the level in force (the generic ones until gk_set_simd_level runs) */

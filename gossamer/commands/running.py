@@ -55,6 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from ..layout_planning import describe_layout
     from ..refimpl.model_stats import format_stats, model_stats
 
     sess = load(args.model, optimize=args.optimize)
@@ -77,6 +78,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             print(f"  {line}")
     stats = model_stats(sess.graph, input_shapes=fixed or None)
     print(format_stats(stats))
+    layout = describe_layout(sess.graph)
+    if layout:
+        print(f"layout: {layout}")
     symbolic = symbolic_inputs(sess.inputs, shapes)
     if symbolic:
         hints = hint_shapes(symbolic)

@@ -22,6 +22,7 @@ from . import (
     rules_control,
     rules_elementwise,
     rules_misc,
+    rules_nchwc,
     rules_nn,
     rules_shape,
     rules_tflite,
@@ -50,6 +51,7 @@ RULES: dict[str, Rule] = _merge(
     rules_nn.RULES,
     rules_misc.RULES,
     rules_control.RULES,
+    rules_nchwc.RULES,
 )
 MS_RULES: dict[str, Rule] = rules_misc.MS_RULES  # com.microsoft ops that differ from ONNX's
 

@@ -128,7 +128,8 @@ def test_a_tiny_float_cnn_does_not_import_the_training_tflite_int8_or_rnn_tables
     result = _tiny_cnn_in_a_fresh_process(1)
     assert result["errors"] == [] and result["placed"] == [{"cython": 13}]
     loaded = {m.rpartition(".")[2] for m in result["modules"]}
-    assert {"conv_kernels", "gemm_kernels", "elementwise_kernels"} <= loaded
+    # its convs run in the blocked layout (channel_blocking): nchwc_kernels, not conv_kernels
+    assert {"nchwc_kernels", "gemm_kernels", "elementwise_kernels"} <= loaded
     unwanted = {"grad_kernels", "grad_elementwise_kernels", "tflite_kernels"}
     unwanted |= {"tflite_table_kernels", "qconv_kernels", "qgemm_kernels"}
     unwanted |= {"qelementwise_kernels", "rnn_kernels", "resize_kernels"}

@@ -1,0 +1,134 @@
+"""The blocked channel layout's ops (domain `gossamer`, planned by the channel_blocking pass for
+the cython backend): the reorders, NchwcConv (group-1 conv on an NCHW or blocked input and
+depthwise conv, with bias, residual z and the Relu/Clip epilogue) and NchwcGlobalAveragePool.
+Channel counts are multiples of the block (8), as the pass guarantees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ...refimpl.op_geometry import window
+from ..case import Arg, Case, Ctx
+from ..values import make
+from ._build import FLOATS
+
+GD = "gossamer"
+B = 8
+
+
+def _attrs_last(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.just(dict(shapes_[-1]))
+
+
+@st.composite
+def _plain(draw: Any) -> tuple[Any, ...]:
+    n, cb, h, w = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 6)),
+                   draw(st.integers(1, 6)))  # fmt: skip
+    return ((n, cb * B, h, w),)
+
+
+@st.composite
+def _blocked(draw: Any) -> tuple[Any, ...]:
+    n, cb, h, w = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 6)),
+                   draw(st.integers(1, 6)))  # fmt: skip
+    return ((n, cb, h, w, B),)
+
+
+_ACTS = st.sampled_from([{}, {"activation": "Relu"},
+                         {"activation": "Clip", "activation_params": [-0.5, 1.0]}])  # fmt: skip
+
+
+@st.composite
+def _conv(draw: Any) -> tuple[Any, ...]:
+    """(x, w, b, z placeholder, attrs): depthwise, or group 1 on a blocked or an NCHW input."""
+    n, h, w = draw(st.integers(1, 2)), draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    k = draw(st.sampled_from([1, 3]))
+    s = draw(st.sampled_from([1, 2]))
+    attrs: dict[str, Any] = {"kernel_shape": [k, k], "strides": [s, s]}
+    if k == 3 and draw(st.booleans()):
+        attrs["pads"] = [1, 1, 1, 1]
+    if k > min(h, w):  # the window must fit the padded input
+        attrs["pads"] = [1, 1, 1, 1]
+    attrs.update(draw(_ACTS))
+    kind = draw(st.sampled_from(["depthwise", "blocked", "nchw"]))
+    if kind == "depthwise":
+        cb = draw(st.integers(1, 3))
+        attrs["group"] = cb * B
+        return ((n, cb, h, w, B), (cb * B, 1, k, k), (cb * B,), None, attrs)
+    m = B * draw(st.integers(1, 5))
+    if kind == "blocked":
+        cb = draw(st.integers(1, 3))
+        return ((n, cb, h, w, B), (m, cb * B, k, k), draw(st.sampled_from([(m,), None])), None,
+                attrs)  # fmt: skip
+    c = draw(st.integers(1, 5))
+    return ((n, c, h, w), (m, c, k, k), (m,), None, attrs)
+
+
+def _residual() -> Arg:
+    """z, laid out as the blocked output, in about half the examples."""
+
+    def make_z(ctx: Ctx) -> np.ndarray | None:
+        if not ctx.draw(st.booleans()):
+            return None
+        x, w, a = ctx.inputs[0], ctx.inputs[1], ctx.attrs
+        win = window(x.shape[2:4], a["kernel_shape"], strides=a.get("strides"),
+                     pads=a.get("pads"))  # fmt: skip
+        return make("any", (x.shape[0], w.shape[0] // B, *win.out, B), ctx.dtype, ctx.rng)
+
+    return Arg(make_z)
+
+
+_CONV_EDGES = (
+    ((1, 2, 9, 17, 8), (24, 16, 1, 1), (24,), None, {"kernel_shape": [1, 1]}),
+    ((1, 3, 17, 9), (16, 3, 3, 3), (16,), None,
+     {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "activation": "Clip",
+      "activation_params": [0.0, 6.0]}),
+    ((1, 3, 9, 9, 8), (24, 1, 3, 3), (24,), None,
+     {"kernel_shape": [3, 3], "group": 24, "pads": [1, 1, 1, 1], "activation": "Relu"}),
+)  # fmt: skip
+
+CASES: list[Case] = [  # fmt: skip
+    Case(
+        "NchwcReorderInput",
+        (Arg("any"),),
+        FLOATS,
+        domain=GD,
+        shapes=_plain(),
+        tol="exact",
+        edges=((((1, 16, 9, 17),), None), (((2, 8, 1, 1),), None)),
+    ),
+    Case(
+        "NchwcReorderOutput",
+        (Arg("any"),),
+        FLOATS,
+        domain=GD,
+        shapes=_blocked(),
+        tol="exact",
+        edges=((((1, 2, 9, 17, 8),), None), (((1, 1, 1, 1, 8),), None)),
+    ),
+    Case(
+        "NchwcGlobalAveragePool",
+        (Arg("any"),),
+        FLOATS,
+        domain=GD,
+        shapes=_blocked(),
+        tol="reduction",
+        reduced=lambda ex: int(np.prod(ex.inputs[0].shape[2:4])),
+        accumulate=True,
+        edges=((((1, 3, 9, 9, 8),), None), (((2, 1, 1, 1, 8),), None)),
+    ),
+    Case(
+        "NchwcConv",
+        (Arg("any"), Arg("any", const=True), Arg("any", const=True), _residual()),
+        FLOATS,
+        domain=GD,
+        shapes=_conv(),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=lambda ex: int(np.prod(ex.inputs[1].shape[1:])),
+        edges=tuple((e, None) for e in _CONV_EDGES),
+    ),
+]

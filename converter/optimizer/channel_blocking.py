@@ -1,0 +1,287 @@
+"""Blocked channel layout for CPU kernels (O3, run by gossamer.load when the cython backend is
+selected; not part of the backend-neutral pipeline).
+
+Plans chains of convolutions that run in NCHW8c, (N, C/8, H, W, 8), whose vector is eight
+channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU kernels):
+- a Conv / FusedConv (2-D, constant weights, float32, output channels a multiple of 8, activation
+  none/Relu/Clip, no PRelu slope) that is 1x1, depthwise, or a stem (at most STEM_MAX_CIN input
+  channels) becomes gossamer::NchwcConv, writing a blocked output; a group-1 conv reads its input
+  as it comes (NCHW from outside a chain, blocked inside one), a depthwise conv only a blocked
+  input; wider k x k convs keep NCHW (Winograd, im2col GEMM);
+- an element-wise op of blocked values (unary with scalar parameters; binary of two blocked values
+  of one shape, or with a scalar) runs unchanged on the blocked values;
+- a residual z from outside the chain is blocked by a gossamer::NchwcReorderInput;
+- a GlobalAveragePool of a blocked value becomes gossamer::NchwcGlobalAveragePool (which writes
+  NCHW, ending the chain);
+- every other reader of a blocked value reads it through one gossamer::NchwcReorderOutput, which
+  keeps the value's name, so graph outputs and the rest of the graph are unchanged.
+Only chains (nodes joined by blocked values) with a depthwise conv and another conv are kept:
+the depthwise conv is what NCHW vectorises badly on small planes; 1x1-only chains are about as
+fast as NCHW's packed GEMM and would pay for their reorders. Channel counts must be known; batch
+and spatial dims may be symbolic. The plan is recorded in graph.metadata["gossamer.layout"]
+(JSON), which `gossamer info` prints. GOSSAMER_BLOCKED_LAYOUT=0 turns the pass off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ...refimpl.ir import Graph, Node, Value
+from ...refimpl.shape_inference import infer_shapes
+from .rewrite import (
+    GOSSAMER_DOMAIN,
+    GraphView,
+    copy_graph,
+    live_value_info,
+    use_gossamer_domain,
+)
+
+NAME = "channel_blocking"
+LEVEL = 3
+BLOCK = 8
+METADATA_KEY = "gossamer.layout"
+_CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
+# a group-1 conv with a kernel larger than 1x1 runs blocked only with this few input channels (a
+# network's stem, read straight from NCHW); wider ones keep NCHW's Winograd / im2col GEMM
+STEM_MAX_CIN = 8
+# a chain is blocked only if it needs at most one reorder per this many convs
+MAX_CONVS_PER_REORDER = 4
+_UNARY = {"Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Tanh", "Elu",
+          "Selu", "Softplus", "Abs", "Neg", "Identity"}  # fmt: skip
+_GOSSAMER_UNARY = {"HardSwish", "Swish", "Gelu"}
+_BINARY = {"Add", "Sub", "Mul", "Max", "Min"}
+
+
+def enabled() -> bool:
+    return os.environ.get("GOSSAMER_BLOCKED_LAYOUT", "1").strip() != "0"
+
+
+def run(graph: Graph) -> list[str]:
+    """Rewrites `graph` in place; returns one line per blocked chain."""
+    view = GraphView(graph)
+    values = infer_shapes(graph)
+    plan = _plan(graph, view, values)
+    if not plan:
+        return []
+    chains = [c for c in _chains(plan, view) if _worth_it(c, plan, view)]
+    blocked = {name: plan[name] for chain in chains for name in chain}
+    if not blocked:
+        return []
+    reorders = _rewrite(graph, view, blocked)
+    use_gossamer_domain(graph)
+    graph.nodes[:] = graph.topological_nodes()
+    graph.value_info = live_value_info(graph)
+    convs = [sorted(n for n in c if plan[n] != "elementwise") for c in chains]
+    graph.metadata[METADATA_KEY] = json.dumps(
+        {
+            "layout": f"NCHW{BLOCK}c",
+            "chains": len(chains),
+            "nodes": sum(map(len, convs)),
+            "reorders": reorders,
+        }  # fmt: skip
+    )
+    return [f"NCHW{BLOCK}c chain of {len(c)} convs from {c[0]}" for c in convs]
+
+
+def _worth_it(chain: set[str], plan: dict[str, str], view: GraphView) -> bool:
+    """A chain pays for its reorders when it has a depthwise conv (which NCHW vectorises badly
+    on small planes), another conv, and few reorders (at most one per MAX_CONVS_PER_REORDER
+    convs: a chain cut short by ops it cannot carry, Pad say, costs more than it saves; 1x1-only
+    chains are about as fast as NCHW's packed GEMM)."""
+    kinds = [plan[n] for n in chain]
+    convs = sum(k != "elementwise" for k in kinds)
+    if "depthwise" not in kinds or convs < 2:
+        return False
+    return _reorders(chain, view) * MAX_CONVS_PER_REORDER <= convs
+
+
+def _reorders(chain: set[str], view: GraphView) -> int:
+    """The reorders blocking `chain` would add: blocked values read outside it (a
+    GlobalAveragePool aside) and residuals from outside."""
+    nodes = {n.name: n for n in view.graph.nodes if n.name in chain}
+    count = 0
+    for name in chain:
+        node = nodes[name]
+        out = node.outputs[0]
+        readers = [r for r in view.consumers.get(out, []) if r.name not in chain]
+        if out in view.outputs or any(not _is_global_average(r) for r in readers):
+            count += 1
+        z = node.inputs[4] if node.op_type == "FusedConv" and len(node.inputs) > 4 else ""
+        producer = view.producer.get(z) if z else None
+        if z and (producer is None or producer.name not in chain):
+            count += 1
+    return count
+
+
+def _conv_ok(node: Node, view: GraphView, values: dict[str, Value]) -> str | None:
+    """'conv' or 'depthwise' if the node can run blocked (input layout aside), else None."""
+    if node.op_type == "Conv" and node.domain in ("", "ai.onnx"):
+        activation, slope, z = "", "", ""
+    elif node.op_type == "FusedConv" and node.domain == GOSSAMER_DOMAIN:
+        activation = str(node.attrs.get("activation", ""))
+        slope = node.inputs[3] if len(node.inputs) > 3 else ""
+        z = node.inputs[4] if len(node.inputs) > 4 else ""
+    else:
+        return None
+    if activation not in ("", "Relu", "Clip") or slope:
+        return None
+    w = view.constant(node.inputs[1]) if len(node.inputs) > 1 else None
+    x = values.get(node.inputs[0])
+    y = values.get(node.outputs[0])
+    if w is None or w.ndim != 4 or x is None or x.shape is None or len(x.shape) != 4:
+        return None
+    if x.dtype != "float32" or y is None or y.dtype != "float32" or w.shape[0] % BLOCK:
+        return None
+    if z and not _known_channels(values.get(z), w.shape[0]):
+        return None
+    c, group = x.shape[1], int(node.attrs.get("group", 1))
+    if not isinstance(c, int):
+        return None
+    if group == 1 and c == w.shape[1] and (w.shape[2:] == (1, 1) or c <= STEM_MAX_CIN):
+        return "conv"
+    if group == c == w.shape[0] and w.shape[1] == 1:
+        return "depthwise"
+    return None
+
+
+def _elementwise_ok(
+    node: Node, view: GraphView, values: dict[str, Value], blocked: set[str]
+) -> bool:
+    """An element-wise node that computes the same on blocked values: a unary op of a blocked
+    value (constant scalar parameters), or a binary op of two blocked values of one shape or of
+    a blocked value and a constant scalar."""
+    standard = node.domain in ("", "ai.onnx")
+    y = values.get(node.outputs[0]) if len(node.outputs) == 1 else None
+    if y is None or y.dtype != "float32" or not node.inputs or node.inputs[0] not in blocked:
+        return False
+    if (standard and node.op_type in _UNARY) or (
+        node.domain == GOSSAMER_DOMAIN and node.op_type in _GOSSAMER_UNARY
+    ):
+        return all(not n or _scalar(view, n) for n in node.inputs[1:])
+    if not standard or node.op_type not in _BINARY or len(node.inputs) != 2:
+        return False
+    a, b = node.inputs
+    if b in blocked:
+        va, vb = values.get(a), values.get(b)
+        return va is not None and vb is not None and va.shape == vb.shape
+    return _scalar(view, b)
+
+
+def _scalar(view: GraphView, name: str) -> bool:
+    value = view.constant(name)
+    return value is not None and value.size == 1
+
+
+def _known_channels(v: Value | None, channels: int) -> bool:
+    return v is not None and v.shape is not None and len(v.shape) == 4 and v.shape[1] == channels
+
+
+def _plan(graph: Graph, view: GraphView, values: dict[str, Value]) -> dict[str, str]:
+    """node name -> "conv", "depthwise" or "elementwise" for the nodes to block, in one pass
+    over the nodes in order: a depthwise conv and an element-wise op only on blocked inputs."""
+    out: dict[str, str] = {}
+    blocked_values: set[str] = set()
+    for node in graph.topological_nodes():
+        kind = _conv_ok(node, view, values)
+        if kind == "depthwise" and node.inputs[0] not in blocked_values:
+            continue
+        if kind is None and _elementwise_ok(node, view, values, blocked_values):
+            kind = "elementwise"
+        if kind is None:
+            continue
+        out[node.name] = kind
+        blocked_values.add(node.outputs[0])
+    return out
+
+
+def _chains(blocked: dict[str, str], view: GraphView) -> list[set[str]]:
+    """The blocked nodes grouped into chains (connected through values they pass each other)."""
+    parent = {n: n for n in blocked}
+
+    def find(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for node in list(view.graph.nodes):
+        if node.name not in blocked:
+            continue
+        for name in node.inputs:
+            producer = view.producer.get(name) if name else None
+            if producer is not None and producer.name in blocked:
+                parent[find(producer.name)] = find(node.name)
+    groups: dict[str, set[str]] = {}
+    for n in blocked:
+        groups.setdefault(find(n), set()).add(n)
+    return sorted(groups.values(), key=lambda g: sorted(g)[0])
+
+
+def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
+    """Replaces the planned nodes; returns the reorders added."""
+    nodes = [n for n in graph.nodes if n.name in blocked]
+    renamed = {n.outputs[0]: view.fresh(f"{n.outputs[0]}_nchwc") for n in nodes}
+    reorders = 0
+    blocked_in: dict[str, str] = {}  # an NCHW value -> its blocked copy (a reorder-in)
+
+    def as_blocked(name: str) -> str:
+        nonlocal reorders
+        if name in renamed:
+            return renamed[name]
+        if name not in blocked_in:
+            blocked_in[name] = view.fresh(f"{name}_nchwc")
+            node = Node("NchwcReorderInput", [name], [blocked_in[name]], {"block_size": BLOCK},
+                        view.fresh(f"{name}_to_nchwc"), GOSSAMER_DOMAIN)  # fmt: skip
+            view.replace([], [node])
+            reorders += 1
+        return blocked_in[name]
+
+    for node in nodes:
+        if blocked[node.name] == "elementwise":  # the same op, on the blocked values
+            inputs = [renamed.get(i, i) for i in node.inputs]
+            view.replace([node], [Node(node.op_type, inputs, [renamed[node.outputs[0]]],
+                                       dict(node.attrs), node.name, node.domain)])  # fmt: skip
+            continue
+        x, w = node.inputs[0], node.inputs[1]
+        b = node.inputs[2] if len(node.inputs) > 2 else ""
+        z = node.inputs[4] if len(node.inputs) > 4 else ""
+        attrs = {k: node.attrs[k] for k in _CONV_ATTRS if k in node.attrs}
+        for k in ("activation", "activation_params"):
+            if node.attrs.get(k):
+                attrs[k] = node.attrs[k]
+        inputs = [renamed.get(x, x), w, b, as_blocked(z) if z else ""]
+        while inputs and not inputs[-1]:
+            inputs.pop()
+        new = Node("NchwcConv", inputs, [renamed[node.outputs[0]]], attrs, node.name,
+                   GOSSAMER_DOMAIN)  # fmt: skip
+        view.replace([node], [new])
+    for plain, name in renamed.items():
+        readers = [n for n in view.consumers.get(plain, []) if n.name not in blocked]
+        pools = [n for n in readers if _is_global_average(n)]
+        for pool in pools:
+            view.replace([pool], [Node("NchwcGlobalAveragePool", [name], list(pool.outputs), {},
+                                       pool.name, GOSSAMER_DOMAIN)])  # fmt: skip
+        if (
+            any(n not in pools for n in readers)
+            or plain in view.outputs
+            or plain in view.body_reads
+        ):
+            out = Node("NchwcReorderOutput", [name], [plain], {}, view.fresh(f"{plain}_from_nchwc"),
+                       GOSSAMER_DOMAIN)  # fmt: skip
+            view.replace([], [out])
+            reorders += 1
+    return reorders
+
+
+def _is_global_average(node: Node) -> bool:
+    return node.op_type == "GlobalAveragePool" and node.domain in ("", "ai.onnx")
+
+
+def planned(graph: Graph) -> Graph:
+    """A copy of `graph` with blocked chains planned, or `graph` itself when the pass is off, has
+    run already, or finds nothing to block."""
+    if not enabled() or METADATA_KEY in graph.metadata:
+        return graph
+    copy = copy_graph(graph)
+    return copy if run(copy) else graph

@@ -1,0 +1,252 @@
+"""The blocked channel layout NCHW8c (src/nchwc.h): the reorders at the ends of a blocked chain,
+gossamer::NchwcConv (group-1 conv with an NCHW or blocked input, and depthwise conv, bias,
+residual and Relu/Clip in the epilogue) and the blocked GlobalAveragePool that ends a chain.
+
+The graph pass converter/optimizer/channel_blocking.py plans these nodes; the kernels take
+float32 only, blocks of 8 and 2-D convs, and decline anything else (the reference runs it).
+Weights are packed once, at prepare time (pack_conv_weights; [C/8][kh][kw][8] for a depthwise
+conv), so that the weights one tap of a register tile needs are adjacent vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
+from ..refimpl.ir import Node, Value
+from ..refimpl.op_geometry import check_groups, window
+from ..refimpl.ops.op_nchwc_conv import nchwc_conv_1
+from ..refimpl.ops.op_nchwc_global_average_pool import nchwc_global_average_pool_1
+from ..refimpl.ops.op_nchwc_reorder_input import nchwc_reorder_input_1
+from ..refimpl.ops.op_nchwc_reorder_output import nchwc_reorder_output_1
+from ._common import (
+    F32,
+    all_float32,
+    epilogue_bounds,
+    fused_activation_refusal,
+    threads,
+    window_refusal,
+)
+from ._native import ext
+from .segments import traceable
+
+Array = np.ndarray
+BLOCK = 8  # the block the C kernels compute (a vector of 8 floats on every SIMD level)
+GROUP = 4  # output blocks per register tile of the conv kernel (src/nchwc.c NC_GROUP)
+
+
+def _blocked(v: Value | None, rank: int) -> str | None:
+    """Why v is not a blocked (N, C/8, spatial..., 8) tensor of this rank (None: it is)."""
+    if v is None or v.shape is None or len(v.shape) != rank:
+        return f"input is not a rank-{rank} blocked tensor"
+    if v.shape[-1] != BLOCK:
+        return f"block {v.shape[-1]} (the kernels compute blocks of {BLOCK})"
+    return None
+
+
+def _reorder_in_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    x = inputs[0]
+    if int(node.attrs.get("block_size", 8)) != BLOCK:
+        return f"block_size {node.attrs.get('block_size')} (the kernels compute blocks of {BLOCK})"
+    if x is None or x.shape is None or len(x.shape) < 3:
+        return "input rank unknown or below 3"
+    return all_float32(inputs[:1])
+
+
+def _reorder_out_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    x = inputs[0]
+    if x is None or x.shape is None or len(x.shape) < 4 or x.shape[-1] != BLOCK:
+        return f"input is not blocked by {BLOCK}"
+    return all_float32(inputs[:1])
+
+
+def _conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    bad = all_float32([inputs[0], *inputs[2:4]])
+    if bad:
+        return bad
+    x, w = inputs[0], inputs[1]
+    if w is None or w.shape is None or len(w.shape) != 4:
+        return "only 2-D convolutions with a known weight shape"
+    if x is None or x.shape is None or len(x.shape) not in (4, 5):
+        return "input rank unknown"
+    if len(x.shape) == 5 and x.shape[-1] != BLOCK:
+        return f"block {x.shape[-1]} (the kernels compute blocks of {BLOCK})"
+    m, group = w.shape[0], int(node.attrs.get("group", 1))
+    if not isinstance(m, int) or m % BLOCK:
+        return f"{m} output channels: not a multiple of {BLOCK}"
+    if group != 1 and not (w.shape[1] == 1 and group == m and len(x.shape) == 5):
+        return "grouped convolution other than depthwise on a blocked input"
+    return fused_activation_refusal(node)
+
+
+def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    return _blocked(inputs[0], 5) or all_float32(inputs[:1])
+
+
+def pack_conv_weights(w: Array) -> Array:
+    """w (M, C, kh, kw) as the conv kernel reads it: per group of GROUP output blocks (fewer in the
+    last), [C][kh][kw][blocks][8], so that one tap's weights of the whole group are adjacent."""
+    m, c, kh, kw = w.shape
+    parts = []
+    for ob0 in range(0, m // BLOCK, GROUP):
+        nb = min(GROUP, m // BLOCK - ob0)
+        part = w[ob0 * BLOCK : (ob0 + nb) * BLOCK].reshape(nb, BLOCK, c, kh, kw)
+        parts.append(np.ascontiguousarray(part.transpose(2, 3, 4, 0, 1), F32).reshape(-1))
+    return np.concatenate(parts)
+
+
+class _Conv:
+    """One NchwcConv node, prepared: the packed weights, the bias and the epilogue's bounds."""
+
+    def __init__(self, node: Node, constants: dict[int, Array]) -> None:
+        a = node.attrs
+        self.geometry = {k: a.get(k) for k in ("dilations", "kernel_shape", "pads", "strides")}
+        self.auto_pad = a.get("auto_pad") or "NOTSET"
+        self.group = int(a.get("group", 1))
+        self.lo, self.hi, _ = epilogue_bounds(
+            str(a.get("activation", "")), a.get("activation_params")
+        )
+        w = constants.get(1)
+        self.w_shape = None if w is None else tuple(w.shape)
+        self.packed = None if w is None else self._pack(w)
+        b = constants.get(2)
+        self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
+        self.windows: dict[tuple, Any] = {}
+
+    def _pack(self, w: Array) -> Array:
+        m, cg, kh, kw = w.shape
+        w = np.asarray(w, F32)
+        if self.group > 1:  # depthwise: [C/8][kh][kw][8]
+            return np.ascontiguousarray(w.reshape(m // BLOCK, BLOCK, kh, kw).transpose(0, 2, 3, 1))
+        return pack_conv_weights(w)
+
+    def __call__(self, x: Array, w: Array, b: Array | None, z: Array | None) -> Array:
+        blocked = x.ndim == 5
+        n, c = x.shape[0], x.shape[1] * (x.shape[-1] if blocked else 1)
+        h, wd = x.shape[2], x.shape[3]
+        m, _, kh, kw = w.shape
+        key = (x.shape, w.shape)
+        win = self.windows.get(key)
+        if win is None:  # once per input shape (the geometry is Python work)
+            check_groups(c, w.shape, self.group)
+            g = self.geometry
+            win = window(
+                (h, wd),
+                g["kernel_shape"] or w.shape[2:],
+                strides=g["strides"],
+                dilations=g["dilations"],
+                pads=g["pads"],
+                auto_pad=self.auto_pad,
+            )
+            refusal = window_refusal((h, wd), win)
+            if refusal is not None:
+                raise RuntimeDecline(refusal)
+            if len(self.windows) < 64:
+                self.windows[key] = win
+        (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out
+        packed = self.packed if tuple(w.shape) == self.w_shape else self._pack(w)
+        bias = self.bias if self.bias is not None or b is None else np.ascontiguousarray(b, F32)
+        y = output_array((n, m // BLOCK, oh, ow, BLOCK))
+        if z is not None and z.shape != y.shape:
+            raise RuntimeDecline(f"residual {list(z.shape)} is not the output {list(y.shape)}")
+        xf = np.ascontiguousarray(x, F32).reshape(-1)
+        zf = None if z is None else np.ascontiguousarray(z, F32).reshape(-1)
+        if self.group > 1:
+            ext().nchwc_depthwise(xf, n, c, h, wd, packed.reshape(-1), kh, kw, sh, sw, dh, dw,
+                                  ph, pw, oh, ow, bias, zf, self.lo, self.hi, y.reshape(-1),
+                                  threads())  # fmt: skip
+        else:
+            ext().nchwc_conv(
+                xf,
+                n,
+                c,
+                h,
+                wd,
+                blocked,
+                packed,
+                m,
+                kh,
+                kw,
+                sh,
+                sw,
+                dh,
+                dw,
+                ph,
+                pw,
+                oh,
+                ow,
+                bias,
+                zf,
+                self.lo,
+                self.hi,
+                y.reshape(-1),
+                threads(),
+            )
+        return y
+
+
+def _prepare_conv(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    prepared = _Conv(node, constants)
+
+    def nchwc_conv(
+        x: Array, w: Array, b: Array | None = None, z: Array | None = None, *,
+        auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None, activation: str = "",
+        activation_params: list[float] | None = None,
+    ) -> Array:  # fmt: skip
+        return prepared(x, w, b, z)
+
+    return traceable(nchwc_conv)
+
+
+def _reorder(x: Array, out: bool) -> Array:
+    if out:
+        n, cb, *spatial, size = x.shape
+        y = output_array((n, cb * size, *spatial))
+    else:
+        n, c, *spatial = x.shape
+        if c % BLOCK:
+            raise RuntimeDecline(f"{c} channels: not a multiple of {BLOCK}")
+        y = output_array((n, c // BLOCK, *spatial, BLOCK))
+    hw = int(np.prod(spatial, dtype=np.int64))
+    c = y.shape[1] if out else x.shape[1]
+    ext().nchwc_reorder(np.ascontiguousarray(x, F32).reshape(-1), n, c, hw, y.reshape(-1), out,
+                        threads())  # fmt: skip
+    return y
+
+
+class NchwcKernels(KernelBackend):
+    """The NCHW8c kernels (mixed into CythonBackend)."""
+
+    @kernel(nchwc_reorder_input_1, dtypes={"float32"}, supports=_reorder_in_refusal)
+    @traceable
+    def nchwc_reorder_input(x: Array, *, block_size: int = 8) -> Array:
+        return _reorder(x, False)
+
+    @kernel(nchwc_reorder_output_1, dtypes={"float32"}, supports=_reorder_out_refusal)
+    @traceable
+    def nchwc_reorder_output(x: Array) -> Array:
+        return _reorder(x, True)
+
+    @kernel(nchwc_conv_1, dtypes={"float32"}, supports=_conv_refusal, prepare=_prepare_conv)
+    def nchwc_conv(
+        x: Array, w: Array, b: Array | None = None, z: Array | None = None, *,
+        auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None, activation: str = "",
+        activation_params: list[float] | None = None,
+    ) -> Array:  # fmt: skip
+        raise RuntimeError("this kernel runs only through its prepare() hook")
+
+    @kernel(nchwc_global_average_pool_1, dtypes={"float32"}, supports=_gap_refusal)
+    @traceable
+    def nchwc_global_average_pool(x: Array) -> Array:
+        n, cb, h, w, size = x.shape
+        y = output_array((n, cb * size, 1, 1))
+        ext().nchwc_global_average(np.ascontiguousarray(x, F32).reshape(-1), n, cb * size, h * w,
+                                   y.reshape(-1), threads())  # fmt: skip
+        return y

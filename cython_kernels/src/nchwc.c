@@ -1,0 +1,180 @@
+/* Drivers of the NCHW8c kernels (see nchwc.h): work split into items of the kernels' thread pool,
+ * the reorders at the ends of a blocked chain and the blocked GlobalAveragePool. */
+#include <math.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "isa.h"
+#include "nchwc.h"
+#include "threadpool.h"
+
+#define NC_B GK_NCHWC_BLOCK
+#define NC_CHUNK 48 /* output pixels of a row per conv work item (8 register tiles) */
+#define NC_GROUP 4 /* output blocks per work item (the widest register tile) */
+/* input channel x tap pairs summed per pass over a chunk (16 KB of a group's weights; 0: all in
+ * one pass) */
+long gk_nchwc_ktaps = 128;
+
+/* -------------------------------------------------------------------------------------------- */
+typedef struct {
+    const float *x;
+    float *y;
+    long c, hw, nb; /* nb: channel blocks */
+    int out;        /* 0: NCHW -> NCHW8c, 1: back */
+} reorder_job;
+
+static void reorder_blocks(void *ctx, long b0, long b1, int seat) {
+    const reorder_job *j = (const reorder_job *)ctx;
+    (void)seat;
+    long hw = j->hw;
+    for (long b = b0; b < b1; b++) { /* b = image * nb + channel block */
+        long i = b / j->nb, cb = b % j->nb;
+        long blk = (i * j->nb + cb) * hw * NC_B, plane = (i * j->c + cb * NC_B) * hw;
+        if (!j->out) {
+            const float *plain = j->x + plane;
+            float *d = j->y + blk;
+            for (long p = 0; p < hw; p++)
+                for (long l = 0; l < NC_B; l++) d[p * NC_B + l] = plain[l * hw + p];
+        } else {
+            const float *s = j->x + blk;
+            float *d = j->y + plane;
+            for (long l = 0; l < NC_B; l++)
+                for (long p = 0; p < hw; p++) d[l * hw + p] = s[p * NC_B + l];
+        }
+    }
+}
+
+static void reorder(const float *x, long n, long c, long hw, float *y, int out, int threads) {
+    long nb = c / NC_B;
+    reorder_job j = {x, y, c, hw, nb, out};
+    gk_parallel_range(n * nb, n * c * hw > 65536 ? threads : 1, reorder_blocks, &j);
+}
+
+void gk_nchwc_reorder_in(const float *x, long n, long c, long hw, float *y, int threads) {
+    reorder(x, n, c, hw, y, 0, threads);
+}
+
+void gk_nchwc_reorder_out(const float *x, long n, long c, long hw, float *y, int threads) {
+    reorder(x, n, c, hw, y, 1, threads);
+}
+
+/* -------------------------------------------------------------------------------------------- */
+typedef struct {
+    const gk_nchwc_conv_args *a;
+    const gk_nchwc_kernels *K;
+    long groups, oh, chunks, chunk, mb, ncb, kb;
+} conv_job;
+
+/* items [t0, t1): (image, group of output blocks, output row, chunk of the row), the chunk
+ * innermost so that a thread's consecutive items share the weights */
+static void conv_items(void *ctx, long t0, long t1, int seat) {
+    const conv_job *j = (const conv_job *)ctx;
+    const gk_nchwc_conv_args *a = j->a;
+    (void)seat;
+    for (long t = t0; t < t1; t++) {
+        long ch = t % j->chunks, r = t / j->chunks;
+        long oy = r % j->oh, g = (r / j->oh) % j->groups, i = r / (j->oh * j->groups);
+        long ob0 = NC_GROUP * g;
+        int nb = (int)GK_MIN((long)NC_GROUP, j->mb - ob0);
+        long ox0 = ch * j->chunk, ox1 = GK_MIN(a->ow, ox0 + j->chunk);
+        /* input channel blocks kb at a time, so that their weights stay in L1 over the chunk's
+         * tiles (partial sums wait in y: each output's sum is in the same order either way) */
+        for (long cb0 = 0; cb0 < j->ncb; cb0 += j->kb)
+            j->K->conv_row(a, i, ob0, nb, oy, ox0, ox1, cb0, GK_MIN(j->ncb, cb0 + j->kb));
+    }
+}
+
+void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
+    gk_nchwc_conv_args a = *a0;
+    if (n <= 0 || a.m <= 0 || a.oh <= 0 || a.ow <= 0) return;
+    /* a 1x1 / stride 1 / unpadded conv over rows that follow each other is one row of h*w */
+    if (a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && a.ph == 0 && a.pw == 0 &&
+        a.oh == a.h && a.ow == a.w && a.xs.s_y == a.w * a.xs.s_x && a.ys.s_y == a.ow * a.ys.s_x) {
+        a.w = a.ow = a.h * a.w;
+        a.h = a.oh = 1;
+    }
+    long mb = a.m / NC_B, groups = (mb + NC_GROUP - 1) / NC_GROUP;
+    long chunks = (a.ow + NC_CHUNK - 1) / NC_CHUNK, chunk = (a.ow + chunks - 1) / chunks;
+    long ncb = a.c / a.xs.cblk, taps = a.xs.cblk * a.kh * a.kw;
+    conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb, ncb,
+                  gk_nchwc_ktaps > 0 ? GK_MAX(1L, gk_nchwc_ktaps / taps) : ncb};
+    long items = n * groups * a.oh * chunks;
+    double work = (double)n * a.m * a.oh * a.ow * a.c * a.kh * a.kw;
+    gk_parallel_range(items, work > 65536 ? threads : 1, conv_items, &j);
+}
+
+static gk_nchwc_strides blocked(long c, long h, long w) {
+    gk_nchwc_strides s = {NC_B, c * h * w, h * w * NC_B, w * NC_B, NC_B};
+    return s;
+}
+
+void gk_nchwc_conv(const float *x, long n, long c, long h, long w, int x_blocked, const float *wp,
+                   long m, long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
+                   long oh, long ow, const float *bias, const float *z, float lo, float hi,
+                   float *y, int threads) {
+    gk_nchwc_strides plain = {1, c * h * w, h * w, w, 1};
+    gk_nchwc_conv_args a = {x, c, h, w, x_blocked ? blocked(c, h, w) : plain, wp, m, kh, kw, sh,
+                            sw, dh, dw, ph, pw, oh, ow, bias, z, lo, hi, y, blocked(m, oh, ow)};
+    gk_nchwc_conv_strided(&a, n, threads);
+}
+
+/* -------------------------------------------------------------------------------------------- */
+typedef struct {
+    const gk_nchwc_conv_args *a;
+    const gk_nchwc_kernels *K;
+    long cbs, bands, rows;
+} dw_job;
+
+static void dw_items(void *ctx, long t0, long t1, int seat) {
+    const dw_job *j = (const dw_job *)ctx;
+    (void)seat;
+    for (long t = t0; t < t1; t++) {
+        long band = t % j->bands, cb = (t / j->bands) % j->cbs, i = t / (j->bands * j->cbs);
+        long oy0 = band * j->rows, oy1 = GK_MIN(j->a->oh, oy0 + j->rows);
+        j->K->dw_rows(j->a, i, cb, oy0, oy1);
+    }
+}
+
+void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads) {
+    if (n <= 0 || a->c <= 0 || a->oh <= 0 || a->ow <= 0) return;
+    long cbs = a->c / NC_B;
+    /* bands of rows about 512 output pixels each: enough items for the threads on small planes */
+    long rows = GK_MAX(1L, GK_MIN(a->oh, 512 / a->ow));
+    long bands = (a->oh + rows - 1) / rows;
+    dw_job j = {a, gk_k.nchwc, cbs, bands, rows};
+    double work = (double)n * a->c * a->oh * a->ow * a->kh * a->kw;
+    gk_parallel_range(n * cbs * bands, work > 32768 ? threads : 1, dw_items, &j);
+}
+
+void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const float *wp, long kh,
+                        long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
+                        long ow, const float *bias, const float *z, float lo, float hi, float *y,
+                        int threads) {
+    gk_nchwc_conv_args a = {x, c, h, w, blocked(c, h, w), wp, c, kh, kw, sh, sw, dh, dw, ph, pw,
+                            oh, ow, bias, z, lo, hi, y, blocked(c, oh, ow)};
+    gk_nchwc_depthwise_strided(&a, n, threads);
+}
+
+/* -------------------------------------------------------------------------------------------- */
+typedef struct {
+    const float *x;
+    float *y;
+    long nb, hw;
+} gap_job;
+
+static void gap_blocks(void *ctx, long b0, long b1, int seat) {
+    const gap_job *j = (const gap_job *)ctx;
+    (void)seat;
+    for (long b = b0; b < b1; b++) { /* b = image * nb + channel block = y's offset / 8 */
+        const float *s = j->x + b * j->hw * NC_B;
+        float acc[NC_B] = {0};
+        for (long p = 0; p < j->hw; p++)
+            for (long l = 0; l < NC_B; l++) acc[l] += s[p * NC_B + l];
+        for (long l = 0; l < NC_B; l++) j->y[b * NC_B + l] = acc[l] / (float)j->hw;
+    }
+}
+
+void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, int threads) {
+    gap_job j = {x, y, c / NC_B, hw};
+    gk_parallel_range(n * (c / NC_B), n * c * hw > 65536 ? threads : 1, gap_blocks, &j);
+}

@@ -1,0 +1,79 @@
+/* The blocked channel layout NCHW8c (nchwc.c drives the kernels, nchwc_kernels.inc holds the
+ * per-level ones): a tensor (N, C, H, W) stored as (N, C/8, H, W, 8), eight channels of one pixel
+ * adjacent, so that a vector is eight channels of one pixel. Reorders at the ends of a blocked
+ * chain; conv (1x1 as a broadcast GEMM, any kh x kw, an NCHW or blocked input) and depthwise conv
+ * on it with the bias, residual and clip in the epilogue. C % 8 == 0 everywhere (the graph pass
+ * blocks only such chains), so no padded channels exist.
+ *
+ * The kernels themselves take strides (in floats) for x, y and z, so the same code computes NHWC
+ * (pixel stride C instead of 8): the layout micro-benchmark measures both with it. */
+#ifndef GK_NCHWC_H
+#define GK_NCHWC_H
+
+#include <stddef.h>
+
+#define GK_NCHWC_BLOCK 8
+
+/* y (n, c/8, hw, 8) = x (n, c, hw) blocked; c % 8 == 0 */
+void gk_nchwc_reorder_in(const float *x, long n, long c, long hw, float *y, int threads);
+/* y (n, c, hw) = x (n, c/8, hw, 8) unblocked; c % 8 == 0 */
+void gk_nchwc_reorder_out(const float *x, long n, long c, long hw, float *y, int threads);
+
+/* Where the elements of a 4-D tensor (n, c, h, w) lie, in floats: element (i, ch, y, x) at
+ * i*s_n + (ch / cblk)*s_cb + (ch % cblk) + y*s_y + x*s_x. NCHW: cblk 1, s_cb = h*w, s_y = w,
+ * s_x = 1; NCHW8c: cblk 8, s_cb = h*w*8, s_y = w*8, s_x = 8; NHWC: cblk 8, s_cb = 8, s_y = w*c,
+ * s_x = c. Outputs and residuals are always blocked by 8 (cblk 8). */
+typedef struct {
+    long cblk, s_n, s_cb, s_y, s_x;
+} gk_nchwc_strides;
+
+/* one conv (or depthwise conv) call */
+typedef struct {
+    const float *x;
+    long c, h, w;
+    gk_nchwc_strides xs;
+    /* conv: per group of 4 output blocks (fewer in the last), [c][kh][kw][blocks][8];
+     * depthwise: [c/8][kh][kw][8] */
+    const float *wp;
+    long m, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;
+    const float *bias; /* m floats or NULL */
+    const float *z;    /* residual laid out as y, or NULL */
+    float lo, hi;      /* the clip (-inf, inf: none) */
+    float *y;
+    gk_nchwc_strides ys; /* y's and z's */
+} gk_nchwc_conv_args;
+
+/* y = clip(conv(x, w) + bias + z): group 1, m % 8 == 0; x NCHW or NCHW8c (x_blocked) */
+void gk_nchwc_conv(const float *x, long n, long c, long h, long w, int x_blocked, const float *wp,
+                   long m, long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
+                   long oh, long ow, const float *bias, const float *z, float lo, float hi,
+                   float *y, int threads);
+/* y = clip(depthwise conv(x, w) + bias + z): c % 8 == 0, x and y NCHW8c */
+void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const float *wp, long kh,
+                        long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
+                        long ow, const float *bias, const float *z, float lo, float hi, float *y,
+                        int threads);
+/* input channel x tap pairs a conv sums per pass over a chunk of pixels (0: all at once) */
+extern long gk_nchwc_ktaps;
+
+/* the same two on any strides (a.xs, a.ys set by the caller): the layout micro-benchmark */
+void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a, long n, int threads);
+void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads);
+
+/* y (n, c) = the mean of each channel over the hw pixels of x (n, c/8, hw, 8): GlobalAveragePool
+ * of a blocked tensor, written unblocked (the end of a chain) */
+void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, int threads);
+
+/* ---- per-level kernels (nchwc_kernels.inc; dispatch.c selects one level's) ----------------- */
+
+typedef struct {
+    /* output pixels [ox0, ox1) of row oy of image i, output blocks ob0 .. ob0 + nb (nb 1..4),
+     * summing the input channel blocks [cb0, cb1) (of c / x's cblk): the first range starts
+     * from the bias, later ones from the partial sums in y; the last one adds z and clips */
+    void (*conv_row)(const gk_nchwc_conv_args *a, long i, long ob0, int nb, long oy, long ox0,
+                     long ox1, long cb0, long cb1);
+    /* output rows [oy0, oy1) of channel block cb of image i */
+    void (*dw_rows)(const gk_nchwc_conv_args *a, long i, long cb, long oy0, long oy1);
+} gk_nchwc_kernels;
+
+#endif

@@ -1,0 +1,172 @@
+# Wrappers of src/nchwc.h: the NCHW8c blocked layout (reorders, conv, depthwise conv, global
+# average pool). Tensors are passed flat (a C-contiguous array's reshape(-1)) with their sizes.
+
+cdef extern from "src/nchwc.h" nogil:
+    void gk_nchwc_reorder_in(const float *x, long n, long c, long hw, float *y, int threads)
+    void gk_nchwc_reorder_out(const float *x, long n, long c, long hw, float *y, int threads)
+    void gk_nchwc_conv(const float *x, long n, long c, long h, long w, int x_blocked,
+                       const float *wp, long m, long kh, long kw, long sh, long sw, long dh,
+                       long dw, long ph, long pw, long oh, long ow, const float *bias,
+                       const float *z, float lo, float hi, float *y, int threads)
+    void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const float *wp,
+                            long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                            long pw, long oh, long ow, const float *bias, const float *z,
+                            float lo, float hi, float *y, int threads)
+    void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, int threads)
+    long gk_nchwc_ktaps
+
+
+cdef inline int _blocks(str name, str what, long c) except -1:
+    if c <= 0 or c % 8:
+        raise ValueError(f"{name}: {what} {c} is not a positive multiple of 8")
+    return 0
+
+
+def nchwc_ktaps(long ktaps=-1):
+    """Input channel x tap pairs the blocked conv sums per pass over a chunk of pixels (0: all
+    in one pass); -1 only asks. Returns the previous setting."""
+    global gk_nchwc_ktaps
+    cdef long old = gk_nchwc_ktaps
+    if ktaps >= 0:
+        gk_nchwc_ktaps = ktaps
+    return old
+
+
+def nchwc_reorder(const float[::1] x, long n, long c, long hw, float[::1] y, bint out,
+                  int threads):
+    """y = x (n, c, hw) blocked to (n, c/8, hw, 8), or back when `out`."""
+    _blocks("nchwc_reorder", "channel count", c)
+    if n < 0 or hw < 0:
+        raise ValueError("nchwc_reorder: negative size")
+    _vec("nchwc_reorder", "x", x, n * c * hw, False)
+    _vec("nchwc_reorder", "y", y, n * c * hw, False)
+    if n * hw == 0:
+        return
+    with nogil:
+        if out:
+            gk_nchwc_reorder_out(&x[0], n, c, hw, &y[0], threads)
+        else:
+            gk_nchwc_reorder_in(&x[0], n, c, hw, &y[0], threads)
+    cdef Call rec
+    if _tracing():
+        rec = _record(_run_nchwc_reorder, "nchwc_reorder", (x, y))
+        rec.c.p[0], rec.c.p[1] = <void *>&x[0], <void *>&y[0]
+        rec.c.i[0], rec.c.i[1], rec.c.i[2], rec.c.i[3], rec.c.i[4] = n, c, hw, out, threads
+
+
+def nchwc_conv(const float[::1] x, long n, long c, long h, long w, bint x_blocked,
+               const float[::1] wp, long m, long kh, long kw, long sh, long sw, long dh, long dw,
+               long ph, long pw, long oh, long ow, const float[::1] bias, const float[::1] z,
+               float lo, float hi, float[::1] y, int threads):
+    """y (n, m/8, oh, ow, 8) = clip(conv(x, w) + bias + z, lo, hi); x (n, c, h, w) or blocked
+    (n, c/8, h, w, 8) (x_blocked); wp per group of 4 output blocks (fewer in the last)
+    [c][kh][kw][blocks][8] (pack_conv_weights); z laid out as y, or None."""
+    _geometry("nchwc_conv", kh, kw, sh, sw, dh, dw)
+    _pads("nchwc_conv", ph, pw)
+    _blocks("nchwc_conv", "output channel count", m)
+    if x_blocked:
+        _blocks("nchwc_conv", "input channel count", c)
+    if n < 0 or c <= 0 or h < 0 or w < 0 or oh < 0 or ow < 0:
+        raise ValueError("nchwc_conv: negative or empty size")
+    _vec("nchwc_conv", "x", x, n * c * h * w, False)
+    _vec("nchwc_conv", "wp", wp, m * c * kh * kw, False)
+    _vec("nchwc_conv", "bias", bias, m, True)
+    _vec("nchwc_conv", "z", z, n * m * oh * ow, True)
+    _vec("nchwc_conv", "y", y, n * m * oh * ow, False)
+    if n * oh * ow == 0:
+        return
+    with nogil:
+        gk_nchwc_conv(ptr(x), n, c, h, w, x_blocked, &wp[0], m, kh, kw, sh, sw, dh, dw, ph, pw,
+                      oh, ow, optr(bias), optr(z), lo, hi, &y[0], threads)
+    cdef Call rec
+    if _tracing():
+        rec = _record(_run_nchwc_conv, "nchwc_conv", (x, wp, bias, z, y))
+        rec.c.p[0], rec.c.p[1] = <void *>ptr(x), <void *>&wp[0]
+        rec.c.p[2], rec.c.p[3], rec.c.p[4] = <void *>optr(bias), <void *>optr(z), <void *>&y[0]
+        rec.c.i[0], rec.c.i[1], rec.c.i[2], rec.c.i[3], rec.c.i[4] = n, c, h, w, x_blocked
+        rec.c.i[5], rec.c.i[6], rec.c.i[7], rec.c.i[8], rec.c.i[9] = m, kh, kw, sh, sw
+        rec.c.i[10], rec.c.i[11], rec.c.i[12], rec.c.i[13] = dh, dw, ph, pw
+        rec.c.i[14], rec.c.i[15], rec.c.i[16] = oh, ow, threads
+        rec.c.f[0], rec.c.f[1] = lo, hi
+
+
+def nchwc_depthwise(const float[::1] x, long n, long c, long h, long w, const float[::1] wp,
+                    long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
+                    long oh, long ow, const float[::1] bias, const float[::1] z, float lo,
+                    float hi, float[::1] y, int threads):
+    """y = clip(depthwise conv(x, w) + bias + z, lo, hi), x and y blocked (n, c/8, ., ., 8);
+    wp [c/8][kh][kw][8]; z laid out as y, or None."""
+    _geometry("nchwc_depthwise", kh, kw, sh, sw, dh, dw)
+    _pads("nchwc_depthwise", ph, pw)
+    _blocks("nchwc_depthwise", "channel count", c)
+    if n < 0 or h < 0 or w < 0 or oh < 0 or ow < 0:
+        raise ValueError("nchwc_depthwise: negative size")
+    _vec("nchwc_depthwise", "x", x, n * c * h * w, False)
+    _vec("nchwc_depthwise", "wp", wp, c * kh * kw, False)
+    _vec("nchwc_depthwise", "bias", bias, c, True)
+    _vec("nchwc_depthwise", "z", z, n * c * oh * ow, True)
+    _vec("nchwc_depthwise", "y", y, n * c * oh * ow, False)
+    if n * oh * ow == 0:
+        return
+    with nogil:
+        gk_nchwc_depthwise(ptr(x), n, c, h, w, &wp[0], kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                           optr(bias), optr(z), lo, hi, &y[0], threads)
+    cdef Call rec
+    if _tracing():
+        rec = _record(_run_nchwc_depthwise, "nchwc_depthwise", (x, wp, bias, z, y))
+        rec.c.p[0], rec.c.p[1] = <void *>ptr(x), <void *>&wp[0]
+        rec.c.p[2], rec.c.p[3], rec.c.p[4] = <void *>optr(bias), <void *>optr(z), <void *>&y[0]
+        rec.c.i[0], rec.c.i[1], rec.c.i[2], rec.c.i[3] = n, c, h, w
+        rec.c.i[4], rec.c.i[5], rec.c.i[6], rec.c.i[7], rec.c.i[8], rec.c.i[9] = kh, kw, sh, sw, dh, dw
+        rec.c.i[10], rec.c.i[11], rec.c.i[12], rec.c.i[13], rec.c.i[14] = ph, pw, oh, ow, threads
+        rec.c.f[0], rec.c.f[1] = lo, hi
+
+
+def nchwc_global_average(const float[::1] x, long n, long c, long hw, float[::1] y, int threads):
+    """y (n, c) = the mean over hw pixels of the blocked x (n, c/8, hw, 8)."""
+    _blocks("nchwc_global_average", "channel count", c)
+    if n < 0 or hw <= 0:
+        raise ValueError("nchwc_global_average: empty plane")
+    _vec("nchwc_global_average", "x", x, n * c * hw, False)
+    _vec("nchwc_global_average", "y", y, n * c, False)
+    if n == 0:
+        return
+    with nogil:
+        gk_nchwc_global_average(&x[0], n, c, hw, &y[0], threads)
+    cdef Call rec
+    if _tracing():
+        rec = _record(_run_nchwc_global_average, "nchwc_global_average", (x, y))
+        rec.c.p[0], rec.c.p[1] = <void *>&x[0], <void *>&y[0]
+        rec.c.i[0], rec.c.i[1], rec.c.i[2], rec.c.i[3] = n, c, hw, threads
+
+
+cdef int _run_nchwc_reorder(const gk_call *c) noexcept nogil:
+    if c.i[3]:
+        gk_nchwc_reorder_out(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], <float *>c.p[1],
+                             <int>c.i[4])
+    else:
+        gk_nchwc_reorder_in(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], <float *>c.p[1],
+                            <int>c.i[4])
+    return 0
+
+
+cdef int _run_nchwc_conv(const gk_call *c) noexcept nogil:
+    gk_nchwc_conv(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3], <int>c.i[4],
+                  <const float *>c.p[1], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10],
+                  c.i[11], c.i[12], c.i[13], c.i[14], c.i[15], <const float *>c.p[2],
+                  <const float *>c.p[3], c.f[0], c.f[1], <float *>c.p[4], <int>c.i[16])
+    return 0
+
+
+cdef int _run_nchwc_depthwise(const gk_call *c) noexcept nogil:
+    gk_nchwc_depthwise(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3],
+                       <const float *>c.p[1], c.i[4], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9],
+                       c.i[10], c.i[11], c.i[12], c.i[13], <const float *>c.p[2],
+                       <const float *>c.p[3], c.f[0], c.f[1], <float *>c.p[4], <int>c.i[14])
+    return 0
+
+
+cdef int _run_nchwc_global_average(const gk_call *c) noexcept nogil:
+    gk_nchwc_global_average(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], <float *>c.p[1],
+                            <int>c.i[3])
+    return 0

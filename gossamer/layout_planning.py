@@ -1,0 +1,39 @@
+"""Graph rewrites that depend on which backends a session uses: the cython backend's blocked
+channel layout (converter/optimizer/channel_blocking.py) is planned only when it is selected."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from .refimpl.ir import Graph
+
+# where the pass records its plan (channel_blocking.METADATA_KEY; read here without importing the
+# optimiser, which a cropped build may not have)
+LAYOUT_KEY = "gossamer.layout"
+
+
+def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
+    """`graph`, or a copy with NCHW8c chains planned when the backend selection (None: the
+    default one, GOSSAMER_BACKENDS else every available backend) includes the cython backend."""
+    from .converter.optimizer.channel_blocking import enabled, planned
+    from .plugins.manager import select_backends
+
+    if not enabled():
+        return graph
+    chosen, _ = select_backends(list(backends) if backends is not None else None)
+    if not any(b.name == "cython" for b in chosen):
+        return graph
+    return planned(graph)
+
+
+def describe_layout(graph: Graph) -> str | None:
+    """One line about the blocked layout planned in `graph` (gossamer info), or None."""
+    raw = graph.metadata.get(LAYOUT_KEY)
+    if not raw:
+        return None
+    plan = json.loads(raw)
+    return (
+        f"{plan['layout']} (cython): {plan['nodes']} convs in {plan['chains']} blocked "
+        f"chain(s), {plan['reorders']} reorder(s) at their ends"
+    )

@@ -1,0 +1,151 @@
+"""The NCHW8c kernels (nchwc_kernels.py, src/nchwc.c) against the reference ops they override:
+conv with an NCHW or a blocked input, depthwise conv, the epilogue (bias, residual, Relu/Clip),
+the reorders and the blocked GlobalAveragePool; every SIMD path, 1 and 2 threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gossamer.refimpl.ir import Graph, Node, Value
+
+import gossamer
+
+RNG = np.random.default_rng(16)
+F32 = np.float32
+OPSETS = {"": 17, "gossamer": 1}
+
+
+def _graph(op: str, inputs: dict[str, np.ndarray], inits: dict[str, np.ndarray], **attrs) -> Graph:
+    node = Node(op, [*inputs, *inits], ["y"], attrs, "n", "gossamer")
+    feeds = [Value(k, "float32", v.shape) for k, v in inputs.items()]
+    return Graph([node], feeds, [Value("y", "float32")], dict(inits), opsets=OPSETS)
+
+
+def _both(graph: Graph, feeds: dict[str, np.ndarray], threads: int) -> tuple[np.ndarray, ...]:
+    ours = gossamer.Session(graph, backends=["cython"], threads=threads)
+    assert set(ours.placement.backend_of.values()) == {"cython"}, ours.placement.declined
+    ref = gossamer.Session(graph, backends=[])
+    return ours.run(None, feeds)[0], ref.run(None, feeds)[0]
+
+
+def _blocked(x: np.ndarray) -> np.ndarray:
+    n, c, h, w = x.shape
+    return np.ascontiguousarray(x.reshape(n, c // 8, 8, h, w).transpose(0, 1, 3, 4, 2))
+
+
+# (name, NCHW x shape, w shape, attributes, blocked input)
+CONVS = [
+    ("pointwise", (2, 24, 7, 9), (40, 24, 1, 1), {}, True),
+    ("pointwise_wide", (1, 64, 3, 5), (136, 64, 1, 1), {}, True),
+    ("stem_s2_nchw_input", (1, 3, 17, 16), (32, 3, 3, 3),
+     {"strides": [2, 2], "pads": [1, 1, 1, 1]}, False),
+    ("conv3x3_blocked", (1, 16, 9, 10), (24, 16, 3, 3), {"pads": [1, 0, 2, 1]}, True),
+    ("conv_dilated_s2", (1, 8, 13, 11), (8, 8, 3, 2),
+     {"strides": [2, 1], "dilations": [2, 1], "pads": [2, 1, 0, 1]}, True),
+    ("conv_nchw_input_s3", (1, 5, 11, 12), (16, 5, 3, 3), {"strides": [3, 3]}, False),
+    ("depthwise_s1", (1, 24, 14, 14), (24, 1, 3, 3), {"group": 24, "pads": [1, 1, 1, 1]}, True),
+    ("depthwise_s2", (2, 16, 15, 13), (16, 1, 3, 3), {"group": 16, "strides": [2, 2],
+                                                      "pads": [1, 1, 1, 1]}, True),
+    ("depthwise_5x5_same", (1, 8, 7, 6), (8, 1, 5, 5), {"group": 8, "auto_pad": "SAME_UPPER"},
+     True),
+    ("depthwise_7x7_tiny", (1, 8, 2, 3), (8, 1, 3, 3), {"group": 8, "pads": [1, 1, 1, 1]}, True),
+]  # fmt: skip
+ACTS = [({}, "none"), ({"activation": "Relu"}, "relu"),
+        ({"activation": "Clip", "activation_params": [-0.25, 0.5]}, "clip")]  # fmt: skip
+
+
+@pytest.mark.parametrize("act", [a for a, _ in ACTS], ids=[i for _, i in ACTS])
+@pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
+@pytest.mark.parametrize("name,xs,ws,attrs,blocked", CONVS, ids=[c[0] for c in CONVS])
+def test_conv_matches_the_reference(simd, threads, name, xs, ws, attrs, blocked, residual, act):
+    x = RNG.standard_normal(xs).astype(F32)
+    inits = {"w": (RNG.standard_normal(ws) * 0.3).astype(F32), "b": RNG.standard_normal(ws[0])}
+    inits["b"] = inits["b"].astype(F32)
+    feeds = {"x": _blocked(x) if blocked else x}
+    probe = _graph("NchwcConv", feeds, inits, **attrs)
+    shape = gossamer.Session(probe, backends=[]).run(None, feeds)[0].shape
+    if residual:
+        feeds["z"] = RNG.standard_normal(shape).astype(F32)
+        inits = {"w": inits["w"], "b": inits["b"]}
+    graph = _graph("NchwcConv", feeds, inits, **attrs, **act)
+    if residual:  # inputs in the op's order: x, w, b, z
+        graph.nodes[0].inputs[:] = ["x", "w", "b", "z"]
+    ours, ref = _both(graph, feeds, threads)
+    assert ours.shape == ref.shape == shape
+    np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_conv_without_bias(simd):
+    x = _blocked(RNG.standard_normal((1, 16, 6, 6)).astype(F32))
+    w = (RNG.standard_normal((16, 16, 3, 3)) * 0.3).astype(F32)
+    ours, ref = _both(_graph("NchwcConv", {"x": x}, {"w": w}, pads=[1, 1, 1, 1]), {"x": x}, 1)
+    np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_nan_passes_through_the_clip(simd):
+    x = _blocked(RNG.standard_normal((1, 8, 4, 4)).astype(F32))
+    x[0, 0, 1, 1, 3] = np.nan
+    w = np.ones((8, 8, 1, 1), F32)
+    graph = _graph("NchwcConv", {"x": x}, {"w": w}, activation="Relu")
+    ours, ref = _both(graph, {"x": x}, 1)
+    assert np.array_equal(np.isnan(ours), np.isnan(ref)) and np.isnan(ours).sum() == 8
+
+
+@pytest.mark.parametrize("shape", [(2, 16, 5, 7), (1, 8, 1, 1), (1, 24, 3, 2, 2)])
+def test_reorders_are_exact_inverses(threads, shape):
+    x = RNG.standard_normal(shape).astype(F32)
+    blocked, ref = _both(_graph("NchwcReorderInput", {"x": x}, {}), {"x": x}, threads)
+    assert np.array_equal(blocked, ref)
+    back, ref_back = _both(_graph("NchwcReorderOutput", {"x": blocked}, {}), {"x": blocked},
+                           threads)  # fmt: skip
+    assert np.array_equal(back, ref_back) and np.array_equal(back, x)
+
+
+def test_blocked_global_average_pool_writes_nchw(threads):
+    x = RNG.standard_normal((2, 4, 7, 7, 8)).astype(F32)
+    ours, ref = _both(_graph("NchwcGlobalAveragePool", {"x": x}, {}), {"x": x}, threads)
+    assert ours.shape == (2, 32, 1, 1)
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    x = _blocked(RNG.standard_normal((1, 32, 28, 28)).astype(F32))
+    w = (RNG.standard_normal((96, 32, 1, 1)) * 0.3).astype(F32)
+    dw = (RNG.standard_normal((32, 1, 3, 3)) * 0.3).astype(F32)
+    depthwise = _graph("NchwcConv", {"x": x}, {"w": dw}, group=32, pads=[1, 1, 1, 1])
+    for graph in (_graph("NchwcConv", {"x": x}, {"w": w}), depthwise):
+        runs = [gossamer.Session(graph, backends=["cython"], threads=t).run(None, {"x": x})[0]
+                for t in (1, 2, 3)]  # fmt: skip
+        assert all(np.array_equal(runs[0], r) for r in runs[1:])
+
+
+def test_a_block_other_than_eight_is_declined():
+    x = RNG.standard_normal((1, 2, 5, 5, 16)).astype(F32)
+    w = RNG.standard_normal((32, 32, 1, 1)).astype(F32)
+    sess = gossamer.Session(_graph("NchwcConv", {"x": x}, {"w": w}), backends=["cython"])
+    assert sess.placement.backend_of["n"] == "reference"
+    assert "block 16" in sess.placement.declined["n"]["cython"]
+
+
+@pytest.mark.parametrize("ktaps", [8, 72])
+def test_summing_input_channels_in_several_passes_changes_no_bit(ktaps):
+    """The conv sums a few input channel blocks per pass over a chunk (partial sums wait in y);
+    any pass size gives the one-pass result exactly, residual and clip included."""
+    from gossamer.cython_kernels._native import ext
+
+    x = _blocked(RNG.standard_normal((1, 48, 7, 9)).astype(F32))
+    inits = {"w": (RNG.standard_normal((24, 48, 3, 3)) * 0.3).astype(F32),
+             "b": RNG.standard_normal(24).astype(F32)}  # fmt: skip
+    z = RNG.standard_normal((1, 3, 7, 9, 8)).astype(F32)
+    graph = _graph("NchwcConv", {"x": x}, inits, pads=[1, 1, 1, 1], activation="Relu")
+    graph.inputs.append(Value("z", "float32", z.shape))
+    graph.nodes[0].inputs[:] = ["x", "w", "b", "z"]
+    sess = gossamer.Session(graph, backends=["cython"], threads=2)
+    old = ext().nchwc_ktaps(0)
+    try:
+        whole = sess.run(None, {"x": x, "z": z})[0]
+        ext().nchwc_ktaps(ktaps)
+        parts = sess.run(None, {"x": x, "z": z})[0]
+    finally:
+        ext().nchwc_ktaps(old)
+    assert np.array_equal(whole, parts)
