@@ -15,6 +15,7 @@ from gossamer.refimpl.ops.op_gather import gather_1
 from gossamer.refimpl.ops.op_gru import gru_14
 from gossamer.refimpl.ops.op_layer_normalization import layer_normalization_17
 from gossamer.refimpl.ops.op_loop import loop_1
+from gossamer.refimpl.ops.op_nchwc_global_average_pool import nchwc_global_average_pool_1
 from gossamer.refimpl.ops.op_negative_log_likelihood_loss import negative_log_likelihood_loss_12
 from gossamer.refimpl.ops.op_one_hot import one_hot_11
 from gossamer.refimpl.ops.op_pad import pad_19
@@ -242,7 +243,22 @@ class ResizeNearestCoord(Neighbour):
                 if k.get("mode", "nearest") == "nearest" else {})})))  # fmt: skip
 
 
+class NchwcGapLastBlock(Neighbour):
+    """The blocked GlobalAveragePool sums the last channel block's planes instead of averaging
+    them (a per-block divisor applied to all blocks but the last)."""
+
+    name = "nchwc_gap_last_block"
+
+    @kernel(nchwc_global_average_pool_1)
+    def nchwc_global_average_pool(x):
+        y = nchwc_global_average_pool_1(x)
+        block, area = x.shape[-1], int(np.prod(x.shape[2:-1]))
+        y[:, -block:] *= y.dtype.type(area)
+        return y
+
+
 CLASSES = (
+    NchwcGapLastBlock,
     LayerNormInplace, BatchNormEps, UnsqueezeNegative, SliceNegativeStep, ShapeInt32, PadReflect,
     GatherNegative, ScatterNDReduction, OneHotAxis, QuantizeHalfUp, DequantizeAxis, Dropout7Mask,
     GRULinearBeforeReset, RoiAlignCoord, FusedConvResidual, DFTOnesided, NLLIgnoreIndex,
