@@ -104,10 +104,19 @@ MUTANTS: dict[str, Mutant] = {
         ),  # fmt: skip
         _m(I.TFLiteAddActivation, "tflite_int8", "ignored attribute", "tflite::Add"),
         _m(I.ReluGradLeak, "gradients", "wrong values", "ai.gossamer.grad::ReluGrad"),
-        _m(L.NchwcGapLastBlock, "blocked_layout", "block boundary",
-           "gossamer::NchwcGlobalAveragePool"),  # fmt: skip
-        _m(I.AdamNoBiasCorrection, "optimizers", "ignored input",
-           "ai.onnx.preview.training::Adam", "ai.onnx.preview.training::Adam:2groups"),  # fmt: skip
+        _m(
+            L.NchwcGapLastBlock,
+            "blocked_layout",
+            "block boundary",
+            "gossamer::NchwcGlobalAveragePool",
+        ),  # fmt: skip
+        _m(
+            I.AdamNoBiasCorrection,
+            "optimizers",
+            "ignored input",
+            "ai.onnx.preview.training::Adam",
+            "ai.onnx.preview.training::Adam:2groups",
+        ),  # fmt: skip
     )
 }
 NEW_CLASSES = mutants_compute.CLASSES + mutants_layout.CLASSES + mutants_integer.CLASSES
