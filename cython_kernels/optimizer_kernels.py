@@ -12,7 +12,7 @@ import numpy as np
 from ..plugins import KernelBackend, RuntimeDecline, kernel
 from ..refimpl.ops.op_adam import adam_1
 from ..refimpl.ops.op_momentum import momentum_1
-from ..refimpl.training_op_args import groups, regroup, scalar
+from ..refimpl.training_op_args import adam_rate, groups, momentum_beta, regroup, scalar
 from ._common import F32, threads
 from ._native import ext
 
@@ -39,9 +39,7 @@ def adam_kernel(
     r: Array, t: Array, *tensors: Array, alpha: float, beta: float, epsilon: float,
     norm_coefficient: float, norm_coefficient_post: float,
 ) -> tuple[Array, ...]:  # fmt: skip
-    step, rate = scalar(t, "T"), scalar(r, "R")
-    if step > 0:
-        rate *= np.sqrt(1.0 - beta**step) / (1.0 - alpha**step)
+    rate = adam_rate(r, t, alpha, beta)
     k = _constants(norm_coefficient, alpha, 1.0 - alpha, beta, 1.0 - beta, rate, epsilon,
                    1.0 - norm_coefficient_post)  # fmt: skip
     results = []
@@ -62,7 +60,7 @@ def momentum_kernel(
     if mode not in ("standard", "nesterov"):
         raise RuntimeDecline(f"mode {mode!r} (the reference reports it)")
     rate = scalar(r, "R")
-    k = _constants(norm_coefficient, alpha, beta if scalar(t, "T") > 0 else 1.0, rate)
+    k = _constants(norm_coefficient, alpha, momentum_beta(t, beta), rate)
     results = []
     for group in groups(tensors, 3, "X, G, V"):
         _same_shapes(group)

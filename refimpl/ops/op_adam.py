@@ -1,7 +1,7 @@
 import numpy as np
 
 from ..registry import reference_op
-from ..training_op_args import TRAINING, groups, regroup, scalar
+from ..training_op_args import TRAINING, adam_rate, groups, regroup
 
 
 @reference_op("Adam", since=1, domain=TRAINING, dtypes={"float32", "float64"})
@@ -19,10 +19,7 @@ def adam_1(
 
     R̂ = R √(1-β^T) / (1-α^T) when T > 0 (bias correction), else R; per (X, G, V, H) group.
     """
-    step = scalar(t, "T")
-    rate = scalar(r, "R")
-    if step > 0:
-        rate *= np.sqrt(1.0 - beta**step) / (1.0 - alpha**step)
+    rate = adam_rate(r, t, alpha, beta)
     results = []
     for x, grad, v, h in groups(tensors, 4, "X, G, V, H"):
         dt = x.dtype.type

@@ -2,7 +2,7 @@ import numpy as np
 
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ..training_op_args import TRAINING, groups, regroup, scalar
+from ..training_op_args import TRAINING, groups, momentum_beta, regroup, scalar
 
 
 @reference_op("Momentum", since=1, domain=TRAINING, dtypes={"float32", "float64"})
@@ -20,7 +20,7 @@ def momentum_1(
     if mode not in ("standard", "nesterov"):
         raise OpArgumentError(f"mode must be 'standard' or 'nesterov', got {mode!r}")
     rate = scalar(r, "R")
-    beta_adjusted = beta if scalar(t, "T") > 0 else 1.0
+    beta_adjusted = momentum_beta(t, beta)
     results = []
     for x, grad, v in groups(tensors, 3, "X, G, V"):
         dt = x.dtype.type
