@@ -19,7 +19,11 @@ graph input, a tensor a reference op allocated) are patched per run from that ru
 outputs a kernel allocated (graph outputs) and scratch buffers get private buffers owned by the
 segment. Each segment is verified once when built: the arena and its private buffers are filled
 with a pattern, the recorded inputs are put back, the plan runs, and every value it hands on must
-equal the node-by-node result bit for bit, else the segment is dropped (with a warning).
+equal the node-by-node result bit for bit (compared by a 128-bit digest), else the segment is
+dropped (with a warning). The recording keeps a copy of a value only while a segment might still
+need it as an input: a value whose readers have all been recorded, with only segment-able steps
+from its producer to its last reader, lies inside one segment and keeps just its digest (so the
+recording run's peak memory stays near the run's own, not the sum of every value).
 
 A segment runs only when its inputs have the recorded shapes, dtypes and (for arena values)
 addresses, and the thread count is the recorded one; otherwise its steps run one by one.
@@ -28,6 +32,7 @@ GOSSAMER_SEGMENTS=0 turns segments off.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import weakref
@@ -47,8 +52,8 @@ from ._native import ext
 log = logging.getLogger("gossamer.cython_kernels")
 _EPILOGUES = ("Epilogue", "QEpilogue")
 _PATTERN = 0xA5  # what the arena holds while a segment is verified
-# the self-check keeps a copy of every value a recorded run hands on: past this many bytes a
-# recording stops (such a model's nodes are large: one call each costs little beside them)
+# the self-check keeps copies of the values a segment may take as inputs: past this many bytes held
+# at once a recording stops (such a model's nodes are large: one call each costs little beside them)
 RECORD_LIMIT = 64 << 20
 
 
@@ -103,6 +108,12 @@ def _root(obj: Any) -> Any:
     return obj
 
 
+def _digest(a: np.ndarray) -> tuple[tuple[int, ...], str, bytes]:
+    """What the self-check compares of a value: shape, dtype and a digest of its bytes."""
+    data = memoryview(np.ascontiguousarray(a)).cast("B")
+    return a.shape, a.dtype.str, hashlib.blake2b(data, digest_size=16).digest()
+
+
 def _aligned(nbytes: int) -> np.ndarray:
     raw = np.empty(nbytes + 64, np.uint8)
     start = (-raw.ctypes.data) % 64
@@ -130,7 +141,17 @@ class Recorder:
         self.program = program
         self.threads = current_threads()
         self.records: dict[int, _Record] = {}
-        self.snap: dict[str, np.ndarray] = {}
+        self.snap: dict[str, np.ndarray] = {}  # copies of values a segment may take as input
+        self.digests: dict[str, tuple[tuple[int, ...], str, bytes]] = {}  # every value recorded
+        self.produced_at: dict[str, int] = {}  # value -> the step that produced it
+        self.last_split = -1  # the latest step that cannot be in a segment
+        self.last_read: dict[str, int] = {}
+        for i, node in enumerate(program.nodes):
+            for name in node.inputs:
+                if name:
+                    self.last_read[name] = i
+        for value in program.graph.outputs:
+            self.last_read[value.name] = len(program.nodes)
         self.tracing = False
         arena = program.arena
         self.arena_buffer = arena.buffer
@@ -164,22 +185,43 @@ class Recorder:
         if self.abandoned:
             return
         for name, value in zip(node.inputs, args):
-            if name and name not in self.snap and name not in self.initializers:
+            if name and name not in self.digests and name not in self.initializers:
                 if isinstance(value, np.ndarray):
                     self._snap(name, value)
         for name, value in zip(node.outputs, results):
             if name and isinstance(value, np.ndarray):
-                self._snap(name, value)
+                self.produced_at[name] = index
+                if name in self.last_read:
+                    self._snap(name, value)
+                else:  # nothing reads it: compared only
+                    self.digests[name] = _digest(value)
         if self.snapped > RECORD_LIMIT:
             self.abandoned = True
             self.snap.clear()
             return
         if calls is not None:
             self.records[index] = self._classify(node, list(args), list(results), calls, declined)
+        if calls is None or self.records[index].why:
+            self.last_split = index
+        self._release(index, node)
+
+    def _release(self, index: int, node: Node) -> None:
+        """Drops the copies of this step's inputs that no segment can take as inputs: their
+        last reader is this step, and every step since their producer can be in a segment (a
+        `_build` cut inside such a run drops the segment that would need one: it fails its
+        self-check, a warning says so)."""
+        for name in node.inputs:
+            if not name or self.last_read.get(name) != index or name not in self.snap:
+                continue
+            made = self.produced_at.get(name)
+            if made is not None and made > self.last_split:
+                self.snapped -= self.snap.pop(name).nbytes
 
     def _snap(self, name: str, value: np.ndarray) -> None:
+        self.digests[name] = _digest(value)
+        old = self.snap.get(name)
+        self.snapped += value.nbytes - (old.nbytes if old is not None else 0)
         self.snap[name] = value.copy()
-        self.snapped += value.nbytes
 
     def close(self) -> None:
         if self.tracing:
@@ -261,14 +303,8 @@ class Recorder:
             why = f"not recorded: more than {RECORD_LIMIT >> 20} MiB of values to check"
             _SPLITS[self.program] = {node.label(): why for node in nodes}
             return []
-        last_read: dict[str, int] = {}
-        for i, node in enumerate(nodes):
-            for name in node.inputs:
-                if name:
-                    last_read[name] = i
+        last_read = self.last_read
         outputs = {v.name for v in self.program.graph.outputs}
-        for name in outputs:
-            last_read[name] = len(nodes)
         ok = {i for i, r in self.records.items() if not r.why}
         segments: list[Segment] = []
         i = 0
@@ -294,6 +330,7 @@ class Recorder:
                         self.records[k].why = "its segment failed the self-check"
             i = j
         self.snap.clear()
+        self.digests.clear()
         reasons = {}
         for i, node in enumerate(nodes):
             rec = self.records.get(i)
@@ -425,10 +462,9 @@ class Recorder:
         if not seg.run(env):
             return False
         for name in list(seg.exports) + list(seg.rebuilt):
-            want = self.snap.get(name)
+            want = self.digests.get(name)
             got = env.get(name)
-            if want is None or got is None or want.shape != got.shape or \
-                    want.tobytes() != np.ascontiguousarray(got).tobytes():  # fmt: skip
+            if want is None or got is None or want != _digest(got):
                 log.debug("segment export %s differs", name)
                 return False
         return True

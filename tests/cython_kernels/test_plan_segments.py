@@ -179,6 +179,49 @@ def test_numpy_work_in_a_traceable_kernel_splits_the_segment():
     assert [(s.start, s.stop) for s in _segments(fast)] == [(0, 3), (4, 12)]
 
 
+def test_the_self_check_drops_a_segment_that_differs_from_node_by_node(caplog):
+    fast, slow = _pair(_chain())
+    step = fast._program._steps[6]
+    real = step.impl
+
+    def lying(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        out += 1.0  # numpy work the kernel does not declare: a replay would miss it
+        return out
+
+    lying.traceable = True  # type: ignore[attr-defined]
+    step.impl = lying
+    x = np.linspace(-1, 1, 16, dtype=np.float32)
+    want = slow.run(None, {"x": x})[0]
+    for _ in range(4):
+        got = fast.run(None, {"x": x})[0]
+    assert not np.array_equal(got, want)  # the lie itself is kept: node by node runs it
+    assert not _segments(fast)
+    assert "differs from node-by-node" in caplog.text
+    reasons = segments.split_reasons(fast._program)
+    assert reasons["n6 (Mul)"] == "its segment failed the self-check"
+    assert fast.run(None, {"x": x})[0].tobytes() == got.tobytes()
+
+
+def test_recording_keeps_copies_only_of_values_a_segment_may_read(monkeypatch):
+    held: list[int] = []
+    release = segments.Recorder._release
+
+    def tracked(self: segments.Recorder, index: int, node: Node) -> None:
+        release(self, index, node)
+        held.append(self.snapped)
+
+    monkeypatch.setattr(segments.Recorder, "_release", tracked)
+    fast, slow = _pair(_chain(24, 4096))
+    x = np.linspace(-1, 1, 4096, dtype=np.float32)
+    for _ in range(3):
+        assert fast.run(None, {"x": x})[0].tobytes() == slow.run(None, {"x": x})[0].tobytes()
+    (seg,) = _segments(fast)
+    assert (seg.start, seg.stop) == (0, 24)
+    assert len(held) == 24
+    assert max(held) <= 2 * 4096 * 4  # the graph input and the newest value, not all 25
+
+
 def test_segments_off_by_environment(monkeypatch):
     monkeypatch.setenv("GOSSAMER_SEGMENTS", "0")
     fast, _ = _pair(_chain())
