@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...refimpl.ir import Graph, Node
-from .rewrite import GraphView, iter_ops
+from .rewrite import GraphView, conv_weights, iter_ops
 
 NAME = "batchnorm_folding"
 LEVEL = 2
@@ -30,7 +30,7 @@ def run(graph: Graph) -> list[str]:
             continue
         if any(view.is_used(o) for o in bn.outputs[1:] if o):
             continue
-        weights = _conv_weights(view, conv)
+        weights = conv_weights(view, conv)
         params = [view.constant(n) for n in bn.inputs[1:5]]
         if weights is None or len(params) != 4 or any(p is None for p in params):
             continue
@@ -56,13 +56,3 @@ def run(graph: Graph) -> list[str]:
         view.replace([conv, bn], [new_conv])
         folded.append(f"{conv.name} <- {bn.name}")
     return folded
-
-
-def _conv_weights(view: GraphView, conv: Node) -> tuple[np.ndarray, np.ndarray] | None:
-    w = view.constant(conv.inputs[1])
-    if w is None or w.dtype not in (np.float32, np.float64) or w.ndim < 3:
-        return None
-    if len(conv.inputs) > 2 and conv.inputs[2]:
-        b = view.constant(conv.inputs[2])
-        return None if b is None or b.size != w.shape[0] else (w, b.reshape(-1))
-    return w, np.zeros(w.shape[0], w.dtype)

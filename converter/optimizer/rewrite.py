@@ -268,6 +268,24 @@ def divided_by(
     return None
 
 
+def conv_weights(view: GraphView, conv: Node) -> tuple[np.ndarray, np.ndarray] | None:
+    """(W, bias as a flat vector: zeros when the Conv has none) of a Conv whose W is a float
+    constant and whose bias, if any, is a constant of W's dtype with one value per output
+    channel; None otherwise (or when W's output channels do not split into its groups)."""
+    w = view.constant(conv.inputs[1]) if len(conv.inputs) > 1 else None
+    if w is None or w.dtype not in (np.float32, np.float64) or w.ndim < 3:
+        return None
+    group = int(conv.attrs.get("group", 1) or 1)
+    if group < 1 or w.shape[0] % group:
+        return None
+    if len(conv.inputs) > 2 and conv.inputs[2]:
+        b = view.constant(conv.inputs[2])
+        if b is None or b.size != w.shape[0] or b.dtype != w.dtype:
+            return None
+        return w, b.reshape(-1)
+    return w, np.zeros(w.shape[0], w.dtype)
+
+
 def use_gossamer_domain(graph: Graph) -> None:
     graph.opsets.setdefault(GOSSAMER_DOMAIN, 1)
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ...refimpl.ir import Graph, Node, Value
 from ...refimpl.shape_inference import infer_shapes
-from .rewrite import GraphView, iter_ops, other_input
+from .rewrite import GraphView, conv_weights, iter_ops, other_input
 
 NAME = "scale_folding"
 LEVEL = 2
@@ -66,8 +66,11 @@ def _fold_after(view: GraphView, mul: Node, folded: list[str]) -> bool:
 
 
 def _conv_after(view: GraphView, conv: Node, s: np.ndarray, out: str) -> Node | None:
-    w, bias = _conv_constants(view, conv)
-    if w is None or bias is None or s.dtype != w.dtype or s.ndim > w.ndim:
+    weights = conv_weights(view, conv)
+    if weights is None:
+        return None
+    w, bias = weights
+    if s.dtype != w.dtype or s.ndim > w.ndim:
         return None
     per_channel = (1,) * (w.ndim - s.ndim) + s.shape == (1, w.shape[0]) + (1,) * (w.ndim - 2)
     if s.size != 1 and not per_channel:
@@ -131,9 +134,10 @@ def _fold_before(view: GraphView, conv: Node, shapes: dict[str, Value], folded: 
         return False
     if view.sole_consumer(x) is not conv:
         return False
-    w, bias = _conv_constants(view, conv)
-    if w is None or bias is None:
+    weights = conv_weights(view, conv)
+    if weights is None:
         return False
+    w, bias = weights
     for u in dict.fromkeys(producer.inputs):
         c_name = other_input(producer, u)
         c = view.constant(c_name) if c_name is not None else None
@@ -188,23 +192,6 @@ def _pads_nothing(conv: Node) -> bool:
 
 
 # ---- shared --------------------------------------------------------------------------------------
-def _conv_constants(view: GraphView, conv: Node) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(W, bias as a flat vector: zeros when absent), or Nones when either is not a float
-    constant of one value per output channel."""
-    w = view.constant(conv.inputs[1]) if len(conv.inputs) > 1 else None
-    if w is None or w.dtype not in (np.float32, np.float64) or w.ndim < 3:
-        return None, None
-    group = int(conv.attrs.get("group", 1) or 1)
-    if group < 1 or w.shape[0] % group:
-        return None, None
-    if len(conv.inputs) > 2 and conv.inputs[2]:
-        b = view.constant(conv.inputs[2])
-        if b is None or b.size != w.shape[0] or b.dtype != w.dtype:
-            return None, None
-        return w, b.reshape(-1)
-    return w, np.zeros(w.shape[0], w.dtype)
-
-
 def _conv_node(
     view: GraphView, conv: Node, w: np.ndarray | None, bias: np.ndarray, x: str, out: str
 ) -> Node:
