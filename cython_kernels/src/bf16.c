@@ -1,0 +1,201 @@
+/* BF16 GEMM drivers (see bf16.h): the implementation in force, rounding and packing to bf16
+ * pairs, the split of C between threads, and the float32 epilogue of gemm.h on each tile (the
+ * level's own epilogue kernel, gk_k.gemm->epilogue). Who computes a tile does not change its
+ * bits: every element is one accumulator over K in pair order, whatever the blocking. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bf16.h"
+#include "dispatch.h"
+#include "isa.h"
+#include "threadpool.h"
+
+static int g_impl = GK_BF16_NONE;
+
+int gk_bf16_cpu_native(void) {
+#if GK_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
+int gk_bf16_set_impl(int impl) {
+    if (impl == GK_BF16_NATIVE && !gk_bf16_cpu_native()) impl = GK_BF16_NONE;
+    if (impl != GK_BF16_NATIVE && impl != GK_BF16_EMULATED) impl = GK_BF16_NONE;
+    g_impl = impl;
+    return g_impl;
+}
+
+int gk_bf16_impl(void) { return g_impl; }
+
+static const gk_bf16_kernels *kernels(void) {
+#if GK_X86
+    if (g_impl == GK_BF16_NATIVE) return &gk_bf16_kernels_avx512bf16;
+    if (g_impl == GK_BF16_EMULATED) {
+        int level = gk_simd_level();
+        return level >= 2   ? &gk_bf16_kernels_avx512
+               : level == 1 ? &gk_bf16_kernels_avx2
+                            : &gk_bf16_kernels_generic;
+    }
+#else
+    if (g_impl == GK_BF16_EMULATED) return &gk_bf16_kernels_generic;
+#endif
+    return NULL;
+}
+
+uint16_t gk_bf16_round(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x0040u); /* quiet NaN */
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    uint16_t h = (uint16_t)(u >> 16);
+    return (h & 0x7F80u) ? h : (uint16_t)(h & 0x8000u); /* zero exponent: signed zero */
+}
+
+static inline uint32_t pair(float lo, float hi) {
+    return (uint32_t)gk_bf16_round(lo) | ((uint32_t)gk_bf16_round(hi) << 16);
+}
+
+size_t gk_bf16_packed_a_size(long m, long k) {
+    size_t pairs = (size_t)(k > 0 ? (k + 1) / 2 : 1);
+    return (size_t)((m + GK_BF16_MR - 1) / GK_BF16_MR) * GK_BF16_MR * pairs;
+}
+
+size_t gk_bf16_packed_b_size(long k, long n) {
+    size_t pairs = (size_t)(k > 0 ? (k + 1) / 2 : 1);
+    return (size_t)((n + GK_BF16_NR - 1) / GK_BF16_NR) * GK_BF16_NR * pairs;
+}
+
+/* ---- packing -------------------------------------------------------------------------------- */
+
+typedef struct {
+    long rows, k, s_r, s_k, width; /* panels of `width` lines (rows of A, columns of B) */
+    const float *src;
+    uint32_t *out;
+} pack_job;
+
+/* panels [p0, p1): line l of panel p is src + (p * width + l) * s_r, its K elements s_k apart */
+static void pack_panels(void *ctx, long p0, long p1, int seat) {
+    const pack_job *j = (const pack_job *)ctx;
+    long P = (j->k + 1) / 2, width = j->width;
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
+        uint32_t *dst = j->out + p * P * width;
+        long lines = GK_MIN(width, j->rows - p * width);
+        if (lines < width) memset(dst, 0, (size_t)(P * width) * sizeof(uint32_t));
+        for (long l = 0; l < lines; l++) {
+            const float *s = j->src + (p * width + l) * j->s_r;
+            for (long q = 0; q < P; q++) {
+                float hi = 2 * q + 1 < j->k ? s[(2 * q + 1) * j->s_k] : 0.0f;
+                dst[q * width + l] = pair(s[2 * q * j->s_k], hi);
+            }
+        }
+    }
+}
+
+static void pack(long rows, long k, const float *src, long s_r, long s_k, long width,
+                 uint32_t *out, int threads) {
+    long panels = (rows + width - 1) / width;
+    pack_job j = {rows, k, s_r, s_k, width, src, out};
+    gk_parallel_range(panels, panels * k > 8192 ? threads : 1, pack_panels, &j);
+}
+
+void gk_bf16_pack_a(long m, long k, const float *a, long s_m, long s_k, uint32_t *out,
+                    int threads) {
+    pack(m, k, a, s_m, s_k, GK_BF16_MR, out, threads);
+}
+
+void gk_bf16_pack_b(long k, long n, const float *b, long s_k, long s_n, uint32_t *out,
+                    int threads) {
+    pack(n, k, b, s_n, s_k, GK_BF16_NR, out, threads);
+}
+
+typedef struct {
+    long k;
+    const float *bp;
+    uint32_t *out;
+} repack_job;
+
+static void repack_panels(void *ctx, long p0, long p1, int seat) {
+    const repack_job *j = (const repack_job *)ctx;
+    long k = j->k, P = (k + 1) / 2;
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
+        const float *src = j->bp + p * k * GK_NR; /* gemm.h's packed B: k rows of GK_NR */
+        uint32_t *dst = j->out + p * P * GK_BF16_NR;
+        for (long q = 0; q < P; q++) {
+            const float *lo = src + 2 * q * GK_NR, *hi = lo + GK_NR;
+            for (long c = 0; c < GK_BF16_NR; c++)
+                dst[q * GK_BF16_NR + c] = pair(lo[c], 2 * q + 1 < k ? hi[c] : 0.0f);
+        }
+    }
+}
+
+void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, int threads) {
+    long panels = (n + GK_BF16_NR - 1) / GK_BF16_NR;
+    repack_job j = {k, bp, out};
+    gk_parallel_range(panels, panels * k > 8192 ? threads : 1, repack_panels, &j);
+}
+
+/* ---- the product ---------------------------------------------------------------------------- */
+
+#define GK_BF16_COLS (2 * GK_BF16_NR) /* columns of a tile */
+
+typedef struct {
+    gk_bf16_args g;
+    const gk_bf16_kernels *kern;
+    long row_tiles;
+} tile_job;
+
+/* tiles [t0, t1), the row tiles of one column of tiles consecutive (its B panels stay cached) */
+static void run_tiles(void *ctx, long t0, long t1, int seat) {
+    const tile_job *j = (const tile_job *)ctx;
+    const gk_bf16_args *g = &j->g;
+    (void)seat;
+    for (long t = t0; t < t1; t++) {
+        long i0 = (t % j->row_tiles) * GK_BF16_MR, j0 = (t / j->row_tiles) * GK_BF16_COLS;
+        long rows = GK_MIN((long)GK_BF16_MR, g->m - i0), cols = GK_MIN(GK_BF16_COLS, g->n - j0);
+        j->kern->tile(g, i0, rows, j0, cols);
+        gk_k.gemm->epilogue(g->c + i0 * g->ldc + j0, g->ldc, rows, cols, g->ep, i0, j0, 1);
+    }
+}
+
+/* threads worth a pool call for an m x n x k product (about 2 us of work per extra thread) */
+static int threads_for(long m, long n, long k, int threads) {
+    double work = (double)m * (double)n * (double)(k > 0 ? k : 1);
+    int t = threads < 1 ? 1 : threads;
+    while (t > 1 && work < 150000.0 * t) t--;
+    return t;
+}
+
+static const gk_epilogue no_epilogue; /* zero: no bias, clip or activation */
+
+void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint32_t *bp, float *c,
+                         long ldc, const gk_epilogue *ep, int threads) {
+    const gk_bf16_kernels *kern = kernels();
+    if (m <= 0 || n <= 0 || !kern) return;
+    long row_tiles = (m + GK_BF16_MR - 1) / GK_BF16_MR;
+    long col_tiles = (n + GK_BF16_COLS - 1) / GK_BF16_COLS;
+    tile_job j = {{m, n, k, ap, bp, c, ldc, ep ? ep : &no_epilogue}, kern, row_tiles};
+    gk_parallel_range(row_tiles * col_tiles, threads_for(m, n, k, threads), run_tiles, &j);
+}
+
+/* per-thread packed A, reused between calls (never freed; grows to the largest size used) */
+static __thread uint32_t *tl_a;
+static __thread size_t tl_cap;
+
+void gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const uint32_t *bp,
+                  float *c, long ldc, const gk_epilogue *ep, int threads) {
+    if (m <= 0 || n <= 0 || !kernels()) return;
+    size_t need = gk_bf16_packed_a_size(m, k);
+    if (need > tl_cap) {
+        free(tl_a);
+        tl_a = (uint32_t *)aligned_alloc(64, (need * sizeof(uint32_t) + 63) / 64 * 64);
+        tl_cap = tl_a ? need : 0;
+        if (!tl_a) return;
+    }
+    gk_bf16_pack_a(m, k, a, s_m, s_k, tl_a, threads_for(m, n, k, threads));
+    gk_bf16_gemm_packed(m, n, k, tl_a, bp, c, ldc, ep, threads);
+}

@@ -1,0 +1,83 @@
+/* BF16 GEMM with fp32 accumulation, as AVX512_BF16's vdpbf16ps computes it (bf16.c drives it,
+ * bf16_kernels.inc holds the per-level register kernels).
+ *
+ * Arithmetic (Intel SDM, VDPBF16PS): operands are rounded from float32 to bfloat16 when they are
+ * packed (round to nearest even; a result below bf16's smallest normal 2^-126 becomes a signed
+ * zero, as the instruction reads denormal inputs as zero). Each output element is one float32
+ * accumulator, starting at +0, over the K pairs (2p, 2p+1) in order; per pair
+ *     acc = ftz(fma(a[2p+1], b[2p+1], acc));  acc = ftz(fma(a[2p], b[2p], acc))
+ * (the odd element first; an odd K's last pair has a zero odd element), each a fused multiply-add
+ * rounded to nearest even, ftz(r) = a signed zero where |r| < 2^-126 (output denormals flushed).
+ * Then the float32 GEMM epilogue (gemm.h: biases, residual, clip, activation) on the result.
+ * conformance/bf16_reference.py computes the same in numpy; the tests compare bit for bit.
+ *
+ * Implementations of the pair step: vdpbf16ps (levels/avx512bf16.c, run only where the CPU has
+ * AVX512_BF16) and an emulation with the same bits (AVX2: two FMAs and a flush per pair; generic:
+ * the same in double, exact by the double-rounding bound 53 >= 2 * 24 + 2), chosen by
+ * gk_bf16_set_impl. The emulation is a testing aid, slower than the float32 GEMM.
+ *
+ * Packed layouts (uint32 per bf16 pair: element 2p in the low half, 2p+1 in the high half, zero
+ * past K or past the matrix):
+ *   A: ceil(M/GK_BF16_MR) panels, each ceil(K/2) x GK_BF16_MR pairs (pair-major)
+ *   B: ceil(N/GK_BF16_NR) panels, each ceil(K/2) x GK_BF16_NR pairs (pair-major) */
+#ifndef GK_BF16_H
+#define GK_BF16_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gemm.h"
+
+#define GK_BF16_MR 12 /* rows of a packed A panel */
+#define GK_BF16_NR 16 /* columns of a packed B panel: one zmm of pairs */
+
+enum { GK_BF16_NONE = 0, GK_BF16_NATIVE = 1, GK_BF16_EMULATED = 2 };
+
+/* whether this CPU has AVX512_BF16 (with AVX-512F) */
+int gk_bf16_cpu_native(void);
+/* the pair step used from now on: GK_BF16_NATIVE (refused, returning GK_BF16_NONE, where the CPU
+ * lacks it or the extension was built without it), GK_BF16_EMULATED (the emulation of the SIMD
+ * level in force) or GK_BF16_NONE; returns the implementation now set */
+int gk_bf16_set_impl(int impl);
+int gk_bf16_impl(void);
+
+/* float32 -> bfloat16 bits: round to nearest even, denormal results to signed zero, NaN quiet */
+uint16_t gk_bf16_round(float x);
+
+/* sizes in uint32 (pairs) */
+size_t gk_bf16_packed_a_size(long m, long k);
+size_t gk_bf16_packed_b_size(long k, long n);
+void gk_bf16_pack_a(long m, long k, const float *a, long s_m, long s_k, uint32_t *out,
+                    int threads);
+void gk_bf16_pack_b(long k, long n, const float *b, long s_k, long s_n, uint32_t *out,
+                    int threads);
+/* B packed for the float32 GEMM (gemm.h: 16-column panels, k-major) into bf16 panels */
+void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, int threads);
+
+/* C[M,N] = epilogue(A @ B), both packed; nothing is done while gk_bf16_impl() is NONE */
+void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint32_t *bp, float *c,
+                         long ldc, const gk_epilogue *ep, int threads);
+/* the same with A given by strides (rounded and packed by this call, in the pool) */
+void gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const uint32_t *bp,
+                  float *c, long ldc, const gk_epilogue *ep, int threads);
+
+/* ---- per-level kernels (bf16_kernels.inc) ---------------------------------------------------- */
+
+typedef struct {
+    long m, n, k;
+    const uint32_t *ap, *bp;
+    float *c;
+    long ldc;
+    const gk_epilogue *ep;
+} gk_bf16_args;
+
+typedef struct {
+    /* C[i0:i0+rows, j0:j0+cols] = A @ B (raw float32 accumulators; rows <= GK_BF16_MR,
+     * cols <= 2 * GK_BF16_NR; i0 a multiple of GK_BF16_MR, j0 of GK_BF16_NR) */
+    void (*tile)(const gk_bf16_args *g, long i0, long rows, long j0, long cols);
+} gk_bf16_kernels;
+
+extern const gk_bf16_kernels gk_bf16_kernels_generic, gk_bf16_kernels_avx2,
+    gk_bf16_kernels_avx512, gk_bf16_kernels_avx512bf16;
+
+#endif

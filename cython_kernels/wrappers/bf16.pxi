@@ -1,0 +1,140 @@
+# Wrappers of src/bf16.h: the BF16 GEMM (vdpbf16ps or its bit-exact emulation), its packing.
+
+from libc.stdint cimport uint16_t, uint32_t
+
+cdef extern from "src/bf16.h" nogil:
+    int GK_BF16_NONE
+    int GK_BF16_NATIVE
+    int GK_BF16_EMULATED
+    int gk_bf16_cpu_native()
+    int gk_bf16_set_impl(int impl)
+    int gk_bf16_impl()
+    uint16_t gk_bf16_round(float x)
+    size_t gk_bf16_packed_a_size(long m, long k)
+    size_t gk_bf16_packed_b_size(long k, long n)
+    void gk_bf16_pack_a(long m, long k, const float *a, long s_m, long s_k, uint32_t *out,
+                        int threads)
+    void gk_bf16_pack_b(long k, long n, const float *b, long s_k, long s_n, uint32_t *out,
+                        int threads)
+    void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, int threads)
+    void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint32_t *bp,
+                             float *c, long ldc, const gk_epilogue *ep, int threads)
+    void gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k,
+                      const uint32_t *bp, float *c, long ldc, const gk_epilogue *ep, int threads)
+
+BF16_IMPLS = ("none", "native", "emulated")
+
+
+def bf16_cpu_native():
+    """True if this CPU has AVX512_BF16 (vdpbf16ps)."""
+    return bool(gk_bf16_cpu_native())
+
+
+def bf16_set_impl(str impl):
+    """Selects the pair step: "native" (vdpbf16ps; "none" is set where the CPU lacks it),
+    "emulated" (the bit-exact emulation of the SIMD level in force) or "none"; returns the one
+    now set."""
+    if impl not in BF16_IMPLS:
+        raise ValueError(f"bf16 implementation must be one of {BF16_IMPLS}, got {impl!r}")
+    return BF16_IMPLS[gk_bf16_set_impl(BF16_IMPLS.index(impl))]
+
+
+def bf16_impl():
+    """The pair step in force: "none", "native" or "emulated"."""
+    return BF16_IMPLS[gk_bf16_impl()]
+
+
+def bf16_round(const float[::1] x, uint16_t[::1] out):
+    """out = the bfloat16 bits of x (nearest even; denormal results to signed zero)."""
+    cdef Py_ssize_t i
+    _need(out.shape[0] >= x.shape[0], "bf16_round: out is shorter than x")
+    with nogil:
+        for i in range(x.shape[0]):
+            out[i] = gk_bf16_round(x[i])
+
+
+def bf16_packed_a_size(long m, long k):
+    return gk_bf16_packed_a_size(m, k)
+
+
+def bf16_packed_b_size(long k, long n):
+    return gk_bf16_packed_b_size(k, n)
+
+
+cdef inline int _pairs(str name, str arg, const uint32_t[::1] v, size_t n) except -1:
+    if v is None or <size_t>v.shape[0] < n:
+        raise ValueError(f"{name}: {arg} holds fewer than {n} pairs")
+    return 0
+
+
+def bf16_pack_a(const float[:, :] a, uint32_t[::1] out, int threads):
+    """out = A (M x K, any strides) rounded to bf16 pairs in 12-row panels."""
+    cdef long m = a.shape[0], k = a.shape[1]
+    if m == 0 or k == 0:
+        return
+    _pairs("bf16_pack_a", "out", out, gk_bf16_packed_a_size(m, k))
+    with nogil:
+        gk_bf16_pack_a(m, k, &a[0, 0], a.strides[0] // 4, a.strides[1] // 4, &out[0], threads)
+
+
+def bf16_pack_b(const float[:, :] b, uint32_t[::1] out, int threads):
+    """out = B (K x N, any strides) rounded to bf16 pairs in 16-column panels."""
+    cdef long k = b.shape[0], n = b.shape[1]
+    if n == 0 or k == 0:
+        return
+    _pairs("bf16_pack_b", "out", out, gk_bf16_packed_b_size(k, n))
+    with nogil:
+        gk_bf16_pack_b(k, n, &b[0, 0], b.strides[0] // 4, b.strides[1] // 4, &out[0], threads)
+
+
+def bf16_pack_b_from_packed(long k, long n, const float[::1] bp, uint32_t[::1] out, int threads):
+    """out = B packed for the float32 GEMM (pack_b / pack_b_conv) as bf16 pairs."""
+    if n <= 0 or k <= 0:
+        return
+    _vec("bf16_pack_b_from_packed", "bp", bp, gk_packed_b_size(k, n), False)
+    _pairs("bf16_pack_b_from_packed", "out", out, gk_bf16_packed_b_size(k, n))
+    with nogil:
+        gk_bf16_pack_b_from_packed(k, n, &bp[0], &out[0], threads)
+
+
+cdef int _bf16_ready(str name) except -1:
+    if gk_bf16_impl() == GK_BF16_NONE:
+        raise RuntimeError(f"{name}: no bf16 implementation is set (bf16_set_impl)")
+    return 0
+
+
+def bf16_gemm_ep(long m, long n, long k, const uint32_t[::1] ap, const uint32_t[::1] bp,
+                 float[:, ::1] c, Epilogue ep, int threads):
+    """c = epilogue(A @ B), A and B packed as bf16 pairs, float32 accumulators."""
+    if m == 0 or n == 0:
+        return
+    _bf16_ready("bf16_gemm_ep")
+    _need(ep is not None, "bf16_gemm_ep: ep is None")
+    _need(m > 0 and n > 0 and k >= 0, f"bf16_gemm_ep: negative size ({m}, {n}, {k})")
+    _pairs("bf16_gemm_ep", "packed A", ap, gk_bf16_packed_a_size(m, k))
+    _pairs("bf16_gemm_ep", "packed B", bp, gk_bf16_packed_b_size(k, n))
+    if c is None or c.shape[0] < m or c.shape[1] < n:
+        raise ValueError(f"bf16_gemm_ep: c is smaller than {m} x {n}")
+    ep.check("bf16_gemm_ep", m, n, 1, 0)
+    with nogil:
+        gk_bf16_gemm_packed(m, n, k, &ap[0], &bp[0], &c[0, 0], c.strides[0] // 4, &ep.ep,
+                            threads)
+
+
+def bf16_gemm_a(const float[:, :] a, const uint32_t[::1] bp, long n, float[:, ::1] c,
+                Epilogue ep, int threads):
+    """c = epilogue(A @ B): A (M x K, any strides) rounded and packed by this call, B packed."""
+    cdef long m = a.shape[0], k = a.shape[1]
+    if m == 0 or n == 0:
+        return
+    _bf16_ready("bf16_gemm_a")
+    _need(ep is not None, "bf16_gemm_a: ep is None")
+    _need(n > 0, "bf16_gemm_a: negative n")
+    _pairs("bf16_gemm_a", "packed B", bp, gk_bf16_packed_b_size(k, n))
+    if c is None or c.shape[0] < m or c.shape[1] < n:
+        raise ValueError(f"bf16_gemm_a: c is smaller than {m} x {n}")
+    ep.check("bf16_gemm_a", m, n, 1, 0)
+    cdef const float *pa = &a[0, 0] if k > 0 else NULL
+    with nogil:
+        gk_bf16_gemm(m, n, k, pa, a.strides[0] // 4, a.strides[1] // 4, &bp[0], &c[0, 0],
+                     c.strides[0] // 4, &ep.ep, threads)
