@@ -58,7 +58,9 @@ def bf16_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def bf16_relative_error_bound(k: int) -> float:
-    """Worst-case |bf16 result - exact| / sum_k |a_k b_k| for inner length k: both operands
-    rounded (2^-9 relative each, so a product within about 2^-8) plus k float32 roundings of
-    the accumulator (2^-24 each). conformance/tolerances/cython-bf16.json is derived from it."""
-    return 2.0**-8 + 2.0**-16 + k * 2.0**-24
+    """Worst-case |bf16 result - exact| / sum_k |a_k b_k| for inner length k (first order): both
+    operands rounded to 8 significant bits (relative error up to u = 2^-8 each, so a product
+    within 2u + u^2) plus k float32 roundings of the accumulator (2^-24 each). The statistical
+    estimate that conformance/tolerances/cython-bf16.json uses is derived next to it there."""
+    u = 2.0**-8
+    return 2 * u + u * u + k * 2.0**-24

@@ -1,0 +1,33 @@
+"""CythonBf16Backend (`cython-bf16`): the convolutions and matrix products of a float32 model in
+bfloat16 with float32 accumulation, as OpenVINO's bf16 inference precision does; what
+`gossamer.load(model, precision="bf16")` puts in front of the float32 `cython` backend. Everything
+it declines falls back as usual (the float32 kernels, then the reference).
+
+It runs only where named (precision="bf16", backends=[...], --backends) and only where the CPU
+has AVX512_BF16 (vdpbf16ps), unless GOSSAMER_BF16=emulate selects the bit-exact emulation (a
+testing aid, slower than float32, that lets the backend and its conformance run on any CPU; see
+bf16_mode.py).
+"""
+
+from __future__ import annotations
+
+from .bf16_kernels import Bf16Kernels
+from .bf16_mode import bf16_mode, bf16_unavailable
+
+
+class CythonBf16Backend(Bf16Kernels):
+    """bfloat16 Conv / Gemm / MatMul with float32 accumulation (vdpbf16ps, or its emulation)."""
+
+    name = "cython-bf16"
+    priority = 110  # in front of the float32 cython backend (100) for the ops it claims
+    default_selected = False  # float32 stays the default: precision="bf16" names it
+
+    def is_available(self) -> str | None:
+        return bf16_unavailable()
+
+    def describe(self) -> str:
+        reason = bf16_unavailable()
+        if reason:
+            return f"cython-bf16 (unavailable: {reason})"
+        step = "emulated vdpbf16ps" if bf16_mode() == "emulate" else "vdpbf16ps"
+        return f"cython-bf16 ({step})"
