@@ -405,6 +405,10 @@ def _add_backends_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backends", type=lambda s: [b.strip() for b in s.split(",") if b.strip()],
                    help="comma-separated backends to use (default: GOSSAMER_BACKENDS, else all "
                    "available); the reference always takes what they decline")  # fmt: skip
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="what convolutions and matrix products compute in (default fp32); bf16: "
+                   "bfloat16 with float32 accumulation where the CPU has AVX512_BF16, else fp32 "
+                   "with a warning")  # fmt: skip
     p.add_argument("--max-memory", type=_budget, metavar="SIZE",
                    help="refuse a model or run whose tensors, arena or work buffers would "
                    "take more than SIZE (e.g. 4G; default GOSSAMER_MAX_MEMORY, else 3/4 of "

@@ -24,6 +24,8 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     chosen, _ = select_backends(list(backends) if backends is not None else None)
     if not any(b.name == "cython" for b in chosen):
         return graph
+    if any(b.name == "cython-bf16" for b in chosen):  # precision="bf16": its convs stay NCHW
+        return graph
     return planned(graph)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from .plugins.reference_backend import REFERENCE
 from .plugins.run_context import enter_run, leave_run, using_memory_budget, using_threads
+from .precision import BF16_BACKEND, resolve_precision
 from .refimpl import model_format
 from .refimpl.blas_threads import blas_thread_limit, enter_limit, leave_limit, loaded_blas
 from .refimpl.cropped_build import for_model, has_optimizer, missing_feature_error
@@ -113,6 +114,7 @@ def load(
     threads: int | None = None,
     optimize: int = DEFAULT_OPTIMIZE,
     max_memory: int | str | None = None,
+    precision: str = "fp32",
 ) -> Session:
     """Loads a model (.onnx, .gsm or .tflite as a path or bytes, an onnx.ModelProto, or a Graph)
     into a Session.
@@ -125,9 +127,15 @@ def load(
     or a size such as "4G"; default GOSSAMER_MAX_MEMORY, else 3/4 of this machine's memory) is
     the most any one tensor, the arena or a kernel's work buffer may take: a model or a run that
     would exceed it is refused with MemoryBudgetError before anything that large is allocated.
+    `precision` ("fp32", the default, or "bf16", like OpenVINO's inference precision hint): "bf16"
+    runs convolutions and matrix products in bfloat16 with float32 accumulation (the
+    `cython-bf16` backend) where the CPU has AVX512_BF16; elsewhere the model runs in fp32, with
+    one warning and the reason in `Session.precision_note` (gossamer/precision.py).
     """
     if not isinstance(optimize, int) or not 0 <= optimize <= 3:
         raise InputError(f"optimize must be a level 0..3, got {optimize!r}")
+    choice = resolve_precision(backends, precision)
+    backends = choice.backends
     graph = read_model(source)
     if optimize and has_optimizer():  # a crop for pre-optimised .gsm files has no optimiser
         from .converter.optimizer.record import optimized_level
@@ -147,11 +155,18 @@ def load(
 
             graph = plan_for_backends(graph, backends)
     try:
-        return Session(graph, backends=backends, threads=threads, max_memory=max_memory)
+        session = Session(
+            graph, backends=backends, threads=threads, max_memory=max_memory,
+            precision=choice.precision,
+        )  # fmt: skip
     except CroppedBuildError as err:  # its re-crop command names this file
         if not isinstance(source, (str, os.PathLike)):
             raise
         raise for_model(err, os.fspath(source)) from None
+    if choice.note:  # bf16 asked for and not possible here: the session says why
+        session.precision_note = choice.note
+        session.placement.excluded[BF16_BACKEND] = choice.note
+    return session
 
 
 class Session:
@@ -164,6 +179,7 @@ class Session:
         backends: Sequence[str] | None = None,
         threads: int | None = None,
         max_memory: int | str | None = None,
+        precision: str = "fp32",
     ) -> None:
         from .plugins.executor import build_program
 
@@ -179,6 +195,11 @@ class Session:
             )
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise InputError(f"threads must be a positive integer, got {threads!r}")
+        choice = resolve_precision(backends, precision)
+        backends = choice.backends
+        # "fp32" or "bf16": what the products are computed in; precision_note: why bf16 was
+        # asked for and not given (None otherwise)
+        self.precision, self.precision_note = choice.precision, choice.note
         self.threads = threads
         self.max_memory = parse_budget(max_memory)
         graph.validate()
@@ -190,6 +211,8 @@ class Session:
             self._program, self.placement = build_program(
                 graph, list(backends) if backends is not None else None
             )
+            if self.precision_note:  # gossamer explain: "backend cython-bf16 took no part: ..."
+                self.placement.excluded[BF16_BACKEND] = self.precision_note
             if REFERENCE in self.placement.backend_of.values():  # else there is nothing to warn
                 from .plugins.placement_report import warn_if_mostly_reference
 

@@ -22,7 +22,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():  # explain prints the fallback summary itself, in full
         warnings.simplefilter("ignore", PerformanceWarning)
-        sess = load(args.model, backends=args.backends, optimize=args.optimize)
+        sess = load(
+            args.model, backends=args.backends, optimize=args.optimize, precision=args.precision
+        )
     only = NodeFilter(tuple(args.op), tuple(args.only_backends), args.fallback)
     text = format_explanation(
         sess.graph, sess.placement, summary=args.summary, only=only, report=sess.placement_report()

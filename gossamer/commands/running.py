@@ -30,7 +30,9 @@ from .model_io import check_output_path
 def cmd_run(args: argparse.Namespace) -> int:
     if args.output:
         check_output_path(args.output, "-o", suffixes={".npz": "numpy archive"})
-    sess = load(args.model, backends=args.backends, optimize=args.optimize)
+    sess = load(
+        args.model, backends=args.backends, optimize=args.optimize, precision=args.precision
+    )
     feeds, sources = feeds_with_sources(sess, args)
     for name, value in feeds.items():  # what went in, so a run can be repeated or questioned
         how = sources[name] if sources[name].startswith("random") else f"from {sources[name]}"
@@ -124,7 +126,9 @@ def cmd_dump(args: argparse.Namespace) -> int:
     from .inputs import feeds_with_sources
     from .tools import input_sources
 
-    sess = load(args.model, backends=args.backends, optimize=args.optimize)
+    sess = load(
+        args.model, backends=args.backends, optimize=args.optimize, precision=args.precision
+    )
     feeds, sources = feeds_with_sources(sess, args)
     dumper = TensorDumper(args.output, backend_of=NodeBackends(sess))
     dumper.dump_feeds(feeds, input_sources(sess, args, feeds, sources))

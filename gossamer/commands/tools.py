@@ -24,7 +24,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             from ..tools.plots import check_plot_path
 
             check_plot_path(args.plot)
-        sess = load(args.model, backends=args.backends, optimize=args.optimize)
+        sess = load(
+            args.model, backends=args.backends, optimize=args.optimize, precision=args.precision
+        )
         args.random = True
         feeds = feeds_from_args(sess, args)
         out = args.output or f"{Path(args.model).stem}.compare"
