@@ -11,6 +11,7 @@ device, PoCL's scheduling between launches. Not a test: nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections import defaultdict
@@ -59,7 +60,11 @@ def main() -> int:
     total = sum(r[0] for r in rows) or 1.0
     families: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
     for seconds, kernel, *_ in rows:
-        family = "fused element-wise" if kernel.startswith("ew_") else kernel
+        family = kernel
+        if re.fullmatch(r"\w+_[0-9a-f]{16}", kernel):  # generated: named kind_<source hash>
+            family = kernel.rsplit("_", 1)[0] + " (generated)"
+        if kernel.startswith("ew_"):
+            family = "fused element-wise"
         families[family][0] += seconds
         families[family][1] += 1
     print(f"{args.model}: {len(rows)} launches, {total * 1e3:.2f} ms summed")

@@ -14,9 +14,11 @@ import os
 from ..plugins import Backend, Claim, Decline
 from ..refimpl.ir import Graph, Node
 from ..refimpl.shape_inference import infer_shapes
+from .constant_nodes import fold
 from .device import open_device, unavailable_reason
 from .fusion import describe, elementwise_groups, softmax_prologues
 from .kernels.registry import SUPPORT, is_elementwise, opset_of, refusal
+from .regions import attach_constants, convex_regions
 
 ENV_PRECISION = "GOSSAMER_OPENCL_PRECISION"
 PRECISIONS = ("fp32", "fp16")
@@ -58,18 +60,31 @@ class OpenCLBackend(Backend):
 
     def get_capability(self, graph: Graph) -> list[Claim | Decline]:
         types = infer_shapes(graph)
-        consts = graph.initializers
+        fed = {v.name for v in graph.inputs}  # an initializer a feed may override is no constant
+        fixed = {k: v for k, v in graph.initializers.items() if k not in fed}
+        folded = fold(graph.nodes, fixed, graph.opsets)
+        consts = {**graph.initializers, **folded.values}
+        constant = {n.name for n in folded.nodes}
         answers: list[Claim | Decline] = []
         ok: set[str] = set()
+        why_not: dict[str, str] = {}
         for node in graph.nodes:
             inputs = [types.get(i) if i else None for i in node.inputs]
             why = refusal(node, inputs, consts, opset_of(graph.opsets, node.domain))
             if why:
-                answers.append(Decline(node.name, why))
-            else:
+                why_not[node.name] = why
+            elif node.name not in constant:
                 ok.add(node.name)
-        for region in convex_regions(graph, ok):
-            answers.append(Claim(tuple(n.name for n in region), note=_note(graph, region)))
+        regions, left = attach_constants(graph, convex_regions(graph, ok), folded.nodes)
+        attached = constant - {n.name for n in left}
+        # a constant read by several partitions, or a graph output, is claimed alone if it can be
+        regions += [[n] for n in left if n.name not in why_not]
+        for node in graph.nodes:
+            if node.name in why_not and node.name not in attached:
+                answers.append(Decline(node.name, why_not[node.name]))
+        for region in regions:
+            note = _note(graph, region, constant)
+            answers.append(Claim(tuple(n.name for n in region), note=note))
         return answers
 
     def compile(self, graph: Graph, claim: Claim):  # type: ignore[no-untyped-def]
@@ -87,41 +102,9 @@ class OpenCLFp16Backend(OpenCLBackend):
     fixed_precision = "fp16"
 
 
-def convex_regions(graph: Graph, ok: set[str]) -> list[list[Node]]:
-    """Regions of supported nodes, each connected and convex. In topological order, a node joins
-    the region of one of its producers unless a path from that region reaches it through a node
-    outside the region (that would make the region non-convex); else it starts a new one."""
-    producer = {o: n for n in graph.nodes for o in n.outputs if o}
-    region: dict[str, int] = {}
-    reach: dict[str, set[int]] = {}  # regions a path from which leaves them before this node
-    members: dict[int, list[Node]] = {}
-    for node in graph.nodes:
-        preds = [producer[i] for i in node.inputs if i in producer]
-        for body in node.subgraphs():
-            preds += [producer[i] for i in body.free_names() if i in producer]
-        choice = None
-        if node.name in ok:
-            for p in preds:
-                r = region.get(p.name)
-                if r is not None and choice is None and not any(r in reach[q.name] for q in preds):
-                    choice = r
-            if choice is None:
-                choice = len(members)
-                members[choice] = []
-            region[node.name] = choice
-            members[choice].append(node)
-        mine = region.get(node.name)
-        r_set: set[int] = set()
-        for q in preds:
-            r_set |= reach[q.name]
-            rq = region.get(q.name)
-            if rq is not None and rq != mine:
-                r_set.add(rq)
-        reach[node.name] = r_set
-    return [m for m in members.values() if m]
-
-
-def _note(graph: Graph, region: list[Node]) -> str:
+def _note(graph: Graph, region: list[Node], constant: set[str]) -> str:
+    folded = [n for n in region if n.name in constant]
+    region = [n for n in region if n.name not in constant]
     names = {n.name for n in region}
     escaping = {v.name for v in graph.outputs}
     for node in graph.nodes:
@@ -133,4 +116,8 @@ def _note(graph: Graph, region: list[Node]) -> str:
     for softmax, group in softmax_prologues(region, groups, escaping).items():
         group.append(by_name[softmax])  # shown as one kernel: e.g. Add+Softmax
     fused = describe(groups)
-    return f"fused element-wise kernels: {fused}" if fused else ""
+    notes = [f"fused element-wise kernels: {fused}"] if fused else []
+    if folded:
+        ops = ", ".join(sorted({n.op_type for n in folded}))
+        notes.append(f"{len(folded)} constant node(s) computed once at compile time ({ops})")
+    return "; ".join(notes)

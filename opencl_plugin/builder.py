@@ -7,6 +7,7 @@ same storage as its source. Weights are uploaded once per partition (`weight`).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ class Launch:
     tune_key: str = ""
     node: str = ""
     local: tuple[int, ...] | None = None  # a local size the kernel requires (never tuned)
+    family: str = ""  # a generated kernel's family, for the plan's kernel counts
 
 
 @dataclass
@@ -100,11 +102,21 @@ class Builder:
         *,
         program: str = "lib",
         local: tuple[int, ...] | None = None,
+        family: str = "",
     ) -> None:
         sizes = "x".join(str(g) for g in gsize)
         scalars = ",".join(str(int(a)) for a in args if isinstance(a, np.int32))
         key = "" if local else f"{kernel}[{sizes}]({scalars})"  # "": not tunable
-        self.launches.append(Launch(program, kernel, gsize, args, key, self.node, local))
+        self.launches.append(Launch(program, kernel, gsize, args, key, self.node, local, family))
+
+    def generate(self, kind: str, text: str, helpers: str = "") -> str:
+        """Adds the generated kernel `__kernel void <name><text>` (after `helpers`, once) to this
+        plan's program; returns its name, `<kind>_<hash of the text>`."""
+        name = f"{kind}_" + hashlib.sha1(text.encode()).hexdigest()[:16]
+        for source in (helpers, f"__kernel void {name}{text}"):
+            if source and source not in self.sources:
+                self.sources.append(source)
+        return name
 
     def choose(self, site: str, default: str, options: tuple[str, ...]) -> str:
         """The variant to lower `site` with: the tuned choice where there is one among `options`,

@@ -79,15 +79,24 @@ def softmax_prologues(
 
 
 def emit_group(bld: Builder, group: list[Node], opset: int) -> None:
-    """Generates the kernel for `group` at the current shapes and launches it."""
+    """Generates the kernel for `group` at the current shapes and launches it: 8 elements a
+    work-item in float8 when the output's rows are a multiple of 8 long (every operand is then
+    either contiguous or one value across the 8), else one."""
     root = group[-1]
-    total = math.prod(bld.shape(root.outputs[0]))
-    params, args, body, result = _expression(bld, group, opset)
+    shape = bld.shape(root.outputs[0])
+    total = math.prod(shape)
+    vector = bool(shape) and shape[-1] % 8 == 0 and total > 0
+    params, args, body, result = _expression(bld, group, opset, vector)
     sig = ", ".join(["__global data_t* restrict y", *params, "const int total"])
-    text = f"({sig}) {{\n  const int i = get_global_id(0);\n  if (i >= total) return;\n  {body}\n"
-    text += f"  ST({result}, y, i);\n}}\n"
+    if vector:
+        head = "  const int i = get_global_id(0) * 8;\n  if (i >= total) return;\n"
+        text = f"({sig}) {{\n{head}  {body}\n  ST8({result}, y + i, 0);\n}}\n"
+    else:
+        head = "  const int i = get_global_id(0);\n  if (i >= total) return;\n"
+        text = f"({sig}) {{\n{head}  {body}\n  ST({result}, y, i);\n}}\n"
     name = _add_kernel(bld, "ew", text)
-    bld.launch(name, (max(total, 1),), [bld.out(root.outputs[0]), *args, i32(total)], program="gen")
+    items = total // 8 if vector else max(total, 1)
+    bld.launch(name, (items,), [bld.out(root.outputs[0]), *args, i32(total)], program="gen")
 
 
 def emit_softmax(
@@ -155,6 +164,11 @@ def emit_softmax(
     bld.launch(name, (max(total, 1),), args, program="gen")
 
 
+def _varies_last(shape: tuple[int, ...], out_shape: tuple[int, ...]) -> bool:
+    """Whether an operand of `shape` (broadcast to `out_shape`) varies along the last axis."""
+    return bool(out_shape) and len(shape) > 0 and shape[-1] == out_shape[-1] != 1
+
+
 def _add_kernel(bld: Builder, kind: str, text: str) -> str:
     name = f"{kind}_" + hashlib.sha1(text.encode()).hexdigest()[:16]
     source = f"__kernel void {name}{text}"
@@ -164,10 +178,12 @@ def _add_kernel(bld: Builder, kind: str, text: str) -> str:
 
 
 def _expression(
-    bld: Builder, group: list[Node], opset: int
+    bld: Builder, group: list[Node], opset: int, vector: bool = False
 ) -> tuple[list[str], list[object], str, str]:
     """(kernel parameters, their arguments, C statements computing the group's value at flat
-    index `i` of its output, the variable holding it)."""
+    index `i` of its output, the variable holding it); with `vector` the float8 of the values at
+    i .. i + 7 (i a multiple of 8 within one row of the output's last axis)."""
+    vtype = "float8" if vector else "float"
     out_shape = bld.shape(group[-1].outputs[0])
     rank = len(out_shape)
     ostr = row_major_strides(out_shape)
@@ -196,7 +212,13 @@ def _expression(
         j = len(params)
         params.append(f"__global const data_t* restrict p{j}")
         args.append(buf)
-        loads.append(f"const float v{j} = LD(p{j}, {index(shape)});")
+        at = index(shape)
+        if not vector:
+            loads.append(f"const float v{j} = LD(p{j}, {at});")
+        elif _varies_last(shape, out_shape):
+            loads.append(f"const float8 v{j} = LD8(p{j} + {at}, 0);")  # contiguous along the row
+        else:
+            loads.append(f"const float8 v{j} = (float8)(LD(p{j}, {at}));")  # one value
         seen[key] = f"v{j}"
         return seen[key]
 
@@ -205,7 +227,7 @@ def _expression(
             return inside[name]
         c = bld.const(name)
         if c is not None and c.size == 1:
-            return ew.literal(float(c.reshape(-1)[0]))
+            return ew.literal(float(c.reshape(-1)[0]), vector)
         return operand(name, bld.ref(name), bld.shape(name))
 
     lines: list[str] = []
@@ -220,8 +242,8 @@ def _expression(
             return operand(key, bld.weight(key, ew.as_float32(array)), shape)
 
         argv = [value(node.inputs[i]) for i in ew.operands(node)]
-        expr = ew.expression(node, argv, bld.constants, opset, extra)
-        lines.append(f"const float t{k} = {expr};")
+        expr = ew.expression(node, argv, bld.constants, opset, extra, vector)
+        lines.append(f"const {vtype} t{k} = {expr};")
         inside[node.outputs[0]] = f"t{k}"
     body = "\n    ".join(list(coords.values()) + loads + lines)
     return params, args, body, f"t{len(group) - 1}"

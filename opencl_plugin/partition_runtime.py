@@ -22,6 +22,7 @@ from ..plugins import check_allocation
 from ..refimpl.ir import Graph, Node, Value
 from ..refimpl.shape_inference import infer_shapes
 from .builder import Builder, Ref
+from .constant_nodes import fold
 from .device import Device
 from .fusion import elementwise_groups, emit_group, emit_softmax, softmax_prologues
 from .kernels import common_source, library_source
@@ -49,6 +50,7 @@ class Plan:
     in_views: dict[str, np.ndarray] = field(default_factory=dict)
     out_views: list[np.ndarray | None] = field(default_factory=list)
     hosts: list[np.ndarray] = field(default_factory=list)  # keeps the host memory alive
+    fixed: list[np.ndarray | None] = field(default_factory=list)  # constant outputs (no buffer)
     # for the tuner: the input signature (to rebuild the plan), the node of each launch, the
     # variant sites (site -> (node, options, chosen)) and the weights the plan uses
     signature: tuple = ()
@@ -63,10 +65,13 @@ class PartitionRuntime:
         self.half = precision == "fp16"  # tensors stored as half (fp16 storage), float math
         self.options = BUILD_OPTIONS + (" -DGSM_FP16" if self.half else "")
         self.dtype = np.float16 if self.half else np.float32
-        self.nodes: list[Node] = list(graph.nodes)
+        # constant subexpressions are computed here, once (constant_nodes.py)
+        folded = fold(list(graph.nodes), dict(graph.initializers), dict(graph.opsets))
+        done = {n.name for n in folded.nodes}
+        self.nodes: list[Node] = [n for n in graph.nodes if n.name not in done]
         self.input_names = [v.name for v in graph.inputs]
         self.output_names = [v.name for v in graph.outputs]
-        self.constants = dict(graph.initializers)
+        self.constants = {**graph.initializers, **folded.values}
         self.opsets = dict(graph.opsets)
         fusible = {n.name for n in self.nodes if is_elementwise(n)}
         self.groups = elementwise_groups(self.nodes, fusible, self.output_names)
@@ -120,6 +125,9 @@ class PartitionRuntime:
                 enqueue(queue, kernel, gsize, local)
             copies: list[np.ndarray | None] = []  # outputs copied by the device (not zero-copy)
             for (buf, shape), view in zip(plan.outputs, plan.out_views):
+                if buf is None:  # a constant: copied from the host below
+                    copies.append(None)
+                    continue
                 host = None if view is not None else np.empty(shape, self.dtype)
                 if host is not None and host.size:
                     cl.enqueue_copy(queue, host, buf, is_blocking=False)
@@ -127,7 +135,8 @@ class PartitionRuntime:
             queue.finish()  # the one synchronisation of a run
             outs = [c if v is None else v.copy() for c, v in zip(copies, plan.out_views)]
         if self.half:
-            outs = [o.astype(np.float32) for o in outs]  # type: ignore[union-attr]
+            outs = [o if o is None else o.astype(np.float32) for o in outs]
+        outs = [c.copy() if o is None else o for c, o in zip(plan.fixed, outs)]  # type: ignore[union-attr]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def plans(self) -> list[Plan]:
@@ -218,18 +227,22 @@ class PartitionRuntime:
             )
             launches.append((kernel, launch.gsize, local, launch.tune_key))
             kind = launch.kernel if launch.program == "lib" else "fused element-wise"
+            kind = launch.family or kind
             counts[kind] = counts.get(kind, 0) + 1
         outputs = []
         for name, storage in zip(self.output_names, out_storage):
             if storage in inputs:
                 buf = inputs[storage]
             elif storage in constants:
-                buf = upload(storage, np.ascontiguousarray(constants[storage], np.float32))
+                buf = None  # returned from the host (it may be an integer tensor)
             else:
                 buf = buffers[pool.slot_of[storage]]
             outputs.append((buf, shapes[name]))
         plan = Plan(inputs, launches, outputs, pool.nbytes, 0.0, counts, buffers)
         plan.signature = (in_shapes, values)
+        plan.fixed = [
+            constants[s] if b is None else None for s, (b, _) in zip(out_storage, outputs)
+        ]
         plan.nodes = [launch.node for launch in bld.launches]
         plan.variants = dict(bld.variants)
         plan.weights = used

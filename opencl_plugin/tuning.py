@@ -77,6 +77,8 @@ def default_local(kernel: str, gsize: tuple[int, ...]) -> tuple[int, ...]:
     some size (PoCL pays per work-group), shrunk along axes that are short, so rounding the
     global size up idles few work-items; powers of two, so few variants are compiled."""
     if len(gsize) == 1:
+        if kernel == "reduce_f32" and gsize[0] >= 64:  # long rows each: 4+ groups, both cores
+            return (min(256, max(16, _pow2(gsize[0]) // 4)),)
         return (min(256, _pow2(gsize[0])),)
     target, first = (16, 4) if kernel in ("gemm_f32", "gemm_float_f32") else (64, 16)
     lx = min(first, _pow2(gsize[0]))

@@ -16,6 +16,7 @@ FAMILIES = (
     "common",
     "gemm_tile",
     "gemm",
+    "depthwise_tile",
     "conv",
     "conv_direct",
     "winograd",
@@ -67,3 +68,9 @@ def library_source() -> str:
 @functools.cache
 def common_source() -> str:
     return resources.files(__package__).joinpath("common.cl").read_text()
+
+
+@functools.cache
+def family_source(family: str) -> str:
+    """One family's source (helpers a generated kernel calls)."""
+    return resources.files(__package__).joinpath(f"{family}.cl").read_text()

@@ -27,6 +27,10 @@ inline float npmin(float a, float b) { return isnan(a) ? a : (isnan(b) || b < a 
 inline float8 npmax8(float8 m, float8 v) {
   return select(m, v, (isnan(v) | (v > m)) & ~isnan(m));
 }
+inline float8 npmin8(float8 m, float8 v) {
+  return select(m, v, (isnan(v) | (v < m)) & ~isnan(m));
+}
+inline float8 npclip8(float8 v, float8 lo, float8 hi) { return npmin8(npmax8(v, lo), hi); }
 // np.clip(v, lo, hi) = minimum(maximum(v, lo), hi)
 inline float npclip(float v, float lo, float hi) { return npmin(npmax(v, lo), hi); }
 inline float sigmoidf(float x) { return 1.0f / (1.0f + exp(-x)); }

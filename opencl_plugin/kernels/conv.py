@@ -20,8 +20,10 @@ import numpy as np
 from ...refimpl.ir import Node, Value
 from ...refimpl.op_geometry import window
 from ..builder import Builder, f32, i32
+from . import family_source
 from ._checks import PRELU, float32_inputs, fused_activation, is_const, slope_args, slope_refusal
 from .gemm import gemm
+from .specialise import launch_specialised
 from .winograd import eligible, lower_winograd
 
 log = logging.getLogger("gossamer.opencl")
@@ -102,17 +104,19 @@ def lower_conv(bld: Builder, node: Node, opset: int) -> None:
     P = OH * OW
     if G == C == M and w.shape[1] == 1:
         wk = bld.weight(wn, w.reshape(M, KH * KW))
-        args = [x, wk, y, bias, i32(bias is not None), res, i32(res is not None)] + [
-            i32(v) for v in (C, H, W, OH, OW, KH, KW, sh, sw)
-        ]
-        args += [i32(v) for v in (ph, pw, dh, dw)] + [
-            i32(act[0]),
-            f32(act[1]),
-            f32(act[2]),
-            slope,
-            i32(smode),
-        ]
-        bld.launch("depthwise_f32", (-(-OW // 8), OH, n_img * C), args)
+        geo: tuple[int, ...] = (C, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw)
+        gsize = (-(-OW // 8), OH, n_img * C)
+        if SPECIALISE:  # every integer a literal: the taps unrolled, the index arithmetic folded
+            text = DEPTHWISE_GEN.format(
+                *geo[3:5], bias is not None, res is not None, *geo, act[0], smode
+            )
+            name = bld.generate("depthwise", text, family_source("depthwise_tile"))
+            args = [x, wk, y, bias, res, f32(act[1]), f32(act[2]), slope]
+            bld.launch(name, gsize, args, program="gen", family="depthwise (generated)")
+            return
+        args = [x, wk, y, bias, i32(bias is not None), res, i32(res is not None)]
+        args += [i32(v) for v in geo] + [i32(act[0]), f32(act[1]), f32(act[2]), slope, i32(smode)]
+        bld.launch("depthwise_f32", gsize, args)
         return
     Mg, Cg = M // G, C // G
     K = Cg * KH * KW
@@ -120,7 +124,7 @@ def lower_conv(bld: Builder, node: Node, opset: int) -> None:
     algo = ALGORITHM(Cg, Mg, (KH, KW), (sh, sw), (dh, dw), G, P)
     if forced_algorithm() is None and eligible((KH, KW), (sh, sw), (dh, dw), G):
         site = f"conv[{n_img}x{C}x{H}x{W}->{M}x{OH}x{OW}]p{ph},{pw}"
-        plain = "direct" if DIRECT(Cg, Mg, KH * KW, P) else "im2col"
+        plain = "direct" if DIRECT(Cg, Mg, KH * KW, P, sw) else "im2col"
         algo = bld.choose(site, algo, ("winograd4", "winograd2", plain))
     if algo in ("winograd2", "winograd4"):
         epilogue = [bias, bias is not None, res, res is not None, *act, slope, smode]
@@ -132,7 +136,11 @@ def lower_conv(bld: Builder, node: Node, opset: int) -> None:
         geo = (C, H, W, G, Cg, Mg, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw)
         args = [x, wk, y, bias, i32(bias is not None), res, i32(res is not None)]
         args += [i32(v) for v in geo] + [i32(act[0]), f32(act[1]), f32(act[2]), slope, i32(smode)]
-        bld.launch("conv_direct_f32", (-(-OW // 8), OH, n_img * G * -(-Mg // 8)), args)
+        gsize = (-(-OW // 8), OH, n_img * G * -(-Mg // 8))
+        if SPECIALISE:
+            launch_specialised(bld, "conv_direct", "conv_direct_f32", gsize, args)
+        else:
+            bld.launch("conv_direct_f32", gsize, args)
         return
     a = bld.weight(wn, w.reshape(M, K))
     common = dict(
@@ -181,7 +189,8 @@ def algorithm(
         return forced
     if wino and WINOGRAD(cg, mg, pixels):
         return "winograd4" if pixels >= 100 else "winograd2"
-    return "direct" if DIRECT(cg, mg, kernel[0] * kernel[1], pixels) else "im2col"
+    taps = kernel[0] * kernel[1]
+    return "direct" if DIRECT(cg, mg, taps, pixels, strides[-1]) else "im2col"
 
 
 def forced_algorithm() -> str | None:
@@ -204,13 +213,29 @@ def winograd_wins(cg: int, mg: int, pixels: int) -> bool:
     return cg >= 16 and mg >= 16
 
 
-def direct_wins(cg: int, mg: int, taps: int, pixels: int) -> bool:
+def direct_wins(cg: int, mg: int, taps: int, pixels: int, stride: int = 1) -> bool:
     """Whether the direct kernel beats im2col + GEMM. Measured per layer on PoCL (docs): direct
     wins on short reductions (no im2col pass to amortise) and large images (im2col's buffer
-    outgrows the cache); the GEMM's 6x16 register tile wins on deep, small layers."""
-    return cg * taps <= 300 or pixels >= 1500
+    outgrows the cache); the GEMM's 6x16 register tile wins on deep, small layers. Never at a
+    horizontal stride above 2: the direct kernel then gathers each tap of its 8 outputs one by
+    one (silero's STFT, kernel 256 at stride 128: 0.55 ms direct, 0.2 ms im2col + GEMM)."""
+    return stride <= 2 and (cg * taps <= 300 or pixels >= 1500)
 
 
+# a depthwise layer's kernel, generated per geometry: {0}, {1} OH, OW; {2}, {3} has_bias, has_res;
+# {4}..{16} C, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw; {17} act; {18} slope_mode
+DEPTHWISE_GEN = """(__global const data_t* restrict x, __global const data_t* restrict w,
+    __global data_t* restrict y, __global const data_t* restrict bias,
+    __global const data_t* restrict res, const float p0, const float p1,
+    __global const data_t* restrict slope) {{
+  const int ow0 = get_global_id(0) * 8, oh = get_global_id(1), ic = get_global_id(2);
+  if (ow0 >= {1} || oh >= {0}) return;
+  dw_tile(x, w, y, bias, {2:d}, res, {3:d}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13},
+          {14}, {15}, {16}, {17}, p0, p1, slope, {18}, ow0, oh, ic);
+}}
+"""
+SPECIALISE = True  # generated depthwise and direct kernels (False: the library's, geometry as
+# arguments)
 DIRECT = direct_wins  # the choices, replaceable for measurements
 WINOGRAD = winograd_wins
 ALGORITHM = algorithm

@@ -85,6 +85,12 @@ __kernel void reduce_f32(__global const data_t* restrict x, __global data_t* res
   if (i >= total) return;
   __global const data_t* xp = x + (long)(i / inner) * L * inner + i % inner;
   float s = 0.0f;
-  for (int j = 0; j < L; ++j) s += LD(xp, j * inner);
+  int j = 0;
+  if (inner == 1 && L >= 16) {  // a contiguous row (GlobalAveragePool): 8 lanes of partial sums
+    float8 s8 = 0.0f;
+    for (; j + 8 <= L; j += 8) s8 += LD8(xp + j, 0);
+    s = ((s8.s0 + s8.s1) + (s8.s2 + s8.s3)) + ((s8.s4 + s8.s5) + (s8.s6 + s8.s7));
+  }
+  for (; j < L; ++j) s += LD(xp, j * inner);
   ST(mode == 1 ? s / L : s, y, i);
 }

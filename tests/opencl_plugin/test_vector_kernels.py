@@ -102,3 +102,18 @@ def test_vector_softmax_matches_the_reference(shape, axis, mask):
         nodes=nodes, inputs=inputs, outputs=[Value("y")], initializers={}, opsets={"": 17}
     )
     check_against_reference(graph, feeds, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("op", "shape", "attrs"),
+    [
+        ("GlobalAveragePool", (2, 70, 5, 7), {}),  # rows of 35: 4 float8 steps and a tail of 3
+        ("GlobalAveragePool", (1, 3, 2, 5), {}),  # rows of 10: the scalar loop only
+        ("ReduceMean", (3, 40, 24), {"axes": [2], "keepdims": 1}),  # contiguous rows of 24
+    ],
+)
+def test_row_reductions_in_float8_match_the_reference(op, shape, attrs):
+    x = rand(*shape)
+    x.reshape(-1)[5] = np.inf
+    graph, feeds = one_node(op, {"x": x}, {}, attrs, opset=13)
+    check_against_reference(graph, feeds, rtol=1e-5, atol=1e-6)
