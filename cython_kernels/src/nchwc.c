@@ -111,10 +111,14 @@ static gk_nchwc_strides blocked(long c, long h, long w) {
 void gk_nchwc_conv(const float *x, long n, long c, long h, long w, int x_blocked, const float *wp,
                    long m, long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
                    long oh, long ow, const float *bias, const float *z, float lo, float hi,
-                   float *y, int threads) {
+                   const gk_nchwc_post *post, float *y, int threads) {
     gk_nchwc_strides plain = {1, c * h * w, h * w, w, 1};
-    gk_nchwc_conv_args a = {x, c, h, w, x_blocked ? blocked(c, h, w) : plain, wp, m, kh, kw, sh,
-                            sw, dh, dw, ph, pw, oh, ow, bias, z, lo, hi, y, blocked(m, oh, ow)};
+    gk_nchwc_post none = {0};
+    gk_nchwc_conv_args a = {x,  c,    h,  w,  x_blocked ? blocked(c, h, w) : plain,
+                            wp, m,    kh, kw, sh,
+                            sw, dh,   dw, ph, pw,
+                            oh, ow,   bias, z, lo,
+                            hi, y,    blocked(m, oh, ow), post ? *post : none};
     gk_nchwc_conv_strided(&a, n, threads);
 }
 
@@ -148,10 +152,12 @@ void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads
 
 void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const float *wp, long kh,
                         long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
-                        long ow, const float *bias, const float *z, float lo, float hi, float *y,
-                        int threads) {
-    gk_nchwc_conv_args a = {x, c, h, w, blocked(c, h, w), wp, c, kh, kw, sh, sw, dh, dw, ph, pw,
-                            oh, ow, bias, z, lo, hi, y, blocked(c, oh, ow)};
+                        long ow, const float *bias, const float *z, float lo, float hi,
+                        const gk_nchwc_post *post, float *y, int threads) {
+    gk_nchwc_post none = {0};
+    gk_nchwc_conv_args a = {x,  c,  h,  w,  blocked(c, h, w), wp, c,  kh, kw,
+                            sh, sw, dh, dw, ph, pw, oh, ow, bias, z,  lo, hi,
+                            y,  blocked(c, oh, ow), post ? *post : none};
     gk_nchwc_depthwise_strided(&a, n, threads);
 }
 
