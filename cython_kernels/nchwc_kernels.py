@@ -19,7 +19,6 @@ import numpy as np
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import check_groups, window
-from ..refimpl.ops._fused_activation import ACTIVATIONS
 from ..refimpl.ops.op_nchwc_conv import nchwc_conv_1
 from ..refimpl.ops.op_nchwc_global_average_pool import nchwc_global_average_pool_1
 from ..refimpl.ops.op_nchwc_reorder_input import nchwc_reorder_input_1
@@ -39,6 +38,10 @@ BLOCK = 8  # the block the C kernels compute (a vector of 8 floats on every SIMD
 GROUP = 4  # output blocks per register tile of the conv kernel (src/nchwc.c NC_GROUP)
 # activations after the clip: src/nchwc.h GK_NCHWC_ACT_* (Relu and Clip are the clip itself)
 POST_ACTS = {"HardSwish": 1, "LeakyRelu": 2, "HardSigmoid": 3, "Sigmoid": 4, "Swish": 5}
+# activation -> its activation_params' defaults (the reference's, refimpl/ops/_fused_activation)
+_PARAMS = {"": (), "Relu": (), "Clip": (-np.inf, np.inf), "HardSwish": (), "Sigmoid": (),
+           "LeakyRelu": (0.01,), "HardSigmoid": (0.20000000298023224, 0.5),
+           "Swish": (1.0,)}  # fmt: skip
 
 
 def _blocked(v: Value | None, rank: int) -> str | None:
@@ -91,11 +94,11 @@ def _conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
 
 def _activation_refusal(node: Node) -> str | None:
     activation = str(node.attrs.get("activation", ""))
-    if activation not in ("", "Relu", "Clip", *POST_ACTS):
+    if activation not in _PARAMS:
         return f"fused activation {activation} not in the epilogue"
     params = node.attrs.get("activation_params")
-    if params and len(params) != len(ACTIVATIONS[activation]):
-        return f"{activation} takes {len(ACTIVATIONS[activation])} activation_params"
+    if params and len(params) != len(_PARAMS[activation]):
+        return f"{activation} takes {len(_PARAMS[activation])} activation_params"
     return None
 
 
@@ -147,7 +150,7 @@ class _Conv:
         self.auto_pad = a.get("auto_pad") or "NOTSET"
         self.group = int(a.get("group", 1))
         activation = str(a.get("activation", ""))
-        params = [float(p) for p in a.get("activation_params") or ACTIVATIONS.get(activation, ())]
+        params = [float(p) for p in a.get("activation_params") or _PARAMS.get(activation, ())]
         if activation in POST_ACTS:
             self.lo, self.hi = -np.inf, np.inf
             self.act = POST_ACTS[activation]

@@ -15,7 +15,8 @@ channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU 
 - an element-wise op of blocked values (unary with scalar parameters; binary of two blocked values
   whose NCHW shapes have the same channels and broadcast to the result, such as a
   squeeze-and-excitation Mul by a blocked (N, C, 1, 1); or with a scalar) runs unchanged on the
-  blocked values;
+  blocked values, and so does a Concat of blocked values along the channels (each C a multiple
+  of 8: axis 1 of (N, C/8, H, W, 8) is the blocks' axis);
 - a residual z from outside the chain is blocked by a gossamer::NchwcReorderInput;
 - a GlobalAveragePool of a blocked value becomes gossamer::NchwcGlobalAveragePool (which writes
   NCHW, ending the chain);
@@ -167,6 +168,13 @@ def _elementwise_ok(
     y = values.get(node.outputs[0]) if len(node.outputs) == 1 else None
     if y is None or y.dtype != "float32" or not node.inputs or node.inputs[0] not in blocked:
         return False
+    if standard and node.op_type == "Concat":  # along the channels: axis 1 (-3), blocked too
+        rank4 = y.shape is not None and len(y.shape) == 4
+        return (
+            rank4
+            and int(node.attrs.get("axis", 0)) in (1, -3)
+            and all(i in blocked for i in node.inputs)
+        )
     if (standard and node.op_type in _UNARY) or (
         node.domain == GOSSAMER_DOMAIN and node.op_type in _GOSSAMER_UNARY
     ):
@@ -308,8 +316,11 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
     for node in nodes:
         if blocked[node.name] == "elementwise":  # the same op, on the blocked values
             inputs = [renamed.get(i, i) for i in node.inputs]
-            view.replace([node], [Node(node.op_type, inputs, [renamed[node.outputs[0]]],
-                                       dict(node.attrs), node.name, node.domain)])  # fmt: skip
+            attrs = dict(node.attrs)
+            if node.op_type == "Concat":
+                attrs["axis"] = 1  # the blocks' axis (-3 of NCHW is -4 of NCHW8c)
+            view.replace([node], [Node(node.op_type, inputs, [renamed[node.outputs[0]]], attrs,
+                                       node.name, node.domain)])  # fmt: skip
             continue
         x, w = node.inputs[0], node.inputs[1]
         b = node.inputs[2] if len(node.inputs) > 2 else ""

@@ -2,7 +2,8 @@
  * per-level ones): a tensor (N, C, H, W) stored as (N, C/8, H, W, 8), eight channels of one pixel
  * adjacent, so that a vector is eight channels of one pixel. Reorders at the ends of a blocked
  * chain; conv (1x1 as a broadcast GEMM, any kh x kw, an NCHW or blocked input) and depthwise conv
- * on it with the bias, residual and clip in the epilogue. C % 8 == 0 everywhere (the graph pass
+ * on it with the bias, residual, clip, an activation and a per-channel scale and shift in the
+ * epilogue (gk_nchwc_post). C % 8 == 0 everywhere (the graph pass
  * blocks only such chains), so no padded channels exist.
  *
  * The kernels themselves take strides (in floats) for x, y and z, so the same code computes NHWC
@@ -76,6 +77,10 @@ void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const fl
                         const gk_nchwc_post *post, float *y, int threads);
 /* input channel x tap pairs a conv sums per pass over a chunk of pixels (0: all at once) */
 extern long gk_nchwc_ktaps;
+/* the conv's work item order (nchwc.c): 0 (default) weights-major, 1 pixel-major, 2 pixel-major
+ * when the weights take at most gk_nchwc_pixel_major_bytes */
+extern long gk_nchwc_order;
+extern long gk_nchwc_pixel_major_bytes;
 
 /* the same two on any strides (a.xs, a.ys set by the caller): the layout micro-benchmark */
 void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a, long n, int threads);

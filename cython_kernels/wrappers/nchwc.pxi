@@ -21,6 +21,8 @@ cdef extern from "src/nchwc.h" nogil:
                             int threads)
     void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, int threads)
     long gk_nchwc_ktaps
+    long gk_nchwc_order
+    long gk_nchwc_pixel_major_bytes
 
 
 cdef inline int _blocks(str name, str what, long c) except -1:
@@ -36,6 +38,20 @@ def nchwc_ktaps(long ktaps=-1):
     cdef long old = gk_nchwc_ktaps
     if ktaps >= 0:
         gk_nchwc_ktaps = ktaps
+    return old
+
+
+def nchwc_order(long order=-1, long pixel_major_bytes=-1):
+    """The blocked conv's work item order: 0 weights-major, 1 pixel-major, 2 pixel-major when the
+    weights take at most pixel_major_bytes; -1 only asks. Returns the previous (order, bytes)."""
+    global gk_nchwc_order, gk_nchwc_pixel_major_bytes
+    old = (gk_nchwc_order, gk_nchwc_pixel_major_bytes)
+    if order >= 0:
+        if order > 2:
+            raise ValueError(f"nchwc_order: order {order} is not 0, 1 or 2")
+        gk_nchwc_order = order
+    if pixel_major_bytes >= 0:
+        gk_nchwc_pixel_major_bytes = pixel_major_bytes
     return old
 
 

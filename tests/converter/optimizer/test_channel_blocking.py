@@ -302,3 +302,39 @@ def test_the_excitation_mul_broadcasts_on_the_blocked_values():
     mul = next(n for n in planned.nodes if n.op_type == "Mul")
     assert all(i.endswith("_nchwc") for i in mul.inputs)
     assert ops(planned)["gossamer::NchwcReorderOutput"] == 1  # y, the graph output
+
+
+def test_a_planned_block_with_scale_shift_and_excitation_exports_to_onnx_alike():
+    ort = pytest.importorskip("onnxruntime")
+    from gossamer.converter.onnx_export import graph_to_onnx
+
+    optimized, planned, _ = _planned(_mobilenet_v3_block())
+    assert any(len(n.inputs) == 6 for n in planned.nodes if n.op_type == "NchwcConv")
+    model = graph_to_onnx(planned)
+    x = RNG.standard_normal((1, 8, 9, 11)).astype(F32)
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    y = got.run(None, {"x": x})[0]
+    np.testing.assert_allclose(y, _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("axis", [1, -3])
+def test_a_concat_of_blocked_values_along_the_channels_runs_blocked(cheap_reorders, axis):
+    extra = [node("Conv", ["d", "w2"], ["p"], kernel_shape=[1, 1]),
+             node("Concat", ["p", "a"], ["c"], axis=axis),
+             node("GlobalAveragePool", ["c"], ["y"])]  # fmt: skip
+    optimized, planned, _ = _planned(_pair({}, extra=extra))
+    concat = next(n for n in planned.nodes if n.op_type == "Concat")
+    assert all(i.endswith("_nchwc") for i in concat.inputs)
+    assert "gossamer::NchwcReorderOutput" not in ops(planned)
+    x = RNG.standard_normal((1, 16, 6, 6)).astype(F32)
+    np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+    ours = gossamer.Session(planned, backends=["cython"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(ours, _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_concat_along_another_axis_ends_the_chain(cheap_reorders):
+    extra = [node("Conv", ["d", "w2"], ["p"], kernel_shape=[1, 1]),
+             node("Concat", ["p", "a"], ["y"], axis=2)]  # fmt: skip
+    _, planned, _ = _planned(_pair({}, extra=extra))
+    concat = next(n for n in planned.nodes if n.op_type == "Concat")
+    assert not any(i.endswith("_nchwc") for i in concat.inputs)
