@@ -220,3 +220,32 @@ def test_a_per_channel_scale_of_another_shape_is_declined():
     graph.nodes[0].inputs[:] = ["x", "w", "b", "", "scale"]
     sess = gossamer.Session(graph, backends=["cython"])
     assert "not a scalar or one value per output channel" in sess.placement.declined["n"]["cython"]
+
+
+def test_a_chain_with_epilogue_activations_and_affine_replays_as_one_segment():
+    """A 1x1 conv (HardSwish, scalar scale and shift) into a 5x5 depthwise conv (LeakyRelu,
+    per-channel scale and shift): its C calls recorded (activation, alpha, scale and shift
+    pointers included) replay as one segment equal to node by node, bit for bit."""
+    x = _blocked(RNG.standard_normal((1, 16, 9, 13)).astype(F32))
+    inits = {"w0": (RNG.standard_normal((16, 16, 1, 1)) * 0.3).astype(F32),
+             "s0": np.array([1.25], F32), "t0": np.array([-0.5], F32),
+             "w1": (RNG.standard_normal((16, 1, 5, 5)) * 0.3).astype(F32),
+             "b1": RNG.standard_normal(16).astype(F32),
+             "s1": RNG.standard_normal((1, 16, 1, 1)).astype(F32),
+             "t1": RNG.standard_normal((16, 1, 1)).astype(F32)}  # fmt: skip
+    nodes = [Node("NchwcConv", ["x", "w0", "", "", "s0", "t0"], ["a"],
+                  {"activation": "HardSwish"}, "a", "gossamer"),
+             Node("NchwcConv", ["a", "w1", "b1", "", "s1", "t1"], ["y"],
+                  {"group": 16, "pads": [2, 2, 2, 2], "activation": "LeakyRelu",
+                   "activation_params": [0.1]}, "y", "gossamer")]  # fmt: skip
+    graph = Graph(nodes, [Value("x", "float32", x.shape)], [Value("y", "float32")], inits,
+                  opsets=OPSETS)  # fmt: skip
+    fast = gossamer.load(graph, backends=["cython"], threads=1, optimize=0)
+    slow = gossamer.load(graph, backends=["cython"], threads=1, optimize=0)
+    slow._program.use_segments = False
+    ref = gossamer.Session(graph, backends=[]).run(None, {"x": x})[0]
+    for _ in range(4):
+        (a,), (b,) = fast.run(None, {"x": x}), slow.run(None, {"x": x})
+        assert a.tobytes() == b.tobytes()
+    np.testing.assert_allclose(a, ref, rtol=1e-4, atol=1e-5)
+    assert any(seg is not None for _, _, seg, _ in fast._program.schedule or ())
