@@ -26,7 +26,7 @@ static void dw(long c,long h,long s){
   long oh=(h+2-3)/s+1, ow=oh;
   float *x=rnd(c*h*h),*wt=rnd(c*9),*b=rnd(c),*y=rnd(c*oh*ow);
   double t1=REP(gk_depthwise(x,1,c,h,h,wt,3,3,s,s,1,1,1,1,oh,ow,b,0,6,1,y,TH));
-  double t2=REP(gk_nchwc_depthwise(x,1,c,h,h,wt,3,3,s,s,1,1,1,1,oh,ow,b,NULL,0,6,y,TH));
+  double t2=REP(gk_nchwc_depthwise(x,1,c,h,h,wt,3,3,s,s,1,1,1,1,oh,ow,b,NULL,0,6,NULL,y,TH));
   gk_nchwc_conv_args a={x,c,h,h,{8,c*h*h,8,h*c,c},wt,c,3,3,s,s,1,1,1,1,oh,ow,b,NULL,0,6,y,{8,c*oh*ow,8,ow*c,c}};
   double t3=REP(gk_nchwc_depthwise_strided(&a,1,TH));
   printf("dw3x3 s%ld c=%4ld %3ldx%-3ld  NCHW %7.1f  NCHW8c %7.1f  NHWC %7.1f us\n",s,c,h,h,t1,t2,t3);
@@ -38,7 +38,7 @@ static void pw(long c,long m,long h){
   float *bp=aligned_alloc(64,gk_packed_b_size(c,hw)*4+64);
   gk_epilogue ep={b,NULL,0,6,1};
   double t1=REP((gk_pack_b(c,hw,x,hw,1,bp,TH),gk_gemm_packed(m,hw,c,ap,bp,y,hw,&ep,TH)));
-  double t2=REP(gk_nchwc_conv(x,1,c,h,h,1,w,m,1,1,1,1,1,1,0,0,h,h,b,NULL,0,6,y,TH));
+  double t2=REP(gk_nchwc_conv(x,1,c,h,h,1,w,m,1,1,1,1,1,1,0,0,h,h,b,NULL,0,6,NULL,y,TH));
   gk_nchwc_conv_args a={x,c,h,h,{8,c*hw,8,h*c,c},w,m,1,1,1,1,1,1,0,0,h,h,b,NULL,0,6,y,{8,m*hw,8,h*m,m}};
   double t3=REP(gk_nchwc_conv_strided(&a,1,TH));
   double fl=2.0*c*m*hw;

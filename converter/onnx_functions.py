@@ -366,7 +366,8 @@ def _nchwc_global_average_pool(b: _Body) -> list[str]:
 
 
 def _nchwc_conv(b: _Body) -> list[str]:
-    """y = blocked(activation(Conv(x', w, b) + z')), x' and z' unblocked (x may be NCHW)"""
+    """y = blocked(activation(Conv(x', w, b) + z') * scale + shift), x' and z' unblocked (x may
+    be NCHW)"""
     rank = _blocked_rank(b)
     blocked = rank == 5  # a 2-D conv's blocked input (NchwcConv is 2-D)
     x = b._x()
@@ -377,8 +378,14 @@ def _nchwc_conv(b: _Body) -> list[str]:
     b.ref(_CONV_ATTRS)
     if _present(b.node, 3):
         y = b.op("Add", [y, _from_blocked(b, "z", 5)])
-    _to_blocked(b, _activation(b, y, "act"), 4, size, "y")
-    return _epilogue_name(b, _present(b.node, 3))
+    y = _activation(b, y, "act")
+    if _present(b.node, 4):
+        y = b.op("Mul", [y, "scale"])
+    if _present(b.node, 5):
+        y = b.op("Add", [y, "shift"])
+    _to_blocked(b, y, 4, size, "y")
+    affine = ["Scale"] * _present(b.node, 4) + ["Shift"] * _present(b.node, 5)
+    return _epilogue_name(b, _present(b.node, 3)) + affine
 
 
 # gossamer op -> writer of its function body (returns the name's epilogue parts)

@@ -1,6 +1,7 @@
 """The blocked channel layout NCHW8c (src/nchwc.h): the reorders at the ends of a blocked chain,
-gossamer::NchwcConv (group-1 conv with an NCHW or blocked input, and depthwise conv, bias,
-residual and Relu/Clip in the epilogue) and the blocked GlobalAveragePool that ends a chain.
+gossamer::NchwcConv (group-1 conv with an NCHW or blocked input, and depthwise conv; bias,
+residual, Relu/Clip, HardSwish, LeakyRelu, HardSigmoid, Sigmoid or Swish, and a per-channel or
+scalar scale and shift in the epilogue) and the blocked GlobalAveragePool that ends a chain.
 
 The graph pass converter/optimizer/channel_blocking.py plans these nodes; the kernels take
 float32 only, blocks of 8 and 2-D convs, and decline anything else (the reference runs it).
@@ -26,7 +27,6 @@ from ._common import (
     F32,
     all_float32,
     epilogue_bounds,
-    fused_activation_refusal,
     threads,
     window_refusal,
 )
@@ -36,6 +36,12 @@ from .segments import traceable
 Array = np.ndarray
 BLOCK = 8  # the block the C kernels compute (a vector of 8 floats on every SIMD level)
 GROUP = 4  # output blocks per register tile of the conv kernel (src/nchwc.c NC_GROUP)
+# activations after the clip: src/nchwc.h GK_NCHWC_ACT_* (Relu and Clip are the clip itself)
+POST_ACTS = {"HardSwish": 1, "LeakyRelu": 2, "HardSigmoid": 3, "Sigmoid": 4, "Swish": 5}
+# activation -> its activation_params' defaults (the reference's, refimpl/ops/_fused_activation)
+_PARAMS = {"": (), "Relu": (), "Clip": (-np.inf, np.inf), "HardSwish": (), "Sigmoid": (),
+           "LeakyRelu": (0.01,), "HardSigmoid": (0.20000000298023224, 0.5),
+           "Swish": (1.0,)}  # fmt: skip
 
 
 def _blocked(v: Value | None, rank: int) -> str | None:
@@ -79,7 +85,44 @@ def _conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
         return f"{m} output channels: not a multiple of {BLOCK}"
     if group != 1 and not (w.shape[1] == 1 and group == m and len(x.shape) == 5):
         return "grouped convolution other than depthwise on a blocked input"
-    return fused_activation_refusal(node)
+    for i, name in ((4, "scale"), (5, "shift")):
+        v = inputs[i] if len(inputs) > i else None
+        if v is not None and _per_channel(v.shape, m) is None:
+            return f"{name} {v.shape} is not a scalar or one value per output channel"
+    return all_float32(inputs[4:6]) or _activation_refusal(node)
+
+
+def _activation_refusal(node: Node) -> str | None:
+    activation = str(node.attrs.get("activation", ""))
+    if activation not in _PARAMS:
+        return f"fused activation {activation} not in the epilogue"
+    params = node.attrs.get("activation_params")
+    if params and len(params) != len(_PARAMS[activation]):
+        return f"{activation} takes {len(_PARAMS[activation])} activation_params"
+    return None
+
+
+def _per_channel(shape: tuple | None, m: int) -> int | None:
+    """How many values a scale/shift of this shape holds when it broadcasts onto an NCHW
+    (N, m, H, W) result as a scalar (1) or per channel (m); None otherwise."""
+    if shape is None or not all(isinstance(d, int) for d in shape):
+        return None
+    size = int(np.prod(shape, dtype=np.int64))
+    if size == 1 and len(shape) <= 4:
+        return 1
+    if len(shape) < 3 or len(shape) > 4 or shape[-3] != m or size != m:
+        return None
+    return m
+
+
+def _channel_vector(v: Array | None, m: int) -> Array | None:
+    """A scale/shift as m float32s (a scalar repeated)."""
+    if v is None:
+        return None
+    if _per_channel(tuple(v.shape), m) is None:
+        raise RuntimeDecline(f"scale/shift {list(v.shape)} is not a scalar or per-channel")
+    flat = np.ascontiguousarray(v, F32).reshape(-1)
+    return np.full(m, flat[0], F32) if flat.size == 1 else flat
 
 
 def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
@@ -106,14 +149,22 @@ class _Conv:
         self.geometry = {k: a.get(k) for k in ("dilations", "kernel_shape", "pads", "strides")}
         self.auto_pad = a.get("auto_pad") or "NOTSET"
         self.group = int(a.get("group", 1))
-        self.lo, self.hi, _ = epilogue_bounds(
-            str(a.get("activation", "")), a.get("activation_params")
-        )
+        activation = str(a.get("activation", ""))
+        params = [float(p) for p in a.get("activation_params") or _PARAMS.get(activation, ())]
+        if activation in POST_ACTS:
+            self.lo, self.hi = -np.inf, np.inf
+            self.act = POST_ACTS[activation]
+            self.alpha, self.beta = (params + [0.0, 0.0])[:2]
+        else:
+            self.lo, self.hi, _ = epilogue_bounds(activation, a.get("activation_params"))
+            self.act, self.alpha, self.beta = 0, 0.0, 0.0
         w = constants.get(1)
         self.w_shape = None if w is None else tuple(w.shape)
         self.packed = None if w is None else self._pack(w)
         b = constants.get(2)
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
+        m = None if w is None else w.shape[0]
+        self.post = {i: _channel_vector(constants[i], m) for i in (4, 5) if i in constants and m}
         self.windows: dict[tuple, Any] = {}
 
     def _pack(self, w: Array) -> Array:
@@ -123,7 +174,10 @@ class _Conv:
             return np.ascontiguousarray(w.reshape(m // BLOCK, BLOCK, kh, kw).transpose(0, 2, 3, 1))
         return pack_conv_weights(w)
 
-    def __call__(self, x: Array, w: Array, b: Array | None, z: Array | None) -> Array:
+    def __call__(
+        self, x: Array, w: Array, b: Array | None, z: Array | None, scale: Array | None,
+        shift: Array | None,
+    ) -> Array:  # fmt: skip
         blocked = x.ndim == 5
         n, c = x.shape[0], x.shape[1] * (x.shape[-1] if blocked else 1)
         h, wd = x.shape[2], x.shape[3]
@@ -154,10 +208,13 @@ class _Conv:
             raise RuntimeDecline(f"residual {list(z.shape)} is not the output {list(y.shape)}")
         xf = np.ascontiguousarray(x, F32).reshape(-1)
         zf = None if z is None else np.ascontiguousarray(z, F32).reshape(-1)
+        sc = self.post[4] if 4 in self.post else _channel_vector(scale, m)
+        sf = self.post[5] if 5 in self.post else _channel_vector(shift, m)
+        post = (self.act, self.alpha, self.beta, sc, sf)
         if self.group > 1:
             ext().nchwc_depthwise(xf, n, c, h, wd, packed.reshape(-1), kh, kw, sh, sw, dh, dw,
                                   ph, pw, oh, ow, bias, zf, self.lo, self.hi, y.reshape(-1),
-                                  threads())  # fmt: skip
+                                  threads(), *post)  # fmt: skip
         else:
             ext().nchwc_conv(
                 xf,
@@ -184,6 +241,7 @@ class _Conv:
                 self.hi,
                 y.reshape(-1),
                 threads(),
+                *post,
             )
         return y
 
@@ -192,13 +250,14 @@ def _prepare_conv(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
     prepared = _Conv(node, constants)
 
     def nchwc_conv(
-        x: Array, w: Array, b: Array | None = None, z: Array | None = None, *,
+        x: Array, w: Array, b: Array | None = None, z: Array | None = None,
+        scale: Array | None = None, shift: Array | None = None, *,
         auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
         kernel_shape: list[int] | None = None, pads: list[int] | None = None,
         strides: list[int] | None = None, activation: str = "",
         activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
-        return prepared(x, w, b, z)
+        return prepared(x, w, b, z, scale, shift)
 
     return traceable(nchwc_conv)
 
@@ -234,7 +293,8 @@ class NchwcKernels(KernelBackend):
 
     @kernel(nchwc_conv_1, dtypes={"float32"}, supports=_conv_refusal, prepare=_prepare_conv)
     def nchwc_conv(
-        x: Array, w: Array, b: Array | None = None, z: Array | None = None, *,
+        x: Array, w: Array, b: Array | None = None, z: Array | None = None,
+        scale: Array | None = None, shift: Array | None = None, *,
         auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
         kernel_shape: list[int] | None = None, pads: list[int] | None = None,
         strides: list[int] | None = None, activation: str = "",

@@ -1,6 +1,7 @@
 """The blocked channel layout's ops (domain `gossamer`, planned by the channel_blocking pass for
 the cython backend): the reorders, NchwcConv (group-1 conv on an NCHW or blocked input and
-depthwise conv, with bias, residual z and the Relu/Clip epilogue) and NchwcGlobalAveragePool.
+depthwise conv, with bias, residual z, the fused activation and a scalar or per-channel scale and
+shift after it) and NchwcGlobalAveragePool.
 Channel counts are multiples of the block (8), as the pass guarantees."""
 
 from __future__ import annotations
@@ -38,7 +39,17 @@ def _blocked(draw: Any) -> tuple[Any, ...]:
 
 
 _ACTS = st.sampled_from([{}, {"activation": "Relu"},
-                         {"activation": "Clip", "activation_params": [-0.5, 1.0]}])  # fmt: skip
+                         {"activation": "Clip", "activation_params": [-0.5, 1.0]},
+                         {"activation": "HardSwish"}, {"activation": "Sigmoid"},
+                         {"activation": "LeakyRelu", "activation_params": [0.1]},
+                         {"activation": "HardSigmoid", "activation_params": [0.2, 0.5]},
+                         {"activation": "Swish", "activation_params": [1.5]}])  # fmt: skip
+
+
+def _affine(draw: Any, m: int) -> tuple[Any, Any]:
+    """The shapes of scale and shift: absent, a scalar or one per output channel."""
+    shapes = st.sampled_from([None, None, (1,), (1, m, 1, 1), (m, 1, 1)])
+    return draw(shapes), draw(shapes)
 
 
 @st.composite
@@ -57,14 +68,15 @@ def _conv(draw: Any) -> tuple[Any, ...]:
     if kind == "depthwise":
         cb = draw(st.integers(1, 3))
         attrs["group"] = cb * B
-        return ((n, cb, h, w, B), (cb * B, 1, k, k), (cb * B,), None, attrs)
+        return ((n, cb, h, w, B), (cb * B, 1, k, k), (cb * B,), None, *_affine(draw, cb * B),
+                attrs)  # fmt: skip
     m = B * draw(st.integers(1, 5))
     if kind == "blocked":
         cb = draw(st.integers(1, 3))
         return ((n, cb, h, w, B), (m, cb * B, k, k), draw(st.sampled_from([(m,), None])), None,
-                attrs)  # fmt: skip
+                *_affine(draw, m), attrs)  # fmt: skip
     c = draw(st.integers(1, 5))
-    return ((n, c, h, w), (m, c, k, k), (m,), None, attrs)
+    return ((n, c, h, w), (m, c, k, k), (m,), None, *_affine(draw, m), attrs)
 
 
 def _residual() -> Arg:
@@ -82,12 +94,19 @@ def _residual() -> Arg:
 
 
 _CONV_EDGES = (
-    ((1, 2, 9, 17, 8), (24, 16, 1, 1), (24,), None, {"kernel_shape": [1, 1]}),
-    ((1, 3, 17, 9), (16, 3, 3, 3), (16,), None,
+    ((1, 2, 9, 17, 8), (24, 16, 1, 1), (24,), None, None, None, {"kernel_shape": [1, 1]}),
+    ((1, 3, 17, 9), (16, 3, 3, 3), (16,), None, None, None,
      {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "activation": "Clip",
       "activation_params": [0.0, 6.0]}),
-    ((1, 3, 9, 9, 8), (24, 1, 3, 3), (24,), None,
+    ((1, 3, 9, 9, 8), (24, 1, 3, 3), (24,), None, None, None,
      {"kernel_shape": [3, 3], "group": 24, "pads": [1, 1, 1, 1], "activation": "Relu"}),
+    # ppocrv4_rec: a 5x5 depthwise conv, HardSwish, then a scalar Mul and Add (learnable affine)
+    ((1, 2, 6, 20, 8), (16, 1, 5, 5), (16,), None, (1,), (1,),
+     {"kernel_shape": [5, 5], "group": 16, "strides": [2, 1], "pads": [2, 2, 2, 2],
+      "activation": "HardSwish"}),
+    # squeeze-and-excitation: a 1x1 conv of an NCHW (N, 10, 1, 1) with HardSigmoid, per-channel
+    ((1, 10, 1, 1), (40, 10, 1, 1), (40,), None, (1, 40, 1, 1), (40, 1, 1),
+     {"kernel_shape": [1, 1], "activation": "HardSigmoid", "activation_params": [0.2, 0.5]}),
 )  # fmt: skip
 
 CASES: list[Case] = [  # fmt: skip
@@ -122,7 +141,14 @@ CASES: list[Case] = [  # fmt: skip
     ),
     Case(
         "NchwcConv",
-        (Arg("any"), Arg("any", const=True), Arg("any", const=True), _residual()),
+        (
+            Arg("any"),
+            Arg("any", const=True),
+            Arg("any", const=True),
+            _residual(),
+            Arg("any", const=True),
+            Arg("any", const=True),
+        ),  # fmt: skip
         FLOATS,
         domain=GD,
         shapes=_conv(),

@@ -4,12 +4,19 @@ selected; not part of the backend-neutral pipeline).
 Plans chains of convolutions that run in NCHW8c, (N, C/8, H, W, 8), whose vector is eight
 channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU kernels):
 - a Conv / FusedConv (2-D, constant weights, float32, output channels a multiple of 8, activation
-  none/Relu/Clip, no PRelu slope) that is 1x1, depthwise, or a stem (at most STEM_MAX_CIN input
-  channels) becomes gossamer::NchwcConv, writing a blocked output; a group-1 conv reads its input
-  as it comes (NCHW from outside a chain, blocked inside one), a depthwise conv only a blocked
-  input; wider k x k convs keep NCHW (Winograd, im2col GEMM);
+  one the blocked epilogue computes: EPILOGUE_ACTIVATIONS, no PRelu slope) that is 1x1,
+  depthwise, or a stem (at most STEM_MAX_CIN input channels) becomes gossamer::NchwcConv,
+  writing a blocked output; a group-1 conv reads its input as it comes (NCHW from outside a
+  chain, blocked inside one), a depthwise conv only a blocked input; wider k x k convs keep NCHW
+  (Winograd, im2col GEMM);
+- a constant Mul and then a constant Add (scalars or one value per channel) that alone read a
+  blocked conv's result become that NchwcConv's scale and shift (the epilogue applies them after
+  the activation, each rounded as the graph's ops);
 - an element-wise op of blocked values (unary with scalar parameters; binary of two blocked values
-  of one shape, or with a scalar) runs unchanged on the blocked values;
+  whose NCHW shapes have the same channels and broadcast to the result, such as a
+  squeeze-and-excitation Mul by a blocked (N, C, 1, 1); or with a scalar) runs unchanged on the
+  blocked values, and so does a Concat of blocked values along the channels (each C a multiple
+  of 8: axis 1 of (N, C/8, H, W, 8) is the blocks' axis);
 - a residual z from outside the chain is blocked by a gossamer::NchwcReorderInput;
 - a GlobalAveragePool of a blocked value becomes gossamer::NchwcGlobalAveragePool (which writes
   NCHW, ending the chain);
@@ -26,6 +33,8 @@ from __future__ import annotations
 
 import json
 import os
+
+import numpy as np
 
 from ...refimpl.ir import Graph, Node, Value
 from ...refimpl.shape_inference import infer_shapes
@@ -51,6 +60,10 @@ _UNARY = {"Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "T
           "Selu", "Softplus", "Abs", "Neg", "Identity"}  # fmt: skip
 _GOSSAMER_UNARY = {"HardSwish", "Swish", "Gelu"}
 _BINARY = {"Add", "Sub", "Mul", "Max", "Min"}
+# fused activations the blocked conv's epilogue computes (cython_kernels/nchwc_kernels.py)
+EPILOGUE_ACTIVATIONS = ("", "Relu", "Clip", "HardSwish", "LeakyRelu", "HardSigmoid", "Sigmoid",
+                        "Swish")  # fmt: skip
+CONV_KINDS = ("conv", "depthwise")
 
 
 def enabled() -> bool:
@@ -72,7 +85,7 @@ def run(graph: Graph) -> list[str]:
     use_gossamer_domain(graph)
     graph.nodes[:] = graph.topological_nodes()
     graph.value_info = live_value_info(graph)
-    convs = [sorted(n for n in c if plan[n] != "elementwise") for c in chains]
+    convs = [sorted(n for n in c if plan[n] in CONV_KINDS) for c in chains]
     graph.metadata[METADATA_KEY] = json.dumps(
         {
             "layout": f"NCHW{BLOCK}c",
@@ -90,7 +103,7 @@ def _worth_it(chain: set[str], plan: dict[str, str], view: GraphView) -> bool:
     convs: a chain cut short by ops it cannot carry, Pad say, costs more than it saves; 1x1-only
     chains are about as fast as NCHW's packed GEMM)."""
     kinds = [plan[n] for n in chain]
-    convs = sum(k != "elementwise" for k in kinds)
+    convs = sum(k in CONV_KINDS for k in kinds)
     if "depthwise" not in kinds or convs < 2:
         return False
     return _reorders(chain, view) * MAX_CONVS_PER_REORDER <= convs
@@ -124,7 +137,7 @@ def _conv_ok(node: Node, view: GraphView, values: dict[str, Value]) -> str | Non
         z = node.inputs[4] if len(node.inputs) > 4 else ""
     else:
         return None
-    if activation not in ("", "Relu", "Clip") or slope:
+    if activation not in EPILOGUE_ACTIVATIONS or slope:
         return None
     w = view.constant(node.inputs[1]) if len(node.inputs) > 1 else None
     x = values.get(node.inputs[0])
@@ -155,6 +168,13 @@ def _elementwise_ok(
     y = values.get(node.outputs[0]) if len(node.outputs) == 1 else None
     if y is None or y.dtype != "float32" or not node.inputs or node.inputs[0] not in blocked:
         return False
+    if standard and node.op_type == "Concat":  # along the channels: axis 1 (-3), blocked too
+        rank4 = y.shape is not None and len(y.shape) == 4
+        return (
+            rank4
+            and int(node.attrs.get("axis", 0)) in (1, -3)
+            and all(i in blocked for i in node.inputs)
+        )
     if (standard and node.op_type in _UNARY) or (
         node.domain == GOSSAMER_DOMAIN and node.op_type in _GOSSAMER_UNARY
     ):
@@ -163,9 +183,22 @@ def _elementwise_ok(
         return False
     a, b = node.inputs
     if b in blocked:
-        va, vb = values.get(a), values.get(b)
-        return va is not None and vb is not None and va.shape == vb.shape
+        return _broadcast_blocked(values.get(a), values.get(b), y)
     return _scalar(view, b)
+
+
+def _broadcast_blocked(a: Value | None, b: Value | None, y: Value) -> bool:
+    """Two blocked operands compute on their blocked forms as on the NCHW ones when both are
+    rank 4 with the result's channels, and each other dim is the result's or 1 (the block, the
+    last dim of both, then lines up)."""
+    if a is None or b is None or a.shape is None or b.shape is None or y.shape is None:
+        return False
+    if len(a.shape) != 4 or len(b.shape) != 4 or len(y.shape) != 4:
+        return False
+    if not (a.shape[1] == b.shape[1] == y.shape[1]):
+        return False
+    return all(da in (dy, 1) and db in (dy, 1) and dy in (da, db)
+               for da, db, dy in zip(a.shape, b.shape, y.shape))  # fmt: skip
 
 
 def _scalar(view: GraphView, name: str) -> bool:
@@ -178,11 +211,14 @@ def _known_channels(v: Value | None, channels: int) -> bool:
 
 
 def _plan(graph: Graph, view: GraphView, values: dict[str, Value]) -> dict[str, str]:
-    """node name -> "conv", "depthwise" or "elementwise" for the nodes to block, in one pass
-    over the nodes in order: a depthwise conv and an element-wise op only on blocked inputs."""
+    """node name -> "conv", "depthwise", "scale", "shift" (a Mul / Add the conv before it takes
+    in) or "elementwise" for the nodes to block, in one pass over the nodes in order: a depthwise
+    conv and an element-wise op only on blocked inputs."""
     out: dict[str, str] = {}
     blocked_values: set[str] = set()
     for node in graph.topological_nodes():
+        if node.name in out:  # a conv's scale or shift
+            continue
         kind = _conv_ok(node, view, values)
         if kind == "depthwise" and node.inputs[0] not in blocked_values:
             continue
@@ -191,8 +227,33 @@ def _plan(graph: Graph, view: GraphView, values: dict[str, Value]) -> dict[str, 
         if kind is None:
             continue
         out[node.name] = kind
-        blocked_values.add(node.outputs[0])
+        last = node.outputs[0]
+        if kind in CONV_KINDS:
+            for role, op in (("scale", "Mul"), ("shift", "Add")):
+                taken = _affine(view, values, last, op, values[node.outputs[0]])
+                if taken is not None:
+                    out[taken.name] = role
+                    last = taken.outputs[0]
+        blocked_values.add(last)
     return out
+
+
+def _affine(view: GraphView, values: dict[str, Value], name: str, op: str, y: Value) -> Node | None:
+    """The Mul / Add of `name` and a constant scalar or per-channel value (float32) that alone
+    reads `name` and keeps its shape y, or None."""
+    node = view.sole_consumer(name)
+    if node is None or node.op_type != op or node.domain not in ("", "ai.onnx"):
+        return None
+    if len(node.inputs) != 2 or len(node.outputs) != 1 or node.inputs[0] == node.inputs[1]:
+        return None
+    other = node.inputs[1] if node.inputs[0] == name else node.inputs[0]
+    c = view.constant(other)
+    out = values.get(node.outputs[0])
+    if c is None or c.dtype != np.float32 or out is None or out.shape != y.shape or not y.shape:
+        return None
+    channels = y.shape[1]
+    per_channel = c.ndim in (3, 4) and c.shape[-3] == channels and c.size == channels
+    return node if (c.size == 1 and c.ndim <= 4) or per_channel else None
 
 
 def _chains(blocked: dict[str, str], view: GraphView) -> list[set[str]]:
@@ -221,7 +282,22 @@ def _chains(blocked: dict[str, str], view: GraphView) -> list[set[str]]:
 def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
     """Replaces the planned nodes; returns the reorders added."""
     nodes = [n for n in graph.nodes if n.name in blocked]
-    renamed = {n.outputs[0]: view.fresh(f"{n.outputs[0]}_nchwc") for n in nodes}
+    affine = {n.name: n for n in nodes if blocked[n.name] in ("scale", "shift")}
+    # a conv -> its scale and shift nodes (the chain of sole readers after it)
+    taken: dict[str, dict[str, Node]] = {}
+    for node in nodes:
+        if blocked[node.name] in CONV_KINDS:
+            parts, out = {}, node.outputs[0]
+            for role in ("scale", "shift"):
+                reader = view.sole_consumer(out)
+                if reader is not None and affine.get(reader.name) is reader:
+                    if blocked[reader.name] == role:
+                        parts[role] = reader
+                        out = reader.outputs[0]
+            taken[node.name] = parts
+    nodes = [n for n in nodes if n.name not in affine]
+    result = {n.name: ([n] + list(taken.get(n.name, {}).values()))[-1].outputs[0] for n in nodes}
+    renamed = {result[n.name]: view.fresh(f"{result[n.name]}_nchwc") for n in nodes}
     reorders = 0
     blocked_in: dict[str, str] = {}  # an NCHW value -> its blocked copy (a reorder-in)
 
@@ -240,8 +316,11 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
     for node in nodes:
         if blocked[node.name] == "elementwise":  # the same op, on the blocked values
             inputs = [renamed.get(i, i) for i in node.inputs]
-            view.replace([node], [Node(node.op_type, inputs, [renamed[node.outputs[0]]],
-                                       dict(node.attrs), node.name, node.domain)])  # fmt: skip
+            attrs = dict(node.attrs)
+            if node.op_type == "Concat":
+                attrs["axis"] = 1  # the blocks' axis (-3 of NCHW is -4 of NCHW8c)
+            view.replace([node], [Node(node.op_type, inputs, [renamed[node.outputs[0]]], attrs,
+                                       node.name, node.domain)])  # fmt: skip
             continue
         x, w = node.inputs[0], node.inputs[1]
         b = node.inputs[2] if len(node.inputs) > 2 else ""
@@ -250,12 +329,15 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
         for k in ("activation", "activation_params"):
             if node.attrs.get(k):
                 attrs[k] = node.attrs[k]
-        inputs = [renamed.get(x, x), w, b, as_blocked(z) if z else ""]
+        parts = taken.get(node.name, {})
+        consts = {role: _other(n, prev) for role, n, prev in _affine_inputs(node, parts)}
+        inputs = [renamed.get(x, x), w, b, as_blocked(z) if z else "", consts.get("scale", ""),
+                  consts.get("shift", "")]  # fmt: skip
         while inputs and not inputs[-1]:
             inputs.pop()
-        new = Node("NchwcConv", inputs, [renamed[node.outputs[0]]], attrs, node.name,
+        new = Node("NchwcConv", inputs, [renamed[result[node.name]]], attrs, node.name,
                    GOSSAMER_DOMAIN)  # fmt: skip
-        view.replace([node], [new])
+        view.replace([node, *parts.values()], [new])
     for plain, name in renamed.items():
         readers = [n for n in view.consumers.get(plain, []) if n.name not in blocked]
         pools = [n for n in readers if _is_global_average(n)]
@@ -272,6 +354,20 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
             view.replace([], [out])
             reorders += 1
     return reorders
+
+
+def _affine_inputs(conv: Node, parts: dict[str, Node]) -> list[tuple[str, Node, str]]:
+    """(role, node, the name it reads from the conv's side) for the conv's scale and shift."""
+    out, prev = [], conv.outputs[0]
+    for role in ("scale", "shift"):
+        if role in parts:
+            out.append((role, parts[role], prev))
+            prev = parts[role].outputs[0]
+    return out
+
+
+def _other(node: Node, name: str) -> str:
+    return node.inputs[1] if node.inputs[0] == name else node.inputs[0]
 
 
 def _is_global_average(node: Node) -> bool:

@@ -14,6 +14,10 @@
 /* input channel x tap pairs summed per pass over a chunk (16 KB of a group's weights; 0: all in
  * one pass) */
 long gk_nchwc_ktaps = 128;
+/* work item order: 0 weights-major, 1 pixel-major, 2 pixel-major when all the weights take at
+ * most gk_nchwc_pixel_major_bytes (they then stay in L2 while the plane streams through once) */
+long gk_nchwc_order = 0;
+long gk_nchwc_pixel_major_bytes = 64 * 1024;
 
 /* -------------------------------------------------------------------------------------------- */
 typedef struct {
@@ -63,17 +67,32 @@ typedef struct {
     const gk_nchwc_conv_args *a;
     const gk_nchwc_kernels *K;
     long groups, oh, chunks, chunk, mb, ncb, kb;
+    int pixel_major;
 } conv_job;
 
 /* items [t0, t1): (image, group of output blocks, output row, chunk of the row), the chunk
- * innermost so that a thread's consecutive items share the weights */
+ * innermost so that a thread's consecutive items share the weights; or, when j->pixel_major,
+ * (image, output row, chunk, group): the group innermost, so that a chunk of the input stays in
+ * L1 while every group reads it (small weights over a large plane) */
 static void conv_items(void *ctx, long t0, long t1, int seat) {
     const conv_job *j = (const conv_job *)ctx;
     const gk_nchwc_conv_args *a = j->a;
     (void)seat;
     for (long t = t0; t < t1; t++) {
-        long ch = t % j->chunks, r = t / j->chunks;
-        long oy = r % j->oh, g = (r / j->oh) % j->groups, i = r / (j->oh * j->groups);
+        long ch, oy, g, i;
+        if (j->pixel_major) {
+            long r = t / j->groups;
+            g = t % j->groups;
+            ch = r % j->chunks;
+            oy = (r / j->chunks) % j->oh;
+            i = r / (j->chunks * j->oh);
+        } else {
+            long r = t / j->chunks;
+            ch = t % j->chunks;
+            oy = r % j->oh;
+            g = (r / j->oh) % j->groups;
+            i = r / (j->oh * j->groups);
+        }
         long ob0 = NC_GROUP * g;
         int nb = (int)GK_MIN((long)NC_GROUP, j->mb - ob0);
         long ox0 = ch * j->chunk, ox1 = GK_MIN(a->ow, ox0 + j->chunk);
@@ -96,8 +115,12 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
     long mb = a.m / NC_B, groups = (mb + NC_GROUP - 1) / NC_GROUP;
     long chunks = (a.ow + NC_CHUNK - 1) / NC_CHUNK, chunk = (a.ow + chunks - 1) / chunks;
     long ncb = a.c / a.xs.cblk, taps = a.xs.cblk * a.kh * a.kw;
-    conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb, ncb,
-                  gk_nchwc_ktaps > 0 ? GK_MAX(1L, gk_nchwc_ktaps / taps) : ncb};
+    double wbytes = (double)a.m * a.c * a.kh * a.kw * sizeof(float);
+    int pixel_major = gk_nchwc_order == 1 ||
+                      (gk_nchwc_order == 2 && wbytes <= (double)gk_nchwc_pixel_major_bytes);
+    conv_job j = {&a,    gk_k.nchwc, groups, a.oh, chunks,
+                  chunk, mb,         ncb,    gk_nchwc_ktaps > 0 ? GK_MAX(1L, gk_nchwc_ktaps / taps) : ncb,
+                  pixel_major};
     long items = n * groups * a.oh * chunks;
     double work = (double)n * a.m * a.oh * a.ow * a.c * a.kh * a.kw;
     gk_parallel_range(items, work > 65536 ? threads : 1, conv_items, &j);
@@ -111,10 +134,14 @@ static gk_nchwc_strides blocked(long c, long h, long w) {
 void gk_nchwc_conv(const float *x, long n, long c, long h, long w, int x_blocked, const float *wp,
                    long m, long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
                    long oh, long ow, const float *bias, const float *z, float lo, float hi,
-                   float *y, int threads) {
+                   const gk_nchwc_post *post, float *y, int threads) {
     gk_nchwc_strides plain = {1, c * h * w, h * w, w, 1};
-    gk_nchwc_conv_args a = {x, c, h, w, x_blocked ? blocked(c, h, w) : plain, wp, m, kh, kw, sh,
-                            sw, dh, dw, ph, pw, oh, ow, bias, z, lo, hi, y, blocked(m, oh, ow)};
+    gk_nchwc_post none = {0};
+    gk_nchwc_conv_args a = {x,  c,    h,  w,  x_blocked ? blocked(c, h, w) : plain,
+                            wp, m,    kh, kw, sh,
+                            sw, dh,   dw, ph, pw,
+                            oh, ow,   bias, z, lo,
+                            hi, y,    blocked(m, oh, ow), post ? *post : none};
     gk_nchwc_conv_strided(&a, n, threads);
 }
 
@@ -148,10 +175,12 @@ void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads
 
 void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const float *wp, long kh,
                         long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
-                        long ow, const float *bias, const float *z, float lo, float hi, float *y,
-                        int threads) {
-    gk_nchwc_conv_args a = {x, c, h, w, blocked(c, h, w), wp, c, kh, kw, sh, sw, dh, dw, ph, pw,
-                            oh, ow, bias, z, lo, hi, y, blocked(c, oh, ow)};
+                        long ow, const float *bias, const float *z, float lo, float hi,
+                        const gk_nchwc_post *post, float *y, int threads) {
+    gk_nchwc_post none = {0};
+    gk_nchwc_conv_args a = {x,  c,  h,  w,  blocked(c, h, w), wp, c,  kh, kw,
+                            sh, sw, dh, dw, ph, pw, oh, ow, bias, z,  lo, hi,
+                            y,  blocked(c, oh, ow), post ? *post : none};
     gk_nchwc_depthwise_strided(&a, n, threads);
 }
 

@@ -2,7 +2,8 @@
  * per-level ones): a tensor (N, C, H, W) stored as (N, C/8, H, W, 8), eight channels of one pixel
  * adjacent, so that a vector is eight channels of one pixel. Reorders at the ends of a blocked
  * chain; conv (1x1 as a broadcast GEMM, any kh x kw, an NCHW or blocked input) and depthwise conv
- * on it with the bias, residual and clip in the epilogue. C % 8 == 0 everywhere (the graph pass
+ * on it with the bias, residual, clip, an activation and a per-channel scale and shift in the
+ * epilogue (gk_nchwc_post). C % 8 == 0 everywhere (the graph pass
  * blocks only such chains), so no padded channels exist.
  *
  * The kernels themselves take strides (in floats) for x, y and z, so the same code computes NHWC
@@ -27,6 +28,25 @@ typedef struct {
     long cblk, s_n, s_cb, s_y, s_x;
 } gk_nchwc_strides;
 
+/* What the epilogue does after the bias, the residual and the clip (Relu, Clip): an activation
+ * (maths.h's float forms, as the GEMM epilogue and the unfused element-wise kernels compute them,
+ * so a fused and an unfused activation give the same bits; HardSigmoid in double, as the unfused
+ * kernel), then y * scale[ch] and + shift[ch] (each rounded: a constant Mul and Add after the
+ * activation, as the graph wrote them). */
+enum {
+    GK_NCHWC_ACT_NONE = 0,
+    GK_NCHWC_ACT_HARDSWISH = 1,   /* x * clamp((x + 3) / 6, 0, 1) */
+    GK_NCHWC_ACT_LEAKYRELU = 2,   /* x < 0 ? alpha x : x */
+    GK_NCHWC_ACT_HARDSIGMOID = 3, /* clamp(alpha x + beta, 0, 1) */
+    GK_NCHWC_ACT_SIGMOID = 4,
+    GK_NCHWC_ACT_SWISH = 5, /* x * sigmoid(alpha x) */
+};
+typedef struct {
+    int act;
+    float alpha, beta;
+    const float *scale, *shift; /* one per output channel, or NULL */
+} gk_nchwc_post;
+
 /* one conv (or depthwise conv) call */
 typedef struct {
     const float *x;
@@ -41,20 +61,26 @@ typedef struct {
     float lo, hi;      /* the clip (-inf, inf: none) */
     float *y;
     gk_nchwc_strides ys; /* y's and z's */
+    gk_nchwc_post post;  /* after the clip (zero: nothing) */
 } gk_nchwc_conv_args;
 
-/* y = clip(conv(x, w) + bias + z): group 1, m % 8 == 0; x NCHW or NCHW8c (x_blocked) */
+/* y = post(clip(conv(x, w) + bias + z)): group 1, m % 8 == 0; x NCHW or NCHW8c (x_blocked);
+ * post may be NULL (nothing after the clip) */
 void gk_nchwc_conv(const float *x, long n, long c, long h, long w, int x_blocked, const float *wp,
                    long m, long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
                    long oh, long ow, const float *bias, const float *z, float lo, float hi,
-                   float *y, int threads);
-/* y = clip(depthwise conv(x, w) + bias + z): c % 8 == 0, x and y NCHW8c */
+                   const gk_nchwc_post *post, float *y, int threads);
+/* y = post(clip(depthwise conv(x, w) + bias + z)): c % 8 == 0, x and y NCHW8c */
 void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const float *wp, long kh,
                         long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
-                        long ow, const float *bias, const float *z, float lo, float hi, float *y,
-                        int threads);
+                        long ow, const float *bias, const float *z, float lo, float hi,
+                        const gk_nchwc_post *post, float *y, int threads);
 /* input channel x tap pairs a conv sums per pass over a chunk of pixels (0: all at once) */
 extern long gk_nchwc_ktaps;
+/* the conv's work item order (nchwc.c): 0 (default) weights-major, 1 pixel-major, 2 pixel-major
+ * when the weights take at most gk_nchwc_pixel_major_bytes */
+extern long gk_nchwc_order;
+extern long gk_nchwc_pixel_major_bytes;
 
 /* the same two on any strides (a.xs, a.ys set by the caller): the layout micro-benchmark */
 void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a, long n, int threads);

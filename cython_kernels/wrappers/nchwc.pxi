@@ -2,18 +2,27 @@
 # average pool). Tensors are passed flat (a C-contiguous array's reshape(-1)) with their sizes.
 
 cdef extern from "src/nchwc.h" nogil:
+    ctypedef struct gk_nchwc_post:
+        int act
+        float alpha, beta
+        const float *scale
+        const float *shift
     void gk_nchwc_reorder_in(const float *x, long n, long c, long hw, float *y, int threads)
     void gk_nchwc_reorder_out(const float *x, long n, long c, long hw, float *y, int threads)
     void gk_nchwc_conv(const float *x, long n, long c, long h, long w, int x_blocked,
                        const float *wp, long m, long kh, long kw, long sh, long sw, long dh,
                        long dw, long ph, long pw, long oh, long ow, const float *bias,
-                       const float *z, float lo, float hi, float *y, int threads)
+                       const float *z, float lo, float hi, const gk_nchwc_post *post,
+                       float *y, int threads)
     void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const float *wp,
                             long kh, long kw, long sh, long sw, long dh, long dw, long ph,
                             long pw, long oh, long ow, const float *bias, const float *z,
-                            float lo, float hi, float *y, int threads)
+                            float lo, float hi, const gk_nchwc_post *post, float *y,
+                            int threads)
     void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, int threads)
     long gk_nchwc_ktaps
+    long gk_nchwc_order
+    long gk_nchwc_pixel_major_bytes
 
 
 cdef inline int _blocks(str name, str what, long c) except -1:
@@ -29,6 +38,20 @@ def nchwc_ktaps(long ktaps=-1):
     cdef long old = gk_nchwc_ktaps
     if ktaps >= 0:
         gk_nchwc_ktaps = ktaps
+    return old
+
+
+def nchwc_order(long order=-1, long pixel_major_bytes=-1):
+    """The blocked conv's work item order: 0 weights-major, 1 pixel-major, 2 pixel-major when the
+    weights take at most pixel_major_bytes; -1 only asks. Returns the previous (order, bytes)."""
+    global gk_nchwc_order, gk_nchwc_pixel_major_bytes
+    old = (gk_nchwc_order, gk_nchwc_pixel_major_bytes)
+    if order >= 0:
+        if order > 2:
+            raise ValueError(f"nchwc_order: order {order} is not 0, 1 or 2")
+        gk_nchwc_order = order
+    if pixel_major_bytes >= 0:
+        gk_nchwc_pixel_major_bytes = pixel_major_bytes
     return old
 
 
@@ -54,13 +77,26 @@ def nchwc_reorder(const float[::1] x, long n, long c, long hw, float[::1] y, bin
         rec.c.i[0], rec.c.i[1], rec.c.i[2], rec.c.i[3], rec.c.i[4] = n, c, hw, out, threads
 
 
+cdef inline gk_nchwc_post _post(int act, float alpha, float beta, const float[::1] scale,
+                                const float[::1] shift, str name, long m) except *:
+    if act < 0 or act > 5:
+        raise ValueError(f"{name}: activation code {act} is not 0..5")
+    _vec(name, "scale", scale, m, True)
+    _vec(name, "shift", shift, m, True)
+    cdef gk_nchwc_post p
+    p.act, p.alpha, p.beta, p.scale, p.shift = act, alpha, beta, optr(scale), optr(shift)
+    return p
+
+
 def nchwc_conv(const float[::1] x, long n, long c, long h, long w, bint x_blocked,
                const float[::1] wp, long m, long kh, long kw, long sh, long sw, long dh, long dw,
                long ph, long pw, long oh, long ow, const float[::1] bias, const float[::1] z,
-               float lo, float hi, float[::1] y, int threads):
-    """y (n, m/8, oh, ow, 8) = clip(conv(x, w) + bias + z, lo, hi); x (n, c, h, w) or blocked
-    (n, c/8, h, w, 8) (x_blocked); wp per group of 4 output blocks (fewer in the last)
-    [c][kh][kw][blocks][8] (pack_conv_weights); z laid out as y, or None."""
+               float lo, float hi, float[::1] y, int threads, int act=0, float alpha=0,
+               float beta=0, const float[::1] scale=None, const float[::1] shift=None):
+    """y (n, m/8, oh, ow, 8) = post(clip(conv(x, w) + bias + z, lo, hi)); x (n, c, h, w) or
+    blocked (n, c/8, h, w, 8) (x_blocked); wp per group of 4 output blocks (fewer in the last)
+    [c][kh][kw][blocks][8] (pack_conv_weights); z laid out as y, or None; post: the activation
+    `act` (GK_NCHWC_ACT_*, alpha, beta), then * scale and + shift (m floats each, or None)."""
     _geometry("nchwc_conv", kh, kw, sh, sw, dh, dw)
     _pads("nchwc_conv", ph, pw)
     _blocks("nchwc_conv", "output channel count", m)
@@ -73,29 +109,32 @@ def nchwc_conv(const float[::1] x, long n, long c, long h, long w, bint x_blocke
     _vec("nchwc_conv", "bias", bias, m, True)
     _vec("nchwc_conv", "z", z, n * m * oh * ow, True)
     _vec("nchwc_conv", "y", y, n * m * oh * ow, False)
+    cdef gk_nchwc_post post = _post(act, alpha, beta, scale, shift, "nchwc_conv", m)
     if n * oh * ow == 0:
         return
     with nogil:
         gk_nchwc_conv(ptr(x), n, c, h, w, x_blocked, &wp[0], m, kh, kw, sh, sw, dh, dw, ph, pw,
-                      oh, ow, optr(bias), optr(z), lo, hi, &y[0], threads)
+                      oh, ow, optr(bias), optr(z), lo, hi, &post, &y[0], threads)
     cdef Call rec
     if _tracing():
-        rec = _record(_run_nchwc_conv, "nchwc_conv", (x, wp, bias, z, y))
+        rec = _record(_run_nchwc_conv, "nchwc_conv", (x, wp, bias, z, y, scale, shift))
         rec.c.p[0], rec.c.p[1] = <void *>ptr(x), <void *>&wp[0]
         rec.c.p[2], rec.c.p[3], rec.c.p[4] = <void *>optr(bias), <void *>optr(z), <void *>&y[0]
         rec.c.i[0], rec.c.i[1], rec.c.i[2], rec.c.i[3], rec.c.i[4] = n, c, h, w, x_blocked
         rec.c.i[5], rec.c.i[6], rec.c.i[7], rec.c.i[8], rec.c.i[9] = m, kh, kw, sh, sw
         rec.c.i[10], rec.c.i[11], rec.c.i[12], rec.c.i[13] = dh, dw, ph, pw
-        rec.c.i[14], rec.c.i[15], rec.c.i[16] = oh, ow, threads
-        rec.c.f[0], rec.c.f[1] = lo, hi
+        rec.c.i[14], rec.c.i[15], rec.c.i[16], rec.c.i[17] = oh, ow, threads, act
+        rec.c.f[0], rec.c.f[1], rec.c.f[2], rec.c.f[3] = lo, hi, alpha, beta
+        rec.c.p[5], rec.c.p[6] = <void *>optr(scale), <void *>optr(shift)
 
 
 def nchwc_depthwise(const float[::1] x, long n, long c, long h, long w, const float[::1] wp,
                     long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
                     long oh, long ow, const float[::1] bias, const float[::1] z, float lo,
-                    float hi, float[::1] y, int threads):
-    """y = clip(depthwise conv(x, w) + bias + z, lo, hi), x and y blocked (n, c/8, ., ., 8);
-    wp [c/8][kh][kw][8]; z laid out as y, or None."""
+                    float hi, float[::1] y, int threads, int act=0, float alpha=0, float beta=0,
+                    const float[::1] scale=None, const float[::1] shift=None):
+    """y = post(clip(depthwise conv(x, w) + bias + z, lo, hi)), x and y blocked
+    (n, c/8, ., ., 8); wp [c/8][kh][kw][8]; z laid out as y, or None; post as nchwc_conv's."""
     _geometry("nchwc_depthwise", kh, kw, sh, sw, dh, dw)
     _pads("nchwc_depthwise", ph, pw)
     _blocks("nchwc_depthwise", "channel count", c)
@@ -106,20 +145,23 @@ def nchwc_depthwise(const float[::1] x, long n, long c, long h, long w, const fl
     _vec("nchwc_depthwise", "bias", bias, c, True)
     _vec("nchwc_depthwise", "z", z, n * c * oh * ow, True)
     _vec("nchwc_depthwise", "y", y, n * c * oh * ow, False)
+    cdef gk_nchwc_post post = _post(act, alpha, beta, scale, shift, "nchwc_depthwise", c)
     if n * oh * ow == 0:
         return
     with nogil:
         gk_nchwc_depthwise(ptr(x), n, c, h, w, &wp[0], kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
-                           optr(bias), optr(z), lo, hi, &y[0], threads)
+                           optr(bias), optr(z), lo, hi, &post, &y[0], threads)
     cdef Call rec
     if _tracing():
-        rec = _record(_run_nchwc_depthwise, "nchwc_depthwise", (x, wp, bias, z, y))
+        rec = _record(_run_nchwc_depthwise, "nchwc_depthwise", (x, wp, bias, z, y, scale, shift))
         rec.c.p[0], rec.c.p[1] = <void *>ptr(x), <void *>&wp[0]
         rec.c.p[2], rec.c.p[3], rec.c.p[4] = <void *>optr(bias), <void *>optr(z), <void *>&y[0]
         rec.c.i[0], rec.c.i[1], rec.c.i[2], rec.c.i[3] = n, c, h, w
         rec.c.i[4], rec.c.i[5], rec.c.i[6], rec.c.i[7], rec.c.i[8], rec.c.i[9] = kh, kw, sh, sw, dh, dw
         rec.c.i[10], rec.c.i[11], rec.c.i[12], rec.c.i[13], rec.c.i[14] = ph, pw, oh, ow, threads
-        rec.c.f[0], rec.c.f[1] = lo, hi
+        rec.c.i[15] = act
+        rec.c.f[0], rec.c.f[1], rec.c.f[2], rec.c.f[3] = lo, hi, alpha, beta
+        rec.c.p[5], rec.c.p[6] = <void *>optr(scale), <void *>optr(shift)
 
 
 def nchwc_global_average(const float[::1] x, long n, long c, long hw, float[::1] y, int threads):
@@ -150,19 +192,29 @@ cdef int _run_nchwc_reorder(const gk_call *c) noexcept nogil:
     return 0
 
 
+cdef inline gk_nchwc_post _recorded_post(const gk_call *c, int act) noexcept nogil:
+    cdef gk_nchwc_post p
+    p.act, p.alpha, p.beta = act, c.f[2], c.f[3]
+    p.scale, p.shift = <const float *>c.p[5], <const float *>c.p[6]
+    return p
+
+
 cdef int _run_nchwc_conv(const gk_call *c) noexcept nogil:
+    cdef gk_nchwc_post post = _recorded_post(c, <int>c.i[17])
     gk_nchwc_conv(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3], <int>c.i[4],
                   <const float *>c.p[1], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10],
                   c.i[11], c.i[12], c.i[13], c.i[14], c.i[15], <const float *>c.p[2],
-                  <const float *>c.p[3], c.f[0], c.f[1], <float *>c.p[4], <int>c.i[16])
+                  <const float *>c.p[3], c.f[0], c.f[1], &post, <float *>c.p[4], <int>c.i[16])
     return 0
 
 
 cdef int _run_nchwc_depthwise(const gk_call *c) noexcept nogil:
+    cdef gk_nchwc_post post = _recorded_post(c, <int>c.i[15])
     gk_nchwc_depthwise(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3],
                        <const float *>c.p[1], c.i[4], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9],
                        c.i[10], c.i[11], c.i[12], c.i[13], <const float *>c.p[2],
-                       <const float *>c.p[3], c.f[0], c.f[1], <float *>c.p[4], <int>c.i[14])
+                       <const float *>c.p[3], c.f[0], c.f[1], &post, <float *>c.p[4],
+                       <int>c.i[14])
     return 0
 
 

@@ -404,7 +404,7 @@ OP_FILE_SIZES: dict[str, int] = {
     "op_momentum": 1198,
     "op_mul": 288,
     "op_multinomial": 1094,
-    "op_nchwc_conv": 1374,
+    "op_nchwc_conv": 2209,
     "op_nchwc_global_average_pool": 479,
     "op_nchwc_reorder_input": 409,
     "op_nchwc_reorder_output": 362,

@@ -149,3 +149,103 @@ def test_summing_input_channels_in_several_passes_changes_no_bit(ktaps):
     finally:
         ext().nchwc_ktaps(old)
     assert np.array_equal(whole, parts)
+
+
+POST_ACTS = [({"activation": "HardSwish"}, "hardswish"),
+             ({"activation": "LeakyRelu", "activation_params": [0.15]}, "leakyrelu"),
+             ({"activation": "HardSigmoid", "activation_params": [0.2, 0.5]}, "hardsigmoid"),
+             ({"activation": "Sigmoid"}, "sigmoid"),
+             ({"activation": "Swish", "activation_params": [1.7]}, "swish")]  # fmt: skip
+AFFINE = {"none": (None, None), "scalar": ((1,), (1,)), "channel": ((1, 16, 1, 1), (16, 1, 1)),
+          "scale_only": ((16, 1, 1), None), "shift_only": (None, (1,))}  # fmt: skip
+
+
+def _post_graph(kind: str, act: dict, affine: str) -> tuple[Graph, dict[str, np.ndarray]]:
+    """A depthwise 5x5 or a 1x1 conv (16 channels out) with `act` and a scale / shift."""
+    x = _blocked(RNG.standard_normal((1, 16, 9, 13)).astype(F32) * 3)
+    depthwise = kind == "depthwise"
+    w = (RNG.standard_normal((16, 1, 5, 5) if depthwise else (16, 16, 1, 1)) * 0.3).astype(F32)
+    inits = {"w": w, "b": RNG.standard_normal(16).astype(F32)}
+    scale, shift = AFFINE[affine]
+    names = ["x", "w", "b", ""]
+    for name, shape in (("scale", scale), ("shift", shift)):
+        names.append(name if shape else "")
+        if shape:
+            inits[name] = (RNG.standard_normal(shape) + 1).astype(F32)
+    attrs = {"group": 16, "pads": [2, 2, 2, 2]} if depthwise else {}
+    graph = _graph("NchwcConv", {"x": x}, inits, **attrs, **act)
+    while not names[-1]:
+        names.pop()
+    graph.nodes[0].inputs[:] = names
+    return graph, {"x": x}
+
+
+@pytest.mark.parametrize("affine", list(AFFINE))
+@pytest.mark.parametrize("act", [a for a, _ in POST_ACTS], ids=[i for _, i in POST_ACTS])
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise"])
+def test_the_epilogue_activation_and_affine_match_the_reference(simd, kind, act, affine):
+    graph, feeds = _post_graph(kind, act, affine)
+    ours, ref = _both(graph, feeds, 2)
+    np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("act", ["HardSwish", "LeakyRelu", "HardSigmoid", "Sigmoid"])
+def test_a_fused_activation_and_affine_give_the_unfused_kernels_bits(simd, act):
+    """NchwcConv with the activation, scale and shift = the bare NchwcConv, then the cython
+    element-wise kernels (the activation op, Mul, Add) on its blocked result, bit for bit."""
+    params = {"LeakyRelu": [0.15], "HardSigmoid": [0.2, 0.5]}.get(act)
+    fused, feeds = _post_graph("depthwise", {"activation": act, "activation_params": params},
+                               "channel")  # fmt: skip
+    inits = fused.initializers
+    bare = Node("NchwcConv", ["x", "w", "b"], ["c"], {"group": 16, "pads": [2, 2, 2, 2]}, "c",
+                "gossamer")  # fmt: skip
+    attrs = {"LeakyRelu": {"alpha": 0.15}, "HardSigmoid": {"alpha": 0.2, "beta": 0.5}}.get(act, {})
+    blocked = {k: np.ascontiguousarray(v.reshape(1, 2, 1, 1, 8)) for k, v in inits.items()
+               if k in ("scale", "shift")}  # fmt: skip
+    nodes = [bare, Node(act, ["c"], ["a"], attrs, "a"), Node("Mul", ["a", "scale"], ["m"], {}, "m"),
+             Node("Add", ["m", "shift"], ["y"], {}, "s")]  # fmt: skip
+    plain = {k: v for k, v in inits.items() if k in ("w", "b")} | blocked
+    unfused = Graph(nodes, [Value("x", "float32", feeds["x"].shape)], [Value("y", "float32")],
+                    plain, opsets=OPSETS)  # fmt: skip
+    a = gossamer.Session(fused, backends=["cython"]).run(None, feeds)[0]
+    sess = gossamer.Session(unfused, backends=["cython"])
+    assert set(sess.placement.backend_of.values()) == {"cython"}, sess.placement.declined
+    b = sess.run(None, feeds)[0]
+    assert np.array_equal(a, b)
+
+
+def test_a_per_channel_scale_of_another_shape_is_declined():
+    graph, _ = _post_graph("pointwise", {}, "none")
+    graph.initializers["scale"] = np.ones((16,), F32)  # broadcasts along W, not the channels
+    graph.nodes[0].inputs[:] = ["x", "w", "b", "", "scale"]
+    sess = gossamer.Session(graph, backends=["cython"])
+    assert "not a scalar or one value per output channel" in sess.placement.declined["n"]["cython"]
+
+
+def test_a_chain_with_epilogue_activations_and_affine_replays_as_one_segment():
+    """A 1x1 conv (HardSwish, scalar scale and shift) into a 5x5 depthwise conv (LeakyRelu,
+    per-channel scale and shift): its C calls recorded (activation, alpha, scale and shift
+    pointers included) replay as one segment equal to node by node, bit for bit."""
+    x = _blocked(RNG.standard_normal((1, 16, 9, 13)).astype(F32))
+    inits = {"w0": (RNG.standard_normal((16, 16, 1, 1)) * 0.3).astype(F32),
+             "s0": np.array([1.25], F32), "t0": np.array([-0.5], F32),
+             "w1": (RNG.standard_normal((16, 1, 5, 5)) * 0.3).astype(F32),
+             "b1": RNG.standard_normal(16).astype(F32),
+             "s1": RNG.standard_normal((1, 16, 1, 1)).astype(F32),
+             "t1": RNG.standard_normal((16, 1, 1)).astype(F32)}  # fmt: skip
+    nodes = [Node("NchwcConv", ["x", "w0", "", "", "s0", "t0"], ["a"],
+                  {"activation": "HardSwish"}, "a", "gossamer"),
+             Node("NchwcConv", ["a", "w1", "b1", "", "s1", "t1"], ["y"],
+                  {"group": 16, "pads": [2, 2, 2, 2], "activation": "LeakyRelu",
+                   "activation_params": [0.1]}, "y", "gossamer")]  # fmt: skip
+    graph = Graph(nodes, [Value("x", "float32", x.shape)], [Value("y", "float32")], inits,
+                  opsets=OPSETS)  # fmt: skip
+    fast = gossamer.load(graph, backends=["cython"], threads=1, optimize=0)
+    slow = gossamer.load(graph, backends=["cython"], threads=1, optimize=0)
+    slow._program.use_segments = False
+    ref = gossamer.Session(graph, backends=[]).run(None, {"x": x})[0]
+    for _ in range(4):
+        (a,), (b,) = fast.run(None, {"x": x}), slow.run(None, {"x": x})
+        assert a.tobytes() == b.tobytes()
+    np.testing.assert_allclose(a, ref, rtol=1e-4, atol=1e-5)
+    assert any(seg is not None for _, _, seg, _ in fast._program.schedule or ())

@@ -111,6 +111,12 @@ MUTANTS: dict[str, Mutant] = {
             "gossamer::NchwcGlobalAveragePool",
         ),  # fmt: skip
         _m(
+            L.NchwcConvShiftFirst,
+            "blocked_layout",
+            "wrong values",
+            "gossamer::NchwcConv",
+        ),  # fmt: skip
+        _m(
             I.AdamNoBiasCorrection,
             "optimizers",
             "ignored input",

@@ -15,6 +15,7 @@ from gossamer.refimpl.ops.op_gather import gather_1
 from gossamer.refimpl.ops.op_gru import gru_14
 from gossamer.refimpl.ops.op_layer_normalization import layer_normalization_17
 from gossamer.refimpl.ops.op_loop import loop_1
+from gossamer.refimpl.ops.op_nchwc_conv import nchwc_conv_1
 from gossamer.refimpl.ops.op_nchwc_global_average_pool import nchwc_global_average_pool_1
 from gossamer.refimpl.ops.op_negative_log_likelihood_loss import negative_log_likelihood_loss_12
 from gossamer.refimpl.ops.op_one_hot import one_hot_11
@@ -257,8 +258,25 @@ class NchwcGapLastBlock(Neighbour):
         return y
 
 
+class NchwcConvShiftFirst(Neighbour):
+    """The blocked conv's epilogue adds the shift before it multiplies by the scale:
+    (y + shift) * scale = y * scale + shift * scale."""
+
+    name = "nchwc_conv_shift_first"
+
+    @kernel(nchwc_conv_1)
+    def nchwc_conv(x, w, b=None, z=None, scale=None, shift=None, *, auto_pad="NOTSET",
+                   dilations=None, group=1, kernel_shape=None, pads=None, strides=None,
+                   activation="", activation_params=None):  # fmt: skip
+        if scale is not None and shift is not None:
+            shift = shift * scale.reshape(-1)[0] if scale.size == 1 else shift * scale
+        return nchwc_conv_1(x, w, b, z, scale, shift, auto_pad=auto_pad, dilations=dilations,
+                            group=group, kernel_shape=kernel_shape, pads=pads, strides=strides,
+                            activation=activation, activation_params=activation_params)  # fmt: skip
+
+
 CLASSES = (
-    NchwcGapLastBlock,
+    NchwcGapLastBlock, NchwcConvShiftFirst,
     LayerNormInplace, BatchNormEps, UnsqueezeNegative, SliceNegativeStep, ShapeInt32, PadReflect,
     GatherNegative, ScatterNDReduction, OneHotAxis, QuantizeHalfUp, DequantizeAxis, Dropout7Mask,
     GRULinearBeforeReset, RoiAlignCoord, FusedConvResidual, DFTOnesided, NLLIgnoreIndex,

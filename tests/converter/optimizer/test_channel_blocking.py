@@ -203,3 +203,138 @@ def test_a_planned_graph_exports_to_onnx_that_onnxruntime_runs_alike():
     got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     y = got.run(None, {"x": x})[0]
     np.testing.assert_allclose(y, _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+def _mobilenet_v3_block(act="HardSwish", affine=("Mul", "Add"), se=True, head="Conv", more=()):
+    """1x1 (act) -> [Mul, Add by scalars] -> depthwise 5x5 (act) -> [Mul, Add per channel] ->
+    [squeeze-and-excitation: GAP -> 1x1 Relu -> 1x1 HardSigmoid -> Mul] -> 1x1 (or a
+    GlobalAveragePool) -> y; `more` nodes added (their outputs graph outputs too)"""
+    nodes, last = [node("Conv", ["x", "w0", "b0"], ["a"], kernel_shape=[1, 1])], "a"
+    inits = {"w0": _w(16, 8, 1, 1), "b0": _w(16), "w1": _w(16, 1, 5, 5), "w3": _w(16, 16, 1, 1),
+             "s0": np.array([1.3], F32), "t0": np.array([-0.2], F32),
+             "s1": (1 + _w(1, 16, 1, 1)), "t1": _w(16, 1, 1),
+             "wse0": _w(4, 16, 1, 1), "wse1": _w(16, 4, 1, 1), "bse1": _w(16)}  # fmt: skip
+
+    def activation(x, out):
+        if act == "LeakyRelu":
+            return node("LeakyRelu", [x], [out], alpha=0.2)
+        return node(act, [x], [out])
+
+    def tail(x, scale, shift):
+        out = [activation(x, f"{x}_act")]
+        y = f"{x}_act"
+        if "Mul" in affine:
+            out.append(node("Mul", [scale, y], [f"{x}_m"]))  # the constant first (ppocr's order)
+            y = f"{x}_m"
+        if "Add" in affine:
+            out.append(node("Add", [y, shift], [f"{x}_s"]))
+            y = f"{x}_s"
+        return out, y
+
+    part, last = tail(last, "s0", "t0")
+    nodes += part
+    nodes.append(node("Conv", [last, "w1"], ["d"], kernel_shape=[5, 5], group=16,
+                      pads=[2, 2, 2, 2]))  # fmt: skip
+    part, last = tail("d", "s1", "t1")
+    nodes += part
+    if se:
+        nodes += [node("GlobalAveragePool", [last], ["g"]),
+                  node("Conv", ["g", "wse0"], ["g1"], kernel_shape=[1, 1]),
+                  node("Relu", ["g1"], ["g2"]),
+                  node("Conv", ["g2", "wse1", "bse1"], ["g3"], kernel_shape=[1, 1]),
+                  node("HardSigmoid", ["g3"], ["g4"], alpha=0.2, beta=0.5),
+                  node("Mul", [last, "g4"], ["e"])]  # fmt: skip
+        last = "e"
+    if head == "Conv":
+        nodes.append(node("Conv", [last, "w3"], ["y"], kernel_shape=[1, 1]))
+    else:
+        nodes.append(node(head, [last], ["y"]))
+    outputs = [("y", None)] + [(n.output[0], None) for n in more]
+    return graph_of(nodes + list(more), [("x", [1, 8, 9, 11])], outputs, inits)
+
+
+@pytest.mark.parametrize("act", ["HardSwish", "LeakyRelu", "Sigmoid", "HardSigmoid"])
+def test_activations_the_blocked_epilogue_computes_keep_the_chain_blocked(act):
+    optimized, planned, changes = _planned(_mobilenet_v3_block(act))
+    counts = ops(planned)
+    assert changes, counts
+    assert "Mul" not in counts or counts["Mul"] == 1  # only the excitation Mul stays a node
+    assert "Add" not in counts and act not in counts
+    assert counts["gossamer::NchwcConv"] == 4  # 1x1, depthwise, the excitation 1x1, last 1x1
+    x = RNG.standard_normal((1, 8, 9, 11)).astype(F32)
+    np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_constant_mul_and_add_after_the_activation_become_the_convs_scale_and_shift(
+    cheap_reorders,
+):
+    _, planned, _ = _planned(_mobilenet_v3_block(se=False, head="GlobalAveragePool"))
+    convs = [n for n in planned.nodes if n.op_type == "NchwcConv"]
+    assert [len(n.inputs) for n in convs] == [6, 6]  # x w b z scale shift
+    assert convs[0].attrs["activation"] == "HardSwish"
+    assert planned.initializers[convs[1].inputs[4]].shape == (1, 16, 1, 1)
+
+
+@pytest.mark.parametrize("affine", [("Mul",), ("Add",)])
+def test_a_lone_mul_or_add_is_taken_alone(cheap_reorders, affine):
+    g = _mobilenet_v3_block(affine=affine, se=False, head="GlobalAveragePool")
+    optimized, planned, _ = _planned(g)
+    assert not ({"Mul", "Add"} & set(ops(planned)))
+    x = RNG.standard_normal((1, 8, 9, 11)).astype(F32)
+    np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_mul_of_a_result_read_twice_is_not_taken_in(cheap_reorders):
+    g = _mobilenet_v3_block(affine=("Mul",), se=False, head="GlobalAveragePool",
+                            more=[node("Relu", ["d_act"], ["r"])])  # fmt: skip
+    optimized, planned, _ = _planned(g)
+    depthwise = next(n for n in planned.nodes if n.op_type == "NchwcConv" and n.attrs.get("group"))
+    assert len(depthwise.inputs) <= 4  # its Mul stays a node (blocked): the Relu reads its x
+    x = RNG.standard_normal((1, 8, 9, 11)).astype(F32)
+    got = gossamer.Session(planned, backends=[]).run(None, {"x": x})
+    want = gossamer.Session(optimized, backends=[]).run(None, {"x": x})
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_the_excitation_mul_broadcasts_on_the_blocked_values():
+    _, planned, _ = _planned(_mobilenet_v3_block())
+    mul = next(n for n in planned.nodes if n.op_type == "Mul")
+    assert all(i.endswith("_nchwc") for i in mul.inputs)
+    assert ops(planned)["gossamer::NchwcReorderOutput"] == 1  # y, the graph output
+
+
+def test_a_planned_block_with_scale_shift_and_excitation_exports_to_onnx_alike():
+    ort = pytest.importorskip("onnxruntime")
+    from gossamer.converter.onnx_export import graph_to_onnx
+
+    optimized, planned, _ = _planned(_mobilenet_v3_block())
+    assert any(len(n.inputs) == 6 for n in planned.nodes if n.op_type == "NchwcConv")
+    model = graph_to_onnx(planned)
+    x = RNG.standard_normal((1, 8, 9, 11)).astype(F32)
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    y = got.run(None, {"x": x})[0]
+    np.testing.assert_allclose(y, _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("axis", [1, -3])
+def test_a_concat_of_blocked_values_along_the_channels_runs_blocked(cheap_reorders, axis):
+    extra = [node("Conv", ["d", "w2"], ["p"], kernel_shape=[1, 1]),
+             node("Concat", ["p", "a"], ["c"], axis=axis),
+             node("GlobalAveragePool", ["c"], ["y"])]  # fmt: skip
+    optimized, planned, _ = _planned(_pair({}, extra=extra))
+    concat = next(n for n in planned.nodes if n.op_type == "Concat")
+    assert all(i.endswith("_nchwc") for i in concat.inputs)
+    assert "gossamer::NchwcReorderOutput" not in ops(planned)
+    x = RNG.standard_normal((1, 16, 6, 6)).astype(F32)
+    np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+    ours = gossamer.Session(planned, backends=["cython"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(ours, _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_concat_along_another_axis_ends_the_chain(cheap_reorders):
+    extra = [node("Conv", ["d", "w2"], ["p"], kernel_shape=[1, 1]),
+             node("Concat", ["p", "a"], ["y"], axis=2)]  # fmt: skip
+    _, planned, _ = _planned(_pair({}, extra=extra))
+    concat = next(n for n in planned.nodes if n.op_type == "Concat")
+    assert not any(i.endswith("_nchwc") for i in concat.inputs)

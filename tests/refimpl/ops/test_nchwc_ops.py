@@ -72,3 +72,23 @@ def test_shape_inference_matches_the_ops(op, attrs, shape, want):
     graph = Graph([node], [Value("x", "float32", shape)], [Value("y", "float32")], inits,
                   opsets={"": 17, "gossamer": 1})  # fmt: skip
     assert infer_shapes(graph)["y"].shape == want
+
+
+@pytest.mark.parametrize("scale_shape", [(1,), (16, 1, 1), (1, 16, 1, 1)])
+def test_scale_and_shift_are_the_graphs_mul_then_add_after_the_activation(scale_shape):
+    x = RNG.standard_normal((1, 8, 5, 6)).astype(F32)
+    w = RNG.standard_normal((16, 8, 1, 1)).astype(F32)
+    scale = RNG.standard_normal(scale_shape).astype(F32)
+    shift = RNG.standard_normal((16, 1, 1)).astype(F32)
+    y = nchwc_conv_1(x, w, None, None, scale, shift, activation="HardSwish")
+    plain = fused_conv_1(x, w, activation="HardSwish")
+    want = nchwc_reorder_input_1((plain * scale).astype(F32) + shift, block_size=8)
+    assert y.dtype == F32 and np.array_equal(y, want)
+
+
+@pytest.mark.parametrize("shape", [(16,), (2, 16, 1, 1), (1, 16, 5, 6, 1)])
+def test_a_scale_that_would_grow_the_result_is_refused(shape):
+    x = RNG.standard_normal((1, 8, 5, 6)).astype(F32)
+    w = RNG.standard_normal((16, 8, 1, 1)).astype(F32)
+    with pytest.raises(OpArgumentError, match="scale"):
+        nchwc_conv_1(x, w, None, None, np.ones(shape, F32))
