@@ -298,24 +298,17 @@ class _Conv:
                 return y if z is None else self._add_residual(y, z)
         packed = self.packed() if const_w else self._pack(w)
         mg, k, hw = m // self.group, cg * kh * kw, oh * ow
-        plain = (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (oh, ow) == (h, wd)
         bp = scratch(ext().packed_b_size(k, hw))
         for i in range(n):
             for g in range(self.group):
+                # im2col panels packed by the thread that multiplies them (one pool call); the
+                # residual is added in the epilogue, before the clip
                 xg = x[i, g * cg : (g + 1) * cg]
-                if plain:
-                    ext().pack_b(xg.reshape(cg, h * wd), bp, t)
-                else:
-                    ext().pack_b_conv(xg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, bp, t)
                 yg = y[i, g * mg : (g + 1) * mg].reshape(mg, hw)
                 bg = None if bias is None else bias[g * mg : (g + 1) * mg]
-                if z is None:
-                    ext().gemm(mg, hw, k, packed[g], bp, yg, bg, None, *self.bounds, t)
-                else:  # the residual is added in the epilogue, before the clip
-                    lo, hi, clip = self.bounds
-                    zg = z[i, g * mg : (g + 1) * mg].reshape(mg, hw)
-                    ep = ext().Epilogue(bias_row=bg, residual=zg, clip=clip, lo=lo, hi=hi)
-                    ext().gemm_ep(mg, hw, k, packed[g], bp, yg, ep, t)
+                zg = None if z is None else z[i, g * mg : (g + 1) * mg].reshape(mg, hw)
+                ext().conv_gemm(packed[g], xg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, bp, yg,
+                                bg, zg, *self.bounds, t)  # fmt: skip
         return y
 
     def _add_residual(self, y: Array, z: Array) -> Array:

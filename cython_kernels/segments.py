@@ -41,6 +41,7 @@ from ..plugins.run_context import current_threads
 from ..refimpl.errors import NodeExecutionError
 from ..refimpl.ir import Node
 from ..refimpl.memory_plan import VIEW_OPS
+from . import _native
 from ._common import SCRATCH_BUFFERS
 from ._native import ext
 
@@ -75,6 +76,22 @@ def recorder(program: Any) -> Recorder | None:
 
 # segments replay calls recorded with one thread count: the interpreter keeps a schedule per count
 recorder.context_key = current_threads  # type: ignore[attr-defined]
+
+
+def run_starts() -> None:
+    """Wakes the thread pool's sleeping workers as a run begins (src/threadpool.h
+    gk_pool_prewake), so that their wake-up overlaps the run's Python work instead of delaying
+    its first parallel kernel; GOSSAMER_PREWAKE=0 turns it off (for A/B timings)."""
+    if _PREWAKE is not None:
+        _PREWAKE(current_threads())
+
+
+_PREWAKE = (
+    getattr(_native._ext, "pool_prewake", None)
+    if os.environ.get("GOSSAMER_PREWAKE", "1").strip() != "0"
+    else None
+)
+recorder.run_starts = run_starts  # type: ignore[attr-defined]
 
 
 # program -> node label -> why that step is not in a segment (its last recording)
