@@ -262,7 +262,12 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
         return;
     }
     long cu = col_unit(), un = (n + cu - 1) / cu;
-    long by_cache = (long)((double)k * (double)n * sizeof(float) / GK_FILL_BLOCK_BYTES) + 1;
+    /* more column blocks than the threads need keep each block's panels in L2, at the price of
+     * reading A once per block: only where A is that small too */
+    double a_bytes = (double)m * (double)k * sizeof(float);
+    long by_cache = a_bytes > GK_FILL_BLOCK_BYTES
+                        ? 1
+                        : (long)((double)k * (double)n * sizeof(float) / GK_FILL_BLOCK_BYTES) + 1;
     fill_job j = {g, GK_MIN(un, GK_MAX(blocks, by_cache)), fill, fctx};
     if (nt <= 1) {
         for (long t = 0; t < j.blocks; t++) fill_block(&j, t, 0);
