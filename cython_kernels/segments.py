@@ -105,6 +105,21 @@ def split_reasons(program: Any) -> dict[str, str]:
     return dict(_SPLITS.get(program, {}))
 
 
+def _assembled_concat(node: Node, args: list[Any], results: list[Any]) -> bool:
+    """A Concat that copied nothing: its inputs lie in its output, one after another."""
+    if node.op_type != "Concat" or node.domain not in ("", "ai.onnx") or len(results) != 1:
+        return False
+    y = results[0]
+    if not isinstance(y, np.ndarray) or not y.size or not y.flags.c_contiguous:
+        return False
+    at = y.ctypes.data
+    for x in args:
+        if not isinstance(x, np.ndarray) or (x.size and x.ctypes.data != at):
+            return False
+        at += x.nbytes
+    return at == y.ctypes.data + y.nbytes
+
+
 def _bounds(a: np.ndarray) -> tuple[int, int]:
     lo, hi = np.lib.array_utils.byte_bounds(a)
     return int(lo), int(hi)
@@ -135,6 +150,7 @@ class _Record:
     results: list[Any]
     calls: list[Any]
     alias: bool = False
+    assembled: bool = False  # a Concat whose inputs the memory plan put in its output: no calls
     why: str = ""
     pointers: list[list[tuple[int, int]]] = field(default_factory=list)  # per call (slot, addr)
     held: list[Any] = field(default_factory=list)  # arrays that outlive the call
@@ -208,6 +224,7 @@ class Recorder:
     ) -> _Record:
         alias = not calls and node.op_type in VIEW_OPS and node.domain in ("", "ai.onnx")
         rec = _Record(node, args, results, calls, alias=alias)
+        rec.assembled = not calls and _assembled_concat(node, args, results)
         if declined:
             rec.why = "the kernel declined"
         elif any(c is None for c in calls):
@@ -248,6 +265,8 @@ class Recorder:
             if not any(lo <= addr < hi for lo, hi in known):
                 return "a pointer to a temporary array"
         rec.held = [obj for lo, hi, obj in live if any(lo <= a < hi for a in addrs)]
+        if rec.assembled:
+            return ""  # every input lies in the output already: nothing to replay
         for name, a in ins:
             if name in self.initializers:
                 continue
