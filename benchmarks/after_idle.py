@@ -6,7 +6,10 @@ after idle gaps of each length in --gaps (milliseconds), next to the steady stat
 back). Each engine runs in its own worker process (bench_worker.py, loaded once); the engines take
 turns in a rotating order, each turn one sleep of the gap then one timed run, so that the shared
 machine's noise falls on both alike. Reported: per model, thread count, gap and engine, the median
-of --reps runs, and the steady-state median of the same workers.
+of --reps runs, and the steady-state median of the same workers. A gap of 0 follows the other
+engine's run at once, so it also measures that engine's threads still spinning on the cores
+(onnxruntime's spin for a while after a run; Gossamer's for 100 us): take the longer gaps for
+the wake-up itself. benchmarks/pool_trace.py shows where a cold run's time goes.
 
     python benchmarks/after_idle.py --models resnet18 --threads 2
     python benchmarks/after_idle.py --models resnet18,squeezenet1_1 --gaps 0,50,500 --reps 15

@@ -102,13 +102,13 @@ void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long 
     ep.clip = clip;
     if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && oh == h && ow == w) {
         plain_job pj = {x, k, n, bp};
-        gk_gemm_fill_b(m, n, k, ap, pack_plain_panels, &pj, bp, y, n, &ep, threads);
+        gk_gemm_fill_b(m, n, k, ap, pack_plain_panels, &pj, 4096, bp, y, n, &ep, threads);
         return;
     }
     packb_job j = {x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps, bp,
                    {0, {NULL}}};
     gk_seat_bufs_init(&j.bufs, (size_t)taps * (GK_NR * sizeof(long) + sizeof(int)));
-    gk_gemm_fill_b(m, n, k, ap, pack_b_conv_panels, &j, bp, y, n, &ep, threads);
+    gk_gemm_fill_b(m, n, k, ap, pack_b_conv_panels, &j, 32768, bp, y, n, &ep, threads);
     gk_seat_bufs_free(&j.bufs);
 }
 

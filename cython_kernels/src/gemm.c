@@ -247,8 +247,9 @@ static void fill_block(void *ctx, long t, int seat) {
 }
 
 void gk_gemm_fill_b(long m, long n, long k, const float *ap,
-                    void (*fill)(void *fctx, long p0, long p1, int seat), void *fctx, float *bp,
-                    float *c, long ldc, const gk_epilogue *ep, int threads) {
+                    void (*fill)(void *fctx, long p0, long p1, int seat), void *fctx,
+                    long fill_par, float *bp, float *c, long ldc, const gk_epilogue *ep,
+                    int threads) {
     if (m <= 0 || n <= 0) return;
     gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, g_kc, g_mc};
     int nt = threads_for((double)m, (double)n, (double)k, threads);
@@ -257,7 +258,7 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
     if (blocks > 1) grid(m, n, (int)blocks, &pm, &pn);
     if (pm > 1) { /* the grid splits the rows too: threads share panels, so all are packed first */
         long panels = (n + GK_NR - 1) / GK_NR;
-        gk_parallel_range(panels, panels * k > GK_PACK_PAR ? nt : 1, fill, fctx);
+        gk_parallel_range(panels, panels * k > fill_par ? threads : 1, fill, fctx);
         run_grid(&g, nt);
         return;
     }

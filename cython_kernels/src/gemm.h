@@ -56,10 +56,12 @@ void gk_pack_b_panels(long k, long n, const float *b, long s_k, long s_n, float 
  * Where the threads split C by columns only (so no two share a panel), each packs the panels of
  * its block of columns right before multiplying them (one pool call, the panels still in its
  * cache; at one thread the columns go in blocks whose panels fit in L2); otherwise every panel
- * is packed first. Same bits as gk_pack_b + gk_gemm_packed at any thread count. */
+ * is packed first (on the threads when panels x k exceeds fill_par). Same bits as gk_pack_b +
+ * gk_gemm_packed at any thread count. */
 void gk_gemm_fill_b(long m, long n, long k, const float *ap,
-                    void (*fill)(void *fctx, long p0, long p1, int seat), void *fctx, float *bp,
-                    float *c, long ldc, const gk_epilogue *ep, int threads);
+                    void (*fill)(void *fctx, long p0, long p1, int seat), void *fctx,
+                    long fill_par, float *bp, float *c, long ldc, const gk_epilogue *ep,
+                    int threads);
 /* A given by strides (packed by the same call, a pool call before the product), B packed. */
 void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const float *bp,
              float *c, long ldc, const gk_epilogue *ep, int threads);
