@@ -55,8 +55,7 @@ void gk_pack_b_panels(long k, long n, const float *b, long s_k, long s_n, float 
  * panels [p0, p1) of packed B into bp (room for gk_packed_b_size(k, n) floats) at their places.
  * Where the threads split C by columns only (so no two share a panel), each packs the panels of
  * its block of columns right before multiplying them (one pool call, the panels still in its
- * cache; at one thread the columns go in blocks whose panels fit in L2); otherwise every panel
- * is packed first (on the threads when panels x k exceeds fill_par). Same bits as gk_pack_b +
+ * cache); otherwise (and at one thread) every panel is packed first (on the threads when panels x k exceeds fill_par). Same bits as gk_pack_b +
  * gk_gemm_packed at any thread count. */
 void gk_gemm_fill_b(long m, long n, long k, const float *ap,
                     void (*fill)(void *fctx, long p0, long p1, int seat), void *fctx,
