@@ -59,6 +59,10 @@ _G = {
 }  # fmt: skip
 
 
+# the GEMM path packs the im2col panels in the threads that multiply them (gk_conv_gemm: one pool
+# call per conv, each block's panels still in cache); False packs the whole im2col first (A/B)
+PACK_IN_GEMM = True
+
 # group-1 convs with at most this many input channels run the direct polyphase kernel
 # (gk_conv_direct, src/conv.h) where the SIMD level has it: im2col's K = C*kh*kw is too thin for
 # the GEMM there (MobileNetV2's 3 -> 32 3x3 s2 stem: 0.50 ms as GEMM at 1 thread).
@@ -298,25 +302,41 @@ class _Conv:
                 return y if z is None else self._add_residual(y, z)
         packed = self.packed() if const_w else self._pack(w)
         mg, k, hw = m // self.group, cg * kh * kw, oh * ow
-        plain = (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (oh, ow) == (h, wd)
         bp = scratch(ext().packed_b_size(k, hw))
+        in_gemm = PACK_IN_GEMM and hasattr(ext(), "conv_gemm")
         for i in range(n):
             for g in range(self.group):
+                # the residual is added in the epilogue, before the clip
                 xg = x[i, g * cg : (g + 1) * cg]
-                if plain:
-                    ext().pack_b(xg.reshape(cg, h * wd), bp, t)
-                else:
-                    ext().pack_b_conv(xg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, bp, t)
                 yg = y[i, g * mg : (g + 1) * mg].reshape(mg, hw)
                 bg = None if bias is None else bias[g * mg : (g + 1) * mg]
-                if z is None:
-                    ext().gemm(mg, hw, k, packed[g], bp, yg, bg, None, *self.bounds, t)
-                else:  # the residual is added in the epilogue, before the clip
-                    lo, hi, clip = self.bounds
-                    zg = z[i, g * mg : (g + 1) * mg].reshape(mg, hw)
-                    ep = ext().Epilogue(bias_row=bg, residual=zg, clip=clip, lo=lo, hi=hi)
-                    ext().gemm_ep(mg, hw, k, packed[g], bp, yg, ep, t)
+                zg = None if z is None else z[i, g * mg : (g + 1) * mg].reshape(mg, hw)
+                if in_gemm:
+                    ext().conv_gemm(packed[g], xg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, bp,
+                                    yg, bg, zg, *self.bounds, t)  # fmt: skip
+                else:
+                    self._pack_then_gemm(xg, (kh, kw), win, packed[g], bp, yg, bg, zg, t)
         return y
+
+    def _pack_then_gemm(
+        self, xg: Array, kernel: tuple[int, int], win: Any, ap: Array, bp: Array, yg: Array,
+        bg: Array | None, zg: Array | None, t: int,
+    ) -> None:  # fmt: skip
+        """One image group's conv as the whole im2col packed first, then the GEMM (two pool
+        calls: PACK_IN_GEMM off, or an extension older than conv_gemm)."""
+        (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out
+        (kh, kw), (cg, h, wd), (mg, hw) = kernel, xg.shape, yg.shape
+        k = cg * kh * kw
+        if (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (oh, ow) == (h, wd):
+            ext().pack_b(xg.reshape(cg, h * wd), bp, t)
+        else:
+            ext().pack_b_conv(xg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, bp, t)
+        if zg is None:
+            ext().gemm(mg, hw, k, ap, bp, yg, bg, None, *self.bounds, t)
+        else:
+            lo, hi, clip = self.bounds
+            ep = ext().Epilogue(bias_row=bg, residual=zg, clip=clip, lo=lo, hi=hi)
+            ext().gemm_ep(mg, hw, k, ap, bp, yg, ep, t)
 
     def _add_residual(self, y: Array, z: Array) -> Array:
         """y + z, then the epilogue's clip (for the paths whose C kernel takes no residual), by

@@ -11,6 +11,7 @@ runs it and raises its own error.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -145,11 +146,26 @@ def _prepare_concat(node: Node, constants: dict[int, Array]) -> Callable[..., An
             if x.dtype != dtype:
                 raise RuntimeDecline("inputs of different dtypes")
         y = output_array(plan[1], dtype)
+        if _assembled(inputs, plan[0], y):
+            return y  # the memory plan put every input in its place in y already
         if ext().concat_into([_raw(x) for x in inputs], plan[0], _raw(y), threads()):
             raise RuntimeDecline(f"rank {y.ndim} is beyond the copy kernel")
         return y
 
     return _as_prepared(concat_4, run)
+
+
+def _assembled(inputs: tuple[Array, ...], axis: int, y: Array) -> bool:
+    """Whether every input already lies at its place in y (the memory plan's Concat parts,
+    refimpl/memory_plan.py): the blocks are contiguous and follow one another."""
+    if math.prod(y.shape[:axis]) != 1 or not y.flags.c_contiguous or not y.nbytes:
+        return False
+    at = y.ctypes.data
+    for x in inputs:
+        if x.size and (x.ctypes.data != at or not x.flags.c_contiguous):
+            return False
+        at += x.nbytes
+    return True
 
 
 def _concat_plan(shapes: tuple[tuple[int, ...], ...], axis: int) -> tuple[int, tuple[int, ...]]:

@@ -46,6 +46,7 @@ from ..plugins.run_context import current_threads
 from ..refimpl.errors import NodeExecutionError
 from ..refimpl.ir import Node
 from ..refimpl.memory_plan import VIEW_OPS
+from . import _native
 from ._common import SCRATCH_BUFFERS
 from ._native import ext
 
@@ -82,6 +83,22 @@ def recorder(program: Any) -> Recorder | None:
 recorder.context_key = current_threads  # type: ignore[attr-defined]
 
 
+def run_starts() -> None:
+    """Wakes the thread pool's sleeping workers as a run begins (src/threadpool.h
+    gk_pool_prewake), so that their wake-up overlaps the run's Python work instead of delaying
+    its first parallel kernel; GOSSAMER_PREWAKE=0 turns it off (for A/B timings)."""
+    if _PREWAKE is not None:
+        _PREWAKE(current_threads())
+
+
+_PREWAKE = (
+    getattr(_native._ext, "pool_prewake", None)
+    if os.environ.get("GOSSAMER_PREWAKE", "1").strip() != "0"
+    else None
+)
+recorder.run_starts = run_starts  # type: ignore[attr-defined]
+
+
 # program -> node label -> why that step is not in a segment (its last recording)
 _SPLITS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 
@@ -91,6 +108,21 @@ def split_reasons(program: Any) -> dict[str, str]:
     one): "not traceable: Op" for a kernel not marked traceable or a reference node, else the
     recorder's reason (a temporary array, numpy work, a decline, ...)."""
     return dict(_SPLITS.get(program, {}))
+
+
+def _assembled_concat(node: Node, args: list[Any], results: list[Any]) -> bool:
+    """A Concat that copied nothing: its inputs lie in its output, one after another."""
+    if node.op_type != "Concat" or node.domain not in ("", "ai.onnx") or len(results) != 1:
+        return False
+    y = results[0]
+    if not isinstance(y, np.ndarray) or not y.size or not y.flags.c_contiguous:
+        return False
+    at = y.ctypes.data
+    for x in args:
+        if not isinstance(x, np.ndarray) or (x.size and x.ctypes.data != at):
+            return False
+        at += x.nbytes
+    return at == y.ctypes.data + y.nbytes
 
 
 def _bounds(a: np.ndarray) -> tuple[int, int]:
@@ -129,6 +161,7 @@ class _Record:
     results: list[Any]
     calls: list[Any]
     alias: bool = False
+    assembled: bool = False  # a Concat whose inputs the memory plan put in its output: no calls
     why: str = ""
     pointers: list[list[tuple[int, int]]] = field(default_factory=list)  # per call (slot, addr)
     held: list[Any] = field(default_factory=list)  # arrays that outlive the call
@@ -233,6 +266,7 @@ class Recorder:
     ) -> _Record:
         alias = not calls and node.op_type in VIEW_OPS and node.domain in ("", "ai.onnx")
         rec = _Record(node, args, results, calls, alias=alias)
+        rec.assembled = not calls and _assembled_concat(node, args, results)
         if declined:
             rec.why = "the kernel declined"
         elif any(c is None for c in calls):
@@ -273,6 +307,8 @@ class Recorder:
             if not any(lo <= addr < hi for lo, hi in known):
                 return "a pointer to a temporary array"
         rec.held = [obj for lo, hi, obj in live if any(lo <= a < hi for a in addrs)]
+        if rec.assembled:
+            return ""  # every input lies in the output already: nothing to replay
         for name, a in ins:
             if name in self.initializers:
                 continue

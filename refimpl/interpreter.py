@@ -66,7 +66,8 @@ class SegmentBuilder(Protocol):
     A Program whose overrides name one (an override's `impl.segment_builder`, a callable taking
     the Program) records its second arena run through it: `before`/`after` around every step,
     then `finish` returns the segments; later arena runs without observers, timings or keep_all
-    call each segment instead of its steps. `close` is called last in every case."""
+    call each segment instead of its steps. `close` is called last in every case. The builder
+    factory may also name `run_starts()`, called as every run of such a Program begins."""
 
     def before(self, index: int, node: Node, impl: Callable[..., Any]) -> None: ...
     def after(
@@ -171,6 +172,9 @@ class Program:
         if unsupported:
             raise _unsupported_error(graph, unsupported)
         self._plan_releases()
+        # called as each run begins: a backend's early start (its threads' wake-up) that then
+        # overlaps the run's Python work (the segment builder's `run_starts`, if it names one)
+        self._run_starts = getattr(_segment_builder(self.overrides), "run_starts", None)
         self.bind_arena(memory_plan)
         # symbolic input dims: an arena (and segments) per input-shape signature, planned at run
         symbolic = symbolic_inputs(graph) if memory_plan is not None and outer_scope is None else []
@@ -283,6 +287,8 @@ class Program:
         `guard` checks the output sizes of its nodes against a memory budget before they run.
         `deadline` (a time.monotonic() value) stops the run with RunTimeoutError before the first
         node, of this graph or of any body it runs (each Loop iteration), that would start later."""
+        if self._run_starts is not None:
+            self._run_starts()
         if self._shapes is not None and not observers and not keep_all:
             variant = self._shapes.variant(feeds)
             if variant is not None:  # this shape's arena

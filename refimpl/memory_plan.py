@@ -10,7 +10,12 @@ are listed in `unplanned` with the reason.
 Two ways to share a buffer, from a small explicit rule table:
 - a *view*: Reshape/Squeeze/Unsqueeze/Flatten/Identity outputs are the input's bytes reinterpreted;
 - *in place*: an element-wise op writes its output over an input of identical dtype and shape that
-  dies at this node (its whole buffer, views included, is read for the last time here).
+  dies at this node (its whole buffer, views included, is read for the last time here);
+- *parts*: the inputs of a Concat whose output is one block per input (every axis before the
+  concatenated one has size 1: a channel Concat of one image) live inside the output's buffer, at
+  their places in it, so the nodes producing them write the concatenated output and the Concat
+  copies nothing (each input: produced here, of the output's dtype, read by this Concat once,
+  sharing no buffer so far, not a graph output; its place aligned).
 Buffers are then placed greedy by size (Pisarchyk & Lee 2020, as TFLite's ArenaPlanner): largest
 first, each at the lowest aligned offset free of every placed buffer whose lifetime overlaps.
 
@@ -61,8 +66,8 @@ class TensorPlan:
     first: int  # the step that writes it
     last: int  # the last step that reads it (num_steps for graph outputs)
     buffer: int  # index into MemoryPlan.buffers
-    offset: int  # bytes from the start of the arena
-    how: str = "own"
+    offset: int  # bytes from the start of the arena (a part: its place inside its Concat's)
+    how: str = "own"  # or "view", "inplace", "part" (then `shares` is the Concat's output)
     shares: str | None = None
 
 
@@ -106,6 +111,10 @@ class MemoryPlan:
     @property
     def num_inplace(self) -> int:
         return sum(t.how == "inplace" for t in self.tensors.values())
+
+    @property
+    def num_parts(self) -> int:
+        return sum(t.how == "part" for t in self.tensors.values())
 
     def allocate(self) -> np.ndarray:
         """A fresh uint8 arena whose start is aligned to `alignment` bytes."""
@@ -166,15 +175,17 @@ def plan_memory(
                 unplanned[name] = found
             else:
                 sizes[name] = found
-    groups, how = _share(order, sizes, last)
+    outputs = {v.name for v in graph.outputs}
+    groups, how, place = _share(order, sizes, last, outputs, alignment)
     buffers = _place(groups, sizes, first, last, alignment)
     tensors: dict[str, TensorPlan] = {}
     for b_idx, buf in enumerate(buffers):
         for name in buf.tensors:
             dtype, shape, nbytes = sizes[name]
             kind, shares = how.get(name, ("own", None))
+            offset = buf.offset + place.get(name, 0)
             tensors[name] = TensorPlan(
-                name, dtype, shape, nbytes, first[name], last[name], b_idx, buf.offset, kind, shares
+                name, dtype, shape, nbytes, first[name], last[name], b_idx, offset, kind, shares
             )
     live = np.zeros(n + 2, np.int64)
     for buf in buffers:
@@ -281,11 +292,15 @@ def _share(
     order: list[Node],
     sizes: dict[str, tuple[str, tuple[int, ...], int]],
     last: dict[str, int],
-) -> tuple[list[list[str]], dict[str, tuple[str, str]]]:
-    """Groups of tensors sharing one buffer, and how each non-owner shares."""
+    outputs: set[str],
+    alignment: int,
+) -> tuple[list[list[str]], dict[str, tuple[str, str]], dict[str, int]]:
+    """Groups of tensors sharing one buffer, how each non-owner shares, and the byte place of
+    each tensor that does not start at its buffer's start (parts, and views of them)."""
     group_of: dict[str, int] = {}
     groups: list[list[str]] = []
     how: dict[str, tuple[str, str]] = {}
+    place: dict[str, int] = {}
     for step, node in enumerate(order):
         outs = [o for o in node.outputs if o]
         if len(outs) == 1 and outs[0] in sizes and node.domain in ("", "ai.onnx"):
@@ -296,12 +311,62 @@ def _share(
                 group_of[out] = group_of[source]
                 groups[group_of[out]].append(out)
                 how[out] = (kind, source)
+                if source in place:
+                    place[out] = place[source]
+                continue
+            parts = _parts_of(node, out, sizes, group_of, groups, outputs, alignment)
+            if parts:
+                group_of[out] = len(groups)
+                groups.append([out])
+                for name, at in parts.items():
+                    groups[group_of[name]] = []  # the part leaves its own (one-member) group
+                    group_of[name] = group_of[out]
+                    groups[group_of[out]].append(name)
+                    how[name] = ("part", out)
+                    place[name] = at
                 continue
         for out in outs:
             if out in sizes:
                 group_of[out] = len(groups)
                 groups.append([out])
-    return groups, how
+    return [g for g in groups if g], how, place
+
+
+def _parts_of(
+    node: Node,
+    out: str,
+    sizes: dict[str, tuple[str, tuple[int, ...], int]],
+    group_of: dict[str, int],
+    groups: list[list[str]],
+    outputs: set[str],
+    alignment: int,
+) -> dict[str, int]:
+    """Input -> byte place in `out` for a Concat whose inputs can live inside its output (see
+    the module docstring), else {}."""
+    if node.op_type != "Concat" or out in outputs:
+        return {}
+    ins = list(node.inputs)
+    dtype, shape, _ = sizes[out]
+    axis = node.attrs.get("axis")
+    if axis is None or not ins or len(set(ins)) != len(ins) or not -len(shape) <= axis < len(shape):
+        return {}
+    axis %= len(shape)
+    if math.prod(shape[:axis]) != 1:
+        return {}
+    places: dict[str, int] = {}
+    at = 0
+    for name in ins:
+        if (
+            name not in sizes
+            or name in outputs
+            or sizes[name][0] != dtype
+            or len(groups[group_of[name]]) != 1
+            or at % alignment
+        ):
+            return {}
+        places[name] = at
+        at += sizes[name][2]
+    return places if at == sizes[out][2] else {}
 
 
 def _share_with(

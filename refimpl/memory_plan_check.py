@@ -25,13 +25,28 @@ def _check_bounds(plan: MemoryPlan) -> list[str]:
         buf = plan.buffers[t.buffer]
         if t.nbytes and t.offset % plan.alignment:
             problems.append(f"{t.name!r} at offset {t.offset} is not {plan.alignment}-aligned")
-        if t.offset != buf.offset or t.nbytes > buf.size or t.name not in buf.tensors:
+        inside = buf.offset <= t.offset and t.offset + t.nbytes <= buf.offset + buf.size
+        placed = t.offset == buf.offset or _in_part(plan, t.name)
+        if not inside or not placed or t.name not in buf.tensors:
             problems.append(f"{t.name!r} does not fit its buffer {t.buffer}")
         if t.offset + t.nbytes > plan.arena_bytes:
             problems.append(f"{t.name!r} ends at {t.offset + t.nbytes} > arena {plan.arena_bytes}")
         if not buf.first <= t.first <= t.last <= buf.last:
             problems.append(f"{t.name!r} lives [{t.first}, {t.last}] outside its buffer's span")
     return problems
+
+
+def _in_part(plan: MemoryPlan, name: str) -> bool:
+    """Whether `name` is a Concat's part (or shares one's bytes): it may start past its buffer's
+    start."""
+    for _ in range(len(plan.tensors)):
+        t = plan.tensors[name]
+        if t.how == "part":
+            return True
+        if t.shares is None or t.shares not in plan.tensors:
+            return False
+        name = t.shares
+    return False
 
 
 def _check_buffers(plan: MemoryPlan) -> list[str]:
@@ -63,15 +78,25 @@ def _check_sharing(plan: MemoryPlan) -> list[str]:
     problems = []
     for buf in plan.buffers:
         spans: dict[str, list[int]] = {}
+        parts: dict[str, list[tuple[int, int, str]]] = {}  # Concat output -> its parts' bytes
         for name in buf.tensors:
             t, root = plan.tensors[name], name
-            while plan.tensors[root].how == "view":
+            while plan.tensors[root].how in ("view", "part"):
+                if plan.tensors[root].how == "part":
+                    owner = plan.tensors[root].shares or root
+                    parts.setdefault(owner, []).append((t.offset, t.offset + t.nbytes, name))
                 root = plan.tensors[root].shares or root
                 if plan.tensors[root].buffer != t.buffer:
-                    problems.append(f"view {name!r} is not in the buffer of {root!r}")
+                    problems.append(f"{name!r} is not in the buffer of {root!r}")
                     break
             span = spans.setdefault(root, [plan.tensors[root].first, plan.tensors[root].last])
+            span[0] = min(span[0], t.first)
             span[1] = max(span[1], t.last)
+        for owner, extents in parts.items():
+            direct = sorted(e for e in extents if plan.tensors[e[2]].how == "part")
+            for (_, hi, a), (lo, _, b) in zip(direct, direct[1:]):
+                if lo < hi:
+                    problems.append(f"parts {a!r} and {b!r} of {owner!r} overlap")
         ordered = sorted(spans.items(), key=lambda kv: kv[1][0])
         for k, (root, (start, _)) in enumerate(ordered):
             want = "own" if k == 0 else "inplace"

@@ -308,7 +308,8 @@ def _memory_lines(plan: MemoryPlan | None) -> list[str]:
             f"{_human_bytes(plan.sum_of_intermediates_bytes)} for all {len(plan.tensors)} "
             f"intermediates (peak live {_human_bytes(plan.peak_live_bytes)}: the lower bound)",
             f"             {plan.num_inplace} computed in place, {plan.num_views} views "
-            "(share their input's buffer)",
+            "(share their input's buffer)"
+            + (f", {plan.num_parts} written into their Concat's output" if plan.num_parts else ""),
         ]
     if dynamic:
         head = "             " if plan.tensors else "memory:      "

@@ -73,6 +73,45 @@ void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, lo
     gk_seat_bufs_free(&j.bufs);
 }
 
+typedef struct {
+    const float *x;
+    long k, n;
+    float *out;
+} plain_job;
+
+/* panels [p0, p1) of a plane read as it is (a 1x1 / stride-1 / unpadded conv's B) */
+static void pack_plain_panels(void *ctx, long p0, long p1, int seat) {
+    const plain_job *j = (const plain_job *)ctx;
+    (void)seat;
+    gk_pack_b_panels(j->k, j->n, j->x, j->n, 1, j->out, p0, p1);
+}
+
+void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long w, long kh,
+                  long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                  float *bp, float *y, const float *bias, const float *residual, float lo,
+                  float hi, int clip, int threads) {
+    long n = oh * ow, k = c * kh * kw, taps = kh * kw;
+    if (m <= 0 || n <= 0) return;
+    gk_epilogue ep;
+    memset(&ep, 0, sizeof ep);
+    ep.bias_row = bias;
+    ep.residual = residual;
+    ep.ld_residual = n;
+    ep.lo = lo;
+    ep.hi = hi;
+    ep.clip = clip;
+    if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && oh == h && ow == w) {
+        plain_job pj = {x, k, n, bp};
+        gk_gemm_fill_b(m, n, k, ap, pack_plain_panels, &pj, 4096, bp, y, n, &ep, threads);
+        return;
+    }
+    packb_job j = {x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps, bp,
+                   {0, {NULL}}};
+    gk_seat_bufs_init(&j.bufs, (size_t)taps * (GK_NR * sizeof(long) + sizeof(int)));
+    gk_gemm_fill_b(m, n, k, ap, pack_b_conv_panels, &j, 32768, bp, y, n, &ep, threads);
+    gk_seat_bufs_free(&j.bufs);
+}
+
 /* dst (padh x padw) = the plane src (h x w) at offset (ph, pw), zero elsewhere; each element
  * written once (the plane may be cut off at the bottom / right where no window reads it) */
 static void pad_plane(const float *src, long h, long w, long ph, long pw, long padh, long padw,

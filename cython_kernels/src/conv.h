@@ -13,6 +13,16 @@
 void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh, long sw,
                     long dh, long dw, long ph, long pw, long oh, long ow, float *out, int threads);
 
+/* One image group's conv as a GEMM, in one call: y (m x oh*ow, rows oh*ow apart) =
+ * clip(packed A @ im2col(x) + bias[row] + residual) (bias, residual: NULL for none; residual has
+ * y's layout), the im2col panels packed into bp (gk_packed_b_size(c*kh*kw, oh*ow) floats) by the
+ * thread that multiplies them (gemm.h gk_gemm_fill_b); a 1x1 / stride-1 / unpadded conv packs the
+ * plane as it is. Same bits as gk_pack_b_conv (or gk_pack_b) + gk_gemm_packed. */
+void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long w, long kh,
+                  long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                  float *bp, float *y, const float *bias, const float *residual, float lo,
+                  float hi, int clip, int threads);
+
 /* y[n, c] = clip(bias[c] + sum_{ky,kx} wt[c, ky, kx] * xpad[n, c, oy*sh + ky*dh, ox*sw + kx*dw]).
  * Two implementations, by plane size: small planes (a batch of them fits in L1) go through
  * polyphase planes, whole planes one vector at a time (levels 1 and 2); larger planes, and every

@@ -48,6 +48,19 @@ void gk_pack_a(long m, long k, const float *a, long s_m, long s_k, float *out, i
 void gk_pack_b(long k, long n, const float *b, long s_k, long s_n, float *out, int threads);
 void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, float *c, long ldc,
                     const gk_epilogue *ep, int threads);
+/* panels [p0, p1) of packed B (gk_pack_b's layout, the whole K each) */
+void gk_pack_b_panels(long k, long n, const float *b, long s_k, long s_n, float *out, long p0,
+                      long p1);
+/* C[M,N] = epilogue(packed A @ B) with B made panel by panel: fill(fctx, p0, p1, seat) writes
+ * panels [p0, p1) of packed B into bp (room for gk_packed_b_size(k, n) floats) at their places.
+ * Where the threads split C by columns only (so no two share a panel), each packs the panels of
+ * its block of columns right before multiplying them (one pool call, the panels still in its
+ * cache); otherwise (and at one thread) every panel is packed first (on the threads when panels x k exceeds fill_par). Same bits as gk_pack_b +
+ * gk_gemm_packed at any thread count. */
+void gk_gemm_fill_b(long m, long n, long k, const float *ap,
+                    void (*fill)(void *fctx, long p0, long p1, int seat), void *fctx,
+                    long fill_par, float *bp, float *c, long ldc, const gk_epilogue *ep,
+                    int threads);
 /* A given by strides (packed by the same call, a pool call before the product), B packed. */
 void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const float *bp,
              float *c, long ldc, const gk_epilogue *ep, int threads);

@@ -46,6 +46,8 @@
  * for started chunks before it sleeps: the gaps between the kernels of one run are a few us */
 #define GK_POOL_SPIN_NS 100000.0
 #define GK_POOL_WAIT_SPIN_NS 20000.0
+/* how long workers woken by gk_pool_prewake look for a job before they sleep again */
+#define GK_POOL_PREWAKE_NS 1000000.0
 /* a gap this long between two looks at the clock while spinning: the thread was descheduled */
 #define GK_POOL_PREEMPTED_NS 50000.0
 
@@ -59,6 +61,7 @@
 
 long gk_pool_test_stall_us; /* threadpool_check.c: workers nap this long before joining a job */
 
+
 static void run_alone(long chunks, gk_pool_fn fn, void *ctx) {
     int saved = gk_team_rank();
     gk_set_team_rank(0);
@@ -67,6 +70,41 @@ static void run_alone(long chunks, gk_pool_fn fn, void *ctx) {
 }
 
 #if GK_POOL_THREADS
+
+/* the trace (threadpool.h): events of calls made while `trace_on` */
+static int trace_on;
+static long trace_n;
+static gk_pool_event trace_ev[GK_POOL_TRACE_MAX];
+
+static double clock_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void trace_add(double start, double joined, long chunks, int threads, int mine,
+                      int woken, int alone) {
+    long k = __atomic_fetch_add(&trace_n, 1, __ATOMIC_RELAXED);
+    if (k >= GK_POOL_TRACE_MAX) return;
+    gk_pool_event *e = &trace_ev[k];
+    e->start = start;
+    e->joined = joined;
+    e->end = clock_ns();
+    e->chunks = chunks;
+    e->threads = threads;
+    e->mine = mine;
+    e->woken = woken;
+    e->alone = alone;
+}
+
+long gk_pool_trace(int on) {
+    long n = __atomic_load_n(&trace_n, __ATOMIC_RELAXED);
+    if (on) __atomic_store_n(&trace_n, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&trace_on, on != 0, __ATOMIC_RELEASE);
+    return GK_MIN(n, (long)GK_POOL_TRACE_MAX);
+}
+
+const gk_pool_event *gk_pool_trace_events(void) { return trace_ev; }
 
 typedef struct {
     _Alignas(64) uint64_t state;
@@ -77,6 +115,7 @@ typedef struct {
     _Alignas(64) uint32_t done;   /* chunks finished (futex: the caller sleeps on it) */
     uint32_t caller_waiting;
     int caller_cpu;               /* the CPU the caller was on when it published the job */
+    uint64_t joined_ns;           /* tracing: when the first worker claimed a chunk */
     _Alignas(64) int owned;       /* a call holds the pool */
 } pool_job;
 
@@ -86,16 +125,13 @@ typedef struct {
 } pool_worker;
 
 static pool_job job;
+static uint64_t spin_until_ns; /* gk_pool_prewake: workers look for a job until then */
 static pool_worker workers[GK_POOL_MAX_THREADS]; /* [1, n_workers] */
 static int n_workers;
 static uint32_t generation;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
+static double now_ns(void) { return clock_ns(); }
 
 static inline void relax(void) {
 #if GK_X86
@@ -172,6 +208,11 @@ static void work_on(uint32_t gen) {
     int seat = 0;
     long c = claim(gen, 1, &seat);
     if (c < 0) return;
+    if (__atomic_load_n(&trace_on, __ATOMIC_RELAXED)) {
+        uint64_t none = 0;
+        __atomic_compare_exchange_n(&job.joined_ns, &none, (uint64_t)now_ns(), 0,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    }
     gk_pool_fn fn = job.fn;
     void *ctx = job.ctx;
     long chunks = job.chunks;
@@ -207,7 +248,10 @@ static void *worker_main(void *arg) {
                  * would only use up this thread's share of it), or on the last caller's core
                  * (spinning there only delays the caller; asleep, this thread is woken onto an
                  * idle core if there is one) */
-                if (t - t0 > GK_POOL_SPIN_NS || t - t_prev > GK_POOL_PREEMPTED_NS) break;
+                if ((t - t0 > GK_POOL_SPIN_NS &&
+                     t > (double)__atomic_load_n(&spin_until_ns, __ATOMIC_RELAXED)) ||
+                    t - t_prev > GK_POOL_PREEMPTED_NS)
+                    break;
                 if (on_callers_cpu()) {
                     if (moved == last) break; /* moved for this job already: the OS put it back */
                     moved = last;
@@ -268,11 +312,25 @@ int gk_pool_workers(void) { return __atomic_load_n(&n_workers, __ATOMIC_ACQUIRE)
 
 int gk_pool_owned(void) { return __atomic_load_n(&job.owned, __ATOMIC_RELAXED); }
 
+void gk_pool_prewake(int threads) {
+    int n = GK_MIN(threads - 1, gk_pool_workers());
+    if (n <= 0) return;
+    __atomic_store_n(&spin_until_ns, (uint64_t)(now_ns() + GK_POOL_PREWAKE_NS), __ATOMIC_RELAXED);
+    for (int i = 1; i <= n; i++)
+        if (__atomic_load_n(&workers[i].sleeping, __ATOMIC_SEQ_CST)) {
+            __atomic_add_fetch(&workers[i].wake, 1, __ATOMIC_SEQ_CST);
+            futex_wake(&workers[i].wake, 1);
+        }
+}
+
 void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     if (chunks <= 0) return;
+    int tracing = threads > 1 && __atomic_load_n(&trace_on, __ATOMIC_RELAXED);
+    double t_start = tracing ? now_ns() : 0.0;
     int nt = GK_MIN((long)GK_MIN(threads, GK_POOL_MAX_THREADS), chunks);
     if (nt <= 1 || chunks > 0x7FFFFFFFL) {
         run_alone(chunks, fn, ctx);
+        if (tracing) trace_add(t_start, 0.0, chunks, 1, (int)chunks, 0, 0);
         return;
     }
     if (gk_pool_workers() < nt - 1) gk_pool_start(nt);
@@ -281,6 +339,7 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     if (nt <= 1 || !__atomic_compare_exchange_n(&job.owned, &free_, 1, 0, __ATOMIC_ACQUIRE,
                                                  __ATOMIC_RELAXED)) {
         run_alone(chunks, fn, ctx); /* another call holds the pool */
+        if (tracing) trace_add(t_start, 0.0, chunks, 1, (int)chunks, 0, nt <= 1 ? 2 : 1);
         return;
     }
     job.fn = fn;
@@ -291,13 +350,16 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     __atomic_store_n(&job.caller_cpu, sched_getcpu(), __ATOMIC_RELAXED);
 #endif
     __atomic_store_n(&job.done, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&job.joined_ns, 0, __ATOMIC_RELAXED);
     generation = (generation + 1) & ((1u << GEN_BITS) - 1);
     uint32_t gen = generation;
     __atomic_store_n(&job.state, STATE(gen, nt - 1, chunks), __ATOMIC_SEQ_CST);
+    int woken = 0;
     for (int i = 1; i < nt; i++)
         if (__atomic_load_n(&workers[i].sleeping, __ATOMIC_SEQ_CST)) {
             __atomic_add_fetch(&workers[i].wake, 1, __ATOMIC_SEQ_CST);
             futex_wake(&workers[i].wake, 1);
+            woken++;
         }
     int saved = gk_team_rank();
     gk_set_team_rank(0);
@@ -321,6 +383,9 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
             futex_wait(&job.done, d);
         __atomic_store_n(&job.caller_waiting, 0, __ATOMIC_RELAXED);
     }
+    if (tracing)
+        trace_add(t_start, (double)__atomic_load_n(&job.joined_ns, __ATOMIC_RELAXED), chunks, nt,
+                  (int)mine, woken, 0);
     __atomic_store_n(&job.owned, 0, __ATOMIC_RELEASE);
 }
 
@@ -334,6 +399,15 @@ int gk_pool_start(int threads) {
 int gk_pool_workers(void) { return 0; }
 
 int gk_pool_owned(void) { return 0; }
+
+long gk_pool_trace(int on) {
+    (void)on;
+    return 0;
+}
+
+const gk_pool_event *gk_pool_trace_events(void) { return NULL; }
+
+void gk_pool_prewake(int threads) { (void)threads; }
 
 void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     (void)threads;

@@ -60,10 +60,35 @@ static inline void gk_seat_bufs_free(gk_seat_bufs *b) {
 /* starts workers until the pool has threads - 1 (at most GK_POOL_MAX_THREADS - 1); returns how
  * many this call started */
 int gk_pool_start(int threads);
+/* Wakes the sleeping workers a call of `threads` threads would use and keeps them looking for a
+ * job for up to GK_POOL_PREWAKE_NS: called where a run begins, a while before its first parallel
+ * call, so that their wake-up (tens of microseconds, more on a virtual machine's idle core)
+ * overlaps the caller's own work instead of delaying that call. Starts no worker. */
+void gk_pool_prewake(int threads);
 /* workers started so far */
 int gk_pool_workers(void);
 /* whether a call holds the pool now (a new call would run alone; approximate: it may change) */
 int gk_pool_owned(void);
+
+/* A trace of the pool's calls, for finding where a run's time goes (benchmarks/pool_trace.py):
+ * while on, each gk_parallel call with more than one thread asked for records one event (up to
+ * GK_POOL_TRACE_MAX, later ones are counted but dropped). Off by default: one relaxed load per
+ * call. Times are CLOCK_MONOTONIC nanoseconds. */
+#define GK_POOL_TRACE_MAX 65536
+typedef struct {
+    double start;  /* the call began */
+    double joined; /* a worker claimed its first chunk (0: none did) */
+    double end;    /* the call returned */
+    long chunks;
+    int threads;   /* threads the call was given (1: it ran alone) */
+    int mine;      /* chunks the calling thread ran */
+    int woken;     /* sleeping workers the call had to wake */
+    int alone;     /* 1: the pool was held by another call, 2: no workers, 0: pooled */
+} gk_pool_event;
+/* turns tracing on (clearing the events) or off; returns the events recorded */
+long gk_pool_trace(int on);
+/* the recorded events (n of them: the return of gk_pool_trace) */
+const gk_pool_event *gk_pool_trace_events(void);
 
 /* A check of the contract above, for the tests (threadpool_check.c): `chunks` chunks of about
  * chunk_us microseconds each on `threads` threads; every worker sleeps stall_us microseconds

@@ -58,3 +58,39 @@ def pool_check(long chunks, int threads, long chunk_us=0, long stall_us=0):
     if bad < 0:
         raise MemoryError("pool_check: out of memory")
     return bad, out[0], out[1], out[2], out[3]
+
+
+cdef extern from "src/threadpool.h" nogil:
+    ctypedef struct gk_pool_event:
+        double start
+        double joined
+        double end
+        long chunks
+        int threads
+        int mine
+        int woken
+        int alone
+    long gk_pool_trace(int on)
+    const gk_pool_event *gk_pool_trace_events()
+    void gk_pool_prewake(int threads)
+
+POOL_TRACE_FIELDS = ("start", "joined", "end", "chunks", "threads", "mine", "woken", "alone")
+
+
+def pool_trace(bint on):
+    """Turns the thread pool's trace on (clearing it) or off; returns the calls recorded since it
+    was last turned on, one tuple of POOL_TRACE_FIELDS each (src/threadpool.h gk_pool_event:
+    times in CLOCK_MONOTONIC nanoseconds, as time.monotonic_ns)."""
+    cdef long n = gk_pool_trace(on)
+    cdef const gk_pool_event *ev = gk_pool_trace_events()
+    if on or ev == NULL:
+        return []
+    return [(ev[k].start, ev[k].joined, ev[k].end, ev[k].chunks, ev[k].threads, ev[k].mine,
+             ev[k].woken, ev[k].alone) for k in range(n)]
+
+
+def pool_prewake(int threads):
+    """Wakes the pool's sleeping workers that a call of `threads` threads would use, so that
+    their wake-up overlaps the caller's work before its first parallel call (src/threadpool.h)."""
+    with nogil:
+        gk_pool_prewake(threads)

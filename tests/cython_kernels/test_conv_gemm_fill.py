@@ -1,0 +1,88 @@
+"""gk_conv_gemm (ext.conv_gemm): a conv's im2col panels packed by the threads that multiply them
+give the same bits as the whole im2col packed first and then multiplied, at any thread count; and
+the conv kernel's two paths (conv_kernels.PACK_IN_GEMM) agree bit for bit on whole models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gossamer.cython_kernels import conv_kernels
+from gossamer.cython_kernels._native import ext
+
+import gossamer
+
+from ._helpers import one_node
+
+GEOMETRIES = [
+    # c, m, h, w, k, stride, pad
+    (16, 64, 55, 55, 1, 1, 0),  # 1x1 plain: the plane packed as it is
+    (16, 64, 55, 55, 3, 1, 1),  # SqueezeNet's expand 3x3
+    (128, 16, 27, 27, 1, 1, 0),
+    (7, 30, 13, 17, 3, 2, 1),  # strided, odd sizes
+    (512, 100, 13, 13, 1, 1, 0),  # a large A: the rows are split, panels packed first
+    (3, 5, 4, 4, 5, 1, 2),  # windows larger than the plane
+]
+
+
+def _old(ap, x, k, s, p, oh, ow, m, bias, z, lo, hi, clip, t):
+    c = x.shape[0]
+    bp = np.empty(ext().packed_b_size(c * k * k, oh * ow), np.float32)
+    y = np.empty((m, oh * ow), np.float32)
+    if (k, s, p) == (1, 1, 0):
+        ext().pack_b(x.reshape(c, -1), bp, t)
+    else:
+        ext().pack_b_conv(x, k, k, s, s, 1, 1, p, p, oh, ow, bp, t)
+    ep = ext().Epilogue(bias_row=bias, residual=z, clip=clip, lo=lo, hi=hi)
+    ext().gemm_ep(m, oh * ow, c * k * k, ap, bp, y, ep, t)
+    return y
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("residual", [False, True])
+def test_conv_gemm_matches_pack_then_gemm_bit_for_bit(simd, threads, geometry, residual):
+    c, m, h, w, k, s, p = geometry
+    rng = np.random.default_rng(c * m + k)
+    x = rng.standard_normal((c, h, w), dtype=np.float32)
+    wt = rng.standard_normal((m, c * k * k), dtype=np.float32)
+    ap = np.empty(ext().packed_a_size(m, c * k * k), np.float32)
+    ext().pack_a(wt, ap, 1)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    bias = rng.standard_normal(m, dtype=np.float32)
+    z = rng.standard_normal((m, oh * ow), dtype=np.float32) if residual else None
+    bp = np.full(ext().packed_b_size(c * k * k, oh * ow), np.nan, np.float32)
+    y = np.full((m, oh * ow), np.nan, np.float32)
+    ext().conv_gemm(ap, x, k, k, s, s, 1, 1, p, p, oh, ow, bp, y, bias, z, -1.0, 2.0, True,
+                    threads)  # fmt: skip
+    ref = _old(ap, x, k, s, p, oh, ow, m, bias, z, -1.0, 2.0, True, threads)
+    np.testing.assert_array_equal(y, ref)
+    y1 = np.empty_like(y)
+    ext().conv_gemm(ap, x, k, k, s, s, 1, 1, p, p, oh, ow, bp, y1, bias, z, -1.0, 2.0, True, 1)
+    np.testing.assert_array_equal(y, y1)  # the thread count changes no bit
+
+
+def test_conv_gemm_checks_its_arguments():
+    ap = np.zeros(ext().packed_a_size(4, 9), np.float32)
+    x = np.zeros((1, 5, 5), np.float32)
+    y = np.zeros((4, 25), np.float32)
+    with pytest.raises(ValueError, match="bp"):
+        ext().conv_gemm(ap, x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5, np.zeros(3, np.float32), y, None,
+                        None, 0.0, 0.0, False, 1)  # fmt: skip
+    with pytest.raises(ValueError, match="columns"):
+        ext().conv_gemm(ap, x, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4, np.zeros(999, np.float32), y, None,
+                        None, 0.0, 0.0, False, 1)  # fmt: skip
+
+
+@pytest.mark.parametrize("kernel, stride, pad", [(1, 1, 0), (3, 1, 1), (3, 2, 0)])
+def test_both_conv_paths_give_the_same_bits(monkeypatch, threads, kernel, stride, pad):
+    rng = np.random.default_rng(kernel)
+    x = rng.standard_normal((2, 24, 19, 23), dtype=np.float32)
+    w = rng.standard_normal((40, 12, kernel, kernel), dtype=np.float32)
+    model = one_node("Conv", {"x": x}, {"w": w}, group=2, strides=[stride, stride],
+                     pads=[pad] * 4)  # fmt: skip
+    out = {}
+    for flag in (True, False):
+        monkeypatch.setattr(conv_kernels, "PACK_IN_GEMM", flag)
+        sess = gossamer.load(model, backends=["cython"], threads=threads)
+        out[flag] = [sess.run(None, {"x": x})[0] for _ in range(3)]  # node by node, then segments
+    for a, b in zip(out[True], out[False], strict=True):
+        np.testing.assert_array_equal(a, b)

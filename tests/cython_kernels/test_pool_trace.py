@@ -1,0 +1,67 @@
+"""The thread pool's call trace (ext.pool_trace) and its early wake-up (gk_pool_prewake, called
+through segments.run_starts as every run of a cython Program begins)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gossamer.cython_kernels import segments
+from gossamer.cython_kernels._native import ext
+
+import gossamer
+
+from ._helpers import one_node
+
+
+def _fields(events: list[tuple]) -> list[dict]:
+    names = ext().POOL_TRACE_FIELDS
+    return [dict(zip(names, e, strict=True)) for e in events]
+
+
+def test_the_trace_records_each_pooled_call_and_who_ran_its_chunks():
+    ext().threads_start(2)
+    ext().pool_trace(True)
+    for _ in range(3):
+        ext().pool_check(40, 2, 20)
+    events = _fields(ext().pool_trace(False))
+    assert len(events) == 3
+    for e in events:
+        assert e["chunks"] == 40 and e["threads"] in (1, 2)
+        assert 0 <= e["mine"] <= 40 and e["start"] <= e["end"]
+        assert e["joined"] == 0 or e["start"] <= e["joined"] <= e["end"]
+        assert e["mine"] == 40 or e["joined"] > 0  # a chunk the caller did not run: a worker's
+    ext().pool_check(40, 2, 0)  # traced no more: the trace is off
+    assert len(ext().pool_trace(False)) == 3
+
+
+def test_the_trace_is_off_by_default_and_cleared_when_turned_on():
+    ext().pool_trace(False)
+    ext().pool_check(10, 2, 0)
+    ext().pool_trace(True)
+    assert ext().pool_trace(False) == []
+
+
+def test_one_thread_calls_are_not_traced():
+    ext().pool_trace(True)
+    ext().pool_check(10, 1, 0)
+    assert ext().pool_trace(False) == []
+
+
+@pytest.mark.parametrize("threads", [1, 2, 8])
+def test_prewake_leaves_every_call_correct(threads):
+    ext().threads_start(2)
+    for _ in range(20):
+        ext().pool_prewake(threads)
+        bad, by_caller, by_workers, _, max_seat = ext().pool_check(64, 2, 2)
+        assert bad == 0 and by_caller + by_workers == 64 and max_seat < 2
+
+
+def test_every_run_of_a_cython_program_begins_with_run_starts(monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(segments, "_PREWAKE", calls.append)
+    x = np.arange(24, dtype=np.float32).reshape(1, 2, 3, 4)
+    sess = gossamer.load(one_node("Relu", {"x": x}, {}), backends=["cython"], threads=2)
+    for _ in range(3):
+        (y,) = sess.run(None, {"x": x})
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    assert calls == [2, 2, 2]
