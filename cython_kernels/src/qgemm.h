@@ -54,6 +54,10 @@ typedef struct {
      * MatMulIntegerToFloat / DynamicQuantizeMatMul and the Cast -> Mul -> Add they replace */
     const float *fbias;
     long fbias_cs;
+    /* nonzero: every mult is finite (no NaN, no infinity; the wrapper checks), so the byte
+     * outputs may take the integer rounding path (qgemm_kernels.inc qepi8r), which gives the
+     * same bytes */
+    int mult_finite;
 } gk_qepilogue;
 
 size_t gk_qpacked_a_size(long m, long k); /* int16 elements */

@@ -18,6 +18,7 @@ cdef extern from "src/qgemm.h" nogil:
         int fx_zp, fx_lo, fx_hi
         const float *fbias
         long fbias_cs
+        int mult_finite
     size_t gk_qpacked_a_size(long m, long k)
     size_t gk_qpacked_b_size(long k, long n)
     void gk_qpack_a(long m, long k, const void *a, int type, long s_m, long s_k,
@@ -159,6 +160,7 @@ cdef class QEpilogue:
         self.ep.bias_rs, self.ep.bias_cs = bias_rs, bias_cs
         self.ep.zp = zp
         self.ep.lo, self.ep.hi = (0.0, 255.0) if out_type == Q_U8 else (-128.0, 127.0)
+        self.ep.mult_finite = self.n_mult > 0 and bool(_np.isfinite(mult).all())
         self.n_fx = -1
         self.n_fb = -1
 
