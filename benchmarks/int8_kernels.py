@@ -13,6 +13,12 @@ machine's noise falls on every engine alike. Writes benchmarks/results/int8_kern
     python benchmarks/int8_kernels.py --models resnet18 --runs 5 --threads 1
     python benchmarks/int8_kernels.py --baseline /tmp/old     # + an earlier tree's int8, same run
 
+Each turn an engine runs --block timed runs after one untimed run (default 5: the steady state,
+as a server sees it; --block 1 times the first run after the other engines' turns, where a
+sleeping thread pool's wake-up counts) and reports their median; the table gives the median of
+those per-turn medians (--stat min: the fastest run of every turn, then the fastest turn: the
+figure least disturbed by other processes on a shared machine).
+
 --baseline DIR adds the engine "gossamer-int8-baseline": the int8 model on the Gossamer source tree
 in DIR (e.g. `git archive <commit>` with its built extension copied in), imported in its own
 process in place of this one, so that before/after ratios come from one interleaved run.
@@ -142,7 +148,7 @@ def session(engine: str, fp32: Path, int8: Path, threads: int, baseline: str = "
 
 
 def serve(conn: Any, engine: str, fp32: Path, int8: Path, threads: int, inputs: dict,
-          baseline: str = "") -> None:  # fmt: skip
+          baseline: str = "", stat: str = "median") -> None:  # fmt: skip
     """One engine in its own process (its threads never compete with another engine's spinning
     workers): answers "run" with one run's milliseconds, "profile" with where_time_goes rows."""
     logging.getLogger().setLevel(logging.ERROR)
@@ -150,10 +156,13 @@ def serve(conn: Any, engine: str, fp32: Path, int8: Path, threads: int, inputs: 
     conn.send("ready")
     while True:
         what = conn.recv()
-        if what == "run":
-            start = time.perf_counter()
-            run(inputs)
-            conn.send((time.perf_counter() - start) * 1000)
+        if isinstance(what, tuple) and what[0] == "run":
+            times = []
+            for _ in range(what[1] + (what[1] > 1)):  # an untimed wake-up run before a block
+                start = time.perf_counter()
+                run(inputs)
+                times.append((time.perf_counter() - start) * 1000)
+            conn.send((min if stat == "min" else statistics.median)(times[-what[1] :]))
         elif what == "profile":
             conn.send(where_time_goes(sess, inputs))
         else:
@@ -191,6 +200,8 @@ def main() -> None:
     p.add_argument("--threads", default="1,2")
     p.add_argument("--runs", type=int, default=15)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--block", type=int, default=5, help="timed runs per turn (their median)")
+    p.add_argument("--stat", choices=["median", "min"], default="median")
     p.add_argument("--out", default=str(HERE / "results" / "int8_kernels.md"))
     p.add_argument("--baseline", default="", help="an earlier Gossamer tree to compare with")
     args = p.parse_args()
@@ -207,7 +218,8 @@ def main() -> None:
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"SIMD level {simd_level()}, AVX512_VNNI: {ext().cpu_has_vnni()}. "
-        f"{args.runs} interleaved runs after {args.warmup} warm-up runs; "
+        f"{args.runs} interleaved turns of {args.block} runs (their {args.stat}; one untimed "
+        f"run first; the table: the {args.stat} over turns) after {args.warmup} warm-up turns; "
         f"load average at start {os.getloadavg()[0]:.1f}.",
         "",
         "| model | threads | gossamer int8 ms | gossamer fp32 ms | onnxruntime int8 ms "
@@ -226,7 +238,8 @@ def main() -> None:
             for engine in engines:
                 mine, theirs = context.Pipe()
                 proc = context.Process(
-                    target=serve, args=(theirs, engine, fp32, int8, threads, inputs, args.baseline)
+                    target=serve,
+                    args=(theirs, engine, fp32, int8, threads, inputs, args.baseline, args.stat),
                 )
                 proc.start()
                 workers[engine] = (proc, mine)
@@ -238,11 +251,12 @@ def main() -> None:
                 order = engines[k:] + engines[:k]  # rotate who runs first
                 for engine in order:
                     time.sleep(0.05)  # the previous engine's idle workers stop spinning
-                    workers[engine][1].send("run")
+                    workers[engine][1].send(("run", args.block))
                     ms = workers[engine][1].recv()
                     if r >= args.warmup:
                         times[engine].append(ms)
-            med = {e: statistics.median(v) for e, v in times.items()}
+            pick = min if args.stat == "min" else statistics.median
+            med = {e: pick(v) for e, v in times.items()}
             lines.append(
                 f"| {name} | {threads} | {med['gossamer-int8']:.2f} | {med['gossamer-fp32']:.2f}"
                 f" | {med['onnxruntime-int8']:.2f}"

@@ -83,6 +83,8 @@ TABLES_OF: dict[tuple[str, str], tuple[str, ...]] = {
     ("ai.gossamer.grad", "TanhGrad"): ("grad_kernels",),
     ("ai.onnx.preview.training", "Adam"): ("optimizer_kernels",),
     ("ai.onnx.preview.training", "Momentum"): ("optimizer_kernels",),
+    ("com.microsoft", "DynamicQuantizeMatMul"): ("qgemm_kernels",),
+    ("com.microsoft", "MatMulIntegerToFloat"): ("qgemm_kernels",),
     ("com.microsoft", "QGemm"): ("qgemm_kernels",),
     ("com.microsoft", "QLinearAdd"): ("qelementwise_kernels",),
     ("com.microsoft", "QLinearGlobalAveragePool"): ("qelementwise_kernels",),

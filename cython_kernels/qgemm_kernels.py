@@ -1,4 +1,5 @@
-"""QLinearMatMul, MatMulInteger and com.microsoft QGemm on the exact int8 GEMM (src/qgemm.h).
+"""QLinearMatMul, MatMulInteger, com.microsoft QGemm, MatMulIntegerToFloat and
+DynamicQuantizeMatMul on the exact int8 GEMM (src/qgemm.h).
 
 The right operand (weights; 2-D) minus its zero point (per tensor or per column) is packed once
 when constant; the left operand (activations, any leading dims folded into rows) is packed per
@@ -15,6 +16,8 @@ import numpy as np
 
 from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.ir import Node, Value
+from ..refimpl.ops.op_dynamic_quantize_mat_mul import dynamic_quantize_mat_mul_1
+from ..refimpl.ops.op_mat_mul_integer_to_float import mat_mul_integer_to_float_1
 from ..refimpl.ops.op_matmul_integer import matmul_integer_10
 from ..refimpl.ops.op_qgemm import qgemm_1
 from ..refimpl.ops.op_qlinear_matmul import qlinear_matmul_10
@@ -32,6 +35,7 @@ from ._qcommon import (
     zero_points,
 )  # fmt: skip
 from .prepacked import digest, packed_form
+from .qelementwise_kernels import dynamic_quantize_params
 
 Array = np.ndarray
 Q_F32 = 3
@@ -110,6 +114,41 @@ class _QMatMul:
         ext().qgemm(m, n, k, ap, bp, y.reshape(m, n), ep, 0, 0, t)
         return y
 
+    def run_float(self, x: Array, b: Array, b_zp: Array | None, b_scale: Array,
+                  bias: Array | None) -> Array:  # fmt: skip
+        """DynamicQuantizeMatMul: float32 x quantised as DynamicQuantizeLinear does, straight
+        into the packed left operand, then the product with a float32 epilogue."""
+        bp, k, n = self.weights(b, b_zp)
+        if x.ndim < 2 or x.shape[-1] != k or x.dtype != F32:
+            raise RuntimeDecline(f"A {x.dtype}{list(x.shape)} against B ({k}, {n})")
+        m = int(np.prod(x.shape[:-1]))
+        scale, zp = dynamic_quantize_params(x)
+        ep = float_epilogue(scale, b_scale, bias, m, n)
+        y = output_array((*x.shape[:-1], n), F32)
+        if y.size == 0:
+            return y
+        t = threads()
+        ap = scratch((ext().qpacked_a_size(m, k) + 1) // 2).view(np.int16)
+        ext().qpack_a_quantize(np.ascontiguousarray(x).reshape(m, k), float(scale), int(zp), ap, t)
+        ext().qgemm(m, n, k, ap, bp, y.reshape(m, n), ep, 0, 0, t)
+        return y
+
+
+def float_epilogue(a_scale: Array, b_scale: Array, bias: Array | None, m: int, n: int) -> Any:
+    """MatMulIntegerToFloat's epilogue: float32(acc) * float32(a_scale * b_scale) + bias, as
+    refimpl/ops/_matmul_to_float.py computes it (a_scale per tensor; b_scale per tensor or per
+    column; bias float32 [n])."""
+    if a_scale.size != 1 or b_scale.size not in (1, n) or (b_scale.size > 1 and b_scale.ndim != 1):
+        raise RuntimeDecline("a_scale not per tensor, or b_scale neither per tensor nor [N]")
+    if bias is not None and (bias.shape != (n,) or bias.dtype != F32):
+        raise RuntimeDecline(f"bias {bias.dtype}{list(bias.shape)} (float32 [{n}] only)")
+    bs = np.asarray(b_scale.reshape(()) if b_scale.size == 1 else b_scale, F32)
+    mult = (np.asarray(a_scale.reshape(()), F32) * bs).astype(F32)
+    ep = epilogue(Q_F32, mult, 0.0, rows=m, cols=n)
+    if bias is not None:
+        ep.float_bias(np.ascontiguousarray(bias))
+    return ep
+
 
 def _prepare_qlinear_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
     prep = _QMatMul(node, constants, 3, 5)
@@ -149,6 +188,36 @@ def _prepare_matmul_integer(node: Node, constants: dict[int, Array]) -> Callable
         return prep.run(a, a_zero_point, b, b_zero_point, ep, np.dtype(np.int32))
 
     return matmul_integer
+
+
+def _prepare_matmul_integer_to_float(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    prep = _QMatMul(node, constants, 1, 5)
+
+    def matmul_integer_to_float(
+        a: Array, b: Array, a_scale: Array, b_scale: Array, a_zero_point: Array | None = None,
+        b_zero_point: Array | None = None, bias: Array | None = None,
+    ) -> Array:  # fmt: skip
+        if a_zero_point is not None and a_zero_point.size != 1:
+            raise RuntimeDecline("a_zero_point not per tensor")
+        m, n = int(np.prod(a.shape[:-1])), b.shape[-1]
+        ep = float_epilogue(a_scale, b_scale, bias, m, n)
+        return prep.run(a, a_zero_point, b, b_zero_point, ep, np.dtype(F32))
+
+    return matmul_integer_to_float
+
+
+def _prepare_dynamic_quantize_mat_mul(
+    node: Node, constants: dict[int, Array]
+) -> Callable[..., Any]:
+    prep = _QMatMul(node, constants, 1, 3)
+
+    def dynamic_quantize_mat_mul(
+        a: Array, b: Array, b_scale: Array, b_zero_point: Array | None = None,
+        bias: Array | None = None,
+    ) -> Array:  # fmt: skip
+        return prep.run_float(a, b, b_zero_point, b_scale, bias)
+
+    return dynamic_quantize_mat_mul
 
 
 def _prepare_qgemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -211,6 +280,22 @@ class QGemmKernels(KernelBackend):
     def matmul_integer(
         a: Array, b: Array, a_zero_point: Array | None = None, b_zero_point: Array | None = None
     ) -> Array:
+        return _unprepared()
+
+    @kernel(mat_mul_integer_to_float_1, dtypes=set(EIGHT_BIT), supports=_b_refusal(1),
+            prepare=_prepare_matmul_integer_to_float)  # fmt: skip
+    def mat_mul_integer_to_float(
+        a: Array, b: Array, a_scale: Array, b_scale: Array, a_zero_point: Array | None = None,
+        b_zero_point: Array | None = None, bias: Array | None = None,
+    ) -> Array:  # fmt: skip
+        return _unprepared()
+
+    @kernel(dynamic_quantize_mat_mul_1, dtypes={"float32"}, supports=_b_refusal(1),
+            prepare=_prepare_dynamic_quantize_mat_mul)  # fmt: skip
+    def dynamic_quantize_mat_mul(
+        a: Array, b: Array, b_scale: Array, b_zero_point: Array | None = None,
+        bias: Array | None = None,
+    ) -> Array:  # fmt: skip
         return _unprepared()
 
     @kernel(qgemm_1, dtypes=set(EIGHT_BIT), supports=_b_refusal(3), prepare=_prepare_qgemm)

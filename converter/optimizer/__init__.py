@@ -4,7 +4,8 @@
     print(report.format())
 
 -O0 changes nothing; -O1 folds constants and removes no-ops and dead nodes; -O2 adds
-QDQ -> integer QOperator rewriting (first, before folding), BatchNormalization folding, Gather
+QDQ -> integer QOperator rewriting (first, before folding), dynamic-int8 MatMul fusion into
+com.microsoft MatMulIntegerToFloat / DynamicQuantizeMatMul, BatchNormalization folding, Gather
 push-down into dequantized tables, Swish and hard-swish pattern fusion, constant scale folding
 into Conv/Gemm/MatMul weights, Conv/Gemm/MatMul bias fusion, Conv + residual Add fusion and
 activation fusion into gossamer::Fused* ops; -O3 adds

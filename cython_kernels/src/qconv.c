@@ -189,13 +189,28 @@ static void dw_sizes(long kh, long kw, long sh, long sw, long dh, long dw, long 
     *wq = (*wp + sw - 1) / sw;
 }
 
+/* int32-sized words per seat of the 8-channel path: padded input hp x wp x 8, sums oh x ow x 8,
+ * taps kh*kw x 8, one int32 output row */
+static size_t dw8_work(long kh, long kw, long sh, long sw, long dh, long dw, long oh, long ow) {
+    size_t hp = (size_t)padded_h(kh, sh, dh, oh), wp = (size_t)padded_h(kw, sw, dw, ow);
+    size_t px = (size_t)oh * (size_t)ow;
+    return 8 * (hp * wp + px + (size_t)(kh * kw)) + px + 32;
+}
+
+static int dw8_fits(long kh, long kw, long oh, long ow) {
+    return oh * ow <= GK_QDW8_MAX_PIXELS && kh * kw <= GK_QDW_MAX_TAPS;
+}
+
 size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw,
                           long ph, long pw, long oh, long ow) {
     long hp, wp, hq, wq;
     (void)h, (void)w, (void)ph, (void)pw;
     dw_sizes(kh, kw, sh, sw, dh, dw, oh, ow, &hp, &wp, &hq, &wq);
     size_t plane = (size_t)sh * (size_t)sw * (size_t)hq * (size_t)wq;
-    return plane + (size_t)oh * (size_t)wq + (size_t)oh * (size_t)ow + 32;
+    size_t planar = plane + (size_t)oh * (size_t)wq + (size_t)oh * (size_t)ow + 32;
+    if (!dw8_fits(kh, kw, oh, ow)) return planar;
+    size_t blocked = dw8_work(kh, kw, sh, sw, dh, dw, oh, ow);
+    return blocked > planar ? blocked : planar;
 }
 
 typedef struct {
@@ -233,6 +248,46 @@ static void qdw_planes(void *ctx, long p0, long p1, int seat) {
     }
 }
 
+/* blocks [b0, b1) of 8 channels (block b: image b / nb, channels 8 (b % nb) ...) of a small-plane
+ * depthwise conv: the 8 planes interleaved into a padded buffer, dw_block8, each channel's sums
+ * through the epilogue as its row */
+static void qdw8_blocks(void *ctx, long b0, long b1, int seat) {
+    const qdw_job *j = (const qdw_job *)ctx;
+    long oh = j->oh, ow = j->ow, px = oh * ow, taps = j->kh * j->kw, nb = (j->c + 7) / 8;
+    long hp = padded_h(j->kh, j->sh, j->dh, oh), wp = padded_h(j->kw, j->sw, j->dw, ow);
+    float *xp = (float *)(j->work + (size_t)seat * j->per);
+    float *acc = xp + (size_t)hp * wp * 8, *wv = acc + (size_t)px * 8;
+    int32_t *row = (int32_t *)(wv + (size_t)taps * 8);
+    /* the input rows / columns that land inside the padded buffer (pads are >= 0) */
+    long y1 = GK_MIN(j->h, hp - j->ph), x1 = GK_MIN(j->w, wp - j->pw);
+    for (long b = b0; b < b1; b++) {
+        long img = b / nb, c0 = (b % nb) * 8, nc = GK_MIN(8, j->c - c0);
+        memset(xp, 0, (size_t)hp * wp * 8 * sizeof(float));
+        for (long c8 = 0; c8 < nc; c8++) {
+            const char *plane = (const char *)j->x + (size_t)(img * j->c + c0 + c8) * j->h * j->w;
+            for (long iy = 0; iy < y1; iy++) {
+                float *d = xp + ((iy + j->ph) * wp + j->pw) * 8 + c8;
+                if (j->type == GK_Q_U8) {
+                    const uint8_t *s = (const uint8_t *)plane + iy * j->w;
+                    for (long ix = 0; ix < x1; ix++) d[ix * 8] = (float)((int32_t)s[ix] - j->zx);
+                } else {
+                    const int8_t *s = (const int8_t *)plane + iy * j->w;
+                    for (long ix = 0; ix < x1; ix++) d[ix * 8] = (float)((int32_t)s[ix] - j->zx);
+                }
+            }
+        }
+        for (long t = 0; t < taps; t++)
+            for (long c8 = 0; c8 < 8; c8++)
+                wv[t * 8 + c8] = c8 < nc ? (float)j->wt[(c0 + c8) * taps + t] : 0.0f;
+        gk_k.qconv->dw_block8(xp, wp, wv, j->kh, j->kw, j->sh, j->sw, j->dh, j->dw, oh, ow, acc);
+        for (long c8 = 0; c8 < nc; c8++) {
+            for (long p = 0; p < px; p++) row[p] = (int32_t)acc[p * 8 + c8];
+            gk_k.qgemm->epilogue(row, px, 1, px, j->ep, c0 + c8, 0,
+                                 (char *)j->y + (size_t)(img * j->c + c0 + c8) * px * j->es, px);
+        }
+    }
+}
+
 void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, const int16_t *wt,
                    long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
                    long ow, int32_t zx, const gk_qepilogue *ep, void *y, int32_t *work,
@@ -242,7 +297,12 @@ void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, cons
     dw_sizes(kh, kw, sh, sw, dh, dw, oh, ow, &j.hp, &j.wp, &j.hq, &j.wq);
     j.per = gk_qdepthwise_work(h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
     long planes = n * c;
-    gk_parallel_range(planes, planes * oh * ow * kh * kw < 65536 ? 1 : threads, qdw_planes, &j);
+    int nt = planes * oh * ow * kh * kw < 65536 ? 1 : threads;
+    if (dw8_fits(kh, kw, oh, ow) && ph >= 0 && pw >= 0) {
+        gk_parallel_range(n * ((c + 7) / 8), nt, qdw8_blocks, &j);
+        return;
+    }
+    gk_parallel_range(planes, nt, qdw_planes, &j);
 }
 
 /* acc[q] += (s[q / mult] - zx) * wk[q] over cm channels */

@@ -3,7 +3,9 @@
  * pairs, padding packed as 0, i.e. the input zero point) against the weights packed once as A; a
  * 1x1 stride-1 conv packs the input plane as is. Depthwise convs run gk_qdepthwise: per channel
  * a zero-point-shifted, padded plane, each tap accumulated over one contiguous run (vectorised;
- * exact integer sums in float32), then the GEMM's epilogue with the channel as its row. */
+ * exact integer sums in float32), then the GEMM's epilogue with the channel as its row; small
+ * output planes (at most GK_QDW8_MAX_PIXELS) 8 channels at a time, interleaved, so the vectors run
+ * over channels and no per-plane set-up dominates. */
 #ifndef GK_QCONV_H
 #define GK_QCONV_H
 
@@ -19,6 +21,7 @@ int gk_qpack_b_conv(const void *x, int type, long c, long h, long w, long kh, lo
                     long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
                     int16_t *out, int threads);
 /* the most taps gk_qdepthwise takes: its float32 sums stay exact integers below 2^24 */
+#define GK_QDW8_MAX_PIXELS 256
 #define GK_QDW_MAX_TAPS 258
 /* Work buffer (int32 words per thread) gk_qdepthwise needs. */
 size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw,
@@ -72,6 +75,12 @@ typedef struct {
      * sh x sw phases of hq x wq (qconv_kernels.inc) */
     void (*dw_phases)(const void *x, int type, long h, long w, long ph, long pw, long hp, long wp,
                       long sh, long sw, long hq, long wq, int32_t zx, float *xp);
+    /* 8 channels of a depthwise conv at once (small planes, qconv.c): xp the padded input (x -
+     * zx as float, 0 outside x) of 8 channels interleaved, hp x wp x 8; wv the taps, kh*kw x 8;
+     * acc[(oy * ow + ox) * 8 + c] = sum over taps of wv[tap][c] * xp[oy*sh + ky*dh][ox*sw +
+     * kx*dw][c]. Exact in float32 as dw_plane */
+    void (*dw_block8)(const float *xp, long wp, const float *wv, long kh, long kw, long sh,
+                      long sw, long dh, long dw, long oh, long ow, float *acc);
 } gk_qconv_kernels;
 
 #endif

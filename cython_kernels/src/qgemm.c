@@ -94,6 +94,42 @@ void gk_qpack_a(long m, long k, const void *a, int type, long s_m, long s_k, con
                       s_k == 1 && k > 0 ? qpack_a_rows : qpack_panels, &j);
 }
 
+typedef struct {
+    long m, k, ldx;
+    const float *x;
+    float scale;
+    int32_t zp;
+    int16_t *out;
+} qpack_quant_job;
+
+/* panels [p0, p1): GK_QMR rows quantised to bytes (a stack buffer per 1024 columns), packed */
+static void qpack_quant_panels(void *ctx, long p0, long p1, int seat) {
+    const qpack_quant_job *j = (const qpack_quant_job *)ctx;
+    long k2 = pairs(j->k);
+    uint8_t rows[GK_QMR][1024];
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
+        long lines = GK_MIN(GK_QMR, j->m - p * GK_QMR);
+        int16_t *dst = j->out + p * k2 * 2 * GK_QMR;
+        for (long c0 = 0; c0 < j->k; c0 += 1024) { /* 512 pairs per chunk: c0 is even */
+            long w = GK_MIN(1024, j->k - c0);
+            for (long l = 0; l < lines; l++)
+                gk_k.qelementwise->quantize(w, j->x + (p * GK_QMR + l) * j->ldx + c0, j->scale,
+                                            (float)j->zp, GK_Q_U8, rows[l]);
+            gk_k.qgemm->pack_a_panel(&rows[0][0], lines, 1024, w, GK_Q_U8, &j->zp, 0,
+                                     dst + c0 * GK_QMR);
+        }
+    }
+}
+
+void gk_qpack_a_quantize(long m, long k, const float *x, long ldx, float scale, int32_t zp,
+                         int16_t *out, int threads) {
+    long panels = (m + GK_QMR - 1) / GK_QMR;
+    qpack_quant_job j = {m, k, ldx, x, scale, zp, out};
+    if (m <= 0 || k <= 0) return;
+    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, qpack_quant_panels, &j);
+}
+
 /* whether zero point z is a value of the 8-bit type (so a byte row of it packs as 0) */
 static int in_type(int32_t z, int type) {
     return type == GK_Q_U8 ? z >= 0 && z <= 255 : z >= -128 && z <= 127;

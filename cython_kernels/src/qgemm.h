@@ -30,7 +30,7 @@ enum { GK_Q_U8 = 0, GK_Q_S8 = 1, GK_Q_I32 = 2, GK_Q_F32 = 3 };
 
 /* What happens to each int32 accumulator acc(i, j) (bias already added with wrap):
  *   out_type GK_Q_I32: C = acc + bias (int32, wraps)
- *   out_type GK_Q_F32: C = float(acc + bias) * mult(i, j) (float32, not rounded)
+ *   out_type GK_Q_F32: C = float(acc + bias) * mult(i, j) (float32) [+ fbias(j), see below]
  *   else: v = rint(float(acc + bias) * mult(i, j)) (float32, half to even), t = v + zp (float32),
  *         NaN -> 0, t clipped to [lo, hi], converted to out_type.
  * mult(i, j) = mult[i * mult_rs + j * mult_cs] (strides 0 for a scalar); bias the same way (NULL:
@@ -49,6 +49,15 @@ typedef struct {
     const int32_t *fx_mult, *fx_shift;
     long fx_rs, fx_cs;
     int32_t fx_zp, fx_lo, fx_hi;
+    /* out_type GK_Q_F32 only: a float32 bias added after the multiply, rounded on its own (never
+     * an FMA): C = float(acc + bias) * mult(i, j) + fbias[j * fbias_cs] (NULL: none), as
+     * MatMulIntegerToFloat / DynamicQuantizeMatMul and the Cast -> Mul -> Add they replace */
+    const float *fbias;
+    long fbias_cs;
+    /* nonzero: every mult is finite (no NaN, no infinity; the wrapper checks), so the byte
+     * outputs may take the integer rounding path (qgemm_kernels.inc qepi8r), which gives the
+     * same bytes */
+    int mult_finite;
 } gk_qepilogue;
 
 size_t gk_qpacked_a_size(long m, long k); /* int16 elements */
@@ -56,6 +65,10 @@ size_t gk_qpacked_b_size(long k, long n); /* int16 elements */
 /* A (M x K, element type GK_Q_U8/S8, element strides) minus za[i * za_s] packed into out. */
 void gk_qpack_a(long m, long k, const void *a, int type, long s_m, long s_k, const int32_t *za,
                 long za_s, int16_t *out, int threads);
+/* DynamicQuantizeLinear's rows packed as the left operand in one pass: A[i, l] = saturate_u8(
+ * rint(x[i * ldx + l] / scale) + zp) (qelementwise.h's quantize, float32 division) minus zp. */
+void gk_qpack_a_quantize(long m, long k, const float *x, long ldx, float scale, int32_t zp,
+                         int16_t *out, int threads);
 /* B (K x N) minus zb[j * zb_s] packed into out. */
 void gk_qpack_b(long k, long n, const void *b, int type, long s_k, long s_n, const int32_t *zb,
                 long zb_s, int16_t *out, int threads);

@@ -16,10 +16,15 @@ cdef extern from "src/qgemm.h" nogil:
         const int *fx_shift
         long fx_rs, fx_cs
         int fx_zp, fx_lo, fx_hi
+        const float *fbias
+        long fbias_cs
+        int mult_finite
     size_t gk_qpacked_a_size(long m, long k)
     size_t gk_qpacked_b_size(long k, long n)
     void gk_qpack_a(long m, long k, const void *a, int type, long s_m, long s_k,
                     const int *za, long za_s, short *out, int threads)
+    void gk_qpack_a_quantize(long m, long k, const float *x, long ldx, float scale, int zp,
+                             short *out, int threads)
     void gk_qpack_b(long k, long n, const void *b, int type, long s_k, long s_n,
                     const int *zb, long zb_s, short *out, int threads)
     void gk_qgemm_packed_at(long m, long n, long k, const short *ap, const short *bp,
@@ -90,6 +95,20 @@ cdef int _run_qpack_a(const gk_call *c) noexcept nogil:
     return 0
 
 
+def qpack_a_quantize(const float[:, ::1] x, float scale, int zp, short[::1] out, int threads):
+    """out = saturate_u8(rint(x / scale) + zp) - zp (M x K float32 rows, quantised as
+    DynamicQuantizeLinear does) packed for the int8 GEMM's left operand."""
+    cdef long m = x.shape[0], k = x.shape[1]
+    if zp < 0 or zp > 255:
+        raise ValueError(f"qpack_a_quantize: zero point {zp} is not a uint8")
+    if out.shape[0] < <Py_ssize_t>gk_qpacked_a_size(m, k):
+        raise ValueError("qpack_a_quantize: out is too small")
+    if m == 0 or k == 0:
+        return
+    with nogil:
+        gk_qpack_a_quantize(m, k, &x[0, 0], x.strides[0] // 4, scale, zp, &out[0], threads)
+
+
 def qpack_b(const unsigned char[:, :] b, int type, const int[::1] zb, short[::1] out,
             int threads):
     """out = (B - zb[column]) (K x N, any strides) packed for the int8 GEMM's right operand."""
@@ -114,6 +133,8 @@ cdef class QEpilogue:
     cdef object keep
     cdef object keep_fx
     cdef Py_ssize_t n_mult, n_bias, n_fx
+    cdef object keep_fb
+    cdef Py_ssize_t n_fb
 
     def __init__(self, int out_type, const float[::1] mult=None, long mult_rs=0,
                  long mult_cs=0, const int[::1] bias=None, long bias_rs=0, long bias_cs=0,
@@ -139,7 +160,9 @@ cdef class QEpilogue:
         self.ep.bias_rs, self.ep.bias_cs = bias_rs, bias_cs
         self.ep.zp = zp
         self.ep.lo, self.ep.hi = (0.0, 255.0) if out_type == Q_U8 else (-128.0, 127.0)
+        self.ep.mult_finite = self.n_mult > 0 and bool(_np.isfinite(mult).all())
         self.n_fx = -1
+        self.n_fb = -1
 
     def fixed_point(self, const int[::1] mult, const int[::1] shift, long rs, long cs, int zp,
                     int lo, int hi):
@@ -165,6 +188,19 @@ cdef class QEpilogue:
         self.ep.fx_zp, self.ep.fx_lo, self.ep.fx_hi = zp, lo, hi
         return self
 
+    def float_bias(self, const float[::1] bias):
+        """A float32 output's bias, added after the multiply in its own float32 rounding:
+        C = float(acc + bias) * mult(i, j) + fbias[j] (one value: every column)."""
+        if self.ep.out_type != Q_F32:
+            raise ValueError("QEpilogue.float_bias: the output must be float32")
+        if bias is None or bias.shape[0] == 0:
+            raise ValueError("QEpilogue.float_bias: an empty bias")
+        self.keep_fb = bias
+        self.n_fb = bias.shape[0]
+        self.ep.fbias = &bias[0]
+        self.ep.fbias_cs = 1 if bias.shape[0] > 1 else 0
+        return self
+
     cdef int check(self, long i1, long j1) except -1:
         """Every mult/bias index of rows < i1 and columns < j1 is in range."""
         cdef long last_m = (i1 - 1) * self.ep.mult_rs + (j1 - 1) * self.ep.mult_cs
@@ -175,6 +211,8 @@ cdef class QEpilogue:
             raise ValueError(f"QEpilogue: mult has {self.n_mult} values, needs {last_m + 1}")
         if self.n_fx >= 0 and (i1 - 1) * self.ep.fx_rs + (j1 - 1) * self.ep.fx_cs >= self.n_fx:
             raise ValueError(f"QEpilogue: fixed-point multipliers number {self.n_fx}, too few")
+        if self.n_fb >= 0 and (j1 - 1) * self.ep.fbias_cs >= self.n_fb:
+            raise ValueError(f"QEpilogue: float bias has {self.n_fb} values, needs {j1}")
         if self.n_bias >= 0 and last_b >= self.n_bias:
             raise ValueError(f"QEpilogue: bias has {self.n_bias} values, needs {last_b + 1}")
         return 0
