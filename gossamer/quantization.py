@@ -52,6 +52,7 @@ def quantize(
     skip: Sequence[str] = (),
     target_cosine: float | None = None,
     sixteen_bit: bool = True,
+    auto_precision: bool = True,
     format: str = "qdq",
     bits: int = 8,
     group_size: int = 0,
@@ -94,6 +95,7 @@ def quantize(
             skip=tuple(skip),
             target_cosine=target_cosine,
             sixteen_bit=sixteen_bit,
+            auto_precision=auto_precision,
             format=format,
         )
     elif mode == "dynamic":

@@ -31,9 +31,11 @@ def calibrate(
     runner: Runner = reference_runner,
     progress: bool = False,
     batch: int = 8,
+    domains: dict[str, Range] | None = None,
 ) -> tuple[dict[str, Range], dict[str, TensorStats]]:
     """The chosen range of every float tensor in `names` (graph inputs or node outputs), and the
-    statistics behind it."""
+    statistics behind it. `domains` (saturation.live_domains): a tensor's values are clipped to
+    its live domain before they count (its readers cannot tell the clipped ones apart)."""
     check_method(method, percentile)
     wanted = set(names)
     stats = {name: TensorStats() for name in wanted}
@@ -46,6 +48,8 @@ def calibrate(
             if value.dtype.kind != "f":
                 return
             values = value.astype(np.float32, copy=False)
+            if domains and name in domains:
+                values = np.clip(values, *domains[name])
             if kind == "minmax":
                 stats[name].add_minmax(values)
             else:

@@ -7,8 +7,16 @@ data through the float model and choose each activation's range (calibrate.py), 
 QuantizeLinear/DequantizeLinear pairs, int8 weights and int32 biases (qdq_writer.py); then,
 on request, correct the biases (bias_correction.py) and give the most sensitive layers 16-bit
 codes, then keep them float, until the output cosine reaches a target (sensitivity.py); last,
-measure every layer against float (the report). `format="qoperator"` rewrites the QDQ graph
+measure every layer against float (layer_measure.py: the report). `format="qoperator"` rewrites the QDQ graph
 into QLinear* operators.
+
+Ranges are chosen on the values each tensor's readers can tell apart (saturation.py: a HardSwish
+input is clipped at -3, below which it outputs 0). By default (`auto_precision`), a model whose
+int8 output cosine to float on the calibration data stays below AUTO_BELOW is one that int8 alone
+cannot serve (ppocrv4_rec: even 10-bit weights with float activations, or 10-bit activations with
+float weights, change its CTC decoding on more than 5 % of text lines): its first layers (whose
+error the rest amplify) then get 16-bit codes until the cosine reaches AUTO_TARGET, and the
+report names them. Models that int8 serves are left as they are.
 """
 
 from __future__ import annotations
@@ -23,15 +31,19 @@ from ...refimpl.ir import Graph
 from ...refimpl.shape_inference import infer_shapes
 from .calibrate import calibrate, check_method
 from .calibration_data import CalibrationData, CalibrationSource, load_calibration
-from .evaluate import Agreement, float_outputs, output_agreement, paired_runs, worst_cosine
-from .layer_report import LayerStats, QuantReport
+from .evaluate import float_outputs, output_agreement, worst_cosine
+from .layer_measure import measure_layers
+from .layer_report import QuantReport
 from .plan import QuantPlan, plan_static
 from .prepare import prepare_float_graph
 from .qdq_writer import QdqResult, activation_ranges, write_qdq
-from .qparams import ACTIVATION_TYPES, code_type
+from .qparams import ACTIVATION_TYPES
 from .runner import Runner, reference_runner
+from .saturation import live_domains
 
 FORMATS = ("qdq", "qoperator")
+AUTO_BELOW = 0.99  # int8 output cosine (calibration data) under which auto_precision acts
+AUTO_TARGET = 0.9995  # the cosine it then raises layers to 16 bits for
 logger = logging.getLogger(__name__)
 
 
@@ -47,6 +59,7 @@ class StaticOptions:
     skip: tuple[str, ...] = ()
     target_cosine: float | None = None
     sixteen_bit: bool = True  # --target-cosine tries 16-bit layers before float ones
+    auto_precision: bool = True  # 16-bit layers where int8 alone is far off (AUTO_BELOW)
     format: str = "qdq"
     batch: int = 8
 
@@ -111,6 +124,9 @@ def quantize_static(
         per_channel=opts.per_channel,
         weight_bits=opts.weight_bits,
     )
+    domains = live_domains(
+        float_graph, [*(v.name for v in float_graph.inputs), *float_graph.produced_names()]
+    )
     ranges, _ = calibrate(
         float_graph,
         data,
@@ -120,19 +136,66 @@ def quantize_static(
         runner=runner,
         progress=progress,
         batch=opts.batch,
+        domains=domains,
     )
     kept: dict[str, str] = {s: "--skip" for s in opts.skip}
     common = {"runner": runner, "progress": progress, "batch": opts.batch}
-    sixteen: dict[str, str] = {}
-    if opts.target_cosine is not None:
-        plan, extra, sixteen = _reach_target(float_graph, types, plan, ranges, data, opts, common)
-        kept.update(extra)
+    target, why = opts.target_cosine, f"--target-cosine {opts.target_cosine}"
+    if target is None:
+        qdq = _write(float_graph, plan, ranges, data, opts, common)
+        report = _measured(float_graph, plan, qdq, data, opts, common, kept, {}, notes)
+        int8_cosine = min((o["cosine"] for o in report.outputs.values()), default=1.0)
+        if not opts.auto_precision or int8_cosine >= AUTO_BELOW:
+            return _finish(report, float_graph, qdq, opts)
+        # the report's output cosine is the calibration data's: no further run decides this
+        target, why = AUTO_TARGET, f"auto precision (int8 output cosine {int8_cosine:.4f})"
+        notes.append(
+            f"auto precision: the all-int8 model's output cosine to float on the calibration "
+            f"data is {int8_cosine:.5f} (< {AUTO_BELOW}); its first layers get 16-bit codes "
+            f"until it reaches {AUTO_TARGET} (auto_precision=False keeps all int8)"
+        )
+    plan, extra, sixteen = _reach_target(
+        float_graph,
+        types,
+        plan,
+        ranges,
+        data,
+        opts,
+        common,
+        target,
+        why,
+        domains,
+        earliest_first=opts.target_cosine is None,
+    )
+    kept.update(extra)
     qdq = _write(float_graph, plan, ranges, data, opts, common)
+    report = _measured(float_graph, plan, qdq, data, opts, common, kept, sixteen, notes)
+    return _finish(report, float_graph, qdq, opts)
+
+
+def _measured(
+    float_graph: Graph,
+    plan: QuantPlan,
+    qdq: QdqResult,
+    data: CalibrationData,
+    opts: StaticOptions,
+    common: dict,
+    kept: dict[str, str],
+    sixteen: dict[str, str],
+    notes: list[str],
+) -> QuantReport:
+    """The report of a written plan, every layer measured against float."""
     report = QuantReport("static", settings=_settings(opts))
-    report.kept_float = kept
+    report.kept_float = dict(kept)
     report.sixteen_bit = sixteen
     report.notes += notes
-    measure_layers(report, float_graph, plan, qdq, data, opts.activation_type, **common)  # type: ignore[arg-type]
+    measure_layers(report, float_graph, plan, qdq, data, opts.activation_type, **common)
+    return report
+
+
+def _finish(
+    report: QuantReport, float_graph: Graph, qdq: QdqResult, opts: StaticOptions
+) -> tuple[Graph, QuantReport]:
     result = qdq.graph
     report.sizes = {"float": _weight_bytes(float_graph), "quantized": _weight_bytes(result)}
     if opts.format == "qoperator":
@@ -147,15 +210,20 @@ def _write(
     data: CalibrationData,
     opts: StaticOptions,
     common: dict,
+    shifts: dict[str, np.ndarray] | None = None,
 ) -> QdqResult:
-    """The QDQ graph of a plan, its biases corrected when the options ask for it."""
-    qdq = write_qdq(
-        plan, activation_ranges(plan, ranges, opts.activation_type), opts.activation_type
-    )
+    """The QDQ graph of a plan, its biases corrected when the options ask for it: by `shifts`
+    where given (those of the plan's 8-bit layers are used), else measured."""
+    params = activation_ranges(plan, ranges, opts.activation_type)
     if not opts.bias_correction:
-        return qdq
+        return write_qdq(plan, params, opts.activation_type)
+    if shifts is not None:
+        wide = plan.wide | {add for add, (_, mm) in plan.matmul_bias.items() if mm in plan.wide}
+        kept = {n: s for n, s in shifts.items() if n not in wide}
+        return write_qdq(plan, params, opts.activation_type, bias_shift=kept)
     from .bias_correction import bias_shifts
 
+    qdq = write_qdq(plan, params, opts.activation_type)
     shifts = bias_shifts(float_graph, plan, qdq, data, opts.activation_type, **common)
     return write_qdq(plan, qdq.params, opts.activation_type, bias_shift=shifts)
 
@@ -178,20 +246,45 @@ def _reach_target(
     data: CalibrationData,
     opts: StaticOptions,
     common: dict,
+    target: float,
+    why: str,
+    domains: dict[str, tuple[float, float]],
+    earliest_first: bool = False,
 ) -> tuple[QuantPlan, dict[str, str], dict[str, str]]:
     """The plan whose output cosine to float (on the calibration data) reaches the target:
     the most sensitive layers 16-bit first (fewest that reach it), and where even every layer
     at 16 bits does not, the most sensitive float (the rest 16-bit). Also returns the nodes
-    kept float and the 16-bit ones, each with why."""
+    kept float and the 16-bit ones, each with why. `earliest_first` ranks the layers by their
+    place in the graph instead (auto precision: where int8 is far off, the error every layer
+    adds is amplified by the layers after it, so the first layers matter most: on ppocrv4_rec
+    its first 12 quantised nodes at 16 bits give an output cosine of 0.9970 on the calibration
+    data without bias correction, the 16 with the lowest SQNR of their own 0.9939 with it)."""
     from .sensitivity import choose_precision, layer_sensitivity
 
-    params = activation_ranges(plan, ranges, opts.activation_type)
-    first = write_qdq(plan, params, opts.activation_type)
-    sensitivity = layer_sensitivity(
-        float_graph, plan, params, first.weights, opts.activation_type, data, **common
-    )
-    ranking = sorted(sensitivity, key=lambda n: sensitivity[n])
-    target = opts.target_cosine or 1.0
+    if earliest_first:
+        ranking = list(plan.nodes)
+        reasons = {
+            n: f"{why}: quantised node {i + 1} of {len(ranking)}" for i, n in enumerate(ranking)
+        }
+    else:
+        params = activation_ranges(plan, ranges, opts.activation_type)
+        first = write_qdq(plan, params, opts.activation_type)
+        sensitivity = layer_sensitivity(
+            float_graph, plan, params, first.weights, opts.activation_type, data, **common
+        )
+        ranking = sorted(sensitivity, key=lambda n: sensitivity[n])
+        reasons = {n: f"{why}: layer SQNR {sensitivity[n]:.1f} dB at 8 bits" for n in ranking}
+    # auto precision scores candidates with the bias shifts of the all-8-bit plan (a layer's
+    # shift is its own error on float inputs, which other layers' precision barely moves) rather
+    # than a calibration pass each; the chosen plan's are measured
+    shifts = None
+    if earliest_first and opts.bias_correction:
+        from .bias_correction import bias_shifts
+
+        first_qdq = write_qdq(
+            plan, activation_ranges(plan, ranges, opts.activation_type), opts.activation_type
+        )
+        shifts = bias_shifts(float_graph, plan, first_qdq, data, opts.activation_type, **common)
     plans: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[QuantPlan, float]] = {}
     reference = float_outputs(float_graph, data, runner=common["runner"], batch=opts.batch)
 
@@ -216,9 +309,12 @@ def _reach_target(
                 method=opts.method,
                 percentile=opts.percentile,
                 runner=common["runner"],
+                domains=domains,
             )
             ranges.update(more)
-        g = _write(float_graph, candidate, ranges, data, opts, {**common, "progress": False}).graph
+        g = _write(
+            float_graph, candidate, ranges, data, opts, {**common, "progress": False}, shifts
+        ).graph
         agree = output_agreement(
             float_graph, g, data, runner=common["runner"], reference=reference, batch=opts.batch
         )
@@ -229,87 +325,9 @@ def _reach_target(
 
     wide, kept = choose_precision(ranking, target, cosine, sixteen_bit=opts.sixteen_bit)
     chosen = plans[(tuple(wide), tuple(kept))][0] if wide or kept else plan
-    sixteen = {
-        n: f"--target-cosine {opts.target_cosine}: layer SQNR {sensitivity[n]:.1f} dB at 8 bits"
-        for n in ranking
-        if n in chosen.wide
-    }
-    floats = {
-        n: f"--target-cosine {opts.target_cosine}: layer SQNR {sensitivity[n]:.1f} dB at 8 bits"
-        for n in kept
-    }
+    sixteen = {n: reasons[n] for n in ranking if n in chosen.wide}
+    floats = {n: reasons[n] for n in kept}
     return chosen, floats, sixteen
-
-
-def measure_layers(
-    report: QuantReport,
-    float_graph: Graph,
-    plan: QuantPlan,
-    qdq: QdqResult,
-    data: CalibrationData,
-    act_dtype: str,
-    *,
-    runner: Runner,
-    progress: bool = False,
-    batch: int = 8,
-) -> None:
-    """Fills the report's layers (output range, clipped %, cosine, SQNR) and model outputs."""
-    by_name = {n.name: n for n in plan.graph.nodes}
-    pairs: dict[str, str] = {}
-    rows: dict[str, LayerStats] = {}
-    for node_name in plan.nodes:
-        node = by_name[node_name]
-        out = node.outputs[0]
-        p = qdq.params.get(out)
-        # bits of the output's codes; of the weights and inputs where the output stays float
-        bits = p.bits if p is not None else 16 if node_name in plan.wide else 8
-        row = LayerStats(node_name, node.op_type, bits, out)
-        if p is not None:
-            scale, zero = float(p.scale), float(p.zero_point)
-            info = np.iinfo(code_type(p))
-            row.low, row.high = (info.min - zero) * scale, (info.max - zero) * scale
-        rows[out] = row
-        pairs[out] = qdq.dequantized.get(out, out)
-    outputs = {v.name: Agreement() for v in float_graph.outputs}
-    for v in float_graph.outputs:
-        pairs.setdefault(v.name, v.name)
-    agree = {name: Agreement() for name in pairs}
-    clipped = {name: [0, 0] for name in rows}
-
-    def count_clipped(name: str, f: np.ndarray) -> None:
-        row = rows.get(name)
-        if row is not None and row.low is not None and f.dtype.kind == "f":
-            half = 0.5 * float(qdq.params[name].scale)  # within half a step rounds, not clips
-            outside = (f < row.low - half) | (f > row.high + half)  # type: ignore[operator]
-            clipped[name][0] += int(np.count_nonzero(outside))
-            clipped[name][1] += f.size
-
-    def sink(name: str, f: np.ndarray, q: np.ndarray) -> None:
-        if f.dtype.kind == "f" and f.shape == q.shape:
-            agree[name].add(f, q)
-
-    paired_runs(
-        float_graph,
-        qdq.graph,
-        data,
-        pairs,
-        sink,
-        runner=runner,
-        progress=progress,
-        float_sink=count_clipped,
-        label="measuring layers",
-        batch=batch,
-    )
-    for name, row in rows.items():
-        a = agree[name]
-        row.cosine, row.sqnr_db = a.cosine, a.sqnr_db
-        if clipped[name][1]:
-            row.clipped_pct = 100.0 * clipped[name][0] / clipped[name][1]
-        report.layers.append(row)
-    for name in outputs:
-        a = agree[name]
-        if a.ff or a.qq:
-            report.outputs[name] = {"cosine": a.cosine, "sqnr_db": a.sqnr_db}
 
 
 def _settings(opts: StaticOptions) -> dict[str, object]:
@@ -327,6 +345,8 @@ def _settings(opts: StaticOptions) -> dict[str, object]:
     if opts.target_cosine is not None:
         out["target_cosine"] = opts.target_cosine
         out["sixteen_bit"] = opts.sixteen_bit
+    else:
+        out["auto_precision"] = opts.auto_precision
     return out
 
 

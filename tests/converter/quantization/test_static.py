@@ -55,8 +55,9 @@ def test_qdq_model_runs_in_onnxruntime_exactly_as_written(real_model, tmp_path):
 # onnxruntime's fused integer ops round a requantised value 1 step apart from the QDQ graph on
 # a few elements (its QLinearAdd on ~1 %: see converter/optimizer/qdq_to_qoperator.py); through
 # ppocr_mobile_v2_cls's 53 convolutions and 44 additions such steps carry to the probabilities
-# (measured: 0 to 8.4 steps over 8 seeded inputs), through mtcnn_rnet's 3 convolutions not.
-ORT_FUSED_STEPS = {"mtcnn_rnet": 1.0, "ppocr_mobile_v2_cls": 10.0}
+# (measured: 0 to 11.7 steps over 8 seeded inputs, per tensor and per channel, since HardSwish
+# inputs are calibrated on their live domain: saturation.py), through mtcnn_rnet's 3 not.
+ORT_FUSED_STEPS = {"mtcnn_rnet": 1.0, "ppocr_mobile_v2_cls": 14.0}
 
 
 @pytest.mark.models
