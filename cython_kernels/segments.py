@@ -53,6 +53,9 @@ from ._native import ext
 log = logging.getLogger("gossamer.cython_kernels")
 _EPILOGUES = ("Epilogue", "QEpilogue")
 _PATTERN = 0xA5  # what the arena holds while a segment is verified
+# why a segment cut inside a run of segment-able steps is not used: the recording released the
+# copy of an input it would need (it kept only its digest)
+_RELEASED = "an input's copy was released by the recording (a cut inside a run)"
 # the self-check keeps copies of the values a segment may take as inputs: past this many bytes held
 # at once a recording stops (such a model's nodes are large: one call each costs little beside them)
 RECORD_LIMIT = 64 << 20
@@ -357,13 +360,19 @@ class Recorder:
                 ok.discard(built)
                 continue
             if built is not None:
-                if self._verify(built):
+                failed = self._verify(built)
+                if not failed:
                     segments.append(built)
+                elif failed == _RELEASED:  # a cut inside a run: not a wrong result
+                    log.debug("segment of nodes %s..%s: %s", nodes[i].name, nodes[j - 1].name,
+                              failed)  # fmt: skip
                 else:
                     log.warning("segment of nodes %s..%s differs from node-by-node; not used",
                                 nodes[i].name, nodes[j - 1].name)  # fmt: skip
+                if failed:
+                    why = "its segment failed the self-check" if failed != _RELEASED else failed
                     for k in range(i, j):
-                        self.records[k].why = "its segment failed the self-check"
+                        self.records[k].why = why
             i = j
         self.snap.clear()
         self.digests.clear()
@@ -477,9 +486,9 @@ class Recorder:
             copy = self.scratch_copies[key] = _aligned(hi - lo)
         return copy
 
-    def _verify(self, seg: Segment) -> bool:
+    def _verify(self, seg: Segment) -> str:
         """Runs the segment on the recorded inputs over a patterned arena; its exports must equal
-        the node-by-node results."""
+        the node-by-node results. Returns why not ("" when they do)."""
         self.arena_buffer[...] = _PATTERN
         for buf in seg.private:
             buf[...] = _PATTERN
@@ -487,7 +496,7 @@ class Recorder:
         for name, fixed in zip(seg.region_names, seg.plan.fixed_addresses()):
             snap = self.snap.get(name)
             if snap is None:
-                return False
+                return _RELEASED
             if fixed:
                 view = np.ndarray(snap.shape, snap.dtype, buffer=self.arena_buffer,
                                   offset=fixed - self.arena_range[0])  # fmt: skip
@@ -496,14 +505,14 @@ class Recorder:
             else:
                 env[name] = snap.copy()  # C order (ascontiguousarray would make a 0-d one 1-d)
         if not seg.run(env):
-            return False
+            return "it did not run on its recorded inputs"
         for name in list(seg.exports) + list(seg.rebuilt):
             want = self.digests.get(name)
             got = env.get(name)
             if want is None or got is None or want != _digest(got):
                 log.debug("segment export %s differs", name)
-                return False
-        return True
+                return f"export {name!r} differs"
+        return ""
 
 
 def _region(regions: list[tuple[str, Any, Any, int]], name: str) -> int:

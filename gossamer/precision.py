@@ -33,9 +33,16 @@ def resolve_precision(backends: Sequence[str] | None, precision: str) -> Precisi
             f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {precision!r}"
         )
     named = list(backends) if backends is not None else None
-    if precision == "fp32":
-        return PrecisionChoice(named, "bf16" if named and BF16_BACKEND in named else "fp32", None)
     from .plugins.manager import BackendSelectionError, select_backends
+
+    if precision == "fp32":  # bf16 only where its backend is named by hand and can run
+        if not named or BF16_BACKEND not in named:
+            return PrecisionChoice(named, "fp32", None)
+        try:
+            select_backends([BF16_BACKEND])
+        except BackendSelectionError:  # the session's own selection says why, as for any backend
+            return PrecisionChoice(named, "fp32", None)
+        return PrecisionChoice(named, "bf16", None)
 
     try:
         select_backends([BF16_BACKEND])

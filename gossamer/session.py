@@ -22,7 +22,7 @@ import numpy as np
 
 from .plugins.reference_backend import REFERENCE
 from .plugins.run_context import enter_run, leave_run, using_memory_budget, using_threads
-from .precision import BF16_BACKEND, resolve_precision
+from .precision import BF16_BACKEND, PrecisionChoice, resolve_precision
 from .refimpl import model_format
 from .refimpl.blas_threads import blas_thread_limit, enter_limit, leave_limit, loaded_blas
 from .refimpl.cropped_build import for_model, has_optimizer, missing_feature_error
@@ -156,16 +156,12 @@ def load(
             graph = plan_for_backends(graph, backends)
     try:
         session = Session(
-            graph, backends=backends, threads=threads, max_memory=max_memory,
-            precision=choice.precision,
+            graph, backends=backends, threads=threads, max_memory=max_memory, precision=choice
         )  # fmt: skip
     except CroppedBuildError as err:  # its re-crop command names this file
         if not isinstance(source, (str, os.PathLike)):
             raise
         raise for_model(err, os.fspath(source)) from None
-    if choice.note:  # bf16 asked for and not possible here: the session says why
-        session.precision_note = choice.note
-        session.placement.excluded[BF16_BACKEND] = choice.note
     return session
 
 
@@ -179,8 +175,10 @@ class Session:
         backends: Sequence[str] | None = None,
         threads: int | None = None,
         max_memory: int | str | None = None,
-        precision: str = "fp32",
+        precision: str | PrecisionChoice = "fp32",
     ) -> None:
+        """`precision` as for load(); load() passes the choice it already resolved (one warning,
+        and the backends its layout planning used)."""
         from .plugins.executor import build_program
 
         if not isinstance(graph, Graph):
@@ -195,7 +193,11 @@ class Session:
             )
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise InputError(f"threads must be a positive integer, got {threads!r}")
-        choice = resolve_precision(backends, precision)
+        choice = (
+            precision
+            if isinstance(precision, PrecisionChoice)
+            else resolve_precision(backends, precision)
+        )
         backends = choice.backends
         # "fp32" or "bf16": what the products are computed in; precision_note: why bf16 was
         # asked for and not given (None otherwise)

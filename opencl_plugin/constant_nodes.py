@@ -19,11 +19,8 @@ import numpy as np
 from ..refimpl.errors import GossamerError
 from ..refimpl.interpreter import Program
 from ..refimpl.ir import Graph, Node, Value
+from ..refimpl.registry import NONDETERMINISTIC_OPS
 
-NONDETERMINISTIC = frozenset(
-    "RandomNormal RandomUniform RandomNormalLike RandomUniformLike Multinomial Bernoulli "
-    "Dropout".split()
-)
 MAX_FOLDED_BYTES = 64 * 2**20  # all values of one graph: the device holds them as weights
 log = logging.getLogger(__name__)
 
@@ -43,7 +40,7 @@ def fold(nodes: list[Node], constants: dict[str, np.ndarray], opsets: dict[str, 
         names = [i for i in node.inputs if i]
         if (
             not names
-            or node.op_type in NONDETERMINISTIC
+            or node.op_type in NONDETERMINISTIC_OPS
             or node.domain not in ("", "ai.onnx")
             or any(node.subgraphs())
             or any(n not in known for n in names)

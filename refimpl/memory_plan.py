@@ -37,6 +37,7 @@ from .dtypes import to_numpy
 from .errors import GossamerError
 from .ir import Graph, Node, Value
 from .memory_plan_check import plan_problems
+from .registry import NONDETERMINISTIC_OPS
 from .shape_inference import infer_shapes
 
 # ops whose output is its input 0 reinterpreted (same bytes, another shape)
@@ -238,10 +239,6 @@ def _lifetimes(graph: Graph, order: list[Node]) -> tuple[dict[str, int], dict[st
     return first, last
 
 
-_RANDOM = frozenset("RandomNormal RandomUniform RandomNormalLike RandomUniformLike Multinomial "
-                    "Bernoulli".split())  # fmt: skip
-
-
 def _weights_only(graph: Graph, order: list[Node]) -> set[str]:
     """Names computed from initializers and Constants alone (what constant folding removes)."""
     known = set(graph.initializers) - {v.name for v in graph.inputs}
@@ -249,7 +246,7 @@ def _weights_only(graph: Graph, order: list[Node]) -> set[str]:
     for node in order:
         ins = [i for i in node.inputs if i]
         is_constant = node.op_type == "Constant" or (
-            ins and all(i in known for i in ins) and node.op_type not in _RANDOM
+            ins and all(i in known for i in ins) and node.op_type not in NONDETERMINISTIC_OPS
         )
         if is_constant and node.domain in ("", "ai.onnx") and not any(node.subgraphs()):
             names = {o for o in node.outputs if o}

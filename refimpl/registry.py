@@ -24,6 +24,12 @@ from .errors import GraphValidationError
 
 OpFunction = Callable[..., Any]
 log = logging.getLogger(__name__)
+# op types whose outputs are not a function of their inputs alone (random draws; Dropout, random
+# in training mode): never folded into constants or computed ahead of a run
+NONDETERMINISTIC_OPS = frozenset(
+    "RandomNormal RandomUniform RandomNormalLike RandomUniformLike Multinomial Bernoulli "
+    "Dropout".split()
+)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import numpy as np
 from ...refimpl.errors import GossamerError
 from ...refimpl.interpreter import Program
 from ...refimpl.ir import Graph, Node, Value
+from ...refimpl.registry import NONDETERMINISTIC_OPS
 from ...refimpl.shape_inference import infer_shapes
 from .rewrite import GraphView, is_standard
 
@@ -34,10 +35,6 @@ NAME = "constant_folding"
 LEVEL = 1
 MAX_FOLDED_BYTES = 16 * 2**20
 GROWTH_ALLOWANCE = 4096  # bytes a fold may add: shape vectors, small masks and index tables
-NONDETERMINISTIC = frozenset(
-    "RandomNormal RandomUniform RandomNormalLike RandomUniformLike Multinomial Bernoulli "
-    "Dropout".split()
-)
 log = logging.getLogger(__name__)
 
 
@@ -46,7 +43,7 @@ def run(graph: Graph) -> list[str]:
     shapes: dict[str, Value] | None = None
     folded: list[str] = []
     for node in graph.topological_nodes():
-        if node.op_type in NONDETERMINISTIC or any(node.subgraphs()):
+        if node.op_type in NONDETERMINISTIC_OPS or any(node.subgraphs()):
             continue
         names = [i for i in node.inputs if i]
         if not names and node.op_type != "Constant":

@@ -118,6 +118,8 @@ typedef struct {
     uint32_t *out;
 } repack_job;
 
+_Static_assert(GK_NR == GK_BF16_NR, "repack_panels maps gemm.h's B panels onto bf16 panels 1:1");
+
 static void repack_panels(void *ctx, long p0, long p1, int seat) {
     const repack_job *j = (const repack_job *)ctx;
     long k = j->k, P = (k + 1) / 2;
@@ -186,16 +188,18 @@ void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint3
 static __thread uint32_t *tl_a;
 static __thread size_t tl_cap;
 
-void gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const uint32_t *bp,
-                  float *c, long ldc, const gk_epilogue *ep, int threads) {
-    if (m <= 0 || n <= 0 || !kernels()) return;
+int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const uint32_t *bp,
+                 float *c, long ldc, const gk_epilogue *ep, int threads) {
+    if (m <= 0 || n <= 0) return 0;
+    if (!kernels()) return -2;
     size_t need = gk_bf16_packed_a_size(m, k);
     if (need > tl_cap) {
         free(tl_a);
         tl_a = (uint32_t *)aligned_alloc(64, (need * sizeof(uint32_t) + 63) / 64 * 64);
         tl_cap = tl_a ? need : 0;
-        if (!tl_a) return;
+        if (!tl_a) return -1;
     }
     gk_bf16_pack_a(m, k, a, s_m, s_k, tl_a, threads_for(m, n, k, threads));
     gk_bf16_gemm_packed(m, n, k, tl_a, bp, c, ldc, ep, threads);
+    return 0;
 }

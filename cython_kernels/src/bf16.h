@@ -57,9 +57,10 @@ void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, 
 /* C[M,N] = epilogue(A @ B), both packed; nothing is done while gk_bf16_impl() is NONE */
 void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint32_t *bp, float *c,
                          long ldc, const gk_epilogue *ep, int threads);
-/* the same with A given by strides (rounded and packed by this call, in the pool) */
-void gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const uint32_t *bp,
-                  float *c, long ldc, const gk_epilogue *ep, int threads);
+/* the same with A given by strides (rounded and packed by this call, in the pool); 0, or -1 when
+ * the packed A cannot be allocated, -2 while gk_bf16_impl() is NONE (C is then not written) */
+int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const uint32_t *bp,
+                 float *c, long ldc, const gk_epilogue *ep, int threads);
 
 /* ---- per-level kernels (bf16_kernels.inc) ---------------------------------------------------- */
 

@@ -198,7 +198,7 @@ static size_t dw8_work(long kh, long kw, long sh, long sw, long dh, long dw, lon
 }
 
 static int dw8_fits(long kh, long kw, long oh, long ow) {
-    return oh * ow <= GK_QDW8_MAX_PIXELS && kh * kw <= GK_QDW_MAX_TAPS;
+    return oh > 0 && ow > 0 && oh * ow <= GK_QDW8_MAX_PIXELS && kh * kw <= GK_QDW_MAX_TAPS;
 }
 
 size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw,

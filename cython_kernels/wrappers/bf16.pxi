@@ -19,8 +19,8 @@ cdef extern from "src/bf16.h" nogil:
     void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, int threads)
     void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint32_t *bp,
                              float *c, long ldc, const gk_epilogue *ep, int threads)
-    void gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k,
-                      const uint32_t *bp, float *c, long ldc, const gk_epilogue *ep, int threads)
+    int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k,
+                     const uint32_t *bp, float *c, long ldc, const gk_epilogue *ep, int threads)
 
 BF16_IMPLS = ("none", "native", "emulated")
 
@@ -135,6 +135,11 @@ def bf16_gemm_a(const float[:, :] a, const uint32_t[::1] bp, long n, float[:, ::
         raise ValueError(f"bf16_gemm_a: c is smaller than {m} x {n}")
     ep.check("bf16_gemm_a", m, n, 1, 0)
     cdef const float *pa = &a[0, 0] if k > 0 else NULL
+    cdef int rc
     with nogil:
-        gk_bf16_gemm(m, n, k, pa, a.strides[0] // 4, a.strides[1] // 4, &bp[0], &c[0, 0],
-                     c.strides[0] // 4, &ep.ep, threads)
+        rc = gk_bf16_gemm(m, n, k, pa, a.strides[0] // 4, a.strides[1] // 4, &bp[0], &c[0, 0],
+                          c.strides[0] // 4, &ep.ep, threads)
+    if rc == -1:
+        raise MemoryError(f"bf16_gemm_a: no memory for the packed {m} x {k} A")
+    if rc:
+        raise RuntimeError("bf16_gemm_a: no bf16 implementation is set (bf16_set_impl)")

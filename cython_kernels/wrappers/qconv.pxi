@@ -78,11 +78,11 @@ def qdepthwise(const unsigned char[:, :, :, ::1] x, int type, const short[::1] w
     ep.check(c, oh * ow)
     cdef unsigned char[:, ::1] yv = _qout("qdepthwise", y.reshape(n * c, oh * ow), ep, n * c,
                                           oh * ow)
+    if n == 0 or c == 0 or oh == 0 or ow == 0:
+        return
     if work.shape[0] < <Py_ssize_t>(max(threads, 1) * gk_qdepthwise_work(
             h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)):
         raise ValueError("qdepthwise: work is too small")
-    if n == 0 or c == 0 or oh == 0 or ow == 0:
-        return
     with nogil:
         gk_qdepthwise(&x[0, 0, 0, 0], type, n, c, h, w, &wt[0], kh, kw, sh, sw, dh, dw, ph, pw,
                       oh, ow, zx, &ep.ep, &yv[0, 0], &work[0], threads)

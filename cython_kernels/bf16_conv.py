@@ -1,0 +1,177 @@
+"""Conv and FusedConv in bfloat16 with float32 accumulation (the `cython-bf16` backend's
+convolutions; its table: bf16_kernels.py): the activations rounded while the float32 im2col
+panels are packed, the weights once. Depthwise convs are declined."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..plugins import RuntimeDecline, output_array
+from ..refimpl.ir import Node, Value
+from ..refimpl.op_geometry import check_groups, window
+from ._common import (
+    F32,
+    all_float32,
+    conv_activation_refusal,
+    conv_rank_refusal,
+    epilogue_bounds,
+    post_activation,
+    scratch,
+    static_shape,
+    threads,
+    window_refusal,
+)
+from ._native import ext
+from .bf16_matmul import U32, pack_a
+from .bf16_mode import select_bf16_impl
+
+Array = np.ndarray
+
+
+# ---- Conv / FusedConv ----------------------------------------------------------------------------
+
+
+def conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    why = all_float32(inputs[:5]) or conv_rank_refusal(inputs, "convolution")
+    if why:
+        return why
+    if node.op_type == "FusedConv":
+        why = conv_activation_refusal(node)
+        if why:
+            return why
+    group, w = int(node.attrs.get("group", 1)), static_shape(inputs[1])
+    if group > 1 and (w is None or w[1] is None):
+        return "grouped conv with a weight shape unknown before running"
+    if group > 1 and w is not None and w[1] == 1:
+        return "depthwise: no inner product to pair in bf16 (the float32 kernel runs it)"
+    return None
+
+
+def _as_2d(geometry: dict[str, Any]) -> dict[str, Any]:
+    """1-D geometry (kernel/stride/dilation [k], pads [b, e]) as 2-D with H = 1."""
+    out = dict(geometry)
+    for key in ("kernel_shape", "strides", "dilations"):
+        if geometry.get(key) is not None and len(geometry[key]) == 1:
+            out[key] = [1, *geometry[key]]
+    if geometry.get("pads") is not None and len(geometry["pads"]) == 2:
+        out["pads"] = [0, geometry["pads"][0], 0, geometry["pads"][1]]
+    return out
+
+
+class _Bf16Conv:
+    """One Conv node: its weights as bf16 panels per group (packed once if constant)."""
+
+    def __init__(self, node: Node, constants: dict[int, Array]) -> None:
+        a = node.attrs
+        self.geometry = {
+            k: a.get(k) for k in ("auto_pad", "dilations", "kernel_shape", "pads", "strides")
+        }
+        self.geometry["auto_pad"] = self.geometry["auto_pad"] or "NOTSET"
+        self.geometry_1d = _as_2d(self.geometry)
+        self.group = int(a.get("group", 1))
+        activation, params = str(a.get("activation", "")), a.get("activation_params")
+        self.post = post_activation(activation, params)
+        self.bounds = epilogue_bounds(activation, params) if self.post is None else (0.0, 0.0, 0)
+        w = constants.get(1)
+        self.w_shape = None if w is None else _as_4d(w).shape
+        self.packed = None if w is None else self._pack(_as_4d(w))
+        b = constants.get(2)
+        self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
+
+    def _pack(self, w: Array) -> list[Array]:
+        m, cg, kh, kw = w.shape
+        mg = m // self.group
+        k = cg * kh * kw
+        return [pack_a(w[g * mg : (g + 1) * mg].reshape(mg, k)) for g in range(self.group)]
+
+    def __call__(
+        self, x: Array, w: Array, b: Array | None, slope: Array | None, z: Array | None
+    ) -> Array:
+        if x.ndim == 3 and w.ndim == 3:  # 1-D: (N, C, L) as (N, C, 1, L)
+            z4 = None if z is None else z[:, :, None, :]
+            y = self.run(x[:, :, None, :], w[:, :, None, :], b, self.geometry_1d, z4)
+            y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
+        else:
+            y = self.run(x, w, b, self.geometry, z)
+        return y if self.post is None else self.post(y, slope)
+
+    def run(self, x: Array, w: Array, b: Array | None, geometry: dict, z: Array | None) -> Array:
+        n, c, h, wd = x.shape
+        m, cg, kh, kw = w.shape
+        check_groups(c, w.shape, self.group)  # the reference's error for mismatched channels
+        if self.group > 1 and cg == 1:
+            raise RuntimeDecline("depthwise: no inner product to pair in bf16")
+        win = window(x.shape[2:], geometry["kernel_shape"] or w.shape[2:],
+                     strides=geometry["strides"], dilations=geometry["dilations"],
+                     pads=geometry["pads"], auto_pad=geometry["auto_pad"])  # fmt: skip
+        refusal = window_refusal(x.shape[2:], win)
+        if refusal is not None:
+            raise RuntimeDecline(refusal)
+        (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out
+        packed = self.packed if tuple(w.shape) == self.w_shape else self._pack(w)
+        bias = self.bias if self.bias is not None or b is None else np.ascontiguousarray(b, F32)
+        x = np.ascontiguousarray(x, F32)
+        y = output_array((n, m, oh, ow))
+        if z is not None and z.shape != y.shape:
+            raise RuntimeDecline(f"residual {list(z.shape)} is not the output {list(y.shape)}")
+        if y.size == 0:
+            return y
+        z = None if z is None else np.ascontiguousarray(z, F32)
+        t, mg, k, hw = threads(), m // self.group, cg * kh * kw, oh * ow
+        lo, hi, clip = self.bounds
+        plain = (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (oh, ow) == (h, wd)
+        bp = np.empty(ext().bf16_packed_b_size(k, hw), U32)
+        for i in range(n):
+            for g in range(self.group):
+                xg = x[i, g * cg : (g + 1) * cg]
+                if plain:
+                    ext().bf16_pack_b(xg.reshape(cg, h * wd), bp, t)
+                else:  # the float32 im2col panels, then rounded to bf16 pairs
+                    b32 = scratch(ext().packed_b_size(k, hw))
+                    ext().pack_b_conv(xg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, b32, t)
+                    ext().bf16_pack_b_from_packed(k, hw, b32, bp, t)
+                zg = None if z is None else z[i, g * mg : (g + 1) * mg].reshape(mg, hw)
+                bg = None if bias is None else bias[g * mg : (g + 1) * mg]
+                ep = ext().Epilogue(bias_row=bg, residual=zg, clip=bool(clip), lo=lo, hi=hi)
+                yg = y[i, g * mg : (g + 1) * mg].reshape(mg, hw)
+                ext().bf16_gemm_ep(mg, hw, k, packed[g], bp, yg, ep, t)
+        return y
+
+
+def _as_4d(w: Array) -> Array:
+    return w.reshape(w.shape[0], w.shape[1], 1, w.shape[2]) if w.ndim == 3 else w
+
+
+def prepare_conv(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    select_bf16_impl()
+    prepared = _Bf16Conv(node, constants)
+
+    def conv(
+        x: Array, w: Array, b: Array | None = None, *, auto_pad: str = "NOTSET",
+        dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None,
+    ) -> Array:  # fmt: skip
+        return prepared(x, w, b, None, None)
+
+    return conv
+
+
+def prepare_fused_conv(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    select_bf16_impl()
+    prepared = _Bf16Conv(node, constants)
+
+    def fused_conv(
+        x: Array, w: Array, b: Array | None = None, slope: Array | None = None,
+        z: Array | None = None, *,
+        auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None, activation: str = "",
+        activation_params: list[float] | None = None,
+    ) -> Array:  # fmt: skip
+        return prepared(x, w, b, slope, z)
+
+    return fused_conv
