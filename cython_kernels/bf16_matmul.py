@@ -20,7 +20,12 @@ from ._common import (
 )
 from ._native import ext
 from .bf16_mode import select_bf16_impl
-from .gemm_kernels import fused_activation, make_epilogue, node_activation_refusal
+from .gemm_kernels import (
+    batch_refusal,
+    fused_activation,
+    make_epilogue,
+    node_activation_refusal,
+)
 
 Array = np.ndarray
 U32 = np.uint32
@@ -47,20 +52,6 @@ def pack_a(a: Array) -> Array:
 # ---- MatMul / FusedMatMul ------------------------------------------------------------------------
 
 
-def _batch_refusal(a: tuple, b: tuple) -> str | None:
-    """Batch dims must be equal, or one side batch-free (no other broadcasting)."""
-    try:
-        batch = np.broadcast_shapes(a[:-2], b[:-2])
-    except ValueError:
-        return "batch dims do not broadcast"
-    for side in (a[:-2], b[:-2]):
-        if tuple(side) != tuple(batch)[len(batch) - len(side) :] or (
-            int(np.prod(side)) not in (1, int(np.prod(batch)))
-        ):
-            return "batch broadcasting other than equal or batch-free operands"
-    return None
-
-
 def matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     why = all_float32(inputs)
     if why:
@@ -83,7 +74,7 @@ def matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
             return why
     if None in a or None in b:
         return None  # symbolic dims: each call is checked
-    return _batch_refusal(a, b)  # type: ignore[arg-type]
+    return batch_refusal(a, b)  # type: ignore[arg-type]
 
 
 def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -99,7 +90,7 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
     def run(a: Array, b: Array, bias: Array | None = None, slope: Array | None = None) -> Array:
         if a.shape[-1] != b.shape[-2] or a.size == 0 or b.size == 0:
             raise RuntimeDecline(f"operands {list(a.shape)} @ {list(b.shape)} not run in bf16")
-        why = _batch_refusal(a.shape, b.shape)
+        why = batch_refusal(a.shape, b.shape)
         if why:
             raise RuntimeDecline(why)
         k, n = b.shape[-2:]

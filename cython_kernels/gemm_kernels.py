@@ -157,7 +157,7 @@ def batched_matmul(a: Array, b: Array) -> Array:
     return y
 
 
-def _batch_refusal(a: tuple[int, ...], b: tuple[int, ...]) -> str | None:
+def batch_refusal(a: tuple[int, ...], b: tuple[int, ...]) -> str | None:
     try:
         batch = np.broadcast_shapes(a[:-2], b[:-2])
     except ValueError:
@@ -183,7 +183,7 @@ def _matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
         return None  # symbolic dims: each call is checked by _call_refusal
     if 0 in a or 0 in b:
         return "empty operands"
-    return _batch_refusal(a, b)  # type: ignore[arg-type]
+    return batch_refusal(a, b)  # type: ignore[arg-type]
 
 
 def _call_refusal(a: Array, b: Array) -> str | None:
@@ -192,7 +192,7 @@ def _call_refusal(a: Array, b: Array) -> str | None:
         return f"inner dimensions differ: {a.shape} @ {b.shape}"  # the reference names the error
     if a.size == 0 or b.size == 0:
         return "empty operands"
-    return _batch_refusal(a.shape, b.shape)
+    return batch_refusal(a.shape, b.shape)
 
 
 def _slope_refusal(slope: Value | None, m: int | None, n: int, rank: int) -> str | None:
