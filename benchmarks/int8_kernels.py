@@ -12,6 +12,7 @@ machine's noise falls on every engine alike. Writes benchmarks/results/int8_kern
     python benchmarks/int8_kernels.py                         # everything (several minutes)
     python benchmarks/int8_kernels.py --models resnet18 --runs 5 --threads 1
     python benchmarks/int8_kernels.py --baseline /tmp/old     # + an earlier tree's int8, same run
+    python benchmarks/int8_kernels.py --format qdq --openvino # QDQ models, + OpenVINO on them
 
 Each turn an engine runs --block timed runs after one untimed run (default 5: the steady state,
 as a server sees it; --block 1 times the first run after the other engines' turns, where a
@@ -44,8 +45,10 @@ MODELS = ["resnet18", "resnet50", "mobilenet_v2", "minilm"]
 ENGINES = ["gossamer-int8", "gossamer-fp32", "onnxruntime-int8"]
 
 
-def quantised(name: str) -> tuple[Path, Path]:
-    """(fp32 model, int8 model) files, built once under CACHE."""
+def quantised(name: str, fmt: str = "qoperator") -> tuple[Path, Path]:
+    """(fp32 model, int8 model) files, built once under CACHE; `fmt` is the static models' ONNX
+    format: "qoperator" (QLinearConv, com.microsoft QLinearAdd/QGemm/...) or "qdq" (float ops
+    between QuantizeLinear/DequantizeLinear pairs, the format OpenVINO reads)."""
     import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -59,7 +62,8 @@ def quantised(name: str) -> tuple[Path, Path]:
     from gossamer import builtin_models
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    fp32, int8 = CACHE / f"{name}.onnx", CACHE / f"{name}_int8.onnx"
+    suffix = "_qdq" if fmt == "qdq" and name != "minilm" else ""
+    fp32, int8 = CACHE / f"{name}.onnx", CACHE / f"{name}_int8{suffix}.onnx"
     if fp32.exists() and int8.exists():
         return fp32, int8
     model = builtin_models.minilm_encoder() if name == "minilm" else getattr(builtin_models, name)()
@@ -78,7 +82,8 @@ def quantised(name: str) -> tuple[Path, Path]:
             return self.left.pop() if self.left else None
 
     quantize_static(
-        str(fp32), str(int8), Reader(), quant_format=QuantFormat.QOperator, per_channel=True,
+        str(fp32), str(int8), Reader(), per_channel=True,
+        quant_format=QuantFormat.QDQ if fmt == "qdq" else QuantFormat.QOperator,
         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
     )  # fmt: skip
     return fp32, int8
@@ -139,6 +144,15 @@ def session(engine: str, fp32: Path, int8: Path, threads: int, baseline: str = "
         model = fp32 if engine == "gossamer-fp32" else int8
         sess = gossamer.load(str(model), backends=["cython"], threads=threads)
         return sess, lambda f: sess.run(None, f)
+    if engine == "openvino-int8":
+        import openvino as ov
+
+        # f32 precision hint: no bf16 on the float parts where a CPU has it, like the others
+        config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32",
+                  "PERFORMANCE_HINT": "LATENCY"}  # fmt: skip
+        compiled = ov.Core().compile_model(str(int8), "CPU", config)
+        request = compiled.create_infer_request()
+        return compiled, lambda f: request.infer(f)
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -152,7 +166,11 @@ def serve(conn: Any, engine: str, fp32: Path, int8: Path, threads: int, inputs: 
     """One engine in its own process (its threads never compete with another engine's spinning
     workers): answers "run" with one run's milliseconds, "profile" with where_time_goes rows."""
     logging.getLogger().setLevel(logging.ERROR)
-    sess, run = session(engine, fp32, int8, threads, baseline)
+    try:
+        sess, run = session(engine, fp32, int8, threads, baseline)
+    except Exception as e:  # a peer that cannot read this model: the table says so
+        conn.send(f"cannot run: {type(e).__name__}: {str(e).splitlines()[-1][:200]}")
+        return
     conn.send("ready")
     while True:
         what = conn.recv()
@@ -204,8 +222,14 @@ def main() -> None:
     p.add_argument("--stat", choices=["median", "min"], default="median")
     p.add_argument("--out", default=str(HERE / "results" / "int8_kernels.md"))
     p.add_argument("--baseline", default="", help="an earlier Gossamer tree to compare with")
+    p.add_argument("--format", choices=["qoperator", "qdq"], default="qoperator",
+                   help="ONNX format of the statically quantised models")  # fmt: skip
+    p.add_argument("--openvino", action="store_true",
+                   help="+ OpenVINO on the same int8 model (it reads QDQ and dynamic models, "
+                   "not QOperator's com.microsoft ops: use with --format qdq)")  # fmt: skip
     args = p.parse_args()
-    engines = ENGINES + (["gossamer-int8-baseline"] if args.baseline else [])
+    all_engines = ENGINES + (["openvino-int8"] if args.openvino else [])
+    all_engines += ["gossamer-int8-baseline"] if args.baseline else []
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
@@ -220,22 +244,27 @@ def main() -> None:
         f"SIMD level {simd_level()}, AVX512_VNNI: {ext().cpu_has_vnni()}. "
         f"{args.runs} interleaved turns of {args.block} runs (their {args.stat}; one untimed "
         f"run first; the table: the {args.stat} over turns) after {args.warmup} warm-up turns; "
-        f"load average at start {os.getloadavg()[0]:.1f}.",
+        f"load average at start {os.getloadavg()[0]:.1f}. Static models in {args.format.upper()} "
+        "format.",
         "",
         "| model | threads | gossamer int8 ms | gossamer fp32 ms | onnxruntime int8 ms "
         "| int8 / ort int8 | int8 / gossamer fp32 |"
+        + (" openvino int8 ms | int8 / openvino int8 |" if args.openvino else "")
         + (" baseline int8 ms | baseline int8 / ort int8 |" if args.baseline else ""),
-        "|---|---|---|---|---|---|---|" + ("---|---|" if args.baseline else ""),
+        "|---|---|---|---|---|---|---|"
+        + ("---|---|" if args.openvino else "")
+        + ("---|---|" if args.baseline else ""),
     ]
+    skipped: list[str] = []
     profiles: dict[str, list[str]] = {}
     for name in args.models.split(","):
-        fp32, int8 = quantised(name)
+        fp32, int8 = quantised(name, args.format)
         import onnx
 
         inputs = feeds(onnx.load(str(fp32)))
         for threads in (int(t) for t in args.threads.split(",")):
             workers = {}
-            for engine in engines:
+            for engine in all_engines:
                 mine, theirs = context.Pipe()
                 proc = context.Process(
                     target=serve,
@@ -243,8 +272,13 @@ def main() -> None:
                 )
                 proc.start()
                 workers[engine] = (proc, mine)
-            for _, conn in workers.values():
-                assert conn.recv() == "ready"
+            for engine, (proc, conn) in list(workers.items()):
+                answer = conn.recv()
+                if answer != "ready":
+                    skipped.append(f"{engine} on {name}_int8 ({threads} threads): {answer}")
+                    proc.join()
+                    del workers[engine]
+            engines = list(workers)
             times: dict[str, list[float]] = {e: [] for e in engines}
             for r in range(args.warmup + args.runs):
                 k = r % len(engines)
@@ -263,6 +297,11 @@ def main() -> None:
                 f" | {med['gossamer-int8'] / med['onnxruntime-int8']:.2f}"
                 f" | {med['gossamer-int8'] / med['gossamer-fp32']:.2f} |"
             )
+            if args.openvino:
+                ov_ms = med.get("openvino-int8")
+                lines[-1] += (
+                    f" {ov_ms:.2f} | {med['gossamer-int8'] / ov_ms:.2f} |" if ov_ms else " n/a | |"
+                )
             if args.baseline:
                 base = med["gossamer-int8-baseline"]
                 lines[-1] += f" {base:.2f} | {base / med['onnxruntime-int8']:.2f} |"
@@ -278,6 +317,8 @@ def main() -> None:
         "Load average at the end (1, 5, 15 min): "
         + ", ".join(f"{v:.1f}" for v in os.getloadavg())
         + ".",
+        "",
+        *(f"- not run: {why}" for why in skipped),
         "",
         "How the int8 path runs on AVX2 without VNNI: the GEMM multiplies zero-point-shifted int16 "
         "pairs with _mm256_madd_epi16, exact for any 8-bit operands. _mm256_maddubs_epi16 (what "
