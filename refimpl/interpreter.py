@@ -173,8 +173,10 @@ class Program:
             raise _unsupported_error(graph, unsupported)
         self._plan_releases()
         # called as each run begins: a backend's early start (its threads' wake-up) that then
-        # overlaps the run's Python work (the segment builder's `run_starts`, if it names one)
-        self._run_starts = getattr(_segment_builder(self.overrides), "run_starts", None)
+        # overlaps the run's Python work (the segment builder's `run_starts`, if it names one);
+        # not for a body (Loop/If/Scan), which runs inside a run that already made that start
+        run_starts = getattr(_segment_builder(self.overrides), "run_starts", None)
+        self._run_starts = run_starts if outer_scope is None else None
         self.bind_arena(memory_plan)
         # symbolic input dims: an arena (and segments) per input-shape signature, planned at run
         symbolic = symbolic_inputs(graph) if memory_plan is not None and outer_scope is None else []

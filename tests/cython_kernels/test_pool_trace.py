@@ -65,3 +65,46 @@ def test_every_run_of_a_cython_program_begins_with_run_starts(monkeypatch):
         (y,) = sess.run(None, {"x": x})
     np.testing.assert_array_equal(y, np.maximum(x, 0))
     assert calls == [2, 2, 2]
+
+
+def test_a_loop_body_does_not_wake_the_pool_again(monkeypatch):
+    """A Loop's body runs inside a run that already woke the pool: one wake-up per run, not one
+    per iteration."""
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    calls: list[int] = []
+    monkeypatch.setattr(segments, "_PREWAKE", calls.append)
+    body = helper.make_graph(
+        [
+            helper.make_node("Relu", ["acc_in"], ["acc_out"]),
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [4]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [4]),
+        ],
+    )
+    graph = helper.make_graph(
+        [
+            helper.make_node("Relu", ["x"], ["r"]),
+            helper.make_node("Loop", ["n", "", "r"], ["y"], body=body),
+        ],
+        "loop",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        [helper.make_tensor("n", TensorProto.INT64, [], [5])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    sess = gossamer.load(model, backends=["cython"], threads=2, optimize=0)
+    x = np.array([-1, 2, -3, 4], np.float32)
+    for _ in range(2):
+        (y,) = sess.run(None, {"x": x})
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    assert calls == [2, 2]
