@@ -300,8 +300,9 @@ def _last_axis_refusal(
     axis = int(node.attrs.get("axis", default_axis))
     if node.op_type == "LayerNormalization" and int(node.attrs.get("stash_type", 1)) != 1:
         return "stash_type other than float32"
-    coerced = node.op_type == "Softmax" and default_axis == 1  # Softmax-1: rows of a 2-D view
-    if axis not in (-1, len(x) - 1) and not (coerced and -len(x) <= axis < len(x)):
+    # Softmax-1/11: rows of a 2-D view; Softmax-13: any axis (one that is not last: columns)
+    any_axis = node.op_type == "Softmax"
+    if axis not in (-1, len(x) - 1) and not (any_axis and -len(x) <= axis < len(x)):
         return f"axis {axis} is not the last axis"
     return all_float32(inputs)
 
@@ -312,11 +313,17 @@ def _prepare_softmax(reference: Callable[..., Any]) -> Callable[..., Any]:
 
         def run(x: Array, **kwargs: Any) -> Array:
             a = axis + x.ndim if axis < 0 else axis
-            n = int(np.prod(x.shape[a:])) if reference is softmax_1 else x.shape[-1]
+            coerced = reference is softmax_1  # the axis and all after it, as one row
+            n = int(np.prod(x.shape[a:])) if coerced else x.shape[a]
             if x.size == 0 or n == 0 or x.dtype != F32:
                 raise RuntimeDecline(f"empty input or softmax axis (shape {x.shape})")
             y = output_array(x.shape, F32)
-            ext().softmax_rows(_flat(x).reshape(-1, n), y.reshape(-1, n), threads())
+            inner = 1 if coerced else int(np.prod(x.shape[a + 1 :]))
+            if inner == 1:
+                ext().softmax_rows(_flat(x).reshape(-1, n), y.reshape(-1, n), threads())
+            else:  # an axis before the last: softmax down columns, no transpose
+                shape = (-1, n, inner)
+                ext().softmax_axis(_flat(x).reshape(shape), y.reshape(shape), threads())
             return y
 
         return _as_prepared(reference, run)

@@ -27,6 +27,28 @@ void gk_softmax_rows(const float *x, float *y, long rows, long n, int threads) {
     gk_parallel_range(rows, threads_for_work(rows * n, threads), softmax_rows, &j);
 }
 
+typedef struct {
+    const float *x;
+    float *y;
+    long n, inner, blocks; /* blocks: 16-column blocks per outer index */
+} axis_job;
+
+static void softmax_axis_blocks(void *p, long b0, long b1, int seat) {
+    const axis_job *j = (const axis_job *)p;
+    (void)seat;
+    for (long b = b0; b < b1; b++) {
+        long o = b / j->blocks, c = (b % j->blocks) * 16, off = o * j->n * j->inner + c;
+        long w = j->inner - c < 16 ? j->inner - c : 16;
+        gk_k.normalize->softmax_cols16(j->x + off, j->y + off, j->n, j->inner, (int)w);
+    }
+}
+
+void gk_softmax_axis(const float *x, float *y, long outer, long n, long inner, int threads) {
+    axis_job j = {x, y, n, inner, (inner + 15) / 16};
+    gk_parallel_range(outer * j.blocks, threads_for_work(outer * n * inner, threads),
+                      softmax_axis_blocks, &j);
+}
+
 static void layernorm_rows(void *p, long r0, long r1, int seat) {
     const rows_job *j = (const rows_job *)p;
     (void)seat;

@@ -5,6 +5,9 @@
 
 /* y[r] = softmax(x[r]) for rows of n floats */
 void gk_softmax_rows(const float *x, float *y, long rows, long n, int threads);
+/* softmax over the middle axis of an (outer, n, inner) array, inner > 1: an axis that is not the
+ * last, without a transpose (columns vectorised 16 at a time) */
+void gk_softmax_axis(const float *x, float *y, long outer, long n, long inner, int threads);
 /* per row r: mean[r], inv_std[r] = 1/sqrt(var + eps), y = ((x - mean) * inv_std) * scale + bias
  * (bias may be NULL) */
 void gk_layernorm_rows(const float *x, const float *scale, const float *bias, float *y, float *mean,
@@ -28,6 +31,7 @@ void gk_softmax_grad_rows(const float *dy, const float *y, float *dx, long rows,
 
 typedef struct {
     void (*softmax_row)(const float *x, float *y, long n);
+    void (*softmax_cols16)(const float *x, float *y, long n, long inner, int w);
     void (*layernorm_row)(const float *x, const float *scale, const float *bias, float *y, long n,
                           float eps, float *mean, float *inv_std);
     void (*layernorm_grad_row)(const float *dy, const float *x, const float *scale, float *dx,

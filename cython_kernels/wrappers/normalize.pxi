@@ -2,6 +2,7 @@
 
 cdef extern from "src/normalize.h" nogil:
     void gk_softmax_rows(const float *x, float *y, long rows, long n, int threads)
+    void gk_softmax_axis(const float *x, float *y, long outer, long n, long inner, int threads)
     void gk_layernorm_rows(const float *x, const float *scale, const float *bias, float *y,
                            float *mean, float *inv_std, long rows, long n, float eps,
                            int threads)
@@ -29,6 +30,26 @@ def softmax_rows(const float[:, ::1] x, float[:, ::1] y, int threads):
 
 cdef int _run_softmax_rows(const gk_call *c) noexcept nogil:
     gk_softmax_rows(<const float *>c.p[0], <float *>c.p[1], c.i[0], c.i[1], <int>c.i[2])
+    return 0
+
+
+def softmax_axis(const float[:, :, ::1] x, float[:, :, ::1] y, int threads):
+    """y = softmax of x (outer, n, inner) over its middle axis."""
+    if x is None or y is None or any(y.shape[d] != x.shape[d] for d in range(3)):
+        raise ValueError("softmax_axis: x and y differ in shape")
+    if x.shape[0] == 0 or x.shape[1] == 0 or x.shape[2] == 0:
+        return
+    with nogil:
+        gk_softmax_axis(&x[0, 0, 0], &y[0, 0, 0], x.shape[0], x.shape[1], x.shape[2], threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_softmax_axis, "softmax_axis", (x, y))
+        c.c.p[0], c.c.p[1] = <void *>&x[0, 0, 0], <void *>&y[0, 0, 0]
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3] = x.shape[0], x.shape[1], x.shape[2], threads
+
+
+cdef int _run_softmax_axis(const gk_call *c) noexcept nogil:
+    gk_softmax_axis(<const float *>c.p[0], <float *>c.p[1], c.i[0], c.i[1], c.i[2], <int>c.i[3])
     return 0
 
 

@@ -43,3 +43,40 @@ def test_reason_needs_known_small_integer_outputs():
     assert reason("Mul", [Value("a", "float32", (2,))]) is None
     assert reason("Mul", [Value("a", "int64", ("n",))]) is None
     assert reason("Range", [Value("a", "float32", ("n",))]).startswith("would not pay")
+
+
+def _mask_graph() -> Graph:
+    """An attention mask as exporters build it: a Range grid from the input's shape compared
+    (GreaterOrEqual) and combined (And) with a gather of the bool mask input; and a float
+    comparison, which computes on data."""
+    return Graph(
+        [
+            Node("Shape", ["ids"], ["s"], name="shape", attrs={"start": 1, "end": 2}),
+            Node("Squeeze", ["s"], ["n"], name="squeeze"),
+            Node("Range", ["zero", "n", "one"], ["r"], name="range"),
+            Node("Unsqueeze", ["r", "ax"], ["col"], name="unsqueeze"),
+            Node("GreaterOrEqual", ["col", "r"], ["tri"], name="ge"),
+            Node("Gather", ["mask", "r"], ["m"], name="gather", attrs={"axis": 1}),
+            Node("And", ["tri", "m"], ["both"], name="and"),
+            Node("Greater", ["x", "x"], ["gt"], name="float_gt"),
+        ],
+        [
+            Value("ids", "int64", (1, "seq")),
+            Value("mask", "bool", (1, "seq")),
+            Value("x", "float32", (1, "seq")),
+        ],  # fmt: skip
+        [Value("both", "bool", None), Value("gt", "bool", None)],
+        initializers={
+            k: np.array(v, np.int64) for k, v in {"zero": 0, "one": 1, "ax": [1]}.items()
+        },  # fmt: skip
+        name="masks",
+        opsets={"": 17},
+    )
+
+
+def test_mask_and_shape_derived_nodes_are_explained_whatever_their_size():
+    s = gossamer.load(_mask_graph(), backends=["cython"], optimize=0)
+    declined = {n: str(r) for n, r in s.placement.declined.items()}
+    assert "computed from the input shapes and constants only" in declined["ge"]
+    assert "mask/index arithmetic" in declined["and"]
+    assert "would not pay" not in declined.get("float_gt", "")  # float data: a kernel may pay
