@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
+from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array, output_is_view
 from ..refimpl.dtypes import DTYPE_NAMES
 from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import reshape_target_shape, split_equal_sizes
@@ -197,8 +197,15 @@ def _prepare_split(reference: Callable[..., Any]) -> Callable[..., Any]:
                 plan = _remember(
                     plans, key, _split_plan(input.shape, sizes, axis, parts, reference is split_18)
                 )
+            if (
+                plan[0]
+                and input.flags.c_contiguous
+                and all(map(output_is_view, range(len(plan[1]))))
+            ):
+                # the memory plan made the outputs views of the input's blocks: copy nothing
+                return tuple(input[window] for window, _ in plan[1])
             raw, th, outs = _raw(input), threads(), []
-            for i, (window, shape) in enumerate(plan):
+            for i, (window, shape) in enumerate(plan[1]):
                 y = output_array(shape, input.dtype, i)
                 if ext().copy_into(raw[window], _raw(y), th):
                     raise RuntimeDecline(f"rank {input.ndim} is beyond the copy kernel")
@@ -227,7 +234,8 @@ def _split_plan(
         window = (slice(None),) * a + (slice(start, start + s),)
         plan.append((window, shape[:a] + (s,) + shape[a + 1 :]))
         start += s
-    return tuple(plan)
+    blocks = math.prod(shape[:a]) == 1  # each output one block of the input, in order
+    return blocks, tuple(plan)
 
 
 def _slice_window(

@@ -128,6 +128,18 @@ def _assembled_concat(node: Node, args: list[Any], results: list[Any]) -> bool:
     return at == y.ctypes.data + y.nbytes
 
 
+def _split_views(node: Node, args: list[Any], results: list[Any]) -> bool:
+    """A Split that copied nothing: its outputs are views inside its input (the memory plan's
+    Split blocks)."""
+    if node.op_type != "Split" or not args or not isinstance(args[0], np.ndarray):
+        return False
+    x = args[0]
+    if not x.size or not all(isinstance(y, np.ndarray) and y.base is not None for y in results):
+        return False
+    lo, hi = _bounds(x)
+    return all(lo <= _bounds(y)[0] and _bounds(y)[1] <= hi for y in results if y.size)
+
+
 def _bounds(a: np.ndarray) -> tuple[int, int]:
     lo, hi = np.lib.array_utils.byte_bounds(a)
     return int(lo), int(hi)
@@ -267,7 +279,11 @@ class Recorder:
     def _classify(
         self, node: Node, args: list[Any], results: list[Any], calls: list[Any], declined: bool
     ) -> _Record:
-        alias = not calls and node.op_type in VIEW_OPS and node.domain in ("", "ai.onnx")
+        alias = (
+            not calls
+            and node.domain in ("", "ai.onnx")
+            and (node.op_type in VIEW_OPS or _split_views(node, args, results))
+        )
         rec = _Record(node, args, results, calls, alias=alias)
         rec.assembled = not calls and _assembled_concat(node, args, results)
         if declined:

@@ -6,13 +6,14 @@ Public API for backend authors (stable names):
     from gossamer.plugins import DeferredBackend  # a backend imported only when selected
     from gossamer.plugins import RuntimeDecline   # a kernel declining one call at run time
     from gossamer.plugins import output_array     # where a kernel writes an output (the arena)
+    from gossamer.plugins import output_is_view   # the arena makes an output a view of an input
     from gossamer.plugins import check_allocation # before a work buffer a model sizes
     from gossamer.plugins import Graph, Node, Value, infer_shapes   # the IR a backend is given
 
 See docs/writing-a-backend.md.
 """
 
-from ..refimpl.arena import output_array
+from ..refimpl.arena import output_array, output_is_view
 from ..refimpl.errors import RuntimeDecline
 from ..refimpl.ir import Graph, Node, Value
 from ..refimpl.shape_inference import infer_shapes
@@ -44,4 +45,5 @@ __all__ = [
     "infer_shapes",
     "kernel",
     "output_array",
+    "output_is_view",
 ]

@@ -43,6 +43,20 @@ def output_array(shape: tuple[int, ...], dtype: Any = np.float32, index: int = 0
     return np.empty(shape, dtype)
 
 
+def output_is_view(index: int = 0) -> bool:
+    """Whether the plan makes output `index` of the running node a view of its input (a Split's
+    block): the kernel should return that view, not a copy."""
+    outs = getattr(running, "outs", None)
+    return isinstance(outs, ViewOutputs) and index < len(outs.views) and outs.views[index]
+
+
+class ViewOutputs(tuple):  # type: ignore[type-arg]
+    """A step's planned output arrays (None at each output the plan makes a view of an input),
+    with `views`: per output, whether it is such a view."""
+
+    views: tuple[bool, ...] = ()
+
+
 def set_outputs(outs: tuple[np.ndarray | None, ...] | None) -> tuple[np.ndarray | None, ...] | None:
     """Makes `outs` the running node's planned outputs; returns the previous ones (to restore)."""
     previous = getattr(running, "outs", None)
@@ -77,9 +91,14 @@ class Arena:
             return
         buffer = self.plan.allocate()
         views: list[tuple[np.ndarray | None, ...] | None] = []
-        for names in self._step_outputs:
+        for names, aliased in zip(self._step_outputs, self.step_aliased):
             outs = tuple(self._planned(buffer, name) for name in names)
-            views.append(outs if any(o is not None for o in outs) else None)
+            if len(names) > 1 and any(aliased):  # a Split's blocks: its kernel asks
+                marked = ViewOutputs(outs)
+                marked.views = aliased
+                views.append(marked)
+            else:
+                views.append(outs if any(o is not None for o in outs) else None)
         self.step_views = views
         self.buffer = buffer
 

@@ -7,8 +7,11 @@ the arena, nor are values computed from weights alone (what constant folding rem
 `plan_constants=True`) or values produced inside If/Loop/Scan bodies. Tensors of unknown size
 are listed in `unplanned` with the reason.
 
-Two ways to share a buffer, from a small explicit rule table:
+Ways to share a buffer, from a small explicit rule table:
 - a *view*: Reshape/Squeeze/Unsqueeze/Flatten/Identity outputs are the input's bytes reinterpreted;
+  so are the outputs of a Split whose pieces are blocks of its input, one after another (every
+  axis before the split one has size 1: a channel Split of one image), each at its place in the
+  input (none a graph output, each place aligned): the Split copies nothing;
 - *in place*: an element-wise op writes its output over an input of identical dtype and shape that
   dies at this node (its whole buffer, views included, is read for the last time here);
 - *parts*: the inputs of a Concat whose output is one block per input (every axis before the
@@ -300,6 +303,15 @@ def _share(
     place: dict[str, int] = {}
     for step, node in enumerate(order):
         outs = [o for o in node.outputs if o]
+        pieces = _pieces_of(node, sizes, group_of, outputs, alignment)
+        if pieces:
+            source = node.inputs[0]
+            for out, at in pieces.items():
+                group_of[out] = group_of[source]
+                groups[group_of[out]].append(out)
+                how[out] = ("view", source)
+                place[out] = place.get(source, 0) + at
+            continue
         if len(outs) == 1 and outs[0] in sizes and node.domain in ("", "ai.onnx"):
             out = outs[0]
             found = _share_with(node, out, step, sizes, group_of, groups, last)
@@ -327,6 +339,34 @@ def _share(
                 group_of[out] = len(groups)
                 groups.append([out])
     return [g for g in groups if g], how, place
+
+
+def _pieces_of(
+    node: Node,
+    sizes: dict[str, tuple[str, tuple[int, ...], int]],
+    group_of: dict[str, int],
+    outputs: set[str],
+    alignment: int,
+) -> dict[str, int]:
+    """Output -> byte place in the input for a Split whose outputs can be views of its input's
+    blocks (see the module docstring), else {}."""
+    if node.op_type != "Split" or node.domain not in ("", "ai.onnx") or not node.inputs:
+        return {}
+    source, outs = node.inputs[0], list(node.outputs)
+    if source not in group_of or not outs or any(not o or o not in sizes for o in outs):
+        return {}
+    dtype, shape, nbytes = sizes[source]
+    axis = int(node.attrs.get("axis", 0))
+    if not -len(shape) <= axis < len(shape) or math.prod(shape[: axis % len(shape)]) != 1:
+        return {}
+    places: dict[str, int] = {}
+    at = 0
+    for out in outs:
+        if out in outputs or out in places or sizes[out][0] != dtype or at % alignment:
+            return {}
+        places[out] = at
+        at += sizes[out][2]
+    return places if at == nbytes else {}
 
 
 def _parts_of(

@@ -26,7 +26,7 @@ def _check_bounds(plan: MemoryPlan) -> list[str]:
         if t.nbytes and t.offset % plan.alignment:
             problems.append(f"{t.name!r} at offset {t.offset} is not {plan.alignment}-aligned")
         inside = buf.offset <= t.offset and t.offset + t.nbytes <= buf.offset + buf.size
-        placed = t.offset == buf.offset or _in_part(plan, t.name)
+        placed = t.offset == buf.offset or _starts_inside(plan, t.name)
         if not inside or not placed or t.name not in buf.tensors:
             problems.append(f"{t.name!r} does not fit its buffer {t.buffer}")
         if t.offset + t.nbytes > plan.arena_bytes:
@@ -36,15 +36,21 @@ def _check_bounds(plan: MemoryPlan) -> list[str]:
     return problems
 
 
-def _in_part(plan: MemoryPlan, name: str) -> bool:
-    """Whether `name` is a Concat's part (or shares one's bytes): it may start past its buffer's
-    start."""
+def _starts_inside(plan: MemoryPlan, name: str) -> bool:
+    """Whether `name` is a Concat's part or a view of a block inside its input's bytes (a Split
+    output), or shares such a tensor's bytes: it may start past its buffer's start."""
     for _ in range(len(plan.tensors)):
         t = plan.tensors[name]
         if t.how == "part":
             return True
         if t.shares is None or t.shares not in plan.tensors:
             return False
+        source = plan.tensors[t.shares]
+        if t.how == "view" and t.offset != source.offset:
+            inside = (
+                source.offset <= t.offset and t.offset + t.nbytes <= source.offset + source.nbytes
+            )
+            return inside
         name = t.shares
     return False
 

@@ -63,7 +63,11 @@ def test_whole_cnn_runs_on_cython_and_matches_the_reference():
 def test_explain_shows_claimed_nodes_and_reasons_for_declined_ones(tmp_path):
     x = np.ones((2, 3), np.float32)
     path = tmp_path / "m.onnx"
-    path.write_bytes(one_node("Softmax", {"x": x}, opset=13, axis=0))
+    path.write_bytes(
+        one_node(
+            "LayerNormalization", {"x": x}, {"scale": np.ones((2, 3), np.float32)}, opset=17, axis=0
+        )
+    )
     out = subprocess.run(
         [sys.executable, "-m", "gossamer.cli", "explain", str(path), "--backends", "cython"],
         capture_output=True, text=True,
