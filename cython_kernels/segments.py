@@ -128,10 +128,10 @@ def _assembled_concat(node: Node, args: list[Any], results: list[Any]) -> bool:
     return at == y.ctypes.data + y.nbytes
 
 
-def _split_views(node: Node, args: list[Any], results: list[Any]) -> bool:
-    """A Split that copied nothing: its outputs are views inside its input (the memory plan's
-    Split blocks)."""
-    if node.op_type != "Split" or not args or not isinstance(args[0], np.ndarray):
+def _block_views(node: Node, args: list[Any], results: list[Any]) -> bool:
+    """A Split or Slice that copied nothing: its outputs are views inside its input (the memory
+    plan's blocks)."""
+    if node.op_type not in ("Split", "Slice") or not args or not isinstance(args[0], np.ndarray):
         return False
     x = args[0]
     if not x.size or not all(isinstance(y, np.ndarray) and y.base is not None for y in results):
@@ -282,7 +282,7 @@ class Recorder:
         alias = (
             not calls
             and node.domain in ("", "ai.onnx")
-            and (node.op_type in VIEW_OPS or _split_views(node, args, results))
+            and (node.op_type in VIEW_OPS or _block_views(node, args, results))
         )
         rec = _Record(node, args, results, calls, alias=alias)
         rec.assembled = not calls and _assembled_concat(node, args, results)

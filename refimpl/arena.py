@@ -44,8 +44,8 @@ def output_array(shape: tuple[int, ...], dtype: Any = np.float32, index: int = 0
 
 
 def output_is_view(index: int = 0) -> bool:
-    """Whether the plan makes output `index` of the running node a view of its input (a Split's
-    block): the kernel should return that view, not a copy."""
+    """Whether the plan makes output `index` of the running node a view of its input (a block of
+    it, for a Split or Slice): the kernel should return that view, not a copy."""
     outs = getattr(running, "outs", None)
     return isinstance(outs, ViewOutputs) and index < len(outs.views) and outs.views[index]
 
@@ -93,7 +93,7 @@ class Arena:
         views: list[tuple[np.ndarray | None, ...] | None] = []
         for names, aliased in zip(self._step_outputs, self.step_aliased):
             outs = tuple(self._planned(buffer, name) for name in names)
-            if len(names) > 1 and any(aliased):  # a Split's blocks: its kernel asks
+            if any(aliased):  # a Split's or Slice's blocks: its kernel asks output_is_view
                 marked = ViewOutputs(outs)
                 marked.views = aliased
                 views.append(marked)

@@ -10,8 +10,10 @@ are listed in `unplanned` with the reason.
 Ways to share a buffer, from a small explicit rule table:
 - a *view*: Reshape/Squeeze/Unsqueeze/Flatten/Identity outputs are the input's bytes reinterpreted;
   so are the outputs of a Split whose pieces are blocks of its input, one after another (every
-  axis before the split one has size 1: a channel Split of one image), each at its place in the
-  input (none a graph output, each place aligned): the Split copies nothing;
+  axis before the split one has size 1: a channel Split of one image), and the output of a Slice
+  with constant bounds that is one block of its input (step 1; every axis before the sliced one
+  of size 1, every axis after it whole: q, k and v sliced from one qkv tensor), each at its place
+  in the input (not a graph output, the place aligned): such a Split or Slice copies nothing;
 - *in place*: an element-wise op writes its output over an input of identical dtype and shape that
   dies at this node (its whole buffer, views included, is read for the last time here);
 - *parts*: the inputs of a Concat whose output is one block per input (every axis before the
@@ -180,7 +182,7 @@ def plan_memory(
             else:
                 sizes[name] = found
     outputs = {v.name for v in graph.outputs}
-    groups, how, place = _share(order, sizes, last, outputs, alignment)
+    groups, how, place = _share(order, sizes, last, outputs, alignment, graph.initializers)
     buffers = _place(groups, sizes, first, last, alignment)
     tensors: dict[str, TensorPlan] = {}
     for b_idx, buf in enumerate(buffers):
@@ -294,6 +296,7 @@ def _share(
     last: dict[str, int],
     outputs: set[str],
     alignment: int,
+    initializers: Mapping[str, np.ndarray],
 ) -> tuple[list[list[str]], dict[str, tuple[str, str]], dict[str, int]]:
     """Groups of tensors sharing one buffer, how each non-owner shares, and the byte place of
     each tensor that does not start at its buffer's start (parts, and views of them)."""
@@ -303,7 +306,7 @@ def _share(
     place: dict[str, int] = {}
     for step, node in enumerate(order):
         outs = [o for o in node.outputs if o]
-        pieces = _pieces_of(node, sizes, group_of, outputs, alignment)
+        pieces = _pieces_of(node, sizes, group_of, outputs, alignment, initializers)
         if pieces:
             source = node.inputs[0]
             for out, at in pieces.items():
@@ -347,15 +350,24 @@ def _pieces_of(
     group_of: dict[str, int],
     outputs: set[str],
     alignment: int,
+    initializers: Mapping[str, np.ndarray],
 ) -> dict[str, int]:
-    """Output -> byte place in the input for a Split whose outputs can be views of its input's
-    blocks (see the module docstring), else {}."""
-    if node.op_type != "Split" or node.domain not in ("", "ai.onnx") or not node.inputs:
+    """Output -> byte place in the input for a Split or Slice whose outputs can be views of
+    blocks of its input (see the module docstring), else {}."""
+    if node.op_type not in ("Split", "Slice") or node.domain not in ("", "ai.onnx"):
         return {}
-    source, outs = node.inputs[0], list(node.outputs)
+    source, outs = (node.inputs or [""])[0], list(node.outputs)
     if source not in group_of or not outs or any(not o or o not in sizes for o in outs):
         return {}
     dtype, shape, nbytes = sizes[source]
+    if node.op_type == "Slice":
+        out = outs[0]
+        at = _slice_block(node, shape, initializers)
+        if at is None or out in outputs or sizes[out][0] != dtype:
+            return {}
+        at *= np.dtype(to_numpy(dtype)).itemsize
+        fits = at % alignment == 0 and at + sizes[out][2] <= nbytes
+        return {out: at} if fits else {}
     axis = int(node.attrs.get("axis", 0))
     if not -len(shape) <= axis < len(shape) or math.prod(shape[: axis % len(shape)]) != 1:
         return {}
@@ -367,6 +379,41 @@ def _pieces_of(
         places[out] = at
         at += sizes[out][2]
     return places if at == nbytes else {}
+
+
+def _slice_block(
+    node: Node, shape: tuple[int, ...], initializers: Mapping[str, np.ndarray]
+) -> int | None:
+    """The element offset of a Slice's output in its input when the output is one contiguous
+    block of it (bounds constant, step 1, every axis before the sliced one of size 1, every axis
+    after it whole), else None."""
+    if "starts" in node.attrs:  # Slice-1: attributes
+        raw = [node.attrs.get(k) for k in ("starts", "ends", "axes")] + [None]
+    else:
+        names = list(node.inputs[1:5]) + [""] * (5 - len(node.inputs))
+        if any(n and n not in initializers for n in names[:4]) or not names[0] or not names[1]:
+            return None
+        raw = [initializers[n].reshape(-1).tolist() if n else None for n in names[:4]]
+    starts, ends = raw[0], raw[1]
+    if starts is None or ends is None or len(starts) != len(ends):
+        return None
+    axes = raw[2] if raw[2] is not None else list(range(len(starts)))
+    steps = raw[3] if raw[3] is not None else [1] * len(starts)
+    if len(axes) != len(starts) or len(steps) != len(starts):
+        return None
+    bounds = [(0, d) for d in shape]
+    for axis, start, end, step in zip(axes, starts, ends, steps):
+        if not -len(shape) <= axis < len(shape) or step != 1:
+            return None
+        first, stop, _ = slice(int(start), int(end), 1).indices(shape[axis])
+        bounds[axis] = (first, max(first, stop))
+    cut = [a for a, (lo, hi) in enumerate(bounds) if (lo, hi) != (0, shape[a])]
+    if not cut:
+        return 0
+    a = cut[0]
+    if len(cut) > 1 or math.prod(shape[:a]) != 1:
+        return None
+    return bounds[a][0] * math.prod(shape[a + 1 :])
 
 
 def _parts_of(

@@ -1,19 +1,21 @@
-"""A channel Split whose outputs the memory plan made views of its input (refimpl/memory_plan.py):
-the Split kernel copies nothing, segments replay it as nothing, and the results are the
-reference's."""
+"""A channel Split (or a Slice) whose outputs the memory plan made views of its input
+(refimpl/memory_plan.py): the kernel copies nothing, segments replay it as nothing, and the
+results are the reference's."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from gossamer.cython_kernels import segments
 
 import gossamer
-from tests.refimpl.test_memory_plan_split import c2f
+from tests.refimpl.test_memory_plan_blocks import c2f, qkv
 
 
-def test_split_blocks_are_views_and_results_match_the_reference(monkeypatch, threads):
+@pytest.mark.parametrize("build, steps", [(c2f, 4), (qkv, 6)])
+def test_blocks_are_views_and_results_match_the_reference(monkeypatch, threads, build, steps):
     x = np.random.default_rng(1).standard_normal((1, 8, 6, 6)).astype(np.float32)
-    g = c2f()
+    g = build()
     ref = gossamer.load(g, backends=[], optimize=0).run(None, {"x": x})[0]
     sess = gossamer.load(g, backends=["cython"], optimize=0, threads=threads)
     from gossamer.cython_kernels import layout_kernels
@@ -26,10 +28,10 @@ def test_split_blocks_are_views_and_results_match_the_reference(monkeypatch, thr
     monkeypatch.setattr(layout_kernels, "ext", lambda: counting)
     for _ in range(4):  # node by node, recorded, then one segment
         np.testing.assert_allclose(sess.run(None, {"x": x})[0], ref, rtol=1e-5, atol=1e-5)
-    assert copies == []  # the Split never copied
+    assert copies == []  # the Split / Slices never copied
     program = sess._program
     assert segments.split_reasons(program) == {}
-    assert [(a, b, s is not None) for a, b, s, _ in program.schedule] == [(0, 4, True)]
+    assert [(a, b, s is not None) for a, b, s, _ in program.schedule] == [(0, steps, True)]
 
 
 def test_a_batch_split_still_copies_and_matches(threads):

@@ -1,6 +1,6 @@
-"""The memory plan's Split blocks: the outputs of a Split of one image (every axis before the
-split one of size 1) are views of their blocks of the input, so the Split copies nothing
-(refimpl/memory_plan.py)."""
+"""The memory plan's blocks: the outputs of a Split of one image (every axis before the split one
+of size 1), and a Slice's output that is one block of its input, are views of their blocks of the
+input, so the Split or Slice copies nothing (refimpl/memory_plan.py)."""
 
 from __future__ import annotations
 
@@ -68,3 +68,55 @@ def test_nothing_writes_in_place_over_a_block_while_another_is_read():
     plan = plan_memory(c2f(outputs=("y", "s"), extra=late))
     plan.verify()
     assert plan.buffers[plan.tensors["t"].buffer].last >= plan.steps.index("late")
+
+
+def qkv(
+    batch: int = 1, bounds: tuple[tuple[int, int], ...] = ((0, 8), (8, 16), (16, 24)),
+    *, axis: int = 1, step: int = 1, constant: bool = True, outputs: tuple[str, ...] = ("y",),
+) -> Graph:  # fmt: skip
+    """x -> conv (24 ch) -> t; q, k, v = Slices of t; y = (q + k) * v."""
+    rng = np.random.default_rng(0)
+    inits: dict[str, np.ndarray] = {"w": rng.standard_normal((24, 8, 1, 1)).astype(np.float32)}
+    nodes = [Node("Conv", ["x", "w"], ["t"], name="conv")]
+    inputs = [Value("x", F32, (batch, 8, 6, 6))]
+    for name, (lo, hi) in zip("qkv", bounds):
+        inits.update({f"{name}0": np.array([lo]), f"{name}1": np.array([hi]),
+                      "ax": np.array([axis]), "st": np.array([step])})  # fmt: skip
+        if not constant:
+            inits.pop(f"{name}0")
+            inputs.append(Value(f"{name}0", "int64", (1,)))
+        nodes.append(
+            Node("Slice", ["t", f"{name}0", f"{name}1", "ax", "st"], [name], name=f"slice_{name}")
+        )
+    nodes += [
+        Node("Add", ["q", "k"], ["s"], name="add"),
+        Node("Mul", ["s", "v"], ["y"], name="mul"),
+    ]
+    return Graph(nodes, inputs, [Value(o) for o in outputs], inits, opsets={"": 18})
+
+
+def test_slices_of_one_block_each_are_views_of_the_input():
+    plan = plan_memory(qkv())
+    plan.verify()
+    t = plan.tensors["t"]
+    for k, name in enumerate("qkv"):
+        v = plan.tensors[name]
+        assert (v.how, v.shares, v.buffer) == ("view", "t", t.buffer)
+        assert v.offset == t.offset + k * v.nbytes
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"batch": 2},  # the channels of each image: not one block
+        {"step": 2, "bounds": ((0, 16), (1, 17), (8, 24))},  # every other channel
+        {"axis": 2, "bounds": ((0, 2), (2, 4), (4, 6))},  # rows of every channel
+        {"constant": False},  # bounds known only when running
+        {"outputs": ("y", "q")},  # handed back to the caller
+    ],
+)
+def test_slices_that_are_not_one_block_copy(kwargs):
+    plan = plan_memory(qkv(**kwargs), {"q0": (1,), "k0": (1,), "v0": (1,)})
+    plan.verify()
+    copied = "q" if "outputs" in kwargs else "qkv"  # k and v of that one stay views
+    assert all(plan.tensors[n].how != "view" for n in copied if n in plan.tensors)
