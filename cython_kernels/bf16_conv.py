@@ -17,8 +17,6 @@ from ._common import (
     all_float32,
     conv_activation_refusal,
     conv_rank_refusal,
-    epilogue_bounds,
-    post_activation,
     scratch,
     static_shape,
     threads,
@@ -27,6 +25,7 @@ from ._common import (
 from ._native import ext
 from .bf16_matmul import U32, pack_a
 from .bf16_mode import select_bf16_impl
+from .conv_kernels import conv_attributes
 
 Array = np.ndarray
 
@@ -50,31 +49,11 @@ def conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return None
 
 
-def _as_2d(geometry: dict[str, Any]) -> dict[str, Any]:
-    """1-D geometry (kernel/stride/dilation [k], pads [b, e]) as 2-D with H = 1."""
-    out = dict(geometry)
-    for key in ("kernel_shape", "strides", "dilations"):
-        if geometry.get(key) is not None and len(geometry[key]) == 1:
-            out[key] = [1, *geometry[key]]
-    if geometry.get("pads") is not None and len(geometry["pads"]) == 2:
-        out["pads"] = [0, geometry["pads"][0], 0, geometry["pads"][1]]
-    return out
-
-
 class _Bf16Conv:
     """One Conv node: its weights as bf16 panels per group (packed once if constant)."""
 
     def __init__(self, node: Node, constants: dict[int, Array]) -> None:
-        a = node.attrs
-        self.geometry = {
-            k: a.get(k) for k in ("auto_pad", "dilations", "kernel_shape", "pads", "strides")
-        }
-        self.geometry["auto_pad"] = self.geometry["auto_pad"] or "NOTSET"
-        self.geometry_1d = _as_2d(self.geometry)
-        self.group = int(a.get("group", 1))
-        activation, params = str(a.get("activation", "")), a.get("activation_params")
-        self.post = post_activation(activation, params)
-        self.bounds = epilogue_bounds(activation, params) if self.post is None else (0.0, 0.0, 0)
+        conv_attributes(self, node)
         w = constants.get(1)
         self.w_shape = None if w is None else _as_4d(w).shape
         self.packed = None if w is None else self._pack(_as_4d(w))

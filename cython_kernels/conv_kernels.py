@@ -105,22 +105,27 @@ def _avx512_gemm() -> bool:
     return bool(index is not None and index() >= 2)
 
 
+def conv_attributes(conv: Any, node: Node) -> None:
+    """Sets a prepared (Fused)Conv's geometry, its 1-D form as 2-D (geometry_1d), group, the
+    activation run after the kernel (post: None for the epilogue's own) and the epilogue's
+    clip bounds, from the node's attributes: the float32 and bf16 convs share this."""
+    a = node.attrs
+    conv.geometry = {
+        k: a.get(k) for k in ("auto_pad", "dilations", "kernel_shape", "pads", "strides")
+    }
+    conv.geometry["auto_pad"] = conv.geometry["auto_pad"] or "NOTSET"
+    conv.geometry_1d = _as_2d(conv.geometry)
+    conv.group = int(a.get("group", 1))
+    activation, params = str(a.get("activation", "")), a.get("activation_params")
+    conv.post = post_activation(activation, params)
+    conv.bounds = epilogue_bounds(activation, params) if conv.post is None else (0.0, 0.0, False)
+
+
 class _Conv:
     """One Conv node, prepared: packed weights per group (and Winograd's), the epilogue."""
 
     def __init__(self, node: Node, constants: dict[int, Array]) -> None:
-        a = node.attrs
-        self.geometry = {
-            k: a.get(k) for k in ("auto_pad", "dilations", "kernel_shape", "pads", "strides")
-        }
-        self.geometry["auto_pad"] = self.geometry["auto_pad"] or "NOTSET"
-        self.geometry_1d = _as_2d(self.geometry)
-        self.group = int(a.get("group", 1))
-        activation, params = str(a.get("activation", "")), a.get("activation_params")
-        self.post = post_activation(activation, params)
-        self.bounds = (
-            epilogue_bounds(activation, params) if self.post is None else (0.0, 0.0, False)
-        )
+        conv_attributes(self, node)
         w = self._src = constants.get(1)  # the weight as given: pre-packed forms hang on it
         if w is not None and w.ndim == 3:
             w = w.reshape(w.shape[0], w.shape[1], 1, w.shape[2])
