@@ -169,7 +169,8 @@ def serve(conn: Any, engine: str, fp32: Path, int8: Path, threads: int, inputs: 
     try:
         sess, run = session(engine, fp32, int8, threads, baseline)
     except Exception as e:  # a peer that cannot read this model: the table says so
-        conn.send(f"cannot run: {type(e).__name__}: {str(e).splitlines()[-1][:200]}")
+        last = (str(e).splitlines() or [""])[-1][:200]
+        conn.send(f"cannot run: {type(e).__name__}: {last}")
         return
     conn.send("ready")
     while True:
@@ -275,6 +276,8 @@ def main() -> None:
             for engine, (proc, conn) in list(workers.items()):
                 answer = conn.recv()
                 if answer != "ready":
+                    if engine != "openvino-int8":  # only the optional peer may be missing
+                        raise SystemExit(f"{engine} on {name}: {answer}")
                     skipped.append(f"{engine} on {name}_int8 ({threads} threads): {answer}")
                     proc.join()
                     del workers[engine]

@@ -16,6 +16,7 @@ import math
 
 from ..plugins.backend import Claim, Decline
 from ..refimpl.ir import Graph, Value
+from ..refimpl.registry import NONDETERMINISTIC_OPS
 
 # most elements a node's integer outputs may hold to count as shape arithmetic
 SMALL = 64
@@ -31,7 +32,11 @@ _MASK_OPS = frozenset({"And", "Or", "Xor", "Not", "Equal", "Less", "LessOrEqual"
                        "GreaterOrEqual", "Gather", "GatherND", "GatherElements",
                        "Where"})  # fmt: skip
 _MASK_DTYPES = frozenset({"bool", "int32", "int64"})
-_MASK_REASON = "would not pay: mask/index arithmetic on bool and integer values (no float work)"
+_MASK_REASON = (
+    "would not pay: mask/index arithmetic on bool and integer values computed from integer "
+    "inputs (no float work)"
+)
+MASK_SMALL = 1 << 16  # most elements a mask node's known-size values may hold together
 
 
 def _small_integers(values: list[Value | None]) -> int | None:
@@ -63,14 +68,17 @@ def reason(
 
 
 def explain_declines(graph: Graph, verdicts: list[Claim | Decline]) -> list[Claim | Decline]:
-    """verdicts with each Decline of a shape-arithmetic node given the reason above."""
+    """verdicts with each Decline of a shape- or mask-arithmetic node given its reason above."""
     if not any(isinstance(v, Decline) for v in verdicts):
         return verdicts
     from ..refimpl.shape_inference import infer_shapes
 
     types = infer_shapes(graph)
     nodes = {n.name: n for n in graph.nodes}
-    from_shapes = shape_derived(graph)
+    shapes = {o for n in graph.nodes if n.op_type in _SHAPE_SOURCES for o in n.outputs if o}
+    from_shapes = derived_from(graph, shapes)
+    integer_inputs = {v.name for v in graph.inputs if v.dtype in _MASK_DTYPES}
+    from_integers = derived_from(graph, shapes | integer_inputs)
     out: list[Claim | Decline] = []
     for v in verdicts:
         node = nodes.get(v.node) if isinstance(v, Decline) else None
@@ -79,26 +87,46 @@ def explain_declines(graph: Graph, verdicts: list[Claim | Decline]) -> list[Clai
             outs = [types.get(o) for o in node.outputs if o]
             ins = [_value(types, graph, i) for i in node.inputs if i]
             why = reason(node.op_type, outs, ins)
-            if why is None and node.outputs and all(o in from_shapes for o in node.outputs if o):
+            named = [o for o in node.outputs if o]
+            if why is None and named and all(o in from_shapes for o in named):
                 why = "would not pay: computed from the input shapes and constants only"
-            if why is None and node.op_type in _MASK_OPS and _all_dtypes(outs + ins, _MASK_DTYPES):
+            if (
+                why is None
+                and node.op_type in _MASK_OPS
+                and named
+                and all(o in from_integers for o in named)
+                and _all_dtypes(outs + ins, _MASK_DTYPES)
+                and _at_most(outs + ins, MASK_SMALL)
+            ):
                 why = _MASK_REASON
         out.append(Decline(v.node, why) if why else v)
     return out
 
 
-def shape_derived(graph: Graph) -> set[str]:
-    """Values computed from input shapes: Shape/Size outputs, and the outputs of nodes whose inputs
-    are all initializers or such values, one at least such a value (topological order)."""
-    derived: set[str] = set()
+def derived_from(graph: Graph, sources: set[str]) -> set[str]:
+    """Values computed from `sources` and initializers alone (one source at least): `sources`
+    and the outputs of deterministic nodes without bodies whose inputs are all such values or
+    initializers (topological order)."""
+    derived = set(sources)
     for node in graph.topological_nodes():
         ins = [i for i in node.inputs if i]
-        if node.op_type in _SHAPE_SOURCES or (
-            any(i in derived for i in ins)
+        if (
+            ins
+            and node.op_type not in NONDETERMINISTIC_OPS
+            and not any(node.subgraphs())
+            and any(i in derived for i in ins)
             and all(i in derived or i in graph.initializers for i in ins)
         ):
             derived |= {o for o in node.outputs if o}
     return derived
+
+
+def _at_most(values: list[Value | None], limit: int) -> bool:
+    """Whether the values with a known shape hold at most `limit` elements together (a symbolic
+    dim, e.g. a sequence length, is taken as small: the rule is for masks over it)."""
+    known = [v.shape for v in values if v is not None and v.shape is not None]
+    sized = [s for s in known if all(isinstance(d, int) for d in s)]
+    return sum(math.prod(s) for s in sized) <= limit  # type: ignore[arg-type]
 
 
 def _all_dtypes(values: list[Value | None], allowed: frozenset[str]) -> bool:

@@ -157,7 +157,7 @@ def _root(obj: Any) -> Any:
 
 def _digest(a: np.ndarray) -> tuple[tuple[int, ...], str, bytes]:
     """What the self-check compares of a value: shape, dtype and a digest of its bytes."""
-    data = memoryview(np.ascontiguousarray(a)).cast("B")
+    data = np.ascontiguousarray(a).reshape(-1).view(np.uint8)  # an empty value: no bytes
     return a.shape, a.dtype.str, hashlib.blake2b(data, digest_size=16).digest()
 
 
@@ -204,7 +204,9 @@ class Recorder:
         arena = program.arena
         self.arena_buffer = arena.buffer
         self.arena_range = _bounds(arena.buffer)
-        self.initializers = program.graph.initializers
+        # constants: initializers no feed can replace (one that is also a graph input can)
+        fed = {v.name for v in program.graph.inputs}
+        self.initializers = {k: v for k, v in program.graph.initializers.items() if k not in fed}
         self.init_ranges = [
             _bounds(a) for a in self.initializers.values() if isinstance(a, np.ndarray) and a.size
         ]

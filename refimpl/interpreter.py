@@ -328,6 +328,8 @@ class Program:
             set_outputs(previous)
             if arena is not None:
                 arena.lock.release()
+        if outer is None:
+            _unalias_feeds(self.graph, env, feeds)
         return env
 
     def _unalias_outputs(self, env: dict[str, Any], arena: Arena) -> None:
@@ -488,6 +490,24 @@ class Program:
                 if not keep_all:
                     for name in step.release_after:
                         env.pop(name, None)
+
+
+def _unalias_feeds(graph: Graph, env: dict[str, Any], feeds: dict[str, Any]) -> None:
+    """The caller's graph outputs never share memory with the arrays it fed (a Split, Slice or
+    Reshape of an input returns a view of it): such an output is copied, as onnxruntime hands back
+    its own arrays."""
+    fed = [a for a in feeds.values() if isinstance(a, np.ndarray) and a.size]
+    if not fed:
+        return
+    for value in graph.outputs:
+        got = env.get(value.name)
+        if not isinstance(got, np.ndarray) or not got.size:
+            continue
+        # an array owning its memory (base None) shares none, unless it is a feed itself
+        if got.base is None and not any(got is a for a in fed):
+            continue
+        if any(np.may_share_memory(got, a) for a in fed):
+            env[value.name] = got.copy()
 
 
 def _segment_builder(overrides: dict[str, Override]) -> Callable[..., SegmentBuilder] | None:

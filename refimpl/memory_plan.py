@@ -182,7 +182,9 @@ def plan_memory(
             else:
                 sizes[name] = found
     outputs = {v.name for v in graph.outputs}
-    groups, how, place = _share(order, sizes, last, outputs, alignment, graph.initializers)
+    fed = {v.name for v in graph.inputs}  # an initializer a feed may replace is no constant
+    fixed = {k: v for k, v in graph.initializers.items() if k not in fed}
+    groups, how, place = _share(order, sizes, last, outputs, alignment, fixed)
     buffers = _place(groups, sizes, first, last, alignment)
     tensors: dict[str, TensorPlan] = {}
     for b_idx, buf in enumerate(buffers):

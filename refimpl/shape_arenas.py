@@ -94,6 +94,7 @@ class ShapeArenas:
         if not plan.arena_bytes or plan.arena_bytes > limit:
             return None
         variant = copy.copy(self.program)
+        variant._run_starts = None  # the program's own run made the backend's early start
         variant.bind_arena(plan)
         return variant if variant.arena is not None else None
 

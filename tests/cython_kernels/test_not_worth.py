@@ -59,13 +59,15 @@ def _mask_graph() -> Graph:
             Node("Gather", ["mask", "r"], ["m"], name="gather", attrs={"axis": 1}),
             Node("And", ["tri", "m"], ["both"], name="and"),
             Node("Greater", ["x", "x"], ["gt"], name="float_gt"),
+            Node("Cast", ["x"], ["xi"], name="cast", attrs={"to": 7}),
+            Node("Equal", ["xi", "r"], ["eq"], name="data_eq"),  # int64, but from float data
         ],
         [
             Value("ids", "int64", (1, "seq")),
             Value("mask", "bool", (1, "seq")),
             Value("x", "float32", (1, "seq")),
         ],  # fmt: skip
-        [Value("both", "bool", None), Value("gt", "bool", None)],
+        [Value("both", "bool", None), Value("gt", "bool", None), Value("eq", "bool", None)],
         initializers={
             k: np.array(v, np.int64) for k, v in {"zero": 0, "one": 1, "ax": [1]}.items()
         },  # fmt: skip
@@ -80,3 +82,25 @@ def test_mask_and_shape_derived_nodes_are_explained_whatever_their_size():
     assert "computed from the input shapes and constants only" in declined["ge"]
     assert "mask/index arithmetic" in declined["and"]
     assert "would not pay" not in declined.get("float_gt", "")  # float data: a kernel may pay
+    assert "would not pay" not in declined["data_eq"]
+
+
+def test_a_node_with_a_body_or_a_random_op_is_never_shape_derived():
+    from gossamer.cython_kernels.not_worth import derived_from
+
+    body = Graph([Node("Neg", ["x"], ["o"], name="neg")], [], [Value("o", "float32", None)])
+    g = Graph(
+        [
+            Node("Shape", ["x"], ["s"], name="shape"),
+            Node("ReduceSum", ["s"], ["n"], name="sum"),
+            Node("Greater", ["n", "zero"], ["c"], name="gt"),
+            Node("If", ["c"], ["y"], name="if", attrs={"then_branch": body, "else_branch": body}),
+            Node("RandomNormalLike", ["s"], ["noise"], name="rand", attrs={"dtype": 1}),
+        ],
+        [Value("x", "float32", (3,))],
+        [Value("y", "float32", None), Value("noise", "float32", None)],
+        initializers={"zero": np.array(0, np.int64)},
+        opsets={"": 17},
+    )
+    got = derived_from(g, {"s"})
+    assert {"n", "c"} <= got and "y" not in got and "noise" not in got
