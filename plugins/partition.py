@@ -34,11 +34,14 @@ def extract_partition(graph: Graph, node_names: tuple[str, ...], name: str) -> G
     outputs = [o for n in nodes for o in n.outputs if o and o in used_outside]
     known = {v.name: v for v in graph.inputs} | graph.value_info
     touched = set(reads) | produced  # the quantisation and types of these travel with the part
+    # an initializer that is also a graph input is a default a feed may replace: an input here
+    fed = {v.name for v in graph.inputs}
+    constants = {i for i in reads if i in graph.initializers and i not in fed}
     return Graph(
         nodes=nodes,
-        inputs=[known.get(i, Value(i)) for i in reads if i not in graph.initializers],
+        inputs=[known.get(i, Value(i)) for i in reads if i not in constants],
         outputs=[known.get(o, Value(o)) for o in outputs],
-        initializers={i: graph.initializers[i] for i in reads if i in graph.initializers},
+        initializers={i: graph.initializers[i] for i in constants},
         name=name,
         opsets=dict(graph.opsets),
         value_info={n: v for n, v in graph.value_info.items() if n in touched},

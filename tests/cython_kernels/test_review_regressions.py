@@ -104,3 +104,17 @@ def test_a_symbolic_shape_run_wakes_the_pool_once(monkeypatch):
     for _ in range(3):
         s.run(None, {"x": np.ones((1, 8), np.float32)})
     assert calls == [2, 2, 2]
+
+
+def test_a_compiled_partition_takes_a_replaced_initializer_as_an_input():
+    from gossamer.plugins.partition import extract_partition
+    from gossamer.refimpl.ir import Graph, Node, Value
+
+    g = Graph(
+        [Node("Add", ["x", "b"], ["y"], name="add"), Node("Mul", ["y", "k"], ["z"], name="mul")],
+        [Value("x", "float32", (2,)), Value("b", "float32", (2,))],
+        [Value("z", "float32", (2,))],
+        initializers={"b": np.ones(2, np.float32), "k": np.full(2, 3, np.float32)},
+    )
+    part = extract_partition(g, ("add", "mul"), "p")
+    assert [v.name for v in part.inputs] == ["x", "b"] and list(part.initializers) == ["k"]
