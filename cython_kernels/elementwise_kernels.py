@@ -53,6 +53,7 @@ from ._common import (
     apply_prelu,
     broadcast_plan,
     known_shape,
+    scratch,
     static_shape,
     threads,
 )
@@ -337,6 +338,7 @@ def _prepare_layernorm(reference: Callable[..., Any]) -> Callable[..., Any]:
         # scale and bias as flat float32 vectors, made once when they are initializers
         fixed = {i: np.ascontiguousarray(constants[i], F32).reshape(-1)
                  for i in (1, 2) if i in constants}  # fmt: skip
+        with_stats = any(node.outputs[1:3])  # Mean / InvStdDev asked for
 
         def run(x: Array, scale: Array, b: Array | None = None, **kwargs: Any) -> tuple:
             n = x.shape[-1]
@@ -350,7 +352,12 @@ def _prepare_layernorm(reference: Callable[..., Any]) -> Callable[..., Any]:
                 bias = np.ascontiguousarray(b, F32).reshape(-1)
             y = output_array(x.shape, F32)
             stats = x.shape[:-1] + (1,)
-            mean, inv_std = output_array(stats, F32, 1), output_array(stats, F32, 2)
+            if with_stats:
+                mean, inv_std = output_array(stats, F32, 1), output_array(stats, F32, 2)
+            else:  # nobody reads them: the shared work buffer (no temporary, so segments hold)
+                rows = y.size // n
+                work = scratch(2 * rows)
+                mean, inv_std = work[:rows].reshape(stats), work[rows:].reshape(stats)
             ext().layernorm_rows(_flat(x).reshape(-1, n), sc, bias, y.reshape(-1, n),
                                  mean.reshape(-1), inv_std.reshape(-1), eps, threads())  # fmt: skip
             return y, mean, inv_std

@@ -1,6 +1,6 @@
-"""Cases a review found: an empty intermediate recorded for segments, an initializer a feed
-replaces, graph outputs that would share the caller's feed, one pool wake-up per run of a
-symbolic-shape model."""
+"""Edges of a cython run: an empty intermediate recorded for segments, an initializer a feed
+replaces (kernels, segments, partitions), graph outputs that would share the caller's feed, one
+pool wake-up per run of a symbolic-shape model, a LayerNorm without statistics in a segment."""
 
 from __future__ import annotations
 
@@ -118,3 +118,25 @@ def test_a_compiled_partition_takes_a_replaced_initializer_as_an_input():
     )
     part = extract_partition(g, ("add", "mul"), "p")
     assert [v.name for v in part.inputs] == ["x", "b"] and list(part.initializers) == ["k"]
+
+
+def test_a_layer_norm_whose_statistics_nobody_reads_stays_in_its_segment():
+    from gossamer.cython_kernels import segments
+
+    rng = np.random.default_rng(3)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["h"]),
+        helper.make_node("LayerNormalization", ["h", "g", "b"], ["n"], axis=-1),
+        helper.make_node("Relu", ["n"], ["y"]),
+    ]
+    inits = [numpy_helper.from_array(rng.standard_normal((16, 32)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.standard_normal(32).astype(np.float32), "g"),
+             numpy_helper.from_array(rng.standard_normal(32).astype(np.float32), "b")]  # fmt: skip
+    m = _model(nodes, [("x", TensorProto.FLOAT, [4, 16])], [("y", TensorProto.FLOAT)], inits, 17)
+    x = rng.standard_normal((4, 16)).astype(np.float32)
+    want = gossamer.load(m, backends=[], optimize=0).run(None, {"x": x})[0]
+    s = gossamer.load(m, backends=["cython"], optimize=0)
+    for _ in range(4):
+        np.testing.assert_allclose(s.run(None, {"x": x})[0], want, rtol=1e-5, atol=1e-5)
+    assert segments.split_reasons(s._program) == {}
+    assert [(a, b, g is not None) for a, b, g, _ in s._program.schedule] == [(0, 3, True)]
