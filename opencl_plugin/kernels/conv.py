@@ -22,7 +22,10 @@ from ...refimpl.op_geometry import window
 from ..builder import Builder, f32, i32
 from . import family_source
 from ._checks import PRELU, float32_inputs, fused_activation, is_const, slope_args, slope_refusal
+from .depthwise_row import eligible as row_eligible
+from .depthwise_row import lower_depthwise_row
 from .gemm import gemm
+from .pointwise import lower_pointwise
 from .specialise import launch_specialised
 from .winograd import eligible, lower_winograd
 
@@ -106,6 +109,9 @@ def lower_conv(bld: Builder, node: Node, opset: int) -> None:
         wk = bld.weight(wn, w.reshape(M, KH * KW))
         geo: tuple[int, ...] = (C, H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw)
         gsize = (-(-OW // 8), OH, n_img * C)
+        if SPECIALISE and DEPTHWISE_ROWS and row_eligible(OW, sw):
+            lower_depthwise_row(bld, x, wk, y, geo, n_img, (bias, res, act, slope, smode))
+            return
         if SPECIALISE:  # every integer a literal: the taps unrolled, the index arithmetic folded
             text = DEPTHWISE_GEN.format(
                 *geo[3:5], bias is not None, res is not None, *geo, act[0], smode
@@ -141,6 +147,10 @@ def lower_conv(bld: Builder, node: Node, opset: int) -> None:
             launch_specialised(bld, "conv_direct", "conv_direct_f32", gsize, args)
         else:
             bld.launch("conv_direct_f32", gsize, args)
+        return
+    if pointwise and G == 1 and POINTWISE:
+        epi = (bias, res, act, slope, smode)
+        lower_pointwise(bld, wn, w, x, y, (n_img, M, C, P), epi)
         return
     a = bld.weight(wn, w.reshape(M, K))
     common = dict(
@@ -236,6 +246,8 @@ DEPTHWISE_GEN = """(__global const data_t* restrict x, __global const data_t* re
 """
 SPECIALISE = True  # generated depthwise and direct kernels (False: the library's, geometry as
 # arguments)
+DEPTHWISE_ROWS = True  # a row a work-item (depthwise_row.py; False: the 8-output tile kernel)
+POINTWISE = True  # 1x1 convolutions as generated kernels (pointwise.py; False: the library GEMM)
 DIRECT = direct_wins  # the choices, replaceable for measurements
 WINOGRAD = winograd_wins
 ALGORITHM = algorithm

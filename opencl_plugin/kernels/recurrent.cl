@@ -172,3 +172,88 @@ __kernel void gru_seq_f32(__global const data_t* restrict xw, __global const dat
   __global const float* hlast = hbuf + (T & 1) * B * H;
   for (int u = lid; u < B * H; u += L) ST(hlast[u], yh, S_AT(u / H) + u % H);
 }
+
+// lstm_seq_f32 with 8 hidden units a work-item (H a multiple of 8): R packed per gate and block
+// of 8 units as [g][H/8][H][8], so h R^T is a float8 fma per k with the units in the lanes (no
+// horizontal sums), and the gates' sigmoid / tanh run on float8 (PoCL's scalar exp and tanh cost
+// tens of ns each: 5 per unit a step were much of the recurrence's time).
+inline float8 rnn_sigmoid8(float8 x) {  // rnn_sigmoid on 8 lanes: exp of -|x| either way
+  const float8 e = exp(-fabs(x));
+  return select(e / (1.0f + e), 1.0f / (1.0f + e), x >= 0.0f);
+}
+inline float8 rnn_clip8(float8 v, float clip, int has_clip) {
+  return has_clip ? fmin(fmax(v, -clip), clip) : v;
+}
+__kernel void lstm_seq8_f32(__global const data_t* restrict xw, __global const data_t* restrict R,
+                            __global const data_t* restrict bias,
+                            __global const data_t* restrict P, const int has_p,
+                            __global const data_t* restrict h0, const int has_h0,
+                            __global const data_t* restrict c0, const int has_c0,
+                            __global const int* restrict lens, const int has_lens,
+                            __global data_t* restrict y, __global data_t* restrict yh,
+                            __global data_t* restrict yc, __global float* restrict hbuf,
+                            __global float* restrict cbuf, const int T, const int B,
+                            const int H, const int D, const int direction, const int layout,
+                            const float clip, const int has_clip, const int input_forget) {
+  RNN_SETUP(4)
+  P += has_p ? d * 3 * H : 0;
+  cbuf += (long)d * B * H;
+  for (int u = lid; u < B * H; u += L) {
+    const int b = u / H, j = u % H;
+    hbuf[u] = has_h0 ? LD(h0, S_AT(b) + j) : 0.0f;
+    cbuf[u] = has_c0 ? LD(c0, S_AT(b) + j) : 0.0f;
+  }
+  barrier(CLK_GLOBAL_MEM_FENCE);
+  const int H8 = H / 8;
+  const float8 zero = 0.0f;
+  for (int s = 0; s < T; ++s) {
+    __global const float* hcur = hbuf + (s & 1) * B * H;
+    __global float* hnext = hbuf + ((s + 1) & 1) * B * H;
+    for (int v = lid; v < B * H8; v += L) {
+      const int b = v / H8, j = (v % H8) * 8, u = b * H + j;
+      RNN_STEP(s, b, t, live)
+      if (!live) {
+        vstore8(vload8(0, hcur + u), 0, hnext + u);
+        ST8(zero, y + Y_AT(t, b) + j, 0);
+        continue;
+      }
+      const float8 c = vload8(0, cbuf + u);
+      __global const data_t* xr = xw + XW_ROW(t, b) * 4 * H + j;
+      __global const float* hb = hcur + b * H;
+      __global const data_t* r0 = R + (long)(j / 8) * H * 8;
+      const long gs = (long)H * H;  // one gate's packed rows
+      float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+      for (int k = 0; k < H; ++k) {
+        const float8 hk = (float8)(hb[k]);
+        a0 = fma(hk, LD8(r0 + k * 8, 0), a0);
+        a1 = fma(hk, LD8(r0 + gs + k * 8, 0), a1);
+        a2 = fma(hk, LD8(r0 + 2 * gs + k * 8, 0), a2);
+        a3 = fma(hk, LD8(r0 + 3 * gs + k * 8, 0), a3);
+      }
+      const float8 p0 = ((LD8(xr, 0) + LD8(wb + j, 0)) + a0) + LD8(rb + j, 0);
+      const float8 p1 = ((LD8(xr + H, 0) + LD8(wb + H + j, 0)) + a1) + LD8(rb + H + j, 0);
+      const float8 p2 =
+          ((LD8(xr + 2 * H, 0) + LD8(wb + 2 * H + j, 0)) + a2) + LD8(rb + 2 * H + j, 0);
+      const float8 p3 =
+          ((LD8(xr + 3 * H, 0) + LD8(wb + 3 * H + j, 0)) + a3) + LD8(rb + 3 * H + j, 0);
+      const float8 pi = has_p ? LD8(P + j, 0) : zero, po = has_p ? LD8(P + H + j, 0) : zero;
+      const float8 pf = has_p ? LD8(P + 2 * H + j, 0) : zero;
+      const float8 i = rnn_sigmoid8(rnn_clip8(p0 + pi * c, clip, has_clip));
+      const float8 f =
+          input_forget ? 1.0f - i : rnn_sigmoid8(rnn_clip8(p2 + pf * c, clip, has_clip));
+      const float8 cn = f * c + i * tanh(rnn_clip8(p3, clip, has_clip));
+      const float8 o = rnn_sigmoid8(rnn_clip8(p1 + po * cn, clip, has_clip));
+      const float8 h = o * tanh(cn);
+      vstore8(cn, 0, cbuf + u);
+      vstore8(h, 0, hnext + u);
+      ST8(h, y + Y_AT(t, b) + j, 0);
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+  }
+  __global const float* hlast = hbuf + (T & 1) * B * H;
+  for (int u = lid; u < B * H; u += L) {
+    const int b = u / H, j = u % H;
+    ST(hlast[u], yh, S_AT(b) + j);
+    ST(cbuf[u], yc, S_AT(b) + j);
+  }
+}

@@ -1,7 +1,8 @@
 """LSTM and GRU (forward, reverse, bidirectional; both layouts; sequence_lens; clip, initial
 states; LSTM peepholes and input_forget, GRU linear_before_reset) as one GEMM for X W^T of all
 steps plus one launch that walks the whole sequence (recurrent.cl: a work-group per direction
-with a barrier per step; a launch per step would pay PoCL's per-launch cost T times). Declined:
+with a barrier per step; a launch per step would pay PoCL's per-launch cost T times); an LSTM
+whose hidden size is a multiple of 8 takes 8 units a work-item (lstm_seq8_f32). Declined:
 activations other than the defaults, runtime weights, sequence_lens computed inside the region."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .gemm import gemm, pack_panels
 
 _DEFAULT_ACTS = {"LSTM": ["sigmoid", "tanh", "tanh"], "GRU": ["sigmoid", "tanh"]}
 GROUP = 256  # work-items per direction's work-group (every OpenCL CPU/GPU device allows 256)
+UNITS8 = True  # LSTM with H % 8 == 0 on lstm_seq8_f32 (8 units a work-item, float8 gates)
 
 
 def _acts(node: Node) -> list[str]:
@@ -71,7 +73,12 @@ def lower(bld: Builder, node: Node, opset: int) -> None:
     wt = bld.weight(f"{ins[1]}::panels", pack_panels(np.ascontiguousarray(w.transpose(0, 2, 1))))
     gemm(bld, x, wt, xw, M=T * B, N=HG, K=I, lda=I, ldb=16, pstride=16 * I, ldc=HG,
          batch=D, sB=-(-HG // 16) * 16 * I, sC=T * B * HG)  # fmt: skip
-    weights = [xw, bld.weight(ins[2], r), bld.weight(ins[3] or f"{node.name}::b", b)]
+    units8 = lstm and UNITS8 and H % 8 == 0  # 8 units a work-item: R as [D][4][H/8][H][8]
+    if units8:
+        rw = bld.weight(f"{ins[2]}::units8", r.reshape(D, 4, H // 8, 8, H).transpose(0, 1, 2, 4, 3))
+    else:
+        rw = bld.weight(ins[2], r)
+    weights = [xw, rw, bld.weight(ins[3] or f"{node.name}::b", b)]
     clip = node.attrs.get("clip")
     code = {"forward": 0, "reverse": 1, "bidirectional": 2}[direction]
     tail: list = [i32(v) for v in (T, B, H, D, code, layout)]
@@ -82,11 +89,12 @@ def lower(bld: Builder, node: Node, opset: int) -> None:
         p = bld.const(ins[7]) if ins[7] else None
         c0 = bld.ref(ins[6]) if ins[6] else None
         yc = bld.out(outs[2]) if outs[2] else bld.scratch("yc", D * B * H)
+        kernel = "lstm_seq8_f32" if units8 else "lstm_seq_f32"
         args = weights + [bld.weight(ins[7], p) if p is not None else None, i32(p is not None)]
         args += [h0, i32(h0 is not None), c0, i32(c0 is not None), *seq, y, yh, yc]
         args += [bld.scratch("h", 2 * state), bld.scratch("c", state), *tail]
         args += [i32(int(node.attrs.get("input_forget", 0)))]
-        bld.launch("lstm_seq_f32", (GROUP, D), args, local=(GROUP, 1))
+        bld.launch(kernel, (GROUP, D), args, local=(GROUP, 1))
         return
     args = weights + [h0, i32(h0 is not None), *seq, y, yh, bld.scratch("h", 2 * state)]
     args += [bld.scratch("rh", state), bld.scratch("z", state), *tail]

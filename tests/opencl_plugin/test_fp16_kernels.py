@@ -28,7 +28,13 @@ CASES = {
 
 def graph_of(case: str) -> tuple:
     op, x, shapes, attrs = CASES[case]
-    consts = {k: rand(*s) * 0.3 for k, s in shapes.items() if s is not None}
+    # weights half can hold (the backend rounds them once at compile): what is compared is the
+    # kernels' storage rounding, not the weights' (near-zero outputs failed atol on some draws)
+    consts = {
+        k: (rand(*s) * 0.3).astype(np.float16).astype(np.float32)
+        for k, s in shapes.items()
+        if s is not None
+    }
     if op == "Resize":
         consts = {"roi": np.zeros(0, np.float32), "scales": np.float32([1, 1, 1.6, 0.7])}
     return one_node(op, {"x": rand(*x)}, consts, attrs)
