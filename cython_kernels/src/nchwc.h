@@ -77,8 +77,9 @@ void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const fl
                         const gk_nchwc_post *post, float *y, int threads);
 /* input channel x tap pairs a conv sums per pass over a chunk of pixels (0: all at once) */
 extern long gk_nchwc_ktaps;
-/* the conv's work item order (nchwc.c): 0 (default) weights-major, 1 pixel-major, 2 pixel-major
- * when the weights take at most gk_nchwc_pixel_major_bytes */
+/* the conv's work item order (nchwc.c): 0 weights-major, 1 pixel-major, 2 pixel-major when the
+ * weights take at most gk_nchwc_pixel_major_bytes, 3 (default) also when the input takes more
+ * than the weights and than gk_nchwc_pixel_major_bytes */
 extern long gk_nchwc_order;
 extern long gk_nchwc_pixel_major_bytes;
 

@@ -326,3 +326,29 @@ def test_pointwise_results_do_not_depend_on_the_thread_count_on_small_planes():
     assert all(np.array_equal(runs[0], r) for r in runs[1:])
     ref = gossamer.Session(graph, backends=[]).run(None, {"x": x})[0]
     np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads_", [1, 2], ids=["1thread", "2threads"])
+def test_the_work_item_order_changes_no_bit(threads_):
+    """Weights-major, pixel-major, and the default choice between them (pixel-major for an input
+    larger than the weights, here with a 1 KB threshold) give the same bits."""
+    from gossamer.cython_kernels._native import ext
+
+    x = _blocked(RNG.standard_normal((1, 64, 9, 11)).astype(F32))
+    inits = {"w": (RNG.standard_normal((40, 64, 1, 1)) * 0.3).astype(F32),
+             "b": RNG.standard_normal(40).astype(F32)}  # fmt: skip
+    sess = gossamer.Session(_graph("NchwcConv", {"x": x}, inits), backends=["cython"],
+                            threads=threads_)  # fmt: skip
+    old = ext().nchwc_order()
+    try:
+        runs = []
+        for order in (0, 1, 2, 3):
+            ext().nchwc_order(order, 1024)
+            runs.append(sess.run(None, {"x": x})[0])
+    finally:
+        ext().nchwc_order(*old)
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    with pytest.raises(ValueError, match="not 0, 1, 2 or 3"):
+        ext().nchwc_order(4)
+    ref = gossamer.Session(sess.graph, backends=[]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
