@@ -1,8 +1,8 @@
 """This tree's cython backend against another checkout's build (default /work/main) and against
 onnxruntime (and other peers): each engine in its own process (bench_worker.py of its own tree,
 run by that tree's venv), driven turn by turn and interleaved (every turn runs each engine
-`--per-turn` times, the order rotating per turn); medians over all timed runs, the load average
-before and after.
+`--per-turn` times, the order rotating per turn); medians (or, --stat min, the fastest) over all
+timed runs, the load average before and after.
 
     .venv/bin/python benchmarks/nchwc_ab_trees.py --models mobilenet_v2 --threads 1,2 --turns 20
 
@@ -71,6 +71,8 @@ def main() -> None:
     ap.add_argument(
         "--peers", default="onnxruntime", help="peer engines, e.g. onnxruntime,openvino"
     )
+    ap.add_argument("--stat", choices=["median", "min"], default="median",
+                    help="min: each engine's fastest run (steadier when shared)")  # fmt: skip
     args = ap.parse_args()
     base = Path(args.base)
     this = HERE.parent
@@ -114,7 +116,8 @@ def main() -> None:
                 for w in workers.values():
                     w.close()
                 load1 = open("/proc/loadavg").read().split()[0]
-                med = {k: statistics.median(w.times) * 1e3 for k, w in workers.items()}
+                stat = statistics.median if args.stat == "median" else min
+                med = {k: stat(w.times) * 1e3 for k, w in workers.items()}
                 best = min(med[p] for p in peers)
                 cells = " | ".join(f"{med[p]:.2f}" for p in peers)
                 print(f"| {threads} | {name} | {med['this']:.2f} | {med['base']:.2f} | {cells} | "
