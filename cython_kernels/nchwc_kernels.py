@@ -35,7 +35,6 @@ from .segments import traceable
 
 Array = np.ndarray
 BLOCK = 8  # the block the C kernels compute (a vector of 8 floats on every SIMD level)
-GROUP = 4  # output blocks per register tile of the conv kernel (src/nchwc.c NC_GROUP)
 # activations after the clip: src/nchwc.h GK_NCHWC_ACT_* (Relu and Clip are the clip itself)
 POST_ACTS = {"HardSwish": 1, "LeakyRelu": 2, "HardSigmoid": 3, "Sigmoid": 4, "Swish": 5}
 # activation -> its activation_params' defaults (the reference's, refimpl/ops/_fused_activation)
@@ -129,14 +128,27 @@ def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return _blocked(inputs[0], 5) or all_float32(inputs[:1])
 
 
+def conv_weight_groups(blocks: int) -> list[int]:
+    """The conv kernel's groups of output blocks, in order (src/nchwc.c nc_groups): threes, then
+    a two, or two twos where one block would be left over (one alone only when it is all)."""
+    if blocks <= 1:
+        return [blocks] if blocks else []
+    threes, rest = divmod(blocks, 3)
+    if rest == 1:
+        return [3] * (threes - 1) + [2, 2]
+    return [3] * threes + ([2] if rest == 2 else [])
+
+
 def pack_conv_weights(w: Array) -> Array:
-    """w (M, C, kh, kw) as the conv kernel reads it: per group of GROUP output blocks (fewer in the
-    last), [C][kh][kw][blocks][8], so that one tap's weights of the whole group are adjacent."""
+    """w (M, C, kh, kw) as the conv kernel reads it: per group of output blocks
+    (conv_weight_groups), [C][kh][kw][blocks][8], so that one tap's weights of the whole group
+    are adjacent."""
     m, c, kh, kw = w.shape
     parts = []
-    for ob0 in range(0, m // BLOCK, GROUP):
-        nb = min(GROUP, m // BLOCK - ob0)
+    ob0 = 0
+    for nb in conv_weight_groups(m // BLOCK):
         part = w[ob0 * BLOCK : (ob0 + nb) * BLOCK].reshape(nb, BLOCK, c, kh, kw)
+        ob0 += nb
         parts.append(np.ascontiguousarray(part.transpose(2, 3, 4, 0, 1), F32).reshape(-1))
     return np.concatenate(parts)
 

@@ -19,7 +19,8 @@ channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU 
   of 8: axis 1 of (N, C/8, H, W, 8) is the blocks' axis);
 - a residual z from outside the chain is blocked by a gossamer::NchwcReorderInput;
 - a GlobalAveragePool of a blocked value becomes gossamer::NchwcGlobalAveragePool (which writes
-  NCHW, ending the chain);
+  NCHW, ending the chain); a Flatten and a Gemm by constant weights after it (a classifier head)
+  become a 1x1 NchwcConv on its one pixel, between two Reshapes;
 - every other reader of a blocked value reads it through one gossamer::NchwcReorderOutput, which
   keeps the value's name, so graph outputs and the rest of the graph are unchanged.
 Only chains (nodes joined by blocked values) with a depthwise conv and another conv are kept:
@@ -42,6 +43,7 @@ from .rewrite import (
     GOSSAMER_DOMAIN,
     GraphView,
     copy_graph,
+    drop_unused_initializers,
     live_value_info,
     use_gossamer_domain,
 )
@@ -82,6 +84,7 @@ def run(graph: Graph) -> list[str]:
     if not blocked:
         return []
     reorders = _rewrite(graph, view, blocked)
+    drop_unused_initializers(graph)  # a classifier's Gemm weights, now the 1x1 conv's
     use_gossamer_domain(graph)
     graph.nodes[:] = graph.topological_nodes()
     graph.value_info = live_value_info(graph)
@@ -344,6 +347,7 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
         for pool in pools:
             view.replace([pool], [Node("NchwcGlobalAveragePool", [name], list(pool.outputs), {},
                                        pool.name, GOSSAMER_DOMAIN)])  # fmt: skip
+            _classifier_as_pointwise(view, pool.outputs[0])
         if (
             any(n not in pools for n in readers)
             or plain in view.outputs
@@ -354,6 +358,48 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
             view.replace([], [out])
             reorders += 1
     return reorders
+
+
+def _classifier_as_pointwise(view: GraphView, pooled: str) -> None:
+    """A Flatten then a Gemm by constant weights that alone read a global average pool's
+    (N, C, 1, 1) become a 1x1 NchwcConv on its one pixel: that (N, C, 1, 1) is already laid out
+    as the blocked (N, C/8, 1, 1, 8), and the conv's blocked (N, M/8, 1, 1, 8) as the Gemm's
+    (N, M), so two Reshapes (views) stand for the reorders; the blocked pointwise kernel streams
+    the weights once, split by output channels between the threads."""
+    flatten = view.sole_consumer(pooled)
+    if flatten is None or flatten.op_type != "Flatten" or int(flatten.attrs.get("axis", 1)) != 1:
+        return
+    gemm = view.sole_consumer(flatten.outputs[0])
+    if gemm is None or gemm.op_type != "Gemm" or gemm.inputs[0] != flatten.outputs[0]:
+        return
+    a = gemm.attrs
+    if int(a.get("transA", 0)) or float(a.get("alpha", 1.0)) != 1.0:
+        return
+    b = view.constant(gemm.inputs[1])
+    c = view.constant(gemm.inputs[2]) if len(gemm.inputs) > 2 and gemm.inputs[2] else None
+    if b is None or b.ndim != 2 or b.dtype != np.float32:
+        return
+    w = b if int(a.get("transB", 0)) else b.T
+    m, k = w.shape
+    if m % BLOCK or k % BLOCK:
+        return
+    if c is not None and (c.size != m or c.shape[-1] != m or c.dtype != np.float32
+                          or float(a.get("beta", 1.0)) != 1.0):  # fmt: skip
+        return
+    weights = view.add_initializer(
+        f"{gemm.name}_w_1x1", np.ascontiguousarray(w).reshape(m, k, 1, 1)
+    )
+    bias = view.add_initializer(f"{gemm.name}_b", c.reshape(m)) if c is not None else ""
+    to_blocked = view.add_initializer(f"{pooled}_blocked_shape",
+                                      np.array([0, k // BLOCK, 1, 1, BLOCK], np.int64))  # fmt: skip
+    to_rows = view.add_initializer(f"{gemm.name}_rows_shape", np.array([0, m], np.int64))
+    xb, yb = view.fresh(f"{pooled}_nchwc"), view.fresh(f"{gemm.outputs[0]}_nchwc")
+    inputs = [xb, weights] + ([bias] if bias else [])
+    view.replace([flatten, gemm], [
+        Node("Reshape", [pooled, to_blocked], [xb], {}, view.fresh(f"{flatten.name}_blocked")),
+        Node("NchwcConv", inputs, [yb], {"kernel_shape": [1, 1]}, gemm.name, GOSSAMER_DOMAIN),
+        Node("Reshape", [yb, to_rows], list(gemm.outputs), {}, view.fresh(f"{gemm.name}_rows")),
+    ])  # fmt: skip
 
 
 def _affine_inputs(conv: Node, parts: dict[str, Node]) -> list[tuple[str, Node, str]]:

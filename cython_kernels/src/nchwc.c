@@ -9,14 +9,39 @@
 #include "threadpool.h"
 
 #define NC_B GK_NCHWC_BLOCK
-#define NC_CHUNK 48 /* output pixels of a row per conv work item (8 register tiles) */
-#define NC_GROUP 4 /* output blocks per work item (the widest register tile) */
+#define NC_CHUNK 48 /* least output pixels of a row per conv work item (16 register tiles) */
+/* Output blocks per work item (and per packed weight group, nchwc_kernels.py's
+ * conv_weight_groups): 3, then 2 or 2 + 2 for the remainder (one block alone only when there is
+ * one): the register tiles 3 x 4 and 2 x 6 pixels keep their 12 accumulators, the weights and
+ * the broadcast input in AVX2's 16 registers (4 x 3 needed 17: the compiler spilled). */
+static long nc_groups(long mb, long *g3) {
+    if (mb <= 1) {
+        *g3 = 0;
+        return mb;
+    }
+    long r = mb % 3;
+    *g3 = mb / 3 - (r == 1);
+    return *g3 + (r == 0 ? 0 : r == 2 ? 1 : 2);
+}
+
+/* group g's first output block and block count */
+static inline long nc_group(long mb, long g3, long g, int *nb) {
+    if (mb == 1) {
+        *nb = 1;
+        return 0;
+    }
+    *nb = g < g3 ? 3 : 2;
+    return g < g3 ? 3 * g : 3 * g3 + 2 * (g - g3);
+}
 /* input channel x tap pairs summed per pass over a chunk (16 KB of a group's weights; 0: all in
  * one pass) */
 long gk_nchwc_ktaps = 128;
 /* work item order: 0 weights-major, 1 pixel-major, 2 pixel-major when all the weights take at
- * most gk_nchwc_pixel_major_bytes (they then stay in L2 while the plane streams through once) */
-long gk_nchwc_order = 0;
+ * most gk_nchwc_pixel_major_bytes (they then stay in L2 while the plane streams through once), 3
+ * (default) pixel-major also when the input takes more than the weights and more than
+ * gk_nchwc_pixel_major_bytes: weights-major would read it once per group from past L2 (the
+ * projections 192 -> 32 on 28x28, 576 -> 96 on 14x14: 1.3-1.5x onnxruntime's time) */
+long gk_nchwc_order = 3;
 long gk_nchwc_pixel_major_bytes = 64 * 1024;
 
 /* -------------------------------------------------------------------------------------------- */
@@ -66,7 +91,7 @@ void gk_nchwc_reorder_out(const float *x, long n, long c, long hw, float *y, int
 typedef struct {
     const gk_nchwc_conv_args *a;
     const gk_nchwc_kernels *K;
-    long groups, oh, chunks, chunk, mb, ncb, kb;
+    long groups, oh, chunks, chunk, mb, ncb, kb, g3;
     int pixel_major;
 } conv_job;
 
@@ -93,8 +118,8 @@ static void conv_items(void *ctx, long t0, long t1, int seat) {
             g = (r / j->oh) % j->groups;
             i = r / (j->oh * j->groups);
         }
-        long ob0 = NC_GROUP * g;
-        int nb = (int)GK_MIN((long)NC_GROUP, j->mb - ob0);
+        int nb;
+        long ob0 = nc_group(j->mb, j->g3, g, &nb);
         long ox0 = ch * j->chunk, ox1 = GK_MIN(a->ow, ox0 + j->chunk);
         /* input channel blocks kb at a time, so that their weights stay in L1 over the chunk's
          * tiles (partial sums wait in y: each output's sum is in the same order either way) */
@@ -112,18 +137,29 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
         a.w = a.ow = a.h * a.w;
         a.h = a.oh = 1;
     }
-    long mb = a.m / NC_B, groups = (mb + NC_GROUP - 1) / NC_GROUP;
-    long chunks = (a.ow + NC_CHUNK - 1) / NC_CHUNK, chunk = (a.ow + chunks - 1) / chunks;
+    long mb = a.m / NC_B, g3, groups = nc_groups(mb, &g3);
+    double work = (double)n * a.m * a.oh * a.ow * a.c * a.kh * a.kw;
+    int team = work > 65536 ? threads : 1;
+    /* chunks of at least NC_CHUNK pixels (a 7x7 plane is one: the group's weights pass once
+     * over it), halved while the threads would get fewer than 4 items each; several chunks are
+     * a multiple of 12 pixels (the tiles' 4 and 6: one narrow remainder tile per row, not per
+     * chunk) */
+    long chunks = GK_MAX(1L, a.ow / NC_CHUNK);
+    while (team > 1 && n * groups * a.oh * chunks < 4L * team && a.ow / (2 * chunks) >= 12)
+        chunks *= 2;
+    long chunk = (a.ow + chunks - 1) / chunks;
+    if (chunks > 1) chunk = GK_MIN(a.ow, (chunk + 11) / 12 * 12);
+    chunks = (a.ow + chunk - 1) / chunk;
     long ncb = a.c / a.xs.cblk, taps = a.xs.cblk * a.kh * a.kw;
     double wbytes = (double)a.m * a.c * a.kh * a.kw * sizeof(float);
-    int pixel_major = gk_nchwc_order == 1 ||
-                      (gk_nchwc_order == 2 && wbytes <= (double)gk_nchwc_pixel_major_bytes);
-    conv_job j = {&a,    gk_k.nchwc, groups, a.oh, chunks,
-                  chunk, mb,         ncb,    gk_nchwc_ktaps > 0 ? GK_MAX(1L, gk_nchwc_ktaps / taps) : ncb,
-                  pixel_major};
+    double xbytes = (double)a.c * a.h * a.w * sizeof(float);
+    double pmb = (double)gk_nchwc_pixel_major_bytes;
+    int pixel_major = gk_nchwc_order == 1 || (gk_nchwc_order >= 2 && wbytes <= pmb) ||
+                      (gk_nchwc_order == 3 && groups > 1 && xbytes > wbytes && xbytes > pmb);
+    long kb = gk_nchwc_ktaps > 0 ? GK_MAX(1L, gk_nchwc_ktaps / taps) : ncb;
+    conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb, ncb, kb, g3, pixel_major};
     long items = n * groups * a.oh * chunks;
-    double work = (double)n * a.m * a.oh * a.ow * a.c * a.kh * a.kw;
-    gk_parallel_range(items, work > 65536 ? threads : 1, conv_items, &j);
+    gk_parallel_range(items, team, conv_items, &j);
 }
 
 static gk_nchwc_strides blocked(long c, long h, long w) {

@@ -43,12 +43,13 @@ def nchwc_ktaps(long ktaps=-1):
 
 def nchwc_order(long order=-1, long pixel_major_bytes=-1):
     """The blocked conv's work item order: 0 weights-major, 1 pixel-major, 2 pixel-major when the
-    weights take at most pixel_major_bytes; -1 only asks. Returns the previous (order, bytes)."""
+    weights take at most pixel_major_bytes, 3 (default) also when the input takes more than the
+    weights and than pixel_major_bytes; -1 only asks. Returns the previous (order, bytes)."""
     global gk_nchwc_order, gk_nchwc_pixel_major_bytes
     old = (gk_nchwc_order, gk_nchwc_pixel_major_bytes)
     if order >= 0:
-        if order > 2:
-            raise ValueError(f"nchwc_order: order {order} is not 0, 1 or 2")
+        if order > 3:
+            raise ValueError(f"nchwc_order: order {order} is not 0, 1, 2 or 3")
         gk_nchwc_order = order
     if pixel_major_bytes >= 0:
         gk_nchwc_pixel_major_bytes = pixel_major_bytes

@@ -249,3 +249,106 @@ def test_a_chain_with_epilogue_activations_and_affine_replays_as_one_segment():
         assert a.tobytes() == b.tobytes()
     np.testing.assert_allclose(a, ref, rtol=1e-4, atol=1e-5)
     assert any(seg is not None for _, _, seg, _ in fast._program.schedule or ())
+
+
+def test_output_blocks_are_grouped_in_threes_then_twos():
+    """The conv's groups of output blocks (the packed weights' groups): threes, then a two or two
+    twos, one block alone only when it is all; they cover the blocks in order."""
+    from gossamer.cython_kernels.nchwc_kernels import conv_weight_groups
+
+    assert conv_weight_groups(4) == [2, 2] and conv_weight_groups(1) == [1]
+    for blocks in range(1, 200):
+        groups = conv_weight_groups(blocks)
+        assert sum(groups) == blocks
+        assert groups == sorted(groups, reverse=True)
+        assert blocks == 1 or set(groups) <= {2, 3} and groups.count(2) <= 2
+
+
+# (N, C, H, W) of x: a 1x1 / stride 1 conv computes the plane as one row of H*W pixels; these leave
+# every remainder of its 3 x 4, 2 x 6 and 1 x 8 pixel tiles (1 to 7 pixels); 136 input channels
+# take two passes over the channels (partial sums in y)
+PLANES = [(1, 16, 1, 1), (1, 16, 1, 5), (2, 24, 3, 3), (1, 136, 7, 7), (1, 32, 2, 13)]
+
+
+@pytest.mark.parametrize("m", [8, 16, 24, 32, 40, 56], ids=lambda m: f"m{m}")
+@pytest.mark.parametrize("xs", PLANES, ids=lambda s: "x".join(map(str, s)))
+def test_pointwise_tiles_and_remainders_match_the_reference(simd, threads, m, xs):
+    """Every grouping of output blocks (1, 2, 3, 2+2, 3+2, 3+2+2) on planes that leave every
+    remainder of the tiles, with the residual and a Relu6 clip."""
+    x = _blocked(RNG.standard_normal(xs).astype(F32))
+    inits = {"w": (RNG.standard_normal((m, xs[1], 1, 1)) * 0.3).astype(F32),
+             "b": RNG.standard_normal(m).astype(F32)}  # fmt: skip
+    z = RNG.standard_normal((xs[0], m // 8, xs[2], xs[3], 8)).astype(F32)
+    graph = _graph("NchwcConv", {"x": x, "z": z}, inits, activation="Clip",
+                   activation_params=[0.0, 6.0])  # fmt: skip
+    graph.nodes[0].inputs[:] = ["x", "w", "b", "z"]
+    ours, ref = _both(graph, {"x": x, "z": z}, threads)
+    np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("m", [24, 32, 56], ids=lambda m: f"m{m}")
+def test_pointwise_epilogue_on_every_group_matches_the_reference(simd, m):
+    """HardSwish, a per-channel scale and shift on 1x1 convs whose groups are 3, 2+2, 3+2+2
+    blocks, over two channel passes and a 7x7 plane (a 1-pixel remainder)."""
+    x = _blocked(RNG.standard_normal((1, 136, 7, 7)).astype(F32) * 2)
+    inits = {"w": (RNG.standard_normal((m, 136, 1, 1)) * 0.1).astype(F32),
+             "b": RNG.standard_normal(m).astype(F32),
+             "scale": (RNG.standard_normal((m, 1, 1)) + 1).astype(F32),
+             "shift": RNG.standard_normal((m, 1, 1)).astype(F32)}  # fmt: skip
+    graph = _graph("NchwcConv", {"x": x}, inits, activation="HardSwish")
+    graph.nodes[0].inputs[:] = ["x", "w", "b", "", "scale", "shift"]
+    for threads in (1, 2):
+        ours, ref = _both(graph, {"x": x}, threads)
+        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("m", [8, 24, 32, 40], ids=lambda m: f"m{m}")
+def test_stem_conv_of_an_nchw_input_matches_the_reference(simd, threads, m):
+    """The 3x3 stride-2 conv of a 3-channel NCHW image (its taps unrolled), every grouping of
+    output blocks, odd sizes (a padded border pixel on each side)."""
+    x = RNG.standard_normal((1, 3, 19, 23)).astype(F32)
+    inits = {"w": (RNG.standard_normal((m, 3, 3, 3)) * 0.3).astype(F32),
+             "b": RNG.standard_normal(m).astype(F32)}  # fmt: skip
+    graph = _graph("NchwcConv", {"x": x}, inits, strides=[2, 2], pads=[1, 1, 1, 1],
+                   activation="Clip", activation_params=[0.0, 6.0])  # fmt: skip
+    ours, ref = _both(graph, {"x": x}, threads)
+    np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_pointwise_results_do_not_depend_on_the_thread_count_on_small_planes():
+    """A 7x7 plane is split by output-channel groups between the threads (and its one chunk
+    halved): the same bits at 1, 2 and 3 threads."""
+    x = _blocked(RNG.standard_normal((1, 160, 7, 7)).astype(F32))
+    w = (RNG.standard_normal((320, 160, 1, 1)) * 0.1).astype(F32)
+    graph = _graph("NchwcConv", {"x": x}, {"w": w}, activation="Relu")
+    runs = [gossamer.Session(graph, backends=["cython"], threads=t).run(None, {"x": x})[0]
+            for t in (1, 2, 3)]  # fmt: skip
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    ref = gossamer.Session(graph, backends=[]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads_", [1, 2], ids=["1thread", "2threads"])
+def test_the_work_item_order_changes_no_bit(threads_):
+    """Weights-major, pixel-major, and the default choice between them (pixel-major for an input
+    larger than the weights, here with a 1 KB threshold) give the same bits."""
+    from gossamer.cython_kernels._native import ext
+
+    x = _blocked(RNG.standard_normal((1, 64, 9, 11)).astype(F32))
+    inits = {"w": (RNG.standard_normal((40, 64, 1, 1)) * 0.3).astype(F32),
+             "b": RNG.standard_normal(40).astype(F32)}  # fmt: skip
+    sess = gossamer.Session(_graph("NchwcConv", {"x": x}, inits), backends=["cython"],
+                            threads=threads_)  # fmt: skip
+    old = ext().nchwc_order()
+    try:
+        runs = []
+        for order in (0, 1, 2, 3):
+            ext().nchwc_order(order, 1024)
+            runs.append(sess.run(None, {"x": x})[0])
+    finally:
+        ext().nchwc_order(*old)
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    with pytest.raises(ValueError, match="not 0, 1, 2 or 3"):
+        ext().nchwc_order(4)
+    ref = gossamer.Session(sess.graph, backends=[]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)

@@ -338,3 +338,42 @@ def test_a_concat_along_another_axis_ends_the_chain(cheap_reorders):
     _, planned, _ = _planned(_pair({}, extra=extra))
     concat = next(n for n in planned.nodes if n.op_type == "Concat")
     assert not any(i.endswith("_nchwc") for i in concat.inputs)
+
+
+def _with_classifier(trans_b=1, m=24, bias_shape=(24,)):
+    """_chain's stem, depthwise and 1x1 convs and pool, then Flatten and a Gemm by constant
+    weights (a classifier head)."""
+    nodes = [
+        node("Conv", ["x", "w0", "b0"], ["a"], kernel_shape=[3, 3], strides=[2, 2],
+             pads=[1, 1, 1, 1]),
+        node("Relu", ["a"], ["a1"]),
+        node("Conv", ["a1", "w1"], ["d"], kernel_shape=[3, 3], group=16, pads=[1, 1, 1, 1]),
+        node("Conv", ["d", "w2", "b2"], ["p"], kernel_shape=[1, 1]),
+        node("GlobalAveragePool", ["p"], ["g"]),
+        node("Flatten", ["g"], ["f"], axis=1),
+        node("Gemm", ["f", "gw"] + (["gb"] if bias_shape else []), ["y"], transB=trans_b),
+    ]  # fmt: skip
+    inits = {"w0": _w(16, 3, 3, 3), "b0": _w(16), "w1": _w(16, 1, 3, 3), "w2": _w(16, 16, 1, 1),
+             "b2": _w(16), "gw": _w(m, 16) if trans_b else _w(16, m)}  # fmt: skip
+    if bias_shape:
+        inits["gb"] = _w(*bias_shape)
+    return graph_of(nodes, [("x", [1, 3, 20, 18])], [("y", None)], inits)
+
+
+@pytest.mark.parametrize("trans_b,bias_shape", [(1, (24,)), (0, (1, 24)), (1, None)],
+                         ids=["transB", "B_KxM_bias_1xM", "no_bias"])  # fmt: skip
+def test_a_classifier_gemm_after_the_pool_becomes_a_pointwise_conv(trans_b, bias_shape):
+    optimized, planned, _ = _planned(_with_classifier(trans_b, 24, bias_shape))
+    counts = ops(planned)
+    assert counts["gossamer::NchwcConv"] == 4 and "Gemm" not in counts and "Flatten" not in counts
+    assert counts["Reshape"] == 2 and "gw" not in planned.initializers
+    x = RNG.standard_normal((1, 3, 20, 18)).astype(F32)
+    np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+    ours = gossamer.Session(planned, backends=["cython"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(ours, _run_ref(optimized, x), rtol=1e-4, atol=1e-5)
+
+
+def test_a_classifier_with_outputs_not_a_multiple_of_the_block_keeps_its_gemm():
+    _, planned, _ = _planned(_with_classifier(1, 20, (20,)))
+    counts = ops(planned)
+    assert counts["Gemm"] == 1 and counts["gossamer::NchwcConv"] == 3
