@@ -37,6 +37,7 @@ from ._qcommon import (
 )  # fmt: skip
 from .conv_kernels import _as_2d
 from .prepacked import digest, packed_form
+from .segments import traceable
 
 Array = np.ndarray
 _DW_MAX_TAPS = 258  # src/qconv.h GK_QDW_MAX_TAPS: larger depthwise windows run as grouped GEMMs
@@ -253,7 +254,7 @@ def _prepare_qlinear_conv(node: Node, constants: dict[int, Array]) -> Callable[.
                                       w.shape[0], x.dtype)  # fmt: skip
         return prep.run(x, x_zero_point, w, w_zero_point, ep, dtype)
 
-    return qlinear_conv
+    return traceable(qlinear_conv)  # weights packed per call are temporaries: segments refuse them
 
 
 def _prepare_conv_integer(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -269,7 +270,7 @@ def _prepare_conv_integer(node: Node, constants: dict[int, Array]) -> Callable[.
     ) -> Array:  # fmt: skip
         return prep.run(x, x_zero_point, w, w_zero_point, ep, np.dtype(np.int32))
 
-    return conv_integer
+    return traceable(conv_integer)
 
 
 def _unprepared(*args: Any, **kwargs: Any) -> Any:

@@ -26,6 +26,7 @@ from ._common import threads
 from ._native import ext
 from ._qcommon import EIGHT_BIT, F32, as_bytes, qtype
 from .elementwise_kernels import _as_prepared, _declare
+from .segments import traceable
 
 Array = np.ndarray
 
@@ -97,6 +98,7 @@ class QElementwiseKernels(KernelBackend):
     """The int8 element-wise and pooling kernels (mixed into CythonBackend)."""
 
     @kernel(qlinear_add_1, dtypes=set(EIGHT_BIT))
+    @traceable
     def qlinear_add(
         a: Array, a_scale: Array, a_zero_point: Array | None, b: Array, b_scale: Array,
         b_zero_point: Array | None, c_scale: Array, c_zero_point: Array | None = None,
@@ -105,6 +107,7 @@ class QElementwiseKernels(KernelBackend):
                             c_zero_point)  # fmt: skip
 
     @kernel(qlinear_mul_1, dtypes=set(EIGHT_BIT))
+    @traceable
     def qlinear_mul(
         a: Array, a_scale: Array, a_zero_point: Array | None, b: Array, b_scale: Array,
         b_zero_point: Array | None, c_scale: Array, c_zero_point: Array | None = None,
@@ -113,6 +116,7 @@ class QElementwiseKernels(KernelBackend):
                             c_zero_point)  # fmt: skip
 
     @kernel(qlinear_global_average_pool_1, dtypes=set(EIGHT_BIT))
+    @traceable
     def qlinear_global_average_pool(
         x: Array, x_scale: Array, x_zero_point: Array | None, y_scale: Array,
         y_zero_point: Array | None = None, *, channels_last: int = 0,

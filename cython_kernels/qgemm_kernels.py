@@ -36,6 +36,7 @@ from ._qcommon import (
 )  # fmt: skip
 from .prepacked import digest, packed_form
 from .qelementwise_kernels import dynamic_quantize_params
+from .segments import traceable
 
 Array = np.ndarray
 Q_F32 = 3
@@ -69,10 +70,13 @@ def _rows(p: Array | None, m: int, batch: int) -> Array | None:
 class _QMatMul:
     """A (..., M, K) x B (K, N) with the right operand packed once when constant."""
 
-    def __init__(self, node: Node, constants: dict[int, Array], b_index: int, zb_index: int):
+    def __init__(self, node: Node, constants: dict[int, Array], b_index: int, zb_index: int,
+                 za_index: int | None) -> None:  # fmt: skip
         self.const_b = _fixed(node, constants, b_index, zb_index)
+        self.const_za = za_index is not None and _fixed(node, constants, za_index)
         self.source = constants.get(b_index)  # the weight as given: pre-packed forms hang on it
         self.packed: tuple[Array, int, int] | None = None
+        self.za: dict[tuple[int, ...], Array] = {}  # A's shape -> its constant zero points
 
     def weights(self, b: Array, b_zp: Array | None) -> tuple[Array, int, int]:
         if self.packed is not None:
@@ -107,7 +111,11 @@ class _QMatMul:
         y = output_array((*a.shape[:-1], n), dtype)
         if y.size == 0:
             return y
-        za = zero_points(_rows(a_zp, a.shape[-2], m // a.shape[-2]), m, "a_zero_point", a)
+        za = self.za.get(a.shape) if self.const_za else None
+        if za is None:  # kept while constant: a segment replays its address (segments.py)
+            za = zero_points(_rows(a_zp, a.shape[-2], m // a.shape[-2]), m, "a_zero_point", a)
+            if self.const_za and len(self.za) < 16:
+                self.za[a.shape] = za
         t = threads()
         ap = scratch((ext().qpacked_a_size(m, k) + 1) // 2).view(np.int16)
         ext().qpack_a(as_bytes(a).reshape(m, k), qtype(a, "A"), za, ap, t)
@@ -151,7 +159,7 @@ def float_epilogue(a_scale: Array, b_scale: Array, bias: Array | None, m: int, n
 
 
 def _prepare_qlinear_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-    prep = _QMatMul(node, constants, 3, 5)
+    prep = _QMatMul(node, constants, 3, 5, 2)
     fixed = _fixed(node, constants, 1, 4, 6, 7)
     cache: dict[tuple, tuple[Any, np.dtype]] = {}
 
@@ -175,11 +183,11 @@ def _prepare_qlinear_matmul(node: Node, constants: dict[int, Array]) -> Callable
                 cache[key] = made
         return prep.run(a, a_zero_point, b, b_zero_point, made[0], made[1])
 
-    return qlinear_matmul
+    return traceable(qlinear_matmul)
 
 
 def _prepare_matmul_integer(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-    prep = _QMatMul(node, constants, 1, 3)
+    prep = _QMatMul(node, constants, 1, 3, 2)
     ep = epilogue(Q_I32, None, 0.0)
 
     def matmul_integer(
@@ -187,11 +195,11 @@ def _prepare_matmul_integer(node: Node, constants: dict[int, Array]) -> Callable
     ) -> Array:
         return prep.run(a, a_zero_point, b, b_zero_point, ep, np.dtype(np.int32))
 
-    return matmul_integer
+    return traceable(matmul_integer)
 
 
 def _prepare_matmul_integer_to_float(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-    prep = _QMatMul(node, constants, 1, 5)
+    prep = _QMatMul(node, constants, 1, 5, 4)
 
     def matmul_integer_to_float(
         a: Array, b: Array, a_scale: Array, b_scale: Array, a_zero_point: Array | None = None,
@@ -209,7 +217,7 @@ def _prepare_matmul_integer_to_float(node: Node, constants: dict[int, Array]) ->
 def _prepare_dynamic_quantize_mat_mul(
     node: Node, constants: dict[int, Array]
 ) -> Callable[..., Any]:
-    prep = _QMatMul(node, constants, 1, 3)
+    prep = _QMatMul(node, constants, 1, 3, None)
 
     def dynamic_quantize_mat_mul(
         a: Array, b: Array, b_scale: Array, b_zero_point: Array | None = None,
@@ -221,7 +229,7 @@ def _prepare_dynamic_quantize_mat_mul(
 
 
 def _prepare_qgemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-    prep = _QMatMul(node, constants, 3, 5)
+    prep = _QMatMul(node, constants, 3, 5, 2)
     trans_a, trans_b = bool(node.attrs.get("transA", 0)), bool(node.attrs.get("transB", 0))
     fixed = _fixed(node, constants, 1, 2, 4, 6, 7, 8)
     cache: list[tuple[Any, np.dtype]] = []
@@ -257,7 +265,7 @@ def _prepare_qgemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any
             cache.append(made)
         return prep.run(a, a_zero_point, b, b_zero_point, *cache[0])
 
-    return qgemm
+    return traceable(qgemm)
 
 
 def _unprepared(*args: Any, **kwargs: Any) -> Any:

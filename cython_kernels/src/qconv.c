@@ -201,6 +201,14 @@ static int dw8_fits(long kh, long kw, long oh, long ow) {
     return oh > 0 && ow > 0 && oh * ow <= GK_QDW8_MAX_PIXELS && kh * kw <= GK_QDW_MAX_TAPS;
 }
 
+/* int32-sized words per seat of the fused plane kernel (dw_plane_q8): the phases and their
+ * slack, then a byte row of the run rounded up to 64 */
+static size_t dwq8_work(long sh, long sw, long hq, long wq, long oh, long ow) {
+    size_t plane = (size_t)sh * (size_t)sw * (size_t)hq * (size_t)wq + GK_QDW_Q8_SLACK;
+    size_t run = (size_t)(oh - 1) * (size_t)wq + (size_t)ow;
+    return plane + (run + 64 + 3) / 4 + 16;
+}
+
 size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw,
                           long ph, long pw, long oh, long ow) {
     long hp, wp, hq, wq;
@@ -208,6 +216,8 @@ size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, lo
     dw_sizes(kh, kw, sh, sw, dh, dw, oh, ow, &hp, &wp, &hq, &wq);
     size_t plane = (size_t)sh * (size_t)sw * (size_t)hq * (size_t)wq;
     size_t planar = plane + (size_t)oh * (size_t)wq + (size_t)oh * (size_t)ow + 32;
+    size_t fused = oh > 0 && ow > 0 ? dwq8_work(sh, sw, hq, wq, oh, ow) : 0;
+    planar = fused > planar ? fused : planar;
     if (!dw8_fits(kh, kw, oh, ow)) return planar;
     size_t blocked = dw8_work(kh, kw, sh, sw, dh, dw, oh, ow);
     return blocked > planar ? blocked : planar;
@@ -288,6 +298,28 @@ static void qdw8_blocks(void *ctx, long b0, long b1, int seat) {
     }
 }
 
+/* planes [p0, p1) through the level's fused plane kernel (bytes in, bytes out) */
+static void qdw_q8_planes(void *ctx, long p0, long p1, int seat) {
+    const qdw_job *j = (const qdw_job *)ctx;
+    float *work = (float *)(j->work + (size_t)seat * j->per);
+    for (long pl = p0; pl < p1; pl++) {
+        long ch = pl % j->c;
+        gk_k.qconv->dw_plane_q8((const char *)j->x + (size_t)pl * j->h * j->w, j->type, j->h,
+                                j->w, j->wt + ch * j->kh * j->kw, j->kh, j->kw, j->sh, j->sw,
+                                j->dh, j->dw, j->ph, j->pw, j->oh, j->ow, j->zx, j->ep, ch,
+                                (uint8_t *)j->y + (size_t)pl * j->oh * j->ow, work);
+    }
+}
+
+#define GK_QDW_Q8_MIN_WIDTH 12 /* output columns from which the plane kernel beats dw8 blocks */
+
+/* whether the fused plane kernel computes this epilogue (byte output, float requantisation,
+ * per-row mult and bias) */
+static int dw_q8_fits(const gk_qepilogue *ep) {
+    return gk_k.qconv->dw_plane_q8 && (ep->out_type == GK_Q_U8 || ep->out_type == GK_Q_S8) &&
+           !ep->fx_mult && ep->mult && ep->mult_cs == 0 && (!ep->bias || ep->bias_cs == 0);
+}
+
 void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, const int16_t *wt,
                    long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
                    long ow, int32_t zx, const gk_qepilogue *ep, void *y, int32_t *work,
@@ -298,6 +330,14 @@ void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, cons
     j.per = gk_qdepthwise_work(h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
     long planes = n * c;
     int nt = planes * oh * ow * kh * kw < 65536 ? 1 : threads;
+    /* narrow planes (7x7) run faster 8 channels at a time: their rows are too short for the
+     * plane kernel's vectors */
+    int blocked = dw8_fits(kh, kw, oh, ow) && ph >= 0 && pw >= 0 && ow < GK_QDW_Q8_MIN_WIDTH;
+    if (!blocked && dw_q8_fits(ep) && ph >= 0 && pw >= 0 && kh * kw <= GK_QDW_MAX_TAPS &&
+        oh > 0 && ow > 0) {
+        gk_parallel_range(planes, nt, qdw_q8_planes, &j);
+        return;
+    }
     if (dw8_fits(kh, kw, oh, ow) && ph >= 0 && pw >= 0) {
         gk_parallel_range(n * ((c + 7) / 8), nt, qdw8_blocks, &j);
         return;

@@ -81,6 +81,19 @@ typedef struct {
      * kx*dw][c]. Exact in float32 as dw_plane */
     void (*dw_block8)(const float *xp, long wp, const float *wv, long kh, long kw, long sh,
                       long sw, long dh, long dw, long oh, long ow, float *acc);
+    /* one channel plane of the depthwise conv from input bytes to output bytes (qdw_q8_kernels
+     * .inc): y[oy * ow + ox] = epilogue row ch of sum over taps of wt[tap] * (x - zx) (padding
+     * 0), for a byte output, the float requantisation and mult/bias column strides 0; the padded
+     * plane in phases as dw_phases (floats, GK_QDW_Q8_SLACK past them), then each 64 outputs of
+     * the run summed in registers and requantised to a byte row of wq columns (compacted to ow).
+     * work: gk_qdw_q8_work words; NULL below AVX2 */
+    void (*dw_plane_q8)(const void *x, int type, long h, long w, const int16_t *wt, long kh,
+                        long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
+                        long ow, int32_t zx, const gk_qepilogue *ep, long ch, uint8_t *y,
+                        float *work);
 } gk_qconv_kernels;
+
+/* floats past the phases of dw_plane_q8's padded plane (its last group of 64 reads into them) */
+#define GK_QDW_Q8_SLACK 64
 
 #endif

@@ -183,6 +183,7 @@ typedef struct {
     char *cb;
     size_t es;
     int fused; /* full tiles through kt->tile_q8 */
+    int vnni;  /* tile is the VNNI one (edge rows too: no tile_rows at that width) */
 } qgemm_job;
 
 /* tasks [t0, t1): task t = (product t / (tn tm), B block (t / tm) % tn, A block t % tm) */
@@ -205,7 +206,11 @@ static void qgemm_tasks(void *ctx, long t0, long t1, int seat) {
                                 (uint8_t *)cb + (size_t)i * q->ldc + j, q->ldc);
                     continue;
                 }
-                q->tile(k2, ap + pi * k2 * 2 * GK_QMR, bp + pj * k2 * 2 * GK_QNR, acc);
+                long rows = GK_MIN(GK_QMR, m - i);
+                void (*tile)(long, const int16_t *, const int16_t *, int32_t *) =
+                    rows < GK_QMR && !q->vnni && kt->tile_rows[rows] ? kt->tile_rows[rows]
+                                                                      : q->tile;
+                tile(k2, ap + pi * k2 * 2 * GK_QMR, bp + pj * k2 * 2 * GK_QNR, acc);
                 kt->epilogue(acc, GK_QNR, GK_MIN(GK_QMR, m - i), GK_MIN(GK_QNR, n - j), q->ep,
                              q->i0 + i, q->j0 + j, cb + ((size_t)i * q->ldc + j) * q->es,
                              q->ldc);
@@ -227,7 +232,8 @@ void gk_qgemm_packed_batch(long count, long m, long n, long k, const int16_t *ap
     int fused = kt->tile_q8 && !vnni && (ep->out_type == GK_Q_U8 || ep->out_type == GK_Q_S8) &&
                 !ep->fx_mult && ep->mult_cs <= 1 && ep->bias_cs <= 1;
     qgemm_job q = {m, n, k2, mp, np, qmb, tm, tn, i0, j0, ldc, ap, bp, as, bs, cs, ep,
-                   vnni ? kt->tile_vnni : kt->tile, (char *)c, out_size(ep->out_type), fused};
+                   vnni ? kt->tile_vnni : kt->tile, (char *)c, out_size(ep->out_type), fused,
+                   vnni};
     gk_parallel_range(count * tn * tm, nt, qgemm_tasks, &q);
 }
 

@@ -106,6 +106,9 @@ typedef struct {
      * mult/bias column strides 0 or 1: C[i + r, j + c] (row stride ldc bytes); NULL: none */
     void (*tile_q8)(long k2, const int16_t *ap, const int16_t *bp, const gk_qepilogue *ep, long i,
                     long j, uint8_t *c, long ldc);
+    /* tile for the first r < GK_QMR rows of a panel only (an edge of M, a one-row product:
+     * tile_rows[r] writes acc rows < r); tile_rows[0] and every entry below AVX2: NULL */
+    void (*tile_rows[GK_QMR])(long k2, const int16_t *ap, const int16_t *bp, int32_t *acc);
 } gk_qgemm_kernels;
 
 #endif

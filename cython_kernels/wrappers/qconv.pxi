@@ -51,6 +51,20 @@ def qpack_b_conv(const unsigned char[:, :, ::1] x, int type, long kh, long kw, l
                              zx, &out[0], threads)
     if not ok:
         raise MemoryError("qpack_b_conv: no memory for a row buffer")
+    cdef Call call
+    if _tracing():
+        call = _record(_run_qpack_b_conv, "qpack_b_conv", (x, out))
+        call.c.p[0], call.c.p[1] = <void *>&x[0, 0, 0], <void *>&out[0]
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3], call.c.i[4] = type, c, h, w, kh
+        call.c.i[5], call.c.i[6], call.c.i[7], call.c.i[8], call.c.i[9] = kw, sh, sw, dh, dw
+        call.c.i[10], call.c.i[11], call.c.i[12], call.c.i[13] = ph, pw, oh, ow
+        call.c.i[14], call.c.i[15] = zx, threads
+
+
+cdef int _run_qpack_b_conv(const gk_call *c) noexcept nogil:
+    return not gk_qpack_b_conv(<const void *>c.p[0], <int>c.i[0], c.i[1], c.i[2], c.i[3], c.i[4],
+                               c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11],
+                               c.i[12], c.i[13], <int>c.i[14], <short *>c.p[1], <int>c.i[15])
 
 
 def qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
@@ -86,6 +100,24 @@ def qdepthwise(const unsigned char[:, :, :, ::1] x, int type, const short[::1] w
     with nogil:
         gk_qdepthwise(&x[0, 0, 0, 0], type, n, c, h, w, &wt[0], kh, kw, sh, sw, dh, dw, ph, pw,
                       oh, ow, zx, &ep.ep, &yv[0, 0], &work[0], threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_qdepthwise, "qdepthwise", (x, wt, yv, work, ep))
+        call.c.p[0], call.c.p[1] = <void *>&x[0, 0, 0, 0], <void *>&wt[0]
+        call.c.p[2], call.c.p[3] = <void *>&yv[0, 0], <void *>&work[0]
+        call.c.ep = <const void *>&ep.ep
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3], call.c.i[4] = type, n, c, h, w
+        call.c.i[5], call.c.i[6], call.c.i[7], call.c.i[8], call.c.i[9] = kh, kw, sh, sw, dh
+        call.c.i[10], call.c.i[11], call.c.i[12], call.c.i[13], call.c.i[14] = dw, ph, pw, oh, ow
+        call.c.i[15], call.c.i[16] = zx, threads
+
+
+cdef int _run_qdepthwise(const gk_call *c) noexcept nogil:
+    gk_qdepthwise(<const void *>c.p[0], <int>c.i[0], c.i[1], c.i[2], c.i[3], c.i[4],
+                  <const short *>c.p[1], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10],
+                  c.i[11], c.i[12], c.i[13], c.i[14], <int>c.i[15], <const gk_qepilogue *>c.ep,
+                  c.p[2], <int *>c.p[3], <int>c.i[16])
+    return 0
 
 
 def qdepthwise_nhwc(const unsigned char[:, :, :, ::1] x, int type, const short[::1] wt, long kh,
@@ -178,3 +210,20 @@ def qconv_winograd(const unsigned char[:, :, ::1] x, int type, long ph, long pw,
                                &ep.ep, &yv[0, 0], &bp[0], &work[0], threads)
     if not ok:
         raise MemoryError("qconv_winograd: no memory for a thread's scratch")
+    cdef Call call
+    if _tracing():
+        call = _record(_run_qconv_winograd, "qconv_winograd", (x, up, yv, bp, work, ep))
+        call.c.p[0], call.c.p[1] = <void *>&x[0, 0, 0], <void *>&up[0]
+        call.c.p[2] = <void *>&yv[0, 0]
+        call.c.p[3], call.c.p[4] = <void *>&bp[0], <void *>&work[0]
+        call.c.ep = <const void *>&ep.ep
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3], call.c.i[4] = type, c, h, w, ph
+        call.c.i[5], call.c.i[6], call.c.i[7], call.c.i[8], call.c.i[9] = pw, oh, ow, zx, m
+        call.c.i[10] = threads
+
+
+cdef int _run_qconv_winograd(const gk_call *c) noexcept nogil:
+    return not gk_qconv_winograd(<const void *>c.p[0], <int>c.i[0], c.i[1], c.i[2], c.i[3],
+                                 c.i[4], c.i[5], c.i[6], c.i[7], <int>c.i[8],
+                                 <const short *>c.p[1], c.i[9], <const gk_qepilogue *>c.ep,
+                                 c.p[2], <short *>c.p[3], <int *>c.p[4], <int>c.i[10])

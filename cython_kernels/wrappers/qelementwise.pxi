@@ -38,6 +38,23 @@ def qbinary(int op, const unsigned char[::1] a, const unsigned char[::1] b, int 
     with nogil:
         gk_qbinary(op, n, &a[0], &b[0], 1 if b.shape[0] == n and n > 1 else 0, &p, &y[0],
                    threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_qbinary, "qbinary", (a, b, y))
+        call.c.p[0], call.c.p[1], call.c.p[2] = <void *>&a[0], <void *>&b[0], <void *>&y[0]
+        call.c.i[0], call.c.i[1], call.c.i[2] = op, n, 1 if b.shape[0] == n and n > 1 else 0
+        call.c.i[3], call.c.i[4], call.c.i[5], call.c.i[6] = type, za, zb, threads
+        call.c.f[0], call.c.f[1], call.c.f[2] = ra, rb, fixed
+
+
+cdef int _run_qbinary(const gk_call *c) noexcept nogil:
+    cdef gk_qbinary_params p
+    p.type, p.ra, p.rb, p.fixed = <int>c.i[3], c.f[0], c.f[1], c.f[2]
+    p.za, p.zb = <int>c.i[4], <int>c.i[5]
+    p.lo, p.hi = (0.0, 255.0) if p.type == 0 else (-128.0, 127.0)  # Q_U8 else Q_S8
+    gk_qbinary(<int>c.i[0], c.i[1], <const void *>c.p[0], <const void *>c.p[1], c.i[2], &p,
+               c.p[2], <int>c.i[6])
+    return 0
 
 
 def qrow_mean(const unsigned char[:, ::1] x, int type, int zx, float m, float zy,
@@ -53,6 +70,20 @@ def qrow_mean(const unsigned char[:, ::1] x, int type, int zx, float m, float zy
     with nogil:
         gk_qrow_mean(rows, length, &x[0, 0] if length else NULL, type, zx, m, zy, lo, hi, &y[0],
                      threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_qrow_mean, "qrow_mean", (x, y))
+        call.c.p[0] = <void *>(&x[0, 0] if length else NULL)
+        call.c.p[1] = <void *>&y[0]
+        call.c.i[0], call.c.i[1], call.c.i[2] = rows, length, type
+        call.c.i[3], call.c.i[4] = zx, threads
+        call.c.f[0], call.c.f[1], call.c.f[2], call.c.f[3] = m, zy, lo, hi
+
+
+cdef int _run_qrow_mean(const gk_call *c) noexcept nogil:
+    gk_qrow_mean(c.i[0], c.i[1], <const void *>c.p[0], <int>c.i[2], <int>c.i[3], c.f[0], c.f[1],
+                 c.f[2], c.f[3], c.p[1], <int>c.i[4])
+    return 0
 
 
 def qminmax(const float[::1] x, int threads):
@@ -76,6 +107,17 @@ def qquantize(const float[::1] x, float scale, float zp, int type, unsigned char
         return
     with nogil:
         gk_qquantize(x.shape[0], &x[0], scale, zp, type, &y[0], threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_qquantize, "qquantize", (x, y))
+        call.c.p[0], call.c.p[1] = <void *>&x[0], <void *>&y[0]
+        call.c.i[0], call.c.i[1], call.c.i[2] = x.shape[0], type, threads
+        call.c.f[0], call.c.f[1] = scale, zp
+
+
+cdef int _run_qquantize(const gk_call *c) noexcept nogil:
+    gk_qquantize(c.i[0], <const float *>c.p[0], c.f[0], c.f[1], <int>c.i[1], c.p[1], <int>c.i[2])
+    return 0
 
 
 def qdequantize(const unsigned char[::1] x, int type, int zp, float scale, float[::1] y,
@@ -88,3 +130,15 @@ def qdequantize(const unsigned char[::1] x, int type, int zp, float scale, float
         return
     with nogil:
         gk_qdequantize(x.shape[0], &x[0], type, zp, scale, &y[0], threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_qdequantize, "qdequantize", (x, y))
+        call.c.p[0], call.c.p[1] = <void *>&x[0], <void *>&y[0]
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = x.shape[0], type, zp, threads
+        call.c.f[0] = scale
+
+
+cdef int _run_qdequantize(const gk_call *c) noexcept nogil:
+    gk_qdequantize(c.i[0], <const void *>c.p[0], <int>c.i[1], <int>c.i[2], c.f[0],
+                   <float *>c.p[1], <int>c.i[3])
+    return 0

@@ -122,6 +122,18 @@ def qpack_b(const unsigned char[:, :] b, int type, const int[::1] zb, short[::1]
     with nogil:
         gk_qpack_b(k, n, &b[0, 0], type, b.strides[0], b.strides[1], &zb[0],
                    1 if zb.shape[0] > 1 else 0, &out[0], threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_qpack_b, "qpack_b", (b, zb, out))
+        c.c.p[0], c.c.p[1], c.c.p[2] = <void *>&b[0, 0], <void *>&zb[0], <void *>&out[0]
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3], c.c.i[4] = k, n, type, b.strides[0], b.strides[1]
+        c.c.i[5], c.c.i[6] = 1 if zb.shape[0] > 1 else 0, threads
+
+
+cdef int _run_qpack_b(const gk_call *c) noexcept nogil:
+    gk_qpack_b(c.i[0], c.i[1], <const void *>c.p[0], <int>c.i[2], c.i[3], c.i[4],
+               <const int *>c.p[1], c.i[5], <short *>c.p[2], <int>c.i[6])
+    return 0
 
 
 cdef class QEpilogue:
