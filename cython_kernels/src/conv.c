@@ -146,11 +146,11 @@ static void direct_compact(void *ctx, long r0, long r1, int seat) {
 
 /* The conv of `batch` images (one group) as a GEMM whose B is read in place (gemm_direct.h),
  * where the level has the kernel and the conv has stride 1: a 1x1 unpadded conv of one image
- * multiplies its input planes; any other computes output rows wp = ow + (kw - 1) dw wide from a
- * zero-padded copy of the input, the images' padded planes one under the other (B's row for tap
- * (ci, ky, kx) is then the slice of channel ci's planes at ky dh wp + kx dw, and one product
- * covers the batch), then drops the extra columns (one image of one output row has none: C is
- * y). Returns 0 (nothing done) elsewhere, and with a residual where columns are dropped. Same
+ * multiplies its input planes; any other (a batched 1x1 too) computes output rows
+ * wp = ow + (kw - 1) dw wide from a zero-padded copy of the input, the images' padded planes
+ * one under the other (B's row for tap (ci, ky, kx) is then the slice of channel ci's planes at
+ * ky dh wp + kx dw, and one product covers the batch), then drops the extra columns (one image
+ * of one output row has none: C is y). Returns 0 (nothing done) elsewhere, and with a residual where columns are dropped. Same
  * sums as the packed GEMM. */
 static int conv_direct_b(const float *ap, long m, const float *x, long batch, long c, long h,
                          long w, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
@@ -163,8 +163,8 @@ static int conv_direct_b(const float *ap, long m, const float *x, long batch, lo
      * covers a batch whose images would each be a product of a few columns */
     gk_gemm_blocking(&kc, &mc);
     if (k > kc && batch == 1) return 0;
-    if (kh == 1 && kw == 1 && ph == 0 && pw == 0 && oh == h && ow == w) {
-        if (batch != 1 || !spreads(n)) return 0;
+    if (batch == 1 && kh == 1 && kw == 1 && ph == 0 && pw == 0 && oh == h && ow == w) {
+        if (!spreads(n)) return 0;
         long *roff = (long *)direct_buf(0, (size_t)k * sizeof(long));
         if (!roff) return 0;
         for (long kk = 0; kk < k; kk++) roff[kk] = kk * n;

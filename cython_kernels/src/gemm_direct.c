@@ -1,5 +1,6 @@
-/* Driver of the GEMM with an unpacked B (see gemm_direct.h): the split of C between threads is
- * gemm.c's (same thread count, grid and blocks per thread), each block run by the level's kernel. */
+/* Driver of the GEMM with an unpacked B (see gemm_direct.h): the split of C between threads
+ * is gemm.c's (same thread count, grid and blocks per thread), each block run by the level's
+ * kernel. */
 #include "gemm_direct.h"
 
 #include "dispatch.h"
