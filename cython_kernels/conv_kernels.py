@@ -309,6 +309,12 @@ class _Conv:
         mg, k, hw = m // self.group, cg * kh * kw, oh * ow
         bp = scratch(ext().packed_b_size(k, hw))
         in_gemm = PACK_IN_GEMM and hasattr(ext(), "conv_gemm")
+        if in_gemm and self.group == 1 and n > 1 and hasattr(ext(), "conv_gemm_batch"):
+            # one call for the batch: one product for all images where the input is read in place
+            zb = None if z is None else z.reshape(n, m, hw)
+            ext().conv_gemm_batch(packed[0], x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, bp,
+                                  y.reshape(n, m, hw), bias, zb, *self.bounds, t)  # fmt: skip
+            return y
         for i in range(n):
             for g in range(self.group):
                 # the residual is added in the epilogue, before the clip

@@ -8,10 +8,12 @@
 #include "conv.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "gemm_direct.h"
 #include "isa.h"
 #include "threadpool.h"
 
 int gk_polyphase_on = 1;
+int gk_direct_b_on = 1;
 
 typedef struct {
     const float *x;
@@ -86,6 +88,139 @@ static void pack_plain_panels(void *ctx, long p0, long p1, int seat) {
     gk_pack_b_panels(j->k, j->n, j->x, j->n, 1, j->out, p0, p1);
 }
 
+/* Per-thread buffers of the unpacked-B path (never freed; they grow to the largest size used):
+ * the row offsets, the padded input, the output with padded rows. */
+static __thread void *tl_direct[3];
+static __thread size_t tl_direct_cap[3];
+
+static void *direct_buf(int slot, size_t bytes) {
+    if (bytes > tl_direct_cap[slot]) {
+        free(tl_direct[slot]);
+        tl_direct[slot] = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        tl_direct_cap[slot] = tl_direct[slot] ? bytes : 0;
+    }
+    return tl_direct[slot];
+}
+
+/* whether rows `stride` floats apart spread over the L1 sets: a stride with a large power-of-two
+ * factor (N = 3136, 12544) puts every row of a column tile into the same few sets */
+static int spreads(long stride) { return stride % 32 != 0; }
+
+typedef struct {
+    const float *x;
+    long batch, c, h, w, ph, pw, hp, wp, plane;
+    float *p;
+    const float *cp; /* compacting: C with padded rows, nw columns */
+    float *y;
+    long m, oh, ow, nw;
+} directb_job;
+
+/* channels [c0, c1) of every image of x zero-padded into p: channel ci's planes (hp x wp, one per
+ * image, one under the other) at ci * plane */
+static void direct_pad(void *ctx, long c0, long c1, int seat) {
+    const directb_job *j = (const directb_job *)ctx;
+    /* rows and columns no window reads (an output size rounded down) are left out */
+    long rows = GK_MIN(j->h, j->hp - j->ph), cols = GK_MIN(j->w, j->wp - j->pw);
+    (void)seat;
+    for (long ci = c0; ci < c1; ci++) {
+        float *dst = j->p + ci * j->plane;
+        memset(dst, 0, (size_t)j->plane * sizeof(float));
+        for (long i = 0; i < j->batch; i++)
+            for (long iy = 0; iy < rows && cols > 0; iy++)
+                memcpy(dst + (i * j->hp + iy + j->ph) * j->wp + j->pw,
+                       j->x + ((i * j->c + ci) * j->h + iy) * j->w, (size_t)cols * sizeof(float));
+    }
+}
+
+/* rows [r0, r1) of every image of y from the padded-row C (the first ow of every wp columns) */
+static void direct_compact(void *ctx, long r0, long r1, int seat) {
+    const directb_job *j = (const directb_job *)ctx;
+    (void)seat;
+    for (long i = 0; i < j->batch; i++)
+        for (long r = r0; r < r1; r++)
+            for (long oy = 0; oy < j->oh; oy++)
+                memcpy(j->y + ((i * j->m + r) * j->oh + oy) * j->ow,
+                       j->cp + r * j->nw + (i * j->hp + oy) * j->wp,
+                       (size_t)j->ow * sizeof(float));
+}
+
+/* The conv of `batch` images (one group) as a GEMM whose B is read in place (gemm_direct.h),
+ * where the level has the kernel and the conv has stride 1: a 1x1 unpadded conv of one image
+ * multiplies its input planes; any other (a batched 1x1 too) computes output rows
+ * wp = ow + (kw - 1) dw wide from a zero-padded copy of the input, the images' padded planes
+ * one under the other (B's row for tap (ci, ky, kx) is then the slice of channel ci's planes at
+ * ky dh wp + kx dw, and one product covers the batch), then drops the extra columns (one image
+ * of one output row has none: C is y). Returns 0 (nothing done) elsewhere, and with a residual where columns are dropped. Same
+ * sums as the packed GEMM. */
+static int conv_direct_b(const float *ap, long m, const float *x, long batch, long c, long h,
+                         long w, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                         long pw, long oh, long ow, float *y, const gk_epilogue *ep, int threads) {
+    long n = oh * ow, k = c * kh * kw, kc, mc;
+    if (!gk_direct_b_on || !gk_k.gemm_direct->block || sh != 1 || sw != 1 || k <= 0) return 0;
+    /* past one K block the column tile's B rows (two lines each where a row is not aligned)
+     * crowd A out of L1: measured slower than packing (SqueezeNet's 512 -> 1000 at 13x13: 2.13
+     * vs 1.93 ms; silero's 129 -> 128 conv1d per image 0.047 vs 0.041 ms) unless the product
+     * covers a batch whose images would each be a product of a few columns */
+    gk_gemm_blocking(&kc, &mc);
+    if (k > kc && batch == 1) return 0;
+    if (batch == 1 && kh == 1 && kw == 1 && ph == 0 && pw == 0 && oh == h && ow == w) {
+        if (!spreads(n)) return 0;
+        long *roff = (long *)direct_buf(0, (size_t)k * sizeof(long));
+        if (!roff) return 0;
+        for (long kk = 0; kk < k; kk++) roff[kk] = kk * n;
+        return gk_gemm_direct(m, n, k, ap, x, roff, y, n, ep, threads);
+    }
+    long wp = ow + (kw - 1) * dw, hp = oh + (kh - 1) * dh;
+    int in_place = batch == 1 && oh == 1; /* C is y */
+    if (ep->residual && !in_place) return 0;
+    long nw = in_place ? ow : ((batch - 1) * hp + oh) * wp;
+    /* a channel's floats: its planes, the overhang of the last row's window, and a gap that
+     * spreads the channels over the L1 sets */
+    long plane = batch * hp * wp + (kw - 1) * dw;
+    plane += (16 - plane % 32 + 32) % 32;
+    long *roff = (long *)direct_buf(0, (size_t)k * sizeof(long));
+    float *p = (float *)direct_buf(1, (size_t)(c * plane + 64) * sizeof(float));
+    float *cp = in_place ? y : (float *)direct_buf(2, (size_t)(m * nw + 64) * sizeof(float));
+    if (!roff || !p || !cp) return 0;
+    for (long ci = 0; ci < c; ci++)
+        for (long ky = 0; ky < kh; ky++)
+            for (long kx = 0; kx < kw; kx++)
+                roff[(ci * kh + ky) * kw + kx] = ci * plane + ky * dh * wp + kx * dw;
+    directb_job j = {x, batch, c, h, w, ph, pw, hp, wp, plane, p, cp, y, m, oh, ow, nw};
+    gk_parallel_range(c, c * plane > 65536 ? threads : 1, direct_pad, &j);
+    if (!gk_gemm_direct(m, nw, k, ap, p, roff, cp, nw, ep, threads)) return 0;
+    if (!in_place) gk_parallel_range(m, batch * m * n > 65536 ? threads : 1, direct_compact, &j);
+    return 1;
+}
+
+static void conv_epilogue(gk_epilogue *ep, const float *bias, const float *residual, long n,
+                          float lo, float hi, int clip) {
+    memset(ep, 0, sizeof *ep);
+    ep->bias_row = bias;
+    ep->residual = residual;
+    ep->ld_residual = n;
+    ep->lo = lo;
+    ep->hi = hi;
+    ep->clip = clip;
+}
+
+void gk_conv_gemm_batch(const float *ap, long m, const float *x, long batch, long c, long h,
+                        long w, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                        long pw, long oh, long ow, float *bp, float *y, const float *bias,
+                        const float *residual, float lo, float hi, int clip, int threads) {
+    long n = oh * ow;
+    if (m <= 0 || n <= 0 || batch <= 0) return;
+    gk_epilogue ep;
+    conv_epilogue(&ep, bias, residual, n, lo, hi, clip);
+    if (batch > 1 && conv_direct_b(ap, m, x, batch, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh,
+                                   ow, y, &ep, threads))
+        return;
+    for (long i = 0; i < batch; i++)
+        gk_conv_gemm(ap, m, x + i * c * h * w, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                     bp, y + i * m * n, bias, residual ? residual + i * m * n : NULL, lo, hi,
+                     clip, threads);
+}
+
 void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long w, long kh,
                   long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
                   float *bp, float *y, const float *bias, const float *residual, float lo,
@@ -93,13 +228,10 @@ void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long 
     long n = oh * ow, k = c * kh * kw, taps = kh * kw;
     if (m <= 0 || n <= 0) return;
     gk_epilogue ep;
-    memset(&ep, 0, sizeof ep);
-    ep.bias_row = bias;
-    ep.residual = residual;
-    ep.ld_residual = n;
-    ep.lo = lo;
-    ep.hi = hi;
-    ep.clip = clip;
+    conv_epilogue(&ep, bias, residual, n, lo, hi, clip);
+    if (conv_direct_b(ap, m, x, 1, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, y, &ep,
+                      threads))
+        return;
     if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && oh == h && ow == w) {
         plain_job pj = {x, k, n, bp};
         gk_gemm_fill_b(m, n, k, ap, pack_plain_panels, &pj, 4096, bp, y, n, &ep, threads);

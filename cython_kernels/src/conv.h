@@ -23,6 +23,17 @@ void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long 
                   float *bp, float *y, const float *bias, const float *residual, float lo,
                   float hi, int clip, int threads);
 
+/* gk_conv_gemm over `batch` images of one group: x (batch, c, h, w), y and residual (batch, m,
+ * oh*ow). Where gk_conv_gemm reads a padded copy of the input in place, one product covers every
+ * image (their padded planes one under the other); elsewhere one gk_conv_gemm per image. */
+void gk_conv_gemm_batch(const float *ap, long m, const float *x, long batch, long c, long h,
+                        long w, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                        long pw, long oh, long ow, float *bp, float *y, const float *bias,
+                        const float *residual, float lo, float hi, int clip, int threads);
+
+/* 0 turns gk_conv_gemm's unpacked-B paths off (gemm_direct.h; for A/B timings and tests) */
+extern int gk_direct_b_on;
+
 /* y[n, c] = clip(bias[c] + sum_{ky,kx} wt[c, ky, kx] * xpad[n, c, oy*sh + ky*dh, ox*sw + kx*dw]).
  * Two implementations, by plane size: small planes (a batch of them fits in L1) go through
  * polyphase planes, whole planes one vector at a time (levels 1 and 2); larger planes, and every

@@ -26,6 +26,7 @@
 #include "upsample.h"
 #include "winograd.h"
 #include "nchwc.h"
+#include "gemm_direct.h"
 
 typedef struct {
     const gk_gemm_kernels *gemm;
@@ -41,6 +42,7 @@ typedef struct {
     const gk_qconv_kernels *qconv;
     const gk_qelementwise_kernels *qelementwise;
     const gk_nchwc_kernels *nchwc;
+    const gk_gemm_direct_kernels *gemm_direct;
 } gk_kernel_table;
 
 /* the kernels of the level in force (the generic ones until gk_set_simd_level runs) */

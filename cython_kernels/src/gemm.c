@@ -152,8 +152,8 @@ static long col_unit(void) { return gk_k.gemm->col_unit; }
 /* grid pm x pn (pm * pn = T): the least time per thread, modelled as its FMAs (rows x cols of
  * whole tiles, 32 multiply-adds per cycle) plus its share of both operands read from L3 (rows +
  * cols, about 16 bytes per cycle), both per k; ties split the larger operand */
-static void grid(long m, long n, int T, int *pm_out, int *pn_out) {
-    long cu = col_unit(), um = (m + GK_MR - 1) / GK_MR, un = (n + cu - 1) / cu;
+static void grid_cu(long m, long n, long cu, int T, int *pm_out, int *pn_out) {
+    long um = (m + GK_MR - 1) / GK_MR, un = (n + cu - 1) / cu;
     double best = -1.0;
     for (int pm = 1; pm <= T; pm++) {
         if (T % pm) continue;
@@ -168,6 +168,24 @@ static void grid(long m, long n, int T, int *pm_out, int *pn_out) {
             *pn_out = pn;
         }
     }
+}
+
+static void grid(long m, long n, int T, int *pm_out, int *pn_out) {
+    grid_cu(m, n, col_unit(), T, pm_out, pn_out);
+}
+
+void gk_gemm_grid_part(long m, long n, long cu, int T, int t, long *r) {
+    int pm = 1, pn = 1;
+    if (T > 1) grid_cu(m, n, cu, T, &pm, &pn);
+    long um = (m + GK_MR - 1) / GK_MR, un = (n + cu - 1) / cu;
+    int tm = t / pn, tn = t % pn;
+    r[0] = um * tm / pm * GK_MR, r[1] = GK_MIN(m, um * (tm + 1) / pm * GK_MR);
+    r[2] = un * tn / pn * cu, r[3] = GK_MIN(n, un * (tn + 1) / pn * cu);
+}
+
+void gk_gemm_blocking(long *kc, long *mc) {
+    *kc = g_kc;
+    *mc = g_mc;
 }
 
 /* block t of the T-block grid, run with the current level's kernels */
@@ -196,6 +214,14 @@ static int blocks_for(double m, double n, double k, int nt) {
     double work = m * n * (k > 0 ? k : 1);
     int per = work >= 4 * 400000.0 * nt ? 4 : work >= 2 * 400000.0 * nt ? 2 : 1;
     return nt * per;
+}
+
+int gk_gemm_threads(long m, long n, long k, int threads) {
+    return threads_for((double)m, (double)n, (double)k, threads);
+}
+
+int gk_gemm_blocks(long m, long n, long k, int nt) {
+    return blocks_for((double)m, (double)n, (double)k, nt);
 }
 
 typedef struct {

@@ -82,6 +82,14 @@ void gk_epilogue_apply(float *y, long rows, long cols, long ldy, const gk_epilog
  * are stored in old[0], old[1] */
 void gk_gemm_tune(long kc, long mc, long *old);
 
+/* the split of C that the drivers use (for gemm_direct.c): threads worth a pool call for an
+ * m x n x k product, blocks for nt threads, rows r[0:2) and columns r[2:4) of block t of a
+ * T-block grid with a column unit cu; the cache blocking in force (KC, MC) */
+int gk_gemm_threads(long m, long n, long k, int threads);
+int gk_gemm_blocks(long m, long n, long k, int nt);
+void gk_gemm_grid_part(long m, long n, long cu, int T, int t, long *r);
+void gk_gemm_blocking(long *kc, long *mc);
+
 /* ---- per-level kernels (gemm_kernels.inc; dispatch.c selects one level's) ------------------ */
 
 /* one product: packed operands, C and its epilogue, the cache blocking in force */

@@ -19,6 +19,20 @@ cdef extern from "src/conv.h" nogil:
 cdef extern from "src/polyphase.h" nogil:
     int gk_polyphase_on
 
+cdef extern from "src/conv.h" nogil:
+    int gk_direct_b_on
+
+
+def direct_b_on(int on=-1):
+    """Turns conv_gemm's unpacked-B paths (src/gemm_direct.h: 1x1 and stride-1 convs multiply
+    their input, or a zero-padded copy of it, in place) on (1) or off (0: B is packed as before);
+    -1 only asks. Returns the previous setting."""
+    global gk_direct_b_on
+    cdef int old = gk_direct_b_on
+    if on >= 0:
+        gk_direct_b_on = on
+    return bool(old)
+
 
 def polyphase_on(int on=-1):
     """Turns the polyphase kernels (depthwise, direct conv, pooling) on (1) or off (0: their row
@@ -205,4 +219,64 @@ cdef int _run_conv_gemm(const gk_call *c) noexcept nogil:
                  c.i[4], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11], c.i[12],
                  c.i[13], <float *>c.p[2], <float *>c.p[3], <const float *>c.p[4],
                  <const float *>c.p[5], c.f[0], c.f[1], <int>c.i[14], <int>c.i[15])
+    return 0
+
+
+# Wrapper of src/conv.h gk_conv_gemm_batch: gk_conv_gemm over a batch of images (one group), one
+# product for all of them where the input is read in place.
+
+cdef extern from "src/conv.h" nogil:
+    void gk_conv_gemm_batch(const float *ap, long m, const float *x, long batch, long c, long h,
+                            long w, long kh, long kw, long sh, long sw, long dh, long dw,
+                            long ph, long pw, long oh, long ow, float *bp, float *y,
+                            const float *bias, const float *residual, float lo, float hi,
+                            int clip, int threads)
+
+
+def conv_gemm_batch(const float[::1] ap, const float[:, :, :, ::1] x, long kh, long kw, long sh,
+                    long sw, long dh, long dw, long ph, long pw, long oh, long ow, float[::1] bp,
+                    float[:, :, ::1] y, const float[::1] bias, const float[:, :, ::1] residual,
+                    float lo, float hi, bint clip, int threads):
+    """y[i] (M x oh*ow) = clip(packed A @ im2col(x[i]) + bias[:, None] + residual[i], lo, hi) for
+    every image x[i] (C, H, W) of one group; bp room for one image's packed im2col."""
+    _geometry("conv_gemm_batch", kh, kw, sh, sw, dh, dw)
+    _pads("conv_gemm_batch", ph, pw)
+    cdef long b = x.shape[0], m = y.shape[1], c = x.shape[1], n = oh * ow, k = c * kh * kw
+    if oh < 0 or ow < 0 or y.shape[0] != b or y.shape[2] != n:
+        raise ValueError(f"conv_gemm_batch: y ({y.shape[0]}, {y.shape[1]}, {y.shape[2]}) is not "
+                         f"({b}, M, {oh} x {ow})")
+    if b == 0 or m == 0 or n == 0:
+        return
+    _vec("conv_gemm_batch", "packed A", ap, gk_packed_a_size(m, k), False)
+    _vec("conv_gemm_batch", "bp", bp, gk_packed_b_size(k, n), False)
+    _vec("conv_gemm_batch", "bias", bias, m, True)
+    if residual is not None and (residual.shape[0] != b or residual.shape[1] != m
+                                 or residual.shape[2] != n):
+        raise ValueError("conv_gemm_batch: the residual is not shaped as y")
+    cdef const float *pres = &residual[0, 0, 0] if residual is not None else NULL
+    cdef const float *pbias = ptr(bias) if bias is not None else NULL
+    cdef const float *px = &x[0, 0, 0, 0] if c > 0 else NULL
+    with nogil:
+        gk_conv_gemm_batch(ptr(ap), m, px, b, c, x.shape[2], x.shape[3], kh, kw, sh, sw, dh, dw,
+                           ph, pw, oh, ow, &bp[0], &y[0, 0, 0], pbias, pres, lo, hi, clip,
+                           threads)
+    cdef Call call
+    if _tracing():
+        call = _record(_run_conv_gemm_batch, "conv_gemm_batch", (ap, x, bp, y, bias, residual))
+        call.c.p[0], call.c.p[1], call.c.p[2] = <void *>ptr(ap), <void *>px, <void *>&bp[0]
+        call.c.p[3], call.c.p[4], call.c.p[5] = <void *>&y[0, 0, 0], <void *>pbias, <void *>pres
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = m, b, c, x.shape[2]
+        call.c.i[4], call.c.i[5], call.c.i[6], call.c.i[7] = x.shape[3], kh, kw, sh
+        call.c.i[8], call.c.i[9], call.c.i[10], call.c.i[11] = sw, dh, dw, ph
+        call.c.i[12], call.c.i[13], call.c.i[14], call.c.i[15] = pw, oh, ow, clip
+        call.c.i[16] = threads
+        call.c.f[0], call.c.f[1] = lo, hi
+
+
+cdef int _run_conv_gemm_batch(const gk_call *c) noexcept nogil:
+    gk_conv_gemm_batch(<const float *>c.p[0], c.i[0], <const float *>c.p[1], c.i[1], c.i[2],
+                       c.i[3], c.i[4], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11],
+                       c.i[12], c.i[13], c.i[14], <float *>c.p[2], <float *>c.p[3],
+                       <const float *>c.p[4], <const float *>c.p[5], c.f[0], c.f[1],
+                       <int>c.i[15], <int>c.i[16])
     return 0
