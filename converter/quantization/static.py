@@ -7,8 +7,8 @@ data through the float model and choose each activation's range (calibrate.py), 
 QuantizeLinear/DequantizeLinear pairs, int8 weights and int32 biases (qdq_writer.py); then,
 on request, correct the biases (bias_correction.py) and give the most sensitive layers 16-bit
 codes, then keep them float, until the output cosine reaches a target (sensitivity.py); last,
-measure every layer against float (layer_measure.py: the report). `format="qoperator"` rewrites the QDQ graph
-into QLinear* operators.
+measure every layer against float (layer_measure.py: the report). `format="qoperator"`
+rewrites the QDQ graph into QLinear* operators.
 
 Ranges are chosen on the values each tensor's readers can tell apart (saturation.py: a HardSwish
 input is clipped at -3, below which it outputs 0). By default (`auto_precision`), a model whose
