@@ -1,10 +1,10 @@
-"""This tree's cython backend against another checkout's build (default /work/main) and against
+"""This tree's cython backend against another checkout's build (--base) and against
 onnxruntime (and other peers): each engine in its own process (bench_worker.py of its own tree,
 run by that tree's venv), driven turn by turn and interleaved (every turn runs each engine
 `--per-turn` times, the order rotating per turn); medians (or, --stat min, the fastest) over all
 timed runs, the load average before and after.
 
-    .venv/bin/python benchmarks/nchwc_ab_trees.py --models mobilenet_v2 --threads 1,2 --turns 20
+    .venv/bin/python benchmarks/ab_trees.py --base ../baseline --models mobilenet_v2 --turns 20
 
 Models come from the side-by-side cache (bench_models.py prepares them). Prints one Markdown row
 per model and thread count. Not a test: nothing is asserted."""
@@ -67,7 +67,7 @@ def main() -> None:
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--turns", type=int, default=20)
     ap.add_argument("--per-turn", type=int, default=3)
-    ap.add_argument("--base", default="/work/main", help="the other checkout (built in place)")
+    ap.add_argument("--base", required=True, help="the other checkout (built in place)")
     ap.add_argument(
         "--peers", default="onnxruntime", help="peer engines, e.g. onnxruntime,openvino"
     )
