@@ -204,9 +204,7 @@ class Recorder:
         arena = program.arena
         self.arena_buffer = arena.buffer
         self.arena_range = _bounds(arena.buffer)
-        # constants: initializers no feed can replace (one that is also a graph input can)
-        fed = {v.name for v in program.graph.inputs}
-        self.initializers = {k: v for k, v in program.graph.initializers.items() if k not in fed}
+        self.initializers = program.graph.constant_initializers()
         self.init_ranges = [
             _bounds(a) for a in self.initializers.values() if isinstance(a, np.ndarray) and a.size
         ]

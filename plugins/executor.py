@@ -28,18 +28,13 @@ def build_program(graph: Graph, backends: list[str] | None = None) -> tuple[Prog
     by_name = {n.name: n for n in graph.nodes}
     overrides: dict[str, Override] = {}
     partitions: list[Graph] = []
-    # an initializer that is also a graph input is a default a feed may replace: not a constant
-    fed = {v.name for v in graph.inputs}
+    fixed = graph.constant_initializers()
     for index, (backend, claim) in enumerate(placement.partitions):
         if isinstance(backend, KernelBackend) and len(claim.nodes) == 1:
             node = by_name[claim.nodes[0]]
             found = backend.kernel_for(node, graph.opsets)
             if found is not None:
-                constants = {
-                    i: graph.initializers[name]
-                    for i, name in enumerate(node.inputs)
-                    if name in graph.initializers and name not in fed
-                }
+                constants = {i: fixed[name] for i, name in enumerate(node.inputs) if name in fixed}
                 try:
                     overrides[node.name] = Override(found.for_node(node, constants), backend.name)
                     continue

@@ -34,9 +34,8 @@ def extract_partition(graph: Graph, node_names: tuple[str, ...], name: str) -> G
     outputs = [o for n in nodes for o in n.outputs if o and o in used_outside]
     known = {v.name: v for v in graph.inputs} | graph.value_info
     touched = set(reads) | produced  # the quantisation and types of these travel with the part
-    # an initializer that is also a graph input is a default a feed may replace: an input here
-    fed = {v.name for v in graph.inputs}
-    constants = {i for i in reads if i in graph.initializers and i not in fed}
+    fixed = graph.constant_initializers()  # one a feed may replace is an input here
+    constants = {i for i in reads if i in fixed}
     return Graph(
         nodes=nodes,
         inputs=[known.get(i, Value(i)) for i in reads if i not in constants],

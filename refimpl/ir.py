@@ -158,6 +158,12 @@ class Graph:
     state: list[StateBinding] = field(default_factory=list)
 
     # ---- queries -------------------------------------------------------------------------------
+    def constant_initializers(self) -> dict[str, np.ndarray]:
+        """The initializers no feed can replace: one that is also a graph input is a default a
+        feed may override (onnxruntime's overridable initializers), so never a constant."""
+        fed = {v.name for v in self.inputs}
+        return {k: v for k, v in self.initializers.items() if k not in fed}
+
     def produced_names(self) -> set[str]:
         names = {v.name for v in self.inputs} | set(self.initializers)
         for node in self.nodes:

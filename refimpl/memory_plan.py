@@ -182,9 +182,9 @@ def plan_memory(
             else:
                 sizes[name] = found
     outputs = {v.name for v in graph.outputs}
-    fed = {v.name for v in graph.inputs}  # an initializer a feed may replace is no constant
-    fixed = {k: v for k, v in graph.initializers.items() if k not in fed}
-    groups, how, place = _share(order, sizes, last, outputs, alignment, fixed)
+    groups, how, place = _share(
+        order, sizes, last, outputs, alignment, graph.constant_initializers()
+    )
     buffers = _place(groups, sizes, first, last, alignment)
     tensors: dict[str, TensorPlan] = {}
     for b_idx, buf in enumerate(buffers):
@@ -248,7 +248,7 @@ def _lifetimes(graph: Graph, order: list[Node]) -> tuple[dict[str, int], dict[st
 
 def _weights_only(graph: Graph, order: list[Node]) -> set[str]:
     """Names computed from initializers and Constants alone (what constant folding removes)."""
-    known = set(graph.initializers) - {v.name for v in graph.inputs}
+    known = set(graph.constant_initializers())
     out: set[str] = set()
     for node in order:
         ins = [i for i in node.inputs if i]
