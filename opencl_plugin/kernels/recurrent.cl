@@ -44,6 +44,17 @@ inline float dot_hf(__global const data_t* restrict row, __global const float* r
 #define XW_ROW(t, b) (layout ? (long)(b) * T + (t) : (long)(t) * B + (b))
 #define Y_AT(t, b) ((layout ? ((long)(b) * T + (t)) * D + d : ((long)(t) * D + d) * B + (b)) * H)
 #define S_AT(b) ((layout ? (long)(b) * D + d : (long)d * B + (b)) * H)
+// an LSTM kernel's start: RNN_SETUP, its peepholes and cell buffer, the initial h and c states
+#define LSTM_SETUP                                            \
+  RNN_SETUP(4)                                                \
+  P += has_p ? d * 3 * H : 0;                                 \
+  cbuf += (long)d * B * H;                                    \
+  for (int u = lid; u < B * H; u += L) {                      \
+    const int b = u / H, j = u % H;                           \
+    hbuf[u] = has_h0 ? LD(h0, S_AT(b) + j) : 0.0f;            \
+    cbuf[u] = has_c0 ? LD(c0, S_AT(b) + j) : 0.0f;            \
+  }                                                           \
+  barrier(CLK_GLOBAL_MEM_FENCE);
 // step s of batch row b: the time index it reads and writes, and whether the row is still live
 #define RNN_STEP(s, b, t, live)                                            \
   const int len = has_lens ? lens[b] : T;                                  \
@@ -60,15 +71,7 @@ __kernel void lstm_seq_f32(__global const data_t* restrict xw, __global const da
                            __global float* restrict cbuf, const int T, const int B, const int H,
                            const int D, const int direction, const int layout, const float clip,
                            const int has_clip, const int input_forget) {
-  RNN_SETUP(4)
-  P += has_p ? d * 3 * H : 0;
-  cbuf += (long)d * B * H;
-  for (int u = lid; u < B * H; u += L) {
-    const int b = u / H, j = u % H;
-    hbuf[u] = has_h0 ? LD(h0, S_AT(b) + j) : 0.0f;
-    cbuf[u] = has_c0 ? LD(c0, S_AT(b) + j) : 0.0f;
-  }
-  barrier(CLK_GLOBAL_MEM_FENCE);
+  LSTM_SETUP
   for (int s = 0; s < T; ++s) {
     __global const float* hcur = hbuf + (s & 1) * B * H;
     __global float* hnext = hbuf + ((s + 1) & 1) * B * H;
@@ -195,15 +198,7 @@ __kernel void lstm_seq8_f32(__global const data_t* restrict xw, __global const d
                             __global float* restrict cbuf, const int T, const int B,
                             const int H, const int D, const int direction, const int layout,
                             const float clip, const int has_clip, const int input_forget) {
-  RNN_SETUP(4)
-  P += has_p ? d * 3 * H : 0;
-  cbuf += (long)d * B * H;
-  for (int u = lid; u < B * H; u += L) {
-    const int b = u / H, j = u % H;
-    hbuf[u] = has_h0 ? LD(h0, S_AT(b) + j) : 0.0f;
-    cbuf[u] = has_c0 ? LD(c0, S_AT(b) + j) : 0.0f;
-  }
-  barrier(CLK_GLOBAL_MEM_FENCE);
+  LSTM_SETUP
   const int H8 = H / 8;
   const float8 zero = 0.0f;
   for (int s = 0; s < T; ++s) {
