@@ -197,9 +197,9 @@ def algorithm(
         return forced
     if forced in ("direct", "im2col"):
         return forced
-    if wino and WINOGRAD(cg, mg, pixels):
-        return "winograd4" if pixels >= 100 else "winograd2"
     taps = kernel[0] * kernel[1]
+    if wino and WINOGRAD(cg, mg, pixels) and not tiny(cg, mg, taps, pixels):
+        return "winograd4" if pixels >= 100 else "winograd2"
     return "direct" if DIRECT(cg, mg, taps, pixels, strides[-1]) else "im2col"
 
 
@@ -223,13 +223,29 @@ def winograd_wins(cg: int, mg: int, pixels: int) -> bool:
     return cg >= 16 and mg >= 16
 
 
+# multiply-adds per image up to which a layer is "tiny" (below)
+TINY_MACS = 500_000
+
+
+def tiny(cg: int, mg: int, taps: int, pixels: int) -> bool:
+    """Whether a layer is so small that its launches cost more than its arithmetic: then one
+    direct-kernel launch beats Winograd's three (input transform, GEMM, output transform) and
+    im2col + GEMM's two. Measured on PoCL (device timestamps, Xeon AVX-512, load ~5): mtcnn_pnet's
+    16 -> 32 channel 7x11 layer (0.36 M multiply-adds) direct instead of F(2x2), the model's
+    launches 0.19 -> 0.16 ms; silero's 129 -> 128 channel 4-pixel conv (0.2 M) direct instead of
+    im2col + GEMM. Not above: mtcnn_rnet's 28 -> 48 channel 9x9 layer (1 M) took 190 us direct
+    against 147 us as Winograd's three launches (the direct kernel's 8-pixel rows waste 7 of 8
+    lanes on a 9-pixel row), mtcnn_onet's 64-channel 8x8 layer (2.4 M) was even."""
+    return cg * mg * taps * pixels <= TINY_MACS
+
+
 def direct_wins(cg: int, mg: int, taps: int, pixels: int, stride: int = 1) -> bool:
     """Whether the direct kernel beats im2col + GEMM. Measured per layer on PoCL (docs): direct
     wins on short reductions (no im2col pass to amortise) and large images (im2col's buffer
     outgrows the cache); the GEMM's 6x16 register tile wins on deep, small layers. Never at a
     horizontal stride above 2: the direct kernel then gathers each tap of its 8 outputs one by
     one (silero's STFT, kernel 256 at stride 128: 0.55 ms direct, 0.2 ms im2col + GEMM)."""
-    return stride <= 2 and (cg * taps <= 300 or pixels >= 1500)
+    return stride <= 2 and (cg * taps <= 300 or pixels >= 1500 or tiny(cg, mg, taps, pixels))
 
 
 # a depthwise layer's kernel, generated per geometry: {0}, {1} OH, OW; {2}, {3} has_bias, has_res;

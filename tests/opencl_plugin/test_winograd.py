@@ -141,6 +141,17 @@ def test_rule_takes_winograd_for_deep_3x3_stride_1_layers(monkeypatch):
     assert conv.algorithm(3, 4, (5, 5), s1, d1, 1, 9) in ("direct", "im2col")  # not where not
 
 
+def test_rule_takes_one_direct_launch_for_tiny_layers(monkeypatch):
+    """mtcnn's small 3x3 layers: their launches cost more than their arithmetic"""
+    monkeypatch.delenv(conv.ENV_ALGORITHM, raising=False)
+    k3, s1, d1 = (3, 3), (1, 1), (1, 1)
+    assert conv.algorithm(16, 32, k3, s1, d1, 1, 7 * 11) == "direct"  # mtcnn_pnet
+    assert conv.algorithm(28, 48, k3, s1, d1, 1, 9 * 9) == "winograd2"  # mtcnn_rnet: 1 M
+    assert conv.algorithm(129, 128, (1, 3), s1, d1, 1, 4) == "direct"  # silero: K = 387, tiny
+    assert conv.algorithm(129, 128, (1, 3), s1, d1, 1, 40) == "im2col"  # 2 M: not tiny
+    assert conv.algorithm(256, 256, k3, (2, 2), d1, 1, 14 * 14) == "im2col"
+
+
 def test_tiles_with_inf_or_nan_inputs_are_computed_directly(tile):
     """inf - inf inside the transforms would turn a whole tile NaN: those tiles (and only those)
     take the direct path, so infinities stay infinities and the other tiles are untouched."""
