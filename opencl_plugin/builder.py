@@ -49,6 +49,7 @@ class Builder:
     node: str = ""
     half: bool = False  # fp16 storage: tensors and weights are half unless asked for as float
     choices: dict[str, str] = field(default_factory=dict)  # tuned variant per site key
+    vector_width: int = 8  # the device's native float vector width (16 on AVX-512)
     # sites with several variants: site -> (node, options, the one chosen)
     variants: dict[str, tuple[str, tuple[str, ...], str]] = field(default_factory=dict)
 

@@ -165,7 +165,10 @@ class PartitionRuntime:
             return self._upload(key, array, keep_float)
 
         choices = {**self.tuning.choices, **self._trial}
-        bld = Builder(shapes, constants, upload, half=self.half, choices=choices)
+        width = int(getattr(self.device.device, "native_vector_width_float", 8) or 8)
+        bld = Builder(
+            shapes, constants, upload, half=self.half, choices=choices, vector_width=width
+        )
         for node in self.nodes:
             bld.node = node.name
             if node.name in self._member:

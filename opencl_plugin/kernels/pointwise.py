@@ -20,6 +20,10 @@ import numpy as np
 
 from ..builder import Builder, f32
 
+# float16 accumulators (`source`'s wide): None where the device's native float vector width is
+# 16 or more (PoCL on AVX-512), else as set (tests run both)
+WIDE: bool | None = None
+
 HEAD = """(__global const data_t* restrict x, __global const data_t* restrict w,
     __global data_t* restrict y, __global const data_t* restrict bias,
     __global const data_t* restrict res, const float p0, const float p1,
@@ -54,10 +58,21 @@ def source(
     has_res: bool,
     act: int,
     slope_mode: int,
+    wide: bool = False,
 ) -> str:
-    """The kernel's text after its name (see the module docstring); act is an activate8 code."""
+    """The kernel's text after its name (see the module docstring); act is an activate8 code.
+    `wide` (with nv even): the accumulators are float16, two float8 vectors of pixels each, so a
+    device with 512-bit vectors (PoCL on AVX-512) runs the reduction at its full width; the
+    epilogue still works on their float8 halves."""
     width = 8 * nv
-    acc = [[f"a{i}_{h}" for h in range(nv)] for i in range(mt)]
+    wide = wide and nv % 2 == 0
+    lanes, vectors = (16, nv // 2) if wide else (8, nv)
+    acc16 = [[f"a{i}_{j}" for j in range(vectors)] for i in range(mt)]
+    if wide:  # the epilogue's float8 vector h is a half of a float16 accumulator
+        half = ("lo", "hi")
+        acc = [[f"{row[h // 2]}.{half[h % 2]}" for h in range(nv)] for row in acc16]
+    else:
+        acc = acc16
     lines = [
         HEAD,
         f"  const int n0 = get_global_id(0) * {width}, t = get_global_id(1);",
@@ -65,14 +80,17 @@ def source(
         f"  const int m0 = t * {mt};",
         f"  __global const data_t* xp = x + get_global_id(2) * {k * p} + n0;",
         f"  __global const data_t* wp = w + t * {k * mt};",
-        "  float8 " + ", ".join(f"{a} = 0.0f" for row in acc for a in row) + ";",
+        f"  float{lanes} " + ", ".join(f"{a} = 0.0f" for row in acc16 for a in row) + ";",
         "  #pragma unroll 2",
         f"  for (int k = 0; k < {k}; ++k, xp += {p}, wp += {mt}) {{",
     ]
-    lines += [f"    const float8 b{h} = LD8(xp, {h});" for h in range(nv)]
+    lines += [f"    const float{lanes} b{h} = LD{lanes}(xp, {h});" for h in range(vectors)]
     for i in range(mt):
         lines.append(f"    const float w{i} = LD(wp, {i});")
-        lines += [f"    {acc[i][h]} = fma((float8)(w{i}), b{h}, {acc[i][h]});" for h in range(nv)]
+        lines += [
+            f"    {acc16[i][h]} = fma((float{lanes})(w{i}), b{h}, {acc16[i][h]});"
+            for h in range(vectors)
+        ]
     lines.append("  }")
     lines.append(f"  const int o = get_global_id(2) * {m * p} + m0 * {p} + n0;")
     partial = p % width != 0
@@ -133,7 +151,8 @@ def lower_pointwise(
     bias, res, act, slope, smode = epilogue
     mt, nv = tile(m, k, p)
     wk = bld.weight(f"{wn}::pointwise{mt}", pack(w.reshape(m, k), mt))
-    text = source(m, k, p, mt, nv, bias is not None, res is not None, act[0], smode)
+    wide = bld.vector_width >= 16 if WIDE is None else WIDE
+    text = source(m, k, p, mt, nv, bias is not None, res is not None, act[0], smode, wide)
     name = bld.generate("pointwise", text)
     args = [x, wk, y, bias, res, f32(act[1]), f32(act[2]), slope]
     gsize = (-(-p // (8 * nv)), -(-m // mt), n_img)

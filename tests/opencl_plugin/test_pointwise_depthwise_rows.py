@@ -34,11 +34,26 @@ POINTWISE = [  # x shape, output channels: the tile it takes, which edges it has
 ]
 
 
+@pytest.fixture(params=[False, True], ids=["float8", "float16"])
+def wide(request, monkeypatch):
+    """Both accumulator widths, whatever this device's native vector width"""
+    monkeypatch.setattr(pointwise, "WIDE", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize(("x", "m"), POINTWISE)
-def test_generated_pointwise_conv_matches_the_reference(x, m):
+def test_generated_pointwise_conv_matches_the_reference(x, m, wide):
     graph, feeds = one_node("Conv", {"x": rand(*x)}, {"w": rand(m, x[1], 1, 1), "b": rand(m)})
     sess = check_against_reference(graph, feeds, rtol=1e-5, atol=1e-5)
     assert "pointwise (generated)" in plan_kernels(sess)
+
+
+def test_wide_pointwise_accumulates_in_float16_where_the_tile_has_two_vectors():
+    text = pointwise.source(24, 16, 128, 6, 2, True, False, 0, 0, wide=True)
+    assert "float16 a0_0 = 0.0f" in text and "LD16(xp, 0)" in text and "a0_0.hi" in text
+    narrow = pointwise.source(24, 16, 49, 12, 1, True, False, 0, 0, wide=True)  # one vector
+    assert "float16" not in narrow and "float8 a0_0" in narrow
+    assert "float16" not in pointwise.source(24, 16, 128, 6, 2, True, False, 0, 0)
 
 
 def test_pointwise_tile_shape_follows_the_plane():
@@ -82,7 +97,7 @@ def fused_conv(x: tuple, w: tuple, attrs: dict, activation: str) -> tuple[Graph,
 
 @pytest.mark.parametrize("activation", ["Relu", "Clip", "HardSwish", "Sigmoid", "PRelu"])
 @pytest.mark.parametrize(("x", "m"), [((1, 8, 5, 9), 13), ((2, 16, 4, 16), 12)])
-def test_pointwise_epilogue_adds_bias_residual_and_activation(activation, x, m):
+def test_pointwise_epilogue_adds_bias_residual_and_activation(activation, x, m, wide):
     graph, feeds = fused_conv(x, (m, x[1], 1, 1), {}, activation)
     sess = check_against_reference(graph, feeds, rtol=1e-5, atol=1e-5)
     assert "pointwise (generated)" in plan_kernels(sess)
@@ -166,7 +181,7 @@ FP16 = {
 
 
 @pytest.mark.parametrize("case", sorted(FP16))
-def test_fp16_storage_stays_within_the_reviewed_tolerance(case):
+def test_fp16_storage_stays_within_the_reviewed_tolerance(case, wide):
     x, w, attrs = FP16[case]
     graph, feeds = fused_conv(x, w, attrs, "Relu")
     for k, v in graph.initializers.items():  # weights half can hold: the inputs' rounding only
