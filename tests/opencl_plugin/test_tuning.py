@@ -123,3 +123,88 @@ def test_tuned_convolution_algorithm_persists_and_results_still_match(fresh_cach
     (part2,) = [o.impl for o in again._program.overrides.values() if o.partition]
     assert part2.plans()[0].variants[site][2] == chosen
     np.testing.assert_allclose(again.run(None, feeds)[0], expected, rtol=1e-4, atol=1e-4)
+
+
+def _conv_partition(monkeypatch):
+    from gossamer.opencl_plugin.kernels import conv
+
+    import gossamer
+
+    monkeypatch.delenv(conv.ENV_ALGORITHM, raising=False)
+    graph, feeds = one_node("Conv", {"x": rand(1, 16, 12, 12)}, {"w": rand(16, 16, 3, 3) * 0.2})
+    expected = gossamer.load(graph, backends=[], optimize=0).run(None, feeds)[0]
+    sess = gossamer.load(graph, backends=["opencl"], optimize=0)
+    (part,) = [o.impl for o in sess._program.overrides.values() if o.partition]
+    return sess, part, feeds, expected
+
+
+@pytest.mark.usefixtures("device")
+@pytest.mark.parametrize("plan_faster", [False, True])
+def test_a_variant_is_kept_only_when_the_whole_plan_runs_faster(
+    fresh_cache, monkeypatch, plan_faster
+):
+    """Timed alone, a node's variant can look faster and the run not be (launch costs):
+    the plan with the new choices is timed against the plan before, and must win by 10 %."""
+    from gossamer.opencl_plugin import partition_tuning as pt
+
+    sess, part, feeds, expected = _conv_partition(monkeypatch)
+    ((site, (_, _, before)),) = part.plans()[0].variants.items()
+    assert before == "direct"  # a tiny layer: one launch
+
+    def node_time(rt, plan, node):  # Winograd F(4x4) looks 10x faster alone
+        return 0.1 if next(iter(plan.variants.values()))[2] == "winograd4" else 1.0
+
+    monkeypatch.setattr(pt, "time_node", node_time)
+    monkeypatch.setattr(pt, "plan_times", lambda rt, old, new: (1.0, 0.5 if plan_faster else 0.95))
+    found = pt.tune_variants(part, 30.0)
+    want = "winograd4" if plan_faster else "direct"
+    assert found[site] == (before, want)
+    assert part.tuning.choices[site] == want
+    assert part.plans()[0].variants[site][2] == want
+    np.testing.assert_allclose(sess.run(None, feeds)[0], expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.usefixtures("device")
+@pytest.mark.parametrize("plan_faster", [False, True])
+def test_local_sizes_are_kept_only_when_the_whole_plan_runs_faster(
+    fresh_cache, monkeypatch, plan_faster
+):
+    from gossamer.opencl_plugin import partition_tuning as pt
+
+    sess, part, feeds, expected = _conv_partition(monkeypatch)
+    plan = part.plans()[0]
+    defaults = [local for _, _, local in plan.enqueue]
+    monkeypatch.setattr(pt, "search", lambda run, options, budget: options[-1])  # not the default
+    monkeypatch.setattr(pt, "plan_times", lambda rt, old, new: (1.0, 0.5 if plan_faster else 0.95))
+    found = pt.tune_local_sizes(part, 30.0)
+    now = [local for _, _, local in plan.enqueue]
+    assert (now != defaults) == plan_faster
+    assert any(old != new for old, new in found.values()) == plan_faster
+    for key, (_, new) in found.items():
+        assert part.tuning.local_size(key) == (tuple(new) if new else None)
+    np.testing.assert_allclose(sess.run(None, feeds)[0], expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.usefixtures("device")
+def test_the_plan_check_runs_the_trial_plan_on_live_buffers(fresh_cache, monkeypatch):
+    """plan_times runs the trial plan's launches for real (its pool must outlive them: a
+    temporary trial plan released its buffers first and the run crashed)."""
+    import gc
+
+    from gossamer.opencl_plugin import partition_tuning as pt
+
+    sess, part, feeds, expected = _conv_partition(monkeypatch)
+    ((site, _),) = part.plans()[0].variants.items()
+    monkeypatch.setattr(  # F(4x4) looks faster alone: the plan check runs the trial plan
+        pt, "time_node", lambda rt, plan, node: 0.1 if plan.variants[site][2] == "winograd4" else 1
+    )
+    timed = []
+    real = pt.plan_times
+    monkeypatch.setattr(pt, "plan_times", lambda *a: timed.append(1) or real(*a))
+    for _ in range(3):
+        part.tuning.choices.pop(site, None)
+        part.rebuild()
+        pt.tune_variants(part, 30.0)
+        gc.collect()
+        np.testing.assert_allclose(sess.run(None, feeds)[0], expected, rtol=1e-4, atol=1e-4)
+    assert len(timed) == 3
