@@ -6,8 +6,8 @@ Ours: a one-node MatMul model (A a graph input, B a constant: the weights of a l
 --repeats. CLBlast: `pyclblast.gemm` on the backend's own queue and device buffers, best of
 --repeats (its first call per shape tunes nothing: it uses its database defaults; excluded).
 The last column is our throughput over CLBlast's (above 1: ours is faster).
-Not a test: nothing is asserted. Needs pyclblast (the `bench` extra; it builds against the
-CLBlast C library: Debian `libclblast-dev`).
+Not a test: nothing is asserted. Needs pyclblast (in no extra: `pip install pyclblast`, which
+builds from its sdist against the CLBlast C library, Debian `libclblast-dev`).
 
     .venv/bin/python benchmarks/opencl_gemm_vs_clblast.py [--sizes 256,512,1024] [--repeats 10]
 """
