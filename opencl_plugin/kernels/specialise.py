@@ -10,6 +10,7 @@ element-wise kernels).
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 
@@ -19,14 +20,16 @@ from . import family_source
 
 @functools.cache
 def _inlined(family: str, kernel: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The family's source with `kernel` turned into `inline void <kernel>_body(...)`, and the
-    kernel's parameters as (declaration, name)."""
+    """The family's source with every kernel turned into `inline void <kernel>_body(...)` (the
+    same text for every kernel of the family, so a program that specialises two of them, such as
+    maxpool8_f32 and maxpool16_f32, holds it once), and `kernel`'s parameters as (declaration,
+    name)."""
     src = family_source(family)
     head = f"__kernel void {kernel}("
     start = src.index(head) + len(head)
     params = src[start : src.index(")", start)].split(",")
     parsed = tuple((" ".join(p.split()), p.split()[-1]) for p in params)
-    return src.replace(head, f"inline void {kernel}_body(", 1), parsed
+    return re.sub(r"__kernel void (\w+)\(", r"inline void \1_body(", src), parsed
 
 
 def launch_specialised(
