@@ -24,6 +24,10 @@ from ._checks import (
 )
 from .layout import transpose_into
 
+# the GEMM tile's 8x16 float16-accumulator variants (gemm_wide_f32, gemm_float_wide_f32): None picks
+# them where the device's native float vector width is 16, True / False forces (tests)
+WIDE: bool | None = None
+
 
 def pack_panels(b: np.ndarray) -> np.ndarray:
     """[..., K, N] -> [..., ceil(N/16), K, 16], zero padded: gemm_f32's panel layout."""
@@ -71,10 +75,13 @@ def gemm(
         args += [i32(code), f32(p0), f32(p1), slope, i32(slope_mode)]
         bld.launch("gemv_f32", (-(-N // 16),), args)
         return
+    rows = 6
+    if bld.vector_width >= 16 if WIDE is None else WIDE:
+        kernel, rows = kernel.replace("_f32", "_wide_f32"), 8
     args = [a, bm, c, i32(M), i32(N), i32(K), i32(lda), i32(ldb), i32(pstride), i32(ldc)]
     args += [i32(GA), i32(sA), i32(sB), i32(sC), f32(alpha), bias, i32(bias_mode), i32(sbias)]
     args += [res, i32(res is not None), i32(code), f32(p0), f32(p1), slope, i32(slope_mode)]
-    bld.launch(kernel, (-(-N // 16), -(-M // 6), batch), args)
+    bld.launch(kernel, (-(-N // 16), -(-M // rows), batch), args)
 
 
 def _batch_dims(shape: tuple, out_batch: tuple) -> str | None:
