@@ -72,6 +72,9 @@ def table_for(identity: str, source_hash: str) -> TuningTable:
         return _TABLES[str(path)]
 
 
+_GEMM_TILES = ("gemm_f32", "gemm_float_f32", "gemm_wide_f32", "gemm_float_wide_f32")
+
+
 def default_local(kernel: str, gsize: tuple[int, ...]) -> tuple[int, ...]:
     """The local size used without a tuned entry (global sizes are rounded up to it): groups of
     some size (PoCL pays per work-group), shrunk along axes that are short, so rounding the
@@ -80,7 +83,7 @@ def default_local(kernel: str, gsize: tuple[int, ...]) -> tuple[int, ...]:
         if kernel == "reduce_f32" and gsize[0] >= 64:  # long rows each: 4+ groups, both cores
             return (min(256, max(16, _pow2(gsize[0]) // 4)),)
         return (min(256, _pow2(gsize[0])),)
-    target, first = (16, 4) if kernel in ("gemm_f32", "gemm_float_f32") else (64, 16)
+    target, first = (16, 4) if kernel in _GEMM_TILES else (64, 16)
     lx = min(first, _pow2(gsize[0]))
     ly = min(max(1, target // lx), _pow2(gsize[1]))
     if len(gsize) < 3:

@@ -29,12 +29,15 @@ FAMILIES = (
 
 
 # families compiled more than once, each copy under its own macros: the GEMM tile over the
-# storage type (half under fp16 storage) and over float (Winograd's transformed tiles)
+# storage type (half under fp16 storage) and over float (Winograd's transformed tiles), each
+# also with float16 accumulators (GEMM_WIDE) for devices with 512-bit vectors
 _ACCESS = ("G_T", "G_LD", "G_LD8", "G_ST", "G_ST8")
 VARIANTS = {
     "gemm_tile": (
         ("gemm_f32", ("data_t", "LD", "LD8", "ST", "ST8")),
         ("gemm_float_f32", ("float", "FLD", "FLD8", "FST", "FST8")),
+        ("gemm_wide_f32", ("data_t", "LD", "LD8", "ST", "ST8")),
+        ("gemm_float_wide_f32", ("float", "FLD", "FLD8", "FST", "FST8")),
     ),
 }
 _FLOAT_ACCESS = """#define FLD(p, i) ((p)[i])
@@ -45,8 +48,11 @@ _FLOAT_ACCESS = """#define FLD(p, i) ((p)[i])
 
 
 def _variant(text: str, name: str, access: tuple[str, ...]) -> str:
-    defines = [f"#define GEMM_NAME {name}"] + [f"#define {m} {v}" for m, v in zip(_ACCESS, access)]
-    undefs = [f"#undef {m}" for m in ("GEMM_NAME", *_ACCESS)]
+    defines = [f"#define GEMM_NAME {name}"] + (
+        ["#define GEMM_WIDE", "#define GEMM_ROWS 8"] if "_wide" in name else ["#define GEMM_ROWS 6"]
+    )
+    defines += [f"#define {m} {v}" for m, v in zip(_ACCESS, access)]
+    undefs = [f"#undef {m}" for m in ("GEMM_NAME", "GEMM_WIDE", "GEMM_ROWS", *_ACCESS)]
     return "\n".join(defines) + "\n" + text + "\n" + "\n".join(undefs)
 
 

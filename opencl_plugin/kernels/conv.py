@@ -127,7 +127,8 @@ def lower_conv(bld: Builder, node: Node, opset: int) -> None:
     Mg, Cg = M // G, C // G
     K = Cg * KH * KW
     pointwise = (KH, KW, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (OH, OW) == (H, W)
-    algo = ALGORITHM(Cg, Mg, (KH, KW), (sh, sw), (dh, dw), G, P)
+    wide = bld.vector_width >= 16 if DIRECT_WIDE is None else DIRECT_WIDE
+    algo = ALGORITHM(Cg, Mg, (KH, KW), (sh, sw), (dh, dw), G, P, wide=wide)
     if forced_algorithm() is None and eligible((KH, KW), (sh, sw), (dh, dw), G):
         site = f"conv[{n_img}x{C}x{H}x{W}->{M}x{OH}x{OW}]p{ph},{pw}"
         plain = "direct" if DIRECT(Cg, Mg, KH * KW, P, sw) else "im2col"
@@ -138,15 +139,18 @@ def lower_conv(bld: Builder, node: Node, opset: int) -> None:
         lower_winograd(bld, int(algo[-1]), wn, w, x, y, geo, epilogue)
         return
     if not (pointwise and G == 1) and algo == "direct":
-        wk = bld.weight(wn + "::direct", pack_direct(w.reshape(M, Cg, KH, KW), G))
+        lanes = 16 if wide else 8
+        kernel = "conv_direct16_f32" if lanes == 16 else "conv_direct_f32"
+        packed = pack_direct(w.reshape(M, Cg, KH, KW), G, lanes)
+        wk = bld.weight(f"{wn}::direct{lanes}", packed)
         geo = (C, H, W, G, Cg, Mg, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw)
         args = [x, wk, y, bias, i32(bias is not None), res, i32(res is not None)]
         args += [i32(v) for v in geo] + [i32(act[0]), f32(act[1]), f32(act[2]), slope, i32(smode)]
-        gsize = (-(-OW // 8), OH, n_img * G * -(-Mg // 8))
+        gsize = (-(-OW // 8), OH, n_img * G * -(-Mg // lanes))
         if SPECIALISE:
-            launch_specialised(bld, "conv_direct", "conv_direct_f32", gsize, args)
+            launch_specialised(bld, "conv_direct", kernel, gsize, args)
         else:
-            bld.launch("conv_direct_f32", gsize, args)
+            bld.launch(kernel, gsize, args)
         return
     if pointwise and G == 1 and POINTWISE:
         epi = (bias, res, act, slope, smode)
@@ -185,11 +189,20 @@ ALGORITHMS = ("winograd4", "winograd2", "direct", "im2col")
 
 
 def algorithm(
-    cg: int, mg: int, kernel: tuple, strides: tuple, dilations: tuple, groups: int, pixels: int
+    cg: int,
+    mg: int,
+    kernel: tuple,
+    strides: tuple,
+    dilations: tuple,
+    groups: int,
+    pixels: int,
+    *,
+    wide: bool = False,
 ) -> str:
     """How a (non-depthwise, non-pointwise) convolution runs: Winograd F(4x4, 3x3) (F(2x2) on
     small maps) for 3x3 stride 1 layers of some depth, else the direct kernel or im2col + GEMM
-    by `direct_wins`; a tuned choice per layer shape overrides this (lower_conv).
+    by `direct_wins`; a tuned choice per layer shape overrides this (lower_conv). `wide`: the
+    direct kernel runs its 16-channel float16 tile (`tiny` takes a higher limit).
     GOSSAMER_OPENCL_CONV=<one of ALGORITHMS> forces one where it applies (tests, measurements)."""
     forced = forced_algorithm()
     wino = eligible(kernel, strides, dilations, groups)
@@ -198,7 +211,7 @@ def algorithm(
     if forced in ("direct", "im2col"):
         return forced
     taps = kernel[0] * kernel[1]
-    if wino and WINOGRAD(cg, mg, pixels) and not tiny(cg, mg, taps, pixels):
+    if wino and WINOGRAD(cg, mg, pixels) and not tiny(cg, mg, taps, pixels, wide):
         return "winograd4" if pixels >= 100 else "winograd2"
     return "direct" if DIRECT(cg, mg, taps, pixels, strides[-1]) else "im2col"
 
@@ -223,11 +236,12 @@ def winograd_wins(cg: int, mg: int, pixels: int) -> bool:
     return cg >= 16 and mg >= 16
 
 
-# multiply-adds per image up to which a layer is "tiny" (below)
+# multiply-adds per image up to which a layer is "tiny" (below); with the 16-channel direct tile
 TINY_MACS = 500_000
+TINY_MACS_WIDE = 1_500_000
 
 
-def tiny(cg: int, mg: int, taps: int, pixels: int) -> bool:
+def tiny(cg: int, mg: int, taps: int, pixels: int, wide: bool = False) -> bool:
     """Whether a layer is so small that its launches cost more than its arithmetic: then one
     direct-kernel launch beats Winograd's three (input transform, GEMM, output transform) and
     im2col + GEMM's two. Measured on PoCL (device timestamps, Xeon AVX-512, load ~5): mtcnn_pnet's
@@ -235,8 +249,11 @@ def tiny(cg: int, mg: int, taps: int, pixels: int) -> bool:
     launches 0.19 -> 0.16 ms; silero's 129 -> 128 channel 4-pixel conv (0.2 M) direct instead of
     im2col + GEMM. Not above: mtcnn_rnet's 28 -> 48 channel 9x9 layer (1 M) took 190 us direct
     against 147 us as Winograd's three launches (the direct kernel's 8-pixel rows waste 7 of 8
-    lanes on a 9-pixel row), mtcnn_onet's 64-channel 8x8 layer (2.4 M) was even."""
-    return cg * mg * taps * pixels <= TINY_MACS
+    lanes on a 9-pixel row), mtcnn_onet's 64-channel 8x8 layer (2.4 M) was even. With the
+    16-channel float16 direct tile (`wide`, 512-bit devices) that rnet layer took 0.12 ms direct
+    against 0.18 ms as Winograd (the model's launches 0.68 -> 0.58 ms best, 0.78 -> 0.68 median,
+    30 interleaved rounds, load 2.4-2.8); onet's 2.4 M layer was still even: limit 1.5 M."""
+    return cg * mg * taps * pixels <= (TINY_MACS_WIDE if wide else TINY_MACS)
 
 
 def direct_wins(cg: int, mg: int, taps: int, pixels: int, stride: int = 1) -> bool:
@@ -264,20 +281,24 @@ SPECIALISE = True  # generated depthwise and direct kernels (False: the library'
 # arguments)
 DEPTHWISE_ROWS = True  # a row a work-item (depthwise_row.py; False: the 8-output tile kernel)
 POINTWISE = True  # 1x1 convolutions as generated kernels (pointwise.py; False: the library GEMM)
+# the direct kernel's 16-channel tile in float16 accumulators (conv_direct16_f32): None picks it
+# where the device's native float vector width is 16, True / False forces (tests, measurements)
+DIRECT_WIDE: bool | None = None
 DIRECT = direct_wins  # the choices, replaceable for measurements
 WINOGRAD = winograd_wins
 ALGORITHM = algorithm
 
 
-def pack_direct(w: np.ndarray, groups: int) -> np.ndarray:
-    """w[M, Cg, KH, KW] -> [G][ceil(Mg/8)][KH][KW][Cg][8], zero padded: conv_direct.cl's layout
-    (for ConvTranspose pass w[C, Mg, KH, KW] transposed to [G*Mg, Cg, KH, KW] per group)."""
+def pack_direct(w: np.ndarray, groups: int, lanes: int = 8) -> np.ndarray:
+    """w[M, Cg, KH, KW] -> [G][ceil(Mg/lanes)][KH][KW][Cg][lanes], zero padded: conv_direct.cl's
+    layout, 8 lanes for conv_direct_f32, 16 for conv_direct16_f32 (for ConvTranspose pass
+    w[C, Mg, KH, KW] transposed to [G*Mg, Cg, KH, KW] per group)."""
     m, cg, kh, kw = w.shape
     mg = m // groups
-    mb = -(-mg // 8)
-    padded = np.zeros((groups, mb * 8, cg, kh, kw), np.float32)
+    mb = -(-mg // lanes)
+    padded = np.zeros((groups, mb * lanes, cg, kh, kw), np.float32)
     padded[:, :mg] = w.reshape(groups, mg, cg, kh, kw)
-    tiles = padded.reshape(groups, mb, 8, cg, kh, kw)
+    tiles = padded.reshape(groups, mb, lanes, cg, kh, kw)
     return np.ascontiguousarray(tiles.transpose(0, 1, 4, 5, 3, 2))
 
 

@@ -125,6 +125,101 @@ __kernel void conv_direct_f32(__global const data_t* restrict x, __global const 
                   slope, slope_mode);
 }
 
+// conv_direct_f32 for devices with 512-bit vectors (native float width 16): 16 output channels
+// x 8 pixels per work-item, in eight float16 accumulators (one per pixel, lanes = channels), the
+// weights packed wp[g][mb][kh][kw][c][16] so one float16 load feeds 16 channels; the input row
+// is read as conv_direct_f32 reads it. Same sums in the same order, so the same results.
+#define CONV_ACC16(xv, wq)                 \
+  {                                         \
+    const float16 w16 = LD16(wq, 0);        \
+    q0 = fma((float16)(xv.s0), w16, q0);    \
+    q1 = fma((float16)(xv.s1), w16, q1);    \
+    q2 = fma((float16)(xv.s2), w16, q2);    \
+    q3 = fma((float16)(xv.s3), w16, q3);    \
+    q4 = fma((float16)(xv.s4), w16, q4);    \
+    q5 = fma((float16)(xv.s5), w16, q5);    \
+    q6 = fma((float16)(xv.s6), w16, q6);    \
+    q7 = fma((float16)(xv.s7), w16, q7);    \
+  }
+
+#define CONV_STORE16(j)                                                                         \
+  if (j < channels)                                                                             \
+    conv_row_store((float8)(acc[0][j], acc[1][j], acc[2][j], acc[3][j], acc[4][j], acc[5][j],  \
+                            acc[6][j], acc[7][j]),                                              \
+                   y, base + j * cstride, m0 + j, pixels, bias, has_bias, res, has_res, act,    \
+                   p0, p1, slope, slope_mode);
+
+__kernel void conv_direct16_f32(__global const data_t* restrict x,
+                                __global const data_t* restrict wp, __global data_t* restrict y,
+                                __global const data_t* restrict bias, const int has_bias,
+                                __global const data_t* restrict res, const int has_res,
+                                const int C, const int H, const int W, const int G, const int Cg,
+                                const int Mg, const int OH, const int OW, const int KH,
+                                const int KW, const int sh, const int sw, const int ph,
+                                const int pw, const int dh, const int dw, const int act,
+                                const float p0, const float p1,
+                                __global const data_t* restrict slope, const int slope_mode) {
+  const int ow0 = get_global_id(0) * 8, oh = get_global_id(1), z = get_global_id(2);
+  if (ow0 >= OW || oh >= OH) return;
+  const int Mb = (Mg + 15) / 16;
+  const int mb = z % Mb, g = (z / Mb) % G, img = z / (Mb * G);
+  __global const data_t* xg = x + (long)(img * C + g * Cg) * H * W;
+  __global const data_t* wg = wp + (long)(g * Mb + mb) * KH * KW * Cg * 16;
+  const int iw0 = ow0 * sw - pw;
+  const int span = sw == 1 ? 7 : 14;
+  float16 q0 = 0.0f, q1 = 0.0f, q2 = 0.0f, q3 = 0.0f, q4 = 0.0f, q5 = 0.0f, q6 = 0.0f, q7 = 0.0f;
+  for (int kh = 0; kh < KH; ++kh) {
+    const int ih = oh * sh - ph + kh * dh;
+    if (ih < 0 || ih >= H) continue;
+    for (int kw = 0; kw < KW; ++kw) {
+      const int iw = iw0 + kw * dw;
+      __global const data_t* xr = xg + ih * W + iw;
+      __global const data_t* wq = wg + (kh * KW + kw) * Cg * 16;
+      const int inside = sw <= 2 && iw >= 0 && iw + span < W;
+      if (inside && sw == 1) {
+        for (int c = 0; c < Cg; ++c, xr += H * W, wq += 16) {
+          const float8 xv = LD8(xr, 0);
+          CONV_ACC16(xv, wq)
+        }
+      } else if (inside) {
+        for (int c = 0; c < Cg; ++c, xr += H * W, wq += 16) {
+          const float8 xv = LD16(xr, 0).even;
+          CONV_ACC16(xv, wq)
+        }
+      } else {  // clamped columns (always readable), 0 selected for the taps in the padding
+        int cols[8], keep[8];
+        for (int j = 0; j < 8; ++j) {
+          const int col = iw + j * sw;
+          keep[j] = col >= 0 && col < W ? -1 : 0;
+          cols[j] = clamp(col, 0, W - 1);
+        }
+        const int8 mask = vload8(0, keep);
+        xr = xg + ih * W;
+        for (int c = 0; c < Cg; ++c, xr += H * W, wq += 16) {
+          const float8 xv = select((float8)(0.0f),
+                                   (float8)(LD(xr, cols[0]), LD(xr, cols[1]), LD(xr, cols[2]),
+                                            LD(xr, cols[3]), LD(xr, cols[4]), LD(xr, cols[5]),
+                                            LD(xr, cols[6]), LD(xr, cols[7])),
+                                   mask);
+          CONV_ACC16(xv, wq)
+        }
+      }
+    }
+  }
+  float acc[8][16];
+  vstore16(q0, 0, acc[0]); vstore16(q1, 0, acc[1]); vstore16(q2, 0, acc[2]);
+  vstore16(q3, 0, acc[3]); vstore16(q4, 0, acc[4]); vstore16(q5, 0, acc[5]);
+  vstore16(q6, 0, acc[6]); vstore16(q7, 0, acc[7]);
+  const int M = G * Mg, m0 = g * Mg + mb * 16;
+  const long base = ((long)(img * M + m0) * OH + oh) * OW + ow0;
+  const int channels = min(16, Mg - mb * 16), pixels = min(8, OW - ow0);
+  const long cstride = (long)OH * OW;
+  CONV_STORE16(0) CONV_STORE16(1) CONV_STORE16(2) CONV_STORE16(3)
+  CONV_STORE16(4) CONV_STORE16(5) CONV_STORE16(6) CONV_STORE16(7)
+  CONV_STORE16(8) CONV_STORE16(9) CONV_STORE16(10) CONV_STORE16(11)
+  CONV_STORE16(12) CONV_STORE16(13) CONV_STORE16(14) CONV_STORE16(15)
+}
+
 // ConvTranspose: y[img, g*Mg + m, oh, ow] = b[m] + sum_{c,kh,kw} w[g*Cg + c, m, kh, kw] *
 //   x[img, g*Cg + c, ih, iw] over the taps with oh = ih*sh - ph + kh*dh (likewise w). Each lane
 // (pixel) of the tile has its own input column or none; the column indices are found once per

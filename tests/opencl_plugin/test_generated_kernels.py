@@ -35,12 +35,20 @@ CASES = [  # (op, x shape, weight shape or pool attrs, attrs, generated family)
         "depthwise",
     ),  # fmt: skip
     ("Conv", (1, 3, 12, 21), (10, 3, 3, 3), {"pads": [1, 0, 1, 2]}, "conv_direct_f32"),
+    ("Conv", (1, 3, 12, 21), (18, 3, 3, 3), {"pads": [1, 0, 1, 2]}, "conv_direct16_f32"),
     (
         "MaxPool",
         (1, 5, 11, 23),
         None,
         {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1},
         "maxpool8_f32",
+    ),  # fmt: skip
+    (
+        "MaxPool",
+        (1, 5, 11, 45),
+        None,
+        {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1},
+        "maxpool16_f32",
     ),  # fmt: skip
 ]
 
@@ -53,6 +61,8 @@ def test_generated_and_library_kernels_match_the_reference(
     monkeypatch.setattr(conv, "SPECIALISE", specialise)
     monkeypatch.setattr(pool, "SPECIALISE", specialise)
     monkeypatch.setattr(conv, "DIRECT", lambda *a: True)
+    monkeypatch.setattr(conv, "DIRECT_WIDE", family == "conv_direct16_f32")
+    monkeypatch.setattr(pool, "WIDE", family == "maxpool16_f32")
     consts = {"w": rand(*w), "b": rand(w[0])} if w else {}
     graph, feeds = one_node(op, {"x": rand(*x)}, consts, attrs)
     sess = check_against_reference(graph, feeds, rtol=1e-5, atol=1e-5)

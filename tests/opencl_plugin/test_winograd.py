@@ -70,7 +70,8 @@ def test_winograd_matches_the_reference(tile, x, m, pads):
     graph, feeds = conv_graph(x, m, pads)
     sess = check_against_reference(graph, feeds, rtol=1e-4, atol=1e-4)
     r = tile[-1]
-    assert {f"wino{r}_input_f32", f"wino{r}_output_f32", "gemm_float_f32"} <= kernels_of(sess)
+    assert {f"wino{r}_input_f32", f"wino{r}_output_f32"} <= kernels_of(sess)
+    assert kernels_of(sess) & {"gemm_float_f32", "gemm_float_wide_f32"}
 
 
 @pytest.mark.parametrize(
@@ -147,6 +148,9 @@ def test_rule_takes_one_direct_launch_for_tiny_layers(monkeypatch):
     k3, s1, d1 = (3, 3), (1, 1), (1, 1)
     assert conv.algorithm(16, 32, k3, s1, d1, 1, 7 * 11) == "direct"  # mtcnn_pnet
     assert conv.algorithm(28, 48, k3, s1, d1, 1, 9 * 9) == "winograd2"  # mtcnn_rnet: 1 M
+    # ... but direct with the 16-channel float16 tile (up to 1.5 M); onet's 2.4 M layer not
+    assert conv.algorithm(28, 48, k3, s1, d1, 1, 9 * 9, wide=True) == "direct"
+    assert conv.algorithm(64, 64, k3, s1, d1, 1, 8 * 8, wide=True) == "winograd2"
     assert conv.algorithm(129, 128, (1, 3), s1, d1, 1, 4) == "direct"  # silero: K = 387, tiny
     assert conv.algorithm(129, 128, (1, 3), s1, d1, 1, 40) == "im2col"  # 2 M: not tiny
     assert conv.algorithm(256, 256, k3, (2, 2), d1, 1, 14 * 14) == "im2col"
