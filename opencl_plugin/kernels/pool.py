@@ -17,6 +17,9 @@ from ._checks import float32_inputs
 from .specialise import launch_specialised
 
 SPECIALISE = True  # generated max-pool kernels per geometry (False: the library's)
+# 16 outputs a work-item in float16 (maxpool16_f32) on rows of 16+ outputs: None where the
+# device's native float vector width is 16, True / False forces (tests, measurements)
+WIDE: bool | None = None
 
 
 def supports_pool(node: Node, inputs: list[Value | None], consts: dict, opset: int) -> str | None:
@@ -64,12 +67,14 @@ def lower_pool(bld: Builder, node: Node, opset: int) -> None:
     x, y = bld.ref(node.inputs[0]), bld.out(node.outputs[0])
     if node.op_type == "MaxPool":
         geo = (H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw)
-        if OW >= 8:  # 8 outputs of a row per work-item, in vector operations
-            gsize, args = (-(-OW // 8), OH, planes), [x, y] + [i32(v) for v in geo]
+        if OW >= 8:  # 8 (16) outputs of a row per work-item, in vector operations
+            lanes = 16 if OW >= 16 and (bld.vector_width >= 16 if WIDE is None else WIDE) else 8
+            kernel = f"maxpool{lanes}_f32"
+            gsize, args = (-(-OW // lanes), OH, planes), [x, y] + [i32(v) for v in geo]
             if SPECIALISE:  # the taps unrolled (mtcnn's 3x3 pools: ~2x)
-                launch_specialised(bld, "pool", "maxpool8_f32", gsize, args)
+                launch_specialised(bld, "pool", kernel, gsize, args)
             else:
-                bld.launch("maxpool8_f32", gsize, args)
+                bld.launch(kernel, gsize, args)
         else:
             bld.launch("maxpool_f32", (OW, OH, planes), [x, y] + [i32(v) for v in geo])
         return
