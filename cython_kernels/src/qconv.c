@@ -402,13 +402,52 @@ void gk_qdepthwise_nhwc(const void *x, int type, long n, long h, long w, long c,
 typedef struct {
     const void *x;
     int type, to;
-    long c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, kp;
+    long c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, kp, hp, wp;
     int32_t zx;
     int32_t *sums;
     uint8_t *out;
-    gk_seat_bufs bufs; /* four im2col rows */
+    gk_seat_bufs bufs; /* four im2col rows, a row of flip bytes, the padded plane */
     int failed;
 } q8conv_job;
+
+/* channel ch of x padded with the zero point's byte: plane[py * wp + px] = x[ch, py - ph,
+ * px - pw] (zb outside x), hp x wp, for the rows / columns the windows reach */
+static void q8_pad_plane(const q8conv_job *j, long ch, uint8_t *plane) {
+    uint8_t zb = (uint8_t)j->zx;
+    long wp = j->wp, x0 = GK_MIN(j->pw, wp), in = GK_MAX(0, GK_MIN(j->w, wp - j->pw));
+    const uint8_t *x = (const uint8_t *)j->x + (size_t)ch * j->h * j->w;
+    for (long py = 0; py < j->hp; py++) {
+        uint8_t *d = plane + py * wp;
+        long iy = py - j->ph;
+        if (iy < 0 || iy >= j->h) {
+            memset(d, zb, (size_t)wp);
+            continue;
+        }
+        memset(d, zb, (size_t)x0);
+        memcpy(d + x0, x + iy * j->w, (size_t)in);
+        memset(d + x0 + in, zb, (size_t)(wp - x0 - in));
+    }
+}
+
+/* im2col row kk (< K) from the padded plane of its channel into r (16-byte copies: up to 15
+ * bytes past the row are scribbled on, and the plane is read up to 15 bytes past its end) */
+static void q8_plane_row(const q8conv_job *j, const uint8_t *plane, long kk, uint8_t *r) {
+    long ky = (kk / j->kw) % j->kh, kx = kk % j->kw, ow = j->ow;
+    for (long oy = 0; oy < j->oh; oy++) {
+        const uint8_t *s = plane + (oy * j->sh + ky * j->dh) * j->wp + kx * j->dw;
+        uint8_t *d = r + oy * ow;
+        if (j->sw == 1) {
+#if defined(__SSE2__)
+            for (long o = 0; o < ow; o += 16)
+                _mm_storeu_si128((__m128i *)(d + o), _mm_loadu_si128((const __m128i *)(s + o)));
+#else
+            memcpy(d, s, (size_t)ow);
+#endif
+        } else {
+            for (long o = 0; o < ow; o++) d[o] = s[o * j->sw];
+        }
+    }
+}
 
 /* rows r[0..3] (n bytes each) as group g of every panel, each byte xor flip; columns past n: 0 */
 static void q8_interleave4(const uint8_t *const r[4], long n, uint8_t flip, long g, long kp,
@@ -454,6 +493,8 @@ static void q8_conv_groups(void *ctx, long g0, long g1, int seat) {
         return;
     }
     const uint8_t *x = (const uint8_t *)j->x;
+    uint8_t *plane = rows + 5 * n + 32;
+    long plane_ch = -1;
     for (long g = g0; g < g1; g++) {
         const uint8_t *r[4];
         int zeros = 0;
@@ -465,8 +506,9 @@ static void q8_conv_groups(void *ctx, long g0, long g1, int seat) {
             } else if (direct) {
                 r[t] = x + kk * n;
             } else {
-                im2col_bytes(x, j->c, j->h, j->w, j->kh, j->kw, j->sh, j->sw, j->dh, j->dw, j->ph,
-                             j->pw, j->oh, j->ow, (uint8_t)j->zx, kk, rows + t * n);
+                long ch = kk / (j->kh * j->kw);
+                if (ch != plane_ch) q8_pad_plane(j, ch, plane), plane_ch = ch;
+                q8_plane_row(j, plane, kk, rows + t * n);
                 r[t] = rows + t * n;
             }
         }
@@ -497,10 +539,12 @@ int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, 
                       long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
                       int to, int32_t *sums, uint8_t *out, int threads) {
     long k = c * kh * kw, n = oh * ow, kp = gk_q8_kpad(k);
-    q8conv_job j = {x, type, to, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, kp, zx,
-                    sums, out, {0, {NULL}}, 0};
+    long hp = (oh - 1) * sh + (kh - 1) * dh + 1, wp = (ow - 1) * sw + (kw - 1) * dw + 1;
+    q8conv_job j = {x, type, to, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, kp, hp,
+                    wp, zx, sums, out, {0, {NULL}}, 0};
     if (n <= 0) return 1;
-    gk_seat_bufs_init(&j.bufs, (size_t)(5 * n));
+    /* rows (5 n) + 32 bytes of slack, the plane + 16 bytes of slack */
+    gk_seat_bufs_init(&j.bufs, (size_t)(5 * n) + 32 + (size_t)hp * (size_t)wp + 16);
     gk_parallel_range(kp / 4, k * n > 32768 ? threads : 1, q8_conv_groups, &j);
     gk_seat_bufs_free(&j.bufs);
     if (!j.failed && sums) {

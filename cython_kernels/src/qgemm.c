@@ -439,13 +439,49 @@ typedef struct {
 
 static inline int32_t q8_zat(const int32_t *z, long s, long i) { return z ? z[i * s] : 0; }
 
-/* tasks [t0, t1): B panel pair t / tm against A panels [qmb (t % tm), qmb (t % tm + 1)) */
+/* the corrections and the epilogue of the block at (i, j) */
+static void q8_finish(const q8_job *q, int32_t *acc, long i, long j) {
+    const gk_qgemm_kernels *kt = gk_k.qgemm;
+    long rows = GK_MIN(32, q->m - i), cols = GK_MIN(32, q->n - j);
+    if (q->rowc)
+        for (long r = 0; r < rows; r++)
+            for (long c = 0; c < cols; c++)
+                acc[r * 32 + c] = (int32_t)((uint32_t)acc[r * 32 + c] + (uint32_t)q->rowc[i + r]);
+    if (q->colc)
+        for (long r = 0; r < rows; r++)
+            for (long c = 0; c < cols; c++)
+                acc[r * 32 + c] = (int32_t)((uint32_t)acc[r * 32 + c] + (uint32_t)q->colc[j + c]);
+    if (q->gen) {
+        const gk_q8_zero *z = q->gen;
+        for (long r = 0; r < rows; r++) {
+            uint32_t za = (uint32_t)q8_zat(z->za, z->za_s, i + r);
+            uint32_t sa = z->sa ? (uint32_t)z->sa[i + r] : 0;
+            for (long c = 0; c < cols; c++) {
+                uint32_t zb = (uint32_t)q8_zat(z->zb, z->zb_s, j + c);
+                uint32_t sb = z->sb ? (uint32_t)z->sb[j + c] : 0;
+                uint32_t corr = (uint32_t)q->k * za * zb - za * sb - zb * sa;
+                acc[r * 32 + c] = (int32_t)((uint32_t)acc[r * 32 + c] + corr);
+            }
+        }
+    }
+    char *c = q->cb + ((size_t)i * q->ldc + j) * q->es;
+    if (q->core > 0 && kt->q8_epilogue &&
+        kt->q8_epilogue(acc, rows, cols, q->ep, q->i0 + i, q->j0 + j, c, q->ldc))
+        return;
+    kt->epilogue(acc, 32, rows, cols, q->ep, q->i0 + i, q->j0 + j, c, q->ldc);
+}
+
+/* tasks [t0, t1): B panel pair t / tm against A panels [qmb (t % tm), qmb (t % tm + 1)). Two
+ * accumulator blocks alternate: a block's epilogue runs after the next block's products were
+ * issued, so the tile unit's work (and its stores) overlap the vector epilogue. */
 static void q8_tasks(void *ctx, long t0, long t1, int seat) {
     const q8_job *q = (const q8_job *)ctx;
     const gk_qgemm_kernels *kt = gk_k.qgemm;
     q8_block_fn fn = q->core == 2 ? kt->q8_amx : q->core == 1 ? kt->q8_vnni : q8_block_c;
     size_t pb = Q8_PANEL_BYTES(q->kb * GK_Q8_KB);
-    int32_t acc[32 * 32] __attribute__((aligned(64)));
+    int32_t acc[2][32 * 32] __attribute__((aligned(64)));
+    long pi_prev = -1, pj_prev = -1;
+    int cur = 0;
     (void)seat;
     if (q->core == 2) kt->q8_amx_begin();
     for (long t = t0; t < t1; t++) {
@@ -453,36 +489,13 @@ static void q8_tasks(void *ctx, long t0, long t1, int seat) {
         int nb = (int)GK_MIN(2, q->np - pj);
         for (long pi = ti * q->qmb; pi < GK_MIN(q->mp, (ti + 1) * q->qmb); pi += 2) {
             int ma = (int)GK_MIN(2, q->mp - pi);
-            fn(q->kb, q->ap + pi * pb, (long)pb, ma, q->bp + pj * pb, (long)pb, nb, q->b_u8, acc);
-            long i = pi * GK_Q8_PANEL, j = pj * GK_Q8_PANEL;
-            long rows = GK_MIN(32, q->m - i), cols = GK_MIN(32, q->n - j);
-            if (q->rowc)
-                for (long r = 0; r < rows; r++)
-                    for (long c = 0; c < cols; c++)
-                        acc[r * 32 + c] = (int32_t)((uint32_t)acc[r * 32 + c] +
-                                                    (uint32_t)q->rowc[i + r]);
-            if (q->colc)
-                for (long r = 0; r < rows; r++)
-                    for (long c = 0; c < cols; c++)
-                        acc[r * 32 + c] = (int32_t)((uint32_t)acc[r * 32 + c] +
-                                                    (uint32_t)q->colc[j + c]);
-            if (q->gen) {
-                const gk_q8_zero *z = q->gen;
-                for (long r = 0; r < rows; r++) {
-                    uint32_t za = (uint32_t)q8_zat(z->za, z->za_s, i + r);
-                    uint32_t sa = z->sa ? (uint32_t)z->sa[i + r] : 0;
-                    for (long c = 0; c < cols; c++) {
-                        uint32_t zb = (uint32_t)q8_zat(z->zb, z->zb_s, j + c);
-                        uint32_t sb = z->sb ? (uint32_t)z->sb[j + c] : 0;
-                        uint32_t corr = (uint32_t)q->k * za * zb - za * sb - zb * sa;
-                        acc[r * 32 + c] = (int32_t)((uint32_t)acc[r * 32 + c] + corr);
-                    }
-                }
-            }
-            kt->epilogue(acc, 32, rows, cols, q->ep, q->i0 + i, q->j0 + j,
-                         q->cb + ((size_t)i * q->ldc + j) * q->es, q->ldc);
+            fn(q->kb, q->ap + pi * pb, (long)pb, ma, q->bp + pj * pb, (long)pb, nb, q->b_u8,
+               acc[cur]);
+            if (pi_prev >= 0) q8_finish(q, acc[1 - cur], pi_prev * GK_Q8_PANEL, pj_prev * GK_Q8_PANEL);
+            pi_prev = pi, pj_prev = pj, cur = 1 - cur;
         }
     }
+    if (pi_prev >= 0) q8_finish(q, acc[1 - cur], pi_prev * GK_Q8_PANEL, pj_prev * GK_Q8_PANEL);
     if (q->core == 2) kt->q8_amx_end();
 }
 

@@ -165,6 +165,10 @@ typedef struct {
      * on this thread); NULL below the AVX-512 level */
     void (*q8_vnni)(long kb, const uint8_t *a, long a_ps, int ma, const uint8_t *b, long b_ps,
                     int nb, int b_u8, int32_t *acc);
+    /* the block's epilogue 16 outputs at a time (only where VNNI exists); returns 0 where it
+     * does not apply (then `epilogue` runs) */
+    int (*q8_epilogue)(const int32_t *acc, long rows, long cols, const gk_qepilogue *ep, long i0,
+                       long j0, void *c, long ldc);
     void (*q8_amx)(long kb, const uint8_t *a, long a_ps, int ma, const uint8_t *b, long b_ps,
                    int nb, int b_u8, int32_t *acc);
     void (*q8_amx_begin)(void); /* LDTILECFG */
