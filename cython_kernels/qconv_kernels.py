@@ -258,7 +258,6 @@ class _QConv:
                 ext().qgemm(mg, hw, k, packed[g], bp, yg, ep, g * mg, 0, t)
         return y
 
-
     def _run_q8(self, xb: Array, xt: int, zx: int, w: Array, w_zp: Array | None, win: Any,
                 ep: Any, y: Array) -> Array:  # fmt: skip
         """im2col of each image and group into the 8-bit GEMM's right operand (bytes, the
