@@ -429,8 +429,8 @@ static void q8_pad_plane(const q8conv_job *j, long ch, uint8_t *plane) {
     }
 }
 
-/* im2col row kk (< K) from the padded plane of its channel into r (16-byte copies: up to 15
- * bytes past the row are scribbled on, and the plane is read up to 15 bytes past its end) */
+/* im2col row kk (< K) from the padded plane of its channel into r (16-byte stores: up to 15
+ * bytes past the row are scribbled on; the plane is read up to 31 bytes past its end) */
 static void q8_plane_row(const q8conv_job *j, const uint8_t *plane, long kk, uint8_t *r) {
     long ky = (kk / j->kw) % j->kh, kx = kk % j->kw, ow = j->ow;
     for (long oy = 0; oy < j->oh; oy++) {
@@ -443,6 +443,19 @@ static void q8_plane_row(const q8conv_job *j, const uint8_t *plane, long kk, uin
 #else
             memcpy(d, s, (size_t)ow);
 #endif
+        } else if (j->sw == 2) {
+            long o = 0;
+#if defined(__SSE2__)
+            /* the even bytes of 32: 16 outputs (the plane is read up to 31 bytes past a row) */
+            __m128i even = _mm_set1_epi16(0x00FF);
+            for (; o < ow; o += 16) {
+                __m128i lo = _mm_loadu_si128((const __m128i *)(s + 2 * o));
+                __m128i hi = _mm_loadu_si128((const __m128i *)(s + 2 * o + 16));
+                _mm_storeu_si128((__m128i *)(d + o),
+                                 _mm_packus_epi16(_mm_and_si128(lo, even), _mm_and_si128(hi, even)));
+            }
+#endif
+            for (; o < ow; o++) d[o] = s[2 * o];
         } else {
             for (long o = 0; o < ow; o++) d[o] = s[o * j->sw];
         }
@@ -543,8 +556,8 @@ int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, 
     q8conv_job j = {x, type, to, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, kp, hp,
                     wp, zx, sums, out, {0, {NULL}}, 0};
     if (n <= 0) return 1;
-    /* rows (5 n) + 32 bytes of slack, the plane + 16 bytes of slack */
-    gk_seat_bufs_init(&j.bufs, (size_t)(5 * n) + 32 + (size_t)hp * (size_t)wp + 16);
+    /* rows (5 n) + 32 bytes of slack, the plane + 64 bytes of slack */
+    gk_seat_bufs_init(&j.bufs, (size_t)(5 * n) + 32 + (size_t)hp * (size_t)wp + 64);
     gk_parallel_range(kp / 4, k * n > 32768 ? threads : 1, q8_conv_groups, &j);
     gk_seat_bufs_free(&j.bufs);
     if (!j.failed && sums) {
