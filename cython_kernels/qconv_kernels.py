@@ -120,15 +120,24 @@ class _QConv:
             m, cg, kh, kw = w.shape
             wt, zw = qtype(w, "weights"), zero_points(w_zp, m, "w_zero_point", w)
             mg, k, t, to = m // self.group, cg * kh * kw, threads(), 1 - xt
-            packs, zs, sums = [], [], []
-            for g in range(self.group):
-                wg = as_bytes(w[g * mg : (g + 1) * mg]).reshape(mg, k)
-                out = np.empty(ext().q8_packed_size(mg, k), np.uint8)
-                sa = np.empty(mg, np.int32)
-                ext().q8_pack_a(wg, wt, to, sa, out, t)
-                packs.append(out)
-                sums.append(sa)
-                zs.append(_stored_zp(zw if zw.size == 1 else zw[g * mg : (g + 1) * mg], wt, to))
+            size = ext().q8_packed_size(mg, k)
+            per = size + 4 * mg  # a group's packed bytes, then its mg row sums (int32)
+
+            def pack() -> Array:
+                out = np.empty(self.group * per, np.uint8)
+                for g in range(self.group):
+                    wg = as_bytes(w[g * mg : (g + 1) * mg]).reshape(mg, k)
+                    part = out[g * per : (g + 1) * per]
+                    ext().q8_pack_a(wg, wt, to, part[size:].view(np.int32), part, t)
+                return out
+
+            params = {"m": m, "k": k, "group": self.group, "type": w.dtype.name, "to": to}
+            whole = packed_form(self.constants.get(self.w_index), "qconv.q8_pack_a", params,
+                                (self.group * per,), pack, np.uint8)  # fmt: skip
+            packs = [whole[g * per : g * per + size] for g in range(self.group)]
+            sums = [whole[g * per + size : (g + 1) * per].view(np.int32) for g in range(self.group)]
+            zs = [_stored_zp(zw if zw.size == 1 else zw[g * mg : (g + 1) * mg], wt, to)
+                  for g in range(self.group)]  # fmt: skip
             made = (packs, zs, sums, to)
             self.q8[xt] = made
         return made
@@ -226,19 +235,23 @@ class _QConv:
         y = output_array((n, m, oh, ow), dtype)
         if y.size == 0:
             return y
-        packed, depthwise = self.weights(w, w_zp)
         xb, t = as_bytes(x), threads()
+        depthwise = self.group > 1 and cg == 1 and m == self.group and kh * kw <= _DW_MAX_TAPS
+        core = q8_core()
+        q8 = (core > 0 and not depthwise and self.fixed(self.w_index, self.w_index + 2)
+              and (0 <= zx <= 255 if xt == 0 else -128 <= zx <= 127))  # fmt: skip
+        stride1 = (sh, sw, dh, dw) == (1, 1, 1, 1)
+        if q8 and core not in _Q8_OVER_WINOGRAD and stride1 and self.winograd(w, w_zp) is not None:
+            q8 = False
+        if q8:  # the int16 forms are not packed at all
+            return self._run_q8(xb, xt, zx, w, w_zp, win, ep, y)
+        packed, depthwise = self.weights(w, w_zp)
         if depthwise:
             work = scratch(ext().qdepthwise_work(h, wd, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, t))
             ext().qdepthwise(xb, xt, packed, kh, kw, sh, sw, dh, dw, ph, pw, zx, ep, y,
                              work.view(np.int32), t)  # fmt: skip
             return y
-        core = q8_core()
-        q8 = (core > 0 and self.fixed(self.w_index, self.w_index + 2)
-              and (0 <= zx <= 255 if xt == 0 else -128 <= zx <= 127))  # fmt: skip
-        up = None
-        if (sh, sw, dh, dw) == (1, 1, 1, 1) and not (q8 and core in _Q8_OVER_WINOGRAD):
-            up = self.winograd(w, w_zp)
+        up = self.winograd(w, w_zp) if stride1 else None
         if up is not None:
             nb, nw = ext().qwino_sizes(m, c, oh, ow, t)
             buf = scratch((nb + 1) // 2 + nw)
@@ -247,8 +260,6 @@ class _QConv:
                 ext().qconv_winograd(xb[i], xt, ph, pw, zx, up, m, ep, y[i], bp, work, t)
             return y
         mg, k, hw = m // self.group, cg * kh * kw, oh * ow
-        if q8:
-            return self._run_q8(xb, xt, zx, w, w_zp, win, ep, y)
         bp = scratch((ext().qpacked_b_size(k, hw) + 1) // 2).view(np.int16)
         for i in range(n):
             for g in range(self.group):

@@ -87,11 +87,19 @@ class _QMatMul:
             k, n = b.shape
             tb, to = qtype(b, "B"), 1 - ta
             zb = zero_points(b_zp, n, "b_zero_point", b)
-            out = np.empty(ext().q8_packed_size(n, k), np.uint8)
-            sb = np.empty(n, np.int32)
-            ext().q8_pack_b(as_bytes(b), tb, to, sb, out, threads())
+            size = ext().q8_packed_size(n, k)
+
+            def pack() -> Array:  # the packed bytes, then the n column sums (int32)
+                out = np.empty(size + 4 * n, np.uint8)
+                ext().q8_pack_b(as_bytes(b), tb, to, out[size:].view(np.int32), out, threads())
+                return out
+
+            params = {"k": k, "n": n, "type": b.dtype.name, "to": to}
+            out = packed_form(self.source, "qgemm.q8_pack_b", params, (size + 4 * n,), pack,
+                              np.uint8)  # fmt: skip
             shift = 0 if tb == to else (128 if tb == 1 else -128)
-            made = (out, to, np.ascontiguousarray(zb.astype(np.int32) + shift, np.int32), sb)
+            zs = np.ascontiguousarray(zb.astype(np.int32) + shift, np.int32)
+            made = (out[:size], to, zs, out[size:].view(np.int32))
             self.q8[ta] = made
         return made
 
