@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "amx.h"
 #include "bf16.h"
 #include "dispatch.h"
 #include "isa.h"
@@ -30,9 +31,18 @@ int gk_bf16_set_impl(int impl) {
 
 int gk_bf16_impl(void) { return g_impl; }
 
+int gk_bf16_amx(void) {
+#if GK_X86
+    return g_impl == GK_BF16_NATIVE && gk_amx_bf16();
+#else
+    return 0;
+#endif
+}
+
 static const gk_bf16_kernels *kernels(void) {
 #if GK_X86
-    if (g_impl == GK_BF16_NATIVE) return &gk_bf16_kernels_avx512bf16;
+    if (g_impl == GK_BF16_NATIVE)
+        return gk_amx_bf16() ? &gk_bf16_kernels_amxbf16 : &gk_bf16_kernels_avx512bf16;
     if (g_impl == GK_BF16_EMULATED) {
         int level = gk_simd_level();
         return level >= 2   ? &gk_bf16_kernels_avx512
@@ -59,19 +69,18 @@ static inline uint32_t pair(float lo, float hi) {
 }
 
 size_t gk_bf16_packed_a_size(long m, long k) {
-    size_t pairs = (size_t)(k > 0 ? (k + 1) / 2 : 1);
-    return (size_t)((m + GK_BF16_MR - 1) / GK_BF16_MR) * GK_BF16_MR * pairs;
+    return (size_t)((m + GK_BF16_MR - 1) / GK_BF16_MR) * GK_BF16_MR * (size_t)gk_bf16_pairs(k);
 }
 
 size_t gk_bf16_packed_b_size(long k, long n) {
-    size_t pairs = (size_t)(k > 0 ? (k + 1) / 2 : 1);
-    return (size_t)((n + GK_BF16_NR - 1) / GK_BF16_NR) * GK_BF16_NR * pairs;
+    return (size_t)((n + GK_BF16_NR - 1) / GK_BF16_NR) * GK_BF16_NR * (size_t)gk_bf16_pairs(k);
 }
 
 /* ---- packing -------------------------------------------------------------------------------- */
 
 typedef struct {
     long rows, k, s_r, s_k, width; /* panels of `width` lines (rows of A, columns of B) */
+    int blocked;                   /* A's layout (pairs in blocks of GK_BF16_KB), else B's */
     const float *src;
     uint32_t *out;
 } pack_job;
@@ -79,37 +88,41 @@ typedef struct {
 /* panels [p0, p1): line l of panel p is src + (p * width + l) * s_r, its K elements s_k apart */
 static void pack_panels(void *ctx, long p0, long p1, int seat) {
     const pack_job *j = (const pack_job *)ctx;
-    long P = (j->k + 1) / 2, width = j->width;
+    long P = (j->k + 1) / 2, Pp = gk_bf16_pairs(j->k), width = j->width;
     (void)seat;
     for (long p = p0; p < p1; p++) {
-        uint32_t *dst = j->out + p * P * width;
+        uint32_t *dst = j->out + p * Pp * width;
         long lines = GK_MIN(width, j->rows - p * width);
-        if (lines < width) memset(dst, 0, (size_t)(P * width) * sizeof(uint32_t));
+        memset(dst, 0, (size_t)(Pp * width) * sizeof(uint32_t)); /* padding and missing lines */
         for (long l = 0; l < lines; l++) {
             const float *s = j->src + (p * width + l) * j->s_r;
             for (long q = 0; q < P; q++) {
                 float hi = 2 * q + 1 < j->k ? s[(2 * q + 1) * j->s_k] : 0.0f;
-                dst[q * width + l] = pair(s[2 * q * j->s_k], hi);
+                uint32_t v = pair(s[2 * q * j->s_k], hi);
+                if (j->blocked)
+                    GK_BF16_A_AT(dst, q, l) = v;
+                else
+                    dst[q * width + l] = v;
             }
         }
     }
 }
 
-static void pack(long rows, long k, const float *src, long s_r, long s_k, long width,
+static void pack(long rows, long k, const float *src, long s_r, long s_k, long width, int blocked,
                  uint32_t *out, int threads) {
     long panels = (rows + width - 1) / width;
-    pack_job j = {rows, k, s_r, s_k, width, src, out};
+    pack_job j = {rows, k, s_r, s_k, width, blocked, src, out};
     gk_parallel_range(panels, panels * k > 8192 ? threads : 1, pack_panels, &j);
 }
 
 void gk_bf16_pack_a(long m, long k, const float *a, long s_m, long s_k, uint32_t *out,
                     int threads) {
-    pack(m, k, a, s_m, s_k, GK_BF16_MR, out, threads);
+    pack(m, k, a, s_m, s_k, GK_BF16_MR, 1, out, threads);
 }
 
 void gk_bf16_pack_b(long k, long n, const float *b, long s_k, long s_n, uint32_t *out,
                     int threads) {
-    pack(n, k, b, s_n, s_k, GK_BF16_NR, out, threads);
+    pack(n, k, b, s_n, s_k, GK_BF16_NR, 0, out, threads);
 }
 
 typedef struct {
@@ -122,11 +135,12 @@ _Static_assert(GK_NR == GK_BF16_NR, "repack_panels maps gemm.h's B panels onto b
 
 static void repack_panels(void *ctx, long p0, long p1, int seat) {
     const repack_job *j = (const repack_job *)ctx;
-    long k = j->k, P = (k + 1) / 2;
+    long k = j->k, P = (k + 1) / 2, Pp = gk_bf16_pairs(k);
     (void)seat;
     for (long p = p0; p < p1; p++) {
         const float *src = j->bp + p * k * GK_NR; /* gemm.h's packed B: k rows of GK_NR */
-        uint32_t *dst = j->out + p * P * GK_BF16_NR;
+        uint32_t *dst = j->out + p * Pp * GK_BF16_NR;
+        memset(dst + P * GK_BF16_NR, 0, (size_t)((Pp - P) * GK_BF16_NR) * sizeof(uint32_t));
         for (long q = 0; q < P; q++) {
             const float *lo = src + 2 * q * GK_NR, *hi = lo + GK_NR;
             for (long c = 0; c < GK_BF16_NR; c++)
@@ -155,13 +169,17 @@ typedef struct {
 static void run_tiles(void *ctx, long t0, long t1, int seat) {
     const tile_job *j = (const tile_job *)ctx;
     const gk_bf16_args *g = &j->g;
+    long mr = j->kern->row_tile;
     (void)seat;
+    if (t0 >= t1) return;
+    if (j->kern->begin) j->kern->begin();
     for (long t = t0; t < t1; t++) {
-        long i0 = (t % j->row_tiles) * GK_BF16_MR, j0 = (t / j->row_tiles) * GK_BF16_COLS;
-        long rows = GK_MIN((long)GK_BF16_MR, g->m - i0), cols = GK_MIN(GK_BF16_COLS, g->n - j0);
+        long i0 = (t % j->row_tiles) * mr, j0 = (t / j->row_tiles) * GK_BF16_COLS;
+        long rows = GK_MIN(mr, g->m - i0), cols = GK_MIN(GK_BF16_COLS, g->n - j0);
         j->kern->tile(g, i0, rows, j0, cols);
         gk_k.gemm->epilogue(g->c + i0 * g->ldc + j0, g->ldc, rows, cols, g->ep, i0, j0, 1);
     }
+    if (j->kern->end) j->kern->end();
 }
 
 /* threads worth a pool call for an m x n x k product (about 2 us of work per extra thread) */
@@ -178,7 +196,7 @@ void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint3
                          long ldc, const gk_epilogue *ep, int threads) {
     const gk_bf16_kernels *kern = kernels();
     if (m <= 0 || n <= 0 || !kern) return;
-    long row_tiles = (m + GK_BF16_MR - 1) / GK_BF16_MR;
+    long row_tiles = (m + kern->row_tile - 1) / kern->row_tile;
     long col_tiles = (n + GK_BF16_COLS - 1) / GK_BF16_COLS;
     tile_job j = {{m, n, k, ap, bp, c, ldc, ep ? ep : &no_epilogue}, kern, row_tiles};
     gk_parallel_range(row_tiles * col_tiles, threads_for(m, n, k, threads), run_tiles, &j);

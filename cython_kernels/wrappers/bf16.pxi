@@ -1,4 +1,5 @@
-# Wrappers of src/bf16.h: the BF16 GEMM (vdpbf16ps or its bit-exact emulation), its packing.
+# Wrappers of src/bf16.h: the BF16 GEMM (tdpbf16ps on AMX, vdpbf16ps, or the bit-exact emulation
+# of vdpbf16ps), its packing.
 
 from libc.stdint cimport uint16_t, uint32_t
 
@@ -9,6 +10,7 @@ cdef extern from "src/bf16.h" nogil:
     int gk_bf16_cpu_native()
     int gk_bf16_set_impl(int impl)
     int gk_bf16_impl()
+    int gk_bf16_amx()
     uint16_t gk_bf16_round(float x)
     size_t gk_bf16_packed_a_size(long m, long k)
     size_t gk_bf16_packed_b_size(long k, long n)
@@ -21,6 +23,11 @@ cdef extern from "src/bf16.h" nogil:
                              float *c, long ldc, const gk_epilogue *ep, int threads)
     int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k,
                      const uint32_t *bp, float *c, long ldc, const gk_epilogue *ep, int threads)
+
+cdef extern from "src/amx.h" nogil:
+    int GK_AMX_BF16
+    int gk_amx_bf16()
+    int gk_amx_set_enabled(int enabled)
 
 BF16_IMPLS = ("none", "native", "emulated")
 
@@ -42,6 +49,25 @@ def bf16_set_impl(str impl):
 def bf16_impl():
     """The pair step in force: "none", "native" or "emulated"."""
     return BF16_IMPLS[gk_bf16_impl()]
+
+
+def bf16_amx():
+    """True if the bf16 GEMM now runs on AMX tiles (tdpbf16ps): "native" set, the CPU has
+    AMX-BF16, Linux granted the tile state and GOSSAMER_AMX / bf16_set_amx did not turn it off."""
+    return bool(gk_bf16_amx())
+
+
+def bf16_amx_enabled():
+    """True if the AMX-BF16 tiles may be used (CPU, Linux's tile permission, not switched off):
+    the "native" implementation then runs on them."""
+    return bool(gk_amx_bf16())
+
+
+def bf16_set_amx(bint on):
+    """Turns the AMX tile paths on (where supported) or off, for the bf16 kernels and the int8
+    ones alike (amx.h's gk_amx_set_enabled), so vdpbf16ps stays reachable on an AMX CPU; returns
+    whether the AMX-BF16 tiles are now on (the "native" implementation then runs on them)."""
+    return bool(gk_amx_set_enabled(1 if on else 0) & GK_AMX_BF16)
 
 
 def bf16_round(const float[::1] x, uint16_t[::1] out):
@@ -68,7 +94,7 @@ cdef inline int _pairs(str name, str arg, const uint32_t[::1] v, size_t n) excep
 
 
 def bf16_pack_a(const float[:, :] a, uint32_t[::1] out, int threads):
-    """out = A (M x K, any strides) rounded to bf16 pairs in 12-row panels."""
+    """out = A (M x K, any strides) rounded to bf16 pairs in 12-row panels (src/bf16.h)."""
     cdef long m = a.shape[0], k = a.shape[1]
     if m == 0 or k == 0:
         return
