@@ -39,19 +39,23 @@ int gk_bf16_amx(void) {
 #endif
 }
 
+/* the SIMD level's table: the emulation, and the packing's rounding loops for every impl */
+static const gk_bf16_kernels *level_kernels(void) {
+#if GK_X86
+    int level = gk_simd_level();
+    return level >= 2 ? &gk_bf16_kernels_avx512 : level == 1 ? &gk_bf16_kernels_avx2
+                                                              : &gk_bf16_kernels_generic;
+#else
+    return &gk_bf16_kernels_generic;
+#endif
+}
+
 static const gk_bf16_kernels *kernels(void) {
 #if GK_X86
     if (g_impl == GK_BF16_NATIVE)
         return gk_amx_bf16() ? &gk_bf16_kernels_amxbf16 : &gk_bf16_kernels_avx512bf16;
-    if (g_impl == GK_BF16_EMULATED) {
-        int level = gk_simd_level();
-        return level >= 2   ? &gk_bf16_kernels_avx512
-               : level == 1 ? &gk_bf16_kernels_avx2
-                            : &gk_bf16_kernels_generic;
-    }
-#else
-    if (g_impl == GK_BF16_EMULATED) return &gk_bf16_kernels_generic;
 #endif
+    if (g_impl == GK_BF16_EMULATED) return level_kernels();
     return NULL;
 }
 
@@ -88,12 +92,34 @@ typedef struct {
 /* panels [p0, p1): line l of panel p is src + (p * width + l) * s_r, its K elements s_k apart */
 static void pack_panels(void *ctx, long p0, long p1, int seat) {
     const pack_job *j = (const pack_job *)ctx;
-    long P = (j->k + 1) / 2, Pp = gk_bf16_pairs(j->k), width = j->width;
+    long P = (j->k + 1) / 2, Pp = gk_bf16_pairs(j->k), width = j->width, full = j->k / 2;
+    const gk_bf16_kernels *lk = level_kernels();
     (void)seat;
     for (long p = p0; p < p1; p++) {
         uint32_t *dst = j->out + p * Pp * width;
         long lines = GK_MIN(width, j->rows - p * width);
-        memset(dst, 0, (size_t)(Pp * width) * sizeof(uint32_t)); /* padding and missing lines */
+        if (lines < width || j->blocked) /* the padding and missing lines are zero */
+            memset(dst, 0, (size_t)(Pp * width) * sizeof(uint32_t));
+        else
+            memset(dst + P * width, 0, (size_t)((Pp - P) * width) * sizeof(uint32_t));
+        if (!j->blocked && j->s_r == 1) { /* B's columns contiguous: pair rows 2q, 2q+1 */
+            const float *s = j->src + p * width;
+            for (long q = 0; q < P; q++) {
+                const float *lo = s + 2 * q * j->s_k;
+                lk->pair_rows(lo, 2 * q + 1 < j->k ? lo + j->s_k : NULL, lines, dst + q * width);
+            }
+            continue;
+        }
+        if (j->blocked && j->s_k == 1) { /* A's rows contiguous: adjacent elements pair */
+            for (long l = 0; l < lines; l++) {
+                const float *s = j->src + (p * width + l) * j->s_r;
+                for (long q0 = 0; q0 < full; q0 += GK_BF16_KB)
+                    lk->pair_adjacent(s + 2 * q0, GK_MIN((long)GK_BF16_KB, full - q0),
+                                      &GK_BF16_A_AT(dst, q0, l));
+                if (full < P) GK_BF16_A_AT(dst, full, l) = pair(s[2 * full], 0.0f);
+            }
+            continue;
+        }
         for (long l = 0; l < lines; l++) {
             const float *s = j->src + (p * width + l) * j->s_r;
             for (long q = 0; q < P; q++) {
@@ -135,6 +161,7 @@ _Static_assert(GK_NR == GK_BF16_NR, "repack_panels maps gemm.h's B panels onto b
 
 static void repack_panels(void *ctx, long p0, long p1, int seat) {
     const repack_job *j = (const repack_job *)ctx;
+    const gk_bf16_kernels *lk = level_kernels();
     long k = j->k, P = (k + 1) / 2, Pp = gk_bf16_pairs(k);
     (void)seat;
     for (long p = p0; p < p1; p++) {
@@ -142,9 +169,8 @@ static void repack_panels(void *ctx, long p0, long p1, int seat) {
         uint32_t *dst = j->out + p * Pp * GK_BF16_NR;
         memset(dst + P * GK_BF16_NR, 0, (size_t)((Pp - P) * GK_BF16_NR) * sizeof(uint32_t));
         for (long q = 0; q < P; q++) {
-            const float *lo = src + 2 * q * GK_NR, *hi = lo + GK_NR;
-            for (long c = 0; c < GK_BF16_NR; c++)
-                dst[q * GK_BF16_NR + c] = pair(lo[c], 2 * q + 1 < k ? hi[c] : 0.0f);
+            const float *lo = src + 2 * q * GK_NR;
+            lk->pair_rows(lo, 2 * q + 1 < k ? lo + GK_NR : NULL, GK_BF16_NR, dst + q * GK_BF16_NR);
         }
     }
 }

@@ -103,6 +103,11 @@ typedef struct {
      * the AMX kernels load their tile configuration and release the tiles */
     void (*begin)(void);
     void (*end)(void);
+    /* the packing's rounding (the SIMD levels' tables only; bf16.c takes them from the level in
+     * force): dst[c] = pair(lo[c], hi[c]) for c < n (hi NULL: zero odd elements), and
+     * dst[q] = pair(x[2q], x[2q+1]) for q < pairs */
+    void (*pair_rows)(const float *lo, const float *hi, long n, uint32_t *dst);
+    void (*pair_adjacent)(const float *x, long pairs, uint32_t *dst);
 } gk_bf16_kernels;
 
 extern const gk_bf16_kernels gk_bf16_kernels_generic, gk_bf16_kernels_avx2,
