@@ -26,12 +26,13 @@ def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     if not ext().bf16_cpu_native():
         pytest.skip(f"this CPU has no AVX512_BF16: {request.param} cannot run here")
     monkeypatch.setenv("GOSSAMER_BF16", "native")
+    amx_before = ext().bf16_amx_enabled()
     try:
         if ext().bf16_set_amx(request.param == "amx") != (request.param == "amx"):
             pytest.skip("no AMX-BF16 here (CPU, Linux tile permission or GOSSAMER_AMX=off)")
         yield request.param
     finally:
-        ext().bf16_set_amx(True)
+        ext().bf16_set_amx(amx_before)
 
 
 def test_claimed_ops_pass_conformance(mode: str) -> None:

@@ -157,14 +157,14 @@ def vdp_only() -> Iterator[None]:
     """The native implementation with the AMX tiles switched off: vdpbf16ps itself."""
     if not ext().bf16_cpu_native():
         pytest.skip("this CPU has no AVX512_BF16: the instruction cannot run here")
-    before = ext().bf16_impl()
+    before, amx_before = ext().bf16_impl(), ext().bf16_amx_enabled()
     ext().bf16_set_impl("native")
     ext().bf16_set_amx(False)
     try:
         assert not ext().bf16_amx()
         yield
     finally:
-        ext().bf16_set_amx(True)
+        ext().bf16_set_amx(amx_before)
         ext().bf16_set_impl(before)
 
 
@@ -173,7 +173,7 @@ def amx() -> Iterator[None]:
     """The native implementation on AMX tiles (tdpbf16ps), where this CPU and Linux allow it."""
     if not ext().bf16_cpu_native():
         pytest.skip("this CPU has no AVX512_BF16 (so no AMX-BF16 path): cannot run here")
-    before = ext().bf16_impl()
+    before, amx_before = ext().bf16_impl(), ext().bf16_amx_enabled()
     ext().bf16_set_impl("native")
     try:
         if not ext().bf16_set_amx(True):
@@ -183,6 +183,7 @@ def amx() -> Iterator[None]:
             )
         yield
     finally:
+        ext().bf16_set_amx(amx_before)
         ext().bf16_set_impl(before)
 
 
