@@ -108,7 +108,8 @@ class _Bf16Conv:
                 xg = x[i, g * cg : (g + 1) * cg]
                 if plain:
                     ext().bf16_pack_b(xg.reshape(cg, h * wd), bp, t)
-                else:  # the float32 im2col panels, then rounded to bf16 pairs
+                elif not ext().bf16_pack_b_conv(xg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, bp, t):
+                    # over 121 taps: the float32 im2col panels, then rounded to bf16 pairs
                     b32 = scratch(ext().packed_b_size(k, hw))
                     ext().pack_b_conv(xg, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, b32, t)
                     ext().bf16_pack_b_from_packed(k, hw, b32, bp, t)

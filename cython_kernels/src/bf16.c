@@ -181,6 +181,70 @@ void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, 
     gk_parallel_range(panels, panels * k > 8192 ? threads : 1, repack_panels, &j);
 }
 
+/* ---- im2col straight into bf16 panels ----------------------------------------------------- */
+
+typedef struct {
+    const float *x;
+    long c, h, w, kw, sh, sw, dh, dw, ph, pw, ow, n, k, taps;
+    uint32_t *out;
+} conv_pack_job;
+
+/* the 16 values of im2col row `row` in panel columns with plane offsets o (-1: padding) */
+static inline const float *im2col_row(const conv_pack_job *j, long row, const long *offs,
+                                      const int *dense, float *buf) {
+    long ci = row / j->taps, t = row % j->taps;
+    const float *plane = j->x + ci * j->h * j->w;
+    const long *o = offs + t * GK_BF16_NR;
+    if (dense[t]) return plane + o[0];
+    for (long l = 0; l < GK_BF16_NR; l++) buf[l] = o[l] >= 0 ? plane[o[l]] : 0.0f;
+    return buf;
+}
+
+static void conv_pack_panels(void *ctx, long p0, long p1, int seat) {
+    const conv_pack_job *j = (const conv_pack_job *)ctx;
+    long taps = j->taps, k = j->k, P = (k + 1) / 2, Pp = gk_bf16_pairs(k);
+    long offs[GK_BF16_CONV_TAPS * GK_BF16_NR];
+    int dense[GK_BF16_CONV_TAPS];
+    float lo_buf[GK_BF16_NR], hi_buf[GK_BF16_NR];
+    const gk_bf16_kernels *lk = level_kernels();
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
+        for (long t = 0; t < taps; t++) { /* each lane's offset in a plane, per tap */
+            long ky = t / j->kw, kx = t % j->kw, *o = offs + t * GK_BF16_NR;
+            for (long l = 0; l < GK_BF16_NR; l++) {
+                long q = p * GK_BF16_NR + l, iy, ix;
+                o[l] = -1;
+                if (q >= j->n) continue;
+                iy = (q / j->ow) * j->sh - j->ph + ky * j->dh;
+                ix = (q % j->ow) * j->sw - j->pw + kx * j->dw;
+                if (iy >= 0 && iy < j->h && ix >= 0 && ix < j->w) o[l] = iy * j->w + ix;
+            }
+            int d = o[0] >= 0;
+            for (long l = 1; l < GK_BF16_NR && d; l++) d = o[l] == o[0] + l;
+            dense[t] = d;
+        }
+        uint32_t *dst = j->out + p * Pp * GK_BF16_NR;
+        for (long q = 0; q < P; q++) {
+            const float *lo = im2col_row(j, 2 * q, offs, dense, lo_buf);
+            const float *hi = 2 * q + 1 < k ? im2col_row(j, 2 * q + 1, offs, dense, hi_buf) : NULL;
+            lk->pair_rows(lo, hi, GK_BF16_NR, dst + q * GK_BF16_NR);
+        }
+        memset(dst + P * GK_BF16_NR, 0, (size_t)((Pp - P) * GK_BF16_NR) * sizeof(uint32_t));
+    }
+}
+
+int gk_bf16_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                        long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                        uint32_t *out, int threads) {
+    long n = oh * ow, taps = kh * kw, k = c * taps;
+    if (taps > GK_BF16_CONV_TAPS || taps <= 0) return -1;
+    if (n <= 0 || k <= 0) return 0;
+    long panels = (n + GK_BF16_NR - 1) / GK_BF16_NR;
+    conv_pack_job j = {x, c, h, w, kw, sh, sw, dh, dw, ph, pw, ow, n, k, taps, out};
+    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, conv_pack_panels, &j);
+    return 0;
+}
+
 /* ---- the product ---------------------------------------------------------------------------- */
 
 #define GK_BF16_COLS (2 * GK_BF16_NR) /* columns of a tile */

@@ -76,6 +76,15 @@ void gk_bf16_pack_b(long k, long n, const float *b, long s_k, long s_n, uint32_t
 /* B packed for the float32 GEMM (gemm.h: 16-column panels, k-major) into bf16 panels */
 void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, int threads);
 
+/* B packed (bf16 panels) as the im2col matrix of one image group x (c, h, w), without the float32
+ * panels in between: B[(ci*kh + ky)*kw + kx, oy*ow + ox] = x[ci, oy*sh - ph + ky*dh,
+ * ox*sw - pw + kx*dw] (0 outside), rounded. 0, or -1 (nothing written) for more than
+ * GK_BF16_CONV_TAPS taps (kh * kw) */
+#define GK_BF16_CONV_TAPS 121
+int gk_bf16_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                        long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                        uint32_t *out, int threads);
+
 /* C[M,N] = epilogue(A @ B), both packed; nothing is done while gk_bf16_impl() is NONE */
 void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint32_t *bp, float *c,
                          long ldc, const gk_epilogue *ep, int threads);

@@ -19,6 +19,9 @@ cdef extern from "src/bf16.h" nogil:
     void gk_bf16_pack_b(long k, long n, const float *b, long s_k, long s_n, uint32_t *out,
                         int threads)
     void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, int threads)
+    int gk_bf16_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                            long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                            uint32_t *out, int threads)
     void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint32_t *bp,
                              float *c, long ldc, const gk_epilogue *ep, int threads)
     int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k,
@@ -121,6 +124,26 @@ def bf16_pack_b_from_packed(long k, long n, const float[::1] bp, uint32_t[::1] o
     _pairs("bf16_pack_b_from_packed", "out", out, gk_bf16_packed_b_size(k, n))
     with nogil:
         gk_bf16_pack_b_from_packed(k, n, &bp[0], &out[0], threads)
+
+
+def bf16_pack_b_conv(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh,
+                     long dw, long ph, long pw, long oh, long ow, uint32_t[::1] out, int threads):
+    """out = the im2col matrix of one image group x (C, H, W) as bf16 panels, with no float32
+    panels in between; False (out not written) for kernels of more than 121 taps."""
+    cdef int rc
+    _geometry("bf16_pack_b_conv", kh, kw, sh, sw, dh, dw)
+    _pads("bf16_pack_b_conv", ph, pw)
+    if oh < 0 or ow < 0:
+        raise ValueError("bf16_pack_b_conv: negative output size")
+    if x.shape[0] == 0 or oh == 0 or ow == 0:
+        return True
+    _need(x.strides[1] == x.shape[2] * 4 and x.strides[0] == x.shape[1] * x.strides[1],
+          "bf16_pack_b_conv: x is not C-contiguous")
+    _pairs("bf16_pack_b_conv", "out", out, gk_bf16_packed_b_size(x.shape[0] * kh * kw, oh * ow))
+    with nogil:
+        rc = gk_bf16_pack_b_conv(&x[0, 0, 0], x.shape[0], x.shape[1], x.shape[2], kh, kw, sh, sw,
+                                 dh, dw, ph, pw, oh, ow, &out[0], threads)
+    return rc == 0
 
 
 cdef int _bf16_ready(str name) except -1:

@@ -286,3 +286,34 @@ def test_packed_panels_are_padded_with_zero_pairs() -> None:
     ext().bf16_pack_a(np.ones((m, k), F32), out, 1)
     blocks = out.reshape(12, 16)  # one block: 12 rows of 16 pairs
     assert np.all(blocks[:m, :3] != 0) and not np.any(blocks[:m, 3:]) and not np.any(blocks[m:])
+
+
+@pytest.mark.parametrize(
+    "c, h, w, kh, kw, sh, sw, dh, dw, ph, pw",
+    [(3, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1), (4, 10, 7, 3, 3, 2, 2, 1, 1, 1, 0),
+     (2, 12, 12, 7, 7, 2, 2, 1, 1, 3, 3), (5, 6, 8, 1, 1, 2, 2, 1, 1, 0, 0),
+     (3, 9, 9, 3, 2, 1, 1, 2, 2, 2, 1), (1, 3, 3, 11, 11, 1, 1, 1, 1, 5, 5)],
+)  # fmt: skip
+def test_im2col_into_bf16_panels_equals_float32_panels_then_rounding(
+    c: int, h: int, w: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, ph: int, pw: int
+) -> None:
+    rng = np.random.default_rng(9)
+    x = values(rng, (c, h, w), 3)
+    x[0, 0, :2] = [np.nan, 1e-39]  # a NaN and a denormal keep their bits through either path
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    k, n = c * kh * kw, oh * ow
+    b32 = np.zeros(ext().packed_b_size(k, n), F32)
+    ext().pack_b_conv(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, b32, 1)
+    want = np.zeros(ext().bf16_packed_b_size(k, n), np.uint32)
+    ext().bf16_pack_b_from_packed(k, n, b32, want, 1)
+    for threads in (1, 2):
+        got = np.full(want.shape, 0xDEADBEEF, np.uint32)
+        assert ext().bf16_pack_b_conv(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, got, threads)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_im2col_into_bf16_panels_declines_over_121_taps() -> None:
+    x = np.ones((1, 12, 12), F32)
+    out = np.zeros(ext().bf16_packed_b_size(144, 1), np.uint32)
+    assert not ext().bf16_pack_b_conv(x, 12, 12, 1, 1, 1, 1, 0, 0, 1, 1, out, 1)
