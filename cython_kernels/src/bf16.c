@@ -31,9 +31,17 @@ int gk_bf16_set_impl(int impl) {
 
 int gk_bf16_impl(void) { return g_impl; }
 
+int gk_bf16_amx_built(void) {
+#if GK_X86
+    return gk_bf16_kernels_amxbf16.tile != NULL;
+#else
+    return 0;
+#endif
+}
+
 int gk_bf16_amx(void) {
 #if GK_X86
-    return g_impl == GK_BF16_NATIVE && gk_amx_bf16();
+    return g_impl == GK_BF16_NATIVE && gk_bf16_amx_built() && gk_amx_bf16();
 #else
     return 0;
 #endif
@@ -53,7 +61,8 @@ static const gk_bf16_kernels *level_kernels(void) {
 static const gk_bf16_kernels *kernels(void) {
 #if GK_X86
     if (g_impl == GK_BF16_NATIVE)
-        return gk_amx_bf16() ? &gk_bf16_kernels_amxbf16 : &gk_bf16_kernels_avx512bf16;
+        return gk_bf16_amx_built() && gk_amx_bf16() ? &gk_bf16_kernels_amxbf16
+                                                    : &gk_bf16_kernels_avx512bf16;
 #endif
     if (g_impl == GK_BF16_EMULATED) return level_kernels();
     return NULL;

@@ -62,6 +62,8 @@ int gk_bf16_impl(void);
 /* whether the native implementation now runs on AMX tiles (tdpbf16ps): native set and
  * gk_amx_bf16() (amx.h: GOSSAMER_AMX=off or gk_amx_set_enabled(0) turn it off) */
 int gk_bf16_amx(void);
+/* whether this build has the AMX kernels (a compiler without AMX intrinsics leaves them out) */
+int gk_bf16_amx_built(void);
 
 /* float32 -> bfloat16 bits: round to nearest even, denormal results to signed zero, NaN quiet */
 uint16_t gk_bf16_round(float x);

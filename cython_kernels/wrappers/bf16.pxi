@@ -11,6 +11,7 @@ cdef extern from "src/bf16.h" nogil:
     int gk_bf16_set_impl(int impl)
     int gk_bf16_impl()
     int gk_bf16_amx()
+    int gk_bf16_amx_built()
     uint16_t gk_bf16_round(float x)
     size_t gk_bf16_packed_a_size(long m, long k)
     size_t gk_bf16_packed_b_size(long k, long n)
@@ -61,16 +62,16 @@ def bf16_amx():
 
 
 def bf16_amx_enabled():
-    """True if the AMX-BF16 tiles may be used (CPU, Linux's tile permission, not switched off):
-    the "native" implementation then runs on them."""
-    return bool(gk_amx_bf16())
+    """True if the AMX-BF16 tiles may be used (CPU, Linux's tile permission, not switched off,
+    kernels in this build): the "native" implementation then runs on them."""
+    return bool(gk_amx_bf16() and gk_bf16_amx_built())
 
 
 def bf16_set_amx(bint on):
     """Turns the AMX tile paths on (where supported) or off, for the bf16 kernels and the int8
     ones alike (amx.h's gk_amx_set_enabled), so vdpbf16ps stays reachable on an AMX CPU; returns
     whether the AMX-BF16 tiles are now on (the "native" implementation then runs on them)."""
-    return bool(gk_amx_set_enabled(1 if on else 0) & GK_AMX_BF16)
+    return bool(gk_amx_set_enabled(1 if on else 0) & GK_AMX_BF16 and gk_bf16_amx_built())
 
 
 def bf16_round(const float[::1] x, uint16_t[::1] out):

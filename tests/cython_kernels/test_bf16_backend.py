@@ -33,3 +33,22 @@ def test_more_channels_on_a_large_plane_stay_on_bf16() -> None:
 def test_depthwise_is_declined() -> None:
     why = refusal(16, (8, 8), group=16, m=16)
     assert why is not None and "depthwise" in why
+
+
+def test_description_names_the_instruction_that_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gossamer.cython_kernels._native import ext
+    from gossamer.cython_kernels.bf16_backend import CythonBf16Backend
+
+    monkeypatch.setenv("GOSSAMER_BF16", "emulate")
+    assert CythonBf16Backend().describe() == "cython-bf16 (emulated vdpbf16ps)"
+    if not ext().bf16_cpu_native():
+        pytest.skip("this CPU has no AVX512_BF16: only the emulation runs here")
+    monkeypatch.setenv("GOSSAMER_BF16", "native")
+    before = ext().bf16_amx_enabled()
+    try:
+        assert ext().bf16_set_amx(False) is False
+        assert CythonBf16Backend().describe() == "cython-bf16 (vdpbf16ps)"
+        if ext().bf16_set_amx(True):
+            assert CythonBf16Backend().describe() == "cython-bf16 (AMX tdpbf16ps)"
+    finally:
+        ext().bf16_set_amx(before)
