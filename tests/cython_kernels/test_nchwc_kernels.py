@@ -358,11 +358,15 @@ def test_the_work_item_order_changes_no_bit(threads_):
 
 
 # (name, NCHW x shape, w shape, attributes, blocked input): rows whose interior leaves every
-# AVX-512 depthwise tile (16, 8, 4, 2 pixels, then one) and conv tile (12, 4, 1 pixels)
+# AVX-512 depthwise tile (16, 8, 4, 2 pixels, then one; rows of at most 16 pixels as one masked
+# tile) and conv tile (12, 4, 1 pixels)
 WIDE = [
     ("depthwise_w40", (1, 16, 3, 40), (16, 1, 3, 3), {"group": 16, "pads": [1, 1, 1, 1]}, True),
     ("depthwise_w33_dil2", (1, 8, 5, 33), (8, 1, 3, 3),
      {"group": 8, "pads": [2, 2, 2, 2], "dilations": [2, 2]}, True),
+    ("depthwise_w7", (1, 24, 7, 7), (24, 1, 3, 3), {"group": 24, "pads": [1, 1, 1, 1]}, True),
+    ("depthwise_w13_5x5_dil", (1, 16, 9, 13), (16, 1, 5, 5),
+     {"group": 16, "pads": [3, 2, 1, 4], "dilations": [1, 2]}, True),
     ("conv3x3_w31", (1, 16, 4, 31), (40, 16, 3, 3), {"pads": [1, 1, 1, 1]}, True),
     ("pointwise_w29", (1, 24, 2, 29), (56, 24, 1, 1), {}, True),
 ]  # fmt: skip
