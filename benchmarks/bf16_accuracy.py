@@ -2,17 +2,20 @@
 same model in fp32, on the benchmark models and the shared real ONNX models
 (~/.cache/gossamer/bench/*/ with spec.json and feeds.npz).
 
-    .venv/bin/python benchmarks/bf16_accuracy.py [--models resnet18,...] [--draws 8]
+    .venv/bin/python benchmarks/bf16_accuracy.py [--models resnet18,...] [--draws 8] [--no-amx]
 
-On a CPU without AVX512_BF16 the bf16 kernels run through their bit-exact emulation
-(GOSSAMER_BF16=emulate, set here unless the environment says otherwise): the numbers are those
-vdpbf16ps gives, but the times are not (the emulation is slower than fp32), so no speed is
-reported. Per model and output, over the stored feeds plus `--draws - 1` seeded random feeds (the
+Where the CPU has AVX512_BF16 the kernels run natively: on AMX tiles (tdpbf16ps) where the CPU has
+AMX-BF16, unless --no-amx (or GOSSAMER_AMX=off) keeps vdpbf16ps. On a CPU without AVX512_BF16 they
+run through their bit-exact emulation (GOSSAMER_BF16=emulate, set here unless the environment says
+otherwise): the numbers are those vdpbf16ps gives, but the times are not (the emulation is slower
+than fp32). No speed is reported here either way (benchmarks/bf16_speed.py measures it).
+
+Per model and output, over the stored feeds plus `--draws - 1` seeded random feeds (the
 stored ones' shapes, standard normal floats, the stored integers): cosine of the bf16 output to the
 fp32 one (worst over the draws), max |bf16 - fp32|, that over max |fp32| (relative to the
 output's range), and for classifier logits the share of draws whose top-1 class agrees (for
 ppocrv4_rec the share of time steps whose argmax agrees: what a CTC greedy decode reads).
-Results go to benchmarks/results/bf16_accuracy.md and .json.
+Results go to benchmarks/results/bf16_accuracy.md and .json (--out names others).
 """
 
 from __future__ import annotations
@@ -107,19 +110,23 @@ def evaluate(spec: dict, count: int) -> dict:
     return row
 
 
-def markdown(rows: list[dict], impl: str, load: str) -> str:
+def markdown(rows: list[dict], impl: str, load: str, emulated: bool) -> str:
+    speed = (
+        "Speed is not measured: this machine has no AVX512_BF16, so the bf16 kernels ran through "
+        "their bit-exact emulation (slower than fp32; its time says nothing about vdpbf16ps). "
+        if emulated
+        else "Speed is not measured here (benchmarks/bf16_speed.py does). "
+    )
     lines = [
         '# precision="bf16" vs fp32: accuracy',
         "",
         "`benchmarks/bf16_accuracy.py` (cython-bf16: operands rounded to bfloat16, products "
-        "accumulated in float32, as vdpbf16ps; everything it declines runs in fp32). "
+        "accumulated in float32; everything it declines runs in fp32). "
         f"Pair step used: **{impl}**. Per output the worst draw: cosine to fp32, max |bf16 - fp32|,"
         " and that over max |fp32|; top-1: share of draws (stored feed + seeded random ones) "
         "whose class agrees.",
         "",
-        "Speed is not measured: this machine has no AVX512_BF16, so the bf16 kernels ran through "
-        "their bit-exact emulation (slower than fp32; its time says nothing about vdpbf16ps). "
-        f"Load during the run: {load}.",
+        f"{speed}Load during the run: {load}.",
         "",
         "| model | nodes on cython-bf16 | output | cosine (min) | max abs err | max err / max abs "
         "| top-1 agreement |",
@@ -148,8 +155,15 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", help="comma-separated model names (default: all)")
     p.add_argument("--draws", type=int, default=8, help="feeds per model (default 8)")
+    p.add_argument("--no-amx", action="store_true", help="vdpbf16ps even where AMX-BF16 is")
+    p.add_argument("--out", default="bf16_accuracy", help="results/<out>.md and .json")
     args = p.parse_args()
-    os.environ.setdefault("GOSSAMER_BF16", "emulate")
+    from gossamer.cython_kernels._native import ext
+
+    if not ext().bf16_cpu_native():
+        os.environ.setdefault("GOSSAMER_BF16", "emulate")
+    if args.no_amx:
+        ext().bf16_set_amx(False)
     from gossamer.cython_kernels.bf16_mode import select_bf16_impl
 
     impl = select_bf16_impl()
@@ -163,11 +177,14 @@ def main() -> int:
         print(json.dumps(row), flush=True)
         rows.append(row)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    impl_text = "vdpbf16ps" if impl == "native" else "the emulation (GOSSAMER_BF16=emulate)"
+    if impl == "native":
+        impl_text = "AMX tdpbf16ps" if ext().bf16_amx_enabled() else "vdpbf16ps"
+    else:
+        impl_text = "the emulation (GOSSAMER_BF16=emulate)"
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "bf16_accuracy.json").write_text(json.dumps(rows, indent=1) + "\n")
-    (RESULTS / "bf16_accuracy.md").write_text(markdown(rows, impl_text, load))
-    print(f"wrote {RESULTS / 'bf16_accuracy.md'}")
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (RESULTS / f"{args.out}.md").write_text(markdown(rows, impl_text, load, impl != "native"))
+    print(f"wrote {RESULTS / args.out}.md")
     return 0
 
 

@@ -242,7 +242,8 @@ def main() -> None:
         "# Int8 kernels: Gossamer cython int8 vs Gossamer fp32 vs onnxruntime int8",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"SIMD level {simd_level()}, AVX512_VNNI: {ext().cpu_has_vnni()}. "
+        f"SIMD level {simd_level()}, AVX512_VNNI: {ext().cpu_has_vnni()}, 8-bit GEMM core: "
+        f"{ext().Q8_CORES[ext().q8_core()] if ext().q8_core() else 'none (int16 pairs)'}. "
         f"{args.runs} interleaved turns of {args.block} runs (their {args.stat}; one untimed "
         f"run first; the table: the {args.stat} over turns) after {args.warmup} warm-up turns; "
         f"load average at start {os.getloadavg()[0]:.1f}. Static models in {args.format.upper()} "
@@ -323,17 +324,16 @@ def main() -> None:
         "",
         *(f"- not run: {why}" for why in skipped),
         "",
-        "How the int8 path runs on AVX2 without VNNI: the GEMM multiplies zero-point-shifted int16 "
-        "pairs with _mm256_madd_epi16, exact for any 8-bit operands. _mm256_maddubs_epi16 (what "
-        "onnxruntime's AVX2 u8s8 kernel uses) is exact only where no int16 pair sum can saturate "
-        "(7-bit weights); it would not pay here anyway: it needs a second multiply "
-        "(_mm256_madd_epi16 by ones) to widen, so both paths issue two multiplies per 32 "
-        "multiply-adds, and on this CPU (AMD Zen 2, one vector-integer multiply pipe) the measured "
-        "rates are equal: Gossamer's GEMM 48 GMAC/s, onnxruntime's MatMulInteger 51 GMAC/s "
-        "(1 thread, 256 x 2304 x 196). 3x3 stride-1 convolutions run by an integer Winograd "
-        "F(2x2, 3x3) (2.25x fewer multiply-adds; exact while 255 * sum |w - zw| < 2^29 per output "
-        "channel, checked when the weights are packed). With AVX512_VNNI the same packing runs "
-        "vpdpwssd (never run here: this machine has no VNNI).",
+        "How the int8 path runs: where the CPU has AVX512_VNNI, convolutions (im2col, 1x1 on "
+        "the input as is) and products with constant weights run the 8-bit GEMM "
+        "(docs/int8-kernels.md): u8 x s8 bytes, 4 products per int32 lane, on AMX-INT8 tiles "
+        "(TDPBSUD / TDPBUSD, 2 x 2 16 x 16 tiles per step) where Linux grants the tile state, "
+        "else vpdpbusd; zero points by row / column sums folded into the bias; the 3x3 "
+        "convolutions take im2col + this GEMM rather than the int16 Winograd. GOSSAMER_AMX=off "
+        "keeps it on VNNI. Without VNNI (AVX2) the GEMM multiplies zero-point-shifted int16 pairs "
+        "with _mm256_madd_epi16, exact for any 8-bit operands (_mm256_maddubs_epi16 saturates "
+        "its int16 pair sums), and 3x3 stride-1 convolutions run an integer Winograd F(2x2, 3x3) "
+        "(exact while 255 * sum |w - zw| < 2^29 per output channel).",
         "",
         "## Where Gossamer's int8 time goes (1 thread, profiled node by node)",
         "",

@@ -1,4 +1,5 @@
-"""MobileNetV2's int8 convolution layers one at a time: Gossamer cython vs onnxruntime.
+"""MobileNetV2's (or ResNet's) int8 convolution layers one at a time: Gossamer cython vs
+onnxruntime.
 
 Each layer is a one-node QLinearConv model (u8 activations, per-channel s8 weights, int32 bias,
 MobileNetV2's shapes at 224x224); each engine's time is the fastest of --runs runs after 5
@@ -7,6 +8,10 @@ engines alternating per layer. Prints one row per layer and the totals; not a te
 
     python benchmarks/int8_layers.py                  # 1 thread, every layer
     python benchmarks/int8_layers.py --threads 2 --only dw
+    python benchmarks/int8_layers.py --set resnet --core vnni   # the 8-bit GEMM capped at VNNI
+
+--core caps the 8-bit GEMM's core (src/qgemm.h gk_q8_*: amx, vnni, or int16: the int16-pair
+GEMM and Winograd, as on a CPU without AVX512_VNNI); the default is the best this CPU has.
 """
 
 from __future__ import annotations
@@ -36,6 +41,21 @@ LAYERS = [
     ("dw 960 @7", 960, 7, 960, 3, 1, 960),
     ("conv 3->32 @224 s2", 3, 224, 32, 3, 2, 1),
 ]
+# ResNet-18/50's convolutions (one of each shape at 224x224)
+RESNET = [
+    ("conv 3->64 7x7 s2", 3, 224, 64, 7, 2, 1),
+    ("3x3 64 @56", 64, 56, 64, 3, 1, 1),
+    ("3x3 128 @28", 128, 28, 128, 3, 1, 1),
+    ("3x3 256 @14", 256, 14, 256, 3, 1, 1),
+    ("3x3 512 @7", 512, 7, 512, 3, 1, 1),
+    ("3x3 128 @56 s2", 128, 56, 128, 3, 2, 1),
+    ("pw 64->256 @56", 64, 56, 256, 1, 1, 1),
+    ("pw 256->64 @56", 256, 56, 64, 1, 1, 1),
+    ("pw 512->128 @28", 512, 28, 128, 1, 1, 1),
+    ("pw 1024->256 @14", 1024, 14, 256, 1, 1, 1),
+    ("pw 2048->512 @7", 2048, 7, 512, 1, 1, 1),
+]
+CORES = {"int16": 0, "vnni": 1, "amx": 2}
 
 
 def layer_model(rng: np.random.Generator, cin: int, size: int, cout: int, k: int, stride: int,
@@ -77,15 +97,21 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--runs", type=int, default=60)
     p.add_argument("--only", default="", help="comma-separated label substrings (e.g. dw,@7)")
+    p.add_argument("--set", choices=["mobilenet", "resnet"], default="mobilenet")
+    p.add_argument("--core", choices=list(CORES), default="", help="cap the 8-bit GEMM's core")
     args = p.parse_args()
     import onnxruntime as ort
+    from gossamer.cython_kernels._native import ext
 
     import gossamer
 
+    if args.core:
+        ext().q8_set_core(CORES[args.core])
+    print(f"8-bit GEMM core: {ext().q8_core()} (0: int16-pair GEMM, 1: VNNI, 2: AMX)")
     rng = np.random.default_rng(0)
     only = [o for o in args.only.split(",") if o]
     total_g = total_o = 0.0
-    for label, cin, size, cout, k, stride, group in LAYERS:
+    for label, cin, size, cout, k, stride, group in RESNET if args.set == "resnet" else LAYERS:
         if only and not any(o in label for o in only):
             continue
         model = layer_model(rng, cin, size, cout, k, stride, group)

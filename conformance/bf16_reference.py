@@ -4,6 +4,12 @@ or emulated, must match `bf16_matmul` bit for bit (NaN matching NaN); against th
 reference they differ by the rounding of the operands, which `conformance/tolerances/
 cython-bf16.json` allows.
 
+AMX's TDPBF16PS (the kernels' path where the CPU has AMX-BF16 and it is not switched off) does not
+give these bits: it reads a product below 2^-126 as zero and sums a pair's two products (and more)
+before it rounds into the accumulator (docs/bf16.md, "AMX"). Its results are checked against the
+exact product of the bf16 operands at `amx_error_bound`, and its conformance against float32 at the
+same tolerance file.
+
 Per the Intel SDM (VDPBF16PS): "Round to nearest even" rounding mode is used when doing each
 accumulation of the FMA; output denormals are always flushed to zero and input denormals are
 always treated as zero; per float32 lane, srcdest += odd pair product, then += even pair product.
@@ -64,3 +70,12 @@ def bf16_relative_error_bound(k: int) -> float:
     estimate that conformance/tolerances/cython-bf16.json uses is derived next to it there."""
     u = 2.0**-8
     return 2 * u + u * u + k * 2.0**-24
+
+
+def amx_error_bound(k: int) -> float:
+    """|tdpbf16ps result - exact| / sum_k |a_k b_k| for inner length k, the operands already
+    bfloat16 (their products exact): whatever order and grouping the tiles sum the k products in,
+    each sum is one float32 rounding (2^-24 relative) and no product passes through more than k of
+    them (first order, with a margin of one); products below 2^-126 (read as zero) are not
+    covered (keep the operands' products normal where this bound is used)."""
+    return (k + 1) * 2.0**-24

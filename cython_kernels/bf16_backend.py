@@ -4,7 +4,8 @@ bfloat16 with float32 accumulation, as OpenVINO's bf16 inference precision does;
 it declines falls back as usual (the float32 kernels, then the reference).
 
 It runs only where named (precision="bf16", backends=[...], --backends) and only where the CPU
-has AVX512_BF16 (vdpbf16ps), unless GOSSAMER_BF16=emulate selects the bit-exact emulation (a
+has AVX512_BF16 (vdpbf16ps; AMX's tdpbf16ps where the CPU has AMX-BF16 and GOSSAMER_AMX is not
+off), unless GOSSAMER_BF16=emulate selects the bit-exact emulation (a
 testing aid, slower than float32, that lets the backend and its conformance run on any CPU; see
 bf16_mode.py).
 """
@@ -29,5 +30,10 @@ class CythonBf16Backend(Bf16Kernels):
         reason = bf16_unavailable()
         if reason:
             return f"cython-bf16 (unavailable: {reason})"
-        step = "emulated vdpbf16ps" if bf16_mode() == "emulate" else "vdpbf16ps"
+        if bf16_mode() == "emulate":
+            step = "emulated vdpbf16ps"
+        else:
+            from ._native import ext
+
+            step = "AMX tdpbf16ps" if ext().bf16_amx_enabled() else "vdpbf16ps"
         return f"cython-bf16 ({step})"

@@ -129,14 +129,12 @@ def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
 
 
 def conv_weight_groups(blocks: int) -> list[int]:
-    """The conv kernel's groups of output blocks, in order (src/nchwc.c nc_groups): threes, then
-    a two, or two twos where one block would be left over (one alone only when it is all)."""
-    if blocks <= 1:
-        return [blocks] if blocks else []
-    threes, rest = divmod(blocks, 3)
-    if rest == 1:
-        return [3] * (threes - 1) + [2, 2]
-    return [3] * threes + ([2] if rest == 2 else [])
+    """The conv kernel's groups of output blocks, in order (src/nchwc.c nc_groups): fours, then
+    the remainder (1 to 3 blocks) as one group. The same on every SIMD level (AVX-512 computes a
+    group as two zmm of two blocks, AVX2 and generic a four as two passes of two blocks), so
+    weights packed at one level run at another."""
+    fours, rest = divmod(max(blocks, 0), 4)
+    return [4] * fours + ([rest] if rest else [])
 
 
 def pack_conv_weights(w: Array) -> Array:

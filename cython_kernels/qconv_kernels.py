@@ -44,6 +44,20 @@ _DW_MAX_TAPS = 258  # src/qconv.h GK_QDW_MAX_TAPS: larger depthwise windows run 
 # Winograd F(2x2, 3x3) (src/qconv_winograd.h): G' = 2G keeps the weight transform in integers
 _G2 = np.array([[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]], np.int64)
 _WINO_MIN_CHANNELS = 8  # below this (in or out), im2col's one GEMM beats 16 small ones
+# 8-bit GEMM cores (src/qgemm.h gk_q8_core) on which a 3x3 conv runs im2col + the byte GEMM
+# rather than the int16 Winograd (measured: benchmarks/int8_layers.py)
+_Q8_OVER_WINOGRAD = {1, 2}
+
+
+def q8_core() -> int:
+    """The 8-bit GEMM's core now (0: none worth using, i.e. the int16-pair GEMM runs)."""
+    return int(ext().q8_core())
+
+
+def _stored_zp(z: Array, code: int, to: int) -> Array:
+    """Zero points in the 8-bit GEMM's stored domain (the top bit flipped: +-128)."""
+    shift = 0 if code == to else (128 if code == 1 else -128)
+    return np.ascontiguousarray(z.astype(np.int32) + shift, np.int32)
 
 
 def _packed_a16(a: Array, qmr: int) -> Array:
@@ -95,6 +109,38 @@ class _QConv:
         self.ep: object | None = None  # the epilogue when every input it reads is constant
         self.windows: dict[tuple, Any] = {}
         self.wino: Array | None | bool = False  # packed Winograd weights; False: not computed
+        self.q8: dict[int, tuple[list[Array], list[Array], list[Array], int]] = {}
+        self.q8_zx: dict[int, Array] = {}  # the input zero point as the GEMM's zb, per value
+
+    def q8_weights(self, w: Array, w_zp: Array | None, xt: int) -> Any:
+        """Constant weights packed for the 8-bit GEMM against activations of type xt (stored
+        as the other type): per group (packs, stored zero points, row sums, stored type)."""
+        made = self.q8.get(xt)
+        if made is None:
+            m, cg, kh, kw = w.shape
+            wt, zw = qtype(w, "weights"), zero_points(w_zp, m, "w_zero_point", w)
+            mg, k, t, to = m // self.group, cg * kh * kw, threads(), 1 - xt
+            size = ext().q8_packed_size(mg, k)
+            per = size + 4 * mg  # a group's packed bytes, then its mg row sums (int32)
+
+            def pack() -> Array:
+                out = np.empty(self.group * per, np.uint8)
+                for g in range(self.group):
+                    wg = as_bytes(w[g * mg : (g + 1) * mg]).reshape(mg, k)
+                    part = out[g * per : (g + 1) * per]
+                    ext().q8_pack_a(wg, wt, to, part[size:].view(np.int32), part, t)
+                return out
+
+            params = {"m": m, "k": k, "group": self.group, "type": w.dtype.name, "to": to}
+            whole = packed_form(self.constants.get(self.w_index), "qconv.q8_pack_a", params,
+                                (self.group * per,), pack, np.uint8)  # fmt: skip
+            packs = [whole[g * per : g * per + size] for g in range(self.group)]
+            sums = [whole[g * per + size : (g + 1) * per].view(np.int32) for g in range(self.group)]
+            zs = [_stored_zp(zw if zw.size == 1 else zw[g * mg : (g + 1) * mg], wt, to)
+                  for g in range(self.group)]  # fmt: skip
+            made = (packs, zs, sums, to)
+            self.q8[xt] = made
+        return made
 
     def _pack(self, w: Array, w_zp: Array | None) -> tuple[Any, bool]:
         m, cg, kh, kw = w.shape
@@ -189,14 +235,23 @@ class _QConv:
         y = output_array((n, m, oh, ow), dtype)
         if y.size == 0:
             return y
-        packed, depthwise = self.weights(w, w_zp)
         xb, t = as_bytes(x), threads()
+        depthwise = self.group > 1 and cg == 1 and m == self.group and kh * kw <= _DW_MAX_TAPS
+        core = q8_core()
+        q8 = (core > 0 and not depthwise and self.fixed(self.w_index, self.w_index + 2)
+              and (0 <= zx <= 255 if xt == 0 else -128 <= zx <= 127))  # fmt: skip
+        stride1 = (sh, sw, dh, dw) == (1, 1, 1, 1)
+        if q8 and core not in _Q8_OVER_WINOGRAD and stride1 and self.winograd(w, w_zp) is not None:
+            q8 = False
+        if q8:  # the int16 forms are not packed at all
+            return self._run_q8(xb, xt, zx, w, w_zp, win, ep, y)
+        packed, depthwise = self.weights(w, w_zp)
         if depthwise:
             work = scratch(ext().qdepthwise_work(h, wd, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, t))
             ext().qdepthwise(xb, xt, packed, kh, kw, sh, sw, dh, dw, ph, pw, zx, ep, y,
                              work.view(np.int32), t)  # fmt: skip
             return y
-        up = self.winograd(w, w_zp) if (sh, sw, dh, dw) == (1, 1, 1, 1) else None
+        up = self.winograd(w, w_zp) if stride1 else None
         if up is not None:
             nb, nw = ext().qwino_sizes(m, c, oh, ow, t)
             buf = scratch((nb + 1) // 2 + nw)
@@ -212,6 +267,31 @@ class _QConv:
                                    ph, pw, oh, ow, zx, bp, t)  # fmt: skip
                 yg = y[i, g * mg : (g + 1) * mg].reshape(mg, hw)
                 ext().qgemm(mg, hw, k, packed[g], bp, yg, ep, g * mg, 0, t)
+        return y
+
+    def _run_q8(self, xb: Array, xt: int, zx: int, w: Array, w_zp: Array | None, win: Any,
+                ep: Any, y: Array) -> Array:  # fmt: skip
+        """im2col of each image and group into the 8-bit GEMM's right operand (bytes, the
+        activations' own type: no flip at run time), times the constant weights packed once."""
+        (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out
+        n, m, cg, kh, kw = xb.shape[0], w.shape[0], w.shape[1], w.shape[2], w.shape[3]
+        packs, zs, sums, to = self.q8_weights(w, w_zp, xt)
+        mg, k, hw, t = m // self.group, cg * kh * kw, oh * ow, threads()
+        need_sb = any(bool(z.any()) for z in zs)
+        nbytes = -(-ext().q8_packed_size(hw, k) // 4)
+        buf = scratch(nbytes + (hw if need_sb else 0))
+        bp = buf[:nbytes].view(np.uint8)
+        sb = buf[nbytes:].view(np.int32) if need_sb else None
+        zb = self.q8_zx.get(zx)
+        if zb is None:  # kept: a segment replays its address (segments.py)
+            zb = self.q8_zx.setdefault(zx, np.full(1, zx, np.int32))
+        for i in range(n):
+            for g in range(self.group):
+                ext().q8_pack_b_conv(xb[i, g * cg : (g + 1) * cg], xt, kh, kw, sh, sw, dh, dw,
+                                     ph, pw, oh, ow, zx, xt, sb, bp, t)  # fmt: skip
+                yg = y[i, g * mg : (g + 1) * mg].reshape(mg, hw)
+                ext().q8_gemm(mg, hw, k, packs[g], to, bp, xt, yg, ep, zs[g], zb, sums[g],
+                              sb, g * mg, 0, t)  # fmt: skip
         return y
 
 

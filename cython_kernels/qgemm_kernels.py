@@ -77,6 +77,42 @@ class _QMatMul:
         self.source = constants.get(b_index)  # the weight as given: pre-packed forms hang on it
         self.packed: tuple[Array, int, int] | None = None
         self.za: dict[tuple[int, ...], Array] = {}  # A's shape -> its constant zero points
+        self.q8: dict[int, tuple[Array, int, Array, Array]] = {}
+
+    def q8_weights(self, b: Array, b_zp: Array | None, ta: int) -> tuple[Array, int, Array, Array]:
+        """Constant B packed for the 8-bit GEMM against A of type ta (stored as the other
+        type): (pack, stored type, stored zero points, column sums)."""
+        made = self.q8.get(ta)
+        if made is None:
+            k, n = b.shape
+            tb, to = qtype(b, "B"), 1 - ta
+            zb = zero_points(b_zp, n, "b_zero_point", b)
+            size = ext().q8_packed_size(n, k)
+
+            def pack() -> Array:  # the packed bytes, then the n column sums (int32)
+                out = np.empty(size + 4 * n, np.uint8)
+                ext().q8_pack_b(as_bytes(b), tb, to, out[size:].view(np.int32), out, threads())
+                return out
+
+            params = {"k": k, "n": n, "type": b.dtype.name, "to": to}
+            out = packed_form(self.source, "qgemm.q8_pack_b", params, (size + 4 * n,), pack,
+                              np.uint8)  # fmt: skip
+            shift = 0 if tb == to else (128 if tb == 1 else -128)
+            zs = np.ascontiguousarray(zb.astype(np.int32) + shift, np.int32)
+            made = (out[:size], to, zs, out[size:].view(np.int32))
+            self.q8[ta] = made
+        return made
+
+    def q8_usable(self, b: Array, b_zp: Array | None) -> bool:
+        """Whether the 8-bit GEMM takes this product: constant 2-D B, a core worth using."""
+        if not self.const_b or b.ndim != 2 or int(ext().q8_core()) == 0:
+            return False
+        return b_zp is None or b_zp.size <= 1 or b_zp.shape[-1] == b.shape[1]
+
+    def _q8_buffers(self, m: int, k: int, need_sa: bool) -> tuple[Array, Array | None]:
+        nbytes = -(-ext().q8_packed_size(m, k) // 4)
+        buf = scratch(nbytes + (m if need_sa else 0))
+        return buf[:nbytes].view(np.uint8), buf[nbytes:].view(np.int32) if need_sa else None
 
     def weights(self, b: Array, b_zp: Array | None) -> tuple[Array, int, int]:
         if self.packed is not None:
@@ -104,7 +140,8 @@ class _QMatMul:
 
     def run(self, a: Array, a_zp: Array | None, b: Array, b_zp: Array | None, ep: Any,
             dtype: np.dtype) -> Array:  # fmt: skip
-        bp, k, n = self.weights(b, b_zp)
+        q8 = self.q8_usable(b, b_zp)
+        bp, k, n = (None, *b.shape) if q8 else self.weights(b, b_zp)
         if a.ndim < 2 or a.shape[-1] != k:
             raise RuntimeDecline(f"A {list(a.shape)} against B ({k}, {n})")
         m = int(np.prod(a.shape[:-1]))
@@ -117,6 +154,13 @@ class _QMatMul:
             if self.const_za and len(self.za) < 16:
                 self.za[a.shape] = za
         t = threads()
+        if q8:
+            ta = qtype(a, "A")
+            bq, tb, zb, sb = self.q8_weights(b, b_zp, ta)
+            ap, sa = self._q8_buffers(m, k, bool(zb.any()))
+            ext().q8_pack_a(as_bytes(a).reshape(m, k), ta, ta, sa, ap, t)
+            ext().q8_gemm(m, n, k, ap, ta, bq, tb, y.reshape(m, n), ep, za, zb, sa, sb, 0, 0, t)
+            return y
         ap = scratch((ext().qpacked_a_size(m, k) + 1) // 2).view(np.int16)
         ext().qpack_a(as_bytes(a).reshape(m, k), qtype(a, "A"), za, ap, t)
         ext().qgemm(m, n, k, ap, bp, y.reshape(m, n), ep, 0, 0, t)
@@ -126,7 +170,8 @@ class _QMatMul:
                   bias: Array | None) -> Array:  # fmt: skip
         """DynamicQuantizeMatMul: float32 x quantised as DynamicQuantizeLinear does, straight
         into the packed left operand, then the product with a float32 epilogue."""
-        bp, k, n = self.weights(b, b_zp)
+        q8 = self.q8_usable(b, b_zp)
+        bp, k, n = (None, *b.shape) if q8 else self.weights(b, b_zp)
         if x.ndim < 2 or x.shape[-1] != k or x.dtype != F32:
             raise RuntimeDecline(f"A {x.dtype}{list(x.shape)} against B ({k}, {n})")
         m = int(np.prod(x.shape[:-1]))
@@ -136,6 +181,14 @@ class _QMatMul:
         if y.size == 0:
             return y
         t = threads()
+        if q8:
+            bq, tb, zb, sb = self.q8_weights(b, b_zp, 0)
+            ap, sa = self._q8_buffers(m, k, bool(zb.any()))
+            ext().q8_pack_a_quantize(np.ascontiguousarray(x).reshape(m, k), float(scale),
+                                     int(zp), 0, sa, ap, t)  # fmt: skip
+            za = np.full(1, int(zp), np.int32)
+            ext().q8_gemm(m, n, k, ap, 0, bq, tb, y.reshape(m, n), ep, za, zb, sa, sb, 0, 0, t)
+            return y
         ap = scratch((ext().qpacked_a_size(m, k) + 1) // 2).view(np.int16)
         ext().qpack_a_quantize(np.ascontiguousarray(x).reshape(m, k), float(scale), int(zp), ap, t)
         ext().qgemm(m, n, k, ap, bp, y.reshape(m, n), ep, 0, 0, t)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "amx.h"
 #include "bf16.h"
 #include "dispatch.h"
 #include "isa.h"
@@ -30,18 +31,40 @@ int gk_bf16_set_impl(int impl) {
 
 int gk_bf16_impl(void) { return g_impl; }
 
+int gk_bf16_amx_built(void) {
+#if GK_X86
+    return gk_bf16_kernels_amxbf16.tile != NULL;
+#else
+    return 0;
+#endif
+}
+
+int gk_bf16_amx(void) {
+#if GK_X86
+    return g_impl == GK_BF16_NATIVE && gk_bf16_amx_built() && gk_amx_bf16();
+#else
+    return 0;
+#endif
+}
+
+/* the SIMD level's table: the emulation, and the packing's rounding loops for every impl */
+static const gk_bf16_kernels *level_kernels(void) {
+#if GK_X86
+    int level = gk_simd_level();
+    return level >= 2 ? &gk_bf16_kernels_avx512 : level == 1 ? &gk_bf16_kernels_avx2
+                                                              : &gk_bf16_kernels_generic;
+#else
+    return &gk_bf16_kernels_generic;
+#endif
+}
+
 static const gk_bf16_kernels *kernels(void) {
 #if GK_X86
-    if (g_impl == GK_BF16_NATIVE) return &gk_bf16_kernels_avx512bf16;
-    if (g_impl == GK_BF16_EMULATED) {
-        int level = gk_simd_level();
-        return level >= 2   ? &gk_bf16_kernels_avx512
-               : level == 1 ? &gk_bf16_kernels_avx2
-                            : &gk_bf16_kernels_generic;
-    }
-#else
-    if (g_impl == GK_BF16_EMULATED) return &gk_bf16_kernels_generic;
+    if (g_impl == GK_BF16_NATIVE)
+        return gk_bf16_amx_built() && gk_amx_bf16() ? &gk_bf16_kernels_amxbf16
+                                                    : &gk_bf16_kernels_avx512bf16;
 #endif
+    if (g_impl == GK_BF16_EMULATED) return level_kernels();
     return NULL;
 }
 
@@ -59,19 +82,18 @@ static inline uint32_t pair(float lo, float hi) {
 }
 
 size_t gk_bf16_packed_a_size(long m, long k) {
-    size_t pairs = (size_t)(k > 0 ? (k + 1) / 2 : 1);
-    return (size_t)((m + GK_BF16_MR - 1) / GK_BF16_MR) * GK_BF16_MR * pairs;
+    return (size_t)((m + GK_BF16_MR - 1) / GK_BF16_MR) * GK_BF16_MR * (size_t)gk_bf16_pairs(k);
 }
 
 size_t gk_bf16_packed_b_size(long k, long n) {
-    size_t pairs = (size_t)(k > 0 ? (k + 1) / 2 : 1);
-    return (size_t)((n + GK_BF16_NR - 1) / GK_BF16_NR) * GK_BF16_NR * pairs;
+    return (size_t)((n + GK_BF16_NR - 1) / GK_BF16_NR) * GK_BF16_NR * (size_t)gk_bf16_pairs(k);
 }
 
 /* ---- packing -------------------------------------------------------------------------------- */
 
 typedef struct {
     long rows, k, s_r, s_k, width; /* panels of `width` lines (rows of A, columns of B) */
+    int blocked;                   /* A's layout (pairs in blocks of GK_BF16_KB), else B's */
     const float *src;
     uint32_t *out;
 } pack_job;
@@ -79,37 +101,63 @@ typedef struct {
 /* panels [p0, p1): line l of panel p is src + (p * width + l) * s_r, its K elements s_k apart */
 static void pack_panels(void *ctx, long p0, long p1, int seat) {
     const pack_job *j = (const pack_job *)ctx;
-    long P = (j->k + 1) / 2, width = j->width;
+    long P = (j->k + 1) / 2, Pp = gk_bf16_pairs(j->k), width = j->width, full = j->k / 2;
+    const gk_bf16_kernels *lk = level_kernels();
     (void)seat;
     for (long p = p0; p < p1; p++) {
-        uint32_t *dst = j->out + p * P * width;
+        uint32_t *dst = j->out + p * Pp * width;
         long lines = GK_MIN(width, j->rows - p * width);
-        if (lines < width) memset(dst, 0, (size_t)(P * width) * sizeof(uint32_t));
+        if (lines < width || j->blocked) /* the padding and missing lines are zero */
+            memset(dst, 0, (size_t)(Pp * width) * sizeof(uint32_t));
+        else
+            memset(dst + P * width, 0, (size_t)((Pp - P) * width) * sizeof(uint32_t));
+        if (!j->blocked && j->s_r == 1) { /* B's columns contiguous: pair rows 2q, 2q+1 */
+            const float *s = j->src + p * width;
+            for (long q = 0; q < P; q++) {
+                const float *lo = s + 2 * q * j->s_k;
+                lk->pair_rows(lo, 2 * q + 1 < j->k ? lo + j->s_k : NULL, lines, dst + q * width);
+            }
+            continue;
+        }
+        if (j->blocked && j->s_k == 1) { /* A's rows contiguous: adjacent elements pair */
+            for (long l = 0; l < lines; l++) {
+                const float *s = j->src + (p * width + l) * j->s_r;
+                for (long q0 = 0; q0 < full; q0 += GK_BF16_KB)
+                    lk->pair_adjacent(s + 2 * q0, GK_MIN((long)GK_BF16_KB, full - q0),
+                                      &GK_BF16_A_AT(dst, q0, l));
+                if (full < P) GK_BF16_A_AT(dst, full, l) = pair(s[2 * full], 0.0f);
+            }
+            continue;
+        }
         for (long l = 0; l < lines; l++) {
             const float *s = j->src + (p * width + l) * j->s_r;
             for (long q = 0; q < P; q++) {
                 float hi = 2 * q + 1 < j->k ? s[(2 * q + 1) * j->s_k] : 0.0f;
-                dst[q * width + l] = pair(s[2 * q * j->s_k], hi);
+                uint32_t v = pair(s[2 * q * j->s_k], hi);
+                if (j->blocked)
+                    GK_BF16_A_AT(dst, q, l) = v;
+                else
+                    dst[q * width + l] = v;
             }
         }
     }
 }
 
-static void pack(long rows, long k, const float *src, long s_r, long s_k, long width,
+static void pack(long rows, long k, const float *src, long s_r, long s_k, long width, int blocked,
                  uint32_t *out, int threads) {
     long panels = (rows + width - 1) / width;
-    pack_job j = {rows, k, s_r, s_k, width, src, out};
+    pack_job j = {rows, k, s_r, s_k, width, blocked, src, out};
     gk_parallel_range(panels, panels * k > 8192 ? threads : 1, pack_panels, &j);
 }
 
 void gk_bf16_pack_a(long m, long k, const float *a, long s_m, long s_k, uint32_t *out,
                     int threads) {
-    pack(m, k, a, s_m, s_k, GK_BF16_MR, out, threads);
+    pack(m, k, a, s_m, s_k, GK_BF16_MR, 1, out, threads);
 }
 
 void gk_bf16_pack_b(long k, long n, const float *b, long s_k, long s_n, uint32_t *out,
                     int threads) {
-    pack(n, k, b, s_n, s_k, GK_BF16_NR, out, threads);
+    pack(n, k, b, s_n, s_k, GK_BF16_NR, 0, out, threads);
 }
 
 typedef struct {
@@ -122,15 +170,16 @@ _Static_assert(GK_NR == GK_BF16_NR, "repack_panels maps gemm.h's B panels onto b
 
 static void repack_panels(void *ctx, long p0, long p1, int seat) {
     const repack_job *j = (const repack_job *)ctx;
-    long k = j->k, P = (k + 1) / 2;
+    const gk_bf16_kernels *lk = level_kernels();
+    long k = j->k, P = (k + 1) / 2, Pp = gk_bf16_pairs(k);
     (void)seat;
     for (long p = p0; p < p1; p++) {
         const float *src = j->bp + p * k * GK_NR; /* gemm.h's packed B: k rows of GK_NR */
-        uint32_t *dst = j->out + p * P * GK_BF16_NR;
+        uint32_t *dst = j->out + p * Pp * GK_BF16_NR;
+        memset(dst + P * GK_BF16_NR, 0, (size_t)((Pp - P) * GK_BF16_NR) * sizeof(uint32_t));
         for (long q = 0; q < P; q++) {
-            const float *lo = src + 2 * q * GK_NR, *hi = lo + GK_NR;
-            for (long c = 0; c < GK_BF16_NR; c++)
-                dst[q * GK_BF16_NR + c] = pair(lo[c], 2 * q + 1 < k ? hi[c] : 0.0f);
+            const float *lo = src + 2 * q * GK_NR;
+            lk->pair_rows(lo, 2 * q + 1 < k ? lo + GK_NR : NULL, GK_BF16_NR, dst + q * GK_BF16_NR);
         }
     }
 }
@@ -139,6 +188,70 @@ void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, 
     long panels = (n + GK_BF16_NR - 1) / GK_BF16_NR;
     repack_job j = {k, bp, out};
     gk_parallel_range(panels, panels * k > 8192 ? threads : 1, repack_panels, &j);
+}
+
+/* ---- im2col straight into bf16 panels ----------------------------------------------------- */
+
+typedef struct {
+    const float *x;
+    long c, h, w, kw, sh, sw, dh, dw, ph, pw, ow, n, k, taps;
+    uint32_t *out;
+} conv_pack_job;
+
+/* the 16 values of im2col row `row` in panel columns with plane offsets o (-1: padding) */
+static inline const float *im2col_row(const conv_pack_job *j, long row, const long *offs,
+                                      const int *dense, float *buf) {
+    long ci = row / j->taps, t = row % j->taps;
+    const float *plane = j->x + ci * j->h * j->w;
+    const long *o = offs + t * GK_BF16_NR;
+    if (dense[t]) return plane + o[0];
+    for (long l = 0; l < GK_BF16_NR; l++) buf[l] = o[l] >= 0 ? plane[o[l]] : 0.0f;
+    return buf;
+}
+
+static void conv_pack_panels(void *ctx, long p0, long p1, int seat) {
+    const conv_pack_job *j = (const conv_pack_job *)ctx;
+    long taps = j->taps, k = j->k, P = (k + 1) / 2, Pp = gk_bf16_pairs(k);
+    long offs[GK_BF16_CONV_TAPS * GK_BF16_NR];
+    int dense[GK_BF16_CONV_TAPS];
+    float lo_buf[GK_BF16_NR], hi_buf[GK_BF16_NR];
+    const gk_bf16_kernels *lk = level_kernels();
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
+        for (long t = 0; t < taps; t++) { /* each lane's offset in a plane, per tap */
+            long ky = t / j->kw, kx = t % j->kw, *o = offs + t * GK_BF16_NR;
+            for (long l = 0; l < GK_BF16_NR; l++) {
+                long q = p * GK_BF16_NR + l, iy, ix;
+                o[l] = -1;
+                if (q >= j->n) continue;
+                iy = (q / j->ow) * j->sh - j->ph + ky * j->dh;
+                ix = (q % j->ow) * j->sw - j->pw + kx * j->dw;
+                if (iy >= 0 && iy < j->h && ix >= 0 && ix < j->w) o[l] = iy * j->w + ix;
+            }
+            int d = o[0] >= 0;
+            for (long l = 1; l < GK_BF16_NR && d; l++) d = o[l] == o[0] + l;
+            dense[t] = d;
+        }
+        uint32_t *dst = j->out + p * Pp * GK_BF16_NR;
+        for (long q = 0; q < P; q++) {
+            const float *lo = im2col_row(j, 2 * q, offs, dense, lo_buf);
+            const float *hi = 2 * q + 1 < k ? im2col_row(j, 2 * q + 1, offs, dense, hi_buf) : NULL;
+            lk->pair_rows(lo, hi, GK_BF16_NR, dst + q * GK_BF16_NR);
+        }
+        memset(dst + P * GK_BF16_NR, 0, (size_t)((Pp - P) * GK_BF16_NR) * sizeof(uint32_t));
+    }
+}
+
+int gk_bf16_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                        long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                        uint32_t *out, int threads) {
+    long n = oh * ow, taps = kh * kw, k = c * taps;
+    if (taps > GK_BF16_CONV_TAPS || taps <= 0) return -1;
+    if (n <= 0 || k <= 0) return 0;
+    long panels = (n + GK_BF16_NR - 1) / GK_BF16_NR;
+    conv_pack_job j = {x, c, h, w, kw, sh, sw, dh, dw, ph, pw, ow, n, k, taps, out};
+    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, conv_pack_panels, &j);
+    return 0;
 }
 
 /* ---- the product ---------------------------------------------------------------------------- */
@@ -155,13 +268,17 @@ typedef struct {
 static void run_tiles(void *ctx, long t0, long t1, int seat) {
     const tile_job *j = (const tile_job *)ctx;
     const gk_bf16_args *g = &j->g;
+    long mr = j->kern->row_tile;
     (void)seat;
+    if (t0 >= t1) return;
+    if (j->kern->begin) j->kern->begin();
     for (long t = t0; t < t1; t++) {
-        long i0 = (t % j->row_tiles) * GK_BF16_MR, j0 = (t / j->row_tiles) * GK_BF16_COLS;
-        long rows = GK_MIN((long)GK_BF16_MR, g->m - i0), cols = GK_MIN(GK_BF16_COLS, g->n - j0);
+        long i0 = (t % j->row_tiles) * mr, j0 = (t / j->row_tiles) * GK_BF16_COLS;
+        long rows = GK_MIN(mr, g->m - i0), cols = GK_MIN(GK_BF16_COLS, g->n - j0);
         j->kern->tile(g, i0, rows, j0, cols);
         gk_k.gemm->epilogue(g->c + i0 * g->ldc + j0, g->ldc, rows, cols, g->ep, i0, j0, 1);
     }
+    if (j->kern->end) j->kern->end();
 }
 
 /* threads worth a pool call for an m x n x k product (about 2 us of work per extra thread) */
@@ -178,7 +295,7 @@ void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint3
                          long ldc, const gk_epilogue *ep, int threads) {
     const gk_bf16_kernels *kern = kernels();
     if (m <= 0 || n <= 0 || !kern) return;
-    long row_tiles = (m + GK_BF16_MR - 1) / GK_BF16_MR;
+    long row_tiles = (m + kern->row_tile - 1) / kern->row_tile;
     long col_tiles = (n + GK_BF16_COLS - 1) / GK_BF16_COLS;
     tile_job j = {{m, n, k, ap, bp, c, ldc, ep ? ep : &no_epilogue}, kern, row_tiles};
     gk_parallel_range(row_tiles * col_tiles, threads_for(m, n, k, threads), run_tiles, &j);

@@ -11,15 +11,23 @@
  * Then the float32 GEMM epilogue (gemm.h: biases, residual, clip, activation) on the result.
  * conformance/bf16_reference.py computes the same in numpy; the tests compare bit for bit.
  *
- * Implementations of the pair step: vdpbf16ps (levels/avx512bf16.c, run only where the CPU has
- * AVX512_BF16) and an emulation with the same bits (AVX2: two FMAs and a flush per pair; generic:
- * the same in double, exact by the double-rounding bound 53 >= 2 * 24 + 2), chosen by
- * gk_bf16_set_impl. The emulation is a testing aid, slower than the float32 GEMM.
+ * Implementations (bf16.c chooses; GOSSAMER_BF16 / gk_bf16_set_impl pick the family):
+ *   native: AMX's tdpbf16ps (levels/amxbf16.c) where gk_amx_bf16() says yes, else AVX512_BF16's
+ *     vdpbf16ps (levels/avx512bf16.c); both only where the CPU has AVX512_BF16;
+ *   emulated: the vdpbf16ps bits without the instruction (AVX2: two FMAs and a flush per pair;
+ *     generic: the same in double, exact by the double-rounding bound 53 >= 2 * 24 + 2), a testing
+ *     aid, slower than the float32 GEMM.
+ * vdpbf16ps and the emulation give the bits above. tdpbf16ps does not: it reads a product that is
+ * a float32 denormal as zero and sums the products of a 16-pair block before it rounds into the
+ * accumulator (docs/bf16.md, "AMX"); its results are within the same error bound, not bit-equal.
  *
- * Packed layouts (uint32 per bf16 pair: element 2p in the low half, 2p+1 in the high half, zero
- * past K or past the matrix):
- *   A: ceil(M/GK_BF16_MR) panels, each ceil(K/2) x GK_BF16_MR pairs (pair-major)
- *   B: ceil(N/GK_BF16_NR) panels, each ceil(K/2) x GK_BF16_NR pairs (pair-major) */
+ * Packed layouts (uint32 per bf16 pair: element 2p in the low half, 2p+1 in the high half; zero
+ * past K, past the matrix and in the padding). Pairs are padded to Pp = gk_bf16_pairs(k), a
+ * multiple of GK_BF16_KB = 16 (one AMX tile row: 32 bf16):
+ *   A: ceil(M/GK_BF16_MR) panels of Pp x GK_BF16_MR pairs, in blocks of GK_BF16_KB pairs: block
+ *      kb holds GK_BF16_MR rows of 16 pairs (row-major: an AMX A tile, 64-byte rows)
+ *   B: ceil(N/GK_BF16_NR) panels of Pp x GK_BF16_NR pairs, pair-major (16 rows of it: an AMX B
+ *      tile, 64-byte rows) */
 #ifndef GK_BF16_H
 #define GK_BF16_H
 
@@ -30,6 +38,17 @@
 
 #define GK_BF16_MR 12 /* rows of a packed A panel */
 #define GK_BF16_NR 16 /* columns of a packed B panel: one zmm of pairs */
+#define GK_BF16_KB 16 /* pairs per block of a packed A panel; the pair padding */
+
+/* pairs per packed panel for inner length k (k rounded up to pairs, then to GK_BF16_KB pairs) */
+static inline long gk_bf16_pairs(long k) {
+    long p = k > 0 ? (k + 1) / 2 : 1;
+    return (p + GK_BF16_KB - 1) / GK_BF16_KB * GK_BF16_KB;
+}
+
+/* pair p of row r of a packed A panel */
+#define GK_BF16_A_AT(panel, p, r)                                                              \
+    ((panel)[((p) / GK_BF16_KB) * (GK_BF16_KB * GK_BF16_MR) + (r) * GK_BF16_KB + (p) % GK_BF16_KB])
 
 enum { GK_BF16_NONE = 0, GK_BF16_NATIVE = 1, GK_BF16_EMULATED = 2 };
 
@@ -40,6 +59,11 @@ int gk_bf16_cpu_native(void);
  * level in force) or GK_BF16_NONE; returns the implementation now set */
 int gk_bf16_set_impl(int impl);
 int gk_bf16_impl(void);
+/* whether the native implementation now runs on AMX tiles (tdpbf16ps): native set and
+ * gk_amx_bf16() (amx.h: GOSSAMER_AMX=off or gk_amx_set_enabled(0) turn it off) */
+int gk_bf16_amx(void);
+/* whether this build has the AMX kernels (a compiler without AMX intrinsics leaves them out) */
+int gk_bf16_amx_built(void);
 
 /* float32 -> bfloat16 bits: round to nearest even, denormal results to signed zero, NaN quiet */
 uint16_t gk_bf16_round(float x);
@@ -53,6 +77,15 @@ void gk_bf16_pack_b(long k, long n, const float *b, long s_k, long s_n, uint32_t
                     int threads);
 /* B packed for the float32 GEMM (gemm.h: 16-column panels, k-major) into bf16 panels */
 void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, int threads);
+
+/* B packed (bf16 panels) as the im2col matrix of one image group x (c, h, w), without the float32
+ * panels in between: B[(ci*kh + ky)*kw + kx, oy*ow + ox] = x[ci, oy*sh - ph + ky*dh,
+ * ox*sw - pw + kx*dw] (0 outside), rounded. 0, or -1 (nothing written) for more than
+ * GK_BF16_CONV_TAPS taps (kh * kw) */
+#define GK_BF16_CONV_TAPS 121
+int gk_bf16_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                        long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                        uint32_t *out, int threads);
 
 /* C[M,N] = epilogue(A @ B), both packed; nothing is done while gk_bf16_impl() is NONE */
 void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint32_t *bp, float *c,
@@ -73,12 +106,22 @@ typedef struct {
 } gk_bf16_args;
 
 typedef struct {
-    /* C[i0:i0+rows, j0:j0+cols] = A @ B (raw float32 accumulators; rows <= GK_BF16_MR,
-     * cols <= 2 * GK_BF16_NR; i0 a multiple of GK_BF16_MR, j0 of GK_BF16_NR) */
+    /* C[i0:i0+rows, j0:j0+cols] = A @ B (raw float32 accumulators; rows <= row_tile,
+     * cols <= 2 * GK_BF16_NR; i0 a multiple of row_tile, j0 of GK_BF16_NR) */
     void (*tile)(const gk_bf16_args *g, long i0, long rows, long j0, long cols);
+    long row_tile; /* GK_BF16_MR, or a multiple of it */
+    /* called by each thread before its first tile of a product and after its last (NULL: none):
+     * the AMX kernels load their tile configuration and release the tiles */
+    void (*begin)(void);
+    void (*end)(void);
+    /* the packing's rounding (the SIMD levels' tables only; bf16.c takes them from the level in
+     * force): dst[c] = pair(lo[c], hi[c]) for c < n (hi NULL: zero odd elements), and
+     * dst[q] = pair(x[2q], x[2q+1]) for q < pairs */
+    void (*pair_rows)(const float *lo, const float *hi, long n, uint32_t *dst);
+    void (*pair_adjacent)(const float *x, long pairs, uint32_t *dst);
 } gk_bf16_kernels;
 
 extern const gk_bf16_kernels gk_bf16_kernels_generic, gk_bf16_kernels_avx2,
-    gk_bf16_kernels_avx512, gk_bf16_kernels_avx512bf16;
+    gk_bf16_kernels_avx512, gk_bf16_kernels_avx512bf16, gk_bf16_kernels_amxbf16;
 
 #endif

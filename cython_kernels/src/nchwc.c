@@ -11,27 +11,16 @@
 #define NC_B GK_NCHWC_BLOCK
 #define NC_CHUNK 48 /* least output pixels of a row per conv work item (16 register tiles) */
 /* Output blocks per work item (and per packed weight group, nchwc_kernels.py's
- * conv_weight_groups): 3, then 2 or 2 + 2 for the remainder (one block alone only when there is
- * one): the register tiles 3 x 4 and 2 x 6 pixels keep their 12 accumulators, the weights and
- * the broadcast input in AVX2's 16 registers (4 x 3 needed 17: the compiler spilled). */
-static long nc_groups(long mb, long *g3) {
-    if (mb <= 1) {
-        *g3 = 0;
-        return mb;
-    }
-    long r = mb % 3;
-    *g3 = mb / 3 - (r == 1);
-    return *g3 + (r == 0 ? 0 : r == 2 ? 1 : 2);
-}
+ * conv_weight_groups): fours, then the remainder (1-3) as one last group. Level 2 computes a
+ * group as one tile of two zmm (two blocks each) x 12 pixels; levels 0 and 1 as two passes of
+ * 2 x 6 (a four x 3 tile needed 17 ymm registers), a three as 3 x 4 (nchwc_kernels.inc). */
+#define NC_GROUP 4
+static long nc_groups(long mb) { return (mb + NC_GROUP - 1) / NC_GROUP; }
 
 /* group g's first output block and block count */
-static inline long nc_group(long mb, long g3, long g, int *nb) {
-    if (mb == 1) {
-        *nb = 1;
-        return 0;
-    }
-    *nb = g < g3 ? 3 : 2;
-    return g < g3 ? 3 * g : 3 * g3 + 2 * (g - g3);
+static inline long nc_group(long mb, long g, int *nb) {
+    *nb = (int)GK_MIN((long)NC_GROUP, mb - NC_GROUP * g);
+    return NC_GROUP * g;
 }
 /* input channel x tap pairs summed per pass over a chunk (16 KB of a group's weights; 0: all in
  * one pass) */
@@ -91,7 +80,7 @@ void gk_nchwc_reorder_out(const float *x, long n, long c, long hw, float *y, int
 typedef struct {
     const gk_nchwc_conv_args *a;
     const gk_nchwc_kernels *K;
-    long groups, oh, chunks, chunk, mb, ncb, kb, g3;
+    long groups, oh, chunks, chunk, mb, ncb, kb;
     int pixel_major;
 } conv_job;
 
@@ -119,7 +108,7 @@ static void conv_items(void *ctx, long t0, long t1, int seat) {
             i = r / (j->oh * j->groups);
         }
         int nb;
-        long ob0 = nc_group(j->mb, j->g3, g, &nb);
+        long ob0 = nc_group(j->mb, g, &nb);
         long ox0 = ch * j->chunk, ox1 = GK_MIN(a->ow, ox0 + j->chunk);
         /* input channel blocks kb at a time, so that their weights stay in L1 over the chunk's
          * tiles (partial sums wait in y: each output's sum is in the same order either way) */
@@ -137,7 +126,7 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
         a.w = a.ow = a.h * a.w;
         a.h = a.oh = 1;
     }
-    long mb = a.m / NC_B, g3, groups = nc_groups(mb, &g3);
+    long mb = a.m / NC_B, groups = nc_groups(mb);
     double work = (double)n * a.m * a.oh * a.ow * a.c * a.kh * a.kw;
     int team = work > 65536 ? threads : 1;
     /* chunks of at least NC_CHUNK pixels (a 7x7 plane is one: the group's weights pass once
@@ -157,7 +146,7 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
     int pixel_major = gk_nchwc_order == 1 || (gk_nchwc_order >= 2 && wbytes <= pmb) ||
                       (gk_nchwc_order == 3 && groups > 1 && xbytes > wbytes && xbytes > pmb);
     long kb = gk_nchwc_ktaps > 0 ? GK_MAX(1L, gk_nchwc_ktaps / taps) : ncb;
-    conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb, ncb, kb, g3, pixel_major};
+    conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb, ncb, kb, pixel_major};
     long items = n * groups * a.oh * chunks;
     gk_parallel_range(items, team, conv_items, &j);
 }

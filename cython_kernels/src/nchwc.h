@@ -52,7 +52,8 @@ typedef struct {
     const float *x;
     long c, h, w;
     gk_nchwc_strides xs;
-    /* conv: per group of output blocks (3, then 2 or 2 + 2; nchwc.c), [c][kh][kw][blocks][8];
+    /* conv: per group of output blocks (fours, then the remainder; nchwc.c),
+     * [c][kh][kw][blocks][8];
      * depthwise: [c/8][kh][kw][8] */
     const float *wp;
     long m, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;
@@ -94,7 +95,7 @@ void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, 
 /* ---- per-level kernels (nchwc_kernels.inc; dispatch.c selects one level's) ----------------- */
 
 typedef struct {
-    /* output pixels [ox0, ox1) of row oy of image i, output blocks ob0 .. ob0 + nb (nb 1..3),
+    /* output pixels [ox0, ox1) of row oy of image i, output blocks ob0 .. ob0 + nb (nb 1..4),
      * summing the input channel blocks [cb0, cb1) (of c / x's cblk): the first range starts
      * from the bias, later ones from the partial sums in y; the last one adds z and clips */
     void (*conv_row)(const gk_nchwc_conv_args *a, long i, long ob0, int nb, long oy, long ox0,

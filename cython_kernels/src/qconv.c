@@ -396,3 +396,173 @@ void gk_qdepthwise_nhwc(const void *x, int type, long n, long h, long w, long c,
                  cm, wt, zx, ep, y, work, 0, ep->out_type >= GK_Q_I32 ? 4 : 1};
     gk_parallel_range(pixels, pixels * cm * kh * kw < 65536 ? 1 : threads, qdw_nhwc_pixels, &j);
 }
+
+/* ---- im2col into the 8-bit GEMM's packed right operand (qgemm.h: gk_q8_*) ------------------ */
+
+typedef struct {
+    const void *x;
+    int type, to;
+    long c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, kp, hp, wp;
+    int32_t zx;
+    int32_t *sums;
+    uint8_t *out;
+    gk_seat_bufs bufs; /* four im2col rows, a row of flip bytes, the padded plane */
+    int failed;
+} q8conv_job;
+
+/* channel ch of x padded with the zero point's byte: plane[py * wp + px] = x[ch, py - ph,
+ * px - pw] (zb outside x), hp x wp, for the rows / columns the windows reach */
+static void q8_pad_plane(const q8conv_job *j, long ch, uint8_t *plane) {
+    uint8_t zb = (uint8_t)j->zx;
+    long wp = j->wp, x0 = GK_MIN(j->pw, wp), in = GK_MAX(0, GK_MIN(j->w, wp - j->pw));
+    const uint8_t *x = (const uint8_t *)j->x + (size_t)ch * j->h * j->w;
+    for (long py = 0; py < j->hp; py++) {
+        uint8_t *d = plane + py * wp;
+        long iy = py - j->ph;
+        if (iy < 0 || iy >= j->h) {
+            memset(d, zb, (size_t)wp);
+            continue;
+        }
+        memset(d, zb, (size_t)x0);
+        memcpy(d + x0, x + iy * j->w, (size_t)in);
+        memset(d + x0 + in, zb, (size_t)(wp - x0 - in));
+    }
+}
+
+/* im2col row kk (< K) from the padded plane of its channel into r (16-byte stores: up to 15
+ * bytes past the row are scribbled on; the plane is read up to 31 bytes past its end) */
+static void q8_plane_row(const q8conv_job *j, const uint8_t *plane, long kk, uint8_t *r) {
+    long ky = (kk / j->kw) % j->kh, kx = kk % j->kw, ow = j->ow;
+    for (long oy = 0; oy < j->oh; oy++) {
+        const uint8_t *s = plane + (oy * j->sh + ky * j->dh) * j->wp + kx * j->dw;
+        uint8_t *d = r + oy * ow;
+        if (j->sw == 1) {
+#if defined(__SSE2__)
+            for (long o = 0; o < ow; o += 16)
+                _mm_storeu_si128((__m128i *)(d + o), _mm_loadu_si128((const __m128i *)(s + o)));
+#else
+            memcpy(d, s, (size_t)ow);
+#endif
+        } else if (j->sw == 2) {
+            long o = 0;
+#if defined(__SSE2__)
+            /* the even bytes of 32: 16 outputs (the plane is read up to 31 bytes past a row) */
+            __m128i even = _mm_set1_epi16(0x00FF);
+            for (; o < ow; o += 16) {
+                __m128i lo = _mm_loadu_si128((const __m128i *)(s + 2 * o));
+                __m128i hi = _mm_loadu_si128((const __m128i *)(s + 2 * o + 16));
+                _mm_storeu_si128((__m128i *)(d + o),
+                                 _mm_packus_epi16(_mm_and_si128(lo, even), _mm_and_si128(hi, even)));
+            }
+#endif
+            for (; o < ow; o++) d[o] = s[2 * o];
+        } else {
+            for (long o = 0; o < ow; o++) d[o] = s[o * j->sw];
+        }
+    }
+}
+
+/* rows r[0..3] (n bytes each) as group g of every panel, each byte xor flip; columns past n: 0 */
+static void q8_interleave4(const uint8_t *const r[4], long n, uint8_t flip, long g, long kp,
+                           uint8_t *out) {
+    long np = (n + GK_Q8_PANEL - 1) / GK_Q8_PANEL, p = 0;
+    size_t pbytes = (size_t)GK_Q8_PANEL * (size_t)kp;
+#if defined(__SSE2__)
+    __m128i f = _mm_set1_epi8((char)flip);
+    for (; p < n / GK_Q8_PANEL; p++) {
+        long j = p * GK_Q8_PANEL;
+        __m128i x0 = _mm_loadu_si128((const __m128i *)(r[0] + j));
+        __m128i x1 = _mm_loadu_si128((const __m128i *)(r[1] + j));
+        __m128i x2 = _mm_loadu_si128((const __m128i *)(r[2] + j));
+        __m128i x3 = _mm_loadu_si128((const __m128i *)(r[3] + j));
+        __m128i t0 = _mm_unpacklo_epi8(x0, x1), t1 = _mm_unpackhi_epi8(x0, x1);
+        __m128i t2 = _mm_unpacklo_epi8(x2, x3), t3 = _mm_unpackhi_epi8(x2, x3);
+        uint8_t *d = out + p * pbytes + g * 64;
+        _mm_storeu_si128((__m128i *)d, _mm_xor_si128(_mm_unpacklo_epi16(t0, t2), f));
+        _mm_storeu_si128((__m128i *)(d + 16), _mm_xor_si128(_mm_unpackhi_epi16(t0, t2), f));
+        _mm_storeu_si128((__m128i *)(d + 32), _mm_xor_si128(_mm_unpacklo_epi16(t1, t3), f));
+        _mm_storeu_si128((__m128i *)(d + 48), _mm_xor_si128(_mm_unpackhi_epi16(t1, t3), f));
+    }
+#endif
+    for (; p < np; p++) {
+        uint8_t *d = out + p * pbytes + g * 64;
+        for (long c = 0; c < GK_Q8_PANEL; c++) {
+            long j = p * GK_Q8_PANEL + c;
+            for (int t = 0; t < 4; t++) d[c * 4 + t] = j < n ? (uint8_t)(r[t][j] ^ flip) : 0;
+        }
+    }
+}
+
+/* groups [g0, g1) of 4 im2col rows (rows past K: 0) */
+static void q8_conv_groups(void *ctx, long g0, long g1, int seat) {
+    q8conv_job *j = (q8conv_job *)ctx;
+    long n = j->n, k = j->k;
+    int direct = j->kh == 1 && j->kw == 1 && j->sh == 1 && j->sw == 1 && j->ph == 0 &&
+                 j->pw == 0 && j->oh == j->h && j->ow == j->w;
+    uint8_t *rows = (uint8_t *)gk_seat_buf(&j->bufs, seat);
+    uint8_t flip = j->type == j->to ? 0 : 0x80;
+    if (!rows) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    const uint8_t *x = (const uint8_t *)j->x;
+    uint8_t *plane = rows + 5 * n + 32;
+    long plane_ch = -1;
+    for (long g = g0; g < g1; g++) {
+        const uint8_t *r[4];
+        int zeros = 0;
+        for (int t = 0; t < 4; t++) {
+            long kk = 4 * g + t;
+            if (kk >= k) {
+                r[t] = rows + 4 * n; /* n bytes of flip: stored as 0 */
+                zeros = 1;
+            } else if (direct) {
+                r[t] = x + kk * n;
+            } else {
+                long ch = kk / (j->kh * j->kw);
+                if (ch != plane_ch) q8_pad_plane(j, ch, plane), plane_ch = ch;
+                q8_plane_row(j, plane, kk, rows + t * n);
+                r[t] = rows + t * n;
+            }
+        }
+        if (zeros) memset(rows + 4 * n, flip, (size_t)n);
+        q8_interleave4(r, n, flip, g, j->kp, j->out);
+    }
+}
+
+/* column sums of the stored values, panels [p0, p1) */
+static void q8_conv_sums(void *ctx, long p0, long p1, int seat) {
+    q8conv_job *j = (q8conv_job *)ctx;
+    uint8_t sx = j->to == GK_Q_U8 ? 0 : 0x80;
+    int32_t so = j->to == GK_Q_U8 ? 0 : 128;
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
+        const uint8_t *d = j->out + p * (size_t)GK_Q8_PANEL * (size_t)j->kp;
+        int32_t s[GK_Q8_PANEL] = {0};
+        for (long g = 0; g < (j->k + 3) / 4; g++)
+            for (int c = 0; c < GK_Q8_PANEL; c++)
+                for (int t = 0; t < 4; t++)
+                    if (4 * g + t < j->k) s[c] += (int32_t)(uint8_t)(d[g * 64 + c * 4 + t] ^ sx) - so;
+        for (int c = 0; c < GK_Q8_PANEL && p * GK_Q8_PANEL + c < j->n; c++)
+            j->sums[p * GK_Q8_PANEL + c] = s[c];
+    }
+}
+
+int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
+                      long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
+                      int to, int32_t *sums, uint8_t *out, int threads) {
+    long k = c * kh * kw, n = oh * ow, kp = gk_q8_kpad(k);
+    long hp = (oh - 1) * sh + (kh - 1) * dh + 1, wp = (ow - 1) * sw + (kw - 1) * dw + 1;
+    q8conv_job j = {x, type, to, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, kp, hp,
+                    wp, zx, sums, out, {0, {NULL}}, 0};
+    if (n <= 0) return 1;
+    /* rows (5 n) + 32 bytes of slack, the plane + 64 bytes of slack */
+    gk_seat_bufs_init(&j.bufs, (size_t)(5 * n) + 32 + (size_t)hp * (size_t)wp + 64);
+    gk_parallel_range(kp / 4, k * n > 32768 ? threads : 1, q8_conv_groups, &j);
+    gk_seat_bufs_free(&j.bufs);
+    if (!j.failed && sums) {
+        long panels = (n + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
+        gk_parallel_range(panels, k * n > 32768 ? threads : 1, q8_conv_sums, &j);
+    }
+    return !j.failed;
+}

@@ -20,6 +20,13 @@
 int gk_qpack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
                     long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
                     int16_t *out, int threads);
+/* x as gk_qpack_b_conv, im2col into the 8-bit GEMM's packed right operand (qgemm.h: gk_q8_*;
+ * gk_q8_packed_size(N, K) bytes), stored as `to`; padding is zx's byte (zx a value of `type`);
+ * sums (N int32s, NULL: not computed) the column sums of the stored values. Returns 0 if a
+ * thread's row buffer could not be allocated. */
+int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
+                      long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
+                      int to, int32_t *sums, uint8_t *out, int threads);
 /* the most taps gk_qdepthwise takes: its float32 sums stay exact integers below 2^24 */
 #define GK_QDW8_MAX_PIXELS 256
 #define GK_QDW_MAX_TAPS 258

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "amx.h"
 #include "dispatch.h"
 #include "isa.h"
 #include "qgemm.h"
@@ -245,4 +246,324 @@ void gk_qgemm_packed_at(long m, long n, long k, const int16_t *ap, const int16_t
 void gk_qgemm_packed(long m, long n, long k, const int16_t *ap, const int16_t *bp, void *c,
                      long ldc, const gk_qepilogue *ep, int threads) {
     gk_qgemm_packed_at(m, n, k, ap, bp, c, ldc, ep, 0, 0, threads);
+}
+
+/* ---- the 8-bit GEMM (qgemm.h: gk_q8_*) ------------------------------------------------------ */
+
+#define Q8_PANEL_BYTES(kp) ((size_t)GK_Q8_PANEL * (size_t)(kp))
+#define Q8_A_BLOCK (256 << 10) /* bytes of packed A per task (L2) */
+
+long gk_q8_kpad(long k) { return k > 0 ? (k + GK_Q8_KB - 1) / GK_Q8_KB * GK_Q8_KB : GK_Q8_KB; }
+
+size_t gk_q8_packed_size(long lines, long k) {
+    long panels = lines > 0 ? (lines + GK_Q8_PANEL - 1) / GK_Q8_PANEL : 1;
+    return (size_t)panels * Q8_PANEL_BYTES(gk_q8_kpad(k));
+}
+
+/* the stored byte's value: (v ^ sx) - so is v as u8 (sx = so = 0) or as s8 (0x80, 128) */
+#define Q8_SX(to) ((to) == GK_Q_U8 ? 0 : 0x80)
+#define Q8_SO(to) ((to) == GK_Q_U8 ? 0 : 128)
+
+typedef struct {
+    long lines, k, s_l, s_k, kp;
+    const uint8_t *src;
+    uint8_t flip;
+    int to;
+    int32_t *sums;
+    uint8_t *out;
+    const float *x; /* gk_q8_pack_a_quantize: rows of floats (ldx = s_l), scale, zp */
+    float scale;
+    int32_t zp;
+} q8pack_job;
+
+/* one line of `k` source bytes (stride s_k) into a packed A panel's row (d: the row's first
+ * byte; block b at d + b * 1024); returns the stored values' sum */
+static int32_t q8_row_a(const uint8_t *s, long s_k, long k, uint8_t flip, int to, uint8_t *d) {
+    int32_t sum = 0;
+    uint8_t sx = Q8_SX(to);
+    int32_t so = Q8_SO(to);
+    for (long k0 = 0; k0 < k; k0 += GK_Q8_KB) {
+        long w = GK_MIN(GK_Q8_KB, k - k0);
+        uint8_t *o = d + (k0 / GK_Q8_KB) * GK_Q8_KB * GK_Q8_PANEL;
+        if (s_k == 1)
+            for (long t = 0; t < w; t++) {
+                uint8_t v = (uint8_t)(s[k0 + t] ^ flip);
+                o[t] = v;
+                sum += (int32_t)(uint8_t)(v ^ sx) - so;
+            }
+        else
+            for (long t = 0; t < w; t++) {
+                uint8_t v = (uint8_t)(s[(k0 + t) * s_k] ^ flip);
+                o[t] = v;
+                sum += (int32_t)(uint8_t)(v ^ sx) - so;
+            }
+    }
+    return sum;
+}
+
+static void q8_pack_a_panels(void *ctx, long p0, long p1, int seat) {
+    const q8pack_job *j = (const q8pack_job *)ctx;
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
+        uint8_t *dst = j->out + p * Q8_PANEL_BYTES(j->kp);
+        memset(dst, 0, Q8_PANEL_BYTES(j->kp));
+        for (long r = 0; r < GK_MIN(GK_Q8_PANEL, j->lines - p * GK_Q8_PANEL); r++) {
+            long i = p * GK_Q8_PANEL + r;
+            int32_t s = q8_row_a(j->src + i * j->s_l, j->s_k, j->k, j->flip, j->to,
+                                 dst + r * GK_Q8_KB);
+            if (j->sums) j->sums[i] = s;
+        }
+    }
+}
+
+static uint8_t q8_flip(int type, int to) { return type == to ? 0 : 0x80; }
+
+void gk_q8_pack_a(long m, long k, const void *a, int type, long s_m, long s_k, int to,
+                  int32_t *sums, uint8_t *out, int threads) {
+    long panels = (m + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
+    q8pack_job j = {m, k, s_m, s_k, gk_q8_kpad(k), (const uint8_t *)a, q8_flip(type, to), to,
+                    sums, out, NULL, 0.0f, 0};
+    if (m <= 0) return;
+    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, q8_pack_a_panels, &j);
+}
+
+/* panels of rows quantised (u8, 1024 columns at a time through a stack buffer), then stored */
+static void q8_pack_quant_panels(void *ctx, long p0, long p1, int seat) {
+    const q8pack_job *j = (const q8pack_job *)ctx;
+    uint8_t row[1024];
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
+        uint8_t *dst = j->out + p * Q8_PANEL_BYTES(j->kp);
+        memset(dst, 0, Q8_PANEL_BYTES(j->kp));
+        for (long r = 0; r < GK_MIN(GK_Q8_PANEL, j->lines - p * GK_Q8_PANEL); r++) {
+            long i = p * GK_Q8_PANEL + r;
+            int32_t s = 0;
+            for (long c0 = 0; c0 < j->k; c0 += 1024) { /* 1024: a multiple of GK_Q8_KB */
+                long w = GK_MIN(1024, j->k - c0);
+                gk_k.qelementwise->quantize(w, j->x + i * j->s_l + c0, j->scale, (float)j->zp,
+                                            GK_Q_U8, row);
+                s += q8_row_a(row, 1, w, j->flip, j->to,
+                              dst + r * GK_Q8_KB + (c0 / GK_Q8_KB) * GK_Q8_KB * GK_Q8_PANEL);
+            }
+            if (j->sums) j->sums[i] = s;
+        }
+    }
+}
+
+void gk_q8_pack_a_quantize(long m, long k, const float *x, long ldx, float scale, int32_t zp,
+                           int to, int32_t *sums, uint8_t *out, int threads) {
+    long panels = (m + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
+    q8pack_job j = {m, k, ldx, 1, gk_q8_kpad(k), NULL, q8_flip(GK_Q_U8, to), to, sums, out, x,
+                    scale, zp};
+    if (m <= 0 || k <= 0) return;
+    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, q8_pack_quant_panels, &j);
+}
+
+static void q8_pack_b_panels(void *ctx, long p0, long p1, int seat) {
+    const q8pack_job *j = (const q8pack_job *)ctx;
+    uint8_t sx = Q8_SX(j->to);
+    int32_t so = Q8_SO(j->to);
+    (void)seat;
+    for (long p = p0; p < p1; p++) {
+        uint8_t *dst = j->out + p * Q8_PANEL_BYTES(j->kp);
+        memset(dst, 0, Q8_PANEL_BYTES(j->kp));
+        for (long c = 0; c < GK_MIN(GK_Q8_PANEL, j->lines - p * GK_Q8_PANEL); c++) {
+            long col = p * GK_Q8_PANEL + c;
+            int32_t sum = 0;
+            for (long kk = 0; kk < j->k; kk++) {
+                uint8_t v = (uint8_t)(j->src[kk * j->s_k + col * j->s_l] ^ j->flip);
+                dst[(kk >> 2) * 64 + c * 4 + (kk & 3)] = v;
+                sum += (int32_t)(uint8_t)(v ^ sx) - so;
+            }
+            if (j->sums) j->sums[col] = sum;
+        }
+    }
+}
+
+void gk_q8_pack_b(long k, long n, const void *b, int type, long s_k, long s_n, int to,
+                  int32_t *sums, uint8_t *out, int threads) {
+    long panels = (n + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
+    q8pack_job j = {n, k, s_n, s_k, gk_q8_kpad(k), (const uint8_t *)b, q8_flip(type, to), to,
+                    sums, out, NULL, 0.0f, 0};
+    if (n <= 0) return;
+    gk_parallel_range(panels, panels * k > 8192 ? threads : 1, q8_pack_b_panels, &j);
+}
+
+static int g_q8_limit = 2;
+
+int gk_q8_core(void) {
+    const gk_qgemm_kernels *kt = gk_k.qgemm;
+    int lim = __atomic_load_n(&g_q8_limit, __ATOMIC_RELAXED);
+    if (lim >= 2 && kt->q8_amx && gk_amx_int8()) return 2;
+    if (lim >= 1 && kt->q8_vnni && gk_cpu_has_vnni()) return 1;
+    return 0;
+}
+
+int gk_q8_set_core(int limit) {
+    __atomic_store_n(&g_q8_limit, limit < 0 ? 2 : limit, __ATOMIC_RELAXED);
+    return gk_q8_core();
+}
+
+/* the portable block (core 0): as the level kernels, one product at a time, uint32 sums */
+static void q8_block_c(long kb, const uint8_t *a, long a_ps, int ma, const uint8_t *b, long b_ps,
+                       int nb, int b_u8, int32_t *acc) {
+    for (int pa = 0; pa < ma; pa++)
+        for (int r = 0; r < GK_Q8_PANEL; r++)
+            for (int pb = 0; pb < nb; pb++)
+                for (int c = 0; c < GK_Q8_PANEL; c++) {
+                    uint32_t s = 0;
+                    for (long kk = 0; kk < kb * GK_Q8_KB; kk++) {
+                        uint8_t av = a[pa * a_ps + (kk >> 6) * 1024 + r * 64 + (kk & 63)];
+                        uint8_t bv = b[pb * b_ps + (kk >> 2) * 64 + c * 4 + (kk & 3)];
+                        int32_t p = b_u8 ? (int32_t)(int8_t)av * (int32_t)bv
+                                         : (int32_t)av * (int32_t)(int8_t)bv;
+                        s += (uint32_t)p;
+                    }
+                    acc[(pa * 16 + r) * 32 + pb * 16 + c] = (int32_t)s;
+                }
+}
+
+typedef void (*q8_block_fn)(long, const uint8_t *, long, int, const uint8_t *, long, int, int,
+                            int32_t *);
+
+typedef struct {
+    long m, n, k, kb, mp, np, qmb, tm, tn, i0, j0, ldc;
+    const uint8_t *ap, *bp;
+    int b_u8, core;
+    const gk_qepilogue *ep;
+    const int32_t *rowc, *colc; /* corrections not folded into the bias (NULL: none) */
+    const gk_q8_zero *gen;      /* the general correction, element by element (NULL: none) */
+    char *cb;
+    size_t es;
+} q8_job;
+
+static inline int32_t q8_zat(const int32_t *z, long s, long i) { return z ? z[i * s] : 0; }
+
+/* the corrections and the epilogue of the block at (i, j) */
+static void q8_finish(const q8_job *q, int32_t *acc, long i, long j) {
+    const gk_qgemm_kernels *kt = gk_k.qgemm;
+    long rows = GK_MIN(32, q->m - i), cols = GK_MIN(32, q->n - j);
+    if (q->rowc)
+        for (long r = 0; r < rows; r++)
+            for (long c = 0; c < cols; c++)
+                acc[r * 32 + c] = (int32_t)((uint32_t)acc[r * 32 + c] + (uint32_t)q->rowc[i + r]);
+    if (q->colc)
+        for (long r = 0; r < rows; r++)
+            for (long c = 0; c < cols; c++)
+                acc[r * 32 + c] = (int32_t)((uint32_t)acc[r * 32 + c] + (uint32_t)q->colc[j + c]);
+    if (q->gen) {
+        const gk_q8_zero *z = q->gen;
+        for (long r = 0; r < rows; r++) {
+            uint32_t za = (uint32_t)q8_zat(z->za, z->za_s, i + r);
+            uint32_t sa = z->sa ? (uint32_t)z->sa[i + r] : 0;
+            for (long c = 0; c < cols; c++) {
+                uint32_t zb = (uint32_t)q8_zat(z->zb, z->zb_s, j + c);
+                uint32_t sb = z->sb ? (uint32_t)z->sb[j + c] : 0;
+                uint32_t corr = (uint32_t)q->k * za * zb - za * sb - zb * sa;
+                acc[r * 32 + c] = (int32_t)((uint32_t)acc[r * 32 + c] + corr);
+            }
+        }
+    }
+    char *c = q->cb + ((size_t)i * q->ldc + j) * q->es;
+    if (q->core > 0 && kt->q8_epilogue &&
+        kt->q8_epilogue(acc, rows, cols, q->ep, q->i0 + i, q->j0 + j, c, q->ldc))
+        return;
+    kt->epilogue(acc, 32, rows, cols, q->ep, q->i0 + i, q->j0 + j, c, q->ldc);
+}
+
+/* tasks [t0, t1): B panel pair t / tm against A panels [qmb (t % tm), qmb (t % tm + 1)). Two
+ * accumulator blocks alternate: a block's epilogue runs after the next block's products were
+ * issued, so the tile unit's work (and its stores) overlap the vector epilogue. */
+static void q8_tasks(void *ctx, long t0, long t1, int seat) {
+    const q8_job *q = (const q8_job *)ctx;
+    const gk_qgemm_kernels *kt = gk_k.qgemm;
+    q8_block_fn fn = q->core == 2 ? kt->q8_amx : q->core == 1 ? kt->q8_vnni : q8_block_c;
+    size_t pb = Q8_PANEL_BYTES(q->kb * GK_Q8_KB);
+    int32_t acc[2][32 * 32] __attribute__((aligned(64)));
+    long pi_prev = -1, pj_prev = -1;
+    int cur = 0;
+    (void)seat;
+    if (q->core == 2) kt->q8_amx_begin();
+    for (long t = t0; t < t1; t++) {
+        long pj = (t / q->tm) * 2, ti = t % q->tm;
+        int nb = (int)GK_MIN(2, q->np - pj);
+        for (long pi = ti * q->qmb; pi < GK_MIN(q->mp, (ti + 1) * q->qmb); pi += 2) {
+            int ma = (int)GK_MIN(2, q->mp - pi);
+            fn(q->kb, q->ap + pi * pb, (long)pb, ma, q->bp + pj * pb, (long)pb, nb, q->b_u8,
+               acc[cur]);
+            if (pi_prev >= 0) q8_finish(q, acc[1 - cur], pi_prev * GK_Q8_PANEL, pj_prev * GK_Q8_PANEL);
+            pi_prev = pi, pj_prev = pj, cur = 1 - cur;
+        }
+    }
+    if (pi_prev >= 0) q8_finish(q, acc[1 - cur], pi_prev * GK_Q8_PANEL, pj_prev * GK_Q8_PANEL);
+    if (q->core == 2) kt->q8_amx_end();
+}
+
+/* whether z[l * s] for l < count is all 0 / all one value */
+static int q8_all(const int32_t *z, long s, long count, int32_t v) {
+    if (!z) return v == 0;
+    for (long l = 0; l < (s ? count : 1); l++)
+        if (z[l * s] != v) return 0;
+    return 1;
+}
+
+int gk_q8_gemm(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t *bp, int tb,
+               const gk_q8_zero *z, void *c, long ldc, const gk_qepilogue *ep, long i0, long j0,
+               int threads) {
+    if ((ta != GK_Q_U8 && ta != GK_Q_S8) || (tb != GK_Q_U8 && tb != GK_Q_S8) || ta == tb)
+        return 0;
+    if (m <= 0 || n <= 0) return 1;
+    int32_t za = q8_zat(z->za, z->za_s, 0), zb = q8_zat(z->zb, z->zb_s, 0);
+    int za_one = q8_all(z->za, z->za_s, m, za), zb_one = q8_all(z->zb, z->zb_s, n, zb);
+    int za_any = !(za_one && za == 0), zb_any = !(zb_one && zb == 0);
+    if ((za_any && !z->sb) || (zb_any && !z->sa)) return 0;
+    long kp = gk_q8_kpad(k), mp = (m + 15) / 16, np = (n + 15) / 16;
+    long qmb = GK_MAX(2, (long)(Q8_A_BLOCK / Q8_PANEL_BYTES(kp)) & ~1L);
+    q8_job q = {m, n, k, kp / GK_Q8_KB, mp, np, qmb, (mp + qmb - 1) / qmb, (np + 1) / 2, i0, j0,
+                ldc, ap, bp, tb == GK_Q_U8, gk_q8_core(), ep, NULL, NULL, NULL, (char *)c,
+                out_size(ep->out_type)};
+    int32_t *rowc = NULL, *colc = NULL, *fold = NULL;
+    gk_qepilogue ep2 = *ep;
+    int ok = 1;
+    if (za_any || zb_any) {
+        if (za_one && zb_one) { /* separable: a term per row and one per column */
+            uint32_t kz = (uint32_t)k * (uint32_t)za * (uint32_t)zb;
+            if (zb_any && (rowc = (int32_t *)malloc((size_t)m * sizeof(int32_t))) != NULL)
+                for (long i = 0; i < m; i++)
+                    rowc[i] = (int32_t)(kz - (uint32_t)zb * (uint32_t)z->sa[i]);
+            if (za_any && (colc = (int32_t *)malloc((size_t)n * sizeof(int32_t))) != NULL)
+                for (long j = 0; j < n; j++)
+                    colc[j] = (int32_t)((zb_any ? 0 : kz) - (uint32_t)za * (uint32_t)z->sb[j]);
+            ok = (!zb_any || rowc) && (!za_any || colc);
+            /* one of them folds into the bias where the bias does not vary the other way */
+            if (ok && rowc && (!ep->bias || ep->bias_cs == 0) &&
+                (fold = (int32_t *)malloc((size_t)(i0 + m) * sizeof(int32_t))) != NULL) {
+                for (long i = 0; i < m; i++)
+                    fold[i0 + i] = (int32_t)((uint32_t)rowc[i] +
+                                             (uint32_t)(ep->bias ? ep->bias[(i0 + i) * ep->bias_rs] : 0));
+                ep2.bias = fold, ep2.bias_rs = 1, ep2.bias_cs = 0;
+                free(rowc);
+                rowc = NULL;
+            } else if (ok && !rowc && colc && (!ep->bias || ep->bias_rs == 0) &&
+                       (fold = (int32_t *)malloc((size_t)(j0 + n) * sizeof(int32_t))) != NULL) {
+                for (long j = 0; j < n; j++)
+                    fold[j0 + j] = (int32_t)((uint32_t)colc[j] +
+                                             (uint32_t)(ep->bias ? ep->bias[(j0 + j) * ep->bias_cs] : 0));
+                ep2.bias = fold, ep2.bias_rs = 0, ep2.bias_cs = 1;
+                free(colc);
+                colc = NULL;
+            }
+        } else {
+            q.gen = z;
+        }
+    }
+    if (ok) {
+        q.rowc = rowc, q.colc = colc, q.ep = &ep2;
+        int nt = (double)m * n * k < QPAR_MIN ? 1 : threads;
+        gk_parallel_range(q.tn * q.tm, nt, q8_tasks, &q);
+    }
+    free(rowc);
+    free(colc);
+    free(fold);
+    return ok;
 }

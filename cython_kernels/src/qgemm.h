@@ -85,6 +85,56 @@ void gk_qgemm_packed_batch(long count, long m, long n, long k, const int16_t *ap
                            const gk_qepilogue *ep, long i0, long j0, int threads);
 int gk_cpu_has_vnni(void);
 
+/* ---- The 8-bit GEMM: bytes times bytes, int32 sums (AMX-INT8 tiles, AVX512_VNNI vpdpbusd) ----
+ * Operands are stored as bytes, one u8 and the other s8 (the VNNI instruction multiplies u8 by
+ * s8; AMX takes either): a packer stores an operand as `to`, flipping the top bit (xor 0x80,
+ * i.e. value + 128 for s8 -> u8, - 128 for u8 -> s8) where `to` differs from its type. With
+ * stored values A', B' and zero points za', zb' in the stored domain (za + 128 or za - 128
+ * where flipped),
+ *   C = sum_k (A' - za')(B' - zb') = D - za'_i sB'_j - zb'_j sA'_i + K za'_i zb'_j  (mod 2^32),
+ * D = sum_k A' B' (no saturation: VPDPBUSD and TDPB*D add 4 exact products into int32 with
+ * wrap), sA' / sB' the row / column sums of the stored operands (needed only where the other
+ * operand's zero point is not 0). The usual models (s8 weights with zero point 0, u8
+ * activations) need no sums at all but one per-row or per-column term, folded into the bias.
+ *
+ * Packed left operand (A, M x K): ceil(M / 16) panels of 16 rows; K padded with 0 to Kp (a
+ * multiple of 64); a panel is Kp / 64 blocks of 16 rows x 64 bytes (row r at r * 64): an AMX A
+ * tile each. Packed right operand (B, K x N): ceil(N / 16) panels of 16 columns, each Kp / 4
+ * groups of 64 bytes (column c's 4 values k = 4g..4g+3 at c * 4): 16 groups are an AMX B tile,
+ * one group a VNNI vector. Rows / columns past M / N and k past K are 0. */
+#define GK_Q8_KB 64   /* K padded to a multiple of this */
+#define GK_Q8_PANEL 16 /* rows of an A panel, columns of a B panel */
+
+long gk_q8_kpad(long k);
+size_t gk_q8_packed_size(long lines, long k); /* bytes of either packed operand */
+/* A (M x K, element type `type`, element strides) stored as `to` into out; sums (M int32s, NULL:
+ * not computed) = the row sums of the stored values. */
+void gk_q8_pack_a(long m, long k, const void *a, int type, long s_m, long s_k, int to,
+                  int32_t *sums, uint8_t *out, int threads);
+/* DynamicQuantizeLinear's rows (u8, as gk_qpack_a_quantize) stored as `to` into out; sums as
+ * gk_q8_pack_a. */
+void gk_q8_pack_a_quantize(long m, long k, const float *x, long ldx, float scale, int32_t zp,
+                           int to, int32_t *sums, uint8_t *out, int threads);
+/* B (K x N, element strides) stored as `to`; sums (N int32s or NULL) the column sums. */
+void gk_q8_pack_b(long k, long n, const void *b, int type, long s_k, long s_n, int to,
+                  int32_t *sums, uint8_t *out, int threads);
+/* zero points (stored domain) and sums of the two operands: za[i * za_s] (NULL: 0), sa the row
+ * sums of stored A; zb[j * zb_s], sb the column sums of stored B */
+typedef struct {
+    const int32_t *za, *sa, *zb, *sb;
+    long za_s, zb_s;
+} gk_q8_zero;
+/* C[M,N] (ep->out_type, row stride ldc elements) = epilogue(sum_k (A' - za')(B' - zb')) from the
+ * packed operands (stored types ta != tb); (i0, j0) offset the epilogue's indices. Returns 0
+ * (computing nothing) if the types are equal, a needed sum is missing, or memory ran out. */
+int gk_q8_gemm(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t *bp, int tb,
+               const gk_q8_zero *z, void *c, long ldc, const gk_qepilogue *ep, long i0, long j0,
+               int threads);
+/* The core gk_q8_gemm runs: 2 AMX, 1 AVX512_VNNI, 0 portable C; gk_q8_set_core(limit) caps it
+ * (tests, A/B runs; -1: no cap) and returns the core now in force. */
+int gk_q8_core(void);
+int gk_q8_set_core(int limit);
+
 /* ---- per-level kernels (qgemm_kernels.inc) -------------------------------------------------- */
 typedef struct {
     /* acc[GK_QMR x GK_QNR] (row-major) = packed A panel x packed B panel over k2 pairs */
@@ -109,6 +159,20 @@ typedef struct {
     /* tile for the first r < GK_QMR rows of a panel only (an edge of M, a one-row product:
      * tile_rows[r] writes acc rows < r); tile_rows[0] and every entry below AVX2: NULL */
     void (*tile_rows[GK_QMR])(long k2, const int16_t *ap, const int16_t *bp, int32_t *acc);
+    /* the 8-bit GEMM's block (see above): acc[32 x 32] (row stride 32) = ma (1, 2) A panels
+     * (a, a + a_ps bytes) x nb (1, 2) B panels (b, b + b_ps) over kb blocks of 64 k; b_u8: B is
+     * the u8 operand (A s8), else A is. VNNI (vpdpbusd) and AMX (tiles configured by q8_amx_begin
+     * on this thread); NULL below the AVX-512 level */
+    void (*q8_vnni)(long kb, const uint8_t *a, long a_ps, int ma, const uint8_t *b, long b_ps,
+                    int nb, int b_u8, int32_t *acc);
+    /* the block's epilogue 16 outputs at a time (only where VNNI exists); returns 0 where it
+     * does not apply (then `epilogue` runs) */
+    int (*q8_epilogue)(const int32_t *acc, long rows, long cols, const gk_qepilogue *ep, long i0,
+                       long j0, void *c, long ldc);
+    void (*q8_amx)(long kb, const uint8_t *a, long a_ps, int ma, const uint8_t *b, long b_ps,
+                   int nb, int b_u8, int32_t *acc);
+    void (*q8_amx_begin)(void); /* LDTILECFG */
+    void (*q8_amx_end)(void);   /* TILERELEASE */
 } gk_qgemm_kernels;
 
 #endif

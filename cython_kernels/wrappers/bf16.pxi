@@ -1,4 +1,5 @@
-# Wrappers of src/bf16.h: the BF16 GEMM (vdpbf16ps or its bit-exact emulation), its packing.
+# Wrappers of src/bf16.h: the BF16 GEMM (tdpbf16ps on AMX, vdpbf16ps, or the bit-exact emulation
+# of vdpbf16ps), its packing.
 
 from libc.stdint cimport uint16_t, uint32_t
 
@@ -9,6 +10,8 @@ cdef extern from "src/bf16.h" nogil:
     int gk_bf16_cpu_native()
     int gk_bf16_set_impl(int impl)
     int gk_bf16_impl()
+    int gk_bf16_amx()
+    int gk_bf16_amx_built()
     uint16_t gk_bf16_round(float x)
     size_t gk_bf16_packed_a_size(long m, long k)
     size_t gk_bf16_packed_b_size(long k, long n)
@@ -17,10 +20,18 @@ cdef extern from "src/bf16.h" nogil:
     void gk_bf16_pack_b(long k, long n, const float *b, long s_k, long s_n, uint32_t *out,
                         int threads)
     void gk_bf16_pack_b_from_packed(long k, long n, const float *bp, uint32_t *out, int threads)
+    int gk_bf16_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                            long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                            uint32_t *out, int threads)
     void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint32_t *bp,
                              float *c, long ldc, const gk_epilogue *ep, int threads)
     int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k,
                      const uint32_t *bp, float *c, long ldc, const gk_epilogue *ep, int threads)
+
+cdef extern from "src/amx.h" nogil:
+    int GK_AMX_BF16
+    int gk_amx_bf16()
+    int gk_amx_set_enabled(int enabled)
 
 BF16_IMPLS = ("none", "native", "emulated")
 
@@ -42,6 +53,25 @@ def bf16_set_impl(str impl):
 def bf16_impl():
     """The pair step in force: "none", "native" or "emulated"."""
     return BF16_IMPLS[gk_bf16_impl()]
+
+
+def bf16_amx():
+    """True if the bf16 GEMM now runs on AMX tiles (tdpbf16ps): "native" set, the CPU has
+    AMX-BF16, Linux granted the tile state and GOSSAMER_AMX / bf16_set_amx did not turn it off."""
+    return bool(gk_bf16_amx())
+
+
+def bf16_amx_enabled():
+    """True if the AMX-BF16 tiles may be used (CPU, Linux's tile permission, not switched off,
+    kernels in this build): the "native" implementation then runs on them."""
+    return bool(gk_amx_bf16() and gk_bf16_amx_built())
+
+
+def bf16_set_amx(bint on):
+    """Turns the AMX tile paths on (where supported) or off, for the bf16 kernels and the int8
+    ones alike (amx.h's gk_amx_set_enabled), so vdpbf16ps stays reachable on an AMX CPU; returns
+    whether the AMX-BF16 tiles are now on (the "native" implementation then runs on them)."""
+    return bool(gk_amx_set_enabled(1 if on else 0) & GK_AMX_BF16 and gk_bf16_amx_built())
 
 
 def bf16_round(const float[::1] x, uint16_t[::1] out):
@@ -68,7 +98,7 @@ cdef inline int _pairs(str name, str arg, const uint32_t[::1] v, size_t n) excep
 
 
 def bf16_pack_a(const float[:, :] a, uint32_t[::1] out, int threads):
-    """out = A (M x K, any strides) rounded to bf16 pairs in 12-row panels."""
+    """out = A (M x K, any strides) rounded to bf16 pairs in 12-row panels (src/bf16.h)."""
     cdef long m = a.shape[0], k = a.shape[1]
     if m == 0 or k == 0:
         return
@@ -95,6 +125,26 @@ def bf16_pack_b_from_packed(long k, long n, const float[::1] bp, uint32_t[::1] o
     _pairs("bf16_pack_b_from_packed", "out", out, gk_bf16_packed_b_size(k, n))
     with nogil:
         gk_bf16_pack_b_from_packed(k, n, &bp[0], &out[0], threads)
+
+
+def bf16_pack_b_conv(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh,
+                     long dw, long ph, long pw, long oh, long ow, uint32_t[::1] out, int threads):
+    """out = the im2col matrix of one image group x (C, H, W) as bf16 panels, with no float32
+    panels in between; False (out not written) for kernels of more than 121 taps."""
+    cdef int rc
+    _geometry("bf16_pack_b_conv", kh, kw, sh, sw, dh, dw)
+    _pads("bf16_pack_b_conv", ph, pw)
+    if oh < 0 or ow < 0:
+        raise ValueError("bf16_pack_b_conv: negative output size")
+    if x.shape[0] == 0 or oh == 0 or ow == 0:
+        return True
+    _need(x.strides[1] == x.shape[2] * 4 and x.strides[0] == x.shape[1] * x.strides[1],
+          "bf16_pack_b_conv: x is not C-contiguous")
+    _pairs("bf16_pack_b_conv", "out", out, gk_bf16_packed_b_size(x.shape[0] * kh * kw, oh * ow))
+    with nogil:
+        rc = gk_bf16_pack_b_conv(&x[0, 0, 0], x.shape[0], x.shape[1], x.shape[2], kh, kw, sh, sw,
+                                 dh, dw, ph, pw, oh, ow, &out[0], threads)
+    return rc == 0
 
 
 cdef int _bf16_ready(str name) except -1:

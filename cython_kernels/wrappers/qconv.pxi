@@ -4,6 +4,9 @@ cdef extern from "src/qconv.h" nogil:
     int gk_qpack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw,
                         long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
                         int zx, short *out, int threads)
+    int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw,
+                          long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                          int zx, int to, int *sums, unsigned char *out, int threads)
     size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh,
                               long dw, long ph, long pw, long oh, long ow)
     void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w,
@@ -65,6 +68,44 @@ cdef int _run_qpack_b_conv(const gk_call *c) noexcept nogil:
     return not gk_qpack_b_conv(<const void *>c.p[0], <int>c.i[0], c.i[1], c.i[2], c.i[3], c.i[4],
                                c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11],
                                c.i[12], c.i[13], <int>c.i[14], <short *>c.p[1], <int>c.i[15])
+
+
+def q8_pack_b_conv(const unsigned char[:, :, ::1] x, int type, long kh, long kw, long sh,
+                   long sw, long dh, long dw, long ph, long pw, long oh, long ow, int zx, int to,
+                   int[::1] sums, unsigned char[::1] out, int threads):
+    """out = im2col(x) (C*kh*kw x oh*ow, padding zx's byte) stored as `to` in the 8-bit GEMM's
+    right layout; sums (None: not computed) the column sums of the stored values."""
+    cdef long c = x.shape[0], h = x.shape[1], w = x.shape[2]
+    _qtype(type)
+    _qtype(to)
+    _qgeometry("q8_pack_b_conv", h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)
+    if zx < (0 if type == Q_U8 else -128) or zx > (255 if type == Q_U8 else 127):
+        raise ValueError(f"q8_pack_b_conv: zero point {zx} is not a value of the input's type")
+    _q8_out("q8_pack_b_conv", out, oh * ow, c * kh * kw)
+    cdef int *sp = _q8_sums("q8_pack_b_conv", sums, oh * ow)
+    if c == 0 or h == 0 or w == 0 or oh == 0 or ow == 0:
+        raise ValueError("q8_pack_b_conv: an empty input or output")
+    cdef int ok
+    with nogil:
+        ok = gk_q8_pack_b_conv(&x[0, 0, 0], type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh,
+                               ow, zx, to, sp, &out[0], threads)
+    if not ok:
+        raise MemoryError("q8_pack_b_conv: no memory for a row buffer")
+    cdef Call call
+    if _tracing():
+        call = _record(_run_q8_pack_b_conv, "q8_pack_b_conv", (x, sums, out))
+        call.c.p[0], call.c.p[1], call.c.p[2] = <void *>&x[0, 0, 0], <void *>&out[0], <void *>sp
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3], call.c.i[4] = type, c, h, w, kh
+        call.c.i[5], call.c.i[6], call.c.i[7], call.c.i[8], call.c.i[9] = kw, sh, sw, dh, dw
+        call.c.i[10], call.c.i[11], call.c.i[12], call.c.i[13] = ph, pw, oh, ow
+        call.c.i[14], call.c.i[15], call.c.i[16] = zx, threads, to
+
+
+cdef int _run_q8_pack_b_conv(const gk_call *c) noexcept nogil:
+    return not gk_q8_pack_b_conv(<const void *>c.p[0], <int>c.i[0], c.i[1], c.i[2], c.i[3],
+                                 c.i[4], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10],
+                                 c.i[11], c.i[12], c.i[13], <int>c.i[14], <int>c.i[16],
+                                 <int *>c.p[2], <unsigned char *>c.p[1], <int>c.i[15])
 
 
 def qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw, long ph,

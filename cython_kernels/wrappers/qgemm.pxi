@@ -31,6 +31,25 @@ cdef extern from "src/qgemm.h" nogil:
                             void *c, long ldc, const gk_qepilogue *ep, long i0, long j0,
                             int threads)
     int gk_cpu_has_vnni()
+    ctypedef struct gk_q8_zero:
+        const int *za
+        const int *sa
+        const int *zb
+        const int *sb
+        long za_s, zb_s
+    long gk_q8_kpad(long k)
+    size_t gk_q8_packed_size(long lines, long k)
+    void gk_q8_pack_a(long m, long k, const void *a, int type, long s_m, long s_k, int to,
+                      int *sums, unsigned char *out, int threads)
+    void gk_q8_pack_a_quantize(long m, long k, const float *x, long ldx, float scale, int zp,
+                               int to, int *sums, unsigned char *out, int threads)
+    void gk_q8_pack_b(long k, long n, const void *b, int type, long s_k, long s_n, int to,
+                      int *sums, unsigned char *out, int threads)
+    int gk_q8_gemm(long m, long n, long k, const unsigned char *ap, int ta,
+                   const unsigned char *bp, int tb, const gk_q8_zero *z, void *c, long ldc,
+                   const gk_qepilogue *ep, long i0, long j0, int threads)
+    int gk_q8_core()
+    int gk_q8_set_core(int limit)
 
 Q_U8, Q_S8, Q_I32, Q_F32 = 0, 1, 2, 3
 QMR = 6
@@ -270,3 +289,176 @@ cdef int _run_qgemm(const gk_call *c) noexcept nogil:
     gk_qgemm_packed_at(c.i[0], c.i[1], c.i[2], <const short *>c.p[0], <const short *>c.p[1],
                        c.p[2], c.i[3], <const gk_qepilogue *>c.ep, c.i[4], c.i[5], <int>c.i[6])
     return 0
+
+
+# ---- the 8-bit GEMM (src/qgemm.h gk_q8_*: bytes x bytes, AMX-INT8 / AVX512_VNNI / portable) ----
+
+Q8_CORES = ("portable", "vnni", "amx")
+
+
+def q8_core():
+    """The core the 8-bit GEMM runs now: 2 AMX, 1 AVX512_VNNI (vpdpbusd), 0 portable C."""
+    return gk_q8_core()
+
+
+def q8_set_core(int limit):
+    """Caps the 8-bit GEMM's core (tests and A/B runs: 0 portable, 1 VNNI at most, -1 or 2 no
+    cap); returns the core now in force."""
+    return gk_q8_set_core(limit)
+
+
+def q8_packed_size(long lines, long k):
+    """Bytes of a packed 8-bit GEMM operand of `lines` rows (A) or columns (B) over K."""
+    if lines < 0 or k < 0:
+        raise ValueError("q8_packed_size: negative size")
+    return gk_q8_packed_size(lines, k)
+
+
+cdef int *_q8_sums(str name, int[::1] sums, long n) except? NULL:
+    if sums is None:
+        return NULL
+    if sums.shape[0] < n:
+        raise ValueError(f"{name}: sums holds {sums.shape[0]} values, needs {n}")
+    return &sums[0] if n > 0 else NULL
+
+
+cdef const int *_q8_csums(str name, const int[::1] sums, long n) except? NULL:
+    if sums is None:
+        return NULL
+    if sums.shape[0] < n:
+        raise ValueError(f"{name}: sums holds {sums.shape[0]} values, needs {n}")
+    return &sums[0] if n > 0 else NULL
+
+
+cdef int _q8_out(str name, unsigned char[::1] out, long lines, long k) except -1:
+    if out is None or out.shape[0] < <Py_ssize_t>gk_q8_packed_size(lines, k):
+        raise ValueError(f"{name}: out is too small")
+    return 0
+
+
+def q8_pack_a(const unsigned char[:, :] a, int type, int to, int[::1] sums,
+              unsigned char[::1] out, int threads):
+    """out = A (M x K, any strides, uint8 view of u8/s8 data) stored as type `to` (top bit
+    flipped where it differs) in the 8-bit GEMM's left layout; sums[i] (None: not computed) =
+    the row sums of the stored values."""
+    cdef long m = a.shape[0], k = a.shape[1]
+    _qtype(type)
+    _qtype(to)
+    _q8_out("q8_pack_a", out, m, k)
+    cdef int *sp = _q8_sums("q8_pack_a", sums, m)
+    if m == 0:
+        return
+    cdef const unsigned char *src = &a[0, 0] if k > 0 else NULL
+    with nogil:
+        gk_q8_pack_a(m, k, src, type, a.strides[0], a.strides[1], to, sp, &out[0], threads)
+    cdef Call c
+    if _tracing():
+        c = _record(_run_q8_pack_a, "q8_pack_a", (a, sums, out))
+        c.c.p[0], c.c.p[1], c.c.p[2] = <void *>src, <void *>sp, <void *>&out[0]
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3], c.c.i[4] = m, k, type, a.strides[0], a.strides[1]
+        c.c.i[5], c.c.i[6] = to, threads
+
+
+cdef int _run_q8_pack_a(const gk_call *c) noexcept nogil:
+    gk_q8_pack_a(c.i[0], c.i[1], <const void *>c.p[0], <int>c.i[2], c.i[3], c.i[4], <int>c.i[5],
+                 <int *>c.p[1], <unsigned char *>c.p[2], <int>c.i[6])
+    return 0
+
+
+def q8_pack_a_quantize(const float[:, ::1] x, float scale, int zp, int to, int[::1] sums,
+                       unsigned char[::1] out, int threads):
+    """out = saturate_u8(rint(x / scale) + zp) (DynamicQuantizeLinear's rows) stored as `to` in
+    the 8-bit GEMM's left layout; sums as q8_pack_a."""
+    cdef long m = x.shape[0], k = x.shape[1]
+    if zp < 0 or zp > 255:
+        raise ValueError(f"q8_pack_a_quantize: zero point {zp} is not a uint8")
+    _qtype(to)
+    _q8_out("q8_pack_a_quantize", out, m, k)
+    cdef int *sp = _q8_sums("q8_pack_a_quantize", sums, m)
+    if m == 0 or k == 0:
+        return
+    with nogil:
+        gk_q8_pack_a_quantize(m, k, &x[0, 0], x.strides[0] // 4, scale, zp, to, sp, &out[0],
+                              threads)
+
+
+def q8_pack_b(const unsigned char[:, :] b, int type, int to, int[::1] sums,
+              unsigned char[::1] out, int threads):
+    """out = B (K x N, any strides) stored as `to` in the 8-bit GEMM's right layout; sums[j]
+    (None: not computed) = the column sums of the stored values."""
+    cdef long k = b.shape[0], n = b.shape[1]
+    _qtype(type)
+    _qtype(to)
+    _q8_out("q8_pack_b", out, n, k)
+    cdef int *sp = _q8_sums("q8_pack_b", sums, n)
+    if n == 0:
+        return
+    cdef const unsigned char *src = &b[0, 0] if k > 0 else NULL
+    with nogil:
+        gk_q8_pack_b(k, n, src, type, b.strides[0], b.strides[1], to, sp, &out[0], threads)
+
+
+cdef const int *_q8_zp(str name, const int[::1] z, long n, long *stride) except? NULL:
+    if z is None:
+        stride[0] = 0
+        return NULL
+    _zeros(name, z, n)
+    stride[0] = 1 if z.shape[0] > 1 else 0
+    return &z[0]
+
+
+def q8_gemm(long m, long n, long k, const unsigned char[::1] ap, int ta,
+            const unsigned char[::1] bp, int tb, c, QEpilogue ep, const int[::1] za=None,
+            const int[::1] zb=None, const int[::1] sa=None, const int[::1] sb=None, long i0=0,
+            long j0=0, int threads=1):
+    """c[:m, :n] = epilogue(sum_k (A' - za')(B' - zb')) of the packed 8-bit operands (stored
+    types ta != tb; za/zb the zero points in the stored domain, 1 or m / n values, None: 0; sa /
+    sb the stored row / column sums, needed where the other side's zero point is not 0)."""
+    cdef gk_q8_zero z
+    if m < 0 or n < 0 or k < 0 or i0 < 0 or j0 < 0:
+        raise ValueError(f"q8_gemm: negative size or offset ({m}, {n}, {k}, {i0}, {j0})")
+    _qtype(ta)
+    _qtype(tb)
+    if ta == tb:
+        raise ValueError("q8_gemm: one operand must be stored u8 and the other s8")
+    if ap.shape[0] < <Py_ssize_t>gk_q8_packed_size(m, k):
+        raise ValueError("q8_gemm: packed A is too small")
+    if bp.shape[0] < <Py_ssize_t>gk_q8_packed_size(n, k):
+        raise ValueError("q8_gemm: packed B is too small")
+    z.za = _q8_zp("q8_gemm za", za, m, &z.za_s)
+    z.zb = _q8_zp("q8_gemm zb", zb, n, &z.zb_s)
+    z.sa = _q8_csums("q8_gemm sa", sa, m)
+    z.sb = _q8_csums("q8_gemm sb", sb, n)
+    ep.check(i0 + m, j0 + n)
+    if m == 0 or n == 0:
+        return
+    cdef unsigned char[:, ::1] cv = _qout("q8_gemm", c, ep, m, n)
+    cdef long ldc = cv.strides[0] // _Q_ITEMSIZE[ep.ep.out_type]
+    cdef int ok
+    with nogil:
+        ok = gk_q8_gemm(m, n, k, &ap[0], ta, &bp[0], tb, &z, &cv[0, 0], ldc, &ep.ep, i0, j0,
+                        threads)
+    if not ok:
+        if (z.za != NULL and z.sb == NULL) or (z.zb != NULL and z.sa == NULL):
+            raise ValueError("q8_gemm: a nonzero zero point needs the other operand's sums")
+        raise MemoryError("q8_gemm: no memory for the zero-point terms")
+    cdef Call call
+    if _tracing():
+        call = _record(_run_q8_gemm, "q8_gemm", (ap, bp, cv, ep, za, zb, sa, sb))
+        call.c.p[0], call.c.p[1], call.c.p[2] = <void *>&ap[0], <void *>&bp[0], <void *>&cv[0, 0]
+        call.c.p[3], call.c.p[4] = <void *>z.za, <void *>z.zb
+        call.c.p[5], call.c.p[6] = <void *>z.sa, <void *>z.sb
+        call.c.ep = <const void *>&ep.ep
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3], call.c.i[4] = m, n, k, ta, tb
+        call.c.i[5], call.c.i[6], call.c.i[7] = z.za_s, z.zb_s, ldc
+        call.c.i[8], call.c.i[9], call.c.i[10] = i0, j0, threads
+
+
+cdef int _run_q8_gemm(const gk_call *c) noexcept nogil:
+    cdef gk_q8_zero z
+    z.za, z.zb = <const int *>c.p[3], <const int *>c.p[4]
+    z.sa, z.sb = <const int *>c.p[5], <const int *>c.p[6]
+    z.za_s, z.zb_s = c.i[5], c.i[6]
+    return not gk_q8_gemm(c.i[0], c.i[1], c.i[2], <const unsigned char *>c.p[0], <int>c.i[3],
+                          <const unsigned char *>c.p[1], <int>c.i[4], &z, c.p[2], c.i[7],
+                          <const gk_qepilogue *>c.ep, c.i[8], c.i[9], <int>c.i[10])

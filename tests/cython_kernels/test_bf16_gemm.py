@@ -1,6 +1,8 @@
 """The BF16 GEMM (src/bf16.h) against its numpy definition (conformance/bf16_reference.py), bit for
 bit: the emulation at every SIMD level this CPU has, and the real vdpbf16ps against the emulation
-where the CPU has AVX512_BF16 (never on a machine without it: that test is skipped there)."""
+where the CPU has AVX512_BF16 (never on a machine without it: that test is skipped there). AMX's
+tdpbf16ps has arithmetic of its own (docs/bf16.md): it is checked against the exact product of the
+bf16 operands at bf16_reference.amx_error_bound, and on the cases that show how it differs."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Iterator
 import ml_dtypes
 import numpy as np
 import pytest
-from gossamer.conformance.bf16_reference import bf16_matmul, fma_ftz, to_bf16
+from gossamer.conformance.bf16_reference import amx_error_bound, bf16_matmul, fma_ftz, to_bf16
 from gossamer.cython_kernels._native import ext
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -150,18 +152,168 @@ def test_native_is_refused_where_the_cpu_lacks_avx512_bf16() -> None:
         ext().bf16_set_impl(before)
 
 
-def test_vdpbf16ps_matches_the_emulation_bit_for_bit() -> None:
+@pytest.fixture
+def vdp_only() -> Iterator[None]:
+    """The native implementation with the AMX tiles switched off: vdpbf16ps itself."""
     if not ext().bf16_cpu_native():
         pytest.skip("this CPU has no AVX512_BF16: the instruction cannot run here")
-    rng = np.random.default_rng(5)
-    before = ext().bf16_impl()
+    before, amx_before = ext().bf16_impl(), ext().bf16_amx_enabled()
+    ext().bf16_set_impl("native")
+    ext().bf16_set_amx(False)
     try:
-        for m, k, n in [(1, 1, 1), (13, 17, 33), (12, 64, 32), (75, 301, 131), (7, 0, 5)]:
-            a, b = values(rng, (m, k), 20), values(rng, (k, n), 20)
-            ext().bf16_set_impl("native")
-            native = gemm(a, b, 2)
-            ext().bf16_set_impl("emulated")
-            np.testing.assert_array_equal(bits(native), bits(gemm(a, b, 2)))
-            np.testing.assert_array_equal(bits(native), bits(bf16_matmul(a, b)))
+        assert not ext().bf16_amx()
+        yield
     finally:
+        ext().bf16_set_amx(amx_before)
         ext().bf16_set_impl(before)
+
+
+@pytest.fixture
+def amx() -> Iterator[None]:
+    """The native implementation on AMX tiles (tdpbf16ps), where this CPU and Linux allow it."""
+    if not ext().bf16_cpu_native():
+        pytest.skip("this CPU has no AVX512_BF16 (so no AMX-BF16 path): cannot run here")
+    before, amx_before = ext().bf16_impl(), ext().bf16_amx_enabled()
+    ext().bf16_set_impl("native")
+    try:
+        if not ext().bf16_set_amx(True):
+            pytest.skip(
+                "no AMX-BF16 here (CPU without AMX tiles, Linux refused the tile state, "
+                "or GOSSAMER_AMX=off)"
+            )
+        yield
+    finally:
+        ext().bf16_set_amx(amx_before)
+        ext().bf16_set_impl(before)
+
+
+def test_vdpbf16ps_matches_the_emulation_bit_for_bit(vdp_only: None) -> None:
+    rng = np.random.default_rng(5)
+    for m, k, n in [(1, 1, 1), (13, 17, 33), (12, 64, 32), (75, 301, 131), (7, 0, 5)]:
+        a, b = values(rng, (m, k), 20), values(rng, (k, n), 20)
+        native = gemm(a, b, 2)
+        ext().bf16_set_impl("emulated")
+        np.testing.assert_array_equal(bits(native), bits(gemm(a, b, 2)))
+        np.testing.assert_array_equal(bits(native), bits(bf16_matmul(a, b)))
+        ext().bf16_set_impl("native")
+
+
+def test_vdpbf16ps_keeps_a_sum_that_rounds_up_to_the_smallest_normal(vdp_only: None) -> None:
+    # pair 0: acc = 2^-126 (odd), then + 2^-149 (even): 2^-126 + 2^-149, exact; pair 1 (odd: the
+    # zero pad) then + (-1.125 * 2^-149): exactly 2^-126 - 2^-152, below 2^-126 before rounding,
+    # 2^-126 after. The flush looks at the rounded result: 2^-126 stays (seen on the instruction)
+    a = np.array([[2.0**-75, 2.0**-63, -(2.0**-75)]], F32)
+    b = np.array([[2.0**-74], [2.0**-63], [1.125 * 2.0**-74]], F32)
+    got, want = gemm(a, b), bf16_matmul(a, b)
+    assert got[0, 0] == want[0, 0] == F32(2.0**-126)
+
+
+def test_vdpbf16ps_propagates_a_nan_operand_as_the_reference_says(vdp_only: None) -> None:
+    a = np.array([[np.nan, 1.0], [1.0, np.inf], [np.inf, -np.inf]], F32)
+    b = np.array([[1.0], [0.0]], F32)
+    got = gemm(a, b)
+    assert np.isnan(got).tolist() == np.isnan(bf16_matmul(a, b)).tolist() == [[True]] * 3
+
+
+def exact(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The product of the bf16-rounded operands in float64, and sum_k |a_k b_k|."""
+    a64, b64 = to_bf16(a).astype(np.float64), to_bf16(b).astype(np.float64)
+    return a64 @ b64, np.abs(a64) @ np.abs(b64)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_amx_is_within_its_bound_of_the_exact_product(amx: None, threads: int) -> None:
+    rng = np.random.default_rng(6)
+    shapes = [(1, 1, 1), (12, 32, 16), (24, 32, 32), (13, 17, 33), (25, 33, 17), (30, 70, 50),
+              (75, 301, 131), (7, 0, 5), (48, 576, 64), (5, 1000, 3)]  # fmt: skip
+    for m, k, n in shapes:
+        a, b = values(rng, (m, k), 6), values(rng, (k, n), 6)
+        assert ext().bf16_amx()
+        got = gemm(a, b, threads)
+        want, scale = exact(a, b)
+        err = np.abs(got.astype(np.float64) - want)
+        assert np.all(err <= amx_error_bound(k) * scale), (m, k, n, float(np.max(err / scale)))
+
+
+def test_amx_bits_do_not_depend_on_the_thread_count(amx: None) -> None:
+    rng = np.random.default_rng(7)
+    a, b = values(rng, (75, 301), 4), values(rng, (301, 131), 4)
+    one = bits(gemm(a, b, 1))
+    for threads in (2, 3):
+        np.testing.assert_array_equal(bits(gemm(a, b, threads)), one)
+
+
+def test_amx_epilogue_is_the_float32_one(amx: None) -> None:
+    rng = np.random.default_rng(8)
+    a, b = values(rng, (29, 45), 2), values(rng, (45, 37), 2)
+    row, residual = values(rng, (29,), 2), values(rng, (29, 37), 2)
+    raw = gemm(a, b)
+    got = gemm(a, b, bias_row=row, residual=residual, clip=True, lo=-1.0, hi=2.0)
+    np.testing.assert_array_equal(bits(got), bits(np.clip(raw + row[:, None] + residual, -1, 2)))
+
+
+def test_amx_differs_from_vdpbf16ps_as_documented(amx: None) -> None:
+    # 1. a product below 2^-126 reads as zero, even where the sum it joins is normal: pair
+    #    (2^-75 * 2^-60, 1 * 2^-125); vdpbf16ps adds 2^-135 to 2^-125, tdpbf16ps drops it
+    a = np.array([[2.0**-75, 1.0]], F32)
+    b = np.array([[2.0**-60], [2.0**-125]], F32)
+    assert gemm(a, b)[0, 0] == F32(2.0**-125)
+    assert bf16_matmul(a, b)[0, 0] == F32(2.0**-125 + 2.0**-135)
+    # 2. a pair's two products are summed before they are rounded: (1 + 2^-30) - 1 is 2^-30 on
+    #    the tiles, 0 with vdpbf16ps (1 + 2^-30 rounds to 1 in its odd-then-even steps)
+    a = np.array([[1.0, 2.0**-30, -1.0]], F32)
+    b = np.ones((3, 1), F32)
+    assert gemm(a, b)[0, 0] == F32(2.0**-30)
+    assert bf16_matmul(a, b)[0, 0] == 0.0
+
+
+def test_amx_switch_selects_vdpbf16ps_and_back(amx: None) -> None:
+    a = np.array([[1.0, 2.0**-30, -1.0]], F32)
+    b = np.ones((3, 1), F32)
+    assert ext().bf16_set_amx(False) is False
+    try:
+        assert gemm(a, b)[0, 0] == 0.0  # vdpbf16ps's bits
+    finally:
+        assert ext().bf16_set_amx(True) is True
+    assert gemm(a, b)[0, 0] == F32(2.0**-30)
+
+
+def test_packed_panels_are_padded_with_zero_pairs() -> None:
+    k, n, m = 5, 3, 2  # 3 pairs, padded to 16
+    assert ext().bf16_packed_b_size(k, n) == 16 * 16
+    assert ext().bf16_packed_a_size(m, k) == 12 * 16
+    out = np.full(ext().bf16_packed_a_size(m, k), 0xDEAD, np.uint32)
+    ext().bf16_pack_a(np.ones((m, k), F32), out, 1)
+    blocks = out.reshape(12, 16)  # one block: 12 rows of 16 pairs
+    assert np.all(blocks[:m, :3] != 0) and not np.any(blocks[:m, 3:]) and not np.any(blocks[m:])
+
+
+@pytest.mark.parametrize(
+    "c, h, w, kh, kw, sh, sw, dh, dw, ph, pw",
+    [(3, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1), (4, 10, 7, 3, 3, 2, 2, 1, 1, 1, 0),
+     (2, 12, 12, 7, 7, 2, 2, 1, 1, 3, 3), (5, 6, 8, 1, 1, 2, 2, 1, 1, 0, 0),
+     (3, 9, 9, 3, 2, 1, 1, 2, 2, 2, 1), (1, 3, 3, 11, 11, 1, 1, 1, 1, 5, 5)],
+)  # fmt: skip
+def test_im2col_into_bf16_panels_equals_float32_panels_then_rounding(
+    c: int, h: int, w: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, ph: int, pw: int
+) -> None:
+    rng = np.random.default_rng(9)
+    x = values(rng, (c, h, w), 3)
+    x[0, 0, :2] = [np.nan, 1e-39]  # a NaN and a denormal keep their bits through either path
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    k, n = c * kh * kw, oh * ow
+    b32 = np.zeros(ext().packed_b_size(k, n), F32)
+    ext().pack_b_conv(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, b32, 1)
+    want = np.zeros(ext().bf16_packed_b_size(k, n), np.uint32)
+    ext().bf16_pack_b_from_packed(k, n, b32, want, 1)
+    for threads in (1, 2):
+        got = np.full(want.shape, 0xDEADBEEF, np.uint32)
+        assert ext().bf16_pack_b_conv(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, got, threads)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_im2col_into_bf16_panels_declines_over_121_taps() -> None:
+    x = np.ones((1, 12, 12), F32)
+    out = np.zeros(ext().bf16_packed_b_size(144, 1), np.uint32)
+    assert not ext().bf16_pack_b_conv(x, 12, 12, 1, 1, 1, 1, 0, 0, 1, 1, out, 1)

@@ -1,6 +1,7 @@
 """The NCHW8c kernels (nchwc_kernels.py, src/nchwc.c) against the reference ops they override:
 conv with an NCHW or a blocked input, depthwise conv, the epilogue (bias, residual, Relu/Clip),
-the reorders and the blocked GlobalAveragePool; every SIMD path, 1 and 2 threads."""
+the reorders and the blocked GlobalAveragePool; every SIMD level (the AVX-512 zmm tiles included),
+1 and 2 threads."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ ACTS = [({}, "none"), ({"activation": "Relu"}, "relu"),
 @pytest.mark.parametrize("act", [a for a, _ in ACTS], ids=[i for _, i in ACTS])
 @pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
 @pytest.mark.parametrize("name,xs,ws,attrs,blocked", CONVS, ids=[c[0] for c in CONVS])
-def test_conv_matches_the_reference(simd, threads, name, xs, ws, attrs, blocked, residual, act):
+def test_conv_matches_the_reference(level, threads, name, xs, ws, attrs, blocked, residual, act):
     x = RNG.standard_normal(xs).astype(F32)
     inits = {"w": (RNG.standard_normal(ws) * 0.3).astype(F32), "b": RNG.standard_normal(ws[0])}
     inits["b"] = inits["b"].astype(F32)
@@ -75,14 +76,14 @@ def test_conv_matches_the_reference(simd, threads, name, xs, ws, attrs, blocked,
     np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
 
 
-def test_conv_without_bias(simd):
+def test_conv_without_bias(level):
     x = _blocked(RNG.standard_normal((1, 16, 6, 6)).astype(F32))
     w = (RNG.standard_normal((16, 16, 3, 3)) * 0.3).astype(F32)
     ours, ref = _both(_graph("NchwcConv", {"x": x}, {"w": w}, pads=[1, 1, 1, 1]), {"x": x}, 1)
     np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)
 
 
-def test_nan_passes_through_the_clip(simd):
+def test_nan_passes_through_the_clip(level):
     x = _blocked(RNG.standard_normal((1, 8, 4, 4)).astype(F32))
     x[0, 0, 1, 1, 3] = np.nan
     w = np.ones((8, 8, 1, 1), F32)
@@ -183,14 +184,14 @@ def _post_graph(kind: str, act: dict, affine: str) -> tuple[Graph, dict[str, np.
 @pytest.mark.parametrize("affine", list(AFFINE))
 @pytest.mark.parametrize("act", [a for a, _ in POST_ACTS], ids=[i for _, i in POST_ACTS])
 @pytest.mark.parametrize("kind", ["depthwise", "pointwise"])
-def test_the_epilogue_activation_and_affine_match_the_reference(simd, kind, act, affine):
+def test_the_epilogue_activation_and_affine_match_the_reference(level, kind, act, affine):
     graph, feeds = _post_graph(kind, act, affine)
     ours, ref = _both(graph, feeds, 2)
     np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("act", ["HardSwish", "LeakyRelu", "HardSigmoid", "Sigmoid"])
-def test_a_fused_activation_and_affine_give_the_unfused_kernels_bits(simd, act):
+def test_a_fused_activation_and_affine_give_the_unfused_kernels_bits(level, act):
     """NchwcConv with the activation, scale and shift = the bare NchwcConv, then the cython
     element-wise kernels (the activation op, Mul, Add) on its blocked result, bit for bit."""
     params = {"LeakyRelu": [0.15], "HardSigmoid": [0.2, 0.5]}.get(act)
@@ -251,30 +252,32 @@ def test_a_chain_with_epilogue_activations_and_affine_replays_as_one_segment():
     assert any(seg is not None for _, _, seg, _ in fast._program.schedule or ())
 
 
-def test_output_blocks_are_grouped_in_threes_then_twos():
-    """The conv's groups of output blocks (the packed weights' groups): threes, then a two or two
-    twos, one block alone only when it is all; they cover the blocks in order."""
+def test_output_blocks_are_grouped_in_fours_then_the_rest():
+    """The conv's groups of output blocks (the packed weights' groups): fours, then the remainder
+    as one group; they cover the blocks in order."""
     from gossamer.cython_kernels.nchwc_kernels import conv_weight_groups
 
-    assert conv_weight_groups(4) == [2, 2] and conv_weight_groups(1) == [1]
+    assert conv_weight_groups(4) == [4] and conv_weight_groups(1) == [1]
+    assert conv_weight_groups(7) == [4, 3] and conv_weight_groups(18) == [4, 4, 4, 4, 2]
     for blocks in range(1, 200):
         groups = conv_weight_groups(blocks)
         assert sum(groups) == blocks
-        assert groups == sorted(groups, reverse=True)
-        assert blocks == 1 or set(groups) <= {2, 3} and groups.count(2) <= 2
+        assert groups[:-1] == [4] * (len(groups) - 1) and 1 <= groups[-1] <= 4
 
 
 # (N, C, H, W) of x: a 1x1 / stride 1 conv computes the plane as one row of H*W pixels; these leave
 # every remainder of its 3 x 4, 2 x 6 and 1 x 8 pixel tiles (1 to 7 pixels); 136 input channels
 # take two passes over the channels (partial sums in y)
-PLANES = [(1, 16, 1, 1), (1, 16, 1, 5), (2, 24, 3, 3), (1, 136, 7, 7), (1, 32, 2, 13)]
+PLANES = [(1, 16, 1, 1), (1, 16, 1, 5), (2, 24, 3, 3), (1, 136, 7, 7), (1, 32, 2, 13),
+          (1, 16, 1, 23), (1, 8, 2, 11)]  # fmt: skip
 
 
-@pytest.mark.parametrize("m", [8, 16, 24, 32, 40, 56], ids=lambda m: f"m{m}")
+@pytest.mark.parametrize("m", [8, 16, 24, 32, 40, 48, 56, 64], ids=lambda m: f"m{m}")
 @pytest.mark.parametrize("xs", PLANES, ids=lambda s: "x".join(map(str, s)))
-def test_pointwise_tiles_and_remainders_match_the_reference(simd, threads, m, xs):
-    """Every grouping of output blocks (1, 2, 3, 2+2, 3+2, 3+2+2) on planes that leave every
-    remainder of the tiles, with the residual and a Relu6 clip."""
+def test_pointwise_tiles_and_remainders_match_the_reference(level, threads, m, xs):
+    """Every grouping of output blocks (1, 2, 3, 4, 4+1, 4+2, 4+3, 4+4) on planes that leave
+    every remainder of the tiles (AVX-512's 12 pixels: 8, 4, 3, 2, 1; AVX2's 8, 6 and 4), with
+    the residual and a Relu6 clip."""
     x = _blocked(RNG.standard_normal(xs).astype(F32))
     inits = {"w": (RNG.standard_normal((m, xs[1], 1, 1)) * 0.3).astype(F32),
              "b": RNG.standard_normal(m).astype(F32)}  # fmt: skip
@@ -287,9 +290,9 @@ def test_pointwise_tiles_and_remainders_match_the_reference(simd, threads, m, xs
 
 
 @pytest.mark.parametrize("m", [24, 32, 56], ids=lambda m: f"m{m}")
-def test_pointwise_epilogue_on_every_group_matches_the_reference(simd, m):
-    """HardSwish, a per-channel scale and shift on 1x1 convs whose groups are 3, 2+2, 3+2+2
-    blocks, over two channel passes and a 7x7 plane (a 1-pixel remainder)."""
+def test_pointwise_epilogue_on_every_group_matches_the_reference(level, m):
+    """HardSwish, a per-channel scale and shift on 1x1 convs whose groups are 3, 4, 4+3 blocks,
+    over two channel passes and a 7x7 plane (a 1-pixel remainder)."""
     x = _blocked(RNG.standard_normal((1, 136, 7, 7)).astype(F32) * 2)
     inits = {"w": (RNG.standard_normal((m, 136, 1, 1)) * 0.1).astype(F32),
              "b": RNG.standard_normal(m).astype(F32),
@@ -302,8 +305,8 @@ def test_pointwise_epilogue_on_every_group_matches_the_reference(simd, m):
         np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("m", [8, 24, 32, 40], ids=lambda m: f"m{m}")
-def test_stem_conv_of_an_nchw_input_matches_the_reference(simd, threads, m):
+@pytest.mark.parametrize("m", [8, 24, 32, 40, 64], ids=lambda m: f"m{m}")
+def test_stem_conv_of_an_nchw_input_matches_the_reference(level, threads, m):
     """The 3x3 stride-2 conv of a 3-channel NCHW image (its taps unrolled), every grouping of
     output blocks, odd sizes (a padded border pixel on each side)."""
     x = RNG.standard_normal((1, 3, 19, 23)).astype(F32)
@@ -352,3 +355,54 @@ def test_the_work_item_order_changes_no_bit(threads_):
         ext().nchwc_order(4)
     ref = gossamer.Session(sess.graph, backends=[]).run(None, {"x": x})[0]
     np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
+
+
+# (name, NCHW x shape, w shape, attributes, blocked input): rows whose interior leaves every
+# AVX-512 depthwise tile (16, 8, 4, 2 pixels, then one; rows of at most 16 pixels as one masked
+# tile) and conv tile (12, 4, 1 pixels)
+WIDE = [
+    ("depthwise_w40", (1, 16, 3, 40), (16, 1, 3, 3), {"group": 16, "pads": [1, 1, 1, 1]}, True),
+    ("depthwise_w33_dil2", (1, 8, 5, 33), (8, 1, 3, 3),
+     {"group": 8, "pads": [2, 2, 2, 2], "dilations": [2, 2]}, True),
+    ("depthwise_w7", (1, 24, 7, 7), (24, 1, 3, 3), {"group": 24, "pads": [1, 1, 1, 1]}, True),
+    ("depthwise_w13_5x5_dil", (1, 16, 9, 13), (16, 1, 5, 5),
+     {"group": 16, "pads": [3, 2, 1, 4], "dilations": [1, 2]}, True),
+    ("conv3x3_w31", (1, 16, 4, 31), (40, 16, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("pointwise_w29", (1, 24, 2, 29), (56, 24, 1, 1), {}, True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,xs,ws,attrs,blocked", WIDE, ids=[c[0] for c in WIDE])
+def test_every_level_gives_the_same_bits(name, xs, ws, attrs, blocked):
+    """The AVX-512 zmm tiles (two output blocks or two pixels per register) and the AVX2 tiles
+    sum each output with the same FMAs in the same order: the same bits, with a Relu or a
+    HardSwish epilogue; weights packed at one level run at every other (the generic level, which
+    rounds each product, within the tolerance)."""
+    from gossamer.cython_kernels import set_simd_level
+    from gossamer.cython_kernels._native import ext, simd_level
+
+    x = RNG.standard_normal(xs).astype(F32)
+    x = _blocked(x) if blocked else x
+    inits = {"w": (RNG.standard_normal(ws) * 0.3).astype(F32),
+             "b": RNG.standard_normal(ws[0]).astype(F32)}  # fmt: skip
+    levels = ["generic"] + (["avx2+fma"] if ext().cpu_has_avx2_fma() else [])
+    levels += ["avx512f"] if ext().cpu_has_avx512f() else []
+    before = simd_level()
+    try:
+        for act in ({"activation": "Relu"}, {"activation": "HardSwish"}):
+            graph = _graph("NchwcConv", {"x": x}, inits, **attrs, **act)
+            outs = {}
+            for packed_at in levels:
+                set_simd_level(packed_at)
+                sess = gossamer.Session(graph, backends=["cython"], threads=2)
+                for run_at in levels:
+                    set_simd_level(run_at)
+                    outs[packed_at, run_at] = sess.run(None, {"x": x})[0]
+            ref = gossamer.Session(graph, backends=[]).run(None, {"x": x})[0]
+            for (packed_at, run_at), out in outs.items():
+                np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
+                assert out.tobytes() == outs[run_at, run_at].tobytes(), (packed_at, run_at)
+            fma = [lv for lv in levels if lv != "generic"]  # generic C rounds each product
+            assert all(outs[lv, lv].tobytes() == outs[fma[0], fma[0]].tobytes() for lv in fma)
+    finally:
+        set_simd_level(before)

@@ -1,0 +1,147 @@
+"""Speed of precision="bf16" against our fp32 and OpenVINO, with and without its f32 hint (OpenVINO
+runs bf16 by default on a CPU with AVX512_BF16 / AMX; side_by_side.py pins it to f32).
+
+    .venv/bin/python benchmarks/bf16_speed.py [--models mobilenet_v2,resnet18,minilm]
+        [--threads 1,2] [--rounds 5] [--reps 20] [--engines ...]
+
+Engines (all in this one process, interleaved: every round runs each engine `--reps` times, in
+turn, and the figure is the median over all rounds of the per-run times):
+  fp32      gossamer, the -O3 .gsm, default backends
+  fp32-nchw the same with GOSSAMER_BLOCKED_LAYOUT=0 at load (no NCHWc chains, as with bf16;
+            only with --engines)
+  bf16      gossamer, the same .gsm with precision="bf16" (AMX tdpbf16ps where gk_amx_bf16())
+  bf16-vdp  the same session with the AMX path switched off (bf16_set_amx(False)): vdpbf16ps
+  ov-bf16   OpenVINO CPU, PERFORMANCE_HINT=LATENCY, no precision hint (its default)
+  ov-f32    OpenVINO CPU, the same with INFERENCE_PRECISION_HINT=f32
+The load (`os.getloadavg`) is printed before and after; the machine is shared, so compare only
+figures of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path.home() / ".cache" / "gossamer" / "bench"
+ENGINES = ("fp32", "bf16", "bf16-vdp", "ov-bf16", "ov-f32")
+EXTRA = ("fp32-nchw",)  # on request (--engines): fp32 without the blocked NCHWc layout
+
+
+def spec_of(name: str) -> dict:
+    for spec_file in sorted(BENCH.glob(f"{name}-*/spec.json")):
+        return json.loads(spec_file.read_text())
+    raise SystemExit(f"no benchmark model {name!r} under {BENCH}")
+
+
+def feeds_of(spec: dict) -> dict[str, np.ndarray]:
+    with np.load(spec["feeds"]) as z:
+        return {k: z[k] for k in z.files}
+
+
+def set_amx(on: bool) -> None:
+    from gossamer.cython_kernels._native import ext
+
+    ext().bf16_set_amx(on)
+
+
+def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Callable[[], object]:
+    import gossamer
+
+    kw = {"precision": "bf16"} if engine.startswith("bf16") else {}
+    before = os.environ.get("GOSSAMER_BLOCKED_LAYOUT")
+    if engine == "fp32-nchw":
+        os.environ["GOSSAMER_BLOCKED_LAYOUT"] = "0"
+    try:
+        sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=threads, **kw)
+    finally:
+        if before is None:
+            os.environ.pop("GOSSAMER_BLOCKED_LAYOUT", None)
+        else:
+            os.environ["GOSSAMER_BLOCKED_LAYOUT"] = before
+    if engine.startswith("bf16") and sess.precision != "bf16":
+        raise RuntimeError(f"bf16 not given: {sess.precision_note}")
+    if engine == "bf16-vdp":
+
+        def run() -> object:
+            set_amx(False)
+            try:
+                return sess.run(None, feeds)
+            finally:
+                set_amx(True)
+
+        return run
+    return lambda: sess.run(None, feeds)
+
+
+def openvino_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Callable[[], object]:
+    import openvino as ov
+
+    core = ov.Core()
+    model = core.read_model(spec["onnx"])
+    if spec.get("dynamic"):
+        model.reshape({name: list(value.shape) for name, value in feeds.items()})
+    config: dict = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
+    if engine == "ov-f32":
+        config["INFERENCE_PRECISION_HINT"] = "f32"
+    compiled = core.compile_model(model, "CPU", config)
+    request = compiled.create_infer_request()
+    n_out = len(compiled.outputs)
+
+    def run() -> object:
+        request.infer(feeds)
+        return [request.get_output_tensor(i).data for i in range(n_out)]
+
+    run.precision = str(compiled.get_property("INFERENCE_PRECISION_HINT"))  # type: ignore[attr-defined]
+    return run
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default="mobilenet_v2,resnet18,minilm")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--engines", default=",".join(ENGINES))
+    args = ap.parse_args()
+    engines = [e for e in args.engines.split(",") if e]
+    print(f"load before: {os.getloadavg()}")
+    rows = []
+    for name in args.models.split(","):
+        spec = spec_of(name)
+        feeds = feeds_of(spec)
+        for threads in (int(t) for t in args.threads.split(",")):
+            runs: dict[str, Callable[[], object]] = {}
+            for engine in engines:
+                make = openvino_engine if engine.startswith("ov") else gossamer_engine
+                try:
+                    runs[engine] = make(spec, feeds, threads, engine)
+                    for _ in range(3):  # warm up
+                        runs[engine]()
+                except Exception as exc:  # noqa: BLE001 - report and go on with the others
+                    print(f"{name} t={threads} {engine}: {type(exc).__name__}: {exc}")
+            times: dict[str, list[float]] = {e: [] for e in runs}
+            for _ in range(args.rounds):
+                for engine, run in runs.items():
+                    for _ in range(args.reps):
+                        t0 = time.perf_counter()
+                        run()
+                        times[engine].append(time.perf_counter() - t0)
+            med = {e: statistics.median(v) * 1e3 for e, v in times.items()}
+            ov = med.get("ov-bf16")
+            line = "  ".join(f"{e} {ms:7.3f}" for e, ms in med.items())
+            ratio = f"  bf16/ov-bf16 {med['bf16'] / ov:.2f}" if ov and "bf16" in med else ""
+            print(f"{name:13s} t={threads}  {line} ms{ratio}", flush=True)
+            rows.append({"model": name, "threads": threads, "median_ms": med})
+    print(f"load after: {os.getloadavg()}")
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
