@@ -59,6 +59,50 @@ inline void conv_tile_store(float8 a0, float8 a1, float8 a2, float8 a3, float8 a
   CONV_STORE(4, a4) CONV_STORE(5, a5) CONV_STORE(6, a6) CONV_STORE(7, a7)
 }
 
+// The taps of a work-item's tile: every (kh, kw) inside the input, every input channel of the
+// group; a row of 8 taps is one vector load where it lies inside the input at stride 1 or 2,
+// else a checked gather. CB: output channels per weight vector (8 or 16), ACC(xv, wq) the
+// accumulation of 8 pixels xv by the CB weights at wq.
+#define CONV_DIRECT_TAPS(CB, ACC)                                                                \
+  for (int kh = 0; kh < KH; ++kh) {                                                              \
+    const int ih = oh * sh - ph + kh * dh;                                                       \
+    if (ih < 0 || ih >= H) continue;                                                             \
+    for (int kw = 0; kw < KW; ++kw) {                                                            \
+      const int iw = iw0 + kw * dw;                                                              \
+      __global const data_t* xr = xg + ih * W + iw;                                              \
+      __global const data_t* wq = wg + (kh * KW + kw) * Cg * CB;                                 \
+      const int inside = sw <= 2 && iw >= 0 && iw + span < W;                                    \
+      if (inside && sw == 1) {                                                                   \
+        for (int c = 0; c < Cg; ++c, xr += H * W, wq += CB) {                                    \
+          const float8 xv = LD8(xr, 0);                                                          \
+          ACC(xv, wq)                                                                            \
+        }                                                                                        \
+      } else if (inside) {                                                                       \
+        for (int c = 0; c < Cg; ++c, xr += H * W, wq += CB) {                                    \
+          const float8 xv = LD16(xr, 0).even;                                                    \
+          ACC(xv, wq)                                                                            \
+        }                                                                                        \
+      } else {  /* clamped columns (always readable), 0 selected for the taps in the padding */  \
+        int cols[8], keep[8];  /* a select, not a multiply by 0: inf * 0 would be NaN */         \
+        for (int j = 0; j < 8; ++j) {                                                            \
+          const int col = iw + j * sw;                                                           \
+          keep[j] = col >= 0 && col < W ? -1 : 0;                                                \
+          cols[j] = clamp(col, 0, W - 1);                                                        \
+        }                                                                                        \
+        const int8 mask = vload8(0, keep);                                                       \
+        xr = xg + ih * W;                                                                        \
+        for (int c = 0; c < Cg; ++c, xr += H * W, wq += CB) {                                    \
+          const float8 xv = select((float8)(0.0f),                                               \
+                                   (float8)(LD(xr, cols[0]), LD(xr, cols[1]), LD(xr, cols[2]),   \
+                                            LD(xr, cols[3]), LD(xr, cols[4]), LD(xr, cols[5]),   \
+                                            LD(xr, cols[6]), LD(xr, cols[7])),                   \
+                                   mask);                                                        \
+          ACC(xv, wq)                                                                            \
+        }                                                                                        \
+      }                                                                                          \
+    }                                                                                            \
+  }
+
 // y[img, g*Mg + m, oh, ow] = act(b[m] + res + sum_{c,kh,kw} w[g*Mg + m, c, kh, kw] *
 //   xpad[img, g*Cg + c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]); where the 8 taps of a row are
 // inside the input and the stride is 1 or 2 they are one vector load, else a checked gather.
@@ -80,44 +124,7 @@ __kernel void conv_direct_f32(__global const data_t* restrict x, __global const 
   const int iw0 = ow0 * sw - pw;
   const int span = sw == 1 ? 7 : 14;
   float8 a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
-  for (int kh = 0; kh < KH; ++kh) {
-    const int ih = oh * sh - ph + kh * dh;
-    if (ih < 0 || ih >= H) continue;
-    for (int kw = 0; kw < KW; ++kw) {
-      const int iw = iw0 + kw * dw;
-      __global const data_t* xr = xg + ih * W + iw;
-      __global const data_t* wq = wg + (kh * KW + kw) * Cg * 8;
-      const int inside = sw <= 2 && iw >= 0 && iw + span < W;
-      if (inside && sw == 1) {
-        for (int c = 0; c < Cg; ++c, xr += H * W, wq += 8) {
-          const float8 xv = LD8(xr, 0);
-          CONV_ACC8(xv, wq)
-        }
-      } else if (inside) {
-        for (int c = 0; c < Cg; ++c, xr += H * W, wq += 8) {
-          const float8 xv = LD16(xr, 0).even;
-          CONV_ACC8(xv, wq)
-        }
-      } else {  // clamped columns (always readable), 0 selected for the taps in the padding
-        int cols[8], keep[8];  // (a select, not a multiply by 0: inf * 0 would be NaN)
-        for (int j = 0; j < 8; ++j) {
-          const int col = iw + j * sw;
-          keep[j] = col >= 0 && col < W ? -1 : 0;
-          cols[j] = clamp(col, 0, W - 1);
-        }
-        const int8 mask = vload8(0, keep);
-        xr = xg + ih * W;
-        for (int c = 0; c < Cg; ++c, xr += H * W, wq += 8) {
-          const float8 xv = select((float8)(0.0f),
-                                   (float8)(LD(xr, cols[0]), LD(xr, cols[1]), LD(xr, cols[2]),
-                                            LD(xr, cols[3]), LD(xr, cols[4]), LD(xr, cols[5]),
-                                            LD(xr, cols[6]), LD(xr, cols[7])),
-                                   mask);
-          CONV_ACC8(xv, wq)
-        }
-      }
-    }
-  }
+  CONV_DIRECT_TAPS(8, CONV_ACC8)
   const int M = G * Mg, m0 = g * Mg + mb * 8;
   const long base = ((long)(img * M + m0) * OH + oh) * OW + ow0;
   conv_tile_store(a0, a1, a2, a3, a4, a5, a6, a7, y, base, m0, min(8, Mg - mb * 8),
@@ -168,44 +175,7 @@ __kernel void conv_direct16_f32(__global const data_t* restrict x,
   const int iw0 = ow0 * sw - pw;
   const int span = sw == 1 ? 7 : 14;
   float16 q0 = 0.0f, q1 = 0.0f, q2 = 0.0f, q3 = 0.0f, q4 = 0.0f, q5 = 0.0f, q6 = 0.0f, q7 = 0.0f;
-  for (int kh = 0; kh < KH; ++kh) {
-    const int ih = oh * sh - ph + kh * dh;
-    if (ih < 0 || ih >= H) continue;
-    for (int kw = 0; kw < KW; ++kw) {
-      const int iw = iw0 + kw * dw;
-      __global const data_t* xr = xg + ih * W + iw;
-      __global const data_t* wq = wg + (kh * KW + kw) * Cg * 16;
-      const int inside = sw <= 2 && iw >= 0 && iw + span < W;
-      if (inside && sw == 1) {
-        for (int c = 0; c < Cg; ++c, xr += H * W, wq += 16) {
-          const float8 xv = LD8(xr, 0);
-          CONV_ACC16(xv, wq)
-        }
-      } else if (inside) {
-        for (int c = 0; c < Cg; ++c, xr += H * W, wq += 16) {
-          const float8 xv = LD16(xr, 0).even;
-          CONV_ACC16(xv, wq)
-        }
-      } else {  // clamped columns (always readable), 0 selected for the taps in the padding
-        int cols[8], keep[8];
-        for (int j = 0; j < 8; ++j) {
-          const int col = iw + j * sw;
-          keep[j] = col >= 0 && col < W ? -1 : 0;
-          cols[j] = clamp(col, 0, W - 1);
-        }
-        const int8 mask = vload8(0, keep);
-        xr = xg + ih * W;
-        for (int c = 0; c < Cg; ++c, xr += H * W, wq += 16) {
-          const float8 xv = select((float8)(0.0f),
-                                   (float8)(LD(xr, cols[0]), LD(xr, cols[1]), LD(xr, cols[2]),
-                                            LD(xr, cols[3]), LD(xr, cols[4]), LD(xr, cols[5]),
-                                            LD(xr, cols[6]), LD(xr, cols[7])),
-                                   mask);
-          CONV_ACC16(xv, wq)
-        }
-      }
-    }
-  }
+  CONV_DIRECT_TAPS(16, CONV_ACC16)
   float acc[8][16];
   vstore16(q0, 0, acc[0]); vstore16(q1, 0, acc[1]); vstore16(q2, 0, acc[2]);
   vstore16(q3, 0, acc[3]); vstore16(q4, 0, acc[4]); vstore16(q5, 0, acc[5]);
