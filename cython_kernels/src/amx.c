@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__linux__)
+/* GCC 11 is the first to know the AMX names in __builtin_cpu_supports (and the kernels' AMX
+ * intrinsics); with another compiler the tiles are simply never used. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__linux__) && !defined(__clang__) && \
+    defined(__GNUC__) && __GNUC__ >= 11
 #include <sys/syscall.h>
 #include <unistd.h>
 #define GK_AMX_CAN_ASK 1
