@@ -27,6 +27,10 @@ inline float npmin(float a, float b) { return isnan(a) ? a : (isnan(b) || b < a 
 inline float8 npmax8(float8 m, float8 v) {
   return select(m, v, (isnan(v) | (v > m)) & ~isnan(m));
 }
+// the same on 16 lanes (the kernels for devices whose native float width is 16)
+inline float16 npmax16(float16 m, float16 v) {
+  return select(m, v, (isnan(v) | (v > m)) & ~isnan(m));
+}
 inline float8 npmin8(float8 m, float8 v) {
   return select(m, v, (isnan(v) | (v < m)) & ~isnan(m));
 }

@@ -96,7 +96,7 @@ __kernel void maxpool16_f32(__global const data_t* restrict x, __global data_t* 
         }
         v = vload16(0, t);
       }
-      m = select(m, v, (isnan(v) | (v > m)) & ~isnan(m));  // npmax8's rule on 16 lanes
+      m = npmax16(m, v);
     }
   }
   const long o = ((long)ic * OH + oh) * OW + ow0;
