@@ -405,6 +405,11 @@ def _add_backends_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backends", type=lambda s: [b.strip() for b in s.split(",") if b.strip()],
                    help="comma-separated backends to use (default: GOSSAMER_BACKENDS, else all "
                    "available); the reference always takes what they decline")  # fmt: skip
+    p.add_argument("--backend-option", dest="backend_options", action="append", default=[],
+                   type=_backend_option, metavar="BACKEND.OPTION=VALUE",
+                   help="an option for a backend of this session (repeatable), e.g. "
+                   "opencl.device=0:0 or opencl.precision=fp16; each backend declares the "
+                   "options it takes (an unknown one is an error that lists them)")  # fmt: skip
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="what convolutions and matrix products compute in (default fp32); bf16: "
                    "bfloat16 with float32 accumulation where the CPU has AVX512_BF16, else fp32 "
@@ -413,6 +418,16 @@ def _add_backends_option(p: argparse.ArgumentParser) -> None:
                    help="refuse a model or run whose tensors, arena or work buffers would "
                    "take more than SIZE (e.g. 4G; default GOSSAMER_MAX_MEMORY, else 3/4 of "
                    "RAM)")  # fmt: skip
+
+
+def _backend_option(text: str) -> tuple[str, str, str]:
+    backend, _, rest = text.partition(".")
+    option, eq, value = rest.partition("=")
+    if not backend.strip() or not option.strip() or not eq:
+        raise argparse.ArgumentTypeError(
+            f"expected BACKEND.OPTION=VALUE (e.g. opencl.device=0:0), got {text!r}"
+        )
+    return backend.strip(), option.strip(), value.strip()
 
 
 def _budget(text: str) -> str:

@@ -62,10 +62,12 @@ class InferenceSession:
     `path_or_bytes`: an ONNX or .gsm file path, its bytes, an onnx.ModelProto or a Gossamer Graph.
     `providers` / `provider_options`: as onnxruntime takes them (names or (name, options) pairs);
     CPUExecutionProvider is Gossamer's default backend choice, "cython" or "reference" name one
-    backend. onnxruntime's keyword arguments (enable_fallback, read_config_from_model,
-    disabled_optimizers) are accepted and have no effect. Not available: run_with_iobinding,
-    io_binding, run_with_ort_values and run_async (Gossamer has no OrtValue or device memory);
-    `run` takes numpy arrays.
+    backend. A backend's provider options are its backend options (load's `backend_options`,
+    checked the same way: `("opencl", {"device": "0:0"})`); for a backend that declares none
+    they are ignored with a warning. onnxruntime's keyword arguments (enable_fallback,
+    read_config_from_model, disabled_optimizers) are accepted and have no effect. Not available:
+    run_with_iobinding, io_binding, run_with_ort_values and run_async (Gossamer has no OrtValue
+    or device memory); `run` takes numpy arrays.
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class InferenceSession:
             backends=choice.backends,
             threads=self._threads,
             max_memory=self._max_memory,
+            backend_options=choice.backend_options or None,
         )
         if self._flush is not None:
             self._flush()  # the old session's profile is written, as onnxruntime does

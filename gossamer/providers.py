@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .plugins.reference_backend import REFERENCE
@@ -52,6 +52,9 @@ class ProviderChoice:
     providers: list[str]  # as get_providers() reports them, in precedence order
     options: dict[str, dict[str, str]]  # as get_provider_options() reports them
     backends: list[str] | None  # for gossamer.load (None: the default choice)
+    # the options of providers that are Gossamer backends declaring options (Backend.options),
+    # for Session(backend_options=...), which checks them
+    backend_options: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def resolve_providers(
@@ -63,6 +66,7 @@ def resolve_providers(
     every node the named backends do not take (as onnxruntime appends its CPU provider)."""
     available = get_available_providers()
     chosen: dict[str, dict[str, str]] = {}
+    backend_options: dict[str, dict[str, str]] = {}
     for name, options in _normalize(providers, provider_options):
         if name not in available:
             _skip_or_refuse(name, available)
@@ -70,10 +74,11 @@ def resolve_providers(
         if name in chosen:
             warnings.warn(f"Duplicate provider '{name}' encountered, ignoring.", stacklevel=3)
             continue
-        if options:
+        if options and _declares_options(name):
+            backend_options[name] = options
+        elif options:
             warnings.warn(
-                f"provider options {options} for {name!r} have no effect: no Gossamer backend "
-                "takes options",
+                f"provider options {options} for {name!r} have no effect: it takes no options",
                 stacklevel=3,
             )
         chosen[name] = options
@@ -91,7 +96,14 @@ def resolve_providers(
         backends = sorted(default | set(named))
     else:
         backends = None
-    return ProviderChoice(list(chosen), chosen, backends)
+    return ProviderChoice(list(chosen), chosen, backends, backend_options)
+
+
+def _declares_options(name: str) -> bool:
+    from .plugins.manager import all_backends
+
+    backend = all_backends().get(name)
+    return backend is not None and bool(backend.options)
 
 
 def _skip_or_refuse(name: str, available: list[str]) -> None:

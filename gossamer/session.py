@@ -115,6 +115,7 @@ def load(
     optimize: int = DEFAULT_OPTIMIZE,
     max_memory: int | str | None = None,
     precision: str = "fp32",
+    backend_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Session:
     """Loads a model (.onnx, .gsm or .tflite as a path or bytes, an onnx.ModelProto, or a Graph)
     into a Session.
@@ -131,6 +132,11 @@ def load(
     runs convolutions and matrix products in bfloat16 with float32 accumulation (the
     `cython-bf16` backend) where the CPU has AVX512_BF16; elsewhere the model runs in fp32, with
     one warning and the reason in `Session.precision_note` (gossamer/precision.py).
+    `backend_options` ({backend: {option: value}}, as onnxruntime's provider options): options
+    for backends of this session, e.g. `{"opencl": {"device": "0:0", "precision": "fp16"}}`;
+    each backend declares the options it takes (`Backend.options`). An unknown
+    backend or option, a backend not in the session, or a bad value raises BackendOptionError
+    (an InputError) naming what is accepted. They apply to this session only.
     """
     if not isinstance(optimize, int) or not 0 <= optimize <= 3:
         raise InputError(f"optimize must be a level 0..3, got {optimize!r}")
@@ -156,7 +162,8 @@ def load(
             graph = plan_for_backends(graph, backends)
     try:
         session = Session(
-            graph, backends=backends, threads=threads, max_memory=max_memory, precision=choice
+            graph, backends=backends, threads=threads, max_memory=max_memory, precision=choice,
+            backend_options=backend_options,
         )  # fmt: skip
     except CroppedBuildError as err:  # its re-crop command names this file
         if not isinstance(source, (str, os.PathLike)):
@@ -176,9 +183,10 @@ class Session:
         threads: int | None = None,
         max_memory: int | str | None = None,
         precision: str | PrecisionChoice = "fp32",
+        backend_options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """`precision` as for load(); load() passes the choice it already resolved (one warning,
-        and the backends its layout planning used)."""
+        """`precision` and `backend_options` as for load(); load() passes the precision choice
+        it already resolved (one warning, and the backends its layout planning used)."""
         from .plugins.executor import build_program
 
         if not isinstance(graph, Graph):
@@ -211,7 +219,7 @@ class Session:
             inferred = infer_shapes(graph)
             self._sized = RunSizes(graph, inferred, self.max_memory)  # refuses oversized tensors
             self._program, self.placement = build_program(
-                graph, list(backends) if backends is not None else None
+                graph, list(backends) if backends is not None else None, backend_options
             )
             if self.precision_note:  # gossamer explain: "backend cython-bf16 took no part: ..."
                 self.placement.excluded[BF16_BACKEND] = self.precision_note

@@ -4,6 +4,7 @@ Public API for backend authors (stable names):
 
     from gossamer.plugins import Backend, KernelBackend, kernel, Claim, Decline, hookimpl
     from gossamer.plugins import DeferredBackend  # a backend imported only when selected
+    from gossamer.plugins import BackendOption    # an option a session may give the backend
     from gossamer.plugins import RuntimeDecline   # a kernel declining one call at run time
     from gossamer.plugins import output_array     # where a kernel writes an output (the arena)
     from gossamer.plugins import output_is_view   # the arena makes an output a view of an input
@@ -19,6 +20,8 @@ from ..refimpl.ir import Graph, Node, Value
 from ..refimpl.shape_inference import infer_shapes
 from .backend import (
     Backend,
+    BackendOption,
+    BackendOptionError,
     Claim,
     CompiledPartition,
     Decline,
@@ -31,6 +34,8 @@ from .run_context import check_allocation
 
 __all__ = [
     "Backend",
+    "BackendOption",
+    "BackendOptionError",
     "Claim",
     "CompiledPartition",
     "Decline",

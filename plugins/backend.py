@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..refimpl.dtypes import DTYPE_NAMES
-from ..refimpl.errors import GossamerError
+from ..refimpl.errors import GossamerError, InputError
 from ..refimpl.ir import Graph, Node, Value
 from ..refimpl.registry import OpFunction, spec_of
 
@@ -37,6 +37,33 @@ PrepareHook = Callable[[Node, "dict[int, np.ndarray]"], Callable[..., Any]]
 
 class BackendContractError(GossamerError):
     """A backend breaks the plugin contract (bad kernel signature, bad claim, duplicate name)."""
+
+
+class BackendOptionError(InputError):
+    """Backend options a session was given do not fit: an unknown backend, a backend that is not
+    in the session, an option the backend does not declare, or a value it refuses. The message
+    names what is accepted."""
+
+
+@dataclass(frozen=True)
+class BackendOption:
+    """One option a backend accepts per session (`Backend.options`), as onnxruntime's provider
+    options: `gossamer.load(model, backends=["x"], backend_options={"x": {name: value}})`.
+
+    `parse(value)` turns what the user gave (any Python value, or a string from the CLI or from
+    onnxruntime-style provider options) into the value the backend uses; it raises ValueError or
+    TypeError with a short reason for a bad value. `choices`: the accepted values, when there are
+    few (checked after parse). `doc`: what the option means and its default (shown in the
+    errors that list the accepted options)."""
+
+    name: str
+    doc: str
+    parse: Callable[[Any], Any] = str
+    choices: tuple[Any, ...] | None = None
+
+    def describe(self) -> str:
+        allowed = f" (one of {', '.join(map(str, self.choices))})" if self.choices else ""
+        return f"{self.name}{allowed}: {self.doc}"
 
 
 @dataclass(frozen=True)
@@ -170,10 +197,28 @@ class Backend:
     # False: the backend runs only where it is named (backends=, --backends, GOSSAMER_BACKENDS),
     # never by default; for targets other than this host (an NPU simulated here)
     default_selected: ClassVar[bool] = True
+    # the options a session may give this backend (backend_options=); none by default
+    options: ClassVar[tuple[BackendOption, ...]] = ()
+    # the options this instance was configured with (parsed); {} on the registered instance
+    option_values: dict[str, Any] = {}
 
     def is_available(self) -> str | None:
         """None if this backend can run here; else the reason it cannot (cheap, no side effects)."""
         return None
+
+    def configure(self, values: dict[str, Any]) -> Backend:
+        """The backend one session uses with these options (names declared in `options`, values
+        already parsed and checked against `choices`). Called once per session that gives this
+        backend options; the default returns a shallow copy with `option_values` set (the
+        registered instance is never changed), so sessions with different options do not share
+        them. Override to check a value against this machine (a device that must exist) by
+        raising ValueError with the reason; the host turns whatever it raises into a
+        BackendOptionError."""
+        import copy
+
+        configured = copy.copy(self)
+        configured.option_values = dict(values)
+        return configured
 
     def get_capability(self, graph: Graph) -> list[Claim | Decline]:
         """Pure and deterministic: the node sets this backend wants to run, and why it declines

@@ -8,12 +8,14 @@ compile raises falls back to the reference, with the reason recorded in the plac
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from ..refimpl.interpreter import Override, Program
 from ..refimpl.ir import Graph
 from ..refimpl.memory_plan import plan_memory
 from .backend import KernelBackend
-from .manager import op_registry, select_backends
+from .manager import configure_backends, op_registry, select_backends
 from .partition import extract_partition, fuse
 from .planner import Placement, plan
 from .reference_backend import REFERENCE
@@ -21,9 +23,16 @@ from .reference_backend import REFERENCE
 log = logging.getLogger("gossamer.plugins")
 
 
-def build_program(graph: Graph, backends: list[str] | None = None) -> tuple[Program, Placement]:
-    """The program that runs `graph` on the chosen backends, and the placement it follows."""
+def build_program(
+    graph: Graph,
+    backends: list[str] | None = None,
+    backend_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[Program, Placement]:
+    """The program that runs `graph` on the chosen backends, and the placement it follows.
+    `backend_options`: {backend: {option: value}}, checked against what each backend declares
+    (`Backend.options`); those backends run this program as configured copies."""
     selected, excluded = select_backends(backends)
+    selected = configure_backends(selected, backend_options)
     placement = plan(graph, selected, excluded)
     by_name = {n.name: n for n in graph.nodes}
     overrides: dict[str, Override] = {}

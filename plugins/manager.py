@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import pluggy
@@ -22,7 +23,7 @@ import pluggy
 from ..refimpl.errors import GossamerError
 from ..refimpl.registry import OpFunction, OpRegistry, default_registry, spec_of
 from . import hookspecs, reference_backend
-from .backend import Backend, DeferredBackend
+from .backend import Backend, BackendOptionError, DeferredBackend
 from .entry_points import entry_points
 
 log = logging.getLogger("gossamer.plugins")
@@ -257,3 +258,89 @@ def select_backends(requested: list[str] | None = None) -> tuple[list[Backend], 
             )
     chosen.sort(key=lambda b: (-b.priority, b.name))
     return chosen, excluded
+
+
+def configure_backends(
+    selected: list[Backend], backend_options: Mapping[str, Mapping[str, Any]] | None
+) -> list[Backend]:
+    """`selected` with each backend named in `backend_options` replaced by its configured copy
+    (`Backend.configure`): the options reach this session's partitions only.
+
+    Raises BackendOptionError, naming what is accepted, for options of an unknown backend or of
+    one not in `selected`, an option the backend does not declare, or a value it refuses.
+    """
+    if not backend_options:
+        if backend_options is not None and not isinstance(backend_options, Mapping):
+            raise BackendOptionError(_not_a_mapping(backend_options))
+        return selected
+    if not isinstance(backend_options, Mapping):
+        raise BackendOptionError(_not_a_mapping(backend_options))
+    state = _plugin_state()
+    in_session = {b.name: b for b in selected}
+    known = set(state.backends) | set(state.deferred)
+    configured = dict(in_session)
+    for name, given in backend_options.items():
+        if name not in known:
+            raise BackendOptionError(
+                f"backend_options names unknown backend {name!r}; registered: {sorted(known)}"
+            )
+        if name not in in_session:
+            raise BackendOptionError(
+                f"backend_options for {name!r}, which is not in this session (its backends: "
+                f"{sorted(in_session)}); name it in backends= too"
+            )
+        if not isinstance(given, Mapping):
+            raise BackendOptionError(
+                f"backend_options[{name!r}] must be a dict of option name to value, got "
+                f"{type(given).__name__}"
+            )
+        backend = in_session[name]
+        declared = {o.name: o for o in backend.options}
+        accepted = (
+            "; ".join(o.describe() for o in backend.options) if declared else "it takes no options"
+        )
+        values: dict[str, Any] = {}
+        for key, value in given.items():
+            option = declared.get(key)
+            if option is None:
+                raise BackendOptionError(
+                    f"backend {name!r} has no option {key!r}; accepted: {accepted}"
+                )
+            try:
+                parsed = option.parse(value)
+            except (ValueError, TypeError) as err:
+                raise BackendOptionError(
+                    f"backend {name!r} option {key!r}: bad value {value!r} ({err}); "
+                    f"{option.describe()}"
+                ) from None
+            if option.choices is not None and parsed not in option.choices:
+                raise BackendOptionError(
+                    f"backend {name!r} option {key!r}: bad value {value!r}; {option.describe()}"
+                )
+            values[key] = parsed
+        try:
+            configured[name] = backend.configure(values)
+        except BackendOptionError:
+            raise
+        except BaseException as err:  # a refusal, or a plugin's bug: the user's error either way
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            why = str(err) if isinstance(err, (GossamerError, ValueError, TypeError)) else (
+                f"configure() raised {type(err).__name__}: {err}"
+            )  # fmt: skip
+            raise BackendOptionError(
+                f"backend {name!r} refused options {dict(given)}: {why}; accepted: {accepted}"
+            ) from err
+        if not isinstance(configured[name], Backend):
+            raise BackendOptionError(
+                f"backend {name!r}: configure() returned {type(configured[name]).__name__}, "
+                "not a Backend (a backend bug)"
+            )
+    return [configured[b.name] for b in selected]
+
+
+def _not_a_mapping(value: Any) -> str:
+    return (
+        "backend_options must be a dict of backend name to a dict of options, e.g. "
+        f"{{'opencl': {{'device': '0:0'}}}}; got {type(value).__name__}"
+    )

@@ -23,7 +23,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,6 +180,7 @@ def load_timed(
     backends: Sequence[str] | None = None,
     threads: int | None = None,
     optimize: int = DEFAULT_OPTIMIZE,
+    backend_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[Session, LoadTimes]:
     """A Session for `source` (optimised at level `optimize`, as `gossamer.load` does) and how
     long each step of loading took."""
@@ -195,7 +196,7 @@ def load_timed(
         graph, _ = optimize_graph(graph, optimize)
     optimized = time.perf_counter() - start
     start = time.perf_counter()
-    sess = Session(graph, backends=backends, threads=threads)
+    sess = Session(graph, backends=backends, threads=threads, backend_options=backend_options)
     return sess, LoadTimes(read, time.perf_counter() - start, optimized)
 
 

@@ -8,6 +8,7 @@ import warnings
 
 from ..refimpl.errors import PerformanceWarning
 from ..session import load
+from . import backend_options
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
@@ -23,8 +24,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # explain prints the fallback summary itself, in full
         warnings.simplefilter("ignore", PerformanceWarning)
         sess = load(
-            args.model, backends=args.backends, optimize=args.optimize, precision=args.precision
-        )
+            args.model, backends=args.backends, optimize=args.optimize, precision=args.precision,
+            backend_options=backend_options(args),
+        )  # fmt: skip
     only = NodeFilter(tuple(args.op), tuple(args.only_backends), args.fallback)
     text = format_explanation(
         sess.graph, sess.placement, summary=args.summary, only=only, report=sess.placement_report()

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..session import load
+from . import backend_options
 from .inputs import (
     check_shapes,
     concrete_shapes,
@@ -31,8 +32,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.output:
         check_output_path(args.output, "-o", suffixes={".npz": "numpy archive"})
     sess = load(
-        args.model, backends=args.backends, optimize=args.optimize, precision=args.precision
-    )
+        args.model, backends=args.backends, optimize=args.optimize, precision=args.precision,
+        backend_options=backend_options(args),
+    )  # fmt: skip
     feeds, sources = feeds_with_sources(sess, args)
     for name, value in feeds.items():  # what went in, so a run can be repeated or questioned
         how = sources[name] if sources[name].startswith("random") else f"from {sources[name]}"
@@ -127,8 +129,9 @@ def cmd_dump(args: argparse.Namespace) -> int:
     from .tools import input_sources
 
     sess = load(
-        args.model, backends=args.backends, optimize=args.optimize, precision=args.precision
-    )
+        args.model, backends=args.backends, optimize=args.optimize, precision=args.precision,
+        backend_options=backend_options(args),
+    )  # fmt: skip
     feeds, sources = feeds_with_sources(sess, args)
     dumper = TensorDumper(args.output, backend_of=NodeBackends(sess))
     dumper.dump_feeds(feeds, input_sources(sess, args, feeds, sources))

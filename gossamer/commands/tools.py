@@ -11,6 +11,7 @@ import numpy as np
 
 from ..refimpl.errors import GossamerError, InputError
 from ..session import Session, load
+from . import backend_options
 from .inputs import feeds_from_args, parse_shapes
 
 
@@ -25,8 +26,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
             check_plot_path(args.plot)
         sess = load(
-            args.model, backends=args.backends, optimize=args.optimize, precision=args.precision
-        )
+            args.model, backends=args.backends, optimize=args.optimize, precision=args.precision,
+            backend_options=backend_options(args),
+        )  # fmt: skip
         args.random = True
         feeds = feeds_from_args(sess, args)
         out = args.output or f"{Path(args.model).stem}.compare"
@@ -73,7 +75,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         raise InputError(f"--trace {args.trace}: the folder {str(Path(args.trace).parent)!r} "
                          "does not exist")  # fmt: skip
     sess, load_times = load_timed(args.model, backends=args.backends, threads=args.threads,
-                                  optimize=args.optimize)  # fmt: skip
+                                  optimize=args.optimize,
+                                  backend_options=backend_options(args))  # fmt: skip
     args.random = True
     feeds, sources = feeds_with_sources(sess, args)
     estimates = sess.partition_estimates  # e.g. Vela's NPU time per ethos-u partition

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..refimpl.errors import InputError
 from ..session import load
+from . import backend_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,7 +30,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if not args.budget > 0:
         raise InputError(f"--budget must be a positive number of seconds, got {args.budget}")
     args.random = True  # inputs not given with --input get seeded random values
-    sess = load(args.model, backends=args.backends)
+    sess = load(args.model, backends=args.backends, backend_options=backend_options(args))
     feeds = feeds_from_args(sess, args)
     tunable = _tunable(sess)
     if not tunable:
