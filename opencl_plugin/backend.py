@@ -2,20 +2,22 @@
 into a PartitionRuntime (weights uploaded once, pooled intermediates, fused element-wise kernels).
 
 Runs only when named (`backends=["opencl"]`, `--backends opencl`, GOSSAMER_BACKENDS): on a CPU
-OpenCL runtime it is a second CPU backend, so it never changes the default placement. Device:
-GOSSAMER_OPENCL_DEVICE (see device.py). Precision: float32, or fp16 storage (tensors kept as half,
-arithmetic in float) with GOSSAMER_OPENCL_PRECISION=fp16 or the backend `opencl-fp16`.
+OpenCL runtime it is a second CPU backend, so it never changes the default placement. Per session
+(`backend_options={"opencl": {...}}`): `device` (else GOSSAMER_OPENCL_DEVICE, see device.py) and
+`precision`: float32, or fp16 storage (tensors kept as half, arithmetic in float; else
+GOSSAMER_OPENCL_PRECISION=fp16, or the backend `opencl-fp16`).
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any, ClassVar
 
-from ..plugins import Backend, Claim, Decline
+from ..plugins import Backend, BackendOption, Claim, Decline
 from ..refimpl.ir import Graph, Node
 from ..refimpl.shape_inference import infer_shapes
 from .constant_nodes import fold
-from .device import open_device, unavailable_reason
+from .device import ENV_DEVICE, open_device, unavailable_reason
 from .fusion import describe, elementwise_groups, softmax_prologues
 from .kernels.registry import SUPPORT, is_elementwise, opset_of, refusal
 from .regions import attach_constants, convex_regions
@@ -24,18 +26,64 @@ ENV_PRECISION = "GOSSAMER_OPENCL_PRECISION"
 PRECISIONS = ("fp32", "fp16")
 
 
+def _device_choice(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"a device is a string such as '0:0' or a name, not {type(value).__name__}")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("empty device name")
+    return text
+
+
+def _precision(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"precision is a string, not {type(value).__name__}")
+    return value.strip().lower()
+
+
+DEVICE_OPTION = BackendOption(
+    "device",
+    "the OpenCL device: 'P:D' (platform and device index) or a case-insensitive substring of "
+    f"'platform name / device name' (default: {ENV_DEVICE}, else the first device)",
+    parse=_device_choice,
+)
+PRECISION_OPTION = BackendOption(
+    "precision",
+    "fp32, or fp16 storage (tensors stored as half, arithmetic in float; default: "
+    f"{ENV_PRECISION}, else fp32)",
+    parse=_precision,
+    choices=PRECISIONS,
+)
+
+
 class OpenCLBackend(Backend):
     """OpenCL 1.2+ kernels with online fusion, tuned work sizes and a program-binary cache."""
 
     name = "opencl"
     priority = 200  # a device delegate: takes its regions before the CPU backends when named
     default_selected = False
+    options: ClassVar[tuple[BackendOption, ...]] = (DEVICE_OPTION, PRECISION_OPTION)
     fixed_precision: str | None = None  # None: GOSSAMER_OPENCL_PRECISION, else fp32
+    device_choice: str | None = None  # None: GOSSAMER_OPENCL_DEVICE, else the first device
 
     def precision(self) -> str:
         if self.fixed_precision:
             return self.fixed_precision
         return os.environ.get(ENV_PRECISION, "").strip().lower() or "fp32"
+
+    def configure(self, values: dict[str, Any]) -> OpenCLBackend:
+        """This backend for one session: `device` must name a device here (else ValueError with
+        the devices listed), `precision` replaces the environment's."""
+        configured = super().configure(values)
+        assert isinstance(configured, OpenCLBackend)
+        if "device" in values:
+            reason = unavailable_reason(values["device"])
+            if reason:
+                raise ValueError(reason)
+            configured.device_choice = values["device"]
+        if "precision" in values:
+            configured.fixed_precision = values["precision"]
+        return configured
 
     @property
     def storage_dtype(self) -> str | None:
@@ -46,17 +94,20 @@ class OpenCLBackend(Backend):
     def is_available(self) -> str | None:
         if self.precision() not in PRECISIONS:
             return f"{ENV_PRECISION}={self.precision()!r}: use one of {', '.join(PRECISIONS)}"
-        return unavailable_reason()
+        reason = unavailable_reason(self.device_choice)
+        if reason and self.device_choice is None and os.environ.get(ENV_DEVICE, "").strip():
+            return f"{ENV_DEVICE}: {reason}"
+        return reason
 
     def op_count(self) -> int | None:
         return len(SUPPORT)
 
     def describe(self) -> str:
-        reason = unavailable_reason()
+        reason = unavailable_reason(self.device_choice)
         if reason:
-            return f"opencl (unavailable: {reason})"
-        dev = open_device()
-        return f"opencl ({dev.device_name}, {dev.platform_name})"
+            return f"{self.name} (unavailable: {reason})"
+        dev = open_device(self.device_choice)
+        return f"{self.name} ({dev.device_name}, {dev.platform_name})"
 
     def get_capability(self, graph: Graph) -> list[Claim | Decline]:
         types = infer_shapes(graph)
@@ -90,7 +141,7 @@ class OpenCLBackend(Backend):
     def compile(self, graph: Graph, claim: Claim):  # type: ignore[no-untyped-def]
         from .partition_runtime import PartitionRuntime
 
-        return PartitionRuntime(open_device(), graph, self.precision())
+        return PartitionRuntime(open_device(self.device_choice), graph, self.precision())
 
 
 class OpenCLFp16Backend(OpenCLBackend):
@@ -99,6 +150,7 @@ class OpenCLFp16Backend(OpenCLBackend):
 
     name = "opencl-fp16"
     priority = 190
+    options: ClassVar[tuple[BackendOption, ...]] = (DEVICE_OPTION,)  # its precision is fixed
     fixed_precision = "fp16"
 
 

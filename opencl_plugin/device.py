@@ -1,8 +1,10 @@
 """Which OpenCL device the backend runs on, and why there is none.
 
-`GOSSAMER_OPENCL_DEVICE` chooses: `P:D` (platform index, device index) or a case-insensitive
-substring of "platform name / device name"; unset: the first device of the first platform that has
-one. One context and in-order queue per device per process, created on first use.
+A session's `device` option (`backend_options={"opencl": {"device": ...}}`), else
+`GOSSAMER_OPENCL_DEVICE`, chooses: `P:D` (platform index, device index) or a case-insensitive
+substring of "platform name / device name"; neither: the first device of the first platform that
+has one. One context and in-order queue per device per process, created on first use (sessions on
+one device share them).
 """
 
 from __future__ import annotations
@@ -100,6 +102,24 @@ def _find(choice: str | None) -> tuple[Any, Any]:
 
 
 def _enumerate(key: str) -> tuple[Any, Any]:
+    cl, devices = _devices()
+    if not key:
+        return cl, devices[0][3]
+    listing = "; ".join(f"{p}:{d} {label}" for p, d, label, _ in devices)
+    if ":" in key and all(part.strip().isdigit() for part in key.split(":", 1)):
+        p, d = (int(part) for part in key.split(":", 1))
+        for dp, dd, _, dev in devices:
+            if (dp, dd) == (p, d):
+                return cl, dev
+        raise NoDeviceError(f"OpenCL device {key!r}: no such device; devices: {listing}")
+    for _, _, label, dev in devices:
+        if key.lower() in label.lower():
+            return cl, dev
+    raise NoDeviceError(f"OpenCL device {key!r} matches no device; devices: {listing}")
+
+
+def _devices() -> tuple[Any, list[tuple[int, int, str, Any]]]:
+    """pyopencl and every device: (platform index, device index, "platform / device", device)."""
     import pyopencl as cl
 
     try:
@@ -121,16 +141,4 @@ def _enumerate(key: str) -> tuple[Any, Any]:
             devices.append((p_index, d_index, label, dev))
     if not devices:
         raise NoDeviceError(f"no OpenCL device on {len(platforms)} platform(s)")
-    if not key:
-        return cl, devices[0][3]
-    listing = "; ".join(f"{p}:{d} {label}" for p, d, label, _ in devices)
-    if ":" in key and all(part.strip().isdigit() for part in key.split(":", 1)):
-        p, d = (int(part) for part in key.split(":", 1))
-        for dp, dd, _, dev in devices:
-            if (dp, dd) == (p, d):
-                return cl, dev
-        raise NoDeviceError(f"{ENV_DEVICE}={key!r}: no such device; devices: {listing}")
-    for _, _, label, dev in devices:
-        if key.lower() in label.lower():
-            return cl, dev
-    raise NoDeviceError(f"{ENV_DEVICE}={key!r} matches no device; devices: {listing}")
+    return cl, devices

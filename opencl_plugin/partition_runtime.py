@@ -25,6 +25,7 @@ from .builder import Builder, Ref
 from .constant_nodes import fold
 from .device import Device
 from .fusion import elementwise_groups, emit_group, emit_softmax, softmax_prologues
+from .host_layout import host_layout
 from .kernels import common_source, library_source
 from .kernels.reduce import softmax_geometry
 from .kernels.registry import LOWER, is_elementwise, opset_of
@@ -51,6 +52,13 @@ class Plan:
     out_views: list[np.ndarray | None] = field(default_factory=list)
     hosts: list[np.ndarray] = field(default_factory=list)  # keeps the host memory alive
     fixed: list[np.ndarray | None] = field(default_factory=list)  # constant outputs (no buffer)
+    # transposes done by the host copies instead of a launch (host_layout.py): a feed's perm on
+    # the way in (its buffer holds the Transpose's output), an output's perm on the way out
+    in_perm: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    out_perm: list[tuple[int, ...] | None] = field(default_factory=list)
+    # for _run_zero_copy: (input index, host view, perm) per input; the output views, transposed
+    copy_in: list[tuple[int, np.ndarray, tuple[int, ...] | None]] = field(default_factory=list)
+    copy_out: list[np.ndarray] = field(default_factory=list)
     # for the tuner: the input signature (to rebuild the plan), the node of each launch, the
     # variant sites (site -> (node, options, chosen)) and the weights the plan uses
     signature: tuple = ()
@@ -86,6 +94,7 @@ class PartitionRuntime:
         self.tuning = table_for(device.identity, source_hash(lib + self.options))
         self._weights: dict[str, Any] = {}
         self._plans: dict[tuple, Plan] = {}
+        self._fast: dict[tuple, Plan] = {}  # input shapes -> plan, for _run_zero_copy
         self._trial: dict[str, str] = {}  # variant choices the tuner is trying
         self._lock = threading.Lock()
         static = all(
@@ -99,6 +108,18 @@ class PartitionRuntime:
 
     # ---- running ---------------------------------------------------------------------------
     def __call__(self, *arrays: np.ndarray) -> Any:
+        fast = self._fast
+        if fast:  # float arrays in a shape already planned, on a zero-copy device
+            plan = fast.get(
+                tuple(
+                    [
+                        a.shape if type(a) is np.ndarray and a.dtype.kind == "f" else None
+                        for a in arrays
+                    ]
+                )  # fmt: skip
+            )
+            if plan is not None:
+                return self._run_zero_copy(plan, arrays)
         cl, queue = self.device.cl, self.device.queue
         feeds: dict[str, np.ndarray] = {}
         values: dict[str, np.ndarray] = {}
@@ -113,13 +134,19 @@ class PartitionRuntime:
             plan = self._plans.get(key) or self._plan(
                 {n: a.shape for n, a in feeds.items()}, values
             )
+            in_perm = plan.in_perm
             if plan.in_views:  # a CPU device: the buffers are this host memory
                 for name, into in plan.in_views.items():
-                    np.copyto(into, feeds[name])
+                    perm = in_perm.get(name) if in_perm else None
+                    np.copyto(into, feeds[name] if perm is None else feeds[name].transpose(perm))
             else:
                 for name, buf in plan.inputs.items():
-                    if feeds[name].size:
-                        cl.enqueue_copy(queue, buf, feeds[name], is_blocking=False)
+                    feed = feeds[name]
+                    perm = in_perm.get(name) if in_perm else None
+                    if perm is not None:  # a temporary: copied before this returns
+                        feed = np.ascontiguousarray(feed.transpose(perm))
+                    if feed.size:
+                        cl.enqueue_copy(queue, buf, feed, is_blocking=perm is not None)
             enqueue = cl.enqueue_nd_range_kernel
             for kernel, gsize, local in plan.enqueue:
                 enqueue(queue, kernel, gsize, local)
@@ -134,10 +161,52 @@ class PartitionRuntime:
                 copies.append(host)
             queue.finish()  # the one synchronisation of a run
             outs = [c if v is None else v.copy() for c, v in zip(copies, plan.out_views)]
+            if plan.out_perm:  # transposed by the copy out (C order)
+                outs = [
+                    o if p is None or o is None else o.transpose(p).copy()
+                    for o, p in zip(outs, plan.out_perm)
+                ]
         if self.half:
             outs = [o if o is None else o.astype(np.float32) for o in outs]
         outs = [c.copy() if o is None else o for c, o in zip(plan.fixed, outs)]  # type: ignore[union-attr]
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _run_zero_copy(self, plan: Plan, arrays: tuple[np.ndarray, ...]) -> Any:
+        """A run with nothing but the copies in (numpy, casting to the storage type and applying
+        a folded transpose), the launches, one finish and the copies out: what a tiny model
+        pays per run on top of its kernels, so nothing else is done here."""
+        with self._lock:
+            for index, into, perm in plan.copy_in:
+                a = arrays[index]
+                np.copyto(into, a if perm is None else a.transpose(perm))
+            queue = self.device.queue
+            enqueue = self.device.cl.enqueue_nd_range_kernel
+            for kernel, gsize, local in plan.enqueue:
+                enqueue(queue, kernel, gsize, local)
+            queue.finish()
+            # fresh float32 arrays in C order (the views are the pool's memory)
+            outs = [np.array(v, np.float32, order="C") for v in plan.copy_out]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _index_fast(self) -> None:
+        """The plans `__call__` runs without its general path: every input a float tensor, every
+        output in a zero-copy buffer; by the input shapes in input order."""
+        fast: dict[tuple, Plan] = {}
+        for plan in self._plans.values():
+            shapes, values = plan.signature
+            if values or not plan.in_views or any(v is None for v in plan.out_views):
+                continue
+            if set(shapes) != set(self.input_names):
+                continue
+            index = {n: i for i, n in enumerate(self.input_names)}
+            plan.copy_in = [
+                (index[n], view, plan.in_perm.get(n)) for n, view in plan.in_views.items()
+            ]
+            perms = plan.out_perm or [None] * len(plan.out_views)
+            views = [v for v in plan.out_views if v is not None]  # all of them (checked above)
+            plan.copy_out = [v if p is None else v.transpose(p) for v, p in zip(views, perms)]
+            fast[tuple(tuple(shapes[n]) for n in self.input_names)] = plan
+        self._fast = fast
 
     def plans(self) -> list[Plan]:
         return list(self._plans.values())
@@ -151,6 +220,7 @@ class PartitionRuntime:
     def _plan(self, in_shapes: dict[str, tuple[int, ...]], values: dict[str, np.ndarray]) -> Plan:
         plan = self._build(in_shapes, values)
         self._plans[_key(in_shapes, values)] = plan
+        self._index_fast()
         return plan
 
     def _build(self, in_shapes: dict[str, tuple[int, ...]], values: dict[str, np.ndarray]) -> Plan:
@@ -169,11 +239,19 @@ class PartitionRuntime:
         bld = Builder(
             shapes, constants, upload, half=self.half, choices=choices, vector_width=width
         )
+        fused = self._member | set(self._root) | set(self._softmax)
+        layout = host_layout(
+            self.nodes, self.output_names, in_shapes, shapes, constants, self.opsets, fused
+        )
         for node in self.nodes:
             bld.node = node.name
-            if node.name in self._member:
+            if node.name in self._member or node.name in layout.skip:
                 continue
-            opset = opset_of(self.opsets, node.domain)
+            if node.name in layout.views:  # a Transpose folded into the weights it feeds
+                bld.view(node.outputs[0], node.inputs[0])
+                continue
+            node = layout.nodes.get(node.name, node)
+            opset = layout.opset.get(node.name) or opset_of(self.opsets, node.domain)
             if node.name in self._root:
                 emit_group(bld, self._root[node.name], opset)
             elif node.name in self._softmax:
@@ -186,14 +264,18 @@ class PartitionRuntime:
             source = common_source() + "\n" + "\n".join(bld.sources)
             gen = get_program(self.device, source, self.options)
         hosts: dict[int, np.ndarray] = {}  # id(buffer) -> its host memory (zero-copy only)
-        inputs = {n: self._buffer(_nbytes(s, self.dtype), hosts) for n, s in in_shapes.items()}
+        dev_name = {n: layout.inputs.get(n, (n, ()))[0] for n in in_shapes}  # buffer's value
+        inputs = {
+            dev_name[n]: self._buffer(_nbytes(s, self.dtype), hosts) for n, s in in_shapes.items()
+        }
         end = len(bld.launches)
         lifetimes: dict[str, list[int]] = {}
         for i, launch in enumerate(bld.launches):
             for arg in launch.args:
                 if isinstance(arg, Ref) and arg.storage not in inputs:
                     lifetimes.setdefault(arg.storage, [i, i])[1] = i
-        out_storage = [bld.storage(o) for o in self.output_names]
+        out_source = [layout.outputs.get(o, (o, ()))[0] for o in self.output_names]
+        out_storage = [bld.storage(o) for o in out_source]
         for s in out_storage:
             if s in bld.sizes:
                 lifetimes.setdefault(s, [end, end])[1] = end
@@ -233,7 +315,7 @@ class PartitionRuntime:
             kind = launch.family or kind
             counts[kind] = counts.get(kind, 0) + 1
         outputs = []
-        for name, storage in zip(self.output_names, out_storage):
+        for name, storage in zip(out_source, out_storage):
             if storage in inputs:
                 buf = inputs[storage]
             elif storage in constants:
@@ -241,7 +323,11 @@ class PartitionRuntime:
             else:
                 buf = buffers[pool.slot_of[storage]]
             outputs.append((buf, shapes[name]))
-        plan = Plan(inputs, launches, outputs, pool.nbytes, 0.0, counts, buffers)
+        by_feed = {n: inputs[dev_name[n]] for n in in_shapes}
+        plan = Plan(by_feed, launches, outputs, pool.nbytes, 0.0, counts, buffers)
+        plan.in_perm = {n: p for n, (_, p) in layout.inputs.items()}
+        if layout.outputs:
+            plan.out_perm = [layout.outputs.get(o, ("", None))[1] for o in self.output_names]
         plan.signature = (in_shapes, values)
         plan.fixed = [
             constants[s] if b is None else None for s, (b, _) in zip(out_storage, outputs)
@@ -253,7 +339,8 @@ class PartitionRuntime:
         if hosts:
             plan.hosts = list(hosts.values())
             plan.in_views = {
-                n: _view(hosts[id(b)], in_shapes[n], self.dtype) for n, b in inputs.items()
+                n: _view(hosts[id(inputs[dev_name[n]])], shapes[dev_name[n]], self.dtype)
+                for n in in_shapes
             }
             plan.out_views = [
                 _view(hosts[id(b)], shape, self.dtype) if id(b) in hosts else None
@@ -322,6 +409,7 @@ class PartitionRuntime:
         are released."""
         with self._lock:
             self._plans = {k: self._build(*p.signature) for k, p in self._plans.items()}
+            self._index_fast()
             keep = set().union(*(p.weights for p in self._plans.values()))
             keep |= {f"{k}::host" for k in keep}
             self._weights = {k: b for k, b in self._weights.items() if k in keep}
