@@ -209,8 +209,8 @@ static size_t dwq8_work(long sh, long sw, long hq, long wq, long oh, long ow) {
     return plane + (run + 64 + 3) / 4 + 16;
 }
 
-size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw,
-                          long ph, long pw, long oh, long ow) {
+static size_t qdw_old_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw,
+                           long ph, long pw, long oh, long ow) {
     long hp, wp, hq, wq;
     (void)h, (void)w, (void)ph, (void)pw;
     dw_sizes(kh, kw, sh, sw, dh, dw, oh, ow, &hp, &wp, &hq, &wq);
@@ -221,6 +221,20 @@ size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, lo
     if (!dw8_fits(kh, kw, oh, ow)) return planar;
     size_t blocked = dw8_work(kh, kw, sh, sw, dh, dw, oh, ow);
     return blocked > planar ? blocked : planar;
+}
+
+/* int32 words per seat of gk_qdepthwise: the largest of its paths' needs */
+static size_t qdw_all_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw,
+                           long ph, long pw, long oh, long ow) {
+    size_t planar = qdw_old_work(h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
+    if (oh <= 0 || ow <= 0) return planar;
+    size_t b16 = (gk_qdw16_work(kh, kw, sh, sw, dh, dw, oh, ow) + 3) / 4;
+    return b16 > planar ? b16 : planar;
+}
+
+size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh, long dw,
+                          long ph, long pw, long oh, long ow) {
+    return qdw_all_work(h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow);
 }
 
 typedef struct {
@@ -298,6 +312,22 @@ static void qdw8_blocks(void *ctx, long b0, long b1, int seat) {
     }
 }
 
+/* blocks [b0, b1) of 16 channels (block b: image b / nb, channels 16 (b % nb) ...) through the
+ * level's channels-last integer kernel (bytes in, bytes out) */
+static void qdw16_blocks(void *ctx, long b0, long b1, int seat) {
+    const qdw_job *j = (const qdw_job *)ctx;
+    long nb = (j->c + 15) / 16;
+    void *work = j->work + (size_t)seat * j->per;
+    for (long b = b0; b < b1; b++) {
+        long img = b / nb, c0 = (b % nb) * 16, nc = GK_MIN(16, j->c - c0);
+        size_t at = (size_t)(img * j->c + c0);
+        gk_k.qconv->dw_block16((const char *)j->x + at * j->h * j->w, j->type, j->h, j->w, nc,
+                               j->wt + c0 * j->kh * j->kw, j->kh, j->kw, j->sh, j->sw, j->dh,
+                               j->dw, j->ph, j->pw, j->oh, j->ow, j->zx, j->ep, c0,
+                               (uint8_t *)j->y + at * j->oh * j->ow, work);
+    }
+}
+
 /* planes [p0, p1) through the level's fused plane kernel (bytes in, bytes out) */
 static void qdw_q8_planes(void *ctx, long p0, long p1, int seat) {
     const qdw_job *j = (const qdw_job *)ctx;
@@ -332,6 +362,11 @@ void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, cons
     int nt = planes * oh * ow * kh * kw < 65536 ? 1 : threads;
     /* narrow planes (7x7) run faster 8 channels at a time: their rows are too short for the
      * plane kernel's vectors */
+    if (gk_k.qconv->dw_block16 && dw_q8_fits(ep) && ep->mult_finite && ph >= 0 && pw >= 0 &&
+        oh > 0 && ow > 0 && kh * kw <= GK_QDW_MAX_TAPS && gk_q8_core() >= 1) {
+        gk_parallel_range(n * ((c + 15) / 16), nt, qdw16_blocks, &j);
+        return;
+    }
     int blocked = dw8_fits(kh, kw, oh, ow) && ph >= 0 && pw >= 0 && ow < GK_QDW_Q8_MIN_WIDTH;
     if (!blocked && dw_q8_fits(ep) && ph >= 0 && pw >= 0 && kh * kw <= GK_QDW_MAX_TAPS &&
         oh > 0 && ow > 0) {

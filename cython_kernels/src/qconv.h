@@ -98,7 +98,48 @@ typedef struct {
                         long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
                         long ow, int32_t zx, const gk_qepilogue *ep, long ch, uint8_t *y,
                         float *work);
+    /* 16 channels of the depthwise conv from input bytes to output bytes (qdw_q8_kernels.inc;
+     * AVX-512 with AVX512_VNNI only, NULL elsewhere; qconv.c runs it where gk_q8_core() >= 1):
+     * x the first of nc <= 16 input planes (h x w, type; plane stride h * w), y the first of their
+     * output planes (oh x ow bytes, stride oh * ow), wt their taps (kh*kw each, minus the weight
+     * zero point), ep's row index c0 + channel; the float requantisation with finite multipliers,
+     * byte output, mult/bias column strides 0; pads >= 0. Integer throughout: the padded input
+     * (x - zx as int16, zx outside x) channels-last in rows of horizontal tap pairs, each pair of
+     * taps one vpdpwssd over the 16 channels (int32 sums, exact), requantised 16 channels at a
+     * time, then transposed back to planes. work: gk_qdw16_work bytes */
+    void (*dw_block16)(const void *x, int type, long h, long w, long nc, const int16_t *wt,
+                       long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
+                       long oh, long ow, int32_t zx, const gk_qepilogue *ep, long c0, uint8_t *y,
+                       void *work);
 } gk_qconv_kernels;
+
+/* dw_block16's geometry: the padded plane's width wp; its pair columns (every column, or every
+ * other one where the stride is even, as only those are read); output rows per strip (the strip's
+ * pair rows within GK_QDW16_STRIP_BYTES); its work bytes */
+#define GK_QDW16_STRIP_BYTES 262144
+static inline long gk_qdw16_wp(long kw, long sw, long dw, long ow) {
+    return (ow - 1) * sw + (kw - 1) * dw + 1;
+}
+static inline long gk_qdw16_cols(long kw, long sw, long dw, long ow) {
+    long g = sw % 2 == 0 ? 2 : 1;
+    return (gk_qdw16_wp(kw, sw, dw, ow) + g - 1) / g;
+}
+static inline long gk_qdw16_strip(long kh, long kw, long sh, long sw, long dh, long dw, long oh,
+                                  long ow) {
+    long rows = GK_QDW16_STRIP_BYTES / (gk_qdw16_cols(kw, sw, dw, ow) * 64), span = (kh - 1) * dh + 1;
+    long r = rows > span ? (rows - span) / sh + 1 : 1;
+    return r < oh ? r : oh;
+}
+static inline size_t gk_qdw16_work(long kh, long kw, long sh, long sw, long dh, long dw, long oh,
+                                   long ow) {
+    long r = gk_qdw16_strip(kh, kw, sh, sw, dh, dw, oh, ow);
+    size_t rows = (size_t)((r - 1) * sh + (kh - 1) * dh + 1);
+    size_t pairs = rows * (size_t)gk_qdw16_cols(kw, sw, dw, ow) * 64;    /* int16 pairs */
+    size_t rowb = (size_t)(gk_qdw16_wp(kw, sw, dw, ow) + dw + 32) * 16; /* one padded row */
+    size_t stage = (size_t)(r * ow + 16) * 16;                           /* output bytes */
+    size_t wts = (size_t)(kh * ((kw + 1) / 2)) * 64 + 2 * 64;             /* tap pairs, mult, bias */
+    return pairs + rowb + stage + wts + 64;
+}
 
 /* floats past the phases of dw_plane_q8's padded plane (its last group of 64 reads into them) */
 #define GK_QDW_Q8_SLACK 64
