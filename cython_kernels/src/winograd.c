@@ -196,11 +196,14 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
     size_t per_thread = chunk_floats(mt, c, m, ct);
     wino_job j = {mt, c, m, hp, wp, tw, oh, ow, xp, u, gk_packed_a_size(m, c), bias, lo, hi,
                   clip, NULL, NULL};
-    /* enough panels: chunks of tiles run through all three phases on one thread each (no pool
-     * call between the phases); else the phases are spread over the threads one after another */
-    int by_tiles = threads > 1 && panels >= 2 * threads;
-    /* chunks of `per` panels: at least 4 per thread where that leaves 4 panels (64 tiles) each */
-    long per = GK_MIN(ct / WL, GK_MAX(4L, (panels + 4 * threads - 1) / (4 * threads)));
+    /* Chunks of `per` panels (two or more where the tiles allow: the GEMM's 32-column blocks, about
+     * four chunks per thread) run through all three phases on one thread each (no pool call
+     * between the phases) where that makes at least three chunks per thread, so that the last
+     * chunk costs little balance; else the phases are spread over the threads one after another
+     * (each phase cut into many chunks). (Chunks of at least 4 panels left a 28x28 plane, 4
+     * panels, in one chunk: one thread; a 56x56 plane, 13 panels, in chunks of 4, 4, 4, 1.) */
+    long per = GK_MIN(ct / WL, GK_MAX(2L, (panels + 4 * threads - 1) / (4 * threads)));
+    int by_tiles = threads > 1 && (panels + per - 1) / per >= 3 * threads;
     wino_chunks wc = {&j, tiles, per, ct, bufs, per_thread};
     wino_pad pad = {NULL, xp, h, w, hp, wp, ph, pw};
     for (long img = 0; img < n; img++) {
