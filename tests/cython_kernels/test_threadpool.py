@@ -83,8 +83,9 @@ def _models() -> dict[str, tuple[bytes, dict[str, np.ndarray]]]:
             one_node("Conv", {"x": x}, {"w": r(48, 32, 3, 3), "b": r(48)}, pads=[1, 1, 1, 1]),
             {"x": x},
         ),
-        # Winograd F(4x4): 13 panels of 16 tiles (chunks of tiles at 2 threads, phases spread
-        # at 4), 4 panels (phases spread); a strided 3x3 conv whose im2col packing is pooled
+        # Winograd F(4x4): 13 panels of 16 tiles (chunks of 2 panels at 2 threads, phases spread
+        # at 4); 49 tiles in 4 panels (2 or 4 chunks of evenly spread tiles: other lanes than at
+        # one thread); a strided 3x3 conv whose im2col packing is pooled
         "winograd_56": (
             one_node(
                 "Conv",
