@@ -62,6 +62,11 @@ static void pack_b_conv_panels(void *ctx, long p0, long p1, int seat) {
     }
 }
 
+/* im2col packing goes to the pool from this many packed floats (about 10 us of gathering; the
+ * limit was once 32768 panels x K, i.e. 512 Ki floats: the packing of every ResNet-18 conv that
+ * is no Winograd one, 100-300 us each, ran on the calling thread alone) */
+#define GK_CONV_PACK_PAR 32768
+
 /* Packed B (see gemm.c) of the im2col matrix of one image group x (c, h, w):
  * B[(ci*kh + ky)*kw + kx, oy*ow + ox] = x[ci, oy*sh - ph + ky*dh, ox*sw - pw + kx*dw] (0 outside). */
 void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, long sh, long sw,
@@ -71,7 +76,8 @@ void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, lo
     packb_job j = {x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps, out,
                    {0, {NULL}}};
     gk_seat_bufs_init(&j.bufs, (size_t)taps * (GK_NR * sizeof(long) + sizeof(int)));
-    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, pack_b_conv_panels, &j);
+    gk_parallel_range(panels, panels * k * GK_NR > GK_CONV_PACK_PAR ? threads : 1,
+                      pack_b_conv_panels, &j);
     gk_seat_bufs_free(&j.bufs);
 }
 
@@ -240,7 +246,8 @@ void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long 
     packb_job j = {x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps, bp,
                    {0, {NULL}}};
     gk_seat_bufs_init(&j.bufs, (size_t)taps * (GK_NR * sizeof(long) + sizeof(int)));
-    gk_gemm_fill_b(m, n, k, ap, pack_b_conv_panels, &j, 32768, bp, y, n, &ep, threads);
+    gk_gemm_fill_b(m, n, k, ap, pack_b_conv_panels, &j, GK_CONV_PACK_PAR / GK_NR, bp, y, n, &ep,
+                   threads);
     gk_seat_bufs_free(&j.bufs);
 }
 

@@ -75,6 +75,8 @@ static void run_alone(long chunks, gk_pool_fn fn, void *ctx) {
 static int trace_on;
 static long trace_n;
 static gk_pool_event trace_ev[GK_POOL_TRACE_MAX];
+static long trace_cn; /* chunk durations handed out in trace_chunk_ns */
+static float trace_chunk_ns[GK_POOL_TRACE_CHUNKS];
 
 static double clock_ns(void) {
     struct timespec ts;
@@ -82,8 +84,14 @@ static double clock_ns(void) {
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* the first of `chunks` entries of trace_chunk_ns for one call (-1: full) */
+static long trace_chunks_take(long chunks) {
+    long b = __atomic_fetch_add(&trace_cn, chunks, __ATOMIC_RELAXED);
+    return b + chunks <= GK_POOL_TRACE_CHUNKS ? b : -1;
+}
+
 static void trace_add(double start, double joined, long chunks, int threads, int mine,
-                      int woken, int alone) {
+                      int woken, int alone, long first) {
     long k = __atomic_fetch_add(&trace_n, 1, __ATOMIC_RELAXED);
     if (k >= GK_POOL_TRACE_MAX) return;
     gk_pool_event *e = &trace_ev[k];
@@ -95,16 +103,40 @@ static void trace_add(double start, double joined, long chunks, int threads, int
     e->mine = mine;
     e->woken = woken;
     e->alone = alone;
+    e->first = first;
+}
+
+/* runs chunk c, timing it into trace_chunk_ns[base + c] when base >= 0 */
+static inline void run_chunk(gk_pool_fn fn, void *ctx, long c, int seat, long base) {
+    if (base < 0) {
+        fn(ctx, c, seat);
+        return;
+    }
+    double t0 = clock_ns();
+    fn(ctx, c, seat);
+    trace_chunk_ns[base + c] = (float)(clock_ns() - t0);
+}
+
+static void run_alone_traced(long chunks, gk_pool_fn fn, void *ctx, long base) {
+    int saved = gk_team_rank();
+    gk_set_team_rank(0);
+    for (long c = 0; c < chunks; c++) run_chunk(fn, ctx, c, 0, base);
+    gk_set_team_rank(saved);
 }
 
 long gk_pool_trace(int on) {
     long n = __atomic_load_n(&trace_n, __ATOMIC_RELAXED);
-    if (on) __atomic_store_n(&trace_n, 0, __ATOMIC_RELAXED);
+    if (on) {
+        __atomic_store_n(&trace_n, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&trace_cn, 0, __ATOMIC_RELAXED);
+    }
     __atomic_store_n(&trace_on, on != 0, __ATOMIC_RELEASE);
     return GK_MIN(n, (long)GK_POOL_TRACE_MAX);
 }
 
 const gk_pool_event *gk_pool_trace_events(void) { return trace_ev; }
+
+const float *gk_pool_trace_chunks(void) { return trace_chunk_ns; }
 
 typedef struct {
     _Alignas(64) uint64_t state;
@@ -116,6 +148,7 @@ typedef struct {
     uint32_t caller_waiting;
     int caller_cpu;               /* the CPU the caller was on when it published the job */
     uint64_t joined_ns;           /* tracing: when the first worker claimed a chunk */
+    long trace_base;              /* tracing: where the chunks' durations go (-1: nowhere) */
     _Alignas(64) int owned;       /* a call holds the pool */
 } pool_job;
 
@@ -215,10 +248,10 @@ static void work_on(uint32_t gen) {
     }
     gk_pool_fn fn = job.fn;
     void *ctx = job.ctx;
-    long chunks = job.chunks;
+    long chunks = job.chunks, base = job.trace_base;
     gk_set_team_rank(seat);
     do {
-        fn(ctx, c, seat);
+        run_chunk(fn, ctx, c, seat, base);
         uint32_t d = __atomic_add_fetch(&job.done, 1, __ATOMIC_SEQ_CST);
         if (d == (uint32_t)chunks && __atomic_load_n(&job.caller_waiting, __ATOMIC_SEQ_CST))
             futex_wake(&job.done, 1);
@@ -328,9 +361,14 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     int tracing = threads > 1 && __atomic_load_n(&trace_on, __ATOMIC_RELAXED);
     double t_start = tracing ? now_ns() : 0.0;
     int nt = GK_MIN((long)GK_MIN(threads, GK_POOL_MAX_THREADS), chunks);
+    long base = tracing ? trace_chunks_take(chunks) : -1;
     if (nt <= 1 || chunks > 0x7FFFFFFFL) {
-        run_alone(chunks, fn, ctx);
-        if (tracing) trace_add(t_start, 0.0, chunks, 1, (int)chunks, 0, 0);
+        if (tracing) {
+            run_alone_traced(chunks, fn, ctx, base);
+            trace_add(t_start, 0.0, chunks, 1, (int)chunks, 0, 0, base);
+        } else {
+            run_alone(chunks, fn, ctx);
+        }
         return;
     }
     if (gk_pool_workers() < nt - 1) gk_pool_start(nt);
@@ -338,8 +376,13 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     int free_ = 0;
     if (nt <= 1 || !__atomic_compare_exchange_n(&job.owned, &free_, 1, 0, __ATOMIC_ACQUIRE,
                                                  __ATOMIC_RELAXED)) {
-        run_alone(chunks, fn, ctx); /* another call holds the pool */
-        if (tracing) trace_add(t_start, 0.0, chunks, 1, (int)chunks, 0, nt <= 1 ? 2 : 1);
+        /* another call holds the pool */
+        if (tracing) {
+            run_alone_traced(chunks, fn, ctx, base);
+            trace_add(t_start, 0.0, chunks, 1, (int)chunks, 0, nt <= 1 ? 2 : 1, base);
+        } else {
+            run_alone(chunks, fn, ctx);
+        }
         return;
     }
     job.fn = fn;
@@ -351,6 +394,7 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
 #endif
     __atomic_store_n(&job.done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&job.joined_ns, 0, __ATOMIC_RELAXED);
+    job.trace_base = base;
     generation = (generation + 1) & ((1u << GEN_BITS) - 1);
     uint32_t gen = generation;
     __atomic_store_n(&job.state, STATE(gen, nt - 1, chunks), __ATOMIC_SEQ_CST);
@@ -364,7 +408,7 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     int saved = gk_team_rank();
     gk_set_team_rank(0);
     uint32_t mine = 0;
-    for (long c; (c = claim(gen, 0, NULL)) >= 0; mine++) fn(ctx, c, 0);
+    for (long c; (c = claim(gen, 0, NULL)) >= 0; mine++) run_chunk(fn, ctx, c, 0, base);
     gk_set_team_rank(saved);
     /* every chunk is claimed: wait for those the workers started */
     uint32_t d = __atomic_add_fetch(&job.done, mine, __ATOMIC_SEQ_CST);
@@ -385,7 +429,7 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     }
     if (tracing)
         trace_add(t_start, (double)__atomic_load_n(&job.joined_ns, __ATOMIC_RELAXED), chunks, nt,
-                  (int)mine, woken, 0);
+                  (int)mine, woken, 0, base);
     __atomic_store_n(&job.owned, 0, __ATOMIC_RELEASE);
 }
 
@@ -406,6 +450,8 @@ long gk_pool_trace(int on) {
 }
 
 const gk_pool_event *gk_pool_trace_events(void) { return NULL; }
+
+const float *gk_pool_trace_chunks(void) { return NULL; }
 
 void gk_pool_prewake(int threads) { (void)threads; }
 

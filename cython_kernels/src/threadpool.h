@@ -84,11 +84,17 @@ typedef struct {
     int mine;      /* chunks the calling thread ran */
     int woken;     /* sleeping workers the call had to wake */
     int alone;     /* 1: the pool was held by another call, 2: no workers, 0: pooled */
+    long first;    /* chunk c's duration is gk_pool_trace_chunks()[first + c] (-1: not kept) */
 } gk_pool_event;
 /* turns tracing on (clearing the events) or off; returns the events recorded */
 long gk_pool_trace(int on);
 /* the recorded events (n of them: the return of gk_pool_trace) */
 const gk_pool_event *gk_pool_trace_events(void);
+/* While tracing, every chunk of a traced call is timed (CLOCK_MONOTONIC ns, on whichever thread
+ * ran it) into one buffer of GK_POOL_TRACE_CHUNKS entries (an event whose chunks no longer fit
+ * gets first = -1): a run's chunk balance can be modelled from these without a quiet machine. */
+#define GK_POOL_TRACE_CHUNKS (1L << 20)
+const float *gk_pool_trace_chunks(void);
 
 /* A check of the contract above, for the tests (threadpool_check.c): `chunks` chunks of about
  * chunk_us microseconds each on `threads` threads; every worker sleeps stall_us microseconds

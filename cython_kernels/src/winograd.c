@@ -145,11 +145,11 @@ static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb
     gk_parallel_range(panels * j->m, panels * j->m > 8 ? threads : 1, wino_output, &f);
 }
 
-/* gk_winograd_conv's tiles in chunks of `per` panels, each chunk through all three phases on one
- * thread with the seat's buffers */
+/* gk_winograd_conv's tiles in chunks of `per` panels (or, `even` > 0, in `even` chunks of evenly
+ * spread tiles), each chunk through all three phases on one thread with the seat's buffers */
 typedef struct {
     const wino_job *j;
-    long tiles, per, ct;
+    long tiles, per, ct, even;
     float *bufs;
     size_t per_thread;
 } wino_chunks;
@@ -157,6 +157,7 @@ typedef struct {
 static void wino_chunk(void *ctx, long q, int seat) {
     const wino_chunks *w = (const wino_chunks *)ctx;
     long first = q * w->per * WL, last = GK_MIN(w->tiles, (q + 1) * w->per * WL);
+    if (w->even) first = w->tiles * q / w->even, last = w->tiles * (q + 1) / w->even;
     float *vb = w->bufs + (size_t)seat * w->per_thread;
     float *mb = vb + (size_t)((w->j->mt + 2) * (w->j->mt + 2)) * (size_t)w->j->c * (size_t)w->ct;
     if (last > first) wino_tiles(w->j, first, last - first, vb, mb, 1);
@@ -196,12 +197,29 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
     size_t per_thread = chunk_floats(mt, c, m, ct);
     wino_job j = {mt, c, m, hp, wp, tw, oh, ow, xp, u, gk_packed_a_size(m, c), bias, lo, hi,
                   clip, NULL, NULL};
-    /* enough panels: chunks of tiles run through all three phases on one thread each (no pool
-     * call between the phases); else the phases are spread over the threads one after another */
-    int by_tiles = threads > 1 && panels >= 2 * threads;
-    /* chunks of `per` panels: at least 4 per thread where that leaves 4 panels (64 tiles) each */
-    long per = GK_MIN(ct / WL, GK_MAX(4L, (panels + 4 * threads - 1) / (4 * threads)));
-    wino_chunks wc = {&j, tiles, per, ct, bufs, per_thread};
+    /* Chunks of `per` panels (two or more where the tiles allow: the GEMM's 32-column blocks, about
+     * four chunks per thread) run through all three phases on one thread each (no pool call
+     * between the phases) where that makes at least three chunks per thread, so that the last
+     * chunk costs little balance; else the phases are spread over the threads one after another
+     * (each phase cut into many chunks). (Chunks of at least 4 panels left a 28x28 plane, 4
+     * panels, in one chunk: one thread; a 56x56 plane, 13 panels, in chunks of 4, 4, 4, 1.) */
+    long per = GK_MIN(ct / WL, GK_MAX(2L, (panels + 4 * threads - 1) / (4 * threads)));
+    long chunks = (panels + per - 1) / per, even = 0;
+    int by_tiles = threads > 1 && chunks >= 3 * threads;
+    /* Too few panels for that: a multiple of `threads` chunks of evenly spread tiles, where they
+     * take no more panels than the plane has and at most 4 each (a 28x28 plane, 49 tiles in 4
+     * panels: 2 chunks of 25 and 24 tiles, 2 panels each, one pool call; the phases spread would
+     * be 3 calls, each a wait on a descheduled worker under load). Each tile's lane changes, not
+     * its arithmetic: the transforms and the GEMM do the same operations in every lane. */
+    for (long q = threads; threads > 1 && !by_tiles && q <= 4 * threads; q += threads) {
+        long each = round16((tiles + q - 1) / q);
+        if (q * each <= panels * WL && each <= GK_MIN(ct, 4 * WL)) {
+            even = q;
+            chunks = q;
+            by_tiles = 1;
+        }
+    }
+    wino_chunks wc = {&j, tiles, per, ct, even, bufs, per_thread};
     wino_pad pad = {NULL, xp, h, w, hp, wp, ph, pw};
     for (long img = 0; img < n; img++) {
         pad.xi = x + img * c * h * w;
@@ -209,7 +227,7 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
         j.res = res ? res + img * m * oh * ow : NULL;
         gk_parallel_range(c, c * hp * wp > 65536 ? threads : 1, wino_pad_channels, &pad);
         if (by_tiles) {
-            gk_parallel((panels + per - 1) / per, threads, wino_chunk, &wc);
+            gk_parallel(chunks, threads, wino_chunk, &wc);
         } else {
             float *vb = bufs, *mb = vb + (size_t)((mt + 2) * (mt + 2)) * (size_t)c * (size_t)ct;
             for (long t0 = 0; t0 < tiles; t0 += ct)

@@ -70,11 +70,15 @@ cdef extern from "src/threadpool.h" nogil:
         int mine
         int woken
         int alone
+        long first
     long gk_pool_trace(int on)
     const gk_pool_event *gk_pool_trace_events()
+    const float *gk_pool_trace_chunks()
+    long GK_POOL_TRACE_CHUNKS
     void gk_pool_prewake(int threads)
 
-POOL_TRACE_FIELDS = ("start", "joined", "end", "chunks", "threads", "mine", "woken", "alone")
+POOL_TRACE_FIELDS = ("start", "joined", "end", "chunks", "threads", "mine", "woken", "alone",
+                     "first")
 
 
 def pool_trace(bint on):
@@ -86,7 +90,23 @@ def pool_trace(bint on):
     if on or ev == NULL:
         return []
     return [(ev[k].start, ev[k].joined, ev[k].end, ev[k].chunks, ev[k].threads, ev[k].mine,
-             ev[k].woken, ev[k].alone) for k in range(n)]
+             ev[k].woken, ev[k].alone, ev[k].first) for k in range(n)]
+
+
+def pool_trace_chunks(long first, long count):
+    """The durations (ns, float32) of one traced call's chunks, in chunk order: `first` and
+    `count` are its event's "first" and "chunks" fields (first = -1: not kept, an empty array).
+    Valid until the trace is turned on again."""
+    cdef const float *d = gk_pool_trace_chunks()
+    out = _np.zeros(0, _np.float32)
+    if d == NULL or first < 0 or count <= 0 or first + count > GK_POOL_TRACE_CHUNKS:
+        return out
+    out = _np.empty(count, _np.float32)
+    cdef float[::1] o = out
+    cdef long i
+    for i in range(count):
+        o[i] = d[first + i]
+    return out
 
 
 def pool_prewake(int threads):

@@ -34,6 +34,22 @@ def test_the_trace_records_each_pooled_call_and_who_ran_its_chunks():
     assert len(ext().pool_trace(False)) == 3
 
 
+def test_the_trace_times_every_chunk_of_a_traced_call():
+    ext().threads_start(2)
+    ext().pool_trace(True)
+    ext().pool_check(24, 2, 50)
+    ext().pool_check(5, 1, 0)  # one thread asked for: not traced, no durations taken
+    ext().pool_check(10, 2, 0)
+    events = _fields(ext().pool_trace(False))
+    assert [e["chunks"] for e in events] == [24, 10]
+    assert events[0]["first"] == 0 and events[1]["first"] == 24
+    busy = ext().pool_trace_chunks(events[0]["first"], 24)
+    assert busy.shape == (24,) and busy.dtype == np.float32
+    assert (busy >= 40e3).all()  # each chunk spins about 50 us, whoever ran it
+    assert (ext().pool_trace_chunks(events[1]["first"], 10) >= 0).all()
+    assert ext().pool_trace_chunks(-1, 10).size == 0  # an event whose durations were not kept
+
+
 def test_the_trace_is_off_by_default_and_cleared_when_turned_on():
     ext().pool_trace(False)
     ext().pool_check(10, 2, 0)

@@ -83,6 +83,34 @@ def _models() -> dict[str, tuple[bytes, dict[str, np.ndarray]]]:
             one_node("Conv", {"x": x}, {"w": r(48, 32, 3, 3), "b": r(48)}, pads=[1, 1, 1, 1]),
             {"x": x},
         ),
+        # Winograd F(4x4): 13 panels of 16 tiles (chunks of 2 panels at 2 threads, phases spread
+        # at 4); 49 tiles in 4 panels (2 or 4 chunks of evenly spread tiles: other lanes than at
+        # one thread); a strided 3x3 conv whose im2col packing is pooled
+        "winograd_56": (
+            one_node(
+                "Conv",
+                {"x": r(1, 32, 56, 56)},
+                {"w": r(32, 32, 3, 3) * 0.1, "b": r(32)},
+                pads=[1, 1, 1, 1],
+            ),
+            {"x": r(1, 32, 56, 56)},
+        ),  # fmt: skip
+        "winograd_28": (
+            one_node(
+                "Conv", {"x": r(1, 48, 28, 28)}, {"w": r(40, 48, 3, 3) * 0.1}, pads=[1, 1, 1, 1]
+            ),
+            {"x": r(1, 48, 28, 28)},
+        ),  # fmt: skip
+        "conv3x3_strided": (
+            one_node(
+                "Conv",
+                {"x": r(1, 64, 28, 28)},
+                {"w": r(64, 64, 3, 3) * 0.1},
+                pads=[1, 1, 1, 1],
+                strides=[2, 2],
+            ),
+            {"x": r(1, 64, 28, 28)},
+        ),  # fmt: skip
         "conv1x1_strided": (
             one_node("Conv", {"x": x}, {"w": r(64, 32, 1, 1)}, strides=[2, 2]),
             {"x": x},
