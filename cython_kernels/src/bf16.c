@@ -320,3 +320,110 @@ int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k, con
     gk_bf16_gemm_packed(m, n, k, tl_a, bp, c, ldc, ep, threads);
     return 0;
 }
+
+/* ---- direct conv on AMX tiles (bf16.h) ------------------------------------------------------ */
+
+size_t gk_bf16_conv_planes_size(long c, long hp, long wp) {
+    return (size_t)(gk_bf16_conv_cpad(c) / 2) * (size_t)gk_bf16_conv_plane(hp, wp);
+}
+
+typedef struct {
+    const float *x;
+    long c, h, w, ph, pw, hp, wp, plane;
+    uint32_t *out;
+} planes_job;
+
+/* pair planes [q0, q1): zero, then channel rows 2q and 2q + 1 rounded into the interior */
+static void pack_planes(void *ctx, long q0, long q1, int seat) {
+    const planes_job *j = (const planes_job *)ctx;
+    const gk_bf16_kernels *lk = level_kernels();
+    long rows = GK_MIN(j->h, j->hp - j->ph), cols = GK_MIN(j->w, j->wp - j->pw);
+    (void)seat;
+    for (long q = q0; q < q1; q++) {
+        uint32_t *dst = j->out + q * j->plane;
+        memset(dst, 0, (size_t)j->plane * sizeof(uint32_t));
+        if (2 * q >= j->c || rows <= 0 || cols <= 0) continue;
+        const float *lo = j->x + 2 * q * j->h * j->w;
+        const float *hi = 2 * q + 1 < j->c ? lo + j->h * j->w : NULL;
+        for (long y = 0; y < rows; y++)
+            lk->pair_rows(lo + y * j->w, hi ? hi + y * j->w : NULL, cols,
+                          dst + (y + j->ph) * j->wp + j->pw);
+    }
+}
+
+typedef struct {
+    gk_bf16_conv_args g;
+    const gk_bf16_kernels *kern;
+    long m, oh, ow, wp, row_tiles, chunk_rows, chunks, ldt;
+    float *y;
+    const gk_epilogue *ep;
+    gk_seat_bufs bufs;
+    int failed;
+} conv_job;
+
+/* units [u0, u1): unit u is row tile u / chunks (its weights panel stays cached across its
+ * chunks) times output rows [oy0, oy1) of chunk u % chunks; the tiles go to the seat's buffer
+ * at the padded width, then the valid columns to y and the epilogue on them */
+static void conv_units(void *ctx, long u0, long u1, int seat) {
+    conv_job *j = (conv_job *)ctx;
+    long mr = j->kern->row_tile, hw = j->oh * j->ow;
+    if (u0 >= u1) return;
+    float *t = (float *)gk_seat_buf(&j->bufs, seat);
+    if (!t) {
+        j->failed = 1;
+        return;
+    }
+    if (j->kern->begin) j->kern->begin();
+    for (long u = u0; u < u1; u++) {
+        long i0 = (u / j->chunks) * mr, rows = GK_MIN(mr, j->m - i0);
+        long oy0 = (u % j->chunks) * j->chunk_rows, oy1 = GK_MIN(j->oh, oy0 + j->chunk_rows);
+        long ncols = (oy1 - oy0 - 1) * j->wp + j->ow;
+        for (long n0 = 0; n0 < ncols; n0 += 2 * GK_BF16_NR)
+            j->kern->conv_tile(&j->g, i0, rows, oy0 * j->wp + n0,
+                               GK_MIN(2 * GK_BF16_NR, ncols - n0), t + n0, j->ldt);
+        for (long r = 0; r < rows; r++)
+            for (long oy = oy0; oy < oy1; oy++)
+                memcpy(j->y + (i0 + r) * hw + oy * j->ow, t + r * j->ldt + (oy - oy0) * j->wp,
+                       (size_t)j->ow * sizeof(float));
+        gk_k.gemm->epilogue(j->y + i0 * hw + oy0 * j->ow, hw, rows, (oy1 - oy0) * j->ow, j->ep,
+                            i0, oy0 * j->ow, 1);
+    }
+    if (j->kern->end) j->kern->end();
+}
+
+int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw, long dh,
+                        long dw, long ph, long pw, long oh, long ow, long m, const uint32_t *wpk,
+                        uint32_t *planes, float *y, const gk_epilogue *ep, int threads) {
+    const gk_bf16_kernels *kern = kernels();
+    if (!gk_bf16_amx() || !kern || !kern->conv_tile) return -2;
+    if (ph < 0 || pw < 0 || c < 0 || h < 0 || w < 0 || kh < 1 || kw < 1 || dh < 1 || dw < 1 ||
+        oh < 0 || ow < 0 || m < 0)
+        return -3;
+    if (m == 0 || oh == 0 || ow == 0) return 0;
+    long hp = oh + (kh - 1) * dh, wp = ow + (kw - 1) * dw, plane = gk_bf16_conv_plane(hp, wp);
+    long cp = gk_bf16_conv_cpad(c), taps = kh * kw;
+    if (taps > GK_BF16_CONV_TAPS) return -3;
+    long offs[GK_BF16_CONV_TAPS];
+    for (long t = 0; t < taps; t++) offs[t] = (t / kw) * dh * wp + (t % kw) * dw;
+    planes_job pj = {x, c, h, w, ph, pw, hp, wp, plane, planes};
+    long pairs = cp / 2;
+    gk_parallel_range(pairs, pairs * plane > 8192 ? threads : 1, pack_planes, &pj);
+
+    conv_job j;
+    memset(&j, 0, sizeof j);
+    j.g = (gk_bf16_conv_args){gk_bf16_pairs(taps * cp), cp / (2 * GK_BF16_KB), taps, plane,
+                              offs, wpk, planes};
+    j.kern = kern;
+    j.m = m, j.oh = oh, j.ow = ow, j.wp = wp;
+    j.row_tiles = (m + kern->row_tile - 1) / kern->row_tile;
+    j.chunk_rows = GK_MAX(1L, GK_MIN(oh, 288 / wp));
+    j.chunks = (oh + j.chunk_rows - 1) / j.chunk_rows;
+    j.ldt = ((j.chunk_rows - 1) * wp + ow + 15) / 16 * 16;
+    j.y = y;
+    j.ep = ep ? ep : &no_epilogue;
+    gk_seat_bufs_init(&j.bufs, (size_t)kern->row_tile * (size_t)j.ldt * sizeof(float));
+    long units = j.row_tiles * j.chunks;
+    gk_parallel_range(units, threads_for(m, oh * ow, taps * c, threads), conv_units, &j);
+    gk_seat_bufs_free(&j.bufs);
+    return j.failed ? -1 : 0;
+}
