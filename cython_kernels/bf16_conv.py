@@ -35,8 +35,8 @@ Array = np.ndarray
 # an AMX CPU) and keeps fp32 accuracy; on small planes either takes next to no time
 FEW_CHANNELS = 4
 LARGE_PLANE = 64 * 64
-# stride-1 convs of one group run the direct conv (no im2col) where the AMX tiles are in use;
-# False: im2col for every conv (benchmarks/bf16_speed.py's bf16-im2col engine compares the two)
+# convs of one group (but plain 1x1s) run the direct conv (no im2col) where the AMX tiles are in
+# use; False: im2col for every conv (benchmarks/bf16_speed.py's bf16-im2col engine compares them)
 DIRECT = True
 
 
@@ -92,6 +92,18 @@ class _Bf16Conv:
         wr[..., :c] = w.transpose(0, 2, 3, 1)
         return pack_a(wr.reshape(m, -1))
 
+    def _direct(self, taps: int, sh: int, sw: int) -> bool:
+        """Whether this run takes the direct conv: AMX in use, one group, not a plain 1x1 (its
+        input already is its B panels), strides the direct conv takes."""
+        top = ext().bf16_conv_max_stride()
+        return (
+            DIRECT
+            and self.group == 1
+            and (taps > 1 or (sh, sw) != (1, 1))
+            and max(sh, sw) <= top
+            and ext().bf16_amx()
+        )
+
     def __call__(
         self, x: Array, w: Array, b: Array | None, slope: Array | None, z: Array | None
     ) -> Array:
@@ -128,20 +140,35 @@ class _Bf16Conv:
         t, mg, k, hw = threads(), m // self.group, cg * kh * kw, oh * ow
         lo, hi, clip = self.bounds
         plain = (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (oh, ow) == (h, wd)
-        if DIRECT and self.group == 1 and (sh, sw) == (1, 1) and kh * kw > 1 and ext().bf16_amx():
-            # stride 1 on the AMX tiles: the direct conv, no im2col
+        if self._direct(kh * kw, sh, sw):
+            # on the AMX tiles: the direct conv, no im2col
             if tuple(w.shape) == self.w_shape:
                 if self.packed_direct is None:
                     self.packed_direct = self._pack_direct(w)
                 wdir = self.packed_direct
             else:
                 wdir = self._pack_direct(w)
-            planes = np.empty(ext().bf16_conv_planes_size(c, kh, kw, dh, dw, oh, ow), U32)
+            planes = np.empty(ext().bf16_conv_planes_size(c, kh, kw, sh, sw, dh, dw, oh, ow), U32)
             for i in range(n):
                 zi = None if z is None else z[i].reshape(m, hw)
                 ep = ext().Epilogue(bias_row=bias, residual=zi, clip=bool(clip), lo=lo, hi=hi)
                 ext().bf16_conv_direct(
-                    x[i], kh, kw, dh, dw, ph, pw, oh, ow, wdir, planes, y[i].reshape(m, hw), ep, t
+                    x[i],
+                    kh,
+                    kw,
+                    sh,
+                    sw,
+                    dh,
+                    dw,
+                    ph,
+                    pw,
+                    oh,
+                    ow,
+                    wdir,
+                    planes,
+                    y[i].reshape(m, hw),
+                    ep,
+                    t,
                 )
             return y
         bp = np.empty(ext().bf16_packed_b_size(k, hw), U32)

@@ -1,6 +1,7 @@
-"""The direct bf16 conv on AMX tiles (src/bf16.h, gk_bf16_conv_direct: stride 1, one group, no
-im2col) against the exact conv of the bf16 operands at bf16_reference.amx_error_bound, its epilogue,
-its thread independence, its bad-input errors, and the Conv node taking it (bf16_conv.py)."""
+"""The direct bf16 conv on AMX tiles (src/bf16.h, gk_bf16_conv_direct: one group, no im2col,
+strides through phase planes) against the exact conv of the bf16 operands at
+bf16_reference.amx_error_bound, its epilogue, its thread independence, its bad-input errors, and
+the Conv node taking it (bf16_conv.py)."""
 
 from __future__ import annotations
 
@@ -44,40 +45,44 @@ def packed_weights(w: np.ndarray) -> np.ndarray:
     return out
 
 
-def geometry(x: np.ndarray, w: np.ndarray, pads: tuple[int, int, int, int], dil: tuple[int, int]):
+def geometry(x: np.ndarray, w: np.ndarray, pads, dil, st=(1, 1)) -> tuple[int, int]:
     (_, h, wd), (_, _, kh, kw) = x.shape, w.shape
-    oh = h + pads[0] + pads[2] - (kh - 1) * dil[0]
-    ow = wd + pads[1] + pads[3] - (kw - 1) * dil[1]
+    oh = (h + pads[0] + pads[2] - (kh - 1) * dil[0] - 1) // st[0] + 1
+    ow = (wd + pads[1] + pads[3] - (kw - 1) * dil[1] - 1) // st[1] + 1
     return oh, ow
 
 
-def direct(x, w, pads=(1, 1, 1, 1), dil=(1, 1), threads=1, **epilogue) -> np.ndarray:
+def direct(x, w, pads=(1, 1, 1, 1), dil=(1, 1), threads=1, st=(1, 1), **epilogue) -> np.ndarray:
     m, c, kh, kw = w.shape
-    oh, ow = geometry(x, w, pads, dil)
-    planes = np.full(ext().bf16_conv_planes_size(c, kh, kw, *dil, oh, ow), 0xFFFFFFFF, np.uint32)
+    oh, ow = geometry(x, w, pads, dil, st)
+    size = ext().bf16_conv_planes_size(c, kh, kw, *st, *dil, oh, ow)
+    planes = np.full(size, 0xFFFFFFFF, np.uint32)  # garbage where the padding is not written
     y = np.full((m, oh * ow), np.nan, F32)
     ep = ext().Epilogue(**epilogue)
-    assert ext().bf16_conv_direct(x, kh, kw, *dil, pads[0], pads[1], oh, ow, packed_weights(w),
-                                  planes, y, ep, threads)  # fmt: skip
+    assert ext().bf16_conv_direct(x, kh, kw, *st, *dil, pads[0], pads[1], oh, ow,
+                                  packed_weights(w), planes, y, ep, threads)  # fmt: skip
     return y.reshape(m, oh, ow)
 
 
-def exact(x, w, pads=(1, 1, 1, 1), dil=(1, 1)) -> tuple[np.ndarray, np.ndarray]:
+def exact(x, w, pads=(1, 1, 1, 1), dil=(1, 1), st=(1, 1)) -> tuple[np.ndarray, np.ndarray]:
     """The conv of the bf16-rounded operands in float64, and the sum of |products| per output."""
     m, c, kh, kw = w.shape
-    oh, ow = geometry(x, w, pads, dil)
+    oh, ow = geometry(x, w, pads, dil, st)
     xp = np.pad(to_bf16(x).astype(np.float64), ((0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
     w64 = to_bf16(w).astype(np.float64)
     y, s = np.zeros((m, oh, ow)), np.zeros((m, oh, ow))
     for ky in range(kh):
         for kx in range(kw):
-            win = xp[:, ky * dil[0] : ky * dil[0] + oh, kx * dil[1] : kx * dil[1] + ow]
+            y0, x0 = ky * dil[0], kx * dil[1]
+            win = xp[
+                :, y0 : y0 + st[0] * (oh - 1) + 1 : st[0], x0 : x0 + st[1] * (ow - 1) + 1 : st[1]
+            ]
             y += np.einsum("mc,chw->mhw", w64[:, :, ky, kx], win)
             s += np.einsum("mc,chw->mhw", np.abs(w64[:, :, ky, kx]), np.abs(win))
     return y, s
 
 
-CASES = [  # m, c, h, w, kernel, pads, dilations
+CASES = [  # m, c, h, w, kernel, pads, dilations[, strides]
     (1, 1, 1, 1, (3, 3), (1, 1, 1, 1), (1, 1)),
     (8, 3, 9, 7, (3, 3), (1, 1, 1, 1), (1, 1)),
     (24, 32, 14, 14, (3, 3), (1, 1, 1, 1), (1, 1)),
@@ -88,17 +93,24 @@ CASES = [  # m, c, h, w, kernel, pads, dilations
     (9, 40, 8, 10, (5, 1), (2, 0, 2, 0), (1, 1)),
     (50, 16, 6, 40, (1, 7), (0, 3, 0, 3), (1, 1)),
     (5, 7, 4, 4, (3, 3), (0, 0, 0, 0), (1, 1)),  # valid: 2 x 2 out
+    (64, 64, 56, 56, (3, 3), (1, 1, 1, 1), (1, 1), (2, 2)),  # ResNet's downsampling 3x3
+    (40, 48, 15, 13, (3, 3), (1, 1, 1, 1), (1, 1), (2, 2)),  # odd sizes
+    (20, 64, 14, 14, (1, 1), (0, 0, 0, 0), (1, 1), (2, 2)),  # its 1x1 shortcut: one phase
+    (9, 10, 17, 19, (5, 3), (2, 1, 0, 2), (2, 1), (3, 2)),  # every mix
+    (8, 8, 30, 30, (7, 7), (3, 3, 3, 3), (1, 1), (4, 4)),  # the largest stride
+    (6, 5, 9, 9, (2, 2), (0, 0, 0, 0), (1, 1), (1, 3)),
 ]
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("case", CASES)
 def test_direct_conv_is_within_the_amx_bound_of_the_exact_conv(amx: None, case, threads) -> None:
-    m, c, h, wd, (kh, kw), pads, dil = case
+    m, c, h, wd, (kh, kw), pads, dil, *st = case
+    st = tuple(st[0]) if st else (1, 1)
     rng = np.random.default_rng(m * 1000 + c)
     x, w = values(rng, (c, h, wd), 5), values(rng, (m, c, kh, kw), 5)
-    got = direct(x, w, pads, dil, threads)
-    want, scale = exact(x, w, pads, dil)
+    got = direct(x, w, pads, dil, threads, st)
+    want, scale = exact(x, w, pads, dil, st)
     err = np.abs(got.astype(np.float64) - want)
     bound = amx_error_bound(c * kh * kw) * scale
     assert np.all(err <= bound), (case, float(np.max(err - bound)))
@@ -107,9 +119,11 @@ def test_direct_conv_is_within_the_amx_bound_of_the_exact_conv(amx: None, case, 
 def test_direct_conv_bits_do_not_depend_on_the_thread_count(amx: None) -> None:
     rng = np.random.default_rng(3)
     x, w = values(rng, (40, 30, 33), 3), values(rng, (50, 40, 3, 3), 3)
-    one = direct(x, w, threads=1).view(np.uint32)
-    for threads in (2, 3):
-        np.testing.assert_array_equal(direct(x, w, threads=threads).view(np.uint32), one)
+    for st in ((1, 1), (2, 2)):
+        one = direct(x, w, threads=1, st=st).view(np.uint32)
+        for threads in (2, 3):
+            got = direct(x, w, threads=threads, st=st).view(np.uint32)
+            np.testing.assert_array_equal(got, one)
 
 
 def test_direct_conv_epilogue_is_the_float32_one(amx: None) -> None:
@@ -125,18 +139,22 @@ def test_direct_conv_epilogue_is_the_float32_one(amx: None) -> None:
 def test_direct_conv_refuses_bad_input(amx: None) -> None:
     x, w = np.zeros((4, 5, 5), F32), np.zeros((2, 4, 3, 3), F32)
     wp = packed_weights(w)
-    planes = np.zeros(ext().bf16_conv_planes_size(4, 3, 3, 1, 1, 5, 5), np.uint32)
+    planes = np.zeros(ext().bf16_conv_planes_size(4, 3, 3, 1, 1, 1, 1, 5, 5), np.uint32)
     y, ep = np.zeros((2, 25), F32), ext().Epilogue()
     with pytest.raises(ValueError, match="planes"):
-        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 5, 5, wp, planes[:10], y, ep, 1)
+        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5, wp, planes[:10], y, ep, 1)
     with pytest.raises(ValueError, match="wpk"):
-        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 5, 5, wp[:10], planes, y, ep, 1)
+        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5, wp[:10], planes, y, ep, 1)
     with pytest.raises(ValueError, match="columns"):
-        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 5, 4, wp, planes, y, ep, 1)
+        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 4, wp, planes, y, ep, 1)
     with pytest.raises(ValueError, match="pads"):
-        ext().bf16_conv_direct(x, 3, 3, 1, 1, -1, 1, 5, 5, wp, planes, y, ep, 1)
+        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, -1, 1, 5, 5, wp, planes, y, ep, 1)
+    with pytest.raises(ValueError, match="strides over"):
+        y1 = np.zeros((2, 1), F32)
+        ext().bf16_conv_direct(x, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, wp, planes, y1, ep, 1)
+    assert ext().bf16_conv_planes_size(4, 3, 3, 5, 1, 1, 1, 1, 1) == 0
     with pytest.raises(ValueError, match="kernel"):
-        ext().bf16_conv_direct(x, 0, 3, 1, 1, 1, 1, 5, 5, wp, planes, y, ep, 1)
+        ext().bf16_conv_direct(x, 0, 3, 1, 1, 1, 1, 1, 1, 5, 5, wp, planes, y, ep, 1)
 
 
 def test_direct_conv_declines_without_the_tiles() -> None:
@@ -147,10 +165,10 @@ def test_direct_conv_declines_without_the_tiles() -> None:
     ext().bf16_set_amx(False)
     try:
         x, w = np.ones((4, 5, 5), F32), np.ones((2, 4, 3, 3), F32)
-        planes = np.zeros(ext().bf16_conv_planes_size(4, 3, 3, 1, 1, 5, 5), np.uint32)
+        planes = np.zeros(ext().bf16_conv_planes_size(4, 3, 3, 1, 1, 1, 1, 5, 5), np.uint32)
         y = np.full((2, 25), 7.0, F32)
-        assert not ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 5, 5, packed_weights(w), planes, y,
-                                          ext().Epilogue(), 1)  # fmt: skip
+        wp, ep = packed_weights(w), ext().Epilogue()
+        assert not ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5, wp, planes, y, ep, 1)
         assert np.all(y == 7.0)
     finally:
         ext().bf16_set_amx(amx_before)
