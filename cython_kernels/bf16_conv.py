@@ -35,7 +35,7 @@ Array = np.ndarray
 # an AMX CPU) and keeps fp32 accuracy; on small planes either takes next to no time
 FEW_CHANNELS = 4
 LARGE_PLANE = 64 * 64
-# convs of one group (but plain 1x1s) run the direct conv (no im2col) where the AMX tiles are in
+# convs of one group (but 1x1s) run the direct conv (no im2col) where the AMX tiles are in
 # use; False: im2col for every conv (benchmarks/bf16_speed.py's bf16-im2col engine compares them)
 DIRECT = True
 
@@ -93,16 +93,11 @@ class _Bf16Conv:
         return pack_a(wr.reshape(m, -1))
 
     def _direct(self, taps: int, sh: int, sw: int) -> bool:
-        """Whether this run takes the direct conv: AMX in use, one group, not a plain 1x1 (its
-        input already is its B panels), strides the direct conv takes."""
+        """Whether this run takes the direct conv: AMX in use, one group, more than one tap (a
+        1x1's im2col is no expansion: a strided 1x1 ran 1.2-1.7x slower direct, ResNet-18's
+        shapes, benchmarks in docs/bf16.md), strides the direct conv takes."""
         top = ext().bf16_conv_max_stride()
-        return (
-            DIRECT
-            and self.group == 1
-            and (taps > 1 or (sh, sw) != (1, 1))
-            and max(sh, sw) <= top
-            and ext().bf16_amx()
-        )
+        return DIRECT and self.group == 1 and taps > 1 and max(sh, sw) <= top and ext().bf16_amx()
 
     def __call__(
         self, x: Array, w: Array, b: Array | None, slope: Array | None, z: Array | None

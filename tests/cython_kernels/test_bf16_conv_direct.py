@@ -202,3 +202,35 @@ def test_conv_node_on_amx_takes_the_direct_conv(amx: None, monkeypatch) -> None:
         want = np.maximum(want + b[:, None, None] + z[i], 0)
         err = np.abs(got[i].astype(np.float64) - want)
         assert np.all(err <= amx_error_bound(48 * 9) * scale + 2.0**-23 * np.abs(want))
+
+
+@pytest.mark.parametrize(
+    ("kernel", "strides", "taken"),
+    [((3, 3), (1, 1), True), ((3, 3), (2, 2), True), ((1, 1), (2, 2), False),
+     ((1, 1), (1, 1), False), ((3, 3), (5, 5), False)],
+)  # fmt: skip
+def test_which_convs_take_the_direct_conv(amx: None, monkeypatch, kernel, strides, taken) -> None:
+    """More than one tap and strides up to bf16_conv_max_stride(); 1x1s keep their im2col (no
+    expansion there); either way the result is the conv's."""
+    from gossamer.cython_kernels import bf16_conv
+    from gossamer.refimpl.ir import Node
+
+    calls = []
+    real = ext().bf16_conv_direct
+
+    def spy(*args):
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(ext(), "bf16_conv_direct", spy)
+    rng = np.random.default_rng(10)
+    kh, kw = kernel
+    x, w = values(rng, (1, 24, 11, 11), 2), values(rng, (16, 24, kh, kw), 2)
+    pads = [kh // 2, kw // 2] * 2
+    attrs = {"pads": pads, "strides": list(strides)}
+    conv = bf16_conv.prepare_conv(Node("Conv", ["x", "w"], ["y"], attrs, name="c"), {1: w})
+    got = conv(x, w, pads=pads, strides=list(strides))
+    assert bool(calls) == taken
+    want, scale = exact(x[0], w, tuple(pads), (1, 1), strides)
+    err = np.abs(got[0].astype(np.float64) - want)
+    assert np.all(err <= amx_error_bound(24 * kh * kw) * scale)
