@@ -11,6 +11,8 @@ turn, and the figure is the median over all rounds of the per-run times):
             only with --engines)
   bf16      gossamer, the same .gsm with precision="bf16" (AMX tdpbf16ps where gk_amx_bf16())
   bf16-vdp  the same session with the AMX path switched off (bf16_set_amx(False)): vdpbf16ps
+  bf16-im2col the same session with the direct AMX conv off (bf16_conv.DIRECT = False): every
+            conv through im2col, as before the direct conv (only with --engines)
   ov-bf16   OpenVINO CPU, PERFORMANCE_HINT=LATENCY, no precision hint (its default)
   ov-f32    OpenVINO CPU, the same with INFERENCE_PRECISION_HINT=f32
 The load (`os.getloadavg`) is printed before and after; the machine is shared, so compare only
@@ -31,7 +33,7 @@ import numpy as np
 
 BENCH = Path.home() / ".cache" / "gossamer" / "bench"
 ENGINES = ("fp32", "bf16", "bf16-vdp", "ov-bf16", "ov-f32")
-EXTRA = ("fp32-nchw",)  # on request (--engines): fp32 without the blocked NCHWc layout
+EXTRA = ("fp32-nchw", "bf16-im2col")  # on request (--engines): fp32 without NCHWc; bf16 im2col only
 
 
 def spec_of(name: str) -> dict:
@@ -77,6 +79,17 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
                 set_amx(True)
 
         return run
+    if engine == "bf16-im2col":
+        from gossamer.cython_kernels import bf16_conv
+
+        def run_im2col() -> object:
+            bf16_conv.DIRECT = False
+            try:
+                return sess.run(None, feeds)
+            finally:
+                bf16_conv.DIRECT = True
+
+        return run_im2col
     return lambda: sess.run(None, feeds)
 
 

@@ -35,6 +35,9 @@ Array = np.ndarray
 # an AMX CPU) and keeps fp32 accuracy; on small planes either takes next to no time
 FEW_CHANNELS = 4
 LARGE_PLANE = 64 * 64
+# convs of one group (but 1x1s) run the direct conv (no im2col) where the AMX tiles are in
+# use; False: im2col for every conv (benchmarks/bf16_speed.py's bf16-im2col engine compares them)
+DIRECT = True
 
 
 # ---- Conv / FusedConv ----------------------------------------------------------------------------
@@ -71,6 +74,7 @@ class _Bf16Conv:
         w = constants.get(1)
         self.w_shape = None if w is None else _as_4d(w).shape
         self.packed = None if w is None else self._pack(_as_4d(w))
+        self.packed_direct: Array | None = None  # the direct conv's weights, at its first run
         b = constants.get(2)
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
 
@@ -79,6 +83,21 @@ class _Bf16Conv:
         mg = m // self.group
         k = cg * kh * kw
         return [pack_a(w[g * mg : (g + 1) * mg].reshape(mg, k)) for g in range(self.group)]
+
+    def _pack_direct(self, w: Array) -> Array:
+        """W'[m, (ky*kw + kx)*Cp + ci] (Cp: channels rounded up to 32) packed: the direct conv's
+        weights (src/bf16.h)."""
+        m, c, kh, kw = w.shape
+        wr = np.zeros((m, kh, kw, ext().bf16_conv_cpad(c)), F32)
+        wr[..., :c] = w.transpose(0, 2, 3, 1)
+        return pack_a(wr.reshape(m, -1))
+
+    def _direct(self, taps: int, sh: int, sw: int) -> bool:
+        """Whether this run takes the direct conv: AMX in use, one group, more than one tap (a
+        1x1's im2col is no expansion: a strided 1x1 ran 1.2-1.7x slower direct, ResNet-18's
+        shapes, benchmarks in docs/bf16.md), strides the direct conv takes."""
+        top = ext().bf16_conv_max_stride()
+        return DIRECT and self.group == 1 and taps > 1 and max(sh, sw) <= top and ext().bf16_amx()
 
     def __call__(
         self, x: Array, w: Array, b: Array | None, slope: Array | None, z: Array | None
@@ -116,6 +135,37 @@ class _Bf16Conv:
         t, mg, k, hw = threads(), m // self.group, cg * kh * kw, oh * ow
         lo, hi, clip = self.bounds
         plain = (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (oh, ow) == (h, wd)
+        if self._direct(kh * kw, sh, sw):
+            # on the AMX tiles: the direct conv, no im2col
+            if tuple(w.shape) == self.w_shape:
+                if self.packed_direct is None:
+                    self.packed_direct = self._pack_direct(w)
+                wdir = self.packed_direct
+            else:
+                wdir = self._pack_direct(w)
+            planes = np.empty(ext().bf16_conv_planes_size(c, kh, kw, sh, sw, dh, dw, oh, ow), U32)
+            for i in range(n):
+                zi = None if z is None else z[i].reshape(m, hw)
+                ep = ext().Epilogue(bias_row=bias, residual=zi, clip=bool(clip), lo=lo, hi=hi)
+                ext().bf16_conv_direct(
+                    x[i],
+                    kh,
+                    kw,
+                    sh,
+                    sw,
+                    dh,
+                    dw,
+                    ph,
+                    pw,
+                    oh,
+                    ow,
+                    wdir,
+                    planes,
+                    y[i].reshape(m, hw),
+                    ep,
+                    t,
+                )
+            return y
         bp = np.empty(ext().bf16_packed_b_size(k, hw), U32)
         for i in range(n):
             for g in range(self.group):

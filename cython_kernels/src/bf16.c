@@ -320,3 +320,173 @@ int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k, con
     gk_bf16_gemm_packed(m, n, k, tl_a, bp, c, ldc, ep, threads);
     return 0;
 }
+
+/* ---- direct conv on AMX tiles (bf16.h) ------------------------------------------------------ */
+
+typedef struct {
+    long hq, wq, sq, phases, plane; /* phase planes hq x wq, sq pairs apart; plane = phases sq */
+} conv_planes;
+
+static int planes_of(long kh, long kw, long sh, long sw, long dh, long dw, long oh, long ow,
+                     conv_planes *p) {
+    if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1 || oh < 0 || ow < 0 ||
+        sh > GK_BF16_CONV_STRIDE || sw > GK_BF16_CONV_STRIDE || kh * kw > GK_BF16_CONV_TAPS)
+        return -1;
+    p->hq = oh + (kh - 1) * dh / sh;
+    p->wq = ow + (kw - 1) * dw / sw;
+    p->sq = (p->hq * p->wq + 32 + 15) / 16 * 16; /* a tile reads up to 31 pairs past hq * wq */
+    p->phases = sh * sw;
+    p->plane = p->phases * p->sq;
+    return 0;
+}
+
+size_t gk_bf16_conv_planes_size(long c, long kh, long kw, long sh, long sw, long dh, long dw,
+                                long oh, long ow) {
+    conv_planes p;
+    if (c < 0 || planes_of(kh, kw, sh, sw, dh, dw, oh, ow, &p)) return 0;
+    return (size_t)(gk_bf16_conv_cpad(c) / 2) * (size_t)p.plane;
+}
+
+typedef struct {
+    const float *x;
+    long c, h, w, sh, sw, ph, pw;
+    conv_planes p;
+    const char *used; /* phases some tap reads */
+    uint32_t *out;
+    gk_seat_bufs bufs; /* strided phases: two gathered rows of wq floats */
+    int failed;
+} planes_job;
+
+/* pair planes [q0, q1): each phase some tap reads, zero, then channels 2q and 2q + 1 rounded in */
+static void pack_planes(void *ctx, long q0, long q1, int seat) {
+    planes_job *j = (planes_job *)ctx;
+    const gk_bf16_kernels *lk = level_kernels();
+    long hq = j->p.hq, wq = j->p.wq, sh = j->sh, sw = j->sw;
+    float *lo_buf = NULL, *hi_buf = NULL;
+    if (q0 >= q1) return;
+    if (sw > 1) {
+        lo_buf = (float *)gk_seat_buf(&j->bufs, seat);
+        if (!lo_buf) {
+            j->failed = 1;
+            return;
+        }
+        hi_buf = lo_buf + wq;
+    }
+    for (long q = q0; q < q1; q++) {
+        const float *lo = j->x + 2 * q * j->h * j->w;
+        const float *hi = 2 * q + 1 < j->c ? lo + j->h * j->w : NULL;
+        for (long ph_ = 0; ph_ < j->p.phases; ph_++) {
+            if (!j->used[ph_]) continue;
+            long ry = ph_ / sw, rx = ph_ % sw;
+            uint32_t *dst = j->out + q * j->p.plane + ph_ * j->p.sq;
+            memset(dst, 0, (size_t)j->p.sq * sizeof(uint32_t));
+            if (2 * q >= j->c) continue;
+            /* columns xx with 0 <= sw xx + rx - pw < w: [x0, x1) */
+            long x0 = j->pw - rx > 0 ? (j->pw - rx + sw - 1) / sw : 0;
+            long x1 = GK_MIN(wq, (j->w + j->pw - rx + sw - 1) / sw);
+            if (x1 <= x0) continue;
+            for (long yy = 0; yy < hq; yy++) {
+                long iy = sh * yy + ry - j->ph;
+                if (iy < 0 || iy >= j->h) continue;
+                const float *l = lo + iy * j->w, *u = hi ? hi + iy * j->w : NULL;
+                long ix0 = sw * x0 + rx - j->pw;
+                if (sw == 1) {
+                    lk->pair_rows(l + ix0, u ? u + ix0 : NULL, x1 - x0, dst + yy * wq + x0);
+                    continue;
+                }
+                for (long xx = x0; xx < x1; xx++) {
+                    lo_buf[xx - x0] = l[ix0 + (xx - x0) * sw];
+                    if (u) hi_buf[xx - x0] = u[ix0 + (xx - x0) * sw];
+                }
+                lk->pair_rows(lo_buf, u ? hi_buf : NULL, x1 - x0, dst + yy * wq + x0);
+            }
+        }
+    }
+}
+
+typedef struct {
+    gk_bf16_conv_args g;
+    const gk_bf16_kernels *kern;
+    long m, oh, ow, wq, row_tiles, chunk_rows, chunks, ldt;
+    float *y;
+    const gk_epilogue *ep;
+    gk_seat_bufs bufs;
+    int failed;
+} conv_job;
+
+/* units [u0, u1): unit u is row tile u / chunks (its weights panel stays cached across its
+ * chunks) times output rows [oy0, oy1) of chunk u % chunks; the tiles go to the seat's buffer
+ * at the phases' width, then the valid columns to y and the epilogue on them */
+static void conv_units(void *ctx, long u0, long u1, int seat) {
+    conv_job *j = (conv_job *)ctx;
+    long mr = j->kern->row_tile, hw = j->oh * j->ow;
+    if (u0 >= u1) return;
+    float *t = (float *)gk_seat_buf(&j->bufs, seat);
+    if (!t) {
+        j->failed = 1;
+        return;
+    }
+    if (j->kern->begin) j->kern->begin();
+    for (long u = u0; u < u1; u++) {
+        long i0 = (u / j->chunks) * mr, rows = GK_MIN(mr, j->m - i0);
+        long oy0 = (u % j->chunks) * j->chunk_rows, oy1 = GK_MIN(j->oh, oy0 + j->chunk_rows);
+        long ncols = (oy1 - oy0 - 1) * j->wq + j->ow;
+        for (long n0 = 0; n0 < ncols; n0 += 2 * GK_BF16_NR)
+            j->kern->conv_tile(&j->g, i0, rows, oy0 * j->wq + n0,
+                               GK_MIN(2 * GK_BF16_NR, ncols - n0), t + n0, j->ldt);
+        for (long r = 0; r < rows; r++)
+            for (long oy = oy0; oy < oy1; oy++)
+                memcpy(j->y + (i0 + r) * hw + oy * j->ow, t + r * j->ldt + (oy - oy0) * j->wq,
+                       (size_t)j->ow * sizeof(float));
+        gk_k.gemm->epilogue(j->y + i0 * hw + oy0 * j->ow, hw, rows, (oy1 - oy0) * j->ow, j->ep,
+                            i0, oy0 * j->ow, 1);
+    }
+    if (j->kern->end) j->kern->end();
+}
+
+int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                        long sw, long dh, long dw, long ph, long pw, long oh, long ow, long m,
+                        const uint32_t *wpk, uint32_t *planes, float *y, const gk_epilogue *ep,
+                        int threads) {
+    const gk_bf16_kernels *kern = kernels();
+    conv_planes p;
+    if (!gk_bf16_amx() || !kern || !kern->conv_tile) return -2;
+    if (ph < 0 || pw < 0 || c < 0 || h < 0 || w < 0 || m < 0 ||
+        planes_of(kh, kw, sh, sw, dh, dw, oh, ow, &p))
+        return -3;
+    if (m == 0 || oh == 0 || ow == 0) return 0;
+    long cp = gk_bf16_conv_cpad(c), taps = kh * kw, pairs = cp / 2;
+    long offs[GK_BF16_CONV_TAPS];
+    char used[GK_BF16_CONV_STRIDE * GK_BF16_CONV_STRIDE] = {0};
+    for (long t = 0; t < taps; t++) {
+        long ey = (t / kw) * dh, ex = (t % kw) * dw, phase = (ey % sh) * sw + ex % sw;
+        offs[t] = phase * p.sq + (ey / sh) * p.wq + ex / sw;
+        used[phase] = 1;
+    }
+    planes_job pj;
+    memset(&pj, 0, sizeof pj);
+    pj.x = x, pj.c = c, pj.h = h, pj.w = w, pj.sh = sh, pj.sw = sw, pj.ph = ph, pj.pw = pw;
+    pj.p = p, pj.used = used, pj.out = planes;
+    gk_seat_bufs_init(&pj.bufs, 2 * (size_t)p.wq * sizeof(float));
+    gk_parallel_range(pairs, pairs * p.plane > 8192 ? threads : 1, pack_planes, &pj);
+    gk_seat_bufs_free(&pj.bufs);
+    if (pj.failed) return -1;
+
+    conv_job j;
+    memset(&j, 0, sizeof j);
+    j.g = (gk_bf16_conv_args){gk_bf16_pairs(taps * cp), cp / (2 * GK_BF16_KB), taps, p.plane,
+                              offs, wpk, planes};
+    j.kern = kern;
+    j.m = m, j.oh = oh, j.ow = ow, j.wq = p.wq;
+    j.row_tiles = (m + kern->row_tile - 1) / kern->row_tile;
+    j.chunk_rows = GK_MAX(1L, GK_MIN(oh, 288 / p.wq));
+    j.chunks = (oh + j.chunk_rows - 1) / j.chunk_rows;
+    j.ldt = ((j.chunk_rows - 1) * p.wq + ow + 15) / 16 * 16;
+    j.y = y;
+    j.ep = ep ? ep : &no_epilogue;
+    gk_seat_bufs_init(&j.bufs, (size_t)kern->row_tile * (size_t)j.ldt * sizeof(float));
+    long units = j.row_tiles * j.chunks;
+    gk_parallel_range(units, threads_for(m, oh * ow, taps * c, threads), conv_units, &j);
+    gk_seat_bufs_free(&j.bufs);
+    return j.failed ? -1 : 0;
+}

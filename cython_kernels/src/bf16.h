@@ -95,7 +95,43 @@ void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint3
 int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const uint32_t *bp,
                  float *c, long ldc, const gk_epilogue *ep, int threads);
 
+/* ---- direct conv on AMX tiles (one group; no im2col) -----------------------------------------
+ * The image is rounded once into pair planes: pair q of channels (2q, 2q+1), plane pairs apart,
+ * each plane made of sh * sw phase planes of hq x wq (hq = oh + (kh-1) dh / sh, wq = ow + (kw-1)
+ * dw / sw, integer division), sq pairs apart: phase (ry, rx)'s [yy][xx] is the padded image at
+ * (sh yy + ry, sw xx + rx) (zero in the padding), channels padded with zero pairs to a multiple
+ * of 32. An output pixel n = oy * wq + ox of the phases' width reads, at tap (ky, kx), phase
+ * ((ky dh) % sh, (kx dw) % sw) at n + (ky dh / sh) wq + kx dw / sw: 16 consecutive pixels of 16
+ * pairs are one AMX B tile loaded with the plane as its row stride (stride 1: one phase, the
+ * padded image itself). The weights are W'[m, (ky * kw + kx) * Cp + ci] (Cp: c rounded up to
+ * 32, zero past c) packed by gk_bf16_pack_a. The output columns past ow are computed and
+ * dropped. The sums run over (tap, channel) instead of im2col's (channel, tap): AMX's arithmetic
+ * (any order within amx_error_bound), not vdpbf16ps's bits, so only the AMX implementation has
+ * it. */
+#define GK_BF16_CONV_STRIDE 4 /* the largest stride of the direct conv */
+static inline long gk_bf16_conv_cpad(long c) {
+    return (c + 2 * GK_BF16_KB - 1) / (2 * GK_BF16_KB) * (2 * GK_BF16_KB);
+}
+/* pairs of the pair planes (the direct conv's scratch); 0 for a geometry it does not take */
+size_t gk_bf16_conv_planes_size(long c, long kh, long kw, long sh, long sw, long dh, long dw,
+                                long oh, long ow);
+/* y (M x oh*ow, row stride oh*ow) = epilogue(conv(x (c, h, w), W)) on AMX tiles; planes: room
+ * for gk_bf16_conv_planes_size pairs (written). 0; -2 (nothing written) where the AMX tiles are
+ * not in use (gk_bf16_amx()); -1 out of memory; -3 a negative pad or size, a stride over
+ * GK_BF16_CONV_STRIDE or more than GK_BF16_CONV_TAPS taps */
+int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                        long sw, long dh, long dw, long ph, long pw, long oh, long ow, long m,
+                        const uint32_t *wpk, uint32_t *planes, float *y, const gk_epilogue *ep,
+                        int threads);
+
 /* ---- per-level kernels (bf16_kernels.inc) ---------------------------------------------------- */
+
+/* one direct conv (above): the packed weights (pairs: their Pp), the planes, taps' offsets */
+typedef struct {
+    long pairs, cpb, taps, plane; /* cpb: blocks of GK_BF16_KB pairs per tap */
+    const long *offs;
+    const uint32_t *ap, *x2;
+} gk_bf16_conv_args;
 
 typedef struct {
     long m, n, k;
@@ -119,6 +155,10 @@ typedef struct {
      * dst[q] = pair(x[2q], x[2q+1]) for q < pairs */
     void (*pair_rows)(const float *lo, const float *hi, long n, uint32_t *dst);
     void (*pair_adjacent)(const float *x, long pairs, uint32_t *dst);
+    /* the direct conv's tile (AMX only; NULL elsewhere): c[r * ldc + j] for r < rows <=
+     * row_tile, j < cols <= 2 * GK_BF16_NR = output rows i0 + r, padded-width pixels n0 + j */
+    void (*conv_tile)(const gk_bf16_conv_args *g, long i0, long rows, long n0, long cols,
+                      float *c, long ldc);
 } gk_bf16_kernels;
 
 extern const gk_bf16_kernels gk_bf16_kernels_generic, gk_bf16_kernels_avx2,

@@ -27,6 +27,14 @@ cdef extern from "src/bf16.h" nogil:
                              float *c, long ldc, const gk_epilogue *ep, int threads)
     int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k,
                      const uint32_t *bp, float *c, long ldc, const gk_epilogue *ep, int threads)
+    long gk_bf16_conv_cpad(long c)
+    int GK_BF16_CONV_STRIDE
+    size_t gk_bf16_conv_planes_size(long c, long kh, long kw, long sh, long sw, long dh, long dw,
+                                    long oh, long ow)
+    int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                            long sw, long dh, long dw, long ph, long pw, long oh, long ow, long m,
+                            const uint32_t *wpk, uint32_t *planes, float *y,
+                            const gk_epilogue *ep, int threads)
 
 cdef extern from "src/amx.h" nogil:
     int GK_AMX_BF16
@@ -193,3 +201,55 @@ def bf16_gemm_a(const float[:, :] a, const uint32_t[::1] bp, long n, float[:, ::
         raise MemoryError(f"bf16_gemm_a: no memory for the packed {m} x {k} A")
     if rc:
         raise RuntimeError("bf16_gemm_a: no bf16 implementation is set (bf16_set_impl)")
+
+
+def bf16_conv_cpad(long c):
+    """Input channels of the direct conv's weights and planes: c rounded up to 32."""
+    return gk_bf16_conv_cpad(c)
+
+
+def bf16_conv_planes_size(long c, long kh, long kw, long sh, long sw, long dh, long dw, long oh,
+                          long ow):
+    """Pairs of the direct conv's pair planes (its scratch) for c channels; 0 for a geometry it
+    does not take (a stride over bf16_conv_max_stride(), over 121 taps, a size below 1)."""
+    return gk_bf16_conv_planes_size(c, kh, kw, sh, sw, dh, dw, oh, ow)
+
+
+def bf16_conv_max_stride():
+    """The largest stride the direct conv takes."""
+    return GK_BF16_CONV_STRIDE
+
+
+def bf16_conv_direct(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh,
+                     long dw, long ph, long pw, long oh, long ow, const uint32_t[::1] wpk,
+                     uint32_t[::1] planes, float[:, ::1] y, Epilogue ep, int threads):
+    """y (M x oh*ow) = epilogue(conv(x (C, H, W), W)) of one group on the AMX tiles with no
+    im2col (src/bf16.h): wpk = bf16_pack_a of W'[M, (ky*kw + kx)*Cp + ci] (Cp =
+    bf16_conv_cpad(C), zero past C); planes: scratch of bf16_conv_planes_size pairs. False (y
+    not written) where the AMX tiles are not in use."""
+    cdef long m = y.shape[0], c = x.shape[0], cp = gk_bf16_conv_cpad(x.shape[0])
+    cdef size_t need
+    cdef int rc
+    _need(ep is not None, "bf16_conv_direct: ep is None")
+    _geometry("bf16_conv_direct", kh, kw, sh, sw, dh, dw)
+    _pads("bf16_conv_direct", ph, pw)
+    _need(oh >= 0 and ow >= 0, "bf16_conv_direct: negative output size")
+    _need(kh * kw <= 121, "bf16_conv_direct: more than 121 taps")
+    _need(sh <= GK_BF16_CONV_STRIDE and sw <= GK_BF16_CONV_STRIDE,
+          f"bf16_conv_direct: strides over {GK_BF16_CONV_STRIDE} are not taken")
+    _need(y.shape[1] == oh * ow, f"bf16_conv_direct: y has {y.shape[1]} columns, not {oh * ow}")
+    if m == 0 or oh == 0 or ow == 0:
+        return True
+    _pairs("bf16_conv_direct", "wpk", wpk, gk_bf16_packed_a_size(m, kh * kw * cp))
+    need = gk_bf16_conv_planes_size(c, kh, kw, sh, sw, dh, dw, oh, ow)
+    _pairs("bf16_conv_direct", "planes", planes, need)
+    ep.check("bf16_conv_direct", m, oh * ow, 1, 0)
+    with nogil:
+        rc = gk_bf16_conv_direct(&x[0, 0, 0], c, x.shape[1], x.shape[2], kh, kw, sh, sw, dh, dw,
+                                 ph, pw, oh, ow, m, &wpk[0], &planes[0], &y[0, 0], &ep.ep,
+                                 threads)
+    if rc == -1:
+        raise MemoryError("bf16_conv_direct: no memory for its buffers")
+    if rc == -3:
+        raise ValueError("bf16_conv_direct: negative size, stride or taps out of range")
+    return rc == 0

@@ -1,0 +1,236 @@
+"""The direct bf16 conv on AMX tiles (src/bf16.h, gk_bf16_conv_direct: one group, no im2col,
+strides through phase planes) against the exact conv of the bf16 operands at
+bf16_reference.amx_error_bound, its epilogue, its thread independence, its bad-input errors, and
+the Conv node taking it (bf16_conv.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from gossamer.conformance.bf16_reference import amx_error_bound, to_bf16
+from gossamer.cython_kernels._native import ext
+
+F32 = np.float32
+
+
+@pytest.fixture
+def amx() -> Iterator[None]:
+    if not ext().bf16_cpu_native():
+        pytest.skip("this CPU has no AVX512_BF16 (so no AMX-BF16 path): cannot run here")
+    before, amx_before = ext().bf16_impl(), ext().bf16_amx_enabled()
+    ext().bf16_set_impl("native")
+    try:
+        if not ext().bf16_set_amx(True):
+            pytest.skip("no AMX-BF16 here (CPU, Linux's tile permission, or GOSSAMER_AMX=off)")
+        yield
+    finally:
+        ext().bf16_set_amx(amx_before)
+        ext().bf16_set_impl(before)
+
+
+def values(rng: np.random.Generator, shape: tuple[int, ...], spread: float) -> np.ndarray:
+    scale = np.exp2(rng.uniform(-spread, spread, shape))
+    return (rng.standard_normal(shape) * scale).astype(F32)
+
+
+def packed_weights(w: np.ndarray) -> np.ndarray:
+    m, c, kh, kw = w.shape
+    wr = np.zeros((m, kh, kw, ext().bf16_conv_cpad(c)), F32)
+    wr[..., :c] = w.transpose(0, 2, 3, 1)
+    wr = wr.reshape(m, -1)
+    out = np.zeros(ext().bf16_packed_a_size(*wr.shape), np.uint32)
+    ext().bf16_pack_a(wr, out, 1)
+    return out
+
+
+def geometry(x: np.ndarray, w: np.ndarray, pads, dil, st=(1, 1)) -> tuple[int, int]:
+    (_, h, wd), (_, _, kh, kw) = x.shape, w.shape
+    oh = (h + pads[0] + pads[2] - (kh - 1) * dil[0] - 1) // st[0] + 1
+    ow = (wd + pads[1] + pads[3] - (kw - 1) * dil[1] - 1) // st[1] + 1
+    return oh, ow
+
+
+def direct(x, w, pads=(1, 1, 1, 1), dil=(1, 1), threads=1, st=(1, 1), **epilogue) -> np.ndarray:
+    m, c, kh, kw = w.shape
+    oh, ow = geometry(x, w, pads, dil, st)
+    size = ext().bf16_conv_planes_size(c, kh, kw, *st, *dil, oh, ow)
+    planes = np.full(size, 0xFFFFFFFF, np.uint32)  # garbage where the padding is not written
+    y = np.full((m, oh * ow), np.nan, F32)
+    ep = ext().Epilogue(**epilogue)
+    assert ext().bf16_conv_direct(x, kh, kw, *st, *dil, pads[0], pads[1], oh, ow,
+                                  packed_weights(w), planes, y, ep, threads)  # fmt: skip
+    return y.reshape(m, oh, ow)
+
+
+def exact(x, w, pads=(1, 1, 1, 1), dil=(1, 1), st=(1, 1)) -> tuple[np.ndarray, np.ndarray]:
+    """The conv of the bf16-rounded operands in float64, and the sum of |products| per output."""
+    m, c, kh, kw = w.shape
+    oh, ow = geometry(x, w, pads, dil, st)
+    xp = np.pad(to_bf16(x).astype(np.float64), ((0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    w64 = to_bf16(w).astype(np.float64)
+    y, s = np.zeros((m, oh, ow)), np.zeros((m, oh, ow))
+    for ky in range(kh):
+        for kx in range(kw):
+            y0, x0 = ky * dil[0], kx * dil[1]
+            win = xp[
+                :, y0 : y0 + st[0] * (oh - 1) + 1 : st[0], x0 : x0 + st[1] * (ow - 1) + 1 : st[1]
+            ]
+            y += np.einsum("mc,chw->mhw", w64[:, :, ky, kx], win)
+            s += np.einsum("mc,chw->mhw", np.abs(w64[:, :, ky, kx]), np.abs(win))
+    return y, s
+
+
+CASES = [  # m, c, h, w, kernel, pads, dilations[, strides]
+    (1, 1, 1, 1, (3, 3), (1, 1, 1, 1), (1, 1)),
+    (8, 3, 9, 7, (3, 3), (1, 1, 1, 1), (1, 1)),
+    (24, 32, 14, 14, (3, 3), (1, 1, 1, 1), (1, 1)),
+    (30, 70, 7, 7, (3, 3), (1, 1, 1, 1), (1, 1)),
+    (64, 64, 20, 19, (3, 3), (1, 1, 1, 1), (1, 1)),
+    (13, 33, 11, 5, (3, 3), (0, 2, 1, 0), (1, 1)),  # asymmetric pads
+    (17, 20, 12, 12, (3, 3), (2, 2, 2, 2), (2, 2)),  # dilated
+    (9, 40, 8, 10, (5, 1), (2, 0, 2, 0), (1, 1)),
+    (50, 16, 6, 40, (1, 7), (0, 3, 0, 3), (1, 1)),
+    (5, 7, 4, 4, (3, 3), (0, 0, 0, 0), (1, 1)),  # valid: 2 x 2 out
+    (64, 64, 56, 56, (3, 3), (1, 1, 1, 1), (1, 1), (2, 2)),  # ResNet's downsampling 3x3
+    (40, 48, 15, 13, (3, 3), (1, 1, 1, 1), (1, 1), (2, 2)),  # odd sizes
+    (20, 64, 14, 14, (1, 1), (0, 0, 0, 0), (1, 1), (2, 2)),  # its 1x1 shortcut: one phase
+    (9, 10, 17, 19, (5, 3), (2, 1, 0, 2), (2, 1), (3, 2)),  # every mix
+    (8, 8, 30, 30, (7, 7), (3, 3, 3, 3), (1, 1), (4, 4)),  # the largest stride
+    (6, 5, 9, 9, (2, 2), (0, 0, 0, 0), (1, 1), (1, 3)),
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("case", CASES)
+def test_direct_conv_is_within_the_amx_bound_of_the_exact_conv(amx: None, case, threads) -> None:
+    m, c, h, wd, (kh, kw), pads, dil, *st = case
+    st = tuple(st[0]) if st else (1, 1)
+    rng = np.random.default_rng(m * 1000 + c)
+    x, w = values(rng, (c, h, wd), 5), values(rng, (m, c, kh, kw), 5)
+    got = direct(x, w, pads, dil, threads, st)
+    want, scale = exact(x, w, pads, dil, st)
+    err = np.abs(got.astype(np.float64) - want)
+    bound = amx_error_bound(c * kh * kw) * scale
+    assert np.all(err <= bound), (case, float(np.max(err - bound)))
+
+
+def test_direct_conv_bits_do_not_depend_on_the_thread_count(amx: None) -> None:
+    rng = np.random.default_rng(3)
+    x, w = values(rng, (40, 30, 33), 3), values(rng, (50, 40, 3, 3), 3)
+    for st in ((1, 1), (2, 2)):
+        one = direct(x, w, threads=1, st=st).view(np.uint32)
+        for threads in (2, 3):
+            got = direct(x, w, threads=threads, st=st).view(np.uint32)
+            np.testing.assert_array_equal(got, one)
+
+
+def test_direct_conv_epilogue_is_the_float32_one(amx: None) -> None:
+    rng = np.random.default_rng(4)
+    x, w = values(rng, (20, 9, 11), 2), values(rng, (29, 20, 3, 3), 2)
+    row, res = values(rng, (29,), 2), values(rng, (29, 9 * 11), 2)
+    raw = direct(x, w)
+    got = direct(x, w, bias_row=row, residual=res, clip=True, lo=0.0, hi=np.inf)
+    want = np.maximum(raw.reshape(29, -1) + row[:, None] + res, 0).reshape(raw.shape)
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+def test_direct_conv_refuses_bad_input(amx: None) -> None:
+    x, w = np.zeros((4, 5, 5), F32), np.zeros((2, 4, 3, 3), F32)
+    wp = packed_weights(w)
+    planes = np.zeros(ext().bf16_conv_planes_size(4, 3, 3, 1, 1, 1, 1, 5, 5), np.uint32)
+    y, ep = np.zeros((2, 25), F32), ext().Epilogue()
+    with pytest.raises(ValueError, match="planes"):
+        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5, wp, planes[:10], y, ep, 1)
+    with pytest.raises(ValueError, match="wpk"):
+        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5, wp[:10], planes, y, ep, 1)
+    with pytest.raises(ValueError, match="columns"):
+        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 4, wp, planes, y, ep, 1)
+    with pytest.raises(ValueError, match="pads"):
+        ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, -1, 1, 5, 5, wp, planes, y, ep, 1)
+    with pytest.raises(ValueError, match="strides over"):
+        y1 = np.zeros((2, 1), F32)
+        ext().bf16_conv_direct(x, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, wp, planes, y1, ep, 1)
+    assert ext().bf16_conv_planes_size(4, 3, 3, 5, 1, 1, 1, 1, 1) == 0
+    with pytest.raises(ValueError, match="kernel"):
+        ext().bf16_conv_direct(x, 0, 3, 1, 1, 1, 1, 1, 1, 5, 5, wp, planes, y, ep, 1)
+
+
+def test_direct_conv_declines_without_the_tiles() -> None:
+    if not ext().bf16_cpu_native():
+        pytest.skip("this CPU has no AVX512_BF16")
+    before, amx_before = ext().bf16_impl(), ext().bf16_amx_enabled()
+    ext().bf16_set_impl("native")
+    ext().bf16_set_amx(False)
+    try:
+        x, w = np.ones((4, 5, 5), F32), np.ones((2, 4, 3, 3), F32)
+        planes = np.zeros(ext().bf16_conv_planes_size(4, 3, 3, 1, 1, 1, 1, 5, 5), np.uint32)
+        y = np.full((2, 25), 7.0, F32)
+        wp, ep = packed_weights(w), ext().Epilogue()
+        assert not ext().bf16_conv_direct(x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5, wp, planes, y, ep, 1)
+        assert np.all(y == 7.0)
+    finally:
+        ext().bf16_set_amx(amx_before)
+        ext().bf16_set_impl(before)
+
+
+def test_conv_node_on_amx_takes_the_direct_conv(amx: None, monkeypatch) -> None:
+    """A FusedConv (bias, residual, Relu) of stride 1 through bf16_conv runs the direct conv, per
+    image, within the AMX bound of the exact conv (then the float32 epilogue)."""
+    from gossamer.cython_kernels import bf16_conv
+    from gossamer.refimpl.ir import Node
+
+    rng = np.random.default_rng(9)
+    x, w = values(rng, (2, 48, 10, 10), 2), values(rng, (40, 48, 3, 3), 2)
+    b, z = values(rng, (40,), 2), values(rng, (2, 40, 10, 10), 2)
+    node = Node("FusedConv", ["x", "w", "b", "", "z"], ["y"],
+                {"pads": [1, 1, 1, 1], "activation": "Relu"}, name="c")  # fmt: skip
+    calls = []
+    real = ext().bf16_conv_direct
+
+    def spy(*args):
+        calls.append(args[0].shape)
+        return real(*args)
+
+    monkeypatch.setattr(ext(), "bf16_conv_direct", spy)
+    conv = bf16_conv.prepare_fused_conv(node, {1: w, 2: b})
+    got = conv(x, w, b, None, z, pads=[1, 1, 1, 1])
+    assert calls == [(48, 10, 10)] * 2
+    for i in range(2):
+        want, scale = exact(x[i], w)
+        want = np.maximum(want + b[:, None, None] + z[i], 0)
+        err = np.abs(got[i].astype(np.float64) - want)
+        assert np.all(err <= amx_error_bound(48 * 9) * scale + 2.0**-23 * np.abs(want))
+
+
+@pytest.mark.parametrize(
+    ("kernel", "strides", "taken"),
+    [((3, 3), (1, 1), True), ((3, 3), (2, 2), True), ((1, 1), (2, 2), False),
+     ((1, 1), (1, 1), False), ((3, 3), (5, 5), False)],
+)  # fmt: skip
+def test_which_convs_take_the_direct_conv(amx: None, monkeypatch, kernel, strides, taken) -> None:
+    """More than one tap and strides up to bf16_conv_max_stride(); 1x1s keep their im2col (no
+    expansion there); either way the result is the conv's."""
+    from gossamer.cython_kernels import bf16_conv
+    from gossamer.refimpl.ir import Node
+
+    calls = []
+    real = ext().bf16_conv_direct
+
+    def spy(*args):
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(ext(), "bf16_conv_direct", spy)
+    rng = np.random.default_rng(10)
+    kh, kw = kernel
+    x, w = values(rng, (1, 24, 11, 11), 2), values(rng, (16, 24, kh, kw), 2)
+    pads = [kh // 2, kw // 2] * 2
+    attrs = {"pads": pads, "strides": list(strides)}
+    conv = bf16_conv.prepare_conv(Node("Conv", ["x", "w"], ["y"], attrs, name="c"), {1: w})
+    got = conv(x, w, pads=pads, strides=list(strides))
+    assert bool(calls) == taken
+    want, scale = exact(x[0], w, tuple(pads), (1, 1), strides)
+    err = np.abs(got[0].astype(np.float64) - want)
+    assert np.all(err <= amx_error_bound(24 * kh * kw) * scale)
