@@ -8,7 +8,7 @@ compile raises falls back to the reference, with the reason recorded in the plac
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..refimpl.interpreter import Override, Program
@@ -69,7 +69,32 @@ def build_program(
     executed = fuse(graph, partitions) if partitions else graph
     # backend kernels may write into an arena (reference ops always allocate: no plan for them)
     memory = plan_memory(executed) if overrides else None
-    return Program(executed, op_registry(), overrides=overrides, memory_plan=memory), placement
+    program = Program(executed, op_registry(), overrides=overrides, memory_plan=memory)
+    hooks = _start_hooks(overrides)
+    if hooks:  # the interpreter takes one builder's hook (the first builder's): run them all
+        program._run_starts = hooks[0] if len(hooks) == 1 else _run_all(tuple(hooks))
+    return program, placement
+
+
+def _start_hooks(overrides: Mapping[str, Override]) -> list[Callable[[], None]]:
+    """Every distinct early-start hook (`run_starts` of an impl's `segment_builder`) the
+    overrides name, in override order: in a session mixing backends (opencl partitions beside
+    cython kernels) each backend's hook runs as a run begins, not only the first one found."""
+    hooks: list[Callable[[], None]] = []
+    for override in overrides.values():
+        builder = getattr(override.impl, "segment_builder", None)
+        hook = getattr(builder, "run_starts", None)
+        if hook is not None and hook not in hooks:
+            hooks.append(hook)
+    return hooks
+
+
+def _run_all(hooks: tuple[Callable[[], None], ...]) -> Callable[[], None]:
+    def run_starts() -> None:
+        for hook in hooks:
+            hook()
+
+    return run_starts
 
 
 def _fall_back(

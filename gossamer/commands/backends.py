@@ -14,8 +14,26 @@ from . import backend_options
 def cmd_backends(args: argparse.Namespace) -> int:
     from ..plugins.explain import format_backends
 
-    print(format_backends())
+    print(with_options(format_backends()))
     return 0
+
+
+def with_options(listing: str) -> str:
+    """`gossamer backends`' listing with, under each backend that declares options
+    (`Backend.options`), one indented line per option: its name, its choices, its doc (what
+    `--backend-option BACKEND.OPTION=VALUE` and `backend_options=` accept)."""
+    from ..plugins.manager import plugin_state
+
+    backends = plugin_state().backends
+    lines = []
+    for line in listing.splitlines():
+        lines.append(line)
+        words = line.split(maxsplit=1)
+        backend = backends.get(words[0]) if words and not line.startswith(" ") else None
+        if backend is None or " not loaded: " in line:
+            continue
+        lines.extend(f"    option {o.describe()}" for o in getattr(backend, "options", ()))
+    return "\n".join(lines)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

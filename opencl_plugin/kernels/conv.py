@@ -147,7 +147,10 @@ def lower_conv(bld: Builder, node: Node, opset: int) -> None:
         args = [x, wk, y, bias, i32(bias is not None), res, i32(res is not None)]
         args += [i32(v) for v in geo] + [i32(act[0]), f32(act[1]), f32(act[2]), slope, i32(smode)]
         gsize = (-(-OW // 8), OH, n_img * G * -(-Mg // lanes))
-        if SPECIALISE:
+        if SPECIALISE and lanes == 16 and DIRECT_ROWS and row16_eligible(OW, sw):
+            gsize = (1, OH, gsize[2])  # a whole row a work-item (conv_row16_f32)
+            launch_specialised(bld, "conv_direct", "conv_row16_f32", gsize, args)
+        elif SPECIALISE:
             launch_specialised(bld, "conv_direct", kernel, gsize, args)
         else:
             bld.launch(kernel, gsize, args)
@@ -256,6 +259,15 @@ def tiny(cg: int, mg: int, taps: int, pixels: int, wide: bool = False) -> bool:
     return cg * mg * taps * pixels <= (TINY_MACS_WIDE if wide else TINY_MACS)
 
 
+def row16_eligible(OW: int, sw: int) -> bool:
+    """Whether conv_row16_f32 takes this direct convolution's rows: under 16 outputs whose last
+    8-pixel tile would be at most half used (mtcnn's 9, 10, 3, 1), at stride 1 or 2 (above,
+    direct_wins leaves the direct kernel anyway). Rows of 7 or 14 (resnet18's 7x7 and 14x14
+    layers) measured the same or slower as a row (0.34-0.52 vs 0.32-0.37 ms), so keep the
+    tiles."""
+    return OW < 16 and 0 < OW % 8 <= 4 and sw <= 2
+
+
 def direct_wins(cg: int, mg: int, taps: int, pixels: int, stride: int = 1) -> bool:
     """Whether the direct kernel beats im2col + GEMM. Measured per layer on PoCL (docs): direct
     wins on short reductions (no im2col pass to amortise) and large images (im2col's buffer
@@ -279,6 +291,10 @@ DEPTHWISE_GEN = """(__global const data_t* restrict x, __global const data_t* re
 """
 SPECIALISE = True  # generated depthwise and direct kernels (False: the library's, geometry as
 # arguments)
+# the 16-channel direct convolution on rows of under 16 outputs that fill a last tile of 8 at
+# most half (mtcnn's 9, 10, 3, 1; row16_eligible): a whole row a work-item (conv_row16_f32)
+# instead of tiles of 8 pixels; False: the tiles
+DIRECT_ROWS = True
 DEPTHWISE_ROWS = True  # a row a work-item (depthwise_row.py; False: the 8-output tile kernel)
 POINTWISE = True  # 1x1 convolutions as generated kernels (pointwise.py; False: the library GEMM)
 # the direct kernel's 16-channel tile in float16 accumulators (conv_direct16_f32): None picks it

@@ -190,6 +190,63 @@ __kernel void conv_direct16_f32(__global const data_t* restrict x,
   CONV_STORE16(12) CONV_STORE16(13) CONV_STORE16(14) CONV_STORE16(15)
 }
 
+// conv_direct16_f32 with a whole row of OW <= 16 outputs per work-item (0, oh, z): one float16
+// accumulator per pixel, each pixel's input read where it lies inside the row (0 selected
+// where not, as the tile kernels do). Only launched generated (kernels/conv.py), OW and the
+// geometry literals, so the pixel loops unroll and the column checks fold: rows of 9 or 3
+// outputs otherwise take two tiles of 8, the second mostly idle and on the gather path. The
+// same sums in the same order as conv_direct16_f32, so the same results.
+__kernel void conv_row16_f32(__global const data_t* restrict x,
+                             __global const data_t* restrict wp, __global data_t* restrict y,
+                             __global const data_t* restrict bias, const int has_bias,
+                             __global const data_t* restrict res, const int has_res,
+                             const int C, const int H, const int W, const int G, const int Cg,
+                             const int Mg, const int OH, const int OW, const int KH,
+                             const int KW, const int sh, const int sw, const int ph,
+                             const int pw, const int dh, const int dw, const int act,
+                             const float p0, const float p1,
+                             __global const data_t* restrict slope, const int slope_mode) {
+  const int oh = get_global_id(1), z = get_global_id(2);
+  if (oh >= OH) return;
+  const int Mb = (Mg + 15) / 16;
+  const int mb = z % Mb, g = (z / Mb) % G, img = z / (Mb * G);
+  __global const data_t* xg = x + (long)(img * C + g * Cg) * H * W;
+  __global const data_t* wg = wp + (long)(g * Mb + mb) * KH * KW * Cg * 16;
+  float16 q[16];
+  for (int j = 0; j < OW; ++j) q[j] = 0.0f;
+  for (int kh = 0; kh < KH; ++kh) {
+    const int ih = oh * sh - ph + kh * dh;
+    if (ih < 0 || ih >= H) continue;
+    for (int kw = 0; kw < KW; ++kw) {
+      __global const data_t* xr = xg + ih * W;
+      __global const data_t* wq = wg + (kh * KW + kw) * Cg * 16;
+      for (int c = 0; c < Cg; ++c, xr += H * W, wq += 16) {
+        const float16 w16 = LD16(wq, 0);
+        for (int j = 0; j < OW; ++j) {
+          const int col = j * sw - pw + kw * dw;
+          const float v = col >= 0 && col < W ? LD(xr, col) : 0.0f;
+          q[j] = fma((float16)(v), w16, q[j]);
+        }
+      }
+    }
+  }
+  float acc[16][16];
+  for (int j = 0; j < OW; ++j) vstore16(q[j], 0, acc[j]);
+  for (int j = OW; j < 16; ++j) vstore16((float16)(0.0f), 0, acc[j]);
+  const int M = G * Mg, m0 = g * Mg + mb * 16;
+  const long base = ((long)(img * M + m0) * OH + oh) * OW;
+  const int channels = min(16, Mg - mb * 16);
+  const long cstride = (long)OH * OW;
+  for (int k = 0; k < channels; ++k) {
+    for (int p = 0; p < OW; p += 8) {
+      const float8 a = (float8)(acc[p][k], acc[p + 1][k], acc[p + 2][k], acc[p + 3][k],
+                                acc[p + 4][k], acc[p + 5][k], acc[p + 6][k], acc[p + 7][k]);
+      conv_row_store(a, y, base + k * cstride + p, m0 + k, min(8, OW - p), bias, has_bias, res,
+                     has_res, act, p0, p1, slope, slope_mode);
+    }
+  }
+}
+
 // ConvTranspose: y[img, g*Mg + m, oh, ow] = b[m] + sum_{c,kh,kw} w[g*Cg + c, m, kh, kw] *
 //   x[img, g*Cg + c, ih, iw] over the taps with oh = ih*sh - ph + kh*dh (likewise w). Each lane
 // (pixel) of the tile has its own input column or none; the column indices are found once per

@@ -20,6 +20,9 @@ SPECIALISE = True  # generated max-pool kernels per geometry (False: the library
 # 16 outputs a work-item in float16 (maxpool16_f32) on rows of 16+ outputs: None where the
 # device's native float vector width is 16, True / False forces (tests, measurements)
 WIDE: bool | None = None
+# max-pool rows of 8 to 32 inputs with at most 16 outputs (mtcnn's) a whole row per work-item
+# (short_row_text); False: maxpool8/16 and maxpool_f32 as before (tests, measurements)
+SHORT_ROWS = True
 
 
 def supports_pool(node: Node, inputs: list[Value | None], consts: dict, opset: int) -> str | None:
@@ -67,7 +70,11 @@ def lower_pool(bld: Builder, node: Node, opset: int) -> None:
     x, y = bld.ref(node.inputs[0]), bld.out(node.outputs[0])
     if node.op_type == "MaxPool":
         geo = (H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw)
-        if OW >= 8:  # 8 (16) outputs of a row per work-item, in vector operations
+        lanes = short_row_lanes(W, OW) if SHORT_ROWS and SPECIALISE else None
+        if lanes is not None:  # a whole short row a work-item, the taps as vector shuffles
+            name = bld.generate("maxpool_row", short_row_text(geo, planes, lanes))
+            bld.launch(name, (OH, planes), [x, y], program="gen", family="maxpool_row (generated)")
+        elif OW >= 8:  # 8 (16) outputs of a row per work-item, in vector operations
             lanes = 16 if OW >= 16 and (bld.vector_width >= 16 if WIDE is None else WIDE) else 8
             kernel = f"maxpool{lanes}_f32"
             gsize, args = (-(-OW // lanes), OH, planes), [x, y] + [i32(v) for v in geo]
@@ -91,6 +98,59 @@ def lower_pool(bld: Builder, node: Node, opset: int) -> None:
     cbuf = bld.weight(f"{node.name}::count{shape}", count)
     sizes = (H, W, OH, OW, KH, KW, sh, sw, ph, pw)
     bld.launch("avgpool_f32", (OW, OH, planes), [x, y, cbuf] + [i32(v) for v in sizes])
+
+
+def short_row_lanes(W: int, OW: int) -> int | None:
+    """The lanes (8 or 16) of `short_row_text`'s kernel for a row of W inputs and OW outputs: the
+    row is two vector loads of that width (at 0 and at W - lanes), which need lanes <= W <= 2 *
+    lanes, and the OW outputs fit the lanes; None where no width fits."""
+    for lanes in (8, 16):
+        if OW <= lanes and lanes <= W <= 2 * lanes:
+            return lanes
+    return None
+
+
+def short_row_text(geo: tuple[int, ...], planes: int, lanes: int) -> str:
+    """A generated max-pool kernel (parameters and body) computing a whole output row (OW <=
+    lanes) per work-item (oh, plane) for geometry `geo` (H, W, OH, OW, KH, KW, sh, sw, ph, pw,
+    dh, dw) over `planes` planes: each input row is two vector loads (columns 0.. and
+    W - lanes..), every tap one constant shuffle of them, lanes outside the row masked to -inf.
+    mtcnn's short pooled rows (22 -> 11, 9 -> 4, 10 -> 5) otherwise cost a scalar gather per tap
+    (maxpool8_f32's edge path, maxpool_f32): rnet's 22 -> 11 pool 45 -> 16 us of device time."""
+    H, W, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw = geo
+    L = lanes
+    v, u, i = f"float{L}", f"uint{L}", f"int{L}"
+    taps = []
+    for kw in range(KW):
+        index, keep = [], []
+        for j in range(L):
+            c = j * sw - pw + kw * dw
+            inside = j < OW and 0 <= c < W
+            keep.append("-1" if inside else "0")
+            index.append(str(c if inside and c < L else (L + c - (W - L) if inside else 0)))
+        mask = f"shuffle2(a, b, ({u})({', '.join(index)}))"
+        if all(k == "-1" for k in keep):
+            taps.append(f"    m = npmax{L}(m, {mask});")
+        else:
+            taps.append(
+                f"    m = npmax{L}(m, select(({v})(-INFINITY), {mask}, ({i})({', '.join(keep)})));"
+            )
+    stores = "\n".join(f"  ST(m.s{j:x}, y, o + {j});" for j in range(OW))
+    return f"""(__global const data_t* restrict x, __global data_t* restrict y) {{
+  const int oh = get_global_id(0), ic = get_global_id(1);
+  if (oh >= {OH} || ic >= {planes}) return;
+  __global const data_t* xp = x + (long)ic * {H * W};
+  {v} m = -INFINITY;
+  for (int kh = 0; kh < {KH}; ++kh) {{
+    const int ih = oh * {sh} - {ph} + kh * {dh};
+    if (ih < 0 || ih >= {H}) continue;
+    const {v} a = LD{L}(xp + ih * {W}, 0), b = LD{L}(xp + ih * {W} + {W - L}, 0);
+{chr(10).join(taps)}
+  }}
+  const long o = ((long)ic * {OH} + oh) * {OW};
+{stores}
+}}
+"""
 
 
 def lower_global(bld: Builder, node: Node, opset: int) -> None:

@@ -34,6 +34,7 @@ def conv_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     whatever this device's native width), and im2col + GEMM"""
     monkeypatch.setattr(conv, "DIRECT", lambda *a: request.param != "im2col")
     monkeypatch.setattr(conv, "DIRECT_WIDE", request.param == "direct16")
+    monkeypatch.setattr(conv, "DIRECT_ROWS", False)  # test_conv_row16.py tests the row kernel
     return request.param
 
 
@@ -94,6 +95,7 @@ def test_direct_packing_puts_sixteen_output_channels_side_by_side_for_the_wide_t
 def test_direct_conv_under_fp16_storage_stays_within_the_reviewed_tolerance(wide, monkeypatch):
     monkeypatch.setattr(conv, "DIRECT", lambda *a: True)
     monkeypatch.setattr(conv, "DIRECT_WIDE", wide)
+    monkeypatch.setattr(conv, "DIRECT_ROWS", False)
     weights = {"w": rand(19, 5, 3, 3).astype(np.float16).astype(np.float32), "b": rand(19)}
     graph, feeds = one_node("Conv", {"x": rand(1, 5, 11, 13)}, weights, {"pads": [1, 1, 1, 1]})
     sess = gossamer.load(graph, backends=["opencl-fp16"], optimize=0)

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.usefixtures("device")
 @pytest.fixture(params=[False, True], ids=["float8", "float16"])
 def wide(request, monkeypatch):
     monkeypatch.setattr(pool, "WIDE", request.param)
+    monkeypatch.setattr(pool, "SHORT_ROWS", False)  # test_maxpool_short_rows.py tests those
     return request.param
 
 
