@@ -217,3 +217,31 @@ def _convert(cmd: list[str], out: Path, log: Path, timeout: int) -> tuple[str | 
     lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
     errors = [ln for ln in lines if "error" in ln.lower()] or lines or ["no output"]
     return None, f"{Path(cmd[0]).name} failed: {errors[-1][:200]} (log: {log})"
+
+
+def ort_node_profile(onnx: str, feeds: dict, threads: int, runs: int, warmup: int = 5) -> dict:
+    """onnxruntime's own per-node kernel times (SessionOptions.enable_profiling): node name (in
+    execution order) -> (the event's args: op_name, input_type_shape, ...; the median ms of the
+    `runs` runs after `warmup` untimed ones)."""
+    import statistics
+    import tempfile
+    from collections import defaultdict
+
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+    so.enable_profiling = True
+    with tempfile.TemporaryDirectory() as tmp:
+        so.profile_file_prefix = str(Path(tmp) / "ort")
+        sess = ort.InferenceSession(onnx, so, providers=["CPUExecutionProvider"])
+        for _ in range(warmup + runs):
+            sess.run(None, feeds)
+        events = json.loads(Path(sess.end_profiling()).read_text())
+    times: dict[str, list[float]] = defaultdict(list)
+    meta = {}
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            times[e["name"]].append(e["dur"] / 1e3)  # microseconds -> ms
+            meta[e["name"]] = e["args"]
+    return {n: (meta[n], statistics.median(v[warmup:])) for n, v in times.items()}

@@ -14,14 +14,13 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_models import prepare  # noqa: E402
+from bench_models import ort_node_profile, prepare  # noqa: E402
 
 
 def _ours(gsm: str, feeds: dict, threads: int, runs: int) -> list[tuple[str, str, float]]:
@@ -52,30 +51,12 @@ def _ours(gsm: str, feeds: dict, threads: int, runs: int) -> list[tuple[str, str
 
 
 def _ort(onnx: str, feeds: dict, threads: int, runs: int) -> list[tuple[str, str, float]]:
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-    so.enable_profiling = True
-    with tempfile.TemporaryDirectory() as tmp:
-        so.profile_file_prefix = str(Path(tmp) / "ort")
-        sess = ort.InferenceSession(onnx, so, providers=["CPUExecutionProvider"])
-        for _ in range(5 + runs):
-            sess.run(None, feeds)
-        events = json.loads(Path(sess.end_profiling()).read_text())
-    times: dict[str, list[float]] = defaultdict(list)
-    meta = {}
-    for e in events:
-        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
-            times[e["name"]].append(e["dur"] / 1e3)  # microseconds -> ms
-            meta[e["name"]] = e["args"]
     rows = []
-    for name, ts in times.items():  # in execution order
-        args = meta[name]
+    for args, ms in ort_node_profile(onnx, feeds, threads, runs).values():  # in execution order
         if args.get("op_name") not in ("Conv", "Gemm"):
             continue
         shape = "x".join(str(d) for d in next(iter(args["input_type_shape"][0].values())))
-        rows.append((args["op_name"], shape, statistics.median(ts[5:])))
+        rows.append((args["op_name"], shape, ms))
     return rows
 
 

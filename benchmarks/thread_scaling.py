@@ -14,14 +14,13 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_models import prepare  # noqa: E402
+from bench_models import ort_node_profile, prepare  # noqa: E402
 
 
 def _describe(graph, node) -> str:
@@ -60,26 +59,10 @@ def ours(gsm: str, feeds: dict, counts: list[int], runs: int):
 
 
 def theirs(onnx: str, feeds: dict, counts: list[int], runs: int):
-    import onnxruntime as ort
-
     out = {}
     for t in counts:
-        so = ort.SessionOptions()
-        so.intra_op_num_threads, so.inter_op_num_threads = t, 1
-        so.enable_profiling = True
-        with tempfile.TemporaryDirectory() as tmp:
-            so.profile_file_prefix = str(Path(tmp) / "ort")
-            sess = ort.InferenceSession(onnx, so, providers=["CPUExecutionProvider"])
-            for _ in range(5 + runs):
-                sess.run(None, feeds)
-            events = json.loads(Path(sess.end_profiling()).read_text())
-        times: dict[str, list[float]] = defaultdict(list)
-        kinds = {}
-        for e in events:
-            if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
-                times[e["name"]].append(e["dur"] / 1e3)
-                kinds[e["name"]] = e["args"].get("op_name")
-        out[t] = {n: (kinds[n], statistics.median(v[5:])) for n, v in times.items()}
+        profile = ort_node_profile(onnx, feeds, t, runs)
+        out[t] = {n: (args.get("op_name"), ms) for n, (args, ms) in profile.items()}
     return out
 
 
