@@ -46,3 +46,24 @@ def level(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(scope="module", params=[1, 2], ids=["1thread", "2threads"])
 def nthreads(request: pytest.FixtureRequest) -> int:
     return request.param
+
+
+@pytest.fixture
+def amx() -> Iterator[None]:
+    """The native bf16 implementation on AMX tiles (tdpbf16ps), where this CPU and Linux allow it;
+    the previous implementation and AMX setting are put back after the test."""
+    ext = native.ext()
+    if not ext.bf16_cpu_native():
+        pytest.skip("this CPU has no AVX512_BF16 (so no AMX-BF16 path): cannot run here")
+    before, amx_before = ext.bf16_impl(), ext.bf16_amx_enabled()
+    ext.bf16_set_impl("native")
+    try:
+        if not ext.bf16_set_amx(True):
+            pytest.skip(
+                "no AMX-BF16 here (CPU without AMX tiles, Linux refused the tile state, "
+                "or GOSSAMER_AMX=off)"
+            )
+        yield
+    finally:
+        ext.bf16_set_amx(amx_before)
+        ext.bf16_set_impl(before)

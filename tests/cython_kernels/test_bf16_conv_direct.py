@@ -5,29 +5,12 @@ the Conv node taking it (bf16_conv.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from gossamer.conformance.bf16_reference import amx_error_bound, to_bf16
 from gossamer.cython_kernels._native import ext
 
 F32 = np.float32
-
-
-@pytest.fixture
-def amx() -> Iterator[None]:
-    if not ext().bf16_cpu_native():
-        pytest.skip("this CPU has no AVX512_BF16 (so no AMX-BF16 path): cannot run here")
-    before, amx_before = ext().bf16_impl(), ext().bf16_amx_enabled()
-    ext().bf16_set_impl("native")
-    try:
-        if not ext().bf16_set_amx(True):
-            pytest.skip("no AMX-BF16 here (CPU, Linux's tile permission, or GOSSAMER_AMX=off)")
-        yield
-    finally:
-        ext().bf16_set_amx(amx_before)
-        ext().bf16_set_impl(before)
 
 
 def values(rng: np.random.Generator, shape: tuple[int, ...], spread: float) -> np.ndarray:

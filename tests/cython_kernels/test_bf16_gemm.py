@@ -168,25 +168,6 @@ def vdp_only() -> Iterator[None]:
         ext().bf16_set_impl(before)
 
 
-@pytest.fixture
-def amx() -> Iterator[None]:
-    """The native implementation on AMX tiles (tdpbf16ps), where this CPU and Linux allow it."""
-    if not ext().bf16_cpu_native():
-        pytest.skip("this CPU has no AVX512_BF16 (so no AMX-BF16 path): cannot run here")
-    before, amx_before = ext().bf16_impl(), ext().bf16_amx_enabled()
-    ext().bf16_set_impl("native")
-    try:
-        if not ext().bf16_set_amx(True):
-            pytest.skip(
-                "no AMX-BF16 here (CPU without AMX tiles, Linux refused the tile state, "
-                "or GOSSAMER_AMX=off)"
-            )
-        yield
-    finally:
-        ext().bf16_set_amx(amx_before)
-        ext().bf16_set_impl(before)
-
-
 def test_vdpbf16ps_matches_the_emulation_bit_for_bit(vdp_only: None) -> None:
     rng = np.random.default_rng(5)
     for m, k, n in [(1, 1, 1), (13, 17, 33), (12, 64, 32), (75, 301, 131), (7, 0, 5)]:
