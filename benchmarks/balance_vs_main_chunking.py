@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_models import prepare  # noqa: E402
-from pool_balance import _Marks, makespan  # noqa: E402
+from pool_balance import makespan, traced_run  # noqa: E402
 
 
 def main() -> None:
@@ -41,7 +41,6 @@ def main() -> None:
         help="per node over the runs (min: its least disturbed run, on a busy machine)",
     )
     args = ap.parse_args()
-    from gossamer.cython_kernels._native import ext
 
     import gossamer
 
@@ -53,20 +52,12 @@ def main() -> None:
     nodes = {n.name: n for n in graph.nodes}
     for _ in range(5):
         sess.run(None, feeds)
-    names = ext().POOL_TRACE_FIELDS
     res: dict[str, dict] = {}
     load0 = open("/proc/loadavg").read().split()[0]
     for _ in range(args.reps):
-        marks = _Marks()
-        ext().pool_trace(True)
-        sess.run(None, feeds, observers=[marks])
-        events = [dict(zip(names, e, strict=True)) for e in ext().pool_trace(False)]
-        top = [e for e in events if e["alone"] != 1]
-        for name, t0, t1 in marks.spans:
-            calls = [e for e in top if t0 <= e["start"] < t1]
-            durs = [ext().pool_trace_chunks(e["first"], e["chunks"]).astype(float) / 1e3
-                    for e in calls]  # fmt: skip
-            serial = (t1 - t0) / 1e3 - sum((e["end"] - e["start"]) / 1e3 for e in calls)
+        for name, node_us, calls in traced_run(sess, feeds):
+            durs = [d for _, d in calls]
+            serial = node_us - sum((e["end"] - e["start"]) / 1e3 for e, _ in calls)
             new = serial + sum(makespan(d, 2) for d in durs)
             old, kind = new, ""
             node = nodes[name]

@@ -57,7 +57,9 @@ def makespan(durations: np.ndarray, seats: int) -> float:
     return max(free)
 
 
-def one_run(sess, feeds, seats: int) -> dict[str, dict[str, float]]:
+def traced_run(sess, feeds) -> list[tuple[str, float, list[tuple[dict, np.ndarray]]]]:
+    """One run node by node with the pool trace on: per node, in order, its name, its time (us)
+    and its top-level pool calls, each as (the trace event, its chunks' durations in us)."""
     from gossamer.cython_kernels._native import ext
 
     names = ext().POOL_TRACE_FIELDS
@@ -68,23 +70,33 @@ def one_run(sess, feeds, seats: int) -> dict[str, dict[str, float]]:
     # top-level calls: a call nested in a chunk of another runs alone (alone == 1); its time is in
     # the outer chunk's
     top = [e for e in events if e["alone"] != 1]
-    out: dict[str, dict[str, float]] = {}
+    out = []
     k = 0
     for name, t0, t1 in marks.spans:
-        r = {"node us": (t1 - t0) / 1e3, "calls": 0, "chunks": 0, "work us": 0.0,
-             "in calls us": 0.0, "model us": 0.0, "1-chunk calls": 0}  # fmt: skip
+        calls = []
         while k < len(top) and top[k]["start"] < t0:
             k += 1
         while k < len(top) and top[k]["start"] < t1:
             e = top[k]
-            d = ext().pool_trace_chunks(e["first"], e["chunks"]).astype(np.float64) / 1e3
+            chunks = ext().pool_trace_chunks(e["first"], e["chunks"]).astype(np.float64) / 1e3
+            calls.append((e, chunks))
+            k += 1
+        out.append((name, (t1 - t0) / 1e3, calls))
+    return out
+
+
+def one_run(sess, feeds, seats: int) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for name, node_us, calls in traced_run(sess, feeds):
+        r = {"node us": node_us, "calls": 0, "chunks": 0, "work us": 0.0,
+             "in calls us": 0.0, "model us": 0.0, "1-chunk calls": 0}  # fmt: skip
+        for e, d in calls:
             r["calls"] += 1
             r["chunks"] += e["chunks"]
             r["1-chunk calls"] += e["chunks"] == 1
             r["work us"] += d.sum()
             r["in calls us"] += (e["end"] - e["start"]) / 1e3
             r["model us"] += makespan(d, seats)
-            k += 1
         r["serial us"] = max(0.0, r["node us"] - r["in calls us"])
         out[name] = r
     return out
