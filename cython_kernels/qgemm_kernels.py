@@ -167,7 +167,8 @@ class _QMatMul:
         return y
 
     def run_float(self, x: Array, b: Array, b_zp: Array | None, b_scale: Array,
-                  bias: Array | None) -> Array:  # fmt: skip
+                  bias: Array | None,
+                  make_ep: Callable[..., Any] | None = None) -> Array:  # fmt: skip
         """DynamicQuantizeMatMul: float32 x quantised as DynamicQuantizeLinear does, straight
         into the packed left operand, then the product with a float32 epilogue."""
         q8 = self.q8_usable(b, b_zp)
@@ -176,7 +177,7 @@ class _QMatMul:
             raise RuntimeDecline(f"A {x.dtype}{list(x.shape)} against B ({k}, {n})")
         m = int(np.prod(x.shape[:-1]))
         scale, zp = dynamic_quantize_params(x)
-        ep = float_epilogue(scale, b_scale, bias, m, n)
+        ep = (make_ep or float_epilogue)(scale, b_scale, bias, m, n)
         y = output_array((*x.shape[:-1], n), F32)
         if y.size == 0:
             return y
@@ -209,6 +210,31 @@ def float_epilogue(a_scale: Array, b_scale: Array, bias: Array | None, m: int, n
     if bias is not None:
         ep.float_bias(np.ascontiguousarray(bias))
     return ep
+
+
+class _FloatEpilogue:
+    """float_epilogue for one node whose b_scale and bias are constants: they are checked and
+    laid out once (per N), so a call only multiplies its a_scale in (float32, the reference's
+    product) and wraps the result; otherwise each call runs float_epilogue."""
+
+    def __init__(self, fixed: bool) -> None:
+        self.fixed = fixed
+        self.made: tuple[int, Array, int, Array | None] | None = None
+
+    def __call__(self, a_scale: Array, b_scale: Array, bias: Array | None, m: int, n: int) -> Any:
+        if not self.fixed:
+            return float_epilogue(a_scale, b_scale, bias, m, n)
+        if self.made is None or self.made[0] != n:
+            float_epilogue(a_scale, b_scale, bias, m, n)  # its checks (declines) once
+            bs = np.asarray(b_scale.reshape(()) if b_scale.size == 1 else b_scale, F32)
+            fb = None if bias is None else np.ascontiguousarray(bias)
+            self.made = (n, bs, 1 if bs.size > 1 else 0, fb)
+        if a_scale.size != 1:
+            raise RuntimeDecline("a_scale not per tensor")
+        _, bs, cs, fb = self.made
+        mult = (np.asarray(a_scale.reshape(()), F32) * bs).astype(F32).reshape(-1)
+        ep = ext().QEpilogue(Q_F32, mult, 0, cs, None, 0, 0, 0.0)
+        return ep if fb is None else ep.float_bias(fb)
 
 
 def _prepare_qlinear_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -253,6 +279,7 @@ def _prepare_matmul_integer(node: Node, constants: dict[int, Array]) -> Callable
 
 def _prepare_matmul_integer_to_float(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
     prep = _QMatMul(node, constants, 1, 5, 4)
+    make_ep = _FloatEpilogue(_fixed(node, constants, 3, 6))
 
     def matmul_integer_to_float(
         a: Array, b: Array, a_scale: Array, b_scale: Array, a_zero_point: Array | None = None,
@@ -261,7 +288,7 @@ def _prepare_matmul_integer_to_float(node: Node, constants: dict[int, Array]) ->
         if a_zero_point is not None and a_zero_point.size != 1:
             raise RuntimeDecline("a_zero_point not per tensor")
         m, n = int(np.prod(a.shape[:-1])), b.shape[-1]
-        ep = float_epilogue(a_scale, b_scale, bias, m, n)
+        ep = make_ep(a_scale, b_scale, bias, m, n)
         return prep.run(a, a_zero_point, b, b_zero_point, ep, np.dtype(F32))
 
     return matmul_integer_to_float
@@ -271,12 +298,13 @@ def _prepare_dynamic_quantize_mat_mul(
     node: Node, constants: dict[int, Array]
 ) -> Callable[..., Any]:
     prep = _QMatMul(node, constants, 1, 3, None)
+    make_ep = _FloatEpilogue(_fixed(node, constants, 2, 4))
 
     def dynamic_quantize_mat_mul(
         a: Array, b: Array, b_scale: Array, b_zero_point: Array | None = None,
         bias: Array | None = None,
     ) -> Array:  # fmt: skip
-        return prep.run_float(a, b, b_zero_point, b_scale, bias)
+        return prep.run_float(a, b, b_zero_point, b_scale, bias, make_ep)
 
     return dynamic_quantize_mat_mul
 

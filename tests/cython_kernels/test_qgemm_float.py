@@ -11,6 +11,8 @@ from gossamer.cython_kernels._native import ext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import gossamer
+
 from ._qhelpers import q_model, run_exact
 
 F32 = np.float32
@@ -96,3 +98,35 @@ def test_float_bias_is_checked():
         ext().QEpilogue(0, np.ones(1, F32)).float_bias(np.ones(2, F32))
     with pytest.raises(ValueError, match="zero point"):
         ext().qpack_a_quantize(np.zeros((2, 2), F32), 1.0, 300, np.zeros(100, np.int16), 1)
+
+
+@pytest.mark.parametrize("per_col, bias", [(False, True), (True, False), (True, True)])
+def test_constant_b_scale_and_bias_with_a_new_a_scale_each_run(nthreads, per_col, bias):
+    """b_scale and bias constants (their layout kept by the node), a_scale a graph input and
+    DynamicQuantizeMatMul's data-dependent scale: every run's multiplier is its own."""
+    rng = np.random.default_rng(11)
+    k, n = 37, 21
+    p = _params(rng, n, per_col, "int8", bias)
+    order = ["a", "b", "a_scale", "b_scale", "a_zero_point", "b_zero_point"] + ["bias"] * bias
+    consts = {
+        "b": _weights(rng, k, n, "int8"),
+        "b_scale": p["b_scale"],
+        "a_zero_point": np.uint8(3),
+        "b_zero_point": p["b_zero_point"],
+        "bias": p["bias"],
+    }
+    a = rng.integers(0, 256, (2, 5, k)).astype(np.uint8)
+    model = q_model("MatMulIntegerToFloat", {"a": a, "a_scale": F32(0.5)}, consts, domain=MS,
+                    order=order)  # fmt: skip
+    dq = q_model("DynamicQuantizeMatMul", {"a": np.zeros((2, 5, k), F32)},
+                 {"b": consts["b"]} | p, domain=MS)  # fmt: skip
+    sessions = [(gossamer.load(m, backends=["cython"], threads=nthreads, optimize=0),
+                 gossamer.load(m, backends=[], optimize=0)) for m in (model, dq)]  # fmt: skip
+    for run in range(4):
+        a = rng.integers(0, 256, (2, 5, k)).astype(np.uint8)
+        x = (rng.standard_normal((2, 5, k)) * 10.0 ** (run - 1)).astype(F32)
+        scale = np.asarray(rng.random() * 0.1 + 1e-3, F32)
+        for (ours, ref), feeds in zip(sessions, [{"a": a, "a_scale": scale}, {"a": x}]):
+            (got,), (want,) = ours.run(None, feeds), ref.run(None, feeds)
+            assert not ours.runtime_fallbacks
+            np.testing.assert_array_equal(got, want)
