@@ -136,6 +136,24 @@ def test_quantize_linear_per_tensor(level, nthreads, dtype, opset):
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("scale", [0.5, 0.37, 3e-5])
+def test_quantize_linear_ties_saturation_and_tails(level, nthreads, dtype, scale):
+    # x / 0.5 lands exactly on halves (ties to even, both signs), values around both
+    # saturation edges, -0.0, subnormals, NaN and infinities at every vector lane position, and
+    # a length that leaves a tail after the 16- and 8-wide blocks
+    rng = np.random.default_rng(int(scale * 1e6))
+    ties = (np.arange(-300, 301, dtype=F32) + F32(0.5)) * F32(0.5)
+    edges = np.array([-129, -128.5, -128, -127.5, 126.5, 127.5, 128, 254.5, 255.5, 256, -0.0,
+                      1e-40, -1e-40, 3e38, -3e38], F32) * F32(scale)  # fmt: skip
+    x = np.concatenate([ties, edges, (rng.standard_normal(3000) * 200 * scale).astype(F32)])
+    for lane, bad in zip(range(0, 32, 3), [np.nan, np.inf, -np.inf] * 11, strict=False):
+        x[100 + lane * 17] = bad
+    x = x[: 16 * (x.size // 16) - 3].reshape(1, -1)
+    consts = {"s": F32(scale), "z": _q(rng, (), dtype)}
+    run_exact(q_model("QuantizeLinear", {"x": x}, consts), {"x": x}, nthreads)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
 def test_dequantize_linear_per_tensor(level, nthreads, dtype):
     rng = np.random.default_rng(3)
     x = _q(rng, (4, 300), dtype)
