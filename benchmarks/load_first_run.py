@@ -1,14 +1,21 @@
 """Load + first run: Gossamer from .onnx, from an optimised .gsm and from a pre-packed .gsm
 (`gossamer convert --pack cython`), against onnxruntime's InferenceSession creation + first run.
 
-    python benchmarks/load_first_run.py [--models a,b] [--threads 1] [--repeats 3]
+    python benchmarks/load_first_run.py [--models a,b] [--threads 1] [--repeats 3] [--init]
         [--before PYTHONPATH] [--out benchmarks/results/load_first_run.md]
 
 Each measurement is a fresh process that imports numpy and reads the feeds, then times, for both
 engines alike: the engine's import (`import gossamer` / `import onnxruntime`), the load (session
 creation) and the first run; and reads the process's peak RSS (VmHWM) and its RSS after the
 import. Cells give load + first run (the session's cost) and, separately, the import, and
-the ratio of import + load + first run to onnxruntime's (what a fresh process pays).
+the ratio of import + load + first run to onnxruntime's (what a fresh process pays). Then the
+same process loads and runs the model again: that second load + first run is what every later
+session pays, the difference what the process pays once (first-use imports, caches).
+CPU times are the process's (all threads: a pool's spinning workers too) and the calling
+thread's alone (what the load and first run cost it, robust to another process on the cores).
+`--init` does what benchmarks/bench_worker.py does before its load timer, the figures the
+issue's side-by-side table reports: Gossamer's plugin discovery (`plugin_state()`, which imports
+every registered backend) runs after the import, untimed in the load and reported apart.
 `--before PYTHONPATH` adds the variant "before", the pre-packed .gsm loaded by another Gossamer
 tree (e.g. `git archive` of an older commit laid out as the `gossamer` package), interleaved with
 the others. Variants are interleaved and repeated; medians are reported. Files are in the page
@@ -26,6 +33,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 VARIANTS = ("gossamer .onnx", "gossamer .gsm", "gossamer .gsm --pack", "onnxruntime")
 BEFORE = "before: .gsm --pack"  # the --before tree on the pre-packed file
@@ -45,7 +53,7 @@ def _rss_kb(field: str) -> int:
     return 0
 
 
-def worker(variant: str, path: str, feeds_path: str, threads: int) -> None:
+def worker(variant: str, path: str, feeds_path: str, threads: int, init: bool = False) -> None:
     """One measurement in this process: prints {"import", "load", "first", "rss_mb", ...}."""
     import numpy as np
 
@@ -54,35 +62,54 @@ def worker(variant: str, path: str, feeds_path: str, threads: int) -> None:
     if variant == "onnxruntime":
         import onnxruntime as ort
 
+        def make() -> Any:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
         imported, import_cpu = time.perf_counter() - start, time.process_time() - i0
-        base = _rss_kb("VmRSS")
-        c0, t0 = time.process_time(), time.perf_counter()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        t1 = time.perf_counter()
-        sess.run(None, feeds)
-        extra = {}
+        init_s = 0.0
+        extra: dict[str, Any] = {}
     else:
         from gossamer.plugins import prepacked
 
         import gossamer
 
         imported, import_cpu = time.perf_counter() - start, time.process_time() - i0
-        base = _rss_kb("VmRSS")
-        c0, t0 = time.process_time(), time.perf_counter()
-        session = gossamer.load(path, threads=threads)
+        init_s = 0.0
+        if init:  # what bench_worker.py does before its load timer
+            from gossamer.plugins.manager import plugin_state
+
+            at = time.perf_counter()
+            plugin_state()
+            init_s = time.perf_counter() - at
+
+        def make() -> Any:
+            return gossamer.load(path, threads=threads)
+
+        extra = prepacked.stats
+    base = _rss_kb("VmRSS")
+    times = []
+    for again in (False, True):
+        c0, m0, t0 = time.process_time(), time.thread_time(), time.perf_counter()
+        session = make()
         t1 = time.perf_counter()
         session.run(None, feeds)
-        extra = dict(prepacked.stats)
-    t2, cpu = time.perf_counter(), time.process_time() - c0
-    # VmHWM: this address space's peak. Not getrusage's ru_maxrss, which Linux carries over
-    # fork + exec: it would report the benchmark parent's RSS (122 MB) for every worker
-    peak = _rss_kb("VmHWM")
-    print(json.dumps({"import": imported, "import_cpu": import_cpu, "cpu": cpu, "load": t1 - t0,
-                      "first": t2 - t1, "rss_mb": peak / 1024, "base_mb": base / 1024,
-                      **extra}))  # fmt: skip
+        t2 = time.perf_counter()
+        times.append((t1 - t0, t2 - t1, time.process_time() - c0, time.thread_time() - m0))
+        if not again:
+            # VmHWM: this address space's peak. Not getrusage's ru_maxrss, which Linux carries
+            # over fork + exec: it would report the benchmark parent's RSS (122 MB) for every
+            # worker. Read before the second session, which would add its own
+            peak = _rss_kb("VmHWM")
+            extra = dict(extra)  # the first session's weight forms
+        del session
+    (load, first, cpu, main), (load2, first2, _, main2) = times
+    print(json.dumps({"import": imported, "import_cpu": import_cpu, "init": init_s, "cpu": cpu,
+                      "main_cpu": main, "load": load, "first": first, "load2": load2,
+                      "first2": first2, "main_cpu2": main2, "rss_mb": peak / 1024,
+                      "base_mb": base / 1024, **extra}))  # fmt: skip
 
 
 # workers keep compiled bytecode (an installed package has it) even where the caller's
@@ -91,8 +118,12 @@ _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 _ENV.setdefault("PYTHONPYCACHEPREFIX", str(Path.home() / ".cache" / "gossamer" / "bench-pycache"))
 
 
-def _measure(variant: str, path: str, feeds: str, threads: int, before: str | None = None) -> dict:
+def _measure(
+    variant: str, path: str, feeds: str, threads: int, before: str | None = None,
+    init: bool = False,
+) -> dict:  # fmt: skip
     cmd = [sys.executable, __file__, "--worker", variant, path, feeds, str(threads)]
+    cmd += ["--init"] if init else []
     env = _ENV if variant != BEFORE else {**_ENV, "PYTHONPATH": before or ""}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     if done.returncode != 0:
@@ -148,6 +179,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default="benchmarks/results/load_first_run.md")
     parser.add_argument("--before", help="PYTHONPATH of an older Gossamer tree to compare")
+    parser.add_argument(
+        "--init", action="store_true",
+        help="run Gossamer's plugin discovery after the import, untimed in the load (as "
+        "benchmarks/bench_worker.py, whose figures the side-by-side table reports)",
+    )  # fmt: skip
     parser.add_argument("--variants", default=",".join(VARIANTS), help="a subset of VARIANTS")
     args = parser.parse_args()
     args.started = time.strftime("%Y-%m-%d %H:%M")
@@ -178,12 +214,14 @@ def _measure_model(
     """`args.repeats` interleaved rounds of every variant, after one discarded round (.pyc
     files, page cache)."""
     for variant in variants:
-        _measure(variant, files[variant], files["feeds"], args.threads, args.before)
+        _measure(variant, files[variant], files["feeds"], args.threads, args.before, args.init)
     results: dict[str, list[dict]] = {v: [] for v in variants}
     for _ in range(args.repeats):
         for variant in variants:
             results[variant].append(
-                _measure(variant, files[variant], files["feeds"], args.threads, args.before)
+                _measure(
+                    variant, files[variant], files["feeds"], args.threads, args.before, args.init
+                )
             )
     return results
 
@@ -193,11 +231,18 @@ def _median(runs: list[dict], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+def _ms(seconds: float) -> str:
+    """Milliseconds, with a decimal below 10 (the small models' loads are a few ms)."""
+    ms = seconds * 1e3
+    return f"{ms:.1f}" if ms < 10 else f"{ms:.0f}"
+
+
 def _row(name: str, results: dict[str, list[dict]], sizes: dict[str, float]) -> str:
     cells = [name]
     ort = results["onnxruntime"]
     ort_total = (_median(ort, "load") or 0) + (_median(ort, "first") or 0)
     ort_cpu = _median(ort, "cpu") or 0
+    ort_main = _median(ort, "main_cpu") or 0
     ort_all = ort_total + (_median(ort, "import") or 0)
     for variant in results:
         runs = results[variant]
@@ -206,9 +251,11 @@ def _row(name: str, results: dict[str, list[dict]], sizes: dict[str, float]) -> 
             cells.append(f"error: {errors[0]}")
             continue
         load, first = _median(runs, "load") or 0, _median(runs, "first") or 0
-        cpu = _median(runs, "cpu") or 0
+        cpu, main = _median(runs, "cpu") or 0, _median(runs, "main_cpu") or 0
         ratio = f" ({(load + first) / ort_total:.2f}×)" if ort_total else ""
         cpu_ratio = f" ({cpu / ort_cpu:.2f}×)" if ort_cpu else ""
+        main_ratio = f" ({main / ort_main:.2f}×)" if ort_main else ""
+        again = f"{_ms(_median(runs, 'load2') or 0)} + {_ms(_median(runs, 'first2') or 0)} ms"
         rss = _median(runs, "rss_mb") or 0
         grown = rss - (_median(runs, "base_mb") or 0)
         reused = int(_median(runs, "reused") or 0)
@@ -216,11 +263,14 @@ def _row(name: str, results: dict[str, list[dict]], sizes: dict[str, float]) -> 
         forms = f"; {reused} reused / {packs} packed" if variant != "onnxruntime" else ""
         size = f"; {sizes[variant]:.0f} MB file" if variant in sizes else ""
         imported = _median(runs, "import") or 0
-        with_import = (imported + load + first) / ort_all if ort_all else 0
+        init = _median(runs, "init") or 0
+        inits = f" + init {_ms(init)} ms" if init else ""
+        with_import = (imported + init + load + first) / ort_all if ort_all else 0
         cells.append(
-            f"{load * 1e3:.0f} + {first * 1e3:.0f} ms{ratio}; CPU {cpu * 1e3:.0f} ms{cpu_ratio}; "
-            f"RSS {rss:.0f} MB (+{grown:.0f}){forms}{size}; import {imported * 1e3:.0f} ms "
-            f"(CPU {(_median(runs, 'import_cpu') or 0) * 1e3:.0f}), with it {with_import:.2f}×"
+            f"{_ms(load)} + {_ms(first)} ms{ratio}; CPU {_ms(cpu)} ms{cpu_ratio}, calling "
+            f"thread {_ms(main)} ms{main_ratio}; again {again}; RSS {rss:.0f} MB (+{grown:.0f})"
+            f"{forms}{size}; import {_ms(imported)} ms (CPU "
+            f"{_ms(_median(runs, 'import_cpu') or 0)}){inits}, with it {with_import:.2f}×"
         )
     return "| " + " | ".join(cells) + " |"
 
@@ -237,6 +287,7 @@ def _write(args: argparse.Namespace, rows: list[str], before: tuple, after: tupl
     command = (
         f"python benchmarks/load_first_run.py --models {args.models} --threads {args.threads} "
         f"--repeats {args.repeats} --variants {','.join(v for v in variants if v != BEFORE)}"
+        + (" --init" if args.init else "")
         + (" --before PATH" if args.before else "")
     )
     heading = f"## Run {args.started}"
@@ -251,12 +302,15 @@ def _write(args: argparse.Namespace, rows: list[str], before: tuple, after: tupl
         "noisy.",
         "",
         "Each cell: median load + median first run, wall time (their sum's ratio to "
-        "onnxruntime's session creation + first run); the CPU time of both (ratio: robust to the "
-        "machine's load, where wall time is not); peak RSS of the process (VmHWM; growth over "
+        "onnxruntime's session creation + first run); the CPU time of both, the process's (all "
+        "threads) and the calling thread's (ratios: robust to the machine's load, where wall "
+        "time is not); again: a second load + first run of the model in the same process (what "
+        "every later session pays); peak RSS of the process (VmHWM; growth over "
         "its RSS after the import); for Gossamer the weight forms reused from the file / packed "
         "at load or first run, and the file size; the engine's import (`import gossamer` / "
-        "`import onnxruntime`, measured alike in the same fresh process, not in the load) and the "
-        "ratio of import + load + first run to onnxruntime's. Medians of "
+        "`import onnxruntime`, measured alike in the same fresh process, not in the load), with "
+        "--init Gossamer's plugin discovery after it (untimed in the load, as side_by_side.py), "
+        "and the ratio of import (+ init) + load + first run to onnxruntime's. Medians of "
         f"{args.repeats} fresh processes per variant, interleaved. `.gsm` is `gossamer convert "
         "-O3`, `.gsm --pack` adds `--pack cython`" + (BEFORE_NOTE if args.before else "."),
         "",
@@ -276,6 +330,6 @@ def _write(args: argparse.Namespace, rows: list[str], before: tuple, after: tupl
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), "--init" in sys.argv[6:])
     else:
         main()

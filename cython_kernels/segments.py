@@ -32,7 +32,6 @@ GOSSAMER_SEGMENTS=0 turns segments off.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import weakref
@@ -49,6 +48,11 @@ from ..refimpl.memory_plan import VIEW_OPS
 from . import _native
 from ._common import SCRATCH_BUFFERS
 from ._native import ext
+
+try:  # the one hash used here, without hashlib's import of OpenSSL (~3 ms per process)
+    from _blake2 import blake2b
+except ImportError:  # a Python without the module: hashlib's
+    from hashlib import blake2b
 
 log = logging.getLogger("gossamer.cython_kernels")
 _EPILOGUES = ("Epilogue", "QEpilogue")
@@ -158,7 +162,7 @@ def _root(obj: Any) -> Any:
 def _digest(a: np.ndarray) -> tuple[tuple[int, ...], str, bytes]:
     """What the self-check compares of a value: shape, dtype and a digest of its bytes."""
     data = np.ascontiguousarray(a).reshape(-1).view(np.uint8)  # an empty value: no bytes
-    return a.shape, a.dtype.str, hashlib.blake2b(data, digest_size=16).digest()
+    return a.shape, a.dtype.str, blake2b(data, digest_size=16).digest()
 
 
 def _aligned(nbytes: int) -> np.ndarray:

@@ -11,11 +11,15 @@ from .refimpl.ir import Graph
 # where the pass records its plan (channel_blocking.METADATA_KEY; read here without importing the
 # optimiser, which a cropped build may not have)
 LAYOUT_KEY = "gossamer.layout"
+# the convs the pass may block (channel_blocking._conv_ok: ONNX Conv, gossamer::FusedConv)
+_CONVS = ("Conv", "FusedConv")
 
 
 def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     """`graph`, or a copy with NCHW8c chains planned when the backend selection (None: the
     default one, GOSSAMER_BACKENDS else every available backend) includes the cython backend."""
+    if LAYOUT_KEY in graph.metadata or not _has_grouped_conv(graph):
+        return graph  # planned already, or nothing the pass would keep (see _has_grouped_conv)
     from .converter.optimizer.channel_blocking import enabled, planned
     from .plugins.manager import select_backends
 
@@ -27,6 +31,18 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     if any(b.name == "cython-bf16" for b in chosen):  # precision="bf16": its convs stay NCHW
         return graph
     return planned(graph)
+
+
+def _has_grouped_conv(graph: Graph) -> bool:
+    """Whether a top-level conv has group > 1. The pass keeps only chains with a depthwise conv
+    (group = channels, a multiple of the block), so a graph without one is left as it is: a load
+    then neither imports the pass nor copies the graph to find nothing (the small models')."""
+    for node in graph.nodes:
+        if node.op_type in _CONVS:
+            group = node.attrs.get("group", 1)
+            if not isinstance(group, int) or group > 1:
+                return True
+    return False
 
 
 def describe_layout(graph: Graph) -> str | None:

@@ -145,11 +145,14 @@ def load(
     graph = read_model(source)
     if optimize and has_optimizer():  # a crop for pre-optimised .gsm files has no optimiser
         from .converter.optimizer.record import optimized_level
-        from .converter.optimizer.weight_expansion import expand_stored_weights
 
         # float16 / N-bit stored weights become float32 once, in memory (never in a file), so
         # the optimiser's folds and the kernels see plain weights and no run converts them
-        expanded = expand_stored_weights(graph)
+        expanded = graph
+        if any(node.op_type in _WEIGHT_REBUILDERS for node in graph.nodes):
+            from .converter.optimizer.weight_expansion import expand_stored_weights
+
+            expanded = expand_stored_weights(graph)
         # a graph this optimiser already optimised at >= the level (gossamer convert/optimize)
         # is not optimised again, unless expanding weights gave the passes something new
         if expanded is not graph or optimized_level(graph) < optimize:
@@ -170,6 +173,12 @@ def load(
             raise
         raise for_model(err, os.fspath(source)) from None
     return session
+
+
+# the ops every fold of weight_expansion starts from (a Cast or DequantizeLinear of a stored
+# weight): a graph without one is not expanded (nor the module imported, at each process's first
+# load)
+_WEIGHT_REBUILDERS = frozenset({"Cast", "DequantizeLinear"})
 
 
 class Session:
@@ -364,6 +373,18 @@ class Session:
         return [env[n] for n in names]
 
     def _execute(
+        self,
+        feeds: dict[str, Any],
+        observers: Sequence[NodeObserver],
+        timings: dict[str, float] | None,
+        deadline: float | None,
+    ) -> dict[str, Any]:
+        if self._sized.is_new(feeds):  # a run with new input shapes: its size checks and its
+            with inference_cache():  # arena plan infer the same shapes, once
+                return self._run(feeds, observers, timings, deadline)
+        return self._run(feeds, observers, timings, deadline)
+
+    def _run(
         self,
         feeds: dict[str, Any],
         observers: Sequence[NodeObserver],

@@ -4,8 +4,10 @@ into a PartitionRuntime (weights uploaded once, pooled intermediates, fused elem
 Runs only when named (`backends=["opencl"]`, `--backends opencl`, GOSSAMER_BACKENDS): on a CPU
 OpenCL runtime it is a second CPU backend, so it never changes the default placement. Per session
 (`backend_options={"opencl": {...}}`): `device` (else GOSSAMER_OPENCL_DEVICE, see device.py) and
-`precision`: float32, or fp16 storage (tensors kept as half, arithmetic in float; else
-GOSSAMER_OPENCL_PRECISION=fp16, or the backend `opencl-fp16`).
+`precision`: float32, or fp16 storage (tensors kept as half; else GOSSAMER_OPENCL_PRECISION=fp16,
+or the backend `opencl-fp16`), and under fp16 `fp16_arith`: `native` (element-wise kernels compute
+in half, the default on a device with cl_khr_fp16) or `storage` (float arithmetic, the only way
+on PoCL).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from .regions import attach_constants, convex_regions
 
 ENV_PRECISION = "GOSSAMER_OPENCL_PRECISION"
 PRECISIONS = ("fp32", "fp16")
+ENV_FP16_ARITH = "GOSSAMER_OPENCL_FP16_ARITH"
+FP16_ARITHS = ("native", "storage")
 
 
 def _device_choice(value: Any) -> str:
@@ -55,6 +59,15 @@ PRECISION_OPTION = BackendOption(
     choices=PRECISIONS,
 )
 
+FP16_ARITH_OPTION = BackendOption(
+    "fp16_arith",
+    "under fp16: native (element-wise kernels compute in half; needs cl_khr_fp16) or storage "
+    f"(half storage, float arithmetic); default: {ENV_FP16_ARITH}, else native where the device "
+    "has cl_khr_fp16",
+    parse=_precision,
+    choices=FP16_ARITHS,
+)
+
 
 class OpenCLBackend(Backend):
     """OpenCL 1.2+ kernels with online fusion, tuned work sizes and a program-binary cache."""
@@ -62,9 +75,14 @@ class OpenCLBackend(Backend):
     name = "opencl"
     priority = 200  # a device delegate: takes its regions before the CPU backends when named
     default_selected = False
-    options: ClassVar[tuple[BackendOption, ...]] = (DEVICE_OPTION, PRECISION_OPTION)
+    options: ClassVar[tuple[BackendOption, ...]] = (
+        DEVICE_OPTION,
+        PRECISION_OPTION,
+        FP16_ARITH_OPTION,
+    )
     fixed_precision: str | None = None  # None: GOSSAMER_OPENCL_PRECISION, else fp32
     device_choice: str | None = None  # None: GOSSAMER_OPENCL_DEVICE, else the first device
+    fp16_arith_choice: str | None = None  # None: GOSSAMER_OPENCL_FP16_ARITH, else by the device
 
     def precision(self) -> str:
         if self.fixed_precision:
@@ -83,7 +101,35 @@ class OpenCLBackend(Backend):
             configured.device_choice = values["device"]
         if "precision" in values:
             configured.fixed_precision = values["precision"]
+        if "fp16_arith" in values:
+            configured.fp16_arith_choice = values["fp16_arith"]
+            reason = configured._arith_problem()
+            if reason:
+                raise ValueError(reason)
         return configured
+
+    def fp16_arith(self) -> str:
+        """How fp16 computes on this backend's device: `native` (half arithmetic in the
+        element-wise kernels) or `storage` (float arithmetic); only fp16 uses it."""
+        chosen = self.fp16_arith_choice or os.environ.get(ENV_FP16_ARITH, "").strip().lower()
+        if chosen:
+            return chosen
+        if unavailable_reason(self.device_choice):
+            return "storage"
+        return "native" if open_device(self.device_choice).has_fp16 else "storage"
+
+    def _arith_problem(self) -> str | None:
+        arith = self.fp16_arith()
+        if arith not in FP16_ARITHS:
+            return f"{ENV_FP16_ARITH}={arith!r}: use one of {', '.join(FP16_ARITHS)}"
+        if arith == "native" and not unavailable_reason(self.device_choice):
+            dev = open_device(self.device_choice)
+            if not dev.has_fp16:
+                return (
+                    f"fp16_arith=native: {dev.device_name} ({dev.platform_name}) has no "
+                    "cl_khr_fp16; use fp16_arith=storage"
+                )
+        return None
 
     @property
     def storage_dtype(self) -> str | None:
@@ -97,6 +143,8 @@ class OpenCLBackend(Backend):
         reason = unavailable_reason(self.device_choice)
         if reason and self.device_choice is None and os.environ.get(ENV_DEVICE, "").strip():
             return f"{ENV_DEVICE}: {reason}"
+        if reason is None and self.precision() == "fp16":
+            return self._arith_problem()
         return reason
 
     def op_count(self) -> int | None:
@@ -107,7 +155,8 @@ class OpenCLBackend(Backend):
         if reason:
             return f"{self.name} (unavailable: {reason})"
         dev = open_device(self.device_choice)
-        return f"{self.name} ({dev.device_name}, {dev.platform_name})"
+        arith = f", fp16 arithmetic: {self.fp16_arith()}" if self.precision() == "fp16" else ""
+        return f"{self.name} ({dev.device_name}, {dev.platform_name}{arith})"
 
     def get_capability(self, graph: Graph) -> list[Claim | Decline]:
         types = infer_shapes(graph)
@@ -133,15 +182,24 @@ class OpenCLBackend(Backend):
         for node in graph.nodes:
             if node.name in why_not and node.name not in attached:
                 answers.append(Decline(node.name, why_not[node.name]))
+        arith = ""
+        if self.precision() == "fp16":
+            arith = (
+                "fp16: half arithmetic in the element-wise kernels, float in reductions"
+                if self.fp16_arith() == "native"
+                else "fp16: half storage, float arithmetic"
+            )
         for region in regions:
-            note = _note(graph, region, constant)
+            note = "; ".join(filter(None, (arith, _note(graph, region, constant))))
             answers.append(Claim(tuple(n.name for n in region), note=note))
         return answers
 
     def compile(self, graph: Graph, claim: Claim):  # type: ignore[no-untyped-def]
         from .partition_runtime import PartitionRuntime
 
-        return PartitionRuntime(open_device(self.device_choice), graph, self.precision())
+        return PartitionRuntime(
+            open_device(self.device_choice), graph, self.precision(), self.fp16_arith()
+        )
 
 
 class OpenCLFp16Backend(OpenCLBackend):
@@ -150,7 +208,8 @@ class OpenCLFp16Backend(OpenCLBackend):
 
     name = "opencl-fp16"
     priority = 190
-    options: ClassVar[tuple[BackendOption, ...]] = (DEVICE_OPTION,)  # its precision is fixed
+    # its precision is fixed
+    options: ClassVar[tuple[BackendOption, ...]] = (DEVICE_OPTION, FP16_ARITH_OPTION)
     fixed_precision = "fp16"
 
 

@@ -48,6 +48,7 @@ class Builder:
     mapped: dict[str, Any] = field(default_factory=dict)  # index maps built in this plan
     node: str = ""
     half: bool = False  # fp16 storage: tensors and weights are half unless asked for as float
+    half_arith: bool = False  # with `half`: generated element-wise kernels compute in half
     choices: dict[str, str] = field(default_factory=dict)  # tuned variant per site key
     vector_width: int = 8  # the device's native float vector width (16 on AVX-512)
     # sites with several variants: site -> (node, options, the one chosen)

@@ -3,8 +3,10 @@
 A session's `device` option (`backend_options={"opencl": {"device": ...}}`), else
 `GOSSAMER_OPENCL_DEVICE`, chooses: `P:D` (platform index, device index) or a case-insensitive
 substring of "platform name / device name"; neither: the first device of the first platform that
-has one. One context and in-order queue per device per process, created on first use (sessions on
-one device share them).
+has one. Platforms of runtimes installed by pip (runtimes.py: Intel's CPU runtime) are listed
+after the system's, so they never become the default where a system runtime exists. One context
+and in-order queue per device per process, created on first use (sessions on one device share
+them).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Device:
     driver_version: str
     host_unified_memory: bool
     is_cpu: bool = False
+    has_fp16: bool = False  # cl_khr_fp16: half arithmetic in kernels
 
     @property
     def zero_copy(self) -> bool:
@@ -81,6 +84,7 @@ def open_device(choice: str | None = None) -> Device:
                 driver_version=dev.driver_version.strip(),
                 host_unified_memory=bool(dev.host_unified_memory),
                 is_cpu=bool(dev.type & cl.device_type.CPU),
+                has_fp16="cl_khr_fp16" in dev.extensions.split(),
             )
             _DEVICES[key] = found
         return found
@@ -111,25 +115,38 @@ def _enumerate(key: str) -> tuple[Any, Any]:
         for dp, dd, _, dev in devices:
             if (dp, dd) == (p, d):
                 return cl, dev
-        raise NoDeviceError(f"OpenCL device {key!r}: no such device; devices: {listing}")
+        raise NoDeviceError(f"OpenCL device {key!r}: no such device; devices: {listing}{_broken()}")
     for _, _, label, dev in devices:
         if key.lower() in label.lower():
             return cl, dev
-    raise NoDeviceError(f"OpenCL device {key!r} matches no device; devices: {listing}")
+    raise NoDeviceError(f"OpenCL device {key!r} matches no device; devices: {listing}{_broken()}")
+
+
+def _broken() -> str:
+    from . import runtimes
+
+    return "".join(f"; {p}" for p in runtimes.problems())
 
 
 def _devices() -> tuple[Any, list[tuple[int, int, str, Any]]]:
     """pyopencl and every device: (platform index, device index, "platform / device", device)."""
+    from . import runtimes
+
+    runtimes.prepare()  # before the first platform query: pip-installed runtimes listed
+    broken = "".join(f"; {p}" for p in runtimes.problems())
     import pyopencl as cl
 
     try:
         platforms = cl.get_platforms()
     except cl.Error as err:  # ocl-icd says PLATFORM_NOT_FOUND_KHR when no ICD is installed
         raise NoDeviceError(
-            f"no OpenCL platform (no ICD installed? e.g. apt-get install pocl-opencl-icd): {err}"
+            "no OpenCL platform (no ICD installed? e.g. apt-get install pocl-opencl-icd): "
+            f"{err}{broken}"
         ) from None
     if not platforms:
-        raise NoDeviceError("no OpenCL platform (no ICD installed?)")
+        raise NoDeviceError(f"no OpenCL platform (no ICD installed?){broken}")
+    added = runtimes.added_platforms()  # a pip-installed runtime comes after the system's
+    platforms = sorted(platforms, key=lambda p: p.name.strip() in added)
     devices = []
     for p_index, platform in enumerate(platforms):
         try:
@@ -140,5 +157,5 @@ def _devices() -> tuple[Any, list[tuple[int, int, str, Any]]]:
             label = f"{platform.name.strip()} / {dev.name.strip()}"
             devices.append((p_index, d_index, label, dev))
     if not devices:
-        raise NoDeviceError(f"no OpenCL device on {len(platforms)} platform(s)")
+        raise NoDeviceError(f"no OpenCL device on {len(platforms)} platform(s){broken}")
     return cl, devices

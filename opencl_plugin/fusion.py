@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -94,9 +95,34 @@ def emit_group(bld: Builder, group: list[Node], opset: int) -> None:
     else:
         head = "  const int i = get_global_id(0);\n  if (i >= total) return;\n"
         text = f"({sig}) {{\n{head}  {body}\n  ST({result}, y, i);\n}}\n"
-    name = _add_kernel(bld, "ew", text)
+    native = bld.half_arith and all(n.op_type in HALF_OPS for n in group)
+    name = _add_kernel(bld, "ewh" if native else "ew", in_half(text) if native else text)
     items = total // 8 if vector else max(total, 1)
     bld.launch(name, (items,), [bld.out(root.outputs[0]), *args, i32(total)], program="gen")
+
+
+# ops computed in half by a generated kernel under native half arithmetic: each rounds once to
+# half as IEEE half arithmetic does, or is piecewise linear; groups with any other op (exp,
+# tanh, erf, log, sqrt, pow: Sigmoid, Swish, Gelu, ...) keep float arithmetic
+HALF_OPS = frozenset(
+    ("Add", "Sub", "Mul", "Div", "Max", "Min", "PRelu", "Relu", "Neg", "Abs", "Floor", "Ceil")
+    + ("Identity", "Dropout", "Expand", "Cast", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish")
+    + ("BatchNormalization",)
+)
+_FLOAT_LITERAL = re.compile(
+    r"(?<![\w.])((?:0x[0-9a-fA-F.]+p[+-]?\d+)|(?:\d+\.\d*(?:e[+-]?\d+)?))f\b"
+)
+
+
+def in_half(text: str) -> str:
+    """A generated element-wise kernel's text with its arithmetic in half: values half / half8,
+    loads and stores of the half tensors without widening, literals rounded to half, numpy's
+    NaN-propagating max / min / clip in their half versions (common.cl, GSM_HALF_ARITH)."""
+    text = re.sub(r"\b(LD8|LD|ST8|ST)\(", r"H\1(", text)
+    text = re.sub(r"\b(npmax8|npmin8|npclip8|npmax|npmin|npclip)\(", r"\1h(", text)
+    text = _FLOAT_LITERAL.sub(r"((half)\1f)", text)
+    text = re.sub(r"\b(INFINITY|NAN)\b", r"((half)\1)", text)
+    return re.sub(r"\bfloat(8?)\b", r"half\1", text)
 
 
 def emit_softmax(

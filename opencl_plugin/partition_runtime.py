@@ -68,10 +68,16 @@ class Plan:
 
 
 class PartitionRuntime:
-    def __init__(self, device: Device, graph: Graph, precision: str = "fp32") -> None:
+    def __init__(
+        self, device: Device, graph: Graph, precision: str = "fp32", fp16_arith: str = "storage"
+    ) -> None:
         self.device = device
         self.half = precision == "fp16"  # tensors stored as half (fp16 storage), float math
+        # native: generated element-wise kernels compute in half (needs cl_khr_fp16)
+        self.half_arith = self.half and fp16_arith == "native"
         self.options = BUILD_OPTIONS + (" -DGSM_FP16" if self.half else "")
+        if self.half_arith:
+            self.options += " -DGSM_HALF_ARITH"
         self.dtype = np.float16 if self.half else np.float32
         # constant subexpressions are computed here, once (constant_nodes.py)
         folded = fold(list(graph.nodes), dict(graph.initializers), dict(graph.opsets))
@@ -237,7 +243,13 @@ class PartitionRuntime:
         choices = {**self.tuning.choices, **self._trial}
         width = int(getattr(self.device.device, "native_vector_width_float", 8) or 8)
         bld = Builder(
-            shapes, constants, upload, half=self.half, choices=choices, vector_width=width
+            shapes,
+            constants,
+            upload,
+            half=self.half,
+            half_arith=self.half_arith,
+            choices=choices,
+            vector_width=width,
         )
         fused = self._member | set(self._root) | set(self._softmax)
         layout = host_layout(

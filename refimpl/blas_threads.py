@@ -21,7 +21,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from pathlib import Path
 
 # (getter, setter) symbol names per BLAS flavour, in the order tried
 _SYMBOLS = (
@@ -42,15 +41,25 @@ class _Blas:
 
 
 def _loaded_libraries() -> list[str]:
-    maps = Path("/proc/self/maps")
-    if not maps.exists():
+    # bytes, and only the lines naming blas or mkl split: a process's first run pays for this
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            maps = f.read()
+    except OSError:
         return []
+    lowered = maps.lower()
     names = set()
-    for line in maps.read_text(errors="replace").splitlines():
-        path = line.split()[-1] if line.split() else ""
-        lowered = path.lower()
-        if path.startswith("/") and ("blas" in lowered or "mkl" in lowered) and ".so" in lowered:
-            names.add(path)
+    for key in (b"blas", b"mkl"):
+        at = lowered.find(key)
+        while at >= 0:
+            end = maps.find(b"\n", at)
+            end = len(maps) if end < 0 else end
+            fields = maps[maps.rfind(b"\n", 0, at) + 1 : end].split()
+            path = fields[-1].decode(errors="replace") if fields else ""
+            low = path.lower()
+            if path.startswith("/") and ("blas" in low or "mkl" in low) and ".so" in low:
+                names.add(path)
+            at = lowered.find(key, end)
     return sorted(names)
 
 

@@ -631,42 +631,67 @@ def _check_signature(
     fn: OpFunction, node: Node, attrs: dict[str, Any], bodies: dict[str, Program]
 ) -> bool:
     """Checks the node's inputs and attributes against the function; True: fill num_outputs."""
-    sig = _signature(fn)
-    params = list(sig.parameters.values())
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    variadic = any(p.kind == p.VAR_POSITIONAL for p in params)
+    positional, variadic, keywords, accepts_any, required = _parameters(fn)
     if not variadic and len(node.inputs) > len(positional):
         raise GraphValidationError(
             f"{node.label()}: has {len(node.inputs)} inputs, {spec_of(fn).op_type} takes at most "
-            f"{len(positional)} ({', '.join(p.name for p in positional)})"
+            f"{len(positional)} ({', '.join(positional)})"
         )
-    keywords = {p.name for p in params if p.kind == p.KEYWORD_ONLY}
-    accepts_any = any(p.kind == p.VAR_KEYWORD for p in params)
     unknown = [a for a in list(attrs) + list(bodies) if a not in keywords]
     if unknown and not accepts_any:
         raise GraphValidationError(
             f"{node.label()}: attribute(s) {unknown} are not part of {spec_of(fn).op_type} "
             f"(opset function {fn.__name__}); known: {sorted(keywords) or 'none'}"
         )
-    required = [
-        p.name
-        for p in params
-        if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name != "num_outputs"
-    ]
     missing = [r for r in required if r not in attrs and r not in bodies]
     if missing:
         raise GraphValidationError(f"{node.label()}: required attribute(s) {missing} are missing")
     return "num_outputs" in keywords
 
 
-_SIGNATURES: dict[Callable, inspect.Signature] = {}
+# fn -> (positional names, *args?, keyword-only names, **kwargs?, required keyword-only names
+# but num_outputs)
+_Parameters = tuple[tuple[str, ...], bool, frozenset[str], bool, tuple[str, ...]]
+_PARAMETERS: dict[Callable, _Parameters] = {}
+_VARARGS, _VARKEYWORDS = inspect.CO_VARARGS, inspect.CO_VARKEYWORDS
 
 
-def _signature(fn: OpFunction) -> inspect.Signature:
-    sig = _SIGNATURES.get(fn)
-    if sig is None:
-        sig = _SIGNATURES[fn] = inspect.signature(fn)
-    return sig
+def _parameters(fn: OpFunction) -> _Parameters:
+    """What _check_signature needs of fn's parameters: read from its code object for a plain
+    function (inspect.signature costs ~40 us per op function, in every process's first load),
+    else from inspect.signature (a wrapper, a builtin, a partial, a set __signature__)."""
+    found = _PARAMETERS.get(fn)
+    if found is not None:
+        return found
+    code = getattr(fn, "__code__", None)
+    plain = type(fn).__name__ == "function" and not hasattr(fn, "__wrapped__")
+    if code is not None and plain and not hasattr(fn, "__signature__"):
+        names = code.co_varnames
+        n_pos, n_kw = code.co_argcount, code.co_kwonlyargcount
+        keyword_only = names[n_pos : n_pos + n_kw]
+        defaults = fn.__kwdefaults__ or {}
+        found = (
+            names[:n_pos],
+            bool(code.co_flags & _VARARGS),
+            frozenset(keyword_only),
+            bool(code.co_flags & _VARKEYWORDS),
+            tuple(k for k in keyword_only if k not in defaults and k != "num_outputs"),
+        )
+    else:
+        params = list(inspect.signature(fn).parameters.values())
+        found = (
+            tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)),
+            any(p.kind == p.VAR_POSITIONAL for p in params),
+            frozenset(p.name for p in params if p.kind == p.KEYWORD_ONLY),
+            any(p.kind == p.VAR_KEYWORD for p in params),
+            tuple(
+                p.name
+                for p in params
+                if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name != "num_outputs"
+            ),
+        )
+    _PARAMETERS[fn] = found
+    return found
 
 
 def _unsupported_error(

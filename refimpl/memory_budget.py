@@ -202,6 +202,13 @@ class RunSizes:
         if not self.symbolic:
             self._guards[()] = self._guard(inferred)
 
+    def is_new(self, feeds: dict[str, Any]) -> bool:
+        """Whether guard_for has not seen these feeds' shapes yet (it infers shapes for them)."""
+        if not self.symbolic:
+            return False
+        key = tuple([getattr(feeds.get(n), "shape", None) for n in self.symbolic])
+        return key not in self._guards
+
     def guard_for(self, feeds: dict[str, Any]) -> SizeGuard | None:
         """Checks the feed-dependent sizes of a run (raising MemoryBudgetError) and returns the
         guard for its value-dependent nodes (None: there are none)."""

@@ -44,6 +44,7 @@ from .ir import Graph, Node, Value
 from .memory_plan_check import plan_problems
 from .registry import NONDETERMINISTIC_OPS
 from .shape_inference import infer_shapes
+from .shape_inference.core import derived_graphs
 
 # ops whose output is its input 0 reinterpreted (same bytes, another shape)
 VIEW_OPS = frozenset("Reshape Squeeze Unsqueeze Flatten Identity".split())
@@ -214,14 +215,23 @@ def plan_memory(
 
 
 def with_input_shapes(graph: Graph, input_shapes: Mapping[str, tuple[int, ...]] | None) -> Graph:
-    """The graph with some inputs' declared shapes replaced (to fix dynamic dims)."""
+    """The graph with some inputs' declared shapes replaced (to fix dynamic dims). Inside an
+    inference_cache block the same graph and shapes give the same graph object, so its shapes
+    are inferred once."""
     if not input_shapes:
         return graph
+    memo = derived_graphs()
+    key = (id(graph), tuple(sorted((k, tuple(v)) for k, v in input_shapes.items())))
+    if memo is not None and key in memo and memo[key][0] is graph:
+        return memo[key][1]  # type: ignore[no-any-return]
     inputs = [
         Value(v.name, v.dtype, tuple(input_shapes[v.name]), v.kind) if v.name in input_shapes else v
         for v in graph.inputs
     ]
-    return dataclasses.replace(graph, inputs=inputs)
+    derived = dataclasses.replace(graph, inputs=inputs)
+    if memo is not None:
+        memo[key] = (graph, derived)
+    return derived
 
 
 # ---- lifetimes and sizes ---------------------------------------------------------------------

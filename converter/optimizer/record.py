@@ -38,10 +38,18 @@ def optimizer_version() -> str | None:
     they cannot be read: then no record is trusted)."""
     folder = os.path.dirname(os.path.abspath(__file__))
     crc, adler = 0, 1
-    try:  # plain os calls: this runs on every load of an optimised .gsm (~0.3 ms, Path ~0.7)
+    # plain os calls, not file objects: this runs in every process that loads an optimised .gsm
+    # (28 files: ~0.4 ms; open() ~0.55, Path ~0.7)
+    try:
         for name in sorted(n for n in os.listdir(folder) if n.endswith(".py")):
-            with open(os.path.join(folder, name), "rb") as f:
-                data = name.encode() + b"\0" + f.read()
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                chunks = [name.encode(), b"\0"]
+                while chunk := os.read(fd, 1 << 20):
+                    chunks.append(chunk)
+            finally:
+                os.close(fd)
+            data = b"".join(chunks)
             crc, adler = zlib.crc32(data, crc), zlib.adler32(data, adler)
     except OSError:
         return None

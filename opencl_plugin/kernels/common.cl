@@ -20,6 +20,28 @@
 #define ST8(v, p, i) vstore8((v), (i), (p))
 #endif
 
+// Native half arithmetic (-DGSM_HALF_ARITH with -DGSM_FP16, devices with cl_khr_fp16): the
+// generated element-wise kernels whose ops are all exact-rounding or piecewise-linear compute in
+// half (fusion.py, HALF_OPS); every reduction (GEMM, convolutions, pooling, softmax, norms)
+// still accumulates in float.
+#if defined(GSM_FP16) && defined(GSM_HALF_ARITH)
+#pragma OPENCL EXTENSION cl_khr_fp16 : enable
+#define HLD(p, i) ((p)[i])
+#define HST(v, p, i) ((p)[i] = (v))
+#define HLD8(p, i) vload8((i), (p))
+#define HST8(v, p, i) vstore8((v), (i), (p))
+inline half npmaxh(half a, half b) { return isnan(a) ? a : (isnan(b) || b > a ? b : a); }
+inline half npminh(half a, half b) { return isnan(a) ? a : (isnan(b) || b < a ? b : a); }
+inline half npcliph(half v, half lo, half hi) { return npminh(npmaxh(v, lo), hi); }
+inline half8 npmax8h(half8 m, half8 v) {
+  return select(m, v, (isnan(v) | (v > m)) & ~isnan(m));
+}
+inline half8 npmin8h(half8 m, half8 v) {
+  return select(m, v, (isnan(v) | (v < m)) & ~isnan(m));
+}
+inline half8 npclip8h(half8 v, half8 lo, half8 hi) { return npmin8h(npmax8h(v, lo), hi); }
+#endif
+
 // numpy's maximum/minimum: NaN in either operand gives NaN.
 inline float npmax(float a, float b) { return isnan(a) ? a : (isnan(b) || b > a ? b : a); }
 inline float npmin(float a, float b) { return isnan(a) ? a : (isnan(b) || b < a ? b : a); }

@@ -10,7 +10,6 @@ to Y), initial states and half-precision inputs (computed in float32).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,30 +21,46 @@ Cell = Callable[..., tuple[np.ndarray, ...]]
 DIRECTIONS = ("forward", "reverse", "bidirectional")
 
 
-@dataclass(frozen=True)
 class RecurrentAttrs:
-    """The attributes RNN, GRU and LSTM share."""
+    """The attributes RNN, GRU and LSTM share (a plain class: a dataclass costs ~0.5 ms to
+    define, in the first load of a recurrent model)."""
 
-    activation_alpha: list[float] | None
-    activation_beta: list[float] | None
-    activations: list[str] | None
-    clip: float | None
-    direction: str
-    hidden_size: int | None
-    layout: int = 0
+    __slots__ = ("activation_alpha", "activation_beta", "activations", "clip", "direction",
+                 "hidden_size", "layout")  # fmt: skip
+
+    def __init__(
+        self,
+        activation_alpha: list[float] | None,
+        activation_beta: list[float] | None,
+        activations: list[str] | None,
+        clip: float | None,
+        direction: str,
+        hidden_size: int | None,
+        layout: int = 0,
+    ) -> None:
+        self.activation_alpha, self.activation_beta = activation_alpha, activation_beta
+        self.activations, self.clip, self.direction = activations, clip, direction
+        self.hidden_size, self.layout = hidden_size, layout
 
 
-@dataclass(frozen=True)
 class Direction:
-    """What the cell of direction `index` closes over; arrays are in the working dtype."""
+    """What the cell of direction `index` closes over; arrays are in the working dtype (a plain
+    class, as RecurrentAttrs)."""
 
-    index: int
-    hidden: int
-    dtype: np.dtype
-    r: np.ndarray  # this direction's R, [gates * hidden, hidden]
-    rb: np.ndarray  # this direction's R bias, [gates * hidden]
-    acts: list[Activation]  # the op's activations (f, g, h), alpha/beta bound
-    clip: Callable[[np.ndarray], np.ndarray]
+    __slots__ = ("index", "hidden", "dtype", "r", "rb", "acts", "clip")
+
+    def __init__(
+        self,
+        index: int,
+        hidden: int,
+        dtype: np.dtype,
+        r: np.ndarray,  # this direction's R, [gates * hidden, hidden]
+        rb: np.ndarray,  # this direction's R bias, [gates * hidden]
+        acts: list[Activation],  # the op's activations (f, g, h), alpha/beta bound
+        clip: Callable[[np.ndarray], np.ndarray],
+    ) -> None:
+        self.index, self.hidden, self.dtype, self.r, self.rb = index, hidden, dtype, r, rb
+        self.acts, self.clip = acts, clip
 
 
 def run_recurrent(

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -74,15 +75,22 @@ _memo = threading.local()
 @contextmanager
 def inference_cache() -> Iterator[None]:
     """Inside the block infer_shapes runs once per graph object (as a session load asks for the
-    same graph's shapes several times); the caller must not change those graphs in the block."""
+    same graph's shapes several times), and memory_plan.with_input_shapes gives one graph per
+    graph and input shapes (a run's size checks and its arena plan infer the same); the caller
+    must not change those graphs in the block."""
     outer = getattr(_memo, "graphs", None)
     if outer is None:
-        _memo.graphs = {}
+        _memo.graphs, _memo.derived = {}, {}
     try:
         yield
     finally:
         if outer is None:
-            _memo.graphs = None
+            _memo.graphs = _memo.derived = None
+
+
+def derived_graphs() -> dict[Any, Any] | None:
+    """The open inference_cache block's memo of derived graphs (None outside one)."""
+    return getattr(_memo, "derived", None)
 
 
 def infer_graph(

@@ -4,6 +4,7 @@ shared by the test session (PoCL compiles are slow), tests of the cache itself t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from gossamer.refimpl.ir import Graph
 
 import gossamer
 
+TEST_DEVICE = "GOSSAMER_TEST_OPENCL_DEVICE"
+
 
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -24,8 +27,12 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def opencl_settings(shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The opencl plugin registered by hand, no device choice from outside, the shared cache."""
+    """The opencl plugin registered by hand, no device choice from outside (but the one
+    GOSSAMER_TEST_OPENCL_DEVICE names, to run the whole suite on another device), the shared
+    cache."""
     monkeypatch.delenv("GOSSAMER_OPENCL_DEVICE", raising=False)
+    if os.environ.get(TEST_DEVICE, "").strip():
+        monkeypatch.setenv("GOSSAMER_OPENCL_DEVICE", os.environ[TEST_DEVICE].strip())
     monkeypatch.setenv("GOSSAMER_CACHE_DIR", str(shared_cache))
     monkeypatch.setattr(plugin_manager, "entry_points", lambda group: [])
     plugin_manager.reset_plugins()
@@ -37,7 +44,7 @@ def opencl_settings(shared_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
 @pytest.fixture(scope="session")
 def device() -> None:
     """Skips the test where no OpenCL device can be opened, saying why."""
-    reason = unavailable_reason()
+    reason = unavailable_reason(os.environ.get(TEST_DEVICE, "").strip() or None)
     if reason:
         pytest.skip(f"no OpenCL device: {reason}")
 

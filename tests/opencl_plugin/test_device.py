@@ -41,7 +41,12 @@ def test_without_an_icd_the_backend_says_so():
     code = (
         "from gossamer.opencl_plugin.device import unavailable_reason; print(unavailable_reason())"
     )
-    env = {**os.environ, "OCL_ICD_VENDORS": "/nonexistent-icd-folder"}
+    # and no pip-installed runtime listed beside it (runtimes.py; test_runtimes.py)
+    env = {
+        **os.environ,
+        "OCL_ICD_VENDORS": "/nonexistent-icd-folder",
+        "GOSSAMER_OPENCL_PIP_RUNTIMES": "0",
+    }
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.startswith("no OpenCL platform (no ICD installed?"), out.stderr
 
@@ -54,6 +59,7 @@ def no_device(monkeypatch):
     """The backend finds no device (whatever this machine has)."""
     from gossamer.opencl_plugin import backend
 
+    monkeypatch.delenv("GOSSAMER_OPENCL_DEVICE", raising=False)  # the reason unprefixed
     monkeypatch.setattr(backend, "unavailable_reason", lambda choice=None: NO_DEVICE)
 
 

@@ -1,5 +1,6 @@
-"""All shared real ONNX models match onnxruntime with backends=["opencl"] (rtol 1e-3, atol 1e-4),
-and the backend takes the nodes it should (the rest fall back visibly, with reasons)."""
+"""All shared real ONNX models match onnxruntime with backends=["opencl"] (rtol 1e-3, atol 1e-4)
+on every OpenCL device here, and the backend takes the nodes it should (the rest fall back
+visibly, with reasons)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,22 @@ MIN_SHARE = {
 }
 
 
+def devices() -> list[str]:
+    """Every OpenCL device here as 'P:D' (PoCL, and Intel's CPU runtime where it is installed);
+    ["default"] where there is none (the tests then skip with the reason)."""
+    from gossamer.opencl_plugin.device import _devices, unavailable_reason
+
+    if unavailable_reason():
+        return ["default"]
+    return [f"{p}:{d}" for p, d, _, _ in _devices()[1]]
+
+
+@pytest.mark.parametrize("device", devices())
 @pytest.mark.parametrize("name", ONNX_MODELS)
-def test_real_model_on_opencl_matches_onnxruntime(models_dir, name):
+def test_real_model_on_opencl_matches_onnxruntime(models_dir, name, device):
     path = models_dir / name
-    sess = gossamer.load(path, backends=["opencl"])
+    options = {} if device == "default" else {"opencl": {"device": device}}
+    sess = gossamer.load(path, backends=["opencl"], backend_options=options)
     placed = list(sess.placement.backend_of.values())
     assert placed.count("opencl") / len(placed) >= MIN_SHARE[name]
     for node, backend in sess.placement.backend_of.items():

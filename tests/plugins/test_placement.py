@@ -208,3 +208,18 @@ def test_kernel_backend_treats_ai_onnx_and_empty_domain_alike(use_backends, node
     assert sess.placement.backend_of == {"relu": "fastrelu"}
     x = np.array([[-1, 0, 2]], np.float32).repeat(2, 0)
     np.testing.assert_array_equal(sess.run(None, {"x": x})[0], np.maximum(x, 0))
+
+
+def test_a_placement_compares_and_prints_its_fields():
+    from gossamer.plugins.planner import Placement
+
+    a = Placement(backend_of={"n": "reference"}, excluded={"npu": "not selected"})
+    b = Placement(excluded={"npu": "not selected"})
+    assert a != b and b.backend_of == {} and b.partitions == [] and b.declined == {}
+    b.backend_of["n"] = "reference"
+    assert a == b and Placement() == Placement() and Placement().backend_of is not b.backend_of
+    assert repr(a) == (
+        "Placement(backend_of={'n': 'reference'}, partitions=[], declined={}, "
+        "excluded={'npu': 'not selected'})"
+    )
+    assert a.summary() == {"reference": 1}

@@ -27,6 +27,32 @@ def test_topological_order_follows_dependencies_not_file_order():
     assert [n.name for n in g.topological_nodes()] == ["first", "second"]
 
 
+def test_a_graph_already_in_order_comes_back_in_file_order_as_a_new_list():
+    nodes = [Node("Relu", ["x"], ["t"], name="a"), Node("Relu", ["x"], ["u"], name="b"),
+             Node("Add", ["t", "u"], ["y"], name="c")]  # fmt: skip
+    g = _graph(nodes)
+    order = g.topological_nodes()
+    assert order == nodes and order is not g.nodes
+
+
+def test_the_order_is_stable_for_independent_nodes_after_a_reordered_one():
+    g = _graph(
+        [
+            Node("Relu", ["t"], ["u"], name="late"),  # reads what "early" makes
+            Node("Relu", ["x"], ["v"], name="free"),
+            Node("Relu", ["x"], ["t"], name="early"),
+            Node("Add", ["u", "v"], ["y"], name="sum"),
+        ]
+    )
+    assert [n.name for n in g.topological_nodes()] == ["free", "early", "late", "sum"]
+
+
+def test_a_node_reading_its_own_output_is_a_cycle():
+    g = _graph([Node("Add", ["x", "y"], ["y"], name="loop")])
+    with pytest.raises(GraphValidationError, match="cycle.*loop"):
+        g.validate()
+
+
 def test_dangling_input_is_named():
     g = _graph([Node("Add", ["x", "ghost"], ["y"], name="add")])
     with pytest.raises(GraphValidationError, match="ghost"):

@@ -130,3 +130,42 @@ def test_central_dtype_check_names_the_accepted_dtypes():
     g = Graph([Node("Relu", ["x"], ["y"], name="r")], [Value("x", "bool", (2,))], [Value("y")])
     with pytest.raises(NodeExecutionError, match="does not accept input 0 of dtype bool"):
         Program(g).run({"x": np.zeros(2, bool)})
+
+
+def test_the_parameters_read_from_code_objects_are_what_inspect_says_for_every_op():
+    """The signature check reads plain functions' code objects (fast); it must agree with
+    inspect.signature, which it falls back to for anything else."""
+    import functools
+    import inspect
+
+    from gossamer.refimpl import interpreter
+    from gossamer.refimpl.registry import default_registry
+
+    def by_inspect(fn):
+        params = list(inspect.signature(fn).parameters.values())
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return (
+            tuple(p.name for p in params if p.kind in kinds),
+            any(p.kind == p.VAR_POSITIONAL for p in params),
+            frozenset(p.name for p in params if p.kind == p.KEYWORD_ONLY),
+            any(p.kind == p.VAR_KEYWORD for p in params),
+            tuple(
+                p.name
+                for p in params
+                if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name != "num_outputs"
+            ),
+        )
+
+    functions = default_registry().functions()
+    assert len(functions) > 200
+    for fn in functions:
+        assert interpreter._parameters(fn) == by_inspect(fn), fn.__qualname__
+
+    def odd(a, /, b, *rest, axis, keep=1, num_outputs, **more):
+        return a
+
+    wrapped = functools.wraps(odd)(lambda *args, **kwargs: odd(*args, **kwargs))
+    for fn in (odd, wrapped, functools.partial(odd, 1)):
+        assert interpreter._parameters(fn) == by_inspect(fn)
+    assert interpreter._parameters(odd) == (("a", "b"), True, frozenset({"axis", "keep",
+                                            "num_outputs"}), True, ("axis",))  # fmt: skip

@@ -116,3 +116,25 @@ def test_symbolic_and_unknown_dims_both_plan(shape):
     x = np.ones((2, 8), np.float32)
     assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
     assert program.shape_arenas.variants[((2, 8),)] is not None
+
+
+def test_a_sessions_first_run_at_new_shapes_infers_them_once(monkeypatch):
+    """Its size checks (memory_budget.RunSizes) and its arena plan ask for the same shapes."""
+    from gossamer.refimpl.shape_inference import core
+
+    import gossamer
+
+    sess = gossamer.load(_graph(("N", 3)), backends=["cython"], optimize=0)
+    assert sess._program.shape_arenas is not None  # an arena planned per input shape
+    inferred = []
+    real = core.infer_graph
+    monkeypatch.setattr(core, "infer_graph", lambda g, *a: inferred.append(g) or real(g, *a))
+    x = np.arange(-6, 6, dtype=np.float32).reshape(4, 3)
+    want = np.maximum(np.maximum(x, 0) + x, 0) + 0.5
+    np.testing.assert_allclose(sess.run(None, {"x": x})[0], want)
+    assert len(inferred) == 1  # was two: one per asker
+    np.testing.assert_allclose(sess.run(None, {"x": x[:2]})[0], want[:2])
+    assert len(inferred) == 2  # a new shape: inferred again, once
+    sess.run(None, {"x": x})
+    assert len(inferred) == 2  # known shapes: nothing inferred
+    assert core.derived_graphs() is None  # the memo lives only during such a run

@@ -121,6 +121,26 @@ def test_load_plans_the_layout_only_when_the_cython_backend_is_selected():
     assert channel_blocking.METADATA_KEY not in optimized.metadata  # a copy was planned
 
 
+def test_load_skips_the_pass_for_a_graph_without_a_grouped_conv(monkeypatch):
+    def never(graph):
+        raise AssertionError("the pass ran on a graph it cannot block")
+
+    monkeypatch.setattr(channel_blocking, "planned", never)
+    nodes = [node("Conv", ["x", "w0"], ["a"], kernel_shape=[1, 1]),
+             node("Conv", ["a", "w1"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]  # fmt: skip
+    g = graph_of(nodes, [("x", [1, 8, 5, 5])], [("y", None)],
+                 {"w0": _w(16, 8, 1, 1), "w1": _w(16, 16, 3, 3)})  # fmt: skip
+    assert plan_for_backends(g, ["cython"]) is g
+
+
+def test_a_grouped_conv_still_goes_through_the_pass(monkeypatch):
+    seen = []
+    monkeypatch.setattr(channel_blocking, "planned", lambda graph: seen.append(graph) or graph)
+    optimized, _ = optimize(_chain(), 3)
+    plan_for_backends(optimized, ["cython"])
+    assert seen == [optimized]
+
+
 def test_the_environment_switch_turns_the_pass_off(monkeypatch):
     monkeypatch.setenv("GOSSAMER_BLOCKED_LAYOUT", "0")
     optimized, _ = optimize(_chain(), 3)

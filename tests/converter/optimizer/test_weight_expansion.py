@@ -105,3 +105,22 @@ def test_load_expands_before_optimising_and_only_then() -> None:
     graph = matmul_graph([Node("Cast", ["w16"], ["w"], {"to": 1}, "cast")], {"w16": W16})
     assert "Cast" not in ops(gossamer.load(graph).graph)
     assert "Cast" in ops(gossamer.load(graph, optimize=0).graph)  # the graph as written
+
+
+def test_load_expands_only_graphs_with_a_cast_or_dequantize(monkeypatch) -> None:  # noqa: ANN001
+    from gossamer.converter.optimizer import weight_expansion
+
+    seen: list[list[str]] = []
+
+    def spy(graph: Graph) -> Graph:
+        seen.append(ops(graph))
+        return expand_stored_weights(graph)
+
+    monkeypatch.setattr(weight_expansion, "expand_stored_weights", spy)
+    plain = matmul_graph([Node("Relu", ["w0"], ["w"], {}, "relu")], {"w0": np.ones((4, 3), "f")})
+    gossamer.load(plain, backends=[])
+    assert seen == []  # no op a fold starts from: not asked
+    cast = matmul_graph([Node("Cast", ["w16"], ["w"], {"to": 1}, "cast")], {"w16": W16})
+    sess = gossamer.load(cast, backends=[])
+    assert seen == [["Cast", "MatMul"]]
+    np.testing.assert_allclose(sess.run(None, {"x": X})[0], X @ W16.astype(np.float32), 1e-6)
