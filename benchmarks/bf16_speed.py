@@ -13,6 +13,9 @@ turn, and the figure is the median over all rounds of the per-run times):
   bf16-vdp  the same session with the AMX path switched off (bf16_set_amx(False)): vdpbf16ps
   bf16-im2col the same session with the direct AMX conv off (bf16_conv.DIRECT = False): every
             conv through im2col, as before the direct conv (only with --engines)
+  bf16-nofold the same .gsm with precision="bf16" loaded with bf16_conv.FOLD_STEMS = False (stems
+            left to fp32) and run with REUSE_PLANES = False (a fresh pair-plane buffer per
+            direct conv): bf16 as before the stem fold (only with --engines)
   ov-bf16   OpenVINO CPU, PERFORMANCE_HINT=LATENCY, no precision hint (its default)
   ov-f32    OpenVINO CPU, the same with INFERENCE_PRECISION_HINT=f32
 The load (`os.getloadavg`) is printed before and after; the machine is shared, so compare only
@@ -33,7 +36,7 @@ import numpy as np
 
 BENCH = Path.home() / ".cache" / "gossamer" / "bench"
 ENGINES = ("fp32", "bf16", "bf16-vdp", "ov-bf16", "ov-f32")
-EXTRA = ("fp32-nchw", "bf16-im2col")  # on request (--engines): fp32 without NCHWc; bf16 im2col only
+EXTRA = ("fp32-nchw", "bf16-im2col", "bf16-nofold")  # on request (--engines): see above
 
 
 def spec_of(name: str) -> dict:
@@ -60,9 +63,13 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
     before = os.environ.get("GOSSAMER_BLOCKED_LAYOUT")
     if engine == "fp32-nchw":
         os.environ["GOSSAMER_BLOCKED_LAYOUT"] = "0"
+    from gossamer.cython_kernels import bf16_conv
+
+    bf16_conv.FOLD_STEMS = engine != "bf16-nofold"
     try:
         sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=threads, **kw)
     finally:
+        bf16_conv.FOLD_STEMS = True
         if before is None:
             os.environ.pop("GOSSAMER_BLOCKED_LAYOUT", None)
         else:
@@ -90,6 +97,16 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
                 bf16_conv.DIRECT = True
 
         return run_im2col
+    if engine == "bf16-nofold":
+
+        def run_nofold() -> object:
+            bf16_conv.REUSE_PLANES = False
+            try:
+                return sess.run(None, feeds)
+            finally:
+                bf16_conv.REUSE_PLANES = True
+
+        return run_nofold
     return lambda: sess.run(None, feeds)
 
 

@@ -5,12 +5,14 @@ declined."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..plugins import RuntimeDecline, output_array
+from ..plugins.run_context import check_allocation
 from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import check_groups, window
 from ._common import (
@@ -38,6 +40,16 @@ LARGE_PLANE = 64 * 64
 # convs of one group (but 1x1s) run the direct conv (no im2col) where the AMX tiles are in
 # use; False: im2col for every conv (benchmarks/bf16_speed.py's bf16-im2col engine compares them)
 DIRECT = True
+# a stem (as above) is taken where the AMX tiles are in use at load, as a direct conv with its
+# kernel's columns folded into the channels (_fold_columns: c * kw channels, a kh x 1 kernel; the
+# direct conv pads channels to 32, so 3 channels alone would waste 29 of 32); False: declined
+FOLD_STEMS = True
+# the direct conv's pair planes in one buffer per Python thread, 2 MB-aligned in a region numpy
+# advises for transparent huge pages (_planes); False: a fresh np.empty per call (benchmarks)
+REUSE_PLANES = True
+FOLD_MIN = 16  # the fewest folded channels (c * kw) worth the fold: _foldable
+_HUGE = 2 << 20
+_planes_tls = threading.local()
 
 
 # ---- Conv / FusedConv ----------------------------------------------------------------------------
@@ -58,12 +70,68 @@ def conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
         return "depthwise: no inner product to pair in bf16 (the float32 kernel runs it)"
     x = static_shape(inputs[0])
     plane = None if x is None or len(x) != 4 or None in x[2:] else x[2] * x[3]
-    if w is not None and w[1] is not None and w[1] <= FEW_CHANNELS and (plane or 0) >= LARGE_PLANE:
+    if (
+        w is not None
+        and w[1] is not None
+        and w[1] <= FEW_CHANNELS
+        and (plane or 0) >= LARGE_PLANE
+        and not (FOLD_STEMS and group == 1 and _foldable(w) and _amx_now())
+    ):
         return (
             f"{w[1]} input channels per group on a {plane}-pixel plane: the float32 direct conv "
             "is faster than im2col + bf16 there"
         )
     return None
+
+
+def _planes(n: int) -> Array:
+    """n uint32 of pair planes (overwritten by every direct conv): this Python thread's buffer,
+    grown as needed. Its start is 2 MB-aligned inside an allocation of at least 4 MB, which numpy
+    advises for transparent huge pages: a B tile's 16 rows lie one plane apart (up to ~100 KB: the
+    stem's), so with 4 KB pages every tile load walks 16 pages; huge pages took ResNet-18's stem
+    from 10.2 to 1.9 ms (median, load 7, docs/bf16.md). The reuse also saves the page faults of a
+    fresh buffer per call."""
+    if not REUSE_PLANES:
+        return np.empty(n, U32)
+    buf = getattr(_planes_tls, "buf", None)
+    if buf is None or buf.size < n:
+        nbytes = -(-4 * max(n, 1) // _HUGE) * _HUGE
+        check_allocation(nbytes + _HUGE, f"the bf16 direct conv's pair planes ({n} pairs)")
+        raw = np.empty(max(nbytes + _HUGE, 2 * _HUGE), np.uint8)
+        off = -raw.ctypes.data % _HUGE
+        buf = raw[off : off + nbytes].view(U32)
+        _planes_tls.buf = buf
+    return buf[:n]
+
+
+def _amx_now() -> bool:
+    """Whether the bf16 kernels run on the AMX tiles (the pair step selected as at prepare)."""
+    select_bf16_impl()
+    return bool(ext().bf16_amx())
+
+
+def _foldable(w: tuple) -> bool:
+    """Whether a stem of weight shape w folds its columns into FOLD_MIN to 32 channels (one pair
+    block of the direct conv) with more than one row left as taps. Below FOLD_MIN the zero
+    channels cost more than the float32 direct conv: MobileNetV2's 3x3 stem (9 channels folded)
+    ran 1.16-1.33 ms folded against 0.67-0.70 in float32; ResNet-18's 7x7 (21) 3.07 against 3.47
+    (p10 of one process, load 7; docs/bf16.md)."""
+    return len(w) == 4 and None not in w and FOLD_MIN <= w[1] * w[3] <= 32 and w[2] > 1 and w[3] > 1
+
+
+def _fold_columns(x: Array, kw: int, sw: int, dw: int, pw: int, ow: int) -> Array:
+    """x (c, h, w) as (c * kw, h, ow): channel ci * kw + kx, pixel (y, xo) is the left/right
+    padded image at (y, sw * xo + kx * dw) (zero in the padding). A conv of x with W is the conv
+    of this with W[m, ci, ky, kx] at [m, ci * kw + kx, ky, 0], column stride and padding 1 and 0."""
+    c, h, wd = x.shape
+    width = sw * (ow - 1) + (kw - 1) * dw + 1
+    xp = np.zeros((c, h, max(width, wd + pw)), F32)
+    xp[:, :, pw : pw + wd] = x
+    e = xp.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        xp, (c, kw, h, ow), (xp.strides[0], dw * e, xp.strides[1], sw * e), writeable=False
+    )
+    return np.ascontiguousarray(view).reshape(c * kw, h, ow)
 
 
 class _Bf16Conv:
@@ -75,6 +143,7 @@ class _Bf16Conv:
         self.w_shape = None if w is None else _as_4d(w).shape
         self.packed = None if w is None else self._pack(_as_4d(w))
         self.packed_direct: Array | None = None  # the direct conv's weights, at its first run
+        self.packed_folded: Array | None = None  # the same for a stem with folded columns
         b = constants.get(2)
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
 
@@ -135,6 +204,13 @@ class _Bf16Conv:
         t, mg, k, hw = threads(), m // self.group, cg * kh * kw, oh * ow
         lo, hi, clip = self.bounds
         plain = (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0) and (oh, ow) == (h, wd)
+        if (
+            FOLD_STEMS
+            and self.group == 1
+            and self._direct(kh, sh, 1)
+            and (cg <= FEW_CHANNELS and h * wd >= LARGE_PLANE and _foldable(w.shape))
+        ):
+            return self._run_folded(x, w, bias, z, y, (kh, kw, sh, sw, dh, dw, ph, pw, oh, ow))
         if self._direct(kh * kw, sh, sw):
             # on the AMX tiles: the direct conv, no im2col
             if tuple(w.shape) == self.w_shape:
@@ -143,7 +219,7 @@ class _Bf16Conv:
                 wdir = self.packed_direct
             else:
                 wdir = self._pack_direct(w)
-            planes = np.empty(ext().bf16_conv_planes_size(c, kh, kw, sh, sw, dh, dw, oh, ow), U32)
+            planes = _planes(ext().bf16_conv_planes_size(c, kh, kw, sh, sw, dh, dw, oh, ow))
             for i in range(n):
                 zi = None if z is None else z[i].reshape(m, hw)
                 ep = ext().Epilogue(bias_row=bias, residual=zi, clip=bool(clip), lo=lo, hi=hi)
@@ -182,6 +258,28 @@ class _Bf16Conv:
                 ep = ext().Epilogue(bias_row=bg, residual=zg, clip=bool(clip), lo=lo, hi=hi)
                 yg = y[i, g * mg : (g + 1) * mg].reshape(mg, hw)
                 ext().bf16_gemm_ep(mg, hw, k, packed[g], bp, yg, ep, t)
+        return y
+
+    def _run_folded(self, x, w, bias, z, y, win) -> Array:  # noqa: ANN001 - run()'s arrays
+        """A stem on the AMX tiles: the direct conv of _fold_columns(x) with a kh x 1 kernel."""
+        kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = win
+        m, c = w.shape[:2]
+        folded = None if tuple(w.shape) != self.w_shape else self.packed_folded
+        if folded is None:
+            wf = np.ascontiguousarray(w.transpose(0, 1, 3, 2), F32).reshape(m, c * kw, kh, 1)
+            folded = self._pack_direct(wf)
+            if tuple(w.shape) == self.w_shape:
+                self.packed_folded = folded
+        lo, hi, clip = self.bounds
+        hw, t = oh * ow, threads()
+        planes = _planes(ext().bf16_conv_planes_size(c * kw, kh, 1, sh, 1, dh, 1, oh, ow))
+        for i in range(x.shape[0]):
+            xf = _fold_columns(x[i], kw, sw, dw, pw, ow)
+            zi = None if z is None else z[i].reshape(m, hw)
+            ep = ext().Epilogue(bias_row=bias, residual=zi, clip=bool(clip), lo=lo, hi=hi)
+            ext().bf16_conv_direct(
+                xf, kh, 1, sh, 1, dh, 1, ph, 0, oh, ow, folded, planes, y[i].reshape(m, hw), ep, t
+            )
         return y
 
 

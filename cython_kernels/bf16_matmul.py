@@ -29,6 +29,9 @@ from .gemm_kernels import (
 
 Array = np.ndarray
 U32 = np.uint32
+# a batch of right operands (attention's per-head products) in one bf16_gemm_batched call: each
+# matrix packed and multiplied in C, no Python per matrix; False: one Python call per matrix
+ONE_CALL = True
 
 
 def pack_b(b: Array) -> Array:
@@ -103,6 +106,10 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
             ext().bf16_gemm_a(np.asarray(a, F32).reshape(-1, k), bp, n, y.reshape(-1, n), ep, t)
             return y
         a3, b3, y3 = a.reshape(-1, m, k), b.reshape(-1, k, n), y.reshape(-1, m, n)
+        if ONE_CALL and b3.shape[0] == y3.shape[0] and a3.shape[0] in (1, y3.shape[0]):
+            bp = np.empty(ext().bf16_packed_b_size(k, n), U32)  # each B in turn
+            ext().bf16_gemm_batched(np.asarray(a3, F32), np.asarray(b3, F32), y3, ep, bp, t)
+            return y
         for i in range(y3.shape[0]):  # batched right operands: each rounded and packed per call
             ext().bf16_gemm_a(np.asarray(a3[i % a3.shape[0]], F32), pack_b(b3[i]), n, y3[i], ep, t)
         return y

@@ -203,6 +203,47 @@ def bf16_gemm_a(const float[:, :] a, const uint32_t[::1] bp, long n, float[:, ::
         raise RuntimeError("bf16_gemm_a: no bf16 implementation is set (bf16_set_impl)")
 
 
+def bf16_gemm_batched(const float[:, :, :] a, const float[:, :, :] b, float[:, :, ::1] c,
+                      Epilogue ep, uint32_t[::1] bp, int threads):
+    """c[i] = epilogue(A[i or 0] @ B[i]) for each matrix i of the batch B (batch x K x N, any
+    strides): each B[i] rounded and packed into bp (room for bf16_packed_b_size(K, N) pairs, reused
+    from one matrix to the next), each A (batch or 1 x M x K, any strides) by gk_bf16_gemm; one
+    call for what was one Python call per matrix (attention's per-head products). The bits are
+    those of bf16_gemm_a per matrix."""
+    cdef long batch = b.shape[0], m = a.shape[1], k = a.shape[2], n = b.shape[2], i
+    cdef long sa = 0
+    if batch == 0 or m == 0 or n == 0:
+        return
+    _bf16_ready("bf16_gemm_batched")
+    _need(ep is not None, "bf16_gemm_batched: ep is None")
+    _need(k > 0 and b.shape[1] == k, f"bf16_gemm_batched: A's K {k} is not B's {b.shape[1]}")
+    _need(a.shape[0] == 1 or a.shape[0] == batch,
+          f"bf16_gemm_batched: {a.shape[0]} A matrices for {batch} B matrices")
+    if c is None or c.shape[0] < batch or c.shape[1] < m or c.shape[2] < n:
+        raise ValueError(f"bf16_gemm_batched: c is smaller than {batch} x {m} x {n}")
+    _pairs("bf16_gemm_batched", "bp", bp, gk_bf16_packed_b_size(k, n))
+    ep.check("bf16_gemm_batched", m, n, 1, 0)
+    if a.shape[0] == batch:
+        sa = a.strides[0] // 4
+    cdef const float *pa = &a[0, 0, 0]
+    cdef const float *pb = &b[0, 0, 0]
+    cdef long sb = b.strides[0] // 4, sbk = b.strides[1] // 4, sbn = b.strides[2] // 4
+    cdef long sam = a.strides[1] // 4, sak = a.strides[2] // 4, sc = c.strides[0] // 4
+    cdef long ldc = c.strides[1] // 4
+    cdef int rc = 0
+    with nogil:
+        for i in range(batch):
+            gk_bf16_pack_b(k, n, pb + i * sb, sbk, sbn, &bp[0], threads)
+            rc = gk_bf16_gemm(m, n, k, pa + i * sa, sam, sak, &bp[0], &c[0, 0, 0] + i * sc, ldc,
+                              &ep.ep, threads)
+            if rc:
+                break
+    if rc == -1:
+        raise MemoryError(f"bf16_gemm_batched: no memory for the packed {m} x {k} A")
+    if rc:
+        raise RuntimeError("bf16_gemm_batched: no bf16 implementation is set (bf16_set_impl)")
+
+
 def bf16_conv_cpad(long c):
     """Input channels of the direct conv's weights and planes: c rounded up to 32."""
     return gk_bf16_conv_cpad(c)

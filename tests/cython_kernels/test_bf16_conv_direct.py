@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from gossamer.conformance.bf16_reference import amx_error_bound, to_bf16
 from gossamer.cython_kernels._native import ext
+from gossamer.refimpl.ir import Value
 
 F32 = np.float32
 
@@ -217,3 +218,92 @@ def test_which_convs_take_the_direct_conv(amx: None, monkeypatch, kernel, stride
     want, scale = exact(x[0], w, tuple(pads), (1, 1), strides)
     err = np.abs(got[0].astype(np.float64) - want)
     assert np.all(err <= amx_error_bound(24 * kh * kw) * scale)
+
+
+@pytest.mark.parametrize(
+    ("c", "kernel", "strides", "dilations", "pads"),
+    [(3, (7, 7), (2, 2), (1, 1), (3, 3, 3, 3)),  # ResNet's stem
+     (4, (5, 5), (1, 3), (1, 1), (2, 1, 2, 3)),  # asymmetric strides and pads
+     (2, (3, 8), (2, 1), (2, 2), (1, 0, 2, 4))],  # dilated; kw 8: 16 channels folded
+)  # fmt: skip
+def test_a_stem_runs_as_the_direct_conv_of_its_folded_columns(
+    amx: None, monkeypatch, c, kernel, strides, dilations, pads
+) -> None:
+    """A stem (few channels, a large plane) with c * kw in [FOLD_MIN, 32] runs on the tiles as the
+    direct conv of its columns folded into c * kw channels (a kh x 1 kernel, column stride 1),
+    within the AMX bound of the exact conv (the folded K: kh taps of 32 channels)."""
+    from gossamer.cython_kernels import bf16_conv
+    from gossamer.refimpl.ir import Node
+
+    calls = []
+    real = ext().bf16_conv_direct
+
+    def spy(*args):
+        calls.append((args[0].shape, args[1:3]))
+        return real(*args)
+
+    monkeypatch.setattr(ext(), "bf16_conv_direct", spy)
+    rng = np.random.default_rng(11)
+    kh, kw = kernel
+    x, w = values(rng, (1, c, 66, 70), 2), values(rng, (20, c, kh, kw), 2)
+    b = values(rng, (20,), 2)
+    attrs = {"pads": list(pads), "strides": list(strides), "dilations": list(dilations)}
+    node = Node("Conv", ["x", "w", "b"], ["y"], attrs, name="stem")
+    x_value = Value("x", "float32", x.shape)
+    assert bf16_conv.conv_refusal(node, [x_value, Value("w", "float32", w.shape)]) is None
+    conv = bf16_conv.prepare_conv(node, {1: w, 2: b})
+    got = conv(x, w, b, **attrs)
+    oh, ow = got.shape[2:]
+    assert calls == [((c * kw, 66, ow), (kh, 1))]
+    want, scale = exact(x[0], w, pads, dilations, strides)
+    want += b[:, None, None]
+    err = np.abs(got[0].astype(np.float64) - want)
+    assert np.all(err <= amx_error_bound(kh * 32) * scale + 2.0**-23 * np.abs(want))
+
+
+def test_a_stem_with_few_folded_channels_or_without_the_fold_is_declined(amx: None) -> None:
+    """MobileNetV2's 3x3 stem (9 channels folded, under FOLD_MIN) stays float32, as does every
+    stem with FOLD_STEMS off; ResNet's 7x7 is taken."""
+    from gossamer.cython_kernels import bf16_conv
+    from gossamer.refimpl.ir import Node
+
+    def refusal(kernel: tuple[int, int]) -> str | None:
+        node = Node("Conv", ["x", "w"], ["y"], {"pads": [1, 1, 1, 1]}, name="stem")
+        x, w = Value("x", "float32", (1, 3, 224, 224)), Value("w", "float32", (32, 3, *kernel))
+        return bf16_conv.conv_refusal(node, [x, w])
+
+    assert refusal((7, 7)) is None
+    assert "direct conv" in (refusal((3, 3)) or "")
+    before = bf16_conv.FOLD_STEMS
+    bf16_conv.FOLD_STEMS = False
+    try:
+        assert "direct conv" in (refusal((7, 7)) or "")
+    finally:
+        bf16_conv.FOLD_STEMS = before
+
+
+def test_the_reused_planes_give_the_bits_of_fresh_ones(amx: None) -> None:
+    """The direct conv's pair planes from bf16_conv._planes (one 2 MB-aligned buffer per thread,
+    reused: it holds the last call's planes) give the bits of a fresh buffer, conv after conv."""
+    from gossamer.cython_kernels import bf16_conv
+    from gossamer.refimpl.ir import Node
+
+    rng = np.random.default_rng(12)
+    nodes = []
+    for c, hw in ((16, 20), (40, 9)):
+        x, w = values(rng, (1, c, hw, hw), 2), values(rng, (24, c, 3, 3), 2)
+        node = Node("Conv", ["x", "w"], ["y"], {"pads": [1, 1, 1, 1]}, name=f"c{c}")
+        nodes.append((bf16_conv.prepare_conv(node, {1: w}), x, w))
+    before = bf16_conv.REUSE_PLANES
+    try:
+        outs = {}
+        for reuse in (False, True, True):
+            bf16_conv.REUSE_PLANES = reuse
+            outs.setdefault(reuse, []).append([f(x, w, pads=[1, 1, 1, 1]) for f, x, w in nodes])
+    finally:
+        bf16_conv.REUSE_PLANES = before
+    for fresh, *reused in zip(outs[False][0], *outs[True], strict=True):
+        for r in reused:
+            assert np.array_equal(r, fresh)
+    planes = bf16_conv._planes(10)
+    assert planes.ctypes.data % (2 << 20) == 0 and planes.dtype == np.uint32

@@ -298,3 +298,64 @@ def test_im2col_into_bf16_panels_declines_over_121_taps() -> None:
     x = np.ones((1, 12, 12), F32)
     out = np.zeros(ext().bf16_packed_b_size(144, 1), np.uint32)
     assert not ext().bf16_pack_b_conv(x, 12, 12, 1, 1, 1, 1, 0, 0, 1, 1, out, 1)
+
+
+@pytest.mark.parametrize("impl", ["emulated", "native-vdp", "native-amx"])
+def test_a_batch_in_one_call_gives_each_matrix_bits(impl: str, monkeypatch) -> None:
+    """bf16_gemm_batched (attention's per-head products in one call) gives, per matrix, the bits
+    of bf16_gemm_a on that matrix: A per matrix or one A for all, B strided (a transposed view,
+    as K^T), a column bias; then a MatMul node with a batched right operand takes that one call
+    and gives the bits of its per-matrix loop (bf16_matmul.ONE_CALL off)."""
+    from gossamer.cython_kernels import bf16_matmul
+    from gossamer.refimpl.ir import Node
+
+    before, amx_before = ext().bf16_impl(), ext().bf16_amx_enabled()
+    want_impl = "emulated" if impl == "emulated" else "native"
+    if ext().bf16_set_impl(want_impl) != want_impl:
+        ext().bf16_set_impl(before)
+        pytest.skip("this CPU has no AVX512_BF16")
+    if impl == "native-amx" and not ext().bf16_set_amx(True):
+        ext().bf16_set_impl(before)
+        pytest.skip("no AMX-BF16 here")
+    if impl == "native-vdp":
+        ext().bf16_set_amx(False)
+    try:
+        rng = np.random.default_rng(21)
+        batch, m, k, n = 5, 19, 37, 45
+        b = values(rng, (batch, n, k), 3).transpose(0, 2, 1)  # (batch, k, n), strided
+        bias = values(rng, (n,), 1)
+        for a in (values(rng, (batch, m, k), 3), values(rng, (1, m, k), 3)):
+            c = np.full((batch, m, n), np.nan, F32)
+            scratch = np.zeros(ext().bf16_packed_b_size(k, n), np.uint32)
+            ext().bf16_gemm_batched(a, b, c, ext().Epilogue(bias_col=bias), scratch, 2)
+            for i in range(batch):
+                one = gemm(a[i % a.shape[0]], b[i], 2, bias_col=bias)
+                assert np.array_equal(bits(c[i]), bits(one))
+        with pytest.raises(ValueError, match="K"):
+            ext().bf16_gemm_batched(a[:, :, :-1], b, c, ext().Epilogue(), scratch, 1)
+        with pytest.raises(ValueError, match="A matrices"):
+            ext().bf16_gemm_batched(a[:1].repeat(2, 0), b, c, ext().Epilogue(), scratch, 1)
+
+        calls = []
+        real = ext().bf16_gemm_batched
+
+        def spy(*args):
+            calls.append(args[1].shape)
+            return real(*args)
+
+        x, y = values(rng, (2, 3, m, k), 3), values(rng, (2, 3, k, n), 3)
+        node = Node("MatMul", ["x", "y"], ["z"], {}, name="mm")
+        mat_mul = bf16_matmul.prepare_plain_matmul(node, {})
+        with monkeypatch.context() as patch:
+            patch.setattr(ext(), "bf16_gemm_batched", spy)
+            got = mat_mul(x, y)
+        assert calls == [(6, k, n)]
+        bf16_matmul.ONE_CALL = False
+        try:
+            loop = mat_mul(x, y)
+        finally:
+            bf16_matmul.ONE_CALL = True
+        assert np.array_equal(bits(got), bits(loop))
+    finally:
+        ext().bf16_set_amx(amx_before)
+        ext().bf16_set_impl(before)
