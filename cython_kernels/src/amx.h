@@ -29,4 +29,28 @@ int gk_amx_bf16(void);
  * VNNI / AVX512_BF16 paths stay reachable on an AMX CPU; returns the GK_AMX_* bits now in force. */
 int gk_amx_set_enabled(int enabled);
 
+#if defined(__x86_64__) && ((defined(__clang__) && __clang_major__ >= 12) || \
+                             (!defined(__clang__) && __GNUC__ >= 11))
+#include <stdint.h>
+
+/* LDTILECFG's 64-byte operand, palette 1 (the int8 and bf16 kernels' one definition) */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} gk_amx_tilecfg;
+_Static_assert(sizeof(gk_amx_tilecfg) == 64, "LDTILECFG reads 64 bytes");
+
+/* tiles 0-7 of 64-byte rows, r0..r7 rows each; tiles 8-15 unused */
+#define GK_AMX_TILECFG(r0, r1, r2, r3, r4, r5, r6, r7)                                      \
+    {.palette = 1,                                                                          \
+     .colsb = {64, 64, 64, 64, 64, 64, 64, 64},                                             \
+     .rows = {r0, r1, r2, r3, r4, r5, r6, r7}}
+
+/* Loads `c` into this thread's tile configuration. A constant object and an asm whose operand is
+ * the whole object: GCC 12's _tile_loadconfig tells the compiler it reads only 8 bytes, so the
+ * stores that built a configuration on the stack could be dropped (and LDTILECFG then faults). */
+static inline void gk_amx_load(const gk_amx_tilecfg *c) { __asm__ volatile("ldtilecfg %0" ::"m"(*c)); }
+#endif
+
 #endif
