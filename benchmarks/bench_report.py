@@ -100,14 +100,16 @@ def _cell(row: dict[str, Any] | None) -> str:
 
 
 def _init_sentence(rows: list[dict[str, Any]]) -> str:
-    """How long Gossamer's one-time plugin discovery took (counted with the import, as
-    onnxruntime's kernel registration is)."""
+    """How long Gossamer's one-time plugin discovery took (counted with the import, not the load;
+    kernel tables the backends' modules do not import are imported at a model's first load)."""
     ms = [r["init_ms"] for r in rows if r.get("init_ms") and r["engine"].startswith("gossamer")]
     if not ms:
         return ""
     return (
         f" Gossamer's import includes its one-time plugin discovery (entry points, the registered "
-        f"backends' kernel modules): {min(ms):.0f}-{max(ms):.0f} ms per process, not in the load."
+        f"backends' modules, some kernel tables among them): {min(ms):.0f}-{max(ms):.0f} ms per "
+        "process, not in the load; the other kernel tables (layout, pooling, recurrent, ...) are "
+        "imported per op by the first load that needs them, in its load time."
     )
 
 

@@ -192,8 +192,9 @@ def main() -> None:
             feeds = {k: stored[k] for k in stored.files}
         for module in IMPORTS[engine]:
             importlib.import_module(module)
-        # one-time library set-up, like onnxruntime's kernel registration at import: Gossamer finds
-        # its plugins (entry points) and imports the registered backends' kernel modules
+        # one-time library set-up: Gossamer finds its plugins (entry points) and imports the
+        # registered backends' modules (the kernel tables those do not import are imported per
+        # op by the first load that needs them, inside the load timer)
         start = time.perf_counter()
         if engine.startswith("gossamer-"):
             from gossamer.plugins.manager import plugin_state

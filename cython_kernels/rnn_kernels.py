@@ -13,7 +13,6 @@ reference runs it and reports the error.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,18 +61,24 @@ def _rnn_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
 class _Weights:
-    """One node's weights, packed: W of all directions for the GEMM, R in panels per direction."""
+    """One node's weights, packed: W of all directions for the GEMM, R in panels per direction
+    (a plain class: a dataclass costs ~1 ms to define, on a first load's path)."""
 
-    hidden: int
-    inputs: int
-    packed_w: Array | None  # [I, D*G*H] packed (None when I = 0)
-    ep: Any  # epilogue adding bias_col
-    bias_col: Array  # Wb + Rb per direction and gate (GRU with linear_before_reset: Wb only on h)
-    rp: Array  # LSTM: packed R (4 gates) per direction; GRU: packed R of gates z, r
-    rh: Array  # GRU: packed R of gate h per direction (LSTM: unused)
-    extra: Array  # LSTM: peepholes [D, 3H] (zeros if none); GRU: R bias of gate h [D, H]
+    __slots__ = ("hidden", "inputs", "packed_w", "ep", "bias_col", "rp", "rh", "extra")
+
+    def __init__(
+        self, hidden: int, inputs: int, packed_w: Array | None, ep: Any, bias_col: Array,
+        rp: Array, rh: Array, extra: Array,
+    ) -> None:  # fmt: skip
+        self.hidden = hidden
+        self.inputs = inputs
+        self.packed_w = packed_w  # [I, D*G*H] packed (None when I = 0)
+        self.ep = ep  # epilogue adding bias_col
+        self.bias_col = bias_col  # Wb + Rb per direction and gate (GRU linear_before_reset: Wb)
+        self.rp = rp  # LSTM: packed R (4 gates) per direction; GRU: packed R of gates z, r
+        self.rh = rh  # GRU: packed R of gate h per direction (LSTM: unused)
+        self.extra = extra  # LSTM: peepholes [D, 3H] (zeros if none); GRU: R bias of gate h [D, H]
 
 
 class _Layer:

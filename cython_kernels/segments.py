@@ -36,7 +36,6 @@ import logging
 import os
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -171,19 +170,24 @@ def _aligned(nbytes: int) -> np.ndarray:
     return raw[start : start + nbytes]
 
 
-@dataclass
 class _Record:
-    """One recorded step: its values, its calls and where each pointer of them points."""
+    """One recorded step: its values, its calls and where each pointer of them points (a plain
+    class: a dataclass costs ~0.7 ms to define, on a first load's path)."""
 
-    node: Node
-    args: list[Any]
-    results: list[Any]
-    calls: list[Any]
-    alias: bool = False
-    assembled: bool = False  # a Concat whose inputs the memory plan put in its output: no calls
-    why: str = ""
-    pointers: list[list[tuple[int, int]]] = field(default_factory=list)  # per call (slot, addr)
-    held: list[Any] = field(default_factory=list)  # arrays that outlive the call
+    __slots__ = tuple("node args results calls alias assembled why pointers held".split())
+
+    def __init__(
+        self, node: Node, args: list[Any], results: list[Any], calls: list[Any], alias: bool = False
+    ) -> None:
+        self.node = node
+        self.args = args
+        self.results = results
+        self.calls = calls
+        self.alias = alias
+        self.assembled = False  # a Concat whose inputs the memory plan put in its output: no calls
+        self.why = ""
+        self.pointers: list[list[tuple[int, int]]] = []  # per call (slot, addr)
+        self.held: list[Any] = []  # arrays that outlive the call
 
 
 class Recorder:

@@ -3,13 +3,17 @@
 `importlib.metadata.entry_points(group=...)` imports `importlib.metadata` (email, csv, zipfile:
 about 20 ms) and reads the metadata of every installed distribution. Its answer for our group is
 kept in a small JSON file, together with a fingerprint of what it was computed from: every
-`sys.path` entry and, in each folder, the names of the `*.dist-info` / `*.egg-info` / `EGG-INFO`
-metadata folders with the stat (modification time, size, inode) of their `entry_points.txt` (a
-zip entry: its own stat). Installing or removing a distribution adds or removes a name; a
-reinstall or an edit changes the stat; so the fingerprint changes and the next start scans again:
-a stale list is never used. Other files coming and going (the current folder is on sys.path for
-`python -c`) do not matter. The fingerprint costs a directory listing per path entry and a `stat`
-per distribution (about 1 ms).
+`sys.path` entry that is not a folder (a zip: its own stat covers its contents) or is a folder
+holding metadata and, in each such folder, the names of the `*.dist-info` / `*.egg-info` /
+`EGG-INFO` metadata folders with the stat (modification time, size, inode) of their
+`entry_points.txt`. Installing or removing a distribution adds or removes a name; a reinstall or
+an edit changes the stat; so the fingerprint changes and the next start scans again: a stale list
+is never used. Other files coming and going (the current folder is on sys.path for `python -c`)
+do not matter, nor does a folder holding no metadata at all (a folder that gains some adds its
+rows): scripts started from different folders (sys.path[0]) share one fingerprint, where each
+folder would otherwise make its own and evict the others' from the cache (a test run starting
+scripts from many temporary folders did). The fingerprint costs a directory listing per path
+entry and a `stat` per distribution (about 1 ms).
 
 A file changed within the last few seconds of the scan is not trusted to show a later change in
 its timestamp (a coarse file-system clock), so no cache is written then. `GOSSAMER_PLUGIN_CACHE=0`
@@ -88,14 +92,16 @@ def fingerprint() -> list[list[Any]] | None:
         if not os.path.isdir(folder):  # a zip (its own stat covers its contents), or nothing
             rows.append([entry, *_stat_row(folder)])
             continue
-        rows.append([entry, "dir"])  # what it holds besides metadata does not matter
         try:
             names = sorted(os.listdir(folder))
         except OSError:
             return None
-        for name in names:
-            if name.endswith(_METADATA_SUFFIXES):
-                rows.append([name, *_stat_row(os.path.join(folder, name, "entry_points.txt"))])
+        found = [name for name in names if name.endswith(_METADATA_SUFFIXES)]
+        if not found:  # no distribution here (a script's folder): where it is does not matter
+            continue
+        rows.append([entry, "dir"])  # what it holds besides metadata does not matter
+        for name in found:
+            rows.append([name, *_stat_row(os.path.join(folder, name, "entry_points.txt"))])
     return rows
 
 

@@ -190,3 +190,32 @@ def test_the_cache_keeps_a_bounded_number_of_fingerprints(site, tmp_path, monkey
         monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / f"missing{i}")])
         ep_cache.entry_points("gossamer")
     assert len(ep_cache._entries(ep_cache.cache_path())) == ep_cache.MAX_ENTRIES
+
+
+def test_scripts_in_folders_without_metadata_share_one_cached_list(site, tmp_path, monkeypatch):
+    # a test run or a benchmark starts scripts from many folders (sys.path[0]): one scan serves
+    # them all instead of each folder evicting the others' fingerprints
+    _dist(site, "vendor", "[gossamer]\nvendor = vendor_mod\n")
+    _age(site)
+    ep_cache.entry_points("gossamer")
+    _no_scan(monkeypatch)
+    for i in range(ep_cache.MAX_ENTRIES + 3):
+        scripts = tmp_path / f"scripts{i}"
+        scripts.mkdir()
+        (scripts / "run.py").write_text("")
+        monkeypatch.setattr(sys, "path", [str(scripts), str(site)])
+        assert _names(ep_cache.entry_points("gossamer")) == {"vendor": "vendor_mod"}
+    assert len(ep_cache._entries(ep_cache.cache_path())) == 1
+
+
+def test_a_distribution_installed_into_a_script_folder_is_seen_at_once(site, tmp_path, monkeypatch):
+    _dist(site, "vendor", "[gossamer]\nvendor = vendor_mod\n")
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    _age(site, scripts)
+    monkeypatch.setattr(sys, "path", [str(scripts), str(site)])
+    assert _names(ep_cache.entry_points("gossamer")) == {"vendor": "vendor_mod"}
+    _dist(scripts, "extra", "[gossamer]\nextra = extra_mod\n")
+    found = _names(ep_cache.entry_points("gossamer"))
+    assert found == {"vendor": "vendor_mod", "extra": "extra_mod"}
+    assert found == {ep.name: ep.value for ep in metadata_entry_points(group="gossamer")}
