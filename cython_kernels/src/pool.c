@@ -46,6 +46,42 @@ static int pool_poly(int is_max, const float *x, long nc, long h, long w, long k
     return sp_run_batches(&g, nc, batch, band, nt, pool_planes, &d);
 }
 
+/* gk_pool2d's max pool by the level's separable kernel (dilation 1, column stride 1 or 2):
+ * returns 0 (nothing done) where the level has none, the polyphase kernels are turned off or a
+ * seat's scratch could not be allocated */
+typedef struct {
+    const gk_pool_kernels *K;
+    const float *x;
+    float *y;
+    long h, w, kh, kw, sh, sw, ph, pw, oh, ow;
+    gk_seat_bufs bufs;
+    int failed;
+} max_sep_job;
+
+static void max_sep_planes(void *ctx, long p0, long p1, int seat) {
+    max_sep_job *j = (max_sep_job *)ctx;
+    float *buf = (float *)gk_seat_buf(&j->bufs, seat);
+    if (!buf) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (long p = p0; p < p1; p++)
+        j->K->max_sep(j->x + p * j->h * j->w, j->h, j->w, j->kh, j->kw, j->sh, j->sw, j->ph, j->pw,
+                      j->oh, j->ow, buf, j->y + p * j->oh * j->ow);
+}
+
+static int pool_max_sep(const float *x, long nc, long h, long w, long kh, long kw, long sh,
+                        long sw, long dh, long dw, long ph, long pw, long oh, long ow, float *y,
+                        int threads) {
+    const gk_pool_kernels *K = gk_k.pool;
+    if (!gk_polyphase_on || !K->max_sep || dh != 1 || dw != 1 || (sw != 1 && sw != 2)) return 0;
+    max_sep_job j = {K, x, y, h, w, kh, kw, sh, sw, ph, pw, oh, ow, {0, {NULL}}, 0};
+    gk_seat_bufs_init(&j.bufs, (size_t)gk_max_sep_floats(w, ow, sw, kw, pw) * sizeof(float));
+    gk_parallel_range(nc, threads_for_work(nc * oh * ow * kh * kw, threads), max_sep_planes, &j);
+    gk_seat_bufs_free(&j.bufs);
+    return !j.failed;
+}
+
 typedef struct {
     const gk_pool_kernels *K;
     int is_max;
@@ -101,6 +137,8 @@ static void pool_planes_rows(void *ctx, long p0, long p1, int seat) {
 void gk_pool2d(int is_max, const float *x, long nc, long h, long w, long kh, long kw, long sh,
                long sw, long dh, long dw, long ph, long pw, long oh, long ow, const float *cnt_y,
                const float *cnt_x, float *y, int threads) {
+    if (is_max && pool_max_sep(x, nc, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, y, threads))
+        return;
     if (pool_poly(is_max, x, nc, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, cnt_y, cnt_x, y,
                   threads))
         return;

@@ -32,6 +32,21 @@ typedef struct {
                         long ow, const long *off, long taps, const float *cnt_y,
                         const float *cnt_x, float *phs, float *acc, long batch, long band,
                         float *y);
+    /* polyphase levels (else NULL): one plane's max pool, dilation 1, column stride 1 or 2, by
+     * vertical then horizontal maxima; buf: gk_max_sep_floats floats */
+    void (*max_sep)(const float *x, long h, long w, long kh, long kw, long sh, long sw, long ph,
+                    long pw, long oh, long ow, float *buf, float *y);
 } gk_pool_kernels;
+
+/* max_sep's row of vertical maxima (padded columns and vector slack) and its scratch in floats:
+ * that row, then its even and odd columns */
+static inline long gk_max_sep_mlen(long w, long ow, long sw, long kw, long pw) {
+    long padw = (ow - 1) * sw + kw;
+    return (padw > pw + w ? padw : pw + w) + 64;
+}
+static inline long gk_max_sep_floats(long w, long ow, long sw, long kw, long pw) {
+    long mlen = gk_max_sep_mlen(w, ow, sw, kw, pw);
+    return mlen + 2 * (mlen / 2 + 32);
+}
 
 #endif

@@ -145,6 +145,28 @@ def test_squeezenet_max_pools(level: str, threads: int) -> None:
         assert_close(ours, ref, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("case", range(12))
+def test_separable_max_pool_windows_and_nan(case: int, level: str, threads: int) -> None:
+    """Max pools with dilation 1 and column stride 1 or 2 take pool.c's separable kernel (vertical
+    then horizontal maxima): rectangular windows, any row stride, pads, rows that end in a part
+    vector, NaN and infinities (exact: a max rounds nothing)."""
+    rng = np.random.default_rng(400 + case)
+    kh, kw = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    sh, sw = int(rng.integers(1, 4)), int(rng.choice([1, 2]))
+    pads = [int(rng.integers(0, kh)), int(rng.integers(0, kw)), int(rng.integers(0, kh)),
+            int(rng.integers(0, kw))]  # fmt: skip
+    h = int(rng.integers(kh, 30))
+    w = max(kw, int(rng.choice([1, 8, 15, 16, 17, 33, 47, 111])))
+    x = rng.standard_normal((1, 3, h, w)).astype(np.float32)
+    if case % 2:  # NaN and infinities propagate as in the reference
+        x.reshape(-1)[rng.integers(0, x.size, 5)] = [np.nan, np.nan, np.inf, -np.inf, np.nan]
+    model = one_node("MaxPool", {"x": x}, opset=19, kernel_shape=[kh, kw], strides=[sh, sw],
+                     pads=pads, ceil_mode=int(case % 3 == 0))  # fmt: skip
+    ours, ref, placement = run_both(model, {"x": x}, threads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, rtol=0, atol=0)
+
+
 def test_polyphase_kernels_can_be_turned_off_and_agree_with_the_older_paths() -> None:
     from gossamer.cython_kernels._native import ext
 
