@@ -678,20 +678,25 @@ def _parameters(fn: OpFunction) -> _Parameters:
             tuple(k for k in keyword_only if k not in defaults and k != "num_outputs"),
         )
     else:
-        params = list(inspect.signature(fn).parameters.values())
-        found = (
-            tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)),
-            any(p.kind == p.VAR_POSITIONAL for p in params),
-            frozenset(p.name for p in params if p.kind == p.KEYWORD_ONLY),
-            any(p.kind == p.VAR_KEYWORD for p in params),
-            tuple(
-                p.name
-                for p in params
-                if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name != "num_outputs"
-            ),
-        )
+        found = _parameters_by_signature(fn)
     _PARAMETERS[fn] = found
     return found
+
+
+def _parameters_by_signature(fn: Callable) -> _Parameters:
+    """_parameters from inspect.signature (the fallback, and what the fast path must agree with)."""
+    params = list(inspect.signature(fn).parameters.values())
+    return (
+        tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)),
+        any(p.kind == p.VAR_POSITIONAL for p in params),
+        frozenset(p.name for p in params if p.kind == p.KEYWORD_ONLY),
+        any(p.kind == p.VAR_KEYWORD for p in params),
+        tuple(
+            p.name
+            for p in params
+            if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name != "num_outputs"
+        ),
+    )
 
 
 def _unsupported_error(

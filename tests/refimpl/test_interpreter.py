@@ -136,25 +136,11 @@ def test_the_parameters_read_from_code_objects_are_what_inspect_says_for_every_o
     """The signature check reads plain functions' code objects (fast); it must agree with
     inspect.signature, which it falls back to for anything else."""
     import functools
-    import inspect
 
     from gossamer.refimpl import interpreter
     from gossamer.refimpl.registry import default_registry
 
-    def by_inspect(fn):
-        params = list(inspect.signature(fn).parameters.values())
-        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        return (
-            tuple(p.name for p in params if p.kind in kinds),
-            any(p.kind == p.VAR_POSITIONAL for p in params),
-            frozenset(p.name for p in params if p.kind == p.KEYWORD_ONLY),
-            any(p.kind == p.VAR_KEYWORD for p in params),
-            tuple(
-                p.name
-                for p in params
-                if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name != "num_outputs"
-            ),
-        )
+    by_inspect = interpreter._parameters_by_signature
 
     functions = default_registry().functions()
     assert len(functions) > 200
