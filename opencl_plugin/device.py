@@ -133,7 +133,7 @@ def _devices() -> tuple[Any, list[tuple[int, int, str, Any]]]:
     from . import runtimes
 
     runtimes.prepare()  # before the first platform query: pip-installed runtimes listed
-    broken = "".join(f"; {p}" for p in runtimes.problems())
+    broken = _broken()
     import pyopencl as cl
 
     try:

@@ -20,6 +20,17 @@
 #define ST8(v, p, i) vstore8((v), (i), (p))
 #endif
 
+// numpy's maximum / minimum / clip (np.clip(v, lo, hi) = minimum(maximum(v, lo), hi)): NaN in
+// either operand gives NaN; one lane (npmax, npmin, npclip) and 8 lanes (npmax8, ...), for type T
+// (float: no suffix; half under native half arithmetic: suffix h, npmaxh, npmax8h, ...)
+#define GSM_NP_MINMAX(T, T8, SFX)                                                             \
+  inline T npmax##SFX(T a, T b) { return isnan(a) ? a : (isnan(b) || b > a ? b : a); }       \
+  inline T npmin##SFX(T a, T b) { return isnan(a) ? a : (isnan(b) || b < a ? b : a); }       \
+  inline T npclip##SFX(T v, T lo, T hi) { return npmin##SFX(npmax##SFX(v, lo), hi); }        \
+  inline T8 npmax8##SFX(T8 m, T8 v) { return select(m, v, (isnan(v) | (v > m)) & ~isnan(m)); } \
+  inline T8 npmin8##SFX(T8 m, T8 v) { return select(m, v, (isnan(v) | (v < m)) & ~isnan(m)); } \
+  inline T8 npclip8##SFX(T8 v, T8 lo, T8 hi) { return npmin8##SFX(npmax8##SFX(v, lo), hi); }
+
 // Native half arithmetic (-DGSM_HALF_ARITH with -DGSM_FP16, devices with cl_khr_fp16): the
 // generated element-wise kernels whose ops are all exact-rounding or piecewise-linear compute in
 // half (fusion.py, HALF_OPS); every reduction (GEMM, convolutions, pooling, softmax, norms)
@@ -30,35 +41,14 @@
 #define HST(v, p, i) ((p)[i] = (v))
 #define HLD8(p, i) vload8((i), (p))
 #define HST8(v, p, i) vstore8((v), (i), (p))
-inline half npmaxh(half a, half b) { return isnan(a) ? a : (isnan(b) || b > a ? b : a); }
-inline half npminh(half a, half b) { return isnan(a) ? a : (isnan(b) || b < a ? b : a); }
-inline half npcliph(half v, half lo, half hi) { return npminh(npmaxh(v, lo), hi); }
-inline half8 npmax8h(half8 m, half8 v) {
-  return select(m, v, (isnan(v) | (v > m)) & ~isnan(m));
-}
-inline half8 npmin8h(half8 m, half8 v) {
-  return select(m, v, (isnan(v) | (v < m)) & ~isnan(m));
-}
-inline half8 npclip8h(half8 v, half8 lo, half8 hi) { return npmin8h(npmax8h(v, lo), hi); }
+GSM_NP_MINMAX(half, half8, h)
 #endif
 
-// numpy's maximum/minimum: NaN in either operand gives NaN.
-inline float npmax(float a, float b) { return isnan(a) ? a : (isnan(b) || b > a ? b : a); }
-inline float npmin(float a, float b) { return isnan(a) ? a : (isnan(b) || b < a ? b : a); }
-// numpy's maximum on 8 lanes: NaN in either operand gives NaN
-inline float8 npmax8(float8 m, float8 v) {
-  return select(m, v, (isnan(v) | (v > m)) & ~isnan(m));
-}
-// the same on 16 lanes (the kernels for devices whose native float width is 16)
+GSM_NP_MINMAX(float, float8, )
+// the same maximum on 16 lanes (the kernels for devices whose native float width is 16)
 inline float16 npmax16(float16 m, float16 v) {
   return select(m, v, (isnan(v) | (v > m)) & ~isnan(m));
 }
-inline float8 npmin8(float8 m, float8 v) {
-  return select(m, v, (isnan(v) | (v < m)) & ~isnan(m));
-}
-inline float8 npclip8(float8 v, float8 lo, float8 hi) { return npmin8(npmax8(v, lo), hi); }
-// np.clip(v, lo, hi) = minimum(maximum(v, lo), hi)
-inline float npclip(float v, float lo, float hi) { return npmin(npmax(v, lo), hi); }
 inline float sigmoidf(float x) { return 1.0f / (1.0f + exp(-x)); }
 inline float8 sigmoid8(float8 x) { return 1.0f / (1.0f + exp(-x)); }
 
