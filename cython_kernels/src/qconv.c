@@ -443,6 +443,7 @@ typedef struct {
     uint8_t *out;
     gk_seat_bufs bufs; /* four im2col rows, a row of flip bytes, the padded plane */
     int failed;
+    long (*wide)(const uint8_t *const *, long, uint8_t, long, long, uint8_t *);
 } q8conv_job;
 
 /* channel ch of x padded with the zero point's byte: plane[py * wp + px] = x[ch, py - ph,
@@ -497,11 +498,26 @@ static void q8_plane_row(const q8conv_job *j, const uint8_t *plane, long kk, uin
     }
 }
 
-/* rows r[0..3] (n bytes each) as group g of every panel, each byte xor flip; columns past n: 0 */
+/* the level's 64-column interleave where this CPU runs it (AVX512BW), else NULL */
+static long (*q8_wide_interleave(void))(const uint8_t *const *, long, uint8_t, long, long,
+                                        uint8_t *) {
+#if GK_X86
+    __builtin_cpu_init();
+    if (gk_k.qconv->q8_interleave4_64 && __builtin_cpu_supports("avx512bw"))
+        return gk_k.qconv->q8_interleave4_64;
+#endif
+    return NULL;
+}
+
+/* rows r[0..3] (n bytes each) as group g of every panel, each byte xor flip; columns past n: 0.
+ * wide: the level's 64-column kernel (NULL: none) */
 static void q8_interleave4(const uint8_t *const r[4], long n, uint8_t flip, long g, long kp,
-                           uint8_t *out) {
+                           uint8_t *out,
+                           long (*wide)(const uint8_t *const *, long, uint8_t, long, long,
+                                        uint8_t *)) {
     long np = (n + GK_Q8_PANEL - 1) / GK_Q8_PANEL, p = 0;
     size_t pbytes = (size_t)GK_Q8_PANEL * (size_t)kp;
+    if (wide) p = wide(r, n, flip, g, kp, out) / GK_Q8_PANEL;
 #if defined(__SSE2__)
     __m128i f = _mm_set1_epi8((char)flip);
     for (; p < n / GK_Q8_PANEL; p++) {
@@ -561,7 +577,7 @@ static void q8_conv_groups(void *ctx, long g0, long g1, int seat) {
             }
         }
         if (zeros) memset(rows + 4 * n, flip, (size_t)n);
-        q8_interleave4(r, n, flip, g, j->kp, j->out);
+        q8_interleave4(r, n, flip, g, j->kp, j->out, j->wide);
     }
 }
 
@@ -589,7 +605,7 @@ int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, 
     long k = c * kh * kw, n = oh * ow, kp = gk_q8_kpad(k);
     long hp = (oh - 1) * sh + (kh - 1) * dh + 1, wp = (ow - 1) * sw + (kw - 1) * dw + 1;
     q8conv_job j = {x, type, to, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, kp, hp,
-                    wp, zx, sums, out, {0, {NULL}}, 0};
+                    wp, zx, sums, out, {0, {NULL}}, 0, q8_wide_interleave()};
     if (n <= 0) return 1;
     /* rows (5 n) + 32 bytes of slack, the plane + 64 bytes of slack */
     gk_seat_bufs_init(&j.bufs, (size_t)(5 * n) + 32 + (size_t)hp * (size_t)wp + 64);

@@ -111,6 +111,12 @@ typedef struct {
                        long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
                        long oh, long ow, int32_t zx, const gk_qepilogue *ep, long c0, uint8_t *y,
                        void *work);
+    /* the 8-bit GEMM's B packing (qconv.c q8_interleave4) 64 columns at a time: rows r[0..3]
+     * (n bytes each) as group g (of kp / 4) of the panels holding columns [0, 64 * (n / 64)),
+     * each byte xor flip; returns the columns done (n rounded down to 64). AVX-512 with
+     * AVX512BW only, NULL elsewhere (qconv.c checks the CPU) */
+    long (*q8_interleave4_64)(const uint8_t *const r[4], long n, uint8_t flip, long g, long kp,
+                              uint8_t *out);
 } gk_qconv_kernels;
 
 /* dw_block16's geometry: the padded plane's width wp; its pair columns (every column, or every

@@ -170,3 +170,30 @@ def test_wrappers_reject_short_buffers_and_bad_geometry():
     with pytest.raises(ValueError, match="taps"):
         ext().qdepthwise(x.reshape(1, 2, 5, 5), 0, np.zeros(2 * 289, np.int16), 17, 17, 1, 1, 1,
                          1, 8, 8, 0, big, y, work, 1)  # fmt: skip
+
+
+@pytest.mark.parametrize("kernel", [1, 3])
+@pytest.mark.parametrize("size", [(8, 8), (8, 16), (9, 15), (1, 200)])  # 64, 128, 135, 200 columns
+def test_q8_conv_packing_at_every_level(level, nthreads, kernel, size):
+    """q8_pack_b_conv at every SIMD level (AVX-512: 64 columns at a time, the panels past the
+    last 64 in 16s, then the part panel) equals q8_pack_b of the numpy im2col: the 1x1 stride-1
+    input read as is and a padded 3x3 window, both stored types, columns around multiples of 64."""
+    from gossamer.cython_kernels._native import ext
+
+    rng = np.random.default_rng(kernel * 1000 + size[0] * 7 + size[1])
+    h, w = size
+    c, p = 9, kernel // 2
+    for xt, to in ((0, 1), (1, 0), (0, 0)):
+        x = _q(rng, (c, h, w), "uint8" if xt == 0 else "int8")
+        zx = int(_q(rng, (), "uint8" if xt == 0 else "int8"))
+        xp = np.full((c, h + 2 * p, w + 2 * p), zx, x.dtype)
+        xp[:, p : p + h, p : p + w] = x
+        taps = [xp[:, ky : ky + h, kx : kx + w] for ky in range(kernel) for kx in range(kernel)]
+        cols = np.stack(taps, axis=1).reshape(c * kernel * kernel, h * w)
+        size_b = ext().q8_packed_size(h * w, c * kernel * kernel)
+        got, want = np.full(size_b, 7, np.uint8), np.empty(size_b, np.uint8)
+        ws = np.empty(h * w, np.int32)
+        ext().q8_pack_b_conv(x.view(np.uint8), xt, kernel, kernel, 1, 1, 1, 1, p, p, h, w, zx,
+                             to, None, got, nthreads)  # fmt: skip
+        ext().q8_pack_b(np.ascontiguousarray(cols).view(np.uint8), xt, to, ws, want, nthreads)
+        np.testing.assert_array_equal(got, want)
