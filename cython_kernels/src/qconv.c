@@ -562,6 +562,12 @@ static void q8_conv_groups(void *ctx, long g0, long g1, int seat) {
     for (long g = g0; g < g1; g++) {
         const uint8_t *r[4];
         int zeros = 0;
+        if (4 * g >= k) { /* K's padding to a multiple of 64: the group is 0 in every panel */
+            long np = (n + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
+            for (long p = 0; p < np; p++)
+                memset(j->out + p * (size_t)GK_Q8_PANEL * (size_t)j->kp + g * 64, 0, 64);
+            continue;
+        }
         for (int t = 0; t < 4; t++) {
             long kk = 4 * g + t;
             if (kk >= k) {
