@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_models import prepare  # noqa: E402
-from pool_balance import makespan, traced_run  # noqa: E402
+from pool_balance import cython_session, makespan, traced_run  # noqa: E402
 
 
 def main() -> None:
@@ -41,13 +40,7 @@ def main() -> None:
         help="per node over the runs (min: its least disturbed run, on a busy machine)",
     )
     args = ap.parse_args()
-
-    import gossamer
-
-    spec = prepare(args.model, ["gossamer-cython"], 3, None).spec
-    with np.load(spec["feeds"]) as stored:
-        feeds = {k: stored[k] for k in stored.files}
-    sess = gossamer.load(spec["gsm"], backends=["cython"], threads=2)
+    sess, feeds = cython_session(args.model, 2)
     graph = sess.graph
     nodes = {n.name: n for n in graph.nodes}
     for _ in range(5):

@@ -90,15 +90,16 @@ def worker(variant: str, path: str, feeds_path: str, threads: int, init: bool = 
 
         extra = prepacked.stats
     base = _rss_kb("VmRSS")
-    times = []
+    times, main_load = [], 0.0
     for again in (False, True):
         c0, m0, t0 = time.process_time(), time.thread_time(), time.perf_counter()
         session = make()
-        t1 = time.perf_counter()
+        t1, m1 = time.perf_counter(), time.thread_time()
         session.run(None, feeds)
         t2 = time.perf_counter()
         times.append((t1 - t0, t2 - t1, time.process_time() - c0, time.thread_time() - m0))
         if not again:
+            main_load = m1 - m0  # the calling thread's CPU in the first load alone
             # VmHWM: this address space's peak. Not getrusage's ru_maxrss, which Linux carries
             # over fork + exec: it would report the benchmark parent's RSS (122 MB) for every
             # worker. Read before the second session, which would add its own
@@ -107,9 +108,9 @@ def worker(variant: str, path: str, feeds_path: str, threads: int, init: bool = 
         del session
     (load, first, cpu, main), (load2, first2, _, main2) = times
     print(json.dumps({"import": imported, "import_cpu": import_cpu, "init": init_s, "cpu": cpu,
-                      "main_cpu": main, "load": load, "first": first, "load2": load2,
-                      "first2": first2, "main_cpu2": main2, "rss_mb": peak / 1024,
-                      "base_mb": base / 1024, **extra}))  # fmt: skip
+                      "main_cpu": main, "main_load_cpu": main_load, "load": load,
+                      "first": first, "load2": load2, "first2": first2, "main_cpu2": main2,
+                      "rss_mb": peak / 1024, "base_mb": base / 1024, **extra}))  # fmt: skip
 
 
 # workers keep compiled bytecode (an installed package has it) even where the caller's
@@ -255,6 +256,7 @@ def _row(name: str, results: dict[str, list[dict]], sizes: dict[str, float]) -> 
         ratio = f" ({(load + first) / ort_total:.2f}×)" if ort_total else ""
         cpu_ratio = f" ({cpu / ort_cpu:.2f}×)" if ort_cpu else ""
         main_ratio = f" ({main / ort_main:.2f}×)" if ort_main else ""
+        main_load = f", {_ms(_median(runs, 'main_load_cpu') or 0)} of it in the load"
         again = f"{_ms(_median(runs, 'load2') or 0)} + {_ms(_median(runs, 'first2') or 0)} ms"
         rss = _median(runs, "rss_mb") or 0
         grown = rss - (_median(runs, "base_mb") or 0)
@@ -268,7 +270,8 @@ def _row(name: str, results: dict[str, list[dict]], sizes: dict[str, float]) -> 
         with_import = (imported + init + load + first) / ort_all if ort_all else 0
         cells.append(
             f"{_ms(load)} + {_ms(first)} ms{ratio}; CPU {_ms(cpu)} ms{cpu_ratio}, calling "
-            f"thread {_ms(main)} ms{main_ratio}; again {again}; RSS {rss:.0f} MB (+{grown:.0f})"
+            f"thread {_ms(main)} ms{main_ratio}{main_load}; again {again}; "
+            f"RSS {rss:.0f} MB (+{grown:.0f})"
             f"{forms}{size}; import {_ms(imported)} ms (CPU "
             f"{_ms(_median(runs, 'import_cpu') or 0)}){inits}, with it {with_import:.2f}×"
         )
@@ -303,14 +306,15 @@ def _write(args: argparse.Namespace, rows: list[str], before: tuple, after: tupl
         "",
         "Each cell: median load + median first run, wall time (their sum's ratio to "
         "onnxruntime's session creation + first run); the CPU time of both, the process's (all "
-        "threads) and the calling thread's (ratios: robust to the machine's load, where wall "
-        "time is not); again: a second load + first run of the model in the same process (what "
-        "every later session pays); peak RSS of the process (VmHWM; growth over "
-        "its RSS after the import); for Gossamer the weight forms reused from the file / packed "
-        "at load or first run, and the file size; the engine's import (`import gossamer` / "
-        "`import onnxruntime`, measured alike in the same fresh process, not in the load), with "
-        "--init Gossamer's plugin discovery after it (untimed in the load, as side_by_side.py), "
-        "and the ratio of import (+ init) + load + first run to onnxruntime's. Medians of "
+        "threads) and the calling thread's (with the load's part of it; ratios: robust to the "
+        "machine's load, where wall time is not); again: a second load + first run of the model "
+        "in the same process (what every later session pays); peak RSS of the process (VmHWM; "
+        "growth over its RSS after the import); for Gossamer the weight forms reused from the "
+        "file / packed at load or first run, and the file size; the engine's import (`import "
+        "gossamer` / `import onnxruntime`, measured alike in the same fresh process, not in the "
+        "load), with --init Gossamer's plugin discovery after it (untimed in the load, as "
+        "side_by_side.py), and the ratio of import (+ init) + load + first run to onnxruntime's. "
+        "Medians of "
         f"{args.repeats} fresh processes per variant, interleaved. `.gsm` is `gossamer convert "
         "-O3`, `.gsm --pack` adds `--pack cython`" + (BEFORE_NOTE if args.before else "."),
         "",

@@ -19,7 +19,6 @@ native half arithmetic changes.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_models  # noqa: E402
 from gossamer.opencl_plugin.device import _devices, unavailable_reason  # noqa: E402
-from opencl_vs_cython import latencies, model_and_feeds  # noqa: E402
+from opencl_vs_cython import latencies, model_and_feeds, report_end  # noqa: E402
 
 import gossamer  # noqa: E402
 
@@ -207,7 +206,6 @@ def main() -> int:
         got = bench(name, args.runs)
         rows += got
         print("\n".join(table(got).splitlines()[2:]), flush=True)
-    load_end = os.getloadavg()
     print()
     print(table(rows))
     for r in rows:
@@ -216,11 +214,7 @@ def main() -> int:
                 f"{r['model']} {r['config']}: launches alone (no copies) "
                 f"{r['kernel_best_ms']:.3f} / {r['kernel_median_ms']:.3f} ms best / median"
             )
-    load = " / ".join(f"{v:.1f}" for v in load_start), " / ".join(f"{v:.1f}" for v in load_end)
-    print(f"\nload average (1/5/15 min): {load[0]} at start, {load[1]} at end")
-    if args.json:
-        meta = {"load_start": load_start, "load_end": load_end}
-        args.json.write_text(json.dumps({"rows": rows, **meta}, indent=1))
+    report_end(rows, load_start, args.json)
     return 0
 
 

@@ -14,7 +14,6 @@ Not a test: nothing is asserted; run nothing else heavy meanwhile.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -26,9 +25,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_models  # noqa: E402
-from opencl_vs_cython import SETTLE_S, model_and_feeds  # noqa: E402
+from opencl_vs_cython import SETTLE_S, model_and_feeds, report_end  # noqa: E402
 
 import gossamer  # noqa: E402
+
+STATS = {"best": min, "median": statistics.median}  # each latency column gives both
 
 
 def _partitions(sess: gossamer.Session) -> list[Any]:
@@ -69,11 +70,10 @@ def gain(name: str, budget: float, runs: int) -> dict[str, Any]:
             times[key].append(time.perf_counter() - start)
     row: dict[str, Any] = {"model": name, "searched": len(changed), "tune_s": tune_s}
     row["changed"] = sum(1 for old, new in changed.values() if old != new)
-    for key, got in times.items():
-        row[f"{key}_best_ms"] = min(got) * 1e3
-        row[f"{key}_median_ms"] = statistics.median(got) * 1e3
-    row["gain_best"] = row["untuned_best_ms"] / row["tuned_best_ms"]
-    row["gain_median"] = row["untuned_median_ms"] / row["tuned_median_ms"]
+    for stat, of in STATS.items():
+        for key, got in times.items():
+            row[f"{key}_{stat}_ms"] = of(got) * 1e3
+        row[f"gain_{stat}"] = row[f"untuned_{stat}_ms"] / row[f"tuned_{stat}_ms"]
     return row
 
 
@@ -86,12 +86,12 @@ HEADER = (
 def line(r: dict[str, Any]) -> str:
     if "error" in r:
         return f"| {r['model']} | {r['error']} | | | | | |"
-    return (
-        f"| {r['model']} | {r['searched']} | {r['changed']} | {r['tune_s']:.1f} "
-        f"| {r['untuned_best_ms']:.2f} / {r['untuned_median_ms']:.2f} "
-        f"| {r['tuned_best_ms']:.2f} / {r['tuned_median_ms']:.2f} "
-        f"| {r['gain_best']:.2f} / {r['gain_median']:.2f} |"
-    )
+    pairs = [" / ".join(f"{r[key.format(s)]:.2f}" for s in STATS) for key in _PAIRED]
+    cells = [r["model"], r["searched"], r["changed"], f"{r['tune_s']:.1f}", *pairs]
+    return "| " + " | ".join(map(str, cells)) + " |"
+
+
+_PAIRED = ("untuned_{}_ms", "tuned_{}_ms", "gain_{}")  # the best / median columns
 
 
 def main() -> int:
@@ -111,12 +111,7 @@ def main() -> int:
         except Exception as err:  # one model's failure is a row, not the end of the run
             rows.append({"model": name, "error": f"{type(err).__name__}: {err}"[:200]})
         print(line(rows[-1]), flush=True)
-    load_end = os.getloadavg()
-    loads = " -> ".join(" / ".join(f"{v:.1f}" for v in a) for a in (load_start, load_end))
-    print(f"\nload average (1/5/15 min): {loads}")
-    if args.json:
-        meta = {"load_start": load_start, "load_end": load_end, "budget": args.budget}
-        args.json.write_text(json.dumps({"rows": rows, **meta}, indent=1))
+    report_end(rows, load_start, args.json, budget=args.budget)
     return 0
 
 

@@ -183,6 +183,18 @@ def _load(avg: tuple[float, float, float]) -> str:
     return " / ".join(f"{v:.1f}" for v in avg)
 
 
+def report_end(
+    rows: list, load_start: tuple[float, float, float], json_path: Path | None, **meta: Any
+) -> None:
+    """Prints the load average at the start and now (the cores are shared: it says how far the
+    figures can be trusted) and writes the rows, with both and `meta`, as JSON where asked."""
+    load_end = os.getloadavg()
+    print(f"\nload average (1/5/15 min): {_load(load_start)} at start, {_load(load_end)} at end")
+    if json_path:
+        meta = {"load_start": load_start, "load_end": load_end, **meta}
+        json_path.write_text(json.dumps({"rows": rows, **meta}, indent=1))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", help="comma-separated (default: every benchmark model)")
@@ -203,14 +215,9 @@ def main() -> int:
         except Exception as err:  # one model's failure is a row, not the end of the run
             rows.append({"model": name, "error": f"{type(err).__name__}: {err}"[:200]})
         print(table(rows[-1:]).splitlines()[2], flush=True)
-    load_end = os.getloadavg()
     print()
     print(table(rows))
-    # the cores are shared: the load says how far the figures can be trusted
-    print(f"\nload average (1/5/15 min): {_load(load_start)} at start, {_load(load_end)} at end")
-    if args.json:
-        meta = {"load_start": load_start, "load_end": load_end}
-        args.json.write_text(json.dumps({"rows": rows, **meta}, indent=1))
+    report_end(rows, load_start, args.json)
     return 0
 
 

@@ -27,6 +27,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,16 @@ class _Marks:
 
     def after_node(self, node, inputs, outputs) -> None:
         self.spans.append((node.name, self._t0, time.monotonic_ns()))
+
+
+def cython_session(model: str, threads: int) -> tuple[Any, dict[str, np.ndarray]]:
+    """The benchmark model's -O3 .gsm in a cython-only session at `threads`, and its feeds."""
+    import gossamer
+
+    spec = prepare(model, ["gossamer-cython"], 3, None).spec
+    with np.load(spec["feeds"]) as stored:
+        feeds = {k: stored[k] for k in stored.files}
+    return gossamer.load(spec["gsm"], backends=["cython"], threads=threads), feeds
 
 
 def makespan(durations: np.ndarray, seats: int) -> float:
@@ -115,12 +126,7 @@ def main() -> None:
         help="per node and column over the runs (min: least disturbed, busy machine)",
     )
     args = ap.parse_args()
-    import gossamer
-
-    spec = prepare(args.model, ["gossamer-cython"], 3, None).spec
-    with np.load(spec["feeds"]) as stored:
-        feeds = {k: stored[k] for k in stored.files}
-    sess = gossamer.load(spec["gsm"], backends=["cython"], threads=args.threads)
+    sess, feeds = cython_session(args.model, args.threads)
     graph = sess.graph
     for _ in range(5):
         sess.run(None, feeds)
@@ -128,7 +134,7 @@ def main() -> None:
     # a 1-thread session run alternately: each node's 1-thread time beside the chunk work at T
     # threads (work / 1-thread time above 1: the threads slow each other, e.g. sharing L3 or
     # memory bandwidth, or the chunks repeat work such as packing)
-    solo = gossamer.load(spec["gsm"], backends=["cython"], threads=1)
+    solo, _ = cython_session(args.model, 1)
     for _ in range(3):
         solo.run(None, feeds)
     runs, solo_runs = [], []

@@ -18,7 +18,8 @@ from .lazy_tables import LazyKernels
 from .not_worth import explain_declines
 
 # The kernel tables (module, class), highest priority first: where two declare a kernel for one
-# reference function, the earlier one's wins. Imported lazily (lazy_tables.py).
+# reference function, the earlier one's wins. Imported lazily (lazy_tables.py); a module may hold
+# one table per op family, built on first access (layout_kernels, broadcast_kernels, where_kernels).
 TABLES: tuple[tuple[str, str], ...] = (
     ("conv_kernels", "ConvKernels"),
     ("conv_transpose_kernels", "ConvTransposeKernels"),
@@ -26,7 +27,16 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("elementwise_kernels", "ElementwiseKernels"),
     ("pool_kernels", "PoolKernels"),
     ("rnn_kernels", "RnnKernels"),
-    ("layout_kernels", "LayoutKernels"),
+    ("layout_kernels", "TransposeKernels"),
+    ("layout_kernels", "ConcatKernels"),
+    ("layout_kernels", "SplitKernels"),
+    ("layout_kernels", "SliceKernels"),
+    ("layout_kernels", "GatherKernels"),
+    ("layout_kernels", "PadKernels"),
+    ("layout_kernels", "ReshapeKernels"),
+    ("layout_kernels", "FlattenKernels"),
+    ("layout_kernels", "SqueezeKernels"),
+    ("layout_kernels", "UnsqueezeKernels"),
     ("resize_kernels", "ResizeKernels"),
     ("qconv_kernels", "QConvKernels"),
     ("qgemm_kernels", "QGemmKernels"),
@@ -38,8 +48,10 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("maths_kernels", "MathsKernels"),
     ("reduce_kernels", "ReduceKernels"),
     ("cast_kernels", "CastKernels"),
-    ("broadcast_kernels", "BroadcastKernels"),
+    ("broadcast_kernels", "ExpandKernels"),
+    ("broadcast_kernels", "TileKernels"),
     ("where_kernels", "WhereKernels"),
+    ("where_kernels", "IsNanKernels"),
     ("variadic_kernels", "VariadicKernels"),
     ("nchwc_kernels", "NchwcKernels"),
 )

@@ -4,6 +4,9 @@ view of the input whose repeated axes have stride 0, recorded for segments.
 Tile views the output as [r0, d0, r1, d1, ...] (size-1 entries left out, so a rank-4 input is a
 copy of at most 8 dims, which a segment can record) and the input as the same with the r axes
 broadcast.
+
+Two tables (ExpandKernels, TileKernels), each importing its reference op when first accessed
+(lazy_tables.tables_on_access).
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, output_array
+from ..plugins import RuntimeDecline, output_array
+from ..plugins.backend import Kernel
 from ..refimpl.ir import Node
-from ..refimpl.ops.op_expand import expand_8
-from ..refimpl.ops.op_tile import tile_6
 from ._common import threads
 from ._native import ext
 from .layout_kernels import _as_prepared, _declare, _int_tuple, _raw, _remember
+from .lazy_tables import tables_on_access
 
 Array = np.ndarray
 
@@ -54,6 +57,8 @@ def _copy(src: Array, dst: Array) -> None:
 
 
 def _prepare_expand(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_expand import expand_8  # imported by its table
+
     fixed = _int_tuple(constants.get(1))
     shapes: dict[Any, tuple[int, ...]] = {}
 
@@ -71,6 +76,8 @@ def _prepare_expand(node: Node, constants: dict[int, Array]) -> Callable[..., An
 
 
 def _prepare_tile(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_tile import tile_6  # imported by its table
+
     fixed = _int_tuple(constants.get(1))
     plans: dict[Any, tuple] = {}
 
@@ -92,8 +99,16 @@ def _prepare_tile(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
     return _as_prepared(tile_6, run)
 
 
-class BroadcastKernels(KernelBackend):
-    """Expand and Tile (mixed into CythonBackend)."""
+def _expand() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_expand import expand_8
 
-    expand = _declare(expand_8, _prepare_expand)
-    tile = _declare(tile_6, _prepare_tile)
+    return {"expand": _declare(expand_8, _prepare_expand)}
+
+
+def _tile() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_tile import tile_6
+
+    return {"tile": _declare(tile_6, _prepare_tile)}
+
+
+__getattr__ = tables_on_access(__name__, {"ExpandKernels": _expand, "TileKernels": _tile})

@@ -7,6 +7,12 @@ The Python side of each call is kept small: what depends only on the input shape
 permutation, window) is cached per shape on first use. A call the kernel cannot run exactly (bad
 axes, out-of-range indices, a shape that does not fit) raises RuntimeDecline, so the reference
 runs it and raises its own error.
+
+One table per op (TransposeKernels, ConcatKernels, ...: backend.TABLES), each built on first
+access with its reference-op module imported then (lazy_tables.tables_on_access): a model's
+first load imports the reference modules of the layout ops it has, not all ten. The prepare
+hooks import their reference when they run (their table has imported it by then) or take it,
+with what differs between its versions, as arguments.
 """
 
 from __future__ import annotations
@@ -17,23 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array, output_is_view
+from ..plugins import RuntimeDecline, kernel, output_array, output_is_view
+from ..plugins.backend import Kernel
+from ..refimpl import op_geometry  # its names import their op module on first use
 from ..refimpl.dtypes import DTYPE_NAMES
 from ..refimpl.ir import Node, Value
-from ..refimpl.op_geometry import reshape_target_shape, split_equal_sizes
-from ..refimpl.ops.op_concat import concat_4
-from ..refimpl.ops.op_flatten import flatten_1
-from ..refimpl.ops.op_gather import gather_1
-from ..refimpl.ops.op_pad import pad_11, pad_18, pad_19
-from ..refimpl.ops.op_reshape import reshape_5, reshape_14
-from ..refimpl.ops.op_slice import slice_1, slice_10
-from ..refimpl.ops.op_split import split_2, split_13, split_18
-from ..refimpl.ops.op_squeeze import squeeze_1, squeeze_13
-from ..refimpl.ops.op_transpose import transpose_1
-from ..refimpl.ops.op_unsqueeze import unsqueeze_1, unsqueeze_13
 from ._common import threads
 from ._native import ext
-from .pad_modes import border_refusal, fill_borders
+from .lazy_tables import tables_on_access
 from .segments import traceable
 
 Array = np.ndarray
@@ -107,6 +104,8 @@ def _int_tuple(v: Array | None) -> tuple[int, ...] | None:
 
 
 def _prepare_transpose(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_transpose import transpose_1  # imported by its table
+
     given = node.attrs.get("perm")
     plans: dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
@@ -133,6 +132,8 @@ def _prepare_transpose(node: Node, constants: dict[int, Array]) -> Callable[...,
 
 
 def _prepare_concat(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_concat import concat_4  # imported by its table
+
     given = int(node.attrs["axis"])
     plans: dict[tuple, tuple[int, tuple[int, ...]]] = {}
 
@@ -180,7 +181,12 @@ def _concat_plan(shapes: tuple[tuple[int, ...], ...], axis: int) -> tuple[int, t
     return a, out
 
 
-def _prepare_split(reference: Callable[..., Any]) -> Callable[..., Any]:
+def _prepare_split(
+    reference: Callable[..., Any], *, split_input: bool = True, uneven: bool = False
+) -> Callable[..., Any]:
+    """split_input: the sizes may come as input 1 (not Split-2's); uneven: Split-18's last part
+    may be smaller."""
+
     def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
         axis = int(node.attrs.get("axis", 0))
         attr_split = tuple(int(s) for s in node.attrs.get("split") or ())
@@ -194,9 +200,7 @@ def _prepare_split(reference: Callable[..., Any]) -> Callable[..., Any]:
             key = (input.shape, sizes)
             plan = plans.get(key)
             if plan is None:
-                plan = _remember(
-                    plans, key, _split_plan(input.shape, sizes, axis, parts, reference is split_18)
-                )
+                plan = _remember(plans, key, _split_plan(input.shape, sizes, axis, parts, uneven))
             if (
                 plan[0]
                 and input.flags.c_contiguous
@@ -212,7 +216,7 @@ def _prepare_split(reference: Callable[..., Any]) -> Callable[..., Any]:
                 outs.append(y)
             return tuple(outs)
 
-        if reference is split_2:
+        if not split_input:
             return _as_prepared(reference, lambda input, **_: run(input))
         return _as_prepared(reference, run)
 
@@ -224,7 +228,7 @@ def _split_plan(
 ) -> tuple:
     a = _norm_axis(axis, len(shape))
     try:
-        sizes = sizes or tuple(split_equal_sizes(shape[a], parts, uneven))
+        sizes = sizes or tuple(op_geometry.split_equal_sizes(shape[a], parts, uneven))
     except ValueError as err:
         raise RuntimeDecline(str(err)) from err
     if any(s < 0 for s in sizes) or sum(sizes) != shape[a]:
@@ -259,9 +263,11 @@ def _slice_window(
     return tuple(index)
 
 
-def _prepare_slice(reference: Callable[..., Any]) -> Callable[..., Any]:
+def _prepare_slice(reference: Callable[..., Any], *, from_attrs: bool) -> Callable[..., Any]:
+    """from_attrs: starts/ends/axes are attributes (Slice-1), not inputs."""
+
     def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-        if reference is slice_1:
+        if from_attrs:
             attrs = node.attrs
             params = tuple(_int_tuple(attrs.get(k)) for k in ("starts", "ends", "axes")) + (None,)
         elif _constant_inputs(node, constants, 1):
@@ -320,11 +326,15 @@ def _pad_window(
     return out, tuple(slice(b, b + d) for b, d in zip(begin, shape)), begin, end
 
 
-def _prepare_pad(reference: Callable[..., Any]) -> Callable[..., Any]:
+def _prepare_pad(reference: Callable[..., Any], *, wrap: bool) -> Callable[..., Any]:
+    """wrap: the version has mode "wrap" (Pad-19)."""
+
     def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+        from .pad_modes import border_refusal, fill_borders
+
         fixed = _constant_inputs(node, constants, 1)  # else pads/value/axes are read per call
         mode = str(node.attrs.get("mode", "constant"))
-        if mode == "wrap" and reference is not pad_19:
+        if mode == "wrap" and not wrap:
             mode = ""  # the reference's error
         params = (
             (_int_tuple(constants.get(1)) or (), constants.get(2), _int_tuple(constants.get(3)))
@@ -374,6 +384,8 @@ def _fill_value(values: dict[Any, Array], fill: Any, dtype: np.dtype) -> Array:
 
 
 def _prepare_gather(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_gather import gather_1  # imported by its table
+
     given = int(node.attrs.get("axis", 0))
     plans: dict[Any, tuple] = {}
 
@@ -406,7 +418,7 @@ def _prepare_gather(node: Node, constants: dict[int, Array]) -> Callable[..., An
 
 def _reshape_target(shape: tuple[int, ...], target: tuple[int, ...], allowzero: int) -> tuple:
     try:
-        return tuple(reshape_target_shape(shape, list(target), allowzero))
+        return tuple(op_geometry.reshape_target_shape(shape, list(target), allowzero))
     except ValueError as err:
         raise RuntimeDecline(str(err)) from err
 
@@ -431,6 +443,8 @@ def _prepare_reshape(reference: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _prepare_flatten(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_flatten import flatten_1  # imported by its table
+
     axis = int(node.attrs.get("axis", 1))
     targets: dict[tuple[int, ...], tuple[int, int]] = {}
 
@@ -467,9 +481,12 @@ def _unsqueezed(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[i
     return tuple(1 if i in new else next(dims) for i in range(rank))
 
 
-def _prepare_resqueeze(reference: Callable[..., Any], target: Callable[..., Any]) -> Any:
+def _prepare_resqueeze(
+    reference: Callable[..., Any], target: Callable[..., Any], *, from_attr: bool
+) -> Any:
+    """from_attr: the axes are an attribute (version 1), not input 1."""
+
     def prepare(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-        from_attr = reference in (squeeze_1, unsqueeze_1)
         fixed = _int_tuple(node.attrs.get("axes")) if from_attr else _int_tuple(constants.get(1))
         known = from_attr or _constant_inputs(node, constants, 1)
         shapes: dict[Any, tuple[int, ...]] = {}
@@ -488,24 +505,106 @@ def _prepare_resqueeze(reference: Callable[..., Any], target: Callable[..., Any]
     return prepare
 
 
-class LayoutKernels(KernelBackend):
-    """The data-movement kernels (mixed into CythonBackend)."""
+# ---- the tables: one per op, built on first access -------------------------------------------
 
-    transpose = _declare(transpose_1, _prepare_transpose)
-    concat = _declare(concat_4, _prepare_concat)
-    split_2 = _declare(split_2, _prepare_split(split_2))
-    split_13 = _declare(split_13, _prepare_split(split_13))
-    split_18 = _declare(split_18, _prepare_split(split_18))
-    slice_1 = _declare(slice_1, _prepare_slice(slice_1))
-    slice_10 = _declare(slice_10, _prepare_slice(slice_10))
-    gather = _declare(gather_1, _prepare_gather)
-    pad_11 = _declare(pad_11, _prepare_pad(pad_11), _pad_refusal)
-    pad_18 = _declare(pad_18, _prepare_pad(pad_18), _pad_refusal)
-    pad_19 = _declare(pad_19, _prepare_pad(pad_19), _pad_refusal)
-    reshape_5 = _declare(reshape_5, _prepare_reshape(reshape_5))
-    reshape_14 = _declare(reshape_14, _prepare_reshape(reshape_14))
-    flatten = _declare(flatten_1, _prepare_flatten)
-    squeeze_1 = _declare(squeeze_1, _prepare_resqueeze(squeeze_1, _squeezed))
-    squeeze_13 = _declare(squeeze_13, _prepare_resqueeze(squeeze_13, _squeezed))
-    unsqueeze_1 = _declare(unsqueeze_1, _prepare_resqueeze(unsqueeze_1, _unsqueezed))
-    unsqueeze_13 = _declare(unsqueeze_13, _prepare_resqueeze(unsqueeze_13, _unsqueezed))
+
+def _transpose() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_transpose import transpose_1
+
+    return {"transpose": _declare(transpose_1, _prepare_transpose)}
+
+
+def _concat() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_concat import concat_4
+
+    return {"concat": _declare(concat_4, _prepare_concat)}
+
+
+def _split() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_split import split_2, split_13, split_18
+
+    return {
+        "split_2": _declare(split_2, _prepare_split(split_2, split_input=False)),
+        "split_13": _declare(split_13, _prepare_split(split_13)),
+        "split_18": _declare(split_18, _prepare_split(split_18, uneven=True)),
+    }
+
+
+def _slice() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_slice import slice_1, slice_10
+
+    return {
+        "slice_1": _declare(slice_1, _prepare_slice(slice_1, from_attrs=True)),
+        "slice_10": _declare(slice_10, _prepare_slice(slice_10, from_attrs=False)),
+    }
+
+
+def _gather() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_gather import gather_1
+
+    return {"gather": _declare(gather_1, _prepare_gather)}
+
+
+def _pad() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_pad import pad_11, pad_18, pad_19
+
+    return {
+        f"pad_{since}": _declare(ref, _prepare_pad(ref, wrap=since >= 19), _pad_refusal)
+        for since, ref in ((11, pad_11), (18, pad_18), (19, pad_19))
+    }
+
+
+def _reshape() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_reshape import reshape_5, reshape_14
+
+    return {
+        "reshape_5": _declare(reshape_5, _prepare_reshape(reshape_5)),
+        "reshape_14": _declare(reshape_14, _prepare_reshape(reshape_14)),
+    }
+
+
+def _flatten() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_flatten import flatten_1
+
+    return {"flatten": _declare(flatten_1, _prepare_flatten)}
+
+
+def _squeeze() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_squeeze import squeeze_1, squeeze_13
+
+    return {
+        "squeeze_1": _declare(squeeze_1, _prepare_resqueeze(squeeze_1, _squeezed, from_attr=True)),
+        "squeeze_13": _declare(
+            squeeze_13, _prepare_resqueeze(squeeze_13, _squeezed, from_attr=False)
+        ),
+    }
+
+
+def _unsqueeze() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_unsqueeze import unsqueeze_1, unsqueeze_13
+
+    return {
+        "unsqueeze_1": _declare(
+            unsqueeze_1, _prepare_resqueeze(unsqueeze_1, _unsqueezed, from_attr=True)
+        ),
+        "unsqueeze_13": _declare(
+            unsqueeze_13, _prepare_resqueeze(unsqueeze_13, _unsqueezed, from_attr=False)
+        ),
+    }
+
+
+__getattr__ = tables_on_access(
+    __name__,
+    {
+        "TransposeKernels": _transpose,
+        "ConcatKernels": _concat,
+        "SplitKernels": _split,
+        "SliceKernels": _slice,
+        "GatherKernels": _gather,
+        "PadKernels": _pad,
+        "ReshapeKernels": _reshape,
+        "FlattenKernels": _flatten,
+        "SqueezeKernels": _squeeze,
+        "UnsqueezeKernels": _unsqueeze,
+    },
+)

@@ -3,6 +3,8 @@
 
 Where runs for every fixed-size dtype when each of its three inputs is either the output's full
 shape or a single element; any other broadcast is declined per call (the reference runs it).
+Two tables (WhereKernels, IsNanKernels), each importing its reference op when first accessed
+(lazy_tables.tables_on_access).
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, output_array
+from ..plugins import RuntimeDecline, output_array
+from ..plugins.backend import Kernel
 from ..refimpl.ir import Node, Value
-from ..refimpl.ops.op_is_nan import is_nan_9
-from ..refimpl.ops.op_where import where_9
 from ._common import F32, all_float32, known_shape, threads
 from ._native import ext
 from .layout_kernels import _as_prepared, _declare, _raw
+from .lazy_tables import tables_on_access
 
 Array = np.ndarray
 
@@ -39,6 +41,8 @@ def _where_refusal(node: Node, inputs: list[Value | None]) -> str | None:
 
 
 def _prepare_where(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_where import where_9  # imported by its table
+
     shapes: dict[Any, tuple[int, ...]] = {}
 
     def run(condition: Array, x: Array, y: Array) -> Array:
@@ -65,6 +69,8 @@ def _prepare_where(node: Node, constants: dict[int, Array]) -> Callable[..., Any
 
 
 def _prepare_isnan(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_is_nan import is_nan_9  # imported by its table
+
     def run(x: Array) -> Array:
         if x.dtype != F32:
             raise RuntimeDecline(f"input is {x.dtype} (float32 only)")
@@ -75,8 +81,20 @@ def _prepare_isnan(node: Node, constants: dict[int, Array]) -> Callable[..., Any
     return _as_prepared(is_nan_9, run)
 
 
-class WhereKernels(KernelBackend):
-    """Where and IsNaN (mixed into CythonBackend)."""
+def _where() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_where import where_9
 
-    where = _declare(where_9, _prepare_where, _where_refusal, frozenset({"bool"}))
-    is_nan = _declare(is_nan_9, _prepare_isnan, lambda n, i: all_float32(i), frozenset({"float32"}))
+    return {"where": _declare(where_9, _prepare_where, _where_refusal, frozenset({"bool"}))}
+
+
+def _is_nan() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_is_nan import is_nan_9
+
+    return {"is_nan": _declare(is_nan_9, _prepare_isnan, _isnan_refusal, frozenset({"float32"}))}
+
+
+def _isnan_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    return all_float32(inputs)
+
+
+__getattr__ = tables_on_access(__name__, {"WhereKernels": _where, "IsNanKernels": _is_nan})

@@ -103,18 +103,21 @@ inline void conv_tile_store(float8 a0, float8 a1, float8 a2, float8 a3, float8 a
     }                                                                                            \
   }
 
+// The parameters of the three direct convolution kernels (conv_direct_f32, conv_direct16_f32,
+// conv_row16_f32), in the order kernels/conv.py passes them; specialise.py reads them here.
+#define CONV_DIRECT_PARAMS                                                                      \
+  __global const data_t* restrict x, __global const data_t* restrict wp,                        \
+      __global data_t* restrict y, __global const data_t* restrict bias, const int has_bias,    \
+      __global const data_t* restrict res, const int has_res, const int C, const int H,         \
+      const int W, const int G, const int Cg, const int Mg, const int OH, const int OW,         \
+      const int KH, const int KW, const int sh, const int sw, const int ph, const int pw,       \
+      const int dh, const int dw, const int act, const float p0, const float p1,                \
+      __global const data_t* restrict slope, const int slope_mode
+
 // y[img, g*Mg + m, oh, ow] = act(b[m] + res + sum_{c,kh,kw} w[g*Mg + m, c, kh, kw] *
 //   xpad[img, g*Cg + c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]); where the 8 taps of a row are
 // inside the input and the stride is 1 or 2 they are one vector load, else a checked gather.
-__kernel void conv_direct_f32(__global const data_t* restrict x, __global const data_t* restrict wp,
-                              __global data_t* restrict y, __global const data_t* restrict bias,
-                              const int has_bias, __global const data_t* restrict res,
-                              const int has_res, const int C, const int H, const int W,
-                              const int G, const int Cg, const int Mg, const int OH, const int OW,
-                              const int KH, const int KW, const int sh, const int sw,
-                              const int ph, const int pw, const int dh, const int dw,
-                              const int act, const float p0, const float p1,
-                              __global const data_t* restrict slope, const int slope_mode) {
+__kernel void conv_direct_f32(CONV_DIRECT_PARAMS) {
   const int ow0 = get_global_id(0) * 8, oh = get_global_id(1), z = get_global_id(2);
   if (ow0 >= OW || oh >= OH) return;
   const int Mb = (Mg + 7) / 8;
@@ -156,16 +159,7 @@ __kernel void conv_direct_f32(__global const data_t* restrict x, __global const 
                    y, base + j * cstride, m0 + j, pixels, bias, has_bias, res, has_res, act,    \
                    p0, p1, slope, slope_mode);
 
-__kernel void conv_direct16_f32(__global const data_t* restrict x,
-                                __global const data_t* restrict wp, __global data_t* restrict y,
-                                __global const data_t* restrict bias, const int has_bias,
-                                __global const data_t* restrict res, const int has_res,
-                                const int C, const int H, const int W, const int G, const int Cg,
-                                const int Mg, const int OH, const int OW, const int KH,
-                                const int KW, const int sh, const int sw, const int ph,
-                                const int pw, const int dh, const int dw, const int act,
-                                const float p0, const float p1,
-                                __global const data_t* restrict slope, const int slope_mode) {
+__kernel void conv_direct16_f32(CONV_DIRECT_PARAMS) {
   const int ow0 = get_global_id(0) * 8, oh = get_global_id(1), z = get_global_id(2);
   if (ow0 >= OW || oh >= OH) return;
   const int Mb = (Mg + 15) / 16;
@@ -196,16 +190,7 @@ __kernel void conv_direct16_f32(__global const data_t* restrict x,
 // geometry literals, so the pixel loops unroll and the column checks fold: rows of 9 or 3
 // outputs otherwise take two tiles of 8, the second mostly idle and on the gather path. The
 // same sums in the same order as conv_direct16_f32, so the same results.
-__kernel void conv_row16_f32(__global const data_t* restrict x,
-                             __global const data_t* restrict wp, __global data_t* restrict y,
-                             __global const data_t* restrict bias, const int has_bias,
-                             __global const data_t* restrict res, const int has_res,
-                             const int C, const int H, const int W, const int G, const int Cg,
-                             const int Mg, const int OH, const int OW, const int KH,
-                             const int KW, const int sh, const int sw, const int ph,
-                             const int pw, const int dh, const int dw, const int act,
-                             const float p0, const float p1,
-                             __global const data_t* restrict slope, const int slope_mode) {
+__kernel void conv_row16_f32(CONV_DIRECT_PARAMS) {
   const int oh = get_global_id(1), z = get_global_id(2);
   if (oh >= OH) return;
   const int Mb = (Mg + 15) / 16;

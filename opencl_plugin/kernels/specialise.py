@@ -27,9 +27,19 @@ def _inlined(family: str, kernel: str) -> tuple[str, tuple[tuple[str, str], ...]
     src = family_source(family)
     head = f"__kernel void {kernel}("
     start = src.index(head) + len(head)
-    params = src[start : src.index(")", start)].split(",")
-    parsed = tuple((" ".join(p.split()), p.split()[-1]) for p in params)
+    text = src[start : src.index(")", start)]
+    if text.strip().isidentifier():  # a parameter list several kernels share, as a macro
+        text = _macro(src, text.strip())
+    parsed = tuple((" ".join(p.split()), p.split()[-1]) for p in text.split(","))
     return re.sub(r"__kernel void (\w+)\(", r"inline void \1_body(", src), parsed
+
+
+def _macro(src: str, name: str) -> str:
+    """The body of the object-like macro `name` defined in `src` (continued lines joined)."""
+    found = re.search(rf"^#define {name}[ \t]*((?:.*\\\n)*.*)$", src, re.M)
+    if found is None:
+        raise ValueError(f"no #define {name} in the kernel source")
+    return found.group(1).replace("\\\n", " ")
 
 
 def launch_specialised(

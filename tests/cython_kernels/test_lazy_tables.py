@@ -11,7 +11,7 @@ import sys
 from gossamer.cython_kernels import lazy_tables
 from gossamer.cython_kernels.backend import TABLES, CythonBackend
 from gossamer.cython_kernels.kernel_index import TABLES_OF
-from gossamer.cython_kernels.lazy_tables import LazyKernels, index_of
+from gossamer.cython_kernels.lazy_tables import LazyKernels, index_of, table_name
 from gossamer.plugins import KernelBackend
 from gossamer.refimpl.ops.op_conv import conv_1
 from gossamer.refimpl.ops.op_lstm import lstm_14
@@ -26,7 +26,9 @@ def _eager() -> type[KernelBackend]:
 
 
 def test_the_static_index_equals_what_the_tables_register():
-    tables = {m: getattr(importlib.import_module(f"{PACKAGE}.{m}"), c) for m, c in TABLES}
+    tables = {
+        table_name(m, c): getattr(importlib.import_module(f"{PACKAGE}.{m}"), c) for m, c in TABLES
+    }
     assert index_of(tables) == TABLES_OF, (
         "cython_kernels/kernel_index.py is stale: run python -m gossamer.cython_kernels.backend"
     )
@@ -60,6 +62,64 @@ def test_a_lookup_imports_only_the_tables_of_that_op():
     assert fresh.loaded_modules() == ["conv_kernels", "rnn_kernels"]
 
 
+def test_a_lookup_loads_only_its_op_family_of_a_module_with_several():
+    from gossamer.refimpl.ops.op_flatten import flatten_1
+
+    fresh = LazyKernels(PACKAGE, TABLES)
+    assert fresh.get(flatten_1) is not None
+    assert fresh.loaded_tables() == ["layout_kernels.FlattenKernels"]
+    assert fresh.loaded_modules() == ["layout_kernels"]
+    assert fresh.module_of(flatten_1) == f"{PACKAGE}.layout_kernels"
+
+
+def test_every_table_class_is_a_module_attribute_built_once():
+    for module, cls in TABLES:
+        found = importlib.import_module(f"{PACKAGE}.{module}")
+        table = getattr(found, cls)
+        assert issubclass(table, KernelBackend) and table.kernels
+        assert getattr(found, cls) is table and table.__module__ == found.__name__
+        assert table.__qualname__ == cls
+
+
+def test_a_module_of_tables_built_on_access_refuses_other_names():
+    from gossamer.cython_kernels import layout_kernels
+
+    try:
+        layout_kernels.NoSuchKernels  # noqa: B018
+    except AttributeError as err:
+        assert "NoSuchKernels" in str(err)
+    else:
+        raise AssertionError("an unknown table name must raise AttributeError")
+
+
+def test_a_table_built_from_threads_at_once_is_one_class():
+    import threading
+
+    from gossamer.cython_kernels.lazy_tables import tables_on_access
+
+    calls, barrier, seen = [], threading.Barrier(8), []
+    module = type(sys)("gossamer_test_tables")
+    sys.modules[module.__name__] = module
+    try:
+
+        def build() -> dict:
+            calls.append(1)
+            return {}
+
+        module.__getattr__ = tables_on_access(module.__name__, {"OneKernels": build})  # type: ignore[attr-defined]
+
+        def ask() -> None:
+            barrier.wait()
+            seen.append(module.OneKernels)  # type: ignore[attr-defined]
+
+        workers = [threading.Thread(target=ask) for _ in range(8)]
+        [w.start() for w in workers]
+        [w.join() for w in workers]
+    finally:
+        del sys.modules[module.__name__]
+    assert len(calls) == 1 and len({id(t) for t in seen}) == 1 and len(seen) == 8
+
+
 def test_a_reference_without_a_kernel_imports_nothing():
     from gossamer.refimpl.ops.op_einsum import einsum_12
 
@@ -81,6 +141,24 @@ def test_a_table_left_out_of_a_cropped_build_is_never_imported():
     kept = tuple(t for t in TABLES if t[0] != "rnn_kernels")
     fresh = LazyKernels(PACKAGE, kept)
     assert lstm_14 not in fresh and fresh.loaded_modules() == []
+
+
+# a fresh process: the reference-op modules one layout op's lookup imports
+_ONE_LAYOUT_OP = """
+import json, sys
+from gossamer.cython_kernels.backend import CythonBackend
+from gossamer.refimpl.ops.op_transpose import transpose_1
+
+before = set(sys.modules)
+assert CythonBackend.kernels.get(transpose_1) is not None
+print(json.dumps(sorted(m for m in set(sys.modules) - before if ".refimpl.ops.op_" in m)))
+"""
+
+
+def test_a_layout_op_imports_no_other_layout_reference_module():
+    done = subprocess.run([sys.executable, "-c", _ONE_LAYOUT_OP], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
 # a fresh process: the tables a tiny float CNN's load and first run import

@@ -116,3 +116,24 @@ def test_pow_by_a_constant(exponent):
     graph, feeds = one_node("Pow", {"x": np.abs(rand(4, 16)) + 0.1}, {"e": np.float32(exponent)})
     feeds["x"][0, :3] = [-2.0, 0.0, -0.0] if exponent in (1.0, 2.0, 3.0) else [2.0, 0.0, 1.0]
     check_against_reference(graph, feeds, rtol=1e-6, atol=0)
+
+
+def test_kernels_sharing_a_parameter_macro_are_specialised_with_its_parameters():
+    from gossamer.opencl_plugin.kernels.specialise import _inlined
+
+    kernels = ("conv_direct_f32", "conv_direct16_f32", "conv_row16_f32")
+    params = {k: _inlined("conv_direct", k)[1] for k in kernels}
+    assert len({p for p in params.values()}) == 1  # one list, written once (CONV_DIRECT_PARAMS)
+    names = [name for _, name in params["conv_row16_f32"]]
+    assert names[:3] == ["x", "wp", "y"] and names[-1] == "slope_mode" and len(names) == 28
+    assert ("const int OW", "OW") in params["conv_row16_f32"]
+
+
+def test_a_parameter_macro_missing_from_the_source_is_an_error():
+    from gossamer.opencl_plugin.kernels.specialise import _macro
+
+    assert _macro("#define P \\\n  const int a, \\\n  const int b\n", "P").split() == [
+        "const", "int", "a,", "const", "int", "b",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="no #define Q"):
+        _macro("#define P int a\n", "Q")

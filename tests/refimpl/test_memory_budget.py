@@ -225,3 +225,37 @@ def test_shapes_of_a_new_feed_size_are_inferred_once(monkeypatch):
     for _ in range(3):
         sess.run(None, feeds)
     assert len(calls) == 1
+
+
+_LIMITED = """
+import resource, sys
+from gossamer.refimpl import memory_budget
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+print(memory_budget._address_space_limit(), memory_budget.available_memory())
+"""
+
+
+def test_the_address_space_limit_is_what_getrlimit_says():
+    import resource
+
+    from gossamer.refimpl.memory_budget import _address_space_limit
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    assert _address_space_limit() == (None if soft == resource.RLIM_INFINITY else soft)
+
+
+def test_a_lower_address_space_limit_caps_the_memory_a_process_can_use():
+    import resource
+    import subprocess
+    import sys
+
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    limit = 48 << 30 if hard == resource.RLIM_INFINITY else min(48 << 30, hard)  # room to start
+    done = subprocess.run(
+        [sys.executable, "-c", _LIMITED, str(limit)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    seen, available = map(int, done.stdout.split())
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert seen == limit and available == min(physical, limit)
