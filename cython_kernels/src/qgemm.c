@@ -128,7 +128,8 @@ void gk_qpack_a_quantize(long m, long k, const float *x, long ldx, float scale, 
     long panels = (m + GK_QMR - 1) / GK_QMR;
     qpack_quant_job j = {m, k, ldx, x, scale, zp, out};
     if (m <= 0 || k <= 0) return;
-    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, qpack_quant_panels, &j);
+    /* quantising costs several times a copy: split from a few panels on */
+    gk_parallel_range(panels, panels * k > 2048 ? threads : 1, qpack_quant_panels, &j);
 }
 
 /* whether zero point z is a value of the 8-bit type (so a byte row of it packs as 0) */
@@ -356,7 +357,7 @@ void gk_q8_pack_a_quantize(long m, long k, const float *x, long ldx, float scale
     q8pack_job j = {m, k, ldx, 1, gk_q8_kpad(k), NULL, q8_flip(GK_Q_U8, to), to, sums, out, x,
                     scale, zp};
     if (m <= 0 || k <= 0) return;
-    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, q8_pack_quant_panels, &j);
+    gk_parallel_range(panels, panels * k > 2048 ? threads : 1, q8_pack_quant_panels, &j);
 }
 
 static void q8_pack_b_panels(void *ctx, long p0, long p1, int seat) {
