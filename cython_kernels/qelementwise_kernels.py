@@ -135,33 +135,21 @@ class QElementwiseKernels(KernelBackend):
         return y
 
     @kernel(dynamic_quantize_linear_11, dtypes={"float32"})
+    @traceable
     def dynamic_quantize_linear(x: Array) -> tuple[Array, Array, Array]:
         return dynamic_quantize(x, output_array(x.shape, np.uint8))
 
 
 def dynamic_quantize(x: Array, y: Array) -> tuple[Array, Array, Array]:
-    """DynamicQuantizeLinear of float32 x into y (uint8, x's size): (y, scale, zero point)."""
-    scale, zero_point = dynamic_quantize_params(x)
-    flat = np.ascontiguousarray(x, F32).reshape(-1)
-    ext().qquantize(flat, float(scale), float(zero_point), 0, y.reshape(-1), threads())
-    return y, np.asarray(scale, F32), np.asarray(zero_point, np.uint8)
-
-
-def dynamic_quantize_params(x: Array) -> tuple[np.float32, np.uint8]:
-    """DynamicQuantizeLinear's scale and zero point of float32 x, as the reference computes them."""
-    flat = np.ascontiguousarray(x, F32).reshape(-1)
-    if flat.size == 0:
+    """DynamicQuantizeLinear of float32 x into y (uint8, x's size): (y, scale, zero point), one
+    C call (src/qdynamic.h) that computes the scale and zero point as the reference does and
+    writes them through pointers (so a segment replays it)."""
+    if x.size == 0:
         raise RuntimeDecline("an empty input")
-    lo, hi, nan = ext().qminmax(flat, threads())
-    # the reference's steps: Python max/min against 0 (a NaN maximum gives 0), then float32
-    high = F32(0.0 if nan else max(0.0, float(F32(hi))))
-    low = F32(0.0 if nan else min(0.0, float(F32(lo))))
-    scale = F32(1.0 if high == low else high - low) / F32(255)
-    # saturate_u8(rint(-low / scale)) in float64, NaN -> 0, as the reference's saturate_to
-    # (Python's round is half to even, like rint; clipping first keeps infinities out of it)
-    exact = float(-low / scale)
-    zero_point = np.uint8(0 if exact != exact else round(min(max(exact, 0.0), 255.0)))
-    return scale, zero_point
+    scale, zero_point = output_array((), F32, 1), output_array((), np.uint8, 2)
+    flat = np.ascontiguousarray(x, F32).reshape(-1)
+    ext().qdyn_quantize(flat, y.reshape(-1), scale.reshape(1), zero_point.reshape(1), threads())
+    return y, scale, zero_point
 
 
 def _quantize(x: Array, y_scale: Array, y_zero_point: Array | None = None, **attrs: Any) -> Array:

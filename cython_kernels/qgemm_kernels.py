@@ -35,8 +35,7 @@ from ._qcommon import (
     zero_points,
 )  # fmt: skip
 from .prepacked import digest, packed_form
-from .qelementwise_kernels import dynamic_quantize_params
-from .segments import traceable
+from .segments import numpy_work, traceable
 
 Array = np.ndarray
 Q_F32 = 3
@@ -166,33 +165,47 @@ class _QMatMul:
         ext().qgemm(m, n, k, ap, bp, y.reshape(m, n), ep, 0, 0, t)
         return y
 
-    def run_float(self, x: Array, b: Array, b_zp: Array | None, b_scale: Array,
-                  bias: Array | None,
-                  make_ep: Callable[..., Any] | None = None) -> Array:  # fmt: skip
-        """DynamicQuantizeMatMul: float32 x quantised as DynamicQuantizeLinear does, straight
-        into the packed left operand, then the product with a float32 epilogue."""
+    def run_dynamic(self, x: Array | None, a: Array | None, a_scale: Array | None,
+                    a_zp: Array | None, b: Array, b_zp: Array | None,
+                    ep: Any) -> Array:  # fmt: skip
+        """One C call (ext().qdyn_matmul, replayable in segments): DynamicQuantizeMatMul (x:
+        float32, quantised as DynamicQuantizeLinear does, its scale and zero point computed in
+        C) or MatMulIntegerToFloat (a: 8-bit, a_scale and a_zp read in C); ep: the float
+        epilogue with mult = b_scale, whose a_scale the call multiplies in."""
         q8 = self.q8_usable(b, b_zp)
         bp, k, n = (None, *b.shape) if q8 else self.weights(b, b_zp)
-        if x.ndim < 2 or x.shape[-1] != k or x.dtype != F32:
-            raise RuntimeDecline(f"A {x.dtype}{list(x.shape)} against B ({k}, {n})")
-        m = int(np.prod(x.shape[:-1]))
-        scale, zp = dynamic_quantize_params(x)
-        ep = (make_ep or float_epilogue)(scale, b_scale, bias, m, n)
-        y = output_array((*x.shape[:-1], n), F32)
+        src = x if x is not None else a
+        if src is None or src.ndim < 2 or src.shape[-1] != k:
+            raise RuntimeDecline(f"A {list(np.shape(src))} against B ({k}, {n})")
+        if x is not None and x.dtype != F32:
+            raise RuntimeDecline(f"A is {x.dtype} (float32 only)")
+        m = int(np.prod(src.shape[:-1]))
+        y = output_array((*src.shape[:-1], n), F32)
         if y.size == 0:
             return y
-        t = threads()
+        if k == 0:
+            raise RuntimeDecline("K is 0")
+        ta = 0 if a is None else qtype(a, "A")
+        if a_zp is not None and (a_zp.size != 1 or a_zp.dtype != a.dtype):  # type: ignore[union-attr]
+            raise RuntimeDecline("a_zero_point not one value of A's type")
+        if a is not None and (a_scale is None or a_scale.size != 1 or a_scale.dtype != F32):
+            raise RuntimeDecline("a_scale not one float32 value")
+        bq = tb = zb = sb = None
+        sums = False
         if q8:
-            bq, tb, zb, sb = self.q8_weights(b, b_zp, 0)
-            ap, sa = self._q8_buffers(m, k, bool(zb.any()))
-            ext().q8_pack_a_quantize(np.ascontiguousarray(x).reshape(m, k), float(scale),
-                                     int(zp), 0, sa, ap, t)  # fmt: skip
-            za = np.full(1, int(zp), np.int32)
-            ext().q8_gemm(m, n, k, ap, 0, bq, tb, y.reshape(m, n), ep, za, zb, sa, sb, 0, 0, t)
-            return y
-        ap = scratch((ext().qpacked_a_size(m, k) + 1) // 2).view(np.int16)
-        ext().qpack_a_quantize(np.ascontiguousarray(x).reshape(m, k), float(scale), int(zp), ap, t)
-        ext().qgemm(m, n, k, ap, bp, y.reshape(m, n), ep, 0, 0, t)
+            bq, tb, zb, sb = self.q8_weights(b, b_zp, ta)
+            sums = bool(zb.any())
+        nbytes = ext().qdyn_work_bytes(m, n, k, int(q8), sums)
+        work = scratch(-(-nbytes // 4)).view(np.uint8)
+        ext().qdyn_matmul(
+            m, n, k,
+            None if x is None else np.ascontiguousarray(x).reshape(m, k),
+            None if a is None else as_bytes(a).reshape(m, k), ta,
+            None if a_scale is None else a_scale.reshape(1),  # views: read in place (by C)
+            None if a_zp is None else a_zp.reshape(1).view(np.uint8),
+            int(q8), bq, 0 if tb is None else tb, zb, sb, bp, ep, work, sums, y.reshape(m, n),
+            threads(),
+        )  # fmt: skip
         return y
 
 
@@ -212,29 +225,31 @@ def float_epilogue(a_scale: Array, b_scale: Array, bias: Array | None, m: int, n
     return ep
 
 
-class _FloatEpilogue:
-    """float_epilogue for one node whose b_scale and bias are constants: they are checked and
-    laid out once (per N), so a call only multiplies its a_scale in (float32, the reference's
-    product) and wraps the result; otherwise each call runs float_epilogue."""
+class _BScaleEpilogue:
+    """The float epilogue of one dynamic node with mult = b_scale (per tensor or per column) and
+    its float bias, for ext().qdyn_matmul, which multiplies the data-dependent a_scale in (in C,
+    float32, the reference's product). Built once where b_scale and bias are constants (a
+    traceable call then reads no value in Python), else per call."""
 
     def __init__(self, fixed: bool) -> None:
         self.fixed = fixed
-        self.made: tuple[int, Array, int, Array | None] | None = None
+        self.made: tuple[int, Any] | None = None
 
-    def __call__(self, a_scale: Array, b_scale: Array, bias: Array | None, m: int, n: int) -> Any:
+    def __call__(self, b_scale: Array, bias: Array | None, m: int, n: int) -> Any:
+        if self.fixed and self.made is not None and self.made[0] == n:
+            return self.made[1]
         if not self.fixed:
-            return float_epilogue(a_scale, b_scale, bias, m, n)
-        if self.made is None or self.made[0] != n:
-            float_epilogue(a_scale, b_scale, bias, m, n)  # its checks (declines) once
-            bs = np.asarray(b_scale.reshape(()) if b_scale.size == 1 else b_scale, F32)
-            fb = None if bias is None else np.ascontiguousarray(bias)
-            self.made = (n, bs, 1 if bs.size > 1 else 0, fb)
-        if a_scale.size != 1:
-            raise RuntimeDecline("a_scale not per tensor")
-        _, bs, cs, fb = self.made
-        mult = (np.asarray(a_scale.reshape(()), F32) * bs).astype(F32).reshape(-1)
-        ep = ext().QEpilogue(Q_F32, mult, 0, cs, None, 0, 0, 0.0)
-        return ep if fb is None else ep.float_bias(fb)
+            numpy_work()  # b_scale / bias are read here: the call cannot be replayed
+        if b_scale.dtype != F32:
+            raise RuntimeDecline(f"b_scale is {b_scale.dtype} (float32 only)")
+        float_epilogue(np.ones(1, F32), b_scale, bias, m, n)  # its checks (declines)
+        bs = np.ascontiguousarray(b_scale, F32).reshape(-1)
+        ep = ext().QEpilogue(Q_F32, bs, 0, 1 if bs.size > 1 else 0, None, 0, 0, 0.0)
+        if bias is not None:
+            ep.float_bias(np.ascontiguousarray(bias))
+        if self.fixed:
+            self.made = (n, ep)
+        return ep
 
 
 def _prepare_qlinear_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -279,7 +294,7 @@ def _prepare_matmul_integer(node: Node, constants: dict[int, Array]) -> Callable
 
 def _prepare_matmul_integer_to_float(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
     prep = _QMatMul(node, constants, 1, 5, 4)
-    make_ep = _FloatEpilogue(_fixed(node, constants, 3, 6))
+    make_ep = _BScaleEpilogue(_fixed(node, constants, 3, 6))
 
     def matmul_integer_to_float(
         a: Array, b: Array, a_scale: Array, b_scale: Array, a_zero_point: Array | None = None,
@@ -287,26 +302,30 @@ def _prepare_matmul_integer_to_float(node: Node, constants: dict[int, Array]) ->
     ) -> Array:  # fmt: skip
         if a_zero_point is not None and a_zero_point.size != 1:
             raise RuntimeDecline("a_zero_point not per tensor")
+        if a_scale.size != 1:
+            raise RuntimeDecline("a_scale not per tensor")
         m, n = int(np.prod(a.shape[:-1])), b.shape[-1]
-        ep = make_ep(a_scale, b_scale, bias, m, n)
-        return prep.run(a, a_zero_point, b, b_zero_point, ep, np.dtype(F32))
+        ep = make_ep(b_scale, bias, m, n)
+        return prep.run_dynamic(None, a, a_scale, a_zero_point, b, b_zero_point, ep)
 
-    return matmul_integer_to_float
+    return traceable(matmul_integer_to_float)
 
 
 def _prepare_dynamic_quantize_mat_mul(
     node: Node, constants: dict[int, Array]
 ) -> Callable[..., Any]:
     prep = _QMatMul(node, constants, 1, 3, None)
-    make_ep = _FloatEpilogue(_fixed(node, constants, 2, 4))
+    make_ep = _BScaleEpilogue(_fixed(node, constants, 2, 4))
 
     def dynamic_quantize_mat_mul(
         a: Array, b: Array, b_scale: Array, b_zero_point: Array | None = None,
         bias: Array | None = None,
     ) -> Array:  # fmt: skip
-        return prep.run_float(a, b, b_zero_point, b_scale, bias, make_ep)
+        m, n = int(np.prod(a.shape[:-1])), b.shape[-1]
+        ep = make_ep(b_scale, bias, m, n)
+        return prep.run_dynamic(a, None, None, None, b, b_zero_point, ep)
 
-    return dynamic_quantize_mat_mul
+    return traceable(dynamic_quantize_mat_mul)
 
 
 def _prepare_qgemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:

@@ -128,7 +128,8 @@ void gk_qpack_a_quantize(long m, long k, const float *x, long ldx, float scale, 
     long panels = (m + GK_QMR - 1) / GK_QMR;
     qpack_quant_job j = {m, k, ldx, x, scale, zp, out};
     if (m <= 0 || k <= 0) return;
-    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, qpack_quant_panels, &j);
+    /* quantising costs several times a copy: split from a few panels on */
+    gk_parallel_range(panels, panels * k > 2048 ? threads : 1, qpack_quant_panels, &j);
 }
 
 /* whether zero point z is a value of the 8-bit type (so a byte row of it packs as 0) */
@@ -277,28 +278,35 @@ typedef struct {
 } q8pack_job;
 
 /* one line of `k` source bytes (stride s_k) into a packed A panel's row (d: the row's first
- * byte; block b at d + b * 1024); returns the stored values' sum */
-static int32_t q8_row_a(const uint8_t *s, long s_k, long k, uint8_t flip, int to, uint8_t *d) {
+ * byte; block b at d + b * 1024); returns the stored values' sum where want_sum (else 0): a
+ * contiguous line is copied block by block (memcpy, or an XOR loop GCC vectorises) and summed in a
+ * second loop over the stored bytes, only where asked */
+static int32_t q8_row_a(const uint8_t *s, long s_k, long k, uint8_t flip, int to, uint8_t *d,
+                        int want_sum) {
     int32_t sum = 0;
     uint8_t sx = Q8_SX(to);
     int32_t so = Q8_SO(to);
     for (long k0 = 0; k0 < k; k0 += GK_Q8_KB) {
         long w = GK_MIN(GK_Q8_KB, k - k0);
         uint8_t *o = d + (k0 / GK_Q8_KB) * GK_Q8_KB * GK_Q8_PANEL;
-        if (s_k == 1)
-            for (long t = 0; t < w; t++) {
-                uint8_t v = (uint8_t)(s[k0 + t] ^ flip);
-                o[t] = v;
-                sum += (int32_t)(uint8_t)(v ^ sx) - so;
-            }
+        if (s_k == 1 && !flip)
+            memcpy(o, s + k0, (size_t)w);
+        else if (s_k == 1)
+            for (long t = 0; t < w; t++) o[t] = (uint8_t)(s[k0 + t] ^ flip);
         else
-            for (long t = 0; t < w; t++) {
-                uint8_t v = (uint8_t)(s[(k0 + t) * s_k] ^ flip);
-                o[t] = v;
-                sum += (int32_t)(uint8_t)(v ^ sx) - so;
-            }
+            for (long t = 0; t < w; t++) o[t] = (uint8_t)(s[(k0 + t) * s_k] ^ flip);
+        if (want_sum) {
+            int32_t part = 0;
+            for (long t = 0; t < w; t++) part += (int32_t)(uint8_t)(o[t] ^ sx) - so;
+            sum += part;
+        }
     }
     return sum;
+}
+
+/* a panel's bytes are zeroed first unless every byte is written (16 rows, K a multiple of 64) */
+static void q8_panel_clear(uint8_t *dst, long rows, long k, long kp) {
+    if (rows < GK_Q8_PANEL || k != kp) memset(dst, 0, Q8_PANEL_BYTES(kp));
 }
 
 static void q8_pack_a_panels(void *ctx, long p0, long p1, int seat) {
@@ -306,11 +314,12 @@ static void q8_pack_a_panels(void *ctx, long p0, long p1, int seat) {
     (void)seat;
     for (long p = p0; p < p1; p++) {
         uint8_t *dst = j->out + p * Q8_PANEL_BYTES(j->kp);
-        memset(dst, 0, Q8_PANEL_BYTES(j->kp));
-        for (long r = 0; r < GK_MIN(GK_Q8_PANEL, j->lines - p * GK_Q8_PANEL); r++) {
+        long rows = GK_MIN(GK_Q8_PANEL, j->lines - p * GK_Q8_PANEL);
+        q8_panel_clear(dst, rows, j->k, j->kp);
+        for (long r = 0; r < rows; r++) {
             long i = p * GK_Q8_PANEL + r;
             int32_t s = q8_row_a(j->src + i * j->s_l, j->s_k, j->k, j->flip, j->to,
-                                 dst + r * GK_Q8_KB);
+                                 dst + r * GK_Q8_KB, j->sums != NULL);
             if (j->sums) j->sums[i] = s;
         }
     }
@@ -334,8 +343,9 @@ static void q8_pack_quant_panels(void *ctx, long p0, long p1, int seat) {
     (void)seat;
     for (long p = p0; p < p1; p++) {
         uint8_t *dst = j->out + p * Q8_PANEL_BYTES(j->kp);
-        memset(dst, 0, Q8_PANEL_BYTES(j->kp));
-        for (long r = 0; r < GK_MIN(GK_Q8_PANEL, j->lines - p * GK_Q8_PANEL); r++) {
+        long rows = GK_MIN(GK_Q8_PANEL, j->lines - p * GK_Q8_PANEL);
+        q8_panel_clear(dst, rows, j->k, j->kp);
+        for (long r = 0; r < rows; r++) {
             long i = p * GK_Q8_PANEL + r;
             int32_t s = 0;
             for (long c0 = 0; c0 < j->k; c0 += 1024) { /* 1024: a multiple of GK_Q8_KB */
@@ -343,7 +353,8 @@ static void q8_pack_quant_panels(void *ctx, long p0, long p1, int seat) {
                 gk_k.qelementwise->quantize(w, j->x + i * j->s_l + c0, j->scale, (float)j->zp,
                                             GK_Q_U8, row);
                 s += q8_row_a(row, 1, w, j->flip, j->to,
-                              dst + r * GK_Q8_KB + (c0 / GK_Q8_KB) * GK_Q8_KB * GK_Q8_PANEL);
+                              dst + r * GK_Q8_KB + (c0 / GK_Q8_KB) * GK_Q8_KB * GK_Q8_PANEL,
+                              j->sums != NULL);
             }
             if (j->sums) j->sums[i] = s;
         }
@@ -356,7 +367,7 @@ void gk_q8_pack_a_quantize(long m, long k, const float *x, long ldx, float scale
     q8pack_job j = {m, k, ldx, 1, gk_q8_kpad(k), NULL, q8_flip(GK_Q_U8, to), to, sums, out, x,
                     scale, zp};
     if (m <= 0 || k <= 0) return;
-    gk_parallel_range(panels, panels * k > 32768 ? threads : 1, q8_pack_quant_panels, &j);
+    gk_parallel_range(panels, panels * k > 2048 ? threads : 1, q8_pack_quant_panels, &j);
 }
 
 static void q8_pack_b_panels(void *ctx, long p0, long p1, int seat) {
