@@ -148,6 +148,27 @@ def test_packing_many_panels_in_groups_equals_panel_by_panel(threads: int) -> No
     np.testing.assert_array_equal(out, want)
 
 
+def reference_packed_a(a: np.ndarray) -> np.ndarray:
+    """bf16.h's A layout in numpy: 16-row panels of blocks of 16 rows x 16 pairs."""
+    m, k = a.shape
+    pp = -(-max(-(-k // 2), 1) // 16) * 16  # pairs, padded to 16
+    half = np.zeros((-(-m // 16) * 16, 2 * pp), np.uint32)
+    half[:m, :k] = to_bf16(a).view(np.uint32) >> 16
+    pairs = half[:, 0::2] | (half[:, 1::2] << 16)  # rows x pp
+    return pairs.reshape(-1, 16, pp // 16, 16).transpose(0, 2, 1, 3).reshape(-1)
+
+
+@pytest.mark.parametrize("k", [1, 31, 513, 1101])  # runs of 256 pairs: none, one, several + tail
+def test_packing_a_equals_the_layout_in_numpy(k: int) -> None:
+    rng = np.random.default_rng(11)
+    a = values(rng, (19, k), 3)
+    out = np.full(ext().bf16_packed_a_size(19, k), 0xDEAD, np.uint32)
+    ext().bf16_pack_a(a, out, 2)
+    np.testing.assert_array_equal(out, reference_packed_a(a))
+    ext().bf16_pack_a(np.asfortranarray(a), out, 1)  # strided rows: the element-wise path
+    np.testing.assert_array_equal(out, reference_packed_a(a))
+
+
 def test_without_an_implementation_the_gemm_refuses_to_run() -> None:
     before = ext().bf16_impl()
     try:
