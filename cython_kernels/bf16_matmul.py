@@ -44,7 +44,7 @@ def pack_b(b: Array) -> Array:
 
 
 def pack_a(a: Array) -> Array:
-    """A (M x K, any strides) as bf16 pairs in 12-row panels."""
+    """A (M x K, any strides) as bf16 pairs in 16-row panels."""
     m, k = a.shape
     out = np.empty(ext().bf16_packed_a_size(m, k), U32)
     if m and k:

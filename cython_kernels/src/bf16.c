@@ -98,12 +98,39 @@ typedef struct {
     uint32_t *out;
 } pack_job;
 
+#define GK_BF16_PACK_GROUP 16 /* B panels packed together (1 KB of each source row) */
+
 /* panels [p0, p1): line l of panel p is src + (p * width + l) * s_r, its K elements s_k apart */
 static void pack_panels(void *ctx, long p0, long p1, int seat) {
     const pack_job *j = (const pack_job *)ctx;
     long P = (j->k + 1) / 2, Pp = gk_bf16_pairs(j->k), width = j->width, full = j->k / 2;
     const gk_bf16_kernels *lk = level_kernels();
     (void)seat;
+    if (!j->blocked && j->s_r == 1) {
+        /* B's columns contiguous: pair rows 2q, 2q+1 of GK_BF16_PACK_GROUP panels at a time, the
+         * pairs outer, so each source row is read GK_BF16_PACK_GROUP * width floats in a row
+         * (panel by panel, a panel read 64 bytes of every source row: K streams a page apart) */
+        for (long g0 = p0; g0 < p1; g0 += GK_BF16_PACK_GROUP) {
+            long g1 = GK_MIN(p1, g0 + GK_BF16_PACK_GROUP);
+            for (long p = g0; p < g1; p++) {
+                uint32_t *dst = j->out + p * Pp * width;
+                if (GK_MIN(width, j->rows - p * width) < width)
+                    memset(dst, 0, (size_t)(Pp * width) * sizeof(uint32_t));
+                else
+                    memset(dst + P * width, 0, (size_t)((Pp - P) * width) * sizeof(uint32_t));
+            }
+            for (long q = 0; q < P; q++) {
+                const float *lo = j->src + 2 * q * j->s_k;
+                const float *hi = 2 * q + 1 < j->k ? lo + j->s_k : NULL;
+                for (long p = g0; p < g1; p++) {
+                    long off = p * width, lines = GK_MIN(width, j->rows - off);
+                    lk->pair_rows(lo + off, hi ? hi + off : NULL, lines,
+                                  j->out + p * Pp * width + q * width);
+                }
+            }
+        }
+        return;
+    }
     for (long p = p0; p < p1; p++) {
         uint32_t *dst = j->out + p * Pp * width;
         long lines = GK_MIN(width, j->rows - p * width);
@@ -111,14 +138,6 @@ static void pack_panels(void *ctx, long p0, long p1, int seat) {
             memset(dst, 0, (size_t)(Pp * width) * sizeof(uint32_t));
         else
             memset(dst + P * width, 0, (size_t)((Pp - P) * width) * sizeof(uint32_t));
-        if (!j->blocked && j->s_r == 1) { /* B's columns contiguous: pair rows 2q, 2q+1 */
-            const float *s = j->src + p * width;
-            for (long q = 0; q < P; q++) {
-                const float *lo = s + 2 * q * j->s_k;
-                lk->pair_rows(lo, 2 * q + 1 < j->k ? lo + j->s_k : NULL, lines, dst + q * width);
-            }
-            continue;
-        }
         if (j->blocked && j->s_k == 1) { /* A's rows contiguous: adjacent elements pair */
             for (long l = 0; l < lines; l++) {
                 const float *s = j->src + (p * width + l) * j->s_r;
@@ -261,10 +280,17 @@ int gk_bf16_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw
 typedef struct {
     gk_bf16_args g;
     const gk_bf16_kernels *kern;
-    long row_tiles;
+    long row_tiles, col_tiles;
+    int rows_outer;
 } tile_job;
 
-/* tiles [t0, t1), the row tiles of one column of tiles consecutive (its B panels stay cached) */
+/* a product of at most this many pairs walks C row tile by row tile (its stores and its
+ * epilogue sweep each row of C in order), else column by column (a column's B panels stay
+ * cached while A's row tiles pass): a short K leaves the tiles waiting on C's stores, and
+ * column by column each tile's 32 rows lie a row of C apart (96 x 12544, K 16: 1.5x slower) */
+#define GK_BF16_ROWS_OUTER_PAIRS 64
+
+/* tiles [t0, t1) in the order above */
 static void run_tiles(void *ctx, long t0, long t1, int seat) {
     const tile_job *j = (const tile_job *)ctx;
     const gk_bf16_args *g = &j->g;
@@ -273,10 +299,13 @@ static void run_tiles(void *ctx, long t0, long t1, int seat) {
     if (t0 >= t1) return;
     if (j->kern->begin) j->kern->begin();
     for (long t = t0; t < t1; t++) {
-        long i0 = (t % j->row_tiles) * mr, j0 = (t / j->row_tiles) * GK_BF16_COLS;
+        long ti = j->rows_outer ? t / j->col_tiles : t % j->row_tiles;
+        long tj = j->rows_outer ? t % j->col_tiles : t / j->row_tiles;
+        long i0 = ti * mr, j0 = tj * GK_BF16_COLS;
         long rows = GK_MIN(mr, g->m - i0), cols = GK_MIN(GK_BF16_COLS, g->n - j0);
         j->kern->tile(g, i0, rows, j0, cols);
-        gk_k.gemm->epilogue(g->c + i0 * g->ldc + j0, g->ldc, rows, cols, g->ep, i0, j0, 1);
+        if (!j->kern->tile_epilogue)
+            gk_k.gemm->epilogue(g->c + i0 * g->ldc + j0, g->ldc, rows, cols, g->ep, i0, j0, 1);
     }
     if (j->kern->end) j->kern->end();
 }
@@ -297,7 +326,8 @@ void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint3
     if (m <= 0 || n <= 0 || !kern) return;
     long row_tiles = (m + kern->row_tile - 1) / kern->row_tile;
     long col_tiles = (n + GK_BF16_COLS - 1) / GK_BF16_COLS;
-    tile_job j = {{m, n, k, ap, bp, c, ldc, ep ? ep : &no_epilogue}, kern, row_tiles};
+    tile_job j = {{m, n, k, ap, bp, c, ldc, ep ? ep : &no_epilogue}, kern, row_tiles, col_tiles,
+                  gk_bf16_pairs(k) <= GK_BF16_ROWS_OUTER_PAIRS};
     gk_parallel_range(row_tiles * col_tiles, threads_for(m, n, k, threads), run_tiles, &j);
 }
 

@@ -36,7 +36,7 @@
 
 #include "gemm.h"
 
-#define GK_BF16_MR 12 /* rows of a packed A panel */
+#define GK_BF16_MR 16 /* rows of a packed A panel: an AMX tile's 16 rows */
 #define GK_BF16_NR 16 /* columns of a packed B panel: one zmm of pairs */
 #define GK_BF16_KB 16 /* pairs per block of a packed A panel; the pair padding */
 
@@ -142,10 +142,12 @@ typedef struct {
 } gk_bf16_args;
 
 typedef struct {
-    /* C[i0:i0+rows, j0:j0+cols] = A @ B (raw float32 accumulators; rows <= row_tile,
+    /* C[i0:i0+rows, j0:j0+cols] = A @ B (raw float32 accumulators, or with g->ep applied where
+     * tile_epilogue; rows <= row_tile,
      * cols <= 2 * GK_BF16_NR; i0 a multiple of row_tile, j0 of GK_BF16_NR) */
     void (*tile)(const gk_bf16_args *g, long i0, long rows, long j0, long cols);
     long row_tile; /* GK_BF16_MR, or a multiple of it */
+    int tile_epilogue; /* 1: tile applies g->ep itself (the AMX kernel), 0: raw accumulators */
     /* called by each thread before its first tile of a product and after its last (NULL: none):
      * the AMX kernels load their tile configuration and release the tiles */
     void (*begin)(void);

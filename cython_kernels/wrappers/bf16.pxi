@@ -106,7 +106,7 @@ cdef inline int _pairs(str name, str arg, const uint32_t[::1] v, size_t n) excep
 
 
 def bf16_pack_a(const float[:, :] a, uint32_t[::1] out, int threads):
-    """out = A (M x K, any strides) rounded to bf16 pairs in 12-row panels (src/bf16.h)."""
+    """out = A (M x K, any strides) rounded to bf16 pairs in 16-row panels (src/bf16.h)."""
     cdef long m = a.shape[0], k = a.shape[1]
     if m == 0 or k == 0:
         return

@@ -132,6 +132,43 @@ def test_packing_float32_panels_equals_packing_the_matrix() -> None:
     np.testing.assert_array_equal(out, packed_b(b))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_packing_many_panels_in_groups_equals_panel_by_panel(threads: int) -> None:
+    """bf16_pack_b of contiguous columns packs 16 panels at a time, pairs outer (bf16.c): the same
+    panels as rounding the float32 panels, across group ends, a partial last panel, odd K."""
+    rng = np.random.default_rng(10)
+    b = values(rng, (37, 16 * 16 * 2 + 21), 3)  # 2 groups of 16 panels, then 2 more (1 partial)
+    b32 = np.zeros(ext().packed_b_size(*b.shape), F32)
+    ext().pack_b(b, b32, 1)
+    want = np.zeros(ext().bf16_packed_b_size(*b.shape), np.uint32)
+    ext().bf16_pack_b_from_packed(*b.shape, b32, want, 1)
+    np.testing.assert_array_equal(packed_b(b, threads), want)
+    out = np.full_like(want, 0xDEAD)  # the padding is written, not left as found
+    ext().bf16_pack_b(b, out, threads)
+    np.testing.assert_array_equal(out, want)
+
+
+def reference_packed_a(a: np.ndarray) -> np.ndarray:
+    """bf16.h's A layout in numpy: 16-row panels of blocks of 16 rows x 16 pairs."""
+    m, k = a.shape
+    pp = -(-max(-(-k // 2), 1) // 16) * 16  # pairs, padded to 16
+    half = np.zeros((-(-m // 16) * 16, 2 * pp), np.uint32)
+    half[:m, :k] = to_bf16(a).view(np.uint32) >> 16
+    pairs = half[:, 0::2] | (half[:, 1::2] << 16)  # rows x pp
+    return pairs.reshape(-1, 16, pp // 16, 16).transpose(0, 2, 1, 3).reshape(-1)
+
+
+@pytest.mark.parametrize("k", [1, 31, 513, 1101])  # runs of 256 pairs: none, one, several + tail
+def test_packing_a_equals_the_layout_in_numpy(k: int) -> None:
+    rng = np.random.default_rng(11)
+    a = values(rng, (19, k), 3)
+    out = np.full(ext().bf16_packed_a_size(19, k), 0xDEAD, np.uint32)
+    ext().bf16_pack_a(a, out, 2)
+    np.testing.assert_array_equal(out, reference_packed_a(a))
+    ext().bf16_pack_a(np.asfortranarray(a), out, 1)  # strided rows: the element-wise path
+    np.testing.assert_array_equal(out, reference_packed_a(a))
+
+
 def test_without_an_implementation_the_gemm_refuses_to_run() -> None:
     before = ext().bf16_impl()
     try:
@@ -233,6 +270,29 @@ def test_amx_epilogue_is_the_float32_one(amx: None) -> None:
     np.testing.assert_array_equal(bits(got), bits(np.clip(raw + row[:, None] + residual, -1, 2)))
 
 
+@pytest.mark.parametrize("k", [45, 300])  # rows of tiles outer (K <= 128) / columns outer
+@pytest.mark.parametrize("threads", [1, 2])
+def test_amx_fused_epilogue_gives_the_float32_epilogues_bits(amx: None, k: int, threads: int):
+    """The AMX tiles apply the sums and the clip on their way to C (bf16_store_ep): the float32
+    epilogue's additions in its order, NaN kept by the clip, partial tiles in both directions;
+    an activation (LeakyRelu) after them as the float32 epilogue computes it."""
+    rng = np.random.default_rng(9)
+    m, n = 77, 90  # 3 row tiles of 32 (the last of 13), 3 column tiles (the last of 26)
+    a, b = values(rng, (m, k), 2), values(rng, (k, n), 2)
+    a[5, 3] = np.nan
+    row, col, residual = values(rng, (m,), 2), values(rng, (n,), 2), values(rng, (m, n), 2)
+    raw = gemm(a, b, threads)
+    assert np.isnan(raw[5]).all() and not np.isnan(raw[6]).any()
+    got = gemm(a, b, threads, bias_row=row, bias_col=col, residual=residual, clip=True, lo=-1.0,
+               hi=2.0)  # fmt: skip
+    summed = raw + row[:, None] + col[None, :] + residual  # the epilogue's order
+    np.testing.assert_array_equal(bits(got), bits(np.clip(summed, F32(-1), F32(2))))
+    assert np.isnan(got[5]).all()
+    leaky = gemm(a, b, threads, bias_col=col, act=5, alpha=0.25)  # GK_ACT_LEAKYRELU
+    plain = raw + col[None, :]
+    np.testing.assert_array_equal(bits(leaky), bits(np.where(plain < 0, F32(0.25) * plain, plain)))
+
+
 def test_amx_differs_from_vdpbf16ps_as_documented(amx: None) -> None:
     # 1. a product below 2^-126 reads as zero, even where the sum it joins is normal: pair
     #    (2^-75 * 2^-60, 1 * 2^-125); vdpbf16ps adds 2^-135 to 2^-125, tdpbf16ps drops it
@@ -262,10 +322,10 @@ def test_amx_switch_selects_vdpbf16ps_and_back(amx: None) -> None:
 def test_packed_panels_are_padded_with_zero_pairs() -> None:
     k, n, m = 5, 3, 2  # 3 pairs, padded to 16
     assert ext().bf16_packed_b_size(k, n) == 16 * 16
-    assert ext().bf16_packed_a_size(m, k) == 12 * 16
+    assert ext().bf16_packed_a_size(m, k) == 16 * 16
     out = np.full(ext().bf16_packed_a_size(m, k), 0xDEAD, np.uint32)
     ext().bf16_pack_a(np.ones((m, k), F32), out, 1)
-    blocks = out.reshape(12, 16)  # one block: 12 rows of 16 pairs
+    blocks = out.reshape(16, 16)  # one block: 16 rows of 16 pairs
     assert np.all(blocks[:m, :3] != 0) and not np.any(blocks[:m, 3:]) and not np.any(blocks[m:])
 
 
