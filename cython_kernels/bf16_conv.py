@@ -47,6 +47,9 @@ FOLD_STEMS = True
 # the direct conv's pair planes in one buffer per Python thread, 2 MB-aligned in a region numpy
 # advises for transparent huge pages (_planes); False: a fresh np.empty per call (benchmarks)
 REUSE_PLANES = True
+# in a bf16 session, 1x1 convs with at most this many input or output channels may join the
+# float32 blocked chains (keep_nchw); 0: every conv this backend runs stays NCHW
+BLOCKED_1X1_CHANNELS = 64
 FOLD_MIN = 16  # the fewest folded channels (c * kw) worth the fold: _foldable
 _HUGE = 2 << 20
 _planes_tls = threading.local()
@@ -82,6 +85,21 @@ def conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
             "is faster than im2col + bf16 there"
         )
     return None
+
+
+def keep_nchw(node: Node, values: dict[str, Value]) -> bool:
+    """Whether the layout pass (converter/optimizer/channel_blocking.py) keeps the conv `node`
+    (its inputs' types and shapes in `values`) NCHW in a bf16 session: the convs this backend
+    runs, but for 1x1s with at most BLOCKED_1X1_CHANNELS input or output channels, which the
+    pass may block with the float32 depthwise convs and stems around them (the float32 blocked
+    kernel then runs them; a chain the pass does not keep leaves them to this backend)."""
+    inputs = [values.get(name) if name else None for name in node.inputs]
+    if conv_refusal(node, inputs) is not None:
+        return False
+    w = static_shape(inputs[1]) if len(inputs) > 1 else None
+    if w is None or len(w) != 4 or None in w or int(node.attrs.get("group", 1)) != 1:
+        return True
+    return not (tuple(w[2:]) == (1, 1) and min(w[0], w[1]) <= BLOCKED_1X1_CHANNELS)
 
 
 def _planes(n: int) -> Array:
