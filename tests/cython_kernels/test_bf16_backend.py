@@ -104,3 +104,29 @@ def test_the_cached_window_gives_each_shape_its_own_result(monkeypatch: pytest.M
         conv(rng.standard_normal((1, 5, 9, 9)).astype(np.float32), w)
     with pytest.raises(OpArgumentError):  # a plane smaller than the kernel: not cached either
         conv(rng.standard_normal((1, 4, 2, 2)).astype(np.float32), w)
+
+
+def test_the_kept_matmul_shapes_give_each_pair_its_own_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+    from gossamer.cython_kernels import bf16_matmul
+    from gossamer.plugins import RuntimeDecline
+
+    monkeypatch.setenv("GOSSAMER_BF16", "emulate")
+    rng = np.random.default_rng(1)
+    node = Node("MatMul", ["a", "b"], ["y"], {}, name="mm")
+    b = rng.standard_normal((16, 8)).astype(np.float32)
+    bb = rng.standard_normal((3, 16, 8)).astype(np.float32)  # a batch of right operands
+    pairs = [((2, 5, 16), b), ((7, 16), b), ((3, 4, 16), bb), ((2, 5, 16), b), ((3, 6, 16), bb)]
+    pairs = [(rng.standard_normal(s).astype(np.float32), w) for s, w in pairs]
+    mm = bf16_matmul.prepare_plain_matmul(node, {})
+    kept = [mm(a, w) for a, w in pairs]
+    monkeypatch.setattr(bf16_matmul, "CACHE_SHAPES", False)
+    fresh = [bf16_matmul.prepare_plain_matmul(node, {})(a, w) for a, w in pairs]
+    for got, want in zip(kept, fresh):
+        np.testing.assert_array_equal(got, want)
+    assert [y.shape for y in kept] == [(2, 5, 8), (7, 8), (3, 4, 8), (2, 5, 8), (3, 6, 8)]
+    monkeypatch.setattr(bf16_matmul, "CACHE_SHAPES", True)
+    with pytest.raises(RuntimeDecline):  # inner sizes that differ, after good calls
+        mm(rng.standard_normal((2, 5, 12)).astype(np.float32), b)
