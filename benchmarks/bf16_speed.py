@@ -10,6 +10,9 @@ turn, and the figure is the median over all rounds of the per-run times):
   fp32-nchw the same with GOSSAMER_BLOCKED_LAYOUT=0 at load (no NCHWc chains, as with bf16;
             only with --engines)
   bf16      gossamer, the same .gsm with precision="bf16" (AMX tdpbf16ps where gk_amx_bf16())
+  bf16-nchw the same .gsm with precision="bf16" loaded with GOSSAMER_BLOCKED_LAYOUT=0: no NCHWc
+            chain for the float32 depthwise convs and stems (bf16 as before they were planned;
+            only with --engines)
   bf16-vdp  the same session with the AMX path switched off (bf16_set_amx(False)): vdpbf16ps
   bf16-im2col the same session with the direct AMX conv off (bf16_conv.DIRECT = False): every
             conv through im2col, as before the direct conv (only with --engines)
@@ -36,7 +39,8 @@ import numpy as np
 
 BENCH = Path.home() / ".cache" / "gossamer" / "bench"
 ENGINES = ("fp32", "bf16", "bf16-vdp", "ov-bf16", "ov-f32")
-EXTRA = ("fp32-nchw", "bf16-im2col", "bf16-nofold")  # on request (--engines): see above
+# on request (--engines): see above
+EXTRA = ("fp32-nchw", "bf16-nchw", "bf16-im2col", "bf16-nofold")
 
 
 def spec_of(name: str) -> dict:
@@ -61,7 +65,7 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
 
     kw = {"precision": "bf16"} if engine.startswith("bf16") else {}
     before = os.environ.get("GOSSAMER_BLOCKED_LAYOUT")
-    if engine == "fp32-nchw":
+    if engine in ("fp32-nchw", "bf16-nchw"):
         os.environ["GOSSAMER_BLOCKED_LAYOUT"] = "0"
     from gossamer.cython_kernels import bf16_conv
 

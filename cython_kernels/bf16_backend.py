@@ -12,6 +12,8 @@ bf16_mode.py).
 
 from __future__ import annotations
 
+from ..refimpl.ir import Node, Value
+from .bf16_conv import keep_nchw
 from .bf16_kernels import Bf16Kernels
 from .bf16_mode import bf16_mode, bf16_unavailable
 
@@ -25,6 +27,11 @@ class CythonBf16Backend(Bf16Kernels):
 
     def is_available(self) -> str | None:
         return bf16_unavailable()
+
+    def keep_nchw(self, node: Node, values: dict[str, Value]) -> bool:
+        """Whether the blocked-layout pass leaves the conv `node` NCHW for this backend
+        (gossamer/layout_planning.py; bf16_conv.keep_nchw says which)."""
+        return keep_nchw(node, values)
 
     def describe(self) -> str:
         reason = bf16_unavailable()

@@ -47,6 +47,13 @@ FOLD_STEMS = True
 # the direct conv's pair planes in one buffer per Python thread, 2 MB-aligned in a region numpy
 # advises for transparent huge pages (_planes); False: a fresh np.empty per call (benchmarks)
 REUSE_PLANES = True
+# in a bf16 session, 1x1 convs with at most this many input or output channels may join the
+# float32 blocked chains (keep_nchw); 0: every conv this backend runs stays NCHW
+BLOCKED_1X1_CHANNELS = 64
+# a conv's window (geometry checks, output size) computed once per input shape and kept (about 5
+# us of Python per call); False: every call (benchmarks)
+CACHE_WINDOWS = True
+_WINDOWS_KEPT = 8
 FOLD_MIN = 16  # the fewest folded channels (c * kw) worth the fold: _foldable
 _HUGE = 2 << 20
 _planes_tls = threading.local()
@@ -82,6 +89,21 @@ def conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
             "is faster than im2col + bf16 there"
         )
     return None
+
+
+def keep_nchw(node: Node, values: dict[str, Value]) -> bool:
+    """Whether the layout pass (converter/optimizer/channel_blocking.py) keeps the conv `node`
+    (its inputs' types and shapes in `values`) NCHW in a bf16 session: the convs this backend
+    runs, but for 1x1s with at most BLOCKED_1X1_CHANNELS input or output channels, which the
+    pass may block with the float32 depthwise convs and stems around them (the float32 blocked
+    kernel then runs them; a chain the pass does not keep leaves them to this backend)."""
+    inputs = [values.get(name) if name else None for name in node.inputs]
+    if conv_refusal(node, inputs) is not None:
+        return False
+    w = static_shape(inputs[1]) if len(inputs) > 1 else None
+    if w is None or len(w) != 4 or None in w or int(node.attrs.get("group", 1)) != 1:
+        return True
+    return not (tuple(w[2:]) == (1, 1) and min(w[0], w[1]) <= BLOCKED_1X1_CHANNELS)
 
 
 def _planes(n: int) -> Array:
@@ -144,6 +166,8 @@ class _Bf16Conv:
         self.packed = None if w is None else self._pack(_as_4d(w))
         self.packed_direct: Array | None = None  # the direct conv's weights, at its first run
         self.packed_folded: Array | None = None  # the same for a stem with folded columns
+        # the window of each (input shape, weight shape, geometry) seen (a few: dynamic shapes)
+        self.windows: dict[tuple, Any] = {}
         b = constants.get(2)
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
 
@@ -185,12 +209,18 @@ class _Bf16Conv:
         check_groups(c, w.shape, self.group)  # the reference's error for mismatched channels
         if self.group > 1 and cg == 1:
             raise RuntimeDecline("depthwise: no inner product to pair in bf16")
-        win = window(x.shape[2:], geometry["kernel_shape"] or w.shape[2:],
-                     strides=geometry["strides"], dilations=geometry["dilations"],
-                     pads=geometry["pads"], auto_pad=geometry["auto_pad"])  # fmt: skip
-        refusal = window_refusal(x.shape[2:], win)
-        if refusal is not None:
-            raise RuntimeDecline(refusal)
+        key = (x.shape, w.shape, id(geometry))
+        win = self.windows.get(key) if CACHE_WINDOWS else None
+        if win is None:
+            win = window(x.shape[2:], geometry["kernel_shape"] or w.shape[2:],
+                         strides=geometry["strides"], dilations=geometry["dilations"],
+                         pads=geometry["pads"], auto_pad=geometry["auto_pad"])  # fmt: skip
+            refusal = window_refusal(x.shape[2:], win)
+            if refusal is not None:
+                raise RuntimeDecline(refusal)
+            if len(self.windows) >= _WINDOWS_KEPT:
+                self.windows.clear()
+            self.windows[key] = win
         (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out
         packed = self.packed if tuple(w.shape) == self.w_shape else self._pack(w)
         bias = self.bias if self.bias is not None or b is None else np.ascontiguousarray(b, F32)

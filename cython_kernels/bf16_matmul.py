@@ -4,6 +4,7 @@ both operands that its convolutions (bf16_conv.py) share."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,10 @@ U32 = np.uint32
 # a batch of right operands (attention's per-head products) in one bf16_gemm_batched call: each
 # matrix packed and multiplied in C, no Python per matrix; False: one Python call per matrix
 ONE_CALL = True
+# a MatMul's operand shapes checked (and its batch shape computed) once per pair of shapes and kept
+# (numpy's prod / broadcast_shapes were half of the node's Python); False: every call (benchmarks)
+CACHE_SHAPES = True
+_SHAPES_KEPT = 8
 
 
 def pack_b(b: Array) -> Array:
@@ -90,18 +95,26 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
     if w is not None and int(np.prod(w.shape[:-2])) == 1:
         packed = pack_b(np.asarray(w, F32).reshape(w.shape[-2:]))
 
+    batches: dict[tuple, tuple] = {}  # (a's shape, b's shape) -> the batch, once checked
+
     def run(a: Array, b: Array, bias: Array | None = None, slope: Array | None = None) -> Array:
-        if a.shape[-1] != b.shape[-2] or a.size == 0 or b.size == 0:
-            raise RuntimeDecline(f"operands {list(a.shape)} @ {list(b.shape)} not run in bf16")
-        why = batch_refusal(a.shape, b.shape)
-        if why:
-            raise RuntimeDecline(why)
+        key = (a.shape, b.shape)
+        batch = batches.get(key) if CACHE_SHAPES else None
+        if batch is None:
+            if a.shape[-1] != b.shape[-2] or a.size == 0 or b.size == 0:
+                raise RuntimeDecline(f"operands {list(a.shape)} @ {list(b.shape)} not run in bf16")
+            why = batch_refusal(a.shape, b.shape)
+            if why:
+                raise RuntimeDecline(why)
+            batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            if len(batches) >= _SHAPES_KEPT:
+                batches.clear()
+            batches[key] = batch
         k, n = b.shape[-2:]
         ep = make_epilogue(activation, bias_col=bias, slope=slope, slope_axis="col")
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         m, t = a.shape[-2], threads()
         y = output_array((*batch, m, n))
-        if packed is not None or int(np.prod(b.shape[:-2])) == 1:
+        if packed is not None or math.prod(b.shape[:-2]) == 1:
             bp = packed if packed is not None else pack_b(b.reshape(k, n))
             ext().bf16_gemm_a(np.asarray(a, F32).reshape(-1, k), bp, n, y.reshape(-1, n), ep, t)
             return y

@@ -28,8 +28,9 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     chosen, _ = select_backends(list(backends) if backends is not None else None)
     if not any(b.name == "cython" for b in chosen):
         return graph
-    if any(b.name == "cython-bf16" for b in chosen):  # precision="bf16": its convs stay NCHW
-        return graph
+    for backend in chosen:  # precision="bf16": the convs cython-bf16 runs stay NCHW, the
+        if backend.name == "cython-bf16":  # float32 ones around them are blocked
+            return planned(graph, backend.keep_nchw)
     return planned(graph)
 
 

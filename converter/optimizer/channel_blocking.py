@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -66,17 +67,20 @@ _BINARY = {"Add", "Sub", "Mul", "Max", "Min"}
 EPILOGUE_ACTIVATIONS = ("", "Relu", "Clip", "HardSwish", "LeakyRelu", "HardSigmoid", "Sigmoid",
                         "Swish")  # fmt: skip
 CONV_KINDS = ("conv", "depthwise")
+KeepNchw = Callable[[Node, dict[str, Value]], bool]
 
 
 def enabled() -> bool:
     return os.environ.get("GOSSAMER_BLOCKED_LAYOUT", "1").strip() != "0"
 
 
-def run(graph: Graph) -> list[str]:
-    """Rewrites `graph` in place; returns one line per blocked chain."""
+def run(graph: Graph, keep_nchw: KeepNchw | None = None) -> list[str]:
+    """Rewrites `graph` in place; returns one line per blocked chain. `keep_nchw(node, values)`:
+    whether a conv the pass could block stays NCHW (another backend runs it: precision="bf16"'s
+    convs; the chains are planned around it)."""
     view = GraphView(graph)
     values = infer_shapes(graph)
-    plan = _plan(graph, view, values)
+    plan = _plan(graph, view, values, keep_nchw)
     if not plan:
         return []
     chains = [c for c in _chains(plan, view) if _worth_it(c, plan, view)]
@@ -213,7 +217,9 @@ def _known_channels(v: Value | None, channels: int) -> bool:
     return v is not None and v.shape is not None and len(v.shape) == 4 and v.shape[1] == channels
 
 
-def _plan(graph: Graph, view: GraphView, values: dict[str, Value]) -> dict[str, str]:
+def _plan(
+    graph: Graph, view: GraphView, values: dict[str, Value], keep_nchw: KeepNchw | None = None
+) -> dict[str, str]:
     """node name -> "conv", "depthwise", "scale", "shift" (a Mul / Add the conv before it takes
     in) or "elementwise" for the nodes to block, in one pass over the nodes in order: a depthwise
     conv and an element-wise op only on blocked inputs."""
@@ -223,6 +229,8 @@ def _plan(graph: Graph, view: GraphView, values: dict[str, Value]) -> dict[str, 
         if node.name in out:  # a conv's scale or shift
             continue
         kind = _conv_ok(node, view, values)
+        if kind is not None and keep_nchw is not None and keep_nchw(node, values):
+            continue
         if kind == "depthwise" and node.inputs[0] not in blocked_values:
             continue
         if kind is None and _elementwise_ok(node, view, values, blocked_values):
@@ -420,10 +428,10 @@ def _is_global_average(node: Node) -> bool:
     return node.op_type == "GlobalAveragePool" and node.domain in ("", "ai.onnx")
 
 
-def planned(graph: Graph) -> Graph:
+def planned(graph: Graph, keep_nchw: KeepNchw | None = None) -> Graph:
     """A copy of `graph` with blocked chains planned, or `graph` itself when the pass is off, has
-    run already, or finds nothing to block."""
+    run already, or finds nothing to block (`keep_nchw`: as for run)."""
     if not enabled() or METADATA_KEY in graph.metadata:
         return graph
     copy = copy_graph(graph)
-    return copy if run(copy) else graph
+    return copy if run(copy, keep_nchw) else graph

@@ -52,3 +52,81 @@ def test_description_names_the_instruction_that_runs(monkeypatch: pytest.MonkeyP
             assert CythonBf16Backend().describe() == "cython-bf16 (AMX tdpbf16ps)"
     finally:
         ext().bf16_set_amx(before)
+
+
+def _values(c: int, m: int, k: int, group: int = 1) -> tuple[Node, dict[str, Value]]:
+    node = Node("Conv", ["x", "w"], ["y"], {"group": group, "kernel_shape": [k, k]}, name="conv")
+    values = {"x": Value("x", "float32", (1, c, 14, 14)),
+              "w": Value("w", "float32", (m, c // group, k, k))}  # fmt: skip
+    return node, values
+
+
+@pytest.mark.parametrize(
+    ("c", "m", "k", "group", "kept"),
+    [
+        (16, 96, 1, 1, False),  # a small 1x1: may join the float32 blocked chain
+        (64, 384, 1, 1, False),
+        (384, 64, 1, 1, False),
+        (96, 576, 1, 1, True),  # wider: stays NCHW on bf16
+        (16, 16, 3, 1, True),  # a 3x3 of 16 channels: bf16 runs it
+        (32, 32, 3, 32, False),  # depthwise: the float32 kernels run it
+    ],
+)
+def test_keep_nchw_keeps_the_convs_bf16_runs_but_small_1x1s(c, m, k, group, kept) -> None:
+    from gossamer.cython_kernels.bf16_backend import CythonBf16Backend
+    from gossamer.cython_kernels.bf16_conv import BLOCKED_1X1_CHANNELS, keep_nchw
+
+    assert BLOCKED_1X1_CHANNELS == 64
+    node, values = _values(c, m, k, group)
+    assert keep_nchw(node, values) is kept
+    assert CythonBf16Backend().keep_nchw(node, values) is kept
+
+
+def test_the_cached_window_gives_each_shape_its_own_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from gossamer.cython_kernels import bf16_conv
+    from gossamer.refimpl.errors import OpArgumentError
+
+    monkeypatch.setenv("GOSSAMER_BF16", "emulate")
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((8, 4, 3, 3)).astype(np.float32)
+    node = Node("Conv", ["x", "w"], ["y"], {"kernel_shape": [3, 3], "strides": [2, 2]}, name="c")
+    conv = bf16_conv.prepare_conv(node, {1: w})
+    xs = [rng.standard_normal((1, 4, s, s)).astype(np.float32) for s in (9, 12, 9, 7)]
+    cached = [conv(x, w) for x in xs]
+    monkeypatch.setattr(bf16_conv, "CACHE_WINDOWS", False)
+    fresh = [bf16_conv.prepare_conv(node, {1: w})(x, w) for x in xs]
+    for got, want in zip(cached, fresh):
+        np.testing.assert_array_equal(got, want)
+    assert [y.shape[2] for y in cached] == [4, 5, 4, 3]
+    monkeypatch.setattr(bf16_conv, "CACHE_WINDOWS", True)
+    with pytest.raises(OpArgumentError):  # channels that do not match the weights, after good calls
+        conv(rng.standard_normal((1, 5, 9, 9)).astype(np.float32), w)
+    with pytest.raises(OpArgumentError):  # a plane smaller than the kernel: not cached either
+        conv(rng.standard_normal((1, 4, 2, 2)).astype(np.float32), w)
+
+
+def test_the_kept_matmul_shapes_give_each_pair_its_own_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+    from gossamer.cython_kernels import bf16_matmul
+    from gossamer.plugins import RuntimeDecline
+
+    monkeypatch.setenv("GOSSAMER_BF16", "emulate")
+    rng = np.random.default_rng(1)
+    node = Node("MatMul", ["a", "b"], ["y"], {}, name="mm")
+    b = rng.standard_normal((16, 8)).astype(np.float32)
+    bb = rng.standard_normal((3, 16, 8)).astype(np.float32)  # a batch of right operands
+    pairs = [((2, 5, 16), b), ((7, 16), b), ((3, 4, 16), bb), ((2, 5, 16), b), ((3, 6, 16), bb)]
+    pairs = [(rng.standard_normal(s).astype(np.float32), w) for s, w in pairs]
+    mm = bf16_matmul.prepare_plain_matmul(node, {})
+    kept = [mm(a, w) for a, w in pairs]
+    monkeypatch.setattr(bf16_matmul, "CACHE_SHAPES", False)
+    fresh = [bf16_matmul.prepare_plain_matmul(node, {})(a, w) for a, w in pairs]
+    for got, want in zip(kept, fresh):
+        np.testing.assert_array_equal(got, want)
+    assert [y.shape for y in kept] == [(2, 5, 8), (7, 8), (3, 4, 8), (2, 5, 8), (3, 6, 8)]
+    monkeypatch.setattr(bf16_matmul, "CACHE_SHAPES", True)
+    with pytest.raises(RuntimeDecline):  # inner sizes that differ, after good calls
+        mm(rng.standard_normal((2, 5, 12)).astype(np.float32), b)

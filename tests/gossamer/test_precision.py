@@ -19,6 +19,7 @@ if native.IMPORT_ERROR:  # pragma: no cover - only where the extension could not
     pytest.skip(native.IMPORT_ERROR, allow_module_level=True)
 
 F32 = np.float32
+CPU = ["cython"]  # the tests' default backend is the reference (tests/conftest.py)
 
 
 def conv_relu_gemm() -> Graph:
@@ -135,3 +136,97 @@ def test_cli_refuses_an_unknown_precision(capsys: pytest.CaptureFixture[str]) ->
         main(["explain", "m.onnx", "--precision", "fp16"])
     assert exit_.value.code == 2
     assert "--precision" in capsys.readouterr().err
+
+
+def depthwise_chain(tail_channels: int = 16) -> Graph:
+    """1x1 16->32, Relu, depthwise 3x3, 1x1 32->32, depthwise 3x3, 1x1 32->16 (value "p", an
+    output), then a 3x3 conv 16->tail_channels (no stem: 16 input channels; "y")."""
+    rng = np.random.default_rng(3)
+
+    def w(*shape: int) -> np.ndarray:
+        return (rng.standard_normal(shape) * 0.3).astype(F32)
+
+    dw = {"group": 32, "kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}
+    nodes = [
+        Node("Conv", ["x", "w0"], ["a"], {"kernel_shape": [1, 1]}, name="expand"),
+        Node("Relu", ["a"], ["a1"], name="relu0"),
+        Node("Conv", ["a1", "w1"], ["d"], dict(dw), name="dw1"),
+        Node("Conv", ["d", "w2"], ["e"], {"kernel_shape": [1, 1]}, name="mix"),
+        Node("Conv", ["e", "w3"], ["f"], dict(dw), name="dw2"),
+        Node("Conv", ["f", "w4"], ["p"], {"kernel_shape": [1, 1]}, name="project"),
+        Node("Conv", ["p", "w5"], ["y"], {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]},
+             name="wide"),
+    ]  # fmt: skip
+    inits = {"w0": w(32, 16, 1, 1), "w1": w(32, 1, 3, 3), "w2": w(32, 32, 1, 1),
+             "w3": w(32, 1, 3, 3), "w4": w(16, 32, 1, 1),
+             "w5": w(tail_channels, 16, 3, 3)}  # fmt: skip
+    return Graph(
+        nodes=nodes, inputs=[Value("x", "float32", (1, 16, 10, 10))],
+        outputs=[Value("p"), Value("y")], initializers=inits, name="depthwise_chain",
+        opsets={"": 17},
+    )  # fmt: skip
+
+
+def chain_feed() -> dict[str, np.ndarray]:
+    return {"x": np.random.default_rng(4).standard_normal((1, 16, 10, 10)).astype(F32)}
+
+
+def test_bf16_plans_the_blocked_layout_around_its_convs(emulate: None) -> None:
+    from gossamer.layout_planning import describe_layout
+
+    sess = gossamer.load(depthwise_chain(), precision="bf16", optimize=3, backends=CPU)
+    assert describe_layout(sess.graph) == (
+        "NCHW8c (cython): 5 convs in 1 blocked chain(s), 1 reorder(s) at their ends"
+    )
+    placed = sess.placement.backend_of
+    ops = {n.name: n.op_type for n in sess.graph.nodes}
+    for name in ("expand", "dw1", "mix", "dw2", "project"):  # 1x1s of <= 64 channels join
+        assert ops[name] == "NchwcConv" and placed[name] == "cython", name
+    assert ops["wide"] == "Conv" and placed["wide"] == "cython-bf16"  # the 3x3 stays bf16, NCHW
+
+
+def test_the_float32_nodes_of_a_bf16_session_give_the_fp32_sessions_bits(emulate: None) -> None:
+    fp32 = gossamer.load(depthwise_chain(), optimize=3, backends=CPU)
+    bf16 = gossamer.load(depthwise_chain(), precision="bf16", optimize=3, backends=CPU)
+    p32, y32 = fp32.run(None, chain_feed())
+    p16, y16 = bf16.run(None, chain_feed())
+    np.testing.assert_array_equal(p16, p32)  # the blocked float32 chain, as in an fp32 session
+    assert not np.array_equal(y16, y32)  # the 3x3 conv in bf16
+    np.testing.assert_allclose(y16, y32, rtol=0.05, atol=0.05 * np.abs(y32).max())
+
+
+def test_wide_1x1_convs_stay_bf16_and_nchw(emulate: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gossamer.cython_kernels import bf16_conv
+
+    monkeypatch.setattr(bf16_conv, "BLOCKED_1X1_CHANNELS", 8)  # every 1x1 here has > 8 channels
+    sess = gossamer.load(depthwise_chain(), precision="bf16", optimize=3, backends=CPU)
+    assert "gossamer.layout" not in sess.graph.metadata  # a depthwise conv alone is no chain
+    placed = sess.placement.backend_of
+    assert {placed[n] for n in ("expand", "mix", "project", "wide")} == {"cython-bf16"}
+    assert placed["dw1"] == "cython"
+
+
+def test_keep_nchw_leaves_the_convs_it_names_to_another_backend() -> None:
+    from gossamer.converter.optimizer import channel_blocking
+    from gossamer.converter.optimizer.rewrite import copy_graph
+
+    everything = copy_graph(depthwise_chain())
+    assert channel_blocking.run(everything)  # all five convs: one chain
+    graph = copy_graph(depthwise_chain())
+    changes = channel_blocking.run(graph, lambda node, values: node.name == "mix")
+    assert changes == []  # dw2 would read an NCHW value; expand + dw1 need two reorders
+    graph = copy_graph(depthwise_chain())
+    assert channel_blocking.run(graph, lambda node, values: node.name == "project")
+    assert {n.name: n.op_type for n in graph.nodes}["project"] == "Conv"
+
+
+def test_cli_explain_shows_the_blocked_float32_nodes_of_a_bf16_session(
+    emulate: None, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gossamer.refimpl.model_format import save_gsm
+
+    path = tmp_path / "m.gsm"
+    save_gsm(depthwise_chain(), path)
+    assert main(["explain", str(path), "--precision", "bf16", "--backends", "cython"]) == 0
+    out = capsys.readouterr().out
+    assert "NchwcConv" in out and "cython-bf16" in out
