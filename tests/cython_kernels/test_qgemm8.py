@@ -217,3 +217,38 @@ def test_byte_epilogue_every_case_tail_and_saturation(core, nthreads, out, bias_
         acc = _exact(a, za, b, zb) + (0 if bias is None else bias)
         want = requantize(acc, mult, np.asarray(zp), np.dtype(TYPES[out]))
         np.testing.assert_array_equal(got, want, err_msg=f"n={n}")
+
+
+@pytest.mark.parametrize("k", [1, 3, 4, 15, 16, 17, 24, 31, 32, 33, 63, 64, 65, 96, 130])
+def test_small_and_edge_k_every_block_width(core, nthreads, k):  # type: ignore[no-untyped-def]
+    """K up to 16 / 32 is padded to 16 / 32 (A blocks of 16- or 32-byte rows, AMX tiles to
+    match), larger K to a multiple of 64: exact int32 products on both sides of each edge, both
+    signednesses, zero points on both operands (the row / column sums), a 1x1 conv's B from
+    q8_pack_b_conv, and the requantised bytes."""
+    rng = np.random.default_rng(k)
+    kp = 16 if k <= 16 else 32 if k <= 32 else -(-k // 64) * 64
+    assert ext().q8_packed_size(33, k) == 3 * 16 * kp
+    for ta, tb in ((1, 0), (0, 1), (0, 0)):
+        m, n = 37, 45
+        a, b = _operand(rng, (m, k), ta), _operand(rng, (k, n), tb)
+        za = _operand(rng, (m,), ta).astype(np.int32)
+        zb = _operand(rng, (1,), tb).astype(np.int32)
+        got = _q8_product(a, ta, za, b, tb, zb, ext().QEpilogue(2), np.empty((m, n), np.int32),
+                          nthreads)  # fmt: skip
+        np.testing.assert_array_equal(got, _exact(a, za, b, zb))
+    # a 1x1 convolution: the activations packed by the conv packer as B
+    c, h, w = k, 5, 9
+    x = _operand(rng, (c, h, w), 0)
+    wt = _operand(rng, (20, c), 1)
+    ap = np.empty(ext().q8_packed_size(20, c), np.uint8)
+    bp = np.empty(ext().q8_packed_size(h * w, c), np.uint8)
+    ext().q8_pack_a(wt.view(np.uint8), 1, 1, None, ap, nthreads)
+    ext().q8_pack_b_conv(x.view(np.uint8), 0, 1, 1, 1, 1, 1, 1, 0, 0, h, w, 0, 0, None, bp,
+                         nthreads)  # fmt: skip
+    mult = (rng.random(20) * 3e-3).astype(F32)
+    ep = ext().QEpilogue(0, mult, 1, 0, None, 0, 0, 11.0)
+    out = np.empty((20, h * w), np.uint8)
+    ext().q8_gemm(20, h * w, c, ap, 1, bp, 0, out, ep, None, None, None, None, 0, 0, nthreads)
+    acc = _exact(wt, np.zeros(1, np.int32), x.reshape(c, h * w), np.zeros(1, np.int32))
+    want = requantize(acc, mult.reshape(-1, 1), np.asarray(11), np.dtype(np.uint8))
+    np.testing.assert_array_equal(out, want)
