@@ -254,7 +254,14 @@ void gk_qgemm_packed(long m, long n, long k, const int16_t *ap, const int16_t *b
 #define Q8_PANEL_BYTES(kp) ((size_t)GK_Q8_PANEL * (size_t)(kp))
 #define Q8_A_BLOCK (256 << 10) /* bytes of packed A per task (L2) */
 
-long gk_q8_kpad(long k) { return k > 0 ? (k + GK_Q8_KB - 1) / GK_Q8_KB * GK_Q8_KB : GK_Q8_KB; }
+long gk_q8_kpad(long k) {
+    if (k <= 16) return 16;
+    if (k <= 32) return 32;
+    return (k + GK_Q8_KB - 1) / GK_Q8_KB * GK_Q8_KB;
+}
+
+/* bytes of a packed A row per block: Kp itself where it is 16 or 32, else 64 (qgemm.h) */
+static inline long q8_bw(long kp) { return kp < GK_Q8_KB ? kp : GK_Q8_KB; }
 
 size_t gk_q8_packed_size(long lines, long k) {
     long panels = lines > 0 ? (lines + GK_Q8_PANEL - 1) / GK_Q8_PANEL : 1;
@@ -278,17 +285,17 @@ typedef struct {
 } q8pack_job;
 
 /* one line of `k` source bytes (stride s_k) into a packed A panel's row (d: the row's first
- * byte; block b at d + b * 1024); returns the stored values' sum where want_sum (else 0): a
+ * byte; block b at d + b * 16 bw, bw the block's row bytes); returns the stored values' sum where want_sum (else 0): a
  * contiguous line is copied block by block (memcpy, or an XOR loop GCC vectorises) and summed in a
  * second loop over the stored bytes, only where asked */
 static int32_t q8_row_a(const uint8_t *s, long s_k, long k, uint8_t flip, int to, uint8_t *d,
-                        int want_sum) {
+                        long bw, int want_sum) {
     int32_t sum = 0;
     uint8_t sx = Q8_SX(to);
     int32_t so = Q8_SO(to);
-    for (long k0 = 0; k0 < k; k0 += GK_Q8_KB) {
-        long w = GK_MIN(GK_Q8_KB, k - k0);
-        uint8_t *o = d + (k0 / GK_Q8_KB) * GK_Q8_KB * GK_Q8_PANEL;
+    for (long k0 = 0; k0 < k; k0 += bw) {
+        long w = GK_MIN(bw, k - k0);
+        uint8_t *o = d + (k0 / bw) * bw * GK_Q8_PANEL;
         if (s_k == 1 && !flip)
             memcpy(o, s + k0, (size_t)w);
         else if (s_k == 1)
@@ -304,7 +311,7 @@ static int32_t q8_row_a(const uint8_t *s, long s_k, long k, uint8_t flip, int to
     return sum;
 }
 
-/* a panel's bytes are zeroed first unless every byte is written (16 rows, K a multiple of 64) */
+/* a panel's bytes are zeroed first unless every byte is written (16 rows, K = Kp) */
 static void q8_panel_clear(uint8_t *dst, long rows, long k, long kp) {
     if (rows < GK_Q8_PANEL || k != kp) memset(dst, 0, Q8_PANEL_BYTES(kp));
 }
@@ -319,7 +326,7 @@ static void q8_pack_a_panels(void *ctx, long p0, long p1, int seat) {
         for (long r = 0; r < rows; r++) {
             long i = p * GK_Q8_PANEL + r;
             int32_t s = q8_row_a(j->src + i * j->s_l, j->s_k, j->k, j->flip, j->to,
-                                 dst + r * GK_Q8_KB, j->sums != NULL);
+                                 dst + r * q8_bw(j->kp), q8_bw(j->kp), j->sums != NULL);
             if (j->sums) j->sums[i] = s;
         }
     }
@@ -348,13 +355,13 @@ static void q8_pack_quant_panels(void *ctx, long p0, long p1, int seat) {
         for (long r = 0; r < rows; r++) {
             long i = p * GK_Q8_PANEL + r;
             int32_t s = 0;
-            for (long c0 = 0; c0 < j->k; c0 += 1024) { /* 1024: a multiple of GK_Q8_KB */
+            long bw = q8_bw(j->kp);
+            for (long c0 = 0; c0 < j->k; c0 += 1024) { /* 1024: a multiple of bw */
                 long w = GK_MIN(1024, j->k - c0);
                 gk_k.qelementwise->quantize(w, j->x + i * j->s_l + c0, j->scale, (float)j->zp,
                                             GK_Q_U8, row);
                 s += q8_row_a(row, 1, w, j->flip, j->to,
-                              dst + r * GK_Q8_KB + (c0 / GK_Q8_KB) * GK_Q8_KB * GK_Q8_PANEL,
-                              j->sums != NULL);
+                              dst + r * bw + (c0 / bw) * bw * GK_Q8_PANEL, bw, j->sums != NULL);
             }
             if (j->sums) j->sums[i] = s;
         }
@@ -416,15 +423,15 @@ int gk_q8_set_core(int limit) {
 }
 
 /* the portable block (core 0): as the level kernels, one product at a time, uint32 sums */
-static void q8_block_c(long kb, const uint8_t *a, long a_ps, int ma, const uint8_t *b, long b_ps,
-                       int nb, int b_u8, int32_t *acc) {
+static void q8_block_c(long kb, long bw, const uint8_t *a, long a_ps, int ma, const uint8_t *b,
+                       long b_ps, int nb, int b_u8, int32_t *acc) {
     for (int pa = 0; pa < ma; pa++)
         for (int r = 0; r < GK_Q8_PANEL; r++)
             for (int pb = 0; pb < nb; pb++)
                 for (int c = 0; c < GK_Q8_PANEL; c++) {
                     uint32_t s = 0;
-                    for (long kk = 0; kk < kb * GK_Q8_KB; kk++) {
-                        uint8_t av = a[pa * a_ps + (kk >> 6) * 1024 + r * 64 + (kk & 63)];
+                    for (long kk = 0; kk < kb * bw; kk++) {
+                        uint8_t av = a[pa * a_ps + (kk / bw) * 16 * bw + r * bw + kk % bw];
                         uint8_t bv = b[pb * b_ps + (kk >> 2) * 64 + c * 4 + (kk & 3)];
                         int32_t p = b_u8 ? (int32_t)(int8_t)av * (int32_t)bv
                                          : (int32_t)av * (int32_t)(int8_t)bv;
@@ -434,11 +441,11 @@ static void q8_block_c(long kb, const uint8_t *a, long a_ps, int ma, const uint8
                 }
 }
 
-typedef void (*q8_block_fn)(long, const uint8_t *, long, int, const uint8_t *, long, int, int,
-                            int32_t *);
+typedef void (*q8_block_fn)(long, long, const uint8_t *, long, int, const uint8_t *, long, int,
+                            int, int32_t *);
 
 typedef struct {
-    long m, n, k, kb, mp, np, qmb, tm, tn, i0, j0, ldc;
+    long m, n, k, kb, bw, mp, np, qmb, tm, tn, i0, j0, ldc;
     const uint8_t *ap, *bp;
     int b_u8, core;
     const gk_qepilogue *ep;
@@ -489,18 +496,18 @@ static void q8_tasks(void *ctx, long t0, long t1, int seat) {
     const q8_job *q = (const q8_job *)ctx;
     const gk_qgemm_kernels *kt = gk_k.qgemm;
     q8_block_fn fn = q->core == 2 ? kt->q8_amx : q->core == 1 ? kt->q8_vnni : q8_block_c;
-    size_t pb = Q8_PANEL_BYTES(q->kb * GK_Q8_KB);
+    size_t pb = Q8_PANEL_BYTES(q->kb * q->bw);
     int32_t acc[2][32 * 32] __attribute__((aligned(64)));
     long pi_prev = -1, pj_prev = -1;
     int cur = 0;
     (void)seat;
-    if (q->core == 2) kt->q8_amx_begin();
+    if (q->core == 2) kt->q8_amx_begin(q->bw);
     for (long t = t0; t < t1; t++) {
         long pj = (t / q->tm) * 2, ti = t % q->tm;
         int nb = (int)GK_MIN(2, q->np - pj);
         for (long pi = ti * q->qmb; pi < GK_MIN(q->mp, (ti + 1) * q->qmb); pi += 2) {
             int ma = (int)GK_MIN(2, q->mp - pi);
-            fn(q->kb, q->ap + pi * pb, (long)pb, ma, q->bp + pj * pb, (long)pb, nb, q->b_u8,
+            fn(q->kb, q->bw, q->ap + pi * pb, (long)pb, ma, q->bp + pj * pb, (long)pb, nb, q->b_u8,
                acc[cur]);
             if (pi_prev >= 0) q8_finish(q, acc[1 - cur], pi_prev * GK_Q8_PANEL, pj_prev * GK_Q8_PANEL);
             pi_prev = pi, pj_prev = pj, cur = 1 - cur;
@@ -530,7 +537,7 @@ int gk_q8_gemm(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t 
     if ((za_any && !z->sb) || (zb_any && !z->sa)) return 0;
     long kp = gk_q8_kpad(k), mp = (m + 15) / 16, np = (n + 15) / 16;
     long qmb = GK_MAX(2, (long)(Q8_A_BLOCK / Q8_PANEL_BYTES(kp)) & ~1L);
-    q8_job q = {m, n, k, kp / GK_Q8_KB, mp, np, qmb, (mp + qmb - 1) / qmb, (np + 1) / 2, i0, j0,
+    q8_job q = {m, n, k, kp / q8_bw(kp), q8_bw(kp), mp, np, qmb, (mp + qmb - 1) / qmb, (np + 1) / 2, i0, j0,
                 ldc, ap, bp, tb == GK_Q_U8, gk_q8_core(), ep, NULL, NULL, NULL, (char *)c,
                 out_size(ep->out_type)};
     int32_t *rowc = NULL, *colc = NULL, *fold = NULL;

@@ -97,12 +97,15 @@ int gk_cpu_has_vnni(void);
  * operand's zero point is not 0). The usual models (s8 weights with zero point 0, u8
  * activations) need no sums at all but one per-row or per-column term, folded into the bias.
  *
- * Packed left operand (A, M x K): ceil(M / 16) panels of 16 rows; K padded with 0 to Kp (a
- * multiple of 64); a panel is Kp / 64 blocks of 16 rows x 64 bytes (row r at r * 64): an AMX A
- * tile each. Packed right operand (B, K x N): ceil(N / 16) panels of 16 columns, each Kp / 4
- * groups of 64 bytes (column c's 4 values k = 4g..4g+3 at c * 4): 16 groups are an AMX B tile,
- * one group a VNNI vector. Rows / columns past M / N and k past K are 0. */
-#define GK_Q8_KB 64   /* K padded to a multiple of this */
+ * Packed left operand (A, M x K): ceil(M / 16) panels of 16 rows; K padded with 0 to Kp (16
+ * where K <= 16, 32 where K <= 32, else a multiple of 64: gk_q8_kpad); with bw = min(Kp, 64), a
+ * panel is Kp / bw blocks of 16 rows x bw bytes (row r at r * bw): an AMX A tile each. Packed
+ * right operand (B, K x N): ceil(N / 16) panels of 16 columns, each Kp / 4 groups of 64 bytes
+ * (column c's 4 values k = 4g..4g+3 at c * 4): bw / 4 groups are an AMX B tile (16 bw bytes,
+ * as an A block), one group a VNNI vector. Rows / columns past M / N and k past K are 0. The
+ * small Kp of K = 16 or 24 (MobileNet's 1x1 convolutions from 16 or 24 channels) keeps their B
+ * operand (the packed activations) a quarter or half of a 64-padded one. */
+#define GK_Q8_KB 64   /* K padded to a multiple of this (above 32) */
 #define GK_Q8_PANEL 16 /* rows of an A panel, columns of a B panel */
 
 long gk_q8_kpad(long k);
@@ -160,18 +163,18 @@ typedef struct {
      * tile_rows[r] writes acc rows < r); tile_rows[0] and every entry below AVX2: NULL */
     void (*tile_rows[GK_QMR])(long k2, const int16_t *ap, const int16_t *bp, int32_t *acc);
     /* the 8-bit GEMM's block (see above): acc[32 x 32] (row stride 32) = ma (1, 2) A panels
-     * (a, a + a_ps bytes) x nb (1, 2) B panels (b, b + b_ps) over kb blocks of 64 k; b_u8: B is
-     * the u8 operand (A s8), else A is. VNNI (vpdpbusd) and AMX (tiles configured by q8_amx_begin
-     * on this thread); NULL below the AVX-512 level */
-    void (*q8_vnni)(long kb, const uint8_t *a, long a_ps, int ma, const uint8_t *b, long b_ps,
-                    int nb, int b_u8, int32_t *acc);
+     * (a, a + a_ps bytes) x nb (1, 2) B panels (b, b + b_ps) over kb blocks of bw (16, 32, 64) k;
+     * b_u8: B is the u8 operand (A s8), else A is. VNNI (vpdpbusd) and AMX (tiles configured by
+     * q8_amx_begin(bw) on this thread); NULL below the AVX-512 level */
+    void (*q8_vnni)(long kb, long bw, const uint8_t *a, long a_ps, int ma, const uint8_t *b,
+                    long b_ps, int nb, int b_u8, int32_t *acc);
     /* the block's epilogue 16 outputs at a time (only where VNNI exists); returns 0 where it
      * does not apply (then `epilogue` runs) */
     int (*q8_epilogue)(const int32_t *acc, long rows, long cols, const gk_qepilogue *ep, long i0,
                        long j0, void *c, long ldc);
-    void (*q8_amx)(long kb, const uint8_t *a, long a_ps, int ma, const uint8_t *b, long b_ps,
-                   int nb, int b_u8, int32_t *acc);
-    void (*q8_amx_begin)(void); /* LDTILECFG */
+    void (*q8_amx)(long kb, long bw, const uint8_t *a, long a_ps, int ma, const uint8_t *b,
+                   long b_ps, int nb, int b_u8, int32_t *acc);
+    void (*q8_amx_begin)(long bw); /* LDTILECFG: A tiles of bw-byte rows, B tiles of bw / 4 rows */
     void (*q8_amx_end)(void);   /* TILERELEASE */
 } gk_qgemm_kernels;
 

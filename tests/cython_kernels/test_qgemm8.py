@@ -181,3 +181,74 @@ def test_bad_arguments_are_value_errors():  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="not a value"):
         ext().q8_pack_b_conv(np.zeros((1, 3, 3), np.uint8), 1, 1, 1, 1, 1, 1, 1, 0, 0, 3, 3,
                              200, 0, None, bp, 1)  # fmt: skip
+
+
+@pytest.mark.parametrize("out", [0, 1], ids=["u8", "s8"])
+@pytest.mark.parametrize("bias_kind", ["none", "row", "col"])
+@pytest.mark.parametrize("mult_kind", ["scalar", "row", "col", "element"])
+def test_byte_epilogue_every_case_tail_and_saturation(core, nthreads, out, bias_kind, mult_kind):  # type: ignore[no-untyped-def]
+    """The byte outputs' specialised epilogue loops (one per output type, bias kind and
+    multiplier kind; full 32-column rows and 16-column / masked tails): bit-identical to the
+    reference with multipliers from 0 to ones whose products overflow float32 (+-inf), sums near
+    the int32 edges, and zero points at the type's edges."""
+    rng = np.random.default_rng(hash((out, bias_kind, mult_kind)) % 2**32)
+    m, k = 37, 20
+    for n in (1, 15, 16, 17, 31, 32, 33, 48, 64, 70):
+        a, b = _operand(rng, (m, k), 1), _operand(rng, (k, n), 0)
+        za, zb = np.zeros(1, np.int32), rng.integers(0, 256, 1).astype(np.int32)
+        shape = {"scalar": (1, 1), "row": (m, 1), "col": (1, n), "element": (m, n)}[mult_kind]
+        mult = (10.0 ** rng.uniform(-7, 3, shape)).astype(F32)
+        mult.flat[::7] = 0.0
+        mult.flat[3::11] = 3e38  # finite, but most products overflow to +-inf
+        rs = {"scalar": 0, "row": 1, "col": 0, "element": n}[mult_kind]
+        cs = {"scalar": 0, "row": 0, "col": 1, "element": 1}[mult_kind]
+        if bias_kind == "none":
+            bias, brs, bcs = None, 0, 0
+        else:
+            bshape = (m, 1) if bias_kind == "row" else (1, n)
+            bias = rng.integers(-(2**31), 2**31, bshape, dtype=np.int64).astype(np.int32)
+            bias.flat[::2] = rng.integers(-3000, 3000, bias.flat[::2].shape)
+            brs, bcs = (1, 0) if bias_kind == "row" else (0, 1)
+        lo, hi = (0, 255) if out == 0 else (-128, 127)
+        zp = int(rng.choice([lo, hi, (lo + hi) // 2, lo + 3]))
+        flat = None if bias is None else bias.reshape(-1)
+        ep = ext().QEpilogue(out, mult.reshape(-1), rs, cs, flat, brs, bcs, float(zp))
+        got = _q8_product(a, 1, za, b, 0, zb, ep, np.empty((m, n), TYPES[out]), nthreads)
+        acc = _exact(a, za, b, zb) + (0 if bias is None else bias)
+        want = requantize(acc, mult, np.asarray(zp), np.dtype(TYPES[out]))
+        np.testing.assert_array_equal(got, want, err_msg=f"n={n}")
+
+
+@pytest.mark.parametrize("k", [1, 3, 4, 15, 16, 17, 24, 31, 32, 33, 63, 64, 65, 96, 130])
+def test_small_and_edge_k_every_block_width(core, nthreads, k):  # type: ignore[no-untyped-def]
+    """K up to 16 / 32 is padded to 16 / 32 (A blocks of 16- or 32-byte rows, AMX tiles to
+    match), larger K to a multiple of 64: exact int32 products on both sides of each edge, both
+    signednesses, zero points on both operands (the row / column sums), a 1x1 conv's B from
+    q8_pack_b_conv, and the requantised bytes."""
+    rng = np.random.default_rng(k)
+    kp = 16 if k <= 16 else 32 if k <= 32 else -(-k // 64) * 64
+    assert ext().q8_packed_size(33, k) == 3 * 16 * kp
+    for ta, tb in ((1, 0), (0, 1), (0, 0)):
+        m, n = 37, 45
+        a, b = _operand(rng, (m, k), ta), _operand(rng, (k, n), tb)
+        za = _operand(rng, (m,), ta).astype(np.int32)
+        zb = _operand(rng, (1,), tb).astype(np.int32)
+        got = _q8_product(a, ta, za, b, tb, zb, ext().QEpilogue(2), np.empty((m, n), np.int32),
+                          nthreads)  # fmt: skip
+        np.testing.assert_array_equal(got, _exact(a, za, b, zb))
+    # a 1x1 convolution: the activations packed by the conv packer as B
+    c, h, w = k, 5, 9
+    x = _operand(rng, (c, h, w), 0)
+    wt = _operand(rng, (20, c), 1)
+    ap = np.empty(ext().q8_packed_size(20, c), np.uint8)
+    bp = np.empty(ext().q8_packed_size(h * w, c), np.uint8)
+    ext().q8_pack_a(wt.view(np.uint8), 1, 1, None, ap, nthreads)
+    ext().q8_pack_b_conv(x.view(np.uint8), 0, 1, 1, 1, 1, 1, 1, 0, 0, h, w, 0, 0, None, bp,
+                         nthreads)  # fmt: skip
+    mult = (rng.random(20) * 3e-3).astype(F32)
+    ep = ext().QEpilogue(0, mult, 1, 0, None, 0, 0, 11.0)
+    out = np.empty((20, h * w), np.uint8)
+    ext().q8_gemm(20, h * w, c, ap, 1, bp, 0, out, ep, None, None, None, None, 0, 0, nthreads)
+    acc = _exact(wt, np.zeros(1, np.int32), x.reshape(c, h * w), np.zeros(1, np.int32))
+    want = requantize(acc, mult.reshape(-1, 1), np.asarray(11), np.dtype(np.uint8))
+    np.testing.assert_array_equal(out, want)
