@@ -1,15 +1,18 @@
 """Kernel-level timings of gk_pool2d's max pool on the benchmark models' pooling shapes
 (SqueezeNet 1.1's 3x3 s2 ceil-mode pools, ResNet's 3x3 s2 pad 1, a 3x3 s1 pad 1), at the active
-SIMD level (GOSSAMER_SIMD or auto), with the fast paths on and (--rows) off. Run it with each
-tree's venv, interleaved, to compare two builds:
+SIMD level (GOSSAMER_SIMD or auto), with the fast paths on and (--rows) off. To compare two
+builds in one process, --base OLD.so loads another build of the extension beside the installed
+one and times the two alternately, call by call:
 
     .venv/bin/python benchmarks/max_pool_shapes.py --threads 1,2 --runs 300
+    .venv/bin/python benchmarks/max_pool_shapes.py --base /tmp/old_ext.so
 
 Not a test: nothing is asserted."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import time
 
@@ -28,17 +31,63 @@ def _out(n: int, k: int, s: int, p: int) -> int:
     return -(-(n + 2 * p - k) // s) + 1  # ceil mode
 
 
+def _load(path: str):
+    """a built extension .so as a standalone module `_ext` (its init function is PyInit__ext)"""
+    spec = importlib.util.spec_from_file_location("_ext", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path} as an extension module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _ab(exts: list, x: np.ndarray, k: int, s: int, p: int, y: np.ndarray, t: int, runs: int):
+    """median and p10 seconds per extension, their calls alternating"""
+    for e in exts:
+        for _ in range(10):
+            e.pool2d(True, x, k, k, s, s, 1, 1, p, p, None, None, y, t)
+    ts: list[list[float]] = [[] for _ in exts]
+    for _ in range(runs):
+        for i, e in enumerate(exts):
+            t0 = time.perf_counter()
+            e.pool2d(True, x, k, k, s, s, 1, 1, p, p, None, None, y, t)
+            ts[i].append(time.perf_counter() - t0)
+    return [(sorted(v)[len(v) // 2], sorted(v)[len(v) // 10]) for v in ts]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=300)
     ap.add_argument("--rows", action="store_true", help="also with the fast paths off")
+    ap.add_argument("--base", help="another build's _ext .so: time both, alternately")
     a = ap.parse_args()
     from gossamer.cython_kernels import _ext as ext
     from gossamer.cython_kernels import set_simd_level
 
     level = set_simd_level(os.environ.get("GOSSAMER_SIMD", "auto"))
     print(f"level {level}, load {os.getloadavg()[0]:.2f}")
+    if a.base:
+        base = _load(a.base)
+        base.set_simd_index(ext.simd_index())
+        ext.threads_start(max(int(v) for v in a.threads.split(",")))
+        base.threads_start(max(int(v) for v in a.threads.split(",")))
+        print(
+            "| shape | what | threads | base median ms | this median ms | this / base | "
+            "p10 base / this |\n|---|---|---:|---:|---:|---:|---|"
+        )
+        rng = np.random.default_rng(0)
+        for c, h, w, k, s, p, what in SHAPES:
+            x = rng.standard_normal((c, h, w)).astype(np.float32)
+            y = np.empty((c, _out(h, k, s, p), _out(w, k, s, p)), np.float32)
+            for t in (int(v) for v in a.threads.split(",")):
+                (bm, bp), (tm, tp) = _ab([base, ext], x, k, s, p, y, t, a.runs)
+                print(
+                    f"| {c}x{h}x{w} k{k} s{s} p{p} | {what} | {t} | {bm * 1e3:.3f} | "
+                    f"{tm * 1e3:.3f} | {tm / bm:.2f} | {bp * 1e3:.3f} / {tp * 1e3:.3f} |"
+                )
+        print(f"load after {os.getloadavg()[0]:.2f}")
+        return
     print("| shape | what | threads | path | median ms | p10 ms |\n|---|---|---:|---|---:|---:|")
     rng = np.random.default_rng(0)
     for c, h, w, k, s, p, what in SHAPES:

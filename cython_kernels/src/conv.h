@@ -50,9 +50,10 @@ size_t gk_conv_direct_work(long c, long h, long w, long kh, long kw, long sh, lo
 /* Direct conv, one group, few input channels (the stem of an image model):
  * y[n, o] = clip(bias[o] + sum_{ci,ky,kx} wt_t[(ci*kh + ky)*kw + kx, o] * xpad[n, ci, ...]),
  * wt_t the (C*kh*kw) x ldw transposed weights, ldw a multiple of 16 at least m (columns m.. are
- * zeros); work: gk_conv_direct_work floats. Output channels go in the vector lanes (weights of a
- * tap are whole vectors, the input is broadcast per output pixel from the phase planes), so a
- * register tile is channels x pixels, transposed into the NCHW planes through a small buffer.
+ * zeros); work: gk_conv_direct_work floats. Output pixels go in the vector lanes (a tap's
+ * consecutive output pixels are consecutive floats of its phase plane), each tap's weight is
+ * broadcast per output channel: a register tile is 4 channels x up to 6 (AVX-512) / 3 (AVX2)
+ * pixel vectors, stored straight into the NCHW rows (no transpose).
  * Returns 0 (nothing done) at the generic level or when turned off (gk_polyphase_on); the caller
  * then runs im2col and the GEMM. */
 int gk_conv_direct(const float *x, long n, long c, long h, long w, const float *wt_t, long m,

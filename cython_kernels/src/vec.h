@@ -11,6 +11,8 @@
  *   GK_VCOPY_PART(d, s, n), GK_VST_PART(d, v, n): the first n < GK_VW lanes only
  *   GK_VEVEN(a, b), GK_VODD(a, b): the even / odd elements of the 2 GK_VW floats a, b
  *   GK_VLOAD_IN(p, col, lo, hi, fill): lane l reads p[l] where lo <= col + l < hi, else fill
+ *   GK_VSHIFT(a, b, s): lanes s .. s + GK_VW - 1 of the 2 GK_VW floats a, b (0 <= s <= GK_VW;
+ *                    one permute at level 2; fold s to a constant where it can be)
  *   GK_VTRANSPOSE(r): r[i][j] -> r[j][i] for GK_VW vectors r[0 .. GK_VW)
  */
 #if GK_X86 && GK_LEVEL == 2
@@ -48,6 +50,11 @@ static inline __m512 gk_vload_in(const float *p, long col, long lo, long hi, __m
     __mmask16 m = _mm512_cmp_epi32_mask(c, _mm512_set1_epi32((int)lo), _MM_CMPINT_GE) &
                   _mm512_cmp_epi32_mask(c, _mm512_set1_epi32((int)hi), _MM_CMPINT_LT);
     return _mm512_mask_loadu_ps(fill, m, p);
+}
+static inline __attribute__((always_inline)) __m512 gk_vshift(__m512 a, __m512 b, int s) {
+    __m512i idx = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                   _mm512_set1_epi32(s));
+    return _mm512_permutex2var_ps(a, idx, b);
 }
 static inline __attribute__((always_inline)) void gk_vtranspose(__m512 *r) {
     __m512 u[16], v[16];
@@ -117,6 +124,11 @@ static inline __m256 gk_vload_in(const float *p, long col, long lo, long hi, __m
                                  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), c));
     return _mm256_blendv_ps(fill, _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
 }
+static inline __attribute__((always_inline)) __m256 gk_vshift(__m256 a, __m256 b, int s) {
+    __m256i idx = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
+    __m256 hi = _mm256_castsi256_ps(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32(7)));
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(a, idx), _mm256_permutevar8x32_ps(b, idx), hi);
+}
 static inline __attribute__((always_inline)) void gk_vtranspose(__m256 *r) {
     __m256 u[8];
     for (int g = 0; g < 2; g++) {
@@ -140,5 +152,6 @@ static inline __attribute__((always_inline)) void gk_vtranspose(__m256 *r) {
 #define GK_VEVEN gk_veven
 #define GK_VODD gk_vodd
 #define GK_VLOAD_IN gk_vload_in
+#define GK_VSHIFT gk_vshift
 #define GK_VTRANSPOSE gk_vtranspose
 #endif

@@ -88,6 +88,38 @@ def test_mobilenet_stem_and_depthwise_shapes(level: str, threads: int) -> None:
         assert_close(ours, ref, **TOL)
 
 
+@pytest.mark.parametrize(("m", "hw", "k", "p"), [(64, 224, 3, 0), (13, 37, 7, 3), (5, 20, 3, 1)])
+def test_direct_conv_same_bits_at_avx2_and_avx512_and_any_thread_count(
+    m: int, hw: int, k: int, p: int
+) -> None:
+    """The direct conv sums bias + every tap in the same order at AVX2 and AVX-512 (pixels in
+    the lanes, GK_DT_C channels per tile), so both levels and 1 or 2 threads give the same bits
+    (SqueezeNet's stem 3 -> 64 3x3 s2, channel counts that leave part tiles, part vectors)."""
+    from gossamer.cython_kernels import set_simd_level, simd_level
+    from gossamer.cython_kernels._native import ext
+
+    if not ext().cpu_has_avx512f():
+        pytest.skip("this CPU has no AVX-512F")
+    rng = np.random.default_rng(m)
+    x = rng.standard_normal((1, 3, hw, hw)).astype(np.float32)
+    wt = rng.standard_normal((m, 3, k, k)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    model = one_node("FusedConv", {"x": x}, {"w": wt, "b": b}, domain="gossamer", strides=[2, 2],
+                     pads=[p] * 4, kernel_shape=[k, k], activation="Relu")  # fmt: skip
+    before, outs = simd_level(), []
+    try:
+        for level, threads in [("avx512f", 1), ("avx512f", 2), ("avx2+fma", 1), ("avx2+fma", 2)]:
+            assert set_simd_level(level) == level
+            ours, ref, placement = run_both(model, {"x": x}, threads)
+            assert_on_cython(placement)
+            assert_close(ours, ref, **TOL)
+            outs.append(ours[0])
+    finally:
+        set_simd_level(before)
+    for o in outs[1:]:
+        np.testing.assert_array_equal(o, outs[0])
+
+
 @pytest.mark.parametrize(
     ("c", "m", "hw", "k", "s", "p"),
     [
@@ -162,6 +194,24 @@ def test_separable_max_pool_windows_and_nan(case: int, level: str, threads: int)
         x.reshape(-1)[rng.integers(0, x.size, 5)] = [np.nan, np.nan, np.inf, -np.inf, np.nan]
     model = one_node("MaxPool", {"x": x}, opset=19, kernel_shape=[kh, kw], strides=[sh, sw],
                      pads=pads, ceil_mode=int(case % 3 == 0))  # fmt: skip
+    ours, ref, placement = run_both(model, {"x": x}, threads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kw", [9, 10, 17, 18, 33, 34])
+@pytest.mark.parametrize("sw", [1, 2])
+def test_separable_max_pool_wide_windows(kw: int, sw: int, level: str, threads: int) -> None:
+    """The separable kernel keeps a row's taps in registers for windows up to sw * lanes + 1
+    wide (9 / 17 at AVX2, 17 / 33 at AVX-512) and goes through a stored row past that: both
+    sides of each limit, with pads, part vectors at both ends, NaN and infinities."""
+    rng = np.random.default_rng(500 + kw * 3 + sw)
+    kh, pw = 2, kw // 2
+    w = kw + int(rng.integers(1, 40))
+    x = rng.standard_normal((1, 4, 7, w)).astype(np.float32)
+    x.reshape(-1)[rng.integers(0, x.size, 6)] = [np.nan, np.inf, -np.inf, np.nan, np.inf, -1e30]
+    model = one_node("MaxPool", {"x": x}, opset=19, kernel_shape=[kh, kw], strides=[1, sw],
+                     pads=[1, pw, 0, pw - 1], ceil_mode=1)  # fmt: skip
     ours, ref, placement = run_both(model, {"x": x}, threads)
     assert_on_cython(placement)
     assert_close(ours, ref, rtol=0, atol=0)
