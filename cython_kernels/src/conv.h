@@ -89,7 +89,7 @@ typedef struct {
     void (*poly_build_rows)(const sp_geo *g, const float *src, float *phs, float fill, long a);
     void (*direct_row)(const sp_geo *g, const float *phs, const long *off, long k,
                        const float *wt, long ldw, long m, const float *bias, float lo, float hi,
-                       long oy, long oh, long ow, long ch, float *t, float *y);
+                       long oy, long oh, long ow, float *y);
 } gk_conv_kernels;
 
 #endif

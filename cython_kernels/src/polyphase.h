@@ -31,7 +31,6 @@ extern int gk_polyphase_on;
 
 #define SP_SLACK 320 /* floats after the last phase plane read by lanes past the end */
 #define SP_BATCH_FLOATS 12288 /* small planes: phases + results of this many floats per batch */
-#define SP_CH 128    /* output pixels per chunk of a row in the direct conv (rows up to 160 whole) */
 
 static inline void sp_geo_init(sp_geo *g, long h, long w, long kh, long kw, long sh, long sw, long dh,
                         long dw, long ph, long pw, long oh, long ow) {
