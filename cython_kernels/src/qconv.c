@@ -7,7 +7,39 @@
 #include "dispatch.h"
 #include "isa.h"
 #include "qconv.h"
+#include "qconv_split.h"
 #include "threadpool.h"
+
+int gk_qsplit_mode = 1;
+
+typedef struct {
+    gk_range_fn fn;
+    void *ctx;
+    const long *bounds;
+    int parts;
+    int taken[GK_POOL_MAX_THREADS];
+} qsplit_job;
+
+/* one part: the seat's own where it is free, else the first free one */
+static void qsplit_chunk(void *ctx, long c, int seat) {
+    qsplit_job *s = (qsplit_job *)ctx;
+    int part = -1;
+    (void)c;
+    if (seat < s->parts && !__atomic_exchange_n(&s->taken[seat], 1, __ATOMIC_ACQ_REL)) part = seat;
+    for (int p = 0; part < 0 && p < s->parts; p++)
+        if (!__atomic_exchange_n(&s->taken[p], 1, __ATOMIC_ACQ_REL)) part = p;
+    if (part >= 0 && s->bounds[part] < s->bounds[part + 1])
+        s->fn(s->ctx, s->bounds[part], s->bounds[part + 1], seat);
+}
+
+void gk_qsplit_run(const long *bounds, int parts, int threads, gk_range_fn fn, void *ctx) {
+    if (parts <= 1 || threads <= 1) {
+        if (bounds[0] < bounds[parts]) fn(ctx, bounds[0], bounds[parts], 0);
+        return;
+    }
+    qsplit_job s = {fn, ctx, bounds, parts, {0}};
+    gk_parallel(parts, threads, qsplit_chunk, &s);
+}
 
 static inline int32_t load_q(const void *p, int type, long i) {
     return type == GK_Q_U8 ? (int32_t)((const uint8_t *)p)[i] : (int32_t)((const int8_t *)p)[i];
@@ -324,7 +356,23 @@ static void qdw16_blocks(void *ctx, long b0, long b1, int seat) {
         gk_k.qconv->dw_block16((const char *)j->x + at * j->h * j->w, j->type, j->h, j->w, nc,
                                j->wt + c0 * j->kh * j->kw, j->kh, j->kw, j->sh, j->sw, j->dh,
                                j->dw, j->ph, j->pw, j->oh, j->ow, j->zx, j->ep, c0,
-                               (uint8_t *)j->y + at * j->oh * j->ow, work);
+                               (uint8_t *)j->y + at * j->oh * j->ow, 0, j->oh, work);
+    }
+}
+
+/* output rows [r0, r1) of every 16-channel block (gk_qsplit_mode 1: rows of the image, not
+ * channels, split between the threads) */
+static void qdw16_rows(void *ctx, long r0, long r1, int seat) {
+    const qdw_job *j = (const qdw_job *)ctx;
+    long nb = (j->c + 15) / 16;
+    void *work = j->work + (size_t)seat * j->per;
+    for (long b = 0; b < j->n * nb; b++) {
+        long img = b / nb, c0 = (b % nb) * 16, nc = GK_MIN(16, j->c - c0);
+        size_t at = (size_t)(img * j->c + c0);
+        gk_k.qconv->dw_block16((const char *)j->x + at * j->h * j->w, j->type, j->h, j->w, nc,
+                               j->wt + c0 * j->kh * j->kw, j->kh, j->kw, j->sh, j->sw, j->dh,
+                               j->dw, j->ph, j->pw, j->oh, j->ow, j->zx, j->ep, c0,
+                               (uint8_t *)j->y + at * j->oh * j->ow, r0, r1, work);
     }
 }
 
@@ -364,6 +412,15 @@ void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, cons
      * plane kernel's vectors */
     if (gk_k.qconv->dw_block16 && dw_q8_fits(ep) && ep->mult_finite && ph >= 0 && pw >= 0 &&
         oh > 0 && ow > 0 && kh * kw <= GK_QDW_MAX_TAPS && gk_q8_core() >= 1) {
+        if (gk_qsplit_mode >= 1 && nt > 1 && oh >= GK_QSPLIT_DW_MIN_ROWS * nt) {
+            /* the rows whose first pixel is nearest each part's pixel boundary */
+            long bounds[GK_POOL_MAX_THREADS + 1];
+            int parts = GK_MIN(nt, GK_POOL_MAX_THREADS);
+            for (int p = 0; p <= parts; p++)
+                bounds[p] = GK_MIN(oh, (gk_qsplit_px(oh * ow, p, parts) + ow / 2) / ow);
+            gk_qsplit_run(bounds, parts, nt, qdw16_rows, &j);
+            return;
+        }
         gk_parallel_range(n * ((c + 15) / 16), nt, qdw16_blocks, &j);
         return;
     }
@@ -447,12 +504,12 @@ typedef struct {
 } q8conv_job;
 
 /* channel ch of x padded with the zero point's byte: plane[py * wp + px] = x[ch, py - ph,
- * px - pw] (zb outside x), hp x wp, for the rows / columns the windows reach */
-static void q8_pad_plane(const q8conv_job *j, long ch, uint8_t *plane) {
+ * px - pw] (zb outside x), rows [py0, py1) of hp x wp, for the rows / columns the windows reach */
+static void q8_pad_plane(const q8conv_job *j, long ch, uint8_t *plane, long py0, long py1) {
     uint8_t zb = (uint8_t)j->zx;
     long wp = j->wp, x0 = GK_MIN(j->pw, wp), in = GK_MAX(0, GK_MIN(j->w, wp - j->pw));
     const uint8_t *x = (const uint8_t *)j->x + (size_t)ch * j->h * j->w;
-    for (long py = 0; py < j->hp; py++) {
+    for (long py = py0; py < py1; py++) {
         uint8_t *d = plane + py * wp;
         long iy = py - j->ph;
         if (iy < 0 || iy >= j->h) {
@@ -465,13 +522,15 @@ static void q8_pad_plane(const q8conv_job *j, long ch, uint8_t *plane) {
     }
 }
 
-/* im2col row kk (< K) from the padded plane of its channel into r (16-byte stores: up to 15
- * bytes past the row are scribbled on; the plane is read up to 31 bytes past its end) */
-static void q8_plane_row(const q8conv_job *j, const uint8_t *plane, long kk, uint8_t *r) {
+/* output rows [oy0, oy1) of im2col row kk (< K) from the padded plane of its channel into r
+ * (16-byte stores: up to 15 bytes past the rows are scribbled on; the plane is read up to 31
+ * bytes past its end) */
+static void q8_plane_row(const q8conv_job *j, const uint8_t *plane, long kk, uint8_t *r, long oy0,
+                         long oy1) {
     long ky = (kk / j->kw) % j->kh, kx = kk % j->kw, ow = j->ow;
-    for (long oy = 0; oy < j->oh; oy++) {
+    for (long oy = oy0; oy < oy1; oy++) {
         const uint8_t *s = plane + (oy * j->sh + ky * j->dh) * j->wp + kx * j->dw;
-        uint8_t *d = r + oy * ow;
+        uint8_t *d = r + (oy - oy0) * ow;
         if (j->sw == 1) {
 #if defined(__SSE2__)
             for (long o = 0; o < ow; o += 16)
@@ -577,8 +636,8 @@ static void q8_conv_groups(void *ctx, long g0, long g1, int seat) {
                 r[t] = x + kk * n;
             } else {
                 long ch = kk / (j->kh * j->kw);
-                if (ch != plane_ch) q8_pad_plane(j, ch, plane), plane_ch = ch;
-                q8_plane_row(j, plane, kk, rows + t * n);
+                if (ch != plane_ch) q8_pad_plane(j, ch, plane, 0, j->hp), plane_ch = ch;
+                q8_plane_row(j, plane, kk, rows + t * n, 0, j->oh);
                 r[t] = rows + t * n;
             }
         }
@@ -588,6 +647,56 @@ static void q8_conv_groups(void *ctx, long g0, long g1, int seat) {
 }
 
 /* column sums of the stored values, panels [p0, p1) */
+static void q8_conv_sums(void *ctx, long p0, long p1, int seat);
+
+/* panels [p0, p1) (pixels [16 p0, 16 p1)) of every group, and their column sums (gk_qsplit_mode
+ * 1: the threads split the pixels, not the rows of im2col) */
+static void q8_conv_panels(void *ctx, long p0, long p1, int seat) {
+    q8conv_job *j = (q8conv_job *)ctx;
+    long n = j->n, k = j->k, c0 = p0 * GK_Q8_PANEL, c1 = GK_MIN(n, p1 * GK_Q8_PANEL);
+    long cols = c1 - c0;
+    int direct = j->kh == 1 && j->kw == 1 && j->sh == 1 && j->sw == 1 && j->ph == 0 &&
+                 j->pw == 0 && j->oh == j->h && j->ow == j->w;
+    uint8_t *rows = (uint8_t *)gk_seat_buf(&j->bufs, seat);
+    uint8_t flip = j->type == j->to ? 0 : 0x80;
+    if (!rows) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    const uint8_t *x = (const uint8_t *)j->x;
+    uint8_t *plane = rows + 5 * n + 32, *out = j->out + p0 * (size_t)GK_Q8_PANEL * (size_t)j->kp;
+    /* the output rows holding the pixels, and the padded rows their windows read */
+    long oy0 = c0 / j->ow, oy1 = (c1 - 1) / j->ow + 1, skip = c0 - oy0 * j->ow;
+    long py0 = oy0 * j->sh, py1 = GK_MIN(j->hp, (oy1 - 1) * j->sh + (j->kh - 1) * j->dh + 1);
+    long plane_ch = -1;
+    for (long g = 0; g < j->kp / 4; g++) {
+        const uint8_t *r[4];
+        int zeros = 0;
+        if (4 * g >= k) { /* K's padding to a multiple of 64: the group is 0 in every panel */
+            for (long p = 0; p < p1 - p0; p++)
+                memset(out + p * (size_t)GK_Q8_PANEL * (size_t)j->kp + g * 64, 0, 64);
+            continue;
+        }
+        for (int t = 0; t < 4; t++) {
+            long kk = 4 * g + t;
+            if (kk >= k) {
+                r[t] = rows + 4 * n; /* flip bytes: stored as 0 */
+                zeros = 1;
+            } else if (direct) {
+                r[t] = x + kk * n + c0;
+            } else {
+                long ch = kk / (j->kh * j->kw);
+                if (ch != plane_ch) q8_pad_plane(j, ch, plane, py0, py1), plane_ch = ch;
+                q8_plane_row(j, plane, kk, rows + t * n, oy0, oy1);
+                r[t] = rows + t * n + skip;
+            }
+        }
+        if (zeros) memset(rows + 4 * n, flip, (size_t)cols);
+        q8_interleave4(r, cols, flip, g, j->kp, out, j->wide);
+    }
+    if (j->sums) q8_conv_sums(ctx, p0, p1, seat);
+}
+
 static void q8_conv_sums(void *ctx, long p0, long p1, int seat) {
     q8conv_job *j = (q8conv_job *)ctx;
     uint8_t sx = j->to == GK_Q_U8 ? 0 : 0x80;
@@ -615,7 +724,17 @@ int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, 
     if (n <= 0) return 1;
     /* rows (5 n) + 32 bytes of slack, the plane + 64 bytes of slack */
     gk_seat_bufs_init(&j.bufs, (size_t)(5 * n) + 32 + (size_t)hp * (size_t)wp + 64);
-    gk_parallel_range(kp / 4, k * n > 32768 ? threads : 1, q8_conv_groups, &j);
+    int nt = k * n > 32768 ? threads : 1;
+    if (gk_qsplit_mode >= 1 && nt > 1) { /* the panels of each thread's pixels, sums included */
+        long bounds[GK_POOL_MAX_THREADS + 1], panels = (n + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
+        int parts = GK_MIN(nt, GK_POOL_MAX_THREADS);
+        for (int p = 0; p <= parts; p++)
+            bounds[p] = p == parts ? panels : gk_qsplit_px(n, p, parts) / GK_Q8_PANEL;
+        gk_qsplit_run(bounds, parts, nt, q8_conv_panels, &j);
+        gk_seat_bufs_free(&j.bufs);
+        return !j.failed;
+    }
+    gk_parallel_range(kp / 4, nt, q8_conv_groups, &j);
     gk_seat_bufs_free(&j.bufs);
     if (!j.failed && sums) {
         long panels = (n + GK_Q8_PANEL - 1) / GK_Q8_PANEL;

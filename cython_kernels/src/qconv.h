@@ -106,11 +106,12 @@ typedef struct {
      * byte output, mult/bias column strides 0; pads >= 0. Integer throughout: the padded input
      * (x - zx as int16, zx outside x) channels-last in rows of horizontal tap pairs, each pair of
      * taps one vpdpwssd over the 16 channels (int32 sums, exact), requantised 16 channels at a
-     * time, then transposed back to planes. work: gk_qdw16_work bytes */
+     * time, then transposed back to planes; output rows [oyb, oye) only (y still the planes'
+     * start). work: gk_qdw16_work bytes */
     void (*dw_block16)(const void *x, int type, long h, long w, long nc, const int16_t *wt,
                        long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
                        long oh, long ow, int32_t zx, const gk_qepilogue *ep, long c0, uint8_t *y,
-                       void *work);
+                       long oyb, long oye, void *work);
     /* the 8-bit GEMM's B packing (qconv.c q8_interleave4) 64 columns at a time: rows r[0..3]
      * (n bytes each) as group g (of kp / 4) of the panels holding columns [0, 64 * (n / 64)),
      * each byte xor flip; returns the columns done (n rounded down to 64). AVX-512 with

@@ -18,6 +18,22 @@ cdef extern from "src/qconv.h" nogil:
                             long dw, long ph, long pw, long oh, long ow, int zx,
                             const gk_qepilogue *ep, void *y, int *work, int threads)
 
+cdef extern from "src/qconv_split.h" nogil:
+    int gk_qsplit_mode
+
+
+def qsplit_mode(int mode=-1):
+    """How the int8 convolution's packer and depthwise kernel split their work between threads
+    (src/qconv_split.h): 0 the pool's dynamic chunks, 1 (default) one static part of the pixels per
+    thread (2: the 8-bit GEMM too, where built with that experiment); -1 (default) only reads it.
+    Returns the mode now in force."""
+    global gk_qsplit_mode
+    if mode not in (-1, 0, 1, 2):
+        raise ValueError(f"qsplit_mode: mode {mode} (0, 1 or 2)")
+    if mode >= 0:
+        gk_qsplit_mode = mode
+    return gk_qsplit_mode
+
 
 QDW_MAX_TAPS = 258  # src/qconv.h GK_QDW_MAX_TAPS
 QDW_NHWC_MAX_TAPS = 33000  # src/qconv.h GK_QDW_NHWC_MAX_TAPS

@@ -197,3 +197,68 @@ def test_q8_conv_packing_at_every_level(level, nthreads, kernel, size):
                              to, None, got, nthreads)  # fmt: skip
         ext().q8_pack_b(np.ascontiguousarray(cols).view(np.uint8), xt, to, ws, want, nthreads)
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.fixture(params=[0, 1, 2], ids=["dynamic-split", "pixel-split", "pixel-split-gemm"])
+def qsplit(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Each of the int8 conv's thread splits (src/qconv_split.h), put back after the test."""
+    from gossamer.cython_kernels._native import ext
+
+    before = ext().qsplit_mode()
+    ext().qsplit_mode(request.param)
+    yield request.param
+    ext().qsplit_mode(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("kernel, stride, size", [(1, 1, (25, 41)), (3, 1, (13, 21)),
+                                                  (3, 2, (27, 20)), (1, 1, (2, 7))])  # fmt: skip
+def test_q8_conv_packing_is_the_same_under_every_split(level, qsplit, threads, kernel, stride,
+                                                       size):  # fmt: skip
+    """q8_pack_b_conv with its column sums, big enough to run on the threads (K * N > 32768; the
+    last case is not: one thread), split by im2col rows or by pixel panels: equal to q8_pack_b of
+    the numpy im2col, panels cut anywhere (1025, 273 and 140 columns)."""
+    from gossamer.cython_kernels._native import ext
+
+    rng = np.random.default_rng(kernel * 100 + stride * 10 + threads)
+    h, w = size
+    c, p = 40, kernel // 2
+    oh, ow = (h + 2 * p - kernel) // stride + 1, (w + 2 * p - kernel) // stride + 1
+    for xt, to in ((0, 1), (1, 1)):
+        x = _q(rng, (c, h, w), "uint8" if xt == 0 else "int8")
+        zx = int(_q(rng, (), "uint8" if xt == 0 else "int8"))
+        xp = np.full((c, h + 2 * p, w + 2 * p), zx, x.dtype)
+        xp[:, p : p + h, p : p + w] = x
+        taps = [xp[:, ky : ky + stride * oh : stride, kx : kx + stride * ow : stride]
+                for ky in range(kernel) for kx in range(kernel)]  # fmt: skip
+        cols = np.stack(taps, axis=1).reshape(c * kernel * kernel, oh * ow)
+        size_b = ext().q8_packed_size(oh * ow, c * kernel * kernel)
+        got, want = np.full(size_b, 7, np.uint8), np.empty(size_b, np.uint8)
+        got_s, want_s = np.full(oh * ow, 7, np.int32), np.empty(oh * ow, np.int32)
+        ext().q8_pack_b_conv(x.view(np.uint8), xt, kernel, kernel, stride, stride, 1, 1, p, p,
+                             oh, ow, zx, to, got_s, got, threads)  # fmt: skip
+        ext().q8_pack_b(np.ascontiguousarray(cols).view(np.uint8), xt, to, want_s, want, 1)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got_s, want_s)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("shape, k, stride", [((1, 40, 30, 30), 3, 1), ((2, 33, 29, 31), 3, 2),
+                                              ((1, 24, 45, 9), 5, 1)])  # fmt: skip
+def test_depthwise_and_pointwise_are_the_reference_under_every_split(level, qsplit, threads,
+                                                                     shape, k, stride):  # fmt: skip
+    """A depthwise QLinearConv (the 16-channel kernel by output rows where the split is by pixels
+    and every part has 14 rows: 30 rows on 2 threads, 45 on 3) and a 1x1 one (packer and GEMM),
+    on 2 and 3 threads: bit-identical to the reference, so the same whatever the split and the
+    thread count."""
+    rng = np.random.default_rng(shape[1] * 10 + k + threads)
+    c = shape[1]
+    x = _q(rng, shape, "uint8")
+    w = _q(rng, (c, 1, k, k), "int8")
+    consts = _qlinear_conv_consts(rng, w, "uint8", "uint8", True, True)
+    model = q_model("QLinearConv", {"x": x}, consts, group=c, pads=[k // 2] * 4,
+                    strides=[stride, stride])  # fmt: skip
+    run_exact(model, {"x": x}, threads)
+    w1 = _q(rng, (2 * c, c, 1, 1), "int8")
+    consts = _qlinear_conv_consts(rng, w1, "uint8", "uint8", True, True)
+    run_exact(q_model("QLinearConv", {"x": x}, consts), {"x": x}, threads)

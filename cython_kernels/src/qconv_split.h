@@ -1,0 +1,36 @@
+/* Static pixel splits of the int8 convolution's pool calls (qconv.c): where gk_qsplit_mode >= 1,
+ * the 8-bit im2col packer (by 16-pixel panels) and the 16-channel depthwise kernel (by output
+ * rows, where every part has GK_QSPLIT_DW_MIN_ROWS) cut their work into one part per thread at
+ * the same fractions of the image (gk_qsplit_px),
+ * and part p runs on seat p where that seat takes part (the caller is seat 0), so that a layer's
+ * thread reads the pixels its own core wrote in the layer before. Mode 0: the pool's ordinary
+ * chunking (parts claimed dynamically). Which thread runs a part never changes the results. */
+#ifndef GK_QCONV_SPLIT_H
+#define GK_QCONV_SPLIT_H
+
+#include "threadpool.h"
+
+/* 0: dynamic chunks; 1 (default): static pixel parts; 2: as 1, and the 8-bit GEMM's pixel panels
+ * too where its build has that change (branch wt-i8t-gemm-split). Measured on MobileNetV2 int8, 2
+ * threads (benchmarks/int8_locality.py --ab, one process, load 5.5): fastest run 2.78-3.12 ms
+ * (mode 0), 2.66 (1), 2.24-2.38 (2); the chunk work of calls both threads shared 25 % over one
+ * CPU's in mode 0, 7 % in mode 2 */
+extern int gk_qsplit_mode;
+/* the depthwise kernel splits by rows only where every part has at least this many output rows
+ * (below, each 16-channel block's set-up and transposes cost more than the locality saves:
+ * MobileNetV2's 14x14 layers measured 1.6x slower split by rows on 2 threads) */
+#define GK_QSPLIT_DW_MIN_ROWS 14
+
+/* the first pixel of part p (of parts) of n pixels: n p / parts rounded to a multiple of 32 (a
+ * pair of the 8-bit GEMM's 16-column panels), n for p == parts */
+static inline long gk_qsplit_px(long n, int p, int parts) {
+    if (p >= parts) return n;
+    long b = (n * p / parts + 16) / 32 * 32;
+    return b < n ? b : n;
+}
+
+/* fn(ctx, bounds[p], bounds[p + 1], seat) for every part p < parts, part p on seat p where that
+ * seat takes part in the call (a part no seat of its number took runs on whoever is free) */
+void gk_qsplit_run(const long *bounds, int parts, int threads, gk_range_fn fn, void *ctx);
+
+#endif
