@@ -134,6 +134,25 @@ def import_from(tree: str) -> None:
     sys.meta_path.insert(0, Finder())
 
 
+def warm_cython_int8(
+    model: str, threads: int, baseline: str = ""
+) -> tuple[Any, dict[str, np.ndarray]]:
+    """The cython session of `model`'s static int8 variant (from the `baseline` tree when given)
+    after 5 untimed runs, and its feeds: what the pool-trace scripts time."""
+    if baseline:
+        import_from(baseline)
+    import onnx
+
+    import gossamer
+
+    fp32, int8 = quantised(model)
+    inputs = feeds(onnx.load(str(fp32)))
+    sess = gossamer.load(str(int8), backends=["cython"], threads=threads)
+    for _ in range(5):
+        sess.run(None, inputs)
+    return sess, inputs
+
+
 def session(engine: str, fp32: Path, int8: Path, threads: int, baseline: str = "") -> Any:
     """The engine's session and a function running one inference."""
     if engine == "gossamer-int8-baseline":

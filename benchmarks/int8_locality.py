@@ -53,19 +53,10 @@ def main() -> None:
         help="alternate the conv's split (ext.qsplit_mode 0, 1, 2) run by run",
     )
     args = ap.parse_args()
-    if args.baseline:
-        ik.import_from(args.baseline)
-    import onnx
+    sess, feeds = ik.warm_cython_int8(args.model, args.threads, args.baseline)
     from gossamer.cython_kernels._native import ext
 
-    import gossamer
-
-    fp32, int8 = ik.quantised(args.model)
-    feeds = ik.feeds(onnx.load(str(fp32)))
     names = ext().POOL_TRACE_FIELDS
-    sess = gossamer.load(str(int8), backends=["cython"], threads=args.threads)
-    for _ in range(5):
-        sess.run(None, feeds)
     modes = [0, 1, 2] if args.ab and hasattr(ext(), "qsplit_mode") else [None]
     load0 = open("/proc/loadavg").read().split()[0]
     rows: dict[object, dict[str, list[float]]] = {m: collections.defaultdict(list) for m in modes}

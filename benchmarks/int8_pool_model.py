@@ -33,19 +33,10 @@ def main() -> None:
     ap.add_argument("--baseline", default="", help="a Gossamer tree to import instead")
     ap.add_argument("--calls", action="store_true", help="one line per pool call")
     args = ap.parse_args()
-    if args.baseline:
-        ik.import_from(args.baseline)
-    import onnx
+    sess, feeds = ik.warm_cython_int8(args.model, args.threads, args.baseline)
     from gossamer.cython_kernels._native import ext
 
-    import gossamer
-
-    fp32, int8 = ik.quantised(args.model)
-    feeds = ik.feeds(onnx.load(str(fp32)))
     names = ext().POOL_TRACE_FIELDS
-    sess = gossamer.load(str(int8), backends=["cython"], threads=args.threads)
-    for _ in range(5):
-        sess.run(None, feeds)
     load0 = open("/proc/loadavg").read().split()[0]
     calls: list[np.ndarray] | None = None
     outside = []

@@ -12,11 +12,11 @@ Not a test: nothing is asserted."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import time
 
 import numpy as np
+from kernel_levels import load_ext  # the sibling script (benchmarks/ is sys.path[0])
 
 SHAPES = [  # (planes, h, w, k, stride, pad, what)
     (64, 111, 111, 3, 2, 0, "squeezenet MaxPool_8"),
@@ -29,16 +29,6 @@ SHAPES = [  # (planes, h, w, k, stride, pad, what)
 
 def _out(n: int, k: int, s: int, p: int) -> int:
     return -(-(n + 2 * p - k) // s) + 1  # ceil mode
-
-
-def _load(path: str):
-    """a built extension .so as a standalone module `_ext` (its init function is PyInit__ext)"""
-    spec = importlib.util.spec_from_file_location("_ext", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load {path} as an extension module")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _ab(exts: list, x: np.ndarray, k: int, s: int, p: int, y: np.ndarray, t: int, runs: int):
@@ -68,7 +58,7 @@ def main() -> None:
     level = set_simd_level(os.environ.get("GOSSAMER_SIMD", "auto"))
     print(f"level {level}, load {os.getloadavg()[0]:.2f}")
     if a.base:
-        base = _load(a.base)
+        base = load_ext(a.base)
         base.set_simd_index(ext.simd_index())
         ext.threads_start(max(int(v) for v in a.threads.split(",")))
         base.threads_start(max(int(v) for v in a.threads.split(",")))

@@ -11,27 +11,17 @@ Not a test: nothing is asserted."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import time
 
 import numpy as np
+from kernel_levels import load_ext  # the sibling script (benchmarks/ is sys.path[0])
 
 SHAPES = [  # (c, h, w, m, k, stride, pad, what)
     (3, 224, 224, 64, 3, 2, 0, "squeezenet 1.1 Conv_4"),
     (3, 224, 224, 32, 3, 2, 1, "mobilenet v2 stem"),
     (3, 224, 224, 64, 7, 2, 3, "resnet stem"),
 ]
-
-
-def _load(path: str):
-    """a built extension .so as a standalone module `_ext` (its init function is PyInit__ext)"""
-    spec = importlib.util.spec_from_file_location("_ext", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load {path} as an extension module")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> None:
@@ -46,7 +36,7 @@ def main() -> None:
     level = set_simd_level(os.environ.get("GOSSAMER_SIMD", "auto"))
     exts = [ext]
     if a.base:
-        exts = [_load(a.base), ext]
+        exts = [load_ext(a.base), ext]
         exts[0].set_simd_index(ext.simd_index())
     counts = [int(v) for v in a.threads.split(",")]
     for e in exts:
