@@ -95,8 +95,10 @@ def saturate_to(values: np.ndarray, dtype: np.dtype, saturate: int = 1) -> np.nd
 def requantize(
     acc: np.ndarray, multiplier: np.ndarray, zero_point: np.ndarray | None, dtype: np.dtype
 ) -> np.ndarray:
-    """y = saturate(rint(float32(acc) * multiplier) + zero_point) in dtype."""
-    scaled = np.rint(acc.astype(np.float32) * multiplier.astype(np.float32))
+    """y = saturate(rint(float32(acc) * multiplier) + zero_point) in dtype. A product past float32's
+    range is +-inf, which saturates: the defined result, so numpy's overflow warning is silenced."""
+    with np.errstate(over="ignore"):
+        scaled = np.rint(acc.astype(np.float32) * multiplier.astype(np.float32))
     zp = 0 if zero_point is None else zero_point.astype(np.float32)
     return saturate_to(scaled + zp, dtype)
 
