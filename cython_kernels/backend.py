@@ -19,14 +19,18 @@ from .not_worth import explain_declines
 
 # The kernel tables (module, class), highest priority first: where two declare a kernel for one
 # reference function, the earlier one's wins. Imported lazily (lazy_tables.py); a module may hold
-# one table per op family, built on first access (layout_kernels, broadcast_kernels, where_kernels).
+# one table per op family, built on first access (layout_kernels, pool_kernels, rnn_kernels,
+# maths_kernels, broadcast_kernels, where_kernels).
 TABLES: tuple[tuple[str, str], ...] = (
     ("conv_kernels", "ConvKernels"),
     ("conv_transpose_kernels", "ConvTransposeKernels"),
     ("gemm_kernels", "GemmKernels"),
     ("elementwise_kernels", "ElementwiseKernels"),
-    ("pool_kernels", "PoolKernels"),
-    ("rnn_kernels", "RnnKernels"),
+    ("pool_kernels", "MaxPoolKernels"),
+    ("pool_kernels", "AveragePoolKernels"),
+    ("pool_kernels", "GlobalAveragePoolKernels"),
+    ("rnn_kernels", "LstmKernels"),
+    ("rnn_kernels", "GruKernels"),
     ("layout_kernels", "TransposeKernels"),
     ("layout_kernels", "ConcatKernels"),
     ("layout_kernels", "SplitKernels"),
@@ -45,7 +49,9 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("tflite_table_kernels", "TFLiteTableKernels"),
     ("grad_kernels", "GradKernels"),
     ("optimizer_kernels", "OptimizerKernels"),
-    ("maths_kernels", "MathsKernels"),
+    ("maths_kernels", "SqrtKernels"),
+    ("maths_kernels", "LogKernels"),
+    ("maths_kernels", "PowKernels"),
     ("reduce_kernels", "ReduceKernels"),
     ("cast_kernels", "CastKernels"),
     ("broadcast_kernels", "ExpandKernels"),

@@ -6,6 +6,9 @@ value is exactly a float32 (any float32 exponent, and integers up to 2^24); an e
 that broadcasts element by element is declined (at load when its shape is known, else per
 call). x ** 0.5 is sqrt(x) (-0 -> -0, -inf -> NaN), as
 numpy's power with a scalar exponent computes it in the reference.
+
+Three tables (SqrtKernels, LogKernels, PowKernels), each importing its reference op when first
+accessed (lazy_tables.tables_on_access).
 """
 
 from __future__ import annotations
@@ -16,14 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, output_array
+from ..plugins import RuntimeDecline, output_array
+from ..plugins.backend import Kernel
 from ..refimpl.ir import Node, Value
-from ..refimpl.ops.op_log import log_6
-from ..refimpl.ops.op_pow import pow_7
-from ..refimpl.ops.op_sqrt import sqrt_6
 from ._common import F32, UNARY_OPS, all_float32, known_shape, threads
 from ._native import ext
 from .elementwise_kernels import _as_prepared, _declare
+from .lazy_tables import tables_on_access
 
 Array = np.ndarray
 SQRT, LOG, POW = UNARY_OPS["Sqrt"], UNARY_OPS["Log"], UNARY_OPS["Pow"]
@@ -39,10 +41,14 @@ def _unary(x: Array, op: int, param: float = 0.0) -> Array:
 
 
 def _prepare_sqrt(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_sqrt import sqrt_6  # imported by its table
+
     return _as_prepared(sqrt_6, lambda x: _unary(x, SQRT))
 
 
 def _prepare_log(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_log import log_6  # imported by its table
+
     return _as_prepared(log_6, lambda x: _unary(x, LOG))
 
 
@@ -73,6 +79,8 @@ def _pow_refusal(node: Node, inputs: list[Value | None]) -> str | None:
 
 
 def _prepare_pow(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_pow import pow_7  # imported by its table
+
     fixed = exponent_value(constants[1]) if 1 in constants else None
 
     def run(x: Array, y: Array) -> Array:
@@ -86,9 +94,27 @@ def _prepare_pow(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
     return _as_prepared(pow_7, run)
 
 
-class MathsKernels(KernelBackend):
-    """Sqrt, Log and Pow (mixed into CythonBackend)."""
+# ---- the tables: one per op, built on first access -------------------------------------------
 
-    sqrt = _declare(sqrt_6, None, _prepare_sqrt)
-    log = _declare(log_6, None, _prepare_log)
-    pow_ = _declare(pow_7, _pow_refusal, _prepare_pow)
+
+def _sqrt() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_sqrt import sqrt_6
+
+    return {"sqrt": _declare(sqrt_6, None, _prepare_sqrt)}
+
+
+def _log() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_log import log_6
+
+    return {"log": _declare(log_6, None, _prepare_log)}
+
+
+def _pow() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_pow import pow_7
+
+    return {"pow_": _declare(pow_7, _pow_refusal, _prepare_pow)}
+
+
+__getattr__ = tables_on_access(
+    __name__, {"SqrtKernels": _sqrt, "LogKernels": _log, "PowKernels": _pow}
+)

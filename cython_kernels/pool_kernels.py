@@ -2,6 +2,10 @@
 uint8/int8, exactly, through float32): the polyphase kernel of src/pool.c (row passes at the
 generic SIMD level), with ceil_mode, pads, dilations and count_include_pad as the reference; the
 Indices output is declined.
+
+Three tables (MaxPoolKernels, AveragePoolKernels, GlobalAveragePoolKernels), each importing its
+reference op when first accessed (lazy_tables.tables_on_access): a model with MaxPool alone
+imports neither average pool's reference module.
 """
 
 from __future__ import annotations
@@ -11,15 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, output_array
+from ..plugins import RuntimeDecline, output_array
+from ..plugins.backend import Kernel
 from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import window, window_tap_counts
-from ..refimpl.ops import op_average_pool as avgp
-from ..refimpl.ops import op_max_pool as maxp
-from ..refimpl.ops.op_global_average_pool import global_average_pool_1
 from ._common import F32, all_float32, static_shape, threads, window_refusal
 from ._native import ext
 from .elementwise_kernels import _as_prepared, _declare
+from .lazy_tables import tables_on_access
 from .segments import numpy_work
 
 Array = np.ndarray
@@ -93,6 +96,8 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
 
 
 def _prepare_gap(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    from ..refimpl.ops.op_global_average_pool import global_average_pool_1  # its table's
+
     def run(x: Array) -> Array:
         n, c = x.shape[:2]
         if x.size == 0 or x.ndim < 3 or x.dtype != F32:  # a symbolic dim made it so this call
@@ -111,16 +116,41 @@ def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return None if 0 not in x[2:] else "empty spatial dims"
 
 
-class PoolKernels(KernelBackend):
-    """The pooling kernels (mixed into CythonBackend)."""
-
-    gap = _declare(global_average_pool_1, _gap_refusal, _prepare_gap)
+# ---- the tables: one per op, built on first access -------------------------------------------
+# Every MaxPool/AveragePool version shares one kernel body (the reference function is its key).
 
 
-# Every MaxPool/AveragePool version shares one kernel body; registered in the class's table (which
-# CythonBackend inherits) rather than spelled out six times.
-for _ref, _is_max in [(r, True) for r in (maxp.max_pool_8, maxp.max_pool_10, maxp.max_pool_12)] + [
-    (r, False) for r in (avgp.average_pool_7, avgp.average_pool_10, avgp.average_pool_19)
-]:
-    _types = frozenset({"float32", *EIGHT_BIT}) if _is_max else frozenset({"float32"})
-    PoolKernels.kernels[_ref] = _declare(_ref, _pool_refusal, _prepare_pool(_ref, _is_max), _types)
+def _max_pool() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_max_pool import max_pool_8, max_pool_10, max_pool_12
+
+    types = frozenset({"float32", *EIGHT_BIT})
+    return {
+        f"max_pool_{since}": _declare(ref, _pool_refusal, _prepare_pool(ref, True), types)
+        for since, ref in ((8, max_pool_8), (10, max_pool_10), (12, max_pool_12))
+    }
+
+
+def _average_pool() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_average_pool import average_pool_7, average_pool_10, average_pool_19
+
+    types = frozenset({"float32"})
+    return {
+        f"average_pool_{since}": _declare(ref, _pool_refusal, _prepare_pool(ref, False), types)
+        for since, ref in ((7, average_pool_7), (10, average_pool_10), (19, average_pool_19))
+    }
+
+
+def _global_average_pool() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_global_average_pool import global_average_pool_1
+
+    return {"gap": _declare(global_average_pool_1, _gap_refusal, _prepare_gap)}
+
+
+__getattr__ = tables_on_access(
+    __name__,
+    {
+        "MaxPoolKernels": _max_pool,
+        "AveragePoolKernels": _average_pool,
+        "GlobalAveragePoolKernels": _global_average_pool,
+    },
+)

@@ -8,6 +8,9 @@ call). Runs both layouts, all directions, sequence_lens, initial states, peephol
 input_forget and linear_before_reset; declines activation lists other than the defaults. A call
 outside the op's contract (shapes, sequence_lens out of range) raises RuntimeDecline, so the
 reference runs it and reports the error.
+
+Two tables (LstmKernels, GruKernels), each importing its reference op when first accessed
+(lazy_tables.tables_on_access): an LSTM model does not import GRU's reference module.
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
+from ..plugins import RuntimeDecline, kernel, output_array
+from ..plugins.backend import Kernel
 from ..refimpl.ir import Node, Value
-from ..refimpl.ops.op_gru import gru_7, gru_14
-from ..refimpl.ops.op_lstm import lstm_7, lstm_14
 from ._common import F32, all_float32, scratch, threads
 from ._native import ext
 from .gemm_kernels import make_epilogue, pack_weights
+from .lazy_tables import tables_on_access
 from .prepacked import packed_form
 
 Array = np.ndarray
@@ -295,10 +298,22 @@ def _declare(reference: Callable[..., Any], prepare: Callable[..., Any]) -> Any:
     return kernel(reference, dtypes={"float32"}, supports=_rnn_refusal, prepare=prepare)(stub)
 
 
-class RnnKernels(KernelBackend):
-    """The recurrent kernels (mixed into CythonBackend)."""
+# ---- the tables: one per op, built on first access -------------------------------------------
 
-    lstm_7 = _declare(lstm_7, _prepare_lstm_7)
-    lstm_14 = _declare(lstm_14, _prepare_lstm_14)
-    gru_7 = _declare(gru_7, _prepare_gru_7)
-    gru_14 = _declare(gru_14, _prepare_gru_14)
+
+def _lstm() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_lstm import lstm_7, lstm_14
+
+    return {
+        "lstm_7": _declare(lstm_7, _prepare_lstm_7),
+        "lstm_14": _declare(lstm_14, _prepare_lstm_14),
+    }
+
+
+def _gru() -> dict[str, Kernel]:
+    from ..refimpl.ops.op_gru import gru_7, gru_14
+
+    return {"gru_7": _declare(gru_7, _prepare_gru_7), "gru_14": _declare(gru_14, _prepare_gru_14)}
+
+
+__getattr__ = tables_on_access(__name__, {"LstmKernels": _lstm, "GruKernels": _gru})

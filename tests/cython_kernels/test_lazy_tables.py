@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from gossamer.cython_kernels import lazy_tables
 from gossamer.cython_kernels.backend import TABLES, CythonBackend
 from gossamer.cython_kernels.kernel_index import TABLES_OF
@@ -157,6 +158,40 @@ print(json.dumps(sorted(m for m in set(sys.modules) - before if ".refimpl.ops.op
 
 def test_a_layout_op_imports_no_other_layout_reference_module():
     done = subprocess.run([sys.executable, "-c", _ONE_LAYOUT_OP], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+# a fresh process: the reference-op modules the lookup of one op (argv: its module, function)
+# imports, beyond its own, after the tables that plugin discovery imports (the bf16 backend's
+# modules import gemm_kernels and elementwise_kernels, which pool, rnn and maths tables use)
+_ONE_OP = """
+import importlib, json, sys
+from gossamer.cython_kernels import elementwise_kernels, gemm_kernels
+from gossamer.cython_kernels.backend import CythonBackend
+
+reference = getattr(importlib.import_module(sys.argv[1]), sys.argv[2])
+before = set(sys.modules)
+assert CythonBackend.kernels.get(reference) is not None
+print(json.dumps(sorted(m for m in set(sys.modules) - before if ".refimpl.ops.op_" in m)))
+"""
+
+
+@pytest.mark.parametrize(
+    "module, function",
+    [
+        ("op_max_pool", "max_pool_12"),  # pool_kernels: not the average pools'
+        ("op_global_average_pool", "global_average_pool_1"),
+        ("op_lstm", "lstm_14"),  # rnn_kernels: not GRU's
+        ("op_sqrt", "sqrt_6"),  # maths_kernels: not Log's or Pow's
+        ("op_pow", "pow_7"),
+    ],
+)
+def test_one_op_of_a_module_with_several_tables_imports_no_other_reference_module(
+    module: str, function: str
+) -> None:
+    script = [sys.executable, "-c", _ONE_OP, f"gossamer.refimpl.ops.{module}", function]
+    done = subprocess.run(script, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 

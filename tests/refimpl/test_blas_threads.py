@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from gossamer.refimpl import blas_threads
 
 MAPS = b"""\
@@ -32,3 +33,45 @@ def test_no_maps_file_means_no_libraries(monkeypatch):
 
     monkeypatch.setattr(blas_threads, "open", missing, raising=False)
     assert blas_threads._loaded_libraries() == []
+
+
+def test_the_bundled_blas_is_looked_for_beside_the_numpy_package(tmp_path):
+    (tmp_path / "numpy").mkdir()
+    libs = tmp_path / "numpy.libs"
+    libs.mkdir()
+    for name in ("libscipy_openblas64_-32a4.so", "libgfortran-040039e1.so.5.0.0", "blas.txt"):
+        (libs / name).write_bytes(b"")
+    found = blas_threads._bundled_libraries(str(tmp_path / "numpy" / "__init__.py"))
+    assert found == [str(libs / "libscipy_openblas64_-32a4.so")]
+    assert blas_threads._bundled_libraries(str(tmp_path / "a" / "numpy" / "__init__.py")) == []
+    assert blas_threads._bundled_libraries(None) == []  # a numpy without a file: no guess
+
+
+def test_the_bundled_path_opens_no_library_that_is_not_loaded(tmp_path):
+    """RTLD_NOLOAD: a shared object not in the process is skipped, and stays out of it."""
+    import _ctypes
+    import os
+    import shutil
+
+    if not hasattr(os, "RTLD_NOLOAD") or not _ctypes.__file__.endswith(".so"):
+        pytest.skip("no RTLD_NOLOAD, or _ctypes is not a shared object")
+    fake = tmp_path / "libnotloadedblas.so"  # a copy: another file, so not loaded
+    shutil.copy(_ctypes.__file__, fake)
+    assert blas_threads._usable([str(fake)], os.RTLD_NOLOAD | os.RTLD_NOW) == ()
+    with open("/proc/self/maps", "rb") as maps:
+        assert str(fake).encode() not in maps.read()
+
+
+def test_the_bundled_blas_is_the_one_the_maps_scan_finds():
+    """Where numpy's wheel bundles its BLAS, the quick path takes what scanning the loaded shared
+    objects takes (numpy's BLAS is the only one in this process)."""
+    import ctypes
+    import os
+
+    import numpy
+
+    if not blas_threads._bundled_libraries(numpy.__file__) or not os.path.exists("/proc/self/maps"):
+        pytest.skip("numpy without a bundled BLAS, or no /proc/self/maps")
+    scanned = blas_threads._usable(blas_threads._loaded_libraries(), ctypes.DEFAULT_MODE)
+    assert [b.path for b in blas_threads.loaded_blas()] == [b.path for b in scanned]
+    assert scanned

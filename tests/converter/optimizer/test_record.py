@@ -4,7 +4,9 @@ it names."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 
 import pytest
 from gossamer.converter.optimizer import optimize, record
@@ -102,3 +104,87 @@ def test_a_well_formed_record_of_the_graph_as_it_is_is_trusted():
 def test_optimizer_version_is_a_checksum_of_the_sources():
     version = record.optimizer_version()
     assert isinstance(version, str) and len(version) == 16
+
+
+# ---- the checksum's cache (folder_version) ---------------------------------------------------
+
+
+_WRITES = itertools.count(1)
+
+
+def _sources(folder, **files):
+    """Writes the files, each with a modification time of its own (a rewrite within one tick of
+    a coarse file-system clock would keep the time: the case RACY_SECONDS guards)."""
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+        stamp = 10**18 + next(_WRITES) * 10**9
+        os.utime(folder / name, ns=(stamp, stamp))
+    return str(folder)
+
+
+def _cached(monkeypatch, tmp_path):
+    """A private cache folder, and files counted as settled however recent."""
+    monkeypatch.setenv("GOSSAMER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(record, "RACY_SECONDS", 0.0)
+
+
+def test_the_folder_version_is_the_checksum_of_its_sources(monkeypatch, tmp_path):
+    _cached(monkeypatch, tmp_path)
+    folder = _sources(tmp_path / "passes", **{"a.py": "x = 1\n", "b.py": "y = 2\n", "c.txt": "-"})
+    expected = record.sources_checksum(folder, ["a.py", "b.py"])
+    assert record.folder_version(folder) == expected  # computed, then cached
+    assert record.folder_version(folder) == expected  # from the cache
+    assert record.optimizer_version() == record.sources_checksum(
+        os.path.dirname(record.__file__),
+        sorted(n for n in os.listdir(os.path.dirname(record.__file__)) if n.endswith(".py")),
+    )
+
+
+def test_an_unchanged_folder_is_not_read_again(monkeypatch, tmp_path):
+    _cached(monkeypatch, tmp_path)
+    folder = _sources(tmp_path / "passes", **{"a.py": "x = 1\n"})
+    first = record.folder_version(folder)
+
+    def unread(*args):
+        raise AssertionError("the sources were read again")
+
+    monkeypatch.setattr(record, "sources_checksum", unread)
+    assert record.folder_version(folder) == first
+
+
+def test_an_edited_source_gives_a_new_version_however_its_cache_says(monkeypatch, tmp_path):
+    _cached(monkeypatch, tmp_path)
+    folder = _sources(tmp_path / "passes", **{"a.py": "x = 1\n"})
+    first = record.folder_version(folder)
+    _sources(tmp_path / "passes", **{"a.py": "x = 2\n"})  # same size, another content
+    assert record.folder_version(folder) == record.sources_checksum(folder, ["a.py"]) != first
+    _sources(tmp_path / "passes", **{"new.py": ""})  # a file added
+    assert record.folder_version(folder) == record.sources_checksum(folder, ["a.py", "new.py"])
+
+
+def test_recently_changed_sources_are_not_cached(monkeypatch, tmp_path):
+    monkeypatch.setenv("GOSSAMER_CACHE_DIR", str(tmp_path / "cache"))
+    folder = _sources(tmp_path / "passes", **{"a.py": "x = 1\n"})
+    assert record.folder_version(folder) == record.sources_checksum(folder, ["a.py"])
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("text", ["", "garbage", "1-0 zz\n", "1-0 0123456789abcdef extra\n"])
+def test_a_malformed_or_foreign_cache_file_is_ignored_and_rewritten(monkeypatch, tmp_path, text):
+    _cached(monkeypatch, tmp_path)
+    folder = _sources(tmp_path / "passes", **{"a.py": "x = 1\n"})
+    expected = record.folder_version(folder)
+    (cache,) = (tmp_path / "cache" / "optimizer").iterdir()
+    cache.write_text(text)
+    assert record.folder_version(folder) == expected
+    assert cache.read_text().split()[1] == expected
+
+
+def test_an_unwritable_cache_still_gives_the_version(monkeypatch, tmp_path):
+    monkeypatch.setattr(record, "RACY_SECONDS", 0.0)
+    blocker = tmp_path / "file"
+    blocker.write_text("")  # the cache folder cannot be made under a file
+    monkeypatch.setenv("GOSSAMER_CACHE_DIR", str(blocker))
+    folder = _sources(tmp_path / "passes", **{"a.py": "x = 1\n"})
+    assert record.folder_version(folder) == record.sources_checksum(folder, ["a.py"])
