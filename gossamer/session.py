@@ -236,6 +236,12 @@ class Session:
                 from .plugins.placement_report import warn_if_mostly_reference
 
                 warn_if_mostly_reference(graph, self.placement, inferred)  # once, at load
+            program = self._program
+            if program.plan_pending:  # symbolic inputs: the declared shapes' arena is planned
+                program.arena_check = self._sized.check_arena  # by the first run needing it,
+                bound = 2 * self._sized.declared_bytes  # >= memory_plan.arena_bound
+                if program.graph is not graph or bound > self.max_memory:
+                    program.plan_now()  # unless it might exceed the budget: then here, checked
         if self._program.arena is not None:
             self._sized.check_arena(self._program.arena.nbytes)
         self._program.set_arena_limit(self.max_memory)  # arenas planned per input shape

@@ -67,9 +67,13 @@ def build_program(
         (b, c) for b, c in placement.partitions if placement.backend_of[c.nodes[0]] == b.name
     ]
     executed = fuse(graph, partitions) if partitions else graph
-    # backend kernels may write into an arena (reference ops always allocate: no plan for them)
-    memory = plan_memory(executed) if overrides else None
-    program = Program(executed, op_registry(), overrides=overrides, memory_plan=memory)
+    # backend kernels may write into an arena (reference ops always allocate: no plan for them);
+    # a graph with symbolic inputs plans one per input shape at run, and its declared shapes'
+    # plan (for runs that get none) when a run first needs it (Program's plan_later)
+    program = Program(
+        executed, op_registry(), overrides=overrides,
+        plan_later=(lambda: plan_memory(executed)) if overrides else None,
+    )  # fmt: skip
     hooks = _start_hooks(overrides)
     if hooks:  # the interpreter takes one builder's hook (the first builder's): run them all
         program._run_starts = hooks[0] if len(hooks) == 1 else _run_all(tuple(hooks))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from .shape_arenas import ShapeArenas, symbolic_inputs
 
 log = logging.getLogger("gossamer.interpreter")
 MAX_CONTEXTS = 4  # segment schedules one Program keeps, one per builder context (thread count)
+_PLAN_LOCK = threading.Lock()  # a deferred arena plan is made and bound once (Program.plan_now)
 
 
 class NodeObserver(Protocol):
@@ -146,6 +148,8 @@ class Body:
 class Program:
     """A graph resolved against a registry, ready to run any number of times."""
 
+    _plan_later: Callable[[], MemoryPlan] | None  # the declared shapes' plan, still to be made
+
     def __init__(
         self,
         graph: Graph,
@@ -155,7 +159,13 @@ class Program:
         opsets: dict[str, int] | None = None,
         overrides: dict[str, Override] | None = None,
         memory_plan: MemoryPlan | None = None,
+        plan_later: Callable[[], MemoryPlan] | None = None,
     ) -> None:
+        """`memory_plan`: the arena's plan (None: no arena). `plan_later` instead of a plan, for
+        a graph with symbolic input dims: what makes the plan of the declared shapes, called on
+        the first run that needs that arena (one whose input shapes get no arena of their own:
+        refimpl/shape_arenas.py), not at load; `arena_check` (set by the caller) then checks its
+        size first. Either one gives the Program arenas per input shape."""
         self.graph = graph
         self.registry = registry or default_registry()
         self.overrides = overrides or {}
@@ -179,8 +189,17 @@ class Program:
         self._run_starts = run_starts if outer_scope is None else None
         self.bind_arena(memory_plan)
         # symbolic input dims: an arena (and segments) per input-shape signature, planned at run
-        symbolic = symbolic_inputs(graph) if memory_plan is not None and outer_scope is None else []
+        planned = memory_plan is not None or plan_later is not None
+        symbolic = symbolic_inputs(graph) if planned and outer_scope is None else []
         self._shapes = ShapeArenas(self, symbolic) if symbolic else None
+        # the declared shapes' plan, made when a run first needs it (a graph without symbolic
+        # inputs has no per-shape arenas to wait for: planned now)
+        self.arena_check: Callable[[int], None] | None = None  # raises for an oversized arena
+        if plan_later is not None and memory_plan is None:
+            if self._shapes is None:
+                self.bind_arena(plan_later())
+            else:
+                self._plan_later = plan_later
 
     def bind_arena(self, plan: MemoryPlan | None) -> None:
         """Runs with `plan`'s arena from now on (None: none), with fresh segments; a variant for
@@ -197,7 +216,28 @@ class Program:
         self._schedules: dict[Any, tuple[Any, Any, int]] = {}
         self._unaliased: dict[str, Any] = {}  # output name -> an array found not in the arena
         self._shapes = None
+        self._plan_later = None
         self.use_segments = getattr(self, "use_segments", True)  # False: never record any
+
+    @property
+    def plan_pending(self) -> bool:
+        """Whether the declared shapes' arena plan is still to be made (`plan_later`)."""
+        return self._plan_later is not None
+
+    def plan_now(self) -> None:
+        """Makes and binds the declared shapes' arena plan if it is still pending, checking its
+        size with `arena_check` first (which raises before anything is bound). Thread-safe;
+        keeps the per-input-shape arenas."""
+        with _PLAN_LOCK:
+            make = self._plan_later
+            if make is None:
+                return
+            plan = make()
+            if plan.arena_bytes and self.arena_check is not None:
+                self.arena_check(plan.arena_bytes)
+            shapes = self._shapes
+            self.bind_arena(plan)  # (which clears the pending plan)
+            self._shapes = shapes
 
     def set_arena_limit(self, nbytes: int | None) -> None:
         """The most bytes the arenas planned per input shape may take together (a Session passes
@@ -300,6 +340,8 @@ class Program:
         env: dict[str, Any] = {n: outer[n] for n in self._free_names if n in outer} if outer else {}
         env.update(self.graph.initializers)
         env.update(feeds)
+        if self._plan_later is not None and not observers and not keep_all:
+            self.plan_now()  # the first run without an arena of its input shapes
         arena = self.arena if not observers and not keep_all else None
         if arena is not None and not arena.lock.acquire(blocking=False):
             arena = None  # another thread is running this program in the arena

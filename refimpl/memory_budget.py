@@ -137,15 +137,21 @@ def over_budget(subject: str, budget: int, tensor: str = "", nbytes: int = 0) ->
     )
 
 
-def check_values(values: Iterable[Value], budget: int, model: str, cause: str) -> None:
-    """Raises MemoryBudgetError for the largest tensor among `values` over `budget`.
+def check_values(values: Iterable[Value], budget: int, model: str, cause: str) -> int:
+    """Raises MemoryBudgetError for the largest tensor among `values` over `budget`; else
+    returns the bytes of those whose size is known, each rounded up to 64 (what an arena plan
+    aligns them to: memory_plan.arena_bound).
 
     `cause` says what fixed the shapes (e.g. "its declared shapes", "the feeds x: [1, 3, 9999]").
     """
     worst: tuple[int, str, tuple] | None = None
+    total = 0
     for value in values:
         nbytes = static_bytes(value)
-        if nbytes is not None and nbytes > budget and (worst is None or nbytes > worst[0]):
+        if nbytes is None:
+            continue
+        total += -(-nbytes // 64) * 64
+        if nbytes > budget and (worst is None or nbytes > worst[0]):
             worst = (nbytes, value.name, tuple(value.shape or ()))
     if worst is not None:
         nbytes, name, shape = worst
@@ -156,6 +162,7 @@ def check_values(values: Iterable[Value], budget: int, model: str, cause: str) -
             tensor=name,
             nbytes=nbytes,
         )
+    return total
 
 
 # ---- run time: shapes the feeds or input values decide ----------------------------------------
@@ -213,7 +220,9 @@ class RunSizes:
         self.graph = graph
         self.budget = budget
         self._lock = threading.Lock()
-        self._check(inferred, "its declared input shapes")
+        # the declared shapes' tensors of known size, each aligned to 64: twice it bounds their
+        # arena (memory_plan.arena_bound), so a Session can leave that plan to a run
+        self.declared_bytes = self._check(inferred, "its declared input shapes")
         self.symbolic = [
             v.name
             for v in graph.inputs
@@ -262,11 +271,12 @@ class RunSizes:
                 nbytes=nbytes,
             )
 
-    def _check(self, inferred: dict[str, Value], cause: str) -> None:
-        """Every inferred tensor but the initializers (already loaded) against the budget."""
+    def _check(self, inferred: dict[str, Value], cause: str) -> int:
+        """Every inferred tensor but the initializers (already loaded) against the budget; the
+        aligned bytes of those of known size (check_values)."""
         initializers = self.graph.initializers
         values = [v for n, v in inferred.items() if n not in initializers]
-        check_values(values, self.budget, self.graph.name, cause)
+        return check_values(values, self.budget, self.graph.name, cause)
 
     def _guard(self, inferred: dict[str, Value]) -> SizeGuard | None:
         """A guard for the top-level nodes with an output of unknown size, or None."""

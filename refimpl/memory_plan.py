@@ -32,6 +32,7 @@ kernel writes into them by asking `arena.output_array(shape, dtype)` for its out
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -150,16 +151,19 @@ def plan_memory(
     *,
     values: Mapping[str, Value] | None = None,
     plan_constants: bool = False,
+    order: list[Node] | None = None,
 ) -> MemoryPlan:
     """Plans the arena of `graph`; input_shapes fixes dynamic input dims, values skips inference
-    (as model_stats passes the shapes it already has). Values computed from weights alone
-    (Constant outputs, DequantizeLinear of an initializer, ...) belong with the weights once the
-    optimiser folds them: they are planned only with plan_constants=True."""
+    (as model_stats passes the shapes it already has), order skips the topological sort (a
+    Program passes its steps' nodes: `graph.topological_nodes()`). Values computed from weights
+    alone (Constant outputs, DequantizeLinear of an initializer, ...) belong with the weights
+    once the optimiser folds them: they are planned only with plan_constants=True."""
     if alignment < 1:
         raise ValueError(f"alignment must be a positive number of bytes, got {alignment}")
     if values is None:
         values = infer_shapes(with_input_shapes(graph, input_shapes))
-    order = graph.topological_nodes()
+    if order is None:
+        order = graph.topological_nodes()
     n = len(order)
     first, last = _lifetimes(graph, order)
     external = {v.name for v in graph.inputs} | set(graph.initializers)
@@ -196,7 +200,7 @@ def plan_memory(
             tensors[name] = TensorPlan(
                 name, dtype, shape, nbytes, first[name], last[name], b_idx, offset, kind, shares
             )
-    live = np.zeros(n + 2, np.int64)
+    live = [0] * (n + 2)  # bytes coming live (and going) at each step
     for buf in buffers:
         live[buf.first] += buf.size
         live[buf.last + 1] -= buf.size
@@ -209,9 +213,32 @@ def plan_memory(
         unplanned=unplanned,
         arena_bytes=max((b.offset + b.size for b in buffers), default=0),
         sum_of_intermediates_bytes=sum(_round_up(s[2], alignment) for s in sizes.values()),
-        peak_live_bytes=int(np.cumsum(live).max()) if buffers else 0,
-        subgraph_values=sum(len([o for o in node.outputs if o]) for _, node in _body_nodes(graph)),
+        peak_live_bytes=max(itertools.accumulate(live)) if buffers else 0,
+        subgraph_values=sum(
+            len([o for o in inner.outputs if o])
+            for node in order
+            for body in node.subgraphs()
+            for _, inner in body.walk()
+        ),
     )
+
+
+def arena_bound(graph: Graph, values: Mapping[str, Value], alignment: int = 64) -> int:
+    """An upper bound on `plan_memory(graph, alignment=alignment).arena_bytes` without making the
+    plan, when `values` are the shapes that plan infers (`infer_shapes(graph)`): twice the sum of
+    the aligned sizes of every static-size value a node produces. (The plan places buffers largest
+    first, each at the lowest offset free of the placed buffers live with it: every gap below
+    that offset is narrower than the buffer, and so than each placed buffer above the gap, so
+    the offset is less than twice the bytes of those buffers.)"""
+    external = {v.name for v in graph.inputs} | set(graph.initializers)
+    total = 0
+    for node in graph.nodes:
+        for name in node.outputs:
+            if name and name not in external:
+                found = _static_size(values.get(name))
+                if not isinstance(found, str):
+                    total += _round_up(found[2], alignment)
+    return 2 * total
 
 
 def with_input_shapes(graph: Graph, input_shapes: Mapping[str, tuple[int, ...]] | None) -> Graph:
@@ -517,6 +544,10 @@ def _place(
         for g in groups
     ]
     order = sorted(range(len(groups)), key=lambda i: (-spans[i][0], spans[i][1], i))
+    if len(groups) <= SMALL_PLACEMENT:
+        offsets = _place_small(order, spans)
+        return [Buffer(offsets[i], spans[i][0], spans[i][1], spans[i][2], tuple(groups[i]))
+                for i in range(len(groups))]  # fmt: skip
     placed_first = np.empty(len(groups), np.int64)
     placed_last = np.empty(len(groups), np.int64)
     placed_lo = np.empty(len(groups), np.int64)
@@ -540,6 +571,30 @@ def _place(
         count += 1
     return [Buffer(offsets[i], spans[i][0], spans[i][1], spans[i][2], tuple(groups[i]))
             for i in range(len(groups))]  # fmt: skip
+
+
+# buffers up to this many are placed with plain lists (a small graph's plan, at its first run
+# per input shape: numpy's per-call cost is most of the time there); more with numpy's masks
+SMALL_PLACEMENT = 96
+
+
+def _place_small(order: list[int], spans: list[tuple[int, int, int]]) -> list[int]:
+    """_place's offsets, in the same order by the same rule, without numpy."""
+    offsets = [0] * len(spans)
+    placed: list[tuple[int, int, int, int]] = []  # (first, last, lo, hi) of each placed buffer
+    for i in order:
+        size, lo_step, hi_step = spans[i]
+        if size == 0:
+            continue
+        offset = 0
+        clash = [(lo, hi) for f, la, lo, hi in placed if f <= hi_step and la >= lo_step]
+        for lo, hi in sorted(clash):
+            if offset + size <= lo:
+                break
+            offset = max(offset, hi)
+        offsets[i] = offset
+        placed.append((lo_step, hi_step, offset, offset + size))
+    return offsets
 
 
 def _round_up(n: int, alignment: int) -> int:

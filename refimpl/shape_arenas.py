@@ -11,7 +11,10 @@ Bounds: at most MAX_VARIANTS signatures are kept (the least recently used is dro
 together within the arena limit (a Session's memory budget); after MAX_PLANS plans a Program stops
 planning (its shapes change too often for plans to pay off) and runs node by node, as before. A
 signature whose plan fails (shape inference cannot size it) or that has no arena runs node by
-node too; that is remembered, so it is not planned again.
+node too; that is remembered, so it is not planned again. Such runs use the arena of the declared
+shapes (the tensors whose size no symbolic dim decides), which plugins.executor leaves to the
+first run that needs it (`Program(plan_later=...)`; a Session plans it at load only where its
+bound could pass the memory budget).
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ class ShapeArenas:
     def _make(self, key: tuple) -> Any:
         graph = self.program.graph
         try:
-            plan = plan_memory(graph, dict(zip(self.names, key)))
+            order = self.program.nodes  # the steps' (topological) order: not sorted again
+            plan = plan_memory(graph, dict(zip(self.names, key)), order=order)
         except Exception as err:  # a shape the plan cannot size: no arena, the run still runs
             log.debug("no arena for %s at %s: %s: %s", graph.name, key, type(err).__name__, err)
             return None

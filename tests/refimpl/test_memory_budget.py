@@ -259,3 +259,62 @@ def test_a_lower_address_space_limit_caps_the_memory_a_process_can_use():
     seen, available = map(int, done.stdout.split())
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert seen == limit and available == min(physical, limit)
+
+
+def _symbolic_with_static_part() -> bytes:
+    """x: [1, 2^18] (static) -> Relu, Sigmoid, Add, Relu -> y, beside n: [N, 4] -> Relu -> z: the
+    symbolic input n defers the declared shapes' arena plan; x's part of it takes 2 MiB."""
+    return _bytes(
+        [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Sigmoid", ["x"], ["b"]),
+         helper.make_node("Add", ["a", "b"], ["c"]), helper.make_node("Relu", ["c"], ["y"]),
+         helper.make_node("Relu", ["n"], ["z"])],
+        [tensor_info("x", np.float32, [1, 1 << 18]), tensor_info("n", np.float32, ["N", 4])],
+        [tensor_info("y"), tensor_info("z")],
+    )  # fmt: skip
+
+
+def test_a_deferred_arena_that_could_exceed_the_budget_is_planned_and_refused_at_load():
+    """A graph with symbolic inputs plans its declared shapes' arena at the first run that needs
+    it, unless the arena's bound (memory_plan.arena_bound) passes the budget: then at load,
+    where an arena over the budget is refused as for a static graph."""
+    pytest.importorskip("gossamer.cython_kernels._native")
+    if "cython" not in plugin_manager.all_backends():
+        pytest.skip("cython backend not available")
+    model = _symbolic_with_static_part()
+    roomy = gossamer.load(model, backends=["cython"], max_memory="1G", optimize=0)
+    assert roomy._program.plan_pending and roomy._program.arena is None  # nothing planned yet
+    fits = gossamer.load(model, backends=["cython"], max_memory="3M", optimize=0)
+    assert not fits._program.plan_pending and fits._program.arena.nbytes == 2 << 20
+    with pytest.raises(MemoryBudgetError, match="arena of 2.0 MiB"):
+        gossamer.load(model, backends=["cython"], max_memory="1536K", optimize=0)
+    feeds = {"x": np.linspace(-1, 1, 1 << 18, dtype=np.float32)[None], "n": -np.ones((3, 4))}
+    feeds["n"] = feeds["n"].astype(np.float32)
+    for sess in (roomy, fits):
+        y, z = sess.run(None, feeds)
+        a = np.maximum(feeds["x"], 0)
+        b = 1 / (1 + np.exp(-feeds["x"]))
+        np.testing.assert_allclose(y, np.maximum(a + b, 0), rtol=1e-6)
+        assert z.tolist() == [[0.0] * 4] * 3
+    assert roomy._program.plan_pending  # its run had an arena for its shapes: never needed
+
+
+def test_a_deferred_arena_over_the_budget_is_refused_at_the_first_run_that_plans_it(monkeypatch):
+    """Where the load deferred the plan, the run that makes it checks it against the budget
+    before binding it (a budget error, never an arena over the budget)."""
+    pytest.importorskip("gossamer.cython_kernels._native")
+    if "cython" not in plugin_manager.all_backends():
+        pytest.skip("cython backend not available")
+    from gossamer.refimpl import shape_arenas
+
+    sess = gossamer.load(_symbolic_with_static_part(), backends=["cython"], max_memory="1G",
+                         optimize=0)  # fmt: skip
+    assert sess._program.plan_pending
+    sess._sized.budget = 1536 << 10  # as if the load's bound had passed a smaller budget
+    monkeypatch.setattr(shape_arenas, "MAX_PLANS", 0)  # no arena per shape: the declared one
+    feeds = {"x": np.zeros((1, 1 << 18), np.float32), "n": np.zeros((2, 4), np.float32)}
+    with pytest.raises(MemoryBudgetError, match="arena of 2.0 MiB"):
+        sess.run(None, feeds)
+    assert sess._program.plan_pending and sess._program.arena is None  # nothing bound
+    sess._sized.budget = 3 << 20
+    assert sess.run(None, feeds)[1].shape == (2, 4)
+    assert not sess._program.plan_pending and sess._program.arena.nbytes == 2 << 20

@@ -370,3 +370,58 @@ def test_random_dag_plans_are_valid(dag, alignment):
     check_bounds(plan)
     replay(g, plan)
     assert set(plan.tensors) == {n for n in values if not n.startswith("in")}
+
+
+# ---- the small-graph placement and the bound a deferred plan is checked against ----------------
+def _both_placements(monkeypatch, g: Graph, **kwargs) -> tuple[MemoryPlan, MemoryPlan]:
+    from gossamer.refimpl import memory_plan
+
+    monkeypatch.setattr(memory_plan, "SMALL_PLACEMENT", 1 << 30)
+    small = plan_memory(g, **kwargs)
+    monkeypatch.setattr(memory_plan, "SMALL_PLACEMENT", 0)
+    return small, plan_memory(g, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "resnet18", "minilm_encoder", "tiny_cnn"])
+def test_small_placement_places_as_the_numpy_one(monkeypatch, name):
+    g = graph_from_onnx(getattr(builtin_models, name)())
+    small, masked = _both_placements(monkeypatch, g, input_shapes=BENCHMARK_SHAPES.get(name))
+    assert small == masked
+
+
+@given(random_dags(), st.sampled_from([1, 16, 64]))
+def test_random_dags_place_alike_and_within_the_bound(dag, alignment):
+    from gossamer.refimpl import memory_plan
+
+    g, values = dag
+    plans = []
+    for limit in (1 << 30, 0):  # (not monkeypatch: hypothesis runs this many times)
+        saved, memory_plan.SMALL_PLACEMENT = memory_plan.SMALL_PLACEMENT, limit
+        try:
+            plans.append(plan_memory(g, alignment=alignment, values=values))
+        finally:
+            memory_plan.SMALL_PLACEMENT = saved
+    assert plans[0] == plans[1]
+    assert plans[0].arena_bytes <= memory_plan.arena_bound(g, values, alignment)
+
+
+def test_the_bound_holds_on_the_benchmark_models():
+    """arena_bound (twice the aligned sizes) is above the plan's arena, and twice the aligned
+    bytes a session's size checks count is above it; a plan given the steps' order is the one
+    that sorts them itself."""
+    from gossamer.refimpl.memory_budget import RunSizes
+    from gossamer.refimpl.memory_plan import arena_bound
+    from gossamer.refimpl.shape_inference import infer_shapes
+
+    for name in ("mobilenet_v2", "resnet18", "tiny_cnn"):
+        g = graph_from_onnx(getattr(builtin_models, name)())
+        if name in BENCHMARK_SHAPES:
+            shapes = BENCHMARK_SHAPES[name]
+            inputs = [Value(v.name, v.dtype, shapes[v.name], v.kind) for v in g.inputs]
+            g = dataclasses.replace(g, inputs=inputs)
+        values = infer_shapes(g)
+        plan = plan_memory(g, values=values)
+        assert plan.arena_bytes <= arena_bound(g, values)
+        # what a Session compares with its budget before leaving a plan to the first run
+        assert arena_bound(g, values) <= 2 * RunSizes(g, values, 1 << 40).declared_bytes
+        assert plan_memory(g, values=values, order=g.topological_nodes()) == plan

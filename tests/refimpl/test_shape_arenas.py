@@ -138,3 +138,63 @@ def test_a_sessions_first_run_at_new_shapes_infers_them_once(monkeypatch):
     sess.run(None, {"x": x})
     assert len(inferred) == 2  # known shapes: nothing inferred
     assert core.derived_graphs() is None  # the memo lives only during such a run
+
+
+def _deferred(graph: Graph, made: list, shapes: dict | None = None) -> Program:
+    """_program with the declared shapes' plan deferred (as plugins.executor builds it);
+    `shapes` fixes dims in that plan (one with an arena to check)."""
+    overrides = {
+        n.name: Override(_relu if n.op_type == "Relu" else _add, "test") for n in graph.nodes
+    }
+    return Program(graph, overrides=overrides,
+                   plan_later=lambda: made.append(1) or plan_memory(graph, shapes))  # fmt: skip
+
+
+def test_the_declared_shapes_plan_waits_for_a_run_that_needs_it(monkeypatch):
+    made: list = []
+    program = _deferred(_graph(("N", 8)), made)
+    assert program.plan_pending and program.arena is None and not made  # nothing at load
+    x = np.full((3, 8), -2.0, np.float32)
+    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    assert program.plan_pending and not made  # the run had its own shape's arena
+    monkeypatch.setattr(shape_arenas, "MAX_PLANS", 1)  # a new shape gets none now
+    x = np.full((5, 8), 1.5, np.float32)
+    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    assert made == [1] and not program.plan_pending
+    assert program.shape_arenas is not None  # planning it kept the per-shape arenas
+    assert set(program.shape_arenas.variants) == {((3, 8),)}
+    program.run({"x": x})
+    assert made == [1]  # planned once
+
+
+def test_a_static_graph_makes_its_deferred_plan_at_once():
+    made: list = []
+    program = _deferred(_graph((4, 8)), made)
+    assert made == [1] and not program.plan_pending and program.arena is not None
+
+
+def test_a_deferred_plan_the_arena_check_refuses_binds_nothing(monkeypatch):
+    from gossamer.refimpl.errors import MemoryBudgetError
+
+    made: list = []
+    program = _deferred(_graph(("N", 8)), made, {"x": (2, 8)})
+    monkeypatch.setattr(shape_arenas, "MAX_PLANS", 0)
+
+    def refuse(nbytes: int) -> None:
+        raise MemoryBudgetError(f"arena of {nbytes} bytes", nbytes=nbytes, budget=1)
+
+    program.arena_check = refuse
+    x = np.ones((2, 8), np.float32)
+    with pytest.raises(MemoryBudgetError):
+        program.run({"x": x})
+    assert program.plan_pending and program.arena is None
+    program.arena_check = None
+    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    assert not program.plan_pending and program.arena is not None
+
+
+def test_observers_and_keep_all_do_not_make_the_deferred_plan():
+    made: list = []
+    program = _deferred(_graph(("N", 8)), made)
+    program.run({"x": np.ones((2, 8), np.float32)}, keep_all=True)
+    assert program.plan_pending and not made
