@@ -89,6 +89,9 @@ int gk_gemm_threads(long m, long n, long k, int threads);
 int gk_gemm_blocks(long m, long n, long k, int nt);
 void gk_gemm_grid_part(long m, long n, long cu, int T, int t, long *r);
 void gk_gemm_blocking(long *kc, long *mc);
+/* the K block the products of depth k use (gk_gemm_blocking's kc, or k where a split would leave
+ * a last block of at most half a block) */
+long gk_gemm_kc(long k);
 
 /* ---- per-level kernels (gemm_kernels.inc; dispatch.c selects one level's) ------------------ */
 
