@@ -65,7 +65,9 @@ static void pack_a_panels(long m, long k, const float *a, long s_m, long s_k, fl
         long rows = GK_MIN(GK_MR, m - p * GK_MR);
         const float *src = a + p * GK_MR * s_m;
         if (rows < GK_MR) memset(dst, 0, (size_t)(k * GK_MR) * sizeof(float));
-        if (s_k == 1 && rows == GK_MR) {
+        if (s_k == 1 && rows == GK_MR && gk_k.gemm->pack_a12) {
+            gk_k.gemm->pack_a12(src, s_m, k, dst); /* the level's register transposes */
+        } else if (s_k == 1 && rows == GK_MR) {
             /* the 12 rows read side by side, the panel written in order (row by row, a panel of
              * K = 1536 is 72 KiB and every row's pass missed L1: MiniLM's 128 x 1536 left
              * operand took 270 us to pack, a fifth of its product; this way 65 us) */

@@ -115,6 +115,9 @@ typedef struct {
      * the activation */
     void (*epilogue)(float *c, long ldc, long rows, long cols, const gk_epilogue *ep, long i0,
                      long j0, int add);
+    /* one full 12-row A panel from rows s_m apart, unit stride along K (NULL: the drivers' plain
+     * C copy) */
+    void (*pack_a12)(const float *src, long s_m, long k, float *dst);
 } gk_gemm_kernels;
 
 #endif

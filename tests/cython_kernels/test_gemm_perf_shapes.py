@@ -111,7 +111,8 @@ def test_pack_b_layout(nthreads: int, k: int, n: int) -> None:
 
 
 @pytest.mark.parametrize("m,k", [(13, 5000), (500, 40), (12, 1), (1, 4100), (29, 1536)])
-def test_pack_a_layout(nthreads: int, m: int, k: int) -> None:
+def test_pack_a_layout(level: str, nthreads: int, m: int, k: int) -> None:
+    """Every level's packing (AVX-512: register transposes of 16 K) gives the one layout."""
     ext = native.ext()
     rng = np.random.default_rng(m * k)
     a = rng.standard_normal((m, k), F32)
