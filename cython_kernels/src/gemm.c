@@ -30,6 +30,14 @@ static long g_kc = 256, g_mc = 144;
  * kernel's C prefetch; no change when the operands are cached) */
 #define GK_PFB_PANELS 4
 
+/* the K block for a product of depth k: one block where splitting would leave a last block of at
+ * most half a block (K = 384 with KC 256: 256 + 128, the C tile loaded and stored once more for a
+ * short block; measured 2-4 % slower than one block of 384 on MiniLM's 128 x 384 x N products) */
+static long kc_for(long k) { return k > g_kc && k <= g_kc + g_kc / 2 ? k : g_kc; }
+
+long gk_gemm_kc(long k) { return kc_for(k); }
+
+
 void gk_gemm_tune(long kc, long mc, long *old) {
     old[0] = g_kc;
     old[1] = g_mc;
@@ -47,6 +55,9 @@ size_t gk_packed_b_size(long k, long n) {
 
 /* ---- packing ------------------------------------------------------------------------------- */
 
+/* K slice of A's packing (s_k == 1): 64 rows of a 12-row panel are 3 KiB */
+#define GK_PACK_KS 64
+
 static void pack_a_panels(long m, long k, const float *a, long s_m, long s_k, float *out, long p0,
                           long p1) {
     for (long p = p0; p < p1; p++) {
@@ -54,11 +65,24 @@ static void pack_a_panels(long m, long k, const float *a, long s_m, long s_k, fl
         long rows = GK_MIN(GK_MR, m - p * GK_MR);
         const float *src = a + p * GK_MR * s_m;
         if (rows < GK_MR) memset(dst, 0, (size_t)(k * GK_MR) * sizeof(float));
-        if (s_k == 1) {
-            /* row by row: reads stay sequential */
-            for (long r = 0; r < rows; r++) {
-                const float *s = src + r * s_m;
-                for (long kk = 0; kk < k; kk++) dst[kk * GK_MR + r] = s[kk];
+        if (s_k == 1 && rows == GK_MR && gk_k.gemm->pack_a12) {
+            gk_k.gemm->pack_a12(src, s_m, k, dst); /* the level's register transposes */
+        } else if (s_k == 1 && rows == GK_MR) {
+            /* the 12 rows read side by side, the panel written in order (row by row, a panel of
+             * K = 1536 is 72 KiB and every row's pass missed L1: MiniLM's 128 x 1536 left
+             * operand took 270 us to pack, a fifth of its product; this way 65 us) */
+            for (long kk = 0; kk < k; kk++)
+#pragma GCC unroll 12
+                for (long r = 0; r < GK_MR; r++) dst[kk * GK_MR + r] = src[r * s_m + kk];
+        } else if (s_k == 1) {
+            /* a last partial panel, row by row in K slices of GK_PACK_KS (the slice of the panel
+             * stays in L1 across the rows) */
+            for (long k0 = 0; k0 < k; k0 += GK_PACK_KS) {
+                long k1 = GK_MIN(k, k0 + GK_PACK_KS);
+                for (long r = 0; r < rows; r++) {
+                    const float *s = src + r * s_m;
+                    for (long kk = k0; kk < k1; kk++) dst[kk * GK_MR + r] = s[kk];
+                }
             }
         } else {
             for (long kk = 0; kk < k; kk++)
@@ -81,7 +105,10 @@ static void pack_b_panels(long k, long n, const float *b, long s_k, long s_n, fl
                  * the same row a few panels on */
                 if ((p + GK_PFB_PANELS) * GK_NR < n)
                     __builtin_prefetch(row + GK_PFB_PANELS * GK_NR, 0, 3);
-                memcpy(d, row, (size_t)cols * sizeof(float));
+                if (cols == GK_NR) /* a fixed size: inlined, not a libc call per 64 bytes */
+                    memcpy(d, row, GK_NR * sizeof(float));
+                else
+                    memcpy(d, row, (size_t)cols * sizeof(float));
             } else {
                 for (long j = 0; j < cols; j++) d[j] = row[j * s_n];
             }
@@ -248,7 +275,7 @@ static void run_grid(const gk_gemm_args *g, int nt) {
 void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, float *c, long ldc,
                     const gk_epilogue *ep, int threads) {
     if (m <= 0 || n <= 0) return;
-    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, g_kc, g_mc};
+    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc};
     run_grid(&g, threads_for((double)m, (double)n, (double)k, threads));
 }
 
@@ -274,7 +301,7 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
                     long fill_par, float *bp, float *c, long ldc, const gk_epilogue *ep,
                     int threads) {
     if (m <= 0 || n <= 0) return;
-    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, g_kc, g_mc};
+    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc};
     int nt = threads_for((double)m, (double)n, (double)k, threads);
     long blocks = nt > 1 ? blocks_for((double)m, (double)n, (double)k, nt) : 1;
     int pm = 1, pn = 1;
@@ -302,7 +329,7 @@ void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const f
     long panels = (m + GK_MR - 1) / GK_MR;
     float *ap = tls_get(0, gk_packed_a_size(m, k));
     if (!ap) return;
-    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, g_kc, g_mc};
+    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc};
     int nt = threads_for((double)m, (double)n, (double)k, threads);
     pack_job pj = {m, k, s_m, s_k, a, ap};
     gk_parallel_range(panels, nt, pack_a_range, &pj);
@@ -332,7 +359,7 @@ static void gemm_batches(void *ctx, long i0, long i1, int seat) {
         packed = src;
         e.residual = j->ep->residual ? j->ep->residual + i * j->r_bs : NULL;
         gk_gemm_args g = {m, j->n, k, ap, j->bp + i * j->bp_bs, j->c + i * j->c_bs, j->ldc, &e,
-                          g_kc, g_mc};
+                          kc_for(k), g_mc};
         run_part(&g, 1, 0);
     }
 }
@@ -360,7 +387,7 @@ void gk_gemm_batched(long batch, long m, long n, long k, const float *a, long a_
             gk_parallel_range(panels, nt, pack_a_range, &pj);
         }
         e.residual = ep->residual ? ep->residual + i * r_bs : NULL;
-        gk_gemm_args g = {m, n, k, shared, bp + i * bp_bs, c + i * c_bs, ldc, &e, g_kc, g_mc};
+        gk_gemm_args g = {m, n, k, shared, bp + i * bp_bs, c + i * c_bs, ldc, &e, kc_for(k), g_mc};
         run_grid(&g, nt);
     }
 }
@@ -377,7 +404,7 @@ static void matmul_batches(void *ctx, long i0, long i1, int seat) {
     for (long i = i0; i < i1; i++) {
         pack_a_panels(m, k, j->a + i * j->a_bs, j->s_m, j->s_k, ap, 0, apan);
         pack_b_panels(k, n, j->b + i * j->b_bs, j->b_sk, j->b_sn, bp, 0, bpan);
-        gk_gemm_args g = {m, n, k, ap, bp, j->c + i * j->c_bs, n, &ep, g_kc, g_mc};
+        gk_gemm_args g = {m, n, k, ap, bp, j->c + i * j->c_bs, n, &ep, kc_for(k), g_mc};
         run_part(&g, 1, 0);
     }
 }
@@ -405,7 +432,7 @@ void gk_matmul_batched(long batch, long m, long n, long k, const float *a, long 
         pack_job pb = {n, k, b_sk, b_sn, b + i * b_bs, sb};
         gk_parallel_range(apan, nt, pack_a_range, &pa);
         gk_parallel_range(bpan, nt, pack_b_range, &pb);
-        gk_gemm_args g = {m, n, k, sa, sb, c + i * c_bs, n, &ep, g_kc, g_mc};
+        gk_gemm_args g = {m, n, k, sa, sb, c + i * c_bs, n, &ep, kc_for(k), g_mc};
         run_grid(&g, nt);
     }
 }

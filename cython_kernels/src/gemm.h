@@ -89,6 +89,9 @@ int gk_gemm_threads(long m, long n, long k, int threads);
 int gk_gemm_blocks(long m, long n, long k, int nt);
 void gk_gemm_grid_part(long m, long n, long cu, int T, int t, long *r);
 void gk_gemm_blocking(long *kc, long *mc);
+/* the K block the products of depth k use (gk_gemm_blocking's kc, or k where a split would leave
+ * a last block of at most half a block) */
+long gk_gemm_kc(long k);
 
 /* ---- per-level kernels (gemm_kernels.inc; dispatch.c selects one level's) ------------------ */
 
@@ -112,6 +115,9 @@ typedef struct {
      * the activation */
     void (*epilogue)(float *c, long ldc, long rows, long cols, const gk_epilogue *ep, long i0,
                      long j0, int add);
+    /* one full 12-row A panel from rows s_m apart, unit stride along K (NULL: the drivers' plain
+     * C copy) */
+    void (*pack_a12)(const float *src, long s_m, long k, float *dst);
 } gk_gemm_kernels;
 
 #endif

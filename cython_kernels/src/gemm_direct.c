@@ -26,6 +26,7 @@ int gk_gemm_direct(long m, long n, long k, const float *ap, const float *b, cons
     if (m <= 0 || n <= 0) return 1;
     long kc, mc;
     gk_gemm_blocking(&kc, &mc);
+    kc = gk_gemm_kc(k); /* the packed GEMM's K blocks: the same sums, the same bits */
     gemmd_job j = {{m, n, k, ap, b, roff, c, ldc, ep, kc, mc}, 1};
     int nt = gk_gemm_threads(m, n, k, threads);
     if (nt <= 1) {

@@ -17,6 +17,8 @@ SIZES = [  # m, n, k: 6-row tiles and 12-row panels with remainders, 1 / part / 
     (12, 33, 64),
     (25, 100, 257),
     (64, 169, 520),
+    (30, 70, 384),  # one K block of 384 (no short second block)
+    (30, 70, 385),  # 256 + 129
     (40, 3025, 16),
 ]
 

@@ -53,7 +53,8 @@ def test_gemm_matches_numpy_across_block_edges(m, n, k, trans, level, nthreads, 
 
 
 @pytest.mark.parametrize("m, n, k", [(49, 2048, 64), (196, 1000, 40), (128, 1536, 24),
-                                     (512, 49, 30), (13, 33, 300), (1, 700, 5)])  # fmt: skip
+                                     (512, 49, 30), (13, 33, 300), (1, 700, 5),
+                                     (128, 200, 384)])  # fmt: skip
 def test_gemm_splits_typical_shapes_across_threads_exactly(m, n, k, level, nthreads):
     rng = np.random.default_rng(1)
     a = rng.standard_normal((m, k), dtype=np.float32)

@@ -110,12 +110,15 @@ def test_pack_b_layout(nthreads: int, k: int, n: int) -> None:
             np.testing.assert_array_equal(out, _packed_b_reference(wide[:, ::2]))
 
 
-@pytest.mark.parametrize("m,k", [(13, 5000), (500, 40), (12, 1), (1, 4100)])
-def test_pack_a_layout(nthreads: int, m: int, k: int) -> None:
+@pytest.mark.parametrize("m,k", [(13, 5000), (500, 40), (12, 1), (1, 4100), (29, 1536)])
+def test_pack_a_layout(level: str, nthreads: int, m: int, k: int) -> None:
+    """Every level's packing (AVX-512: register transposes of 16 K) gives the one layout."""
     ext = native.ext()
     rng = np.random.default_rng(m * k)
     a = rng.standard_normal((m, k), F32)
-    for src in (a, np.asfortranarray(a)):
+    wide = np.zeros((m, k + 7), F32)
+    wide[:, 3 : k + 3] = a  # rows further apart than K (a Split's or a Slice's view)
+    for src in (a, np.asfortranarray(a), wide[:, 3 : k + 3]):
         out = np.full(ext.packed_a_size(m, k), np.nan, F32)
         ext.pack_a(src, out, nthreads)
         np.testing.assert_array_equal(out, _packed_a_reference(a))
