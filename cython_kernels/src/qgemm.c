@@ -579,7 +579,10 @@ int gk_q8_gemm(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t 
     if (ok) {
         q.rowc = rowc, q.colc = colc, q.ep = &ep2;
         int nt = (double)m * n * k < QPAR_MIN ? 1 : threads;
-        if (gk_qsplit_mode == 2 && nt > 1 && j0 == 0) { /* EXPERIMENT: static pixel parts */
+        if (gk_qsplit_mode >= 2 && nt > 1 && j0 == 0) {
+            /* the B panel pairs of each part of the pixels (src/qconv_split.h), part p on seat p:
+             * the conv packer's parts, so a thread multiplies the panels it packed and writes
+             * the output pixels the next layer's same part reads */
             long bounds[GK_POOL_MAX_THREADS + 1];
             int parts = GK_MIN(nt, GK_POOL_MAX_THREADS);
             for (int p = 0; p <= parts; p++)
