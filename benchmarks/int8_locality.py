@@ -2,12 +2,14 @@
 pool's trace of ordinary runs (segment replay included), each run's chunk work summed (every
 chunk's own duration, whichever thread ran it). Per run: wall time, time in pool calls, summed
 chunk work, the calling thread's share of the chunks; the table gives the minimum and median over
---reps runs. Run it under `taskset -c 0` too: the worker still takes part in the chunking but
-shares the caller's CPU, so every chunk reads data its own core wrote. --ab alternates the int8
-conv's thread split run by run in one process (ext.qsplit_mode, src/qconv_split.h: 0 the pool's
-dynamic chunks, 1 one static part of the pixels per thread in the packer and the depthwise
-kernel, so a thread reads what it wrote, 2 the 8-bit GEMM too where built with that experiment).
-Per call, the work is kept only where both threads shared the call (30-70 % of its chunks each).
+--reps runs (and the 10th percentile, steadier than either on a loaded machine). Run it under
+`taskset -c 0` too: the worker still takes part in the chunking but shares the caller's CPU, so
+every chunk reads data its own core wrote. --ab alternates the int8 conv's thread split run by
+run in one process (ext.qsplit_mode, src/qconv_split.h: 0 the pool's dynamic chunks, 1 one static
+part of the pixels per thread in the packer and the depthwise kernel, so a thread reads what it
+wrote, 2 the 8-bit GEMM's pixel panels too, 3 and the int8 element-wise ops' pixels of every
+plane; --modes picks them). Per call, the work is kept only where both threads shared the call
+(30-70 % of its chunks each).
 
 Unlike benchmarks/int8_pool_model.py (the minimum of each chunk over the runs), the sums keep
 the cost that depends on which thread ran a chunk: a chunk that reads data written by the other
@@ -50,14 +52,23 @@ def main() -> None:
     ap.add_argument(
         "--ab",
         action="store_true",
-        help="alternate the conv's split (ext.qsplit_mode 0, 1, 2) run by run",
+        help="alternate the conv's split (ext.qsplit_mode, --modes) run by run",
     )
+    ap.add_argument("--modes", default="0,1,2,3", help="the qsplit modes --ab alternates")
+    ap.add_argument(
+        "--qew-px-min", type=int, default=-1,
+        help="ext.qew_px_min: from how many elements mode 3 splits element-wise ops",
+    )  # fmt: skip
     args = ap.parse_args()
     sess, feeds = ik.warm_cython_int8(args.model, args.threads, args.baseline)
     from gossamer.cython_kernels._native import ext
 
     names = ext().POOL_TRACE_FIELDS
-    modes = [0, 1, 2] if args.ab and hasattr(ext(), "qsplit_mode") else [None]
+    if args.qew_px_min >= 0:
+        ext().qew_px_min(args.qew_px_min)
+    ab = args.ab and hasattr(ext(), "qsplit_mode")
+    modes: list[int | None] = [int(m) for m in args.modes.split(",")] if ab else [None]
+    mode0 = ext().qsplit_mode() if ab else None
     load0 = open("/proc/loadavg").read().split()[0]
     rows: dict[object, dict[str, list[float]]] = {m: collections.defaultdict(list) for m in modes}
     per_call: dict[object, list[list[float]]] = {m: [] for m in modes}
@@ -92,15 +103,17 @@ def main() -> None:
                 # all ran on one thread read only what that thread wrote
                 shared = e["threads"] > 1 and 0.3 <= e["mine"] / max(1, e["chunks"]) <= 0.7
                 acc.append(float(c.sum()) if shared or cpus == 1 else float("nan"))
-    if modes != [None]:
-        ext().qsplit_mode(0)
+    if mode0 is not None:
+        ext().qsplit_mode(mode0)
     load1 = open("/proc/loadavg").read().split()[0]
     print(f"{args.model} ({args.baseline or 'this tree'}), {args.threads} threads on {cpus} CPUs, "
           f"{args.reps} runs per mode, load {load0} -> {load1}")  # fmt: skip
     for mode in modes:
         label = "" if mode is None else f"qsplit_mode {mode}: "
         for key, v in rows[mode].items():
-            print(f"  {label}{key:18s} min {min(v):8.1f}  median {statistics.median(v):8.1f}")
+            p10 = statistics.quantiles(v, n=10)[0] if len(v) > 1 else v[0]
+            print(f"  {label}{key:18s} min {min(v):8.1f}  p10 {p10:8.1f}  "
+                  f"median {statistics.median(v):8.1f}")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(
             {str(m): {"cpus": cpus, **rows[m], "calls": [_median(c) for c in per_call[m]],

@@ -47,6 +47,12 @@ def zero_point_of(zp: Array | None, x: Array, name: str) -> int:
     return int(scalar(zp, name))
 
 
+def plane_size(x: Array) -> int:
+    """The pixels per plane of an NCHW(-like) x (the product of the axes after the second), for
+    the element-wise kernels' pixel split (src/qelementwise.h); 0 (flat runs) below 3 axes."""
+    return math.prod(x.shape[2:]) if x.ndim >= 3 else 0
+
+
 def _add_params(a, a_scale, a_zp, b, b_scale, b_zp, c_scale, c_zp):  # type: ignore[no-untyped-def]
     """(ra, rb, fixed, 0, 0) exactly as op_qlinear_add computes them."""
     za = zero_point_of(a_zp, a, "A_zero_point")
@@ -84,7 +90,8 @@ def _binary(op: int, params: Callable[..., Any], commutes: bool) -> Callable[...
         x, other = args[0], args[3]
         y = output_array(np.broadcast_shapes(a.shape, b.shape), a.dtype)
         ext().qbinary(op, as_bytes(x).reshape(-1), as_bytes(other).reshape(-1), qtype(x, "A"),
-                      ra, rb, fixed, za, zb, y.reshape(-1).view(np.uint8), threads())  # fmt: skip
+                      ra, rb, fixed, za, zb, y.reshape(-1).view(np.uint8), threads(),
+                      plane_size(x))  # fmt: skip
         return y
 
     return run
@@ -168,7 +175,8 @@ def _quantize(x: Array, y_scale: Array, y_zero_point: Array | None = None, **att
     zp = 0.0 if y_zero_point is None else float(y_zero_point.reshape(-1)[0])
     y = output_array(x.shape, dtype)
     ext().qquantize(np.ascontiguousarray(x).reshape(-1), float(y_scale.reshape(-1)[0]), zp,
-                    qtype(y, "y"), y.reshape(-1).view(np.uint8), threads())  # fmt: skip
+                    qtype(y, "y"), y.reshape(-1).view(np.uint8), threads(),
+                    plane_size(x))  # fmt: skip
     return y
 
 
@@ -183,7 +191,7 @@ def _dequantize(x: Array, x_scale: Array, x_zero_point: Array | None = None, **a
     zp = 0 if x_zero_point is None else int(x_zero_point.reshape(-1)[0])
     y = output_array(x.shape, F32)
     ext().qdequantize(as_bytes(x).reshape(-1), qtype(x, "x"), zp, float(x_scale.reshape(-1)[0]),
-                      y.reshape(-1), threads())  # fmt: skip
+                      y.reshape(-1), threads(), plane_size(x))  # fmt: skip
     return y
 
 

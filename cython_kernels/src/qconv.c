@@ -10,7 +10,7 @@
 #include "qconv_split.h"
 #include "threadpool.h"
 
-int gk_qsplit_mode = 1;
+int gk_qsplit_mode = 3;
 
 typedef struct {
     gk_range_fn fn;

@@ -1,7 +1,8 @@
-/* Static pixel splits of the int8 convolution's pool calls (qconv.c): where gk_qsplit_mode >= 1,
- * the 8-bit im2col packer (by 16-pixel panels) and the 16-channel depthwise kernel (by output
- * rows, where every part has GK_QSPLIT_DW_MIN_ROWS) cut their work into one part per thread at
- * the same fractions of the image (gk_qsplit_px),
+/* Static pixel splits of the int8 pool calls: where gk_qsplit_mode >= 1, the 8-bit im2col packer
+ * (by 16-pixel panels, qconv.c) and the 16-channel depthwise kernel (by output rows, where every
+ * part has GK_QSPLIT_DW_MIN_ROWS), from mode 2 the 8-bit GEMM (by pairs of B panels, qgemm.c),
+ * from mode 3 the element-wise ops (every plane's pixels, qelementwise.c) cut their work into
+ * one part per thread at the same fractions of the image (gk_qsplit_px),
  * and part p runs on seat p where that seat takes part (the caller is seat 0), so that a layer's
  * thread reads the pixels its own core wrote in the layer before. Mode 0: the pool's ordinary
  * chunking (parts claimed dynamically). Which thread runs a part never changes the results. */
@@ -10,11 +11,12 @@
 
 #include "threadpool.h"
 
-/* 0: dynamic chunks; 1 (default): static pixel parts; 2: as 1, and the 8-bit GEMM's pixel panels
- * too where its build has that change (branch wt-i8t-gemm-split). Measured on MobileNetV2 int8, 2
- * threads (benchmarks/int8_locality.py --ab, one process, load 5.5): fastest run 2.78-3.12 ms
- * (mode 0), 2.66 (1), 2.24-2.38 (2); the chunk work of calls both threads shared 25 % over one
- * CPU's in mode 0, 7 % in mode 2 */
+/* 0: dynamic chunks; 1: static pixel parts in the packer and depthwise kernel; 2: and the 8-bit
+ * GEMM's pixel panels; 3 (default): and the element-wise ops over gk_qew_px_min elements.
+ * Measured on MobileNetV2 int8, 2 threads (benchmarks/int8_locality.py --ab, one process, load
+ * 5.5): fastest run 2.78-3.12 ms (mode 0), 2.66 (1), 2.24-2.38 (2); the chunk work of calls both
+ * threads shared 25 % over one CPU's in mode 0, 7 % in mode 2; load 4.2-4.6, 300 runs per mode
+ * interleaved, three runs: 10th percentile 2.49-2.99 ms (mode 1), 2.11-2.39 (2) */
 extern int gk_qsplit_mode;
 /* the depthwise kernel splits by rows only where every part has at least this many output rows
  * (below, each 16-channel block's set-up and transposes cost more than the locality saves:

@@ -77,7 +77,7 @@ void gk_qdyn_quantize(long n, const float *x, uint8_t *y, float *scale_out, uint
     uint8_t z;
     if (n <= 0) return;
     gk_qdyn_params(n, x, &s, &z, threads);
-    gk_qquantize(n, x, s, (float)z, GK_Q_U8, y, threads);
+    gk_qquantize(n, x, s, (float)z, GK_Q_U8, y, 0, threads);
     *scale_out = s;
     *zp_out = z;
 }

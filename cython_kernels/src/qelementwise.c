@@ -1,18 +1,28 @@
 /* The int8 element-wise drivers (see qelementwise.h): runs of QEW_CHUNK elements shared between
- * the pool's threads. */
+ * the pool's threads, or (gk_qsplit_mode 3, an NCHW tensor given its plane size) the same pixel
+ * parts of every plane as the int8 conv's packer, depthwise kernel and GEMM (src/qconv_split.h),
+ * part p on seat p, so a thread reads the pixels its own core wrote. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "dispatch.h"
 #include "isa.h"
+#include "qconv_split.h"
 #include "qelementwise.h"
 #include "threadpool.h"
 
 #define QEW_CHUNK 16384 /* elements per unit of work (a pool call costs about a microsecond) */
+/* elements from which the pixel split runs on the threads (ext.qew_px_min sets it for A/B runs):
+ * where the flat runs would too (over one QEW_CHUNK). Below, a pool call and 2 x planes short runs
+ * cost more than the add: MobileNetV2's 64 x 14 x 14 and 160 x 7 x 7 adds, hot in both caches,
+ * took 3.5 / 3.9 us on one thread and 5.2 / 7.9 us split in two (load 4.7) */
+long gk_qew_px_min = QEW_CHUNK + 1;
+
+enum { QEW_BINARY, QEW_QUANTIZE, QEW_DEQUANTIZE };
 
 typedef struct {
-    int op, type;
-    long n, len, b_step;
+    int kind, op, type;
+    long n, len, b_step, plane;
     const void *a, *b;
     const gk_qbinary_params *p;
     void *y;
@@ -25,23 +35,54 @@ typedef struct {
 
 static int qew_threads(long chunks, int threads) { return chunks > 1 ? threads : 1; }
 
-static void qbinary_units(void *ctx, long u0, long u1, int seat) {
+/* elements [i0, i0 + len) of a binary op, QuantizeLinear or DequantizeLinear */
+static void qew_span(const qew_job *j, long i0, long len) {
+    const gk_qelementwise_kernels *kt = gk_k.qelementwise;
+    if (j->kind == QEW_BINARY)
+        kt->binary(j->op, len, (const char *)j->a + i0, (const char *)j->b + i0 * j->b_step,
+                   j->b_step, j->p, (char *)j->y + i0);
+    else if (j->kind == QEW_QUANTIZE)
+        kt->quantize(len, j->x + i0, j->scale, j->zy, j->type, (char *)j->y + i0);
+    else
+        kt->dequantize(len, (const char *)j->a + i0, j->type, j->zp, j->scale, j->fy + i0);
+}
+
+static void qew_units(void *ctx, long u0, long u1, int seat) {
     const qew_job *j = (const qew_job *)ctx;
     (void)seat;
-    for (long c = u0; c < u1; c++) {
-        long i0 = c * QEW_CHUNK, len = GK_MIN(QEW_CHUNK, j->n - i0);
-        gk_k.qelementwise->binary(j->op, len, (const char *)j->a + i0,
-                                  (const char *)j->b + i0 * j->b_step, j->b_step, j->p,
-                                  (char *)j->y + i0);
+    for (long c = u0; c < u1; c++)
+        qew_span(j, c * QEW_CHUNK, GK_MIN(QEW_CHUNK, j->n - c * QEW_CHUNK));
+}
+
+/* pixels [p0, p1) of every plane */
+static void qew_pixels(void *ctx, long p0, long p1, int seat) {
+    const qew_job *j = (const qew_job *)ctx;
+    (void)seat;
+    for (long i0 = 0; i0 < j->n; i0 += j->plane) qew_span(j, i0 + p0, p1 - p0);
+}
+
+static void qew_run(qew_job *j, int threads) {
+    long n = j->n, plane = j->plane;
+    if (gk_qsplit_mode >= 3 && threads > 1 && n >= gk_qew_px_min && plane > 0 && n % plane == 0) {
+        long bounds[GK_POOL_MAX_THREADS + 1];
+        int parts = GK_MIN(threads, GK_POOL_MAX_THREADS), empty = 0;
+        for (int p = 0; p <= parts; p++) bounds[p] = gk_qsplit_px(plane, p, parts);
+        for (int p = 0; p < parts; p++) empty |= bounds[p] == bounds[p + 1];
+        if (!empty) { /* planes too small for a part per thread take the flat chunks */
+            gk_qsplit_run(bounds, parts, threads, qew_pixels, j);
+            return;
+        }
     }
+    long chunks = (n + QEW_CHUNK - 1) / QEW_CHUNK;
+    gk_parallel_range(chunks, qew_threads(chunks, threads), qew_units, j);
 }
 
 void gk_qbinary(int op, long n, const void *a, const void *b, long b_step,
-                const gk_qbinary_params *p, void *y, int threads) {
-    long chunks = (n + QEW_CHUNK - 1) / QEW_CHUNK;
+                const gk_qbinary_params *p, void *y, long plane, int threads) {
     qew_job j = {0};
-    j.op = op, j.n = n, j.a = a, j.b = b, j.b_step = b_step, j.p = p, j.y = y;
-    gk_parallel_range(chunks, qew_threads(chunks, threads), qbinary_units, &j);
+    j.kind = QEW_BINARY, j.op = op, j.n = n, j.a = a, j.b = b, j.b_step = b_step, j.p = p;
+    j.y = y, j.plane = plane;
+    qew_run(&j, threads);
 }
 
 static void qrow_mean_rows(void *ctx, long r0, long r1, int seat) {
@@ -122,37 +163,18 @@ void gk_qminmax(long n, const float *x, float *lo, float *hi, int *nan, int thre
     *nan = bad;
 }
 
-static void qquantize_units(void *ctx, long u0, long u1, int seat) {
-    const qew_job *j = (const qew_job *)ctx;
-    (void)seat;
-    for (long c = u0; c < u1; c++) {
-        long i0 = c * QEW_CHUNK;
-        gk_k.qelementwise->quantize(GK_MIN(QEW_CHUNK, j->n - i0), j->x + i0, j->scale, j->zy,
-                                    j->type, (char *)j->y + i0);
-    }
-}
-
-void gk_qquantize(long n, const float *x, float scale, float zp, int type, void *y, int threads) {
-    long chunks = (n + QEW_CHUNK - 1) / QEW_CHUNK;
+void gk_qquantize(long n, const float *x, float scale, float zp, int type, void *y, long plane,
+                  int threads) {
     qew_job j = {0};
-    j.n = n, j.x = x, j.scale = scale, j.zy = zp, j.type = type, j.y = y;
-    gk_parallel_range(chunks, qew_threads(chunks, threads), qquantize_units, &j);
+    j.kind = QEW_QUANTIZE, j.n = n, j.x = x, j.scale = scale, j.zy = zp, j.type = type, j.y = y;
+    j.plane = plane;
+    qew_run(&j, threads);
 }
 
-static void qdequantize_units(void *ctx, long u0, long u1, int seat) {
-    const qew_job *j = (const qew_job *)ctx;
-    (void)seat;
-    for (long c = u0; c < u1; c++) {
-        long i0 = c * QEW_CHUNK;
-        gk_k.qelementwise->dequantize(GK_MIN(QEW_CHUNK, j->n - i0), (const char *)j->a + i0,
-                                      j->type, j->zp, j->scale, j->fy + i0);
-    }
-}
-
-void gk_qdequantize(long n, const void *x, int type, int32_t zp, float scale, float *y,
+void gk_qdequantize(long n, const void *x, int type, int32_t zp, float scale, float *y, long plane,
                     int threads) {
-    long chunks = (n + QEW_CHUNK - 1) / QEW_CHUNK;
     qew_job j = {0};
-    j.n = n, j.a = x, j.type = type, j.zp = zp, j.scale = scale, j.fy = y;
-    gk_parallel_range(chunks, qew_threads(chunks, threads), qdequantize_units, &j);
+    j.kind = QEW_DEQUANTIZE, j.n = n, j.a = x, j.type = type, j.zp = zp, j.scale = scale;
+    j.fy = y, j.plane = plane;
+    qew_run(&j, threads);
 }

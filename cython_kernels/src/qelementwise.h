@@ -30,9 +30,16 @@ typedef struct {
     float lo, hi;    /* the output type's range */
 } gk_qbinary_params;
 
+/* The element-wise drivers take `plane`: where it is > 0 and divides n, x is planes of `plane`
+ * pixels (NCHW: H * W), and under gk_qsplit_mode 3 the threads split every plane at the int8
+ * conv's pixel parts (src/qconv_split.h) rather than flat runs; 0: flat runs. The results never
+ * depend on it. */
+
 /* y[i] = op(a[i], b[i * b_step]) for i < n (b_step 0: b is one value), op 0 add, 1 mul */
 void gk_qbinary(int op, long n, const void *a, const void *b, long b_step,
-                const gk_qbinary_params *p, void *y, int threads);
+                const gk_qbinary_params *p, void *y, long plane, int threads);
+/* the elements from which the pixel split runs (below: flat runs, one thread up to QEW_CHUNK) */
+extern long gk_qew_px_min;
 /* y[i] = saturate(rint(float32(sum_j x[i * len + j] - zx) * m) + zy) for i < rows (the sum is
  * exact, int64 converted to float32 as numpy does) */
 void gk_qrow_mean(long rows, long len, const void *x, int type, int32_t zx, float m, float zy,
@@ -44,9 +51,10 @@ void gk_qrow_mean(long rows, long len, const void *x, int type, int32_t zx, floa
 void gk_qminmax(long n, const float *x, float *lo, float *hi, int *nan, int threads);
 /* QuantizeLinear (per tensor): y[i] = saturate(rint(x[i] / scale) + zp) in type (GK_Q_U8/S8;
  * float32 division, NaN -> 0) */
-void gk_qquantize(long n, const float *x, float scale, float zp, int type, void *y, int threads);
+void gk_qquantize(long n, const float *x, float scale, float zp, int type, void *y, long plane,
+                  int threads);
 /* DequantizeLinear (per tensor): y[i] = float32(x[i] - zp) * scale */
-void gk_qdequantize(long n, const void *x, int type, int32_t zp, float scale, float *y,
+void gk_qdequantize(long n, const void *x, int type, int32_t zp, float scale, float *y, long plane,
                     int threads);
 
 typedef struct {

@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "isa.h"
 #include "qgemm.h"
+#include "qconv_split.h"
 #include "threadpool.h"
 
 #define QNB 4             /* B panels per task */
@@ -578,7 +579,18 @@ int gk_q8_gemm(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t 
     if (ok) {
         q.rowc = rowc, q.colc = colc, q.ep = &ep2;
         int nt = (double)m * n * k < QPAR_MIN ? 1 : threads;
-        gk_parallel_range(q.tn * q.tm, nt, q8_tasks, &q);
+        if (gk_qsplit_mode >= 2 && nt > 1 && j0 == 0) {
+            /* the B panel pairs of each part of the pixels (src/qconv_split.h), part p on seat p:
+             * the conv packer's parts, so a thread multiplies the panels it packed and writes
+             * the output pixels the next layer's same part reads */
+            long bounds[GK_POOL_MAX_THREADS + 1];
+            int parts = GK_MIN(nt, GK_POOL_MAX_THREADS);
+            for (int p = 0; p <= parts; p++)
+                bounds[p] = p == parts ? q.tn * q.tm : gk_qsplit_px(n, p, parts) / 32 * q.tm;
+            gk_qsplit_run(bounds, parts, nt, q8_tasks, &q);
+        } else {
+            gk_parallel_range(q.tn * q.tm, nt, q8_tasks, &q);
+        }
     }
     free(rowc);
     free(colc);

@@ -24,12 +24,13 @@ cdef extern from "src/qconv_split.h" nogil:
 
 def qsplit_mode(int mode=-1):
     """How the int8 convolution's packer and depthwise kernel split their work between threads
-    (src/qconv_split.h): 0 the pool's dynamic chunks, 1 (default) one static part of the pixels per
-    thread (2: the 8-bit GEMM too, where built with that experiment); -1 (default) only reads it.
+    (src/qconv_split.h): 0 the pool's dynamic chunks, 1 one static part of the pixels per thread,
+    2 the 8-bit GEMM's pixel panels too, 3 and the element-wise ops' (QLinearAdd/Mul,
+    QuantizeLinear, DequantizeLinear) pixels of every plane; -1 (default) only reads it.
     Returns the mode now in force."""
     global gk_qsplit_mode
-    if mode not in (-1, 0, 1, 2):
-        raise ValueError(f"qsplit_mode: mode {mode} (0, 1 or 2)")
+    if mode not in (-1, 0, 1, 2, 3):
+        raise ValueError(f"qsplit_mode: mode {mode} (0 to 3)")
     if mode >= 0:
         gk_qsplit_mode = mode
     return gk_qsplit_mode

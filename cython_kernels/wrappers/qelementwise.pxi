@@ -8,20 +8,35 @@ cdef extern from "src/qelementwise.h" nogil:
         int za, zb
         float lo, hi
     void gk_qbinary(int op, long n, const void *a, const void *b, long b_step,
-                    const gk_qbinary_params *p, void *y, int threads)
+                    const gk_qbinary_params *p, void *y, long plane, int threads)
     void gk_qminmax(long n, const float *x, float *lo, float *hi, int *nan, int threads)
     void gk_qquantize(long n, const float *x, float scale, float zp, int type, void *y,
-                      int threads)
+                      long plane, int threads)
     void gk_qdequantize(long n, const void *x, int type, int zp, float scale, float *y,
-                        int threads)
+                        long plane, int threads)
     void gk_qrow_mean(long rows, long len, const void *x, int type, int zx, float m, float zy,
                       float lo, float hi, void *y, int threads)
+    long gk_qew_px_min
+
+
+def qew_px_min(long n=-1):
+    """The element count from which the int8 element-wise ops split every plane's pixels between
+    the threads under qsplit_mode 3 (src/qelementwise.h; for A/B runs and tests); -1 only reads
+    it. Returns the value now in force."""
+    global gk_qew_px_min
+    if n < -1:
+        raise ValueError(f"qew_px_min: {n} < 0")
+    if n >= 0:
+        gk_qew_px_min = n
+    return gk_qew_px_min
 
 
 def qbinary(int op, const unsigned char[::1] a, const unsigned char[::1] b, int type, float ra,
-            float rb, float fixed, int za, int zb, unsigned char[::1] y, int threads):
+            float rb, float fixed, int za, int zb, unsigned char[::1] y, int threads,
+            long plane=0):
     """y = QLinearAdd (op 0) or QLinearMul (op 1) of a and b (b of a's length, or one value),
-    parameters as src/qelementwise.h describes them."""
+    parameters as src/qelementwise.h describes them; plane: pixels per plane of an NCHW a (H * W)
+    for the threads' pixel split, 0 flat runs."""
     cdef gk_qbinary_params p
     cdef long n = a.shape[0]
     _qtype(type)
@@ -37,7 +52,7 @@ def qbinary(int op, const unsigned char[::1] a, const unsigned char[::1] b, int 
     p.lo, p.hi = (0.0, 255.0) if type == Q_U8 else (-128.0, 127.0)
     with nogil:
         gk_qbinary(op, n, &a[0], &b[0], 1 if b.shape[0] == n and n > 1 else 0, &p, &y[0],
-                   threads)
+                   plane, threads)
     cdef Call call
     if _tracing():
         call = _record(_run_qbinary, "qbinary", (a, b, y))
@@ -45,6 +60,7 @@ def qbinary(int op, const unsigned char[::1] a, const unsigned char[::1] b, int 
         call.c.i[0], call.c.i[1], call.c.i[2] = op, n, 1 if b.shape[0] == n and n > 1 else 0
         call.c.i[3], call.c.i[4], call.c.i[5], call.c.i[6] = type, za, zb, threads
         call.c.f[0], call.c.f[1], call.c.f[2] = ra, rb, fixed
+        call.c.i[7] = plane
 
 
 cdef int _run_qbinary(const gk_call *c) noexcept nogil:
@@ -53,7 +69,7 @@ cdef int _run_qbinary(const gk_call *c) noexcept nogil:
     p.za, p.zb = <int>c.i[4], <int>c.i[5]
     p.lo, p.hi = (0.0, 255.0) if p.type == 0 else (-128.0, 127.0)  # Q_U8 else Q_S8
     gk_qbinary(<int>c.i[0], c.i[1], <const void *>c.p[0], <const void *>c.p[1], c.i[2], &p,
-               c.p[2], <int>c.i[6])
+               c.p[2], c.i[7], <int>c.i[6])
     return 0
 
 
@@ -98,47 +114,50 @@ def qminmax(const float[::1] x, int threads):
 
 
 def qquantize(const float[::1] x, float scale, float zp, int type, unsigned char[::1] y,
-              int threads):
-    """y = saturate(rint(x / scale) + zp) in type (float32 division, NaN -> 0); y a uint8 view."""
+              int threads, long plane=0):
+    """y = saturate(rint(x / scale) + zp) in type (float32 division, NaN -> 0); y a uint8 view;
+    plane as qbinary's."""
     _qtype(type)
     if y.shape[0] < x.shape[0]:
         raise ValueError(f"qquantize: y has {y.shape[0]} values, needs {x.shape[0]}")
     if x.shape[0] == 0:
         return
     with nogil:
-        gk_qquantize(x.shape[0], &x[0], scale, zp, type, &y[0], threads)
+        gk_qquantize(x.shape[0], &x[0], scale, zp, type, &y[0], plane, threads)
     cdef Call call
     if _tracing():
         call = _record(_run_qquantize, "qquantize", (x, y))
         call.c.p[0], call.c.p[1] = <void *>&x[0], <void *>&y[0]
-        call.c.i[0], call.c.i[1], call.c.i[2] = x.shape[0], type, threads
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = x.shape[0], type, threads, plane
         call.c.f[0], call.c.f[1] = scale, zp
 
 
 cdef int _run_qquantize(const gk_call *c) noexcept nogil:
-    gk_qquantize(c.i[0], <const float *>c.p[0], c.f[0], c.f[1], <int>c.i[1], c.p[1], <int>c.i[2])
+    gk_qquantize(c.i[0], <const float *>c.p[0], c.f[0], c.f[1], <int>c.i[1], c.p[1], c.i[3],
+                 <int>c.i[2])
     return 0
 
 
 def qdequantize(const unsigned char[::1] x, int type, int zp, float scale, float[::1] y,
-                int threads):
-    """y = float32(x - zp) * scale; x a uint8 view of u8/s8 data."""
+                int threads, long plane=0):
+    """y = float32(x - zp) * scale; x a uint8 view of u8/s8 data; plane as qbinary's."""
     _qtype(type)
     if y.shape[0] < x.shape[0]:
         raise ValueError(f"qdequantize: y has {y.shape[0]} values, needs {x.shape[0]}")
     if x.shape[0] == 0:
         return
     with nogil:
-        gk_qdequantize(x.shape[0], &x[0], type, zp, scale, &y[0], threads)
+        gk_qdequantize(x.shape[0], &x[0], type, zp, scale, &y[0], plane, threads)
     cdef Call call
     if _tracing():
         call = _record(_run_qdequantize, "qdequantize", (x, y))
         call.c.p[0], call.c.p[1] = <void *>&x[0], <void *>&y[0]
         call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = x.shape[0], type, zp, threads
         call.c.f[0] = scale
+        call.c.i[4] = plane
 
 
 cdef int _run_qdequantize(const gk_call *c) noexcept nogil:
     gk_qdequantize(c.i[0], <const void *>c.p[0], <int>c.i[1], <int>c.i[2], c.f[0],
-                   <float *>c.p[1], <int>c.i[3])
+                   <float *>c.p[1], c.i[4], <int>c.i[3])
     return 0

@@ -176,3 +176,74 @@ def test_qminmax_skips_nans_wherever_they_are(level, nthreads, n):
     x = np.full(n, np.nan, F32)
     x[-1] = -np.inf
     assert ext().qminmax(x, nthreads) == (-np.inf, -np.inf, n > 1)
+
+
+@pytest.fixture(params=[0, 1, 2, 3])
+def qsplit(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Each of the int8 thread splits (src/qconv_split.h; 3 splits the element-wise ops by the
+    pixels of every plane, here from 4096 elements), put back after the test."""
+    before, px_min = ext().qsplit_mode(), ext().qew_px_min()
+    ext().qsplit_mode(request.param)
+    ext().qew_px_min(4096)
+    yield request.param
+    ext().qsplit_mode(before)
+    ext().qew_px_min(px_min)
+
+
+# planes of 56 x 56 and 7 x 7 (MobileNetV2's adds; 49 pixels: parts of 32 and 17 on 2 threads,
+# an empty part on 3, so flat runs), 31 x 33, 33 (parts of 32 and 1) and 1 (flat runs), all
+# over the 4096 elements the fixture sets as qew_px_min; the last below it (one thread)
+SPLIT_SHAPES = [(1, 24, 56, 56), (1, 160, 7, 7), (2, 5, 31, 33), (1, 130, 33), (1, 4100, 1, 1),
+                (1, 3, 20, 20)]  # fmt: skip
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("shape", SPLIT_SHAPES)
+def test_element_wise_ops_are_the_reference_under_every_split(level, qsplit, threads, shape):
+    """QLinearAdd (same shape and a one-value B), QLinearMul, QuantizeLinear and DequantizeLinear
+    over NCHW tensors on 1-3 threads under every split: bit-identical to the reference."""
+    rng = np.random.default_rng(len(shape) * 1000 + shape[1] + threads)
+    order = ["a", "a_scale", "a_zero_point", "b", "b_scale", "b_zero_point", "c_scale",
+             "c_zero_point"]  # fmt: skip
+    a, b = _q(rng, shape, "uint8"), _q(rng, shape, "uint8")
+    consts = _binary_consts(rng, "uint8")
+    del consts["b"]
+    for op in ("QLinearAdd", "QLinearMul"):
+        run_exact(q_model(op, {"a": a, "b": b}, consts, domain=MS, order=order),
+                  {"a": a, "b": b}, threads)  # fmt: skip
+    one = _binary_consts(rng, "uint8", b=_q(rng, (1,), "uint8"))
+    run_exact(q_model("QLinearAdd", {"a": a}, one, domain=MS, order=order), {"a": a}, threads)
+    x = (rng.standard_normal(shape) * 40).astype(F32)
+    x.reshape(-1)[::97] = np.nan
+    zp = _q(rng, (), "int8")
+    run_exact(q_model("QuantizeLinear", {"x": x}, {"s": F32(0.37), "z": zp}), {"x": x}, threads)
+    run_exact(q_model("DequantizeLinear", {"a": a}, {"s": F32(0.0123), "z": _q(rng, (), "uint8")}),
+              {"a": a}, threads)  # fmt: skip
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("plane", [0, 1, 31, 33, 49, 100, 3136, 7])
+def test_every_element_written_under_the_pixel_split(level, threads, plane):
+    """The C drivers given a plane size under split 3 (and one that does not divide n: flat runs)
+    write every element once: two outputs prefilled differently agree with one flat thread."""
+    rng = np.random.default_rng(plane + threads)
+    n = 4096 * 3 + (0 if plane in (0, 7) else plane * 3 - (4096 * 3) % plane)
+    a, b = _q(rng, (n,), "uint8"), _q(rng, (n,), "uint8")
+    x = (rng.standard_normal(n) * 40).astype(F32)
+    before, px_min = ext().qsplit_mode(), ext().qew_px_min()
+    ext().qew_px_min(4096)
+    try:
+        runs = []
+        for mode, t, fill in ((0, 1, 0), (3, threads, 0), (3, threads, 255)):
+            ext().qsplit_mode(mode)
+            y, q, d = np.full(n, fill, np.uint8), np.full(n, fill, np.uint8), np.full(n, fill, F32)
+            ext().qbinary(0, a, b, 0, 0.7, 0.3, 5.0, 0, 0, y, t, plane)
+            ext().qquantize(x, 0.37, 3.0, 0, q, t, plane)
+            ext().qdequantize(a, 0, 7, 0.25, d, t, plane)
+            runs.append((y, q, d))
+        for got in runs[1:]:
+            for g, w in zip(got, runs[0], strict=True):
+                np.testing.assert_array_equal(g, w)
+    finally:
+        ext().qsplit_mode(before)
+        ext().qew_px_min(px_min)

@@ -252,3 +252,24 @@ def test_small_and_edge_k_every_block_width(core, nthreads, k):  # type: ignore[
     acc = _exact(wt, np.zeros(1, np.int32), x.reshape(c, h * w), np.zeros(1, np.int32))
     want = requantize(acc, mult.reshape(-1, 1), np.asarray(11), np.dtype(np.uint8))
     np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("mode", [0, 2])
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("m, n, k", [(64, 20, 300), (40, 33, 200), (96, 100, 64), (33, 257, 40),
+                                     (16, 1000, 27)])  # fmt: skip
+def test_pixel_split_of_the_product(core, mode, threads, m, n, k):  # type: ignore[no-untyped-def]
+    """The GEMM's tasks as the pool's dynamic chunks (qsplit_mode 0) and in static parts of the
+    columns (mode 2, src/qconv_split.h: pairs of B panels, a part empty where n is under 32 per
+    thread), every product over QPAR_MIN so on the threads: exact either way."""
+    rng = np.random.default_rng(m * n + k + threads)
+    a, b = _operand(rng, (m, k), 1), _operand(rng, (k, n), 0)
+    za, zb = np.zeros(1, np.int32), _operand(rng, (1,), 0).astype(np.int32)
+    before = ext().qsplit_mode()
+    try:
+        ext().qsplit_mode(mode)
+        got = _q8_product(a, 1, za, b, 0, zb, ext().QEpilogue(2), np.full((m, n), 7, np.int32),
+                          threads)  # fmt: skip
+    finally:
+        ext().qsplit_mode(before)
+    np.testing.assert_array_equal(got, _exact(a, za, b, zb))
