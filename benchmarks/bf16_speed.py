@@ -19,6 +19,9 @@ turn, and the figure is the median over all rounds of the per-run times):
   bf16-nofold the same .gsm with precision="bf16" loaded with bf16_conv.FOLD_STEMS = False (stems
             left to fp32) and run with REUSE_PLANES = False (a fresh pair-plane buffer per
             direct conv): bf16 as before the stem fold (only with --engines)
+  bf16-unfused the same session run with bf16_conv_set_fused(False): the direct conv's tiles
+            through a tile buffer, a copy of the valid columns and a separate epilogue pass, as
+            before its tiles stored the output themselves (the same bits; only with --engines)
   ov-bf16   OpenVINO CPU, PERFORMANCE_HINT=LATENCY, no precision hint (its default)
   ov-f32    OpenVINO CPU, the same with INFERENCE_PRECISION_HINT=f32
 The load (`os.getloadavg`) is printed before and after; the machine is shared, so compare only
@@ -40,7 +43,7 @@ import numpy as np
 BENCH = Path.home() / ".cache" / "gossamer" / "bench"
 ENGINES = ("fp32", "bf16", "bf16-vdp", "ov-bf16", "ov-f32")
 # on request (--engines): see above
-EXTRA = ("fp32-nchw", "bf16-nchw", "bf16-im2col", "bf16-nofold")
+EXTRA = ("fp32-nchw", "bf16-nchw", "bf16-im2col", "bf16-nofold", "bf16-unfused")
 
 
 def spec_of(name: str) -> dict:
@@ -111,6 +114,17 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
                 bf16_conv.REUSE_PLANES = True
 
         return run_nofold
+    if engine == "bf16-unfused":
+        from gossamer.cython_kernels._native import ext
+
+        def run_unfused() -> object:
+            ext().bf16_conv_set_fused(False)
+            try:
+                return sess.run(None, feeds)
+            finally:
+                ext().bf16_conv_set_fused(True)
+
+        return run_unfused
     return lambda: sess.run(None, feeds)
 
 

@@ -434,6 +434,16 @@ static void pack_planes(void *ctx, long q0, long q1, int seat) {
     }
 }
 
+/* the direct conv's tiles store the output with the epilogue themselves (conv_tile's g->y);
+ * 0: through the seat's tile buffer, then a copy of the valid columns and the epilogue's pass */
+static int g_conv_fused = 1;
+
+int gk_bf16_conv_set_fused(int on) {
+    int old = g_conv_fused;
+    if (on >= 0) g_conv_fused = on != 0;
+    return old;
+}
+
 typedef struct {
     gk_bf16_conv_args g;
     const gk_bf16_kernels *kern;
@@ -445,14 +455,15 @@ typedef struct {
 } conv_job;
 
 /* units [u0, u1): unit u is row tile u / chunks (its weights panel stays cached across its
- * chunks) times output rows [oy0, oy1) of chunk u % chunks; the tiles go to the seat's buffer
- * at the phases' width, then the valid columns to y and the epilogue on them */
+ * chunks) times output rows [oy0, oy1) of chunk u % chunks; the tiles write their valid columns
+ * to y with the epilogue themselves (g.y set), or go to the seat's buffer at the phases' width,
+ * then the valid columns to y and the epilogue on them */
 static void conv_units(void *ctx, long u0, long u1, int seat) {
     conv_job *j = (conv_job *)ctx;
-    long mr = j->kern->row_tile, hw = j->oh * j->ow;
+    long mr = j->kern->row_tile, hw = j->oh * j->ow, nc = 2 * GK_BF16_NR;
     if (u0 >= u1) return;
-    float *t = (float *)gk_seat_buf(&j->bufs, seat);
-    if (!t) {
+    float *t = j->g.y ? NULL : (float *)gk_seat_buf(&j->bufs, seat);
+    if (!t && !j->g.y) {
         j->failed = 1;
         return;
     }
@@ -461,9 +472,15 @@ static void conv_units(void *ctx, long u0, long u1, int seat) {
         long i0 = (u / j->chunks) * mr, rows = GK_MIN(mr, j->m - i0);
         long oy0 = (u % j->chunks) * j->chunk_rows, oy1 = GK_MIN(j->oh, oy0 + j->chunk_rows);
         long ncols = (oy1 - oy0 - 1) * j->wq + j->ow;
-        for (long n0 = 0; n0 < ncols; n0 += 2 * GK_BF16_NR)
-            j->kern->conv_tile(&j->g, i0, rows, oy0 * j->wq + n0,
-                               GK_MIN(2 * GK_BF16_NR, ncols - n0), t + n0, j->ldt);
+        if (j->g.y) { /* the tiles write y with the epilogue themselves */
+            for (long n0 = 0; n0 < ncols; n0 += nc)
+                j->kern->conv_tile(&j->g, i0, rows, oy0 * j->wq + n0, GK_MIN(nc, ncols - n0),
+                                   NULL, 0);
+            continue;
+        }
+        for (long n0 = 0; n0 < ncols; n0 += nc)
+            j->kern->conv_tile(&j->g, i0, rows, oy0 * j->wq + n0, GK_MIN(nc, ncols - n0),
+                               t + n0, j->ldt);
         for (long r = 0; r < rows; r++)
             for (long oy = oy0; oy < oy1; oy++)
                 memcpy(j->y + (i0 + r) * hw + oy * j->ow, t + r * j->ldt + (oy - oy0) * j->wq,
@@ -506,6 +523,10 @@ int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw
     memset(&j, 0, sizeof j);
     j.g = (gk_bf16_conv_args){gk_bf16_pairs(taps * cp), cp / (2 * GK_BF16_KB), taps, p.plane,
                               offs, wpk, planes};
+    j.ep = ep ? ep : &no_epilogue;
+    if (g_conv_fused && j.ep->act == GK_ACT_NONE) { /* the tiles store y with the epilogue */
+        j.g.y = y, j.g.ow = ow, j.g.wq = p.wq, j.g.hw = oh * ow, j.g.ep = j.ep;
+    }
     j.kern = kern;
     j.m = m, j.oh = oh, j.ow = ow, j.wq = p.wq;
     j.row_tiles = (m + kern->row_tile - 1) / kern->row_tile;
@@ -513,8 +534,8 @@ int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw
     j.chunks = (oh + j.chunk_rows - 1) / j.chunk_rows;
     j.ldt = ((j.chunk_rows - 1) * p.wq + ow + 15) / 16 * 16;
     j.y = y;
-    j.ep = ep ? ep : &no_epilogue;
-    gk_seat_bufs_init(&j.bufs, (size_t)kern->row_tile * (size_t)j.ldt * sizeof(float));
+    gk_seat_bufs_init(&j.bufs,
+                      j.g.y ? 64 : (size_t)kern->row_tile * (size_t)j.ldt * sizeof(float));
     long units = j.row_tiles * j.chunks;
     gk_parallel_range(units, threads_for(m, oh * ow, taps * c, threads), conv_units, &j);
     gk_seat_bufs_free(&j.bufs);

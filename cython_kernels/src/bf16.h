@@ -124,6 +124,11 @@ int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw
                         const uint32_t *wpk, uint32_t *planes, float *y, const gk_epilogue *ep,
                         int threads);
 
+/* whether the direct conv's tiles write y with the epilogue themselves (1, the default; the
+ * same bits) or go through a tile buffer, a copy and the epilogue's own pass (0: benchmarks and
+ * the tests' comparison); on < 0 only asks. Returns the setting before the call */
+int gk_bf16_conv_set_fused(int on);
+
 /* ---- per-level kernels (bf16_kernels.inc) ---------------------------------------------------- */
 
 /* one direct conv (above): the packed weights (pairs: their Pp), the planes, taps' offsets */
@@ -131,6 +136,13 @@ typedef struct {
     long pairs, cpb, taps, plane; /* cpb: blocks of GK_BF16_KB pairs per tap */
     const long *offs;
     const uint32_t *ap, *x2;
+    /* y non-NULL: conv_tile writes the output itself (c and ldc unused): output row i's pixel
+     * (oy, ox) of a padded-width column n = oy * wq + ox with ox < ow goes to y[i * hw + oy * ow
+     * + ox] with ep's sums and clip applied (ep->act must be GK_ACT_NONE); columns past ow are
+     * dropped. NULL: raw accumulators to c */
+    float *y;
+    long ow, wq, hw;
+    const gk_epilogue *ep;
 } gk_bf16_conv_args;
 
 typedef struct {
@@ -158,7 +170,8 @@ typedef struct {
     void (*pair_rows)(const float *lo, const float *hi, long n, uint32_t *dst);
     void (*pair_adjacent)(const float *x, long pairs, uint32_t *dst);
     /* the direct conv's tile (AMX only; NULL elsewhere): c[r * ldc + j] for r < rows <=
-     * row_tile, j < cols <= 2 * GK_BF16_NR = output rows i0 + r, padded-width pixels n0 + j */
+     * row_tile, j < cols <= 2 * GK_BF16_NR = output rows i0 + r, padded-width pixels n0 + j
+     * (or, where g->y is set, those pixels' valid ones straight to y with the epilogue) */
     void (*conv_tile)(const gk_bf16_conv_args *g, long i0, long rows, long n0, long cols,
                       float *c, long ldc);
 } gk_bf16_kernels;

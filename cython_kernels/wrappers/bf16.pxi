@@ -36,6 +36,8 @@ cdef extern from "src/bf16.h" nogil:
                             const uint32_t *wpk, uint32_t *planes, float *y,
                             const gk_epilogue *ep, int threads)
 
+    int gk_bf16_conv_set_fused(int on)
+
 cdef extern from "src/amx.h" nogil:
     int GK_AMX_BF16
     int gk_amx_bf16()
@@ -259,6 +261,13 @@ def bf16_conv_planes_size(long c, long kh, long kw, long sh, long sw, long dh, l
 def bf16_conv_max_stride():
     """The largest stride the direct conv takes."""
     return GK_BF16_CONV_STRIDE
+
+
+def bf16_conv_set_fused(on=None):
+    """Whether the direct conv's tiles write y with the epilogue themselves (True, the default)
+    or through a tile buffer, a copy and the epilogue's own pass (False: the same bits; kept for
+    benchmarks and the tests' comparison). None only asks. Returns the setting before."""
+    return bool(gk_bf16_conv_set_fused(-1 if on is None else (1 if on else 0)))
 
 
 def bf16_conv_direct(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh,

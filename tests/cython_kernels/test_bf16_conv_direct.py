@@ -77,6 +77,7 @@ CASES = [  # m, c, h, w, kernel, pads, dilations[, strides]
     (9, 40, 8, 10, (5, 1), (2, 0, 2, 0), (1, 1)),
     (50, 16, 6, 40, (1, 7), (0, 3, 0, 3), (1, 1)),
     (5, 7, 4, 4, (3, 3), (0, 0, 0, 0), (1, 1)),  # valid: 2 x 2 out
+    (12, 20, 56, 56, (3, 3), (1, 1, 1, 1), (1, 1)),  # planes' rows 58 -> 64 pixels
     (64, 64, 56, 56, (3, 3), (1, 1, 1, 1), (1, 1), (2, 2)),  # ResNet's downsampling 3x3
     (40, 48, 15, 13, (3, 3), (1, 1, 1, 1), (1, 1), (2, 2)),  # odd sizes
     (20, 64, 14, 14, (1, 1), (0, 0, 0, 0), (1, 1), (2, 2)),  # its 1x1 shortcut: one phase
@@ -307,3 +308,38 @@ def test_the_reused_planes_give_the_bits_of_fresh_ones(amx: None) -> None:
             assert np.array_equal(r, fresh)
     planes = bf16_conv._planes(10)
     assert planes.ctypes.data % (2 << 20) == 0 and planes.dtype == np.uint32
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_tiles_storing_the_output_give_the_bits_of_the_copy_and_epilogue_pass(
+    amx: None, threads: int
+) -> None:
+    """The tiles writing y with the epilogue themselves (bf16_conv_set_fused(True), the default:
+    each 16-column tile split into the valid runs of the output rows it crosses) give the bits of
+    the tile buffer + copy of the valid columns + the float32 epilogue's pass: every CASES
+    geometry (rows narrower than a tile, strides, padded widths), with no epilogue, with bias,
+    residual and clip, and with a column bias, at 1-3 threads."""
+    assert ext().bf16_conv_set_fused() is True  # the default
+    rng = np.random.default_rng(21)
+    try:
+        for case in CASES:
+            m, c, h, wd, (kh, kw), pads, dil, *st = case
+            st = tuple(st[0]) if st else (1, 1)
+            x, w = values(rng, (c, h, wd), 4), values(rng, (m, c, kh, kw), 4)
+            oh, ow = geometry(x, w, pads, dil, st)
+            res = values(rng, (m, oh * ow), 4)
+            res[0, -1] = np.nan  # a NaN residual stays NaN through the clip either way
+            for epilogue in (
+                {},
+                {"bias_row": values(rng, (m,), 3), "residual": res, "clip": True, "lo": 0.0,
+                 "hi": np.inf},
+                {"bias_col": values(rng, (oh * ow,), 3), "clip": True, "lo": -0.5, "hi": 0.25},
+            ):  # fmt: skip
+                outs = []
+                for fused in (False, True):
+                    ext().bf16_conv_set_fused(fused)
+                    outs.append(direct(x, w, pads, dil, threads, st, **epilogue).view(np.uint32))
+                np.testing.assert_array_equal(outs[1], outs[0], err_msg=str((case, epilogue)))
+    finally:
+        ext().bf16_conv_set_fused(True)
+
