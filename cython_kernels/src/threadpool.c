@@ -487,3 +487,63 @@ void gk_parallel_range(long n, int threads, gk_range_fn fn, void *ctx) {
     range_job r = {n, GK_MIN(n, most), fn, ctx};
     gk_parallel(r.chunks, threads, range_chunk, &r);
 }
+
+typedef struct {
+    gk_range_fn fn;
+    void *ctx;
+    const long *bounds;
+    int parts, pieces;
+    /* per part: the next piece from the front (low 32 bits) and the end (high 32 bits) */
+    uint64_t left[GK_POOL_MAX_THREADS];
+} parts_job;
+
+/* takes one piece of a part, from its front or its back (0: none left) */
+static int parts_take(uint64_t *w, int back, long *piece) {
+    uint64_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t f = (uint32_t)v, e = (uint32_t)(v >> 32);
+        if (f >= e) return 0;
+        uint64_t nv = back ? ((uint64_t)(e - 1) << 32 | f) : ((uint64_t)e << 32 | (f + 1));
+        if (__atomic_compare_exchange_n(w, &v, nv, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            *piece = back ? (long)e - 1 : (long)f;
+            return 1;
+        }
+    }
+}
+
+/* the seat's own part's pieces from the front, then whatever is left of the others' from
+ * their backs */
+static void parts_chunk(void *p, long c, int seat) {
+    parts_job *j = (parts_job *)p;
+    long k;
+    (void)c;
+    if (seat < j->parts)
+        while (parts_take(&j->left[seat], 0, &k)) {
+            long t = (long)seat * j->pieces + k;
+            if (j->bounds[t] < j->bounds[t + 1]) j->fn(j->ctx, j->bounds[t], j->bounds[t + 1], seat);
+        }
+    for (int d = 1; d <= j->parts; d++) {
+        int q = (seat + d) % j->parts;
+        while (parts_take(&j->left[q], 1, &k)) {
+            long t = (long)q * j->pieces + k;
+            if (j->bounds[t] < j->bounds[t + 1]) j->fn(j->ctx, j->bounds[t], j->bounds[t + 1], seat);
+        }
+    }
+}
+
+void gk_pool_run_parts(const long *bounds, int parts, int pieces, int threads, gk_range_fn fn,
+                       void *ctx) {
+    long all = (long)parts * pieces;
+    if (parts <= 1 || pieces < 1 || threads <= 1 || parts > GK_POOL_MAX_THREADS) {
+        if (all >= 1 && bounds[0] < bounds[all]) {
+            int saved = gk_team_rank();
+            gk_set_team_rank(0);
+            fn(ctx, bounds[0], bounds[all], 0);
+            gk_set_team_rank(saved);
+        }
+        return;
+    }
+    parts_job j = {fn, ctx, bounds, parts, pieces, {0}};
+    for (int p = 0; p < parts; p++) j.left[p] = (uint64_t)pieces << 32;
+    gk_parallel(parts, threads, parts_chunk, &j);
+}

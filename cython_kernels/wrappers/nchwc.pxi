@@ -23,6 +23,7 @@ cdef extern from "src/nchwc.h" nogil:
     long gk_nchwc_ktaps
     long gk_nchwc_order
     long gk_nchwc_pixel_major_bytes
+    long gk_nchwc_split_mode
 
 
 cdef inline int _blocks(str name, str what, long c) except -1:
@@ -53,6 +54,19 @@ def nchwc_order(long order=-1, long pixel_major_bytes=-1):
         gk_nchwc_order = order
     if pixel_major_bytes >= 0:
         gk_nchwc_pixel_major_bytes = pixel_major_bytes
+    return old
+
+
+def nchwc_split_mode(long mode=-1):
+    """How the blocked conv and depthwise conv share a call among its threads (src/nchwc.h):
+    0 the pool's dynamic chunks, 1 (default) one static part of the output pixels per thread,
+    part p on seat p; -1 only asks. Returns the previous mode."""
+    global gk_nchwc_split_mode
+    cdef long old = gk_nchwc_split_mode
+    if mode >= 0:
+        if mode > 1:
+            raise ValueError(f"nchwc_split_mode: mode {mode} is not 0 or 1")
+        gk_nchwc_split_mode = mode
     return old
 
 
