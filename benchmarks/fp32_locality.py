@@ -17,8 +17,11 @@ then --compare A.json B.json prints per kind and per call the ratio of the chunk
         --json /tmp/one.json
     .venv/bin/python benchmarks/fp32_locality.py --compare /tmp/two.json /tmp/one.json
 
---split alternates ext.nchwc_split_mode (0 the pool's dynamic chunks, 1 one static part of the
-pixels per thread: src/nchwc.h) run by run in one process, where the build has it.
+--split 0,1 alternates ext.nchwc_split_mode (0 the pool's dynamic chunks, 1 one static part of
+the pixels per thread, 2 the conv's parts only, 3 the depthwise conv's only: src/nchwc.h) run by
+run in one process, where the build has it (--pieces: pieces per part). --cpu-clock times the
+chunks in their thread's CPU time (ext.pool_trace_cpu_clock), so that on a loaded machine a
+chunk is not charged for the time the OS gave another process.
 Not a test: nothing is asserted."""
 
 from __future__ import annotations
@@ -85,14 +88,18 @@ def measure(args) -> dict:
     sess.run(None, feeds, observers=[lab])
     names = ext().POOL_TRACE_FIELDS
     cpus = len(os.sched_getaffinity(0))
-    modes = [0, 1] if args.split and hasattr(ext(), "nchwc_split_mode") else [None]
+    modes: list = [None]
+    if args.split and hasattr(ext(), "nchwc_split_mode"):
+        modes = [int(m) for m in args.split.split(",")]
+    if args.cpu_clock:
+        ext().pool_trace_cpu_clock(1)
     out: dict = {}
     load0 = Path("/proc/loadavg").read_text().split()[0]
     per: dict = {m: {"wall": [], "calls": None} for m in modes}
     for rep in range(args.reps):
         for mode in modes[rep % len(modes) :] + modes[: rep % len(modes)]:
             if mode is not None:
-                ext().nchwc_split_mode(mode)
+                ext().nchwc_split_mode(mode, args.pieces)
                 sess.run(None, feeds)
             ext().pool_trace(True)
             t0 = time.monotonic_ns()
@@ -112,7 +119,16 @@ def measure(args) -> dict:
                 acc["span"].append((e["end"] - e["start"]) / 1e3)
                 acc["mine"].append(e["mine"] / max(1, e["chunks"]))
                 acc["chunks"].append(e["chunks"])
+                # the work where both threads shared the call: a call whose chunks all ran on
+                # one thread read only what that thread wrote
+                share = e["mine"] / max(1, e["chunks"])
+                if cpus == 1 or (e["threads"] > 1 and 0.3 <= share <= 0.7):
+                    acc["shared"].append(float(c.sum()))
     load1 = Path("/proc/loadavg").read_text().split()[0]
+    if args.cpu_clock:
+        ext().pool_trace_cpu_clock(0)
+    if modes != [None]:
+        ext().nchwc_split_mode(2, 4)
     for mode in modes:
         p = per[mode]
         calls = [
@@ -122,6 +138,8 @@ def measure(args) -> dict:
                 "chunks": statistics.median(a["chunks"]),
                 "work": statistics.median(a["work"]),
                 "work_min": min(a["work"]),
+                "shared": statistics.median(a["shared"]) if a["shared"] else float("nan"),
+                "shared_runs": len(a["shared"]),
                 "span": statistics.median(a["span"]),
                 "mine": statistics.median(a["mine"]),
             }
@@ -134,6 +152,7 @@ def measure(args) -> dict:
             "load": [load0, load1],
             "wall_median": statistics.median(p["wall"]),
             "wall_min": min(p["wall"]),
+            "cpu_clock": args.cpu_clock,
             "calls": calls,
         }
     return out
@@ -148,6 +167,10 @@ def _by_kind(calls: list[dict]) -> dict[str, dict[str, float]]:
         k["work"] += c["work"]
         k["work_min"] += c["work_min"]
         k["span"] += c["span"]
+        if c["shared"] == c["shared"]:
+            k["shared calls"] += 1
+            k["shared"] += c["shared"]
+            k["shared min"] += c["work_min"]
     return kinds
 
 
@@ -158,11 +181,13 @@ def report(res: dict) -> None:
               f"{r['load'][0]} -> {r['load'][1]}: wall median {r['wall_median']:.0f} us, "
               f"min {r['wall_min']:.0f} us")  # fmt: skip
         print("| kind | calls | chunks | chunk work us (median) | sum of per-call minima | "
-              "in calls us |")  # fmt: skip
-        print("|---|---:|---:|---:|---:|---:|")
+              "in calls us | shared calls | their work where shared (median) | "
+              "their minima |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for kind, k in sorted(_by_kind(r["calls"]).items(), key=lambda kv: -kv[1]["work"]):
             print(f"| {kind} | {k['calls']} | {k['chunks']:.0f} | {k['work']:.0f} | "
-                  f"{k['work_min']:.0f} | {k['span']:.0f} |")  # fmt: skip
+                  f"{k['work_min']:.0f} | {k['span']:.0f} | {k['shared calls']} | "
+                  f"{k['shared']:.0f} | {k['shared min']:.0f} |")  # fmt: skip
 
 
 def compare(a_path: str, b_path: str, mode: str) -> None:
@@ -191,7 +216,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=40)
     ap.add_argument("--json", default="")
-    ap.add_argument("--split", action="store_true", help="alternate ext.nchwc_split_mode 0 / 1")
+    ap.add_argument("--split", default="", help="ext.nchwc_split_mode values to alternate: 0,1")
+    ap.add_argument("--pieces", type=int, default=4, help="pieces per part in the split modes")
+    ap.add_argument("--cpu-clock", action="store_true", help="chunks timed in thread CPU time")
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"))
     ap.add_argument("--mode", default="None", help="which mode's calls --compare reads")
     args = ap.parse_args()

@@ -32,11 +32,16 @@ long gk_nchwc_ktaps = 128;
  * projections 192 -> 32 on 28x28, 576 -> 96 on 14x14: 1.3-1.5x onnxruntime's time) */
 long gk_nchwc_order = 3;
 long gk_nchwc_pixel_major_bytes = 64 * 1024;
-long gk_nchwc_split_mode = 1;
+/* 2: measured on MobileNetV2 at 2 threads (benchmarks/fp32_locality.py --cpu-clock, load 4.5,
+ * three runs): the 1x1 convs' chunk work where both threads shared a call 3-5 % below the
+ * dynamic split's with pixel parts, the depthwise convs' 3-6 % above it with row parts (more,
+ * shorter row calls on the 14x14 planes), so the depthwise keeps the dynamic split */
+long gk_nchwc_split_mode = 2;
 
 /* pieces per part (gk_pool_run_parts): a thread done with its part takes the other's last
  * pieces */
-#define NC_PIECES 4
+#define NC_PIECES_MAX 16
+long gk_nchwc_split_pieces = 4;
 
 /* the first unit of piece t (of all) of n units: n t / all rounded to a multiple of mult, n for
  * t == all (the same fractions of the image in every layer of a chain) */
@@ -46,11 +51,15 @@ static long nc_part_bound(long n, long t, long all, long mult) {
     return GK_MIN(b, n);
 }
 
-/* static pixel parts (gk_nchwc_split_mode 1) for a call of `team` threads on n images */
-static int nc_parts(long n, int team) {
-    return gk_nchwc_split_mode == 1 && n == 1 && team > 1 && team <= GK_POOL_MAX_THREADS ? team
-                                                                                            : 0;
+/* static pixel parts (gk_nchwc_split_mode 1; 2 the conv only, 3 the depthwise only) for a call
+ * of `team` threads on n images */
+static int nc_parts(long n, int team, int depthwise) {
+    long m = gk_nchwc_split_mode;
+    int on = m == 1 || (m == 2 && !depthwise) || (m == 3 && depthwise);
+    return on && n == 1 && team > 1 && team <= GK_POOL_MAX_THREADS ? team : 0;
 }
+
+static int nc_pieces(void) { return (int)GK_MAX(1L, GK_MIN(gk_nchwc_split_pieces, NC_PIECES_MAX)); }
 
 /* -------------------------------------------------------------------------------------------- */
 typedef struct {
@@ -198,16 +207,16 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
      * each thread would read all the weights: the 7x7 layers' 0.6-5 MB keep the dynamic split
      * by output blocks) and every piece has a tile or two of pixels */
     long q = a.oh * a.ow, rows = q / row_w;
-    int parts = nc_parts(n, team);
+    int parts = nc_parts(n, team, 0), pieces = nc_pieces();
     double ybytes = (double)a.m * q * sizeof(float);
-    if (parts && xbytes + ybytes >= wbytes && q >= 24L * parts * NC_PIECES) {
+    if (parts && xbytes + ybytes >= wbytes && q >= 24L * parts * pieces) {
         /* pieces of whole rows of the output (its own rows where a 1x1 conv made it one row):
          * the depthwise conv's bounds; a multiple of 4 pixels where the rows are too few */
-        long all = (long)parts * NC_PIECES, bounds[GK_POOL_MAX_THREADS * NC_PIECES + 1];
+        long all = (long)parts * pieces, bounds[GK_POOL_MAX_THREADS * NC_PIECES_MAX + 1];
         for (long t = 0; t <= all; t++)
             bounds[t] = rows >= all ? (t < all ? row_w * (rows * t / all) : q)
                                     : nc_part_bound(q, t, all, 4);
-        gk_pool_run_parts(bounds, parts, NC_PIECES, team, conv_part, &j);
+        gk_pool_run_parts(bounds, parts, pieces, team, conv_part, &j);
         return;
     }
     long items = n * groups * a.oh * chunks;
@@ -267,11 +276,11 @@ void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads
     long bands = (a->oh + rows - 1) / rows;
     dw_job j = {a, gk_k.nchwc, cbs, bands, rows};
     double work = (double)n * a->c * a->oh * a->ow * a->kh * a->kw;
-    int team = work > 32768 ? threads : 1, parts = nc_parts(n, team);
+    int team = work > 32768 ? threads : 1, parts = nc_parts(n, team, 1), pieces = nc_pieces();
     if (parts && a->oh >= 4L * parts) { /* pieces of rows (see the conv's parts) */
-        long all = (long)parts * NC_PIECES, bounds[GK_POOL_MAX_THREADS * NC_PIECES + 1];
+        long all = (long)parts * pieces, bounds[GK_POOL_MAX_THREADS * NC_PIECES_MAX + 1];
         for (long t = 0; t <= all; t++) bounds[t] = nc_part_bound(a->oh, t, all, 1);
-        gk_pool_run_parts(bounds, parts, NC_PIECES, team, dw_part, &j);
+        gk_pool_run_parts(bounds, parts, pieces, team, dw_part, &j);
         return;
     }
     gk_parallel_range(n * cbs * bands, team, dw_items, &j);

@@ -84,6 +84,16 @@ static double clock_ns(void) {
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+int gk_pool_trace_cpu_clock;
+
+/* a chunk's clock: the thread's CPU time where gk_pool_trace_cpu_clock, else clock_ns */
+static double chunk_clock_ns(void) {
+    if (!gk_pool_trace_cpu_clock) return clock_ns();
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 /* the first of `chunks` entries of trace_chunk_ns for one call (-1: full) */
 static long trace_chunks_take(long chunks) {
     long b = __atomic_fetch_add(&trace_cn, chunks, __ATOMIC_RELAXED);
@@ -112,9 +122,9 @@ static inline void run_chunk(gk_pool_fn fn, void *ctx, long c, int seat, long ba
         fn(ctx, c, seat);
         return;
     }
-    double t0 = clock_ns();
+    double t0 = chunk_clock_ns();
     fn(ctx, c, seat);
-    trace_chunk_ns[base + c] = (float)(clock_ns() - t0);
+    trace_chunk_ns[base + c] = (float)(chunk_clock_ns() - t0);
 }
 
 static void run_alone_traced(long chunks, gk_pool_fn fn, void *ctx, long base) {

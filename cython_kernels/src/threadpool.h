@@ -108,6 +108,10 @@ const gk_pool_event *gk_pool_trace_events(void);
  * gets first = -1): a run's chunk balance can be modelled from these without a quiet machine. */
 #define GK_POOL_TRACE_CHUNKS (1L << 20)
 const float *gk_pool_trace_chunks(void);
+/* 1: the chunks are timed in their thread's CPU time (CLOCK_THREAD_CPUTIME_ID: a chunk the OS
+ * took off its core for another process is not charged for it, so a loaded machine still shows
+ * what the chunk's own work cost); 0 (default): CLOCK_MONOTONIC */
+extern int gk_pool_trace_cpu_clock;
 
 /* A check of the contract above, for the tests (threadpool_check.c): `chunks` chunks of about
  * chunk_us microseconds each on `threads` threads; every worker sleeps stall_us microseconds

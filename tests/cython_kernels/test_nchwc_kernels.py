@@ -429,9 +429,10 @@ SPLITS = [
 
 @pytest.mark.parametrize("name,xs,ws,attrs,blocked", SPLITS, ids=[c[0] for c in SPLITS])
 def test_static_pixel_parts_change_no_bit(level, name, xs, ws, attrs, blocked):
-    """One static part of the output pixels per thread (nchwc_split_mode 1: part p's pieces on
-    seat p, the rest stolen) and the pool's dynamic chunks (mode 0) give the same bits at 1, 2
-    and 3 threads, residual and Relu6 included."""
+    """One static part of the output pixels per thread (nchwc_split_mode 1, 2 the conv's only,
+    3 the depthwise conv's only; part p's 1, 4 or 16 pieces on seat p first, the rest taken by
+    whoever is free) and the pool's dynamic chunks (mode 0) give the same bits at 1, 2 and 3
+    threads, residual and Relu6 included."""
     from gossamer.cython_kernels._native import ext
 
     x = RNG.standard_normal(xs).astype(F32)
@@ -451,13 +452,15 @@ def test_static_pixel_parts_change_no_bit(level, name, xs, ws, attrs, blocked):
     old = ext().nchwc_split_mode()
     try:
         runs = []
-        for mode in (0, 1):
-            ext().nchwc_split_mode(mode)
+        for mode, pieces in ((0, 4), (1, 1), (1, 4), (1, 16), (2, 4), (3, 2)):
+            ext().nchwc_split_mode(mode, pieces)
             runs += [s.run(None, feeds)[0] for s in sessions]
     finally:
-        ext().nchwc_split_mode(old)
+        ext().nchwc_split_mode(*old)
     assert all(np.array_equal(runs[0], r) for r in runs[1:])
     ref = gossamer.Session(graph, backends=[]).run(None, feeds)[0]
     np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
-    with pytest.raises(ValueError, match="not 0 or 1"):
-        ext().nchwc_split_mode(2)
+    with pytest.raises(ValueError, match="not 0, 1, 2 or 3"):
+        ext().nchwc_split_mode(4)
+    with pytest.raises(ValueError, match="not 1 to 16"):
+        ext().nchwc_split_mode(-1, 17)
