@@ -32,11 +32,13 @@ long gk_nchwc_ktaps = 128;
  * projections 192 -> 32 on 28x28, 576 -> 96 on 14x14: 1.3-1.5x onnxruntime's time) */
 long gk_nchwc_order = 3;
 long gk_nchwc_pixel_major_bytes = 64 * 1024;
-/* 2: measured on MobileNetV2 at 2 threads (benchmarks/fp32_locality.py --cpu-clock, load 4.5,
- * three runs): the 1x1 convs' chunk work where both threads shared a call 3-5 % below the
- * dynamic split's with pixel parts, the depthwise convs' 3-6 % above it with row parts (more,
- * shorter row calls on the 14x14 planes), so the depthwise keeps the dynamic split */
-long gk_nchwc_split_mode = 2;
+/* 0: measured on MobileNetV2 at 2 threads (benchmarks/fp32_locality.py --cpu-clock, load 4.5,
+ * three runs), mode 2 (the convs' pixel parts) cut the 1x1 convs' chunk work in the calls both
+ * threads shared by 3-5 %, mode 1's depthwise row parts added 3-6 % to the depthwise's; but
+ * whole runs (benchmarks/ab_trees.py, another process busy on one core, load ~2) were no
+ * faster in mode 2 than in mode 0 and up to 1.2x slower in medians (a piece held by a worker
+ * the OS took off its core is an eighth of a layer, a dynamic chunk a sixteenth) */
+long gk_nchwc_split_mode = 0;
 
 /* pieces per part (gk_pool_run_parts): a thread done with its part takes the other's last
  * pieces */

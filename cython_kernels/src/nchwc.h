@@ -83,14 +83,14 @@ extern long gk_nchwc_ktaps;
  * than the weights and than gk_nchwc_pixel_major_bytes */
 extern long gk_nchwc_order;
 extern long gk_nchwc_pixel_major_bytes;
-/* how the conv and the depthwise conv share a call's work among its threads (nchwc.c): 0 the
- * pool's dynamic chunks (a conv's by output blocks or pixels, the depthwise's by channel
+/* how the conv and the depthwise conv share a call's work among its threads (nchwc.c): 0 (default)
+ * the pool's dynamic chunks (a conv's by output blocks or pixels, the depthwise's by channel
  * blocks); 1 on one image, one part of the output pixels per thread at the same
  * fractions of the image in every layer, part p on seat p (gk_pool_run_parts), so that each
- * thread reads what its own core wrote in the layer before; 2 (default): the conv's parts
+ * thread reads what its own core wrote in the layer before; 2: the conv's parts
  * only, 3: the depthwise conv's only. The results do not depend on it. */
 extern long gk_nchwc_split_mode;
-/* pieces per part in mode 1 (a thread done with its own part takes the others' last pieces;
+/* pieces per part in modes 1-3 (a thread done with its own part takes the others' last pieces;
  * 1-16, default 4) */
 extern long gk_nchwc_split_pieces;
 

@@ -60,8 +60,8 @@ def nchwc_order(long order=-1, long pixel_major_bytes=-1):
 
 def nchwc_split_mode(long mode=-1, long pieces=-1):
     """How the blocked conv and depthwise conv share a call among its threads (src/nchwc.h):
-    0 the pool's dynamic chunks, 1 one static part of the output pixels per thread (part p's
-    `pieces` pieces on seat p first), 2 (default) the conv's parts only, 3 the depthwise conv's
+    0 (default) the pool's dynamic chunks, 1 one static part of the output pixels per thread (part p's
+    `pieces` pieces on seat p first), 2 the conv's parts only, 3 the depthwise conv's
     only; -1 only asks. Returns the previous (mode, pieces)."""
     global gk_nchwc_split_mode, gk_nchwc_split_pieces
     old = (gk_nchwc_split_mode, gk_nchwc_split_pieces)
