@@ -32,6 +32,36 @@ long gk_nchwc_ktaps = 128;
  * projections 192 -> 32 on 28x28, 576 -> 96 on 14x14: 1.3-1.5x onnxruntime's time) */
 long gk_nchwc_order = 3;
 long gk_nchwc_pixel_major_bytes = 64 * 1024;
+/* 0: measured on MobileNetV2 at 2 threads (benchmarks/fp32_locality.py --cpu-clock, load 4.5,
+ * three runs), mode 2 (the convs' pixel parts) cut the 1x1 convs' chunk work in the calls both
+ * threads shared by 3-5 %, mode 1's depthwise row parts added 3-6 % to the depthwise's; but
+ * whole runs (benchmarks/ab_trees.py, another process busy on one core, load ~2) were no
+ * faster in mode 2 than in mode 0 and up to 1.2x slower in medians (a piece held by a worker
+ * the OS took off its core is an eighth of a layer, a dynamic chunk a sixteenth) */
+long gk_nchwc_split_mode = 0;
+
+/* pieces per part (gk_pool_run_parts): a thread done with its part takes the other's last
+ * pieces */
+#define NC_PIECES_MAX 16
+long gk_nchwc_split_pieces = 4;
+
+/* the first unit of piece t (of all) of n units: n t / all rounded to a multiple of mult, n for
+ * t == all (the same fractions of the image in every layer of a chain) */
+static long nc_part_bound(long n, long t, long all, long mult) {
+    if (t >= all) return n;
+    long b = (n * t / all + mult / 2) / mult * mult;
+    return GK_MIN(b, n);
+}
+
+/* static pixel parts (gk_nchwc_split_mode 1; 2 the conv only, 3 the depthwise only) for a call
+ * of `team` threads on n images */
+static int nc_parts(long n, int team, int depthwise) {
+    long m = gk_nchwc_split_mode;
+    int on = m == 1 || (m == 2 && !depthwise) || (m == 3 && depthwise);
+    return on && n == 1 && team > 1 && team <= GK_POOL_MAX_THREADS ? team : 0;
+}
+
+static int nc_pieces(void) { return (int)GK_MAX(1L, GK_MIN(gk_nchwc_split_pieces, NC_PIECES_MAX)); }
 
 /* -------------------------------------------------------------------------------------------- */
 typedef struct {
@@ -117,9 +147,37 @@ static void conv_items(void *ctx, long t0, long t1, int seat) {
     }
 }
 
+/* output pixels [q0, q1) of image 0 (pixel q = row q / ow, column q % ow) in one part: each
+ * row's stretch cut into chunks of j->chunk, every group over each (pixel-major) or every chunk
+ * for each group in turn (weights-major), as conv_items orders them */
+static void conv_part(void *ctx, long q0, long q1, int seat) {
+    const conv_job *j = (const conv_job *)ctx;
+    const gk_nchwc_conv_args *a = j->a;
+    (void)seat;
+    long ow = a->ow;
+    for (long g0 = 0; g0 < j->groups; g0++) {
+        for (long oy = q0 / ow; oy * ow < q1; oy++) {
+            long x0 = GK_MAX(0L, q0 - oy * ow), x1 = GK_MIN(ow, q1 - oy * ow);
+            for (long ox0 = x0; ox0 < x1; ox0 += j->chunk) {
+                long ox1 = GK_MIN(x1, ox0 + j->chunk);
+                long ga = j->pixel_major ? 0 : g0, gb = j->pixel_major ? j->groups : g0 + 1;
+                for (long g = ga; g < gb; g++) {
+                    int nb;
+                    long ob0 = nc_group(j->mb, g, &nb);
+                    for (long cb0 = 0; cb0 < j->ncb; cb0 += j->kb)
+                        j->K->conv_row(a, 0, ob0, nb, oy, ox0, ox1, cb0,
+                                       GK_MIN(j->ncb, cb0 + j->kb));
+                }
+            }
+        }
+        if (j->pixel_major) break;
+    }
+}
+
 void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
     gk_nchwc_conv_args a = *a0;
     if (n <= 0 || a.m <= 0 || a.oh <= 0 || a.ow <= 0) return;
+    long row_w = a.ow; /* the output's own row width (before the flattening below) */
     /* a 1x1 / stride 1 / unpadded conv over rows that follow each other is one row of h*w */
     if (a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && a.ph == 0 && a.pw == 0 &&
         a.oh == a.h && a.ow == a.w && a.xs.s_y == a.w * a.xs.s_x && a.ys.s_y == a.ow * a.ys.s_x) {
@@ -147,6 +205,22 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
                       (gk_nchwc_order == 3 && groups > 1 && xbytes > wbytes && xbytes > pmb);
     long kb = gk_nchwc_ktaps > 0 ? GK_MAX(1L, gk_nchwc_ktaps / taps) : ncb;
     conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb, ncb, kb, pixel_major};
+    /* one part of the pixels per thread where the activations outweigh the weights (else
+     * each thread would read all the weights: the 7x7 layers' 0.6-5 MB keep the dynamic split
+     * by output blocks) and every piece has a tile or two of pixels */
+    long q = a.oh * a.ow, rows = q / row_w;
+    int parts = nc_parts(n, team, 0), pieces = nc_pieces();
+    double ybytes = (double)a.m * q * sizeof(float);
+    if (parts && xbytes + ybytes >= wbytes && q >= 24L * parts * pieces) {
+        /* pieces of whole rows of the output (its own rows where a 1x1 conv made it one row):
+         * the depthwise conv's bounds; a multiple of 4 pixels where the rows are too few */
+        long all = (long)parts * pieces, bounds[GK_POOL_MAX_THREADS * NC_PIECES_MAX + 1];
+        for (long t = 0; t <= all; t++)
+            bounds[t] = rows >= all ? (t < all ? row_w * (rows * t / all) : q)
+                                    : nc_part_bound(q, t, all, 4);
+        gk_pool_run_parts(bounds, parts, pieces, team, conv_part, &j);
+        return;
+    }
     long items = n * groups * a.oh * chunks;
     gk_parallel_range(items, team, conv_items, &j);
 }
@@ -187,6 +261,15 @@ static void dw_items(void *ctx, long t0, long t1, int seat) {
     }
 }
 
+/* output rows [oy0, oy1) of image 0, every channel block: one part */
+static void dw_part(void *ctx, long oy0, long oy1, int seat) {
+    const dw_job *j = (const dw_job *)ctx;
+    (void)seat;
+    for (long cb = 0; cb < j->cbs; cb++)
+        for (long r = oy0; r < oy1; r += j->rows)
+            j->K->dw_rows(j->a, 0, cb, r, GK_MIN(oy1, r + j->rows));
+}
+
 void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads) {
     if (n <= 0 || a->c <= 0 || a->oh <= 0 || a->ow <= 0) return;
     long cbs = a->c / NC_B;
@@ -195,7 +278,14 @@ void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads
     long bands = (a->oh + rows - 1) / rows;
     dw_job j = {a, gk_k.nchwc, cbs, bands, rows};
     double work = (double)n * a->c * a->oh * a->ow * a->kh * a->kw;
-    gk_parallel_range(n * cbs * bands, work > 32768 ? threads : 1, dw_items, &j);
+    int team = work > 32768 ? threads : 1, parts = nc_parts(n, team, 1), pieces = nc_pieces();
+    if (parts && a->oh >= 4L * parts) { /* pieces of rows (see the conv's parts) */
+        long all = (long)parts * pieces, bounds[GK_POOL_MAX_THREADS * NC_PIECES_MAX + 1];
+        for (long t = 0; t <= all; t++) bounds[t] = nc_part_bound(a->oh, t, all, 1);
+        gk_pool_run_parts(bounds, parts, pieces, team, dw_part, &j);
+        return;
+    }
+    gk_parallel_range(n * cbs * bands, team, dw_items, &j);
 }
 
 void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const float *wp, long kh,

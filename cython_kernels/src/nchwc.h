@@ -83,6 +83,16 @@ extern long gk_nchwc_ktaps;
  * than the weights and than gk_nchwc_pixel_major_bytes */
 extern long gk_nchwc_order;
 extern long gk_nchwc_pixel_major_bytes;
+/* how the conv and the depthwise conv share a call's work among its threads (nchwc.c): 0 (default)
+ * the pool's dynamic chunks (a conv's by output blocks or pixels, the depthwise's by channel
+ * blocks); 1 on one image, one part of the output pixels per thread at the same
+ * fractions of the image in every layer, part p on seat p (gk_pool_run_parts), so that each
+ * thread reads what its own core wrote in the layer before; 2: the conv's parts
+ * only, 3: the depthwise conv's only. The results do not depend on it. */
+extern long gk_nchwc_split_mode;
+/* pieces per part in modes 1-3 (a thread done with its own part takes the others' last pieces;
+ * 1-16, default 4) */
+extern long gk_nchwc_split_pieces;
 
 /* the same two on any strides (a.xs, a.ys set by the caller): the layout micro-benchmark */
 void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a, long n, int threads);

@@ -84,6 +84,16 @@ static double clock_ns(void) {
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+int gk_pool_trace_cpu_clock;
+
+/* a chunk's clock: the thread's CPU time where gk_pool_trace_cpu_clock, else clock_ns */
+static double chunk_clock_ns(void) {
+    if (!gk_pool_trace_cpu_clock) return clock_ns();
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 /* the first of `chunks` entries of trace_chunk_ns for one call (-1: full) */
 static long trace_chunks_take(long chunks) {
     long b = __atomic_fetch_add(&trace_cn, chunks, __ATOMIC_RELAXED);
@@ -112,9 +122,9 @@ static inline void run_chunk(gk_pool_fn fn, void *ctx, long c, int seat, long ba
         fn(ctx, c, seat);
         return;
     }
-    double t0 = clock_ns();
+    double t0 = chunk_clock_ns();
     fn(ctx, c, seat);
-    trace_chunk_ns[base + c] = (float)(clock_ns() - t0);
+    trace_chunk_ns[base + c] = (float)(chunk_clock_ns() - t0);
 }
 
 static void run_alone_traced(long chunks, gk_pool_fn fn, void *ctx, long base) {
@@ -486,4 +496,64 @@ void gk_parallel_range(long n, int threads, gk_range_fn fn, void *ctx) {
     long most = (long)GK_MIN(threads, GK_POOL_MAX_THREADS) * GK_POOL_CHUNKS_PER_THREAD;
     range_job r = {n, GK_MIN(n, most), fn, ctx};
     gk_parallel(r.chunks, threads, range_chunk, &r);
+}
+
+typedef struct {
+    gk_range_fn fn;
+    void *ctx;
+    const long *bounds;
+    int parts, pieces;
+    /* per part: the next piece from the front (low 32 bits) and the end (high 32 bits) */
+    uint64_t left[GK_POOL_MAX_THREADS];
+} parts_job;
+
+/* takes one piece of a part, from its front or its back (0: none left) */
+static int parts_take(uint64_t *w, int back, long *piece) {
+    uint64_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t f = (uint32_t)v, e = (uint32_t)(v >> 32);
+        if (f >= e) return 0;
+        uint64_t nv = back ? ((uint64_t)(e - 1) << 32 | f) : ((uint64_t)e << 32 | (f + 1));
+        if (__atomic_compare_exchange_n(w, &v, nv, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            *piece = back ? (long)e - 1 : (long)f;
+            return 1;
+        }
+    }
+}
+
+/* the seat's own part's pieces from the front, then whatever is left of the others' from
+ * their backs */
+static void parts_chunk(void *p, long c, int seat) {
+    parts_job *j = (parts_job *)p;
+    long k;
+    (void)c;
+    if (seat < j->parts)
+        while (parts_take(&j->left[seat], 0, &k)) {
+            long t = (long)seat * j->pieces + k;
+            if (j->bounds[t] < j->bounds[t + 1]) j->fn(j->ctx, j->bounds[t], j->bounds[t + 1], seat);
+        }
+    for (int d = 1; d <= j->parts; d++) {
+        int q = (seat + d) % j->parts;
+        while (parts_take(&j->left[q], 1, &k)) {
+            long t = (long)q * j->pieces + k;
+            if (j->bounds[t] < j->bounds[t + 1]) j->fn(j->ctx, j->bounds[t], j->bounds[t + 1], seat);
+        }
+    }
+}
+
+void gk_pool_run_parts(const long *bounds, int parts, int pieces, int threads, gk_range_fn fn,
+                       void *ctx) {
+    long all = (long)parts * pieces;
+    if (parts <= 1 || pieces < 1 || threads <= 1 || parts > GK_POOL_MAX_THREADS) {
+        if (all >= 1 && bounds[0] < bounds[all]) {
+            int saved = gk_team_rank();
+            gk_set_team_rank(0);
+            fn(ctx, bounds[0], bounds[all], 0);
+            gk_set_team_rank(saved);
+        }
+        return;
+    }
+    parts_job j = {fn, ctx, bounds, parts, pieces, {0}};
+    for (int p = 0; p < parts; p++) j.left[p] = (uint64_t)pieces << 32;
+    gk_parallel(parts, threads, parts_chunk, &j);
 }

@@ -35,6 +35,19 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx);
  * whatever boundaries the caller gave them: only their grouping depends on `threads`) */
 void gk_parallel_range(long n, int threads, gk_range_fn fn, void *ctx);
 
+/* Static parts with stealing: the units [bounds[0], bounds[parts * pieces]) in parts * pieces
+ * pieces, piece t = [bounds[t], bounds[t + 1]) (empty ones skipped), part p = pieces
+ * [p * pieces, (p + 1) * pieces). Seat p (the caller is seat 0) runs part p's pieces from the
+ * front, then takes what is left of the other parts from their backs: layers that cut their
+ * work at the same fractions of the image this way make each thread read what its own core
+ * wrote in the layer before (data the other core wrote is 2-3x slower to read here), while a
+ * thread the OS keeps off its core holds up no more than one piece. fn(ctx, begin, end, seat)
+ * per piece, on the calling thread and up to parts - 1 workers (parts <= threads; parts <= 1,
+ * threads <= 1: one call over everything on the calling thread). pieces = 1: one part per
+ * seat. */
+void gk_pool_run_parts(const long *bounds, int parts, int pieces, int threads, gk_range_fn fn,
+                       void *ctx);
+
 /* Per-seat scratch of one call: seat s's buffer is allocated by the first chunk seat s runs (only
  * one thread holds a seat at a time) and freed by gk_seat_bufs_free after the call. */
 typedef struct {
@@ -95,6 +108,10 @@ const gk_pool_event *gk_pool_trace_events(void);
  * gets first = -1): a run's chunk balance can be modelled from these without a quiet machine. */
 #define GK_POOL_TRACE_CHUNKS (1L << 20)
 const float *gk_pool_trace_chunks(void);
+/* 1: the chunks are timed in their thread's CPU time (CLOCK_THREAD_CPUTIME_ID: a chunk the OS
+ * took off its core for another process is not charged for it, so a loaded machine still shows
+ * what the chunk's own work cost); 0 (default): CLOCK_MONOTONIC */
+extern int gk_pool_trace_cpu_clock;
 
 /* A check of the contract above, for the tests (threadpool_check.c): `chunks` chunks of about
  * chunk_us microseconds each on `threads` threads; every worker sleeps stall_us microseconds

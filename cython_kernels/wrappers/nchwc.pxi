@@ -23,6 +23,8 @@ cdef extern from "src/nchwc.h" nogil:
     long gk_nchwc_ktaps
     long gk_nchwc_order
     long gk_nchwc_pixel_major_bytes
+    long gk_nchwc_split_mode
+    long gk_nchwc_split_pieces
 
 
 cdef inline int _blocks(str name, str what, long c) except -1:
@@ -53,6 +55,24 @@ def nchwc_order(long order=-1, long pixel_major_bytes=-1):
         gk_nchwc_order = order
     if pixel_major_bytes >= 0:
         gk_nchwc_pixel_major_bytes = pixel_major_bytes
+    return old
+
+
+def nchwc_split_mode(long mode=-1, long pieces=-1):
+    """How the blocked conv and depthwise conv share a call among its threads (src/nchwc.h):
+    0 (default) the pool's dynamic chunks, 1 one static part of the output pixels per thread (part p's
+    `pieces` pieces on seat p first), 2 the conv's parts only, 3 the depthwise conv's
+    only; -1 only asks. Returns the previous (mode, pieces)."""
+    global gk_nchwc_split_mode, gk_nchwc_split_pieces
+    old = (gk_nchwc_split_mode, gk_nchwc_split_pieces)
+    if mode >= 0:
+        if mode > 3:
+            raise ValueError(f"nchwc_split_mode: mode {mode} is not 0, 1, 2 or 3")
+        gk_nchwc_split_mode = mode
+    if pieces >= 0:
+        if not 1 <= pieces <= 16:
+            raise ValueError(f"nchwc_split_mode: {pieces} pieces per part is not 1 to 16")
+        gk_nchwc_split_pieces = pieces
     return old
 
 

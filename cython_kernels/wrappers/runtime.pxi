@@ -74,6 +74,7 @@ cdef extern from "src/threadpool.h" nogil:
     long gk_pool_trace(int on)
     const gk_pool_event *gk_pool_trace_events()
     const float *gk_pool_trace_chunks()
+    int gk_pool_trace_cpu_clock
     long GK_POOL_TRACE_CHUNKS
     void gk_pool_prewake(int threads)
 
@@ -91,6 +92,16 @@ def pool_trace(bint on):
         return []
     return [(ev[k].start, ev[k].joined, ev[k].end, ev[k].chunks, ev[k].threads, ev[k].mine,
              ev[k].woken, ev[k].alone, ev[k].first) for k in range(n)]
+
+
+def pool_trace_cpu_clock(int on=-1):
+    """Whether the traced chunks are timed in their thread's CPU time (1) or in CLOCK_MONOTONIC
+    (0, the default); -1 only asks. Returns the previous setting (src/threadpool.h)."""
+    global gk_pool_trace_cpu_clock
+    cdef int old = gk_pool_trace_cpu_clock
+    if on >= 0:
+        gk_pool_trace_cpu_clock = 1 if on else 0
+    return old
 
 
 def pool_trace_chunks(long first, long count):

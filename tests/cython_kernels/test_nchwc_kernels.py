@@ -406,3 +406,61 @@ def test_every_level_gives_the_same_bits(name, xs, ws, attrs, blocked):
             assert all(outs[lv, lv].tobytes() == outs[fma[0], fma[0]].tobytes() for lv in fma)
     finally:
         set_simd_level(before)
+
+
+# (name, NCHW x shape, w shape, attributes, blocked input): large enough that 2 and 3 threads
+# share the call; pieces of whole rows, of pixels cutting rows (a flattened 1x1 conv, a padded
+# 3x3 conv of 8 rows on 3 threads), a strided stem conv, depthwise convs; the dynamic split where
+# the weights outweigh the activations, the planes are small or the rows fewer than the pieces
+SPLITS = [
+    ("pointwise_14x14", (1, 32, 14, 14), (48, 32, 1, 1), {}, True),
+    ("pointwise_5x61", (1, 64, 5, 61), (40, 64, 1, 1), {}, True),
+    ("pointwise_heavy_weights", (1, 256, 7, 7), (256, 256, 1, 1), {}, True),
+    ("stem_s2_nchw_input", (1, 3, 33, 31), (32, 3, 3, 3),
+     {"strides": [2, 2], "pads": [1, 1, 1, 1]}, False),
+    ("conv3x3_uneven_pads", (1, 16, 7, 45), (24, 16, 3, 3), {"pads": [1, 0, 2, 1]}, True),
+    ("depthwise_s1", (1, 32, 14, 14), (32, 1, 3, 3), {"group": 32, "pads": [1, 1, 1, 1]}, True),
+    ("depthwise_s2", (1, 64, 29, 27), (64, 1, 3, 3),
+     {"group": 64, "strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
+    ("depthwise_2_rows", (1, 64, 2, 40), (64, 1, 3, 3), {"group": 64, "pads": [1, 1, 1, 1]},
+     True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,xs,ws,attrs,blocked", SPLITS, ids=[c[0] for c in SPLITS])
+def test_static_pixel_parts_change_no_bit(level, name, xs, ws, attrs, blocked):
+    """One static part of the output pixels per thread (nchwc_split_mode 1, 2 the conv's only,
+    3 the depthwise conv's only; part p's 1, 4 or 16 pieces on seat p first, the rest taken by
+    whoever is free) and the pool's dynamic chunks (mode 0) give the same bits at 1, 2 and 3
+    threads, residual and Relu6 included."""
+    from gossamer.cython_kernels._native import ext
+
+    x = RNG.standard_normal(xs).astype(F32)
+    inits = {"w": (RNG.standard_normal(ws) * 0.3).astype(F32),
+             "b": RNG.standard_normal(ws[0]).astype(F32)}  # fmt: skip
+    feeds = {"x": _blocked(x) if blocked else x}
+    shape = (
+        gossamer.Session(_graph("NchwcConv", feeds, inits, **attrs), backends=[])
+        .run(None, feeds)[0]
+        .shape
+    )
+    feeds["z"] = RNG.standard_normal(shape).astype(F32)
+    graph = _graph("NchwcConv", feeds, inits, **attrs, activation="Clip",
+                   activation_params=[0.0, 6.0])  # fmt: skip
+    graph.nodes[0].inputs[:] = ["x", "w", "b", "z"]
+    sessions = [gossamer.Session(graph, backends=["cython"], threads=t) for t in (1, 2, 3)]
+    old = ext().nchwc_split_mode()
+    try:
+        runs = []
+        for mode, pieces in ((0, 4), (1, 1), (1, 4), (1, 16), (2, 4), (3, 2)):
+            ext().nchwc_split_mode(mode, pieces)
+            runs += [s.run(None, feeds)[0] for s in sessions]
+    finally:
+        ext().nchwc_split_mode(*old)
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    ref = gossamer.Session(graph, backends=[]).run(None, feeds)[0]
+    np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="not 0, 1, 2 or 3"):
+        ext().nchwc_split_mode(4)
+    with pytest.raises(ValueError, match="not 1 to 16"):
+        ext().nchwc_split_mode(-1, 17)
