@@ -12,33 +12,9 @@
 
 int gk_qsplit_mode = 3;
 
-typedef struct {
-    gk_range_fn fn;
-    void *ctx;
-    const long *bounds;
-    int parts;
-    int taken[GK_POOL_MAX_THREADS];
-} qsplit_job;
-
-/* one part: the seat's own where it is free, else the first free one */
-static void qsplit_chunk(void *ctx, long c, int seat) {
-    qsplit_job *s = (qsplit_job *)ctx;
-    int part = -1;
-    (void)c;
-    if (seat < s->parts && !__atomic_exchange_n(&s->taken[seat], 1, __ATOMIC_ACQ_REL)) part = seat;
-    for (int p = 0; part < 0 && p < s->parts; p++)
-        if (!__atomic_exchange_n(&s->taken[p], 1, __ATOMIC_ACQ_REL)) part = p;
-    if (part >= 0 && s->bounds[part] < s->bounds[part + 1])
-        s->fn(s->ctx, s->bounds[part], s->bounds[part + 1], seat);
-}
-
+/* one part per seat, each run whole (threadpool's static parts with one piece per part) */
 void gk_qsplit_run(const long *bounds, int parts, int threads, gk_range_fn fn, void *ctx) {
-    if (parts <= 1 || threads <= 1) {
-        if (bounds[0] < bounds[parts]) fn(ctx, bounds[0], bounds[parts], 0);
-        return;
-    }
-    qsplit_job s = {fn, ctx, bounds, parts, {0}};
-    gk_parallel(parts, threads, qsplit_chunk, &s);
+    gk_pool_run_parts(bounds, parts, 1, threads, fn, ctx);
 }
 
 static inline int32_t load_q(const void *p, int type, long i) {
