@@ -18,6 +18,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -40,17 +41,25 @@ class _Marks:
         self.spans.append((node.name, node.op_type, shape, us))
 
 
-def gossamer_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[float, Profile]:
-    import gossamer
-
-    sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=threads, precision="bf16")
+def whole_run_ms(run: Callable[[], object], reps: int) -> float:
+    """The median of `reps` timed calls of run() after 3 untimed ones, in ms."""
     for _ in range(3):
-        sess.run(None, feeds)
+        run()
     whole = []
     for _ in range(reps):
         t0 = time.perf_counter()
-        sess.run(None, feeds)
+        run()
         whole.append(time.perf_counter() - t0)
+    return statistics.median(whole) * 1e3
+
+
+def gossamer_profile(
+    spec: dict, feeds: dict, threads: int, reps: int, precision: str = "bf16"
+) -> tuple[float, Profile]:
+    import gossamer
+
+    sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=threads, precision=precision)
+    whole_ms = whole_run_ms(lambda: sess.run(None, feeds), reps)
     per: dict[str, list[float]] = collections.defaultdict(list)
     info: dict[str, tuple[str, str]] = {}
     for _ in range(reps):
@@ -59,11 +68,14 @@ def gossamer_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[
         for name, op, shape, us in marks.spans:
             per[name].append(us)
             info[name] = (op, shape)
-    prof = {n: (*info[n], statistics.median(v)) for n, v in per.items()}
-    return statistics.median(whole) * 1e3, prof
+    return whole_ms, {n: (*info[n], statistics.median(v)) for n, v in per.items()}
 
 
-def openvino_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[float, Profile]:
+def openvino_profile(
+    spec: dict, feeds: dict, threads: int, reps: int, precision: str | None = None
+) -> tuple[float, Profile]:
+    """OpenVINO's per-node counters; precision: its INFERENCE_PRECISION_HINT (None: its default,
+    bf16 where the CPU has it)."""
     import openvino as ov
 
     core = ov.Core()
@@ -71,6 +83,8 @@ def openvino_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[
     if spec.get("dynamic"):
         model.reshape({name: list(value.shape) for name, value in feeds.items()})
     config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "PERF_COUNT": True}
+    if precision is not None:
+        config["INFERENCE_PRECISION_HINT"] = precision
     request = core.compile_model(model, "CPU", config).create_infer_request()
     for _ in range(3):
         request.infer(feeds)
@@ -94,7 +108,7 @@ def report(label: str, whole_ms: float, prof: Profile, top: int) -> None:
     print(f"{label}: whole run {whole_ms:.2f} ms, per-node medians sum {total:.2f} ms")
     by: dict[str, float] = collections.defaultdict(float)
     for op, detail, us in prof.values():
-        by[op if label == "gossamer bf16" else f"{op}/{detail}"] += us
+        by[op if label.startswith("gossamer") else f"{op}/{detail}"] += us
     print(
         "  by op:",
         ", ".join(f"{k} {v / 1e3:.2f}" for k, v in sorted(by.items(), key=lambda x: -x[1])),

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_models import prepare  # noqa: E402
+from pool_balance import cython_session  # noqa: E402
 
 
 def _kind(graph, node) -> str:
@@ -76,12 +76,7 @@ class _Labeller:
 def measure(args) -> dict:
     from gossamer.cython_kernels._native import ext
 
-    import gossamer
-
-    spec = prepare(args.model, ["gossamer-cython"], 3, None).spec
-    with np.load(spec["feeds"]) as stored:
-        feeds = {k: stored[k] for k in stored.files}
-    sess = gossamer.load(spec["gsm"], backends=["cython"], threads=args.threads)
+    sess, feeds = cython_session(args.model, args.threads)
     for _ in range(5):
         sess.run(None, feeds)
     lab = _Labeller(sess.graph)

@@ -11,69 +11,23 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import json
 import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bf16_node_profile import Profile, _Marks, report  # noqa: E402
+from bf16_node_profile import (  # noqa: E402
+    Profile,
+    gossamer_profile,
+    openvino_profile,
+    report,
+    whole_run_ms,
+)
 from bf16_speed import feeds_of, spec_of  # noqa: E402
-
-
-def gossamer_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[float, Profile]:
-    import gossamer
-
-    sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=threads)
-    for _ in range(3):
-        sess.run(None, feeds)
-    whole = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        sess.run(None, feeds)
-        whole.append(time.perf_counter() - t0)
-    per: dict[str, list[float]] = collections.defaultdict(list)
-    info: dict[str, tuple[str, str]] = {}
-    for _ in range(reps):
-        marks = _Marks()
-        sess.run(None, feeds, observers=[marks])
-        for name, op, shape, us in marks.spans:
-            per[name].append(us)
-            info[name] = (op, shape)
-    return statistics.median(whole) * 1e3, {
-        n: (*info[n], statistics.median(v)) for n, v in per.items()
-    }
-
-
-def openvino_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[float, Profile]:
-    import openvino as ov
-
-    core = ov.Core()
-    model = core.read_model(spec["onnx"])
-    if spec.get("dynamic"):
-        model.reshape({name: list(value.shape) for name, value in feeds.items()})
-    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "PERF_COUNT": True,
-              "INFERENCE_PRECISION_HINT": "f32"}  # fmt: skip
-    request = core.compile_model(model, "CPU", config).create_infer_request()
-    for _ in range(3):
-        request.infer(feeds)
-    whole = []
-    per: dict[str, list[float]] = collections.defaultdict(list)
-    info: dict[str, tuple[str, str]] = {}
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        request.infer(feeds)
-        whole.append(time.perf_counter() - t0)
-        for p in request.get_profiling_info():
-            if p.status.name == "EXECUTED":
-                per[p.node_name].append(p.real_time.total_seconds() * 1e6)
-                info[p.node_name] = (p.node_type, p.exec_type)
-    return statistics.median(whole) * 1e3, {
-        n: (*info[n], statistics.median(v)) for n, v in per.items()
-    }
 
 
 def ort_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[float, Profile]:
@@ -85,13 +39,7 @@ def ort_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[float
     so.enable_profiling = True
     so.profile_file_prefix = str(Path(tempfile.gettempdir()) / "fp32_node_profile_ort")
     sess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
-    for _ in range(3):
-        sess.run(None, feeds)
-    whole = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        sess.run(None, feeds)
-        whole.append(time.perf_counter() - t0)
+    whole_ms = whole_run_ms(lambda: sess.run(None, feeds), reps)
     trace = Path(sess.end_profiling())
     events = json.loads(trace.read_text())
     trace.unlink()
@@ -103,9 +51,7 @@ def ort_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[float
             per[name].append(float(e["dur"]))
             info[name] = (e["args"].get("op_name", "?"), "")
     keep = {n: v[-reps:] for n, v in per.items()}  # the timed runs (warm-ups first)
-    return statistics.median(whole) * 1e3, {
-        n: (*info[n], statistics.median(v)) for n, v in keep.items()
-    }
+    return whole_ms, {n: (*info[n], statistics.median(v)) for n, v in keep.items()}
 
 
 def main() -> None:
@@ -116,7 +62,8 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=12)
     ap.add_argument("--engines", default="gossamer,openvino,onnxruntime")
     args = ap.parse_args()
-    engines = {"gossamer": gossamer_profile, "openvino": openvino_profile,
+    engines = {"gossamer": functools.partial(gossamer_profile, precision="fp32"),
+               "openvino": functools.partial(openvino_profile, precision="f32"),
                "onnxruntime": ort_profile}  # fmt: skip
     print(f"load before: {os.getloadavg()}")
     for name in args.models.split(","):

@@ -19,12 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_models import prepare  # noqa: E402
+from pool_balance import cython_session  # noqa: E402
 
 
 def traced_run(sess, feeds) -> dict[str, float]:
@@ -62,12 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from gossamer.cython_kernels import segments
 
-    import gossamer
-
-    spec = prepare(args.model, ["gossamer-cython"], 3, None).spec
-    with np.load(spec["feeds"]) as stored:
-        feeds = {k: stored[k] for k in stored.files}
-    sess = gossamer.load(spec["gsm"], backends=["cython"], threads=args.threads)
+    sess, feeds = cython_session(args.model, args.threads)
     for _ in range(5):
         sess.run(None, feeds)
     prewake = segments._PREWAKE
