@@ -26,6 +26,7 @@ from ..refimpl.ops.op_fused_conv import fused_conv_1
 from ._common import (
     F32,
     UNARY_OPS,
+    aligned_empty,
     conv_activation_refusal,
     conv_rank_refusal,
     epilogue_bounds,
@@ -73,7 +74,9 @@ def _direct_weights(w: Array) -> Array:
     """Weights (M, C, kh, kw) as the direct kernel reads them: (C*kh*kw) x ldw, one tap's output
     channels adjacent (whole vectors), zero columns from M up to ldw, a multiple of 16."""
     m = w.shape[0]
-    out = np.zeros((int(np.prod(w.shape[1:])), -(-m // 16) * 16), F32)
+    rows, ldw = int(np.prod(w.shape[1:])), -(-m // 16) * 16
+    out = aligned_empty(rows * ldw).reshape(rows, ldw)
+    out[:, m:] = 0
     out[:, :m] = np.asarray(w, F32).reshape(m, -1).T
     return out
 
@@ -175,7 +178,7 @@ class _Conv:
         u = np.empty((a2, m, c), F32)  # G g G^T per channel pair, in double (src/winograd.c)
         ext().winograd_weights(np.ascontiguousarray(w, F32), _G[mt], u, threads())
         size = ext().packed_a_size(m, c)
-        out = np.empty(a2 * size, F32)
+        out = aligned_empty(a2 * size)
         for k in range(a2):
             ext().pack_a(u[k], out[k * size : (k + 1) * size], threads())
         return out
@@ -189,7 +192,7 @@ class _Conv:
         """Every group's W_g packed as the GEMM's left operand, one after another."""
         m, cg, kh, kw = w.shape
         mg, size = m // self.group, ext().packed_a_size(m // self.group, cg * kh * kw)
-        out = np.empty(self.group * size, F32)
+        out = aligned_empty(self.group * size)
         for g in range(self.group):
             wg = np.asarray(w[g * mg : (g + 1) * mg], F32).reshape(mg, cg * kh * kw)
             ext().pack_a(wg, out[g * size : (g + 1) * size], threads())

@@ -28,7 +28,15 @@ from ..refimpl.ops.op_fused_gemm import fused_gemm_1
 from ..refimpl.ops.op_fused_mat_mul import fused_mat_mul_1
 from ..refimpl.ops.op_gemm import gemm_7, gemm_11
 from ..refimpl.ops.op_mat_mul import mat_mul_1
-from ._common import F32, float32_or_half, half_out, known_shape, static_shape, threads
+from ._common import (
+    F32,
+    aligned_empty,
+    float32_or_half,
+    half_out,
+    known_shape,
+    static_shape,
+    threads,
+)
 from ._native import ext
 from .prepacked import packed_form
 from .segments import traceable
@@ -132,7 +140,7 @@ def _vector(v: Array | None) -> Array | None:
 def pack_weights(b: Array) -> Array:
     """B (K x N, any strides) packed into 16-column panels, once."""
     k, n = b.shape
-    out = np.empty(ext().packed_b_size(k, n), F32)
+    out = aligned_empty(ext().packed_b_size(k, n))
     ext().pack_b(np.asarray(b, F32), out, threads())
     return out
 

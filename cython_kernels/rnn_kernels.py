@@ -23,7 +23,7 @@ import numpy as np
 from ..plugins import RuntimeDecline, kernel, output_array
 from ..plugins.backend import Kernel
 from ..refimpl.ir import Node, Value
-from ._common import F32, all_float32, scratch, threads
+from ._common import F32, aligned_empty, all_float32, scratch, threads
 from ._native import ext
 from .gemm_kernels import make_epilogue, pack_weights
 from .lazy_tables import tables_on_access
@@ -145,7 +145,7 @@ class _Layer:
             size = ext().rnn_packed_size(4, h)
 
             def pack_lstm() -> Array:
-                out = np.empty(d * size, F32)
+                out = aligned_empty(d * size)
                 for k in range(d):
                     ext().rnn_pack(r[k], 4, h, out[k * size : (k + 1) * size])
                 return out
@@ -158,7 +158,7 @@ class _Layer:
             size_zr, size_h = ext().rnn_packed_size(2, h), ext().rnn_packed_size(1, h)
 
             def pack_gru(gates: int, size: int, start: int) -> Array:
-                out = np.empty(d * size, F32)
+                out = aligned_empty(d * size)
                 for k in range(d):
                     ext().rnn_pack(r[k, start:], gates, h, out[k * size : (k + 1) * size])
                 return out

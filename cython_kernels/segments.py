@@ -45,7 +45,7 @@ from ..refimpl.errors import NodeExecutionError
 from ..refimpl.ir import Node
 from ..refimpl.memory_plan import VIEW_OPS
 from . import _native
-from ._common import SCRATCH_BUFFERS
+from ._common import SCRATCH_BUFFERS, aligned_empty
 from ._native import ext
 
 try:  # the one hash used here, without hashlib's import of OpenSSL (~3 ms per process)
@@ -162,12 +162,6 @@ def _digest(a: np.ndarray) -> tuple[tuple[int, ...], str, bytes]:
     """What the self-check compares of a value: shape, dtype and a digest of its bytes."""
     data = np.ascontiguousarray(a).reshape(-1).view(np.uint8)  # an empty value: no bytes
     return a.shape, a.dtype.str, blake2b(data, digest_size=16).digest()
-
-
-def _aligned(nbytes: int) -> np.ndarray:
-    raw = np.empty(nbytes + 64, np.uint8)
-    start = (-raw.ctypes.data) % 64
-    return raw[start : start + nbytes]
 
 
 class _Record:
@@ -451,7 +445,7 @@ class Recorder:
                 continue
             if not a.flags.c_contiguous:
                 return k
-            buf = _aligned(a.nbytes)
+            buf = aligned_empty(a.nbytes, np.uint8)
             private.append((*_bounds(a), buf))
             private_of[name] = buf
         patches: list[tuple[int, int, int, int]] = []
@@ -507,7 +501,7 @@ class Recorder:
         copy = self.scratch_copies.get(key)
         if copy is None:
             lo, hi = self.scratch[key]
-            copy = self.scratch_copies[key] = _aligned(hi - lo)
+            copy = self.scratch_copies[key] = aligned_empty(hi - lo, np.uint8)
         return copy
 
     def _verify(self, seg: Segment) -> str:
