@@ -32,13 +32,11 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pool_balance import cython_session  # noqa: E402
+from pool_trace import chunk_us, traced_events  # noqa: E402
 
 
 def _kind(graph, node) -> str:
@@ -81,7 +79,6 @@ def measure(args) -> dict:
         sess.run(None, feeds)
     lab = _Labeller(sess.graph)
     sess.run(None, feeds, observers=[lab])
-    names = ext().POOL_TRACE_FIELDS
     cpus = len(os.sched_getaffinity(0))
     modes: list = [None]
     if args.split and hasattr(ext(), "nchwc_split_mode"):
@@ -96,11 +93,7 @@ def measure(args) -> dict:
             if mode is not None:
                 ext().nchwc_split_mode(mode, args.pieces)
                 sess.run(None, feeds)
-            ext().pool_trace(True)
-            t0 = time.monotonic_ns()
-            sess.run(None, feeds)
-            t1 = time.monotonic_ns()
-            ev = [dict(zip(names, e, strict=True)) for e in ext().pool_trace(False)]
+            t0, t1, ev = traced_events(sess, feeds)
             ev = [e for e in ev if e["alone"] != 1]
             if len(ev) != len(lab.calls):
                 sys.exit(f"{len(ev)} pool calls in a segment run, {len(lab.calls)} node by node")
@@ -109,7 +102,7 @@ def measure(args) -> dict:
             if p["calls"] is None:
                 p["calls"] = [collections.defaultdict(list) for _ in ev]
             for acc, e in zip(p["calls"], ev):
-                c = ext().pool_trace_chunks(e["first"], e["chunks"]).astype(np.float64) / 1e3
+                c = chunk_us(e)
                 acc["work"].append(float(c.sum()))
                 acc["span"].append((e["end"] - e["start"]) / 1e3)
                 acc["mine"].append(e["mine"] / max(1, e["chunks"]))

@@ -28,13 +28,11 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import int8_kernels as ik  # noqa: E402
+from pool_trace import chunk_us, traced_events  # noqa: E402
 
 
 def _median(values: list[float]) -> float:
@@ -63,7 +61,6 @@ def main() -> None:
     sess, feeds = ik.warm_cython_int8(args.model, args.threads, args.baseline)
     from gossamer.cython_kernels._native import ext
 
-    names = ext().POOL_TRACE_FIELDS
     if args.qew_px_min >= 0:
         ext().qew_px_min(args.qew_px_min)
     ab = args.ab and hasattr(ext(), "qsplit_mode")
@@ -78,14 +75,9 @@ def main() -> None:
             if mode is not None:
                 ext().qsplit_mode(mode)
                 sess.run(None, feeds)
-            ext().pool_trace(True)
-            t0 = time.monotonic_ns()
-            sess.run(None, feeds)
-            t1 = time.monotonic_ns()
-            events = [dict(zip(names, e, strict=True)) for e in ext().pool_trace(False)]
+            t0, t1, events = traced_events(sess, feeds)
             top = [e for e in events if e["alone"] != 1]
-            chunks = [ext().pool_trace_chunks(e["first"], e["chunks"]).astype(np.float64) / 1e3
-                      for e in top]  # fmt: skip
+            chunks = [chunk_us(e) for e in top]
             r = rows[mode]
             r["wall us"].append((t1 - t0) / 1e3)
             r["in pool calls us"].append(sum(e["end"] - e["start"] for e in top) / 1e3)

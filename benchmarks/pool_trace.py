@@ -19,13 +19,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from pool_balance import cython_session  # noqa: E402
 
 
-def traced_run(sess, feeds) -> dict[str, float]:
+def traced_events(sess, feeds) -> tuple[int, int, list[dict]]:
+    """One run with the pool trace on: its start and end (time.monotonic_ns) and the trace's
+    events, each a dict of ext().POOL_TRACE_FIELDS."""
     from gossamer.cython_kernels._native import ext
 
     ext().pool_trace(True)
@@ -33,7 +37,18 @@ def traced_run(sess, feeds) -> dict[str, float]:
     sess.run(None, feeds)
     t1 = time.monotonic_ns()
     names = ext().POOL_TRACE_FIELDS
-    ev = [dict(zip(names, e, strict=True)) for e in ext().pool_trace(False)]
+    return t0, t1, [dict(zip(names, e, strict=True)) for e in ext().pool_trace(False)]
+
+
+def chunk_us(event: dict) -> np.ndarray:
+    """The durations (us) of a traced call's chunks."""
+    from gossamer.cython_kernels._native import ext
+
+    return ext().pool_trace_chunks(event["first"], event["chunks"]).astype(np.float64) / 1e3
+
+
+def traced_run(sess, feeds) -> dict[str, float]:
+    t0, t1, ev = traced_events(sess, feeds)
     pooled = [e for e in ev if e["threads"] > 1]
     joins = [(e["joined"] - e["start"]) / 1e3 for e in pooled if e["joined"] > 0]
     chunks = sum(e["chunks"] for e in pooled)
