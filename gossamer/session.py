@@ -221,15 +221,17 @@ class Session:
         self.precision, self.precision_note = choice.precision, choice.note
         self.threads = threads
         self.max_memory = parse_budget(max_memory)
-        graph.validate()
+        order = graph.validate()  # (the nodes sorted: inference and the program sort no more)
         self.graph = graph
         with inference_cache(), using_memory_budget(self.max_memory):
             # planning, kernels and the memory plan ask for the same shapes
-            inferred = infer_shapes(graph)
+            inferred = infer_shapes(graph, order)
             self._sized = RunSizes(graph, inferred, self.max_memory)  # refuses oversized tensors
             self._program, self.placement = build_program(
-                graph, list(backends) if backends is not None else None, backend_options
+                graph, list(backends) if backends is not None else None, backend_options, order
             )
+            if self._program.graph is graph:  # its steps: the order the runs' checks infer in
+                self._sized.order = self._program.nodes
             if self.precision_note:  # gossamer explain: "backend cython-bf16 took no part: ..."
                 self.placement.excluded[BF16_BACKEND] = self.precision_note
             if REFERENCE in self.placement.backend_of.values():  # else there is nothing to warn

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..refimpl.interpreter import Override, Program
-from ..refimpl.ir import Graph
+from ..refimpl.ir import Graph, Node
 from ..refimpl.memory_plan import plan_memory
 from .backend import KernelBackend
 from .manager import configure_backends, op_registry, select_backends
@@ -27,10 +27,12 @@ def build_program(
     graph: Graph,
     backends: list[str] | None = None,
     backend_options: Mapping[str, Mapping[str, Any]] | None = None,
+    order: list[Node] | None = None,
 ) -> tuple[Program, Placement]:
     """The program that runs `graph` on the chosen backends, and the placement it follows.
     `backend_options`: {backend: {option: value}}, checked against what each backend declares
-    (`Backend.options`); those backends run this program as configured copies."""
+    (`Backend.options`); those backends run this program as configured copies. `order`: the
+    graph's nodes in topological order (`graph.validate()`), if the caller has it."""
     selected, excluded = select_backends(backends)
     selected = configure_backends(selected, backend_options)
     placement = plan(graph, selected, excluded)
@@ -70,9 +72,11 @@ def build_program(
     # backend kernels may write into an arena (reference ops always allocate: no plan for them);
     # a graph with symbolic inputs plans one per input shape at run, and its declared shapes'
     # plan (for runs that get none) when a run first needs it (Program's plan_later)
+    steps = order if executed is graph else None  # (a fused graph has other nodes)
     program = Program(
         executed, op_registry(), overrides=overrides,
-        plan_later=(lambda: plan_memory(executed)) if overrides else None,
+        plan_later=(lambda: plan_memory(executed, order=steps)) if overrides else None,
+        order=steps,
     )  # fmt: skip
     hooks = _start_hooks(overrides)
     if hooks:  # the interpreter takes one builder's hook (the first builder's): run them all

@@ -10,18 +10,21 @@ whose nodes run partly on a native backend therefore runs the reference's BLAS o
 (`blas_thread_limit(1)`), and puts the previous setting back after the run.
 
 Only the BLAS libraries numpy loads are handled: OpenBLAS under its usual symbol names (numpy's
-own `scipy_openblas64_`, a system `openblas`) and MKL. A numpy wheel's bundled BLAS (in the
-`numpy.libs` folder beside the package) is taken when it is loaded (`dlopen` with RTLD_NOLOAD
-loads nothing new); otherwise the BLAS libraries are found among the loaded shared objects
-(Linux: /proc/self/maps). The first costs ~0.25 ms of a process's first run, the second ~1 ms
-(the kernel writing the maps file, ~35 KB, and scanning it). Where none is found (another
-platform or BLAS), the limit does nothing.
+own `scipy_openblas64_`, a system `openblas`) and MKL. First the BLAS numpy's own extension
+(`_multiarray_umath`) links: its symbols are looked up through that extension's handle (`dlopen`
+with RTLD_NOLOAD, which loads nothing new; `dlsym` on a handle searches the object and the
+libraries it depends on), ~0.05-0.1 ms of a process's first run. Then a numpy wheel's bundled BLAS
+(in the `numpy.libs` folder beside the package) when it is loaded, ~0.25 ms; otherwise the BLAS
+libraries are found among the loaded shared objects (Linux: /proc/self/maps), ~1 ms (the kernel
+writing the maps file, ~35 KB, and scanning it). Where none is found (another platform or BLAS),
+the limit does nothing.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,7 +42,8 @@ _LOCK = threading.Lock()
 
 
 class _Blas:
-    """One loaded BLAS library's thread-count getter and setter."""
+    """One loaded BLAS library's thread-count getter and setter; `path`: the shared object they
+    were looked up in (the library, or numpy's extension that links it)."""
 
     def __init__(self, get: Callable[[], int], set_: Callable[[int], None], path: str) -> None:
         self.get, self.set, self.path = get, set_, path
@@ -87,16 +91,31 @@ def _loaded_libraries() -> list[str]:
 
 @cache
 def loaded_blas() -> tuple[_Blas, ...]:
-    """The BLAS libraries loaded in this process whose thread count can be set: numpy's bundled
-    one where it is loaded, else those among the process's loaded shared objects."""
+    """The BLAS libraries loaded in this process whose thread count can be set: the one numpy's
+    extension links, else numpy's bundled one where it is loaded, else those among the process's
+    loaded shared objects."""
     import numpy  # (numpy loads its BLAS on import)
 
     no_load = getattr(os, "RTLD_NOLOAD", None)
     if no_load is not None:  # dlopen fails for a library not loaded already
-        found = _usable(_bundled_libraries(getattr(numpy, "__file__", None)), no_load | os.RTLD_NOW)
+        mode = no_load | os.RTLD_NOW
+        found = _usable(_numpy_extension(), mode)  # the BLAS numpy links
+        if found:
+            return found
+        found = _usable(_bundled_libraries(getattr(numpy, "__file__", None)), mode)
         if found:
             return found
     return _usable(_loaded_libraries(), ctypes.DEFAULT_MODE)
+
+
+def _numpy_extension() -> list[str]:
+    """The file of numpy's loaded `_multiarray_umath` extension (numpy 2's `numpy._core`, 1's
+    `numpy.core`), which links its BLAS; [] when neither is loaded or it has no file."""
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        path = getattr(sys.modules.get(name), "__file__", None)
+        if isinstance(path, str) and path:
+            return [path]
+    return []
 
 
 def _usable(paths: list[str], mode: int) -> tuple[_Blas, ...]:

@@ -91,11 +91,11 @@ def to_numpy(name: str) -> np.dtype:
 def name_of(dtype: np.dtype | type) -> str:
     """The IR dtype name of a numpy dtype (object arrays are strings)."""
     dt = np.dtype(dtype)
-    if dt == np.dtype(object) or dt.kind in "US":
-        return "string"
-    found = _BY_NUMPY_DTYPE.get(dt)
+    found = _BY_NUMPY_DTYPE.get(dt)  # (numeric dtypes only: never object, str or bytes)
     if found is not None:
         return found
+    if dt == np.dtype(object) or dt.kind in "US":
+        return "string"
     if not ml_dtypes_loaded():  # an ml_dtypes dtype exists only once ml_dtypes is imported
         raise GraphValidationError(f"numpy dtype {dt} has no Gossamer equivalent")
     for name, candidate in NUMPY_DTYPES.items():

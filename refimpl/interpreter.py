@@ -160,12 +160,15 @@ class Program:
         overrides: dict[str, Override] | None = None,
         memory_plan: MemoryPlan | None = None,
         plan_later: Callable[[], MemoryPlan] | None = None,
+        order: list[Node] | None = None,
     ) -> None:
         """`memory_plan`: the arena's plan (None: no arena). `plan_later` instead of a plan, for
         a graph with symbolic input dims: what makes the plan of the declared shapes, called on
         the first run that needs that arena (one whose input shapes get no arena of their own:
         refimpl/shape_arenas.py), not at load; `arena_check` (set by the caller) then checks its
-        size first. Either one gives the Program arenas per input shape."""
+        size first. Either one gives the Program arenas per input shape. `order`: the graph's
+        nodes in topological order where the caller has it (`graph.validate()` returns it; a
+        top-level graph only): not sorted again."""
         self.graph = graph
         self.registry = registry or default_registry()
         self.overrides = overrides or {}
@@ -174,7 +177,8 @@ class Program:
         self.opsets = dict(opsets or graph.opsets)
         unsupported: dict[tuple[str, str, int], list[str]] = {}
         self._steps: list[_Step] = []
-        order = graph.topological_nodes(outer_scope)
+        if order is None or outer_scope is not None:
+            order = graph.topological_nodes(outer_scope)
         scope = Scope(graph.produced_names(), outer_scope)
         # a body reads only its free names from the enclosing scope: copy just those per call
         self._free_names = sorted(graph.free_names()) if outer_scope is not None else []

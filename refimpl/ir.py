@@ -247,8 +247,9 @@ class Graph:
             )
         return order
 
-    def validate(self, outer: Scope | Iterable[str] | None = None) -> None:
-        """Checks names, producers, cycles and outputs, recursively into subgraphs."""
+    def validate(self, outer: Scope | Iterable[str] | None = None) -> list[Node]:
+        """Checks names, producers, cycles and outputs, recursively into subgraphs; returns the
+        nodes in topological order (`topological_nodes(outer)`, which the check makes)."""
         outer = _scope(outer)
         seen: set[str] = set()
         for v in self.inputs:
@@ -257,7 +258,7 @@ class Graph:
             if v.name in seen:
                 raise GraphValidationError(f"graph {self.name!r}: input {v.name!r} is listed twice")
             seen.add(v.name)
-        self.topological_nodes(outer)
+        order = self.topological_nodes(outer)
         scope = Scope(self.produced_names(), outer)
         for v in self.outputs:
             if v.name not in scope:
@@ -269,6 +270,7 @@ class Graph:
             for sub in node.subgraphs():
                 sub.validate(scope)
         self._validate_state()
+        return order
 
     def state_names(self) -> tuple[set[str], set[str]]:
         """The graph inputs and outputs that carry state (hidden from a Session's user)."""

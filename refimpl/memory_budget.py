@@ -231,6 +231,9 @@ class RunSizes:
             and not all(is_static_dim(d) for d in v.shape)
         ]
         self._guards: dict[tuple, SizeGuard | None] = {}
+        # the graph's nodes in topological order, where the owner has them (a Session: its
+        # Program's steps): each new input shape's inference then does not sort them again
+        self.order: list[Node] | None = None
         if not self.symbolic:
             self._guards[()] = self._guard(inferred)
 
@@ -251,7 +254,7 @@ class RunSizes:
         if found is not _MISSING:
             return found  # type: ignore[return-value]
         shapes = {n: s for n, s in zip(self.symbolic, key) if s is not None}
-        inferred = infer_shapes(with_input_shapes(self.graph, shapes))
+        inferred = infer_shapes(with_input_shapes(self.graph, shapes), self.order)
         fed = ", ".join(f"{n}: {list(s)}" for n, s in shapes.items())
         self._check(inferred, f"the feeds' shapes ({fed})")
         guard = self._guard(inferred)

@@ -160,14 +160,16 @@ def plan_memory(
     once the optimiser folds them: they are planned only with plan_constants=True."""
     if alignment < 1:
         raise ValueError(f"alignment must be a positive number of bytes, got {alignment}")
-    if values is None:
-        values = infer_shapes(with_input_shapes(graph, input_shapes))
     if order is None:
         order = graph.topological_nodes()
+    if values is None:
+        values = infer_shapes(with_input_shapes(graph, input_shapes), order)
     n = len(order)
-    first, last = _lifetimes(graph, order)
+    bodies = _bodies_of(order)
+    first, last = _lifetimes(graph, order, bodies)
     external = {v.name for v in graph.inputs} | set(graph.initializers)
-    constant = set() if plan_constants else _weights_only(graph, order)
+    fixed = graph.constant_initializers()
+    constant = set() if plan_constants else _weights_only(graph, order, bodies, fixed)
     sizes: dict[str, tuple[str, tuple[int, ...], int]] = {}
     unplanned: dict[str, str] = {}
     for node in order:
@@ -187,9 +189,7 @@ def plan_memory(
             else:
                 sizes[name] = found
     outputs = {v.name for v in graph.outputs}
-    groups, how, place = _share(
-        order, sizes, last, outputs, alignment, graph.constant_initializers()
-    )
+    groups, how, place = _share(order, sizes, last, outputs, alignment, fixed)
     buffers = _place(groups, sizes, first, last, alignment)
     tensors: dict[str, TensorPlan] = {}
     for b_idx, buf in enumerate(buffers):
@@ -216,8 +216,8 @@ def plan_memory(
         peak_live_bytes=max(itertools.accumulate(live)) if buffers else 0,
         subgraph_values=sum(
             len([o for o in inner.outputs if o])
-            for node in order
-            for body in node.subgraphs()
+            for subs in bodies
+            for body in subs
             for _, inner in body.walk()
         ),
     )
@@ -262,37 +262,56 @@ def with_input_shapes(graph: Graph, input_shapes: Mapping[str, tuple[int, ...]] 
 
 
 # ---- lifetimes and sizes ---------------------------------------------------------------------
-def _lifetimes(graph: Graph, order: list[Node]) -> tuple[dict[str, int], dict[str, int]]:
+def _bodies_of(order: list[Node]) -> list[tuple[Graph, ...]]:
+    """Each node's subgraphs (Node.subgraphs), found once for the plan's several walks."""
+    return [tuple(node.subgraphs()) if node.attrs else () for node in order]
+
+
+def _lifetimes(
+    graph: Graph, order: list[Node], bodies: list[tuple[Graph, ...]] | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
     """First (writing) and last (reading) step per name produced by a node, as the interpreter
-    releases them; graph outputs last until len(order)."""
+    releases them; graph outputs last until len(order). `bodies`: _bodies_of(order)."""
+    if bodies is None:
+        bodies = _bodies_of(order)
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     for step, node in enumerate(order):
-        reads = {i for i in node.inputs if i}
-        for body in node.subgraphs():
-            reads |= body.free_names()
-        for name in reads:
-            last[name] = step
+        for name in node.inputs:
+            if name:
+                last[name] = step
+        for body in bodies[step]:
+            for name in body.free_names():
+                last[name] = step
         for name in node.outputs:
             if name:
                 first[name] = step
-                last.setdefault(name, step)  # an unused output dies where it is born
+                if name not in last:  # an unused output dies where it is born
+                    last[name] = step
     for v in graph.outputs:
         if v.name in first:
             last[v.name] = len(order)
     return first, last
 
 
-def _weights_only(graph: Graph, order: list[Node]) -> set[str]:
-    """Names computed from initializers and Constants alone (what constant folding removes)."""
-    known = set(graph.constant_initializers())
+def _weights_only(
+    graph: Graph,
+    order: list[Node],
+    bodies: list[tuple[Graph, ...]] | None = None,
+    fixed: Mapping[str, np.ndarray] | None = None,
+) -> set[str]:
+    """Names computed from initializers and Constants alone (what constant folding removes).
+    `bodies`: _bodies_of(order); `fixed`: graph.constant_initializers()."""
+    if bodies is None:
+        bodies = _bodies_of(order)
+    known = set(graph.constant_initializers() if fixed is None else fixed)
     out: set[str] = set()
-    for node in order:
+    for step, node in enumerate(order):
         ins = [i for i in node.inputs if i]
         is_constant = node.op_type == "Constant" or (
             ins and all(i in known for i in ins) and node.op_type not in NONDETERMINISTIC_OPS
         )
-        if is_constant and node.domain in ("", "ai.onnx") and not any(node.subgraphs()):
+        if is_constant and node.domain in ("", "ai.onnx") and not bodies[step]:
             names = {o for o in node.outputs if o}
             known |= names
             out |= names
@@ -314,14 +333,26 @@ def _static_size(v: Value | None) -> tuple[str, tuple[int, ...], int] | str:
         return "string tensor (variable size)"
     if v.shape is None:
         return "unknown rank"
-    dynamic = [d for d in v.shape if not isinstance(d, int)]
-    if dynamic:
-        return "dynamic dims " + ", ".join("?" if d is None else str(d) for d in dynamic)
-    shape = tuple(int(d) for d in v.shape)  # type: ignore[arg-type]
-    nbytes = math.prod(shape) * to_numpy(v.dtype).itemsize
+    shape: tuple[int, ...] = v.shape  # type: ignore[assignment]
+    if not all([type(d) is int for d in shape]):  # (the common case: plain ints, kept as is)
+        dynamic = [d for d in v.shape if not isinstance(d, int)]
+        if dynamic:
+            return "dynamic dims " + ", ".join("?" if d is None else str(d) for d in dynamic)
+        shape = tuple(int(d) for d in v.shape)  # type: ignore[arg-type]
+    nbytes = math.prod(shape) * _itemsize(v.dtype)
     if nbytes > MAX_PLANNED_BYTES:  # a session refuses it (memory budget); a plan leaves it out
         return f"{nbytes:.3g} bytes, more than any arena can hold"
     return v.dtype, shape, nbytes
+
+
+def _itemsize(dtype: str) -> int:
+    size = _ITEMSIZE.get(dtype)
+    if size is None:
+        size = _ITEMSIZE[dtype] = to_numpy(dtype).itemsize
+    return size
+
+
+_ITEMSIZE: dict[str, int] = {}  # dtype name -> bytes per element
 
 
 def _body_nodes(graph: Graph) -> list[tuple[Graph, Node]]:
@@ -537,9 +568,13 @@ def _place(
     """Greedy by size: largest buffer first, at the lowest offset free during its lifetime."""
     spans = [
         (
-            _round_up(max(sizes[m][2] for m in g), alignment),
-            min(first[m] for m in g),
-            max(last[m] for m in g),
+            (-(-sizes[g[0]][2] // alignment) * alignment, first[g[0]], last[g[0]])
+            if len(g) == 1  # (most groups: a tensor with a buffer of its own)
+            else (
+                _round_up(max(sizes[m][2] for m in g), alignment),
+                min(first[m] for m in g),
+                max(last[m] for m in g),
+            )
         )
         for g in groups
     ]

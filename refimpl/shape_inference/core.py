@@ -57,13 +57,15 @@ RULES: dict[str, Rule] = _merge(
 MS_RULES: dict[str, Rule] = rules_misc.MS_RULES  # com.microsoft ops that differ from ONNX's
 
 
-def infer_shapes(graph: Graph) -> dict[str, Value]:
-    """Inferred Value (dtype, shape) for every name in the graph and its subgraphs."""
+def infer_shapes(graph: Graph, order: list[Node] | None = None) -> dict[str, Value]:
+    """Inferred Value (dtype, shape) for every name in the graph and its subgraphs. `order`: the
+    graph's nodes in topological order, where the caller has it (`graph.topological_nodes()`,
+    a Program's steps: not sorted again; a graph from `with_input_shapes` has its source's)."""
     memo = getattr(_memo, "graphs", None)
     if memo is not None and id(graph) in memo and memo[id(graph)][0] is graph:
         return dict(memo[id(graph)][1])
     result: dict[str, Value] = {}
-    infer_graph(graph, None, result, itertools.count(), {})
+    infer_graph(graph, None, result, itertools.count(), {}, order)
     if memo is not None:
         memo[id(graph)] = (graph, dict(result))
     return result
@@ -99,8 +101,10 @@ def infer_graph(
     result: dict[str, Value],
     fresh: Iterator[int],
     bound_inputs: dict[str, Value],
+    order: list[Node] | None = None,
 ) -> Scope:
-    """Infers one graph in a scope nested in `parent`; subgraph inputs take `bound_inputs`."""
+    """Infers one graph in a scope nested in `parent`; subgraph inputs take `bound_inputs`;
+    `order`: the graph's nodes sorted (None: sorted here)."""
     scope = Scope(graph, parent, fresh, result, infer_graph)
     for v in graph.inputs:
         bound = bound_inputs.get(v.name)
@@ -108,14 +112,16 @@ def infer_graph(
             scope.values[v.name] = Value(v.name, v.dtype or bound.dtype, bound.shape, v.kind)
         else:
             scope.values[v.name] = Value(v.name, v.dtype, clean_shape(v.shape), v.kind)
+    values, consts = scope.values, scope.consts
     for name, arr in graph.initializers.items():
         arr = np.asarray(arr)
-        scope.values[name] = Value(name, array_dtype(arr), tuple(int(d) for d in arr.shape))
-        scope.consts[name] = arr
-    try:
-        order = graph.topological_nodes(frozenset(_outer_names(parent)))
-    except (GraphValidationError, RecursionError):
-        order = list(graph.nodes)
+        values[name] = Value(name, array_dtype(arr), arr.shape)  # (a tuple of Python ints)
+        consts[name] = arr
+    if order is None:
+        try:
+            order = graph.topological_nodes(frozenset(_outer_names(parent)))
+        except (GraphValidationError, RecursionError):
+            order = list(graph.nodes)
     for node in order:
         rule = _rule_for(node)
         if rule is not None:

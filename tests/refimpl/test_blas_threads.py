@@ -73,5 +73,42 @@ def test_the_bundled_blas_is_the_one_the_maps_scan_finds():
     if not blas_threads._bundled_libraries(numpy.__file__) or not os.path.exists("/proc/self/maps"):
         pytest.skip("numpy without a bundled BLAS, or no /proc/self/maps")
     scanned = blas_threads._usable(blas_threads._loaded_libraries(), ctypes.DEFAULT_MODE)
-    assert [b.path for b in blas_threads.loaded_blas()] == [b.path for b in scanned]
+    assert [_address(b) for b in blas_threads.loaded_blas()] == [_address(b) for b in scanned]
     assert scanned
+
+
+def _address(blas) -> tuple[int | None, int | None]:
+    """Where a _Blas's getter and setter are in memory (the same functions, however found)."""
+    import ctypes
+
+    return (
+        ctypes.cast(blas.get, ctypes.c_void_p).value,
+        ctypes.cast(blas.set, ctypes.c_void_p).value,
+    )
+
+
+def test_numpys_extension_finds_the_bundled_blas_through_its_handle():
+    """dlsym on numpy's extension's handle reaches the BLAS it links: the same functions as
+    opening the bundled library itself; without the extension loaded nothing is looked up."""
+    import os
+
+    import numpy
+
+    bundled = blas_threads._bundled_libraries(numpy.__file__)
+    if not bundled or not hasattr(os, "RTLD_NOLOAD"):
+        pytest.skip("numpy without a bundled BLAS, or no RTLD_NOLOAD")
+    mode = os.RTLD_NOLOAD | os.RTLD_NOW
+    via_extension = blas_threads._usable(blas_threads._numpy_extension(), mode)
+    assert via_extension
+    assert [_address(b) for b in via_extension] == [
+        _address(b) for b in blas_threads._usable(bundled, mode)
+    ]
+    assert via_extension[0].get() >= 1
+
+
+def test_no_numpy_extension_module_means_no_path(monkeypatch):
+    import sys
+
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert blas_threads._numpy_extension() == []
