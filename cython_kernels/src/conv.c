@@ -158,19 +158,49 @@ static void direct_compact(void *ctx, long r0, long r1, int seat) {
  * ky dh wp + kx dw, and one product covers the batch), then drops the extra columns (one image
  * of one output row has none: C is y). Returns 0 (nothing done) elsewhere, and with a residual where columns are dropped. Same
  * sums as the packed GEMM. */
-static int conv_direct_b(const float *ap, long m, const float *x, long batch, long c, long h,
-                         long w, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
-                         long pw, long oh, long ow, float *y, const gk_epilogue *ep, int threads) {
+/* How gk_conv_gemm(_batch) reads B for this conv (see conv_direct_b): 0 packed, 1 the input
+ * planes in place (a 1x1 unpadded conv of one image), 2 a zero-padded copy of the input. */
+static int direct_b_mode(long m, long batch, long c, long h, long w, long kh, long kw, long sh,
+                         long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                         int residual) {
     long n = oh * ow, k = c * kh * kw, kc, mc;
-    if (!gk_direct_b_on || !gk_k.gemm_direct->block || sh != 1 || sw != 1 || k <= 0) return 0;
+    (void)dh;
+    if (!gk_direct_b_on || !gk_k.gemm_direct->block || sh != 1 || sw != 1 || k <= 0 || m <= 0)
+        return 0;
     /* past one K block the column tile's B rows (two lines each where a row is not aligned)
      * crowd A out of L1: measured slower than packing (SqueezeNet's 512 -> 1000 at 13x13: 2.13
      * vs 1.93 ms; silero's 129 -> 128 conv1d per image 0.047 vs 0.041 ms) unless the product
      * covers a batch whose images would each be a product of a few columns */
     gk_gemm_blocking(&kc, &mc);
     if (k > kc && batch == 1) return 0;
-    if (batch == 1 && kh == 1 && kw == 1 && ph == 0 && pw == 0 && oh == h && ow == w) {
-        if (!spreads(n)) return 0;
+    /* more output channels than one M block: B is then read once per M block, and unpacked
+     * (rows strided across the plane, often not on a line) that costs more than packing it once
+     * and reading the panels (ResNet-50's 256 -> 1024 at 14x14 and 128 -> 512 at 28x28: 1.5-1.7x
+     * and 1.2-1.4x the packed path in the model, SqueezeNet's 64 -> 256 at 13x13 1.1-1.5x; one
+     * M block, SqueezeNet's 16/32/64-channel convs, stays 0.6-0.9x) */
+    if (m > mc) return 0;
+    if (batch == 1 && kh == 1 && kw == 1 && ph == 0 && pw == 0 && oh == h && ow == w)
+        return spreads(n) ? 1 : 0;
+    /* a residual only where C is y (one image of one output row): elsewhere columns are dropped */
+    if (residual && !(batch == 1 && oh == 1)) return 0;
+    (void)kw;
+    return 2;
+}
+
+int gk_conv_direct_b_mode(long m, long batch, long c, long h, long w, long kh, long kw, long sh,
+                          long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                          int residual) {
+    return direct_b_mode(m, batch, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, residual);
+}
+
+static int conv_direct_b(const float *ap, long m, const float *x, long batch, long c, long h,
+                         long w, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                         long pw, long oh, long ow, float *y, const gk_epilogue *ep, int threads) {
+    long n = oh * ow, k = c * kh * kw;
+    int mode = direct_b_mode(m, batch, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                             ep->residual != NULL);
+    if (mode == 0) return 0;
+    if (mode == 1) {
         long *roff = (long *)direct_buf(0, (size_t)k * sizeof(long));
         if (!roff) return 0;
         for (long kk = 0; kk < k; kk++) roff[kk] = kk * n;
@@ -178,7 +208,6 @@ static int conv_direct_b(const float *ap, long m, const float *x, long batch, lo
     }
     long wp = ow + (kw - 1) * dw, hp = oh + (kh - 1) * dh;
     int in_place = batch == 1 && oh == 1; /* C is y */
-    if (ep->residual && !in_place) return 0;
     long nw = in_place ? ow : ((batch - 1) * hp + oh) * wp;
     /* a channel's floats: its planes, the overhang of the last row's window, and a gap that
      * spreads the channels over the L1 sets */

@@ -34,6 +34,13 @@ void gk_conv_gemm_batch(const float *ap, long m, const float *x, long batch, lon
 /* 0 turns gk_conv_gemm's unpacked-B paths off (gemm_direct.h; for A/B timings and tests) */
 extern int gk_direct_b_on;
 
+/* How gk_conv_gemm (batch 1) / gk_conv_gemm_batch reads the conv's B (m output channels, one
+ * group, residual: whether the epilogue adds one): 0 packed panels, 1 the input planes in place
+ * (1x1 unpadded), 2 a zero-padded copy of the input in place. For tests and benchmarks. */
+int gk_conv_direct_b_mode(long m, long batch, long c, long h, long w, long kh, long kw, long sh,
+                          long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                          int residual);
+
 /* y[n, c] = clip(bias[c] + sum_{ky,kx} wt[c, ky, kx] * xpad[n, c, oy*sh + ky*dh, ox*sw + kx*dw]).
  * Two implementations, by plane size: small planes (a batch of them fits in L1) go through
  * polyphase planes, whole planes one vector at a time (levels 1 and 2); larger planes, and every

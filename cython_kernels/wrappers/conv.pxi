@@ -21,6 +21,18 @@ cdef extern from "src/polyphase.h" nogil:
 
 cdef extern from "src/conv.h" nogil:
     int gk_direct_b_on
+    int gk_conv_direct_b_mode(long m, long batch, long c, long h, long w, long kh, long kw,
+                              long sh, long sw, long dh, long dw, long ph, long pw, long oh,
+                              long ow, int residual)
+
+
+def conv_b_mode(long m, long batch, long c, long h, long w, long kh, long kw, long sh, long sw,
+                long dh, long dw, long ph, long pw, long oh, long ow, bint residual=False):
+    """How conv_gemm / conv_gemm_batch would read this conv's B (one group, m output channels):
+    0 packed panels, 1 the input planes in place (1x1 unpadded, one image), 2 a zero-padded copy
+    of the input in place (src/conv.c direct_b_mode)."""
+    return gk_conv_direct_b_mode(m, batch, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                                 residual)
 
 
 def direct_b_on(int on=-1):

@@ -211,3 +211,34 @@ def test_batched_conv1d_replays_in_segments_with_the_packed_bits(threads):
     for a, b in zip(out[1], out[0], strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(out[1][2], ref, rtol=1e-4, atol=1e-4)
+
+
+B_MODES = [
+    # m, batch, c, h, w, kh, kw, pads, residual, mode on the AVX2 / AVX-512 levels
+    (64, 1, 16, 55, 55, 1, 1, 0, False, 1),  # SqueezeNet's expand 1x1: one M block, in place
+    (16, 1, 64, 55, 55, 1, 1, 0, True, 1),  # its squeeze, a residual: C is y
+    (64, 1, 16, 55, 55, 3, 3, 1, False, 2),  # its expand 3x3: a padded copy
+    (64, 1, 16, 55, 55, 3, 3, 1, True, 0),  # with a residual: columns dropped, packed
+    (1024, 1, 256, 14, 14, 1, 1, 0, False, 0),  # ResNet-50's 256 -> 1024: several M blocks
+    (512, 1, 128, 28, 28, 1, 1, 0, False, 0),  # its 128 -> 512
+    (256, 1, 64, 13, 13, 1, 1, 0, False, 0),  # SqueezeNet's 64 -> 256 at 13x13
+    (144, 1, 64, 13, 13, 1, 1, 0, False, 1),  # one M block exactly
+    (64, 1, 512, 13, 13, 1, 1, 0, False, 0),  # K past one K block, one image
+    (64, 1, 8, 8, 8, 1, 1, 0, False, 0),  # N = 64: rows in the same few L1 sets
+    (128, 4, 129, 1, 5, 1, 3, 1, False, 2),  # silero's batched conv1d
+]
+
+
+@pytest.mark.parametrize("case", B_MODES)
+def test_conv_b_mode_reads_b_in_place_only_within_one_m_block(level, case):
+    m, batch, c, h, w, kh, kw, p, residual, mode = case
+    oh, ow = h + 2 * p - kh + 1, w + 2 * p - kw + 1
+    got = ext().conv_b_mode(m, batch, c, h, w, kh, kw, 1, 1, 1, 1, p, p, oh, ow, residual)
+    assert got == (mode if _direct_level(level) else 0)
+    before = ext().direct_b_on(0)
+    try:
+        assert ext().conv_b_mode(m, batch, c, h, w, kh, kw, 1, 1, 1, 1, p, p, oh, ow) == 0
+    finally:
+        ext().direct_b_on(before)
+    # strided: always packed
+    assert ext().conv_b_mode(m, batch, c, h, w, kh, kw, 2, 2, 1, 1, p, p, oh, ow) == 0
