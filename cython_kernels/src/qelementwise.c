@@ -64,12 +64,12 @@ static void qew_pixels(void *ctx, long p0, long p1, int seat) {
 static void qew_run(qew_job *j, int threads) {
     long n = j->n, plane = j->plane;
     if (gk_qsplit_mode >= 3 && threads > 1 && n >= gk_qew_px_min && plane > 0 && n % plane == 0) {
-        long bounds[GK_POOL_MAX_THREADS + 1];
-        int parts = GK_MIN(threads, GK_POOL_MAX_THREADS), empty = 0;
-        for (int p = 0; p <= parts; p++) bounds[p] = gk_qsplit_px(plane, p, parts);
-        for (int p = 0; p < parts; p++) empty |= bounds[p] == bounds[p + 1];
+        long bounds[GK_QSPLIT_BOUNDS];
+        int parts = GK_MIN(threads, GK_POOL_MAX_THREADS), pieces = gk_qsplit_npieces(), empty = 0;
+        gk_qsplit_px_bounds(plane, parts, pieces, bounds);
+        for (int p = 0; p < parts; p++) empty |= bounds[p * pieces] == bounds[(p + 1) * pieces];
         if (!empty) { /* planes too small for a part per thread take the flat chunks */
-            gk_qsplit_run(bounds, parts, threads, qew_pixels, j);
+            gk_qsplit_run(bounds, parts, pieces, threads, qew_pixels, j);
             return;
         }
     }

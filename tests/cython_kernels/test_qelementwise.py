@@ -178,15 +178,18 @@ def test_qminmax_skips_nans_wherever_they_are(level, nthreads, n):
     assert ext().qminmax(x, nthreads) == (-np.inf, -np.inf, n > 1)
 
 
-@pytest.fixture(params=[0, 1, 2, 3])
+@pytest.fixture(params=[(0, 1), (1, 1), (2, 1), (3, 1), (3, 4), (3, 16)])
 def qsplit(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """Each of the int8 thread splits (src/qconv_split.h; 3 splits the element-wise ops by the
-    pixels of every plane, here from 4096 elements), put back after the test."""
-    before, px_min = ext().qsplit_mode(), ext().qew_px_min()
-    ext().qsplit_mode(request.param)
+    pixels of every plane, here from 4096 elements) as (mode, pieces per part), put back after
+    the test."""
+    before, px_min = (ext().qsplit_mode(), ext().qsplit_pieces()), ext().qew_px_min()
+    ext().qsplit_mode(request.param[0])
+    ext().qsplit_pieces(request.param[1])
     ext().qew_px_min(4096)
     yield request.param
-    ext().qsplit_mode(before)
+    ext().qsplit_mode(before[0])
+    ext().qsplit_pieces(before[1])
     ext().qew_px_min(px_min)
 
 
@@ -223,15 +226,18 @@ def test_element_wise_ops_are_the_reference_under_every_split(level, qsplit, thr
 
 @pytest.mark.parametrize("threads", [2, 3])
 @pytest.mark.parametrize("plane", [0, 1, 31, 33, 49, 100, 3136, 7])
-def test_every_element_written_under_the_pixel_split(level, threads, plane):
+@pytest.mark.parametrize("pieces", [1, 4, 16])
+def test_every_element_written_under_the_pixel_split(level, threads, plane, pieces):
     """The C drivers given a plane size under split 3 (and one that does not divide n: flat runs)
-    write every element once: two outputs prefilled differently agree with one flat thread."""
+    write every element once, each part whole or in pieces: two outputs prefilled differently
+    agree with one flat thread."""
     rng = np.random.default_rng(plane + threads)
     n = 4096 * 3 + (0 if plane in (0, 7) else plane * 3 - (4096 * 3) % plane)
     a, b = _q(rng, (n,), "uint8"), _q(rng, (n,), "uint8")
     x = (rng.standard_normal(n) * 40).astype(F32)
-    before, px_min = ext().qsplit_mode(), ext().qew_px_min()
+    before, px_min = (ext().qsplit_mode(), ext().qsplit_pieces()), ext().qew_px_min()
     ext().qew_px_min(4096)
+    ext().qsplit_pieces(pieces)
     try:
         runs = []
         for mode, t, fill in ((0, 1, 0), (3, threads, 0), (3, threads, 255)):
@@ -245,5 +251,6 @@ def test_every_element_written_under_the_pixel_split(level, threads, plane):
             for g, w in zip(got, runs[0], strict=True):
                 np.testing.assert_array_equal(g, w)
     finally:
-        ext().qsplit_mode(before)
+        ext().qsplit_mode(before[0])
+        ext().qsplit_pieces(before[1])
         ext().qew_px_min(px_min)
