@@ -23,6 +23,9 @@ figure least disturbed by other processes on a shared machine).
 --baseline DIR adds the engine "gossamer-int8-baseline": the int8 model on the Gossamer source tree
 in DIR (e.g. `git archive <commit>` with its built extension copied in), imported in its own
 process in place of this one, so that before/after ratios come from one interleaved run.
+--variant SETTER=VALUE,... adds "gossamer-int8-variant": this tree's int8 in its own process with
+ext.SETTER(VALUE) applied first (e.g. `--variant qsplit_pieces=1`, the int8 splits' parts run
+whole), for an A/B of a run-time setting against onnxruntime in one interleaved run.
 """
 
 from __future__ import annotations

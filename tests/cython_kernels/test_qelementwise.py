@@ -254,3 +254,56 @@ def test_every_element_written_under_the_pixel_split(level, threads, plane, piec
         ext().qsplit_mode(before[0])
         ext().qsplit_pieces(before[1])
         ext().qew_px_min(px_min)
+
+
+# (shape, kernel, strides, pads, dilations, ceil_mode): ResNet's 3x3 s2 p1 on an even and an odd
+# plane (the stride-2 vector path and its tail), 2x2 s2, 3x3 s1 p1, a dilated 3x3, ceil mode
+# (windows past the end), and pads of 2 around planes of 1-2 pixels (windows all padding)
+MAXPOOL_CASES = [
+    ((1, 5, 112, 112), [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 0),
+    ((2, 3, 37, 45), [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 0),
+    ((1, 4, 20, 34), [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], 0),
+    ((1, 3, 19, 40), [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 0),
+    ((1, 2, 21, 23), [3, 3], [1, 2], [2, 1, 2, 1], [2, 2], 0),
+    ((1, 3, 17, 18), [3, 2], [2, 3], [0, 1, 1, 0], [1, 1], 1),
+    ((1, 2, 2, 1), [3, 3], [1, 1], [2, 2, 2, 2], [1, 1], 0),
+]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", MAXPOOL_CASES)
+def test_eight_bit_max_pool_is_the_reference(dtype, threads, case):
+    """MaxPool on uint8 / int8 runs ext.qmaxpool on the bytes: bit-identical to the reference
+    (the type's lowest value where a window has no tap inside), both extremes in the data, and
+    again on new data where the call replays from a recorded segment."""
+    shape, kernel, strides, pads, dilations, ceil = case
+    rng = np.random.default_rng(sum(shape) + threads)
+    info = np.iinfo(dtype)
+    x = _q(rng, shape, dtype)
+    x.reshape(-1)[::7], x.reshape(-1)[3::11] = info.min, info.max
+    attrs = {"kernel_shape": kernel, "strides": strides, "pads": pads, "dilations": dilations,
+             "ceil_mode": ceil}  # fmt: skip
+    model = q_model("MaxPool", {"x": x}, {}, **attrs)
+    run_exact(model, {"x": x}, threads)
+    ours = gossamer.load(model, backends=["cython"], threads=threads)
+    ref = gossamer.load(model, backends=[], optimize=0)
+    for seed in range(3):  # the later runs replay the recorded call
+        x2 = _q(np.random.default_rng(seed), shape, dtype)
+        (got,), (want,) = ours.run(None, {"x": x2}), ref.run(None, {"x": x2})
+        np.testing.assert_array_equal(got, want)
+    assert not ours.runtime_fallbacks
+
+
+def test_qmaxpool_refuses_bad_arguments():
+    """The wrapper's checks: planes of y, the type code, the output size the window gives."""
+    x, y = np.zeros((2, 8, 8), np.uint8), np.zeros((2, 4, 4), np.uint8)
+    ext().qmaxpool(x, 0, 2, 2, 2, 2, 1, 1, 0, 0, y, 1)
+    with pytest.raises(ValueError, match="planes"):
+        ext().qmaxpool(x, 0, 2, 2, 2, 2, 1, 1, 0, 0, np.zeros((3, 4, 4), np.uint8), 1)
+    with pytest.raises(ValueError):
+        ext().qmaxpool(x, 7, 2, 2, 2, 2, 1, 1, 0, 0, y, 1)
+    with pytest.raises(ValueError):
+        ext().qmaxpool(x, 0, 2, 2, 0, 2, 1, 1, 0, 0, y, 1)
+    with pytest.raises(ValueError):
+        ext().qmaxpool(x, 0, 2, 2, 2, 2, 1, 1, -1, 0, y, 1)
