@@ -34,7 +34,9 @@ static inline long gk_qsplit_px(long n, int p, int parts) {
     return b < n ? b : n;
 }
 
-/* pieces per part (ext.qsplit_pieces; 1: each part whole, as before session 16) */
+/* pieces per part (ext.qsplit_pieces; 1: each part whole, as before session 16). 4: with one
+ * core busy (load ~6), int8_kernels.py at 2 threads read 0.56-0.76x onnxruntime against
+ * 0.60-1.10x with whole parts (benchmarks/results/int8_splits.md); quiet: not yet measured */
 extern long gk_qsplit_pieces;
 #define GK_QSPLIT_PIECES_MAX 16
 /* room for the bounds of every piece of every part */
