@@ -23,6 +23,9 @@ figure least disturbed by other processes on a shared machine).
 --baseline DIR adds the engine "gossamer-int8-baseline": the int8 model on the Gossamer source tree
 in DIR (e.g. `git archive <commit>` with its built extension copied in), imported in its own
 process in place of this one, so that before/after ratios come from one interleaved run.
+--variant SETTER=VALUE,... adds "gossamer-int8-variant": this tree's int8 in its own process with
+ext.SETTER(VALUE) applied first (e.g. `--variant qsplit_pieces=1`, the int8 splits' parts run
+whole), for an A/B of a run-time setting against onnxruntime in one interleaved run.
 """
 
 from __future__ import annotations
@@ -153,10 +156,23 @@ def warm_cython_int8(
     return sess, inputs
 
 
+def set_variant(variant: str) -> None:
+    """Applies --variant's "SETTER=VALUE,..." (ext.SETTER(int(VALUE)), e.g. qsplit_pieces=1) in
+    this process."""
+    from gossamer.cython_kernels._native import ext
+
+    for item in filter(None, variant.split(",")):
+        setter, _, value = item.partition("=")
+        getattr(ext(), setter.strip())(int(value))
+
+
 def session(engine: str, fp32: Path, int8: Path, threads: int, baseline: str = "") -> Any:
-    """The engine's session and a function running one inference."""
+    """The engine's session and a function running one inference (for gossamer-int8-variant,
+    `baseline` is the --variant settings)."""
     if engine == "gossamer-int8-baseline":
         import_from(baseline)
+    if engine == "gossamer-int8-variant":
+        set_variant(baseline)
     if engine.startswith("gossamer"):
         import gossamer
 
@@ -242,6 +258,9 @@ def main() -> None:
     p.add_argument("--stat", choices=["median", "min"], default="median")
     p.add_argument("--out", default=str(HERE / "results" / "int8_kernels.md"))
     p.add_argument("--baseline", default="", help="an earlier Gossamer tree to compare with")
+    p.add_argument("--variant", default="",
+                   help="+ this tree's int8 with ext settings SETTER=VALUE,... (e.g. "
+                   "qsplit_pieces=1) in its own process, as one more engine")  # fmt: skip
     p.add_argument("--format", choices=["qoperator", "qdq"], default="qoperator",
                    help="ONNX format of the statically quantised models")  # fmt: skip
     p.add_argument("--openvino", action="store_true",
@@ -250,6 +269,7 @@ def main() -> None:
     args = p.parse_args()
     all_engines = ENGINES + (["openvino-int8"] if args.openvino else [])
     all_engines += ["gossamer-int8-baseline"] if args.baseline else []
+    all_engines += ["gossamer-int8-variant"] if args.variant else []
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
@@ -271,10 +291,12 @@ def main() -> None:
         "| model | threads | gossamer int8 ms | gossamer fp32 ms | onnxruntime int8 ms "
         "| int8 / ort int8 | int8 / gossamer fp32 |"
         + (" openvino int8 ms | int8 / openvino int8 |" if args.openvino else "")
-        + (" baseline int8 ms | baseline int8 / ort int8 |" if args.baseline else ""),
+        + (" baseline int8 ms | baseline int8 / ort int8 |" if args.baseline else "")
+        + (f" {args.variant} int8 ms | {args.variant} / ort int8 |" if args.variant else ""),
         "|---|---|---|---|---|---|---|"
         + ("---|---|" if args.openvino else "")
-        + ("---|---|" if args.baseline else ""),
+        + ("---|---|" if args.baseline else "")
+        + ("---|---|" if args.variant else ""),
     ]
     skipped: list[str] = []
     profiles: dict[str, list[str]] = {}
@@ -287,9 +309,10 @@ def main() -> None:
             workers = {}
             for engine in all_engines:
                 mine, theirs = context.Pipe()
+                extra = args.variant if engine == "gossamer-int8-variant" else args.baseline
                 proc = context.Process(
                     target=serve,
-                    args=(theirs, engine, fp32, int8, threads, inputs, args.baseline, args.stat),
+                    args=(theirs, engine, fp32, int8, threads, inputs, extra, args.stat),
                 )
                 proc.start()
                 workers[engine] = (proc, mine)
@@ -328,6 +351,9 @@ def main() -> None:
             if args.baseline:
                 base = med["gossamer-int8-baseline"]
                 lines[-1] += f" {base:.2f} | {base / med['onnxruntime-int8']:.2f} |"
+            if args.variant:
+                var = med["gossamer-int8-variant"]
+                lines[-1] += f" {var:.2f} | {var / med['onnxruntime-int8']:.2f} |"
             print(lines[-1], flush=True)
             if threads == 1:
                 workers["gossamer-int8"][1].send("profile")

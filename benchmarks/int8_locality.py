@@ -8,8 +8,9 @@ every chunk reads data its own core wrote. --ab alternates the int8 conv's threa
 run in one process (ext.qsplit_mode, src/qconv_split.h: 0 the pool's dynamic chunks, 1 one static
 part of the pixels per thread in the packer and the depthwise kernel, so a thread reads what it
 wrote, 2 the 8-bit GEMM's pixel panels too, 3 and the int8 element-wise ops' pixels of every
-plane; --modes picks them). Per call, the work is kept only where both threads shared the call
-(30-70 % of its chunks each).
+plane; --modes picks them, each "MODE" or "MODE:PIECES" with ext.qsplit_pieces, the pieces per
+thread's part that the other thread may take from its back). Per call, the work is kept only
+where both threads shared the call (30-70 % of its chunks each).
 
 Unlike benchmarks/int8_pool_model.py (the minimum of each chunk over the runs), the sums keep
 the cost that depends on which thread ran a chunk: a chunk that reads data written by the other
@@ -52,7 +53,10 @@ def main() -> None:
         action="store_true",
         help="alternate the conv's split (ext.qsplit_mode, --modes) run by run",
     )
-    ap.add_argument("--modes", default="0,1,2,3", help="the qsplit modes --ab alternates")
+    ap.add_argument(
+        "--modes", default="0,1,2,3",
+        help="the qsplit modes --ab alternates, each MODE or MODE:PIECES (ext.qsplit_pieces)",
+    )  # fmt: skip
     ap.add_argument(
         "--qew-px-min", type=int, default=-1,
         help="ext.qew_px_min: from how many elements mode 3 splits element-wise ops",
@@ -64,8 +68,9 @@ def main() -> None:
     if args.qew_px_min >= 0:
         ext().qew_px_min(args.qew_px_min)
     ab = args.ab and hasattr(ext(), "qsplit_mode")
-    modes: list[int | None] = [int(m) for m in args.modes.split(",")] if ab else [None]
-    mode0 = ext().qsplit_mode() if ab else None
+    modes: list[str | None] = list(args.modes.split(",")) if ab else [None]
+    has_pieces = hasattr(ext(), "qsplit_pieces")  # a --baseline tree may predate it
+    mode0 = (ext().qsplit_mode(), ext().qsplit_pieces() if has_pieces else 1) if ab else None
     load0 = open("/proc/loadavg").read().split()[0]
     rows: dict[object, dict[str, list[float]]] = {m: collections.defaultdict(list) for m in modes}
     per_call: dict[object, list[list[float]]] = {m: [] for m in modes}
@@ -73,7 +78,12 @@ def main() -> None:
     for rep in range(args.reps):
         for mode in modes[rep % len(modes) :] + modes[: rep % len(modes)]:
             if mode is not None:
-                ext().qsplit_mode(mode)
+                m, _, pieces = mode.partition(":")
+                ext().qsplit_mode(int(m))
+                if has_pieces:
+                    ext().qsplit_pieces(int(pieces) if pieces else mode0[1])
+                elif pieces not in ("", "1"):
+                    sys.exit(f"{mode}: this tree has no ext.qsplit_pieces")
                 sess.run(None, feeds)
             t0, t1, events = traced_events(sess, feeds)
             top = [e for e in events if e["alone"] != 1]
@@ -96,7 +106,9 @@ def main() -> None:
                 shared = e["threads"] > 1 and 0.3 <= e["mine"] / max(1, e["chunks"]) <= 0.7
                 acc.append(float(c.sum()) if shared or cpus == 1 else float("nan"))
     if mode0 is not None:
-        ext().qsplit_mode(mode0)
+        ext().qsplit_mode(mode0[0])
+        if has_pieces:
+            ext().qsplit_pieces(mode0[1])
     load1 = open("/proc/loadavg").read().split()[0]
     print(f"{args.model} ({args.baseline or 'this tree'}), {args.threads} threads on {cpus} CPUs, "
           f"{args.reps} runs per mode, load {load0} -> {load1}")  # fmt: skip

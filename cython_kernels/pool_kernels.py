@@ -26,7 +26,7 @@ from .lazy_tables import tables_on_access
 from .segments import numpy_work
 
 Array = np.ndarray
-EIGHT_BIT = ("uint8", "int8")  # MaxPool also takes these (computed through float32, exactly)
+EIGHT_BIT = ("uint8", "int8")  # MaxPool also takes these (on their bytes: ext.qmaxpool)
 
 
 def _pool_refusal(node: Node, inputs: list[Value | None]) -> str | None:
@@ -78,6 +78,16 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
             win, counts = found if found is not None else plan(h, w)
             (oh, ow), (kh, kw) = win.out, win.kernel
             shape = (n, c, oh, ow)
+            if x.dtype != F32 and hasattr(ext(), "qmaxpool"):
+                # an 8-bit MaxPool on its bytes (src/qelementwise.h gk_qmaxpool)
+                out = output_array(shape, x.dtype)
+                if not x.flags.c_contiguous:
+                    numpy_work()  # the copy below: a recorded call would read a stale one
+                ext().qmaxpool(np.ascontiguousarray(x).reshape(n * c, h, w).view(np.uint8),
+                               0 if x.dtype == np.uint8 else 1, kh, kw, *win.strides,
+                               *win.dilations, *win.pads_begin,
+                               out.reshape(n * c, oh, ow).view(np.uint8), threads())  # fmt: skip
+                return out
             y = output_array(shape, F32) if x.dtype == F32 else np.empty(shape, F32)
             # polyphase planes, or row passes at the generic SIMD level (gk_pool2d, src/pool.h)
             ext().pool2d(is_max, np.ascontiguousarray(x, F32).reshape(n * c, h, w), kh, kw,

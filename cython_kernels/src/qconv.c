@@ -11,10 +11,11 @@
 #include "threadpool.h"
 
 int gk_qsplit_mode = 3;
+long gk_qsplit_pieces = 4;
 
-/* one part per seat, each run whole (threadpool's static parts with one piece per part) */
-void gk_qsplit_run(const long *bounds, int parts, int threads, gk_range_fn fn, void *ctx) {
-    gk_pool_run_parts(bounds, parts, 1, threads, fn, ctx);
+void gk_qsplit_run(const long *bounds, int parts, int pieces, int threads, gk_range_fn fn,
+                   void *ctx) {
+    gk_pool_run_parts(bounds, parts, pieces, threads, fn, ctx);
 }
 
 static inline int32_t load_q(const void *p, int type, long i) {
@@ -389,12 +390,16 @@ void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, cons
     if (gk_k.qconv->dw_block16 && dw_q8_fits(ep) && ep->mult_finite && ph >= 0 && pw >= 0 &&
         oh > 0 && ow > 0 && kh * kw <= GK_QDW_MAX_TAPS && gk_q8_core() >= 1) {
         if (gk_qsplit_mode >= 1 && nt > 1 && oh >= GK_QSPLIT_DW_MIN_ROWS * nt) {
-            /* the rows whose first pixel is nearest each part's pixel boundary */
-            long bounds[GK_POOL_MAX_THREADS + 1];
+            /* the rows whose first pixel is nearest each piece's pixel boundary; pieces of at
+             * least GK_QSPLIT_DW_MIN_ROWS rows (each runs every block's set-up and transposes) */
+            long bounds[GK_QSPLIT_BOUNDS];
             int parts = GK_MIN(nt, GK_POOL_MAX_THREADS);
-            for (int p = 0; p <= parts; p++)
-                bounds[p] = GK_MIN(oh, (gk_qsplit_px(oh * ow, p, parts) + ow / 2) / ow);
-            gk_qsplit_run(bounds, parts, nt, qdw16_rows, &j);
+            int pieces = (int)GK_MAX(1, GK_MIN(gk_qsplit_npieces(),
+                                               oh / (GK_QSPLIT_DW_MIN_ROWS * parts)));
+            gk_qsplit_px_bounds(oh * ow, parts, pieces, bounds);
+            for (int t = 0; t <= parts * pieces; t++)
+                bounds[t] = GK_MIN(oh, (bounds[t] + ow / 2) / ow);
+            gk_qsplit_run(bounds, parts, pieces, nt, qdw16_rows, &j);
             return;
         }
         gk_parallel_range(n * ((c + 15) / 16), nt, qdw16_blocks, &j);
@@ -579,18 +584,25 @@ static void q8_interleave4(const uint8_t *const r[4], long n, uint8_t flip, long
     }
 }
 
+/* what both packers' chunks start with: the seat's row buffer (NULL: out of memory, the job marked
+ * failed), whether im2col is the input itself (a 1x1 stride-1 unpadded conv: *direct) and the
+ * byte every stored value is xor-ed with (0x80 where the input's type is not the stored one) */
+static uint8_t *q8_conv_seat(q8conv_job *j, int seat, int *direct, uint8_t *flip) {
+    uint8_t *rows = (uint8_t *)gk_seat_buf(&j->bufs, seat);
+    *direct = j->kh == 1 && j->kw == 1 && j->sh == 1 && j->sw == 1 && j->ph == 0 && j->pw == 0 &&
+              j->oh == j->h && j->ow == j->w;
+    *flip = j->type == j->to ? 0 : 0x80;
+    if (!rows) __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+    return rows;
+}
+
 /* groups [g0, g1) of 4 im2col rows (rows past K: 0) */
 static void q8_conv_groups(void *ctx, long g0, long g1, int seat) {
     q8conv_job *j = (q8conv_job *)ctx;
     long n = j->n, k = j->k;
-    int direct = j->kh == 1 && j->kw == 1 && j->sh == 1 && j->sw == 1 && j->ph == 0 &&
-                 j->pw == 0 && j->oh == j->h && j->ow == j->w;
-    uint8_t *rows = (uint8_t *)gk_seat_buf(&j->bufs, seat);
-    uint8_t flip = j->type == j->to ? 0 : 0x80;
-    if (!rows) {
-        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
+    int direct;
+    uint8_t flip, *rows = q8_conv_seat(j, seat, &direct, &flip);
+    if (!rows) return;
     const uint8_t *x = (const uint8_t *)j->x;
     uint8_t *plane = rows + 5 * n + 32;
     long plane_ch = -1;
@@ -631,14 +643,9 @@ static void q8_conv_panels(void *ctx, long p0, long p1, int seat) {
     q8conv_job *j = (q8conv_job *)ctx;
     long n = j->n, k = j->k, c0 = p0 * GK_Q8_PANEL, c1 = GK_MIN(n, p1 * GK_Q8_PANEL);
     long cols = c1 - c0;
-    int direct = j->kh == 1 && j->kw == 1 && j->sh == 1 && j->sw == 1 && j->ph == 0 &&
-                 j->pw == 0 && j->oh == j->h && j->ow == j->w;
-    uint8_t *rows = (uint8_t *)gk_seat_buf(&j->bufs, seat);
-    uint8_t flip = j->type == j->to ? 0 : 0x80;
-    if (!rows) {
-        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
+    int direct;
+    uint8_t flip, *rows = q8_conv_seat(j, seat, &direct, &flip);
+    if (!rows) return;
     const uint8_t *x = (const uint8_t *)j->x;
     uint8_t *plane = rows + 5 * n + 32, *out = j->out + p0 * (size_t)GK_Q8_PANEL * (size_t)j->kp;
     /* the output rows holding the pixels, and the padded rows their windows read */
@@ -702,11 +709,12 @@ int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, 
     gk_seat_bufs_init(&j.bufs, (size_t)(5 * n) + 32 + (size_t)hp * (size_t)wp + 64);
     int nt = k * n > 32768 ? threads : 1;
     if (gk_qsplit_mode >= 1 && nt > 1) { /* the panels of each thread's pixels, sums included */
-        long bounds[GK_POOL_MAX_THREADS + 1], panels = (n + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
-        int parts = GK_MIN(nt, GK_POOL_MAX_THREADS);
-        for (int p = 0; p <= parts; p++)
-            bounds[p] = p == parts ? panels : gk_qsplit_px(n, p, parts) / GK_Q8_PANEL;
-        gk_qsplit_run(bounds, parts, nt, q8_conv_panels, &j);
+        long bounds[GK_QSPLIT_BOUNDS], panels = (n + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
+        int parts = GK_MIN(nt, GK_POOL_MAX_THREADS), pieces = gk_qsplit_npieces();
+        gk_qsplit_px_bounds(n, parts, pieces, bounds);
+        for (int t = 0; t < parts * pieces; t++) bounds[t] /= GK_Q8_PANEL;
+        bounds[parts * pieces] = panels;
+        gk_qsplit_run(bounds, parts, pieces, nt, q8_conv_panels, &j);
         gk_seat_bufs_free(&j.bufs);
         return !j.failed;
     }

@@ -2,10 +2,13 @@
  * (by 16-pixel panels, qconv.c) and the 16-channel depthwise kernel (by output rows, where every
  * part has GK_QSPLIT_DW_MIN_ROWS), from mode 2 the 8-bit GEMM (by pairs of B panels, qgemm.c),
  * from mode 3 the element-wise ops (every plane's pixels, qelementwise.c) cut their work into
- * one part per thread at the same fractions of the image (gk_qsplit_px),
- * and part p runs on seat p where that seat takes part (the caller is seat 0), so that a layer's
- * thread reads the pixels its own core wrote in the layer before. Mode 0: the pool's ordinary
- * chunking (parts claimed dynamically). Which thread runs a part never changes the results. */
+ * one part per thread at the same fractions of the image (gk_qsplit_px), each part into
+ * gk_qsplit_pieces pieces, and seat p runs part p's pieces from the front where that seat takes
+ * part (the caller is seat 0), so that a layer's thread reads the pixels its own core wrote in
+ * the layer before; a seat done with its part takes the other parts' last pieces
+ * (gk_pool_run_parts), so a thread the OS slows or keeps off its core holds up one piece, not
+ * its whole part. Mode 0: the pool's ordinary chunking. Which thread runs a piece never changes
+ * the results. */
 #ifndef GK_QCONV_SPLIT_H
 #define GK_QCONV_SPLIT_H
 
@@ -31,8 +34,32 @@ static inline long gk_qsplit_px(long n, int p, int parts) {
     return b < n ? b : n;
 }
 
-/* fn(ctx, bounds[p], bounds[p + 1], seat) for every part p < parts, part p on seat p where that
- * seat takes part in the call (a part no seat of its number took runs on whoever is free) */
-void gk_qsplit_run(const long *bounds, int parts, int threads, gk_range_fn fn, void *ctx);
+/* pieces per part (ext.qsplit_pieces; 1: each part whole, as before session 16). 4: with one
+ * core busy (load ~6), int8_kernels.py at 2 threads read 0.56-0.76x onnxruntime against
+ * 0.60-1.10x with whole parts (benchmarks/results/int8_splits.md); quiet: not yet measured */
+extern long gk_qsplit_pieces;
+#define GK_QSPLIT_PIECES_MAX 16
+/* room for the bounds of every piece of every part */
+#define GK_QSPLIT_BOUNDS (GK_POOL_MAX_THREADS * GK_QSPLIT_PIECES_MAX + 1)
+
+/* gk_qsplit_pieces within [1, GK_QSPLIT_PIECES_MAX] */
+static inline int gk_qsplit_npieces(void) {
+    long k = gk_qsplit_pieces;
+    return (int)(k < 1 ? 1 : k > GK_QSPLIT_PIECES_MAX ? GK_QSPLIT_PIECES_MAX : k);
+}
+
+/* bounds[t] = gk_qsplit_px(n, t, parts * pieces) for t <= parts * pieces: part p's first pixel
+ * (t = p * pieces) is gk_qsplit_px(n, p, parts) whatever the pieces, as n (p pieces) / (parts
+ * pieces) rounds down to n p / parts */
+static inline void gk_qsplit_px_bounds(long n, int parts, int pieces, long *bounds) {
+    int all = parts * pieces;
+    for (int t = 0; t <= all; t++) bounds[t] = gk_qsplit_px(n, t, all);
+}
+
+/* fn(ctx, bounds[t], bounds[t + 1], seat) for every piece t < parts * pieces (empty ones
+ * skipped): part p's pieces from the front on seat p where that seat takes part in the call,
+ * then whatever is left from the backs of the other parts (threadpool.h gk_pool_run_parts) */
+void gk_qsplit_run(const long *bounds, int parts, int pieces, int threads, gk_range_fn fn,
+                   void *ctx);
 
 #endif

@@ -4,6 +4,7 @@
  * part p on seat p, so a thread reads the pixels its own core wrote. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dispatch.h"
 #include "isa.h"
@@ -64,12 +65,12 @@ static void qew_pixels(void *ctx, long p0, long p1, int seat) {
 static void qew_run(qew_job *j, int threads) {
     long n = j->n, plane = j->plane;
     if (gk_qsplit_mode >= 3 && threads > 1 && n >= gk_qew_px_min && plane > 0 && n % plane == 0) {
-        long bounds[GK_POOL_MAX_THREADS + 1];
-        int parts = GK_MIN(threads, GK_POOL_MAX_THREADS), empty = 0;
-        for (int p = 0; p <= parts; p++) bounds[p] = gk_qsplit_px(plane, p, parts);
-        for (int p = 0; p < parts; p++) empty |= bounds[p] == bounds[p + 1];
+        long bounds[GK_QSPLIT_BOUNDS];
+        int parts = GK_MIN(threads, GK_POOL_MAX_THREADS), pieces = gk_qsplit_npieces(), empty = 0;
+        gk_qsplit_px_bounds(plane, parts, pieces, bounds);
+        for (int p = 0; p < parts; p++) empty |= bounds[p * pieces] == bounds[(p + 1) * pieces];
         if (!empty) { /* planes too small for a part per thread take the flat chunks */
-            gk_qsplit_run(bounds, parts, threads, qew_pixels, j);
+            gk_qsplit_run(bounds, parts, pieces, threads, qew_pixels, j);
             return;
         }
     }
@@ -177,4 +178,108 @@ void gk_qdequantize(long n, const void *x, int type, int32_t zp, float scale, fl
     j.kind = QEW_DEQUANTIZE, j.n = n, j.a = x, j.type = type, j.zp = zp, j.scale = scale;
     j.fy = y, j.plane = plane;
     qew_run(&j, threads);
+}
+
+/* ---- MaxPool on 8-bit planes ---------------------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *x;
+    uint8_t *y, flip; /* flip: 0x80 for int8 (its order as bytes xor 0x80 is the unsigned one) */
+    long h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, wpad;
+    gk_seat_bufs bufs; /* the padded row of column maxima and the row of window maxima */
+    int failed;
+} qmaxpool_job;
+
+/* d[i] = max(d[i], s[i] ^ flip) for i < n (first: d[i] = s[i] ^ flip) */
+static void qmax_rows(uint8_t *restrict d, const uint8_t *restrict s, long n, uint8_t flip,
+                      int first) {
+    long i = 0;
+#if defined(__SSE2__)
+    __m128i f = _mm_set1_epi8((char)flip);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(s + i)), f);
+        if (!first) v = _mm_max_epu8(v, _mm_loadu_si128((const __m128i *)(d + i)));
+        _mm_storeu_si128((__m128i *)(d + i), v);
+    }
+#endif
+    for (; i < n; i++) {
+        uint8_t v = (uint8_t)(s[i] ^ flip);
+        d[i] = first || v > d[i] ? v : d[i];
+    }
+}
+
+/* planes [p0, p1): per output row, the column maxima over the window's rows inside the plane
+ * (0 elsewhere: the lowest value after the flip) into a padded row, then the window maxima along
+ * it, then every sw-th of those */
+static void qmaxpool_planes(void *ctx, long p0, long p1, int seat) {
+    qmaxpool_job *j = (qmaxpool_job *)ctx;
+    long w = j->w, wpad = j->wpad, ow = j->ow, sw = j->sw;
+    long in0 = GK_MIN(j->pw, wpad), in = GK_MAX(0, GK_MIN(w, wpad - j->pw));
+    long span = (ow - 1) * sw + 1; /* window starts along the padded row */
+    uint8_t *v = (uint8_t *)gk_seat_buf(&j->bufs, seat);
+    if (!v) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    uint8_t *m = v + wpad + 64;
+    memset(v, 0, (size_t)wpad);
+    for (long pl = p0; pl < p1; pl++) {
+        const uint8_t *x = j->x + (size_t)pl * (size_t)(j->h * w);
+        uint8_t *y = j->y + (size_t)pl * (size_t)(j->oh * ow);
+        for (long oy = 0; oy < j->oh; oy++, y += ow) {
+            int first = 1;
+            for (long ky = 0; ky < j->kh; ky++) {
+                long iy = oy * j->sh - j->ph + ky * j->dh;
+                if (iy < 0 || iy >= j->h) continue;
+                qmax_rows(v + in0, x + iy * w, in, j->flip, first);
+                first = 0;
+            }
+            if (first) memset(v + in0, 0, (size_t)in); /* no row inside: all padding */
+            if (j->dw == 1) {
+                memcpy(m, v, (size_t)span);
+                for (long kx = 1; kx < j->kw; kx++) qmax_rows(m, v + kx, span, 0, 0);
+            } else {
+                for (long i = 0; i < span; i++) {
+                    uint8_t b = v[i];
+                    for (long kx = 1; kx < j->kw; kx++) {
+                        uint8_t t = v[i + kx * j->dw];
+                        b = t > b ? t : b;
+                    }
+                    m[i] = b;
+                }
+            }
+            long o = 0;
+            if (sw == 1) {
+                for (; o < ow; o++) y[o] = (uint8_t)(m[o] ^ j->flip);
+                continue;
+            }
+#if defined(__SSE2__)
+            if (sw == 2) { /* the even bytes of 32 (m is read up to 31 bytes past the span) */
+                __m128i even = _mm_set1_epi16(0x00FF), f = _mm_set1_epi8((char)j->flip);
+                for (; o + 16 <= ow; o += 16) {
+                    __m128i lo = _mm_loadu_si128((const __m128i *)(m + 2 * o));
+                    __m128i hi = _mm_loadu_si128((const __m128i *)(m + 2 * o + 16));
+                    __m128i p = _mm_packus_epi16(_mm_and_si128(lo, even), _mm_and_si128(hi, even));
+                    _mm_storeu_si128((__m128i *)(y + o), _mm_xor_si128(p, f));
+                }
+            }
+#endif
+            for (; o < ow; o++) y[o] = (uint8_t)(m[o * sw] ^ j->flip);
+        }
+    }
+}
+
+int gk_qmaxpool(const void *x, int type, long planes, long h, long w, long kh, long kw, long sh,
+                long sw, long dh, long dw, long ph, long pw, long oh, long ow, void *y,
+                int threads) {
+    if (planes <= 0 || oh <= 0 || ow <= 0) return 1;
+    qmaxpool_job j = {(const uint8_t *)x, (uint8_t *)y, type == GK_Q_S8 ? 0x80 : 0, h, w, kh, kw,
+                      sh, sw, dh, dw, ph, pw, oh, ow, (ow - 1) * sw + (kw - 1) * dw + 1,
+                      {0, {NULL}}, 0};
+    /* the padded row (+ 64 bytes of slack), the window maxima (+ 32 read past by sw == 2) */
+    gk_seat_bufs_init(&j.bufs, 2 * (size_t)j.wpad + 128);
+    double work = (double)planes * oh * ow * kh * kw;
+    gk_parallel_range(planes, work < 65536 ? 1 : threads, qmaxpool_planes, &j);
+    gk_seat_bufs_free(&j.bufs);
+    return !j.failed;
 }

@@ -57,6 +57,13 @@ void gk_qquantize(long n, const float *x, float scale, float zp, int type, void 
 void gk_qdequantize(long n, const void *x, int type, int32_t zp, float scale, float *y, long plane,
                     int threads);
 
+/* MaxPool on 8-bit planes (NCHW, GK_Q_U8 / GK_Q_S8): y[p, oy, ox] = the maximum of x[p, oy sh -
+ * ph + ky dh, ox sw - pw + kx dw] over the taps inside the plane (the type's lowest value where
+ * none is, as the reference pads). Returns 0 where out of memory (nothing then is written). */
+int gk_qmaxpool(const void *x, int type, long planes, long h, long w, long kh, long kw, long sh,
+                long sw, long dh, long dw, long ph, long pw, long oh, long ow, void *y,
+                int threads);
+
 typedef struct {
     /* y[i] = saturate(rint(x[i] / scale) + zp) in type for i < n */
     void (*quantize)(long n, const float *x, float scale, float zp, int type, void *y);

@@ -583,11 +583,12 @@ int gk_q8_gemm(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t 
             /* the B panel pairs of each part of the pixels (src/qconv_split.h), part p on seat p:
              * the conv packer's parts, so a thread multiplies the panels it packed and writes
              * the output pixels the next layer's same part reads */
-            long bounds[GK_POOL_MAX_THREADS + 1];
-            int parts = GK_MIN(nt, GK_POOL_MAX_THREADS);
-            for (int p = 0; p <= parts; p++)
-                bounds[p] = p == parts ? q.tn * q.tm : gk_qsplit_px(n, p, parts) / 32 * q.tm;
-            gk_qsplit_run(bounds, parts, nt, q8_tasks, &q);
+            long bounds[GK_QSPLIT_BOUNDS];
+            int parts = GK_MIN(nt, GK_POOL_MAX_THREADS), pieces = gk_qsplit_npieces();
+            gk_qsplit_px_bounds(n, parts, pieces, bounds);
+            for (int t = 0; t < parts * pieces; t++) bounds[t] = bounds[t] / 32 * q.tm;
+            bounds[parts * pieces] = q.tn * q.tm;
+            gk_qsplit_run(bounds, parts, pieces, nt, q8_tasks, &q);
         } else {
             gk_parallel_range(q.tn * q.tm, nt, q8_tasks, &q);
         }

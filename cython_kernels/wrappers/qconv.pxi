@@ -20,6 +20,8 @@ cdef extern from "src/qconv.h" nogil:
 
 cdef extern from "src/qconv_split.h" nogil:
     int gk_qsplit_mode
+    long gk_qsplit_pieces
+    int GK_QSPLIT_PIECES_MAX
 
 
 def qsplit_mode(int mode=-1):
@@ -34,6 +36,19 @@ def qsplit_mode(int mode=-1):
     if mode >= 0:
         gk_qsplit_mode = mode
     return gk_qsplit_mode
+
+
+def qsplit_pieces(long pieces=-1):
+    """Pieces per thread's part in the static splits of qsplit_mode 1-3 (src/qconv_split.h): a
+    thread done with its own part's pieces takes the other parts' last pieces, so a thread the OS
+    slows holds up one piece; 1 runs each part whole. -1 (default) only reads it. Returns the
+    count now in force."""
+    global gk_qsplit_pieces
+    if pieces != -1 and not 1 <= pieces <= GK_QSPLIT_PIECES_MAX:
+        raise ValueError(f"qsplit_pieces: {pieces} pieces (1 to {GK_QSPLIT_PIECES_MAX})")
+    if pieces != -1:
+        gk_qsplit_pieces = pieces
+    return gk_qsplit_pieces
 
 
 QDW_MAX_TAPS = 258  # src/qconv.h GK_QDW_MAX_TAPS

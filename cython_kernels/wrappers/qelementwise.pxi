@@ -17,6 +17,9 @@ cdef extern from "src/qelementwise.h" nogil:
     void gk_qrow_mean(long rows, long len, const void *x, int type, int zx, float m, float zy,
                       float lo, float hi, void *y, int threads)
     long gk_qew_px_min
+    int gk_qmaxpool(const void *x, int type, long planes, long h, long w, long kh, long kw,
+                    long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                    void *y, int threads)
 
 
 def qew_px_min(long n=-1):
@@ -71,6 +74,42 @@ cdef int _run_qbinary(const gk_call *c) noexcept nogil:
     gk_qbinary(<int>c.i[0], c.i[1], <const void *>c.p[0], <const void *>c.p[1], c.i[2], &p,
                c.p[2], c.i[7], <int>c.i[6])
     return 0
+
+
+def qmaxpool(const unsigned char[:, :, ::1] x, int type, long kh, long kw, long sh, long sw,
+             long dh, long dw, long ph, long pw, unsigned char[:, :, ::1] y, int threads):
+    """MaxPool of 8-bit planes x (planes, H, W; type Q_U8 / Q_S8, as uint8 views) into y (planes,
+    OH, OW): each output the maximum of its window's taps inside the plane (the type's lowest
+    value where none is)."""
+    cdef long planes = x.shape[0], h = x.shape[1], w = x.shape[2], oh = y.shape[1], ow = y.shape[2]
+    _qtype(type)
+    if y.shape[0] != planes:
+        raise ValueError(f"qmaxpool: y has {y.shape[0]} planes, x {planes}")
+    _qgeometry("qmaxpool", h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)
+    if planes == 0 or oh == 0 or ow == 0:
+        return
+    if h == 0 or w == 0:
+        raise ValueError("qmaxpool: an empty plane")
+    cdef int ok
+    with nogil:
+        ok = gk_qmaxpool(&x[0, 0, 0], type, planes, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                         &y[0, 0, 0], threads)
+    if not ok:
+        raise MemoryError("qmaxpool: no memory for a row buffer")
+    cdef Call call
+    if _tracing():
+        call = _record(_run_qmaxpool, "qmaxpool", (x, y))
+        call.c.p[0], call.c.p[1] = <void *>&x[0, 0, 0], <void *>&y[0, 0, 0]
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = type, planes, h, w
+        call.c.i[4], call.c.i[5], call.c.i[6], call.c.i[7] = kh, kw, sh, sw
+        call.c.i[8], call.c.i[9], call.c.i[10], call.c.i[11] = dh, dw, ph, pw
+        call.c.i[12], call.c.i[13], call.c.i[14] = oh, ow, threads
+
+
+cdef int _run_qmaxpool(const gk_call *c) noexcept nogil:
+    return not gk_qmaxpool(<const void *>c.p[0], <int>c.i[0], c.i[1], c.i[2], c.i[3], c.i[4],
+                           c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11], c.i[12],
+                           c.i[13], c.p[1], <int>c.i[14])
 
 
 def qrow_mean(const unsigned char[:, ::1] x, int type, int zx, float m, float zy,

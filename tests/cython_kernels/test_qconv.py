@@ -199,15 +199,35 @@ def test_q8_conv_packing_at_every_level(level, nthreads, kernel, size):
         np.testing.assert_array_equal(got, want)
 
 
-@pytest.fixture(params=[0, 1, 2], ids=["dynamic-split", "pixel-split", "pixel-split-gemm"])
+@pytest.fixture(params=[(0, 1), (1, 1), (2, 1), (1, 3), (2, 4), (2, 16)],
+                ids=["dynamic-split", "pixel-split", "pixel-split-gemm", "pixel-split-3-pieces",
+                     "pixel-split-gemm-4-pieces", "pixel-split-gemm-16-pieces"])  # fmt: skip
 def qsplit(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """Each of the int8 conv's thread splits (src/qconv_split.h), put back after the test."""
+    """Each of the int8 conv's thread splits (src/qconv_split.h) as (mode, pieces per part), put
+    back after the test."""
     from gossamer.cython_kernels._native import ext
 
-    before = ext().qsplit_mode()
-    ext().qsplit_mode(request.param)
+    before = ext().qsplit_mode(), ext().qsplit_pieces()
+    ext().qsplit_mode(request.param[0])
+    ext().qsplit_pieces(request.param[1])
     yield request.param
-    ext().qsplit_mode(before)
+    ext().qsplit_mode(before[0])
+    ext().qsplit_pieces(before[1])
+
+
+def test_qsplit_pieces_setter():
+    """qsplit_pieces reads, sets and refuses counts outside 1-16."""
+    from gossamer.cython_kernels._native import ext
+
+    before = ext().qsplit_pieces()
+    try:
+        assert ext().qsplit_pieces(5) == 5 and ext().qsplit_pieces() == 5
+        for bad in (0, 17, -2):
+            with pytest.raises(ValueError, match="qsplit_pieces"):
+                ext().qsplit_pieces(bad)
+        assert ext().qsplit_pieces() == 5
+    finally:
+        ext().qsplit_pieces(before)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
@@ -244,13 +264,15 @@ def test_q8_conv_packing_is_the_same_under_every_split(level, qsplit, threads, k
 
 @pytest.mark.parametrize("threads", [2, 3])
 @pytest.mark.parametrize("shape, k, stride", [((1, 40, 30, 30), 3, 1), ((2, 33, 29, 31), 3, 2),
-                                              ((1, 24, 45, 9), 5, 1)])  # fmt: skip
+                                              ((1, 24, 45, 9), 5, 1),
+                                              ((1, 20, 90, 10), 3, 1)])  # fmt: skip
 def test_depthwise_and_pointwise_are_the_reference_under_every_split(level, qsplit, threads,
                                                                      shape, k, stride):  # fmt: skip
     """A depthwise QLinearConv (the 16-channel kernel by output rows where the split is by pixels
-    and every part has 14 rows: 30 rows on 2 threads, 45 on 3) and a 1x1 one (packer and GEMM),
-    on 2 and 3 threads: bit-identical to the reference, so the same whatever the split and the
-    thread count."""
+    and every part has 14 rows: 30 rows on 2 threads, 45 on 3; pieces of at least 14 rows: 90
+    rows are 3 pieces per part on 2 threads, 2 on 3) and a 1x1 one (packer and GEMM), on 2 and
+    3 threads: bit-identical to the reference, so the same whatever the split and the thread
+    count."""
     rng = np.random.default_rng(shape[1] * 10 + k + threads)
     c = shape[1]
     x = _q(rng, shape, "uint8")

@@ -178,15 +178,18 @@ def test_qminmax_skips_nans_wherever_they_are(level, nthreads, n):
     assert ext().qminmax(x, nthreads) == (-np.inf, -np.inf, n > 1)
 
 
-@pytest.fixture(params=[0, 1, 2, 3])
+@pytest.fixture(params=[(0, 1), (1, 1), (2, 1), (3, 1), (3, 4), (3, 16)])
 def qsplit(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """Each of the int8 thread splits (src/qconv_split.h; 3 splits the element-wise ops by the
-    pixels of every plane, here from 4096 elements), put back after the test."""
-    before, px_min = ext().qsplit_mode(), ext().qew_px_min()
-    ext().qsplit_mode(request.param)
+    pixels of every plane, here from 4096 elements) as (mode, pieces per part), put back after
+    the test."""
+    before, px_min = (ext().qsplit_mode(), ext().qsplit_pieces()), ext().qew_px_min()
+    ext().qsplit_mode(request.param[0])
+    ext().qsplit_pieces(request.param[1])
     ext().qew_px_min(4096)
     yield request.param
-    ext().qsplit_mode(before)
+    ext().qsplit_mode(before[0])
+    ext().qsplit_pieces(before[1])
     ext().qew_px_min(px_min)
 
 
@@ -223,15 +226,18 @@ def test_element_wise_ops_are_the_reference_under_every_split(level, qsplit, thr
 
 @pytest.mark.parametrize("threads", [2, 3])
 @pytest.mark.parametrize("plane", [0, 1, 31, 33, 49, 100, 3136, 7])
-def test_every_element_written_under_the_pixel_split(level, threads, plane):
+@pytest.mark.parametrize("pieces", [1, 4, 16])
+def test_every_element_written_under_the_pixel_split(level, threads, plane, pieces):
     """The C drivers given a plane size under split 3 (and one that does not divide n: flat runs)
-    write every element once: two outputs prefilled differently agree with one flat thread."""
+    write every element once, each part whole or in pieces: two outputs prefilled differently
+    agree with one flat thread."""
     rng = np.random.default_rng(plane + threads)
     n = 4096 * 3 + (0 if plane in (0, 7) else plane * 3 - (4096 * 3) % plane)
     a, b = _q(rng, (n,), "uint8"), _q(rng, (n,), "uint8")
     x = (rng.standard_normal(n) * 40).astype(F32)
-    before, px_min = ext().qsplit_mode(), ext().qew_px_min()
+    before, px_min = (ext().qsplit_mode(), ext().qsplit_pieces()), ext().qew_px_min()
     ext().qew_px_min(4096)
+    ext().qsplit_pieces(pieces)
     try:
         runs = []
         for mode, t, fill in ((0, 1, 0), (3, threads, 0), (3, threads, 255)):
@@ -245,5 +251,59 @@ def test_every_element_written_under_the_pixel_split(level, threads, plane):
             for g, w in zip(got, runs[0], strict=True):
                 np.testing.assert_array_equal(g, w)
     finally:
-        ext().qsplit_mode(before)
+        ext().qsplit_mode(before[0])
+        ext().qsplit_pieces(before[1])
         ext().qew_px_min(px_min)
+
+
+# (shape, kernel, strides, pads, dilations, ceil_mode): ResNet's 3x3 s2 p1 on an even and an odd
+# plane (the stride-2 vector path and its tail), 2x2 s2, 3x3 s1 p1, a dilated 3x3, ceil mode
+# (windows past the end), and pads of 2 around planes of 1-2 pixels (windows all padding)
+MAXPOOL_CASES = [
+    ((1, 5, 112, 112), [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 0),
+    ((2, 3, 37, 45), [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 0),
+    ((1, 4, 20, 34), [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], 0),
+    ((1, 3, 19, 40), [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 0),
+    ((1, 2, 21, 23), [3, 3], [1, 2], [2, 1, 2, 1], [2, 2], 0),
+    ((1, 3, 17, 18), [3, 2], [2, 3], [0, 1, 1, 0], [1, 1], 1),
+    ((1, 2, 2, 1), [3, 3], [1, 1], [2, 2, 2, 2], [1, 1], 0),
+]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", MAXPOOL_CASES)
+def test_eight_bit_max_pool_is_the_reference(dtype, threads, case):
+    """MaxPool on uint8 / int8 runs ext.qmaxpool on the bytes: bit-identical to the reference
+    (the type's lowest value where a window has no tap inside), both extremes in the data, and
+    again on new data where the call replays from a recorded segment."""
+    shape, kernel, strides, pads, dilations, ceil = case
+    rng = np.random.default_rng(sum(shape) + threads)
+    info = np.iinfo(dtype)
+    x = _q(rng, shape, dtype)
+    x.reshape(-1)[::7], x.reshape(-1)[3::11] = info.min, info.max
+    attrs = {"kernel_shape": kernel, "strides": strides, "pads": pads, "dilations": dilations,
+             "ceil_mode": ceil}  # fmt: skip
+    model = q_model("MaxPool", {"x": x}, {}, **attrs)
+    run_exact(model, {"x": x}, threads)
+    ours = gossamer.load(model, backends=["cython"], threads=threads)
+    ref = gossamer.load(model, backends=[], optimize=0)
+    for seed in range(3):  # the later runs replay the recorded call
+        x2 = _q(np.random.default_rng(seed), shape, dtype)
+        (got,), (want,) = ours.run(None, {"x": x2}), ref.run(None, {"x": x2})
+        np.testing.assert_array_equal(got, want)
+    assert not ours.runtime_fallbacks
+
+
+def test_qmaxpool_refuses_bad_arguments():
+    """The wrapper's checks: planes of y, the type code, the output size the window gives."""
+    x, y = np.zeros((2, 8, 8), np.uint8), np.zeros((2, 4, 4), np.uint8)
+    ext().qmaxpool(x, 0, 2, 2, 2, 2, 1, 1, 0, 0, y, 1)
+    with pytest.raises(ValueError, match="planes"):
+        ext().qmaxpool(x, 0, 2, 2, 2, 2, 1, 1, 0, 0, np.zeros((3, 4, 4), np.uint8), 1)
+    with pytest.raises(ValueError):
+        ext().qmaxpool(x, 7, 2, 2, 2, 2, 1, 1, 0, 0, y, 1)
+    with pytest.raises(ValueError):
+        ext().qmaxpool(x, 0, 2, 2, 0, 2, 1, 1, 0, 0, y, 1)
+    with pytest.raises(ValueError):
+        ext().qmaxpool(x, 0, 2, 2, 2, 2, 1, 1, -1, 0, y, 1)

@@ -254,22 +254,25 @@ def test_small_and_edge_k_every_block_width(core, nthreads, k):  # type: ignore[
     np.testing.assert_array_equal(out, want)
 
 
-@pytest.mark.parametrize("mode", [0, 2])
+@pytest.mark.parametrize("mode, pieces", [(0, 1), (2, 1), (2, 4), (2, 16)])
 @pytest.mark.parametrize("threads", [2, 3])
 @pytest.mark.parametrize("m, n, k", [(64, 20, 300), (40, 33, 200), (96, 100, 64), (33, 257, 40),
                                      (16, 1000, 27)])  # fmt: skip
-def test_pixel_split_of_the_product(core, mode, threads, m, n, k):  # type: ignore[no-untyped-def]
+def test_pixel_split_of_the_product(core, mode, pieces, threads, m, n, k):  # type: ignore[no-untyped-def]
     """The GEMM's tasks as the pool's dynamic chunks (qsplit_mode 0) and in static parts of the
     columns (mode 2, src/qconv_split.h: pairs of B panels, a part empty where n is under 32 per
-    thread), every product over QPAR_MIN so on the threads: exact either way."""
+    thread), each part whole or in 4 or 16 pieces (many empty), every product over QPAR_MIN so
+    on the threads: exact either way."""
     rng = np.random.default_rng(m * n + k + threads)
     a, b = _operand(rng, (m, k), 1), _operand(rng, (k, n), 0)
     za, zb = np.zeros(1, np.int32), _operand(rng, (1,), 0).astype(np.int32)
-    before = ext().qsplit_mode()
+    before = ext().qsplit_mode(), ext().qsplit_pieces()
     try:
         ext().qsplit_mode(mode)
+        ext().qsplit_pieces(pieces)
         got = _q8_product(a, 1, za, b, 0, zb, ext().QEpilogue(2), np.full((m, n), 7, np.int32),
                           threads)  # fmt: skip
     finally:
-        ext().qsplit_mode(before)
+        ext().qsplit_mode(before[0])
+        ext().qsplit_pieces(before[1])
     np.testing.assert_array_equal(got, _exact(a, za, b, zb))
