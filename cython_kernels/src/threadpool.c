@@ -155,7 +155,7 @@ const gk_pool_event *gk_pool_trace_events(void) { return trace_ev; }
 
 const float *gk_pool_trace_chunks(void) { return trace_chunk_ns; }
 
-/* the back-off (threadpool.h): -1 not read yet (GOSSAMER_POOL_BACKOFF), 0 off, 1 on */
+/* the back-off (threadpool.h): -1 not read yet (GOSSAMER_POOL_BACKOFF), 0 off (default), 1 on */
 static int backoff_policy = -1;
 static int backoff_left, backoff_len = GK_POOL_BACKOFF_MIN, backoff_good;
 static long backoff_alone;
@@ -164,7 +164,7 @@ static int backoff_enabled(void) {
     int p = __atomic_load_n(&backoff_policy, __ATOMIC_RELAXED);
     if (p < 0) {
         const char *v = getenv("GOSSAMER_POOL_BACKOFF");
-        p = !(v && v[0] == '0');
+        p = v && v[0] == '1';
         __atomic_store_n(&backoff_policy, p, __ATOMIC_RELAXED);
     }
     return p;

@@ -88,12 +88,14 @@ int gk_pool_owned(void);
  * of a chunk, by another process on a shared machine) makes the next calls of more than one
  * thread run on their calling thread: 4 calls, doubled by each bad call up to 64 (about one
  * MobileNetV2 run), halved after every 32 good ones. A worker taken off its core mid-chunk
- * holds the caller for the OS's time slice (milliseconds), so running alone for a while costs
- * less than meeting that again at once. Process-wide and approximate (relaxed atomics); results
- * do not depend on it. gk_pool_backoff(1/0) turns it on/off (ending any back-off in progress;
- * -1 only asks) and returns the previous setting; default on, GOSSAMER_POOL_BACKOFF=0 turns it
- * off. gk_pool_backing_off: whether calls now run alone for it; gk_pool_backoff_calls: calls
- * run alone for it so far. */
+ * holds the caller for the OS's time slice (milliseconds), so running alone for a while may
+ * cost less than meeting that again at once. Process-wide and approximate (relaxed atomics);
+ * results do not depend on it. OFF by default (GOSSAMER_POOL_BACKOFF=1 turns it on):
+ * interleaved A/B runs on a saturated machine showed it losing the runs in which both cores
+ * were free (benchmarks/results/pool_backoff.md). gk_pool_backoff(1/0) turns it on/off (ending
+ * any back-off in progress; -1 only asks) and returns the previous setting;
+ * gk_pool_backing_off: whether calls now run alone for it; gk_pool_backoff_calls: calls run
+ * alone for it so far. */
 int gk_pool_backoff(int on);
 int gk_pool_backing_off(void);
 long gk_pool_backoff_calls(void);

@@ -138,7 +138,7 @@ def pool_prewake(int threads):
 
 def pool_backoff(int on=-1):
     """The pool's back-off after a call whose caller waited for a worker taken off its core
-    (src/threadpool.h): 1 on (the default; GOSSAMER_POOL_BACKOFF=0: off), 0 off; -1 only asks.
+    (src/threadpool.h): 1 on (GOSSAMER_POOL_BACKOFF=1), 0 off (the default); -1 only asks.
     Setting it ends any back-off in progress. Returns the previous setting."""
     return gk_pool_backoff(on)
 
