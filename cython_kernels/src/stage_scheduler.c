@@ -261,9 +261,10 @@ void gk_sched_run(gk_sched *s, gk_sched_item_fn fn, void *ctx) {
     for (long k = 0; k < s->stages; k++) s->left[k] = s->items;
     for (long g = 0; g < s->groups; g++) s->owner[g].alive = 0;
     if (s->stages <= 0 || s->items <= 0) return;
-    /* one thread, or the pool is held (another session's call, or this is inside a chunk of
-     * one): every item in order here, rather than ranks waiting to steal each other's items */
-    if (s->groups == 1 || gk_pool_owned()) {
+    /* one thread, the pool is held (another session's call, or this is inside a chunk of one)
+     * or backing off (threadpool.h): every item in order here, rather than ranks waiting to
+     * steal each other's items */
+    if (s->groups == 1 || gk_pool_owned() || gk_pool_backing_off()) {
         for (long k = 0; k < s->stages; k++)
             for (long i = 0; i < s->items; i++) run_item(s, k, i);
         return;

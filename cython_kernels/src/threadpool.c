@@ -50,6 +50,12 @@
 #define GK_POOL_PREWAKE_NS 1000000.0
 /* a gap this long between two looks at the clock while spinning: the thread was descheduled */
 #define GK_POOL_PREEMPTED_NS 50000.0
+/* back-off (threadpool.h): a call whose caller waited at the end longer than this and longer than
+ * it had worked is a bad one; the calls run alone after one; good pooled calls that halve it */
+#define GK_POOL_BAD_WAIT_NS 200000.0
+#define GK_POOL_BACKOFF_MIN 4
+#define GK_POOL_BACKOFF_MAX 64
+#define GK_POOL_GOOD_HALVES 32
 
 #define GEN_BITS 24
 #define SEAT_BITS 8
@@ -100,14 +106,15 @@ static long trace_chunks_take(long chunks) {
     return b + chunks <= GK_POOL_TRACE_CHUNKS ? b : -1;
 }
 
-static void trace_add(double start, double joined, long chunks, int threads, int mine,
-                      int woken, int alone, long first) {
+static void trace_add(double start, double joined, double idle, long chunks, int threads,
+                      int mine, int woken, int alone, long first) {
     long k = __atomic_fetch_add(&trace_n, 1, __ATOMIC_RELAXED);
     if (k >= GK_POOL_TRACE_MAX) return;
     gk_pool_event *e = &trace_ev[k];
     e->start = start;
     e->joined = joined;
     e->end = clock_ns();
+    e->idle = idle > 0.0 ? idle : e->end;
     e->chunks = chunks;
     e->threads = threads;
     e->mine = mine;
@@ -147,6 +154,65 @@ long gk_pool_trace(int on) {
 const gk_pool_event *gk_pool_trace_events(void) { return trace_ev; }
 
 const float *gk_pool_trace_chunks(void) { return trace_chunk_ns; }
+
+/* the back-off (threadpool.h): -1 not read yet (GOSSAMER_POOL_BACKOFF), 0 off (default), 1 on */
+static int backoff_policy = -1;
+static int backoff_left, backoff_len = GK_POOL_BACKOFF_MIN, backoff_good;
+static long backoff_alone;
+
+static int backoff_enabled(void) {
+    int p = __atomic_load_n(&backoff_policy, __ATOMIC_RELAXED);
+    if (p < 0) {
+        const char *v = getenv("GOSSAMER_POOL_BACKOFF");
+        p = v && v[0] == '1';
+        __atomic_store_n(&backoff_policy, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
+int gk_pool_backoff(int on) {
+    int old = backoff_enabled();
+    if (on >= 0) {
+        __atomic_store_n(&backoff_policy, on != 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&backoff_left, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&backoff_len, GK_POOL_BACKOFF_MIN, __ATOMIC_RELAXED);
+        __atomic_store_n(&backoff_good, 0, __ATOMIC_RELAXED);
+    }
+    return old;
+}
+
+int gk_pool_backing_off(void) {
+    return backoff_enabled() && __atomic_load_n(&backoff_left, __ATOMIC_RELAXED) > 0;
+}
+
+long gk_pool_backoff_calls(void) { return __atomic_load_n(&backoff_alone, __ATOMIC_RELAXED); }
+
+/* 1: this call runs alone (backing off; counts it) */
+static int backoff_take(void) {
+    if (!backoff_enabled()) return 0;
+    int left = __atomic_load_n(&backoff_left, __ATOMIC_RELAXED);
+    if (left <= 0) return 0;
+    __atomic_store_n(&backoff_left, left - 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&backoff_alone, 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
+/* after a pooled call: the caller worked `worked` ns, then waited `waited` ns for started chunks */
+static void backoff_verdict(double worked, double waited) {
+    if (!backoff_enabled()) return;
+    int len = __atomic_load_n(&backoff_len, __ATOMIC_RELAXED);
+    if (waited > GK_POOL_BAD_WAIT_NS && waited > worked) {
+        __atomic_store_n(&backoff_left, len, __ATOMIC_RELAXED);
+        __atomic_store_n(&backoff_len, GK_MIN(2 * len, GK_POOL_BACKOFF_MAX), __ATOMIC_RELAXED);
+        __atomic_store_n(&backoff_good, 0, __ATOMIC_RELAXED);
+        return;
+    }
+    if (len > GK_POOL_BACKOFF_MIN &&
+        __atomic_add_fetch(&backoff_good, 1, __ATOMIC_RELAXED) >= GK_POOL_GOOD_HALVES) {
+        __atomic_store_n(&backoff_good, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&backoff_len, GK_MAX(len / 2, GK_POOL_BACKOFF_MIN), __ATOMIC_RELAXED);
+    }
+}
 
 typedef struct {
     _Alignas(64) uint64_t state;
@@ -375,7 +441,7 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     if (nt <= 1 || chunks > 0x7FFFFFFFL) {
         if (tracing) {
             run_alone_traced(chunks, fn, ctx, base);
-            trace_add(t_start, 0.0, chunks, 1, (int)chunks, 0, 0, base);
+            trace_add(t_start, 0.0, 0.0, chunks, 1, (int)chunks, 0, 0, base);
         } else {
             run_alone(chunks, fn, ctx);
         }
@@ -383,13 +449,15 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     }
     if (gk_pool_workers() < nt - 1) gk_pool_start(nt);
     nt = GK_MIN(nt, gk_pool_workers() + 1);
-    int free_ = 0;
-    if (nt <= 1 || !__atomic_compare_exchange_n(&job.owned, &free_, 1, 0, __ATOMIC_ACQUIRE,
-                                                 __ATOMIC_RELAXED)) {
-        /* another call holds the pool */
+    int free_ = 0, backing_off = nt > 1 && backoff_take();
+    if (nt <= 1 || backing_off ||
+        !__atomic_compare_exchange_n(&job.owned, &free_, 1, 0, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED)) {
+        /* no workers, backing off, or another call holds the pool */
         if (tracing) {
             run_alone_traced(chunks, fn, ctx, base);
-            trace_add(t_start, 0.0, chunks, 1, (int)chunks, 0, nt <= 1 ? 2 : 1, base);
+            trace_add(t_start, 0.0, 0.0, chunks, 1, (int)chunks, 0,
+                      nt <= 1 ? 2 : backing_off ? 3 : 1, base);
         } else {
             run_alone(chunks, fn, ctx);
         }
@@ -405,6 +473,7 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     __atomic_store_n(&job.done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&job.joined_ns, 0, __ATOMIC_RELAXED);
     job.trace_base = base;
+    double t_call = now_ns();
     generation = (generation + 1) & ((1u << GEN_BITS) - 1);
     uint32_t gen = generation;
     __atomic_store_n(&job.state, STATE(gen, nt - 1, chunks), __ATOMIC_SEQ_CST);
@@ -421,6 +490,7 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     for (long c; (c = claim(gen, 0, NULL)) >= 0; mine++) run_chunk(fn, ctx, c, 0, base);
     gk_set_team_rank(saved);
     /* every chunk is claimed: wait for those the workers started */
+    double t_idle = now_ns();
     uint32_t d = __atomic_add_fetch(&job.done, mine, __ATOMIC_SEQ_CST);
     if (d != (uint32_t)chunks) {
         double t0 = now_ns(), t_prev = t0;
@@ -437,9 +507,10 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
             futex_wait(&job.done, d);
         __atomic_store_n(&job.caller_waiting, 0, __ATOMIC_RELAXED);
     }
+    backoff_verdict(t_idle - t_call, now_ns() - t_idle);
     if (tracing)
-        trace_add(t_start, (double)__atomic_load_n(&job.joined_ns, __ATOMIC_RELAXED), chunks, nt,
-                  (int)mine, woken, 0, base);
+        trace_add(t_start, (double)__atomic_load_n(&job.joined_ns, __ATOMIC_RELAXED), t_idle,
+                  chunks, nt, (int)mine, woken, 0, base);
     __atomic_store_n(&job.owned, 0, __ATOMIC_RELEASE);
 }
 
@@ -464,6 +535,15 @@ const gk_pool_event *gk_pool_trace_events(void) { return NULL; }
 const float *gk_pool_trace_chunks(void) { return NULL; }
 
 void gk_pool_prewake(int threads) { (void)threads; }
+
+int gk_pool_backoff(int on) {
+    (void)on;
+    return 0;
+}
+
+int gk_pool_backing_off(void) { return 0; }
+
+long gk_pool_backoff_calls(void) { return 0; }
 
 void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     (void)threads;

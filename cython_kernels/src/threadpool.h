@@ -83,6 +83,23 @@ int gk_pool_workers(void);
 /* whether a call holds the pool now (a new call would run alone; approximate: it may change) */
 int gk_pool_owned(void);
 
+/* Back-off: a pooled call after which the caller waited for a started chunk longer than it had
+ * worked and over GK_POOL_BAD_WAIT_NS (200 us: the worker was taken off its core in the middle
+ * of a chunk, by another process on a shared machine) makes the next calls of more than one
+ * thread run on their calling thread: 4 calls, doubled by each bad call up to 64 (about one
+ * MobileNetV2 run), halved after every 32 good ones. A worker taken off its core mid-chunk
+ * holds the caller for the OS's time slice (milliseconds), so running alone for a while may
+ * cost less than meeting that again at once. Process-wide and approximate (relaxed atomics);
+ * results do not depend on it. OFF by default (GOSSAMER_POOL_BACKOFF=1 turns it on):
+ * interleaved A/B runs on a saturated machine showed it losing the runs in which both cores
+ * were free (benchmarks/results/pool_backoff.md). gk_pool_backoff(1/0) turns it on/off (ending
+ * any back-off in progress; -1 only asks) and returns the previous setting;
+ * gk_pool_backing_off: whether calls now run alone for it; gk_pool_backoff_calls: calls run
+ * alone for it so far. */
+int gk_pool_backoff(int on);
+int gk_pool_backing_off(void);
+long gk_pool_backoff_calls(void);
+
 /* A trace of the pool's calls, for finding where a run's time goes (benchmarks/pool_trace.py):
  * while on, each gk_parallel call with more than one thread asked for records one event (up to
  * GK_POOL_TRACE_MAX, later ones are counted but dropped). Off by default: one relaxed load per
@@ -92,11 +109,14 @@ typedef struct {
     double start;  /* the call began */
     double joined; /* a worker claimed its first chunk (0: none did) */
     double end;    /* the call returned */
+    double idle;   /* the calling thread found no chunk left to claim: from then to `end` it
+                    * waited for chunks the workers had started (the join) */
     long chunks;
     int threads;   /* threads the call was given (1: it ran alone) */
     int mine;      /* chunks the calling thread ran */
     int woken;     /* sleeping workers the call had to wake */
-    int alone;     /* 1: the pool was held by another call, 2: no workers, 0: pooled */
+    int alone;     /* 1: the pool was held by another call, 2: no workers, 3: backing off,
+                    * 0: pooled */
     long first;    /* chunk c's duration is gk_pool_trace_chunks()[first + c] (-1: not kept) */
 } gk_pool_event;
 /* turns tracing on (clearing the events) or off; returns the events recorded */
@@ -120,5 +140,8 @@ extern int gk_pool_trace_cpu_clock;
  * threads at once; -1: out of memory); out: [0] chunks run by the calling thread, [1] by
  * workers, [2] the call's duration in microseconds, [3] the largest seat seen. */
 long gk_pool_check(long chunks, int threads, long chunk_us, long stall_us, long *out);
+/* the check's chunks take this many microseconds longer on a worker (as if the OS took it off
+ * its core mid-chunk): the back-off's test */
+extern long gk_pool_test_worker_us;
 
 #endif

@@ -10,6 +10,7 @@
 #include "threadpool.h"
 
 extern long gk_pool_test_stall_us;
+long gk_pool_test_worker_us; /* a chunk a worker runs spins this much longer (the back-off test) */
 
 typedef struct {
     long chunk_us;
@@ -41,12 +42,15 @@ static void check_chunk(void *p, long c, int seat) {
                                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
     __atomic_add_fetch(cx->runs + c, 1, __ATOMIC_SEQ_CST);
-    if (pthread_equal(pthread_self(), cx->caller))
+    long us = cx->chunk_us;
+    if (pthread_equal(pthread_self(), cx->caller)) {
         __atomic_add_fetch(&cx->by_caller, 1, __ATOMIC_RELAXED);
-    else
+    } else {
         __atomic_add_fetch(&cx->by_workers, 1, __ATOMIC_RELAXED);
+        us += __atomic_load_n(&gk_pool_test_worker_us, __ATOMIC_RELAXED);
+    }
     double t0 = now_us();
-    while (now_us() - t0 < (double)cx->chunk_us) {
+    while (now_us() - t0 < (double)us) {
     }
     __atomic_store_n(cx->busy + seat, 0, __ATOMIC_SEQ_CST);
 }

@@ -10,6 +10,7 @@ cdef extern from "src/threads.h" nogil:
 cdef extern from "src/threadpool.h" nogil:
     int gk_pool_workers()
     long gk_pool_check(long chunks, int threads, long chunk_us, long stall_us, long *out)
+    long gk_pool_test_worker_us
 
 SIMD_LEVELS = ("generic", "avx2+fma", "avx512f")
 
@@ -47,14 +48,18 @@ def pool_workers():
     return gk_pool_workers()
 
 
-def pool_check(long chunks, int threads, long chunk_us=0, long stall_us=0):
+def pool_check(long chunks, int threads, long chunk_us=0, long stall_us=0, long worker_us=0):
     """The pool's contract on a synthetic job (src/threadpool_check.c): (violations, chunks run
-    by the caller, chunks run by workers, microseconds, largest seat)."""
+    by the caller, chunks run by workers, microseconds, largest seat). worker_us: a chunk a
+    worker runs takes that much longer than chunk_us."""
+    global gk_pool_test_worker_us
     cdef long out[4]
     cdef long bad
     out[0] = out[1] = out[2] = out[3] = 0
+    gk_pool_test_worker_us = worker_us
     with nogil:
         bad = gk_pool_check(chunks, threads, chunk_us, stall_us, out)
+    gk_pool_test_worker_us = 0
     if bad < 0:
         raise MemoryError("pool_check: out of memory")
     return bad, out[0], out[1], out[2], out[3]
@@ -65,6 +70,7 @@ cdef extern from "src/threadpool.h" nogil:
         double start
         double joined
         double end
+        double idle
         long chunks
         int threads
         int mine
@@ -77,9 +83,12 @@ cdef extern from "src/threadpool.h" nogil:
     int gk_pool_trace_cpu_clock
     long GK_POOL_TRACE_CHUNKS
     void gk_pool_prewake(int threads)
+    int gk_pool_backoff(int on)
+    int gk_pool_backing_off()
+    long gk_pool_backoff_calls()
 
-POOL_TRACE_FIELDS = ("start", "joined", "end", "chunks", "threads", "mine", "woken", "alone",
-                     "first")
+POOL_TRACE_FIELDS = ("start", "joined", "end", "idle", "chunks", "threads", "mine", "woken",
+                     "alone", "first")
 
 
 def pool_trace(bint on):
@@ -90,8 +99,8 @@ def pool_trace(bint on):
     cdef const gk_pool_event *ev = gk_pool_trace_events()
     if on or ev == NULL:
         return []
-    return [(ev[k].start, ev[k].joined, ev[k].end, ev[k].chunks, ev[k].threads, ev[k].mine,
-             ev[k].woken, ev[k].alone, ev[k].first) for k in range(n)]
+    return [(ev[k].start, ev[k].joined, ev[k].end, ev[k].idle, ev[k].chunks, ev[k].threads,
+             ev[k].mine, ev[k].woken, ev[k].alone, ev[k].first) for k in range(n)]
 
 
 def pool_trace_cpu_clock(int on=-1):
@@ -125,3 +134,15 @@ def pool_prewake(int threads):
     their wake-up overlaps the caller's work before its first parallel call (src/threadpool.h)."""
     with nogil:
         gk_pool_prewake(threads)
+
+
+def pool_backoff(int on=-1):
+    """The pool's back-off after a call whose caller waited for a worker taken off its core
+    (src/threadpool.h): 1 on (GOSSAMER_POOL_BACKOFF=1), 0 off (the default); -1 only asks.
+    Setting it ends any back-off in progress. Returns the previous setting."""
+    return gk_pool_backoff(on)
+
+
+def pool_backoff_state():
+    """(whether calls now run alone for the back-off, calls run alone for it so far)."""
+    return bool(gk_pool_backing_off()), gk_pool_backoff_calls()

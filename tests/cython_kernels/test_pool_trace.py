@@ -30,6 +30,7 @@ def test_the_trace_records_each_pooled_call_and_who_ran_its_chunks():
         assert 0 <= e["mine"] <= 40 and e["start"] <= e["end"]
         assert e["joined"] == 0 or e["start"] <= e["joined"] <= e["end"]
         assert e["mine"] == 40 or e["joined"] > 0  # a chunk the caller did not run: a worker's
+        assert e["start"] <= e["idle"] <= e["end"]
     ext().pool_check(40, 2, 0)  # traced no more: the trace is off
     assert len(ext().pool_trace(False)) == 3
 
@@ -48,6 +49,20 @@ def test_the_trace_times_every_chunk_of_a_traced_call():
     assert (busy >= 40e3).all()  # each chunk spins about 50 us, whoever ran it
     assert (ext().pool_trace_chunks(events[1]["first"], 10) >= 0).all()
     assert ext().pool_trace_chunks(-1, 10).size == 0  # an event whose durations were not kept
+
+
+def test_the_trace_marks_when_the_caller_began_waiting_for_started_chunks():
+    """`idle`: when the calling thread found no chunk left to claim (it waited for the workers'
+    started chunks from then to `end`): after every chunk it ran itself (each spins 3 ms)."""
+    ext().threads_start(2)
+    ext().pool_trace(True)
+    for _ in range(3):
+        ext().pool_check(3, 2, 3000)
+    events = _fields(ext().pool_trace(False))
+    assert len(events) == 3
+    for e in events:
+        assert e["start"] <= e["idle"] <= e["end"]
+        assert e["idle"] - e["start"] >= e["mine"] * 3e6
 
 
 def test_the_trace_is_off_by_default_and_cleared_when_turned_on():

@@ -9,6 +9,15 @@ import pytest
 from gossamer.cython_kernels._native import ext
 
 
+@pytest.fixture(autouse=True)
+def _no_pool_backoff():
+    """The pool's back-off (a call held up by a descheduled worker: the next calls run alone)
+    would run a check's ranks on one thread: these tests are about the team."""
+    old = ext().pool_backoff(0)
+    yield
+    ext().pool_backoff(old)
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3, 8])
 @pytest.mark.parametrize(("stages", "units"), [(1, 1), (5, 3), (40, 32), (7, 100)])
 @pytest.mark.parametrize("redo", [False, True])

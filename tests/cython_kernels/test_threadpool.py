@@ -189,3 +189,54 @@ def test_sessions_in_concurrent_python_threads_get_the_single_thread_results():
     for t in workers:
         t.join()
     assert failures == []
+
+
+@pytest.fixture
+def backoff_on():
+    ext().threads_start(2)
+    old = ext().pool_backoff(1)
+    yield
+    ext().pool_backoff(old)
+
+
+def _held_up_call() -> bool:
+    """2-chunk calls whose worker's chunk takes 6 ms longer than the caller's 1 ms one (as if
+    the OS took the worker off its core mid-chunk) until one makes the pool back off (a call no
+    worker joined, or whose caller the OS held up as long, does not): False if none did in 20."""
+    for _ in range(20):
+        bad, by_caller, by_workers, _, _ = ext().pool_check(2, 2, 1000, 0, 6000)
+        assert bad == 0 and by_caller + by_workers == 2
+        if ext().pool_backoff_state()[0]:
+            assert by_workers == 1
+            return True
+    return False
+
+
+def test_a_call_held_up_by_a_worker_makes_the_next_calls_run_alone(backoff_on):
+    if not _held_up_call():
+        pytest.skip("no call was held up by its worker in 20 (machine too busy)")
+    backing_off, alone = ext().pool_backoff_state()
+    assert backing_off
+    bad, by_caller, by_workers, _, _ = ext().pool_check(16, 2, 50)
+    assert (bad, by_caller, by_workers) == (0, 16, 0)
+    assert ext().pool_backoff_state()[1] == alone + 1
+    ext().pool_backoff(1)  # setting the policy ends the back-off in progress
+    assert ext().pool_backoff_state()[0] is False
+
+
+def test_the_back_off_ends_after_a_few_calls(backoff_on):
+    if not _held_up_call():
+        pytest.skip("no call was held up by its worker in 20 (machine too busy)")
+    for _ in range(4):  # the first back-off is 4 calls, all on the caller
+        assert ext().pool_check(8, 2, 0)[2] == 0
+    assert ext().pool_backoff_state()[0] is False
+
+
+def test_without_the_back_off_a_held_up_call_changes_nothing():
+    ext().threads_start(2)
+    old = ext().pool_backoff(0)
+    try:
+        assert not _held_up_call()
+        assert ext().pool_backoff_state()[0] is False
+    finally:
+        ext().pool_backoff(old)
