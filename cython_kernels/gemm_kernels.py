@@ -28,9 +28,11 @@ from ..refimpl.ops.op_fused_gemm import fused_gemm_1
 from ..refimpl.ops.op_fused_mat_mul import fused_mat_mul_1
 from ..refimpl.ops.op_gemm import gemm_7, gemm_11
 from ..refimpl.ops.op_mat_mul import mat_mul_1
+from ..refimpl.ops.op_packed_attention import packed_attention_1
 from ._common import (
     F32,
     aligned_empty,
+    all_float32,
     float32_or_half,
     half_out,
     known_shape,
@@ -419,6 +421,54 @@ def _prepare_fused_gemm(node: Node, constants: dict[int, Array]) -> Callable[...
     return traceable(fused_gemm)
 
 
+# gossamer::PackedAttention (src/attention.c): scores of a head are s x s floats per thread
+ATTENTION_MAX_SEQ = 2048
+
+
+def _attention_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    bad = all_float32(inputs)
+    if bad:
+        return bad
+    x = static_shape(inputs[0])
+    heads = int(node.attrs.get("num_heads", 0))
+    if x is not None and (len(x) != 3 or heads < 1 or (x[2] is not None and x[2] % (3 * heads))):
+        return "qkv is not [B, S, 3 * num_heads * D]"
+    if x is not None and x[1] is not None and x[1] > ATTENTION_MAX_SEQ:
+        return f"sequence longer than {ATTENTION_MAX_SEQ}"
+    return None
+
+
+def _prepare_attention(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    heads = int(node.attrs["num_heads"])
+    factor = float(node.attrs.get("scale", 1.0))
+
+    def packed_attention(
+        qkv: Array, mask: Array | None = None, *, num_heads: int, scale: float = 1.0
+    ) -> Array:
+        if qkv.dtype != F32 or qkv.ndim != 3 or qkv.shape[2] % (3 * heads):
+            raise RuntimeDecline(f"qkv {qkv.shape} {qkv.dtype}")
+        b, s, e3 = qkv.shape
+        if s > ATTENTION_MAX_SEQ:
+            raise RuntimeDecline(f"sequence {s} > {ATTENTION_MAX_SEQ}")
+        rows = None
+        if mask is not None:  # one row per batch (or one for all), added to every score row
+            if mask.dtype != F32 or mask.ndim > 4 or mask.shape[-1:] != (s,):
+                raise RuntimeDecline(f"mask {mask.shape} is not a per-key row")
+            full = (1,) * (4 - mask.ndim) + mask.shape
+            if full[1:3] != (1, 1) or full[0] not in (1, b):
+                raise RuntimeDecline(f"mask {mask.shape} varies over heads or query rows")
+            rows = mask.reshape(full[0], s)
+            if not rows.flags.c_contiguous:
+                raise RuntimeDecline("mask not contiguous")
+        if not qkv.flags.c_contiguous:
+            raise RuntimeDecline("qkv not contiguous")
+        y = output_array((b, s, e3 // 3), F32)
+        ext().attention(qkv, rows, y, heads, factor, threads())
+        return y
+
+    return traceable(packed_attention)
+
+
 def _unprepared(*args: Any, **kwargs: Any) -> Any:
     raise RuntimeError("this kernel runs only through its prepare() hook")
 
@@ -438,6 +488,13 @@ class GemmKernels(KernelBackend):
         a: Array, b: Array, bias: Array | None = None, slope: Array | None = None, *,
         activation: str = "", activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
+        return _unprepared()
+
+    @kernel(packed_attention_1, dtypes={"float32"}, supports=_attention_refusal,
+            prepare=_prepare_attention)  # fmt: skip
+    def packed_attention(
+        qkv: Array, mask: Array | None = None, *, num_heads: int, scale: float = 1.0
+    ) -> Array:
         return _unprepared()
 
     @kernel(gemm_7, dtypes=FLOATS, supports=_gemm_refusal, prepare=_prepare_plain_gemm)

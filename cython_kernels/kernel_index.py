@@ -99,6 +99,7 @@ TABLES_OF: dict[tuple[str, str], tuple[str, ...]] = {
     ("gossamer", "NchwcGlobalAveragePool"): ("nchwc_kernels.NchwcKernels",),
     ("gossamer", "NchwcReorderInput"): ("nchwc_kernels.NchwcKernels",),
     ("gossamer", "NchwcReorderOutput"): ("nchwc_kernels.NchwcKernels",),
+    ("gossamer", "PackedAttention"): ("gemm_kernels.GemmKernels",),
     ("gossamer", "Swish"): ("elementwise_kernels.ElementwiseKernels",),
     ("tflite", "Add"): ("tflite_table_kernels.TFLiteTableKernels",),
     ("tflite", "Conv2D"): ("tflite_kernels.TFLiteKernels",),

@@ -4,6 +4,7 @@ channel layout (converter/optimizer/channel_blocking.py) is planned only when it
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 
 from .refimpl.ir import Graph
@@ -17,7 +18,9 @@ _CONVS = ("Conv", "FusedConv")
 
 def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     """`graph`, or a copy with NCHW8c chains planned when the backend selection (None: the
-    default one, GOSSAMER_BACKENDS else every available backend) includes the cython backend."""
+    default one, GOSSAMER_BACKENDS else every available backend) includes the cython backend,
+    and attention blocks fused for its kernel (attention_fusion)."""
+    graph = _attention_for_backends(graph, backends)
     if LAYOUT_KEY in graph.metadata or not _has_grouped_conv(graph):
         return graph  # planned already, or nothing the pass would keep (see _has_grouped_conv)
     from .converter.optimizer.channel_blocking import enabled, planned
@@ -32,6 +35,29 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
         if backend.name == "cython-bf16":  # float32 ones around them are blocked
             return planned(graph, backend.keep_nchw)
     return planned(graph)
+
+
+def _attention_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
+    """gossamer::PackedAttention in place of the attention blocks (a Softmax fed by a MatMul)
+    where the cython backend is selected (GOSSAMER_ATTENTION=0: never)."""
+    if not _has_attention(graph) or os.environ.get("GOSSAMER_ATTENTION", "1") == "0":
+        return graph
+    from .plugins.manager import select_backends
+
+    chosen, _ = select_backends(list(backends) if backends is not None else None)
+    if not any(b.name == "cython" for b in chosen):
+        return graph
+    from .converter.optimizer.attention_fusion import fused
+
+    return fused(graph)
+
+
+def _has_attention(graph: Graph) -> bool:
+    softmax_inputs = {n.inputs[0] for n in graph.nodes if n.op_type == "Softmax" and n.inputs}
+    return bool(softmax_inputs) and any(
+        n.op_type in ("Add", "Mul", "MatMul") and n.outputs[0] in softmax_inputs
+        for n in graph.nodes
+    )
 
 
 def _has_grouped_conv(graph: Graph) -> bool:

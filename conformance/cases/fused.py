@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ...refimpl.op_geometry import window
 from ..case import Arg, Case, Ctx, Example
 from ..values import make, shapes
-from ._build import F3, FLOATS, unary
+from ._build import F3, F32, FLOATS, unary
 from .matmul import _MATMUL_EDGES, _gemm_shapes, _matmul_shapes, gemm_edges
 from .nn import CONV_EDGES, _conv_shapes, _inner
 from .norm import _AXIS_EDGES, _layer_attrs, _normalized, _optional_bias, _trailing
@@ -123,6 +123,26 @@ _FMATMUL = tuple(
     for k, ((a, b), _) in enumerate(_MATMUL_EDGES)
 )
 
+
+@st.composite
+def _attention_shapes(draw: Any) -> tuple[Any, ...]:
+    """PackedAttention: qkv [B, S, 3 N D], a mask of one of the shapes a model adds (per key,
+    per batch and key, per query row: the last runs the reference on the cython backend) or
+    none, num_heads N and a scale."""
+    b, s = draw(st.integers(1, 3)), draw(st.integers(1, 40))
+    heads, d = draw(st.integers(1, 4)), draw(st.integers(1, 20))
+    mask = draw(st.sampled_from([None, (1, 1, 1, s), (b, 1, 1, s), (s,), (1, s), (b, 1, s, s)]))
+    scale = draw(st.sampled_from([1.0, 0.125, 0.17677669]))
+    return ((b, s, 3 * heads * d), mask, {"num_heads": heads, "scale": scale})
+
+
+_ATTENTION_EDGES = tuple(
+    (((b, s, 3 * h * d), m, {"num_heads": h, "scale": 0.17677669}), None)
+    for b, s, h, d, m in [(1, 128, 12, 32, (1, 1, 1, 128)), (2, 17, 3, 16, (2, 1, 1, 17)),
+                          (1, 33, 2, 64, None), (1, 1, 1, 1, (1, 1, 1, 1))]
+)  # fmt: skip
+
+
 CASES: list[Case] = [
     Case(
         "FusedConv",
@@ -199,5 +219,17 @@ CASES: list[Case] = [
         edges=_AXIS_EDGES,
         accumulate=True,
     ),  # fmt: skip
+    Case(
+        "PackedAttention",
+        (Arg("any"), Arg("any")),
+        F32,
+        domain=GD,
+        shapes=_attention_shapes(),
+        attrs=_attrs_last,
+        tol="matmul",  # two products (the scores over D, then P v over S) and a softmax
+        reduced=lambda ex: max(ex.inputs[0].shape[1], ex.inputs[0].shape[2] // 3),
+        edges=_ATTENTION_EDGES,
+        accumulate=True,
+    ),
 ]
 _ = F3

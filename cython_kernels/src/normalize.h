@@ -37,6 +37,9 @@ typedef struct {
     void (*layernorm_grad_row)(const float *dy, const float *x, const float *scale, float *dx,
                                long n, float eps, float *acc_s, float *acc_b);
     void (*softmax_grad_row)(const float *dy, const float *y, float *dx, long n, int log);
+    /* in place: x = softmax(x * scale + mask) over a row of n (mask NULL: none); the product and
+     * the sum rounded one at a time, as a Mul then an Add (attention.c) */
+    void (*softmax_scaled_row)(float *x, long n, float scale, const float *mask);
 } gk_normalize_kernels;
 
 #endif

@@ -270,6 +270,15 @@ def _layer_norm(s: Scope, n: Node) -> None:
         s.set(out_name(n, i), stash, stat)
 
 
+@rule("PackedAttention")  # gossamer::PackedAttention: qkv [B, S, 3E] -> [B, S, E]
+def _packed_attention(s: Scope, n: Node) -> None:
+    x = s.value(in_name(n, 0))
+    e: Shape = None
+    if x.shape is not None and len(x.shape) == 3:
+        e = (*x.shape[:2], dim_floordiv(x.shape[2], 3))
+    s.set(out_name(n), x.dtype, e)
+
+
 # ---- recurrent -------------------------------------------------------------------------------
 @rule("LSTM", "GRU", "RNN")
 def _recurrent(s: Scope, n: Node) -> None:
