@@ -389,6 +389,30 @@ def _nchwc_conv(b: _Body) -> list[str]:
 
 
 # gossamer op -> writer of its function body (returns the name's epilogue parts)
+def _packed_attention(b: _Body) -> list[str]:
+    """y = per head softmax(q k^T * scale + mask) v over packed q|k|v (the reference's order)"""
+    heads = int(b.node.attrs["num_heads"])
+    scale = float(b.node.attrs.get("scale", 1.0))
+    split = b.op("Reshape", ["qkv", _int64s(b, [0, 0, 3, heads, -1])])  # [B, S, 3, N, D]
+    q, k, v = (
+        b.op("Gather", [split, b.op("Constant", [], value=numpy_helper.from_array(np.int64(i)))],
+             axis=2)
+        for i in range(3)
+    )  # fmt: skip
+    q = b.op("Transpose", [q], perm=[0, 2, 1, 3])  # [B, N, S, D]
+    k = b.op("Transpose", [k], perm=[0, 2, 3, 1])  # [B, N, D, S]
+    v = b.op("Transpose", [v], perm=[0, 2, 1, 3])
+    scores = b.op("MatMul", [q, k])
+    if scale != 1.0:
+        scores = b.op("Mul", [scores, b.const(scale)])
+    if _present(b.node, 1):
+        scores = b.op("Add", [scores, "mask"])
+    y = b.op("MatMul", [b.op("Softmax", [scores], axis=-1), v])
+    y = b.op("Transpose", [y], perm=[0, 2, 1, 3])  # [B, S, N, D]
+    b.op("Reshape", [y, _int64s(b, [0, 0, -1])], "y")
+    return []
+
+
 WRITERS: dict[str, Callable[[_Body], list[str]]] = {
     "FusedConv": _fused_conv,
     "FusedGemm": _fused_gemm,
@@ -401,6 +425,7 @@ WRITERS: dict[str, Callable[[_Body], list[str]]] = {
     "NchwcReorderOutput": _nchwc_reorder_output,
     "NchwcConv": _nchwc_conv,
     "NchwcGlobalAveragePool": _nchwc_global_average_pool,
+    "PackedAttention": _packed_attention,
 }
 
 

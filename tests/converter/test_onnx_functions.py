@@ -279,3 +279,15 @@ def test_other_gossamer_domain_functions_are_still_inlined_on_import():
     model = helper.make_model(graph, functions=[fn], opset_imports=[
         helper.make_opsetid("", 17), helper.make_opsetid("gossamer", 1)])  # fmt: skip
     assert [n.op_type for n in graph_from_onnx(model).nodes] == ["Neg"]
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+@pytest.mark.parametrize("scale,mask", [(0.125, True), (1.0, False)])
+def test_packed_attention_runs_in_onnxruntime(scale, mask, opset):
+    rng = np.random.default_rng(7)
+    inputs = _rng_inputs(qkv=(2, 5, 3 * 2 * 4))
+    if mask:
+        inputs["mask"] = np.where(rng.random((2, 1, 1, 5)) < 0.3, -1e4, 0).astype(F32)
+    names = ["qkv", "mask"] if mask else ["qkv"]
+    node = Node("PackedAttention", names, ["y"], {"num_heads": 2, "scale": scale}, "pa", "gossamer")
+    _check(node, inputs, {}, opset)
