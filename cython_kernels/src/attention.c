@@ -10,6 +10,7 @@
 #include "gemm.h"
 #include "gemm_direct.h"
 #include "isa.h"
+#include "normalize.h" /* gk_k.normalize->softmax_scaled_row */
 #include "threadpool.h"
 
 /* per-thread buffers, grown to the largest size used (never freed, as gemm.c's) */
