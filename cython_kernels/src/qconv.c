@@ -11,7 +11,7 @@
 #include "threadpool.h"
 
 int gk_qsplit_mode = 3;
-long gk_qsplit_pieces = 4;
+long gk_qsplit_pieces = 2;
 
 void gk_qsplit_run(const long *bounds, int parts, int pieces, int threads, gk_range_fn fn,
                    void *ctx) {

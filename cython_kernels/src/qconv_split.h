@@ -34,9 +34,11 @@ static inline long gk_qsplit_px(long n, int p, int parts) {
     return b < n ? b : n;
 }
 
-/* pieces per part (ext.qsplit_pieces; 1: each part whole, as before session 16). 4: with one
- * core busy (load ~6), int8_kernels.py at 2 threads read 0.56-0.76x onnxruntime against
- * 0.60-1.10x with whole parts (benchmarks/results/int8_splits.md); quiet: not yet measured */
+/* pieces per part (ext.qsplit_pieces; 1: each part whole, as before session 16). 2: in one
+ * process at load ~1.2 (int8_locality.py --ab --modes 3:1,3:2,3:4), 2 pieces had the lowest median
+ * on ResNet-18 / ResNet-50 / MobileNetV2 and fastest runs within 3 % of whole parts, where 4 pieces
+ * cost ResNet-18 8-9 %; with one core busy, pieces beat whole parts (benchmarks/results/
+ * int8_splits.md) */
 extern long gk_qsplit_pieces;
 #define GK_QSPLIT_PIECES_MAX 16
 /* room for the bounds of every piece of every part */
