@@ -31,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bf16_speed import feeds_of, spec_of  # noqa: E402
+from fp32_node_profile import ort_profiling_session  # noqa: E402
 
 _FMA_LOOP = r"""
 #include <immintrin.h>
@@ -160,17 +161,10 @@ def _our_layer(node, shapes: list, yshape: tuple) -> Layer:
 def profile_both(spec: dict, feeds: dict, threads: int, reps: int) -> tuple:
     """Both engines' whole-run medians and per-layer times, their runs interleaved (one of each
     per round) so that both see the same swings of the machine's speed."""
-    import onnxruntime as ort
-
     import gossamer
 
     sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=threads)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.enable_profiling = True
-    so.profile_file_prefix = str(Path(tempfile.gettempdir()) / "fp32_conv_layers_ort")
-    osess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
+    osess = ort_profiling_session(spec["onnx"], threads, "fp32_conv_layers_ort")
     for _ in range(3):
         sess.run(None, feeds)
         osess.run(None, feeds)

@@ -30,15 +30,21 @@ from bf16_node_profile import (  # noqa: E402
 from bf16_speed import feeds_of, spec_of  # noqa: E402
 
 
-def ort_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[float, Profile]:
+def ort_profiling_session(onnx_path: str, threads: int, prefix: str):  # -> ort.InferenceSession
+    """An onnxruntime CPU session on `threads` intra-op threads with its profiler on (trace files
+    named `prefix`* in the temporary folder; `end_profiling()` gives the file)."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.enable_profiling = True
-    so.profile_file_prefix = str(Path(tempfile.gettempdir()) / "fp32_node_profile_ort")
-    sess = ort.InferenceSession(spec["onnx"], so, providers=["CPUExecutionProvider"])
+    so.profile_file_prefix = str(Path(tempfile.gettempdir()) / prefix)
+    return ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+
+
+def ort_profile(spec: dict, feeds: dict, threads: int, reps: int) -> tuple[float, Profile]:
+    sess = ort_profiling_session(spec["onnx"], threads, "fp32_node_profile_ort")
     whole_ms = whole_run_ms(lambda: sess.run(None, feeds), reps)
     trace = Path(sess.end_profiling())
     events = json.loads(trace.read_text())
