@@ -150,14 +150,6 @@ static void direct_compact(void *ctx, long r0, long r1, int seat) {
                        (size_t)j->ow * sizeof(float));
 }
 
-/* The conv of `batch` images (one group) as a GEMM whose B is read in place (gemm_direct.h),
- * where the level has the kernel and the conv has stride 1: a 1x1 unpadded conv of one image
- * multiplies its input planes; any other (a batched 1x1 too) computes output rows
- * wp = ow + (kw - 1) dw wide from a zero-padded copy of the input, the images' padded planes
- * one under the other (B's row for tap (ci, ky, kx) is then the slice of channel ci's planes at
- * ky dh wp + kx dw, and one product covers the batch), then drops the extra columns (one image
- * of one output row has none: C is y). Returns 0 (nothing done) elsewhere, and with a residual where columns are dropped. Same
- * sums as the packed GEMM. */
 /* How gk_conv_gemm(_batch) reads B for this conv (see conv_direct_b): 0 packed, 1 the input
  * planes in place (a 1x1 unpadded conv of one image), 2 a zero-padded copy of the input. */
 static int direct_b_mode(long m, long batch, long c, long h, long w, long kh, long kw, long sh,
@@ -183,7 +175,6 @@ static int direct_b_mode(long m, long batch, long c, long h, long w, long kh, lo
         return spreads(n) ? 1 : 0;
     /* a residual only where C is y (one image of one output row): elsewhere columns are dropped */
     if (residual && !(batch == 1 && oh == 1)) return 0;
-    (void)kw;
     return 2;
 }
 
@@ -193,6 +184,14 @@ int gk_conv_direct_b_mode(long m, long batch, long c, long h, long w, long kh, l
     return direct_b_mode(m, batch, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, residual);
 }
 
+/* The conv of `batch` images (one group) as a GEMM whose B is read in place (gemm_direct.h),
+ * where the level has the kernel and the conv has stride 1: a 1x1 unpadded conv of one image
+ * multiplies its input planes; any other (a batched 1x1 too) computes output rows
+ * wp = ow + (kw - 1) dw wide from a zero-padded copy of the input, the images' padded planes
+ * one under the other (B's row for tap (ci, ky, kx) is then the slice of channel ci's planes at
+ * ky dh wp + kx dw, and one product covers the batch), then drops the extra columns (one image
+ * of one output row has none: C is y). Returns 0 (nothing done) where direct_b_mode says 0.
+ * Same sums as the packed GEMM. */
 static int conv_direct_b(const float *ap, long m, const float *x, long batch, long c, long h,
                          long w, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
                          long pw, long oh, long ow, float *y, const gk_epilogue *ep, int threads) {
