@@ -78,7 +78,7 @@ def _prepare_pool(reference: Callable[..., Any], is_max: bool) -> Callable[..., 
             win, counts = found if found is not None else plan(h, w)
             (oh, ow), (kh, kw) = win.out, win.kernel
             shape = (n, c, oh, ow)
-            if x.dtype != F32 and hasattr(ext(), "qmaxpool"):
+            if x.dtype.name in EIGHT_BIT and hasattr(ext(), "qmaxpool"):
                 # an 8-bit MaxPool on its bytes (src/qelementwise.h gk_qmaxpool)
                 out = output_array(shape, x.dtype)
                 if not x.flags.c_contiguous:
