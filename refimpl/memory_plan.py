@@ -169,7 +169,7 @@ def plan_memory(
     first, last = _lifetimes(graph, order, bodies)
     external = {v.name for v in graph.inputs} | set(graph.initializers)
     fixed = graph.constant_initializers()
-    constant = set() if plan_constants else _weights_only(graph, order, bodies, fixed)
+    constant = set() if plan_constants else _weights_only(order, bodies, fixed)
     sizes: dict[str, tuple[str, tuple[int, ...], int]] = {}
     unplanned: dict[str, str] = {}
     for node in order:
@@ -268,12 +268,10 @@ def _bodies_of(order: list[Node]) -> list[tuple[Graph, ...]]:
 
 
 def _lifetimes(
-    graph: Graph, order: list[Node], bodies: list[tuple[Graph, ...]] | None = None
+    graph: Graph, order: list[Node], bodies: list[tuple[Graph, ...]]
 ) -> tuple[dict[str, int], dict[str, int]]:
     """First (writing) and last (reading) step per name produced by a node, as the interpreter
     releases them; graph outputs last until len(order). `bodies`: _bodies_of(order)."""
-    if bodies is None:
-        bodies = _bodies_of(order)
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     for step, node in enumerate(order):
@@ -295,16 +293,11 @@ def _lifetimes(
 
 
 def _weights_only(
-    graph: Graph,
-    order: list[Node],
-    bodies: list[tuple[Graph, ...]] | None = None,
-    fixed: Mapping[str, np.ndarray] | None = None,
+    order: list[Node], bodies: list[tuple[Graph, ...]], fixed: Mapping[str, np.ndarray]
 ) -> set[str]:
     """Names computed from initializers and Constants alone (what constant folding removes).
-    `bodies`: _bodies_of(order); `fixed`: graph.constant_initializers()."""
-    if bodies is None:
-        bodies = _bodies_of(order)
-    known = set(graph.constant_initializers() if fixed is None else fixed)
+    `bodies`: _bodies_of(order); `fixed`: the graph's constant_initializers()."""
+    known = set(fixed)
     out: set[str] = set()
     for step, node in enumerate(order):
         ins = [i for i in node.inputs if i]
