@@ -13,11 +13,6 @@
 int gk_qsplit_mode = 3;
 long gk_qsplit_pieces = 2;
 
-void gk_qsplit_run(const long *bounds, int parts, int pieces, int threads, gk_range_fn fn,
-                   void *ctx) {
-    gk_pool_run_parts(bounds, parts, pieces, threads, fn, ctx);
-}
-
 static inline int32_t load_q(const void *p, int type, long i) {
     return type == GK_Q_U8 ? (int32_t)((const uint8_t *)p)[i] : (int32_t)((const int8_t *)p)[i];
 }
@@ -399,7 +394,7 @@ void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w, cons
             gk_qsplit_px_bounds(oh * ow, parts, pieces, bounds);
             for (int t = 0; t <= parts * pieces; t++)
                 bounds[t] = GK_MIN(oh, (bounds[t] + ow / 2) / ow);
-            gk_qsplit_run(bounds, parts, pieces, nt, qdw16_rows, &j);
+            gk_pool_run_parts(bounds, parts, pieces, nt, qdw16_rows, &j);
             return;
         }
         gk_parallel_range(n * ((c + 15) / 16), nt, qdw16_blocks, &j);
@@ -711,10 +706,8 @@ int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, 
     if (gk_qsplit_mode >= 1 && nt > 1) { /* the panels of each thread's pixels, sums included */
         long bounds[GK_QSPLIT_BOUNDS], panels = (n + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
         int parts = GK_MIN(nt, GK_POOL_MAX_THREADS), pieces = gk_qsplit_npieces();
-        gk_qsplit_px_bounds(n, parts, pieces, bounds);
-        for (int t = 0; t < parts * pieces; t++) bounds[t] /= GK_Q8_PANEL;
-        bounds[parts * pieces] = panels;
-        gk_qsplit_run(bounds, parts, pieces, nt, q8_conv_panels, &j);
+        gk_qsplit_unit_bounds(n, parts, pieces, GK_Q8_PANEL, 1, panels, bounds);
+        gk_pool_run_parts(bounds, parts, pieces, nt, q8_conv_panels, &j);
         gk_seat_bufs_free(&j.bufs);
         return !j.failed;
     }

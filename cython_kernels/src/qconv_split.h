@@ -58,10 +58,15 @@ static inline void gk_qsplit_px_bounds(long n, int parts, int pieces, long *boun
     for (int t = 0; t <= all; t++) bounds[t] = gk_qsplit_px(n, t, all);
 }
 
-/* fn(ctx, bounds[t], bounds[t + 1], seat) for every piece t < parts * pieces (empty ones
- * skipped): part p's pieces from the front on seat p where that seat takes part in the call,
- * then whatever is left from the backs of the other parts (threadpool.h gk_pool_run_parts) */
-void gk_qsplit_run(const long *bounds, int parts, int pieces, int threads, gk_range_fn fn,
-                   void *ctx);
+/* the bounds of gk_qsplit_px_bounds in the caller's units: pixel bound b becomes b / per * scale
+ * (per: pixels per unit, dividing every bound but n), the last bound `units`; run them with
+ * gk_pool_run_parts (threadpool.h): part p's pieces from the front on seat p where that seat
+ * takes part in the call, then whatever is left from the backs of the other parts */
+static inline void gk_qsplit_unit_bounds(long n, int parts, int pieces, long per, long scale,
+                                         long units, long *bounds) {
+    gk_qsplit_px_bounds(n, parts, pieces, bounds);
+    for (int t = 0; t < parts * pieces; t++) bounds[t] = bounds[t] / per * scale;
+    bounds[parts * pieces] = units;
+}
 
 #endif

@@ -70,7 +70,7 @@ static void qew_run(qew_job *j, int threads) {
         gk_qsplit_px_bounds(plane, parts, pieces, bounds);
         for (int p = 0; p < parts; p++) empty |= bounds[p * pieces] == bounds[(p + 1) * pieces];
         if (!empty) { /* planes too small for a part per thread take the flat chunks */
-            gk_qsplit_run(bounds, parts, pieces, threads, qew_pixels, j);
+            gk_pool_run_parts(bounds, parts, pieces, threads, qew_pixels, j);
             return;
         }
     }

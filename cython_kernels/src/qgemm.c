@@ -585,10 +585,8 @@ int gk_q8_gemm(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t 
              * the output pixels the next layer's same part reads */
             long bounds[GK_QSPLIT_BOUNDS];
             int parts = GK_MIN(nt, GK_POOL_MAX_THREADS), pieces = gk_qsplit_npieces();
-            gk_qsplit_px_bounds(n, parts, pieces, bounds);
-            for (int t = 0; t < parts * pieces; t++) bounds[t] = bounds[t] / 32 * q.tm;
-            bounds[parts * pieces] = q.tn * q.tm;
-            gk_qsplit_run(bounds, parts, pieces, nt, q8_tasks, &q);
+            gk_qsplit_unit_bounds(n, parts, pieces, 32, q.tm, q.tn * q.tm, bounds);
+            gk_pool_run_parts(bounds, parts, pieces, nt, q8_tasks, &q);
         } else {
             gk_parallel_range(q.tn * q.tm, nt, q8_tasks, &q);
         }
