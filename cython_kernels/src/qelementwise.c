@@ -13,11 +13,16 @@
 #include "threadpool.h"
 
 #define QEW_CHUNK 16384 /* elements per unit of work (a pool call costs about a microsecond) */
+#define QEW_PLANE_MIN 256
 /* elements from which the pixel split runs on the threads (ext.qew_px_min sets it for A/B runs):
  * where the flat runs would too (over one QEW_CHUNK). Below, a pool call and 2 x planes short runs
  * cost more than the add: MobileNetV2's 64 x 14 x 14 and 160 x 7 x 7 adds, hot in both caches,
  * took 3.5 / 3.9 us on one thread and 5.2 / 7.9 us split in two (load 4.7) */
 long gk_qew_px_min = QEW_CHUNK + 1;
+/* and only planes of this many pixels or more (ext.qew_plane_min): smaller planes' pieces are a
+ * few dozen pixels (ResNet-18's 512 x 7 x 7 add: 0, 32, 0 and 17 per plane), whose per-plane runs
+ * cost more than the locality saves (measured in the setting's commit) */
+long gk_qew_plane_min = QEW_PLANE_MIN;
 
 enum { QEW_BINARY, QEW_QUANTIZE, QEW_DEQUANTIZE };
 
@@ -64,7 +69,8 @@ static void qew_pixels(void *ctx, long p0, long p1, int seat) {
 
 static void qew_run(qew_job *j, int threads) {
     long n = j->n, plane = j->plane;
-    if (gk_qsplit_mode >= 3 && threads > 1 && n >= gk_qew_px_min && plane > 0 && n % plane == 0) {
+    if (gk_qsplit_mode >= 3 && threads > 1 && n >= gk_qew_px_min && plane > 0 &&
+        plane >= gk_qew_plane_min && n % plane == 0) {
         long bounds[GK_QSPLIT_BOUNDS];
         int parts = GK_MIN(threads, GK_POOL_MAX_THREADS), pieces = gk_qsplit_npieces(), empty = 0;
         gk_qsplit_px_bounds(plane, parts, pieces, bounds);
@@ -78,12 +84,47 @@ static void qew_run(qew_job *j, int threads) {
     gk_parallel_range(chunks, qew_threads(chunks, threads), qew_units, j);
 }
 
+int gk_qbinary_fast_on = 1;
+
+/* gk_qbinary_params.fast for op and p (qelementwise.h) */
+static int qbinary_fast(int op, const gk_qbinary_params *p) {
+    if (!gk_qbinary_fast_on) return 0;
+    double ra = fabs((double)p->ra), rb = fabs((double)p->rb), f = fabs((double)p->fixed);
+    if (!isfinite(ra) || !isfinite(rb) || !isfinite(f)) return 0;
+    return (op == 0 ? f + 256.0 * (ra + rb) : f + 65536.0 * ra) < 1073741824.0;
+}
+
 void gk_qbinary(int op, long n, const void *a, const void *b, long b_step,
                 const gk_qbinary_params *p, void *y, long plane, int threads) {
     qew_job j = {0};
-    j.kind = QEW_BINARY, j.op = op, j.n = n, j.a = a, j.b = b, j.b_step = b_step, j.p = p;
+    gk_qbinary_params q = *p;
+    q.fast = qbinary_fast(op, p);
+    j.kind = QEW_BINARY, j.op = op, j.n = n, j.a = a, j.b = b, j.b_step = b_step, j.p = &q;
     j.y = y, j.plane = plane;
     qew_run(&j, threads);
+}
+
+/* the exact sum of a row of len 8-bit values of type */
+static int64_t qrow_sum(const uint8_t *row, long len, int type) {
+    int64_t s = 0;
+    long q = 0;
+#if defined(__SSE2__)
+    /* sums of 16 bytes as two 64-bit halves (psadbw against 0); int8 as bytes ^ 0x80 (the value
+     * + 128), 128 per byte taken off after */
+    __m128i acc = _mm_setzero_si128(), z = _mm_setzero_si128();
+    __m128i f = _mm_set1_epi8(type == GK_Q_U8 ? 0 : (char)0x80);
+    for (; q + 16 <= len; q += 16) {
+        __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(row + q)), f);
+        acc = _mm_add_epi64(acc, _mm_sad_epu8(v, z));
+    }
+    s = (int64_t)_mm_cvtsi128_si64(acc) + (int64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc));
+    if (type != GK_Q_U8) s -= 128 * (int64_t)q;
+#endif
+    if (type == GK_Q_U8)
+        for (; q < len; q++) s += row[q];
+    else
+        for (; q < len; q++) s += (int8_t)row[q];
+    return s;
 }
 
 static void qrow_mean_rows(void *ctx, long r0, long r1, int seat) {
@@ -95,14 +136,7 @@ static void qrow_mean_rows(void *ctx, long r0, long r1, int seat) {
     void *y = j->y;
     (void)seat;
     for (long r = r0; r < r1; r++) {
-        int64_t s = 0;
-        if (type == GK_Q_U8) {
-            const uint8_t *row = (const uint8_t *)j->a + r * len;
-            for (long q = 0; q < len; q++) s += row[q];
-        } else {
-            const int8_t *row = (const int8_t *)j->a + r * len;
-            for (long q = 0; q < len; q++) s += row[q];
-        }
+        int64_t s = qrow_sum((const uint8_t *)j->a + r * len, len, type);
         s -= (int64_t)zx * len;
         /* rint in float32, then + zy exactly (the reference adds it in float64) */
         double v = (double)nearbyintf((float)s * m) + (double)zy;
@@ -208,6 +242,19 @@ static void qmax_rows(uint8_t *restrict d, const uint8_t *restrict s, long n, ui
     }
 }
 
+/* qmax_rows over n rounded up to 16 (d and s readable and d writable that far: the row buffers'
+ * slack), so no scalar tail */
+static void qmax_rows16(uint8_t *restrict d, const uint8_t *restrict s, long n) {
+#if defined(__SSE2__)
+    for (long i = 0; i < n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        _mm_storeu_si128((__m128i *)(d + i), _mm_max_epu8(v, _mm_loadu_si128((const __m128i *)(d + i))));
+    }
+#else
+    qmax_rows(d, s, n, 0, 0);
+#endif
+}
+
 /* planes [p0, p1): per output row, the column maxima over the window's rows inside the plane
  * (0 elsewhere: the lowest value after the flip) into a padded row, then the window maxima along
  * it, then every sw-th of those */
@@ -237,7 +284,7 @@ static void qmaxpool_planes(void *ctx, long p0, long p1, int seat) {
             if (first) memset(v + in0, 0, (size_t)in); /* no row inside: all padding */
             if (j->dw == 1) {
                 memcpy(m, v, (size_t)span);
-                for (long kx = 1; kx < j->kw; kx++) qmax_rows(m, v + kx, span, 0, 0);
+                for (long kx = 1; kx < j->kw; kx++) qmax_rows16(m, v + kx, span);
             } else {
                 for (long i = 0; i < span; i++) {
                     uint8_t b = v[i];
@@ -249,19 +296,29 @@ static void qmaxpool_planes(void *ctx, long p0, long p1, int seat) {
                 }
             }
             long o = 0;
-            if (sw == 1) {
-                for (; o < ow; o++) y[o] = (uint8_t)(m[o] ^ j->flip);
-                continue;
-            }
 #if defined(__SSE2__)
-            if (sw == 2) { /* the even bytes of 32 (m is read up to 31 bytes past the span) */
+            if (sw == 1 || sw == 2) { /* sw 2: the even bytes of 32 (m is read up to 31 bytes
+                                       * past the span); the last partial 16 through a copy */
                 __m128i even = _mm_set1_epi16(0x00FF), f = _mm_set1_epi8((char)j->flip);
-                for (; o + 16 <= ow; o += 16) {
-                    __m128i lo = _mm_loadu_si128((const __m128i *)(m + 2 * o));
-                    __m128i hi = _mm_loadu_si128((const __m128i *)(m + 2 * o + 16));
-                    __m128i p = _mm_packus_epi16(_mm_and_si128(lo, even), _mm_and_si128(hi, even));
-                    _mm_storeu_si128((__m128i *)(y + o), _mm_xor_si128(p, f));
+                for (; o < ow; o += 16) {
+                    __m128i p;
+                    if (sw == 1) {
+                        p = _mm_loadu_si128((const __m128i *)(m + o));
+                    } else {
+                        __m128i lo = _mm_loadu_si128((const __m128i *)(m + 2 * o));
+                        __m128i hi = _mm_loadu_si128((const __m128i *)(m + 2 * o + 16));
+                        p = _mm_packus_epi16(_mm_and_si128(lo, even), _mm_and_si128(hi, even));
+                    }
+                    p = _mm_xor_si128(p, f);
+                    if (o + 16 <= ow) {
+                        _mm_storeu_si128((__m128i *)(y + o), p);
+                    } else {
+                        uint8_t t[16];
+                        _mm_storeu_si128((__m128i *)t, p);
+                        memcpy(y + o, t, (size_t)(ow - o));
+                    }
                 }
+                continue;
             }
 #endif
             for (; o < ow; o++) y[o] = (uint8_t)(m[o * sw] ^ j->flip);
@@ -276,7 +333,8 @@ int gk_qmaxpool(const void *x, int type, long planes, long h, long w, long kh, l
     qmaxpool_job j = {(const uint8_t *)x, (uint8_t *)y, type == GK_Q_S8 ? 0x80 : 0, h, w, kh, kw,
                       sh, sw, dh, dw, ph, pw, oh, ow, (ow - 1) * sw + (kw - 1) * dw + 1,
                       {0, {NULL}}, 0};
-    /* the padded row (+ 64 bytes of slack), the window maxima (+ 32 read past by sw == 2) */
+    /* the padded row (+ 64 bytes of slack: read up to 15 + kw dw past the span by qmax_rows16),
+     * the window maxima (+ 64: written up to 15 past the span, read up to 31 past it by sw 2) */
     gk_seat_bufs_init(&j.bufs, 2 * (size_t)j.wpad + 128);
     double work = (double)planes * oh * ow * kh * kw;
     gk_parallel_range(planes, work < 65536 ? 1 : threads, qmaxpool_planes, &j);

@@ -28,6 +28,11 @@ typedef struct {
     float fixed;     /* QLinearAdd: c_zp - (ra * a_zp + rb * b_zp); QLinearMul: c_zp */
     int32_t za, zb;  /* QLinearMul: the input zero points */
     float lo, hi;    /* the output type's range */
+    /* set by gk_qbinary (callers leave it 0): every value of the op before rounding is finite and
+     * within +-2^30 (ra, rb, fixed finite and |fixed| + 256 (|ra| + |rb|), QLinearMul |fixed| +
+     * 65536 |ra|, below 2^30), so no NaN arises and a float -> int32 conversion rounding to
+     * nearest even, then saturating packs, give the reference's rint, NaN -> 0 and clamp */
+    int fast;
 } gk_qbinary_params;
 
 /* The element-wise drivers take `plane`: where it is > 0 and divides n, x is planes of `plane`
@@ -38,8 +43,13 @@ typedef struct {
 /* y[i] = op(a[i], b[i * b_step]) for i < n (b_step 0: b is one value), op 0 add, 1 mul */
 void gk_qbinary(int op, long n, const void *a, const void *b, long b_step,
                 const gk_qbinary_params *p, void *y, long plane, int threads);
+/* 0: gk_qbinary never sets gk_qbinary_params.fast (the general kernels run; for tests and A/B
+ * runs, ext.qbinary_fast) */
+extern int gk_qbinary_fast_on;
 /* the elements from which the pixel split runs (below: flat runs, one thread up to QEW_CHUNK) */
 extern long gk_qew_px_min;
+/* and the plane size (pixels) from which it does (smaller planes: flat runs) */
+extern long gk_qew_plane_min;
 /* y[i] = saturate(rint(float32(sum_j x[i * len + j] - zx) * m) + zy) for i < rows (the sum is
  * exact, int64 converted to float32 as numpy does) */
 void gk_qrow_mean(long rows, long len, const void *x, int type, int32_t zx, float m, float zy,

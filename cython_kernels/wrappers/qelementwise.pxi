@@ -17,6 +17,8 @@ cdef extern from "src/qelementwise.h" nogil:
     void gk_qrow_mean(long rows, long len, const void *x, int type, int zx, float m, float zy,
                       float lo, float hi, void *y, int threads)
     long gk_qew_px_min
+    long gk_qew_plane_min
+    int gk_qbinary_fast_on
     int gk_qmaxpool(const void *x, int type, long planes, long h, long w, long kh, long kw,
                     long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
                     void *y, int threads)
@@ -32,6 +34,28 @@ def qew_px_min(long n=-1):
     if n >= 0:
         gk_qew_px_min = n
     return gk_qew_px_min
+
+
+def qew_plane_min(long n=-1):
+    """The plane size (pixels) from which the int8 element-wise ops split every plane's pixels
+    between the threads (with qew_px_min; smaller planes take flat runs); -1 only reads it.
+    Returns the value now in force."""
+    global gk_qew_plane_min
+    if n < -1:
+        raise ValueError(f"qew_plane_min: {n} < 0")
+    if n >= 0:
+        gk_qew_plane_min = n
+    return gk_qew_plane_min
+
+
+def qbinary_fast(int on=-1):
+    """Whether QLinearAdd / QLinearMul take the conversion-and-packs kernels where their values
+    stay finite and within +-2^30 (src/qelementwise.h; 0: always the general kernels, for tests
+    and A/B runs); -1 only reads it. Returns the value now in force."""
+    global gk_qbinary_fast_on
+    if on >= 0:
+        gk_qbinary_fast_on = 1 if on else 0
+    return gk_qbinary_fast_on
 
 
 def qbinary(int op, const unsigned char[::1] a, const unsigned char[::1] b, int type, float ra,

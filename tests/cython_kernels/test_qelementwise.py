@@ -181,16 +181,19 @@ def test_qminmax_skips_nans_wherever_they_are(level, nthreads, n):
 @pytest.fixture(params=[(0, 1), (1, 1), (2, 1), (3, 1), (3, 4), (3, 16)])
 def qsplit(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """Each of the int8 thread splits (src/qconv_split.h; 3 splits the element-wise ops by the
-    pixels of every plane, here from 4096 elements) as (mode, pieces per part), put back after
-    the test."""
+    pixels of every plane, here from 4096 elements and planes of any size) as (mode, pieces per
+    part), put back after the test."""
     before, px_min = (ext().qsplit_mode(), ext().qsplit_pieces()), ext().qew_px_min()
+    plane_min = ext().qew_plane_min()
     ext().qsplit_mode(request.param[0])
     ext().qsplit_pieces(request.param[1])
     ext().qew_px_min(4096)
+    ext().qew_plane_min(0)
     yield request.param
     ext().qsplit_mode(before[0])
     ext().qsplit_pieces(before[1])
     ext().qew_px_min(px_min)
+    ext().qew_plane_min(plane_min)
 
 
 # planes of 56 x 56 and 7 x 7 (MobileNetV2's adds; 49 pixels: parts of 32 and 17 on 2 threads,
@@ -236,7 +239,9 @@ def test_every_element_written_under_the_pixel_split(level, threads, plane, piec
     a, b = _q(rng, (n,), "uint8"), _q(rng, (n,), "uint8")
     x = (rng.standard_normal(n) * 40).astype(F32)
     before, px_min = (ext().qsplit_mode(), ext().qsplit_pieces()), ext().qew_px_min()
+    plane_min = ext().qew_plane_min()
     ext().qew_px_min(4096)
+    ext().qew_plane_min(0)
     ext().qsplit_pieces(pieces)
     try:
         runs = []
@@ -254,6 +259,7 @@ def test_every_element_written_under_the_pixel_split(level, threads, plane, piec
         ext().qsplit_mode(before[0])
         ext().qsplit_pieces(before[1])
         ext().qew_px_min(px_min)
+        ext().qew_plane_min(plane_min)
 
 
 # (shape, kernel, strides, pads, dilations, ceil_mode): ResNet's 3x3 s2 p1 on an even and an odd
@@ -307,3 +313,46 @@ def test_qmaxpool_refuses_bad_arguments():
         ext().qmaxpool(x, 0, 2, 2, 0, 2, 1, 1, 0, 0, y, 1)
     with pytest.raises(ValueError):
         ext().qmaxpool(x, 0, 2, 2, 2, 2, 1, 1, -1, 0, y, 1)
+
+
+# (a_scale, b_scale, c_scale): ordinary ratios; ratios whose values reach +-2^29 (the fast
+# kernels' conversion and saturating packs); past +-2^30 (the general kernels); an infinite
+# and a NaN ratio (the general kernels' NaN -> 0); a zero ratio
+FAST_SCALES = [(0.031, 0.027, 0.043), (2e6, 1.5e6, 1.0), (1e7, 3e6, 1.0),
+               (np.inf, 0.5, 1.0), (0.0, 0.5, 0.0), (0.0, 0.0, 1.0)]  # fmt: skip
+
+
+@pytest.mark.parametrize("op", [0, 1])
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("scales", FAST_SCALES)
+@pytest.mark.parametrize("one_b", [False, True])
+def test_qbinary_fast_and_general_kernels_are_the_reference(level, op, dtype, scales, one_b):
+    """ext.qbinary with the fast kernels on and off, over every run length 1-200 (each
+    vector block's tail, masked or through a copy) and both saturation edges, against the
+    reference's QLinearAdd / QLinearMul."""
+    from gossamer.cython_kernels.qelementwise_kernels import _add_params, _mul_params
+    from gossamer.refimpl.ops.op_qlinear_add import qlinear_add_1
+    from gossamer.refimpl.ops.op_qlinear_mul import qlinear_mul_1
+
+    code = 0 if dtype == "uint8" else 1
+    rng = np.random.default_rng(op * 4 + code * 2 + one_b)
+    sa, sb, sc = (F32(s) for s in scales)
+    za, zb, zc = _q(rng, (), dtype), _q(rng, (), dtype), _q(rng, (), dtype)
+    ref, params = (qlinear_add_1, _add_params) if op == 0 else (qlinear_mul_1, _mul_params)
+    before = ext().qbinary_fast()
+    try:
+        for n in list(range(1, 200)) + [1000, 4097]:
+            a = _q(rng, (n,), dtype)
+            b = _q(rng, (1,) if one_b else (n,), dtype)
+            with np.errstate(all="ignore"):
+                want = ref(a, sa, za, b, sb, zb, sc, zc)
+                ra, rb, fixed, pa, pb = params(a, sa, za, b, sb, zb, sc, zc)
+            for fast in (1, 0):
+                ext().qbinary_fast(fast)
+                y = np.full(n + 7, 99, np.uint8)
+                ext().qbinary(op, a.view(np.uint8), b.view(np.uint8), code, ra, rb, fixed, pa, pb,
+                              y, 1)  # fmt: skip
+                np.testing.assert_array_equal(y[:n].view(dtype), want, err_msg=f"n={n}")
+                assert (y[n:] == 99).all()  # nothing written past the run
+    finally:
+        ext().qbinary_fast(before)
