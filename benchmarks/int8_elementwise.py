@@ -3,7 +3,10 @@ onnxruntime's com.microsoft QLinearAdd (a chain of --chain adds in one session, 
 overhead is shared; Gossamer's chain alternates two outputs, as onnxruntime's arena reuses its
 buffers), both at 1 and 2 threads, in one process, the engines alternating rep by rep.
 --variants adds Gossamer settings to the same alternation: "general" (ext.qbinary_fast(0), the
-kernels before the fast path), "plane<N>" (ext.qew_plane_min(N)).
+kernels before the fast path), "plane<N>" (ext.qew_plane_min(N)), "general+plane<N>" both.
+--whole runs the whole int8 models instead (int8_kernels.py's, QOperator), the variants
+interleaved run by run in one session per model and thread count: the settings' effect in the
+model, where the adds read inputs written long before (colder caches than the chain's).
 The shapes are the residual adds of the int8 benchmark models (uint8 activations, as
 int8_kernels.py quantises them). Times are per add, microseconds: median and minimum over --reps.
 Not a test.
@@ -16,9 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 SHAPES = {
     "resnet18": [(64, 56, 56), (128, 28, 28), (256, 14, 14), (512, 7, 7)],
@@ -55,13 +62,50 @@ def ort_chain(shape: tuple[int, ...], chain: int, threads: int):  # type: ignore
     return ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
 
+def set_variant(e, variant: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """applies variant (default, general, plane<N>, general+plane<N>); returns what was set"""
+    before = e.qbinary_fast(), e.qew_plane_min()
+    for part in variant.split("+"):
+        if part == "general":
+            e.qbinary_fast(0)
+        elif part.startswith("plane"):
+            e.qew_plane_min(int(part[5:]))
+    return before
+
+
+def whole(e, args) -> None:  # type: ignore[no-untyped-def]
+    import int8_kernels as ik
+    import onnx
+
+    import gossamer
+
+    names = ["default", *[v for v in args.variants.split(",") if v]]
+    print(f"whole int8 models, ms per run (median / min of {args.reps}), load "
+          f"{os.getloadavg()[0]:.2f}")  # fmt: skip
+    for model in args.models.split(","):
+        fp32, int8 = ik.quantised(model)
+        feeds = ik.feeds(onnx.load(str(fp32)))
+        for t in (int(x) for x in args.threads.split(",")):
+            sess = gossamer.load(str(int8), backends=["cython"], threads=t)
+            times: dict[str, list[float]] = {v: [] for v in names}
+            for rep in range(5 + args.reps):
+                for v in names:
+                    before = set_variant(e, v)
+                    t0 = time.perf_counter()
+                    sess.run(None, feeds)
+                    if rep >= 5:
+                        times[v].append((time.perf_counter() - t0) * 1e3)
+                    e.qbinary_fast(before[0])
+                    e.qew_plane_min(before[1])
+            cells = " | ".join(f"{v} {statistics.median(x):.3f} / {min(x):.3f}"
+                               for v, x in times.items())  # fmt: skip
+            print(f"| {model} | {t} | {cells} |", flush=True)
+    print(f"load after: {os.getloadavg()[0]:.2f}")
+
+
 def run_chain(e, variant, a, b, ys, params, t, plane, chain) -> None:  # type: ignore[no-untyped-def]
     """chain adds y = a + b, y = y + b, ... into the two buffers ys, under variant"""
-    fast, pmin = e.qbinary_fast(), e.qew_plane_min()
-    if variant == "general":
-        e.qbinary_fast(0)
-    elif variant.startswith("plane"):
-        e.qew_plane_min(int(variant[5:]))
+    fast, pmin = set_variant(e, variant)
     prev = a.reshape(-1)
     for k in range(chain):
         y = ys[k % 2].reshape(-1)
@@ -78,11 +122,15 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=100)
     ap.add_argument("--chain", type=int, default=8)
     ap.add_argument("--variants", default="", help="comma list: general, plane<N>")
+    ap.add_argument("--whole", action="store_true", help="whole models, variants interleaved")
     args = ap.parse_args()
     from gossamer.cython_kernels._native import ext
     from gossamer.cython_kernels.qelementwise_kernels import _add_params
 
     e = ext()
+    if args.whole:
+        whole(e, args)
+        return
     sa, za, sb, zb, sc, zc = PARAMS
     rng = np.random.default_rng(0)
     print(f"QLinearAdd, us per add (median / min of {args.reps}), chain {args.chain}, load "
