@@ -287,11 +287,11 @@ class _QConv:
             zb = self.q8_zx.setdefault(zx, np.full(1, zx, np.int32))
         for i in range(n):
             for g in range(self.group):
-                ext().q8_pack_b_conv(xb[i, g * cg : (g + 1) * cg], xt, kh, kw, sh, sw, dh, dw,
-                                     ph, pw, oh, ow, zx, xt, sb, bp, t)  # fmt: skip
+                # the packer and the GEMM in one pool call where the split allows
                 yg = y[i, g * mg : (g + 1) * mg].reshape(mg, hw)
-                ext().q8_gemm(mg, hw, k, packs[g], to, bp, xt, yg, ep, zs[g], zb, sums[g],
-                              sb, g * mg, 0, t)  # fmt: skip
+                ext().q8_conv_gemm(xb[i, g * cg : (g + 1) * cg], xt, kh, kw, sh, sw, dh, dw,
+                                   ph, pw, oh, ow, zx, sb, bp, mg, packs[g], to, yg, ep, zs[g],
+                                   zb, sums[g], g * mg, t)  # fmt: skip
         return y
 
 

@@ -719,3 +719,32 @@ int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, 
     }
     return !j.failed;
 }
+
+/* pairs [p0, p1) of B's 16-pixel panels, sums included (gk_q8_gemm_pre's producer) */
+static void q8_conv_pairs(void *ctx, long p0, long p1, int seat) {
+    q8conv_job *j = (q8conv_job *)ctx;
+    long panels = (j->n + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
+    q8_conv_panels(ctx, 2 * p0, GK_MIN(2 * p1, panels), seat);
+}
+
+int gk_q8_conv_gemm(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
+                    long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
+                    int to, int32_t *sums, uint8_t *bp, long m, const uint8_t *ap, int ta,
+                    const gk_q8_zero *z, void *y, long ldy, const gk_qepilogue *ep, long i0,
+                    int threads) {
+    long k = c * kh * kw, n = oh * ow, kp = gk_q8_kpad(k);
+    if (!gk_q8_gemm_fusable(m, n, k, z, 0, threads)) {
+        if (!gk_q8_pack_b_conv(x, type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, zx, to,
+                               sums, bp, threads))
+            return 0;
+        return gk_q8_gemm(m, n, k, ap, ta, bp, to, z, y, ldy, ep, i0, 0, threads);
+    }
+    long hp = (oh - 1) * sh + (kh - 1) * dh + 1, wp = (ow - 1) * sw + (kw - 1) * dw + 1;
+    q8conv_job j = {x, type, to, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, kp, hp,
+                    wp, zx, sums, bp, {0, {NULL}}, 0, q8_wide_interleave()};
+    gk_seat_bufs_init(&j.bufs, (size_t)(5 * n) + 32 + (size_t)hp * (size_t)wp + 64);
+    int ok = gk_q8_gemm_pre(m, n, k, ap, ta, bp, to, z, y, ldy, ep, i0, 0, threads,
+                            q8_conv_pairs, &j);
+    gk_seat_bufs_free(&j.bufs);
+    return ok && !j.failed;
+}
