@@ -356,3 +356,38 @@ def test_q8_conv_gemm_is_the_two_calls_and_checks_its_arguments(nthreads):
     with pytest.raises(ValueError, match="q8_conv_gemm"):
         ext().q8_conv_gemm(x, 0, kk, kk, 1, 1, 1, 1, 1, 1, h + 5, w, 77, None, bp, m, ap, 1, y,
                            ep, None, zb, sa, 0, nthreads)  # fmt: skip
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("c, kernel, stride, size", [
+    (64, 1, 2, (28, 28)),  # a 1x1 downsampling: every window inside x
+    (48, 1, 2, (15, 13)),  # odd sizes: the last row / column never read
+    (40, 3, 2, (17, 20)),  # an unpadded strided 3x3
+    (30, 1, 3, (4, 5)),    # planes of 20 bytes: the last channels padded (the row reads' slack)
+    (9, 2, 1, (9, 9)),
+])  # fmt: skip
+def test_q8_conv_packing_reads_unpadded_planes_in_place(level, qsplit, threads, c, kernel,
+                                                        stride, size):  # fmt: skip
+    """An unpadded convolution whose windows stay inside x packs from x's own planes (no padded
+    copy; src/qconv.c q8_plane), except the last channels where fewer than 64 bytes of x follow
+    the rows read: the same panels and column sums as q8_pack_b of the numpy im2col, both
+    stored types, under every split and thread count."""
+    from gossamer.cython_kernels._native import ext
+
+    rng = np.random.default_rng(c * 10 + kernel + stride + threads)
+    h, w = size
+    oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+    for xt, to in ((0, 1), (1, 1), (0, 0)):
+        x = _q(rng, (c, h, w), "uint8" if xt == 0 else "int8")
+        zx = int(_q(rng, (), "uint8" if xt == 0 else "int8"))
+        taps = [x[:, ky : ky + stride * oh : stride, kx : kx + stride * ow : stride]
+                for ky in range(kernel) for kx in range(kernel)]  # fmt: skip
+        cols = np.stack(taps, axis=1).reshape(c * kernel * kernel, oh * ow)
+        size_b = ext().q8_packed_size(oh * ow, c * kernel * kernel)
+        got, want = np.full(size_b, 7, np.uint8), np.empty(size_b, np.uint8)
+        got_s, want_s = np.full(oh * ow, 7, np.int32), np.empty(oh * ow, np.int32)
+        ext().q8_pack_b_conv(x.view(np.uint8), xt, kernel, kernel, stride, stride, 1, 1, 0, 0,
+                             oh, ow, zx, to, got_s, got, threads)  # fmt: skip
+        ext().q8_pack_b(np.ascontiguousarray(cols).view(np.uint8), xt, to, want_s, want, 1)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got_s, want_s)
