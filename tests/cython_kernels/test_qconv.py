@@ -391,3 +391,18 @@ def test_q8_conv_packing_reads_unpadded_planes_in_place(level, qsplit, threads, 
         ext().q8_pack_b(np.ascontiguousarray(cols).view(np.uint8), xt, to, want_s, want, 1)
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(got_s, want_s)
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_the_two_call_form_is_the_reference_too(monkeypatch, fuse):
+    """qconv_kernels.FUSE_PACK_GEMM (the benchmarks' A/B switch) False runs the packer and the
+    GEMM as two calls: bit-identical to the reference as the one-call form, on 2 threads."""
+    from gossamer.cython_kernels import qconv_kernels
+
+    monkeypatch.setattr(qconv_kernels, "FUSE_PACK_GEMM", fuse)
+    rng = np.random.default_rng(5)
+    x = _q(rng, (1, 48, 20, 20), "uint8")
+    w = _q(rng, (64, 48, 3, 3), "int8")
+    consts = _qlinear_conv_consts(rng, w, "uint8", "uint8", True, True)
+    consts["w_zero_point"] = np.zeros(64, np.int8)
+    run_exact(q_model("QLinearConv", {"x": x}, consts, pads=[1] * 4), {"x": x}, 2)
