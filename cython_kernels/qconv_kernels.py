@@ -49,6 +49,11 @@ _WINO_MIN_CHANNELS = 8  # below this (in or out), im2col's one GEMM beats 16 sma
 _Q8_OVER_WINOGRAD = {1, 2}
 
 
+# the 8-bit im2col packer and GEMM as one call (ext.q8_conv_gemm: one pool call where the split
+# allows) or as two (read when a session records or runs the node; benchmarks A/B it)
+FUSE_PACK_GEMM = True
+
+
 def q8_core() -> int:
     """The 8-bit GEMM's core now (0: none worth using, i.e. the int16-pair GEMM runs)."""
     return int(ext().q8_core())
@@ -287,11 +292,17 @@ class _QConv:
             zb = self.q8_zx.setdefault(zx, np.full(1, zx, np.int32))
         for i in range(n):
             for g in range(self.group):
-                ext().q8_pack_b_conv(xb[i, g * cg : (g + 1) * cg], xt, kh, kw, sh, sw, dh, dw,
-                                     ph, pw, oh, ow, zx, xt, sb, bp, t)  # fmt: skip
                 yg = y[i, g * mg : (g + 1) * mg].reshape(mg, hw)
-                ext().q8_gemm(mg, hw, k, packs[g], to, bp, xt, yg, ep, zs[g], zb, sums[g],
-                              sb, g * mg, 0, t)  # fmt: skip
+                if not FUSE_PACK_GEMM:
+                    ext().q8_pack_b_conv(xb[i, g * cg : (g + 1) * cg], xt, kh, kw, sh, sw, dh,
+                                         dw, ph, pw, oh, ow, zx, xt, sb, bp, t)  # fmt: skip
+                    ext().q8_gemm(mg, hw, k, packs[g], to, bp, xt, yg, ep, zs[g], zb, sums[g],
+                                  sb, g * mg, 0, t)  # fmt: skip
+                    continue
+                # the packer and the GEMM in one pool call where the split allows
+                ext().q8_conv_gemm(xb[i, g * cg : (g + 1) * cg], xt, kh, kw, sh, sw, dh, dw,
+                                   ph, pw, oh, ow, zx, sb, bp, mg, packs[g], to, yg, ep, zs[g],
+                                   zb, sums[g], g * mg, t)  # fmt: skip
         return y
 
 

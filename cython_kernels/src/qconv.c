@@ -498,14 +498,33 @@ static void q8_pad_plane(const q8conv_job *j, long ch, uint8_t *plane, long py0,
     }
 }
 
-/* output rows [oy0, oy1) of im2col row kk (< K) from the padded plane of its channel into r
- * (16-byte stores: up to 15 bytes past the rows are scribbled on; the plane is read up to 31
- * bytes past its end) */
-static void q8_plane_row(const q8conv_job *j, const uint8_t *plane, long kk, uint8_t *r, long oy0,
-                         long oy1) {
+/* The plane the windows of channel ch read, rows [py0, py1), row stride *ps: x's own plane where
+ * no window reaches the padding (no pads, the windows inside x: a strided 1x1 downsampling,
+ * an unpadded conv) and x holds GK_Q8_PLANE_SLACK bytes past the rows read (q8_plane_row reads
+ * past a row), else channel ch padded into `plane` (its per-row copies cost more than the
+ * im2col rows of a 1x1 conv: 30-36 us of 1x1 stride-2 packs of 25 KB) */
+#define GK_Q8_PLANE_SLACK 64
+static const uint8_t *q8_plane(const q8conv_job *j, long ch, uint8_t *plane, long py0, long py1,
+                               long *ps) {
+    long hw = j->h * j->w;
+    if (j->ph == 0 && j->pw == 0 && j->hp <= j->h && j->wp <= j->w &&
+        (j->c - ch) * hw - j->hp * j->w >= GK_Q8_PLANE_SLACK) {
+        *ps = j->w;
+        return (const uint8_t *)j->x + (size_t)ch * hw;
+    }
+    q8_pad_plane(j, ch, plane, py0, py1);
+    *ps = j->wp;
+    return plane;
+}
+
+/* output rows [oy0, oy1) of im2col row kk (< K) from the plane of its channel (row stride ps)
+ * into r (16-byte stores: up to 15 bytes past the rows are scribbled on; the plane is read up to
+ * 31 bytes past its end) */
+static void q8_plane_row(const q8conv_job *j, const uint8_t *plane, long ps, long kk, uint8_t *r,
+                         long oy0, long oy1) {
     long ky = (kk / j->kw) % j->kh, kx = kk % j->kw, ow = j->ow;
     for (long oy = oy0; oy < oy1; oy++) {
-        const uint8_t *s = plane + (oy * j->sh + ky * j->dh) * j->wp + kx * j->dw;
+        const uint8_t *s = plane + (oy * j->sh + ky * j->dh) * ps + kx * j->dw;
         uint8_t *d = r + (oy - oy0) * ow;
         if (j->sw == 1) {
 #if defined(__SSE2__)
@@ -600,7 +619,8 @@ static void q8_conv_groups(void *ctx, long g0, long g1, int seat) {
     if (!rows) return;
     const uint8_t *x = (const uint8_t *)j->x;
     uint8_t *plane = rows + 5 * n + 32;
-    long plane_ch = -1;
+    long plane_ch = -1, ps = 0;
+    const uint8_t *src = plane;
     for (long g = g0; g < g1; g++) {
         const uint8_t *r[4];
         int zeros = 0;
@@ -619,8 +639,8 @@ static void q8_conv_groups(void *ctx, long g0, long g1, int seat) {
                 r[t] = x + kk * n;
             } else {
                 long ch = kk / (j->kh * j->kw);
-                if (ch != plane_ch) q8_pad_plane(j, ch, plane, 0, j->hp), plane_ch = ch;
-                q8_plane_row(j, plane, kk, rows + t * n, 0, j->oh);
+                if (ch != plane_ch) src = q8_plane(j, ch, plane, 0, j->hp, &ps), plane_ch = ch;
+                q8_plane_row(j, src, ps, kk, rows + t * n, 0, j->oh);
                 r[t] = rows + t * n;
             }
         }
@@ -646,7 +666,8 @@ static void q8_conv_panels(void *ctx, long p0, long p1, int seat) {
     /* the output rows holding the pixels, and the padded rows their windows read */
     long oy0 = c0 / j->ow, oy1 = (c1 - 1) / j->ow + 1, skip = c0 - oy0 * j->ow;
     long py0 = oy0 * j->sh, py1 = GK_MIN(j->hp, (oy1 - 1) * j->sh + (j->kh - 1) * j->dh + 1);
-    long plane_ch = -1;
+    long plane_ch = -1, ps = 0;
+    const uint8_t *src = plane;
     for (long g = 0; g < j->kp / 4; g++) {
         const uint8_t *r[4];
         int zeros = 0;
@@ -664,8 +685,8 @@ static void q8_conv_panels(void *ctx, long p0, long p1, int seat) {
                 r[t] = x + kk * n + c0;
             } else {
                 long ch = kk / (j->kh * j->kw);
-                if (ch != plane_ch) q8_pad_plane(j, ch, plane, py0, py1), plane_ch = ch;
-                q8_plane_row(j, plane, kk, rows + t * n, oy0, oy1);
+                if (ch != plane_ch) src = q8_plane(j, ch, plane, py0, py1, &ps), plane_ch = ch;
+                q8_plane_row(j, src, ps, kk, rows + t * n, oy0, oy1);
                 r[t] = rows + t * n + skip;
             }
         }
@@ -718,4 +739,33 @@ int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, 
         gk_parallel_range(panels, k * n > 32768 ? threads : 1, q8_conv_sums, &j);
     }
     return !j.failed;
+}
+
+/* pairs [p0, p1) of B's 16-pixel panels, sums included (gk_q8_gemm_pre's producer) */
+static void q8_conv_pairs(void *ctx, long p0, long p1, int seat) {
+    q8conv_job *j = (q8conv_job *)ctx;
+    long panels = (j->n + GK_Q8_PANEL - 1) / GK_Q8_PANEL;
+    q8_conv_panels(ctx, 2 * p0, GK_MIN(2 * p1, panels), seat);
+}
+
+int gk_q8_conv_gemm(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
+                    long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
+                    int to, int32_t *sums, uint8_t *bp, long m, const uint8_t *ap, int ta,
+                    const gk_q8_zero *z, void *y, long ldy, const gk_qepilogue *ep, long i0,
+                    int threads) {
+    long k = c * kh * kw, n = oh * ow, kp = gk_q8_kpad(k);
+    if (!gk_q8_gemm_fusable(m, n, k, z, 0, threads)) {
+        if (!gk_q8_pack_b_conv(x, type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, zx, to,
+                               sums, bp, threads))
+            return 0;
+        return gk_q8_gemm(m, n, k, ap, ta, bp, to, z, y, ldy, ep, i0, 0, threads);
+    }
+    long hp = (oh - 1) * sh + (kh - 1) * dh + 1, wp = (ow - 1) * sw + (kw - 1) * dw + 1;
+    q8conv_job j = {x, type, to, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, kp, hp,
+                    wp, zx, sums, bp, {0, {NULL}}, 0, q8_wide_interleave()};
+    gk_seat_bufs_init(&j.bufs, (size_t)(5 * n) + 32 + (size_t)hp * (size_t)wp + 64);
+    int ok = gk_q8_gemm_pre(m, n, k, ap, ta, bp, to, z, y, ldy, ep, i0, 0, threads,
+                            q8_conv_pairs, &j);
+    gk_seat_bufs_free(&j.bufs);
+    return ok && !j.failed;
 }

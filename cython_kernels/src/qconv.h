@@ -27,6 +27,16 @@ int gk_qpack_b_conv(const void *x, int type, long c, long h, long w, long kh, lo
 int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
                       long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
                       int to, int32_t *sums, uint8_t *out, int threads);
+/* gk_q8_pack_b_conv into bp, then gk_q8_gemm(m, oh * ow, K, ap, ta, bp, to, z, y, ldy, ep, i0, 0,
+ * threads): where gk_q8_gemm_fusable, in one pool call, each piece of the pixels packed by the
+ * thread that multiplies it (no join between the two, B's panels read from that thread's
+ * cache); else the two calls. The same results either way. Returns 0 where either would
+ * (no memory; gk_q8_gemm's missing sums). */
+int gk_q8_conv_gemm(const void *x, int type, long c, long h, long w, long kh, long kw, long sh,
+                    long sw, long dh, long dw, long ph, long pw, long oh, long ow, int32_t zx,
+                    int to, int32_t *sums, uint8_t *bp, long m, const uint8_t *ap, int ta,
+                    const gk_q8_zero *z, void *y, long ldy, const gk_qepilogue *ep, long i0,
+                    int threads);
 /* the most taps gk_qdepthwise takes: its float32 sums stay exact integers below 2^24 */
 #define GK_QDW8_MAX_PIXELS 256
 #define GK_QDW_MAX_TAPS 258

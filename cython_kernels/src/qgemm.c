@@ -526,9 +526,38 @@ static int q8_all(const int32_t *z, long s, long count, int32_t v) {
     return 1;
 }
 
+int gk_q8_gemm_fusable(long m, long n, long k, const gk_q8_zero *z, long j0, int threads) {
+    if (gk_qsplit_mode < 2 || threads <= 1 || j0 != 0 || m <= 0 || n <= 0 ||
+        (double)m * n * k < QPAR_MIN)
+        return 0;
+    /* A's zero point 0 (no term reads B's sums) and B's one value (no element-wise term) */
+    return q8_all(z->za, z->za_s, m, 0) && q8_all(z->zb, z->zb_s, n, q8_zat(z->zb, z->zb_s, 0));
+}
+
+/* a piece of the fused split: B's pairs [t0 / tm, t1 / tm) made by the producer, then their
+ * tasks (t0, t1 multiples of tm but the last, tn tm) */
+typedef struct {
+    q8_job *q;
+    gk_range_fn pre;
+    void *pre_ctx;
+} q8_fused;
+
+static void q8_fused_tasks(void *ctx, long t0, long t1, int seat) {
+    const q8_fused *f = (const q8_fused *)ctx;
+    long tm = f->q->tm;
+    f->pre(f->pre_ctx, t0 / tm, (t1 + tm - 1) / tm, seat);
+    q8_tasks(f->q, t0, t1, seat);
+}
+
 int gk_q8_gemm(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t *bp, int tb,
                const gk_q8_zero *z, void *c, long ldc, const gk_qepilogue *ep, long i0, long j0,
                int threads) {
+    return gk_q8_gemm_pre(m, n, k, ap, ta, bp, tb, z, c, ldc, ep, i0, j0, threads, NULL, NULL);
+}
+
+int gk_q8_gemm_pre(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t *bp, int tb,
+                   const gk_q8_zero *z, void *c, long ldc, const gk_qepilogue *ep, long i0,
+                   long j0, int threads, void (*pre)(void *, long, long, int), void *pre_ctx) {
     if ((ta != GK_Q_U8 && ta != GK_Q_S8) || (tb != GK_Q_U8 && tb != GK_Q_S8) || ta == tb)
         return 0;
     if (m <= 0 || n <= 0) return 1;
@@ -586,8 +615,13 @@ int gk_q8_gemm(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t 
             long bounds[GK_QSPLIT_BOUNDS];
             int parts = GK_MIN(nt, GK_POOL_MAX_THREADS), pieces = gk_qsplit_npieces();
             gk_qsplit_unit_bounds(n, parts, pieces, 32, q.tm, q.tn * q.tm, bounds);
-            gk_pool_run_parts(bounds, parts, pieces, nt, q8_tasks, &q);
+            q8_fused f = {&q, pre, pre_ctx};
+            if (pre)
+                gk_pool_run_parts(bounds, parts, pieces, nt, q8_fused_tasks, &f);
+            else
+                gk_pool_run_parts(bounds, parts, pieces, nt, q8_tasks, &q);
         } else {
+            if (pre) pre(pre_ctx, 0, q.tn, 0); /* B whole first, on this thread */
             gk_parallel_range(q.tn * q.tm, nt, q8_tasks, &q);
         }
     }

@@ -133,6 +133,18 @@ typedef struct {
 int gk_q8_gemm(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t *bp, int tb,
                const gk_q8_zero *z, void *c, long ldc, const gk_qepilogue *ep, long i0, long j0,
                int threads);
+/* Whether gk_q8_gemm_pre would run its producer piece by piece in the one pool call of the
+ * product (gk_qsplit_mode >= 2, more than one thread, the product large enough to split, j0 0,
+ * A's zero point 0 and B's one value: no term needs B's sums before the products). */
+int gk_q8_gemm_fusable(long m, long n, long k, const gk_q8_zero *z, long j0, int threads);
+/* gk_q8_gemm where B is made while the product runs: pre(pre_ctx, p0, p1, seat) stores B's panel
+ * pairs [p0, p1) (columns [32 p0, 32 p1)) and runs before the products that read them, on the
+ * same thread, in the same pool call where gk_q8_gemm_fusable (else over all of B first, on the
+ * calling thread as seat 0). pre NULL: gk_q8_gemm. Not run where gk_q8_gemm returns 0 at once
+ * (unequal types aside: a missing sum, no memory) or m or n is 0. */
+int gk_q8_gemm_pre(long m, long n, long k, const uint8_t *ap, int ta, const uint8_t *bp, int tb,
+                   const gk_q8_zero *z, void *c, long ldc, const gk_qepilogue *ep, long i0,
+                   long j0, int threads, void (*pre)(void *, long, long, int), void *pre_ctx);
 /* The core gk_q8_gemm runs: 2 AMX, 1 AVX512_VNNI, 0 portable C; gk_q8_set_core(limit) caps it
  * (tests, A/B runs; -1: no cap) and returns the core now in force. */
 int gk_q8_core(void);

@@ -7,6 +7,11 @@ cdef extern from "src/qconv.h" nogil:
     int gk_q8_pack_b_conv(const void *x, int type, long c, long h, long w, long kh, long kw,
                           long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
                           int zx, int to, int *sums, unsigned char *out, int threads)
+    int gk_q8_conv_gemm(const void *x, int type, long c, long h, long w, long kh, long kw,
+                        long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                        int zx, int to, int *sums, unsigned char *bp, long m,
+                        const unsigned char *ap, int ta, const gk_q8_zero *z, void *y, long ldy,
+                        const gk_qepilogue *ep, long i0, int threads)
     size_t gk_qdepthwise_work(long h, long w, long kh, long kw, long sh, long sw, long dh,
                               long dw, long ph, long pw, long oh, long ow)
     void gk_qdepthwise(const void *x, int type, long n, long c, long h, long w,
@@ -94,6 +99,75 @@ def qpack_b_conv(const unsigned char[:, :, ::1] x, int type, long kh, long kw, l
         call.c.i[5], call.c.i[6], call.c.i[7], call.c.i[8], call.c.i[9] = kw, sh, sw, dh, dw
         call.c.i[10], call.c.i[11], call.c.i[12], call.c.i[13] = ph, pw, oh, ow
         call.c.i[14], call.c.i[15] = zx, threads
+
+
+def q8_conv_gemm(const unsigned char[:, :, ::1] x, int type, long kh, long kw, long sh, long sw,
+                 long dh, long dw, long ph, long pw, long oh, long ow, int zx, int[::1] sums,
+                 unsigned char[::1] bp, long m, const unsigned char[::1] ap, int ta, y,
+                 QEpilogue ep, const int[::1] za=None, const int[::1] zb=None,
+                 const int[::1] sa=None, long i0=0, int threads=1):
+    """q8_pack_b_conv of x into bp (stored as the type that is not ta, column sums into sums)
+    then q8_gemm(m, oh * ow, C*kh*kw, ap, ta, bp, that type, y, ep, za, zb, sa, sums, i0):
+    where the split allows (src/qgemm.h gk_q8_gemm_fusable), in one pool call, each thread
+    multiplying the pixels it packed; the same results as the two calls."""
+    cdef long c = x.shape[0], h = x.shape[1], w = x.shape[2], n = oh * ow, k = c * kh * kw
+    cdef int to = Q_S8 if ta == Q_U8 else Q_U8
+    cdef gk_q8_zero z
+    _qtype(type)
+    _qtype(ta)
+    _qgeometry("q8_conv_gemm", h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow)
+    if zx < (0 if type == Q_U8 else -128) or zx > (255 if type == Q_U8 else 127):
+        raise ValueError(f"q8_conv_gemm: zero point {zx} is not a value of the input's type")
+    if c == 0 or h == 0 or w == 0 or oh == 0 or ow == 0:
+        raise ValueError("q8_conv_gemm: an empty input or output")
+    if m <= 0 or i0 < 0:
+        raise ValueError(f"q8_conv_gemm: {m} rows at {i0}")
+    _q8_out("q8_conv_gemm", bp, n, k)
+    cdef int *sp = _q8_sums("q8_conv_gemm", sums, n)
+    if ap.shape[0] < <Py_ssize_t>gk_q8_packed_size(m, k):
+        raise ValueError("q8_conv_gemm: packed A is too small")
+    z.za = _q8_zp("q8_conv_gemm za", za, m, &z.za_s)
+    z.zb = _q8_zp("q8_conv_gemm zb", zb, n, &z.zb_s)
+    z.sa = _q8_csums("q8_conv_gemm sa", sa, m)
+    z.sb = sp
+    ep.check(i0 + m, n)
+    cdef unsigned char[:, ::1] yv = _qout("q8_conv_gemm", y, ep, m, n)
+    cdef long ldy = yv.strides[0] // _Q_ITEMSIZE[ep.ep.out_type]
+    cdef int ok
+    with nogil:
+        ok = gk_q8_conv_gemm(&x[0, 0, 0], type, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                             zx, to, sp, &bp[0], m, &ap[0], ta, &z, &yv[0, 0], ldy, &ep.ep, i0,
+                             threads)
+    if not ok:
+        if (z.za != NULL and z.sb == NULL) or (z.zb != NULL and z.sa == NULL):
+            raise ValueError("q8_conv_gemm: a nonzero zero point needs the other operand's sums")
+        raise MemoryError("q8_conv_gemm: no memory for a row buffer or the zero-point terms")
+    cdef Call call
+    if _tracing():
+        call = _record(_run_q8_conv_gemm, "q8_conv_gemm", (x, sums, bp, ap, yv, ep, za, zb, sa))
+        call.c.p[0], call.c.p[1], call.c.p[2] = <void *>&x[0, 0, 0], <void *>sp, <void *>&bp[0]
+        call.c.p[3], call.c.p[4] = <void *>&ap[0], <void *>&yv[0, 0]
+        call.c.p[5], call.c.p[6], call.c.p[7] = <void *>z.za, <void *>z.zb, <void *>z.sa
+        call.c.ep = <const void *>&ep.ep
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3], call.c.i[4] = type, c, h, w, kh
+        call.c.i[5], call.c.i[6], call.c.i[7], call.c.i[8], call.c.i[9] = kw, sh, sw, dh, dw
+        call.c.i[10], call.c.i[11], call.c.i[12], call.c.i[13] = ph, pw, oh, ow
+        call.c.i[14], call.c.i[15], call.c.i[16], call.c.i[17] = zx, threads, to, m
+        call.c.i[18], call.c.i[19], call.c.i[20], call.c.i[21] = ta, z.za_s, z.zb_s, ldy
+        call.c.i[22] = i0
+
+
+cdef int _run_q8_conv_gemm(const gk_call *c) noexcept nogil:
+    cdef gk_q8_zero z
+    z.za, z.zb = <const int *>c.p[5], <const int *>c.p[6]
+    z.sa, z.sb = <const int *>c.p[7], <const int *>c.p[1]
+    z.za_s, z.zb_s = c.i[19], c.i[20]
+    return not gk_q8_conv_gemm(<const void *>c.p[0], <int>c.i[0], c.i[1], c.i[2], c.i[3], c.i[4],
+                               c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11],
+                               c.i[12], c.i[13], <int>c.i[14], <int>c.i[16], <int *>c.p[1],
+                               <unsigned char *>c.p[2], c.i[17], <const unsigned char *>c.p[3],
+                               <int>c.i[18], &z, c.p[4], c.i[21], <const gk_qepilogue *>c.ep,
+                               c.i[22], <int>c.i[15])
 
 
 cdef int _run_qpack_b_conv(const gk_call *c) noexcept nogil:

@@ -105,6 +105,24 @@ def test_an_int8_chain_is_one_segment_equal_to_the_reference(level, nthreads):
     assert (seg.start, seg.stop) == (0, len(fast._program.nodes))
 
 
+@pytest.mark.parametrize("nthreads", [2, 3])
+def test_convolutions_packing_and_multiplying_in_one_pool_call_replay(nthreads):
+    """The chain at 64 channels of 16 x 16: its 3x3, 1x1 and strided convolutions (weights' zero
+    point 0) are big enough for the packer and the 8-bit GEMM to run as one pool call
+    (ext.q8_conv_gemm, src/qgemm.h gk_q8_gemm_fusable); the recorded call replays bit for bit
+    with new inputs, on 2 and 3 threads."""
+    model = _chain(np.random.default_rng(2), c=64, hw=16)
+    fast = gossamer.load(model, backends=["cython"], threads=nthreads, optimize=0)
+    ref = gossamer.load(model, backends=[], optimize=0)
+    rng = np.random.default_rng(3)
+    for _ in range(4):  # the second run records, the later ones replay
+        x = (rng.standard_normal((1, 64, 16, 16)) * 2).astype(F32)
+        (got,), (want,) = fast.run(None, {"x": x}), ref.run(None, {"x": x})
+        assert got.tobytes() == want.tobytes()
+    assert segments.split_reasons(fast._program) == {}
+    assert len(_segments(fast)) == 1
+
+
 @pytest.mark.parametrize("runtime", ["x_zero_point", "x_scale"])
 def test_a_parameter_given_at_run_time_keeps_its_node_out(runtime):
     rng = np.random.default_rng(2)

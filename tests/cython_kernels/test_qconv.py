@@ -284,3 +284,125 @@ def test_depthwise_and_pointwise_are_the_reference_under_every_split(level, qspl
     w1 = _q(rng, (2 * c, c, 1, 1), "int8")
     consts = _qlinear_conv_consts(rng, w1, "uint8", "uint8", True, True)
     run_exact(q_model("QLinearConv", {"x": x}, consts), {"x": x}, threads)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("shape, m, k, stride, group", [
+    ((1, 64, 7, 7), 64, 3, 1, 1),     # 49 pixels: a part of 32 and one of 17 (padding columns)
+    ((1, 32, 28, 28), 48, 3, 1, 1),   # 784 pixels, K not a multiple of 64
+    ((2, 40, 15, 13), 36, 3, 2, 2),   # two images, two groups (the epilogue's row offset)
+    ((1, 128, 14, 14), 72, 1, 2, 1),  # a stride-2 1x1 downsampling
+])  # fmt: skip
+@pytest.mark.parametrize("x_dtype", ["uint8", "int8"])
+def test_pack_and_gemm_in_one_pool_call_are_the_reference(level, qsplit, threads, shape, m, k,
+                                                          stride, group, x_dtype):  # fmt: skip
+    """With the weights' zero point 0 (A's stored zero point 0: no term needs B's column sums
+    before the products) q8_conv_gemm packs and multiplies each piece of the pixels on one
+    thread in one pool call (src/qgemm.h gk_q8_gemm_fusable: the pixel split of the GEMM, big
+    enough to split); the input zero point is not 0. Bit-identical to the reference under every
+    split, thread count, piece count, image and group."""
+    rng = np.random.default_rng(shape[1] * 7 + m + k + stride + threads)
+    x = _q(rng, shape, x_dtype)
+    w = _q(rng, (m, shape[1] // group, k, k), "int8")
+    for per_channel in (True, False):
+        consts = _qlinear_conv_consts(rng, w, x_dtype, "uint8", per_channel, True)
+        consts["w_zero_point"] = np.zeros(consts["w_zero_point"].shape, np.int8)
+        consts["x_zero_point"] = np.array(-3 if x_dtype == "int8" else 131, x_dtype)
+        model = q_model("QLinearConv", {"x": x}, consts, group=group, pads=[k // 2] * 4,
+                        strides=[stride, stride])  # fmt: skip
+        run_exact(model, {"x": x}, threads)
+
+
+def test_q8_conv_gemm_is_the_two_calls_and_checks_its_arguments(nthreads):
+    """ext.q8_conv_gemm equals q8_pack_b_conv then q8_gemm (fused or not: A's zero point 0 and
+    not 0, the latter with B's sums), and refuses short buffers, a missing sum and a bad
+    geometry with ValueError."""
+    from gossamer.cython_kernels._native import ext
+
+    if ext().q8_core() == 0:
+        pytest.skip("no 8-bit GEMM core on this CPU")
+    rng = np.random.default_rng(11 + nthreads)
+    c, h, w, m, kk = 48, 12, 11, 40, 3
+    k, n = c * kk * kk, h * w
+    x = _q(rng, (c, h, w), "uint8")
+    a = _q(rng, (m, k), "int8")
+    ap = np.empty(ext().q8_packed_size(m, k), np.uint8)
+    sa = np.empty(m, np.int32)
+    ext().q8_pack_a(a.view(np.uint8), 1, 1, sa, ap, 1)
+    ep = ext().QEpilogue(0, (rng.random(m) * 1e-4).astype(F32), 1, 0, None, 0, 0, 5.0)
+    zb = np.full(1, 77, np.int32)
+    for za in (None, np.full(1, 3, np.int32)):
+        bp, bp2 = (np.zeros(ext().q8_packed_size(n, k), np.uint8) for _ in range(2))
+        sb, sb2 = np.zeros(n, np.int32), np.zeros(n, np.int32)
+        got, want = np.zeros((m, n), np.uint8), np.zeros((m, n), np.uint8)
+        ext().q8_conv_gemm(x, 0, kk, kk, 1, 1, 1, 1, 1, 1, h, w, 77, sb, bp, m, ap, 1, got, ep,
+                           za, zb, sa, 0, nthreads)  # fmt: skip
+        ext().q8_pack_b_conv(x, 0, kk, kk, 1, 1, 1, 1, 1, 1, h, w, 77, 0, sb2, bp2, nthreads)
+        ext().q8_gemm(m, n, k, ap, 1, bp2, 0, want, ep, za, zb, sa, sb2, 0, 0, nthreads)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(bp, bp2)
+        np.testing.assert_array_equal(sb, sb2)
+    y = np.zeros((m, n), np.uint8)
+    bp = np.zeros(ext().q8_packed_size(n, k), np.uint8)
+    with pytest.raises(ValueError, match="sums"):
+        ext().q8_conv_gemm(x, 0, kk, kk, 1, 1, 1, 1, 1, 1, h, w, 77, None, bp, m, ap, 1, y, ep,
+                           np.full(1, 3, np.int32), zb, sa, 0, nthreads)  # fmt: skip
+    with pytest.raises(ValueError, match="too small"):
+        ext().q8_conv_gemm(x, 0, kk, kk, 1, 1, 1, 1, 1, 1, h, w, 77, None, bp[:-1], m, ap, 1, y,
+                           ep, None, zb, sa, 0, nthreads)  # fmt: skip
+    with pytest.raises(ValueError, match="too small"):
+        ext().q8_conv_gemm(x, 0, kk, kk, 1, 1, 1, 1, 1, 1, h, w, 77, None, bp, m, ap[:-1], 1, y,
+                           ep, None, zb, sa, 0, nthreads)  # fmt: skip
+    with pytest.raises(ValueError, match="q8_conv_gemm"):
+        ext().q8_conv_gemm(x, 0, kk, kk, 1, 1, 1, 1, 1, 1, h + 5, w, 77, None, bp, m, ap, 1, y,
+                           ep, None, zb, sa, 0, nthreads)  # fmt: skip
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("c, kernel, stride, size", [
+    (64, 1, 2, (28, 28)),  # a 1x1 downsampling: every window inside x
+    (48, 1, 2, (15, 13)),  # odd sizes: the last row / column never read
+    (40, 3, 2, (17, 20)),  # an unpadded strided 3x3
+    (30, 1, 3, (4, 5)),    # planes of 20 bytes: the last channels padded (the row reads' slack)
+    (9, 2, 1, (9, 9)),
+])  # fmt: skip
+def test_q8_conv_packing_reads_unpadded_planes_in_place(level, qsplit, threads, c, kernel,
+                                                        stride, size):  # fmt: skip
+    """An unpadded convolution whose windows stay inside x packs from x's own planes (no padded
+    copy; src/qconv.c q8_plane), except the last channels where fewer than 64 bytes of x follow
+    the rows read: the same panels and column sums as q8_pack_b of the numpy im2col, both
+    stored types, under every split and thread count."""
+    from gossamer.cython_kernels._native import ext
+
+    rng = np.random.default_rng(c * 10 + kernel + stride + threads)
+    h, w = size
+    oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+    for xt, to in ((0, 1), (1, 1), (0, 0)):
+        x = _q(rng, (c, h, w), "uint8" if xt == 0 else "int8")
+        zx = int(_q(rng, (), "uint8" if xt == 0 else "int8"))
+        taps = [x[:, ky : ky + stride * oh : stride, kx : kx + stride * ow : stride]
+                for ky in range(kernel) for kx in range(kernel)]  # fmt: skip
+        cols = np.stack(taps, axis=1).reshape(c * kernel * kernel, oh * ow)
+        size_b = ext().q8_packed_size(oh * ow, c * kernel * kernel)
+        got, want = np.full(size_b, 7, np.uint8), np.empty(size_b, np.uint8)
+        got_s, want_s = np.full(oh * ow, 7, np.int32), np.empty(oh * ow, np.int32)
+        ext().q8_pack_b_conv(x.view(np.uint8), xt, kernel, kernel, stride, stride, 1, 1, 0, 0,
+                             oh, ow, zx, to, got_s, got, threads)  # fmt: skip
+        ext().q8_pack_b(np.ascontiguousarray(cols).view(np.uint8), xt, to, want_s, want, 1)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got_s, want_s)
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_the_two_call_form_is_the_reference_too(monkeypatch, fuse):
+    """qconv_kernels.FUSE_PACK_GEMM (the benchmarks' A/B switch) False runs the packer and the
+    GEMM as two calls: bit-identical to the reference as the one-call form, on 2 threads."""
+    from gossamer.cython_kernels import qconv_kernels
+
+    monkeypatch.setattr(qconv_kernels, "FUSE_PACK_GEMM", fuse)
+    rng = np.random.default_rng(5)
+    x = _q(rng, (1, 48, 20, 20), "uint8")
+    w = _q(rng, (64, 48, 3, 3), "int8")
+    consts = _qlinear_conv_consts(rng, w, "uint8", "uint8", True, True)
+    consts["w_zero_point"] = np.zeros(64, np.int8)
+    run_exact(q_model("QLinearConv", {"x": x}, consts, pads=[1] * 4), {"x": x}, 2)
