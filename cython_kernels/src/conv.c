@@ -112,19 +112,6 @@ static void *direct_buf(int slot, size_t bytes) {
  * factor (N = 3136, 12544) puts every row of a column tile into the same few sets */
 static int spreads(long stride) { return stride % 32 != 0; }
 
-/* K block of a 1x1 conv of few output channels whose planes are read in place where the plane's
- * rows crowd a few L1 sets (N a multiple of 32) or K passes one K block: 64 rows of a column tile
- * (128 lines) fit in the sets they fall into. Measured at one thread (conv_gemm alone, load 4,
- * interleaved) against packing B: ResNet-50's 64 -> 64 at 56x56 0.87-0.90x, 256 -> 64 0.88-0.92x;
- * with 128 output channels the 6-row tiles read B too often (256 -> 128 at 56x56 1.02-1.08x,
- * 512 -> 128 at 28x28 1.00x, 1.1-1.3x at 2 threads): packed. The sums over K are split every 64
- * terms instead of every 256: where K > 64 not the packed GEMM's bits (within the conformance
- * tolerance); the same bits at any thread count. */
-#define GK_DIRECT_SHORT_KC 64
-#define GK_DIRECT_SHORT_MAX_M 64
-/* ... and planes this large (SqueezeNet's 512 -> 64 at 13x13 stays packed) */
-#define GK_DIRECT_SHORT_MIN_N 784
-
 typedef struct {
     const float *x;
     long batch, c, h, w, ph, pw, hp, wp, plane;
@@ -177,10 +164,6 @@ static int direct_b_mode(long m, long batch, long c, long h, long w, long kh, lo
      * vs 1.93 ms; silero's 129 -> 128 conv1d per image 0.047 vs 0.041 ms) unless the product
      * covers a batch whose images would each be a product of a few columns */
     gk_gemm_blocking(&kc, &mc);
-    int plain = batch == 1 && kh == 1 && kw == 1 && ph == 0 && pw == 0 && oh == h && ow == w;
-    if (plain && m <= GK_DIRECT_SHORT_MAX_M && n >= GK_DIRECT_SHORT_MIN_N &&
-        (!spreads(n) || k > kc))
-        return 1; /* K blocks of GK_DIRECT_SHORT_KC */
     if (k > kc && batch == 1) return 0;
     /* more output channels than one M block: B is then read once per M block, and unpacked
      * (rows strided across the plane, often not on a line) that costs more than packing it once
@@ -188,7 +171,8 @@ static int direct_b_mode(long m, long batch, long c, long h, long w, long kh, lo
      * and 1.2-1.4x the packed path in the model, SqueezeNet's 64 -> 256 at 13x13 1.1-1.5x; one
      * M block, SqueezeNet's 16/32/64-channel convs, stays 0.6-0.9x) */
     if (m > mc) return 0;
-    if (plain) return spreads(n) ? 1 : 0;
+    if (batch == 1 && kh == 1 && kw == 1 && ph == 0 && pw == 0 && oh == h && ow == w)
+        return spreads(n) ? 1 : 0;
     /* a residual only where C is y (one image of one output row): elsewhere columns are dropped */
     if (residual && !(batch == 1 && oh == 1)) return 0;
     return 2;
@@ -219,11 +203,6 @@ static int conv_direct_b(const float *ap, long m, const float *x, long batch, lo
         long *roff = (long *)direct_buf(0, (size_t)k * sizeof(long));
         if (!roff) return 0;
         for (long kk = 0; kk < k; kk++) roff[kk] = kk * n;
-        long kc, mc;
-        gk_gemm_blocking(&kc, &mc);
-        if (!spreads(n) || k > kc) /* direct_b_mode's short-K-block case */
-            return gk_gemm_direct_kc(m, n, k, GK_MIN(k, (long)GK_DIRECT_SHORT_KC), ap, x, roff, y,
-                                     n, ep, threads);
         return gk_gemm_direct(m, n, k, ap, x, roff, y, n, ep, threads);
     }
     long wp = ow + (kw - 1) * dw, hp = oh + (kh - 1) * dh;

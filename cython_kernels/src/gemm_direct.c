@@ -22,17 +22,11 @@ static void gemmd_part(void *ctx, long t, int seat) {
 
 int gk_gemm_direct(long m, long n, long k, const float *ap, const float *b, const long *roff,
                    float *c, long ldc, const gk_epilogue *ep, int threads) {
-    /* the packed GEMM's K blocks: the same sums, the same bits */
-    return gk_gemm_direct_kc(m, n, k, gk_gemm_kc(k), ap, b, roff, c, ldc, ep, threads);
-}
-
-int gk_gemm_direct_kc(long m, long n, long k, long kc, const float *ap, const float *b,
-                      const long *roff, float *c, long ldc, const gk_epilogue *ep, int threads) {
     if (!gk_k.gemm_direct->block) return 0;
     if (m <= 0 || n <= 0) return 1;
-    long kc0, mc;
-    gk_gemm_blocking(&kc0, &mc);
-    if (kc <= 0) kc = gk_gemm_kc(k);
+    long kc, mc;
+    gk_gemm_blocking(&kc, &mc);
+    kc = gk_gemm_kc(k); /* the packed GEMM's K blocks: the same sums, the same bits */
     gemmd_job j = {{m, n, k, ap, b, roff, c, ldc, ep, kc, mc}, 1};
     int nt = gk_gemm_threads(m, n, k, threads);
     if (nt <= 1) {

@@ -15,11 +15,6 @@
  * those of packing B and calling gk_gemm_packed, at any thread count. */
 int gk_gemm_direct(long m, long n, long k, const float *ap, const float *b, const long *roff,
                    float *c, long ldc, const gk_epilogue *ep, int threads);
-/* gk_gemm_direct with K blocks of kc (> 0) instead of gemm.h's: the sums over K are then split
- * (and rounded) where kc splits them, so the bits are the packed GEMM's only where kc covers K
- * in the same blocks */
-int gk_gemm_direct_kc(long m, long n, long k, long kc, const float *ap, const float *b,
-                      const long *roff, float *c, long ldc, const gk_epilogue *ep, int threads);
 
 /* ---- per-level kernels (gemm_direct_kernels.inc; dispatch.c selects one level's) ----------- */
 

@@ -224,13 +224,6 @@ B_MODES = [
     (256, 1, 64, 13, 13, 1, 1, 0, False, 0),  # SqueezeNet's 64 -> 256 at 13x13
     (144, 1, 64, 13, 13, 1, 1, 0, False, 1),  # one M block exactly
     (64, 1, 512, 13, 13, 1, 1, 0, False, 0),  # K past one K block, one image
-    (64, 1, 256, 56, 56, 1, 1, 0, False, 1),  # ResNet-50's 256 -> 64 at 56x56: short K blocks
-    (64, 1, 64, 56, 56, 1, 1, 0, True, 1),  # its 64 -> 64 (N = 3136, a multiple of 32)
-    (64, 1, 512, 28, 28, 1, 1, 0, False, 1),  # K past one K block, a large plane
-    (128, 1, 512, 28, 28, 1, 1, 0, False, 0),  # ResNet-50's 512 -> 128: more than 64 channels
-    (128, 1, 256, 56, 56, 1, 1, 0, False, 0),  # its 256 -> 128
-    (256, 1, 64, 56, 56, 1, 1, 0, False, 0),  # its 64 -> 256: several M blocks, packed
-    (64, 1, 16, 24, 24, 1, 1, 0, False, 0),  # N = 576, a multiple of 32, too small: packed
     (64, 1, 8, 8, 8, 1, 1, 0, False, 0),  # N = 64: rows in the same few L1 sets
     (128, 4, 129, 1, 5, 1, 3, 1, False, 2),  # silero's batched conv1d
 ]
@@ -249,48 +242,3 @@ def test_conv_b_mode_reads_b_in_place_only_within_one_m_block(level, case):
         ext().direct_b_on(before)
     # strided: always packed
     assert ext().conv_b_mode(m, batch, c, h, w, kh, kw, 2, 2, 1, 1, p, p, oh, ow) == 0
-
-
-SHORT_K = [
-    # c, m, h, w: 1x1 convs read in place in K blocks of 64 (conv.c GK_DIRECT_SHORT_KC)
-    (64, 64, 56, 56),  # one K block: the packed bits
-    (256, 20, 32, 32),  # N = 1024, a multiple of 32
-    (300, 13, 28, 28),  # K past one K block (256), N = 784
-]
-
-
-@pytest.mark.parametrize("geometry", SHORT_K)
-@pytest.mark.parametrize("residual", [False, True])
-def test_conv_gemm_short_k_blocks_match_the_packed_path(level, nthreads, geometry, residual):
-    c, m, h, w = geometry
-    n = h * w
-    rng = np.random.default_rng(c + m)
-    x = rng.standard_normal((c, h, w), dtype=np.float32)
-    wt = rng.standard_normal((m, c), dtype=np.float32)
-    ap = _packed_a(wt)
-    bias = rng.standard_normal(m, dtype=np.float32)
-    z = rng.standard_normal((m, n), dtype=np.float32) if residual else None
-    mode = ext().conv_b_mode(m, 1, c, h, w, 1, 1, 1, 1, 1, 1, 0, 0, h, w, residual)
-    assert mode == (1 if _direct_level(level) else 0)
-    bp = np.empty(ext().packed_b_size(c, n), np.float32)
-    out = {}
-    before = ext().direct_b_on(1)
-    try:
-        for on in (1, 0):
-            ext().direct_b_on(on)
-            y = np.full((m, n), np.nan, np.float32)
-            ext().conv_gemm(ap, x, 1, 1, 1, 1, 1, 1, 0, 0, h, w, bp, y, bias, z, -1.0, 2.0, True,
-                            nthreads)  # fmt: skip
-            out[on] = y
-    finally:
-        ext().direct_b_on(before)
-    if c <= 64:  # one K block either way: the same sums
-        np.testing.assert_array_equal(out[1], out[0])
-    want = wt.astype(np.float64) @ x.reshape(c, n).astype(np.float64) + bias[:, None]
-    want = np.clip(want + (z if residual else 0.0), -1.0, 2.0)
-    np.testing.assert_allclose(out[1], want, rtol=1e-5, atol=1e-4)
-    np.testing.assert_allclose(out[1], out[0], rtol=1e-5, atol=1e-4)
-    # the same sums at any thread count
-    y1 = np.full((m, n), np.nan, np.float32)
-    ext().conv_gemm(ap, x, 1, 1, 1, 1, 1, 1, 0, 0, h, w, bp, y1, bias, z, -1.0, 2.0, True, 1)
-    np.testing.assert_array_equal(out[1], y1)
