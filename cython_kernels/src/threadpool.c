@@ -370,6 +370,7 @@ static void work_on(pool_worker *me, uint32_t gen) {
     int seat = 0;
     long c = claim(gen, 1, &seat);
     if (c < 0) return;
+    unpin(me); /* a pin that came after its last chunk of the previous job was done */
     if (__atomic_load_n(&trace_on, __ATOMIC_RELAXED)) {
         uint64_t none = 0;
         __atomic_compare_exchange_n(&job.joined_ns, &none, (uint64_t)now_ns(), 0,
@@ -415,6 +416,7 @@ static void *worker_main(void *arg) {
             }
             relax();
             if (++spins % 64 == 0) {
+                unpin(me);
                 double t = now_ns();
                 /* past the spin time, taken off the core meanwhile (it is shared: spinning
                  * would only use up this thread's share of it), or on the last caller's core
