@@ -50,6 +50,8 @@
 #define GK_POOL_PREWAKE_NS 1000000.0
 /* a gap this long between two looks at the clock while spinning: the thread was descheduled */
 #define GK_POOL_PREEMPTED_NS 50000.0
+/* how often a waiting caller looks whether a worker holding a started chunk gets CPU time */
+#define GK_POOL_PULL_NS 50000.0
 /* back-off (threadpool.h): a call whose caller waited at the end longer than this and longer than
  * it had worked is a bad one; the calls run alone after one; good pooled calls that halve it */
 #define GK_POOL_BAD_WAIT_NS 200000.0
@@ -231,6 +233,15 @@ typedef struct {
 typedef struct {
     _Alignas(64) uint32_t wake; /* futex: bumped to wake the worker */
     uint32_t sleeping;
+    _Alignas(64) int holding;   /* runs a chunk of the current job now */
+    uint32_t pulled;            /* bumped by a caller after it pinned this worker to its CPU */
+    uint32_t pull_seen;         /* the worker's copy of `pulled` when it last undid a pin */
+    int can_pull;               /* tid, clock and mask below are valid */
+#if defined(__linux__)
+    pid_t tid;
+    clockid_t clock;            /* the worker's CPU-time clock */
+    cpu_set_t mask;             /* its affinity when it started (what an unpin restores) */
+#endif
 } pool_worker;
 
 static pool_job job;
@@ -292,6 +303,48 @@ static void move_off(int cpu) {
 #endif
 }
 
+/* Pulling a descheduled worker (threadpool.h): pin worker w to `cpu` (the waiting caller's; it
+ * sleeps next, so the worker runs there at once); the worker undoes it (unpin) after its chunk. */
+static long pulls;
+
+static void pull_worker(pool_worker *w, int cpu) {
+#if defined(__linux__)
+    if (cpu < 0 || !CPU_ISSET(cpu, &w->mask)) return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(w->tid, sizeof one, &one) != 0) return;
+    /* bumped after the pin: a worker that sees it undoes a pin that has happened */
+    __atomic_add_fetch(&w->pulled, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&pulls, 1, __ATOMIC_RELAXED);
+#else
+    (void)w, (void)cpu;
+#endif
+}
+
+/* on the worker: undoes the pins callers made since the last call */
+static inline void unpin(pool_worker *w) {
+    uint32_t p = __atomic_load_n(&w->pulled, __ATOMIC_ACQUIRE);
+    if (p == w->pull_seen) return;
+    w->pull_seen = p;
+#if defined(__linux__)
+    sched_setaffinity(0, sizeof w->mask, &w->mask);
+#endif
+}
+
+static double thread_cpu_ns(const pool_worker *w) {
+#if defined(__linux__)
+    struct timespec ts;
+    if (clock_gettime(w->clock, &ts) != 0) return -1.0;
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+#else
+    (void)w;
+    return -1.0;
+#endif
+}
+
+long gk_pool_pulls(void) { return __atomic_load_n(&pulls, __ATOMIC_RELAXED); }
+
 /* claims a chunk of generation `gen` (joining with a seat when `join`); -1 when none is left */
 static long claim(uint32_t gen, int join, int *seat) {
     uint64_t s = __atomic_load_n(&job.state, __ATOMIC_ACQUIRE);
@@ -308,7 +361,7 @@ static long claim(uint32_t gen, int join, int *seat) {
 }
 
 /* a worker's part of job `gen`: claims and runs chunks until none is left */
-static void work_on(uint32_t gen) {
+static void work_on(pool_worker *me, uint32_t gen) {
     long stall = __atomic_load_n(&gk_pool_test_stall_us, __ATOMIC_RELAXED);
     if (stall > 0) {
         struct timespec ts = {stall / 1000000, (stall % 1000000) * 1000};
@@ -317,6 +370,7 @@ static void work_on(uint32_t gen) {
     int seat = 0;
     long c = claim(gen, 1, &seat);
     if (c < 0) return;
+    unpin(me); /* a pin that came after its last chunk of the previous job was done */
     if (__atomic_load_n(&trace_on, __ATOMIC_RELAXED)) {
         uint64_t none = 0;
         __atomic_compare_exchange_n(&job.joined_ns, &none, (uint64_t)now_ns(), 0,
@@ -327,7 +381,10 @@ static void work_on(uint32_t gen) {
     long chunks = job.chunks, base = job.trace_base;
     gk_set_team_rank(seat);
     do {
+        __atomic_store_n(&me->holding, 1, __ATOMIC_RELAXED);
         run_chunk(fn, ctx, c, seat, base);
+        __atomic_store_n(&me->holding, 0, __ATOMIC_RELAXED);
+        unpin(me);
         uint32_t d = __atomic_add_fetch(&job.done, 1, __ATOMIC_SEQ_CST);
         if (d == (uint32_t)chunks && __atomic_load_n(&job.caller_waiting, __ATOMIC_SEQ_CST))
             futex_wake(&job.done, 1);
@@ -337,6 +394,12 @@ static void work_on(uint32_t gen) {
 
 static void *worker_main(void *arg) {
     pool_worker *me = &workers[(intptr_t)arg];
+#if defined(__linux__)
+    me->tid = (pid_t)syscall(SYS_gettid);
+    if (pthread_getcpuclockid(pthread_self(), &me->clock) == 0 &&
+        sched_getaffinity(0, sizeof me->mask, &me->mask) == 0)
+        __atomic_store_n(&me->can_pull, 1, __ATOMIC_RELEASE);
+#endif
     uint32_t last = 0xFFFFFFFFu; /* no generation: joins a job in progress at once */
     uint32_t moved = 0xFFFFFFFFu; /* the last job after which it moved off the caller's CPU */
     for (;;) {
@@ -346,12 +409,14 @@ static void *worker_main(void *arg) {
             uint64_t s = __atomic_load_n(&job.state, __ATOMIC_ACQUIRE);
             if (S_GEN(s) != last) {
                 last = S_GEN(s);
-                if (S_LEFT(s) > 0 && S_SEATS(s) > 0) work_on(last);
+                if (S_LEFT(s) > 0 && S_SEATS(s) > 0) work_on(me, last);
+                unpin(me);
                 t0 = t_prev = now_ns();
                 continue;
             }
             relax();
             if (++spins % 64 == 0) {
+                unpin(me);
                 double t = now_ns();
                 /* past the spin time, taken off the core meanwhile (it is shared: spinning
                  * would only use up this thread's share of it), or on the last caller's core
@@ -371,6 +436,7 @@ static void *worker_main(void *arg) {
         }
         /* sleep until a caller bumps `wake`; a job published after `sleeping` is set is either
          * seen below or its caller sees `sleeping` and wakes this worker */
+        unpin(me);
         uint32_t w = __atomic_load_n(&me->wake, __ATOMIC_SEQ_CST);
         __atomic_store_n(&me->sleeping, 1, __ATOMIC_SEQ_CST);
         if (S_GEN(__atomic_load_n(&job.state, __ATOMIC_SEQ_CST)) == last)
@@ -432,6 +498,76 @@ void gk_pool_prewake(int threads) {
         }
 }
 
+static void futex_wait_ns(uint32_t *addr, uint32_t val, double ns) {
+#if defined(__linux__)
+    struct timespec ts = {(time_t)(ns / 1e9), (long)(ns - 1e9 * (double)(time_t)(ns / 1e9))};
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+#else
+    (void)addr, (void)val, (void)ns;
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+#endif
+}
+
+/* pulling (threadpool.h): -1 not read yet (GOSSAMER_POOL_PULL), 0 off, 1 on (default) */
+static int pull_policy = -1;
+
+static int pull_enabled(void) {
+    int p = __atomic_load_n(&pull_policy, __ATOMIC_RELAXED);
+    if (p < 0) {
+        const char *v = getenv("GOSSAMER_POOL_PULL");
+        p = !(v && v[0] == '0');
+        __atomic_store_n(&pull_policy, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
+int gk_pool_pull(int on) {
+    int old = pull_enabled();
+    if (on >= 0) __atomic_store_n(&pull_policy, on != 0, __ATOMIC_RELAXED);
+    return old;
+}
+
+/* The caller's sleep until done == chunks. cpu0[i] >= 0: worker i held a chunk at wall time t0
+ * with that much CPU time. While a worker that held one has gained less than a quarter of the
+ * wall time since in CPU time over GK_POOL_PULL_NS, the OS keeps it off its core (another
+ * process has it) in the middle of a chunk: the caller pins it to its own CPU (pull_worker) and
+ * sleeps, so that it finishes there instead of after the other process's time slice. Workers
+ * 1..nw are looked at. */
+static void wait_done(int nw, uint32_t chunks, double *cpu0, double t0) {
+    int watching = 0;
+    for (int i = 1; i <= nw; i++) watching += cpu0[i] >= 0.0;
+    uint32_t d;
+    while ((d = __atomic_load_n(&job.done, __ATOMIC_SEQ_CST)) != chunks) {
+        if (!watching) {
+            futex_wait(&job.done, d);
+            continue;
+        }
+        futex_wait_ns(&job.done, d, GK_POOL_PULL_NS);
+        double t = now_ns();
+        if (t - t0 < GK_POOL_PULL_NS) continue;
+        for (int i = 1; i <= nw; i++) {
+            if (cpu0[i] < 0.0) continue;
+            double c = __atomic_load_n(&workers[i].holding, __ATOMIC_RELAXED)
+                           ? thread_cpu_ns(&workers[i])
+                           : -1.0;
+            if (c >= 0.0 && c - cpu0[i] < 0.25 * (t - t0)) {
+#if defined(__linux__)
+                pull_worker(&workers[i], sched_getcpu());
+#endif
+                c = -1.0; /* once per call */
+            }
+            if (c < 0.0) {
+                cpu0[i] = -1.0;
+                watching--;
+            } else {
+                cpu0[i] = c;
+            }
+        }
+        t0 = t;
+    }
+}
+
 void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     if (chunks <= 0) return;
     int tracing = threads > 1 && __atomic_load_n(&trace_on, __ATOMIC_RELAXED);
@@ -484,6 +620,7 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
             futex_wake(&workers[i].wake, 1);
             woken++;
         }
+    int pull_on = pull_enabled();
     int saved = gk_team_rank();
     gk_set_team_rank(0);
     uint32_t mine = 0;
@@ -493,6 +630,14 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     double t_idle = now_ns();
     uint32_t d = __atomic_add_fetch(&job.done, mine, __ATOMIC_SEQ_CST);
     if (d != (uint32_t)chunks) {
+        /* any started worker may hold one of the call's seats */
+        int nw = GK_MIN(gk_pool_workers(), GK_POOL_MAX_THREADS - 1);
+        double cpu0[GK_POOL_MAX_THREADS];
+        for (int i = 1; i <= nw; i++)
+            cpu0[i] = pull_on && __atomic_load_n(&workers[i].holding, __ATOMIC_RELAXED) &&
+                              __atomic_load_n(&workers[i].can_pull, __ATOMIC_ACQUIRE)
+                          ? thread_cpu_ns(&workers[i])
+                          : -1.0;
         double t0 = now_ns(), t_prev = t0;
         for (int spins = 1; (d = __atomic_load_n(&job.done, __ATOMIC_ACQUIRE)) != chunks; spins++) {
             relax();
@@ -503,8 +648,7 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
             }
         }
         __atomic_store_n(&job.caller_waiting, 1, __ATOMIC_SEQ_CST);
-        while ((d = __atomic_load_n(&job.done, __ATOMIC_SEQ_CST)) != (uint32_t)chunks)
-            futex_wait(&job.done, d);
+        wait_done(nw, (uint32_t)chunks, cpu0, t0);
         __atomic_store_n(&job.caller_waiting, 0, __ATOMIC_RELAXED);
     }
     backoff_verdict(t_idle - t_call, now_ns() - t_idle);
@@ -545,6 +689,13 @@ int gk_pool_backing_off(void) { return 0; }
 
 long gk_pool_backoff_calls(void) { return 0; }
 
+int gk_pool_pull(int on) {
+    (void)on;
+    return 0;
+}
+
+long gk_pool_pulls(void) { return 0; }
+
 void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx) {
     (void)threads;
     run_alone(chunks, fn, ctx);
@@ -556,11 +707,36 @@ typedef struct {
     long n, chunks;
     gk_range_fn fn;
     void *ctx;
+    int guided;
 } range_job;
+
+/* -1 not read yet (GOSSAMER_POOL_GUIDED), 0 even chunks, 1 guided (default) */
+static int guided_policy = -1;
+
+int gk_pool_guided(int on) {
+    int p = __atomic_load_n(&guided_policy, __ATOMIC_RELAXED);
+    if (p < 0) {
+        const char *v = getenv("GOSSAMER_POOL_GUIDED");
+        p = !(v && v[0] == '0');
+        __atomic_store_n(&guided_policy, p, __ATOMIC_RELAXED);
+    }
+    if (on >= 0) __atomic_store_n(&guided_policy, on != 0, __ATOMIC_RELAXED);
+    return p;
+}
+
+/* the first unit of chunk c of `chunks` over n units: guided, n * (1 - (1 - c / chunks)^2)
+ * (chunk sizes fall linearly to about n / chunks^2: the chunks claimed last, whose end a thread
+ * may wait for, are the smallest), else even */
+static inline long range_bound(long n, long c, long chunks, int guided) {
+    if (!guided) return n * c / chunks;
+    long r = chunks - c;
+    return n - (long)((double)n * (double)(r * r) / (double)(chunks * chunks));
+}
 
 static void range_chunk(void *p, long c, int seat) {
     const range_job *r = (const range_job *)p;
-    long b = r->n * c / r->chunks, e = r->n * (c + 1) / r->chunks;
+    long b = range_bound(r->n, c, r->chunks, r->guided),
+         e = range_bound(r->n, c + 1, r->chunks, r->guided);
     if (e > b) r->fn(r->ctx, b, e, seat);
 }
 
@@ -574,7 +750,7 @@ void gk_parallel_range(long n, int threads, gk_range_fn fn, void *ctx) {
         return;
     }
     long most = (long)GK_MIN(threads, GK_POOL_MAX_THREADS) * GK_POOL_CHUNKS_PER_THREAD;
-    range_job r = {n, GK_MIN(n, most), fn, ctx};
+    range_job r = {n, GK_MIN(n, most), fn, ctx, gk_pool_guided(-1)};
     gk_parallel(r.chunks, threads, range_chunk, &r);
 }
 

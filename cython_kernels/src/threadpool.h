@@ -34,6 +34,11 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx);
 /* [0, n) cut into at most threads * GK_POOL_CHUNKS_PER_THREAD contiguous ranges (the units keep
  * whatever boundaries the caller gave them: only their grouping depends on `threads`) */
 void gk_parallel_range(long n, int threads, gk_range_fn fn, void *ctx);
+/* gk_parallel_range's ranges: guided (1, the default: sizes falling linearly from about twice
+ * the even size to about n / chunks^2, so that the ranges claimed last, whose end the other
+ * threads may wait for, are short) or even (0; GOSSAMER_POOL_GUIDED=0); -1 only asks. Returns
+ * the previous setting. */
+int gk_pool_guided(int on);
 
 /* Static parts with stealing: the units [bounds[0], bounds[parts * pieces]) in parts * pieces
  * pieces, piece t = [bounds[t], bounds[t + 1]) (empty ones skipped), part p = pieces
@@ -100,6 +105,18 @@ int gk_pool_backoff(int on);
 int gk_pool_backing_off(void);
 long gk_pool_backoff_calls(void);
 
+/* Pulling a descheduled worker: when the caller has run every chunk it could claim and waits
+ * for one a worker started, it looks every GK_POOL_PULL_NS (threadpool.c) at that worker's CPU
+ * time; one that gained less than a quarter of the wall time meanwhile is off its core (another
+ * process holds it; on a shared machine it would come back only after that process's time
+ * slice, milliseconds). The caller then pins it to its own CPU and sleeps, so the worker
+ * finishes its chunk there at once; the worker takes its own affinity back after the chunk.
+ * Linux only; ON by default (GOSSAMER_POOL_PULL=0 turns it off). gk_pool_pull(1/0) turns it
+ * on/off (-1 only asks) and returns the previous setting; gk_pool_pulls: workers pulled so
+ * far. Results do not depend on it (who runs a chunk never changes). */
+int gk_pool_pull(int on);
+long gk_pool_pulls(void);
+
 /* A trace of the pool's calls, for finding where a run's time goes (benchmarks/pool_trace.py):
  * while on, each gk_parallel call with more than one thread asked for records one event (up to
  * GK_POOL_TRACE_MAX, later ones are counted but dropped). Off by default: one relaxed load per
@@ -143,5 +160,8 @@ long gk_pool_check(long chunks, int threads, long chunk_us, long stall_us, long 
 /* the check's chunks take this many microseconds longer on a worker (as if the OS took it off
  * its core mid-chunk): the back-off's test */
 extern long gk_pool_test_worker_us;
+/* the check's chunks first sleep this many microseconds on a worker (off the CPU, as if the OS
+ * took the worker off its core mid-chunk): the pull's test */
+extern long gk_pool_test_worker_nap_us;
 
 #endif

@@ -11,6 +11,7 @@
 
 extern long gk_pool_test_stall_us;
 long gk_pool_test_worker_us; /* a chunk a worker runs spins this much longer (the back-off test) */
+long gk_pool_test_worker_nap_us; /* a chunk a worker runs sleeps this long first (the pull test) */
 
 typedef struct {
     long chunk_us;
@@ -48,6 +49,11 @@ static void check_chunk(void *p, long c, int seat) {
     } else {
         __atomic_add_fetch(&cx->by_workers, 1, __ATOMIC_RELAXED);
         us += __atomic_load_n(&gk_pool_test_worker_us, __ATOMIC_RELAXED);
+        long nap = __atomic_load_n(&gk_pool_test_worker_nap_us, __ATOMIC_RELAXED);
+        if (nap > 0) {
+            struct timespec ts = {nap / 1000000, (nap % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        }
     }
     double t0 = now_us();
     while (now_us() - t0 < (double)us) {

@@ -11,6 +11,7 @@ cdef extern from "src/threadpool.h" nogil:
     int gk_pool_workers()
     long gk_pool_check(long chunks, int threads, long chunk_us, long stall_us, long *out)
     long gk_pool_test_worker_us
+    long gk_pool_test_worker_nap_us
 
 SIMD_LEVELS = ("generic", "avx2+fma", "avx512f")
 
@@ -48,18 +49,22 @@ def pool_workers():
     return gk_pool_workers()
 
 
-def pool_check(long chunks, int threads, long chunk_us=0, long stall_us=0, long worker_us=0):
+def pool_check(long chunks, int threads, long chunk_us=0, long stall_us=0, long worker_us=0,
+               long worker_nap_us=0):
     """The pool's contract on a synthetic job (src/threadpool_check.c): (violations, chunks run
     by the caller, chunks run by workers, microseconds, largest seat). worker_us: a chunk a
-    worker runs takes that much longer than chunk_us."""
-    global gk_pool_test_worker_us
+    worker runs takes that much longer than chunk_us; worker_nap_us: it first sleeps that long
+    (off the CPU, as if descheduled mid-chunk)."""
+    global gk_pool_test_worker_us, gk_pool_test_worker_nap_us
     cdef long out[4]
     cdef long bad
     out[0] = out[1] = out[2] = out[3] = 0
     gk_pool_test_worker_us = worker_us
+    gk_pool_test_worker_nap_us = worker_nap_us
     with nogil:
         bad = gk_pool_check(chunks, threads, chunk_us, stall_us, out)
     gk_pool_test_worker_us = 0
+    gk_pool_test_worker_nap_us = 0
     if bad < 0:
         raise MemoryError("pool_check: out of memory")
     return bad, out[0], out[1], out[2], out[3]
@@ -86,6 +91,9 @@ cdef extern from "src/threadpool.h" nogil:
     int gk_pool_backoff(int on)
     int gk_pool_backing_off()
     long gk_pool_backoff_calls()
+    int gk_pool_pull(int on)
+    long gk_pool_pulls()
+    int gk_pool_guided(int on)
 
 POOL_TRACE_FIELDS = ("start", "joined", "end", "idle", "chunks", "threads", "mine", "woken",
                      "alone", "first")
@@ -146,3 +154,21 @@ def pool_backoff(int on=-1):
 def pool_backoff_state():
     """(whether calls now run alone for the back-off, calls run alone for it so far)."""
     return bool(gk_pool_backing_off()), gk_pool_backoff_calls()
+
+
+def pool_pull(int on=-1):
+    """Whether a caller waiting for a chunk that a descheduled worker started pins that worker to
+    its own CPU (src/threadpool.h): 1 on (the default), 0 off (GOSSAMER_POOL_PULL=0); -1 only
+    asks. Returns the previous setting."""
+    return gk_pool_pull(on)
+
+
+def pool_pulls():
+    """Workers pulled onto a waiting caller's CPU so far (src/threadpool.h)."""
+    return gk_pool_pulls()
+
+
+def pool_guided(int on=-1):
+    """Whether gk_parallel_range cuts its work in guided ranges (1, the default: falling sizes)
+    or even ones (0, GOSSAMER_POOL_GUIDED=0); -1 only asks. Returns the previous setting."""
+    return gk_pool_guided(on)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -169,6 +170,76 @@ def test_results_are_bit_identical_at_1_2_and_4_threads(name):
     for threads in (2, 4):
         for a, b in zip(one, _run(name, threads)):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(params=[0, 1], ids=["even", "guided"])
+def guided(request):
+    old = ext().pool_guided(request.param)
+    yield request.param
+    ext().pool_guided(old)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_even_and_guided_ranges_give_the_one_thread_results_at_2_and_3_threads(name, guided):
+    one = _run(name, 1)
+    for threads in (2, 3):
+        for a, b in zip(one, _run(name, threads)):
+            np.testing.assert_array_equal(a, b)
+
+
+def _affinities(tids: list[str] | None = None) -> set[str]:
+    """The allowed CPUs of these threads of this process (default: all; /proc/self/task)."""
+    out = set()
+    for tid in os.listdir("/proc/self/task") if tids is None else tids:
+        try:
+            with open(f"/proc/self/task/{tid}/status") as f:
+                out |= {
+                    ln.split(":", 1)[1].strip() for ln in f if ln.startswith("Cpus_allowed_list")
+                }
+        except OSError:  # the thread ended meanwhile
+            pass
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="pulling is Linux-only")
+def test_a_worker_off_its_cpu_mid_chunk_is_pulled_and_takes_its_affinity_back():
+    ext().threads_start(2)
+    old = ext().pool_pull(1)
+    try:
+        before = ext().pool_pulls()
+        allowed = _affinities([str(threading.get_native_id())])  # the calling thread's
+        # the caller's chunks spin 2 ms each; a worker's chunk sleeps 30 ms first (off the CPU,
+        # as if the OS took it off its core): the waiting caller sees no CPU time go to it and
+        # pins it (tries for ~1.6 s: workers may still nap from an earlier test's 1 s stall)
+        for _ in range(100):
+            bad, by_caller, by_workers, _, _ = ext().pool_check(8, 2, 2000, 0, 0, 30_000)
+            assert bad == 0 and by_caller + by_workers == 8
+            if by_workers:
+                break
+        if not by_workers:
+            pytest.skip("no worker joined a call in 100 (machine too busy)")
+        assert ext().pool_pulls() > before
+        # the pin was undone when the chunk was done (a worker that then finds itself on the
+        # caller's CPU moves off it: its mask leaves that CPU out for a moment)
+        for _ in range(100):
+            if _affinities() == allowed:
+                break
+            time.sleep(0.002)
+        assert _affinities() == allowed
+    finally:
+        ext().pool_pull(old)
+
+
+def test_no_worker_is_pulled_with_pulling_off():
+    ext().threads_start(2)
+    old = ext().pool_pull(0)
+    try:
+        before = ext().pool_pulls()
+        for _ in range(3):
+            assert ext().pool_check(2, 2, 2000, 0, 0, 20_000)[0] == 0
+        assert ext().pool_pulls() == before
+    finally:
+        ext().pool_pull(old)
 
 
 def test_sessions_in_concurrent_python_threads_get_the_single_thread_results():
