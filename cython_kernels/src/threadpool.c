@@ -509,14 +509,14 @@ static void futex_wait_ns(uint32_t *addr, uint32_t val, double ns) {
 #endif
 }
 
-/* pulling (threadpool.h): -1 not read yet (GOSSAMER_POOL_PULL), 0 off (default), 1 on */
+/* pulling (threadpool.h): -1 not read yet (GOSSAMER_POOL_PULL), 0 off, 1 on (default) */
 static int pull_policy = -1;
 
 static int pull_enabled(void) {
     int p = __atomic_load_n(&pull_policy, __ATOMIC_RELAXED);
     if (p < 0) {
         const char *v = getenv("GOSSAMER_POOL_PULL");
-        p = v && v[0] == '1';
+        p = !(v && v[0] == '0');
         __atomic_store_n(&pull_policy, p, __ATOMIC_RELAXED);
     }
     return p;
@@ -710,14 +710,14 @@ typedef struct {
     int guided;
 } range_job;
 
-/* -1 not read yet (GOSSAMER_POOL_GUIDED), 0 even chunks (default), 1 guided */
+/* -1 not read yet (GOSSAMER_POOL_GUIDED), 0 even chunks, 1 guided (default) */
 static int guided_policy = -1;
 
 int gk_pool_guided(int on) {
     int p = __atomic_load_n(&guided_policy, __ATOMIC_RELAXED);
     if (p < 0) {
         const char *v = getenv("GOSSAMER_POOL_GUIDED");
-        p = v && v[0] == '1';
+        p = !(v && v[0] == '0');
         __atomic_store_n(&guided_policy, p, __ATOMIC_RELAXED);
     }
     if (on >= 0) __atomic_store_n(&guided_policy, on != 0, __ATOMIC_RELAXED);

@@ -34,10 +34,9 @@ void gk_parallel(long chunks, int threads, gk_pool_fn fn, void *ctx);
 /* [0, n) cut into at most threads * GK_POOL_CHUNKS_PER_THREAD contiguous ranges (the units keep
  * whatever boundaries the caller gave them: only their grouping depends on `threads`) */
 void gk_parallel_range(long n, int threads, gk_range_fn fn, void *ctx);
-/* gk_parallel_range's ranges: guided (1; GOSSAMER_POOL_GUIDED=1: sizes falling linearly from
- * about twice the even size to about n / chunks^2, so that the ranges claimed last, whose end the
- * other threads may wait for, are short) or even (0, the default: guided measured neutral at load
- * 4-7.5, benchmarks/results/pool_pull.md); -1 only asks. Returns
+/* gk_parallel_range's ranges: guided (1, the default: sizes falling linearly from about twice
+ * the even size to about n / chunks^2, so that the ranges claimed last, whose end the other
+ * threads may wait for, are short) or even (0; GOSSAMER_POOL_GUIDED=0); -1 only asks. Returns
  * the previous setting. */
 int gk_pool_guided(int on);
 
@@ -112,8 +111,7 @@ long gk_pool_backoff_calls(void);
  * process holds it; on a shared machine it would come back only after that process's time
  * slice, milliseconds). The caller then pins it to its own CPU and sleeps, so the worker
  * finishes its chunk there at once; the worker takes its own affinity back after the chunk.
- * Linux only; off by default until a quiet A/B shows a gain (at load 4-7.5 it measured within
- * noise, benchmarks/results/pool_pull.md; GOSSAMER_POOL_PULL=1 turns it on). gk_pool_pull(1/0) turns it
+ * Linux only; ON by default (GOSSAMER_POOL_PULL=0 turns it off). gk_pool_pull(1/0) turns it
  * on/off (-1 only asks) and returns the previous setting; gk_pool_pulls: workers pulled so
  * far. Results do not depend on it (who runs a chunk never changes). */
 int gk_pool_pull(int on);

@@ -158,7 +158,7 @@ def pool_backoff_state():
 
 def pool_pull(int on=-1):
     """Whether a caller waiting for a chunk that a descheduled worker started pins that worker to
-    its own CPU (src/threadpool.h): 1 on (GOSSAMER_POOL_PULL=1), 0 off (the default); -1 only
+    its own CPU (src/threadpool.h): 1 on (the default), 0 off (GOSSAMER_POOL_PULL=0); -1 only
     asks. Returns the previous setting."""
     return gk_pool_pull(on)
 
@@ -169,6 +169,6 @@ def pool_pulls():
 
 
 def pool_guided(int on=-1):
-    """Whether gk_parallel_range cuts its work in guided ranges (1, GOSSAMER_POOL_GUIDED=1:
-    falling sizes) or even ones (0, the default); -1 only asks. Returns the previous setting."""
+    """Whether gk_parallel_range cuts its work in guided ranges (1, the default: falling sizes)
+    or even ones (0, GOSSAMER_POOL_GUIDED=0); -1 only asks. Returns the previous setting."""
     return gk_pool_guided(on)
