@@ -230,6 +230,29 @@ def test_qsplit_pieces_setter():
         ext().qsplit_pieces(before)
 
 
+def _assert_conv_pack_is_the_numpy_im2col(rng, c, h, w, kernel, stride, pad, xt, to, threads):
+    """q8_pack_b_conv of a random (c, h, w) image of stored type xt (0 uint8, 1 int8), padded by
+    its zero point: the panels and column sums q8_pack_b gives for the numpy im2col."""
+    from gossamer.cython_kernels._native import ext
+
+    oh, ow = (h + 2 * pad - kernel) // stride + 1, (w + 2 * pad - kernel) // stride + 1
+    x = _q(rng, (c, h, w), "uint8" if xt == 0 else "int8")
+    zx = int(_q(rng, (), "uint8" if xt == 0 else "int8"))
+    xp = np.full((c, h + 2 * pad, w + 2 * pad), zx, x.dtype)
+    xp[:, pad : pad + h, pad : pad + w] = x
+    taps = [xp[:, ky : ky + stride * oh : stride, kx : kx + stride * ow : stride]
+            for ky in range(kernel) for kx in range(kernel)]  # fmt: skip
+    cols = np.stack(taps, axis=1).reshape(c * kernel * kernel, oh * ow)
+    size_b = ext().q8_packed_size(oh * ow, c * kernel * kernel)
+    got, want = np.full(size_b, 7, np.uint8), np.empty(size_b, np.uint8)
+    got_s, want_s = np.full(oh * ow, 7, np.int32), np.empty(oh * ow, np.int32)
+    ext().q8_pack_b_conv(x.view(np.uint8), xt, kernel, kernel, stride, stride, 1, 1, pad, pad,
+                         oh, ow, zx, to, got_s, got, threads)  # fmt: skip
+    ext().q8_pack_b(np.ascontiguousarray(cols).view(np.uint8), xt, to, want_s, want, 1)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_s, want_s)
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("kernel, stride, size", [(1, 1, (25, 41)), (3, 1, (13, 21)),
                                                   (3, 2, (27, 20)), (1, 1, (2, 7))])  # fmt: skip
@@ -238,28 +261,11 @@ def test_q8_conv_packing_is_the_same_under_every_split(level, qsplit, threads, k
     """q8_pack_b_conv with its column sums, big enough to run on the threads (K * N > 32768; the
     last case is not: one thread), split by im2col rows or by pixel panels: equal to q8_pack_b of
     the numpy im2col, panels cut anywhere (1025, 273 and 140 columns)."""
-    from gossamer.cython_kernels._native import ext
-
     rng = np.random.default_rng(kernel * 100 + stride * 10 + threads)
     h, w = size
     c, p = 40, kernel // 2
-    oh, ow = (h + 2 * p - kernel) // stride + 1, (w + 2 * p - kernel) // stride + 1
     for xt, to in ((0, 1), (1, 1)):
-        x = _q(rng, (c, h, w), "uint8" if xt == 0 else "int8")
-        zx = int(_q(rng, (), "uint8" if xt == 0 else "int8"))
-        xp = np.full((c, h + 2 * p, w + 2 * p), zx, x.dtype)
-        xp[:, p : p + h, p : p + w] = x
-        taps = [xp[:, ky : ky + stride * oh : stride, kx : kx + stride * ow : stride]
-                for ky in range(kernel) for kx in range(kernel)]  # fmt: skip
-        cols = np.stack(taps, axis=1).reshape(c * kernel * kernel, oh * ow)
-        size_b = ext().q8_packed_size(oh * ow, c * kernel * kernel)
-        got, want = np.full(size_b, 7, np.uint8), np.empty(size_b, np.uint8)
-        got_s, want_s = np.full(oh * ow, 7, np.int32), np.empty(oh * ow, np.int32)
-        ext().q8_pack_b_conv(x.view(np.uint8), xt, kernel, kernel, stride, stride, 1, 1, p, p,
-                             oh, ow, zx, to, got_s, got, threads)  # fmt: skip
-        ext().q8_pack_b(np.ascontiguousarray(cols).view(np.uint8), xt, to, want_s, want, 1)
-        np.testing.assert_array_equal(got, want)
-        np.testing.assert_array_equal(got_s, want_s)
+        _assert_conv_pack_is_the_numpy_im2col(rng, c, h, w, kernel, stride, p, xt, to, threads)
 
 
 @pytest.mark.parametrize("threads", [2, 3])
@@ -372,25 +378,10 @@ def test_q8_conv_packing_reads_unpadded_planes_in_place(level, qsplit, threads, 
     copy; src/qconv.c q8_plane), except the last channels where fewer than 64 bytes of x follow
     the rows read: the same panels and column sums as q8_pack_b of the numpy im2col, both
     stored types, under every split and thread count."""
-    from gossamer.cython_kernels._native import ext
-
     rng = np.random.default_rng(c * 10 + kernel + stride + threads)
     h, w = size
-    oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
     for xt, to in ((0, 1), (1, 1), (0, 0)):
-        x = _q(rng, (c, h, w), "uint8" if xt == 0 else "int8")
-        zx = int(_q(rng, (), "uint8" if xt == 0 else "int8"))
-        taps = [x[:, ky : ky + stride * oh : stride, kx : kx + stride * ow : stride]
-                for ky in range(kernel) for kx in range(kernel)]  # fmt: skip
-        cols = np.stack(taps, axis=1).reshape(c * kernel * kernel, oh * ow)
-        size_b = ext().q8_packed_size(oh * ow, c * kernel * kernel)
-        got, want = np.full(size_b, 7, np.uint8), np.empty(size_b, np.uint8)
-        got_s, want_s = np.full(oh * ow, 7, np.int32), np.empty(oh * ow, np.int32)
-        ext().q8_pack_b_conv(x.view(np.uint8), xt, kernel, kernel, stride, stride, 1, 1, 0, 0,
-                             oh, ow, zx, to, got_s, got, threads)  # fmt: skip
-        ext().q8_pack_b(np.ascontiguousarray(cols).view(np.uint8), xt, to, want_s, want, 1)
-        np.testing.assert_array_equal(got, want)
-        np.testing.assert_array_equal(got_s, want_s)
+        _assert_conv_pack_is_the_numpy_im2col(rng, c, h, w, kernel, stride, 0, xt, to, threads)
 
 
 @pytest.mark.parametrize("fuse", [True, False])
