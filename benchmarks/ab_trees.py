@@ -1,8 +1,15 @@
 """This tree's cython backend against another checkout's build (--base) and against
 onnxruntime (and other peers): each engine in its own process (bench_worker.py of its own tree,
 run by that tree's venv), driven turn by turn and interleaved (every turn runs each engine
-`--per-turn` times, the order rotating per turn); medians (or, --stat min, the fastest) over all
-timed runs, the load average before and after.
+`--per-turn` times, the turns cycling through every order of the engines, a pause of
+`--settle-ms` before each engine's runs); medians (or, --stat min, the fastest) over all timed
+runs, the load average before and after.
+
+Why every order and the pause: an engine's threads may go on spinning after its runs
+(onnxruntime's pool does), slowing whichever engine runs next. With the order only rotated, this
+tree followed onnxruntime in two turns of three and the base in one: MiniLM at 2 threads read
+1.05-1.30x the base with either tree in the `this` slot (swapping the trees swapped the verdict),
+0.99-1.01 without onnxruntime in the turns.
 
     .venv/bin/python benchmarks/ab_trees.py --base ../baseline --models mobilenet_v2 --turns 20
 
@@ -12,6 +19,7 @@ per model and thread count. Not a test: nothing is asserted."""
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import select
@@ -19,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -71,6 +80,8 @@ def main() -> None:
     ap.add_argument(
         "--peers", default="onnxruntime", help="peer engines, e.g. onnxruntime,openvino"
     )
+    ap.add_argument("--settle-ms", type=float, default=50.0,
+                    help="pause before each engine's runs (others' spinning threads)")  # fmt: skip
     ap.add_argument("--stat", choices=["median", "min"], default="median",
                     help="min: each engine's fastest run (steadier when shared)")  # fmt: skip
     args = ap.parse_args()
@@ -106,10 +117,10 @@ def main() -> None:
                 for peer in peers:
                     workers[peer] = _Worker(sys.executable, this, peer, str(spec), threads,
                                             Path(tmp) / f"{peer}.npz")  # fmt: skip
-                order = list(workers)
+                orders = list(itertools.permutations(workers))
                 for turn in range(args.turns):
-                    shift = turn % len(order)
-                    for key in order[shift:] + order[:shift]:
+                    for key in orders[turn % len(orders)]:
+                        time.sleep(args.settle_ms / 1e3)
                         # one untimed wake-up run, then the timed ones
                         times = workers[key].ask(f"run {args.per_turn + 1}")["times"]
                         workers[key].times += times[1:]
