@@ -30,7 +30,7 @@ from .providers import ProviderChoice, resolve_providers
 from .refimpl import model_format
 from .refimpl.errors import InputError
 from .refimpl.ir import Graph
-from .session import Session
+from .session import Session, prepared_for_running
 from .session_options import OPTIMIZE_LEVEL, RunOptions, SessionConfigError, SessionOptions
 
 log = logging.getLogger("gossamer")
@@ -91,12 +91,12 @@ class InferenceSession:
         graph, signature = read_with_signature(path_or_bytes)
         self._options = options
         self._meta = _metadata(graph)
-        level = OPTIMIZE_LEVEL[options.graph_optimization_level]
-        if level:
-            from .converter.optimizer import optimize
+        self._level = OPTIMIZE_LEVEL[options.graph_optimization_level]
+        if options.optimized_model_filepath:  # the portable optimised graph, as onnxruntime writes
+            if self._level:
+                from .converter.optimizer import optimize
 
-            graph, _ = optimize(graph, level)
-        if options.optimized_model_filepath:
+                graph, _ = optimize(graph, self._level)
             _write_model(graph, options.optimized_model_filepath)
         self._graph = graph
         self._signature = signature
@@ -108,7 +108,7 @@ class InferenceSession:
 
     def _start(self, choice: ProviderChoice) -> None:
         session = Session(
-            self._graph,
+            prepared_for_running(self._graph, self._level, choice.backends),
             backends=choice.backends,
             threads=self._threads,
             max_memory=self._max_memory,

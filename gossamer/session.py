@@ -142,27 +142,7 @@ def load(
         raise InputError(f"optimize must be a level 0..3, got {optimize!r}")
     choice = resolve_precision(backends, precision)
     backends = choice.backends
-    graph = read_model(source)
-    if optimize and has_optimizer():  # a crop for pre-optimised .gsm files has no optimiser
-        from .converter.optimizer.record import optimized_level
-
-        # float16 / N-bit stored weights become float32 once, in memory (never in a file), so
-        # the optimiser's folds and the kernels see plain weights and no run converts them
-        expanded = graph
-        if any(node.op_type in _WEIGHT_REBUILDERS for node in graph.nodes):
-            from .converter.optimizer.weight_expansion import expand_stored_weights
-
-            expanded = expand_stored_weights(graph)
-        # a graph this optimiser already optimised at >= the level (gossamer convert/optimize)
-        # is not optimised again, unless expanding weights gave the passes something new
-        if expanded is not graph or optimized_level(graph) < optimize:
-            from .converter.optimizer import optimize as optimize_graph
-
-            graph, _ = optimize_graph(expanded, optimize)
-        if optimize >= 3:  # the CPU kernels' blocked layout, where they run the graph
-            from .layout_planning import plan_for_backends
-
-            graph = plan_for_backends(graph, backends)
+    graph = prepared_for_running(read_model(source), optimize, backends)
     try:
         session = Session(
             graph, backends=backends, threads=threads, max_memory=max_memory, precision=choice,
@@ -173,6 +153,39 @@ def load(
             raise
         raise for_model(err, os.fspath(source)) from None
     return session
+
+
+def prepared_for_running(
+    graph: Graph, optimize: int, backends: Sequence[str] | None = None
+) -> Graph:
+    """The graph a session runs for `graph` at optimisation level `optimize` (0: `graph` itself)
+    with `backends` (None: the default selection): float16 / N-bit stored weights expanded to
+    float32 in memory, the optimiser's passes, and at -O3 the rewrites that depend on the chosen
+    backends (the cython backend's blocked layout and attention kernel). Every way of running a
+    model (gossamer.load, InferenceSession, `gossamer benchmark`, compare) goes through it, so
+    they all run the same graph. Never for a graph that is saved: it is machine-specific."""
+    if not optimize or not has_optimizer():  # a crop for pre-optimised .gsm files has no optimiser
+        return graph
+    from .converter.optimizer.record import optimized_level
+
+    # float16 / N-bit stored weights become float32 once, in memory (never in a file), so
+    # the optimiser's folds and the kernels see plain weights and no run converts them
+    expanded = graph
+    if any(node.op_type in _WEIGHT_REBUILDERS for node in graph.nodes):
+        from .converter.optimizer.weight_expansion import expand_stored_weights
+
+        expanded = expand_stored_weights(graph)
+    # a graph this optimiser already optimised at >= the level (gossamer convert/optimize)
+    # is not optimised again, unless expanding weights gave the passes something new
+    if expanded is not graph or optimized_level(graph) < optimize:
+        from .converter.optimizer import optimize as optimize_graph
+
+        graph, _ = optimize_graph(expanded, optimize)
+    if optimize >= 3:  # the CPU kernels' blocked layout, where they run the graph
+        from .layout_planning import plan_for_backends
+
+        graph = plan_for_backends(graph, backends)
+    return graph
 
 
 # the ops every fold of weight_expansion starts from (a Cast or DequantizeLinear of a stored

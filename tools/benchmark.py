@@ -34,7 +34,7 @@ from ..plugins.run_context import default_threads
 from ..profiling import TraceRecorder
 from ..refimpl.dtypes import name_of
 from ..refimpl.errors import GraphValidationError, InputError
-from ..session import DEFAULT_OPTIMIZE, ModelSource, Session, read_model
+from ..session import DEFAULT_OPTIMIZE, ModelSource, Session, prepared_for_running, read_model
 from .node_backend import placed_backend
 
 PERCENTILES = (50, 90, 95, 99)
@@ -190,10 +190,7 @@ def load_timed(
     graph = read_model(source)
     read = time.perf_counter() - start
     start = time.perf_counter()
-    if optimize:
-        from ..converter.optimizer import optimize as optimize_graph
-
-        graph, _ = optimize_graph(graph, optimize)
+    graph = prepared_for_running(graph, optimize, backends)
     optimized = time.perf_counter() - start
     start = time.perf_counter()
     sess = Session(graph, backends=backends, threads=threads, backend_options=backend_options)

@@ -2,7 +2,9 @@
 
 A float16 or weight-only quantised model stores its weights compactly and rebuilds them with a
 node: Cast(float16 constant -> float32), DequantizeLinear(constant codes, scale, zero point), or
-(for old opsets) Cast(annotated codes) -> (Reshape) -> (Sub) -> Mul -> (Reshape). Run as
+(for old opsets) Cast(annotated codes) -> (Reshape) -> (Sub) -> Mul -> (Reshape), or the same
+chain from integer codes with no annotation whose every use is a weight operand (MatMul's B,
+Gemm's A/B, Conv's W; e.g. a MatMul weight quantised per column as Cast(int8) * scale). Run as
 written, every run pays for that node, and the optimiser's folds (BatchNorm into Conv, bias
 fusion) and the kernels' one-time weight packing see a computed value instead of a constant.
 `expand_stored_weights` folds those nodes once, when a model is loaded for running, so the rest
@@ -10,7 +12,9 @@ of the pipeline sees plain float32 weights. The files stay compact: constant fol
 deliberately keeps these nodes (it must not make a saved model larger), and this step is never
 part of a saved graph.
 Left alone: a DequantizeLinear of a constant whose consumer also reads a dequantized activation
-(a QDQ unit, kept for integer kernels), and anything inside If/Loop/Scan bodies.
+(a QDQ unit, kept for integer kernels), unannotated integer codes read anywhere else than as a
+weight (an int8 embedding table dequantized for a Gather stays compact: Gather push-down dequantizes
+only the rows it gathers), and anything inside If/Loop/Scan bodies.
 Memory: the expanded weights take what the float model's would (4 bytes per element).
 Not an optimisation pass (it is in no PIPELINE level, since a pass's result may be saved):
 `gossamer.load` calls it before optimising. It lives here so a crop that ships the optimiser
@@ -30,6 +34,11 @@ from ...refimpl.ir import Graph, Node, Value
 
 log = logging.getLogger(__name__)
 _COMPACT_FLOATS = {"float16", "bfloat16"}
+_INTEGER_CODES = {"int4", "uint4", "int8", "uint8", "int16", "uint16"}
+# (op type, input index) where a constant is a weight the kernels pack once
+_WEIGHT_OPERANDS = {("MatMul", 1), ("Gemm", 0), ("Gemm", 1), ("Conv", 1), ("ConvTranspose", 1)}
+# ops a dequantisation chain passes through between the Cast and the weight's consumer
+_CHAIN_OPS = {"Mul", "Sub", "Reshape", "Transpose", "Unsqueeze", "Squeeze"}
 
 
 def expand_stored_weights(graph: Graph) -> Graph:
@@ -88,12 +97,41 @@ def _rebuilds_weight(
     first = names[0]
     if node.op_type == "Cast":
         source = np.asarray(constants[first])
-        return source.dtype.name in _COMPACT_FLOATS or (first in graph.quant)
+        if source.dtype.name in _COMPACT_FLOATS or first in graph.quant:
+            return True
+        return source.dtype.name in _INTEGER_CODES and _read_only_as_weight(
+            node.outputs[0], consumers, constants
+        )
     if node.op_type == "DequantizeLinear":
         return not _in_qdq_unit(node, consumers, producer, constants)
     if node.op_type in ("Mul", "Sub", "Reshape"):
         return any(n in expanded for n in names)
     return False
+
+
+def _read_only_as_weight(
+    name: str, consumers: dict[str, list[Node]], constants: dict[str, np.ndarray], depth: int = 0
+) -> bool:
+    """Whether every use of `name` is a weight operand, directly or through a chain of
+    element-wise / reshaping ops whose other inputs are constants (scale, zero point, shape)."""
+    uses = consumers.get(name, [])
+    if not uses or depth > 8:
+        return False
+    for node in uses:
+        if node.domain not in ("", "ai.onnx"):
+            return False
+        slots = [i for i, n in enumerate(node.inputs) if n == name]
+        if all((node.op_type, i) in _WEIGHT_OPERANDS for i in slots):
+            continue
+        others = [n for n in node.inputs if n and n != name]
+        if (
+            node.op_type not in _CHAIN_OPS
+            or len(node.outputs) != 1
+            or any(n not in constants for n in others)
+            or not _read_only_as_weight(node.outputs[0], consumers, constants, depth + 1)
+        ):
+            return False
+    return True
 
 
 def _in_qdq_unit(

@@ -73,9 +73,58 @@ def test_the_cast_sub_mul_chain_of_annotated_codes_folds() -> None:
     assert same_result(graph, expanded)
 
 
-def test_a_cast_of_unannotated_integers_is_left_to_the_model() -> None:
-    # onnxruntime-quantised models dequantize int8 tables this way; Gather push-down handles them
-    graph = matmul_graph([Node("Cast", ["q"], ["w"], {"to": 1}, "cast")], {"q": CODES})
+def test_unannotated_codes_read_as_a_matmul_weight_fold() -> None:
+    # a weight quantised per column and stored as Cast(int8) * scale (no DequantizeLinear)
+    graph = matmul_graph(
+        [
+            Node("Cast", ["q"], ["qf"], {"to": 1}, "cast"),
+            Node("Mul", ["qf", "s"], ["w"], {}, "mul"),
+        ],
+        {"q": CODES, "s": SCALE.reshape(1, 3)},
+    )
+    expanded = expand_stored_weights(graph)
+    assert ops(expanded) == ["MatMul"] and list(expanded.initializers) == ["w"]
+    assert same_result(graph, expanded)
+
+
+def gather_graph(extra_use: bool) -> Graph:
+    """An int8 table dequantized as Cast * scale and read by a Gather (and, if `extra_use`,
+    also as a MatMul weight)."""
+    nodes = [
+        Node("Cast", ["q"], ["qf"], {"to": 1}, "cast"),
+        Node("Mul", ["qf", "s"], ["table"], {}, "mul"),
+        Node("Gather", ["table", "ids"], ["rows"], {"axis": 0}, "gather"),
+    ]
+    outputs = [Value("rows", "float32", (2, 3))]
+    if extra_use:
+        nodes.append(Node("MatMul", ["x", "table"], ["y"], {}, "mm"))
+        outputs.append(Value("y", "float32", (2, 3)))
+    return Graph(
+        nodes=nodes,
+        inputs=[Value("x", "float32", (2, 4)), Value("ids", "int64", (2,))],
+        outputs=outputs,
+        initializers={"q": CODES, "s": SCALE.reshape(1, 3)},
+        opsets={"": 21},
+    )
+
+
+def test_unannotated_codes_read_by_a_gather_are_left_to_the_model() -> None:
+    # onnxruntime-quantised models dequantize int8 embedding tables this way; Gather push-down
+    # dequantizes only the gathered rows, so the table stays compact
+    for extra_use in (False, True):
+        graph = gather_graph(extra_use)
+        assert expand_stored_weights(graph) is graph
+
+
+def test_unannotated_codes_through_a_non_constant_op_are_left() -> None:
+    graph = matmul_graph(
+        [
+            Node("Cast", ["q"], ["qf"], {"to": 1}, "cast"),
+            Node("Mul", ["qf", "x2"], ["w"], {}, "mul"),
+        ],
+        {"q": CODES},
+    )
+    graph.inputs.append(Value("x2", "float32", (4, 3)))
     assert expand_stored_weights(graph) is graph
 
 
