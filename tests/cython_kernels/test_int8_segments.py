@@ -91,16 +91,8 @@ def _chain(rng: np.random.Generator, c: int = 8, hw: int = 9) -> bytes:
 
 
 def test_an_int8_chain_is_one_segment_equal_to_the_reference(level, nthreads):
-    model = _chain(np.random.default_rng(0))
-    fast = gossamer.load(model, backends=["cython"], threads=nthreads, optimize=0)
-    ref = gossamer.load(model, backends=[], optimize=0)
+    fast = _replays_like_the_reference(_chain(np.random.default_rng(0)), nthreads, 8, 9, 5)
     assert set(fast.placement.backend_of.values()) == {"cython"}
-    rng = np.random.default_rng(1)
-    for _ in range(5):  # the second run records, the later ones replay
-        x = (rng.standard_normal((1, 8, 9, 9)) * 2).astype(F32)
-        (got,), (want,) = fast.run(None, {"x": x}), ref.run(None, {"x": x})
-        assert got.tobytes() == want.tobytes()
-    assert segments.split_reasons(fast._program) == {}
     (seg,) = _segments(fast)
     assert (seg.start, seg.stop) == (0, len(fast._program.nodes))
 
@@ -111,16 +103,25 @@ def test_convolutions_packing_and_multiplying_in_one_pool_call_replay(nthreads):
     point 0) are big enough for the packer and the 8-bit GEMM to run as one pool call
     (ext.q8_conv_gemm, src/qgemm.h gk_q8_gemm_fusable); the recorded call replays bit for bit
     with new inputs, on 2 and 3 threads."""
-    model = _chain(np.random.default_rng(2), c=64, hw=16)
+    fast = _replays_like_the_reference(_chain(np.random.default_rng(2), c=64, hw=16), nthreads,
+                                       64, 16, 4)  # fmt: skip
+    assert len(_segments(fast)) == 1
+
+
+def _replays_like_the_reference(
+    model: bytes, nthreads: int, c: int, hw: int, runs: int
+) -> gossamer.Session:
+    """The cython session of `model` (optimize=0), after `runs` runs on new inputs (the second
+    records, the later ones replay), each bit-identical to the reference; no segment split."""
     fast = gossamer.load(model, backends=["cython"], threads=nthreads, optimize=0)
     ref = gossamer.load(model, backends=[], optimize=0)
-    rng = np.random.default_rng(3)
-    for _ in range(4):  # the second run records, the later ones replay
-        x = (rng.standard_normal((1, 64, 16, 16)) * 2).astype(F32)
+    rng = np.random.default_rng(c + hw)
+    for _ in range(runs):
+        x = (rng.standard_normal((1, c, hw, hw)) * 2).astype(F32)
         (got,), (want,) = fast.run(None, {"x": x}), ref.run(None, {"x": x})
         assert got.tobytes() == want.tobytes()
     assert segments.split_reasons(fast._program) == {}
-    assert len(_segments(fast)) == 1
+    return fast
 
 
 @pytest.mark.parametrize("runtime", ["x_zero_point", "x_scale"])
