@@ -7,7 +7,8 @@ onnxruntime, with every intermediate value exposed as an extra graph output and 
 off (so each value is what its own node computed). Values are matched by name and walked in the
 order side B's nodes run; a value only one side has (inside a fused partition on side A, fused
 away by the optimiser, inside an ONNX function on the onnxruntime side) is skipped and counted.
-Side B always runs the graph as written; side A runs it optimised at `optimize`. For a .tflite
+Side B always runs the graph as written; side A runs what `gossamer.load` runs at `optimize`
+(session.prepared_for_running). For a .tflite
 model side B can also be LiteRT (`tools/litert_intermediates.py`): every tensor a TFLite operator
 writes is matched with the imported graph's value of the same name; the values the importer
 synthesizes inside an operator (layout transposes, pre-activation results) are skipped.
@@ -34,7 +35,7 @@ from ..refimpl import model_format
 from ..refimpl.errors import InputError
 from ..refimpl.interpreter import describe_value
 from ..refimpl.ir import PARTITION_DOMAIN, Graph, Node
-from ..session import DEFAULT_OPTIMIZE, ModelSource, Session, read_model
+from ..session import DEFAULT_OPTIMIZE, ModelSource, Session, prepared_for_running, read_model
 from .compare_report import comparison_json, format_comparison
 from .tensor_diff import TensorDiff, diff_values
 
@@ -305,11 +306,9 @@ def _level(graph: Graph) -> int:
 
 
 def _side_a(graph: Graph, backends: Sequence[str] | None, optimize: int) -> Session:
-    if optimize:
-        from ..converter.optimizer import optimize as optimize_graph
-
-        graph, _ = optimize_graph(graph, optimize)
-    return Session(graph, backends=backends)
+    """The graph gossamer.load would run (blocked-layout values have their own names and are
+    skipped; the values at the ends of a blocked chain keep theirs and are compared)."""
+    return Session(prepared_for_running(graph, optimize, backends), backends=backends)
 
 
 def _ran_on(sess: Session, node: Node, producer: Node) -> str:

@@ -1,7 +1,7 @@
 """Every way of running a model runs the same graph: gossamer.load, the onnxruntime-compatible
 InferenceSession and `gossamer benchmark` (tools/benchmark.load_timed) all expand stored
 weights, optimise and plan the cython backend's blocked layout the same way
-(session.prepared_for_running)."""
+(session.prepared_for_running), and `gossamer compare` checks that graph."""
 
 from __future__ import annotations
 
@@ -93,3 +93,17 @@ def _options(level):  # noqa: ANN001, ANN202
     opts = gossamer.SessionOptions()
     opts.graph_optimization_level = level
     return opts
+
+
+def test_compare_checks_the_graph_load_runs(tmp_path) -> None:  # noqa: ANN001
+    # `gossamer compare` side A is the planned graph: the blocked chain's values (renamed) are
+    # skipped, the values at its ends and the output are compared and agree
+    if not any(b.name == "cython" for b in select_backends(["cython"])[0]):
+        pytest.skip("the cython backend is not available here")
+    from gossamer.tools.first_divergence import compare_model
+
+    x = RNG.standard_normal((1, 3, 20, 18)).astype(np.float32)
+    result = compare_model(_model(tmp_path), {"x": x}, backends=["cython"], optimize=3)
+    assert result.agrees, result.first
+    assert "d1" in result.skipped  # the depthwise conv's output, blocked (d1_nchwc) on side A
+    assert "y" in {row.value for row in result.values}
