@@ -15,6 +15,8 @@
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define GK_NOFUSE(v) __asm__("" : "+x"(v))
+/* a 512-bit value: "v" is any EVEX-encodable register (zmm0-31), for the AVX-512 kernels only */
+#define GK_NOFUSE512(v) __asm__("" : "+v"(v))
 #elif defined(__GNUC__) && defined(__aarch64__)
 #define GK_NOFUSE(v) __asm__("" : "+w"(v))
 #else
