@@ -120,6 +120,56 @@ def test_constant_folding_does_not_copy_a_weight_another_node_still_reads():
     assert ops(out)["Transpose"] == 1
 
 
+def _gate_reorder(extra_reader: bool) -> object:
+    """W [192, 32] -> three row Slices -> Concat (an LSTM gate reorder) -> Gemm; with
+    extra_reader another node reads W itself too. Each Slice (8 KiB) alone is over the growth
+    allowance."""
+    w = np.random.default_rng(3).standard_normal((192, 32)).astype(F32)
+    bounds = {"s0": [128], "e0": [192], "s1": [0], "e1": [64], "s2": [64], "e2": [128], "ax": [0]}
+    nodes = [node("Slice", ["w", f"s{i}", f"e{i}", "ax"], [f"p{i}"]) for i in range(3)]
+    nodes += [node("Concat", ["p0", "p1", "p2"], ["wr"], axis=0),
+              node("Gemm", ["x", "wr"], ["y"], transB=1)]  # fmt: skip
+    outputs = [("y", [2, 192])]
+    if extra_reader:
+        nodes.append(node("Relu", ["w"], ["z"]))
+        outputs.append(("z", [192, 32]))
+    inits = {"w": w} | {k: np.array(v, np.int64) for k, v in bounds.items()}
+    return graph_of(nodes, [("x", [2, 32])], outputs, inits)
+
+
+def test_constant_folding_folds_a_chain_as_large_as_the_weight_it_replaces():
+    g = _gate_reorder(extra_reader=False)
+    w = g.initializers["w"]
+    out = optimized_matches(g, ["constant_folding", "dead_node_elimination"])
+    assert ops(out) == {"Gemm": 1}
+    np.testing.assert_array_equal(
+        out.initializers["wr"], np.concatenate([w[128:], w[:64], w[64:128]])
+    )
+    assert "w" not in out.initializers
+
+
+def test_constant_folding_keeps_a_chain_whose_weight_another_node_still_reads():
+    out, _ = optimize(_gate_reorder(extra_reader=True), passes=["constant_folding"])
+    assert ops(out)["Concat"] == 1 and ops(out)["Slice"] == 3
+
+
+def test_constant_folding_folds_shape_of_a_held_value_on_its_own():
+    """Shape of a value held back (a Transpose of a weight another node reads, not folded) is
+    still folded from the static shape."""
+    w = np.random.default_rng(4).standard_normal((64, 64)).astype(F32)
+    g = graph_of(
+        [node("Transpose", ["w"], ["wt"], perm=[1, 0]), node("MatMul", ["x", "wt"], ["a"]),
+         node("MatMul", ["x", "w"], ["b"]), node("Shape", ["wt"], ["s"]),
+         node("Reshape", ["a", "s"], ["c"]), node("Add", ["c", "b"], ["y"])],
+        [("x", [64, 64])],
+        [("y", [64, 64])],
+        {"w": w},
+    )  # fmt: skip
+    out, _ = optimize(g, passes=["constant_folding"])
+    assert ops(out)["Transpose"] == 1 and "Shape" not in ops(out)
+    np.testing.assert_array_equal(out.initializers["s"], [64, 64])
+
+
 def test_constant_folding_does_not_fold_initializers_a_feed_can_override():
     g = graph_of(
         [node("Add", ["a", "a"], ["c"]), node("Mul", ["x", "c"], ["y"])],
