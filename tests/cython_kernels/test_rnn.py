@@ -189,3 +189,46 @@ def test_default_activations_spelled_out_run_here():
     acts = ["sigmoid", "TANH", "Tanh"] * 2
     model, feeds = rnn_model("LSTM", 3, 1, 3, 4, direction="bidirectional", activations=acts)
     check(model, feeds, 1)
+
+
+def _segmented(model: bytes, feeds: dict[str, np.ndarray], threads: int) -> Any:
+    """Runs the model with segments and node by node; the outputs must be equal bit for bit and
+    match the reference. Returns the segmented session."""
+    fast = gossamer.load(model, backends=["cython"], threads=threads, optimize=0)
+    slow = gossamer.load(model, backends=["cython"], threads=threads, optimize=0)
+    slow._program.use_segments = False
+    for k in range(4):
+        run = {n: (v + np.float32(0.1 * k) if n in ("x", "h0") else v) for n, v in feeds.items()}
+        a, b = fast.run(None, run), slow.run(None, run)
+        for u, v in zip(a, b):
+            assert u.tobytes() == v.tobytes()
+    check(model, feeds, threads)
+    return fast
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+@pytest.mark.parametrize("direction, lbr", [("forward", 0), ("bidirectional", 1)])
+def test_constant_weight_rnns_replay_in_a_segment(op, direction, lbr, threads):
+    attrs = {"linear_before_reset": lbr} if op == "GRU" else {}
+    model, feeds = rnn_model(op, 5, 2, 6, 20, direction=direction, peepholes=op == "LSTM",
+                             clip=0.9, **attrs)  # fmt: skip
+    fast = _segmented(model, feeds, threads)
+    from gossamer.cython_kernels import segments
+
+    assert segments.split_reasons(fast._program) == {}
+    segs = [seg for _, _, seg, _ in fast._program.schedule or () if seg is not None]
+    assert len(segs) == 1
+
+
+@pytest.mark.parametrize(
+    "kind, why",
+    [("lens", "cannot be recorded"), ("weights", "cannot be recorded")],
+)
+def test_rnns_that_do_python_work_run_outside_segments(kind, why):
+    lens = np.array([3, 5], np.int32) if kind == "lens" else None
+    model, feeds = rnn_model("LSTM", 5, 2, 6, 20, lens=lens, weights_as_inputs=kind == "weights")
+    fast = _segmented(model, feeds, 1)
+    from gossamer.cython_kernels import segments
+
+    (reason,) = segments.split_reasons(fast._program).values()
+    assert why in reason
