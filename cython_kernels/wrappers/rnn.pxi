@@ -27,6 +27,8 @@ cdef extern from "src/rnn.h" nogil:
         float lo
         float hi
     size_t gk_rnn_packed_size(long gates, long hidden)
+    int gk_rnn_threads(long steps, long batch, long hidden, long dirs, long gates, int threads)
+    void gk_rnn_size_rule(int on)
 
 cdef extern from "src/stage_scheduler.h" nogil:
     int gk_sched_team_ok()
@@ -43,6 +45,19 @@ cdef extern from "src/stage_scheduler.h" nogil:
 def rnn_team_ok():
     """False while the recurrences back off to one thread (see src/stage_scheduler.h)."""
     return bool(gk_sched_team_ok())
+
+
+def rnn_threads(long steps, long batch, long hidden, long dirs, long gates, int threads):
+    """The threads an LSTM (gates 4) or GRU (3) recurrence of these sizes runs on (src/rnn.h)."""
+    if steps < 0 or batch < 0 or hidden < 0 or dirs < 1 or gates < 1:
+        raise ValueError("rnn_threads: negative sizes")
+    return gk_rnn_threads(steps, batch, hidden, dirs, gates, threads)
+
+
+def rnn_size_rule(bint on):
+    """on True (default): a recurrence gets a team only where it pays (src/rnn.c); False: every
+    thread that gets a 16-unit panel runs (tests)."""
+    gk_rnn_size_rule(on)
 
 
 def rnn_team_policy(bint adapt):

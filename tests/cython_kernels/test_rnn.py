@@ -21,11 +21,14 @@ DIRECTIONS = ["forward", "reverse", "bidirectional"]
 
 @pytest.fixture(autouse=True, scope="module")
 def _teams_as_asked() -> Iterator[None]:
-    """The threads asked for, always (not one thread after a team the busy machine starved)."""
+    """The threads asked for, always (not one thread after a team the busy machine starved, nor
+    for a recurrence too small to pay for a team): the team path runs on these small shapes."""
     from gossamer.cython_kernels._native import ext
 
     ext().rnn_team_policy(False)
+    ext().rnn_size_rule(False)
     yield
+    ext().rnn_size_rule(True)
     ext().rnn_team_policy(True)
 
 
@@ -232,3 +235,23 @@ def test_rnns_that_do_python_work_run_outside_segments(kind, why):
 
     (reason,) = segments.split_reasons(fast._program).values()
     assert why in reason
+
+
+def test_the_team_size_follows_the_work():
+    """One step of H = 128 (silero_vad) or a few steps of a small state run on the calling
+    thread; 50 steps of H = 256 (the benchmark LSTM) get the team; never more threads than
+    16-unit panels. With the rule off (this module) every thread with a panel runs."""
+    from gossamer.cython_kernels._native import ext
+
+    ext().rnn_size_rule(True)
+    try:
+        assert ext().rnn_threads(1, 1, 128, 1, 4, 2) == 1
+        assert ext().rnn_threads(4, 1, 128, 1, 4, 2) == 1
+        assert ext().rnn_threads(50, 1, 256, 1, 4, 2) == 2
+        assert ext().rnn_threads(50, 1, 16, 1, 4, 8) == 1
+        assert ext().rnn_threads(50, 4, 512, 2, 4, 64) == 32
+    finally:
+        ext().rnn_size_rule(False)
+    assert ext().rnn_threads(1, 1, 20, 1, 3, 2) == 2
+    with pytest.raises(ValueError):
+        ext().rnn_threads(1, 1, 20, 0, 3, 2)
