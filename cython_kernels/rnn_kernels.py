@@ -111,6 +111,10 @@ class _Layer:
         if p_index is not None and names[p_index]:
             fixed = fixed and p_index in constants
         self.fixed: _Weights | None = None
+        # weights given as values: the last ones (copies) and their packed form, reused while a
+        # run hands the same values again (a gate reorder Slice -> Concat of a weight that
+        # constant folding kept: comparing costs a fraction of packing)
+        self.last: tuple[tuple[Array | None, ...], _Weights] | None = None
         if fixed:
             try:
                 self.fixed = self.weights(
@@ -186,13 +190,22 @@ class _Layer:
         return _Weights(h, n_in, packed_w, make_epilogue(bias_col=bias_col), bias_col, rp, rh,
                         store[:n_extra])  # fmt: skip
 
+    def _weights_of(self, w: Array, r: Array, b: Array | None, p: Array | None) -> _Weights:
+        """The packed weights of values w, r, b, p: the last call's when they are equal."""
+        given, last = (w, r, b, p), self.last  # (one read: another thread may replace it)
+        if last is not None and all(map(_same, given, last[0])):
+            return last[1]
+        wt = self.weights(w, r, b, p)
+        self.last = (tuple(None if a is None else np.array(a) for a in given), wt)
+        return wt
+
     def run(
         self, x: Array, w: Array, r: Array, b: Array | None, seq: Array | None,
         h0: Array | None, c0: Array | None, p: Array | None, layout: int,
     ) -> tuple[Array | None, ...]:  # fmt: skip
         if self.fixed is None:
             numpy_work()  # weights packed per call from values: nothing a replay would repeat
-        wt = self.fixed or self.weights(w, r, b, p)
+        wt = self.fixed or self._weights_of(w, r, b, p)
         if x.dtype != F32 or x.ndim != 3 or layout not in (0, 1):
             raise RuntimeDecline("X other than a float32 [T, B, I] / [B, T, I] tensor")
         steps, batch = (x.shape[1], x.shape[0]) if layout else x.shape[:2]
@@ -230,6 +243,13 @@ class _Layer:
 
 def _flat(a: Array | None) -> Array | None:
     return None if a is None else np.ascontiguousarray(a, F32).reshape(-1)
+
+
+def _same(a: Array | None, b: Array | None) -> bool:
+    """Whether a and b are both absent or equal in dtype, shape and every value."""
+    if a is None or b is None:
+        return a is None and b is None
+    return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 def _flat_ok(*arrays: Array | None) -> bool:

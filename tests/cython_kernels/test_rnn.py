@@ -255,3 +255,19 @@ def test_the_team_size_follows_the_work():
     assert ext().rnn_threads(1, 1, 20, 1, 3, 2) == 2
     with pytest.raises(ValueError):
         ext().rnn_threads(1, 1, 20, 0, 3, 2)
+
+
+def test_weights_given_as_values_are_packed_again_only_when_they_change(monkeypatch):
+    from gossamer.cython_kernels import rnn_kernels
+
+    packs = []
+    pack = rnn_kernels._Layer.weights
+    monkeypatch.setattr(rnn_kernels._Layer, "weights",
+                        lambda self, *a, **k: packs.append(1) or pack(self, *a, **k))  # fmt: skip
+    model, feeds = rnn_model("LSTM", 3, 2, 5, 20, weights_as_inputs=True, peepholes=True)
+    session = gossamer.load(model, backends=["cython"], threads=1)
+    reference = gossamer.load(model, backends=[], optimize=0)
+    for scale in [1.0, 1.0, 0.5, 0.5, 1.0]:
+        run = {**feeds, "R": feeds["R"] * np.float32(scale)}
+        assert_close(session.run(None, run), reference.run(None, run), rtol=1e-4, atol=2e-5)
+    assert len(packs) == 3  # the first call, and each change of R
