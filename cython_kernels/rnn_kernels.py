@@ -9,6 +9,11 @@ input_forget and linear_before_reset; declines activation lists other than the d
 outside the op's contract (shapes, sequence_lens out of range) raises RuntimeDecline, so the
 reference runs it and reports the error.
 
+The kernels are traceable (segments.py): with constant weights, no sequence_lens and contiguous
+float32 X and states, a call is the GEMM and the recurrence, both recorded C calls, so an LSTM
+step replays inside its segment; a call that packs weights given as values, reads
+sequence_lens or copies an input says so (segments.numpy_work) and runs outside segments.
+
 Two tables (LstmKernels, GruKernels), each importing its reference op when first accessed
 (lazy_tables.tables_on_access): an LSTM model does not import GRU's reference module.
 """
@@ -28,6 +33,7 @@ from ._native import ext
 from .gemm_kernels import make_epilogue, pack_weights
 from .lazy_tables import tables_on_access
 from .prepacked import packed_form
+from .segments import numpy_work, traceable
 
 Array = np.ndarray
 INF = float("inf")
@@ -105,6 +111,10 @@ class _Layer:
         if p_index is not None and names[p_index]:
             fixed = fixed and p_index in constants
         self.fixed: _Weights | None = None
+        # weights given as values: the last ones (copies) and their packed form, reused while a
+        # run hands the same values again (a gate reorder Slice -> Concat of a weight that
+        # constant folding kept: comparing costs a fraction of packing)
+        self.last: tuple[tuple[Array | None, ...], _Weights] | None = None
         if fixed:
             try:
                 self.fixed = self.weights(
@@ -170,15 +180,32 @@ class _Layer:
             extra = np.ascontiguousarray(bias[:, 1, 2 * h :])
             if self.lbr:  # R's h-gate bias is multiplied by r: it stays out of XW
                 col[:, 2 * h :] = bias[:, 0, 2 * h :]
-        bias_col = np.ascontiguousarray(col, F32).reshape(-1)
+        # extra and the GEMM's bias in one buffer: the recorded recurrence call keeps it (a
+        # segment replaying the GEMM needs its epilogue's bias to outlive the call)
+        n_extra = extra.size
+        store = np.empty(n_extra + col.size, F32)
+        store[:n_extra] = np.asarray(extra, F32).reshape(-1)
+        store[n_extra:] = col.reshape(-1)
+        bias_col = store[n_extra:]
         return _Weights(h, n_in, packed_w, make_epilogue(bias_col=bias_col), bias_col, rp, rh,
-                        np.ascontiguousarray(extra, F32).reshape(-1))  # fmt: skip
+                        store[:n_extra])  # fmt: skip
+
+    def _weights_of(self, w: Array, r: Array, b: Array | None, p: Array | None) -> _Weights:
+        """The packed weights of values w, r, b, p: the last call's when they are equal."""
+        given, last = (w, r, b, p), self.last  # (one read: another thread may replace it)
+        if last is not None and all(map(_same, given, last[0])):
+            return last[1]
+        wt = self.weights(w, r, b, p)
+        self.last = (tuple(None if a is None else np.array(a) for a in given), wt)
+        return wt
 
     def run(
         self, x: Array, w: Array, r: Array, b: Array | None, seq: Array | None,
         h0: Array | None, c0: Array | None, p: Array | None, layout: int,
     ) -> tuple[Array | None, ...]:  # fmt: skip
-        wt = self.fixed or self.weights(w, r, b, p)
+        if self.fixed is None:
+            numpy_work()  # weights packed per call from values: nothing a replay would repeat
+        wt = self.fixed or self._weights_of(w, r, b, p)
         if x.dtype != F32 or x.ndim != 3 or layout not in (0, 1):
             raise RuntimeDecline("X other than a float32 [T, B, I] / [B, T, I] tensor")
         steps, batch = (x.shape[1], x.shape[0]) if layout else x.shape[:2]
@@ -189,6 +216,8 @@ class _Layer:
         for s in (h0, c0):
             if s is not None and (s.shape != state or s.dtype != F32):
                 raise RuntimeDecline(f"an initial state of shape {list(s.shape)}, not {state}")
+        if seq is not None or not _flat_ok(x, h0, c0):
+            numpy_work()  # sequence_lens checked by Python, or an input copied
         lens = _lens(seq, batch, steps)
         xw = scratch(steps * batch * n).reshape(steps * batch, n)
         if steps * batch and wt.packed_w is not None:
@@ -197,6 +226,7 @@ class _Layer:
             # wait at its join for threads the OS has not scheduled)
             ext().gemm_a(x2, wt.packed_w, n, xw, wt.ep, threads() if ext().rnn_team_ok() else 1)
         elif steps * batch:
+            numpy_work()
             xw[:] = wt.bias_col
         y_shape = (batch, steps, d, h) if layout else (steps, d, batch, h)
         y = output_array(y_shape, F32, 0) if self.wants[0] else None
@@ -213,6 +243,18 @@ class _Layer:
 
 def _flat(a: Array | None) -> Array | None:
     return None if a is None else np.ascontiguousarray(a, F32).reshape(-1)
+
+
+def _same(a: Array | None, b: Array | None) -> bool:
+    """Whether a and b are both absent or equal in dtype, shape and every value."""
+    if a is None or b is None:
+        return a is None and b is None
+    return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def _flat_ok(*arrays: Array | None) -> bool:
+    """Whether _flat / ascontiguousarray of each array is a view (no copy)."""
+    return all(a is None or (a.dtype == F32 and a.flags.c_contiguous) for a in arrays)
 
 
 def _lens(seq: Array | None, batch: int, steps: int) -> Array | None:
@@ -240,7 +282,7 @@ def _prepare_lstm_14(node: Node, constants: dict[int, Array]) -> Callable[..., A
     ) -> tuple[Array | None, ...]:  # fmt: skip
         return layer.run(x, w, r, b, sequence_lens, initial_h, initial_c, p, layout)
 
-    return lstm_14
+    return traceable(lstm_14)
 
 
 def _prepare_lstm_7(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -255,7 +297,7 @@ def _prepare_lstm_7(node: Node, constants: dict[int, Array]) -> Callable[..., An
     ) -> tuple[Array | None, ...]:  # fmt: skip
         return layer.run(x, w, r, b, sequence_lens, initial_h, initial_c, p, 0)
 
-    return lstm_7
+    return traceable(lstm_7)
 
 
 def _prepare_gru_14(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -270,7 +312,7 @@ def _prepare_gru_14(node: Node, constants: dict[int, Array]) -> Callable[..., An
     ) -> tuple[Array | None, ...]:  # fmt: skip
         return layer.run(x, w, r, b, sequence_lens, initial_h, None, None, layout)
 
-    return gru_14
+    return traceable(gru_14)
 
 
 def _prepare_gru_7(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
@@ -285,7 +327,7 @@ def _prepare_gru_7(node: Node, constants: dict[int, Array]) -> Callable[..., Any
     ) -> tuple[Array | None, ...]:  # fmt: skip
         return layer.run(x, w, r, b, sequence_lens, initial_h, None, None, 0)
 
-    return gru_7
+    return traceable(gru_7)
 
 
 def _declare(reference: Callable[..., Any], prepare: Callable[..., Any]) -> Any:

@@ -105,15 +105,29 @@ static void run_item(void *ctx, long k, long p0, long n, long gp0, long gn) {
     for (long p = p0; p < p0 + n; p++) run_panel(cx, k, down ? gp0 + gn - 1 - (p - gp0) : p);
 }
 
-/* threads worth the per-stage synchronisation: at least one panel each, and enough
- * multiply-adds per step */
-static int rnn_threads(const gk_rnn_io *io, long gates, int threads) {
-    long panels = (io->hidden + NU - 1) / NU;
-    double work = (double)gates * io->hidden * io->hidden * io->batch * io->dirs;
+/* The team size by work (cost model measured on the 2-core Xeon of docs/cython-backend.md, R
+ * streaming from L2 each step): one thread does a step's GEMV at about RNN_MACS_PER_US
+ * multiply-adds per us; a team pays about RNN_TEAM_US once (waking its threads) and
+ * RNN_STAGE_US per step (the stage hand-over). nt threads pay off when
+ * steps * (t1 - t1 / nt - RNN_STAGE_US) > RNN_TEAM_US, t1 one thread's time per step: one step
+ * of H = 128 (silero_vad) runs on one thread, 50 steps of H = 256 on two. Off (tests):
+ * every thread gets at least one panel, whatever the work. */
+#define RNN_MACS_PER_US 15000.0
+#define RNN_TEAM_US 6.0
+#define RNN_STAGE_US 1.5
+static int size_rule = 1;
+
+void gk_rnn_size_rule(int on) { size_rule = on != 0; }
+
+int gk_rnn_threads(long steps, long batch, long hidden, long dirs, long gates, int threads) {
+    long panels = (hidden + NU - 1) / NU;
     int nt = threads < 1 ? 1 : threads;
     if (nt > panels) nt = (int)panels;
-    if (work < 32768.0) nt = 1;
-    return nt < 1 ? 1 : nt;
+    if (!size_rule || nt <= 1) return nt < 1 ? 1 : nt;
+    double t1 = (double)gates * hidden * hidden * batch * dirs / RNN_MACS_PER_US;
+    for (; nt > 1; nt--)
+        if ((double)steps * (t1 - t1 / nt - RNN_STAGE_US) > RNN_TEAM_US) break;
+    return nt;
 }
 
 static void load_state(const gk_rnn_io *io, const float *src, float *dst, long d) {
@@ -139,7 +153,7 @@ static void rnn_run(rnn_ctx *cx, long gates, int threads) {
     const gk_rnn_io *io = cx->io;
     long H = io->hidden, D = io->dirs, T = io->steps, dbh = D * io->batch * H;
     long panels = (H + NU - 1) / NU;
-    int nt = rnn_threads(io, gates, threads);
+    int nt = gk_rnn_threads(T, io->batch, H, D, gates, threads);
     if (nt > 1 && !gk_sched_team_allowed()) nt = 1;
     long per_slot = dbh * (cx->lstm ? 2 : cx->lbr ? 1 : 3);
     /* every step's states kept (so a stalled thread's items may be run again): see

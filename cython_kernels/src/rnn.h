@@ -58,6 +58,13 @@ void gk_lstm(const gk_rnn_io *io, const float *rp, const float *peep, int input_
 void gk_gru(const gk_rnn_io *io, const float *rzr, const float *rh, const float *rbh,
             int linear_before_reset, int threads);
 
+/* The threads a recurrence of these sizes runs on (at most `threads`, at most one per 16-unit
+ * panel): more only where the cost model in rnn.c says the team pays for itself (a short or
+ * small recurrence runs on the calling thread). gk_rnn_size_rule(0) turns the model off (tests:
+ * every thread that gets a panel runs). */
+int gk_rnn_threads(long steps, long batch, long hidden, long dirs, long gates, int threads);
+void gk_rnn_size_rule(int on);
+
 /* ---- per-level kernels (rnn_kernels.inc; dispatch.c selects one level's) ------------------- */
 
 /* GEMV of one panel's packed R against h, then the gates and the state update of units

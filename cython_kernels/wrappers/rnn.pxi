@@ -27,6 +27,8 @@ cdef extern from "src/rnn.h" nogil:
         float lo
         float hi
     size_t gk_rnn_packed_size(long gates, long hidden)
+    int gk_rnn_threads(long steps, long batch, long hidden, long dirs, long gates, int threads)
+    void gk_rnn_size_rule(int on)
 
 cdef extern from "src/stage_scheduler.h" nogil:
     int gk_sched_team_ok()
@@ -43,6 +45,19 @@ cdef extern from "src/stage_scheduler.h" nogil:
 def rnn_team_ok():
     """False while the recurrences back off to one thread (see src/stage_scheduler.h)."""
     return bool(gk_sched_team_ok())
+
+
+def rnn_threads(long steps, long batch, long hidden, long dirs, long gates, int threads):
+    """The threads an LSTM (gates 4) or GRU (3) recurrence of these sizes runs on (src/rnn.h)."""
+    if steps < 0 or batch < 0 or hidden < 0 or dirs < 1 or gates < 1:
+        raise ValueError("rnn_threads: negative sizes")
+    return gk_rnn_threads(steps, batch, hidden, dirs, gates, threads)
+
+
+def rnn_size_rule(bint on):
+    """on True (default): a recurrence gets a team only where it pays (src/rnn.c); False: every
+    thread that gets a 16-unit panel runs (tests)."""
+    gk_rnn_size_rule(on)
 
 
 def rnn_team_policy(bint adapt):
@@ -143,6 +158,59 @@ cdef int _rnn_io(str name, long gates, gk_rnn_io *io, const float[:, ::1] xw, lo
     return 0
 
 
+# Segment replay (wrappers/plan.pxi): a recorded LSTM/GRU call keeps the io struct's pointers in
+# slots 0-5 (xw, y, h0, c0, yh, yc; GRU, which has no c0/yc, keeps its rbh in slot 5), the packed
+# weights in 6-7 (LSTM: rp, peep; GRU: rzr, rh), the sizes and strides in the integer slots and
+# the clip bounds in the float slots. A call with sequence_lens is not recorded (Python checked
+# their values).
+cdef void _io_from_call(const gk_call *c, gk_rnn_io *io) noexcept nogil:
+    memset(io, 0, sizeof(gk_rnn_io))
+    io.xw, io.y = <const float *>c.p[0], <float *>c.p[1]
+    io.h0, io.c0 = <const float *>c.p[2], <const float *>c.p[3]
+    io.yh, io.yc = <float *>c.p[4], <float *>c.p[5]
+    io.steps, io.batch, io.hidden, io.dirs, io.reverse = c.i[0], c.i[1], c.i[2], c.i[3], <int>c.i[4]
+    io.xw_t, io.xw_b, io.xw_ld = c.i[5], c.i[6], c.i[7]
+    io.y_t, io.y_d, io.y_b, io.s_d, io.s_b = c.i[8], c.i[9], c.i[10], c.i[11], c.i[12]
+    io.lo, io.hi = c.f[0], c.f[1]
+
+
+cdef int _run_lstm(const gk_call *c) noexcept nogil:
+    cdef gk_rnn_io io
+    _io_from_call(c, &io)
+    gk_lstm(&io, <const float *>c.p[6], <const float *>c.p[7], <int>c.i[13], <int>c.i[14])
+    return 0
+
+
+cdef int _run_gru(const gk_call *c) noexcept nogil:
+    cdef gk_rnn_io io
+    _io_from_call(c, &io)
+    io.c0, io.yc = NULL, NULL
+    gk_gru(&io, <const float *>c.p[6], <const float *>c.p[7], <const float *>c.p[5],
+           <int>c.i[13], <int>c.i[14])
+    return 0
+
+
+cdef void _record_rnn(gk_call_fn fn, str name, const gk_rnn_io *io, tuple keep, void *w0,
+                      void *w1, void *rbh, int flag, int threads):
+    """Appends the call just made to the open trace (not when it read sequence lengths)."""
+    cdef Call call
+    if io.lens != NULL:
+        _trace.append(None)
+        return
+    call = _record(fn, name, keep)
+    call.c.p[0], call.c.p[1] = <void *>io.xw, <void *>io.y
+    call.c.p[2], call.c.p[3] = <void *>io.h0, <void *>io.c0
+    call.c.p[4], call.c.p[5] = <void *>io.yh, <void *>io.yc
+    if rbh != NULL:
+        call.c.p[5] = rbh
+    call.c.p[6], call.c.p[7] = w0, w1
+    call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = io.steps, io.batch, io.hidden, io.dirs
+    call.c.i[4], call.c.i[5], call.c.i[6], call.c.i[7] = io.reverse, io.xw_t, io.xw_b, io.xw_ld
+    call.c.i[8], call.c.i[9], call.c.i[10] = io.y_t, io.y_d, io.y_b
+    call.c.i[11], call.c.i[12], call.c.i[13], call.c.i[14] = io.s_d, io.s_b, flag, threads
+    call.c.f[0], call.c.f[1] = io.lo, io.hi
+
+
 def lstm(const float[:, ::1] xw, long steps, long batch, long hidden, long dirs, bint reverse,
          int layout, const int64_t[::1] lens, float[::1] y, const float[::1] h0,
          const float[::1] c0, float[::1] yh, float[::1] yc, const float[::1] rp,
@@ -160,6 +228,9 @@ def lstm(const float[:, ::1] xw, long steps, long batch, long hidden, long dirs,
         return
     with nogil:
         gk_lstm(&io, &rp[0], &peep[0], input_forget, threads)
+    if _tracing():
+        _record_rnn(_run_lstm, "lstm", &io, (xw, y, h0, c0, yh, yc, rp, peep), <void *>&rp[0],
+                    <void *>&peep[0], NULL, input_forget, threads)
 
 
 def gru(const float[:, ::1] xw, long steps, long batch, long hidden, long dirs, bint reverse,
@@ -179,6 +250,9 @@ def gru(const float[:, ::1] xw, long steps, long batch, long hidden, long dirs, 
         if steps and batch and hidden:
             raise ValueError("gru: rzr and rh are required")
         return
+    cdef const float *pbh = optr(rbh) if linear_before_reset else NULL
     with nogil:
-        gk_gru(&io, &rzr[0], &rh[0], optr(rbh) if linear_before_reset else NULL,
-               linear_before_reset, threads)
+        gk_gru(&io, &rzr[0], &rh[0], pbh, linear_before_reset, threads)
+    if _tracing():
+        _record_rnn(_run_gru, "gru", &io, (xw, y, h0, yh, rzr, rh, rbh), <void *>&rzr[0],
+                    <void *>&rh[0], <void *>pbh, linear_before_reset, threads)

@@ -21,11 +21,14 @@ DIRECTIONS = ["forward", "reverse", "bidirectional"]
 
 @pytest.fixture(autouse=True, scope="module")
 def _teams_as_asked() -> Iterator[None]:
-    """The threads asked for, always (not one thread after a team the busy machine starved)."""
+    """The threads asked for, always (not one thread after a team the busy machine starved, nor
+    for a recurrence too small to pay for a team): the team path runs on these small shapes."""
     from gossamer.cython_kernels._native import ext
 
     ext().rnn_team_policy(False)
+    ext().rnn_size_rule(False)
     yield
+    ext().rnn_size_rule(True)
     ext().rnn_team_policy(True)
 
 
@@ -189,3 +192,82 @@ def test_default_activations_spelled_out_run_here():
     acts = ["sigmoid", "TANH", "Tanh"] * 2
     model, feeds = rnn_model("LSTM", 3, 1, 3, 4, direction="bidirectional", activations=acts)
     check(model, feeds, 1)
+
+
+def _segmented(model: bytes, feeds: dict[str, np.ndarray], threads: int) -> Any:
+    """Runs the model with segments and node by node; the outputs must be equal bit for bit and
+    match the reference. Returns the segmented session."""
+    fast = gossamer.load(model, backends=["cython"], threads=threads, optimize=0)
+    slow = gossamer.load(model, backends=["cython"], threads=threads, optimize=0)
+    slow._program.use_segments = False
+    for k in range(4):
+        run = {n: (v + np.float32(0.1 * k) if n in ("x", "h0") else v) for n, v in feeds.items()}
+        a, b = fast.run(None, run), slow.run(None, run)
+        for u, v in zip(a, b):
+            assert u.tobytes() == v.tobytes()
+    check(model, feeds, threads)
+    return fast
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+@pytest.mark.parametrize("direction, lbr", [("forward", 0), ("bidirectional", 1)])
+def test_constant_weight_rnns_replay_in_a_segment(op, direction, lbr, threads):
+    attrs = {"linear_before_reset": lbr} if op == "GRU" else {}
+    model, feeds = rnn_model(op, 5, 2, 6, 20, direction=direction, peepholes=op == "LSTM",
+                             clip=0.9, **attrs)  # fmt: skip
+    fast = _segmented(model, feeds, threads)
+    from gossamer.cython_kernels import segments
+
+    assert segments.split_reasons(fast._program) == {}
+    segs = [seg for _, _, seg, _ in fast._program.schedule or () if seg is not None]
+    assert len(segs) == 1
+
+
+@pytest.mark.parametrize(
+    "kind, why",
+    [("lens", "cannot be recorded"), ("weights", "cannot be recorded")],
+)
+def test_rnns_that_do_python_work_run_outside_segments(kind, why):
+    lens = np.array([3, 5], np.int32) if kind == "lens" else None
+    model, feeds = rnn_model("LSTM", 5, 2, 6, 20, lens=lens, weights_as_inputs=kind == "weights")
+    fast = _segmented(model, feeds, 1)
+    from gossamer.cython_kernels import segments
+
+    (reason,) = segments.split_reasons(fast._program).values()
+    assert why in reason
+
+
+def test_the_team_size_follows_the_work():
+    """One step of H = 128 (silero_vad) or a few steps of a small state run on the calling
+    thread; 50 steps of H = 256 (the benchmark LSTM) get the team; never more threads than
+    16-unit panels. With the rule off (this module) every thread with a panel runs."""
+    from gossamer.cython_kernels._native import ext
+
+    ext().rnn_size_rule(True)
+    try:
+        assert ext().rnn_threads(1, 1, 128, 1, 4, 2) == 1
+        assert ext().rnn_threads(4, 1, 128, 1, 4, 2) == 1
+        assert ext().rnn_threads(50, 1, 256, 1, 4, 2) == 2
+        assert ext().rnn_threads(50, 1, 16, 1, 4, 8) == 1
+        assert ext().rnn_threads(50, 4, 512, 2, 4, 64) == 32
+    finally:
+        ext().rnn_size_rule(False)
+    assert ext().rnn_threads(1, 1, 20, 1, 3, 2) == 2
+    with pytest.raises(ValueError):
+        ext().rnn_threads(1, 1, 20, 0, 3, 2)
+
+
+def test_weights_given_as_values_are_packed_again_only_when_they_change(monkeypatch):
+    from gossamer.cython_kernels import rnn_kernels
+
+    packs = []
+    pack = rnn_kernels._Layer.weights
+    monkeypatch.setattr(rnn_kernels._Layer, "weights",
+                        lambda self, *a, **k: packs.append(1) or pack(self, *a, **k))  # fmt: skip
+    model, feeds = rnn_model("LSTM", 3, 2, 5, 20, weights_as_inputs=True, peepholes=True)
+    session = gossamer.load(model, backends=["cython"], threads=1)
+    reference = gossamer.load(model, backends=[], optimize=0)
+    for scale in [1.0, 1.0, 0.5, 0.5, 1.0]:
+        run = {**feeds, "R": feeds["R"] * np.float32(scale)}
+        assert_close(session.run(None, run), reference.run(None, run), rtol=1e-4, atol=2e-5)
+    assert len(packs) == 3  # the first call, and each change of R
