@@ -11,7 +11,9 @@ A channel Split of one image is a view in the memory plan (refimpl/memory_plan.p
 nothing. Each output channel is computed from the same weights, inputs and bias in the same
 order as before, so results are bit-identical.
 
-Preconditions: ai.onnx Conv or gossamer::FusedConv, group 1, 2-D (4-D weights), equal attributes
+Preconditions: ai.onnx Conv or gossamer::FusedConv, group 1, 2-D (4-D weights) with a kernel
+larger than 1x1 (1x1 convs share little: a 1x1 conv reads its input in place or packs it once
+cheaply; mtcnn_pnet's two 1x1 heads merged measured neutral), equal attributes
 (kernel, strides, pads, dilations, auto_pad, activation and its parameters), float32 weights with
 equal input channels and kernel, no PRelu slope or residual input; outputs not graph outputs.
 """
@@ -56,6 +58,8 @@ def _key(view: GraphView, node: Node) -> tuple | None:
         return None
     w = view.constant(node.inputs[1])
     if w is None or w.ndim != 4 or w.dtype != np.float32 or not w.shape[0]:
+        return None
+    if w.shape[2:] == (1, 1):  # nothing shared to speak of (mtcnn_pnet's two 1x1 heads: neutral)
         return None
     if int(node.attrs.get("group", 1)) != 1:
         return None

@@ -87,6 +87,16 @@ def test_convs_that_differ_stay_apart(change):
     assert _ops(g).count("FusedConv") == 2
 
 
+def test_1x1_siblings_stay_apart():
+    g = _net(w2_shape=(6, 4, 1, 1), second={"kernel_shape": [1, 1], "activation": "Swish",
+                                             "activation_params": [1.0]})  # fmt: skip
+    for n in g.nodes:
+        if n.name == "conv_a":
+            n.attrs = {"kernel_shape": [1, 1], "activation": "Swish", "activation_params": [1.0]}
+    g.initializers["wa"] = g.initializers["wa"][:, :, :1, :1].copy()
+    assert pass_.run(g) == []
+
+
 def test_a_graph_output_or_a_group_conv_is_not_merged():
     g = _net()
     g.outputs.append(Value("a", "float32", None))
