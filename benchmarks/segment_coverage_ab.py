@@ -1,7 +1,8 @@
 """Segment coverage A/B in one process: a model's session with this tree's segments against one
 recorded as the start of session 18 did (no shape constants: segments.shape_constants empty; Resize
 not recorded), the two interleaved turn by turn (order alternating), wall and thread-CPU time
-(the CPU time is what a shared machine's load disturbs least at 1 thread).
+(the CPU time is what a shared machine's load disturbs least at 1 thread). With --sibling both
+optimise the .onnx here (-O3; the start without sibling_conv_fusion) instead of loading O3.gsm.
 
     .venv/bin/python benchmarks/segment_coverage_ab.py --model nudenet_320n_yolov8n --threads 1
 
@@ -34,8 +35,26 @@ def _coverage(session: gossamer.Session) -> tuple[int, int]:
     return sum(len(s) for s in segs), len(segs)
 
 
-def _sessions(path: Path, feeds: dict[str, Any], threads: int) -> dict[str, gossamer.Session]:
-    this = gossamer.load(str(path), backends=["cython"], threads=threads)
+def _graphs(folder: Path, sibling: bool) -> tuple[Any, Any]:
+    """(this, start): the O3.gsm path twice, or the .onnx optimised with and without the pass."""
+    if not sibling:
+        return str(folder / "O3.gsm"), str(folder / "O3.gsm")
+    from gossamer.converter.onnx_import import graph_from_onnx
+    from gossamer.converter.optimizer import optimize
+
+    (onnx,) = folder.glob("*.onnx")
+    graph = graph_from_onnx(str(onnx))
+    this, report = optimize(graph, 3)
+    names = [p.name for p in report.passes if p.name != "sibling_conv_fusion"]
+    start, _ = optimize(graph, 3, passes=names)
+    return this, start
+
+
+def _sessions(
+    models: tuple[Any, Any], feeds: dict[str, Any], threads: int
+) -> dict[str, gossamer.Session]:
+    level = 0 if not isinstance(models[0], str) else 3  # (a graph optimised here)
+    this = gossamer.load(models[0], backends=["cython"], threads=threads, optimize=level)
     for _ in range(4):
         this.run(None, feeds)
     shape_constants, before = segments.shape_constants, segments.Recorder.before
@@ -47,7 +66,7 @@ def _sessions(path: Path, feeds: dict[str, Any], threads: int) -> dict[str, goss
     segments.shape_constants = lambda *args: (set(), set())  # type: ignore[assignment]
     segments.Recorder.before = no_resize  # type: ignore[method-assign]
     try:
-        start = gossamer.load(str(path), backends=["cython"], threads=threads)
+        start = gossamer.load(models[1], backends=["cython"], threads=threads, optimize=level)
         for _ in range(4):  # recorded on the second run
             start.run(None, feeds)
     finally:
@@ -61,10 +80,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--turns", type=int, default=30)
     ap.add_argument("--per-turn", type=int, default=3)
+    ap.add_argument("--sibling", action="store_true", help="also sibling_conv_fusion (see above)")
     args = ap.parse_args()
     (folder,) = sorted(BENCH.glob(f"{args.model}-*"))[:1]
     feeds = dict(np.load(folder / "feeds.npz"))
-    sessions = _sessions(folder / "O3.gsm", feeds, args.threads)
+    sessions = _sessions(_graphs(folder, args.sibling), feeds, args.threads)
     outs = {k: s.run(None, feeds) for k, s in sessions.items()}
     assert all(a.tobytes() == b.tobytes() for a, b in zip(outs["this"], outs["start"]))
     wall: dict[str, list[float]] = {k: [] for k in sessions}
