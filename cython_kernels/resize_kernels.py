@@ -30,6 +30,7 @@ from ..refimpl.ops import op_resize
 from ..refimpl.ops.op_upsample import upsample_7, upsample_9
 from ._common import F32, threads
 from ._native import ext
+from .segments import numpy_work, traceable
 
 Array = np.ndarray
 
@@ -107,6 +108,7 @@ class _Resize:
                 self.plans[key] = plan
         out_shape, tables = plan
         if tables is None:
+            numpy_work()  # (segments.py: this call is not recorded)
             return x.copy()  # no axis resampled: the reference casts to float64 and back
         y = output_array(out_shape, F32)
         if y.size == 0:
@@ -268,7 +270,7 @@ def _resize_kernel(reference: Any, version: int, fn: Callable[..., Any]) -> Any:
     opts_version = 7 if version == 9 else version
 
     def prepare_node(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
-        return _RESIZE_SIGNATURES[version](_Resize(node, opts_version))
+        return traceable(_RESIZE_SIGNATURES[version](_Resize(node, opts_version)))
 
     return kernel(reference, dtypes={"float32"}, supports=_resize_refusal(opts_version),
                   prepare=prepare_node)(fn)  # fmt: skip

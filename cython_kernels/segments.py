@@ -13,6 +13,15 @@ and thread count. A step's calls can be replayed without Python when
 View ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) whose output is a view of input 0 and
 whose other inputs are initializers are replayed as nothing at all.
 
+Shape constants: a recording runs at one input-shape signature (a static graph's, or one variant
+of refimpl/shape_arenas.py), so a value computed from tensor shapes and constants alone (a Shape
+of a tensor of planned size, then Gather, Cast, Range, ConstantOfShape, Concat, ... of such
+values and initializers: the anchor grid of a detector's head) is the same on every run the
+segment is used for. Such values count as initializers (a kernel may read them in Python: an
+Expand's target shape, a Reshape's), and a step that made such values without recordable calls
+(a reference op: Shape, Range, ...) is replayed as nothing: its recorded results, at most
+SHAPE_CONSTANT_LIMIT bytes each and not in the arena, are kept by the segment and handed on.
+
 Maximal runs of such steps become one `Plan` each. Memory that moves between runs is handled by
 address: pointers into a value coming from outside the segment and not living in the arena (a
 graph input, a tensor a reference op allocated) are patched per run from that run's array;
@@ -44,6 +53,7 @@ from ..plugins.run_context import current_threads
 from ..refimpl.errors import NodeExecutionError
 from ..refimpl.ir import Node
 from ..refimpl.memory_plan import VIEW_OPS
+from ..refimpl.registry import NONDETERMINISTIC_OPS
 from . import _native
 from ._common import SCRATCH_BUFFERS, aligned_empty
 from ._native import ext
@@ -62,6 +72,10 @@ _RELEASED = "an input's copy was released by the recording (a cut inside a run)"
 # the self-check keeps copies of the values a segment may take as inputs: past this many bytes held
 # at once a recording stops (such a model's nodes are large: one call each costs little beside them)
 RECORD_LIMIT = 64 << 20
+# the largest result of a step a segment keeps as a shape constant (the values its readers see)
+SHAPE_CONSTANT_LIMIT = 64 << 10
+# ops that read only their input's shape
+_SHAPE_OPS = frozenset({"Shape", "Size"})
 
 
 def enabled() -> bool:
@@ -116,6 +130,36 @@ def split_reasons(program: Any) -> dict[str, str]:
     return dict(_SPLITS.get(program, {}))
 
 
+def shape_constants(
+    nodes: list[Node], initializers: set[str], fixed: set[str], outputs: set[str]
+) -> tuple[set[str], set[int]]:
+    """(values, steps): the values computed from shapes and constants alone, at a recording's one
+    input-shape signature (see the module docstring), and the steps that may be kept as shape
+    constants (every output such a value, none a graph output). `fixed`: the values whose shape is
+    the same on every run (planned in the arena, graph inputs, initializers): a Shape or Size of
+    one is a shape constant, as is any deterministic op of the default domain whose inputs are
+    all initializers or shape constants."""
+    known: set[str] = set()
+    steps: set[int] = set()
+    for i, node in enumerate(nodes):
+        if node.domain not in ("", "ai.onnx") or node.op_type in NONDETERMINISTIC_OPS:
+            continue
+        if next(node.subgraphs(), None) is not None:
+            continue
+        ins = [n for n in node.inputs if n]
+        if node.op_type in _SHAPE_OPS:
+            ok = len(ins) == 1 and (ins[0] in fixed or ins[0] in known)
+        else:
+            ok = bool(ins) and all(n in initializers or n in known for n in ins)
+        outs = [n for n in node.outputs if n]
+        if not ok or not outs:
+            continue
+        known.update(outs)
+        if not any(n in outputs for n in outs):
+            steps.add(i)
+    return known, steps
+
+
 def _assembled_concat(node: Node, args: list[Any], results: list[Any]) -> bool:
     """A Concat that copied nothing: its inputs lie in its output, one after another."""
     if node.op_type != "Concat" or node.domain not in ("", "ai.onnx") or len(results) != 1:
@@ -168,7 +212,7 @@ class _Record:
     """One recorded step: its values, its calls and where each pointer of them points (a plain
     class: a dataclass costs ~0.7 ms to define, on a first load's path)."""
 
-    __slots__ = tuple("node args results calls alias assembled why pointers held".split())
+    __slots__ = tuple("node args results calls alias assembled why pointers held const".split())
 
     def __init__(
         self, node: Node, args: list[Any], results: list[Any], calls: list[Any], alias: bool = False
@@ -182,6 +226,7 @@ class _Record:
         self.why = ""
         self.pointers: list[list[tuple[int, int]]] = []  # per call (slot, addr)
         self.held: list[Any] = []  # arrays that outlive the call
+        self.const = False  # a shape constant's step: replayed as nothing, its results kept
 
 
 class Recorder:
@@ -214,6 +259,12 @@ class Recorder:
         self.scratch_copies: dict[int, np.ndarray] = {}  # id -> this program's own copy
         self.snapped = 0  # bytes in snap
         self.abandoned = arena.nbytes > RECORD_LIMIT
+        outputs = {v.name for v in program.graph.outputs}
+        planned = set(arena.plan.tensors) if getattr(arena, "plan", None) is not None else set()
+        fixed = planned | {v.name for v in program.graph.inputs} | set(self.initializers)
+        self.constants, self.const_steps = shape_constants(
+            program.nodes, set(self.initializers), fixed, outputs
+        )
 
     # ---- recording (SegmentBuilder) -------------------------------------------------------------
     def before(self, index: int, node: Node, impl: Callable[..., Any]) -> None:
@@ -232,6 +283,9 @@ class Recorder:
             self.tracing = False
         elif node.op_type in VIEW_OPS and node.domain in ("", "ai.onnx"):
             calls = []
+        const = calls is None and index in self.const_steps
+        if const:
+            calls = []
         if self.abandoned:
             return
         for name, value in zip(node.inputs, args):
@@ -249,7 +303,9 @@ class Recorder:
             self.abandoned = True
             self.snap.clear()
             return
-        if calls is not None:
+        if const:
+            self.records[index] = self._constant(node, list(args), list(results))
+        elif calls is not None:
             self.records[index] = self._classify(node, list(args), list(results), calls, declined)
         if calls is None or self.records[index].why:
             self.last_split = index
@@ -277,6 +333,22 @@ class Recorder:
         if self.tracing:
             ext().trace_end()
             self.tracing = False
+
+    def _constant(self, node: Node, args: list[Any], results: list[Any]) -> _Record:
+        """The record of a step that computed shape constants without recordable calls: its
+        results (arrays outside the arena, small) are kept and handed on by the segment."""
+        rec = _Record(node, args, results, [])
+        rec.const = True
+        lo, hi = self.arena_range
+        for a in results:
+            if not isinstance(a, np.ndarray):
+                rec.why = "a value that is not an array"
+            elif a.nbytes > SHAPE_CONSTANT_LIMIT:
+                rec.why = "a shape constant too large to keep"
+            elif a.size and not (_bounds(a)[1] <= lo or hi <= _bounds(a)[0]):
+                rec.why = "a shape constant in the arena"
+        rec.held = [] if rec.why else [_root(a) for a in results]
+        return rec
 
     def _classify(
         self, node: Node, args: list[Any], results: list[Any], calls: list[Any], declined: bool
@@ -331,8 +403,8 @@ class Recorder:
         if rec.assembled:
             return ""  # every input lies in the output already: nothing to replay
         for name, a in ins:
-            if name in self.initializers:
-                continue
+            if name in self.initializers or name in self.constants:
+                continue  # (a shape constant: the same value on every run at this signature)
             if rec.alias and name == node.inputs[0]:
                 continue
             lo, hi = _bounds(a)
@@ -440,9 +512,10 @@ class Recorder:
                 movable.append((*_bounds(a), len(regions) - 1))
         private: list[tuple[int, int, np.ndarray]] = []  # bounds, private buffer
         private_of: dict[str, np.ndarray] = {}
+        kept = {n for k, rec in recs if rec.const for n in rec.node.outputs if n}
         for name, (k, a) in produced.items():
-            if root_of[name] != name or in_arena(a) or not a.size:
-                continue
+            if root_of[name] != name or in_arena(a) or not a.size or name in kept:
+                continue  # (a kept shape constant: its recorded array, held by the segment)
             if not a.flags.c_contiguous:
                 return k
             buf = aligned_empty(a.nbytes, np.uint8)

@@ -9,7 +9,8 @@ com.microsoft MatMulIntegerToFloat / DynamicQuantizeMatMul, BatchNormalization f
 push-down into dequantized tables, Swish and hard-swish pattern fusion, constant scale folding
 into Conv/Gemm/MatMul weights, Conv/Gemm/MatMul bias fusion, Conv + residual Add fusion and
 activation fusion into gossamer::Fused* ops; -O3 adds
-Transpose sinking, LayerNorm and GELU fusion, MatMul batching and Transpose/Reshape cancellation.
+Transpose sinking, LayerNorm and GELU fusion, MatMul batching, sibling convolution fusion (convs
+reading one input merged into one and a channel Split) and Transpose/Reshape cancellation.
 Every pass is one module (`run(graph) -> list of changes`) whose docstring states its rewrite and
 its preconditions; passes rewrite the top-level graph only (If/Loop/Scan bodies stay as they are).
 The result's nodes are in a topological order (stable with respect to the input's order), as ONNX

@@ -27,6 +27,7 @@ from . import (
     record,
     residual_fusion,
     scale_folding,
+    sibling_conv_fusion,
     swish_fusion,
     transpose_reshape_cancellation,
     transpose_sinking,
@@ -72,6 +73,7 @@ PIPELINE: list[Pass] = [
         bias_fusion,
         residual_fusion,
         activation_fusion,
+        sibling_conv_fusion,  # after the activations join their convs
         matmul_batching,
         noop_removal,
         dead_node_elimination,

@@ -105,3 +105,23 @@ def resize2d(const float[:, :, ::1] x, float[:, :, ::1] y, int th, const int[::1
     with nogil:
         gk_resize2d(&x[0, 0, 0], p, h, w, &y[0, 0, 0], oh, ow, th, iptr(ih), dptr(wh), bptr(outh),
                     tw, iptr(iw), dptr(ww), bptr(outw), extrap, threads)
+    cdef Call call
+    if _tracing():  # the tables are the kernel's cached ones (they outlive the call)
+        call = _record(_run_resize2d, "resize2d", (x, y, ih, wh, outh, iw, ww, outw))
+        call.c.p[0], call.c.p[1] = <void *>&x[0, 0, 0], <void *>&y[0, 0, 0]
+        call.c.p[2], call.c.p[3] = <void *>iptr(ih), <void *>dptr(wh)
+        call.c.p[4], call.c.p[5] = <void *>bptr(outh), <void *>iptr(iw)
+        call.c.p[6], call.c.p[7] = <void *>dptr(ww), <void *>bptr(outw)
+        call.c.i[0], call.c.i[1], call.c.i[2], call.c.i[3] = p, h, w, oh
+        call.c.i[4], call.c.i[5], call.c.i[6], call.c.i[7] = ow, th, tw, threads
+        memcpy(&call.c.i[8], &extrap, sizeof(double))  # the double's bits, unrounded
+
+
+cdef int _run_resize2d(const gk_call *c) noexcept nogil:
+    cdef double extrap
+    memcpy(&extrap, &c.i[8], sizeof(double))
+    gk_resize2d(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], <float *>c.p[1], c.i[3], c.i[4],
+                <int>c.i[5], <const int *>c.p[2], <const double *>c.p[3],
+                <const unsigned char *>c.p[4], <int>c.i[6], <const int *>c.p[5],
+                <const double *>c.p[6], <const unsigned char *>c.p[7], extrap, <int>c.i[7])
+    return 0
