@@ -19,8 +19,12 @@ typedef struct {
     const float *x;
     long c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps;
     float *out;
-    gk_seat_bufs bufs; /* per tap: lane offsets (GK_NR longs), then a dense flag (int) each */
+    gk_seat_bufs bufs; /* per tap: lane offsets (GK_NR longs); then the same as ints; then a
+                        * dense flag (int) each */
 } packb_job;
+
+/* the per-tap bytes of packb_job's buffer */
+#define GK_PACKB_TAP_BYTES (GK_NR * (sizeof(long) + sizeof(int)) + sizeof(int))
 
 /* panels [p0, p1) of the packed im2col matrix */
 static void pack_b_conv_panels(void *ctx, long p0, long p1, int seat) {
@@ -28,7 +32,10 @@ static void pack_b_conv_panels(void *ctx, long p0, long p1, int seat) {
     long taps = j->taps, kw = j->kw, n = j->n, k = j->k, h = j->h, w = j->w, ow = j->ow;
     long *offs = (long *)gk_seat_buf(&j->bufs, seat);
     if (!offs) return;
-    int *dense = (int *)(offs + taps * GK_NR);
+    int *o32 = (int *)(offs + taps * GK_NR), *dense = o32 + taps * GK_NR;
+    /* the level's gather takes 32-bit offsets in a plane */
+    void (*lanes)(const float *, long, long, long, const long *, const int *, const int *,
+                  float *) = h * w <= 0x7fffffffL ? gk_k.conv->im2col_lanes : NULL;
     for (long p = p0; p < p1; p++) {
         /* per tap: each lane's offset in a channel plane (-1: padding), and whether the 16
          * lanes read 16 consecutive floats */
@@ -43,11 +50,16 @@ static void pack_b_conv_panels(void *ctx, long p0, long p1, int seat) {
                 long ix = (q % ow) * j->sw - j->pw + kx * j->dw;
                 if (iy >= 0 && iy < h && ix >= 0 && ix < w) o[l] = iy * w + ix;
             }
+            for (long l = 0; l < GK_NR; l++) o32[t * GK_NR + l] = (int)o[l];
             int d = o[0] >= 0;
             for (long l = 1; l < GK_NR && d; l++) d = o[l] == o[0] + l;
             dense[t] = d;
         }
         float *dst = j->out + p * k * GK_NR;
+        if (lanes) {
+            lanes(j->x, j->c, h * w, taps, offs, o32, dense, dst);
+            continue;
+        }
         for (long ci = 0; ci < j->c; ci++) {
             const float *plane = j->x + ci * h * w;
             for (long t = 0; t < taps; t++, dst += GK_NR) {
@@ -75,7 +87,7 @@ void gk_pack_b_conv(const float *x, long c, long h, long w, long kh, long kw, lo
     long panels = (n + GK_NR - 1) / GK_NR;
     packb_job j = {x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps, out,
                    {0, {NULL}}};
-    gk_seat_bufs_init(&j.bufs, (size_t)taps * (GK_NR * sizeof(long) + sizeof(int)));
+    gk_seat_bufs_init(&j.bufs, (size_t)taps * GK_PACKB_TAP_BYTES);
     gk_parallel_range(panels, panels * k * GK_NR > GK_CONV_PACK_PAR ? threads : 1,
                       pack_b_conv_panels, &j);
     gk_seat_bufs_free(&j.bufs);
@@ -273,7 +285,7 @@ void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long 
     }
     packb_job j = {x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps, bp,
                    {0, {NULL}}};
-    gk_seat_bufs_init(&j.bufs, (size_t)taps * (GK_NR * sizeof(long) + sizeof(int)));
+    gk_seat_bufs_init(&j.bufs, (size_t)taps * GK_PACKB_TAP_BYTES);
     gk_gemm_fill_b(m, n, k, ap, pack_b_conv_panels, &j, GK_CONV_PACK_PAR / GK_NR, bp, y, n, &ep,
                    threads);
     gk_seat_bufs_free(&j.bufs);

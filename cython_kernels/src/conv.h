@@ -97,6 +97,11 @@ typedef struct {
     void (*direct_row)(const sp_geo *g, const float *phs, const long *off, long k,
                        const float *wt, long ldw, long m, const float *bias, float lo, float hi,
                        long oy, long oh, long ow, float *y);
+    /* one im2col panel's rows (NULL: conv.c's per-lane loop): for each channel ci < c (planes hw
+     * floats apart) and tap t < taps, 16 floats of dst (then the next 16) = plane ci at the
+     * offsets o32[16 t + l] (-1: 0.0f); dense[t]: the 16 are consecutive from offs[16 t] */
+    void (*im2col_lanes)(const float *x, long c, long hw, long taps, const long *offs,
+                         const int *o32, const int *dense, float *dst);
 } gk_conv_kernels;
 
 #endif

@@ -86,3 +86,44 @@ def test_both_conv_paths_give_the_same_bits(monkeypatch, threads, kernel, stride
         out[flag] = [sess.run(None, {"x": x})[0] for _ in range(3)]  # node by node, then segments
     for a, b in zip(out[True], out[False], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _packed_im2col(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow):
+    """The packed B (16-column panels, K x 16 each, zeros past N) of x's im2col, in numpy."""
+    c, h, w = x.shape
+    xp = np.zeros((c, h + 2 * ph + sh * oh + dh * kh, w + 2 * pw + sw * ow + dw * kw), np.float32)
+    xp[:, ph : ph + h, pw : pw + w] = x
+    rows = [
+        xp[ci, ky * dh : ky * dh + sh * oh : sh, kx * dw : kx * dw + sw * ow : sw][:oh, :ow].ravel()
+        for ci in range(c)
+        for ky in range(kh)
+        for kx in range(kw)
+    ]
+    b = np.stack(rows)  # K x N
+    k, n = b.shape
+    panels = -(-n // 16)
+    wide = np.zeros((k, panels * 16), np.float32)
+    wide[:, :n] = b
+    return wide.reshape(k, panels, 16).transpose(1, 0, 2).ravel()
+
+
+@pytest.mark.parametrize(
+    "c, h, w, kh, kw, s, d, p",
+    [
+        (5, 56, 56, 3, 3, 2, 1, 1),  # ResNet's strided 3x3: gathered lanes, panels across rows
+        (4, 28, 28, 1, 1, 2, 1, 0),  # strided 1x1
+        (3, 7, 7, 3, 3, 1, 1, 1),  # 7x7 planes: every panel crosses rows, padding lanes
+        (2, 13, 17, 3, 5, 1, 2, 2),  # dilated, unequal sides
+        (2, 4, 4, 5, 5, 1, 1, 2),  # windows larger than the plane
+        (3, 20, 40, 3, 3, 1, 1, 1),  # dense 16-lane runs inside rows
+    ],
+)
+def test_pack_b_conv_layout_at_every_level(level, nthreads, c, h, w, kh, kw, s, d, p):
+    """pack_b_conv (AVX-512: masked gathers of the non-dense lanes; elsewhere the per-lane copy)
+    gives numpy's packed im2col exactly, zeros in the padding and past N."""
+    rng = np.random.default_rng(c * h + kh)
+    x = rng.standard_normal((c, h, w), dtype=np.float32)
+    oh, ow = (h + 2 * p - d * (kh - 1) - 1) // s + 1, (w + 2 * p - d * (kw - 1) - 1) // s + 1
+    bp = np.full(ext().packed_b_size(c * kh * kw, oh * ow), np.nan, np.float32)
+    ext().pack_b_conv(x, kh, kw, s, s, d, d, p, p, oh, ow, bp, nthreads)
+    np.testing.assert_array_equal(bp, _packed_im2col(x, kh, kw, s, s, d, d, p, p, oh, ow))

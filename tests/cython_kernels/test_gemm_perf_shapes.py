@@ -90,10 +90,15 @@ def test_column_tails(level: str, nthreads: int, n: int) -> None:
     assert np.all(after == F32(7.25)), "the GEMM wrote past C"
 
 
-@pytest.mark.parametrize("k,n", [(1, 5000), (32, 12544), (300, 700), (4097, 16), (0, 40)])
+@pytest.mark.parametrize(
+    "k,n",
+    [(1, 5000), (32, 12544), (300, 700), (4097, 16), (0, 40), (17, 149), (256, 3136), (40, 127)],
+)
 def test_pack_b_layout(nthreads: int, k: int, n: int) -> None:
-    """pack_b (split between threads from 4096 panel rows, prefetching rows ahead) gives the
-    packed layout, from contiguous and from strided B."""
+    """pack_b (split between threads from 4096 panel rows; whole panels in groups of 8, K in
+    slices of 16, a last partial panel alone) gives the packed layout, from contiguous and from
+    strided B (17 x 149: a group of 8, one of 1 and a partial panel; 40 x 127: 7 whole panels and
+    a partial one)."""
     ext = native.ext()
     rng = np.random.default_rng(k + n)
     b = rng.standard_normal((k, n), F32)
