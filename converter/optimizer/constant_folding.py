@@ -115,13 +115,7 @@ def _fold_groups(view: GraphView, held: list[Node], pending: dict[str, np.ndarra
     for nodes in groups.values():
         ids = {id(n) for n in nodes}
         handed = [o for n in nodes for o in n.outputs if o and not _read_only_by(view, o, ids)]
-        reads = dict.fromkeys(i for n in nodes for i in n.inputs if i and i not in made)
-        freed = sum(
-            np.asarray(view.graph.initializers[name]).nbytes
-            for name in reads
-            if name in view.graph.initializers and name not in view.feedable
-            and _read_only_by(view, name, ids)
-        )  # fmt: skip
+        freed = _freed(view, [i for n in nodes for i in n.inputs if i not in made], ids)
         if sum(pending[o].nbytes for o in handed) - freed > GROWTH_ALLOWANCE:
             log.debug("not folding %s: it would make the model larger", nodes[-1].label())
             continue
@@ -130,6 +124,17 @@ def _fold_groups(view: GraphView, held: list[Node], pending: dict[str, np.ndarra
             view.graph.initializers[name] = pending[name]
         folded += [n.name for n in nodes]
     return folded
+
+
+def _freed(view: GraphView, names: list[str], ids: set[int]) -> int:
+    """Bytes of the initializers among `names` that only the nodes in `ids` read: what folding
+    those nodes frees."""
+    return sum(
+        np.asarray(view.graph.initializers[name]).nbytes
+        for name in dict.fromkeys(names)
+        if name in view.graph.initializers and name not in view.feedable
+        and _read_only_by(view, name, ids)
+    )  # fmt: skip
 
 
 def _read_only_by(view: GraphView, name: str, ids: set[int]) -> bool:
@@ -161,12 +166,7 @@ def _growth(view: GraphView, node: Node, outputs: list[np.ndarray]) -> int:
     """Bytes the model gains when `node` is folded: its outputs, less the inputs only it reads."""
     if node.op_type == "Constant" and is_standard(node):
         return 0  # the value moves from the node's attribute into an initializer
-    freed = sum(
-        np.asarray(view.graph.initializers[name]).nbytes
-        for name in dict.fromkeys(node.inputs)
-        if name in view.graph.initializers and view.sole_consumer(name) is node
-    )
-    return sum(v.nbytes for v in outputs) - freed
+    return sum(v.nbytes for v in outputs) - _freed(view, node.inputs, {id(node)})
 
 
 def _static_shape_of(node: Node, value: Value | None) -> list[np.ndarray] | None:
