@@ -106,9 +106,12 @@ recorder.context_key = current_threads  # type: ignore[attr-defined]
 def run_starts() -> None:
     """Wakes the thread pool's sleeping workers as a run begins (src/threadpool.h
     gk_pool_prewake), so that their wake-up overlaps the run's Python work instead of delaying
-    its first parallel kernel; GOSSAMER_PREWAKE=0 turns it off (for A/B timings)."""
+    its first parallel kernel; GOSSAMER_PREWAKE=0 turns it off (for A/B timings). A run on one
+    thread has no workers to wake: no call."""
     if _PREWAKE is not None:
-        _PREWAKE(current_threads())
+        threads = current_threads()
+        if threads > 1:
+            _PREWAKE(threads)
 
 
 _PREWAKE = (

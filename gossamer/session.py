@@ -24,7 +24,7 @@ from .plugins.reference_backend import REFERENCE
 from .plugins.run_context import enter_run, leave_run, using_memory_budget, using_threads
 from .precision import BF16_BACKEND, PrecisionChoice, resolve_precision
 from .refimpl import model_format
-from .refimpl.blas_threads import blas_thread_limit, enter_limit, leave_limit, loaded_blas
+from .refimpl.blas_threads import blas_thread_limit, loaded_blas
 from .refimpl.cropped_build import for_model, has_optimizer, missing_feature_error
 from .refimpl.dtypes import name_of, to_numpy
 from .refimpl.errors import CroppedBuildError, GraphValidationError, InputError, ModelFormatError
@@ -415,13 +415,16 @@ class Session:
         guard = self._sized.guard_for(feeds)
         if self._blas_cap is None or loaded_blas():  # the cheap path: no context managers
             tokens = enter_run(self.threads, self.max_memory)
-            capped = enter_limit(self._blas_cap)
-            try:
+            try:  # the program caps BLAS only when steps run one by one (not C segments)
                 return self._program.run(
-                    feeds, observers=observers, timings=timings, guard=guard, deadline=deadline
+                    feeds,
+                    observers=observers,
+                    timings=timings,
+                    guard=guard,
+                    deadline=deadline,
+                    blas_cap=self._blas_cap,
                 )
             finally:
-                leave_limit(capped)
                 leave_run(tokens)
         with (  # no BLAS found by blas_threads: threadpoolctl (when installed) caps it
             using_threads(self.threads),

@@ -20,6 +20,7 @@ import numpy as np
 
 from .arena import Arena, set_outputs
 from .arena import running as arena_state
+from .blas_threads import enter_limit, leave_limit
 from .cropped_build import missing_ops_error
 from .dtypes import name_of
 from .errors import (
@@ -327,19 +328,28 @@ class Program:
         keep_all: bool = False,
         guard: SizeGuard | None = None,
         deadline: float | None = None,
+        blas_cap: int | None = None,
     ) -> dict[str, Any]:
         """Runs every node; returns the environment holding (at least) the graph outputs.
 
         `guard` checks the output sizes of its nodes against a memory budget before they run.
         `deadline` (a time.monotonic() value) stops the run with RunTimeoutError before the first
-        node, of this graph or of any body it runs (each Loop iteration), that would start later."""
+        node, of this graph or of any body it runs (each Loop iteration), that would start later.
+        `blas_cap`: numpy's BLAS threads while steps run one by one (blas_threads.enter_limit),
+        entered only when one does: a run made of C segments alone calls no BLAS, and setting
+        the cap and restoring it costs ~2 us a run."""
         if self._run_starts is not None:
             self._run_starts()
         if self._shapes is not None and not observers and not keep_all:
             variant = self._shapes.variant(feeds)
             if variant is not None:  # this shape's arena
                 return variant.run(  # type: ignore[no-any-return]
-                    feeds, outer=outer, timings=timings, guard=guard, deadline=deadline
+                    feeds,
+                    outer=outer,
+                    timings=timings,
+                    guard=guard,
+                    deadline=deadline,
+                    blas_cap=blas_cap,
                 )
         env: dict[str, Any] = {n: outer[n] for n in self._free_names if n in outer} if outer else {}
         env.update(self.graph.initializers)
@@ -350,6 +360,7 @@ class Program:
         if arena is not None and not arena.lock.acquire(blocking=False):
             arena = None  # another thread is running this program in the arena
         previous = set_outputs(None)  # a nested run (a body) never writes into its host's arena
+        capped = False
         try:
             if arena is not None:
                 arena.bind()
@@ -357,8 +368,9 @@ class Program:
                 recorder = self._recorder() if timings is None else None
                 try:
                     if self.schedule is not None and timings is None:
-                        self._run_segmented(env, arena, guard, deadline)
+                        capped = self._run_segmented(env, arena, guard, deadline, blas_cap)
                     else:
+                        capped = enter_limit(blas_cap)
                         self._run_steps(
                             env, observers, timings, keep_all, arena, guard, deadline, recorder
                         )
@@ -369,8 +381,10 @@ class Program:
                     if recorder is not None:
                         recorder.close()
             else:
+                capped = enter_limit(blas_cap)
                 self._run_steps(env, observers, timings, keep_all, None, guard, deadline)
         finally:
+            leave_limit(capped)
             set_outputs(previous)
             if arena is not None:
                 arena.lock.release()
@@ -451,25 +465,40 @@ class Program:
         self.schedule = schedule
 
     def _run_segmented(
-        self, env: dict[str, Any], arena: Arena, guard: SizeGuard | None, deadline: float | None
-    ) -> None:
+        self,
+        env: dict[str, Any],
+        arena: Arena,
+        guard: SizeGuard | None,
+        deadline: float | None,
+        blas_cap: int | None,
+    ) -> bool:
         """An arena run through the schedule: each segment in one call (its guarded sizes were
-        checked when it was recorded, and it runs only on the shapes it was recorded with)."""
-        for start, stop, segment, released in self.schedule or ():
-            if segment is not None:
-                if deadline is not None and time.monotonic() > deadline:
-                    node = self._steps[start].node
-                    raise RunTimeoutError(
-                        f"the run passed its timeout before node {node.label()} of graph "
-                        f"{self.graph.name!r}",
-                        node.name,
-                        node.op_type,
-                    )
-                if segment.run(env):
-                    for name in released:
-                        env.pop(name, None)
-                    continue
-            self._run_steps(env, (), None, False, arena, guard, deadline, None, start, stop)
+        checked when it was recorded, and it runs only on the shapes it was recorded with).
+        Returns whether it entered the BLAS cap (before the first steps that run one by one),
+        for the caller to leave; left here if a step raises."""
+        capped = False
+        try:
+            for start, stop, segment, released in self.schedule or ():
+                if segment is not None:
+                    if deadline is not None and time.monotonic() > deadline:
+                        node = self._steps[start].node
+                        raise RunTimeoutError(
+                            f"the run passed its timeout before node {node.label()} of graph "
+                            f"{self.graph.name!r}",
+                            node.name,
+                            node.op_type,
+                        )
+                    if segment.run(env):
+                        for name in released:
+                            env.pop(name, None)
+                        continue
+                if not capped:
+                    capped = enter_limit(blas_cap)
+                self._run_steps(env, (), None, False, arena, guard, deadline, None, start, stop)
+        except BaseException:
+            leave_limit(capped)
+            raise
+        return capped
 
     def _run_steps(
         self,

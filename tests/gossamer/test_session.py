@@ -266,3 +266,67 @@ def test_blas_runs_on_one_thread_while_a_native_backend_shares_the_run():
         None, {"image": image}, observers=[Probe()]
     )
     assert all(counts == before for counts in seen)  # reference only: BLAS as it was
+
+
+def _native_tiny_cnn_or_skip():
+    from gossamer.builtin_models import tiny_cnn
+    from gossamer.plugins.manager import all_backends, availability
+    from gossamer.refimpl.blas_threads import loaded_blas
+
+    libs = loaded_blas()
+    if not libs:
+        pytest.skip("no BLAS whose thread count can be set is loaded here")
+    backend = all_backends().get("cython")
+    if backend is None or availability(backend) is not None:
+        pytest.skip("the cython backend is not available here")
+    sess = gossamer.load(tiny_cnn().SerializeToString(), backends=["cython"])
+    feeds = {"image": np.zeros((1, 3, 64, 64), np.float32)}
+    for _ in range(3):  # the second run records the segments
+        sess.run(None, feeds)
+    program = sess._program  # symbolic input dims: the program of these feeds' shapes
+    if program._shapes is not None:
+        program = program._shapes.variant(feeds)
+    return sess, libs, feeds, program.schedule
+
+
+def test_a_run_of_c_segments_alone_leaves_blas_alone(monkeypatch):
+    """A run the C segments make whole calls no BLAS, so it neither caps nor restores numpy's
+    BLAS threads (each set costs about a microsecond a run)."""
+    sess, libs, feeds, schedule = _native_tiny_cnn_or_skip()
+    if not schedule or any(segment is None for _, _, segment, _ in schedule):
+        pytest.skip("the model does not run as C segments alone here")
+    sets: list[int] = []
+    for lib in libs:
+        real = lib.set
+        monkeypatch.setattr(lib, "set", lambda n, real=real: (sets.append(n), real(n))[1])
+    before = [lib.get() for lib in libs]
+    sess.run(None, feeds)
+    assert sets == []
+    assert [lib.get() for lib in libs] == before
+
+
+def test_steps_outside_the_segments_still_run_with_blas_capped(monkeypatch):
+    """When a segment declines (it runs only on what it recorded) its steps run one by one:
+    the BLAS cap is entered before them and left after the run."""
+    from gossamer.refimpl.interpreter import Program
+
+    sess, libs, feeds, schedule = _native_tiny_cnn_or_skip()
+    segments = [s for _, _, s, _ in schedule or () if s is not None]
+    if not segments:
+        pytest.skip("the model records no C segment here")
+    for segment in segments:
+        monkeypatch.setattr(segment, "run", lambda env: False)
+    seen: list[list[int]] = []
+    real_steps = Program._run_steps
+
+    def spy(self, *args, **kwargs):
+        seen.append([lib.get() for lib in libs])
+        return real_steps(self, *args, **kwargs)
+
+    monkeypatch.setattr(Program, "_run_steps", spy)
+    before = [lib.get() for lib in libs]
+    expected = sess.run(None, feeds)
+    assert seen and all(counts == [1] * len(libs) for counts in seen)
+    assert [lib.get() for lib in libs] == before
+    monkeypatch.undo()
+    np.testing.assert_array_equal(sess.run(None, feeds)[0], expected[0])
