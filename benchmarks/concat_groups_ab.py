@@ -87,6 +87,37 @@ def _ab(model: str, threads: int, turns: int, per_turn: int) -> None:
           f"{statistics.median(cpu['on']) / statistics.median(cpu['off']):.3f}")  # fmt: skip
 
 
+def _nodes(model: str, threads: int, turns: int) -> None:
+    """Per-node times (node by node, in the arena: Session.run(timings=...)), both variants
+    interleaved; the Concat and Split nodes' sum of per-node medians and minima."""
+    (folder,) = sorted(BENCH.glob(f"{model}-*"))[:1]
+    feeds = dict(np.load(folder / "feeds.npz"))
+    sessions = {
+        "off": _session(folder / "O3.gsm", feeds, threads, False),
+        "on": _session(folder / "O3.gsm", feeds, threads, True),
+    }
+    times: dict[str, dict[str, list[float]]] = {k: {} for k in sessions}
+    load = os.getloadavg()[0]
+    for turn in range(turns):
+        for k in ("off", "on") if turn % 2 == 0 else ("on", "off"):
+            timings: dict[str, float] = {}
+            sessions[k].run(None, feeds, timings=timings)
+            for name, t in timings.items():
+                times[k].setdefault(name, []).append(t)
+    ops = {n.name: n.op_type for n in _program(sessions["on"]).graph.nodes}
+    print(f"{model}, {threads} thread(s), node by node, {turns} runs each, "
+          f"load {load:.2f} -> {os.getloadavg()[0]:.2f}")  # fmt: skip
+    for k in sessions:
+        for op in ("Concat", "Split"):
+            mine = [v for n, v in times[k].items() if ops.get(n) == op]
+            med = sum(statistics.median(v) for v in mine) * 1e3
+            low = sum(min(v) for v in mine) * 1e3
+            print(f"  {k:>3}: {len(mine)} {op} nodes: sum of medians {med:.3f} ms, "
+                  f"of minima {low:.3f} ms")  # fmt: skip
+        whole = sum(statistics.median(v) for v in times[k].values()) * 1e3
+        print(f"  {k:>3}: all nodes: sum of medians {whole:.3f} ms")
+
+
 def _rss_child(model: str, threads: int) -> None:
     (folder,) = sorted(BENCH.glob(f"{model}-*"))[:1]
     feeds = dict(np.load(folder / "feeds.npz"))
@@ -121,12 +152,15 @@ def main() -> None:
     ap.add_argument("--turns", type=int, default=30)
     ap.add_argument("--per-turn", type=int, default=3)
     ap.add_argument("--rss", type=int, default=0, help="peak RSS of this many processes each")
+    ap.add_argument("--nodes", action="store_true", help="per-node times, node by node")
     ap.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     for model in args.model:
         for threads in args.threads:
             if args.rss_child:
                 _rss_child(model, threads)
+            elif args.nodes:
+                _nodes(model, threads, args.turns)
             elif args.rss:
                 _rss(model, threads, args.rss)
             else:
