@@ -17,10 +17,19 @@ Ways to share a buffer, from a small explicit rule table:
 - *in place*: an element-wise op writes its output over an input of identical dtype and shape that
   dies at this node (its whole buffer, views included, is read for the last time here);
 - *parts*: the inputs of a Concat whose output is one block per input (every axis before the
-  concatenated one has size 1: a channel Concat of one image) live inside the output's buffer, at
-  their places in it, so the nodes producing them write the concatenated output and the Concat
-  copies nothing (each input: produced here, of the output's dtype, read by this Concat once,
-  sharing no buffer so far, not a graph output; its place aligned).
+  concatenated one has size 1: a channel Concat of one image, axis 1 of NCHW or of blocked
+  NCHW8c) live inside the output's buffer, at their places in it, so the nodes producing them
+  write the concatenated output and the Concat copies nothing (each input: produced here, of the
+  output's dtype, not a graph output; its place aligned). An input that shares its buffer moves
+  in with the whole buffer: the buffer's owner becomes the part, its views and the in-place
+  writes over it keep their places in it. That takes a run of consecutive inputs that covers the
+  buffer exactly, each at its place in it: the blocks of one Split in order (YOLOv8n's C2f:
+  Concat(Split(cv1)[0], Split(cv1)[1], bottleneck, ...) puts cv1's output at the Concat's start,
+  and the bottleneck's conv, with the residual Add in place over it, after it), Slices that are
+  such blocks, a conv's output with an element-wise op in place over it; a buffer already part of
+  a Concat, or holding a graph output, stays out (GOSSAMER_CONCAT_GROUPS=0: only inputs with a
+  buffer of their own, the rule before). Nothing may write in place over the output's buffer
+  while any of its tensors is read (the in-place rule's test covers every tensor of the buffer).
 Buffers are then placed greedy by size (Pisarchyk & Lee 2020, as TFLite's ArenaPlanner): largest
 first, each at the lowest aligned offset free of every placed buffer whose lifetime overlaps.
 
