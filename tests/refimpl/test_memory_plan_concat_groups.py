@@ -124,7 +124,8 @@ def replay_contents(g: Graph, plan: MemoryPlan, values: dict[str, Value] | None 
     for v in g.inputs:
         ids[v.name] = cells(v.name)
     for step, node in enumerate(g.topological_nodes()):
-        for name in node.inputs:
+        read = list(node.inputs) + [n for body in node.subgraphs() for n in body.free_names()]
+        for name in read:
             check(name, f"before step {step} ({node.name})")
         ins = [ids.get(i) for i in node.inputs]
         op, axis = node.op_type, node.attrs.get("axis", 0)
@@ -254,6 +255,30 @@ def test_in_place_writes_over_the_group_wait_for_the_concat():
     g = c2f(outputs=("y", "c2"), extra=late)
     plan = run_checked(g)
     assert plan.tensors["c2"].how == "inplace"  # every member of cat's buffer dies at the Relu
+
+
+def test_a_block_read_in_a_body_after_the_concat_keeps_its_bytes():
+    # the If's body reads b after the Relu over cat: the Relu may not write over cat's buffer
+    body = Graph([Node("Sigmoid", ["b"], ["inner"])], [], [Value("inner")], name="body")
+    late = [
+        Node("Relu", ["cat"], ["c2"], name="relu_cat"),
+        Node("If", ["cond"], ["s"], {"then_branch": body, "else_branch": body}, name="if"),
+    ]
+    g = c2f(outputs=("y", "c2", "s"), extra=late)
+    g.initializers["cond"] = np.array(True)
+    plan = run_checked(g)
+    assert plan.tensors["t"].how == "part" and plan.tensors["c2"].how == "own"
+    assert plan.buffers[plan.tensors["cat"].buffer].last >= plan.steps.index("if")
+
+
+def test_dynamic_dims_plan_nothing_until_fixed():
+    g = c2f()
+    g.inputs[0] = Value("x", F32, ("N", 8, 6, 6))
+    assert "cat" in plan_memory(g).unplanned
+    plan = plan_memory(g, input_shapes={"x": (1, 8, 6, 6)})
+    plan.verify()
+    assert plan.tensors["t"].how == "part"
+    assert plan_memory(g, input_shapes={"x": (2, 8, 6, 6)}).num_parts == 0
 
 
 # ---- the checker catches wrong placements ----------------------------------------------------
