@@ -17,10 +17,19 @@ Ways to share a buffer, from a small explicit rule table:
 - *in place*: an element-wise op writes its output over an input of identical dtype and shape that
   dies at this node (its whole buffer, views included, is read for the last time here);
 - *parts*: the inputs of a Concat whose output is one block per input (every axis before the
-  concatenated one has size 1: a channel Concat of one image) live inside the output's buffer, at
-  their places in it, so the nodes producing them write the concatenated output and the Concat
-  copies nothing (each input: produced here, of the output's dtype, read by this Concat once,
-  sharing no buffer so far, not a graph output; its place aligned).
+  concatenated one has size 1: a channel Concat of one image, axis 1 of NCHW or of blocked
+  NCHW8c) live inside the output's buffer, at their places in it, so the nodes producing them
+  write the concatenated output and the Concat copies nothing (each input: produced here, of the
+  output's dtype, not a graph output; its place aligned). An input that shares its buffer moves
+  in with the whole buffer: the buffer's owner becomes the part, its views and the in-place
+  writes over it keep their places in it. That takes a run of consecutive inputs that covers the
+  buffer exactly, each at its place in it: the blocks of one Split in order (YOLOv8n's C2f:
+  Concat(Split(cv1)[0], Split(cv1)[1], bottleneck, ...) puts cv1's output at the Concat's start,
+  and the bottleneck's conv, with the residual Add in place over it, after it), Slices that are
+  such blocks, a conv's output with an element-wise op in place over it; a buffer already part of
+  a Concat, or holding a graph output, stays out (GOSSAMER_CONCAT_GROUPS=0: only inputs with a
+  buffer of their own, the rule before). Nothing may write in place over the output's buffer
+  while any of its tensors is read (the in-place rule's test covers every tensor of the buffer).
 Buffers are then placed greedy by size (Pisarchyk & Lee 2020, as TFLite's ArenaPlanner): largest
 first, each at the lowest aligned offset free of every placed buffer whose lifetime overlaps.
 
@@ -34,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -389,16 +399,17 @@ def _share(
                 if source in place:
                     place[out] = place[source]
                 continue
-            parts = _parts_of(node, out, sizes, group_of, groups, outputs, alignment)
+            parts = _parts_of(node, out, sizes, group_of, groups, how, place, outputs, alignment)
             if parts:
                 group_of[out] = len(groups)
                 groups.append([out])
-                for name, at in parts.items():
-                    groups[group_of[name]] = []  # the part leaves its own (one-member) group
-                    group_of[name] = group_of[out]
-                    groups[group_of[out]].append(name)
-                    how[name] = ("part", out)
-                    place[name] = at
+                for g, base in parts.items():
+                    members, groups[g] = groups[g], []  # the part's group moves into out's
+                    for name in members:
+                        group_of[name] = group_of[out]
+                        groups[group_of[out]].append(name)
+                        place[name] = base + place.get(name, 0)
+                    how[members[0]] = ("part", out)  # its owner; views, in-place writes stay
                 continue
         for out in outs:
             if out in sizes:
@@ -485,11 +496,16 @@ def _parts_of(
     sizes: dict[str, tuple[str, tuple[int, ...], int]],
     group_of: dict[str, int],
     groups: list[list[str]],
+    how: dict[str, tuple[str, str]],
+    place: dict[str, int],
     outputs: set[str],
     alignment: int,
-) -> dict[str, int]:
-    """Input -> byte place in `out` for a Concat whose inputs can live inside its output (see
-    the module docstring), else {}."""
+) -> dict[int, int]:
+    """Group -> byte place of its owner in `out`, for a Concat whose inputs can live inside its
+    output with the buffers they share (see the module docstring), else {}. Each input's group
+    (its owner, the views of it, the in-place writes over it) must be covered exactly by a run
+    of consecutive inputs, each at its place in the group, so the owner's bytes are the run's
+    bytes of `out` (one input with a buffer of its own: a run of one)."""
     if node.op_type != "Concat" or out in outputs:
         return {}
     ins = list(node.inputs)
@@ -500,20 +516,47 @@ def _parts_of(
     axis %= len(shape)
     if math.prod(shape[:axis]) != 1:
         return {}
-    places: dict[str, int] = {}
-    at = 0
+    grouped = concat_groups()
+    bases: dict[int, int] = {}  # group -> its owner's place in out
+    extent: dict[int, int] = {}  # group -> the bytes its members span from the owner's start
+    at, previous = 0, -1
     for name in ins:
-        if (
-            name not in sizes
-            or name in outputs
-            or sizes[name][0] != dtype
-            or len(groups[group_of[name]]) != 1
-            or at % alignment
-        ):
+        if name not in sizes or sizes[name][0] != dtype or at % alignment:
             return {}
-        places[name] = at
+        g = group_of[name]
+        if g != previous:
+            if g in bases or (previous >= 0 and at != bases[previous] + extent[previous]):
+                return {}  # a group's inputs apart, or the previous run short of its group
+            members = groups[g]
+            if place.get(name, 0) or not _movable(members, how, outputs, grouped):
+                return {}
+            bases[g] = at
+            extent[g] = max(place.get(m, 0) + sizes[m][2] for m in members)
+        elif bases[g] + place.get(name, 0) != at:
+            return {}  # not at its place in the group
         at += sizes[name][2]
-    return places if at == sizes[out][2] else {}
+        previous = g
+    if at != sizes[out][2] or at != bases[previous] + extent[previous]:
+        return {}
+    return bases
+
+
+def _movable(
+    members: list[str], how: dict[str, tuple[str, str]], outputs: set[str], grouped: bool
+) -> bool:
+    """Whether a buffer's tensors may move into a Concat's output: none is a graph output and
+    none is a part already (one Concat per buffer); with grouped False (GOSSAMER_CONCAT_GROUPS=0)
+    only a tensor with a buffer of its own."""
+    if not grouped and len(members) != 1:
+        return False
+    return not any(m in outputs or how.get(m, ("own",))[0] == "part" for m in members)
+
+
+def concat_groups() -> bool:
+    """Whether a Concat input that shares its buffer (a view of a block, an in-place write) may
+    move into the Concat's output with that buffer; GOSSAMER_CONCAT_GROUPS=0: only inputs with
+    a buffer of their own (for measurements)."""
+    return os.environ.get("GOSSAMER_CONCAT_GROUPS", "1").strip() != "0"
 
 
 def _share_with(
