@@ -13,6 +13,7 @@ may be symbolic (computed per call). A 1-D conv (N, C, L) runs as 2-D with H = 1
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,12 @@ PACK_IN_GEMM = True
 # the GEMM there (MobileNetV2's 3 -> 32 3x3 s2 stem: 0.50 ms as GEMM at 1 thread).
 DIRECT_MAX_CIN = 4
 
+# group-1 convs whose output plane has fewer pixels than this run with the output channels in the
+# vector lanes (gk_conv_cvec, src/conv.h): im2col's GEMM puts a plane's pixels in the lanes, so an
+# audio model's 4-5 frames (silero's STFT 1 -> 258 k256 s128, its k3 encoder) filled a quarter
+# of them. GOSSAMER_CONV_CVEC=0 turns the path off (A/B).
+CVEC_MAX_PIXELS = 16 if os.environ.get("GOSSAMER_CONV_CVEC", "1").strip() != "0" else 0
+
 
 def _direct_weights(w: Array) -> Array:
     """Weights (M, C, kh, kw) as the direct kernel reads them: (C*kh*kw) x ldw, one tap's output
@@ -79,6 +86,27 @@ def _direct_weights(w: Array) -> Array:
     out[:, m:] = 0
     out[:, :m] = np.asarray(w, F32).reshape(m, -1).T
     return out
+
+
+def _cvec_panels(w: Array) -> Array:
+    """Weights (M, C, kh, kw) in the small-plane kernel's panels: (M + 15) // 16 panels of
+    C*kh*kw rows of 16 output channels each (a tap's channels adjacent), zeros past M."""
+    m = w.shape[0]
+    k = int(np.prod(w.shape[1:]))
+    rows = np.zeros((-(-m // 16) * 16, k), F32)
+    rows[:m] = np.asarray(w, F32).reshape(m, k)
+    out = aligned_empty(rows.size).reshape(-1, k, 16)
+    out[:] = rows.reshape(-1, 16, k).transpose(0, 2, 1)
+    return out
+
+
+def _cvec_pays(n: int, pixels: int, m: int) -> bool:
+    """Whether the small-plane kernel fills more of its vectors' lanes (the output channels, in
+    vectors of 16) than the im2col GEMM would (its columns: the batch's pixels, one product for
+    a batch of more than one image): silero's 258 channels x 4 images of 5 frames 0.95 against
+    0.63; 128 channels x 4 images of 4 frames 1.0 against 1.0 stays with the GEMM."""
+    cols = n * pixels if n > 1 else pixels
+    return m / (-(-m // 16) * 16) > cols / (-(-cols // 16) * 16)
 
 
 def _conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
@@ -146,12 +174,25 @@ class _Conv:
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
         # few input channels (an image model's stem): the direct polyphase kernel
         self.w_direct = None
+        self._w_panels: Array | None = None  # small output planes' (_cvec_weights)
         if w is not None and self.group == 1 and w.shape[1] <= DIRECT_MAX_CIN:
             k, ldw = int(np.prod(w.shape[1:])), -(-w.shape[0] // 16) * 16
             self.w_direct = packed_form(
                 self._src, "conv.direct", {"m": w.shape[0], "k": k}, (k, ldw),
                 lambda: _direct_weights(w),
             )  # fmt: skip
+
+    def _cvec_weights(self) -> Array:
+        """The constant weights in the small-plane kernel's panels (_cvec_panels), made on
+        first use."""
+        if self._w_panels is None:
+            w = self._w
+            m, k = w.shape[0], int(np.prod(w.shape[1:]))
+            self._w_panels = packed_form(
+                self._src, "conv.cvec", {"m": m, "k": k}, (-(-m // 16), k, 16),
+                lambda: _cvec_panels(w),
+            )  # fmt: skip
+        return self._w_panels
 
     def _winograd_able(self, w: Array) -> bool:
         g = self.geometry
@@ -292,6 +333,13 @@ class _Conv:
             packed = self.packed() if const_w else self._pack(w)
             ext().depthwise(x, packed, kh, kw, sh, sw, dh, dw, ph, pw, bias, *bounds, y, t)
             return y if z is None else self._add_residual(y, z)
+        if const_w and self.group == 1 and oh * ow < CVEC_MAX_PIXELS and _cvec_pays(n, oh * ow, m):
+            panels = self._cvec_weights()
+            work = scratch(ext().conv_cvec_work(n, c, kh, kw, oh, ow, m))
+            bounds = self.bounds if z is None else _NO_CLIP
+            if ext().conv_cvec(x, panels, kh, kw, sh, sw, dh, dw, ph, pw, bias, *bounds, y, work,
+                               t):  # fmt: skip
+                return y if z is None else self._add_residual(y, z)
         mt = self.use_winograd(c, m, oh, ow) if const_w and (sh, sw, dh, dw) == (1, 1, 1, 1) else 0
         if mt:
             chunk = max(64, (3 << 19) // ((mt + 2) ** 2 * (c + m)) // 16 * 16)

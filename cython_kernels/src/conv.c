@@ -426,6 +426,83 @@ void gk_depthwise(const float *x, long n, long c, long h, long w, const float *w
     gk_seat_bufs_free(&j.bufs);
 }
 
+/* ---- convs of small output planes (gk_conv_cvec) ------------------------------------------ */
+
+#define CVEC_CHUNK 64  /* output channels per work item (a multiple of every level's tile) */
+#define CVEC_PIXELS 24 /* output pixels per work item (a multiple of the tiles' 6) */
+
+size_t gk_conv_cvec_work(long n, long c, long kh, long kw, long oh, long ow, long m) {
+    return (size_t)(n * oh * ow * c * kh * kw + (m + 15) / 16 * 16);
+}
+
+typedef struct {
+    const gk_conv_kernels *K;
+    const float *r, *wp, *bp;
+    long pixels, p, k, m, groups;
+    float lo, hi;
+    float *y;
+} cvec_job;
+
+/* items [t0, t1): (chunk of CVEC_CHUNK output channels, group of CVEC_PIXELS pixels of the
+ * batch), the pixels innermost so that a thread's consecutive items share the weights */
+static void cvec_items(void *ctx, long t0, long t1, int seat) {
+    const cvec_job *j = (const cvec_job *)ctx;
+    (void)seat;
+    for (long t = t0; t < t1; t++) {
+        long o0 = t / j->groups * CVEC_CHUNK, g0 = t % j->groups * CVEC_PIXELS;
+        j->K->cvec_rows(j->r, g0, GK_MIN(j->pixels, g0 + CVEC_PIXELS), j->p, j->k, j->wp, j->m,
+                        j->bp, j->lo, j->hi, o0, GK_MIN(j->m, o0 + CVEC_CHUNK), j->y);
+    }
+}
+
+/* one image's taps, output pixel by pixel: the row of pixel (oy, ox) holds, channel by channel,
+ * its kh x kw window (zeros where it lies in the padding); the taps inside the input row are
+ * [kx0, kx1) for every channel and row of the window */
+static void cvec_gather(const float *x, long c, long h, long w, long kh, long kw, long sh, long sw,
+                        long dh, long dw, long ph, long pw, long oh, long ow, float *r) {
+    for (long oy = 0; oy < oh; oy++)
+        for (long ox = 0; ox < ow; ox++) {
+            long ix0 = ox * sw - pw, kx0 = 0, kx1 = kw;
+            while (kx0 < kw && ix0 + kx0 * dw < 0) kx0++;
+            while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= w) kx1--;
+            for (long ci = 0; ci < c; ci++) {
+                const float *plane = x + ci * h * w;
+                for (long ky = 0; ky < kh; ky++, r += kw) {
+                    long iy = oy * sh - ph + ky * dh;
+                    if (iy < 0 || iy >= h) {
+                        for (long kx = 0; kx < kw; kx++) r[kx] = 0.0f;
+                        continue;
+                    }
+                    const float *row = plane + iy * w;
+                    for (long kx = 0; kx < kx0; kx++) r[kx] = 0.0f;
+                    for (long kx = kx0; kx < kx1; kx++) r[kx] = row[ix0 + kx * dw];
+                    for (long kx = kx1; kx < kw; kx++) r[kx] = 0.0f;
+                }
+            }
+        }
+}
+
+int gk_conv_cvec(const float *x, long n, long c, long h, long w, const float *wp, long m, long kh,
+                 long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                 const float *bias, float lo, float hi, int clip, float *y, float *work,
+                 int threads) {
+    const gk_conv_kernels *K = gk_k.conv;
+    if (!K->cvec_rows) return 0;
+    long p = oh * ow, k = c * kh * kw;
+    float *bp = work + n * p * k; /* the bias, zeros past m to the last panel's end */
+    for (long o = 0; o < (m + 15) / 16 * 16; o++) bp[o] = bias && o < m ? bias[o] : 0.0f;
+    for (long i = 0; i < n; i++)
+        cvec_gather(x + i * c * h * w, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow,
+                    work + i * p * k);
+    if (!clip) lo = -INFINITY, hi = INFINITY;
+    long chunks = (m + CVEC_CHUNK - 1) / CVEC_CHUNK, pixels = n * p;
+    long groups = (pixels + CVEC_PIXELS - 1) / CVEC_PIXELS;
+    double macs = (double)pixels * m * k;
+    cvec_job j = {K, work, wp, bp, pixels, p, k, m, groups, lo, hi, y};
+    gk_parallel_range(chunks * groups, macs > 524288.0 ? threads : 1, cvec_items, &j);
+    return 1;
+}
+
 /* floats of work gk_conv_direct needs */
 size_t gk_conv_direct_work(long c, long h, long w, long kh, long kw, long sh, long sw, long dh,
                            long dw, long ph, long pw, long oh, long ow) {

@@ -68,6 +68,22 @@ int gk_conv_direct(const float *x, long n, long c, long h, long w, const float *
                    long pw, long oh, long ow, const float *bias, float lo, float hi, int clip,
                    float *y, float *work, int threads);
 
+/* floats of work gk_conv_cvec needs: the gathered taps of every output pixel, and the bias */
+size_t gk_conv_cvec_work(long n, long c, long kh, long kw, long oh, long ow, long m);
+
+/* y = clip(conv(x, w) + bias) for one group, for small output planes (an audio model's few
+ * frames, a 3x3 or 1x1 plane at a network's end), where im2col's GEMM would fill a few of its
+ * vectors' lanes with a plane's pixels: here the output channels are in the lanes. The taps of
+ * every output pixel are gathered (zeros where padding), then each tile of pixels x channel
+ * vectors sums them with wp, the weights in panels of 16 output channels ((m + 15) / 16 panels
+ * of C*kh*kw rows of 16 floats, zeros past m: one panel's rows are adjacent, so a tile streams
+ * its weights in order): the bias first, then the taps in order (channel, row, column). Returns
+ * 0 (nothing done) at the generic level. */
+int gk_conv_cvec(const float *x, long n, long c, long h, long w, const float *wp, long m, long kh,
+                 long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                 const float *bias, float lo, float hi, int clip, float *y, float *work,
+                 int threads);
+
 /* ---- per-level kernels (conv_kernels.inc; dispatch.c selects one level's) ------------------ */
 
 typedef struct {
@@ -97,6 +113,11 @@ typedef struct {
     void (*direct_row)(const sp_geo *g, const float *phs, const long *off, long k,
                        const float *wt, long ldw, long m, const float *bias, float lo, float hi,
                        long oy, long oh, long ow, float *y);
+    /* gk_conv_cvec's output channels [o0, o1) (o0 a multiple of 16) of a batch's output pixels
+     * [g0, g1) (p per image) from their gathered taps r (rows of k), weights in panels of 16
+     * channels, into the NCHW y of m channels (NULL at generic) */
+    void (*cvec_rows)(const float *r, long g0, long g1, long p, long k, const float *wp, long m,
+                      const float *bp, float lo, float hi, long o0, long o1, float *y);
     /* one im2col panel's rows (NULL: conv.c's per-lane loop): for each channel ci < c (planes hw
      * floats apart) and tap t < taps, 16 floats of dst (then the next 16) = plane ci at the
      * offsets o32[16 t + l] (-1: 0.0f); dense[t]: the 16 are consecutive from offs[16 t] */

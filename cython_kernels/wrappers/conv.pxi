@@ -15,6 +15,11 @@ cdef extern from "src/conv.h" nogil:
                        long ldw, long kh, long kw, long sh, long sw, long dh, long dw, long ph,
                        long pw, long oh, long ow, const float *bias, float lo, float hi, int clip,
                        float *y, float *work, int threads)
+    size_t gk_conv_cvec_work(long n, long c, long kh, long kw, long oh, long ow, long m)
+    int gk_conv_cvec(const float *x, long n, long c, long h, long w, const float *wp, long m,
+                     long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
+                     long oh, long ow, const float *bias, float lo, float hi, int clip, float *y,
+                     float *work, int threads)
 
 cdef extern from "src/polyphase.h" nogil:
     int gk_polyphase_on
@@ -155,6 +160,61 @@ def conv_direct(const float[:, :, :, ::1] x, const float[:, ::1] wt_t, long kh, 
         c.c.i[14], c.c.i[15], c.c.i[16], c.c.i[17] = y.shape[2], y.shape[3], clip, threads
         c.c.f[0], c.c.f[1] = lo, hi
     return bool(done)
+
+
+def conv_cvec_work(long n, long c, long kh, long kw, long oh, long ow, long m):
+    """Scratch floats conv_cvec needs."""
+    if n < 0 or c < 0 or kh < 1 or kw < 1 or oh < 0 or ow < 0 or m < 0:
+        raise ValueError("conv_cvec_work: negative size or empty kernel")
+    return gk_conv_cvec_work(n, c, kh, kw, oh, ow, m)
+
+
+def conv_cvec(const float[:, :, :, ::1] x, const float[:, :, ::1] wp, long kh, long kw,
+              long sh, long sw, long dh, long dw, long ph, long pw, const float[::1] bias,
+              float lo, float hi, bint clip, float[:, :, :, ::1] y, float[::1] work, int threads):
+    """y = clip(conv(x, w) + bias) for one group of a small output plane, output channels in the
+    vector lanes (src/conv.h gk_conv_cvec); wp: the weights in panels of 16 output channels,
+    ((M + 15) / 16, C*kh*kw, 16), zeros past M. False (y untouched) where the SIMD level has no
+    such kernel."""
+    cdef int done
+    _geometry("conv_cvec", kh, kw, sh, sw, dh, dw)
+    _pads("conv_cvec", ph, pw)
+    if x is None or y is None or y.shape[0] != x.shape[0]:
+        raise ValueError("conv_cvec: x and y differ in batch")
+    if y.shape[0] == 0 or y.shape[1] == 0 or y.shape[2] == 0 or y.shape[3] == 0:
+        return True
+    if (wp is None or wp.shape[0] != (y.shape[1] + 15) // 16 or
+            wp.shape[1] != x.shape[1] * kh * kw or wp.shape[2] != 16):
+        raise ValueError("conv_cvec: the weight panels do not fit the input and output")
+    _vec("conv_cvec", "bias", bias, y.shape[1], True)
+    _vec("conv_cvec", "work", work,
+         gk_conv_cvec_work(x.shape[0], x.shape[1], kh, kw, y.shape[2], y.shape[3], y.shape[1]),
+         False)
+    with nogil:
+        done = gk_conv_cvec(&x[0, 0, 0, 0], x.shape[0], x.shape[1], x.shape[2], x.shape[3],
+                            &wp[0, 0, 0], y.shape[1], kh, kw, sh, sw, dh, dw, ph, pw, y.shape[2],
+                            y.shape[3], ptr(bias) if bias is not None else NULL, lo, hi, clip,
+                            &y[0, 0, 0, 0], &work[0], threads)
+    cdef Call c
+    if done and _tracing():
+        c = _record(_run_conv_cvec, "conv_cvec", (x, wp, bias, y, work))
+        c.c.p[0], c.c.p[1] = <void *>&x[0, 0, 0, 0], <void *>&wp[0, 0, 0]
+        c.c.p[2] = <void *>(ptr(bias) if bias is not None else NULL)
+        c.c.p[3], c.c.p[4] = <void *>&y[0, 0, 0, 0], <void *>&work[0]
+        c.c.i[0], c.c.i[1], c.c.i[2], c.c.i[3] = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+        c.c.i[4], c.c.i[5], c.c.i[6], c.c.i[7], c.c.i[8] = y.shape[1], kh, kw, sh, sw
+        c.c.i[9], c.c.i[10], c.c.i[11], c.c.i[12] = dh, dw, ph, pw
+        c.c.i[13], c.c.i[14], c.c.i[15], c.c.i[16] = y.shape[2], y.shape[3], clip, threads
+        c.c.f[0], c.c.f[1] = lo, hi
+    return bool(done)
+
+
+cdef int _run_conv_cvec(const gk_call *c) noexcept nogil:
+    gk_conv_cvec(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3], <const float *>c.p[1],
+                 c.i[4], c.i[5], c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11], c.i[12],
+                 c.i[13], c.i[14], <const float *>c.p[2], c.f[0], c.f[1], <int>c.i[15],
+                 <float *>c.p[3], <float *>c.p[4], <int>c.i[16])
+    return 0
 
 
 cdef int _run_pack_b_conv(const gk_call *c) noexcept nogil:
