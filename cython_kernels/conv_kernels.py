@@ -75,6 +75,7 @@ DIRECT_MAX_CIN = 4
 # audio model's 4-5 frames (silero's STFT 1 -> 258 k256 s128, its k3 encoder) filled a quarter
 # of them. GOSSAMER_CONV_CVEC=0 turns the path off (A/B).
 CVEC_MAX_PIXELS = 16 if os.environ.get("GOSSAMER_CONV_CVEC", "1").strip() != "0" else 0
+CVEC_GEMM_WEIGHT_BYTES = 1 << 20  # see _cvec_pays
 
 
 def _direct_weights(w: Array) -> Array:
@@ -100,13 +101,19 @@ def _cvec_panels(w: Array) -> Array:
     return out
 
 
-def _cvec_pays(n: int, pixels: int, m: int) -> bool:
+def _cvec_pays(n: int, pixels: int, m: int, k: int) -> bool:
     """Whether the small-plane kernel fills more of its vectors' lanes (the output channels, in
     vectors of 16) than the im2col GEMM would (its columns: the batch's pixels, one product for
     a batch of more than one image): silero's 258 channels x 4 images of 5 frames 0.95 against
-    0.63; 128 channels x 4 images of 4 frames 1.0 against 1.0 stays with the GEMM."""
+    0.63; 128 channels x 4 images of 4 frames 1.0 against 1.0 stays with the GEMM. Where the
+    GEMM fills at least half its lanes and the weights (m x k floats) pass 1 MiB, both stream
+    the weights from memory and the GEMM's one stream was faster (256 -> 256 3x3 on a 3x3 plane:
+    1.2x)."""
     cols = n * pixels if n > 1 else pixels
-    return m / (-(-m // 16) * 16) > cols / (-(-cols // 16) * 16)
+    gemm_fill = cols / (-(-cols // 16) * 16)
+    if gemm_fill >= 0.5 and m * k * 4 > CVEC_GEMM_WEIGHT_BYTES:
+        return False
+    return m / (-(-m // 16) * 16) > gemm_fill
 
 
 def _conv_refusal(node: Node, inputs: list[Value | None]) -> str | None:
@@ -333,7 +340,8 @@ class _Conv:
             packed = self.packed() if const_w else self._pack(w)
             ext().depthwise(x, packed, kh, kw, sh, sw, dh, dw, ph, pw, bias, *bounds, y, t)
             return y if z is None else self._add_residual(y, z)
-        if const_w and self.group == 1 and oh * ow < CVEC_MAX_PIXELS and _cvec_pays(n, oh * ow, m):
+        small = const_w and self.group == 1 and oh * ow < CVEC_MAX_PIXELS
+        if small and _cvec_pays(n, oh * ow, m, cg * kh * kw):
             panels = self._cvec_weights()
             work = scratch(ext().conv_cvec_work(n, c, kh, kw, oh, ow, m))
             bounds = self.bounds if z is None else _NO_CLIP

@@ -39,11 +39,13 @@ def _out_pixels(xs, ws, attrs) -> int:
 
 def test_the_small_plane_rule():
     """The kernel runs where it fills more lanes than the GEMM's columns would (16 a vector)."""
-    assert conv_kernels._cvec_pays(4, 5, 258)  # silero's STFT: 0.95 against 20 of 32 columns
-    assert not conv_kernels._cvec_pays(4, 4, 128)  # 16 columns: full vectors either way
-    assert conv_kernels._cvec_pays(1, 9, 256)  # a 3x3 plane
-    assert not conv_kernels._cvec_pays(8, 4, 128)
-    assert conv_kernels._cvec_pays(1, 1, 1000)  # a classifier head on a 1x1 plane
+    pays = conv_kernels._cvec_pays
+    assert pays(4, 5, 258, 256)  # silero's STFT: 0.95 against 20 of 32 columns
+    assert not pays(4, 4, 128, 387)  # 16 columns: full vectors either way
+    assert pays(1, 9, 256, 576)  # a 3x3 plane, 0.6 MB of weights
+    assert not pays(1, 9, 256, 2304)  # 2.4 MB: the GEMM streams them faster
+    assert not pays(8, 4, 128, 64)
+    assert pays(1, 1, 1000, 1024)  # a classifier head on a 1x1 plane: 4 MB, 1 of 16 columns
 
 
 class _Count:
@@ -68,7 +70,8 @@ class _Count:
 @pytest.mark.parametrize("name,xs,ws,attrs", CASES, ids=[c[0] for c in CASES])
 def test_small_planes_match_the_reference(level, threads, monkeypatch, name, xs, ws, attrs):
     pixels = _out_pixels(xs, ws, attrs)
-    assert pixels < conv_kernels.CVEC_MAX_PIXELS and conv_kernels._cvec_pays(xs[0], pixels, ws[0])
+    assert pixels < conv_kernels.CVEC_MAX_PIXELS
+    assert conv_kernels._cvec_pays(xs[0], pixels, ws[0], int(np.prod(ws[1:])))
     x = RNG.standard_normal(xs).astype(F32)
     w = (RNG.standard_normal(ws) * 0.2).astype(F32)
     b = RNG.standard_normal(ws[0]).astype(F32)
