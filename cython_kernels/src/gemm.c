@@ -127,6 +127,10 @@ static void pack_b_panels(long k, long n, const float *b, long s_k, long s_n, fl
         float *dst = out + p * k * GK_NR;
         long cols = GK_MIN(GK_NR, n - p * GK_NR);
         const float *src = b + p * GK_NR * s_n;
+        if (s_k == 1 && s_n != 1 && cols == GK_NR && gk_k.gemm->pack_bt16) {
+            gk_k.gemm->pack_bt16(src, s_n, k, dst); /* B = X^T: register transposes */
+            continue;
+        }
         for (long kk = 0; kk < k; kk++) {
             const float *row = src + kk * s_k;
             float *d = dst + kk * GK_NR;
@@ -231,6 +235,44 @@ static void grid(long m, long n, int T, int *pm_out, int *pn_out) {
     grid_cu(m, n, col_unit(), T, pm_out, pn_out);
 }
 
+/* threads simulated by grid_nt (more: grid_cu's model) */
+#define GK_GRID_SIM 64
+
+/* grid pm x pn (pm * pn = T blocks) for nt threads claiming the blocks in order (the pool's
+ * gk_parallel): the least finishing time of a greedy claim, each block costing grid_cu's model
+ * (its whole tiles of FMAs plus its rows and columns read) at its own size. grid_cu's largest
+ * block alone misses that blocks of unequal size need not pair up: MiniLM's 128 x 1152 product
+ * at 2 threads, 8 blocks of 4 and 5 column units alternating (one thread idle for a block's
+ * difference at the end, ~10 % of the product) against 2 x 4 blocks that pair up. */
+static void grid_nt(long m, long n, long cu, int T, int nt, int *pm_out, int *pn_out) {
+    if (nt <= 1 || nt >= T || nt > GK_GRID_SIM) {
+        grid_cu(m, n, cu, T, pm_out, pn_out);
+        return;
+    }
+    long um = (m + GK_MR - 1) / GK_MR, un = (n + cu - 1) / cu;
+    double best = -1.0;
+    for (int pm = 1; pm <= T; pm++) {
+        if (T % pm) continue;
+        int pn = T / pm;
+        double fin[GK_GRID_SIM] = {0}, end = 0.0;
+        for (int t = 0; t < T; t++) {
+            int tm = t / pn, tn = t % pn, w = 0;
+            double rows = (double)((um * (tm + 1) / pm - um * tm / pm) * GK_MR);
+            double cols = (double)((un * (tn + 1) / pn - un * tn / pn) * cu);
+            for (int q = 1; q < nt; q++) w = fin[q] < fin[w] ? q : w;
+            if (rows > 0 && cols > 0) fin[w] += rows * cols / 32.0 + (rows + cols) / 4.0;
+            end = fin[w] > end ? fin[w] : end;
+        }
+        int better = best < 0 || end < best ||
+                     (end == best && (n >= m ? pn > *pn_out : pm > *pm_out));
+        if (better) {
+            best = end;
+            *pm_out = pm;
+            *pn_out = pn;
+        }
+    }
+}
+
 void gk_gemm_grid_part(long m, long n, long cu, int T, int t, long *r) {
     int pm = 1, pn = 1;
     if (T > 1) grid_cu(m, n, cu, T, &pm, &pn);
@@ -245,10 +287,8 @@ void gk_gemm_blocking(long *kc, long *mc) {
     *mc = g_mc;
 }
 
-/* block t of the T-block grid, run with the current level's kernels */
-static void run_part(const gk_gemm_args *g, int T, int t) {
-    int pm = 1, pn = 1;
-    if (T > 1) grid(g->m, g->n, T, &pm, &pn);
+/* block t of the pm x pn grid, run with the current level's kernels */
+static void run_part(const gk_gemm_args *g, int pm, int pn, int t) {
     long um = (g->m + GK_MR - 1) / GK_MR, cu = col_unit(), un = (g->n + cu - 1) / cu;
     int tm = t / pn, tn = t % pn;
     long m0 = um * tm / pm * GK_MR, m1 = GK_MIN(g->m, um * (tm + 1) / pm * GK_MR);
@@ -283,23 +323,29 @@ int gk_gemm_blocks(long m, long n, long k, int nt) {
 
 typedef struct {
     gk_gemm_args g;
-    int blocks;
+    int blocks, pm, pn;
 } grid_job;
 
 static void grid_block(void *ctx, long t, int seat) {
     const grid_job *j = (const grid_job *)ctx;
     (void)seat;
-    run_part(&j->g, j->blocks, (int)t);
+    run_part(&j->g, j->pm, j->pn, (int)t);
 }
 
-/* C = the packed product, its blocks over the pool */
+/* C = the packed product, its blocks over the pool (the grid chosen for nt threads) */
 static void run_grid(const gk_gemm_args *g, int nt) {
-    grid_job j = {*g, blocks_for((double)g->m, (double)g->n, (double)g->k, nt)};
+    grid_job j = {*g, blocks_for((double)g->m, (double)g->n, (double)g->k, nt), 1, 1};
     if (nt <= 1) {
-        run_part(g, 1, 0);
+        run_part(g, 1, 1, 0);
         return;
     }
+    grid_nt(g->m, g->n, col_unit(), j.blocks, nt, &j.pm, &j.pn);
     gk_parallel(j.blocks, nt, grid_block, &j);
+}
+
+void gk_gemm_grid_nt(long m, long n, int T, int nt, int *pm, int *pn) {
+    *pm = *pn = 1;
+    if (T > 1) grid_nt(m, n, col_unit(), T, nt, pm, pn);
 }
 
 void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, float *c, long ldc,
@@ -390,7 +436,7 @@ static void gemm_batches(void *ctx, long i0, long i1, int seat) {
         e.residual = j->ep->residual ? j->ep->residual + i * j->r_bs : NULL;
         gk_gemm_args g = {m, j->n, k, ap, j->bp + i * j->bp_bs, j->c + i * j->c_bs, j->ldc, &e,
                           kc_for(k), g_mc};
-        run_part(&g, 1, 0);
+        run_part(&g, 1, 1, 0);
     }
 }
 
@@ -435,7 +481,7 @@ static void matmul_batches(void *ctx, long i0, long i1, int seat) {
         pack_a_panels(m, k, j->a + i * j->a_bs, j->s_m, j->s_k, ap, 0, apan);
         pack_b_panels(k, n, j->b + i * j->b_bs, j->b_sk, j->b_sn, bp, 0, bpan);
         gk_gemm_args g = {m, n, k, ap, bp, j->c + i * j->c_bs, n, &ep, kc_for(k), g_mc};
-        run_part(&g, 1, 0);
+        run_part(&g, 1, 1, 0);
     }
 }
 

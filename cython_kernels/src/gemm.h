@@ -88,6 +88,9 @@ void gk_gemm_tune(long kc, long mc, long *old);
 int gk_gemm_threads(long m, long n, long k, int threads);
 int gk_gemm_blocks(long m, long n, long k, int nt);
 void gk_gemm_grid_part(long m, long n, long cu, int T, int t, long *r);
+/* the pm x pn grid (pm * pn = T) that the packed drivers' pool calls use for nt threads claiming
+ * T blocks (the current level's column unit; tests and benchmarks) */
+void gk_gemm_grid_nt(long m, long n, int T, int nt, int *pm, int *pn);
 void gk_gemm_blocking(long *kc, long *mc);
 /* the K block the products of depth k use (gk_gemm_blocking's kc, or k where a split would leave
  * a last block of at most half a block) */
@@ -118,6 +121,9 @@ typedef struct {
     /* one full 12-row A panel from rows s_m apart, unit stride along K (NULL: the drivers' plain
      * C copy) */
     void (*pack_a12)(const float *src, long s_m, long k, float *dst);
+    /* one full 16-column B panel from columns s_n apart, unit stride along K (NULL: the drivers'
+     * per-element copy) */
+    void (*pack_bt16)(const float *src, long s_n, long k, float *dst);
 } gk_gemm_kernels;
 
 #endif

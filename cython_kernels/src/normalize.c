@@ -51,8 +51,13 @@ void gk_softmax_axis(const float *x, float *y, long outer, long n, long inner, i
 
 static void layernorm_rows(void *p, long r0, long r1, int seat) {
     const rows_job *j = (const rows_job *)p;
+    long r = r0;
     (void)seat;
-    for (long r = r0; r < r1; r++)
+    if (gk_k.normalize->layernorm_row2)
+        for (; r + 2 <= r1; r += 2)
+            gk_k.normalize->layernorm_row2(j->x + r * j->n, j->scale, j->bias, j->y + r * j->n,
+                                           j->n, j->eps, j->mean + r, j->inv_std + r);
+    for (; r < r1; r++)
         gk_k.normalize->layernorm_row(j->x + r * j->n, j->scale, j->bias, j->y + r * j->n, j->n,
                                       j->eps, j->mean + r, j->inv_std + r);
 }

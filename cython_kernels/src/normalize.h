@@ -34,6 +34,10 @@ typedef struct {
     void (*softmax_cols16)(const float *x, float *y, long n, long inner, int w);
     void (*layernorm_row)(const float *x, const float *scale, const float *bias, float *y, long n,
                           float eps, float *mean, float *inv_std);
+    /* layernorm_row on two consecutive rows (x, y: 2 n floats; mean, inv_std: 2), the same bits;
+     * NULL: the driver calls layernorm_row per row */
+    void (*layernorm_row2)(const float *x, const float *scale, const float *bias, float *y, long n,
+                           float eps, float *mean, float *inv_std);
     void (*layernorm_grad_row)(const float *dy, const float *x, const float *scale, float *dx,
                                long n, float eps, float *acc_s, float *acc_b);
     void (*softmax_grad_row)(const float *dy, const float *y, float *dx, long n, int log);

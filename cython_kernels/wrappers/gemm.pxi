@@ -22,6 +22,8 @@ cdef extern from "src/gemm.h" nogil:
     void gk_epilogue_apply(float *y, long rows, long cols, long ldy, const gk_epilogue *ep,
                            int threads)
     void gk_gemm_tune(long kc, long mc, long *old)
+    int gk_gemm_blocks(long m, long n, long k, int nt)
+    void gk_gemm_grid_nt(long m, long n, int T, int nt, int *pm, int *pn)
     size_t gk_packed_a_size(long m, long k)
     size_t gk_packed_b_size(long k, long n)
     void gk_pack_a(long m, long k, const float *a, long s_m, long s_k, float *out, int threads)
@@ -42,6 +44,17 @@ def gemm_tune(long kc=0, long mc=0):
     cdef long old[2]
     gk_gemm_tune(kc, mc, old)
     return old[0], old[1]
+
+
+def gemm_grid(long m, long n, long k, int nt):
+    """The split of an m x n x k product's C between nt threads in the packed drivers' pool call:
+    (blocks, pm, pn), blocks = pm x pn claimed in order (for tests and benchmarks)."""
+    cdef int pm = 1, pn = 1, blocks
+    if m <= 0 or n <= 0 or nt <= 0:
+        raise ValueError("gemm_grid: m, n and nt must be positive")
+    blocks = gk_gemm_blocks(m, n, k, nt) if nt > 1 else 1
+    gk_gemm_grid_nt(m, n, blocks, nt, &pm, &pn)
+    return blocks, pm, pn
 
 
 def packed_a_size(long m, long k):

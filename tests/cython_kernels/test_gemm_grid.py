@@ -1,0 +1,60 @@
+"""The split of C between threads (gemm.c's grid_nt: the grid whose greedy claim by nt threads
+finishes first) and the transposing B panel packer (pack_bt16), on every SIMD level."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+native = pytest.importorskip("gossamer.cython_kernels._native")
+
+
+def test_grid_pairs_blocks_up_for_two_threads():
+    """MiniLM's 128 x 1152 x 384 product at 2 threads: 8 blocks; 1 x 8 would alternate 4- and
+    5-unit column blocks (one thread idle for a block's difference), 2 x 4 pairs them up."""
+    from gossamer.cython_kernels import set_simd_level
+
+    before = native.simd_level()
+    if not native.ext().cpu_has_avx512f():
+        pytest.skip("this CPU has no AVX-512F (the 32-column unit)")
+    set_simd_level("avx512f")
+    try:
+        assert native.ext().gemm_grid(128, 1152, 384, 2) == (8, 2, 4)
+        assert native.ext().gemm_grid(128, 1536, 384, 2) == (8, 1, 8)  # 6 units each: even
+        assert native.ext().gemm_grid(128, 1152, 384, 1) == (1, 1, 1)
+        blocks, pm, pn = native.ext().gemm_grid(512, 49, 4608, 2)
+        assert pm * pn == blocks
+    finally:
+        set_simd_level(before)
+    with pytest.raises(ValueError):
+        native.ext().gemm_grid(0, 4, 4, 2)
+
+
+@pytest.mark.parametrize("m, n, k", [(128, 1152, 384), (128, 1152, 40), (60, 1152, 33)])
+def test_every_grid_gives_the_one_thread_bits(m, n, k, level):
+    from gossamer.cython_kernels import gemm_kernels as gk
+
+    rng = np.random.default_rng(m + n + k)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    packed = gk.pack_weights(b)
+    ys = []
+    for t in (1, 2, 3):
+        y = np.empty((m, n), np.float32)
+        native.ext().gemm_a(a, packed, n, y, gk.make_epilogue(gk.Activation()), t)
+        ys.append(y)
+    for y in ys[1:]:
+        assert np.array_equal(y.view(np.int32), ys[0].view(np.int32))
+    np.testing.assert_allclose(ys[0], a @ b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("k, n", [(32, 128), (40, 37), (5, 16), (16, 33)])
+def test_pack_b_of_a_transposed_operand_is_the_plain_copy(k, n, level):
+    rng = np.random.default_rng(k * n)
+    x = rng.standard_normal((n + 3, k + 5), dtype=np.float32)[:n, :k]  # rows n x k, strided
+    bt = x.T  # B = X^T: unit stride along K, columns a row of x apart
+    size = native.ext().packed_b_size(k, n)
+    got, want = np.full(size, np.nan, np.float32), np.full(size, np.nan, np.float32)
+    native.ext().pack_b(bt, got, 1)
+    native.ext().pack_b(np.ascontiguousarray(bt), want, 1)
+    assert np.array_equal(got.view(np.int32), want.view(np.int32))
