@@ -41,6 +41,9 @@ CONVS = [
     ("stem_s2_nchw_input", (1, 3, 17, 16), (32, 3, 3, 3),
      {"strides": [2, 2], "pads": [1, 1, 1, 1]}, False),
     ("conv3x3_blocked", (1, 16, 9, 10), (24, 16, 3, 3), {"pads": [1, 0, 2, 1]}, True),
+    ("conv3x3_blocked_w7", (1, 16, 9, 7), (40, 16, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_blocked_s2_w13", (1, 24, 9, 13), (24, 24, 3, 3),
+     {"strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
     ("conv_dilated_s2", (1, 8, 13, 11), (8, 8, 3, 2),
      {"strides": [2, 1], "dilations": [2, 1], "pads": [2, 1, 0, 1]}, True),
     ("conv_nchw_input_s3", (1, 5, 11, 12), (16, 5, 3, 3), {"strides": [3, 3]}, False),
@@ -369,6 +372,18 @@ WIDE = [
      {"group": 16, "pads": [3, 2, 1, 4], "dilations": [1, 2]}, True),
     ("conv3x3_w31", (1, 16, 4, 31), (40, 16, 3, 3), {"pads": [1, 1, 1, 1]}, True),
     ("pointwise_w29", (1, 24, 2, 29), (56, 24, 1, 1), {}, True),
+    # blocked 3x3 rows of at most 23 pixels with a quarter left to single pixels: whole rows as
+    # one or two tiles with masked end pixels (AVX-512: nz_conv_row_edges): a 7-pixel tile of
+    # 4 + 1 output blocks, 7 + 6 of a group of 3, stride 2 with the last pixel's last tap
+    # outside the row (odd w) and inside (even w), no left pad, and an 11 (one tile)
+    ("conv3x3_w7_edges", (1, 16, 5, 7), (40, 16, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_w13_edges", (1, 24, 4, 13), (24, 24, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_s2_w13_edges", (1, 16, 6, 13), (16, 16, 3, 3),
+     {"strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_s2_w12_edges", (1, 8, 5, 12), (32, 8, 3, 3),
+     {"strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_w8_no_left_pad", (1, 16, 4, 8), (16, 16, 3, 3), {"pads": [1, 0, 1, 1]}, True),
+    ("conv3x3_w11_edges", (1, 8, 3, 11), (8, 8, 3, 3), {"pads": [0, 1, 2, 1]}, True),
 ]  # fmt: skip
 
 
