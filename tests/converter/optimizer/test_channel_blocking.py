@@ -195,6 +195,14 @@ def test_the_wide_pass_leaves_winograds_3x3_convs_in_nchw(cheap_reorders, c, hw,
     assert len(convs) == (3 if blocked else 0)
 
 
+def test_a_wide_conv_with_more_weights_than_the_limit_stays_nchw(cheap_reorders, monkeypatch):
+    """A 3x3 on 7x7 (no Winograd) is blocked up to WIDE_MAX_WEIGHT_BYTES of weights only."""
+    g = _plain_chain(c=32, hw=7)  # 32 x 32 x 3 x 3 floats: 36 KB
+    assert len(_planned_wide(g)[2]) == 1
+    monkeypatch.setattr(channel_blocking, "WIDE_MAX_WEIGHT_BYTES", 32 * 32 * 9 * 4 - 1)
+    assert _planned_wide(g)[2] == []  # the two 1x1s alone: two chains of one
+
+
 def test_a_wide_conv_whose_input_is_not_whole_blocks_stays_nchw(cheap_reorders):
     nodes = [node("Conv", ["x", "w0"], ["a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
              node("Conv", ["a", "w1"], ["y"], kernel_shape=[1, 1])]  # fmt: skip
