@@ -3,7 +3,8 @@ narrow pass (GOSSAMER_BLOCKED_WIDE=0: only chains with a depthwise conv) against
 (the default with the AVX-512 kernels: chains without one and wide k x k convs too), on the
 benchmark models (~/.cache/gossamer/bench/<name>-*/O3.gsm). onnxruntime only with --ort, after
 the A/B and not interleaved with it: its spinning worker threads slow whichever engine runs right
-after it at 2 threads.
+after it at 2 threads. Each run's process CPU time (time.process_time) too: at one thread what the
+other processes' time slices on a shared machine do not inflate.
 
     .venv/bin/python benchmarks/nchwc_wide_ab.py --models resnet18,squeezenet1_1 --threads 1,2
 
@@ -58,18 +59,23 @@ def main() -> None:
             ya, yb = narrow.run(None, feeds), wide.run(None, feeds)
             diff = max(float(np.max(np.abs(a - b))) for a, b in zip(ya, yb))
             runs: dict[str, list[float]] = {"narrow": [], "wide": []}
+            cpu: dict[str, list[float]] = {"narrow": [], "wide": []}
             for s in (narrow, wide):
                 for _ in range(3):
                     s.run(None, feeds)
             for _ in range(args.turns):
                 for key, s in (("narrow", narrow), ("wide", wide)):
                     for _ in range(args.runs):
-                        t0 = time.perf_counter()
+                        t0, c0 = time.perf_counter(), time.process_time()
                         s.run(None, feeds)
                         runs[key].append(time.perf_counter() - t0)
+                        cpu[key].append(time.process_time() - c0)
             med = {k: statistics.median(v) * 1e3 for k, v in runs.items()}
+            mcpu = {k: statistics.median(v) * 1e3 for k, v in cpu.items()}
             line = (f"{name} t={t} narrow {med['narrow']:.2f} wide {med['wide']:.2f} ms "
-                    f"wide/narrow {med['wide'] / med['narrow']:.3f}")  # fmt: skip
+                    f"wide/narrow {med['wide'] / med['narrow']:.3f} | process CPU narrow "
+                    f"{mcpu['narrow']:.2f} wide {mcpu['wide']:.2f} ms "
+                    f"{mcpu['wide'] / mcpu['narrow']:.3f}")  # fmt: skip
             if args.ort:
                 import onnxruntime as ort
 

@@ -155,6 +155,27 @@ def test_summing_input_channels_in_several_passes_changes_no_bit(ktaps):
     assert np.array_equal(whole, parts)
 
 
+def test_a_kxk_conv_in_default_passes_matches_one_pass(level):
+    """At the default gk_nchwc_ktaps a 3x3 sums 8 input blocks per pass (4.5x a 1x1's pairs): 10
+    blocks are two passes, on a 7x7 plane whose rows are one masked tile at AVX-512."""
+    from gossamer.cython_kernels._native import ext
+
+    x = _blocked(RNG.standard_normal((1, 80, 7, 7)).astype(F32))
+    inits = {"w": (RNG.standard_normal((24, 80, 3, 3)) * 0.1).astype(F32),
+             "b": RNG.standard_normal(24).astype(F32)}  # fmt: skip
+    graph = _graph("NchwcConv", {"x": x}, inits, pads=[1, 1, 1, 1], activation="Relu")
+    sess = gossamer.Session(graph, backends=["cython"], threads=2)
+    default = sess.run(None, {"x": x})[0]
+    old = ext().nchwc_ktaps(0)
+    try:
+        whole = sess.run(None, {"x": x})[0]
+    finally:
+        ext().nchwc_ktaps(old)
+    assert np.array_equal(whole, default)
+    ref = gossamer.Session(graph, backends=[]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(default, ref, rtol=1e-4, atol=1e-4)
+
+
 POST_ACTS = [({"activation": "HardSwish"}, "hardswish"),
              ({"activation": "LeakyRelu", "activation_params": [0.15]}, "leakyrelu"),
              ({"activation": "HardSigmoid", "activation_params": [0.2, 0.5]}, "hardsigmoid"),
