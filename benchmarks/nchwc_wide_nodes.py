@@ -59,9 +59,8 @@ def main() -> None:
             sums[n.op_type] += ms
             print(f"  {n.op_type:24s} {shape:16s} {ms:7.3f}  {n.name}")
         total = sum(sums.values())
-        print(
-            f"  sums: {dict(sorted(((k, round(v, 2)) for k, v in sums.items()), key=lambda kv: -kv[1]))} total {total:.2f}"
-        )  # noqa: E501
+        ranked = dict(sorted(((k, round(v, 2)) for k, v in sums.items()), key=lambda kv: -kv[1]))
+        print(f"  sums: {ranked} total {total:.2f}")
 
 
 if __name__ == "__main__":
