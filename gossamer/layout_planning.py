@@ -21,8 +21,11 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     default one, GOSSAMER_BACKENDS else every available backend) includes the cython backend,
     and attention blocks fused for its kernel (attention_fusion)."""
     graph = _attention_for_backends(graph, backends)
-    if LAYOUT_KEY in graph.metadata or not _has_grouped_conv(graph):
-        return graph  # planned already, or nothing the pass would keep (see _has_grouped_conv)
+    if LAYOUT_KEY in graph.metadata or not _has_conv(graph):
+        return graph
+    wide = _wide()
+    if not wide and not _has_grouped_conv(graph):
+        return graph  # nothing the narrow pass would keep (see _has_grouped_conv)
     from .converter.optimizer.channel_blocking import enabled, planned
     from .plugins.manager import select_backends
 
@@ -33,8 +36,26 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
         return graph
     for backend in chosen:  # precision="bf16": the convs cython-bf16 runs stay NCHW, the
         if backend.name == "cython-bf16":  # float32 ones around them are blocked
-            return planned(graph, backend.keep_nchw)
-    return planned(graph)
+            return planned(graph, backend.keep_nchw, wide)
+    return planned(graph, wide=wide)
+
+
+def _wide() -> bool:
+    """Whether the pass also blocks chains without a depthwise conv and wide k x k convs
+    (channel_blocking.run's wide): with the AVX-512 kernels, where that was measured faster
+    (benchmarks/results/nchwc_layout.md, Session 19), unless GOSSAMER_BLOCKED_WIDE=0."""
+    if os.environ.get("GOSSAMER_BLOCKED_WIDE", "1").strip() == "0":
+        return False
+    try:
+        from .cython_kernels import simd_level
+
+        return simd_level() == "avx512f"
+    except Exception:  # no extension: the cython backend is not selected either
+        return False
+
+
+def _has_conv(graph: Graph) -> bool:
+    return any(node.op_type in _CONVS for node in graph.nodes)
 
 
 def _attention_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
@@ -61,9 +82,10 @@ def _has_attention(graph: Graph) -> bool:
 
 
 def _has_grouped_conv(graph: Graph) -> bool:
-    """Whether a top-level conv has group > 1. The pass keeps only chains with a depthwise conv
-    (group = channels, a multiple of the block), so a graph without one is left as it is: a load
-    then neither imports the pass nor copies the graph to find nothing (the small models')."""
+    """Whether a top-level conv has group > 1. The narrow pass keeps only chains with a depthwise
+    conv (group = channels, a multiple of the block), so a graph without one is left as it is: a
+    load then neither imports the pass nor copies the graph to find nothing (the small
+    models')."""
     for node in graph.nodes:
         if node.op_type in _CONVS:
             group = node.attrs.get("group", 1)

@@ -24,8 +24,12 @@ channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU 
 - every other reader of a blocked value reads it through one gossamer::NchwcReorderOutput, which
   keeps the value's name, so graph outputs and the rest of the graph are unchanged.
 Only chains (nodes joined by blocked values) with a depthwise conv and another conv are kept:
-the depthwise conv is what NCHW vectorises badly on small planes; 1x1-only chains are about as
-fast as NCHW's packed GEMM and would pay for their reorders. Channel counts must be known; batch
+the depthwise conv is what NCHW vectorises badly on small planes; 1x1-only chains were about as
+fast as NCHW's packed GEMM on AVX2 and would pay for their reorders. The wide pass (run's wide:
+gossamer.layout_planning asks for it with the AVX-512 kernels) keeps chains of two or more convs
+without one too, and blocks group-1 k x k convs with more input channels than a stem's (a multiple
+of 8; their NCHW input reordered in) unless NCHW's Winograd would be the faster
+(_winograd_keeps). Channel counts must be known; batch
 and spatial dims may be symbolic. The plan is recorded in graph.metadata["gossamer.layout"]
 (JSON), which `gossamer info` prints. GOSSAMER_BLOCKED_LAYOUT=0 turns the pass off.
 """
@@ -54,9 +58,22 @@ LEVEL = 3
 BLOCK = 8
 METADATA_KEY = "gossamer.layout"
 _CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
-# a group-1 conv with a kernel larger than 1x1 runs blocked only with this few input channels (a
-# network's stem, read straight from NCHW); wider ones keep NCHW's Winograd / im2col GEMM
+# a group-1 conv with a kernel larger than 1x1 and this few input channels (a network's stem) runs
+# blocked reading its NCHW input as it comes; wider ones run blocked (their input reordered in
+# where it comes from outside the chain) only where the pass is wide (`run`'s wide: the AVX-512
+# kernels, where it was measured) and NCHW's Winograd would not be the faster (_winograd_keeps)
 STEM_MAX_CIN = 8
+# a 3x3 stride-1 conv keeps NCHW's Winograd F(4x4) from this many input channels on where its
+# 4x4 output tiles are at least WINOGRAD_MIN_FILL full (ResNet-18's 3x3 convs on 56x56, 28x28
+# and 14x14: 1.0-1.8x faster than the blocked direct conv, in the model, AVX-512); with fewer
+# channels (SqueezeNet's 16 and 32), on 7x7 (no F(4x4)) or 13x13 planes (tiles 66 % full) the
+# blocked conv is as fast or faster (benchmarks/results/nchwc_layout.md, Session 19)
+WINOGRAD_MIN_CIN = 64
+WINOGRAD_MIN_FILL = 0.75
+# nor with more weight bytes than this: ResNet's 3x3 convs of 256 -> 512 and 512 -> 512
+# channels on 7x7 (4.7 and 9.4 MB) took 1.3-1.4x the im2col GEMM's time in the model (the
+# weights of each group of output blocks streamed from memory for one row of the small plane)
+WIDE_MAX_WEIGHT_BYTES = 1 << 20
 # a chain is blocked only if it needs at most one reorder per this many convs
 MAX_CONVS_PER_REORDER = 4
 _UNARY = {"Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Tanh", "Elu",
@@ -74,16 +91,18 @@ def enabled() -> bool:
     return os.environ.get("GOSSAMER_BLOCKED_LAYOUT", "1").strip() != "0"
 
 
-def run(graph: Graph, keep_nchw: KeepNchw | None = None) -> list[str]:
+def run(graph: Graph, keep_nchw: KeepNchw | None = None, wide: bool = False) -> list[str]:
     """Rewrites `graph` in place; returns one line per blocked chain. `keep_nchw(node, values)`:
     whether a conv the pass could block stays NCHW (another backend runs it: precision="bf16"'s
-    convs; the chains are planned around it)."""
+    convs; the chains are planned around it). `wide`: also group-1 k x k convs of more than
+    STEM_MAX_CIN input channels (where Winograd would not keep them, _winograd_keeps), and
+    chains without a depthwise conv (gossamer.layout_planning: with the AVX-512 kernels)."""
     view = GraphView(graph)
     values = infer_shapes(graph)
-    plan = _plan(graph, view, values, keep_nchw)
+    plan = _plan(graph, view, values, keep_nchw, wide)
     if not plan:
         return []
-    chains = [c for c in _chains(plan, view) if _worth_it(c, plan, view)]
+    chains = [c for c in _chains(plan, view) if _worth_it(c, plan, view, wide)]
     blocked = {name: plan[name] for chain in chains for name in chain}
     if not blocked:
         return []
@@ -104,23 +123,26 @@ def run(graph: Graph, keep_nchw: KeepNchw | None = None) -> list[str]:
     return [f"NCHW{BLOCK}c chain of {len(c)} convs from {c[0]}" for c in convs]
 
 
-def _worth_it(chain: set[str], plan: dict[str, str], view: GraphView) -> bool:
+def _worth_it(chain: set[str], plan: dict[str, str], view: GraphView, wide: bool = False) -> bool:
     """A chain pays for its reorders when it has a depthwise conv (which NCHW vectorises badly
-    on small planes), another conv, and few reorders (at most one per MAX_CONVS_PER_REORDER
-    convs: a chain cut short by ops it cannot carry, Pad say, costs more than it saves; 1x1-only
-    chains are about as fast as NCHW's packed GEMM)."""
+    on small planes; `wide`: or not), another conv, and few reorders (at most one per
+    MAX_CONVS_PER_REORDER convs: a chain cut short by ops it cannot carry, Pad say, costs more
+    than it saves). Without `wide`, 1x1-only chains stay NCHW: on AVX2 they were about as fast
+    as NCHW's packed GEMM."""
     kinds = [plan[n] for n in chain]
     convs = sum(k in CONV_KINDS for k in kinds)
-    if "depthwise" not in kinds or convs < 2:
+    if ("depthwise" not in kinds and not wide) or convs < 2:
         return False
     return _reorders(chain, view) * MAX_CONVS_PER_REORDER <= convs
 
 
 def _reorders(chain: set[str], view: GraphView) -> int:
     """The reorders blocking `chain` would add: blocked values read outside it (a
-    GlobalAveragePool aside) and residuals from outside."""
+    GlobalAveragePool aside), residuals from outside and the NCHW inputs of its wide k x k
+    convs (_reordered_inputs), each value once."""
     nodes = {n.name: n for n in view.graph.nodes if n.name in chain}
     count = 0
+    ins: set[str] = set()
     for name in chain:
         node = nodes[name]
         out = node.outputs[0]
@@ -130,12 +152,39 @@ def _reorders(chain: set[str], view: GraphView) -> int:
         z = node.inputs[4] if node.op_type == "FusedConv" and len(node.inputs) > 4 else ""
         producer = view.producer.get(z) if z else None
         if z and (producer is None or producer.name not in chain):
-            count += 1
-    return count
+            ins.add(z)
+    return count + len(ins | _reordered_inputs(list(nodes.values()), chain, view))
 
 
-def _conv_ok(node: Node, view: GraphView, values: dict[str, Value]) -> str | None:
-    """'conv' or 'depthwise' if the node can run blocked (input layout aside), else None."""
+def _wide_kxk(node: Node, view: GraphView) -> bool:
+    """A group-1 conv with a kernel larger than 1x1 and more than STEM_MAX_CIN input channels
+    (blocked only by a wide pass)."""
+    w = view.constant(node.inputs[1]) if len(node.inputs) > 1 else None
+    return (
+        w is not None and w.ndim == 4 and w.shape[2:] != (1, 1) and w.shape[1] > STEM_MAX_CIN
+        and int(node.attrs.get("group", 1)) == 1
+    )  # fmt: skip
+
+
+def _reordered_inputs(nodes: list[Node], chain: set[str], view: GraphView) -> set[str]:
+    """The NCHW values (from outside the chain) that the chain's convs read blocked: a wide k x k
+    conv's input (its kernel would read an NCHW input channel by channel, 8 taps per broadcast
+    fewer), and a 1x1 conv's input that such a conv reorders anyway."""
+
+    def outside(name: str) -> bool:
+        producer = view.producer.get(name)
+        return producer is None or producer.name not in chain
+
+    convs = [n for n in nodes if n.op_type in ("Conv", "FusedConv") and n.inputs]
+    wide = {n.inputs[0] for n in convs if _wide_kxk(n, view) and outside(n.inputs[0])}
+    return wide
+
+
+def _conv_ok(
+    node: Node, view: GraphView, values: dict[str, Value], wide: bool = False
+) -> str | None:
+    """'conv' or 'depthwise' if the node can run blocked (input layout aside), else None; `wide`:
+    as run's."""
     if node.op_type == "Conv" and node.domain in ("", "ai.onnx"):
         activation, slope, z = "", "", ""
     elif node.op_type == "FusedConv" and node.domain == GOSSAMER_DOMAIN:
@@ -160,9 +209,34 @@ def _conv_ok(node: Node, view: GraphView, values: dict[str, Value]) -> str | Non
         return None
     if group == 1 and c == w.shape[1] and (w.shape[2:] == (1, 1) or c <= STEM_MAX_CIN):
         return "conv"
+    if wide and group == 1 and c == w.shape[1] and c % BLOCK == 0:  # reordered in if NCHW
+        if w.size * 4 > WIDE_MAX_WEIGHT_BYTES or _winograd_keeps(node, w.shape, y):
+            return None
+        return "conv"
     if group == c == w.shape[0] and w.shape[1] == 1:
         return "depthwise"
     return None
+
+
+def _winograd_keeps(node: Node, w_shape: tuple[int, ...], y: Value) -> bool:
+    """Whether a group-1 conv stays NCHW for Winograd F(4x4, 3x3) (see WINOGRAD_MIN_CIN): 3x3,
+    stride and dilation 1, at least WINOGRAD_MIN_CIN input and 16 output channels, at least 16
+    output tiles of 4x4 (cython_kernels/conv_kernels.py use_winograd), WINOGRAD_MIN_FILL full;
+    an output plane of unknown size keeps NCHW."""
+    a = node.attrs
+    steps = list(a.get("strides") or [1, 1]) + list(a.get("dilations") or [1, 1])
+    ones = all(int(v) == 1 for v in steps)
+    if tuple(w_shape[2:]) != (3, 3) or not ones:
+        return False
+    if w_shape[1] < WINOGRAD_MIN_CIN or w_shape[0] < 16:
+        return False
+    if y.shape is None or len(y.shape) != 4:
+        return True
+    oh, ow = y.shape[2], y.shape[3]
+    if not isinstance(oh, int) or not isinstance(ow, int):
+        return True
+    tiles = -(-oh // 4) * -(-ow // 4)
+    return tiles >= 16 and oh * ow >= WINOGRAD_MIN_FILL * 16 * tiles
 
 
 def _elementwise_ok(
@@ -218,7 +292,11 @@ def _known_channels(v: Value | None, channels: int) -> bool:
 
 
 def _plan(
-    graph: Graph, view: GraphView, values: dict[str, Value], keep_nchw: KeepNchw | None = None
+    graph: Graph,
+    view: GraphView,
+    values: dict[str, Value],
+    keep_nchw: KeepNchw | None = None,
+    wide: bool = False,
 ) -> dict[str, str]:
     """node name -> "conv", "depthwise", "scale", "shift" (a Mul / Add the conv before it takes
     in) or "elementwise" for the nodes to block, in one pass over the nodes in order: a depthwise
@@ -228,7 +306,7 @@ def _plan(
     for node in graph.topological_nodes():
         if node.name in out:  # a conv's scale or shift
             continue
-        kind = _conv_ok(node, view, values)
+        kind = _conv_ok(node, view, values, wide)
         if kind is not None and keep_nchw is not None and keep_nchw(node, values):
             continue
         if kind == "depthwise" and node.inputs[0] not in blocked_values:
@@ -324,6 +402,7 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
             reorders += 1
         return blocked_in[name]
 
+    reordered = _reordered_inputs(nodes, set(blocked), view)
     for node in nodes:
         if blocked[node.name] == "elementwise":  # the same op, on the blocked values
             inputs = [renamed.get(i, i) for i in node.inputs]
@@ -342,7 +421,8 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
                 attrs[k] = node.attrs[k]
         parts = taken.get(node.name, {})
         consts = {role: _other(n, prev) for role, n, prev in _affine_inputs(node, parts)}
-        inputs = [renamed.get(x, x), w, b, as_blocked(z) if z else "", consts.get("scale", ""),
+        x = as_blocked(x) if x in reordered or x in renamed else x
+        inputs = [x, w, b, as_blocked(z) if z else "", consts.get("scale", ""),
                   consts.get("shift", "")]  # fmt: skip
         while inputs and not inputs[-1]:
             inputs.pop()
@@ -428,10 +508,10 @@ def _is_global_average(node: Node) -> bool:
     return node.op_type == "GlobalAveragePool" and node.domain in ("", "ai.onnx")
 
 
-def planned(graph: Graph, keep_nchw: KeepNchw | None = None) -> Graph:
+def planned(graph: Graph, keep_nchw: KeepNchw | None = None, wide: bool = False) -> Graph:
     """A copy of `graph` with blocked chains planned, or `graph` itself when the pass is off, has
-    run already, or finds nothing to block (`keep_nchw`: as for run)."""
+    run already, or finds nothing to block (`keep_nchw`, `wide`: as for run)."""
     if not enabled() or METADATA_KEY in graph.metadata:
         return graph
     copy = copy_graph(graph)
-    return copy if run(copy, keep_nchw) else graph
+    return copy if run(copy, keep_nchw, wide) else graph

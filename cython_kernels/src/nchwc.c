@@ -23,7 +23,7 @@ static inline long nc_group(long mb, long g, int *nb) {
     return NC_GROUP * g;
 }
 /* input channel x tap pairs summed per pass over a chunk (16 KB of a group's weights; 0: all in
- * one pass) */
+ * one pass); 4.5x as many for a k x k conv (gk_nchwc_conv_strided) */
 long gk_nchwc_ktaps = 128;
 /* work item order: 0 weights-major, 1 pixel-major, 2 pixel-major when all the weights take at
  * most gk_nchwc_pixel_major_bytes (they then stay in L2 while the plane streams through once), 3
@@ -203,7 +203,11 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
     double pmb = (double)gk_nchwc_pixel_major_bytes;
     int pixel_major = gk_nchwc_order == 1 || (gk_nchwc_order >= 2 && wbytes <= pmb) ||
                       (gk_nchwc_order == 3 && groups > 1 && xbytes > wbytes && xbytes > pmb);
-    long kb = gk_nchwc_ktaps > 0 ? GK_MAX(1L, gk_nchwc_ktaps / taps) : ncb;
+    /* a k x k conv sums 4.5x as many pairs per pass (8 input blocks of a 3x3 by default: 72
+     * KB of a group's weights, in L2): one block per pass stored and reloaded its partial sums
+     * every 72 taps, 1.07-1.14x the time on ResNet's 3x3s at 14x14 and 7x7 (Session 19) */
+    long kt = a.kh * a.kw > 1 ? gk_nchwc_ktaps * 9 / 2 : gk_nchwc_ktaps;
+    long kb = kt > 0 ? GK_MAX(1L, kt / taps) : ncb;
     conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb, ncb, kb, pixel_major};
     /* one part of the pixels per thread where the activations outweigh the weights (else
      * each thread would read all the weights: the 7x7 layers' 0.6-5 MB keep the dynamic split

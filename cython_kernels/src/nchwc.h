@@ -76,7 +76,8 @@ void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const fl
                         long kw, long sh, long sw, long dh, long dw, long ph, long pw, long oh,
                         long ow, const float *bias, const float *z, float lo, float hi,
                         const gk_nchwc_post *post, float *y, int threads);
-/* input channel x tap pairs a conv sums per pass over a chunk of pixels (0: all at once) */
+/* input channel x tap pairs a 1x1 conv sums per pass over a chunk of pixels, 4.5x as many a
+ * k x k conv (0: all at once) */
 extern long gk_nchwc_ktaps;
 /* the conv's work item order (nchwc.c): 0 weights-major, 1 pixel-major, 2 pixel-major when the
  * weights take at most gk_nchwc_pixel_major_bytes, 3 (default) also when the input takes more

@@ -41,6 +41,9 @@ CONVS = [
     ("stem_s2_nchw_input", (1, 3, 17, 16), (32, 3, 3, 3),
      {"strides": [2, 2], "pads": [1, 1, 1, 1]}, False),
     ("conv3x3_blocked", (1, 16, 9, 10), (24, 16, 3, 3), {"pads": [1, 0, 2, 1]}, True),
+    ("conv3x3_blocked_w7", (1, 16, 9, 7), (40, 16, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_blocked_s2_w13", (1, 24, 9, 13), (24, 24, 3, 3),
+     {"strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
     ("conv_dilated_s2", (1, 8, 13, 11), (8, 8, 3, 2),
      {"strides": [2, 1], "dilations": [2, 1], "pads": [2, 1, 0, 1]}, True),
     ("conv_nchw_input_s3", (1, 5, 11, 12), (16, 5, 3, 3), {"strides": [3, 3]}, False),
@@ -150,6 +153,27 @@ def test_summing_input_channels_in_several_passes_changes_no_bit(ktaps):
     finally:
         ext().nchwc_ktaps(old)
     assert np.array_equal(whole, parts)
+
+
+def test_a_kxk_conv_in_default_passes_matches_one_pass(level):
+    """At the default gk_nchwc_ktaps a 3x3 sums 8 input blocks per pass (4.5x a 1x1's pairs): 10
+    blocks are two passes, on a 7x7 plane whose rows are one masked tile at AVX-512."""
+    from gossamer.cython_kernels._native import ext
+
+    x = _blocked(RNG.standard_normal((1, 80, 7, 7)).astype(F32))
+    inits = {"w": (RNG.standard_normal((24, 80, 3, 3)) * 0.1).astype(F32),
+             "b": RNG.standard_normal(24).astype(F32)}  # fmt: skip
+    graph = _graph("NchwcConv", {"x": x}, inits, pads=[1, 1, 1, 1], activation="Relu")
+    sess = gossamer.Session(graph, backends=["cython"], threads=2)
+    default = sess.run(None, {"x": x})[0]
+    old = ext().nchwc_ktaps(0)
+    try:
+        whole = sess.run(None, {"x": x})[0]
+    finally:
+        ext().nchwc_ktaps(old)
+    assert np.array_equal(whole, default)
+    ref = gossamer.Session(graph, backends=[]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(default, ref, rtol=1e-4, atol=1e-4)
 
 
 POST_ACTS = [({"activation": "HardSwish"}, "hardswish"),
@@ -369,6 +393,18 @@ WIDE = [
      {"group": 16, "pads": [3, 2, 1, 4], "dilations": [1, 2]}, True),
     ("conv3x3_w31", (1, 16, 4, 31), (40, 16, 3, 3), {"pads": [1, 1, 1, 1]}, True),
     ("pointwise_w29", (1, 24, 2, 29), (56, 24, 1, 1), {}, True),
+    # blocked 3x3 rows of at most 23 pixels with a quarter left to single pixels: whole rows as
+    # one or two tiles with masked end pixels (AVX-512: nz_conv_row_edges): a 7-pixel tile of
+    # 4 + 1 output blocks, 7 + 6 of a group of 3, stride 2 with the last pixel's last tap
+    # outside the row (odd w) and inside (even w), no left pad, and an 11 (one tile)
+    ("conv3x3_w7_edges", (1, 16, 5, 7), (40, 16, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_w13_edges", (1, 24, 4, 13), (24, 24, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_s2_w13_edges", (1, 16, 6, 13), (16, 16, 3, 3),
+     {"strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_s2_w12_edges", (1, 8, 5, 12), (32, 8, 3, 3),
+     {"strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_w8_no_left_pad", (1, 16, 4, 8), (16, 16, 3, 3), {"pads": [1, 0, 1, 1]}, True),
+    ("conv3x3_w11_edges", (1, 8, 3, 11), (8, 8, 3, 3), {"pads": [0, 1, 2, 1]}, True),
 ]  # fmt: skip
 
 

@@ -121,10 +121,11 @@ def test_load_plans_the_layout_only_when_the_cython_backend_is_selected():
     assert channel_blocking.METADATA_KEY not in optimized.metadata  # a copy was planned
 
 
-def test_load_skips_the_pass_for_a_graph_without_a_grouped_conv(monkeypatch):
-    def never(graph):
+def test_load_skips_the_narrow_pass_for_a_graph_without_a_grouped_conv(monkeypatch):
+    def never(graph, *args, **kwargs):
         raise AssertionError("the pass ran on a graph it cannot block")
 
+    monkeypatch.setenv("GOSSAMER_BLOCKED_WIDE", "0")
     monkeypatch.setattr(channel_blocking, "planned", never)
     nodes = [node("Conv", ["x", "w0"], ["a"], kernel_shape=[1, 1]),
              node("Conv", ["a", "w1"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]  # fmt: skip
@@ -135,7 +136,8 @@ def test_load_skips_the_pass_for_a_graph_without_a_grouped_conv(monkeypatch):
 
 def test_a_grouped_conv_still_goes_through_the_pass(monkeypatch):
     seen = []
-    monkeypatch.setattr(channel_blocking, "planned", lambda graph: seen.append(graph) or graph)
+    monkeypatch.setattr(channel_blocking, "planned",
+                        lambda graph, *a, **k: seen.append(graph) or graph)  # fmt: skip
     optimized, _ = optimize(_chain(), 3)
     plan_for_backends(optimized, ["cython"])
     assert seen == [optimized]
@@ -145,6 +147,111 @@ def test_the_environment_switch_turns_the_pass_off(monkeypatch):
     monkeypatch.setenv("GOSSAMER_BLOCKED_LAYOUT", "0")
     optimized, _ = optimize(_chain(), 3)
     assert plan_for_backends(optimized, ["cython"]) is optimized
+
+
+def _plain_chain(c=16, hw=7, first_k=1):
+    """x -> conv (first_k x first_k) -> 3x3 (c -> c, pad 1) -> 1x1 -> y, no depthwise conv."""
+    pad = [first_k // 2] * 4
+    nodes = [node("Conv", ["x", "w0", "b0"], ["a"], kernel_shape=[first_k] * 2, pads=pad),
+             node("Relu", ["a"], ["a1"]),
+             node("Conv", ["a1", "w1", "b1"], ["k"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             node("Relu", ["k"], ["k1"]),
+             node("Conv", ["k1", "w2"], ["y"], kernel_shape=[1, 1])]  # fmt: skip
+    inits = {"w0": _w(c, c, first_k, first_k), "b0": _w(c), "w1": _w(c, c, 3, 3), "b1": _w(c),
+             "w2": _w(16, c, 1, 1)}  # fmt: skip
+    return graph_of(nodes, [("x", [1, c, hw, hw])], [("y", None)], inits)
+
+
+def _planned_wide(graph):
+    optimized, _ = optimize(graph, 3)
+    planned = copy_graph(optimized)
+    return optimized, planned, channel_blocking.run(planned, wide=True)
+
+
+@pytest.mark.parametrize("first_k", [1, 3])
+def test_the_wide_pass_blocks_a_chain_without_a_depthwise_conv(cheap_reorders, first_k):
+    """1x1 or 3x3, then a 3x3 of 16 channels on 7x7, then 1x1: one chain (the narrow pass keeps
+    it NCHW); a 3x3 first conv reads the NCHW input through one reorder, a 1x1 as it comes."""
+    g = _plain_chain(first_k=first_k)
+    assert _planned(g)[2] == []
+    optimized, planned, lines = _planned_wide(g)
+    counts = ops(planned)
+    assert len(lines) == 1 and counts["gossamer::NchwcConv"] == 3
+    assert counts["gossamer::NchwcReorderInput"] == (1 if first_k == 3 else 0)
+    assert counts["gossamer::NchwcReorderOutput"] == 1  # the graph output
+    x = RNG.standard_normal((1, 16, 7, 7)).astype(F32)
+    np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+    ours = gossamer.Session(planned, backends=["cython"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(ours, _run_ref(optimized, x), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("c,hw,blocked", [(64, 28, False), (64, 14, False), (64, 13, True),
+                                          (64, 7, True), (32, 28, True)])  # fmt: skip
+def test_the_wide_pass_leaves_winograds_3x3_convs_in_nchw(cheap_reorders, c, hw, blocked):
+    """A 3x3 stride-1 conv of at least WINOGRAD_MIN_CIN channels whose F(4x4) tiles are mostly
+    full stays NCHW (and the chain around it is cut: the 1x1s alone are two chains of one)."""
+    _, planned, _ = _planned_wide(_plain_chain(c=c, hw=hw))
+    convs = [n for n in planned.nodes if n.op_type == "NchwcConv"]
+    assert len(convs) == (3 if blocked else 0)
+
+
+def test_a_wide_conv_with_more_weights_than_the_limit_stays_nchw(cheap_reorders, monkeypatch):
+    """A 3x3 on 7x7 (no Winograd) is blocked up to WIDE_MAX_WEIGHT_BYTES of weights only."""
+    g = _plain_chain(c=32, hw=7)  # 32 x 32 x 3 x 3 floats: 36 KB
+    assert len(_planned_wide(g)[2]) == 1
+    monkeypatch.setattr(channel_blocking, "WIDE_MAX_WEIGHT_BYTES", 32 * 32 * 9 * 4 - 1)
+    assert _planned_wide(g)[2] == []  # the two 1x1s alone: two chains of one
+
+
+def test_a_wide_conv_whose_input_is_not_whole_blocks_stays_nchw(cheap_reorders):
+    nodes = [node("Conv", ["x", "w0"], ["a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             node("Conv", ["a", "w1"], ["y"], kernel_shape=[1, 1])]  # fmt: skip
+    g = graph_of(nodes, [("x", [1, 12, 7, 7])], [("y", None)],
+                 {"w0": _w(16, 12, 3, 3), "w1": _w(16, 16, 1, 1)})  # fmt: skip
+    assert _planned_wide(g)[2] == []  # the 1x1 alone would be a chain of one
+
+
+def test_the_wide_pass_reorders_a_shared_nchw_input_once(cheap_reorders):
+    """Two wide 3x3 convs and a 1x1 reading one NCHW input (a ResNet downsampling block's conv and
+    shortcut): one reorder, which the 1x1 reads too."""
+    nodes = [node("Conv", ["x", "w0"], ["a"], kernel_shape=[3, 3], strides=[2, 2],
+                  pads=[1, 1, 1, 1]),
+             node("Relu", ["a"], ["a1"]),
+             node("Conv", ["a1", "w1"], ["b"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             node("Conv", ["x", "w2"], ["s"], kernel_shape=[1, 1], strides=[2, 2]),
+             node("Add", ["b", "s"], ["y0"]),
+             node("Conv", ["x", "w3"], ["y1"], kernel_shape=[3, 3], strides=[2, 2],
+                  pads=[1, 1, 1, 1]),
+             node("Add", ["y0", "y1"], ["y"])]  # fmt: skip
+    inits = {"w0": _w(32, 16, 3, 3), "w1": _w(32, 32, 3, 3), "w2": _w(32, 16, 1, 1),
+             "w3": _w(32, 16, 3, 3)}  # fmt: skip
+    g = graph_of(nodes, [("x", [1, 16, 14, 14])], [("y", None)], inits)
+    optimized, planned, lines = _planned_wide(g)
+    counts = ops(planned)
+    assert len(lines) == 1 and counts["gossamer::NchwcConv"] == 4
+    assert counts["gossamer::NchwcReorderInput"] == 1
+    (reorder,) = [n for n in planned.nodes if n.op_type == "NchwcReorderInput"]
+    readers = [n for n in planned.nodes if reorder.outputs[0] in n.inputs]
+    assert len(readers) == 3
+    x = RNG.standard_normal((1, 16, 14, 14)).astype(F32)
+    np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+def test_load_plans_wide_with_the_avx512_kernels_unless_switched_off(monkeypatch):
+    from gossamer import layout_planning
+
+    seen = []
+    monkeypatch.setattr(channel_blocking, "planned",
+                        lambda graph, *a, wide=False: seen.append(wide) or graph)  # fmt: skip
+    optimized, _ = optimize(_plain_chain(), 3)
+    monkeypatch.setattr(layout_planning, "_wide", lambda: True)
+    plan_for_backends(optimized, ["cython"])
+    monkeypatch.setattr(layout_planning, "_wide", lambda: False)
+    plan_for_backends(optimized, ["cython"])  # no grouped conv: the narrow pass is not run
+    assert seen == [True]
+    monkeypatch.undo()
+    monkeypatch.setenv("GOSSAMER_BLOCKED_WIDE", "0")
+    assert layout_planning._wide() is False
 
 
 def test_describe_says_what_was_planned():
