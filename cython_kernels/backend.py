@@ -83,6 +83,14 @@ class CythonBackend(KernelBackend):
 
         return f"cython ({'unavailable' if IMPORT_ERROR else simd_level()})"
 
+    def blocked_layout_wide(self) -> bool:
+        """Whether the blocked-layout pass also blocks chains without a depthwise conv and wide
+        k x k convs for these kernels (gossamer/layout_planning.py): with the AVX-512 kernels,
+        where that was measured faster (benchmarks/results/nchwc_layout.md, Session 19)."""
+        from ._native import IMPORT_ERROR, simd_level
+
+        return not IMPORT_ERROR and simd_level() == "avx512f"
+
 
 # set after the class statement: KernelBackend.__init_subclass__ collects `kernels` eagerly
 CythonBackend.kernels = LazyKernels(__package__, TABLES)  # type: ignore[assignment]

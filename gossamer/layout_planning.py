@@ -23,8 +23,7 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     graph = _attention_for_backends(graph, backends)
     if LAYOUT_KEY in graph.metadata or not _has_conv(graph):
         return graph
-    wide = _wide()
-    if not wide and not _has_grouped_conv(graph):
+    if not _wide_allowed() and not _has_grouped_conv(graph):
         return graph  # nothing the narrow pass would keep (see _has_grouped_conv)
     from .converter.optimizer.channel_blocking import enabled, planned
     from .plugins.manager import select_backends
@@ -32,7 +31,13 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     if not enabled():
         return graph
     chosen, _ = select_backends(list(backends) if backends is not None else None)
-    if not any(b.name == "cython" for b in chosen):
+    cython = next((b for b in chosen if b.name == "cython"), None)
+    if cython is None:
+        return graph
+    # the wide pass (chains without a depthwise conv, wide k x k convs) where the cython
+    # backend's kernels favour it (its blocked_layout_wide: AVX-512)
+    wide = _wide_allowed() and bool(getattr(cython, "blocked_layout_wide", lambda: False)())
+    if not wide and not _has_grouped_conv(graph):
         return graph
     for backend in chosen:  # precision="bf16": the convs cython-bf16 runs stay NCHW, the
         if backend.name == "cython-bf16":  # float32 ones around them are blocked
@@ -40,18 +45,9 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     return planned(graph, wide=wide)
 
 
-def _wide() -> bool:
-    """Whether the pass also blocks chains without a depthwise conv and wide k x k convs
-    (channel_blocking.run's wide): with the AVX-512 kernels, where that was measured faster
-    (benchmarks/results/nchwc_layout.md, Session 19), unless GOSSAMER_BLOCKED_WIDE=0."""
-    if os.environ.get("GOSSAMER_BLOCKED_WIDE", "1").strip() == "0":
-        return False
-    try:
-        from .cython_kernels import simd_level
-
-        return simd_level() == "avx512f"
-    except Exception:  # no extension: the cython backend is not selected either
-        return False
+def _wide_allowed() -> bool:
+    """GOSSAMER_BLOCKED_WIDE=0 keeps the pass narrow (chains with a depthwise conv only)."""
+    return os.environ.get("GOSSAMER_BLOCKED_WIDE", "1").strip() != "0"
 
 
 def _has_conv(graph: Graph) -> bool:

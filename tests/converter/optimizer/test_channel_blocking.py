@@ -237,21 +237,33 @@ def test_the_wide_pass_reorders_a_shared_nchw_input_once(cheap_reorders):
     np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
 
 
-def test_load_plans_wide_with_the_avx512_kernels_unless_switched_off(monkeypatch):
+def test_load_plans_wide_where_the_cython_backend_asks_unless_switched_off(monkeypatch):
+    """The cython backend says whether its kernels favour the wide pass (AVX-512); the session
+    layer asks it (it may not import the kernels itself: tests/test_layering.py)."""
+    from gossamer.cython_kernels.backend import CythonBackend
+
     from gossamer import layout_planning
 
     seen = []
     monkeypatch.setattr(channel_blocking, "planned",
                         lambda graph, *a, wide=False: seen.append(wide) or graph)  # fmt: skip
     optimized, _ = optimize(_plain_chain(), 3)
-    monkeypatch.setattr(layout_planning, "_wide", lambda: True)
+    monkeypatch.setattr(CythonBackend, "blocked_layout_wide", lambda self: True)
     plan_for_backends(optimized, ["cython"])
-    monkeypatch.setattr(layout_planning, "_wide", lambda: False)
+    monkeypatch.setattr(CythonBackend, "blocked_layout_wide", lambda self: False)
     plan_for_backends(optimized, ["cython"])  # no grouped conv: the narrow pass is not run
     assert seen == [True]
-    monkeypatch.undo()
+    monkeypatch.setattr(CythonBackend, "blocked_layout_wide", lambda self: True)
     monkeypatch.setenv("GOSSAMER_BLOCKED_WIDE", "0")
-    assert layout_planning._wide() is False
+    plan_for_backends(optimized, ["cython"])
+    assert seen == [True] and layout_planning._wide_allowed() is False
+
+
+def test_the_cython_backend_asks_for_the_wide_pass_with_its_avx512_kernels():
+    from gossamer.cython_kernels import simd_level
+    from gossamer.cython_kernels.backend import CythonBackend
+
+    assert CythonBackend().blocked_layout_wide() == (simd_level() == "avx512f")
 
 
 def test_describe_says_what_was_planned():
