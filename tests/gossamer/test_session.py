@@ -269,9 +269,10 @@ def test_blas_runs_on_one_thread_while_a_native_backend_shares_the_run():
 
 
 def _native_tiny_cnn_or_skip():
-    from gossamer.builtin_models import tiny_cnn
     from gossamer.plugins.manager import all_backends, availability
     from gossamer.refimpl.blas_threads import loaded_blas
+
+    from gossamer.builtin_models import tiny_cnn
 
     libs = loaded_blas()
     if not libs:
