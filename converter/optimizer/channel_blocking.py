@@ -167,17 +167,16 @@ def _wide_kxk(node: Node, view: GraphView) -> bool:
 
 
 def _reordered_inputs(nodes: list[Node], chain: set[str], view: GraphView) -> set[str]:
-    """The NCHW values (from outside the chain) that the chain's convs read blocked: a wide k x k
-    conv's input (its kernel would read an NCHW input channel by channel, 8 taps per broadcast
-    fewer), and a 1x1 conv's input that such a conv reorders anyway."""
+    """The NCHW values (from outside the chain) that the chain's wide k x k convs read blocked
+    (their kernel would read an NCHW input channel by channel, 8 taps per broadcast fewer); a
+    1x1 conv of the chain reading such a value reads the same blocked copy (_rewrite)."""
 
     def outside(name: str) -> bool:
         producer = view.producer.get(name)
         return producer is None or producer.name not in chain
 
     convs = [n for n in nodes if n.op_type in ("Conv", "FusedConv") and n.inputs]
-    wide = {n.inputs[0] for n in convs if _wide_kxk(n, view) and outside(n.inputs[0])}
-    return wide
+    return {n.inputs[0] for n in convs if _wide_kxk(n, view) and outside(n.inputs[0])}
 
 
 def _conv_ok(
