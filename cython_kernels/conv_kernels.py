@@ -91,13 +91,12 @@ def _direct_weights(w: Array) -> Array:
 
 def _cvec_panels(w: Array) -> Array:
     """Weights (M, C, kh, kw) in the small-plane kernel's panels: (M + 15) // 16 panels of
-    C*kh*kw rows of 16 output channels each (a tap's channels adjacent), zeros past M."""
-    m = w.shape[0]
-    k = int(np.prod(w.shape[1:]))
-    rows = np.zeros((-(-m // 16) * 16, k), F32)
-    rows[:m] = np.asarray(w, F32).reshape(m, k)
+    C*kh*kw rows of 16 output channels each (a tap's channels adjacent), zeros past M: the
+    direct kernel's rows (_direct_weights) cut into column panels of 16."""
+    rows = _direct_weights(w)  # (C*kh*kw) x ldw, ldw a multiple of 16
+    k = rows.shape[0]
     out = aligned_empty(rows.size).reshape(-1, k, 16)
-    out[:] = rows.reshape(-1, 16, k).transpose(0, 2, 1)
+    out[:] = rows.reshape(k, -1, 16).transpose(1, 0, 2)
     return out
 
 
