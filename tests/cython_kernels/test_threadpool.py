@@ -210,18 +210,24 @@ def test_a_worker_off_its_cpu_mid_chunk_is_pulled_and_takes_its_affinity_back():
         allowed = _affinities([str(threading.get_native_id())])  # the calling thread's
         # the caller's chunks spin 2 ms each; a worker's chunk sleeps 30 ms first (off the CPU,
         # as if the OS took it off its core): the waiting caller sees no CPU time go to it and
-        # pins it (tries for ~1.6 s: workers may still nap from an earlier test's 1 s stall)
+        # pins it (tries for ~1.6 s: workers may still nap from an earlier test's 1 s stall).
+        # A worker that joins may also finish its chunk unpulled when another process holds the
+        # caller's CPU through the worker's sleep (seen at load ~4): calls go on until a pull,
+        # so only a pool that never pulls a sleeping worker in 100 joined calls fails
+        joined = 0
         for _ in range(100):
             bad, by_caller, by_workers, _, _ = ext().pool_check(8, 2, 2000, 0, 0, 30_000)
             assert bad == 0 and by_caller + by_workers == 8
-            if by_workers:
+            joined += by_workers > 0
+            if by_workers and ext().pool_pulls() > before:
                 break
-        if not by_workers:
+        if not joined:
             pytest.skip("no worker joined a call in 100 (machine too busy)")
-        assert ext().pool_pulls() > before
+        assert ext().pool_pulls() > before, f"no pull in {joined} calls a worker joined"
         # the pin was undone when the chunk was done (a worker that then finds itself on the
-        # caller's CPU moves off it: its mask leaves that CPU out for a moment)
-        for _ in range(100):
+        # caller's CPU moves off it: its mask leaves that CPU out for a moment; up to 1 s, as
+        # the worker may wait that long for a CPU on a busy machine)
+        for _ in range(500):
             if _affinities() == allowed:
                 break
             time.sleep(0.002)
