@@ -119,3 +119,21 @@ def test_small_planes_take_winograd_f2_where_its_tiles_fill_one_panel(plane, f2_
     assert conv.use_winograd(64, 64, plane, plane) == want
     assert conv.use_winograd(16, 64, plane, plane) == 0
     assert conv.use_winograd(64, 64, 14, 14) == 4
+
+
+def test_winograd_f2_on_a_7x7_plane_matches_at_every_level(level, nthreads):
+    """ResNet's last-stage shape (one 16-tile panel of F(2x2)) with a residual and Relu, on every
+    SIMD path (the AVX-512 GEMM's included: the `simd` fixture above leaves it out)."""
+    from gossamer.cython_kernels import conv_kernels
+    from gossamer.refimpl.ir import Node
+
+    x = RNG.standard_normal((1, 64, 7, 7)).astype(F32)
+    w = (RNG.standard_normal((48, 64, 3, 3)) * 0.1).astype(F32)
+    b = RNG.standard_normal(48).astype(F32)
+    conv = conv_kernels._Conv(Node("Conv", ["x", "w"], ["y"], {"pads": [1, 1, 1, 1]}), {1: w})
+    assert conv.use_winograd(64, 48, 7, 7) == 2
+    z = RNG.standard_normal((1, 48, 7, 7)).astype(F32)
+    model = _model_with_inputs_in_order(x, w, b, None, z, {"pads": [1, 1, 1, 1]}, "Relu", None)
+    ours, ref, placement = run_both(model, {"x": x, "z": z}, nthreads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, rtol=1e-4, atol=1e-4)
