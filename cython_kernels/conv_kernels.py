@@ -295,14 +295,18 @@ class _Conv:
             return 4
         if WINOGRAD == "f2":
             return 2
-        # F(4x4) where its 16-tile panels are mostly full; F(2x2) on smaller planes only with the
-        # AVX2/generic GEMM (with the AVX-512 one its memory is not worth it); never with fewer
-        # than 32 input channels. The measurements behind this: docs/cython-backend.md, Winograd.
+        # F(4x4) where its 16-tile panels are mostly full; F(2x2) on smaller planes: with the
+        # AVX2/generic GEMM on 7x7 to 12x12, with the AVX-512 one only where its 16 tiles fill
+        # one panel exactly (7x7 and 8x8: ResNet's last stage, 512 -> 512 on 7x7 1.06 against
+        # 1.85 ms at 1 thread, 0.57 against 1.09 at 2; the im2col GEMM's 49 columns fill 4
+        # panels of 16); never with fewer than 32 input channels. The measurements behind this:
+        # docs/cython-backend.md, Winograd.
         if c < 32 or m < 16:
             return 0
         if -(-oh // 4) * -(-ow // 4) >= 16:
             return 4
-        return 2 if -(-oh // 2) * -(-ow // 2) >= 16 and not _avx512_gemm() else 0
+        tiles2 = -(-oh // 2) * -(-ow // 2)
+        return 2 if tiles2 >= 16 and (tiles2 == 16 or not _avx512_gemm()) else 0
 
     def run(
         self, x: Array, w: Array, b: Array | None, geometry: dict[str, Any], z: Array | None = None
@@ -349,7 +353,10 @@ class _Conv:
                 return y if z is None else self._add_residual(y, z)
         mt = self.use_winograd(c, m, oh, ow) if const_w and (sh, sw, dh, dw) == (1, 1, 1, 1) else 0
         if mt:
-            chunk = max(64, (3 << 19) // ((mt + 2) ** 2 * (c + m)) // 16 * 16)
+            # tiles per chunk: its transformed input and products (a^2 (c + m) floats a tile)
+            # in about 512 KiB, L2 with the weights beside them (ResNet's 64 -> 64 on 56x56, 32
+            # tiles: 1.27-1.42 against 1.41-1.51 ms at 1 thread with 6 MiB chunks of 336 tiles)
+            chunk = max(32, (1 << 17) // ((mt + 2) ** 2 * (c + m)) // 16 * 16)
             work = scratch(ext().winograd_work(mt, c, m, oh, ow, chunk, t))
             ext().winograd_conv(mt, x, ph, pw, self._winograd_weights(mt), m, bias, *self.bounds,
                                 y, work, chunk, t, residual=z)  # fmt: skip

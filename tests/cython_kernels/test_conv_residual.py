@@ -17,6 +17,7 @@ PATHS = [
     ("gemm_1x1", (1, 24, 9, 11), (20, 24, 1, 1), {}),
     ("gemm_im2col_s2", (2, 8, 13, 12), (12, 8, 3, 3), {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
     ("winograd", (1, 32, 14, 14), (32, 32, 3, 3), {"pads": [1, 1, 1, 1]}),
+    ("winograd_f2_7x7", (1, 32, 7, 7), (24, 32, 3, 3), {"pads": [1, 1, 1, 1]}),  # 16 2x2 tiles
     ("depthwise", (1, 19, 10, 9), (19, 1, 3, 3), {"group": 19, "pads": [1, 1, 1, 1]}),
     ("direct_stem", (1, 3, 17, 16), (16, 3, 3, 3), {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
     ("grouped", (1, 8, 7, 7), (8, 4, 3, 3), {"group": 2, "pads": [1, 1, 1, 1]}),
@@ -102,3 +103,37 @@ def test_resnet18_with_fused_shortcuts_matches_onnxruntime():
     want = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, {name: x})
     got = session.run(None, {name: x})
     np.testing.assert_allclose(got[0], want[0], rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("plane,f2_at_avx512", [(7, True), (8, True), (10, False), (12, False)])
+def test_small_planes_take_winograd_f2_where_its_tiles_fill_one_panel(plane, f2_at_avx512):
+    """7x7 / 8x8 planes (16 2x2 tiles: one packed panel) run F(2x2) at every SIMD level; larger
+    planes below F(4x4)'s 16 tiles only without the AVX-512 GEMM; fewer than 32 input channels
+    never."""
+    from gossamer.cython_kernels import conv_kernels
+    from gossamer.refimpl.ir import Node
+
+    w = np.zeros((64, 64, 3, 3), F32)
+    conv = conv_kernels._Conv(Node("Conv", ["x", "w"], ["y"], {"pads": [1, 1, 1, 1]}), {1: w})
+    want = 2 if f2_at_avx512 or not conv_kernels._avx512_gemm() else 0
+    assert conv.use_winograd(64, 64, plane, plane) == want
+    assert conv.use_winograd(16, 64, plane, plane) == 0
+    assert conv.use_winograd(64, 64, 14, 14) == 4
+
+
+def test_winograd_f2_on_a_7x7_plane_matches_at_every_level(level, nthreads):
+    """ResNet's last-stage shape (one 16-tile panel of F(2x2)) with a residual and Relu, on every
+    SIMD path (the AVX-512 GEMM's included: the `simd` fixture above leaves it out)."""
+    from gossamer.cython_kernels import conv_kernels
+    from gossamer.refimpl.ir import Node
+
+    x = RNG.standard_normal((1, 64, 7, 7)).astype(F32)
+    w = (RNG.standard_normal((48, 64, 3, 3)) * 0.1).astype(F32)
+    b = RNG.standard_normal(48).astype(F32)
+    conv = conv_kernels._Conv(Node("Conv", ["x", "w"], ["y"], {"pads": [1, 1, 1, 1]}), {1: w})
+    assert conv.use_winograd(64, 48, 7, 7) == 2
+    z = RNG.standard_normal((1, 48, 7, 7)).astype(F32)
+    model = _model_with_inputs_in_order(x, w, b, None, z, {"pads": [1, 1, 1, 1]}, "Relu", None)
+    ours, ref, placement = run_both(model, {"x": x, "z": z}, nthreads)
+    assert_on_cython(placement)
+    assert_close(ours, ref, rtol=1e-4, atol=1e-4)
