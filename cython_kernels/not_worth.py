@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from ..plugins.backend import Claim, Decline
-from ..refimpl.ir import Graph, Value
+from ..refimpl.ir import Graph, Node, Value
 from ..refimpl.registry import NONDETERMINISTIC_OPS
 
 # most elements a node's integer outputs may hold to count as shape arithmetic
@@ -76,9 +76,10 @@ def explain_declines(graph: Graph, verdicts: list[Claim | Decline]) -> list[Clai
     types = infer_shapes(graph)
     nodes = {n.name: n for n in graph.nodes}
     shapes = {o for n in graph.nodes if n.op_type in _SHAPE_SOURCES for o in n.outputs if o}
-    from_shapes = derived_from(graph, shapes)
+    order = graph.topological_nodes()  # (both walks below follow it)
+    from_shapes = derived_from(graph, shapes, order)
     integer_inputs = {v.name for v in graph.inputs if v.dtype in _MASK_DTYPES}
-    from_integers = derived_from(graph, shapes | integer_inputs)
+    from_integers = derived_from(graph, shapes | integer_inputs, order)
     out: list[Claim | Decline] = []
     for v in verdicts:
         node = nodes.get(v.node) if isinstance(v, Decline) else None
@@ -103,12 +104,12 @@ def explain_declines(graph: Graph, verdicts: list[Claim | Decline]) -> list[Clai
     return out
 
 
-def derived_from(graph: Graph, sources: set[str]) -> set[str]:
+def derived_from(graph: Graph, sources: set[str], order: list[Node] | None = None) -> set[str]:
     """Values computed from `sources` and initializers alone (one source at least): `sources`
     and the outputs of deterministic nodes without bodies whose inputs are all such values or
-    initializers (topological order)."""
+    initializers (topological order: `order` where the caller has it)."""
     derived = set(sources)
-    for node in graph.topological_nodes():
+    for node in graph.topological_nodes() if order is None else order:
         ins = [i for i in node.inputs if i]
         if (
             ins

@@ -128,7 +128,8 @@ class Node:
         for value in self.attrs.values():
             if isinstance(value, Graph):
                 yield value
-            elif isinstance(value, list):
+            elif isinstance(value, list) and value and isinstance(value[0], Graph):
+                # (an attribute's list holds one type: only GRAPHS lists start with a graph)
                 yield from (v for v in value if isinstance(v, Graph))
 
     def label(self) -> str:
@@ -211,8 +212,9 @@ class Graph:
         in_order = True  # every node after its producers: the order below is the file's own
         for idx, node in enumerate(self.nodes):
             needs = {i for i in node.inputs if i}
-            for sub in node.subgraphs():
-                needs |= sub.free_names()
+            if node.attrs:
+                for sub in node.subgraphs():
+                    needs |= sub.free_names()
             missing = [n for n in needs if n not in producer and n not in local and n not in outer]
             if missing:
                 raise GraphValidationError(

@@ -165,12 +165,15 @@ class GraphView:
         old = list(old)
         new = list(new)
         gone = {id(n) for n in old}
-        at = min((i for i, n in enumerate(self.graph.nodes) if id(n) in gone), default=None)
-        for node in old:
+        nodes = self.graph.nodes
+        places = [i for i, n in enumerate(nodes) if id(n) in gone]  # one pass (a pass rewrites
+        for node in old:  # node by node: its replaces are what its time grows with)
             self._unindex(node)
-        kept = [n for n in self.graph.nodes if id(n) not in gone]
-        at = len(kept) if at is None else sum(1 for n in self.graph.nodes[:at] if id(n) not in gone)
-        self.graph.nodes[:] = kept[:at] + new + kept[at:]
+        for i in reversed(places):
+            del nodes[i]
+        # the first old node's place: no old node stands before it (none: at the end)
+        at = places[0] if places else len(nodes)
+        nodes[at:at] = new
         for node in new:
             self._index(node)
             self._taken |= {o for o in node.outputs if o} | {node.name}
