@@ -215,17 +215,22 @@ class Graph:
             if node.attrs:
                 for sub in node.subgraphs():
                     needs |= sub.free_names()
-            missing = [n for n in needs if n not in producer and n not in local and n not in outer]
+            pending = 0
+            missing = []
+            for n in needs:  # one pass: every graph's load sorts its nodes several times
+                at = producer.get(n)
+                if at is not None:
+                    pending += 1
+                    consumers.setdefault(n, []).append(idx)
+                    in_order = in_order and at < idx
+                elif n not in local and n not in outer:
+                    missing.append(n)
             if missing:
                 raise GraphValidationError(
                     f"graph {self.name!r}: {node.label()} reads {sorted(missing)}, which no node, "
                     "graph input or initializer provides"
                 )
-            pending = [n for n in needs if n in producer]
-            waiting_on.append(len(pending))
-            for n in pending:
-                consumers.setdefault(n, []).append(idx)
-                in_order = in_order and producer[n] < idx
+            waiting_on.append(pending)
         if in_order:  # what the stable sort below returns for such a list (no heap needed)
             return list(self.nodes)
         import heapq
