@@ -102,6 +102,12 @@ void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads
 /* y (n, c) = the mean of each channel over the hw pixels of x (n, c/8, hw, 8): GlobalAveragePool
  * of a blocked tensor, written unblocked (the end of a chain) */
 void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, int threads);
+/* y (n, c/8, oh, ow, 8) = MaxPool of the blocked x (n, c/8, h, w, 8): the window's maximum
+ * (padding never wins: an all-padding window gives -inf; NaN propagates), the geometry resolved
+ * by the caller (ceil_mode, auto_pad) */
+void gk_nchwc_max_pool(const float *x, long n, long c, long h, long w, long kh, long kw, long sh,
+                       long sw, long dh, long dw, long ph, long pw, long oh, long ow, float *y,
+                       int threads);
 
 /* ---- per-level kernels (nchwc_kernels.inc; dispatch.c selects one level's) ----------------- */
 
