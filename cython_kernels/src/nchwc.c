@@ -328,49 +328,15 @@ void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, 
 }
 
 /* -------------------------------------------------------------------------------------------- */
-typedef struct {
-    const float *x;
-    float *y;
-    long h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;
-} max_pool_job;
-
-/* output rows r0..r1 (r = plane * oh + oy, a plane one image's channel block) of the blocked
- * max pool; the lane loop is a fixed 8 wide, which the compiler vectorises on every level */
 static void max_pool_rows(void *ctx, long r0, long r1, int seat) {
-    const max_pool_job *j = (const max_pool_job *)ctx;
     (void)seat;
-    long h = j->h, w = j->w, oh = j->oh, ow = j->ow;
-    for (long r = r0; r < r1; r++) {
-        long plane = r / oh, oy = r % oh;
-        const float *xp = j->x + plane * h * w * NC_B;
-        float *yr = j->y + r * ow * NC_B;
-        long iy0 = oy * j->sh - j->ph;
-        for (long ox = 0; ox < ow; ox++) {
-            long ix0 = ox * j->sw - j->pw;
-            float acc[NC_B];
-            for (long l = 0; l < NC_B; l++) acc[l] = -INFINITY;
-            for (long ky = 0; ky < j->kh; ky++) {
-                long iy = iy0 + ky * j->dh;
-                if (iy < 0 || iy >= h) continue;
-                const float *row = xp + iy * w * NC_B;
-                for (long kx = 0; kx < j->kw; kx++) {
-                    long ix = ix0 + kx * j->dw;
-                    if (ix < 0 || ix >= w) continue;
-                    const float *v = row + ix * NC_B;
-                    /* a NaN wins and then stays (v > NaN is false) */
-                    for (long l = 0; l < NC_B; l++)
-                        acc[l] = (v[l] > acc[l] || v[l] != v[l]) ? v[l] : acc[l];
-                }
-            }
-            memcpy(yr + ox * NC_B, acc, sizeof(acc));
-        }
-    }
+    gk_k.nchwc->max_pool_rows((const gk_nchwc_pool_args *)ctx, r0, r1);
 }
 
 void gk_nchwc_max_pool(const float *x, long n, long c, long h, long w, long kh, long kw, long sh,
                        long sw, long dh, long dw, long ph, long pw, long oh, long ow, float *y,
                        int threads) {
-    max_pool_job j = {x, y, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow};
+    gk_nchwc_pool_args j = {x, y, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow};
     long rows = n * (c / NC_B) * oh;
     gk_parallel_range(rows, rows * ow * kh * kw * NC_B > 65536 ? threads : 1, max_pool_rows, &j);
 }
