@@ -365,6 +365,26 @@ def _nchwc_global_average_pool(b: _Body) -> list[str]:
     return []
 
 
+_POOL_ATTRS = {
+    "auto_pad": AttributeProto.STRING, "ceil_mode": AttributeProto.INT,
+    "dilations": AttributeProto.INTS, "kernel_shape": AttributeProto.INTS,
+    "pads": AttributeProto.INTS, "strides": AttributeProto.INTS,
+}  # fmt: skip
+
+
+def _nchwc_max_pool(b: _Body) -> list[str]:
+    """y = blocked(MaxPool(x unblocked)), blocked like x"""
+    rank = _blocked_rank(b)
+    x = b._x()
+    size = x.shape[-1] if x is not None and x.shape is not None else None
+    if not isinstance(size, int):
+        raise FunctionExportError(f"{b.node.label()}: the block of its input is unknown")
+    y = b.op("MaxPool", [_from_blocked(b, "x", rank)])
+    b.ref(_POOL_ATTRS)
+    _to_blocked(b, y, rank - 1, size, "y")
+    return []
+
+
 def _nchwc_conv(b: _Body) -> list[str]:
     """y = blocked(activation(Conv(x', w, b) + z') * scale + shift), x' and z' unblocked (x may
     be NCHW)"""
@@ -425,6 +445,7 @@ WRITERS: dict[str, Callable[[_Body], list[str]]] = {
     "NchwcReorderOutput": _nchwc_reorder_output,
     "NchwcConv": _nchwc_conv,
     "NchwcGlobalAveragePool": _nchwc_global_average_pool,
+    "NchwcMaxPool": _nchwc_max_pool,
     "PackedAttention": _packed_attention,
 }
 

@@ -1,7 +1,8 @@
 """The blocked channel layout NCHW8c (src/nchwc.h): the reorders at the ends of a blocked chain,
 gossamer::NchwcConv (group-1 conv with an NCHW or blocked input, and depthwise conv; bias,
 residual, Relu/Clip, HardSwish, LeakyRelu, HardSigmoid, Sigmoid or Swish, and a per-channel or
-scalar scale and shift in the epilogue) and the blocked GlobalAveragePool that ends a chain.
+scalar scale and shift in the epilogue), the blocked MaxPool inside a chain and the blocked
+GlobalAveragePool that ends a chain.
 
 The graph pass converter/optimizer/channel_blocking.py plans these nodes; the kernels take
 float32 only, blocks of 8 and 2-D convs, and decline anything else (the reference runs it).
@@ -21,6 +22,7 @@ from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import check_groups, window
 from ..refimpl.ops.op_nchwc_conv import nchwc_conv_1
 from ..refimpl.ops.op_nchwc_global_average_pool import nchwc_global_average_pool_1
+from ..refimpl.ops.op_nchwc_max_pool import nchwc_max_pool_1
 from ..refimpl.ops.op_nchwc_reorder_input import nchwc_reorder_input_1
 from ..refimpl.ops.op_nchwc_reorder_output import nchwc_reorder_output_1
 from ._common import (
@@ -127,6 +129,45 @@ def _channel_vector(v: Array | None, m: int) -> Array | None:
 
 def _gap_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     return _blocked(inputs[0], 5) or all_float32(inputs[:1])
+
+
+def _max_pool_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    if len([o for o in node.outputs if o]) > 1:
+        return "one output only"
+    return _blocked(inputs[0], 5) or all_float32(inputs[:1])
+
+
+def _prepare_max_pool(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    a = node.attrs
+    geometry = {k: a.get(k) for k in ("strides", "dilations", "pads")}
+    geometry.update(kernel=a.get("kernel_shape"), auto_pad=a.get("auto_pad") or "NOTSET",
+                    ceil_mode=int(a.get("ceil_mode", 0)))  # fmt: skip
+    windows: dict[tuple[int, int], Any] = {}  # per input plane, built once
+
+    def nchwc_max_pool(
+        x: Array, *, kernel_shape: list[int], auto_pad: str = "NOTSET", ceil_mode: int = 0,
+        dilations: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None,
+    ) -> Array:  # fmt: skip
+        n, cb, h, w, size = x.shape
+        win = windows.get((h, w))
+        if win is None:
+            win = window((h, w), **geometry)
+            refusal = window_refusal((h, w), win)
+            if refusal is not None:
+                raise RuntimeDecline(refusal)
+            if len(windows) < 64:
+                windows[(h, w)] = win
+        (oh, ow), (kh, kw) = win.out, win.kernel
+        if oh <= 0 or ow <= 0 or n * cb == 0:
+            raise RuntimeDecline(f"an empty output {[n, cb, oh, ow, size]}")
+        y = output_array((n, cb, oh, ow, size))
+        ext().nchwc_max_pool(np.ascontiguousarray(x, F32).reshape(-1), n, cb * size, h, w, kh,
+                             kw, *win.strides, *win.dilations, *win.pads_begin, oh, ow,
+                             y.reshape(-1), threads())  # fmt: skip
+        return y
+
+    return traceable(nchwc_max_pool)
 
 
 def conv_weight_groups(blocks: int) -> list[int]:
@@ -316,6 +357,15 @@ class NchwcKernels(KernelBackend):
         kernel_shape: list[int] | None = None, pads: list[int] | None = None,
         strides: list[int] | None = None, activation: str = "",
         activation_params: list[float] | None = None,
+    ) -> Array:  # fmt: skip
+        raise RuntimeError("this kernel runs only through its prepare() hook")
+
+    @kernel(nchwc_max_pool_1, dtypes={"float32"}, supports=_max_pool_refusal,
+            prepare=_prepare_max_pool)
+    def nchwc_max_pool(
+        x: Array, *, kernel_shape: list[int], auto_pad: str = "NOTSET", ceil_mode: int = 0,
+        dilations: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None,
     ) -> Array:  # fmt: skip
         raise RuntimeError("this kernel runs only through its prepare() hook")
 

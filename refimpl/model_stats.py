@@ -274,6 +274,7 @@ _FORMULAS: dict[str, Callable[[Node, list, Any], int | None]] = {
     "MatMulIntegerToFloat": _matmul, "Gemm": _gemm,
     "QLinearMatMul": lambda n, ins, out: _matmul(n, ins[:1], out),
     "MaxPool": _pool, "AveragePool": _pool, "LpPool": _pool, "QLinearAveragePool": _pool,
+    "NchwcMaxPool": _pool,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent, "Einsum": _einsum,
     # TFLite's integer ops (domain tflite, NHWC)
     "Conv2D": _tflite_product, "DepthwiseConv2D": _tflite_product,

@@ -1,7 +1,7 @@
 """The blocked channel layout's ops (domain `gossamer`, planned by the channel_blocking pass for
 the cython backend): the reorders, NchwcConv (group-1 conv on an NCHW or blocked input and
 depthwise conv, with bias, residual z, the fused activation and a scalar or per-channel scale and
-shift after it) and NchwcGlobalAveragePool.
+shift after it), NchwcGlobalAveragePool and NchwcMaxPool.
 Channel counts are multiples of the block (8), as the pass guarantees."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ...refimpl.op_geometry import window
 from ..case import Arg, Case, Ctx
 from ..values import make
 from ._build import FLOATS
+from .pool import DILATED, WINDOWS, _pool_shapes
 
 GD = "gossamer"
 B = 8
@@ -109,6 +110,21 @@ _CONV_EDGES = (
      {"kernel_shape": [1, 1], "activation": "HardSigmoid", "activation_params": [0.2, 0.5]}),
 )  # fmt: skip
 
+def _blocked_pool(shape: tuple[int, ...], attrs: dict[str, Any]) -> tuple[Any, ...]:
+    """A 2-D pool's NCHW case blocked: its channels as 1-3 blocks of B."""
+    n, c, h, w = shape
+    return ((n, min(max(c, 1), 3), h, w, B), attrs)
+
+
+# MaxPool's 2-D windows (conformance/cases/pool.py), ceil_mode both ways where it applies
+_MAX_POOL_EDGES = tuple(
+    (_blocked_pool(x, {**a, **({"ceil_mode": 1} if ceil else {})}), None)
+    for x, a in WINDOWS + DILATED
+    if len(x) == 4
+    for ceil in ((0, 1) if "auto_pad" not in a else (0,))
+)
+
+
 CASES: list[Case] = [  # fmt: skip
     Case(
         "NchwcReorderInput",
@@ -138,6 +154,18 @@ CASES: list[Case] = [  # fmt: skip
         reduced=lambda ex: int(np.prod(ex.inputs[0].shape[2:4])),
         accumulate=True,
         edges=((((1, 3, 9, 9, 8),), None), (((2, 1, 1, 1, 8),), None)),
+    ),
+    Case(
+        "NchwcMaxPool",
+        (Arg("any"),),
+        FLOATS,
+        domain=GD,
+        shapes=_pool_shapes(dilations=True, ceil=True, spatial=2).map(
+            lambda t: _blocked_pool(*t)
+        ),
+        attrs=_attrs_last,
+        tol="exact",
+        edges=_MAX_POOL_EDGES,
     ),
     Case(
         "NchwcConv",

@@ -17,6 +17,8 @@ channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU 
   squeeze-and-excitation Mul by a blocked (N, C, 1, 1); or with a scalar) runs unchanged on the
   blocked values, and so does a Concat of blocked values along the channels (each C a multiple
   of 8: axis 1 of (N, C/8, H, W, 8) is the blocks' axis);
+- a 2-D MaxPool of a blocked value (no Indices output) becomes gossamer::NchwcMaxPool, blocked
+  in and out (SqueezeNet's MaxPools no longer cut its chain);
 - a residual z from outside the chain is blocked by a gossamer::NchwcReorderInput;
 - a GlobalAveragePool of a blocked value becomes gossamer::NchwcGlobalAveragePool (which writes
   NCHW, ending the chain); a Flatten and a Gemm by constant weights after it (a classifier head)
@@ -58,6 +60,7 @@ LEVEL = 3
 BLOCK = 8
 METADATA_KEY = "gossamer.layout"
 _CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
+_POOL_ATTRS = ("auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "strides")
 # a group-1 conv with a kernel larger than 1x1 and this few input channels (a network's stem) runs
 # blocked reading its NCHW input as it comes; wider ones run blocked (their input reordered in
 # where it comes from outside the chain) only where the pass is wide (`run`'s wide: the AVX-512
@@ -267,6 +270,16 @@ def _elementwise_ok(
     return _scalar(view, b)
 
 
+def _max_pool_ok(node: Node, values: dict[str, Value], blocked: set[str]) -> bool:
+    """A 2-D float32 MaxPool of a blocked value with one output (no Indices)."""
+    if node.op_type != "MaxPool" or node.domain not in ("", "ai.onnx") or not node.inputs:
+        return False
+    if node.inputs[0] not in blocked or len([o for o in node.outputs if o]) != 1:
+        return False
+    y = values.get(node.outputs[0])
+    return y is not None and y.dtype == "float32" and y.shape is not None and len(y.shape) == 4
+
+
 def _broadcast_blocked(a: Value | None, b: Value | None, y: Value) -> bool:
     """Two blocked operands compute on their blocked forms as on the NCHW ones when both are
     rank 4 with the result's channels, and each other dim is the result's or 1 (the block, the
@@ -312,6 +325,8 @@ def _plan(
             continue
         if kind is None and _elementwise_ok(node, view, values, blocked_values):
             kind = "elementwise"
+        if kind is None and _max_pool_ok(node, values, blocked_values):
+            kind = "maxpool"
         if kind is None:
             continue
         out[node.name] = kind
@@ -403,6 +418,12 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
 
     reordered = _reordered_inputs(nodes, set(blocked), view)
     for node in nodes:
+        if blocked[node.name] == "maxpool":
+            attrs = {k: node.attrs[k] for k in _POOL_ATTRS if k in node.attrs}
+            view.replace([node], [Node("NchwcMaxPool", [renamed[node.inputs[0]]],
+                                       [renamed[node.outputs[0]]], attrs, node.name,
+                                       GOSSAMER_DOMAIN)])  # fmt: skip
+            continue
         if blocked[node.name] == "elementwise":  # the same op, on the blocked values
             inputs = [renamed.get(i, i) for i in node.inputs]
             attrs = dict(node.attrs)

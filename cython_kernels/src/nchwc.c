@@ -326,3 +326,17 @@ void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, 
     gap_job j = {x, y, c / NC_B, hw};
     gk_parallel_range(n * (c / NC_B), n * c * hw > 65536 ? threads : 1, gap_blocks, &j);
 }
+
+/* -------------------------------------------------------------------------------------------- */
+static void max_pool_rows(void *ctx, long r0, long r1, int seat) {
+    (void)seat;
+    gk_k.nchwc->max_pool_rows((const gk_nchwc_pool_args *)ctx, r0, r1);
+}
+
+void gk_nchwc_max_pool(const float *x, long n, long c, long h, long w, long kh, long kw, long sh,
+                       long sw, long dh, long dw, long ph, long pw, long oh, long ow, float *y,
+                       int threads) {
+    gk_nchwc_pool_args j = {x, y, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow};
+    long rows = n * (c / NC_B) * oh;
+    gk_parallel_range(rows, rows * ow * kh * kw * NC_B > 65536 ? threads : 1, max_pool_rows, &j);
+}

@@ -102,8 +102,21 @@ void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads
 /* y (n, c) = the mean of each channel over the hw pixels of x (n, c/8, hw, 8): GlobalAveragePool
  * of a blocked tensor, written unblocked (the end of a chain) */
 void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, int threads);
+/* y (n, c/8, oh, ow, 8) = MaxPool of the blocked x (n, c/8, h, w, 8): the window's maximum
+ * (padding never wins: an all-padding window gives -inf; NaN propagates), the geometry resolved
+ * by the caller (ceil_mode, auto_pad) */
+void gk_nchwc_max_pool(const float *x, long n, long c, long h, long w, long kh, long kw, long sh,
+                       long sw, long dh, long dw, long ph, long pw, long oh, long ow, float *y,
+                       int threads);
 
 /* ---- per-level kernels (nchwc_kernels.inc; dispatch.c selects one level's) ----------------- */
+
+/* a blocked max pool's geometry (gk_nchwc_max_pool): x (planes, h, w, 8) -> y (planes, oh, ow, 8) */
+typedef struct {
+    const float *x;
+    float *y;
+    long h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;
+} gk_nchwc_pool_args;
 
 typedef struct {
     /* output pixels [ox0, ox1) of row oy of image i, output blocks ob0 .. ob0 + nb (nb 1..4),
@@ -113,6 +126,9 @@ typedef struct {
                      long ox1, long cb0, long cb1);
     /* output rows [oy0, oy1) of channel block cb of image i */
     void (*dw_rows)(const gk_nchwc_conv_args *a, long i, long cb, long oy0, long oy1);
+    /* output rows [r0, r1) of the blocked max pool (r = plane * oh + oy), the taps inside the
+     * plane only; a NaN wins */
+    void (*max_pool_rows)(const gk_nchwc_pool_args *a, long r0, long r1);
 } gk_nchwc_kernels;
 
 #endif

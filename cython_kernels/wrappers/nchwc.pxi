@@ -20,6 +20,9 @@ cdef extern from "src/nchwc.h" nogil:
                             float lo, float hi, const gk_nchwc_post *post, float *y,
                             int threads)
     void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, int threads)
+    void gk_nchwc_max_pool(const float *x, long n, long c, long h, long w, long kh, long kw,
+                           long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                           float *y, int threads)
     long gk_nchwc_ktaps
     long gk_nchwc_order
     long gk_nchwc_pixel_major_bytes
@@ -236,6 +239,39 @@ cdef int _run_nchwc_depthwise(const gk_call *c) noexcept nogil:
                        c.i[10], c.i[11], c.i[12], c.i[13], <const float *>c.p[2],
                        <const float *>c.p[3], c.f[0], c.f[1], &post, <float *>c.p[4],
                        <int>c.i[14])
+    return 0
+
+
+def nchwc_max_pool(const float[::1] x, long n, long c, long h, long w, long kh, long kw,
+                   long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                   float[::1] y, int threads):
+    """y (n, c/8, oh, ow, 8) = MaxPool of the blocked x (n, c/8, h, w, 8) (begin pads ph, pw;
+    padding never wins, NaN propagates)."""
+    _blocks("nchwc_max_pool", "channel count", c)
+    _geometry("nchwc_max_pool", kh, kw, sh, sw, dh, dw)
+    _pads("nchwc_max_pool", ph, pw)
+    if n < 0 or h <= 0 or w <= 0 or oh <= 0 or ow <= 0:
+        raise ValueError("nchwc_max_pool: empty plane")
+    _vec("nchwc_max_pool", "x", x, n * c * h * w, False)
+    _vec("nchwc_max_pool", "y", y, n * c * oh * ow, False)
+    if n == 0:
+        return
+    with nogil:
+        gk_nchwc_max_pool(&x[0], n, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, &y[0],
+                          threads)
+    cdef Call rec
+    if _tracing():
+        rec = _record(_run_nchwc_max_pool, "nchwc_max_pool", (x, y))
+        rec.c.p[0], rec.c.p[1] = <void *>&x[0], <void *>&y[0]
+        rec.c.i[0], rec.c.i[1], rec.c.i[2], rec.c.i[3], rec.c.i[4] = n, c, h, w, kh
+        rec.c.i[5], rec.c.i[6], rec.c.i[7], rec.c.i[8], rec.c.i[9] = kw, sh, sw, dh, dw
+        rec.c.i[10], rec.c.i[11], rec.c.i[12], rec.c.i[13], rec.c.i[14] = ph, pw, oh, ow, threads
+
+
+cdef int _run_nchwc_max_pool(const gk_call *c) noexcept nogil:
+    gk_nchwc_max_pool(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3], c.i[4], c.i[5],
+                      c.i[6], c.i[7], c.i[8], c.i[9], c.i[10], c.i[11], c.i[12], c.i[13],
+                      <float *>c.p[1], <int>c.i[14])
     return 0
 
 

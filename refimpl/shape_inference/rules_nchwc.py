@@ -63,3 +63,14 @@ def _global_average(s: Scope, n: Node) -> None:
     x = s.value(in_name(n, 0))
     plain = _plain(x.shape)
     s.set(out_name(n), x.dtype, None if plain is None else (*plain[:2], *([1] * (len(plain) - 2))))
+
+
+@rule("NchwcMaxPool")
+def _max_pool(s: Scope, n: Node) -> None:
+    """MaxPool's window on the unblocked spatial dims, blocked like the input."""
+    x = s.value(in_name(n, 0))
+    if x.shape is None or len(x.shape) < 4:
+        s.set(out_name(n), x.dtype, None)
+        return
+    spatial = window_dims(n, x.shape[2:-1], n.attrs.get("kernel_shape") or [])
+    s.set(out_name(n), x.dtype, (x.shape[0], x.shape[1], *spatial, x.shape[-1]))
