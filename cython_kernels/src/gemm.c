@@ -7,14 +7,13 @@
  *
  * Threads: the pool's (threadpool.h). C is split into a grid of rectangular blocks, a few per thread
  * (pm x pn chosen to balance the level's register blocks; the larger operand is the one split),
- * claimed one at a time; a left operand packed per call (gk_gemm) is packed inside the product's
- * pool call, each 12-row panel by the first block that needs it (the others wait for it). Who computes a block does not change its bits: every
+ * claimed one at a time; a left operand packed per call is packed first, in a pool call of its own
+ * (panels shared between the threads). Who computes a block does not change its bits: every
  * element is the same sum over K in the same order. Inside a block (the level's `block` kernel): K in blocks of KC, M in blocks of
  * MC rows, then B micro-panels (kept in L1) against the A micro-panels of the M block (streamed
  * from L2). Software prefetches cover what the hardware prefetchers miss: the next A and B
  * micro-panels, the C tile two column panels ahead (AVX-512 kernel) and, while packing B, its rows.
  */
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -400,57 +399,6 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
     gk_parallel(j.blocks, nt, fill_block, &j);
 }
 
-/* A panels packed on first use inside the product's pool call (GK_LAZY_PANELS at most: the
- * state array lives on the caller's stack) */
-#define GK_LAZY_PANELS 512
-/* pauses a thread spins on a panel that another thread is packing before it yields its core
- * instead (the packer may be the one the OS took off) */
-#define GK_LAZY_SPIN 256
-
-typedef struct {
-    grid_job gj;
-    pack_job pj;
-    int *state; /* per A panel: 0 unpacked, 1 being packed, 2 packed */
-} lazy_job;
-
-/* A panels [p0, p1) packed: those nobody has claimed are packed here, then those that another
- * thread is packing are waited for (a panel is written by one thread only: a partial panel's
- * zero fill would otherwise race with a reader) */
-static void lazy_panels(const pack_job *pj, int *st, long p0, long p1) {
-    for (long p = p0; p < p1; p++) {
-        int zero = 0;
-        if (__atomic_load_n(st + p, __ATOMIC_ACQUIRE) == 0 &&
-            __atomic_compare_exchange_n(st + p, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-            pack_a_panels(pj->m, pj->k, pj->src, pj->s_m, pj->s_k, pj->out, p, p + 1);
-            __atomic_store_n(st + p, 2, __ATOMIC_RELEASE);
-        }
-    }
-    for (long p = p0; p < p1; p++) {
-        for (int spin = 0; __atomic_load_n(st + p, __ATOMIC_ACQUIRE) != 2; spin++) {
-            if (spin >= GK_LAZY_SPIN) {
-                sched_yield();
-            } else {
-#if GK_X86
-                __builtin_ia32_pause();
-#endif
-            }
-        }
-    }
-}
-
-/* block t of the grid, its A panels packed first (lazy_panels) */
-static void lazy_block(void *ctx, long t, int seat) {
-    const lazy_job *j = (const lazy_job *)ctx;
-    const gk_gemm_args *g = &j->gj.g;
-    long um = (g->m + GK_MR - 1) / GK_MR;
-    int tm = (int)t / j->gj.pn;
-    long u0 = um * tm / j->gj.pm, u1 = um * (tm + 1) / j->gj.pm;
-    (void)seat;
-    if (u0 >= u1) return;
-    lazy_panels(&j->pj, j->state, u0, u1);
-    run_part(g, j->gj.pm, j->gj.pn, (int)t);
-}
-
 void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const float *bp,
              float *c, long ldc, const gk_epilogue *ep, int threads) {
     if (m <= 0 || n <= 0) return;
@@ -460,15 +408,6 @@ void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const f
     gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc};
     int nt = threads_for((double)m, (double)n, (double)k, threads);
     pack_job pj = {m, k, s_m, s_k, a, ap};
-    if (nt > 1 && panels <= GK_LAZY_PANELS) {
-        /* one pool call: each block packs the A panels it needs that nobody has packed yet */
-        int state[GK_LAZY_PANELS];
-        memset(state, 0, (size_t)panels * sizeof(int));
-        lazy_job j = {{g, blocks_for((double)m, (double)n, (double)k, nt), 1, 1}, pj, state};
-        grid_nt(m, n, col_unit(), j.gj.blocks, nt, &j.gj.pm, &j.gj.pn);
-        gk_parallel(j.gj.blocks, nt, lazy_block, &j);
-        return;
-    }
     gk_parallel_range(panels, nt, pack_a_range, &pj);
     run_grid(&g, nt);
 }

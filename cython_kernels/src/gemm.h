@@ -61,8 +61,7 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
                     void (*fill)(void *fctx, long p0, long p1, int seat), void *fctx,
                     long fill_par, float *bp, float *c, long ldc, const gk_epilogue *ep,
                     int threads);
-/* A given by strides (packed by the same call: each panel by the first block that needs it, in
- * the product's own pool call), B packed. */
+/* A given by strides (packed by the same call, a pool call before the product), B packed. */
 void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const float *bp,
              float *c, long ldc, const gk_epilogue *ep, int threads);
 /* C[i] = epilogue(A[i] @ B[i]) for i < batch, in one call: A by strides (a_bs 0
