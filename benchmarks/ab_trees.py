@@ -13,7 +13,8 @@ tree followed onnxruntime in two turns of three and the base in one: MiniLM at 2
 
     .venv/bin/python benchmarks/ab_trees.py --base ../baseline --models mobilenet_v2 --turns 20
 
-Models come from the side-by-side cache (bench_models.py prepares them). Prints one Markdown row
+Models come from the side-by-side cache (bench_models.py prepares them; the base's .gsm is
+converted by the base tree's own optimiser, in a cache of its own). Prints one Markdown row
 per model and thread count. Not a test: nothing is asserted."""
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_models import prepare  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+
+
+def _base_spec(base: Path, name: str, cache: Path) -> str:
+    """The model prepared by the base tree's own bench_models.py and optimiser (in a cache of its
+    own): a .gsm written by this tree may hold ops or inputs the base does not know."""
+    code = (
+        "import sys; sys.path.insert(0, 'benchmarks'); from bench_models import prepare; "
+        f"print(prepare({name!r}, ['gossamer-cython', 'onnxruntime'], 3, None).spec_path)"
+    )
+    env = {**os.environ, "GOSSAMER_BENCH_CACHE": str(cache)}
+    out = subprocess.run([str(base / ".venv/bin/python"), "-c", code], cwd=base, env=env,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    return out.stdout.strip().splitlines()[-1]
 
 
 class _Worker:
@@ -109,7 +123,7 @@ def main() -> None:
                         str(base / ".venv/bin/python"),
                         base,
                         "gossamer-cython",
-                        str(spec),
+                        _base_spec(base, name, Path(tmp) / "base_cache"),
                         threads,
                         Path(tmp) / "base.npz",
                     ),  # fmt: skip

@@ -100,7 +100,9 @@ def fused_op_of(function: onnx.FunctionProto) -> str | None:
         return None
     op_type = function.name.split("_", 1)[0]
     fn = reference_function(op_type) if op_type in WRITERS else None
-    if fn is None or list(function.input) != formal_inputs(fn):
+    # (a leading part: files written before an op gained a trailing optional input)
+    inputs = list(function.input)
+    if fn is None or not inputs or inputs != formal_inputs(fn)[: len(inputs)]:
         return None
     return op_type
 
@@ -255,12 +257,14 @@ def _fused_gemm(b: _Body) -> list[str]:
 
 
 def _fused_mat_mul(b: _Body) -> list[str]:
-    """y = activation(MatMul(a, b) + bias)"""
+    """y = activation(MatMul(a, b) + bias + residual)"""
     y = b.op("MatMul", ["a", "b"])
     if _present(b.node, 2):
         y = b.op("Add", [y, "bias"])
+    if _present(b.node, 4):
+        y = b.op("Add", [y, "residual"])
     _activation(b, y, "y")
-    return _epilogue_name(b, _present(b.node, 2))
+    return _epilogue_name(b, _present(b.node, 2), _present(b.node, 4))
 
 
 def _gelu_op(b: _Body) -> list[str]:

@@ -69,8 +69,9 @@ class Bf16Kernels(KernelBackend):
 
     @kernel(fused_mat_mul_1, dtypes=FLOAT32, supports=matmul_refusal, prepare=prepare_fused_matmul)
     def fused_mat_mul(
-        a: Array, b: Array, bias: Array | None = None, slope: Array | None = None, *,
-        activation: str = "", activation_params: list[float] | None = None,
+        a: Array, b: Array, bias: Array | None = None, slope: Array | None = None,
+        residual: Array | None = None, *, activation: str = "",
+        activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
         return _unprepared()
 

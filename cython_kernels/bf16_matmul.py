@@ -71,6 +71,8 @@ def matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
         return "1-D operands not supported"
     if node.op_type == "FusedMatMul":
         why = node_activation_refusal(node)
+        if why is None and len(inputs) > 4 and inputs[4] is not None:
+            why = "residual input (the bfloat16 products take none)"
         n = b[-1]
         bias = known_shape(inputs[2]) if len(inputs) > 2 and inputs[2] is not None else ()
         if why is None and (bias is None or (bias and (n is None or int(np.prod(bias)) != n))):
@@ -143,9 +145,12 @@ def prepare_fused_matmul(node: Node, constants: dict[int, Array]) -> Callable[..
     run = _prepare_matmul(node, constants)
 
     def fused_mat_mul(
-        a: Array, b: Array, bias: Array | None = None, slope: Array | None = None, *,
-        activation: str = "", activation_params: list[float] | None = None,
+        a: Array, b: Array, bias: Array | None = None, slope: Array | None = None,
+        residual: Array | None = None, *, activation: str = "",
+        activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
+        if residual is not None:  # matmul_refusal declines it
+            raise RuntimeDecline("residual input (the bfloat16 products take none)")
         return run(a, b, bias, slope)
 
     return fused_mat_mul

@@ -234,9 +234,26 @@ def _fused_matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     rank = len(static_shape(inputs[0]) or ())
     if rank < len(bias):  # bias would add batch dims
         return "bias has more dims than the result"
+    if len(inputs) > 4 and inputs[4] is not None:
+        why = _residual_refusal(inputs)
+        if why:
+            return why
     if node.attrs.get("activation") == "PRelu":
         slope = inputs[3] if len(inputs) > 3 else None
         return _slope_refusal(slope, None, n, max(rank, len(b_shape)))  # type: ignore[arg-type]
+    return None
+
+
+def _residual_refusal(inputs: list[Value | None]) -> str | None:
+    """The residual (input 4) is added in the epilogue: float32 (a float16 node would round the
+    sum once instead of twice), a constant 2-D B (the packed path), the product's static shape."""
+    if inputs[4].dtype != "float32":  # type: ignore[union-attr]
+        return "residual with float16 operands (the fused sum would be rounded once, not twice)"
+    a, b, z = known_shape(inputs[0]), known_shape(inputs[1]), known_shape(inputs[4])
+    if a is None or b is None or z is None:
+        return "residual or operand shapes unknown before running"
+    if len(b) != 2 or len(a) < 2 or z != a[:-1] + b[-1:]:
+        return "residual other than the exact shape of a product with a 2-D B"
     return None
 
 
@@ -273,14 +290,25 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
         if not activation.prelu or 3 in constants:
             fixed = make_epilogue(activation, bias_col=constants.get(2), slope=constants.get(3))
 
-    def run(a: Array, b: Array, bias: Array | None = None, slope: Array | None = None) -> Array:
+    def run(
+        a: Array, b: Array, bias: Array | None = None, slope: Array | None = None,
+        residual: Array | None = None,
+    ) -> Array:  # fmt: skip
         why = _call_refusal(a, b)
         if why:
             raise RuntimeDecline(why)
         k, n = b.shape[-2:]
-        ep = fixed or make_epilogue(activation, bias_col=bias, slope=slope, slope_axis="col")
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         m = a.shape[-2]
+        if residual is not None:
+            if packed is None or residual.shape != (*batch, m, n):
+                raise RuntimeDecline("residual without a constant 2-D B or of another shape")
+            ep = make_epilogue(
+                activation, bias_col=constants.get(2, bias), slope=constants.get(3, slope),
+                residual=residual.reshape(-1, n),
+            )  # fmt: skip
+        else:
+            ep = fixed or make_epilogue(activation, bias_col=bias, slope=slope, slope_axis="col")
         if packed is not None:
             y = output_array((*batch, m, n))
             ext().gemm_a(np.asarray(a, F32).reshape(-1, k), packed, n, y.reshape(-1, n), ep,
@@ -312,10 +340,11 @@ def _prepare_fused_matmul(node: Node, constants: dict[int, Array]) -> Callable[.
     run = _prepare_matmul(node, constants)
 
     def fused_mat_mul(
-        a: Array, b: Array, bias: Array | None = None, slope: Array | None = None, *,
-        activation: str = "", activation_params: list[float] | None = None,
+        a: Array, b: Array, bias: Array | None = None, slope: Array | None = None,
+        residual: Array | None = None, *, activation: str = "",
+        activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
-        return half_out(run(a, b, bias, slope), a)
+        return half_out(run(a, b, bias, slope, residual), a)
 
     return traceable(fused_mat_mul)
 
@@ -485,8 +514,9 @@ class GemmKernels(KernelBackend):
         prepare=_prepare_fused_matmul,
     )  # fmt: skip
     def fused_mat_mul(
-        a: Array, b: Array, bias: Array | None = None, slope: Array | None = None, *,
-        activation: str = "", activation_params: list[float] | None = None,
+        a: Array, b: Array, bias: Array | None = None, slope: Array | None = None,
+        residual: Array | None = None, *, activation: str = "",
+        activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
         return _unprepared()
 

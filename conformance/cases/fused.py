@@ -4,7 +4,8 @@ for opsets that predate the ONNX versions.
 
 The convolution/GEMM/MatMul shapes come from the `nn` family; the activation (with or without its
 `activation_params`) is drawn per example, the PRelu slope input is present exactly when the
-activation is PRelu, and FusedConv's residual input z in about half the examples.
+activation is PRelu, and FusedConv's residual input z and FusedMatMul's residual in about half
+the examples.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ...refimpl.op_geometry import window
+from ...refimpl.shape_inference.rules_nn import matmul_shape
 from ..case import Arg, Case, Ctx, Example
 from ..values import make, shapes
 from ._build import F3, F32, FLOATS, unary
@@ -74,6 +76,19 @@ def _residual() -> Arg:
     return Arg(make_z)
 
 
+def _matmul_residual() -> Arg:
+    """FusedMatMul's residual (input 4), present in about half the examples: the product's shape
+    (numpy matmul of the two operands' shapes)."""
+
+    def make_residual(ctx: Ctx) -> np.ndarray | None:
+        if not (ctx.attrs["_z"] if "_z" in ctx.attrs else ctx.draw(st.booleans())):
+            return None
+        shape = matmul_shape(ctx.inputs[0].shape, ctx.inputs[1].shape)
+        return None if shape is None else make("any", shape, ctx.dtype, ctx.rng)
+
+    return Arg(make_residual)
+
+
 def _attrs_last(shapes_: tuple[Any, ...]) -> st.SearchStrategy[dict[str, Any]]:
     return st.just(dict(shapes_[-1]))
 
@@ -93,7 +108,7 @@ def _matmul_bias(draw: Any) -> tuple[Any, ...]:
     a, b = draw(_matmul_shapes())
     n = b[-1] if len(b) > 1 else None
     bias = draw(st.sampled_from([(n,), (1,), None])) if n is not None else None
-    return (a, b, bias, None, {})
+    return (a, b, bias, None, None, {})
 
 
 def _k(ex: Example) -> int:
@@ -119,9 +134,15 @@ _FGEMM = tuple(
     for k, ((a, b, c, attrs), _) in enumerate(gemm_edges(False)[::3])
 )
 _FMATMUL = tuple(
-    ((a, b, (b[-1],) if len(b) > 1 else None, None, _act(k) if len(a) + len(b) > 2 else {}), None)
+    (
+        (
+            a, b, (b[-1],) if len(b) > 1 else None, None, None,
+            {**(_act(k) if len(a) + len(b) > 2 else {}), "_z": k % 3 == 0 and len(a) > 1},
+        ),
+        None,
+    )
     for k, ((a, b), _) in enumerate(_MATMUL_EDGES)
-)
+)  # fmt: skip
 
 
 @st.composite
@@ -174,7 +195,10 @@ CASES: list[Case] = [
     ),
     Case(
         "FusedMatMul",
-        (Arg("any"), Arg("any", const=True), Arg("any", const=True), _slope(_last_dim)),
+        (
+            Arg("any"), Arg("any", const=True), Arg("any", const=True), _slope(_last_dim),
+            _matmul_residual(),
+        ),
         FLOATS,
         domain=GD,
         shapes=_with_activation(_matmul_bias()),

@@ -22,6 +22,7 @@ from . import (
     layernorm_fusion,
     matmul_add_to_gemm,
     matmul_batching,
+    matmul_residual_fusion,
     noop_removal,
     qdq_to_qoperator,
     record,
@@ -73,6 +74,7 @@ PIPELINE: list[Pass] = [
         bias_fusion,
         residual_fusion,
         activation_fusion,
+        matmul_residual_fusion,  # after activation_fusion: only activation-free products
         sibling_conv_fusion,  # after the activations join their convs
         matmul_batching,
         noop_removal,

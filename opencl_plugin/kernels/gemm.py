@@ -98,6 +98,8 @@ def supports_matmul(node: Node, inputs: list[Value | None], consts: dict, opset:
         return why
     a, b = inputs[0].shape, inputs[1].shape  # type: ignore[union-attr]
     if node.op_type == "FusedMatMul":
+        if len(node.inputs) > 4 and node.inputs[4]:
+            return "residual input (not in this kernel's epilogue)"
         act = fused_activation(node)
         if isinstance(act, str):
             return act

@@ -352,7 +352,7 @@ OP_FILE_SIZES: dict[str, int] = {
     "op_fused_gemm": 779,
     "op_fused_hard_swish": 368,
     "op_fused_layer_normalization": 645,
-    "op_fused_mat_mul": 741,
+    "op_fused_mat_mul": 1217,
     "op_fused_swish": 413,
     "op_gather": 467,
     "op_gather_elements": 1072,

@@ -237,3 +237,55 @@ def test_auto_selects_avx512f_where_the_cpu_has_it():
         assert set_simd_level("auto") == expected
     finally:
         set_simd_level(before)
+
+
+def _residual_model(fused: bool, constant_b: bool = True) -> tuple[bytes, dict[str, np.ndarray]]:
+    """y = a @ w + bias + z: FusedMatMul(a, w, bias, "", z), or FusedMatMul(a, w, bias) + z."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(12)
+    feeds = {"a": rng.standard_normal((2, 37, 40), dtype=np.float32),
+             "z": rng.standard_normal((2, 37, 50), dtype=np.float32)}  # fmt: skip
+    consts = {"w": rng.standard_normal((40, 50), dtype=np.float32),
+              "bias": rng.standard_normal(50, dtype=np.float32)}  # fmt: skip
+    if not constant_b:
+        feeds["w"] = consts.pop("w")
+    if fused:
+        nodes = [helper.make_node("FusedMatMul", ["a", "w", "bias", "", "z"], ["y"],
+                                  domain="gossamer")]  # fmt: skip
+    else:
+        nodes = [helper.make_node("FusedMatMul", ["a", "w", "bias"], ["t"], domain="gossamer"),
+                 helper.make_node("Add", ["t", "z"], ["y"])]  # fmt: skip
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info(k, TensorProto.FLOAT, v.shape) for k, v in feeds.items()],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[onnx.numpy_helper.from_array(v, k) for k, v in consts.items()],
+    )  # fmt: skip
+    imports = [helper.make_opsetid("", 17), helper.make_opsetid("gossamer", 1)]
+    return helper.make_model(graph, opset_imports=imports).SerializeToString(), feeds
+
+
+def test_fused_matmul_residual_has_the_bits_of_the_unfused_add(level, nthreads):
+    import gossamer
+
+    fused, feeds = _residual_model(True)
+    unfused, _ = _residual_model(False)
+    ours = gossamer.load(fused, backends=["cython"], threads=nthreads, optimize=0)
+    theirs = gossamer.load(unfused, backends=["cython"], threads=nthreads, optimize=0)
+    assert_on_cython(ours.placement)
+    (y,), (want,) = ours.run(None, feeds), theirs.run(None, feeds)
+    assert np.array_equal(y.view(np.int32), want.view(np.int32))
+    (ref,) = gossamer.load(fused, backends=[], optimize=0).run(None, feeds)
+    assert_close([y], [ref], **GEMM_TOL)
+
+
+def test_fused_matmul_residual_with_a_run_time_b_falls_back_to_the_reference():
+    import gossamer
+
+    model, feeds = _residual_model(True, constant_b=False)
+    sess = gossamer.load(model, backends=["cython"], threads=1, optimize=0)
+    (y,) = sess.run(None, feeds)
+    (ref,) = gossamer.load(model, backends=[], optimize=0).run(None, feeds)
+    assert np.array_equal(y, ref) and sess.runtime_fallbacks

@@ -1,0 +1,68 @@
+"""MatMul + residual Add fusion (O2).
+
+Rewrite: Add(FusedMatMul(a, B, b), z) (or Add(MatMul(a, B), z)) becomes
+gossamer::FusedMatMul(a, B, b, "", z), i.e. a @ B + b + z computed in the product's epilogue (a
+transformer's residual connections after the attention's out-projection and the second FFN
+product). FusedMatMul adds z after the bias as the Add did, so results are bit-identical.
+Preconditions: the product (ai.onnx MatMul, or a gossamer FusedMatMul without activation and
+residual) feeds only this Add; z has exactly the product's shape (statically known, no
+broadcasting) and dtype, a float; when both Add inputs are such products, the first is fused.
+Runs after activation fusion: a fused residual comes after the activation-free product only.
+"""
+
+from __future__ import annotations
+
+from ...refimpl.ir import Graph, Node
+from ...refimpl.shape_inference import infer_shapes
+from .residual_fusion import _same_static_type
+from .rewrite import GOSSAMER_DOMAIN, GraphView, iter_ops, other_input, use_gossamer_domain
+
+NAME = "matmul_residual_fusion"
+LEVEL = 2
+
+
+def run(graph: Graph) -> list[str]:
+    view = GraphView(graph)
+    values = infer_shapes(graph)
+    fused: list[str] = []
+    for add in iter_ops(graph, "Add"):
+        if len(set(add.inputs)) != 2:
+            continue
+        for y in add.inputs:
+            product = view.producer.get(y)
+            z = other_input(add, y)
+            if product is None or z is None or not _fusable(product):
+                continue
+            if view.sole_consumer(y) is not add:
+                continue
+            if not _same_static_type(values.get(y), values.get(z)) or not _float(values[y].dtype):
+                continue
+            inputs = (list(product.inputs) + ["", ""])[:2]
+            if product.op_type == "FusedMatMul" and len(product.inputs) > 2:
+                inputs.append(product.inputs[2])
+            inputs += [""] * (4 - len(inputs)) + [z]
+            attrs = dict(product.attrs)
+            out = [add.outputs[0]]
+            node = Node("FusedMatMul", inputs, out, attrs, product.name, GOSSAMER_DOMAIN)
+            view.replace([product, add], [node])
+            fused.append(f"{product.name} + {add.name}")
+            break
+    if fused:
+        use_gossamer_domain(graph)
+    return fused
+
+
+def _fusable(node: Node) -> bool:
+    if node.op_type == "MatMul" and node.domain in ("", "ai.onnx"):
+        return True
+    return (
+        node.op_type == "FusedMatMul"
+        and node.domain == GOSSAMER_DOMAIN
+        and not node.attrs.get("activation")
+        and (len(node.inputs) < 4 or not node.inputs[3])
+        and (len(node.inputs) < 5 or not node.inputs[4])
+    )
+
+
+def _float(dtype: str | None) -> bool:
+    return dtype in ("float16", "bfloat16", "float32", "float64")
