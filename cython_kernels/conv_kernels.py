@@ -353,10 +353,17 @@ class _Conv:
                 return y if z is None else self._add_residual(y, z)
         mt = self.use_winograd(c, m, oh, ow) if const_w and (sh, sw, dh, dw) == (1, 1, 1, 1) else 0
         if mt:
-            # tiles per chunk: its transformed input and products (a^2 (c + m) floats a tile)
-            # in about 512 KiB, L2 with the weights beside them (ResNet's 64 -> 64 on 56x56, 32
-            # tiles: 1.27-1.42 against 1.41-1.51 ms at 1 thread with 6 MiB chunks of 336 tiles)
-            chunk = max(32, (1 << 17) // ((mt + 2) ** 2 * (c + m)) // 16 * 16)
+            # tiles per chunk: at 1 thread its transformed input and products (a^2 (c + m)
+            # floats a tile) in about 512 KiB, L2 with the weights beside them (ResNet's 64 -> 64
+            # on 56x56, 32 tiles: 1.27-1.42 against 1.41-1.51 ms with 6 MiB chunks of 336 tiles);
+            # with more threads the chunks are shared out, and small ones leave the shares
+            # uneven (nudenet's 64 -> 64 on 40x40: chunks of 32, 32, 32 and 4 tiles; the model
+            # 1.04-1.05x slower at 2 threads, mtcnn_onet 1.12x), so about 6 MiB there
+            a2cm = (mt + 2) ** 2 * (c + m)
+            if t == 1:
+                chunk = max(32, (1 << 17) // a2cm // 16 * 16)
+            else:
+                chunk = max(64, (3 << 19) // a2cm // 16 * 16)
             work = scratch(ext().winograd_work(mt, c, m, oh, ow, chunk, t))
             ext().winograd_conv(mt, x, ph, pw, self._winograd_weights(mt), m, bias, *self.bounds,
                                 y, work, chunk, t, residual=z)  # fmt: skip
