@@ -13,43 +13,23 @@ Runs after activation fusion: a fused residual comes after the activation-free p
 from __future__ import annotations
 
 from ...refimpl.ir import Graph, Node
-from ...refimpl.shape_inference import infer_shapes
-from .residual_fusion import _same_static_type
-from .rewrite import GOSSAMER_DOMAIN, GraphView, iter_ops, other_input, use_gossamer_domain
+from .residual_fusion import fuse_residual_adds
+from .rewrite import GOSSAMER_DOMAIN
 
 NAME = "matmul_residual_fusion"
 LEVEL = 2
 
 
 def run(graph: Graph) -> list[str]:
-    view = GraphView(graph)
-    values = infer_shapes(graph)
-    fused: list[str] = []
-    for add in iter_ops(graph, "Add"):
-        if len(set(add.inputs)) != 2:
-            continue
-        for y in add.inputs:
-            product = view.producer.get(y)
-            z = other_input(add, y)
-            if product is None or z is None or not _fusable(product):
-                continue
-            if view.sole_consumer(y) is not add:
-                continue
-            if not _same_static_type(values.get(y), values.get(z)) or not _float(values[y].dtype):
-                continue
-            inputs = (list(product.inputs) + ["", ""])[:2]
-            if product.op_type == "FusedMatMul" and len(product.inputs) > 2:
-                inputs.append(product.inputs[2])
-            inputs += [""] * (4 - len(inputs)) + [z]
-            attrs = dict(product.attrs)
-            out = [add.outputs[0]]
-            node = Node("FusedMatMul", inputs, out, attrs, product.name, GOSSAMER_DOMAIN)
-            view.replace([product, add], [node])
-            fused.append(f"{product.name} + {add.name}")
-            break
-    if fused:
-        use_gossamer_domain(graph)
-    return fused
+    return fuse_residual_adds(graph, _fusable, _fused_mat_mul, _float)
+
+
+def _fused_mat_mul(product: Node, z: str, out: str) -> Node:
+    inputs = (list(product.inputs) + ["", ""])[:2]
+    if product.op_type == "FusedMatMul" and len(product.inputs) > 2:
+        inputs.append(product.inputs[2])
+    inputs += [""] * (4 - len(inputs)) + [z]
+    return Node("FusedMatMul", inputs, [out], dict(product.attrs), product.name, GOSSAMER_DOMAIN)
 
 
 def _fusable(node: Node) -> bool:

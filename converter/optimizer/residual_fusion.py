@@ -11,6 +11,8 @@ when both Add inputs are such Convs, the one listed first is fused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ...refimpl.ir import Graph, Node, Value
 from ...refimpl.shape_inference import infer_shapes
 from .rewrite import GOSSAMER_DOMAIN, GraphView, iter_ops, other_input, use_gossamer_domain
@@ -20,29 +22,45 @@ LEVEL = 2
 
 
 def run(graph: Graph) -> list[str]:
+    return fuse_residual_adds(graph, _fusable, _fused_conv)
+
+
+def fuse_residual_adds(
+    graph: Graph,
+    fusable: Callable[[Node], bool],
+    fused: Callable[[Node, str, str], Node],
+    dtype_ok: Callable[[str | None], bool] = lambda dtype: True,
+) -> list[str]:
+    """Replaces each Add(p, z) whose p is a `fusable` node read by that Add alone, z of exactly
+    p's static shape and dtype (`dtype_ok`), by fused(p, z, the Add's output); of two such
+    inputs, the first. Returns "p + Add" per fusion (this pass and matmul_residual_fusion)."""
     view = GraphView(graph)
     values = infer_shapes(graph)
-    fused: list[str] = []
+    done: list[str] = []
     for add in iter_ops(graph, "Add"):
         if len(set(add.inputs)) != 2:
             continue
         for y in add.inputs:
-            conv = view.producer.get(y)
+            producer = view.producer.get(y)
             z = other_input(add, y)
-            if conv is None or z is None or not _fusable(conv) or view.sole_consumer(y) is not add:
+            if producer is None or z is None or not fusable(producer):
                 continue
-            if not _same_static_type(values.get(y), values.get(z)):
+            if view.sole_consumer(y) is not add:
                 continue
-            inputs = list(conv.inputs) + [""] * (3 - len(conv.inputs))
-            inputs = inputs[:3] + [inputs[3] if len(inputs) > 3 else "", z]
-            attrs = dict(conv.attrs)
-            node = Node("FusedConv", inputs, [add.outputs[0]], attrs, conv.name, GOSSAMER_DOMAIN)
-            view.replace([conv, add], [node])
-            fused.append(f"{conv.name} + {add.name}")
+            if not _same_static_type(values.get(y), values.get(z)) or not dtype_ok(values[y].dtype):
+                continue
+            view.replace([producer, add], [fused(producer, z, add.outputs[0])])
+            done.append(f"{producer.name} + {add.name}")
             break
-    if fused:
+    if done:
         use_gossamer_domain(graph)
-    return fused
+    return done
+
+
+def _fused_conv(conv: Node, z: str, out: str) -> Node:
+    inputs = list(conv.inputs) + [""] * (3 - len(conv.inputs))
+    inputs = inputs[:3] + [inputs[3] if len(inputs) > 3 else "", z]
+    return Node("FusedConv", inputs, [out], dict(conv.attrs), conv.name, GOSSAMER_DOMAIN)
 
 
 def _fusable(node: Node) -> bool:
