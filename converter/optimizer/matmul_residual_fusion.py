@@ -12,6 +12,7 @@ Runs after activation fusion: a fused residual comes after the activation-free p
 
 from __future__ import annotations
 
+from ...refimpl.dtypes import FLOAT
 from ...refimpl.ir import Graph, Node
 from .residual_fusion import fuse_residual_adds
 from .rewrite import GOSSAMER_DOMAIN
@@ -21,7 +22,7 @@ LEVEL = 2
 
 
 def run(graph: Graph) -> list[str]:
-    return fuse_residual_adds(graph, _fusable, _fused_mat_mul, _float)
+    return fuse_residual_adds(graph, _fusable, _fused_mat_mul, FLOAT.__contains__)
 
 
 def _fused_mat_mul(product: Node, z: str, out: str) -> Node:
@@ -42,7 +43,3 @@ def _fusable(node: Node) -> bool:
         and (len(node.inputs) < 4 or not node.inputs[3])
         and (len(node.inputs) < 5 or not node.inputs[4])
     )
-
-
-def _float(dtype: str | None) -> bool:
-    return dtype in ("float16", "bfloat16", "float32", "float64")
