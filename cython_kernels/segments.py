@@ -28,11 +28,13 @@ graph input, a tensor a reference op allocated) are patched per run from that ru
 outputs a kernel allocated (graph outputs) and scratch buffers get private buffers owned by the
 segment. Each segment is verified once when built: the arena and its private buffers are filled
 with a pattern, the recorded inputs are put back, the plan runs, and every value it hands on must
-equal the node-by-node result bit for bit (compared by a 128-bit digest), else the segment is
-dropped (with a warning). The recording keeps a copy of a value only while a segment might still
-need it as an input: a value whose readers have all been recorded, with only segment-able steps
-from its producer to its last reader, lies inside one segment and keeps just its digest (so the
-recording run's peak memory stays near the run's own, not the sum of every value).
+equal the node-by-node result bit for bit (compared with the recording's copy of it), else the
+segment is dropped (with a warning). The recording keeps a copy of a value only while a segment
+might still need it as an input or hand it on: a value whose readers have all been recorded, with
+only segment-able steps from its producer to its last reader, lies inside one segment and its
+copy is dropped (so the recording run's peak memory stays near the run's own, not the sum of
+every value; no digest of every value is taken: a 128-bit blake2b of each cost more than the
+rest of the recording).
 
 A segment runs only when its inputs have the recorded shapes, dtypes and (for arena values)
 addresses, and the thread count is the recorded one; otherwise its steps run one by one.
@@ -44,6 +46,7 @@ from __future__ import annotations
 import logging
 import os
 import weakref
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import Any
 
@@ -57,11 +60,6 @@ from ..refimpl.registry import NONDETERMINISTIC_OPS
 from . import _native
 from ._common import SCRATCH_BUFFERS, aligned_empty
 from ._native import ext
-
-try:  # the one hash used here, without hashlib's import of OpenSSL (~3 ms per process)
-    from _blake2 import blake2b
-except ImportError:  # a Python without the module: hashlib's
-    from hashlib import blake2b
 
 log = logging.getLogger("gossamer.cython_kernels")
 _EPILOGUES = ("Epilogue", "QEpilogue")
@@ -195,6 +193,19 @@ def _bounds(a: np.ndarray) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
+def _merged(ranges: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """The union of [lo, hi) ranges as sorted, disjoint (starts, ends)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for lo, hi in sorted(ranges):
+        if starts and lo <= ends[-1]:
+            ends[-1] = max(ends[-1], hi)
+        else:
+            starts.append(lo)
+            ends.append(hi)
+    return starts, ends
+
+
 def _root(obj: Any) -> Any:
     """The object owning obj's memory (following .base of arrays and memoryviews)."""
     for _ in range(64):
@@ -205,10 +216,15 @@ def _root(obj: Any) -> Any:
     return obj
 
 
-def _digest(a: np.ndarray) -> tuple[tuple[int, ...], str, bytes]:
-    """What the self-check compares of a value: shape, dtype and a digest of its bytes."""
-    data = np.ascontiguousarray(a).reshape(-1).view(np.uint8)  # an empty value: no bytes
-    return a.shape, a.dtype.str, blake2b(data, digest_size=16).digest()
+def _same(want: np.ndarray, got: np.ndarray) -> bool:
+    """What the self-check asks of a value: the same shape, dtype and bytes (bit for bit: a NaN
+    equals itself, -0.0 differs from 0.0)."""
+    if want.shape != got.shape or want.dtype != got.dtype:
+        return False
+    if want.dtype.hasobject:
+        return bool(np.array_equal(want, got))
+    a = np.ascontiguousarray(want).reshape(-1).view(np.uint8)  # an empty value: no bytes
+    return bool(np.array_equal(a, np.ascontiguousarray(got).reshape(-1).view(np.uint8)))
 
 
 class _Record:
@@ -239,8 +255,9 @@ class Recorder:
         self.program = program
         self.threads = current_threads()
         self.records: dict[int, _Record] = {}
-        self.snap: dict[str, np.ndarray] = {}  # copies of values a segment may take as input
-        self.digests: dict[str, tuple[tuple[int, ...], str, bytes]] = {}  # every value recorded
+        # copies of the values a segment may take as input or hand on (compared by the check)
+        self.snap: dict[str, np.ndarray] = {}
+        self.seen: set[str] = set()  # every value recorded
         self.produced_at: dict[str, int] = {}  # value -> the step that produced it
         self.last_split = -1  # the latest step that cannot be in a segment
         self.last_read: dict[str, int] = {}
@@ -258,6 +275,11 @@ class Recorder:
         self.init_ranges = [
             _bounds(a) for a in self.initializers.values() if isinstance(a, np.ndarray) and a.size
         ]
+        # the arena and the initializers, merged and sorted: a pointer is looked up by bisection
+        self.fixed_lo, self.fixed_hi = _merged([self.arena_range, *self.init_ranges])
+        # id -> (array, bounds): the arrays this recording asked about, held so ids stay theirs
+        # (numpy's byte_bounds reads __array_interface__: ~2 us a call, ~1,000 calls a recording)
+        self.bounds_of: dict[int, tuple[np.ndarray, tuple[int, int]]] = {}
         self.scratch: dict[int, tuple[int, int]] = {}  # scratch() buffers seen: id -> bounds
         self.scratch_copies: dict[int, np.ndarray] = {}  # id -> this program's own copy
         self.snapped = 0  # bytes in snap
@@ -292,7 +314,7 @@ class Recorder:
         if self.abandoned:
             return
         for name, value in zip(node.inputs, args):
-            if name and name not in self.digests and name not in self.initializers:
+            if name and name not in self.seen and name not in self.initializers:
                 if isinstance(value, np.ndarray):
                     self._snap(name, value)
         for name, value in zip(node.outputs, results):
@@ -300,8 +322,8 @@ class Recorder:
                 self.produced_at[name] = index
                 if name in self.last_read:
                     self._snap(name, value)
-                else:  # nothing reads it: compared only
-                    self.digests[name] = _digest(value)
+                else:  # nothing reads it: no segment hands it on
+                    self.seen.add(name)
         if self.snapped > RECORD_LIMIT:
             self.abandoned = True
             self.snap.clear()
@@ -327,7 +349,7 @@ class Recorder:
                 self.snapped -= self.snap.pop(name).nbytes
 
     def _snap(self, name: str, value: np.ndarray) -> None:
-        self.digests[name] = _digest(value)
+        self.seen.add(name)
         old = self.snap.get(name)
         self.snapped += value.nbytes - (old.nbytes if old is not None else 0)
         self.snap[name] = value.copy()
@@ -376,7 +398,8 @@ class Recorder:
         for call in calls:
             for obj in call.keep:
                 root = _root(obj) if obj is not None else None
-                if isinstance(root, np.ndarray) and root.size:
+                if isinstance(root, np.ndarray) and root.size and id(root) not in owners:
+                    # (not self._bounds: that would hold a temporary the kernel dropped)
                     owners[id(root)] = (weakref.ref(root), *_bounds(root))
                 root = None
             call.hold(tuple(o for o in call.keep if type(o).__name__ in _EPILOGUES))
@@ -386,20 +409,32 @@ class Recorder:
         rec.why = self._check(rec, live)
         return rec
 
+    def _bounds(self, a: np.ndarray) -> tuple[int, int]:
+        """_bounds(a) of an array the recording holds anyway (a step's value, a scratch buffer)."""
+        known = self.bounds_of.get(id(a))
+        if known is not None and known[0] is a:
+            return known[1]
+        got = _bounds(a)
+        self.bounds_of[id(a)] = (a, got)
+        return got
+
     def _check(self, rec: _Record, live: list[tuple[int, int, Any]]) -> str:
         """Why the step's calls cannot stand for it, or ''."""
         node = rec.node
         ins = [(n, a) for n, a in zip(node.inputs, rec.args) if n and a is not None and a.size]
         outs = [(n, a) for n, a in zip(node.outputs, rec.results) if n and a is not None]
         addrs = [addr for ptrs in rec.pointers for _, addr in ptrs]
-        known = [_bounds(a) for _, a in outs + ins if a.size]
-        known += [self.arena_range, *self.init_ranges]
+        known = [self._bounds(a) for _, a in outs + ins if a.size]
         for buf in list(SCRATCH_BUFFERS.values()):
-            lo, hi = _bounds(buf)
+            lo, hi = self._bounds(buf)
             self.scratch.setdefault(id(buf), (lo, hi))
             known.append((lo, hi))
         known += [(lo, hi) for lo, hi, _ in live]
+        fixed_lo, fixed_hi = self.fixed_lo, self.fixed_hi
         for addr in addrs:
+            at = bisect_right(fixed_lo, addr) - 1
+            if at >= 0 and addr < fixed_hi[at]:
+                continue  # in the arena or an initializer
             if not any(lo <= addr < hi for lo, hi in known):
                 return "a pointer to a temporary array"
         rec.held = [obj for lo, hi, obj in live if any(lo <= a < hi for a in addrs)]
@@ -410,18 +445,18 @@ class Recorder:
                 continue  # (a shape constant: the same value on every run at this signature)
             if rec.alias and name == node.inputs[0]:
                 continue
-            lo, hi = _bounds(a)
+            lo, hi = self._bounds(a)
             if not any(lo <= addr < hi for addr in addrs):
                 return f"input {name!r} is not read by the C calls"
         for name, a in outs:
             if not a.size:
                 continue
-            lo, hi = _bounds(a)
+            lo, hi = self._bounds(a)
             if rec.alias:
                 first = rec.args[0] if rec.args else None
                 if first is None or not first.size:
                     return "a view of nothing"
-                flo, fhi = _bounds(first)
+                flo, fhi = self._bounds(first)
                 if not (flo <= lo and hi <= fhi):
                     return "a view op that copied"
             elif not any(lo <= addr < hi for addr in addrs):
@@ -468,7 +503,7 @@ class Recorder:
                         self.records[k].why = why
             i = j
         self.snap.clear()
-        self.digests.clear()
+        self.seen.clear()
         reasons = {}
         for i, node in enumerate(nodes):
             rec = self.records.get(i)
@@ -501,7 +536,7 @@ class Recorder:
                     root_of[name] = root_of.get(first, first) if rec.alias else name
 
         def in_arena(a: np.ndarray) -> bool:
-            lo, hi = _bounds(a) if a.size else (alo, alo)
+            lo, hi = self._bounds(a) if a.size else (alo, alo)
             return alo <= lo and hi <= ahi
 
         regions: list[tuple[str, tuple[int, ...], np.dtype, int]] = []
@@ -512,7 +547,7 @@ class Recorder:
                 return k
             regions.append((name, a.shape, a.dtype, a.ctypes.data if fixed else 0))
             if not fixed and a.size:
-                movable.append((*_bounds(a), len(regions) - 1))
+                movable.append((*self._bounds(a), len(regions) - 1))
         private: list[tuple[int, int, np.ndarray]] = []  # bounds, private buffer
         private_of: dict[str, np.ndarray] = {}
         kept = {n for k, rec in recs if rec.const for n in rec.node.outputs if n}
@@ -522,7 +557,7 @@ class Recorder:
             if not a.flags.c_contiguous:
                 return k
             buf = aligned_empty(a.nbytes, np.uint8)
-            private.append((*_bounds(a), buf))
+            private.append((*self._bounds(a), buf))
             private_of[name] = buf
         patches: list[tuple[int, int, int, int]] = []
         calls: list[Any] = []
@@ -556,11 +591,11 @@ class Recorder:
             root = root_of[name]
             if root in external and regions[_region(regions, root)][3] == 0:
                 base = external[root][1]
-                rebuilt[name] = (root, a.shape, a.dtype, _bounds(a)[0] - _bounds(base)[0],
+                rebuilt[name] = (root, a.shape, a.dtype, self._bounds(a)[0] - self._bounds(base)[0],
                                  a.strides)  # fmt: skip
             elif root in private_of:
-                rlo = _bounds(produced[root][1])[0]
-                offset = _bounds(a)[0] - rlo
+                rlo = self._bounds(produced[root][1])[0]
+                offset = self._bounds(a)[0] - rlo
                 exports[name] = np.ndarray(a.shape, a.dtype, buffer=private_of[root],
                                            offset=offset, strides=a.strides)  # fmt: skip
                 if name in outputs:
@@ -601,9 +636,11 @@ class Recorder:
         if not seg.run(env):
             return "it did not run on its recorded inputs"
         for name in list(seg.exports) + list(seg.rebuilt):
-            want = self.digests.get(name)
+            want = self.snap.get(name)
             got = env.get(name)
-            if want is None or got is None or want != _digest(got):
+            if want is None:  # (its copy was released: a cut inside a run)
+                return _RELEASED
+            if got is None or not _same(want, got):
                 log.debug("segment export %s differs", name)
                 return f"export {name!r} differs"
         return ""
