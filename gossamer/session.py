@@ -31,6 +31,7 @@ from .refimpl.errors import CroppedBuildError, GraphValidationError, InputError,
 from .refimpl.interpreter import NodeObserver
 from .refimpl.ir import Graph, Value
 from .refimpl.memory_budget import RunSizes, parse_budget
+from .refimpl.model_format.layouts import MISSING
 from .refimpl.shape_inference import infer_shapes, inference_cache
 
 if TYPE_CHECKING:
@@ -168,10 +169,16 @@ def prepared_for_running(
         return graph
     from .converter.optimizer.record import optimized_level
 
+    if optimize >= 3:  # the layout `convert --pack` planned and stored, if planned for
+        from .stored_layouts import stored_layout  # exactly these backends on this machine
+
+        stored = stored_layout(graph, backends)  # (stored only where nothing expands below)
+        if stored is not MISSING:
+            return graph if stored is None else stored  # type: ignore[return-value]
     # float16 / N-bit stored weights become float32 once, in memory (never in a file), so
     # the optimiser's folds and the kernels see plain weights and no run converts them
     expanded = graph
-    if any(node.op_type in _WEIGHT_REBUILDERS for node in graph.nodes):
+    if any(node.op_type in WEIGHT_REBUILDERS for node in graph.nodes):
         from .converter.optimizer.weight_expansion import expand_stored_weights
 
         expanded = expand_stored_weights(graph)
@@ -191,7 +198,7 @@ def prepared_for_running(
 # the ops every fold of weight_expansion starts from (a Cast or DequantizeLinear of a stored
 # weight): a graph without one is not expanded (nor the module imported, at each process's first
 # load)
-_WEIGHT_REBUILDERS = frozenset({"Cast", "DequantizeLinear"})
+WEIGHT_REBUILDERS = frozenset({"Cast", "DequantizeLinear"})
 
 
 class Session:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..plugins.prepacked import recording
+from ..refimpl.cropped_build import has_optimizer
 from ..refimpl.errors import GossamerError, InputError
 from ..refimpl.ir import Graph
-from ..session import Session
+from ..refimpl.model_format.layouts import attach as attach_layout
+from ..session import WEIGHT_REBUILDERS, Session
+from ..stored_layouts import layout_key
 from .inputs import random_input
 
 PACKERS = ("cython",)  # backends whose kernels record their packed weights
@@ -28,8 +31,9 @@ def prepack(graph: Graph, backend: str, shapes: dict[str, tuple[int, ...]] | Non
     shapes = shapes or {}
     if backend not in PACKERS:
         raise InputError(f"--pack {backend}: weights can be pre-packed for {', '.join(PACKERS)}")
+    planned, key = _layout(graph)
     with recording() as keys:
-        session = Session(graph, backends=[backend])
+        session = Session(planned, backends=[backend])  # the graph a load runs: its forms
         if session.placement.summary().get(backend, 0) == 0:
             raise InputError(f"--pack {backend}: the backend runs no node of this model here")
         unknown = sorted(set(shapes) - {v.name for v in session.inputs})
@@ -44,9 +48,32 @@ def prepack(graph: Graph, backend: str, shapes: dict[str, tuple[int, ...]] | Non
                 session.run(None, feeds)
             except GossamerError as err:  # keep what was packed at load
                 note = f" (a trial run failed, only the forms packed at load: {err})"[:300]
-    levels = sorted({part[5:] for key in keys for part in key.split("/") if part[:5] == "simd="})
+    levels = sorted({part[5:] for k in keys for part in k.split("/") if part[:5] == "simd="})
     at = f" at SIMD level {', '.join(levels)}" if levels else ""
+    if key is not None:  # save_gsm stores it: a load on this machine skips the planning
+        attach_layout(graph, key, None if planned is graph else planned)
+        note += " and the session's layout"
     return f"pre-packed {len(keys)} weight form(s) for {backend}{at}{note}"
+
+
+def _layout(graph: Graph) -> tuple[Graph, str | None]:
+    """The graph a default load of `graph` runs on this machine (its blocked layout planned, as
+    session.prepared_for_running does at -O3) and the key it is stored under (None: the load
+    plans it: a graph not optimised at -O3 by this optimiser, or one whose stored weights the
+    load expands first)."""
+    if not has_optimizer():
+        return graph, None
+    key = layout_key(graph, None)
+    if key is None:
+        return graph, None
+    if any(n.op_type in WEIGHT_REBUILDERS for n in graph.nodes):
+        from ..converter.optimizer.weight_expansion import expand_stored_weights
+
+        if expand_stored_weights(graph) is not graph:
+            return graph, None
+    from ..layout_planning import plan_for_backends
+
+    return plan_for_backends(graph, None), key
 
 
 def _static(shape: tuple | None) -> bool:

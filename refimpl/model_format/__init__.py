@@ -8,7 +8,9 @@ unpickled.
 header.py holds the byte layout (header, flags, sections, CRC), schema.py the graph section's JSON
 (limits, canonical writing, strict parsing), writer.py Graph -> file, reader.py file -> Graph,
 prepacked.py the table of pre-packed forms of weights (a backend's packed layouts, stored in the
-file's optional "prepacked" list and attached to the loaded weight arrays).
+file's optional "prepacked" list and attached to the loaded weight arrays), layouts.py the table of
+stored layouts (the graph a session plans at -O3, stored in the optional "layouts" list and built
+when a session asks for its key).
 """
 
 from .header import (

@@ -12,8 +12,8 @@ from ..errors import ModelFormatError
 MAGIC = b"GOSSAMER"
 FORMAT_MAJOR = 1  # a reader refuses any other major version
 # a newer minor only adds things an older reader may ignore (1: model_info; 2: quant, packed codes;
-# 3: pre-packed forms of weights, see prepacked.py)
-FORMAT_MINOR = 3
+# 3: pre-packed forms of weights, see prepacked.py; 4: stored layouts, see layouts.py)
+FORMAT_MINOR = 4
 # magic, major, minor, flags, graph offset, graph length, data offset, data length, graph CRC32,
 # then 12 reserved bytes (written as zero, ignored on read).
 HEADER = struct.Struct("<8sHHIQQQQI12x")

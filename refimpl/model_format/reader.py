@@ -7,6 +7,7 @@ attributes are read-only views into it. Anything but a valid file raises ModelFo
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from ..dtypes import NUMPY_DTYPES
 from ..errors import GraphValidationError, ModelFormatError
 from ..ir import Graph, Node, StateBinding, Value
 from .header import ALIGNMENT, FORMAT_MAJOR, HEADER, sections
+from .layouts import attach as attach_layout
 from .packing import packed_nbytes, padding_is_zero, storage_bits, unpack_codes
 from .prepacked import MAX_KEY_CHARS, attach
 from .quant import read_quant
@@ -61,6 +63,8 @@ def _load(buf: np.ndarray, where: str) -> Graph:
         raise ModelFormatError(f"{where} holds an invalid graph: {err}") from err
     for source, key, form in reader.prepacked:  # only once the whole file is known valid
         attach(source, key, form)
+    for key, obj in reader.layouts:  # built (and checked) only when a session asks for one
+        attach_layout(graph, key, None if obj is None else partial(reader.layout, obj, key))
     return graph
 
 
@@ -75,6 +79,7 @@ class _Reader:
         self.tensors: list[np.ndarray] = []
         self.packed: dict[int, int] = {}  # id(array) -> bits, for tensors stored bit-packed
         self.prepacked: list[tuple[np.ndarray, str, np.ndarray]] = []  # (weight, key, form)
+        self.layouts: list[tuple[str, dict | None]] = []  # (key, GRAPH document or null)
 
     def fail(self, path: JsonPath, message: str) -> ModelFormatError:
         parts = []
@@ -123,6 +128,36 @@ class _Reader:
         seen: set[tuple[int, str]] = set()
         for i, entry in enumerate(entries):
             self.prepacked_entry(entry, f"prepacked[{i}]", seen)
+        keys: set[str] = set()
+        for i, entry in enumerate(self.expect(doc.get("layouts", []), list, "layouts")):
+            self.layout_entry(entry, f"layouts[{i}]", keys)  # optional, minor 4
+        return graph
+
+    def layout_entry(self, entry: Any, path: str, keys: set[str]) -> None:
+        """One stored layout: {"key": str, "graph": GRAPH | null}; the graph is checked when a
+        session builds it (layout()), the rest here."""
+        self.expect(entry, dict, path)
+        key = self.key(entry, "key", str, path)
+        if not 0 < len(key) <= MAX_KEY_CHARS:
+            raise self.fail((path, ".key"), f"has {len(key)} characters, not 1..{MAX_KEY_CHARS}")
+        if key in keys:
+            raise self.fail((path, ".key"), f"repeats key {key[:60]!r}")
+        keys.add(key)
+        if "graph" not in entry:
+            raise self.fail(path, "lacks the required key 'graph'")
+        obj = entry["graph"]
+        if obj is not None:
+            self.expect(obj, dict, (path, ".graph"))
+        self.layouts.append((key, obj))
+
+    def layout(self, obj: dict, key: str) -> Graph:
+        """The stored layout's graph, checked as the main graph is (ModelFormatError)."""
+        path = f"layouts[{key[:60]!r}].graph"
+        graph = self.graph(obj, path, 0)
+        try:
+            graph.validate()
+        except GraphValidationError as err:
+            raise ModelFormatError(f"{self.where} holds an invalid graph at {path}: {err}") from err
         return graph
 
     def prepacked_entry(self, entry: Any, path: str, seen: set[tuple[int, str]]) -> None:

@@ -13,6 +13,7 @@ from ..dtypes import NUMPY_DTYPES, name_of
 from ..errors import GraphValidationError
 from ..ir import Graph, Node, QuantParams, StateBinding, Value
 from .header import FLAG_PACKED, FLAG_STATE, FORMAT_MAJOR, FORMAT_MINOR, align, head
+from .layouts import layouts
 from .packing import pack_codes, storage_bits
 from .prepacked import forms
 from .quant import quant_docs, valid_quant
@@ -67,6 +68,15 @@ def _write(graph: Graph, out: IO[bytes]) -> None:
     graph.validate()  # refuse to write what load_gsm would refuse to read
     writer = _Writer()
     document = {"schema": FORMAT_MAJOR, "graph": writer.graph(graph, 0), "tensors": writer.table}
+    stored = layouts(graph)  # optional (minor 4): the graph as planned for a session, by key
+    if stored:
+        for planned in stored.values():
+            if planned is not None:
+                planned.validate()
+        document["layouts"] = [
+            {"key": key, "graph": None if planned is None else writer.graph(planned, 0)}
+            for key, planned in sorted(stored.items())
+        ]
     prepacked = writer.prepacked()  # optional (minor 3): forms kernels packed from the tensors
     if prepacked:
         document["prepacked"] = prepacked
