@@ -195,6 +195,25 @@ def prepared_for_running(
     return graph
 
 
+# ops that cost no FLOPs (a subset of refimpl/model_stats._FREE): the reference running only such
+# nodes never does most of the work, so the placement warning's report (model_stats' estimates,
+# ~2 ms of a process's first load with its imports) is not made for them
+_COSTS_NOTHING = frozenset({"Shape", "Size", "Identity", "Reshape", "Flatten", "Squeeze",
+                            "Unsqueeze", "Constant"})  # fmt: skip
+
+
+def _reference_computes(graph: Graph, backend_of: Mapping[str, str]) -> bool:
+    """Whether some top-level node the reference runs may compute (the placement warning's
+    question: does the reference do most of the work?)."""
+    if REFERENCE not in backend_of.values():
+        return False
+    return any(
+        node.op_type not in _COSTS_NOTHING
+        for node in graph.nodes
+        if backend_of.get(node.name, REFERENCE) == REFERENCE
+    )
+
+
 # the ops every fold of weight_expansion starts from (a Cast or DequantizeLinear of a stored
 # weight): a graph without one is not expanded (nor the module imported, at each process's first
 # load)
@@ -254,7 +273,7 @@ class Session:
                 self._sized.order = self._program.nodes
             if self.precision_note:  # gossamer explain: "backend cython-bf16 took no part: ..."
                 self.placement.excluded[BF16_BACKEND] = self.precision_note
-            if REFERENCE in self.placement.backend_of.values():  # else there is nothing to warn
+            if _reference_computes(graph, self.placement.backend_of):  # else nothing to warn
                 from .plugins.placement_report import warn_if_mostly_reference
 
                 warn_if_mostly_reference(graph, self.placement, inferred)  # once, at load

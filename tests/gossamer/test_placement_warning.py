@@ -64,3 +64,31 @@ def test_an_op_without_a_cython_kernel_is_named():
     _, messages = performance_warnings(det_model(), backends=["cython"], threads=2)
     assert len(messages) == 1
     assert "cython declined 1 node: no kernel for Det (1)" in messages[0]
+
+
+def test_the_nodes_a_load_skips_the_report_for_cost_nothing():
+    from gossamer.refimpl.model_stats import _FREE
+
+    from gossamer.session import _COSTS_NOTHING
+
+    assert _COSTS_NOTHING <= _FREE  # (the report's FLOPs: 0, so never the reference's work)
+
+
+def test_a_load_whose_reference_nodes_cost_nothing_makes_no_report(monkeypatch):
+    from gossamer.plugins import placement_report
+
+    from gossamer.session import _reference_computes
+
+    def no_report(*args):  # noqa: ANN002, ANN202
+        raise AssertionError("report made")
+
+    monkeypatch.setattr(placement_report, "warn_if_mostly_reference", no_report)
+    sess = gossamer.load(conv_mlp(np.float32), optimize=0, backends=["cython"])
+    graph = sess.graph
+    assert not _reference_computes(graph, {n.name: "cython" for n in graph.nodes})
+    shape_only = {n.name: "reference" if n.op_type == "Flatten" else "cython" for n in graph.nodes}
+    assert not _reference_computes(graph, shape_only)
+    conv_too = {**shape_only, "conv": "reference"}
+    assert _reference_computes(graph, conv_too)
+    with pytest.raises(AssertionError, match="report made"):  # fp64: the convs fall back
+        gossamer.load(conv_mlp(np.float64), optimize=0, backends=["cython"])
