@@ -10,10 +10,13 @@ model and runs it once (untimed: imports, caches), then loads and runs it again 
 `valgrind --tool=callgrind`; the figure is (count at N=7 - count at N=2) / 5, the instructions of
 one more load + first run. `--source gsm` (default) loads a pre-packed .gsm that the tree's own
 optimiser wrote (`gossamer convert --pack cython` at the benchmark's input shapes, kept under
-`--cache`): a .gsm another tree's optimiser wrote is optimised again at load. `--source onnx`
-loads the .onnx (the optimiser runs at load). PYTHONHASHSEED is fixed; between two counts of one
-tree the figure still moves by up to ~5 % on a 10-node model (garbage collection, dict orders
-by address), ~1 % on a 100-node one. Models come from the side-by-side cache (bench_models.py).
+`--cache`): a .gsm another tree's optimiser wrote is optimised again at load. Valgrind has no
+AVX-512: under it the kernels run at the AVX2 level, so the file is packed at the level the tree
+selects under valgrind (GOSSAMER_SIMD): packed forms and stored layouts keyed to avx512f would not
+match there (every weight repacked, the layout planned again) and the count would not be a
+pre-packed load's. `--source onnx` loads the .onnx (the optimiser runs at load). PYTHONHASHSEED
+is fixed; between two counts of one tree the figure still moves by up to ~5 % on a 10-node model
+(garbage collection, dict orders by address), ~1 % on a 100-node one. Models come from the side-by-side cache (bench_models.py).
 Needs valgrind. A benchmark, not a test: nothing is asserted."""
 
 from __future__ import annotations
@@ -56,6 +59,14 @@ def _count(python: str, tree: Path, path: str, feeds: str, n: int, env: dict) ->
     return int(found[-1])
 
 
+def _valgrind_level(python: str, tree: Path, env: dict) -> str:
+    """The SIMD level the tree's kernels select under valgrind (no AVX-512 there)."""
+    code = "from gossamer.cython_kernels._native import simd_level; print(simd_level())"
+    cmd = ["valgrind", "--tool=none", "-q", python, "-c", code]
+    done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, check=True)
+    return done.stdout.split()[-1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="ppocr_mobile_v2_cls,mtcnn_pnet")
@@ -78,11 +89,13 @@ def main() -> None:
             if args.source == "gsm":
                 path = str(Path(args.cache) / f"{tree.name}-{name}.gsm")
                 Path(args.cache).mkdir(parents=True, exist_ok=True)
+                level = {**env, "GOSSAMER_SIMD": _valgrind_level(python, tree, env)}
                 subprocess.run([str(tree / ".venv/bin/gossamer"), "convert", onnx, "-o", path,
-                                "--pack", "cython", *shapes], cwd=tree, env=env, check=True,
+                                "--pack", "cython", *shapes], cwd=tree, env=level, check=True,
                                capture_output=True)  # fmt: skip
+            # (bytecode written)
             subprocess.run([python, "-c", _WORKER, path, feeds, "0"], cwd=tree, env=env,
-                           check=True, capture_output=True)  # fmt: skip  (bytecode written)
+                           check=True, capture_output=True)  # fmt: skip
             low = _count(python, tree, path, feeds, 2, env)
             high = _count(python, tree, path, feeds, 7, env)
             print(f"| {name} | {tree} | {args.source} | {(high - low) // 5:,} |", flush=True)
