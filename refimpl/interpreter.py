@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import shape_arenas
 from .arena import Arena, set_outputs
 from .arena import running as arena_state
 from .blas_threads import enter_limit, leave_limit
@@ -197,6 +198,10 @@ class Program:
         planned = memory_plan is not None or plan_later is not None
         symbolic = symbolic_inputs(graph) if planned and outer_scope is None else []
         self._shapes = ShapeArenas(self, symbolic) if symbolic else None
+        # the input-shape signatures run once so far, node by node without an arena: a shape is
+        # planned (and recorded) from its second run, so a first run (a load's, or a shape seen
+        # once) pays no arena plan; bounded like the plans themselves
+        self._sighted: set[tuple] = set()
         # the declared shapes' plan, made when a run first needs it (a graph without symbolic
         # inputs has no per-shape arenas to wait for: planned now)
         self.arena_check: Callable[[int], None] | None = None  # raises for an oversized arena
@@ -340,9 +345,14 @@ class Program:
         the cap and restoring it costs ~2 us a run."""
         if self._run_starts is not None:
             self._run_starts()
+        sighting = False  # the first run at these input shapes: no arena, no plan
         if self._shapes is not None and not observers and not keep_all:
-            variant = self._shapes.variant(feeds)
+            key = self._shapes.signature(feeds)
+            sighting = key is not None and self._sight(key)
+            variant = None if sighting else self._shapes.variant(feeds)
             if variant is not None:  # this shape's arena
+                if key in self._sighted and not variant._arena_runs and variant.schedule is None:
+                    variant._arena_runs = 1  # the sighting run packed the weights: record now
                 return variant.run(  # type: ignore[no-any-return]
                     feeds,
                     outer=outer,
@@ -354,9 +364,9 @@ class Program:
         env: dict[str, Any] = {n: outer[n] for n in self._free_names if n in outer} if outer else {}
         env.update(self.graph.initializers)
         env.update(feeds)
-        if self._plan_later is not None and not observers and not keep_all:
+        if self._plan_later is not None and not observers and not keep_all and not sighting:
             self.plan_now()  # the first run without an arena of its input shapes
-        arena = self.arena if not observers and not keep_all else None
+        arena = self.arena if not observers and not keep_all and not sighting else None
         if arena is not None and not arena.lock.acquire(blocking=False):
             arena = None  # another thread is running this program in the arena
         previous = set_outputs(None)  # a nested run (a body) never writes into its host's arena
@@ -391,6 +401,18 @@ class Program:
         if outer is None:
             _unalias_feeds(self.graph, env, feeds)
         return env
+
+    def _sight(self, key: tuple) -> bool:
+        """Whether `key` is a signature not run before (now remembered; at most MAX_PLANS of
+        them, then every new one is planned at once as before)."""
+        sighted = self._sighted
+        if key in sighted or len(sighted) >= shape_arenas.MAX_PLANS:
+            return False
+        with _PLAN_LOCK:
+            if key in sighted:
+                return False
+            sighted.add(key)
+        return True
 
     def _unalias_outputs(self, env: dict[str, Any], arena: Arena) -> None:
         """The caller keeps the graph outputs: never arena bytes. An array that owns its memory

@@ -57,11 +57,14 @@ def test_a_symbolic_graph_gets_an_arena_per_input_shape():
     program = _program(_graph(("N", 8)))
     assert program.arena is None and program.shape_arenas is not None
     rng = np.random.default_rng(0)
-    for n in (3, 5, 3, 3, 5):
+    for i, n in enumerate((3, 5, 3, 3, 5)):
         x = rng.standard_normal((n, 8)).astype(np.float32)
         WRITES.clear()
         y = program.run({"x": x})["y"]
         assert y.tobytes() == _want(x).tobytes()
+        if i < 2:  # a shape's first run: node by node, no arena planned for it yet
+            assert ((n, 8),) not in program.shape_arenas.variants
+            continue
         variant = program.shape_arenas.variants[((n, 8),)]
         assert variant is not None and variant.arena is not None
         assert any(np.shares_memory(w, variant.arena.buffer) for w in WRITES)
@@ -78,7 +81,7 @@ def test_a_static_graph_plans_once_at_load():
 def test_the_least_recently_used_shapes_are_dropped(monkeypatch):
     monkeypatch.setattr(shape_arenas, "MAX_VARIANTS", 2)
     program = _program(_graph(("N", 8)))
-    for n in (1, 2, 1, 3):  # 2 is the least recently used when 3 arrives
+    for n in (1, 1, 2, 2, 1, 3, 3):  # (planned on a second run) 2 is the least recently used
         x = np.full((n, 8), -1.0, np.float32)
         assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
     assert set(program.shape_arenas.variants) == {((1, 8),), ((3, 8),)}
@@ -88,7 +91,8 @@ def test_arenas_over_the_limit_are_not_kept():
     program = _program(_graph(("N", 8)))
     program.set_arena_limit(1024)  # one tensor of 64 x 8 floats takes 2 KiB
     x = np.ones((64, 8), np.float32)
-    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    for _ in range(2):  # (the first run plans nothing)
+        assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
     assert program.shape_arenas.variants == {((64, 8),): None}  # runs without an arena
 
 
@@ -114,12 +118,14 @@ def test_observers_and_keep_all_run_without_a_variant():
 def test_symbolic_and_unknown_dims_both_plan(shape):
     program = _program(_graph(shape))
     x = np.ones((2, 8), np.float32)
-    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    for _ in range(2):  # (the first run plans nothing)
+        assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
     assert program.shape_arenas.variants[((2, 8),)] is not None
 
 
-def test_a_sessions_first_run_at_new_shapes_infers_them_once(monkeypatch):
-    """Its size checks (memory_budget.RunSizes) and its arena plan ask for the same shapes."""
+def test_a_sessions_runs_at_new_shapes_infer_them_once_each(monkeypatch):
+    """The first run at a shape infers it for its size checks (memory_budget.RunSizes), the
+    second for its arena plan; later runs infer nothing."""
     from gossamer.refimpl.shape_inference import core
 
     import gossamer
@@ -132,11 +138,13 @@ def test_a_sessions_first_run_at_new_shapes_infers_them_once(monkeypatch):
     x = np.arange(-6, 6, dtype=np.float32).reshape(4, 3)
     want = np.maximum(np.maximum(x, 0) + x, 0) + 0.5
     np.testing.assert_allclose(sess.run(None, {"x": x})[0], want)
-    assert len(inferred) == 1  # was two: one per asker
+    assert len(inferred) == 1  # the size checks (no arena plan at a shape's first run)
     np.testing.assert_allclose(sess.run(None, {"x": x[:2]})[0], want[:2])
     assert len(inferred) == 2  # a new shape: inferred again, once
+    np.testing.assert_allclose(sess.run(None, {"x": x})[0], want)
+    assert len(inferred) == 3  # its arena plan, at its second run
     sess.run(None, {"x": x})
-    assert len(inferred) == 2  # known shapes: nothing inferred
+    assert len(inferred) == 3  # known shapes: nothing inferred
     assert core.derived_graphs() is None  # the memo lives only during such a run
 
 
@@ -155,8 +163,9 @@ def test_the_declared_shapes_plan_waits_for_a_run_that_needs_it(monkeypatch):
     program = _deferred(_graph(("N", 8)), made)
     assert program.plan_pending and program.arena is None and not made  # nothing at load
     x = np.full((3, 8), -2.0, np.float32)
-    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
-    assert program.plan_pending and not made  # the run had its own shape's arena
+    for _ in range(2):  # the first run: no arena; the second plans the shape's own
+        assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+        assert program.plan_pending and not made
     monkeypatch.setattr(shape_arenas, "MAX_PLANS", 1)  # a new shape gets none now
     x = np.full((5, 8), 1.5, np.float32)
     assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
@@ -198,3 +207,26 @@ def test_observers_and_keep_all_do_not_make_the_deferred_plan():
     program = _deferred(_graph(("N", 8)), made)
     program.run({"x": np.ones((2, 8), np.float32)}, keep_all=True)
     assert program.plan_pending and not made
+
+
+def test_a_shapes_first_run_plans_nothing_and_its_second_plans_its_arena():
+    program = _program(_graph(("N", 8)))
+    x = np.full((3, 8), -1.5, np.float32)
+    WRITES.clear()
+    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    assert program.shape_arenas.variants == {} and program.shape_arenas.plans_made == 0
+    assert program.arena is None  # nor the declared shapes' arena
+    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    assert program.shape_arenas.plans_made == 1
+    assert program.shape_arenas.variants[((3, 8),)].arena is not None
+
+
+def test_after_max_plans_sightings_a_new_shape_is_planned_at_its_first_run(monkeypatch):
+    monkeypatch.setattr(shape_arenas, "MAX_PLANS", 2)
+    program = _program(_graph(("N", 8)))
+    for n in (1, 2):
+        program.run({"x": np.ones((n, 8), np.float32)})
+    assert program.shape_arenas.plans_made == 0
+    x = np.ones((3, 8), np.float32)
+    assert program.run({"x": x})["y"].tobytes() == _want(x).tobytes()
+    assert program.shape_arenas.plans_made == 1 and ((3, 8),) in program.shape_arenas.variants
