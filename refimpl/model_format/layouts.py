@@ -12,15 +12,21 @@ nothing". A key that differs (another machine, another selection, another versio
 nothing: the session plans as before.
 
 Layouts are bound to the graph object (an id-keyed table of weak references, as the pre-packed
-forms are bound to their arrays): a graph the optimiser copied or edited has none.
+forms are bound to their arrays): a graph the optimiser copied has none, and a graph edited in
+place after its layouts were filed (an initializer, a node, a declared input or output replaced,
+here or in a subgraph) finds none: a layout is for the graph as it was when filed (its planned
+graph holds the weights of then).
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
+from typing import Any
+
+import numpy as np
 
 from ..ir import Graph
 
@@ -29,8 +35,8 @@ from ..ir import Graph
 Layout = Graph | None | Callable[[], Graph | None]
 MISSING = object()  # what find() returns when no layout is filed under the key
 
-# id(graph) -> (weak reference to the graph, {key: layout})
-_LAYOUTS: dict[int, tuple[weakref.ref, dict[str, Layout]]] = {}
+# id(graph) -> (weak reference to the graph, {key: layout}, the graph's parts when filed)
+_LAYOUTS: dict[int, tuple[weakref.ref, dict[str, Layout], list[Any]]] = {}
 _LOCK = threading.Lock()
 
 
@@ -39,8 +45,8 @@ def attach(graph: Graph, key: str, layout: Layout) -> None:
     ident = id(graph)
     with _LOCK:
         entry = _LAYOUTS.get(ident)
-        if entry is None or entry[0]() is not graph:
-            entry = (weakref.ref(graph, partial(_forget, ident)), {})
+        if entry is None or entry[0]() is not graph or not _unchanged(graph, entry[2]):
+            entry = (weakref.ref(graph, partial(_forget, ident)), {}, list(_parts(graph)))
             _LAYOUTS[ident] = entry
         entry[1][key] = layout
 
@@ -49,7 +55,7 @@ def find(graph: Graph, key: str) -> Graph | None | object:
     """The layout of `graph` filed under exactly `key` (built on first use: a file's raises
     ModelFormatError if broken), or MISSING."""
     entry = _LAYOUTS.get(id(graph))
-    if entry is None or entry[0]() is not graph:
+    if entry is None or entry[0]() is not graph or not _unchanged(graph, entry[2]):
         return MISSING
     layout = entry[1].get(key, MISSING)
     if callable(layout):
@@ -61,15 +67,47 @@ def find(graph: Graph, key: str) -> Graph | None | object:
 def any_layout(graph: Graph) -> bool:
     """Whether `graph` has a layout filed under any key."""
     entry = _LAYOUTS.get(id(graph))
-    return entry is not None and entry[0]() is graph and bool(entry[1])
+    return (
+        entry is not None and entry[0]() is graph and bool(entry[1]) and _unchanged(graph, entry[2])
+    )
 
 
 def layouts(graph: Graph) -> dict[str, Graph | None]:
     """Every layout of `graph`, by key, built (what save_gsm writes)."""
     entry = _LAYOUTS.get(id(graph))
-    if entry is None or entry[0]() is not graph:
+    if entry is None or entry[0]() is not graph or not _unchanged(graph, entry[2]):
         return {}
     return {key: find(graph, key) for key in list(entry[1])}  # type: ignore[misc]
+
+
+def _parts(graph: Graph) -> Iterator[Any]:
+    """The objects an edit in place would replace: the initializers (and their names), the
+    declared inputs and outputs, the nodes and their array attributes, through every subgraph."""
+    for name, array in graph.initializers.items():
+        yield name
+        yield array
+    yield from graph.inputs
+    yield from graph.outputs
+    for node in graph.nodes:
+        yield node
+        for value in node.attrs.values():
+            if isinstance(value, Graph):
+                yield from _parts(value)
+            elif isinstance(value, np.ndarray):
+                yield value
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, Graph):
+                        yield from _parts(item)
+                    elif isinstance(item, np.ndarray):
+                        yield item
+
+
+def _unchanged(graph: Graph, filed: list[Any]) -> bool:
+    """Whether `graph` still consists of exactly the objects it had when its layouts were filed
+    (the node structure itself is the key's fingerprint: stored_layouts)."""
+    now = list(_parts(graph))
+    return len(now) == len(filed) and all(a is b for a, b in zip(now, filed))
 
 
 def _forget(ident: int, ref: weakref.ref) -> None:

@@ -139,3 +139,15 @@ def test_no_key_for_a_graph_this_optimiser_did_not_optimise() -> None:
     graph = mobile_chain()
     assert layout_key(graph, None) is None
     assert prepared_for_running(graph, 3) is not graph  # optimised and planned at load
+
+
+def test_a_loaded_graph_given_new_weights_runs_them(packed) -> None:  # noqa: ANN001
+    before = gossamer.load(packed, threads=1).run(None, FEEDS)[0]
+    graph = read_model(packed)
+    name = next(iter(graph.initializers))
+    graph.initializers[name] = np.asarray(graph.initializers[name]) * np.float32(2)
+    edited = gossamer.load(graph, threads=1)  # (the stored layout holds the old weights)
+    want = gossamer.Session(layout_planning.plan_for_backends(graph, None), threads=1)
+    got = edited.run(None, FEEDS)[0]
+    assert got.tobytes() == want.run(None, FEEDS)[0].tobytes()
+    assert got.tobytes() != before.tobytes()

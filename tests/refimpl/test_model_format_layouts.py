@@ -135,3 +135,19 @@ def test_a_broken_layout_graph_is_refused_when_built(mutate, message) -> None:  
     graph = mf.load_gsm(_rewritten(mutate))  # the main graph is fine
     with pytest.raises(ModelFormatError, match=message):
         layouts.find(graph, KEY)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda g: g.initializers.update(w=np.ones((2, 3), np.float32)),  # new weights
+        lambda g: g.inputs.__setitem__(0, Value("x", "float32", ("N", 2))),  # a new declaration
+        lambda g: g.nodes.__setitem__(1, Node("Relu", ["m"], ["y"], name="r")),  # a new node
+    ],
+)
+def test_a_graph_edited_in_place_finds_no_layout(edit) -> None:  # noqa: ANN001
+    graph = mf.load_gsm(with_layout())
+    assert isinstance(layouts.find(graph, KEY), Graph)
+    edit(graph)
+    assert layouts.find(graph, KEY) is layouts.MISSING and not layouts.any_layout(graph)
+    assert layouts.layouts(graph) == {}  # nor written again
