@@ -1,6 +1,6 @@
 """Segments: runs of consecutive cython steps executed by one call into C (src/plan.h).
 
-A Program whose kernels are marked `traceable` records its second arena run through a
+A Program whose kernels are marked `traceable` records its second run through a
 `Recorder` (the interpreter's SegmentBuilder hook): around each traceable step the extension's
 wrappers record every C call the kernel makes (wrappers/plan.pxi), with the exact pointers, sizes
 and thread count. A step's calls can be replayed without Python when

@@ -2,10 +2,11 @@
 
 A static memory plan needs every intermediate's size, which a graph with symbolic input dims only
 has once the feeds' shapes are known. Such a Program therefore plans its arena per input-shape
-signature (the shapes of its symbolic inputs) on the first run at that signature, and keeps a
-variant of itself bound to that arena: the same steps and kernels, its own arena, schedule and
-segments (refimpl/interpreter.py). A model run repeatedly at one shape gets what a static model
-gets (arena, then recorded segments from its second run); another shape plans again.
+signature (the shapes of its symbolic inputs) on the second run at that signature (the first runs
+node by node without an arena: Program._sight), and keeps a variant of itself bound to that arena:
+the same steps and kernels, its own arena, schedule and segments (refimpl/interpreter.py). A model
+run repeatedly at one shape gets what a static model gets (arena, then recorded segments, here
+from that second run); another shape plans again.
 
 Bounds: at most MAX_VARIANTS signatures are kept (the least recently used is dropped), their arenas
 together within the arena limit (a Session's memory budget); after MAX_PLANS plans a Program stops
