@@ -35,16 +35,27 @@ static long g_kc = 256, g_mc = 144;
  * short block; measured 2-4 % slower than one block of 384 on MiniLM's 128 x 384 x N products) */
 static long kc_for(long k) { return k > g_kc && k <= g_kc + g_kc / 2 ? k : g_kc; }
 
-/* M block of a thin product (K <= GK_THIN_K) with many columns: a 12 x 32 tile there is 64 k-steps
- * of FMAs against 24 lines of C stored (and a residual's 24 read), so rather than 144 rows of C
- * (144 rows 12.5 KiB apart at N = 3136, pages and streams past what the TLB and the prefetchers
- * follow) per B micro-panel, 2 A panels sweep all of N (B, 64 x N, stays in L2). ResNet-50's
- * 64 -> 256 1x1 convs at 56x56 in the model: 0.80-0.89x the time with 144 rows. */
+/* M block of a thin product's (K <= GK_THIN_K) block of many columns: a 12 x 32 tile there is 64
+ * k-steps of FMAs against 24 lines of C stored (and a residual's 24 read), so rather than 144 rows
+ * of C (144 rows 12.5 KiB apart at N = 3136, pages and streams past what the TLB and the
+ * prefetchers follow) per B micro-panel, 2 A panels sweep the block's columns (B, 64 x N, stays in
+ * L2). ResNet-50's 64 -> 256 1x1 convs at 56x56 in the model at 1 thread: 0.77-0.93x the time
+ * with 144 rows. At 2 threads their column blocks of 384 took 0.88-1.17x (those with a residual
+ * slower), hence the block width. */
 #define GK_THIN_K 64
 #define GK_THIN_N 1024
 static long g_mc_thin = 2 * GK_MR;
 
-static long mc_for(long k, long n) { return k <= GK_THIN_K && n >= GK_THIN_N ? g_mc_thin : g_mc; }
+/* C[m0:m1, n0:n1] by the level's kernel, the M block the thin rule's where it applies */
+static void run_block(const gk_gemm_args *g, long m0, long m1, long n0, long n1) {
+    if (g->k <= GK_THIN_K && n1 - n0 >= GK_THIN_N && g_mc_thin != g->mc) {
+        gk_gemm_args b = *g;
+        b.mc = g_mc_thin;
+        gk_k.gemm->block(&b, m0, m1, n0, n1);
+        return;
+    }
+    gk_k.gemm->block(g, m0, m1, n0, n1);
+}
 
 void gk_gemm_tune_thin(long mc, long *old) {
     *old = g_mc_thin;
@@ -310,7 +321,7 @@ static void run_part(const gk_gemm_args *g, int pm, int pn, int t) {
     long m0 = um * tm / pm * GK_MR, m1 = GK_MIN(g->m, um * (tm + 1) / pm * GK_MR);
     long n0 = un * tn / pn * cu, n1 = GK_MIN(g->n, un * (tn + 1) / pn * cu);
     if (m0 >= m1 || n0 >= n1) return;
-    gk_k.gemm->block(g, m0, m1, n0, n1);
+    run_block(g, m0, m1, n0, n1);
 }
 
 /* threads worth a pool call for an m x n x k product (about 2 us of work per extra thread) */
@@ -367,7 +378,7 @@ void gk_gemm_grid_nt(long m, long n, int T, int nt, int *pm, int *pn) {
 void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, float *c, long ldc,
                     const gk_epilogue *ep, int threads) {
     if (m <= 0 || n <= 0) return;
-    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), mc_for(k, n)};
+    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc};
     run_grid(&g, threads_for((double)m, (double)n, (double)k, threads));
 }
 
@@ -385,7 +396,7 @@ static void fill_block(void *ctx, long t, int seat) {
     long n0 = un * t / j->blocks * cu, n1 = GK_MIN(j->g.n, un * (t + 1) / j->blocks * cu);
     if (n0 >= n1) return;
     j->fill(j->fctx, n0 / GK_NR, (n1 + GK_NR - 1) / GK_NR, seat);
-    gk_k.gemm->block(&j->g, 0, j->g.m, n0, n1);
+    run_block(&j->g, 0, j->g.m, n0, n1);
 }
 
 void gk_gemm_fill_b(long m, long n, long k, const float *ap,
@@ -393,7 +404,7 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
                     long fill_par, float *bp, float *c, long ldc, const gk_epilogue *ep,
                     int threads) {
     if (m <= 0 || n <= 0) return;
-    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), mc_for(k, n)};
+    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc};
     int nt = threads_for((double)m, (double)n, (double)k, threads);
     long blocks = nt > 1 ? blocks_for((double)m, (double)n, (double)k, nt) : 1;
     int pm = 1, pn = 1;
@@ -421,7 +432,7 @@ void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const f
     long panels = (m + GK_MR - 1) / GK_MR;
     float *ap = tls_get(0, gk_packed_a_size(m, k));
     if (!ap) return;
-    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), mc_for(k, n)};
+    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc};
     int nt = threads_for((double)m, (double)n, (double)k, threads);
     pack_job pj = {m, k, s_m, s_k, a, ap};
     gk_parallel_range(panels, nt, pack_a_range, &pj);
@@ -451,7 +462,7 @@ static void gemm_batches(void *ctx, long i0, long i1, int seat) {
         packed = src;
         e.residual = j->ep->residual ? j->ep->residual + i * j->r_bs : NULL;
         gk_gemm_args g = {m, j->n, k, ap, j->bp + i * j->bp_bs, j->c + i * j->c_bs, j->ldc, &e,
-                          kc_for(k), mc_for(k, j->n)};
+                          kc_for(k), g_mc};
         run_part(&g, 1, 1, 0);
     }
 }
@@ -480,7 +491,7 @@ void gk_gemm_batched(long batch, long m, long n, long k, const float *a, long a_
         }
         e.residual = ep->residual ? ep->residual + i * r_bs : NULL;
         gk_gemm_args g = {m, n, k, shared, bp + i * bp_bs, c + i * c_bs, ldc, &e, kc_for(k),
-                          mc_for(k, n)};
+                          g_mc};
         run_grid(&g, nt);
     }
 }
@@ -497,7 +508,7 @@ static void matmul_batches(void *ctx, long i0, long i1, int seat) {
     for (long i = i0; i < i1; i++) {
         pack_a_panels(m, k, j->a + i * j->a_bs, j->s_m, j->s_k, ap, 0, apan);
         pack_b_panels(k, n, j->b + i * j->b_bs, j->b_sk, j->b_sn, bp, 0, bpan);
-        gk_gemm_args g = {m, n, k, ap, bp, j->c + i * j->c_bs, n, &ep, kc_for(k), mc_for(k, n)};
+        gk_gemm_args g = {m, n, k, ap, bp, j->c + i * j->c_bs, n, &ep, kc_for(k), g_mc};
         run_part(&g, 1, 1, 0);
     }
 }
@@ -525,7 +536,7 @@ void gk_matmul_batched(long batch, long m, long n, long k, const float *a, long 
         pack_job pb = {n, k, b_sk, b_sn, b + i * b_bs, sb};
         gk_parallel_range(apan, nt, pack_a_range, &pa);
         gk_parallel_range(bpan, nt, pack_b_range, &pb);
-        gk_gemm_args g = {m, n, k, sa, sb, c + i * c_bs, n, &ep, kc_for(k), mc_for(k, n)};
+        gk_gemm_args g = {m, n, k, sa, sb, c + i * c_bs, n, &ep, kc_for(k), g_mc};
         run_grid(&g, nt);
     }
 }
