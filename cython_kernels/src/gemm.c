@@ -40,7 +40,7 @@ static long kc_for(long k) { return k > g_kc && k <= g_kc + g_kc / 2 ? k : g_kc;
  * of C (144 rows 12.5 KiB apart at N = 3136, pages and streams past what the TLB and the
  * prefetchers follow) per B micro-panel, 2 A panels sweep the block's columns (B, 64 x N, stays in
  * L2). ResNet-50's 64 -> 256 1x1 convs at 56x56 in the model at 1 thread: 0.77-0.93x the time
- * with 144 rows. At 2 threads their column blocks of 384 took 0.88-1.17x (those with a residual
+ * with 144 rows. At 2 threads their column blocks of 384 took 0.88-1.18x (those with a residual
  * slower), hence the block width. */
 #define GK_THIN_K 64
 #define GK_THIN_N 1024
