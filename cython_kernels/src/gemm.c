@@ -35,6 +35,33 @@ static long g_kc = 256, g_mc = 144;
  * short block; measured 2-4 % slower than one block of 384 on MiniLM's 128 x 384 x N products) */
 static long kc_for(long k) { return k > g_kc && k <= g_kc + g_kc / 2 ? k : g_kc; }
 
+/* M block of a thin product's (K <= GK_THIN_K) block of many columns: a 12 x 32 tile there is 64
+ * k-steps of FMAs against 24 lines of C stored (and a residual's 24 read), so rather than 144 rows
+ * of C (144 rows 12.5 KiB apart at N = 3136, pages and streams past what the TLB and the
+ * prefetchers follow) per B micro-panel, 2 A panels sweep the block's columns (B, 64 x N, stays in
+ * L2). ResNet-50's 64 -> 256 1x1 convs at 56x56 in the model at 1 thread: 0.77-0.93x the time
+ * with 144 rows. At 2 threads their column blocks of 384 took 0.88-1.18x (those with a residual
+ * slower), hence the block width. */
+#define GK_THIN_K 64
+#define GK_THIN_N 1024
+static long g_mc_thin = 2 * GK_MR;
+
+/* C[m0:m1, n0:n1] by the level's kernel, the M block the thin rule's where it applies */
+static void run_block(const gk_gemm_args *g, long m0, long m1, long n0, long n1) {
+    if (g->k <= GK_THIN_K && n1 - n0 >= GK_THIN_N && g_mc_thin != g->mc) {
+        gk_gemm_args b = *g;
+        b.mc = g_mc_thin;
+        gk_k.gemm->block(&b, m0, m1, n0, n1);
+        return;
+    }
+    gk_k.gemm->block(g, m0, m1, n0, n1);
+}
+
+void gk_gemm_tune_thin(long mc, long *old) {
+    *old = g_mc_thin;
+    if (mc > 0) g_mc_thin = (mc + GK_MR - 1) / GK_MR * GK_MR;
+}
+
 long gk_gemm_kc(long k) { return kc_for(k); }
 
 
@@ -294,7 +321,7 @@ static void run_part(const gk_gemm_args *g, int pm, int pn, int t) {
     long m0 = um * tm / pm * GK_MR, m1 = GK_MIN(g->m, um * (tm + 1) / pm * GK_MR);
     long n0 = un * tn / pn * cu, n1 = GK_MIN(g->n, un * (tn + 1) / pn * cu);
     if (m0 >= m1 || n0 >= n1) return;
-    gk_k.gemm->block(g, m0, m1, n0, n1);
+    run_block(g, m0, m1, n0, n1);
 }
 
 /* threads worth a pool call for an m x n x k product (about 2 us of work per extra thread) */
@@ -369,7 +396,7 @@ static void fill_block(void *ctx, long t, int seat) {
     long n0 = un * t / j->blocks * cu, n1 = GK_MIN(j->g.n, un * (t + 1) / j->blocks * cu);
     if (n0 >= n1) return;
     j->fill(j->fctx, n0 / GK_NR, (n1 + GK_NR - 1) / GK_NR, seat);
-    gk_k.gemm->block(&j->g, 0, j->g.m, n0, n1);
+    run_block(&j->g, 0, j->g.m, n0, n1);
 }
 
 void gk_gemm_fill_b(long m, long n, long k, const float *ap,
@@ -463,7 +490,8 @@ void gk_gemm_batched(long batch, long m, long n, long k, const float *a, long a_
             gk_parallel_range(panels, nt, pack_a_range, &pj);
         }
         e.residual = ep->residual ? ep->residual + i * r_bs : NULL;
-        gk_gemm_args g = {m, n, k, shared, bp + i * bp_bs, c + i * c_bs, ldc, &e, kc_for(k), g_mc};
+        gk_gemm_args g = {m, n, k, shared, bp + i * bp_bs, c + i * c_bs, ldc, &e, kc_for(k),
+                          g_mc};
         run_grid(&g, nt);
     }
 }

@@ -46,6 +46,21 @@ def gemm_tune(long kc=0, long mc=0):
     return old[0], old[1]
 
 
+cdef extern from *:
+    """
+    void gk_gemm_tune_thin(long mc, long *old);
+    """
+    void gk_gemm_tune_thin(long mc, long *old)
+
+
+def gemm_tune_thin(long mc=0):
+    """Sets the M block of thin products (K <= 64, N >= 1024; 0 keeps it); returns the previous
+    one (tests and tuning)."""
+    cdef long old
+    gk_gemm_tune_thin(mc, &old)
+    return old
+
+
 def gemm_grid(long m, long n, long k, int nt):
     """The split of an m x n x k product's C between nt threads in the packed drivers' pool call:
     (blocks, pm, pn), blocks = pm x pn claimed in order (for tests and benchmarks)."""

@@ -116,6 +116,10 @@ def _packed_im2col(x, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow):
         (2, 13, 17, 3, 5, 1, 2, 2),  # dilated, unequal sides
         (2, 4, 4, 5, 5, 1, 1, 2),  # windows larger than the plane
         (3, 20, 40, 3, 3, 1, 1, 1),  # dense 16-lane runs inside rows
+        (2, 14, 14, 3, 3, 2, 1, 1),  # strided, 7 wide: panels across 3-4 rows, padding lanes
+        (2, 15, 15, 3, 3, 2, 1, 1),  # strided with the right and bottom edges padded
+        (2, 17, 17, 1, 1, 2, 1, 0),  # strided 1x1, odd sides
+        (2, 9, 9, 3, 3, 3, 1, 1),  # stride 3
     ],
 )
 def test_pack_b_conv_layout_at_every_level(level, nthreads, c, h, w, kh, kw, s, d, p):

@@ -84,7 +84,8 @@ CONVS = [
     # c, m, h, w, kh, kw, pads (top, left), dilation
     (16, 64, 55, 55, 1, 1, (0, 0), 1),  # SqueezeNet's expand 1x1
     (64, 16, 55, 55, 1, 1, (0, 0), 1),  # its squeeze
-    (8, 12, 8, 8, 1, 1, (0, 0), 1),  # N = 64, a multiple of 32: the packed path
+    (8, 12, 8, 8, 1, 1, (0, 0), 1),  # N = 64, a multiple of 32: in place while K <= 64
+    (64, 64, 56, 56, 1, 1, (0, 0), 1),  # ResNet-50's 64 -> 64 at 56x56 (rows on few L1 sets)
     (16, 64, 55, 55, 3, 3, (1, 1), 1),  # its expand 3x3
     (5, 7, 9, 13, 3, 3, (0, 2), 1),  # unequal pads
     (4, 9, 11, 10, 3, 2, (2, 1), 2),  # dilation 2
@@ -224,7 +225,10 @@ B_MODES = [
     (256, 1, 64, 13, 13, 1, 1, 0, False, 0),  # SqueezeNet's 64 -> 256 at 13x13
     (144, 1, 64, 13, 13, 1, 1, 0, False, 1),  # one M block exactly
     (64, 1, 512, 13, 13, 1, 1, 0, False, 0),  # K past one K block, one image
-    (64, 1, 8, 8, 8, 1, 1, 0, False, 0),  # N = 64: rows in the same few L1 sets
+    (64, 1, 8, 8, 8, 1, 1, 0, False, 1),  # N = 64: a set every 16 rows, in place to K = 64
+    (64, 1, 64, 56, 56, 1, 1, 0, False, 1),  # N = 3136: a set every 16 rows, K = 64 in place
+    (64, 1, 256, 56, 56, 1, 1, 0, False, 0),  # K = 256 on those rows: packed
+    (64, 1, 64, 32, 32, 1, 1, 0, False, 0),  # N = 1024: every row on the same sets, packed
     (128, 4, 129, 1, 5, 1, 3, 1, False, 2),  # silero's batched conv1d
 ]
 
