@@ -186,10 +186,11 @@ AFFINE = {"none": (None, None), "scalar": ((1,), (1,)), "channel": ((1, 16, 1, 1
 
 
 def _post_graph(kind: str, act: dict, affine: str) -> tuple[Graph, dict[str, np.ndarray]]:
-    """A depthwise 5x5 or a 1x1 conv (16 channels out) with `act` and a scale / shift."""
+    """A depthwise 5x5, a 1x1 or a 3x3 conv (16 channels out) with `act` and a scale / shift."""
     x = _blocked(RNG.standard_normal((1, 16, 9, 13)).astype(F32) * 3)
     depthwise = kind == "depthwise"
-    w = (RNG.standard_normal((16, 1, 5, 5) if depthwise else (16, 16, 1, 1)) * 0.3).astype(F32)
+    shape = {"depthwise": (16, 1, 5, 5), "pointwise": (16, 16, 1, 1), "3x3": (16, 16, 3, 3)}
+    w = (RNG.standard_normal(shape[kind]) * 0.3).astype(F32)
     inits = {"w": w, "b": RNG.standard_normal(16).astype(F32)}
     scale, shift = AFFINE[affine]
     names = ["x", "w", "b", ""]
@@ -198,6 +199,8 @@ def _post_graph(kind: str, act: dict, affine: str) -> tuple[Graph, dict[str, np.
         if shape:
             inits[name] = (RNG.standard_normal(shape) + 1).astype(F32)
     attrs = {"group": 16, "pads": [2, 2, 2, 2]} if depthwise else {}
+    if kind == "3x3":
+        attrs = {"pads": [1, 1, 1, 1]}
     graph = _graph("NchwcConv", {"x": x}, inits, **attrs, **act)
     while not names[-1]:
         names.pop()
@@ -207,7 +210,7 @@ def _post_graph(kind: str, act: dict, affine: str) -> tuple[Graph, dict[str, np.
 
 @pytest.mark.parametrize("affine", list(AFFINE))
 @pytest.mark.parametrize("act", [a for a, _ in POST_ACTS], ids=[i for _, i in POST_ACTS])
-@pytest.mark.parametrize("kind", ["depthwise", "pointwise"])
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "3x3"])
 def test_the_epilogue_activation_and_affine_match_the_reference(level, kind, act, affine):
     graph, feeds = _post_graph(kind, act, affine)
     ours, ref = _both(graph, feeds, 2)
@@ -411,8 +414,8 @@ WIDE = [
 @pytest.mark.parametrize("name,xs,ws,attrs,blocked", WIDE, ids=[c[0] for c in WIDE])
 def test_every_level_gives_the_same_bits(name, xs, ws, attrs, blocked):
     """The AVX-512 zmm tiles (two output blocks or two pixels per register) and the AVX2 tiles
-    sum each output with the same FMAs in the same order: the same bits, with a Relu or a
-    HardSwish epilogue; weights packed at one level run at every other (the generic level, which
+    sum each output with the same FMAs in the same order: the same bits, with a Relu, a
+    HardSwish or a Swish epilogue (computed over runs of pixels at each level's width); weights packed at one level run at every other (the generic level, which
     rounds each product, within the tolerance)."""
     from gossamer.cython_kernels import set_simd_level
     from gossamer.cython_kernels._native import ext, simd_level
@@ -425,7 +428,8 @@ def test_every_level_gives_the_same_bits(name, xs, ws, attrs, blocked):
     levels += ["avx512f"] if ext().cpu_has_avx512f() else []
     before = simd_level()
     try:
-        for act in ({"activation": "Relu"}, {"activation": "HardSwish"}):
+        for act in ({"activation": "Relu"}, {"activation": "HardSwish"},
+                    {"activation": "Swish", "activation_params": [1.0]}):  # fmt: skip
             graph = _graph("NchwcConv", {"x": x}, inits, **attrs, **act)
             outs = {}
             for packed_at in levels:
