@@ -415,8 +415,9 @@ WIDE = [
 def test_every_level_gives_the_same_bits(name, xs, ws, attrs, blocked):
     """The AVX-512 zmm tiles (two output blocks or two pixels per register) and the AVX2 tiles
     sum each output with the same FMAs in the same order: the same bits, with a Relu, a
-    HardSwish or a Swish epilogue (computed over runs of pixels at each level's width); weights packed at one level run at every other (the generic level, which
-    rounds each product, within the tolerance)."""
+    HardSwish or a Swish epilogue (computed over runs of pixels at each level's width);
+    weights packed at one level run at every other (the generic level, which rounds each
+    product, within the tolerance)."""
     from gossamer.cython_kernels import set_simd_level
     from gossamer.cython_kernels._native import ext, simd_level
 
