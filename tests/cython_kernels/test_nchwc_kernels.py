@@ -217,6 +217,34 @@ def test_the_epilogue_activation_and_affine_match_the_reference(level, kind, act
     np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("act", ["Swish", "Sigmoid", "HardSigmoid"])
+@pytest.mark.parametrize("kind,xs", [("stem", (1, 3, 21, 34)), ("3x3", (1, 16, 11, 30)),
+                                     ("pointwise", (1, 24, 9, 40))])  # fmt: skip
+def test_a_row_epilogue_adds_the_residual_then_activates_then_scales(level, kind, xs, act):
+    """An activation computed in memory runs over a row's pixels after the row's tiles (in the
+    last pass over the input blocks): + z, the clip, the activation, scale and shift as the
+    reference orders them, also with a stem's NCHW input, stride 2 and 2 threads."""
+    x = RNG.standard_normal(xs).astype(F32) * 2
+    m, c = 16, xs[1]
+    k = {"stem": 3, "3x3": 3, "pointwise": 1}[kind]
+    stride = 2 if kind == "stem" else 1
+    oh, ow = (xs[2] - 1) // stride + 1, (xs[3] - 1) // stride + 1
+    inits = {"w": (RNG.standard_normal((m, c, k, k)) * 0.3).astype(F32),
+             "b": RNG.standard_normal(m).astype(F32),
+             "scale": (RNG.standard_normal((1, m, 1, 1)) + 1).astype(F32),
+             "shift": RNG.standard_normal((m, 1, 1)).astype(F32)}  # fmt: skip
+    params = {"Swish": [0.9], "HardSigmoid": [0.2, 0.5]}.get(act)
+    extra = {"activation_params": params} if params else {}
+    feeds = {"x": x if kind == "stem" else _blocked(x),
+             "z": _blocked(RNG.standard_normal((1, m, oh, ow)).astype(F32))}  # fmt: skip
+    graph = _graph("NchwcConv", feeds, inits, kernel_shape=[k, k], pads=[k // 2] * 4,
+                   strides=[stride] * 2, activation=act, **extra)  # fmt: skip
+    graph.nodes[0].inputs[:] = ["x", "w", "b", "z", "scale", "shift"]
+    for threads in (1, 2):
+        ours, ref = _both(graph, feeds, threads)
+        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("act", ["HardSwish", "LeakyRelu", "HardSigmoid", "Sigmoid"])
 def test_a_fused_activation_and_affine_give_the_unfused_kernels_bits(level, act):
     """NchwcConv with the activation, scale and shift = the bare NchwcConv, then the cython
