@@ -219,14 +219,16 @@ def test_the_epilogue_activation_and_affine_match_the_reference(level, kind, act
 
 @pytest.mark.parametrize("act", ["Swish", "Sigmoid", "HardSigmoid"])
 @pytest.mark.parametrize("kind,xs", [("stem", (1, 3, 21, 34)), ("3x3", (1, 16, 11, 30)),
-                                     ("pointwise", (1, 24, 9, 40))])  # fmt: skip
+                                     ("pointwise", (1, 24, 9, 40)), ("short", (1, 16, 4, 5)),
+                                     ("one pixel", (1, 16, 1, 1))])  # fmt: skip
 def test_a_row_epilogue_adds_the_residual_then_activates_then_scales(level, kind, xs, act):
     """An activation computed in memory runs over a row's pixels after the row's tiles (in the
-    last pass over the input blocks): + z, the clip, the activation, scale and shift as the
-    reference orders them, also with a stem's NCHW input, stride 2 and 2 threads."""
+    last pass over the input blocks; rows of under 8 pixels per tile, one pixel per vector):
+    + z, the clip, the activation, scale and shift as the reference orders them, also with a
+    stem's NCHW input, stride 2 and 2 threads."""
     x = RNG.standard_normal(xs).astype(F32) * 2
     m, c = 16, xs[1]
-    k = {"stem": 3, "3x3": 3, "pointwise": 1}[kind]
+    k = {"stem": 3, "3x3": 3, "pointwise": 1, "short": 3, "one pixel": 1}[kind]
     stride = 2 if kind == "stem" else 1
     oh, ow = (xs[2] - 1) // stride + 1, (xs[3] - 1) // stride + 1
     inits = {"w": (RNG.standard_normal((m, c, k, k)) * 0.3).astype(F32),
