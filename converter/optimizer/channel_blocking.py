@@ -15,8 +15,11 @@ channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU 
 - an element-wise op of blocked values (unary with scalar parameters; binary of two blocked values
   whose NCHW shapes have the same channels and broadcast to the result, such as a
   squeeze-and-excitation Mul by a blocked (N, C, 1, 1); or with a scalar) runs unchanged on the
-  blocked values, and so does a Concat of blocked values along the channels (each C a multiple
-  of 8: axis 1 of (N, C/8, H, W, 8) is the blocks' axis);
+  blocked values, and so does a Concat along the channels of blocked values (each C a multiple
+  of 8: axis 1 of (N, C/8, H, W, 8) is the blocks' axis; a part from outside the chain, C a
+  multiple of 8 too, is reordered in) and a Split along the channels into parts of whole blocks
+  (the same Split of the blocked value, its parts' C/8 given): YOLOv8's C2f blocks (a Split in
+  halves, the bottleneck's Add of a half, the Concat of the halves) stay one chain;
 - a 2-D MaxPool of a blocked value (no Indices output) becomes gossamer::NchwcMaxPool, blocked
   in and out (SqueezeNet's MaxPools no longer cut its chain);
 - a residual z from outside the chain is blocked by a gossamer::NchwcReorderInput;
@@ -31,9 +34,13 @@ fast as NCHW's packed GEMM on AVX2 and would pay for their reorders. The wide pa
 gossamer.layout_planning asks for it with the AVX-512 kernels) keeps chains of two or more convs
 without one too, and blocks group-1 k x k convs with more input channels than a stem's (a multiple
 of 8; their NCHW input reordered in) unless NCHW's Winograd would be the faster
-(_winograd_keeps). Channel counts must be known; batch
-and spatial dims may be symbolic. The plan is recorded in graph.metadata["gossamer.layout"]
-(JSON), which `gossamer info` prints. GOSSAMER_BLOCKED_LAYOUT=0 turns the pass off.
+(_winograd_keeps; a strided one of STRIDED_MIN_CIN or more input channels keeps NCHW's GEMM).
+Channel counts must be known; batch and spatial dims may be symbolic: the plan depends on the
+plane only where Winograd's tiles do, and an unknown plane keeps NCHW there (nudenet's input is
+(batch, 3, height, width); its 3x3 convs of 64-128 channels on 10x10-40x40 planes all ran as
+fast or faster in NCHW, benchmarks/results/nchwc_layout.md, Session 21). The plan is recorded
+in graph.metadata["gossamer.layout"] (JSON), which `gossamer info` prints.
+GOSSAMER_BLOCKED_LAYOUT=0 turns the pass off.
 """
 
 from __future__ import annotations
@@ -73,6 +80,10 @@ STEM_MAX_CIN = 8
 # blocked conv is as fast or faster (benchmarks/results/nchwc_layout.md, Session 19)
 WINOGRAD_MIN_CIN = 64
 WINOGRAD_MIN_FILL = 0.75
+# a strided k x k conv keeps NCHW's im2col GEMM from this many input channels on, whatever its
+# plane (nudenet's 3x3 s2 convs of 64 -> 128 on 40x40 and 128 -> 128 on 20x20: 1.17-1.19x the
+# GEMM's time blocked, 64 -> 64 alike; 32 -> 64 0.88x; ResNet's 256 -> 512: 1.3x)
+STRIDED_MIN_CIN = 64
 # nor with more weight bytes than this: ResNet's 3x3 convs of 256 -> 512 and 512 -> 512
 # channels on 7x7 (4.7 and 9.4 MB) took 1.3-1.4x the im2col GEMM's time in the model (the
 # weights of each group of output blocks streamed from memory for one row of the small plane)
@@ -109,7 +120,7 @@ def run(graph: Graph, keep_nchw: KeepNchw | None = None, wide: bool = False) -> 
     blocked = {name: plan[name] for chain in chains for name in chain}
     if not blocked:
         return []
-    reorders = _rewrite(graph, view, blocked)
+    reorders = _rewrite(graph, view, blocked, values)
     drop_unused_initializers(graph)  # a classifier's Gemm weights, now the 1x1 conv's
     use_gossamer_domain(graph)
     graph.nodes[:] = graph.topological_nodes()
@@ -148,15 +159,23 @@ def _reorders(chain: set[str], view: GraphView) -> int:
     ins: set[str] = set()
     for name in chain:
         node = nodes[name]
-        out = node.outputs[0]
-        readers = [r for r in view.consumers.get(out, []) if r.name not in chain]
-        if out in view.outputs or any(not _is_global_average(r) for r in readers):
-            count += 1
+        for out in node.outputs if node.op_type == "Split" else node.outputs[:1]:
+            readers = [r for r in view.consumers.get(out, []) if r.name not in chain]
+            if out in view.outputs or any(not _is_global_average(r) for r in readers):
+                count += 1
+        if node.op_type == "Concat":
+            ins.update(i for i in node.inputs if _outside(i, chain, view))
         z = node.inputs[4] if node.op_type == "FusedConv" and len(node.inputs) > 4 else ""
         producer = view.producer.get(z) if z else None
         if z and (producer is None or producer.name not in chain):
             ins.add(z)
     return count + len(ins | _reordered_inputs(list(nodes.values()), chain, view))
+
+
+def _outside(name: str, chain: set[str], view: GraphView) -> bool:
+    """Whether `name` comes from outside `chain` (a graph input, a node not in it)."""
+    producer = view.producer.get(name)
+    return producer is None or producer.name not in chain
 
 
 def _wide_kxk(node: Node, view: GraphView) -> bool:
@@ -224,9 +243,13 @@ def _winograd_keeps(node: Node, w_shape: tuple[int, ...], y: Value) -> bool:
     """Whether a group-1 conv stays NCHW for Winograd F(4x4, 3x3) (see WINOGRAD_MIN_CIN): 3x3,
     stride and dilation 1, at least WINOGRAD_MIN_CIN input and 16 output channels, at least 16
     output tiles of 4x4 (cython_kernels/conv_kernels.py use_winograd), WINOGRAD_MIN_FILL full;
-    an output plane of unknown size keeps NCHW."""
+    an output plane of unknown size keeps NCHW. A strided one stays NCHW for the im2col GEMM
+    from STRIDED_MIN_CIN input channels on."""
     a = node.attrs
-    steps = list(a.get("strides") or [1, 1]) + list(a.get("dilations") or [1, 1])
+    strides = [int(v) for v in a.get("strides") or [1, 1]]
+    if any(v > 1 for v in strides) and w_shape[1] >= STRIDED_MIN_CIN:
+        return True
+    steps = strides + list(a.get("dilations") or [1, 1])
     ones = all(int(v) == 1 for v in steps)
     if tuple(w_shape[2:]) != (3, 3) or not ones:
         return False
@@ -249,15 +272,18 @@ def _elementwise_ok(
     a blocked value and a constant scalar."""
     standard = node.domain in ("", "ai.onnx")
     y = values.get(node.outputs[0]) if len(node.outputs) == 1 else None
-    if y is None or y.dtype != "float32" or not node.inputs or node.inputs[0] not in blocked:
+    if y is None or y.dtype != "float32" or not node.inputs:
         return False
     if standard and node.op_type == "Concat":  # along the channels: axis 1 (-3), blocked too
         rank4 = y.shape is not None and len(y.shape) == 4
         return (
             rank4
             and int(node.attrs.get("axis", 0)) in (1, -3)
-            and all(i in blocked for i in node.inputs)
+            and any(i in blocked for i in node.inputs)
+            and all(i in blocked or _blockable(values.get(i)) for i in node.inputs)
         )
+    if node.inputs[0] not in blocked:
+        return False
     if (standard and node.op_type in _UNARY) or (
         node.domain == GOSSAMER_DOMAIN and node.op_type in _GOSSAMER_UNARY
     ):
@@ -278,6 +304,27 @@ def _max_pool_ok(node: Node, values: dict[str, Value], blocked: set[str]) -> boo
         return False
     y = values.get(node.outputs[0])
     return y is not None and y.dtype == "float32" and y.shape is not None and len(y.shape) == 4
+
+
+def _split_ok(node: Node, values: dict[str, Value], blocked: set[str]) -> bool:
+    """A Split of a blocked value along the channels into parts of whole blocks: the same Split of
+    (N, C/8, H, W, 8) along axis 1 (its parts' C/8), each part blocked."""
+    if node.op_type != "Split" or node.domain not in ("", "ai.onnx") or not node.inputs:
+        return False
+    if node.inputs[0] not in blocked or int(node.attrs.get("axis", 0)) not in (1, -3):
+        return False
+    x = values.get(node.inputs[0])
+    if x is None or x.dtype != "float32" or x.shape is None or len(x.shape) != 4:
+        return False
+    return all(bool(o) and _blockable(values.get(o)) for o in node.outputs)
+
+
+def _blockable(v: Value | None) -> bool:
+    """A float32 rank-4 value of a known channel count that is a multiple of the block."""
+    if v is None or v.dtype != "float32" or v.shape is None or len(v.shape) != 4:
+        return False
+    c = v.shape[1]
+    return isinstance(c, int) and c > 0 and c % BLOCK == 0
 
 
 def _broadcast_blocked(a: Value | None, b: Value | None, y: Value) -> bool:
@@ -327,9 +374,14 @@ def _plan(
             kind = "elementwise"
         if kind is None and _max_pool_ok(node, values, blocked_values):
             kind = "maxpool"
+        if kind is None and _split_ok(node, values, blocked_values):
+            kind = "split"
         if kind is None:
             continue
         out[node.name] = kind
+        if kind == "split":
+            blocked_values.update(node.outputs)
+            continue
         last = node.outputs[0]
         if kind in CONV_KINDS:
             for role, op in (("scale", "Mul"), ("shift", "Add")):
@@ -382,7 +434,9 @@ def _chains(blocked: dict[str, str], view: GraphView) -> list[set[str]]:
     return sorted(groups.values(), key=lambda g: sorted(g)[0])
 
 
-def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
+def _rewrite(
+    graph: Graph, view: GraphView, blocked: dict[str, str], values: dict[str, Value]
+) -> int:
     """Replaces the planned nodes; returns the reorders added."""
     nodes = [n for n in graph.nodes if n.name in blocked]
     affine = {n.name: n for n in nodes if blocked[n.name] in ("scale", "shift")}
@@ -401,6 +455,9 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
     nodes = [n for n in nodes if n.name not in affine]
     result = {n.name: ([n] + list(taken.get(n.name, {}).values()))[-1].outputs[0] for n in nodes}
     renamed = {result[n.name]: view.fresh(f"{result[n.name]}_nchwc") for n in nodes}
+    for node in nodes:  # a Split's every part is blocked
+        if blocked[node.name] == "split":
+            renamed.update({o: view.fresh(f"{o}_nchwc") for o in node.outputs[1:]})
     reorders = 0
     blocked_in: dict[str, str] = {}  # an NCHW value -> its blocked copy (a reorder-in)
 
@@ -424,8 +481,13 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
                                        [renamed[node.outputs[0]]], attrs, node.name,
                                        GOSSAMER_DOMAIN)])  # fmt: skip
             continue
+        if blocked[node.name] == "split":
+            view.replace([node], [_blocked_split(view, node, renamed, values)])
+            continue
         if blocked[node.name] == "elementwise":  # the same op, on the blocked values
             inputs = [renamed.get(i, i) for i in node.inputs]
+            if node.op_type == "Concat":  # an NCHW part from outside the chain: reordered in
+                inputs = [as_blocked(i) for i in node.inputs]
             attrs = dict(node.attrs)
             if node.op_type == "Concat":
                 attrs["axis"] = 1  # the blocks' axis (-3 of NCHW is -4 of NCHW8c)
@@ -466,6 +528,22 @@ def _rewrite(graph: Graph, view: GraphView, blocked: dict[str, str]) -> int:
             view.replace([], [out])
             reorders += 1
     return reorders
+
+
+def _blocked_split(
+    view: GraphView, node: Node, renamed: dict[str, str], values: dict[str, Value]
+) -> Node:
+    """The Split of the blocked value along its blocks' axis, each part's C/8 blocks given
+    (an input from opset 13, an attribute before, as the node had them)."""
+    blocks = [int(values[o].shape[1]) // BLOCK for o in node.outputs]  # type: ignore[index]
+    attrs = {"axis": 1}
+    inputs = [renamed[node.inputs[0]]]
+    if "split" in node.attrs or view.graph.opsets.get("", 21) < 13:
+        attrs["split"] = blocks
+    else:
+        inputs.append(view.add_initializer(f"{node.name}_blocks", np.array(blocks, np.int64)))
+    outputs = [renamed[o] for o in node.outputs]
+    return Node("Split", inputs, outputs, attrs, node.name, node.domain)
 
 
 def _classifier_as_pointwise(view: GraphView, pooled: str) -> None:

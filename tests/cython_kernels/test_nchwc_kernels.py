@@ -186,10 +186,11 @@ AFFINE = {"none": (None, None), "scalar": ((1,), (1,)), "channel": ((1, 16, 1, 1
 
 
 def _post_graph(kind: str, act: dict, affine: str) -> tuple[Graph, dict[str, np.ndarray]]:
-    """A depthwise 5x5 or a 1x1 conv (16 channels out) with `act` and a scale / shift."""
+    """A depthwise 5x5, a 1x1 or a 3x3 conv (16 channels out) with `act` and a scale / shift."""
     x = _blocked(RNG.standard_normal((1, 16, 9, 13)).astype(F32) * 3)
     depthwise = kind == "depthwise"
-    w = (RNG.standard_normal((16, 1, 5, 5) if depthwise else (16, 16, 1, 1)) * 0.3).astype(F32)
+    shape = {"depthwise": (16, 1, 5, 5), "pointwise": (16, 16, 1, 1), "3x3": (16, 16, 3, 3)}
+    w = (RNG.standard_normal(shape[kind]) * 0.3).astype(F32)
     inits = {"w": w, "b": RNG.standard_normal(16).astype(F32)}
     scale, shift = AFFINE[affine]
     names = ["x", "w", "b", ""]
@@ -198,6 +199,8 @@ def _post_graph(kind: str, act: dict, affine: str) -> tuple[Graph, dict[str, np.
         if shape:
             inits[name] = (RNG.standard_normal(shape) + 1).astype(F32)
     attrs = {"group": 16, "pads": [2, 2, 2, 2]} if depthwise else {}
+    if kind == "3x3":
+        attrs = {"pads": [1, 1, 1, 1]}
     graph = _graph("NchwcConv", {"x": x}, inits, **attrs, **act)
     while not names[-1]:
         names.pop()
@@ -207,11 +210,41 @@ def _post_graph(kind: str, act: dict, affine: str) -> tuple[Graph, dict[str, np.
 
 @pytest.mark.parametrize("affine", list(AFFINE))
 @pytest.mark.parametrize("act", [a for a, _ in POST_ACTS], ids=[i for _, i in POST_ACTS])
-@pytest.mark.parametrize("kind", ["depthwise", "pointwise"])
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "3x3"])
 def test_the_epilogue_activation_and_affine_match_the_reference(level, kind, act, affine):
     graph, feeds = _post_graph(kind, act, affine)
     ours, ref = _both(graph, feeds, 2)
     np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("act", ["Swish", "Sigmoid", "HardSigmoid"])
+@pytest.mark.parametrize("kind,xs", [("stem", (1, 3, 21, 34)), ("3x3", (1, 16, 11, 30)),
+                                     ("pointwise", (1, 24, 9, 40)), ("short", (1, 16, 4, 5)),
+                                     ("one pixel", (1, 16, 1, 1))])  # fmt: skip
+def test_a_row_epilogue_adds_the_residual_then_activates_then_scales(level, kind, xs, act):
+    """An activation computed in memory runs over a row's pixels after the row's tiles (in the
+    last pass over the input blocks; rows of under 8 pixels per tile, one pixel per vector):
+    + z, the clip, the activation, scale and shift as the reference orders them, also with a
+    stem's NCHW input, stride 2 and 2 threads."""
+    x = RNG.standard_normal(xs).astype(F32) * 2
+    m, c = 16, xs[1]
+    k = {"stem": 3, "3x3": 3, "pointwise": 1, "short": 3, "one pixel": 1}[kind]
+    stride = 2 if kind == "stem" else 1
+    oh, ow = (xs[2] - 1) // stride + 1, (xs[3] - 1) // stride + 1
+    inits = {"w": (RNG.standard_normal((m, c, k, k)) * 0.3).astype(F32),
+             "b": RNG.standard_normal(m).astype(F32),
+             "scale": (RNG.standard_normal((1, m, 1, 1)) + 1).astype(F32),
+             "shift": RNG.standard_normal((m, 1, 1)).astype(F32)}  # fmt: skip
+    params = {"Swish": [0.9], "HardSigmoid": [0.2, 0.5]}.get(act)
+    extra = {"activation_params": params} if params else {}
+    feeds = {"x": x if kind == "stem" else _blocked(x),
+             "z": _blocked(RNG.standard_normal((1, m, oh, ow)).astype(F32))}  # fmt: skip
+    graph = _graph("NchwcConv", feeds, inits, kernel_shape=[k, k], pads=[k // 2] * 4,
+                   strides=[stride] * 2, activation=act, **extra)  # fmt: skip
+    graph.nodes[0].inputs[:] = ["x", "w", "b", "z", "scale", "shift"]
+    for threads in (1, 2):
+        ours, ref = _both(graph, feeds, threads)
+        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("act", ["HardSwish", "LeakyRelu", "HardSigmoid", "Sigmoid"])
@@ -411,9 +444,10 @@ WIDE = [
 @pytest.mark.parametrize("name,xs,ws,attrs,blocked", WIDE, ids=[c[0] for c in WIDE])
 def test_every_level_gives_the_same_bits(name, xs, ws, attrs, blocked):
     """The AVX-512 zmm tiles (two output blocks or two pixels per register) and the AVX2 tiles
-    sum each output with the same FMAs in the same order: the same bits, with a Relu or a
-    HardSwish epilogue; weights packed at one level run at every other (the generic level, which
-    rounds each product, within the tolerance)."""
+    sum each output with the same FMAs in the same order: the same bits, with a Relu, a
+    HardSwish or a Swish epilogue (computed over runs of pixels at each level's width);
+    weights packed at one level run at every other (the generic level, which rounds each
+    product, within the tolerance)."""
     from gossamer.cython_kernels import set_simd_level
     from gossamer.cython_kernels._native import ext, simd_level
 
@@ -425,7 +459,8 @@ def test_every_level_gives_the_same_bits(name, xs, ws, attrs, blocked):
     levels += ["avx512f"] if ext().cpu_has_avx512f() else []
     before = simd_level()
     try:
-        for act in ({"activation": "Relu"}, {"activation": "HardSwish"}):
+        for act in ({"activation": "Relu"}, {"activation": "HardSwish"},
+                    {"activation": "Swish", "activation_params": [1.0]}):  # fmt: skip
             graph = _graph("NchwcConv", {"x": x}, inits, **attrs, **act)
             outs = {}
             for packed_at in levels:

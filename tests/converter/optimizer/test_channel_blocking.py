@@ -568,3 +568,85 @@ def test_a_planned_max_pool_exports_to_onnx_that_onnxruntime_runs_alike():
     got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     y = got.run(None, {"x": x})[0]
     np.testing.assert_allclose(y, _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+
+
+def _c2f(c=32, halves=(16, 16), hw=(10, 9), symbolic=False, side=None):
+    """YOLOv8's C2f block: 1x1 (c -> c) -> Split in `halves` -> 3x3 -> 3x3 (+ the second half,
+    the bottleneck's residual) -> Concat of the halves and the sum -> 1x1 -> y; `side`: a name
+    of an NCHW input concatenated too (its channels, a multiple of 8)."""
+    h2 = halves[1]
+    nodes = [node("Conv", ["x", "w0", "b0"], ["a"], kernel_shape=[1, 1]),
+             node("Sigmoid", ["a"], ["as"]), node("Mul", ["a", "as"], ["a1"]),
+             node("Split", ["a1", "parts"], ["s0", "s1"], axis=1),
+             node("Conv", ["s1", "w1", "b1"], ["k"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             node("Relu", ["k"], ["k1"]),
+             node("Conv", ["k1", "w2", "b2"], ["q"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             node("Add", ["s1", "q"], ["r"]),
+             node("Concat", ["s0", "s1", "r"] + ([side] if side else []), ["cat"], axis=1),
+             node("Conv", ["cat", "w3"], ["y"], kernel_shape=[1, 1])]  # fmt: skip
+    cat = c + h2 + (8 if side else 0)
+    inits = {"w0": _w(c, c, 1, 1), "b0": _w(c), "parts": np.array(halves, np.int64),
+             "w1": _w(h2, h2, 3, 3), "b1": _w(h2), "w2": _w(h2, h2, 3, 3), "b2": _w(h2),
+             "w3": _w(16, cat, 1, 1)}  # fmt: skip
+    dims = ["n", c, "h", "w"] if symbolic else [1, c, *hw]
+    inputs = [("x", dims)] + ([(side, [1, 8, *hw])] if side else [])
+    return graph_of(nodes, inputs, [("y", None)], inits)
+
+
+def _c2f_feeds(side=None, hw=(10, 9), c=32):
+    feeds = {"x": RNG.standard_normal((1, c, *hw)).astype(F32)}
+    if side:
+        feeds[side] = RNG.standard_normal((1, 8, *hw)).astype(F32)
+    return feeds
+
+
+def _agree(optimized, planned, feeds):
+    want = gossamer.Session(optimized, backends=[]).run(None, feeds)[0]
+    got = gossamer.Session(planned, backends=[]).run(None, feeds)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    ours = gossamer.Session(planned, backends=["cython"]).run(None, feeds)[0]
+    np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("symbolic", [False, True])
+def test_a_c2f_block_split_along_whole_blocks_stays_one_chain(symbolic):
+    """The Split of a blocked value into halves of whole blocks is the same Split of the blocked
+    value (its parts' blocks), so the split, the residual Add of a half and the Concat of the
+    halves all stay blocked: one chain, no reorder but the graph output's, also with the
+    plane's size symbolic."""
+    optimized, planned, lines = _planned_wide(_c2f(symbolic=symbolic))
+    counts = ops(planned)
+    assert len(lines) == 1 and counts["gossamer::NchwcConv"] == 4
+    assert "gossamer::NchwcReorderInput" not in counts
+    assert counts["gossamer::NchwcReorderOutput"] == 1  # y
+    split = next(n for n in planned.nodes if n.op_type == "Split")
+    assert split.attrs["axis"] == 1 and all(o.endswith("_nchwc") for o in split.outputs)
+    assert planned.initializers[split.inputs[1]].tolist() == [2, 2]
+    _agree(optimized, planned, _c2f_feeds())
+
+
+def test_a_split_into_parts_that_are_not_whole_blocks_ends_the_chain(cheap_reorders):
+    _, planned, _ = _planned_wide(_c2f(c=24, halves=(12, 12)))
+    split = next(n for n in planned.nodes if n.op_type == "Split")
+    assert not any(o.endswith("_nchwc") for o in split.outputs)
+
+
+def test_a_concat_reorders_in_a_part_from_outside_the_chain(cheap_reorders):
+    optimized, planned, _ = _planned_wide(_c2f(side="z"))
+    concat = next(n for n in planned.nodes if n.op_type == "Concat")
+    assert all(i.endswith("_nchwc") for i in concat.inputs)
+    reorder = next(n for n in planned.nodes if n.op_type == "NchwcReorderInput")
+    assert reorder.inputs == ["z"]
+    _agree(optimized, planned, _c2f_feeds(side="z"))
+
+
+def test_a_planned_c2f_block_exports_to_onnx_that_onnxruntime_runs_alike():
+    ort = pytest.importorskip("onnxruntime")
+    from gossamer.converter.onnx_export import graph_to_onnx
+
+    optimized, planned, _ = _planned_wide(_c2f())
+    got = ort.InferenceSession(graph_to_onnx(planned).SerializeToString(),
+                               providers=["CPUExecutionProvider"])  # fmt: skip
+    feeds = _c2f_feeds()
+    want = gossamer.Session(optimized, backends=[]).run(None, feeds)[0]
+    np.testing.assert_allclose(got.run(None, feeds)[0], want, rtol=1e-4, atol=1e-4)
