@@ -167,10 +167,17 @@ def _pack(spec: dict, out: Path, env: dict | None = None) -> None:
 
 
 def _is_current(path: Path) -> bool:
+    """Optimised by this tree's optimiser, and its stored layouts (if any) planned by this tree's
+    planner: else a load would plan again, and the benchmark would time that."""
     from gossamer.converter.optimizer.record import optimized_level
     from gossamer.refimpl.model_format import load_gsm
+    from gossamer.refimpl.model_format.layouts import MISSING, any_layout
+    from gossamer.stored_layouts import stored_layout
 
-    return optimized_level(load_gsm(path)) >= 3
+    graph = load_gsm(path)
+    if optimized_level(graph) < 3:
+        return False
+    return not any_layout(graph) or stored_layout(graph, None) is not MISSING
 
 
 def main() -> None:
