@@ -39,7 +39,9 @@ MISSING = object()  # what find() returns when no layout is filed under the key
 
 # id(graph) -> (weak reference to the graph, {key: layout}, the graph's parts when filed)
 _LAYOUTS: dict[int, tuple[weakref.ref, dict[str, Layout], list[Any]]] = {}
-_LOCK = threading.Lock()
+# reentrant: a weak reference's callback (_forget) runs in whichever thread frees the object,
+# which may be this module's own, holding the lock, when an allocation in it starts a collection
+_LOCK = threading.RLock()
 
 
 def attach(graph: Graph, key: str, layout: Layout) -> None:
