@@ -20,7 +20,8 @@ Elem = Any  # an element of a tracked vector: int, float, bool, symbol string or
 
 
 def is_num(d: object) -> bool:
-    return isinstance(d, (int, float, np.integer, np.floating))
+    kind = type(d)
+    return kind is int or kind is float or isinstance(d, (int, float, np.integer, np.floating))
 
 
 def _top_level(s: str) -> str:
