@@ -1,7 +1,7 @@
 """The .gsm model file: a fixed header, a JSON graph section, 64-byte-aligned raw tensor data.
 
 The exact layout and schema are in docs/gsm-format.md. `load_gsm` checks every field before it
-builds anything, maps tensor data without copying (np.memmap of a path, a small file read whole
+builds anything, maps tensor data without copying (an mmap of a path, a small file read whole
 into one buffer; np.frombuffer views of bytes) and raises ModelFormatError for any corrupt,
 truncated or hostile file. Nothing is ever unpickled.
 

@@ -1,7 +1,7 @@
 """Reading .gsm: every field checked, then the Graph built over zero-copy views of the data.
 
-A path is mapped with np.memmap (a file of at most READ_BELOW bytes is read into an aligned
-buffer instead), a buffer viewed with np.frombuffer; initializers and tensor attributes are
+A path is mapped read-only with mmap (a file of at most READ_BELOW bytes is read into an
+aligned buffer instead), a buffer viewed with np.frombuffer; initializers and tensor attributes are
 read-only views into it. Anything but a valid file raises ModelFormatError.
 """
 
@@ -49,15 +49,18 @@ def load_gsm(source: PathLike | bytes | bytearray | memoryview) -> Graph:
     path = os.fspath(source)
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if size < HEADER.size:  # np.memmap refuses an empty file
+        if size < HEADER.size:  # mmap refuses an empty file
             return _load(np.frombuffer(f.read(HEADER.size), dtype=np.uint8), repr(path))
         if size <= READ_BELOW:
             return _load(_read_aligned(f, size), repr(path))
-    return _load(np.memmap(path, dtype=np.uint8, mode="r").view(np.ndarray), repr(path))
+        import mmap  # (what np.memmap does, without its Python subclass: ~0.1 ms less)
+
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    return _load(np.frombuffer(mapped, dtype=np.uint8), repr(path))
 
 
 # files up to this size are read into memory instead of mapped: mapping costs a process ~0.3 ms
-# (np.memmap and its first `import mmap`), reading 256 KiB about as much
+# (its first `import mmap` ~0.2 ms), reading 256 KiB about as much
 READ_BELOW = 256 * 1024
 
 

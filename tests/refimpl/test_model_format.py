@@ -253,7 +253,8 @@ def _bases(array: np.ndarray) -> list:
     chain = []
     while array is not None:
         chain.append(array)
-        array = getattr(array, "base", None)
+        nxt = getattr(array, "base", None)
+        array = array.obj if isinstance(array, memoryview) else nxt  # (np.frombuffer's base)
     return chain
 
 
