@@ -17,7 +17,8 @@ match there (every weight repacked, the layout planned again) and the count woul
 pre-packed load's. `--source onnx` loads the .onnx (the optimiser runs at load). PYTHONHASHSEED
 is fixed; between two counts of one tree the figure still moves by up to ~5 % on a 10-node model
 (garbage collection, dict orders by address), ~1 % on a 100-node one; `--no-gc` turns the
-collector off while counting, for A/B figures of the code alone. Models come from the side-by-side cache (bench_models.py).
+collector off while counting (the counts still move a few % between runs: compare trees on
+several models, or count each tree twice). Models come from the side-by-side cache (bench_models.py).
 Needs valgrind. A benchmark, not a test: nothing is asserted."""
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def main() -> None:
     ap.add_argument("--source", choices=["gsm", "onnx"], default="gsm")
     ap.add_argument("--cache", default="/tmp/gossamer-load-instructions")
     ap.add_argument("--no-gc", action="store_true", help="the garbage collector off while "
-                    "counting: repeatable to ~0.1 %% (it runs at varying points: +-5 %% on a "
-                    "10-node model), the collections' own cost left out")  # fmt: skip
+                    "counting (the collections' varying points and their cost left out; counts "
+                    "still move a few %% between runs)")  # fmt: skip
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONHASHSEED"] = "0"
