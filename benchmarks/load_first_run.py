@@ -19,8 +19,9 @@ every registered backend) runs after the import, untimed in the load and reporte
 `--before TREE` adds the variant "before", the pre-packed .gsm written and loaded by another
 Gossamer tree, interleaved with the others: a checkout with its own `.venv` (its Python and its
 `gossamer` run it whole), else a PYTHONPATH entry laid out as the `gossamer` package (e.g. a `git
-archive` of an older commit; this install's editable finder must not supply any of its modules). Variants are interleaved and repeated; medians are reported. Files are in the page
-cache (not a cold disk), the CPU caches are cold. A benchmark, not a test: nothing is asserted.
+archive` of an older commit; this install's editable finder must not supply any of its modules).
+Variants are interleaved and repeated; medians are reported. Files are in the page cache (not a
+cold disk), the CPU caches are cold. A benchmark, not a test: nothing is asserted.
 """
 
 from __future__ import annotations

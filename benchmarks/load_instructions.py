@@ -18,7 +18,8 @@ pre-packed load's. `--source onnx` loads the .onnx (the optimiser runs at load).
 is fixed; between two counts of one tree the figure still moves by up to ~5 % on a 10-node model
 (garbage collection, dict orders by address), ~1 % on a 100-node one; `--no-gc` turns the
 collector off while counting (the counts still move a few % between runs: compare trees on
-several models, or count each tree twice). Models come from the side-by-side cache (bench_models.py).
+several models, or count each tree twice). Models come from the side-by-side cache
+(bench_models.py).
 Needs valgrind. A benchmark, not a test: nothing is asserted."""
 
 from __future__ import annotations
