@@ -2,7 +2,7 @@
 (`gossamer convert --pack cython`), against onnxruntime's InferenceSession creation + first run.
 
     python benchmarks/load_first_run.py [--models a,b] [--threads 1] [--repeats 3] [--init]
-        [--before PYTHONPATH] [--out benchmarks/results/load_first_run.md]
+        [--before TREE] [--out benchmarks/results/load_first_run.md]
 
 Each measurement is a fresh process that imports numpy and reads the feeds, then times, for both
 engines alike: the engine's import (`import gossamer` / `import onnxruntime`), the load (session
@@ -16,10 +16,12 @@ thread's alone (what the load and first run cost it, robust to another process o
 `--init` does what benchmarks/bench_worker.py does before its load timer, the figures the
 issue's side-by-side table reports: Gossamer's plugin discovery (`plugin_state()`, which imports
 every registered backend) runs after the import, untimed in the load and reported apart.
-`--before PYTHONPATH` adds the variant "before", the pre-packed .gsm loaded by another Gossamer
-tree (e.g. `git archive` of an older commit laid out as the `gossamer` package), interleaved with
-the others. Variants are interleaved and repeated; medians are reported. Files are in the page
-cache (not a cold disk), the CPU caches are cold. A benchmark, not a test: nothing is asserted.
+`--before TREE` adds the variant "before", the pre-packed .gsm written and loaded by another
+Gossamer tree, interleaved with the others: a checkout with its own `.venv` (its Python and its
+`gossamer` run it whole), else a PYTHONPATH entry laid out as the `gossamer` package (e.g. a `git
+archive` of an older commit; this install's editable finder must not supply any of its modules).
+Variants are interleaved and repeated; medians are reported. Files are in the page cache (not a
+cold disk), the CPU caches are cold. A benchmark, not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -123,13 +125,23 @@ def _measure(
     variant: str, path: str, feeds: str, threads: int, before: str | None = None,
     init: bool = False,
 ) -> dict:  # fmt: skip
-    cmd = [sys.executable, __file__, "--worker", variant, path, feeds, str(threads)]
+    python, env = (sys.executable, _ENV) if variant != BEFORE else _tree(before or "")
+    cmd = [python, __file__, "--worker", variant, path, feeds, str(threads)]
     cmd += ["--init"] if init else []
-    env = _ENV if variant != BEFORE else {**_ENV, "PYTHONPATH": before or ""}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:200]}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _tree(before: str) -> tuple[str, dict]:
+    """The Python and environment that run the --before tree: its own .venv where it has one
+    (with PYTHONPATH alone, this install's editable finder would supply the modules the path
+    lacks: refimpl, cython_kernels, plugins, ... of this tree)."""
+    own = Path(before) / ".venv" / "bin" / "python"
+    if own.exists():
+        return str(own), _ENV
+    return sys.executable, {**_ENV, "PYTHONPATH": before}
 
 
 def _files(name: str, before: str | None = None) -> dict[str, str]:
@@ -151,26 +163,36 @@ def _files(name: str, before: str | None = None) -> dict[str, str]:
              "feeds": spec["feeds"]}  # fmt: skip
     if before:
         files[BEFORE] = str(packed.with_name(f"O3-packed-{simd_level()}-before.gsm"))
-        _pack(spec, Path(files[BEFORE]), {**_ENV, "PYTHONPATH": before})
+        _pack(spec, Path(files[BEFORE]), *_tree(before))
     return files
 
 
-def _pack(spec: dict, out: Path, env: dict | None = None) -> None:
-    """`gossamer convert --pack cython` of the model, at the benchmark's input shapes."""
+def _pack(
+    spec: dict, out: Path, python: str = sys.executable, env: dict | None = None
+) -> None:
+    """`gossamer convert --pack cython` of the model (by `python`'s install), at the
+    benchmark's input shapes."""
     import numpy as np
 
     with np.load(spec["feeds"]) as feeds:  # the packing run uses the benchmark's shapes
         shapes = [f"--shape={k}={','.join(map(str, v.shape))}" for k, v in feeds.items()]
-    cmd = [str(Path(sys.executable).with_name("gossamer")), "convert", spec["onnx"], "-o",
+    cmd = [str(Path(python).with_name("gossamer")), "convert", spec["onnx"], "-o",
            str(out), "--pack", "cython", *shapes]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True, timeout=1200, env=env)
 
 
 def _is_current(path: Path) -> bool:
+    """Optimised by this tree's optimiser, and its stored layouts (if any) planned by this tree's
+    planner: else a load would plan again, and the benchmark would time that."""
     from gossamer.converter.optimizer.record import optimized_level
     from gossamer.refimpl.model_format import load_gsm
+    from gossamer.refimpl.model_format.layouts import MISSING, any_layout
+    from gossamer.stored_layouts import stored_layout
 
-    return optimized_level(load_gsm(path)) >= 3
+    graph = load_gsm(path)
+    if optimized_level(graph) < 3:
+        return False
+    return not any_layout(graph) or stored_layout(graph, None) is not MISSING
 
 
 def main() -> None:
@@ -179,7 +201,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default="benchmarks/results/load_first_run.md")
-    parser.add_argument("--before", help="PYTHONPATH of an older Gossamer tree to compare")
+    parser.add_argument("--before", help="an older Gossamer tree to compare (see above)")
     parser.add_argument(
         "--init", action="store_true",
         help="run Gossamer's plugin discovery after the import, untimed in the load (as "

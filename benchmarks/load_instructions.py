@@ -16,7 +16,10 @@ selects under valgrind (GOSSAMER_SIMD): packed forms and stored layouts keyed to
 match there (every weight repacked, the layout planned again) and the count would not be a
 pre-packed load's. `--source onnx` loads the .onnx (the optimiser runs at load). PYTHONHASHSEED
 is fixed; between two counts of one tree the figure still moves by up to ~5 % on a 10-node model
-(garbage collection, dict orders by address), ~1 % on a 100-node one. Models come from the side-by-side cache (bench_models.py).
+(garbage collection, dict orders by address), ~1 % on a 100-node one; `--no-gc` turns the
+collector off while counting (the counts still move a few % between runs: compare trees on
+several models, or count each tree twice). Models come from the side-by-side cache
+(bench_models.py).
 Needs valgrind. A benchmark, not a test: nothing is asserted."""
 
 from __future__ import annotations
@@ -43,15 +46,22 @@ path, feeds_path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 feeds = dict(np.load(feeds_path))
 s = gossamer.load(path, threads=1)
 s.run(None, feeds)
+if sys.argv[4:] == ["nogc"]:  # counts of the code alone: no collections at varying points
+    import gc
+
+    gc.collect()
+    gc.disable()
 for _ in range(n):
     s = gossamer.load(path, threads=1)
     s.run(None, feeds)
 """
 
 
-def _count(python: str, tree: Path, path: str, feeds: str, n: int, env: dict) -> int:
+def _count(
+    python: str, tree: Path, path: str, feeds: str, n: int, env: dict, gc: bool = True
+) -> int:
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-c",
-           _WORKER, path, feeds, str(n)]  # fmt: skip
+           _WORKER, path, feeds, str(n), *([] if gc else ["nogc"])]  # fmt: skip
     done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, check=True)
     found = re.findall(r"Collected : (\d+)", done.stderr)
     if not found:
@@ -73,6 +83,9 @@ def main() -> None:
     ap.add_argument("--trees", default=".", help="comma-separated checkouts, each with a .venv")
     ap.add_argument("--source", choices=["gsm", "onnx"], default="gsm")
     ap.add_argument("--cache", default="/tmp/gossamer-load-instructions")
+    ap.add_argument("--no-gc", action="store_true", help="the garbage collector off while "
+                    "counting (the collections' varying points and their cost left out; counts "
+                    "still move a few %% between runs)")  # fmt: skip
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONHASHSEED"] = "0"
@@ -96,8 +109,8 @@ def main() -> None:
             # (bytecode written)
             subprocess.run([python, "-c", _WORKER, path, feeds, "0"], cwd=tree, env=env,
                            check=True, capture_output=True)  # fmt: skip
-            low = _count(python, tree, path, feeds, 2, env)
-            high = _count(python, tree, path, feeds, 7, env)
+            low = _count(python, tree, path, feeds, 2, env, not args.no_gc)
+            high = _count(python, tree, path, feeds, 7, env, not args.no_gc)
             print(f"| {name} | {tree} | {args.source} | {(high - low) // 5:,} |", flush=True)
 
 

@@ -34,6 +34,7 @@ from ._common import (
     window_refusal,
 )
 from ._native import ext
+from .prepacked import packed_form
 from .segments import traceable
 
 Array = np.ndarray
@@ -193,6 +194,21 @@ def pack_conv_weights(w: Array) -> Array:
     return np.concatenate(parts)
 
 
+def _packed_nchwc(w: Array, depthwise: bool) -> Array:
+    """_Conv's weight layout of w (M, C/group, kh, kw), on a 64-byte boundary."""
+    m, _, kh, kw = w.shape
+    w = np.asarray(w, F32)
+    if depthwise:  # [C/8][kh][kw][8]
+        packed = w.reshape(m // BLOCK, BLOCK, kh, kw).transpose(0, 2, 3, 1)
+    else:
+        packed = pack_conv_weights(w)
+    # on a 64-byte boundary: numpy's 16 would split every zmm weight load over two cache
+    # lines (ResNet-18's 512 -> 512 3x3 on 7x7: ~1.1x the time; nchwc_kxk_bench.c WOFF=4)
+    out = aligned_empty(packed.size).reshape(packed.shape)
+    out[...] = packed
+    return out
+
+
 class _Conv:
     """One NchwcConv node, prepared: the packed weights, the bias and the epilogue's bounds."""
 
@@ -221,16 +237,11 @@ class _Conv:
 
     def _pack(self, w: Array) -> Array:
         m, cg, kh, kw = w.shape
-        w = np.asarray(w, F32)
-        if self.group > 1:  # depthwise: [C/8][kh][kw][8]
-            packed = w.reshape(m // BLOCK, BLOCK, kh, kw).transpose(0, 2, 3, 1)
-        else:
-            packed = pack_conv_weights(w)
-        # on a 64-byte boundary: numpy's 16 would split every zmm weight load over two cache
-        # lines (ResNet-18's 512 -> 512 3x3 on 7x7: ~1.1x the time; nchwc_kxk_bench.c WOFF=4)
-        out = aligned_empty(packed.size).reshape(packed.shape)
-        out[...] = packed
-        return out
+        depthwise = self.group > 1
+        # a stored form (`gossamer convert --pack cython`) of a constant weight, else packed here
+        shape = (m // BLOCK, kh, kw, BLOCK) if depthwise else (m * cg * kh * kw,)
+        params = {"layout": "dw" if depthwise else "groups", "shape": "x".join(map(str, w.shape))}
+        return packed_form(w, "nchwc.conv", params, shape, lambda: _packed_nchwc(w, depthwise))
 
     def __call__(
         self, x: Array, w: Array, b: Array | None, z: Array | None, scale: Array | None,

@@ -73,10 +73,10 @@ def explain_declines(graph: Graph, verdicts: list[Claim | Decline]) -> list[Clai
         return verdicts
     from ..refimpl.shape_inference import infer_shapes
 
-    types = infer_shapes(graph)
+    order = graph.topological_nodes()  # (the inference, when not cached, and both walks below)
+    types = infer_shapes(graph, order)
     nodes = {n.name: n for n in graph.nodes}
     shapes = {o for n in graph.nodes if n.op_type in _SHAPE_SOURCES for o in n.outputs if o}
-    order = graph.topological_nodes()  # (both walks below follow it)
     from_shapes = derived_from(graph, shapes, order)
     integer_inputs = {v.name for v in graph.inputs if v.dtype in _MASK_DTYPES}
     from_integers = derived_from(graph, shapes | integer_inputs, order)

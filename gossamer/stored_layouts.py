@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from .refimpl.ir import Graph
-from .refimpl.model_format.layouts import MISSING, any_layout, find
+from .refimpl.model_format.layouts import find_keyed
 from .refimpl.model_format.prepacked import MAX_KEY_CHARS
 
 # the environment switches the planning reads (channel_blocking, layout_planning)
@@ -53,10 +53,8 @@ def layout_key(graph: Graph, backends: Sequence[str] | None) -> str | None:
 def stored_layout(graph: Graph, backends: Sequence[str] | None) -> Graph | None | object:
     """The stored layout of `graph` for these backends: the planned graph, None (planning
     changes nothing), or MISSING (plan at load)."""
-    if not any_layout(graph):  # (a graph read from an .onnx file: nothing to look up)
-        return MISSING
-    key = layout_key(graph, backends)
-    return MISSING if key is None else find(graph, key)
+    # (the key is made only for a graph with layouts: not for one read from an .onnx file)
+    return find_keyed(graph, lambda: layout_key(graph, backends))
 
 
 @lru_cache(maxsize=1)

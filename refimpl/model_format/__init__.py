@@ -1,9 +1,9 @@
 """The .gsm model file: a fixed header, a JSON graph section, 64-byte-aligned raw tensor data.
 
 The exact layout and schema are in docs/gsm-format.md. `load_gsm` checks every field before it
-builds anything, maps tensor data without copying (np.memmap of a path, np.frombuffer views of
-bytes) and raises ModelFormatError for any corrupt, truncated or hostile file. Nothing is ever
-unpickled.
+builds anything, maps tensor data without copying (an mmap of a path, a small file read whole
+into one buffer; np.frombuffer views of bytes) and raises ModelFormatError for any corrupt,
+truncated or hostile file. Nothing is ever unpickled.
 
 header.py holds the byte layout (header, flags, sections, CRC), schema.py the graph section's JSON
 (limits, canonical writing, strict parsing), writer.py Graph -> file, reader.py file -> Graph,

@@ -20,10 +20,12 @@ graph holds the weights of then).
 
 from __future__ import annotations
 
+import operator
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,9 @@ MISSING = object()  # what find() returns when no layout is filed under the key
 
 # id(graph) -> (weak reference to the graph, {key: layout}, the graph's parts when filed)
 _LAYOUTS: dict[int, tuple[weakref.ref, dict[str, Layout], list[Any]]] = {}
-_LOCK = threading.Lock()
+# reentrant: a weak reference's callback (_forget) runs in whichever thread frees the object,
+# which may be this module's own, holding the lock, when an allocation in it starts a collection
+_LOCK = threading.RLock()
 
 
 def attach(graph: Graph, key: str, layout: Layout) -> None:
@@ -46,7 +50,7 @@ def attach(graph: Graph, key: str, layout: Layout) -> None:
     with _LOCK:
         entry = _LAYOUTS.get(ident)
         if entry is None or entry[0]() is not graph or not _unchanged(graph, entry[2]):
-            entry = (weakref.ref(graph, partial(_forget, ident)), {}, list(_parts(graph)))
+            entry = (weakref.ref(graph, partial(_forget, ident)), {}, _parts(graph))
             _LAYOUTS[ident] = entry
         entry[1][key] = layout
 
@@ -54,10 +58,19 @@ def attach(graph: Graph, key: str, layout: Layout) -> None:
 def find(graph: Graph, key: str) -> Graph | None | object:
     """The layout of `graph` filed under exactly `key` (built on first use: a file's raises
     ModelFormatError if broken), or MISSING."""
+    return find_keyed(graph, lambda: key)
+
+
+def find_keyed(graph: Graph, key_of: Callable[[], str | None]) -> Graph | None | object:
+    """find(graph, key_of()), where `key_of` (None: no key applies) is asked only when `graph`
+    has layouts filed: a graph without any (read from an .onnx file) costs no key."""
     entry = _LAYOUTS.get(id(graph))
-    if entry is None or entry[0]() is not graph or not _unchanged(graph, entry[2]):
+    if entry is None or not entry[1] or entry[0]() is not graph:
         return MISSING
-    layout = entry[1].get(key, MISSING)
+    if not _unchanged(graph, entry[2]):
+        return MISSING
+    key = key_of()
+    layout = MISSING if key is None else entry[1].get(key, MISSING)
     if callable(layout):
         layout = layout()
         entry[1][key] = layout
@@ -80,34 +93,37 @@ def layouts(graph: Graph) -> dict[str, Graph | None]:
     return {key: find(graph, key) for key in list(entry[1])}  # type: ignore[misc]
 
 
-def _parts(graph: Graph) -> Iterator[Any]:
+def _parts(graph: Graph, into: list[Any] | None = None) -> list[Any]:
     """The objects an edit in place would replace: the initializers (and their names), the
     declared inputs and outputs, the nodes and their array attributes, through every subgraph."""
-    for name, array in graph.initializers.items():
-        yield name
-        yield array
-    yield from graph.inputs
-    yield from graph.outputs
+    parts: list[Any] = [] if into is None else into
+    parts.extend(chain.from_iterable(graph.initializers.items()))
+    parts.extend(graph.inputs)
+    parts.extend(graph.outputs)
     for node in graph.nodes:
-        yield node
+        parts.append(node)
         for value in node.attrs.values():
+            kind = type(value)
+            if kind is int or kind is float or kind is str or kind is bytes:
+                continue  # (most attributes: nothing to walk)
             if isinstance(value, Graph):
-                yield from _parts(value)
+                _parts(value, parts)
             elif isinstance(value, np.ndarray):
-                yield value
+                parts.append(value)
             elif isinstance(value, (list, tuple)):
                 for item in value:
                     if isinstance(item, Graph):
-                        yield from _parts(item)
+                        _parts(item, parts)
                     elif isinstance(item, np.ndarray):
-                        yield item
+                        parts.append(item)
+    return parts
 
 
 def _unchanged(graph: Graph, filed: list[Any]) -> bool:
     """Whether `graph` still consists of exactly the objects it had when its layouts were filed
     (the node structure itself is the key's fingerprint: stored_layouts)."""
-    now = list(_parts(graph))
-    return len(now) == len(filed) and all(a is b for a, b in zip(now, filed))
+    now = _parts(graph)
+    return len(now) == len(filed) and all(map(operator.is_, now, filed))
 
 
 def _forget(ident: int, ref: weakref.ref) -> None:

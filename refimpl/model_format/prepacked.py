@@ -24,7 +24,9 @@ MAX_KEY_CHARS = 512  # keys are short descriptions; longer ones in a file are re
 
 # id(weight) -> (weak reference to the weight, {key: packed array})
 _FORMS: dict[int, tuple[weakref.ref, dict[str, np.ndarray]]] = {}
-_LOCK = threading.Lock()
+# reentrant: a weak reference's callback (_forget) runs in whichever thread frees the object,
+# which may be this module's own, holding the lock, when an allocation in it starts a collection
+_LOCK = threading.RLock()
 
 
 def attach(weight: np.ndarray, key: str, packed: np.ndarray) -> None:

@@ -56,6 +56,8 @@ class Scope:
         self.syms: dict[str, Sym] = {}
 
     def _lookup(self, table: str, name: str) -> Any:
+        if self.parent is None:  # (the top-level graph: one table)
+            return getattr(self, table).get(name)
         scope: Scope | None = self
         while scope is not None:
             found = getattr(scope, table).get(name)
@@ -132,7 +134,7 @@ class Scope:
         if not name:
             return
         if shape is not None:
-            shape = tuple(clean_dim(d) for d in shape)
+            shape = tuple(map(clean_dim, shape))
         self.values[name] = Value(name, dtype, shape, kind)
 
     def set_sym(self, name: str, dtype: str | None, elems: list[Elem], scalar: bool) -> None:
@@ -147,6 +149,8 @@ class Scope:
 
 
 def clean_dim(d: Elem) -> Dim:
+    if type(d) is int:  # (most dims)
+        return d if d >= 0 else None
     if d is None:
         return None
     if isinstance(d, str):
@@ -158,7 +162,7 @@ def clean_dim(d: Elem) -> Dim:
 
 
 def clean_shape(shape: Shape) -> Shape:
-    return None if shape is None else tuple(clean_dim(d) for d in shape)
+    return None if shape is None else tuple(map(clean_dim, shape))
 
 
 def rank_of(shape: Shape) -> int | None:

@@ -151,3 +151,20 @@ def test_a_loaded_graph_given_new_weights_runs_them(packed) -> None:  # noqa: AN
     got = edited.run(None, FEEDS)[0]
     assert got.tobytes() == want.run(None, FEEDS)[0].tobytes()
     assert got.tobytes() != before.tobytes()
+
+
+def test_the_blocked_convs_weights_are_stored_and_reused(packed) -> None:  # noqa: ANN001
+    from gossamer.plugins import prepacked
+
+    document = _document(packed)
+    blocked = [n for n in document["layouts"][0]["graph"]["nodes"] if n["op_type"] == "NchwcConv"]
+    assert blocked  # (the chain's convs run blocked)
+    kinds = [e["key"].split("/")[1] for e in document["prepacked"]]
+    assert kinds.count("nchwc.conv") == len(blocked)
+    before = dict(prepacked.stats)
+    session = gossamer.load(packed, threads=1)
+    got = session.run(None, FEEDS)[0]
+    assert prepacked.stats["packed"] == before.get("packed", 0)  # nothing packed at load
+    assert prepacked.stats["reused"] - before.get("reused", 0) == len(kinds)
+    want = gossamer.Session(layout_planning.plan_for_backends(read_model(packed), None), threads=1)
+    assert got.tobytes() == want.run(None, FEEDS)[0].tobytes()

@@ -253,16 +253,48 @@ def _bases(array: np.ndarray) -> list:
     chain = []
     while array is not None:
         chain.append(array)
-        array = getattr(array, "base", None)
+        nxt = getattr(array, "base", None)
+        array = array.obj if isinstance(array, memoryview) else nxt  # (np.frombuffer's base)
     return chain
 
 
-def test_path_load_maps_initializers_without_copying(tmp_path) -> None:  # noqa: ANN001
+def test_path_load_maps_initializers_without_copying(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from gossamer.refimpl.model_format import reader
+
     mf.save_gsm(small_graph(), tmp_path / "m.gsm")
+    monkeypatch.setattr(reader, "READ_BELOW", 0)  # (a file this small is read, not mapped)
     w = mf.load_gsm(tmp_path / "m.gsm").initializers["w"]
     assert not w.flags.owndata and not w.flags.writeable
     assert any(isinstance(b, (np.memmap, mmap.mmap)) for b in _bases(w))
     assert w.ctypes.data % 64 == 0  # the mapping is page-aligned, so file alignment carries over
+
+
+def test_a_small_file_is_read_into_one_aligned_read_only_buffer(tmp_path) -> None:  # noqa: ANN001
+    from gossamer.refimpl.model_format import reader
+
+    graph = small_graph()
+    mf.save_gsm(graph, tmp_path / "m.gsm")
+    assert (tmp_path / "m.gsm").stat().st_size <= reader.READ_BELOW
+    loaded = mf.load_gsm(tmp_path / "m.gsm")
+    w, k = loaded.initializers["w"], loaded.initializers["k"]
+    assert not any(isinstance(b, (np.memmap, mmap.mmap)) for b in _bases(w))
+    assert _bases(w)[-1] is _bases(k)[-1]  # views of one buffer, not a copy per tensor
+    assert not w.flags.writeable and not k.flags.writeable
+    assert w.ctypes.data % 64 == 0  # the file's tensor alignment carries over
+    for name, array in graph.initializers.items():
+        np.testing.assert_array_equal(loaded.initializers[name], array)
+
+
+def test_a_file_shorter_than_its_size_when_read_is_refused(tmp_path) -> None:  # noqa: ANN001
+    from gossamer.refimpl.model_format import reader
+
+    mf.save_gsm(small_graph(), tmp_path / "m.gsm")
+    data = (tmp_path / "m.gsm").read_bytes()
+    shrunk = io.BytesIO(data[:-64])  # the file lost its tail between the size check and the read
+    buf = reader._read_aligned(shrunk, len(data))
+    assert buf.size == len(data) - 64  # what was read, never the buffer's unread tail
+    with pytest.raises(ModelFormatError):
+        reader._load(buf, "m.gsm")
 
 
 def test_bytes_load_views_the_buffer(blob: bytes) -> None:
