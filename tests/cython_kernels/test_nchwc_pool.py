@@ -45,9 +45,11 @@ WINDOWS = [
     ((1, 8, 6, 7), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1,
                     "pads": [1, 1, 1, 1]}),
     ((1, 8, 1, 1), {"kernel_shape": [2, 2], "pads": [1, 1, 0, 0]}),
+    ((1, 16, 9, 10), {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [1, 1, 1, 1]}),
+    ((1, 8, 3, 3), {"kernel_shape": [3, 3], "strides": [2, 2]}),
 ]  # fmt: skip
 IDS = ["squeezenet_ceil", "sppf_5x5", "pads_strides", "dilated", "same_upper", "ceil_pads",
-       "one_pixel"]  # fmt: skip
+       "one_pixel", "3x3_s1_pad1", "one_window"]  # fmt: skip
 
 
 @pytest.mark.parametrize("shape,attrs", WINDOWS, ids=IDS)
@@ -74,6 +76,21 @@ def test_nan_and_infinities_propagate_as_in_the_reference(level):
     ours, ref = _run(graph, xb, ["cython"]), _run(graph, xb, [])
     assert np.isnan(ours).sum() == np.isnan(ref).sum() > 0
     assert np.array_equal(ours, ref, equal_nan=True)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_a_nan_anywhere_in_a_3x3_window_wins(level, stride):
+    # the 3x3 rows' column maxima: a NaN in each of the nine taps of an inside window in turn
+    for dy in range(3):
+        for dx in range(3):
+            x = RNG.standard_normal((1, 8, 9, 11)).astype(F32)
+            x[0, 5, 2 + dy, 4 + dx] = np.nan
+            xb = _blocked(x)
+            graph = _pool_graph("NchwcMaxPool", xb, "gossamer", kernel_shape=[3, 3],
+                                strides=[stride, stride])  # fmt: skip
+            ours, ref = _run(graph, xb, ["cython"]), _run(graph, xb, [])
+            assert np.isnan(ours).sum() == np.isnan(ref).sum() > 0
+            assert np.array_equal(ours, ref, equal_nan=True)
 
 
 def test_results_do_not_depend_on_the_thread_count():
