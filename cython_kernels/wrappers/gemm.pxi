@@ -22,6 +22,7 @@ cdef extern from "src/gemm.h" nogil:
     void gk_epilogue_apply(float *y, long rows, long cols, long ldy, const gk_epilogue *ep,
                            int threads)
     void gk_gemm_tune(long kc, long mc, long *old)
+    void gk_gemm_tune_thin(long mc, long *old)
     int gk_gemm_blocks(long m, long n, long k, int nt)
     void gk_gemm_grid_nt(long m, long n, int T, int nt, int *pm, int *pn)
     size_t gk_packed_a_size(long m, long k)
@@ -44,13 +45,6 @@ def gemm_tune(long kc=0, long mc=0):
     cdef long old[2]
     gk_gemm_tune(kc, mc, old)
     return old[0], old[1]
-
-
-cdef extern from *:
-    """
-    void gk_gemm_tune_thin(long mc, long *old);
-    """
-    void gk_gemm_tune_thin(long mc, long *old)
 
 
 def gemm_tune_thin(long mc=0):
