@@ -439,11 +439,19 @@ static void pack_planes(void *ctx, long q0, long q1, int seat) {
             for (long ph_ = 0; ph_ < j->p.phases; ph_++) {
                 uint32_t *dst = j->out + q * j->p.plane + ph_ * j->p.sq;
                 if (!j->used[ph_]) continue;
-                memset(dst, 0, (size_t)j->p.sq * sizeof(uint32_t));
-                if (2 * q >= j->c) continue;
+                if (2 * q >= j->c) {
+                    memset(dst, 0, (size_t)j->p.sq * sizeof(uint32_t));
+                    continue;
+                }
+                /* every row inside the image is written whole (fold_row zero-fills its
+                 * columns): only the padding rows and the tail past hq * wq are zeroed */
+                memset(dst + hq * wq, 0, (size_t)(j->p.sq - hq * wq) * sizeof(uint32_t));
                 for (long yy = 0; yy < hq; yy++) {
                     long iy = sh * yy + ph_ - j->ph;
-                    if (iy < 0 || iy >= j->h) continue;
+                    if (iy < 0 || iy >= j->h) {
+                        memset(dst + yy * wq, 0, (size_t)wq * sizeof(uint32_t));
+                        continue;
+                    }
                     fold_row(j, 2 * q, iy, lo_buf);
                     if (2 * q + 1 < j->c) fold_row(j, 2 * q + 1, iy, hi_buf);
                     lk->pair_rows(lo_buf, 2 * q + 1 < j->c ? hi_buf : NULL, wq, dst + yy * wq);
