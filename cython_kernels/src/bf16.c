@@ -493,10 +493,18 @@ static void pack_planes(void *ctx, long q0, long q1, int seat) {
 /* the direct conv's tiles store the output with the epilogue themselves (conv_tile's g->y);
  * 0: through the seat's tile buffer, then a copy of the valid columns and the epilogue's pass */
 static int g_conv_fused = 1;
+/* and store each tile's output while the next tile multiplies (conv_run); 0: after each tile */
+static int g_conv_overlap = 1;
 
 int gk_bf16_conv_set_fused(int on) {
     int old = g_conv_fused;
     if (on >= 0) g_conv_fused = on != 0;
+    return old;
+}
+
+int gk_bf16_conv_set_overlap(int on) {
+    int old = g_conv_overlap;
+    if (on >= 0) g_conv_overlap = on != 0;
     return old;
 }
 
@@ -528,6 +536,10 @@ static void conv_units(void *ctx, long u0, long u1, int seat) {
         long i0 = (u / j->chunks) * mr, rows = GK_MIN(mr, j->m - i0);
         long oy0 = (u % j->chunks) * j->chunk_rows, oy1 = GK_MIN(j->oh, oy0 + j->chunk_rows);
         long ncols = (oy1 - oy0 - 1) * j->wq + j->ow;
+        if (j->g.y && g_conv_overlap && j->kern->conv_run) { /* y written during products */
+            j->kern->conv_run(&j->g, i0, rows, oy0 * j->wq, oy0 * j->wq + ncols);
+            continue;
+        }
         if (j->g.y) { /* the tiles write y with the epilogue themselves */
             for (long n0 = 0; n0 < ncols; n0 += nc)
                 j->kern->conv_tile(&j->g, i0, rows, oy0 * j->wq + n0, GK_MIN(nc, ncols - n0),

@@ -41,6 +41,7 @@ cdef extern from "src/bf16.h" nogil:
                                  const gk_epilogue *ep, int threads)
 
     int gk_bf16_conv_set_fused(int on)
+    int gk_bf16_conv_set_overlap(int on)
 
 cdef extern from "src/amx.h" nogil:
     int GK_AMX_BF16
@@ -272,6 +273,13 @@ def bf16_conv_set_fused(on=None):
     or through a tile buffer, a copy and the epilogue's own pass (False: the same bits; kept for
     benchmarks and the tests' comparison). None only asks. Returns the setting before."""
     return bool(gk_bf16_conv_set_fused(-1 if on is None else (1 if on else 0)))
+
+
+def bf16_conv_set_overlap(on=None):
+    """Whether the tiles that write y themselves store each tile's output while the next tile's
+    products run (True, the default) or after each tile (False: the same bits; kept for
+    benchmarks and the tests' comparison). None only asks. Returns the setting before."""
+    return bool(gk_bf16_conv_set_overlap(-1 if on is None else (1 if on else 0)))
 
 
 def bf16_conv_direct(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh,

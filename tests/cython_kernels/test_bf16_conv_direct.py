@@ -398,3 +398,36 @@ def test_tiles_storing_the_output_give_the_bits_of_the_copy_and_epilogue_pass(
     finally:
         ext().bf16_conv_set_fused(True)
 
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_storing_a_tile_during_the_next_ones_products_gives_the_same_bits(
+    amx: None, threads: int
+) -> None:
+    """The tiles storing each tile's output while the next tile multiplies
+    (bf16_conv_set_overlap(True), the default) give the bits of storing it after each tile:
+    every CASES geometry, with no epilogue, with bias, residual and clip, and with a column
+    bias, at 1-3 threads."""
+    assert ext().bf16_conv_set_overlap() is True  # the default
+    rng = np.random.default_rng(22)
+    try:
+        for case in CASES:
+            m, c, h, wd, (kh, kw), pads, dil, *st = case
+            st = tuple(st[0]) if st else (1, 1)
+            x, w = values(rng, (c, h, wd), 4), values(rng, (m, c, kh, kw), 4)
+            oh, ow = geometry(x, w, pads, dil, st)
+            res = values(rng, (m, oh * ow), 4)
+            res[0, -1] = np.nan
+            for epilogue in (
+                {},
+                {"bias_row": values(rng, (m,), 3), "residual": res, "clip": True, "lo": 0.0,
+                 "hi": np.inf},
+                {"bias_col": values(rng, (oh * ow,), 3), "clip": True, "lo": -0.5, "hi": 0.25},
+            ):  # fmt: skip
+                outs = []
+                for overlap in (False, True):
+                    ext().bf16_conv_set_overlap(overlap)
+                    outs.append(direct(x, w, pads, dil, threads, st, **epilogue).view(np.uint32))
+                np.testing.assert_array_equal(outs[1], outs[0], err_msg=str((case, epilogue)))
+    finally:
+        ext().bf16_conv_set_overlap(True)
