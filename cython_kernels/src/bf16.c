@@ -495,6 +495,11 @@ static void pack_planes(void *ctx, long q0, long q1, int seat) {
 static int g_conv_fused = 1;
 /* and store each tile's output while the next tile multiplies (conv_run); 0: after each tile */
 static int g_conv_overlap = 1;
+/* the fewest pair blocks per tile (taps x channel blocks) for that: fewer leave too little
+ * product time to hide a tile's 64 output rows (the alternated calls, one thread, median ratio
+ * overlap / after each: ResNet's folded stem, 7 blocks, 1.12; 3x3s of 16-32 channels, 9 blocks,
+ * 0.98-0.99; of 48-64 channels, 18 blocks, 0.86-0.87) */
+#define GK_BF16_OVERLAP_BLOCKS 9
 
 int gk_bf16_conv_set_fused(int on) {
     int old = g_conv_fused;
@@ -536,7 +541,8 @@ static void conv_units(void *ctx, long u0, long u1, int seat) {
         long i0 = (u / j->chunks) * mr, rows = GK_MIN(mr, j->m - i0);
         long oy0 = (u % j->chunks) * j->chunk_rows, oy1 = GK_MIN(j->oh, oy0 + j->chunk_rows);
         long ncols = (oy1 - oy0 - 1) * j->wq + j->ow;
-        if (j->g.y && g_conv_overlap && j->kern->conv_run) { /* y written during products */
+        if (j->g.y && g_conv_overlap && j->kern->conv_run &&
+            j->g.taps * j->g.cpb >= GK_BF16_OVERLAP_BLOCKS) { /* y written during products */
             j->kern->conv_run(&j->g, i0, rows, oy0 * j->wq, oy0 * j->wq + ncols);
             continue;
         }
