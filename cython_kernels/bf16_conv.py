@@ -41,7 +41,7 @@ LARGE_PLANE = 64 * 64
 # use; False: im2col for every conv (benchmarks/bf16_speed.py's bf16-im2col engine compares them)
 DIRECT = True
 # a stem (as above) is taken where the AMX tiles are in use at load, as a direct conv with its
-# kernel's columns folded into the channels (_fold_columns: c * kw channels, a kh x 1 kernel; the
+# kernel's columns folded into the channels (_run_folded: c * kw channels, a kh x 1 kernel; the
 # direct conv pads channels to 32, so 3 channels alone would waste 29 of 32); False: declined
 FOLD_STEMS = True
 # the direct conv's pair planes in one buffer per Python thread, 2 MB-aligned in a region numpy
@@ -139,21 +139,6 @@ def _foldable(w: tuple) -> bool:
     ran 1.16-1.33 ms folded against 0.67-0.70 in float32; ResNet-18's 7x7 (21) 3.07 against 3.47
     (p10 of one process, load 7; docs/bf16.md)."""
     return len(w) == 4 and None not in w and FOLD_MIN <= w[1] * w[3] <= 32 and w[2] > 1 and w[3] > 1
-
-
-def _fold_columns(x: Array, kw: int, sw: int, dw: int, pw: int, ow: int) -> Array:
-    """x (c, h, w) as (c * kw, h, ow): channel ci * kw + kx, pixel (y, xo) is the left/right
-    padded image at (y, sw * xo + kx * dw) (zero in the padding). A conv of x with W is the conv
-    of this with W[m, ci, ky, kx] at [m, ci * kw + kx, ky, 0], column stride and padding 1 and 0."""
-    c, h, wd = x.shape
-    width = sw * (ow - 1) + (kw - 1) * dw + 1
-    xp = np.zeros((c, h, max(width, wd + pw)), F32)
-    xp[:, :, pw : pw + wd] = x
-    e = xp.itemsize
-    view = np.lib.stride_tricks.as_strided(
-        xp, (c, kw, h, ow), (xp.strides[0], dw * e, xp.strides[1], sw * e), writeable=False
-    )
-    return np.ascontiguousarray(view).reshape(c * kw, h, ow)
 
 
 class _Bf16Conv:
@@ -291,7 +276,10 @@ class _Bf16Conv:
         return y
 
     def _run_folded(self, x, w, bias, z, y, win) -> Array:  # noqa: ANN001 - run()'s arrays
-        """A stem on the AMX tiles: the direct conv of _fold_columns(x) with a kh x 1 kernel."""
+        """A stem on the AMX tiles: the direct conv of its columns folded into channels (x'[ci * kw
+        + kx, y, xo] = the left/right padded image at (y, sw * xo + kx * dw)) with a kh x 1 kernel
+        W'[m, ci * kw + kx, ky] = W[m, ci, ky, kx]; the C call gathers the fold while it rounds
+        the pair planes (a numpy fold took ~0.29 of ResNet-18's ~0.8-1.1 ms stem node)."""
         kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = win
         m, c = w.shape[:2]
         folded = None if tuple(w.shape) != self.w_shape else self.packed_folded
@@ -304,12 +292,12 @@ class _Bf16Conv:
         hw, t = oh * ow, threads()
         planes = _planes(ext().bf16_conv_planes_size(c * kw, kh, 1, sh, 1, dh, 1, oh, ow))
         for i in range(x.shape[0]):
-            xf = _fold_columns(x[i], kw, sw, dw, pw, ow)
             zi = None if z is None else z[i].reshape(m, hw)
             ep = ext().Epilogue(bias_row=bias, residual=zi, clip=bool(clip), lo=lo, hi=hi)
-            ext().bf16_conv_direct(
-                xf, kh, 1, sh, 1, dh, 1, ph, 0, oh, ow, folded, planes, y[i].reshape(m, hw), ep, t
-            )
+            ext().bf16_conv_direct_fold(
+                x[i], kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, folded, planes, y[i].reshape(m, hw),
+                ep, t,
+            )  # fmt: skip
         return y
 
 

@@ -22,6 +22,7 @@ from ._common import (
 from ._native import ext
 from .bf16_mode import select_bf16_impl
 from .gemm_kernels import (
+    _residual_refusal,
     batch_refusal,
     fused_activation,
     make_epilogue,
@@ -72,7 +73,7 @@ def matmul_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     if node.op_type == "FusedMatMul":
         why = node_activation_refusal(node)
         if why is None and len(inputs) > 4 and inputs[4] is not None:
-            why = "residual input (the bfloat16 products take none)"
+            why = _residual_refusal(inputs)  # added in the epilogue: the product's shape, 2-D B
         n = b[-1]
         bias = known_shape(inputs[2]) if len(inputs) > 2 and inputs[2] is not None else ()
         if why is None and (bias is None or (bias and (n is None or int(np.prod(bias)) != n))):
@@ -99,7 +100,10 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
 
     batches: dict[tuple, tuple] = {}  # (a's shape, b's shape) -> the batch, once checked
 
-    def run(a: Array, b: Array, bias: Array | None = None, slope: Array | None = None) -> Array:
+    def run(
+        a: Array, b: Array, bias: Array | None = None, slope: Array | None = None,
+        residual: Array | None = None,
+    ) -> Array:  # fmt: skip
         key = (a.shape, b.shape)
         batch = batches.get(key) if CACHE_SHAPES else None
         if batch is None:
@@ -113,10 +117,14 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
                 batches.clear()
             batches[key] = batch
         k, n = b.shape[-2:]
-        ep = make_epilogue(activation, bias_col=bias, slope=slope, slope_axis="col")
         m, t = a.shape[-2], threads()
+        one_b = packed is not None or math.prod(b.shape[:-2]) == 1
+        if residual is not None and (not one_b or residual.shape != (*batch, m, n)):
+            raise RuntimeDecline("residual other than the exact shape of a product with a 2-D B")
+        z = None if residual is None else residual.reshape(-1, n)
+        ep = make_epilogue(activation, bias_col=bias, slope=slope, slope_axis="col", residual=z)
         y = output_array((*batch, m, n))
-        if packed is not None or math.prod(b.shape[:-2]) == 1:
+        if one_b:
             bp = packed if packed is not None else pack_b(b.reshape(k, n))
             ext().bf16_gemm_a(np.asarray(a, F32).reshape(-1, k), bp, n, y.reshape(-1, n), ep, t)
             return y
@@ -149,9 +157,7 @@ def prepare_fused_matmul(node: Node, constants: dict[int, Array]) -> Callable[..
         residual: Array | None = None, *, activation: str = "",
         activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
-        if residual is not None:  # matmul_refusal declines it
-            raise RuntimeDecline("residual input (the bfloat16 products take none)")
-        return run(a, b, bias, slope)
+        return run(a, b, bias, slope, residual)
 
     return fused_mat_mul
 

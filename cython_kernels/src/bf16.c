@@ -2,6 +2,7 @@
  * pairs, the split of C between threads, and the float32 epilogue of gemm.h on each tile (the
  * level's own epilogue kernel, gk_k.gemm->epilogue). Who computes a tile does not change its
  * bits: every element is one accumulator over K in pair order, whatever the blocking. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,15 +378,46 @@ size_t gk_bf16_conv_planes_size(long c, long kh, long kw, long sh, long sw, long
     return (size_t)(gk_bf16_conv_cpad(c) / 2) * (size_t)p.plane;
 }
 
+/* a stem's kernel columns folded into channels (gk_bf16_conv_direct_fold): folded channel
+ * ci * kw + kx, pixel (y, xo) is the image's (ci, y, sw xo + kx dw - pw), zero outside it */
+typedef struct {
+    long kw, sw, dw, pw; /* kw 0: no fold */
+} conv_fold;
+
 typedef struct {
     const float *x;
-    long c, h, w, sh, sw, ph, pw;
+    long c, h, w, sh, sw, ph, pw; /* c: the planes' channels (folded ones where fold.kw) */
     conv_planes p;
+    conv_fold fold;
     const char *used; /* phases some tap reads */
     uint32_t *out;
-    gk_seat_bufs bufs; /* strided phases: two gathered rows of wq floats */
+    gk_seat_bufs bufs; /* strided phases and folds: two gathered rows of wq floats */
     int failed;
 } planes_job;
+
+/* row iy of folded channel ch (< j->c) as wq floats of the phases' width (folded: stride 1, no
+ * column padding): the image's row at columns sw xo + kx dw - pw, zero outside the image */
+static void fold_row(const planes_job *j, long ch, long iy, float *dst) {
+    const conv_fold *f = &j->fold;
+    long kx = ch % f->kw, wq = j->p.wq, sw = f->sw, shift = kx * f->dw - f->pw;
+    const float *row = j->x + ((ch / f->kw) * j->h + iy) * j->w;
+    /* the columns inside the image: 0 <= sw xo + shift < w, i.e. xo in [x0, x1) */
+    long x0 = shift < 0 ? (-shift + sw - 1) / sw : 0;
+    long x1 = j->w - shift > 0 ? GK_MIN(wq, (j->w - shift + sw - 1) / sw) : 0;
+    if (x1 <= x0) {
+        memset(dst, 0, (size_t)wq * sizeof(float));
+        return;
+    }
+    memset(dst, 0, (size_t)x0 * sizeof(float));
+    memset(dst + x1, 0, (size_t)(wq - x1) * sizeof(float));
+    const float *src = row + shift;
+    if (sw == 1) /* a literal stride: the copy vectorises */
+        memcpy(dst + x0, src + x0, (size_t)(x1 - x0) * sizeof(float));
+    else if (sw == 2)
+        for (long xo = x0; xo < x1; xo++) dst[xo] = src[2 * xo];
+    else
+        for (long xo = x0; xo < x1; xo++) dst[xo] = src[sw * xo];
+}
 
 /* pair planes [q0, q1): each phase some tap reads, zero, then channels 2q and 2q + 1 rounded in */
 static void pack_planes(void *ctx, long q0, long q1, int seat) {
@@ -394,7 +426,7 @@ static void pack_planes(void *ctx, long q0, long q1, int seat) {
     long hq = j->p.hq, wq = j->p.wq, sh = j->sh, sw = j->sw;
     float *lo_buf = NULL, *hi_buf = NULL;
     if (q0 >= q1) return;
-    if (sw > 1) {
+    if (sw > 1 || j->fold.kw) {
         lo_buf = (float *)gk_seat_buf(&j->bufs, seat);
         if (!lo_buf) {
             j->failed = 1;
@@ -403,6 +435,30 @@ static void pack_planes(void *ctx, long q0, long q1, int seat) {
         hi_buf = lo_buf + wq;
     }
     for (long q = q0; q < q1; q++) {
+        if (j->fold.kw) { /* one phase row (sw 1), both channels gathered from the image */
+            for (long ph_ = 0; ph_ < j->p.phases; ph_++) {
+                uint32_t *dst = j->out + q * j->p.plane + ph_ * j->p.sq;
+                if (!j->used[ph_]) continue;
+                if (2 * q >= j->c) {
+                    memset(dst, 0, (size_t)j->p.sq * sizeof(uint32_t));
+                    continue;
+                }
+                /* every row inside the image is written whole (fold_row zero-fills its
+                 * columns): only the padding rows and the tail past hq * wq are zeroed */
+                memset(dst + hq * wq, 0, (size_t)(j->p.sq - hq * wq) * sizeof(uint32_t));
+                for (long yy = 0; yy < hq; yy++) {
+                    long iy = sh * yy + ph_ - j->ph;
+                    if (iy < 0 || iy >= j->h) {
+                        memset(dst + yy * wq, 0, (size_t)wq * sizeof(uint32_t));
+                        continue;
+                    }
+                    fold_row(j, 2 * q, iy, lo_buf);
+                    if (2 * q + 1 < j->c) fold_row(j, 2 * q + 1, iy, hi_buf);
+                    lk->pair_rows(lo_buf, 2 * q + 1 < j->c ? hi_buf : NULL, wq, dst + yy * wq);
+                }
+            }
+            continue;
+        }
         const float *lo = j->x + 2 * q * j->h * j->w;
         const float *hi = 2 * q + 1 < j->c ? lo + j->h * j->w : NULL;
         for (long ph_ = 0; ph_ < j->p.phases; ph_++) {
@@ -437,10 +493,23 @@ static void pack_planes(void *ctx, long q0, long q1, int seat) {
 /* the direct conv's tiles store the output with the epilogue themselves (conv_tile's g->y);
  * 0: through the seat's tile buffer, then a copy of the valid columns and the epilogue's pass */
 static int g_conv_fused = 1;
+/* and store each tile's output while the next tile multiplies (conv_run); 0: after each tile */
+static int g_conv_overlap = 1;
+/* the fewest pair blocks per tile (taps x channel blocks) for that: fewer leave too little
+ * product time to hide a tile's 64 output rows (the alternated calls, one thread, median ratio
+ * overlap / after each: ResNet's folded stem, 7 blocks, 1.12; 3x3s of 16-32 channels, 9 blocks,
+ * 0.98-0.99; of 48-64 channels, 18 blocks, 0.86-0.87) */
+#define GK_BF16_OVERLAP_BLOCKS 9
 
 int gk_bf16_conv_set_fused(int on) {
     int old = g_conv_fused;
     if (on >= 0) g_conv_fused = on != 0;
+    return old;
+}
+
+int gk_bf16_conv_set_overlap(int on) {
+    int old = g_conv_overlap;
+    if (on >= 0) g_conv_overlap = on != 0;
     return old;
 }
 
@@ -472,6 +541,11 @@ static void conv_units(void *ctx, long u0, long u1, int seat) {
         long i0 = (u / j->chunks) * mr, rows = GK_MIN(mr, j->m - i0);
         long oy0 = (u % j->chunks) * j->chunk_rows, oy1 = GK_MIN(j->oh, oy0 + j->chunk_rows);
         long ncols = (oy1 - oy0 - 1) * j->wq + j->ow;
+        if (j->g.y && g_conv_overlap && j->kern->conv_run &&
+            j->g.taps * j->g.cpb >= GK_BF16_OVERLAP_BLOCKS) { /* y written during products */
+            j->kern->conv_run(&j->g, i0, rows, oy0 * j->wq, oy0 * j->wq + ncols);
+            continue;
+        }
         if (j->g.y) { /* the tiles write y with the epilogue themselves */
             for (long n0 = 0; n0 < ncols; n0 += nc)
                 j->kern->conv_tile(&j->g, i0, rows, oy0 * j->wq + n0, GK_MIN(nc, ncols - n0),
@@ -491,10 +565,12 @@ static void conv_units(void *ctx, long u0, long u1, int seat) {
     if (j->kern->end) j->kern->end();
 }
 
-int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw, long sh,
-                        long sw, long dh, long dw, long ph, long pw, long oh, long ow, long m,
-                        const uint32_t *wpk, uint32_t *planes, float *y, const gk_epilogue *ep,
-                        int threads) {
+/* the direct conv of x (c channels, or, where fold->kw, the image's c / fold->kw channels with
+ * their columns folded in: c = channels * kw, and kw, sw, dw, pw are then 1, 1, 1, 0) */
+static int conv_direct(const float *x, long c, long h, long w, long kh, long kw, long sh, long sw,
+                       long dh, long dw, long ph, long pw, long oh, long ow, long m,
+                       const uint32_t *wpk, uint32_t *planes, float *y, const gk_epilogue *ep,
+                       int threads, const conv_fold *fold) {
     const gk_bf16_kernels *kern = kernels();
     conv_planes p;
     if (!gk_bf16_amx() || !kern || !kern->conv_tile) return -2;
@@ -513,7 +589,7 @@ int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw
     planes_job pj;
     memset(&pj, 0, sizeof pj);
     pj.x = x, pj.c = c, pj.h = h, pj.w = w, pj.sh = sh, pj.sw = sw, pj.ph = ph, pj.pw = pw;
-    pj.p = p, pj.used = used, pj.out = planes;
+    pj.p = p, pj.used = used, pj.out = planes, pj.fold = *fold;
     gk_seat_bufs_init(&pj.bufs, 2 * (size_t)p.wq * sizeof(float));
     gk_parallel_range(pairs, pairs * p.plane > 8192 ? threads : 1, pack_planes, &pj);
     gk_seat_bufs_free(&pj.bufs);
@@ -540,4 +616,23 @@ int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw
     gk_parallel_range(units, threads_for(m, oh * ow, taps * c, threads), conv_units, &j);
     gk_seat_bufs_free(&j.bufs);
     return j.failed ? -1 : 0;
+}
+
+int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                        long sw, long dh, long dw, long ph, long pw, long oh, long ow, long m,
+                        const uint32_t *wpk, uint32_t *planes, float *y, const gk_epilogue *ep,
+                        int threads) {
+    const conv_fold none = {0, 1, 1, 0};
+    return conv_direct(x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, m, wpk, planes, y, ep,
+                       threads, &none);
+}
+
+int gk_bf16_conv_direct_fold(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                             long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                             long m, const uint32_t *wpk, uint32_t *planes, float *y,
+                             const gk_epilogue *ep, int threads) {
+    const conv_fold fold = {kw, sw, dw, pw};
+    if (kw < 1 || sw < 1 || dw < 1 || pw < 0 || c < 0 || c > LONG_MAX / kw) return -3;
+    return conv_direct(x, c * kw, h, w, kh, 1, sh, 1, dh, 1, ph, 0, oh, ow, m, wpk, planes, y, ep,
+                       threads, &fold);
 }

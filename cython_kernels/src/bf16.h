@@ -124,10 +124,24 @@ int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw
                         const uint32_t *wpk, uint32_t *planes, float *y, const gk_epilogue *ep,
                         int threads);
 
+/* the same for a stem with its kernel columns folded into channels: the direct conv of x' (c kw
+ * channels, h x ow) with a kh x 1 kernel, rows as given (sh, dh, ph), where x'[ci kw + kx, y, xo]
+ * is x's (ci, y, sw xo + kx dw - pw), zero outside x; wpk: W'[m, ky * Cp + ci kw + kx] (Cp =
+ * gk_bf16_conv_cpad(c kw)), planes: gk_bf16_conv_planes_size(c kw, kh, 1, sh, 1, dh, 1, oh, ow)
+ * pairs. The fold is gathered while the planes are rounded: no folded float32 copy of x */
+int gk_bf16_conv_direct_fold(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                             long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                             long m, const uint32_t *wpk, uint32_t *planes, float *y,
+                             const gk_epilogue *ep, int threads);
+
 /* whether the direct conv's tiles write y with the epilogue themselves (1, the default; the
  * same bits) or go through a tile buffer, a copy and the epilogue's own pass (0: benchmarks and
  * the tests' comparison); on < 0 only asks. Returns the setting before the call */
 int gk_bf16_conv_set_fused(int on);
+/* whether those tiles write each tile's output while the next tile's products run (1, the
+ * default; the same bits) or after each tile (0: benchmarks and the tests' comparison); on < 0
+ * only asks. Returns the setting before the call */
+int gk_bf16_conv_set_overlap(int on);
 
 /* ---- per-level kernels (bf16_kernels.inc) ---------------------------------------------------- */
 
@@ -174,6 +188,10 @@ typedef struct {
      * (or, where g->y is set, those pixels' valid ones straight to y with the epilogue) */
     void (*conv_tile)(const gk_bf16_conv_args *g, long i0, long rows, long n0, long cols,
                       float *c, long ldc);
+    /* conv_tile's tiles of output rows i0 .. i0 + rows (rows <= row_tile) over padded-width
+     * pixels [n_lo, n_hi), written to g->y (set) with the epilogue, each tile's output stored
+     * while the next one multiplies (the same bits as conv_tile's; AMX only, NULL elsewhere) */
+    void (*conv_run)(const gk_bf16_conv_args *g, long i0, long rows, long n_lo, long n_hi);
 } gk_bf16_kernels;
 
 extern const gk_bf16_kernels gk_bf16_kernels_generic, gk_bf16_kernels_avx2,

@@ -35,8 +35,13 @@ cdef extern from "src/bf16.h" nogil:
                             long sw, long dh, long dw, long ph, long pw, long oh, long ow, long m,
                             const uint32_t *wpk, uint32_t *planes, float *y,
                             const gk_epilogue *ep, int threads)
+    int gk_bf16_conv_direct_fold(const float *x, long c, long h, long w, long kh, long kw,
+                                 long sh, long sw, long dh, long dw, long ph, long pw, long oh,
+                                 long ow, long m, const uint32_t *wpk, uint32_t *planes, float *y,
+                                 const gk_epilogue *ep, int threads)
 
     int gk_bf16_conv_set_fused(int on)
+    int gk_bf16_conv_set_overlap(int on)
 
 cdef extern from "src/amx.h" nogil:
     int GK_AMX_BF16
@@ -270,6 +275,13 @@ def bf16_conv_set_fused(on=None):
     return bool(gk_bf16_conv_set_fused(-1 if on is None else (1 if on else 0)))
 
 
+def bf16_conv_set_overlap(on=None):
+    """Whether the tiles that write y themselves store each tile's output while the next tile's
+    products run (True, the default) or after each tile (False: the same bits; kept for
+    benchmarks and the tests' comparison). None only asks. Returns the setting before."""
+    return bool(gk_bf16_conv_set_overlap(-1 if on is None else (1 if on else 0)))
+
+
 def bf16_conv_direct(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh,
                      long dw, long ph, long pw, long oh, long ow, const uint32_t[::1] wpk,
                      uint32_t[::1] planes, float[:, ::1] y, Epilogue ep, int threads):
@@ -302,4 +314,45 @@ def bf16_conv_direct(const float[:, :, ::1] x, long kh, long kw, long sh, long s
         raise MemoryError("bf16_conv_direct: no memory for its buffers")
     if rc == -3:
         raise ValueError("bf16_conv_direct: negative size, stride or taps out of range")
+    return rc == 0
+
+
+def bf16_conv_direct_fold(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh,
+                          long dw, long ph, long pw, long oh, long ow, const uint32_t[::1] wpk,
+                          uint32_t[::1] planes, float[:, ::1] y, Epilogue ep, int threads):
+    """bf16_conv_direct of a stem with its kernel columns folded into channels (src/bf16.h:
+    gk_bf16_conv_direct_fold): y (M x oh*ow) = epilogue(conv(x (C, H, W), W)) computed as the
+    direct conv of C*kw folded channels with a kh x 1 kernel; wpk = bf16_pack_a of
+    W'[M, ky*Cp + ci*kw + kx] (Cp = bf16_conv_cpad(C*kw)); planes: bf16_conv_planes_size(C*kw,
+    kh, 1, sh, 1, dh, 1, oh, ow) pairs. False (y not written) where the AMX tiles are not in
+    use."""
+    cdef long m = y.shape[0], c = x.shape[0], cf, cp
+    cdef size_t need
+    cdef int rc
+    _need(ep is not None, "bf16_conv_direct_fold: ep is None")
+    _geometry("bf16_conv_direct_fold", kh, kw, sh, sw, dh, dw)
+    _pads("bf16_conv_direct_fold", ph, pw)
+    _need(oh >= 0 and ow >= 0, "bf16_conv_direct_fold: negative output size")
+    _need(kh <= 121, "bf16_conv_direct_fold: more than 121 taps")
+    _need(c <= (1 << 20) and kw <= (1 << 20), "bf16_conv_direct_fold: too many folded channels")
+    _need(sh <= GK_BF16_CONV_STRIDE,
+          f"bf16_conv_direct_fold: a row stride over {GK_BF16_CONV_STRIDE} is not taken")
+    _need(y.shape[1] == oh * ow,
+          f"bf16_conv_direct_fold: y has {y.shape[1]} columns, not {oh * ow}")
+    if m == 0 or oh == 0 or ow == 0:
+        return True
+    cf = c * kw
+    cp = gk_bf16_conv_cpad(cf)
+    _pairs("bf16_conv_direct_fold", "wpk", wpk, gk_bf16_packed_a_size(m, kh * cp))
+    need = gk_bf16_conv_planes_size(cf, kh, 1, sh, 1, dh, 1, oh, ow)
+    _pairs("bf16_conv_direct_fold", "planes", planes, need)
+    ep.check("bf16_conv_direct_fold", m, oh * ow, 1, 0)
+    with nogil:
+        rc = gk_bf16_conv_direct_fold(&x[0, 0, 0], c, x.shape[1], x.shape[2], kh, kw, sh, sw,
+                                      dh, dw, ph, pw, oh, ow, m, &wpk[0], &planes[0], &y[0, 0],
+                                      &ep.ep, threads)
+    if rc == -1:
+        raise MemoryError("bf16_conv_direct_fold: no memory for its buffers")
+    if rc == -3:
+        raise ValueError("bf16_conv_direct_fold: negative size, stride or taps out of range")
     return rc == 0

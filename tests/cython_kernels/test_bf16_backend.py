@@ -130,3 +130,66 @@ def test_the_kept_matmul_shapes_give_each_pair_its_own_result(
     monkeypatch.setattr(bf16_matmul, "CACHE_SHAPES", True)
     with pytest.raises(RuntimeDecline):  # inner sizes that differ, after good calls
         mm(rng.standard_normal((2, 5, 12)).astype(np.float32), b)
+
+
+def test_a_matmul_residual_is_added_in_the_epilogue_before_the_activation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+    from gossamer.cython_kernels import bf16_matmul
+
+    monkeypatch.setenv("GOSSAMER_BF16", "emulate")
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((2, 5, 16)).astype(np.float32)
+    w = rng.standard_normal((16, 8)).astype(np.float32)
+    bias = rng.standard_normal(8).astype(np.float32)
+    z = rng.standard_normal((2, 5, 8)).astype(np.float32)
+    relu = Node("FusedMatMul", ["a", "w", "b", "", "z"], ["y"], {"activation": "Relu"}, name="mm")
+    plain = Node("FusedMatMul", ["a", "w", "b"], ["y"], {}, name="mm0")
+    got = bf16_matmul.prepare_fused_matmul(relu, {1: w, 2: bias})(a, w, bias, None, z)
+    product = bf16_matmul.prepare_fused_matmul(plain, {1: w, 2: bias})(a, w, bias)
+    np.testing.assert_array_equal(got, np.maximum(product + z, np.float32(0)))
+
+
+def test_a_matmul_residual_that_is_not_the_products_shape_is_declined() -> None:
+    from gossamer.cython_kernels.bf16_matmul import matmul_refusal
+
+    node = Node("FusedMatMul", ["a", "w", "b", "", "z"], ["y"], {}, name="mm")
+
+    def refusal(b: tuple, z: tuple) -> str | None:
+        shapes = [(2, 5, 16), b, (8,), None, z]
+        values = [None if s is None else Value("v", "float32", s) for s in shapes]
+        return matmul_refusal(node, values)
+
+    assert refusal((16, 8), (2, 5, 8)) is None
+    assert "residual" in (refusal((16, 8), (1, 5, 8)) or "")  # broadcast: the Add stays
+    assert "residual" in (refusal((2, 16, 8), (2, 5, 8)) or "")  # a batch of right operands
+
+
+def test_a_bf16_session_runs_a_matmul_with_its_fused_residual_on_cython_bf16(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MatMul + Add of the product's shape (a transformer's residual), fused at O2: the fused
+    node stays on cython-bf16 and gives the bf16 product plus the residual."""
+    import numpy as np
+    from gossamer.conformance.bf16_reference import bf16_matmul
+    from gossamer.refimpl.ir import Graph
+
+    import gossamer
+
+    monkeypatch.setenv("GOSSAMER_BF16", "emulate")
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((16, 8)).astype(np.float32)
+    graph = Graph(
+        nodes=[Node("MatMul", ["x", "w"], ["p"], name="mm"),
+               Node("Add", ["p", "z"], ["y"], name="add")],
+        inputs=[Value("x", "float32", (4, 16)), Value("z", "float32", (4, 8))],
+        outputs=[Value("y")], initializers={"w": w}, name="residual", opsets={"": 17},
+    )  # fmt: skip
+    sess = gossamer.load(graph, precision="bf16", optimize=2)
+    (node,) = sess.graph.nodes
+    assert node.op_type == "FusedMatMul" and sess.placement.backend_of[node.name] == "cython-bf16"
+    x = rng.standard_normal((4, 16)).astype(np.float32)
+    z = rng.standard_normal((4, 8)).astype(np.float32)
+    (y,) = sess.run(None, {"x": x, "z": z})
+    np.testing.assert_array_equal(y, bf16_matmul(x, w) + z)

@@ -237,13 +237,13 @@ def test_a_stem_runs_as_the_direct_conv_of_its_folded_columns(
     from gossamer.refimpl.ir import Node
 
     calls = []
-    real = ext().bf16_conv_direct
+    real = ext().bf16_conv_direct_fold
 
     def spy(*args):
         calls.append((args[0].shape, args[1:3]))
         return real(*args)
 
-    monkeypatch.setattr(ext(), "bf16_conv_direct", spy)
+    monkeypatch.setattr(ext(), "bf16_conv_direct_fold", spy)
     rng = np.random.default_rng(11)
     kh, kw = kernel
     x, w = values(rng, (1, c, 66, 70), 2), values(rng, (20, c, kh, kw), 2)
@@ -255,11 +255,66 @@ def test_a_stem_runs_as_the_direct_conv_of_its_folded_columns(
     conv = bf16_conv.prepare_conv(node, {1: w, 2: b})
     got = conv(x, w, b, **attrs)
     oh, ow = got.shape[2:]
-    assert calls == [((c * kw, 66, ow), (kh, 1))]
+    assert calls == [((c, 66, 70), (kh, kw))]
     want, scale = exact(x[0], w, pads, dilations, strides)
     want += b[:, None, None]
     err = np.abs(got[0].astype(np.float64) - want)
     assert np.all(err <= amx_error_bound(kh * 32) * scale + 2.0**-23 * np.abs(want))
+
+
+def folded_columns(x: np.ndarray, kw: int, sw: int, dw: int, pw: int, ow: int) -> np.ndarray:
+    """x (c, h, w) as (c * kw, h, ow): channel ci * kw + kx, pixel (y, xo) is the left/right
+    padded image at (y, sw * xo + kx * dw), zero in the padding."""
+    c, h, wd = x.shape
+    xp = np.zeros((c, h, max(sw * (ow - 1) + (kw - 1) * dw + 1, wd + pw)), F32)
+    xp[:, :, pw : pw + wd] = x
+    out = np.empty((c, kw, h, ow), F32)
+    for kx in range(kw):
+        out[:, kx] = xp[:, :, kx * dw : kx * dw + sw * (ow - 1) + 1 : sw]
+    return out.reshape(c * kw, h, ow)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    ("c", "h", "w", "kernel", "strides", "dilations", "pads"),
+    [(3, 40, 45, (7, 7), (2, 2), (1, 1), (3, 3, 3, 3)),
+     (4, 17, 30, (5, 5), (1, 3), (1, 1), (2, 1, 2, 3)),  # asymmetric strides and pads
+     (2, 20, 26, (3, 8), (2, 1), (2, 2), (1, 0, 2, 4)),  # dilated
+     (1, 9, 12, (2, 3), (1, 1), (1, 1), (0, 5, 0, 5))],  # pads wider than the kernel
+)  # fmt: skip
+def test_the_fold_in_c_gives_the_bits_of_the_direct_conv_of_the_folded_image(
+    amx: None, threads, c, h, w, kernel, strides, dilations, pads
+) -> None:
+    """bf16_conv_direct_fold (the fold gathered while the pair planes are rounded) gives the bits
+    of bf16_conv_direct on the image folded in numpy, its epilogue included."""
+    rng = np.random.default_rng(12)
+    kh, kw = kernel
+    (sh, sw), (dh, dw) = strides, dilations
+    x, wt = values(rng, (c, h, w), 2), values(rng, (21, c, kh, kw), 2)
+    oh, ow = geometry(x, wt, pads, dilations, strides)
+    xf = folded_columns(x, kw, sw, dw, pads[1], ow)
+    wf = np.ascontiguousarray(wt.transpose(0, 1, 3, 2)).reshape(21, c * kw, kh, 1)
+    wpk = packed_weights(wf)
+    size = ext().bf16_conv_planes_size(c * kw, kh, 1, sh, 1, dh, 1, oh, ow)
+    row, z = values(rng, (21,), 2), values(rng, (21, oh * ow), 2)
+    got, want = np.full((21, oh * ow), np.nan, F32), np.full((21, oh * ow), np.nan, F32)
+    ep = ext().Epilogue(bias_row=row, residual=z, clip=True, lo=-1.0, hi=3.0)
+    planes = np.full(size, 0xFFFFFFFF, np.uint32)
+    assert ext().bf16_conv_direct_fold(x, kh, kw, sh, sw, dh, dw, pads[0], pads[1], oh, ow,
+                                       wpk, planes, got, ep, threads)  # fmt: skip
+    planes = np.full(size, 0xFFFFFFFF, np.uint32)
+    assert ext().bf16_conv_direct(xf, kh, 1, sh, 1, dh, 1, pads[0], 0, oh, ow, wpk, planes, want,
+                                  ep, threads)  # fmt: skip
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+def test_the_fold_refuses_planes_too_small_for_its_folded_channels(amx: None) -> None:
+    x, w = np.ones((3, 16, 16), F32), np.ones((8, 3, 7, 7), F32)
+    wf = np.ascontiguousarray(w.transpose(0, 1, 3, 2)).reshape(8, 21, 7, 1)
+    small = np.zeros(ext().bf16_conv_planes_size(21, 7, 1, 2, 1, 1, 1, 8, 8) - 1, np.uint32)
+    with pytest.raises(ValueError, match="planes"):
+        ext().bf16_conv_direct_fold(x, 7, 7, 2, 2, 1, 1, 3, 3, 8, 8, packed_weights(wf), small,
+                                    np.empty((8, 64), F32), ext().Epilogue(), 1)  # fmt: skip
 
 
 def test_a_stem_with_few_folded_channels_or_without_the_fold_is_declined(amx: None) -> None:
@@ -343,3 +398,36 @@ def test_tiles_storing_the_output_give_the_bits_of_the_copy_and_epilogue_pass(
     finally:
         ext().bf16_conv_set_fused(True)
 
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_storing_a_tile_during_the_next_ones_products_gives_the_same_bits(
+    amx: None, threads: int
+) -> None:
+    """The tiles storing each tile's output while the next tile multiplies
+    (bf16_conv_set_overlap(True), the default) give the bits of storing it after each tile:
+    every CASES geometry, with no epilogue, with bias, residual and clip, and with a column
+    bias, at 1-3 threads."""
+    assert ext().bf16_conv_set_overlap() is True  # the default
+    rng = np.random.default_rng(22)
+    try:
+        for case in CASES:
+            m, c, h, wd, (kh, kw), pads, dil, *st = case
+            st = tuple(st[0]) if st else (1, 1)
+            x, w = values(rng, (c, h, wd), 4), values(rng, (m, c, kh, kw), 4)
+            oh, ow = geometry(x, w, pads, dil, st)
+            res = values(rng, (m, oh * ow), 4)
+            res[0, -1] = np.nan
+            for epilogue in (
+                {},
+                {"bias_row": values(rng, (m,), 3), "residual": res, "clip": True, "lo": 0.0,
+                 "hi": np.inf},
+                {"bias_col": values(rng, (oh * ow,), 3), "clip": True, "lo": -0.5, "hi": 0.25},
+            ):  # fmt: skip
+                outs = []
+                for overlap in (False, True):
+                    ext().bf16_conv_set_overlap(overlap)
+                    outs.append(direct(x, w, pads, dil, threads, st, **epilogue).view(np.uint32))
+                np.testing.assert_array_equal(outs[1], outs[0], err_msg=str((case, epilogue)))
+    finally:
+        ext().bf16_conv_set_overlap(True)
