@@ -365,17 +365,12 @@ def test_the_reused_planes_give_the_bits_of_fresh_ones(amx: None) -> None:
     assert planes.ctypes.data % (2 << 20) == 0 and planes.dtype == np.uint32
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_tiles_storing_the_output_give_the_bits_of_the_copy_and_epilogue_pass(
-    amx: None, threads: int
-) -> None:
-    """The tiles writing y with the epilogue themselves (bf16_conv_set_fused(True), the default:
-    each 16-column tile split into the valid runs of the output rows it crosses) give the bits of
-    the tile buffer + copy of the valid columns + the float32 epilogue's pass: every CASES
-    geometry (rows narrower than a tile, strides, padded widths), with no epilogue, with bias,
-    residual and clip, and with a column bias, at 1-3 threads."""
-    assert ext().bf16_conv_set_fused() is True  # the default
-    rng = np.random.default_rng(21)
+def _switch_keeps_the_bits(switch, seed: int, threads: int) -> None:  # noqa: ANN001 - ext()'s
+    """The direct conv's outputs with `switch(False)` and `switch(True)` (the default) are the same
+    bits: every CASES geometry (rows narrower than a tile, strides, padded widths), with no
+    epilogue, with bias, residual and clip, and with a column bias; the switch is left on."""
+    assert switch() is True  # the default
+    rng = np.random.default_rng(seed)
     try:
         for case in CASES:
             m, c, h, wd, (kh, kw), pads, dil, *st = case
@@ -391,13 +386,22 @@ def test_tiles_storing_the_output_give_the_bits_of_the_copy_and_epilogue_pass(
                 {"bias_col": values(rng, (oh * ow,), 3), "clip": True, "lo": -0.5, "hi": 0.25},
             ):  # fmt: skip
                 outs = []
-                for fused in (False, True):
-                    ext().bf16_conv_set_fused(fused)
+                for on in (False, True):
+                    switch(on)
                     outs.append(direct(x, w, pads, dil, threads, st, **epilogue).view(np.uint32))
                 np.testing.assert_array_equal(outs[1], outs[0], err_msg=str((case, epilogue)))
     finally:
-        ext().bf16_conv_set_fused(True)
+        switch(True)
 
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_tiles_storing_the_output_give_the_bits_of_the_copy_and_epilogue_pass(
+    amx: None, threads: int
+) -> None:
+    """The tiles writing y with the epilogue themselves (bf16_conv_set_fused(True): each
+    16-column tile split into the valid runs of the output rows it crosses) give the bits of the
+    tile buffer + copy of the valid columns + the float32 epilogue's pass, at 1-3 threads."""
+    _switch_keeps_the_bits(ext().bf16_conv_set_fused, 21, threads)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
@@ -405,29 +409,5 @@ def test_storing_a_tile_during_the_next_ones_products_gives_the_same_bits(
     amx: None, threads: int
 ) -> None:
     """The tiles storing each tile's output while the next tile multiplies
-    (bf16_conv_set_overlap(True), the default) give the bits of storing it after each tile:
-    every CASES geometry, with no epilogue, with bias, residual and clip, and with a column
-    bias, at 1-3 threads."""
-    assert ext().bf16_conv_set_overlap() is True  # the default
-    rng = np.random.default_rng(22)
-    try:
-        for case in CASES:
-            m, c, h, wd, (kh, kw), pads, dil, *st = case
-            st = tuple(st[0]) if st else (1, 1)
-            x, w = values(rng, (c, h, wd), 4), values(rng, (m, c, kh, kw), 4)
-            oh, ow = geometry(x, w, pads, dil, st)
-            res = values(rng, (m, oh * ow), 4)
-            res[0, -1] = np.nan
-            for epilogue in (
-                {},
-                {"bias_row": values(rng, (m,), 3), "residual": res, "clip": True, "lo": 0.0,
-                 "hi": np.inf},
-                {"bias_col": values(rng, (oh * ow,), 3), "clip": True, "lo": -0.5, "hi": 0.25},
-            ):  # fmt: skip
-                outs = []
-                for overlap in (False, True):
-                    ext().bf16_conv_set_overlap(overlap)
-                    outs.append(direct(x, w, pads, dil, threads, st, **epilogue).view(np.uint32))
-                np.testing.assert_array_equal(outs[1], outs[0], err_msg=str((case, epilogue)))
-    finally:
-        ext().bf16_conv_set_overlap(True)
+    (bf16_conv_set_overlap(True)) give the bits of storing it after each tile, at 1-3 threads."""
+    _switch_keeps_the_bits(ext().bf16_conv_set_overlap, 22, threads)
