@@ -282,6 +282,28 @@ def bf16_conv_set_overlap(on=None):
     return bool(gk_bf16_conv_set_overlap(-1 if on is None else (1 if on else 0)))
 
 
+cdef int _direct_geometry(str name, Epilogue ep, long kh, long kw, long sh, long sw, long dh,
+                          long dw, long ph, long pw, long oh, long ow, long taps) except -1:
+    """The direct convs' common checks: an epilogue, the window, the pads, the output size and
+    at most 121 taps (`taps`: the kernel's, or a folded stem's kh)."""
+    _need(ep is not None, f"{name}: ep is None")
+    _geometry(name, kh, kw, sh, sw, dh, dw)
+    _pads(name, ph, pw)
+    _need(oh >= 0 and ow >= 0, f"{name}: negative output size")
+    _need(taps <= 121, f"{name}: more than 121 taps")
+    return 0
+
+
+cdef object _direct_done(str name, int rc):
+    """A direct conv's return code: True (y written), False (the AMX tiles not in use), or the
+    error it stands for."""
+    if rc == -1:
+        raise MemoryError(f"{name}: no memory for its buffers")
+    if rc == -3:
+        raise ValueError(f"{name}: negative size, stride or taps out of range")
+    return rc == 0
+
+
 def bf16_conv_direct(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh,
                      long dw, long ph, long pw, long oh, long ow, const uint32_t[::1] wpk,
                      uint32_t[::1] planes, float[:, ::1] y, Epilogue ep, int threads):
@@ -292,11 +314,7 @@ def bf16_conv_direct(const float[:, :, ::1] x, long kh, long kw, long sh, long s
     cdef long m = y.shape[0], c = x.shape[0], cp = gk_bf16_conv_cpad(x.shape[0])
     cdef size_t need
     cdef int rc
-    _need(ep is not None, "bf16_conv_direct: ep is None")
-    _geometry("bf16_conv_direct", kh, kw, sh, sw, dh, dw)
-    _pads("bf16_conv_direct", ph, pw)
-    _need(oh >= 0 and ow >= 0, "bf16_conv_direct: negative output size")
-    _need(kh * kw <= 121, "bf16_conv_direct: more than 121 taps")
+    _direct_geometry("bf16_conv_direct", ep, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, kh * kw)
     _need(sh <= GK_BF16_CONV_STRIDE and sw <= GK_BF16_CONV_STRIDE,
           f"bf16_conv_direct: strides over {GK_BF16_CONV_STRIDE} are not taken")
     _need(y.shape[1] == oh * ow, f"bf16_conv_direct: y has {y.shape[1]} columns, not {oh * ow}")
@@ -310,11 +328,7 @@ def bf16_conv_direct(const float[:, :, ::1] x, long kh, long kw, long sh, long s
         rc = gk_bf16_conv_direct(&x[0, 0, 0], c, x.shape[1], x.shape[2], kh, kw, sh, sw, dh, dw,
                                  ph, pw, oh, ow, m, &wpk[0], &planes[0], &y[0, 0], &ep.ep,
                                  threads)
-    if rc == -1:
-        raise MemoryError("bf16_conv_direct: no memory for its buffers")
-    if rc == -3:
-        raise ValueError("bf16_conv_direct: negative size, stride or taps out of range")
-    return rc == 0
+    return _direct_done("bf16_conv_direct", rc)
 
 
 def bf16_conv_direct_fold(const float[:, :, ::1] x, long kh, long kw, long sh, long sw, long dh,
@@ -329,11 +343,7 @@ def bf16_conv_direct_fold(const float[:, :, ::1] x, long kh, long kw, long sh, l
     cdef long m = y.shape[0], c = x.shape[0], cf, cp
     cdef size_t need
     cdef int rc
-    _need(ep is not None, "bf16_conv_direct_fold: ep is None")
-    _geometry("bf16_conv_direct_fold", kh, kw, sh, sw, dh, dw)
-    _pads("bf16_conv_direct_fold", ph, pw)
-    _need(oh >= 0 and ow >= 0, "bf16_conv_direct_fold: negative output size")
-    _need(kh <= 121, "bf16_conv_direct_fold: more than 121 taps")
+    _direct_geometry("bf16_conv_direct_fold", ep, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, kh)
     _need(c <= (1 << 20) and kw <= (1 << 20), "bf16_conv_direct_fold: too many folded channels")
     _need(sh <= GK_BF16_CONV_STRIDE,
           f"bf16_conv_direct_fold: a row stride over {GK_BF16_CONV_STRIDE} is not taken")
@@ -351,8 +361,4 @@ def bf16_conv_direct_fold(const float[:, :, ::1] x, long kh, long kw, long sh, l
         rc = gk_bf16_conv_direct_fold(&x[0, 0, 0], c, x.shape[1], x.shape[2], kh, kw, sh, sw,
                                       dh, dw, ph, pw, oh, ow, m, &wpk[0], &planes[0], &y[0, 0],
                                       &ep.ep, threads)
-    if rc == -1:
-        raise MemoryError("bf16_conv_direct_fold: no memory for its buffers")
-    if rc == -3:
-        raise ValueError("bf16_conv_direct_fold: negative size, stride or taps out of range")
-    return rc == 0
+    return _direct_done("bf16_conv_direct_fold", rc)
