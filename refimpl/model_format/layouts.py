@@ -64,10 +64,8 @@ def find(graph: Graph, key: str) -> Graph | None | object:
 def find_keyed(graph: Graph, key_of: Callable[[], str | None]) -> Graph | None | object:
     """find(graph, key_of()), where `key_of` (None: no key applies) is asked only when `graph`
     has layouts filed: a graph without any (read from an .onnx file) costs no key."""
-    entry = _LAYOUTS.get(id(graph))
-    if entry is None or not entry[1] or entry[0]() is not graph:
-        return MISSING
-    if not _unchanged(graph, entry[2]):
+    entry = _filed(graph)
+    if entry is None:
         return MISSING
     key = key_of()
     layout = MISSING if key is None else entry[1].get(key, MISSING)
@@ -79,18 +77,24 @@ def find_keyed(graph: Graph, key_of: Callable[[], str | None]) -> Graph | None |
 
 def any_layout(graph: Graph) -> bool:
     """Whether `graph` has a layout filed under any key."""
-    entry = _LAYOUTS.get(id(graph))
-    return (
-        entry is not None and entry[0]() is graph and bool(entry[1]) and _unchanged(graph, entry[2])
-    )
+    return _filed(graph) is not None
 
 
 def layouts(graph: Graph) -> dict[str, Graph | None]:
     """Every layout of `graph`, by key, built (what save_gsm writes)."""
-    entry = _LAYOUTS.get(id(graph))
-    if entry is None or entry[0]() is not graph or not _unchanged(graph, entry[2]):
+    entry = _filed(graph)
+    if entry is None:
         return {}
     return {key: find(graph, key) for key in list(entry[1])}  # type: ignore[misc]
+
+
+def _filed(graph: Graph) -> tuple[weakref.ref, dict[str, Layout], list[Any]] | None:
+    """`graph`'s entry, where it has layouts filed and is still the graph they were filed for
+    (the same object, none of its parts replaced since)."""
+    entry = _LAYOUTS.get(id(graph))
+    if entry is None or not entry[1] or entry[0]() is not graph:  # (the cheap tests first)
+        return None
+    return entry if _unchanged(graph, entry[2]) else None
 
 
 def _parts(graph: Graph, into: list[Any] | None = None) -> list[Any]:
