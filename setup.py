@@ -11,13 +11,17 @@ optional: if it cannot be built (no C compiler), the install still succeeds and 
 backend reports itself unavailable. GOSSAMER_SANITIZE=address,undefined builds it with GCC's
 sanitizers (tools/sanitize.sh runs the kernel tests that way). GOSSAMER_KERNEL_FAMILIES=conv,gemm
 builds only those kernel families and the ones they need (`gossamer crop`, docs/cropper.md).
+The extension's C files compile in parallel, one per CPU this process may use (setuptools' own
+`--parallel` only builds separate extensions at once); GOSSAMER_BUILD_JOBS=N sets the count.
 """
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 
@@ -84,4 +88,58 @@ def _family_subset(families: str) -> tuple[list[str], list[str]]:
     return [os.path.relpath(s, HERE) for s in sources], include
 
 
-setup(ext_modules=extensions())
+def build_jobs() -> int:
+    """How many C files compile at once: GOSSAMER_BUILD_JOBS, else the CPUs this process may use."""
+    wanted = os.environ.get("GOSSAMER_BUILD_JOBS", "").strip()
+    if wanted:
+        if not wanted.isdigit() or int(wanted) < 1:
+            raise SystemExit(f"setup.py: GOSSAMER_BUILD_JOBS must be a positive integer, not {wanted!r}")
+        return int(wanted)
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
+class ParallelBuildExt(build_ext):
+    """build_ext whose compiler runs the extension's compile commands on `build_jobs()`
+    threads (each one a compiler process), the per-level kernel files and the Cython output,
+    the longest, first. Up-to-date objects are skipped as before (the compiler's own
+    `_setup_compile`); other compilers (MSVC) keep their serial `compile`."""
+
+    def build_extension(self, ext):
+        jobs = build_jobs()
+        if jobs > 1 and self.compiler.compiler_type == "unix":
+            self.compiler.compile = _parallel_compile(self.compiler, jobs)
+        super().build_extension(ext)
+
+
+def _parallel_compile(compiler, jobs: int):
+    def compile(sources, output_dir=None, macros=None, include_dirs=None, debug=False,
+                extra_preargs=None, extra_postargs=None, depends=None):  # fmt: skip
+        macros, objects, extra_postargs, pp_opts, build = compiler._setup_compile(
+            output_dir, macros, include_dirs, sources, depends, extra_postargs
+        )
+        cc_args = compiler._get_cc_args(pp_opts, debug, extra_preargs)
+
+        def one(obj):
+            source, ext = build[obj]
+            compiler._compile(obj, source, ext, cc_args, extra_postargs, pp_opts)
+
+        longest_first = sorted(
+            (obj for obj in objects if obj in build),
+            key=lambda obj: ("levels" not in Path(build[obj][0]).parts, -_size(build[obj][0])),
+        )
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(one, longest_first))  # list(): a failed compile raises here
+        return objects
+
+    return compile
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": ParallelBuildExt})
