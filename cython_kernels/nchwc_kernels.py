@@ -450,8 +450,12 @@ class NchwcKernels(KernelBackend):
     ) -> Array:  # fmt: skip
         raise RuntimeError("this kernel runs only through its prepare() hook")
 
-    @kernel(nchwc_conv_max_pool_1, dtypes={"float32"}, supports=_conv_max_pool_refusal,
-            prepare=_prepare_conv_max_pool)
+    @kernel(
+        nchwc_conv_max_pool_1,
+        dtypes={"float32"},
+        supports=_conv_max_pool_refusal,
+        prepare=_prepare_conv_max_pool,
+    )
     def nchwc_conv_max_pool(
         x: Array, w: Array, b: Array | None = None, scale: Array | None = None,
         shift: Array | None = None, *, auto_pad: str = "NOTSET",

@@ -110,6 +110,7 @@ _CONV_EDGES = (
      {"kernel_shape": [1, 1], "activation": "HardSigmoid", "activation_params": [0.2, 0.5]}),
 )  # fmt: skip
 
+
 @st.composite
 def _conv_max_pool(draw: Any) -> tuple[Any, ...]:
     """(x, w, b, scale, shift, attrs): a group-1 conv (blocked or NCHW input) and a max pool of
@@ -124,6 +125,18 @@ def _conv_max_pool(draw: Any) -> tuple[Any, ...]:
     if draw(st.booleans()):
         pool["pool_ceil_mode"] = 1
     return (x, w, b, scale, shift, {**attrs, **pool})
+
+
+_CONV_MAX_POOL_EDGES = (
+    # SqueezeNet 1.1's stem and first pool, on a smaller plane
+    ((1, 3, 19, 23), (64, 3, 3, 3), (64,), None, None,
+     {"kernel_shape": [3, 3], "strides": [2, 2], "activation": "Relu",
+      "pool_kernel_shape": [3, 3], "pool_strides": [2, 2], "pool_ceil_mode": 1}),
+    # a blocked input, a padded pool
+    ((1, 2, 9, 10, 8), (24, 16, 3, 3), (24,), None, None,
+     {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "pool_kernel_shape": [3, 3],
+      "pool_strides": [2, 2], "pool_pads": [1, 1, 1, 1]}),
+)  # fmt: skip
 
 
 def _blocked_pool(shape: tuple[int, ...], attrs: dict[str, Any]) -> tuple[Any, ...]:
@@ -185,25 +198,20 @@ CASES: list[Case] = [  # fmt: skip
     ),
     Case(
         "NchwcConvMaxPool",
-        (Arg("any"), Arg("any", const=True), Arg("any", const=True), Arg("any", const=True),
-         Arg("any", const=True)),  # fmt: skip
+        (
+            Arg("any"),
+            Arg("any", const=True),
+            Arg("any", const=True),
+            Arg("any", const=True),
+            Arg("any", const=True),
+        ),
         FLOATS,
         domain=GD,
         shapes=_conv_max_pool(),
         attrs=_attrs_last,
         tol="matmul",
         reduced=lambda ex: int(np.prod(ex.inputs[1].shape[1:])),
-        edges=(
-            # SqueezeNet 1.1's stem and first pool, on a smaller plane
-            (((1, 3, 19, 23), (64, 3, 3, 3), (64,), None, None,
-              {"kernel_shape": [3, 3], "strides": [2, 2], "activation": "Relu",
-               "pool_kernel_shape": [3, 3], "pool_strides": [2, 2], "pool_ceil_mode": 1}),
-             None),
-            # a blocked input, a padded pool
-            (((1, 2, 9, 10, 8), (24, 16, 3, 3), (24,), None, None,
-              {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "pool_kernel_shape": [3, 3],
-               "pool_strides": [2, 2], "pool_pads": [1, 1, 1, 1]}), None),
-        ),  # fmt: skip
+        edges=tuple((e, None) for e in _CONV_MAX_POOL_EDGES),
     ),
     Case(
         "NchwcConv",

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gossamer.cython_kernels import _native as native
 from gossamer.refimpl.ir import Graph, Node, Value
 
 import gossamer
-from gossamer.cython_kernels import _native as native
 
 RNG = np.random.default_rng(23)
 F32 = np.float32
