@@ -1,7 +1,8 @@
 """The blocked channel layout NCHW8c (src/nchwc.h): the reorders at the ends of a blocked chain,
 gossamer::NchwcConv (group-1 conv with an NCHW or blocked input, and depthwise conv; bias,
 residual, Relu/Clip, HardSwish, LeakyRelu, HardSigmoid, Sigmoid or Swish, and a per-channel or
-scalar scale and shift in the epilogue), the blocked MaxPool inside a chain and the blocked
+scalar scale and shift in the epilogue), the blocked MaxPool inside a chain, the two fused
+(gossamer::NchwcConvMaxPool: the conv's result never written whole) and the blocked
 GlobalAveragePool that ends a chain.
 
 The graph pass converter/optimizer/channel_blocking.py plans these nodes; the kernels take
