@@ -5,6 +5,9 @@ run (the load's swings hit both alike), per thread count: wall time and the proc
 spinning too).
 
     .venv/bin/python benchmarks/nchwc_conv_pool_ab.py --model squeezenet1_1 --threads 1,2 --runs 200
+    .venv/bin/python benchmarks/nchwc_conv_pool_ab.py --model squeezenet1_1 --nodes --runs 60
+
+--nodes: the fused nodes' Session.run(timings=...) medians against their conv's and pool's.
 
 Not a test: nothing is asserted."""
 
@@ -39,11 +42,37 @@ def _sessions(onnx: str, threads: int) -> tuple:
     return fused, apart, ops
 
 
+def _nodes(fused, apart, feeds: dict, threads: int, runs: int) -> None:
+    """Each fused node's median against its conv's + pool's (runs interleaved)."""
+    pairs = {}
+    for pool in (n for n in apart.graph.nodes if n.op_type == "NchwcMaxPool"):
+        conv = next(n for n in apart.graph.nodes if pool.inputs[0] in n.outputs)
+        pairs[f"{conv.name}_{pool.name}"] = (conv.name, pool.name)
+    names = [n.name for n in fused.graph.nodes if n.name in pairs]
+    got: dict[str, list[float]] = {k: [] for k in names + [p for k in names for p in pairs[k]]}
+    load0 = open("/proc/loadavg").read().split()[0]
+    for _ in range(runs):
+        for sess in (fused, apart):
+            t: dict[str, float] = {}
+            sess.run(None, feeds, timings=t)
+            for k in got:
+                if k in t:
+                    got[k].append(t[k] * 1e6)
+    med = {k: statistics.median(v) for k, v in got.items()}
+    for k in names:
+        c, p = pairs[k]
+        print(
+            f"| {threads} | {k} | {med[k]:.0f} | {med[c]:.0f} + {med[p]:.0f} | "
+            f"{med[k] / (med[c] + med[p]):.2f} | {load0} |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="squeezenet1_1")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--nodes", action="store_true", help="per fused node, not whole runs")
     args = ap.parse_args()
     spec = json.loads(Path(prepare(args.model, ["gossamer-cython"], 3, None).spec_path).read_text())
     feeds = dict(np.load(spec["feeds"]))
@@ -52,6 +81,15 @@ def main() -> None:
         "(median / min) | CPU ms fused / apart (median) | CPU fused / apart | fused nodes "
         "| load |\n|---|---:|---:|---:|---:|---:|---|---|"
     )
+    if args.nodes:
+        print(
+            "| threads | fused node | us | conv + pool us | ratio | load |\n"
+            "|---|---|---:|---:|---:|---|"
+        )
+        for threads in [int(t) for t in args.threads.split(",")]:
+            fused, apart, _ = _sessions(spec["onnx"], threads)
+            _nodes(fused, apart, feeds, threads, args.runs)
+        return
     for threads in [int(t) for t in args.threads.split(",")]:
         fused, apart, ops = _sessions(spec["onnx"], threads)
         a = fused.run(None, feeds)[0]
