@@ -412,6 +412,30 @@ def _nchwc_conv(b: _Body) -> list[str]:
     return _epilogue_name(b, _present(b.node, 3)) + affine
 
 
+def _nchwc_conv_max_pool(b: _Body) -> list[str]:
+    """y = blocked(MaxPool(activation(Conv(x', w, b)) * scale + shift)), x' = x unblocked (x may
+    be NCHW); the pool's attributes are the call's pool_*"""
+    rank = _blocked_rank(b)
+    x = b._x()
+    size = x.shape[-1] if rank == 5 and x is not None and x.shape is not None else 8
+    if not isinstance(size, int):
+        raise FunctionExportError(f"{b.node.label()}: the block of its input is unknown")
+    y = b.op("Conv", [_from_blocked(b, "x", rank) if rank == 5 else "x", "w", "b"])
+    b.ref(_CONV_ATTRS)
+    y = _activation(b, y, "act")
+    if _present(b.node, 3):
+        y = b.op("Mul", [y, "scale"])
+    if _present(b.node, 4):
+        y = b.op("Add", [y, "shift"])
+    y = b.op("MaxPool", [y])
+    for name, kind in _POOL_ATTRS.items():
+        b.nodes[-1].attribute.append(
+            AttributeProto(name=name, ref_attr_name=f"pool_{name}", type=kind)  # type: ignore[arg-type]
+        )
+    _to_blocked(b, y, 4, size, "y")
+    return _epilogue_name(b) + ["Scale"] * _present(b.node, 3) + ["Shift"] * _present(b.node, 4)
+
+
 # gossamer op -> writer of its function body (returns the name's epilogue parts)
 def _packed_attention(b: _Body) -> list[str]:
     """y = per head softmax(q k^T * scale + mask) v over packed q|k|v (the reference's order)"""
@@ -450,6 +474,7 @@ WRITERS: dict[str, Callable[[_Body], list[str]]] = {
     "NchwcConv": _nchwc_conv,
     "NchwcGlobalAveragePool": _nchwc_global_average_pool,
     "NchwcMaxPool": _nchwc_max_pool,
+    "NchwcConvMaxPool": _nchwc_conv_max_pool,
     "PackedAttention": _packed_attention,
 }
 

@@ -96,6 +96,7 @@ TABLES_OF: dict[tuple[str, str], tuple[str, ...]] = {
     ("gossamer", "HardSwish"): ("elementwise_kernels.ElementwiseKernels",),
     ("gossamer", "LayerNormalization"): ("elementwise_kernels.ElementwiseKernels",),
     ("gossamer", "NchwcConv"): ("nchwc_kernels.NchwcKernels",),
+    ("gossamer", "NchwcConvMaxPool"): ("nchwc_kernels.NchwcKernels",),
     ("gossamer", "NchwcGlobalAveragePool"): ("nchwc_kernels.NchwcKernels",),
     ("gossamer", "NchwcMaxPool"): ("nchwc_kernels.NchwcKernels",),
     ("gossamer", "NchwcReorderInput"): ("nchwc_kernels.NchwcKernels",),

@@ -1,7 +1,8 @@
 """The blocked channel layout NCHW8c (src/nchwc.h): the reorders at the ends of a blocked chain,
 gossamer::NchwcConv (group-1 conv with an NCHW or blocked input, and depthwise conv; bias,
 residual, Relu/Clip, HardSwish, LeakyRelu, HardSigmoid, Sigmoid or Swish, and a per-channel or
-scalar scale and shift in the epilogue), the blocked MaxPool inside a chain and the blocked
+scalar scale and shift in the epilogue), the blocked MaxPool inside a chain, the two fused
+(gossamer::NchwcConvMaxPool: the conv's result never written whole) and the blocked
 GlobalAveragePool that ends a chain.
 
 The graph pass converter/optimizer/channel_blocking.py plans these nodes; the kernels take
@@ -21,6 +22,7 @@ from ..plugins import KernelBackend, RuntimeDecline, kernel, output_array
 from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import check_groups, window
 from ..refimpl.ops.op_nchwc_conv import nchwc_conv_1
+from ..refimpl.ops.op_nchwc_conv_max_pool import nchwc_conv_max_pool_1
 from ..refimpl.ops.op_nchwc_global_average_pool import nchwc_global_average_pool_1
 from ..refimpl.ops.op_nchwc_max_pool import nchwc_max_pool_1
 from ..refimpl.ops.op_nchwc_reorder_input import nchwc_reorder_input_1
@@ -243,14 +245,11 @@ class _Conv:
         params = {"layout": "dw" if depthwise else "groups", "shape": "x".join(map(str, w.shape))}
         return packed_form(w, "nchwc.conv", params, shape, lambda: _packed_nchwc(w, depthwise))
 
-    def __call__(
-        self, x: Array, w: Array, b: Array | None, z: Array | None, scale: Array | None,
-        shift: Array | None,
-    ) -> Array:  # fmt: skip
+    def window(self, x: Array, w: Array) -> Any:
+        """The conv's window on x (once per input shape: the geometry is Python work)."""
         blocked = x.ndim == 5
-        n, c = x.shape[0], x.shape[1] * (x.shape[-1] if blocked else 1)
+        c = x.shape[1] * (x.shape[-1] if blocked else 1)
         h, wd = x.shape[2], x.shape[3]
-        m, _, kh, kw = w.shape
         key = (x.shape, w.shape)
         win = self.windows.get(key)
         if win is None:  # once per input shape (the geometry is Python work)
@@ -269,17 +268,34 @@ class _Conv:
                 raise RuntimeDecline(refusal)
             if len(self.windows) < 64:
                 self.windows[key] = win
-        (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out
+        return win
+
+    def operands(self, w: Array, b: Array | None, scale: Array | None,
+                 shift: Array | None) -> tuple[Array, Array | None, tuple]:  # fmt: skip
+        """The packed weights, the bias and the epilogue's (act, alpha, beta, scale, shift)."""
+        m = w.shape[0]
         packed = self.packed if tuple(w.shape) == self.w_shape else self._pack(w)
         bias = self.bias if self.bias is not None or b is None else np.ascontiguousarray(b, F32)
+        sc = self.post[4] if 4 in self.post else _channel_vector(scale, m)
+        sf = self.post[5] if 5 in self.post else _channel_vector(shift, m)
+        return packed, bias, (self.act, self.alpha, self.beta, sc, sf)
+
+    def __call__(
+        self, x: Array, w: Array, b: Array | None, z: Array | None, scale: Array | None,
+        shift: Array | None,
+    ) -> Array:  # fmt: skip
+        blocked = x.ndim == 5
+        n, c = x.shape[0], x.shape[1] * (x.shape[-1] if blocked else 1)
+        h, wd = x.shape[2], x.shape[3]
+        m, _, kh, kw = w.shape
+        win = self.window(x, w)
+        (sh, sw), (dh, dw), (ph, pw), (oh, ow) = win.strides, win.dilations, win.pads_begin, win.out
+        packed, bias, post = self.operands(w, b, scale, shift)
         y = output_array((n, m // BLOCK, oh, ow, BLOCK))
         if z is not None and z.shape != y.shape:
             raise RuntimeDecline(f"residual {list(z.shape)} is not the output {list(y.shape)}")
         xf = np.ascontiguousarray(x, F32).reshape(-1)
         zf = None if z is None else np.ascontiguousarray(z, F32).reshape(-1)
-        sc = self.post[4] if 4 in self.post else _channel_vector(scale, m)
-        sf = self.post[5] if 5 in self.post else _channel_vector(shift, m)
-        post = (self.act, self.alpha, self.beta, sc, sf)
         if self.group > 1:
             ext().nchwc_depthwise(xf, n, c, h, wd, packed.reshape(-1), kh, kw, sh, sw, dh, dw,
                                   ph, pw, oh, ow, bias, zf, self.lo, self.hi, y.reshape(-1),
@@ -331,6 +347,61 @@ def _prepare_conv(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
     return traceable(nchwc_conv)
 
 
+def _conv_max_pool_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    if int(node.attrs.get("group", 1)) != 1:
+        return "a grouped conv (the fused kernel computes group-1 convs)"
+    return _conv_refusal(node, [*inputs[:3], None, *inputs[3:5]])
+
+
+def _prepare_conv_max_pool(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    # the conv's inputs at NchwcConv's places (scale, shift: 4 and 5, after its residual)
+    conv = _Conv(node, {{3: 4, 4: 5}.get(i, i): v for i, v in constants.items()})
+    a = node.attrs
+    geometry = {k: a.get(f"pool_{k}") for k in ("strides", "dilations", "pads")}
+    geometry.update(kernel=a.get("pool_kernel_shape"), auto_pad=a.get("pool_auto_pad") or "NOTSET",
+                    ceil_mode=int(a.get("pool_ceil_mode", 0)))  # fmt: skip
+    windows: dict[tuple[int, int], Any] = {}  # per conv output plane
+
+    def nchwc_conv_max_pool(
+        x: Array, w: Array, b: Array | None = None, scale: Array | None = None,
+        shift: Array | None = None, *, auto_pad: str = "NOTSET",
+        dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None, activation: str = "",
+        activation_params: list[float] | None = None, pool_kernel_shape: list[int],
+        pool_auto_pad: str = "NOTSET", pool_ceil_mode: int = 0,
+        pool_dilations: list[int] | None = None, pool_pads: list[int] | None = None,
+        pool_strides: list[int] | None = None,
+    ) -> Array:  # fmt: skip
+        blocked = x.ndim == 5
+        n, c = x.shape[0], x.shape[1] * (x.shape[-1] if blocked else 1)
+        m, _, kh, kw = w.shape
+        cw = conv.window(x, w)
+        (oh, ow), plane = cw.out, (x.shape[2], x.shape[3])
+        pw_ = windows.get((oh, ow))
+        if pw_ is None:
+            pw_ = window((oh, ow), **geometry)
+            refusal = window_refusal((oh, ow), pw_)
+            if refusal is not None:
+                raise RuntimeDecline(refusal)
+            if len(windows) < 64:
+                windows[(oh, ow)] = pw_
+        (poh, pow_) = pw_.out
+        if poh <= 0 or pow_ <= 0 or n == 0:
+            raise RuntimeDecline(f"an empty output {[n, m // BLOCK, poh, pow_, BLOCK]}")
+        packed, bias, post = conv.operands(w, b, scale, shift)
+        y = output_array((n, m // BLOCK, poh, pow_, BLOCK))
+        ext().nchwc_conv_max_pool(
+            np.ascontiguousarray(x, F32).reshape(-1), n, c, *plane, blocked, packed, m, kh, kw,
+            *cw.strides, *cw.dilations, *cw.pads_begin, oh, ow, bias, conv.lo, conv.hi,
+            *pw_.kernel, *pw_.strides, *pw_.dilations, *pw_.pads_begin, poh, pow_,
+            y.reshape(-1), threads(), *post,
+        )  # fmt: skip
+        return y
+
+    return traceable(nchwc_conv_max_pool)
+
+
 def _reorder(x: Array, out: bool) -> Array:
     if out:
         n, cb, *spatial, size = x.shape
@@ -377,6 +448,25 @@ class NchwcKernels(KernelBackend):
         x: Array, *, kernel_shape: list[int], auto_pad: str = "NOTSET", ceil_mode: int = 0,
         dilations: list[int] | None = None, pads: list[int] | None = None,
         strides: list[int] | None = None,
+    ) -> Array:  # fmt: skip
+        raise RuntimeError("this kernel runs only through its prepare() hook")
+
+    @kernel(
+        nchwc_conv_max_pool_1,
+        dtypes={"float32"},
+        supports=_conv_max_pool_refusal,
+        prepare=_prepare_conv_max_pool,
+    )
+    def nchwc_conv_max_pool(
+        x: Array, w: Array, b: Array | None = None, scale: Array | None = None,
+        shift: Array | None = None, *, auto_pad: str = "NOTSET",
+        dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None, activation: str = "",
+        activation_params: list[float] | None = None, pool_kernel_shape: list[int],
+        pool_auto_pad: str = "NOTSET", pool_ceil_mode: int = 0,
+        pool_dilations: list[int] | None = None, pool_pads: list[int] | None = None,
+        pool_strides: list[int] | None = None,
     ) -> Array:  # fmt: skip
         raise RuntimeError("this kernel runs only through its prepare() hook")
 

@@ -208,6 +208,23 @@ def _conv(node: Node, ins: list, out: tuple[int, ...] | None) -> int | None:
     return 2 * math.prod(out) * math.prod(w[1:])
 
 
+def _conv_max_pool(node: Node, ins: list, out: tuple[int, ...] | None) -> int | None:
+    """The conv's FLOPs on the result the pool reads (its window on the input) and the pool's."""
+    from .shape_inference.rules_nn import _window_dims
+
+    x, w = ins[0], ins[1] if len(ins) > 1 else None
+    if out is None or x is None or w is None or len(x) < 4:
+        return None
+    plane = x[2:4]
+    conv = _window_dims(node, plane, node.attrs.get("kernel_shape") or list(w[2:]))
+    if not all(isinstance(d, int) for d in conv):
+        return None
+    m = w[0]
+    return 2 * out[0] * m * math.prod(conv) * math.prod(w[1:]) + math.prod(out) * math.prod(
+        node.attrs.get("pool_kernel_shape") or [1]
+    )
+
+
 def _conv_transpose(node: Node, ins: list, out: tuple[int, ...] | None) -> int | None:
     x, w = ins[0], ins[1] if len(ins) > 1 else None
     if x is None or w is None:
@@ -275,6 +292,7 @@ _FORMULAS: dict[str, Callable[[Node, list, Any], int | None]] = {
     "QLinearMatMul": lambda n, ins, out: _matmul(n, ins[:1], out),
     "MaxPool": _pool, "AveragePool": _pool, "LpPool": _pool, "QLinearAveragePool": _pool,
     "NchwcMaxPool": _pool,
+    "NchwcConvMaxPool": _conv_max_pool,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent, "Einsum": _einsum,
     # TFLite's integer ops (domain tflite, NHWC)
     "Conv2D": _tflite_product, "DepthwiseConv2D": _tflite_product,

@@ -1,7 +1,7 @@
 """The blocked channel layout's ops (domain `gossamer`, planned by the channel_blocking pass for
 the cython backend): the reorders, NchwcConv (group-1 conv on an NCHW or blocked input and
 depthwise conv, with bias, residual z, the fused activation and a scalar or per-channel scale and
-shift after it), NchwcGlobalAveragePool and NchwcMaxPool.
+shift after it), NchwcGlobalAveragePool, NchwcMaxPool and NchwcConvMaxPool (the two fused).
 Channel counts are multiples of the block (8), as the pass guarantees."""
 
 from __future__ import annotations
@@ -110,6 +110,35 @@ _CONV_EDGES = (
      {"kernel_shape": [1, 1], "activation": "HardSigmoid", "activation_params": [0.2, 0.5]}),
 )  # fmt: skip
 
+
+@st.composite
+def _conv_max_pool(draw: Any) -> tuple[Any, ...]:
+    """(x, w, b, scale, shift, attrs): a group-1 conv (blocked or NCHW input) and a max pool of
+    its result whose window fits it (its attributes prefixed pool_)."""
+    x, w, b, _, scale, shift, attrs = draw(_conv().filter(lambda t: "group" not in t[-1]))
+    a = attrs
+    out = window(x[2:4], a["kernel_shape"], strides=a.get("strides"), pads=a.get("pads")).out
+    k = draw(st.integers(1, min(3, *out)))
+    pool = {"pool_kernel_shape": [k, k], "pool_strides": [draw(st.integers(1, 2))] * 2}
+    if k > 1 and draw(st.booleans()):
+        pool["pool_pads"] = [1, 1, 1, 1]
+    if draw(st.booleans()):
+        pool["pool_ceil_mode"] = 1
+    return (x, w, b, scale, shift, {**attrs, **pool})
+
+
+_CONV_MAX_POOL_EDGES = (
+    # SqueezeNet 1.1's stem and first pool, on a smaller plane
+    ((1, 3, 19, 23), (64, 3, 3, 3), (64,), None, None,
+     {"kernel_shape": [3, 3], "strides": [2, 2], "activation": "Relu",
+      "pool_kernel_shape": [3, 3], "pool_strides": [2, 2], "pool_ceil_mode": 1}),
+    # a blocked input, a padded pool
+    ((1, 2, 9, 10, 8), (24, 16, 3, 3), (24,), None, None,
+     {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "pool_kernel_shape": [3, 3],
+      "pool_strides": [2, 2], "pool_pads": [1, 1, 1, 1]}),
+)  # fmt: skip
+
+
 def _blocked_pool(shape: tuple[int, ...], attrs: dict[str, Any]) -> tuple[Any, ...]:
     """A 2-D pool's NCHW case blocked: its channels as 1-3 blocks of B."""
     n, c, h, w = shape
@@ -166,6 +195,23 @@ CASES: list[Case] = [  # fmt: skip
         attrs=_attrs_last,
         tol="exact",
         edges=_MAX_POOL_EDGES,
+    ),
+    Case(
+        "NchwcConvMaxPool",
+        (
+            Arg("any"),
+            Arg("any", const=True),
+            Arg("any", const=True),
+            Arg("any", const=True),
+            Arg("any", const=True),
+        ),
+        FLOATS,
+        domain=GD,
+        shapes=_conv_max_pool(),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=lambda ex: int(np.prod(ex.inputs[1].shape[1:])),
+        edges=tuple((e, None) for e in _CONV_MAX_POOL_EDGES),
     ),
     Case(
         "NchwcConv",

@@ -22,6 +22,8 @@ channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU 
   halves, the bottleneck's Add of a half, the Concat of the halves) stay one chain;
 - a 2-D MaxPool of a blocked value (no Indices output) becomes gossamer::NchwcMaxPool, blocked
   in and out (SqueezeNet's MaxPools no longer cut its chain);
+- an NchwcConv whose result only an NchwcMaxPool reads becomes one gossamer::NchwcConvMaxPool
+  (_fuse_conv_max_pools);
 - a residual z from outside the chain is blocked by a gossamer::NchwcReorderInput;
 - a GlobalAveragePool of a blocked value becomes gossamer::NchwcGlobalAveragePool (which writes
   NCHW, ending the chain); a Flatten and a Gemm by constant weights after it (a classifier head)
@@ -527,7 +529,34 @@ def _rewrite(
                        GOSSAMER_DOMAIN)  # fmt: skip
             view.replace([], [out])
             reorders += 1
+    _fuse_conv_max_pools(view)
     return reorders
+
+
+def _fuse_conv_max_pools(view: GraphView) -> None:
+    """A group-1 NchwcConv without a residual whose result only an NchwcMaxPool reads becomes
+    one gossamer::NchwcConvMaxPool (the pool's attributes prefixed pool_): the conv's result is
+    never written whole (SqueezeNet 1.1's stem and first pool)."""
+    for pool in [n for n in view.graph.nodes if n.op_type == "NchwcMaxPool"]:
+        conv = view.producer.get(pool.inputs[0])
+        if (
+            conv is None
+            or conv.op_type != "NchwcConv"
+            or int(conv.attrs.get("group", 1)) != 1
+            or any(conv.inputs[3:4])
+            or view.sole_consumer(pool.inputs[0]) is not pool
+            or len([o for o in pool.outputs if o]) != 1
+        ):
+            continue
+        x, w, b, _, scale, shift = (list(conv.inputs) + [""] * 6)[:6]
+        inputs = [x, w, b, scale, shift]
+        while inputs and not inputs[-1]:
+            inputs.pop()
+        attrs = dict(conv.attrs)
+        attrs.update({f"pool_{k}": v for k, v in pool.attrs.items()})
+        fused = Node("NchwcConvMaxPool", inputs, [pool.outputs[0]], attrs,
+                     view.fresh(f"{conv.name}_{pool.name}"), GOSSAMER_DOMAIN)  # fmt: skip
+        view.replace([conv, pool], [fused])
 
 
 def _blocked_split(

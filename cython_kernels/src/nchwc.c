@@ -1,6 +1,7 @@
 /* Drivers of the NCHW8c kernels (see nchwc.h): work split into items of the kernels' thread pool,
  * the reorders at the ends of a blocked chain and the blocked GlobalAveragePool. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dispatch.h"
@@ -339,4 +340,124 @@ void gk_nchwc_max_pool(const float *x, long n, long c, long h, long w, long kh, 
     gk_nchwc_pool_args j = {x, y, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow};
     long rows = n * (c / NC_B) * oh;
     gk_parallel_range(rows, rows * ow * kh * kw * NC_B > 65536 ? threads : 1, max_pool_rows, &j);
+}
+
+/* -------------------------------------------------------------------------------------------- */
+/* 256 KB: the stem of SqueezeNet 1.1 (64 channels, 111-pixel rows) in bands of 9 conv rows for 4
+ * pool rows, one row of them moved to the front of the next band */
+long gk_nchwc_pool_band_bytes = 256 * 1024;
+
+typedef struct {
+    const gk_nchwc_conv_args *a; /* the conv (its y unused) */
+    const gk_nchwc_pool_window *p;
+    const gk_nchwc_kernels *K;
+    float *y;
+    long mb, groups, ncb, kb, bands, step, cap;
+    int failed;
+} conv_pool_job;
+
+/* per-thread band buffers, grown to the largest size used (never freed, as conv.c's) */
+static __thread float *tl_band;
+static __thread size_t tl_band_cap;
+
+static float *band_buf(size_t n) {
+    if (n > tl_band_cap) {
+        free(tl_band);
+        tl_band = (float *)aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+        tl_band_cap = tl_band ? n : 0;
+    }
+    return tl_band;
+}
+
+/* pool rows [s0, s1) of image i from the conv rows [lo, hi) in buf (block b's rows j->cap rows
+ * apart) */
+static void conv_pool_rows(const conv_pool_job *j, const float *buf, long i, long s0, long s1,
+                           long lo, long hi) {
+    const gk_nchwc_pool_window *p = j->p;
+    long ow = j->a->ow;
+    for (long b = 0; b < j->mb; b++) {
+        /* the band's rows as a plane of hi - lo rows: its begin pad is what lies above lo */
+        gk_nchwc_pool_args pa = {buf + b * j->cap * ow * NC_B,
+                                 j->y + ((i * j->mb + b) * p->oh + s0) * p->ow * NC_B,
+                                 hi - lo, ow, p->kh, p->kw, p->sh, p->sw, p->dh, p->dw,
+                                 lo + p->ph - s0 * p->sh, p->pw, s1 - s0, p->ow};
+        j->K->max_pool_rows(&pa, 0, s1 - s0);
+    }
+}
+
+/* item t: image t / bands, band t % bands of its pool rows, in steps of j->step pool rows: the
+ * conv rows a step reads that the step before did not are computed into the buffer (the rows
+ * both read moved to its front), then pooled */
+static void conv_pool_item(void *ctx, long t, int seat) {
+    conv_pool_job *j = (conv_pool_job *)ctx;
+    const gk_nchwc_conv_args *a = j->a;
+    const gk_nchwc_pool_window *p = j->p;
+    (void)seat;
+    long ow = a->ow, row = ow * NC_B, i = t / j->bands, band = t % j->bands;
+    float *buf = band_buf((size_t)(j->mb * j->cap * row));
+    if (!buf) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    gk_nchwc_conv_args ar = *a;
+    gk_nchwc_strides ys = {NC_B, 0, j->cap * row, 0, NC_B}; /* row r of block b: y + b * s_cb */
+    ar.ys = ys;
+    ar.z = NULL;
+    long py0 = nc_part_bound(p->oh, band, j->bands, 1);
+    long py1 = nc_part_bound(p->oh, band + 1, j->bands, 1);
+    long blo = 0, bhi = 0; /* the conv rows in buf */
+    for (long s0 = py0; s0 < py1; s0 += j->step) {
+        long s1 = GK_MIN(py1, s0 + j->step);
+        long first = s0 * p->sh - p->ph, last = (s1 - 1) * p->sh - p->ph + (p->kh - 1) * p->dh;
+        long lo = GK_MAX(0L, first), hi = GK_MAX(lo, GK_MIN(a->oh, last + 1));
+        if (bhi > lo && lo > blo) /* rows [lo, bhi) were computed: to the front */
+            for (long b = 0; b < j->mb; b++)
+                memmove(buf + b * j->cap * row, buf + (b * j->cap + lo - blo) * row,
+                        (size_t)(bhi - lo) * row * sizeof(float));
+        long from = bhi > lo ? bhi : lo;
+        for (long r = from; r < hi; r++) {
+            ar.y = buf + (r - lo) * row;
+            for (long g = 0; g < j->groups; g++) {
+                int nb;
+                long ob0 = nc_group(j->mb, g, &nb);
+                for (long cb0 = 0; cb0 < j->ncb; cb0 += j->kb)
+                    j->K->conv_row(&ar, i, ob0, nb, r, 0, ow, cb0, GK_MIN(j->ncb, cb0 + j->kb));
+            }
+        }
+        blo = lo;
+        bhi = hi;
+        conv_pool_rows(j, buf, i, s0, s1, lo, hi);
+    }
+}
+
+int gk_nchwc_conv_max_pool(const float *x, long n, long c, long h, long w, int x_blocked,
+                           const float *wp, long m, long kh, long kw, long sh, long sw, long dh,
+                           long dw, long ph, long pw, long oh, long ow, const float *bias,
+                           float lo, float hi, const gk_nchwc_post *post,
+                           const gk_nchwc_pool_window *pool, float *y, int threads) {
+    if (n <= 0 || m <= 0 || oh <= 0 || ow <= 0 || pool->oh <= 0 || pool->ow <= 0) return 0;
+    gk_nchwc_strides plain = {1, c * h * w, h * w, w, 1};
+    gk_nchwc_post none = {0};
+    gk_nchwc_conv_args a = {x,  c,    h,  w,  x_blocked ? blocked(c, h, w) : plain,
+                            wp, m,    kh, kw, sh,
+                            sw, dh,   dw, ph, pw,
+                            oh, ow,   bias, NULL, lo,
+                            hi, NULL, blocked(m, oh, ow), post ? *post : none};
+    long mb = m / NC_B, ncb = c / a.xs.cblk, taps = a.xs.cblk * kh * kw;
+    /* input blocks per pass, as gk_nchwc_conv_strided's */
+    long kt = kh * kw > 1 ? gk_nchwc_ktaps * 9 / 2 : gk_nchwc_ktaps;
+    long kb = kt > 0 ? GK_MAX(1L, kt / taps) : ncb;
+    /* pool rows per step: as many as fit the band's bytes (at least one) */
+    long reach = (pool->kh - 1) * pool->dh + 1, fit = gk_nchwc_pool_band_bytes / (m * ow * 4);
+    long step = fit > reach ? (fit - reach) / pool->sh + 1 : 1;
+    step = GK_MIN(step, pool->oh);
+    double work = (double)n * m * oh * ow * c * kh * kw;
+    int team = work > 65536 ? threads : 1;
+    /* one band of pool rows an image at one thread; two a thread at more (each band computes
+     * the conv rows it shares with the band above again) */
+    long bands = team > 1 ? GK_MIN(pool->oh, 2L * team) : 1;
+    conv_pool_job j = {&a, pool, gk_k.nchwc, y, mb, nc_groups(mb), ncb, kb, bands, step,
+                       (step - 1) * pool->sh + reach, 0};
+    gk_parallel(n * bands, team, conv_pool_item, &j);
+    return j.failed ? -1 : 0;
 }

@@ -109,6 +109,26 @@ void gk_nchwc_max_pool(const float *x, long n, long c, long h, long w, long kh, 
                        long sw, long dh, long dw, long ph, long pw, long oh, long ow, float *y,
                        int threads);
 
+/* a max pool's window over the plane it reads (gk_nchwc_conv_max_pool): begin pads only, the
+ * output size resolved by the caller (ceil_mode, auto_pad) */
+typedef struct {
+    long kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;
+} gk_nchwc_pool_window;
+
+/* y (n, m/8, p.oh, p.ow, 8) = MaxPool_p(post(clip(conv(x, w) + bias))): gk_nchwc_conv without a
+ * residual, then gk_nchwc_max_pool on its (n, m/8, oh, ow, 8) result, which is never written
+ * whole: each thread computes the conv's rows a band of pool rows reads into a buffer of its own
+ * (a few rows, in L2) and pools them there. The same values as the two calls, bit for bit.
+ * Returns 0, or -1 when a buffer could not be allocated. */
+int gk_nchwc_conv_max_pool(const float *x, long n, long c, long h, long w, int x_blocked,
+                           const float *wp, long m, long kh, long kw, long sh, long sw, long dh,
+                           long dw, long ph, long pw, long oh, long ow, const float *bias,
+                           float lo, float hi, const gk_nchwc_post *post,
+                           const gk_nchwc_pool_window *pool, float *y, int threads);
+/* bytes of a thread's band of conv rows (all output blocks) that gk_nchwc_conv_max_pool aims
+ * for (at least the rows of one pool row) */
+extern long gk_nchwc_pool_band_bytes;
+
 /* ---- per-level kernels (nchwc_kernels.inc; dispatch.c selects one level's) ----------------- */
 
 /* a blocked max pool's geometry (gk_nchwc_max_pool): x (planes, h, w, 8) -> y (planes, oh, ow, 8) */

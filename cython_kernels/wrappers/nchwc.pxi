@@ -23,6 +23,14 @@ cdef extern from "src/nchwc.h" nogil:
     void gk_nchwc_max_pool(const float *x, long n, long c, long h, long w, long kh, long kw,
                            long sh, long sw, long dh, long dw, long ph, long pw, long oh, long ow,
                            float *y, int threads)
+    ctypedef struct gk_nchwc_pool_window:
+        long kh, kw, sh, sw, dh, dw, ph, pw, oh, ow
+    int gk_nchwc_conv_max_pool(const float *x, long n, long c, long h, long w, int x_blocked,
+                               const float *wp, long m, long kh, long kw, long sh, long sw,
+                               long dh, long dw, long ph, long pw, long oh, long ow,
+                               const float *bias, float lo, float hi, const gk_nchwc_post *post,
+                               const gk_nchwc_pool_window *pool, float *y, int threads)
+    long gk_nchwc_pool_band_bytes
     long gk_nchwc_ktaps
     long gk_nchwc_order
     long gk_nchwc_pixel_major_bytes
@@ -76,6 +84,16 @@ def nchwc_split_mode(long mode=-1, long pieces=-1):
         if not 1 <= pieces <= 16:
             raise ValueError(f"nchwc_split_mode: {pieces} pieces per part is not 1 to 16")
         gk_nchwc_split_pieces = pieces
+    return old
+
+
+def nchwc_pool_band_bytes(long nbytes=-1):
+    """Bytes of a thread's band of conv rows that nchwc_conv_max_pool aims for (at least one pool
+    row's); -1 only asks. Returns the previous setting."""
+    global gk_nchwc_pool_band_bytes
+    cdef long old = gk_nchwc_pool_band_bytes
+    if nbytes >= 0:
+        gk_nchwc_pool_band_bytes = nbytes
     return old
 
 
@@ -279,3 +297,67 @@ cdef int _run_nchwc_global_average(const gk_call *c) noexcept nogil:
     gk_nchwc_global_average(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], <float *>c.p[1],
                             <int>c.i[3])
     return 0
+
+
+def nchwc_conv_max_pool(const float[::1] x, long n, long c, long h, long w, bint x_blocked,
+                        const float[::1] wp, long m, long kh, long kw, long sh, long sw, long dh,
+                        long dw, long ph, long pw, long oh, long ow, const float[::1] bias,
+                        float lo, float hi, long pkh, long pkw, long psh, long psw, long pdh,
+                        long pdw, long pph, long ppw, long poh, long pow_, float[::1] y,
+                        int threads, int act=0, float alpha=0, float beta=0,
+                        const float[::1] scale=None, const float[::1] shift=None):
+    """y (n, m/8, poh, pow_, 8) = MaxPool(post(clip(conv(x, w) + bias, lo, hi))): nchwc_conv's
+    conv (no residual) on an (n, m/8, oh, ow, 8) result that is never written whole, then
+    nchwc_max_pool's window (pkh x pkw, strides psh psw, dilations pdh pdw, begin pads pph ppw)."""
+    _geometry("nchwc_conv_max_pool", kh, kw, sh, sw, dh, dw)
+    _pads("nchwc_conv_max_pool", ph, pw)
+    _geometry("nchwc_conv_max_pool", pkh, pkw, psh, psw, pdh, pdw)
+    _pads("nchwc_conv_max_pool", pph, ppw)
+    _blocks("nchwc_conv_max_pool", "output channel count", m)
+    if x_blocked:
+        _blocks("nchwc_conv_max_pool", "input channel count", c)
+    if n < 0 or c <= 0 or h < 0 or w < 0 or oh <= 0 or ow <= 0 or poh <= 0 or pow_ <= 0:
+        raise ValueError("nchwc_conv_max_pool: negative or empty size")
+    _vec("nchwc_conv_max_pool", "x", x, n * c * h * w, False)
+    _vec("nchwc_conv_max_pool", "wp", wp, m * c * kh * kw, False)
+    _vec("nchwc_conv_max_pool", "bias", bias, m, True)
+    _vec("nchwc_conv_max_pool", "y", y, n * m * poh * pow_, False)
+    cdef gk_nchwc_post post = _post(act, alpha, beta, scale, shift, "nchwc_conv_max_pool", m)
+    cdef gk_nchwc_pool_window pool
+    pool.kh, pool.kw, pool.sh, pool.sw, pool.dh, pool.dw = pkh, pkw, psh, psw, pdh, pdw
+    pool.ph, pool.pw, pool.oh, pool.ow = pph, ppw, poh, pow_
+    if n == 0:
+        return
+    cdef int rc
+    with nogil:
+        rc = gk_nchwc_conv_max_pool(ptr(x), n, c, h, w, x_blocked, &wp[0], m, kh, kw, sh, sw,
+                                    dh, dw, ph, pw, oh, ow, optr(bias), lo, hi, &post, &pool,
+                                    &y[0], threads)
+    if rc:
+        raise MemoryError("nchwc_conv_max_pool: no memory for the band buffers")
+    cdef Call rec
+    if _tracing():
+        rec = _record(_run_nchwc_conv_max_pool, "nchwc_conv_max_pool",
+                      (x, wp, bias, y, scale, shift))
+        rec.c.p[0], rec.c.p[1] = <void *>ptr(x), <void *>&wp[0]
+        rec.c.p[2], rec.c.p[4] = <void *>optr(bias), <void *>&y[0]
+        rec.c.i[0], rec.c.i[1], rec.c.i[2], rec.c.i[3], rec.c.i[4] = n, c, h, w, x_blocked
+        rec.c.i[5], rec.c.i[6], rec.c.i[7], rec.c.i[8], rec.c.i[9] = m, kh, kw, sh, sw
+        rec.c.i[10], rec.c.i[11], rec.c.i[12], rec.c.i[13] = dh, dw, ph, pw
+        rec.c.i[14], rec.c.i[15], rec.c.i[16], rec.c.i[17] = oh, ow, threads, act
+        rec.c.i[18], rec.c.i[19], rec.c.i[20], rec.c.i[21], rec.c.i[22] = pkh, pkw, psh, psw, pdh
+        rec.c.i[23], rec.c.i[24], rec.c.i[25], rec.c.i[26], rec.c.i[27] = pdw, pph, ppw, poh, pow_
+        rec.c.f[0], rec.c.f[1], rec.c.f[2], rec.c.f[3] = lo, hi, alpha, beta
+        rec.c.p[5], rec.c.p[6] = <void *>optr(scale), <void *>optr(shift)
+
+
+cdef int _run_nchwc_conv_max_pool(const gk_call *c) noexcept nogil:
+    cdef gk_nchwc_post post = _recorded_post(c, <int>c.i[17])
+    cdef gk_nchwc_pool_window pool
+    pool.kh, pool.kw, pool.sh, pool.sw, pool.dh = c.i[18], c.i[19], c.i[20], c.i[21], c.i[22]
+    pool.dw, pool.ph, pool.pw, pool.oh, pool.ow = c.i[23], c.i[24], c.i[25], c.i[26], c.i[27]
+    return gk_nchwc_conv_max_pool(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3],
+                                  <int>c.i[4], <const float *>c.p[1], c.i[5], c.i[6], c.i[7],
+                                  c.i[8], c.i[9], c.i[10], c.i[11], c.i[12], c.i[13], c.i[14],
+                                  c.i[15], <const float *>c.p[2], c.f[0], c.f[1], &post, &pool,
+                                  <float *>c.p[4], <int>c.i[16])

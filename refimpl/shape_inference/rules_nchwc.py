@@ -74,3 +74,18 @@ def _max_pool(s: Scope, n: Node) -> None:
         return
     spatial = window_dims(n, x.shape[2:-1], n.attrs.get("kernel_shape") or [])
     s.set(out_name(n), x.dtype, (x.shape[0], x.shape[1], *spatial, x.shape[-1]))
+
+
+@rule("NchwcConvMaxPool")
+def _conv_max_pool(s: Scope, n: Node) -> None:
+    """NchwcConv's shape, then NchwcMaxPool's window (its attributes prefixed pool_)."""
+    x, w = s.value(in_name(n, 0)), s.shape(in_name(n, 1))
+    blocked_in = x.shape is not None and w is not None and len(x.shape) == len(w) + 1
+    plain = _conv_shape(s, n, _plain(x.shape) if blocked_in else x.shape, w)
+    size = x.shape[-1] if blocked_in and x.shape is not None else 8
+    if plain is None or not isinstance(size, int):
+        s.set(out_name(n), x.dtype, None)
+        return
+    pool = Node("MaxPool", [], [], {k[5:]: v for k, v in n.attrs.items() if k.startswith("pool_")})
+    spatial = window_dims(pool, plain[2:], pool.attrs.get("kernel_shape") or [])
+    s.set(out_name(n), x.dtype, _blocked((*plain[:2], *spatial), size))

@@ -518,7 +518,7 @@ def test_a_classifier_with_outputs_not_a_multiple_of_the_block_keeps_its_gemm():
     assert counts["Gemm"] == 1 and counts["gossamer::NchwcConv"] == 3
 
 
-def _pooled_chain(indices=False):
+def _pooled_chain(indices=False, tap=False):
     """SqueezeNet's start: stem 3x3 s2 -> Relu -> MaxPool 3x3 s2 ceil -> 1x1 -> Relu -> 1x1 ->
     GlobalAveragePool."""
     pool_out = ["m", "i"] if indices else ["m"]
@@ -531,24 +531,37 @@ def _pooled_chain(indices=False):
              node("GlobalAveragePool", ["q"], ["y"])]  # fmt: skip
     inits = {"w0": _w(16, 3, 3, 3), "b0": _w(16), "w1": _w(8, 16, 1, 1), "b1": _w(8),
              "w2": _w(24, 8, 1, 1)}  # fmt: skip
-    outs = [("y", None)] + ([("i", None)] if indices else [])
+    outs = [("y", None)] + ([("i", None)] if indices else []) + ([("a1", None)] if tap else [])
     return graph_of(nodes, [("x", [1, 3, 23, 21])], outs, inits)
 
 
-def test_a_max_pool_inside_a_chain_runs_blocked_with_no_reorder():
+def test_a_max_pool_inside_a_chain_runs_blocked_fused_with_its_conv_and_no_reorder():
     optimized, planned, lines = _planned_wide(_pooled_chain())
     counts = ops(planned)
-    assert len(lines) == 1 and counts["gossamer::NchwcConv"] == 3
-    assert counts["gossamer::NchwcMaxPool"] == 1 and "MaxPool" not in counts
+    assert len(lines) == 1 and counts["gossamer::NchwcConv"] == 2
+    assert counts["gossamer::NchwcConvMaxPool"] == 1 and "MaxPool" not in counts
     assert "gossamer::NchwcReorderOutput" not in counts
     assert "gossamer::NchwcReorderInput" not in counts
-    pool = next(n for n in planned.nodes if n.op_type == "NchwcMaxPool")
-    assert pool.attrs["ceil_mode"] == 1 and pool.attrs["kernel_shape"] == [3, 3]
+    fused = next(n for n in planned.nodes if n.op_type == "NchwcConvMaxPool")
+    assert fused.attrs["pool_ceil_mode"] == 1 and fused.attrs["pool_kernel_shape"] == [3, 3]
+    assert fused.attrs["strides"] == [2, 2] and fused.attrs["activation"] == "Relu"
+    assert fused.inputs[:3] == ["x", "w0", "b0"]
     x = RNG.standard_normal((1, 3, 23, 21)).astype(F32)
     want = _run_ref(optimized, x)
     np.testing.assert_allclose(_run_ref(planned, x), want, rtol=1e-5, atol=1e-5)
     ours = gossamer.Session(planned, backends=["cython"]).run(None, {"x": x})[0]
     np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-5)
+
+
+def test_a_conv_whose_result_another_node_reads_keeps_its_max_pool_apart(cheap_reorders):
+    optimized, planned, _ = _planned_wide(_pooled_chain(tap=True))
+    counts = ops(planned)
+    assert counts["gossamer::NchwcMaxPool"] == 1 and "gossamer::NchwcConvMaxPool" not in counts
+    x = RNG.standard_normal((1, 3, 23, 21)).astype(F32)
+    want = gossamer.Session(optimized, backends=[]).run(None, {"x": x})
+    got = gossamer.Session(planned, backends=["cython"]).run(None, {"x": x})
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_a_max_pool_with_its_indices_output_ends_the_chain(cheap_reorders):
@@ -563,7 +576,7 @@ def test_a_planned_max_pool_exports_to_onnx_that_onnxruntime_runs_alike():
 
     optimized, planned, _ = _planned_wide(_pooled_chain())
     model = graph_to_onnx(planned)
-    assert any(f.name.startswith("NchwcMaxPool") for f in model.functions)
+    assert any(f.name.startswith("NchwcConvMaxPool") for f in model.functions)
     x = RNG.standard_normal((1, 3, 23, 21)).astype(F32)
     got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     y = got.run(None, {"x": x})[0]
