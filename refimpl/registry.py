@@ -93,7 +93,6 @@ class OpRegistry:
 
     def register(self, fn: OpFunction) -> None:
         spec = spec_of(fn)
-        self._forget_resolved()
         versions = self._versions.setdefault((spec.domain, spec.op_type), {})
         if spec.since in versions and versions[spec.since] is not fn:
             raise GraphValidationError(
@@ -102,18 +101,19 @@ class OpRegistry:
                 f"{versions[spec.since].__module__} and {fn.__module__}"
             )
         versions[spec.since] = fn
+        self._forget_resolved()  # after the change: an answer read before it is not kept
 
     def defer(self, key: tuple[str, str], module: str) -> None:
         """Records that `module` defines op `key`; it is imported when the op is first needed."""
-        self._forget_resolved()
         if key not in self._versions:
             self._deferred[key] = module
+        self._forget_resolved()
 
     def defer_domain(self, domain: str, entries: Callable[[], dict[tuple[str, str], str]]) -> None:
         """Records that `entries()` lists the ops of `domain` (op -> module, as `defer` takes);
         it is called when an op of that domain is first asked for, or every op is listed."""
-        self._forget_resolved()
         self._deferred_domains[_canonical_domain(domain)] = entries
+        self._forget_resolved()
 
     def when_stale(self, recheck: Callable[[OpRegistry], None]) -> None:
         """Sets what registers the ops a deferral index missed (see the class docstring)."""
