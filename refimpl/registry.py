@@ -80,6 +80,16 @@ class OpRegistry:
         # domain -> its (op -> module) list, not read yet
         self._deferred_domains: dict[str, Callable[[], dict[tuple[str, str], str]]] = {}
         self._recheck: Callable[[OpRegistry], None] | None = None
+        # (domain, op_type, opset) -> what resolve gave: a load asks ~3 times per node; cleared
+        # (and its generation moved on) by anything that may change an answer
+        self._resolved: dict[tuple[str, str, int], OpFunction | None] = {}
+        self._generation = 0
+        self._memo_lock = threading.Lock()
+
+    def _forget_resolved(self) -> None:
+        with self._memo_lock:
+            self._generation += 1
+            self._resolved.clear()
 
     def register(self, fn: OpFunction) -> None:
         spec = spec_of(fn)
@@ -91,16 +101,19 @@ class OpRegistry:
                 f"{versions[spec.since].__module__} and {fn.__module__}"
             )
         versions[spec.since] = fn
+        self._forget_resolved()  # after the change: an answer read before it is not kept
 
     def defer(self, key: tuple[str, str], module: str) -> None:
         """Records that `module` defines op `key`; it is imported when the op is first needed."""
         if key not in self._versions:
             self._deferred[key] = module
+        self._forget_resolved()
 
     def defer_domain(self, domain: str, entries: Callable[[], dict[tuple[str, str], str]]) -> None:
         """Records that `entries()` lists the ops of `domain` (op -> module, as `defer` takes);
         it is called when an op of that domain is first asked for, or every op is listed."""
         self._deferred_domains[_canonical_domain(domain)] = entries
+        self._forget_resolved()
 
     def when_stale(self, recheck: Callable[[OpRegistry], None]) -> None:
         """Sets what registers the ops a deferral index missed (see the class docstring)."""
@@ -157,13 +170,20 @@ class OpRegistry:
 
     def resolve(self, domain: str, op_type: str, opset: int) -> OpFunction | None:
         """The function with the highest `since <= opset`, or None if none applies."""
+        asked = (domain, op_type, opset)
+        found = self._resolved.get(asked, _UNKNOWN)
+        if found is not _UNKNOWN:
+            return found  # type: ignore[return-value]
         key = (_canonical_domain(domain), op_type)
-        self._load(key)
+        self._load(key)  # (may register: the generation is read after it)
+        generation = self._generation
         versions = self._versions.get(key)
-        if not versions:
-            return None
-        eligible = [v for v in versions if v <= opset]
-        return versions[max(eligible)] if eligible else None
+        eligible = [v for v in versions if v <= opset] if versions else None
+        fn = versions[max(eligible)] if eligible else None  # type: ignore[index]
+        with self._memo_lock:  # not an answer from before a registration that changed it
+            if self._generation == generation:
+                self._resolved[asked] = fn
+        return fn
 
     def versions(self, domain: str, op_type: str) -> list[int]:
         key = (_canonical_domain(domain), op_type)
@@ -202,6 +222,7 @@ class OpRegistry:
 
 
 _LOAD_LOCK = threading.RLock()  # guards the import of deferred op modules
+_UNKNOWN = object()  # not resolved yet
 
 
 def _canonical_domain(domain: str) -> str:

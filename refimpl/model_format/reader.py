@@ -36,6 +36,7 @@ from .schema import (
 )
 
 PathLike = str | os.PathLike
+_ABSENT = object()  # a key missing from a JSON object
 
 
 def load_gsm(source: PathLike | bytes | bytearray | memoryview) -> Graph:
@@ -125,9 +126,12 @@ class _Reader:
         return value
 
     def key(self, obj: dict, key: str, kind: type, path: JsonPath) -> Any:
-        if key not in obj:
+        value = obj.get(key, _ABSENT)
+        if type(value) is kind:  # (the usual case: no path built)
+            return value
+        if value is _ABSENT:
             raise self.fail(path, f"lacks the required key {key!r}")
-        return self.expect(obj[key], kind, (path, f".{key}"))
+        return self.expect(value, kind, (path, f".{key}"))
 
     def items(self, items: list, kind: type, path: JsonPath) -> list:
         """Checks every item's type (and ints' int64 range); builds a path only on failure."""
@@ -139,6 +143,8 @@ class _Reader:
         return items
 
     def int64(self, value: Any, path: JsonPath, low: int = INT64[0]) -> int:
+        if type(value) is int and low <= value <= INT64[1]:
+            return value
         self.expect(value, int, path)
         if not low <= value <= INT64[1]:
             raise self.fail(path, f"is {value}, outside [{low}, {INT64[1]}]")
@@ -225,7 +231,8 @@ class _Reader:
             raise self.fail(path, f"has rank {len(shape)}, more than {MAX_RANK}")
         count, bound = 1, dtype.itemsize
         for axis, dim in enumerate(shape):
-            self.int64(dim, (path, f".shape[{axis}]"), low=0)
+            if type(dim) is not int or not 0 <= dim <= INT64[1]:  # (a path only to fail)
+                self.int64(dim, (path, f".shape[{axis}]"), low=0)
             count *= dim
             bound *= max(dim, 1)  # checked per step, so the product never grows past ~2**126
             if bound > MAX_NBYTES:
@@ -369,7 +376,9 @@ class _Reader:
             if len(shape) > MAX_RANK:
                 raise self.fail((path, ".shape"), f"has rank {len(shape)}, more than {MAX_RANK}")
             for axis, dim in enumerate(shape):
-                if dim is not None and type(dim) is not str:
+                if dim is not None and type(dim) is not str and (
+                    type(dim) is not int or not 0 <= dim <= INT64[1]
+                ):
                     self.int64(dim, (path, f".shape[{axis}]"), low=0)
             shape = tuple(shape)
         kind = self.key(obj, "kind", str, path)

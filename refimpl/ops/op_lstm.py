@@ -1,14 +1,24 @@
+from __future__ import annotations
+
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..dtypes import FLOAT
 from ..errors import OpArgumentError
 from ..registry import reference_op
-from ._recurrent import Cell, Direction, RecurrentAttrs, num_directions, run_recurrent
+
+if TYPE_CHECKING:
+    from ._recurrent import Cell, Direction
+
+# ._recurrent (2 modules, ~0.5 ms) is imported on the first run: a load whose LSTM a kernel runs
+# imports this module for its functions' identity alone
 
 
 def _cell(dn: Direction, p: np.ndarray | None, direction: str, input_forget: int) -> Cell:
+    from ._recurrent import num_directions
+
     dirs, hidden = num_directions(direction), dn.hidden
     if p is not None and p.shape != (dirs, 3 * hidden):
         raise OpArgumentError(f"P has shape {list(p.shape)}, expected {[dirs, 3 * hidden]}")
@@ -88,6 +98,8 @@ def lstm_14(
     layout: int = 0,
 ) -> tuple[np.ndarray, ...]:
     """LSTM 7 where layout=1 means batch-major X [B, T, I], Y [B, T, D, H], Y_h/Y_c [B, D, H]"""
+    from ._recurrent import RecurrentAttrs, run_recurrent
+
     attrs = RecurrentAttrs(
         activation_alpha, activation_beta, activations, clip, direction, hidden_size, layout
     )

@@ -7,7 +7,6 @@ and constant offsets so that the same size is spelled the same way wherever it i
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -137,11 +136,13 @@ def divide_exact(a: Elem, b: Elem) -> Dim:
     pa, pb = _product(a), _product(b)
     if pa is None or pb is None or pb[0] == 0 or pa[0] % pb[0]:
         return None
-    rest = Counter(pa[1])
-    rest.subtract(pb[1])
-    if any(v < 0 for v in rest.values()):
-        return None
-    return _format_product(pa[0] // pb[0], rest.elements())
+    # a's symbols less b's, as multisets (not a Counter: ~60 us at its first use in a process)
+    rest = list(pa[1])
+    for sym in pb[1]:
+        if sym not in rest:
+            return None
+        rest.remove(sym)
+    return _format_product(pa[0] // pb[0], rest)
 
 
 def dim_floordiv(a: Elem, b: Elem) -> Dim:

@@ -58,3 +58,30 @@ def test_a_model_on_the_reference_still_gets_its_placement_report(tmp_path):
         "assert s.placement_report().nodes\n"
     )
     assert "gossamer.plugins.placement_report" in imported_after(code, work)
+
+
+_RECURRENT_HELPERS = {
+    "gossamer.refimpl.ops._recurrent",
+    "gossamer.refimpl.ops._recurrent_activations",
+}
+
+
+@pytest.mark.skipif(IMPORT_ERROR is not None, reason="the cython backend is not built here")
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+def test_the_recurrent_helpers_are_imported_only_where_the_reference_runs_an_lstm(
+    tmp_path, backend
+):
+    from tests.cython_kernels.test_rnn import rnn_model
+
+    model, feeds = rnn_model("LSTM", 3, 1, 4, 5)
+    (tmp_path / "m.onnx").write_bytes(model)
+    np.savez(tmp_path / "feeds.npz", **feeds)
+    code = (
+        "import numpy as np, gossamer\n"
+        f"s = gossamer.load('m.onnx', backends=[{backend!r}])\n"
+        f"assert set(s.placement.backend_of.values()) == {{{backend!r}}}, s.placement.backend_of\n"
+        "y = s.run(None, dict(np.load('feeds.npz')))[0]\n"
+        "assert y.shape == (3, 1, 1, 5) and np.isfinite(y).all()\n"
+    )
+    found = imported_after(code, tmp_path) & _RECURRENT_HELPERS
+    assert found == (set() if backend == "cython" else _RECURRENT_HELPERS)

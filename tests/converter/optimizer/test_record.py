@@ -163,6 +163,19 @@ def test_an_edited_source_gives_a_new_version_however_its_cache_says(monkeypatch
     assert record.folder_version(folder) == record.sources_checksum(folder, ["a.py", "new.py"])
 
 
+def test_named_files_are_checked_alone_and_cached_apart_from_their_folder(monkeypatch, tmp_path):
+    _cached(monkeypatch, tmp_path)
+    folder = _sources(tmp_path / "passes", **{"a.py": "x = 1\n", "b.py": "y = 2\n"})
+    whole = record.folder_version(folder)
+    assert record.folder_version(folder, ["b.py"]) == record.sources_checksum(folder, ["b.py"])
+    assert record.folder_version(folder) == whole  # the two entries do not overwrite each other
+    _sources(tmp_path / "passes", **{"a.py": "x = 3\n"})  # a file not named changes nothing
+    assert record.folder_version(folder, ["b.py"]) == record.sources_checksum(folder, ["b.py"])
+    _sources(tmp_path / "passes", **{"b.py": "y = 4\n"})
+    assert record.folder_version(folder, ["b.py"]) == record.sources_checksum(folder, ["b.py"])
+    assert record.folder_version(folder, ["gone.py"]) is None  # a named file missing: no version
+
+
 def test_recently_changed_sources_are_not_cached(monkeypatch, tmp_path):
     monkeypatch.setenv("GOSSAMER_CACHE_DIR", str(tmp_path / "cache"))
     folder = _sources(tmp_path / "passes", **{"a.py": "x = 1\n"})
