@@ -33,6 +33,16 @@ class CythonBf16Backend(Bf16Kernels):
         (gossamer/layout_planning.py; bf16_conv.keep_nchw says which)."""
         return keep_nchw(node, values)
 
+    def takes_handoffs(self) -> bool:
+        """Whether this backend runs gossamer::FusedConvPair with its bf16 hand-off (the direct
+        convs: the AMX tiles in use now), so gossamer.layout_planning plans the pairs
+        (converter/optimizer/bf16_handoff.py)."""
+        if bf16_unavailable() is not None:
+            return False
+        from .bf16_conv import _amx_now
+
+        return _amx_now()
+
     def describe(self) -> str:
         reason = bf16_unavailable()
         if reason:
