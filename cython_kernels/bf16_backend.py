@@ -43,6 +43,13 @@ class CythonBf16Backend(Bf16Kernels):
 
         return _amx_now()
 
+    def takes_pair(self, node: Node, values: dict[str, Value]) -> bool:
+        """Whether this backend claims the gossamer::FusedConvPair `node` (its inputs' types and
+        shapes in `values`): the hand-off pass pairs only what it will run."""
+        from .bf16_conv_pair import pair_refusal
+
+        return pair_refusal(node, [values.get(n) if n else None for n in node.inputs]) is None
+
     def describe(self) -> str:
         reason = bf16_unavailable()
         if reason:

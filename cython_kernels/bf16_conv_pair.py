@@ -18,7 +18,7 @@ from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import window
 from ._common import F32, all_float32, static_shape, threads
 from ._native import ext
-from .bf16_conv import _Bf16Conv, _planes, conv_refusal
+from .bf16_conv import FEW_CHANNELS, _Bf16Conv, _planes, conv_refusal
 from .bf16_mode import select_bf16_impl
 
 Array = np.ndarray
@@ -48,6 +48,8 @@ def pair_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     if why:
         return f"its first conv: {why}"
     w1 = static_shape(inputs[1])
+    if w1 is not None and len(w1) > 1 and w1[1] is not None and w1[1] <= FEW_CHANNELS:
+        return f"its first conv reads {w1[1]} channels: a stem (its own folded or float32 path)"
     cin = (w1[0],) if w1 is not None else None
     t = Value("", "float32", None if cin is None else (None, *cin, None, None))
     why = conv_refusal(second, [t, inputs[3], inputs[4] if len(inputs) > 4 else None])

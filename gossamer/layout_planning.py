@@ -84,7 +84,7 @@ def _bf16_handoffs_for_backends(graph: Graph, backends: Sequence[str] | None) ->
         return graph
     from .converter.optimizer.bf16_handoff import planned
 
-    return planned(graph)
+    return planned(graph, bf16.takes_pair)
 
 
 def _has_attention(graph: Graph) -> bool:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 
-from ...refimpl.ir import Graph, Node
+from ...refimpl.ir import Graph, Node, Value
+from ...refimpl.shape_inference import infer_shapes
 from .rewrite import (
     GOSSAMER_DOMAIN,
     GraphView,
@@ -36,6 +38,7 @@ LEVEL = 3
 METADATA_KEY = "gossamer.bf16_handoff"
 PAIR_CHANNELS = 32  # the first conv's output channels: a multiple of this (whole pair blocks)
 _ACTIVATIONS = ("", "Relu")
+TakesPair = Callable[[Node, dict[str, Value]], bool]
 
 
 def enabled() -> bool:
@@ -91,9 +94,13 @@ def _pair(view: GraphView, first: Node, second: Node) -> Node:
                 GOSSAMER_DOMAIN)  # fmt: skip
 
 
-def run(graph: Graph) -> list[str]:
-    """Rewrites `graph` in place; returns one line per hand-off (first conv -> second)."""
+def run(graph: Graph, takes_pair: TakesPair | None = None) -> list[str]:
+    """Rewrites `graph` in place; returns one line per hand-off (first conv -> second).
+    `takes_pair(pair, values)`: whether the backend that runs the pairs claims this one (the
+    inputs' types and shapes in `values`); a pair it would decline is not made (the reference
+    would run it)."""
     view = GraphView(graph)
+    values = infer_shapes(graph) if takes_pair is not None else {}
     taken: set[str] = set()
     pairs: list[tuple[Node, Node]] = []
     for node in list(graph.nodes):
@@ -104,6 +111,8 @@ def run(graph: Graph) -> list[str]:
             reader is None or reader.name in taken or reader.inputs[0] != node.outputs[0]
             or node.outputs[0] in reader.inputs[1:] or not _conv(reader, view, first=False)
         ):  # fmt: skip
+            continue
+        if takes_pair is not None and not takes_pair(_pair(view, node, reader), values):
             continue
         taken |= {node.name, reader.name}
         pairs.append((node, reader))
@@ -119,10 +128,10 @@ def run(graph: Graph) -> list[str]:
     return lines
 
 
-def planned(graph: Graph) -> Graph:
+def planned(graph: Graph, takes_pair: TakesPair | None = None) -> Graph:
     """A copy of `graph` with its bf16 hand-offs paired, or `graph` itself when the pass is off,
-    has run already, or finds no pair."""
+    has run already, or finds no pair (`takes_pair`: as for run)."""
     if not enabled() or METADATA_KEY in graph.metadata:
         return graph
     copy = copy_graph(graph)
-    return copy if run(copy) else graph
+    return copy if run(copy, takes_pair) else graph

@@ -117,9 +117,9 @@ def test_bad_forms_are_refused(amx: None) -> None:
 # ---- the pass (bf16_handoff.py) and the FusedConvPair node --------------------------------------
 
 
-def _block(m1=32, s2=1, shared=False, act="Relu"):
-    """conv1 (3x3, m1 out, ReLU) -> conv2 (3x3 stride s2) + x -> ReLU; `shared`: conv1's result
-    is a graph output too."""
+def _block(m1=32, s2=1, shared=False, act="Relu", cin=32, hw=(12, 10)):
+    """conv1 (3x3, cin -> m1, ReLU) -> conv2 (3x3 stride s2) + x (x + x where the shapes differ)
+    -> ReLU; `shared`: conv1's result is a graph output too."""
     from tests.converter.optimizer._helpers import graph_of, node
 
     rng = np.random.default_rng(1)
@@ -128,13 +128,13 @@ def _block(m1=32, s2=1, shared=False, act="Relu"):
         node(act, ["a"], ["a1"]),
         node("Conv", ["a1", "w2", "b2"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
              strides=[s2, s2]),
-        node("Add", ["c", "x"] if s2 == 1 else ["c", "c"], ["s"]),
+        node("Add", ["c", "x"] if s2 == 1 and cin == 32 else ["c", "c"], ["s"]),
         node("Relu", ["s"], ["y"]),
     ]  # fmt: skip
-    inits = {"w1": values(rng, (m1, 32, 3, 3), 1) * 0.1, "b1": values(rng, (m1,), 1),
+    inits = {"w1": values(rng, (m1, cin, 3, 3), 1) * 0.1, "b1": values(rng, (m1,), 1),
              "w2": values(rng, (32, m1, 3, 3), 1) * 0.1, "b2": values(rng, (32,), 1)}  # fmt: skip
     outputs = [("y", None)] + ([("a1", None)] if shared else [])
-    return graph_of(nodes, [("x", [1, 32, 12, 10])], outputs, inits)
+    return graph_of(nodes, [("x", [1, cin, *hw])], outputs, inits)
 
 
 def _session(graph, monkeypatch, handoff: bool):
@@ -165,8 +165,10 @@ def test_a_block_pairs_and_gives_the_bits_of_its_two_convs(amx: None, monkeypatc
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"m1": 48}, {"s2": 2}, {"shared": True}, {"act": "Sigmoid"}],
-    ids=["channels-not-in-32s", "strided-second", "first-read-elsewhere", "other-activation"],
+    "kwargs",
+    [{"m1": 48}, {"s2": 2}, {"shared": True}, {"act": "Sigmoid"}, {"cin": 3, "hw": (64, 64)}],
+    ids=["channels-not-in-32s", "strided-second", "first-read-elsewhere", "other-activation",
+         "a-stem-cython-bf16-declines"],  # fmt: skip
 )
 def test_what_is_not_paired(amx: None, monkeypatch, kwargs) -> None:
     assert not _pairs(_session(_block(**kwargs), monkeypatch, True))
