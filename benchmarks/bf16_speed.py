@@ -22,6 +22,8 @@ turn, and the figure is the median over all rounds of the per-run times):
   bf16-unfused the same session run with bf16_conv_set_fused(False): the direct conv's tiles
             through a tile buffer, a copy of the valid columns and a separate epilogue pass, as
             before its tiles stored the output themselves (the same bits; only with --engines)
+  bf16-nohandoff the same .gsm with precision="bf16" loaded with GOSSAMER_BF16_HANDOFF=0: no
+            FusedConvPair (converter/optimizer/bf16_handoff.py), every conv through float32 (only with --engines)
   ov-bf16   OpenVINO CPU, PERFORMANCE_HINT=LATENCY, no precision hint (its default)
   ov-f32    OpenVINO CPU, the same with INFERENCE_PRECISION_HINT=f32
 The load (`os.getloadavg`) is printed before and after; the machine is shared, so compare only
@@ -43,7 +45,8 @@ import numpy as np
 BENCH = Path.home() / ".cache" / "gossamer" / "bench"
 ENGINES = ("fp32", "bf16", "bf16-vdp", "ov-bf16", "ov-f32")
 # on request (--engines): see above
-EXTRA = ("fp32-nchw", "bf16-nchw", "bf16-im2col", "bf16-nofold", "bf16-unfused")
+EXTRA = ("fp32-nchw", "bf16-nchw", "bf16-im2col", "bf16-nofold", "bf16-unfused",
+         "bf16-nohandoff")
 
 
 def spec_of(name: str) -> dict:
@@ -70,6 +73,8 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
     before = os.environ.get("GOSSAMER_BLOCKED_LAYOUT")
     if engine in ("fp32-nchw", "bf16-nchw"):
         os.environ["GOSSAMER_BLOCKED_LAYOUT"] = "0"
+    if engine == "bf16-nohandoff":
+        os.environ["GOSSAMER_BF16_HANDOFF"] = "0"
     from gossamer.cython_kernels import bf16_conv
 
     bf16_conv.FOLD_STEMS = engine != "bf16-nofold"
@@ -77,6 +82,7 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
         sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=threads, **kw)
     finally:
         bf16_conv.FOLD_STEMS = True
+        os.environ.pop("GOSSAMER_BF16_HANDOFF", None)
         if before is None:
             os.environ.pop("GOSSAMER_BLOCKED_LAYOUT", None)
         else:

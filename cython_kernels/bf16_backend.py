@@ -33,6 +33,23 @@ class CythonBf16Backend(Bf16Kernels):
         (gossamer/layout_planning.py; bf16_conv.keep_nchw says which)."""
         return keep_nchw(node, values)
 
+    def takes_handoffs(self) -> bool:
+        """Whether this backend runs gossamer::FusedConvPair with its bf16 hand-off (the direct
+        convs: the AMX tiles in use now), so gossamer.layout_planning plans the pairs
+        (converter/optimizer/bf16_handoff.py)."""
+        if bf16_unavailable() is not None:
+            return False
+        from .bf16_conv import _amx_now
+
+        return _amx_now()
+
+    def takes_pair(self, node: Node, values: dict[str, Value]) -> bool:
+        """Whether this backend claims the gossamer::FusedConvPair `node` (its inputs' types and
+        shapes in `values`): the hand-off pass pairs only what it will run."""
+        from .bf16_conv_pair import pair_refusal
+
+        return pair_refusal(node, [values.get(n) if n else None for n in node.inputs]) is None
+
     def describe(self) -> str:
         reason = bf16_unavailable()
         if reason:

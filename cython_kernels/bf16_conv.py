@@ -106,23 +106,23 @@ def keep_nchw(node: Node, values: dict[str, Value]) -> bool:
     return not (tuple(w[2:]) == (1, 1) and min(w[0], w[1]) <= BLOCKED_1X1_CHANNELS)
 
 
-def _planes(n: int) -> Array:
-    """n uint32 of pair planes (overwritten by every direct conv): this Python thread's buffer,
-    grown as needed. Its start is 2 MB-aligned inside an allocation of at least 4 MB, which numpy
+def _planes(n: int, slot: str = "buf") -> Array:
+    """n uint32 of pair planes (overwritten by every direct conv): this Python thread's buffer
+    (one per slot: a bf16 hand-off keeps a second, bf16_conv_pair.py), grown as needed. Its start is 2 MB-aligned inside an allocation of at least 4 MB, which numpy
     advises for transparent huge pages: a B tile's 16 rows lie one plane apart (up to ~100 KB: the
     stem's), so with 4 KB pages every tile load walks 16 pages; huge pages took ResNet-18's stem
     from 10.2 to 1.9 ms (median, load 7, docs/bf16.md). The reuse also saves the page faults of a
     fresh buffer per call."""
     if not REUSE_PLANES:
         return np.empty(n, U32)
-    buf = getattr(_planes_tls, "buf", None)
+    buf = getattr(_planes_tls, slot, None)
     if buf is None or buf.size < n:
         nbytes = -(-4 * max(n, 1) // _HUGE) * _HUGE
         check_allocation(nbytes + _HUGE, f"the bf16 direct conv's pair planes ({n} pairs)")
         raw = np.empty(max(nbytes + _HUGE, 2 * _HUGE), np.uint8)
         off = -raw.ctypes.data % _HUGE
         buf = raw[off : off + nbytes].view(U32)
-        _planes_tls.buf = buf
+        setattr(_planes_tls, slot, buf)
     return buf[:n]
 
 

@@ -18,11 +18,13 @@ import numpy as np
 from ..plugins import KernelBackend, kernel
 from ..refimpl.ops.op_conv import conv_1
 from ..refimpl.ops.op_fused_conv import fused_conv_1
+from ..refimpl.ops.op_fused_conv_pair import fused_conv_pair_1
 from ..refimpl.ops.op_fused_gemm import fused_gemm_1
 from ..refimpl.ops.op_fused_mat_mul import fused_mat_mul_1
 from ..refimpl.ops.op_gemm import gemm_7, gemm_11
 from ..refimpl.ops.op_mat_mul import mat_mul_1
 from .bf16_conv import conv_refusal, prepare_conv, prepare_fused_conv
+from .bf16_conv_pair import pair_refusal, prepare_fused_conv_pair
 from .bf16_matmul import (
     gemm_refusal,
     matmul_refusal,
@@ -60,6 +62,17 @@ class Bf16Kernels(KernelBackend):
         kernel_shape: list[int] | None = None, pads: list[int] | None = None,
         strides: list[int] | None = None, activation: str = "",
         activation_params: list[float] | None = None,
+    ) -> Array:  # fmt: skip
+        return _unprepared()
+
+    @kernel(fused_conv_pair_1, dtypes=FLOAT32, supports=pair_refusal,
+            prepare=prepare_fused_conv_pair)  # fmt: skip
+    def fused_conv_pair(
+        x: Array, w1: Array, b1: Array | None, w2: Array, b2: Array | None = None,
+        z: Array | None = None, *, pads: list[int] | None = None,
+        strides: list[int] | None = None, activation: str = "",
+        activation_params: list[float] | None = None, second_pads: list[int] | None = None,
+        second_activation: str = "", second_activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
         return _unprepared()
 

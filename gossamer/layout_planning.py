@@ -21,6 +21,7 @@ def plan_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
     default one, GOSSAMER_BACKENDS else every available backend) includes the cython backend,
     and attention blocks fused for its kernel (attention_fusion)."""
     graph = _attention_for_backends(graph, backends)
+    graph = _bf16_handoffs_for_backends(graph, backends)
     if LAYOUT_KEY in graph.metadata or not _has_conv(graph):
         return graph
     if not _wide_allowed() and not _has_grouped_conv(graph):
@@ -67,6 +68,23 @@ def _attention_for_backends(graph: Graph, backends: Sequence[str] | None) -> Gra
     from .converter.optimizer.attention_fusion import fused
 
     return fused(graph)
+
+
+def _bf16_handoffs_for_backends(graph: Graph, backends: Sequence[str] | None) -> Graph:
+    """Pairs of convs with a bf16 hand-off (gossamer::FusedConvPair,
+    converter/optimizer/bf16_handoff.py) where cython-bf16 is selected and takes them (its
+    takes_handoffs: its convs on the AMX tiles)."""
+    if not _has_conv(graph):
+        return graph
+    from .plugins.manager import select_backends
+
+    chosen, _ = select_backends(list(backends) if backends is not None else None)
+    bf16 = next((b for b in chosen if b.name == "cython-bf16"), None)
+    if bf16 is None or not bf16.takes_handoffs():
+        return graph
+    from .converter.optimizer.bf16_handoff import planned
+
+    return planned(graph, bf16.takes_pair)
 
 
 def _has_attention(graph: Graph) -> bool:

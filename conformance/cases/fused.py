@@ -164,7 +164,64 @@ _ATTENTION_EDGES = tuple(
 )  # fmt: skip
 
 
+@st.composite
+def _pair_shapes(draw: Any) -> tuple[Any, ...]:
+    """FusedConvPair: x, w1, b1, w2, b2, z (made by _pair_residual) and the two convs' geometry
+    and activations (2-D, group 1; the second stride 1)."""
+    n, c, h, w = (draw(st.integers(1, 2)), draw(st.integers(1, 5)), draw(st.integers(3, 9)),
+                  draw(st.integers(3, 9)))  # fmt: skip
+    m1, m2 = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    k1 = draw(st.sampled_from([(1, 1), (3, 3), (1, 3)]))
+    k2 = draw(st.sampled_from([(3, 3), (2, 1)]))
+    attrs: dict[str, Any] = {"_z": draw(st.booleans())}
+    attrs["pads"] = [k1[0] // 2, k1[1] // 2] * 2
+    attrs["strides"] = [draw(st.integers(1, 2))] * 2
+    attrs["second_pads"] = [k2[0] // 2, k2[1] // 2, draw(st.integers(0, 1)), 0]
+    for key in ("activation", "second_activation"):
+        name = draw(st.sampled_from(["", "Relu", "Clip"]))
+        if name:
+            attrs[key] = name
+    if attrs.get("activation") == "Clip":
+        attrs["activation_params"] = [0.0, 6.0]
+    bias = draw(st.booleans())
+    return ((n, c, h, w), (m1, c, *k1), (m1,) if bias else None, (m2, m1, *k2),
+            (m2,) if bias else None, None, attrs)  # fmt: skip
+
+
+def _pair_residual() -> Arg:
+    """FusedConvPair's residual z (the second conv's output shape), where attrs' _z says."""
+
+    def make_z(ctx: Ctx) -> np.ndarray | None:
+        if not ctx.attrs["_z"]:
+            return None
+        x, w1, w2, a = ctx.inputs[0], ctx.inputs[1], ctx.inputs[3], ctx.attrs
+        first = window(x.shape[2:], w1.shape[2:], strides=a.get("strides"), pads=a.get("pads"))
+        second = window(first.out, w2.shape[2:], pads=a.get("second_pads"))
+        return make("any", (x.shape[0], w2.shape[0], *second.out), ctx.dtype, ctx.rng)
+
+    return Arg(make_z)
+
+
+# ResNet's basic block as the hand-off runs it (32-channel multiples), and a downsampling one
+_FCONV_PAIR = tuple(
+    (((1, c, hw, hw), (m, c, 3, 3), (m,), (m, m, 3, 3), (m,), None,
+      {"_z": z, "pads": [1, 1, 1, 1], "strides": [s, s], "activation": "Relu",
+       "second_pads": [1, 1, 1, 1], "second_activation": "Relu"}), None)
+    for c, m, hw, s, z in [(32, 32, 9, 1, True), (16, 64, 10, 2, False)]
+)  # fmt: skip
+
 CASES: list[Case] = [
+    Case(
+        "FusedConvPair",
+        tuple(Arg("any", const=i > 0) for i in range(5)) + (_pair_residual(),),
+        FLOATS,
+        domain=GD,
+        shapes=_pair_shapes(),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=lambda ex: int(np.prod(ex.inputs[1].shape[1:]) * np.prod(ex.inputs[3].shape[1:])),
+        edges=_FCONV_PAIR,
+    ),
     Case(
         "FusedConv",
         (

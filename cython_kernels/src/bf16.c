@@ -531,8 +531,9 @@ static void conv_units(void *ctx, long u0, long u1, int seat) {
     conv_job *j = (conv_job *)ctx;
     long mr = j->kern->row_tile, hw = j->oh * j->ow, nc = 2 * GK_BF16_NR;
     if (u0 >= u1) return;
-    float *t = j->g.y ? NULL : (float *)gk_seat_buf(&j->bufs, seat);
-    if (!t && !j->g.y) {
+    int fused = j->g.y || j->g.yp; /* the tiles write y (or the hand-off planes) themselves */
+    float *t = fused ? NULL : (float *)gk_seat_buf(&j->bufs, seat);
+    if (!t && !fused) {
         j->failed = 1;
         return;
     }
@@ -541,12 +542,12 @@ static void conv_units(void *ctx, long u0, long u1, int seat) {
         long i0 = (u / j->chunks) * mr, rows = GK_MIN(mr, j->m - i0);
         long oy0 = (u % j->chunks) * j->chunk_rows, oy1 = GK_MIN(j->oh, oy0 + j->chunk_rows);
         long ncols = (oy1 - oy0 - 1) * j->wq + j->ow;
-        if (j->g.y && g_conv_overlap && j->kern->conv_run &&
+        if (fused && g_conv_overlap && j->kern->conv_run &&
             j->g.taps * j->g.cpb >= GK_BF16_OVERLAP_BLOCKS) { /* y written during products */
             j->kern->conv_run(&j->g, i0, rows, oy0 * j->wq, oy0 * j->wq + ncols);
             continue;
         }
-        if (j->g.y) { /* the tiles write y with the epilogue themselves */
+        if (fused) { /* the tiles write y with the epilogue themselves */
             for (long n0 = 0; n0 < ncols; n0 += nc)
                 j->kern->conv_tile(&j->g, i0, rows, oy0 * j->wq + n0, GK_MIN(nc, ncols - n0),
                                    NULL, 0);
@@ -565,17 +566,48 @@ static void conv_units(void *ctx, long u0, long u1, int seat) {
     if (j->kern->end) j->kern->end();
 }
 
+long gk_bf16_conv_form_plane(long hq, long wq) {
+    return hq < 0 || wq < 0 ? 0 : (hq * wq + 32 + 15) / 16 * 16; /* planes_of's sq */
+}
+
+/* where the output goes as the hand-off form (bf16.h: gk_bf16_conv_direct_ex's yp) */
+typedef struct {
+    uint32_t *yp; /* NULL: to y as float32 */
+    long top, left, hq, wq;
+} conv_form_out;
+
+/* the form's padding and tail zeroed in planes [q0, q1) (the tiles write the rest) */
+static void zero_form_border(uint32_t *yp, long q0, long q1, const conv_form_out *o, long oh,
+                             long ow) {
+    long sq = gk_bf16_conv_form_plane(o->hq, o->wq), right = o->wq - o->left - ow;
+    for (long q = q0; q < q1; q++) {
+        uint32_t *d = yp + q * sq;
+        memset(d, 0, (size_t)(o->top * o->wq + o->left) * sizeof(uint32_t));
+        for (long yy = o->top; yy < o->top + oh; yy++) /* a row's right pad and the next's left */
+            memset(d + yy * o->wq + o->left + ow, 0,
+                   (size_t)(right + (yy + 1 < o->top + oh ? o->left : 0)) * sizeof(uint32_t));
+        long tail = (o->top + oh) * o->wq;
+        memset(d + tail, 0, (size_t)(sq - tail) * sizeof(uint32_t));
+    }
+}
+
 /* the direct conv of x (c channels, or, where fold->kw, the image's c / fold->kw channels with
- * their columns folded in: c = channels * kw, and kw, sw, dw, pw are then 1, 1, 1, 0) */
+ * their columns folded in: c = channels * kw, and kw, sw, dw, pw are then 1, 1, 1, 0); x NULL:
+ * planes hold its pair planes already; out->yp: the output as the hand-off form */
 static int conv_direct(const float *x, long c, long h, long w, long kh, long kw, long sh, long sw,
                        long dh, long dw, long ph, long pw, long oh, long ow, long m,
                        const uint32_t *wpk, uint32_t *planes, float *y, const gk_epilogue *ep,
-                       int threads, const conv_fold *fold) {
+                       int threads, const conv_fold *fold, const conv_form_out *out) {
     const gk_bf16_kernels *kern = kernels();
     conv_planes p;
     if (!gk_bf16_amx() || !kern || !kern->conv_tile) return -2;
     if (ph < 0 || pw < 0 || c < 0 || h < 0 || w < 0 || m < 0 ||
         planes_of(kh, kw, sh, sw, dh, dw, oh, ow, &p))
+        return -3;
+    if (!x && (p.phases != 1 || dh != 1 || dw != 1 || fold->kw)) return -3;
+    if (out->yp && (m % (2 * GK_BF16_KB) || out->top < 0 || out->left < 0 ||
+                    out->hq < out->top + oh || out->wq < out->left + ow ||
+                    (ep && ep->act != GK_ACT_NONE)))
         return -3;
     if (m == 0 || oh == 0 || ow == 0) return 0;
     long cp = gk_bf16_conv_cpad(c), taps = kh * kw, pairs = cp / 2;
@@ -590,17 +622,24 @@ static int conv_direct(const float *x, long c, long h, long w, long kh, long kw,
     memset(&pj, 0, sizeof pj);
     pj.x = x, pj.c = c, pj.h = h, pj.w = w, pj.sh = sh, pj.sw = sw, pj.ph = ph, pj.pw = pw;
     pj.p = p, pj.used = used, pj.out = planes, pj.fold = *fold;
-    gk_seat_bufs_init(&pj.bufs, 2 * (size_t)p.wq * sizeof(float));
-    gk_parallel_range(pairs, pairs * p.plane > 8192 ? threads : 1, pack_planes, &pj);
-    gk_seat_bufs_free(&pj.bufs);
-    if (pj.failed) return -1;
+    if (x) { /* else the planes hold the input already (a hand-off) */
+        gk_seat_bufs_init(&pj.bufs, 2 * (size_t)p.wq * sizeof(float));
+        gk_parallel_range(pairs, pairs * p.plane > 8192 ? threads : 1, pack_planes, &pj);
+        gk_seat_bufs_free(&pj.bufs);
+        if (pj.failed) return -1;
+    }
+    if (out->yp) zero_form_border(out->yp, 0, m / 2, out, oh, ow);
 
     conv_job j;
     memset(&j, 0, sizeof j);
     j.g = (gk_bf16_conv_args){gk_bf16_pairs(taps * cp), cp / (2 * GK_BF16_KB), taps, p.plane,
                               offs, wpk, planes};
     j.ep = ep ? ep : &no_epilogue;
-    if (g_conv_fused && j.ep->act == GK_ACT_NONE) { /* the tiles store y with the epilogue */
+    if (out->yp) { /* the tiles store the hand-off form with the epilogue */
+        j.g.yp = out->yp, j.g.yp_plane = gk_bf16_conv_form_plane(out->hq, out->wq);
+        j.g.yp_wq = out->wq, j.g.yp_off = out->top * out->wq + out->left;
+        j.g.ow = ow, j.g.wq = p.wq, j.g.hw = oh * ow, j.g.ep = j.ep;
+    } else if (g_conv_fused && j.ep->act == GK_ACT_NONE) { /* the tiles store y themselves */
         j.g.y = y, j.g.ow = ow, j.g.wq = p.wq, j.g.hw = oh * ow, j.g.ep = j.ep;
     }
     j.kern = kern;
@@ -611,7 +650,8 @@ static int conv_direct(const float *x, long c, long h, long w, long kh, long kw,
     j.ldt = ((j.chunk_rows - 1) * p.wq + ow + 15) / 16 * 16;
     j.y = y;
     gk_seat_bufs_init(&j.bufs,
-                      j.g.y ? 64 : (size_t)kern->row_tile * (size_t)j.ldt * sizeof(float));
+                      j.g.y || j.g.yp ? 64
+                                      : (size_t)kern->row_tile * (size_t)j.ldt * sizeof(float));
     long units = j.row_tiles * j.chunks;
     gk_parallel_range(units, threads_for(m, oh * ow, taps * c, threads), conv_units, &j);
     gk_seat_bufs_free(&j.bufs);
@@ -623,8 +663,22 @@ int gk_bf16_conv_direct(const float *x, long c, long h, long w, long kh, long kw
                         const uint32_t *wpk, uint32_t *planes, float *y, const gk_epilogue *ep,
                         int threads) {
     const conv_fold none = {0, 1, 1, 0};
+    const conv_form_out to_y = {NULL, 0, 0, 0, 0};
+    if (!x) return -3;
     return conv_direct(x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, m, wpk, planes, y, ep,
-                       threads, &none);
+                       threads, &none, &to_y);
+}
+
+int gk_bf16_conv_direct_ex(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                           long sw, long dh, long dw, long ph, long pw, long oh, long ow, long m,
+                           const uint32_t *wpk, uint32_t *planes, float *y, uint32_t *yp,
+                           long yp_top, long yp_left, long yp_hq, long yp_wq,
+                           const gk_epilogue *ep, int threads) {
+    const conv_fold none = {0, 1, 1, 0};
+    const conv_form_out out = {yp, yp_top, yp_left, yp_hq, yp_wq};
+    if (!yp && !y) return -3;
+    return conv_direct(x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, m, wpk, planes, y, ep,
+                       threads, &none, &out);
 }
 
 int gk_bf16_conv_direct_fold(const float *x, long c, long h, long w, long kh, long kw, long sh,
@@ -632,7 +686,8 @@ int gk_bf16_conv_direct_fold(const float *x, long c, long h, long w, long kh, lo
                              long m, const uint32_t *wpk, uint32_t *planes, float *y,
                              const gk_epilogue *ep, int threads) {
     const conv_fold fold = {kw, sw, dw, pw};
-    if (kw < 1 || sw < 1 || dw < 1 || pw < 0 || c < 0 || c > LONG_MAX / kw) return -3;
+    const conv_form_out to_y = {NULL, 0, 0, 0, 0};
+    if (!x || kw < 1 || sw < 1 || dw < 1 || pw < 0 || c < 0 || c > LONG_MAX / kw) return -3;
     return conv_direct(x, c * kw, h, w, kh, 1, sh, 1, dh, 1, ph, 0, oh, ow, m, wpk, planes, y, ep,
-                       threads, &fold);
+                       threads, &fold, &to_y);
 }

@@ -134,6 +134,30 @@ int gk_bf16_conv_direct_fold(const float *x, long c, long h, long w, long kh, lo
                              long m, const uint32_t *wpk, uint32_t *planes, float *y,
                              const gk_epilogue *ep, int threads);
 
+/* bf16 hand-off between two direct convs: the producer's output written as the consumer's pair
+ * planes, the consumer reading them as they are (no rounding pass, half the bytes of float32).
+ * The form ("stride-1 pair planes"): for output channels c (a multiple of 32), c / 2 planes of
+ * sq = gk_bf16_conv_planes_size(c, kh, kw, 1, 1, 1, 1, oh', ow') / (c / 2) pairs (the consumer's
+ * kh x kw, stride 1, dilation 1, output oh' x ow': hq = oh' + kh - 1 rows, wq = ow' + kw - 1
+ * columns); plane q's [yy][xx] is the pair (channel 2q, 2q + 1) of the image padded by top rows
+ * and left columns at (yy, xx), zero in the padding and past hq * wq. The rounding is
+ * gk_bf16_round's, so the planes are the bits the consumer's own rounding pass would write.
+ *
+ * gk_bf16_conv_direct_ex: gk_bf16_conv_direct, but
+ *   x NULL: planes already hold the input's pair planes (a hand-off form of this conv's geometry:
+ *     stride 1, dilation 1; x's c, h, w still give its shape);
+ *   yp non-NULL: the output goes to yp in the form above (yp_hq x yp_wq, padded by yp_top rows
+ *     and yp_left columns: yp_hq >= yp_top + oh, yp_wq >= yp_left + ow; m a multiple of 32; the
+ *     epilogue without an activation), y unused; the padding and the tail are zeroed here.
+ * Returns as gk_bf16_conv_direct; -3 also for a form it does not take. */
+int gk_bf16_conv_direct_ex(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                           long sw, long dh, long dw, long ph, long pw, long oh, long ow, long m,
+                           const uint32_t *wpk, uint32_t *planes, float *y, uint32_t *yp,
+                           long yp_top, long yp_left, long yp_hq, long yp_wq,
+                           const gk_epilogue *ep, int threads);
+/* pairs per plane of the form above with hq x wq (the consumer's) */
+long gk_bf16_conv_form_plane(long hq, long wq);
+
 /* whether the direct conv's tiles write y with the epilogue themselves (1, the default; the
  * same bits) or go through a tile buffer, a copy and the epilogue's own pass (0: benchmarks and
  * the tests' comparison); on < 0 only asks. Returns the setting before the call */
@@ -157,6 +181,10 @@ typedef struct {
     float *y;
     long ow, wq, hw;
     const gk_epilogue *ep;
+    /* yp non-NULL (and y unused): output rows 2q, 2q + 1 go to yp's plane q (yp_plane pairs
+     * apart) as bf16 pairs, pixel (oy, ox) at yp_off + oy * yp_wq + ox: the hand-off form */
+    uint32_t *yp;
+    long yp_plane, yp_wq, yp_off;
 } gk_bf16_conv_args;
 
 typedef struct {

@@ -39,6 +39,12 @@ cdef extern from "src/bf16.h" nogil:
                                  long sh, long sw, long dh, long dw, long ph, long pw, long oh,
                                  long ow, long m, const uint32_t *wpk, uint32_t *planes, float *y,
                                  const gk_epilogue *ep, int threads)
+    int gk_bf16_conv_direct_ex(const float *x, long c, long h, long w, long kh, long kw, long sh,
+                               long sw, long dh, long dw, long ph, long pw, long oh, long ow,
+                               long m, const uint32_t *wpk, uint32_t *planes, float *y,
+                               uint32_t *yp, long yp_top, long yp_left, long yp_hq, long yp_wq,
+                               const gk_epilogue *ep, int threads)
+    long gk_bf16_conv_form_plane(long hq, long wq)
 
     int gk_bf16_conv_set_fused(int on)
     int gk_bf16_conv_set_overlap(int on)
@@ -362,3 +368,72 @@ def bf16_conv_direct_fold(const float[:, :, ::1] x, long kh, long kw, long sh, l
                                       dh, dw, ph, pw, oh, ow, m, &wpk[0], &planes[0], &y[0, 0],
                                       &ep.ep, threads)
     return _direct_done("bf16_conv_direct_fold", rc)
+
+
+def bf16_conv_form_plane(long hq, long wq):
+    """Pairs per plane of the bf16 hand-off form of hq x wq (src/bf16.h): a conv of C output
+    channels writes C / 2 such planes."""
+    _need(hq >= 0 and wq >= 0, "bf16_conv_form_plane: negative size")
+    return gk_bf16_conv_form_plane(hq, wq)
+
+
+def bf16_conv_direct_ex(x, long c, long h, long w, long kh, long kw, long sh, long sw, long dh,
+                        long dw, long ph, long pw, long oh, long ow, long m,
+                        const uint32_t[::1] wpk, uint32_t[::1] planes, y, yp, long yp_top,
+                        long yp_left, long yp_hq, long yp_wq, Epilogue ep, int threads):
+    """bf16_conv_direct with the bf16 hand-off (src/bf16.h: gk_bf16_conv_direct_ex): x (C, H, W)
+    float32, or None where planes already hold the input in the hand-off form of this conv's
+    geometry (stride 1, dilation 1; c, h, w its shape); the output to y (M x oh*ow float32), or,
+    with y None, to yp (uint32) as the hand-off form of yp_hq x yp_wq padded by yp_top rows and
+    yp_left columns (M a multiple of 32, no activation). False (nothing written) where the AMX
+    tiles are not in use."""
+    cdef const float[:, :, ::1] xv
+    cdef float[:, ::1] yv
+    cdef uint32_t[::1] ypv
+    cdef const float *xp = NULL
+    cdef float *y_ptr = NULL
+    cdef uint32_t *yp_ptr = NULL
+    cdef size_t need
+    cdef int rc
+    name = "bf16_conv_direct_ex"
+    _direct_geometry(name, ep, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, kh * kw)
+    _need(sh <= GK_BF16_CONV_STRIDE and sw <= GK_BF16_CONV_STRIDE,
+          f"{name}: strides over {GK_BF16_CONV_STRIDE} are not taken")
+    _need(c >= 0 and h >= 0 and w >= 0 and m >= 0, f"{name}: negative size")
+    _need((y is None) != (yp is None), f"{name}: give exactly one of y and yp")
+    if x is None:
+        _need(sh == 1 and sw == 1 and dh == 1 and dw == 1,
+              f"{name}: a hand-off input needs stride 1 and dilation 1")
+    else:
+        xv = x
+        _need(xv.shape[0] == c and xv.shape[1] == h and xv.shape[2] == w,
+              f"{name}: x is not ({c}, {h}, {w})")
+    if y is not None:
+        yv = y
+        _need(yv.shape[0] == m and yv.shape[1] == oh * ow, f"{name}: y is not ({m}, {oh * ow})")
+    else:
+        ypv = yp
+        _need(m % 32 == 0, f"{name}: the hand-off form needs output channels in 32s, not {m}")
+        _need(yp_top >= 0 and yp_left >= 0 and yp_hq >= yp_top + oh and yp_wq >= yp_left + ow,
+              f"{name}: the form {yp_hq} x {yp_wq} padded by ({yp_top}, {yp_left}) does not "
+              f"hold {oh} x {ow}")
+        _need(ep.ep.act == 0, f"{name}: the hand-off form takes no activation")
+    if m == 0 or oh == 0 or ow == 0:
+        return True
+    _pairs(name, "wpk", wpk, gk_bf16_packed_a_size(m, kh * kw * gk_bf16_conv_cpad(c)))
+    _pairs(name, "planes", planes, gk_bf16_conv_planes_size(c, kh, kw, sh, sw, dh, dw, oh, ow))
+    if yp is not None:
+        _pairs(name, "yp", ypv, (m // 2) * gk_bf16_conv_form_plane(yp_hq, yp_wq))
+        yp_ptr = &ypv[0]
+    else:
+        y_ptr = &yv[0, 0]
+    if x is not None and c > 0 and h > 0 and w > 0:
+        xp = &xv[0, 0, 0]
+    elif x is not None:
+        return True
+    ep.check(name, m, oh * ow, 1, 0)
+    with nogil:
+        rc = gk_bf16_conv_direct_ex(xp, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, m,
+                                    &wpk[0], &planes[0], y_ptr, yp_ptr, yp_top, yp_left, yp_hq,
+                                    yp_wq, &ep.ep, threads)
+    return _direct_done(name, rc)

@@ -154,6 +154,21 @@ def _conv(s: Scope, n: Node) -> None:
     _conv_like(s, n, 0, 1, s.dtype(in_name(n, 0)))
 
 
+@rule("FusedConvPair")
+def _conv_pair(s: Scope, n: Node) -> None:
+    """The second conv's window over the first's (both read their kernels from the weights)."""
+    x, w1, w2 = s.shape(in_name(n, 0)), s.shape(in_name(n, 1)), s.shape(in_name(n, 3))
+    if x is None or w1 is None or w2 is None or len(x) != len(w1) or len(x) != len(w2):
+        s.set(out_name(n), s.dtype(in_name(n, 0)), None)
+        return
+    first = Node("Conv", [], [], {k: n.attrs[k] for k in ("pads", "strides") if k in n.attrs})
+    second = Node("Conv", [], [], {"pads": n.attrs["second_pads"]} if "second_pads" in n.attrs
+                  else {})  # fmt: skip
+    t = _window_dims(first, x[2:], list(w1[2:]))
+    s.set(out_name(n), s.dtype(in_name(n, 0)), (x[0], w2[0], *_window_dims(second, tuple(t),
+                                                                        list(w2[2:]))))
+
+
 @rule("ConvInteger")
 def _conv_integer(s: Scope, n: Node) -> None:
     _conv_like(s, n, 0, 1, "int32")

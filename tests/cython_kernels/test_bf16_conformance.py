@@ -14,7 +14,7 @@ from gossamer.conformance.tolerances import tolerance
 from gossamer.cython_kernels._native import ext
 
 CLAIMED = ["Conv", "gossamer::FusedConv", "Gemm", "gossamer::FusedGemm", "MatMul",
-           "gossamer::FusedMatMul"]  # fmt: skip
+           "gossamer::FusedMatMul", "gossamer::FusedConvPair"]  # fmt: skip
 
 
 @pytest.fixture(params=["emulate", "vdpbf16ps", "amx"])
