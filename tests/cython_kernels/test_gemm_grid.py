@@ -30,7 +30,26 @@ def test_grid_pairs_blocks_up_for_two_threads():
         native.ext().gemm_grid(0, 4, 4, 2)
 
 
-@pytest.mark.parametrize("m, n, k", [(128, 1152, 384), (128, 1152, 40), (60, 1152, 33)])
+def test_grid_leaves_no_block_empty():
+    """ResNet-50's 2048 -> 512 1x1 conv at 7x7 (M 512, N 49: 2 column units): 8 blocks would be
+    1 x 8 with 6 empty; the rule takes fewer blocks, every one of them with rows and columns."""
+    from gossamer.cython_kernels import set_simd_level
+
+    before = native.simd_level()
+    if not native.ext().cpu_has_avx512f():
+        pytest.skip("this CPU has no AVX-512F (the 32-column unit)")
+    set_simd_level("avx512f")
+    try:
+        for m, n, k in [(512, 49, 2048), (512, 49, 4608), (1000, 1, 2048), (256, 196, 1024)]:
+            blocks, pm, pn = native.ext().gemm_grid(m, n, k, 2)
+            assert pm * pn == blocks and blocks >= 2
+            assert pm <= -(-m // 12) and pn <= -(-n // 32), (m, n, k, blocks, pm, pn)
+        assert native.ext().gemm_grid(512, 49, 2048, 2) == (4, 4, 1)
+    finally:
+        set_simd_level(before)
+
+
+@pytest.mark.parametrize("m, n, k", [(128, 1152, 384), (128, 1152, 40), (60, 1152, 33), (512, 49, 300)])
 def test_every_grid_gives_the_one_thread_bits(m, n, k, level):
     from gossamer.cython_kernels import gemm_kernels as gk
 
