@@ -55,6 +55,7 @@ def gemm_tune_thin(long mc=0):
     return old
 
 
+# (declared here rather than in src/gemm.h, which every SIMD level's file includes)
 cdef extern from *:
     """
     void gk_gemm_tune_grid(long per, long shape, long *old);
