@@ -45,6 +45,8 @@ static long kc_for(long k) { return k > g_kc && k <= g_kc + g_kc / 2 ? k : g_kc;
 #define GK_THIN_K 64
 #define GK_THIN_N 1024
 static long g_mc_thin = 2 * GK_MR;
+/* tuning: blocks per thread (0 the rule), grid shape (0 the model, 1 rows only, 2 columns only) */
+static long g_grid_per = 0, g_grid_shape = 0;
 
 /* C[m0:m1, n0:n1] by the level's kernel, the M block the thin rule's where it applies */
 static void run_block(const gk_gemm_args *g, long m0, long m1, long n0, long n1) {
@@ -60,6 +62,12 @@ static void run_block(const gk_gemm_args *g, long m0, long m1, long n0, long n1)
 void gk_gemm_tune_thin(long mc, long *old) {
     *old = g_mc_thin;
     if (mc > 0) g_mc_thin = (mc + GK_MR - 1) / GK_MR * GK_MR;
+}
+
+void gk_gemm_tune_grid(long per, long shape, long *old) {
+    old[0] = g_grid_per, old[1] = g_grid_shape;
+    if (per >= 0) g_grid_per = per;
+    if (shape >= 0) g_grid_shape = shape;
 }
 
 long gk_gemm_kc(long k) { return kc_for(k); }
@@ -259,6 +267,11 @@ static void grid_cu(long m, long n, long cu, int T, int *pm_out, int *pn_out) {
 }
 
 static void grid(long m, long n, int T, int *pm_out, int *pn_out) {
+    if (g_grid_shape) {
+        *pm_out = g_grid_shape == 1 ? T : 1;
+        *pn_out = g_grid_shape == 1 ? 1 : T;
+        return;
+    }
     grid_cu(m, n, col_unit(), T, pm_out, pn_out);
 }
 
@@ -272,6 +285,11 @@ static void grid(long m, long n, int T, int *pm_out, int *pn_out) {
  * at 2 threads, 8 blocks of 4 and 5 column units alternating (one thread idle for a block's
  * difference at the end, ~10 % of the product) against 2 x 4 blocks that pair up. */
 static void grid_nt(long m, long n, long cu, int T, int nt, int *pm_out, int *pn_out) {
+    if (g_grid_shape) {
+        *pm_out = g_grid_shape == 1 ? T : 1;
+        *pn_out = g_grid_shape == 1 ? 1 : T;
+        return;
+    }
     if (nt <= 1 || nt >= T || nt > GK_GRID_SIM) {
         grid_cu(m, n, cu, T, pm_out, pn_out);
         return;
@@ -336,6 +354,7 @@ static int threads_for(double m, double n, double k, int threads) {
  * (~4 us), else 2, else 1 */
 static int blocks_for(double m, double n, double k, int nt) {
     double work = m * n * (k > 0 ? k : 1);
+    if (g_grid_per > 0) return nt * (int)g_grid_per;
     int per = work >= 4 * 400000.0 * nt ? 4 : work >= 2 * 400000.0 * nt ? 2 : 1;
     return nt * per;
 }
@@ -344,8 +363,25 @@ int gk_gemm_threads(long m, long n, long k, int threads) {
     return threads_for((double)m, (double)n, (double)k, threads);
 }
 
+/* blocks of the grid for nt threads, fewer where the grid chosen for them would leave blocks empty
+ * (an empty block balances nothing, and the grid it forced can be the worse one: ResNet-50's
+ * 2048 -> 512 1x1 convs at 7x7, M 512 x N 49, took 1 x 8 blocks at 2 threads, 2 of them non-empty
+ * and each reading all 4 MiB of weights, where 4 x 1 blocks read them once) */
+static int grid_for(long m, long n, long k, int nt, int *pm, int *pn) {
+    int blocks = blocks_for((double)m, (double)n, (double)k, nt);
+    long cu = col_unit(), um = (m + GK_MR - 1) / GK_MR, un = (n + cu - 1) / cu;
+    *pm = *pn = 1;
+    if (nt <= 1) return 1;
+    for (;;) {
+        grid_nt(m, n, cu, blocks, nt, pm, pn);
+        if (g_grid_per > 0 || blocks <= nt || (*pm <= um && *pn <= un)) return blocks;
+        blocks /= 2;
+    }
+}
+
 int gk_gemm_blocks(long m, long n, long k, int nt) {
-    return blocks_for((double)m, (double)n, (double)k, nt);
+    int pm, pn;
+    return grid_for(m, n, k, nt, &pm, &pn);
 }
 
 typedef struct {
@@ -361,12 +397,12 @@ static void grid_block(void *ctx, long t, int seat) {
 
 /* C = the packed product, its blocks over the pool (the grid chosen for nt threads) */
 static void run_grid(const gk_gemm_args *g, int nt) {
-    grid_job j = {*g, blocks_for((double)g->m, (double)g->n, (double)g->k, nt), 1, 1};
+    grid_job j = {*g, 1, 1, 1};
     if (nt <= 1) {
         run_part(g, 1, 1, 0);
         return;
     }
-    grid_nt(g->m, g->n, col_unit(), j.blocks, nt, &j.pm, &j.pn);
+    j.blocks = grid_for(g->m, g->n, g->k, nt, &j.pm, &j.pn);
     gk_parallel(j.blocks, nt, grid_block, &j);
 }
 
@@ -406,8 +442,8 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
     if (m <= 0 || n <= 0) return;
     gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc};
     int nt = threads_for((double)m, (double)n, (double)k, threads);
-    long blocks = nt > 1 ? blocks_for((double)m, (double)n, (double)k, nt) : 1;
     int pm = 1, pn = 1;
+    long blocks = nt > 1 ? grid_for(m, n, k, nt, &pm, &pn) : 1;
     if (blocks > 1) grid(m, n, (int)blocks, &pm, &pn);
     if (pm > 1) { /* the grid splits the rows too: threads share panels, so all are packed first */
         long panels = (n + GK_NR - 1) / GK_NR;

@@ -55,6 +55,22 @@ def gemm_tune_thin(long mc=0):
     return old
 
 
+# (declared here rather than in src/gemm.h, which every SIMD level's file includes)
+cdef extern from *:
+    """
+    void gk_gemm_tune_grid(long per, long shape, long *old);
+    """
+    void gk_gemm_tune_grid(long per, long shape, long *old)
+
+
+def gemm_tune_grid(long per=-1, long shape=-1):
+    """Sets the packed drivers' blocks per thread (0 the rule) and grid shape (0 the model, 1 rows
+    only, 2 columns only; -1 keeps one); returns the previous (per, shape) (tests and tuning)."""
+    cdef long old[2]
+    gk_gemm_tune_grid(per, shape, old)
+    return old[0], old[1]
+
+
 def gemm_grid(long m, long n, long k, int nt):
     """The split of an m x n x k product's C between nt threads in the packed drivers' pool call:
     (blocks, pm, pn), blocks = pm x pn claimed in order (for tests and benchmarks)."""

@@ -30,7 +30,57 @@ def test_grid_pairs_blocks_up_for_two_threads():
         native.ext().gemm_grid(0, 4, 4, 2)
 
 
-@pytest.mark.parametrize("m, n, k", [(128, 1152, 384), (128, 1152, 40), (60, 1152, 33)])
+def test_grid_leaves_no_block_empty():
+    """ResNet-50's 2048 -> 512 1x1 conv at 7x7 (M 512, N 49: 2 column units): 8 blocks would be
+    1 x 8 with 6 empty; the rule takes fewer blocks, every one of them with rows and columns."""
+    from gossamer.cython_kernels import set_simd_level
+
+    before = native.simd_level()
+    if not native.ext().cpu_has_avx512f():
+        pytest.skip("this CPU has no AVX-512F (the 32-column unit)")
+    set_simd_level("avx512f")
+    try:
+        for m, n, k in [(512, 49, 2048), (512, 49, 4608), (1000, 1, 2048), (256, 196, 1024)]:
+            blocks, pm, pn = native.ext().gemm_grid(m, n, k, 2)
+            assert pm * pn == blocks and blocks >= 2
+            assert pm <= -(-m // 12) and pn <= -(-n // 32), (m, n, k, blocks, pm, pn)
+        assert native.ext().gemm_grid(512, 49, 2048, 2) == (4, 4, 1)
+    finally:
+        set_simd_level(before)
+
+
+def test_forced_grids_keep_the_one_thread_bits(level):
+    """gemm_tune_grid (blocks per thread, rows-only / columns-only grids) moves only which thread
+    computes a block: a conv's result keeps its bits under each setting."""
+    rng = np.random.default_rng(7)
+    m, c, h = 160, 72, 9  # M past one M block: the packed path, not B read in place
+    a = rng.standard_normal((m, c), dtype=np.float32)
+    x = rng.standard_normal((c, h, h), dtype=np.float32)
+    ap = np.empty(native.ext().packed_a_size(m, c), np.float32)
+    native.ext().pack_a(a, ap, 1)
+    bp = np.empty(native.ext().packed_b_size(c, h * h), np.float32)
+    ys = []
+    old = native.ext().gemm_tune_grid(-1, -1)
+    try:
+        for per, shape, t in [(0, 0, 1), (0, 0, 2), (1, 1, 2), (3, 2, 2), (2, 1, 3)]:
+            native.ext().gemm_tune_grid(per, shape)
+            y = np.empty((m, h * h), np.float32)
+            native.ext().conv_gemm(ap, x, 1, 1, 1, 1, 1, 1, 0, 0, h, h, bp, y, None, None,
+                                   0.0, 0.0, False, t)  # fmt: skip
+            ys.append(y)
+        native.ext().gemm_tune_grid(1, 1)
+        assert native.ext().gemm_grid(m, h * h, c, 2) == (2, 2, 1)
+    finally:
+        native.ext().gemm_tune_grid(*old)
+    assert native.ext().gemm_tune_grid(-1, -1) == old
+    for y in ys[1:]:
+        assert np.array_equal(y.view(np.int32), ys[0].view(np.int32))
+    np.testing.assert_allclose(ys[0], (a @ x.reshape(c, -1)), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "m, n, k", [(128, 1152, 384), (128, 1152, 40), (60, 1152, 33), (512, 49, 300)]
+)
 def test_every_grid_gives_the_one_thread_bits(m, n, k, level):
     from gossamer.cython_kernels import gemm_kernels as gk
 
