@@ -84,6 +84,9 @@ void gk_gemm_tune(long kc, long mc, long *old);
 /* the M block of thin products (K <= 64, a block of >= 1024 columns); 0 leaves it; the value
  * before the call in *old */
 void gk_gemm_tune_thin(long mc, long *old);
+/* the grid: blocks per thread (0 the rule) and shape (0 the cost model, 1 rows only, 2 columns
+ * only); -1 leaves one; the values before the call in old[0], old[1] */
+void gk_gemm_tune_grid(long per, long shape, long *old);
 
 /* the split of C that the drivers use (for gemm_direct.c): threads worth a pool call for an
  * m x n x k product, blocks for nt threads, rows r[0:2) and columns r[2:4) of block t of a

@@ -23,6 +23,7 @@ cdef extern from "src/gemm.h" nogil:
                            int threads)
     void gk_gemm_tune(long kc, long mc, long *old)
     void gk_gemm_tune_thin(long mc, long *old)
+    void gk_gemm_tune_grid(long per, long shape, long *old)
     int gk_gemm_blocks(long m, long n, long k, int nt)
     void gk_gemm_grid_nt(long m, long n, int T, int nt, int *pm, int *pn)
     size_t gk_packed_a_size(long m, long k)
@@ -53,14 +54,6 @@ def gemm_tune_thin(long mc=0):
     cdef long old
     gk_gemm_tune_thin(mc, &old)
     return old
-
-
-# (declared here rather than in src/gemm.h, which every SIMD level's file includes)
-cdef extern from *:
-    """
-    void gk_gemm_tune_grid(long per, long shape, long *old);
-    """
-    void gk_gemm_tune_grid(long per, long shape, long *old)
 
 
 def gemm_tune_grid(long per=-1, long shape=-1):
