@@ -154,13 +154,14 @@ class _Body:
         return self.op("Constant", [], value=numpy_helper.from_array(array))
 
 
-def _activation(b: _Body, y: str, out: str) -> str:
-    """Writes the fused activation epilogue (refimpl's apply_activation); returns its name."""
-    activation = str(b.node.attrs.get("activation") or "")
+def _activation(b: _Body, y: str, out: str, prefix: str = "") -> str:
+    """Writes the fused activation epilogue (refimpl's apply_activation) named by the call's
+    `{prefix}activation` and `{prefix}activation_params`; returns its name."""
+    activation = str(b.node.attrs.get(f"{prefix}activation") or "")
     defaults = ACTIVATIONS.get(activation)
     if defaults is None:
         raise FunctionExportError(f"{b.node.label()}: unknown fused activation {activation!r}")
-    params = [float(v) for v in b.node.attrs.get("activation_params") or defaults]
+    params = [float(v) for v in b.node.attrs.get(f"{prefix}activation_params") or defaults]
     if activation == "":
         b.nodes[-1].output[0] = out  # y is the last node's output
         return out
@@ -246,6 +247,26 @@ def _fused_conv(b: _Body) -> list[str]:
         y = b.op("Add", [y, "z"])
     _activation(b, y, "y")
     return _epilogue_name(b, _present(b.node, 4))
+
+
+def _fused_conv_pair(b: _Body) -> list[str]:
+    """y = second_activation(Conv(activation(Conv(x, w1, b1)), w2, b2) + z): the first conv's
+    pads and strides are the call's, the second's pads its second_pads (group 1, no dilation,
+    the second of stride 1: the op's own limits)"""
+    activations = [str(b.node.attrs.get(f"{p}activation") or "") for p in ("", "second_")]
+    if "PRelu" in activations:
+        raise FunctionExportError(f"{b.node.label()}: a PRelu in a conv pair has no slope input")
+    h = b.op("Conv", ["x", "w1", "b1"])
+    b.ref({name: _CONV_ATTRS[name] for name in ("pads", "strides")})
+    h = _activation(b, h, "h")
+    y = b.op("Conv", [h, "w2", "b2"])
+    b.nodes[-1].attribute.append(
+        AttributeProto(name="pads", ref_attr_name="second_pads", type=_CONV_ATTRS["pads"])  # type: ignore[arg-type]
+    )
+    if _present(b.node, 5):
+        y = b.op("Add", [y, "z"])
+    _activation(b, y, "y", prefix="second_")
+    return [activations[0], "Add" * _present(b.node, 5), activations[1]]
 
 
 def _fused_gemm(b: _Body) -> list[str]:
@@ -463,6 +484,7 @@ def _packed_attention(b: _Body) -> list[str]:
 
 WRITERS: dict[str, Callable[[_Body], list[str]]] = {
     "FusedConv": _fused_conv,
+    "FusedConvPair": _fused_conv_pair,
     "FusedGemm": _fused_gemm,
     "FusedMatMul": _fused_mat_mul,
     "Gelu": _gelu_op,

@@ -129,6 +129,30 @@ def test_fused_conv_runs_in_onnxruntime_with_every_activation(activation, params
     _check(node, x, consts, opset)
 
 
+@pytest.mark.parametrize(
+    "first,second,residual",
+    [("", "", False), ("Relu", "Relu", True), ("Clip", "", True), ("HardSwish", "Clip", False)],
+)
+def test_fused_conv_pair_runs_in_onnxruntime(first, second, residual):
+    rng = np.random.default_rng(3)
+    inputs = _rng_inputs(x=(1, 3, 7, 7), **({"z": (1, 4, 4, 4)} if residual else {}))
+    consts = {
+        "w1": rng.standard_normal((5, 3, 3, 3)).astype(F32),
+        "b1": np.arange(5, dtype=F32) / 5,
+        "w2": rng.standard_normal((4, 5, 3, 3)).astype(F32),
+    }
+    params = {"Clip": [-0.5, 1.0]}
+    attrs = {"pads": [1, 1, 1, 1], "strides": [2, 2], "second_pads": [1, 1, 1, 1]}
+    attrs |= _act_attrs(first, params.get(first, []))
+    attrs |= {f"second_{k}": v for k, v in _act_attrs(second, params.get(second, [])).items()}
+    z = ["z"] if residual else []
+    node = Node("FusedConvPair", ["x", "w1", "b1", "w2", "", *z], ["y"], attrs, "pair",
+                "gossamer")  # fmt: skip
+    model = _check(node, inputs, consts, 13)
+    parts = [first, "Add" if residual else "", second]
+    assert model.functions[0].name == "_".join(["FusedConvPair", *filter(None, parts)])
+
+
 @pytest.mark.parametrize("activation", ["", "Relu", "HardSwish"])
 def test_fused_conv_adds_the_residual_before_the_activation(activation):
     inputs = _rng_inputs(x=(1, 3, 5, 5), z=(1, 4, 5, 5))
