@@ -21,7 +21,7 @@ from ..plugins.backend import Kernel
 from ..refimpl.ir import Node
 from ._common import threads
 from ._native import ext
-from .layout_common import _as_prepared, _declare, _int_tuple, _raw, _remember
+from .layout_kernels import _as_prepared, _declare, _int_tuple, _raw, _remember
 from .lazy_tables import tables_on_access
 
 Array = np.ndarray

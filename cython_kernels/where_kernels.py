@@ -20,7 +20,7 @@ from ..plugins.backend import Kernel
 from ..refimpl.ir import Node, Value
 from ._common import F32, all_float32, known_shape, threads
 from ._native import ext
-from .layout_common import _as_prepared, _declare, _raw
+from .layout_kernels import _as_prepared, _declare, _raw
 from .lazy_tables import tables_on_access
 
 Array = np.ndarray

@@ -68,9 +68,9 @@ def test_a_lookup_loads_only_its_op_family_of_a_module_with_several():
 
     fresh = LazyKernels(PACKAGE, TABLES)
     assert fresh.get(flatten_1) is not None
-    assert fresh.loaded_tables() == ["view_kernels.FlattenKernels"]
-    assert fresh.loaded_modules() == ["view_kernels"]
-    assert fresh.module_of(flatten_1) == f"{PACKAGE}.view_kernels"
+    assert fresh.loaded_tables() == ["layout_kernels.FlattenKernels"]
+    assert fresh.loaded_modules() == ["layout_kernels"]
+    assert fresh.module_of(flatten_1) == f"{PACKAGE}.layout_kernels"
 
 
 def test_every_table_class_is_a_module_attribute_built_once():
