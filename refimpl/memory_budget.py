@@ -299,11 +299,13 @@ class RunSizes:
                         return None
                 elif _static_or_none(d) != n:
                     return None
-        sized, memo = [], {}  # type: ignore[var-annotated]
+        sized: list[Value] = []
+        memo: dict[str, tuple[int, int]] = {}  # sub-expression -> value, at these dims
         for v in self._declared:
             if v.kind != "tensor" or v.shape is None:
                 return None
-            shape, derived = [], False
+            shape: list[int] = []
+            derived = False
             for d in v.shape:
                 if type(d) is str:
                     n, derived = evaluate_dim(d, dims, memo), True

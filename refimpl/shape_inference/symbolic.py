@@ -243,7 +243,9 @@ _ROUND: dict[str, Callable[[int, int], int]] = {
 }
 
 
-def evaluate_dim(expr: str, dims: Mapping[str, int], memo: dict | None = None) -> int | None:
+def evaluate_dim(
+    expr: str, dims: Mapping[str, int], memo: dict[str, tuple[int, int]] | None = None
+) -> int | None:
     """The value of the derived dim `expr` (as the operations above write it: + - * // % and
     ceil(a/b), around names and integers) with its symbols bound to `dims`, in exact integer
     arithmetic; None where a symbol is unbound, a division is by zero, the result is not an
@@ -256,16 +258,16 @@ def evaluate_dim(expr: str, dims: Mapping[str, int], memo: dict | None = None) -
     return num if den == 1 else None
 
 
-def _value(s: str, dims: Mapping[str, int], memo: dict) -> tuple[int, int]:
+def _value(s: str, dims: Mapping[str, int], memo: dict[str, tuple[int, int]]) -> tuple[int, int]:
     """s's value as (numerator, positive denominator) in lowest terms; ValueError if s is not
     an expression of the dim operations."""
     found = memo.get(s)
     if found is None:
         found = memo[s] = _evaluate(s, dims, memo)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
-def _evaluate(s: str, dims: Mapping[str, int], memo: dict) -> tuple[int, int]:
+def _evaluate(s: str, dims: Mapping[str, int], memo: dict[str, tuple[int, int]]) -> tuple[int, int]:
     depth, add, mul = 0, 0, 0  # the last top-level + or -, and * / or %, after position 0
     for i, ch in enumerate(s):
         if ch == "(":
