@@ -12,7 +12,7 @@ from gossamer.refimpl.shape_inference import infer_shapes
 from gossamer.refimpl.shape_inference.symbolic import evaluate_dim
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from onnx import helper
+from onnx import helper, numpy_helper
 
 from gossamer.session import read_model
 from tests.conftest import make_model, tensor_info
@@ -20,8 +20,6 @@ from tests.conftest import make_model, tensor_info
 
 def _conv_pool(kernel: int, stride: int, pad: int, ceil: int):  # type: ignore[no-untyped-def]
     w = np.ones((4, 3, kernel, kernel), np.float32)
-    from onnx import numpy_helper
-
     nodes = [
         helper.make_node(
             "Conv", ["x", "w"], ["c"], kernel_shape=[kernel, kernel], strides=[stride, stride],
