@@ -229,7 +229,9 @@ class RunSizes:
         self._lock = threading.Lock()
         # the declared shapes' tensors of known size, each aligned to 64: twice it bounds their
         # arena (memory_plan.arena_bound), so a Session can leave that plan to a run
-        self.declared_bytes = self._check(inferred, "its declared input shapes")
+        declared = [v for n, v in inferred.items() if n not in graph.initializers]
+        cause = "its declared input shapes"
+        self.declared_bytes = check_values(declared, budget, graph.name, cause)
         self.symbolic = [
             v.name
             for v in graph.inputs
@@ -238,10 +240,10 @@ class RunSizes:
             and not all(is_static_dim(d) for d in v.shape)
         ]
         self._guards: dict[tuple, SizeGuard | None] = {}
-        # the declared shapes' tensors (but initializers), their dims evaluated at each new
-        # input shape's where inference said every size (sized_at): no inference again
-        self._declared = [v for n, v in inferred.items() if n not in graph.initializers]
-        self._complete = self.symbolic and all(
+        # the declared shapes' tensors (but initializers): their dims are evaluated at each new
+        # input shape where inference gave every top-level output (_sized_at), not inferred again
+        self._declared = declared if self.symbolic else []
+        self._complete = bool(self.symbolic) and all(
             o in inferred for node in graph.nodes for o in node.outputs if o
         )
         # the graph's nodes in topological order, where the owner has them (a Session: its
