@@ -1,13 +1,13 @@
 """CythonBackend: the FP32 CPU backend made of the kernel tables in this package.
 
 Kernels are declared per reference function in conv_kernels, gemm_kernels, elementwise_kernels,
-pool_kernels, rnn_kernels, layout_kernels, conv_transpose_kernels, resize_kernels, maths_kernels,
-reduce_kernels, cast_kernels, broadcast_kernels, where_kernels and the int8 qconv_kernels,
-qgemm_kernels, qelementwise_kernels, tflite_kernels and tflite_table_kernels (TFLite's 8-bit ops),
-and grad_kernels (training's hot VJPs); each declines (with a reason shown by `gossamer explain`)
-the nodes it cannot run exactly, and shape arithmetic is left to the reference on purpose
-(not_worth.py says so). A table is imported the first time the backend is asked about one of its
-ops (lazy_tables.py), so a session imports only the tables its model needs.
+pool_kernels, rnn_kernels, layout_kernels, copy_kernels, conv_transpose_kernels, resize_kernels,
+maths_kernels, reduce_kernels, cast_kernels, broadcast_kernels, where_kernels and the int8
+qconv_kernels, qgemm_kernels, qelementwise_kernels, tflite_kernels and tflite_table_kernels
+(TFLite's 8-bit ops), and grad_kernels (training's hot VJPs); each declines (with a reason shown
+by `gossamer explain`) the nodes it cannot run exactly, and shape arithmetic is left to the
+reference on purpose (not_worth.py says so). A table is imported the first time the backend is
+asked about one of its ops (lazy_tables.py), so a session imports only the tables its model needs.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from .not_worth import explain_declines
 
 # The kernel tables (module, class), highest priority first: where two declare a kernel for one
 # reference function, the earlier one's wins. Imported lazily (lazy_tables.py); a module may hold
-# one table per op family, built on first access (layout_kernels, pool_kernels, rnn_kernels,
-# maths_kernels, broadcast_kernels, where_kernels).
+# one table per op family, built on first access (layout_kernels, copy_kernels, pool_kernels,
+# rnn_kernels, maths_kernels, broadcast_kernels, where_kernels).
 TABLES: tuple[tuple[str, str], ...] = (
     ("conv_kernels", "ConvKernels"),
     ("conv_transpose_kernels", "ConvTransposeKernels"),
@@ -32,11 +32,11 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("rnn_kernels", "LstmKernels"),
     ("rnn_kernels", "GruKernels"),
     ("layout_kernels", "TransposeKernels"),
-    ("layout_kernels", "ConcatKernels"),
-    ("layout_kernels", "SplitKernels"),
-    ("layout_kernels", "SliceKernels"),
-    ("layout_kernels", "GatherKernels"),
-    ("layout_kernels", "PadKernels"),
+    ("copy_kernels", "ConcatKernels"),
+    ("copy_kernels", "SplitKernels"),
+    ("copy_kernels", "SliceKernels"),
+    ("copy_kernels", "GatherKernels"),
+    ("copy_kernels", "PadKernels"),
     ("layout_kernels", "ReshapeKernels"),
     ("layout_kernels", "FlattenKernels"),
     ("layout_kernels", "SqueezeKernels"),

@@ -8,7 +8,7 @@ tables as bases, in `tables` order: an earlier table's kernel wins where two dec
 
 A table is a (module, class) pair. One module may hold several, one per op family, built on
 first access (`tables_on_access`): importing the module then imports no reference-op module,
-and a lookup imports only its family's (layout_kernels: ten ops in ten reference modules).
+and a lookup imports only its family's (copy_kernels: five ops in five reference modules).
 
 Regenerate the index after adding or moving a kernel (tests/cython_kernels/test_lazy_tables.py
 fails until then):

@@ -137,12 +137,17 @@ def kernel(
 def check_kernel_signature(reference: OpFunction, fn: Callable[..., Any]) -> None:
     """Raises BackendContractError unless fn's parameters equal the reference's (names, kinds,
     defaults)."""
+    wrapped = getattr(fn, "__wrapped__", None)
+    if wrapped is reference and not hasattr(fn, "__signature__"):
+        return  # inspect.signature would read the reference's own (a stub, a prepared kernel)
     code = getattr(fn, "__code__", None)
-    # what else makes two functions with one code object differ: defaults, what they wrap
+    # what else makes two functions with one code object differ: defaults, what they wrap,
+    # the signature they claim
     defaults = (
         getattr(fn, "__defaults__", None),
         getattr(fn, "__kwdefaults__", None),
-        getattr(fn, "__wrapped__", None),
+        wrapped,
+        getattr(fn, "__signature__", None),
     )
     if code is not None and _VERIFIED.get((reference, code)) == defaults:
         return  # another closure of the same prepare hook, already checked
@@ -160,9 +165,9 @@ def check_kernel_signature(reference: OpFunction, fn: Callable[..., Any]) -> Non
         _VERIFIED[(reference, code)] = defaults
 
 
-# (reference, code object) -> the defaults (and __wrapped__) of a function found to have the
-# reference's signature
-_VERIFIED: dict[tuple[Any, Any], tuple[Any, Any, Any]] = {}
+# (reference, code object) -> the defaults (and __wrapped__, __signature__) of a function found
+# to have the reference's signature
+_VERIFIED: dict[tuple[Any, Any], tuple[Any, Any, Any, Any]] = {}
 
 
 def _params(fn: Callable[..., Any]) -> list[tuple[str, Any, Any]]:

@@ -31,6 +31,7 @@ from .errors import InputError, MemoryBudgetError
 from .ir import Graph, Node, Value
 from .memory_plan import with_input_shapes
 from .shape_inference import infer_shapes
+from .shape_inference.symbolic import evaluate_dim
 
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 DEFAULT_SHARE = 0.75  # of the memory this process can use
@@ -206,6 +207,12 @@ class SizeGuard:
 
 
 _MISSING = object()
+# an input dim that evaluate_dim may bind: a name, not one of inference's own (unk__N)
+_PLAIN_SYMBOL = re.compile(r"(?!unk__)[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _static_or_none(d: object) -> int | None:
+    return int(d) if is_static_dim(d) else None  # type: ignore[call-overload]
 
 
 class RunSizes:
@@ -222,7 +229,9 @@ class RunSizes:
         self._lock = threading.Lock()
         # the declared shapes' tensors of known size, each aligned to 64: twice it bounds their
         # arena (memory_plan.arena_bound), so a Session can leave that plan to a run
-        self.declared_bytes = self._check(inferred, "its declared input shapes")
+        declared = [v for n, v in inferred.items() if n not in graph.initializers]
+        cause = "its declared input shapes"
+        self.declared_bytes = check_values(declared, budget, graph.name, cause)
         self.symbolic = [
             v.name
             for v in graph.inputs
@@ -231,6 +240,12 @@ class RunSizes:
             and not all(is_static_dim(d) for d in v.shape)
         ]
         self._guards: dict[tuple, SizeGuard | None] = {}
+        # the declared shapes' tensors (but initializers): their dims are evaluated at each new
+        # input shape where inference gave every top-level output (_sized_at), not inferred again
+        self._declared = declared if self.symbolic else []
+        self._complete = bool(self.symbolic) and all(
+            o in inferred for node in graph.nodes for o in node.outputs if o
+        )
         # the graph's nodes in topological order, where the owner has them (a Session: its
         # Program's steps): each new input shape's inference then does not sort them again
         self.order: list[Node] | None = None
@@ -254,15 +269,55 @@ class RunSizes:
         if found is not _MISSING:
             return found  # type: ignore[return-value]
         shapes = {n: s for n, s in zip(self.symbolic, key) if s is not None}
-        inferred = infer_shapes(with_input_shapes(self.graph, shapes), self.order)
         fed = ", ".join(f"{n}: {list(s)}" for n, s in shapes.items())
-        self._check(inferred, f"the feeds' shapes ({fed})")
-        guard = self._guard(inferred)
+        sized = self._sized_at(shapes) if self._complete else None
+        if sized is not None:  # every tensor's size known: no value-dependent node to guard
+            check_values(sized, self.budget, self.graph.name, f"the feeds' shapes ({fed})")
+            guard = None
+        else:
+            inferred = infer_shapes(with_input_shapes(self.graph, shapes), self.order)
+            self._check(inferred, f"the feeds' shapes ({fed})")
+            guard = self._guard(inferred)
         with self._lock:
             if len(self._guards) >= self.CACHED_SHAPES:
                 self._guards.pop(next(iter(self._guards)))
             self._guards[key] = guard
         return guard
+
+    def _sized_at(self, shapes: dict[str, tuple[int, ...]]) -> list[Value] | None:
+        """The declared shapes' tensors with their dims evaluated at the feeds' `shapes`, or None
+        unless the symbolic inputs' dims are plain names bound once each and every tensor's
+        dims evaluate to sizes (then inference at these shapes would give the same)."""
+        dims: dict[str, int] = {}
+        for v in self.graph.inputs:
+            given = shapes.get(v.name)
+            if v.name not in self.symbolic:
+                continue
+            if given is None or v.shape is None or len(given) != len(v.shape):
+                return None
+            for d, n in zip(v.shape, given):
+                if type(d) is str:  # (is_static_dim's isinstance is slow on a str)
+                    if not _PLAIN_SYMBOL.match(d) or dims.setdefault(d, n) != n:
+                        return None
+                elif _static_or_none(d) != n:
+                    return None
+        sized: list[Value] = []
+        memo: dict[str, tuple[int, int]] = {}  # sub-expression -> value, at these dims
+        for v in self._declared:
+            if v.kind != "tensor" or v.shape is None:
+                return None
+            shape: list[int] = []
+            derived = False
+            for d in v.shape:
+                if type(d) is str:
+                    n, derived = evaluate_dim(d, dims, memo), True
+                else:
+                    n = d if type(d) is int else _static_or_none(d)
+                if n is None or n < 0:
+                    return None
+                shape.append(n)
+            sized.append(Value(v.name, v.dtype, tuple(shape), v.kind) if derived else v)
+        return sized
 
     def check_arena(self, nbytes: int) -> None:
         """Raises MemoryBudgetError when the planned arena alone exceeds the budget."""

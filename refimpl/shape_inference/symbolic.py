@@ -7,7 +7,8 @@ and constant offsets so that the same size is spelled the same way wherever it i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -232,3 +233,96 @@ def chain(fn: Callable[[Elem, Elem], Elem], xs: tuple[Elem, ...]) -> Elem:
     for x in xs[1:]:
         out = fn(out, x)
     return out
+
+
+# ---- a derived dim's value at given input dims ---------------------------------------------------
+# ceil / floor of numerator / denominator, exactly
+_ROUND: dict[str, Callable[[int, int], int]] = {
+    "ceil(": lambda num, den: -(-num // den),
+    "floor(": lambda num, den: num // den,
+}
+
+
+def evaluate_dim(
+    expr: str, dims: Mapping[str, int], memo: dict[str, tuple[int, int]] | None = None
+) -> int | None:
+    """The value of the derived dim `expr` (as the operations above write it: + - * // % and
+    ceil(a/b), around names and integers) with its symbols bound to `dims`, in exact integer
+    arithmetic; None where a symbol is unbound, a division is by zero, the result is not an
+    integer or the text is not such an expression. `memo` (sub-expression -> value, for one
+    `dims`) lets expressions that share parts evaluate them once."""
+    try:
+        num, den = _value(expr, dims, {} if memo is None else memo)
+    except (KeyError, ValueError, ZeroDivisionError, RecursionError):
+        return None
+    return num if den == 1 else None
+
+
+def _value(s: str, dims: Mapping[str, int], memo: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """s's value as (numerator, positive denominator) in lowest terms; ValueError if s is not
+    an expression of the dim operations."""
+    found = memo.get(s)
+    if found is None:
+        found = memo[s] = _evaluate(s, dims, memo)
+    return found
+
+
+def _evaluate(s: str, dims: Mapping[str, int], memo: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    depth, add, mul = 0, 0, 0  # the last top-level + or -, and * / or %, after position 0
+    for i, ch in enumerate(s):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(s)
+        elif depth == 0 and i:
+            if ch in "+-":
+                before = s[i - 1]
+                if before.isalnum() or before in "_)":  # binary, not a sign
+                    add = i
+            elif ch in "*/%":
+                mul = i
+    if depth:
+        raise ValueError(s)
+    if add:
+        (a, p), (b, q) = _value(s[:add], dims, memo), _value(s[add + 1 :], dims, memo)
+        return _reduced(a * q + b * p if s[add] == "+" else a * q - b * p, p * q)
+    if mul:
+        op, left = s[mul], s[:mul]
+        if op == "/" and left.endswith("/"):
+            op, left = "//", left[:-1]
+        (a, p), (b, q) = _value(left, dims, memo), _value(s[mul + 1 :], dims, memo)
+        if op == "*":
+            return _reduced(a * b, p * q)
+        if op == "/":
+            return _reduced(a * q, p * b)
+        if p != 1 or q != 1:
+            raise ValueError(s)
+        return (a // b if op == "//" else a % b), 1
+    if s.startswith("-"):
+        a, p = _value(s[1:], dims, memo)
+        return -a, p
+    if s.endswith(")"):
+        if s.startswith("("):
+            return _value(s[1:-1], dims, memo)
+        head = s[: s.index("(") + 1]
+        rounding = _ROUND.get(head)
+        if rounding is None:
+            raise ValueError(s)
+        a, p = _value(s[len(head) : -1], dims, memo)
+        return rounding(a, p), 1
+    if s.isdigit():
+        return int(s), 1
+    if not s.isidentifier():
+        raise ValueError(s)
+    return dims[s], 1
+
+
+def _reduced(num: int, den: int) -> tuple[int, int]:
+    if den == 0:
+        raise ZeroDivisionError
+    if den < 0:
+        num, den = -num, -den
+    g = math.gcd(num, den)
+    return (num // g, den // g) if g > 1 else (num, den)

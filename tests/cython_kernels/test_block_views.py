@@ -18,14 +18,14 @@ def test_blocks_are_views_and_results_match_the_reference(monkeypatch, threads, 
     g = build()
     ref = gossamer.load(g, backends=[], optimize=0).run(None, {"x": x})[0]
     sess = gossamer.load(g, backends=["cython"], optimize=0, threads=threads)
-    from gossamer.cython_kernels import layout_kernels
+    from gossamer.cython_kernels import copy_kernels
 
     copies: list[int] = []  # the Split kernel's copy calls (the extension's copy_into)
-    ext = layout_kernels.ext()
+    ext = copy_kernels.ext()
     counting = type("Counting", (), {"__getattr__": lambda self, n: getattr(ext, n),
                                      "copy_into": lambda self, *a: copies.append(1)
                                      or ext.copy_into(*a)})()  # fmt: skip
-    monkeypatch.setattr(layout_kernels, "ext", lambda: counting)
+    monkeypatch.setattr(copy_kernels, "ext", lambda: counting)
     for _ in range(4):  # node by node, recorded, then one segment
         np.testing.assert_allclose(sess.run(None, {"x": x})[0], ref, rtol=1e-5, atol=1e-5)
     assert copies == []  # the Split / Slices never copied

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gossamer.cython_kernels import layout_kernels, segments
+from gossamer.cython_kernels import copy_kernels, segments
 
 import gossamer
 from tests.conftest import MODELS_DIR
@@ -17,13 +17,13 @@ from tests.refimpl.test_memory_plan_concat_groups import c2f
 def _count_assembled(monkeypatch) -> list[tuple[int, bool]]:
     """(output rank, copied nothing) per Concat kernel call."""
     seen: list[tuple[int, bool]] = []
-    real = layout_kernels._assembled
+    real = copy_kernels._assembled
 
     def spy(inputs, axis, y):
         seen.append((y.ndim, real(inputs, axis, y)))
         return seen[-1][1]
 
-    monkeypatch.setattr(layout_kernels, "_assembled", spy)
+    monkeypatch.setattr(copy_kernels, "_assembled", spy)
     return seen
 
 

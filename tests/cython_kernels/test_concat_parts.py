@@ -5,7 +5,7 @@ nothing, segments replay it as nothing, and the results are the reference's."""
 from __future__ import annotations
 
 import numpy as np
-from gossamer.cython_kernels import layout_kernels, segments
+from gossamer.cython_kernels import copy_kernels, segments
 
 import gossamer
 from tests.refimpl.test_memory_plan_concat import fire
@@ -13,8 +13,8 @@ from tests.refimpl.test_memory_plan_concat import fire
 
 def test_convs_write_the_concat_output_and_results_match_the_reference(monkeypatch, threads):
     assembled: list[bool] = []
-    real = layout_kernels._assembled
-    monkeypatch.setattr(layout_kernels, "_assembled", lambda *a: assembled.append(real(*a)) or
+    real = copy_kernels._assembled
+    monkeypatch.setattr(copy_kernels, "_assembled", lambda *a: assembled.append(real(*a)) or
                         assembled[-1])  # fmt: skip
     x = np.random.default_rng(1).standard_normal((1, 8, 6, 6)).astype(np.float32)
     g = fire()

@@ -85,3 +85,28 @@ def test_the_recurrent_helpers_are_imported_only_where_the_reference_runs_an_lst
     )
     found = imported_after(code, tmp_path) & _RECURRENT_HELPERS
     assert found == (set() if backend == "cython" else _RECURRENT_HELPERS)
+
+
+@pytest.mark.skipif(IMPORT_ERROR is not None, reason="the cython backend is not built here")
+def test_a_model_with_one_transpose_imports_no_copy_kernels(tmp_path):
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Transpose", ["x"], ["y"], perm=[0, 2, 1])
+    graph = helper.make_graph(
+        [node],
+        "t",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    (tmp_path / "m.onnx").write_bytes(model.SerializeToString())
+    code = (
+        "import numpy as np, gossamer\n"
+        "s = gossamer.load('m.onnx', backends=['cython'])\n"
+        "assert set(s.placement.backend_of.values()) == {'cython'}, s.placement.backend_of\n"
+        "x = np.arange(6, dtype=np.float32).reshape(1, 2, 3)\n"
+        "assert (s.run(None, {'x': x})[0] == x.transpose(0, 2, 1)).all()\n"
+    )
+    found = imported_after(code, tmp_path)
+    assert "gossamer.cython_kernels.layout_kernels" in found
+    assert "gossamer.cython_kernels.copy_kernels" not in found

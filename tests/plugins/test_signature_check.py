@@ -61,6 +61,12 @@ def _stub_of(reference: Any) -> Any:
     return stub
 
 
+def _wrapping_ref_with_signature_of(other: Any) -> Any:
+    stub = _stub_of(_ref)
+    stub.__signature__ = inspect.signature(other)  # what inspect reads before __wrapped__
+    return stub
+
+
 CANDIDATES = [
     _same,
     _renamed,
@@ -75,6 +81,8 @@ CANDIDATES = [
     _stub_of(_renamed),
     functools.partial(_same),
     functools.wraps(_ref)(lambda *a, **k: None),
+    _wrapping_ref_with_signature_of(_ref),
+    _wrapping_ref_with_signature_of(_renamed),
 ]
 
 

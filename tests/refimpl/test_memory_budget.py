@@ -214,19 +214,43 @@ def test_cli_rejects_a_malformed_max_memory(capsys):
     assert "--max-memory" in capsys.readouterr().err
 
 
-def test_shapes_of_a_new_feed_size_are_inferred_once(monkeypatch):
+def _count_inferences(monkeypatch) -> list:  # type: ignore[no-untyped-def]
     from gossamer.refimpl import memory_budget
 
-    sess = gossamer.load(_broadcast_model())
-    calls = []
+    calls: list = []
     real = memory_budget.infer_shapes
-    monkeypatch.setattr(
-        memory_budget, "infer_shapes", lambda g, *order: calls.append(1) or real(g, *order)
+    monkeypatch.setattr(  # the graph's name: the model's, or a guarded node's (SizeGuard)
+        memory_budget, "infer_shapes", lambda g, *order: calls.append(g.name) or real(g, *order)
     )
-    feeds = {"a": np.ones((3, 1), np.float32), "b": np.ones((1, 3), np.float32)}
+    return calls
+
+
+def test_shapes_of_a_new_feed_size_the_declared_inference_leaves_unknown_are_inferred_once(
+    monkeypatch,
+):
+    model = _bytes(  # NonZero's count is a fresh symbol that no feed's shape binds
+        [helper.make_node("NonZero", ["x"], ["i"]), helper.make_node("Relu", ["x"], ["y"])],
+        [tensor_info("x", np.float32, ["N"])],
+        [tensor_info("i"), tensor_info("y")],
+    )
+    sess = gossamer.load(model, backends=[])
+    calls = _count_inferences(monkeypatch)
     for _ in range(3):
-        sess.run(None, feeds)
-    assert len(calls) == 1
+        sess.run(None, {"x": np.ones(3, np.float32)})
+    assert calls.count(sess.graph.name) == 1
+
+
+def test_a_new_feed_size_whose_sizes_the_declared_inference_gives_is_not_inferred_again(
+    monkeypatch,
+):
+    sess = gossamer.load(_broadcast_model(), max_memory="1M")
+    calls = _count_inferences(monkeypatch)
+    feeds = {"a": np.ones((3, 1), np.float32), "b": np.ones((1, 3), np.float32)}
+    assert sess.run(None, feeds)[0].shape == (3, 3)
+    big = {"a": np.ones((1000, 1), np.float32), "b": np.ones((1, 1000), np.float32)}
+    with pytest.raises(MemoryBudgetError, match=r"'y' of shape \[1000, 1000\]"):
+        sess.run(None, big)  # the declared [N, N] evaluated at N = 1000
+    assert calls == []
 
 
 _LIMITED = """
