@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 from gossamer.cython_kernels._native import ext
-from gossamer.cython_kernels.nchwc_kernels import pack_conv_weights
+from gossamer.cython_kernels.nchwc_conv import pack_conv_weights
 
 C, H, W, M, OH, POH = 3, 224, 224, 64, 111, 55
 

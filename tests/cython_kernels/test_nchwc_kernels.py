@@ -312,7 +312,7 @@ def test_a_chain_with_epilogue_activations_and_affine_replays_as_one_segment():
 def test_output_blocks_are_grouped_in_fours_then_the_rest():
     """The conv's groups of output blocks (the packed weights' groups): fours, then the remainder
     as one group; they cover the blocks in order."""
-    from gossamer.cython_kernels.nchwc_kernels import conv_weight_groups
+    from gossamer.cython_kernels.nchwc_conv import conv_weight_groups
 
     assert conv_weight_groups(4) == [4] and conv_weight_groups(1) == [1]
     assert conv_weight_groups(7) == [4, 3] and conv_weight_groups(18) == [4, 4, 4, 4, 2]
