@@ -175,6 +175,16 @@ static void conv_part(void *ctx, long q0, long q1, int seat) {
     }
 }
 
+/* input blocks summed per pass over the output (of ncb, each `taps` pairs): a k x k conv sums
+ * 4.5x as many pairs per pass (8 input blocks of a 3x3 by default: 72 KB of a group's weights,
+ * in L2): one block per pass stored and reloaded its partial sums every 72 taps, 1.07-1.14x the
+ * time on ResNet's 3x3s at 14x14 and 7x7 (Session 19). The blocks' order is the sums' order:
+ * every driver of one conv takes it from here (the fused conv + pool gives the conv's bits). */
+static long blocks_per_pass(const gk_nchwc_conv_args *a, long ncb, long taps) {
+    long kt = a->kh * a->kw > 1 ? gk_nchwc_ktaps * 9 / 2 : gk_nchwc_ktaps;
+    return kt > 0 ? GK_MAX(1L, kt / taps) : ncb;
+}
+
 void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
     gk_nchwc_conv_args a = *a0;
     if (n <= 0 || a.m <= 0 || a.oh <= 0 || a.ow <= 0) return;
@@ -204,11 +214,7 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
     double pmb = (double)gk_nchwc_pixel_major_bytes;
     int pixel_major = gk_nchwc_order == 1 || (gk_nchwc_order >= 2 && wbytes <= pmb) ||
                       (gk_nchwc_order == 3 && groups > 1 && xbytes > wbytes && xbytes > pmb);
-    /* a k x k conv sums 4.5x as many pairs per pass (8 input blocks of a 3x3 by default: 72
-     * KB of a group's weights, in L2): one block per pass stored and reloaded its partial sums
-     * every 72 taps, 1.07-1.14x the time on ResNet's 3x3s at 14x14 and 7x7 (Session 19) */
-    long kt = a.kh * a.kw > 1 ? gk_nchwc_ktaps * 9 / 2 : gk_nchwc_ktaps;
-    long kb = kt > 0 ? GK_MAX(1L, kt / taps) : ncb;
+    long kb = blocks_per_pass(&a, ncb, taps);
     conv_job j = {&a, gk_k.nchwc, groups, a.oh, chunks, chunk, mb, ncb, kb, pixel_major};
     /* one part of the pixels per thread where the activations outweigh the weights (else
      * each thread would read all the weights: the 7x7 layers' 0.6-5 MB keep the dynamic split
@@ -235,10 +241,12 @@ static gk_nchwc_strides blocked(long c, long h, long w) {
     return s;
 }
 
-void gk_nchwc_conv(const float *x, long n, long c, long h, long w, int x_blocked, const float *wp,
-                   long m, long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
-                   long oh, long ow, const float *bias, const float *z, float lo, float hi,
-                   const gk_nchwc_post *post, float *y, int threads) {
+/* a conv's arguments: x NCHW or blocked (x_blocked), y blocked */
+static gk_nchwc_conv_args conv_args(const float *x, long c, long h, long w, int x_blocked,
+                                    const float *wp, long m, long kh, long kw, long sh, long sw,
+                                    long dh, long dw, long ph, long pw, long oh, long ow,
+                                    const float *bias, const float *z, float lo, float hi,
+                                    const gk_nchwc_post *post, float *y) {
     gk_nchwc_strides plain = {1, c * h * w, h * w, w, 1};
     gk_nchwc_post none = {0};
     gk_nchwc_conv_args a = {x,  c,    h,  w,  x_blocked ? blocked(c, h, w) : plain,
@@ -246,6 +254,15 @@ void gk_nchwc_conv(const float *x, long n, long c, long h, long w, int x_blocked
                             sw, dh,   dw, ph, pw,
                             oh, ow,   bias, z, lo,
                             hi, y,    blocked(m, oh, ow), post ? *post : none};
+    return a;
+}
+
+void gk_nchwc_conv(const float *x, long n, long c, long h, long w, int x_blocked, const float *wp,
+                   long m, long kh, long kw, long sh, long sw, long dh, long dw, long ph, long pw,
+                   long oh, long ow, const float *bias, const float *z, float lo, float hi,
+                   const gk_nchwc_post *post, float *y, int threads) {
+    gk_nchwc_conv_args a = conv_args(x, c, h, w, x_blocked, wp, m, kh, kw, sh, sw, dh, dw, ph, pw,
+                                     oh, ow, bias, z, lo, hi, post, y);
     gk_nchwc_conv_strided(&a, n, threads);
 }
 
@@ -436,17 +453,10 @@ int gk_nchwc_conv_max_pool(const float *x, long n, long c, long h, long w, int x
                            float lo, float hi, const gk_nchwc_post *post,
                            const gk_nchwc_pool_window *pool, float *y, int threads) {
     if (n <= 0 || m <= 0 || oh <= 0 || ow <= 0 || pool->oh <= 0 || pool->ow <= 0) return 0;
-    gk_nchwc_strides plain = {1, c * h * w, h * w, w, 1};
-    gk_nchwc_post none = {0};
-    gk_nchwc_conv_args a = {x,  c,    h,  w,  x_blocked ? blocked(c, h, w) : plain,
-                            wp, m,    kh, kw, sh,
-                            sw, dh,   dw, ph, pw,
-                            oh, ow,   bias, NULL, lo,
-                            hi, NULL, blocked(m, oh, ow), post ? *post : none};
+    gk_nchwc_conv_args a = conv_args(x, c, h, w, x_blocked, wp, m, kh, kw, sh, sw, dh, dw, ph, pw,
+                                     oh, ow, bias, NULL, lo, hi, post, NULL); /* y: the bands */
     long mb = m / NC_B, ncb = c / a.xs.cblk, taps = a.xs.cblk * kh * kw;
-    /* input blocks per pass, as gk_nchwc_conv_strided's */
-    long kt = kh * kw > 1 ? gk_nchwc_ktaps * 9 / 2 : gk_nchwc_ktaps;
-    long kb = kt > 0 ? GK_MAX(1L, kt / taps) : ncb;
+    long kb = blocks_per_pass(&a, ncb, taps);
     /* pool rows per step: as many as fit the band's bytes (at least one) */
     long reach = (pool->kh - 1) * pool->dh + 1, fit = gk_nchwc_pool_band_bytes / (m * ow * 4);
     long step = fit > reach ? (fit - reach) / pool->sh + 1 : 1;
