@@ -88,15 +88,14 @@ void gk_gemm_tune_thin(long mc, long *old);
  * only); -1 leaves one; the values before the call in old[0], old[1] */
 void gk_gemm_tune_grid(long per, long shape, long *old);
 
-/* the split of C that the drivers use (for gemm_direct.c): threads worth a pool call for an
- * m x n x k product, blocks for nt threads, rows r[0:2) and columns r[2:4) of block t of a
- * T-block grid with a column unit cu; the cache blocking in force (KC, MC) */
+/* the split of C that every driver uses (gemm_direct.c too): threads worth a pool call for an
+ * m x n x k product; the grid for nt threads, returned as its block count with its shape
+ * *pm x *pn (the blocks claimed in order; one rule for the packed, fill-B and direct drivers);
+ * rows r[0:2) and columns r[2:4) of block t of a pm x pn grid with a column unit cu; the cache
+ * blocking in force (KC, MC) */
 int gk_gemm_threads(long m, long n, long k, int threads);
-int gk_gemm_blocks(long m, long n, long k, int nt);
-void gk_gemm_grid_part(long m, long n, long cu, int T, int t, long *r);
-/* the pm x pn grid (pm * pn = T) that the packed drivers' pool calls use for nt threads claiming
- * T blocks (the current level's column unit; tests and benchmarks) */
-void gk_gemm_grid_nt(long m, long n, int T, int nt, int *pm, int *pn);
+int gk_gemm_grid(long m, long n, long k, int nt, int *pm, int *pn);
+void gk_gemm_grid_part(long m, long n, long cu, int pm, int pn, int t, long *r);
 void gk_gemm_blocking(long *kc, long *mc);
 /* the K block the products of depth k use (gk_gemm_blocking's kc, or k where a split would leave
  * a last block of at most half a block) */

@@ -24,8 +24,7 @@ cdef extern from "src/gemm.h" nogil:
     void gk_gemm_tune(long kc, long mc, long *old)
     void gk_gemm_tune_thin(long mc, long *old)
     void gk_gemm_tune_grid(long per, long shape, long *old)
-    int gk_gemm_blocks(long m, long n, long k, int nt)
-    void gk_gemm_grid_nt(long m, long n, int T, int nt, int *pm, int *pn)
+    int gk_gemm_grid(long m, long n, long k, int nt, int *pm, int *pn)
     size_t gk_packed_a_size(long m, long k)
     size_t gk_packed_b_size(long k, long n)
     void gk_pack_a(long m, long k, const float *a, long s_m, long s_k, float *out, int threads)
@@ -70,8 +69,7 @@ def gemm_grid(long m, long n, long k, int nt):
     cdef int pm = 1, pn = 1, blocks
     if m <= 0 or n <= 0 or nt <= 0:
         raise ValueError("gemm_grid: m, n and nt must be positive")
-    blocks = gk_gemm_blocks(m, n, k, nt) if nt > 1 else 1
-    gk_gemm_grid_nt(m, n, blocks, nt, &pm, &pn)
+    blocks = gk_gemm_grid(m, n, k, nt, &pm, &pn)
     return blocks, pm, pn
 
 

@@ -10,14 +10,16 @@ native = pytest.importorskip("gossamer.cython_kernels._native")
 
 
 def test_grid_pairs_blocks_up_for_two_threads():
-    """MiniLM's 128 x 1152 x 384 product at 2 threads: 8 blocks; 1 x 8 would alternate 4- and
-    5-unit column blocks (one thread idle for a block's difference), 2 x 4 pairs them up."""
+    """MiniLM's 128 x 1152 x 384 product at 2 threads with 4 blocks a thread: 1 x 8 would
+    alternate 4- and 5-unit column blocks (one thread idle for a block's difference), 2 x 4 pairs
+    them up."""
     from gossamer.cython_kernels import set_simd_level
 
     before = native.simd_level()
     if not native.ext().cpu_has_avx512f():
         pytest.skip("this CPU has no AVX-512F (the 32-column unit)")
     set_simd_level("avx512f")
+    old = native.ext().gemm_tune_grid(4, 0)
     try:
         assert native.ext().gemm_grid(128, 1152, 384, 2) == (8, 2, 4)
         assert native.ext().gemm_grid(128, 1536, 384, 2) == (8, 1, 8)  # 6 units each: even
@@ -25,14 +27,35 @@ def test_grid_pairs_blocks_up_for_two_threads():
         blocks, pm, pn = native.ext().gemm_grid(512, 49, 4608, 2)
         assert pm * pn == blocks
     finally:
+        native.ext().gemm_tune_grid(*old)
+        set_simd_level(before)
+
+
+def test_two_threads_take_one_block_each():
+    """At 2 threads the grid is one block a thread (ResNet-50's 64 -> 256 1x1 at 56x56: 2 column
+    blocks of 1568, wide enough for the thin products' M rule; 8 blocks of 384 before), the same
+    grid for the fill-B, packed and direct drivers (gemm_grid shows it)."""
+    from gossamer.cython_kernels import set_simd_level
+
+    before = native.simd_level()
+    if not native.ext().cpu_has_avx512f():
+        pytest.skip("this CPU has no AVX-512F (the 32-column unit)")
+    set_simd_level("avx512f")
+    try:
+        assert native.ext().gemm_grid(256, 3136, 64, 2) == (2, 1, 2)
+        assert native.ext().gemm_grid(128, 1152, 384, 2) == (2, 1, 2)
+        assert native.ext().gemm_grid(512, 49, 2048, 2) == (2, 2, 1)
+        assert native.ext().gemm_grid(256, 3136, 64, 4)[0] == 16  # more threads: 4 a thread
+    finally:
         set_simd_level(before)
     with pytest.raises(ValueError):
         native.ext().gemm_grid(0, 4, 4, 2)
 
 
 def test_grid_leaves_no_block_empty():
-    """ResNet-50's 2048 -> 512 1x1 conv at 7x7 (M 512, N 49: 2 column units): 8 blocks would be
-    1 x 8 with 6 empty; the rule takes fewer blocks, every one of them with rows and columns."""
+    """ResNet-50's 2048 -> 512 1x1 conv at 7x7 (M 512, N 49: 2 column units) at 4 threads: 16
+    blocks would be 1 x 16 with 14 empty; the rule takes fewer blocks, every one of them with rows
+    and columns."""
     from gossamer.cython_kernels import set_simd_level
 
     before = native.simd_level()
@@ -41,10 +64,10 @@ def test_grid_leaves_no_block_empty():
     set_simd_level("avx512f")
     try:
         for m, n, k in [(512, 49, 2048), (512, 49, 4608), (1000, 1, 2048), (256, 196, 1024)]:
-            blocks, pm, pn = native.ext().gemm_grid(m, n, k, 2)
-            assert pm * pn == blocks and blocks >= 2
+            blocks, pm, pn = native.ext().gemm_grid(m, n, k, 4)
+            assert pm * pn == blocks and blocks >= 4
             assert pm <= -(-m // 12) and pn <= -(-n // 32), (m, n, k, blocks, pm, pn)
-        assert native.ext().gemm_grid(512, 49, 2048, 2) == (4, 4, 1)
+        assert native.ext().gemm_grid(512, 49, 2048, 4) == (4, 4, 1)
     finally:
         set_simd_level(before)
 
