@@ -45,6 +45,8 @@ static long kc_for(long k) { return k > g_kc && k <= g_kc + g_kc / 2 ? k : g_kc;
 #define GK_THIN_K 64
 #define GK_THIN_N 1024
 static long g_mc_thin = 2 * GK_MR;
+/* the widest block the AVX-512 kernel runs A panel outer (gemm_kernels.inc block_narrow) */
+long gk_gemm_narrow_n = 256;
 /* tuning: blocks per thread (0 the rule), grid shape (0 the model, 1 rows only, 2 columns only) */
 static long g_grid_per = 0, g_grid_shape = 0;
 
@@ -62,6 +64,11 @@ static void run_block(const gk_gemm_args *g, long m0, long m1, long n0, long n1)
 void gk_gemm_tune_thin(long mc, long *old) {
     *old = g_mc_thin;
     if (mc > 0) g_mc_thin = (mc + GK_MR - 1) / GK_MR * GK_MR;
+}
+
+void gk_gemm_tune_narrow(long n, long *old) {
+    *old = gk_gemm_narrow_n;
+    if (n >= 0) gk_gemm_narrow_n = n;
 }
 
 void gk_gemm_tune_grid(long per, long shape, long *old) {

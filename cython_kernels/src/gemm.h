@@ -84,6 +84,10 @@ void gk_gemm_tune(long kc, long mc, long *old);
 /* the M block of thin products (K <= 64, a block of >= 1024 columns); 0 leaves it; the value
  * before the call in *old */
 void gk_gemm_tune_thin(long mc, long *old);
+/* the widest block (columns) that the AVX-512 kernel runs A panel outer (0: none); -1 leaves it;
+ * the value before the call in *old */
+void gk_gemm_tune_narrow(long n, long *old);
+extern long gk_gemm_narrow_n;
 /* the grid: blocks per thread (0 the rule) and shape (0 the cost model, 1 rows only, 2 columns
  * only); -1 leaves one; the values before the call in old[0], old[1] */
 void gk_gemm_tune_grid(long per, long shape, long *old);

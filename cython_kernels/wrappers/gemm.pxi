@@ -23,6 +23,7 @@ cdef extern from "src/gemm.h" nogil:
                            int threads)
     void gk_gemm_tune(long kc, long mc, long *old)
     void gk_gemm_tune_thin(long mc, long *old)
+    void gk_gemm_tune_narrow(long n, long *old)
     void gk_gemm_tune_grid(long per, long shape, long *old)
     int gk_gemm_grid(long m, long n, long k, int nt, int *pm, int *pn)
     size_t gk_packed_a_size(long m, long k)
@@ -52,6 +53,14 @@ def gemm_tune_thin(long mc=0):
     one (tests and tuning)."""
     cdef long old
     gk_gemm_tune_thin(mc, &old)
+    return old
+
+
+def gemm_tune_narrow(long n=-1):
+    """Sets the widest block (columns) that the AVX-512 GEMM runs A panel outer (0: none; -1
+    keeps it); returns the previous one (tests and tuning)."""
+    cdef long old
+    gk_gemm_tune_narrow(n, &old)
     return old
 
 

@@ -131,3 +131,33 @@ def test_pack_b_of_a_transposed_operand_is_the_plain_copy(k, n, level):
     native.ext().pack_b(bt, got, 1)
     native.ext().pack_b(np.ascontiguousarray(bt), want, 1)
     assert np.array_equal(got.view(np.int32), want.view(np.int32))
+
+
+
+@pytest.mark.parametrize("m, n, k", [(60, 49, 600), (256, 196, 300), (40, 100, 64), (13, 256, 20)])
+def test_narrow_blocks_keep_the_bits(m, n, k, level):
+    """The AVX-512 kernel's A-panel-outer order for narrow blocks (gemm_tune_narrow: 7x7 and
+    14x14 planes, up to 256 columns; K past one block, bias and clip) gives the bits of the
+    column-sweep order, at 1 and 2 threads."""
+    rng = np.random.default_rng(m * n + k)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    ap = np.empty(native.ext().packed_a_size(m, k), np.float32)
+    native.ext().pack_a(a, ap, 1)
+    bp = np.empty(native.ext().packed_b_size(k, n), np.float32)
+    native.ext().pack_b(b, bp, 1)
+    bias = rng.standard_normal(m, dtype=np.float32)
+    old = native.ext().gemm_tune_narrow(-1)
+    ys = []
+    try:
+        for narrow, t in [(0, 1), (256, 1), (256, 2), (0, 2)]:
+            native.ext().gemm_tune_narrow(narrow)
+            y = np.empty((m, n), np.float32)
+            native.ext().gemm(m, n, k, ap, bp, y, bias, None, -1.0, 2.0, True, t)
+            ys.append(y)
+    finally:
+        native.ext().gemm_tune_narrow(old)
+    for y in ys[1:]:
+        assert np.array_equal(y.view(np.int32), ys[0].view(np.int32))
+    np.testing.assert_allclose(ys[0], np.clip(a @ b + bias[:, None], -1.0, 2.0), rtol=1e-4,
+                               atol=1e-3)  # fmt: skip
