@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-CONVS = ("Conv", "FusedConv")
+CONVS = ("Conv", "FusedConv", "NchwcConv", "NchwcConvMaxPool")
 
 
 def main() -> None:

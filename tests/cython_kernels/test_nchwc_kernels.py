@@ -425,6 +425,13 @@ WIDE = [
     ("depthwise_w13_5x5_dil", (1, 16, 9, 13), (16, 1, 5, 5),
      {"group": 16, "pads": [3, 2, 1, 4], "dilations": [1, 2]}, True),
     ("conv3x3_w31", (1, 16, 4, 31), (40, 16, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    # AVX-512: a row interior's last 6 to 23 pixels as one or two tiles of 6 to 12 (interiors of
+    # 25: 12 + 7 + 6; 32: 12 + 10 + 10; 34: 12 + 11 + 11; stride 2, 28 outputs: 12 + 8 + 7)
+    ("conv3x3_w27", (1, 16, 3, 27), (40, 16, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_w34", (1, 8, 3, 34), (24, 8, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_w36", (1, 8, 3, 36), (32, 8, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("conv3x3_s2_w56", (1, 8, 4, 56), (16, 8, 3, 3), {"strides": [2, 2], "pads": [1, 1, 1, 1]},
+     True),
     ("pointwise_w29", (1, 24, 2, 29), (56, 24, 1, 1), {}, True),
     # blocked 3x3 rows of at most 23 pixels with a quarter left to single pixels: whole rows as
     # one or two tiles with masked end pixels (AVX-512: nz_conv_row_edges): a 7-pixel tile of
