@@ -14,6 +14,8 @@
 
 #define GK_NB 8       /* the layout's channel block */
 #define GK_STRIP 32   /* pixels per strip: two A tiles of GK_BF16_MR rows */
+/* with threads, at least this many units (strip x column group) per thread where it can */
+#define GK_NC_UNITS_PER_THREAD 2
 
 #if GK_X86 && ((defined(__clang__) && __clang_major__ >= 12) || \
                (!defined(__clang__) && __GNUC__ >= 11))
@@ -25,6 +27,7 @@ typedef struct {
     const uint32_t *wpk;
     float *y, lo, hi;
     long c, hw, m, pp, strips;
+    long groups; /* column groups: a unit is (strip, group), strip-major */
     int failed;
 } nc_job;
 
@@ -104,14 +107,15 @@ static inline __attribute__((always_inline)) void nc_store(const nc_job *j, floa
     }
 }
 
-/* strips [s0, s1) (strip s: image s / strips, pixels (s % strips) * 32 ..) */
-static void nc_strips(void *ctx, long s0, long s1, int seat) {
+/* units [u0, u1): unit u is strip u / groups (image s / strips, pixels (s % strips) * 32 ..)
+ * times column group u % groups (its share of the output channels' 32-column tile pairs) */
+static void nc_strips(void *ctx, long u0, long u1, int seat) {
     nc_job *j = (nc_job *)ctx;
-    long pp = j->pp, blocks = pp / GK_BF16_KB, mt = (j->m + 15) / 16;
+    long pp = j->pp, blocks = pp / GK_BF16_KB, mt = (j->m + 15) / 16, pairs = (mt + 1) / 2;
     size_t need = (size_t)GK_STRIP * (size_t)pp;
     float buf[16 * 16] __attribute__((aligned(64)));
     (void)seat;
-    if (s0 >= s1) return;
+    if (u0 >= u1) return;
     if (need > tl_strip_cap) {
         free(tl_strip);
         tl_strip = (uint32_t *)aligned_alloc(64, need * sizeof(uint32_t));
@@ -123,12 +127,14 @@ static void nc_strips(void *ctx, long s0, long s1, int seat) {
     }
     uint32_t *a = tl_strip;
     gk_amx_load(&nc_cfg);
-    for (long s = s0; s < s1; s++) {
+    for (long u = u0, packed = -1; u < u1; u++) {
+        long s = u / j->groups, g = u % j->groups;
         long img = s / j->strips, p0 = (s % j->strips) * GK_STRIP;
         long valid = GK_MIN((long)GK_STRIP, j->hw - p0), r1 = valid - GK_BF16_MR;
-        nc_pack_strip(j, img, p0, valid, a);
+        if (s != packed) nc_pack_strip(j, img, p0, valid, a), packed = s;
         const uint32_t *a0 = a, *a1 = a + pp * GK_BF16_MR;
-        for (long jt = 0; jt < mt; jt += 2) {
+        long jt1 = 2 * ((g + 1) * pairs / j->groups);
+        for (long jt = 2 * (g * pairs / j->groups); jt < jt1 && jt < mt; jt += 2) {
             const uint32_t *b0 = j->wpk + jt * pp * 16, *b1 = b0 + pp * 16;
             int two_c = jt + 1 < mt, two_r = r1 > 0;
             _tile_zero(0);
@@ -177,12 +183,17 @@ int gk_bf16_nchwc_conv1x1(const float *x, long n, long c, long hw, const uint32_
     if (!gk_bf16_amx()) return -2;
     if (n == 0 || hw == 0) return 0;
     nc_job j = {x, bias, z, wpk, y, lo, hi, c, hw, m, gk_bf16_pairs(c),
-                (hw + GK_STRIP - 1) / GK_STRIP, 0};
+                (hw + GK_STRIP - 1) / GK_STRIP, 1, 0};
     /* threads worth a pool call (about 2 us of work per extra thread, as bf16.c's threads_for) */
     double work = (double)n * (double)hw * (double)m * (double)c;
     int t = threads < 1 ? 1 : threads;
     while (t > 1 && work < 150000.0 * t) t--;
-    gk_parallel_range(n * j.strips, t, nc_strips, &j);
+    /* few strips (14 x 14, 7 x 7 planes): the threads split the output channels too, or each
+     * would stream all of the weights for its one or two strips */
+    long units = n * j.strips, pairs = (m + 31) / 32;
+    if (t > 1 && units < GK_NC_UNITS_PER_THREAD * t)
+        j.groups = GK_MIN(pairs, (GK_NC_UNITS_PER_THREAD * t + units - 1) / units);
+    gk_parallel_range(units * j.groups, t, nc_strips, &j);
     return j.failed ? -1 : 0;
 #else
     (void)x, (void)wpk, (void)bias, (void)z, (void)lo, (void)hi, (void)y, (void)threads;

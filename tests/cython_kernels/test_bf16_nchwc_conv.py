@@ -82,9 +82,11 @@ def test_blocked_1x1_is_within_the_amx_bound(amx: None, case, threads) -> None:
         assert np.all(err <= bound + 2.0**-23 * np.abs(ref)), kw
 
 
-def test_blocked_1x1_bits_do_not_depend_on_the_thread_count(amx: None) -> None:
+@pytest.mark.parametrize(("n", "c", "m", "side"), [(2, 64, 96, 28), (1, 160, 960, 7)])
+def test_blocked_1x1_bits_do_not_depend_on_the_thread_count(amx: None, n, c, m, side) -> None:
+    """Many strips (split by strip) and few (7 x 7: the threads split the output channels)."""
     rng = np.random.default_rng(3)
-    x, w, b = values(rng, (2, 64, 28, 28)), values(rng, (96, 64, 1, 1)), values(rng, (96,))
+    x, w, b = values(rng, (n, c, side, side)), values(rng, (m, c, 1, 1)), values(rng, (m,))
     assert np.array_equal(run(x, w, b, threads=1), run(x, w, b, threads=2))
 
 
