@@ -33,7 +33,7 @@ typedef struct {
 
 #ifdef GK_NCHWC_AMX
 #pragma GCC push_options
-#pragma GCC target("amx-tile,amx-bf16,avx512f,avx512dq,avx512vl,avx2,fma")
+#pragma GCC target("amx-tile,amx-bf16,avx512f,avx512dq,avx512vl,avx512bf16,avx2,fma")
 
 /* tiles 0-3: C, 4-5: A (16 pixels x 16 pairs), 6-7: B (16 pairs x 16 output channels) */
 static const gk_amx_tilecfg nc_cfg __attribute__((aligned(64))) =
@@ -43,26 +43,13 @@ static const gk_amx_tilecfg nc_cfg __attribute__((aligned(64))) =
 static __thread uint32_t *tl_strip;
 static __thread size_t tl_strip_cap;
 
-/* gk_bf16_round's bits of 16 floats in the low halves of 16 lanes (bf16_kernels.inc's
- * bf16_round16: nearest even, a zero exponent to a signed zero, NaN quieted) */
-static inline __attribute__((always_inline)) __m512i nc_round16(__m512 v) {
-    __m512i u = _mm512_castps_si512(v);
-    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    __m512i h = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7FFF)),
-                                                   lsb), 16);
-    __mmask16 normal = _mm512_test_epi32_mask(h, _mm512_set1_epi32(0x7F80));
-    __m512i kept = _mm512_mask_blend_epi32(normal, _mm512_and_si512(h, _mm512_set1_epi32(0x8000)),
-                                           h);
-    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)),
-                                            _mm512_set1_epi32(0x7F800000));
-    return _mm512_mask_blend_epi32(nan, kept,
-                                   _mm512_or_si512(_mm512_srli_epi32(u, 16),
-                                                   _mm512_set1_epi32(0x40)));
-}
-
 /* the strip's pixels [p0, p0 + valid) of image `img` as two A panels (bf16.h's A layout: block kb
  * of a panel holds 16 rows x 16 pairs, row = pixel, pairs kb*16.. = channels kb*32..); rows past
- * `valid` and channels past c are zero pairs */
+ * `valid` and channels past c are zero pairs. Rounded by vcvtneps2bf16 (AVX512_BF16): one
+ * instruction where gk_bf16_round's bits in zmm took about 15, which made the large planes'
+ * layers (96 -> 24 channels at 56 x 56) as slow as the float32 kernel; the same bits but for a
+ * float32 denormal, which it reads as zero (gk_bf16_round keeps the few that round up to
+ * 2^-126) */
 static void nc_pack_strip(const nc_job *j, long img, long p0, long valid, uint32_t *a) {
     long cb = j->c / GK_NB, pp = j->pp, hw = j->hw;
     const float *x = j->x + img * j->c * hw;
@@ -72,8 +59,8 @@ static void nc_pack_strip(const nc_job *j, long img, long p0, long valid, uint32
             __m256i pr = _mm256_setzero_si256();
             if (ib < cb && r < valid) {
                 __mmask16 mk = (__mmask16)(r + 1 < valid ? 0xFFFFu : 0x00FFu);
-                __m512i h = nc_round16(_mm512_maskz_loadu_ps(mk, x + (ib * hw + p0 + r) * GK_NB));
-                pr = _mm512_cvtepi64_epi32(_mm512_or_si512(h, _mm512_srli_epi64(h, 16)));
+                __m512 v = _mm512_maskz_loadu_ps(mk, x + (ib * hw + p0 + r) * GK_NB);
+                pr = (__m256i)_mm512_cvtneps_pbh(v); /* pixel r's 4 pairs, then r + 1's */
             }
             uint32_t *d = a + (r / GK_BF16_MR) * pp * GK_BF16_MR + kb * (GK_BF16_KB * GK_BF16_MR) +
                           (r % GK_BF16_MR) * GK_BF16_KB + at;

@@ -4,7 +4,8 @@
  *
  * GEMM form: rows = pixels, K = input channels, columns = output channels. A pixel's channels are
  * contiguous within each 8-channel block, so one A tile row (16 channel pairs) is 4 blocks of one
- * pixel, rounded to bf16 pairs (gk_bf16_round's bits) while a strip of 32 pixels is packed; the
+ * pixel, rounded to bf16 pairs (vcvtneps2bf16: gk_bf16_round's bits, but a float32 denormal reads
+ * as zero) while a strip of 32 pixels is packed; the
  * weights are bf16.h's packed B (gk_bf16_pack_b of W^T: K = c, N = m), packed once; the C tiles
  * (16 pixels x 16 output channels, float32 accumulators) go out with the epilogue (+ bias, +
  * residual z in y's layout, clip to [lo, hi]) as 2 output blocks per pixel. AMX's arithmetic

@@ -90,6 +90,24 @@ def test_blocked_1x1_bits_do_not_depend_on_the_thread_count(amx: None, n, c, m, 
     assert np.array_equal(run(x, w, b, threads=1), run(x, w, b, threads=2))
 
 
+def test_blocked_1x1_rounds_the_activations_as_gk_bf16_round(amx: None) -> None:
+    """Identity weights: each output is one activation times 1, so the output is the activation
+    as packed (vcvtneps2bf16), which must be gk_bf16_round's bits for normal floats (ties to
+    even included); float32 denormals are read as zero."""
+    rng = np.random.default_rng(8)
+    x = values(rng, (1, 16, 9, 7))
+    x.reshape(-1)[:64] = (1 + np.arange(64) * 2.0**-8 + 2.0**-9).astype(F32)  # ties: to even
+    x.reshape(-1)[64] = -0.0
+    x.reshape(-1)[65] = 2.0**-126 - 2.0**-135  # a denormal that gk_bf16_round rounds up
+    got = run(x, np.eye(16, dtype=F32).reshape(16, 16, 1, 1))
+    bits = np.empty(x.size, np.uint16)
+    ext().bf16_round(x.reshape(-1), bits)
+    want = (bits.astype(np.uint32) << 16).view(F32).reshape(x.shape)
+    normal = np.abs(x) >= 2.0**-126
+    assert np.array_equal(got[normal].view(np.uint32), want[normal].view(np.uint32))
+    assert np.all(got[~normal] == 0) and want.reshape(-1)[65] == 2.0**-126
+
+
 def test_blocked_1x1_keeps_nan_and_refuses_bad_sizes(amx: None) -> None:
     x = np.ones((1, 8, 2, 2), F32)
     x[0, 3, 1, 1] = np.nan
