@@ -2,6 +2,9 @@
  * rows, the packed weights as B, 2 x 2 C tiles of 16 pixels x 16 output channels. The kernels are
  * compiled for AMX-BF16 / AVX-512 alone (function targets, so the driver runs on any CPU and
  * returns -2 before any of them where the tiles are not in use). */
+#include "isa.h"
+/* compiles to nothing in a build without the bf16 family (gossamer crop), as levels/amxbf16.c */
+#if __has_include("bf16.h")
 #include "bf16_nchwc.h"
 
 #include <stdlib.h>
@@ -187,3 +190,4 @@ int gk_bf16_nchwc_conv1x1(const float *x, long n, long c, long hw, const uint32_
     return -2;
 #endif
 }
+#endif
