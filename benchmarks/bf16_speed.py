@@ -24,6 +24,9 @@ turn, and the figure is the median over all rounds of the per-run times):
             before its tiles stored the output themselves (the same bits; only with --engines)
   bf16-nohandoff the same .gsm with precision="bf16" loaded with GOSSAMER_BF16_HANDOFF=0: no
             FusedConvPair (converter/optimizer/bf16_handoff.py), every conv through float32 (only with --engines)
+  bf16-blocked64 the same .gsm with precision="bf16" loaded with bf16_conv.BLOCKED_1X1_AMX = False:
+            only the 1x1s of <= 64 channels join the blocked chains, on the float32 kernel (bf16
+            as before the blocked AMX 1x1, bf16_nchwc_conv.py; only with --engines)
   ov-bf16   OpenVINO CPU, PERFORMANCE_HINT=LATENCY, no precision hint (its default)
   ov-f32    OpenVINO CPU, the same with INFERENCE_PRECISION_HINT=f32
 The load (`os.getloadavg`) is printed before and after; the machine is shared, so compare only
@@ -46,7 +49,7 @@ BENCH = Path.home() / ".cache" / "gossamer" / "bench"
 ENGINES = ("fp32", "bf16", "bf16-vdp", "ov-bf16", "ov-f32")
 # on request (--engines): see above
 EXTRA = ("fp32-nchw", "bf16-nchw", "bf16-im2col", "bf16-nofold", "bf16-unfused",
-         "bf16-nohandoff")
+         "bf16-nohandoff", "bf16-blocked64")
 
 
 def spec_of(name: str) -> dict:
@@ -78,10 +81,12 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
     from gossamer.cython_kernels import bf16_conv
 
     bf16_conv.FOLD_STEMS = engine != "bf16-nofold"
+    bf16_conv.BLOCKED_1X1_AMX = engine != "bf16-blocked64"
     try:
         sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=threads, **kw)
     finally:
         bf16_conv.FOLD_STEMS = True
+        bf16_conv.BLOCKED_1X1_AMX = True
         os.environ.pop("GOSSAMER_BF16_HANDOFF", None)
         if before is None:
             os.environ.pop("GOSSAMER_BLOCKED_LAYOUT", None)

@@ -50,6 +50,10 @@ REUSE_PLANES = True
 # in a bf16 session, 1x1 convs with at most this many input or output channels may join the
 # float32 blocked chains (keep_nchw); 0: every conv this backend runs stays NCHW
 BLOCKED_1X1_CHANNELS = 64
+# where the AMX tiles are in use at load, every stride-1 unpadded 1x1 (Relu / Clip or none) may
+# join the blocked chains, where cython-bf16 runs it on the tiles in the blocked layout
+# (bf16_nchwc_conv.py); False: BLOCKED_1X1_CHANNELS alone decides (benchmarks)
+BLOCKED_1X1_AMX = True
 # a conv's window (geometry checks, output size) computed once per input shape and kept (about 5
 # us of Python per call); False: every call (benchmarks)
 CACHE_WINDOWS = True
@@ -96,14 +100,32 @@ def keep_nchw(node: Node, values: dict[str, Value]) -> bool:
     (its inputs' types and shapes in `values`) NCHW in a bf16 session: the convs this backend
     runs, but for 1x1s with at most BLOCKED_1X1_CHANNELS input or output channels, which the
     pass may block with the float32 depthwise convs and stems around them (the float32 blocked
-    kernel then runs them; a chain the pass does not keep leaves them to this backend)."""
+    kernel then runs them; a chain the pass does not keep leaves them to this backend), and,
+    where the AMX tiles are in use (BLOCKED_1X1_AMX), every plain 1x1 (the blocked AMX 1x1 of
+    bf16_nchwc_conv.py then runs it)."""
     inputs = [values.get(name) if name else None for name in node.inputs]
     if conv_refusal(node, inputs) is not None:
         return False
     w = static_shape(inputs[1]) if len(inputs) > 1 else None
     if w is None or len(w) != 4 or None in w or int(node.attrs.get("group", 1)) != 1:
         return True
-    return not (tuple(w[2:]) == (1, 1) and min(w[0], w[1]) <= BLOCKED_1X1_CHANNELS)
+    if tuple(w[2:]) != (1, 1):
+        return True
+    if BLOCKED_1X1_AMX and _plain_1x1(node) and _amx_now():
+        return False  # bf16_nchwc_conv.py runs it on the tiles inside the chain
+    return min(w[0], w[1]) > BLOCKED_1X1_CHANNELS
+
+
+def _plain_1x1(node: Node) -> bool:
+    """Whether a 1x1 conv's stride, pads and activation are the blocked AMX 1x1's
+    (bf16_nchwc_conv.nchwc_1x1_refusal)."""
+    a = node.attrs
+    return (
+        all(int(s) == 1 for s in a.get("strides") or [1, 1])
+        and not any(int(p) for p in a.get("pads") or [0] * 4)
+        and (a.get("auto_pad") or "NOTSET") in ("NOTSET", "VALID")
+        and str(a.get("activation", "")) in ("", "Relu", "Clip")
+    )
 
 
 def _planes(n: int, slot: str = "buf") -> Array:

@@ -1,4 +1,5 @@
-"""Conv, FusedConv, MatMul, FusedMatMul, Gemm and FusedGemm (float32 in and out) in bfloat16 with
+"""Conv, FusedConv, MatMul, FusedMatMul, Gemm and FusedGemm (float32 in and out), and the blocked
+layout's 1x1 NchwcConv on the AMX tiles (bf16_nchwc_conv.py), in bfloat16 with
 float32 accumulation: the kernels of the `cython-bf16` backend (precision="bf16").
 
 Each product runs on the BF16 GEMM (src/bf16.h): the weights rounded to bfloat16 and packed once
@@ -23,6 +24,7 @@ from ..refimpl.ops.op_fused_gemm import fused_gemm_1
 from ..refimpl.ops.op_fused_mat_mul import fused_mat_mul_1
 from ..refimpl.ops.op_gemm import gemm_7, gemm_11
 from ..refimpl.ops.op_mat_mul import mat_mul_1
+from ..refimpl.ops.op_nchwc_conv import nchwc_conv_1
 from .bf16_conv import conv_refusal, prepare_conv, prepare_fused_conv
 from .bf16_conv_pair import pair_refusal, prepare_fused_conv_pair
 from .bf16_matmul import (
@@ -33,6 +35,7 @@ from .bf16_matmul import (
     prepare_plain_gemm,
     prepare_plain_matmul,
 )
+from .bf16_nchwc_conv import nchwc_1x1_refusal, prepare_nchwc_1x1
 
 Array = np.ndarray
 FLOAT32 = {"float32"}
@@ -73,6 +76,17 @@ class Bf16Kernels(KernelBackend):
         strides: list[int] | None = None, activation: str = "",
         activation_params: list[float] | None = None, second_pads: list[int] | None = None,
         second_activation: str = "", second_activation_params: list[float] | None = None,
+    ) -> Array:  # fmt: skip
+        return _unprepared()
+
+    @kernel(nchwc_conv_1, dtypes=FLOAT32, supports=nchwc_1x1_refusal, prepare=prepare_nchwc_1x1)
+    def nchwc_conv(
+        x: Array, w: Array, b: Array | None = None, z: Array | None = None,
+        scale: Array | None = None, shift: Array | None = None, *,
+        auto_pad: str = "NOTSET", dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None, activation: str = "",
+        activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
         return _unprepared()
 

@@ -72,11 +72,15 @@ def _values(c: int, m: int, k: int, group: int = 1) -> tuple[Node, dict[str, Val
         (32, 32, 3, 32, False),  # depthwise: the float32 kernels run it
     ],
 )
-def test_keep_nchw_keeps_the_convs_bf16_runs_but_small_1x1s(c, m, k, group, kept) -> None:
+def test_keep_nchw_keeps_the_convs_bf16_runs_but_small_1x1s(c, m, k, group, kept,
+                                                           monkeypatch) -> None:  # fmt: skip
+    from gossamer.cython_kernels import bf16_conv
     from gossamer.cython_kernels.bf16_backend import CythonBf16Backend
     from gossamer.cython_kernels.bf16_conv import BLOCKED_1X1_CHANNELS, keep_nchw
 
     assert BLOCKED_1X1_CHANNELS == 64
+    # the AMX blocked 1x1 off: test_bf16_nchwc_conv.py checks keep_nchw with it
+    monkeypatch.setattr(bf16_conv, "BLOCKED_1X1_AMX", False)
     node, values = _values(c, m, k, group)
     assert keep_nchw(node, values) is kept
     assert CythonBf16Backend().keep_nchw(node, values) is kept

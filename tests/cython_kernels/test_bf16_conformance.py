@@ -14,7 +14,8 @@ from gossamer.conformance.tolerances import tolerance
 from gossamer.cython_kernels._native import ext
 
 CLAIMED = ["Conv", "gossamer::FusedConv", "Gemm", "gossamer::FusedGemm", "MatMul",
-           "gossamer::FusedMatMul", "gossamer::FusedConvPair"]  # fmt: skip
+           "gossamer::FusedMatMul", "gossamer::FusedConvPair",
+           "gossamer::NchwcConv"]  # fmt: skip
 
 
 @pytest.fixture(params=["emulate", "vdpbf16ps", "amx"])
@@ -41,6 +42,8 @@ def test_claimed_ops_pass_conformance(mode: str) -> None:
     assert not bad, "\n".join(bad)
     passed = {c.case_id for c in cells if c.status == PASS and c.dtype == "float32"}
     assert {"Conv", "Gemm", "MatMul", "gossamer::FusedConv"} <= passed
+    if mode == "amx":  # the blocked layout's 1x1s run on the tiles (bf16_nchwc_conv.py)
+        assert "gossamer::NchwcConv" in passed
 
 
 def test_bf16_tolerance_is_wider_than_float32_and_reasoned() -> None:
