@@ -40,10 +40,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=40)
     args = ap.parse_args()
-    import gossamer
     from gossamer.cython_kernels.bf16_nchwc_conv import prepare_nchwc_1x1
     from gossamer.cython_kernels.nchwc_conv import _prepare_conv
     from gossamer.plugins.run_context import using_threads
+
+    import gossamer
 
     spec = spec_of(args.model)
     sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=args.threads, precision="bf16")
@@ -76,8 +77,10 @@ def main() -> None:
             print(f"{name:28s} {desc:18s} bf16 {mins['bf16']:7.1f} / {meds['bf16']:7.1f}  "
                   f"fp32 {mins['fp32']:7.1f} / {meds['fp32']:7.1f}  "
                   f"min ratio {mins['bf16'] / mins['fp32']:.2f}")  # fmt: skip
-    print(f"sum (min / median us): bf16 {tot['bf16'][0]:.0f} / {tot['bf16'][1]:.0f}, "
-          f"fp32 {tot['fp32'][0]:.0f} / {tot['fp32'][1]:.0f}; load {os.getloadavg()[0]:.2f}")
+    print(
+        f"sum (min / median us): bf16 {tot['bf16'][0]:.0f} / {tot['bf16'][1]:.0f}, "
+        f"fp32 {tot['fp32'][0]:.0f} / {tot['fp32'][1]:.0f}; load {os.getloadavg()[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ turn, and the figure is the median over all rounds of the per-run times):
             through a tile buffer, a copy of the valid columns and a separate epilogue pass, as
             before its tiles stored the output themselves (the same bits; only with --engines)
   bf16-nohandoff the same .gsm with precision="bf16" loaded with GOSSAMER_BF16_HANDOFF=0: no
-            FusedConvPair (converter/optimizer/bf16_handoff.py), every conv through float32 (only with --engines)
+            FusedConvPair (converter/optimizer/bf16_handoff.py), every conv through float32
+            (only with --engines)
   bf16-blocked64 the same .gsm with precision="bf16" loaded with bf16_conv.BLOCKED_1X1_AMX = False:
             only the 1x1s of <= 64 channels join the blocked chains, on the float32 kernel (bf16
             as before the blocked AMX 1x1, bf16_nchwc_conv.py; only with --engines)
@@ -48,8 +49,15 @@ import numpy as np
 BENCH = Path.home() / ".cache" / "gossamer" / "bench"
 ENGINES = ("fp32", "bf16", "bf16-vdp", "ov-bf16", "ov-f32")
 # on request (--engines): see above
-EXTRA = ("fp32-nchw", "bf16-nchw", "bf16-im2col", "bf16-nofold", "bf16-unfused",
-         "bf16-nohandoff", "bf16-blocked64")
+EXTRA = (
+    "fp32-nchw",
+    "bf16-nchw",
+    "bf16-im2col",
+    "bf16-nofold",
+    "bf16-unfused",
+    "bf16-nohandoff",
+    "bf16-blocked64",
+)
 
 
 def spec_of(name: str) -> dict:

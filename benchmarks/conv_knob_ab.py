@@ -34,10 +34,11 @@ def main() -> None:
     ap.add_argument("--variant", action="append", required=True, help="name=statement")
     args = ap.parse_args()
 
-    import gossamer
     from bf16_speed import feeds_of, spec_of
     from fp32_conv_layers import _Marks
     from gossamer.cython_kernels._native import ext
+
+    import gossamer
 
     variants = [tuple(v.split("=", 1)) for v in args.variant]
     spec = spec_of(args.model)
@@ -64,7 +65,9 @@ def main() -> None:
     print(f"{args.model}, {args.threads} thread(s), {args.reps} runs each, load "
           f"{os.getloadavg()[0]:.2f}")  # fmt: skip
     for n in names:
-        print(f"{n}: whole run min {min(whole[n]):.2f} ms, median {statistics.median(whole[n]):.2f}")
+        print(
+            f"{n}: whole run min {min(whole[n]):.2f} ms, median {statistics.median(whole[n]):.2f}"
+        )
     print(f"\n| layer | x | w | {' | '.join(names)} |\n|---|---|---|{'---:|' * len(names)}")
     tot = collections.Counter()
     for layer in per[names[0]]:

@@ -67,7 +67,7 @@ def worker(engine: str, model: str, threads: int, reps: int) -> dict:
             whole.append(time.perf_counter() - t0)
             marks = _Marks()
             sess.run(None, feeds, observers=[marks])
-            for node, shapes, yshape, us in marks.spans:
+            for node, shapes, _yshape, us in marks.spans:
                 if node.op_type in CONVS:
                     per[node.name].append(us)
                     keys[node.name] = _key(shapes[0], shapes[1])
@@ -138,12 +138,14 @@ def main() -> None:
     queues = {}
     for k, r in runs.items():
         q = collections.defaultdict(list)
-        for name, key, us, pool in r["rows"]:
+        for _name, key, us, pool in r["rows"]:
             q[key].append((us, pool))
         queues[k] = q
     seen: collections.Counter = collections.Counter()
-    print(f"\n| layer | x | w | ours 1t | ours 2t | scaling | ort 1t | ort 2t | scaling | "
-          f"ours/ort 1t | ours/ort 2t |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "\n| layer | x | w | ours 1t | ours 2t | scaling | ort 1t | ort 2t | scaling | "
+        "ours/ort 1t | ours/ort 2t |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
     tot = [0.0] * 4
     for name, k, _, fused in runs[("gossamer", 1)]["rows"]:
         i = seen[k]

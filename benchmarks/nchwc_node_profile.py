@@ -23,7 +23,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_models import ort_node_profile, prepare  # noqa: E402
 
-
 # our node kinds and onnxruntime's op names that the profile pairs (a fused conv + pool: two)
 OURS = {"NchwcConv": "Conv", "Conv": "Conv", "Gemm": "Gemm", "NchwcConvMaxPool": "",
         "NchwcMaxPool": "MaxPool", "NchwcGlobalAveragePool": "GlobalAveragePool"}  # fmt: skip

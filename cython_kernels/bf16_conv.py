@@ -130,7 +130,8 @@ def _plain_1x1(node: Node) -> bool:
 
 def _planes(n: int, slot: str = "buf") -> Array:
     """n uint32 of pair planes (overwritten by every direct conv): this Python thread's buffer
-    (one per slot: a bf16 hand-off keeps a second, bf16_conv_pair.py), grown as needed. Its start is 2 MB-aligned inside an allocation of at least 4 MB, which numpy
+    (one per slot: a bf16 hand-off keeps a second, bf16_conv_pair.py), grown as needed. Its start
+    is 2 MB-aligned inside an allocation of at least 4 MB, which numpy
     advises for transparent huge pages: a B tile's 16 rows lie one plane apart (up to ~100 KB: the
     stem's), so with 4 KB pages every tile load walks 16 pages; huge pages took ResNet-18's stem
     from 10.2 to 1.9 ms (median, load 7, docs/bf16.md). The reuse also saves the page faults of a

@@ -9,10 +9,11 @@
  * (pm x pn chosen to balance the level's register blocks; the larger operand is the one split),
  * claimed one at a time; a left operand packed per call is packed first, in a pool call of its own
  * (panels shared between the threads). Who computes a block does not change its bits: every
- * element is the same sum over K in the same order. Inside a block (the level's `block` kernel): K in blocks of KC, M in blocks of
- * MC rows, then B micro-panels (kept in L1) against the A micro-panels of the M block (streamed
- * from L2; at AVX-512 a block of 33-256 columns runs A panel outer instead, its B K block in L2:
- * the weights then stream from memory over the whole product). Software prefetches cover what the hardware prefetchers miss: the next A and B
+ * element is the same sum over K in the same order. Inside a block (the level's `block` kernel):
+ * K in blocks of KC, M in blocks of MC rows, then B micro-panels (kept in L1) against the A
+ * micro-panels of the M block (streamed from L2; at AVX-512 a block of 33-256 columns runs A panel
+ * outer instead, its B K block in L2: the weights then stream from memory over the whole
+ * product). Software prefetches cover what the hardware prefetchers miss: the next A and B
  * micro-panels, the C tile two column panels ahead (AVX-512 kernel) and, while packing B, its rows.
  */
 #include <stdlib.h>

@@ -201,8 +201,9 @@ def test_a_bf16_session_runs_the_chains_1x1s_on_the_tiles(amx: None) -> None:
     """stem 3x3 3 -> 16 (Relu), 1x1 expand 16 -> 96 (Relu6), depthwise 3x3, 1x1 project 96 -> 16
     (+ the stem's output): one blocked chain in a bf16 session, its 1x1s on cython-bf16 (the
     NchwcConv reading the blocked layout), close to fp32."""
-    import gossamer
     from gossamer.refimpl.ir import Graph
+
+    import gossamer
 
     rng = np.random.default_rng(11)
     six = {"activation": "Clip", "activation_params": [0.0, 6.0]}

@@ -133,7 +133,6 @@ def test_pack_b_of_a_transposed_operand_is_the_plain_copy(k, n, level):
     assert np.array_equal(got.view(np.int32), want.view(np.int32))
 
 
-
 @pytest.mark.parametrize("m, n, k", [(60, 49, 600), (256, 196, 300), (40, 100, 64), (13, 256, 20)])
 def test_narrow_blocks_keep_the_bits(m, n, k, level):
     """The AVX-512 kernel's A-panel-outer order for narrow blocks (gemm_tune_narrow: 7x7 and
