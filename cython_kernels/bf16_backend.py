@@ -12,6 +12,8 @@ bf16_mode.py).
 
 from __future__ import annotations
 
+import os
+
 from ..refimpl.ir import Node, Value
 from .bf16_conv import keep_nchw
 from .bf16_kernels import Bf16Kernels
@@ -32,6 +34,17 @@ class CythonBf16Backend(Bf16Kernels):
         """Whether the blocked-layout pass leaves the conv `node` NCHW for this backend
         (gossamer/layout_planning.py; bf16_conv.keep_nchw says which)."""
         return keep_nchw(node, values)
+
+    def layout_planning_state(self) -> str:
+        """What this backend's part of the layout planning reads besides the graph, for the
+        stored-layout key (gossamer/stored_layouts.py): whether the AMX tiles are in use now
+        (keep_nchw's blocked AMX 1x1s, takes_handoffs) and the source of its rules (bf16_conv.py,
+        bf16_conv_pair.py): a layout stored on a machine with the tiles, or by other rules, is
+        planned again."""
+        from ..converter.optimizer.record import folder_version
+
+        rules = folder_version(os.path.dirname(__file__), ["bf16_conv.py", "bf16_conv_pair.py"])
+        return f"tiles={int(self.takes_handoffs())},rules={rules}"
 
     def takes_handoffs(self) -> bool:
         """Whether this backend runs gossamer::FusedConvPair with its bf16 hand-off (the direct

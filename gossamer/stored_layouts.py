@@ -4,7 +4,9 @@ blocked-layout pass's shape inference and rewrites.
 
 The key names everything the plan depends on: the selected backends (a precision="bf16" session
 selects cython-bf16, whose convs stay NCHW), the cython backend's wide flag (its AVX-512 kernels:
-another machine or GOSSAMER_SIMD level plans again), the environment switches of the passes, the
+another machine or GOSSAMER_SIMD level plans again), what a selected backend says its part of the
+planning reads (its `layout_planning_state()`: cython-bf16's AMX tiles in use, and its rules'
+source), the environment switches of the passes, the
 sources of the optimiser (which holds the passes) and of the planner, and the fingerprint of the
 graph it was planned from (from the optimiser's record, which load checks against the graph).
 Any difference finds no stored layout and the session plans as it always did: a stored layout is
@@ -38,12 +40,17 @@ def layout_key(graph: Graph, backends: Sequence[str] | None) -> str | None:
     chosen, _ = select_backends(list(backends) if backends is not None else None)
     cython = next((b for b in chosen if b.name == "cython"), None)
     wide = cython is not None and bool(getattr(cython, "blocked_layout_wide", lambda: False)())
+    states = ",".join(
+        f"{b.name}:{b.layout_planning_state()}"
+        for b in chosen
+        if callable(getattr(b, "layout_planning_state", None))
+    )
     switches = ",".join(os.environ.get(name, "").strip() for name in _SWITCHES)
     planner = _planner_version()
     if planner is None:
         return None
     key = (
-        f"layout/v1;backends={','.join(b.name for b in chosen)};wide={int(wide)};"
+        f"layout/v1;backends={','.join(b.name for b in chosen)};wide={int(wide)};states={states};"
         f"switches={switches};optimizer={optimizer_version()};planner={planner};"
         f"graph={fingerprint}"
     )

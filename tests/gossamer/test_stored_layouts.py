@@ -168,3 +168,25 @@ def test_the_blocked_convs_weights_are_stored_and_reused(packed) -> None:  # noq
     assert prepacked.stats["reused"] - before.get("reused", 0) == len(kinds)
     want = gossamer.Session(layout_planning.plan_for_backends(read_model(packed), None), threads=1)
     assert got.tobytes() == want.run(None, FEEDS)[0].tobytes()
+
+
+def test_a_bf16_layout_is_keyed_by_the_amx_tiles_in_use(packed) -> None:  # noqa: ANN001
+    """cython-bf16 blocks its 1x1s only where the AMX tiles run them (bf16_conv.keep_nchw): a
+    layout stored with the tiles in use is not the one a load without them plans."""
+    from gossamer.cython_kernels._native import ext
+    from gossamer.cython_kernels.bf16_mode import select_bf16_impl
+
+    if select_bf16_impl() != "native" or not ext().bf16_amx():
+        pytest.skip("needs cython-bf16 on the AMX tiles")
+    graph = read_model(packed)
+    backends = ["cython-bf16", "cython"]
+    with_tiles = layout_key(graph, backends)
+    before = ext().bf16_amx_enabled()
+    ext().bf16_set_amx(False)
+    try:
+        without_tiles = layout_key(graph, backends)
+    finally:
+        ext().bf16_set_amx(before)
+    assert with_tiles is not None and without_tiles is not None
+    assert with_tiles != without_tiles
+    assert layout_key(graph, backends) == with_tiles
