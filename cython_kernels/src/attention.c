@@ -13,18 +13,10 @@
 #include "normalize.h" /* gk_k.normalize->softmax_scaled_row */
 #include "threadpool.h"
 
-/* per-thread buffers, grown to the largest size used (never freed, as gemm.c's) */
-static __thread float *tl_work;
-static __thread size_t tl_cap;
+/* per-thread buffers (threadpool.h's gk_tls_buffer) */
+static __thread gk_tls_buffer tl_work;
 
-static float *work_of(size_t n) {
-    if (n > tl_cap) {
-        free(tl_work);
-        tl_work = (float *)aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
-        tl_cap = tl_work ? n : 0;
-    }
-    return tl_work;
-}
+static float *work_of(size_t n) { return (float *)gk_tls_grow(&tl_work, n * sizeof(float)); }
 
 static size_t up16(size_t n) { return (n + 15) / 16 * 16; }
 

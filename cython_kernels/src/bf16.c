@@ -332,23 +332,17 @@ void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint3
     gk_parallel_range(row_tiles * col_tiles, threads_for(m, n, k, threads), run_tiles, &j);
 }
 
-/* per-thread packed A, reused between calls (never freed; grows to the largest size used) */
-static __thread uint32_t *tl_a;
-static __thread size_t tl_cap;
+/* per-thread packed A, reused between calls (threadpool.h's gk_tls_buffer) */
+static __thread gk_tls_buffer tl_a;
 
 int gk_bf16_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const uint32_t *bp,
                  float *c, long ldc, const gk_epilogue *ep, int threads) {
     if (m <= 0 || n <= 0) return 0;
     if (!kernels()) return -2;
-    size_t need = gk_bf16_packed_a_size(m, k);
-    if (need > tl_cap) {
-        free(tl_a);
-        tl_a = (uint32_t *)aligned_alloc(64, (need * sizeof(uint32_t) + 63) / 64 * 64);
-        tl_cap = tl_a ? need : 0;
-        if (!tl_a) return -1;
-    }
-    gk_bf16_pack_a(m, k, a, s_m, s_k, tl_a, threads_for(m, n, k, threads));
-    gk_bf16_gemm_packed(m, n, k, tl_a, bp, c, ldc, ep, threads);
+    uint32_t *ap = (uint32_t *)gk_tls_grow(&tl_a, gk_bf16_packed_a_size(m, k) * sizeof(uint32_t));
+    if (!ap) return -1;
+    gk_bf16_pack_a(m, k, a, s_m, s_k, ap, threads_for(m, n, k, threads));
+    gk_bf16_gemm_packed(m, n, k, ap, bp, c, ldc, ep, threads);
     return 0;
 }
 

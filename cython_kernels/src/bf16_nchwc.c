@@ -42,9 +42,8 @@ typedef struct {
 static const gk_amx_tilecfg nc_cfg __attribute__((aligned(64))) =
     GK_AMX_TILECFG(16, 16, 16, 16, 16, 16, 16, 16);
 
-/* this thread's packed strip (2 A panels of pp pairs), reused between calls */
-static __thread uint32_t *tl_strip;
-static __thread size_t tl_strip_cap;
+/* this thread's packed strip (2 A panels of pp pairs), reused between calls (threadpool.h) */
+static __thread gk_tls_buffer tl_strip;
 
 /* the strip's pixels [p0, p0 + valid) of image `img` as two A panels (bf16.h's A layout: block kb
  * of a panel holds 16 rows x 16 pairs, row = pixel, pairs kb*16.. = channels kb*32..); rows past
@@ -106,16 +105,11 @@ static void nc_strips(void *ctx, long u0, long u1, int seat) {
     float buf[16 * 16] __attribute__((aligned(64)));
     (void)seat;
     if (u0 >= u1) return;
-    if (need > tl_strip_cap) {
-        free(tl_strip);
-        tl_strip = (uint32_t *)aligned_alloc(64, need * sizeof(uint32_t));
-        tl_strip_cap = tl_strip ? need : 0;
-        if (!tl_strip) {
-            __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-            return;
-        }
+    uint32_t *a = (uint32_t *)gk_tls_grow(&tl_strip, need * sizeof(uint32_t));
+    if (!a) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
     }
-    uint32_t *a = tl_strip;
     gk_amx_load(&nc_cfg);
     for (long u = u0, packed = -1; u < u1; u++) {
         long s = u / j->groups, g = u % j->groups;

@@ -106,19 +106,11 @@ static void pack_plain_panels(void *ctx, long p0, long p1, int seat) {
     gk_pack_b_panels(j->k, j->n, j->x, j->n, 1, j->out, p0, p1);
 }
 
-/* Per-thread buffers of the unpacked-B path (never freed; they grow to the largest size used):
- * the row offsets, the padded input, the output with padded rows. */
-static __thread void *tl_direct[3];
-static __thread size_t tl_direct_cap[3];
+/* Per-thread buffers of the unpacked-B path (threadpool.h's gk_tls_buffer): the row offsets, the
+ * padded input, the output with padded rows. */
+static __thread gk_tls_buffer tl_direct[3];
 
-static void *direct_buf(int slot, size_t bytes) {
-    if (bytes > tl_direct_cap[slot]) {
-        free(tl_direct[slot]);
-        tl_direct[slot] = aligned_alloc(64, (bytes + 63) / 64 * 64);
-        tl_direct_cap[slot] = tl_direct[slot] ? bytes : 0;
-    }
-    return tl_direct[slot];
-}
+static void *direct_buf(int slot, size_t bytes) { return gk_tls_grow(&tl_direct[slot], bytes); }
 
 /* whether rows `stride` floats apart spread over the L1 sets: a stride with a large power-of-two
  * factor (N = 3136, 12544) puts every row of a column tile into the same few sets */

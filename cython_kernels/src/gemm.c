@@ -235,19 +235,12 @@ void gk_pack_b(long k, long n, const float *b, long s_k, long s_n, float *out, i
     gk_parallel_range(panels, panels * k > GK_PACK_PAR ? threads : 1, pack_b_range, &j);
 }
 
-/* Per-thread reusable buffers (never freed; they grow to the largest size used), so packing does
- * not allocate and page-fault on every call. */
-static __thread float *tl_buf[2];
-static __thread size_t tl_cap[2];
+/* Per-thread reusable buffers (threadpool.h's gk_tls_buffer), so packing does not allocate and
+ * page-fault on every call. */
+static __thread gk_tls_buffer tl_buf[2];
 
 static float *tls_get(int slot, size_t n) {
-    if (n > tl_cap[slot]) {
-        free(tl_buf[slot]);
-        size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-        tl_buf[slot] = (float *)aligned_alloc(64, bytes);
-        tl_cap[slot] = tl_buf[slot] ? n : 0;
-    }
-    return tl_buf[slot];
+    return (float *)gk_tls_grow(&tl_buf[slot], n * sizeof(float));
 }
 
 /* ---- partitioning and drivers ------------------------------------------------------------- */

@@ -373,18 +373,10 @@ typedef struct {
     int failed;
 } conv_pool_job;
 
-/* per-thread band buffers, grown to the largest size used (never freed, as conv.c's) */
-static __thread float *tl_band;
-static __thread size_t tl_band_cap;
+/* per-thread band buffers (threadpool.h's gk_tls_buffer) */
+static __thread gk_tls_buffer tl_band;
 
-static float *band_buf(size_t n) {
-    if (n > tl_band_cap) {
-        free(tl_band);
-        tl_band = (float *)aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
-        tl_band_cap = tl_band ? n : 0;
-    }
-    return tl_band;
-}
+static float *band_buf(size_t n) { return (float *)gk_tls_grow(&tl_band, n * sizeof(float)); }
 
 /* pool rows [s0, s1) of image i from the conv rows [lo, hi) in buf (block b's rows j->cap rows
  * apart) */

@@ -164,4 +164,21 @@ extern long gk_pool_test_worker_us;
  * took the worker off its core mid-chunk): the pull's test */
 extern long gk_pool_test_worker_nap_us;
 
+/* A thread's reusable scratch (declare it `static __thread gk_tls_buffer`): grown to the largest
+ * size asked, 64-byte aligned, never freed, so a kernel called again neither allocates nor
+ * page-faults. Returns NULL (and forgets the old one) where the allocation fails. */
+typedef struct {
+    void *p;
+    size_t cap; /* bytes */
+} gk_tls_buffer;
+
+static inline void *gk_tls_grow(gk_tls_buffer *b, size_t bytes) {
+    if (bytes > b->cap) {
+        free(b->p);
+        b->p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        b->cap = b->p ? bytes : 0;
+    }
+    return b->p;
+}
+
 #endif
