@@ -111,21 +111,12 @@ def keep_nchw(node: Node, values: dict[str, Value]) -> bool:
         return True
     if tuple(w[2:]) != (1, 1):
         return True
-    if BLOCKED_1X1_AMX and _plain_1x1(node) and _amx_now():
-        return False  # bf16_nchwc_conv.py runs it on the tiles inside the chain
+    if BLOCKED_1X1_AMX and _amx_now():
+        from .bf16_nchwc_conv import attribute_refusal
+
+        if attribute_refusal(node) is None:
+            return False  # bf16_nchwc_conv.py runs it on the tiles inside the chain
     return min(w[0], w[1]) > BLOCKED_1X1_CHANNELS
-
-
-def _plain_1x1(node: Node) -> bool:
-    """Whether a 1x1 conv's stride, pads and activation are the blocked AMX 1x1's
-    (bf16_nchwc_conv.nchwc_1x1_refusal)."""
-    a = node.attrs
-    return (
-        all(int(s) == 1 for s in a.get("strides") or [1, 1])
-        and not any(int(p) for p in a.get("pads") or [0] * 4)
-        and (a.get("auto_pad") or "NOTSET") in ("NOTSET", "VALID")
-        and str(a.get("activation", "")) in ("", "Relu", "Clip")
-    )
 
 
 def _planes(n: int, slot: str = "buf") -> Array:

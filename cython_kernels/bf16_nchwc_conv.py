@@ -41,6 +41,18 @@ def nchwc_1x1_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     a = node.attrs
     if int(a.get("group", 1)) != 1 or w[0] % BLOCK:
         return f"group {a.get('group', 1)}, {w[0]} output channels (group 1, blocks of {BLOCK})"
+    why = attribute_refusal(node)
+    if why:
+        return why
+    if not _amx_now():
+        return "the AMX tiles are not in use (the float32 blocked kernel runs it)"
+    return None
+
+
+def attribute_refusal(node: Node) -> str | None:
+    """Why a 1x1 conv's stride, pads or fused activation are not this kernel's (None: they
+    are); also what bf16_conv.keep_nchw asks before it lets a 1x1 join a blocked chain."""
+    a = node.attrs
     if any(int(s) != 1 for s in a.get("strides") or [1, 1]) or any(
         int(p) for p in a.get("pads") or [0] * 4
     ):
@@ -50,8 +62,6 @@ def nchwc_1x1_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     activation = str(a.get("activation", ""))
     if activation not in ACTIVATIONS:
         return f"fused activation {activation} (Relu and Clip only; the float32 kernel runs it)"
-    if not _amx_now():
-        return "the AMX tiles are not in use (the float32 blocked kernel runs it)"
     return None
 
 
