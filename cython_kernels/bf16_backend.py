@@ -35,16 +35,15 @@ class CythonBf16Backend(Bf16Kernels):
         (gossamer/layout_planning.py; bf16_conv.keep_nchw says which)."""
         return keep_nchw(node, values)
 
-    def layout_planning_state(self) -> str:
+    def layout_planning_state(self) -> tuple[str, list[str]]:
         """What this backend's part of the layout planning reads besides the graph, for the
         stored-layout key (gossamer/stored_layouts.py): whether the AMX tiles are in use now
-        (keep_nchw's blocked AMX 1x1s, takes_handoffs) and the source of its rules (bf16_conv.py,
-        bf16_conv_pair.py): a layout stored on a machine with the tiles, or by other rules, is
-        planned again."""
-        from ..converter.optimizer.record import folder_version
-
-        rules = folder_version(os.path.dirname(__file__), ["bf16_conv.py", "bf16_conv_pair.py"])
-        return f"tiles={int(self.takes_handoffs())},rules={rules}"
+        (keep_nchw's blocked AMX 1x1s, takes_handoffs), and the source files of its rules, in one
+        folder (the key holds their checksum): a layout stored on a machine with the tiles, or by
+        other rules, is planned again."""
+        here = os.path.dirname(os.path.abspath(__file__))
+        rules = ("bf16_conv.py", "bf16_conv_pair.py", "bf16_nchwc_conv.py")
+        return f"tiles={int(self.takes_handoffs())}", [os.path.join(here, n) for n in rules]
 
     def takes_handoffs(self) -> bool:
         """Whether this backend runs gossamer::FusedConvPair with its bf16 hand-off (the direct

@@ -111,12 +111,26 @@ def keep_nchw(node: Node, values: dict[str, Value]) -> bool:
         return True
     if tuple(w[2:]) != (1, 1):
         return True
-    if BLOCKED_1X1_AMX and _amx_now():
-        from .bf16_nchwc_conv import attribute_refusal
-
-        if attribute_refusal(node) is None:
-            return False  # bf16_nchwc_conv.py runs it on the tiles inside the chain
+    if BLOCKED_1X1_AMX and _amx_now() and blocked_1x1_attribute_refusal(node) is None:
+        return False  # bf16_nchwc_conv.py runs it on the tiles inside the chain
     return min(w[0], w[1]) > BLOCKED_1X1_CHANNELS
+
+
+def blocked_1x1_attribute_refusal(node: Node) -> str | None:
+    """Why a 1x1 conv's stride, pads or fused activation are not the blocked AMX 1x1's
+    (bf16_nchwc_conv.py; None: they are): what keep_nchw asks before a 1x1 joins a blocked chain,
+    and what that kernel's refusal asks of the NchwcConv."""
+    a = node.attrs
+    if any(int(s) != 1 for s in a.get("strides") or [1, 1]) or any(
+        int(p) for p in a.get("pads") or [0] * 4
+    ):
+        return "strided or padded (stride 1, no pads only)"
+    if (a.get("auto_pad") or "NOTSET") not in ("NOTSET", "VALID"):
+        return f"auto_pad {a.get('auto_pad')}"
+    activation = str(a.get("activation", ""))
+    if activation not in ("", "Relu", "Clip"):  # the other blocked activations stay float32
+        return f"fused activation {activation} (Relu and Clip only; the float32 kernel runs it)"
+    return None
 
 
 def _planes(n: int, slot: str = "buf") -> Array:

@@ -21,12 +21,11 @@ from .bf16_matmul import U32
 from .nchwc_conv import BLOCK, _Conv
 
 Array = np.ndarray
-ACTIVATIONS = ("", "Relu", "Clip")  # the clip alone: the other blocked activations stay float32
 
 
 def nchwc_1x1_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     """Why cython-bf16 does not claim this NchwcConv (None: it does)."""
-    from .bf16_conv import _amx_now
+    from .bf16_conv import _amx_now, blocked_1x1_attribute_refusal
 
     why = all_float32([inputs[0], *inputs[2:4]])
     if why:
@@ -41,27 +40,11 @@ def nchwc_1x1_refusal(node: Node, inputs: list[Value | None]) -> str | None:
     a = node.attrs
     if int(a.get("group", 1)) != 1 or w[0] % BLOCK:
         return f"group {a.get('group', 1)}, {w[0]} output channels (group 1, blocks of {BLOCK})"
-    why = attribute_refusal(node)
+    why = blocked_1x1_attribute_refusal(node)
     if why:
         return why
     if not _amx_now():
         return "the AMX tiles are not in use (the float32 blocked kernel runs it)"
-    return None
-
-
-def attribute_refusal(node: Node) -> str | None:
-    """Why a 1x1 conv's stride, pads or fused activation are not this kernel's (None: they
-    are); also what bf16_conv.keep_nchw asks before it lets a 1x1 join a blocked chain."""
-    a = node.attrs
-    if any(int(s) != 1 for s in a.get("strides") or [1, 1]) or any(
-        int(p) for p in a.get("pads") or [0] * 4
-    ):
-        return "strided or padded (stride 1, no pads only)"
-    if (a.get("auto_pad") or "NOTSET") not in ("NOTSET", "VALID"):
-        return f"auto_pad {a.get('auto_pad')}"
-    activation = str(a.get("activation", ""))
-    if activation not in ACTIVATIONS:
-        return f"fused activation {activation} (Relu and Clip only; the float32 kernel runs it)"
     return None
 
 

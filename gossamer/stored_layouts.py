@@ -5,8 +5,8 @@ blocked-layout pass's shape inference and rewrites.
 The key names everything the plan depends on: the selected backends (a precision="bf16" session
 selects cython-bf16, whose convs stay NCHW), the cython backend's wide flag (its AVX-512 kernels:
 another machine or GOSSAMER_SIMD level plans again), what a selected backend says its part of the
-planning reads (its `layout_planning_state()`: cython-bf16's AMX tiles in use, and its rules'
-source), the environment switches of the passes, the
+planning reads (its `layout_planning_state()`: cython-bf16's AMX tiles in use, and the checksum of
+its rules' sources), the environment switches of the passes, the
 sources of the optimiser (which holds the passes) and of the planner, and the fingerprint of the
 graph it was planned from (from the optimiser's record, which load checks against the graph).
 Any difference finds no stored layout and the session plans as it always did: a stored layout is
@@ -40,11 +40,9 @@ def layout_key(graph: Graph, backends: Sequence[str] | None) -> str | None:
     chosen, _ = select_backends(list(backends) if backends is not None else None)
     cython = next((b for b in chosen if b.name == "cython"), None)
     wide = cython is not None and bool(getattr(cython, "blocked_layout_wide", lambda: False)())
-    states = ",".join(
-        f"{b.name}:{b.layout_planning_state()}"
-        for b in chosen
-        if callable(getattr(b, "layout_planning_state", None))
-    )
+    states = _backend_states(chosen)
+    if states is None:
+        return None
     switches = ",".join(os.environ.get(name, "").strip() for name in _SWITCHES)
     planner = _planner_version()
     if planner is None:
@@ -62,6 +60,29 @@ def stored_layout(graph: Graph, backends: Sequence[str] | None) -> Graph | None 
     changes nothing), or MISSING (plan at load)."""
     # (the key is made only for a graph with layouts: not for one read from an .onnx file)
     return find_keyed(graph, lambda: layout_key(graph, backends))
+
+
+def _backend_states(chosen: Sequence) -> str | None:
+    """The selected backends' planning states with their rules' checksums (None where a source
+    cannot be read: no key, plan at load)."""
+    from .converter.optimizer.record import folder_version
+
+    parts = []
+    for backend in chosen:
+        state = getattr(backend, "layout_planning_state", None)
+        if not callable(state):
+            continue
+        text, sources = state()
+        folders = {os.path.dirname(s) for s in sources}
+        if len(folders) > 1:
+            return None
+        rules = (
+            folder_version(folders.pop(), [os.path.basename(s) for s in sources]) if folders else ""
+        )
+        if rules is None:
+            return None
+        parts.append(f"{backend.name}:{text},rules={rules}")
+    return ",".join(parts)
 
 
 @lru_cache(maxsize=1)
