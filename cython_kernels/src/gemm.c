@@ -386,15 +386,20 @@ static void grid_block(void *ctx, long t, int seat) {
     run_part(&j->g, j->pm, j->pn, (int)t);
 }
 
-/* C = the packed product, its blocks over the pool (the grid chosen for nt threads) */
-static void run_grid(const gk_gemm_args *g, int nt) {
-    grid_job j = {*g, 1, 1, 1};
+/* C = the packed product, its `blocks` blocks of the pm x pn grid over nt threads of the pool */
+static void run_grid_as(const gk_gemm_args *g, int nt, int blocks, int pm, int pn) {
+    grid_job j = {*g, blocks, pm, pn};
     if (nt <= 1) {
         run_part(g, 1, 1, 0);
         return;
     }
-    j.blocks = grid_for(g->m, g->n, g->k, nt, &j.pm, &j.pn);
     gk_parallel(j.blocks, nt, grid_block, &j);
+}
+
+/* C = the packed product, its blocks over the pool (the grid chosen for nt threads) */
+static void run_grid(const gk_gemm_args *g, int nt) {
+    int pm, pn, blocks = grid_for(g->m, g->n, g->k, nt, &pm, &pn);
+    run_grid_as(g, nt, blocks, pm, pn);
 }
 
 void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, float *c, long ldc,
@@ -433,7 +438,7 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
     if (pm > 1) { /* the grid splits the rows too: threads share panels, so all are packed first */
         long panels = (n + GK_NR - 1) / GK_NR;
         gk_parallel_range(panels, panels * k > fill_par ? threads : 1, fill, fctx);
-        run_grid(&g, nt);
+        run_grid_as(&g, nt, (int)blocks, pm, pn);
         return;
     }
     long cu = col_unit(), un = (n + cu - 1) / cu;
