@@ -1,7 +1,8 @@
-"""Per conv layer, one gossamer process, two or more run-time switches of the cython backend applied
-in alternate runs (so every variant sees the same machine load): the layers' minimums and the whole
-runs' minimum and median. For kernel rules that have an `ext()` switch (`gemm_tune_thin`,
-`direct_b_on`, `gemm_tune`, ...); trees or builds are compared with ab_trees.py instead.
+"""Per conv or matrix-product layer, one gossamer process, two or more run-time switches of the
+cython backend applied in alternate runs (so every variant sees the same machine load): the layers'
+minimums and the whole runs' minimum and median. For kernel rules that have an `ext()` switch
+(`gemm_tune_thin`, `direct_b_on`, `gemm_tune`, ...); trees or builds are compared with ab_trees.py
+instead.
 
     .venv/bin/python benchmarks/conv_knob_ab.py --model resnet50 --threads 1 --reps 30 \\
         --variant "old=ext().gemm_tune_thin(144)" --variant "new=ext().gemm_tune_thin(24)"
@@ -23,7 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-CONVS = ("Conv", "FusedConv", "NchwcConv", "NchwcConvMaxPool")
+# the layers timed one by one: convs and matrix products (MiniLM's FusedMatMul / FusedGemm)
+LAYERS = (
+    "Conv", "FusedConv", "NchwcConv", "NchwcConvMaxPool",
+    "MatMul", "FusedMatMul", "Gemm", "FusedGemm",
+)  # fmt: skip
 
 
 def main() -> None:
@@ -58,7 +63,7 @@ def main() -> None:
             marks = _Marks()
             sess.run(None, feeds, observers=[marks])
             for node, shapes, _y, us in marks.spans:
-                if node.op_type in CONVS:
+                if node.op_type in LAYERS:
                     per[name][node.name].append(us)
                     keys[node.name] = (list(shapes[0][1:]), list(shapes[1]))
     names = [n for n, _ in variants]
@@ -76,7 +81,7 @@ def main() -> None:
             tot[n] += x
         print(f"| {layer} | {keys[layer][0]} | {keys[layer][1]} | "
               + " | ".join(f"{x:.0f}" for x in v) + " |")  # fmt: skip
-    print("| all convs | | | " + " | ".join(f"{tot[n]:.0f}" for n in names) + " |")
+    print("| all layers | | | " + " | ".join(f"{tot[n]:.0f}" for n in names) + " |")
 
 
 if __name__ == "__main__":

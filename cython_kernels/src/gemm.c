@@ -458,7 +458,7 @@ void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const f
     long panels = (m + GK_MR - 1) / GK_MR;
     float *ap = tls_get(0, gk_packed_a_size(m, k));
     if (!ap) return;
-    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc};
+    gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc, 1};
     int nt = threads_for((double)m, (double)n, (double)k, threads);
     pack_job pj = {m, k, s_m, s_k, a, ap};
     gk_parallel_range(panels, nt, pack_a_range, &pj);
@@ -488,7 +488,7 @@ static void gemm_batches(void *ctx, long i0, long i1, int seat) {
         packed = src;
         e.residual = j->ep->residual ? j->ep->residual + i * j->r_bs : NULL;
         gk_gemm_args g = {m, j->n, k, ap, j->bp + i * j->bp_bs, j->c + i * j->c_bs, j->ldc, &e,
-                          kc_for(k), g_mc};
+                          kc_for(k), g_mc, 1};
         run_part(&g, 1, 1, 0);
     }
 }
@@ -517,7 +517,7 @@ void gk_gemm_batched(long batch, long m, long n, long k, const float *a, long a_
         }
         e.residual = ep->residual ? ep->residual + i * r_bs : NULL;
         gk_gemm_args g = {m, n, k, shared, bp + i * bp_bs, c + i * c_bs, ldc, &e, kc_for(k),
-                          g_mc};
+                          g_mc, 1};
         run_grid(&g, nt);
     }
 }
