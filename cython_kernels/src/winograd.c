@@ -53,28 +53,57 @@ typedef struct {
     float *vb, *mb;
 } wino_phase;
 
+/* where panel p's tiles start, in the padded input plane (in) and the output plane (out), and
+ * how many of its output rows / columns lie inside the plane (rows, cols); returns how many of
+ * its WL lanes hold a tile (the rest are the chunk's zero padding). Once per panel, not per
+ * channel: the division by the tile row length and the offsets cost more than a lane's copy. */
+static long panel_tiles(const wino_phase *f, long p, long *in, long *out, long *rows, long *cols) {
+    const wino_job *j = f->j;
+    long mt = j->mt, n = GK_MIN((long)WL, f->nt - p * WL);
+    long t = f->t0 + p * WL, ty = t / j->tw, tx = t % j->tw;
+    for (long l = 0; l < n; l++) {
+        in[l] = ty * mt * j->wp + tx * mt;
+        out[l] = ty * mt * j->ow + tx * mt;
+        rows[l] = GK_MIN(mt, j->oh - ty * mt);
+        cols[l] = GK_MIN(mt, j->ow - tx * mt);
+        if (++tx == j->tw) tx = 0, ty++;
+    }
+    return n;
+}
+
+/* d[r][q][l] = the a x a window at plane + in[l] (rows wp apart) for the n lanes, zero past
+ * them; A is a constant at each call site, so the copies unroll (one load and one store each) */
+static inline void gather_tiles(const float *plane, const long *in, long n, long wp, long A,
+                                float *d) {
+    for (long l = 0; l < n; l++) {
+        const float *s = plane + in[l];
+        for (long r = 0; r < A; r++)
+            for (long q = 0; q < A; q++) d[(r * A + q) * WL + l] = s[r * wp + q];
+    }
+    for (long l = n; l < WL; l++)
+        for (long k = 0; k < A * A; k++) d[k * WL + l] = 0.0f;
+}
+
 /* input transform of (panel, channel) pairs [q0, q1) into vb */
 static void wino_input(void *ctx, long q0, long q1, int seat) {
     const wino_phase *f = (const wino_phase *)ctx;
     const wino_job *j = f->j;
     long mt = j->mt, c = j->c, a = mt + 2, a2 = a * a, wp = j->wp, ntp = f->ntp;
     const gk_winograd_kernels *K = gk_k.winograd;
+    long in[WL], out[WL], rows[WL], cols[WL], at = -1, n = 0;
     (void)seat;
     for (long pc = q0; pc < q1; pc++) {
         float d[36 * WL], v[36 * WL];
         long p = pc / c, ci = pc % c;
+        if (p != at) n = panel_tiles(f, p, in, out, rows, cols), at = p;
         const float *plane = j->xp + ci * j->hp * wp;
-        for (long l = 0; l < WL; l++) {
-            long t = f->t0 + p * WL + l;
-            if (t >= f->t0 + f->nt) {
-                for (long k = 0; k < a2; k++) d[k * WL + l] = 0.0f;
-                continue;
-            }
-            const float *s = plane + (t / j->tw) * mt * wp + (t % j->tw) * mt;
-            for (long r = 0; r < a; r++)
-                for (long q = 0; q < a; q++) d[(r * a + q) * WL + l] = s[r * wp + q];
+        if (mt == 4) {
+            gather_tiles(plane, in, n, wp, 6, d);
+            K->input4(d, v);
+        } else {
+            gather_tiles(plane, in, n, wp, 4, d);
+            K->input2(d, v);
         }
-        mt == 4 ? K->input4(d, v) : K->input2(d, v);
         for (long k = 0; k < a2; k++)
             memcpy(f->vb + k * c * ntp + p * c * WL + ci * WL, v + k * WL, WL * sizeof(float));
     }
@@ -93,41 +122,67 @@ static void wino_gemms(void *ctx, long k0, long k1, int seat) {
                        &plain, 1);
 }
 
+/* y[i][q] (rows ow apart) = o's lane l (o[(i * mt + q) * WL + l]) for a whole mt x mt tile, plus
+ * the residual (then clipped) where there is one; MT is a constant at each call site (unrolled) */
+static inline void scatter_tile(const float *o, long l, long MT, float *y, const float *r,
+                                long ow, float lo, float hi, int clip) {
+    if (r) {
+        for (long i = 0; i < MT; i++)
+            for (long q = 0; q < MT; q++) {
+                float v = o[(i * MT + q) * WL + l] + r[i * ow + q];
+                if (clip) { /* as the epilogue: a NaN stays NaN */
+                    v = v < lo ? lo : v;
+                    v = v > hi ? hi : v;
+                }
+                y[i * ow + q] = v;
+            }
+    } else {
+        for (long i = 0; i < MT; i++)
+            for (long q = 0; q < MT; q++) y[i * ow + q] = o[(i * MT + q) * WL + l];
+    }
+}
+
 /* output transform, bias, clip, scatter of (panel, output channel) pairs [q0, q1) */
 static void wino_output(void *ctx, long q0, long q1, int seat) {
     const wino_phase *f = (const wino_phase *)ctx;
     const wino_job *j = f->j;
-    long mt = j->mt, m = j->m, a = mt + 2, a2 = a * a, ntp = f->ntp;
+    long mt = j->mt, m = j->m, a = mt + 2, a2 = a * a, ntp = f->ntp, ow = j->ow;
     const gk_winograd_kernels *K = gk_k.winograd;
+    long in[WL], out[WL], rows[WL], cols[WL], at = -1, n = 0;
+    int clip_here = j->clip && !j->res; /* with a residual: add it first, then clip */
     (void)seat;
     for (long pm = q0; pm < q1; pm++) {
         float mm[36 * WL], o[16 * WL];
         long p = pm / m, co = pm % m;
+        if (p != at) n = panel_tiles(f, p, in, out, rows, cols), at = p;
         for (long k = 0; k < a2; k++)
             memcpy(mm + k * WL, f->mb + k * m * ntp + co * ntp + p * WL, WL * sizeof(float));
         float b = j->bias ? j->bias[co] : 0.0f;
-        int clip_here = j->clip && !j->res; /* with a residual: add it first, then clip */
         mt == 4 ? K->output4(mm, o, b, j->lo, j->hi, clip_here)
                 : K->output2(mm, o, b, j->lo, j->hi, clip_here);
-        float *plane = j->y + co * j->oh * j->ow;
-        const float *rplane = j->res ? j->res + co * j->oh * j->ow : NULL;
-        for (long l = 0; l < WL; l++) {
-            long t = f->t0 + p * WL + l;
-            if (t >= f->t0 + f->nt) break;
-            long oy = (t / j->tw) * mt, ox = (t % j->tw) * mt;
-            long rows = GK_MIN(mt, j->oh - oy), cols = GK_MIN(mt, j->ow - ox);
-            for (long i = 0; i < rows; i++)
-                for (long q = 0; q < cols; q++) {
-                    long at = (oy + i) * j->ow + ox + q;
+        float *plane = j->y + co * j->oh * ow;
+        const float *rplane = j->res ? j->res + co * j->oh * ow : NULL;
+        for (long l = 0; l < n; l++) {
+            const float *r = rplane ? rplane + out[l] : NULL;
+            if (rows[l] == mt && cols[l] == mt) { /* a whole tile: the unrolled copy */
+                if (mt == 4)
+                    scatter_tile(o, l, 4, plane + out[l], r, ow, j->lo, j->hi, j->clip);
+                else
+                    scatter_tile(o, l, 2, plane + out[l], r, ow, j->lo, j->hi, j->clip);
+                continue;
+            }
+            for (long i = 0; i < rows[l]; i++) /* a tile cut by the plane's bottom / right edge */
+                for (long q = 0; q < cols[l]; q++) {
+                    long at_y = out[l] + i * ow + q;
                     float v = o[(i * mt + q) * WL + l];
-                    if (rplane) {
-                        v += rplane[at];
-                        if (j->clip) { /* as the epilogue: a NaN stays NaN */
+                    if (r) {
+                        v += r[i * ow + q];
+                        if (j->clip) {
                             v = v < j->lo ? j->lo : v;
                             v = v > j->hi ? j->hi : v;
                         }
                     }
-                    plane[at] = v;
+                    plane[at_y] = v;
                 }
         }
     }
