@@ -1,12 +1,13 @@
 /* Winograd F(4x4, 3x3) and F(2x2, 3x3) convolution (stride 1, dilation 1, one group) on the
  * packed GEMM. Described for F(4x4, 3x3); F(2x2, 3x3) is the same with 2x2 tiles, 16 positions.
  *
- * Per image and chunk of output tiles (4x4 each): the zero-padded input is gathered 16 tiles at a
- * time (one packed-B panel), transformed (B^T d B, 36 values per tile and channel) straight into 36
- * packed-B matrices (K = Cin, N = tiles); 36 GEMMs with the transformed weights (packed once at
- * prepare, U = G g G^T) give M; the output transform (A^T M A) adds the bias, clips and scatters
- * the 4x4 tiles. 36 multiplies per 16 outputs instead of 144 (F(2x2, 3x3): 16 per 4 instead of 36)
- * part alone), paid for with the transforms, which are memory-bound.
+ * Per image and chunk of output tiles (4x4 each): the input is gathered 16 tiles at a time (one
+ * packed-B panel; the padding read as zeros, no padded copy), transformed (B^T d B, 36 values per
+ * tile and channel) straight into 36 packed-B matrices (K = Cin, N = tiles); 36 GEMMs with the
+ * transformed weights (packed once at prepare, U = G g G^T) give M; the output transform
+ * (A^T M A) adds the bias, clips and scatters the 4x4 tiles. 36 multiplies per 16 outputs instead
+ * of 144 (F(2x2, 3x3): 16 per 4 instead of 36), paid for with the transforms, which are
+ * memory-bound.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,14 @@ static size_t chunk_floats(long mt, long c, long m, long ct) {
 }
 
 size_t gk_winograd_work(long mt, long c, long m, long oh, long ow, long chunk, int threads) {
-    long th = (oh + mt - 1) / mt, tw = (ow + mt - 1) / mt, tiles = th * tw;
+    long tiles = ((oh + mt - 1) / mt) * ((ow + mt - 1) / mt);
     long ct = round16(GK_MIN(tiles, chunk));
-    return (size_t)(c * (th * mt + 2) * (tw * mt + 2)) +
-           (size_t)GK_MAX(threads, 1) * chunk_floats(mt, c, m, ct);
+    return (size_t)GK_MAX(threads, 1) * chunk_floats(mt, c, m, ct);
 }
 
 typedef struct {
-    long mt, c, m, hp, wp, tw, oh, ow;
-    const float *xp; /* the zero-padded image (c x hp x wp) */
+    long mt, c, m, h, w, ph, pw, tw, oh, ow;
+    const float *x; /* the image (c x h x w); the padding is read as zeros by the gather */
     const float *u;  /* (mt + 2)^2 packed transformed weights, asz floats apart */
     size_t asz;
     const float *bias;
@@ -53,28 +53,80 @@ typedef struct {
     float *vb, *mb;
 } wino_phase;
 
+/* one lane's tile: its window's first input row and column (iy, ix: the padding's rows and
+ * columns are negative or past the image), whether that window lies inside the image, where its
+ * output starts and how many of its output rows / columns lie inside the plane */
+typedef struct {
+    long iy, ix, out, rows, cols;
+    int inside;
+} wino_tile;
+
+/* panel p's tiles; returns how many of its WL lanes hold one (the rest are the chunk's zero
+ * padding). Once per panel, not per channel: the division by the tile row length and the
+ * offsets cost more than a lane's copy. */
+static long panel_tiles(const wino_phase *f, long p, wino_tile *tl) {
+    const wino_job *j = f->j;
+    long mt = j->mt, a = mt + 2, n = GK_MIN((long)WL, f->nt - p * WL);
+    long t = f->t0 + p * WL, ty = t / j->tw, tx = t % j->tw;
+    for (long l = 0; l < n; l++) {
+        wino_tile *e = tl + l;
+        e->iy = ty * mt - j->ph;
+        e->ix = tx * mt - j->pw;
+        e->inside = e->iy >= 0 && e->ix >= 0 && e->iy + a <= j->h && e->ix + a <= j->w;
+        e->out = ty * mt * j->ow + tx * mt;
+        e->rows = GK_MIN(mt, j->oh - ty * mt);
+        e->cols = GK_MIN(mt, j->ow - tx * mt);
+        if (++tx == j->tw) tx = 0, ty++;
+    }
+    return n;
+}
+
+/* d[r][q][l] = the A x A window of lane l's tile in the plane (h x w; outside it, the padding,
+ * zeros) for the n lanes, zero past them. Windows inside the image are copied straight (A is a
+ * constant at each call site, so the copy unrolls: one load and one store a value); the values
+ * are those of a zero-padded copy of the plane, which the gather no longer needs. */
+static inline void gather_tiles(const float *plane, const wino_tile *tl, long n, long h, long w,
+                                long A, float *d) {
+    for (long l = 0; l < n; l++) {
+        const wino_tile *e = tl + l;
+        if (e->inside) {
+            const float *s = plane + e->iy * w + e->ix;
+            for (long r = 0; r < A; r++)
+                for (long q = 0; q < A; q++) d[(r * A + q) * WL + l] = s[r * w + q];
+            continue;
+        }
+        for (long r = 0; r < A; r++)
+            for (long q = 0; q < A; q++) {
+                long y = e->iy + r, x = e->ix + q;
+                int in = y >= 0 && y < h && x >= 0 && x < w;
+                d[(r * A + q) * WL + l] = in ? plane[y * w + x] : 0.0f;
+            }
+    }
+    for (long l = n; l < WL; l++)
+        for (long k = 0; k < A * A; k++) d[k * WL + l] = 0.0f;
+}
+
 /* input transform of (panel, channel) pairs [q0, q1) into vb */
 static void wino_input(void *ctx, long q0, long q1, int seat) {
     const wino_phase *f = (const wino_phase *)ctx;
     const wino_job *j = f->j;
-    long mt = j->mt, c = j->c, a = mt + 2, a2 = a * a, wp = j->wp, ntp = f->ntp;
+    long mt = j->mt, c = j->c, a = mt + 2, a2 = a * a, ntp = f->ntp;
     const gk_winograd_kernels *K = gk_k.winograd;
+    wino_tile tl[WL];
+    long at = -1, n = 0;
     (void)seat;
     for (long pc = q0; pc < q1; pc++) {
         float d[36 * WL], v[36 * WL];
         long p = pc / c, ci = pc % c;
-        const float *plane = j->xp + ci * j->hp * wp;
-        for (long l = 0; l < WL; l++) {
-            long t = f->t0 + p * WL + l;
-            if (t >= f->t0 + f->nt) {
-                for (long k = 0; k < a2; k++) d[k * WL + l] = 0.0f;
-                continue;
-            }
-            const float *s = plane + (t / j->tw) * mt * wp + (t % j->tw) * mt;
-            for (long r = 0; r < a; r++)
-                for (long q = 0; q < a; q++) d[(r * a + q) * WL + l] = s[r * wp + q];
+        if (p != at) n = panel_tiles(f, p, tl), at = p;
+        const float *plane = j->x + ci * j->h * j->w;
+        if (mt == 4) {
+            gather_tiles(plane, tl, n, j->h, j->w, 6, d);
+            K->input4(d, v);
+        } else {
+            gather_tiles(plane, tl, n, j->h, j->w, 4, d);
+            K->input2(d, v);
         }
-        mt == 4 ? K->input4(d, v) : K->input2(d, v);
         for (long k = 0; k < a2; k++)
             memcpy(f->vb + k * c * ntp + p * c * WL + ci * WL, v + k * WL, WL * sizeof(float));
     }
@@ -93,41 +145,69 @@ static void wino_gemms(void *ctx, long k0, long k1, int seat) {
                        &plain, 1);
 }
 
+/* y[i][q] (rows ow apart) = o's lane l (o[(i * mt + q) * WL + l]) for a whole mt x mt tile, plus
+ * the residual (then clipped) where there is one; MT is a constant at each call site (unrolled) */
+static inline void scatter_tile(const float *o, long l, long MT, float *y, const float *r,
+                                long ow, float lo, float hi, int clip) {
+    if (r) {
+        for (long i = 0; i < MT; i++)
+            for (long q = 0; q < MT; q++) {
+                float v = o[(i * MT + q) * WL + l] + r[i * ow + q];
+                if (clip) { /* as the epilogue: a NaN stays NaN */
+                    v = v < lo ? lo : v;
+                    v = v > hi ? hi : v;
+                }
+                y[i * ow + q] = v;
+            }
+    } else {
+        for (long i = 0; i < MT; i++)
+            for (long q = 0; q < MT; q++) y[i * ow + q] = o[(i * MT + q) * WL + l];
+    }
+}
+
 /* output transform, bias, clip, scatter of (panel, output channel) pairs [q0, q1) */
 static void wino_output(void *ctx, long q0, long q1, int seat) {
     const wino_phase *f = (const wino_phase *)ctx;
     const wino_job *j = f->j;
-    long mt = j->mt, m = j->m, a = mt + 2, a2 = a * a, ntp = f->ntp;
+    long mt = j->mt, m = j->m, a = mt + 2, a2 = a * a, ntp = f->ntp, ow = j->ow;
     const gk_winograd_kernels *K = gk_k.winograd;
+    wino_tile tl[WL];
+    long at = -1, n = 0;
+    int clip_here = j->clip && !j->res; /* with a residual: add it first, then clip */
     (void)seat;
     for (long pm = q0; pm < q1; pm++) {
         float mm[36 * WL], o[16 * WL];
         long p = pm / m, co = pm % m;
+        if (p != at) n = panel_tiles(f, p, tl), at = p;
         for (long k = 0; k < a2; k++)
             memcpy(mm + k * WL, f->mb + k * m * ntp + co * ntp + p * WL, WL * sizeof(float));
         float b = j->bias ? j->bias[co] : 0.0f;
-        int clip_here = j->clip && !j->res; /* with a residual: add it first, then clip */
         mt == 4 ? K->output4(mm, o, b, j->lo, j->hi, clip_here)
                 : K->output2(mm, o, b, j->lo, j->hi, clip_here);
-        float *plane = j->y + co * j->oh * j->ow;
-        const float *rplane = j->res ? j->res + co * j->oh * j->ow : NULL;
-        for (long l = 0; l < WL; l++) {
-            long t = f->t0 + p * WL + l;
-            if (t >= f->t0 + f->nt) break;
-            long oy = (t / j->tw) * mt, ox = (t % j->tw) * mt;
-            long rows = GK_MIN(mt, j->oh - oy), cols = GK_MIN(mt, j->ow - ox);
-            for (long i = 0; i < rows; i++)
-                for (long q = 0; q < cols; q++) {
-                    long at = (oy + i) * j->ow + ox + q;
+        float *plane = j->y + co * j->oh * ow;
+        const float *rplane = j->res ? j->res + co * j->oh * ow : NULL;
+        for (long l = 0; l < n; l++) {
+            const wino_tile *e = tl + l;
+            const float *r = rplane ? rplane + e->out : NULL;
+            if (e->rows == mt && e->cols == mt) { /* a whole tile: the unrolled copy */
+                if (mt == 4)
+                    scatter_tile(o, l, 4, plane + e->out, r, ow, j->lo, j->hi, j->clip);
+                else
+                    scatter_tile(o, l, 2, plane + e->out, r, ow, j->lo, j->hi, j->clip);
+                continue;
+            }
+            for (long i = 0; i < e->rows; i++) /* a tile cut by the plane's bottom / right edge */
+                for (long q = 0; q < e->cols; q++) {
+                    long at_y = e->out + i * ow + q;
                     float v = o[(i * mt + q) * WL + l];
-                    if (rplane) {
-                        v += rplane[at];
-                        if (j->clip) { /* as the epilogue: a NaN stays NaN */
+                    if (r) {
+                        v += r[i * ow + q];
+                        if (j->clip) {
                             v = v < j->lo ? j->lo : v;
                             v = v > j->hi ? j->hi : v;
                         }
                     }
-                    plane[at] = v;
+                    plane[at_y] = v;
                 }
         }
     }
@@ -163,39 +243,15 @@ static void wino_chunk(void *ctx, long q, int seat) {
     if (last > first) wino_tiles(w->j, first, last - first, vb, mb, 1);
 }
 
-typedef struct {
-    const float *xi;
-    float *xp;
-    long h, w, hp, wp, ph, pw;
-} wino_pad;
-
-/* channels [c0, c1) of the zero-padded image every tile reads (rows/columns no tile reads are
- * left out) */
-static void wino_pad_channels(void *ctx, long c0, long c1, int seat) {
-    const wino_pad *d = (const wino_pad *)ctx;
-    long hp = d->hp, wp = d->wp, h = d->h, w = d->w, ph = d->ph, pw = d->pw;
-    (void)seat;
-    for (long ci = c0; ci < c1; ci++) {
-        float *dst = d->xp + ci * hp * wp;
-        memset(dst, 0, (size_t)(hp * wp) * sizeof(float));
-        long x0 = GK_MAX(0L, -pw), x1 = GK_MIN(w, wp - pw);
-        for (long iy = GK_MAX(0L, -ph); iy < h && iy + ph < hp; iy++)
-            if (x1 > x0)
-                memcpy(dst + (iy + ph) * wp + x0 + pw, d->xi + ci * h * w + iy * w + x0,
-                       (size_t)(x1 - x0) * sizeof(float));
-    }
-}
-
 void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, long ph, long pw,
                       long oh, long ow, const float *u, long m, const float *bias, float lo,
                       float hi, int clip, float *y, float *work, long chunk, int threads,
                       const float *res) {
     long th = (oh + mt - 1) / mt, tw = (ow + mt - 1) / mt, tiles = th * tw;
-    long hp = th * mt + 2, wp = tw * mt + 2;
     long ct = round16(GK_MIN(tiles, chunk)), panels = round16(tiles) / WL;
-    float *xp = work, *bufs = xp + c * hp * wp;
+    float *bufs = work;
     size_t per_thread = chunk_floats(mt, c, m, ct);
-    wino_job j = {mt, c, m, hp, wp, tw, oh, ow, xp, u, gk_packed_a_size(m, c), bias, lo, hi,
+    wino_job j = {mt, c, m, h, w, ph, pw, tw, oh, ow, NULL, u, gk_packed_a_size(m, c), bias, lo, hi,
                   clip, NULL, NULL};
     /* Chunks of `per` panels (two or more where the tiles allow: the GEMM's 32-column blocks, about
      * four chunks per thread) run through all three phases on one thread each (no pool call
@@ -220,12 +276,10 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
         }
     }
     wino_chunks wc = {&j, tiles, per, ct, even, bufs, per_thread};
-    wino_pad pad = {NULL, xp, h, w, hp, wp, ph, pw};
     for (long img = 0; img < n; img++) {
-        pad.xi = x + img * c * h * w;
+        j.x = x + img * c * h * w;
         j.y = y + img * m * oh * ow;
         j.res = res ? res + img * m * oh * ow : NULL;
-        gk_parallel_range(c, c * hp * wp > 65536 ? threads : 1, wino_pad_channels, &pad);
         if (by_tiles) {
             gk_parallel(chunks, threads, wino_chunk, &wc);
         } else {
