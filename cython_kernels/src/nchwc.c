@@ -11,6 +11,10 @@
 
 #define NC_B GK_NCHWC_BLOCK
 #define NC_CHUNK 48 /* least output pixels of a row per conv work item (16 register tiles) */
+/* the same for a 1x1 conv (its plane one row): 144 pixels, 12 level-2 tiles over which a pass's
+ * weights stay in L1 (48 left 4: SqueezeNet's squeezes and 1000-class 1x1 1.05-1.09x faster at
+ * 96-336, benchmarks/nchwc_kxk_bench.c; Session 25) */
+#define NC_CHUNK_1X1 144
 /* Output blocks per work item (and per packed weight group, nchwc_kernels.py's
  * conv_weight_groups): fours, then the remainder (1-3) as one last group. Level 2 computes a
  * group as one tile of two zmm (two blocks each) x 12 pixels; levels 0 and 1 as two passes of
@@ -202,7 +206,7 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
      * over it), halved while the threads would get fewer than 4 items each; several chunks are
      * a multiple of 12 pixels (the tiles' 4 and 6: one narrow remainder tile per row, not per
      * chunk) */
-    long chunks = GK_MAX(1L, a.ow / NC_CHUNK);
+    long chunks = GK_MAX(1L, a.ow / (a.kh * a.kw == 1 ? NC_CHUNK_1X1 : NC_CHUNK));
     while (team > 1 && n * groups * a.oh * chunks < 4L * team && a.ow / (2 * chunks) >= 12)
         chunks *= 2;
     long chunk = (a.ow + chunks - 1) / chunks;

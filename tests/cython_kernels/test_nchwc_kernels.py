@@ -388,6 +388,24 @@ def test_pointwise_results_do_not_depend_on_the_thread_count_on_small_planes():
     np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("xs", [(1, 136, 13, 13), (1, 16, 20, 20), (1, 24, 15, 23)],
+                         ids=lambda s: "x".join(map(str, s)))  # fmt: skip
+def test_pointwise_chunks_of_a_large_plane_change_no_bit(level, xs):
+    """A 1x1 conv's plane (one row of h*w pixels) in work items of at least 144 pixels (nchwc.c's
+    NC_CHUNK_1X1), halved for 2 and 3 threads (169 pixels: one chunk, then 96 + 73, then 48s),
+    over two passes of input channels (136): the same bits at 1, 2 and 3 threads, and the
+    reference's values."""
+    x = _blocked(RNG.standard_normal(xs).astype(F32))
+    w = (RNG.standard_normal((40, xs[1], 1, 1)) * 0.2).astype(F32)
+    b = RNG.standard_normal(40).astype(F32)
+    graph = _graph("NchwcConv", {"x": x}, {"w": w, "b": b}, activation="Relu")
+    runs = [gossamer.Session(graph, backends=["cython"], threads=t).run(None, {"x": x})[0]
+            for t in (1, 2, 3)]  # fmt: skip
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    ref = gossamer.Session(graph, backends=[]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("threads_", [1, 2], ids=["1thread", "2threads"])
 def test_the_work_item_order_changes_no_bit(threads_):
     """Weights-major, pixel-major, and the default choice between them (pixel-major for an input
