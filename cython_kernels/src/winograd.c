@@ -120,7 +120,15 @@ static void wino_input(void *ctx, long q0, long q1, int seat) {
         long p = pc / c, ci = pc % c;
         if (p != at) n = panel_tiles(f, p, tl), at = p;
         const float *plane = j->x + ci * j->h * j->w;
-        if (mt == 4) {
+        if (K->gather) { /* AVX-512: each run of one tile row's tiles as a few vector rows */
+            for (long l = 0, k; l < n; l += k) {
+                for (k = 1; l + k < n && tl[l + k].iy == tl[l].iy;) k++;
+                K->gather(plane, j->h, j->w, a, tl[l].iy, tl[l].ix, l, k, d);
+            }
+            for (long l = n; l < WL; l++)
+                for (long i = 0; i < a2; i++) d[i * WL + l] = 0.0f;
+            mt == 4 ? K->input4(d, v) : K->input2(d, v);
+        } else if (mt == 4) {
             gather_tiles(plane, tl, n, j->h, j->w, 6, d);
             K->input4(d, v);
         } else {
@@ -189,6 +197,14 @@ static void wino_output(void *ctx, long q0, long q1, int seat) {
         for (long l = 0; l < n; l++) {
             const wino_tile *e = tl + l;
             const float *r = rplane ? rplane + e->out : NULL;
+            if (K->scatter && e->rows == mt && e->cols == mt) {
+                /* AVX-512: this run of whole tiles of one tile row, its rows a few vectors each */
+                long k = 1;
+                while (l + k < n && tl[l + k].iy == e->iy && tl[l + k].cols == mt) k++;
+                K->scatter(o, mt, l, k, plane + e->out, r, ow, j->lo, j->hi, j->clip);
+                l += k - 1;
+                continue;
+            }
             if (e->rows == mt && e->cols == mt) { /* a whole tile: the unrolled copy */
                 if (mt == 4)
                     scatter_tile(o, l, 4, plane + e->out, r, ow, j->lo, j->hi, j->clip);

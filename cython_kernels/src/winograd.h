@@ -31,6 +31,15 @@ typedef struct {
     /* o = A^T m A + b, clipped: m[k][lane] (36 x 16) -> o[i*4 + j][lane]; out2: 16 -> 4 x 16 */
     void (*output4)(const float *m, float *o, float b, float lo, float hi, int clip);
     void (*output2)(const float *m, float *o, float b, float lo, float hi, int clip);
+    /* NULL below AVX-512 (winograd.c then copies value by value). gather: a run of k tiles of
+     * one tile row (A x A windows mt = A - 2 apart, the first at row iy, column ix of the h x w
+     * plane; outside it zeros) into lanes l0 .. l0 + k - 1 of d (A x A x 16), the other lanes
+     * untouched. scatter: lanes l0 .. l0 + k - 1 of o (mt x mt x 16) as k whole mt x mt tiles
+     * side by side from y (rows ow apart), plus r's values (then clipped) where r is not NULL. */
+    void (*gather)(const float *plane, long h, long w, long A, long iy, long ix, long l0, long k,
+                   float *d);
+    void (*scatter)(const float *o, long mt, long l0, long k, float *y, const float *r, long ow,
+                    float lo, float hi, int clip);
 } gk_winograd_kernels;
 
 #endif

@@ -13,7 +13,16 @@ F32 = np.float32
 
 # (c, m, h, w): whole tiles only (56x56, 28x28 at F(4x4); 8x8 at F(2x2)) and planes whose last
 # tile row / column is cut (13x11, 7x7 at F(4x4); 7x7, 9x14 at F(2x2))
-PLANES = [(16, 24, 56, 56), (24, 16, 28, 28), (8, 12, 13, 11), (32, 20, 7, 7), (12, 8, 9, 14)]
+# 70 columns: tile rows of 18 (F(4x4)) / 35 tiles, longer than a 16-tile panel (the AVX-512
+# gather's runs of 16 tiles, its widest stretch of a row, 66 values)
+PLANES = [
+    (16, 24, 56, 56),
+    (24, 16, 28, 28),
+    (8, 12, 13, 11),
+    (32, 20, 7, 7),
+    (12, 8, 9, 14),
+    (4, 6, 9, 70),
+]
 
 
 def _conv(mt, x, u, m, b, lo, hi, clip, chunk, threads, res=None, pads=(1, 1), out=None):
