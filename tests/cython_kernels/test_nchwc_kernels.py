@@ -95,8 +95,12 @@ def test_nan_passes_through_the_clip(level):
     assert np.array_equal(np.isnan(ours), np.isnan(ref)) and np.isnan(ours).sum() == 8
 
 
-@pytest.mark.parametrize("shape", [(2, 16, 5, 7), (1, 8, 1, 1), (1, 24, 3, 2, 2)])
-def test_reorders_are_exact_inverses(threads, shape):
+# pixels: 35 (four 8 x 8 transposes and 3 single pixels), 1, 12, 81, and 3136 (ResNet's pooled stem:
+# 200,704 values, split between the threads)
+@pytest.mark.parametrize(
+    "shape", [(2, 16, 5, 7), (1, 8, 1, 1), (1, 24, 3, 2, 2), (1, 16, 9, 9), (1, 64, 56, 56)]
+)
+def test_reorders_are_exact_inverses(level, threads, shape):
     x = RNG.standard_normal(shape).astype(F32)
     blocked, ref = _both(_graph("NchwcReorderInput", {"x": x}, {}), {"x": x}, threads)
     assert np.array_equal(blocked, ref)
