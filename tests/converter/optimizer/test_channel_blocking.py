@@ -570,6 +570,44 @@ def test_a_max_pool_with_its_indices_output_ends_the_chain(cheap_reorders):
     assert "gossamer::NchwcMaxPool" not in counts and counts["MaxPool"] == 1
 
 
+def _resnet_start(stem_k=7, c_in=3):
+    """ResNet's start: stem k x k s2 -> Relu -> MaxPool 3x3 s2 -> 3x3 of 64 channels on 14x14
+    (Winograd's: stays NCHW) -> y."""
+    nodes = [node("Conv", ["x", "w0", "b0"], ["a"], kernel_shape=[stem_k] * 2, strides=[2, 2],
+                  pads=[stem_k // 2] * 4),
+             node("Relu", ["a"], ["a1"]),
+             node("MaxPool", ["a1"], ["m"], kernel_shape=[3, 3], strides=[2, 2],
+                  pads=[1, 1, 1, 1]),
+             node("Conv", ["m", "w1", "b1"], ["y"], kernel_shape=[3, 3],
+                  pads=[1, 1, 1, 1])]  # fmt: skip
+    inits = {"w0": _w(64, c_in, stem_k, stem_k), "b0": _w(64), "w1": _w(64, 64, 3, 3) * 0.2,
+             "b1": _w(64)}  # fmt: skip
+    return graph_of(nodes, [("x", [1, c_in, 56, 56])], [("y", None)], inits)
+
+
+def test_the_wide_pass_blocks_a_stem_and_its_max_pool_alone_with_one_reorder():
+    """ResNet's stem + pool: one NchwcConvMaxPool and one reorder of the pooled plane, the 3x3
+    after it NCHW (Winograd's); the narrow pass leaves it all NCHW."""
+    g = _resnet_start()
+    assert _planned(g)[2] == []
+    optimized, planned, lines = _planned_wide(g)
+    counts = ops(planned)
+    assert len(lines) == 1 and counts["gossamer::NchwcConvMaxPool"] == 1
+    assert counts["gossamer::NchwcReorderOutput"] == 1 and counts["Conv"] == 1
+    assert "gossamer::NchwcReorderInput" not in counts and "MaxPool" not in counts
+    x = RNG.standard_normal((1, 3, 56, 56)).astype(F32)
+    want = _run_ref(optimized, x)
+    np.testing.assert_allclose(_run_ref(planned, x), want, rtol=1e-5, atol=1e-5)
+    ours = gossamer.Session(planned, backends=["cython"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("stem_k,c_in", [(1, 3), (3, 16)], ids=["1x1", "16_channels"])
+def test_a_conv_and_max_pool_alone_stay_nchw_unless_the_conv_is_a_stem(stem_k, c_in):
+    _, planned, lines = _planned_wide(_resnet_start(stem_k, c_in))
+    assert lines == [] and "gossamer::NchwcConvMaxPool" not in ops(planned)
+
+
 def test_a_planned_max_pool_exports_to_onnx_that_onnxruntime_runs_alike():
     ort = pytest.importorskip("onnxruntime")
     from gossamer.converter.onnx_export import graph_to_onnx
