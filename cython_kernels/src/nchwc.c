@@ -6,6 +6,7 @@
 
 #include "dispatch.h"
 #include "isa.h"
+#include "layout.h" /* the reorders use its 8 x 8 register transpose */
 #include "nchwc.h"
 #include "threadpool.h"
 
