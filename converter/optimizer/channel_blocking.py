@@ -150,7 +150,7 @@ def _worth_it(chain: set[str], plan: dict[str, str], view: GraphView, wide: bool
     kinds = [plan[n] for n in chain]
     convs = sum(k in CONV_KINDS for k in kinds)
     if wide and sorted(kinds) == ["conv", "maxpool"] and _is_stem(chain, view):
-        return True  # one reorder, of the pooled plane
+        return _reorders(chain, view) == 1  # of the pooled plane (no other reader of the conv's)
     if ("depthwise" not in kinds and not wide) or convs < 2:
         return False
     return _reorders(chain, view) * MAX_CONVS_PER_REORDER <= convs

@@ -602,6 +602,15 @@ def test_the_wide_pass_blocks_a_stem_and_its_max_pool_alone_with_one_reorder():
     np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-4)
 
 
+def test_a_stem_whose_result_another_node_reads_keeps_its_max_pool_in_nchw():
+    """The conv's own result read outside the chain (here a graph output) would need a second
+    reorder and split the fused conv + pool: the pair stays NCHW."""
+    g = _resnet_start()
+    g.outputs.append(type(g.outputs[0])("a1", "float32"))
+    _, planned, lines = _planned_wide(g)
+    assert lines == [] and "gossamer::NchwcConvMaxPool" not in ops(planned)
+
+
 @pytest.mark.parametrize("stem_k,c_in", [(1, 3), (3, 16)], ids=["1x1", "16_channels"])
 def test_a_conv_and_max_pool_alone_stay_nchw_unless_the_conv_is_a_stem(stem_k, c_in):
     _, planned, lines = _planned_wide(_resnet_start(stem_k, c_in))
