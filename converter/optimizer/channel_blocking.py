@@ -34,7 +34,7 @@ Only chains (nodes joined by blocked values) with a depthwise conv and another c
 the depthwise conv is what NCHW vectorises badly on small planes; 1x1-only chains were about as
 fast as NCHW's packed GEMM on AVX2 and would pay for their reorders. The wide pass (run's wide:
 gossamer.layout_planning asks for it with the AVX-512 kernels) keeps chains of two or more convs
-without one too, and a stem with the MaxPool after it alone (ResNet's: one NchwcConvMaxPool and
+without one too, and a stem with the MaxPool after it alone (ResNet-18's: one NchwcConvMaxPool and
 one reorder of the pooled plane, _is_stem), and blocks group-1 k x k convs with more input
 channels than a stem's (a multiple of 8; their NCHW input reordered in) unless NCHW's Winograd
 would be the faster (_winograd_keeps; a strided one of STRIDED_MIN_CIN or more input channels
@@ -159,7 +159,7 @@ def _worth_it(chain: set[str], plan: dict[str, str], view: GraphView, wide: bool
 def _is_stem(chain: set[str], view: GraphView) -> bool:
     """Whether the chain's conv is a stem (a k x k conv of at most STEM_MAX_CIN input channels;
     it reads its NCHW input as it comes). A stem and the MaxPool after it, alone in their chain
-    (ResNet's 7x7 s2 conv and 3x3 s2 pool), run as one NchwcConvMaxPool (output channels in the
+    (ResNet-18's 7x7 s2 conv and 3x3 s2 pool), run as one NchwcConvMaxPool (output channels in the
     vector, the pool on the conv's rows while they are in cache) and one reorder of the pooled
     plane, a quarter of the conv's: ResNet-18's stem + pool 2367 -> 1974 us at 1 thread, 1304 ->
     1064 at 2 (with the vectorised reorder: benchmarks/results/nchwc_layout.md, Session 25)."""
