@@ -82,9 +82,9 @@ static long panel_tiles(const wino_phase *f, long p, wino_tile *tl) {
 }
 
 /* d[r][q][l] = the A x A window of lane l's tile in the plane (h x w; outside it, the padding,
- * zeros) for the n lanes, zero past them. Windows inside the image are copied straight (A is a
- * constant at each call site, so the copy unrolls: one load and one store a value); the values
- * are those of a zero-padded copy of the plane, which the gather no longer needs. */
+ * zeros) for the n lanes. Windows inside the image are copied straight (A is a constant at each
+ * call site, so the copy unrolls: one load and one store a value); the values are those of a
+ * zero-padded copy of the plane, which the gather no longer needs. */
 static inline void gather_tiles(const float *plane, const wino_tile *tl, long n, long h, long w,
                                 long A, float *d) {
     for (long l = 0; l < n; l++) {
@@ -102,8 +102,6 @@ static inline void gather_tiles(const float *plane, const wino_tile *tl, long n,
                 d[(r * A + q) * WL + l] = in ? plane[y * w + x] : 0.0f;
             }
     }
-    for (long l = n; l < WL; l++)
-        for (long k = 0; k < A * A; k++) d[k * WL + l] = 0.0f;
 }
 
 /* input transform of (panel, channel) pairs [q0, q1) into vb */
@@ -125,16 +123,14 @@ static void wino_input(void *ctx, long q0, long q1, int seat) {
                 for (k = 1; l + k < n && tl[l + k].iy == tl[l].iy;) k++;
                 K->gather(plane, j->h, j->w, a, tl[l].iy, tl[l].ix, l, k, d);
             }
-            for (long l = n; l < WL; l++)
-                for (long i = 0; i < a2; i++) d[i * WL + l] = 0.0f;
-            mt == 4 ? K->input4(d, v) : K->input2(d, v);
         } else if (mt == 4) {
             gather_tiles(plane, tl, n, j->h, j->w, 6, d);
-            K->input4(d, v);
         } else {
             gather_tiles(plane, tl, n, j->h, j->w, 4, d);
-            K->input2(d, v);
         }
+        for (long l = n; l < WL; l++) /* the lanes past the chunk's tiles */
+            for (long i = 0; i < a2; i++) d[i * WL + l] = 0.0f;
+        mt == 4 ? K->input4(d, v) : K->input2(d, v);
         for (long k = 0; k < a2; k++)
             memcpy(f->vb + k * c * ntp + p * c * WL + ci * WL, v + k * WL, WL * sizeof(float));
     }
@@ -153,13 +149,14 @@ static void wino_gemms(void *ctx, long k0, long k1, int seat) {
                        &plain, 1);
 }
 
-/* y[i][q] (rows ow apart) = o's lane l (o[(i * mt + q) * WL + l]) for a whole mt x mt tile, plus
- * the residual (then clipped) where there is one; MT is a constant at each call site (unrolled) */
-static inline void scatter_tile(const float *o, long l, long MT, float *y, const float *r,
-                                long ow, float lo, float hi, int clip) {
+/* y[i][q] (rows ow apart) = o's lane l (o[(i * MT + q) * WL + l]) for the tile's first `rows` x
+ * `cols` values (fewer than MT where the plane's bottom / right edge cuts it), plus the residual
+ * (then clipped) where there is one; a whole tile's call passes constants (unrolled) */
+static inline void scatter_tile(const float *o, long l, long MT, long rows, long cols, float *y,
+                                const float *r, long ow, float lo, float hi, int clip) {
     if (r) {
-        for (long i = 0; i < MT; i++)
-            for (long q = 0; q < MT; q++) {
+        for (long i = 0; i < rows; i++)
+            for (long q = 0; q < cols; q++) {
                 float v = o[(i * MT + q) * WL + l] + r[i * ow + q];
                 if (clip) { /* as the epilogue: a NaN stays NaN */
                     v = v < lo ? lo : v;
@@ -168,8 +165,8 @@ static inline void scatter_tile(const float *o, long l, long MT, float *y, const
                 y[i * ow + q] = v;
             }
     } else {
-        for (long i = 0; i < MT; i++)
-            for (long q = 0; q < MT; q++) y[i * ow + q] = o[(i * MT + q) * WL + l];
+        for (long i = 0; i < rows; i++)
+            for (long q = 0; q < cols; q++) y[i * ow + q] = o[(i * MT + q) * WL + l];
     }
 }
 
@@ -197,34 +194,21 @@ static void wino_output(void *ctx, long q0, long q1, int seat) {
         for (long l = 0; l < n; l++) {
             const wino_tile *e = tl + l;
             const float *r = rplane ? rplane + e->out : NULL;
-            if (K->scatter && e->rows == mt && e->cols == mt) {
+            float *yt = plane + e->out;
+            int whole = e->rows == mt && e->cols == mt;
+            if (K->scatter && whole) {
                 /* AVX-512: this run of whole tiles of one tile row, its rows a few vectors each */
                 long k = 1;
                 while (l + k < n && tl[l + k].iy == e->iy && tl[l + k].cols == mt) k++;
-                K->scatter(o, mt, l, k, plane + e->out, r, ow, j->lo, j->hi, j->clip);
+                K->scatter(o, mt, l, k, yt, r, ow, j->lo, j->hi, j->clip);
                 l += k - 1;
-                continue;
+            } else if (whole && mt == 4) { /* whole tiles: the unrolled copy */
+                scatter_tile(o, l, 4, 4, 4, yt, r, ow, j->lo, j->hi, j->clip);
+            } else if (whole) {
+                scatter_tile(o, l, 2, 2, 2, yt, r, ow, j->lo, j->hi, j->clip);
+            } else { /* a tile cut by the plane's bottom / right edge */
+                scatter_tile(o, l, mt, e->rows, e->cols, yt, r, ow, j->lo, j->hi, j->clip);
             }
-            if (e->rows == mt && e->cols == mt) { /* a whole tile: the unrolled copy */
-                if (mt == 4)
-                    scatter_tile(o, l, 4, plane + e->out, r, ow, j->lo, j->hi, j->clip);
-                else
-                    scatter_tile(o, l, 2, plane + e->out, r, ow, j->lo, j->hi, j->clip);
-                continue;
-            }
-            for (long i = 0; i < e->rows; i++) /* a tile cut by the plane's bottom / right edge */
-                for (long q = 0; q < e->cols; q++) {
-                    long at_y = e->out + i * ow + q;
-                    float v = o[(i * mt + q) * WL + l];
-                    if (r) {
-                        v += r[i * ow + q];
-                        if (j->clip) {
-                            v = v < j->lo ? j->lo : v;
-                            v = v > j->hi ? j->hi : v;
-                        }
-                    }
-                    plane[at_y] = v;
-                }
         }
     }
 }
