@@ -35,7 +35,8 @@ the depthwise conv is what NCHW vectorises badly on small planes; 1x1-only chain
 fast as NCHW's packed GEMM on AVX2 and would pay for their reorders. The wide pass (run's wide:
 gossamer.layout_planning asks for it with the AVX-512 kernels) keeps chains of two or more convs
 without one too, and a stem with the MaxPool after it alone (ResNet-18's: one NchwcConvMaxPool and
-one reorder of the pooled plane, _is_stem), and blocks group-1 k x k convs with more input
+one reorder of the pooled plane, _is_stem; ResNet-50's, split off a chain refused whole,
+_stem_and_pool), and blocks group-1 k x k convs with more input
 channels than a stem's (a multiple of 8; their NCHW input reordered in) unless NCHW's Winograd
 would be the faster (_winograd_keeps; a strided one of STRIDED_MIN_CIN or more input channels
 keeps NCHW's GEMM).
@@ -120,7 +121,12 @@ def run(graph: Graph, keep_nchw: KeepNchw | None = None, wide: bool = False) -> 
     plan = _plan(graph, view, values, keep_nchw, wide)
     if not plan:
         return []
-    chains = [c for c in _chains(plan, view) if _worth_it(c, plan, view, wide)]
+    chains = []
+    for chain in _chains(plan, view):
+        if not _worth_it(chain, plan, view, wide) and wide:
+            chain = _stem_and_pool(chain, plan, view)  # ResNet-50's, of a refused chain
+        if chain and _worth_it(chain, plan, view, wide):
+            chains.append(chain)
     blocked = {name: plan[name] for chain in chains for name in chain}
     if not blocked:
         return []
@@ -166,6 +172,23 @@ def _is_stem(chain: set[str], view: GraphView) -> bool:
     conv = next(n for n in view.graph.nodes if n.name in chain and n.op_type != "MaxPool")
     w = view.constant(conv.inputs[1])
     return w is not None and w.shape[2:] != (1, 1) and w.shape[1] <= STEM_MAX_CIN
+
+
+def _stem_and_pool(chain: set[str], plan: dict[str, str], view: GraphView) -> set[str]:
+    """A refused chain's stem and the MaxPool that alone reads it, as a chain of their own (empty
+    if it has none). ResNet-50's stem + pool join its 1x1 convs through the pooled plane and the
+    residual Adds, a chain of 37 convs and 16 reorders that _worth_it refuses; split off, they run
+    as ResNet-18's do (one NchwcConvMaxPool, one reorder of the pooled plane)."""
+    for node in view.graph.nodes:
+        if node.name not in chain or plan[node.name] != "conv":
+            continue
+        readers = view.consumers.get(node.outputs[0], [])
+        if len(readers) != 1 or plan.get(readers[0].name) != "maxpool":
+            continue
+        pair = {node.name, readers[0].name}
+        if _is_stem(pair, view):
+            return pair
+    return set()
 
 
 def _reorders(chain: set[str], view: GraphView) -> int:

@@ -611,6 +611,32 @@ def test_a_stem_whose_result_another_node_reads_keeps_its_max_pool_in_nchw():
     assert lines == [] and "gossamer::NchwcConvMaxPool" not in ops(planned)
 
 
+def test_a_refused_chain_keeps_its_stem_and_max_pool_blocked_with_one_reorder():
+    """ResNet-50's start: the pooled plane feeds two 1x1 convs whose results leave the chain
+    (here graph outputs: 3 reorders for 3 convs, refused whole); its stem and pool are split off
+    and run as ResNet-18's, the 1x1s NCHW reading the one reorder of the pooled plane."""
+    nodes = [node("Conv", ["x", "w0", "b0"], ["a"], kernel_shape=[7, 7], strides=[2, 2],
+                  pads=[3, 3, 3, 3]),
+             node("Relu", ["a"], ["a1"]),
+             node("MaxPool", ["a1"], ["m"], kernel_shape=[3, 3], strides=[2, 2],
+                  pads=[1, 1, 1, 1]),
+             node("Conv", ["m", "w1", "b1"], ["y"], kernel_shape=[1, 1]),
+             node("Conv", ["m", "w2", "b2"], ["z"], kernel_shape=[1, 1])]  # fmt: skip
+    inits = {"w0": _w(64, 3, 7, 7), "b0": _w(64), "w1": _w(32, 64, 1, 1) * 0.2, "b1": _w(32),
+             "w2": _w(16, 64, 1, 1) * 0.2, "b2": _w(16)}  # fmt: skip
+    g = graph_of(nodes, [("x", [1, 3, 56, 56])], [("y", None), ("z", None)], inits)
+    optimized, planned, lines = _planned_wide(g)
+    counts = ops(planned)
+    assert len(lines) == 1 and counts["gossamer::NchwcConvMaxPool"] == 1
+    assert counts["gossamer::NchwcReorderOutput"] == 1 and counts["Conv"] == 2
+    assert "gossamer::NchwcConv" not in counts
+    x = RNG.standard_normal((1, 3, 56, 56)).astype(F32)
+    want = gossamer.Session(optimized, backends=[]).run(None, {"x": x})
+    got = gossamer.Session(planned, backends=["cython"]).run(None, {"x": x})
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("stem_k,c_in", [(1, 3), (3, 16)], ids=["1x1", "16_channels"])
 def test_a_conv_and_max_pool_alone_stay_nchw_unless_the_conv_is_a_stem(stem_k, c_in):
     _, planned, lines = _planned_wide(_resnet_start(stem_k, c_in))
