@@ -5,8 +5,10 @@ A kernel's prepare hook (or its first call) packs a constant weight into its own
 under exactly `key` (read from a .gsm file, refimpl/model_format/prepacked.py) of the expected
 float32 `shape`, and packs with `build` only when not. The key must name everything the layout
 depends on (backend, layout version, SIMD level, parameters): a different key is a miss, and a
-miss repacks, so a stale form is never used. While `recording()` is active every form packed is
-attached to its weight, and save_gsm then stores it (`gossamer convert --pack BACKEND`).
+miss repacks, so a stale form is never used. A weight packed here gives back its pages of a
+mapped .gsm (refimpl/model_format/mapped_pages.py: the kernel reads the packed copy). While
+`recording()` is active every form packed is attached to its weight, and save_gsm then stores it
+(`gossamer convert --pack BACKEND`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..refimpl.model_format.mapped_pages import release
 from ..refimpl.model_format.prepacked import attach, find, forms
 
 __all__ = ["forms", "packed_form", "recording", "stats"]
@@ -53,6 +56,7 @@ def packed_form(
         )  # fmt: skip
     packed = build()
     stats["packed"] += 1
+    release(weight)  # its mapped pages: the kernel reads the packed form from now on
     if _recorders:
         attach(weight, key, packed)
         with _lock:

@@ -10,7 +10,8 @@ header.py holds the byte layout (header, flags, sections, CRC), schema.py the gr
 prepacked.py the table of pre-packed forms of weights (a backend's packed layouts, stored in the
 file's optional "prepacked" list and attached to the loaded weight arrays), layouts.py the table of
 stored layouts (the graph a session plans at -O3, stored in the optional "layouts" list and built
-when a session asks for its key).
+when a session asks for its key), mapped_pages.py the release of a mapped weight's pages once a
+backend has packed it.
 """
 
 from .header import (

@@ -212,3 +212,27 @@ def test_rnn_and_int8_forms_round_trip_and_repack_at_another_level(name, native_
         (y,) = Session(mf.load_gsm(data), backends=["cython"], threads=1).run(None, feeds)
         assert prepacked.stats["packed"] - before.get("packed", 0) == len(keys)
         np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_weight_packed_from_a_mapped_file_gives_back_its_pages(
+    tmp_path, native_level, monkeypatch
+) -> None:  # noqa: ANN001
+    """Once packed, the kernel reads its packed copy: the mapped original's pages are released
+    (refimpl/model_format/mapped_pages.py) and the results are those of the weights in memory."""
+    from gossamer.refimpl.model_format import mapped_pages
+
+    path = tmp_path / "chain.gsm"
+    mf.save_gsm(chain(), path)
+    released: list[int] = []
+
+    def counting(weight: np.ndarray) -> int:
+        released.append(mapped_pages.release(weight))
+        return released[-1]
+
+    monkeypatch.setattr(prepacked, "release", counting)
+    y, counts = counted_run(path, optimize=0)
+    assert counts["packed"] >= 5 and len(released) == counts["packed"]
+    assert sum(released) >= chain().initializers["wm"].nbytes - 2 * 4096  # MatMul's 345 KB
+    np.testing.assert_allclose(y, reference(), rtol=1e-4, atol=1e-4)
+    (again,) = load(path, backends=["cython"], threads=1, optimize=0).run(None, FEEDS)
+    np.testing.assert_array_equal(again, y)
