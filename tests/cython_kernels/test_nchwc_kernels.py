@@ -116,6 +116,19 @@ def test_blocked_global_average_pool_writes_nchw(threads):
     np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(1, 125, 13, 13, 8), (2, 5, 7, 7, 8), (1, 3, 1, 1, 8)])
+def test_blocked_global_average_pool_sums_each_channel_in_pixel_order(threads, shape):
+    # four channel blocks summed side by side (nchwc.c's gap_blocks), a remainder of one to three:
+    # each channel's float32 sum still in pixel order, then / hw: those bits exactly
+    x = RNG.standard_normal(shape).astype(F32)
+    n, cb, h, w, _ = shape
+    ours, _ = _both(_graph("NchwcGlobalAveragePool", {"x": x}, {}), {"x": x}, threads)
+    acc = np.zeros((n, cb, 8), F32)
+    for p in range(h * w):
+        acc += x.reshape(n, cb, h * w, 8)[:, :, p]
+    assert np.array_equal(ours, (acc / F32(h * w)).reshape(n, cb * 8, 1, 1))
+
+
 def test_results_do_not_depend_on_the_thread_count():
     x = _blocked(RNG.standard_normal((1, 32, 28, 28)).astype(F32))
     w = (RNG.standard_normal((96, 32, 1, 1)) * 0.3).astype(F32)
