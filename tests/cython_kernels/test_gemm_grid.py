@@ -166,9 +166,9 @@ def test_narrow_blocks_keep_the_bits(m, n, k, level):
 def test_own_row_blocks_keep_the_bits(m, n, k, level):
     """gk_gemm (gemm_a) splits C by rows where A is large (MiniLM's FFN-down, A 128 x 1536: each
     thread packs its own rows' panels in the product's call) or the grid is forced to rows; the
-    bits are the one-thread product's and the shared-pack column split's, with a bias, a
-    residual and a clip, partial last panels included (100 rows: 8 whole + 4; 30 rows, 3 panels
-    at 3 threads: one each)."""
+    bits are the one-thread product's and the shared pack's (forced columns or blocks per
+    thread), with a bias, a residual and a clip, partial last panels included (100 rows: 8
+    whole + 4; 30 rows, 3 panels at 3 threads: one each)."""
     from gossamer.cython_kernels import gemm_kernels as gk
 
     rng = np.random.default_rng(m * n + k)
@@ -182,8 +182,9 @@ def test_own_row_blocks_keep_the_bits(m, n, k, level):
     old = native.ext().gemm_tune_grid(-1, -1)
     ys = []
     try:
-        for shape, t in [(0, 1), (0, 2), (2, 2), (1, 2), (0, 3), (1, 3)]:
-            native.ext().gemm_tune_grid(0, shape)
+        for per, shape, t in [(0, 0, 1), (0, 0, 2), (0, 2, 2), (1, 2, 2), (0, 1, 2), (1, 0, 2),
+                              (0, 0, 3), (0, 1, 3)]:  # fmt: skip
+            native.ext().gemm_tune_grid(per, shape)
             y = np.empty((m, n), np.float32)
             native.ext().gemm_a(a, packed, n, y, ep, t)
             ys.append(y)
