@@ -5,6 +5,7 @@ whole-run wall time (Gossamer's ordinary run replays segments) and the steps tha
 segments (segments.split_reasons). Not a test: nothing is asserted.
 
     python benchmarks/int8_dynamic_profile.py --threads 2 --runs 30
+    python benchmarks/int8_dynamic_profile.py --threads 2 --runs 200 --real minilm_l6_int8
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -76,7 +79,7 @@ def ort_profile(path: str, inputs: dict, threads: int, runs: int) -> None:
     plain = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     walls = _wall(lambda: plain.run(None, inputs), runs)
     opts.enable_profiling = True
-    opts.profile_file_prefix = str(CACHE / f"ort_profile_{threads}")
+    opts.profile_file_prefix = str(Path(tempfile.mkdtemp()) / f"ort_profile_{threads}")
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     _wall(lambda: sess.run(None, inputs), runs)
     trace = sess.end_profiling()
@@ -100,12 +103,20 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--runs", type=int, default=30)
     p.add_argument("--engines", default="gossamer,onnxruntime")
+    p.add_argument("--real", help="a shared real model instead (bench_models.py's name and feeds)")
     args = p.parse_args()
-    path = str(CACHE / "minilm_int8.onnx")
-    inputs = feeds(onnx.load(path), 0)
+    if args.real:  # gossamer runs the -O3 .gsm the side-by-side benchmarks run
+        from bench_models import prepare
+
+        spec = prepare(args.real, ["gossamer-cython"], 3, None).spec
+        path, gsm = spec["onnx"], spec["gsm"]
+        inputs = dict(np.load(spec["feeds"]))
+    else:
+        path = gsm = str(CACHE / "minilm_int8.onnx")
+        inputs = feeds(onnx.load(path), 0)
     print(f"load average {os.getloadavg()}")
     if "gossamer" in args.engines:
-        gossamer_profile(path, inputs, args.threads, args.runs)
+        gossamer_profile(gsm, inputs, args.threads, args.runs)
     if "onnxruntime" in args.engines:
         ort_profile(path, inputs, args.threads, args.runs)
 

@@ -452,6 +452,39 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
     gk_parallel(j.blocks, nt, fill_block, &j);
 }
 
+/* A's bytes from which gk_gemm splits C by rows, each thread packing its own rows' panels in the
+ * product's pool call. The column split (the grid model's choice for MatMul's products) has every
+ * thread read all of packed A, half of it just written by the other core's pack call; at MiniLM's
+ * FFN-down (A 128 x 1536, 768 KiB; B 1536 x 384) rows took 627-668 against 682-734 us at 2 threads
+ * even with A packed by the separate call (conv_knob_ab, rows-only grid), while its products of a
+ * 192 KiB A (K 384) were even or slower by rows. */
+#define GK_OWN_ROWS_A (512L << 10)
+
+typedef struct {
+    gk_gemm_args g;
+    pack_job pj;
+    int pm;
+} rows_job;
+
+/* row block t of pm: its A panels packed (no other block reads them), then its product */
+static void rows_block(void *ctx, long t, int seat) {
+    const rows_job *j = (const rows_job *)ctx;
+    long r[4];
+    (void)seat;
+    gk_gemm_grid_part(j->g.m, j->g.n, col_unit(), j->pm, 1, (int)t, r);
+    if (r[0] >= r[1]) return;
+    pack_a_panels(j->pj.m, j->pj.k, j->pj.src, j->pj.s_m, j->pj.s_k, j->pj.out, r[0] / GK_MR,
+                  (r[1] + GK_MR - 1) / GK_MR);
+    run_block(&j->g, r[0], r[1], 0, j->g.n);
+}
+
+/* rows for nt threads where A is large (or the grid is forced to rows), each row block at least
+ * one panel; a forced column grid keeps the shared pack */
+static int own_rows(long m, long k, int nt) {
+    if (nt <= 1 || g_grid_shape == 2 || g_grid_per > 0 || (m + GK_MR - 1) / GK_MR < nt) return 0;
+    return g_grid_shape == 1 || (double)m * (double)k * sizeof(float) >= (double)GK_OWN_ROWS_A;
+}
+
 void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const float *bp,
              float *c, long ldc, const gk_epilogue *ep, int threads) {
     if (m <= 0 || n <= 0) return;
@@ -461,6 +494,11 @@ void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const f
     gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc, 1};
     int nt = threads_for((double)m, (double)n, (double)k, threads);
     pack_job pj = {m, k, s_m, s_k, a, ap};
+    if (own_rows(m, k, nt)) {
+        rows_job j = {g, pj, nt};
+        gk_parallel(nt, nt, rows_block, &j);
+        return;
+    }
     gk_parallel_range(panels, nt, pack_a_range, &pj);
     run_grid(&g, nt);
 }
