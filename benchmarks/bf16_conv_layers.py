@@ -5,6 +5,7 @@ one process; then, with --scan, the time by output channels (how the cost grows 
 of the tiles) and a 3x1 against a 1x3 kernel (taps a row apart against taps 4 / 8 bytes apart).
 
     .venv/bin/python benchmarks/bf16_conv_layers.py [--threads 1,2] [--reps 60] [--scan]
+        [--residual]
 
 Microseconds, min and median; the load before and after. Not a test: nothing is asserted.
 """
@@ -30,7 +31,8 @@ def _setup():  # noqa: ANN202 - the extension module
     return ext()
 
 
-def _conv(e, rng, c: int, hw: int, m: int, k=(3, 3), s: int = 1, pads=(1, 1)):  # noqa: ANN001, ANN202
+def _conv(e, rng, c: int, hw: int, m: int, k=(3, 3), s: int = 1, pads=(1, 1),  # noqa: ANN001, ANN202
+          residual: bool = True):  # fmt: skip
     from gossamer.cython_kernels import bf16_conv
     from gossamer.cython_kernels.bf16_matmul import pack_a
 
@@ -43,7 +45,7 @@ def _conv(e, rng, c: int, hw: int, m: int, k=(3, 3), s: int = 1, pads=(1, 1)):  
     wp = pack_a(wr.reshape(m, -1))
     planes = bf16_conv._planes(e.bf16_conv_planes_size(c, kh, kw, s, s, 1, 1, oh, ow))
     y = np.empty((m, oh * ow), F32)
-    z = rng.standard_normal((m, oh * ow)).astype(F32) if s == 1 else None
+    z = rng.standard_normal((m, oh * ow)).astype(F32) if s == 1 and residual else None
     ep = e.Epilogue(bias_row=rng.standard_normal(m).astype(F32), residual=z, clip=True, lo=0.0,
                     hi=np.inf)  # fmt: skip
 
@@ -113,11 +115,27 @@ def scan(e, reps: int) -> None:  # noqa: ANN001
     print(_row("64 ch 64x64 -> 64, kernel 3x1 / 1x3 / 1x1, 1 thread", ts))
 
 
+def residual_cost(e, reps: int) -> None:  # noqa: ANN001
+    """ResNet-18's stride-1 3x3s with and without their residual, alternated call by call (one
+    thread): what the residual's loads cost (session 26: its rows, a plane apart per output
+    channel, miss the caches; the perf profile's hottest instruction was their add)."""
+    rng = np.random.default_rng(2)
+    for c, hw in ((64, 56), (128, 28), (256, 14)):
+        with_z = _conv(e, rng, c, hw, c)
+        without = _conv(e, rng, c, hw, c, residual=False)
+        ts: dict = {"residual": [], "none": []}
+        for _ in range(reps):
+            ts["residual"].append(_timed(with_z, 1))
+            ts["none"].append(_timed(without, 1))
+        print(_row(f"{c} ch {hw}x{hw} 3x3, residual or none, 1 thread", ts))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--reps", type=int, default=60)
     ap.add_argument("--scan", action="store_true")
+    ap.add_argument("--residual", action="store_true", help="the residual's cost (one thread)")
     args = ap.parse_args()
     e = _setup()
     print("load before:", os.getloadavg())
@@ -125,6 +143,8 @@ def main() -> None:
         fused_ab(e, t, args.reps)
     if args.scan:
         scan(e, args.reps)
+    if args.residual:
+        residual_cost(e, args.reps)
     print("load after:", os.getloadavg())
 
 
