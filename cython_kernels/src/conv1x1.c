@@ -12,13 +12,17 @@ int gk_conv1x1_on = 1;
 int gk_conv1x1_takes(long m, long n, long k) {
     if (!gk_conv1x1_on || !gk_k.conv1x1->block || m <= 0 || n <= 0 || k <= 0) return 0;
     if (gk_conv1x1_on == 2) return 1;
-    /* K >= 128, M <= 128, planes of 28x28 or more: ResNet-50's 256 -> 64 / 128 at 56x56 and
-     * 512 -> 128 at 28x28, 0.74-0.97x the packed path in the model (results/resnet_2t.md,
-     * "Session 26 (r50)"). Alone with the input cold its 128 -> 512 and 512 -> 256 at 28x28 took
-     * 0.94 and 0.98x, but in the model 1.00-1.05x (C's rows, more than one M block of them, are
-     * then the time); at K = 64 (64 -> 256) 1.20x alone (the packed path's thin rule sweeps 24
-     * rows of C at a time); 14x14 planes 1.03-1.10x (the packed narrow path's). */
-    return k >= 128 && m <= 128 && n >= 784;
+    /* K >= 128, M <= 128, planes of 28x28 or more, C at most 1 MiB: ResNet-50's 256 -> 64 at
+     * 56x56 and 512 -> 128 at 28x28, 0.74-0.97x the packed path in the model (results/
+     * resnet_2t.md, "Session 26 (r50)"). Its 256 -> 128 at 56x56 (C 1.6 MB) took 0.93x in the
+     * model but is left out until the cost below is understood: with the 256 -> 64 convs on
+     * this kernel the later packed convs of that stage (256 -> 128 itself when packed, the
+     * 3x3 stride-2 after it) read 1.06-1.16x (likely the packed-B scratch, no longer rewritten
+     * by the 256 -> 64 convs, cold when they pack into it). Alone with the input cold the
+     * 128 -> 512 and 512 -> 256 at 28x28 took 0.94 and 0.98x, but in the model 1.00-1.05x;
+     * at K = 64 (64 -> 256) 1.20x alone (the packed path's thin rule sweeps 24 rows of C at a
+     * time); 14x14 planes 1.03-1.10x (the packed narrow path's). */
+    return k >= 128 && m <= 128 && n >= 784 && m * n <= 262144;
 }
 
 typedef struct {

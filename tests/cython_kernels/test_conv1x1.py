@@ -66,6 +66,7 @@ def test_the_rule_takes_wide_planes_of_deep_inputs(level):
         direct = level != "generic"
         assert ext().conv1x1_takes(64, 56 * 56, 256) == direct
         assert ext().conv1x1_takes(128, 28 * 28, 512) == direct
+        assert not ext().conv1x1_takes(128, 56 * 56, 256)  # C past 1 MiB
         assert not ext().conv1x1_takes(512, 28 * 28, 128)  # C's rows past one M block
         assert not ext().conv1x1_takes(256, 28 * 28, 512)
         assert not ext().conv1x1_takes(256, 56 * 56, 64)  # K = 64: the packed thin rule's
