@@ -8,6 +8,7 @@
 #include "conv.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "conv1x1.h"
 #include "gemm_direct.h"
 #include "isa.h"
 #include "threadpool.h"
@@ -282,10 +283,13 @@ void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long 
     if (m <= 0 || n <= 0) return;
     gk_epilogue ep;
     conv_epilogue(&ep, bias, residual, n, lo, hi, clip);
+    int plain = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && oh == h &&
+                ow == w; /* B is the input planes themselves */
+    if (plain && gk_conv1x1(m, n, k, ap, x, y, &ep, threads)) return;
     if (conv_direct_b(ap, m, x, 1, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, y, &ep,
                       threads))
         return;
-    if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && oh == h && ow == w) {
+    if (plain) {
         plain_job pj = {x, k, n, bp};
         gk_gemm_fill_b(m, n, k, ap, pack_plain_panels, &pj, 4096, bp, y, n, &ep, threads);
         return;

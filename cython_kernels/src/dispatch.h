@@ -27,6 +27,7 @@
 #include "winograd.h"
 #include "nchwc.h"
 #include "gemm_direct.h"
+#include "conv1x1.h"
 
 typedef struct {
     const gk_gemm_kernels *gemm;
@@ -43,6 +44,7 @@ typedef struct {
     const gk_qelementwise_kernels *qelementwise;
     const gk_nchwc_kernels *nchwc;
     const gk_gemm_direct_kernels *gemm_direct;
+    const gk_conv1x1_kernels *conv1x1;
 } gk_kernel_table;
 
 /* the kernels of the level in force (the generic ones until gk_set_simd_level runs) */

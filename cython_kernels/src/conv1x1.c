@@ -1,0 +1,55 @@
+/* Driver of the direct 1x1 conv (see conv1x1.h): the rule of which convs take it, and the split
+ * of C between threads (gemm.h's grid, the same for every GEMM driver), each block run by the
+ * level's kernel. */
+#include "conv1x1.h"
+
+#include "dispatch.h"
+#include "isa.h"
+#include "threadpool.h"
+
+int gk_conv1x1_on = 1;
+
+int gk_conv1x1_takes(long m, long n, long k) {
+    if (!gk_conv1x1_on || !gk_k.conv1x1->block || m <= 0 || n <= 0 || k <= 0) return 0;
+    if (gk_conv1x1_on == 2) return 1;
+    /* K >= 128, M <= 128, planes of 28x28 or more, C at most 1 MiB: ResNet-50's 256 -> 64 at
+     * 56x56 and 512 -> 128 at 28x28, 0.74-0.97x the packed path in the model (results/
+     * resnet_2t.md, "Session 26 (r50)"). Its 256 -> 128 at 56x56 (C 1.6 MB) took 0.93x in the
+     * model but is left out until the cost below is understood: with the 256 -> 64 convs on
+     * this kernel the later packed convs of that stage (256 -> 128 itself when packed, the
+     * 3x3 stride-2 after it) read 1.06-1.16x: the packed-B scratch, no longer rewritten by the
+     * 256 -> 64 convs, is cold when they pack into it (measured: rewriting it recovers them). Alone with the input cold the
+     * 128 -> 512 and 512 -> 256 at 28x28 took 0.94 and 0.98x, but in the model 1.00-1.05x;
+     * at K = 64 (64 -> 256) 1.20x alone (the packed path's thin rule sweeps 24 rows of C at a
+     * time); 14x14 planes 1.03-1.10x (the packed narrow path's). */
+    return k >= 128 && m <= 128 && n >= 784 && m * n <= 262144;
+}
+
+typedef struct {
+    gk_conv1x1_args g;
+    int pm, pn;
+    volatile int failed; /* a block's stage could not be allocated */
+} conv1x1_job;
+
+static void conv1x1_part(void *ctx, long t, int seat) {
+    conv1x1_job *j = (conv1x1_job *)ctx;
+    long r[4];
+    (void)seat;
+    gk_gemm_grid_part(j->g.m, j->g.n, gk_k.conv1x1->col_unit, j->pm, j->pn, (int)t, r);
+    if (r[0] < r[1] && r[2] < r[3] && !gk_k.conv1x1->block(&j->g, r[0], r[1], r[2], r[3]))
+        j->failed = 1;
+}
+
+int gk_conv1x1(long m, long n, long k, const float *ap, const float *x, float *c,
+               const gk_epilogue *ep, int threads) {
+    if (!gk_conv1x1_takes(m, n, k)) return 0;
+    long kc, mc;
+    gk_gemm_blocking(&kc, &mc);
+    kc = gk_gemm_kc(k); /* the packed GEMM's K blocks: the same sums, the same bits */
+    conv1x1_job j = {{m, n, k, ap, x, c, ep, kc, mc}, 1, 1, 0};
+    int nt = gk_gemm_threads(m, n, k, threads);
+    if (nt <= 1) return gk_k.conv1x1->block(&j.g, 0, m, 0, n);
+    int blocks = gk_gemm_grid(m, n, k, nt, &j.pm, &j.pn);
+    gk_parallel(blocks, nt, conv1x1_part, &j);
+    return !j.failed; /* else the caller's other path writes all of C again */
+}
