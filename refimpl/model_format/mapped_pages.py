@@ -24,6 +24,8 @@ import weakref
 
 import numpy as np
 
+# (Python has no madvise on Windows: nothing is released there)
+_ADVICE = getattr(mmap, "MADV_DONTNEED", None)
 _released: weakref.WeakKeyDictionary[mmap.mmap, set[int]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
@@ -32,7 +34,7 @@ def release(weight: np.ndarray) -> int:
     """Releases the whole pages of `weight`'s mapped bytes; returns how many bytes (0 if it is
     not a contiguous view of a mapping, or was released before)."""
     mapping = _mapping_of(weight)
-    if mapping is None or not weight.flags.c_contiguous or weight.nbytes == 0:
+    if _ADVICE is None or mapping is None or not weight.flags.c_contiguous or weight.nbytes == 0:
         return 0
     start = weight.ctypes.data - np.frombuffer(mapping, np.uint8, count=1).ctypes.data
     page = mmap.PAGESIZE
@@ -45,7 +47,10 @@ def release(weight: np.ndarray) -> int:
         if lo in done:
             return 0
         done.add(lo)
-    mapping.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+    try:
+        mapping.madvise(_ADVICE, lo, hi - lo)
+    except OSError:  # a kernel that refuses the advice: the pages stay, nothing else changes
+        return 0
     return hi - lo
 
 

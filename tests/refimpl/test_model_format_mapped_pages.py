@@ -70,3 +70,12 @@ def test_arrays_that_are_not_mapped_are_left_alone(tmp_path) -> None:  # noqa: A
     assert release(loaded.initializers["b"][:10]) == 0  # no whole page inside
     in_memory = mf.load_gsm(mf.dump_gsm(loaded))  # a buffer, not a mapping
     assert release(in_memory.initializers["w"]) == 0
+
+
+def test_without_madvise_nothing_is_released(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from gossamer.refimpl.model_format import mapped_pages
+
+    loaded, w = mapped_weights(tmp_path)
+    monkeypatch.setattr(mapped_pages, "_ADVICE", None)
+    assert release(loaded.initializers["w"]) == 0
+    np.testing.assert_array_equal(loaded.initializers["w"], w)
