@@ -34,12 +34,11 @@ Only chains (nodes joined by blocked values) with a depthwise conv and another c
 the depthwise conv is what NCHW vectorises badly on small planes; 1x1-only chains were about as
 fast as NCHW's packed GEMM on AVX2 and would pay for their reorders. The wide pass (run's wide:
 gossamer.layout_planning asks for it with the AVX-512 kernels) keeps chains of two or more convs
-without one too, and a stem with the MaxPool after it alone (ResNet-18's: one NchwcConvMaxPool and
-one reorder of the pooled plane, _is_stem; ResNet-50's, split off a chain refused whole,
-_stem_and_pool), and blocks group-1 k x k convs with more input
-channels than a stem's (a multiple of 8; their NCHW input reordered in) unless NCHW's Winograd
-would be the faster (_winograd_keeps; a strided one of STRIDED_MIN_CIN or more input channels
-keeps NCHW's GEMM).
+without one too, and of a chain it refuses a stem with the MaxPool after it (one
+NchwcConvMaxPool and one reorder of the pooled plane: ResNet-18's, ResNet-50's; _stem_and_pool),
+and blocks group-1 k x k convs with more input channels than a stem's (a multiple of 8; their
+NCHW input reordered in) unless NCHW's Winograd would be the faster (_winograd_keeps; a strided
+one of STRIDED_MIN_CIN or more input channels keeps NCHW's GEMM).
 Channel counts must be known; batch and spatial dims may be symbolic: the plan depends on the
 plane only where Winograd's tiles do, and an unknown plane keeps NCHW there (nudenet's input is
 (batch, 3, height, width); its 3x3 convs of 64-128 channels on 10x10-40x40 planes all ran as
@@ -123,10 +122,10 @@ def run(graph: Graph, keep_nchw: KeepNchw | None = None, wide: bool = False) -> 
         return []
     chains = []
     for chain in _chains(plan, view):
-        if not _worth_it(chain, plan, view, wide) and wide:
-            chain = _stem_and_pool(chain, plan, view)  # ResNet-50's, of a refused chain
-        if chain and _worth_it(chain, plan, view, wide):
+        if _worth_it(chain, plan, view, wide):
             chains.append(chain)
+        elif wide and (stem := _stem_and_pool(chain, plan, view)):
+            chains.append(stem)  # ResNet-18's (the whole chain) and ResNet-50's (split off)
     blocked = {name: plan[name] for chain in chains for name in chain}
     if not blocked:
         return []
@@ -152,42 +151,36 @@ def _worth_it(chain: set[str], plan: dict[str, str], view: GraphView, wide: bool
     on small planes; `wide`: or not), another conv, and few reorders (at most one per
     MAX_CONVS_PER_REORDER convs: a chain cut short by ops it cannot carry, Pad say, costs more
     than it saves). Without `wide`, 1x1-only chains stay NCHW: on AVX2 they were about as fast
-    as NCHW's packed GEMM. With it, a stem and its MaxPool alone pay too (_is_stem)."""
+    as NCHW's packed GEMM. A refused chain may still have its stem and MaxPool run blocked
+    (_stem_and_pool)."""
     kinds = [plan[n] for n in chain]
     convs = sum(k in CONV_KINDS for k in kinds)
-    if wide and sorted(kinds) == ["conv", "maxpool"] and _is_stem(chain, view):
-        return _reorders(chain, view) == 1  # of the pooled plane (no other reader of the conv's)
     if ("depthwise" not in kinds and not wide) or convs < 2:
         return False
     return _reorders(chain, view) * MAX_CONVS_PER_REORDER <= convs
 
 
-def _is_stem(chain: set[str], view: GraphView) -> bool:
-    """Whether the chain's conv is a stem (a k x k conv of at most STEM_MAX_CIN input channels;
-    it reads its NCHW input as it comes). A stem and the MaxPool after it, alone in their chain
-    (ResNet-18's 7x7 s2 conv and 3x3 s2 pool), run as one NchwcConvMaxPool (output channels in the
-    vector, the pool on the conv's rows while they are in cache) and one reorder of the pooled
-    plane, a quarter of the conv's: ResNet-18's stem + pool 2367 -> 1974 us at 1 thread, 1304 ->
-    1064 at 2 (with the vectorised reorder: benchmarks/results/nchwc_layout.md, Session 25)."""
-    conv = next(n for n in view.graph.nodes if n.name in chain and n.op_type != "MaxPool")
-    w = view.constant(conv.inputs[1])
-    return w is not None and w.shape[2:] != (1, 1) and w.shape[1] <= STEM_MAX_CIN
-
-
 def _stem_and_pool(chain: set[str], plan: dict[str, str], view: GraphView) -> set[str]:
-    """A refused chain's stem and the MaxPool that alone reads it, as a chain of their own (empty
-    if it has none). ResNet-50's stem + pool join its 1x1 convs through the pooled plane and the
-    residual Adds, a chain of 37 convs and 16 reorders that _worth_it refuses; split off, they run
-    as ResNet-18's do (one NchwcConvMaxPool, one reorder of the pooled plane)."""
+    """A refused chain's stem (a k x k conv of at most STEM_MAX_CIN input channels: it reads its
+    NCHW input as it comes) and the MaxPool that alone reads it, as a chain of their own, where
+    that needs one reorder, of the pooled plane (else empty). They run as one NchwcConvMaxPool
+    (output channels in the vector, the pool on the conv's rows while they are in cache) and one
+    reorder a quarter of the conv's plane: ResNet-18's 7x7 s2 conv and 3x3 s2 pool (their chain
+    is just the pair) 2367 -> 1974 us at 1 thread, 1304 -> 1064 at 2 (with the vectorised
+    reorder: benchmarks/results/nchwc_layout.md, Session 25). ResNet-50's join its 1x1 convs
+    through the pooled plane and the residual Adds, a chain of 37 convs and 16 reorders that
+    _worth_it refuses: split off, they run as ResNet-18's do."""
     for node in view.graph.nodes:
         if node.name not in chain or plan[node.name] != "conv":
             continue
         readers = view.consumers.get(node.outputs[0], [])
         if len(readers) != 1 or plan.get(readers[0].name) != "maxpool":
             continue
+        w = view.constant(node.inputs[1])
+        if w is None or w.shape[2:] == (1, 1) or w.shape[1] > STEM_MAX_CIN:
+            continue
         pair = {node.name, readers[0].name}
-        if _is_stem(pair, view):
-            return pair
+        return pair if _reorders(pair, view) == 1 else set()
     return set()
 
 
