@@ -438,9 +438,21 @@ def test_qlinear_conv_per_channel_with_bias_is_the_exact_requantised_conv(dtype)
     w = feeds["w"].astype(np.float64) * ws[:, None, None, None]
     b = feeds["b"].astype(np.float64) * float(feeds["xs"]) * ws
     y = run("Conv", {"x": x, "w": w, "b": b}, attrs, opset=10)
+    exact = y / float(feeds["ys"])
     info = np.iinfo(dtype)
-    want = np.clip(np.rint(y / float(feeds["ys"])) + int(feeds["yz"]), info.min, info.max)
-    np.testing.assert_array_equal(got, want.astype(dtype))
+
+    def out(v):
+        return np.clip(v + int(feeds["yz"]), info.min, info.max).astype(dtype)
+
+    # The reference rounds float32(acc) * float32(xs * ws / ys), onnxruntime's formula, whose error
+    # is a few parts in 1e7: these scales put about one exact value in 500 some 1e-8 off a .5 tie
+    # (the multiplier is close to a fraction with a small denominator): either neighbour is right.
+    near_tie = np.abs(np.abs(exact - np.floor(exact)) - 0.5) <= 4e-7 * np.maximum(1, np.abs(exact))
+    assert near_tie.sum() <= 4, "the tie allowance must stay narrow"
+    right = (got == out(np.rint(exact))) | (
+        near_tie & ((got == out(np.floor(exact))) | (got == out(np.ceil(exact))))
+    )
+    np.testing.assert_array_equal(got[~right], out(np.rint(exact))[~right])
 
 
 def test_conv_integer_pads_with_the_zero_point():
