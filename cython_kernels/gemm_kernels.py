@@ -1,8 +1,10 @@
 """MatMul, Gemm and their gossamer::Fused* forms on the packed GEMM, with the fused epilogue.
 
 A constant right operand (weights, also 3-D batched weights) is packed once in `prepare`; the left
-operand is packed per call inside the GEMM's own threads. MatMul with two run-time operands
-(attention) uses the batched kernel, which packs both.
+operand is packed per call inside the GEMM's own threads. A 2-D weight whose float32 values are
+int8 codes times a column scale (a weight-only int8 model's, folded at load) is packed as those
+codes (int8_weights.py, src/gemm_i8w.h: a quarter of the bytes, the same bits). MatMul with two
+run-time operands (attention) uses the batched kernel, which packs both.
 
 The epilogue API (also used by the conv kernels): `activation_refusal` says whether a Fused*
 node's activation runs in the epilogue, `fused_activation` turns (activation, activation_params)
@@ -40,6 +42,7 @@ from ._common import (
     threads,
 )
 from ._native import ext
+from .int8_weights import packed_int8
 from .prepacked import packed_form
 from .segments import traceable
 
@@ -268,13 +271,16 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
         str(node.attrs.get("activation", "")), node.attrs.get("activation_params")
     )
     w = constants.get(1)
-    packed = packed3 = None
+    packed = packed3 = codes = None
     if w is not None and int(np.prod(w.shape[:-2])) == 1:
         kw, nw = w.shape[-2:]
-        packed = packed_form(
-            w, "matmul.pack_b", {"k": kw, "n": nw}, (ext().packed_b_size(kw, nw),),
-            lambda: pack_weights(np.asarray(w, F32).reshape(w.shape[-2:])),
-        )  # fmt: skip
+        w2 = np.asarray(w, F32).reshape(kw, nw)
+        codes = packed_int8(w, w2, "matmul.pack_b_i8w", {"k": kw, "n": nw})
+        if codes is None:
+            packed = packed_form(
+                w, "matmul.pack_b", {"k": kw, "n": nw}, (ext().packed_b_size(kw, nw),),
+                lambda: pack_weights(w2),
+            )  # fmt: skip
     elif w is not None:  # batched weights: every batch packed once, here
         w3 = np.asarray(w, F32).reshape(-1, *w.shape[-2:])
         packed3 = packed_form(
@@ -301,7 +307,7 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         m = a.shape[-2]
         if residual is not None:
-            if packed is None or residual.shape != (*batch, m, n):
+            if (packed is None and codes is None) or residual.shape != (*batch, m, n):
                 raise RuntimeDecline("residual without a constant 2-D B or of another shape")
             ep = make_epilogue(
                 activation, bias_col=constants.get(2, bias), slope=constants.get(3, slope),
@@ -309,6 +315,11 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
             )  # fmt: skip
         else:
             ep = fixed or make_epilogue(activation, bias_col=bias, slope=slope, slope_axis="col")
+        if codes is not None:
+            y = output_array((*batch, m, n))
+            ext().gemm_a_i8w(np.asarray(a, F32).reshape(-1, k), codes, n, y.reshape(-1, n), ep,
+                             threads())  # fmt: skip
+            return y
         if packed is not None:
             y = output_array((*batch, m, n))
             ext().gemm_a(np.asarray(a, F32).reshape(-1, k), packed, n, y.reshape(-1, n), ep,
@@ -396,13 +407,17 @@ def _prepare_gemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
         op_b = np.asarray(b, F32).T if trans_b else np.asarray(b, F32)
         return pack_weights(op_b * F32(alpha) if alpha != 1.0 else op_b)
 
-    packed = None
+    packed = codes = None
     if 1 in constants:
         w = constants[1]
         k, n = w.shape[::-1] if trans_b else w.shape
         params = {"k": k, "n": n, "transB": trans_b, "alpha": repr(alpha)}
-        size = (ext().packed_b_size(k, n),)
-        packed = packed_form(w, "gemm.pack_b", params, size, lambda: weights(w))
+        op_b = np.asarray(w, F32).T if trans_b else np.asarray(w, F32)
+        if alpha == 1.0:  # (B * alpha is int8 times a scale only by chance)
+            codes = packed_int8(w, op_b, "gemm.pack_b_i8w", params)
+        if codes is None:
+            size = (ext().packed_b_size(k, n),)
+            packed = packed_form(w, "gemm.pack_b", params, size, lambda: weights(w))
 
     def run(a: Array, b: Array, c: Array | None = None, slope: Array | None = None) -> Array:
         op_a = a.T if trans_a else a
@@ -415,10 +430,13 @@ def _prepare_gemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
                 bias_row = cb.reshape(-1)
             else:  # scalar or col (supports() ruled out the rest)
                 bias_col = np.broadcast_to(cb.reshape(-1), (n,))
-        bp = packed if packed is not None else weights(b)
         ep = make_epilogue(activation, bias_row=bias_row, bias_col=bias_col, slope=slope,
                            slope_axis=_slope_axis(slope, n))  # fmt: skip
         y = output_array((m, n))
+        if codes is not None:
+            ext().gemm_a_i8w(np.asarray(op_a, F32), codes, n, y, ep, threads())
+            return y
+        bp = packed if packed is not None else weights(b)
         ext().gemm_a(np.asarray(op_a, F32), bp, n, y, ep, threads())
         return y
 

@@ -28,6 +28,7 @@
 #include "nchwc.h"
 #include "gemm_direct.h"
 #include "conv1x1.h"
+#include "gemm_i8w.h"
 
 typedef struct {
     const gk_gemm_kernels *gemm;
@@ -45,6 +46,7 @@ typedef struct {
     const gk_nchwc_kernels *nchwc;
     const gk_gemm_direct_kernels *gemm_direct;
     const gk_conv1x1_kernels *conv1x1;
+    const gk_gemm_i8w_kernels *gemm_i8w;
 } gk_kernel_table;
 
 /* the kernels of the level in force (the generic ones until gk_set_simd_level runs) */
