@@ -48,7 +48,7 @@ def _columns(w: np.ndarray, peak: F32 | None) -> tuple[np.ndarray, np.ndarray] |
     """int8_form of w's columns: each scale tried at its column's largest |w| over PEAKS (and
     their float32 neighbours), or given the tensor's largest |w| `peak`, at `peak` over PEAKS."""
     k, n = w.shape
-    amax = np.abs(w).max(axis=0)
+    amax = np.maximum(w.max(axis=0), -w.min(axis=0))
     if not np.isfinite(amax).all():
         return None
     bits = w.view(np.uint32)
@@ -62,11 +62,16 @@ def _columns(w: np.ndarray, peak: F32 | None) -> tuple[np.ndarray, np.ndarray] |
         cols = np.flatnonzero(todo & (tried >= SMALLEST_SCALE))
         if not cols.size:
             continue
-        s = tried[cols]
-        # (+ 0: a -0.0 weight rounds to code -0.0, but the kernel widens code 0 to +0.0)
-        codes = np.rint(w[:, cols] / s) + F32(0)
-        exact = (codes * s).view(np.uint32) == bits[:, cols]
-        ok = (exact & (codes >= -128) & (codes <= 127)).all(axis=0)
+        every = cols.size == n  # (no copies of w: the first try of an int8 weight)
+        s = tried if every else tried[cols]
+        codes = np.divide(w if every else w[:, cols], s)
+        np.rint(codes, out=codes)
+        codes += F32(0)  # a -0.0 weight rounds to code -0.0; the kernel widens code 0 to +0.0
+        made = np.multiply(codes, s).view(np.uint32)
+        if every and np.array_equal(made, bits) and codes.min() >= -128 and codes.max() <= 127:
+            return codes.astype(np.int8), s
+        exact = (made == (bits if every else bits[:, cols])).all(axis=0)
+        ok = exact & (codes.min(axis=0) >= -128) & (codes.max(axis=0) <= 127)
         scale[cols[ok]] = s[ok]
         q[:, cols[ok]] = codes[:, ok]
         todo[cols[ok]] = False

@@ -1,6 +1,6 @@
 /* Driver of the GEMM with int8 weights (see gemm_i8w.h): A packed as gk_gemm packs it, C split
  * between the threads by gemm.c's rule (same thread count and grid), and each block's columns
- * widened a group at a time and multiplied by the level's packed-GEMM block kernel. */
+ * widened a register block at a time and multiplied by the level's packed-GEMM block kernel. */
 #include "gemm_i8w.h"
 
 #include <string.h>
@@ -8,10 +8,6 @@
 #include "dispatch.h"
 #include "isa.h"
 #include "threadpool.h"
-
-/* bytes of widened B per group of columns (K x group floats, at least one register block): it
- * stays in L2 while the block kernel reads it once per 12-row A panel */
-#define GK_I8W_GROUP_BYTES (96L << 10)
 
 static __thread gk_tls_buffer tl_a, tl_b; /* packed A (the calling thread's), widened B */
 
@@ -35,21 +31,22 @@ void gk_pack_b_i8w(long k, long n, const signed char *q, long s_k, long s_n, con
 }
 
 typedef struct {
-    gk_gemm_args g; /* g.bp unused: each group points it at its widened columns */
+    gk_gemm_args g; /* g.bp unused: each register block points it at its widened columns */
     const signed char *qb;
     int pm, pn;
 } i8w_job;
 
-/* C[m0:m1, n0:n1] (n0 a multiple of the level's column unit): a group of columns widened into
- * this thread's buffer, then the block kernel over it with C and the epilogue's column vectors
- * shifted to the group (its row vectors and rows stay as they are) */
+/* C[m0:m1, n0:n1] (n0 a multiple of the level's column unit), one register block of columns at a
+ * time: its panels widened into this thread's buffer (K x 32 floats at AVX-512: 48 KiB at K 384,
+ * written to and read back from L1 / L2; widening 2 or 4 blocks at a time measured 1-4 % slower,
+ * prefetching the next block's codes meanwhile into L1 or L2 5 % slower), then the block kernel
+ * over it, C and the epilogue's column vectors shifted to the block (its rows stay as they are) */
 static void i8w_block(const i8w_job *j, long m0, long m1, long n0, long n1) {
     long k = j->g.k, cu = gk_k.gemm->col_unit;
-    long group = GK_MAX(cu, GK_I8W_GROUP_BYTES / (k * (long)sizeof(float)) / cu * cu);
-    float *buf = (float *)gk_tls_grow(&tl_b, (size_t)(group * k) * sizeof(float));
+    float *buf = (float *)gk_tls_grow(&tl_b, (size_t)(cu * k) * sizeof(float));
     if (!buf) return;
-    for (long j0 = n0; j0 < n1; j0 += group) {
-        long w = GK_MIN(group, n1 - j0);
+    for (long j0 = n0; j0 < n1; j0 += cu) {
+        long w = GK_MIN(cu, n1 - j0);
         for (long p = 0; p < (w + GK_NR - 1) / GK_NR; p++)
             gk_k.gemm_i8w->widen(j->qb + (j0 / GK_NR + p) * GK_I8W_PANEL(k), k,
                                  buf + p * k * GK_NR);

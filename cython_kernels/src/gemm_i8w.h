@@ -1,7 +1,7 @@
 /* SGEMM with int8 weights: B[kk, j] = (float)q[kk, j] * scale[j], the int8 codes q kept in
  * 16-column panels with their column scales (a quarter of the bytes of float32 panels: a product
  * of few rows, MiniLM-int8's 16, is bound by reading its weights from memory). gemm_i8w.c drives
- * it: a block of C widens its B panels a group of columns at a time (the level's kernel,
+ * it: a block of C widens its B panels a register block of columns at a time (the level's kernel,
  * gemm_i8w_kernels.inc: one float32 rounding per element, the value Cast + Mul folds the weight
  * to) into a per-thread buffer that then goes through gemm.h's level kernel as packed B. So every
  * element of C is the same sum in the same order (gemm.h's K blocks) as gk_gemm's with the
