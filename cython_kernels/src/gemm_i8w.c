@@ -36,29 +36,35 @@ typedef struct {
     int pm, pn;
 } i8w_job;
 
-/* C[m0:m1, n0:n1] (n0 a multiple of the level's column unit), one register block of columns at a
- * time: its panels widened into this thread's buffer (K x 32 floats at AVX-512: 48 KiB at K 384,
- * written to and read back from L1 / L2; widening 2 or 4 blocks at a time measured 1-4 % slower,
- * prefetching the next block's codes meanwhile into L1 or L2 5 % slower), then the block kernel
- * over it, C and the epilogue's column vectors shifted to the block (its rows stay as they are) */
+/* C[m0:m1, n0:n1] (n0 a multiple of the level's column unit), per M block of the cache blocking
+ * (A's block stays in L2 across the columns, as in the packed GEMM; a product of few rows has
+ * one) and one register block of columns at a time: its panels widened into this thread's
+ * buffer (K x 32 floats at AVX-512: 48 KiB at K 384, written to and read back from L1 / L2;
+ * widening 2 or 4 blocks at a time measured 1-4 % slower, prefetching the next block's codes
+ * meanwhile into L1 or L2 5 % slower, widening the thread's whole share of B first and running
+ * gk_gemm_fill_b 1.04-1.24x the time at 16-512 rows), then the block kernel over it, C and the
+ * epilogue's column vectors shifted to the block (its rows stay as they are) */
 static void i8w_block(const i8w_job *j, long m0, long m1, long n0, long n1) {
     long k = j->g.k, cu = gk_k.gemm->col_unit;
-    float *buf = (float *)gk_tls_grow(&tl_b, (size_t)(cu * k) * sizeof(float));
+    float *buf = (float *)gk_tls_grow(&tl_b, (size_t)(cu * (k > 0 ? k : 1)) * sizeof(float));
     if (!buf) return;
-    for (long j0 = n0; j0 < n1; j0 += cu) {
-        long w = GK_MIN(cu, n1 - j0);
-        for (long p = 0; p < (w + GK_NR - 1) / GK_NR; p++)
-            gk_k.gemm_i8w->widen(j->qb + (j0 / GK_NR + p) * GK_I8W_PANEL(k), k,
-                                 buf + p * k * GK_NR);
-        gk_epilogue e = *j->g.ep;
-        if (e.bias_col) e.bias_col += j0;
-        if (e.slope_col) e.slope_col += j0;
-        if (e.residual) e.residual += j0;
-        gk_gemm_args s = j->g;
-        s.bp = buf;
-        s.c = j->g.c + j0;
-        s.ep = &e;
-        gk_k.gemm->block(&s, m0, m1, 0, w);
+    for (long mb = m0; mb < m1; mb += j->g.mc) {
+        long mb1 = GK_MIN(m1, mb + j->g.mc);
+        for (long j0 = n0; j0 < n1; j0 += cu) {
+            long w = GK_MIN(cu, n1 - j0);
+            for (long p = 0; p < (w + GK_NR - 1) / GK_NR; p++)
+                gk_k.gemm_i8w->widen(j->qb + (j0 / GK_NR + p) * GK_I8W_PANEL(k), k,
+                                     buf + p * k * GK_NR);
+            gk_epilogue e = *j->g.ep;
+            if (e.bias_col) e.bias_col += j0;
+            if (e.slope_col) e.slope_col += j0;
+            if (e.residual) e.residual += j0;
+            gk_gemm_args s = j->g;
+            s.bp = buf;
+            s.c = j->g.c + j0;
+            s.ep = &e;
+            gk_k.gemm->block(&s, mb, mb1, 0, w);
+        }
     }
 }
 
