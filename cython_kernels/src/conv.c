@@ -27,8 +27,8 @@ typedef struct {
 /* the per-tap bytes of packb_job's buffer */
 #define GK_PACKB_TAP_BYTES (GK_NR * (sizeof(long) + sizeof(int)) + sizeof(int))
 
-/* panels [p0, p1) of the packed im2col matrix */
-static void pack_b_conv_panels(void *ctx, long p0, long p1, int seat) {
+/* panels [p0, p1) of the packed im2col matrix into dst (panel p0 first) */
+static void conv_panels_to(void *ctx, long p0, long p1, float *dst0, int seat) {
     packb_job *j = (packb_job *)ctx;
     long taps = j->taps, kw = j->kw, n = j->n, k = j->k, h = j->h, w = j->w, ow = j->ow;
     long *offs = (long *)gk_seat_buf(&j->bufs, seat);
@@ -56,7 +56,7 @@ static void pack_b_conv_panels(void *ctx, long p0, long p1, int seat) {
             for (long l = 1; l < GK_NR && d; l++) d = o[l] == o[0] + l;
             dense[t] = d;
         }
-        float *dst = j->out + p * k * GK_NR;
+        float *dst = dst0 + (p - p0) * k * GK_NR;
         if (lanes) {
             lanes(j->x, j->c, h * w, taps, offs, o32, dense, dst);
             continue;
@@ -73,6 +73,12 @@ static void pack_b_conv_panels(void *ctx, long p0, long p1, int seat) {
             }
         }
     }
+}
+
+/* panels [p0, p1) of the packed im2col matrix at their places in packb_job's out */
+static void pack_b_conv_panels(void *ctx, long p0, long p1, int seat) {
+    const packb_job *j = (const packb_job *)ctx;
+    conv_panels_to(ctx, p0, p1, j->out + p0 * j->k * GK_NR, seat);
 }
 
 /* im2col packing goes to the pool from this many packed floats (about 10 us of gathering; the
@@ -100,11 +106,18 @@ typedef struct {
     float *out;
 } plain_job;
 
-/* panels [p0, p1) of a plane read as it is (a 1x1 / stride-1 / unpadded conv's B) */
-static void pack_plain_panels(void *ctx, long p0, long p1, int seat) {
+/* panels [p0, p1) of a plane read as it is (a 1x1 / stride-1 / unpadded conv's B) into dst
+ * (panel p0 first): the columns from p0's packed as a plane of their own */
+static void plain_panels_to(void *ctx, long p0, long p1, float *dst, int seat) {
     const plain_job *j = (const plain_job *)ctx;
     (void)seat;
-    gk_pack_b_panels(j->k, j->n, j->x, j->n, 1, j->out, p0, p1);
+    gk_pack_b_panels(j->k, j->n - p0 * GK_NR, j->x + p0 * GK_NR, j->n, 1, dst, 0, p1 - p0);
+}
+
+/* the same at their places in plain_job's out */
+static void pack_plain_panels(void *ctx, long p0, long p1, int seat) {
+    const plain_job *j = (const plain_job *)ctx;
+    plain_panels_to(ctx, p0, p1, j->out + p0 * j->k * GK_NR, seat);
 }
 
 /* Per-thread buffers of the unpacked-B path (threadpool.h's gk_tls_buffer): the row offsets, the
@@ -247,6 +260,76 @@ static int conv_direct_b(const float *ap, long m, const float *x, long batch, lo
     return 1;
 }
 
+/* Packed-B bytes of a run of conv_fill_blocks (0: none, gemm.h's gk_gemm_fill_b for every
+ * conv): half the 2 MiB L2 of a core, the other half for A (GK_CONV_FILL_A) and C's tiles */
+long gk_conv_fill_bytes = 1L << 20;
+/* packed A bytes up to which conv_fill_blocks splits a block into runs: each run reads all of A
+ * again (ResNet-50's 512 -> 512 3x3 at 14x14, A 9.4 MB, in two runs: 2.27 -> 2.57 ms) */
+#define GK_CONV_FILL_A (1L << 20)
+
+typedef struct {
+    const float *ap;
+    long m, n, k;
+    void (*panels)(void *pj, long p0, long p1, float *dst, int seat); /* panel p0 at dst */
+    void *pj;
+    float *bp, *y;
+    const gk_epilogue *ep;
+    long blocks, cols; /* column blocks, and the columns packed and multiplied at a time */
+} fillblk_job;
+
+/* column block t (gemm.c's fill_block's columns) in runs of `cols` columns: each run's panels
+ * packed at the start of the block's place in bp, then multiplied as a product of their own
+ * (C's columns, and the residual's, from the run's first) */
+static void fill_blocks_part(void *ctx, long t, int seat) {
+    const fillblk_job *j = (const fillblk_job *)ctx;
+    long cu = gk_k.gemm->col_unit, un = (j->n + cu - 1) / cu;
+    long n0 = un * t / j->blocks * cu, n1 = GK_MIN(j->n, un * (t + 1) / j->blocks * cu);
+    float *dst = j->bp + n0 / GK_NR * j->k * GK_NR;
+    for (long s0 = n0; s0 < n1; s0 += j->cols) {
+        long s1 = GK_MIN(n1, s0 + j->cols);
+        j->panels(j->pj, s0 / GK_NR, (s1 + GK_NR - 1) / GK_NR, dst, seat);
+        gk_epilogue ep = *j->ep;
+        if (ep.residual) ep.residual += s0;
+        if (ep.bias_col) ep.bias_col += s0;
+        if (ep.slope_col) ep.slope_col += s0;
+        gk_gemm_packed(j->m, s1 - s0, j->k, j->ap, dst, j->y + s0, j->n, &ep, 1);
+    }
+}
+
+/* y = epilogue(packed A @ B), B's panels made by `panels` or, at their places in bp, by `fill`
+ * (gemm.h's gk_gemm_fill_b): the same grid and the same bits. Where the threads split C by
+ * columns only, A is at most GK_CONV_FILL_A and a thread's block of packed B is over
+ * gk_conv_fill_bytes, the thread packs and multiplies its block in runs of at most that size,
+ * each packed over the last at the start of the block's place in bp, so the panels are written
+ * to and read back from its L2; whole, a block's stores went past L2, and missed to memory where
+ * no conv had written those lines of bp since the last run (bp is one buffer for every kernel on
+ * the thread): ResNet-50's 256 -> 128 1x1 and 128 -> 128 3x3 stride 2 at 56x56 took 1.06-1.16x
+ * once the 256 -> 64 1x1s before them ran on conv1x1.c (results/resnet_2t.md, Session 26 and 27
+ * (r50)). */
+static void conv_fill_blocks(long m, long n, long k, const float *ap,
+                             void (*panels)(void *pj, long p0, long p1, float *dst, int seat),
+                             void (*fill)(void *pj, long p0, long p1, int seat), void *pj,
+                             long fill_par, float *bp, float *y, const gk_epilogue *ep,
+                             int threads) {
+    int nt = gk_gemm_threads(m, n, k, threads), pm = 1, pn = 1;
+    long blocks = nt > 1 ? gk_gemm_grid(m, n, k, nt, &pm, &pn) : 1;
+    long cu = gk_k.gemm->col_unit, un = (n + cu - 1) / cu;
+    /* a block's column units in runs of equal size (whole units), each at most the budget */
+    long units = (un + blocks - 1) / blocks, unit_bytes = cu * k * (long)sizeof(float);
+    long runs = gk_conv_fill_bytes > 0 ? (units * unit_bytes - 1) / gk_conv_fill_bytes + 1 : 1;
+    if (runs <= 1 || pm > 1 || (long)(gk_packed_a_size(m, k) * sizeof(float)) > GK_CONV_FILL_A) {
+        gk_gemm_fill_b(m, n, k, ap, fill, pj, fill_par, bp, y, n, ep, threads);
+        return;
+    }
+    fillblk_job j = {ap, m, n, k, panels, pj, bp, y, ep, GK_MIN(un, blocks),
+                     (units + runs - 1) / runs * cu};
+    if (nt <= 1) {
+        fill_blocks_part(&j, 0, 0);
+        return;
+    }
+    gk_parallel(j.blocks, nt, fill_blocks_part, &j);
+}
+
 static void conv_epilogue(gk_epilogue *ep, const float *bias, const float *residual, long n,
                           float lo, float hi, int clip) {
     memset(ep, 0, sizeof *ep);
@@ -291,14 +374,15 @@ void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long 
         return;
     if (plain) {
         plain_job pj = {x, k, n, bp};
-        gk_gemm_fill_b(m, n, k, ap, pack_plain_panels, &pj, 4096, bp, y, n, &ep, threads);
+        conv_fill_blocks(m, n, k, ap, plain_panels_to, pack_plain_panels, &pj, 4096, bp, y, &ep,
+                         threads);
         return;
     }
     packb_job j = {x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps, bp,
                    {0, {NULL}}};
     gk_seat_bufs_init(&j.bufs, (size_t)taps * GK_PACKB_TAP_BYTES);
-    gk_gemm_fill_b(m, n, k, ap, pack_b_conv_panels, &j, GK_CONV_PACK_PAR / GK_NR, bp, y, n, &ep,
-                   threads);
+    conv_fill_blocks(m, n, k, ap, conv_panels_to, pack_b_conv_panels, &j,
+                     GK_CONV_PACK_PAR / GK_NR, bp, y, &ep, threads);
     gk_seat_bufs_free(&j.bufs);
 }
 

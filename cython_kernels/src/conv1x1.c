@@ -15,10 +15,9 @@ int gk_conv1x1_takes(long m, long n, long k) {
     /* K >= 128, M <= 128, planes of 28x28 or more, C at most 1 MiB: ResNet-50's 256 -> 64 at
      * 56x56 and 512 -> 128 at 28x28, 0.74-0.97x the packed path in the model (results/
      * resnet_2t.md, "Session 26 (r50)"). Its 256 -> 128 at 56x56 (C 1.6 MB) took 0.93x in the
-     * model but is left out until the cost below is removed: with the 256 -> 64 convs on this
-     * kernel the later packed convs of that stage (256 -> 128 itself when packed, the 3x3
-     * stride-2 after it) read 1.06-1.16x: the packed-B scratch, no longer rewritten by the
-     * 256 -> 64 convs, is cold when they pack into it (measured: rewriting it recovers them).
+     * model while the packed path wrote its whole B past L2 (then cold); packed in runs that stay
+     * in L2 (conv.c conv_fill_blocks) it reads 0.98x here and the whole run gains nothing
+     * (Session 27 (r50)), so it stays packed.
      * Alone with the input cold the 128 -> 512 and 512 -> 256 at 28x28 took 0.94 and 0.98x,
      * but in the model 1.00-1.05x; at K = 64 (64 -> 256) 1.20x alone (the packed path's thin
      * rule sweeps 24 rows of C at a time); 14x14 planes 1.03-1.10x (the packed narrow path's). */

@@ -250,6 +250,27 @@ cdef extern from "src/conv.h" nogil:
                       float lo, float hi, int clip, int threads)
 
 
+# (declared here until conv.h changes with a level kernel: dispatch.h includes conv.h, so a change
+# there recompiles every SIMD level)
+cdef extern from *:
+    """
+    extern long gk_conv_fill_bytes;
+    """
+    long gk_conv_fill_bytes
+
+
+def conv_fill_bytes(long nbytes=-1):
+    """Packed-B bytes of the runs in which a thread of conv_gemm's packed path packs and
+    multiplies its block of columns (src/conv.c conv_fill_blocks: where the threads split C by
+    columns only and packed A is at most 1 MiB; 0: the whole block at once, gemm.h's
+    gk_gemm_fill_b); -1 only asks. Returns the previous setting. The same bits at any setting."""
+    global gk_conv_fill_bytes
+    cdef long old = gk_conv_fill_bytes
+    if nbytes >= 0:
+        gk_conv_fill_bytes = nbytes
+    return old
+
+
 def conv_gemm(const float[::1] ap, const float[:, :, ::1] x, long kh, long kw, long sh, long sw,
               long dh, long dw, long ph, long pw, long oh, long ow, float[::1] bp,
               float[:, ::1] y, const float[::1] bias, const float[:, ::1] residual, float lo,

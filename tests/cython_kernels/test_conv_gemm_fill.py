@@ -131,3 +131,33 @@ def test_pack_b_conv_layout_at_every_level(level, nthreads, c, h, w, kh, kw, s, 
     bp = np.full(ext().packed_b_size(c * kh * kw, oh * ow), np.nan, np.float32)
     ext().pack_b_conv(x, kh, kw, s, s, d, d, p, p, oh, ow, bp, nthreads)
     np.testing.assert_array_equal(bp, _packed_im2col(x, kh, kw, s, s, d, d, p, p, oh, ow))
+
+
+@pytest.mark.parametrize(
+    "geometry", GEOMETRIES + [(64, 24, 56, 56, 1, 1, 0), (9, 20, 29, 31, 3, 2, 1)]
+)
+@pytest.mark.parametrize("budget", [0, 1, 40000, 1 << 20])
+def test_column_runs_packed_over_each_other_keep_the_bits(level, nthreads, geometry, budget):
+    """conv_fill_bytes: a thread's column block packed and multiplied in runs of at most that
+    many bytes, each packed over the last (1: one column unit a run; 0: the whole block at once)
+    gives the bits of the whole im2col packed first, then multiplied, at every level."""
+    c, m, h, w, k, s, p = geometry
+    rng = np.random.default_rng(c * m + k + h)
+    x = rng.standard_normal((c, h, w), dtype=np.float32)
+    wt = rng.standard_normal((m, c * k * k), dtype=np.float32)
+    ap = np.empty(ext().packed_a_size(m, c * k * k), np.float32)
+    ext().pack_a(wt, ap, 1)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    bias = rng.standard_normal(m, dtype=np.float32)
+    z = rng.standard_normal((m, oh * ow), dtype=np.float32)
+    bp = np.full(ext().packed_b_size(c * k * k, oh * ow), np.nan, np.float32)
+    y = np.full((m, oh * ow), np.nan, np.float32)
+    # the packed path for the 1x1s too (not the direct 1x1 kernel or B read in place)
+    old = ext().conv_fill_bytes(budget), ext().conv1x1_on(0), ext().direct_b_on(0)
+    try:
+        ext().conv_gemm(ap, x, k, k, s, s, 1, 1, p, p, oh, ow, bp, y, bias, z, -1.0, 2.0, True,
+                        nthreads)  # fmt: skip
+    finally:
+        ext().conv_fill_bytes(old[0]), ext().conv1x1_on(old[1]), ext().direct_b_on(old[2])
+    ref = _old(ap, x, k, s, p, oh, ow, m, bias, z, -1.0, 2.0, True, nthreads)
+    np.testing.assert_array_equal(y, ref)
