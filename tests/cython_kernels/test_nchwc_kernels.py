@@ -116,10 +116,13 @@ def test_blocked_global_average_pool_writes_nchw(threads):
     np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("shape", [(1, 125, 13, 13, 8), (2, 5, 7, 7, 8), (1, 3, 1, 1, 8)])
+@pytest.mark.parametrize(
+    "shape", [(1, 125, 13, 13, 8), (1, 160, 7, 7, 8), (2, 5, 7, 7, 8), (1, 3, 1, 1, 8)]
+)
 def test_blocked_global_average_pool_sums_each_channel_in_pixel_order(threads, shape):
     # four channel blocks summed side by side (nchwc.c's gap_blocks), a remainder of one to three:
-    # each channel's float32 sum still in pixel order, then / hw: those bits exactly
+    # each channel's float32 sum still in pixel order, then / hw: those bits exactly, whether
+    # one thread or two share the blocks (MobileNetV2's 1280 x 7 x 7: two threads from Session 27)
     x = RNG.standard_normal(shape).astype(F32)
     n, cb, h, w, _ = shape
     ours, _ = _both(_graph("NchwcGlobalAveragePool", {"x": x}, {}), {"x": x}, threads)
