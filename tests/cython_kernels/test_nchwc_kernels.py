@@ -116,10 +116,13 @@ def test_blocked_global_average_pool_writes_nchw(threads):
     np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("shape", [(1, 125, 13, 13, 8), (2, 5, 7, 7, 8), (1, 3, 1, 1, 8)])
+@pytest.mark.parametrize(
+    "shape", [(1, 125, 13, 13, 8), (1, 160, 7, 7, 8), (2, 5, 7, 7, 8), (1, 3, 1, 1, 8)]
+)
 def test_blocked_global_average_pool_sums_each_channel_in_pixel_order(threads, shape):
     # four channel blocks summed side by side (nchwc.c's gap_blocks), a remainder of one to three:
-    # each channel's float32 sum still in pixel order, then / hw: those bits exactly
+    # each channel's float32 sum still in pixel order, then / hw: those bits exactly, whether
+    # one thread or two share the blocks (MobileNetV2's 1280 x 7 x 7: two threads from Session 27)
     x = RNG.standard_normal(shape).astype(F32)
     n, cb, h, w, _ = shape
     ours, _ = _both(_graph("NchwcGlobalAveragePool", {"x": x}, {}), {"x": x}, threads)
@@ -480,6 +483,14 @@ WIDE = [
      {"strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
     ("conv3x3_w8_no_left_pad", (1, 16, 4, 8), (16, 16, 3, 3), {"pads": [1, 0, 1, 1]}, True),
     ("conv3x3_w11_edges", (1, 8, 3, 11), (8, 8, 3, 3), {"pads": [0, 1, 2, 1]}, True),
+    # stride-2 depthwise rows: the borders as checked tiles of up to 8 pixels (7 outputs: 3 +
+    # 4; 14: 2 + 8 + 4; 4: one tile of 4)
+    ("depthwise_s2_w14", (1, 16, 5, 14), (16, 1, 3, 3),
+     {"group": 16, "strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
+    ("depthwise_s2_w28", (1, 8, 3, 28), (8, 1, 3, 3),
+     {"group": 8, "strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
+    ("depthwise_s2_w7", (1, 8, 3, 7), (8, 1, 3, 3),
+     {"group": 8, "strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
 ]  # fmt: skip
 
 
@@ -577,3 +588,51 @@ def test_static_pixel_parts_change_no_bit(level, name, xs, ws, attrs, blocked):
         ext().nchwc_split_mode(4)
     with pytest.raises(ValueError, match="not 1 to 16"):
         ext().nchwc_split_mode(-1, 17)
+
+
+# (NCHW x shape, kernel, pads [top, left, bottom, right], dilation): stride-2 depthwise rows
+# whose borders the kernels compute as tiles of up to 8 pixels with taps checked pixel by pixel
+S2_ROWS = [
+    ((1, 16, 4, 14), 3, [1, 1, 1, 1], 1),  # MobileNetV2's 14 -> 7: 3 checked + 4
+    ((1, 8, 3, 28), 3, [1, 1, 1, 1], 1),  # 28 -> 14: 2 checked + 8 + 4
+    ((1, 8, 3, 25), 3, [0, 1, 1, 1], 1),  # odd width, 13 outputs
+    ((1, 8, 3, 7), 3, [1, 1, 1, 1], 1),  # 4 outputs: one tile
+    ((1, 8, 3, 40), 5, [2, 2, 2, 3], 1),  # a 5-wide window
+    ((1, 8, 3, 30), 3, [1, 3, 1, 0], 2),  # dilated, a wide left pad
+    ((1, 8, 3, 60), 3, [1, 9, 1, 9], 1),  # borders wider than one tile
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("xs,k,pads,dil", S2_ROWS, ids=lambda v: "x".join(map(str, v))
+                         if isinstance(v, tuple) else str(v))  # fmt: skip
+def test_a_stride_2_depthwise_pixel_is_the_pixel_computed_alone(level, xs, k, pads, dil):
+    """A stride-2 depthwise row's pixels, computed in tiles of several pixels (the borders'
+    taps checked pixel by pixel), have the bits of each pixel computed alone (an input cropped
+    to one output's window: a one-pixel tile, as the kernels computed every border pixel
+    before): each pixel's taps are summed in the same order whatever tile holds it."""
+    c, w = xs[1], xs[3]
+    x = RNG.standard_normal(xs).astype(F32)
+    inits = {"w": (RNG.standard_normal((c, 1, k, k)) * 0.3).astype(F32),
+             "b": RNG.standard_normal(c).astype(F32)}  # fmt: skip
+    top, left, bottom, _ = pads
+    attrs = {"group": c, "strides": [2, 2], "dilations": [dil, dil], "activation": "Relu"}
+    feeds = {"x": _blocked(x)}
+    whole, ref = _both(_graph("NchwcConv", feeds, inits, **attrs, pads=pads), feeds, 1)
+    np.testing.assert_allclose(whole, ref, rtol=1e-4, atol=1e-4)
+    span = (k - 1) * dil + 1
+    relu_bias = np.maximum(inits["b"], 0).reshape(c // 8, 1, 8)
+    for ox in range(whole.shape[3]):
+        x0 = 2 * ox - left  # the window's first column (< 0: in the left pad)
+        lo, hi = max(0, x0), min(w, x0 + span)
+        if hi <= lo:  # the window all padding: the bias alone
+            assert np.array_equal(
+                whole[0, :, :, ox], np.broadcast_to(relu_bias, whole[0, :, :, ox].shape)
+            )
+            continue
+        crop = _blocked(np.ascontiguousarray(x[..., lo:hi]))
+        one_pads = [top, lo - x0, bottom, x0 + span - hi]
+        graph = _graph("NchwcConv", {"x": crop}, inits, **attrs, pads=one_pads)
+        sess = gossamer.Session(graph, backends=["cython"], threads=1)
+        alone = sess.run(None, {"x": crop})[0]
+        assert alone.shape[3] == 1
+        assert alone[:, :, :, 0].tobytes() == whole[:, :, :, ox].tobytes(), ox
