@@ -88,3 +88,68 @@ def test_winograd_conv_pads(level, mt, pads, out):
     np.testing.assert_allclose(y, _reference(x, wt, b, pads, out), rtol=1e-3, atol=1e-3)
     again = _conv(mt, x, u, 12, b, 0.0, 0.0, False, 1000, 2, pads=pads, out=out)
     assert np.array_equal(again.view(np.uint32), y.view(np.uint32))
+
+
+# planes that take each way of sharing a call at 2-3 threads: 56x56 at F(4x4) (13 panels: chunks
+# of 2 panels, or parts of whole panels), 28x28 (4 panels: evenly spread tiles), 7x7 and 13x11
+# (one panel: the phases spread, or rows), 8x8 at F(2x2) (one panel)
+SPLIT_PLANES = [(16, 24, 56, 56), (24, 40, 28, 28), (32, 40, 7, 7), (8, 30, 13, 11), (20, 52, 8, 8)]
+
+
+@pytest.mark.parametrize("mt", [4, 2])
+@pytest.mark.parametrize("plane", SPLIT_PLANES, ids=[f"{p[2]}x{p[3]}" for p in SPLIT_PLANES])
+def test_winograd_split_switches_keep_the_bits(level, mt, plane):
+    """winograd_split's parts and rows change which thread computes a tile or an output row, not
+    its arithmetic: the same bits as the dynamic chunks, with and without a residual."""
+    from gossamer.cython_kernels.conv_kernels import _Conv
+
+    c, m, h, w = plane
+    x = RNG.standard_normal((2, c, h, w)).astype(F32)
+    wt = (RNG.standard_normal((m, c, 3, 3)) * 0.2).astype(F32)
+    b = RNG.standard_normal(m).astype(F32)
+    z = RNG.standard_normal((2, m, h, w)).astype(F32)
+    u = _Conv._pack_winograd(wt, mt)
+    old = ext().winograd_split(0, 0)
+    try:
+        for chunk, threads in [(64, 2), (1000, 2), (1000, 3)]:
+            ext().winograd_split(0, 0)
+            plain = _conv(mt, x, u, m, b, 0.0, 0.0, False, chunk, threads)
+            fused = _conv(mt, x, u, m, b, 0.0, np.inf, True, chunk, threads, z)
+            for parts, rows in [(1, 0), (0, 1), (1, 1)]:
+                ext().winograd_split(parts, rows)
+                again = _conv(mt, x, u, m, b, 0.0, 0.0, False, chunk, threads)
+                assert np.array_equal(again.view(np.uint32), plain.view(np.uint32))
+                got = _conv(mt, x, u, m, b, 0.0, np.inf, True, chunk, threads, z)
+                assert np.array_equal(got.view(np.uint32), fused.view(np.uint32))
+    finally:
+        ext().winograd_split(*old)
+
+
+@pytest.mark.parametrize(
+    "mt,plane,calls",
+    [
+        # 13 panels: 7 chunks of 2 panels claimed by whichever thread is free; parts: 2
+        (4, (16, 24, 56, 56), {(0, 0): [7], (1, 0): [2], (0, 1): [7]}),
+        # one panel: input, GEMMs and output transform a pool call each; rows: GEMMs + output in one
+        (4, (32, 40, 7, 7), {(0, 0): [16, 16, 16], (1, 0): [16, 16, 16], (0, 1): [16, 4]}),
+        (2, (20, 52, 8, 8), {(0, 0): [16, 16, 16], (1, 0): [16, 16, 16], (0, 1): [16, 5]}),
+    ],
+)
+def test_winograd_split_switches_take_their_paths(mt, plane, calls):
+    """Each switch changes the pool calls of the calls it is for (the pool's trace: chunks per
+    call at 2 threads), so the bit-for-bit test above compares different paths."""
+    from gossamer.cython_kernels.conv_kernels import _Conv
+
+    c, m, h, w = plane
+    x = RNG.standard_normal((1, c, h, w)).astype(F32)
+    u = _Conv._pack_winograd((RNG.standard_normal((m, c, 3, 3)) * 0.2).astype(F32), mt)
+    b = np.zeros(m, F32)
+    old = ext().winograd_split(0, 0)
+    try:
+        for switches, want in calls.items():
+            ext().winograd_split(*switches)
+            ext().pool_trace(True)
+            _conv(mt, x, u, m, b, 0.0, 0.0, False, 1000, 2)
+            assert [e[4] for e in ext().pool_trace(False)] == want, switches
+    finally:
+        ext().winograd_split(*old)
