@@ -22,17 +22,6 @@
 
 static long round16(long v) { return (v + WL - 1) / WL * WL; }
 
-/* How the threads share a call (measured in benchmarks/results/resnet_2t.md, Session 27):
- * gk_winograd_parts 1: where they split the tiles, one part of the tiles per seat at the same
- * fractions of the plane in every call (gk_pool_run_parts), so that a thread reads the input and
- * residual its own core wrote in the layer before (0: the pool's dynamic chunks);
- * gk_winograd_rows 1: where a call's tiles are too few to split (one panel: 14x14 planes at
- * F(4x4), 7x7 at F(2x2)), the GEMMs split by output rows and each thread's output transform
- * right after its rows' GEMMs, one pool call less and the products read from its own cache
- * (0: the GEMMs split by position, the output transform by channel, a pool call each). */
-long gk_winograd_parts = 0;
-long gk_winograd_rows = 0;
-
 /* floats of one tile chunk's buffers (V and M) for at most ct tiles */
 static size_t chunk_floats(long mt, long c, long m, long ct) {
     long a = mt + 2;
@@ -224,21 +213,6 @@ static void wino_output(void *ctx, long q0, long q1, int seat) {
     }
 }
 
-/* output row panels [r0, r1) (GK_MR rows each) of every position's GEMM, then their output
- * transform: the rows' products still in this thread's cache */
-static void wino_rows(void *ctx, long r0, long r1, int seat) {
-    const wino_phase *f = (const wino_phase *)ctx;
-    const wino_job *j = f->j;
-    long c = j->c, m = j->m, ntp = f->ntp, a = j->mt + 2;
-    long m0 = r0 * GK_MR, m1 = GK_MIN(m, r1 * GK_MR);
-    gk_epilogue plain;
-    memset(&plain, 0, sizeof plain);
-    for (long k = 0; k < a * a; k++) /* packed A's panels are K x GK_MR each, in row order */
-        gk_gemm_packed(m1 - m0, ntp, c, j->u + k * j->asz + m0 * c, f->vb + k * c * ntp,
-                       f->mb + k * m * ntp + m0 * ntp, ntp, &plain, 1);
-    for (long p = 0; p < ntp / WL; p++) wino_output(ctx, p * m + m0, p * m + m1, seat);
-}
-
 /* Output tiles [t0, t0 + nt): input transform into vb (packed B per position), the GEMMs into mb,
  * the output transform into y. `threads` > 1 spreads each phase over the pool; 1 runs it here
  * (the caller may be running a chunk of an outer pool call). */
@@ -247,10 +221,6 @@ static void wino_tiles(const wino_job *j, long t0, long nt, float *vb, float *mb
     wino_phase f = {j, t0, nt, ntp, vb, mb};
     long a = j->mt + 2;
     gk_parallel_range(panels * j->c, panels * j->c > 8 ? threads : 1, wino_input, &f);
-    if (gk_winograd_rows && threads > 1) {
-        gk_parallel_range((j->m + GK_MR - 1) / GK_MR, threads, wino_rows, &f);
-        return;
-    }
     gk_parallel_range(a * a, threads, wino_gemms, &f);
     gk_parallel_range(panels * j->m, panels * j->m > 8 ? threads : 1, wino_output, &f);
 }
@@ -271,30 +241,6 @@ static void wino_chunk(void *ctx, long q, int seat) {
     float *vb = w->bufs + (size_t)seat * w->per_thread;
     float *mb = vb + (size_t)((w->j->mt + 2) * (w->j->mt + 2)) * (size_t)w->j->c * (size_t)w->ct;
     if (last > first) wino_tiles(w->j, first, last - first, vb, mb, 1);
-}
-
-/* gk_winograd_parts' pieces: tiles [t0, t1) through all three phases with the seat's buffers */
-static void wino_piece(void *ctx, long t0, long t1, int seat) {
-    const wino_chunks *w = (const wino_chunks *)ctx;
-    float *vb = w->bufs + (size_t)seat * w->per_thread;
-    float *mb = vb + (size_t)((w->j->mt + 2) * (w->j->mt + 2)) * (size_t)w->j->c * (size_t)w->ct;
-    if (t1 > t0) wino_tiles(w->j, t0, t1 - t0, vb, mb, 1);
-}
-
-/* gk_winograd_parts' piece bounds (tiles) for `threads` parts of the chunking the call chose:
- * `even` chunks of evenly spread tiles, or pieces of whole panels about `per` panels each, at the
- * same fractions of the plane in every call; returns the pieces per part, 0 where a piece would
- * not fit a seat's buffers (ct tiles) or the parts would not fill the threads */
-static int wino_part_bounds(long tiles, long per, long even, long ct, int threads, long *bounds) {
-    long panels = round16(tiles) / WL;
-    long pieces = even ? even / threads : GK_MAX(1L, panels / (per * threads));
-    long all = pieces * threads;
-    if (threads > GK_POOL_MAX_THREADS || pieces > 16 || (even && even % threads)) return 0;
-    for (long t = 0; t <= all; t++)
-        bounds[t] = t == all ? tiles : even ? tiles * t / all : WL * (panels * t / all);
-    for (long t = 0; t < all; t++)
-        if (round16(bounds[t + 1] - bounds[t]) > ct || bounds[t + 1] <= bounds[t]) return 0;
-    return (int)pieces;
 }
 
 void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, long ph, long pw,
@@ -330,17 +276,11 @@ void gk_winograd_conv(long mt, const float *x, long n, long c, long h, long w, l
         }
     }
     wino_chunks wc = {&j, tiles, per, ct, even, bufs, per_thread};
-    long bounds[GK_POOL_MAX_THREADS * 16 + 1];
-    int pieces = by_tiles && gk_winograd_parts
-                     ? wino_part_bounds(tiles, per, even, ct, threads, bounds)
-                     : 0;
     for (long img = 0; img < n; img++) {
         j.x = x + img * c * h * w;
         j.y = y + img * m * oh * ow;
         j.res = res ? res + img * m * oh * ow : NULL;
-        if (pieces) {
-            gk_pool_run_parts(bounds, threads, pieces, threads, wino_piece, &wc);
-        } else if (by_tiles) {
+        if (by_tiles) {
             gk_parallel(chunks, threads, wino_chunk, &wc);
         } else {
             float *vb = bufs, *mb = vb + (size_t)((mt + 2) * (mt + 2)) * (size_t)c * (size_t)ct;

@@ -9,30 +9,6 @@ cdef extern from "src/winograd.h" nogil:
                           float lo, float hi, int clip, float *y, float *work, long chunk,
                           int threads, const float *res)
 
-# the split switches of src/winograd.c (not in winograd.h, which every SIMD level includes)
-cdef extern from *:
-    """
-    extern long gk_winograd_parts;
-    extern long gk_winograd_rows;
-    """
-    long gk_winograd_parts
-    long gk_winograd_rows
-
-
-def winograd_split(long parts=-1, long rows=-1):
-    """How winograd_conv's threads share a call (src/winograd.c): parts 1, one part of the tiles
-    per thread at the same fractions of the plane in every call (0: the pool's dynamic chunks);
-    rows 1, a one-panel call's GEMMs split by output rows, each thread's output transform after
-    its rows (0: GEMMs by position, output transform by channel). -1 leaves a switch as it is.
-    Returns the previous (parts, rows). The results do not depend on them."""
-    global gk_winograd_parts, gk_winograd_rows
-    old = (gk_winograd_parts, gk_winograd_rows)
-    if parts >= 0:
-        gk_winograd_parts = parts
-    if rows >= 0:
-        gk_winograd_rows = rows
-    return old
-
 
 def winograd_weights(const float[:, :, :, ::1] w, const double[:, ::1] g, float[:, :, ::1] u,
                      int threads):
