@@ -7,7 +7,11 @@ instead.
     .venv/bin/python benchmarks/conv_knob_ab.py --model resnet50 --threads 1 --reps 30 \\
         --variant "old=ext().gemm_tune_thin(144)" --variant "new=ext().gemm_tune_thin(24)"
 
-Each variant is `name=python statement` run before its runs, with `ext` in scope. The layer times
+Each variant is `name=python statement` run before its runs, with `ext` in scope. With
+`--session-per-variant` each variant gets its own session, loaded and warmed (its C segments
+recorded) after its statement first ran: for Python-level choices that a recorded segment would
+otherwise keep (which path a conv takes), e.g. "f2=import gossamer.cython_kernels.conv_kernels
+as k; k.WINOGRAD = 'f2'". The layer times
 come from an observer (each node run by itself, ~5 us of dispatch included); the whole runs are
 timed without one. Models come from the benchmark cache (bench_models.py prepares them).
 """
@@ -37,6 +41,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--variant", action="append", required=True, help="name=statement")
+    ap.add_argument(
+        "--session-per-variant",
+        action="store_true",
+        help="load a session per variant after its statement (module docstring)",
+    )
     args = ap.parse_args()
 
     from bf16_speed import feeds_of, spec_of
@@ -48,15 +57,28 @@ def main() -> None:
     variants = [tuple(v.split("=", 1)) for v in args.variant]
     spec = spec_of(args.model)
     feeds = feeds_of(spec)
-    sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=args.threads)
-    for _ in range(3):
-        sess.run(None, feeds)
+
+    def warm_session():  # type: ignore[no-untyped-def]
+        s = gossamer.load(spec["gsm"] or spec["onnx"], threads=args.threads)
+        for _ in range(3):
+            s.run(None, feeds)
+        return s
+
+    sessions = {}
+    if args.session_per_variant:
+        for name, stmt in variants:
+            exec(stmt, {"ext": ext})
+            sessions[name] = warm_session()
+    else:
+        shared = warm_session()
+        sessions = {name: shared for name, _ in variants}
     per = {n: collections.defaultdict(list) for n, _ in variants}
     whole: dict[str, list[float]] = {n: [] for n, _ in variants}
     keys = {}
     for _ in range(args.reps):
         for name, stmt in variants:
             exec(stmt, {"ext": ext})
+            sess = sessions[name]
             t0 = time.perf_counter()
             sess.run(None, feeds)
             whole[name].append((time.perf_counter() - t0) * 1e3)

@@ -114,7 +114,7 @@ static void wino_input(void *ctx, long q0, long q1, int seat) {
     long at = -1, n = 0;
     (void)seat;
     for (long pc = q0; pc < q1; pc++) {
-        float d[36 * WL], v[36 * WL];
+        float d[36 * WL];
         long p = pc / c, ci = pc % c;
         if (p != at) n = panel_tiles(f, p, tl), at = p;
         const float *plane = j->x + ci * j->h * j->w;
@@ -130,9 +130,9 @@ static void wino_input(void *ctx, long q0, long q1, int seat) {
         }
         for (long l = n; l < WL; l++) /* the lanes past the chunk's tiles */
             for (long i = 0; i < a2; i++) d[i * WL + l] = 0.0f;
-        mt == 4 ? K->input4(d, v) : K->input2(d, v);
-        for (long k = 0; k < a2; k++)
-            memcpy(f->vb + k * c * ntp + p * c * WL + ci * WL, v + k * WL, WL * sizeof(float));
+        /* straight into the packed B matrices: panel p, channel ci of each position's */
+        float *v = f->vb + p * c * WL + ci * WL;
+        mt == 4 ? K->input4(d, v, c * ntp) : K->input2(d, v, c * ntp);
     }
 }
 
@@ -174,21 +174,20 @@ static inline void scatter_tile(const float *o, long l, long MT, long rows, long
 static void wino_output(void *ctx, long q0, long q1, int seat) {
     const wino_phase *f = (const wino_phase *)ctx;
     const wino_job *j = f->j;
-    long mt = j->mt, m = j->m, a = mt + 2, a2 = a * a, ntp = f->ntp, ow = j->ow;
+    long mt = j->mt, m = j->m, ntp = f->ntp, ow = j->ow;
     const gk_winograd_kernels *K = gk_k.winograd;
     wino_tile tl[WL];
     long at = -1, n = 0;
     int clip_here = j->clip && !j->res; /* with a residual: add it first, then clip */
     (void)seat;
     for (long pm = q0; pm < q1; pm++) {
-        float mm[36 * WL], o[16 * WL];
+        float o[16 * WL];
         long p = pm / m, co = pm % m;
         if (p != at) n = panel_tiles(f, p, tl), at = p;
-        for (long k = 0; k < a2; k++)
-            memcpy(mm + k * WL, f->mb + k * m * ntp + co * ntp + p * WL, WL * sizeof(float));
+        const float *mm = f->mb + co * ntp + p * WL; /* the GEMMs' products, read in place */
         float b = j->bias ? j->bias[co] : 0.0f;
-        mt == 4 ? K->output4(mm, o, b, j->lo, j->hi, clip_here)
-                : K->output2(mm, o, b, j->lo, j->hi, clip_here);
+        mt == 4 ? K->output4(mm, m * ntp, o, b, j->lo, j->hi, clip_here)
+                : K->output2(mm, m * ntp, o, b, j->lo, j->hi, clip_here);
         float *plane = j->y + co * j->oh * ow;
         const float *rplane = j->res ? j->res + co * j->oh * ow : NULL;
         for (long l = 0; l < n; l++) {

@@ -25,12 +25,14 @@ void gk_winograd_weights(const float *w, long m, long c, long a, const double *g
 
 /* Each transform works on 16 tiles at once (the lanes), one packed-B panel of the GEMMs. */
 typedef struct {
-    /* v = B^T d B: d[r][c][lane] (6 x 6 x 16) -> v[r*6 + c][lane]; in2: 4 x 4 tiles */
-    void (*input4)(const float *d, float *v);
-    void (*input2)(const float *d, float *v);
-    /* o = A^T m A + b, clipped: m[k][lane] (36 x 16) -> o[i*4 + j][lane]; out2: 16 -> 4 x 16 */
-    void (*output4)(const float *m, float *o, float b, float lo, float hi, int clip);
-    void (*output2)(const float *m, float *o, float b, float lo, float hi, int clip);
+    /* v = B^T d B: d[r][c][lane] (6 x 6 x 16) -> position r*6 + c's lanes at v + (r*6 + c) * vs;
+     * in2: 4 x 4 tiles */
+    void (*input4)(const float *d, float *v, long vs);
+    void (*input2)(const float *d, float *v, long vs);
+    /* o = A^T m A + b, clipped: position k's lanes at m + k * ms (36 of them) ->
+     * o[i*4 + j][lane]; out2: 16 -> 4 x 16 */
+    void (*output4)(const float *m, long ms, float *o, float b, float lo, float hi, int clip);
+    void (*output2)(const float *m, long ms, float *o, float b, float lo, float hi, int clip);
     /* NULL below AVX-512 (winograd.c then copies value by value). gather: a run of k tiles of
      * one tile row (A x A windows mt = A - 2 apart, the first at row iy, column ix of the h x w
      * plane; outside it zeros) into lanes l0 .. l0 + k - 1 of d (A x A x 16), the other lanes

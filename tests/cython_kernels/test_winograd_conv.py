@@ -88,3 +88,23 @@ def test_winograd_conv_pads(level, mt, pads, out):
     np.testing.assert_allclose(y, _reference(x, wt, b, pads, out), rtol=1e-3, atol=1e-3)
     again = _conv(mt, x, u, 12, b, 0.0, 0.0, False, 1000, 2, pads=pads, out=out)
     assert np.array_equal(again.view(np.uint32), y.view(np.uint32))
+
+
+@pytest.mark.parametrize("mt", [4, 2])
+def test_winograd_conv_clip_without_residual_is_the_clipped_output(level, mt):
+    """The output transform's clip (no residual: clipped before the scatter, in a pass of its own
+    since session 27) is the epilogue's: exactly clip(plain), and a NaN stays NaN (not lo / hi)."""
+    from gossamer.cython_kernels.conv_kernels import _Conv
+
+    x = RNG.standard_normal((1, 16, 14, 14)).astype(F32)
+    x[0, 3, 5, 6] = np.nan  # poisons the tiles whose windows hold it, in every output channel
+    wt = (RNG.standard_normal((24, 16, 3, 3)) * 0.3).astype(F32)
+    b = RNG.standard_normal(24).astype(F32)
+    u = _Conv._pack_winograd(wt, mt)
+    for chunk, threads in [(32, 1), (1000, 2)]:
+        plain = _conv(mt, x, u, 24, b, 0.0, 0.0, False, chunk, threads)
+        got = _conv(mt, x, u, 24, b, -0.5, 0.75, True, chunk, threads)
+        nan = np.isnan(plain)
+        assert nan.any() and np.array_equal(np.isnan(got), nan)
+        want = np.clip(plain, F32(-0.5), F32(0.75))
+        assert np.array_equal(got[~nan].view(np.uint32), want[~nan].view(np.uint32))
