@@ -34,6 +34,10 @@ void gk_conv_gemm_batch(const float *ap, long m, const float *x, long batch, lon
 /* 0 turns gk_conv_gemm's unpacked-B paths off (gemm_direct.h; for A/B timings and tests) */
 extern int gk_direct_b_on;
 
+/* bytes of packed B a thread of gk_conv_gemm's packed path packs and multiplies at a time (conv.c's
+ * conv_fill_blocks; 0: its whole block at once). The same bits at any setting. */
+extern long gk_conv_fill_bytes;
+
 /* How gk_conv_gemm (batch 1) / gk_conv_gemm_batch reads the conv's B (m output channels, one
  * group, residual: whether the epilogue adds one): 0 packed panels, 1 the input planes in place
  * (1x1 unpadded), 2 a zero-padded copy of the input in place. For tests and benchmarks. */

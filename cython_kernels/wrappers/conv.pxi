@@ -250,12 +250,7 @@ cdef extern from "src/conv.h" nogil:
                       float lo, float hi, int clip, int threads)
 
 
-# (declared here until conv.h changes with a level kernel: dispatch.h includes conv.h, so a change
-# there recompiles every SIMD level)
-cdef extern from *:
-    """
-    extern long gk_conv_fill_bytes;
-    """
+cdef extern from "src/conv.h" nogil:
     long gk_conv_fill_bytes
 
 
