@@ -7,7 +7,8 @@ may then join such weights (matmul_batching's Q, K and V). `int8_form(w)` finds 
 scales back from the float32 values, and only where w == float32(q) * scale holds bit for bit
 for every element. The GEMM then reads the codes, a quarter of the bytes (src/gemm_i8w.h), and
 widens each with that one float32 rounding: the product has the folded weight's exact bits. A
-float model's weight fails on its first column, which is all it costs.
+float model's weight of more than 256 rows fails on its first column (more than 256 distinct
+values: codes have at most 256), a smaller one on its first column and its largest |value|.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def int8_form(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     w bit for bit, every scale a normal float; None where no such pair was found."""
     if w.dtype != F32 or w.ndim != 2 or 0 in w.shape:
         return None
+    if w.shape[0] > 256 and np.unique(w[:, 0]).size > 256:  # codes take at most 256 values, so
+        return None  # a float weight's column shows it (without reading the whole tensor)
     peak = None
     if _columns(w[:, :1], None) is None:  # not per column: per tensor, or a float weight
         peak = max(F32(w.max()), F32(-w.min()))
