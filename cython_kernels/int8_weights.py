@@ -39,11 +39,13 @@ def int8_form(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     if w.shape[0] > 256 and np.unique(w[:, 0]).size > 256:  # codes take at most 256 values, so
         return None  # a float weight's column shows it (without reading the whole tensor)
-    peak = None
-    if _columns(w[:, :1], None) is None:  # not per column: per tensor, or a float weight
-        peak = max(F32(w.max()), F32(-w.min()))
-        if _columns(w[:, :1], peak) is None:  # a float weight stops here
-            return None
+    if _columns(w[:, :1], None) is not None:  # per column (or a per-tensor scale whose peak
+        form = _columns(w, None)  # the first column reaches: others may not)
+        if form is not None:
+            return form
+    peak = max(F32(w.max()), F32(-w.min()))
+    if _columns(w[:, :1], peak) is None:  # a float weight stops here
+        return None
     return _columns(w, peak)
 
 

@@ -102,6 +102,21 @@ def test_int8_form_finds_a_scale_per_tensor():
     np.testing.assert_array_equal(_folded(q2, s2).view(np.uint32), w.view(np.uint32))
 
 
+@pytest.mark.parametrize("k", [256, 257, 1536])
+def test_a_deep_weight_is_refused_or_found_whatever_its_first_column_holds(k):
+    """Past 256 rows a float weight is refused on its first column's distinct values: the codes
+    of a per-tensor scale (at most 256 values a column) are still found there."""
+    from gossamer.cython_kernels.int8_weights import int8_form
+
+    rng = np.random.default_rng(k)
+    assert int8_form(rng.standard_normal((k, 24), dtype=F32)) is None
+    q = rng.integers(-128, 128, (k, 24)).astype(np.int8)
+    q[0, 0] = 127
+    w = _folded(q, np.full(24, 0.0071, F32))
+    q2, s2 = int8_form(w)
+    np.testing.assert_array_equal(_folded(q2, s2).view(np.uint32), w.view(np.uint32))
+
+
 @pytest.mark.parametrize("case", ["float", "negative_zero", "nan", "off_by_one_ulp", "wide_codes"])
 def test_weights_that_are_not_exactly_int8_codes_stay_float32(case):
     from gossamer.cython_kernels.int8_weights import int8_form
