@@ -37,11 +37,11 @@ def _old(ap, x, k, s, p, oh, ow, m, bias, z, lo, hi, clip, t):
     return y
 
 
-@pytest.mark.parametrize("geometry", GEOMETRIES)
-@pytest.mark.parametrize("residual", [False, True])
-def test_conv_gemm_matches_pack_then_gemm_bit_for_bit(simd, threads, geometry, residual):
+def _conv_case(geometry, seed, residual):
+    """A conv's packed A, input, bias, residual (or None), and NaN-filled bp and y: what
+    conv_gemm takes, for a GEOMETRIES entry."""
     c, m, h, w, k, s, p = geometry
-    rng = np.random.default_rng(c * m + k)
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal((c, h, w), dtype=np.float32)
     wt = rng.standard_normal((m, c * k * k), dtype=np.float32)
     ap = np.empty(ext().packed_a_size(m, c * k * k), np.float32)
@@ -51,6 +51,14 @@ def test_conv_gemm_matches_pack_then_gemm_bit_for_bit(simd, threads, geometry, r
     z = rng.standard_normal((m, oh * ow), dtype=np.float32) if residual else None
     bp = np.full(ext().packed_b_size(c * k * k, oh * ow), np.nan, np.float32)
     y = np.full((m, oh * ow), np.nan, np.float32)
+    return ap, x, bias, z, bp, y, oh, ow
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("residual", [False, True])
+def test_conv_gemm_matches_pack_then_gemm_bit_for_bit(simd, threads, geometry, residual):
+    c, m, h, w, k, s, p = geometry
+    ap, x, bias, z, bp, y, oh, ow = _conv_case(geometry, c * m + k, residual)
     ext().conv_gemm(ap, x, k, k, s, s, 1, 1, p, p, oh, ow, bp, y, bias, z, -1.0, 2.0, True,
                     threads)  # fmt: skip
     ref = _old(ap, x, k, s, p, oh, ow, m, bias, z, -1.0, 2.0, True, threads)
@@ -142,16 +150,7 @@ def test_column_runs_packed_over_each_other_keep_the_bits(level, nthreads, geome
     many bytes, each packed over the last (1: one column unit a run; 0: the whole block at once)
     gives the bits of the whole im2col packed first, then multiplied, at every level."""
     c, m, h, w, k, s, p = geometry
-    rng = np.random.default_rng(c * m + k + h)
-    x = rng.standard_normal((c, h, w), dtype=np.float32)
-    wt = rng.standard_normal((m, c * k * k), dtype=np.float32)
-    ap = np.empty(ext().packed_a_size(m, c * k * k), np.float32)
-    ext().pack_a(wt, ap, 1)
-    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-    bias = rng.standard_normal(m, dtype=np.float32)
-    z = rng.standard_normal((m, oh * ow), dtype=np.float32)
-    bp = np.full(ext().packed_b_size(c * k * k, oh * ow), np.nan, np.float32)
-    y = np.full((m, oh * ow), np.nan, np.float32)
+    ap, x, bias, z, bp, y, oh, ow = _conv_case(geometry, c * m + k + h, True)
     # the packed path for the 1x1s too (not the direct 1x1 kernel or B read in place)
     old = ext().conv_fill_bytes(budget), ext().conv1x1_on(0), ext().direct_b_on(0)
     try:
