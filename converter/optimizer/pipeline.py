@@ -9,6 +9,7 @@ from types import ModuleType
 
 from ...refimpl.errors import GraphValidationError
 from ...refimpl.ir import Graph
+from ...refimpl.shape_inference import shapes_by_content
 from . import (
     activation_fusion,
     batchnorm_folding,
@@ -102,17 +103,18 @@ def optimize(
         chosen = [p for p in PIPELINE if p.level <= level]
     result = copy_graph(graph)
     report = OptimizationReport(level, len(graph.nodes), ops_before=op_histogram(graph))
-    for p in chosen:
-        start = time.perf_counter()
-        changes = p.run(result)
-        report.passes.append(PassResult(p.name, p.level, changes, time.perf_counter() - start))
-        try:
-            result.validate()
-        except GraphValidationError as err:
-            raise GraphValidationError(
-                f"optimisation pass {p.name!r} left graph {graph.name!r} invalid (a bug in the "
-                f"pass; run with a lower -O level to avoid it): {err}"
-            ) from err
+    with shapes_by_content():  # a pass that finds the graph as the last inference saw it
+        for p in chosen:  # reuses that inference (most passes change nothing in a given model)
+            start = time.perf_counter()
+            changes = p.run(result)
+            report.passes.append(PassResult(p.name, p.level, changes, time.perf_counter() - start))
+            try:
+                result.validate()
+            except GraphValidationError as err:
+                raise GraphValidationError(
+                    f"optimisation pass {p.name!r} left graph {graph.name!r} invalid (a bug in "
+                    f"the pass; run with a lower -O level to avoid it): {err}"
+                ) from err
     result.nodes[:] = result.topological_nodes()  # a fusion may leave a node before a producer
     result.value_info = live_value_info(result)
     live = result.produced_names()  # quantisation parameters of values the passes removed go

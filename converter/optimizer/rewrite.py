@@ -90,9 +90,11 @@ class GraphView:
         for out in node.outputs:
             if out:
                 self.producer[out] = node
-        for name in node.inputs:
-            if name and node not in self.consumers[name]:
-                self.consumers[name].append(node)
+        for name in node.inputs:  # (by identity: Node's dataclass == compares every field)
+            if name:
+                users = self.consumers[name]
+                if not any(user is node for user in users):
+                    users.append(node)
         for sub in node.subgraphs():
             self.body_reads |= sub.free_names()
 
@@ -101,8 +103,9 @@ class GraphView:
             if self.producer.get(out) is node:
                 del self.producer[out]
         for name in node.inputs:
-            if name and node in self.consumers.get(name, []):
-                self.consumers[name].remove(node)
+            users = self.consumers.get(name) if name else None
+            if users:
+                users[:] = [user for user in users if user is not node]
 
     # ---- queries ---------------------------------------------------------------------------------
     def constant(self, name: str) -> np.ndarray | None:

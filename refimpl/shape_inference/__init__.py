@@ -8,12 +8,14 @@ None (unknown); a shape of None means the rank is unknown. Small integer tensors
 element by element, symbols included, so that Reshape(x, Concat(Shape(x)[0:1], [-1])) infers.
 Nothing here raises on a model it does not understand: an unknown rule yields an unknown Value.
 
-Modules: `core` (the driver and the rule table), `scope` (what is known per name), `symbolic`
-(dim arithmetic), `shape_values` (constant folding of shape tensors) and the `rules_*` modules.
+Modules: `core` (the driver, the rule table and the memos), `content_key` (a graph's content as
+inference reads it: the key of `shapes_by_content`'s memo), `scope` (what is known per name),
+`symbolic` (dim arithmetic), `shape_values` (constant folding of shape tensors) and the `rules_*`
+modules.
 """
 
 from __future__ import annotations
 
-from .core import infer_shapes, inference_cache
+from .core import infer_shapes, inference_cache, shapes_by_content
 
-__all__ = ["inference_cache", "infer_shapes"]
+__all__ = ["inference_cache", "infer_shapes", "shapes_by_content"]

@@ -28,6 +28,7 @@ from . import (
     rules_shape,
     rules_tflite,
 )
+from .content_key import arrays, content_key
 from .scope import Rule, Scope, array_dtype, clean_shape
 from .shape_values import FOLDERS, fold_node
 
@@ -64,10 +65,19 @@ def infer_shapes(graph: Graph, order: list[Node] | None = None) -> dict[str, Val
     memo = getattr(_memo, "graphs", None)
     if memo is not None and id(graph) in memo and memo[id(graph)][0] is graph:
         return dict(memo[id(graph)][1])
+    by_content = getattr(_memo, "by_content", None)
+    if by_content is not None:
+        key = content_key(graph)
+        if key in by_content:
+            return dict(by_content[key][1])
     result: dict[str, Value] = {}
     infer_graph(graph, None, result, itertools.count(), {}, order)
     if memo is not None:
         memo[id(graph)] = (graph, dict(result))
+    if by_content is not None:
+        if len(by_content) >= CONTENT_MEMO_SIZE:  # the oldest goes (dicts keep insertion order)
+            del by_content[next(iter(by_content))]
+        by_content[key] = (arrays(graph), dict(result))
     return result
 
 
@@ -88,6 +98,26 @@ def inference_cache() -> Iterator[None]:
     finally:
         if outer is None:
             _memo.graphs = _memo.derived = None
+
+
+CONTENT_MEMO_SIZE = 4  # graphs remembered by shapes_by_content (a pass infers one or two)
+
+
+@contextmanager
+def shapes_by_content() -> Iterator[None]:
+    """Inside the block infer_shapes remembers its last few results by the graph's content
+    (content_key: nodes, attributes, inputs, initializers' shapes and small values), for a caller
+    that edits one graph in place between inferences: the optimiser, whose passes mostly find the
+    graph as the previous pass's inference saw it (at a load, 4 of 8 inferences). Any edit that
+    can change a shape changes the key, so the inference is made again."""
+    outer = getattr(_memo, "by_content", None)
+    if outer is None:
+        _memo.by_content = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _memo.by_content = None
 
 
 def derived_graphs() -> dict[Any, Any] | None:

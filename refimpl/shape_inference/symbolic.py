@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ def is_num(d: object) -> bool:
     return kind is int or kind is float or isinstance(d, (int, float, np.integer, np.floating))
 
 
+@lru_cache(maxsize=4096)  # the same few expressions come back in every node and inference
 def _top_level(s: str) -> str:
     """The characters of s outside any parentheses."""
     depth, out = 0, []
@@ -55,23 +57,28 @@ def _unwrap(s: str) -> str:
     return s
 
 
-def _product(d: Elem) -> tuple[int, list[str]] | None:
+def _product(d: Elem) -> tuple[int, tuple[str, ...]] | None:
     """d as coefficient * symbols, or None when unknown or not integral."""
     if d is None:
         return None
     if is_num(d):
-        return (int(d), []) if float(d).is_integer() else None
+        return (int(d), ()) if float(d).is_integer() else None
+    return _symbol_product(d)
+
+
+@lru_cache(maxsize=4096)
+def _symbol_product(d: str) -> tuple[int, tuple[str, ...]]:
     d = _unwrap(d)
     top = _top_level(d)
     if any(ch in top for ch in "+-/") or "*" not in top:
-        return 1, [d]
+        return 1, (d,)
     coef, syms = 1, []
     for token in d.split("*"):
         if token.isdigit():
             coef *= int(token)
         else:
             syms.append(_unwrap(token))
-    return coef, syms
+    return coef, tuple(syms)
 
 
 def _format_product(coef: int, syms: Iterable[str]) -> Dim:

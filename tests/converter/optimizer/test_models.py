@@ -84,3 +84,36 @@ def test_o3_finds_the_patterns_the_model_is_known_to_contain(models_dir, name, p
     graph, _, _ = _baseline(name)
     _, report = optimize(graph, level=3)
     assert {p: report.changed(p) for p in passes} == passes
+
+
+def _structure(graph) -> tuple:
+    """What a graph is, for comparing two optimisations of it (the content key plus the
+    initializers' values, which the key holds by identity where they are large)."""
+    from gossamer.refimpl.shape_inference.content_key import content_key
+
+    values = tuple((k, np.asarray(v).tobytes()) for k, v in graph.initializers.items())
+    return content_key(graph)[:2] + (values,) + content_key(graph)[3:]
+
+
+EXPANDED = pytest.param("minilm_l6_int8 expanded", marks=pytest.mark.models)
+
+
+@pytest.mark.parametrize("name", [*MODELS, EXPANDED])
+def test_the_pipeline_reusing_inferences_optimises_as_inferring_each_time(
+    models_dir, name, monkeypatch
+):
+    """The pipeline infers shapes again only where a pass changed the graph (shapes_by_content):
+    the same graph comes out as where every pass infers its own (the memo turned off)."""
+    from contextlib import nullcontext
+
+    from gossamer.converter.optimizer import pipeline
+    from gossamer.converter.optimizer.weight_expansion import expand_stored_weights
+
+    if name.endswith(" expanded"):  # what a load optimises: the int8 weights folded to float32
+        graph = expand_stored_weights(graph_from_onnx(MODELS_DIR / f"{name.split()[0]}.onnx"))
+    else:
+        graph, _, _ = _baseline(name)
+    reused, _ = optimize(graph, level=3)
+    monkeypatch.setattr(pipeline, "shapes_by_content", nullcontext)
+    inferred, _ = optimize(graph, level=3)
+    assert _structure(reused) == _structure(inferred)
