@@ -183,11 +183,14 @@ def prepared_for_running(
 
         expanded = expand_stored_weights(graph)
     # a graph this optimiser already optimised at >= the level (gossamer convert/optimize)
-    # is not optimised again, unless expanding weights gave the passes something new
-    if expanded is not graph or optimized_level(graph) < optimize:
+    # is not optimised again, unless expanding weights gave the passes something new (a file
+    # saved optimised for its expanded weights says so: weight_compaction.py)
+    if optimized_level(graph, expanded=expanded is not graph) < optimize:
         from .converter.optimizer import optimize as optimize_graph
 
         graph, _ = optimize_graph(expanded, optimize)
+    else:
+        graph = expanded
     if optimize >= 3:  # the CPU kernels' blocked layout, where they run the graph
         from .layout_planning import plan_for_backends
 

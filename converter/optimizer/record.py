@@ -12,7 +12,11 @@ optimiser for a graph whose record is valid at >= the requested level. Valid mea
 - "graph" equals the fingerprint of the graph as it is now (every node's op, domain, inputs,
   outputs and attribute names, the initializer names, in order): a graph edited after it was
   optimised (by hand, by another tool, by the quantiser) is optimised again;
-- the entry is small, well-formed JSON with an integer level in 1..3.
+- the entry is small, well-formed JSON with an integer level in 1..3;
+- "weights" is "expanded" exactly where the caller asks about the graph its stored weights
+  expand to: `gossamer convert` / `optimize` save a model that stores its weights as int8 codes
+  optimised as the load runs it, its new weights compacted again (weight_compaction.py), and
+  such a record says that graph is optimised once expanded (and not as it is).
 Anything else counts as "not optimised". Skipping the optimiser never skips validation (the
 session validates every graph it is given) and never changes results: an optimised graph computes
 what the original computes, and the optimiser is run at load only to be faster.
@@ -167,16 +171,22 @@ def graph_fingerprint(graph: Graph) -> str:
     return f"{len(graph.nodes)}:{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
-def record(graph: Graph, level: int) -> str:
-    """The metadata value saying `graph` (as it is now) was optimised at `level`."""
-    return json.dumps(
-        {"level": level, "optimizer": optimizer_version(), "graph": graph_fingerprint(graph)},
-        sort_keys=True,
-    )
+def record(graph: Graph, level: int, expanded: bool = False) -> str:
+    """The metadata value saying `graph` (as it is now) was optimised at `level`; `expanded`:
+    optimised once its stored weights are expanded (weight_compaction.py), not as it is."""
+    data = {"level": level, "optimizer": optimizer_version(), "graph": graph_fingerprint(graph)}
+    if expanded:
+        data["weights"] = EXPANDED
+    return json.dumps(data, sort_keys=True)
 
 
-def optimized_level(graph: Graph) -> int:
-    """The level `graph` is known to be optimised at by this optimiser (0: not known to be)."""
+EXPANDED = "expanded"  # a record's "weights": the graph is optimised once they are expanded
+
+
+def optimized_level(graph: Graph, expanded: bool = False) -> int:
+    """The level `graph` is known to be optimised at by this optimiser (0: not known to be);
+    `expanded`: the level of the graph its stored weights expand to (weight_expansion.py), which a
+    record made by weight_compaction.py says, and only such a record."""
     text = graph.metadata.get(KEY)
     version = optimizer_version()
     if not isinstance(text, str) or len(text) > _MAX_TEXT or version is None:
@@ -191,5 +201,7 @@ def optimized_level(graph: Graph) -> int:
     if type(level) is not int or not 1 <= level <= _MAX_LEVEL:
         return 0
     if data.get("optimizer") != version or data.get("graph") != graph_fingerprint(graph):
+        return 0
+    if (data.get("weights") == EXPANDED) != expanded:
         return 0
     return level

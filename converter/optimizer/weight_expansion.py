@@ -29,6 +29,7 @@ import logging
 import numpy as np
 
 from ...refimpl.errors import GossamerError
+from ...refimpl.int8_codes import remember
 from ...refimpl.interpreter import Program
 from ...refimpl.ir import Graph, Node, Value
 
@@ -60,6 +61,7 @@ def expand_stored_weights(graph: Graph) -> Graph:
     constants = {k: v for k, v in graph.initializers.items() if k not in fed}
     expanded: set[str] = set()
     folded: list[Node] = []
+    codes_of: dict[str, np.ndarray] = {}  # a folded Cast's output -> the int8 codes it widened
     for node in graph.topological_nodes():
         if not _rebuilds_weight(node, constants, expanded, graph, consumers, producer):
             continue
@@ -69,6 +71,7 @@ def expand_stored_weights(graph: Graph) -> Graph:
         constants[node.outputs[0]] = value
         expanded.add(node.outputs[0])
         folded.append(node)
+        _file_int8_form(node, value, constants, codes_of)
     if not folded:
         return graph
     gone = {id(n) for n in folded}
@@ -83,6 +86,23 @@ def expand_stored_weights(graph: Graph) -> Graph:
         graph, nodes=nodes, initializers=initializers,
         quant={k: q for k, q in graph.quant.items() if k in initializers or k not in freed},
     )  # fmt: skip
+
+
+def _file_int8_form(
+    node: Node, value: np.ndarray, constants: dict[str, np.ndarray], codes_of: dict[str, np.ndarray]
+) -> None:
+    """Where this fold made float32(q) * scale from 2-D int8 codes q (a Cast, then a Mul by a
+    column or tensor scale), files that form (refimpl/int8_codes.remember): the kernels that
+    read a weight's codes then take them as they were stored instead of searching the floats."""
+    if node.op_type == "Cast":
+        source = np.asarray(constants[node.inputs[0]])
+        if source.dtype == np.int8 and source.ndim == 2:
+            codes_of[node.outputs[0]] = source
+    elif node.op_type == "Mul" and len(node.inputs) == 2:
+        a, b = node.inputs
+        q_name, s_name = (a, b) if a in codes_of else (b, a)
+        if q_name in codes_of and s_name in constants:
+            remember(value, codes_of[q_name], np.asarray(constants[s_name]))
 
 
 def _rebuilds_weight(

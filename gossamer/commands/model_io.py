@@ -19,9 +19,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     check_output_path(args.output, "-o", suffixes=MODEL_FORMATS)
     graph = read_model(args.model)
     if args.optimize:  # fused ops go to ONNX as model-local functions: other engines run them
-        from ..converter.optimizer import optimize
+        from ..converter.optimizer.weight_compaction import optimize_for_saving
 
-        graph, _ = optimize(graph, args.optimize)
+        graph, _ = optimize_for_saving(graph, args.optimize)
     Session(graph)  # refuse to write a model we cannot run
     _prepack(graph, args)
     print(write_model(graph, args.output))
@@ -30,9 +30,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     from ..converter.optimizer import optimize
+    from ..converter.optimizer.weight_compaction import optimize_for_saving
 
     check_output_path(args.output, "-o", suffixes=MODEL_FORMATS)
-    graph, report = optimize(read_model(args.model), args.optimize, passes=args.passes)
+    model = read_model(args.model)
+    if args.passes is None:  # a level's whole pipeline: as the load would run it
+        graph, report = optimize_for_saving(model, args.optimize)
+    else:
+        graph, report = optimize(model, args.optimize, passes=args.passes)
     Session(graph)  # refuse to write a model we cannot run
     print(report.format(details=args.details))
     _prepack(graph, args)

@@ -79,7 +79,7 @@ def test_int8_weights_give_the_bits_of_their_float32_weight(level, nthreads, blo
 
 
 def test_int8_form_finds_codes_and_column_scales_that_rebuild_every_bit():
-    from gossamer.cython_kernels.int8_weights import int8_form
+    from gossamer.refimpl.int8_codes import int8_form
 
     rng = np.random.default_rng(3)
     q, scale = _codes(rng, 300, 70)
@@ -92,7 +92,7 @@ def test_int8_form_finds_codes_and_column_scales_that_rebuild_every_bit():
 
 
 def test_int8_form_finds_a_scale_per_tensor():
-    from gossamer.cython_kernels.int8_weights import int8_form
+    from gossamer.refimpl.int8_codes import int8_form
 
     rng = np.random.default_rng(4)
     q = rng.integers(-60, 61, (64, 40)).astype(np.int8)  # columns well short of the peak
@@ -106,7 +106,7 @@ def test_int8_form_finds_a_scale_per_tensor():
 def test_a_deep_weight_is_refused_or_found_whatever_its_first_column_holds(k):
     """Past 256 rows a float weight is refused on its first column's distinct values: the codes
     of a per-tensor scale (at most 256 values a column) are still found there."""
-    from gossamer.cython_kernels.int8_weights import int8_form
+    from gossamer.refimpl.int8_codes import int8_form
 
     rng = np.random.default_rng(k)
     assert int8_form(rng.standard_normal((k, 24), dtype=F32)) is None
@@ -119,7 +119,7 @@ def test_a_deep_weight_is_refused_or_found_whatever_its_first_column_holds(k):
 
 @pytest.mark.parametrize("case", ["float", "negative_zero", "nan", "off_by_one_ulp", "wide_codes"])
 def test_weights_that_are_not_exactly_int8_codes_stay_float32(case):
-    from gossamer.cython_kernels.int8_weights import int8_form
+    from gossamer.refimpl.int8_codes import int8_form
 
     rng = np.random.default_rng(5)
     q, scale = _codes(rng, 50, 20)

@@ -173,3 +173,19 @@ def test_load_expands_only_graphs_with_a_cast_or_dequantize(monkeypatch) -> None
     sess = gossamer.load(cast, backends=[])
     assert seen == [["Cast", "MatMul"]]
     np.testing.assert_allclose(sess.run(None, {"x": X})[0], X @ W16.astype(np.float32), 1e-6)
+
+
+def test_the_expansion_files_the_codes_of_a_weight_it_makes_from_them() -> None:
+    from gossamer.refimpl.int8_codes import known
+
+    graph = matmul_graph(
+        [
+            Node("Cast", ["q"], ["qf"], {"to": 1}, "cast"),
+            Node("Mul", ["s", "qf"], ["w"], {}, "mul"),  # (either operand order)
+        ],
+        {"q": CODES, "s": SCALE.reshape(1, 3)},
+    )
+    w = expand_stored_weights(graph).initializers["w"]
+    q, s = known(w)
+    assert q is CODES and np.array_equal(s, SCALE)
+    assert np.array_equal(q.astype(np.float32) * s, w)
