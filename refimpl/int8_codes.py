@@ -35,8 +35,8 @@ def int8_form(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     w bit for bit, every scale a normal float; None where no such pair was found."""
     if w.dtype != F32 or w.ndim != 2 or 0 in w.shape:
         return None
-    if w.shape[0] > 256 and np.unique(w[:, 0]).size > 256:  # codes take at most 256 values, so
-        return None  # a float weight's column shows it (without reading the whole tensor)
+    if w.shape[0] > 256 and _distinct(w[:, 0]) > 256:  # codes take at most 256 values, so a
+        return None  # float weight's column shows it (without reading the whole tensor)
     if _columns(w[:, :1], None) is not None:  # per column (or a per-tensor scale whose peak
         form = _columns(w, None)  # the first column reaches: others may not)
         if form is not None:
@@ -45,6 +45,13 @@ def int8_form(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if _columns(w[:, :1], peak) is None:  # a float weight stops here
         return None
     return _columns(w, peak)
+
+
+def _distinct(values: np.ndarray) -> int:
+    """How many distinct values (by sorting: np.unique imports numpy.ma, ~12 ms of a process's
+    first load)."""
+    ordered = np.sort(values)
+    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1])) if ordered.size else 0
 
 
 def _columns(w: np.ndarray, peak: F32 | None) -> tuple[np.ndarray, np.ndarray] | None:
