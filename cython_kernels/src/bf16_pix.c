@@ -69,6 +69,64 @@ static void zero_border(uint32_t *p, const gk_bf16_pix_form *f, long block, long
     }
 }
 
+/* a phase of the split: its grid and its tail, in pixels */
+static long phase_px(const gk_bf16_pix_form *f, long s) {
+    return ((f->hp + s - 1) / s) * ((f->wp + s - 1) / s) + GK_PIX_TAIL;
+}
+
+size_t gk_bf16_pix_phases_size(const gk_bf16_pix_form *f, long s) {
+    if (gk_bf16_pix_block(f) <= 0 || s < 2 || s > GK_PIX_STRIDE) return 0;
+    return (size_t)((f->c + GK_PIX_CB - 1) / GK_PIX_CB) * (size_t)(s * s * phase_px(f, s)) * 16;
+}
+
+typedef struct {
+    const uint32_t *in;
+    uint32_t *out;
+    gk_bf16_pix_form f;
+    long s, block, hq, wq, phase;
+} phases_job;
+
+/* units [u0, u1) of (block, phase): the phase's rows gathered from the grid, its tail zeroed */
+static void phase_units(void *ctx, long u0, long u1, int seat) {
+    const phases_job *j = (const phases_job *)ctx;
+    long s = j->s, ss = s * s, hp = j->f.hp, wp = j->f.wp;
+    (void)seat;
+    for (long u = u0; u < u1; u++) {
+        long b = u / ss, ry = (u % ss) / s, rx = u % s;
+        const uint32_t *src = j->in + b * j->block * 16;
+        uint32_t *dst = j->out + (b * ss + u % ss) * j->phase * 16;
+        for (long yy = 0; yy < j->hq; yy++) {
+            long gy = s * yy + ry;
+            uint32_t *d = dst + yy * j->wq * 16;
+            if (gy >= hp) {
+                memset(d, 0, (size_t)j->wq * 64);
+                continue;
+            }
+            const uint32_t *row = src + gy * wp * 16;
+            for (long xx = 0; xx < j->wq; xx++) {
+                long gx = s * xx + rx;
+                if (gx < wp)
+                    memcpy(d + xx * 16, row + gx * 16, 64);
+                else
+                    memset(d + xx * 16, 0, 64);
+            }
+        }
+        memset(dst + j->hq * j->wq * 16, 0, (size_t)(j->phase - j->hq * j->wq) * 64);
+    }
+}
+
+int gk_bf16_pix_phases(const uint32_t *in, const gk_bf16_pix_form *f, long s, uint32_t *out,
+                       int threads) {
+    if (gk_bf16_pix_phases_size(f, s) == 0) return -3;
+    long blocks = (f->c + GK_PIX_CB - 1) / GK_PIX_CB;
+    phases_job j = {in, out, *f, s, gk_bf16_pix_block(f), (f->hp + s - 1) / s,
+                    (f->wp + s - 1) / s, phase_px(f, s)};
+    long units = blocks * s * s;
+    gk_parallel_range(units, units * j.phase > 16384 && threads > 1 ? threads : 1, phase_units,
+                      &j);
+    return 0;
+}
+
 #ifdef GK_PIX_AMX
 #pragma GCC push_options
 #pragma GCC target("amx-tile,amx-bf16,avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma")
@@ -398,14 +456,17 @@ int gk_bf16_pix_to_nchw(const uint32_t *in, const gk_bf16_pix_form *f, float *y,
 #endif
 }
 
-int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long kh, long kw, long ph,
-                     long pw, long oh, long ow, long m, const uint32_t *wpk, const float *bias,
-                     const uint32_t *z, const gk_bf16_pix_form *zf, float lo, float hi,
-                     uint32_t *yp, const gk_bf16_pix_form *yf, float *y, int threads) {
-    if (!form_ok(xf) || kh < 1 || kw < 1 || kh * kw > GK_BF16_CONV_TAPS || ph < 0 || pw < 0 ||
-        oh < 0 || ow < 0 || m < 0 || xf->top < ph || xf->left < pw ||
-        xf->hp < xf->top - ph + oh + kh - 1 || xf->wp < xf->left - pw + ow + kw - 1)
+int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long kh, long kw,
+                     long ph, long pw, long oh, long ow, long m, const uint32_t *wpk,
+                     const float *bias, const uint32_t *z, const gk_bf16_pix_form *zf, float lo,
+                     float hi, uint32_t *yp, const gk_bf16_pix_form *yf, float *y, int threads) {
+    if (!form_ok(xf) || s < 1 || s > GK_PIX_STRIDE || kh < 1 || kw < 1 ||
+        kh * kw > GK_BF16_CONV_TAPS || ph < 0 || pw < 0 || oh < 0 || ow < 0 || m < 0 ||
+        xf->top < ph || xf->left < pw)
         return -3;
+    /* the grid the taps read (stride 1: the form's; else each phase's) */
+    long hq = (xf->hp + s - 1) / s, wq = (xf->wp + s - 1) / s;
+    if (hq < (xf->top - ph + kh - 1) / s + oh || wq < (xf->left - pw + kw - 1) / s + ow) return -3;
     if (z && (!form_ok(zf) || zf->c != m || zf->h != oh || zf->w != ow)) return -3;
     if (yp && (!form_ok(yf) || yf->c != m || yf->h != oh || yf->w != ow)) return -3;
     if (!yp && !y) return -3;
@@ -417,18 +478,23 @@ int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long kh, lon
     conv_job j;
     memset(&j, 0, sizeof j);
     long cpb = (xf->c + GK_PIX_CB - 1) / GK_PIX_CB;
-    long base = (xf->top - ph) * xf->wp + (xf->left - pw);
+    long phase = s == 1 ? gk_bf16_pix_block(xf) : phase_px(xf, s);
     j.x = x, j.wpk = wpk, j.z = z, j.bias = bias, j.lo = lo, j.hi = hi, j.yp = yp, j.y = y;
-    j.xblock = gk_bf16_pix_block(xf), j.cpb = cpb, j.taps = kh * kw;
+    j.xblock = s * s * phase, j.cpb = cpb, j.taps = kh * kw;
     j.pp = gk_bf16_pairs(kh * kw * cpb * GK_PIX_CB);
-    for (long t = 0; t < j.taps; t++) j.offs[t] = base + (t / kw) * xf->wp + t % kw;
-    j.m = m, j.mt = (m + 15) / 16, j.wp = xf->wp, j.ow = ow, j.hw = oh * ow;
-    j.ncols = (oh - 1) * xf->wp + ow;
+    for (long t = 0; t < j.taps; t++) { /* the tap's phase, then its pixel in the phase */
+        long gy = t / kw + xf->top - ph, gx = t % kw + xf->left - pw;
+        j.offs[t] = ((gy % s) * s + gx % s) * phase + (gy / s) * wq + gx / s;
+    }
+    j.m = m, j.mt = (m + 15) / 16, j.wp = wq, j.ow = ow, j.hw = oh * ow;
+    j.ncols = (oh - 1) * wq + ow;
     j.strips = (j.ncols + GK_PIX_STRIP - 1) / GK_PIX_STRIP;
     if (z) j.zblock = gk_bf16_pix_block(zf), j.zoff = zf->top * zf->wp + zf->left, j.zwp = zf->wp;
     if (yp) j.yblock = gk_bf16_pix_block(yf), j.yoff = yf->top * yf->wp + yf->left, j.ywp = yf->wp;
-    /* what the tiles read stays inside the blocks: the last strip's end plus the last tap */
-    if (j.strips * GK_PIX_STRIP + j.offs[j.taps - 1] > j.xblock) return -3;
+    /* what the tiles read stays inside the blocks: the last strip's end past the furthest tap */
+    long reach = 0;
+    for (long t = 0; t < j.taps; t++) reach = GK_MAX(reach, j.offs[t]);
+    if (j.strips * GK_PIX_STRIP + reach > j.xblock) return -3;
     j.gpairs = (j.mt + 1) / 2;
     long wbytes = j.pp * 64 * j.mt;
     j.groups = GK_MIN(j.gpairs, GK_MAX(1L, (wbytes + GK_PIX_GROUP_BYTES - 1) / GK_PIX_GROUP_BYTES));

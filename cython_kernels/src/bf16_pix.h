@@ -48,21 +48,34 @@ int gk_bf16_pix_from_nchw(const float *x, const gk_bf16_pix_form *f, uint32_t *o
 /* the form -> y (c, h, w) float32 (bf16 values widened: exact). 0; -2 without AVX512_BF16; -3 */
 int gk_bf16_pix_to_nchw(const uint32_t *in, const gk_bf16_pix_form *f, float *y, int threads);
 
-/* The direct conv (one group, stride 1, dilation 1) of the image in x (form xf) with a kh x kw
- * kernel, pads ph (top) and pw (left), output oh x ow of m channels:
+/* The direct conv (one group, dilation 1) of the image in x (form xf) with a kh x kw kernel,
+ * stride s (1 to GK_PIX_STRIDE), pads ph (top) and pw (left), output oh x ow of m channels:
  *   out = clip(conv + bias + z, lo, hi)
  * (gemm.h's epilogue order; bias (m) and z NULL for none; z in form zf, its image m x oh x ow),
  * written to yp in form yf (its image m x oh x ow; all of yp written, zeros around the image),
  * or, yp NULL, to y (m, oh * ow) float32. wpk: gk_bf16_pack_b of W' (K = kh kw Cp rows, N = m),
  * W'[(ky kw + kx) Cp + ci, o] = W[o, ci, ky, kx], Cp = ceil(c / 32) * 32, zero past c.
- * The grid of xf must hold the conv's padding: top >= ph, left >= pw, hp >= top - ph + oh + kh -
- * 1, wp >= left - pw + ow + kw - 1.
+ * Stride 1: x is the form itself; its grid must hold the conv's padding: top >= ph, left >= pw,
+ * hp >= top - ph + oh + kh - 1, wp >= left - pw + ow + kw - 1. Stride s > 1: x is the form's
+ * phase split (gk_bf16_pix_phases), whose phases must hold the same: top >= ph, left >= pw,
+ * ceil(hp / s) >= (top - ph + kh - 1) / s + oh, ceil(wp / s) >= (left - pw + kw - 1) / s + ow.
  * 0; -1 out of memory; -2 (nothing written) where the AMX tiles are not in use (gk_bf16_amx());
  * -3 a geometry or form it does not take */
-int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long kh, long kw, long ph,
-                     long pw, long oh, long ow, long m, const uint32_t *wpk, const float *bias,
-                     const uint32_t *z, const gk_bf16_pix_form *zf, float lo, float hi,
-                     uint32_t *yp, const gk_bf16_pix_form *yf, float *y, int threads);
+#define GK_PIX_STRIDE 4
+int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long kh, long kw,
+                     long ph, long pw, long oh, long ow, long m, const uint32_t *wpk,
+                     const float *bias, const uint32_t *z, const gk_bf16_pix_form *zf, float lo,
+                     float hi, uint32_t *yp, const gk_bf16_pix_form *yf, float *y, int threads);
+
+/* The phase split of a form for a stride-s conv (s 2 to GK_PIX_STRIDE): per block, s * s phase
+ * grids of ceil(hp / s) x ceil(wp / s) pixels, each followed by GK_PIX_TAIL pixels; phase (ry,
+ * rx)'s pixel (yy, xx) is the grid's (s yy + ry, s xx + rx), zero past the grid. A strided conv
+ * then reads every tap as 16 consecutive pixels of one phase, as a stride-1 conv reads the form
+ * (bf16.h's phase planes, pixel-major). Its size in pairs (0: a bad form or stride), and the
+ * split (0; -3 a bad form or stride) */
+size_t gk_bf16_pix_phases_size(const gk_bf16_pix_form *f, long s);
+int gk_bf16_pix_phases(const uint32_t *in, const gk_bf16_pix_form *f, long s, uint32_t *out,
+                       int threads);
 
 /* whether the conv stores each tile's output while the next tile's products run (1, the
  * default; the same bits) or after each tile (0: the A/B knob); on < 0 only asks. Returns the

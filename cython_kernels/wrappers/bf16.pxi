@@ -482,11 +482,15 @@ cdef extern from "src/bf16_pix.h" nogil:
                               int threads)
     int gk_bf16_pix_to_nchw(const uint32_t *inp, const gk_bf16_pix_form *f, float *y,
                             int threads)
-    int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long kh, long kw,
+    int GK_PIX_STRIDE
+    int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long kh, long kw,
                          long ph, long pw, long oh, long ow, long m, const uint32_t *wpk,
                          const float *bias, const uint32_t *z, const gk_bf16_pix_form *zf,
                          float lo, float hi, uint32_t *yp, const gk_bf16_pix_form *yf, float *y,
                          int threads)
+    size_t gk_bf16_pix_phases_size(const gk_bf16_pix_form *f, long s)
+    int gk_bf16_pix_phases(const uint32_t *inp, const gk_bf16_pix_form *f, long s, uint32_t *out,
+                           int threads)
     int gk_bf16_pix_set_overlap(int on)
 
 
@@ -542,6 +546,28 @@ def bf16_pix_to_nchw(const uint32_t[::1] inp, form, float[:, :, ::1] y, int thre
     return _direct_done("bf16_pix_to_nchw", rc)
 
 
+def bf16_pix_phases_size(form, long s):
+    """Pairs of the phase split of a pixel-blocks form for a stride-s conv (src/bf16_pix.h)."""
+    cdef gk_bf16_pix_form f = _pix_form("bf16_pix_phases_size", "form", form)
+    _need(2 <= s <= GK_PIX_STRIDE, f"bf16_pix_phases_size: stride {s} (2 to {GK_PIX_STRIDE})")
+    return gk_bf16_pix_phases_size(&f, s)
+
+
+def bf16_pix_phases(const uint32_t[::1] inp, form, long s, uint32_t[::1] out, int threads):
+    """out = the phase split of the pixel blocks in inp (form) for a stride-s conv: s * s phase
+    grids per block (src/bf16_pix.h, gk_bf16_pix_phases)."""
+    name = "bf16_pix_phases"
+    cdef gk_bf16_pix_form f = _pix_form(name, "form", form)
+    _need(2 <= s <= GK_PIX_STRIDE, f"{name}: stride {s} (2 to {GK_PIX_STRIDE})")
+    _pairs(name, "inp", inp, gk_bf16_pix_size(&f))
+    _pairs(name, "out", out, gk_bf16_pix_phases_size(&f, s))
+    if f.c == 0:
+        return True
+    with nogil:
+        gk_bf16_pix_phases(&inp[0], &f, s, &out[0], threads)
+    return True
+
+
 def bf16_pix_set_overlap(on=None):
     """Whether the pixel-blocks conv stores each strip's output while the next strip's products
     run (True, the default) or after each strip (False: the same bits; the A/B knob). None only
@@ -549,12 +575,13 @@ def bf16_pix_set_overlap(on=None):
     return bool(gk_bf16_pix_set_overlap(-1 if on is None else (1 if on else 0)))
 
 
-def bf16_pix_conv(const uint32_t[::1] x, xform, long kh, long kw, long ph, long pw, long oh,
-                  long ow, long m, const uint32_t[::1] wpk, const float[::1] bias, z, zform,
-                  float lo, float hi, yp, yform, y, int threads):
+def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long ph, long pw,
+                  long oh, long ow, long m, const uint32_t[::1] wpk, const float[::1] bias, z,
+                  zform, float lo, float hi, yp, yform, y, int threads):
     """The direct conv on AMX tiles of pixel blocks (src/bf16_pix.h, gk_bf16_pix_conv): x in
-    form xform (C, H, W, top, left, hp, wp), a kh x kw kernel, stride 1, pads ph (top), pw
-    (left), output oh x ow of m channels: clip(conv + bias + z, lo, hi), z (None: none) in form
+    form xform (C, H, W, top, left, hp, wp) (stride s 1) or its phase split (s > 1:
+    bf16_pix_phases), a kh x kw kernel, pads ph (top), pw (left), output oh x ow of m channels:
+    clip(conv + bias + z, lo, hi), z (None: none) in form
     zform; to yp (uint32) in form yform, or, yp None, to y (m, oh * ow) float32. wpk =
     bf16_pack_b of W' (kh kw Cp x m, W'[(ky kw + kx) Cp + ci, o] = W[o, ci, ky, kx], Cp = C
     rounded up to 32). False (nothing written) where the AMX tiles are not in use."""
@@ -574,7 +601,8 @@ def bf16_pix_conv(const uint32_t[::1] x, xform, long kh, long kw, long ph, long 
     _need(oh >= 0 and ow >= 0 and m >= 0, f"{name}: negative size")
     _need((y is None) != (yp is None), f"{name}: give exactly one of y and yp")
     _need(xf.c > 0, f"{name}: no input channels")
-    _pairs(name, "x", x, gk_bf16_pix_size(&xf))
+    _need(1 <= s <= GK_PIX_STRIDE, f"{name}: stride {s} (1 to {GK_PIX_STRIDE})")
+    _pairs(name, "x", x, gk_bf16_pix_size(&xf) if s == 1 else gk_bf16_pix_phases_size(&xf, s))
     cp = (xf.c + 31) // 32 * 32
     _pairs(name, "wpk", wpk, gk_bf16_packed_b_size(kh * kw * cp, m))
     _vec(name, "bias", bias, m, True)
@@ -597,6 +625,6 @@ def bf16_pix_conv(const uint32_t[::1] x, xform, long kh, long kw, long ph, long 
             return True
         y_ptr = &yv[0, 0]
     with nogil:
-        rc = gk_bf16_pix_conv(&x[0], &xf, kh, kw, ph, pw, oh, ow, m, &wpk[0], optr(bias), z_ptr,
-                              &zf, lo, hi, yp_ptr, &yf, y_ptr, threads)
+        rc = gk_bf16_pix_conv(&x[0], &xf, s, kh, kw, ph, pw, oh, ow, m, &wpk[0], optr(bias),
+                              z_ptr, &zf, lo, hi, yp_ptr, &yf, y_ptr, threads)
     return _direct_done(name, rc)

@@ -74,16 +74,22 @@ def test_reorders_round_and_place_the_image(amx: None, shape, pads, threads) -> 
 
 
 def pix_conv(x, w, pads, bias=None, z=None, lo=-np.inf, hi=np.inf, *, out="form", threads=1,
-             xpad=None, ypad=(1, 1, 1, 1)):  # fmt: skip
+             xpad=None, ypad=(1, 1, 1, 1), s=1):  # fmt: skip
     """The pixel-blocks conv of x (c, h, w) float32 with w (m, c, kh, kw), pads (top, left,
-    bottom, right): float32 (m, oh, ow), read back from the output form where out="form"."""
+    bottom, right), stride s: float32 (m, oh, ow), read back from the output form where
+    out="form"."""
     m, c, kh, kw = w.shape
     _, h, wd = x.shape
-    oh, ow = h + pads[0] + pads[2] - kh + 1, wd + pads[1] + pads[3] - kw + 1
+    oh, ow = (h + pads[0] + pads[2] - kh) // s + 1, (wd + pads[1] + pads[3] - kw) // s + 1
     xf = form(c, h, wd, *(xpad or pads))
     zf = form(m, oh, ow) if z is not None else None
     zp = to_pix(z, zf) if z is not None else None
-    args = (to_pix(x, xf), xf, kh, kw, pads[0], pads[1], oh, ow, m, pix_weights(w), bias, zp, zf)
+    xp = to_pix(x, xf)
+    if s > 1:
+        split = np.full(ext().bf16_pix_phases_size(xf, s), GARBAGE, np.uint32)
+        assert ext().bf16_pix_phases(xp, xf, s, split, threads)
+        xp = split
+    args = (xp, xf, s, kh, kw, pads[0], pads[1], oh, ow, m, pix_weights(w), bias, zp, zf)
     if out == "form":
         yf = form(m, oh, ow, *ypad)
         yp = np.full(ext().bf16_pix_size(yf), GARBAGE, np.uint32)
@@ -96,17 +102,17 @@ def pix_conv(x, w, pads, bias=None, z=None, lo=-np.inf, hi=np.inf, *, out="form"
     return y.reshape(m, oh, ow)
 
 
-def plane_conv(x, w, pads, bias=None, z=None, lo=-np.inf, hi=np.inf, threads=1) -> np.ndarray:
+def plane_conv(x, w, pads, bias=None, z=None, lo=-np.inf, hi=np.inf, threads=1, s=1):
     """bf16.h's pair-plane direct conv of the same operands (x rounded to bf16 first: its own
     rounding pass then keeps it)."""
     m, c, kh, kw = w.shape
     _, h, wd = x.shape
-    oh, ow = h + pads[0] + pads[2] - kh + 1, wd + pads[1] + pads[3] - kw + 1
-    planes = np.zeros(ext().bf16_conv_planes_size(c, kh, kw, 1, 1, 1, 1, oh, ow), np.uint32)
+    oh, ow = (h + pads[0] + pads[2] - kh) // s + 1, (wd + pads[1] + pads[3] - kw) // s + 1
+    planes = np.zeros(ext().bf16_conv_planes_size(c, kh, kw, s, s, 1, 1, oh, ow), np.uint32)
     y = np.full((m, oh * ow), np.nan, F32)
     res = None if z is None else to_bf16(z).reshape(m, -1)
     ep = ext().Epilogue(bias_row=bias, residual=res, clip=True, lo=lo, hi=hi)
-    assert ext().bf16_conv_direct(to_bf16(x), kh, kw, 1, 1, 1, 1, pads[0], pads[1], oh, ow,
+    assert ext().bf16_conv_direct(to_bf16(x), kh, kw, s, s, 1, 1, pads[0], pads[1], oh, ow,
                                   packed_weights(w), planes, y, ep, threads)  # fmt: skip
     return y.reshape(m, oh, ow)
 
@@ -142,6 +148,55 @@ def test_conv_gives_the_pair_plane_convs_bits(amx: None, case, threads) -> None:
     raw = pix_conv(x, w, pads, out="float32", threads=threads)
     ex, scale = exact(x, w, pads, (1, 1))
     assert np.all(np.abs(raw.astype(np.float64) - ex) <= amx_error_bound(c * kh * kw) * scale)
+
+
+STRIDED = [  # m, c, h, w, kernel, pads, stride
+    (64, 64, 56, 56, (3, 3), (1, 1, 1, 1), 2),  # ResNet's downsampling 3x3
+    (128, 64, 56, 56, (1, 1), (0, 0, 0, 0), 2),  # its 1x1 shortcut: one phase of the padded form
+    (40, 48, 15, 13, (3, 3), (1, 1, 1, 1), 2),  # odd sizes
+    (20, 36, 7, 7, (1, 1), (0, 0, 0, 0), 2),
+    (9, 10, 17, 19, (5, 3), (1, 1, 1, 1), 3),
+    (8, 33, 30, 30, (3, 3), (1, 1, 1, 1), 4),  # the largest stride
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", STRIDED)
+def test_strided_conv_on_the_phase_split_gives_the_pair_plane_convs_bits(
+    amx: None, case, threads
+) -> None:
+    m, c, h, wd, (kh, kw), pads, s = case
+    rng = np.random.default_rng(m * 10 + c)
+    x, w = values(rng, (c, h, wd), 3), values(rng, (m, c, kh, kw), 3)
+    bias = values(rng, (m,), 2)
+    want = plane_conv(x, w, pads, bias, None, 0.0, np.inf, threads, s)
+    got = pix_conv(x, w, pads, bias, None, 0.0, np.inf, out="float32", threads=threads, s=s,
+                   xpad=(1, 1, 1, 1))  # fmt: skip
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+    got = pix_conv(x, w, pads, bias, None, 0.0, np.inf, threads=threads, s=s, xpad=(1, 1, 1, 1))
+    np.testing.assert_array_equal(got, to_bf16(want))
+
+
+def test_the_phase_split_places_every_pixel(amx: None) -> None:
+    rng = np.random.default_rng(8)
+    x = values(rng, (40, 9, 11), 2)
+    f = form(40, 9, 11)
+    p = to_pix(x, f)
+    for s in (2, 3, 4):
+        split = np.full(ext().bf16_pix_phases_size(f, s), GARBAGE, np.uint32)
+        assert ext().bf16_pix_phases(p, f, s, split, 2)
+        hp, wp = f[5], f[6]
+        hq, wq = -(-hp // s), -(-wp // s)
+        grid = p.reshape(2, -1, 16)[:, : hp * wp].reshape(2, hp, wp, 16)
+        phases = split.reshape(2, s * s, hq * wq + 32, 16)
+        assert np.all(phases[:, :, hq * wq :] == 0)  # the tails
+        for ry in range(s):
+            for rx in range(s):
+                got = phases[:, ry * s + rx, : hq * wq].reshape(2, hq, wq, 16)
+                want = np.zeros_like(got)
+                sub = grid[:, ry::s, rx::s]
+                want[:, : sub.shape[1], : sub.shape[2]] = sub
+                np.testing.assert_array_equal(got, want)
 
 
 def test_wider_form_padding_and_other_output_grids(amx: None) -> None:
@@ -199,7 +254,7 @@ def test_declines_without_the_tiles(level, how) -> None:
         x = to_pix(np.ones((4, 5, 5), F32), xf)
         yp = np.full(ext().bf16_pix_size(yf), 7, np.uint32)
         w = pix_weights(np.ones((2, 4, 3, 3), F32))
-        args = (x, xf, 3, 3, 1, 1, 5, 5, 2, w, None, None, None, 0.0, 1.0)
+        args = (x, xf, 1, 3, 3, 1, 1, 5, 5, 2, w, None, None, None, 0.0, 1.0)
         assert not ext().bf16_pix_conv(*args, yp, yf, None, 1)
         assert np.all(yp == 7)
     finally:
@@ -216,16 +271,16 @@ def test_bad_input_is_refused(amx: None) -> None:
     with pytest.raises(ValueError, match="not inside its grid"):
         ext().bf16_pix_size((4, 5, 5, 1, 1, 5, 7))
     with pytest.raises(ValueError, match="wpk"):
-        ext().bf16_pix_conv(x, xf, 3, 3, 1, 1, 5, 5, 2, w[:10], None, None, None, lo, hi, yp, yf,
+        ext().bf16_pix_conv(x, xf, 1, 3, 3, 1, 1, 5, 5, 2, w[:10], None, None, None, lo, hi, yp, yf,
                             None, 1)  # fmt: skip
     with pytest.raises(ValueError, match="yp's image"):
-        ext().bf16_pix_conv(x, xf, 3, 3, 1, 1, 5, 4, 2, w, None, None, None, lo, hi, yp, yf, None,
-                            1)  # fmt: skip
+        ext().bf16_pix_conv(x, xf, 1, 3, 3, 1, 1, 5, 4, 2, w, None, None, None, lo, hi, yp, yf,
+                            None, 1)  # fmt: skip
     with pytest.raises(ValueError, match="exactly one"):
-        ext().bf16_pix_conv(x, xf, 3, 3, 1, 1, 5, 5, 2, w, None, None, None, lo, hi, None, None,
+        ext().bf16_pix_conv(x, xf, 1, 3, 3, 1, 1, 5, 5, 2, w, None, None, None, lo, hi, None, None,
                             None, 1)  # fmt: skip
     # the form's grid does not hold the conv's padding (a pad of 2 on a form padded by 1)
     w5 = pix_weights(np.ones((2, 4, 5, 5), F32))
     with pytest.raises(ValueError, match="geometry|out of range"):
-        ext().bf16_pix_conv(x, xf, 5, 5, 2, 2, 5, 5, 2, w5, None, None, None, lo, hi, yp, yf,
+        ext().bf16_pix_conv(x, xf, 1, 5, 5, 2, 2, 5, 5, 2, w5, None, None, None, lo, hi, yp, yf,
                             None, 1)  # fmt: skip
