@@ -8,7 +8,8 @@ Per shape (c x h^2 -> c, 3x3, pad 1): `planes` = bf16_conv_direct (float32 image
 output), `pix` = bf16_pix_conv from the blocks to the blocks (a bf16 residual in the blocks),
 `pix no-overlap` = the same with bf16_pix_set_overlap(False), `pix->f32` = from the blocks to
 float32 NCHW (a chain's last conv), `in` / `out` = the reorders of the image (float32 NCHW to the
-blocks and back). Needs the AMX tiles. The load average is printed before and after."""
+blocks and back). Every buffer on a 64-byte boundary (as the chains' and the planes' are).
+Needs the AMX tiles. The load average is printed before and after."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import os
 import time
 
 import numpy as np
+from gossamer.cython_kernels._common import aligned_empty
 from gossamer.cython_kernels._native import ext
 
 F32 = np.float32
@@ -28,7 +30,7 @@ def _packed_a(w: np.ndarray) -> np.ndarray:
     wr = np.zeros((m, kh, kw, ext().bf16_conv_cpad(c)), F32)
     wr[..., :c] = w.transpose(0, 2, 3, 1)
     wr = wr.reshape(m, -1)
-    out = np.zeros(ext().bf16_packed_a_size(*wr.shape), np.uint32)
+    out = aligned_empty(ext().bf16_packed_a_size(*wr.shape), np.uint32)
     ext().bf16_pack_a(wr, out, 1)
     return out
 
@@ -39,7 +41,7 @@ def _packed_b(w: np.ndarray) -> np.ndarray:
     wr = np.zeros((kh, kw, cp, m), F32)
     wr[:, :, :c, :] = w.transpose(2, 3, 1, 0)
     wr = wr.reshape(-1, m)
-    out = np.zeros(ext().bf16_packed_b_size(*wr.shape), np.uint32)
+    out = aligned_empty(ext().bf16_packed_b_size(*wr.shape), np.uint32)
     ext().bf16_pack_b(wr, out, 1)
     return out
 
@@ -55,11 +57,13 @@ def bench(c: int, h: int, threads: int, reps: int, rng: np.random.Generator) -> 
     z = rng.standard_normal((c, h * h)).astype(F32)
     f = _form(c, h)
     size = ext().bf16_pix_size(f)
-    xb, zb, yb, xb2 = (np.zeros(size, np.uint32) for _ in range(4))
+    # on 64-byte boundaries, as the chains allocate them (a tile row across two cache lines
+    # halves the tile loads' rate)
+    xb, zb, yb, xb2 = (aligned_empty(size, np.uint32) for _ in range(4))
     ext().bf16_pix_from_nchw(x, f, xb, threads)
     ext().bf16_pix_from_nchw(z.reshape(c, h, h), f, zb, threads)
     y = np.zeros((c, h * h), F32)
-    planes = np.zeros(ext().bf16_conv_planes_size(c, 3, 3, 1, 1, 1, 1, h, h), np.uint32)
+    planes = aligned_empty(ext().bf16_conv_planes_size(c, 3, 3, 1, 1, 1, 1, h, h), np.uint32)
     wa, wb = _packed_a(w), _packed_b(w)
     ep = ext().Epilogue(bias_row=bias, residual=z, clip=True, lo=0.0, hi=np.inf)
     inf = float("inf")

@@ -33,7 +33,14 @@ import numpy as np
 from ..plugins import RuntimeDecline, output_array
 from ..refimpl import arena
 from ..refimpl.ir import Graph, Node, Value
-from ._common import F32, epilogue_bounds, fused_activation_refusal, static_shape, threads
+from ._common import (
+    F32,
+    aligned_empty,
+    epilogue_bounds,
+    fused_activation_refusal,
+    static_shape,
+    threads,
+)
 from ._native import ext
 from .bf16_conv import FEW_CHANNELS, _amx_now, prepare_conv, prepare_fused_conv
 from .bf16_conv_pair import halves
@@ -202,7 +209,9 @@ class _BlockConv:
         wr = np.zeros((self.kh, self.kw, cp, self.m), F32)
         wr[:, :, : self.c, :] = np.asarray(w, F32).transpose(2, 3, 1, 0)
         wr = wr.reshape(-1, self.m)
-        self.wpk = np.empty(ext().bf16_packed_b_size(*wr.shape), U32)
+        # on a 64-byte boundary, as every buffer the tiles read (_buf): a tile row that crosses
+        # a cache line halves the tile loads' rate (64 x 56^2: 417 -> 211 us aligned, 1 thread)
+        self.wpk = aligned_empty(ext().bf16_packed_b_size(*wr.shape), U32)
         ext().bf16_pack_b(wr, self.wpk, threads())
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
         act = str(a.get("activation", "")) if node.op_type == "FusedConv" else ""
@@ -278,11 +287,12 @@ class PixChain:
                 f"blocks (src/bf16_pix.h)")  # fmt: skip
 
     def _buf(self, key: str, size: int) -> Array:
-        """This thread's buffer for `key` (a step's output, a reorder): reused between runs."""
+        """This thread's buffer for `key` (a step's output, a reorder): reused between runs, on
+        a 64-byte boundary (the blocks' pixels are 64-byte tile rows)."""
         bufs = self._bufs.__dict__
         b = bufs.get(key)
         if b is None or b.size < size:
-            b = bufs[key] = np.empty(size, U32)
+            b = bufs[key] = aligned_empty(size, U32)
         return b[:size]
 
     def _pix(self, env: dict[str, _Tensor], name: str) -> tuple[Array, tuple]:
@@ -326,9 +336,10 @@ class PixChain:
     def __call__(self, *args: Array) -> Any:
         env = {k: _Tensor(tuple(a.shape), f32=a) for k, a in zip(self.inputs, args)}
         outs, arena.running.outs = getattr(arena.running, "outs", None), None
+        tiles = _amx_now()
         try:
             for s in self.steps:
-                self._run(env, s)
+                self._run(env, s, tiles)
         finally:
             arena.running.outs = outs
         results = []
@@ -340,11 +351,11 @@ class PixChain:
                 results.append(self._f32(env, name, output_array(v.shape, F32, k)))
         return results[0] if len(results) == 1 else tuple(results)
 
-    def _run(self, env: dict[str, _Tensor], s: _Step) -> None:
+    def _run(self, env: dict[str, _Tensor], s: _Step, tiles: bool) -> None:
         xv = env[s.x]
         if xv.f32 is not None and xv.f32.ndim != 4:
             raise RuntimeDecline(f"input {list(xv.f32.shape)} is not 4-D")
-        if s.block is not None and _amx_now():
+        if s.block is not None and tiles:
             n, c, h, w = xv.shape
             oh, ow = s.block.out_hw(h, w)
             yshape = (n, s.block.m, oh, ow)
