@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 
-from ..refimpl.ir import Node, Value
+from ..plugins.backend import Claim, CompiledPartition, Decline
+from ..refimpl.ir import Graph, Node, Value
 from .bf16_conv import keep_nchw
 from .bf16_kernels import Bf16Kernels
 from .bf16_mode import bf16_mode, bf16_unavailable
@@ -29,6 +30,42 @@ class CythonBf16Backend(Bf16Kernels):
 
     def is_available(self) -> str | None:
         return bf16_unavailable()
+
+    def get_capability(self, graph: Graph) -> list[Claim | Decline]:
+        """The kernels' one-node claims, with the connected convs of each pixel-block chain
+        (bf16_pix_chain.py: ResNet's stages) claimed as one partition instead, where the AMX
+        tiles are in use at load (GOSSAMER_BF16_PIX=0: none)."""
+        claims = super().get_capability(graph)
+        from . import bf16_pix_chain
+
+        if (
+            not bf16_pix_chain.enabled()
+            or bf16_unavailable() is not None
+            or not self.takes_handoffs()
+        ):
+            return claims
+        from ..refimpl.shape_inference import infer_shapes
+
+        single = {c.nodes[0] for c in claims if isinstance(c, Claim) and len(c.nodes) == 1}
+        chains = bf16_pix_chain.find_chains(graph, single, infer_shapes(graph))
+        if not chains:
+            return claims
+        chained = {name for chain in chains for name in chain}
+        out: list[Claim | Decline] = [
+            c for c in claims if not (isinstance(c, Claim) and c.nodes[0] in chained)
+        ]
+        for chain in chains:
+            out.append(Claim(tuple(chain), f"bf16 pixel-block chain of {len(chain)} nodes"))
+        return out
+
+    def compile(self, graph: Graph, claim: Claim) -> CompiledPartition:
+        """A pixel-block chain (more than one node: bf16_pix_chain.py), else the one node's
+        kernel."""
+        if len(claim.nodes) == 1:
+            return super().compile(graph, claim)
+        from .bf16_pix_chain import compile_chain
+
+        return compile_chain(graph)
 
     def keep_nchw(self, node: Node, values: dict[str, Value]) -> bool:
         """Whether the blocked-layout pass leaves the conv `node` NCHW for this backend

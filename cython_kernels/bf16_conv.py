@@ -26,7 +26,7 @@ from ._common import (
     window_refusal,
 )
 from ._native import ext
-from .bf16_matmul import U32, pack_a
+from .bf16_matmul import U32, _packed, pack_a
 from .bf16_mode import select_bf16_impl
 from .conv_kernels import conv_attributes
 
@@ -285,7 +285,7 @@ class _Bf16Conv:
                     t,
                 )
             return y
-        bp = np.empty(ext().bf16_packed_b_size(k, hw), U32)
+        bp = _packed(ext().bf16_packed_b_size(k, hw))
         for i in range(n):
             for g in range(self.group):
                 xg = x[i, g * cg : (g + 1) * cg]

@@ -14,6 +14,7 @@ from ..plugins import RuntimeDecline, output_array
 from ..refimpl.ir import Node, Value
 from ._common import (
     F32,
+    aligned_empty,
     all_float32,
     known_shape,
     static_shape,
@@ -38,12 +39,20 @@ ONE_CALL = True
 # (numpy's prod / broadcast_shapes were half of the node's Python); False: every call (benchmarks)
 CACHE_SHAPES = True
 _SHAPES_KEPT = 8
+# packed panels start on a 64-byte boundary (aligned_empty): an AMX tile row (64 bytes) of
+# numpy's 16-byte-aligned buffer crosses two cache lines on every tile load; False: np.empty as
+# before (the A/B knob: ResNet-18's direct convs' weights, src/bf16.h)
+ALIGN_PACKED = True
+
+
+def _packed(size: int) -> Array:
+    return aligned_empty(size, U32) if ALIGN_PACKED else np.empty(size, U32)
 
 
 def pack_b(b: Array) -> Array:
     """B (K x N, any strides) as bf16 pairs in 16-column panels."""
     k, n = b.shape
-    out = np.empty(ext().bf16_packed_b_size(k, n), U32)
+    out = _packed(ext().bf16_packed_b_size(k, n))
     if k and n:
         ext().bf16_pack_b(np.asarray(b, F32), out, threads())
     return out
@@ -52,7 +61,7 @@ def pack_b(b: Array) -> Array:
 def pack_a(a: Array) -> Array:
     """A (M x K, any strides) as bf16 pairs in 16-row panels."""
     m, k = a.shape
-    out = np.empty(ext().bf16_packed_a_size(m, k), U32)
+    out = _packed(ext().bf16_packed_a_size(m, k))
     if m and k:
         ext().bf16_pack_a(np.asarray(a, F32), out, threads())
     return out
@@ -130,7 +139,7 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
             return y
         a3, b3, y3 = a.reshape(-1, m, k), b.reshape(-1, k, n), y.reshape(-1, m, n)
         if ONE_CALL and b3.shape[0] == y3.shape[0] and a3.shape[0] in (1, y3.shape[0]):
-            bp = np.empty(ext().bf16_packed_b_size(k, n), U32)  # each B in turn
+            bp = _packed(ext().bf16_packed_b_size(k, n))  # each B in turn
             ext().bf16_gemm_batched(np.asarray(a3, F32), np.asarray(b3, F32), y3, ep, bp, t)
             return y
         for i in range(y3.shape[0]):  # batched right operands: each rounded and packed per call

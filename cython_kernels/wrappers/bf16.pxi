@@ -469,3 +469,162 @@ def bf16_nchwc_conv1x1(const float[::1] x, long n, long c, long hw, const uint32
         rc = gk_bf16_nchwc_conv1x1(ptr(x), n, c, hw, &wpk[0], m, optr(bias), optr(z), lo, hi,
                                    &y[0], threads)
     return _direct_done("bf16_nchwc_conv1x1", rc)
+
+
+# ---- pixel blocks: bf16 activations pixel-major in 32-channel blocks (src/bf16_pix.h) ---------
+
+cdef extern from "src/bf16_pix.h" nogil:
+    ctypedef struct gk_bf16_pix_form:
+        long c, h, w, top, left, hp, wp
+    long gk_bf16_pix_block(const gk_bf16_pix_form *f)
+    size_t gk_bf16_pix_size(const gk_bf16_pix_form *f)
+    int gk_bf16_pix_from_nchw(const float *x, const gk_bf16_pix_form *f, uint32_t *out,
+                              int threads)
+    int gk_bf16_pix_to_nchw(const uint32_t *inp, const gk_bf16_pix_form *f, float *y,
+                            int threads)
+    int GK_PIX_STRIDE
+    int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long kh, long kw,
+                         long ph, long pw, long oh, long ow, long m, const uint32_t *wpk,
+                         const float *bias, const uint32_t *z, const gk_bf16_pix_form *zf,
+                         float lo, float hi, uint32_t *yp, const gk_bf16_pix_form *yf, float *y,
+                         int threads)
+    size_t gk_bf16_pix_phases_size(const gk_bf16_pix_form *f, long s)
+    int gk_bf16_pix_phases(const uint32_t *inp, const gk_bf16_pix_form *f, long s, uint32_t *out,
+                           int threads)
+    int gk_bf16_pix_set_overlap(int on)
+
+
+cdef gk_bf16_pix_form _pix_form(str name, str arg, form) except *:
+    """A form given as (c, h, w, top, left, hp, wp), checked: the image inside its grid."""
+    cdef gk_bf16_pix_form f
+    _need(len(form) == 7, f"{name}: {arg} is not (c, h, w, top, left, hp, wp)")
+    f.c, f.h, f.w, f.top, f.left, f.hp, f.wp = [int(v) for v in form]
+    _need(max(f.c, f.h, f.w, f.hp, f.wp) <= (1 << 24), f"{name}: {arg} is too large")
+    _need(gk_bf16_pix_block(&f) > 0, f"{name}: {arg} {tuple(form)}: the image is not inside its grid")
+    return f
+
+
+def bf16_pix_size(form):
+    """Pairs (uint32) of a pixel-blocks form (c, h, w, top, left, hp, wp) (src/bf16_pix.h):
+    ceil(c / 32) blocks of an hp x wp grid and its tail, 16 pairs a pixel."""
+    cdef gk_bf16_pix_form f = _pix_form("bf16_pix_size", "form", form)
+    return gk_bf16_pix_size(&f)
+
+
+def bf16_pix_block(form):
+    """Pixels per block of a pixel-blocks form (the grid and its tail)."""
+    cdef gk_bf16_pix_form f = _pix_form("bf16_pix_block", "form", form)
+    return gk_bf16_pix_block(&f)
+
+
+def bf16_pix_from_nchw(const float[:, :, ::1] x, form, uint32_t[::1] out, int threads):
+    """x (C, H, W) float32 -> out in the pixel-blocks form (C, H, W, top, left, hp, wp), all of
+    it written (zeros around the image). False (nothing written) without AVX512_BF16."""
+    cdef gk_bf16_pix_form f = _pix_form("bf16_pix_from_nchw", "form", form)
+    cdef int rc
+    _need(x.shape[0] == f.c and x.shape[1] == f.h and x.shape[2] == f.w,
+          f"bf16_pix_from_nchw: x is not ({f.c}, {f.h}, {f.w})")
+    _pairs("bf16_pix_from_nchw", "out", out, gk_bf16_pix_size(&f))
+    cdef const float *xp = &x[0, 0, 0] if f.c * f.h * f.w > 0 else NULL
+    with nogil:
+        rc = gk_bf16_pix_from_nchw(xp, &f, &out[0], threads)
+    return _direct_done("bf16_pix_from_nchw", rc)
+
+
+def bf16_pix_to_nchw(const uint32_t[::1] inp, form, float[:, :, ::1] y, int threads):
+    """The pixel-blocks form (C, H, W, ...) in inp -> y (C, H, W) float32 (exact). False
+    (nothing written) without AVX512_BF16."""
+    cdef gk_bf16_pix_form f = _pix_form("bf16_pix_to_nchw", "form", form)
+    cdef int rc
+    _need(y.shape[0] == f.c and y.shape[1] == f.h and y.shape[2] == f.w,
+          f"bf16_pix_to_nchw: y is not ({f.c}, {f.h}, {f.w})")
+    _pairs("bf16_pix_to_nchw", "inp", inp, gk_bf16_pix_size(&f))
+    if f.c * f.h * f.w == 0:
+        return True
+    with nogil:
+        rc = gk_bf16_pix_to_nchw(&inp[0], &f, &y[0, 0, 0], threads)
+    return _direct_done("bf16_pix_to_nchw", rc)
+
+
+def bf16_pix_phases_size(form, long s):
+    """Pairs of the phase split of a pixel-blocks form for a stride-s conv (src/bf16_pix.h)."""
+    cdef gk_bf16_pix_form f = _pix_form("bf16_pix_phases_size", "form", form)
+    _need(2 <= s <= GK_PIX_STRIDE, f"bf16_pix_phases_size: stride {s} (2 to {GK_PIX_STRIDE})")
+    return gk_bf16_pix_phases_size(&f, s)
+
+
+def bf16_pix_phases(const uint32_t[::1] inp, form, long s, uint32_t[::1] out, int threads):
+    """out = the phase split of the pixel blocks in inp (form) for a stride-s conv: s * s phase
+    grids per block (src/bf16_pix.h, gk_bf16_pix_phases)."""
+    name = "bf16_pix_phases"
+    cdef gk_bf16_pix_form f = _pix_form(name, "form", form)
+    _need(2 <= s <= GK_PIX_STRIDE, f"{name}: stride {s} (2 to {GK_PIX_STRIDE})")
+    _pairs(name, "inp", inp, gk_bf16_pix_size(&f))
+    _pairs(name, "out", out, gk_bf16_pix_phases_size(&f, s))
+    if f.c == 0:
+        return True
+    with nogil:
+        gk_bf16_pix_phases(&inp[0], &f, s, &out[0], threads)
+    return True
+
+
+def bf16_pix_set_overlap(on=None):
+    """Whether the pixel-blocks conv stores each strip's output while the next strip's products
+    run (True, the default) or after each strip (False: the same bits; the A/B knob). None only
+    asks. Returns the setting before."""
+    return bool(gk_bf16_pix_set_overlap(-1 if on is None else (1 if on else 0)))
+
+
+def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long ph, long pw,
+                  long oh, long ow, long m, const uint32_t[::1] wpk, const float[::1] bias, z,
+                  zform, float lo, float hi, yp, yform, y, int threads):
+    """The direct conv on AMX tiles of pixel blocks (src/bf16_pix.h, gk_bf16_pix_conv): x in
+    form xform (C, H, W, top, left, hp, wp) (stride s 1) or its phase split (s > 1:
+    bf16_pix_phases), a kh x kw kernel, pads ph (top), pw (left), output oh x ow of m channels:
+    clip(conv + bias + z, lo, hi), z (None: none) in form
+    zform; to yp (uint32) in form yform, or, yp None, to y (m, oh * ow) float32. wpk =
+    bf16_pack_b of W' (kh kw Cp x m, W'[(ky kw + kx) Cp + ci, o] = W[o, ci, ky, kx], Cp = C
+    rounded up to 32). False (nothing written) where the AMX tiles are not in use."""
+    name = "bf16_pix_conv"
+    cdef gk_bf16_pix_form xf = _pix_form(name, "xform", xform)
+    cdef gk_bf16_pix_form zf, yf
+    cdef const uint32_t[::1] zv
+    cdef uint32_t[::1] ypv
+    cdef float[:, ::1] yv
+    cdef const uint32_t *z_ptr = NULL
+    cdef uint32_t *yp_ptr = NULL
+    cdef float *y_ptr = NULL
+    cdef long cp
+    cdef int rc
+    _need(0 < kh <= 121 and 0 < kw <= 121 and kh * kw <= 121, f"{name}: more than 121 taps")
+    _pads(name, ph, pw)
+    _need(oh >= 0 and ow >= 0 and m >= 0, f"{name}: negative size")
+    _need((y is None) != (yp is None), f"{name}: give exactly one of y and yp")
+    _need(xf.c > 0, f"{name}: no input channels")
+    _need(1 <= s <= GK_PIX_STRIDE, f"{name}: stride {s} (1 to {GK_PIX_STRIDE})")
+    _pairs(name, "x", x, gk_bf16_pix_size(&xf) if s == 1 else gk_bf16_pix_phases_size(&xf, s))
+    cp = (xf.c + 31) // 32 * 32
+    _pairs(name, "wpk", wpk, gk_bf16_packed_b_size(kh * kw * cp, m))
+    _vec(name, "bias", bias, m, True)
+    if z is not None:
+        zf = _pix_form(name, "zform", zform)
+        _need(zf.c == m and zf.h == oh and zf.w == ow, f"{name}: z's image is not {m} x {oh} x {ow}")
+        zv = z
+        _pairs(name, "z", zv, gk_bf16_pix_size(&zf))
+        z_ptr = &zv[0]
+    if yp is not None:
+        yf = _pix_form(name, "yform", yform)
+        _need(yf.c == m and yf.h == oh and yf.w == ow, f"{name}: yp's image is not {m} x {oh} x {ow}")
+        ypv = yp
+        _pairs(name, "yp", ypv, gk_bf16_pix_size(&yf))
+        yp_ptr = &ypv[0]
+    else:
+        yv = y
+        _need(yv.shape[0] == m and yv.shape[1] == oh * ow, f"{name}: y is not ({m}, {oh * ow})")
+        if m * oh * ow == 0:
+            return True
+        y_ptr = &yv[0, 0]
+    with nogil:
+        rc = gk_bf16_pix_conv(&x[0], &xf, s, kh, kw, ph, pw, oh, ow, m, &wpk[0], optr(bias),
+                              z_ptr, &zf, lo, hi, yp_ptr, &yf, y_ptr, threads)
+    return _direct_done(name, rc)

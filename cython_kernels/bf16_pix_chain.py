@@ -1,0 +1,383 @@
+"""Chains of convs on pixel blocks in a bf16 session (the `cython-bf16` backend): the connected
+convs of a model (ResNet's stages: FusedConv, FusedConvPair) claimed as one partition, run with
+their activations as bf16 pixel blocks (src/bf16_pix.h) from the first conv to the last: one
+reorder in where the chain reads a float32 tensor, one out where a float32 tensor leaves it, and
+between the convs bf16 written and read by the tiles themselves (no float32 NCHW activations, no
+rounding pass, residuals read as bf16).
+
+Which convs run on the blocks (pix_refusal): 2-D, group 1, dilation 1, equal strides up to
+GK_PIX_STRIDE (a strided conv reads its input's phase split, bf16_pix_phases: ResNet's stride-2
+3x3s and 1x1 shortcuts), explicit pads of at most PAD (every form's grid is the image padded by
+PAD), a constant weight, an activation of none, Relu or Clip, no PRelu slope, more than
+FEW_CHANNELS input channels. The others of a chain run as they would alone (bf16_conv.py's
+kernels) on float32 tensors: their inputs are reordered out, their outputs in, where a block
+conv reads them.
+A chain needs at least MIN_BLOCK_CONVS block convs (else its convs are claimed one by one, as
+before). GOSSAMER_BF16_PIX=0 (read at load) plans no chain.
+
+Numerics: what a block conv writes is rounded to bf16 (the next conv would round it anyway), and a
+residual read from the blocks is that bf16 value: the block outputs of ResNet (conv + residual,
+Relu) are bf16 between the convs, as OpenVINO's bf16 keeps them; the float32 path adds float32
+residuals. The sums are the direct conv's (AMX, bf16.h)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..plugins import RuntimeDecline, output_array
+from ..refimpl import arena
+from ..refimpl.ir import Graph, Node, Value
+from ._common import (
+    F32,
+    aligned_empty,
+    epilogue_bounds,
+    fused_activation_refusal,
+    static_shape,
+    threads,
+)
+from ._native import ext
+from .bf16_conv import FEW_CHANNELS, _amx_now, prepare_conv, prepare_fused_conv
+from .bf16_conv_pair import halves
+from .bf16_matmul import U32
+
+Array = np.ndarray
+PAD = 1  # every form's grid: the image padded by this on each side
+STRIDE = 4  # the largest stride of the blocks' conv (src/bf16_pix.h: GK_PIX_STRIDE)
+MIN_BLOCK_CONVS = 2
+CONV_OPS = {("", "Conv"), ("ai.onnx", "Conv"), ("gossamer", "FusedConv"),
+            ("gossamer", "FusedConvPair")}  # fmt: skip
+
+
+def enabled() -> bool:
+    return os.environ.get("GOSSAMER_BF16_PIX", "1").strip() != "0"
+
+
+def pix_refusal(node: Node, x: Value | None, w: Array | None) -> str | None:
+    """Why the Conv / FusedConv `node` (input x, constant weight w) does not run on the pixel
+    blocks (None: it does)."""
+    a = node.attrs
+    if w is None or w.ndim != 4:
+        return "no constant 4-D weight"
+    shape = static_shape(x) if x is not None else None
+    if shape is None or len(shape) != 4 or None in shape[1:]:
+        return "input shape unknown or not 4-D"
+    if shape[1] != w.shape[1] or w.shape[1] <= FEW_CHANNELS:
+        return f"{w.shape[1]} input channels (a stem, or a mismatch)"
+    if int(a.get("group", 1)) != 1:
+        return "grouped"
+    if any(int(v) != 1 for v in a.get("dilations") or []):
+        return "dilated"
+    strides = [int(v) for v in a.get("strides") or [1, 1]]
+    if len(strides) != 2 or strides[0] != strides[1] or not 1 <= strides[0] <= STRIDE:
+        return f"strides {strides} (equal, at most {STRIDE})"
+    if str(a.get("auto_pad", "NOTSET") or "NOTSET") != "NOTSET":
+        return "auto_pad"
+    pads = [int(p) for p in a.get("pads") or [0, 0, 0, 0]]
+    if len(pads) != 4 or min(pads) < 0 or max(pads) > PAD:
+        return f"pads {pads} (at most {PAD})"
+    if w.shape[2] * w.shape[3] > 121:
+        return "more than 121 taps"
+    if node.op_type == "FusedConv":
+        why = fused_activation_refusal(node)
+        if why:
+            return why
+        if len(node.inputs) > 3 and node.inputs[3]:
+            return "a PRelu slope"
+    return None
+
+
+def _steps_of(node: Node) -> list[Node]:
+    """The convs a chain member runs: a FusedConvPair's two halves (the first's output named
+    after the pair), else the node itself."""
+    if node.op_type != "FusedConvPair":
+        return [node]
+    first, second = halves(node)
+    mid = f"{node.name}/mid"
+    first.outputs = [mid]
+    second.inputs[0] = mid
+    return [first, second]
+
+
+def find_chains(graph: Graph, claimed: set[str], values: dict[str, Value]) -> list[list[str]]:
+    """The chains of `graph` (node names in graph order): the connected components of the claimed
+    convs (linked where one reads another's output), each with at least MIN_BLOCK_CONVS block
+    convs and convex (no path leaves it and comes back)."""
+    constants = graph.constant_initializers()
+    members = [n for n in graph.nodes if n.name in claimed and (n.domain, n.op_type) in CONV_OPS]
+    producer = {o: n.name for n in members for o in n.outputs if o}
+    parent = {n.name: n.name for n in members}
+
+    def root(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for n in members:
+        for i in n.inputs:
+            if i in producer:
+                parent[root(n.name)] = root(producer[i])
+    groups: dict[str, list[Node]] = {}
+    for n in members:
+        groups.setdefault(root(n.name), []).append(n)
+    chains = []
+    for group in groups.values():
+        block = 0
+        for n in group:
+            for step in _steps_of(n):
+                x = values.get(n.inputs[0]) if step is n or step.inputs[0] == n.inputs[0] else None
+                if x is None and step is not n:  # a pair's second half reads the first's output
+                    x = _pair_mid_value(n, values, constants)
+                if pix_refusal(step, x, constants.get(step.inputs[1])) is None:
+                    block += 1
+        if block >= MIN_BLOCK_CONVS and _convex(graph, {n.name for n in group}):
+            chains.append([n.name for n in group])
+    return chains
+
+
+def _pair_mid_value(pair: Node, values: dict[str, Value], constants: dict) -> Value | None:
+    """The value between a pair's halves (its shape: the first conv's output), for pix_refusal."""
+    w1, out = constants.get(pair.inputs[1]), values.get(pair.outputs[0])
+    shape = static_shape(out) if out is not None else None
+    if w1 is None or shape is None or len(shape) != 4:
+        return None
+    pads = [int(p) for p in pair.attrs.get("second_pads") or [0, 0, 0, 0]]
+    w2 = constants.get(pair.inputs[3])
+    if w2 is None or len(pads) != 4:
+        return None
+    h = shape[2] - pads[0] - pads[2] + w2.shape[2] - 1
+    w = shape[3] - pads[1] - pads[3] + w2.shape[3] - 1
+    return Value("", "float32", (shape[0], w1.shape[0], h, w))
+
+
+def _convex(graph: Graph, part: set[str]) -> bool:
+    """No path from the part through a node outside it back into the part."""
+    readers: dict[str, list[Node]] = {}
+    for n in graph.nodes:
+        for i in n.inputs:
+            if i:
+                readers.setdefault(i, []).append(n)
+    outside = [r for n in graph.nodes if n.name in part for o in n.outputs
+               for r in readers.get(o, []) if r.name not in part]  # fmt: skip
+    seen: set[str] = set()
+    while outside:
+        n = outside.pop()
+        if n.name in seen:
+            continue
+        seen.add(n.name)
+        for o in n.outputs:
+            for r in readers.get(o, []):
+                if r.name in part:
+                    return False
+                outside.append(r)
+    return True
+
+
+# ---- running a chain ------------------------------------------------------------------------
+
+
+def form(c: int, h: int, w: int) -> tuple[int, ...]:
+    """The chain's form of a c x h x w image: padded by PAD on every side."""
+    return (c, h, w, PAD, PAD, h + 2 * PAD, w + 2 * PAD)
+
+
+@dataclass
+class _Tensor:
+    """A value of the chain: float32 NCHW, its pixel blocks (n images x size pairs), or both."""
+
+    shape: tuple[int, ...]  # (n, c, h, w)
+    f32: Array | None = None
+    pix: Array | None = None
+    phases: dict[int, Array] | None = None  # the pixel blocks' phase split per stride
+
+
+class _BlockConv:
+    """A conv on the pixel blocks: its weights packed once as the kernel's B."""
+
+    def __init__(self, node: Node, w: Array, b: Array | None) -> None:
+        a = node.attrs
+        self.m, self.c, self.kh, self.kw = w.shape
+        self.pads = [int(p) for p in a.get("pads") or [0, 0, 0, 0]]
+        self.s = int((a.get("strides") or [1])[0])
+        cp = (self.c + 31) // 32 * 32
+        wr = np.zeros((self.kh, self.kw, cp, self.m), F32)
+        wr[:, :, : self.c, :] = np.asarray(w, F32).transpose(2, 3, 1, 0)
+        wr = wr.reshape(-1, self.m)
+        # on a 64-byte boundary, as every buffer the tiles read (_buf): a tile row that crosses
+        # a cache line halves the tile loads' rate (64 x 56^2: 417 -> 211 us aligned, 1 thread)
+        self.wpk = aligned_empty(ext().bf16_packed_b_size(*wr.shape), U32)
+        ext().bf16_pack_b(wr, self.wpk, threads())
+        self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
+        act = str(a.get("activation", "")) if node.op_type == "FusedConv" else ""
+        self.lo, self.hi, _ = epilogue_bounds(act, a.get("activation_params"))
+
+    def out_hw(self, h: int, w: int) -> tuple[int, int]:
+        p, s = self.pads, self.s
+        return (h + p[0] + p[2] - self.kh) // s + 1, (w + p[1] + p[3] - self.kw) // s + 1
+
+    def fits(self, h: int, w: int) -> bool:
+        """Whether the form's grid (or its phases) holds this conv's window (bf16_pix.h)."""
+        oh, ow = self.out_hw(h, w)
+        s, p = self.s, self.pads
+        hq, wq = -(-(h + 2 * PAD) // s), -(-(w + 2 * PAD) // s)
+        return (oh > 0 and ow > 0 and hq >= (PAD - p[0] + self.kh - 1) // s + oh
+                and wq >= (PAD - p[1] + self.kw - 1) // s + ow)  # fmt: skip
+
+    def run(self, x: Array, xf: tuple, z: Array | None, zf: tuple | None, y: Array,
+            yf: tuple) -> bool:  # fmt: skip
+        """y (n x form pairs) = the conv of x's images; False where the tiles are not in use."""
+        t, (_, h, w) = threads(), xf[:3]
+        oh, ow = self.out_hw(h, w)
+        for i in range(x.shape[0]):
+            zi = None if z is None else z[i]
+            if not ext().bf16_pix_conv(x[i], xf, self.s, self.kh, self.kw, self.pads[0],
+                                       self.pads[1], oh, ow, self.m, self.wpk, self.bias, zi, zf,
+                                       self.lo, self.hi, y[i], yf, None, t):  # fmt: skip
+                return False
+        return True
+
+
+@dataclass
+class _Step:
+    node: Node  # the conv (a pair's half: its own Node)
+    x: str
+    z: str  # "" for none
+    out: str
+    block: _BlockConv | None  # None: runs on float32 (fallback)
+    fallback: Callable[..., Any]  # the bf16 kernel of the conv alone, on float32 tensors
+    args: list[Array | None]  # w, b (the constants)
+
+
+class PixChain:
+    """A compiled chain: the partition graph's convs in order (the convs of its pairs split)."""
+
+    def __init__(self, graph: Graph) -> None:
+        consts = dict(graph.initializers)
+        self.inputs = [v.name for v in graph.inputs]
+        self.outputs = [v.name for v in graph.outputs]
+        self.steps: list[_Step] = []
+        self._bufs = threading.local()
+        for node in graph.nodes:
+            for step in _steps_of(node):
+                w = consts.get(step.inputs[1])
+                b = consts.get(step.inputs[2]) if len(step.inputs) > 2 and step.inputs[2] else None
+                z = step.inputs[4] if step.op_type == "FusedConv" and len(step.inputs) > 4 else ""
+                constants = {1: w} | ({2: b} if b is not None else {})
+                prep = prepare_fused_conv if step.op_type == "FusedConv" else prepare_conv
+                block = None
+                if w is not None and self._block_ok(step, w):
+                    block = _BlockConv(step, w, b)
+                self.steps.append(_Step(step, step.inputs[0], z, step.outputs[0], block,
+                                        prep(step, constants), [w, b]))  # fmt: skip
+        self.block_convs = sum(s.block is not None for s in self.steps)
+
+    @staticmethod
+    def _block_ok(step: Node, w: Array) -> bool:
+        x = Value("", "float32", (None, w.shape[1], 1, 1))
+        return pix_refusal(step, x, w) is None
+
+    def note(self) -> str:
+        return (f"bf16 pixel-block chain: {self.block_convs} of {len(self.steps)} convs on the "
+                f"blocks (src/bf16_pix.h)")  # fmt: skip
+
+    def _buf(self, key: str, size: int) -> Array:
+        """This thread's buffer for `key` (a step's output, a reorder): reused between runs, on
+        a 64-byte boundary (the blocks' pixels are 64-byte tile rows)."""
+        bufs = self._bufs.__dict__
+        b = bufs.get(key)
+        if b is None or b.size < size:
+            b = bufs[key] = aligned_empty(size, U32)
+        return b[:size]
+
+    def _pix(self, env: dict[str, _Tensor], name: str) -> tuple[Array, tuple]:
+        v = env[name]
+        n, c, h, w = v.shape
+        f = form(c, h, w)
+        if v.pix is None:
+            size = ext().bf16_pix_size(f)
+            p = self._buf(f"in:{name}", n * size).reshape(n, size)
+            x = np.ascontiguousarray(v.f32, F32)
+            for i in range(n):
+                ext().bf16_pix_from_nchw(x[i], f, p[i], threads())
+            v.pix = p
+        return v.pix, f
+
+    def _phases(self, env: dict[str, _Tensor], name: str, s: int) -> tuple[Array, tuple]:
+        p, f = self._pix(env, name)
+        v = env[name]
+        v.phases = {} if v.phases is None else v.phases
+        if s not in v.phases:
+            size = ext().bf16_pix_phases_size(f, s)
+            split = self._buf(f"phases{s}:{name}", p.shape[0] * size).reshape(p.shape[0], size)
+            for i in range(p.shape[0]):
+                ext().bf16_pix_phases(p[i], f, s, split[i], threads())
+            v.phases[s] = split
+        return v.phases[s], f
+
+    def _f32(self, env: dict[str, _Tensor], name: str, out: Array | None = None) -> Array:
+        v = env[name]
+        if v.f32 is None or out is not None:
+            n, c, h, w = v.shape
+            y = np.empty(v.shape, F32) if out is None else out
+            f = form(c, h, w)
+            for i in range(n):
+                ext().bf16_pix_to_nchw(v.pix[i], f, y[i], threads())
+            if out is not None:
+                return y
+            v.f32 = y
+        return v.f32
+
+    def __call__(self, *args: Array) -> Any:
+        env = {k: _Tensor(tuple(a.shape), f32=a) for k, a in zip(self.inputs, args)}
+        outs, arena.running.outs = getattr(arena.running, "outs", None), None
+        tiles = _amx_now()
+        try:
+            for s in self.steps:
+                self._run(env, s, tiles)
+        finally:
+            arena.running.outs = outs
+        results = []
+        for k, name in enumerate(self.outputs):
+            v = env[name]
+            if v.pix is None:
+                results.append(v.f32)
+            else:
+                results.append(self._f32(env, name, output_array(v.shape, F32, k)))
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def _run(self, env: dict[str, _Tensor], s: _Step, tiles: bool) -> None:
+        xv = env[s.x]
+        if xv.f32 is not None and xv.f32.ndim != 4:
+            raise RuntimeDecline(f"input {list(xv.f32.shape)} is not 4-D")
+        if s.block is not None and tiles:
+            n, c, h, w = xv.shape
+            oh, ow = s.block.out_hw(h, w)
+            yshape = (n, s.block.m, oh, ow)
+            fits = c == s.block.c and s.block.fits(h, w)
+            if fits and (not s.z or env[s.z].shape == yshape):
+                x, xf = self._phases(env, s.x, s.block.s) if s.block.s > 1 else self._pix(env, s.x)
+                z, zf = self._pix(env, s.z) if s.z else (None, None)
+                yf = form(s.block.m, oh, ow)
+                size = ext().bf16_pix_size(yf)
+                y = self._buf(f"out:{s.out}", n * size).reshape(n, size)
+                if s.block.run(x, xf, z, zf, y, yf):
+                    env[s.out] = _Tensor(yshape, pix=y)
+                    return
+        x = self._f32(env, s.x)
+        z = self._f32(env, s.z) if s.z else None
+        w, b = s.args
+        if s.node.op_type == "FusedConv":
+            y = s.fallback(x, w, b, None, z, **s.node.attrs)
+        else:
+            y = s.fallback(x, w, b, **s.node.attrs)
+        env[s.out] = _Tensor(tuple(y.shape), f32=y)
+
+
+def compile_chain(graph: Graph) -> Callable[..., Any]:
+    return PixChain(graph)

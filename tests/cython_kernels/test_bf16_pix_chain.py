@@ -1,0 +1,128 @@
+"""Pixel-block chains (cython_kernels/bf16_pix_chain.py): a bf16 session claims the connected
+convs of a ResNet-like graph as one partition and runs them on bf16 pixel blocks (its stride-2
+convs on float32, as alone); the result within bf16's error of the float32 reference and of the
+session without chains; none where the pass is off or the tiles are not in use; the block convs'
+fallback where the tiles go off at run time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gossamer.cython_kernels._native import ext
+
+from .test_bf16_conv_direct import values
+
+F32 = np.float32
+
+
+def _resnet_like(c=32, hw=(12, 10)):
+    """stem-less ResNet stages: block A (3x3 Relu, 3x3 + x, Relu), block B (3x3 stride 2 Relu,
+    3x3 + the 1x1 stride-2 shortcut, Relu, 2c channels), block C as A at 2c; then a global
+    average pool (outside the chain)."""
+    from tests.converter.optimizer._helpers import graph_of, node
+
+    rng = np.random.default_rng(1)
+    d = 2 * c
+    inits = {}
+
+    def conv(name, x, cin, cout, k, stride=1, relu=True):
+        inits[f"{name}_w"] = (values(rng, (cout, cin, k, k), 1) / np.sqrt(cin * k * k)).astype(F32)
+        inits[f"{name}_b"] = (values(rng, (cout,), 1) * 0.1).astype(F32)
+        p = k // 2
+        out = [node("Conv", [x, f"{name}_w", f"{name}_b"], [f"{name}_c"], kernel_shape=[k, k],
+                    pads=[p, p, p, p], strides=[stride, stride])]  # fmt: skip
+        if relu:
+            out.append(node("Relu", [f"{name}_c"], [f"{name}_r"]))
+        return out, f"{name}_r" if relu else f"{name}_c"
+
+    nodes = []
+    a1, t = conv("a1", "x", c, c, 3)
+    a2, u = conv("a2", t, c, c, 3, relu=False)
+    nodes += a1 + a2 + [node("Add", [u, "x"], ["a_s"]), node("Relu", ["a_s"], ["a_y"])]
+    b1, t = conv("b1", "a_y", c, d, 3, 2)
+    b2, u = conv("b2", t, d, d, 3, relu=False)
+    bd, v = conv("bd", "a_y", c, d, 1, 2, relu=False)
+    nodes += b1 + b2 + bd + [node("Add", [u, v], ["b_s"]), node("Relu", ["b_s"], ["b_y"])]
+    c1, t = conv("c1", "b_y", d, d, 3)
+    c2, u = conv("c2", t, d, d, 3, relu=False)
+    nodes += c1 + c2 + [node("Add", [u, "b_y"], ["c_s"]), node("Relu", ["c_s"], ["c_y"])]
+    nodes.append(node("GlobalAveragePool", ["c_y"], ["y"]))
+    return graph_of(nodes, [("x", [1, c, *hw])], [("y", None)], inits)
+
+
+def _session(graph, monkeypatch, pix: bool = True):
+    import gossamer
+
+    monkeypatch.setenv("GOSSAMER_BF16_PIX", "1" if pix else "0")
+    return gossamer.load(graph, precision="bf16")
+
+
+def _chains(session) -> list:
+    return [c for b, c in session.placement.partitions if b.name == "cython-bf16" and
+            len(c.nodes) > 1]  # fmt: skip
+
+
+def _close(got, want, tol) -> None:
+    err = np.abs(got.astype(np.float64) - want) / (np.abs(want).max() + 1e-30)
+    assert err.max() <= tol, float(err.max())
+
+
+@pytest.mark.parametrize(("c", "hw"), [(32, (12, 10)), (40, (9, 15)), (64, (28, 28))])
+def test_a_resnet_stage_runs_as_one_chain(amx: None, monkeypatch, c, hw) -> None:
+    from tests.converter.optimizer._helpers import run
+
+    graph = _resnet_like(c, hw)
+    x = values(np.random.default_rng(2), (1, c, *hw), 1)
+    chained, plain = _session(graph, monkeypatch), _session(graph, monkeypatch, pix=False)
+    (chain,) = _chains(chained)
+    convs = [n.name for n in chained.graph.nodes if "Conv" in n.op_type]
+    assert len(convs) == (4 if c % 32 == 0 else 7)  # FusedConvPairs where the channels allow
+    assert sorted(chain.nodes) == sorted(convs)  # all in one partition
+    assert "pixel-block chain" in chain.note
+    assert not _chains(plain)
+    got = chained.run(None, {"x": x})[0]
+    want = run(graph, {"x": x})[0].astype(np.float64)
+    _close(got, want, 2e-2)  # bf16 activations through seven convs
+    _close(got, plain.run(None, {"x": x})[0].astype(np.float64), 2e-2)
+    np.testing.assert_array_equal(chained.run(None, {"x": x})[0], got)  # buffers reused
+
+
+def test_no_chain_without_the_tiles(monkeypatch) -> None:
+    before = ext().bf16_amx_enabled()
+    ext().bf16_set_amx(False)
+    try:
+        session = _session(_resnet_like(), monkeypatch)
+    finally:
+        ext().bf16_set_amx(before)
+    assert not _chains(session)
+
+
+def test_the_chain_falls_back_when_the_tiles_go_off(amx: None, monkeypatch) -> None:
+    """Tiles switched off after the load: every conv of the chain on float32 tensors through
+    its own kernel (vdpbf16ps), the result as the session without chains gives with the same
+    switch."""
+    graph = _resnet_like()
+    x = values(np.random.default_rng(3), (1, 32, 12, 10), 1)
+    chained, plain = _session(graph, monkeypatch), _session(graph, monkeypatch, pix=False)
+    assert _chains(chained)
+    before = ext().bf16_amx_enabled()
+    ext().bf16_set_amx(False)
+    try:
+        got, want = chained.run(None, {"x": x})[0], plain.run(None, {"x": x})[0]
+    finally:
+        ext().bf16_set_amx(before)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_chain_needs_two_block_convs(amx: None, monkeypatch) -> None:
+    """One stride-1 conv beside stride-2 ones: the convs stay one node each."""
+    from tests.converter.optimizer._helpers import graph_of, node
+
+    rng = np.random.default_rng(4)
+    inits = {"w1": values(rng, (32, 32, 3, 3), 1) * F32(0.1),
+             "w2": values(rng, (32, 32, 3, 3), 1) * F32(0.1)}  # fmt: skip
+    nodes = [node("Conv", ["x", "w1"], ["a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                  strides=[2, 2]),
+             node("Conv", ["a", "w2"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]  # fmt: skip
+    graph = graph_of(nodes, [("x", [1, 32, 12, 12])], [("y", None)], inits)
+    assert not _chains(_session(graph, monkeypatch))
