@@ -459,6 +459,18 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
  * even with A packed by the separate call (conv_knob_ab, rows-only grid), while its products of a
  * 192 KiB A (K 384) were even or slower by rows. */
 #define GK_OWN_ROWS_A (512L << 10)
+/* the row cuts of that split are multiples of this: a register block of 4 rows keeps 8 FMA chains
+ * in flight (both FMA ports busy through their latency), so a thread's last partial panel costs
+ * about its rows; fewer rows leave the ports idle */
+#define GK_ROW_CUT 4
+
+/* row cuts in panels (1) or rows (0): the A/B switch of the even cut (ext().gemm_tune_rows) */
+static long g_rows_by_panels = 0;
+
+void gk_gemm_tune_rows(long by_panels, long *old) {
+    *old = g_rows_by_panels;
+    if (by_panels >= 0) g_rows_by_panels = by_panels;
+}
 
 typedef struct {
     gk_gemm_args g;
@@ -466,16 +478,39 @@ typedef struct {
     int pm;
 } rows_job;
 
-/* row block t of pm: its A panels packed (no other block reads them), then its product */
+/* first row of row block t of pm: an even cut of the rows (to GK_ROW_CUT), or of whole panels */
+static long rows_cut(long m, int pm, int t) {
+    if (t >= pm) return m;
+    if (g_rows_by_panels) return GK_MIN(m, (m + GK_MR - 1) / GK_MR * t / pm * GK_MR);
+    return GK_MIN(m, (m * t / pm + GK_ROW_CUT / 2) / GK_ROW_CUT * GK_ROW_CUT);
+}
+
+/* row block t of pm: its rows packed into panels of its own (from its first row: a cut inside a
+ * panel of the whole gives each side a partial panel), then its product on them, C, the residual
+ * and the row vectors shifted to its first row; each element is the same sum as by panels of the
+ * whole (a panel's rows are independent). Block t's panels start at panel t + r0 / GK_MR of the
+ * buffer (gk_gemm sizes it for nt - 1 extra panels): past the panels of blocks before it. */
 static void rows_block(void *ctx, long t, int seat) {
     const rows_job *j = (const rows_job *)ctx;
-    long r[4];
+    const gk_gemm_args *g = &j->g;
     (void)seat;
-    gk_gemm_grid_part(j->g.m, j->g.n, col_unit(), j->pm, 1, (int)t, r);
-    if (r[0] >= r[1]) return;
-    pack_a_panels(j->pj.m, j->pj.k, j->pj.src, j->pj.s_m, j->pj.s_k, j->pj.out, r[0] / GK_MR,
-                  (r[1] + GK_MR - 1) / GK_MR);
-    run_block(&j->g, r[0], r[1], 0, j->g.n);
+    long r0 = rows_cut(g->m, j->pm, (int)t), r1 = rows_cut(g->m, j->pm, (int)t + 1);
+    if (r0 >= r1) return;
+    const pack_job *p = &j->pj;
+    float *ap = p->out + (t + r0 / GK_MR) * p->k * GK_MR;
+    pack_a_panels(r1 - r0, p->k, p->src + r0 * p->s_m, p->s_m, p->s_k, ap, 0,
+                  (r1 - r0 + GK_MR - 1) / GK_MR);
+    const gk_epilogue *e0 = g->ep;
+    gk_epilogue e = *e0;
+    if (e0->bias_row) e.bias_row = e0->bias_row + r0;
+    if (e0->slope_row) e.slope_row = e0->slope_row + r0;
+    if (e0->residual) e.residual = e0->residual + r0 * e0->ld_residual;
+    gk_gemm_args b = *g;
+    b.m = r1 - r0;
+    b.ap = ap;
+    b.c = g->c + r0 * g->ldc;
+    b.ep = &e;
+    run_block(&b, 0, b.m, 0, b.n);
 }
 
 /* rows for nt threads where A is large (or the grid is forced to rows), each row block at least
@@ -489,12 +524,14 @@ void gk_gemm(long m, long n, long k, const float *a, long s_m, long s_k, const f
              float *c, long ldc, const gk_epilogue *ep, int threads) {
     if (m <= 0 || n <= 0) return;
     long panels = (m + GK_MR - 1) / GK_MR;
-    float *ap = tls_get(0, gk_packed_a_size(m, k));
+    int nt = threads_for((double)m, (double)n, (double)k, threads);
+    int rows = own_rows(m, k, nt);
+    /* own row blocks: up to one partial panel more per block after the first */
+    float *ap = tls_get(0, gk_packed_a_size(m + (rows ? (nt - 1) * GK_MR : 0), k));
     if (!ap) return;
     gk_gemm_args g = {m, n, k, ap, bp, c, ldc, ep, kc_for(k), g_mc, 1};
-    int nt = threads_for((double)m, (double)n, (double)k, threads);
     pack_job pj = {m, k, s_m, s_k, a, ap};
-    if (own_rows(m, k, nt)) {
+    if (rows) {
         rows_job j = {g, pj, nt};
         gk_parallel(nt, nt, rows_block, &j);
         return;

@@ -72,6 +72,21 @@ def gemm_tune_grid(long per=-1, long shape=-1):
     return old[0], old[1]
 
 
+# (declared here rather than in gemm.h: every SIMD level includes gemm.h through dispatch.h, and a
+# change there rebuilds them all; gemm.c defines it)
+cdef extern from * nogil:
+    void gk_gemm_tune_rows(long by_panels, long *old)
+
+
+def gemm_tune_rows(long by_panels=-1):
+    """Sets where gk_gemm's own-row split (a large A at 2+ threads) cuts the rows: 0 evenly (to 4
+    rows, each thread's panels from its first row), 1 at whole 12-row panels (the older split;
+    -1 only asks). Returns the previous setting. The same bits at either."""
+    cdef long old
+    gk_gemm_tune_rows(by_panels, &old)
+    return old
+
+
 def gemm_grid(long m, long n, long k, int nt):
     """The split of an m x n x k product's C between nt threads in the packed drivers' pool call:
     (blocks, pm, pn), blocks = pm x pn claimed in order (for tests and benchmarks)."""

@@ -162,35 +162,53 @@ def test_narrow_blocks_keep_the_bits(m, n, k, level):
                                atol=1e-3)  # fmt: skip
 
 
-@pytest.mark.parametrize("m, n, k", [(128, 384, 1536), (100, 70, 1400), (30, 33, 4500)])
-def test_own_row_blocks_keep_the_bits(m, n, k, level):
+@pytest.mark.parametrize(
+    "m, n, k", [(128, 384, 1536), (100, 70, 1400), (30, 33, 4500), (130, 40, 1100), (25, 17, 6000)]
+)
+@pytest.mark.parametrize("epilogue", ["col", "row"])
+def test_own_row_blocks_keep_the_bits(m, n, k, epilogue, level):
     """gk_gemm (gemm_a) splits C by rows where A is large (MiniLM's FFN-down, A 128 x 1536: each
     thread packs its own rows' panels in the product's call) or the grid is forced to rows; the
     bits are the one-thread product's and the shared pack's (forced columns or blocks per
-    thread), with a bias, a residual and a clip, partial last panels included (100 rows: 8
-    whole + 4; 30 rows, 3 panels at 3 threads: one each)."""
+    thread), with a bias, a residual and a clip (or a row bias and a PRelu slope per row: the
+    vectors a row block reads from its first row), at both row cuts (gemm_tune_rows: even to 4
+    rows, the blocks' panels starting mid-panel of the whole; or whole panels), partial panels
+    included (128 rows at 2 threads: 64 = 5 panels + 4 rows each; 100 rows: 8 whole + 4; 130
+    rows at 3 threads: 44 / 44 / 42; 30 and 25 rows at 3 threads: at most one panel each)."""
     from gossamer.cython_kernels import gemm_kernels as gk
 
     rng = np.random.default_rng(m * n + k)
     a = rng.standard_normal((m, k), dtype=np.float32)
     b = rng.standard_normal((k, n), dtype=np.float32)
-    bias = rng.standard_normal(n, dtype=np.float32)
     res = rng.standard_normal((m, n), dtype=np.float32)
     packed = gk.pack_weights(b)
-    ep = gk.make_epilogue(gk.Activation(clip=True, lo=-3.0, hi=3.0), bias_col=bias,
-                          residual=res)  # fmt: skip
+    if epilogue == "col":
+        bias = rng.standard_normal(n, dtype=np.float32)
+        ep = gk.make_epilogue(gk.Activation(clip=True, lo=-3.0, hi=3.0), bias_col=bias,
+                              residual=res)  # fmt: skip
+        want = np.clip(a.astype(np.float64) @ b + bias + res, -3.0, 3.0)
+    else:
+        bias = rng.standard_normal(m, dtype=np.float32)
+        slope = rng.uniform(0.1, 0.5, m).astype(np.float32)
+        ep = gk.make_epilogue(gk.Activation(act=gk.ACT_CODES["PRelu"]), bias_row=bias,
+                              residual=res, slope=slope, slope_axis="row")  # fmt: skip
+        z = a.astype(np.float64) @ b + bias[:, None] + res
+        want = np.where(z < 0, z * slope[:, None], z)
     old = native.ext().gemm_tune_grid(-1, -1)
+    old_rows = native.ext().gemm_tune_rows(-1)
     ys = []
     try:
-        for per, shape, t in [(0, 0, 1), (0, 0, 2), (0, 2, 2), (1, 2, 2), (0, 1, 2), (1, 0, 2),
-                              (0, 0, 3), (0, 1, 3)]:  # fmt: skip
-            native.ext().gemm_tune_grid(per, shape)
-            y = np.empty((m, n), np.float32)
-            native.ext().gemm_a(a, packed, n, y, ep, t)
-            ys.append(y)
+        for by_panels in (0, 1):
+            native.ext().gemm_tune_rows(by_panels)
+            for per, shape, t in [(0, 0, 1), (0, 0, 2), (0, 2, 2), (1, 2, 2), (0, 1, 2),
+                                  (1, 0, 2), (0, 0, 3), (0, 1, 3)]:  # fmt: skip
+                native.ext().gemm_tune_grid(per, shape)
+                y = np.empty((m, n), np.float32)
+                native.ext().gemm_a(a, packed, n, y, ep, t)
+                ys.append(y)
     finally:
         native.ext().gemm_tune_grid(*old)
+        native.ext().gemm_tune_rows(old_rows)
     for y in ys[1:]:
         assert np.array_equal(y.view(np.int32), ys[0].view(np.int32))
-    want = np.clip(a.astype(np.float64) @ b + bias + res, -3.0, 3.0)
     np.testing.assert_allclose(ys[0], want, rtol=1e-4, atol=1e-3)
