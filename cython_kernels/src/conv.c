@@ -9,7 +9,6 @@
 #include "dispatch.h"
 #include "gemm.h"
 #include "conv1x1.h"
-#include "conv_strided.h"
 #include "gemm_direct.h"
 #include "isa.h"
 #include "threadpool.h"
@@ -379,10 +378,6 @@ void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long 
                          threads);
         return;
     }
-    /* a strided (or padded) 1x1: the plain 1x1 of its sampled input (conv_strided.h) */
-    if (gk_conv_strided_1x1(ap, m, x, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, bp, y, bias,
-                            residual, lo, hi, clip, threads))
-        return;
     packb_job j = {x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps, bp,
                    {0, {NULL}}};
     gk_seat_bufs_init(&j.bufs, (size_t)taps * GK_PACKB_TAP_BYTES);
