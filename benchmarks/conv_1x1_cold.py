@@ -9,7 +9,8 @@ Each variant is `name=python statement` run before each of its calls, with `ext`
 inputs rotate over --copies planes, a different one for every call (so no variant reads the plane
 the one before it warmed: ResNet-50's 56x56 planes are 3.2 MB, a core's L2 2 MiB), as the model's
 convs read the previous layer's output. Shapes are `c,m,hw` (input channels, output channels,
-plane side); the defaults are ResNet-50's 1x1 convs. Not a test: only the bits are checked.
+plane side); the defaults are ResNet-50's 1x1 convs. `--stride 2` runs them with that stride
+(ResNet's downsamples: "64,128,56;128,256,28;256,512,14"). Not a test: only the bits are checked.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--calls", type=int, default=60, help="calls per variant and shape")
     ap.add_argument("--copies", type=int, default=16, help="input planes rotated over")
+    ap.add_argument("--stride", type=int, default=1, help="the convs' stride (both axes)")
     ap.add_argument("--variant", action="append", required=True, help="name=statement")
     args = ap.parse_args()
 
@@ -49,7 +51,9 @@ def time_shape(c, m, hw, variants, args, rng):
     """per variant its call times (us), and whether all variants give the same bits"""
     from gossamer.cython_kernels._native import ext
 
-    n = hw * hw
+    s = args.stride
+    o = (hw - 1) // s + 1  # the output plane's side
+    n = o * o
     ap = np.zeros(ext().packed_a_size(m, c), np.float32)
     ext().pack_a(rng.standard_normal((m, c)).astype(np.float32) * 0.1, ap, 1)
     xs = [rng.standard_normal((c, hw, hw)).astype(np.float32) for _ in range(args.copies)]
@@ -59,7 +63,7 @@ def time_shape(c, m, hw, variants, args, rng):
 
     def conv(x, y):
         ext().conv_gemm(
-            ap, x, 1, 1, 1, 1, 1, 1, 0, 0, hw, hw, bp, y, bias, None, 0.0, np.inf, True,
+            ap, x, 1, 1, s, s, 1, 1, 0, 0, o, o, bp, y, bias, None, 0.0, np.inf, True,
             args.threads,
         )  # fmt: skip
 
