@@ -10,7 +10,7 @@
 #include "gemm.h"
 #include "gemm_direct.h"
 #include "isa.h"
-#include "normalize.h" /* gk_k.normalize->softmax_scaled_row */
+#include "normalize.h" /* gk_k.normalize->softmax_scaled_rows */
 #include "threadpool.h"
 
 /* per-thread buffers (threadpool.h's gk_tls_buffer) */
@@ -77,8 +77,7 @@ static void att_heads(void *ctx, long u0, long u1, int seat) {
         for (long r0 = 0; r0 < s; r0 += rb) { /* rb is a multiple of GK_MR unless rb = s */
             long rows = GK_MIN(rb, s - r0);
             gk_gemm_packed(rows, s, d, qp + r0 * d, kp, sc, s, &none, 1);
-            for (long r = 0; r < rows; r++)
-                gk_k.normalize->softmax_scaled_row(sc + r * s, s, j->scale, mask);
+            gk_k.normalize->softmax_scaled_rows(sc, sc, rows, s, j->scale, mask);
             gk_pack_a(rows, s, sc, s, 1, pp, 1);
             float *yr = y + r0 * e;
             if (direct && !packed_v && gk_gemm_direct(rows, d, s, pp, v, roff, yr, e, &none, 1))

@@ -19,7 +19,8 @@ typedef struct {
 static void softmax_rows(void *p, long r0, long r1, int seat) {
     const rows_job *j = (const rows_job *)p;
     (void)seat;
-    for (long r = r0; r < r1; r++) gk_k.normalize->softmax_row(j->x + r * j->n, j->y + r * j->n, j->n);
+    gk_k.normalize->softmax_scaled_rows(j->x + r0 * j->n, j->y + r0 * j->n, r1 - r0, j->n, 1.0f,
+                                        NULL);
 }
 
 void gk_softmax_rows(const float *x, float *y, long rows, long n, int threads) {

@@ -44,6 +44,11 @@ typedef struct {
     /* in place: x = softmax(x * scale + mask) over a row of n (mask NULL: none); the product and
      * the sum rounded one at a time, as a Mul then an Add (attention.c) */
     void (*softmax_scaled_row)(float *x, long n, float scale, const float *mask);
+    /* softmax(x * scale + mask) of `rows` rows of n floats into y (rows n apart; x == y: in
+     * place): softmax_row's bits where scale is 1 and mask NULL, else softmax_scaled_row's; AVX-512
+     * runs two rows side by side (attention.c's score rows, normalize.c's Softmax rows) */
+    void (*softmax_scaled_rows)(const float *x, float *y, long rows, long n, float scale,
+                                const float *mask);
 } gk_normalize_kernels;
 
 #endif

@@ -1,6 +1,8 @@
-"""Softmax rows held in registers (AVX-512, n a multiple of 16 up to 256: softmax_regs in
-src/normalize_kernels.inc) give the same bits as the row loops (the AVX2 level runs them, with
-the same operations), for the unfused Softmax and for the attention's scaled, masked rows."""
+"""Softmax rows held in registers (AVX-512, n a multiple of 16 up to 256: softmax_regs, and two
+rows side by side, softmax_regs2, in src/normalize_kernels.inc) give the same bits as the row
+loops (the AVX2 level runs them, with the same operations; the generic level's exp has no FMA),
+for the unfused Softmax (37 rows: the last one alone) and for the attention's scaled, masked
+rows."""
 
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def _attention(qkv: np.ndarray, mask: np.ndarray | None, threads: int) -> np.nda
     return y
 
 
-@pytest.mark.parametrize("s", [128, 64, 256, 40])
+@pytest.mark.parametrize("s", [128, 64, 256, 40, 41, 97])
 @pytest.mark.parametrize("masked", [True, False])
 def test_attention_rows_in_registers_are_the_loops_bit_for_bit(s, masked, nthreads):
     if not native.ext().cpu_has_avx512f():
