@@ -82,6 +82,11 @@ CVEC_GEMM_WEIGHT_BYTES = 1 << 20  # see _cvec_pays
 # the packed GEMM's bits, its own weight panels; the rule's switch is ext().conv1x1_cvec_on).
 # False keeps them on the GEMM (A/B within one process: conv_knob_ab --session-per-variant).
 CONV1X1_CVEC = True
+# with more than one thread, only planes of at most this many pixels: ResNet-50's 7x7 1x1s took
+# 0.7-0.9x the GEMM's time at 2 threads in the model, its 14x14 ones 1.05-1.4x (0.83-0.94x alone,
+# their weights and input hot in each core's L2; at 1 thread 0.87-0.96x in the model too):
+# results/resnet_2t.md, Session 28 (r50)
+CONV1X1_CVEC_THREADED_PIXELS = 64
 
 
 def _direct_weights(w: Array) -> Array:
@@ -233,6 +238,7 @@ class _Conv:
         if (
             not CONV1X1_CVEC or self.group != 1 or (kh, kw, sh, sw, ph, pw) != (1, 1, 1, 1, 0, 0)
             or y.shape[2:] != (h, wd) or not hasattr(ext(), "conv1x1_cvec")
+            or (t > 1 and h * wd > CONV1X1_CVEC_THREADED_PIXELS)
             or not ext().conv1x1_cvec_takes(m, h * wd, c)
         ):  # fmt: skip
             return False

@@ -157,6 +157,18 @@ class _Count:
         return counted
 
 
+def test_threads_take_only_the_smallest_planes(monkeypatch):
+    """With more than one thread, planes over CONV1X1_CVEC_THREADED_PIXELS stay on the GEMM."""
+    counter = _Count()
+    monkeypatch.setattr(conv_kernels, "ext", lambda: counter)
+    for hw, threads, taken in ((7, 2, True), (14, 2, False), (14, 1, True)):
+        x, _, model = _model(64, 64, hw, hw, False, seed=hw)
+        counter.calls = 0
+        gossamer.load(model, backends=["cython"], threads=threads).run(None, {"x": x})
+        avx512 = simd_level() == "avx512f"
+        assert (counter.calls > 0) == (taken and avx512), (hw, threads)
+
+
 @pytest.mark.parametrize("residual", [False, True], ids=["conv", "conv_add_relu"])
 def test_a_model_gives_the_gemm_bits(level, threads, monkeypatch, residual):
     """A 1x1 conv of 2 images (with a fused residual and Relu or not) by the cvec path and by the
