@@ -158,15 +158,17 @@ class _Count:
 
 
 def test_threads_take_only_the_smallest_planes(monkeypatch):
-    """With more than one thread, planes over CONV1X1_CVEC_THREADED_PIXELS stay on the GEMM."""
+    """With more than one thread, planes over CONV1X1_CVEC_THREADED_PIXELS stay on the GEMM;
+    fewer input channels than CONV1X1_CVEC_MIN_K too."""
     counter = _Count()
     monkeypatch.setattr(conv_kernels, "ext", lambda: counter)
-    for hw, threads, taken in ((7, 2, True), (14, 2, False), (14, 1, True)):
-        x, _, model = _model(64, 64, hw, hw, False, seed=hw)
+    cases = ((128, 7, 2, True), (128, 14, 2, False), (128, 14, 1, True), (64, 7, 1, False))
+    for c, hw, threads, taken in cases:
+        x, _, model = _model(c, 64, hw, hw, False, seed=hw)
         counter.calls = 0
         gossamer.load(model, backends=["cython"], threads=threads).run(None, {"x": x})
         avx512 = simd_level() == "avx512f"
-        assert (counter.calls > 0) == (taken and avx512), (hw, threads)
+        assert (counter.calls > 0) == (taken and avx512), (c, hw, threads)
 
 
 @pytest.mark.parametrize("residual", [False, True], ids=["conv", "conv_add_relu"])
