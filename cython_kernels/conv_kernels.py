@@ -77,6 +77,21 @@ DIRECT_MAX_CIN = 4
 CVEC_MAX_PIXELS = 16 if os.environ.get("GOSSAMER_CONV_CVEC", "1").strip() != "0" else 0
 CVEC_GEMM_WEIGHT_BYTES = 1 << 20  # see _cvec_pays
 
+# 1x1 unpadded stride-1 convs (group 1, constant weights) that src/conv1x1.h's rule picks (small
+# planes: 7x7 to 16x16) run with the output channels in the vector lanes (ext().conv1x1_cvec:
+# the packed GEMM's bits, its own weight panels; the rule's switch is ext().conv1x1_cvec_on).
+# False keeps them on the GEMM (A/B within one process: conv_knob_ab --session-per-variant).
+CONV1X1_CVEC = True
+# with more than one thread, only planes of at most this many pixels: ResNet-50's 7x7 1x1s took
+# 0.7-0.9x the GEMM's time at 2 threads in the model, its 14x14 ones 1.05-1.4x (0.83-0.94x alone,
+# their weights and input hot in each core's L2; at 1 thread 0.87-0.96x in the model too):
+# results/resnet_2t.md, Session 28 (r50)
+CONV1X1_CVEC_THREADED_PIXELS = 64
+# and only from this many input channels: a thin K (SqueezeNet's 64 -> 256 expand at 13x13) took
+# 1.19-1.27x the GEMM's time alone at 1 thread (a tile's 64 K steps do not pay for its
+# accumulators' stores and the output pass)
+CONV1X1_CVEC_MIN_K = 128
+
 
 def _direct_weights(w: Array) -> Array:
     """Weights (M, C, kh, kw) as the direct kernel reads them: (C*kh*kw) x ldw, one tap's output
@@ -181,6 +196,7 @@ class _Conv:
         # few input channels (an image model's stem): the direct polyphase kernel
         self.w_direct = None
         self._w_panels: Array | None = None  # small output planes' (_cvec_weights)
+        self._w_cvec1x1: Array | None = None  # small planes' 1x1 (_cvec1x1_weights)
         if w is not None and self.group == 1 and w.shape[1] <= DIRECT_MAX_CIN:
             k, ldw = int(np.prod(w.shape[1:])), -(-w.shape[0] // 16) * 16
             self.w_direct = packed_form(
@@ -199,6 +215,44 @@ class _Conv:
                 lambda: _cvec_panels(w),
             )  # fmt: skip
         return self._w_panels
+
+    def _cvec1x1_weights(self) -> Array:
+        """The constant 1x1 weights in conv1x1_cvec's panels of 64 output channels, made on
+        first use."""
+        if self._w_cvec1x1 is None:
+            w = self._w
+            m, k = w.shape[0], int(np.prod(w.shape[1:]))
+
+            def build() -> Array:
+                out = aligned_empty(ext().conv1x1_cvec_size(m, k))
+                ext().conv1x1_cvec_pack(np.ascontiguousarray(w, F32).reshape(m, k), out)
+                return out
+
+            self._w_cvec1x1 = packed_form(
+                self._src, "conv.cvec1x1", {"m": m, "k": k}, (ext().conv1x1_cvec_size(m, k),),
+                build,
+            )  # fmt: skip
+        return self._w_cvec1x1
+
+    def _cvec1x1(
+        self, x: Array, y: Array, bias: Array | None, z: Array | None, geometry: tuple, t: int
+    ) -> bool:
+        """y = the 1x1 conv by conv1x1_cvec where it applies (False: nothing done)."""
+        (kh, kw, sh, sw, ph, pw), (n, c, h, wd), m = geometry, x.shape, y.shape[1]
+        if (
+            not CONV1X1_CVEC or self.group != 1 or (kh, kw, sh, sw, ph, pw) != (1, 1, 1, 1, 0, 0)
+            or y.shape[2:] != (h, wd) or not hasattr(ext(), "conv1x1_cvec")
+            or (t > 1 and h * wd > CONV1X1_CVEC_THREADED_PIXELS) or c < CONV1X1_CVEC_MIN_K
+            or not ext().conv1x1_cvec_takes(m, h * wd, c)
+        ):  # fmt: skip
+            return False
+        wp, hw = self._cvec1x1_weights(), h * wd
+        for i in range(n):
+            zi = None if z is None else z[i].reshape(m, hw)
+            if not ext().conv1x1_cvec(wp, x[i].reshape(c, hw), y[i].reshape(m, hw), bias, zi,
+                                      *self.bounds, t):  # fmt: skip
+                return False  # (the first image: the level has no kernel)
+        return True
 
     def _winograd_able(self, w: Array) -> bool:
         g = self.geometry
@@ -351,6 +405,8 @@ class _Conv:
             if ext().conv_cvec(x, panels, kh, kw, sh, sw, dh, dw, ph, pw, bias, *bounds, y, work,
                                t):  # fmt: skip
                 return y if z is None else self._add_residual(y, z)
+        if const_w and self._cvec1x1(x, y, bias, z, (kh, kw, sh, sw, ph, pw), t):
+            return y
         mt = self.use_winograd(c, m, oh, ow) if const_w and (sh, sw, dh, dw) == (1, 1, 1, 1) else 0
         if mt:
             # tiles per chunk: at 1 thread its transformed input and products (a^2 (c + m)

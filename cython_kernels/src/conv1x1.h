@@ -27,6 +27,49 @@ int gk_conv1x1_takes(long m, long n, long k);
 int gk_conv1x1(long m, long n, long k, const float *ap, const float *x, float *c,
                const gk_epilogue *ep, int threads);
 
+/* ---- small planes: the output channels in the vector lanes (gk_conv1x1_cvec) --------------
+ * The same conv as C^T = X^T W^T: tiles of 6 pixels x 64 output channels (4 zmm), each pixel's
+ * input value broadcast from the planes where they lie, the weights in panels of 64 output
+ * channels (gk_conv1x1_cvec_pack) streamed once per call, while the GEMM's narrow path puts the
+ * pixels in the lanes (49 pixels in 64 lanes at 7x7, 196 in 224 at 14x14) and packs them first.
+ * Every element is the packed GEMM's sum: K in its blocks (gk_gemm_kc), each block's products
+ * accumulated from zero in K order (an accumulator spilled and reloaded between K slices keeps
+ * its bits), added to the sum of the blocks before, then bias, residual and clip in its order:
+ * the bits of gk_conv_gemm. AVX-512 only (the rule says no elsewhere). */
+
+/* which 1x1 convs gk_conv1x1_cvec_takes picks: 0 none, 1 the rule's, 2 every one (tests); the
+ * rule's largest plane (pixels) */
+extern int gk_conv1x1_cvec_on;
+extern long gk_conv1x1_cvec_max_n;
+
+/* 1 where the m x n x k conv (n pixels) should run on gk_conv1x1_cvec (switch, rule, level) */
+int gk_conv1x1_cvec_takes(long m, long n, long k);
+
+/* floats of gk_conv1x1_cvec_pack's panels for an m x k weight */
+size_t gk_conv1x1_cvec_size(long m, long k);
+
+/* W (m x k, rows of k) as panels of 64 output channels: panel q (channels [64 q, 64 q + w), w
+ * = min(64, m - 64 q) rounded up to 16, zeros past m) is k rows of w floats at 64 q k */
+void gk_conv1x1_cvec_pack(const float *w, long m, long k, float *out);
+
+/* C[m, n] = clip(W @ X + bias + residual) (X: k rows of n floats; bias / residual may be NULL;
+ * clip only where `clip`), wp the packed panels. Returns 0 (C untouched) where the level has
+ * no kernel, or C partly written where a thread's buffers could not be allocated. */
+int gk_conv1x1_cvec(long m, long n, long k, const float *wp, const float *x, float *c,
+                    const float *bias, const float *residual, float lo, float hi, int clip,
+                    int threads);
+
+/* what gk_conv1x1_cvec fetches ahead into L2 (bits of its flags, all on by default), and the
+ * split between threads (the bits do not depend on any of them) */
+#define GK_CVEC_PF_W 1     /* the next K slice's weights */
+#define GK_CVEC_PF_X 2     /* the next K slice's input rows */
+#define GK_CVEC_PF_C 4     /* in the last K block, C's and the residual's rows of the panel */
+#define GK_CVEC_SPLIT_P 8  /* threads split the pixels even where the panels share out (A/B) */
+
+/* the K slice (rows) a tile's accumulators run over before the next pixel tile (ks > 0 sets
+ * it), and the flags above (flags >= 0 sets them); old[0], old[1]: the previous values */
+void gk_conv1x1_cvec_tune(long ks, long flags, long *old);
+
 /* ---- per-level kernels (conv1x1_kernels.inc; dispatch.c selects one level's) -------------- */
 
 typedef struct {
@@ -38,11 +81,23 @@ typedef struct {
 } gk_conv1x1_args;
 
 typedef struct {
+    long m, n, k, kc, ks, flags;
+    const float *wp, *x;
+    float *c;
+    const float *bias, *residual;
+    float lo, hi;
+    int clip;
+} gk_conv1x1_cvec_args;
+
+typedef struct {
     /* columns of C per column tile (2 vectors) */
     long col_unit;
     /* C[m0:m1, n0:n1] (m0 a multiple of GK_MR, n0 of col_unit); 0 where its thread's stage
      * could not be allocated; NULL at the generic level */
     int (*block)(const gk_conv1x1_args *g, long m0, long m1, long n0, long n1);
+    /* gk_conv1x1_cvec's output channel panels [q0, q1) at pixels [p0, p1); 0 where its thread's
+     * buffers could not be allocated; NULL but at AVX-512 */
+    int (*cvec)(const gk_conv1x1_cvec_args *g, long q0, long q1, long p0, long p1);
 } gk_conv1x1_kernels;
 
 #endif
