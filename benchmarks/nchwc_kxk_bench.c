@@ -5,7 +5,8 @@
  * packed: the outputs only compare the two. COLD=1 streams 64 MB between calls (cold caches);
  * WOFF=4 starts the weights 16 bytes past a 64-byte boundary (numpy's alignment); BOTHNEW=1 runs
  * the working copy's kernels on both sides (noise floor); KTAPS=k sets gk_nchwc_ktaps on the "new"
- * side (input channel x tap pairs per pass; 0: all in one). Not built by setup.py:
+ * side (input channel x tap pairs per pass; 0: all in one); EVEN=0|1 and XPF=k set the "new" side's
+ * gk_nchwc_pw_even and gk_nchwc_pw_xpf (the pointwise tiles; nchwc.h). Not built by setup.py:
  *
  *   mkdir -p /tmp/ncb/obj && cd cython_kernels/src && F="-O3 -pthread -fno-math-errno \
  *     -fno-trapping-math -I." && for f in $(ls *.c | grep -v _check | grep -v '^nchwc.c$') \
@@ -45,6 +46,7 @@ __attribute__((target("avx512f,fma"))) static double peak(void){
 static double PEAK;
 static const gk_nchwc_kernels *KT[2];
 static long KTAPS[2] = {128, 128}; /* KTAPS=k: the "new" side's gk_nchwc_ktaps */
+static long EVEN = 1, XPF = 0; /* EVEN=0|1, XPF=k: the "new" side's gk_nchwc_pw_even, _pw_xpf */
 static char *FLUSH; static long FLUSH_N;
 static void flush(void){ if(FLUSH){ for(long i=0;i<FLUSH_N;i+=64) FLUSH[i]++; } }
 static void conv(const char*name,long c,long m,long h,long k,long s){
@@ -53,7 +55,7 @@ static void conv(const char*name,long c,long m,long h,long k,long s){
   float *w=w0+WOFF;
   double best[2]={1e9,1e9};
   for(int r=0;r<REPS+2;r++) for(int v=0;v<2;v++){
-    gk_k.nchwc=KT[v]; gk_nchwc_ktaps=KTAPS[v]; flush();
+    gk_k.nchwc=KT[v]; gk_nchwc_ktaps=KTAPS[v]; gk_nchwc_pw_even=v?EVEN:0; gk_nchwc_pw_xpf=v?XPF:0; flush();
     double t0=now(); gk_nchwc_conv(x,1,c,h,h,1,w,m,k,k,s,s,1,1,p,p,oh,oh,b,NULL,0,INFINITY,NULL,y,TH); double t=now()-t0;
     if(r>=2 && t<best[v])best[v]=t;}
   float *y2=rnd(m*oh*oh), *z=rnd(m*oh*oh);
@@ -66,7 +68,7 @@ static void conv(const char*name,long c,long m,long h,long k,long s){
 }
 int main(int argc,char**argv){
   gk_set_simd_level(2); TH=argc>1?atoi(argv[1]):1; gk_pool_start(TH);
-  KT[0]=getenv("BOTHNEW")?&gk_nchwc_kernels_bx:gk_k.nchwc; KT[1]=&gk_nchwc_kernels_bx; if(argc>2) REPS=atoi(argv[2]); if(getenv("WOFF")) WOFF=atol(getenv("WOFF")); if(getenv("KTAPS")) KTAPS[1]=atol(getenv("KTAPS"));
+  KT[0]=getenv("BOTHNEW")?&gk_nchwc_kernels_bx:gk_k.nchwc; KT[1]=&gk_nchwc_kernels_bx; if(argc>2) REPS=atoi(argv[2]); if(getenv("WOFF")) WOFF=atol(getenv("WOFF")); if(getenv("KTAPS")) KTAPS[1]=atol(getenv("KTAPS")); if(getenv("EVEN")) EVEN=atol(getenv("EVEN")); if(getenv("XPF")) XPF=atol(getenv("XPF"));
   if(getenv("COLD")){FLUSH_N=64L<<20; FLUSH=malloc(FLUSH_N); memset(FLUSH,1,FLUSH_N);}
   const char *only = argc>3 ? argv[3] : "";
   PEAK=peak();
@@ -80,6 +82,9 @@ int main(int argc,char**argv){
   L("sq squeeze",64,16,55,1,1); L("sq squeeze",128,32,27,1,1); L("sq squeeze",384,64,13,1,1); L("sq final",512,1000,13,1,1);
   L("yolo 3x3",16,16,80,3,1); L("yolo 3x3",32,32,40,3,1); L("yolo 3x3",64,64,20,3,1); L("yolo 3x3",128,128,10,3,1); L("yolo 3x3 s2",64,128,40,3,2); L("yolo 3x3 s2",128,256,20,3,2);
   L("odd 3x3 s2",40,48,13,3,2); L("odd 3x3 s2",24,16,15,3,2); L("odd 3x3",8,24,6,3,1); L("odd 3x3",16,40,11,3,1);
+  L("mnv2 1x1 28",32,192,28,1,1); L("mnv2 1x1 28",192,32,28,1,1);
+  L("mnv2 1x1 14",192,64,14,1,1); L("mnv2 1x1 14",64,384,14,1,1); L("mnv2 1x1 14",384,64,14,1,1); L("mnv2 1x1 14",384,96,14,1,1); L("mnv2 1x1 14",96,576,14,1,1); L("mnv2 1x1 14",576,96,14,1,1);
+  L("mnv2 1x1 7",576,160,7,1,1); L("mnv2 1x1 7",160,960,7,1,1); L("mnv2 1x1 7",960,160,7,1,1); L("mnv2 1x1 7",960,320,7,1,1); L("mnv2 1x1 7",320,1280,7,1,1);
   L("r50 1x1",64,256,56,1,1); L("r50 1x1",256,64,56,1,1); L("r50 3x3",64,64,56,3,1);
   return 0;
 }

@@ -31,6 +31,8 @@ static inline long nc_group(long mb, long g, int *nb) {
 /* input channel x tap pairs summed per pass over a chunk (16 KB of a group's weights; 0: all in
  * one pass); 4.5x as many for a k x k conv (gk_nchwc_conv_strided) */
 long gk_nchwc_ktaps = 128;
+long gk_nchwc_pw_even = 1;
+long gk_nchwc_pw_xpf = 4;
 /* work item order: 0 weights-major, 1 pixel-major, 2 pixel-major when all the weights take at
  * most gk_nchwc_pixel_major_bytes (they then stay in L2 while the plane streams through once), 3
  * (default) pixel-major also when the input takes more than the weights and more than
@@ -45,6 +47,14 @@ long gk_nchwc_pixel_major_bytes = 64 * 1024;
  * faster in mode 2 than in mode 0 and up to 1.2x slower in medians (a piece held by a worker
  * the OS took off its core is an eighth of a layer, a dynamic chunk a sixteenth) */
 long gk_nchwc_split_mode = 0;
+/* Off (0): MobileNetV2 at 2 threads in mode 1 (both kinds in row parts; benchmarks/
+ * conv_knob_ab.py, in the model) ran the depthwise convs of 112- and 56-row inputs 1.05-1.37x
+ * faster than mode 0 (144 x 56 x 56 -> 28 x 28: 82 -> 60 us), those of 28 and 14 rows 1.03-1.8x
+ * slower (576 x 14 x 14: 45 -> 80 us: a 14-row plane's pieces are two rows); the depthwise
+ * convs of 56 rows and more in parts behind convs in mode 0's dynamic chunks gained nothing
+ * (Conv_86 181-190 -> 194-201 us, Conv_123 100-102 -> 101-102; Session 28): the gain was each
+ * thread reading the rows its own core wrote, which needs the conv before in parts too */
+long gk_nchwc_dw_parts_h = 0;
 
 /* pieces per part (gk_pool_run_parts): a thread done with its part takes the other's last
  * pieces */
@@ -314,6 +324,9 @@ void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads
     dw_job j = {a, gk_k.nchwc, cbs, bands, rows};
     double work = (double)n * a->c * a->oh * a->ow * a->kh * a->kw;
     int team = work > 32768 ? threads : 1, parts = nc_parts(n, team, 1), pieces = nc_pieces();
+    if (!parts && gk_nchwc_split_mode == 0 && gk_nchwc_dw_parts_h > 0 &&
+        a->h >= gk_nchwc_dw_parts_h && n == 1 && team > 1 && team <= GK_POOL_MAX_THREADS)
+        parts = team;
     if (parts && a->oh >= 4L * parts) { /* pieces of rows (see the conv's parts) */
         long all = (long)parts * pieces, bounds[GK_POOL_MAX_THREADS * NC_PIECES_MAX + 1];
         for (long t = 0; t <= all; t++) bounds[t] = nc_part_bound(a->oh, t, all, 1);

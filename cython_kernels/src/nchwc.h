@@ -79,6 +79,12 @@ void gk_nchwc_depthwise(const float *x, long n, long c, long h, long w, const fl
 /* input channel x tap pairs a 1x1 conv sums per pass over a chunk of pixels, 4.5x as many a
  * k x k conv (0: all at once) */
 extern long gk_nchwc_ktaps;
+/* 1 (default): a pointwise row's last 6 to 17 pixels as one or two tiles of 6 to 12 at level 2
+ * (nchwc_kernels.inc nc_pw_row_n); 0: 12-pixel tiles, then 8, 4, 3, 2, 1. Same bits either way */
+extern long gk_nchwc_pw_even;
+/* input blocks ahead that a level-2 pointwise tile prefetches its pixels of, in passes of 8
+ * blocks or more (0: none) */
+extern long gk_nchwc_pw_xpf;
 /* the conv's work item order (nchwc.c): 0 weights-major, 1 pixel-major, 2 pixel-major when the
  * weights take at most gk_nchwc_pixel_major_bytes, 3 (default) also when the input takes more
  * than the weights and than gk_nchwc_pixel_major_bytes */
@@ -91,6 +97,9 @@ extern long gk_nchwc_pixel_major_bytes;
  * thread reads what its own core wrote in the layer before; 2: the conv's parts
  * only, 3: the depthwise conv's only. The results do not depend on it. */
 extern long gk_nchwc_split_mode;
+/* in mode 0, a depthwise conv whose input has at least this many rows runs in mode 1's row
+ * parts all the same (0, the default: never; measured in nchwc.c) */
+extern long gk_nchwc_dw_parts_h;
 /* pieces per part in modes 1-3 (a thread done with its own part takes the others' last pieces;
  * 1-16, default 4) */
 extern long gk_nchwc_split_pieces;

@@ -32,6 +32,9 @@ cdef extern from "src/nchwc.h" nogil:
                                const gk_nchwc_pool_window *pool, float *y, int threads)
     long gk_nchwc_pool_band_bytes
     long gk_nchwc_ktaps
+    long gk_nchwc_pw_even
+    long gk_nchwc_pw_xpf
+    long gk_nchwc_dw_parts_h
     long gk_nchwc_order
     long gk_nchwc_pixel_major_bytes
     long gk_nchwc_split_mode
@@ -51,6 +54,37 @@ def nchwc_ktaps(long ktaps=-1):
     cdef long old = gk_nchwc_ktaps
     if ktaps >= 0:
         gk_nchwc_ktaps = ktaps
+    return old
+
+
+def nchwc_pw_even(long on=-1):
+    """1 (default): a pointwise row's last 6 to 17 pixels run as one or two tiles of 6 to 12 at
+    level 2; 0: 12-pixel tiles, then 8, 4, 3, 2, 1 (src/nchwc.h; the same bits either way);
+    -1 only asks. Returns the previous setting."""
+    global gk_nchwc_pw_even
+    cdef long old = gk_nchwc_pw_even
+    if on >= 0:
+        gk_nchwc_pw_even = 1 if on else 0
+    return old
+
+
+def nchwc_pw_xpf(long blocks=-1):
+    """Input blocks ahead whose pixels a level-2 pointwise tile prefetches, in passes of 8 blocks
+    or more (0: none; src/nchwc.h); -1 only asks. Returns the previous setting."""
+    global gk_nchwc_pw_xpf
+    cdef long old = gk_nchwc_pw_xpf
+    if blocks >= 0:
+        gk_nchwc_pw_xpf = blocks
+    return old
+
+
+def nchwc_dw_parts_h(long rows=-1):
+    """In split mode 0, a depthwise conv whose input has at least `rows` rows runs in static row
+    parts (src/nchwc.h; 0: never); -1 only asks. Returns the previous setting."""
+    global gk_nchwc_dw_parts_h
+    cdef long old = gk_nchwc_dw_parts_h
+    if rows >= 0:
+        gk_nchwc_dw_parts_h = rows
     return old
 
 

@@ -426,6 +426,75 @@ def test_pointwise_chunks_of_a_large_plane_change_no_bit(level, xs):
     np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
 
 
+# pixels of a 1x1 conv's plane (one row): every remainder of the 12-pixel tiles (1 to 11 past
+# one to three of them, and under 12), 49 (a 7x7 plane: 12 + 12 + 12 + 7 + 6) and 196
+PW_ROWS = [*range(1, 32), 37, 41, 49, 196]
+
+
+@pytest.mark.parametrize("m", [8, 16, 24, 32, 40], ids=lambda m: f"m{m}")
+def test_pointwise_even_tiles_and_prefetch_change_no_bit(level, m):
+    """nchwc_pw_even (AVX-512: a row's last 6 to 17 pixels as one or two tiles of 6 to 12) gives
+    the narrow tiles' bits on every row length, and nchwc_pw_xpf (the input prefetch) changes
+    none, at 1 and 2 threads, with a residual and a clip, over two passes of input channels (136:
+    16 blocks, then 1); and the reference's values."""
+    from gossamer.cython_kernels._native import ext
+
+    inits = {"w": (RNG.standard_normal((m, 136, 1, 1)) * 0.2).astype(F32),
+             "b": RNG.standard_normal(m).astype(F32)}  # fmt: skip
+    old = ext().nchwc_pw_even(), ext().nchwc_pw_xpf()
+    try:
+        for hw in PW_ROWS:
+            x = _blocked(RNG.standard_normal((1, 136, 1, hw)).astype(F32))
+            z = RNG.standard_normal((1, m // 8, 1, hw, 8)).astype(F32)
+            graph = _graph("NchwcConv", {"x": x, "z": z}, inits, activation="Clip",
+                           activation_params=[-1.0, 2.0])  # fmt: skip
+            graph.nodes[0].inputs[:] = ["x", "w", "b", "z"]
+            feeds = {"x": x, "z": z}
+            runs = []
+            for threads in (1, 2):
+                sess = gossamer.Session(graph, backends=["cython"], threads=threads)
+                for even, xpf in ((0, 0), (1, 0), (1, 1), (1, 4)):
+                    ext().nchwc_pw_even(even)
+                    ext().nchwc_pw_xpf(xpf)
+                    runs.append(sess.run(None, feeds)[0])
+            assert all(np.array_equal(runs[0], r) for r in runs[1:]), hw
+            ref = gossamer.Session(graph, backends=[]).run(None, feeds)[0]
+            np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
+    finally:
+        ext().nchwc_pw_even(old[0])
+        ext().nchwc_pw_xpf(old[1])
+
+
+TALL = [((1, 24, 56, 13), 1), ((1, 16, 57, 19), 2), ((2, 8, 60, 9), 1)]
+
+
+@pytest.mark.parametrize("xs,stride", TALL, ids=["h56", "h57_s2", "n2_h60"])
+def test_depthwise_row_parts_of_a_tall_input_change_no_bit(level, xs, stride):
+    """nchwc_dw_parts_h: a depthwise conv of an input of 56 rows or more runs in static row parts
+    at 2 threads (one image; two images keep the dynamic split): the same bits as the dynamic
+    split and as one thread, and the reference's values."""
+    from gossamer.cython_kernels._native import ext
+
+    x = _blocked(RNG.standard_normal(xs).astype(F32))
+    c = xs[1]
+    inits = {"w": (RNG.standard_normal((c, 1, 3, 3)) * 0.3).astype(F32),
+             "b": RNG.standard_normal(c).astype(F32)}  # fmt: skip
+    graph = _graph("NchwcConv", {"x": x}, inits, group=c, strides=[stride, stride],
+                   pads=[1, 1, 1, 1], activation="Clip", activation_params=[0.0, 6.0])  # fmt: skip
+    old = ext().nchwc_dw_parts_h()
+    try:
+        runs = []
+        for threads, rows in ((1, 56), (2, 0), (2, 56), (2, 1)):
+            ext().nchwc_dw_parts_h(rows)
+            sess = gossamer.Session(graph, backends=["cython"], threads=threads)
+            runs.append(sess.run(None, {"x": x})[0])
+    finally:
+        ext().nchwc_dw_parts_h(old)
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    ref = gossamer.Session(graph, backends=[]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("threads_", [1, 2], ids=["1thread", "2threads"])
 def test_the_work_item_order_changes_no_bit(threads_):
     """Weights-major, pixel-major, and the default choice between them (pixel-major for an input
