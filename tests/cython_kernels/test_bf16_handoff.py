@@ -170,8 +170,13 @@ def test_a_block_pairs_and_gives_the_bits_of_its_two_convs(amx: None, monkeypatc
 @pytest.mark.parametrize(
     "kwargs",
     [{"m1": 48}, {"s2": 2}, {"shared": True}, {"act": "Sigmoid"}, {"cin": 3, "hw": (64, 64)}],
-    ids=["channels-not-in-32s", "strided-second", "first-read-elsewhere", "other-activation",
-         "a-stem-cython-bf16-declines"],  # fmt: skip
+    ids=[
+        "channels-not-in-32s",
+        "strided-second",
+        "first-read-elsewhere",
+        "other-activation",
+        "a-stem-cython-bf16-declines",
+    ],  # fmt: skip
 )
 def test_what_is_not_paired(amx: None, monkeypatch, kwargs) -> None:
     assert not _pairs(_session(_block(**kwargs), monkeypatch, True))
