@@ -53,3 +53,26 @@ def assert_close(ours: list, ref: list, rtol: float = 1e-5, atol: float = 1e-5) 
     for a, b in zip(ours, ref):
         assert a.dtype == b.dtype and a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+class CountedExt:
+    """ext() with the calls of its function `name` that ran (returned true: the level has the
+    kernel and took the call) counted in `calls`: monkeypatch it in for a module's `ext`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.calls = 0
+
+    def __getattr__(self, attr: str):  # noqa: ANN204
+        from gossamer.cython_kernels._native import ext
+
+        real = getattr(ext(), attr)
+        if attr != self.name:
+            return real
+
+        def counted(*args, **kwargs):  # noqa: ANN202
+            done = real(*args, **kwargs)
+            self.calls += bool(done)
+            return done
+
+        return counted

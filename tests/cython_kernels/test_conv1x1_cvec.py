@@ -12,7 +12,7 @@ from gossamer.cython_kernels._native import ext
 
 import gossamer
 
-from ._helpers import assert_on_cython, one_node
+from ._helpers import CountedExt, assert_on_cython, one_node
 
 F32 = np.float32
 
@@ -138,29 +138,10 @@ def _model(c, m, h, w, residual: bool, seed: int):
     return x, z, model.SerializeToString()
 
 
-class _Count:
-    """ext() with the conv1x1_cvec calls that ran (True: the level has the kernel) counted."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        real = getattr(ext(), name)
-        if name != "conv1x1_cvec":
-            return real
-
-        def counted(*args, **kwargs):  # noqa: ANN202
-            done = real(*args, **kwargs)
-            self.calls += bool(done)
-            return done
-
-        return counted
-
-
 def test_threads_take_only_the_smallest_planes(monkeypatch):
     """With more than one thread, planes over CONV1X1_CVEC_THREADED_PIXELS stay on the GEMM;
     fewer input channels than CONV1X1_CVEC_MIN_K too."""
-    counter = _Count()
+    counter = CountedExt("conv1x1_cvec")
     monkeypatch.setattr(conv_kernels, "ext", lambda: counter)
     cases = ((128, 7, 2, True), (128, 14, 2, False), (128, 14, 1, True), (64, 7, 1, False))
     for c, hw, threads, taken in cases:
@@ -178,7 +159,7 @@ def test_a_model_gives_the_gemm_bits(level, threads, monkeypatch, residual):
     path taken at AVX-512 only."""
     x, z, model = _model(200, 144, 7, 7, residual, seed=11 + residual)
     feeds = {"x": x} if z is None else {"x": x, "z": z}
-    counter = _Count()
+    counter = CountedExt("conv1x1_cvec")
     monkeypatch.setattr(conv_kernels, "ext", lambda: counter)
     new = gossamer.load(model, backends=["cython"], threads=threads)
     got = [new.run(None, feeds)[0] for _ in range(3)]  # the second records, the third replays

@@ -11,7 +11,7 @@ from gossamer.cython_kernels._native import ext
 
 import gossamer
 
-from ._helpers import assert_close, assert_on_cython, one_node
+from ._helpers import CountedExt, assert_close, assert_on_cython, one_node
 
 RNG = np.random.default_rng(19)
 F32 = np.float32
@@ -48,25 +48,6 @@ def test_the_small_plane_rule():
     assert pays(1, 1, 1000, 1024)  # a classifier head on a 1x1 plane: 4 MB, 1 of 16 columns
 
 
-class _Count:
-    """ext() with the conv_cvec calls that ran (True: the level has the kernel) counted."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        real = getattr(ext(), name)
-        if name != "conv_cvec":
-            return real
-
-        def counted(*args, **kwargs):  # noqa: ANN202
-            done = real(*args, **kwargs)
-            self.calls += bool(done)
-            return done
-
-        return counted
-
-
 @pytest.mark.parametrize("name,xs,ws,attrs", CASES, ids=[c[0] for c in CASES])
 def test_small_planes_match_the_reference(level, threads, monkeypatch, name, xs, ws, attrs):
     pixels = _out_pixels(xs, ws, attrs)
@@ -76,7 +57,7 @@ def test_small_planes_match_the_reference(level, threads, monkeypatch, name, xs,
     w = (RNG.standard_normal(ws) * 0.2).astype(F32)
     b = RNG.standard_normal(ws[0]).astype(F32)
     model = one_node("Conv", {"x": x}, {"w": w, "b": b}, **attrs)
-    counter = _Count()
+    counter = CountedExt("conv_cvec")
     monkeypatch.setattr(conv_kernels, "ext", lambda: counter)
     ours = gossamer.load(model, backends=["cython"], threads=threads)
     got = ours.run(None, {"x": x})
