@@ -216,7 +216,11 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
 
 
 def merge_dim(a: Elem, b: Elem) -> Dim:
-    """Two facts about the same dim: keep the known one, drop contradictions."""
+    """Two facts about the same dim (Concat's inputs off its axis): keep the known one, drop
+    contradicting numbers. Two different expressions are both true of every run that can run
+    (the op fails on feeds where they differ), so the shorter one stands for the dim, as ONNX's
+    own inference keeps one: the dims after it stay evaluable at the feeds (a YOLO neck
+    concatenates an upsampled map with a skip whose expressions differ in their floors)."""
     if a == b or b is None:
         return a
     if a is None:
@@ -225,6 +229,8 @@ def merge_dim(a: Elem, b: Elem) -> Dim:
         return a
     if is_num(b) and not is_num(a):
         return b
+    if isinstance(a, str) and isinstance(b, str):
+        return b if len(b) < len(a) else a
     return None
 
 

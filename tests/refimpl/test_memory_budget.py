@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from gossamer.plugins import KernelBackend, check_allocation, kernel
 from gossamer.plugins import manager as plugin_manager
-from gossamer.refimpl.errors import InputError, MemoryBudgetError
+from gossamer.refimpl.errors import InputError, MemoryBudgetError, NodeExecutionError
 from gossamer.refimpl.memory_budget import default_budget, format_bytes, parse_budget
 from gossamer.refimpl.ops.op_relu import relu_6
 from onnx import helper, numpy_helper
@@ -251,6 +251,33 @@ def test_a_new_feed_size_whose_sizes_the_declared_inference_gives_is_not_inferre
     with pytest.raises(MemoryBudgetError, match=r"'y' of shape \[1000, 1000\]"):
         sess.run(None, big)  # the declared [N, N] evaluated at N = 1000
     assert calls == []
+
+
+def test_an_upsample_concatenated_with_its_skip_is_sized_at_the_feeds_without_inference(
+    monkeypatch,
+):
+    # a detector's neck: MaxPool halves H, Resize doubles it back, Concat with the skip. The two
+    # heights are different expressions of H (equal for even H): the first run sizes every
+    # tensor from the declared shapes, and an odd H still fails at the Concat, typed
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")
+    model = _bytes(
+        [
+            helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+            helper.make_node("Resize", ["p", "", "scales"], ["u"], mode="nearest"),
+            helper.make_node("Concat", ["u", "x"], ["c"], axis=1),
+            helper.make_node("Relu", ["c"], ["y"]),
+        ],
+        [tensor_info("x", np.float32, [1, 2, "H", "W"])],
+        [tensor_info("y")],
+        [scales],
+    )
+    sess = gossamer.load(model, backends=[])
+    calls = _count_inferences(monkeypatch)
+    x = np.arange(2 * 6 * 4, dtype=np.float32).reshape(1, 2, 6, 4)
+    assert sess.run(None, {"x": x})[0].shape == (1, 4, 6, 4)
+    assert calls == []
+    with pytest.raises(NodeExecutionError, match="Concat"):
+        sess.run(None, {"x": np.ones((1, 2, 5, 4), np.float32)})
 
 
 _LIMITED = """

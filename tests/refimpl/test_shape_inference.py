@@ -286,6 +286,16 @@ def test_concat_adds_axis_dims_symbolically():
     assert infer([n], ins)["y"].shape == ("N", "T+5")
 
 
+def test_concat_keeps_the_shorter_of_two_expressions_for_an_off_axis_dim():
+    # the YOLO neck: an upsampled map's height ((H-1)//2+1)*2 against a skip's H: equal on every
+    # feed the Concat accepts, so either names the dim; numbers that differ stay a contradiction
+    n = helper.make_node("Concat", ["a", "b"], ["y"], axis=1)
+    ins = [tensor_info("a", shape=[1, 2, "((H-1)//2+1)*2"]), tensor_info("b", shape=[1, 3, "H"])]
+    assert infer([n], ins)["y"].shape == (1, 5, "H")
+    clash = [tensor_info("a", shape=[1, 2, 4]), tensor_info("b", shape=[1, 3, 5])]
+    assert infer([n], clash)["y"].shape == (1, 5, None)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "inits", "opset", "sizes"),
     [
