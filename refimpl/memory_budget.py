@@ -284,6 +284,13 @@ class RunSizes:
             self._guards[key] = guard
         return guard
 
+    def values_at(self, shapes: dict[str, tuple[int, ...]]) -> dict[str, Value] | None:
+        """Every tensor's Value at the feeds' `shapes` (name -> Value), what inference at these
+        shapes would give, where the declared shapes evaluate to them all; else None. An arena
+        plan for these shapes takes them instead of inferring again (refimpl/shape_arenas.py)."""
+        sized = self._sized_at(shapes) if self._complete else None
+        return None if sized is None else {v.name: v for v in sized}
+
     def _sized_at(self, shapes: dict[str, tuple[int, ...]]) -> list[Value] | None:
         """The declared shapes' tensors with their dims evaluated at the feeds' `shapes`, or None
         unless the symbolic inputs' dims are plain names bound once each and every tensor's

@@ -24,6 +24,7 @@ import copy
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from .ir import Graph
@@ -56,6 +57,10 @@ class ShapeArenas:
         self.names = names
         self.limit: int | None = None  # bytes all kept arenas may take (None: default budget)
         self.plans_made = 0
+        # shapes -> every tensor's Value at them, or None (then plan_memory infers): a Session
+        # hands its RunSizes.values_at, which evaluates the declared shapes without inference
+        self.sized_values: Callable[[dict[str, tuple[int, ...]]], dict[str, Any] | None] | None
+        self.sized_values = None
         self._variants: OrderedDict[tuple, Any] = OrderedDict()  # signature -> Program or None
         self._lock = threading.Lock()
 
@@ -91,7 +96,9 @@ class ShapeArenas:
         graph = self.program.graph
         try:
             order = self.program.nodes  # the steps' (topological) order: not sorted again
-            plan = plan_memory(graph, dict(zip(self.names, key)), order=order)
+            shapes = dict(zip(self.names, key))
+            values = self.sized_values(shapes) if self.sized_values is not None else None
+            plan = plan_memory(graph, shapes, order=order, values=values)
         except Exception as err:  # a shape the plan cannot size: no arena, the run still runs
             log.debug("no arena for %s at %s: %s: %s", graph.name, key, type(err).__name__, err)
             return None

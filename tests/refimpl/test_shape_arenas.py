@@ -123,10 +123,10 @@ def test_symbolic_and_unknown_dims_both_plan(shape):
     assert program.shape_arenas.variants[((2, 8),)] is not None
 
 
-def test_a_sessions_runs_at_new_shapes_infer_them_once_each(monkeypatch):
+def test_a_sessions_runs_at_new_shapes_infer_nothing(monkeypatch):
     """The first run at a shape infers nothing (its size checks evaluate the declared shapes'
-    inference at its dims: memory_budget.RunSizes), the second infers it for its arena plan;
-    later runs infer nothing."""
+    inference at its dims: memory_budget.RunSizes), nor does the second, whose arena plan takes
+    the same evaluated shapes (RunSizes.values_at); later runs infer nothing."""
     from gossamer.refimpl.shape_inference import core
 
     import gossamer
@@ -139,14 +139,40 @@ def test_a_sessions_runs_at_new_shapes_infer_them_once_each(monkeypatch):
     x = np.arange(-6, 6, dtype=np.float32).reshape(4, 3)
     want = np.maximum(np.maximum(x, 0) + x, 0) + 0.5
     np.testing.assert_allclose(sess.run(None, {"x": x})[0], want)
-    assert len(inferred) == 0  # the size checks evaluate; no arena plan at a shape's first run
     np.testing.assert_allclose(sess.run(None, {"x": x[:2]})[0], want[:2])
-    assert len(inferred) == 0  # a new shape: evaluated too
-    np.testing.assert_allclose(sess.run(None, {"x": x})[0], want)
-    assert len(inferred) == 1  # its arena plan, at its second run
-    sess.run(None, {"x": x})
-    assert len(inferred) == 1  # known shapes: nothing inferred
+    np.testing.assert_allclose(sess.run(None, {"x": x})[0], want)  # its arena plan
+    assert sess._program.shape_arenas.variants[((4, 3),)].arena is not None
+    np.testing.assert_allclose(sess.run(None, {"x": x})[0], want)  # on its arena
+    assert len(inferred) == 0
     assert core.derived_graphs() is None  # the memo lives only during such a run
+
+
+def test_an_arena_plan_infers_the_shapes_the_declared_ones_do_not_give(monkeypatch):
+    """A tensor whose size the declared shapes leave unknown (NonZero's count): the first run's
+    size checks infer its shape once, and the arena plan at the second run infers again."""
+    from gossamer.refimpl.shape_inference import core
+
+    import gossamer
+
+    graph = _graph(("N", 3))
+    graph = Graph([*graph.nodes, Node("NonZero", ["y"], ["nz"], name="nz")], graph.inputs,
+                  [*graph.outputs, Value("nz", "int64", None)], initializers=graph.initializers,
+                  name="sym", opsets={"": 17})  # fmt: skip
+    sess = gossamer.load(graph, backends=["cython"], optimize=0)
+    inferred = []
+    real = core.infer_graph
+    monkeypatch.setattr(  # the model's inferences (the NonZero's size guard infers its own)
+        core, "infer_graph", lambda g, *a: inferred.append(g.name) or real(g, *a)
+    )
+    x = np.arange(-6, 6, dtype=np.float32).reshape(4, 3)
+    first = sess.run(None, {"x": x})
+    assert inferred.count("sym") == 1  # the size checks
+    second = sess.run(None, {"x": x})
+    assert inferred.count("sym") == 2  # the arena plan
+    sess.run(None, {"x": x})
+    assert inferred.count("sym") == 2
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
 
 
 def _deferred(graph: Graph, made: list, shapes: dict | None = None) -> Program:
