@@ -29,7 +29,12 @@ from .refimpl.dtypes import name_of, to_numpy
 from .refimpl.errors import CroppedBuildError, GraphValidationError, InputError, ModelFormatError
 from .refimpl.interpreter import NodeObserver
 from .refimpl.ir import Graph, Value
-from .refimpl.memory_budget import RunSizes, parse_budget
+from .refimpl.memory_budget import (
+    RunSizes,
+    parse_budget,
+    unnamed_dims,
+    with_unknown_dims_named,
+)
 from .refimpl.model_format.layouts import MISSING
 from .refimpl.shape_inference import infer_shapes, inference_cache
 
@@ -263,6 +268,8 @@ class Session:
         self.precision, self.precision_note = choice.precision, choice.note
         self.threads = threads
         self.max_memory = parse_budget(max_memory)
+        declared = graph  # its inputs as the model declares them: what the user feeds
+        graph, unknown = with_unknown_dims_named(graph)  # a symbol each: runs evaluate sizes
         order = graph.validate()  # (the nodes sorted: inference and the program sort no more)
         self.graph = graph
         with inference_cache(), using_memory_budget(self.max_memory):
@@ -293,14 +300,16 @@ class Session:
         self._program.set_arena_limit(self.max_memory)  # arenas planned per input shape
         initialized = set(graph.initializers)
         state_in, state_out = graph.state_names()  # the model's own, never the user's
-        user_inputs = [v for v in graph.inputs if v.name not in state_in]
+        user_inputs = [v for v in declared.inputs if v.name not in state_in]
         self._feedable = {v.name: v for v in user_inputs}
         self._required = [v.name for v in user_inputs if v.name not in initialized]
         self.inputs: list[Value] = [v for v in user_inputs if v.name not in initialized]
         self.outputs: list[Value] = [
-            inferred.get(v.name, v) for v in graph.outputs if v.name not in state_out
+            unnamed_dims(inferred.get(v.name, v), unknown)
+            for v in graph.outputs
+            if v.name not in state_out
         ]
-        self._state_specs = {v.name: v for v in graph.inputs if v.name in state_in}
+        self._state_specs = {v.name: v for v in declared.inputs if v.name in state_in}
         self._state: dict[str, np.ndarray | None] = {}
         self._state_lock = threading.Lock()  # a stateful run reads and writes state as one step
         self._output_names = [v.name for v in self.outputs]

@@ -208,7 +208,52 @@ class SizeGuard:
 
 _MISSING = object()
 # an input dim that evaluate_dim may bind: a name, not one of inference's own (unk__N)
-_PLAIN_SYMBOL = re.compile(r"(?!unk__)[A-Za-z_][A-Za-z0-9_]*\Z")
+_PLAIN_SYMBOL = re.compile(r"(?!unk__)[A-Za-z_][A-Za-z0-9_.]*\Z")
+
+
+def with_unknown_dims_named(graph: Graph) -> tuple[Graph, frozenset[str]]:
+    """The graph with every unknown dim (None: an exporter's -1 or "?") of its fed inputs named
+    after its input and axis ("x.2"), so the declared shapes' inference derives every size from
+    the inputs and a run's checks and arena plan evaluate them at its feeds instead of inferring
+    again (RunSizes._sized_at). Each such dim gets a name of its own, as it is unknown: no two
+    are made equal. Returns the graph (`graph` itself where there is none) and the names given
+    (a derived dim mentioning one is unknown to the user: unnamed_dims)."""
+    fed = [v for v in graph.inputs if v.name not in graph.initializers and v.shape is not None]
+    if not any(d is None for v in fed for d in v.shape):  # type: ignore[union-attr]
+        return graph, frozenset()
+    taken = {d for v in fed for d in v.shape if isinstance(d, str)}  # type: ignore[union-attr]
+    named: dict[str, tuple] = {}
+    for v in fed:
+        if None not in v.shape:  # type: ignore[operator]
+            continue
+        base = re.sub(r"[^A-Za-z0-9_.]", "_", v.name)
+        base = base if re.match(r"[A-Za-z_]", base) else f"_{base}"
+        shape = []
+        for axis, d in enumerate(v.shape):  # type: ignore[arg-type]
+            if d is None:
+                d = f"{base}.{axis}"
+                while d in taken:
+                    d += "_"
+                taken.add(d)
+            shape.append(d)
+        named[v.name] = tuple(shape)
+    given = frozenset(d for v in fed for d in named.get(v.name, ()) if d not in v.shape)
+    return with_input_shapes(graph, named), given
+
+
+def unnamed_dims(value: Value, names: frozenset[str]) -> Value:
+    """`value` with each dim that mentions one of `names` (with_unknown_dims_named's) unknown
+    again (None), as the model's user sees it."""
+    if not names or value.shape is None:
+        return value
+    shape = tuple(
+        None if isinstance(d, str) and names.intersection(_DIM_SYMBOLS.findall(d)) else d
+        for d in value.shape
+    )
+    return value if shape == value.shape else Value(value.name, value.dtype, shape, value.kind)
+
+
+_DIM_SYMBOLS = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
 def _static_or_none(d: object) -> int | None:

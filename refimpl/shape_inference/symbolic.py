@@ -8,6 +8,7 @@ and constant offsets so that the same size is spelled the same way wherever it i
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -327,9 +328,14 @@ def _evaluate(s: str, dims: Mapping[str, int], memo: dict[str, tuple[int, int]])
         return rounding(a, p), 1
     if s.isdigit():
         return int(s), 1
-    if not s.isidentifier():
+    if not DIM_NAME.match(s):
         raise ValueError(s)
     return dims[s], 1
+
+
+# a symbol in a derived dim: a name, dots allowed after its first letter (exporters write
+# "p2o.DynamicDimension.0"; a dot is no operator here)
+DIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 
 
 def _reduced(num: int, den: int) -> tuple[int, int]:

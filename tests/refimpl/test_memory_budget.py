@@ -280,6 +280,55 @@ def test_an_upsample_concatenated_with_its_skip_is_sized_at_the_feeds_without_in
         sess.run(None, {"x": np.ones((1, 2, 5, 4), np.float32)})
 
 
+def _unknown_dims_model() -> bytes:
+    """x: [-1, 3, "?", "p2o.Dim.0"] (an exporter's unknowns and a dotted name) -> MaxPool ->
+    Relu: every size follows from the feed, though the file names none of the first three."""
+    x = tensor_info("x", np.float32, [-1, 3, "?", "p2o.Dim.0"])
+    return _bytes(
+        [
+            helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+            helper.make_node("Relu", ["p"], ["y"]),
+        ],
+        [x],
+        [tensor_info("y")],
+    )
+
+
+def test_unknown_input_dims_are_named_so_runs_at_any_feed_infer_nothing(monkeypatch):
+    sess = gossamer.load(_unknown_dims_model(), backends=[])
+    assert sess.inputs[0].shape == (None, 3, None, "p2o.Dim.0")  # as declared, to the user
+    assert sess.outputs[0].shape == (None, 3, None, "(p2o.Dim.0-2)//2+1")
+    calls = _count_inferences(monkeypatch)
+    for shape in ((1, 3, 8, 6), (2, 3, 5, 9), (1, 3, 8, 6), (1, 3, 8, 6)):
+        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        want = np.maximum(x[:, :, : shape[2] // 2 * 2, : shape[3] // 2 * 2], 0)
+        want = want.reshape(shape[0], 3, shape[2] // 2, 2, shape[3] // 2, 2).max(axis=(3, 5))
+        np.testing.assert_array_equal(sess.run(None, {"x": x})[0], want)
+    assert calls == []  # neither the size checks nor the arena plans infer
+    with pytest.raises(InputError, match="x"):
+        sess.run(None, {"x": np.ones((1, 4, 8, 6), np.float32)})  # 3 channels, declared
+
+
+def test_named_unknown_dims_are_distinct_and_avoid_the_models_own_names():
+    from gossamer.refimpl.ir import Graph, Node, Value
+    from gossamer.refimpl.memory_budget import unnamed_dims, with_unknown_dims_named
+
+    graph = Graph(
+        [Node("Add", ["in:0", "b"], ["y"])],
+        [Value("in:0", "float32", (None, "in_0.1", None)), Value("b", "float32", (None, "b.0"))],
+        [Value("y", "float32", None)],
+        name="g",
+        opsets={"": 17},
+    )
+    named, given = with_unknown_dims_named(graph)
+    assert [v.shape for v in named.inputs] == [("in_0.0", "in_0.1", "in_0.2"), ("b.0_", "b.0")]
+    assert given == {"in_0.0", "in_0.2", "b.0_"}
+    assert graph.inputs[0].shape == (None, "in_0.1", None)  # the graph itself is unchanged
+    assert with_unknown_dims_named(named) == (named, frozenset())  # nothing unknown: as it is
+    derived = Value("y", "float32", ("(in_0.2-1)//2+1", "in_0.1*2", "b.0"))
+    assert unnamed_dims(derived, given).shape == (None, "in_0.1*2", "b.0")
+
+
 _LIMITED = """
 import resource, sys
 from gossamer.refimpl import memory_budget
