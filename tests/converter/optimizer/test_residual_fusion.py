@@ -88,3 +88,43 @@ def test_resnet_blocks_fuse_every_shortcut():
     out, report = optimize(graph_from_onnx(resnet18()), 3)
     assert report.changed("residual_fusion") == 8
     assert "Add" not in ops(out) and "Relu" not in ops(out)
+
+
+W2 = {
+    "w1": RNG.standard_normal((4, 3, 3, 3)).astype(F32),
+    "w2": RNG.standard_normal((4, 4, 3, 3)).astype(F32),
+    "wd": RNG.standard_normal((4, 3, 1, 1)).astype(F32),
+    "b": RNG.standard_normal(4).astype(F32),
+}
+
+
+def _downsample_block(shortcut_listed_first: bool):
+    """ResNet's downsampling block: y = Relu(Conv2(Relu(Conv1(x))) + ConvD(x)), as exported:
+    the shortcut ConvD after the main branch; the Add's inputs in either order."""
+    x = "xr"  # the block's input, computed (the block before wrote it)
+    main, short = "c2", "cd"
+    return graph_of(
+        [
+            node("Relu", ["x"], [x]),
+            node("Conv", [x, "w1", "b"], ["c1"], pads=[1, 1, 1, 1], strides=[2, 2]),
+            node("Relu", ["c1"], ["r1"]),
+            node("Conv", ["r1", "w2", "b"], [main], pads=[1, 1, 1, 1]),
+            node("Conv", [x, "wd", "b"], [short], strides=[2, 2]),
+            node("Add", [short, main] if shortcut_listed_first else [main, short], ["s"]),
+            node("Relu", ["s"], ["y"]),
+        ],
+        [("x", [1, 3, 8, 8])],
+        [("y", [1, 4, 4, 4])],
+        W2,
+    )
+
+
+@pytest.mark.parametrize("shortcut_listed_first", [False, True])
+def test_a_shortcut_conv_runs_first_and_the_main_branch_takes_the_add(shortcut_listed_first):
+    g = _downsample_block(shortcut_listed_first)
+    out = optimized_matches(g, ["residual_fusion", "activation_fusion"], rtol=0)  # same bits
+    order = [n.outputs[0] for n in out.nodes]
+    assert order.index("cd") < order.index("r1")  # the shortcut reads x before conv1 does
+    fused = next(n for n in out.nodes if n.op_type == "FusedConv" and len(n.inputs) == 5)
+    assert fused.inputs[0] == "r1" and fused.inputs[4] == "cd"  # conv2 + the shortcut
+    assert fused.attrs["activation"] == "Relu"
