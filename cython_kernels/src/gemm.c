@@ -49,21 +49,6 @@ static long kc_for(long k) { return k > g_kc && k <= g_kc + g_kc / 2 ? k : g_kc;
 static long g_mc_thin = 2 * GK_MR;
 /* the widest block the AVX-512 kernel runs A panel outer (gemm_kernels.inc block_narrow) */
 long gk_gemm_narrow_n = 256;
-/* software prefetch of packed A (the weights) into L2 ahead of its use, the AVX-512 kernel's
- * knobs (gemm_kernels.inc; gk_gemm_tune_pfa): gk_gemm_pfa_block 1: while a (K, M) block's column
- * sweeps after its first run, its tiles fetch the next block's A panels (the first sweep of a
- * block reads A cold from L3 or memory: ResNet-18's 3x3 stride-2 convs ran their packed product
- * at 110-125 GF/s in the model against 161 warm); gk_gemm_pfa_dist: how many panels ahead the
- * narrow blocks' A-panel-outer order fetches (1: the next panel). Prefetches only: the bits do
- * not change. */
-long gk_gemm_pfa_block = 0, gk_gemm_pfa_dist = 1;
-
-void gk_gemm_tune_pfa(long block, long dist, long *old) {
-    old[0] = gk_gemm_pfa_block, old[1] = gk_gemm_pfa_dist;
-    if (block >= 0) gk_gemm_pfa_block = block;
-    if (dist >= 0) gk_gemm_pfa_dist = dist;
-}
-
 /* tuning: blocks per thread (0 the rule), grid shape (0 the model, 1 rows only, 2 columns only) */
 static long g_grid_per = 0, g_grid_shape = 0;
 

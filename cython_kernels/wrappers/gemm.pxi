@@ -87,20 +87,6 @@ def gemm_tune_rows(long by_panels=-1):
     return old
 
 
-cdef extern from * nogil:
-    void gk_gemm_tune_pfa(long block, long dist, long *old)
-
-
-def gemm_tune_pfa(long block=-1, long dist=-1):
-    """Sets the AVX-512 packed product's prefetches of packed A into L2 (-1 keeps one): block 1
-    fetches the next (K, M) block's panels during a block's later column sweeps (0 not); dist:
-    panels ahead that the narrow blocks' A-panel-outer order fetches (0 none, 1 the next).
-    Returns the previous (block, dist). Prefetches only: the same bits at every setting."""
-    cdef long old[2]
-    gk_gemm_tune_pfa(block, dist, old)
-    return old[0], old[1]
-
-
 def gemm_grid(long m, long n, long k, int nt):
     """The split of an m x n x k product's C between nt threads in the packed drivers' pool call:
     (blocks, pm, pn), blocks = pm x pn claimed in order (for tests and benchmarks)."""
