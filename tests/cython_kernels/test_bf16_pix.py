@@ -284,3 +284,86 @@ def test_bad_input_is_refused(amx: None) -> None:
     with pytest.raises(ValueError, match="geometry|out of range"):
         ext().bf16_pix_conv(x, xf, 1, 5, 5, 2, 2, 5, 5, 2, w5, None, None, None, lo, hi, yp, yf,
                             None, 1)  # fmt: skip
+
+
+# ---- MaxPool into the blocks (gk_bf16_pix_maxpool_from_nchw) ---------------------------------
+
+POOLS = [  # c, h, w, kernel, stride, pads (top, left, bottom, right)
+    (64, 112, 112, 3, 2, (1, 1, 1, 1)),  # ResNet's pool after the stem
+    (64, 56, 56, 3, 2, (0, 0, 0, 0)),
+    (3, 5, 7, 3, 2, (1, 1, 1, 1)),  # one partial block, windows past both edges
+    (40, 17, 33, 3, 1, (1, 1, 1, 1)),  # stride 1, 2 blocks, odd sizes
+    (70, 9, 16, 2, 2, (0, 0, 0, 0)),
+    (33, 15, 13, 3, 2, (1, 0, 2, 1)),  # asymmetric pads
+    (16, 4, 40, 4, 2, (3, 3, 0, 2)),  # pads up to the kernel's last tap
+    (1, 1, 1, 1, 1, (0, 0, 0, 0)),
+]
+
+
+def pool_then_reorder(x, k, s, pads, f, threads=1) -> np.ndarray:
+    """The float32 MaxPool (src/pool.h) reordered into the form: what the kernel must give."""
+    c, oh, ow = f[:3]
+    y = np.full((c, oh, ow), np.nan, F32)
+    ext().pool2d(True, x, k, k, s, s, 1, 1, pads[0], pads[1], None, None, y, threads)
+    return to_pix(y, f, threads)
+
+
+def pix_pool(x, k, s, pads, f, threads=1) -> np.ndarray:
+    out = np.full(ext().bf16_pix_size(f), GARBAGE, np.uint32)
+    assert ext().bf16_pix_maxpool_from_nchw(x, k, k, s, pads[0], pads[1], f, out, threads)
+    return out
+
+
+def pool_form(c, h, w, k, s, pads, ypad=(1, 1, 1, 1)) -> tuple[int, ...]:
+    oh, ow = (h + pads[0] + pads[2] - k) // s + 1, (w + pads[1] + pads[3] - k) // s + 1
+    return form(c, oh, ow, *ypad)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("case", POOLS)
+def test_maxpool_into_the_form_gives_the_float32_pools_bits(case, threads) -> None:
+    """The max commutes with the rounding: the float32 pool reordered, bit for bit, the grid
+    around the image, its tail and the channels past c zero (expected_form's)."""
+    if not ext().bf16_cpu_native():
+        pytest.skip("this CPU has no AVX512_BF16")
+    c, h, w, k, s, pads = case
+    rng = np.random.default_rng(c * 100 + h)
+    x = values(rng, (c, h, w), 4)
+    f = pool_form(c, h, w, k, s, pads)
+    got = pix_pool(x, k, s, pads, f, threads)
+    np.testing.assert_array_equal(got, pool_then_reorder(x, k, s, pads, f))
+    np.testing.assert_array_equal(got, expected_form(from_pix(got, f), f))
+
+
+def test_maxpool_into_another_grid_with_infinities(level) -> None:
+    """Another output grid; -inf / +inf inputs pooled as any value (no -inf padding leaks: every
+    window holds a pixel); the same bits at every SIMD level in force."""
+    if not ext().bf16_cpu_native():
+        pytest.skip("this CPU has no AVX512_BF16")
+    rng = np.random.default_rng(11)
+    x = values(rng, (36, 23, 21), 3)
+    x[:, 0, :] = -np.inf  # a whole first row: the windows of output row 0 hold others
+    x[5, 7, 7] = np.inf
+    pads = (1, 1, 1, 1)
+    f = pool_form(36, 23, 21, 3, 2, pads, ypad=(2, 0, 1, 3))
+    got = pix_pool(x, 3, 2, pads, f, 2)
+    np.testing.assert_array_equal(got, pool_then_reorder(x, 3, 2, pads, f))
+    assert np.isinf(from_pix(got, f)).sum() == 4  # the four windows over pixel (7, 7)
+
+
+def test_maxpool_refuses_what_it_does_not_take() -> None:
+    if not ext().bf16_cpu_native():
+        pytest.skip("this CPU has no AVX512_BF16")
+    x = np.ones((4, 9, 9), F32)
+    f = pool_form(4, 9, 9, 3, 2, (1, 1, 1, 1))
+    out = np.zeros(4096, np.uint32)
+    with pytest.raises(ValueError, match="out of range"):  # stride 3
+        ext().bf16_pix_maxpool_from_nchw(x, 3, 3, 3, 1, 1, f, out, 1)
+    with pytest.raises(ValueError, match="out of range"):  # a pad as large as the kernel
+        ext().bf16_pix_maxpool_from_nchw(x, 3, 3, 2, 3, 1, f, out, 1)
+    with pytest.raises(ValueError, match="out of range"):  # a last window past the image
+        ext().bf16_pix_maxpool_from_nchw(x, 3, 3, 2, 1, 1, form(4, 6, 5), out, 1)
+    with pytest.raises(ValueError, match="channels"):
+        ext().bf16_pix_maxpool_from_nchw(x, 3, 3, 2, 1, 1, form(5, 5, 5), out, 1)
+    with pytest.raises(ValueError, match="fewer than"):
+        ext().bf16_pix_maxpool_from_nchw(x, 3, 3, 2, 1, 1, f, out[:100], 1)
