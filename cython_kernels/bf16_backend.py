@@ -54,11 +54,8 @@ class CythonBf16Backend(Bf16Kernels):
         out: list[Claim | Decline] = [
             c for c in claims if not (isinstance(c, Claim) and c.nodes[0] in chained)
         ]
-        ops = {n.name: n.op_type for n in graph.nodes}
         for chain in chains:
-            pools = sum(ops.get(name) == "MaxPool" for name in chain)
-            into = f", {pools} MaxPool into its blocks" if pools else ""
-            out.append(Claim(tuple(chain), f"bf16 pixel-block chain of {len(chain)} nodes{into}"))
+            out.append(Claim(tuple(chain), f"bf16 pixel-block chain of {len(chain)} nodes"))
         return out
 
     def compile(self, graph: Graph, claim: Claim) -> CompiledPartition:

@@ -15,12 +15,6 @@ conv reads them.
 A chain needs at least MIN_BLOCK_CONVS block convs (else its convs are claimed one by one, as
 before). GOSSAMER_BF16_PIX=0 (read at load) plans no chain.
 
-A MaxPool whose output only the chain reads joins it (ResNet's pool after the stem: pool_refusal
-says which): it pools the float32 tensor straight into the blocks (gk_bf16_pix_maxpool_from_nchw:
-max commutes with the rounding, so the bits of the float32 pool reordered), so the chain's
-reorder in is the pool's pass over the stem's output instead of a second pass over the pool's
-(GOSSAMER_BF16_PIX_POOL=0: not).
-
 Numerics: what a block conv writes is rounded to bf16 (the next conv would round it anyway), and a
 residual read from the blocks is that bf16 value: the block outputs of ResNet (conv + residual,
 Relu) are bf16 between the convs, as OpenVINO's bf16 keeps them; the float32 path adds float32
@@ -64,12 +58,6 @@ def enabled() -> bool:
     return os.environ.get("GOSSAMER_BF16_PIX", "1").strip() != "0"
 
 
-def pools_enabled() -> bool:
-    """Whether a MaxPool joins the chain it feeds (GOSSAMER_BF16_PIX_POOL=0, read at load: it
-    stays a float32 node before the chain's reorder in; the A/B switch, the same bits)."""
-    return os.environ.get("GOSSAMER_BF16_PIX_POOL", "1").strip() != "0"
-
-
 def pix_refusal(node: Node, x: Value | None, w: Array | None) -> str | None:
     """Why the Conv / FusedConv `node` (input x, constant weight w) does not run on the pixel
     blocks (None: it does)."""
@@ -102,62 +90,6 @@ def pix_refusal(node: Node, x: Value | None, w: Array | None) -> str | None:
         if len(node.inputs) > 3 and node.inputs[3]:
             return "a PRelu slope"
     return None
-
-
-def pool_refusal(node: Node, x: Value | None) -> str | None:
-    """Why the MaxPool `node` (input x) does not pool into the blocks (None: it does): 2-D,
-    one output, stride 1 or 2 (equal), dilation 1, no ceil_mode or auto_pad, pads below the
-    kernel (every window holds a pixel: src/bf16_pix.h)."""
-    if node.op_type != "MaxPool" or node.domain not in ("", "ai.onnx"):
-        return "not a MaxPool"
-    a = node.attrs
-    if len([o for o in node.outputs if o]) != 1:
-        return "the Indices output"
-    shape = static_shape(x) if x is not None else None
-    if shape is None or len(shape) != 4 or None in shape[1:] or min(shape[1:]) < 1:
-        return "input shape unknown or not 4-D"
-    k = [int(v) for v in a.get("kernel_shape") or []]
-    strides = [int(v) for v in a.get("strides") or [1, 1]]
-    pads = [int(p) for p in a.get("pads") or [0, 0, 0, 0]]
-    if len(k) != 2 or len(strides) != 2 or len(pads) != 4 or min(k) < 1:
-        return "not 2-D"
-    if strides[0] != strides[1] or strides[0] not in (1, 2):
-        return f"strides {strides} (equal, 1 or 2)"
-    if any(int(v) != 1 for v in a.get("dilations") or []):
-        return "dilated"
-    if int(a.get("ceil_mode", 0)) or str(a.get("auto_pad", "NOTSET") or "NOTSET") != "NOTSET":
-        return "ceil_mode or auto_pad"
-    if int(a.get("storage_order", 0)):
-        return "storage_order"
-    if min(pads) < 0 or pads[0] >= k[0] or pads[2] >= k[0] or pads[1] >= k[1] or pads[3] >= k[1]:
-        return f"pads {pads} (below the kernel {k})"
-    if any(o < 1 for o in _pool_out(shape[2], shape[3], k, strides[0], pads)):
-        return "an empty output"
-    return None
-
-
-def _pool_out(h: int, w: int, k: list[int], s: int, pads: list[int]) -> tuple[int, int]:
-    return (h + pads[0] + pads[2] - k[0]) // s + 1, (w + pads[1] + pads[3] - k[1]) // s + 1
-
-
-def _pools_into(graph: Graph, chain: set[str], values: dict[str, Value]) -> list[str]:
-    """The MaxPools that pool into the chain's blocks: read by chain members only (not a graph
-    output) and taken by pool_refusal."""
-    readers: dict[str, set[str]] = {}
-    for n in graph.nodes:
-        for i in n.inputs:
-            if i:
-                readers.setdefault(i, set()).add(n.name)
-    outputs = {v.name for v in graph.outputs}
-    pools = []
-    for n in graph.nodes:
-        if n.op_type != "MaxPool" or n.name in chain or not n.outputs or not n.outputs[0]:
-            continue
-        read = readers.get(n.outputs[0], set())
-        if (read and read <= chain and n.outputs[0] not in outputs
-                and pool_refusal(n, values.get(n.inputs[0])) is None):  # fmt: skip
-            pools.append(n.name)
-    return pools
 
 
 def _steps_of(node: Node) -> list[Node]:
@@ -204,11 +136,8 @@ def find_chains(graph: Graph, claimed: set[str], values: dict[str, Value]) -> li
                     x = _pair_mid_value(n, values, constants)
                 if pix_refusal(step, x, constants.get(step.inputs[1])) is None:
                     block += 1
-        names = {n.name for n in group}
-        if block >= MIN_BLOCK_CONVS and _convex(graph, names):
-            if pools_enabled():
-                names |= set(_pools_into(graph, names, values))
-            chains.append([n.name for n in graph.nodes if n.name in names])
+        if block >= MIN_BLOCK_CONVS and _convex(graph, {n.name for n in group}):
+            chains.append([n.name for n in group])
     return chains
 
 
@@ -314,49 +243,15 @@ class _BlockConv:
         return True
 
 
-class _Pool:
-    """A MaxPool of the chain: into the blocks from a float32 tensor, else float32 (pool2d)."""
-
-    def __init__(self, node: Node) -> None:
-        a = node.attrs
-        self.kh, self.kw = (int(v) for v in a["kernel_shape"])
-        self.s = int((a.get("strides") or [1])[0])
-        self.pads = [int(p) for p in a.get("pads") or [0, 0, 0, 0]]
-
-    def out_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        n, c, h, w = shape
-        return (n, c, *_pool_out(h, w, [self.kh, self.kw], self.s, self.pads))
-
-    def run_pix(self, x: Array, y: Array, yf: tuple) -> bool:
-        """y (n x form pairs) = the pool of x (n, c, h, w) float32; False without AVX512_BF16."""
-        t, (ph, pw) = threads(), self.pads[:2]
-        for i in range(x.shape[0]):
-            if not ext().bf16_pix_maxpool_from_nchw(x[i], self.kh, self.kw, self.s, ph, pw, yf,
-                                                    y[i], t):  # fmt: skip
-                return False
-        return True
-
-    def run_f32(self, x: Array) -> Array:
-        """The float32 pool (the cython backend's kernel, src/pool.h)."""
-        n, c, h, w = x.shape
-        shape = self.out_shape(x.shape)
-        y = np.empty(shape, F32)
-        ext().pool2d(True, np.ascontiguousarray(x, F32).reshape(n * c, h, w), self.kh, self.kw,
-                     self.s, self.s, 1, 1, self.pads[0], self.pads[1], None, None,
-                     y.reshape(n * c, *shape[2:]), threads())  # fmt: skip
-        return y
-
-
 @dataclass
 class _Step:
-    node: Node  # the conv (a pair's half: its own Node) or MaxPool
+    node: Node  # the conv (a pair's half: its own Node)
     x: str
     z: str  # "" for none
     out: str
     block: _BlockConv | None  # None: runs on float32 (fallback)
-    fallback: Callable[..., Any] | None  # the bf16 kernel of the conv alone, on float32 tensors
+    fallback: Callable[..., Any]  # the bf16 kernel of the conv alone, on float32 tensors
     args: list[Array | None]  # w, b (the constants)
-    pool: _Pool | None = None  # a MaxPool (block and fallback None)
 
 
 class PixChain:
@@ -369,11 +264,6 @@ class PixChain:
         self.steps: list[_Step] = []
         self._bufs = threading.local()
         for node in graph.nodes:
-            if node.op_type == "MaxPool":
-                pool = _Pool(node)
-                self.steps.append(_Step(node, node.inputs[0], "", node.outputs[0], None, None, [],
-                                        pool))  # fmt: skip
-                continue
             for step in _steps_of(node):
                 w = consts.get(step.inputs[1])
                 b = consts.get(step.inputs[2]) if len(step.inputs) > 2 and step.inputs[2] else None
@@ -386,7 +276,6 @@ class PixChain:
                 self.steps.append(_Step(step, step.inputs[0], z, step.outputs[0], block,
                                         prep(step, constants), [w, b]))  # fmt: skip
         self.block_convs = sum(s.block is not None for s in self.steps)
-        self.pools = sum(s.pool is not None for s in self.steps)
 
     @staticmethod
     def _block_ok(step: Node, w: Array) -> bool:
@@ -394,9 +283,8 @@ class PixChain:
         return pix_refusal(step, x, w) is None
 
     def note(self) -> str:
-        pools = f", {self.pools} MaxPool into them" if self.pools else ""
-        return (f"bf16 pixel-block chain: {self.block_convs} of {len(self.steps) - self.pools} "
-                f"convs on the blocks{pools} (src/bf16_pix.h)")  # fmt: skip
+        return (f"bf16 pixel-block chain: {self.block_convs} of {len(self.steps)} convs on the "
+                f"blocks (src/bf16_pix.h)")  # fmt: skip
 
     def _buf(self, key: str, size: int) -> Array:
         """This thread's buffer for `key` (a step's output, a reorder): reused between runs, on
@@ -467,9 +355,6 @@ class PixChain:
         xv = env[s.x]
         if xv.f32 is not None and xv.f32.ndim != 4:
             raise RuntimeDecline(f"input {list(xv.f32.shape)} is not 4-D")
-        if s.pool is not None:
-            self._run_pool(env, s, tiles)
-            return
         if s.block is not None and tiles:
             n, c, h, w = xv.shape
             oh, ow = s.block.out_hw(h, w)
@@ -492,20 +377,6 @@ class PixChain:
         else:
             y = s.fallback(x, w, b, **s.node.attrs)
         env[s.out] = _Tensor(tuple(y.shape), f32=y)
-
-    def _run_pool(self, env: dict[str, _Tensor], s: _Step, tiles: bool) -> None:
-        """The MaxPool into the blocks where the convs after it run there (the tiles in use),
-        else on float32."""
-        x = self._f32(env, s.x)
-        yshape = s.pool.out_shape(x.shape)
-        if tiles:
-            yf = form(*yshape[1:])
-            size = ext().bf16_pix_size(yf)
-            y = self._buf(f"out:{s.out}", yshape[0] * size).reshape(yshape[0], size)
-            if s.pool.run_pix(np.ascontiguousarray(x, F32), y, yf):
-                env[s.out] = _Tensor(yshape, pix=y)
-                return
-        env[s.out] = _Tensor(yshape, f32=s.pool.run_f32(x))
 
 
 def compile_chain(graph: Graph) -> Callable[..., Any]:

@@ -20,8 +20,6 @@
 /* a group's packed weights past this many bytes: the output channels split into groups whose
  * weights stay in L2 while the strips pass (the 2 MB L2 also holds the strips' activations) */
 #define GK_PIX_GROUP_BYTES (512L * 1024L)
-/* output rows per unit of the MaxPool into the blocks (a channel's band: one run down its plane) */
-#define GK_PIX_POOL_BAND 8
 
 #if GK_X86 && ((defined(__clang__) && __clang_major__ >= 12) || \
                (!defined(__clang__) && __GNUC__ >= 11))
@@ -232,113 +230,6 @@ static void to_rows(void *ctx, long u0, long u1, int seat) {
                                               v, _mm512_set1_epi32((int)0xFFFF0000u))));
             }
         }
-    }
-}
-
-/* ---- the MaxPool into the blocks ------------------------------------------------------- */
-
-typedef struct {
-    const float *x;
-    uint32_t *p;
-    gk_bf16_pix_form f; /* the output's */
-    long h, w, kw, s, kh, ph, pw, block, segs, ncols, vlen;
-    gk_seat_bufs bufs; /* per seat: vert (vlen floats), then pooled (32 x segs * 16) */
-    int failed;
-} pool_job;
-
-/* v[0, n) (n a multiple of 16) = the max over rows [r0, r1) of x (rows of w floats); -inf past
- * column w */
-static inline __attribute__((always_inline)) void pool_rows(const float *x, long w, long r0,
-                                                            long r1, float *v, long n) {
-    __m512 ninf = _mm512_set1_ps(-__builtin_inff());
-    for (long i = 0; i < n; i += 16) {
-        long valid = GK_MAX(0L, GK_MIN(16L, w - i));
-        __mmask16 mk = (__mmask16)((1u << valid) - 1u);
-        __m512 acc = ninf;
-        for (long r = r0; r < r1; r++)
-            acc = _mm512_max_ps(acc, _mm512_mask_loadu_ps(ninf, mk, x + r * w + i));
-        _mm512_storeu_ps(v + i, acc);
-    }
-}
-
-/* units [u0, u1) of (block, band of GK_PIX_POOL_BAND output rows): per channel, each output
- * row of the band: the max over the window's rows (one row, -inf left and right of the image),
- * then over its columns (stride 2: the even lanes of two loads); then per output row the block's
- * 32 channels of 16 pixels paired, transposed and stored as from_rows stores the reorder's. A
- * channel's band is one run down its plane (the planes read one after another, as the float32
- * pool reads them: a row at a time across 32 planes streams 96 rows at once and ran 1.6x
- * slower) */
-static void pool_units(void *ctx, long u0, long u1, int seat) {
-    pool_job *j = (pool_job *)ctx;
-    const gk_bf16_pix_form *f = &j->f;
-    long hw = j->h * j->w, owp = j->segs * 16, bands = (f->h + GK_PIX_POOL_BAND - 1) / GK_PIX_POOL_BAND;
-    float *vert = (float *)gk_seat_buf(&j->bufs, seat);
-    if (!vert) {
-        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
-    float *pooled = vert + j->vlen; /* pooled[(ch GK_PIX_POOL_BAND + row) owp + ox] */
-    static const int32_t evens[16] __attribute__((aligned(64))) = {0,  2,  4,  6,  8,  10, 12, 14,
-                                                                   16, 18, 20, 22, 24, 26, 28, 30};
-    __m512i even = _mm512_load_si512(evens);
-    __m512 ninf = _mm512_set1_ps(-__builtin_inff());
-    /* vert: -inf left of the image and past its last 16 columns (pool_rows writes those) */
-    long wv = (j->w + 15) / 16 * 16;
-    for (long i = 0; i < j->pw; i++) vert[i] = -__builtin_inff();
-    for (long i = j->pw + wv; i < j->vlen; i++) vert[i] = -__builtin_inff();
-    __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    for (long u = u0; u < u1; u++) {
-        long b = u / bands, oy0 = (u % bands) * GK_PIX_POOL_BAND;
-        long rows = GK_MIN((long)GK_PIX_POOL_BAND, f->h - oy0);
-        for (long ch = 0; ch < GK_PIX_CB; ch++) {
-            long c = b * GK_PIX_CB + ch;
-            float *o = pooled + ch * GK_PIX_POOL_BAND * owp;
-            if (c >= f->c) { /* channels past c: zero, as the form holds them */
-                memset(o, 0, (size_t)(rows * owp) * sizeof(float));
-                continue;
-            }
-            for (long t = 0; t < rows; t++, o += owp) {
-                long oy = oy0 + t;
-                long r0 = GK_MAX(0L, j->s * oy - j->ph), r1 = GK_MIN(j->h, j->s * oy - j->ph + j->kh);
-                pool_rows(j->x + c * hw, j->w, r0, r1, vert + j->pw, wv);
-                if (j->s == 2 && j->kw == 3) { /* ResNet's: the even, odd, next even lanes */
-                    for (long sg = 0; sg < j->segs; sg++) {
-                        const float *v = vert + 32 * sg;
-                        __m512 lo = _mm512_loadu_ps(v), hi = _mm512_loadu_ps(v + 16);
-                        __m512 m = _mm512_max_ps(_mm512_permutex2var_ps(lo, even, hi),
-                                                 _mm512_permutex2var_ps(lo, odd, hi));
-                        __m512 n = _mm512_permutex2var_ps(_mm512_loadu_ps(v + 2), even,
-                                                          _mm512_loadu_ps(v + 18));
-                        _mm512_storeu_ps(o + sg * 16, _mm512_max_ps(m, n));
-                    }
-                    continue;
-                }
-                for (long sg = 0; sg < j->segs; sg++) { /* vert[s ox + kx]: column s ox - pw + kx */
-                    __m512 acc = ninf;
-                    for (long kx = 0; kx < j->kw; kx++) {
-                        const float *v = vert + j->s * sg * 16 + kx;
-                        __m512 tv = j->s == 1 ? _mm512_loadu_ps(v)
-                                              : _mm512_permutex2var_ps(_mm512_loadu_ps(v), even,
-                                                                       _mm512_loadu_ps(v + 16));
-                        acc = _mm512_max_ps(acc, tv);
-                    }
-                    _mm512_storeu_ps(o + sg * 16, acc);
-                }
-            }
-        }
-        for (long t = 0; t < rows; t++)
-            for (long sg = 0; sg < j->segs; sg++) {
-                long x0 = sg * 16, valid = GK_MIN(16L, f->w - x0);
-                const float *row = pooled + t * owp + x0;
-                long step = GK_PIX_POOL_BAND * owp; /* channel to channel */
-                __m512 r[16];
-                for (int q = 0; q < 16; q++)
-                    r[q] = pair16(_mm512_loadu_ps(row + 2 * q * step),
-                                  _mm512_loadu_ps(row + (2 * q + 1) * step));
-                transpose16(r); /* r[k]: pixel k's 16 pairs */
-                uint32_t *d = j->p + pix_at(f, j->block, b, oy0 + t, x0);
-                for (long k = 0; k < valid; k++) _mm512_storeu_ps((float *)(d + k * 16), r[k]);
-            }
     }
 }
 
@@ -561,37 +452,6 @@ int gk_bf16_pix_to_nchw(const uint32_t *in, const gk_bf16_pix_form *f, float *y,
     return 0;
 #else
     (void)in, (void)y, (void)threads;
-    return -2;
-#endif
-}
-
-int gk_bf16_pix_maxpool_from_nchw(const float *x, long h, long w, long kh, long kw, long s,
-                                  long ph, long pw, const gk_bf16_pix_form *f, uint32_t *out,
-                                  int threads) {
-    /* every window holds a pixel of the image (pads below the kernel, the last window starting
-     * inside it), so no -inf reaches the form */
-    if (!form_ok(f) || h < 1 || w < 1 || s < 1 || s > 2 || kh < 1 || kw < 1 || ph < 0 ||
-        pw < 0 || ph >= kh || pw >= kw || f->h < 1 || f->w < 1 || s * (f->h - 1) - ph > h - 1 ||
-        s * (f->w - 1) - pw > w - 1)
-        return -3;
-#ifdef GK_PIX_AMX
-    if (!gk_bf16_cpu_native()) return -2;
-    long block = gk_bf16_pix_block(f), blocks = (f->c + GK_PIX_CB - 1) / GK_PIX_CB;
-    long segs = (f->w + 15) / 16;
-    /* the row maxima: pw of -inf, then the columns the windows' loads reach (the last one 31
-     * past its first: s 16 segs + kw + 16 covers it), in whole 16-float steps */
-    long ncols = (s * segs * 16 + kw + 16 + 15) / 16 * 16;
-    pool_job j = {x, out, *f, h, w, kw, s, kh, ph, pw, block, segs, ncols, pw + ncols};
-    gk_seat_bufs_init(&j.bufs, (size_t)(j.vlen + GK_PIX_CB * GK_PIX_POOL_BAND * segs * 16) *
-                                   sizeof(float));
-    zero_border(out, f, block, 0, blocks);
-    double work = (double)f->c * (double)h * (double)w; /* input floats read */
-    long bands = (f->h + GK_PIX_POOL_BAND - 1) / GK_PIX_POOL_BAND;
-    gk_parallel_range(blocks * bands, threads_for(work / 2, threads), pool_units, &j);
-    gk_seat_bufs_free(&j.bufs);
-    return j.failed ? -1 : 0;
-#else
-    (void)x, (void)out, (void)threads;
     return -2;
 #endif
 }

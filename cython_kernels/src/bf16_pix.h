@@ -48,17 +48,6 @@ int gk_bf16_pix_from_nchw(const float *x, const gk_bf16_pix_form *f, uint32_t *o
 /* the form -> y (c, h, w) float32 (bf16 values widened: exact). 0; -2 without AVX512_BF16; -3 */
 int gk_bf16_pix_to_nchw(const uint32_t *in, const gk_bf16_pix_form *f, float *y, int threads);
 
-/* MaxPool (kh x kw, stride s 1 or 2, pads ph top, pw left; dilation 1) of x (c, h, w) float32
- * into the form f, whose image is the output (c, oh, ow): f's c, h, w are the pool's output; all
- * of out written. Max commutes with the rounding (monotonic), so the bits are those of the
- * float32 MaxPool reordered into the form (gk_bf16_pix_from_nchw), without the float32 output
- * in between. Every window must hold a pixel of the image: ph < kh, pw < kw, s (oh - 1) - ph <
- * h, s (ow - 1) - pw < w. 0; -1 out of memory; -2 (nothing written) without AVX512_BF16; -3 a
- * geometry it does not take */
-int gk_bf16_pix_maxpool_from_nchw(const float *x, long h, long w, long kh, long kw, long s,
-                                  long ph, long pw, const gk_bf16_pix_form *f, uint32_t *out,
-                                  int threads);
-
 /* The direct conv (one group, dilation 1) of the image in x (form xf) with a kh x kw kernel,
  * stride s (1 to GK_PIX_STRIDE), pads ph (top) and pw (left), output oh x ow of m channels:
  *   out = clip(conv + bias + z, lo, hi)

@@ -492,9 +492,6 @@ cdef extern from "src/bf16_pix.h" nogil:
     int gk_bf16_pix_phases(const uint32_t *inp, const gk_bf16_pix_form *f, long s, uint32_t *out,
                            int threads)
     int gk_bf16_pix_set_overlap(int on)
-    int gk_bf16_pix_maxpool_from_nchw(const float *x, long h, long w, long kh, long kw, long s,
-                                      long ph, long pw, const gk_bf16_pix_form *f, uint32_t *out,
-                                      int threads)
 
 
 cdef gk_bf16_pix_form _pix_form(str name, str arg, form) except *:
@@ -547,24 +544,6 @@ def bf16_pix_to_nchw(const uint32_t[::1] inp, form, float[:, :, ::1] y, int thre
     with nogil:
         rc = gk_bf16_pix_to_nchw(&inp[0], &f, &y[0, 0, 0], threads)
     return _direct_done("bf16_pix_to_nchw", rc)
-
-
-def bf16_pix_maxpool_from_nchw(const float[:, :, ::1] x, long kh, long kw, long s, long ph,
-                               long pw, form, uint32_t[::1] out, int threads):
-    """MaxPool (kh x kw, stride s 1 or 2, pads ph top, pw left) of x (C, H, W) float32 into out
-    in the pixel-blocks form (C, OH, OW, top, left, hp, wp) of its output, all of it written: the
-    bits of the float32 MaxPool reordered (src/bf16_pix.h). False (nothing written) without
-    AVX512_BF16."""
-    name = "bf16_pix_maxpool_from_nchw"
-    cdef gk_bf16_pix_form f = _pix_form(name, "form", form)
-    cdef int rc
-    _need(x.shape[0] == f.c, f"{name}: x has {x.shape[0]} channels, the form {f.c}")
-    _need(x.shape[1] > 0 and x.shape[2] > 0 and f.c > 0, f"{name}: an empty image")
-    _pairs(name, "out", out, gk_bf16_pix_size(&f))
-    with nogil:
-        rc = gk_bf16_pix_maxpool_from_nchw(&x[0, 0, 0], x.shape[1], x.shape[2], kh, kw, s, ph,
-                                           pw, &f, &out[0], threads)
-    return _direct_done(name, rc)
 
 
 def bf16_pix_phases_size(form, long s):

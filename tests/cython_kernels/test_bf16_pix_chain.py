@@ -9,18 +9,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gossamer.cython_kernels._native import ext
-from gossamer.refimpl.ir import Value
 
 from .test_bf16_conv_direct import values
 
 F32 = np.float32
 
 
-def _resnet_like(c=32, hw=(12, 10), pool=False):
+def _resnet_like(c=32, hw=(12, 10)):
     """stem-less ResNet stages: block A (3x3 Relu, 3x3 + x, Relu), block B (3x3 stride 2 Relu,
     3x3 + the 1x1 stride-2 shortcut, Relu, 2c channels), block C as A at 2c; then a global
-    average pool (outside the chain). pool: x is the MaxPool (3x3, stride 2, pads 1, as ResNet's
-    after its stem) of the input x_in (c x 2h x 2w)."""
+    average pool (outside the chain)."""
     from tests.converter.optimizer._helpers import graph_of, node
 
     rng = np.random.default_rng(1)
@@ -49,11 +47,7 @@ def _resnet_like(c=32, hw=(12, 10), pool=False):
     c2, u = conv("c2", t, d, d, 3, relu=False)
     nodes += c1 + c2 + [node("Add", [u, "b_y"], ["c_s"]), node("Relu", ["c_s"], ["c_y"])]
     nodes.append(node("GlobalAveragePool", ["c_y"], ["y"]))
-    if not pool:
-        return graph_of(nodes, [("x", [1, c, *hw])], [("y", None)], inits)
-    nodes.insert(0, node("MaxPool", ["x_in"], ["x"], kernel_shape=[3, 3], strides=[2, 2],
-                         pads=[1, 1, 1, 1]))  # fmt: skip
-    return graph_of(nodes, [("x_in", [1, c, 2 * hw[0], 2 * hw[1]])], [("y", None)], inits)
+    return graph_of(nodes, [("x", [1, c, *hw])], [("y", None)], inits)
 
 
 def _session(graph, monkeypatch, pix: bool = True):
@@ -132,39 +126,3 @@ def test_a_chain_needs_two_block_convs(amx: None, monkeypatch) -> None:
              node("Conv", ["a", "w2"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]  # fmt: skip
     graph = graph_of(nodes, [("x", [1, 32, 12, 12])], [("y", None)], inits)
     assert not _chains(_session(graph, monkeypatch))
-
-
-@pytest.mark.parametrize(("c", "hw"), [(32, (12, 10)), (40, (9, 15))])
-def test_the_maxpool_before_a_chain_pools_into_its_blocks(amx: None, monkeypatch, c, hw) -> None:
-    """The MaxPool the chain alone reads joins it: the same bits as the pool left out
-    (GOSSAMER_BF16_PIX_POOL=0: a float32 node, then the chain's reorder in), and as the session
-    without chains where the tiles go off after the load (the pool then float32 in the chain)."""
-    graph = _resnet_like(c, hw, pool=True)
-    x = values(np.random.default_rng(5), (1, c, 2 * hw[0], 2 * hw[1]), 1)
-    pooled = _session(graph, monkeypatch)
-    monkeypatch.setenv("GOSSAMER_BF16_PIX_POOL", "0")
-    apart = _session(graph, monkeypatch)
-    monkeypatch.delenv("GOSSAMER_BF16_PIX_POOL")
-    (chain,) = _chains(pooled)
-    (pool,) = [n.name for n in pooled.graph.nodes if n.op_type == "MaxPool"]
-    assert pool in chain.nodes and "MaxPool" in chain.note
-    (other,) = _chains(apart)
-    assert pool not in other.nodes
-    got = pooled.run(None, {"x_in": x})[0]
-    np.testing.assert_array_equal(got, apart.run(None, {"x_in": x})[0])
-    plain = _session(graph, monkeypatch, pix=False)
-    before = ext().bf16_amx_enabled()
-    ext().bf16_set_amx(False)
-    try:
-        off, want = pooled.run(None, {"x_in": x})[0], plain.run(None, {"x_in": x})[0]
-    finally:
-        ext().bf16_set_amx(before)
-    np.testing.assert_array_equal(off, want)
-
-
-def test_a_maxpool_read_outside_the_chain_stays_out(amx: None, monkeypatch) -> None:
-    """A MaxPool whose output is also a graph output is not pooled into the blocks."""
-    graph = _resnet_like(pool=True)
-    graph.outputs.append(Value("x", "float32", (1, 32, 12, 10)))
-    (chain,) = _chains(_session(graph, monkeypatch))
-    assert not any(n.startswith("MaxPool") for n in chain.nodes)
