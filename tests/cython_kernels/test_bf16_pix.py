@@ -338,3 +338,20 @@ def test_a_split_output_needs_its_room(amx: None) -> None:
         ext().bf16_pix_conv(*args, small, yf, None, 1, 5)
     with pytest.raises(ValueError, match="needs yp"):
         ext().bf16_pix_conv(*args, None, None, np.zeros((2, 25), F32), 1, 2)
+
+
+def test_the_split_output_at_every_simd_level(amx: None, level) -> None:
+    """The split's epilogue is the conv's AMX / AVX-512 code: every SIMD level in force gives the
+    form then split's bits."""
+    rng = np.random.default_rng(12)
+    x, w = values(rng, (40, 13, 11), 3), values(rng, (36, 40, 3, 3), 3)
+    xf, yf = form(40, 13, 11), form(36, 13, 11)
+    args = (to_pix(x, xf), xf, 1, 3, 3, 1, 1, 13, 11, 36, pix_weights(w), None, None, None, 0.0,
+            np.inf)  # fmt: skip
+    yp = np.full(ext().bf16_pix_size(yf), GARBAGE, np.uint32)
+    assert ext().bf16_pix_conv(*args, yp, yf, None, 2)
+    want = np.full(ext().bf16_pix_phases_size(yf, 2), GARBAGE, np.uint32)
+    assert ext().bf16_pix_phases(yp, yf, 2, want, 1)
+    got = np.full_like(want, GARBAGE)
+    assert ext().bf16_pix_conv(*args, got, yf, None, 2, 2)
+    np.testing.assert_array_equal(got, want)
