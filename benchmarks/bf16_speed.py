@@ -31,6 +31,9 @@ turn, and the figure is the median over all rounds of the per-run times):
   bf16-nopix the same .gsm with precision="bf16" loaded with GOSSAMER_BF16_PIX=0: no pixel-block
             chain (cython_kernels/bf16_pix_chain.py), the convs one node each on float32 NCHW
             tensors (only with --engines)
+  bf16-nosplit the same .gsm with precision="bf16" loaded with GOSSAMER_BF16_PIX_SPLIT=0: a
+            chain's conv writes its form where only strided convs read it, and they split it
+            (the same bits; only with --engines)
   ov-bf16   OpenVINO CPU, PERFORMANCE_HINT=LATENCY, no precision hint (its default)
   ov-f32    OpenVINO CPU, the same with INFERENCE_PRECISION_HINT=f32
 The load (`os.getloadavg`) is printed before and after; the machine is shared, so compare only
@@ -61,6 +64,7 @@ EXTRA = (
     "bf16-nohandoff",
     "bf16-blocked64",
     "bf16-nopix",
+    "bf16-nosplit",
 )
 
 
@@ -92,6 +96,8 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
         os.environ["GOSSAMER_BF16_HANDOFF"] = "0"
     if engine == "bf16-nopix":
         os.environ["GOSSAMER_BF16_PIX"] = "0"
+    if engine == "bf16-nosplit":
+        os.environ["GOSSAMER_BF16_PIX_SPLIT"] = "0"
     from gossamer.cython_kernels import bf16_conv
 
     bf16_conv.FOLD_STEMS = engine != "bf16-nofold"
@@ -103,6 +109,7 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
         bf16_conv.BLOCKED_1X1_AMX = True
         os.environ.pop("GOSSAMER_BF16_HANDOFF", None)
         os.environ.pop("GOSSAMER_BF16_PIX", None)
+        os.environ.pop("GOSSAMER_BF16_PIX_SPLIT", None)
         if before is None:
             os.environ.pop("GOSSAMER_BLOCKED_LAYOUT", None)
         else:

@@ -15,6 +15,10 @@ conv reads them.
 A chain needs at least MIN_BLOCK_CONVS block convs (else its convs are claimed one by one, as
 before). GOSSAMER_BF16_PIX=0 (read at load) plans no chain.
 
+A block conv whose output only strided block convs (one stride, no residual) read writes their
+phase split itself (gk_bf16_pix_conv_split: ResNet's stage outputs, read by the next stage's
+stride-2 3x3 and 1x1), not the form: the split's copy goes (GOSSAMER_BF16_PIX_SPLIT=0: not).
+
 Numerics: what a block conv writes is rounded to bf16 (the next conv would round it anyway), and a
 residual read from the blocks is that bf16 value: the block outputs of ResNet (conv + residual,
 Relu) are bf16 between the convs, as OpenVINO's bf16 keeps them; the float32 path adds float32
@@ -56,6 +60,13 @@ CONV_OPS = {("", "Conv"), ("ai.onnx", "Conv"), ("gossamer", "FusedConv"),
 
 def enabled() -> bool:
     return os.environ.get("GOSSAMER_BF16_PIX", "1").strip() != "0"
+
+
+def split_enabled() -> bool:
+    """Whether a conv whose output only stride-s block convs read writes their phase split
+    itself (GOSSAMER_BF16_PIX_SPLIT=0, read at load: it writes the form, the readers split it;
+    the A/B switch, the same bits)."""
+    return os.environ.get("GOSSAMER_BF16_PIX_SPLIT", "1").strip() != "0"
 
 
 def pix_refusal(node: Node, x: Value | None, w: Array | None) -> str | None:
@@ -230,15 +241,16 @@ class _BlockConv:
                 and wq >= (PAD - p[1] + self.kw - 1) // s + ow)  # fmt: skip
 
     def run(self, x: Array, xf: tuple, z: Array | None, zf: tuple | None, y: Array,
-            yf: tuple) -> bool:  # fmt: skip
-        """y (n x form pairs) = the conv of x's images; False where the tiles are not in use."""
+            yf: tuple, ys: int = 1) -> bool:  # fmt: skip
+        """y (n x form pairs; ys > 1: n x its phase split's) = the conv of x's images; False
+        where the tiles are not in use."""
         t, (_, h, w) = threads(), xf[:3]
         oh, ow = self.out_hw(h, w)
         for i in range(x.shape[0]):
             zi = None if z is None else z[i]
             if not ext().bf16_pix_conv(x[i], xf, self.s, self.kh, self.kw, self.pads[0],
                                        self.pads[1], oh, ow, self.m, self.wpk, self.bias, zi, zf,
-                                       self.lo, self.hi, y[i], yf, None, t):  # fmt: skip
+                                       self.lo, self.hi, y[i], yf, None, t, ys):  # fmt: skip
                 return False
         return True
 
@@ -276,6 +288,21 @@ class PixChain:
                 self.steps.append(_Step(step, step.inputs[0], z, step.outputs[0], block,
                                         prep(step, constants), [w, b]))  # fmt: skip
         self.block_convs = sum(s.block is not None for s in self.steps)
+        self._readers: dict[str, list[_Step]] = {}
+        for s in self.steps:
+            self._readers.setdefault(s.x, []).append(s)
+            if s.z:
+                self._readers.setdefault(s.z, []).append(s)
+        # the outputs that only strided block convs read (as x): written as their phase split
+        self.split_out: dict[str, int] = {}
+        for s in self.steps if split_enabled() else []:
+            rs = self._readers.get(s.out, [])
+            strides = {r.block.s if r.block is not None and r.x == s.out and not r.z else 0
+                       for r in rs}  # fmt: skip
+            if s.block is not None and s.out not in self.outputs and len(strides) == 1:
+                (stride,) = strides
+                if stride > 1:
+                    self.split_out[s.out] = stride
 
     @staticmethod
     def _block_ok(step: Node, w: Array) -> bool:
@@ -309,8 +336,10 @@ class PixChain:
         return v.pix, f
 
     def _phases(self, env: dict[str, _Tensor], name: str, s: int) -> tuple[Array, tuple]:
-        p, f = self._pix(env, name)
         v = env[name]
+        if v.phases is not None and s in v.phases:  # written so by its producer
+            return v.phases[s], form(*v.shape[1:])
+        p, f = self._pix(env, name)
         v.phases = {} if v.phases is None else v.phases
         if s not in v.phases:
             size = ext().bf16_pix_phases_size(f, s)
@@ -364,10 +393,21 @@ class PixChain:
                 x, xf = self._phases(env, s.x, s.block.s) if s.block.s > 1 else self._pix(env, s.x)
                 z, zf = self._pix(env, s.z) if s.z else (None, None)
                 yf = form(s.block.m, oh, ow)
-                size = ext().bf16_pix_size(yf)
-                y = self._buf(f"out:{s.out}", n * size).reshape(n, size)
-                if s.block.run(x, xf, z, zf, y, yf):
-                    env[s.out] = _Tensor(yshape, pix=y)
+                ys = self.split_out.get(s.out, 1)
+                if ys > 1 and not all(
+                    r.block is not None and r.block.c == s.block.m and r.block.fits(oh, ow)
+                    for r in self._readers[s.out]
+                ):
+                    ys = 1  # a reader that will not read the split: the form
+                if ys > 1:
+                    size = ext().bf16_pix_phases_size(yf, ys)
+                    y = self._buf(f"phases{ys}:{s.out}", n * size).reshape(n, size)
+                else:
+                    size = ext().bf16_pix_size(yf)
+                    y = self._buf(f"out:{s.out}", n * size).reshape(n, size)
+                if s.block.run(x, xf, z, zf, y, yf, ys):
+                    env[s.out] = (_Tensor(yshape, phases={ys: y}) if ys > 1
+                                  else _Tensor(yshape, pix=y))  # fmt: skip
                     return
         x = self._f32(env, s.x)
         z = self._f32(env, s.z) if s.z else None

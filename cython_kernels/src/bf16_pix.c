@@ -74,6 +74,33 @@ static long phase_px(const gk_bf16_pix_form *f, long s) {
     return ((f->hp + s - 1) / s) * ((f->wp + s - 1) / s) + GK_PIX_TAIL;
 }
 
+/* the phase split (stride s) of blocks [0, blocks) of form f zeroed where it holds no pixel of
+ * the image (the grid around it, the phases' rows past the grid, the tails): what
+ * gk_bf16_pix_phases writes there, so a conv that writes the image's pixels into the split
+ * gives the split of its form */
+static void zero_phase_border(uint32_t *p, const gk_bf16_pix_form *f, long s, long blocks) {
+    long hq = (f->hp + s - 1) / s, wq = (f->wp + s - 1) / s, phase = phase_px(f, s);
+    for (long b = 0; b < blocks; b++)
+        for (long ry = 0; ry < s; ry++)
+            for (long rx = 0; rx < s; rx++) {
+                uint32_t *d = p + (b * s * s + ry * s + rx) * phase * 16;
+                /* the image's columns in this phase: xx in [x0, x1) */
+                long x0 = (f->left - rx + s - 1) / s, x1 = (f->left + f->w - rx + s - 1) / s;
+                x0 = GK_MAX(0L, GK_MIN(x0, wq)), x1 = GK_MAX(x0, GK_MIN(x1, wq));
+                for (long yy = 0; yy < hq; yy++) {
+                    long gy = s * yy + ry;
+                    uint32_t *row = d + yy * wq * 16;
+                    if (gy < f->top || gy >= f->top + f->h || f->w == 0) {
+                        memset(row, 0, (size_t)wq * 64);
+                        continue;
+                    }
+                    memset(row, 0, (size_t)x0 * 64);
+                    memset(row + x1 * 16, 0, (size_t)(wq - x1) * 64);
+                }
+                memset(d + hq * wq * 16, 0, (size_t)(phase - hq * wq) * 64);
+            }
+}
+
 size_t gk_bf16_pix_phases_size(const gk_bf16_pix_form *f, long s) {
     if (gk_bf16_pix_block(f) <= 0 || s < 2 || s > GK_PIX_STRIDE) return 0;
     return (size_t)((f->c + GK_PIX_CB - 1) / GK_PIX_CB) * (size_t)(s * s * phase_px(f, s)) * 16;
@@ -245,6 +272,9 @@ typedef struct {
     long zblock, zoff, zwp; /* output (oy, ox)'s pixel in z's blocks: zoff + oy zwp + ox */
     uint32_t *yp;
     long yblock, yoff, ywp;
+    /* ys > 1: yp is the phase split of yf for a stride-ys conv: grid pixel (gy, gx) at phase
+     * (gy % ys, gx % ys), (gy / ys) ywq + gx / ys; ytop, yleft: yf's; yphase: a phase's pixels */
+    long ys, ytop, yleft, ywq, yphase;
     float *y; /* yp NULL: float32 (m, oh * ow) */
     long hw;
     int failed;
@@ -291,8 +321,15 @@ static inline __attribute__((always_inline)) void px_row(const conv_job *j, pend
     vhi = _mm512_maskz_mov_ps(pd->mhi, vhi);
     if (j->yp) {
         __m512bh o = _mm512_cvtne2ps_pbh(vhi, vlo);
-        _mm512_storeu_si512(j->yp + (blk * j->yblock + j->yoff + oy * j->ywp + ox) * 16,
-                            (__m512i)o);
+        long at;
+        if (j->ys == 1) {
+            at = blk * j->yblock + j->yoff + oy * j->ywp + ox;
+        } else { /* the next conv's phase split (stride 2: shifts, not divisions) */
+            long gy = j->ytop + oy, gx = j->yleft + ox, s = j->ys;
+            long qy = s == 2 ? gy >> 1 : gy / s, qx = s == 2 ? gx >> 1 : gx / s;
+            at = blk * j->yblock + ((gy - qy * s) * s + gx - qx * s) * j->yphase + qy * j->ywq + qx;
+        }
+        _mm512_storeu_si512(j->yp + at * 16, (__m512i)o);
     } else {
         _mm512_store_ps(pd->out + r * 32, vlo);
         _mm512_store_ps(pd->out + r * 32 + 16, vhi);
@@ -460,6 +497,16 @@ int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long
                      long ph, long pw, long oh, long ow, long m, const uint32_t *wpk,
                      const float *bias, const uint32_t *z, const gk_bf16_pix_form *zf, float lo,
                      float hi, uint32_t *yp, const gk_bf16_pix_form *yf, float *y, int threads) {
+    return gk_bf16_pix_conv_split(x, xf, s, kh, kw, ph, pw, oh, ow, m, wpk, bias, z, zf, lo, hi,
+                                  yp, yf, 1, y, threads);
+}
+
+int gk_bf16_pix_conv_split(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long kh,
+                           long kw, long ph, long pw, long oh, long ow, long m,
+                           const uint32_t *wpk, const float *bias, const uint32_t *z,
+                           const gk_bf16_pix_form *zf, float lo, float hi, uint32_t *yp,
+                           const gk_bf16_pix_form *yf, long ys, float *y, int threads) {
+    if (ys < 1 || ys > GK_PIX_STRIDE || (ys > 1 && !yp)) return -3;
     if (!form_ok(xf) || s < 1 || s > GK_PIX_STRIDE || kh < 1 || kw < 1 ||
         kh * kw > GK_BF16_CONV_TAPS || ph < 0 || pw < 0 || oh < 0 || ow < 0 || m < 0 ||
         xf->top < ph || xf->left < pw)
@@ -473,7 +520,8 @@ int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long
 #ifdef GK_PIX_AMX
     if (!gk_bf16_amx()) return -2;
     long yblocks = (m + GK_PIX_CB - 1) / GK_PIX_CB;
-    if (yp) zero_border(yp, yf, gk_bf16_pix_block(yf), 0, yblocks);
+    if (yp && ys == 1) zero_border(yp, yf, gk_bf16_pix_block(yf), 0, yblocks);
+    if (yp && ys > 1) zero_phase_border(yp, yf, ys, yblocks);
     if (m == 0 || oh == 0 || ow == 0) return 0;
     conv_job j;
     memset(&j, 0, sizeof j);
@@ -491,6 +539,11 @@ int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long
     j.strips = (j.ncols + GK_PIX_STRIP - 1) / GK_PIX_STRIP;
     if (z) j.zblock = gk_bf16_pix_block(zf), j.zoff = zf->top * zf->wp + zf->left, j.zwp = zf->wp;
     if (yp) j.yblock = gk_bf16_pix_block(yf), j.yoff = yf->top * yf->wp + yf->left, j.ywp = yf->wp;
+    j.ys = ys;
+    if (yp && ys > 1) {
+        j.yphase = phase_px(yf, ys), j.yblock = ys * ys * j.yphase;
+        j.ytop = yf->top, j.yleft = yf->left, j.ywq = (yf->wp + ys - 1) / ys;
+    }
     /* what the tiles read stays inside the blocks: the last strip's end past the furthest tap */
     long reach = 0;
     for (long t = 0; t < j.taps; t++) reach = GK_MAX(reach, j.offs[t]);

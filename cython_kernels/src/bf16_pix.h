@@ -67,6 +67,17 @@ int gk_bf16_pix_conv(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long
                      const float *bias, const uint32_t *z, const gk_bf16_pix_form *zf, float lo,
                      float hi, uint32_t *yp, const gk_bf16_pix_form *yf, float *y, int threads);
 
+/* gk_bf16_pix_conv writing yp as the phase split of form yf for a stride-ys conv (ys 2 to
+ * GK_PIX_STRIDE: gk_bf16_pix_phases's layout, of gk_bf16_pix_phases_size(yf, ys) pairs, all of
+ * it written), the same bits as the conv into yf then gk_bf16_pix_phases, without the form in
+ * between: a chain's value that only stride-ys convs read. ys 1: gk_bf16_pix_conv. Returns as
+ * gk_bf16_pix_conv (-3 also for ys > 1 without yp) */
+int gk_bf16_pix_conv_split(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long kh,
+                           long kw, long ph, long pw, long oh, long ow, long m,
+                           const uint32_t *wpk, const float *bias, const uint32_t *z,
+                           const gk_bf16_pix_form *zf, float lo, float hi, uint32_t *yp,
+                           const gk_bf16_pix_form *yf, long ys, float *y, int threads);
+
 /* The phase split of a form for a stride-s conv (s 2 to GK_PIX_STRIDE): per block, s * s phase
  * grids of ceil(hp / s) x ceil(wp / s) pixels, each followed by GK_PIX_TAIL pixels; phase (ry,
  * rx)'s pixel (yy, xx) is the grid's (s yy + ry, s xx + rx), zero past the grid. A strided conv

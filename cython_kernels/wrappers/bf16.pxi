@@ -492,6 +492,11 @@ cdef extern from "src/bf16_pix.h" nogil:
     int gk_bf16_pix_phases(const uint32_t *inp, const gk_bf16_pix_form *f, long s, uint32_t *out,
                            int threads)
     int gk_bf16_pix_set_overlap(int on)
+    int gk_bf16_pix_conv_split(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long kh,
+                               long kw, long ph, long pw, long oh, long ow, long m,
+                               const uint32_t *wpk, const float *bias, const uint32_t *z,
+                               const gk_bf16_pix_form *zf, float lo, float hi, uint32_t *yp,
+                               const gk_bf16_pix_form *yf, long ys, float *y, int threads)
 
 
 cdef gk_bf16_pix_form _pix_form(str name, str arg, form) except *:
@@ -577,14 +582,16 @@ def bf16_pix_set_overlap(on=None):
 
 def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long ph, long pw,
                   long oh, long ow, long m, const uint32_t[::1] wpk, const float[::1] bias, z,
-                  zform, float lo, float hi, yp, yform, y, int threads):
+                  zform, float lo, float hi, yp, yform, y, int threads, long ys=1):
     """The direct conv on AMX tiles of pixel blocks (src/bf16_pix.h, gk_bf16_pix_conv): x in
     form xform (C, H, W, top, left, hp, wp) (stride s 1) or its phase split (s > 1:
     bf16_pix_phases), a kh x kw kernel, pads ph (top), pw (left), output oh x ow of m channels:
     clip(conv + bias + z, lo, hi), z (None: none) in form
     zform; to yp (uint32) in form yform, or, yp None, to y (m, oh * ow) float32. wpk =
     bf16_pack_b of W' (kh kw Cp x m, W'[(ky kw + kx) Cp + ci, o] = W[o, ci, ky, kx], Cp = C
-    rounded up to 32). False (nothing written) where the AMX tiles are not in use."""
+    rounded up to 32). ys > 1: yp is instead the phase split of yform for a stride-ys conv
+    (bf16_pix_phases's layout: the same bits as the form then bf16_pix_phases). False (nothing
+    written) where the AMX tiles are not in use."""
     name = "bf16_pix_conv"
     cdef gk_bf16_pix_form xf = _pix_form(name, "xform", xform)
     cdef gk_bf16_pix_form zf, yf
@@ -616,15 +623,19 @@ def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long p
         yf = _pix_form(name, "yform", yform)
         _need(yf.c == m and yf.h == oh and yf.w == ow, f"{name}: yp's image is not {m} x {oh} x {ow}")
         ypv = yp
-        _pairs(name, "yp", ypv, gk_bf16_pix_size(&yf))
+        _need(1 <= ys <= GK_PIX_STRIDE, f"{name}: ys {ys} (1 to {GK_PIX_STRIDE})")
+        _pairs(name, "yp", ypv, gk_bf16_pix_size(&yf) if ys == 1 else
+               gk_bf16_pix_phases_size(&yf, ys))
         yp_ptr = &ypv[0]
     else:
+        _need(ys == 1, f"{name}: a phase split (ys {ys}) needs yp")
         yv = y
         _need(yv.shape[0] == m and yv.shape[1] == oh * ow, f"{name}: y is not ({m}, {oh * ow})")
         if m * oh * ow == 0:
             return True
         y_ptr = &yv[0, 0]
     with nogil:
-        rc = gk_bf16_pix_conv(&x[0], &xf, s, kh, kw, ph, pw, oh, ow, m, &wpk[0], optr(bias),
-                              z_ptr, &zf, lo, hi, yp_ptr, &yf, y_ptr, threads)
+        rc = gk_bf16_pix_conv_split(&x[0], &xf, s, kh, kw, ph, pw, oh, ow, m, &wpk[0],
+                                    optr(bias), z_ptr, &zf, lo, hi, yp_ptr, &yf, ys, y_ptr,
+                                    threads)
     return _direct_done(name, rc)

@@ -284,3 +284,74 @@ def test_bad_input_is_refused(amx: None) -> None:
     with pytest.raises(ValueError, match="geometry|out of range"):
         ext().bf16_pix_conv(x, xf, 1, 5, 5, 2, 2, 5, 5, 2, w5, None, None, None, lo, hi, yp, yf,
                             None, 1)  # fmt: skip
+
+
+SPLITS = [  # m, c, h, w, kernel, pads, the conv's stride, the split's (its readers') stride
+    (64, 64, 56, 56, (3, 3), (1, 1, 1, 1), 1, 2),  # ResNet's stage output, read by the next stage
+    (40, 33, 15, 13, (3, 3), (1, 1, 1, 1), 1, 2),  # odd sizes, a partial block
+    (20, 36, 9, 11, (1, 1), (0, 0, 0, 0), 2, 2),  # a strided conv writing a split
+    (9, 10, 17, 19, (3, 3), (1, 1, 1, 1), 1, 3),
+    (8, 33, 10, 10, (3, 3), (1, 1, 1, 1), 1, 4),
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", SPLITS)
+def test_conv_writes_the_next_convs_phase_split(amx: None, case, threads) -> None:
+    """ys > 1: the output's phase split, bit for bit the form written then split (the zeros
+    around the image, the phases' rows past the grid and the tails included)."""
+    m, c, h, wd, (kh, kw), pads, s, ys = case
+    rng = np.random.default_rng(m * 7 + c)
+    x, w = values(rng, (c, h, wd), 3), values(rng, (m, c, kh, kw), 3)
+    bias, z = values(rng, (m,), 2), None
+    oh, ow = (h + pads[0] + pads[2] - kh) // s + 1, (wd + pads[1] + pads[3] - kw) // s + 1
+    xf, yf = form(c, h, wd), form(m, oh, ow)
+    xp = to_pix(x, xf)
+    if s > 1:
+        split = np.full(ext().bf16_pix_phases_size(xf, s), GARBAGE, np.uint32)
+        assert ext().bf16_pix_phases(xp, xf, s, split, threads)
+        xp = split
+    if s == 1:
+        z = values(rng, (m, oh, ow), 2)
+    zf = form(m, oh, ow) if z is not None else None
+    zp = to_pix(z, zf) if z is not None else None
+    args = (xp, xf, s, kh, kw, pads[0], pads[1], oh, ow, m, pix_weights(w), bias, zp, zf, 0.0,
+            np.inf)  # fmt: skip
+    yp = np.full(ext().bf16_pix_size(yf), GARBAGE, np.uint32)
+    assert ext().bf16_pix_conv(*args, yp, yf, None, threads)
+    want = np.full(ext().bf16_pix_phases_size(yf, ys), GARBAGE, np.uint32)
+    assert ext().bf16_pix_phases(yp, yf, ys, want, 1)
+    got = np.full_like(want, GARBAGE)
+    assert ext().bf16_pix_conv(*args, got, yf, None, threads, ys)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_split_output_needs_its_room(amx: None) -> None:
+    xf, yf = form(4, 5, 5), form(2, 5, 5)
+    x = to_pix(np.ones((4, 5, 5), F32), xf)
+    w = pix_weights(np.ones((2, 4, 3, 3), F32))
+    args = (x, xf, 1, 3, 3, 1, 1, 5, 5, 2, w, None, None, None, 0.0, 1.0)
+    small = np.zeros(ext().bf16_pix_size(yf), np.uint32)  # the form's room, not the split's
+    with pytest.raises(ValueError, match="fewer than"):
+        ext().bf16_pix_conv(*args, small, yf, None, 1, 2)
+    with pytest.raises(ValueError, match="ys"):
+        ext().bf16_pix_conv(*args, small, yf, None, 1, 5)
+    with pytest.raises(ValueError, match="needs yp"):
+        ext().bf16_pix_conv(*args, None, None, np.zeros((2, 25), F32), 1, 2)
+
+
+def test_the_split_output_at_every_simd_level(amx: None, level) -> None:
+    """The split's epilogue is the conv's AMX / AVX-512 code: every SIMD level in force gives the
+    form then split's bits."""
+    rng = np.random.default_rng(12)
+    x, w = values(rng, (40, 13, 11), 3), values(rng, (36, 40, 3, 3), 3)
+    xf, yf = form(40, 13, 11), form(36, 13, 11)
+    args = (to_pix(x, xf), xf, 1, 3, 3, 1, 1, 13, 11, 36, pix_weights(w), None, None, None, 0.0,
+            np.inf)  # fmt: skip
+    yp = np.full(ext().bf16_pix_size(yf), GARBAGE, np.uint32)
+    assert ext().bf16_pix_conv(*args, yp, yf, None, 2)
+    want = np.full(ext().bf16_pix_phases_size(yf, 2), GARBAGE, np.uint32)
+    assert ext().bf16_pix_phases(yp, yf, 2, want, 1)
+    got = np.full_like(want, GARBAGE)
+    assert ext().bf16_pix_conv(*args, got, yf, None, 2, 2)
+    np.testing.assert_array_equal(got, want)

@@ -126,3 +126,31 @@ def test_a_chain_needs_two_block_convs(amx: None, monkeypatch) -> None:
              node("Conv", ["a", "w2"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]  # fmt: skip
     graph = graph_of(nodes, [("x", [1, 32, 12, 12])], [("y", None)], inits)
     assert not _chains(_session(graph, monkeypatch))
+
+
+@pytest.mark.parametrize(("c", "hw"), [(32, (12, 10)), (40, (9, 15))])
+def test_a_stage_output_is_written_as_the_next_stages_phase_split(
+    amx: None, monkeypatch, c, hw
+) -> None:
+    """Block A's output, read only by block B's stride-2 3x3 and 1x1, is written as their phase
+    split by its producer: the same bits as the form written then split
+    (GOSSAMER_BF16_PIX_SPLIT=0)."""
+    graph = _resnet_like(c, hw)
+    x = values(np.random.default_rng(6), (1, c, *hw), 1)
+    split = _session(graph, monkeypatch)
+    monkeypatch.setenv("GOSSAMER_BF16_PIX_SPLIT", "0")
+    apart = _session(graph, monkeypatch)
+    monkeypatch.delenv("GOSSAMER_BF16_PIX_SPLIT")
+    native, splits = ext().bf16_pix_conv, []
+
+    def counted(*args):  # the chain's convs, with the stride of the split each one writes
+        splits.append(args[20] if len(args) > 20 else 1)
+        return native(*args)
+
+    monkeypatch.setattr(ext(), "bf16_pix_conv", counted)
+    got = split.run(None, {"x": x})[0]
+    assert sorted(splits) == [1] * (len(splits) - 1) + [2]  # block A's last conv
+    splits.clear()
+    np.testing.assert_array_equal(got, apart.run(None, {"x": x})[0])
+    assert splits and set(splits) == {1}
+    np.testing.assert_array_equal(split.run(None, {"x": x})[0], got)  # buffers reused
