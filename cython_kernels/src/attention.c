@@ -144,11 +144,18 @@ int gk_attention(long batch, long s, long heads, long d, const float *qkv, const
     /* a head's work: 4 s^2 d flops and s^2 exps; one unit per chunk */
     int nt = units > 1 && s * s * d >= 16384 ? threads : 1;
     if (gk_k.attention->rows && gk_attention_tune_fused(-1)) {
-        /* heads that do not divide evenly over the threads are cut into row ranges, one per
-         * thread (each part packs its head's k and v: ~3 % of a head at s = 128) */
+        /* fewer heads than 4 per thread that do not divide evenly over the threads: each head
+         * cut into the fewest row ranges that do (each part packs its head's k and v: ~3 % of
+         * a head at s = 128; with more heads the imbalance is under that) */
         long panels = (s + GK_MR - 1) / GK_MR;
-        if (threads > 1 && units % threads && s * s * d >= 16384) {
-            j.parts = GK_MIN((long)threads, panels);
+        if (threads > 1 && units % threads && units < 4L * threads && s * s * d >= 16384) {
+            long g = units, t = threads;
+            while (t) { /* g = gcd(units, threads) */
+                long r = g % t;
+                g = t;
+                t = r;
+            }
+            j.parts = GK_MIN(threads / g, panels);
             nt = threads;
         }
         gk_parallel_range(units * j.parts, nt, att_fused, &j);

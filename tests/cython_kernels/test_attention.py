@@ -202,3 +202,14 @@ def test_fused_head_knob_asks_and_sets():
     assert ext().attention_tune_fused(-1) == 0
     ext().attention_tune_fused(before)
     assert ext().attention_tune_fused(-1) == before
+
+
+@pytest.mark.parametrize("heads,threads", [(2, 3), (4, 3), (1, 4), (6, 4)])
+def test_fused_head_cut_into_row_ranges(level, heads, threads):
+    """Heads that do not divide over the threads (fewer than 4 a thread) are cut into the fewest
+    row ranges that do (2 heads on 3 threads: 3 ranges each; 6 on 4: 2): the same bits."""
+    qkv, m = _case(1, 61, heads, 32, "row", seed=heads)
+    fused_y, gemm_y = _both_paths(qkv, m.reshape(1, 61), heads, threads)
+    assert np.array_equal(fused_y.view(np.int32), gemm_y.view(np.int32))
+    want = packed_attention_1(qkv, m, num_heads=heads, scale=0.1767767)
+    np.testing.assert_allclose(fused_y, want, rtol=RTOL, atol=ATOL)
