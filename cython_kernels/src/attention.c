@@ -1,6 +1,7 @@
-/* Driver of gk_attention (see attention.h): the packed GEMM's entry points on each head, the
- * per-level softmax row of normalize_kernels.inc between them. Baseline ISA: the time is in the
- * kernels it calls. */
+/* Driver of gk_attention (see attention.h): per head, k and v packed, then the level's fused
+ * rows kernel (attention_kernels.inc), or where it has none (or GOSSAMER_ATTENTION_FUSED=0) the
+ * packed GEMM's entry points with the per-level softmax rows of normalize_kernels.inc between
+ * them. Baseline ISA: the time is in the kernels it calls. */
 #include "attention.h"
 
 #include <math.h>
@@ -37,12 +38,26 @@ static int direct_v(void) {
     return g_direct_v;
 }
 
+/* the fused head (gk_attention_tune_fused): -1 not yet read */
+static int g_fused = -1;
+
+int gk_attention_tune_fused(int on) {
+    if (g_fused < 0) {
+        const char *v = getenv("GOSSAMER_ATTENTION_FUSED");
+        g_fused = !(v && v[0] == '0');
+    }
+    int old = g_fused;
+    if (on >= 0) g_fused = on != 0;
+    return old;
+}
+
 typedef struct {
     long s, heads, d;
     const float *qkv, *mask;
     long mask_bs;
     float scale;
     float *y;
+    long parts; /* units per head: row ranges of whole panels (1: the whole head) */
     int failed;
 } att_job;
 
@@ -91,12 +106,61 @@ static void att_heads(void *ctx, long u0, long u1, int seat) {
     }
 }
 
+/* the fused path: unit u is part u % parts of head u / parts (its rows a range of whole 12-row
+ * panels); k and v packed per unit, then the level's rows kernel */
+static void att_fused(void *ctx, long u0, long u1, int seat) {
+    att_job *j = (att_job *)ctx;
+    long s = j->s, d = j->d, e = j->heads * d, ld = 3 * e, panels = (s + GK_MR - 1) / GK_MR;
+    size_t nk = up16(gk_packed_b_size(d, s)), nv = up16(gk_packed_b_size(s, d));
+    float *w = work_of(nk + nv + up16((size_t)GK_MR * s));
+    (void)seat;
+    if (!w) {
+        j->failed = 1;
+        return;
+    }
+    float *kp = w, *vp = w + nk;
+    gk_att_head h = {.s = s, .d = d, .ldq = ld, .kp = kp, .vp = vp, .scale = j->scale,
+                     .sc = vp + nv, .ldy = e, .kc_s = gk_gemm_kc(d), .kc_v = gk_gemm_kc(s)};
+    for (long u = u0; u < u1; u++) {
+        long hd = u / j->parts, part = u % j->parts, b = hd / j->heads, hh = hd % j->heads;
+        long r0 = panels * part / j->parts * GK_MR;
+        long r1 = GK_MIN(s, panels * (part + 1) / j->parts * GK_MR);
+        if (r0 >= r1) continue;
+        const float *q = j->qkv + b * s * ld + hh * d;
+        h.q = q;
+        h.mask = j->mask ? j->mask + b * j->mask_bs : NULL;
+        h.y = j->y + b * s * e + hh * d;
+        gk_pack_b(d, s, q + e, 1, ld, kp, 1); /* B[c, key] = k[key, c] */
+        gk_pack_b(s, d, q + 2 * e, ld, 1, vp, 1);
+        gk_k.attention->rows(&h, r0, r1);
+    }
+}
+
 int gk_attention(long batch, long s, long heads, long d, const float *qkv, const float *mask,
                  long mask_bs, float scale, float *y, int threads) {
     if (batch <= 0 || s <= 0 || heads <= 0 || d <= 0) return 0;
-    att_job j = {s, heads, d, qkv, mask, mask_bs, scale, y, 0};
+    att_job j = {s, heads, d, qkv, mask, mask_bs, scale, y, 1, 0};
     long units = batch * heads;
     /* a head's work: 4 s^2 d flops and s^2 exps; one unit per chunk */
-    gk_parallel_range(units, units > 1 && s * s * d >= 16384 ? threads : 1, att_heads, &j);
+    int nt = units > 1 && s * s * d >= 16384 ? threads : 1;
+    if (gk_k.attention->rows && gk_attention_tune_fused(-1)) {
+        /* fewer heads than 4 per thread that do not divide evenly over the threads: each head
+         * cut into the fewest row ranges that do (each part packs its head's k and v: ~3 % of
+         * a head at s = 128; with more heads the imbalance is under that) */
+        long panels = (s + GK_MR - 1) / GK_MR;
+        if (threads > 1 && units % threads && units < 4L * threads && s * s * d >= 16384) {
+            long g = units, t = threads;
+            while (t) { /* g = gcd(units, threads) */
+                long r = g % t;
+                g = t;
+                t = r;
+            }
+            j.parts = GK_MIN(threads / g, panels);
+            nt = threads;
+        }
+        gk_parallel_range(units * j.parts, nt, att_fused, &j);
+        return j.failed ? -1 : 0;
+    }
+    gk_parallel_range(units, nt, att_heads, &j);
     return j.failed ? -1 : 0;
 }

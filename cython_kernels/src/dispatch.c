@@ -22,6 +22,7 @@ GK_FAMILY_TABLES(gk_nchwc_kernels)
 GK_FAMILY_TABLES(gk_gemm_direct_kernels)
 GK_FAMILY_TABLES(gk_conv1x1_kernels)
 GK_FAMILY_TABLES(gk_gemm_i8w_kernels)
+GK_FAMILY_TABLES(gk_attention_kernels)
 #undef GK_FAMILY_TABLES
 
 #define GK_LEVEL_TABLE(SFX)                                                                     \
@@ -30,7 +31,7 @@ GK_FAMILY_TABLES(gk_gemm_i8w_kernels)
      &gk_rnn_kernels_##SFX,         &gk_layout_kernels_##SFX,  &gk_upsample_kernels_##SFX,    \
      &gk_qgemm_kernels_##SFX,       &gk_qconv_kernels_##SFX,   &gk_qelementwise_kernels_##SFX, \
      &gk_nchwc_kernels_##SFX, &gk_gemm_direct_kernels_##SFX, &gk_conv1x1_kernels_##SFX,  \
-     &gk_gemm_i8w_kernels_##SFX}
+     &gk_gemm_i8w_kernels_##SFX,    &gk_attention_kernels_##SFX}
 
 static const gk_kernel_table level_tables[] = {
     GK_LEVEL_TABLE(generic),

@@ -29,6 +29,7 @@
 #include "gemm_direct.h"
 #include "conv1x1.h"
 #include "gemm_i8w.h"
+#include "attention.h"
 
 typedef struct {
     const gk_gemm_kernels *gemm;
@@ -47,6 +48,7 @@ typedef struct {
     const gk_gemm_direct_kernels *gemm_direct;
     const gk_conv1x1_kernels *conv1x1;
     const gk_gemm_i8w_kernels *gemm_i8w;
+    const gk_attention_kernels *attention;
 } gk_kernel_table;
 
 /* the kernels of the level in force (the generic ones until gk_set_simd_level runs) */

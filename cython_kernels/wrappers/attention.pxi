@@ -1,7 +1,14 @@
-# Wrapper of src/attention.h: gossamer::PackedAttention (the packed GEMM's entry points per head).
+# Wrapper of src/attention.h: gossamer::PackedAttention (the fused head, or the packed GEMM per head).
 cdef extern from "src/attention.h" nogil:
     int gk_attention(long batch, long s, long heads, long d, const float *qkv, const float *mask,
                      long mask_bs, float scale, float *y, int threads)
+    int gk_attention_tune_fused(int on)
+
+
+def attention_tune_fused(int on=-1):
+    """The fused head (1, the default where the SIMD level has it: AVX-512) or the packed GEMM
+    path (0); -1 only asks. Returns the previous setting; the two give the same bits."""
+    return gk_attention_tune_fused(on)
 
 
 def attention(const float[:, :, ::1] qkv, const float[:, ::1] mask, float[:, :, ::1] y,

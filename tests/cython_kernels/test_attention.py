@@ -143,3 +143,73 @@ def test_minilm_matches_onnxruntime(simd, n):
     for _ in range(3):  # node by node, recorded, replayed
         got = sess.run(None, feeds)[0]
         assert_close([got], [want], rtol=1e-4, atol=1e-4)
+
+
+def _both_paths(qkv: np.ndarray, mask: np.ndarray | None, heads: int, threads: int):
+    """ext().attention's output with the fused head and with the packed GEMM path, in one
+    process (where the level has no fused head, e.g. AVX2 and generic, both are the GEMM path)."""
+    b, s, e3 = qkv.shape
+    out = []
+    before = ext().attention_tune_fused(1)
+    try:
+        for fused_on in (1, 0):
+            ext().attention_tune_fused(fused_on)
+            y = np.full((b, s, e3 // 3), np.nan, np.float32)
+            ext().attention(qkv, mask, y, heads, 0.1767767, threads)
+            out.append(y)
+    finally:
+        ext().attention_tune_fused(before)
+    return out
+
+
+@pytest.mark.parametrize(
+    "b,s,heads,d,mask",
+    [(1, 128, 12, 32, "row"), (1, 128, 12, 32, "none"), (2, 37, 3, 8, "batch"),
+     (1, 41, 4, 64, "row"), (3, 97, 1, 48, "2d"), (1, 13, 5, 17, "none"), (1, 400, 2, 32, "row"),
+     (1, 1, 1, 1, "row"), (2, 25, 3, 16, "batch"), (1, 272, 1, 24, "2d")],
+)  # fmt: skip
+def test_fused_head_is_the_gemm_path_bit_for_bit(level, nthreads, b, s, heads, d, mask):
+    """The fused head (AVX-512: q k^T, softmax and P v per 12-row panel, q and P read in place)
+    gives the GEMM path's bits: odd sequence lengths (a last panel of 1-11 rows, softmax rows
+    past the registers' 256), head widths of partial column vectors, K blocks (s = 400: P v in
+    two), heads that do not divide over the threads (cut into row ranges), masks per batch."""
+    qkv, m = _case(b, s, heads, d, mask, seed=s + d)
+    m2 = None if m is None else np.ascontiguousarray(m.reshape(-1, s))
+    fused_y, gemm_y = _both_paths(qkv, m2, heads, nthreads)
+    assert np.array_equal(fused_y.view(np.int32), gemm_y.view(np.int32))
+    want = packed_attention_1(qkv, m, num_heads=heads, scale=0.1767767)
+    np.testing.assert_allclose(fused_y, want, rtol=RTOL, atol=ATOL)
+
+
+def test_fused_head_k_blocks_are_the_gemm_paths(level, nthreads):
+    """Both products cut along K (a K block of 16: q k^T over d = 40 in three, P v over s = 70 in
+    five), each block's sums added to C as gemm.h's drivers do: the same bits."""
+    qkv, m = _case(1, 70, 3, 40, "row", seed=7)
+    old = ext().gemm_tune(16, 0)
+    try:
+        fused_y, gemm_y = _both_paths(qkv, m.reshape(1, 70), 3, nthreads)
+    finally:
+        ext().gemm_tune(old[0], old[1])
+    assert np.array_equal(fused_y.view(np.int32), gemm_y.view(np.int32))
+    want = packed_attention_1(qkv, m, num_heads=3, scale=0.1767767)
+    np.testing.assert_allclose(fused_y, want, rtol=RTOL, atol=ATOL)
+
+
+def test_fused_head_knob_asks_and_sets():
+    before = ext().attention_tune_fused(-1)
+    assert before in (0, 1)
+    assert ext().attention_tune_fused(0) == before
+    assert ext().attention_tune_fused(-1) == 0
+    ext().attention_tune_fused(before)
+    assert ext().attention_tune_fused(-1) == before
+
+
+@pytest.mark.parametrize("heads,threads", [(2, 3), (4, 3), (1, 4), (6, 4)])
+def test_fused_head_cut_into_row_ranges(level, heads, threads):
+    """Heads that do not divide over the threads (fewer than 4 a thread) are cut into the fewest
+    row ranges that do (2 heads on 3 threads: 3 ranges each; 6 on 4: 2): the same bits."""
+    qkv, m = _case(1, 61, heads, 32, "row", seed=heads)
+    fused_y, gemm_y = _both_paths(qkv, m.reshape(1, 61), heads, threads)
+    assert np.array_equal(fused_y.view(np.int32), gemm_y.view(np.int32))
+    want = packed_attention_1(qkv, m, num_heads=heads, scale=0.1767767)
+    np.testing.assert_allclose(fused_y, want, rtol=RTOL, atol=ATOL)
