@@ -87,6 +87,10 @@ CONV1X1_CVEC = True
 # their weights and input hot in each core's L2; at 1 thread 0.87-0.96x in the model too):
 # results/resnet_2t.md, Session 28 (r50)
 CONV1X1_CVEC_THREADED_PIXELS = 64
+# and larger planes from this many input channels (None: none): the 14x14 K = 1024 ones took
+# 0.87-0.97x the GEMM's time at 2 threads in the model, the K = 256 ones (with a residual)
+# 0.95-1.3x, their pixels split between the threads too: Session 29 (r50)
+CONV1X1_CVEC_THREADED_MIN_K: int | None = 512
 # and only from this many input channels: a thin K (SqueezeNet's 64 -> 256 expand at 13x13) took
 # 1.19-1.27x the GEMM's time alone at 1 thread (a tile's 64 K steps do not pay for its
 # accumulators' stores and the output pass)
@@ -242,7 +246,9 @@ class _Conv:
         if (
             not CONV1X1_CVEC or self.group != 1 or (kh, kw, sh, sw, ph, pw) != (1, 1, 1, 1, 0, 0)
             or y.shape[2:] != (h, wd) or not hasattr(ext(), "conv1x1_cvec")
-            or (t > 1 and h * wd > CONV1X1_CVEC_THREADED_PIXELS) or c < CONV1X1_CVEC_MIN_K
+            or (t > 1 and h * wd > CONV1X1_CVEC_THREADED_PIXELS
+                and (CONV1X1_CVEC_THREADED_MIN_K is None or c < CONV1X1_CVEC_THREADED_MIN_K))
+            or c < CONV1X1_CVEC_MIN_K
             or not ext().conv1x1_cvec_takes(m, h * wd, c)
         ):  # fmt: skip
             return False

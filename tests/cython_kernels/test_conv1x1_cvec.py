@@ -139,17 +139,22 @@ def _model(c, m, h, w, residual: bool, seed: int):
 
 
 def test_threads_take_only_the_smallest_planes(monkeypatch):
-    """With more than one thread, planes over CONV1X1_CVEC_THREADED_PIXELS stay on the GEMM;
+    """With more than one thread, planes over CONV1X1_CVEC_THREADED_PIXELS stay on the GEMM
+    unless they have at least CONV1X1_CVEC_THREADED_MIN_K input channels (None: none do);
     fewer input channels than CONV1X1_CVEC_MIN_K too."""
     counter = CountedExt("conv1x1_cvec")
     monkeypatch.setattr(conv_kernels, "ext", lambda: counter)
-    cases = ((128, 7, 2, True), (128, 14, 2, False), (128, 14, 1, True), (64, 7, 1, False))
-    for c, hw, threads, taken in cases:
+    monkeypatch.setattr(conv_kernels, "CONV1X1_CVEC_THREADED_MIN_K", 512)
+    cases = [(128, 7, 2, True), (128, 14, 2, False), (128, 14, 1, True), (64, 7, 1, False)]
+    cases += [(256, 14, 2, False), (512, 14, 2, True), (512, 14, 2, False, None)]
+    for c, hw, threads, taken, *min_k in cases:
+        if min_k:
+            monkeypatch.setattr(conv_kernels, "CONV1X1_CVEC_THREADED_MIN_K", min_k[0])
         x, _, model = _model(c, 64, hw, hw, False, seed=hw)
         counter.calls = 0
         gossamer.load(model, backends=["cython"], threads=threads).run(None, {"x": x})
         avx512 = simd_level() == "avx512f"
-        assert (counter.calls > 0) == (taken and avx512), (c, hw, threads)
+        assert (counter.calls > 0) == (taken and avx512), (c, hw, threads, min_k)
 
 
 @pytest.mark.parametrize("residual", [False, True], ids=["conv", "conv_add_relu"])
