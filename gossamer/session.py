@@ -281,8 +281,9 @@ class Session:
             )
             if self._program.graph is graph:  # its steps: the order the runs' checks infer in
                 self._sized.order = self._program.nodes
-                if self._program.shape_arenas is not None:  # each input shape's arena plan
-                    self._program.shape_arenas.sized_values = self._sized.values_at  # sized so
+                arenas = self._program.shape_arenas  # each input shape's arena plan sizes its
+                if arenas is not None:  # tensors by evaluating the declared shapes, as the checks
+                    arenas.sized_values = self._sized.values_at
             if self.precision_note:  # gossamer explain: "backend cython-bf16 took no part: ..."
                 self.placement.excluded[BF16_BACKEND] = self.precision_note
             if _reference_computes(graph, self.placement.backend_of):  # else nothing to warn

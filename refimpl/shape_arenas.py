@@ -59,8 +59,7 @@ class ShapeArenas:
         self.plans_made = 0
         # shapes -> every tensor's Value at them, or None (then plan_memory infers): a Session
         # hands its RunSizes.values_at, which evaluates the declared shapes without inference
-        self.sized_values: Callable[[dict[str, tuple[int, ...]]], dict[str, Any] | None] | None
-        self.sized_values = None
+        self.sized_values: Callable[[dict], dict[str, Any] | None] | None = None
         self._variants: OrderedDict[tuple, Any] = OrderedDict()  # signature -> Program or None
         self._lock = threading.Lock()
 
