@@ -20,6 +20,7 @@ import time
 import numpy as np
 from gossamer.cython_kernels._common import aligned_empty
 from gossamer.cython_kernels._native import ext
+from gossamer.cython_kernels.bf16_pix_chain import pix_weights
 
 F32 = np.float32
 SHAPES = [(64, 56), (128, 28), (256, 14), (512, 7)]
@@ -32,17 +33,6 @@ def _packed_a(w: np.ndarray) -> np.ndarray:
     wr = wr.reshape(m, -1)
     out = aligned_empty(ext().bf16_packed_a_size(*wr.shape), np.uint32)
     ext().bf16_pack_a(wr, out, 1)
-    return out
-
-
-def _packed_b(w: np.ndarray) -> np.ndarray:
-    m, c, kh, kw = w.shape
-    cp = (c + 31) // 32 * 32
-    wr = np.zeros((kh, kw, cp, m), F32)
-    wr[:, :, :c, :] = w.transpose(2, 3, 1, 0)
-    wr = wr.reshape(-1, m)
-    out = aligned_empty(ext().bf16_packed_b_size(*wr.shape), np.uint32)
-    ext().bf16_pack_b(wr, out, 1)
     return out
 
 
@@ -64,7 +54,7 @@ def bench(c: int, h: int, threads: int, reps: int, rng: np.random.Generator) -> 
     ext().bf16_pix_from_nchw(z.reshape(c, h, h), f, zb, threads)
     y = np.zeros((c, h * h), F32)
     planes = aligned_empty(ext().bf16_conv_planes_size(c, 3, 3, 1, 1, 1, 1, h, h), np.uint32)
-    wa, wb = _packed_a(w), _packed_b(w)
+    wa, wb = _packed_a(w), pix_weights(w)
     ep = ext().Epilogue(bias_row=bias, residual=z, clip=True, lo=0.0, hi=np.inf)
     inf = float("inf")
 

@@ -21,6 +21,7 @@ import numpy as np
 from bf16_speed import feeds_of, spec_of
 from gossamer.cython_kernels._common import aligned_empty
 from gossamer.cython_kernels._native import ext
+from gossamer.cython_kernels.bf16_pix_chain import pix_weights
 
 F32 = np.float32
 U32 = np.uint32
@@ -28,17 +29,6 @@ U32 = np.uint32
 
 def form(c: int, h: int, w: int) -> tuple[int, ...]:
     return (c, h, w, 1, 1, h + 2, w + 2)  # the chain's (bf16_pix_chain.form)
-
-
-def packed(w: np.ndarray) -> np.ndarray:
-    m, c, kh, kw = w.shape
-    cp = (c + 31) // 32 * 32
-    wr = np.zeros((kh, kw, cp, m), F32)
-    wr[:, :, :c, :] = w.transpose(2, 3, 1, 0)
-    wr = wr.reshape(-1, m)
-    out = aligned_empty(ext().bf16_packed_b_size(*wr.shape), U32)
-    ext().bf16_pack_b(wr, out, 1)
-    return out
 
 
 def convs(threads: int, reps: int) -> None:
@@ -49,7 +39,7 @@ def convs(threads: int, reps: int) -> None:
         z = aligned_empty(ext().bf16_pix_size(f), U32)
         ext().bf16_pix_from_nchw(rng.standard_normal((c, hw, hw)).astype(F32), f, x, 1)
         ext().bf16_pix_from_nchw(rng.standard_normal((c, hw, hw)).astype(F32), f, z, 1)
-        w = packed((rng.standard_normal((c, c, 3, 3)) / np.sqrt(9 * c)).astype(F32))
+        w = pix_weights((rng.standard_normal((c, c, 3, 3)) / np.sqrt(9 * c)).astype(F32))
         bias = rng.standard_normal(c).astype(F32)
         y = aligned_empty(ext().bf16_pix_size(f), U32)
         a = aligned_empty(ext().bf16_pix_phases_size(f, 2), U32)

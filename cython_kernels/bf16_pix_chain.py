@@ -208,6 +208,21 @@ class _Tensor:
     phases: dict[int, Array] | None = None  # the pixel blocks' phase split per stride
 
 
+def pix_weights(w: Array, nthreads: int = 1) -> Array:
+    """The conv's weights W (m, c, kh, kw) packed as the pixel-block kernel's B (bf16_pack_b of
+    W'[(ky kw + kx) Cp + ci, o] = W[o, ci, ky, kx], Cp = c rounded up to 32), on a 64-byte
+    boundary as every buffer the tiles read (_buf): a tile row that crosses a cache line halves
+    the tile loads' rate (64 x 56^2: 417 -> 211 us aligned, 1 thread)."""
+    m, c, kh, kw = w.shape
+    cp = (c + 31) // 32 * 32
+    wr = np.zeros((kh, kw, cp, m), F32)
+    wr[:, :, :c, :] = np.asarray(w, F32).transpose(2, 3, 1, 0)
+    wr = wr.reshape(-1, m)
+    out = aligned_empty(ext().bf16_packed_b_size(*wr.shape), U32)
+    ext().bf16_pack_b(wr, out, nthreads)
+    return out
+
+
 class _BlockConv:
     """A conv on the pixel blocks: its weights packed once as the kernel's B."""
 
@@ -216,14 +231,7 @@ class _BlockConv:
         self.m, self.c, self.kh, self.kw = w.shape
         self.pads = [int(p) for p in a.get("pads") or [0, 0, 0, 0]]
         self.s = int((a.get("strides") or [1])[0])
-        cp = (self.c + 31) // 32 * 32
-        wr = np.zeros((self.kh, self.kw, cp, self.m), F32)
-        wr[:, :, : self.c, :] = np.asarray(w, F32).transpose(2, 3, 1, 0)
-        wr = wr.reshape(-1, self.m)
-        # on a 64-byte boundary, as every buffer the tiles read (_buf): a tile row that crosses
-        # a cache line halves the tile loads' rate (64 x 56^2: 417 -> 211 us aligned, 1 thread)
-        self.wpk = aligned_empty(ext().bf16_packed_b_size(*wr.shape), U32)
-        ext().bf16_pack_b(wr, self.wpk, threads())
+        self.wpk = pix_weights(w, threads())
         self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
         act = str(a.get("activation", "")) if node.op_type == "FusedConv" else ""
         self.lo, self.hi, _ = epilogue_bounds(act, a.get("activation_params"))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from gossamer.conformance.bf16_reference import amx_error_bound, to_bf16
 from gossamer.cython_kernels._native import ext
+from gossamer.cython_kernels.bf16_pix_chain import pix_weights
 
 from .test_bf16_conv_direct import exact, packed_weights, values
 
@@ -20,18 +21,6 @@ GARBAGE = 0xFFFFFFFF  # a NaN pair: what a buffer holds where the kernels must w
 
 def form(c, h, w, top=1, left=1, bottom=1, right=1) -> tuple[int, ...]:
     return (c, h, w, top, left, top + h + bottom, left + w + right)
-
-
-def pix_weights(w: np.ndarray) -> np.ndarray:
-    """bf16_pack_b of W' (kh kw Cp x m): W'[(ky kw + kx) Cp + ci, o] = W[o, ci, ky, kx]."""
-    m, c, kh, kw = w.shape
-    cp = (c + 31) // 32 * 32
-    wr = np.zeros((kh, kw, cp, m), F32)
-    wr[:, :, :c, :] = w.transpose(2, 3, 1, 0)
-    wr = wr.reshape(-1, m)
-    out = np.zeros(ext().bf16_packed_b_size(*wr.shape), np.uint32)
-    ext().bf16_pack_b(wr, out, 1)
-    return out
 
 
 def to_pix(x: np.ndarray, f: tuple[int, ...], threads: int = 1) -> np.ndarray:
