@@ -263,6 +263,11 @@ static int conv_direct_b(const float *ap, long m, const float *x, long batch, lo
 /* Packed-B bytes of a run of conv_fill_blocks (0: none, gemm.h's gk_gemm_fill_b for every
  * conv): half the 2 MiB L2 of a core, the other half for A (GK_CONV_FILL_A) and C's tiles */
 long gk_conv_fill_bytes = 1L << 20;
+/* a deep conv's runs (K >= GK_CONV_FILL_DEEP_K): a quarter of that. ResNet-18's 64 -> 128 3x3
+ * stride 2 at 56x56 (A 295 KB, a block's B 903 KB: one run at 1 MiB) took 0.83-0.97x at 2
+ * threads in runs of 256 KiB; the thin 1x1s (K 64) lost 1.1-1.4x in runs that small
+ * (results/resnet_2t.md, Session 29 (r18) and (lead)) */
+long gk_conv_fill_deep_bytes = 1L << 18;
 /* packed A bytes up to which conv_fill_blocks splits a block into runs: each run reads all of A
  * again (ResNet-50's 512 -> 512 3x3 at 14x14, A 9.4 MB, in two runs: 2.27 -> 2.57 ms) */
 #define GK_CONV_FILL_A (1L << 20)
@@ -316,7 +321,10 @@ static void conv_fill_blocks(long m, long n, long k, const float *ap,
     long cu = gk_k.gemm->col_unit, un = (n + cu - 1) / cu;
     /* a block's column units in runs of equal size (whole units), each at most the budget */
     long units = (un + blocks - 1) / blocks, unit_bytes = cu * k * (long)sizeof(float);
-    long runs = gk_conv_fill_bytes > 0 ? (units * unit_bytes - 1) / gk_conv_fill_bytes + 1 : 1;
+    long budget = k >= GK_CONV_FILL_DEEP_K && gk_conv_fill_deep_bytes > 0
+                      ? gk_conv_fill_deep_bytes
+                      : gk_conv_fill_bytes;
+    long runs = budget > 0 ? (units * unit_bytes - 1) / budget + 1 : 1;
     if (runs <= 1 || pm > 1 || (long)(gk_packed_a_size(m, k) * sizeof(float)) > GK_CONV_FILL_A) {
         gk_gemm_fill_b(m, n, k, ap, fill, pj, fill_par, bp, y, n, ep, threads);
         return;

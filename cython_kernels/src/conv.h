@@ -37,6 +37,10 @@ extern int gk_direct_b_on;
 /* bytes of packed B a thread of gk_conv_gemm's packed path packs and multiplies at a time (conv.c's
  * conv_fill_blocks; 0: its whole block at once). The same bits at any setting. */
 extern long gk_conv_fill_bytes;
+/* the same for a conv of K = c kh kw >= GK_CONV_FILL_DEEP_K (a 3x3 of 64 channels and up, its
+ * packed A a large share of L2 beside the run; 0: gk_conv_fill_bytes). The same bits. */
+extern long gk_conv_fill_deep_bytes;
+#define GK_CONV_FILL_DEEP_K 576
 
 /* How gk_conv_gemm (batch 1) / gk_conv_gemm_batch reads the conv's B (m output channels, one
  * group, residual: whether the epilogue adds one): 0 packed panels, 1 the input planes in place

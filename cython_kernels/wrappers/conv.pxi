@@ -252,6 +252,7 @@ cdef extern from "src/conv.h" nogil:
 
 cdef extern from "src/conv.h" nogil:
     long gk_conv_fill_bytes
+    long gk_conv_fill_deep_bytes
 
 
 def conv_fill_bytes(long nbytes=-1):
@@ -263,6 +264,16 @@ def conv_fill_bytes(long nbytes=-1):
     cdef long old = gk_conv_fill_bytes
     if nbytes >= 0:
         gk_conv_fill_bytes = nbytes
+    return old
+
+
+def conv_fill_deep_bytes(long nbytes=-1):
+    """conv_fill_bytes for the deep convs (K = c kh kw >= 576: src/conv.h GK_CONV_FILL_DEEP_K;
+    0: conv_fill_bytes's); -1 only asks. Returns the previous setting. The same bits."""
+    global gk_conv_fill_deep_bytes
+    cdef long old = gk_conv_fill_deep_bytes
+    if nbytes >= 0:
+        gk_conv_fill_deep_bytes = nbytes
     return old
 
 

@@ -153,10 +153,30 @@ def test_column_runs_packed_over_each_other_keep_the_bits(level, nthreads, geome
     ap, x, bias, z, bp, y, oh, ow = _conv_case(geometry, c * m + k + h, True)
     # the packed path for the 1x1s too (not the direct 1x1 kernel or B read in place)
     old = ext().conv_fill_bytes(budget), ext().conv1x1_on(0), ext().direct_b_on(0)
+    deep = ext().conv_fill_deep_bytes(0)  # the budget for every K
     try:
         ext().conv_gemm(ap, x, k, k, s, s, 1, 1, p, p, oh, ow, bp, y, bias, z, -1.0, 2.0, True,
                         nthreads)  # fmt: skip
     finally:
         ext().conv_fill_bytes(old[0]), ext().conv1x1_on(old[1]), ext().direct_b_on(old[2])
+        ext().conv_fill_deep_bytes(deep)
+    ref = _old(ap, x, k, s, p, oh, ow, m, bias, z, -1.0, 2.0, True, nthreads)
+    np.testing.assert_array_equal(y, ref)
+
+
+@pytest.mark.parametrize("deep", [1 << 18, 40000, 0])
+def test_a_deep_convs_runs_keep_the_bits(level, nthreads, deep):
+    """conv_fill_deep_bytes: a conv of K >= 576 (ResNet's 64 -> 128 3x3 stride 2 at 56x56,
+    cut small: a block's B of ~900 KB, one run at conv_fill_bytes' 1 MiB) in runs of that many
+    bytes gives the bits of the whole im2col packed first, at every level."""
+    geometry = (64, 24, 56, 56, 3, 2, 1)  # K = 576
+    c, m, h, w, k, s, p = geometry
+    ap, x, bias, z, bp, y, oh, ow = _conv_case(geometry, 576, True)
+    old, was = ext().conv_fill_deep_bytes(deep), ext().conv_fill_bytes(1 << 20)
+    try:
+        ext().conv_gemm(ap, x, k, k, s, s, 1, 1, p, p, oh, ow, bp, y, bias, z, -1.0, 2.0, True,
+                        nthreads)  # fmt: skip
+    finally:
+        ext().conv_fill_deep_bytes(old), ext().conv_fill_bytes(was)
     ref = _old(ap, x, k, s, p, oh, ow, m, bias, z, -1.0, 2.0, True, nthreads)
     np.testing.assert_array_equal(y, ref)
