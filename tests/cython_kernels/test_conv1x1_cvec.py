@@ -13,6 +13,7 @@ from gossamer.cython_kernels._native import ext
 import gossamer
 
 from ._helpers import CountedExt, assert_on_cython, one_node
+from .test_conv1x1 import _conv, _packed_a
 
 F32 = np.float32
 
@@ -29,13 +30,9 @@ SHAPES = [  # c (K), m, h, w: panel tails (m not / 64, not / 16), pixel tiles of
 
 
 def _packed_gemm(w, x, bias, z, lo, hi, clip, threads):
-    m, (c, h, wd) = w.shape[0], x.shape
-    ap = np.empty(ext().packed_a_size(m, c), F32)
-    ext().pack_a(w, ap, 1)
+    c, h, wd = x.shape
     bp = np.empty(ext().packed_b_size(c, h * wd), F32)
-    y = np.full((m, h * wd), np.nan, F32)
-    ext().conv_gemm(ap, x, 1, 1, 1, 1, 1, 1, 0, 0, h, wd, bp, y, bias, z, lo, hi, clip, threads)
-    return y
+    return _conv(_packed_a(w), x, w.shape[0], bp, bias, z, lo, hi, clip, threads)
 
 
 @pytest.mark.parametrize("c, m, h, w", SHAPES)
