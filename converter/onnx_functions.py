@@ -457,6 +457,26 @@ def _nchwc_conv_max_pool(b: _Body) -> list[str]:
     return _epilogue_name(b) + ["Scale"] * _present(b.node, 3) + ["Shift"] * _present(b.node, 4)
 
 
+def _nchwc_depthwise_pointwise(b: _Body) -> list[str]:
+    """y = blocked(pw_activation(Conv(activation(Conv(x', w, b)), pw_w, pw_b) + z')), x' and z'
+    unblocked: the depthwise conv's attributes are the call's, the 1x1 conv's its defaults"""
+    rank = _blocked_rank(b)
+    x = b._x()
+    size = x.shape[-1] if x is not None and x.shape is not None else None
+    if not isinstance(size, int):
+        raise FunctionExportError(f"{b.node.label()}: the block of its input is unknown")
+    h = b.op("Conv", [_from_blocked(b, "x", rank), "w", "b"])
+    b.ref(_CONV_ATTRS)
+    h = _activation(b, h, "h")
+    y = b.op("Conv", [h, "pw_w", "pw_b"])
+    if _present(b.node, 5):
+        y = b.op("Add", [y, _from_blocked(b, "z", 5)])
+    y = _activation(b, y, "act", prefix="pw_")
+    _to_blocked(b, y, 4, size, "y")
+    activations = [str(b.node.attrs.get(f"{p}activation") or "") for p in ("", "pw_")]
+    return [activations[0], "Add" * _present(b.node, 5), activations[1]]
+
+
 # gossamer op -> writer of its function body (returns the name's epilogue parts)
 def _packed_attention(b: _Body) -> list[str]:
     """y = per head softmax(q k^T * scale + mask) v over packed q|k|v (the reference's order)"""
@@ -497,6 +517,7 @@ WRITERS: dict[str, Callable[[_Body], list[str]]] = {
     "NchwcGlobalAveragePool": _nchwc_global_average_pool,
     "NchwcMaxPool": _nchwc_max_pool,
     "NchwcConvMaxPool": _nchwc_conv_max_pool,
+    "NchwcDepthwisePointwise": _nchwc_depthwise_pointwise,
     "PackedAttention": _packed_attention,
 }
 

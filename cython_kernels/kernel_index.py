@@ -97,6 +97,7 @@ TABLES_OF: dict[tuple[str, str], tuple[str, ...]] = {
     ("gossamer", "LayerNormalization"): ("elementwise_kernels.ElementwiseKernels",),
     ("gossamer", "NchwcConv"): ("nchwc_kernels.NchwcKernels",),
     ("gossamer", "NchwcConvMaxPool"): ("nchwc_kernels.NchwcKernels",),
+    ("gossamer", "NchwcDepthwisePointwise"): ("nchwc_kernels.NchwcKernels",),
     ("gossamer", "NchwcGlobalAveragePool"): ("nchwc_kernels.NchwcKernels",),
     ("gossamer", "NchwcMaxPool"): ("nchwc_kernels.NchwcKernels",),
     ("gossamer", "NchwcReorderInput"): ("nchwc_kernels.NchwcKernels",),

@@ -1,4 +1,5 @@
-"""The blocked conv's prepared side (gossamer::NchwcConv and gossamer::NchwcConvMaxPool): the
+"""The blocked conv's prepared side (gossamer::NchwcConv, gossamer::NchwcConvMaxPool and
+gossamer::NchwcDepthwisePointwise): the
 weights packed once, at prepare time (pack_conv_weights; [C/8][kh][kw][8] for a depthwise conv)
 so that the weights one tap of a register tile needs are adjacent vectors, or their stored form
 (`gossamer convert --pack cython`), the epilogue's bounds, activation and per-channel scale /
@@ -16,7 +17,7 @@ import numpy as np
 from ..plugins import RuntimeDecline, output_array
 from ..refimpl.ir import Node
 from ..refimpl.op_geometry import check_groups, window
-from ._common import F32, aligned_empty, epilogue_bounds, threads, window_refusal
+from ._common import F32, aligned_empty, epilogue_bounds, scratch, threads, window_refusal
 from ._native import ext
 from .prepacked import packed_form
 from .segments import traceable
@@ -275,3 +276,53 @@ def _prepare_conv_max_pool(node: Node, constants: dict[int, Array]) -> Callable[
         return y
 
     return traceable(nchwc_conv_max_pool)
+
+
+def _prepare_depthwise_pointwise(node: Node, constants: dict[int, Array]) -> Callable[..., Any]:
+    # the depthwise conv (inputs 1, 2; the node's attributes) and the 1x1 (inputs 3, 4; its pw_
+    # activation) as two prepared NchwcConvs
+    dw = _Conv(node, {i: v for i, v in constants.items() if i in (1, 2)})
+    a = node.attrs
+    pw_attrs = {"kernel_shape": [1, 1], "activation": a.get("pw_activation", "")}
+    if a.get("pw_activation_params") is not None:
+        pw_attrs["activation_params"] = a["pw_activation_params"]
+    pw_node = Node("NchwcConv", [], [], pw_attrs, f"{node.name}_pw", node.domain)
+    pw = _Conv(pw_node, {i - 2: v for i, v in constants.items() if i in (3, 4)})
+
+    def nchwc_depthwise_pointwise(
+        x: Array, w: Array, b: Array | None = None, pw_w: Array | None = None,
+        pw_b: Array | None = None, z: Array | None = None, *, auto_pad: str = "NOTSET",
+        dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None, activation: str = "",
+        activation_params: list[float] | None = None, pw_activation: str = "",
+        pw_activation_params: list[float] | None = None,
+    ) -> Array:  # fmt: skip
+        if pw_w is None:
+            raise RuntimeDecline("the 1x1 conv's weights are missing")
+        n, cb, h, wd, size = x.shape
+        c, m, (_, _, kh, kw) = cb * size, pw_w.shape[0], w.shape
+        if tuple(pw_w.shape) != (m, c, 1, 1):
+            raise RuntimeDecline(f"1x1 weights {list(pw_w.shape)} for {c} channels")
+        win = dw.window(x, w)
+        (oh, ow) = win.out
+        if oh <= 0 or ow <= 0 or n == 0:
+            raise RuntimeDecline(f"an empty output {[n, m // BLOCK, oh, ow, BLOCK]}")
+        dpacked, dbias, _ = dw.operands(w, b, None, None)
+        ppacked, pbias, _ = pw.operands(pw_w, pw_b, None, None)
+        y = output_array((n, m // BLOCK, oh, ow, BLOCK))
+        if z is not None and z.shape != y.shape:
+            raise RuntimeDecline(f"residual {list(z.shape)} is not the output {list(y.shape)}")
+        zf = None if z is None else np.ascontiguousarray(z, F32).reshape(-1)
+        # the depthwise result's buffer where the kernel makes the two calls (7 x 7 planes at 2
+        # threads)
+        team = threads()
+        t = None if ext().nchwc_dwpw_fuses(oh, team) else scratch(n * c * oh * ow)
+        ext().nchwc_depthwise_pointwise(
+            np.ascontiguousarray(x, F32).reshape(-1), n, c, h, wd, dpacked.reshape(-1), kh, kw,
+            *win.strides, *win.dilations, *win.pads_begin, oh, ow, dbias, dw.lo, dw.hi,
+            ppacked, m, pbias, zf, pw.lo, pw.hi, t, y.reshape(-1), team,
+        )  # fmt: skip
+        return y
+
+    return traceable(nchwc_depthwise_pointwise)

@@ -2,7 +2,8 @@
 gossamer::NchwcConv (group-1 conv with an NCHW or blocked input, and depthwise conv; bias,
 residual, Relu/Clip, HardSwish, LeakyRelu, HardSigmoid, Sigmoid or Swish, and a per-channel or
 scalar scale and shift in the epilogue), the blocked MaxPool inside a chain, the two fused
-(gossamer::NchwcConvMaxPool: the conv's result never written whole) and the blocked
+(gossamer::NchwcConvMaxPool: the conv's result never written whole; gossamer::
+NchwcDepthwisePointwise: a depthwise conv's result never written whole) and the blocked
 GlobalAveragePool that ends a chain.
 
 The graph pass converter/optimizer/channel_blocking.py plans these nodes; the kernels take
@@ -22,13 +23,21 @@ from ..refimpl.ir import Node, Value
 from ..refimpl.op_geometry import window
 from ..refimpl.ops.op_nchwc_conv import nchwc_conv_1
 from ..refimpl.ops.op_nchwc_conv_max_pool import nchwc_conv_max_pool_1
+from ..refimpl.ops.op_nchwc_depthwise_pointwise import nchwc_depthwise_pointwise_1
 from ..refimpl.ops.op_nchwc_global_average_pool import nchwc_global_average_pool_1
 from ..refimpl.ops.op_nchwc_max_pool import nchwc_max_pool_1
 from ..refimpl.ops.op_nchwc_reorder_input import nchwc_reorder_input_1
 from ..refimpl.ops.op_nchwc_reorder_output import nchwc_reorder_output_1
 from ._common import F32, all_float32, threads, window_refusal
 from ._native import ext
-from .nchwc_conv import _PARAMS, BLOCK, _per_channel, _prepare_conv, _prepare_conv_max_pool
+from .nchwc_conv import (
+    _PARAMS,
+    BLOCK,
+    _per_channel,
+    _prepare_conv,
+    _prepare_conv_max_pool,
+    _prepare_depthwise_pointwise,
+)
 from .segments import traceable
 
 Array = np.ndarray
@@ -141,6 +150,28 @@ def _conv_max_pool_refusal(node: Node, inputs: list[Value | None]) -> str | None
     return _conv_refusal(node, [*inputs[:3], None, *inputs[3:5]])
 
 
+def _depthwise_pointwise_refusal(node: Node, inputs: list[Value | None]) -> str | None:
+    x, w, pw_w = inputs[0], inputs[1], inputs[3] if len(inputs) > 3 else None
+    bad = _blocked(x, 5) or all_float32([x, *inputs[2:6]])
+    if bad:
+        return bad
+    if w is None or w.shape is None or len(w.shape) != 4 or w.shape[1] != 1:
+        return "the first conv is not a 2-D depthwise conv with a known weight shape"
+    if int(node.attrs.get("group", 1)) != w.shape[0]:
+        return "the first conv is not depthwise (group != its output channels)"
+    if pw_w is None or pw_w.shape is None or tuple(pw_w.shape[1:]) != (w.shape[0], 1, 1):
+        return "the second conv is not a 1x1 conv of the depthwise conv's channels"
+    m = pw_w.shape[0]
+    if not isinstance(m, int) or m % BLOCK:
+        return f"{m} output channels: not a multiple of {BLOCK}"
+    for key in ("activation", "pw_activation"):
+        if str(node.attrs.get(key, "")) not in ("", "Relu", "Clip"):
+            return f"{key} {node.attrs.get(key)} (the fused kernel clips only)"
+    pw_node = Node("NchwcConv", [], [], {"activation": node.attrs.get("pw_activation", ""),
+                   "activation_params": node.attrs.get("pw_activation_params")})  # fmt: skip
+    return _activation_refusal(node) or _activation_refusal(pw_node)
+
+
 def _reorder(x: Array, out: bool) -> Array:
     if out:
         n, cb, *spatial, size = x.shape
@@ -206,6 +237,23 @@ class NchwcKernels(KernelBackend):
         pool_auto_pad: str = "NOTSET", pool_ceil_mode: int = 0,
         pool_dilations: list[int] | None = None, pool_pads: list[int] | None = None,
         pool_strides: list[int] | None = None,
+    ) -> Array:  # fmt: skip
+        raise RuntimeError("this kernel runs only through its prepare() hook")
+
+    @kernel(
+        nchwc_depthwise_pointwise_1,
+        dtypes={"float32"},
+        supports=_depthwise_pointwise_refusal,
+        prepare=_prepare_depthwise_pointwise,
+    )
+    def nchwc_depthwise_pointwise(
+        x: Array, w: Array, b: Array | None = None, pw_w: Array | None = None,
+        pw_b: Array | None = None, z: Array | None = None, *, auto_pad: str = "NOTSET",
+        dilations: list[int] | None = None, group: int = 1,
+        kernel_shape: list[int] | None = None, pads: list[int] | None = None,
+        strides: list[int] | None = None, activation: str = "",
+        activation_params: list[float] | None = None, pw_activation: str = "",
+        pw_activation_params: list[float] | None = None,
     ) -> Array:  # fmt: skip
         raise RuntimeError("this kernel runs only through its prepare() hook")
 

@@ -225,6 +225,15 @@ def _conv_max_pool(node: Node, ins: list, out: tuple[int, ...] | None) -> int | 
     )
 
 
+def _depthwise_pointwise(node: Node, ins: list, out: tuple[int, ...] | None) -> int | None:
+    """The depthwise conv's FLOPs and the 1x1 conv's, both on the output plane."""
+    w, pw = ins[1] if len(ins) > 1 else None, ins[3] if len(ins) > 3 else None
+    if out is None or w is None or pw is None or len(out) < 4:
+        return None
+    pixels = out[0] * math.prod(out[2:-1])
+    return 2 * pixels * (w[0] * math.prod(w[1:]) + pw[0] * pw[1])
+
+
 def _conv_transpose(node: Node, ins: list, out: tuple[int, ...] | None) -> int | None:
     x, w = ins[0], ins[1] if len(ins) > 1 else None
     if x is None or w is None:
@@ -293,6 +302,7 @@ _FORMULAS: dict[str, Callable[[Node, list, Any], int | None]] = {
     "MaxPool": _pool, "AveragePool": _pool, "LpPool": _pool, "QLinearAveragePool": _pool,
     "NchwcMaxPool": _pool,
     "NchwcConvMaxPool": _conv_max_pool,
+    "NchwcDepthwisePointwise": _depthwise_pointwise,
     "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent, "Einsum": _einsum,
     # TFLite's integer ops (domain tflite, NHWC)
     "Conv2D": _tflite_product, "DepthwiseConv2D": _tflite_product,

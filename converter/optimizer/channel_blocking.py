@@ -24,6 +24,8 @@ channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU 
   in and out (SqueezeNet's MaxPools no longer cut its chain);
 - an NchwcConv whose result only an NchwcMaxPool reads becomes one gossamer::NchwcConvMaxPool
   (_fuse_conv_max_pools);
+- a depthwise NchwcConv whose result only a 1x1 NchwcConv reads (MobileNetV2's depthwise conv
+  and projection) becomes one gossamer::NchwcDepthwisePointwise (_fuse_depthwise_pointwise);
 - a residual z from outside the chain is blocked by a gossamer::NchwcReorderInput;
 - a GlobalAveragePool of a blocked value becomes gossamer::NchwcGlobalAveragePool (which writes
   NCHW, ending the chain); a Flatten and a Gemm by constant weights after it (a classifier head)
@@ -141,6 +143,9 @@ def run(graph: Graph, keep_nchw: KeepNchw | None = None, wide: bool = False) -> 
             "chains": len(chains),
             "nodes": sum(map(len, convs)),
             "reorders": reorders,
+            "fused_depthwise_pointwise": sum(
+                n.op_type == "NchwcDepthwisePointwise" for n in graph.nodes
+            ),
         }  # fmt: skip
     )
     return [f"NCHW{BLOCK}c chain of {len(c)} convs from {c[0]}" for c in convs]
@@ -562,6 +567,7 @@ def _rewrite(
             view.replace([], [out])
             reorders += 1
     _fuse_conv_max_pools(view)
+    _fuse_depthwise_pointwise(view)
     return reorders
 
 
@@ -589,6 +595,56 @@ def _fuse_conv_max_pools(view: GraphView) -> None:
         fused = Node("NchwcConvMaxPool", inputs, [pool.outputs[0]], attrs,
                      view.fresh(f"{conv.name}_{pool.name}"), GOSSAMER_DOMAIN)  # fmt: skip
         view.replace([conv, pool], [fused])
+
+
+# the activations both convs of an NchwcDepthwisePointwise may have: clips only (its kernel
+# takes bounds, no activation parameters)
+_DWPW_ACTIVATIONS = ("", "Relu", "Clip")
+
+
+def _fuse_depthwise_pointwise(view: GraphView) -> None:
+    """A depthwise NchwcConv (no residual, scale or shift) whose result only a 1x1 NchwcConv reads
+    (group 1, stride 1, no padding, no scale or shift) becomes one
+    gossamer::NchwcDepthwisePointwise (the 1x1's activation prefixed pw_): each thread computes
+    the depthwise rows of its part of the pixels into a buffer of its own and the 1x1 conv from
+    there, so the 1x1 conv (MobileNetV2's projection) never reads what the other core wrote
+    (src/nchwc.c; where that does not pay, on small planes, the kernel makes the two calls)."""
+    for pw in [n for n in view.graph.nodes if n.op_type == "NchwcConv"]:
+        dw = view.producer.get(pw.inputs[0])
+        if dw is None or dw.op_type != "NchwcConv" or int(dw.attrs.get("group", 1)) == 1:
+            continue
+        if view.sole_consumer(pw.inputs[0]) is not pw or any(dw.inputs[3:]):
+            continue
+        w, pw_w = view.constant(dw.inputs[1]), view.constant(pw.inputs[1])
+        a = pw.attrs
+        if (
+            w is None
+            or pw_w is None
+            or w.ndim != 4
+            or w.shape[1] != 1
+            or int(dw.attrs["group"]) != w.shape[0]
+            or pw_w.shape[1:] != (w.shape[0], 1, 1)
+            or int(a.get("group", 1)) != 1
+            or any(int(v) != 1 for v in a.get("strides") or [])
+            or any(int(v) != 0 for v in a.get("pads") or [])
+            or str(a.get("auto_pad", "NOTSET")) not in ("NOTSET", "VALID")
+            or any(pw.inputs[4:])
+            or str(dw.attrs.get("activation", "")) not in _DWPW_ACTIVATIONS
+            or str(a.get("activation", "")) not in _DWPW_ACTIVATIONS
+        ):
+            continue
+        x, w_name, b = (list(dw.inputs) + [""] * 3)[:3]
+        pw_b, z = (list(pw.inputs) + [""] * 4)[2:4]
+        inputs = [x, w_name, b, pw.inputs[1], pw_b, z]
+        while inputs and not inputs[-1]:
+            inputs.pop()
+        attrs = dict(dw.attrs)
+        for k in ("activation", "activation_params"):
+            if k in a:
+                attrs[f"pw_{k}"] = a[k]
+        fused = Node("NchwcDepthwisePointwise", inputs, [pw.outputs[0]], attrs,
+                     view.fresh(f"{dw.name}_{pw.name}"), GOSSAMER_DOMAIN)  # fmt: skip
+        view.replace([dw, pw], [fused])
 
 
 def _blocked_split(

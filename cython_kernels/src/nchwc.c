@@ -8,6 +8,7 @@
 #include "isa.h"
 #include "layout.h" /* the reorders use its 8 x 8 register transpose */
 #include "nchwc.h"
+#include "nchwc_dwpw.h"
 #include "threadpool.h"
 
 #define NC_B GK_NCHWC_BLOCK
@@ -511,4 +512,146 @@ int gk_nchwc_conv_max_pool(const float *x, long n, long c, long h, long w, int x
                        (step - 1) * pool->sh + reach, 0};
     gk_parallel(n * bands, team, conv_pool_item, &j);
     return j.failed ? -1 : 0;
+}
+
+/* -------------------------------------------------------------------------------------------- */
+/* 256 KB: a 28 x 28 plane of 192 channels is four parts of 7 rows (147 KB each), a 56 x 56 one of
+ * 144 channels eight of 7 rows */
+long gk_nchwc_dwpw_band_bytes = 256 * 1024;
+long gk_nchwc_dwpw_pieces = 1;
+/* 14: where the fused call pays at 2 threads (MobileNetV2 in one session, the kernel's switch
+ * alternated run by run: benchmarks/nchwc_dwpw_ab.py; results/nchwc_layout.md Session 30): the
+ * depthwise conv + projection on 112 x 112 to 14 x 14 outputs 0.93-0.81x the two calls' time;
+ * on 7 x 7 outputs 1.0-1.22x (every thread reads all of the projection's 0.6-1.2 MB of weights
+ * from L3, where the two calls split them by output blocks). At one thread every plane pays or
+ * breaks even (all the fused nodes 0.94x) */
+long gk_nchwc_dwpw_min_rows = 14;
+long gk_nchwc_dwpw_min_rows_1t = 0;
+
+int gk_nchwc_dwpw_fuses(long oh, int threads) {
+    return oh >= (threads <= 1 ? gk_nchwc_dwpw_min_rows_1t : gk_nchwc_dwpw_min_rows);
+}
+
+typedef struct {
+    const gk_nchwc_conv_args *d, *p; /* the depthwise conv (its y unused), the 1x1 (its x) */
+    const gk_nchwc_kernels *K;
+    long cbs, mb, groups, ncb, kb;
+    int failed;
+} dwpw_job;
+
+/* output pixels [q0, q1) of image i (q = row * ow + column): the depthwise rows they lie in, every
+ * channel block, into the thread's band buffer (block cb's rows one after another, the blocks a
+ * band apart), then the 1x1 conv over those pixels of the band as one row */
+static void dwpw_pixels(dwpw_job *j, long i, long q0, long q1) {
+    const gk_nchwc_conv_args *d = j->d, *p = j->p;
+    long ow = d->ow, r0 = q0 / ow, r1 = (q1 - 1) / ow + 1, rows = r1 - r0, row = ow * NC_B;
+    float *buf = band_buf((size_t)(j->cbs * rows * row));
+    if (!buf) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    /* the depthwise conv on the input seen from row r0 * sh - ph on: output row r0 becomes row
+     * 0 and the rows above r0's taps are real rows, not padding (r0 = 0: the plane as it is);
+     * each output's taps are those the whole-plane call sums, in its order */
+    gk_nchwc_conv_args dr = *d;
+    long top = r0 * d->sh - d->ph;
+    if (r0 > 0 && top >= 0) {
+        dr.x = d->x + top * d->xs.s_y;
+        dr.h = d->h - top;
+        dr.ph = 0;
+    } else if (r0 > 0) { /* a pad taller than the stride: the top pad shrinks by r0 * sh */
+        dr.ph = d->ph - r0 * d->sh;
+    }
+    dr.oh = rows;
+    dr.z = NULL;
+    gk_nchwc_strides bs = {NC_B, 0, rows * row, row, NC_B};
+    dr.y = buf;
+    dr.ys = bs;
+    for (long cb = 0; cb < j->cbs; cb++) j->K->dw_rows(&dr, i, cb, 0, rows);
+    /* the 1x1 conv over the band's pixels [q0, q1) as one row (its sums in the order the
+     * whole-plane conv's passes take them: blocks_per_pass) */
+    gk_nchwc_conv_args pr = *p;
+    long np = q1 - q0, off = i * p->ys.s_n + q0 * NC_B;
+    gk_nchwc_strides xs = {NC_B, 0, rows * row, np * NC_B, NC_B};
+    gk_nchwc_strides ys = {NC_B, 0, p->ys.s_cb, np * NC_B, NC_B};
+    pr.x = buf + (q0 - r0 * ow) * NC_B;
+    pr.xs = xs;
+    pr.h = pr.oh = 1;
+    pr.w = pr.ow = np;
+    pr.y = p->y + off;
+    pr.z = p->z ? p->z + off : NULL;
+    pr.ys = ys;
+    for (long ox0 = 0; ox0 < np; ox0 += NC_CHUNK_1X1) {
+        long ox1 = GK_MIN(np, ox0 + NC_CHUNK_1X1);
+        for (long g = 0; g < j->groups; g++) {
+            int nb;
+            long ob0 = nc_group(j->mb, g, &nb);
+            for (long cb0 = 0; cb0 < j->ncb; cb0 += j->kb)
+                j->K->conv_row(&pr, 0, ob0, nb, 0, ox0, ox1, cb0, GK_MIN(j->ncb, cb0 + j->kb));
+        }
+    }
+}
+
+/* units: pixels of all images (image u / plane), a piece never across two images */
+static void dwpw_part(void *ctx, long u0, long u1, int seat) {
+    dwpw_job *j = (dwpw_job *)ctx;
+    long plane = j->d->oh * j->d->ow;
+    (void)seat;
+    while (u0 < u1) {
+        long i = u0 / plane, e = GK_MIN(u1, (i + 1) * plane);
+        dwpw_pixels(j, i, u0 - i * plane, e - i * plane);
+        u0 = e;
+    }
+}
+
+int gk_nchwc_depthwise_pointwise_strided(const gk_nchwc_conv_args *d, const gk_nchwc_conv_args *p,
+                                         long n, int threads) {
+    if (n <= 0 || d->c <= 0 || d->oh <= 0 || d->ow <= 0 || p->m <= 0) return 0;
+    long q = d->oh * d->ow, mb = p->m / NC_B, ncb = p->c / NC_B;
+    double work = (double)n * q * (d->c * d->kh * d->kw + p->m * p->c);
+    int team = work > 65536 ? threads : 1;
+    team = (int)GK_MIN((long)team, (long)GK_POOL_MAX_THREADS);
+    /* parts: a band of at most gk_nchwc_dwpw_band_bytes each (at least a row), at least
+     * gk_nchwc_dwpw_pieces per thread, a multiple of the threads; whole rows where the plane
+     * has at least 4 rows a part, else pixels in fours (a row shared by two parts is computed
+     * by both) */
+    long row_bytes = d->c * d->ow * (long)sizeof(float);
+    long band_rows = GK_MAX(1L, gk_nchwc_dwpw_band_bytes / row_bytes);
+    long pieces = GK_MAX(1L, GK_MIN(gk_nchwc_dwpw_pieces, (long)NC_PIECES_MAX));
+    long per_image = GK_MAX((d->oh + band_rows - 1) / band_rows, (team * pieces + n - 1) / n);
+    long all = GK_MIN(n * per_image, (long)team * NC_PIECES_MAX);
+    all = (all + team - 1) / team * team;
+    pieces = all / team;
+    long bounds[GK_POOL_MAX_THREADS * NC_PIECES_MAX + 1];
+    for (long t = 0; t <= all; t++) {
+        long b = nc_part_bound(n * d->oh, t, all, 1) * d->ow; /* whole rows */
+        if (n * d->oh < 4 * all) b = nc_part_bound(n * q, t, all, 4);
+        bounds[t] = b;
+    }
+    dwpw_job j = {d, p, gk_k.nchwc, d->c / NC_B, mb, nc_groups(mb), ncb,
+                  blocks_per_pass(p, ncb, NC_B), 0};
+    gk_pool_run_parts(bounds, team, (int)pieces, team, dwpw_part, &j);
+    return j.failed ? -1 : 0;
+}
+
+int gk_nchwc_depthwise_pointwise(const float *x, long n, long c, long h, long w, const float *dwp,
+                                 long kh, long kw, long sh, long sw, long dh, long dw, long ph,
+                                 long pw, long oh, long ow, const float *dbias, float dlo,
+                                 float dhi, const gk_nchwc_post *dpost, const float *pwp, long m,
+                                 const float *pbias, const float *z, float plo, float phi,
+                                 const gk_nchwc_post *ppost, float *t, float *y, int threads) {
+    if (t && !gk_nchwc_dwpw_fuses(oh, threads)) { /* the two calls, through t */
+        gk_nchwc_depthwise(x, n, c, h, w, dwp, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, dbias,
+                           NULL, dlo, dhi, dpost, t, threads);
+        gk_nchwc_conv(t, n, c, oh, ow, 1, pwp, m, 1, 1, 1, 1, 1, 1, 0, 0, oh, ow, pbias, z, plo,
+                      phi, ppost, y, threads);
+        return 0;
+    }
+    gk_nchwc_post none = {0};
+    gk_nchwc_conv_args d = {x,  c,  h,  w,  blocked(c, h, w), dwp, c,  kh,   kw,
+                            sh, sw, dh, dw, ph, pw, oh, ow, dbias, NULL, dlo, dhi,
+                            NULL, blocked(c, oh, ow), dpost ? *dpost : none};
+    gk_nchwc_conv_args p = conv_args(NULL, c, oh, ow, 1, pwp, m, 1, 1, 1, 1, 1, 1, 0, 0, oh, ow,
+                                     pbias, z, plo, phi, ppost, y);
+    return gk_nchwc_depthwise_pointwise_strided(&d, &p, n, threads);
 }

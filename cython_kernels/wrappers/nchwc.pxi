@@ -40,6 +40,21 @@ cdef extern from "src/nchwc.h" nogil:
     long gk_nchwc_split_mode
     long gk_nchwc_split_pieces
 
+cdef extern from "src/nchwc_dwpw.h" nogil:
+    int gk_nchwc_depthwise_pointwise(const float *x, long n, long c, long h, long w,
+                                     const float *dwp, long kh, long kw, long sh, long sw,
+                                     long dh, long dw, long ph, long pw, long oh, long ow,
+                                     const float *dbias, float dlo, float dhi,
+                                     const gk_nchwc_post *dpost, const float *pwp, long m,
+                                     const float *pbias, const float *z, float plo, float phi,
+                                     const gk_nchwc_post *ppost, float *t, float *y,
+                                     int threads)
+    int gk_nchwc_dwpw_fuses(long oh, int threads)
+    long gk_nchwc_dwpw_min_rows
+    long gk_nchwc_dwpw_min_rows_1t
+    long gk_nchwc_dwpw_band_bytes
+    long gk_nchwc_dwpw_pieces
+
 
 cdef inline int _blocks(str name, str what, long c) except -1:
     if c <= 0 or c % 8:
@@ -129,6 +144,34 @@ def nchwc_pool_band_bytes(long nbytes=-1):
     if nbytes >= 0:
         gk_nchwc_pool_band_bytes = nbytes
     return old
+
+
+def nchwc_dwpw(long min_rows=-1, long min_rows_1t=-1, long band_bytes=-1, long pieces=-1):
+    """Where nchwc_depthwise_pointwise fuses (a depthwise output of at least min_rows rows, at
+    one thread min_rows_1t; elsewhere, given a buffer t, the two calls through it), the bytes of
+    a part's band of depthwise rows and its parts per thread (src/nchwc_dwpw.h); -1 only asks.
+    Returns the previous (min_rows, min_rows_1t, band_bytes, pieces)."""
+    global gk_nchwc_dwpw_min_rows, gk_nchwc_dwpw_min_rows_1t, gk_nchwc_dwpw_band_bytes
+    global gk_nchwc_dwpw_pieces
+    old = (gk_nchwc_dwpw_min_rows, gk_nchwc_dwpw_min_rows_1t, gk_nchwc_dwpw_band_bytes,
+           gk_nchwc_dwpw_pieces)
+    if min_rows >= 0:
+        gk_nchwc_dwpw_min_rows = min_rows
+    if min_rows_1t >= 0:
+        gk_nchwc_dwpw_min_rows_1t = min_rows_1t
+    if band_bytes >= 0:
+        gk_nchwc_dwpw_band_bytes = band_bytes
+    if pieces >= 0:
+        if not 1 <= pieces <= 16:
+            raise ValueError(f"nchwc_dwpw: {pieces} parts per thread is not 1 to 16")
+        gk_nchwc_dwpw_pieces = pieces
+    return old
+
+
+def nchwc_dwpw_fuses(long oh, int threads):
+    """Whether nchwc_depthwise_pointwise fuses a depthwise conv of oh output rows at this many
+    threads (else it needs its buffer t for the two calls)."""
+    return bool(gk_nchwc_dwpw_fuses(oh, threads))
 
 
 def nchwc_reorder(const float[::1] x, long n, long c, long hw, float[::1] y, bint out,
@@ -395,3 +438,63 @@ cdef int _run_nchwc_conv_max_pool(const gk_call *c) noexcept nogil:
                                   c.i[8], c.i[9], c.i[10], c.i[11], c.i[12], c.i[13], c.i[14],
                                   c.i[15], <const float *>c.p[2], c.f[0], c.f[1], &post, &pool,
                                   <float *>c.p[4], <int>c.i[16])
+
+
+def nchwc_depthwise_pointwise(const float[::1] x, long n, long c, long h, long w,
+                              const float[::1] dwp, long kh, long kw, long sh, long sw, long dh,
+                              long dw, long ph, long pw, long oh, long ow,
+                              const float[::1] dbias, float dlo, float dhi, const float[::1] pwp,
+                              long m, const float[::1] pbias, const float[::1] z, float plo,
+                              float phi, float[::1] t, float[::1] y, int threads):
+    """y (n, m/8, oh, ow, 8) = clip(conv1x1(clip(depthwise conv(x, dwp) + dbias, dlo, dhi), pwp)
+    + pbias + z, plo, phi), x blocked (n, c/8, h, w, 8): the depthwise result never written
+    whole where nchwc_dwpw_fuses(oh, threads), else through t (n * c * oh * ow floats; None only where
+    it fuses). dwp as nchwc_depthwise's, pwp as nchwc_conv's; z laid out as y, or None."""
+    _geometry("nchwc_depthwise_pointwise", kh, kw, sh, sw, dh, dw)
+    _pads("nchwc_depthwise_pointwise", ph, pw)
+    _blocks("nchwc_depthwise_pointwise", "channel count", c)
+    _blocks("nchwc_depthwise_pointwise", "output channel count", m)
+    if n < 0 or h <= 0 or w <= 0 or oh <= 0 or ow <= 0:
+        raise ValueError("nchwc_depthwise_pointwise: negative or empty size")
+    _vec("nchwc_depthwise_pointwise", "x", x, n * c * h * w, False)
+    _vec("nchwc_depthwise_pointwise", "dwp", dwp, c * kh * kw, False)
+    _vec("nchwc_depthwise_pointwise", "dbias", dbias, c, True)
+    _vec("nchwc_depthwise_pointwise", "pwp", pwp, m * c, False)
+    _vec("nchwc_depthwise_pointwise", "pbias", pbias, m, True)
+    _vec("nchwc_depthwise_pointwise", "z", z, n * m * oh * ow, True)
+    _vec("nchwc_depthwise_pointwise", "t", t, n * c * oh * ow, True)
+    _vec("nchwc_depthwise_pointwise", "y", y, n * m * oh * ow, False)
+    if t is None and not gk_nchwc_dwpw_fuses(oh, threads):
+        raise ValueError("nchwc_depthwise_pointwise: no buffer t where the call does not fuse")
+    if n == 0:
+        return
+    cdef int rc
+    with nogil:
+        rc = gk_nchwc_depthwise_pointwise(ptr(x), n, c, h, w, &dwp[0], kh, kw, sh, sw, dh, dw,
+                                          ph, pw, oh, ow, optr(dbias), dlo, dhi, NULL, &pwp[0],
+                                          m, optr(pbias), optr(z), plo, phi, NULL, <float *>optr(t),
+                                          &y[0], threads)
+    if rc:
+        raise MemoryError("nchwc_depthwise_pointwise: no memory for the band buffers")
+    cdef Call rec
+    if _tracing():
+        rec = _record(_run_nchwc_depthwise_pointwise, "nchwc_depthwise_pointwise",
+                      (x, dwp, dbias, pwp, pbias, z, t, y))
+        rec.c.p[0], rec.c.p[1], rec.c.p[2] = <void *>ptr(x), <void *>&dwp[0], <void *>optr(dbias)
+        rec.c.p[3], rec.c.p[4], rec.c.p[5] = <void *>&pwp[0], <void *>optr(pbias), <void *>optr(z)
+        rec.c.p[6], rec.c.p[7] = <void *>optr(t), <void *>&y[0]
+        rec.c.i[0], rec.c.i[1], rec.c.i[2], rec.c.i[3], rec.c.i[4] = n, c, h, w, kh
+        rec.c.i[5], rec.c.i[6], rec.c.i[7], rec.c.i[8], rec.c.i[9] = kw, sh, sw, dh, dw
+        rec.c.i[10], rec.c.i[11], rec.c.i[12], rec.c.i[13], rec.c.i[14] = ph, pw, oh, ow, m
+        rec.c.i[15] = threads
+        rec.c.f[0], rec.c.f[1], rec.c.f[2], rec.c.f[3] = dlo, dhi, plo, phi
+
+
+cdef int _run_nchwc_depthwise_pointwise(const gk_call *c) noexcept nogil:
+    return gk_nchwc_depthwise_pointwise(<const float *>c.p[0], c.i[0], c.i[1], c.i[2], c.i[3],
+                                        <const float *>c.p[1], c.i[4], c.i[5], c.i[6], c.i[7],
+                                        c.i[8], c.i[9], c.i[10], c.i[11], c.i[12], c.i[13],
+                                        <const float *>c.p[2], c.f[0], c.f[1], NULL,
+                                        <const float *>c.p[3], c.i[14], <const float *>c.p[4],
+                                        <const float *>c.p[5], c.f[2], c.f[3], NULL,
+                                        <float *>c.p[6], <float *>c.p[7], <int>c.i[15])

@@ -89,3 +89,17 @@ def _conv_max_pool(s: Scope, n: Node) -> None:
     pool = Node("MaxPool", [], [], {k[5:]: v for k, v in n.attrs.items() if k.startswith("pool_")})
     spatial = window_dims(pool, plain[2:], pool.attrs.get("kernel_shape") or [])
     s.set(out_name(n), x.dtype, _blocked((*plain[:2], *spatial), size))
+
+
+@rule("NchwcDepthwisePointwise")
+def _depthwise_pointwise(s: Scope, n: Node) -> None:
+    """The depthwise conv's plane (NchwcConv's rule), the 1x1 conv's channels (pw_w's M)."""
+    x, w = s.value(in_name(n, 0)), s.shape(in_name(n, 1))
+    pw = s.shape(in_name(n, 3))
+    blocked_in = x.shape is not None and w is not None and len(x.shape) == len(w) + 1
+    plain = _conv_shape(s, n, _plain(x.shape) if blocked_in else None, w)
+    size = x.shape[-1] if blocked_in and x.shape is not None else None
+    if plain is None or pw is None or not isinstance(size, int):
+        s.set(out_name(n), x.dtype, None)
+        return
+    s.set(out_name(n), x.dtype, _blocked((plain[0], pw[0], *plain[2:]), size))

@@ -49,6 +49,11 @@ def cheap_reorders(monkeypatch):
     monkeypatch.setattr(channel_blocking, "MAX_CONVS_PER_REORDER", 1)
 
 
+def _convs(counts):
+    """Blocked convs, a depthwise conv fused with its 1x1 (NchwcDepthwisePointwise) two."""
+    return counts["gossamer::NchwcConv"] + 2 * counts["gossamer::NchwcDepthwisePointwise"]
+
+
 def _planned(graph):
     optimized, _ = optimize(graph, 3)
     planned = copy_graph(optimized)
@@ -62,13 +67,14 @@ def _run_ref(graph, x):
 def test_a_chain_of_convs_runs_blocked_with_no_reorder_at_a_stem_and_a_pool():
     _, planned, changes = _planned(_chain())
     counts = ops(planned)
-    assert counts["gossamer::NchwcConv"] == 3
+    assert _convs(counts) == 3 and counts["gossamer::NchwcDepthwisePointwise"] == 1
     assert counts["gossamer::NchwcGlobalAveragePool"] == 1
     assert "gossamer::NchwcReorderInput" not in counts  # the stem reads NCHW itself
     assert "gossamer::NchwcReorderOutput" not in counts  # the pool writes NCHW itself
     assert changes and "3 convs" in changes[0]
     plan = json.loads(planned.metadata[channel_blocking.METADATA_KEY])
-    assert plan == {"layout": "NCHW8c", "chains": 1, "nodes": 3, "reorders": 0}
+    assert plan == {"layout": "NCHW8c", "chains": 1, "nodes": 3, "reorders": 0,
+                    "fused_depthwise_pointwise": 1}  # fmt: skip
 
 
 def test_the_planned_graph_computes_what_the_original_computes():
@@ -290,7 +296,7 @@ def test_a_residual_from_outside_the_chain_is_reordered_in(cheap_reorders, resid
     extra = [node("Conv", ["d", "w2"], ["p"], kernel_shape=[1, 1]),
              node("Add", ["p", "x"] if residual else ["p", "p"], ["y"])]  # fmt: skip
     optimized, planned, _ = _planned(_pair({}, extra=extra))
-    assert ops(planned)["gossamer::NchwcConv"] == 3
+    assert _convs(ops(planned)) == 3
     assert ("gossamer::NchwcReorderInput" in ops(planned)) == residual
     x = RNG.standard_normal((1, 16, 6, 6)).astype(F32)
     np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
@@ -301,7 +307,7 @@ def test_an_elementwise_op_of_two_blocked_values_runs_blocked(cheap_reorders):
              node("Mul", ["p", "a"], ["m"]), node("Relu", ["m"], ["y"])]  # fmt: skip
     optimized, planned, _ = _planned(_pair({}, extra=extra))
     counts = ops(planned)
-    assert counts["gossamer::NchwcConv"] == 3 and counts["gossamer::NchwcReorderOutput"] == 1
+    assert _convs(counts) == 3 and counts["gossamer::NchwcReorderOutput"] == 1
     mul = next(n for n in planned.nodes if n.op_type == "Mul")
     assert all(i.endswith("_nchwc") for i in mul.inputs)  # on the blocked values, no reorder
     x = RNG.standard_normal((1, 16, 6, 6)).astype(F32)
@@ -504,7 +510,7 @@ def _with_classifier(trans_b=1, m=24, bias_shape=(24,)):
 def test_a_classifier_gemm_after_the_pool_becomes_a_pointwise_conv(trans_b, bias_shape):
     optimized, planned, _ = _planned(_with_classifier(trans_b, 24, bias_shape))
     counts = ops(planned)
-    assert counts["gossamer::NchwcConv"] == 4 and "Gemm" not in counts and "Flatten" not in counts
+    assert _convs(counts) == 4 and "Gemm" not in counts and "Flatten" not in counts
     assert counts["Reshape"] == 2 and "gw" not in planned.initializers
     x = RNG.standard_normal((1, 3, 20, 18)).astype(F32)
     np.testing.assert_allclose(_run_ref(planned, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
@@ -515,7 +521,7 @@ def test_a_classifier_gemm_after_the_pool_becomes_a_pointwise_conv(trans_b, bias
 def test_a_classifier_with_outputs_not_a_multiple_of_the_block_keeps_its_gemm():
     _, planned, _ = _planned(_with_classifier(1, 20, (20,)))
     counts = ops(planned)
-    assert counts["Gemm"] == 1 and counts["gossamer::NchwcConv"] == 3
+    assert counts["Gemm"] == 1 and _convs(counts) == 3
 
 
 def _pooled_chain(indices=False, tap=False):
@@ -736,3 +742,58 @@ def test_a_planned_c2f_block_exports_to_onnx_that_onnxruntime_runs_alike():
     feeds = _c2f_feeds()
     want = gossamer.Session(optimized, backends=[]).run(None, feeds)[0]
     np.testing.assert_allclose(got.run(None, feeds)[0], want, rtol=1e-4, atol=1e-4)
+
+
+def _unfused_too(graph, monkeypatch):
+    """The graph planned with its depthwise + 1x1 pairs fused, and without (the pass's fusion
+    turned off)."""
+    optimized, fused, _ = _planned(graph)
+    with monkeypatch.context() as m:
+        m.setattr(channel_blocking, "_fuse_depthwise_pointwise", lambda view: None)
+        _, apart, _ = _planned(graph)
+    return optimized, fused, apart
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_depthwise_conv_and_the_1x1_after_it_run_as_one_node_with_the_same_bits(
+    monkeypatch, threads
+):
+    from gossamer.cython_kernels import _native as native
+
+    optimized, fused, apart = _unfused_too(_chain(), monkeypatch)
+    node_ = next(n for n in fused.nodes if n.op_type == "NchwcDepthwisePointwise")
+    assert node_.attrs["group"] == 16 and node_.attrs["activation"] == "Relu"
+    assert "pw_activation" not in node_.attrs  # the residual Add is the 1x1's last step
+    assert node_.inputs[1:] == ["w1", "", "w2", "b2", node_.inputs[0]]  # z: the stem's result
+    x = RNG.standard_normal((1, 3, 20, 18)).astype(F32)
+    np.testing.assert_allclose(_run_ref(fused, x), _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
+    e = native.ext()
+    old = e.nchwc_dwpw(0, 0)  # fused at any plane (10 x 9 here)
+    try:
+        sess = gossamer.Session(fused, backends=["cython"], threads=threads)
+        ours = [sess.run(None, {"x": x})[0] for _ in range(3)]  # recorded, then a segment
+        want = gossamer.Session(apart, backends=["cython"], threads=threads).run(None, {"x": x})
+    finally:
+        e.nchwc_dwpw(*old)
+    assert all(np.array_equal(y, want[0]) for y in ours)
+
+
+def test_a_depthwise_conv_whose_result_another_node_reads_keeps_its_1x1_apart(cheap_reorders):
+    graph = _chain(tail="GlobalAveragePool")
+    graph.outputs.append(graph.outputs[0].__class__("d1", None, None))
+    _, planned, _ = _planned(graph)
+    assert "gossamer::NchwcDepthwisePointwise" not in ops(planned)
+    assert ops(planned)["gossamer::NchwcConv"] == 3
+
+
+def test_a_fused_depthwise_pointwise_exports_to_onnx_that_onnxruntime_runs_alike():
+    ort = pytest.importorskip("onnxruntime")
+    from gossamer.converter.onnx_export import graph_to_onnx
+
+    optimized, planned, _ = _planned(_chain())
+    model = graph_to_onnx(planned)
+    assert any(f.name.startswith("NchwcDepthwisePointwise") for f in model.functions)
+    x = RNG.standard_normal((1, 3, 20, 18)).astype(F32)
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    y = got.run(None, {"x": x})[0]
+    np.testing.assert_allclose(y, _run_ref(optimized, x), rtol=1e-5, atol=1e-5)
