@@ -1,12 +1,15 @@
 """The fused depthwise conv + 1x1 (gossamer::NchwcDepthwisePointwise) A/B in one session: the
-model is loaded and its C segments recorded with the fusion off (every fused node then holds a
-buffer for the two calls), and the kernel's switch (`ext().nchwc_dwpw(min_rows, min_rows_1t)`)
+model is loaded with the pairs fused (each fused node writes the depthwise result to its place
+in the arena either way), and the kernel's switch (`ext().nchwc_dwpw(min_rows, min_rows_1t)`)
 picks per run whether each node fuses: "off" never, "on" the default rule, "all" every plane, a
 number R where the output has at least R rows (at any thread count). The variants
 alternate run by run (the same machine load); whole runs are timed without an observer, then one
-observed run gives each fused node's time (~5 us of dispatch included).
+observed run gives each fused node's time (~5 us of dispatch included) and the other nodes' (the
+node after a fused one reads what it left in cache).
 
     .venv/bin/python benchmarks/nchwc_dwpw_ab.py --model mobilenet_v2 --threads 2 --reps 60
+
+The graph pass fuses only with GOSSAMER_NCHWC_DWPW=1 (this script sets it).
 
 Models come from the benchmark cache (bench_models.py prepares them). Results:
 benchmarks/results/nchwc_layout.md (Session 30).
@@ -47,13 +50,15 @@ def main() -> None:
     knobs.update({name: (int(name), int(name)) for name in names if name.isdigit()})
     spec = spec_of(args.model)
     feeds = feeds_of(spec)
-    ext().nchwc_dwpw(NEVER, NEVER)  # recorded with the buffer everywhere
+    os.environ["GOSSAMER_NCHWC_DWPW"] = "1"  # the graph pass fuses (off by default)
+    ext().nchwc_dwpw(NEVER, NEVER)
     sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=args.threads)
     for _ in range(3):
         sess.run(None, feeds)
     fused = sum(n.op_type == "NchwcDepthwisePointwise" for n in sess.graph.nodes)
     whole: dict[str, list[float]] = {n: [] for n in names}
     per = {n: collections.defaultdict(list) for n in names}
+    other = {n: collections.defaultdict(list) for n in names}  # every node
     shapes = {}
     outs = {}
     try:
@@ -68,6 +73,7 @@ def main() -> None:
                 marks = _Marks()
                 sess.run(None, feeds, observers=[marks])
                 for node, ins, yshape, us in marks.spans:
+                    other[name][node.name].append(us)
                     if node.op_type == "NchwcDepthwisePointwise":
                         per[name][node.name].append(us)
                         shapes[node.name] = (list(ins[0]), list(yshape))
@@ -91,6 +97,8 @@ def main() -> None:
         x, y = shapes[node]
         print(f"| {node} | {x} | {y} | " + " | ".join(f"{t:.0f}" for t in v) + " |")
     print("| all fused nodes (min) | | | " + " | ".join(f"{tot[n]:.0f}" for n in names) + " |")
+    rest = [sum(min(v) for k, v in other[n].items() if k not in per[n]) for n in names]
+    print("| the other nodes (min) | | | " + " | ".join(f"{t:.0f}" for t in rest) + " |")
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ except ImportError as _err:  # pragma: no cover - exercised only without the ext
     ) from _err
 
 DOMAIN = "gossamer"
-_OUTPUTS = {"LayerNormalization": ["Y", "Mean", "InvStdDev"]}
+_OUTPUTS = {"LayerNormalization": ["Y", "Mean", "InvStdDev"], "NchwcDepthwisePointwise": ["y", "t"]}
 _ONNX_FLOAT = onnx.TensorProto.FLOAT
 _ONNX_CODES = {name: code for code, name in ONNX_TYPE_CODES.items()}
 
@@ -458,8 +458,9 @@ def _nchwc_conv_max_pool(b: _Body) -> list[str]:
 
 
 def _nchwc_depthwise_pointwise(b: _Body) -> list[str]:
-    """y = blocked(pw_activation(Conv(activation(Conv(x', w, b)), pw_w, pw_b) + z')), x' and z'
-    unblocked: the depthwise conv's attributes are the call's, the 1x1 conv's its defaults"""
+    """t = blocked(h), h = activation(Conv(x', w, b)), y = blocked(pw_activation(Conv(h, pw_w,
+    pw_b) + z')), x' and z' unblocked: the depthwise conv's attributes are the call's, the 1x1
+    conv's its defaults"""
     rank = _blocked_rank(b)
     x = b._x()
     size = x.shape[-1] if x is not None and x.shape is not None else None
@@ -468,6 +469,7 @@ def _nchwc_depthwise_pointwise(b: _Body) -> list[str]:
     h = b.op("Conv", [_from_blocked(b, "x", rank), "w", "b"])
     b.ref(_CONV_ATTRS)
     h = _activation(b, h, "h")
+    _to_blocked(b, h, 4, size, "t")
     y = b.op("Conv", [h, "pw_w", "pw_b"])
     if _present(b.node, 5):
         y = b.op("Add", [y, _from_blocked(b, "z", 5)])

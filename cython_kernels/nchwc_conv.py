@@ -17,7 +17,7 @@ import numpy as np
 from ..plugins import RuntimeDecline, output_array
 from ..refimpl.ir import Node
 from ..refimpl.op_geometry import check_groups, window
-from ._common import F32, aligned_empty, epilogue_bounds, scratch, threads, window_refusal
+from ._common import F32, aligned_empty, epilogue_bounds, threads, window_refusal
 from ._native import ext
 from .prepacked import packed_form
 from .segments import traceable
@@ -297,7 +297,7 @@ def _prepare_depthwise_pointwise(node: Node, constants: dict[int, Array]) -> Cal
         strides: list[int] | None = None, activation: str = "",
         activation_params: list[float] | None = None, pw_activation: str = "",
         pw_activation_params: list[float] | None = None,
-    ) -> Array:  # fmt: skip
+    ) -> tuple[Array, Array]:  # fmt: skip
         if pw_w is None:
             raise RuntimeDecline("the 1x1 conv's weights are missing")
         n, cb, h, wd, size = x.shape
@@ -314,15 +314,12 @@ def _prepare_depthwise_pointwise(node: Node, constants: dict[int, Array]) -> Cal
         if z is not None and z.shape != y.shape:
             raise RuntimeDecline(f"residual {list(z.shape)} is not the output {list(y.shape)}")
         zf = None if z is None else np.ascontiguousarray(z, F32).reshape(-1)
-        # the depthwise result's buffer where the kernel makes the two calls (7 x 7 planes at 2
-        # threads)
-        team = threads()
-        t = None if ext().nchwc_dwpw_fuses(oh, team) else scratch(n * c * oh * ow)
+        t = output_array((n, cb, oh, ow, size))  # the depthwise result: each part's rows
         ext().nchwc_depthwise_pointwise(
             np.ascontiguousarray(x, F32).reshape(-1), n, c, h, wd, dpacked.reshape(-1), kh, kw,
             *win.strides, *win.dilations, *win.pads_begin, oh, ow, dbias, dw.lo, dw.hi,
-            ppacked, m, pbias, zf, pw.lo, pw.hi, t, y.reshape(-1), team,
+            ppacked, m, pbias, zf, pw.lo, pw.hi, t.reshape(-1), y.reshape(-1), threads(),
         )  # fmt: skip
-        return y
+        return y, t
 
     return traceable(nchwc_depthwise_pointwise)

@@ -254,7 +254,7 @@ class NchwcKernels(KernelBackend):
         strides: list[int] | None = None, activation: str = "",
         activation_params: list[float] | None = None, pw_activation: str = "",
         pw_activation_params: list[float] | None = None,
-    ) -> Array:  # fmt: skip
+    ) -> tuple[Array, Array]:  # fmt: skip
         raise RuntimeError("this kernel runs only through its prepare() hook")
 
     @kernel(nchwc_global_average_pool_1, dtypes={"float32"}, supports=_gap_refusal)

@@ -24,8 +24,9 @@ channels of one pixel (onnxruntime's NchwcTransformer does the same for its CPU 
   in and out (SqueezeNet's MaxPools no longer cut its chain);
 - an NchwcConv whose result only an NchwcMaxPool reads becomes one gossamer::NchwcConvMaxPool
   (_fuse_conv_max_pools);
-- a depthwise NchwcConv whose result only a 1x1 NchwcConv reads (MobileNetV2's depthwise conv
-  and projection) becomes one gossamer::NchwcDepthwisePointwise (_fuse_depthwise_pointwise);
+- with GOSSAMER_NCHWC_DWPW=1 (off by default: dwpw_enabled), a depthwise NchwcConv whose result
+  only a 1x1 NchwcConv reads (MobileNetV2's depthwise conv and projection) becomes one
+  gossamer::NchwcDepthwisePointwise (_fuse_depthwise_pointwise);
 - a residual z from outside the chain is blocked by a gossamer::NchwcReorderInput;
 - a GlobalAveragePool of a blocked value becomes gossamer::NchwcGlobalAveragePool (which writes
   NCHW, ending the chain); a Flatten and a Gemm by constant weights after it (a classifier head)
@@ -109,6 +110,13 @@ KeepNchw = Callable[[Node, dict[str, Value]], bool]
 
 def enabled() -> bool:
     return os.environ.get("GOSSAMER_BLOCKED_LAYOUT", "1").strip() != "0"
+
+
+def dwpw_enabled() -> bool:
+    """Whether depthwise + 1x1 pairs become NchwcDepthwisePointwise (GOSSAMER_NCHWC_DWPW=1; off by
+    default: on MobileNetV2 its per-node gain at 2 threads did not reach whole runs,
+    benchmarks/results/nchwc_layout.md Session 30)."""
+    return os.environ.get("GOSSAMER_NCHWC_DWPW", "0").strip() == "1"
 
 
 def run(graph: Graph, keep_nchw: KeepNchw | None = None, wide: bool = False) -> list[str]:
@@ -567,7 +575,8 @@ def _rewrite(
             view.replace([], [out])
             reorders += 1
     _fuse_conv_max_pools(view)
-    _fuse_depthwise_pointwise(view)
+    if dwpw_enabled():
+        _fuse_depthwise_pointwise(view)
     return reorders
 
 
@@ -605,10 +614,11 @@ _DWPW_ACTIVATIONS = ("", "Relu", "Clip")
 def _fuse_depthwise_pointwise(view: GraphView) -> None:
     """A depthwise NchwcConv (no residual, scale or shift) whose result only a 1x1 NchwcConv reads
     (group 1, stride 1, no padding, no scale or shift) becomes one
-    gossamer::NchwcDepthwisePointwise (the 1x1's activation prefixed pw_): each thread computes
-    the depthwise rows of its part of the pixels into a buffer of its own and the 1x1 conv from
-    there, so the 1x1 conv (MobileNetV2's projection) never reads what the other core wrote
-    (src/nchwc.c; where that does not pay, on small planes, the kernel makes the two calls)."""
+    gossamer::NchwcDepthwisePointwise (the 1x1's activation prefixed pw_; its outputs the 1x1's
+    and the depthwise result): each thread computes the depthwise rows of its part of the pixels
+    and the 1x1 conv of them, so the 1x1 conv (MobileNetV2's projection) never reads what the
+    other core wrote (src/nchwc.c; where that does not pay, on small planes at two threads, the
+    kernel makes the two calls)."""
     for pw in [n for n in view.graph.nodes if n.op_type == "NchwcConv"]:
         dw = view.producer.get(pw.inputs[0])
         if dw is None or dw.op_type != "NchwcConv" or int(dw.attrs.get("group", 1)) == 1:
@@ -642,7 +652,9 @@ def _fuse_depthwise_pointwise(view: GraphView) -> None:
         for k in ("activation", "activation_params"):
             if k in a:
                 attrs[f"pw_{k}"] = a[k]
-        fused = Node("NchwcDepthwisePointwise", inputs, [pw.outputs[0]], attrs,
+        # the depthwise result stays an output (no reader): its arena place, where the kernel
+        # writes each part's rows, is the one the next expansion writes (warm in cache)
+        fused = Node("NchwcDepthwisePointwise", inputs, [pw.outputs[0], pw.inputs[0]], attrs,
                      view.fresh(f"{dw.name}_{pw.name}"), GOSSAMER_DOMAIN)  # fmt: skip
         view.replace([dw, pw], [fused])
 

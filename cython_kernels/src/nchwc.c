@@ -519,12 +519,14 @@ int gk_nchwc_conv_max_pool(const float *x, long n, long c, long h, long w, int x
  * 144 channels eight of 7 rows */
 long gk_nchwc_dwpw_band_bytes = 256 * 1024;
 long gk_nchwc_dwpw_pieces = 1;
-/* 14: where the fused call pays at 2 threads (MobileNetV2 in one session, the kernel's switch
- * alternated run by run: benchmarks/nchwc_dwpw_ab.py; results/nchwc_layout.md Session 30): the
- * depthwise conv + projection on 112 x 112 to 14 x 14 outputs 0.93-0.81x the two calls' time;
- * on 7 x 7 outputs 1.0-1.22x (every thread reads all of the projection's 0.6-1.2 MB of weights
- * from L3, where the two calls split them by output blocks). At one thread every plane pays or
- * breaks even (all the fused nodes 0.94x) */
+/* 14: where the fused call paid at 2 threads with band buffers (MobileNetV2 in one session, the
+ * kernel's switch alternated run by run: benchmarks/nchwc_dwpw_ab.py; results/nchwc_layout.md
+ * Session 30): the depthwise conv + projection on 112 x 112 to 14 x 14 outputs 0.93-0.81x the
+ * two calls' time; on 7 x 7 outputs 1.0-1.22x (every thread reads all of the projection's
+ * 0.6-1.2 MB of weights from L3, where the two calls split them by output blocks); at one
+ * thread all the fused nodes 0.94x. The layers after them lost as much (the arena left cold),
+ * and with the rows written to t in the arena nothing paid: the graph pass fuses only with
+ * GOSSAMER_NCHWC_DWPW=1 */
 long gk_nchwc_dwpw_min_rows = 14;
 long gk_nchwc_dwpw_min_rows_1t = 0;
 
@@ -533,18 +535,51 @@ int gk_nchwc_dwpw_fuses(long oh, int threads) {
 }
 
 typedef struct {
-    const gk_nchwc_conv_args *d, *p; /* the depthwise conv (its y unused), the 1x1 (its x) */
+    /* the depthwise conv (its y: the buffer t, blocked, or NULL), the 1x1 (its x unused) */
+    const gk_nchwc_conv_args *d, *p;
     const gk_nchwc_kernels *K;
     long cbs, mb, groups, ncb, kb;
     int failed;
 } dwpw_job;
 
+/* the 1x1 conv of pixels [q0, q1) of image i (q = row * ow + column) from x, where block cb's
+ * pixel q lies at x + cb * x_cb + (q - q0) * 8, as one row (its sums in the order the
+ * whole-plane conv's passes take them: blocks_per_pass) */
+static void dwpw_pointwise(const dwpw_job *j, long i, long q0, long q1, const float *x, long x_cb) {
+    const gk_nchwc_conv_args *p = j->p;
+    gk_nchwc_conv_args pr = *p;
+    long np = q1 - q0, off = i * p->ys.s_n + q0 * NC_B;
+    gk_nchwc_strides xs = {NC_B, 0, x_cb, np * NC_B, NC_B};
+    gk_nchwc_strides ys = {NC_B, 0, p->ys.s_cb, np * NC_B, NC_B};
+    pr.x = x;
+    pr.xs = xs;
+    pr.h = pr.oh = 1;
+    pr.w = pr.ow = np;
+    pr.y = p->y + off;
+    pr.z = p->z ? p->z + off : NULL;
+    pr.ys = ys;
+    for (long ox0 = 0; ox0 < np; ox0 += NC_CHUNK_1X1) {
+        long ox1 = GK_MIN(np, ox0 + NC_CHUNK_1X1);
+        for (long g = 0; g < j->groups; g++) {
+            int nb;
+            long ob0 = nc_group(j->mb, g, &nb);
+            for (long cb0 = 0; cb0 < j->ncb; cb0 += j->kb)
+                j->K->conv_row(&pr, 0, ob0, nb, 0, ox0, ox1, cb0, GK_MIN(j->ncb, cb0 + j->kb));
+        }
+    }
+}
+
 /* output pixels [q0, q1) of image i (q = row * ow + column): the depthwise rows they lie in, every
  * channel block, into the thread's band buffer (block cb's rows one after another, the blocks a
  * band apart), then the 1x1 conv over those pixels of the band as one row */
 static void dwpw_pixels(dwpw_job *j, long i, long q0, long q1) {
-    const gk_nchwc_conv_args *d = j->d, *p = j->p;
+    const gk_nchwc_conv_args *d = j->d;
     long ow = d->ow, r0 = q0 / ow, r1 = (q1 - 1) / ow + 1, rows = r1 - r0, row = ow * NC_B;
+    if (d->y) { /* whole rows into t at their place, then the 1x1 conv from there */
+        for (long cb = 0; cb < j->cbs; cb++) j->K->dw_rows(d, i, cb, r0, r1);
+        dwpw_pointwise(j, i, q0, q1, d->y + i * d->ys.s_n + q0 * NC_B, d->ys.s_cb);
+        return;
+    }
     float *buf = band_buf((size_t)(j->cbs * rows * row));
     if (!buf) {
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
@@ -568,28 +603,7 @@ static void dwpw_pixels(dwpw_job *j, long i, long q0, long q1) {
     dr.y = buf;
     dr.ys = bs;
     for (long cb = 0; cb < j->cbs; cb++) j->K->dw_rows(&dr, i, cb, 0, rows);
-    /* the 1x1 conv over the band's pixels [q0, q1) as one row (its sums in the order the
-     * whole-plane conv's passes take them: blocks_per_pass) */
-    gk_nchwc_conv_args pr = *p;
-    long np = q1 - q0, off = i * p->ys.s_n + q0 * NC_B;
-    gk_nchwc_strides xs = {NC_B, 0, rows * row, np * NC_B, NC_B};
-    gk_nchwc_strides ys = {NC_B, 0, p->ys.s_cb, np * NC_B, NC_B};
-    pr.x = buf + (q0 - r0 * ow) * NC_B;
-    pr.xs = xs;
-    pr.h = pr.oh = 1;
-    pr.w = pr.ow = np;
-    pr.y = p->y + off;
-    pr.z = p->z ? p->z + off : NULL;
-    pr.ys = ys;
-    for (long ox0 = 0; ox0 < np; ox0 += NC_CHUNK_1X1) {
-        long ox1 = GK_MIN(np, ox0 + NC_CHUNK_1X1);
-        for (long g = 0; g < j->groups; g++) {
-            int nb;
-            long ob0 = nc_group(j->mb, g, &nb);
-            for (long cb0 = 0; cb0 < j->ncb; cb0 += j->kb)
-                j->K->conv_row(&pr, 0, ob0, nb, 0, ox0, ox1, cb0, GK_MIN(j->ncb, cb0 + j->kb));
-        }
-    }
+    dwpw_pointwise(j, i, q0, q1, buf + (q0 - r0 * ow) * NC_B, rows * row);
 }
 
 /* units: pixels of all images (image u / plane), a piece never across two images */
@@ -623,9 +637,9 @@ int gk_nchwc_depthwise_pointwise_strided(const gk_nchwc_conv_args *d, const gk_n
     all = (all + team - 1) / team * team;
     pieces = all / team;
     long bounds[GK_POOL_MAX_THREADS * NC_PIECES_MAX + 1];
-    for (long t = 0; t <= all; t++) {
-        long b = nc_part_bound(n * d->oh, t, all, 1) * d->ow; /* whole rows */
-        if (n * d->oh < 4 * all) b = nc_part_bound(n * q, t, all, 4);
+    for (long t = 0; t <= all; t++) { /* into d->y: whole rows (each written by one part) */
+        long b = nc_part_bound(n * d->oh, t, all, 1) * d->ow;
+        if (!d->y && n * d->oh < 4 * all) b = nc_part_bound(n * q, t, all, 4);
         bounds[t] = b;
     }
     dwpw_job j = {d, p, gk_k.nchwc, d->c / NC_B, mb, nc_groups(mb), ncb,
@@ -650,7 +664,7 @@ int gk_nchwc_depthwise_pointwise(const float *x, long n, long c, long h, long w,
     gk_nchwc_post none = {0};
     gk_nchwc_conv_args d = {x,  c,  h,  w,  blocked(c, h, w), dwp, c,  kh,   kw,
                             sh, sw, dh, dw, ph, pw, oh, ow, dbias, NULL, dlo, dhi,
-                            NULL, blocked(c, oh, ow), dpost ? *dpost : none};
+                            t,  blocked(c, oh, ow), dpost ? *dpost : none};
     gk_nchwc_conv_args p = conv_args(NULL, c, oh, ow, 1, pwp, m, 1, 1, 1, 1, 1, 1, 0, 0, oh, ow,
                                      pbias, z, plo, phi, ppost, y);
     return gk_nchwc_depthwise_pointwise_strided(&d, &p, n, threads);

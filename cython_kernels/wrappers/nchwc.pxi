@@ -446,10 +446,12 @@ def nchwc_depthwise_pointwise(const float[::1] x, long n, long c, long h, long w
                               const float[::1] dbias, float dlo, float dhi, const float[::1] pwp,
                               long m, const float[::1] pbias, const float[::1] z, float plo,
                               float phi, float[::1] t, float[::1] y, int threads):
-    """y (n, m/8, oh, ow, 8) = clip(conv1x1(clip(depthwise conv(x, dwp) + dbias, dlo, dhi), pwp)
-    + pbias + z, plo, phi), x blocked (n, c/8, h, w, 8): the depthwise result never written
-    whole where nchwc_dwpw_fuses(oh, threads), else through t (n * c * oh * ow floats; None only where
-    it fuses). dwp as nchwc_depthwise's, pwp as nchwc_conv's; z laid out as y, or None."""
+    """y (n, m/8, oh, ow, 8) = clip(conv1x1(t, pwp) + pbias + z, plo, phi), t = clip(depthwise
+    conv(x, dwp) + dbias, dlo, dhi), x blocked (n, c/8, h, w, 8), each thread's part of the
+    pixels one after the other where nchwc_dwpw_fuses(oh, threads), else the two calls. t: the
+    depthwise result (n, c/8, oh, ow, 8), written, or None (band buffers: t never written whole;
+    only where it fuses). dwp as nchwc_depthwise's, pwp as nchwc_conv's; z laid out as y, or
+    None."""
     _geometry("nchwc_depthwise_pointwise", kh, kw, sh, sw, dh, dw)
     _pads("nchwc_depthwise_pointwise", ph, pw)
     _blocks("nchwc_depthwise_pointwise", "channel count", c)

@@ -25,10 +25,10 @@ def nchwc_depthwise_pointwise_1(
     activation_params: list[float] | None = None,
     pw_activation: str = "",
     pw_activation_params: list[float] | None = None,
-) -> np.ndarray:
-    """y = NchwcConv(NchwcConv(x, w, b), pw_w, pw_b, z): a depthwise (grouped) conv with its
-    attributes as NchwcConv's (no residual), then the 1x1 conv pw_w (M, C, 1, 1) with pw_b, the
-    residual z and the pw_ activation"""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(y, t): t = NchwcConv(x, w, b), a depthwise (grouped) conv with its attributes as
+    NchwcConv's (no residual), and y = NchwcConv(t, pw_w, pw_b, z), the 1x1 conv pw_w (M, C, 1, 1)
+    with the residual z and the pw_ activation"""
     if pw_w is None:
         raise OpArgumentError("NchwcDepthwisePointwise: the 1x1 conv's weights pw_w are missing")
     t = nchwc_conv_1(
@@ -44,7 +44,7 @@ def nchwc_depthwise_pointwise_1(
         activation=activation,
         activation_params=activation_params,
     )
-    return nchwc_conv_1(
+    y = nchwc_conv_1(
         t,
         pw_w,
         pw_b,
@@ -53,3 +53,4 @@ def nchwc_depthwise_pointwise_1(
         activation=pw_activation,
         activation_params=pw_activation_params,
     )
+    return y, t

@@ -93,7 +93,8 @@ def _conv_max_pool(s: Scope, n: Node) -> None:
 
 @rule("NchwcDepthwisePointwise")
 def _depthwise_pointwise(s: Scope, n: Node) -> None:
-    """The depthwise conv's plane (NchwcConv's rule), the 1x1 conv's channels (pw_w's M)."""
+    """y: the depthwise conv's plane (NchwcConv's rule), the 1x1 conv's channels (pw_w's M); t:
+    the depthwise conv's result."""
     x, w = s.value(in_name(n, 0)), s.shape(in_name(n, 1))
     pw = s.shape(in_name(n, 3))
     blocked_in = x.shape is not None and w is not None and len(x.shape) == len(w) + 1
@@ -101,5 +102,9 @@ def _depthwise_pointwise(s: Scope, n: Node) -> None:
     size = x.shape[-1] if blocked_in and x.shape is not None else None
     if plain is None or pw is None or not isinstance(size, int):
         s.set(out_name(n), x.dtype, None)
+        if out_name(n, 1):
+            s.set(out_name(n, 1), x.dtype, None)
         return
     s.set(out_name(n), x.dtype, _blocked((plain[0], pw[0], *plain[2:]), size))
+    if out_name(n, 1):
+        s.set(out_name(n, 1), x.dtype, _blocked(plain, size))

@@ -3,8 +3,9 @@ NchwcDepthwisePointwise: nchwc_conv.py, src/nchwc.c gk_nchwc_depthwise_pointwise
 unfused two NchwcConvs bit for bit (each output's sums in the same order), and against the
 reference, at every SIMD level and 1 and 2 threads: stride 1 and 2, odd planes, a dilated and a
 5x5 window (a top pad taller than the stride), two images, two channel passes of the 1x1 conv,
-a residual; fused in parts of one row, in the default bands and in several parts a thread, and
-the kernel's two calls through its buffer where it does not fuse; its bad inputs."""
+a residual, the depthwise result written too; fused in parts of one row, in the default bands and
+in several parts a thread, and the kernel's two calls where it does not fuse; band buffers (no
+depthwise result written) through the wrapper; its bad inputs."""
 
 from __future__ import annotations
 
@@ -64,8 +65,8 @@ def _graphs(xs, m, attrs, pw_act, biases, residual):
     z = "z" if residual else ""
     fused_attrs = dict(dw)
     fused_attrs.update({f"pw_{k}": v for k, v in pw_attrs.items() if k.startswith("activation")})
-    outs = [Value("y", "float32")]
-    fused = Graph([Node("NchwcDepthwisePointwise", ["x", "w", b, "pw", pb, z], ["y"],
+    outs = [Value("y", "float32"), Value("t", "float32")]
+    fused = Graph([Node("NchwcDepthwisePointwise", ["x", "w", b, "pw", pb, z], ["y", "t"],
                         fused_attrs, "f", "gossamer")], ins, outs, dict(inits),
                   opsets=OPSETS)  # fmt: skip
     apart = Graph([Node("NchwcConv", ["x", "w", b], ["t"], dw, "d", "gossamer"),
@@ -89,7 +90,7 @@ def _run(graph, feeds, backends, threads=1):
     sess = gossamer.Session(graph, backends=backends, threads=threads)
     if backends:
         assert set(sess.placement.backend_of.values()) == {"cython"}, sess.placement.declined
-    return sess.run(None, feeds)[0]
+    return sess.run(None, feeds)
 
 
 @pytest.fixture
@@ -108,10 +109,12 @@ def test_the_fused_depthwise_and_pointwise_give_the_unfused_bits(level, threads,
     feeds = {"x": RNG.standard_normal(xs).astype(F32)}
     if residual:
         feeds["z"] = RNG.standard_normal(_out_shape(xs, m, attrs)).astype(F32)
-    ours = _run(fused, feeds, ["cython"], threads)
-    assert ours.shape == _out_shape(xs, m, attrs)
-    assert np.array_equal(ours, _run(apart, feeds, ["cython"], threads))
-    np.testing.assert_allclose(ours, _run(fused, feeds, []), rtol=1e-4, atol=1e-5)
+    ours = _run(fused, feeds, ["cython"], threads)  # y and the depthwise result t
+    assert ours[0].shape == _out_shape(xs, m, attrs)
+    for got, want in zip(ours, _run(apart, feeds, ["cython"], threads), strict=True):
+        assert np.array_equal(got, want)
+    for got, want in zip(ours, _run(fused, feeds, []), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
 def test_the_knobs_say_where_it_fuses():
@@ -150,3 +153,31 @@ def test_the_wrapper_rejects_bad_arguments_with_a_value_error():
                                         None, None, -np.inf, np.inf, None, y, 1)  # fmt: skip
     finally:
         e.nchwc_dwpw(*old)
+
+
+@pytest.mark.parametrize("rows_1t", [0, 1], ids=["one_row_bands", "default_bands"])
+def test_band_buffers_without_the_depthwise_result_give_the_same_bits(level, threads, rows_1t):
+    """t None: each part's depthwise rows in a band buffer of the thread's own (the shifted
+    window of a part's first rows; a row shared by two parts), the 1x1 as with t."""
+    e = native.ext()
+    n, c, h, w, m = 2, 24, 15, 11, 16
+    x = RNG.standard_normal(n * c * h * w).astype(F32)
+    dwp = (RNG.standard_normal(c * 9) * 0.3).astype(F32)
+    pwp = (RNG.standard_normal(m * c) * 0.2).astype(F32)
+    db, pb = RNG.standard_normal(c).astype(F32), RNG.standard_normal(m).astype(F32)
+    for s, p, d in ((1, 1, 1), (2, 1, 1), (1, 2, 2)):
+        oh, ow = (h + 2 * p - 2 * d - 1) // s + 1, (w + 2 * p - 2 * d - 1) // s + 1
+        geometry = (3, 3, s, s, d, d, p, p, oh, ow)
+        z = RNG.standard_normal(n * m * oh * ow).astype(F32)
+        want, t = np.zeros(n * m * oh * ow, F32), np.zeros(n * c * oh * ow, F32)
+        e.nchwc_depthwise(x, n, c, h, w, dwp, *geometry, db, None, 0.0, 6.0, t, threads)
+        e.nchwc_conv(t, n, c, oh, ow, True, pwp, m, 1, 1, 1, 1, 1, 1, 0, 0, oh, ow, pb, z,
+                     -np.inf, np.inf, want, threads)  # fmt: skip
+        old = e.nchwc_dwpw(0, 0, 1 if rows_1t == 0 else 256 * 1024)
+        try:
+            y = np.zeros_like(want)
+            e.nchwc_depthwise_pointwise(x, n, c, h, w, dwp, *geometry, db, 0.0, 6.0, pwp, m, pb,
+                                        z, -np.inf, np.inf, None, y, threads)  # fmt: skip
+        finally:
+            e.nchwc_dwpw(*old)
+        assert np.array_equal(y, want), (s, p, d)

@@ -67,14 +67,14 @@ def _run_ref(graph, x):
 def test_a_chain_of_convs_runs_blocked_with_no_reorder_at_a_stem_and_a_pool():
     _, planned, changes = _planned(_chain())
     counts = ops(planned)
-    assert _convs(counts) == 3 and counts["gossamer::NchwcDepthwisePointwise"] == 1
+    assert counts["gossamer::NchwcConv"] == 3 and "gossamer::NchwcDepthwisePointwise" not in counts
     assert counts["gossamer::NchwcGlobalAveragePool"] == 1
     assert "gossamer::NchwcReorderInput" not in counts  # the stem reads NCHW itself
     assert "gossamer::NchwcReorderOutput" not in counts  # the pool writes NCHW itself
     assert changes and "3 convs" in changes[0]
     plan = json.loads(planned.metadata[channel_blocking.METADATA_KEY])
     assert plan == {"layout": "NCHW8c", "chains": 1, "nodes": 3, "reorders": 0,
-                    "fused_depthwise_pointwise": 1}  # fmt: skip
+                    "fused_depthwise_pointwise": 0}  # fmt: skip
 
 
 def test_the_planned_graph_computes_what_the_original_computes():
@@ -745,12 +745,12 @@ def test_a_planned_c2f_block_exports_to_onnx_that_onnxruntime_runs_alike():
 
 
 def _unfused_too(graph, monkeypatch):
-    """The graph planned with its depthwise + 1x1 pairs fused, and without (the pass's fusion
-    turned off)."""
-    optimized, fused, _ = _planned(graph)
+    """The graph planned with its depthwise + 1x1 pairs fused (GOSSAMER_NCHWC_DWPW=1), and
+    without (the default)."""
+    _, apart, _ = _planned(graph)
     with monkeypatch.context() as m:
-        m.setattr(channel_blocking, "_fuse_depthwise_pointwise", lambda view: None)
-        _, apart, _ = _planned(graph)
+        m.setenv("GOSSAMER_NCHWC_DWPW", "1")
+        optimized, fused, _ = _planned(graph)
     return optimized, fused, apart
 
 
@@ -778,7 +778,10 @@ def test_a_depthwise_conv_and_the_1x1_after_it_run_as_one_node_with_the_same_bit
     assert all(np.array_equal(y, want[0]) for y in ours)
 
 
-def test_a_depthwise_conv_whose_result_another_node_reads_keeps_its_1x1_apart(cheap_reorders):
+def test_a_depthwise_conv_whose_result_another_node_reads_keeps_its_1x1_apart(
+    cheap_reorders, monkeypatch
+):
+    monkeypatch.setenv("GOSSAMER_NCHWC_DWPW", "1")
     graph = _chain(tail="GlobalAveragePool")
     graph.outputs.append(graph.outputs[0].__class__("d1", None, None))
     _, planned, _ = _planned(graph)
@@ -786,10 +789,11 @@ def test_a_depthwise_conv_whose_result_another_node_reads_keeps_its_1x1_apart(ch
     assert ops(planned)["gossamer::NchwcConv"] == 3
 
 
-def test_a_fused_depthwise_pointwise_exports_to_onnx_that_onnxruntime_runs_alike():
+def test_a_fused_depthwise_pointwise_exports_to_onnx_that_onnxruntime_runs_alike(monkeypatch):
     ort = pytest.importorskip("onnxruntime")
     from gossamer.converter.onnx_export import graph_to_onnx
 
+    monkeypatch.setenv("GOSSAMER_NCHWC_DWPW", "1")
     optimized, planned, _ = _planned(_chain())
     model = graph_to_onnx(planned)
     assert any(f.name.startswith("NchwcDepthwisePointwise") for f in model.functions)
