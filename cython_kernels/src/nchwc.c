@@ -9,6 +9,7 @@
 #include "layout.h" /* the reorders use its 8 x 8 register transpose */
 #include "nchwc.h"
 #include "nchwc_dwpw.h"
+#include "nchwc_split.h"
 #include "threadpool.h"
 
 #define NC_B GK_NCHWC_BLOCK
@@ -57,6 +58,14 @@ long gk_nchwc_split_mode = 0;
  * thread reading the rows its own core wrote, which needs the conv before in parts too */
 long gk_nchwc_dw_parts_h = 0;
 
+/* 28: MobileNetV2 at 2 threads in one session, the knob alternated run by run
+ * (benchmarks/conv_knob_ab.py, results/nchwc_layout.md Session 30): the convs and depthwise
+ * convs of 112 x 112 to 28 x 28 outputs 1.0-1.37x faster (the expansions at 56 x 56 132 -> 117
+ * us, the 144-channel depthwise stride 2 82 -> 60), all layers 4231 -> 4088 us, whole runs 0.96
+ * (median); 56: 4116. Session 28: 14 x 14 planes in parts (two-row pieces) 1.5-1.8x slower.
+ * SqueezeNet (55 x 55 planes): no change (3201 -> 3189 us) */
+long gk_nchwc_parts_h = 28;
+
 /* pieces per part (gk_pool_run_parts): a thread done with its part takes the other's last
  * pieces */
 #define NC_PIECES_MAX 16
@@ -70,11 +79,13 @@ static long nc_part_bound(long n, long t, long all, long mult) {
     return GK_MIN(b, n);
 }
 
-/* static pixel parts (gk_nchwc_split_mode 1; 2 the conv only, 3 the depthwise only) for a call
- * of `team` threads on n images */
-static int nc_parts(long n, int team, int depthwise) {
+/* static pixel parts (gk_nchwc_split_mode 1; 2 the conv only, 3 the depthwise only; in mode 0
+ * an output of at least gk_nchwc_parts_h rows) for a call of `team` threads on n images with
+ * `rows` output rows */
+static int nc_parts(long n, int team, int depthwise, long rows) {
     long m = gk_nchwc_split_mode;
-    int on = m == 1 || (m == 2 && !depthwise) || (m == 3 && depthwise);
+    int on = m == 1 || (m == 2 && !depthwise) || (m == 3 && depthwise) ||
+             (m == 0 && gk_nchwc_parts_h > 0 && rows >= gk_nchwc_parts_h);
     return on && n == 1 && team > 1 && team <= GK_POOL_MAX_THREADS ? team : 0;
 }
 
@@ -244,7 +255,7 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
      * each thread would read all the weights: the 7x7 layers' 0.6-5 MB keep the dynamic split
      * by output blocks) and every piece has a tile or two of pixels */
     long q = a.oh * a.ow, rows = q / row_w;
-    int parts = nc_parts(n, team, 0), pieces = nc_pieces();
+    int parts = nc_parts(n, team, 0, rows), pieces = nc_pieces();
     double ybytes = (double)a.m * q * sizeof(float);
     if (parts && xbytes + ybytes >= wbytes && q >= 24L * parts * pieces) {
         /* pieces of whole rows of the output (its own rows where a 1x1 conv made it one row):
@@ -324,7 +335,8 @@ void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads
     long bands = (a->oh + rows - 1) / rows;
     dw_job j = {a, gk_k.nchwc, cbs, bands, rows};
     double work = (double)n * a->c * a->oh * a->ow * a->kh * a->kw;
-    int team = work > 32768 ? threads : 1, parts = nc_parts(n, team, 1), pieces = nc_pieces();
+    int team = work > 32768 ? threads : 1, parts = nc_parts(n, team, 1, a->oh);
+    int pieces = nc_pieces();
     if (!parts && gk_nchwc_split_mode == 0 && gk_nchwc_dw_parts_h > 0 &&
         a->h >= gk_nchwc_dw_parts_h && n == 1 && team > 1 && team <= GK_POOL_MAX_THREADS)
         parts = team;

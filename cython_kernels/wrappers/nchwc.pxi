@@ -40,6 +40,9 @@ cdef extern from "src/nchwc.h" nogil:
     long gk_nchwc_split_mode
     long gk_nchwc_split_pieces
 
+cdef extern from "src/nchwc_split.h" nogil:
+    long gk_nchwc_parts_h
+
 cdef extern from "src/nchwc_dwpw.h" nogil:
     int gk_nchwc_depthwise_pointwise(const float *x, long n, long c, long h, long w,
                                      const float *dwp, long kh, long kw, long sh, long sw,
@@ -120,7 +123,7 @@ def nchwc_order(long order=-1, long pixel_major_bytes=-1):
 
 def nchwc_split_mode(long mode=-1, long pieces=-1):
     """How the blocked conv and depthwise conv share a call among its threads (src/nchwc.h):
-    0 (default) the pool's dynamic chunks, 1 one static part of the output pixels per thread (part p's
+    0 (default) the pool's dynamic chunks (but row parts for outputs of nchwc_parts_h rows), 1 one static part of the output pixels per thread (part p's
     `pieces` pieces on seat p first), 2 the conv's parts only, 3 the depthwise conv's
     only; -1 only asks. Returns the previous (mode, pieces)."""
     global gk_nchwc_split_mode, gk_nchwc_split_pieces
@@ -143,6 +146,17 @@ def nchwc_pool_band_bytes(long nbytes=-1):
     cdef long old = gk_nchwc_pool_band_bytes
     if nbytes >= 0:
         gk_nchwc_pool_band_bytes = nbytes
+    return old
+
+
+def nchwc_parts_h(long rows=-1):
+    """In split mode 0, a blocked conv or depthwise conv of one image whose output has at least
+    `rows` rows runs in static row parts (src/nchwc_split.h; 0: never); -1 only asks. Returns
+    the previous setting."""
+    global gk_nchwc_parts_h
+    cdef long old = gk_nchwc_parts_h
+    if rows >= 0:
+        gk_nchwc_parts_h = rows
     return old
 
 

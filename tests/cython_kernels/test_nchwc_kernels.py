@@ -623,9 +623,10 @@ SPLITS = [
 @pytest.mark.parametrize("name,xs,ws,attrs,blocked", SPLITS, ids=[c[0] for c in SPLITS])
 def test_static_pixel_parts_change_no_bit(level, name, xs, ws, attrs, blocked):
     """One static part of the output pixels per thread (nchwc_split_mode 1, 2 the conv's only,
-    3 the depthwise conv's only; part p's 1, 4 or 16 pieces on seat p first, the rest taken by
-    whoever is free) and the pool's dynamic chunks (mode 0) give the same bits at 1, 2 and 3
-    threads, residual and Relu6 included."""
+    3 the depthwise conv's only, 0 with nchwc_parts_h: outputs of at least that many rows; part
+    p's 1, 4 or 16 pieces on seat p first, the rest taken by whoever is free) and the pool's
+    dynamic chunks (mode 0) give the same bits at 1, 2 and 3 threads, residual and Relu6
+    included."""
     from gossamer.cython_kernels._native import ext
 
     x = RNG.standard_normal(xs).astype(F32)
@@ -642,14 +643,17 @@ def test_static_pixel_parts_change_no_bit(level, name, xs, ws, attrs, blocked):
                    activation_params=[0.0, 6.0])  # fmt: skip
     graph.nodes[0].inputs[:] = ["x", "w", "b", "z"]
     sessions = [gossamer.Session(graph, backends=["cython"], threads=t) for t in (1, 2, 3)]
-    old = ext().nchwc_split_mode()
+    old, old_h = ext().nchwc_split_mode(), ext().nchwc_parts_h()
     try:
         runs = []
-        for mode, pieces in ((0, 4), (1, 1), (1, 4), (1, 16), (2, 4), (3, 2)):
+        for mode, pieces, rows in ((0, 4, 0), (1, 1, 0), (1, 4, 0), (1, 16, 0), (2, 4, 0),
+                                   (3, 2, 0), (0, 4, 1), (0, 1, 2), (0, 4, 28)):  # fmt: skip
             ext().nchwc_split_mode(mode, pieces)
+            ext().nchwc_parts_h(rows)
             runs += [s.run(None, feeds)[0] for s in sessions]
     finally:
         ext().nchwc_split_mode(*old)
+        ext().nchwc_parts_h(old_h)
     assert all(np.array_equal(runs[0], r) for r in runs[1:])
     ref = gossamer.Session(graph, backends=[]).run(None, feeds)[0]
     np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)

@@ -1,0 +1,12 @@
+/* How the blocked conv and depthwise conv share a call among threads, by plane size (nchwc.c;
+ * its own header so that nchwc.h, which every SIMD level's kernels include, stays as it is). */
+#ifndef GK_NCHWC_SPLIT_H
+#define GK_NCHWC_SPLIT_H
+
+/* in split mode 0 (nchwc.h gk_nchwc_split_mode), a conv or depthwise conv of one image whose
+ * output has at least this many rows runs in mode 1's static row parts (part p on seat p, the
+ * same fractions of the image in every layer), so that along a chain of such planes each thread
+ * reads the rows its own core wrote (28, the default: measured in nchwc.c); 0: never */
+extern long gk_nchwc_parts_h;
+
+#endif
