@@ -7,7 +7,10 @@ timed, then ResNet-18 bf16 whole in ONE session, the knob switched per round (no
 the one loaded last is not favoured), the outputs checked bit for bit.
 
     .venv/bin/python benchmarks/bf16_stem_ab.py [--threads 1,2] [--reps 100] [--rounds 10]
-        [--runs 30] [--no-model]
+        [--runs 30] [--no-model] [--knob STEM_BLOCKS|REPLAY] [--no-parts]
+
+--knob REPLAY: the model's A/B is instead the chain replaying its plan (bf16_pix_chain.REPLAY)
+against planning every run.
 
 Medians / mins in us (parts) and ms (model); the load is printed before and after.
 """
@@ -76,28 +79,30 @@ def parts(threads: int, reps: int) -> None:
           f"on the blocks {after:.0f}", flush=True)  # fmt: skip
 
 
-def model(threads: int, rounds: int, runs: int) -> None:
+def model(threads: int, rounds: int, runs: int, knob: str) -> None:
     import gossamer
 
     spec = spec_of("resnet18")
     feeds = feeds_of(spec)
     session = gossamer.load(spec["gsm"] or spec["onnx"], threads=threads, precision="bf16")
-    times: dict[str, list[float]] = {"blocks": [], "before": []}
+    on = "replay" if knob == "REPLAY" else "blocks"
+    times: dict[str, list[float]] = {on: [], "before": []}
     outs = {}
     for r in range(rounds):
         order = list(times) if r % 2 == 0 else list(reversed(times))
         for k in order:
-            bf16_pix_chain.STEM_BLOCKS = k == "blocks"
+            setattr(bf16_pix_chain, knob, k == on)
             outs[k] = session.run(None, feeds)[0].copy()
             for _ in range(runs):
                 t0 = time.perf_counter()
                 session.run(None, feeds)
                 times[k].append((time.perf_counter() - t0) * 1e3)
-    bf16_pix_chain.STEM_BLOCKS = True
-    assert np.array_equal(outs["blocks"], outs["before"]), "the two paths differ"
+    setattr(bf16_pix_chain, knob, True)
+    assert np.array_equal(outs[on], outs["before"]), "the two paths differ"
     line = ", ".join(f"{k} {statistics.median(v):.2f} / {min(v):.2f}" for k, v in times.items())
-    ratio = statistics.median(times["blocks"]) / statistics.median(times["before"])
-    print(f"resnet18 bf16 t={threads} (median / min ms): {line}; ratio {ratio:.3f}", flush=True)
+    ratio = statistics.median(times[on]) / statistics.median(times["before"])
+    print(f"resnet18 bf16 t={threads} {knob} (median / min ms): {line}; ratio {ratio:.3f}",
+          flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -107,15 +112,18 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-model", action="store_true")
+    ap.add_argument("--no-parts", action="store_true")
+    ap.add_argument("--knob", default="STEM_BLOCKS", choices=("STEM_BLOCKS", "REPLAY"))
     args = ap.parse_args()
     ext().bf16_set_impl("native")
     if not ext().bf16_amx():
         raise SystemExit("the AMX tiles are not in use here")
     print(f"load {os.getloadavg()[0]:.2f}", flush=True)
     for t in (int(v) for v in args.threads.split(",")):
-        parts(t, args.reps)
+        if not args.no_parts:
+            parts(t, args.reps)
         if not args.no_model:
-            model(t, args.rounds, args.runs)
+            model(t, args.rounds, args.runs, args.knob)
     print(f"load {os.getloadavg()[0]:.2f}", flush=True)
 
 

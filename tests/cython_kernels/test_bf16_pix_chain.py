@@ -209,3 +209,48 @@ def test_a_stem_read_outside_the_pool_stays_out(amx: None, monkeypatch) -> None:
     graph.outputs.append(Value("stem_r", "float32", (1, 32, 24, 20)))
     (chain,) = _chains(_session(graph, monkeypatch))
     assert not any(n.startswith("MaxPool") for n in chain.nodes)
+
+
+@pytest.mark.parametrize("stem", [False, True])
+def test_a_chain_replays_its_plan_with_the_same_bits(amx: None, monkeypatch, stem) -> None:
+    """A run whose every step ran on the blocks is replayed at the next run of the same shapes
+    (its kernel calls on the new input): the same bits as planning every run (REPLAY off), new
+    inputs read; where the tiles go off, the float32 fallbacks, and no plan of theirs kept."""
+    from gossamer.cython_kernels import bf16_pix_chain
+
+    c, hw = 32, (12, 10)
+    graph = _resnet_like(c, hw, stem=stem)
+    name, shape = ("x_in", (1, 3, 4 * hw[0], 4 * hw[1])) if stem else ("x", (1, c, *hw))
+    rng = np.random.default_rng(9)
+    xs = [values(rng, shape, 1) for _ in range(3)]
+    session = _session(graph, monkeypatch)
+    replays = []
+    real = bf16_pix_chain.PixChain._replay
+
+    def spy(self, plan, args):
+        out = real(self, plan, args)
+        replays.append(out is not None)
+        return out
+
+    monkeypatch.setattr(bf16_pix_chain.PixChain, "_replay", spy)
+    got = [session.run(None, {name: x})[0].copy() for x in xs]
+    assert replays == [True, True]  # the first run recorded the plan
+    monkeypatch.setattr(bf16_pix_chain, "REPLAY", False)
+    want = [session.run(None, {name: x})[0] for x in xs]
+    assert len(replays) == 2
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert not np.array_equal(got[0], got[1])
+    monkeypatch.setattr(bf16_pix_chain, "REPLAY", True)
+    plain = _session(graph, monkeypatch, pix=False)
+    before = ext().bf16_amx_enabled()
+    ext().bf16_set_amx(False)
+    try:
+        off = [session.run(None, {name: xs[0]})[0] for _ in range(2)]
+        np.testing.assert_array_equal(off[0], plain.run(None, {name: xs[0]})[0])
+    finally:
+        ext().bf16_set_amx(before)
+    assert len(replays) == 2  # the fallbacks' runs: planned each time
+    np.testing.assert_array_equal(off[1], off[0])
+    np.testing.assert_array_equal(session.run(None, {name: xs[0]})[0], got[0])
+    assert replays == [True] * 3
