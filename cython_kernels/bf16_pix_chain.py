@@ -367,6 +367,14 @@ def pix_weights(w: Array, nthreads: int = 1) -> Array:
     return out
 
 
+def _run_calls(calls: list[tuple[Callable[..., bool], tuple]]) -> bool:
+    """The kernel calls in order; False at the first that declines (the tiles not in use)."""
+    for fn, args in calls:
+        if not fn(*args):
+            return False
+    return True
+
+
 class _BlockConv:
     """A conv on the pixel blocks: its weights packed once as the kernel's B."""
 
@@ -392,19 +400,22 @@ class _BlockConv:
         return (oh > 0 and ow > 0 and hq >= (PAD - p[0] + self.kh - 1) // s + oh
                 and wq >= (PAD - p[1] + self.kw - 1) // s + ow)  # fmt: skip
 
+    def calls(self, x: Array, xf: tuple, z: Array | None, zf: tuple | None, y: Array,
+              yf: tuple, ys: int = 1) -> list[tuple[Callable[..., bool], tuple]]:  # fmt: skip
+        """The kernel calls (function, arguments) of run(): one per image, this run's threads."""
+        t, (_, h, w) = threads(), xf[:3]
+        oh, ow = self.out_hw(h, w)
+        conv = ext().bf16_pix_conv
+        return [(conv, (x[i], xf, self.s, self.kh, self.kw, self.pads[0], self.pads[1], oh, ow,
+                        self.m, self.wpk, self.bias, None if z is None else z[i], zf, self.lo,
+                        self.hi, y[i], yf, None, t, ys))
+                for i in range(x.shape[0])]  # fmt: skip
+
     def run(self, x: Array, xf: tuple, z: Array | None, zf: tuple | None, y: Array,
             yf: tuple, ys: int = 1) -> bool:  # fmt: skip
         """y (n x form pairs; ys > 1: n x its phase split's) = the conv of x's images; False
         where the tiles are not in use."""
-        t, (_, h, w) = threads(), xf[:3]
-        oh, ow = self.out_hw(h, w)
-        for i in range(x.shape[0]):
-            zi = None if z is None else z[i]
-            if not ext().bf16_pix_conv(x[i], xf, self.s, self.kh, self.kw, self.pads[0],
-                                       self.pads[1], oh, ow, self.m, self.wpk, self.bias, zi, zf,
-                                       self.lo, self.hi, y[i], yf, None, t, ys):  # fmt: skip
-                return False
-        return True
+        return _run_calls(self.calls(x, xf, z, zf, y, yf, ys))
 
 
 class _Stem:
@@ -459,15 +470,17 @@ class _Pool:
         n, c, h, w = shape
         return (n, c, *_pool_out(h, w, [self.kh, self.kw], self.s, self.pads))
 
+    def pix_calls(self, x: Array, xf: tuple, y: Array,
+                  yf: tuple) -> list[tuple[Callable[..., bool], tuple]]:  # fmt: skip
+        """The kernel calls of run_pix(): one per image, this run's threads."""
+        t, (ph, pw), pool = threads(), self.pads[:2], ext().bf16_pix_maxpool
+        return [(pool, (x[i], xf, self.kh, self.kw, self.s, ph, pw, y[i], yf, t))
+                for i in range(x.shape[0])]  # fmt: skip
+
     def run_pix(self, x: Array, xf: tuple, y: Array, yf: tuple) -> bool:
         """y (n x form pairs) = the pool of the blocks x (n x form xf pairs); False without
         AVX512_BF16."""
-        t, (ph, pw) = threads(), self.pads[:2]
-        for i in range(x.shape[0]):
-            if not ext().bf16_pix_maxpool(x[i], xf, self.kh, self.kw, self.s, ph, pw, y[i], yf,
-                                          t):  # fmt: skip
-                return False
-        return True
+        return _run_calls(self.pix_calls(x, xf, y, yf))
 
     def run_f32(self, x: Array) -> Array:
         """The float32 pool (the cython backend's kernel, src/pool.h)."""
@@ -576,7 +589,7 @@ class PixChain:
             k = self.inputs.index(name) if name in self.inputs else -1
             if k < 0:  # a fallback's output: a plan that is not replayed
                 self._no_replay()
-            f32 = v.f32
+            f32 = v.f32 if k < 0 else None  # an input: the run's own (not this one's kept)
 
             def reorder(ins: tuple[Array, ...]) -> bool:
                 x = np.ascontiguousarray(ins[k] if k >= 0 else f32, F32)
@@ -598,12 +611,9 @@ class PixChain:
             size = ext().bf16_pix_phases_size(f, s)
             split = self._buf(f"phases{s}:{name}", p.shape[0] * size).reshape(p.shape[0], size)
 
-            def phases(ins: tuple[Array, ...]) -> bool:
-                for i in range(p.shape[0]):
-                    ext().bf16_pix_phases(p[i], f, s, split[i], threads())
-                return True
-
-            self._step(phases)
+            fn, t = ext().bf16_pix_phases, threads()
+            calls = [(fn, (p[i], f, s, split[i], t)) for i in range(p.shape[0])]
+            self._step(lambda ins: _run_calls(calls))
             v.phases[s] = split
         return v.phases[s], f
 
@@ -702,8 +712,9 @@ class PixChain:
             yf = form(*yshape[1:])
             size = ext().bf16_pix_size(yf)
             y = self._buf(f"out:{s.out}", n * size).reshape(n, size)
-            stem, key, f32 = s.stem, f"expand:{s.out}", xv.f32
+            stem, key = s.stem, f"expand:{s.out}"
             k = self.inputs.index(s.x) if s.x in self.inputs else -1
+            f32 = xv.f32 if k < 0 else None  # an input: the run's own (not this one's kept)
             if k < 0:  # a fallback's output: a plan that is not replayed
                 self._no_replay()
 
@@ -735,8 +746,8 @@ class PixChain:
                 else:
                     size = ext().bf16_pix_size(yf)
                     y = self._buf(f"out:{s.out}", n * size).reshape(n, size)
-                block = s.block
-                if self._step(lambda ins: block.run(x, xf, z, zf, y, yf, ys)):
+                calls = s.block.calls(x, xf, z, zf, y, yf, ys)
+                if self._step(lambda ins: _run_calls(calls)):
                     env[s.out] = (_Tensor(yshape, phases={ys: y}) if ys > 1
                                   else _Tensor(yshape, pix=y))  # fmt: skip
                     return
@@ -759,7 +770,8 @@ class PixChain:
             yf, x, xf = form(*yshape[1:]), v.pix, form(*v.shape[1:])
             size = ext().bf16_pix_size(yf)
             y = self._buf(f"out:{s.out}", yshape[0] * size).reshape(yshape[0], size)
-            if self._step(lambda ins: pool.run_pix(x, xf, y, yf)):
+            calls = pool.pix_calls(x, xf, y, yf)
+            if self._step(lambda ins: _run_calls(calls)):
                 env[s.out] = _Tensor(yshape, pix=y)
                 return
         self._no_replay()
