@@ -310,6 +310,7 @@ typedef struct {
     long c, h, w, kw, s, sw, dw, pw, top, ow, hq, phase, cf;
     long span;   /* floats per channel of a seat's padded rows */
     float *rows; /* per seat: c rows of span floats, zero outside [pw, pw + w) */
+    long at[GK_PIX_CB]; /* channel ci kw + kx: its first float in the rows, ci span + dw kx */
 } expand_job;
 
 /* the 16 floats rp[sw * k + off], k 0-15 (the row's column sw * (xx0 + k) + dw kx - pw) */
@@ -341,17 +342,20 @@ static void expand_rows(void *ctx, long u0, long u1, int seat) {
         for (long ci = 0; ci < j->c; ci++) /* the padding around [pw, pw + w) stays zero */
             memcpy(rows + ci * j->span + j->pw, j->x + (ci * j->h + y) * j->w,
                    (size_t)j->w * sizeof(float));
+        long pairs = (j->cf + 1) / 2, sw = j->sw;
         for (long xx0 = 0; xx0 < j->ow; xx0 += 16) {
-            __m512 v[32], r[16];
-            for (long ch = 0; ch < 32; ch++) {
-                if (ch < j->cf) {
-                    long ci = ch / j->kw, kx = ch - ci * j->kw;
-                    v[ch] = expand_gather(rows + ci * j->span + j->sw * xx0 + j->dw * kx, j->sw);
-                } else {
-                    v[ch] = _mm512_setzero_ps();
-                }
+            __m512 r[16];
+            const float *base = rows + sw * xx0;
+            for (long q = 0; q < pairs; q++) { /* channels 2q, 2q + 1 (zero past cf) */
+                __m512 lo = sw == 2 ? expand_gather(base + j->at[2 * q], 2)
+                                    : expand_gather(base + j->at[2 * q], sw);
+                __m512 hi = _mm512_setzero_ps();
+                if (2 * q + 1 < j->cf)
+                    hi = sw == 2 ? expand_gather(base + j->at[2 * q + 1], 2)
+                                 : expand_gather(base + j->at[2 * q + 1], sw);
+                r[q] = pair16(lo, hi);
             }
-            for (int q = 0; q < 16; q++) r[q] = pair16(v[2 * q], v[2 * q + 1]);
+            for (long q = pairs; q < 16; q++) r[q] = _mm512_setzero_ps();
             transpose16(r); /* r[k]: pixel xx0 + k's 16 pairs */
             long valid = GK_MIN(16L, j->ow - xx0);
             for (long k = 0; k < valid; k++)
@@ -644,7 +648,8 @@ int gk_bf16_pix_expand(const float *x, long c, long h, long w, long kh, long kw,
     int t = units * ow > 16384 && threads > 1 ? threads : 1;
     float *rows = (float *)calloc((size_t)(t * c * span), sizeof(float));
     if (!rows) return -1;
-    expand_job j = {x, out, c, h, w, kw, s, sw, dw, pw, ph, ow, hq, phase, c * kw, span, rows};
+    expand_job j = {x, out, c, h, w, kw, s, sw, dw, pw, ph, ow, hq, phase, c * kw, span, rows, {0}};
+    for (long ch = 0; ch < c * kw; ch++) j.at[ch] = (ch / kw) * span + dw * (ch % kw);
     for (long ry = 0; ry < s; ry++) /* each phase's tail */
         memset(out + (ry * s * phase + hq * ow) * 16, 0, (size_t)(phase - hq * ow) * 64);
     gk_parallel_range(units, t, expand_rows, &j);
