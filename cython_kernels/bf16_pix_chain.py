@@ -402,13 +402,14 @@ class _BlockConv:
 
     def calls(self, x: Array, xf: tuple, z: Array | None, zf: tuple | None, y: Array,
               yf: tuple, ys: int = 1) -> list[tuple[Callable[..., bool], tuple]]:  # fmt: skip
-        """The kernel calls (function, arguments) of run(): one per image, this run's threads."""
+        """The kernel calls (function, arguments) of run(): one per image, this run's threads,
+        each a PixConvCall (its arguments checked once: a replay makes the C call alone)."""
         t, (_, h, w) = threads(), xf[:3]
         oh, ow = self.out_hw(h, w)
-        conv = ext().bf16_pix_conv
-        return [(conv, (x[i], xf, self.s, self.kh, self.kw, self.pads[0], self.pads[1], oh, ow,
-                        self.m, self.wpk, self.bias, None if z is None else z[i], zf, self.lo,
-                        self.hi, y[i], yf, None, t, ys))
+        prepare = ext().bf16_pix_conv_call
+        return [(prepare(x[i], xf, self.s, self.kh, self.kw, self.pads[0], self.pads[1], oh, ow,
+                         self.m, self.wpk, self.bias, None if z is None else z[i], zf, self.lo,
+                         self.hi, y[i], yf, None, t, ys).run, ())
                 for i in range(x.shape[0])]  # fmt: skip
 
     def run(self, x: Array, xf: tuple, z: Array | None, zf: tuple | None, y: Array,

@@ -588,6 +588,38 @@ def bf16_pix_set_overlap(on=None):
     return bool(gk_bf16_pix_set_overlap(-1 if on is None else (1 if on else 0)))
 
 
+cdef class PixConvCall:
+    """One bf16_pix_conv call with its arguments checked and its buffers held (bf16_pix_conv_call):
+    run() is the C call alone, for a caller that makes the same call again (a chain's replay)."""
+    cdef gk_bf16_pix_form xf, zf, yf
+    cdef const uint32_t *x
+    cdef const uint32_t *wpk
+    cdef const uint32_t *z
+    cdef const float *bias
+    cdef uint32_t *yp
+    cdef float *y
+    cdef long s, kh, kw, ph, pw, oh, ow, m, ys
+    cdef float lo, hi
+    cdef int threads
+    cdef bint empty  # nothing to write (a float32 output of no elements)
+    cdef object keep  # the buffers behind the pointers
+
+    def __cinit__(self):
+        self.empty = True
+
+    def run(self):
+        """The call: True (written) or False (the AMX tiles not in use), as bf16_pix_conv."""
+        cdef int rc
+        if self.empty:
+            return True
+        with nogil:
+            rc = gk_bf16_pix_conv_split(self.x, &self.xf, self.s, self.kh, self.kw, self.ph,
+                                        self.pw, self.oh, self.ow, self.m, self.wpk, self.bias,
+                                        self.z, &self.zf, self.lo, self.hi, self.yp, &self.yf,
+                                        self.ys, self.y, self.threads)
+        return _direct_done("bf16_pix_conv", rc)
+
+
 def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long ph, long pw,
                   long oh, long ow, long m, const uint32_t[::1] wpk, const float[::1] bias, z,
                   zform, float lo, float hi, yp, yform, y, int threads, long ys=1):
@@ -600,6 +632,15 @@ def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long p
     rounded up to 32). ys > 1: yp is instead the phase split of yform for a stride-ys conv
     (bf16_pix_phases's layout: the same bits as the form then bf16_pix_phases). False (nothing
     written) where the AMX tiles are not in use."""
+    return bf16_pix_conv_call(x, xform, s, kh, kw, ph, pw, oh, ow, m, wpk, bias, z, zform, lo,
+                              hi, yp, yform, y, threads, ys).run()
+
+
+def bf16_pix_conv_call(const uint32_t[::1] x, xform, long s, long kh, long kw, long ph, long pw,
+                       long oh, long ow, long m, const uint32_t[::1] wpk, const float[::1] bias, z,
+                       zform, float lo, float hi, yp, yform, y, int threads, long ys=1):
+    """bf16_pix_conv's arguments checked and held: a PixConvCall whose run() makes the call (the
+    buffers must not change size or place while it is kept)."""
     name = "bf16_pix_conv"
     cdef gk_bf16_pix_form xf = _pix_form(name, "xform", xform)
     cdef gk_bf16_pix_form zf, yf
@@ -610,7 +651,7 @@ def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long p
     cdef uint32_t *yp_ptr = NULL
     cdef float *y_ptr = NULL
     cdef long cp
-    cdef int rc
+    cdef PixConvCall call = PixConvCall()
     _need(0 < kh <= 121 and 0 < kw <= 121 and kh * kw <= 121, f"{name}: more than 121 taps")
     _pads(name, ph, pw)
     _need(oh >= 0 and ow >= 0 and m >= 0, f"{name}: negative size")
@@ -640,13 +681,32 @@ def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long p
         yv = y
         _need(yv.shape[0] == m and yv.shape[1] == oh * ow, f"{name}: y is not ({m}, {oh * ow})")
         if m * oh * ow == 0:
-            return True
+            return call
         y_ptr = &yv[0, 0]
-    with nogil:
-        rc = gk_bf16_pix_conv_split(&x[0], &xf, s, kh, kw, ph, pw, oh, ow, m, &wpk[0],
-                                    optr(bias), z_ptr, &zf, lo, hi, yp_ptr, &yf, ys, y_ptr,
-                                    threads)
-    return _direct_done(name, rc)
+    call.xf = xf
+    call.zf = zf
+    call.yf = yf
+    call.x = &x[0]
+    call.wpk = &wpk[0]
+    call.bias = optr(bias)
+    call.z = z_ptr
+    call.yp = yp_ptr
+    call.y = y_ptr
+    call.s = s
+    call.kh = kh
+    call.kw = kw
+    call.ph = ph
+    call.pw = pw
+    call.oh = oh
+    call.ow = ow
+    call.m = m
+    call.lo = lo
+    call.hi = hi
+    call.ys = ys
+    call.threads = threads
+    call.keep = (x, wpk, bias, z, yp, y)
+    call.empty = False
+    return call
 
 
 cdef gk_bf16_pix_form _expand_form(str name, long c, long h, long kh, long kw, long s, long ph,

@@ -152,13 +152,13 @@ def test_a_stage_output_is_written_as_the_next_stages_phase_split(
     monkeypatch.setenv("GOSSAMER_BF16_PIX_SPLIT", "0")
     apart = _session(graph, monkeypatch)
     monkeypatch.delenv("GOSSAMER_BF16_PIX_SPLIT")
-    native, splits = ext().bf16_pix_conv, []
+    native, splits = ext().bf16_pix_conv_call, []
 
     def counted(*args):  # the chain's convs, with the stride of the split each one writes
         splits.append(args[20] if len(args) > 20 else 1)
         return native(*args)
 
-    monkeypatch.setattr(ext(), "bf16_pix_conv", counted)
+    monkeypatch.setattr(ext(), "bf16_pix_conv_call", counted)
     got = split.run(None, {"x": x})[0]
     assert sorted(splits) == [1] * (len(splits) - 1) + [2]  # block A's last conv
     splits.clear()
