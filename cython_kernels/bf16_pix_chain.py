@@ -440,22 +440,35 @@ class _Stem:
         return _stem_out(h, w, (self.m, self.c, self.kh, self.kw), self.strides, self.dw,
                          self.pads)  # fmt: skip
 
+    def kernels(self, shape: tuple[int, ...], expand: Callable[[int], Array], y: Array,
+                yf: tuple) -> Callable[[Array], bool]:  # fmt: skip
+        """The stem of an input of `shape` (n, c, h, w) into y (n x form pairs), this run's
+        threads: a function of the float32 input, False where the tiles are not in use;
+        expand(size): the expansion's buffer. The conv's calls are prepared once
+        (PixConvCall: a chain's replay makes the C calls alone)."""
+        t, (s, sw), (ph, pw) = threads(), self.strides, self.pads[:2]
+        n, h = shape[0], shape[2]
+        oh, ow = self.out_hw(h, shape[3])
+        f = ext().bf16_pix_expand_form(self.c, h, self.kh, self.kw, s, ph, oh, ow)
+        xp = expand(ext().bf16_pix_size(f) if s == 1 else ext().bf16_pix_phases_size(f, s))
+        convs = [ext().bf16_pix_conv_call(xp, f, s, self.kh, 1, ph, 0, oh, ow, self.m, self.wpk,
+                                          self.bias, None, None, self.lo, self.hi, y[i], yf,
+                                          None, t).run
+                 for i in range(n)]  # fmt: skip
+        expansion, kh, kw, dw = ext().bf16_pix_expand, self.kh, self.kw, self.dw
+
+        def run(x: Array) -> bool:
+            for i in range(n):
+                if not expansion(x[i], kh, kw, s, sw, dw, ph, pw, oh, ow, xp, t) or not convs[i]():
+                    return False
+            return True
+
+        return run
+
     def run(self, x: Array, expand: Callable[[int], Array], y: Array, yf: tuple) -> bool:
         """y (n x form pairs) = the stem of x (n, c, h, w) float32; expand(size): the expansion's
         buffer. False where the tiles are not in use."""
-        t, (s, sw), (ph, pw) = threads(), self.strides, self.pads[:2]
-        oh, ow = self.out_hw(*x.shape[2:])
-        f = ext().bf16_pix_expand_form(self.c, x.shape[2], self.kh, self.kw, s, ph, oh, ow)
-        xp = expand(ext().bf16_pix_size(f) if s == 1 else ext().bf16_pix_phases_size(f, s))
-        for i in range(x.shape[0]):
-            if not ext().bf16_pix_expand(x[i], self.kh, self.kw, s, sw, self.dw, ph, pw, oh, ow,
-                                         xp, t):  # fmt: skip
-                return False
-            if not ext().bf16_pix_conv(xp, f, s, self.kh, 1, ph, 0, oh, ow, self.m, self.wpk,
-                                       self.bias, None, None, self.lo, self.hi, y[i], yf, None,
-                                       t):  # fmt: skip
-                return False
-        return True
+        return self.kernels(x.shape, expand, y, yf)(x)
 
 
 class _Pool:
@@ -719,9 +732,10 @@ class PixChain:
             if k < 0:  # a fallback's output: a plan that is not replayed
                 self._no_replay()
 
+            run = stem.kernels(xv.shape, lambda size: self._buf(key, size), y, yf)
+
             def kernels(ins: tuple[Array, ...]) -> bool:
-                x = np.ascontiguousarray(ins[k] if k >= 0 else f32, F32)
-                return stem.run(x, lambda size: self._buf(key, size), y, yf)
+                return run(np.ascontiguousarray(ins[k] if k >= 0 else f32, F32))
 
             if self._step(kernels):
                 env[s.out] = _Tensor(yshape, pix=y)
