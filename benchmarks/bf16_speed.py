@@ -34,6 +34,10 @@ turn, and the figure is the median over all rounds of the per-run times):
   bf16-nosplit the same .gsm with precision="bf16" loaded with GOSSAMER_BF16_PIX_SPLIT=0: a
             chain's conv writes its form where only strided convs read it, and they split it
             (the same bits; only with --engines)
+  bf16-nostem the same .gsm with precision="bf16" loaded with GOSSAMER_BF16_PIX_STEM=0: the stem
+            and the MaxPool stay nodes of their own before the chain (the folded stem to
+            float32, the float32 pool, the chain's reorder in; the same bits; only with
+            --engines)
   ov-bf16   OpenVINO CPU, PERFORMANCE_HINT=LATENCY, no precision hint (its default)
   ov-f32    OpenVINO CPU, the same with INFERENCE_PRECISION_HINT=f32
 The load (`os.getloadavg`) is printed before and after; the machine is shared, so compare only
@@ -65,6 +69,7 @@ EXTRA = (
     "bf16-blocked64",
     "bf16-nopix",
     "bf16-nosplit",
+    "bf16-nostem",
 )
 
 
@@ -98,6 +103,8 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
         os.environ["GOSSAMER_BF16_PIX"] = "0"
     if engine == "bf16-nosplit":
         os.environ["GOSSAMER_BF16_PIX_SPLIT"] = "0"
+    if engine == "bf16-nostem":
+        os.environ["GOSSAMER_BF16_PIX_STEM"] = "0"
     from gossamer.cython_kernels import bf16_conv
 
     bf16_conv.FOLD_STEMS = engine != "bf16-nofold"
@@ -110,6 +117,7 @@ def gossamer_engine(spec: dict, feeds: dict, threads: int, engine: str) -> Calla
         os.environ.pop("GOSSAMER_BF16_HANDOFF", None)
         os.environ.pop("GOSSAMER_BF16_PIX", None)
         os.environ.pop("GOSSAMER_BF16_PIX_SPLIT", None)
+        os.environ.pop("GOSSAMER_BF16_PIX_STEM", None)
         if before is None:
             os.environ.pop("GOSSAMER_BLOCKED_LAYOUT", None)
         else:

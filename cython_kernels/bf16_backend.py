@@ -54,8 +54,11 @@ class CythonBf16Backend(Bf16Kernels):
         out: list[Claim | Decline] = [
             c for c in claims if not (isinstance(c, Claim) and c.nodes[0] in chained)
         ]
+        ops = {n.name: n.op_type for n in graph.nodes}
         for chain in chains:
-            out.append(Claim(tuple(chain), f"bf16 pixel-block chain of {len(chain)} nodes"))
+            pooled = any(ops.get(name) == "MaxPool" for name in chain)
+            more = ", its stem and MaxPool on the blocks" if pooled else ""
+            out.append(Claim(tuple(chain), f"bf16 pixel-block chain of {len(chain)} nodes{more}"))
         return out
 
     def compile(self, graph: Graph, claim: Claim) -> CompiledPartition:

@@ -19,6 +19,16 @@ A block conv whose output only strided block convs (one stride, no residual) rea
 phase split itself (gk_bf16_pix_conv_split: ResNet's stage outputs, read by the next stage's
 stride-2 3x3 and 1x1), not the form: the split's copy goes (GOSSAMER_BF16_PIX_SPLIT=0: not).
 
+A stem and the MaxPool after it join the chain the pool feeds (ResNet's 7x7 stride-2 conv and
+its 3x3 stride-2 pool: stem_refusal, pool_refusal say which; GOSSAMER_BF16_PIX_STEM=0, read at
+load: not): the stem runs as the kh x 1 block conv of its expansion (gk_bf16_pix_expand: a
+pixel's c * kw channels a row of the kernel, written from the float32 image), its output (bias,
+activation) in the blocks, and the pool pools the blocks (gk_bf16_pix_maxpool: max commutes with
+the rounding, so the float32 pool's bits then rounded), so the chain's reorder in goes with the
+stem's float32 output and the float32 pool. STEM_BLOCKS False (read at every run: the in-process
+A/B knob) runs the two as before inside the chain: the stem's own kernel, the float32 pool, the
+reorder in at the first block conv.
+
 Numerics: what a block conv writes is rounded to bf16 (the next conv would round it anyway), and a
 residual read from the blocks is that bf16 value: the block outputs of ResNet (conv + residual,
 Relu) are bf16 between the convs, as OpenVINO's bf16 keeps them; the float32 path adds float32
@@ -54,6 +64,7 @@ Array = np.ndarray
 PAD = 1  # every form's grid: the image padded by this on each side
 STRIDE = 4  # the largest stride of the blocks' conv (src/bf16_pix.h: GK_PIX_STRIDE)
 MIN_BLOCK_CONVS = 2
+_PLANS_KEPT = 4  # replayable plans per chain and thread (input shapes seen)
 CONV_OPS = {("", "Conv"), ("ai.onnx", "Conv"), ("gossamer", "FusedConv"),
             ("gossamer", "FusedConvPair")}  # fmt: skip
 
@@ -67,6 +78,25 @@ def split_enabled() -> bool:
     itself (GOSSAMER_BF16_PIX_SPLIT=0, read at load: it writes the form, the readers split it;
     the A/B switch, the same bits)."""
     return os.environ.get("GOSSAMER_BF16_PIX_SPLIT", "1").strip() != "0"
+
+
+def stems_enabled() -> bool:
+    """Whether a stem and its MaxPool join the chain the pool feeds (GOSSAMER_BF16_PIX_STEM=0,
+    read at load: they stay nodes of their own before the chain's reorder in)."""
+    return os.environ.get("GOSSAMER_BF16_PIX_STEM", "1").strip() != "0"
+
+
+# a joined stem and pool run on the blocks (True) or as before, the stem's own kernel to float32,
+# the float32 pool, the reorder in at the first block conv (False: the A/B knob, read at every
+# run; the same bits but the sign of a zero, bf16_pix.h)
+STEM_BLOCKS = True
+
+
+# a chain whose every step ran on the blocks is replayed at its next run of the same input shapes,
+# threads, tile state and STEM_BLOCKS (PixChain._replay: its kernel calls again with the same
+# buffers and forms, without the planning in between); False: planned at every run (the A/B knob,
+# read at every run; the same bits)
+REPLAY = True
 
 
 def pix_refusal(node: Node, x: Value | None, w: Array | None) -> str | None:
@@ -101,6 +131,117 @@ def pix_refusal(node: Node, x: Value | None, w: Array | None) -> str | None:
         if len(node.inputs) > 3 and node.inputs[3]:
             return "a PRelu slope"
     return None
+
+
+def stem_refusal(node: Node, x: Value | None, w: Array | None) -> str | None:
+    """Why the Conv / FusedConv `node` does not run as a stem on the blocks (None: it does): a
+    constant 4-D weight of c * kw <= 32 channels folded (one block), one group, no row dilation,
+    a row stride up to STRIDE, explicit pads, an activation of none, Relu or Clip, no residual or
+    PRelu slope."""
+    a = node.attrs
+    if w is None or w.ndim != 4:
+        return "no constant 4-D weight"
+    shape = static_shape(x) if x is not None else None
+    if shape is None or len(shape) != 4 or None in shape[1:] or shape[1] != w.shape[1]:
+        return "input shape unknown, not 4-D or not the weight's"
+    if w.shape[1] * w.shape[3] > 32 or w.shape[2] > 121:
+        return f"{w.shape[1]} x {w.shape[3]} folded channels (at most 32) or over 121 rows"
+    if int(a.get("group", 1)) != 1:
+        return "grouped"
+    dil = [int(v) for v in a.get("dilations") or [1, 1]]
+    strides = [int(v) for v in a.get("strides") or [1, 1]]
+    if len(dil) != 2 or dil[0] != 1 or len(strides) != 2 or not 1 <= strides[0] <= STRIDE:
+        return f"dilations {dil}, strides {strides} (row dilation 1, row stride 1 to {STRIDE})"
+    if min(strides) < 1 or min(dil) < 1:
+        return "a stride or dilation below 1"
+    if str(a.get("auto_pad", "NOTSET") or "NOTSET") != "NOTSET":
+        return "auto_pad"
+    pads = [int(p) for p in a.get("pads") or [0, 0, 0, 0]]
+    if len(pads) != 4 or min(pads) < 0:
+        return f"pads {pads}"
+    if any(v < 1 for v in _stem_out(shape[2], shape[3], w.shape, strides, dil[1], pads)):
+        return "an empty output"
+    if node.op_type == "FusedConv":
+        why = fused_activation_refusal(node)
+        if why:
+            return why
+        if len(node.inputs) > 3 and node.inputs[3]:
+            return "a PRelu slope"
+        if len(node.inputs) > 4 and node.inputs[4]:
+            return "a residual"
+    return None
+
+
+def _stem_out(h: int, w: int, wshape: tuple, strides: list[int], dw: int,
+              pads: list[int]) -> tuple[int, int]:  # fmt: skip
+    kh, kw = wshape[2], wshape[3]
+    return ((h + pads[0] + pads[2] - kh) // strides[0] + 1,
+            (w + pads[1] + pads[3] - dw * (kw - 1) - 1) // strides[1] + 1)  # fmt: skip
+
+
+def pool_refusal(node: Node, x: Value | None) -> str | None:
+    """Why the MaxPool `node` (input x) does not pool on the blocks (None: it does): 2-D, one
+    output, equal strides up to STRIDE, dilation 1, no ceil_mode or auto_pad, pads below the
+    kernel (every window holds a pixel: src/bf16_pix.h)."""
+    if node.op_type != "MaxPool" or node.domain not in ("", "ai.onnx"):
+        return "not a MaxPool"
+    a = node.attrs
+    if len([o for o in node.outputs if o]) != 1:
+        return "the Indices output"
+    shape = static_shape(x) if x is not None else None
+    if shape is None or len(shape) != 4 or None in shape[1:] or min(shape[1:]) < 1:
+        return "input shape unknown or not 4-D"
+    k = [int(v) for v in a.get("kernel_shape") or []]
+    strides = [int(v) for v in a.get("strides") or [1, 1]]
+    pads = [int(p) for p in a.get("pads") or [0, 0, 0, 0]]
+    if len(k) != 2 or len(strides) != 2 or len(pads) != 4 or min(k) < 1:
+        return "not 2-D"
+    if strides[0] != strides[1] or not 1 <= strides[0] <= STRIDE:
+        return f"strides {strides} (equal, 1 to {STRIDE})"
+    if any(int(v) != 1 for v in a.get("dilations") or []):
+        return "dilated"
+    if int(a.get("ceil_mode", 0)) or str(a.get("auto_pad", "NOTSET") or "NOTSET") != "NOTSET":
+        return "ceil_mode or auto_pad"
+    if int(a.get("storage_order", 0)):
+        return "storage_order"
+    if min(pads) < 0 or pads[0] >= k[0] or pads[2] >= k[0] or pads[1] >= k[1] or pads[3] >= k[1]:
+        return f"pads {pads} (below the kernel {k})"
+    if any(o < 1 for o in _pool_out(shape[2], shape[3], k, strides[0], pads)):
+        return "an empty output"
+    return None
+
+
+def _pool_out(h: int, w: int, k: list[int], s: int, pads: list[int]) -> tuple[int, int]:
+    return (h + pads[0] + pads[2] - k[0]) // s + 1, (w + pads[1] + pads[3] - k[1]) // s + 1
+
+
+def _stem_and_pool(graph: Graph, chain: set[str], claimed: set[str],
+                   values: dict[str, Value]) -> list[str]:  # fmt: skip
+    """The stem and the MaxPool after it that join the chain: a pool that only the chain reads
+    (not a graph output), of a claimed conv's output that only the pool reads, both taken
+    (pool_refusal, stem_refusal); [] for none."""
+    readers: dict[str, set[str]] = {}
+    for n in graph.nodes:
+        for i in n.inputs:
+            if i:
+                readers.setdefault(i, set()).add(n.name)
+    producer = {o: n for n in graph.nodes for o in n.outputs if o}
+    outputs = {v.name for v in graph.outputs}
+    constants = graph.constant_initializers()
+    for n in graph.nodes:
+        if n.op_type != "MaxPool" or n.name in chain or not n.outputs or not n.outputs[0]:
+            continue
+        read = readers.get(n.outputs[0], set())
+        if not read or not read <= chain or n.outputs[0] in outputs:
+            continue
+        stem = producer.get(n.inputs[0])
+        if (stem is None or stem.name not in claimed or (stem.domain, stem.op_type) not in CONV_OPS
+                or readers.get(n.inputs[0]) != {n.name} or n.inputs[0] in outputs):  # fmt: skip
+            continue
+        stem_why = stem_refusal(stem, values.get(stem.inputs[0]), constants.get(stem.inputs[1]))
+        if stem_why is None and pool_refusal(n, values.get(n.inputs[0])) is None:
+            return [stem.name, n.name]
+    return []
 
 
 def _steps_of(node: Node) -> list[Node]:
@@ -147,8 +288,11 @@ def find_chains(graph: Graph, claimed: set[str], values: dict[str, Value]) -> li
                     x = _pair_mid_value(n, values, constants)
                 if pix_refusal(step, x, constants.get(step.inputs[1])) is None:
                     block += 1
-        if block >= MIN_BLOCK_CONVS and _convex(graph, {n.name for n in group}):
-            chains.append([n.name for n in group])
+        names = {n.name for n in group}
+        if block >= MIN_BLOCK_CONVS and _convex(graph, names):
+            if stems_enabled():
+                names |= set(_stem_and_pool(graph, names, claimed, values))
+            chains.append([n.name for n in graph.nodes if n.name in names])
     return chains
 
 
@@ -223,6 +367,14 @@ def pix_weights(w: Array, nthreads: int = 1) -> Array:
     return out
 
 
+def _run_calls(calls: list[tuple[Callable[..., bool], tuple]]) -> bool:
+    """The kernel calls in order; False at the first that declines (the tiles not in use)."""
+    for fn, args in calls:
+        if not fn(*args):
+            return False
+    return True
+
+
 class _BlockConv:
     """A conv on the pixel blocks: its weights packed once as the kernel's B."""
 
@@ -248,30 +400,124 @@ class _BlockConv:
         return (oh > 0 and ow > 0 and hq >= (PAD - p[0] + self.kh - 1) // s + oh
                 and wq >= (PAD - p[1] + self.kw - 1) // s + ow)  # fmt: skip
 
+    def calls(self, x: Array, xf: tuple, z: Array | None, zf: tuple | None, y: Array,
+              yf: tuple, ys: int = 1) -> list[tuple[Callable[..., bool], tuple]]:  # fmt: skip
+        """The kernel calls (function, arguments) of run(): one per image, this run's threads,
+        each a PixConvCall (its arguments checked once: a replay makes the C call alone)."""
+        t, (_, h, w) = threads(), xf[:3]
+        oh, ow = self.out_hw(h, w)
+        prepare = ext().bf16_pix_conv_call
+        return [(prepare(x[i], xf, self.s, self.kh, self.kw, self.pads[0], self.pads[1], oh, ow,
+                         self.m, self.wpk, self.bias, None if z is None else z[i], zf, self.lo,
+                         self.hi, y[i], yf, None, t, ys).run, ())
+                for i in range(x.shape[0])]  # fmt: skip
+
     def run(self, x: Array, xf: tuple, z: Array | None, zf: tuple | None, y: Array,
             yf: tuple, ys: int = 1) -> bool:  # fmt: skip
         """y (n x form pairs; ys > 1: n x its phase split's) = the conv of x's images; False
         where the tiles are not in use."""
-        t, (_, h, w) = threads(), xf[:3]
-        oh, ow = self.out_hw(h, w)
-        for i in range(x.shape[0]):
-            zi = None if z is None else z[i]
-            if not ext().bf16_pix_conv(x[i], xf, self.s, self.kh, self.kw, self.pads[0],
-                                       self.pads[1], oh, ow, self.m, self.wpk, self.bias, zi, zf,
-                                       self.lo, self.hi, y[i], yf, None, t, ys):  # fmt: skip
-                return False
-        return True
+        return _run_calls(self.calls(x, xf, z, zf, y, yf, ys))
+
+
+class _Stem:
+    """A stem on the blocks: its expansion (gk_bf16_pix_expand) and the kh x 1 block conv of it
+    (weights W'[o, ci kw + kx, ky, 0] = W[o, ci, ky, kx] packed once), bias and activation in the
+    epilogue, the output in the chain's form."""
+
+    def __init__(self, node: Node, w: Array, b: Array | None) -> None:
+        a = node.attrs
+        self.m, self.c, self.kh, self.kw = w.shape
+        self.pads = [int(p) for p in a.get("pads") or [0, 0, 0, 0]]
+        self.strides = [int(v) for v in a.get("strides") or [1, 1]]
+        self.dw = int((a.get("dilations") or [1, 1])[1])
+        wf = np.ascontiguousarray(w.transpose(0, 1, 3, 2), F32)
+        self.wpk = pix_weights(wf.reshape(self.m, self.c * self.kw, self.kh, 1), threads())
+        self.bias = None if b is None else np.ascontiguousarray(b, F32).reshape(-1)
+        act = str(a.get("activation", "")) if node.op_type == "FusedConv" else ""
+        self.lo, self.hi, _ = epilogue_bounds(act, a.get("activation_params"))
+
+    def out_hw(self, h: int, w: int) -> tuple[int, int]:
+        return _stem_out(h, w, (self.m, self.c, self.kh, self.kw), self.strides, self.dw,
+                         self.pads)  # fmt: skip
+
+    def kernels(self, shape: tuple[int, ...], expand: Callable[[int], Array], y: Array,
+                yf: tuple) -> Callable[[Array], bool]:  # fmt: skip
+        """The stem of an input of `shape` (n, c, h, w) into y (n x form pairs), this run's
+        threads: a function of the float32 input, False where the tiles are not in use;
+        expand(size): the expansion's buffer. The conv's calls are prepared once
+        (PixConvCall: a chain's replay makes the C calls alone)."""
+        t, (s, sw), (ph, pw) = threads(), self.strides, self.pads[:2]
+        n, h = shape[0], shape[2]
+        oh, ow = self.out_hw(h, shape[3])
+        f = ext().bf16_pix_expand_form(self.c, h, self.kh, self.kw, s, ph, oh, ow)
+        xp = expand(ext().bf16_pix_size(f) if s == 1 else ext().bf16_pix_phases_size(f, s))
+        convs = [ext().bf16_pix_conv_call(xp, f, s, self.kh, 1, ph, 0, oh, ow, self.m, self.wpk,
+                                          self.bias, None, None, self.lo, self.hi, y[i], yf,
+                                          None, t).run
+                 for i in range(n)]  # fmt: skip
+        expansion, kh, kw, dw = ext().bf16_pix_expand, self.kh, self.kw, self.dw
+
+        def run(x: Array) -> bool:
+            for i in range(n):
+                if not expansion(x[i], kh, kw, s, sw, dw, ph, pw, oh, ow, xp, t) or not convs[i]():
+                    return False
+            return True
+
+        return run
+
+    def run(self, x: Array, expand: Callable[[int], Array], y: Array, yf: tuple) -> bool:
+        """y (n x form pairs) = the stem of x (n, c, h, w) float32; expand(size): the expansion's
+        buffer. False where the tiles are not in use."""
+        return self.kernels(x.shape, expand, y, yf)(x)
+
+
+class _Pool:
+    """A MaxPool of the chain: on the blocks where its input is there, else float32."""
+
+    def __init__(self, node: Node) -> None:
+        a = node.attrs
+        self.kh, self.kw = (int(v) for v in a["kernel_shape"])
+        self.s = int((a.get("strides") or [1])[0])
+        self.pads = [int(p) for p in a.get("pads") or [0, 0, 0, 0]]
+
+    def out_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        n, c, h, w = shape
+        return (n, c, *_pool_out(h, w, [self.kh, self.kw], self.s, self.pads))
+
+    def pix_calls(self, x: Array, xf: tuple, y: Array,
+                  yf: tuple) -> list[tuple[Callable[..., bool], tuple]]:  # fmt: skip
+        """The kernel calls of run_pix(): one per image, this run's threads."""
+        t, (ph, pw), pool = threads(), self.pads[:2], ext().bf16_pix_maxpool
+        return [(pool, (x[i], xf, self.kh, self.kw, self.s, ph, pw, y[i], yf, t))
+                for i in range(x.shape[0])]  # fmt: skip
+
+    def run_pix(self, x: Array, xf: tuple, y: Array, yf: tuple) -> bool:
+        """y (n x form pairs) = the pool of the blocks x (n x form xf pairs); False without
+        AVX512_BF16."""
+        return _run_calls(self.pix_calls(x, xf, y, yf))
+
+    def run_f32(self, x: Array) -> Array:
+        """The float32 pool (the cython backend's kernel, src/pool.h)."""
+        n, c, h, w = x.shape
+        shape = self.out_shape(x.shape)
+        y = np.empty(shape, F32)
+        ext().pool2d(True, np.ascontiguousarray(x, F32).reshape(n * c, h, w), self.kh, self.kw,
+                     self.s, self.s, 1, 1, self.pads[0], self.pads[1], None, None,
+                     y.reshape(n * c, *shape[2:]), threads())  # fmt: skip
+        return y
 
 
 @dataclass
 class _Step:
-    node: Node  # the conv (a pair's half: its own Node)
+    node: Node  # the conv (a pair's half: its own Node) or the MaxPool
     x: str
     z: str  # "" for none
     out: str
     block: _BlockConv | None  # None: runs on float32 (fallback)
-    fallback: Callable[..., Any]  # the bf16 kernel of the conv alone, on float32 tensors
+    fallback: Callable[..., Any] | None  # the bf16 kernel of the conv alone, on float32 tensors
     args: list[Array | None]  # w, b (the constants)
+    stem: _Stem | None = None  # a stem on the blocks (fallback: its kernel on float32)
+    pool: _Pool | None = None  # a MaxPool (block and fallback None)
 
 
 class PixChain:
@@ -284,18 +530,26 @@ class PixChain:
         self.steps: list[_Step] = []
         self._bufs = threading.local()
         for node in graph.nodes:
+            if node.op_type == "MaxPool":
+                self.steps.append(_Step(node, node.inputs[0], "", node.outputs[0], None, None, [],
+                                        pool=_Pool(node)))  # fmt: skip
+                continue
             for step in _steps_of(node):
                 w = consts.get(step.inputs[1])
                 b = consts.get(step.inputs[2]) if len(step.inputs) > 2 and step.inputs[2] else None
                 z = step.inputs[4] if step.op_type == "FusedConv" and len(step.inputs) > 4 else ""
                 constants = {1: w} | ({2: b} if b is not None else {})
                 prep = prepare_fused_conv if step.op_type == "FusedConv" else prepare_conv
-                block = None
+                block, stem = None, None
                 if w is not None and self._block_ok(step, w):
                     block = _BlockConv(step, w, b)
+                elif w is not None and self._stem_ok(graph, step, w):
+                    stem = _Stem(step, w, b)
                 self.steps.append(_Step(step, step.inputs[0], z, step.outputs[0], block,
-                                        prep(step, constants), [w, b]))  # fmt: skip
+                                        prep(step, constants), [w, b], stem))  # fmt: skip
         self.block_convs = sum(s.block is not None for s in self.steps)
+        self.stems = sum(s.stem is not None for s in self.steps)
+        self.pools = sum(s.pool is not None for s in self.steps)
         self._readers: dict[str, list[_Step]] = {}
         for s in self.steps:
             self._readers.setdefault(s.x, []).append(s)
@@ -317,9 +571,18 @@ class PixChain:
         x = Value("", "float32", (None, w.shape[1], 1, 1))
         return pix_refusal(step, x, w) is None
 
+    @staticmethod
+    def _stem_ok(graph: Graph, step: Node, w: Array) -> bool:
+        """A conv of the chain that runs as a stem on the blocks: one whose output a MaxPool of
+        the chain reads (find_chains joined it so), stem_refusal's conditions."""
+        pooled = any(n.op_type == "MaxPool" and n.inputs[0] == step.outputs[0] for n in graph.nodes)
+        x = Value("", "float32", (None, w.shape[1], 1 << 16, 1 << 16))
+        return pooled and stem_refusal(step, x, w) is None
+
     def note(self) -> str:
-        return (f"bf16 pixel-block chain: {self.block_convs} of {len(self.steps)} convs on the "
-                f"blocks (src/bf16_pix.h)")  # fmt: skip
+        more = f", the stem and {self.pools} MaxPool too" if self.stems and self.pools else ""
+        return (f"bf16 pixel-block chain: {self.block_convs} of {len(self.steps) - self.pools} "
+                f"convs on the blocks{more} (src/bf16_pix.h)")  # fmt: skip
 
     def _buf(self, key: str, size: int) -> Array:
         """This thread's buffer for `key` (a step's output, a reorder): reused between runs, on
@@ -337,9 +600,18 @@ class PixChain:
         if v.pix is None:
             size = ext().bf16_pix_size(f)
             p = self._buf(f"in:{name}", n * size).reshape(n, size)
-            x = np.ascontiguousarray(v.f32, F32)
-            for i in range(n):
-                ext().bf16_pix_from_nchw(x[i], f, p[i], threads())
+            k = self.inputs.index(name) if name in self.inputs else -1
+            if k < 0:  # a fallback's output: a plan that is not replayed
+                self._no_replay()
+            f32 = v.f32 if k < 0 else None  # an input: the run's own (not this one's kept)
+
+            def reorder(ins: tuple[Array, ...]) -> bool:
+                x = np.ascontiguousarray(ins[k] if k >= 0 else f32, F32)
+                for i in range(n):
+                    ext().bf16_pix_from_nchw(x[i], f, p[i], threads())
+                return True
+
+            self._step(reorder)
             v.pix = p
         return v.pix, f
 
@@ -352,8 +624,10 @@ class PixChain:
         if s not in v.phases:
             size = ext().bf16_pix_phases_size(f, s)
             split = self._buf(f"phases{s}:{name}", p.shape[0] * size).reshape(p.shape[0], size)
-            for i in range(p.shape[0]):
-                ext().bf16_pix_phases(p[i], f, s, split[i], threads())
+
+            fn, t = ext().bf16_pix_phases, threads()
+            calls = [(fn, (p[i], f, s, split[i], t)) for i in range(p.shape[0])]
+            self._step(lambda ins: _run_calls(calls))
             v.phases[s] = split
         return v.phases[s], f
 
@@ -370,28 +644,102 @@ class PixChain:
             v.f32 = y
         return v.f32
 
+    def _step(self, kernels: Callable[[tuple[Array, ...]], bool]) -> bool:
+        """Runs `kernels` (a step's kernel calls on the chain's inputs, every buffer and form
+        bound) and keeps it in the plan being recorded where it ran (True)."""
+        bufs = self._bufs
+        done = kernels(bufs.ins)
+        if done and bufs.plan is not None:
+            bufs.plan.append(kernels)
+        return done
+
+    def _no_replay(self) -> None:
+        """This run took a path of float32 tensors (a fallback): its plan is not kept."""
+        self._bufs.plan = None
+
     def __call__(self, *args: Array) -> Any:
+        tiles = _amx_now()
+        key = (tuple(a.shape for a in args), tiles, STEM_BLOCKS, threads())
+        bufs = self._bufs
+        plans = bufs.__dict__.setdefault("plans", {})
+        plan = plans.get(key) if REPLAY else None
+        if plan is not None:
+            results = self._replay(plan, args)
+            if results is not None:
+                return results
+            del plans[key]
+        bufs.ins, bufs.plan = args, []
         env = {k: _Tensor(tuple(a.shape), f32=a) for k, a in zip(self.inputs, args)}
         outs, arena.running.outs = getattr(arena.running, "outs", None), None
-        tiles = _amx_now()
         try:
             for s in self.steps:
                 self._run(env, s, tiles)
+        except BaseException:
+            bufs.ins, bufs.plan = (), None
+            raise
         finally:
             arena.running.outs = outs
         results = []
+        ends: list[tuple[int, tuple, Array]] = []  # the plan's outputs: (k, shape, blocks)
         for k, name in enumerate(self.outputs):
             v = env[name]
             if v.pix is None:
+                self._no_replay()
                 results.append(v.f32)
             else:
+                ends.append((k, v.shape, v.pix))
                 results.append(self._f32(env, name, output_array(v.shape, F32, k)))
+        if bufs.plan is not None and len(plans) < _PLANS_KEPT:
+            plans[key] = (bufs.plan, ends)
+        bufs.ins, bufs.plan = (), None
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def _replay(self, plan: tuple, args: tuple[Array, ...]) -> Any:
+        """The recorded kernel calls on new inputs, then the outputs reordered out; None where a
+        kernel declined (the caller plans again)."""
+        steps, ends = plan
+        outs, arena.running.outs = getattr(arena.running, "outs", None), None
+        try:
+            if not all(kernels(args) for kernels in steps):
+                return None
+        finally:
+            arena.running.outs = outs
+        results = []
+        for k, shape, pix in ends:
+            y = output_array(shape, F32, k)
+            f = form(*shape[1:])
+            for i in range(shape[0]):
+                ext().bf16_pix_to_nchw(pix[i], f, y[i], threads())
+            results.append(y)
         return results[0] if len(results) == 1 else tuple(results)
 
     def _run(self, env: dict[str, _Tensor], s: _Step, tiles: bool) -> None:
         xv = env[s.x]
         if xv.f32 is not None and xv.f32.ndim != 4:
             raise RuntimeDecline(f"input {list(xv.f32.shape)} is not 4-D")
+        if s.pool is not None:
+            self._run_pool(env, s, tiles)
+            return
+        if s.stem is not None and tiles and STEM_BLOCKS and xv.shape[1] == s.stem.c:
+            n, _, h, w = xv.shape
+            yshape = (n, s.stem.m, *s.stem.out_hw(h, w))
+            yf = form(*yshape[1:])
+            size = ext().bf16_pix_size(yf)
+            y = self._buf(f"out:{s.out}", n * size).reshape(n, size)
+            stem, key = s.stem, f"expand:{s.out}"
+            k = self.inputs.index(s.x) if s.x in self.inputs else -1
+            f32 = xv.f32 if k < 0 else None  # an input: the run's own (not this one's kept)
+            if k < 0:  # a fallback's output: a plan that is not replayed
+                self._no_replay()
+
+            run = stem.kernels(xv.shape, lambda size: self._buf(key, size), y, yf)
+
+            def kernels(ins: tuple[Array, ...]) -> bool:
+                return run(np.ascontiguousarray(ins[k] if k >= 0 else f32, F32))
+
+            if self._step(kernels):
+                env[s.out] = _Tensor(yshape, pix=y)
+                return
         if s.block is not None and tiles:
             n, c, h, w = xv.shape
             oh, ow = s.block.out_hw(h, w)
@@ -413,10 +761,12 @@ class PixChain:
                 else:
                     size = ext().bf16_pix_size(yf)
                     y = self._buf(f"out:{s.out}", n * size).reshape(n, size)
-                if s.block.run(x, xf, z, zf, y, yf, ys):
+                calls = s.block.calls(x, xf, z, zf, y, yf, ys)
+                if self._step(lambda ins: _run_calls(calls)):
                     env[s.out] = (_Tensor(yshape, phases={ys: y}) if ys > 1
                                   else _Tensor(yshape, pix=y))  # fmt: skip
                     return
+        self._no_replay()
         x = self._f32(env, s.x)
         z = self._f32(env, s.z) if s.z else None
         w, b = s.args
@@ -425,6 +775,22 @@ class PixChain:
         else:
             y = s.fallback(x, w, b, **s.node.attrs)
         env[s.out] = _Tensor(tuple(y.shape), f32=y)
+
+    def _run_pool(self, env: dict[str, _Tensor], s: _Step, tiles: bool) -> None:
+        """The MaxPool on the blocks where its input is there (the stem ran on them), else on
+        float32."""
+        v, pool = env[s.x], s.pool
+        yshape = pool.out_shape(v.shape)
+        if v.pix is not None and tiles and STEM_BLOCKS:
+            yf, x, xf = form(*yshape[1:]), v.pix, form(*v.shape[1:])
+            size = ext().bf16_pix_size(yf)
+            y = self._buf(f"out:{s.out}", yshape[0] * size).reshape(yshape[0], size)
+            calls = pool.pix_calls(x, xf, y, yf)
+            if self._step(lambda ins: _run_calls(calls)):
+                env[s.out] = _Tensor(yshape, pix=y)
+                return
+        self._no_replay()
+        env[s.out] = _Tensor(yshape, f32=pool.run_f32(self._f32(env, s.x)))
 
 
 def compile_chain(graph: Graph) -> Callable[..., Any]:

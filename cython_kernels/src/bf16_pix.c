@@ -7,6 +7,7 @@
 #if __has_include("bf16.h")
 #include "bf16_pix.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,6 +261,109 @@ static void to_rows(void *ctx, long u0, long u1, int seat) {
     }
 }
 
+/* ---- MaxPool on the blocks ---------------------------------------------------------------- */
+
+typedef struct {
+    const uint32_t *in;
+    uint32_t *out;
+    gk_bf16_pix_form xf, yf;
+    long kh, kw, s, ph, pw, xblock, yblock;
+} pool_job;
+
+/* units [u0, u1): unit u is output row u % oh of block u / oh; each output pixel the max over
+ * its window's image pixels (the grid's padding never enters), a pixel's 32 bf16 at once as two
+ * float32 halves (widened: exact; max of the rounded values = the rounded max) */
+static void pool_rows(void *ctx, long u0, long u1, int seat) {
+    const pool_job *j = (const pool_job *)ctx;
+    long oh = j->yf.h, ow = j->yf.w, h = j->xf.h, w = j->xf.w;
+    const __m512i top = _mm512_set1_epi32((int)0xFFFF0000u);
+    (void)seat;
+    for (long u = u0; u < u1; u++) {
+        long b = u / oh, oy = u % oh, y0 = j->s * oy - j->ph;
+        long ya = GK_MAX(0L, y0), yb = GK_MIN(h, y0 + j->kh);
+        const uint32_t *src = j->in + b * j->xblock * 16;
+        uint32_t *dst = j->out + pix_at(&j->yf, j->yblock, b, oy, 0);
+        for (long ox = 0; ox < ow; ox++) {
+            long x0 = j->s * ox - j->pw;
+            long xa = GK_MAX(0L, x0), xb = GK_MIN(w, x0 + j->kw);
+            __m512 lo = _mm512_set1_ps(-INFINITY), hi = lo;
+            for (long yy = ya; yy < yb; yy++) {
+                const uint32_t *row = src + ((j->xf.top + yy) * j->xf.wp + j->xf.left) * 16;
+                for (long xx = xa; xx < xb; xx++) {
+                    __m512i v = _mm512_loadu_si512(row + xx * 16);
+                    lo = _mm512_max_ps(lo, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
+                    hi = _mm512_max_ps(hi, _mm512_castsi512_ps(_mm512_and_si512(v, top)));
+                }
+            }
+            __m512i r = _mm512_or_si512(_mm512_srli_epi32(_mm512_castps_si512(lo), 16),
+                                        _mm512_and_si512(_mm512_castps_si512(hi), top));
+            _mm512_storeu_si512(dst + ox * 16, r);
+        }
+    }
+}
+
+/* ---- a stem's expansion ------------------------------------------------------------------ */
+
+typedef struct {
+    const float *x;
+    uint32_t *out;
+    long c, h, w, kw, s, sw, dw, pw, top, ow, hq, phase, cf;
+    long span;   /* floats per channel of a seat's padded rows */
+    float *rows; /* per seat: c rows of span floats, zero outside [pw, pw + w) */
+    long at[GK_PIX_CB]; /* channel ci kw + kx: its first float in the rows, ci span + dw kx */
+} expand_job;
+
+/* the 16 floats rp[sw * k + off], k 0-15 (the row's column sw * (xx0 + k) + dw kx - pw) */
+static inline __attribute__((always_inline)) __m512 expand_gather(const float *rp, long sw) {
+    static const int32_t evens[16] __attribute__((aligned(64))) = {
+        0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+    if (sw == 1) return _mm512_loadu_ps(rp);
+    if (sw == 2)
+        return _mm512_permutex2var_ps(_mm512_loadu_ps(rp), _mm512_load_si512(evens),
+                                      _mm512_loadu_ps(rp + 16));
+    __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4,
+                                                      3, 2, 1, 0),
+                                     _mm512_set1_epi32((int)sw));
+    return _mm512_i32gather_ps(idx, rp, 4);
+}
+
+/* units [u0, u1): unit u is row u % hq of phase (u / hq, 0): its pixels' cf channels gathered
+ * from the image row (zero-padded in a scratch row per channel), paired, transposed to pixels */
+static void expand_rows(void *ctx, long u0, long u1, int seat) {
+    const expand_job *j = (const expand_job *)ctx;
+    float *rows = j->rows + (size_t)seat * (size_t)(j->c * j->span);
+    for (long u = u0; u < u1; u++) {
+        long ry = u / j->hq, yy = u % j->hq, y = j->s * yy + ry - j->top;
+        uint32_t *dst = j->out + (ry * j->s * j->phase + yy * j->ow) * 16;
+        if (y < 0 || y >= j->h) {
+            memset(dst, 0, (size_t)j->ow * 64);
+            continue;
+        }
+        for (long ci = 0; ci < j->c; ci++) /* the padding around [pw, pw + w) stays zero */
+            memcpy(rows + ci * j->span + j->pw, j->x + (ci * j->h + y) * j->w,
+                   (size_t)j->w * sizeof(float));
+        long pairs = (j->cf + 1) / 2, sw = j->sw;
+        for (long xx0 = 0; xx0 < j->ow; xx0 += 16) {
+            __m512 r[16];
+            const float *base = rows + sw * xx0;
+            for (long q = 0; q < pairs; q++) { /* channels 2q, 2q + 1 (zero past cf) */
+                __m512 lo = sw == 2 ? expand_gather(base + j->at[2 * q], 2)
+                                    : expand_gather(base + j->at[2 * q], sw);
+                __m512 hi = _mm512_setzero_ps();
+                if (2 * q + 1 < j->cf)
+                    hi = sw == 2 ? expand_gather(base + j->at[2 * q + 1], 2)
+                                 : expand_gather(base + j->at[2 * q + 1], sw);
+                r[q] = pair16(lo, hi);
+            }
+            for (long q = pairs; q < 16; q++) r[q] = _mm512_setzero_ps();
+            transpose16(r); /* r[k]: pixel xx0 + k's 16 pairs */
+            long valid = GK_MIN(16L, j->ow - xx0);
+            for (long k = 0; k < valid; k++)
+                _mm512_storeu_ps((float *)(dst + (xx0 + k) * 16), r[k]);
+        }
+    }
+}
+
 /* ---- the conv --------------------------------------------------------------------------- */
 
 typedef struct {
@@ -489,6 +593,70 @@ int gk_bf16_pix_to_nchw(const uint32_t *in, const gk_bf16_pix_form *f, float *y,
     return 0;
 #else
     (void)in, (void)y, (void)threads;
+    return -2;
+#endif
+}
+
+int gk_bf16_pix_maxpool(const uint32_t *in, const gk_bf16_pix_form *xf, long kh, long kw,
+                        long s, long ph, long pw, uint32_t *out, const gk_bf16_pix_form *yf,
+                        int threads) {
+    if (!form_ok(xf) || !form_ok(yf) || yf->c != xf->c || kh < 1 || kw < 1 || s < 1 ||
+        ph < 0 || pw < 0 || ph >= kh || pw >= kw || xf->h < 1 || xf->w < 1 ||
+        (yf->h > 0 && s * (yf->h - 1) - ph >= xf->h) ||
+        (yf->w > 0 && s * (yf->w - 1) - pw >= xf->w))
+        return -3;
+#ifdef GK_PIX_AMX
+    if (!gk_bf16_cpu_native()) return -2;
+    long blocks = (yf->c + GK_PIX_CB - 1) / GK_PIX_CB;
+    zero_border(out, yf, gk_bf16_pix_block(yf), 0, blocks);
+    pool_job j = {in, out, *xf, *yf, kh, kw, s, ph, pw, gk_bf16_pix_block(xf),
+                  gk_bf16_pix_block(yf)};
+    long units = blocks * yf->h;
+    double work = (double)units * (double)yf->w * (double)(kh * kw) * 32.0;
+    if (units > 0 && yf->w > 0) gk_parallel_range(units, threads_for(work, threads), pool_rows, &j);
+    return 0;
+#else
+    (void)in, (void)out, (void)threads;
+    return -2;
+#endif
+}
+
+int gk_bf16_pix_expand_form(long c, long h, long kh, long kw, long s, long ph, long oh, long ow,
+                            gk_bf16_pix_form *f) {
+    if (c < 1 || h < 1 || kh < 1 || kw < 1 || c * kw > GK_PIX_CB || s < 1 || s > GK_PIX_STRIDE ||
+        ph < 0 || oh < 1 || ow < 1)
+        return -3;
+    long hq = GK_MAX((ph + h + s - 1) / s, (kh - 1) / s + oh);
+    f->c = c * kw, f->h = h, f->w = s * (ow - 1) + 1;
+    f->top = ph, f->left = 0, f->hp = s * hq, f->wp = s * ow;
+    return 0;
+}
+
+int gk_bf16_pix_expand(const float *x, long c, long h, long w, long kh, long kw, long s, long sw,
+                       long dw, long ph, long pw, long oh, long ow, uint32_t *out, int threads) {
+    gk_bf16_pix_form f;
+    if (w < 1 || sw < 1 || dw < 1 || pw < 0 || gk_bf16_pix_expand_form(c, h, kh, kw, s, ph, oh,
+                                                                       ow, &f) != 0)
+        return -3;
+#ifdef GK_PIX_AMX
+    if (!gk_bf16_cpu_native()) return -2;
+    long hq = f.hp / s, phase = s == 1 ? gk_bf16_pix_block(&f) : phase_px(&f, s);
+    /* a row's furthest read: column sw (ow - 1 + 15) + dw (kw - 1), the sw = 2 gather's 32
+     * floats past its first */
+    long span = GK_MAX(pw + w, sw * (ow + 16) + dw * kw + 32) + 16;
+    long units = s * hq;
+    int t = units * ow > 16384 && threads > 1 ? threads : 1;
+    float *rows = (float *)calloc((size_t)(t * c * span), sizeof(float));
+    if (!rows) return -1;
+    expand_job j = {x, out, c, h, w, kw, s, sw, dw, pw, ph, ow, hq, phase, c * kw, span, rows, {0}};
+    for (long ch = 0; ch < c * kw; ch++) j.at[ch] = (ch / kw) * span + dw * (ch % kw);
+    for (long ry = 0; ry < s; ry++) /* each phase's tail */
+        memset(out + (ry * s * phase + hq * ow) * 16, 0, (size_t)(phase - hq * ow) * 64);
+    gk_parallel_range(units, t, expand_rows, &j);
+    free(rows);
+    return 0;
+#else
+    (void)x, (void)out, (void)threads;
     return -2;
 #endif
 }

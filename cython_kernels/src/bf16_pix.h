@@ -88,6 +88,36 @@ size_t gk_bf16_pix_phases_size(const gk_bf16_pix_form *f, long s);
 int gk_bf16_pix_phases(const uint32_t *in, const gk_bf16_pix_form *f, long s, uint32_t *out,
                        int threads);
 
+/* MaxPool (kh x kw, stride s, pads ph (top) and pw (left), dilation 1) of the image in the form
+ * xf into the form yf (its image: the output, c x oh x ow; all of out written): each output the
+ * max over its window's image pixels (the grids' zeros never enter), so, max commuting with the
+ * rounding, the bits of the float32 MaxPool then rounded (but the sign of a zero among equal
+ * zeros). Every window must hold a pixel of the image: ph < kh, pw < kw, s (oh - 1) - ph < h,
+ * s (ow - 1) - pw < w. 0; -2 (nothing written) without AVX512_BF16; -3 a geometry it does not
+ * take */
+int gk_bf16_pix_maxpool(const uint32_t *in, const gk_bf16_pix_form *xf, long kh, long kw,
+                        long s, long ph, long pw, uint32_t *out, const gk_bf16_pix_form *yf,
+                        int threads);
+
+/* A stem (few channels c, a kh x kw kernel, row stride s 1 to GK_PIX_STRIDE, column stride sw,
+ * column dilation dw, pads ph (top) and pw (left), output oh x ow) as a kh x 1 block conv of
+ * stride s: its expansion holds at pixel (y, xx) the c kw (<= 32) channels ci kw + kx = x[ci][y]
+ * [sw xx + dw kx - pw] (zero outside the image: docs/bf16.md, "The stem on the blocks"), so one
+ * 32-channel block carries a row of the kernel (ResNet's 7x7 x 3: 21 channels, K = 7 x 32 against
+ * the 7 x 7 x 32 of its 3 channels padded). gk_bf16_pix_expand_form: the form f whose split the
+ * conv reads, gk_bf16_pix_conv(out, f, s, kh, 1, ph, 0, oh, ow, m, wpk, ...) with wpk the packing
+ * of W'[o, ci kw + kx, ky, 0] = W[o, ci, ky, kx] (f's image: h rows, the expansion's columns
+ * at s xx; top = ph, left = 0, wp = s ow). 0; -3 a geometry it does not take.
+ * gk_bf16_pix_expand: x (c, h, w) float32 rounded (vcvtne2ps2bf16, as gk_bf16_pix_from_nchw)
+ * into out: s = 1 the form, else the phases (ry, 0), ry < s, of its split (gk_bf16_pix_phases's
+ * layout, gk_bf16_pix_phases_size(f, s) pairs): all the conv reads, zeros around the image and
+ * the tails; the phases of odd columns (rx > 0) the conv does not read stay unwritten. 0; -1 out
+ * of memory; -2 (nothing written) without AVX512_BF16; -3 as above */
+int gk_bf16_pix_expand_form(long c, long h, long kh, long kw, long s, long ph, long oh, long ow,
+                            gk_bf16_pix_form *f);
+int gk_bf16_pix_expand(const float *x, long c, long h, long w, long kh, long kw, long s, long sw,
+                       long dw, long ph, long pw, long oh, long ow, uint32_t *out, int threads);
+
 /* whether the conv stores each tile's output while the next tile's products run (1, the
  * default; the same bits) or after each tile (0: the A/B knob); on < 0 only asks. Returns the
  * setting before the call */

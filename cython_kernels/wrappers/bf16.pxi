@@ -492,6 +492,14 @@ cdef extern from "src/bf16_pix.h" nogil:
     int gk_bf16_pix_phases(const uint32_t *inp, const gk_bf16_pix_form *f, long s, uint32_t *out,
                            int threads)
     int gk_bf16_pix_set_overlap(int on)
+    int gk_bf16_pix_maxpool(const uint32_t *inp, const gk_bf16_pix_form *xf, long kh, long kw,
+                            long s, long ph, long pw, uint32_t *out, const gk_bf16_pix_form *yf,
+                            int threads)
+    int gk_bf16_pix_expand_form(long c, long h, long kh, long kw, long s, long ph, long oh,
+                                long ow, gk_bf16_pix_form *f)
+    int gk_bf16_pix_expand(const float *x, long c, long h, long w, long kh, long kw, long s,
+                           long sw, long dw, long ph, long pw, long oh, long ow, uint32_t *out,
+                           int threads)
     int gk_bf16_pix_conv_split(const uint32_t *x, const gk_bf16_pix_form *xf, long s, long kh,
                                long kw, long ph, long pw, long oh, long ow, long m,
                                const uint32_t *wpk, const float *bias, const uint32_t *z,
@@ -580,6 +588,38 @@ def bf16_pix_set_overlap(on=None):
     return bool(gk_bf16_pix_set_overlap(-1 if on is None else (1 if on else 0)))
 
 
+cdef class PixConvCall:
+    """One bf16_pix_conv call with its arguments checked and its buffers held (bf16_pix_conv_call):
+    run() is the C call alone, for a caller that makes the same call again (a chain's replay)."""
+    cdef gk_bf16_pix_form xf, zf, yf
+    cdef const uint32_t *x
+    cdef const uint32_t *wpk
+    cdef const uint32_t *z
+    cdef const float *bias
+    cdef uint32_t *yp
+    cdef float *y
+    cdef long s, kh, kw, ph, pw, oh, ow, m, ys
+    cdef float lo, hi
+    cdef int threads
+    cdef bint empty  # nothing to write (a float32 output of no elements)
+    cdef object keep  # the buffers behind the pointers
+
+    def __cinit__(self):
+        self.empty = True
+
+    def run(self):
+        """The call: True (written) or False (the AMX tiles not in use), as bf16_pix_conv."""
+        cdef int rc
+        if self.empty:
+            return True
+        with nogil:
+            rc = gk_bf16_pix_conv_split(self.x, &self.xf, self.s, self.kh, self.kw, self.ph,
+                                        self.pw, self.oh, self.ow, self.m, self.wpk, self.bias,
+                                        self.z, &self.zf, self.lo, self.hi, self.yp, &self.yf,
+                                        self.ys, self.y, self.threads)
+        return _direct_done("bf16_pix_conv", rc)
+
+
 def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long ph, long pw,
                   long oh, long ow, long m, const uint32_t[::1] wpk, const float[::1] bias, z,
                   zform, float lo, float hi, yp, yform, y, int threads, long ys=1):
@@ -592,6 +632,15 @@ def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long p
     rounded up to 32). ys > 1: yp is instead the phase split of yform for a stride-ys conv
     (bf16_pix_phases's layout: the same bits as the form then bf16_pix_phases). False (nothing
     written) where the AMX tiles are not in use."""
+    return bf16_pix_conv_call(x, xform, s, kh, kw, ph, pw, oh, ow, m, wpk, bias, z, zform, lo,
+                              hi, yp, yform, y, threads, ys).run()
+
+
+def bf16_pix_conv_call(const uint32_t[::1] x, xform, long s, long kh, long kw, long ph, long pw,
+                       long oh, long ow, long m, const uint32_t[::1] wpk, const float[::1] bias, z,
+                       zform, float lo, float hi, yp, yform, y, int threads, long ys=1):
+    """bf16_pix_conv's arguments checked and held: a PixConvCall whose run() makes the call (the
+    buffers must not change size or place while it is kept)."""
     name = "bf16_pix_conv"
     cdef gk_bf16_pix_form xf = _pix_form(name, "xform", xform)
     cdef gk_bf16_pix_form zf, yf
@@ -602,7 +651,7 @@ def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long p
     cdef uint32_t *yp_ptr = NULL
     cdef float *y_ptr = NULL
     cdef long cp
-    cdef int rc
+    cdef PixConvCall call = PixConvCall()
     _need(0 < kh <= 121 and 0 < kw <= 121 and kh * kw <= 121, f"{name}: more than 121 taps")
     _pads(name, ph, pw)
     _need(oh >= 0 and ow >= 0 and m >= 0, f"{name}: negative size")
@@ -632,10 +681,88 @@ def bf16_pix_conv(const uint32_t[::1] x, xform, long s, long kh, long kw, long p
         yv = y
         _need(yv.shape[0] == m and yv.shape[1] == oh * ow, f"{name}: y is not ({m}, {oh * ow})")
         if m * oh * ow == 0:
-            return True
+            return call
         y_ptr = &yv[0, 0]
+    call.xf = xf
+    call.zf = zf
+    call.yf = yf
+    call.x = &x[0]
+    call.wpk = &wpk[0]
+    call.bias = optr(bias)
+    call.z = z_ptr
+    call.yp = yp_ptr
+    call.y = y_ptr
+    call.s = s
+    call.kh = kh
+    call.kw = kw
+    call.ph = ph
+    call.pw = pw
+    call.oh = oh
+    call.ow = ow
+    call.m = m
+    call.lo = lo
+    call.hi = hi
+    call.ys = ys
+    call.threads = threads
+    call.keep = (x, wpk, bias, z, yp, y)
+    call.empty = False
+    return call
+
+
+cdef gk_bf16_pix_form _expand_form(str name, long c, long h, long kh, long kw, long s, long ph,
+                                   long oh, long ow) except *:
+    cdef gk_bf16_pix_form f
+    _need(max(c, h, kh, kw, oh, ow) <= (1 << 24), f"{name}: too large")
+    _need(gk_bf16_pix_expand_form(c, h, kh, kw, s, ph, oh, ow, &f) == 0,
+          f"{name}: c {c} x kw {kw} over 32 channels, stride {s} (1 to {GK_PIX_STRIDE}), or a "
+          f"negative size or pad")
+    return f
+
+
+def bf16_pix_expand_form(long c, long h, long kh, long kw, long s, long ph, long oh, long ow):
+    """The pixel-blocks form (c kw, h, w, top, left, hp, wp) whose stride-s split holds a stem's
+    expansion (src/bf16_pix.h, gk_bf16_pix_expand_form): the stem (c channels, kh x kw, row stride
+    s, top pad ph, output oh x ow) is bf16_pix_conv of it with a kh x 1 kernel, pads (ph, 0)."""
+    cdef gk_bf16_pix_form f = _expand_form("bf16_pix_expand_form", c, h, kh, kw, s, ph, oh, ow)
+    return (f.c, f.h, f.w, f.top, f.left, f.hp, f.wp)
+
+
+def bf16_pix_expand(const float[:, :, ::1] x, long kh, long kw, long s, long sw, long dw, long ph,
+                    long pw, long oh, long ow, uint32_t[::1] out, int threads):
+    """x (C, H, W) float32 -> out: a stem's expansion, x[ci][y][sw xx + dw kx - pw] at channel
+    ci kw + kx of pixel (y, xx), rounded to bf16, in the form bf16_pix_expand_form gives (s 1) or
+    the row phases of its split (s > 1; bf16_pix_phases_size pairs; the odd-column phases, which
+    the conv does not read, unwritten). False (nothing written) without AVX512_BF16."""
+    name = "bf16_pix_expand"
+    cdef long c = x.shape[0], h = x.shape[1], w = x.shape[2]
+    cdef gk_bf16_pix_form f = _expand_form(name, c, h, kh, kw, s, ph, oh, ow)
+    cdef int rc
+    _need(w > 0 and sw > 0 and dw > 0 and pw >= 0 and max(sw, dw, pw, w) <= (1 << 24),
+          f"{name}: an empty row, a stride or dilation below 1, a negative pad")
+    _pairs(name, "out", out, gk_bf16_pix_size(&f) if s == 1 else gk_bf16_pix_phases_size(&f, s))
     with nogil:
-        rc = gk_bf16_pix_conv_split(&x[0], &xf, s, kh, kw, ph, pw, oh, ow, m, &wpk[0],
-                                    optr(bias), z_ptr, &zf, lo, hi, yp_ptr, &yf, ys, y_ptr,
-                                    threads)
+        rc = gk_bf16_pix_expand(&x[0, 0, 0], c, h, w, kh, kw, s, sw, dw, ph, pw, oh, ow, &out[0],
+                                threads)
+    return _direct_done(name, rc)
+
+
+def bf16_pix_maxpool(const uint32_t[::1] inp, xform, long kh, long kw, long s, long ph, long pw,
+                     uint32_t[::1] out, yform, int threads):
+    """MaxPool (kh x kw, stride s, pads ph top, pw left) of the pixel blocks in inp (form xform)
+    into out (form yform, whose image is the output; all of it written): the max over each
+    window's image pixels, the bits of the float32 pool then rounded (src/bf16_pix.h). False
+    (nothing written) without AVX512_BF16."""
+    name = "bf16_pix_maxpool"
+    cdef gk_bf16_pix_form xf = _pix_form(name, "xform", xform)
+    cdef gk_bf16_pix_form yf = _pix_form(name, "yform", yform)
+    cdef int rc
+    _need(xf.c == yf.c and xf.c > 0, f"{name}: xform has {xf.c} channels, yform {yf.c}")
+    _need(kh > 0 and kw > 0 and s > 0 and 0 <= ph < kh and 0 <= pw < kw,
+          f"{name}: kernel {kh} x {kw}, stride {s}, pads {ph}, {pw} (below the kernel)")
+    _need(yf.h == 0 or s * (yf.h - 1) - ph < xf.h, f"{name}: an output row's window is all pad")
+    _need(yf.w == 0 or s * (yf.w - 1) - pw < xf.w, f"{name}: an output column's window is all pad")
+    _pairs(name, "inp", inp, gk_bf16_pix_size(&xf))
+    _pairs(name, "out", out, gk_bf16_pix_size(&yf))
+    with nogil:
+        rc = gk_bf16_pix_maxpool(&inp[0], &xf, kh, kw, s, ph, pw, &out[0], &yf, threads)
     return _direct_done(name, rc)

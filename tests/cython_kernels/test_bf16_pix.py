@@ -344,3 +344,29 @@ def test_the_split_output_at_every_simd_level(amx: None, level) -> None:
     got = np.full_like(want, GARBAGE)
     assert ext().bf16_pix_conv(*args, got, yf, None, 2, 2)
     np.testing.assert_array_equal(got, want)
+
+
+def test_a_prepared_call_is_the_conv_on_its_buffers_contents(amx: None) -> None:
+    """bf16_pix_conv_call checks once and holds the buffers; each run() is the conv of what they
+    hold then, the bits of bf16_pix_conv."""
+    rng = np.random.default_rng(10)
+    x0, x1, w = (
+        values(rng, (40, 9, 11), 2),
+        values(rng, (40, 9, 11), 2),
+        values(rng, (24, 40, 3, 3), 2),
+    )
+    xf, yf = form(40, 9, 11), form(24, 9, 11)
+    xp = to_pix(x0, xf)
+    y = np.full(ext().bf16_pix_size(yf), GARBAGE, np.uint32)
+    args = (xf, 1, 3, 3, 1, 1, 9, 11, 24, pix_weights(w), None, None, None, 0.0, np.inf)
+    call = ext().bf16_pix_conv_call(xp, *args, y, yf, None, 2)
+    assert call.run()
+    want = np.full_like(y, GARBAGE)
+    assert ext().bf16_pix_conv(to_pix(x0, xf), *args, want, yf, None, 1)
+    np.testing.assert_array_equal(y, want)
+    xp[:] = to_pix(x1, xf)  # new contents, the same buffer
+    assert call.run()
+    assert ext().bf16_pix_conv(to_pix(x1, xf), *args, want, yf, None, 1)
+    np.testing.assert_array_equal(y, want)
+    with pytest.raises(ValueError, match="fewer than"):
+        ext().bf16_pix_conv_call(xp[:-1], *args, y, yf, None, 1)
