@@ -12,7 +12,6 @@
 #include "gemm_direct.h"
 #include "isa.h"
 #include "threadpool.h"
-#include "threadpool_owned.h"
 
 int gk_polyphase_on = 1;
 int gk_direct_b_on = 1;
@@ -336,7 +335,7 @@ static void conv_fill_blocks(long m, long n, long k, const float *ap,
         fill_blocks_part(&j, 0, 0);
         return;
     }
-    gk_parallel_owned(j.blocks, nt, fill_blocks_part, &j);
+    gk_parallel(j.blocks, nt, fill_blocks_part, &j);
 }
 
 static void conv_epilogue(gk_epilogue *ep, const float *bias, const float *residual, long n,

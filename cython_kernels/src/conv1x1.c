@@ -6,7 +6,6 @@
 #include "dispatch.h"
 #include "isa.h"
 #include "threadpool.h"
-#include "threadpool_owned.h"
 
 int gk_conv1x1_on = 1;
 
@@ -50,7 +49,7 @@ int gk_conv1x1(long m, long n, long k, const float *ap, const float *x, float *c
     int nt = gk_gemm_threads(m, n, k, threads);
     if (nt <= 1) return gk_k.conv1x1->block(&j.g, 0, m, 0, n);
     int blocks = gk_gemm_grid(m, n, k, nt, &j.pm, &j.pn);
-    gk_parallel_owned(blocks, nt, conv1x1_part, &j);
+    gk_parallel(blocks, nt, conv1x1_part, &j);
     return !j.failed; /* else the caller's other path writes all of C again */
 }
 
@@ -122,6 +121,6 @@ int gk_conv1x1_cvec(long m, long n, long k, const float *wp, const float *x, flo
             j.pn = GK_MIN((long)nt, (n + 5) / 6);
     }
     if (j.pm * j.pn <= 1) return gk_k.conv1x1->cvec(&j.g, 0, j.panels, 0, n);
-    gk_parallel_owned(j.pm * j.pn, (int)(j.pm * j.pn), cvec_part, &j);
+    gk_parallel(j.pm * j.pn, (int)(j.pm * j.pn), cvec_part, &j);
     return !j.failed;
 }

@@ -23,7 +23,6 @@
 #include "gemm.h"
 #include "isa.h"
 #include "threadpool.h"
-#include "threadpool_owned.h"
 
 /* K block and M block (rows) of the cache blocking: a 32-column B micro-panel of KC rows is 32 KiB
  * at KC 256 (L1 48 KiB on Zen 5), an A block MC x KC 144 KiB (L2 1 MiB). */
@@ -387,22 +386,20 @@ static void grid_block(void *ctx, long t, int seat) {
     run_part(&j->g, j->pm, j->pn, (int)t);
 }
 
-/* C = the packed product, its `blocks` blocks of the pm x pn grid over nt threads of the pool;
- * owned: block t offered first to seat t (gk_parallel_owned: a conv's, so that a thread writes
- * the same part of C, and reads the same part of its residual, every run) */
-static void run_grid_as(const gk_gemm_args *g, int nt, int blocks, int pm, int pn, int owned) {
+/* C = the packed product, its `blocks` blocks of the pm x pn grid over nt threads of the pool */
+static void run_grid_as(const gk_gemm_args *g, int nt, int blocks, int pm, int pn) {
     grid_job j = {*g, blocks, pm, pn};
     if (nt <= 1) {
         run_part(g, 1, 1, 0);
         return;
     }
-    (owned ? gk_parallel_owned : gk_parallel)(j.blocks, nt, grid_block, &j);
+    gk_parallel(j.blocks, nt, grid_block, &j);
 }
 
 /* C = the packed product, its blocks over the pool (the grid chosen for nt threads) */
 static void run_grid(const gk_gemm_args *g, int nt) {
     int pm, pn, blocks = grid_for(g->m, g->n, g->k, nt, &pm, &pn);
-    run_grid_as(g, nt, blocks, pm, pn, 0);
+    run_grid_as(g, nt, blocks, pm, pn);
 }
 
 void gk_gemm_packed(long m, long n, long k, const float *ap, const float *bp, float *c, long ldc,
@@ -441,7 +438,7 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
     if (pm > 1) { /* the grid splits the rows too: threads share panels, so all are packed first */
         long panels = (n + GK_NR - 1) / GK_NR;
         gk_parallel_range(panels, panels * k > fill_par ? threads : 1, fill, fctx);
-        run_grid_as(&g, nt, (int)blocks, pm, pn, 1);
+        run_grid_as(&g, nt, (int)blocks, pm, pn);
         return;
     }
     long cu = col_unit(), un = (n + cu - 1) / cu;
@@ -452,7 +449,7 @@ void gk_gemm_fill_b(long m, long n, long k, const float *ap,
         for (long t = 0; t < j.blocks; t++) fill_block(&j, t, 0);
         return;
     }
-    gk_parallel_owned(j.blocks, nt, fill_block, &j);
+    gk_parallel(j.blocks, nt, fill_block, &j);
 }
 
 /* A's bytes from which gk_gemm splits C by rows, each thread packing its own rows' panels in the

@@ -19,7 +19,6 @@
  */
 #define _GNU_SOURCE
 #include "threadpool.h"
-#include "threadpool_owned.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -813,52 +812,4 @@ void gk_pool_run_parts(const long *bounds, int parts, int pieces, int threads, g
     parts_job j = {fn, ctx, bounds, parts, pieces, {0}};
     for (int p = 0; p < parts; p++) j.left[p] = (uint64_t)pieces << 32;
     gk_parallel(parts, threads, parts_chunk, &j);
-}
-
-/* -1 not read yet (GOSSAMER_POOL_FIXED_OWNERS), 0 claimed order, 1 fixed owners */
-#define GK_POOL_FIXED_OWNERS_DEFAULT 0
-static int owned_policy = -1;
-
-int gk_pool_fixed_owners(int on) {
-    int p = __atomic_load_n(&owned_policy, __ATOMIC_RELAXED);
-    if (p < 0) {
-        const char *v = getenv("GOSSAMER_POOL_FIXED_OWNERS");
-        p = v && v[0] ? v[0] != '0' : GK_POOL_FIXED_OWNERS_DEFAULT;
-        __atomic_store_n(&owned_policy, p, __ATOMIC_RELAXED);
-    }
-    if (on >= 0) __atomic_store_n(&owned_policy, on != 0, __ATOMIC_RELAXED);
-    return p;
-}
-
-typedef struct {
-    gk_pool_fn fn;
-    void *ctx;
-} owned_job;
-
-static void owned_piece(void *p, long begin, long end, int seat) {
-    const owned_job *o = (const owned_job *)p;
-    for (long c = begin; c < end; c++) o->fn(o->ctx, c, seat);
-}
-
-/* the parts' bounds on the stack up to this many pieces; more chunks than that are not the
- * few large blocks this is for (they fall back to gk_parallel) */
-#define GK_OWNED_MAX_PIECES 256
-
-void gk_parallel_owned(long chunks, int threads, gk_pool_fn fn, void *ctx) {
-    long parts = GK_MIN((long)GK_MIN(threads, GK_POOL_MAX_THREADS), chunks);
-    long pieces = parts > 0 ? (chunks + parts - 1) / parts : 0;
-    if (parts <= 1 || !gk_pool_fixed_owners(-1) || parts * pieces > GK_OWNED_MAX_PIECES) {
-        gk_parallel(chunks, threads, fn, ctx);
-        return;
-    }
-    /* part p: chunks [chunks p / parts, chunks (p + 1) / parts), one a piece; a part with fewer
-     * chunks than `pieces` ends in empty pieces (gk_pool_run_parts skips them) */
-    long bounds[GK_OWNED_MAX_PIECES + 1];
-    for (long p = 0; p < parts; p++) {
-        long first = chunks * p / parts, end = chunks * (p + 1) / parts;
-        for (long i = 0; i < pieces; i++) bounds[p * pieces + i] = GK_MIN(first + i, end);
-    }
-    bounds[parts * pieces] = chunks;
-    owned_job o = {fn, ctx};
-    gk_pool_run_parts(bounds, (int)parts, (int)pieces, (int)parts, owned_piece, &o);
 }

@@ -1,15 +1,13 @@
 /* A synthetic workload for the thread pool and a check of its contract, for the tests
  * (tests/cython_kernels/test_threadpool.py): every chunk runs exactly once, seats stay below the
  * thread count and no two threads hold one seat at the same time, and workers told to nap before
- * joining leave their chunks to the caller instead of holding it up; gk_parallel's or (owned)
- * gk_parallel_owned's. */
+ * joining leave their chunks to the caller instead of holding it up. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "threadpool.h"
-#include "threadpool_owned.h"
 
 extern long gk_pool_test_stall_us;
 long gk_pool_test_worker_us; /* a chunk a worker runs spins this much longer (the back-off test) */
@@ -63,7 +61,7 @@ static void check_chunk(void *p, long c, int seat) {
     __atomic_store_n(cx->busy + seat, 0, __ATOMIC_SEQ_CST);
 }
 
-static long check(long chunks, int threads, long chunk_us, long stall_us, int owned, long *out) {
+long gk_pool_check(long chunks, int threads, long chunk_us, long stall_us, long *out) {
     check_ctx cx = {0};
     cx.chunk_us = chunk_us;
     cx.threads = threads < 1 ? 1 : threads;
@@ -72,7 +70,7 @@ static long check(long chunks, int threads, long chunk_us, long stall_us, int ow
     if (!cx.runs) return -1;
     if (stall_us > 0) __atomic_store_n(&gk_pool_test_stall_us, stall_us, __ATOMIC_SEQ_CST);
     double t0 = now_us();
-    (owned ? gk_parallel_owned : gk_parallel)(chunks, threads, check_chunk, &cx);
+    gk_parallel(chunks, threads, check_chunk, &cx);
     double t1 = now_us();
     if (stall_us > 0) __atomic_store_n(&gk_pool_test_stall_us, 0, __ATOMIC_SEQ_CST);
     long bad = cx.bad;
@@ -83,12 +81,4 @@ static long check(long chunks, int threads, long chunk_us, long stall_us, int ow
     out[3] = cx.max_seat;
     free(cx.runs);
     return bad;
-}
-
-long gk_pool_check(long chunks, int threads, long chunk_us, long stall_us, long *out) {
-    return check(chunks, threads, chunk_us, stall_us, 0, out);
-}
-
-long gk_pool_check_owned(long chunks, int threads, long chunk_us, long stall_us, long *out) {
-    return check(chunks, threads, chunk_us, stall_us, 1, out);
 }

@@ -50,12 +50,11 @@ def pool_workers():
 
 
 def pool_check(long chunks, int threads, long chunk_us=0, long stall_us=0, long worker_us=0,
-               long worker_nap_us=0, bint owned=False):
+               long worker_nap_us=0):
     """The pool's contract on a synthetic job (src/threadpool_check.c): (violations, chunks run
     by the caller, chunks run by workers, microseconds, largest seat). worker_us: a chunk a
     worker runs takes that much longer than chunk_us; worker_nap_us: it first sleeps that long
-    (off the CPU, as if descheduled mid-chunk); owned: the chunks through gk_parallel_owned
-    (whatever its switch, pool_fixed_owners, says)."""
+    (off the CPU, as if descheduled mid-chunk)."""
     global gk_pool_test_worker_us, gk_pool_test_worker_nap_us
     cdef long out[4]
     cdef long bad
@@ -63,10 +62,7 @@ def pool_check(long chunks, int threads, long chunk_us=0, long stall_us=0, long 
     gk_pool_test_worker_us = worker_us
     gk_pool_test_worker_nap_us = worker_nap_us
     with nogil:
-        if owned:
-            bad = gk_pool_check_owned(chunks, threads, chunk_us, stall_us, out)
-        else:
-            bad = gk_pool_check(chunks, threads, chunk_us, stall_us, out)
+        bad = gk_pool_check(chunks, threads, chunk_us, stall_us, out)
     gk_pool_test_worker_us = 0
     gk_pool_test_worker_nap_us = 0
     if bad < 0:
@@ -176,17 +172,3 @@ def pool_guided(int on=-1):
     """Whether gk_parallel_range cuts its work in guided ranges (1, the default: falling sizes)
     or even ones (0, GOSSAMER_POOL_GUIDED=0); -1 only asks. Returns the previous setting."""
     return gk_pool_guided(on)
-
-
-
-cdef extern from "src/threadpool_owned.h" nogil:
-    int gk_pool_fixed_owners(int on)
-    long gk_pool_check_owned(long chunks, int threads, long chunk_us, long stall_us, long *out)
-
-
-def pool_fixed_owners(int on=-1):
-    """Whether the conv drivers' blocks go to fixed owners (1: block t of a call's parts offered
-    first to seat t, src/threadpool_owned.h gk_parallel_owned) or to whichever thread claims them
-    first (0, gk_parallel); GOSSAMER_POOL_FIXED_OWNERS=0|1; -1 only asks. Returns the previous
-    setting."""
-    return gk_pool_fixed_owners(on)
