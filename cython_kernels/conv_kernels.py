@@ -95,6 +95,15 @@ CONV1X1_CVEC_THREADED_MIN_K: int | None = 512
 # 1.19-1.27x the GEMM's time alone at 1 thread (a tile's 64 K steps do not pay for its
 # accumulators' stores and the output pass)
 CONV1X1_CVEC_MIN_K = 128
+# a strided 1x1 (unpadded: ResNet's downsampling shortcuts) with an output plane of at most this
+# many pixels and at least CONV1X1_CVEC_STRIDED_MIN_K input channels takes the same rule too, its
+# input's strided pixels first copied together (ext().copy_into into the scratch buffer, c x oh x
+# ow); 0: none (A/B). In the model (conv_knob_ab, alternated): ResNet-50's 1024 -> 2048 to 7x7
+# (8 MiB of weights) 0.79x the GEMM's time at 1 thread, 0.86x at 2; its 512 -> 1024 to 14x14
+# 1.02x and 1.24x; ResNet-18's 256 -> 512 to 7x7 (~125 us, the copy's call a part of it)
+# 1.03-1.08x: results/resnet_2t.md, Session 30 (r50)
+CONV1X1_CVEC_STRIDED_PIXELS = 64
+CONV1X1_CVEC_STRIDED_MIN_K = 512
 
 
 def _direct_weights(w: Array) -> Array:
@@ -241,21 +250,32 @@ class _Conv:
     def _cvec1x1(
         self, x: Array, y: Array, bias: Array | None, z: Array | None, geometry: tuple, t: int
     ) -> bool:
-        """y = the 1x1 conv by conv1x1_cvec where it applies (False: nothing done)."""
+        """y = the 1x1 conv by conv1x1_cvec where it applies (False: nothing done). A strided
+        one (CONV1X1_CVEC_STRIDED_PIXELS) multiplies its input's strided pixels, copied together:
+        the values the GEMM's packed B holds, so the same bits."""
         (kh, kw, sh, sw, ph, pw), (n, c, h, wd), m = geometry, x.shape, y.shape[1]
+        oh, ow = y.shape[2:]
+        strided = (sh, sw) != (1, 1)
+        hw = oh * ow
         if (
-            not CONV1X1_CVEC or self.group != 1 or (kh, kw, sh, sw, ph, pw) != (1, 1, 1, 1, 0, 0)
-            or y.shape[2:] != (h, wd) or not hasattr(ext(), "conv1x1_cvec")
-            or (t > 1 and h * wd > CONV1X1_CVEC_THREADED_PIXELS
+            not CONV1X1_CVEC or self.group != 1 or (kh, kw, ph, pw) != (1, 1, 0, 0)
+            or (strided and (hw > CONV1X1_CVEC_STRIDED_PIXELS or c < CONV1X1_CVEC_STRIDED_MIN_K))
+            or (oh, ow) != ((h - 1) // sh + 1, (wd - 1) // sw + 1)
+            or not hasattr(ext(), "conv1x1_cvec")
+            or (t > 1 and hw > CONV1X1_CVEC_THREADED_PIXELS
                 and (CONV1X1_CVEC_THREADED_MIN_K is None or c < CONV1X1_CVEC_THREADED_MIN_K))
             or c < CONV1X1_CVEC_MIN_K
-            or not ext().conv1x1_cvec_takes(m, h * wd, c)
+            or not ext().conv1x1_cvec_takes(m, hw, c)
         ):  # fmt: skip
             return False
-        wp, hw = self._cvec1x1_weights(), h * wd
+        wp = self._cvec1x1_weights()
+        xs = scratch(c * hw).reshape(c, oh, ow) if strided else None
         for i in range(n):
             zi = None if z is None else z[i].reshape(m, hw)
-            if not ext().conv1x1_cvec(wp, x[i].reshape(c, hw), y[i].reshape(m, hw), bias, zi,
+            if xs is not None:
+                ext().copy_into(x[i][:, ::sh, ::sw], xs, t)
+            xi = x[i] if xs is None else xs
+            if not ext().conv1x1_cvec(wp, xi.reshape(c, hw), y[i].reshape(m, hw), bias, zi,
                                       *self.bounds, t):  # fmt: skip
                 return False  # (the first image: the level has no kernel)
         return True

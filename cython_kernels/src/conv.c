@@ -135,7 +135,11 @@ static int spreads(long stride) { return stride % 32 != 0; }
  * N = 12544: 32). Measured alone (1x1 convs, cold input, medians): 64 -> 64 at 56x56 0.83-0.95x
  * the packed path at 1 and 2 threads, 32 -> 64 and 16 -> 64 at 112x112 0.72-0.93x, 128 -> 128 at
  * 56x56 0.95-1.01x; 256 -> 64 and 256 -> 128 at 56x56 in K blocks of 128 1.09-1.16x at 1 thread
- * (and a sum in two blocks), so K past 64 stays packed */
+ * (and a sum in two blocks), so K past 64 stays packed. But in the model ResNet-50's 64 -> 64 at
+ * 56x56 (its input the max pool's, just written) took 1.28x the packed path's time at 1 thread
+ * and 1.17x at 2 (results/resnet_2t.md, Session 30 (r50)), so K = 64 stays packed too
+ * (GK_UNSPREAD_K) */
+#define GK_UNSPREAD_K 32
 static long unspread_rows(long stride) {
     long g = 64, a = (stride / 16) % 64; /* g = gcd(64, a) */
     while (a) {
@@ -205,7 +209,7 @@ static int direct_b_mode(long m, long batch, long c, long h, long w, long kh, lo
      * M block, SqueezeNet's 16/32/64-channel convs, stays 0.6-0.9x) */
     if (m > mc) return 0;
     if (batch == 1 && kh == 1 && kw == 1 && ph == 0 && pw == 0 && oh == h && ow == w)
-        return spreads(n) || (k <= 64 && k <= unspread_rows(n)) ? 1 : 0;
+        return spreads(n) || (k <= GK_UNSPREAD_K && k <= unspread_rows(n)) ? 1 : 0;
     /* a residual only where C is y (one image of one output row): elsewhere columns are dropped */
     if (residual && !(batch == 1 && oh == 1)) return 0;
     return 2;

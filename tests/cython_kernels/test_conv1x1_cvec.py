@@ -108,19 +108,21 @@ def test_the_rule():
         ext().conv1x1_cvec_max_pixels(largest)
 
 
-def _model(c, m, h, w, residual: bool, seed: int):
+def _model(c, m, h, w, residual: bool, seed: int, stride: int = 1):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((2, c, h, w), dtype=F32)
     wt = (rng.standard_normal((m, c, 1, 1)) * 0.1).astype(F32)
     b = rng.standard_normal(m).astype(F32)
+    strides = {"strides": [stride, stride]}
     if not residual:
-        return x, None, one_node("Conv", {"x": x}, {"w": wt, "b": b})
+        return x, None, one_node("Conv", {"x": x}, {"w": wt, "b": b}, **strides)
     import onnx
     from onnx import TensorProto, helper
 
-    z = rng.standard_normal((2, m, h, w), dtype=F32)
+    oh, ow = (h - 1) // stride + 1, (w - 1) // stride + 1
+    z = rng.standard_normal((2, m, oh, ow), dtype=F32)
     nodes = [
-        helper.make_node("Conv", ["x", "w", "b"], ["c"]),
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], **strides),
         helper.make_node("Add", ["c", "z"], ["s"]),
         helper.make_node("Relu", ["s"], ["y"]),
     ]
@@ -172,3 +174,41 @@ def test_a_model_gives_the_gemm_bits(level, threads, monkeypatch, residual):
     want = [old.run(None, feeds)[0] for _ in range(3)]
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("residual", [False, True], ids=["conv", "conv_add_relu"])
+def test_a_strided_1x1_gives_the_gemm_bits(level, threads, monkeypatch, residual):
+    """A 1x1 stride-2 conv to a 7x7 plane (13x13 in: the odd last row and column dropped) by the
+    cvec path on its input's strided pixels copied together, and by the GEMM
+    (CONV1X1_CVEC_STRIDED_PIXELS 0): the same bits, over the runs that record and replay a
+    segment; the path taken at AVX-512 only."""
+    x, z, model = _model(512, 144, 13, 13, residual, seed=21 + residual, stride=2)
+    feeds = {"x": x} if z is None else {"x": x, "z": z}
+    counter = CountedExt("conv1x1_cvec")
+    monkeypatch.setattr(conv_kernels, "ext", lambda: counter)
+    new = gossamer.load(model, backends=["cython"], threads=threads)
+    got = [new.run(None, feeds)[0] for _ in range(3)]  # the second records, the third replays
+    assert_on_cython(new.placement)
+    assert (counter.calls > 0) == (level == "avx512f")
+    monkeypatch.setattr(conv_kernels, "CONV1X1_CVEC_STRIDED_PIXELS", 0)
+    counter.calls = 0
+    old = gossamer.load(model, backends=["cython"], threads=threads)
+    want = [old.run(None, feeds)[0] for _ in range(3)]
+    assert counter.calls == 0
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_strided_1x1s_take_only_small_planes_of_many_channels(monkeypatch):
+    """A strided 1x1 takes the path only to a plane of at most CONV1X1_CVEC_STRIDED_PIXELS
+    pixels from at least CONV1X1_CVEC_STRIDED_MIN_K input channels, at 1 and 2 threads."""
+    counter = CountedExt("conv1x1_cvec")
+    monkeypatch.setattr(conv_kernels, "ext", lambda: counter)
+    avx512 = simd_level() == "avx512f"
+    # c, input plane, threads, taken: 14 -> 7, 28 -> 14 (196 pixels), 256 channels
+    for c, hw, threads, taken in [(512, 14, 1, True), (512, 14, 2, True), (512, 28, 1, False),
+                                  (512, 28, 2, False), (256, 14, 1, False)]:  # fmt: skip
+        x, _, model = _model(c, 64, hw, hw, False, seed=hw, stride=2)
+        counter.calls = 0
+        gossamer.load(model, backends=["cython"], threads=threads).run(None, {"x": x})
+        assert (counter.calls > 0) == (taken and avx512), (c, hw, threads)

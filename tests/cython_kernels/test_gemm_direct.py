@@ -226,7 +226,9 @@ B_MODES = [
     (144, 1, 64, 13, 13, 1, 1, 0, False, 1),  # one M block exactly
     (64, 1, 512, 13, 13, 1, 1, 0, False, 0),  # K past one K block, one image
     (64, 1, 8, 8, 8, 1, 1, 0, False, 1),  # N = 64: a set every 16 rows, in place to K = 64
-    (64, 1, 64, 56, 56, 1, 1, 0, False, 1),  # N = 3136: a set every 16 rows, K = 64 in place
+    (64, 1, 32, 56, 56, 1, 1, 0, False, 1),  # N = 3136: a set every 16 rows, K = 32 in place
+    (64, 1, 64, 56, 56, 1, 1, 0, False, 0),  # K = 64 there: packed (slower in the model)
+    (64, 1, 16, 112, 112, 1, 1, 0, False, 1),  # N = 12544: K = 16 in place
     (64, 1, 256, 56, 56, 1, 1, 0, False, 0),  # K = 256 on those rows: packed
     (64, 1, 64, 32, 32, 1, 1, 0, False, 0),  # N = 1024: every row on the same sets, packed
     (128, 4, 129, 1, 5, 1, 3, 1, False, 2),  # silero's batched conv1d
