@@ -33,7 +33,6 @@ from ..refimpl.ops.op_mat_mul import mat_mul_1
 from ..refimpl.ops.op_packed_attention import packed_attention_1
 from ._common import (
     F32,
-    aligned_empty,
     all_float32,
     float32_or_half,
     half_out,
@@ -45,6 +44,7 @@ from ._native import ext
 from .int8_weights import packed_int8
 from .prepacked import packed_form
 from .segments import traceable
+from .weight_pages import weight_empty
 
 Array = np.ndarray
 FLOATS = {"float32", "float16"}  # float16 nodes compute in float32 (see _common.float32_or_half)
@@ -145,7 +145,7 @@ def _vector(v: Array | None) -> Array | None:
 def pack_weights(b: Array) -> Array:
     """B (K x N, any strides) packed into 16-column panels, once."""
     k, n = b.shape
-    out = aligned_empty(ext().packed_b_size(k, n))
+    out = weight_empty(ext().packed_b_size(k, n))  # in 2 MiB pages: streamed every run
     ext().pack_b(np.asarray(b, F32), out, threads())
     return out
 

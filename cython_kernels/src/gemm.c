@@ -49,6 +49,19 @@ static long kc_for(long k) { return k > g_kc && k <= g_kc + g_kc / 2 ? k : g_kc;
 static long g_mc_thin = 2 * GK_MR;
 /* the widest block the AVX-512 kernel runs A panel outer (gemm_kernels.inc block_narrow) */
 long gk_gemm_narrow_n = 256;
+/* gemm.h: the B prefetch's spread. A tile's slice of the next micro-panel (MiniLM's K 384: ~64
+ * lines of B from L3) asked for one line a k-step kept that many misses in flight at the tile's
+ * start; one line every ~6 k-steps, and the next K block's first micro-panel fetched by the
+ * last: whole MiniLM runs 0.955-0.961x the time at 1 thread, 0.962-0.968x at 2 (one session,
+ * the switch alternated; benchmarks/results/fp32_minilm_2t.md "Session 30 (mlm)"). Convs (A the
+ * weights, B the activations) keep 0 until measured (2 turns it on for them). */
+long gk_gemm_pfb_mode = 1;
+
+void gk_gemm_tune_pfb(long mode, long *old) {
+    *old = gk_gemm_pfb_mode;
+    if (mode >= 0) gk_gemm_pfb_mode = mode;
+}
+
 /* tuning: blocks per thread (0 the rule), grid shape (0 the model, 1 rows only, 2 columns only) */
 static long g_grid_per = 0, g_grid_shape = 0;
 

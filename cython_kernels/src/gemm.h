@@ -88,6 +88,11 @@ void gk_gemm_tune_thin(long mc, long *old);
  * the value before the call in *old */
 void gk_gemm_tune_narrow(long n, long *old);
 extern long gk_gemm_narrow_n;
+/* the AVX-512 kernel's prefetch of the next B micro-panel into L2: 0 a tile's slice one line a
+ * k-step from the tile's start, 1 spread over the tile (one line every kc / lines k-steps) and
+ * across K blocks, in products whose A the call packed (MatMul: B the weights, from L3), 2 spread
+ * in every product (gemm.c's gk_gemm_tune_pfb sets it) */
+extern long gk_gemm_pfb_mode;
 /* the grid: blocks per thread (0 the rule) and shape (0 the cost model, 1 rows only, 2 columns
  * only); -1 leaves one; the values before the call in old[0], old[1] */
 void gk_gemm_tune_grid(long per, long shape, long *old);

@@ -87,6 +87,20 @@ def gemm_tune_rows(long by_panels=-1):
     return old
 
 
+cdef extern from * nogil:
+    void gk_gemm_tune_pfb(long mode, long *old)
+
+
+def gemm_tune_pfb(long mode=-1):
+    """Sets the AVX-512 GEMM's prefetch of the next B micro-panel (gemm.h gk_gemm_pfb_mode): 0
+    one line a k-step from each tile's start, 1 spread over the tile and across K blocks where
+    the call packed A (MatMul), 2 spread everywhere; -1 only asks. Returns the previous setting.
+    The same bits at any."""
+    cdef long old
+    gk_gemm_tune_pfb(mode, &old)
+    return old
+
+
 def gemm_grid(long m, long n, long k, int nt):
     """The split of an m x n x k product's C between nt threads in the packed drivers' pool call:
     (blocks, pm, pn), blocks = pm x pn claimed in order (for tests and benchmarks)."""

@@ -212,3 +212,55 @@ def test_own_row_blocks_keep_the_bits(m, n, k, epilogue, level):
     for y in ys[1:]:
         assert np.array_equal(y.view(np.int32), ys[0].view(np.int32))
     np.testing.assert_allclose(ys[0], want, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "m, n, k",
+    [
+        (128, 1152, 384),
+        (128, 384, 384),
+        (37, 1000, 300),
+        (13, 70, 1100),
+        (128, 384, 1536),
+        (25, 2000, 600),
+        (60, 33, 520),
+    ],  # fmt: skip
+)
+def test_b_prefetch_spread_keeps_the_bits(m, n, k, level):
+    """The AVX-512 kernel's B prefetch (gemm_tune_pfb 0: one line a k-step from each tile's
+    start; 1: spread over the tile and across K blocks in MatMul's products, gemm_a; 2: in every
+    product, gemm_ep's with A packed beforehand too) moves no arithmetic: the bits of 0 at 1 thread,
+    at 1-3 threads and 2 blocks a thread, K 1100 and 1536 in blocks of 256 and 520 in 256 + 264,
+    partial panels and columns included (avx2 / generic: the switch is not read)."""
+    from gossamer.cython_kernels import gemm_kernels as gk
+
+    rng = np.random.default_rng(m * n + k)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    res = rng.standard_normal((m, n), dtype=np.float32)
+    bias = rng.standard_normal(n, dtype=np.float32)
+    packed = gk.pack_weights(b)
+    ap = np.empty(native.ext().packed_a_size(m, k), np.float32)
+    native.ext().pack_a(a, ap, 1)
+    ep = gk.make_epilogue(gk.Activation(clip=True, lo=-3.0, hi=3.0), bias_col=bias, residual=res)
+    want = np.clip(a.astype(np.float64) @ b + bias + res, -3.0, 3.0)
+    old = native.ext().gemm_tune_grid(-1, -1)
+    old_pfb = native.ext().gemm_tune_pfb(-1)
+    ys = []
+    try:
+        for pfb in (0, 1, 2):
+            native.ext().gemm_tune_pfb(pfb)
+            for per, shape, t in [(0, 0, 1), (0, 0, 2), (2, 2, 2), (0, 0, 3), (0, 2, 3)]:
+                native.ext().gemm_tune_grid(per, shape)
+                y = np.empty((m, n), np.float32)
+                native.ext().gemm_a(a, packed, n, y, ep, t)
+                ys.append(y)
+                y = np.empty((m, n), np.float32)
+                native.ext().gemm_ep(m, n, k, ap, packed, y, ep, t)
+                ys.append(y)
+    finally:
+        native.ext().gemm_tune_grid(*old)
+        native.ext().gemm_tune_pfb(old_pfb)
+    for y in ys[1:]:
+        assert np.array_equal(y.view(np.int32), ys[0].view(np.int32))
+    np.testing.assert_allclose(ys[0], want, rtol=1e-4, atol=1e-3)
