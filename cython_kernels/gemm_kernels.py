@@ -44,7 +44,7 @@ from ._native import ext
 from .int8_weights import packed_int8
 from .prepacked import packed_form
 from .segments import traceable
-from .weight_pages import weight_empty
+from .weight_pages import in_weight_pages, weight_empty
 
 Array = np.ndarray
 FLOATS = {"float32", "float16"}  # float16 nodes compute in float32 (see _common.float32_or_half)
@@ -279,14 +279,14 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
         if codes is None:
             packed = packed_form(
                 w, "matmul.pack_b", {"k": kw, "n": nw}, (ext().packed_b_size(kw, nw),),
-                lambda: pack_weights(w2),
+                lambda: pack_weights(w2), place=in_weight_pages,
             )  # fmt: skip
     elif w is not None:  # batched weights: every batch packed once, here
         w3 = np.asarray(w, F32).reshape(-1, *w.shape[-2:])
         packed3 = packed_form(
             w, "matmul.pack_b3", {"b": w3.shape[0], "k": w3.shape[1], "n": w3.shape[2]},
             (w3.shape[0], ext().packed_b_size(*w3.shape[1:])),
-            lambda: np.stack([pack_weights(wi) for wi in w3]),
+            lambda: np.stack([pack_weights(wi) for wi in w3]), place=in_weight_pages,
         )  # fmt: skip
 
     names = list(node.inputs) + ["", ""]
@@ -417,7 +417,9 @@ def _prepare_gemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
             codes = packed_int8(w, op_b, "gemm.pack_b_i8w", params)
         if codes is None:
             size = (ext().packed_b_size(k, n),)
-            packed = packed_form(w, "gemm.pack_b", params, size, lambda: weights(w))
+            packed = packed_form(
+                w, "gemm.pack_b", params, size, lambda: weights(w), place=in_weight_pages
+            )
 
     def run(a: Array, b: Array, c: Array | None = None, slope: Array | None = None) -> Array:
         op_a = a.T if trans_a else a

@@ -36,12 +36,13 @@ def packed_form(
     shape: tuple[int, ...],
     build: Callable[[], np.ndarray],
     dtype: type = np.float32,
+    place: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """The stored form of `weight` of exactly `dtype` and `shape` under this key, else
-    `build()`."""
+    """The stored form of `weight` of exactly `dtype` and `shape` under this key (moved by
+    `place`, where given: plugins/prepacked.py), else `build()`."""
     if weight is None:
         return build()
-    return _lookup(weight, pack_key(kind, params), shape, build, dtype)
+    return _lookup(weight, pack_key(kind, params), shape, build, dtype, place)
 
 
 def digest(array: np.ndarray | None) -> str:

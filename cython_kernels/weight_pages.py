@@ -78,3 +78,14 @@ def weight_empty(size: int, dtype: type = F32) -> np.ndarray:
             raw, at, end = _chunk
         _chunk[1] = at + -(-nbytes // 64) * 64
     return raw[at : at + nbytes].view(dtype)
+
+
+def in_weight_pages(form: np.ndarray) -> np.ndarray:
+    """A packed form read from a .gsm file (mapped: 4 KiB pages of the page cache) as the packing
+    would have placed it: a copy in 2 MiB pages where weight_empty gives those (the form's mapped
+    pages are then given back: plugins/prepacked.py), else the form itself."""
+    if not ENABLED or _madvise is None or form.nbytes < MIN_BYTES:
+        return form
+    placed = weight_empty(form.size, form.dtype.type)
+    np.copyto(placed, form.reshape(-1))
+    return placed.reshape(form.shape)

@@ -40,16 +40,25 @@ def packed_form(
     shape: tuple[int, ...],
     build: Callable[[], np.ndarray],
     dtype: type = np.float32,
+    place: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """The form of `weight` filed under `key` when it is a C-contiguous array of exactly `dtype`
-    and `shape`; else `build()` (attached to `weight` while recording)."""
+    and `shape`; else `build()` (attached to `weight` while recording). `place(form)`, where
+    given, is where a form read from a file runs from: the array it returns (the backend's own
+    memory, e.g. in large pages, as `build` would have packed into) replaces the file's, whose
+    mapped pages are given back as a packed weight's are."""
     if weight is None:
         return build()
     found = find(weight, key)
     if found is not None:
         if found.dtype == dtype and found.shape == shape and found.flags.c_contiguous:
             stats["reused"] += 1
-            return found
+            if place is None:
+                return found
+            placed = place(found)
+            if placed is not found:
+                release(found)
+            return placed
         log.warning(
             "pre-packed %s has dtype %s and shape %s, expected %s %s: packing it again",
             key, found.dtype, list(found.shape), np.dtype(dtype), list(shape),

@@ -10,11 +10,13 @@ import sys
 import numpy as np
 import onnx
 import pytest
-from gossamer.cython_kernels import weight_pages
+from gossamer.cython_kernels import gemm_kernels, weight_pages
 from gossamer.cython_kernels.gemm_kernels import pack_weights
+from gossamer.plugins import prepacked
 from onnx import helper, numpy_helper
 
 import gossamer
+from gossamer.cli import main
 
 F32 = np.float32
 HUGE = 2 << 20
@@ -106,3 +108,45 @@ def test_a_session_on_large_pages_records_and_keeps_the_bits(threads, monkeypatc
         x @ numpy_helper.to_array(onnx.load_from_string(model).graph.initializer[0]), 0
     ) @ numpy_helper.to_array(onnx.load_from_string(model).graph.initializer[1])
     np.testing.assert_allclose(outs[0], want + x, rtol=1e-4, atol=1e-3)
+
+
+@linux_only
+@pytest.mark.parametrize("threads", [1, 2])
+def test_forms_read_from_a_packed_file_run_from_large_pages(threads, tmp_path, monkeypatch):
+    """`convert --pack cython` stores the MatMuls' packed forms; a load maps them from the file
+    (4 KiB page-cache pages), so each is copied into the weight pages (gemm_kernels' `place`),
+    and the runs give the bits of packing at load."""
+    rng = np.random.default_rng(10 + threads)
+    source, packed = tmp_path / "chain.onnx", tmp_path / "chain.gsm"
+    source.write_bytes(_matmul_chain(rng))
+    assert main(["convert", str(source), "-o", str(packed), "--pack", "cython"]) == 0
+    feeds = {"x": rng.standard_normal((1, 37, 384), dtype=F32)}
+    placed: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def spy(form: np.ndarray) -> np.ndarray:
+        placed.append((form, weight_pages.in_weight_pages(form)))
+        return placed[-1][1]
+
+    monkeypatch.setattr(gemm_kernels, "in_weight_pages", spy)
+    before = prepacked.stats["reused"]
+    from_file = gossamer.load(str(packed), backends=["cython"], threads=threads)
+    packed_now = gossamer.load(source.read_bytes(), backends=["cython"], threads=threads)
+    assert prepacked.stats["reused"] - before == 2 and len(placed) == 2  # both MatMuls' forms
+    for form, moved in placed:
+        assert moved is not form and np.array_equal(moved.view(np.int32), form.view(np.int32))
+        root = _root(moved)
+        assert root.base is None and root.nbytes >= weight_pages._CHUNK  # a weight chunk
+    outs = []
+    for sess in (from_file, packed_now):
+        for _ in range(3):  # recorded, then replayed
+            (y,) = sess.run(None, feeds)
+        outs.append(y)
+    assert np.array_equal(outs[0].view(np.int32), outs[1].view(np.int32))
+
+
+def test_forms_stay_where_they_are_when_small_or_switched_off(monkeypatch):
+    small = np.ones(weight_pages.MIN_BYTES // 4 - 16, F32)
+    assert weight_pages.in_weight_pages(small) is small
+    monkeypatch.setattr(weight_pages, "ENABLED", False)
+    large = np.ones(1 << 20, F32)
+    assert weight_pages.in_weight_pages(large) is large
