@@ -1,7 +1,9 @@
 """The blocked channel layout's ops (domain `gossamer`, planned by the channel_blocking pass for
 the cython backend): the reorders, NchwcConv (group-1 conv on an NCHW or blocked input and
 depthwise conv, with bias, residual z, the fused activation and a scalar or per-channel scale and
-shift after it), NchwcGlobalAveragePool, NchwcMaxPool and NchwcConvMaxPool (the two fused).
+shift after it), NchwcGlobalAveragePool, NchwcMaxPool, NchwcConvMaxPool (the two fused) and
+NchwcDepthwisePointwise (a depthwise conv and the 1x1 conv of its result, fused; opt-in in the
+pass).
 Channel counts are multiples of the block (8), as the pass guarantees."""
 
 from __future__ import annotations
@@ -139,6 +141,46 @@ _CONV_MAX_POOL_EDGES = (
 )  # fmt: skip
 
 
+@st.composite
+def _depthwise_pointwise(draw: Any) -> tuple[Any, ...]:
+    """(x, w, b, pw_w, pw_b, z placeholder, attrs): a depthwise conv (3x3 or 5x5, stride 1 or 2,
+    the window centred) of a blocked input, then the 1x1 conv of its result (pw_ activation)."""
+    n, h, w = draw(st.integers(1, 2)), draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    cb, k, s = draw(st.integers(1, 3)), draw(st.sampled_from([3, 5])), draw(st.sampled_from([1, 2]))
+    attrs: dict[str, Any] = {"kernel_shape": [k, k], "strides": [s, s], "pads": [k // 2] * 4,
+                             "group": cb * B, **draw(_ACTS)}  # fmt: skip
+    attrs.update({f"pw_{key}": v for key, v in draw(_ACTS).items()})
+    m = B * draw(st.integers(1, 4))
+    return ((n, cb, h, w, B), (cb * B, 1, k, k), (cb * B,), (m, cb * B, 1, 1),
+            draw(st.sampled_from([(m,), None])), None, attrs)  # fmt: skip
+
+
+def _pointwise_residual() -> Arg:
+    """z of the 1x1 conv, laid out as its blocked output, in about half the examples."""
+
+    def make_z(ctx: Ctx) -> np.ndarray | None:
+        if not ctx.draw(st.booleans()):
+            return None
+        x, pw, a = ctx.inputs[0], ctx.inputs[3], ctx.attrs
+        win = window(x.shape[2:4], a["kernel_shape"], strides=a.get("strides"),
+                     pads=a.get("pads"))  # fmt: skip
+        return make("any", (x.shape[0], pw.shape[0] // B, *win.out, B), ctx.dtype, ctx.rng)
+
+    return Arg(make_z)
+
+
+_DEPTHWISE_POINTWISE_EDGES = (
+    # MobileNetV2's block: 3x3 depthwise + Clip(0, 6), the projection without activation
+    ((1, 3, 9, 17, 8), (24, 1, 3, 3), (24,), (16, 24, 1, 1), (16,), None,
+     {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "group": 24, "activation": "Clip",
+      "activation_params": [0.0, 6.0]}),
+    # stride 2, a 5x5 window, HardSwish after each conv
+    ((1, 2, 9, 10, 8), (16, 1, 5, 5), (16,), (32, 16, 1, 1), None, None,
+     {"kernel_shape": [5, 5], "strides": [2, 2], "pads": [2, 2, 2, 2], "group": 16,
+      "activation": "HardSwish", "pw_activation": "HardSwish"}),
+)  # fmt: skip
+
+
 def _blocked_pool(shape: tuple[int, ...], attrs: dict[str, Any]) -> tuple[Any, ...]:
     """A 2-D pool's NCHW case blocked: its channels as 1-3 blocks of B."""
     n, c, h, w = shape
@@ -230,5 +272,23 @@ CASES: list[Case] = [  # fmt: skip
         tol="matmul",
         reduced=lambda ex: int(np.prod(ex.inputs[1].shape[1:])),
         edges=tuple((e, None) for e in _CONV_EDGES),
+    ),
+    Case(
+        "NchwcDepthwisePointwise",
+        (
+            Arg("any"),
+            Arg("any", const=True),
+            Arg("any", const=True),
+            Arg("any", const=True),
+            Arg("any", const=True),
+            _pointwise_residual(),
+        ),  # fmt: skip
+        FLOATS,
+        domain=GD,
+        shapes=_depthwise_pointwise(),
+        attrs=_attrs_last,
+        tol="matmul",
+        reduced=lambda ex: int(np.prod(ex.inputs[1].shape[1:])) + ex.inputs[3].shape[1],
+        edges=tuple((e, None) for e in _DEPTHWISE_POINTWISE_EDGES),
     ),
 ]
