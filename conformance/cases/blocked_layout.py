@@ -82,13 +82,14 @@ def _conv(draw: Any) -> tuple[Any, ...]:
     return ((n, c, h, w), (m, c, k, k), (m,), None, *_affine(draw, m), attrs)
 
 
-def _residual() -> Arg:
-    """z, laid out as the blocked output, in about half the examples."""
+def _residual(weights: int = 1) -> Arg:
+    """z, laid out as the blocked output (its channels: input `weights`' output channels), in
+    about half the examples."""
 
     def make_z(ctx: Ctx) -> np.ndarray | None:
         if not ctx.draw(st.booleans()):
             return None
-        x, w, a = ctx.inputs[0], ctx.inputs[1], ctx.attrs
+        x, w, a = ctx.inputs[0], ctx.inputs[weights], ctx.attrs
         win = window(x.shape[2:4], a["kernel_shape"], strides=a.get("strides"),
                      pads=a.get("pads"))  # fmt: skip
         return make("any", (x.shape[0], w.shape[0] // B, *win.out, B), ctx.dtype, ctx.rng)
@@ -153,20 +154,6 @@ def _depthwise_pointwise(draw: Any) -> tuple[Any, ...]:
     m = B * draw(st.integers(1, 4))
     return ((n, cb, h, w, B), (cb * B, 1, k, k), (cb * B,), (m, cb * B, 1, 1),
             draw(st.sampled_from([(m,), None])), None, attrs)  # fmt: skip
-
-
-def _pointwise_residual() -> Arg:
-    """z of the 1x1 conv, laid out as its blocked output, in about half the examples."""
-
-    def make_z(ctx: Ctx) -> np.ndarray | None:
-        if not ctx.draw(st.booleans()):
-            return None
-        x, pw, a = ctx.inputs[0], ctx.inputs[3], ctx.attrs
-        win = window(x.shape[2:4], a["kernel_shape"], strides=a.get("strides"),
-                     pads=a.get("pads"))  # fmt: skip
-        return make("any", (x.shape[0], pw.shape[0] // B, *win.out, B), ctx.dtype, ctx.rng)
-
-    return Arg(make_z)
 
 
 _DEPTHWISE_POINTWISE_EDGES = (
@@ -281,7 +268,7 @@ CASES: list[Case] = [  # fmt: skip
             Arg("any", const=True),
             Arg("any", const=True),
             Arg("any", const=True),
-            _pointwise_residual(),
+            _residual(weights=3),  # the 1x1 conv's
         ),  # fmt: skip
         FLOATS,
         domain=GD,
