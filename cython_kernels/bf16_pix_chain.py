@@ -124,13 +124,17 @@ def pix_refusal(node: Node, x: Value | None, w: Array | None) -> str | None:
         return f"pads {pads} (at most {PAD})"
     if w.shape[2] * w.shape[3] > 121:
         return "more than 121 taps"
-    if node.op_type == "FusedConv":
-        why = fused_activation_refusal(node)
-        if why:
-            return why
-        if len(node.inputs) > 3 and node.inputs[3]:
-            return "a PRelu slope"
-    return None
+    return _fused_refusal(node)
+
+
+def _fused_refusal(node: Node) -> str | None:
+    """Why a FusedConv's extras do not run on the blocks: fused_activation_refusal's reason, then
+    a PRelu slope (None for a plain Conv)."""
+    if node.op_type != "FusedConv":
+        return None
+    if len(node.inputs) > 3 and node.inputs[3]:
+        return fused_activation_refusal(node) or "a PRelu slope"
+    return fused_activation_refusal(node)
 
 
 def stem_refusal(node: Node, x: Value | None, w: Array | None) -> str | None:
@@ -161,15 +165,10 @@ def stem_refusal(node: Node, x: Value | None, w: Array | None) -> str | None:
         return f"pads {pads}"
     if any(v < 1 for v in _stem_out(shape[2], shape[3], w.shape, strides, dil[1], pads)):
         return "an empty output"
-    if node.op_type == "FusedConv":
-        why = fused_activation_refusal(node)
-        if why:
-            return why
-        if len(node.inputs) > 3 and node.inputs[3]:
-            return "a PRelu slope"
-        if len(node.inputs) > 4 and node.inputs[4]:
-            return "a residual"
-    return None
+    why = _fused_refusal(node)
+    if why is None and node.op_type == "FusedConv" and len(node.inputs) > 4 and node.inputs[4]:
+        return "a residual"
+    return why
 
 
 def _stem_out(h: int, w: int, wshape: tuple, strides: list[int], dw: int,
