@@ -23,6 +23,13 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 # Derandomised and bounded by default (CI and local runs agree); HYPOTHESIS_PROFILE=dev explores.
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# PoCL (the OpenCL backend's test device) compiles a kernel once for every work-group size it is
+# launched with and caches the result in ~/.cache/pocl; on a fresh machine (CI) those compiles were
+# ~3/4 of the OpenCL tests' time. One work-group function per kernel for any size (its generic
+# form: the same results) takes a third less (docs/opencl-backend.md, "The tests on a fresh
+# machine"). Set before any test opens a device; a value from outside wins.
+os.environ.setdefault("POCL_WORK_GROUP_SPECIALIZATION", "0")
+
 # Tests that do not name their backends test the reference; backend tests pass backends=[...].
 os.environ.setdefault("GOSSAMER_BACKENDS", "reference")
 
@@ -38,6 +45,19 @@ ONNX_MODELS = [
     "silero_vad_v6_16k_sequence.onnx",
     "silero_vad_v6_openvino_16k.onnx",
 ]
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long tests first: pytest-xdist hands tests to its workers in this order, so a run that
+    ends on the OpenCL tests (cold PoCL compiles on a fresh machine) or the real models leaves one
+    worker busy while the other waits; with them in front, the run ends on short tests and both
+    workers finish together. A stable sort: each group keeps its collection order."""
+    items.sort(key=lambda item: 0 if _long(item) else 1)
+
+
+def _long(item) -> bool:
+    parts = Path(str(item.fspath)).parts
+    return "opencl_plugin" in parts or item.get_closest_marker("models") is not None
 
 
 @pytest.fixture(autouse=True)
