@@ -5,7 +5,7 @@ the median of the per-round ratios. The session loaded last can run faster (conv
 caveat): run both --order values.
 
     .venv/bin/python benchmarks/weight_pages_ab.py --model minilm --threads 2 --rounds 200 \\
-        --order 4k,2m
+        --order 4k,2m [--precision bf16]
 
 Not a test: nothing is asserted."""
 
@@ -27,6 +27,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--order", default="4k,2m", help="the sessions' load order: 4k,2m or 2m,4k")
+    ap.add_argument("--precision", default="", help="bf16: both sessions precision='bf16'")
     args = ap.parse_args()
 
     from bf16_speed import feeds_of, spec_of
@@ -40,7 +41,8 @@ def main() -> None:
     def load(huge: bool):  # type: ignore[no-untyped-def]
         weight_pages.ENABLED = huge
         try:
-            sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=args.threads)
+            kw = {"precision": args.precision} if args.precision else {}
+            sess = gossamer.load(spec["gsm"] or spec["onnx"], threads=args.threads, **kw)
         finally:
             weight_pages.ENABLED = True
         for _ in range(5):
@@ -51,8 +53,8 @@ def main() -> None:
     sessions = {name: load(name == "2m") for name in names}
     with open("/proc/self/smaps_rollup") as f:  # (Linux: the 2 MiB pages in use)
         huge_kb = " ".join(line.split()[1] for line in f if line.startswith("AnonHugePages"))
-    print(f"{args.model}, {args.threads} thread(s), AnonHugePages {huge_kb} kB, "
-          f"load {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(f"{args.model} {args.precision or 'fp32'}, {args.threads} thread(s), "
+          f"AnonHugePages {huge_kb} kB, load {os.getloadavg()[0]:.2f}")  # fmt: skip
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(args.rounds):
         for name in names if r % 2 == 0 else names[::-1]:

@@ -29,6 +29,7 @@ from .gemm_kernels import (
     make_epilogue,
     node_activation_refusal,
 )
+from .weight_pages import weight_empty
 
 Array = np.ndarray
 U32 = np.uint32
@@ -49,10 +50,14 @@ def _packed(size: int) -> Array:
     return aligned_empty(size, U32) if ALIGN_PACKED else np.empty(size, U32)
 
 
-def pack_b(b: Array) -> Array:
-    """B (K x N, any strides) as bf16 pairs in 16-column panels."""
+def pack_b(b: Array, weights: bool = False) -> Array:
+    """B (K x N, any strides) as bf16 pairs in 16-column panels; weights: B is a constant whose
+    panels every run streams, placed in the weight pages (weight_pages.py: 2 MiB pages where it
+    is large: MiniLM's 21 MB of bf16 weights in 4 KiB pages are ~5,300 pages against the STLB's
+    2,048)."""
     k, n = b.shape
-    out = _packed(ext().bf16_packed_b_size(k, n))
+    size = ext().bf16_packed_b_size(k, n)
+    out = weight_empty(size, U32) if weights and ALIGN_PACKED else _packed(size)
     if k and n:
         ext().bf16_pack_b(np.asarray(b, F32), out, threads())
     return out
@@ -105,7 +110,7 @@ def _prepare_matmul(node: Node, constants: dict[int, Array]) -> Callable[..., An
     w = constants.get(1)
     packed = None
     if w is not None and int(np.prod(w.shape[:-2])) == 1:
-        packed = pack_b(np.asarray(w, F32).reshape(w.shape[-2:]))
+        packed = pack_b(np.asarray(w, F32).reshape(w.shape[-2:]), weights=True)
 
     batches: dict[tuple, tuple] = {}  # (a's shape, b's shape) -> the batch, once checked
 
@@ -212,11 +217,11 @@ def _prepare_gemm(node: Node, constants: dict[int, Array]) -> Callable[..., Any]
     trans_a, trans_b = int(attrs.get("transA", 0)), int(attrs.get("transB", 0))
     activation = fused_activation(str(attrs.get("activation", "")), attrs.get("activation_params"))
 
-    def weights(b: Array) -> Array:
+    def weights(b: Array, constant: bool = False) -> Array:
         op_b = np.asarray(b, F32).T if trans_b else np.asarray(b, F32)
-        return pack_b(op_b * F32(alpha) if alpha != 1.0 else op_b)
+        return pack_b(op_b * F32(alpha) if alpha != 1.0 else op_b, weights=constant)
 
-    packed = weights(constants[1]) if 1 in constants else None
+    packed = weights(constants[1], constant=True) if 1 in constants else None
     # the epilogue per (M, N) where C is the constant and there is no slope: made once (its
     # biases and the object cost ~20-50 us a run after a chain of AMX convs, ResNet-18's FC)
     kept: dict[tuple[int, int], Any] = {}

@@ -321,14 +321,24 @@ static int threads_for(long m, long n, long k, int threads) {
 
 static const gk_epilogue no_epilogue; /* zero: no bias, clip or activation */
 
+/* the AMX tiles apply Gelu in registers (gk_bf16_args.gelu_in_tile); 0: the float32 epilogue's
+ * pass over each stored tile (MiniLM's FFN-up, 128 x 1536 x 384: see docs/bf16.md) */
+static int g_gemm_gelu_tile = 1;
+
+int gk_bf16_gemm_set_gelu_tile(int on) {
+    int old = g_gemm_gelu_tile;
+    if (on >= 0) g_gemm_gelu_tile = on != 0;
+    return old;
+}
+
 void gk_bf16_gemm_packed(long m, long n, long k, const uint32_t *ap, const uint32_t *bp, float *c,
                          long ldc, const gk_epilogue *ep, int threads) {
     const gk_bf16_kernels *kern = kernels();
     if (m <= 0 || n <= 0 || !kern) return;
     long row_tiles = (m + kern->row_tile - 1) / kern->row_tile;
     long col_tiles = (n + GK_BF16_COLS - 1) / GK_BF16_COLS;
-    tile_job j = {{m, n, k, ap, bp, c, ldc, ep ? ep : &no_epilogue}, kern, row_tiles, col_tiles,
-                  gk_bf16_pairs(k) <= GK_BF16_ROWS_OUTER_PAIRS};
+    tile_job j = {{m, n, k, ap, bp, c, ldc, ep ? ep : &no_epilogue, g_gemm_gelu_tile}, kern,
+                  row_tiles, col_tiles, gk_bf16_pairs(k) <= GK_BF16_ROWS_OUTER_PAIRS};
     gk_parallel_range(row_tiles * col_tiles, threads_for(m, n, k, threads), run_tiles, &j);
 }
 

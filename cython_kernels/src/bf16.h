@@ -166,6 +166,11 @@ int gk_bf16_conv_set_fused(int on);
  * default; the same bits) or after each tile (0: benchmarks and the tests' comparison); on < 0
  * only asks. Returns the setting before the call */
 int gk_bf16_conv_set_overlap(int on);
+/* whether the AMX GEMM's tiles apply a Gelu epilogue in registers on the way to C (1, the
+ * default; the same bits: the float32 epilogue's gelu operations on 16 lanes) or over each
+ * stored tile with the float32 epilogue's pass (0: benchmarks and the tests' comparison); on < 0
+ * only asks. Returns the setting before the call */
+int gk_bf16_gemm_set_gelu_tile(int on);
 
 /* ---- per-level kernels (bf16_kernels.inc) ---------------------------------------------------- */
 
@@ -193,6 +198,9 @@ typedef struct {
     float *c;
     long ldc;
     const gk_epilogue *ep;
+    /* 1: a tile_epilogue kernel applies ep's GK_ACT_GELU in registers with the sums (the AMX
+     * kernel; gk_bf16_gemm_set_gelu_tile), 0: over the stored tile by the float32 epilogue */
+    int gelu_in_tile;
 } gk_bf16_args;
 
 typedef struct {

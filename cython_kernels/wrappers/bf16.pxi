@@ -48,6 +48,7 @@ cdef extern from "src/bf16.h" nogil:
 
     int gk_bf16_conv_set_fused(int on)
     int gk_bf16_conv_set_overlap(int on)
+    int gk_bf16_gemm_set_gelu_tile(int on)
 
 cdef extern from "src/amx.h" nogil:
     int GK_AMX_BF16
@@ -286,6 +287,14 @@ def bf16_conv_set_overlap(on=None):
     products run (True, the default) or after each tile (False: the same bits; kept for
     benchmarks and the tests' comparison). None only asks. Returns the setting before."""
     return bool(gk_bf16_conv_set_overlap(-1 if on is None else (1 if on else 0)))
+
+
+def bf16_gemm_set_gelu_tile(on=None):
+    """Whether the AMX GEMM's tiles apply a Gelu epilogue in registers on the way to C (True,
+    the default) or over each stored tile with the float32 epilogue's pass (False: the same
+    bits; kept for benchmarks and the tests' comparison). None only asks. Returns the setting
+    before."""
+    return bool(gk_bf16_gemm_set_gelu_tile(-1 if on is None else (1 if on else 0)))
 
 
 cdef int _direct_geometry(str name, Epilogue ep, long kh, long kw, long sh, long sw, long dh,

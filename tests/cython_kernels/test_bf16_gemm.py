@@ -6,6 +6,7 @@ bf16 operands at bf16_reference.amx_error_bound, and on the cases that show how 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import ml_dtypes
@@ -419,3 +420,125 @@ def test_a_batch_in_one_call_gives_each_matrix_bits(impl: str, monkeypatch) -> N
     finally:
         ext().bf16_set_amx(amx_before)
         ext().bf16_set_impl(before)
+
+
+# ---- Gelu on the AMX tiles (bf16_kernels.inc: bf16_ep_rows' gelu) --------------------------------
+
+GELU = 6  # GK_ACT_GELU
+
+
+@pytest.fixture
+def gelu_setting() -> Iterator[None]:
+    before = ext().bf16_gemm_set_gelu_tile(None)
+    yield
+    ext().bf16_gemm_set_gelu_tile(before)
+
+
+def gelu_gemm(a: np.ndarray, b: np.ndarray, threads: int, in_tile: bool, **ep: object):
+    ext().bf16_gemm_set_gelu_tile(in_tile)
+    return gemm(a, b, threads, act=GELU, **ep)
+
+
+def gelu64(x: np.ndarray) -> np.ndarray:
+    """x/2 (1 + erf(x / sqrt 2)) in float64."""
+    x64 = x.astype(np.float64)
+    return 0.5 * x64 * (1.0 + np.vectorize(math.erf)(x64 / math.sqrt(2.0)))
+
+
+@pytest.mark.parametrize("k", [45, 300])  # rows of tiles outer (K <= 128) / columns outer
+@pytest.mark.parametrize("threads", [1, 2])
+def test_amx_gelu_in_the_tile_gives_the_float32_epilogues_bits(
+    amx: None, gelu_setting: None, k: int, threads: int
+) -> None:
+    """Gelu in registers on the tile's way to C: the bits of the float32 epilogue's pass over
+    the stored tile (the switch off), after the sums and the clip, on partial tiles in both
+    directions, NaN and infinities kept; and Gelu of the sums to float32's accuracy."""
+    rng = np.random.default_rng(10)
+    m, n = 77, 90  # 3 row tiles of 32 (the last of 13), 3 column tiles (the last of 26)
+    a, b = values(rng, (m, k), 1), values(rng, (k, n), 1)
+    a[5, 3] = np.nan
+    a[0] = 0.0  # row 0's sums are its bias + residual: the special values below
+    col, residual = values(rng, (n,), 1), values(rng, (m, n), 2)
+    col[:12] = 0.0
+    residual[0, :12] = [np.inf, -np.inf, -10.0, -4.0, -1.3119, 1.3119, 0.0, -0.0, 100.0, -100.0,
+                        3e38, -2.5e-7]  # fmt: skip
+    ep = dict(bias_col=col, residual=residual)
+    in_tile, over = gelu_gemm(a, b, threads, True, **ep), gelu_gemm(a, b, threads, False, **ep)
+    np.testing.assert_array_equal(bits(in_tile), bits(over))
+    assert np.isnan(in_tile[5]).all() and not np.isnan(in_tile[6]).any()
+    summed = gemm(a, b, threads, **ep)
+    ok = np.isfinite(summed)
+    np.testing.assert_allclose(in_tile[ok], gelu64(summed[ok]), rtol=1e-5, atol=3e-7)
+    assert in_tile[0, 0] == np.inf  # (-inf: NaN, as the float32 epilogue's gk_geluf gives)
+    clipped = dict(ep, clip=True, lo=-3.0, hi=2.0)
+    in_tile = gelu_gemm(a, b, threads, True, **clipped)
+    np.testing.assert_array_equal(bits(in_tile), bits(gelu_gemm(a, b, threads, False, **clipped)))
+
+
+def test_amx_gelu_in_the_tile_matches_the_float32_epilogue_over_the_float_range(
+    amx: None, gelu_setting: None
+) -> None:
+    """Every 65,537th float32 bit pattern (NaNs, infinities, denormals, both signs) as the
+    residual of a zero product: Gelu in the tile and the float32 epilogue's, bit for bit."""
+    patterns = np.arange(0, 2**32, 65537, dtype=np.uint64).astype(np.uint32)
+    residual = patterns[: 256 * 256].view(F32).reshape(256, 256).copy()
+    a, b = np.zeros((256, 32), F32), np.zeros((32, 256), F32)
+    for threads in (1, 2):
+        in_tile = gelu_gemm(a, b, threads, True, residual=residual)
+        over = gelu_gemm(a, b, threads, False, residual=residual)
+        np.testing.assert_array_equal(bits(in_tile), bits(over))
+
+
+def test_gelu_elsewhere_is_the_float32_epilogues_whatever_the_switch(
+    level: str, nthreads: int, gelu_setting: None
+) -> None:
+    """Off the AMX tiles (the emulation at every SIMD level; vdpbf16ps where the CPU has it) the
+    Gelu is the float32 epilogue's pass over C: the switch changes nothing."""
+    rng = np.random.default_rng(11)
+    a, b = values(rng, (45, 70), 1), values(rng, (70, 37), 1)
+    col = values(rng, (37,), 1)
+    before, amx_before = ext().bf16_impl(), ext().bf16_amx_enabled()
+    impls = ["emulated"] + (["native"] if ext().bf16_cpu_native() else [])
+    try:
+        ext().bf16_set_amx(False)
+        for impl in impls:
+            ext().bf16_set_impl(impl)
+            assert not ext().bf16_amx()
+            on = gelu_gemm(a, b, nthreads, True, bias_col=col)
+            np.testing.assert_array_equal(
+                bits(on), bits(gelu_gemm(a, b, nthreads, False, bias_col=col))
+            )
+            summed = gemm(a, b, nthreads, bias_col=col)
+            np.testing.assert_allclose(on, gelu64(summed), rtol=1e-5, atol=3e-7)
+    finally:
+        ext().bf16_set_amx(amx_before)
+        ext().bf16_set_impl(before)
+
+
+# ---- constant B in the weight pages (bf16_matmul.pack_b(weights=True)) --------------------------
+
+
+def test_constant_weights_are_packed_into_the_weight_pages(monkeypatch) -> None:
+    """A constant B of >= weight_pages.MIN_BYTES packed bf16 is cut from a weight chunk (2 MiB
+    pages where the system advises them), the same panels as the per-call packing; a per-call B
+    (weights=False) and the switched-off path keep aligned buffers of their own."""
+    from gossamer.cython_kernels import bf16_matmul, weight_pages
+
+    rng = np.random.default_rng(12)
+    b = values(rng, (384, 1536), 1)  # MiniLM's FFN-up: 1.2 MB packed
+    placed, plain = bf16_matmul.pack_b(b, weights=True), bf16_matmul.pack_b(b)
+    np.testing.assert_array_equal(placed, plain)
+    assert placed.ctypes.data % 64 == 0 and plain.ctypes.data % 64 == 0
+
+    def root(a: np.ndarray) -> np.ndarray:
+        while isinstance(a.base, np.ndarray):
+            a = a.base
+        return a
+
+    if weight_pages._madvise is not None:
+        assert root(placed).nbytes >= weight_pages._CHUNK  # a view of a weight chunk
+    assert root(plain).nbytes < weight_pages._CHUNK
+    monkeypatch.setattr(weight_pages, "ENABLED", False)
+    off = bf16_matmul.pack_b(b, weights=True)
+    np.testing.assert_array_equal(off, plain)
+    assert root(off).nbytes < weight_pages._CHUNK
