@@ -91,6 +91,34 @@ static int nc_parts(long n, int team, int depthwise, long rows) {
 
 static int nc_pieces(void) { return (int)GK_MAX(1L, GK_MIN(gk_nchwc_split_pieces, NC_PIECES_MAX)); }
 
+long gk_nchwc_channel_parts = 1;
+
+/* static channel parts (nchwc_split.h) for a call of `team` threads on n images of `groups`
+ * channel groups, at least `least` groups a thread: the parts, 0 for none. The convs ask 4: an
+ * expansion (12-40 groups in MobileNetV2) feeds a depthwise conv; MobileNetV2's 7x7 projections
+ * of 5 groups (160 channels) read 3-6 us slower in parts (two groups against three, the last
+ * items taken across) than in the pool's chunks (results/nchwc_layout.md Session 31) */
+static int nc_channel_parts(long n, int team, long groups, long least) {
+    int on = gk_nchwc_channel_parts && n == 1 && team > 1 && team <= GK_POOL_MAX_THREADS;
+    return on && groups >= least * team ? team : 0;
+}
+
+/* units [0, total), `per` units a channel group (the last one's may be fewer), in `parts`
+ * static parts starting at group groups * p / parts (the conv's and the depthwise conv's part
+ * p at the same channel block), each cut into nc_pieces() even pieces */
+static void nc_run_channel_parts(long groups, long per, long total, int parts, int team,
+                                 gk_range_fn fn, void *ctx) {
+    int pieces = nc_pieces();
+    long bounds[GK_POOL_MAX_THREADS * NC_PIECES_MAX + 1];
+    for (int p = 0; p < parts; p++) {
+        long s = GK_MIN(total, groups * p / parts * per);
+        long e = GK_MIN(total, groups * (p + 1) / parts * per);
+        for (int k = 0; k < pieces; k++) bounds[p * pieces + k] = s + (e - s) * k / pieces;
+    }
+    bounds[(long)parts * pieces] = total;
+    gk_pool_run_parts(bounds, parts, pieces, team, fn, ctx);
+}
+
 /* -------------------------------------------------------------------------------------------- */
 typedef struct {
     const float *x;
@@ -268,6 +296,11 @@ void gk_nchwc_conv_strided(const gk_nchwc_conv_args *a0, long n, int threads) {
         return;
     }
     long items = n * groups * a.oh * chunks;
+    int cparts = pixel_major ? 0 : nc_channel_parts(n, team, groups, 4);
+    if (cparts) { /* weights-major items: group g's are [g oh chunks, (g + 1) oh chunks) */
+        nc_run_channel_parts(groups, a.oh * chunks, items, cparts, team, conv_items, &j);
+        return;
+    }
     gk_parallel_range(items, team, conv_items, &j);
 }
 
@@ -344,6 +377,13 @@ void gk_nchwc_depthwise_strided(const gk_nchwc_conv_args *a, long n, int threads
         long all = (long)parts * pieces, bounds[GK_POOL_MAX_THREADS * NC_PIECES_MAX + 1];
         for (long t = 0; t <= all; t++) bounds[t] = nc_part_bound(a->oh, t, all, 1);
         gk_pool_run_parts(bounds, parts, pieces, team, dw_part, &j);
+        return;
+    }
+    /* channel parts in the conv's groups of NC_GROUP blocks (items: block-major, bands inner) */
+    int cparts = nc_channel_parts(n, team, nc_groups(cbs), 1);
+    if (cparts) {
+        nc_run_channel_parts(nc_groups(cbs), NC_GROUP * bands, cbs * bands, cparts, team, dw_items,
+                             &j);
         return;
     }
     gk_parallel_range(n * cbs * bands, team, dw_items, &j);

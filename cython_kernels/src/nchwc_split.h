@@ -9,4 +9,12 @@
  * reads the rows its own core wrote (28, the default: measured in nchwc.c); 0: never */
 extern long gk_nchwc_parts_h;
 
+/* 1: a conv in weights-major order (its work split by output channel groups) and a depthwise
+ * conv not in row parts, of one image, run in static channel parts (part p on seat p from the
+ * same fraction of the channel groups in both kinds, its pieces even shares of it, the rest
+ * taken by whoever is free): the depthwise conv after an expansion then reads the channels its
+ * own core wrote (the pool's guided chunks interleave the two threads' channels at random);
+ * 0: the pool's dynamic chunks */
+extern long gk_nchwc_channel_parts;
+
 #endif

@@ -42,6 +42,7 @@ cdef extern from "src/nchwc.h" nogil:
 
 cdef extern from "src/nchwc_split.h" nogil:
     long gk_nchwc_parts_h
+    long gk_nchwc_channel_parts
 
 cdef extern from "src/nchwc_dwpw.h" nogil:
     int gk_nchwc_depthwise_pointwise(const float *x, long n, long c, long h, long w,
@@ -157,6 +158,18 @@ def nchwc_parts_h(long rows=-1):
     cdef long old = gk_nchwc_parts_h
     if rows >= 0:
         gk_nchwc_parts_h = rows
+    return old
+
+
+def nchwc_channel_parts(long on=-1):
+    """1: a blocked conv split by output channel groups and a depthwise conv not in row parts
+    (one image, two threads or more) run in static channel parts, the same fraction of the
+    channels on the same seat in both (src/nchwc_split.h); 0: the pool's dynamic chunks; -1 only
+    asks. Returns the previous setting."""
+    global gk_nchwc_channel_parts
+    cdef long old = gk_nchwc_channel_parts
+    if on >= 0:
+        gk_nchwc_channel_parts = 1 if on else 0
     return old
 
 

@@ -603,8 +603,10 @@ def test_every_level_gives_the_same_bits(name, xs, ws, attrs, blocked):
 
 # (name, NCHW x shape, w shape, attributes, blocked input): large enough that 2 and 3 threads
 # share the call; pieces of whole rows, of pixels cutting rows (a flattened 1x1 conv, a padded
-# 3x3 conv of 8 rows on 3 threads), a strided stem conv, depthwise convs; the dynamic split where
-# the weights outweigh the activations, the planes are small or the rows fewer than the pieces
+# 3x3 conv of 8 rows on 3 threads), a strided stem conv, depthwise convs; the dynamic split or
+# the channel parts where the weights outweigh the activations (13 groups, the last of one
+# block), the planes are small or the rows fewer than the pieces (depthwise convs of 3 and 2
+# groups, the last of one block)
 SPLITS = [
     ("pointwise_14x14", (1, 32, 14, 14), (48, 32, 1, 1), {}, True),
     ("pointwise_5x61", (1, 64, 5, 61), (40, 64, 1, 1), {}, True),
@@ -617,6 +619,11 @@ SPLITS = [
      {"group": 64, "strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
     ("depthwise_2_rows", (1, 64, 2, 40), (64, 1, 3, 3), {"group": 64, "pads": [1, 1, 1, 1]},
      True),
+    ("pointwise_odd_groups", (1, 192, 5, 5), (392, 192, 1, 1), {}, True),
+    ("depthwise_7x7_3_groups", (1, 96, 7, 7), (96, 1, 3, 3), {"group": 96, "pads": [1, 1, 1, 1]},
+     True),
+    ("depthwise_odd_groups_s2", (1, 40, 19, 21), (40, 1, 3, 3),
+     {"group": 40, "strides": [2, 2], "pads": [1, 1, 1, 1]}, True),
 ]  # fmt: skip
 
 
@@ -624,9 +631,9 @@ SPLITS = [
 def test_static_pixel_parts_change_no_bit(level, name, xs, ws, attrs, blocked):
     """One static part of the output pixels per thread (nchwc_split_mode 1, 2 the conv's only,
     3 the depthwise conv's only, 0 with nchwc_parts_h: outputs of at least that many rows; part
-    p's 1, 4 or 16 pieces on seat p first, the rest taken by whoever is free) and the pool's
-    dynamic chunks (mode 0) give the same bits at 1, 2 and 3 threads, residual and Relu6
-    included."""
+    p's 1, 4 or 16 pieces on seat p first, the rest taken by whoever is free), the static channel
+    parts (nchwc_channel_parts, 1, 4 or 16 pieces) and the pool's dynamic chunks (mode 0,
+    channel parts off) give the same bits at 1, 2 and 3 threads, residual and Relu6 included."""
     from gossamer.cython_kernels._native import ext
 
     x = RNG.standard_normal(xs).astype(F32)
@@ -644,16 +651,21 @@ def test_static_pixel_parts_change_no_bit(level, name, xs, ws, attrs, blocked):
     graph.nodes[0].inputs[:] = ["x", "w", "b", "z"]
     sessions = [gossamer.Session(graph, backends=["cython"], threads=t) for t in (1, 2, 3)]
     old, old_h = ext().nchwc_split_mode(), ext().nchwc_parts_h()
+    old_c = ext().nchwc_channel_parts()
     try:
         runs = []
-        for mode, pieces, rows in ((0, 4, 0), (1, 1, 0), (1, 4, 0), (1, 16, 0), (2, 4, 0),
-                                   (3, 2, 0), (0, 4, 1), (0, 1, 2), (0, 4, 28)):  # fmt: skip
+        for mode, pieces, rows, cparts in (
+            (0, 4, 0, 0), (1, 1, 0, 1), (1, 4, 0, 1), (1, 16, 0, 1), (2, 4, 0, 1), (3, 2, 0, 1),
+            (0, 4, 1, 1), (0, 1, 2, 1), (0, 4, 28, 1), (0, 1, 0, 1), (0, 4, 0, 1), (0, 16, 0, 1),
+        ):  # fmt: skip
             ext().nchwc_split_mode(mode, pieces)
             ext().nchwc_parts_h(rows)
+            ext().nchwc_channel_parts(cparts)
             runs += [s.run(None, feeds)[0] for s in sessions]
     finally:
         ext().nchwc_split_mode(*old)
         ext().nchwc_parts_h(old_h)
+        ext().nchwc_channel_parts(old_c)
     assert all(np.array_equal(runs[0], r) for r in runs[1:])
     ref = gossamer.Session(graph, backends=[]).run(None, feeds)[0]
     np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
