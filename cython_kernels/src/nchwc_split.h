@@ -9,4 +9,12 @@
  * reads the rows its own core wrote (28, the default: measured in nchwc.c); 0: never */
 extern long gk_nchwc_parts_h;
 
+/* 1: a 1x1 conv of one image that runs weights-major (its weights outweigh its input: a
+ * classifier's 1000 channels) with at least 4 groups of output blocks a thread shares them out in
+ * static parts (part p on seat p, the same fractions of the groups every call), and the blocked
+ * GlobalAveragePool its blocks at the same fractions, so that the pool reads what its own core
+ * wrote (the pool after SqueezeNet's 512 -> 1000 at 13 x 13 read half of the 676 KB from the other
+ * core's L2: 2.5x onnxruntime's time); 0: the pool's dynamic ranges for both */
+extern long gk_nchwc_block_parts;
+
 #endif

@@ -42,6 +42,7 @@ cdef extern from "src/nchwc.h" nogil:
 
 cdef extern from "src/nchwc_split.h" nogil:
     long gk_nchwc_parts_h
+    long gk_nchwc_block_parts
 
 cdef extern from "src/nchwc_dwpw.h" nogil:
     int gk_nchwc_depthwise_pointwise(const float *x, long n, long c, long h, long w,
@@ -157,6 +158,17 @@ def nchwc_parts_h(long rows=-1):
     cdef long old = gk_nchwc_parts_h
     if rows >= 0:
         gk_nchwc_parts_h = rows
+    return old
+
+
+def nchwc_block_parts(long on=-1):
+    """1: a weights-major 1x1 conv of one image and the blocked GlobalAveragePool share their
+    output / channel blocks among the threads in static parts at the same fractions
+    (src/nchwc_split.h); 0: dynamic ranges; -1 only asks. Returns the previous setting."""
+    global gk_nchwc_block_parts
+    cdef long old = gk_nchwc_block_parts
+    if on >= 0:
+        gk_nchwc_block_parts = on
     return old
 
 
