@@ -460,17 +460,44 @@ void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, 
 }
 
 /* -------------------------------------------------------------------------------------------- */
+/* 1: measured in nchwc_layout.md "Session 31 (sqz)" */
+long gk_nchwc_pool_parts = 1;
+
+typedef struct {
+    gk_nchwc_pool_args a;
+    long planes;
+} max_pool_job;
+
 static void max_pool_rows(void *ctx, long r0, long r1, int seat) {
     (void)seat;
-    gk_k.nchwc->max_pool_rows((const gk_nchwc_pool_args *)ctx, r0, r1);
+    gk_k.nchwc->max_pool_rows(&((const max_pool_job *)ctx)->a, r0, r1);
+}
+
+/* output rows [oy0, oy1) of every plane of image 0: one part */
+static void max_pool_part(void *ctx, long oy0, long oy1, int seat) {
+    const max_pool_job *j = (const max_pool_job *)ctx;
+    (void)seat;
+    for (long b = 0; b < j->planes; b++)
+        gk_k.nchwc->max_pool_rows(&j->a, b * j->a.oh + oy0, b * j->a.oh + oy1);
 }
 
 void gk_nchwc_max_pool(const float *x, long n, long c, long h, long w, long kh, long kw, long sh,
                        long sw, long dh, long dw, long ph, long pw, long oh, long ow, float *y,
                        int threads) {
-    gk_nchwc_pool_args j = {x, y, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow};
-    long rows = n * (c / NC_B) * oh;
-    gk_parallel_range(rows, rows * ow * kh * kw * NC_B > 65536 ? threads : 1, max_pool_rows, &j);
+    max_pool_job j = {{x, y, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow}, n * (c / NC_B)};
+    long rows = j.planes * oh;
+    int team = rows * ow * kh * kw * NC_B > 65536 ? threads : 1;
+    /* an input the convs before wrote in static row parts (at least gk_nchwc_parts_h rows): the
+     * pool's output rows in parts at the same fractions of the image, so that each thread reads
+     * the rows its own core wrote (gk_nchwc_pool_parts) */
+    int parts = gk_nchwc_pool_parts ? nc_parts(n, team, 0, h) : 0, pieces = nc_pieces();
+    if (parts && oh >= 4L * parts) {
+        long all = (long)parts * pieces, bounds[GK_POOL_MAX_THREADS * NC_PIECES_MAX + 1];
+        for (long t = 0; t <= all; t++) bounds[t] = nc_part_bound(oh, t, all, 1);
+        gk_pool_run_parts(bounds, parts, pieces, team, max_pool_part, &j);
+        return;
+    }
+    gk_parallel_range(rows, team, max_pool_rows, &j);
 }
 
 /* -------------------------------------------------------------------------------------------- */

@@ -17,4 +17,9 @@ extern long gk_nchwc_parts_h;
  * core's L2: 2.5x onnxruntime's time); 0: the pool's dynamic ranges for both */
 extern long gk_nchwc_block_parts;
 
+/* 1: a blocked max pool of one image whose input has at least gk_nchwc_parts_h rows (in split
+ * mode 0; any in modes 1 and 2) pools its output rows in static parts at the same fractions of
+ * the image as the convs that wrote its input (part p on seat p); 0: dynamic ranges of rows */
+extern long gk_nchwc_pool_parts;
+
 #endif

@@ -43,6 +43,7 @@ cdef extern from "src/nchwc.h" nogil:
 cdef extern from "src/nchwc_split.h" nogil:
     long gk_nchwc_parts_h
     long gk_nchwc_block_parts
+    long gk_nchwc_pool_parts
 
 cdef extern from "src/nchwc_dwpw.h" nogil:
     int gk_nchwc_depthwise_pointwise(const float *x, long n, long c, long h, long w,
@@ -169,6 +170,17 @@ def nchwc_block_parts(long on=-1):
     cdef long old = gk_nchwc_block_parts
     if on >= 0:
         gk_nchwc_block_parts = on
+    return old
+
+
+def nchwc_pool_parts(long on=-1):
+    """1: a blocked max pool of one image whose input has at least nchwc_parts_h rows pools its
+    output rows in static parts (src/nchwc_split.h); 0: dynamic ranges; -1 only asks. Returns
+    the previous setting."""
+    global gk_nchwc_pool_parts
+    cdef long old = gk_nchwc_pool_parts
+    if on >= 0:
+        gk_nchwc_pool_parts = on
     return old
 
 

@@ -134,3 +134,40 @@ def test_the_blocked_reference_rejects_an_unblocked_input():
 
     with pytest.raises(OpArgumentError, match="NchwcMaxPool"):
         nchwc_max_pool_1(np.zeros((1, 8, 4), F32), kernel_shape=[2, 2])
+
+
+# (NCHW shape, attributes): SqueezeNet's 128 x 55 x 55 -> 27 x 27 and 64 x 111 x 111 -> 55 x 55,
+# a padded 5x5 s1 window over 30 rows, two images (no parts), a short output (no parts)
+PARTS = [
+    ((1, 128, 55, 55), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+    ((1, 16, 111, 111), {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+    ((1, 24, 30, 17), {"kernel_shape": [5, 5], "strides": [1, 1], "pads": [2, 2, 2, 2]}),
+    ((2, 16, 29, 29), {"kernel_shape": [3, 3], "strides": [2, 2]}),
+    ((1, 16, 28, 9), {"kernel_shape": [3, 3], "strides": [9, 2]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("shape,attrs", PARTS, ids=lambda v: "x".join(map(str, v))
+                         if isinstance(v, tuple) else None)  # fmt: skip
+def test_row_parts_of_a_tall_input_change_no_bit(level, shape, attrs):
+    """nchwc_pool_parts 1: a max pool of one image whose input has at least nchwc_parts_h rows
+    pools its output rows in static parts (part p's pieces on seat p first); 0: dynamic ranges.
+    The same bits at 1, 2 and 3 threads, 1, 4 and 16 pieces, parts_h 28 and 0 (never), and the
+    reference's."""
+    x = _blocked(RNG.standard_normal(shape).astype(F32))
+    graph = _pool_graph("NchwcMaxPool", x, "gossamer", **attrs)
+    ext = native.ext()
+    old, old_split, old_h = ext.nchwc_pool_parts(), ext.nchwc_split_mode(), ext.nchwc_parts_h()
+    try:
+        runs = []
+        for on, pieces, rows in ((0, 4, 28), (1, 4, 28), (1, 1, 28), (1, 16, 28), (1, 4, 0)):
+            ext.nchwc_pool_parts(on)
+            ext.nchwc_split_mode(0, pieces)
+            ext.nchwc_parts_h(rows)
+            runs += [_run(graph, x, ["cython"], t) for t in (1, 2, 3)]
+    finally:
+        ext.nchwc_pool_parts(old)
+        ext.nchwc_split_mode(*old_split)
+        ext.nchwc_parts_h(old_h)
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    assert np.array_equal(runs[0], _run(graph, x, []))
