@@ -91,8 +91,12 @@ static int nc_parts(long n, int team, int depthwise, long rows) {
 
 static int nc_pieces(void) { return (int)GK_MAX(1L, GK_MIN(gk_nchwc_split_pieces, NC_PIECES_MAX)); }
 
-/* 1: measured in nchwc_layout.md "Session 31 (sqz)" */
-long gk_nchwc_block_parts = 1;
+/* 0 (opt-in): in one session (conv_knob_ab, 2 threads) the pool after SqueezeNet's classifier
+ * 31 -> 26 us and MobileNetV2's 16 -> 12, whole runs neutral; but whole runs against the session
+ * start in their own processes (ab_trees) read 1.02-1.05x (SqueezeNet) and 1.08-1.12x
+ * (MobileNetV2) with it and gk_nchwc_pool_parts on, 0.97-1.02 with both off: not resolved
+ * (results/nchwc_layout.md "Session 31 (sqz)") */
+long gk_nchwc_block_parts = 0;
 
 /* whether a call of `team` threads on n images shares `groups` groups of output blocks (the
  * weights-major 1x1 conv) or of channel blocks (the GlobalAveragePool after it) in static parts
@@ -460,8 +464,9 @@ void gk_nchwc_global_average(const float *x, long n, long c, long hw, float *y, 
 }
 
 /* -------------------------------------------------------------------------------------------- */
-/* 1: measured in nchwc_layout.md "Session 31 (sqz)" */
-long gk_nchwc_pool_parts = 1;
+/* 0 (opt-in): SqueezeNet's 128 x 55 x 55 pool 119 -> 109 us in one session at 2 threads, whole
+ * runs in their own processes slower with it on (gk_nchwc_block_parts) */
+long gk_nchwc_pool_parts = 0;
 
 typedef struct {
     gk_nchwc_pool_args a;

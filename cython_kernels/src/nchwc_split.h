@@ -14,12 +14,12 @@ extern long gk_nchwc_parts_h;
  * static parts (part p on seat p, the same fractions of the groups every call), and the blocked
  * GlobalAveragePool its blocks at the same fractions, so that the pool reads what its own core
  * wrote (the pool after SqueezeNet's 512 -> 1000 at 13 x 13 read half of the 676 KB from the other
- * core's L2: 2.5x onnxruntime's time); 0: the pool's dynamic ranges for both */
+ * core's L2: 2.5x onnxruntime's time); 0 (default, nchwc.c says why): the dynamic ranges */
 extern long gk_nchwc_block_parts;
 
 /* 1: a blocked max pool of one image whose input has at least gk_nchwc_parts_h rows (in split
  * mode 0; any in modes 1 and 2) pools its output rows in static parts at the same fractions of
- * the image as the convs that wrote its input (part p on seat p); 0: dynamic ranges of rows */
+ * the image as the convs that wrote its input (part p on seat p); 0 (default): dynamic ranges */
 extern long gk_nchwc_pool_parts;
 
 #endif
