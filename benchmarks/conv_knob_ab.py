@@ -46,6 +46,12 @@ def main() -> None:
         action="store_true",
         help="load a session per variant after its statement (module docstring)",
     )
+    ap.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        help="another node kind to time (e.g. NchwcGlobalAveragePool)",
+    )
     args = ap.parse_args()
 
     from bf16_speed import feeds_of, spec_of
@@ -85,9 +91,12 @@ def main() -> None:
             marks = _Marks()
             sess.run(None, feeds, observers=[marks])
             for node, shapes, _y, us in marks.spans:
-                if node.op_type in LAYERS:
+                if node.op_type in LAYERS or node.op_type in args.also:
                     per[name][node.name].append(us)
-                    keys[node.name] = (list(shapes[0][1:]), list(shapes[1]))
+                    keys[node.name] = (
+                        list(shapes[0][1:]),
+                        list(shapes[1]) if len(shapes) > 1 else [],
+                    )
     names = [n for n, _ in variants]
     print(f"{args.model}, {args.threads} thread(s), {args.reps} runs each, load "
           f"{os.getloadavg()[0]:.2f}")  # fmt: skip

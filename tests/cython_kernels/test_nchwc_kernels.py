@@ -675,6 +675,56 @@ def test_static_pixel_parts_change_no_bit(level, name, xs, ws, attrs, blocked):
         ext().nchwc_split_mode(-1, 17)
 
 
+# (NCHW x shape, w shape): 1x1 convs whose weights outweigh the input (weights-major) with
+# enough groups of four output blocks for static channel parts at 2 and 3 threads (13 groups, the last of
+# one block; 32 groups, SqueezeNet's classifier on a 13 x 13 plane), and one too few for 3 threads
+BLOCK_PARTS = [((1, 64, 5, 7), (392, 64, 1, 1)), ((1, 512, 13, 13), (1000, 512, 1, 1)),
+               ((1, 128, 3, 3), (328, 128, 1, 1))]  # fmt: skip
+
+
+@pytest.mark.parametrize("xs,ws", BLOCK_PARTS, ids=lambda v: "x".join(map(str, v)))
+def test_channel_parts_of_a_weights_major_conv_change_no_bit_and_its_pool_sums_in_order(
+    level, xs, ws
+):
+    """nchwc_channel_parts 1: a weights-major 1x1 conv of one image shares its groups of output
+    blocks in static parts (part p's pieces on seat p first); 0: the pool's dynamic ranges. The
+    conv (Relu) and the blocked GlobalAveragePool after it give the same bits either way at 1, 2
+    and 3 threads, 1, 4 and 16 pieces (each output's sum keeps its order), and the pool's means
+    are each channel's float32 sum in pixel order over hw (its vector sums)."""
+    from gossamer.cython_kernels._native import ext
+
+    x = _blocked(RNG.standard_normal(xs).astype(F32))
+    inits = {"w": (RNG.standard_normal(ws) * 0.1).astype(F32),
+             "b": RNG.standard_normal(ws[0]).astype(F32)}  # fmt: skip
+    conv = _graph("NchwcConv", {"x": x}, inits, activation="Relu")
+    convs = [gossamer.Session(conv, backends=["cython"], threads=t) for t in (1, 2, 3)]
+    old, old_split = ext().nchwc_channel_parts(), ext().nchwc_split_mode()
+    try:
+        runs, pools = [], []
+        for on, pieces in ((0, 4), (1, 4), (1, 1), (1, 16)):
+            ext().nchwc_channel_parts(on)
+            ext().nchwc_split_mode(0, pieces)
+            for t, s in zip((1, 2, 3), convs):
+                y = s.run(None, {"x": x})[0]
+                runs.append(y)
+                pool = gossamer.Session(
+                    _graph("NchwcGlobalAveragePool", {"x": y}, {}), backends=["cython"], threads=t
+                )
+                pools.append(pool.run(None, {"x": y})[0])
+    finally:
+        ext().nchwc_channel_parts(old)
+        ext().nchwc_split_mode(*old_split)
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    assert all(np.array_equal(pools[0], p) for p in pools[1:])
+    ref = gossamer.Session(conv, backends=[]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(runs[0], ref, rtol=1e-4, atol=1e-4)
+    n, cb, h, w, _ = runs[0].shape
+    acc = np.zeros((n, cb, 8), F32)
+    for p in range(h * w):  # each channel's float32 sum in pixel order, then / hw
+        acc += runs[0].reshape(n, cb, h * w, 8)[:, :, p]
+    assert np.array_equal(pools[0], (acc / F32(h * w)).reshape(n, cb * 8, 1, 1))
+
+
 # (NCHW x shape, kernel, pads [top, left, bottom, right], dilation): stride-2 depthwise rows
 # whose borders the kernels compute as tiles of up to 8 pixels with taps checked pixel by pixel
 S2_ROWS = [
