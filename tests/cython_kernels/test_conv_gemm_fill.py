@@ -180,3 +180,57 @@ def test_a_deep_convs_runs_keep_the_bits(level, nthreads, deep):
         ext().conv_fill_deep_bytes(old), ext().conv_fill_bytes(was)
     ref = _old(ap, x, k, s, p, oh, ow, m, bias, z, -1.0, 2.0, True, nthreads)
     np.testing.assert_array_equal(y, ref)
+
+
+@pytest.mark.parametrize("runs", [0, 1, 2, 3])
+@pytest.mark.parametrize(
+    "c, h, w, kh, kw, s, d, p",
+    [
+        (3, 56, 56, 3, 3, 2, 1, 1),  # ResNet's strided 3x3 at 56: a run, or a row's end + the next
+        (3, 28, 28, 1, 1, 2, 1, 0),  # its strided 1x1
+        (2, 14, 14, 3, 3, 2, 1, 1),  # 7 wide: three rows in a panel, padding lanes
+        (2, 15, 15, 3, 3, 2, 1, 1),  # the right and bottom edges padded
+        (2, 17, 17, 1, 1, 2, 1, 0),  # odd sides: the last lane at the last float of a plane
+        (2, 9, 9, 3, 3, 3, 1, 1),  # stride 3: 16 lanes span 46 floats, two runs
+        (2, 33, 33, 3, 3, 2, 2, 2),  # dilated and strided
+        (2, 4, 4, 5, 5, 1, 1, 2),  # windows larger than the plane: all-padding lanes
+        (2, 7, 7, 3, 3, 1, 1, 1),  # stride 1, panels across rows
+    ],
+)
+def test_im2col_runs_give_the_gathered_lanes(level, nthreads, runs, c, h, w, kh, kw, s, d, p):
+    """im2col_runs: the AVX-512 im2col reads a tap's lanes in at most that many runs of loads and
+    a permute (0: gathered, as before); every setting gives numpy's packed im2col exactly (the
+    other levels ignore it)."""
+    rng = np.random.default_rng(c * h + kh + runs)
+    x = rng.standard_normal((c, h, w), dtype=np.float32)
+    oh, ow = (h + 2 * p - d * (kh - 1) - 1) // s + 1, (w + 2 * p - d * (kw - 1) - 1) // s + 1
+    bp = np.full(ext().packed_b_size(c * kh * kw, oh * ow), np.nan, np.float32)
+    old = ext().im2col_runs(runs)
+    try:
+        assert ext().im2col_runs() == runs
+        ext().pack_b_conv(x, kh, kw, s, s, d, d, p, p, oh, ow, bp, nthreads)
+    finally:
+        ext().im2col_runs(old)
+    np.testing.assert_array_equal(bp, _packed_im2col(x, kh, kw, s, s, d, d, p, p, oh, ow))
+
+
+@pytest.mark.parametrize("geometry", [(64, 24, 56, 56, 3, 2, 1), (64, 40, 56, 56, 1, 2, 0),
+                                      (9, 20, 29, 31, 3, 2, 1)])  # fmt: skip
+def test_a_strided_conv_gives_the_same_bits_whatever_its_lanes_runs(level, nthreads, geometry):
+    """conv_gemm of ResNet's stride-2 shapes (cut small) with the lanes in runs (3) and gathered
+    (0): the same bits, and the bits of the whole im2col packed first, then multiplied."""
+    c, m, h, w, k, s, p = geometry
+    ap, x, bias, z, bp, y, oh, ow = _conv_case(geometry, c * m + k, True)
+    y0 = np.empty_like(y)
+    old = ext().im2col_runs(0)
+    try:
+        ext().conv_gemm(ap, x, k, k, s, s, 1, 1, p, p, oh, ow, bp, y0, bias, z, -1.0, 2.0, True,
+                        nthreads)  # fmt: skip
+        ext().im2col_runs(3)
+        ext().conv_gemm(ap, x, k, k, s, s, 1, 1, p, p, oh, ow, bp, y, bias, z, -1.0, 2.0, True,
+                        nthreads)  # fmt: skip
+    finally:
+        ext().im2col_runs(old)
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(y, _old(ap, x, k, s, p, oh, ow, m, bias, z, -1.0, 2.0, True,
+                                          nthreads))  # fmt: skip
