@@ -21,44 +21,11 @@ typedef struct {
     long c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps;
     float *out;
     gk_seat_bufs bufs; /* per tap: lane offsets (GK_NR longs); then the same as ints; then a
-                        * gk_lane_plan each */
+                        * dense flag (int) each */
 } packb_job;
 
 /* the per-tap bytes of packb_job's buffer */
-#define GK_PACKB_TAP_BYTES (GK_NR * (sizeof(long) + sizeof(int)) + sizeof(gk_lane_plan))
-
-int gk_im2col_runs = GK_LANE_RUNS_MAX;
-
-/* How a tap's GK_NR lanes (offsets o in a channel plane, -1: padding) are read: dense, in at
- * most gk_im2col_runs runs (each run's lanes within 32 floats of its first lane's offset, in
- * increasing order; o32 then holds each lane's offset from its run's base), or gathered (o32
- * the offsets themselves). */
-static void plan_lanes(const long *o, int *o32, gk_lane_plan *pl) {
-    int d = o[0] >= 0;
-    for (long l = 1; l < GK_NR && d; l++) d = o[l] == o[0] + l;
-    memset(pl, 0, sizeof *pl);
-    for (long l = 0; l < GK_NR; l++) o32[l] = (int)o[l];
-    pl->mode = d ? GK_LANES_DENSE : GK_LANES_GATHER;
-    if (d || gk_im2col_runs <= 0 || GK_NR != 16) return;
-    int runs = 0, rel[GK_NR];
-    long last = -1;
-    for (long l = 0; l < GK_NR; l++) {
-        rel[l] = 0;
-        if (o[l] < 0) continue;
-        if (runs == 0 || o[l] <= last || o[l] - pl->base[runs - 1] >= 32) {
-            if (runs == gk_im2col_runs || runs == GK_LANE_RUNS_MAX) return; /* gathered */
-            pl->base[runs++] = (int)o[l];
-        }
-        rel[l] = (int)(o[l] - pl->base[runs - 1]);
-        pl->lanes[runs - 1] |= 1u << l;
-        pl->need[runs - 1] |= 1u << rel[l];
-        last = o[l];
-    }
-    if (runs == 0) return; /* all padding: the gather reads nothing */
-    pl->mode = GK_LANES_RUNS;
-    pl->runs = runs;
-    for (long l = 0; l < GK_NR; l++) o32[l] = rel[l];
-}
+#define GK_PACKB_TAP_BYTES (GK_NR * (sizeof(long) + sizeof(int)) + sizeof(int))
 
 /* panels [p0, p1) of the packed im2col matrix into dst (panel p0 first) */
 static void conv_panels_to(void *ctx, long p0, long p1, float *dst0, int seat) {
@@ -66,15 +33,13 @@ static void conv_panels_to(void *ctx, long p0, long p1, float *dst0, int seat) {
     long taps = j->taps, kw = j->kw, n = j->n, k = j->k, h = j->h, w = j->w, ow = j->ow;
     long *offs = (long *)gk_seat_buf(&j->bufs, seat);
     if (!offs) return;
-    int *o32 = (int *)(offs + taps * GK_NR);
-    gk_lane_plan *plan = (gk_lane_plan *)(o32 + taps * GK_NR);
-    /* the level's lanes take 32-bit offsets in a plane */
-    void (*lanes)(const float *, long, long, long, const long *, const int *,
-                  const gk_lane_plan *, float *) = h * w <= 0x7fffffffL ? gk_k.conv->im2col_lanes
-                                                                         : NULL;
+    int *o32 = (int *)(offs + taps * GK_NR), *dense = o32 + taps * GK_NR;
+    /* the level's gather takes 32-bit offsets in a plane */
+    void (*lanes)(const float *, long, long, long, const long *, const int *, const int *,
+                  float *) = h * w <= 0x7fffffffL ? gk_k.conv->im2col_lanes : NULL;
     for (long p = p0; p < p1; p++) {
-        /* per tap: each lane's offset in a channel plane (-1: padding), and how the lanes are
-         * read */
+        /* per tap: each lane's offset in a channel plane (-1: padding), and whether the 16
+         * lanes read 16 consecutive floats */
         for (long t = 0; t < taps; t++) {
             long ky = t / kw, kx = t % kw;
             long *o = offs + t * GK_NR;
@@ -86,18 +51,21 @@ static void conv_panels_to(void *ctx, long p0, long p1, float *dst0, int seat) {
                 long ix = (q % ow) * j->sw - j->pw + kx * j->dw;
                 if (iy >= 0 && iy < h && ix >= 0 && ix < w) o[l] = iy * w + ix;
             }
-            plan_lanes(o, o32 + t * GK_NR, plan + t);
+            for (long l = 0; l < GK_NR; l++) o32[t * GK_NR + l] = (int)o[l];
+            int d = o[0] >= 0;
+            for (long l = 1; l < GK_NR && d; l++) d = o[l] == o[0] + l;
+            dense[t] = d;
         }
         float *dst = dst0 + (p - p0) * k * GK_NR;
         if (lanes) {
-            lanes(j->x, j->c, h * w, taps, offs, o32, plan, dst);
+            lanes(j->x, j->c, h * w, taps, offs, o32, dense, dst);
             continue;
         }
         for (long ci = 0; ci < j->c; ci++) {
             const float *plane = j->x + ci * h * w;
             for (long t = 0; t < taps; t++, dst += GK_NR) {
                 const long *o = offs + t * GK_NR;
-                if (plan[t].mode == GK_LANES_DENSE) {
+                if (dense[t]) {
                     memcpy(dst, plane + o[0], GK_NR * sizeof(float));
                 } else {
                     for (long l = 0; l < GK_NR; l++) dst[l] = o[l] >= 0 ? plane[o[l]] : 0.0f;

@@ -31,27 +31,6 @@ void gk_conv_gemm_batch(const float *ap, long m, const float *x, long batch, lon
                         long pw, long oh, long ow, float *bp, float *y, const float *bias,
                         const float *residual, float lo, float hi, int clip, int threads);
 
-/* How the level's im2col_lanes fills one tap's 16 lanes of a panel (conv.c plans it per panel):
- * GK_LANES_GATHER one masked gather of the lanes' offsets (padding lanes zero); GK_LANES_DENSE 16
- * consecutive floats; GK_LANES_RUNS the lanes in `runs` runs (a stride-2 conv's row, or a row's
- * end and the next row's start), each read from within 32 floats of its base: two masked loads
- * of the floats it needs and one permute (the lanes' offsets from their run's base as its
- * index), in place of a gather's 16 loads. The same floats either way. */
-#define GK_LANES_GATHER 0
-#define GK_LANES_DENSE 1
-#define GK_LANES_RUNS 2
-#define GK_LANE_RUNS_MAX 3
-typedef struct {
-    int mode, runs;
-    int base[GK_LANE_RUNS_MAX];      /* a run's first float in the channel plane */
-    unsigned lanes[GK_LANE_RUNS_MAX]; /* the run's lanes (bit l: lane l) */
-    unsigned need[GK_LANE_RUNS_MAX];  /* the floats base + j (bit j, j < 32) the run reads */
-} gk_lane_plan;
-
-/* the most runs a tap's lanes may take GK_LANES_RUNS (0: never, every such tap gathered as
- * before; for A/B timings and tests). The same bits at any setting. */
-extern int gk_im2col_runs;
-
 /* 0 turns gk_conv_gemm's unpacked-B paths off (gemm_direct.h; for A/B timings and tests) */
 extern int gk_direct_b_on;
 
@@ -149,10 +128,9 @@ typedef struct {
                       const float *bp, float lo, float hi, long o0, long o1, float *y);
     /* one im2col panel's rows (NULL: conv.c's per-lane loop): for each channel ci < c (planes hw
      * floats apart) and tap t < taps, 16 floats of dst (then the next 16) = plane ci at the
-     * offsets offs[16 t + l] (-1: 0.0f), read as plan[t] says (GK_LANES_*): o32[16 t + l] is
-     * the lane's offset (gather) or its offset from its run's base (runs) */
+     * offsets o32[16 t + l] (-1: 0.0f); dense[t]: the 16 are consecutive from offs[16 t] */
     void (*im2col_lanes)(const float *x, long c, long hw, long taps, const long *offs,
-                         const int *o32, const gk_lane_plan *plan, float *dst);
+                         const int *o32, const int *dense, float *dst);
 } gk_conv_kernels;
 
 #endif

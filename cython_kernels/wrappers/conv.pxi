@@ -26,7 +26,6 @@ cdef extern from "src/polyphase.h" nogil:
 
 cdef extern from "src/conv.h" nogil:
     int gk_direct_b_on
-    int gk_im2col_runs
     int gk_conv_direct_b_mode(long m, long batch, long c, long h, long w, long kh, long kw,
                               long sh, long sw, long dh, long dw, long ph, long pw, long oh,
                               long ow, int residual)
@@ -50,17 +49,6 @@ def direct_b_on(int on=-1):
     if on >= 0:
         gk_direct_b_on = on
     return bool(old)
-
-
-def im2col_runs(int runs=-1):
-    """The most runs in which the AVX-512 im2col reads a tap's 16 lanes by loads and a permute
-    (src/conv.h GK_LANES_RUNS: a stride-2 conv's lanes; 0: every such tap gathered, as before;
-    at most 3); -1 only asks. Returns the previous setting. The same bits at any setting."""
-    global gk_im2col_runs
-    cdef int old = gk_im2col_runs
-    if runs >= 0:
-        gk_im2col_runs = min(runs, 3)
-    return old
 
 
 def polyphase_on(int on=-1):
