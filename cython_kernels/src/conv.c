@@ -276,6 +276,14 @@ long gk_conv_fill_deep_bytes = 1L << 18;
  * again (ResNet-50's 512 -> 512 3x3 at 14x14, A 9.4 MB, in two runs: 2.27 -> 2.57 ms) */
 #define GK_CONV_FILL_A (1L << 20)
 
+/* an im2col conv product (not a plain 1x1's) of K at most this that the grid would split by rows
+ * at 2+ threads is split by columns instead (0: never; declared in wrappers/conv.pxi, not conv.h,
+ * which every level includes): each thread packs and multiplies its own columns in one pool
+ * call, where the rows' split packs every panel in one pool call, then multiplies in another.
+ * ResNet-18's 128 -> 256 1x1 stride 2 at 28x28 (M 256, N 196, K 128): results/resnet_2t.md,
+ * Session 31 (r18) */
+long gk_conv_cols_k = 128;
+
 typedef struct {
     const float *ap;
     long m, n, k;
@@ -314,14 +322,18 @@ static void fill_blocks_part(void *ctx, long t, int seat) {
  * no conv had written those lines of bp since the last run (bp is one buffer for every kernel on
  * the thread): ResNet-50's 256 -> 128 1x1 and 128 -> 128 3x3 stride 2 at 56x56 took 1.06-1.16x
  * once the 256 -> 64 1x1s before them ran on conv1x1.c (results/resnet_2t.md, Session 26 and 27
- * (r50)). */
+ * (r50)). An im2col product (im2col 1) of K <= gk_conv_cols_k that the grid splits by rows runs
+ * by columns in the same way (each block one run where it fits the budget). */
 static void conv_fill_blocks(long m, long n, long k, const float *ap,
                              void (*panels)(void *pj, long p0, long p1, float *dst, int seat),
                              void (*fill)(void *pj, long p0, long p1, int seat), void *pj,
-                             long fill_par, float *bp, float *y, const gk_epilogue *ep,
-                             int threads) {
+                             long fill_par, int im2col, float *bp, float *y,
+                             const gk_epilogue *ep, int threads) {
     int nt = gk_gemm_threads(m, n, k, threads), pm = 1, pn = 1;
     long blocks = nt > 1 ? gk_gemm_grid(m, n, k, nt, &pm, &pn) : 1;
+    int small_a = (long)(gk_packed_a_size(m, k) * sizeof(float)) <= GK_CONV_FILL_A;
+    int cols = im2col && pm > 1 && k <= gk_conv_cols_k && small_a; /* by columns after all */
+    if (cols) pm = 1, pn = nt, blocks = nt;
     long cu = gk_k.gemm->col_unit, un = (n + cu - 1) / cu;
     /* a block's column units in runs of equal size (whole units), each at most the budget */
     long units = (un + blocks - 1) / blocks, unit_bytes = cu * k * (long)sizeof(float);
@@ -329,7 +341,7 @@ static void conv_fill_blocks(long m, long n, long k, const float *ap,
                       ? gk_conv_fill_deep_bytes
                       : gk_conv_fill_bytes;
     long runs = budget > 0 ? (units * unit_bytes - 1) / budget + 1 : 1;
-    if (runs <= 1 || pm > 1 || (long)(gk_packed_a_size(m, k) * sizeof(float)) > GK_CONV_FILL_A) {
+    if (!cols && (runs <= 1 || pm > 1 || !small_a)) {
         gk_gemm_fill_b(m, n, k, ap, fill, pj, fill_par, bp, y, n, ep, threads);
         return;
     }
@@ -386,15 +398,15 @@ void gk_conv_gemm(const float *ap, long m, const float *x, long c, long h, long 
         return;
     if (plain) {
         plain_job pj = {x, k, n, bp};
-        conv_fill_blocks(m, n, k, ap, plain_panels_to, pack_plain_panels, &pj, 4096, bp, y, &ep,
-                         threads);
+        conv_fill_blocks(m, n, k, ap, plain_panels_to, pack_plain_panels, &pj, 4096, 0, bp, y,
+                         &ep, threads);
         return;
     }
     packb_job j = {x, c, h, w, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, n, k, taps, bp,
                    {0, {NULL}}};
     gk_seat_bufs_init(&j.bufs, (size_t)taps * GK_PACKB_TAP_BYTES);
     conv_fill_blocks(m, n, k, ap, conv_panels_to, pack_b_conv_panels, &j,
-                     GK_CONV_PACK_PAR / GK_NR, bp, y, &ep, threads);
+                     GK_CONV_PACK_PAR / GK_NR, 1, bp, y, &ep, threads);
     gk_seat_bufs_free(&j.bufs);
 }
 

@@ -51,6 +51,24 @@ def direct_b_on(int on=-1):
     return bool(old)
 
 
+cdef extern from * nogil:
+    """
+    extern long gk_conv_cols_k; /* src/conv.c (not in conv.h: every level includes it) */
+    """
+    long gk_conv_cols_k
+
+
+def conv_cols_k(long k=-1):
+    """conv_gemm's packed path splits a product of K at most this by columns where the GEMM's
+    grid would split its rows (0: never; -1 only asks). Returns the previous setting. The same
+    bits at any setting."""
+    global gk_conv_cols_k
+    cdef long old = gk_conv_cols_k
+    if k >= 0:
+        gk_conv_cols_k = k
+    return old
+
+
 def polyphase_on(int on=-1):
     """Turns the polyphase kernels (depthwise, direct conv, pooling) on (1) or off (0: their row
     paths run, and conv_direct declines); -1 only asks. Returns the previous setting."""

@@ -180,3 +180,25 @@ def test_a_deep_convs_runs_keep_the_bits(level, nthreads, deep):
         ext().conv_fill_deep_bytes(old), ext().conv_fill_bytes(was)
     ref = _old(ap, x, k, s, p, oh, ow, m, bias, z, -1.0, 2.0, True, nthreads)
     np.testing.assert_array_equal(y, ref)
+
+
+@pytest.mark.parametrize("geometry", [(128, 256, 28, 28, 1, 2, 0), (100, 260, 27, 27, 1, 2, 0),
+                                      (14, 300, 16, 16, 3, 2, 1)])  # fmt: skip
+@pytest.mark.parametrize("cols_k", [0, 128, 1 << 20])
+def test_thin_im2col_convs_split_by_columns_keep_the_bits(level, nthreads, geometry, cols_k):
+    """conv_cols_k: an im2col conv of K <= that which the grid splits by rows (ResNet-18's 128 ->
+    256 1x1 stride 2 at 28x28: M 256, N 196) runs by columns instead, each thread packing and
+    multiplying its own; every setting gives the bits of the whole im2col packed first, then
+    multiplied, at every level."""
+    c, m, h, w, k, s, p = geometry
+    ap, x, bias, z, bp, y, oh, ow = _conv_case(geometry, c * m + k + 7, True)
+    if nthreads > 1:  # the case the rule is for
+        assert ext().gemm_grid(m, oh * ow, c * k * k, 2)[1] == 2
+    old = ext().conv_cols_k(cols_k)
+    try:
+        ext().conv_gemm(ap, x, k, k, s, s, 1, 1, p, p, oh, ow, bp, y, bias, z, -1.0, 2.0, True,
+                        nthreads)  # fmt: skip
+    finally:
+        ext().conv_cols_k(old)
+    ref = _old(ap, x, k, s, p, oh, ow, m, bias, z, -1.0, 2.0, True, nthreads)
+    np.testing.assert_array_equal(y, ref)
