@@ -56,8 +56,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _long(item) -> bool:
-    parts = Path(str(item.fspath)).parts
-    return "opencl_plugin" in parts or item.get_closest_marker("models") is not None
+    return "opencl_plugin" in item.path.parts or item.get_closest_marker("models") is not None
 
 
 @pytest.fixture(autouse=True)
