@@ -66,15 +66,18 @@ def conv_weight_groups(blocks: int) -> list[int]:
 
 def pack_conv_weights(w: Array) -> Array:
     """w (M, C, kh, kw) as the conv kernel reads it: per group of output blocks
-    (conv_weight_groups), [C][kh][kw][blocks][8], so that one tap's weights of the whole group
-    are adjacent."""
+    (conv_weight_groups), [C/cb][kh][kw][cb][blocks][8] with cb = 8 where C is whole 8-channel
+    blocks (else 1): one tap's weights of the whole group adjacent, and a block's taps one after
+    another in the order the tiles read them (src/nchwc_kernels.inc nc_tap_w; a 1x1 conv's is
+    [C][blocks][8] either way)."""
     m, c, kh, kw = w.shape
+    cb = BLOCK if c % BLOCK == 0 else 1
     parts = []
     ob0 = 0
     for nb in conv_weight_groups(m // BLOCK):
-        part = w[ob0 * BLOCK : (ob0 + nb) * BLOCK].reshape(nb, BLOCK, c, kh, kw)
+        part = w[ob0 * BLOCK : (ob0 + nb) * BLOCK].reshape(nb, BLOCK, c // cb, cb, kh, kw)
         ob0 += nb
-        parts.append(np.ascontiguousarray(part.transpose(2, 3, 4, 0, 1), F32).reshape(-1))
+        parts.append(np.ascontiguousarray(part.transpose(2, 4, 5, 3, 0, 1), F32).reshape(-1))
     return np.concatenate(parts)
 
 
@@ -124,7 +127,9 @@ class _Conv:
         depthwise = self.group > 1
         # a stored form (`gossamer convert --pack cython`) of a constant weight, else packed here
         shape = (m // BLOCK, kh, kw, BLOCK) if depthwise else (m * cg * kh * kw,)
-        params = {"layout": "dw" if depthwise else "groups", "shape": "x".join(map(str, w.shape))}
+        # "taps": pack_conv_weights' block-major tap order (the stored forms of the older
+        # channel-major "groups" layout repack)
+        params = {"layout": "dw" if depthwise else "taps", "shape": "x".join(map(str, w.shape))}
         return packed_form(w, "nchwc.conv", params, shape, lambda: _packed_nchwc(w, depthwise))
 
     def window(self, x: Array, w: Array) -> Any:

@@ -53,7 +53,8 @@ typedef struct {
     long c, h, w;
     gk_nchwc_strides xs;
     /* conv: per group of output blocks (fours, then the remainder; nchwc.c),
-     * [c][kh][kw][blocks][8];
+     * [c/8][kh][kw][8][blocks][8] where c is whole blocks, else [c][kh][kw][blocks][8]
+     * (nchwc_kernels.inc nc_tap_w);
      * depthwise: [c/8][kh][kw][8] */
     const float *wp;
     long m, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;

@@ -47,6 +47,8 @@ CONVS = [
     ("conv_dilated_s2", (1, 8, 13, 11), (8, 8, 3, 2),
      {"strides": [2, 1], "dilations": [2, 1], "pads": [2, 1, 0, 1]}, True),
     ("conv_nchw_input_s3", (1, 5, 11, 12), (16, 5, 3, 3), {"strides": [3, 3]}, False),
+    # whole input blocks read channel by channel from block-major packed weights (nc_tap_w)
+    ("conv3x3_nchw_input_c16", (1, 16, 9, 11), (24, 16, 3, 3), {"pads": [1, 1, 1, 1]}, False),
     ("depthwise_s1", (1, 24, 14, 14), (24, 1, 3, 3), {"group": 24, "pads": [1, 1, 1, 1]}, True),
     ("depthwise_s2", (2, 16, 15, 13), (16, 1, 3, 3), {"group": 16, "strides": [2, 2],
                                                       "pads": [1, 1, 1, 1]}, True),
