@@ -242,8 +242,8 @@ def nchwc_conv(const float[::1] x, long n, long c, long h, long w, bint x_blocke
     """y (n, m/8, oh, ow, 8) = post(clip(conv(x, w) + bias + z, lo, hi)); x (n, c, h, w) or
     blocked (n, c/8, h, w, 8) (x_blocked); wp per group of 4 output blocks (fewer in the last)
     [c/8][kh][kw][8][blocks][8] (c whole blocks; else [c][kh][kw][blocks][8]: pack_conv_weights);
-    z laid out as y, or None; post: the activation `act` (GK_NCHWC_ACT_*, alpha, beta), then
-    * scale and + shift (m floats each, or None)."""
+    z laid out as y, or None; post: the activation `act` (GK_NCHWC_ACT_*, alpha, beta), then the
+    scale (times) and the shift (plus), m floats each, or None."""
     _geometry("nchwc_conv", kh, kw, sh, sw, dh, dw)
     _pads("nchwc_conv", ph, pw)
     _blocks("nchwc_conv", "output channel count", m)
